@@ -1,0 +1,366 @@
+#!/usr/bin/env node
+/**
+ * `imprint`: the command for operators and publishers. Thin: parses, calls client/ (or
+ * starts server/), prints. `imprint --help` and `imprint COMMAND --help` say the rest.
+ */
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { ImprintClient, LocalBlobStore, Publisher, downloadPayload } from '../client/index.js';
+import { ImprintError, parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
+import { DEFAULT_PORT, startImprintServer } from '../server/index.js';
+import { bytes, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
+import { startProgress } from './progress.js';
+
+interface GlobalOpts {
+  address: string;
+  dataDir: string;
+  blobDir?: string;
+  json?: boolean;
+}
+
+const program = new Command('imprint')
+  .description('Publish immutable, versioned datasets to topics; consumers hot-swap their copy.')
+  .addOption(new Option('-a, --address <host:port>', 'the Imprint service').env('IMPRINT_ADDRESS').default(`127.0.0.1:${DEFAULT_PORT}`))
+  .addOption(new Option('-d, --data-dir <dir>', 'data dir of the embedded service (database, blobs, audit)').env('IMPRINT_DATA_DIR').default('imprint-data'))
+  .addOption(new Option('--blob-dir <dir>', 'local blob directory for payloads over 1 MiB (default: DATA_DIR/blobs)').env('IMPRINT_BLOB_DIR'))
+  .option('--json', 'print JSON for scripts instead of text')
+  .showHelpAfterError('(add --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  imprint serve                                   start the service on ./imprint-data, port ${DEFAULT_PORT}
+  imprint topic create ip-reputation --owner trust-team --keep-versions 20
+  imprint publish ip-reputation ./model.bin --meta build=1234
+  imprint poll ip-reputation --app scorer --region us-east-1
+  imprint pin ip-reputation 41 --reason "v42 scores everything as spam"
+  imprint unpin ip-reputation`,
+  );
+
+const globals = (): GlobalOpts => program.opts<GlobalOpts>();
+const blobDir = (): string => path.resolve(globals().blobDir ?? path.join(globals().dataDir, 'blobs'));
+
+function out(json: unknown, text: () => string): void {
+  process.stdout.write(`${globals().json ? toJson(json) : text()}\n`);
+}
+
+/** Runs an action with a client, closing it after. */
+function withClient<A extends unknown[]>(fn: (client: ImprintClient, ...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const client = new ImprintClient({ address: globals().address });
+    try {
+      await fn(client, ...args);
+    } finally {
+      client.close();
+    }
+  };
+}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+function parseKeyValues(pairs: string[], field: string): Record<string, string> {
+  const outKv: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError(field, 'must be key=value', p);
+    outKv[p.slice(0, eq)] = p.slice(eq + 1);
+  }
+  return outKv;
+}
+
+function parseCount(v: string | undefined, field: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^-?[0-9]+$/.test(v)) throw new InvalidArgumentError(field, 'must be a whole number', v);
+  return Number(v);
+}
+
+function retentionFrom(o: { keepVersions?: string; keepDays?: string }): Retention | undefined {
+  const keepVersions = parseCount(o.keepVersions, 'retention.keepVersions');
+  const keepDays = parseCount(o.keepDays, 'retention.keepDays');
+  if (keepVersions === undefined && keepDays === undefined) return undefined;
+  return { ...(keepVersions !== undefined && { keepVersions }), ...(keepDays !== undefined && { keepDays }) };
+}
+
+interface IdentityOpts {
+  app?: string;
+  cluster?: string;
+  region?: string;
+  node?: string;
+  label: string[];
+}
+
+function identityFrom(o: IdentityOpts): ConsumerIdentity {
+  return { app: o.app ?? '', cluster: o.cluster ?? '', region: o.region ?? '', nodeId: o.node ?? '', labels: parseKeyValues(o.label, 'label') };
+}
+
+function withIdentityOptions(cmd: Command): Command {
+  return cmd
+    .option('--app <app>', 'consumer app')
+    .option('--cluster <cluster>', 'consumer cluster')
+    .option('--region <region>', 'consumer region')
+    .option('--node <id>', 'consumer node id')
+    .option('--label <k=v>', 'a free label (repeatable)', collect, []);
+}
+
+function parseTime(text: string): number {
+  const ms = /^[0-9]+$/.test(text) ? Number(text) : Date.parse(text);
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError('time', 'must be an ISO date-time (2026-11-23T10:00:00Z) or milliseconds since the epoch', text);
+  return ms;
+}
+
+// ---- serve ----
+
+program
+  .command('serve')
+  .description('run the Imprint service on embedded defaults: SQLite metadata, local blob directory, file audit')
+  .option('--host <host>', 'address to bind (0.0.0.0 serves other machines)', '127.0.0.1')
+  .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
+  .action(async (o: { host: string; port: string }) => {
+    const port = parseCount(o.port, 'port') ?? DEFAULT_PORT;
+    const server = await startImprintServer({ dataDir: globals().dataDir, host: o.host, port });
+    const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
+    const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
+    process.stderr.write(
+      `
+Imprint is serving on ${o.host}:${server.port}
+  metadata  ${server.options.sqliteFile}
+  blobs     ${server.options.blobDir}
+  audit     ${server.options.auditFile}
+
+Next, in another terminal:
+  npx imprint${flag} topic create demo --owner you
+  npx imprint${flag} publish demo ./package.json --meta note=first
+  npx imprint${flag} poll demo --app scorer
+Ctrl-C stops it.
+
+`,
+    );
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      process.stderr.write(`received ${signal}, stopping\n`);
+      server.stop().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+// ---- topics ----
+
+const topic = program.command('topic').description('create, change and look at topics');
+
+topic
+  .command('create <name>')
+  .description('create a topic (names: a-z 0-9 . _ -, up to 128)')
+  .option('--owner <owner>', 'owning team or person', '')
+  .option('--description <text>', 'what the dataset is', '')
+  .option('--keep-versions <n>', 'retention: keep the newest N versions')
+  .option('--keep-days <d>', 'retention: keep versions younger than D days')
+  .action(
+    withClient(async (client, name: string, o: { owner: string; description: string; keepVersions?: string; keepDays?: string }) => {
+      const t = await client.createTopic({ name, owner: o.owner, description: o.description, retention: retentionFrom(o) ?? {} });
+      out(t, () => `created topic ${t.name}\n${topicText(t)}`);
+    }),
+  );
+
+topic
+  .command('update <name>')
+  .description("change a topic's owner, description or retention")
+  .option('--owner <owner>')
+  .option('--description <text>')
+  .option('--keep-versions <n>', 'retention: keep the newest N versions')
+  .option('--keep-days <d>', 'retention: keep versions younger than D days')
+  .action(
+    withClient(async (client, name: string, o: { owner?: string; description?: string; keepVersions?: string; keepDays?: string }) => {
+      const retention = retentionFrom(o);
+      const t = await client.updateTopic(name, {
+        ...(o.owner !== undefined && { owner: o.owner }),
+        ...(o.description !== undefined && { description: o.description }),
+        ...(retention && { retention }),
+      });
+      out(t, () => `updated topic ${t.name}\n${topicText(t)}`);
+    }),
+  );
+
+topic
+  .command('describe <name>')
+  .description('a topic with the latest version of each scope and its pins')
+  .action(
+    withClient(async (client, name: string) => {
+      const d = await client.describeTopic(name);
+      out(d, () =>
+        [
+          topicText(d.topic),
+          `  versions    ${d.versionCount}`,
+          '  latest by scope:',
+          ...d.heads.map((h) => `    ${scopeText(h.scope).padEnd(30)} v${h.version}`),
+          ...(d.pins.length ? ['  pins:', ...d.pins.map((p) => `    ${pinText(p)}`)] : ['  pins: none']),
+        ].join('\n'),
+      );
+    }),
+  );
+
+topic
+  .command('list')
+  .description('all topics')
+  .action(
+    withClient(async (client) => {
+      const topics = await client.listTopics();
+      out(topics, () => (topics.length ? topics.map((t) => `${t.name.padEnd(32)} v${String(t.latestVersion).padEnd(8)} ${t.owner}`).join('\n') : 'no topics yet'));
+    }),
+  );
+
+// ---- publish and read ----
+
+program
+  .command('publish <topic> <file>')
+  .description('publish a file as a new version: inside the record up to 1 MiB, else via the blob store')
+  .option('--meta <k=v>', 'metadata (repeatable)', collect, [])
+  .option('--scope <k=v,...>', 'publish to this scope only (repeatable; default: every consumer)', collect, [])
+  .action(
+    withClient(async (client, topicName: string, file: string, o: { meta: string[]; scope: string[] }) => {
+      const metadata = parseKeyValues(o.meta, 'metadata');
+      const scopes = o.scope.map((s, i) => parseScope(s, `scopes[${i}]`));
+      const publisher = new Publisher({ client, blobStores: [new LocalBlobStore({ root: blobDir() })] });
+      let total: number | undefined;
+      let done = 0;
+      const progress = startProgress(`publishing ${path.basename(file)}`, undefined, !globals().json);
+      const record = await publisher.publish(topicName, { path: file }, {
+        metadata,
+        scopes,
+        onProgress: (p) => {
+          done = p.bytes;
+          total = p.total;
+          progress.update(p.bytes, total);
+        },
+      });
+      const summary = progress.finish(done);
+      out(recordJson(record), () => `published ${record.topic} v${record.version}: ${summary}\n${recordText(record)}`);
+    }),
+  );
+
+program
+  .command('versions <topic>')
+  .description('versions of a topic, newest first')
+  .option('-n, --limit <n>', 'at most this many', '20')
+  .action(
+    withClient(async (client, topicName: string, o: { limit: string }) => {
+      const limit = parseCount(o.limit, 'limit') ?? 20;
+      if (limit < 1) throw new InvalidArgumentError('limit', 'must be >= 1', limit);
+      const versions: VersionRecord[] = [];
+      let token = '';
+      do {
+        const page = await client.listVersions(topicName, { pageSize: Math.min(limit - versions.length, 1000), pageToken: token });
+        versions.push(...page.versions);
+        token = page.nextPageToken;
+      } while (token && versions.length < limit);
+      out(versions.map(recordJson), () =>
+        versions.length
+          ? versions
+              .map((r) => `v${String(r.version).padEnd(8)} ${when(r.publishedAtMs)}  ${bytes(r.pointer.size).padStart(10)}  ${r.pointer.kind.padEnd(6)}  ${r.scopes.map(scopeText).join(' ')}`)
+              .join('\n')
+          : `no versions of ${topicName} yet`,
+      );
+    }),
+  );
+
+program
+  .command('get <topic> <version>')
+  .description("a version's record: metadata, size, sha256, where the payload is, scopes")
+  .action(
+    withClient(async (client, topicName: string, version: string) => {
+      const r = await client.getVersion(topicName, parseVersion(version));
+      out(recordJson(r), () => recordText(r));
+    }),
+  );
+
+program
+  .command('download <topic> <version>')
+  .description("write a version's payload to a file, checked against its size and sha256")
+  .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)')
+  .action(
+    withClient(async (client, topicName: string, version: string, o: { output?: string }) => {
+      const r = await client.getVersion(topicName, parseVersion(version));
+      const file = o.output ?? `${topicName}-v${r.version}.bin`;
+      const progress = startProgress(`downloading v${r.version}`, r.pointer.size, !globals().json);
+      await downloadPayload(r, [new LocalBlobStore({ root: blobDir() })], file, { onProgress: (p) => progress.update(p.bytes, p.total) });
+      const summary = progress.finish(r.pointer.size);
+      out({ file, ...(recordJson(r) as object) }, () => `wrote ${file}: ${summary}, sha256 verified`);
+    }),
+  );
+
+withIdentityOptions(
+  program
+    .command('latest-at <topic> <time>')
+    .description('the version a consumer would have been given at TIME (ISO date-time or epoch ms; pins not applied)'),
+).action(
+  withClient(async (client, topicName: string, time: string, o: IdentityOpts) => {
+    const r = await client.latestAt(topicName, identityFrom(o), parseTime(time));
+    out(r ? recordJson(r) : null, () => (r ? recordText(r) : `nothing of ${topicName} matched that consumer at ${time}`));
+  }),
+);
+
+withIdentityOptions(
+  program
+    .command('poll <topic>')
+    .description('ask as a given consumer identity what it should hold (for debugging scopes and pins)')
+    .option('--last-seen <version>', 'the version the consumer holds (0: none)', '0'),
+).action(
+  withClient(async (client, topicName: string, o: IdentityOpts & { lastSeen: string }) => {
+    const lastSeen = o.lastSeen === '0' ? 0n : parseVersion(o.lastSeen, 'last-seen');
+    const res = await client.poll(topicName, identityFrom(o), lastSeen);
+    out(res.record ? { update: recordJson(res.record), pinned: res.pinned } : { update: null }, () =>
+      res.record ? `update: v${res.record.version}${res.pinned ? ' (pinned)' : ''}\n${recordText(res.record)}` : `no update: keep v${lastSeen}`,
+    );
+  }),
+);
+
+// ---- pins ----
+
+program
+  .command('pin <topic> <version>')
+  .description('force consumers (all, or one scope) to VERSION, even an older one')
+  .option('--scope <k=v,...>', 'only consumers matching this scope (default: all)', '')
+  .option('--reason <text>', 'why (shown to other operators)', '')
+  .addOption(new Option('--by <who>', 'who pins').env('USER').default(''))
+  .action(
+    withClient(async (client, topicName: string, version: string, o: { scope: string; reason: string; by: string }) => {
+      const p = await client.pin(topicName, parseVersion(version), { scope: parseScope(o.scope), reason: o.reason, createdBy: o.by });
+      out(p, () => `pinned ${pinText(p)}`);
+    }),
+  );
+
+program
+  .command('unpin <topic>')
+  .description('remove the pin of a topic (or of one scope); consumers go back to the latest')
+  .option('--scope <k=v,...>', 'the pinned scope (default: the pin for all)', '')
+  .action(
+    withClient(async (client, topicName: string, o: { scope: string }) => {
+      const scope: Scope = parseScope(o.scope);
+      const removed = await client.unpin(topicName, scope);
+      out(removed ?? null, () => (removed ? `unpinned ${pinText(removed)}` : 'no pin removed'));
+    }),
+  );
+
+program
+  .command('pins <topic>')
+  .description('the pins of a topic')
+  .action(
+    withClient(async (client, topicName: string) => {
+      const pins = await client.listPins(topicName);
+      out(pins, () => (pins.length ? pins.map(pinText).join('\n') : `no pins on ${topicName}`));
+    }),
+  );
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof ImprintError) {
+    process.stderr.write(`imprint: ${err.code === 'INVALID_ARGUMENT' ? 'invalid argument: ' : ''}${err.message}\n`);
+    process.exit(err.code === 'INVALID_ARGUMENT' ? 2 : 1);
+  }
+  process.stderr.write(`imprint: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+/** gRPC statuses back into Imprint's typed errors, so callers branch on `code`, not on numbers. */
+import * as grpc from '@grpc/grpc-js';
+import {
+  AlreadyExistsError,
+  DataIntegrityError,
+  FailedPreconditionError,
+  ImprintError,
+  NotFoundError,
+  ResourceExhaustedError,
+  UnavailableError,
+} from '../core/index.js';
+
+/** An INVALID_ARGUMENT answered by the server; the message names the field and the rule. */
+export class RemoteInvalidArgumentError extends ImprintError {
+  constructor(message: string) {
+    super('INVALID_ARGUMENT', message);
+  }
+}
+
+function isServiceError(err: unknown): err is grpc.ServiceError {
+  return err instanceof Error && typeof (err as Partial<grpc.ServiceError>).code === 'number' && 'details' in err;
+}
+
+export function fromGrpcError(err: unknown, what: string): ImprintError {
+  if (err instanceof ImprintError) return err;
+  if (!isServiceError(err)) return new ImprintError('INTERNAL', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  const details = err.details || err.message;
+  let out: ImprintError;
+  switch (err.code) {
+    case grpc.status.INVALID_ARGUMENT:
+      out = new RemoteInvalidArgumentError(details);
+      break;
+    case grpc.status.NOT_FOUND:
+      out = new NotFoundError('x');
+      out.message = details;
+      break;
+    case grpc.status.ALREADY_EXISTS:
+      out = new AlreadyExistsError('x');
+      out.message = details;
+      break;
+    case grpc.status.FAILED_PRECONDITION:
+      out = new FailedPreconditionError(details);
+      break;
+    case grpc.status.RESOURCE_EXHAUSTED:
+      out = new ResourceExhaustedError(details);
+      break;
+    case grpc.status.DATA_LOSS:
+      out = new DataIntegrityError(details);
+      break;
+    case grpc.status.UNAVAILABLE:
+    case grpc.status.DEADLINE_EXCEEDED:
+    case grpc.status.CANCELLED:
+      out = new UnavailableError(`${what}: the Imprint service did not answer (${grpc.status[err.code]}: ${details})`, { cause: err });
+      break;
+    default:
+      out = new ImprintError('INTERNAL', `${what}: ${grpc.status[err.code] ?? err.code}: ${details}`, { cause: err });
+  }
+  return out;
+}

@@ -1,0 +1,77 @@
+/**
+ * Imprint's errors: each has a code a caller can branch on and a message a person can act
+ * on. The server maps codes to gRPC status codes in one place (server/grpc-errors.ts) and the
+ * client maps them back.
+ */
+export type ErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'FAILED_PRECONDITION'
+  | 'RESOURCE_EXHAUSTED'
+  | 'UNAVAILABLE'
+  | 'DATA_INTEGRITY'
+  | 'INTERNAL';
+
+export class ImprintError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Bad input: names the field and the rule it broke. */
+export class InvalidArgumentError extends ImprintError {
+  readonly field: string;
+  readonly rule: string;
+  constructor(field: string, rule: string, got?: unknown) {
+    super('INVALID_ARGUMENT', `${field} ${rule}${got === undefined ? '' : ` (got ${describe(got)})`}`);
+    this.field = field;
+    this.rule = rule;
+  }
+}
+
+export class NotFoundError extends ImprintError {
+  constructor(what: string) {
+    super('NOT_FOUND', `${what} does not exist`);
+  }
+}
+
+export class AlreadyExistsError extends ImprintError {
+  constructor(what: string) {
+    super('ALREADY_EXISTS', `${what} already exists`);
+  }
+}
+
+export class FailedPreconditionError extends ImprintError {
+  constructor(message: string) {
+    super('FAILED_PRECONDITION', message);
+  }
+}
+
+export class UnavailableError extends ImprintError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('UNAVAILABLE', message, options);
+  }
+}
+
+export class ResourceExhaustedError extends ImprintError {
+  constructor(message: string) {
+    super('RESOURCE_EXHAUSTED', message);
+  }
+}
+
+/** A record or payload whose digest, size or sha256 does not match. */
+export class DataIntegrityError extends ImprintError {
+  constructor(message: string) {
+    super('DATA_INTEGRITY', message);
+  }
+}
+
+function describe(v: unknown): string {
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v);
+  return JSON.stringify(v) ?? String(v);
+}

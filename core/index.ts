@@ -1,0 +1,8 @@
+/** core: Imprint's rules as pure functions over plain data. Imports nothing of ours. */
+export * from './types.js';
+export * from './errors.js';
+export * from './scope.js';
+export * from './validate.js';
+export * from './digest.js';
+export * from './resolve.js';
+export * from './retention.js';

@@ -1,0 +1,91 @@
+/** Scopes: parsing, canonical form, and matching against a consumer's identity. */
+import { InvalidArgumentError } from './errors.js';
+import type { ConsumerIdentity, Scope } from './types.js';
+
+const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const VALUE = /^[^\s,=]{1,256}$/;
+
+/** Identity fields usable in scopes; labels may not reuse these names. */
+export const IDENTITY_KEYS = ['app', 'cluster', 'region', 'node'] as const;
+
+/** Checks one scope; `field` names it in the error (e.g. `scopes[1]`). */
+export function validateScope(scope: Scope, field = 'scope'): Scope {
+  for (const [k, v] of Object.entries(scope)) {
+    if (!KEY.test(k)) throw new InvalidArgumentError(`${field}`, 'keys must be 1-64 of [A-Za-z0-9._-], starting with a letter or digit', k);
+    if (!VALUE.test(v)) throw new InvalidArgumentError(`${field}.${k}`, 'must be 1-256 characters without spaces, "," or "="', v);
+  }
+  return scope;
+}
+
+/**
+ * Parses `k=v,k=v` (the CLI's form). The empty string is the empty scope.
+ * `region` without `=value` is an error that names the pair.
+ */
+export function parseScope(text: string, field = 'scope'): Scope {
+  const out: Record<string, string> = {};
+  const trimmed = text.trim();
+  if (trimmed === '') return out;
+  for (const pair of trimmed.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0 || eq === pair.length - 1) throw new InvalidArgumentError(field, 'must be key=value pairs separated by ","', pair);
+    const k = pair.slice(0, eq).trim();
+    const v = pair.slice(eq + 1).trim();
+    if (k in out) throw new InvalidArgumentError(field, 'must not repeat a key', k);
+    out[k] = v;
+  }
+  return validateScope(out, field);
+}
+
+/** The canonical text of a scope: sorted `k=v` pairs joined by ","; "" for the empty scope. */
+export function scopeKey(scope: Scope): string {
+  return Object.keys(scope)
+    .sort()
+    .map((k) => `${k}=${scope[k]}`)
+    .join(',');
+}
+
+/** The attributes a scope is matched against. Empty identity fields are absent. */
+export function identityAttributes(id: ConsumerIdentity): Readonly<Record<string, string>> {
+  const attrs: Record<string, string> = { ...id.labels };
+  if (id.app) attrs.app = id.app;
+  if (id.cluster) attrs.cluster = id.cluster;
+  if (id.region) attrs.region = id.region;
+  if (id.nodeId) attrs.node = id.nodeId;
+  return attrs;
+}
+
+/** True when every pair of the scope equals the consumer's attribute (the empty scope matches all). */
+export function scopeMatches(scope: Scope, attrs: Readonly<Record<string, string>>): boolean {
+  for (const k in scope) {
+    if (attrs[k] !== scope[k]) return false;
+  }
+  return true;
+}
+
+/** How specific a scope is: its number of pairs. */
+export function specificity(scope: Scope): number {
+  return Object.keys(scope).length;
+}
+
+/** Removes duplicate scopes (by canonical key), keeping the first. */
+export function uniqueScopes(scopes: readonly Scope[]): Scope[] {
+  const seen = new Set<string>();
+  return scopes.filter((s) => {
+    const k = scopeKey(s);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+export function validateIdentity(id: ConsumerIdentity, field = 'identity'): ConsumerIdentity {
+  for (const [k, v] of Object.entries({ app: id.app, cluster: id.cluster, region: id.region, node: id.nodeId })) {
+    if (v !== '' && !VALUE.test(v)) throw new InvalidArgumentError(`${field}.${k}`, 'must be at most 256 characters without spaces, "," or "="', v);
+  }
+  for (const [k, v] of Object.entries(id.labels)) {
+    if ((IDENTITY_KEYS as readonly string[]).includes(k)) throw new InvalidArgumentError(`${field}.labels.${k}`, `must not reuse an identity field name (${IDENTITY_KEYS.join(', ')})`);
+    if (!KEY.test(k)) throw new InvalidArgumentError(`${field}.labels`, 'keys must be 1-64 of [A-Za-z0-9._-], starting with a letter or digit', k);
+    if (!VALUE.test(v)) throw new InvalidArgumentError(`${field}.labels.${k}`, 'must be 1-256 characters without spaces, "," or "="', v);
+  }
+  return id;
+}

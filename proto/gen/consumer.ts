@@ -1,0 +1,68 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { BatchPollRequest as _imprint_v1_BatchPollRequest, BatchPollRequest__Output as _imprint_v1_BatchPollRequest__Output } from './imprint/v1/BatchPollRequest.js';
+import type { BatchPollResponse as _imprint_v1_BatchPollResponse, BatchPollResponse__Output as _imprint_v1_BatchPollResponse__Output } from './imprint/v1/BatchPollResponse.js';
+import type { BlobLocation as _imprint_v1_BlobLocation, BlobLocation__Output as _imprint_v1_BlobLocation__Output } from './imprint/v1/BlobLocation.js';
+import type { BlobLocations as _imprint_v1_BlobLocations, BlobLocations__Output as _imprint_v1_BlobLocations__Output } from './imprint/v1/BlobLocations.js';
+import type { ConsumerClient as _imprint_v1_ConsumerClient, ConsumerDefinition as _imprint_v1_ConsumerDefinition } from './imprint/v1/Consumer.js';
+import type { ConsumerIdentity as _imprint_v1_ConsumerIdentity, ConsumerIdentity__Output as _imprint_v1_ConsumerIdentity__Output } from './imprint/v1/ConsumerIdentity.js';
+import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from './imprint/v1/DataPointer.js';
+import type { GetLatestAtRequest as _imprint_v1_GetLatestAtRequest, GetLatestAtRequest__Output as _imprint_v1_GetLatestAtRequest__Output } from './imprint/v1/GetLatestAtRequest.js';
+import type { GetLatestAtResponse as _imprint_v1_GetLatestAtResponse, GetLatestAtResponse__Output as _imprint_v1_GetLatestAtResponse__Output } from './imprint/v1/GetLatestAtResponse.js';
+import type { GetTopicRequest as _imprint_v1_GetTopicRequest, GetTopicRequest__Output as _imprint_v1_GetTopicRequest__Output } from './imprint/v1/GetTopicRequest.js';
+import type { GetVersionRequest as _imprint_v1_GetVersionRequest, GetVersionRequest__Output as _imprint_v1_GetVersionRequest__Output } from './imprint/v1/GetVersionRequest.js';
+import type { ListTopicsRequest as _imprint_v1_ListTopicsRequest, ListTopicsRequest__Output as _imprint_v1_ListTopicsRequest__Output } from './imprint/v1/ListTopicsRequest.js';
+import type { ListTopicsResponse as _imprint_v1_ListTopicsResponse, ListTopicsResponse__Output as _imprint_v1_ListTopicsResponse__Output } from './imprint/v1/ListTopicsResponse.js';
+import type { ListVersionsRequest as _imprint_v1_ListVersionsRequest, ListVersionsRequest__Output as _imprint_v1_ListVersionsRequest__Output } from './imprint/v1/ListVersionsRequest.js';
+import type { ListVersionsResponse as _imprint_v1_ListVersionsResponse, ListVersionsResponse__Output as _imprint_v1_ListVersionsResponse__Output } from './imprint/v1/ListVersionsResponse.js';
+import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from './imprint/v1/Pin.js';
+import type { PollRequest as _imprint_v1_PollRequest, PollRequest__Output as _imprint_v1_PollRequest__Output } from './imprint/v1/PollRequest.js';
+import type { PollResponse as _imprint_v1_PollResponse, PollResponse__Output as _imprint_v1_PollResponse__Output } from './imprint/v1/PollResponse.js';
+import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
+import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
+import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from './imprint/v1/ScopeHead.js';
+import type { Topic as _imprint_v1_Topic, Topic__Output as _imprint_v1_Topic__Output } from './imprint/v1/Topic.js';
+import type { TopicCursor as _imprint_v1_TopicCursor, TopicCursor__Output as _imprint_v1_TopicCursor__Output } from './imprint/v1/TopicCursor.js';
+import type { TopicPollResult as _imprint_v1_TopicPollResult, TopicPollResult__Output as _imprint_v1_TopicPollResult__Output } from './imprint/v1/TopicPollResult.js';
+import type { Update as _imprint_v1_Update, Update__Output as _imprint_v1_Update__Output } from './imprint/v1/Update.js';
+import type { VersionRecord as _imprint_v1_VersionRecord, VersionRecord__Output as _imprint_v1_VersionRecord__Output } from './imprint/v1/VersionRecord.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  imprint: {
+    v1: {
+      BatchPollRequest: MessageTypeDefinition<_imprint_v1_BatchPollRequest, _imprint_v1_BatchPollRequest__Output>
+      BatchPollResponse: MessageTypeDefinition<_imprint_v1_BatchPollResponse, _imprint_v1_BatchPollResponse__Output>
+      BlobKind: EnumTypeDefinition
+      BlobLocation: MessageTypeDefinition<_imprint_v1_BlobLocation, _imprint_v1_BlobLocation__Output>
+      BlobLocations: MessageTypeDefinition<_imprint_v1_BlobLocations, _imprint_v1_BlobLocations__Output>
+      Consumer: SubtypeConstructor<typeof grpc.Client, _imprint_v1_ConsumerClient> & { service: _imprint_v1_ConsumerDefinition }
+      ConsumerIdentity: MessageTypeDefinition<_imprint_v1_ConsumerIdentity, _imprint_v1_ConsumerIdentity__Output>
+      DataPointer: MessageTypeDefinition<_imprint_v1_DataPointer, _imprint_v1_DataPointer__Output>
+      GetLatestAtRequest: MessageTypeDefinition<_imprint_v1_GetLatestAtRequest, _imprint_v1_GetLatestAtRequest__Output>
+      GetLatestAtResponse: MessageTypeDefinition<_imprint_v1_GetLatestAtResponse, _imprint_v1_GetLatestAtResponse__Output>
+      GetTopicRequest: MessageTypeDefinition<_imprint_v1_GetTopicRequest, _imprint_v1_GetTopicRequest__Output>
+      GetVersionRequest: MessageTypeDefinition<_imprint_v1_GetVersionRequest, _imprint_v1_GetVersionRequest__Output>
+      ListTopicsRequest: MessageTypeDefinition<_imprint_v1_ListTopicsRequest, _imprint_v1_ListTopicsRequest__Output>
+      ListTopicsResponse: MessageTypeDefinition<_imprint_v1_ListTopicsResponse, _imprint_v1_ListTopicsResponse__Output>
+      ListVersionsRequest: MessageTypeDefinition<_imprint_v1_ListVersionsRequest, _imprint_v1_ListVersionsRequest__Output>
+      ListVersionsResponse: MessageTypeDefinition<_imprint_v1_ListVersionsResponse, _imprint_v1_ListVersionsResponse__Output>
+      Pin: MessageTypeDefinition<_imprint_v1_Pin, _imprint_v1_Pin__Output>
+      PollRequest: MessageTypeDefinition<_imprint_v1_PollRequest, _imprint_v1_PollRequest__Output>
+      PollResponse: MessageTypeDefinition<_imprint_v1_PollResponse, _imprint_v1_PollResponse__Output>
+      Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
+      Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>
+      ScopeHead: MessageTypeDefinition<_imprint_v1_ScopeHead, _imprint_v1_ScopeHead__Output>
+      Topic: MessageTypeDefinition<_imprint_v1_Topic, _imprint_v1_Topic__Output>
+      TopicCursor: MessageTypeDefinition<_imprint_v1_TopicCursor, _imprint_v1_TopicCursor__Output>
+      TopicPollResult: MessageTypeDefinition<_imprint_v1_TopicPollResult, _imprint_v1_TopicPollResult__Output>
+      Update: MessageTypeDefinition<_imprint_v1_Update, _imprint_v1_Update__Output>
+      VersionRecord: MessageTypeDefinition<_imprint_v1_VersionRecord, _imprint_v1_VersionRecord__Output>
+    }
+  }
+}
+

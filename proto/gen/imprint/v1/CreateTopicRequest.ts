@@ -1,0 +1,17 @@
+// Original file: imprint/v1/publisher.proto
+
+import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from '../../imprint/v1/Retention.js';
+
+export interface CreateTopicRequest {
+  'name'?: (string);
+  'owner'?: (string);
+  'description'?: (string);
+  'retention'?: (_imprint_v1_Retention | null);
+}
+
+export interface CreateTopicRequest__Output {
+  'name': (string);
+  'owner': (string);
+  'description': (string);
+  'retention': (_imprint_v1_Retention__Output | null);
+}

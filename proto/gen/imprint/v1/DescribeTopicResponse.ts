@@ -1,0 +1,20 @@
+// Original file: imprint/v1/operator.proto
+
+import type { Topic as _imprint_v1_Topic, Topic__Output as _imprint_v1_Topic__Output } from '../../imprint/v1/Topic.js';
+import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from '../../imprint/v1/ScopeHead.js';
+import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from '../../imprint/v1/Pin.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface DescribeTopicResponse {
+  'topic'?: (_imprint_v1_Topic | null);
+  'heads'?: (_imprint_v1_ScopeHead)[];
+  'pins'?: (_imprint_v1_Pin)[];
+  'versionCount'?: (number | string | Long);
+}
+
+export interface DescribeTopicResponse__Output {
+  'topic': (_imprint_v1_Topic__Output | null);
+  'heads': (_imprint_v1_ScopeHead__Output)[];
+  'pins': (_imprint_v1_Pin__Output)[];
+  'versionCount': (string);
+}

@@ -1,0 +1,8 @@
+// Original file: imprint/v1/consumer.proto
+
+
+export interface ListTopicsRequest {
+}
+
+export interface ListTopicsRequest__Output {
+}

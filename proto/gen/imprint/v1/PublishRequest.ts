@@ -1,0 +1,18 @@
+// Original file: imprint/v1/publisher.proto
+
+import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from '../../imprint/v1/DataPointer.js';
+import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from '../../imprint/v1/Scope.js';
+
+export interface PublishRequest {
+  'topic'?: (string);
+  'metadata'?: ({[key: string]: string});
+  'pointer'?: (_imprint_v1_DataPointer | null);
+  'scopes'?: (_imprint_v1_Scope)[];
+}
+
+export interface PublishRequest__Output {
+  'topic': (string);
+  'metadata': ({[key: string]: string});
+  'pointer': (_imprint_v1_DataPointer__Output | null);
+  'scopes': (_imprint_v1_Scope__Output)[];
+}

@@ -1,0 +1,22 @@
+// Original file: imprint/v1/types.proto
+
+import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from '../../imprint/v1/Retention.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface Topic {
+  'name'?: (string);
+  'owner'?: (string);
+  'description'?: (string);
+  'retention'?: (_imprint_v1_Retention | null);
+  'createdAtMs'?: (number | string | Long);
+  'latestVersion'?: (number | string | Long);
+}
+
+export interface Topic__Output {
+  'name': (string);
+  'owner': (string);
+  'description': (string);
+  'retention': (_imprint_v1_Retention__Output | null);
+  'createdAtMs': (string);
+  'latestVersion': (string);
+}

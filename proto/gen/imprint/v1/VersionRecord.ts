@@ -1,0 +1,25 @@
+// Original file: imprint/v1/types.proto
+
+import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from '../../imprint/v1/DataPointer.js';
+import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from '../../imprint/v1/Scope.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface VersionRecord {
+  'topic'?: (string);
+  'version'?: (number | string | Long);
+  'publishedAtMs'?: (number | string | Long);
+  'metadata'?: ({[key: string]: string});
+  'pointer'?: (_imprint_v1_DataPointer | null);
+  'scopes'?: (_imprint_v1_Scope)[];
+  'digest'?: (string);
+}
+
+export interface VersionRecord__Output {
+  'topic': (string);
+  'version': (string);
+  'publishedAtMs': (string);
+  'metadata': ({[key: string]: string});
+  'pointer': (_imprint_v1_DataPointer__Output | null);
+  'scopes': (_imprint_v1_Scope__Output)[];
+  'digest': (string);
+}

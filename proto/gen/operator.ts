@@ -1,0 +1,52 @@
+import type * as grpc from '@grpc/grpc-js';
+import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
+
+import type { BlobLocation as _imprint_v1_BlobLocation, BlobLocation__Output as _imprint_v1_BlobLocation__Output } from './imprint/v1/BlobLocation.js';
+import type { BlobLocations as _imprint_v1_BlobLocations, BlobLocations__Output as _imprint_v1_BlobLocations__Output } from './imprint/v1/BlobLocations.js';
+import type { ConsumerIdentity as _imprint_v1_ConsumerIdentity, ConsumerIdentity__Output as _imprint_v1_ConsumerIdentity__Output } from './imprint/v1/ConsumerIdentity.js';
+import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from './imprint/v1/DataPointer.js';
+import type { DescribeTopicRequest as _imprint_v1_DescribeTopicRequest, DescribeTopicRequest__Output as _imprint_v1_DescribeTopicRequest__Output } from './imprint/v1/DescribeTopicRequest.js';
+import type { DescribeTopicResponse as _imprint_v1_DescribeTopicResponse, DescribeTopicResponse__Output as _imprint_v1_DescribeTopicResponse__Output } from './imprint/v1/DescribeTopicResponse.js';
+import type { ListPinsRequest as _imprint_v1_ListPinsRequest, ListPinsRequest__Output as _imprint_v1_ListPinsRequest__Output } from './imprint/v1/ListPinsRequest.js';
+import type { ListPinsResponse as _imprint_v1_ListPinsResponse, ListPinsResponse__Output as _imprint_v1_ListPinsResponse__Output } from './imprint/v1/ListPinsResponse.js';
+import type { OperatorClient as _imprint_v1_OperatorClient, OperatorDefinition as _imprint_v1_OperatorDefinition } from './imprint/v1/Operator.js';
+import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from './imprint/v1/Pin.js';
+import type { PinRequest as _imprint_v1_PinRequest, PinRequest__Output as _imprint_v1_PinRequest__Output } from './imprint/v1/PinRequest.js';
+import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
+import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
+import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from './imprint/v1/ScopeHead.js';
+import type { Topic as _imprint_v1_Topic, Topic__Output as _imprint_v1_Topic__Output } from './imprint/v1/Topic.js';
+import type { UnpinRequest as _imprint_v1_UnpinRequest, UnpinRequest__Output as _imprint_v1_UnpinRequest__Output } from './imprint/v1/UnpinRequest.js';
+import type { UnpinResponse as _imprint_v1_UnpinResponse, UnpinResponse__Output as _imprint_v1_UnpinResponse__Output } from './imprint/v1/UnpinResponse.js';
+import type { VersionRecord as _imprint_v1_VersionRecord, VersionRecord__Output as _imprint_v1_VersionRecord__Output } from './imprint/v1/VersionRecord.js';
+
+type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
+  new(...args: ConstructorParameters<Constructor>): Subtype;
+};
+
+export interface ProtoGrpcType {
+  imprint: {
+    v1: {
+      BlobKind: EnumTypeDefinition
+      BlobLocation: MessageTypeDefinition<_imprint_v1_BlobLocation, _imprint_v1_BlobLocation__Output>
+      BlobLocations: MessageTypeDefinition<_imprint_v1_BlobLocations, _imprint_v1_BlobLocations__Output>
+      ConsumerIdentity: MessageTypeDefinition<_imprint_v1_ConsumerIdentity, _imprint_v1_ConsumerIdentity__Output>
+      DataPointer: MessageTypeDefinition<_imprint_v1_DataPointer, _imprint_v1_DataPointer__Output>
+      DescribeTopicRequest: MessageTypeDefinition<_imprint_v1_DescribeTopicRequest, _imprint_v1_DescribeTopicRequest__Output>
+      DescribeTopicResponse: MessageTypeDefinition<_imprint_v1_DescribeTopicResponse, _imprint_v1_DescribeTopicResponse__Output>
+      ListPinsRequest: MessageTypeDefinition<_imprint_v1_ListPinsRequest, _imprint_v1_ListPinsRequest__Output>
+      ListPinsResponse: MessageTypeDefinition<_imprint_v1_ListPinsResponse, _imprint_v1_ListPinsResponse__Output>
+      Operator: SubtypeConstructor<typeof grpc.Client, _imprint_v1_OperatorClient> & { service: _imprint_v1_OperatorDefinition }
+      Pin: MessageTypeDefinition<_imprint_v1_Pin, _imprint_v1_Pin__Output>
+      PinRequest: MessageTypeDefinition<_imprint_v1_PinRequest, _imprint_v1_PinRequest__Output>
+      Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
+      Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>
+      ScopeHead: MessageTypeDefinition<_imprint_v1_ScopeHead, _imprint_v1_ScopeHead__Output>
+      Topic: MessageTypeDefinition<_imprint_v1_Topic, _imprint_v1_Topic__Output>
+      UnpinRequest: MessageTypeDefinition<_imprint_v1_UnpinRequest, _imprint_v1_UnpinRequest__Output>
+      UnpinResponse: MessageTypeDefinition<_imprint_v1_UnpinResponse, _imprint_v1_UnpinResponse__Output>
+      VersionRecord: MessageTypeDefinition<_imprint_v1_VersionRecord, _imprint_v1_VersionRecord__Output>
+    }
+  }
+}
+

@@ -1,0 +1,50 @@
+/**
+ * Loads the Imprint contract from proto/imprint/v1 at run time. The options here are the
+ * ones the type generator (scripts/gen-proto.ts) is given, so the generated types under
+ * proto/gen describe exactly the objects grpc-js hands us.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as protoLoader from '@grpc/proto-loader';
+import * as grpc from '@grpc/grpc-js';
+import type { ProtoGrpcType as PublisherProto } from './gen/publisher.js';
+import type { ProtoGrpcType as ConsumerProto } from './gen/consumer.js';
+import type { ProtoGrpcType as OperatorProto } from './gen/operator.js';
+
+/** Where the .proto files live, whether we run from source or from dist/. */
+export const PROTO_ROOT = findProtoRoot();
+
+export const PROTO_FILES = ['imprint/v1/publisher.proto', 'imprint/v1/consumer.proto', 'imprint/v1/operator.proto'];
+
+export const LOADER_OPTIONS = {
+  keepCase: false,
+  longs: String,
+  enums: String,
+  bytes: Buffer,
+  defaults: true,
+  oneofs: true,
+  includeDirs: [PROTO_ROOT],
+} satisfies protoLoader.Options;
+
+export type ImprintProto = PublisherProto & ConsumerProto & OperatorProto;
+
+let cached: { def: protoLoader.PackageDefinition; proto: ImprintProto } | undefined;
+
+/** The package definition (for reflection) and the typed grpc-js object tree. */
+export function loadImprintProto(): { def: protoLoader.PackageDefinition; proto: ImprintProto } {
+  if (!cached) {
+    const def = protoLoader.loadSync(PROTO_FILES, LOADER_OPTIONS);
+    cached = { def, proto: grpc.loadPackageDefinition(def) as unknown as ImprintProto };
+  }
+  return cached;
+}
+
+function findProtoRoot(): string {
+  // Source: <repo>/proto/loader.ts; built: <repo>/dist/proto/loader.js. The .proto files
+  // stay in <repo>/proto either way.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const parts = here.split(path.sep);
+  const distAt = parts.lastIndexOf('dist');
+  const repo = distAt >= 0 ? parts.slice(0, distAt).join(path.sep) : path.dirname(here);
+  return path.join(repo, 'proto');
+}

@@ -1,0 +1,71 @@
+/**
+ * The embedded audit sink: JSON lines appended to one file. Writes are buffered by the
+ * stream; when the disk falls behind by more than `maxBufferedBytes`, events are dropped
+ * and counted (never silently: stats() and a log line say so).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { silentLogger, type Logger } from '../log.js';
+import type { AuditEvent, AuditSink, AuditStats } from './audit-sink.js';
+
+export interface FileAuditSinkOptions {
+  readonly file: string;
+  /** @default 16 MiB */
+  readonly maxBufferedBytes?: number;
+  readonly log?: Logger;
+}
+
+export class FileAuditSink implements AuditSink {
+  readonly name = 'file';
+  private readonly stream: fs.WriteStream;
+  private readonly maxBuffered: number;
+  private readonly log: Logger;
+  private recorded = 0;
+  private dropped = 0;
+  private failed: Error | undefined;
+
+  constructor(opts: FileAuditSinkOptions) {
+    fs.mkdirSync(path.dirname(opts.file), { recursive: true });
+    // Fail at start-up, not on the first event, when the file cannot be written.
+    fs.closeSync(fs.openSync(opts.file, 'a'));
+    this.stream = fs.createWriteStream(opts.file, { flags: 'a' });
+    this.maxBuffered = opts.maxBufferedBytes ?? 16 * 1024 * 1024;
+    this.log = opts.log ?? silentLogger;
+    this.stream.on('error', (err) => {
+      this.failed = err;
+      this.log.error('audit file write failed; events are dropped from now on', { file: opts.file, err });
+    });
+  }
+
+  record(event: AuditEvent): void {
+    if (this.failed || this.stream.writableLength > this.maxBuffered) {
+      this.dropped++;
+      return;
+    }
+    this.recorded++;
+    this.stream.write(`${JSON.stringify(event)}\n`);
+  }
+
+  stats(): AuditStats {
+    return { recorded: this.recorded, dropped: this.dropped };
+  }
+
+  flush(): Promise<void> {
+    if (this.failed || this.stream.writableLength === 0) return Promise.resolve();
+    return new Promise((resolve) => this.stream.write('', () => resolve()));
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.stream.end(() => resolve()));
+  }
+}
+
+/** Reads a JSON-lines audit file back (tests, and the consumers view). */
+export function readAuditFile(file: string): AuditEvent[] {
+  if (!fs.existsSync(file)) return [];
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as AuditEvent);
+}

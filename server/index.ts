@@ -1,0 +1,83 @@
+/** server: the Imprint service. `startImprintServer` opens the data dir and serves gRPC. */
+import fs from 'node:fs';
+import { ImprintError } from '../core/index.js';
+import type { AuditSink } from './audit/audit-sink.js';
+import { FileAuditSink } from './audit/file.js';
+import { withDefaults, type ResolvedServerOptions, type ServerOptions } from './config.js';
+import { startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
+import { createLogger } from './log.js';
+import { ImprintService } from './service.js';
+import type { MetadataStore } from './store/metadata-store.js';
+import { SqliteMetadataStore } from './store/sqlite.js';
+
+export interface ImprintServer {
+  readonly port: number;
+  readonly options: ResolvedServerOptions;
+  readonly service: ImprintService;
+  readonly store: MetadataStore;
+  readonly audit: AuditSink;
+  readonly grpc: GrpcServerHandle;
+  /** Stops serving, then flushes audit and closes the store. */
+  stop(): Promise<void>;
+}
+
+/** The data dir is unusable (not a directory, unreadable, corrupt). */
+export class DataDirError extends ImprintError {
+  constructor(message: string, cause?: unknown) {
+    super('FAILED_PRECONDITION', message, { cause });
+  }
+}
+
+export async function startImprintServer(options: ServerOptions = {}): Promise<ImprintServer> {
+  const o = withDefaults(options);
+  const log = o.log ?? createLogger();
+  // 1. The data dir: a directory we can write, or one we may create.
+  try {
+    fs.mkdirSync(o.dataDir, { recursive: true });
+    fs.accessSync(o.dataDir, fs.constants.R_OK | fs.constants.W_OK);
+  } catch (err) {
+    throw new DataDirError(`data dir ${o.dataDir} is not a writable directory: ${err instanceof Error ? err.message : String(err)}`, err);
+  }
+  // 2. The store (a corrupt database is an error, never an empty store), then audit.
+  const store = SqliteMetadataStore.open({ file: o.sqliteFile });
+  let audit: AuditSink;
+  try {
+    audit = new FileAuditSink({ file: o.auditFile, log });
+  } catch (err) {
+    await store.close();
+    throw new DataDirError(`cannot open the audit file ${o.auditFile}: ${err instanceof Error ? err.message : String(err)}`, err);
+  }
+  // 3. Serve.
+  const service = new ImprintService({ store, audit, log, clock: o.clock });
+  let grpcHandle: GrpcServerHandle;
+  try {
+    grpcHandle = await startGrpcServer(service, { host: o.host, port: o.port, log });
+  } catch (err) {
+    await audit.close();
+    await store.close();
+    throw err;
+  }
+  log.info('imprint serving', { address: `${o.host}:${grpcHandle.port}`, store: store.name, db: o.sqliteFile, audit: o.auditFile });
+  return {
+    port: grpcHandle.port,
+    options: o,
+    service,
+    store,
+    audit,
+    grpc: grpcHandle,
+    async stop() {
+      await grpcHandle.stop();
+      await audit.close();
+      await store.close();
+      log.info('imprint stopped');
+    },
+  };
+}
+
+export { ImprintService } from './service.js';
+export { SqliteMetadataStore, StoreOpenError } from './store/sqlite.js';
+export type { MetadataStore } from './store/metadata-store.js';
+export { FileAuditSink, readAuditFile } from './audit/file.js';
+export type { AuditSink, AuditEvent } from './audit/audit-sink.js';
+export { createLogger, silentLogger, type Logger } from './log.js';
+export { withDefaults, DEFAULT_PORT, type ServerOptions } from './config.js';

@@ -1,0 +1,289 @@
+/**
+ * The service's operations over plain domain types, independent of gRPC: validate with
+ * core, read and write through the MetadataStore, decide with core, record to audit.
+ * grpc-server.ts only translates wire messages to these calls and errors to statuses.
+ */
+import {
+  DataIntegrityError,
+  InvalidArgumentError,
+  NotFoundError,
+  identityAttributes,
+  isUpdate,
+  latestFor,
+  recordProblem,
+  resolveTarget,
+  scopeKey,
+  scopeMatches,
+  sha256Hex,
+  validateIdentity,
+  validateNewVersion,
+  validateRetention,
+  validateScope,
+  validateScopes,
+  validateText,
+  validateTopicName,
+  type ConsumerIdentity,
+  type NewVersion,
+  type Pin,
+  type Scope,
+  type ScopeHead,
+  type Topic,
+  type Version,
+  type VersionRecord,
+} from '../core/index.js';
+import type { AuditSink } from './audit/audit-sink.js';
+import { silentLogger, type Logger } from './log.js';
+import type { MetadataStore, NewTopic, TopicPatch } from './store/metadata-store.js';
+
+export interface PollAnswer {
+  readonly record?: VersionRecord;
+  readonly pinned: boolean;
+}
+
+export interface TopicDescription {
+  readonly topic: Topic;
+  readonly heads: readonly ScopeHead[];
+  readonly pins: readonly Pin[];
+  readonly versionCount: number;
+}
+
+export interface ServiceDeps {
+  readonly store: MetadataStore;
+  readonly audit: AuditSink;
+  readonly log?: Logger;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
+
+const MAX_TEXT = 1024;
+const PAGE_DEFAULT = 100;
+const PAGE_MAX = 1000;
+
+export class ImprintService {
+  private readonly store: MetadataStore;
+  private readonly audit: AuditSink;
+  private readonly log: Logger;
+  private readonly now: () => number;
+  /** Records that failed their consistency check when read (for tests and metrics). */
+  integrityFailures = 0;
+
+  constructor(deps: ServiceDeps) {
+    this.store = deps.store;
+    this.audit = deps.audit;
+    this.log = deps.log ?? silentLogger;
+    this.now = deps.clock ?? Date.now;
+  }
+
+  // ---- publisher ----
+
+  async createTopic(t: NewTopic): Promise<Topic> {
+    validateTopicName(t.name, 'name');
+    validateText(t.owner, 'owner', MAX_TEXT);
+    validateText(t.description, 'description', MAX_TEXT);
+    validateRetention(t.retention);
+    const topic = await this.store.createTopic(t, this.now());
+    this.audit.record({ kind: 'create-topic', atMs: this.now(), topic: t.name, by: t.owner });
+    this.log.info('topic created', { topic: t.name, owner: t.owner });
+    return topic;
+  }
+
+  async updateTopic(name: string, patch: TopicPatch): Promise<Topic> {
+    validateTopicName(name, 'name');
+    if (patch.owner !== undefined) validateText(patch.owner, 'owner', MAX_TEXT);
+    if (patch.description !== undefined) validateText(patch.description, 'description', MAX_TEXT);
+    if (patch.retention) validateRetention(patch.retention);
+    const topic = await this.store.updateTopic(name, patch);
+    this.audit.record({ kind: 'update-topic', atMs: this.now(), topic: name });
+    return topic;
+  }
+
+  /** Validates everything, then writes the version in one step: bad input consumes no version number. */
+  async publish(input: NewVersion): Promise<VersionRecord> {
+    const v = validateNewVersion(input);
+    const p = v.pointer;
+    if (p.kind === 'direct' && sha256Hex(p.bytes) !== p.sha256) {
+      throw new InvalidArgumentError('pointer.sha256', 'must be the sha256 of the direct bytes', p.sha256);
+    }
+    const record = await this.store.publish(v, this.now());
+    this.audit.record({ kind: 'publish', atMs: record.publishedAtMs, topic: record.topic, version: record.version.toString() });
+    this.log.info('published', { topic: record.topic, version: record.version, size: p.size, kind: p.kind, scopes: v.scopes.map(scopeKey).join(';') || '*' });
+    return record;
+  }
+
+  async addScopes(topic: string, version: Version, scopes: readonly Scope[]): Promise<VersionRecord> {
+    validateTopicName(topic);
+    const valid = validateScopes(scopes);
+    if (valid.length === 0) throw new InvalidArgumentError('scopes', 'must name at least one scope');
+    const record = await this.store.addScopes(topic, version, valid, this.now());
+    this.audit.record({ kind: 'add-scopes', atMs: this.now(), topic, version: version.toString(), scope: valid.map(scopeKey).join(';') });
+    return record;
+  }
+
+  // ---- consumer ----
+
+  /**
+   * What a consumer holding `lastSeen` (0n: nothing) should do. It is never handed a record
+   * that fails its consistency check: a consumer with data gets no update, one with none gets
+   * the newest matching version that passes.
+   */
+  async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
+    validateTopicName(topic);
+    validateIdentity(identity);
+    try {
+      const answer = await this.decide(topic, identity, lastSeen);
+      this.audit.record({
+        kind: 'poll',
+        atMs: this.now(),
+        topic,
+        identity,
+        lastSeen: lastSeen.toString(),
+        holds: (answer.record?.version ?? lastSeen).toString(),
+        outcome: answer.record ? 'update' : 'no-update',
+        pinned: answer.pinned,
+      });
+      return answer;
+    } catch (err) {
+      this.audit.record({
+        kind: 'poll',
+        atMs: this.now(),
+        topic,
+        identity,
+        lastSeen: lastSeen.toString(),
+        holds: lastSeen.toString(),
+        outcome: 'error',
+        pinned: false,
+        error: err instanceof Error ? err.message : String(err),
+      });
+      throw err;
+    }
+  }
+
+  private async decide(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
+    // 1. Read the topic's heads and pins in one go.
+    const state = await this.store.pollState(topic);
+    if (!state) throw new NotFoundError(`topic "${topic}"`);
+    // 2. Decide the target: the best pin, else the latest for the consumer's scopes.
+    const target = resolveTarget(state.heads, state.pins, identity);
+    if (!target || !isUpdate(target, lastSeen)) return { pinned: target?.pinned ?? false };
+    // 3. Read the record and check it.
+    const record = await this.store.getVersion(topic, target.version);
+    const problem = record ? recordProblem(record) : `version ${target.version} of topic "${topic}" is missing`;
+    if (record && !problem) return { record, pinned: target.pinned };
+    // 4. It fails: keep a consumer with data where it is; give one with none the newest good version.
+    this.integrityFailures++;
+    this.log.warn('record failed its consistency check; not served', { topic, version: target.version, problem });
+    if (lastSeen > 0n) return { pinned: false };
+    const good = await this.newestGood(topic, identityAttributes(identity), target.version);
+    return good ? { record: good, pinned: false } : { pinned: false };
+  }
+
+  /** The newest version below `below` whose scopes match and whose record passes, published by `atMs` when given. */
+  private async newestGood(topic: string, attrs: Readonly<Record<string, string>>, below: Version, atMs?: number): Promise<VersionRecord | undefined> {
+    let cursor: Version | undefined = below;
+    for (;;) {
+      const page: VersionRecord[] = await this.store.listVersions(topic, { below: cursor, limit: PAGE_DEFAULT });
+      for (const r of page) {
+        if (atMs !== undefined && r.publishedAtMs > atMs) continue;
+        if (!r.scopes.some((s) => scopeMatches(s, attrs))) continue;
+        if (recordProblem(r)) {
+          this.integrityFailures++;
+          continue;
+        }
+        return r;
+      }
+      if (page.length < PAGE_DEFAULT) return undefined;
+      cursor = page[page.length - 1]?.version;
+    }
+  }
+
+  async getVersion(topic: string, version: Version): Promise<VersionRecord> {
+    validateTopicName(topic);
+    const record = await this.store.getVersion(topic, version);
+    if (!record) {
+      if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+      throw new NotFoundError(`version ${version} of topic "${topic}"`);
+    }
+    const problem = recordProblem(record);
+    if (problem) {
+      this.integrityFailures++;
+      throw new DataIntegrityError(`${problem}; the record is not served`);
+    }
+    return record;
+  }
+
+  async listVersions(topic: string, pageSize: number, pageToken: string): Promise<{ versions: VersionRecord[]; nextPageToken: string }> {
+    validateTopicName(topic);
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > PAGE_MAX) throw new InvalidArgumentError('page_size', `must be between 0 and ${PAGE_MAX} (0: ${PAGE_DEFAULT})`, pageSize);
+    if (pageToken !== '' && !/^[1-9][0-9]{0,19}$/.test(pageToken)) throw new InvalidArgumentError('page_token', 'must be a token from a previous response', pageToken);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    const limit = pageSize || PAGE_DEFAULT;
+    const versions = await this.store.listVersions(topic, { ...(pageToken && { below: BigInt(pageToken) }), limit });
+    const last = versions[versions.length - 1];
+    return { versions, nextPageToken: versions.length === limit && last && last.version > 1n ? last.version.toString() : '' };
+  }
+
+  /** The version the consumer would have been given at `atMs` (pins are not applied). */
+  async latestAt(topic: string, identity: ConsumerIdentity, atMs: number): Promise<VersionRecord | undefined> {
+    validateTopicName(topic);
+    validateIdentity(identity);
+    if (!Number.isSafeInteger(atMs) || atMs < 0) throw new InvalidArgumentError('at_ms', 'must be milliseconds since the epoch', atMs);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    const attrs = identityAttributes(identity);
+    const latest = latestFor(await this.store.scopeHeads(topic, atMs), attrs);
+    if (latest === undefined) return undefined;
+    const record = await this.store.getVersion(topic, latest);
+    if (record && !recordProblem(record)) return record;
+    this.integrityFailures++;
+    return this.newestGood(topic, attrs, latest, atMs);
+  }
+
+  async getTopic(name: string): Promise<Topic> {
+    validateTopicName(name, 'name');
+    const t = await this.store.getTopic(name);
+    if (!t) throw new NotFoundError(`topic "${name}"`);
+    return t;
+  }
+
+  listTopics(): Promise<Topic[]> {
+    return this.store.listTopics();
+  }
+
+  // ---- operator ----
+
+  async pin(topic: string, scope: Scope, version: Version, reason: string, createdBy: string): Promise<Pin> {
+    validateTopicName(topic);
+    validateScope(scope);
+    validateText(reason, 'reason', MAX_TEXT);
+    validateText(createdBy, 'created_by', MAX_TEXT);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    const pin = await this.store.pin({ topic, scope, version, createdAtMs: this.now(), reason, createdBy });
+    this.audit.record({ kind: 'pin', atMs: pin.createdAtMs, topic, version: version.toString(), scope: scopeKey(scope), by: createdBy });
+    this.log.info('pinned', { topic, scope: scopeKey(scope) || '*', version, reason, by: createdBy });
+    return pin;
+  }
+
+  async unpin(topic: string, scope: Scope): Promise<Pin | undefined> {
+    validateTopicName(topic);
+    validateScope(scope);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    const removed = await this.store.unpin(topic, scope);
+    if (!removed) throw new NotFoundError(`pin on topic "${topic}" for scope "${scopeKey(scope) || '*'}"`);
+    this.audit.record({ kind: 'unpin', atMs: this.now(), topic, version: removed.version.toString(), scope: scopeKey(scope) });
+    this.log.info('unpinned', { topic, scope: scopeKey(scope) || '*', version: removed.version });
+    return removed;
+  }
+
+  async listPins(topic: string): Promise<Pin[]> {
+    validateTopicName(topic);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    return this.store.listPins(topic);
+  }
+
+  async describeTopic(name: string): Promise<TopicDescription> {
+    validateTopicName(name, 'name');
+    const state = await this.store.pollState(name);
+    if (!state) throw new NotFoundError(`topic "${name}"`);
+    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount: await this.store.countVersions(name) };
+  }
+}
+

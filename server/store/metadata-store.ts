@@ -1,0 +1,64 @@
+/**
+ * Where topics, versions, scopes and pins live. One interface, two implementations: SQLite
+ * (embedded default, one machine) and Cassandra (production, many regions). Both run the
+ * conformance suite in test/conformance/metadata-store.ts.
+ *
+ * Stores keep rules out: validation, pin and latest resolution live in core/. A store
+ * assigns versions (strictly increasing per topic, also with concurrent publishers) and
+ * writes each version with its digest in one atomic step, and returns what it read, whole
+ * and unverified: the caller checks digests.
+ */
+import type { NewVersion, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from '../../core/index.js';
+
+export interface NewTopic {
+  readonly name: string;
+  readonly owner: string;
+  readonly description: string;
+  readonly retention: Retention;
+}
+
+export interface TopicPatch {
+  readonly owner?: string;
+  readonly description?: string;
+  readonly retention?: Retention;
+}
+
+/** What a poll needs to decide, read in one go. */
+export interface PollState {
+  readonly topic: Topic;
+  readonly heads: readonly ScopeHead[];
+  readonly pins: readonly Pin[];
+}
+
+export interface MetadataStore {
+  /** "sqlite", "cassandra". */
+  readonly name: string;
+  /** @throws AlreadyExistsError */
+  createTopic(topic: NewTopic, nowMs: number): Promise<Topic>;
+  /** @throws NotFoundError */
+  updateTopic(name: string, patch: TopicPatch): Promise<Topic>;
+  getTopic(name: string): Promise<Topic | undefined>;
+  listTopics(): Promise<Topic[]>;
+  /**
+   * Assigns the next version and writes the record, its digest and its scopes atomically.
+   * The input is already validated; no scopes is not allowed here (core gives the empty scope).
+   * @throws FailedPreconditionError when the topic does not exist (nothing is written).
+   */
+  publish(version: NewVersion, nowMs: number): Promise<VersionRecord>;
+  /** @throws NotFoundError for an unknown topic or version. */
+  addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): Promise<VersionRecord>;
+  getVersion(topic: string, version: Version): Promise<VersionRecord | undefined>;
+  /** Newest first, versions strictly below `below` when given. */
+  listVersions(topic: string, opts: { below?: Version; limit: number }): Promise<VersionRecord[]>;
+  countVersions(topic: string): Promise<number>;
+  /** The latest version of each scope; with `atMs`, as it stood then (scopes attached by that time). */
+  scopeHeads(topic: string, atMs?: number): Promise<ScopeHead[]>;
+  /** Topic, heads and pins; undefined when the topic does not exist. */
+  pollState(topic: string): Promise<PollState | undefined>;
+  /** Replaces any pin on the same topic and scope. @throws NotFoundError when the version does not exist. */
+  pin(pin: Pin): Promise<Pin>;
+  /** The pin removed, or undefined when there was none. */
+  unpin(topic: string, scope: Scope): Promise<Pin | undefined>;
+  listPins(topic: string): Promise<Pin[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,399 @@
+/**
+ * The embedded metadata store: one SQLite file (WAL), one transaction per publish, the
+ * version assigned inside it. Serves one machine; `npm start` needs nothing else.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  ImprintError,
+  NotFoundError,
+  recordDigest,
+  scopeKey,
+  type BlobLocation,
+  type DataPointer,
+  type NewVersion,
+  type Pin,
+  type Scope,
+  type ScopeHead,
+  type Topic,
+  type Version,
+  type VersionRecord,
+} from '../../core/index.js';
+import type { MetadataStore, NewTopic, PollState, TopicPatch } from './metadata-store.js';
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS imprint_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE IF NOT EXISTS topics (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  description TEXT NOT NULL,
+  keep_versions INTEGER,
+  keep_days INTEGER,
+  created_at_ms INTEGER NOT NULL,
+  latest_version INTEGER NOT NULL DEFAULT 0
+) STRICT;
+CREATE TABLE IF NOT EXISTS versions (
+  topic TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  published_at_ms INTEGER NOT NULL,
+  metadata TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  direct BLOB,
+  locations TEXT,
+  digest TEXT NOT NULL,
+  PRIMARY KEY (topic, version)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS version_scopes (
+  topic TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  scope_key TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  added_at_ms INTEGER NOT NULL,
+  PRIMARY KEY (topic, version, scope_key)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS version_scopes_by_scope ON version_scopes (topic, scope_key, version);
+CREATE TABLE IF NOT EXISTS pins (
+  topic TEXT NOT NULL,
+  scope_key TEXT NOT NULL,
+  scope TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  created_at_ms INTEGER NOT NULL,
+  reason TEXT NOT NULL,
+  created_by TEXT NOT NULL,
+  PRIMARY KEY (topic, scope_key)
+) STRICT, WITHOUT ROWID;
+`;
+
+export interface SqliteStoreOptions {
+  /** The database file; created with its directory when missing. ":memory:" for tests. */
+  readonly file: string;
+  /** How long a writer waits for another process's lock. @default 5000 */
+  readonly busyTimeoutMs?: number;
+}
+
+/** The data dir holds something that is not a healthy Imprint database. */
+export class StoreOpenError extends ImprintError {
+  constructor(file: string, why: string, cause?: unknown) {
+    super('FAILED_PRECONDITION', `cannot open the metadata store ${file}: ${why}`, { cause });
+  }
+}
+
+interface TopicRow {
+  name: string;
+  owner: string;
+  description: string;
+  keep_versions: bigint | null;
+  keep_days: bigint | null;
+  created_at_ms: bigint;
+  latest_version: bigint;
+}
+
+interface VersionRow {
+  topic: string;
+  version: bigint;
+  published_at_ms: bigint;
+  metadata: string;
+  size: bigint;
+  sha256: string;
+  direct: Buffer | null;
+  locations: string | null;
+  digest: string;
+}
+
+interface ScopeRow {
+  version: bigint;
+  scope: string;
+  added_at_ms: bigint;
+}
+
+interface PinRow {
+  topic: string;
+  scope: string;
+  version: bigint;
+  created_at_ms: bigint;
+  reason: string;
+  created_by: string;
+}
+
+export class SqliteMetadataStore implements MetadataStore {
+  readonly name = 'sqlite';
+  private readonly db: Database.Database;
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Opens (creating when missing) and checks the database; a corrupt file is an error, never an empty store. */
+  static open(opts: SqliteStoreOptions): SqliteMetadataStore {
+    const { file } = opts;
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file);
+      db.defaultSafeIntegers(true);
+      db.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      const check = db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new StoreOpenError(file, `integrity check failed: ${String(check)}`);
+      db.exec(SCHEMA);
+      const row = db.prepare('SELECT value FROM imprint_meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
+      if (!row) db.prepare('INSERT INTO imprint_meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+      else if (Number(row.value) !== SCHEMA_VERSION) throw new StoreOpenError(file, `schema version ${row.value}, this build reads ${SCHEMA_VERSION}`);
+      return new SqliteMetadataStore(db);
+    } catch (err) {
+      db?.close();
+      if (err instanceof StoreOpenError) throw err;
+      throw new StoreOpenError(file, err instanceof Error ? err.message : String(err), err);
+    }
+  }
+
+  async createTopic(t: NewTopic, nowMs: number): Promise<Topic> {
+    try {
+      this
+        .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs);
+    } catch (err) {
+      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
+      throw err;
+    }
+    return this.mustGetTopic(t.name);
+  }
+
+  async updateTopic(name: string, patch: TopicPatch): Promise<Topic> {
+    const current = await this.getTopic(name);
+    if (!current) throw new NotFoundError(`topic "${name}"`);
+    const r = patch.retention ?? current.retention;
+    this
+      .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ? WHERE name = ?')
+      .run(patch.owner ?? current.owner, patch.description ?? current.description, r.keepVersions ?? null, r.keepDays ?? null, name);
+    return this.mustGetTopic(name);
+  }
+
+  async getTopic(name: string): Promise<Topic | undefined> {
+    const row = this.topicRow(name);
+    return row && toTopic(row);
+  }
+
+  async listTopics(): Promise<Topic[]> {
+    return (this.stmt('SELECT * FROM topics ORDER BY name').all() as TopicRow[]).map(toTopic);
+  }
+
+  async publish(v: NewVersion, nowMs: number): Promise<VersionRecord> {
+    // Direct bytes as a Buffer view, the same type reads return.
+    const p: DataPointer = v.pointer.kind === 'direct' ? { ...v.pointer, bytes: asBuffer(v.pointer.bytes) } : v.pointer;
+    const run = this.db.transaction((): VersionRecord => {
+      // 1. Take the next version number for the topic (the row lock is the transaction's).
+      const row = this.stmt('UPDATE topics SET latest_version = latest_version + 1 WHERE name = ? RETURNING latest_version').get(v.topic) as
+        | { latest_version: bigint }
+        | undefined;
+      if (!row) throw new FailedPreconditionError(`cannot publish to topic "${v.topic}": it does not exist (create it first)`);
+      const version = row.latest_version;
+      // 2. Write the record with its digest.
+      const digest = recordDigest({ topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p });
+      this
+        .stmt('INSERT INTO versions (topic, version, published_at_ms, metadata, size, sha256, direct, locations, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(
+          v.topic,
+          version,
+          nowMs,
+          JSON.stringify(v.metadata),
+          p.size,
+          p.sha256,
+          p.kind === 'direct' ? p.bytes : null,
+          p.kind === 'blob' ? JSON.stringify(p.locations) : null,
+          digest,
+        );
+      // 3. Attach its scopes.
+      this.insertScopes(v.topic, version, v.scopes, nowMs);
+      return { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes: v.scopes, digest };
+    });
+    return run.immediate();
+  }
+
+  async addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): Promise<VersionRecord> {
+    this.db.transaction(() => {
+      const exists = this.stmt('SELECT 1 FROM versions WHERE topic = ? AND version = ?').get(topic, version);
+      if (!exists) throw new NotFoundError(`version ${version} of topic "${topic}"`);
+      this.insertScopes(topic, version, scopes, nowMs);
+    }).immediate();
+    const rec = await this.getVersion(topic, version);
+    if (!rec) throw new NotFoundError(`version ${version} of topic "${topic}"`);
+    return rec;
+  }
+
+  async getVersion(topic: string, version: Version): Promise<VersionRecord | undefined> {
+    const row = this.stmt('SELECT * FROM versions WHERE topic = ? AND version = ?').get(topic, version) as VersionRow | undefined;
+    if (!row) return undefined;
+    return this.toRecord(row, this.scopesOf(topic, [version]).get(version) ?? []);
+  }
+
+  async listVersions(topic: string, opts: { below?: Version; limit: number }): Promise<VersionRecord[]> {
+    const rows = this
+      .stmt('SELECT * FROM versions WHERE topic = ? AND version < ? ORDER BY version DESC LIMIT ?')
+      .all(topic, opts.below ?? 0x7fff_ffff_ffff_ffffn, opts.limit) as VersionRow[];
+    const scopes = this.scopesOf(
+      topic,
+      rows.map((r) => r.version),
+    );
+    return rows.map((r) => this.toRecord(r, scopes.get(r.version) ?? []));
+  }
+
+  async countVersions(topic: string): Promise<number> {
+    const row = this.stmt('SELECT COUNT(*) AS n FROM versions WHERE topic = ?').get(topic) as { n: bigint };
+    return Number(row.n);
+  }
+
+  async scopeHeads(topic: string, atMs?: number): Promise<ScopeHead[]> {
+    return this.heads(topic, atMs);
+  }
+
+  async pollState(topic: string): Promise<PollState | undefined> {
+    // One read transaction, so heads and pins are of the same moment.
+    return this.db.transaction((): PollState | undefined => {
+      const t = this.topicRow(topic);
+      if (!t) return undefined;
+      return { topic: toTopic(t), heads: this.heads(topic), pins: this.pins(topic) };
+    })();
+  }
+
+  async pin(pin: Pin): Promise<Pin> {
+    const exists = this.stmt('SELECT 1 FROM versions WHERE topic = ? AND version = ?').get(pin.topic, pin.version);
+    if (!exists) throw new NotFoundError(`version ${pin.version} of topic "${pin.topic}"`);
+    this
+      .stmt(
+        `INSERT INTO pins (topic, scope_key, scope, version, created_at_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (topic, scope_key) DO UPDATE SET scope = excluded.scope, version = excluded.version,
+           created_at_ms = excluded.created_at_ms, reason = excluded.reason, created_by = excluded.created_by`,
+      )
+      .run(pin.topic, scopeKey(pin.scope), JSON.stringify(pin.scope), pin.version, pin.createdAtMs, pin.reason, pin.createdBy);
+    return pin;
+  }
+
+  async unpin(topic: string, scope: Scope): Promise<Pin | undefined> {
+    const row = this.stmt('DELETE FROM pins WHERE topic = ? AND scope_key = ? RETURNING *').get(topic, scopeKey(scope)) as PinRow | undefined;
+    return row && toPin(row);
+  }
+
+  async listPins(topic: string): Promise<Pin[]> {
+    return this.pins(topic);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+
+  /** For tests of consistency checks: the raw database. */
+  get database(): Database.Database {
+    return this.db;
+  }
+
+  private insertScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): void {
+    const ins = this.stmt('INSERT OR IGNORE INTO version_scopes (topic, version, scope_key, scope, added_at_ms) VALUES (?, ?, ?, ?, ?)');
+    for (const s of scopes) ins.run(topic, version, scopeKey(s), JSON.stringify(s), nowMs);
+  }
+
+  private scopesOf(topic: string, versions: readonly bigint[]): Map<bigint, Scope[]> {
+    const out = new Map<bigint, Scope[]>();
+    if (versions.length === 0) return out;
+    const rows = this
+      .stmt(`SELECT version, scope FROM version_scopes WHERE topic = ? AND version IN (${versions.map(() => '?').join(',')}) ORDER BY added_at_ms, scope_key`)
+      .all(topic, ...versions) as { version: bigint; scope: string }[];
+    for (const r of rows) {
+      const list = out.get(r.version) ?? [];
+      list.push(JSON.parse(r.scope) as Scope);
+      out.set(r.version, list);
+    }
+    return out;
+  }
+
+  private toRecord(row: VersionRow, scopes: Scope[]): VersionRecord {
+    const size = Number(row.size);
+    const pointer: DataPointer = row.direct
+      ? { kind: 'direct', size, sha256: row.sha256, bytes: row.direct }
+      : { kind: 'blob', size, sha256: row.sha256, locations: JSON.parse(row.locations ?? '[]') as BlobLocation[] };
+    return {
+      topic: row.topic,
+      version: row.version,
+      publishedAtMs: Number(row.published_at_ms),
+      metadata: JSON.parse(row.metadata) as Record<string, string>,
+      pointer,
+      scopes,
+      digest: row.digest,
+    };
+  }
+
+  private mustGetTopic(name: string): Topic {
+    const row = this.topicRow(name);
+    if (!row) throw new NotFoundError(`topic "${name}"`);
+    return toTopic(row);
+  }
+
+  /** Prepared statements, compiled once each. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
+  private topicRow(name: string): TopicRow | undefined {
+    return this.stmt('SELECT * FROM topics WHERE name = ?').get(name) as TopicRow | undefined;
+  }
+
+  private heads(topic: string, atMs?: number): ScopeHead[] {
+    // For each scope, its highest version; "since" is when that scope was attached to it.
+    const rows = this
+      .stmt(
+        `SELECT s.scope, s.version, s.added_at_ms FROM version_scopes s
+         JOIN (SELECT scope_key, MAX(version) AS version FROM version_scopes WHERE topic = ? AND added_at_ms <= ? GROUP BY scope_key) h
+           ON s.scope_key = h.scope_key AND s.version = h.version
+         WHERE s.topic = ?`,
+      )
+      .all(topic, atMs ?? Number.MAX_SAFE_INTEGER, topic) as ScopeRow[];
+    return rows.map((r) => ({ scope: JSON.parse(r.scope) as Scope, version: r.version, sinceMs: Number(r.added_at_ms) }));
+  }
+
+  private pins(topic: string): Pin[] {
+    return (this.stmt('SELECT * FROM pins WHERE topic = ? ORDER BY created_at_ms').all(topic) as PinRow[]).map(toPin);
+  }
+}
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function toTopic(r: TopicRow): Topic {
+  return {
+    name: r.name,
+    owner: r.owner,
+    description: r.description,
+    retention: {
+      ...(r.keep_versions !== null && { keepVersions: Number(r.keep_versions) }),
+      ...(r.keep_days !== null && { keepDays: Number(r.keep_days) }),
+    },
+    createdAtMs: Number(r.created_at_ms),
+    latestVersion: r.latest_version,
+  };
+}
+
+function toPin(r: PinRow): Pin {
+  return {
+    topic: r.topic,
+    scope: JSON.parse(r.scope) as Scope,
+    version: r.version,
+    createdAtMs: Number(r.created_at_ms),
+    reason: r.reason,
+    createdBy: r.created_by,
+  };
+}

@@ -1,0 +1,187 @@
+/**
+ * The MetadataStore conformance suite: every implementation (SQLite, Cassandra) runs it
+ * unchanged, so the embedded default and production behave alike.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  NotFoundError,
+  recordDigest,
+  recordProblem,
+  scopeKey,
+  sha256Hex,
+  type DataPointer,
+  type NewVersion,
+  type VersionRecord,
+} from '../../core/index.js';
+import type { MetadataStore } from '../../server/store/metadata-store.js';
+
+export interface StoreHarness {
+  readonly store: MetadataStore;
+  /** Changes a stored record's metadata behind the store's back (a torn or tampered write). */
+  damageRecord(topic: string, version: bigint): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+const direct = (text: string): DataPointer => {
+  const bytes = Buffer.from(text);
+  return { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes };
+};
+
+const blob: DataPointer = {
+  kind: 'blob',
+  size: 5_000_000,
+  sha256: 'a'.repeat(64),
+  locations: [
+    { kind: 's3', region: 'us-east-1', bucket: 'models', key: 'ip-reputation/v1' },
+    { kind: 's3', region: 'eu-west-1', bucket: 'models-eu', key: 'ip-reputation/v1' },
+  ],
+};
+
+function newVersion(topic: string, over: Partial<NewVersion> = {}): NewVersion {
+  return { topic, metadata: { build: '1' }, pointer: direct('payload'), scopes: [{}], ...over };
+}
+
+export function metadataStoreConformance(name: string, make: () => Promise<StoreHarness>): void {
+  describe(`MetadataStore conformance: ${name}`, () => {
+    let h: StoreHarness;
+    let store: MetadataStore;
+    let n = 0;
+    // Topic names unique per test, so suites may share one backend.
+    let topic: string;
+    beforeEach(async () => {
+      h = await make();
+      store = h.store;
+      topic = `t-${Date.now().toString(36)}-${n++}`;
+      await store.createTopic({ name: topic, owner: 'team', description: 'd', retention: { keepVersions: 3 } }, 1_000);
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    it('creates, reads, lists and updates topics', async () => {
+      const t = await store.getTopic(topic);
+      expect(t).toEqual({ name: topic, owner: 'team', description: 'd', retention: { keepVersions: 3 }, createdAtMs: 1_000, latestVersion: 0n });
+      expect((await store.listTopics()).map((x) => x.name)).toContain(topic);
+      const u = await store.updateTopic(topic, { owner: 'other', retention: { keepDays: 7 } });
+      expect(u).toMatchObject({ owner: 'other', description: 'd', retention: { keepDays: 7 } });
+      expect(u.retention.keepVersions).toBeUndefined();
+      expect(await store.getTopic(`${topic}-missing`)).toBeUndefined();
+    });
+
+    it('refuses a second topic of the same name and updates of unknown ones', async () => {
+      await expect(store.createTopic({ name: topic, owner: 'x', description: '', retention: {} }, 2_000)).rejects.toBeInstanceOf(AlreadyExistsError);
+      expect((await store.getTopic(topic))?.owner).toBe('team');
+      await expect(store.updateTopic(`${topic}-missing`, { owner: 'x' })).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('assigns versions 1, 2, 3 and reads back exactly what was published (invariant 1)', async () => {
+      const a = await store.publish(newVersion(topic, { metadata: { build: '1', commit: 'abc' } }), 10);
+      const b = await store.publish(newVersion(topic, { pointer: blob, scopes: [{ region: 'us-east-1' }] }), 20);
+      const c = await store.publish(newVersion(topic, { pointer: direct('third') }), 30);
+      expect([a.version, b.version, c.version]).toEqual([1n, 2n, 3n]);
+      for (const rec of [a, b, c]) {
+        const back = await store.getVersion(topic, rec.version);
+        expect(back).toEqual(rec);
+        expect(back && recordProblem(back)).toBeUndefined();
+        expect(back?.digest).toBe(recordDigest(rec));
+      }
+      expect((await store.getTopic(topic))?.latestVersion).toBe(3n);
+      expect(await store.countVersions(topic)).toBe(3);
+    });
+
+    it('writes nothing for a publish to a topic that does not exist', async () => {
+      const missing = `${topic}-missing`;
+      await expect(store.publish(newVersion(missing), 10)).rejects.toBeInstanceOf(FailedPreconditionError);
+      expect(await store.getTopic(missing)).toBeUndefined();
+      expect(await store.countVersions(missing)).toBe(0);
+      expect(await store.getVersion(missing, 1n)).toBeUndefined();
+    });
+
+    it('adds scopes to a version and changes nothing else', async () => {
+      const rec = await store.publish(newVersion(topic, { scopes: [{ region: 'us-east-1' }] }), 10);
+      const after = await store.addScopes(topic, rec.version, [{ region: 'eu-west-1' }, { region: 'us-east-1' }], 50);
+      expect(after.scopes.map(scopeKey).sort()).toEqual(['region=eu-west-1', 'region=us-east-1']);
+      expect({ ...after, scopes: [] }).toEqual({ ...rec, scopes: [] });
+      expect(recordProblem(after)).toBeUndefined();
+      await expect(store.addScopes(topic, 99n, [{ app: 'x' }], 60)).rejects.toBeInstanceOf(NotFoundError);
+    });
+
+    it('lists versions newest first, paged by `below`', async () => {
+      for (let i = 1; i <= 7; i++) await store.publish(newVersion(topic, { metadata: { i: String(i) } }), i * 10);
+      const first = await store.listVersions(topic, { limit: 3 });
+      expect(first.map((r) => r.version)).toEqual([7n, 6n, 5n]);
+      const second = await store.listVersions(topic, { below: 5n, limit: 3 });
+      expect(second.map((r) => r.version)).toEqual([4n, 3n, 2n]);
+      expect(second[0]?.metadata).toEqual({ i: '4' });
+      const last = await store.listVersions(topic, { below: 2n, limit: 3 });
+      expect(last.map((r) => r.version)).toEqual([1n]);
+    });
+
+    it('keeps the latest version of each scope, also as it stood at a past time', async () => {
+      await store.publish(newVersion(topic, { scopes: [{}] }), 100);
+      await store.publish(newVersion(topic, { scopes: [{ region: 'eu' }] }), 200);
+      await store.publish(newVersion(topic, { scopes: [{}] }), 300);
+      await store.publish(newVersion(topic, { scopes: [{ region: 'eu' }, { app: 'scorer' }] }), 400);
+      const heads = (await store.scopeHeads(topic)).map((x) => [scopeKey(x.scope), x.version]).sort();
+      expect(heads).toEqual([
+        ['', 3n],
+        ['app=scorer', 4n],
+        ['region=eu', 4n],
+      ]);
+      const past = (await store.scopeHeads(topic, 250)).map((x) => [scopeKey(x.scope), x.version]).sort();
+      expect(past).toEqual([
+        ['', 1n],
+        ['region=eu', 2n],
+      ]);
+      const state = await store.pollState(topic);
+      expect(state?.topic.latestVersion).toBe(4n);
+      expect(state?.heads).toHaveLength(3);
+      expect(await store.pollState(`${topic}-missing`)).toBeUndefined();
+    });
+
+    it('pins: replaces a pin of the same scope, lists, unpins, refuses unknown versions', async () => {
+      await store.publish(newVersion(topic), 10);
+      await store.publish(newVersion(topic), 20);
+      await store.pin({ topic, scope: {}, version: 1n, createdAtMs: 100, reason: 'bad v2', createdBy: 'ops' });
+      await store.pin({ topic, scope: { region: 'eu' }, version: 2n, createdAtMs: 110, reason: '', createdBy: 'ops' });
+      await store.pin({ topic, scope: {}, version: 2n, createdAtMs: 120, reason: 'fixed', createdBy: 'ops' });
+      const pins = await store.listPins(topic);
+      expect(pins.map((p) => [scopeKey(p.scope), p.version, p.reason]).sort()).toEqual([
+        ['', 2n, 'fixed'],
+        ['region=eu', 2n, ''],
+      ]);
+      await expect(store.pin({ topic, scope: {}, version: 9n, createdAtMs: 130, reason: '', createdBy: '' })).rejects.toBeInstanceOf(NotFoundError);
+      expect((await store.listPins(topic)).find((p) => scopeKey(p.scope) === '')?.version).toBe(2n);
+      const removed = await store.unpin(topic, { region: 'eu' });
+      expect(removed?.version).toBe(2n);
+      expect(await store.unpin(topic, { region: 'eu' })).toBeUndefined();
+      expect((await store.listPins(topic)).map((p) => scopeKey(p.scope))).toEqual(['']);
+    });
+
+    it('8 concurrent publishers x 200 publishes give 1600 distinct, increasing versions (invariant 2)', async () => {
+      const seen: bigint[][] = await Promise.all(
+        Array.from({ length: 8 }, async (_, w) => {
+          const mine: bigint[] = [];
+          for (let i = 0; i < 200; i++) mine.push((await store.publish(newVersion(topic, { metadata: { w: String(w), i: String(i) } }), 1_000 + i)).version);
+          return mine;
+        }),
+      );
+      for (const mine of seen) for (let i = 1; i < mine.length; i++) expect(mine[i]).toBeGreaterThan(mine[i - 1] as bigint);
+      const all = seen.flat().sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      expect(new Set(all).size).toBe(1600);
+      expect(all[0]).toBe(1n);
+      expect(all[1599]).toBe(1600n);
+      expect(await store.countVersions(topic)).toBe(1600);
+    }, 120_000);
+
+    it('returns a damaged record as stored, so its digest check fails (invariant 4)', async () => {
+      const rec: VersionRecord = await store.publish(newVersion(topic), 10);
+      await h.damageRecord(topic, rec.version);
+      const back = await store.getVersion(topic, rec.version);
+      expect(back).toBeDefined();
+      expect(recordProblem(back as VersionRecord)).toMatch(/digest/);
+    });
+  });
+}

@@ -1,0 +1,47 @@
+/** Shared test plumbing: temp dirs, a real server on port 0, and small builders. */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ImprintClient } from '../client/index.js';
+import { sha256Hex, type ConsumerIdentity, type DataPointer } from '../core/index.js';
+import { silentLogger, startImprintServer, type ImprintServer } from '../server/index.js';
+
+export function tempDir(prefix = 'imprint-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestServer {
+  readonly server: ImprintServer;
+  readonly client: ImprintClient;
+  readonly address: string;
+  readonly dataDir: string;
+  /** Stops the server and closes the client (the data dir stays for restarts). */
+  stop(): Promise<void>;
+}
+
+/** A real Imprint server on a free port with its own data dir (or the one given, for restarts). */
+export async function startTestServer(opts: { dataDir?: string; clock?: () => number } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? tempDir();
+  const server = await startImprintServer({ dataDir, port: 0, log: silentLogger, ...(opts.clock && { clock: opts.clock }) });
+  const address = `127.0.0.1:${server.port}`;
+  const client = new ImprintClient({ address });
+  return {
+    server,
+    client,
+    address,
+    dataDir,
+    async stop() {
+      client.close();
+      await server.stop();
+    },
+  };
+}
+
+export function directPointer(text: string | Uint8Array): DataPointer {
+  const bytes = typeof text === 'string' ? Buffer.from(text) : text;
+  return { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes };
+}
+
+export function identity(partial: Partial<ConsumerIdentity> = {}): ConsumerIdentity {
+  return { app: '', cluster: '', region: '', nodeId: '', labels: {}, ...partial };
+}
