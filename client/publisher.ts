@@ -135,10 +135,12 @@ async function uploadEverywhere(
   });
   source.on('error', (err) => tees.forEach((t) => t.destroy(err)));
   for (const t of tees) source.pipe(t);
+  let firstFailure: unknown;
   const settled = await Promise.allSettled(
     stores.map((store, i) =>
       store.put(key, tees[i] as PassThrough, { signal: abort.signal, ...(total !== undefined && { size: total }) }).catch((err: unknown) => {
-        // One region failed: stop the others and the source.
+        // One region failed: stop the others and the source (their errors are consequences).
+        if (firstFailure === undefined) firstFailure = err;
         abort.abort();
         source.unpipe();
         source.destroy();
@@ -148,10 +150,9 @@ async function uploadEverywhere(
     ),
   );
   const locations = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) {
+  if (firstFailure !== undefined) {
     await removeAll(stores, locations);
-    const reason: unknown = failed.reason;
+    const reason = firstFailure;
     throw new UploadError(`upload of ${key} failed: ${reason instanceof Error ? reason.message : String(reason)}`, reason);
   }
   if (size === 0) {

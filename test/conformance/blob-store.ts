@@ -1,0 +1,80 @@
+/** The BlobStore conformance suite: the local directory store and S3 run it unchanged. */
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BlobNotFoundError, type BlobStore } from '../../client/index.js';
+
+export interface BlobStoreHarness {
+  readonly store: BlobStore;
+  cleanup(): Promise<void>;
+}
+
+async function readAll(r: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of r) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+export function blobStoreConformance(name: string, make: () => Promise<BlobStoreHarness>): void {
+  describe(`BlobStore conformance: ${name}`, () => {
+    let h: BlobStoreHarness;
+    let prefix: string;
+    let n = 0;
+    beforeEach(async () => {
+      h = await make();
+      prefix = `conf-${Date.now().toString(36)}-${n++}`;
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    it('reads back byte for byte what a stream put', async () => {
+      const body = randomBytes(300_000);
+      const loc = await h.store.put(`${prefix}/small`, Readable.from([body.subarray(0, 1000), body.subarray(1000)]));
+      expect(loc.region).toBe(h.store.region);
+      expect(loc.key).toBe(`${prefix}/small`);
+      expect((await readAll(await h.store.get(loc))).equals(body)).toBe(true);
+    });
+
+    it('stores a large object streamed in many chunks, reporting progress', async () => {
+      const chunk = randomBytes(1024 * 1024);
+      const parts = 12;
+      const seen: number[] = [];
+      const loc = await h.store.put(
+        `${prefix}/large`,
+        Readable.from((function* () {
+          for (let i = 0; i < parts; i++) yield chunk;
+        })()),
+        { size: parts * chunk.length, onProgress: (b) => seen.push(b) },
+      );
+      const back = await readAll(await h.store.get(loc));
+      expect(back.length).toBe(parts * chunk.length);
+      expect(back.subarray(5 * chunk.length, 6 * chunk.length).equals(chunk)).toBe(true);
+      expect(seen.at(-1)).toBe(parts * chunk.length);
+    });
+
+    it('a missing object is a typed not-found error', async () => {
+      const loc = await h.store.put(`${prefix}/exists`, Readable.from([Buffer.from('x')]));
+      await expect(h.store.get({ ...loc, key: `${prefix}/does-not-exist` })).rejects.toBeInstanceOf(BlobNotFoundError);
+    });
+
+    it('deletes, and deleting again is not an error', async () => {
+      const loc = await h.store.put(`${prefix}/gone`, Readable.from([Buffer.from('bye')]));
+      await h.store.delete(loc);
+      await expect(h.store.get(loc)).rejects.toBeInstanceOf(BlobNotFoundError);
+      await expect(h.store.delete(loc)).resolves.toBeUndefined();
+    });
+
+    it('a body that fails half-way leaves no object', async () => {
+      const failing = new Readable({
+        read() {
+          this.push(Buffer.alloc(64 * 1024, 1));
+          this.destroy(new Error('source broke'));
+        },
+      });
+      await expect(h.store.put(`${prefix}/torn`, failing)).rejects.toThrow(/source broke/);
+      const loc = await h.store.put(`${prefix}/probe`, Readable.from([Buffer.from('p')]));
+      await expect(h.store.get({ ...loc, key: `${prefix}/torn` })).rejects.toBeInstanceOf(BlobNotFoundError);
+    });
+  });
+}

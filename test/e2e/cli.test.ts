@@ -1,0 +1,173 @@
+/** The `imprint` command as an operator uses it: the README walkthrough, against a real `imprint serve`. */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers.js';
+
+const CLI = path.resolve('dist/cli/main.js');
+const run = promisify(execFile);
+
+interface Result {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function imprint(args: string[], env: Record<string, string> = {}): Promise<Result> {
+  try {
+    const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+/** Starts `imprint serve` on a free port; resolves with the port it printed. */
+function serve(dataDir: string): Promise<{ proc: ChildProcess; port: number; output: () => string }> {
+  const proc = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 20_000);
+    const onData = (b: Buffer) => {
+      output += b.toString();
+      const m = /Imprint is serving on [\d.]+:(\d+)/.exec(output);
+      if (m) {
+        clearTimeout(timer);
+        resolve({ proc, port: Number(m[1]), output: () => output });
+      }
+    };
+    proc.stderr.on('data', onData);
+    proc.stdout.on('data', onData);
+    proc.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+function stopServe(proc: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    proc.removeAllListeners('exit');
+    proc.on('exit', (code) => resolve(code));
+    proc.kill('SIGTERM');
+  });
+}
+
+describe('imprint CLI walkthrough', () => {
+  const dir = tempDir();
+  const dataDir = path.join(dir, 'data');
+  let server: { proc: ChildProcess; port: number; output: () => string };
+  let cli: (...args: string[]) => Promise<Result>;
+
+  beforeAll(async () => {
+    expect(fs.existsSync(CLI)).toBe(true); // npm test builds dist/ first
+    server = await serve(dataDir);
+    cli = (...args) => imprint(['--address', `127.0.0.1:${server.port}`, '--data-dir', dataDir, ...args]);
+  });
+  afterAll(async () => {
+    expect(await stopServe(server.proc)).toBe(0);
+  });
+
+  it('serve tells the operator where things are and what to do next', () => {
+    expect(server.output()).toContain(`metadata  ${path.join(dataDir, 'imprint.db')}`);
+    expect(server.output()).toContain('Next, in another terminal:');
+  });
+
+  it('creates a topic, publishes small and large files, pins, polls, unpins, downloads', async () => {
+    const small = path.join(dir, 'rules.json');
+    fs.writeFileSync(small, JSON.stringify({ threshold: 0.7 }));
+    const large = path.join(dir, 'model.bin');
+    const largeBytes = randomBytes(6 * 1024 * 1024 + 123);
+    fs.writeFileSync(large, largeBytes);
+
+    const created = await cli('topic', 'create', 'ip-reputation', '--owner', 'trust-team', '--keep-versions', '20');
+    expect(created).toMatchObject({ code: 0 });
+    expect(created.stdout).toContain('created topic ip-reputation');
+
+    const p1 = await cli('publish', 'ip-reputation', small, '--meta', 'build=1');
+    expect(p1.code).toBe(0);
+    expect(p1.stdout).toMatch(/published ip-reputation v1/);
+    expect(p1.stdout).toContain('payload  direct');
+
+    const p2 = await cli('--json', 'publish', 'ip-reputation', large, '--meta', 'build=2');
+    expect(p2.code).toBe(0);
+    const rec2 = JSON.parse(p2.stdout) as { version: string; pointer: { kind: string; size: number; sha256: string; locations: { key: string }[] } };
+    expect(rec2.version).toBe('2');
+    expect(rec2.pointer.kind).toBe('blob');
+    expect(rec2.pointer.size).toBe(largeBytes.length);
+    expect(fs.existsSync(path.join(dataDir, 'blobs', rec2.pointer.locations[0]?.key ?? 'missing'))).toBe(true);
+
+    const versions = JSON.parse((await cli('--json', 'versions', 'ip-reputation')).stdout) as { version: string }[];
+    expect(versions.map((v) => v.version)).toEqual(['2', '1']);
+
+    const pinned = await cli('pin', 'ip-reputation', '1', '--reason', 'v2 scores everything as spam', '--by', 'oncall');
+    expect(pinned.stdout).toContain('-> v1');
+    const polled = JSON.parse((await cli('--json', 'poll', 'ip-reputation', '--app', 'scorer', '--last-seen', '2')).stdout) as {
+      update: { version: string };
+      pinned: boolean;
+    };
+    expect(polled).toMatchObject({ update: { version: '1' }, pinned: true });
+    expect((await cli('pins', 'ip-reputation')).stdout).toContain('v2 scores everything as spam');
+
+    expect((await cli('unpin', 'ip-reputation')).code).toBe(0);
+    expect((await cli('poll', 'ip-reputation', '--app', 'scorer', '--last-seen', '1')).stdout).toMatch(/^update: v2$/m);
+    expect((await cli('poll', 'ip-reputation', '--app', 'scorer', '--last-seen', '2')).stdout).toContain('no update');
+
+    const out = path.join(dir, 'downloaded.bin');
+    const dl = await cli('download', 'ip-reputation', '2', '-o', out);
+    expect(dl.code).toBe(0);
+    expect(dl.stdout).toContain('sha256 verified');
+    expect(fs.readFileSync(out).equals(largeBytes)).toBe(true);
+
+    const described = await cli('topic', 'describe', 'ip-reputation');
+    expect(described.stdout).toContain('versions    2');
+    expect(described.stdout).toContain('pins: none');
+  });
+
+  it('bad input: a clear message, exit 2, and nothing written', async () => {
+    const f = path.join(dir, 'x.txt');
+    fs.writeFileSync(f, 'x');
+    await cli('topic', 'create', 'strict');
+    const bad = await cli('publish', 'strict', f, '--scope', 'region');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('scopes[0] must be key=value pairs');
+    expect(JSON.parse((await cli('--json', 'versions', 'strict')).stdout)).toEqual([]);
+    const badName = await cli('topic', 'create', 'Has Spaces');
+    expect(badName.code).toBe(2);
+    expect(badName.stderr).toContain('name must be 1-128 characters');
+  });
+
+  it('a large publish to a missing topic fails and leaves no blob behind', async () => {
+    const large = path.join(dir, 'orphan.bin');
+    fs.writeFileSync(large, randomBytes(2 * 1024 * 1024));
+    const res = await cli('publish', 'never-created', large);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('topic "never-created"');
+    expect(fs.existsSync(path.join(dataDir, 'blobs', 'never-created')) ? fs.readdirSync(path.join(dataDir, 'blobs', 'never-created')) : []).toEqual([]);
+  });
+
+  it('an unreachable service is reported, not hung on', async () => {
+    const res = await imprint(['--address', '127.0.0.1:1', 'topic', 'list']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toMatch(/did not answer \(UNAVAILABLE/);
+  });
+});
+
+describe('imprint serve start-up failures', () => {
+  it('exits non-zero with a clear error on a corrupt data dir', async () => {
+    const dataDir = tempDir();
+    fs.writeFileSync(path.join(dataDir, 'imprint.db'), Buffer.alloc(10_000, 1));
+    const res = await imprint(['--data-dir', dataDir, 'serve', '--port', '0']);
+    expect(res.code).not.toBe(0);
+    expect(res.stderr).toContain('cannot open the metadata store');
+  });
+
+  it('--help lists every command', async () => {
+    const res = await imprint(['--help']);
+    for (const cmd of ['serve', 'topic', 'publish', 'versions', 'get', 'download', 'latest-at', 'poll', 'pin', 'unpin', 'pins']) expect(res.stdout).toContain(cmd);
+  });
+});

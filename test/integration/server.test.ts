@@ -1,0 +1,301 @@
+/** The embedded server through its gRPC contract: bad input, invariants 1-4 and 8, restarts. */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ImprintClient } from '../../client/index.js';
+import { ImprintError, MAX_DIRECT_BYTES, recordProblem, sha256Hex, type DataPointer } from '../../core/index.js';
+import { readAuditFile, type SqliteMetadataStore } from '../../server/index.js';
+import { directPointer, identity, startTestServer, type TestServer } from '../helpers.js';
+
+/** The gRPC status code name a call failed with. */
+async function codeOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    expect(err).toBeInstanceOf(ImprintError);
+    return (err as ImprintError).code;
+  }
+  throw new Error('expected the call to fail');
+}
+
+async function messageOf(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('embedded server over gRPC', () => {
+  let t: TestServer;
+  let c: ImprintClient;
+  beforeAll(async () => {
+    t = await startTestServer();
+    c = t.client;
+    await c.createTopic({ name: 'model', owner: 'trust', retention: { keepVersions: 10 } });
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  describe('bad input gets a clear error and changes nothing (invariant 8)', () => {
+    let before: bigint;
+    beforeAll(async () => {
+      await c.publishPointer('model', directPointer('baseline'));
+      before = (await c.getTopic('model')).latestVersion;
+    });
+    afterEach(async () => {
+      // No version number consumed, no row written.
+      expect((await c.getTopic('model')).latestVersion).toBe(before);
+      expect((await c.describeTopic('model')).versionCount).toBe(Number(before));
+    });
+
+    it('unknown topic: NOT_FOUND naming it; publish to it: FAILED_PRECONDITION', async () => {
+      expect(await codeOf(c.poll('no-such-topic', identity(), 0n))).toBe('NOT_FOUND');
+      expect(await messageOf(c.getTopic('no-such-topic'))).toContain('"no-such-topic"');
+      expect(await codeOf(c.publishPointer('no-such-topic', directPointer('x')))).toBe('FAILED_PRECONDITION');
+      expect(await messageOf(c.publishPointer('no-such-topic', directPointer('x')))).toMatch(/topic "no-such-topic".*does not exist/);
+      expect(await c.listTopics().then((ts) => ts.map((x) => x.name))).not.toContain('no-such-topic');
+    });
+
+    it.each([
+      ['invalid topic name', () => c.createTopic({ name: 'Bad Name' }), 'name'],
+      ['retention of 0 versions', () => c.createTopic({ name: 'zero', retention: { keepVersions: 0 } }), 'retention.keepVersions'],
+      ['retention of 0 days', () => c.updateTopic('model', { retention: { keepDays: 0 } }), 'retention.keepDays'],
+      ['empty payload', () => c.publishPointer('model', { kind: 'direct', size: 0, sha256: sha256Hex(Buffer.alloc(0)), bytes: Buffer.alloc(0) }), 'pointer'],
+      [
+        'direct payload over 1 MiB',
+        () => {
+          const big = Buffer.alloc(MAX_DIRECT_BYTES + 1, 7);
+          return c.publishPointer('model', { kind: 'direct', size: big.length, sha256: sha256Hex(big), bytes: big });
+        },
+        'pointer.direct',
+      ],
+      ['sha256 that does not match the bytes', () => c.publishPointer('model', { ...directPointer('abc'), sha256: sha256Hex(Buffer.from('abd')) }), 'pointer.sha256'],
+      ['size that does not match the bytes', () => c.publishPointer('model', { ...directPointer('abc'), size: 4 }), 'pointer.size'],
+      ['malformed sha256', () => c.publishPointer('model', { ...directPointer('abc'), sha256: 'xyz' }), 'pointer.sha256'],
+      ['blob pointer without locations', () => c.publishPointer('model', { kind: 'blob', size: 10, sha256: 'a'.repeat(64), locations: [] }), 'pointer.blob.locations'],
+      ['malformed scope value', () => c.publishPointer('model', directPointer('x'), { scopes: [{ region: '' }] }), 'scopes[0].region'],
+      ['metadata key', () => c.publishPointer('model', directPointer('x'), { metadata: { 'bad key': 'v' } }), 'metadata'],
+      ['pin to version 0', () => c.pin('model', 0n), 'version'],
+    ] as const)('%s: INVALID_ARGUMENT naming %s', async (_name, call, field) => {
+      const p = (call as () => Promise<unknown>)();
+      const msg = await messageOf(p);
+      expect(await codeOf((call as () => Promise<unknown>)())).toBe('INVALID_ARGUMENT');
+      expect(msg.startsWith(field)).toBe(true);
+      expect(msg).toMatch(/must/);
+    });
+
+    it('pin to a version that does not exist: NOT_FOUND naming it, no pin written', async () => {
+      expect(await messageOf(c.pin('model', 999n))).toBe('version 999 of topic "model" does not exist');
+      expect(await c.listPins('model')).toEqual([]);
+    });
+
+    it('a topic with retention 0 is not created', async () => {
+      await codeOf(c.createTopic({ name: 'zero', retention: { keepVersions: 0 } }));
+      expect(await codeOf(c.getTopic('zero'))).toBe('NOT_FOUND');
+    });
+  });
+
+  describe('polls: latest for the consumer, pins, never older unless pinned (invariant 3)', () => {
+    beforeAll(async () => {
+      await c.createTopic({ name: 'scored' });
+      await c.publishPointer('scored', directPointer('v1 all')); // v1 {}
+      await c.publishPointer('scored', directPointer('v2 eu'), { scopes: [{ region: 'eu' }] }); // v2
+      await c.publishPointer('scored', directPointer('v3 all')); // v3 {}
+      await c.publishPointer('scored', directPointer('v4 canary'), { scopes: [{ cluster: 'canary' }] }); // v4
+    });
+    afterEach(async () => {
+      for (const p of await c.listPins('scored')) await c.unpin('scored', p.scope);
+    });
+
+    it('gives each consumer the highest version whose scopes match it', async () => {
+      const latest = async (id: Parameters<typeof identity>[0]) => (await c.poll('scored', identity(id), 0n)).record?.version;
+      expect(await latest({})).toBe(3n);
+      expect(await latest({ region: 'eu' })).toBe(3n);
+      expect(await latest({ cluster: 'canary' })).toBe(4n);
+      expect(await latest({ region: 'eu', cluster: 'canary' })).toBe(4n);
+    });
+
+    it('answers "no update" to a consumer that holds the latest or something newer', async () => {
+      expect((await c.poll('scored', identity(), 3n)).record).toBeUndefined();
+      expect((await c.poll('scored', identity(), 4n)).record).toBeUndefined();
+      const r = await c.poll('scored', identity(), 1n);
+      expect(r.record?.version).toBe(3n);
+      expect(r.pinned).toBe(false);
+    });
+
+    it('a pin moves consumers back and says so; the most specific pin wins', async () => {
+      await c.pin('scored', 1n, { reason: 'v3 is bad' });
+      const back = await c.poll('scored', identity(), 3n);
+      expect(back.record?.version).toBe(1n);
+      expect(back.pinned).toBe(true);
+      expect(Buffer.from(back.record?.pointer.kind === 'direct' ? back.record.pointer.bytes : []).toString()).toBe('v1 all');
+      await c.pin('scored', 2n, { scope: { region: 'eu' } });
+      expect((await c.poll('scored', identity({ region: 'eu' }), 3n)).record?.version).toBe(2n);
+      expect((await c.poll('scored', identity({ region: 'us' }), 3n)).record?.version).toBe(1n);
+      // Already on the pinned version: nothing to do.
+      expect((await c.poll('scored', identity(), 1n)).record).toBeUndefined();
+    });
+
+    it('after unpin, consumers go forward to the latest, never to an older unpinned version', async () => {
+      await c.pin('scored', 1n);
+      await c.unpin('scored');
+      const r = await c.poll('scored', identity(), 1n);
+      expect(r.record?.version).toBe(3n);
+      expect(r.pinned).toBe(false);
+      expect((await c.poll('scored', identity(), 4n)).record).toBeUndefined();
+    });
+
+    it('BatchPoll answers per topic in request order, with per-topic errors', async () => {
+      const res = await c.batchPoll(identity({ region: 'eu' }), [
+        { topic: 'scored', lastSeen: 0n },
+        { topic: 'missing-topic', lastSeen: 0n },
+        { topic: 'scored', lastSeen: 3n },
+      ]);
+      expect(res.map((r) => r.topic)).toEqual(['scored', 'missing-topic', 'scored']);
+      expect(res[0]?.record?.version).toBe(3n);
+      expect(res[1]?.error?.code).toBe('NOT_FOUND');
+      expect(res[2]?.record).toBeUndefined();
+      expect(res[2]?.error).toBeUndefined();
+    });
+
+    it('latest-at answers what a consumer would have had at a past time', async () => {
+      const versions = (await c.listVersions('scored')).versions;
+      const v2 = versions.find((v) => v.version === 2n);
+      expect(v2).toBeDefined();
+      const at = (v2 as { publishedAtMs: number }).publishedAtMs;
+      expect((await c.latestAt('scored', identity({ region: 'eu' }), at))?.version).toBe(2n);
+      expect((await c.latestAt('scored', identity({ region: 'us' }), at))?.version).toBe(1n);
+      expect(await c.latestAt('scored', identity(), 0)).toBeUndefined();
+    });
+
+    it('records every poll in the audit file', async () => {
+      await c.poll('scored', identity({ app: 'audit-check', nodeId: 'n1' }), 0n);
+      await t.server.audit.flush();
+      const polls = readAuditFile(t.server.options.auditFile).filter((e) => e.kind === 'poll' && e.identity.app === 'audit-check');
+      expect(polls).toHaveLength(1);
+      expect(polls[0]).toMatchObject({ topic: 'scored', outcome: 'update', holds: '3', lastSeen: '0', pinned: false });
+    });
+  });
+
+  it('ListVersions pages newest first until the end', async () => {
+    await c.createTopic({ name: 'paged' });
+    for (let i = 0; i < 5; i++) await c.publishPointer('paged', directPointer(`p${i}`));
+    const p1 = await c.listVersions('paged', { pageSize: 2 });
+    const p2 = await c.listVersions('paged', { pageSize: 2, pageToken: p1.nextPageToken });
+    const p3 = await c.listVersions('paged', { pageSize: 2, pageToken: p2.nextPageToken });
+    expect([...p1.versions, ...p2.versions, ...p3.versions].map((v) => v.version)).toEqual([5n, 4n, 3n, 2n, 1n]);
+    expect(p3.nextPageToken).toBe('');
+    expect(await codeOf(c.listVersions('paged', { pageSize: 5000 }))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('8 concurrent publishers x 200 publishes over gRPC give 1600 distinct, increasing versions (invariant 2)', async () => {
+    await c.createTopic({ name: 'contended' });
+    const clients = Array.from({ length: 8 }, () => new ImprintClient({ address: t.address }));
+    try {
+      const seen = await Promise.all(
+        clients.map(async (pc, w) => {
+          const mine: bigint[] = [];
+          for (let i = 0; i < 200; i++) mine.push((await pc.publishPointer('contended', directPointer(`${w}/${i}`))).version);
+          return mine;
+        }),
+      );
+      for (const mine of seen) for (let i = 1; i < mine.length; i++) expect(mine[i] as bigint).toBeGreaterThan(mine[i - 1] as bigint);
+      const all = new Set(seen.flat());
+      expect(all.size).toBe(1600);
+      expect((await c.getTopic('contended')).latestVersion).toBe(1600n);
+    } finally {
+      for (const pc of clients) pc.close();
+    }
+  }, 120_000);
+
+  it('serves the standard health service', async () => {
+    const def = protoLoader.loadSync(healthProtoPath, { keepCase: true, enums: String });
+    const Health = (grpc.loadPackageDefinition(def) as unknown as { grpc: { health: { v1: { Health: typeof grpc.Client } } } }).grpc.health.v1.Health;
+    const hc = new Health(t.address, grpc.credentials.createInsecure()) as grpc.Client & {
+      Check(req: { service: string }, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
+    };
+    const status = await new Promise<string | undefined>((resolve, reject) => hc.Check({ service: 'imprint.v1.Consumer' }, (err, res) => (err ? reject(err) : resolve(res?.status))));
+    hc.close();
+    expect(status).toBe('SERVING');
+  });
+});
+
+describe('consistency checks (invariant 4)', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  const tamper = (topic: string, version: bigint) =>
+    (t.server.store as SqliteMetadataStore).database.prepare(`UPDATE versions SET metadata = '{"tampered":"yes"}' WHERE topic = ? AND version = ?`).run(topic, version);
+
+  it('a consumer with data gets "no update"; one with none gets the newest version that passes', async () => {
+    const c = t.client;
+    await c.createTopic({ name: 'guarded' });
+    await c.publishPointer('guarded', directPointer('one'));
+    await c.publishPointer('guarded', directPointer('two'));
+    await c.publishPointer('guarded', directPointer('three'));
+    tamper('guarded', 3n);
+    expect((await c.poll('guarded', identity(), 1n)).record).toBeUndefined();
+    const fresh = await c.poll('guarded', identity(), 0n);
+    expect(fresh.record?.version).toBe(2n);
+    expect(recordProblem(fresh.record as NonNullable<typeof fresh.record>)).toBeUndefined();
+    tamper('guarded', 2n);
+    expect((await c.poll('guarded', identity(), 0n)).record?.version).toBe(1n);
+    expect(await codeOf(c.getVersion('guarded', 3n))).toBe('DATA_INTEGRITY');
+    expect(t.server.service.integrityFailures).toBeGreaterThan(0);
+  });
+
+  it('a direct payload whose bytes were altered in the store is not served', async () => {
+    const c = t.client;
+    await c.createTopic({ name: 'bytes' });
+    await c.publishPointer('bytes', directPointer('good'));
+    await c.publishPointer('bytes', directPointer('soon bad'));
+    (t.server.store as SqliteMetadataStore).database.prepare(`UPDATE versions SET direct = ? WHERE topic = 'bytes' AND version = 2`).run(Buffer.from('soon BAD'));
+    expect((await c.poll('bytes', identity(), 0n)).record?.version).toBe(1n);
+  });
+});
+
+describe('restart', () => {
+  it('everything is still there after a stop and a start on the same data dir (invariant 1)', async () => {
+    const first = await startTestServer();
+    const c = first.client;
+    await c.createTopic({ name: 'durable', owner: 'o', description: 'kept', retention: { keepDays: 3 } });
+    const blob: DataPointer = { kind: 'blob', size: 10_000_000, sha256: 'b'.repeat(64), locations: [{ kind: 'file', region: 'local', bucket: 'local', key: 'durable/x' }] };
+    const a = await c.publishPointer('durable', directPointer('alpha'), { metadata: { build: '7' } });
+    const b = await c.publishPointer('durable', blob, { scopes: [{ region: 'eu' }] });
+    await c.pin('durable', 1n, { reason: 'lkg', createdBy: 'ops' });
+    const topicBefore = await c.getTopic('durable');
+    await first.stop();
+
+    const second = await startTestServer({ dataDir: first.dataDir });
+    try {
+      const d = second.client;
+      expect(await d.getTopic('durable')).toEqual(topicBefore);
+      expect(await d.getVersion('durable', 1n)).toEqual(a);
+      expect(await d.getVersion('durable', 2n)).toEqual(b);
+      expect((await d.listPins('durable')).map((p) => [p.version, p.reason, p.createdBy])).toEqual([[1n, 'lkg', 'ops']]);
+      expect((await d.publishPointer('durable', directPointer('gamma'))).version).toBe(3n);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('a corrupt database in the data dir is an error at start-up, never an empty store', async () => {
+    const first = await startTestServer();
+    const dataDir = first.dataDir;
+    await first.stop();
+    fs.writeFileSync(path.join(dataDir, 'imprint.db'), Buffer.alloc(64 * 1024, 0x5a));
+    fs.rmSync(path.join(dataDir, 'imprint.db-wal'), { force: true });
+    await expect(startTestServer({ dataDir })).rejects.toThrow(/cannot open the metadata store/);
+  });
+});
