@@ -30,7 +30,7 @@ export function parseScope(text: string, field = 'scope'): Scope {
     if (eq <= 0 || eq === pair.length - 1) throw new InvalidArgumentError(field, 'must be key=value pairs separated by ","', pair);
     const k = pair.slice(0, eq).trim();
     const v = pair.slice(eq + 1).trim();
-    if (k in out) throw new InvalidArgumentError(field, 'must not repeat a key', k);
+    if (Object.hasOwn(out, k)) throw new InvalidArgumentError(field, 'must not repeat a key', k);
     out[k] = v;
   }
   return validateScope(out, field);

@@ -1,0 +1,47 @@
+/** The client's Prometheus metrics, registered on the registry the application passes in. */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export interface ClientMetrics {
+  readonly version: Gauge<'topic'>;
+  readonly publishedAt: Gauge<'topic'>;
+  readonly staleness: Gauge<'topic'>;
+  readonly lastPollSuccess: Gauge;
+  readonly failures: Counter<'topic' | 'step' | 'reason'>;
+  readonly swapSeconds: Histogram<'topic'>;
+  readonly fetchedBytes: Counter<'topic'>;
+}
+
+const cache = new WeakMap<Registry, ClientMetrics>();
+
+/** One set of metrics per registry (several subscribers may share one). */
+export function clientMetrics(registry: Registry): ClientMetrics {
+  const existing = cache.get(registry);
+  if (existing) return existing;
+  const publishedAt = new Gauge({ name: 'imprint_client_version_published_timestamp_seconds', help: 'When the held version was published', labelNames: ['topic'], registers: [registry] });
+  const m: ClientMetrics = {
+    version: new Gauge({ name: 'imprint_client_version', help: 'The version held, per topic', labelNames: ['topic'], registers: [registry] }),
+    publishedAt,
+    staleness: new Gauge({
+      name: 'imprint_client_staleness_seconds',
+      help: 'Seconds since the held version was published',
+      labelNames: ['topic'],
+      registers: [registry],
+      async collect() {
+        const now = Date.now() / 1000;
+        for (const v of (await publishedAt.get()).values) if (v.labels.topic !== undefined) this.set({ topic: String(v.labels.topic) }, now - v.value);
+      },
+    }),
+    lastPollSuccess: new Gauge({ name: 'imprint_client_last_poll_success_timestamp_seconds', help: 'When a poll last succeeded', registers: [registry] }),
+    failures: new Counter({ name: 'imprint_client_failures_total', help: 'Failures by step (poll, fetch, verify, decode, notify) and reason', labelNames: ['topic', 'step', 'reason'], registers: [registry] }),
+    swapSeconds: new Histogram({
+      name: 'imprint_client_swap_duration_seconds',
+      help: 'Fetch to swap, per new version',
+      labelNames: ['topic'],
+      buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60],
+      registers: [registry],
+    }),
+    fetchedBytes: new Counter({ name: 'imprint_client_fetched_bytes_total', help: 'Payload bytes fetched', labelNames: ['topic'], registers: [registry] }),
+  };
+  cache.set(registry, m);
+  return m;
+}

@@ -1,0 +1,393 @@
+/**
+ * Subscribers: keep an in-memory copy of each followed topic current. All subscriptions of
+ * one Subscriber share one BatchPoll per tick; each new version goes through the swap cycle
+ * (fetch → verify → decode → swap → notify), and any failure keeps the current value.
+ */
+import { EventEmitter } from 'node:events';
+import pRetry from 'p-retry';
+import { Registry } from 'prom-client';
+import {
+  DataIntegrityError,
+  ImprintError,
+  InvalidArgumentError,
+  identityAttributes,
+  scopeMatches,
+  validateIdentity,
+  validateTopicName,
+  type ConsumerIdentity,
+  type Version,
+  type VersionRecord,
+} from '../core/index.js';
+import type { BlobStore } from './blob-store/blob-store.js';
+import { fetchPayload } from './fetch.js';
+import type { ImprintClient } from './imprint-client.js';
+import { clientMetrics, type ClientMetrics } from './metrics.js';
+
+export type Step = 'poll' | 'fetch' | 'verify' | 'decode' | 'notify';
+
+export interface UpdatedEvent<T> {
+  readonly topic: string;
+  readonly version: Version;
+  readonly previous: Version;
+  readonly pinned: boolean;
+  readonly value: T;
+  readonly record: VersionRecord;
+}
+
+export interface RejectedEvent {
+  readonly topic: string;
+  readonly version: Version;
+  readonly step: Step;
+  readonly reason: string;
+  readonly error: unknown;
+}
+
+export interface SubscribeOptions<T> {
+  /** Turns the verified payload into the value readers get. May be async; a throw rejects the version. */
+  readonly decode: (bytes: Buffer, record: VersionRecord) => T | Promise<T>;
+  /** What `current` is until a version loads (and after the start-up budget, if none could). */
+  readonly defaultValue?: T;
+}
+
+export interface SubscriberOptions {
+  readonly client: ImprintClient;
+  /** Who this consumer is; matched against scopes and pins. */
+  readonly identity: ConsumerIdentity;
+  /** Blob stores in order of preference: the closest region first. @default [] */
+  readonly blobStores?: readonly BlobStore[];
+  /** @default 30000 */
+  readonly intervalMs?: number;
+  /** Each wait is intervalMs × (1 ± jitter). @default 0.1 */
+  readonly jitter?: number;
+  /** How long `ready()` waits for a first version before settling for the default. @default 30000 */
+  readonly startupBudgetMs?: number;
+  /** On start-up, how many older versions to try when the latest cannot be loaded. @default 3 */
+  readonly olderVersionsToTry?: number;
+  /** Retries of one step, with exponential backoff and jitter. @default { retries: 3, minTimeoutMs: 200, maxTimeoutMs: 5000 } */
+  readonly retry?: { readonly retries: number; readonly minTimeoutMs: number; readonly maxTimeoutMs: number };
+  /** Where the metrics go. @default a private registry */
+  readonly registry?: Registry;
+}
+
+type Resolved = Required<Omit<SubscriberOptions, 'registry'>> & { readonly metrics: ClientMetrics; readonly registry: Registry };
+
+function withDefaults(o: SubscriberOptions): Resolved {
+  const intervalMs = o.intervalMs ?? 30_000;
+  if (!Number.isFinite(intervalMs) || intervalMs < 10) throw new InvalidArgumentError('intervalMs', 'must be at least 10', intervalMs);
+  const jitter = o.jitter ?? 0.1;
+  if (!(jitter >= 0 && jitter < 1)) throw new InvalidArgumentError('jitter', 'must be in [0, 1)', jitter);
+  const olderVersionsToTry = o.olderVersionsToTry ?? 3;
+  if (!Number.isInteger(olderVersionsToTry) || olderVersionsToTry < 0) throw new InvalidArgumentError('olderVersionsToTry', 'must be a whole number >= 0', olderVersionsToTry);
+  validateIdentity(o.identity);
+  const registry = o.registry ?? new Registry();
+  return {
+    client: o.client,
+    identity: o.identity,
+    blobStores: o.blobStores ?? [],
+    intervalMs,
+    jitter,
+    startupBudgetMs: o.startupBudgetMs ?? 30_000,
+    olderVersionsToTry,
+    retry: o.retry ?? { retries: 3, minTimeoutMs: 200, maxTimeoutMs: 5_000 },
+    registry,
+    metrics: clientMetrics(registry),
+  };
+}
+
+/** A failure at one step of the swap cycle. */
+class StepError extends ImprintError {
+  constructor(
+    readonly step: Step,
+    cause: unknown,
+  ) {
+    super(cause instanceof ImprintError ? cause.code : 'INTERNAL', `${step}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
+const reasonOf = (err: unknown): string => (err instanceof StepError ? reasonOf(err.cause) : err instanceof ImprintError ? err.code : err instanceof Error ? err.name : 'unknown');
+
+/**
+ * One topic's current value. `current` is one reference swapped in one assignment: a reader
+ * sees the old value or the new one, never a mix or undefined (once ready).
+ */
+export class Subscription<T> extends EventEmitter {
+  readonly topic: string;
+  private value: T | undefined;
+  private held: Version = 0n;
+  private record: VersionRecord | undefined;
+  private readonly updateListeners: ((e: UpdatedEvent<T>) => void)[] = [];
+  private readySettled = false;
+  private readonly readyPromise: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (err: Error) => void;
+  /** Serializes swap cycles of this topic. */
+  private cycle: Promise<void> = Promise.resolve();
+
+  constructor(
+    topic: string,
+    readonly options: SubscribeOptions<T>,
+  ) {
+    super();
+    this.topic = topic;
+    this.value = options.defaultValue;
+    this.readyPromise = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.readyPromise.catch(() => {}); // ready() callers see it; no unhandled rejection otherwise
+  }
+
+  /** The value readers use: the newest good version's, or the default until one loads. */
+  get current(): T | undefined {
+    return this.value;
+  }
+
+  /** The version held (0n: the default, nothing loaded). */
+  get version(): Version {
+    return this.held;
+  }
+
+  get currentRecord(): VersionRecord | undefined {
+    return this.record;
+  }
+
+  /** Resolves once the first version is loaded, or once the start-up budget is spent with a default in place. */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  /** Called after each swap. A listener that throws rejects the version: the previous value is put back. */
+  onUpdate(listener: (e: UpdatedEvent<T>) => void): () => void {
+    this.updateListeners.push(listener);
+    return () => {
+      const i = this.updateListeners.indexOf(listener);
+      if (i >= 0) this.updateListeners.splice(i, 1);
+    };
+  }
+
+  /** @internal */
+  enqueue(work: () => Promise<void>): Promise<void> {
+    this.cycle = this.cycle.then(work, work);
+    return this.cycle;
+  }
+
+  /** @internal Swaps in a verified, decoded value, then notifies; a throwing listener restores the previous one. */
+  commit(value: T, record: VersionRecord, pinned: boolean): void {
+    const previous = { value: this.value, held: this.held, record: this.record };
+    // swap
+    this.value = value;
+    this.held = record.version;
+    this.record = record;
+    // notify
+    const event: UpdatedEvent<T> = { topic: this.topic, version: record.version, previous: previous.held, pinned, value, record };
+    try {
+      for (const l of this.updateListeners) l(event);
+    } catch (err) {
+      this.value = previous.value;
+      this.held = previous.held;
+      this.record = previous.record;
+      throw new StepError('notify', err);
+    }
+    this.settleReady();
+    this.emit('updated', event);
+  }
+
+  /** @internal */
+  settleReady(err?: Error): void {
+    if (this.readySettled) return;
+    this.readySettled = true;
+    if (err) this.rejectReady(err);
+    else this.resolveReady();
+  }
+
+  /** @internal */
+  get isReady(): boolean {
+    return this.readySettled;
+  }
+}
+
+export class Subscriber extends EventEmitter {
+  private readonly o: Resolved;
+  private readonly subs = new Map<string, Subscription<unknown>>();
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private ticking: Promise<void> | undefined;
+
+  constructor(options: SubscriberOptions) {
+    super();
+    this.o = withDefaults(options);
+  }
+
+  get registry(): Registry {
+    return this.o.registry;
+  }
+
+  /** Follows a topic. The first poll happens at once; later ones every interval, all topics in one BatchPoll. */
+  subscribe<T>(topic: string, options: SubscribeOptions<T>): Subscription<T> {
+    validateTopicName(topic);
+    if (this.closed) throw new ImprintError('FAILED_PRECONDITION', 'subscriber is closed');
+    if (this.subs.has(topic)) throw new InvalidArgumentError('topic', 'is already subscribed by this subscriber', topic);
+    const sub = new Subscription<T>(topic, options);
+    this.subs.set(topic, sub as Subscription<unknown>);
+    const budget = setTimeout(() => {
+      if (sub.isReady) return;
+      if (options.defaultValue !== undefined) sub.settleReady();
+      else sub.settleReady(new ImprintError('UNAVAILABLE', `no version of "${topic}" could be loaded within ${this.o.startupBudgetMs} ms and there is no default value`));
+    }, this.o.startupBudgetMs);
+    budget.unref();
+    this.schedule(0);
+    return sub;
+  }
+
+  /** Stops polling. Values stay readable. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.ticking;
+  }
+
+  /** Polls now (tests, and operators who want an immediate refresh). */
+  async pollNow(): Promise<void> {
+    await this.tick();
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.closed) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      void this.tick().finally(() => {
+        const j = this.o.jitter;
+        this.schedule(this.o.intervalMs * (1 - j + Math.random() * 2 * j));
+      });
+    }, delayMs);
+  }
+
+  private tick(): Promise<void> {
+    if (this.ticking) return this.ticking;
+    this.ticking = this.pollAll().finally(() => {
+      this.ticking = undefined;
+    });
+    return this.ticking;
+  }
+
+  /** One BatchPoll for every subscription; each update runs its swap cycle. */
+  private async pollAll(): Promise<void> {
+    const subs = [...this.subs.values()];
+    if (subs.length === 0) return;
+    const { metrics, retry } = this.o;
+    let results;
+    try {
+      results = await pRetry(() => this.o.client.batchPoll(this.o.identity, subs.map((s) => ({ topic: s.topic, lastSeen: s.version }))), {
+        retries: retry.retries,
+        minTimeout: retry.minTimeoutMs,
+        maxTimeout: retry.maxTimeoutMs,
+        randomize: true,
+        shouldRetry: () => !this.closed,
+      });
+    } catch (err) {
+      for (const s of subs) metrics.failures.inc({ topic: s.topic, step: 'poll', reason: reasonOf(err) });
+      this.emit('poll-failed', { error: err });
+      return;
+    }
+    metrics.lastPollSuccess.set(Date.now() / 1000);
+    await Promise.all(
+      results.map(async (r) => {
+        const sub = this.subs.get(r.topic);
+        if (!sub) return;
+        if (r.error) {
+          metrics.failures.inc({ topic: r.topic, step: 'poll', reason: r.error.code });
+          this.emit('poll-failed', { topic: r.topic, error: new ImprintError('INTERNAL', `${r.error.code}: ${r.error.message}`) });
+          return;
+        }
+        if (!r.record) {
+          if (sub.version === 0n && !sub.isReady && sub.options.defaultValue !== undefined) sub.settleReady();
+          return;
+        }
+        const record = r.record;
+        const pinned = r.pinned;
+        await sub.enqueue(() => this.update(sub, record, pinned));
+      }),
+    );
+  }
+
+  /** Loads one announced version; on a first load that fails, tries older matching versions. */
+  private async update(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean): Promise<void> {
+    // Never older than what we hold unless the server says it is pinned (invariant 3).
+    if (record.version === sub.version || (record.version < sub.version && !pinned)) return;
+    try {
+      await this.swapWithRetry(sub, record, pinned);
+    } catch (err) {
+      if (sub.version !== 0n || this.o.olderVersionsToTry === 0) return;
+      // Start-up with a broken latest: take the newest good older one.
+      for (const older of await this.olderCandidates(sub.topic, record.version)) {
+        try {
+          await this.swapWithRetry(sub, older, false, 0);
+          return;
+        } catch {
+          // rejected and reported; try the next
+        }
+      }
+    }
+  }
+
+  private async olderCandidates(topic: string, below: Version): Promise<VersionRecord[]> {
+    const attrs = identityAttributes(this.o.identity);
+    try {
+      const page = await this.o.client.listVersions(topic, { pageSize: 100, pageToken: below.toString() });
+      return page.versions.filter((v) => v.scopes.some((s) => scopeMatches(s, attrs))).slice(0, this.o.olderVersionsToTry);
+    } catch {
+      return [];
+    }
+  }
+
+  private async swapWithRetry(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean, retries = this.o.retry.retries): Promise<void> {
+    const { retry } = this.o;
+    await pRetry(() => this.swapCycle(sub, record, pinned), {
+      retries,
+      minTimeout: retry.minTimeoutMs,
+      maxTimeout: retry.maxTimeoutMs,
+      randomize: true,
+      shouldRetry: () => !this.closed,
+      onFailedAttempt: ({ error }) => {
+        const step = error instanceof StepError ? error.step : 'fetch';
+        this.o.metrics.failures.inc({ topic: sub.topic, step, reason: reasonOf(error) });
+        const event: RejectedEvent = { topic: sub.topic, version: record.version, step, reason: error.message, error };
+        sub.emit('rejected', event);
+        this.emit('rejected', event);
+      },
+    });
+  }
+
+  /** The swap cycle, one step a line; a throw at any step leaves the current value in place. */
+  private async swapCycle(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean): Promise<void> {
+    const started = performance.now();
+    // 1. fetch (direct, or the closest region first, then the next) and 2. verify size and sha256
+    const bytes = await fetchPayload(record, this.o.blobStores).catch((err: unknown) => {
+      throw new StepError(err instanceof DataIntegrityError ? 'verify' : 'fetch', err);
+    });
+    this.o.metrics.fetchedBytes.inc({ topic: sub.topic }, bytes.length);
+    // 3. decode
+    let value: unknown;
+    try {
+      value = await sub.options.decode(bytes, record);
+    } catch (err) {
+      throw new StepError('decode', err);
+    }
+    // 4. swap and 5. notify (a throwing listener puts the previous value back)
+    sub.commit(value, record, pinned);
+    this.o.metrics.version.set({ topic: sub.topic }, Number(record.version));
+    this.o.metrics.publishedAt.set({ topic: sub.topic }, record.publishedAtMs / 1000);
+    this.o.metrics.swapSeconds.observe({ topic: sub.topic }, (performance.now() - started) / 1000);
+  }
+
+  /** A version's payload, verified, whatever this consumer holds. */
+  async downloadVersion(topic: string, version: Version): Promise<{ record: VersionRecord; bytes: Buffer }> {
+    const record = await this.o.client.getVersion(topic, version);
+    return { record, bytes: await fetchPayload(record, this.o.blobStores) };
+  }
+
+  /** The version this consumer would have been given at `atMs`. */
+  latestAt(topic: string, atMs: number): Promise<VersionRecord | undefined> {
+    return this.o.client.latestAt(topic, this.o.identity, atMs);
+  }
+}
