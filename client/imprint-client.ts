@@ -37,6 +37,13 @@ export interface ClientOptions {
   readonly address?: string;
   /** Deadline of each call. @default 10000 */
   readonly deadlineMs?: number;
+  /**
+   * Longest wait between reconnection attempts after the service went away; keeps recovery
+   * quick once it is back (grpc-js would otherwise back off up to 120 s). @default 5000
+   */
+  readonly maxReconnectBackoffMs?: number;
+  /** Extra grpc-js channel options. @default {} */
+  readonly channelOptions?: grpc.ChannelOptions;
 }
 
 export interface PollResult {
@@ -79,7 +86,12 @@ export class ImprintClient {
     const { proto } = loadImprintProto();
     const v1 = proto.imprint.v1;
     const creds = grpc.credentials.createInsecure();
-    this.publisher = new v1.Publisher(this.address, creds, { 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+    this.publisher = new v1.Publisher(this.address, creds, {
+      'grpc.max_receive_message_length': 8 * 1024 * 1024,
+      'grpc.initial_reconnect_backoff_ms': 500,
+      'grpc.max_reconnect_backoff_ms': opts.maxReconnectBackoffMs ?? 5_000,
+      ...opts.channelOptions,
+    });
     const channelOverride = this.publisher.getChannel();
     this.consumer = new v1.Consumer(this.address, creds, { channelOverride });
     this.operator = new v1.Operator(this.address, creds, { channelOverride });

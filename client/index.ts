@@ -5,5 +5,5 @@ export { fromGrpcError, RemoteInvalidArgumentError } from './errors.js';
 export { BlobNotFoundError, type BlobStore, type PutOptions } from './blob-store/blob-store.js';
 export { LocalBlobStore, type LocalBlobStoreOptions } from './blob-store/local.js';
 export { fetchPayload, downloadPayload, PayloadUnavailableError, type FetchOptions } from './fetch.js';
-export { Subscriber, Subscription, type SubscriberOptions, type SubscribeOptions, type UpdatedEvent, type RejectedEvent, type Step } from './subscriber.js';
+export { Subscriber, Subscription, type ConsumerApi, type SubscriberOptions, type SubscribeOptions, type UpdatedEvent, type RejectedEvent, type Step } from './subscriber.js';
 export { clientMetrics, type ClientMetrics } from './metrics.js';

@@ -49,8 +49,11 @@ export interface SubscribeOptions<T> {
   readonly defaultValue?: T;
 }
 
+/** The calls a subscriber makes (an ImprintClient, or a fake in unit tests). */
+export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'>;
+
 export interface SubscriberOptions {
-  readonly client: ImprintClient;
+  readonly client: ConsumerApi;
   /** Who this consumer is; matched against scopes and pins. */
   readonly identity: ConsumerIdentity;
   /** Blob stores in order of preference: the closest region first. @default [] */

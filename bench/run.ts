@@ -1,0 +1,153 @@
+/**
+ * Benchmarks: `npm run bench`. Each prints its numbers and a ratio against a baseline
+ * measured in the same run on the same machine, so the ratio holds when the machine's speed
+ * drifts. Not tests: nothing here passes or fails.
+ *
+ *   poll-path      Polls/s of the real server vs an empty grpc-js unary handler
+ *   batch-poll     one BatchPoll of 200 topics vs 200 single Polls
+ *   latency        publish and poll latency (p50/p99) on the embedded store
+ *   swap-memory    peak RSS while a subscriber swaps a 256 MiB payload, as a multiple of it
+ *
+ * `npm run bench -- poll-path latency` runs a subset.
+ */
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import { ImprintClient } from '../client/index.js';
+import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
+import type { ConsumerHandlers } from '../proto/gen/imprint/v1/Consumer.js';
+import { loadImprintProto } from '../proto/loader.js';
+import { silentLogger, startImprintServer } from '../server/index.js';
+import { tempDir } from './util.js';
+
+const id: ConsumerIdentity = { app: 'bench', cluster: 'c1', region: 'us-east-1', nodeId: 'n1', labels: {} };
+const direct = (text: string) => {
+  const bytes = Buffer.from(text);
+  return { kind: 'direct' as const, size: bytes.length, sha256: sha256Hex(bytes), bytes };
+};
+
+function quantile(sorted: number[], q: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
+}
+
+/** Runs `fn` with `concurrency` loops for `ms`; returns calls per second. */
+async function throughput(fn: () => Promise<unknown>, concurrency: number, ms: number): Promise<number> {
+  const end = performance.now() + ms;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await fn();
+        n++;
+      }
+    }),
+  );
+  return n / (ms / 1000);
+}
+
+/** A server with the Consumer service whose Poll does nothing: the floor of a grpc-js unary call. */
+async function emptyServer(): Promise<{ port: number; stop: () => void }> {
+  const { proto } = loadImprintProto();
+  const server = new grpc.Server();
+  const handlers: ConsumerHandlers = {
+    Poll: (_c, cb) => cb(null, {}),
+    BatchPoll: (_c, cb) => cb(null, {}),
+    GetVersion: (_c, cb) => cb(null, {}),
+    ListVersions: (_c, cb) => cb(null, {}),
+    GetLatestAt: (_c, cb) => cb(null, {}),
+    GetTopic: (_c, cb) => cb(null, {}),
+    ListTopics: (_c, cb) => cb(null, {}),
+  };
+  server.addService(proto.imprint.v1.Consumer.service, handlers);
+  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+  return { port, stop: () => server.forceShutdown() };
+}
+
+async function pollPath(): Promise<void> {
+  const server = await startImprintServer({ dataDir: tempDir(), port: 0, log: silentLogger });
+  const empty = await emptyServer();
+  const real = new ImprintClient({ address: `127.0.0.1:${server.port}` });
+  const bare = new ImprintClient({ address: `127.0.0.1:${empty.port}` });
+  await real.createTopic({ name: 'bench' });
+  await real.publishPointer('bench', direct('x'.repeat(1000)));
+  const pollReal = () => real.poll('bench', id, 1n);
+  const pollBare = () => bare.poll('bench', id, 1n);
+  await throughput(pollReal, 32, 500);
+  await throughput(pollBare, 32, 500);
+  const rounds: { real: number; bare: number }[] = [];
+  for (let i = 0; i < 3; i++) rounds.push({ bare: await throughput(pollBare, 32, 2000), real: await throughput(pollReal, 32, 2000) });
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[1] ?? NaN;
+  const r = med(rounds.map((x) => x.real));
+  const b = med(rounds.map((x) => x.bare));
+  console.log(`poll-path   real server ${r.toFixed(0)} polls/s | empty grpc-js handler ${b.toFixed(0)} calls/s | ratio ${(r / b).toFixed(2)}x  (32 in flight, median of 3 x 2 s)`);
+  real.close();
+  bare.close();
+  empty.stop();
+  await server.stop();
+}
+
+async function batchPoll(): Promise<void> {
+  const server = await startImprintServer({ dataDir: tempDir(), port: 0, log: silentLogger });
+  const c = new ImprintClient({ address: `127.0.0.1:${server.port}` });
+  const topics = Array.from({ length: 200 }, (_, i) => `t${i}`);
+  for (const t of topics) {
+    await c.createTopic({ name: t });
+    await c.publishPointer(t, direct(t));
+  }
+  const cursors = topics.map((t) => ({ topic: t, lastSeen: 1n }));
+  const batch = () => c.batchPoll(id, cursors);
+  const singles = () => Promise.all(topics.map((t) => c.poll(t, id, 1n)));
+  const time = async (fn: () => Promise<unknown>, n: number) => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await fn();
+    return (performance.now() - t0) / n;
+  };
+  await time(batch, 20);
+  await time(singles, 20);
+  const tb = await time(batch, 100);
+  const ts = await time(singles, 100);
+  console.log(`batch-poll  200 topics: one BatchPoll ${tb.toFixed(2)} ms | 200 concurrent Polls ${ts.toFixed(2)} ms | ratio ${(tb / ts).toFixed(2)}x`);
+  c.close();
+  await server.stop();
+}
+
+async function latency(): Promise<void> {
+  const server = await startImprintServer({ dataDir: tempDir(), port: 0, log: silentLogger });
+  const c = new ImprintClient({ address: `127.0.0.1:${server.port}` });
+  const empty = await emptyServer();
+  const bare = new ImprintClient({ address: `127.0.0.1:${empty.port}` });
+  await c.createTopic({ name: 'lat' });
+  const payload = direct('y'.repeat(1024));
+  const measure = async (fn: () => Promise<unknown>, n: number) => {
+    const xs: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const t0 = performance.now();
+      await fn();
+      xs.push(performance.now() - t0);
+    }
+    return xs.sort((a, b) => a - b);
+  };
+  await measure(() => c.publishPointer('lat', payload), 100);
+  const pub = await measure(() => c.publishPointer('lat', payload), 1000);
+  const poll = await measure(() => c.poll('lat', id, 0n), 2000);
+  const base = await measure(() => bare.poll('lat', id, 0n), 2000);
+  const fmt = (xs: number[]) => `p50 ${quantile(xs, 0.5).toFixed(3)} ms, p99 ${quantile(xs, 0.99).toFixed(3)} ms`;
+  console.log(`latency     publish 1 KiB direct (sqlite): ${fmt(pub)}`);
+  console.log(`latency     poll with update (1 KiB record): ${fmt(poll)} | empty handler ${fmt(base)} | p50 ratio ${(quantile(poll, 0.5) / quantile(base, 0.5)).toFixed(2)}x`);
+  c.close();
+  bare.close();
+  empty.stop();
+  await server.stop();
+}
+
+function swapMemory(): void {
+  // Its own process, so RSS is the swap's and nothing else's.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'swap-memory.ts')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(r.stdout);
+}
+
+const all: Record<string, () => Promise<void> | void> = { 'poll-path': pollPath, 'batch-poll': batchPoll, latency, 'swap-memory': swapMemory };
+const chosen = process.argv.slice(2).filter((a) => a in all);
+for (const name of chosen.length ? chosen : Object.keys(all)) await all[name]?.();
