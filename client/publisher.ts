@@ -14,6 +14,8 @@ import {
   type BlobLocation,
   type DataPointer,
   type Scope,
+  type Topic,
+  type Version,
   type VersionRecord,
 } from '../core/index.js';
 import type { BlobStore } from './blob-store/blob-store.js';
@@ -50,6 +52,24 @@ export class Publisher {
   constructor(opts: PublisherOptions) {
     this.client = opts.client;
     this.stores = opts.blobStores ?? [];
+  }
+
+  createTopic(t: Parameters<ImprintClient['createTopic']>[0]): Promise<Topic> {
+    return this.client.createTopic(t);
+  }
+
+  updateTopic(name: string, patch: Parameters<ImprintClient['updateTopic']>[1]): Promise<Topic> {
+    return this.client.updateTopic(name, patch);
+  }
+
+  /** Records a version whose payload is already uploaded (or direct bytes you hashed yourself). */
+  publishPointer(topic: string, pointer: DataPointer, opts: Pick<PublishOptions, 'metadata' | 'scopes'> = {}): Promise<VersionRecord> {
+    return this.client.publishPointer(topic, pointer, opts);
+  }
+
+  /** Widens who gets an existing version (the only change a version ever takes). */
+  addScopes(topic: string, version: Version, scopes: readonly Scope[]): Promise<VersionRecord> {
+    return this.client.addScopes(topic, version, scopes);
   }
 
   async publish(topic: string, data: PublishData, opts: PublishOptions = {}): Promise<VersionRecord> {
