@@ -1,8 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two kinds of suites: the embedded ones (no outside server), and one project per real
+ * backend whose global set-up starts that backend (scripts/backends) before its files run
+ * and stops it after. A project whose files are not selected starts nothing.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     // better-sqlite3 is a native addon: child processes isolate it more simply than threads.
     pool: 'forks',
     testTimeout: 60_000,
@@ -10,5 +14,24 @@ export default defineConfig({
     // The JSON report is what .ci/run counts; the default reporter is for people.
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-report.json' },
+    projects: [
+      {
+        extends: true,
+        test: { name: 'embedded', include: ['test/unit/**/*.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'cassandra',
+          include: ['test/backends/cassandra*.test.ts'],
+          globalSetup: ['test/setup/backends.ts'],
+          env: { IMPRINT_TEST_BACKENDS: 'cassandra' },
+          // One Cassandra serves the project's files one after another (fault tests stop it).
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
+    ],
   },
 });

@@ -31,12 +31,10 @@ export function fromGrpcError(err: unknown, what: string): ImprintError {
       out = new RemoteInvalidArgumentError(details);
       break;
     case grpc.status.NOT_FOUND:
-      out = new NotFoundError('x');
-      out.message = details;
+      out = new NotFoundError('', details);
       break;
     case grpc.status.ALREADY_EXISTS:
-      out = new AlreadyExistsError('x');
-      out.message = details;
+      out = new AlreadyExistsError('', details);
       break;
     case grpc.status.FAILED_PRECONDITION:
       out = new FailedPreconditionError(details);

@@ -33,15 +33,16 @@ export class InvalidArgumentError extends ImprintError {
   }
 }
 
+/** `what` names the missing thing; `message` replaces the whole text (errors relayed from the server). */
 export class NotFoundError extends ImprintError {
-  constructor(what: string) {
-    super('NOT_FOUND', `${what} does not exist`);
+  constructor(what: string, message = `${what} does not exist`) {
+    super('NOT_FOUND', message);
   }
 }
 
 export class AlreadyExistsError extends ImprintError {
-  constructor(what: string) {
-    super('ALREADY_EXISTS', `${what} already exists`);
+  constructor(what: string, message = `${what} already exists`) {
+    super('ALREADY_EXISTS', message);
   }
 }
 

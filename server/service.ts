@@ -31,7 +31,7 @@ import {
   type Version,
   type VersionRecord,
 } from '../core/index.js';
-import type { AuditSink } from './audit/audit-sink.js';
+import type { AuditSink, PollEvent } from './audit/audit-sink.js';
 import { silentLogger, type Logger } from './log.js';
 import type { MetadataStore, NewTopic, TopicPatch } from './store/metadata-store.js';
 
@@ -129,31 +129,14 @@ export class ImprintService {
   async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
     validateTopicName(topic);
     validateIdentity(identity);
+    const audit = (outcome: PollEvent['outcome'], holds: Version, pinned: boolean, error?: string) =>
+      this.audit.record({ kind: 'poll', atMs: this.now(), topic, identity, lastSeen: lastSeen.toString(), holds: holds.toString(), outcome, pinned, ...(error && { error }) });
     try {
       const answer = await this.decide(topic, identity, lastSeen);
-      this.audit.record({
-        kind: 'poll',
-        atMs: this.now(),
-        topic,
-        identity,
-        lastSeen: lastSeen.toString(),
-        holds: (answer.record?.version ?? lastSeen).toString(),
-        outcome: answer.record ? 'update' : 'no-update',
-        pinned: answer.pinned,
-      });
+      audit(answer.record ? 'update' : 'no-update', answer.record?.version ?? lastSeen, answer.pinned);
       return answer;
     } catch (err) {
-      this.audit.record({
-        kind: 'poll',
-        atMs: this.now(),
-        topic,
-        identity,
-        lastSeen: lastSeen.toString(),
-        holds: lastSeen.toString(),
-        outcome: 'error',
-        pinned: false,
-        error: err instanceof Error ? err.message : String(err),
-      });
+      audit('error', lastSeen, false, err instanceof Error ? err.message : String(err));
       throw err;
     }
   }

@@ -12,20 +12,10 @@ import {
   validateScope,
 } from '../../core/index.js';
 import type { ConsumerIdentity, Scope } from '../../core/index.js';
+import { invalid } from './util.js';
 
 function identity(over: Partial<ConsumerIdentity> = {}): ConsumerIdentity {
   return { app: 'scorer', cluster: 'scorer-canary', region: 'us-east-1', nodeId: 'n1', labels: {}, ...over };
-}
-
-/** Runs fn and returns the InvalidArgumentError it throws (fails the test otherwise). */
-function invalid(fn: () => unknown): InvalidArgumentError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidArgumentError);
-    return e as InvalidArgumentError;
-  }
-  throw new Error('expected an InvalidArgumentError, nothing was thrown');
 }
 
 describe('parseScope', () => {

@@ -15,16 +15,7 @@ import {
   validateTopicName,
 } from '../../core/index.js';
 import type { BlobLocation, DataPointer, NewVersion, Retention } from '../../core/index.js';
-
-function invalid(fn: () => unknown): InvalidArgumentError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InvalidArgumentError);
-    return e as InvalidArgumentError;
-  }
-  throw new Error('expected an InvalidArgumentError, nothing was thrown');
-}
+import { invalid } from './util.js';
 
 const SHA = 'a'.repeat(64);
 
