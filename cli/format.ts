@@ -9,7 +9,7 @@ export function bytes(n: number): string {
     v /= 1024;
     u++;
   }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+  return u === 0 ? `${Math.round(n)} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
 export function when(ms: number): string {
