@@ -32,6 +32,19 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 's3',
+          include: ['test/backends/s3*.test.ts'],
+          globalSetup: ['test/setup/backends.ts'],
+          // Two S3 servers stand for two regions, so "region down" is a stopped process.
+          env: { IMPRINT_TEST_BACKENDS: 's3', IMPRINT_TEST_S3_INSTANCES: '2' },
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+        },
+      },
     ],
   },
 });
