@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient } from '../../client/index.js';
 import { ImprintError, MAX_DIRECT_BYTES, recordProblem, sha256Hex, type DataPointer } from '../../core/index.js';
 import { readAuditFile, type SqliteMetadataStore } from '../../server/index.js';
-import { directPointer, identity, startTestServer, type TestServer } from '../helpers.js';
+import { directPointer, identity, startTestServer, tempDir, type TestServer } from '../helpers.js';
 
 /** The gRPC status code name a call failed with. */
 async function codeOf(p: Promise<unknown>): Promise<string> {
@@ -297,5 +297,11 @@ describe('restart', () => {
     fs.writeFileSync(path.join(dataDir, 'imprint.db'), Buffer.alloc(64 * 1024, 0x5a));
     fs.rmSync(path.join(dataDir, 'imprint.db-wal'), { force: true });
     await expect(startTestServer({ dataDir })).rejects.toThrow(/cannot open the metadata store/);
+  });
+
+  it('a data dir that is a file is an error at start-up', async () => {
+    const notADir = path.join(tempDir(), 'imprint-data');
+    fs.writeFileSync(notADir, 'oops');
+    await expect(startTestServer({ dataDir: notADir })).rejects.toThrow(/data dir .*imprint-data is not a writable directory/);
   });
 });
