@@ -7,3 +7,5 @@ export { LocalBlobStore, type LocalBlobStoreOptions } from './blob-store/local.j
 export { fetchPayload, downloadPayload, PayloadUnavailableError, type FetchOptions } from './fetch.js';
 export { Subscriber, Subscription, type ConsumerApi, type SubscriberOptions, type SubscribeOptions, type UpdatedEvent, type RejectedEvent, type Step } from './subscriber.js';
 export { clientMetrics, type ClientMetrics } from './metrics.js';
+export { SnapshotReader, SnapshotUnavailableError, DEFAULT_SNAPSHOT_PREFIX, type SnapshotReaderOptions } from './fallback.js';
+export type { KeyedBlobStore } from './blob-store/blob-store.js';

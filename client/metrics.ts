@@ -9,6 +9,7 @@ export interface ClientMetrics {
   readonly failures: Counter<'topic' | 'step' | 'reason'>;
   readonly swapSeconds: Histogram<'topic'>;
   readonly fetchedBytes: Counter<'topic'>;
+  readonly fallbackActive: Gauge;
 }
 
 const cache = new WeakMap<Registry, ClientMetrics>();
@@ -32,7 +33,7 @@ export function clientMetrics(registry: Registry): ClientMetrics {
       },
     }),
     lastPollSuccess: new Gauge({ name: 'imprint_client_last_poll_success_timestamp_seconds', help: 'When a poll last succeeded', registers: [registry] }),
-    failures: new Counter({ name: 'imprint_client_failures_total', help: 'Failures by step (poll, fetch, verify, decode, notify) and reason', labelNames: ['topic', 'step', 'reason'], registers: [registry] }),
+    failures: new Counter({ name: 'imprint_client_failures_total', help: 'Failures by step (poll, fallback, fetch, verify, decode, notify) and reason', labelNames: ['topic', 'step', 'reason'], registers: [registry] }),
     swapSeconds: new Histogram({
       name: 'imprint_client_swap_duration_seconds',
       help: 'Fetch to swap, per new version',
@@ -41,6 +42,7 @@ export function clientMetrics(registry: Registry): ClientMetrics {
       registers: [registry],
     }),
     fetchedBytes: new Counter({ name: 'imprint_client_fetched_bytes_total', help: 'Payload bytes fetched', labelNames: ['topic'], registers: [registry] }),
+    fallbackActive: new Gauge({ name: 'imprint_client_fallback_active', help: '1 while decisions come from the fallback snapshot (service unreachable)', registers: [registry] }),
   };
   cache.set(registry, m);
   return m;

@@ -9,21 +9,24 @@ import { Registry } from 'prom-client';
 import {
   DataIntegrityError,
   ImprintError,
+  decideFromSnapshot,
   InvalidArgumentError,
   identityAttributes,
   scopeMatches,
   validateIdentity,
   validateTopicName,
   type ConsumerIdentity,
+  type Snapshot,
   type Version,
   type VersionRecord,
 } from '../core/index.js';
 import type { BlobStore } from './blob-store/blob-store.js';
+import type { SnapshotReader } from './fallback.js';
 import { fetchPayload } from './fetch.js';
 import type { ImprintClient } from './imprint-client.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
 
-export type Step = 'poll' | 'fetch' | 'verify' | 'decode' | 'notify';
+export type Step = 'poll' | 'fallback' | 'fetch' | 'verify' | 'decode' | 'notify';
 
 export interface UpdatedEvent<T> {
   readonly topic: string;
@@ -70,9 +73,19 @@ export interface SubscriberOptions {
   readonly retry?: { readonly retries: number; readonly minTimeoutMs: number; readonly maxTimeoutMs: number };
   /** Where the metrics go. @default a private registry */
   readonly registry?: Registry;
+  /**
+   * Reads the janitor's fallback snapshot when the service cannot be reached after the
+   * retries: decisions are then made from it (same scope and pin rules) and payloads fetched
+   * from the blob stores directly. @default none (values are kept until the service is back)
+   */
+  readonly fallback?: SnapshotReader;
 }
 
-type Resolved = Required<Omit<SubscriberOptions, 'registry'>> & { readonly metrics: ClientMetrics; readonly registry: Registry };
+type Resolved = Required<Omit<SubscriberOptions, 'registry' | 'fallback'>> & {
+  readonly metrics: ClientMetrics;
+  readonly registry: Registry;
+  readonly fallback: SnapshotReader | undefined;
+};
 
 function withDefaults(o: SubscriberOptions): Resolved {
   const intervalMs = o.intervalMs ?? 30_000;
@@ -94,6 +107,7 @@ function withDefaults(o: SubscriberOptions): Resolved {
     retry: o.retry ?? { retries: 3, minTimeoutMs: 200, maxTimeoutMs: 5_000 },
     registry,
     metrics: clientMetrics(registry),
+    fallback: o.fallback,
   };
 }
 
@@ -290,9 +304,11 @@ export class Subscriber extends EventEmitter {
     } catch (err) {
       for (const s of subs) metrics.failures.inc({ topic: s.topic, step: 'poll', reason: reasonOf(err) });
       this.emit('poll-failed', { error: err });
+      if (this.o.fallback) await this.pollSnapshot(subs, this.o.fallback);
       return;
     }
     metrics.lastPollSuccess.set(Date.now() / 1000);
+    metrics.fallbackActive.set(0);
     await Promise.all(
       results.map(async (r) => {
         const sub = this.subs.get(r.topic);
@@ -309,6 +325,29 @@ export class Subscriber extends EventEmitter {
         const record = r.record;
         const pinned = r.pinned;
         await sub.enqueue(() => this.update(sub, record, pinned));
+      }),
+    );
+  }
+
+  /** The service is unreachable: decide from the newest snapshot any region has. */
+  private async pollSnapshot(subs: Subscription<unknown>[], reader: SnapshotReader): Promise<void> {
+    let snapshot: Snapshot;
+    try {
+      snapshot = await reader.read();
+    } catch (err) {
+      this.o.metrics.failures.inc({ topic: '', step: 'fallback', reason: reasonOf(err) });
+      this.emit('fallback-failed', { error: err });
+      return;
+    }
+    this.o.metrics.fallbackActive.set(1);
+    this.emit('fallback-used', { snapshotWrittenAtMs: snapshot.writtenAtMs });
+    await Promise.all(
+      subs.map(async (sub) => {
+        const d = decideFromSnapshot(snapshot, sub.topic, this.o.identity, sub.version);
+        if (d.record) {
+          const record = d.record;
+          await sub.enqueue(() => this.update(sub, record, d.pinned));
+        }
       }),
     );
   }

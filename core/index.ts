@@ -6,3 +6,4 @@ export * from './validate.js';
 export * from './digest.js';
 export * from './resolve.js';
 export * from './retention.js';
+export * from './snapshot.js';

@@ -26,6 +26,11 @@ export interface BlobStore {
   delete(loc: BlobLocation): Promise<void>;
 }
 
+/** A store that can name the location of any key in it (snapshots are read by a well-known key). */
+export interface KeyedBlobStore extends BlobStore {
+  locationOf(key: string): BlobLocation;
+}
+
 export class BlobNotFoundError extends ImprintError {
   readonly location: BlobLocation;
   constructor(loc: BlobLocation) {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, type BlobLocation } from '../../core/index.js';
-import { BlobNotFoundError, type BlobStore, type PutOptions } from './blob-store.js';
+import { BlobNotFoundError, type KeyedBlobStore, type PutOptions } from './blob-store.js';
 
 export interface LocalBlobStoreOptions {
   /** The directory objects live under. */
@@ -20,7 +20,7 @@ export interface LocalBlobStoreOptions {
   readonly region?: string;
 }
 
-export class LocalBlobStore implements BlobStore {
+export class LocalBlobStore implements KeyedBlobStore {
   readonly name = 'local';
   readonly region: string;
   readonly root: string;
@@ -51,6 +51,10 @@ export class LocalBlobStore implements BlobStore {
       await fs.promises.rm(tmp, { force: true });
       throw err;
     }
+    return { kind: 'file', region: this.region, bucket: this.bucket, key };
+  }
+
+  locationOf(key: string): BlobLocation {
     return { kind: 'file', region: this.region, bucket: this.bucket, key };
   }
 

@@ -1,0 +1,119 @@
+/**
+ * The fallback snapshot: every topic's heads, pins and the records they name, written by the
+ * janitor every few minutes so that clients can decide and fetch while the service is down.
+ * Encoding and decisions are here; reading and writing objects are at the edges.
+ *
+ * An encoded snapshot is one header line, then the body:
+ *   {"format":"imprint.snapshot.v1","sha256":"<hex of body>","size":<bytes of body>}\n<body JSON>
+ * so it carries its own sha256, and a torn or altered object is refused.
+ */
+import { DataIntegrityError } from './errors.js';
+import { isUpdate, resolveTarget } from './resolve.js';
+import { sha256Hex } from './digest.js';
+import type { BlobLocation, ConsumerIdentity, DataPointer, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from './types.js';
+
+export const SNAPSHOT_FORMAT = 'imprint.snapshot.v1';
+
+export interface SnapshotTopic {
+  readonly topic: Topic;
+  readonly heads: readonly ScopeHead[];
+  readonly pins: readonly Pin[];
+  /** The record of every head and every pinned version (those that pass their digest). */
+  readonly records: readonly VersionRecord[];
+}
+
+export interface Snapshot {
+  readonly writtenAtMs: number;
+  readonly topics: readonly SnapshotTopic[];
+}
+
+/** What the pointer object says: which snapshot is current. */
+export interface SnapshotPointer {
+  readonly format: typeof SNAPSHOT_FORMAT;
+  readonly key: string;
+  readonly sha256: string;
+  readonly size: number;
+  readonly writtenAtMs: number;
+  /** The snapshot before it, kept one more round for readers still fetching it. */
+  readonly previousKey?: string;
+}
+
+// ---- encoding: bigints as decimal strings, bytes as base64 ----
+
+type Wire<T> = T extends bigint
+  ? string
+  : T extends Uint8Array
+    ? string
+    : T extends readonly (infer U)[]
+      ? Wire<U>[]
+      : T extends object
+        ? { [K in keyof T]: Wire<T[K]> }
+        : T;
+
+function pointerOut(p: DataPointer): Wire<DataPointer> {
+  return p.kind === 'direct' ? { ...p, bytes: Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength).toString('base64') } : { ...p, locations: p.locations.map((l) => ({ ...l })) };
+}
+
+function pointerIn(p: Wire<DataPointer>): DataPointer {
+  return p.kind === 'direct' ? { ...p, bytes: Buffer.from(p.bytes, 'base64') } : { ...p, locations: p.locations.map((l: Wire<BlobLocation>) => ({ ...l })) };
+}
+
+const recordOut = (r: VersionRecord): Wire<VersionRecord> => ({ ...r, version: r.version.toString(), pointer: pointerOut(r.pointer), scopes: r.scopes.map((s) => ({ ...s })), metadata: { ...r.metadata } });
+const recordIn = (r: Wire<VersionRecord>): VersionRecord => ({ ...r, version: BigInt(r.version), pointer: pointerIn(r.pointer), scopes: r.scopes as Scope[] });
+const pinOut = (p: Pin): Wire<Pin> => ({ ...p, version: p.version.toString(), scope: { ...p.scope } });
+const pinIn = (p: Wire<Pin>): Pin => ({ ...p, version: BigInt(p.version) });
+const headOut = (h: ScopeHead): Wire<ScopeHead> => ({ ...h, version: h.version.toString(), scope: { ...h.scope } });
+const headIn = (h: Wire<ScopeHead>): ScopeHead => ({ ...h, version: BigInt(h.version) });
+const topicOut = (t: Topic): Wire<Topic> => ({ ...t, latestVersion: t.latestVersion.toString(), retention: { ...t.retention } });
+const topicIn = (t: Wire<Topic>): Topic => ({ ...t, latestVersion: BigInt(t.latestVersion), retention: t.retention as Retention });
+
+export function encodeSnapshot(s: Snapshot): { bytes: Buffer; sha256: string } {
+  const body = Buffer.from(
+    JSON.stringify({
+      writtenAtMs: s.writtenAtMs,
+      topics: s.topics.map((t) => ({ topic: topicOut(t.topic), heads: t.heads.map(headOut), pins: t.pins.map(pinOut), records: t.records.map(recordOut) })),
+    }),
+  );
+  const sha256 = sha256Hex(body);
+  const header = Buffer.from(`${JSON.stringify({ format: SNAPSHOT_FORMAT, sha256, size: body.length })}\n`);
+  return { bytes: Buffer.concat([header, body]), sha256 };
+}
+
+/** @throws DataIntegrityError for anything but a whole, unaltered snapshot. */
+export function decodeSnapshot(bytes: Buffer): Snapshot {
+  const nl = bytes.indexOf(0x0a);
+  if (nl < 0) throw new DataIntegrityError('snapshot has no header line');
+  let header: { format?: unknown; sha256?: unknown; size?: unknown };
+  try {
+    header = JSON.parse(bytes.subarray(0, nl).toString('utf8')) as typeof header;
+  } catch {
+    throw new DataIntegrityError('snapshot header is not JSON');
+  }
+  if (header.format !== SNAPSHOT_FORMAT) throw new DataIntegrityError(`snapshot format ${String(header.format)} is not ${SNAPSHOT_FORMAT}`);
+  const body = bytes.subarray(nl + 1);
+  if (body.length !== header.size) throw new DataIntegrityError(`snapshot body has ${body.length} bytes, its header says ${String(header.size)}`);
+  if (sha256Hex(body) !== header.sha256) throw new DataIntegrityError('snapshot body does not match its sha256');
+  const raw = JSON.parse(body.toString('utf8')) as { writtenAtMs: number; topics: Wire<SnapshotTopic>[] };
+  return {
+    writtenAtMs: raw.writtenAtMs,
+    topics: raw.topics.map((t) => ({ topic: topicIn(t.topic), heads: t.heads.map(headIn), pins: t.pins.map(pinIn), records: t.records.map(recordIn) })),
+  };
+}
+
+/**
+ * What the service would answer, decided from a snapshot with the same rules (core/resolve).
+ * Undefined record: no update (also when the topic or the record is not in the snapshot).
+ */
+export function decideFromSnapshot(
+  snap: Snapshot,
+  topic: string,
+  identity: ConsumerIdentity,
+  lastSeen: Version,
+): { record?: VersionRecord; pinned: boolean; known: boolean } {
+  const t = snap.topics.find((x) => x.topic.name === topic);
+  if (!t) return { pinned: false, known: false };
+  const target = resolveTarget(t.heads, t.pins, identity);
+  if (!target || !isUpdate(target, lastSeen)) return { pinned: target?.pinned ?? false, known: true };
+  const record = t.records.find((r) => r.version === target.version);
+  return record ? { record, pinned: target.pinned, known: true } : { pinned: false, known: true };
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { DataIntegrityError, decideFromSnapshot, decodeSnapshot, encodeSnapshot, recordDigest, sha256Hex, type Snapshot, type VersionRecord } from '../../core/index.js';
+
+function rec(version: bigint, text: string, scopes: Record<string, string>[] = [{}]): VersionRecord {
+  const bytes = Buffer.from(text);
+  const base = { topic: 'm', version, publishedAtMs: 1_000 + Number(version), metadata: { v: text }, pointer: { kind: 'direct' as const, size: bytes.length, sha256: sha256Hex(bytes), bytes } };
+  return { ...base, scopes, digest: recordDigest(base) };
+}
+
+const id = (region: string) => ({ app: 'scorer', cluster: '', region, nodeId: 'n', labels: {} });
+
+const snapshot: Snapshot = {
+  writtenAtMs: 5_000,
+  topics: [
+    {
+      topic: { name: 'm', owner: 'o', description: '', retention: { keepVersions: 3 }, createdAtMs: 1, latestVersion: 3n },
+      heads: [
+        { scope: {}, version: 2n, sinceMs: 1_002 },
+        { scope: { region: 'eu' }, version: 3n, sinceMs: 1_003 },
+      ],
+      pins: [{ topic: 'm', scope: { region: 'us' }, version: 1n, createdAtMs: 4_000, reason: 'lkg', createdBy: 'ops' }],
+      records: [rec(1n, 'one'), rec(2n, 'two'), rec(3n, 'three', [{ region: 'eu' }]), { ...rec(2n, 'blob'), version: 4n, pointer: { kind: 'blob', size: 9, sha256: 'c'.repeat(64), locations: [{ kind: 's3', region: 'eu-west-1', bucket: 'b', key: 'k' }] } }],
+    },
+  ],
+};
+
+describe('fallback snapshot encoding', () => {
+  it('decodes to exactly what was encoded (bigints, bytes, locations, pins)', () => {
+    const { bytes } = encodeSnapshot(snapshot);
+    expect(decodeSnapshot(bytes)).toEqual(snapshot);
+  });
+
+  it.each([
+    ['one byte of the body changed', (b: Buffer) => Buffer.concat([b.subarray(0, b.length - 5), Buffer.from('X'), b.subarray(b.length - 4)])],
+    ['the body cut short', (b: Buffer) => b.subarray(0, b.length - 10)],
+    ['no header line', (b: Buffer) => b.subarray(b.indexOf(0x0a) + 1)],
+    ['another format', (b: Buffer) => Buffer.from(b.toString().replace('imprint.snapshot.v1', 'imprint.snapshot.v0'))],
+  ])('refuses a snapshot with %s', (_name, damage) => {
+    const { bytes } = encodeSnapshot(snapshot);
+    expect(() => decodeSnapshot(damage(bytes))).toThrow(DataIntegrityError);
+  });
+});
+
+describe('decideFromSnapshot uses the service rules', () => {
+  it.each([
+    ['latest of the empty scope', 'ap', 0n, 2n, false],
+    ['latest of a matching scope', 'eu', 0n, 3n, false],
+    ['a pin, even older', 'us', 2n, 1n, true],
+    ['nothing when already held', 'eu', 3n, undefined, false],
+    ['never older unpinned', 'ap', 3n, undefined, false],
+  ] as const)('%s', (_name, region, lastSeen, want, pinned) => {
+    const d = decideFromSnapshot(snapshot, 'm', id(region), lastSeen);
+    expect(d.record?.version).toBe(want);
+    if (want !== undefined) expect(d.pinned).toBe(pinned);
+    expect(d.known).toBe(true);
+  });
+
+  it('knows nothing of a topic the snapshot does not have', () => {
+    expect(decideFromSnapshot(snapshot, 'other', id('eu'), 0n)).toEqual({ pinned: false, known: false });
+  });
+});
