@@ -45,6 +45,18 @@ export default defineConfig({
           hookTimeout: 600_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          name: 'elasticsearch',
+          include: ['test/backends/elasticsearch*.test.ts', 'test/backends/kibana*.test.ts'],
+          globalSetup: ['test/setup/backends.ts'],
+          env: { IMPRINT_TEST_BACKENDS: 'elasticsearch' },
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 120_000,
+          hookTimeout: 300_000,
+        },
+      },
     ],
   },
 });
