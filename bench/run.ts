@@ -7,6 +7,8 @@
  *   batch-poll     one BatchPoll of 200 topics vs 200 single Polls
  *   latency        publish and poll latency (p50/p99) on the embedded store
  *   swap-memory    peak RSS while a subscriber swaps a 256 MiB payload, as a multiple of it
+ *   s3-download    MiB/s of fetchPayload from S3 (sha256-verified) vs a raw SDK GetObject, 256 MiB;
+ *                  runs by default only when IMPRINT_S3 is set (else name it: it starts a MinIO)
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -148,6 +150,15 @@ function swapMemory(): void {
   process.stdout.write(r.stdout);
 }
 
-const all: Record<string, () => Promise<void> | void> = { 'poll-path': pollPath, 'batch-poll': batchPoll, latency, 'swap-memory': swapMemory };
+function s3Download(): void {
+  // Its own process: it may start (and stop) a MinIO of its own, and holds 256 MiB buffers.
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 's3-download.ts')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  process.stdout.write(r.stdout);
+}
+
+const all: Record<string, () => Promise<void> | void> = { 'poll-path': pollPath, 'batch-poll': batchPoll, latency, 'swap-memory': swapMemory, 's3-download': s3Download };
+/** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
+const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download']);
 const chosen = process.argv.slice(2).filter((a) => a in all);
-for (const name of chosen.length ? chosen : Object.keys(all)) await all[name]?.();
+for (const name of chosen.length ? chosen : Object.keys(all).filter((n) => !optIn.has(n))) await all[name]?.();

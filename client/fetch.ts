@@ -64,6 +64,7 @@ async function withPayload(record: VersionRecord, stores: readonly BlobStore[], 
   if (sources.length === 0) throw new PayloadUnavailableError(`no configured blob store holds a location of ${record.topic} v${record.version}`);
   const failures: string[] = [];
   let last: unknown;
+  let allCorrupt = true;
   for (const { store, loc } of sources) {
     try {
       const body = await store.get(loc, opts.signal);
@@ -74,10 +75,12 @@ async function withPayload(record: VersionRecord, stores: readonly BlobStore[], 
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       last = err;
+      if (!(err instanceof DataIntegrityError)) allCorrupt = false;
       failures.push(`${store.region}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-  if (last instanceof DataIntegrityError && sources.length === 1) throw last;
+  // Every copy was read and none matched: that is corruption, not unavailability.
+  if (allCorrupt) throw new DataIntegrityError(`no copy of ${record.topic} v${record.version} matches its pointer (${failures.join('; ')})`);
   throw new PayloadUnavailableError(`cannot fetch ${record.topic} v${record.version} from any region (${failures.join('; ')})`, last);
 }
 

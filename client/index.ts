@@ -9,3 +9,4 @@ export { Subscriber, Subscription, type ConsumerApi, type SubscriberOptions, typ
 export { clientMetrics, type ClientMetrics } from './metrics.js';
 export { SnapshotReader, SnapshotUnavailableError, DEFAULT_SNAPSHOT_PREFIX, type SnapshotReaderOptions } from './fallback.js';
 export type { KeyedBlobStore } from './blob-store/blob-store.js';
+export { S3BlobStore, type S3BlobStoreOptions } from './blob-store/s3.js';
