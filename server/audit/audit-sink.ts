@@ -4,6 +4,7 @@
  * buffers, ships in the background, and counts what it had to drop.
  */
 import type { ConsumerIdentity } from '../../core/index.js';
+import type { TopicConsumers } from './consumers.js';
 
 interface EventBase {
   /** Milliseconds since the epoch. */
@@ -33,8 +34,19 @@ export interface ChangeEvent extends EventBase {
 export type AuditEvent = PollEvent | ChangeEvent;
 
 export interface AuditStats {
+  /** Events accepted by `record` (written, or waiting in the sink's buffer). */
   readonly recorded: number;
+  /**
+   * Events lost: refused by `record` because the buffer was full (or the sink closed), plus
+   * accepted events lost later (`failed`). Never silent: also a metric and a log line.
+   */
   readonly dropped: number;
+  /** Accepted events waiting in memory (including a batch being sent). Sinks that buffer. */
+  readonly buffered?: number;
+  /** Accepted events the backend stored (e.g. Elasticsearch acknowledged them). */
+  readonly written?: number;
+  /** Accepted events lost after all (rejected by the backend, or still buffered at close); part of `dropped`. */
+  readonly failed?: number;
 }
 
 export interface AuditSink {
@@ -46,4 +58,11 @@ export interface AuditSink {
   /** Waits until what was recorded so far is written (or dropped). */
   flush(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Who consumes `topic`, from this sink's own data: per app and cluster, the nodes seen
+   * polling since `sinceMs` and the version each one holds by its latest poll. Optional: a
+   * sink that cannot answer leaves it out. Rejects with an ImprintError (UNAVAILABLE when the
+   * backend cannot be read).
+   */
+  consumers?(topic: string, sinceMs: number): Promise<TopicConsumers>;
 }

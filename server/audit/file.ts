@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
 import type { AuditEvent, AuditSink, AuditStats } from './audit-sink.js';
+import { consumersFromFile, type TopicConsumers } from './consumers.js';
 
 export interface FileAuditSinkOptions {
   readonly file: string;
@@ -17,6 +18,7 @@ export interface FileAuditSinkOptions {
 
 export class FileAuditSink implements AuditSink {
   readonly name = 'file';
+  readonly file: string;
   private readonly stream: fs.WriteStream;
   private readonly maxBuffered: number;
   private readonly log: Logger;
@@ -25,6 +27,7 @@ export class FileAuditSink implements AuditSink {
   private failed: Error | undefined;
 
   constructor(opts: FileAuditSinkOptions) {
+    this.file = opts.file;
     fs.mkdirSync(path.dirname(opts.file), { recursive: true });
     // Fail at start-up, not on the first event, when the file cannot be written.
     fs.closeSync(fs.openSync(opts.file, 'a'));
@@ -57,6 +60,12 @@ export class FileAuditSink implements AuditSink {
 
   close(): Promise<void> {
     return new Promise((resolve) => this.stream.end(() => resolve()));
+  }
+
+  /** Consumers of `topic` from this sink's file (what was recorded so far is written first). */
+  async consumers(topic: string, sinceMs: number): Promise<TopicConsumers> {
+    if (!this.stream.writableEnded) await this.flush();
+    return consumersFromFile(this.file, topic, { sinceMs });
   }
 }
 

@@ -1,0 +1,949 @@
+/**
+ * The Elasticsearch audit sink: every event goes into a bounded in-memory buffer and from
+ * there, in batches, to the bulk API, into one index per day (`<prefix>-YYYY.MM.DD`, UTC)
+ * whose mapping an index template installs.
+ *
+ * Audit never slows or fails a request (DESIGN.md invariant 7): `record()` is synchronous,
+ * O(1), never throws and never does I/O. When Elasticsearch is slow or down, failed bulks are
+ * retried with backoff and the buffer fills; what does not fit is dropped and counted (stats(),
+ * the `imprint_audit_events_dropped_total` metric and a periodic log line), never silently.
+ * The bound covers every event held in memory: the queue plus the batch being sent.
+ *
+ * Also here: the template (installed at start, and again after Elasticsearch was unreachable,
+ * since a restarted cluster may be empty), retention (`purgeAuditIndices`), and the consumers
+ * view over the audit indices (`consumersFromElasticsearch`).
+ *
+ * Works with the stripped integ-test distribution: only index templates, bulk, search and
+ * core aggregations (no ingest pipelines, scripts, ILM or data streams).
+ */
+import { randomBytes } from 'node:crypto';
+import { Client, errors } from '@elastic/elasticsearch';
+import type { estypes } from '@elastic/elasticsearch';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { InvalidArgumentError, UnavailableError } from '../../core/index.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { AuditEvent, AuditSink, AuditStats } from './audit-sink.js';
+import { groupConsumers, validateWindow, type ConsumerObservation, type ConsumersWindow, type TopicConsumers } from './consumers.js';
+
+// ---------------------------------------------------------------------------------------
+// Documents, mapping, template
+
+export const DEFAULT_INDEX_PREFIX = 'imprint-audit';
+const DAY_MS = 86_400_000;
+
+/** One audit event as stored in Elasticsearch. */
+export interface AuditDocument {
+  readonly '@timestamp': string;
+  readonly kind: AuditEvent['kind'];
+  readonly topic: string;
+  /** Polls: the version served (only for an update). Changes: the version published, pinned, unpinned... */
+  readonly version?: string;
+  /** Polls: the version the consumer holds after the answer ("0": nothing). */
+  readonly holds?: string;
+  /** Polls: what the consumer said it held. */
+  readonly last_seen?: string;
+  readonly outcome?: 'update' | 'no-update' | 'error';
+  readonly pinned?: boolean;
+  readonly error?: string;
+  /** Polls: the consumer identity (the calling application is `app`). */
+  readonly app?: string;
+  readonly cluster?: string;
+  readonly region?: string;
+  readonly node_id?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Changes: the scope (pins, add-scopes) and who made the change. */
+  readonly scope?: string;
+  readonly by?: string;
+}
+
+const keyword = { type: 'keyword' } as const;
+
+/**
+ * The explicit mapping of the audit indices. `dynamic: false`: a field not listed here stays
+ * in `_source` but is not indexed (a new field can never break indexing or change a type).
+ */
+export const AUDIT_MAPPING = {
+  dynamic: false,
+  properties: {
+    '@timestamp': { type: 'date' },
+    kind: keyword,
+    topic: keyword,
+    version: keyword,
+    holds: keyword,
+    last_seen: keyword,
+    outcome: keyword,
+    pinned: { type: 'boolean' },
+    error: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 1024 } } },
+    app: keyword,
+    cluster: keyword,
+    region: keyword,
+    node_id: keyword,
+    labels: { type: 'flattened' },
+    scope: keyword,
+    by: keyword,
+  },
+} as const satisfies estypes.MappingTypeMapping;
+
+/** Field names of AUDIT_MAPPING (the Kibana objects may only use these). */
+export type AuditField = keyof (typeof AUDIT_MAPPING)['properties'];
+
+export function toAuditDocument(e: AuditEvent): AuditDocument {
+  const base = { '@timestamp': new Date(e.atMs).toISOString(), kind: e.kind, topic: e.topic };
+  if (e.kind === 'poll') {
+    return {
+      ...base,
+      ...(e.outcome === 'update' && { version: e.holds }),
+      holds: e.holds,
+      last_seen: e.lastSeen,
+      outcome: e.outcome,
+      pinned: e.pinned,
+      ...(e.error !== undefined && { error: e.error }),
+      app: e.identity.app,
+      cluster: e.identity.cluster,
+      region: e.identity.region,
+      node_id: e.identity.nodeId,
+      labels: e.identity.labels,
+    };
+  }
+  return {
+    ...base,
+    ...(e.version !== undefined && { version: e.version }),
+    ...(e.scope !== undefined && { scope: e.scope }),
+    ...(e.by !== undefined && { by: e.by }),
+  };
+}
+
+const PREFIX = /^[a-z0-9][a-z0-9._-]{0,200}$/;
+
+export function validateIndexPrefix(prefix: string, field = 'indexPrefix'): string {
+  if (!PREFIX.test(prefix)) throw new InvalidArgumentError(field, 'must be 1-201 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit', prefix);
+  return prefix;
+}
+
+/** `<prefix>-YYYY.MM.DD` of the UTC day of `atMs`. */
+export function dailyIndexName(prefix: string, atMs: number): string {
+  const d = new Date(atMs);
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  return `${prefix}-${d.getUTCFullYear()}.${p2(d.getUTCMonth() + 1)}.${p2(d.getUTCDate())}`;
+}
+
+/** The start (ms, UTC) of the day an audit index holds, or undefined for a name that is not `<prefix>-YYYY.MM.DD`. */
+export function dayOfIndex(prefix: string, index: string): number | undefined {
+  if (!index.startsWith(`${prefix}-`)) return undefined;
+  const m = /^(\d{4})\.(\d{2})\.(\d{2})$/.exec(index.slice(prefix.length + 1));
+  if (!m) return undefined;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return dailyIndexName(prefix, ms) === index ? ms : undefined;
+}
+
+export interface AuditTemplateOptions {
+  /** @default "imprint-audit" */
+  readonly indexPrefix?: string;
+  /** @default 1 */
+  readonly shards?: number;
+  /** @default 1 (0 for a single-node cluster) */
+  readonly replicas?: number;
+  /** @default "5s" */
+  readonly refreshInterval?: string;
+}
+
+/** Names of the templates for a prefix: the index template and the two component templates it is composed of. */
+export function auditTemplateNames(prefix = DEFAULT_INDEX_PREFIX): { index: string; mappings: string; settings: string } {
+  return { index: prefix, mappings: `${prefix}-mappings`, settings: `${prefix}-settings` };
+}
+
+/** Version stamped on the templates; bump it when AUDIT_MAPPING changes. */
+export const AUDIT_TEMPLATE_VERSION = 1;
+
+/**
+ * Installs (or overwrites: idempotent) the composable index template for `<prefix>-*`: a
+ * component template with AUDIT_MAPPING, one with the index settings, and the index template
+ * composed of both. New daily indices get them; existing indices keep theirs.
+ */
+export async function installAuditTemplate(client: Client, opts: AuditTemplateOptions = {}, req: { requestTimeout?: number; signal?: AbortSignal } = {}): Promise<void> {
+  const prefix = validateIndexPrefix(opts.indexPrefix ?? DEFAULT_INDEX_PREFIX);
+  const names = auditTemplateNames(prefix);
+  const meta = { managed_by: 'imprint', description: 'Imprint audit events (polls, publishes, pins, unpins)' };
+  const reqOpts = { maxRetries: 0, ...req };
+  await client.cluster.putComponentTemplate(
+    { name: names.mappings, version: AUDIT_TEMPLATE_VERSION, _meta: meta, template: { mappings: AUDIT_MAPPING } },
+    reqOpts,
+  );
+  await client.cluster.putComponentTemplate(
+    {
+      name: names.settings,
+      version: AUDIT_TEMPLATE_VERSION,
+      _meta: meta,
+      template: {
+        settings: {
+          number_of_shards: opts.shards ?? 1,
+          number_of_replicas: opts.replicas ?? 1,
+          refresh_interval: opts.refreshInterval ?? '5s',
+        },
+      },
+    },
+    reqOpts,
+  );
+  await client.indices.putIndexTemplate(
+    {
+      name: names.index,
+      index_patterns: [`${prefix}-*`],
+      composed_of: [names.mappings, names.settings],
+      priority: 200,
+      version: AUDIT_TEMPLATE_VERSION,
+      _meta: meta,
+    },
+    reqOpts,
+  );
+}
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+/** Elasticsearch could not be reached or answered with an error (query, purge, template). */
+export class AuditElasticsearchError extends UnavailableError {
+  readonly statusCode?: number;
+  constructor(what: string, cause: unknown) {
+    super(`audit: ${what} failed: ${describeError(cause)}`, { cause });
+    if (cause instanceof errors.ResponseError) this.statusCode = cause.statusCode;
+  }
+}
+
+function describeError(err: unknown): string {
+  if (err instanceof errors.ResponseError) {
+    const body: unknown = err.body;
+    const reason =
+      typeof body === 'object' && body !== null && 'error' in body && typeof body.error === 'object' && body.error !== null && 'reason' in body.error
+        ? String(body.error.reason)
+        : err.message;
+    return `HTTP ${err.statusCode ?? '?'}: ${reason}`;
+  }
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+// ---------------------------------------------------------------------------------------
+// Retention
+
+export interface PurgeOptions {
+  /** @default "imprint-audit" */
+  readonly indexPrefix?: string;
+  /** Daily indices whose whole day is more than this many days before `nowMs` are deleted. */
+  readonly retentionDays: number;
+  readonly nowMs: number;
+}
+
+/**
+ * Deletes the daily audit indices older than the retention: an index goes once its last
+ * event is more than `retentionDays` days old (its day ended before now - retentionDays).
+ * Deletes by exact names (works with `action.destructive_requires_name`). Returns what it deleted.
+ */
+export async function purgeAuditIndices(client: Client, opts: PurgeOptions): Promise<string[]> {
+  const prefix = validateIndexPrefix(opts.indexPrefix ?? DEFAULT_INDEX_PREFIX);
+  if (!(Number.isInteger(opts.retentionDays) && opts.retentionDays >= 1)) throw new InvalidArgumentError('retentionDays', 'must be an integer >= 1', opts.retentionDays);
+  if (!Number.isFinite(opts.nowMs)) throw new InvalidArgumentError('nowMs', 'must be a finite number', opts.nowMs);
+  const cutoff = opts.nowMs - opts.retentionDays * DAY_MS;
+  let names: string[];
+  try {
+    const rows = await client.cat.indices({ index: `${prefix}-*`, format: 'json', h: 'index', expand_wildcards: ['open', 'closed'] });
+    names = rows.map((r) => r.index).filter((n): n is string => typeof n === 'string');
+  } catch (err) {
+    throw new AuditElasticsearchError('listing audit indices', err);
+  }
+  const old = names.filter((n) => {
+    const day = dayOfIndex(prefix, n);
+    return day !== undefined && day + DAY_MS <= cutoff;
+  }).sort();
+  for (let i = 0; i < old.length; i += 50) {
+    const chunk = old.slice(i, i + 50);
+    try {
+      await client.indices.delete({ index: chunk, ignore_unavailable: true });
+    } catch (err) {
+      throw new AuditElasticsearchError(`deleting audit indices ${chunk.join(',')}`, err);
+    }
+  }
+  return old;
+}
+
+
+// ---------------------------------------------------------------------------------------
+// Consumers view
+
+export interface ElasticsearchConsumersOptions extends ConsumersWindow {
+  /** @default "imprint-audit" */
+  readonly indexPrefix?: string;
+  /** Nodes per composite-aggregation page. @default 1000 */
+  readonly pageSize?: number;
+  readonly requestTimeoutMs?: number;
+}
+
+interface LatestHit {
+  readonly holds?: string;
+  readonly '@timestamp'?: string;
+}
+
+interface NodeBucket {
+  readonly key: Readonly<Record<'app' | 'cluster' | 'region' | 'node_id', string | null>>;
+  readonly latest: { readonly hits: { readonly hits: ReadonlyArray<{ readonly _source?: LatestHit }> } };
+}
+
+interface ConsumersAggs {
+  readonly nodes: { readonly after_key?: Record<string, string | null>; readonly buckets: readonly NodeBucket[] };
+}
+
+/**
+ * The consumers of `topic` from the audit indices: a composite aggregation over
+ * (app, cluster, region, node_id) of the topic's polls in the window, paged, with a
+ * `top_hits` (size 1, newest first) per node for the version it holds by its latest poll;
+ * then the same pure grouping as the file answer (consumers.ts). Ties at the same
+ * millisecond for one node are broken by the higher version as text here (numerically in
+ * the pure function): only a node polling twice in one millisecond could tell them apart.
+ */
+export async function consumersFromElasticsearch(client: Client, topic: string, opts: ElasticsearchConsumersOptions): Promise<TopicConsumers> {
+  validateWindow(opts);
+  const prefix = validateIndexPrefix(opts.indexPrefix ?? DEFAULT_INDEX_PREFIX);
+  const pageSize = opts.pageSize ?? 1000;
+  if (!(Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 10_000)) throw new InvalidArgumentError('pageSize', 'must be an integer from 1 to 10000', pageSize);
+  const range: estypes.QueryDslDateRangeQuery = {
+    gte: String(Math.floor(opts.sinceMs)),
+    format: 'epoch_millis',
+    ...(opts.untilMs !== undefined && { lt: String(Math.ceil(opts.untilMs)) }),
+  };
+  const source = (field: string) => ({ [field]: { terms: { field, missing_bucket: true } } });
+  const observations: ConsumerObservation[] = [];
+  let after: Record<string, string | null> | undefined;
+  for (;;) {
+    let res: estypes.SearchResponse<unknown, ConsumersAggs>;
+    try {
+      res = await client.search<unknown, ConsumersAggs>(
+        {
+          index: `${prefix}-*`,
+          size: 0,
+          track_total_hits: false,
+          query: { bool: { filter: [{ term: { kind: 'poll' } }, { term: { topic } }, { range: { '@timestamp': range } }] } },
+          aggs: {
+            nodes: {
+              composite: {
+                size: pageSize,
+                sources: [source('app'), source('cluster'), source('region'), source('node_id')],
+                // The client's type wants FieldValue; null is what ES returns (missing_bucket) and accepts back.
+                ...(after && { after: after as Record<string, estypes.FieldValue> }),
+              },
+              aggs: {
+                latest: {
+                  top_hits: {
+                    size: 1,
+                    sort: [{ '@timestamp': { order: 'desc' } }, { holds: { order: 'desc' } }],
+                    _source: { includes: ['holds', '@timestamp'] },
+                  },
+                },
+              },
+            },
+          },
+        },
+        { maxRetries: 0, ...(opts.requestTimeoutMs !== undefined && { requestTimeout: opts.requestTimeoutMs }) },
+      );
+    } catch (err) {
+      throw new AuditElasticsearchError(`reading the consumers of topic "${topic}"`, err);
+    }
+    const nodes = res.aggregations?.nodes;
+    if (!nodes) break;
+    for (const b of nodes.buckets) {
+      const hit = b.latest.hits.hits[0]?._source;
+      const atMs = hit?.['@timestamp'] === undefined ? NaN : Date.parse(hit['@timestamp']);
+      if (!hit || hit.holds === undefined || !Number.isFinite(atMs)) continue;
+      observations.push({
+        app: b.key.app ?? '',
+        cluster: b.key.cluster ?? '',
+        region: b.key.region ?? '',
+        nodeId: b.key.node_id ?? '',
+        holds: hit.holds,
+        atMs,
+      });
+    }
+    if (nodes.buckets.length < pageSize || !nodes.after_key) break;
+    after = nodes.after_key;
+  }
+  return groupConsumers(topic, opts, observations);
+}
+
+// ---------------------------------------------------------------------------------------
+// The sink
+
+export interface ElasticsearchAuditSinkOptions extends AuditTemplateOptions {
+  /** A client to use (close() leaves it open). Give this or `node`. */
+  readonly client?: Client;
+  /** URL of Elasticsearch (e.g. http://127.0.0.1:9200); the sink creates and closes its client. */
+  readonly node?: string;
+  /** Most events held in memory (queue + the batch being sent); more are dropped. @default 20000 */
+  readonly maxBuffered?: number;
+  /** Events per bulk request; a full batch is sent at once. @default 1000 */
+  readonly batchSize?: number;
+  /** A partial batch is sent after at most this long. @default 1000 */
+  readonly flushIntervalMs?: number;
+  /** Per bulk request. @default 10000 */
+  readonly requestTimeoutMs?: number;
+  /** Retry backoff (doubling, ±20 % jitter) between these. @default 250 .. 30000 */
+  readonly initialBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+  /** flush() gives up waiting (events stay buffered) after this long. @default 30000 */
+  readonly flushTimeoutMs?: number;
+  /** close() waits this long for the buffer to drain; what is left is counted as dropped. @default 5000 */
+  readonly closeTimeoutMs?: number;
+  /** A warning line with the drops of the interval, when there were some. @default 60000 */
+  readonly dropLogIntervalMs?: number;
+  /** purgeOldIndices() deletes daily indices older than this. @default 30 */
+  readonly retentionDays?: number;
+  /** Metrics (`imprint_audit_*`) go here when given. */
+  readonly registry?: Registry;
+  readonly log?: Logger;
+}
+
+export interface ElasticsearchAuditStats extends AuditStats {
+  readonly buffered: number;
+  /** Acknowledged by Elasticsearch (created, or already there after a retry). */
+  readonly written: number;
+  readonly failed: number;
+  /** Dropped, by reason (they add up to `dropped`). */
+  readonly droppedBy: Readonly<Record<DropReason, number>>;
+  /** Bulk requests that failed as a whole (each was retried). */
+  readonly bulkFailures: number;
+  /** Whether the last request to Elasticsearch failed (cleared by the next success). */
+  readonly unavailable: boolean;
+}
+
+/**
+ * Why events were dropped. Refused by record(): `buffer_full`, `after_close`. Accepted, then
+ * lost (`failed`): `rejected` (Elasticsearch refused the document, or it had no valid time),
+ * `closed` (still buffered when close() gave up).
+ */
+export type DropReason = 'buffer_full' | 'after_close' | 'rejected' | 'closed';
+
+interface Pending {
+  /** Position in the order of acceptance (0 = the first event recorded). */
+  readonly n: number;
+  readonly id: string;
+  readonly index: string;
+  readonly doc: AuditDocument;
+}
+
+/** A fixed-capacity FIFO of events (no shifting, no growth). */
+class Ring<T> {
+  private readonly items: Array<T | undefined>;
+  private head = 0;
+  size = 0;
+  constructor(readonly capacity: number) {
+    this.items = new Array<T | undefined>(capacity);
+  }
+  push(x: T): void {
+    this.items[(this.head + this.size) % this.capacity] = x;
+    this.size++;
+  }
+  take(n: number): T[] {
+    const out: T[] = [];
+    while (out.length < n && this.size > 0) {
+      out.push(this.items[this.head] as T);
+      this.items[this.head] = undefined;
+      this.head = (this.head + 1) % this.capacity;
+      this.size--;
+    }
+    return out;
+  }
+  clear(): void {
+    this.items.fill(undefined);
+    this.head = 0;
+    this.size = 0;
+  }
+}
+
+interface Metrics {
+  recorded: Counter.Internal;
+  written: Counter.Internal;
+  dropped: Record<DropReason, Counter.Internal>;
+  bulkOk: Counter.Internal;
+  bulkError: Counter.Internal;
+  bulkSeconds: Histogram.Internal<string>;
+}
+
+function positiveInt(name: string, v: number | undefined, dflt: number): number {
+  const x = v ?? dflt;
+  if (!(Number.isInteger(x) && x >= 1)) throw new InvalidArgumentError(name, 'must be an integer >= 1', v);
+  return x;
+}
+
+/**
+ * An AuditSink writing to Elasticsearch. Starts installing the template at once (in the
+ * background; `ready()` waits for it); events recorded before it is installed wait in the
+ * buffer, so no index is ever created without the mapping.
+ */
+export class ElasticsearchAuditSink implements AuditSink {
+  readonly name = 'elasticsearch';
+  readonly client: Client;
+  readonly indexPrefix: string;
+  readonly maxBuffered: number;
+  readonly batchSize: number;
+  readonly retentionDays: number;
+  private readonly ownsClient: boolean;
+  private readonly templateOpts: AuditTemplateOptions;
+  private readonly log: Logger;
+  private readonly flushIntervalMs: number;
+  private readonly requestTimeoutMs: number;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly flushTimeoutMs: number;
+  private readonly closeTimeoutMs: number;
+  private readonly bootId = randomBytes(6).toString('base64url');
+  private readonly abort = new AbortController();
+  private readonly timers: NodeJS.Timeout[] = [];
+  private readonly metrics: Metrics | undefined;
+
+  private readonly ring: Ring<AuditEvent>;
+  /** The batch being sent (or waiting for a retry): the oldest events, in order. */
+  private batch: Pending[] = [];
+  /** Events taken out of the ring so far (the ring's head is event number `taken`). */
+  private taken = 0;
+
+  private recorded = 0;
+  private written = 0;
+  private readonly droppedBy: Record<DropReason, number> = { buffer_full: 0, after_close: 0, rejected: 0, closed: 0 };
+  private bulkFailures = 0;
+  private waiters: Array<{ target: number; resolve: () => void }> = [];
+
+  private templateReady = false;
+  private readyWaiters: Array<() => void> = [];
+  private draining = false;
+  private drainDone: Promise<void> = Promise.resolve();
+  private kickScheduled = false;
+  private wantPartial = false;
+  private closing = false;
+  private stopped = false;
+  private closePromise: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private backoffMs: number;
+
+  private unavailableSince: number | undefined;
+  /** Whether any request ever succeeded (for the log lines: "unavailable" needs a failure, "available" a success). */
+  private contacted = false;
+  private lastError: string | undefined;
+  private loggedDropped = 0;
+  private loggedDroppedBy: Record<DropReason, number> = { buffer_full: 0, after_close: 0, rejected: 0, closed: 0 };
+
+  constructor(opts: ElasticsearchAuditSinkOptions) {
+    if (!opts.client === !opts.node) throw new InvalidArgumentError('client', 'give either an Elasticsearch client or a node URL (exactly one)');
+    this.indexPrefix = validateIndexPrefix(opts.indexPrefix ?? DEFAULT_INDEX_PREFIX);
+    this.maxBuffered = positiveInt('maxBuffered', opts.maxBuffered, 20_000);
+    this.batchSize = positiveInt('batchSize', opts.batchSize, 1000);
+    if (this.batchSize > this.maxBuffered) throw new InvalidArgumentError('batchSize', `must not exceed maxBuffered (${this.maxBuffered})`, this.batchSize);
+    this.flushIntervalMs = positiveInt('flushIntervalMs', opts.flushIntervalMs, 1000);
+    this.requestTimeoutMs = positiveInt('requestTimeoutMs', opts.requestTimeoutMs, 10_000);
+    this.initialBackoffMs = positiveInt('initialBackoffMs', opts.initialBackoffMs, 250);
+    this.maxBackoffMs = positiveInt('maxBackoffMs', opts.maxBackoffMs, 30_000);
+    this.flushTimeoutMs = positiveInt('flushTimeoutMs', opts.flushTimeoutMs, 30_000);
+    this.closeTimeoutMs = positiveInt('closeTimeoutMs', opts.closeTimeoutMs, 5000);
+    this.retentionDays = positiveInt('retentionDays', opts.retentionDays, 30);
+    const dropLogIntervalMs = positiveInt('dropLogIntervalMs', opts.dropLogIntervalMs, 60_000);
+    this.templateOpts = {
+      indexPrefix: this.indexPrefix,
+      ...(opts.shards !== undefined && { shards: opts.shards }),
+      ...(opts.replicas !== undefined && { replicas: opts.replicas }),
+      ...(opts.refreshInterval !== undefined && { refreshInterval: opts.refreshInterval }),
+    };
+    this.backoffMs = this.initialBackoffMs;
+    this.log = opts.log ?? silentLogger;
+    this.ring = new Ring<AuditEvent>(this.maxBuffered);
+    this.ownsClient = !opts.client;
+    // Our own retries (with the buffer bound) replace the client's.
+    this.client = opts.client ?? new Client({ node: opts.node as string, maxRetries: 0, requestTimeout: this.requestTimeoutMs });
+    this.metrics = opts.registry && this.createMetrics(opts.registry);
+
+    const every = (ms: number, fn: () => void) => {
+      const t = setInterval(fn, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.flushIntervalMs, () => {
+      this.wantPartial = true;
+      this.kick();
+    });
+    every(dropLogIntervalMs, () => this.logDrops());
+    this.kick();
+  }
+
+  // ---- the request path ----
+
+  record(event: AuditEvent): void {
+    try {
+      if (this.closing) {
+        this.drop('after_close');
+        return;
+      }
+      if (this.ring.size + this.batch.length >= this.maxBuffered) {
+        this.drop('buffer_full');
+        return;
+      }
+      this.ring.push(event);
+      this.recorded++;
+      this.metrics?.recorded.inc();
+      if (this.ring.size >= this.batchSize) this.kick();
+    } catch {
+      // Unreachable in practice (no I/O, no allocation beyond the push); still never throws.
+      this.droppedBy.buffer_full++;
+    }
+  }
+
+  private drop(reason: DropReason, n = 1): void {
+    this.droppedBy[reason] += n;
+    this.metrics?.dropped[reason].inc(n);
+  }
+
+  // ---- inspection ----
+
+  stats(): ElasticsearchAuditStats {
+    const failed = this.droppedBy.rejected + this.droppedBy.closed;
+    return {
+      recorded: this.recorded,
+      dropped: this.droppedBy.buffer_full + this.droppedBy.after_close + failed,
+      buffered: this.ring.size + this.batch.length,
+      written: this.written,
+      failed,
+      droppedBy: { ...this.droppedBy },
+      bulkFailures: this.bulkFailures,
+      unavailable: this.unavailableSince !== undefined,
+    };
+  }
+
+  /** Resolves once the index template is installed (retried in the background until then). */
+  ready(): Promise<void> {
+    if (this.templateReady) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  // ---- flush and close ----
+
+  /**
+   * Waits until every event recorded before the call is written or dropped, or until
+   * `flushTimeoutMs` passed (then they stay buffered and are retried; a warning is logged).
+   */
+  async flush(): Promise<void> {
+    await this.flushWithin(this.flushTimeoutMs);
+  }
+
+  /** Every event numbered below this one is written or dropped (the batch is in order, the ring behind it). */
+  private firstUnsettled(): number {
+    return this.batch[0]?.n ?? this.taken;
+  }
+
+  private flushWithin(timeoutMs: number): Promise<boolean> {
+    const target = this.recorded;
+    if (this.firstUnsettled() >= target) return Promise.resolve(true);
+    return new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        this.log.warn('audit: flush timed out; events stay buffered', { sink: this.name, timeoutMs, buffered: this.ring.size + this.batch.length, lastError: this.lastError });
+        resolve(false);
+      }, timeoutMs);
+      timer.unref();
+      const waiter = {
+        target,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      this.waiters.push(waiter);
+      this.wantPartial = true;
+      this.wake?.(); // retry now rather than after the current backoff
+      this.kick();
+    });
+  }
+
+  /** Flushes for up to `closeTimeoutMs`, then stops; what is still buffered is counted as dropped. */
+  close(): Promise<void> {
+    this.closePromise ??= this.doClose();
+    return this.closePromise;
+  }
+
+  private async doClose(): Promise<void> {
+    await this.flushWithin(this.closeTimeoutMs);
+    this.closing = true;
+    for (const t of this.timers) clearInterval(t);
+    this.stopped = true;
+    this.abort.abort();
+    this.wake?.();
+    await this.drainDone;
+    const left = this.ring.size + this.batch.length;
+    if (left > 0) {
+      this.drop('closed', left);
+      this.ring.clear();
+      this.batch = [];
+      this.taken = this.recorded;
+      this.settle();
+    }
+    this.logDrops();
+    for (const r of this.readyWaiters.splice(0)) r();
+    if (this.ownsClient) await this.client.close();
+  }
+
+  // ---- consumers and retention ----
+
+  consumers(topic: string, sinceMs: number): Promise<TopicConsumers> {
+    return consumersFromElasticsearch(this.client, topic, { sinceMs, indexPrefix: this.indexPrefix, requestTimeoutMs: this.requestTimeoutMs });
+  }
+
+  /** Deletes the daily indices older than `retentionDays` (for the janitor). Returns the names deleted. */
+  purgeOldIndices(nowMs: number): Promise<string[]> {
+    return purgeAuditIndices(this.client, { indexPrefix: this.indexPrefix, retentionDays: this.retentionDays, nowMs });
+  }
+
+  // ---- the background loop ----
+
+  /** Starts the loop on a later tick (never inside record()'s call). */
+  private kick(): void {
+    if (this.draining || this.kickScheduled || this.stopped) return;
+    this.kickScheduled = true;
+    setImmediate(() => {
+      this.kickScheduled = false;
+      if (!this.draining && !this.stopped) this.drainDone = this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (!this.stopped) {
+        if (!this.templateReady) {
+          if (!(await this.installTemplate())) {
+            await this.sleepBackoff();
+            continue;
+          }
+        }
+        if (this.batch.length === 0) {
+          if (this.ring.size === 0) {
+            this.wantPartial = false;
+            break;
+          }
+          if (this.ring.size < this.batchSize && !this.wantPartial) break;
+          this.takeBatch();
+          if (this.batch.length === 0) continue;
+        }
+        if (!(await this.sendBatch())) await this.sleepBackoff();
+      }
+    } finally {
+      this.draining = false;
+    }
+    // Events that arrived while the last request was in flight.
+    if (!this.stopped && (this.ring.size >= this.batchSize || (this.wantPartial && this.ring.size > 0))) this.kick();
+  }
+
+  /** Takes the next batch out of the ring, as documents with their ids (one id per event: retries are idempotent). */
+  private takeBatch(): void {
+    const batch: Pending[] = [];
+    let invalid = 0;
+    for (const e of this.ring.take(this.batchSize)) {
+      const n = this.taken++;
+      try {
+        batch.push({ n, id: `${this.bootId}-${n.toString(36)}`, index: dailyIndexName(this.indexPrefix, e.atMs), doc: toAuditDocument(e) });
+      } catch {
+        invalid++; // atMs is not a time (toISOString throws): it can never be indexed
+      }
+    }
+    this.batch = batch;
+    if (invalid > 0) this.reject(invalid, 'the event time is not a valid date');
+  }
+
+  private async installTemplate(): Promise<boolean> {
+    try {
+      await installAuditTemplate(this.client, this.templateOpts, { requestTimeout: this.requestTimeoutMs, signal: this.abort.signal });
+    } catch (err) {
+      if (!this.stopped) this.noteFailure('installing the index template', err);
+      return false;
+    }
+    this.templateReady = true;
+    this.contacted = true;
+    for (const r of this.readyWaiters.splice(0)) r();
+    return true;
+  }
+
+  /** Sends the current batch. True: it is settled; false: some or all of it waits for a retry. */
+  private async sendBatch(): Promise<boolean> {
+    const batch = this.batch;
+    const operations: Array<estypes.BulkOperationContainer | AuditDocument> = [];
+    for (const p of batch) operations.push({ create: { _index: p.index, _id: p.id } }, p.doc);
+    const t0 = performance.now();
+    let res: estypes.BulkResponse;
+    try {
+      res = await this.client.bulk({ operations }, { requestTimeout: this.requestTimeoutMs, maxRetries: 0, signal: this.abort.signal });
+    } catch (err) {
+      this.bulkFailures++;
+      this.metrics?.bulkError.inc();
+      if (this.stopped) return false;
+      if (err instanceof errors.ResponseError && (err.statusCode === 400 || err.statusCode === 413)) {
+        // The request itself is refused; sending it again cannot help.
+        this.batch = [];
+        this.reject(batch.length, describeError(err));
+        return true;
+      }
+      // Unreachable or overloaded: retry. A cluster that was unreachable may come back empty
+      // (a new node), so the template goes in again before the next bulk.
+      if (!(err instanceof errors.ResponseError)) this.templateReady = false;
+      this.noteFailure('bulk', err);
+      return false;
+    }
+    this.metrics?.bulkOk.inc();
+    this.metrics?.bulkSeconds.observe((performance.now() - t0) / 1000);
+    const retry: Pending[] = [];
+    let ok = 0;
+    let rejected = 0;
+    let firstReason: string | undefined;
+    batch.forEach((p, i) => {
+      const item = res.items[i];
+      const r = item?.create ?? item?.index;
+      const status = r?.status ?? 0;
+      // 409: created by an earlier attempt whose answer was lost (ids are ours: retries are idempotent).
+      if ((status >= 200 && status < 300) || status === 409) ok++;
+      else if (status === 0 || status === 429 || status >= 500) retry.push(p);
+      else {
+        rejected++;
+        firstReason ??= `HTTP ${status}: ${r?.error?.type ?? ''} ${r?.error?.reason ?? ''}`.trim();
+      }
+    });
+    this.written += ok;
+    this.metrics?.written.inc(ok);
+    this.batch = retry;
+    if (rejected > 0) this.reject(rejected, firstReason ?? 'rejected');
+    this.settle();
+    if (retry.length > 0) {
+      this.noteFailure('bulk', new Error(`${retry.length} of ${batch.length} events refused for now (429/5xx)`));
+      return false;
+    }
+    this.noteSuccess();
+    return true;
+  }
+
+  private reject(n: number, reason: string): void {
+    this.drop('rejected', n);
+    this.settle();
+    this.log.error('audit: elasticsearch rejected events; they are dropped', { sink: this.name, events: n, reason: reason.slice(0, 500) });
+  }
+
+  /** Resolves the flush waiters whose events are all written or dropped. */
+  private settle(): void {
+    if (this.waiters.length === 0) return;
+    const first = this.firstUnsettled();
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) (first >= w.target ? w.resolve() : still.push(w));
+    this.waiters = still;
+  }
+
+  private noteFailure(what: string, err: unknown): void {
+    this.lastError = `${what}: ${describeError(err)}`;
+    if (this.unavailableSince === undefined) {
+      this.unavailableSince = Date.now();
+      this.log.warn('audit: elasticsearch unavailable; buffering events, dropping what exceeds the buffer', {
+        sink: this.name,
+        error: this.lastError,
+        buffered: this.ring.size + this.batch.length,
+        capacity: this.maxBuffered,
+      });
+    }
+  }
+
+  private noteSuccess(): void {
+    this.backoffMs = this.initialBackoffMs;
+    this.contacted = true;
+    if (this.unavailableSince !== undefined) {
+      this.log.info('audit: elasticsearch available again', { sink: this.name, unavailableMs: Date.now() - this.unavailableSince, buffered: this.ring.size + this.batch.length });
+      this.unavailableSince = undefined;
+      this.lastError = undefined;
+    }
+  }
+
+  private sleepBackoff(): Promise<void> {
+    if (this.stopped) return Promise.resolve();
+    const ms = Math.round(this.backoffMs * (0.8 + Math.random() * 0.4));
+    this.backoffMs = Math.min(this.maxBackoffMs, this.backoffMs * 2);
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.wake = undefined;
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      t.unref();
+      this.wake = done;
+    });
+  }
+
+  private logDrops(): void {
+    const dropped = this.droppedBy.buffer_full + this.droppedBy.after_close + this.droppedBy.rejected + this.droppedBy.closed;
+    if (dropped === this.loggedDropped) return;
+    const delta = (r: DropReason) => this.droppedBy[r] - this.loggedDroppedBy[r];
+    this.log.warn('audit: events dropped', {
+      sink: this.name,
+      dropped: dropped - this.loggedDropped,
+      bufferFull: delta('buffer_full'),
+      afterClose: delta('after_close'),
+      rejected: delta('rejected'),
+      closed: delta('closed'),
+      droppedTotal: dropped,
+      buffered: this.ring.size + this.batch.length,
+      capacity: this.maxBuffered,
+      elasticsearch: this.unavailableSince !== undefined ? 'unavailable' : this.contacted ? 'available' : 'not-yet-reached',
+      lastError: this.lastError,
+    });
+    this.loggedDropped = dropped;
+    this.loggedDroppedBy = { ...this.droppedBy };
+  }
+
+  private createMetrics(registry: Registry): Metrics {
+    const labels = { sink: this.name };
+    const recorded = new Counter({ name: 'imprint_audit_events_recorded_total', help: 'Audit events accepted into the buffer', labelNames: ['sink'], registers: [registry] });
+    const written = new Counter({ name: 'imprint_audit_events_written_total', help: 'Audit events acknowledged by the backend', labelNames: ['sink'], registers: [registry] });
+    const dropped = new Counter({
+      name: 'imprint_audit_events_dropped_total',
+      help: 'Audit events lost: buffer_full and after_close (refused by record), rejected (by the backend), closed (still buffered at close)',
+      labelNames: ['sink', 'reason'],
+      registers: [registry],
+    });
+    const bulk = new Counter({ name: 'imprint_audit_bulk_requests_total', help: 'Bulk requests by result (error: retried)', labelNames: ['sink', 'result'], registers: [registry] });
+    const seconds = new Histogram({
+      name: 'imprint_audit_bulk_duration_seconds',
+      help: 'Duration of successful bulk requests',
+      labelNames: ['sink'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    });
+    // The gauges' collect() runs with `this` = the gauge.
+    const sink = this;
+    new Gauge({
+      name: 'imprint_audit_buffered_events',
+      help: 'Audit events waiting in memory (queue and the batch being sent)',
+      labelNames: ['sink'],
+      registers: [registry],
+      collect() {
+        this.set(labels, sink.ring.size + sink.batch.length);
+      },
+    });
+    new Gauge({
+      name: 'imprint_audit_buffer_capacity_events',
+      help: 'The most audit events held in memory; beyond it events are dropped',
+      labelNames: ['sink'],
+      registers: [registry],
+      collect() {
+        this.set(labels, sink.maxBuffered);
+      },
+    });
+    return {
+      recorded: recorded.labels(labels),
+      written: written.labels(labels),
+      dropped: {
+        buffer_full: dropped.labels({ ...labels, reason: 'buffer_full' }),
+        rejected: dropped.labels({ ...labels, reason: 'rejected' }),
+        closed: dropped.labels({ ...labels, reason: 'closed' }),
+        after_close: dropped.labels({ ...labels, reason: 'after_close' }),
+      },
+      bulkOk: bulk.labels({ ...labels, result: 'ok' }),
+      bulkError: bulk.labels({ ...labels, result: 'error' }),
+      bulkSeconds: seconds.labels(labels),
+    };
+  }
+}

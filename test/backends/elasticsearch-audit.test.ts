@@ -1,0 +1,559 @@
+/**
+ * The Elasticsearch audit sink against a real Elasticsearch 8.19 (the project's globalSetup
+ * one, in IMPRINT_ELASTICSEARCH), each test on its own index prefix; and one this file starts
+ * itself so it can stop it under load and start it again on the same port.
+ *
+ * Invariant 7: record() never waits or throws, the buffer is bounded, and every event is
+ * accounted for: offered = recorded + refused, recorded = written + failed + buffered.
+ */
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Client } from '@elastic/elasticsearch';
+import { Registry } from 'prom-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
+import type { AuditEvent, PollEvent } from '../../server/audit/audit-sink.js';
+import { consumersFromFile, groupConsumers, observationsOf } from '../../server/audit/consumers.js';
+import {
+  AUDIT_MAPPING,
+  AuditElasticsearchError,
+  ElasticsearchAuditSink,
+  auditTemplateNames,
+  consumersFromElasticsearch,
+  dailyIndexName,
+  type ElasticsearchAuditSinkOptions,
+} from '../../server/audit/elasticsearch.js';
+import { FileAuditSink } from '../../server/audit/file.js';
+import { createLogger } from '../../server/log.js';
+import { tempDir } from '../helpers.js';
+
+const DAY = 86_400_000;
+const NOW = Date.now();
+/** Noon (UTC) today: events a few seconds around it stay in today's index. */
+const NOON = Math.floor(NOW / DAY) * DAY + DAY / 2;
+
+function esUrl(): string {
+  const url = process.env['IMPRINT_ELASTICSEARCH'];
+  if (!url) throw new Error('IMPRINT_ELASTICSEARCH is not set: run with `npx vitest run --project elasticsearch`');
+  return url;
+}
+
+let client: Client;
+const prefixes: string[] = [];
+const sinks: ElasticsearchAuditSink[] = [];
+
+/** A fresh index prefix (its own template and indices), removed after the file. */
+function newPrefix(): string {
+  const p = `t${randomBytes(4).toString('hex')}-audit`;
+  prefixes.push(p);
+  return p;
+}
+
+function sinkFor(prefix: string, opts: Partial<ElasticsearchAuditSinkOptions> = {}): ElasticsearchAuditSink {
+  const s = new ElasticsearchAuditSink({ node: esUrl(), indexPrefix: prefix, replicas: 0, refreshInterval: '1s', flushIntervalMs: 100, ...opts });
+  sinks.push(s);
+  return s;
+}
+
+function poll(topic: string, app: string, cluster: string, nodeId: string, holds: string, atMs: number, region = 'eu-west-1'): PollEvent {
+  return {
+    kind: 'poll',
+    atMs,
+    topic,
+    identity: { app, cluster, region, nodeId, labels: { rack: `r${nodeId.length}` } },
+    lastSeen: holds === '1' ? '0' : String(Number(holds) - 1),
+    holds,
+    outcome: 'update',
+    pinned: false,
+  };
+}
+
+async function count(prefix: string, query?: object, c: Client = client): Promise<number> {
+  await c.indices.refresh({ index: `${prefix}-*` });
+  return (await c.count({ index: `${prefix}-*`, ...(query && { query }) })).count;
+}
+
+async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** A port nothing listens on: connections are refused at once (Elasticsearch down). */
+async function deadPort(): Promise<number> {
+  const srv = net.createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => srv.close(() => r()));
+  return port;
+}
+
+beforeAll(() => {
+  client = new Client({ node: esUrl() });
+});
+
+afterAll(async () => {
+  await Promise.allSettled(sinks.map((s) => s.close()));
+  for (const p of prefixes) {
+    const names = auditTemplateNames(p);
+    await client.indices.delete({ index: `${p}-*`, ignore_unavailable: true, allow_no_indices: true, expand_wildcards: 'all' }).catch(() => undefined);
+    await client.indices.deleteIndexTemplate({ name: names.index }).catch(() => undefined);
+    await client.cluster.deleteComponentTemplate({ name: names.mappings }).catch(() => undefined);
+    await client.cluster.deleteComponentTemplate({ name: names.settings }).catch(() => undefined);
+  }
+  await client.close();
+});
+
+describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
+  it('installs its composable index template idempotently; daily indices get the explicit mapping', async () => {
+    const prefix = newPrefix();
+    const a = sinkFor(prefix);
+    const b = sinkFor(prefix); // a second server starting against the same cluster
+    await Promise.all([a.ready(), b.ready()]);
+    const names = auditTemplateNames(prefix);
+    const t = await client.indices.getIndexTemplate({ name: names.index });
+    expect(t.index_templates[0]?.index_template).toMatchObject({ index_patterns: [`${prefix}-*`], composed_of: [names.mappings, names.settings] });
+
+    a.record(poll('topic-a', 'scorer', 'c1', 'n1', '3', NOW));
+    a.record({ kind: 'publish', atMs: NOW - 2 * DAY, topic: 'topic-a', version: '3' });
+    await a.flush();
+    expect(a.stats()).toMatchObject({ recorded: 2, written: 2, dropped: 0, buffered: 0 });
+
+    const mappings = await client.indices.getMapping({ index: `${prefix}-*` });
+    expect(Object.keys(mappings).sort()).toEqual([dailyIndexName(prefix, NOW - 2 * DAY), dailyIndexName(prefix, NOW)]);
+    for (const m of Object.values(mappings)) {
+      const props = m.mappings.properties ?? {};
+      expect(m.mappings.dynamic).toBe('false');
+      for (const f of ['kind', 'topic', 'version', 'holds', 'last_seen', 'app', 'cluster', 'region', 'node_id', 'outcome', 'scope', 'by']) {
+        expect(props[f], f).toEqual({ type: 'keyword' });
+      }
+      expect(props['@timestamp']).toEqual({ type: 'date' });
+      expect(props['pinned']).toEqual({ type: 'boolean' });
+      expect(props['labels']).toEqual({ type: 'flattened' });
+      expect(Object.keys(props).sort()).toEqual(Object.keys(AUDIT_MAPPING.properties).sort());
+    }
+  });
+
+  it('10k poll events are all indexed, into one index per day', async () => {
+    const prefix = newPrefix();
+    const sink = sinkFor(prefix, { batchSize: 500 });
+    await sink.ready();
+    const t0 = performance.now();
+    for (let i = 0; i < 10_000; i++) sink.record(poll('busy', `app${i % 5}`, `c${i % 2}`, `n${i % 300}`, String(1 + (i % 4)), NOON - (i % 3) * DAY - i));
+    const recordMs = performance.now() - t0;
+    await sink.flush();
+    expect(sink.stats()).toMatchObject({ recorded: 10_000, written: 10_000, dropped: 0, failed: 0, buffered: 0 });
+    expect(await count(prefix)).toBe(10_000);
+    for (let d = 0; d < 3; d++) {
+      const day = dailyIndexName(prefix, NOON - d * DAY);
+      await client.indices.refresh({ index: day });
+      expect((await client.count({ index: day })).count, day).toBe(d === 0 ? 3334 : 3333);
+    }
+    expect(await count(prefix, { bool: { filter: [{ term: { kind: 'poll' } }, { term: { holds: '4' } }, { term: { app: 'app3' } }] } })).toBe(500);
+    expect(recordMs).toBeLessThan(1000);
+  });
+
+  describe('consumers: 30 nodes of 3 apps holding 1, 2 and 3; some scorers move from 1 to 2 later', () => {
+    const prefix = newPrefix();
+    const TOPIC = 'ip-reputation';
+    const start = NOW - 3_600_000;
+    const events: AuditEvent[] = [];
+    // scorer: s0..s9 in cluster c1 on 1; s0..s3 move to 2 half an hour later.
+    // ranker: r0..r4 in c1 on 2, r5..r9 in c2 on 3. mailer: m0..m9 in c3 on 3, one of them (m9) only in the first minutes.
+    for (let k = 0; k < 120; k++) {
+      const at = start + k * 30_000;
+      for (let i = 0; i < 10; i++) events.push(poll(TOPIC, 'scorer', 'c1', `s${i}`, i < 4 && k >= 60 ? '2' : '1', at + i));
+      for (let i = 0; i < 10; i++) events.push(poll(TOPIC, 'ranker', i < 5 ? 'c1' : 'c2', `r${i}`, i < 5 ? '2' : '3', at + 100 + i, 'us-east-1'));
+      for (let i = 0; i < 10; i++) if (i < 9 || k < 4) events.push(poll(TOPIC, 'mailer', 'c3', `m${i}`, '3', at + 200 + i));
+      // Noise: the same nodes polling another topic, and changes to the topic itself.
+      events.push(poll('other-topic', 'scorer', 'c1', 's0', '7', at + 300));
+    }
+    events.push({ kind: 'publish', atMs: start + 10, topic: TOPIC, version: '3' });
+    events.push({ kind: 'pin', atMs: start + 20, topic: TOPIC, version: '1', scope: 'app=scorer', by: 'ops' });
+    events.push({ kind: 'unpin', atMs: start + 30, topic: TOPIC, version: '1', scope: 'app=scorer' });
+    const last = start + 119 * 30_000;
+    let sink: ElasticsearchAuditSink;
+    let fileSink: FileAuditSink;
+
+    beforeAll(async () => {
+      sink = sinkFor(prefix);
+      fileSink = new FileAuditSink({ file: path.join(tempDir(), 'events.jsonl') });
+      for (const e of events) {
+        sink.record(e);
+        fileSink.record(e);
+      }
+      await Promise.all([sink.flush(), fileSink.flush()]);
+      expect(sink.stats()).toMatchObject({ recorded: events.length, written: events.length, dropped: 0 });
+      await client.indices.refresh({ index: `${prefix}-*` });
+    });
+
+    afterAll(async () => {
+      await fileSink.close();
+    });
+
+    it('answers per app and cluster: node count, versions held with node counts, last seen', async () => {
+      const r = await consumersFromElasticsearch(client, TOPIC, { sinceMs: start, indexPrefix: prefix });
+      expect(r).toEqual({
+        topic: TOPIC,
+        sinceMs: start,
+        nodeCount: 30,
+        lastSeenMs: last + 208,
+        versions: [
+          { version: '3', nodeCount: 15, lastSeenMs: last + 208 },
+          { version: '2', nodeCount: 9, lastSeenMs: last + 104 },
+          { version: '1', nodeCount: 6, lastSeenMs: last + 9 },
+        ],
+        groups: [
+          { app: 'mailer', cluster: 'c3', nodeCount: 10, lastSeenMs: last + 208, versions: [{ version: '3', nodeCount: 10, lastSeenMs: last + 208 }] },
+          { app: 'ranker', cluster: 'c1', nodeCount: 5, lastSeenMs: last + 104, versions: [{ version: '2', nodeCount: 5, lastSeenMs: last + 104 }] },
+          { app: 'ranker', cluster: 'c2', nodeCount: 5, lastSeenMs: last + 109, versions: [{ version: '3', nodeCount: 5, lastSeenMs: last + 109 }] },
+          {
+            app: 'scorer',
+            cluster: 'c1',
+            nodeCount: 10,
+            lastSeenMs: last + 9,
+            versions: [
+              { version: '2', nodeCount: 4, lastSeenMs: last + 3 },
+              { version: '1', nodeCount: 6, lastSeenMs: last + 9 },
+            ],
+          },
+        ],
+      });
+    });
+
+    it('the file sink, the pure grouping and the sink itself answer identically (also when paging through nodes)', async () => {
+      const es = await consumersFromElasticsearch(client, TOPIC, { sinceMs: start, indexPrefix: prefix });
+      expect(await consumersFromFile(fileSink.file, TOPIC, { sinceMs: start })).toEqual(es);
+      expect(await fileSink.consumers(TOPIC, start)).toEqual(es);
+      expect(groupConsumers(TOPIC, { sinceMs: start }, observationsOf(events, TOPIC))).toEqual(es);
+      expect(await sink.consumers(TOPIC, start)).toEqual(es);
+      expect(await consumersFromElasticsearch(client, TOPIC, { sinceMs: start, indexPrefix: prefix, pageSize: 7 })).toEqual(es);
+    });
+
+    it('a later window leaves out the node not seen since; before the move every scorer held 1', async () => {
+      const later = await consumersFromElasticsearch(client, TOPIC, { sinceMs: start + 10 * 60_000, indexPrefix: prefix });
+      expect(later.nodeCount).toBe(29);
+      expect(later.groups.find((g) => g.app === 'mailer')?.nodeCount).toBe(9);
+      expect(later).toEqual(await consumersFromFile(fileSink.file, TOPIC, { sinceMs: start + 10 * 60_000 }));
+
+      const before = await consumersFromElasticsearch(client, TOPIC, { sinceMs: start, untilMs: start + 60 * 30_000, indexPrefix: prefix });
+      expect(before.groups.find((g) => g.app === 'scorer')?.versions).toEqual([{ version: '1', nodeCount: 10, lastSeenMs: start + 59 * 30_000 + 9 }]);
+      expect(before).toEqual(groupConsumers(TOPIC, { sinceMs: start, untilMs: start + 60 * 30_000 }, observationsOf(events, TOPIC)));
+    });
+
+    it('a topic nobody polls has no consumers (and other topics do not leak in)', async () => {
+      expect(await consumersFromElasticsearch(client, 'nobody-polls-this', { sinceMs: 0, indexPrefix: prefix })).toEqual({
+        topic: 'nobody-polls-this',
+        sinceMs: 0,
+        nodeCount: 0,
+        versions: [],
+        groups: [],
+      });
+      const other = await consumersFromElasticsearch(client, 'other-topic', { sinceMs: 0, indexPrefix: prefix });
+      expect(other.versions).toEqual([{ version: '7', nodeCount: 1, lastSeenMs: last + 300 }]);
+      // No audit index at all yet (a new cluster): no consumers, not an error.
+      expect((await consumersFromElasticsearch(client, TOPIC, { sinceMs: 0, indexPrefix: 'no-such-audit' })).nodeCount).toBe(0);
+    });
+  });
+
+  it('purgeOldIndices deletes the daily indices older than the retention and keeps the rest', async () => {
+    const prefix = newPrefix();
+    const sink = sinkFor(prefix, { retentionDays: 30 });
+    const ages = [45, 31, 30, 29, 1, 0];
+    for (const d of ages) sink.record({ kind: 'publish', atMs: NOW - d * DAY, topic: 't', version: String(d) });
+    await sink.flush();
+    const indices = async () => (await client.cat.indices({ index: `${prefix}-*`, format: 'json', h: 'index' })).map((r) => r.index ?? '').sort();
+    expect(await indices()).toHaveLength(ages.length);
+    // An index goes when its whole day is more than 30 days old: the days 45 and 31 days ago
+    // ended more than 30 days ago; the day 30 days ago ends less than 30 days ago.
+    const deleted = await sink.purgeOldIndices(NOW);
+    expect(deleted).toEqual([dailyIndexName(prefix, NOW - 45 * DAY), dailyIndexName(prefix, NOW - 31 * DAY)]);
+    expect(await indices()).toEqual([30, 29, 1, 0].map((d) => dailyIndexName(prefix, NOW - d * DAY)).sort());
+    expect(await sink.purgeOldIndices(NOW)).toEqual([]);
+  });
+
+  it('events Elasticsearch refuses are counted as dropped (rejected), not retried forever; the rest are indexed', async () => {
+    const prefix = newPrefix();
+    const lines: string[] = [];
+    const sink = sinkFor(prefix, { log: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
+    sink.record(poll('t', 'ok', 'c', 'n1', '1', NOW));
+    sink.record(poll('t', 'x'.repeat(40_000), 'c', 'n2', '1', NOW)); // a keyword term over Lucene's 32 KiB limit
+    sink.record(poll('t', 'ok', 'c', 'n3', '1', Number.NaN)); // no valid time: refused before sending
+    sink.record(poll('t', 'ok', 'c', 'n4', '1', NOW));
+    await sink.flush();
+    expect(sink.stats()).toMatchObject({ recorded: 4, written: 2, failed: 2, dropped: 2, buffered: 0, droppedBy: { buffer_full: 0, after_close: 0, rejected: 2, closed: 0 } });
+    expect(await count(prefix)).toBe(2);
+    expect(lines.filter((l) => l.includes('audit: elasticsearch rejected events'))).toHaveLength(2);
+  });
+
+  it('Elasticsearch slow (answers held back): record() stays fast, the buffer bound holds, and retries do not duplicate', async () => {
+    const prefix = newPrefix();
+    const proxy = await HoldingProxy.start(new URL(esUrl()));
+    const sink = sinkFor(prefix, { node: `http://127.0.0.1:${proxy.port}`, maxBuffered: 2000, batchSize: 200, requestTimeoutMs: 500, initialBackoffMs: 50, maxBackoffMs: 200 });
+    try {
+      await sink.ready();
+      for (let i = 0; i < 1000; i++) sink.record(poll('slow', 'a', 'c', `n${i}`, '1', NOW));
+      await sink.flush();
+      expect(sink.stats().written).toBe(1000);
+
+      proxy.hold(); // requests reach Elasticsearch (and are indexed); the answers do not come back
+      let maxBuffered = 0;
+      let worstRecordMs = 0;
+      for (let round = 0; round < 20; round++) {
+        const t0 = performance.now();
+        for (let i = 0; i < 500; i++) sink.record(poll('slow', 'a', 'c', `m${round}-${i}`, '2', NOW));
+        worstRecordMs = Math.max(worstRecordMs, performance.now() - t0);
+        maxBuffered = Math.max(maxBuffered, sink.stats().buffered);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const held = sink.stats();
+      expect(held.unavailable).toBe(true); // requests time out
+      expect(held.bulkFailures).toBeGreaterThan(0);
+      expect(maxBuffered).toBeLessThanOrEqual(2000);
+      expect(held.droppedBy.buffer_full).toBeGreaterThanOrEqual(10_000 - 2000);
+      expect(worstRecordMs).toBeLessThan(100); // 500 record() calls
+
+      proxy.release();
+      await sink.flush();
+      const s = sink.stats();
+      expect(s).toMatchObject({ buffered: 0, unavailable: false, failed: 0 });
+      expect(s.recorded + s.droppedBy.buffer_full).toBe(11_000); // every record() call accounted for
+      expect(s.written).toBe(s.recorded);
+      // Batches whose answers were lost were indexed and then sent again: the ids make the
+      // second attempt a no-op (409), so the index holds each event exactly once.
+      expect(await count(prefix)).toBe(s.written);
+    } finally {
+      await sink.close();
+      await proxy.close();
+    }
+  });
+});
+
+describe('Elasticsearch down: nothing listens', () => {
+  it('record() never waits or throws; drops are counted (stats, metric, log); buffer and heap stay bounded over 200k events', async () => {
+    const gc = exposeGc();
+    const registry = new Registry();
+    const lines: string[] = [];
+    const BOUND = 10_000;
+    const sink = sinkFor('imprint-down-audit', {
+      node: `http://127.0.0.1:${await deadPort()}`,
+      maxBuffered: BOUND,
+      registry,
+      dropLogIntervalMs: 50,
+      closeTimeoutMs: 200,
+      flushTimeoutMs: 300,
+      log: createLogger({ write: (l) => lines.push(l) }),
+    });
+    const makeEvent = (i: number): PollEvent => poll(`topic-${i % 50}`, `app-${i % 7}`, `cluster-${i % 3}`, `node-${i}-${'x'.repeat(40)}`, String(i), NOW + i);
+
+    // What 200k such events weigh when kept: the bound below must be far under it.
+    gc();
+    const base = process.memoryUsage().heapUsed;
+    const kept: PollEvent[] = [];
+    for (let i = 0; i < 200_000; i++) kept.push(makeEvent(i));
+    gc();
+    const unbounded = process.memoryUsage().heapUsed - base;
+    kept.length = 0;
+    gc();
+
+    const before = process.memoryUsage().heapUsed;
+    let maxBuffered = 0;
+    const t0 = performance.now();
+    for (let i = 0; i < 200_000; i++) {
+      sink.record(makeEvent(i));
+      if (i % 1000 === 0) maxBuffered = Math.max(maxBuffered, sink.stats().buffered);
+      if (i % 50_000 === 0) await new Promise((r) => setImmediate(r)); // let the retry loop run
+    }
+    const elapsed = performance.now() - t0;
+    gc();
+    const growth = process.memoryUsage().heapUsed - before;
+
+    expect(maxBuffered).toBeLessThanOrEqual(BOUND);
+    expect(sink.stats()).toMatchObject({ recorded: BOUND, dropped: 200_000 - BOUND, buffered: BOUND, written: 0 });
+    expect(unbounded).toBeGreaterThan(60 * 1024 * 1024);
+    expect(growth).toBeLessThan(unbounded / 5);
+    expect(elapsed).toBeLessThan(1500); // 200k calls, event construction included
+
+    // Never silently: a metric and a periodic log line.
+    const dropped = await registry.getSingleMetric('imprint_audit_events_dropped_total')?.get();
+    expect(dropped?.values.find((v) => v.labels['reason'] === 'buffer_full')?.value).toBe(200_000 - BOUND);
+    await until(() => lines.some((l) => l.includes('audit: events dropped') && l.includes(`droppedTotal=${200_000 - BOUND}`)), 2000, 'the drop log line');
+    expect(lines.some((l) => l.includes('audit: elasticsearch unavailable'))).toBe(true);
+    const buffered = await registry.getSingleMetric('imprint_audit_buffered_events')?.get();
+    expect(buffered?.values[0]?.value).toBe(BOUND);
+
+    // flush() gives up after its timeout: the events stay buffered (and retried).
+    const tf = performance.now();
+    await sink.flush();
+    expect(performance.now() - tf).toBeLessThan(1500);
+    expect(sink.stats().buffered).toBe(BOUND);
+
+    // Reads fail with a typed UNAVAILABLE error (the service maps it to the gRPC status).
+    const readError = await sink.consumers('topic-1', 0).catch((e: unknown) => e);
+    expect(readError).toBeInstanceOf(AuditElasticsearchError);
+    expect((readError as AuditElasticsearchError).code).toBe('UNAVAILABLE');
+    await expect(sink.purgeOldIndices(Date.now())).rejects.toBeInstanceOf(AuditElasticsearchError);
+
+    // close() gives up after its timeout and counts what was left; later records are refused.
+    const tc = performance.now();
+    await sink.close();
+    expect(performance.now() - tc).toBeLessThan(2000);
+    sink.record(makeEvent(0));
+    expect(sink.stats()).toMatchObject({ recorded: BOUND, buffered: 0, failed: BOUND, dropped: 200_001, droppedBy: { buffer_full: 200_000 - BOUND, after_close: 1, rejected: 0, closed: BOUND } });
+  });
+});
+
+describe('Elasticsearch stopped under load, then started again on the same port', () => {
+  let es: RunningBackend | undefined;
+  let es2: RunningBackend | undefined;
+
+  beforeAll(async () => {
+    es = await backends.elasticsearch.start(createContext({ log: () => undefined }), {});
+  });
+
+  afterAll(async () => {
+    await es?.stop();
+    await es2?.stop();
+  });
+
+  it('keeps serving record() in microseconds, counts the drops, and resumes indexing (template included) on the new node', async () => {
+    if (!es) throw new Error('no Elasticsearch');
+    const BOUND = 5000;
+    const prefix = 'imprint-restart-audit';
+    const sink = new ElasticsearchAuditSink({
+      node: es.endpoint,
+      indexPrefix: prefix,
+      replicas: 0,
+      maxBuffered: BOUND,
+      batchSize: 500,
+      flushIntervalMs: 100,
+      requestTimeoutMs: 2000,
+      initialBackoffMs: 100,
+      maxBackoffMs: 500,
+    });
+    sinks.push(sink);
+    await sink.ready();
+
+    // Steady load: 100 events every 5 ms (~20k/s), throughout.
+    let offered = 0;
+    let maxBuffered = 0;
+    let loadError: unknown;
+    const load = setInterval(() => {
+      try {
+        for (let i = 0; i < 100; i++) sink.record(poll('under-load', 'a', 'c', `n${offered++ % 500}`, '1', Date.now()));
+        maxBuffered = Math.max(maxBuffered, sink.stats().buffered);
+      } catch (err) {
+        loadError = err;
+      }
+    }, 5);
+    try {
+      await until(() => sink.stats().written >= 5000, 20_000, '5000 events written');
+      const port = es.port;
+      await es.stop();
+      es = undefined;
+      await until(() => sink.stats().unavailable, 10_000, 'the sink to notice');
+      // Written from now on can only be the new node's acknowledgements.
+      const writtenBySecondNode = () => sink.stats().written - writtenByFirst;
+      const writtenByFirst = sink.stats().written;
+
+      const droppedBefore = sink.stats().dropped;
+      const t0 = performance.now();
+      for (let i = 0; i < 50_000; i++) sink.record(poll('burst', 'b', 'c', `n${i}`, '1', Date.now()));
+      const burstMs = performance.now() - t0;
+      expect(burstMs).toBeLessThan(250); // "well under a second" with Elasticsearch down
+      expect(sink.stats().dropped - droppedBefore).toBeGreaterThanOrEqual(50_000 - BOUND);
+      expect(sink.stats().buffered).toBe(BOUND);
+
+      es2 = await backends.elasticsearch.start(createContext({ log: () => undefined }), { port });
+      clearInterval(load);
+      await sink.flush();
+      const s = sink.stats();
+      expect(loadError).toBeUndefined();
+      expect(maxBuffered).toBeLessThanOrEqual(BOUND);
+      expect(s).toMatchObject({ buffered: 0, failed: 0, unavailable: false });
+      expect(s.recorded + s.droppedBy.buffer_full).toBe(offered + 50_000);
+      expect(s.written).toBe(s.recorded);
+
+      const c2 = new Client({ node: es2.endpoint });
+      try {
+        expect(await count(prefix, undefined, c2)).toBe(writtenBySecondNode());
+        expect(writtenBySecondNode()).toBeGreaterThan(0);
+        // The new node is empty: the sink put its template in again before indexing.
+        const m = await c2.indices.getMapping({ index: `${prefix}-*` });
+        for (const idx of Object.values(m)) expect(idx.mappings.properties?.['holds']).toEqual({ type: 'keyword' });
+
+        // And indexing goes on as normal.
+        for (let i = 0; i < 1000; i++) sink.record(poll('after-restart', 'a', 'c', `n${i}`, '2', Date.now()));
+        await sink.flush();
+        expect(await count(prefix, { term: { topic: 'after-restart' } }, c2)).toBe(1000);
+      } finally {
+        await c2.close();
+      }
+    } finally {
+      clearInterval(load);
+      await sink.close();
+    }
+  });
+});
+
+/** `gc()` (exposed at run time: vitest's forks do not pass --expose-gc). */
+function exposeGc(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+/**
+ * A TCP proxy in front of Elasticsearch that can hold back the answers: requests still reach
+ * Elasticsearch (and are executed), the responses wait until release(). A slow cluster as
+ * the client sees it, with the real server behind.
+ */
+class HoldingProxy {
+  private held = false;
+  private readonly conns = new Set<{ down: net.Socket; up: net.Socket; queue: Buffer[] }>();
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+
+  static async start(target: URL): Promise<HoldingProxy> {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const proxy = new HoldingProxy(server, (server.address() as net.AddressInfo).port);
+    server.on('connection', (down) => {
+      const conn = { down, up: net.connect(Number(target.port), target.hostname), queue: [] as Buffer[] };
+      proxy.conns.add(conn);
+      down.pipe(conn.up);
+      conn.up.on('data', (chunk: Buffer) => (proxy.held ? conn.queue.push(chunk) : down.write(chunk)));
+      const end = () => {
+        down.destroy();
+        conn.up.destroy();
+        proxy.conns.delete(conn);
+      };
+      down.on('error', end).on('close', end);
+      conn.up.on('error', end).on('close', end);
+    });
+    return proxy;
+  }
+
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    for (const c of this.conns) for (const chunk of c.queue.splice(0)) c.down.write(chunk);
+  }
+
+  async close(): Promise<void> {
+    for (const c of this.conns) {
+      c.down.destroy();
+      c.up.destroy();
+    }
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
