@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { ConsumerIdentity, DataPointer, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from '../core/index.js';
 import {
+  consumersFromWire,
   headFromWire,
   identityToWire,
   pinFromWire,
@@ -31,6 +32,7 @@ import type { VersionRecord__Output } from '../proto/gen/imprint/v1/VersionRecor
 import type { Update__Output } from '../proto/gen/imprint/v1/Update.js';
 import { loadImprintProto } from '../proto/loader.js';
 import { fromGrpcError } from './errors.js';
+import type { ConsumersView } from '../proto/convert.js';
 
 export interface ClientOptions {
   /** host:port of the Imprint service. @default "127.0.0.1:50051" */
@@ -63,6 +65,8 @@ export interface TopicDescription {
   readonly heads: readonly Omit<ScopeHead, 'sinceMs'>[];
   readonly pins: readonly Pin[];
   readonly versionCount: number;
+  /** Who polled the topic in the window (from the server's audit sink), or why it cannot say. */
+  readonly consumers: ConsumersView | { readonly error: string };
 }
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
@@ -207,10 +211,17 @@ export class ImprintClient {
     return (await this.call<ListPinsResponse__Output>('ListPins', (o, cb) => this.operator.ListPins({ topic }, o, cb))).pins.map(pinFromWire);
   }
 
-  async describeTopic(name: string): Promise<TopicDescription> {
-    const res = await this.call<DescribeTopicResponse__Output>('DescribeTopic', (o, cb) => this.operator.DescribeTopic({ name }, o, cb));
+  /** `consumersSinceMs`: the start of the consumers window (default: the server's, the last 24 hours). */
+  async describeTopic(name: string, consumersSinceMs = 0): Promise<TopicDescription> {
+    const res = await this.call<DescribeTopicResponse__Output>('DescribeTopic', (o, cb) => this.operator.DescribeTopic({ name, consumersSinceMs }, o, cb));
     if (!res.topic) throw new Error('DescribeTopic answered without a topic');
-    return { topic: topicFromWire(res.topic), heads: res.heads.map(headFromWire), pins: res.pins.map(pinFromWire), versionCount: Number(res.versionCount) };
+    return {
+      topic: topicFromWire(res.topic),
+      heads: res.heads.map(headFromWire),
+      pins: res.pins.map(pinFromWire),
+      versionCount: Number(res.versionCount),
+      consumers: res.consumers ? consumersFromWire(res.consumers) : { error: res.consumersError || 'the server gave no consumers' },
+    };
   }
 
   close(): void {

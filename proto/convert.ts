@@ -26,6 +26,7 @@ import type { Scope as WireScope, Scope__Output } from './gen/imprint/v1/Scope.j
 import type { ScopeHead as WireScopeHead, ScopeHead__Output } from './gen/imprint/v1/ScopeHead.js';
 import type { Topic as WireTopic, Topic__Output } from './gen/imprint/v1/Topic.js';
 import type { VersionRecord as WireRecord, VersionRecord__Output } from './gen/imprint/v1/VersionRecord.js';
+import type { TopicConsumers as WireTopicConsumers, TopicConsumers__Output } from './gen/imprint/v1/TopicConsumers.js';
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 
@@ -169,4 +170,41 @@ export function headToWire(h: ScopeHead): WireScopeHead {
 
 export function headFromWire(h: ScopeHead__Output): Omit<ScopeHead, 'sinceMs'> {
   return { scope: scopeFromWire(h.scope), version: versionFromWire(h.version, 'head.version') };
+}
+
+/** The audit sink's consumers view, on the wire (versions are decimal strings there too). */
+export interface ConsumersView {
+  readonly sinceMs: number;
+  readonly nodeCount: number;
+  readonly versions: readonly { readonly version: string; readonly nodeCount: number; readonly lastSeenMs: number }[];
+  readonly groups: readonly {
+    readonly app: string;
+    readonly cluster: string;
+    readonly nodeCount: number;
+    readonly versions: readonly { readonly version: string; readonly nodeCount: number; readonly lastSeenMs: number }[];
+    readonly lastSeenMs: number;
+  }[];
+  readonly lastSeenMs?: number;
+}
+
+export function consumersToWire(c: ConsumersView): WireTopicConsumers {
+  const held = (v: ConsumersView['versions'][number]) => ({ version: v.version, nodeCount: v.nodeCount, lastSeenMs: v.lastSeenMs });
+  return {
+    sinceMs: c.sinceMs,
+    nodeCount: c.nodeCount,
+    versions: c.versions.map(held),
+    groups: c.groups.map((g) => ({ app: g.app, cluster: g.cluster, nodeCount: g.nodeCount, versions: g.versions.map(held), lastSeenMs: g.lastSeenMs })),
+    lastSeenMs: c.lastSeenMs ?? 0,
+  };
+}
+
+export function consumersFromWire(c: TopicConsumers__Output): ConsumersView {
+  const held = (v: { version: string; nodeCount: number; lastSeenMs: string }) => ({ version: v.version, nodeCount: v.nodeCount, lastSeenMs: Number(v.lastSeenMs) });
+  return {
+    sinceMs: Number(c.sinceMs),
+    nodeCount: c.nodeCount,
+    versions: c.versions.map(held),
+    groups: c.groups.map((g) => ({ app: g.app, cluster: g.cluster, nodeCount: g.nodeCount, versions: g.versions.map(held), lastSeenMs: Number(g.lastSeenMs) })),
+    ...(Number(c.lastSeenMs) > 0 && { lastSeenMs: Number(c.lastSeenMs) }),
+  };
 }

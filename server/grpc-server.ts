@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import {
+  consumersToWire,
   headToWire,
   identityFromWire,
   pinToWire,
@@ -110,8 +111,14 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorHand
     }),
     ListPins: unary('ListPins', log, async (req) => ({ pins: (await svc.listPins(req.topic)).map(pinToWire) })),
     DescribeTopic: unary('DescribeTopic', log, async (req) => {
-      const d = await svc.describeTopic(req.name);
-      return { topic: topicToWire(d.topic), heads: d.heads.map(headToWire), pins: d.pins.map(pinToWire), versionCount: d.versionCount };
+      const d = await svc.describeTopic(req.name, Number(req.consumersSinceMs) || undefined);
+      return {
+        topic: topicToWire(d.topic),
+        heads: d.heads.map(headToWire),
+        pins: d.pins.map(pinToWire),
+        versionCount: d.versionCount,
+        ...('error' in d.consumers ? { consumers: null, consumersError: d.consumers.error } : { consumers: consumersToWire(d.consumers), consumersError: '' }),
+      };
     }),
   };
 }

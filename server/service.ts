@@ -32,6 +32,7 @@ import {
   type VersionRecord,
 } from '../core/index.js';
 import type { AuditSink, PollEvent } from './audit/audit-sink.js';
+import type { TopicConsumers } from './audit/consumers.js';
 import { silentLogger, type Logger } from './log.js';
 import type { MetadataStore, NewTopic, TopicPatch } from './store/metadata-store.js';
 
@@ -45,7 +46,12 @@ export interface TopicDescription {
   readonly heads: readonly ScopeHead[];
   readonly pins: readonly Pin[];
   readonly versionCount: number;
+  /** Who polled it in the window, from the audit sink; or why the sink cannot say. */
+  readonly consumers: TopicConsumers | { readonly error: string };
 }
+
+/** DescribeTopic's default consumers window. */
+export const CONSUMERS_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export interface ServiceDeps {
   readonly store: MetadataStore;
@@ -262,11 +268,26 @@ export class ImprintService {
     return this.store.listPins(topic);
   }
 
-  async describeTopic(name: string): Promise<TopicDescription> {
+  /** The topic, its heads and pins, and its consumers since `consumersSinceMs` (default: the last 24 hours). */
+  async describeTopic(name: string, consumersSinceMs?: number): Promise<TopicDescription> {
     validateTopicName(name, 'name');
+    if (consumersSinceMs !== undefined && (!Number.isSafeInteger(consumersSinceMs) || consumersSinceMs < 0)) {
+      throw new InvalidArgumentError('consumers_since_ms', 'must be milliseconds since the epoch', consumersSinceMs);
+    }
     const state = await this.store.pollState(name);
     if (!state) throw new NotFoundError(`topic "${name}"`);
-    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount: await this.store.countVersions(name) };
+    const since = consumersSinceMs || this.now() - CONSUMERS_WINDOW_MS;
+    let consumers: TopicDescription['consumers'];
+    if (!this.audit.consumers) consumers = { error: `the ${this.audit.name} audit sink cannot list consumers` };
+    else {
+      try {
+        consumers = await this.audit.consumers(name, since);
+      } catch (err) {
+        // The topic's description does not fail because audit is down.
+        consumers = { error: err instanceof Error ? err.message : String(err) };
+      }
+    }
+    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount: await this.store.countVersions(name), consumers };
   }
 }
 

@@ -174,6 +174,24 @@ describe('embedded server over gRPC', () => {
       expect(await c.latestAt('scored', identity(), 0)).toBeUndefined();
     });
 
+    it('DescribeTopic says who consumes the topic and which version each node holds', async () => {
+      await c.poll('scored', identity({ app: 'ranker', cluster: 'r1', nodeId: 'a' }), 0n); // gets v3
+      await c.poll('scored', identity({ app: 'ranker', cluster: 'r1', nodeId: 'b' }), 0n);
+      await c.poll('scored', identity({ app: 'ranker', cluster: 'canary', nodeId: 'c' }), 0n); // gets v4
+      await c.poll('scored', identity({ app: 'ranker', cluster: 'r1', nodeId: 'b' }), 3n); // keeps v3
+      const d = await c.describeTopic('scored');
+      expect('error' in d.consumers).toBe(false);
+      if ('error' in d.consumers) return;
+      const groups = d.consumers.groups.filter((g) => g.app === 'ranker').map((g) => [g.cluster, g.nodeCount, g.versions.map((v) => [v.version, v.nodeCount])]);
+      expect(groups.sort()).toEqual([
+        ['canary', 1, [['4', 1]]],
+        ['r1', 2, [['3', 2]]],
+      ]);
+      // A window that starts after the polls sees nobody.
+      const later = await c.describeTopic('scored', Date.now() + 60_000);
+      expect('error' in later.consumers ? -1 : later.consumers.groups.length).toBe(0);
+    });
+
     it('records every poll in the audit file', async () => {
       await c.poll('scored', identity({ app: 'audit-check', nodeId: 'n1' }), 0n);
       await t.server.audit.flush();

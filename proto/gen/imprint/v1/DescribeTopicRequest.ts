@@ -1,10 +1,13 @@
 // Original file: imprint/v1/operator.proto
 
+import type { Long } from '@grpc/proto-loader';
 
 export interface DescribeTopicRequest {
   'name'?: (string);
+  'consumersSinceMs'?: (number | string | Long);
 }
 
 export interface DescribeTopicRequest__Output {
   'name': (string);
+  'consumersSinceMs': (string);
 }

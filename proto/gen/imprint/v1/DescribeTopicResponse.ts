@@ -3,6 +3,7 @@
 import type { Topic as _imprint_v1_Topic, Topic__Output as _imprint_v1_Topic__Output } from '../../imprint/v1/Topic.js';
 import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from '../../imprint/v1/ScopeHead.js';
 import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from '../../imprint/v1/Pin.js';
+import type { TopicConsumers as _imprint_v1_TopicConsumers, TopicConsumers__Output as _imprint_v1_TopicConsumers__Output } from '../../imprint/v1/TopicConsumers.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface DescribeTopicResponse {
@@ -10,6 +11,8 @@ export interface DescribeTopicResponse {
   'heads'?: (_imprint_v1_ScopeHead)[];
   'pins'?: (_imprint_v1_Pin)[];
   'versionCount'?: (number | string | Long);
+  'consumers'?: (_imprint_v1_TopicConsumers | null);
+  'consumersError'?: (string);
 }
 
 export interface DescribeTopicResponse__Output {
@@ -17,4 +20,6 @@ export interface DescribeTopicResponse__Output {
   'heads': (_imprint_v1_ScopeHead__Output)[];
   'pins': (_imprint_v1_Pin__Output)[];
   'versionCount': (string);
+  'consumers': (_imprint_v1_TopicConsumers__Output | null);
+  'consumersError': (string);
 }
