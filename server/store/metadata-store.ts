@@ -62,3 +62,20 @@ export interface MetadataStore {
   listPins(topic: string): Promise<Pin[]>;
   close(): Promise<void>;
 }
+
+/**
+ * What the janitor needs beyond serving: deleting purged versions and a lease so that only
+ * one of several janitors does each job at a time. Both stores implement it and run
+ * test/conformance/janitor-store.ts.
+ */
+export interface JanitorStore extends MetadataStore {
+  /** Removes a version's record and scopes. Deleting what is not there is not an error. */
+  deleteVersion(topic: string, version: Version): Promise<void>;
+  /**
+   * Takes the named lease for `holder` until `nowMs + ttlMs`, or renews it when `holder`
+   * already has it. False when another holder has an unexpired lease.
+   */
+  acquireLease(name: string, holder: string, ttlMs: number, nowMs: number): Promise<boolean>;
+  /** Gives the lease up if `holder` has it. */
+  releaseLease(name: string, holder: string): Promise<void>;
+}

@@ -22,7 +22,7 @@ import {
   type Version,
   type VersionRecord,
 } from '../../core/index.js';
-import type { MetadataStore, NewTopic, PollState, TopicPatch } from './metadata-store.js';
+import type { JanitorStore, NewTopic, PollState, TopicPatch } from './metadata-store.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -58,6 +58,11 @@ CREATE TABLE IF NOT EXISTS version_scopes (
   PRIMARY KEY (topic, version, scope_key)
 ) STRICT, WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS version_scopes_by_scope ON version_scopes (topic, scope_key, version);
+CREATE TABLE IF NOT EXISTS leases (
+  name TEXT PRIMARY KEY,
+  holder TEXT NOT NULL,
+  expires_at_ms INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS pins (
   topic TEXT NOT NULL,
   scope_key TEXT NOT NULL,
@@ -121,7 +126,7 @@ interface PinRow {
   created_by: string;
 }
 
-export class SqliteMetadataStore implements MetadataStore {
+export class SqliteMetadataStore implements JanitorStore {
   readonly name = 'sqlite';
   private readonly db: Database.Database;
 
@@ -285,6 +290,27 @@ export class SqliteMetadataStore implements MetadataStore {
 
   async listPins(topic: string): Promise<Pin[]> {
     return this.pins(topic);
+  }
+
+  async deleteVersion(topic: string, version: Version): Promise<void> {
+    this.db.transaction(() => {
+      this.stmt('DELETE FROM version_scopes WHERE topic = ? AND version = ?').run(topic, version);
+      this.stmt('DELETE FROM versions WHERE topic = ? AND version = ?').run(topic, version);
+    }).immediate();
+  }
+
+  async acquireLease(name: string, holder: string, ttlMs: number, nowMs: number): Promise<boolean> {
+    // One statement: take it when free, expired or already ours; the WHERE leaves another's alone.
+    const res = this.stmt(
+      `INSERT INTO leases (name, holder, expires_at_ms) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at_ms = excluded.expires_at_ms
+       WHERE leases.holder = excluded.holder OR leases.expires_at_ms <= ?`,
+    ).run(name, holder, nowMs + ttlMs, nowMs);
+    return res.changes === 1;
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    this.stmt('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
   }
 
   async close(): Promise<void> {

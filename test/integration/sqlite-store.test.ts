@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SqliteMetadataStore, StoreOpenError } from '../../server/store/sqlite.js';
+import { janitorStoreConformance } from '../conformance/janitor-store.js';
 import { metadataStoreConformance } from '../conformance/metadata-store.js';
 import { tempDir } from '../helpers.js';
 
@@ -55,4 +56,16 @@ describe('SQLite store on disk', () => {
     fs.closeSync(fd);
     expect(() => SqliteMetadataStore.open({ file })).toThrow(StoreOpenError);
   });
+});
+
+janitorStoreConformance('sqlite', async () => {
+  const dir = tempDir();
+  const store = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });

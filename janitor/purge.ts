@@ -1,0 +1,95 @@
+/**
+ * Retention purge: deletes the versions a topic's retention no longer keeps (core decides:
+ * never the latest of any scope, a pinned one, or one within retention), their blob objects in
+ * every region first, then the metadata row. An object whose deletion fails keeps its row, is
+ * reported, and is tried again on the next run.
+ */
+import type { BlobStore } from '../client/blob-store/blob-store.js';
+import { retentionDecision, type BlobLocation, type Version, type VersionRecord } from '../core/index.js';
+import { silentLogger, type Logger } from '../server/log.js';
+import type { JanitorStore } from '../server/store/metadata-store.js';
+
+export interface PurgeOptions {
+  readonly store: JanitorStore;
+  /** One per region; objects of purged versions are deleted from each. */
+  readonly blobStores: readonly BlobStore[];
+  /** Versions that must stay whatever retention says (e.g. targets of running rollouts). @default none */
+  readonly protectedVersions?: (topic: string) => readonly Version[];
+  /** @default Date.now */
+  readonly clock?: () => number;
+  readonly log?: Logger;
+}
+
+export interface PurgeFailure {
+  readonly topic: string;
+  readonly version: Version;
+  readonly location?: BlobLocation;
+  readonly error: string;
+}
+
+export interface PurgeResult {
+  readonly topics: number;
+  readonly purged: readonly { topic: string; version: Version }[];
+  readonly failures: readonly PurgeFailure[];
+}
+
+const PAGE = 500;
+
+async function allVersions(store: JanitorStore, topic: string): Promise<VersionRecord[]> {
+  const out: VersionRecord[] = [];
+  let below: Version | undefined;
+  for (;;) {
+    const page = await store.listVersions(topic, { ...(below !== undefined && { below }), limit: PAGE });
+    out.push(...page);
+    if (page.length < PAGE) return out;
+    below = page[page.length - 1]?.version;
+  }
+}
+
+export async function purgeRetention(o: PurgeOptions): Promise<PurgeResult> {
+  const log = o.log ?? silentLogger;
+  const nowMs = (o.clock ?? Date.now)();
+  const purged: { topic: string; version: Version }[] = [];
+  const failures: PurgeFailure[] = [];
+  const topics = await o.store.listTopics();
+  for (const topic of topics) {
+    // 1. Decide, from every version, the pins and the protected versions.
+    const versions = await allVersions(o.store, topic.name);
+    const pins = await o.store.listPins(topic.name);
+    const { purge } = retentionDecision({ retention: topic.retention, versions, pins, protectedVersions: o.protectedVersions?.(topic.name) ?? [], nowMs });
+    const byVersion = new Map(versions.map((v) => [v.version, v]));
+    // 2. Oldest first: objects in every region, then the row.
+    for (const version of [...purge].reverse()) {
+      const record = byVersion.get(version);
+      if (!record) continue;
+      const failed = await deleteObjects(o.blobStores, record);
+      if (failed.length > 0) {
+        for (const f of failed) failures.push({ topic: topic.name, version, ...f });
+        log.warn('purge keeps a version whose objects could not all be deleted; will retry next run', { topic: topic.name, version, failed: failed.length });
+        continue;
+      }
+      await o.store.deleteVersion(topic.name, version);
+      purged.push({ topic: topic.name, version });
+    }
+  }
+  log.info('retention purge done', { topics: topics.length, purged: purged.length, failures: failures.length });
+  return { topics: topics.length, purged, failures };
+}
+
+async function deleteObjects(stores: readonly BlobStore[], record: VersionRecord): Promise<{ location: BlobLocation; error: string }[]> {
+  if (record.pointer.kind !== 'blob') return [];
+  const failed: { location: BlobLocation; error: string }[] = [];
+  for (const loc of record.pointer.locations) {
+    const store = stores.find((s) => s.region === loc.region && (loc.kind === 'file') === (s.name === 'local'));
+    if (!store) {
+      failed.push({ location: loc, error: `no blob store configured for ${loc.kind} region ${loc.region}` });
+      continue;
+    }
+    try {
+      await store.delete(loc);
+    } catch (err) {
+      failed.push({ location: loc, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return failed;
+}

@@ -1,0 +1,64 @@
+/** What the janitor needs of a store (deleting versions, leases): SQLite and Cassandra run it. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { scopeKey, sha256Hex } from '../../core/index.js';
+import type { JanitorStore } from '../../server/store/metadata-store.js';
+
+export interface JanitorStoreHarness {
+  readonly store: JanitorStore;
+  cleanup(): Promise<void>;
+}
+
+export function janitorStoreConformance(name: string, make: () => Promise<JanitorStoreHarness>): void {
+  describe(`JanitorStore conformance: ${name}`, () => {
+    let h: JanitorStoreHarness;
+    let topic: string;
+    let n = 0;
+    beforeEach(async () => {
+      h = await make();
+      topic = `j-${Date.now().toString(36)}-${n++}`;
+      await h.store.createTopic({ name: topic, owner: '', description: '', retention: {} }, 1);
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    const publish = (scopes: Record<string, string>[], at: number) => {
+      const bytes = Buffer.from(`p${at}`);
+      return h.store.publish({ topic, metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes }, at);
+    };
+
+    it('deletes a version with its scopes, and deleting again is not an error', async () => {
+      await publish([{}], 10);
+      await publish([{ region: 'eu' }], 20);
+      await publish([{}], 30);
+      await h.store.deleteVersion(topic, 1n);
+      expect(await h.store.getVersion(topic, 1n)).toBeUndefined();
+      expect((await h.store.listVersions(topic, { limit: 10 })).map((v) => v.version)).toEqual([3n, 2n]);
+      expect(await h.store.countVersions(topic)).toBe(2);
+      await h.store.deleteVersion(topic, 2n);
+      expect((await h.store.scopeHeads(topic)).map((x) => [scopeKey(x.scope), x.version])).toEqual([['', 3n]]);
+      await expect(h.store.deleteVersion(topic, 2n)).resolves.toBeUndefined();
+      // Numbers are never reused.
+      expect((await publish([{}], 40)).version).toBe(4n);
+    });
+
+    it('a lease has one holder at a time, renews for its holder, and frees on expiry or release', async () => {
+      const lease = `lease-${topic}`;
+      expect(await h.store.acquireLease(lease, 'a', 1_000, 10_000)).toBe(true);
+      expect(await h.store.acquireLease(lease, 'b', 1_000, 10_500)).toBe(false);
+      expect(await h.store.acquireLease(lease, 'a', 1_000, 10_900)).toBe(true); // renewed to 11_900
+      expect(await h.store.acquireLease(lease, 'b', 1_000, 11_500)).toBe(false);
+      expect(await h.store.acquireLease(lease, 'b', 1_000, 12_000)).toBe(true); // a's expired
+      await h.store.releaseLease(lease, 'a'); // not a's any more: no effect
+      expect(await h.store.acquireLease(lease, 'a', 1_000, 12_100)).toBe(false);
+      await h.store.releaseLease(lease, 'b');
+      expect(await h.store.acquireLease(lease, 'a', 1_000, 12_200)).toBe(true);
+    });
+
+    it('of many concurrent takers of a free lease exactly one wins', async () => {
+      const lease = `race-${topic}`;
+      const wins = await Promise.all(Array.from({ length: 8 }, (_, i) => h.store.acquireLease(lease, `j${i}`, 60_000, 50_000)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+    });
+  });
+}
