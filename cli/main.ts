@@ -7,7 +7,8 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ImprintClient, LocalBlobStore, Publisher, downloadPayload } from '../client/index.js';
 import { ImprintError, parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
-import { DEFAULT_PORT, startImprintServer } from '../server/index.js';
+import { CASSANDRA_DEFAULTS, CONSISTENCY_NAMES, DEFAULT_PORT, SERIAL_CONSISTENCY_NAMES, STORE_KINDS, startImprintServer, type StoreKind } from '../server/index.js';
+import type { ConsistencyName, SerialConsistencyName } from '../server/store/cassandra.js';
 import { bytes, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
 
@@ -110,20 +111,69 @@ function parseTime(text: string): number {
 
 // ---- serve ----
 
+interface ServeOpts {
+  host: string;
+  port: string;
+  store?: StoreKind;
+  cassandraContactPoints?: string;
+  cassandraLocalDc?: string;
+  cassandraKeyspace?: string;
+  cassandraReplication?: string;
+  cassandraConsistency?: ConsistencyName;
+  cassandraSerialConsistency?: SerialConsistencyName;
+}
+
 program
   .command('serve')
-  .description('run the Imprint service on embedded defaults: SQLite metadata, local blob directory, file audit')
+  .description('run the Imprint service: SQLite metadata (default) or Cassandra, local blob directory, file audit')
   .option('--host <host>', 'address to bind (0.0.0.0 serves other machines)', '127.0.0.1')
   .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
-  .action(async (o: { host: string; port: string }) => {
+  .addOption(new Option('--store <kind>', 'metadata store (default: sqlite, in the data dir)').choices(STORE_KINDS).env('IMPRINT_STORE'))
+  .addOption(new Option('--cassandra-contact-points <host:port,...>', 'Cassandra nodes to connect to (--store cassandra)').env('IMPRINT_CASSANDRA_CONTACT_POINTS'))
+  .addOption(new Option('--cassandra-local-dc <dc>', "the data center this server runs in, e.g. datacenter1 (--store cassandra)").env('IMPRINT_CASSANDRA_LOCAL_DC'))
+  .addOption(new Option('--cassandra-keyspace <name>', `keyspace, created when missing (default: ${CASSANDRA_DEFAULTS.keyspace})`).env('IMPRINT_CASSANDRA_KEYSPACE'))
+  .addOption(
+    new Option('--cassandra-replication <json>', `replication of a keyspace it creates (default: {"class":"NetworkTopologyStrategy","<local dc>":${CASSANDRA_DEFAULTS.replicationFactor}})`).env(
+      'IMPRINT_CASSANDRA_REPLICATION',
+    ),
+  )
+  .addOption(new Option('--cassandra-consistency <level>', `reads and writes (default: ${CASSANDRA_DEFAULTS.consistency})`).choices(CONSISTENCY_NAMES))
+  .addOption(new Option('--cassandra-serial-consistency <level>', `version-number transactions (default: ${CASSANDRA_DEFAULTS.serialConsistency})`).choices(SERIAL_CONSISTENCY_NAMES))
+  .addHelpText(
+    'after',
+    `
+Examples:
+  imprint serve
+  imprint serve --store cassandra --cassandra-contact-points 10.0.0.5:9042,10.0.0.6:9042 --cassandra-local-dc us-east-1
+  imprint serve --store cassandra --cassandra-contact-points 127.0.0.1:9042 --cassandra-local-dc datacenter1 \\
+    --cassandra-replication '{"class":"SimpleStrategy","replication_factor":1}'`,
+  )
+  .action(async (o: ServeOpts) => {
     const port = parseCount(o.port, 'port') ?? DEFAULT_PORT;
-    const server = await startImprintServer({ dataDir: globals().dataDir, host: o.host, port });
+    const server = await startImprintServer({
+      dataDir: globals().dataDir,
+      host: o.host,
+      port,
+      ...(o.store && { store: o.store }),
+      ...(o.store === 'cassandra' && {
+        cassandra: {
+          ...(o.cassandraContactPoints !== undefined && { contactPoints: o.cassandraContactPoints }),
+          ...(o.cassandraLocalDc !== undefined && { localDataCenter: o.cassandraLocalDc }),
+          ...(o.cassandraKeyspace !== undefined && { keyspace: o.cassandraKeyspace }),
+          ...(o.cassandraReplication !== undefined && { replication: o.cassandraReplication }),
+          ...(o.cassandraConsistency !== undefined && { consistency: o.cassandraConsistency }),
+          ...(o.cassandraSerialConsistency !== undefined && { serialConsistency: o.cassandraSerialConsistency }),
+        },
+      }),
+    });
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
+    const c = server.options.cassandra;
+    const metadata = c ? `cassandra ${c.contactPoints.join(',')} keyspace ${c.keyspace} (dc ${c.localDataCenter}; health NOT_SERVING until it answers)` : server.options.sqliteFile;
     process.stderr.write(
       `
 Imprint is serving on ${o.host}:${server.port}
-  metadata  ${server.options.sqliteFile}
+  metadata  ${metadata}
   blobs     ${server.options.blobDir}
   audit     ${server.options.auditFile}
 

@@ -2,6 +2,10 @@
 import path from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
 import type { Logger } from './log.js';
+import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } from './store/cassandra.js';
+
+export type StoreKind = 'sqlite' | 'cassandra';
+export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'cassandra'];
 
 export interface ServerOptions {
   /** Holds the SQLite database, the local blob directory and the audit file. @default "./imprint-data" */
@@ -10,8 +14,10 @@ export interface ServerOptions {
   readonly host?: string;
   /** 0 picks a free port (tests). @default 50051 */
   readonly port?: number;
-  /** @default "sqlite" */
-  readonly store?: 'sqlite';
+  /** Where topics, versions and pins live. @default "sqlite" */
+  readonly store?: StoreKind;
+  /** Required when `store` is "cassandra"; ignored otherwise. */
+  readonly cassandra?: CassandraOptions;
   /** @default "file" */
   readonly audit?: 'file';
   /** @default a logger on stderr at level info */
@@ -20,11 +26,52 @@ export interface ServerOptions {
   readonly clock?: () => number;
 }
 
+/** The Cassandra store's options as a caller gives them (CLI flags, tests). */
+export interface CassandraOptions {
+  /** `host[:port]` of one or more nodes; required. A bare host uses port 9042. */
+  readonly contactPoints?: string | readonly string[];
+  /** The data center this server is in (the driver routes to it); required, e.g. "datacenter1". */
+  readonly localDataCenter?: string;
+  /** Created when missing. @default "imprint" */
+  readonly keyspace?: string;
+  /**
+   * The keyspace's replication, used only when the keyspace is created (an existing one is
+   * left as it is): an object or its JSON text.
+   * @default {"class":"NetworkTopologyStrategy","<localDataCenter>":3} (tests pass {"class":"SimpleStrategy","replication_factor":1})
+   */
+  readonly replication?: string | Readonly<Record<string, string | number>>;
+  /** Reads, plain writes and the commit of conditional writes. @default "LOCAL_QUORUM" */
+  readonly consistency?: ConsistencyName;
+  /** The Paxos phase of conditional writes (version numbers) and serial reads. @default "LOCAL_SERIAL" */
+  readonly serialConsistency?: SerialConsistencyName;
+  /** TCP connect timeout per node. @default 5000 */
+  readonly connectTimeoutMs?: number;
+  /**
+   * Client-side timeout of one request. Above Cassandra's own (write 2 s, read 5 s, CAS
+   * contention 1 s) so the server's answer wins, below the gRPC client's 10 s deadline so
+   * callers get UNAVAILABLE rather than DEADLINE_EXCEEDED when a node hangs. @default 8000
+   */
+  readonly requestTimeoutMs?: number;
+  /**
+   * Client-side timeout of the conditional writes only. Lower it only to exercise the
+   * "outcome unknown" path in tests. @default requestTimeoutMs
+   */
+  readonly lwtTimeoutMs?: number;
+  /** How long one publish keeps retrying lost or undecided version-number CASes. @default 20000 */
+  readonly publishBudgetMs?: number;
+  /** First delay between connection attempts (start-up and after Cassandra went away); doubles each time. @default 500 */
+  readonly reconnectBaseMs?: number;
+  /** Longest delay between connection attempts. @default 5000 */
+  readonly reconnectMaxMs?: number;
+}
+
 export interface ResolvedServerOptions {
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
-  readonly store: 'sqlite';
+  readonly store: StoreKind;
+  /** Set when `store` is "cassandra". */
+  readonly cassandra?: CassandraStoreOptions;
   readonly audit: 'file';
   readonly log?: Logger;
   readonly clock: () => number;
@@ -35,12 +82,28 @@ export interface ResolvedServerOptions {
 
 export const DEFAULT_PORT = 50051;
 
+export const CONSISTENCY_NAMES: readonly ConsistencyName[] = ['ONE', 'LOCAL_ONE', 'TWO', 'THREE', 'QUORUM', 'LOCAL_QUORUM', 'EACH_QUORUM', 'ALL'];
+export const SERIAL_CONSISTENCY_NAMES: readonly SerialConsistencyName[] = ['SERIAL', 'LOCAL_SERIAL'];
+
+export const CASSANDRA_DEFAULTS = {
+  keyspace: 'imprint',
+  replicationFactor: 3,
+  consistency: 'LOCAL_QUORUM',
+  serialConsistency: 'LOCAL_SERIAL',
+  connectTimeoutMs: 5000,
+  requestTimeoutMs: 8000,
+  publishBudgetMs: 20_000,
+  reconnectBaseMs: 500,
+  reconnectMaxMs: 5000,
+  port: 9042,
+} as const;
+
 export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   const dataDir = path.resolve(o.dataDir ?? 'imprint-data');
   const port = o.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('port', 'must be a whole number from 0 to 65535', port);
   const store = o.store ?? 'sqlite';
-  if (store !== 'sqlite') throw new InvalidArgumentError('store', 'must be "sqlite" (cassandra comes with its adapter)', store);
+  if (!STORE_KINDS.includes(store)) throw new InvalidArgumentError('store', `must be one of ${STORE_KINDS.join(', ')}`, store);
   const audit = o.audit ?? 'file';
   if (audit !== 'file') throw new InvalidArgumentError('audit', 'must be "file"', audit);
   return {
@@ -48,6 +111,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     host: o.host ?? '127.0.0.1',
     port,
     store,
+    ...(store === 'cassandra' && { cassandra: cassandraWithDefaults(o.cassandra ?? {}) }),
     audit,
     ...(o.log && { log: o.log }),
     clock: o.clock ?? Date.now,
@@ -55,4 +119,82 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     auditFile: path.join(dataDir, 'audit', 'events.jsonl'),
     blobDir: path.join(dataDir, 'blobs'),
   };
+}
+
+const KEYSPACE = /^[A-Za-z][A-Za-z0-9_]{0,47}$/;
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/;
+const REPLICATION_KEY = /^[A-Za-z0-9_.-]{1,128}$/;
+const REPLICATION_VALUE = /^[A-Za-z0-9_.:-]{1,256}$/;
+
+/** Checks the Cassandra options and fills in the defaults above. */
+export function cassandraWithDefaults(c: CassandraOptions): CassandraStoreOptions {
+  const field = (name: string) => `cassandra.${name}`;
+  const points = (typeof c.contactPoints === 'string' ? c.contactPoints.split(',') : [...(c.contactPoints ?? [])]).map((p) => p.trim()).filter((p) => p !== '');
+  if (points.length === 0) throw new InvalidArgumentError(field('contactPoints'), 'must name at least one host:port (--cassandra-contact-points, IMPRINT_CASSANDRA_CONTACT_POINTS)');
+  const contactPoints = points.map((p) => {
+    const m = HOST_PORT.exec(p);
+    const portText = m?.[1];
+    if (!m || (portText !== undefined && (Number(portText) < 1 || Number(portText) > 65535))) throw new InvalidArgumentError(field('contactPoints'), 'must be host or host:port entries separated by ","', p);
+    return portText === undefined ? `${p}:${CASSANDRA_DEFAULTS.port}` : p;
+  });
+  const localDataCenter = (c.localDataCenter ?? '').trim();
+  if (localDataCenter === '') throw new InvalidArgumentError(field('localDataCenter'), 'must name the data center this server runs in (--cassandra-local-dc, IMPRINT_CASSANDRA_LOCAL_DC), e.g. datacenter1');
+  if (!REPLICATION_VALUE.test(localDataCenter)) throw new InvalidArgumentError(field('localDataCenter'), 'must be 1-256 of [A-Za-z0-9_.:-]', localDataCenter);
+  const keyspace = c.keyspace ?? CASSANDRA_DEFAULTS.keyspace;
+  // The keyspace is written into CQL text, so it must be a plain identifier.
+  if (!KEYSPACE.test(keyspace)) throw new InvalidArgumentError(field('keyspace'), 'must be 1-48 of [A-Za-z0-9_], starting with a letter', keyspace);
+  const consistency = c.consistency ?? CASSANDRA_DEFAULTS.consistency;
+  if (!CONSISTENCY_NAMES.includes(consistency)) throw new InvalidArgumentError(field('consistency'), `must be one of ${CONSISTENCY_NAMES.join(', ')}`, consistency);
+  const serialConsistency = c.serialConsistency ?? CASSANDRA_DEFAULTS.serialConsistency;
+  if (!SERIAL_CONSISTENCY_NAMES.includes(serialConsistency)) throw new InvalidArgumentError(field('serialConsistency'), `must be one of ${SERIAL_CONSISTENCY_NAMES.join(', ')}`, serialConsistency);
+  const ms = (name: keyof CassandraOptions & `${string}Ms`, value: number | undefined, fallback: number): number => {
+    const v = value ?? fallback;
+    if (!Number.isInteger(v) || v < 1 || v > 3_600_000) throw new InvalidArgumentError(field(name), 'must be a whole number of milliseconds from 1 to 3600000', v);
+    return v;
+  };
+  const requestTimeoutMs = ms('requestTimeoutMs', c.requestTimeoutMs, CASSANDRA_DEFAULTS.requestTimeoutMs);
+  const reconnectBaseMs = ms('reconnectBaseMs', c.reconnectBaseMs, CASSANDRA_DEFAULTS.reconnectBaseMs);
+  const reconnectMaxMs = ms('reconnectMaxMs', c.reconnectMaxMs, CASSANDRA_DEFAULTS.reconnectMaxMs);
+  if (reconnectMaxMs < reconnectBaseMs) throw new InvalidArgumentError(field('reconnectMaxMs'), 'must not be below reconnectBaseMs', reconnectMaxMs);
+  return {
+    contactPoints,
+    localDataCenter,
+    keyspace,
+    replication: parseReplication(c.replication, localDataCenter),
+    consistency,
+    serialConsistency,
+    connectTimeoutMs: ms('connectTimeoutMs', c.connectTimeoutMs, CASSANDRA_DEFAULTS.connectTimeoutMs),
+    requestTimeoutMs,
+    lwtTimeoutMs: ms('lwtTimeoutMs', c.lwtTimeoutMs, requestTimeoutMs),
+    publishBudgetMs: ms('publishBudgetMs', c.publishBudgetMs, CASSANDRA_DEFAULTS.publishBudgetMs),
+    reconnectBaseMs,
+    reconnectMaxMs,
+  };
+}
+
+/** The replication map (written into CQL text, so keys and values are checked strictly). */
+function parseReplication(r: CassandraOptions['replication'], localDataCenter: string): Readonly<Record<string, string>> {
+  const field = 'cassandra.replication';
+  if (r === undefined) return { class: 'NetworkTopologyStrategy', [localDataCenter]: String(CASSANDRA_DEFAULTS.replicationFactor) };
+  let parsed: unknown = r;
+  if (typeof r === 'string') {
+    try {
+      parsed = JSON.parse(r);
+    } catch {
+      throw new InvalidArgumentError(field, 'must be a JSON object such as {"class":"SimpleStrategy","replication_factor":1}', r);
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new InvalidArgumentError(field, 'must be a JSON object such as {"class":"SimpleStrategy","replication_factor":1}', r);
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!REPLICATION_KEY.test(k)) throw new InvalidArgumentError(field, 'keys must be 1-128 of [A-Za-z0-9_.-]', k);
+    if (typeof v !== 'string' && !(typeof v === 'number' && Number.isInteger(v) && v >= 0)) throw new InvalidArgumentError(`${field}.${k}`, 'must be a string or a whole number', v);
+    const text = String(v);
+    if (!REPLICATION_VALUE.test(text)) throw new InvalidArgumentError(`${field}.${k}`, 'must be 1-256 of [A-Za-z0-9_.:-]', text);
+    out[k] = text;
+  }
+  if (out.class === undefined) throw new InvalidArgumentError(`${field}.class`, 'must name the strategy (SimpleStrategy, NetworkTopologyStrategy)');
+  return out;
 }

@@ -1,12 +1,17 @@
-/** server: the Imprint service. `startImprintServer` opens the data dir and serves gRPC. */
+/**
+ * server: the Imprint service. `startImprintServer` opens the data dir and the metadata store
+ * and serves gRPC. With the Cassandra store it binds and answers health at once, NOT_SERVING
+ * (other calls UNAVAILABLE) until Cassandra answers, connecting in the background with backoff.
+ */
 import fs from 'node:fs';
 import { ImprintError } from '../core/index.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { FileAuditSink } from './audit/file.js';
 import { withDefaults, type ResolvedServerOptions, type ServerOptions } from './config.js';
-import { startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
+import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
 import { createLogger } from './log.js';
 import { ImprintService } from './service.js';
+import { CassandraMetadataStore } from './store/cassandra.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import { SqliteMetadataStore } from './store/sqlite.js';
 
@@ -38,8 +43,10 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   } catch (err) {
     throw new DataDirError(`data dir ${o.dataDir} is not a writable directory: ${err instanceof Error ? err.message : String(err)}`, err);
   }
-  // 2. The store (a corrupt database is an error, never an empty store), then audit.
-  const store = SqliteMetadataStore.open({ file: o.sqliteFile });
+  // 2. The store (a corrupt database is an error, never an empty store; Cassandra connects
+  //    later, in the background), then audit.
+  const cassandra = o.cassandra && new CassandraMetadataStore({ ...o.cassandra, log });
+  const store: MetadataStore = cassandra ?? SqliteMetadataStore.open({ file: o.sqliteFile });
   let audit: AuditSink;
   try {
     audit = new FileAuditSink({ file: o.auditFile, log });
@@ -57,7 +64,21 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     await store.close();
     throw err;
   }
-  log.info('imprint serving', { address: `${o.host}:${grpcHandle.port}`, store: store.name, db: o.sqliteFile, audit: o.auditFile });
+  if (cassandra) {
+    // Health follows Cassandra: NOT_SERVING until it is connected, and while no node answers.
+    const setHealth = (up: boolean) => {
+      for (const n of ['', ...SERVICE_NAMES]) grpcHandle.health.setStatus(n, up ? 'SERVING' : 'NOT_SERVING');
+    };
+    setHealth(cassandra.isAvailable);
+    cassandra.onAvailabilityChange(setHealth);
+    void cassandra.connectInBackground();
+  }
+  log.info('imprint serving', {
+    address: `${o.host}:${grpcHandle.port}`,
+    store: store.name,
+    ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : { db: o.sqliteFile }),
+    audit: o.auditFile,
+  });
   return {
     port: grpcHandle.port,
     options: o,
@@ -76,8 +97,9 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
 
 export { ImprintService } from './service.js';
 export { SqliteMetadataStore, StoreOpenError } from './store/sqlite.js';
+export { CassandraMetadataStore, CassandraSchemaError } from './store/cassandra.js';
 export type { MetadataStore } from './store/metadata-store.js';
 export { FileAuditSink, readAuditFile } from './audit/file.js';
 export type { AuditSink, AuditEvent } from './audit/audit-sink.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
-export { withDefaults, DEFAULT_PORT, type ServerOptions } from './config.js';
+export { withDefaults, cassandraWithDefaults, DEFAULT_PORT, CASSANDRA_DEFAULTS, CONSISTENCY_NAMES, SERIAL_CONSISTENCY_NAMES, STORE_KINDS, type ServerOptions, type CassandraOptions, type StoreKind } from './config.js';

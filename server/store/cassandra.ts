@@ -1,0 +1,1130 @@
+/**
+ * The Cassandra metadata store: the one that scales across regions. Mirrors the SQLite
+ * store's behaviour (both pass test/conformance/metadata-store.ts).
+ *
+ * ## Tables
+ *
+ * One partition per topic holds everything that must change together, so that a publish is
+ * ONE Paxos round on ONE partition (a conditional single-partition batch is atomic and
+ * isolated): the version number, the record with its digest, and its scopes.
+ *
+ * `topics`, PRIMARY KEY ((topic), kind, scope_key, version), clustering (kind ASC, scope_key ASC, version DESC):
+ *
+ * | rows | what | serves |
+ * | --- | --- | --- |
+ * | static columns | the topic (owner, description, retention, created_at_ms) and `latest_version`, the per-topic counter | getTopic, listTopics (`SELECT DISTINCT`), the CAS |
+ * | kind 'r', scope_key '', version v | the record of version v: metadata, pointer, digest, the publish's claim id, its scopes (map key -> JSON) and when each was attached | getVersion, listVersions (newest first: `version < ? LIMIT n`), countVersions |
+ * | kind 'h', scope_key k, version 0 | the head of scope k: `head_version`, the scope, since when | pollState and scopeHeads now: one slice, no scan |
+ * | kind 's', scope_key k, version v | scope k attached to version v at `added_at_ms` | scopeHeads as of a time: `GROUP BY scope_key` over `added_at_ms <= t` (newest version first in each group) |
+ *
+ * `pins`, PRIMARY KEY ((topic), scope_key): the pins of a topic (listPins, pollState).
+ * `leases`, PRIMARY KEY (name): the janitor's leases (JanitorStore), taken and renewed by CAS.
+ *
+ * ## Version numbers: a CAS on the per-topic counter, with the record in the same batch
+ *
+ * A publish sends one conditional batch on the topic's partition:
+ *
+ *     UPDATE topics SET latest_version = n+1 WHERE topic = ? IF latest_version = n
+ *     INSERT the record row (n+1) with its digest and a claim id (a random UUID per publish call)
+ *     INSERT the 's' and 'h' rows of its scopes
+ *
+ * Paxos decides it as a whole: either the counter moves to n+1 AND the complete record and
+ * its scopes are there, or nothing is written. A counter value without its record cannot
+ * exist, so there is nothing half-written for readers to see; a reader that meets a record
+ * replicated only in part (or damaged) gets it as stored and the service's digest check
+ * refuses it (DESIGN invariant 4). Nothing is ever read-then-written: n comes from a cache
+ * or a read, but only the CAS decides.
+ *
+ * - Lost CAS (`[applied] = false`): Cassandra returns the current counter; retry with it
+ *   (a little jitter), within `publishBudgetMs`.
+ * - Outcome unknown (a timeout, a lost connection, an "unavailable" after the proposal; the
+ *   proposal may or may not be committed later): never guess. Read the row n+1 at SERIAL
+ *   consistency. A serial read completes any accepted-but-uncommitted proposal it finds, and
+ *   its newer ballot makes an older proposal it did not find impossible to commit later. So
+ *   the answer is final: our claim id in row n+1 means the publish is done (return it); another
+ *   claim means n+1 is someone else's (go on from there); no row means nothing was written
+ *   (retry). If even that read fails, the publish fails with UNAVAILABLE saying the outcome is
+ *   unknown.
+ * - A coordinator may still be working on our request after the driver gave up on it (client
+ *   timeout). Each attempt is conditional on the counter value it saw, and the counter only
+ *   grows, so at most one attempt of a publish can ever apply; the ids of undecided attempts
+ *   are remembered and checked again whenever a later attempt loses, so a late success of an
+ *   earlier attempt is recognised as ours instead of publishing the same thing twice.
+ *
+ * So two publishes never get the same number (one Paxos winner per counter value) and a
+ * number is never skipped and then reused (the counter never goes back). Gaps do not arise
+ * either, since the counter and the record are one write.
+ *
+ * All writes to a topic's partition are conditional (createTopic IF NOT EXISTS, updateTopic
+ * IF EXISTS, publish, addScopes, deleteVersion), so plain and Paxos writes (whose timestamps
+ * come from different clocks) never race on the same cells. Pins are plain writes in their
+ * own table.
+ *
+ * ## Faults
+ *
+ * Driver errors that mean "Cassandra cannot answer now" (no host, timeouts, unavailable,
+ * overloaded) become UnavailableError, which the gRPC layer answers with UNAVAILABLE. The
+ * store starts unconnected: `connectInBackground` retries with backoff until it connects,
+ * and every call answers UNAVAILABLE until then. A keyspace or table that disappeared (a
+ * wiped node came back) is re-created on the first request that notices.
+ */
+import cassandra from 'cassandra-driver';
+import type { Client, types } from 'cassandra-driver';
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  ImprintError,
+  NotFoundError,
+  UnavailableError,
+  recordDigest,
+  scopeKey,
+  type BlobLocation,
+  type DataPointer,
+  type NewVersion,
+  type Pin,
+  type Scope,
+  type ScopeHead,
+  type Topic,
+  type Version,
+  type VersionRecord,
+} from '../../core/index.js';
+import { silentLogger, type Logger } from '../log.js';
+import type { JanitorStore, NewTopic, PollState, TopicPatch } from './metadata-store.js';
+
+export type ConsistencyName = 'ONE' | 'LOCAL_ONE' | 'TWO' | 'THREE' | 'QUORUM' | 'LOCAL_QUORUM' | 'EACH_QUORUM' | 'ALL';
+export type SerialConsistencyName = 'SERIAL' | 'LOCAL_SERIAL';
+
+/** Resolved options: server/config.ts `cassandraWithDefaults` checks them and holds the defaults. */
+export interface CassandraStoreOptions {
+  readonly contactPoints: readonly string[];
+  readonly localDataCenter: string;
+  readonly keyspace: string;
+  readonly replication: Readonly<Record<string, string>>;
+  readonly consistency: ConsistencyName;
+  readonly serialConsistency: SerialConsistencyName;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly lwtTimeoutMs: number;
+  readonly publishBudgetMs: number;
+  readonly reconnectBaseMs: number;
+  readonly reconnectMaxMs: number;
+  readonly log?: Logger;
+}
+
+/** The keyspace holds a schema this build does not read. */
+export class CassandraSchemaError extends ImprintError {
+  constructor(message: string) {
+    super('FAILED_PRECONDITION', message);
+  }
+}
+
+export const SCHEMA_VERSION = '1';
+
+const { consistencies } = cassandra.types;
+const CONSISTENCY: Record<ConsistencyName | SerialConsistencyName, types.consistencies> = {
+  ONE: consistencies.one,
+  LOCAL_ONE: consistencies.localOne,
+  TWO: consistencies.two,
+  THREE: consistencies.three,
+  QUORUM: consistencies.quorum,
+  LOCAL_QUORUM: consistencies.localQuorum,
+  EACH_QUORUM: consistencies.eachQuorum,
+  ALL: consistencies.all,
+  SERIAL: consistencies.serial,
+  LOCAL_SERIAL: consistencies.localSerial,
+};
+
+const NO_RETRY = new cassandra.policies.retry.FallthroughRetryPolicy();
+const MAX_VERSION = 0x7fff_ffff_ffff_ffffn; // Cassandra bigint is signed 64-bit
+const PAGE = 100;
+
+type Row = types.Row;
+type Uuid = types.Uuid;
+type Params = unknown[];
+interface Statement {
+  readonly query: string;
+  readonly params: Params;
+}
+
+/** CQL text for one keyspace (validated as a plain identifier by config). */
+function cqlFor(ks: string) {
+  const RECORD_COLUMNS = 'topic, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, scopes, scope_added';
+  const TOPIC_COLUMNS = 'topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version';
+  const RECORD_KEY = `topic = ? AND kind = 'r' AND scope_key = '' AND version = ?`;
+  return {
+    ddl: (replication: Readonly<Record<string, string>>) => [
+      `CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = {${Object.entries(replication)
+        .map(([k, v]) => `'${k}': '${v}'`)
+        .join(', ')}}`,
+      `CREATE TYPE IF NOT EXISTS ${ks}.blob_location (kind text, region text, bucket text, object_key text)`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.topics (
+        topic text,
+        kind text,
+        scope_key text,
+        version bigint,
+        owner text static,
+        description text static,
+        keep_versions int static,
+        keep_days int static,
+        created_at_ms bigint static,
+        latest_version bigint static,
+        published_at_ms bigint,
+        metadata frozen<map<text, text>>,
+        pointer_kind text,
+        size bigint,
+        sha256 text,
+        direct blob,
+        locations frozen<list<frozen<blob_location>>>,
+        digest text,
+        claim uuid,
+        scopes map<text, text>,
+        scope_added map<text, bigint>,
+        head_version bigint,
+        scope text,
+        added_at_ms bigint,
+        PRIMARY KEY ((topic), kind, scope_key, version)
+      ) WITH CLUSTERING ORDER BY (kind ASC, scope_key ASC, version DESC)
+        AND comment = 'Imprint: one partition per topic; statics = the topic and its version counter; kind r = records, h = scope heads, s = scopes attached to versions'`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.pins (
+        topic text,
+        scope_key text,
+        scope text,
+        version bigint,
+        created_at_ms bigint,
+        reason text,
+        created_by text,
+        PRIMARY KEY ((topic), scope_key)
+      ) WITH comment = 'Imprint: operator pins, one per topic and scope'`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.leases (name text PRIMARY KEY, holder text, expires_at_ms bigint) WITH comment = 'Imprint: janitor leases (one holder per job)'`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.imprint_meta (key text PRIMARY KEY, value text)`,
+    ],
+    schemaVersionInsert: `INSERT INTO ${ks}.imprint_meta (key, value) VALUES ('schema_version', ?) IF NOT EXISTS`,
+    keyspaceReplication: 'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
+
+    createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
+    topic: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics WHERE topic = ?`,
+    allTopics: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics`,
+    updateTopic: (sets: readonly string[]) => `UPDATE ${ks}.topics SET ${sets.map((s) => `${s} = ?`).join(', ')} WHERE topic = ? IF EXISTS`,
+
+    cas: `UPDATE ${ks}.topics SET latest_version = ? WHERE topic = ? IF latest_version = ?`,
+    insertRecord: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, claim, scopes, scope_added)
+      VALUES (?, 'r', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertScope: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, scope, added_at_ms) VALUES (?, 's', ?, ?, ?, ?)`,
+    setHead: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, head_version, scope, added_at_ms) VALUES (?, 'h', ?, 0, ?, ?, ?)`,
+    newHead: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, head_version, scope, added_at_ms) VALUES (?, 'h', ?, 0, ?, ?, ?) IF NOT EXISTS`,
+    moveHead: `UPDATE ${ks}.topics SET head_version = ?, scope = ?, added_at_ms = ? WHERE topic = ? AND kind = 'h' AND scope_key = ? AND version = 0 IF head_version = ?`,
+    attachScopes: (n: number) =>
+      `UPDATE ${ks}.topics SET scopes = scopes + ?, scope_added = scope_added + ? WHERE ${RECORD_KEY} IF digest != null${' AND scopes[?] = null'.repeat(n)}`,
+    claim: `SELECT claim FROM ${ks}.topics WHERE ${RECORD_KEY}`,
+
+    record: `SELECT ${RECORD_COLUMNS} FROM ${ks}.topics WHERE ${RECORD_KEY}`,
+    recordExists: `SELECT version FROM ${ks}.topics WHERE ${RECORD_KEY}`,
+    records: `SELECT ${RECORD_COLUMNS} FROM ${ks}.topics WHERE topic = ? AND kind = 'r' AND scope_key = '' AND version < ? LIMIT ?`,
+    countRecords: `SELECT COUNT(*) AS n FROM ${ks}.topics WHERE topic = ? AND kind = 'r'`,
+    heads: `SELECT scope_key, head_version, scope, added_at_ms FROM ${ks}.topics WHERE topic = ? AND kind = 'h'`,
+    headsOf: `SELECT scope_key, head_version FROM ${ks}.topics WHERE topic = ? AND kind = 'h' AND scope_key IN ? AND version = 0`,
+    headsAt: `SELECT scope_key, version, scope, added_at_ms FROM ${ks}.topics WHERE topic = ? AND kind = 's' AND added_at_ms <= ? GROUP BY scope_key ALLOW FILTERING`,
+
+    deleteRecord: `DELETE FROM ${ks}.topics WHERE ${RECORD_KEY} IF EXISTS`,
+    deleteScope: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = 's' AND scope_key = ? AND version = ?`,
+    headOf: `SELECT head_version FROM ${ks}.topics WHERE topic = ? AND kind = 'h' AND scope_key = ? AND version = 0`,
+    previousOfScope: `SELECT version, scope, added_at_ms FROM ${ks}.topics WHERE topic = ? AND kind = 's' AND scope_key = ? AND version < ? LIMIT 1`,
+    dropHead: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = 'h' AND scope_key = ? AND version = 0 IF head_version = ?`,
+
+    lease: `SELECT holder, expires_at_ms FROM ${ks}.leases WHERE name = ?`,
+    takeFreeLease: `INSERT INTO ${ks}.leases (name, holder, expires_at_ms) VALUES (?, ?, ?) IF NOT EXISTS`,
+    takeLease: `UPDATE ${ks}.leases SET holder = ?, expires_at_ms = ? WHERE name = ? IF holder = ? AND expires_at_ms = ?`,
+    releaseLease: `DELETE FROM ${ks}.leases WHERE name = ? IF holder = ?`,
+
+    pin: `INSERT INTO ${ks}.pins (topic, scope_key, scope, version, created_at_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    pinOf: `SELECT topic, scope, version, created_at_ms, reason, created_by FROM ${ks}.pins WHERE topic = ? AND scope_key = ?`,
+    pins: `SELECT topic, scope, version, created_at_ms, reason, created_by FROM ${ks}.pins WHERE topic = ?`,
+    unpin: `DELETE FROM ${ks}.pins WHERE topic = ? AND scope_key = ?`,
+  };
+}
+
+type Cql = ReturnType<typeof cqlFor>;
+
+/** Counters for tests and metrics. */
+export interface CassandraStoreStats {
+  /** Version-number CASes that lost to another publisher. */
+  casLost: number;
+  /** Conditional writes whose outcome was unknown and had to be read back at SERIAL. */
+  unknownOutcomes: number;
+  /** Times the schema was (re-)created after a request found it missing. */
+  schemaRecreated: number;
+}
+
+export class CassandraMetadataStore implements JanitorStore {
+  readonly name = 'cassandra';
+  readonly options: CassandraStoreOptions;
+  readonly stats: CassandraStoreStats = { casLost: 0, unknownOutcomes: 0, schemaRecreated: 0 };
+  private readonly cql: Cql;
+  private readonly log: Logger;
+  private readonly cl: types.consistencies;
+  private readonly serialCl: types.consistencies;
+  private client: Client | undefined;
+  private connecting: Promise<void> | undefined;
+  private schemaRepair: Promise<void> | undefined;
+  private closed = false;
+  private lastError = 'not connected yet';
+  private available = false;
+  private readonly availabilityListeners = new Set<(up: boolean) => void>();
+  private wakeRetry: (() => void) | undefined;
+  private probeTimer: NodeJS.Timeout | undefined;
+  /** The last counter value seen per topic: the first guess of the next CAS (the CAS checks it). */
+  private readonly latestSeen = new Map<string, bigint>();
+
+  /** Not connected yet: call `connect()` (once) or `connectInBackground()` (until it works). */
+  constructor(options: CassandraStoreOptions) {
+    this.options = options;
+    this.cql = cqlFor(options.keyspace);
+    this.log = options.log ?? silentLogger;
+    this.cl = CONSISTENCY[options.consistency];
+    this.serialCl = CONSISTENCY[options.serialConsistency];
+  }
+
+  /** A connected store (schema created when missing), or the reason it could not connect. */
+  static async open(options: CassandraStoreOptions): Promise<CassandraMetadataStore> {
+    const store = new CassandraMetadataStore(options);
+    await store.connect();
+    return store;
+  }
+
+  get where(): string {
+    return `Cassandra at ${this.options.contactPoints.join(',')} (keyspace ${this.options.keyspace})`;
+  }
+
+  /** True while connected with at least one node of the local data center up. */
+  get isAvailable(): boolean {
+    return this.available;
+  }
+
+  /** Calls `fn` whenever availability changes; returns the unsubscribe function. */
+  onAvailabilityChange(fn: (up: boolean) => void): () => void {
+    this.availabilityListeners.add(fn);
+    return () => this.availabilityListeners.delete(fn);
+  }
+
+  /** One attempt: connects the driver and creates the keyspace and tables when missing. */
+  async connect(): Promise<void> {
+    if (this.client) return;
+    if (this.closed) throw new UnavailableError(`${this.where}: the store is closed`);
+    this.connecting ??= this.connectOnce().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  /**
+   * Keeps trying to connect, with exponential backoff, logging each failure, until it
+   * connects (resolves) or the store is closed (resolves too; check `isAvailable`).
+   */
+  async connectInBackground(): Promise<void> {
+    let delay = this.options.reconnectBaseMs;
+    for (let attempt = 1; !this.closed && !this.client; attempt++) {
+      try {
+        await this.connect();
+        this.log.info('cassandra connected', { at: this.options.contactPoints.join(','), keyspace: this.options.keyspace, dc: this.options.localDataCenter, attempts: attempt });
+        return;
+      } catch (err) {
+        if (this.closed) return;
+        this.lastError = messageOf(err instanceof UnavailableError && err.cause !== undefined ? err.cause : err);
+        this.log.warn('cassandra is not reachable; imprint answers UNAVAILABLE until it is', {
+          at: this.options.contactPoints.join(','),
+          attempt,
+          retryInMs: delay,
+          error: this.lastError,
+        });
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wakeRetry = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeRetry = undefined;
+        delay = Math.min(delay * 2, this.options.reconnectMaxMs);
+      }
+    }
+  }
+
+  private async connectOnce(): Promise<void> {
+    const o = this.options;
+    const client = new cassandra.Client({
+      contactPoints: [...o.contactPoints],
+      localDataCenter: o.localDataCenter,
+      // bigint columns as JS bigint, both ways (versions are 64-bit).
+      encoding: { useBigIntAsLong: true, useUndefinedAsUnset: true },
+      socketOptions: { connectTimeout: o.connectTimeoutMs, readTimeout: o.requestTimeoutMs },
+      policies: {
+        // The default (1 s doubling to 10 min) would leave a node that came back unused for minutes.
+        reconnection: new cassandra.policies.reconnection.ExponentialReconnectionPolicy(o.reconnectBaseMs, o.reconnectMaxMs, true),
+      },
+      queryOptions: { consistency: this.cl, serialConsistency: this.serialCl, prepare: true },
+      protocolOptions: { maxSchemaAgreementWaitSeconds: 10 },
+    });
+    try {
+      await client.connect();
+      await this.ensureSchema(client);
+    } catch (err) {
+      await client.shutdown().catch(() => undefined);
+      throw this.unavailable(err, 'connect');
+    }
+    if (this.closed) {
+      await client.shutdown().catch(() => undefined);
+      throw new UnavailableError(`${this.where}: the store is closed`);
+    }
+    this.client = client;
+    // Availability follows the driver's view of the local nodes (read a tick later: its host
+    // list is updated after the event), and is confirmed by any answer. A node that comes back
+    // with a new identity (a wiped node) is removed and added again, without an "up" event.
+    const update = (): void => {
+      setImmediate(() => {
+        if (this.client !== client) return;
+        const up = this.localHostUp(client);
+        this.setAvailable(up);
+        if (!up) this.scheduleProbe(client, this.options.reconnectBaseMs);
+      });
+    };
+    const seen = (what: string, level: 'info' | 'warn') => (host: { address?: string }) => {
+      this.log[level](`cassandra node ${what}`, { node: host.address });
+      update();
+      // A node that came back may have lost its data: check the schema (and availability) now.
+      if (what === 'up' || what === 'added') this.scheduleProbe(client, 0);
+    };
+    client.on('hostDown', seen('down', 'warn'));
+    client.on('hostUp', seen('up', 'info'));
+    client.on('hostAdd', seen('added', 'info'));
+    client.on('hostRemove', seen('removed', 'info'));
+    // The driver's own account (reconnection attempts, control connection), for debugging.
+    client.on('log', (level: string, where: string, message: string) => {
+      if (level === 'warning' || level === 'error') this.log.debug(`cassandra driver ${level}`, { where, message });
+    });
+    this.setAvailable(true);
+  }
+
+  /**
+   * While Cassandra looks away, and after a node (re)appears: re-create the schema when
+   * missing; success proves Cassandra answers again (health SERVING without waiting for traffic).
+   */
+  private scheduleProbe(client: Client, delayMs: number): void {
+    if (this.closed || this.probeTimer) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      if (this.closed || this.client !== client) return;
+      this.repairSchema(client).then(
+        () => this.setAvailable(true),
+        (err: unknown) => {
+          this.log.debug('cassandra probe failed', { error: messageOf(err) });
+          if (!this.available) this.scheduleProbe(client, this.options.reconnectMaxMs);
+        },
+      );
+    }, delayMs);
+    this.probeTimer.unref();
+  }
+
+  private localHostUp(client: Client): boolean {
+    return client.hosts.values().some((h) => h.datacenter === this.options.localDataCenter && h.isUp());
+  }
+
+  private setAvailable(up: boolean): void {
+    if (up === this.available) return;
+    this.available = up;
+    for (const fn of this.availabilityListeners) fn(up);
+  }
+
+  /** Keyspace, type and tables, each IF NOT EXISTS (idempotent, also with several servers starting). */
+  private async ensureSchema(client: Client): Promise<void> {
+    const ks = this.options.keyspace;
+    const existing = (await client.execute(this.cql.keyspaceReplication, [ks], { prepare: false })).first();
+    const replication = existing ? asStringMap(col(existing, 'replication')) : undefined;
+    if (replication && !sameReplication(replication, this.options.replication)) {
+      this.log.info('cassandra keyspace exists with another replication than configured; left as it is', { keyspace: ks, replication: JSON.stringify(replication) });
+    }
+    for (const ddl of this.cql.ddl(this.options.replication)) await client.execute(ddl, [], { prepare: false, readTimeout: Math.max(this.options.requestTimeoutMs, 20_000) });
+    const rs = await client.execute(this.cql.schemaVersionInsert, [SCHEMA_VERSION], { consistency: this.cl, serialConsistency: this.serialCl });
+    const version = rs.wasApplied() ? SCHEMA_VERSION : str(rs.first(), 'value');
+    if (version !== SCHEMA_VERSION) throw new CassandraSchemaError(`${this.where}: schema version ${String(version)}, this build reads ${SCHEMA_VERSION}`);
+    if (this.options.replication.class === 'NetworkTopologyStrategy' && !replication) {
+      const rf = Number(this.options.replication[this.options.localDataCenter] ?? 0);
+      const nodes = client.hosts.values().filter((h) => h.datacenter === this.options.localDataCenter).length;
+      if (Math.floor(rf / 2) + 1 > nodes) {
+        this.log.warn('cassandra keyspace created with more replicas than the local data center can hold a quorum of; quorum reads and writes will fail', { rf, nodes, dc: this.options.localDataCenter });
+      }
+    }
+  }
+
+  /** Re-creates missing schema once for all concurrent requests that noticed. */
+  private repairSchema(client: Client): Promise<void> {
+    this.schemaRepair ??= this.ensureSchema(client).finally(() => {
+      this.schemaRepair = undefined;
+    });
+    return this.schemaRepair;
+  }
+
+  private live(what: string): Client {
+    if (this.client) return this.client;
+    if (this.closed) throw new UnavailableError(`${this.where} is closed (${what})`);
+    throw new UnavailableError(`${this.where} is not connected (${what}); retrying in the background; last error: ${this.lastError}`);
+  }
+
+  // ---- plumbing ----
+
+  /** Runs one statement; a missing schema is re-created and the statement retried once. */
+  private async exec(what: string, query: string, params: Params, opts: { consistency?: types.consistencies; fetchSize?: number; pageState?: string } = {}): Promise<types.ResultSet> {
+    const client = this.live(what);
+    const options = { prepare: true, consistency: this.cl, ...opts };
+    try {
+      const rs = await client.execute(query, params, options);
+      this.setAvailable(true); // an answer proves it, whatever the driver's events said
+      return rs;
+    } catch (err) {
+      if (!isSchemaMissing(err)) throw this.unavailable(err, what);
+      await this.recreateSchema(client, err, what);
+      try {
+        return await client.execute(query, params, options);
+      } catch (again) {
+        throw this.unavailable(again, what);
+      }
+    }
+  }
+
+  /** Every row, page by page (large records: pages of PAGE rows). */
+  private async all(what: string, query: string, params: Params, opts: { consistency?: types.consistencies } = {}): Promise<Row[]> {
+    const rows: Row[] = [];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.exec(what, query, params, { ...opts, fetchSize: PAGE, ...(pageState !== undefined && { pageState }) });
+      rows.push(...rs.rows);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+    return rows;
+  }
+
+  private async recreateSchema(client: Client, err: unknown, what: string): Promise<void> {
+    this.log.warn('cassandra schema missing; creating it again', { what, error: messageOf(err) });
+    this.stats.schemaRecreated++;
+    try {
+      await this.repairSchema(client);
+    } catch (e) {
+      throw this.unavailable(e, what);
+    }
+  }
+
+  /**
+   * A conditional write. Returns the result, or 'unknown' when Cassandra may or may not
+   * have applied it (the caller reads back at SERIAL). Errors that prove nothing was
+   * applied are thrown (mapped).
+   */
+  private async conditional(what: string, statements: readonly Statement[]): Promise<types.ResultSet | 'unknown'> {
+    const client = this.live(what);
+    // Not idempotent, and no driver retries at all: every failure comes back here to be settled.
+    const options = { prepare: true, consistency: this.cl, serialConsistency: this.serialCl, isIdempotent: false, readTimeout: this.options.lwtTimeoutMs, retry: NO_RETRY };
+    for (let schemaRetry = 0; ; schemaRetry++) {
+      try {
+        const [only] = statements;
+        return statements.length === 1 && only ? await client.execute(only.query, only.params, options) : await client.batch([...statements], options);
+      } catch (err) {
+        if (isSchemaMissing(err) && schemaRetry === 0) {
+          await this.recreateSchema(client, err, what);
+          continue;
+        }
+        if (provesNotApplied(err)) throw this.unavailable(err, what);
+        this.stats.unknownOutcomes++;
+        this.log.warn('cassandra conditional write outcome unknown; reading it back at serial consistency', { what, error: messageOf(err) });
+        return 'unknown';
+      }
+    }
+  }
+
+  /** A read at SERIAL consistency (settles any undecided Paxos round first), tried a few times. */
+  private async serialRead(what: string, query: string, params: Params): Promise<Row | undefined> {
+    let lastErr: unknown;
+    for (let i = 0; i < 3; i++) {
+      try {
+        return (await this.exec(what, query, params, { consistency: this.serialCl })).first() ?? undefined;
+      } catch (err) {
+        lastErr = err;
+        await sleep(50 * (i + 1));
+      }
+    }
+    throw lastErr;
+  }
+
+  private unavailable(err: unknown, what: string): Error {
+    if (err instanceof ImprintError) return err;
+    if (isUnavailable(err)) return new UnavailableError(`${this.where} is unavailable (${what}): ${messageOf(err)}`, { cause: err });
+    return err instanceof Error ? err : new Error(String(err));
+  }
+
+  // ---- topics ----
+
+  async createTopic(t: NewTopic, nowMs: number): Promise<Topic> {
+    const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs)];
+    const rs = await this.conditional('createTopic', [{ query: this.cql.createTopic, params }]);
+    if (rs === 'unknown') {
+      // Ours if it is there with exactly our fields; someone else's otherwise.
+      const row = await this.serialRead('createTopic', this.cql.topic, [t.name]).catch((err: unknown) => {
+        throw new UnavailableError(`${this.where}: creating topic "${t.name}" may or may not have happened: ${messageOf(err)}`, { cause: err });
+      });
+      if (!row) throw new UnavailableError(`${this.where}: topic "${t.name}" was not created (Cassandra did not answer in time); try again`);
+      const topic = toTopic(row);
+      const mine = topic.owner === t.owner && topic.description === t.description && topic.createdAtMs === nowMs &&
+        topic.retention.keepVersions === t.retention.keepVersions && topic.retention.keepDays === t.retention.keepDays;
+      if (!mine) throw new AlreadyExistsError(`topic "${t.name}"`);
+      return topic;
+    }
+    if (!rs.wasApplied()) throw new AlreadyExistsError(`topic "${t.name}"`);
+    return this.mustGetTopic(t.name);
+  }
+
+  async updateTopic(name: string, patch: TopicPatch): Promise<Topic> {
+    const set: Array<[string, unknown]> = [];
+    if (patch.owner !== undefined) set.push(['owner', patch.owner]);
+    if (patch.description !== undefined) set.push(['description', patch.description]);
+    // New retention replaces both limits (null deletes the one not given), as in SQLite.
+    if (patch.retention) set.push(['keep_versions', patch.retention.keepVersions ?? null], ['keep_days', patch.retention.keepDays ?? null]);
+    const sets = set.map(([c]) => c);
+    const params: Params = set.map(([, v]) => v);
+    if (sets.length === 0) return this.mustGetTopic(name);
+    const rs = await this.conditional('updateTopic', [{ query: this.cql.updateTopic(sets), params: [...params, name] }]);
+    if (rs === 'unknown') throw new UnavailableError(`${this.where}: the update of topic "${name}" may or may not have been applied (Cassandra did not answer in time); it is safe to repeat`);
+    if (!rs.wasApplied()) throw new NotFoundError(`topic "${name}"`);
+    return this.mustGetTopic(name);
+  }
+
+  async getTopic(name: string): Promise<Topic | undefined> {
+    const row = (await this.exec('getTopic', this.cql.topic, [name])).first();
+    return row && isTopicRow(row) ? toTopic(row) : undefined;
+  }
+
+  async listTopics(): Promise<Topic[]> {
+    const rows = await this.all('listTopics', this.cql.allTopics, []);
+    return rows
+      .filter(isTopicRow)
+      .map(toTopic)
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+
+  private async mustGetTopic(name: string): Promise<Topic> {
+    const t = await this.getTopic(name);
+    if (!t) throw new NotFoundError(`topic "${name}"`);
+    return t;
+  }
+
+  // ---- versions ----
+
+  async publish(v: NewVersion, nowMs: number): Promise<VersionRecord> {
+    const pointer: DataPointer = v.pointer.kind === 'direct' ? { ...v.pointer, bytes: asBuffer(v.pointer.bytes) } : v.pointer;
+    const scopes = uniqueByKey(v.scopes);
+    const claim = cassandra.types.Uuid.random();
+    const missing = () => new FailedPreconditionError(`cannot publish to topic "${v.topic}": it does not exist (create it first)`);
+    let expected = this.latestSeen.get(v.topic);
+    if (expected === undefined) {
+      const t = await this.getTopic(v.topic);
+      if (!t) throw missing();
+      expected = t.latestVersion;
+    }
+    // Attempts whose outcome was unknown and read back as "not written": checked again when a later one loses.
+    const undecided = new Map<bigint, VersionRecord>();
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      const version: bigint = expected + 1n;
+      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer, scopes: v.scopes, digest: '' };
+      const digested: VersionRecord = { ...record, digest: recordDigest(record) };
+      const rs = await this.conditional('publish', this.publishStatements(digested, scopes, claim, expected, nowMs));
+      if (rs !== 'unknown' && rs.wasApplied()) {
+        this.latestSeen.set(v.topic, version);
+        return digested;
+      }
+      if (rs === 'unknown') {
+        const owner = await this.claimOf(v.topic, version).catch((err: unknown) => {
+          throw new UnavailableError(
+            `${this.where}: the outcome of publishing version ${version} of topic "${v.topic}" is unknown (it may have been written): ${messageOf(err)}`,
+            { cause: err },
+          );
+        });
+        if (owner?.equals(claim)) {
+          this.latestSeen.set(v.topic, version);
+          return digested;
+        }
+        if (owner) expected = version; // someone else's: go on after it
+        else undecided.set(version, digested); // not written; may still land if a coordinator is still at it
+      } else {
+        this.stats.casLost++;
+        const current = casCurrent(rs);
+        if (current === undefined) throw missing(); // no partition: no topic; nothing was written
+        expected = current;
+        this.latestSeen.set(v.topic, current);
+        for (const [u, rec] of undecided) {
+          if (u > current) continue;
+          const owner = await this.claimOf(v.topic, u).catch((err: unknown) => {
+            // Going on without knowing could publish this twice: give up instead.
+            throw new UnavailableError(`${this.where}: the outcome of publishing version ${u} of topic "${v.topic}" is unknown (it may have been written): ${messageOf(err)}`, { cause: err });
+          });
+          if (owner?.equals(claim)) {
+            this.latestSeen.set(v.topic, current);
+            return rec;
+          }
+          if (owner) undecided.delete(u);
+        }
+      }
+      if (Date.now() - started > this.options.publishBudgetMs) {
+        const outcome = undecided.size === 0 ? 'nothing was published, try again' : 'an attempt whose outcome is unknown may still be written';
+        throw new UnavailableError(`${this.where}: no version number for topic "${v.topic}" after ${attempt} attempts in ${Date.now() - started} ms (contention or timeouts); ${outcome}`);
+      }
+      // Jitter, so contending publishers do not meet again at once.
+      await sleep(Math.random() * Math.min(2 * attempt, 50));
+    }
+  }
+
+  private publishStatements(r: VersionRecord, scopes: readonly Scope[], claim: Uuid, expected: bigint, nowMs: number): Statement[] {
+    const p = r.pointer;
+    const at = BigInt(nowMs);
+    const keys = scopes.map(scopeKey);
+    const stmts: Statement[] = [
+      { query: this.cql.cas, params: [r.version, r.topic, expected] },
+      {
+        query: this.cql.insertRecord,
+        params: [
+          r.topic,
+          r.version,
+          at,
+          { ...r.metadata },
+          p.kind,
+          BigInt(p.size),
+          p.sha256,
+          p.kind === 'direct' ? p.bytes : undefined,
+          p.kind === 'blob' ? p.locations.map((l) => ({ kind: l.kind, region: l.region, bucket: l.bucket, object_key: l.key })) : undefined,
+          r.digest,
+          claim,
+          Object.fromEntries(scopes.map((s, i) => [keys[i], JSON.stringify(s)])),
+          Object.fromEntries(keys.map((k) => [k, at])),
+        ],
+      },
+    ];
+    scopes.forEach((s, i) => {
+      const json = JSON.stringify(s);
+      stmts.push({ query: this.cql.insertScope, params: [r.topic, keys[i], r.version, json, at] });
+      // The batch commits only as the newest version, so this head can never go back.
+      stmts.push({ query: this.cql.setHead, params: [r.topic, keys[i], r.version, json, at] });
+    });
+    return stmts;
+  }
+
+  /** Whose publish holds `version`, read at SERIAL (final); undefined when nobody's. */
+  private async claimOf(topic: string, version: bigint): Promise<Uuid | undefined> {
+    const row = await this.serialRead('publish', this.cql.claim, [topic, version]);
+    const c: unknown = row?.get('claim');
+    return c instanceof cassandra.types.Uuid ? c : undefined;
+  }
+
+  async addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): Promise<VersionRecord> {
+    const notFound = () => new NotFoundError(`version ${version} of topic "${topic}"`);
+    if (version < 1n || version > MAX_VERSION) throw notFound();
+    const wanted = uniqueByKey(scopes);
+    const at = BigInt(nowMs);
+    for (let attempt = 1; ; attempt++) {
+      const row = (await this.exec('addScopes', this.cql.record, [topic, version])).first();
+      if (!row) throw notFound();
+      const have = asStringMap(row.get('scopes'));
+      const fresh = wanted.filter((s) => have[scopeKey(s)] === undefined);
+      if (fresh.length === 0) return toRecord(row);
+      const keys = fresh.map(scopeKey);
+      const heads = new Map<string, bigint>();
+      for (const h of await this.all('addScopes', this.cql.headsOf, [topic, keys])) {
+        const k = str(h, 'scope_key');
+        const hv = big(h, 'head_version');
+        if (k !== undefined && hv !== undefined) heads.set(k, hv);
+      }
+      // Attach (only if still unattached), index, and move each head forward if this version is newer.
+      const stmts: Statement[] = [
+        {
+          query: this.cql.attachScopes(keys.length),
+          params: [
+            Object.fromEntries(fresh.map((s, i) => [keys[i], JSON.stringify(s)])),
+            Object.fromEntries(keys.map((k) => [k, at])),
+            topic,
+            version,
+            ...keys,
+          ],
+        },
+      ];
+      fresh.forEach((s, i) => {
+        const k = keys[i] as string;
+        const json = JSON.stringify(s);
+        stmts.push({ query: this.cql.insertScope, params: [topic, k, version, json, at] });
+        const head = heads.get(k);
+        if (head === undefined) stmts.push({ query: this.cql.newHead, params: [topic, k, version, json, at] });
+        else if (head < version) stmts.push({ query: this.cql.moveHead, params: [version, json, at, topic, k, head] });
+      });
+      const rs = await this.conditional('addScopes', stmts);
+      if (rs === 'unknown' || !rs.wasApplied()) {
+        // Unknown, or something changed under us (a publish moved a head, another call attached a scope): look again.
+        if (attempt >= 10) throw new UnavailableError(`${this.where}: adding scopes to version ${version} of topic "${topic}" kept conflicting; try again`);
+        if (rs === 'unknown') {
+          const back = await this.serialRead('addScopes', this.cql.record, [topic, version]).catch(() => undefined);
+          if (back && wanted.every((s) => asStringMap(back.get('scopes'))[scopeKey(s)] !== undefined)) return toRecord(back);
+        }
+        await sleep(Math.random() * 5 * attempt);
+        continue;
+      }
+      const after = await this.getVersion(topic, version);
+      if (!after) throw notFound();
+      return after;
+    }
+  }
+
+  async getVersion(topic: string, version: Version): Promise<VersionRecord | undefined> {
+    if (version < 1n || version > MAX_VERSION) return undefined;
+    const row = (await this.exec('getVersion', this.cql.record, [topic, version])).first();
+    return row ? toRecord(row) : undefined;
+  }
+
+  async listVersions(topic: string, opts: { below?: Version; limit: number }): Promise<VersionRecord[]> {
+    const below = opts.below === undefined || opts.below > MAX_VERSION ? MAX_VERSION : opts.below;
+    if (opts.limit <= 0 || below <= 1n) return [];
+    const rows = await this.all('listVersions', this.cql.records, [topic, below, opts.limit]);
+    return rows.map(toRecord);
+  }
+
+  async countVersions(topic: string): Promise<number> {
+    const row = (await this.exec('countVersions', this.cql.countRecords, [topic])).first();
+    return Number(big(row, 'n') ?? 0n);
+  }
+
+  async scopeHeads(topic: string, atMs?: number): Promise<ScopeHead[]> {
+    if (atMs === undefined) return this.currentHeads(topic);
+    const rows = await this.all('scopeHeads', this.cql.headsAt, [topic, BigInt(Math.trunc(atMs))]);
+    return rows.flatMap((r) => toHead(r, 'version'));
+  }
+
+  private async currentHeads(topic: string): Promise<ScopeHead[]> {
+    return (await this.all('pollState', this.cql.heads, [topic])).flatMap((r) => toHead(r, 'head_version'));
+  }
+
+  async pollState(topic: string): Promise<PollState | undefined> {
+    // Three reads of two partitions at once; unlike SQLite not one snapshot, but each answer is
+    // complete in itself (heads and records are written in one batch).
+    const [t, heads, pins] = await Promise.all([this.getTopic(topic), this.currentHeads(topic), this.listPins(topic)]);
+    return t && { topic: t, heads, pins };
+  }
+
+  // ---- pins ----
+
+  async pin(pin: Pin): Promise<Pin> {
+    const exists = pin.version >= 1n && pin.version <= MAX_VERSION && (await this.exec('pin', this.cql.recordExists, [pin.topic, pin.version])).rowLength > 0;
+    if (!exists) throw new NotFoundError(`version ${pin.version} of topic "${pin.topic}"`);
+    const params = [pin.topic, scopeKey(pin.scope), JSON.stringify(pin.scope), pin.version, BigInt(pin.createdAtMs), pin.reason, pin.createdBy];
+    await this.exec('pin', this.cql.pin, params);
+    return pin;
+  }
+
+  async unpin(topic: string, scope: Scope): Promise<Pin | undefined> {
+    const key = scopeKey(scope);
+    const row = (await this.exec('unpin', this.cql.pinOf, [topic, key])).first();
+    if (!row) return undefined;
+    await this.exec('unpin', this.cql.unpin, [topic, key]);
+    return toPin(row);
+  }
+
+  async listPins(topic: string): Promise<Pin[]> {
+    return (await this.all('listPins', this.cql.pins, [topic])).map(toPin).sort((a, b) => a.createdAtMs - b.createdAtMs);
+  }
+
+  // ---- janitor ----
+
+  /**
+   * Removes the record and its scope rows in one conditional batch; a scope whose head it was
+   * falls back to its previous version (or has no head left), guarded by the head's value so
+   * a concurrent publish or addScopes is never undone.
+   */
+  async deleteVersion(topic: string, version: Version): Promise<void> {
+    if (version < 1n || version > MAX_VERSION) return;
+    for (let attempt = 1; ; attempt++) {
+      const row = (await this.exec('deleteVersion', this.cql.record, [topic, version])).first();
+      if (!row) return;
+      const keys = Object.keys(asStringMap(row.get('scopes')));
+      const stmts: Statement[] = [{ query: this.cql.deleteRecord, params: [topic, version] }];
+      for (const k of keys) {
+        stmts.push({ query: this.cql.deleteScope, params: [topic, k, version] });
+        const head = big((await this.exec('deleteVersion', this.cql.headOf, [topic, k])).first(), 'head_version');
+        if (head !== version) continue;
+        const prev = (await this.exec('deleteVersion', this.cql.previousOfScope, [topic, k, version])).first();
+        const pv = big(prev, 'version');
+        stmts.push(
+          prev && pv !== undefined
+            ? { query: this.cql.moveHead, params: [pv, str(prev, 'scope'), big(prev, 'added_at_ms'), topic, k, version] }
+            : { query: this.cql.dropHead, params: [topic, k, version] },
+        );
+      }
+      const rs = await this.conditional('deleteVersion', stmts);
+      if (rs !== 'unknown' && rs.wasApplied()) return;
+      // Unknown, or changed under us (deleted already, or a head moved): look again.
+      if (attempt >= 10) throw new UnavailableError(`${this.where}: deleting version ${version} of topic "${topic}" kept conflicting; try again`);
+      await sleep(Math.random() * 5 * attempt);
+    }
+  }
+
+  /** Takes a free or expired lease, or renews our own: each step a CAS on the lease row. */
+  async acquireLease(name: string, holder: string, ttlMs: number, nowMs: number): Promise<boolean> {
+    const expires = BigInt(nowMs + ttlMs);
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      const free = await this.conditional('acquireLease', [{ query: this.cql.takeFreeLease, params: [name, holder, expires] }]);
+      if (free !== 'unknown' && free.wasApplied()) return true;
+      const current = free === 'unknown' ? await this.serialRead('acquireLease', this.cql.lease, [name]) : free.first();
+      const h = str(current, 'holder');
+      const e = big(current, 'expires_at_ms');
+      if (h === undefined || e === undefined) continue; // released meanwhile: try the free path again
+      if (free === 'unknown' && h === holder && e === expires) return true; // our insert landed
+      if (h !== holder && e > BigInt(nowMs)) return false; // someone else's, unexpired
+      const took = await this.conditional('acquireLease', [{ query: this.cql.takeLease, params: [holder, expires, name, h, e] }]);
+      if (took !== 'unknown' && took.wasApplied()) return true;
+      if (took === 'unknown') {
+        const back = await this.serialRead('acquireLease', this.cql.lease, [name]);
+        if (str(back, 'holder') === holder && big(back, 'expires_at_ms') === expires) return true;
+      }
+    }
+    throw new UnavailableError(`${this.where}: lease "${name}" kept changing under us; try again`);
+  }
+
+  async releaseLease(name: string, holder: string): Promise<void> {
+    const rs = await this.conditional('releaseLease', [{ query: this.cql.releaseLease, params: [name, holder] }]);
+    if (rs === 'unknown') {
+      const back = await this.serialRead('releaseLease', this.cql.lease, [name]);
+      if (str(back, 'holder') === holder) throw new UnavailableError(`${this.where}: releasing lease "${name}" did not complete; it expires by itself`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.wakeRetry?.();
+    clearTimeout(this.probeTimer);
+    await this.connecting?.catch(() => undefined);
+    const client = this.client;
+    this.client = undefined;
+    this.setAvailable(false);
+    if (client) await client.shutdown();
+  }
+}
+
+// ---- errors ----
+
+const codes = cassandra.types.responseErrorCodes;
+
+/** "Cassandra cannot answer now": retryable, UNAVAILABLE. */
+function isUnavailable(err: unknown): boolean {
+  const e = cassandra.errors;
+  if (err instanceof e.NoHostAvailableError || err instanceof e.OperationTimedOutError || err instanceof e.BusyConnectionError) return true;
+  if (err instanceof e.ResponseError) {
+    return [
+      codes.unavailableException,
+      codes.overloaded,
+      codes.isBootstrapping,
+      codes.writeTimeout,
+      codes.readTimeout,
+      codes.writeFailure,
+      codes.readFailure,
+      codes.truncateError,
+      codes.serverError,
+    ].includes(err.code);
+  }
+  // Socket errors surface as plain driver errors ("Socket was closed", ECONNRESET...).
+  return err instanceof e.DriverError || (err instanceof Error && 'code' in err && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code));
+}
+
+/**
+ * Errors raised before Cassandra could act on the request: it was certainly not applied.
+ * With no driver retries (NO_RETRY), "no host available" means it was never sent.
+ */
+function provesNotApplied(err: unknown): boolean {
+  if (err instanceof ImprintError || err instanceof cassandra.errors.NoHostAvailableError) return true;
+  if (err instanceof cassandra.errors.ResponseError) {
+    return [codes.syntaxError, codes.invalid, codes.unauthorized, codes.configError, codes.alreadyExists, codes.protocolError, codes.badCredentials, codes.overloaded, codes.isBootstrapping].includes(err.code);
+  }
+  // Bad parameters (encoding) and other programming errors never reach Cassandra.
+  return err instanceof TypeError || err instanceof RangeError || err instanceof cassandra.errors.ArgumentError;
+}
+
+/**
+ * The keyspace, a table or the type is gone (a wiped node came back): re-create and retry.
+ * A statement prepared before that fails as "unprepared" (its re-preparation failed, wrapped
+ * in "no host available"), so that counts too: re-checking the schema is cheap.
+ */
+function isSchemaMissing(err: unknown): boolean {
+  const { ResponseError, NoHostAvailableError } = cassandra.errors;
+  if (err instanceof NoHostAvailableError) {
+    const inner: unknown = err.innerErrors;
+    return !!inner && typeof inner === 'object' && Object.values(inner).some((e: unknown) => e instanceof ResponseError && e.code === codes.unprepared);
+  }
+  if (!(err instanceof ResponseError)) return false;
+  if (err.code === codes.unprepared) return true;
+  return err.code === codes.invalid && /keyspace .*(does not exist|doesn't exist)|unconfigured table|table .* does not exist|unknown type|undefined column/i.test(err.message);
+}
+
+/** One line: "no host available" lists each node's reason instead of a dump of its inner errors. */
+function messageOf(err: unknown): string {
+  if (err instanceof cassandra.errors.NoHostAvailableError) {
+    const inner: unknown = err.innerErrors;
+    const reasons = inner && typeof inner === 'object' ? Object.entries(inner as Record<string, unknown>).map(([host, e]) => `${host}: ${e instanceof Error ? e.message : String(e)}`) : [];
+    return `no Cassandra node answered${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+// ---- rows ----
+
+// Row.get returns `any` in the driver's types; these read a column as `unknown` and narrow it.
+function col(row: Row | undefined | null, name: string): unknown {
+  return row?.get(name) as unknown;
+}
+function str(row: Row | undefined | null, name: string): string | undefined {
+  const v = col(row, name);
+  return typeof v === 'string' ? v : undefined;
+}
+function big(row: Row | undefined | null, name: string): bigint | undefined {
+  const v = col(row, name);
+  return typeof v === 'bigint' ? v : undefined;
+}
+function int(row: Row, name: string): number | undefined {
+  const v = col(row, name);
+  return typeof v === 'number' ? v : undefined;
+}
+function asStringMap(v: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
+}
+function parseJson<T>(text: string | undefined): T | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The counter value a lost CAS reports (any returned row carries the static column). */
+function casCurrent(rs: types.ResultSet): bigint | undefined {
+  for (const r of rs.rows) {
+    const v = big(r, 'latest_version');
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+/** A partition whose statics say it is a topic (a partition could hold rows only, if damaged). */
+function isTopicRow(row: Row): boolean {
+  return big(row, 'created_at_ms') !== undefined || big(row, 'latest_version') !== undefined;
+}
+
+function toTopic(r: Row): Topic {
+  const keepVersions = int(r, 'keep_versions');
+  const keepDays = int(r, 'keep_days');
+  return {
+    name: str(r, 'topic') ?? '',
+    owner: str(r, 'owner') ?? '',
+    description: str(r, 'description') ?? '',
+    retention: { ...(keepVersions !== undefined && { keepVersions }), ...(keepDays !== undefined && { keepDays }) },
+    createdAtMs: Number(big(r, 'created_at_ms') ?? 0n),
+    latestVersion: big(r, 'latest_version') ?? 0n,
+  };
+}
+
+/**
+ * The record as stored, whole or not: missing cells (a record replicated only in part) come
+ * back empty, so the digest check fails; this never throws on a damaged row.
+ */
+function toRecord(r: Row): VersionRecord {
+  const size = Number(big(r, 'size') ?? 0n);
+  const sha256 = str(r, 'sha256') ?? '';
+  const direct = col(r, 'direct');
+  const pointer: DataPointer =
+    str(r, 'pointer_kind') === 'direct'
+      ? { kind: 'direct', size, sha256, bytes: Buffer.isBuffer(direct) ? direct : Buffer.alloc(0) }
+      : { kind: 'blob', size, sha256, locations: toLocations(col(r, 'locations')) };
+  const scopeJson = asStringMap(col(r, 'scopes'));
+  const added = col(r, 'scope_added');
+  const addedAt = (k: string): bigint => {
+    const v: unknown = added && typeof added === 'object' ? (added as Record<string, unknown>)[k] : undefined;
+    return typeof v === 'bigint' ? v : 0n;
+  };
+  // Like SQLite: in the order they were attached, then by key.
+  const scopes = Object.keys(scopeJson)
+    .sort((a, b) => {
+      const d = addedAt(a) - addedAt(b);
+      return d < 0n ? -1 : d > 0n ? 1 : a < b ? -1 : a > b ? 1 : 0;
+    })
+    .flatMap((k) => {
+      const s = parseJson<Scope>(scopeJson[k]);
+      return s ? [s] : [];
+    });
+  return {
+    topic: str(r, 'topic') ?? '',
+    version: big(r, 'version') ?? 0n,
+    publishedAtMs: Number(big(r, 'published_at_ms') ?? 0n),
+    metadata: asStringMap(col(r, 'metadata')),
+    pointer,
+    scopes,
+    digest: str(r, 'digest') ?? '',
+  };
+}
+
+function toLocations(v: unknown): BlobLocation[] {
+  if (!Array.isArray(v)) return [];
+  return v.flatMap((l: unknown): BlobLocation[] => {
+    if (!l || typeof l !== 'object') return [];
+    const o = l as Record<string, unknown>;
+    const s = (k: string): string => (typeof o[k] === 'string' ? o[k] : '');
+    return [{ kind: s('kind') === 'file' ? 'file' : 's3', region: s('region'), bucket: s('bucket'), key: s('object_key') }];
+  });
+}
+
+function toHead(r: Row, versionColumn: string): ScopeHead[] {
+  const scope = parseJson<Scope>(str(r, 'scope'));
+  const version = big(r, versionColumn);
+  if (!scope || version === undefined) return [];
+  return [{ scope, version, sinceMs: Number(big(r, 'added_at_ms') ?? 0n) }];
+}
+
+function toPin(r: Row): Pin {
+  return {
+    topic: str(r, 'topic') ?? '',
+    scope: parseJson<Scope>(str(r, 'scope')) ?? {},
+    version: big(r, 'version') ?? 0n,
+    createdAtMs: Number(big(r, 'created_at_ms') ?? 0n),
+    reason: str(r, 'reason') ?? '',
+    createdBy: str(r, 'created_by') ?? '',
+  };
+}
+
+// ---- small things ----
+
+function uniqueByKey(scopes: readonly Scope[]): Scope[] {
+  const seen = new Set<string>();
+  return scopes.filter((s) => {
+    const k = scopeKey(s);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+function sameReplication(actual: Readonly<Record<string, string>>, wanted: Readonly<Record<string, string>>): boolean {
+  const norm = (m: Readonly<Record<string, string>>) =>
+    JSON.stringify(
+      Object.entries(m)
+        .map(([k, v]) => [k, k === 'class' ? v.replace(/^org\.apache\.cassandra\.locator\./, '') : v])
+        .sort(),
+    );
+  return norm(actual) === norm(wanted);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

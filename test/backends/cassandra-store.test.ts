@@ -1,0 +1,363 @@
+/**
+ * The Cassandra store against a real Cassandra (IMPRINT_CASSANDRA, started by the project's
+ * globalSetup): the MetadataStore conformance suite unchanged, then what only a distributed
+ * store has to get right: version numbers under real Paxos contention between separate
+ * clients, publishes whose CAS outcome is unknown, records replicated only in part, a
+ * keyspace that disappears, and the service on top of it through gRPC.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import cassandra from 'cassandra-driver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InvalidArgumentError, recordDigest, recordProblem, sha256Hex, type NewVersion, type VersionRecord } from '../../core/index.js';
+import { cassandraWithDefaults, type CassandraOptions } from '../../server/config.js';
+import { silentLogger, startImprintServer, type ImprintServer } from '../../server/index.js';
+import { CassandraMetadataStore } from '../../server/store/cassandra.js';
+import { ImprintClient } from '../../client/index.js';
+import { janitorStoreConformance } from '../conformance/janitor-store.js';
+import { metadataStoreConformance } from '../conformance/metadata-store.js';
+import { directPointer, identity, tempDir } from '../helpers.js';
+
+const endpoint = process.env.IMPRINT_CASSANDRA;
+if (!endpoint) throw new Error('IMPRINT_CASSANDRA is not set: run with `npx vitest run --project cassandra` (its globalSetup starts Cassandra)');
+
+const KEYSPACE = 'imprint_test';
+const SIMPLE = '{"class":"SimpleStrategy","replication_factor":1}';
+
+function options(over: CassandraOptions = {}) {
+  return cassandraWithDefaults({ contactPoints: endpoint, localDataCenter: 'datacenter1', keyspace: KEYSPACE, replication: SIMPLE, ...over });
+}
+
+/** A plain driver session, to change rows behind the store's back. */
+let raw: cassandra.Client;
+let shared: CassandraMetadataStore;
+const extra: CassandraMetadataStore[] = [];
+
+beforeAll(async () => {
+  raw = new cassandra.Client({ contactPoints: [endpoint], localDataCenter: 'datacenter1', encoding: { useBigIntAsLong: true } });
+  await raw.connect();
+  shared = await CassandraMetadataStore.open(options());
+});
+
+afterAll(async () => {
+  await Promise.all([shared?.close(), ...extra.map((s) => s.close()), raw?.shutdown()]);
+});
+
+async function openStore(over: CassandraOptions = {}): Promise<CassandraMetadataStore> {
+  const s = await CassandraMetadataStore.open(options(over));
+  extra.push(s);
+  return s;
+}
+
+const recordKey = `topic = ? AND kind = 'r' AND scope_key = '' AND version = ?`;
+
+metadataStoreConformance('cassandra', async () => ({
+  store: shared,
+  async damageRecord(topic, version) {
+    await raw.execute(`UPDATE ${KEYSPACE}.topics SET metadata = {'build': 'tampered'} WHERE ${recordKey}`, [topic, version], { prepare: true });
+  },
+  async cleanup() {
+    // One store serves every test (topic names are unique per test); closed in afterAll.
+  },
+}));
+
+janitorStoreConformance('cassandra', async () => ({
+  store: shared,
+  async cleanup() {
+    // Shared store, unique topic and lease names per test.
+  },
+}));
+
+const newTopic = async (store: CassandraMetadataStore, prefix: string): Promise<string> => {
+  const name = `${prefix}-${randomUUID().slice(0, 8)}`;
+  await store.createTopic({ name, owner: 'team', description: '', retention: {} }, Date.now());
+  return name;
+};
+
+const version = (topic: string, i: number, over: Partial<NewVersion> = {}): NewVersion => ({
+  topic,
+  metadata: { i: String(i) },
+  pointer: directPointer(`payload ${i}`),
+  scopes: [{}],
+  ...over,
+});
+
+describe('Cassandra store: version numbers', () => {
+  it('8 separate clients x 2 publishers x 50 contend through Paxos: 800 distinct, gap-free versions, each record read back as published', async () => {
+    const stores = [shared, ...(await Promise.all(Array.from({ length: 7 }, () => openStore())))];
+    const topic = await newTopic(shared, 'contended');
+    const lostBefore = stores.reduce((n, s) => n + s.stats.casLost, 0);
+    const published: VersionRecord[][] = await Promise.all(
+      stores.flatMap((s, si) =>
+        [0, 1].map(async (w) => {
+          const mine: VersionRecord[] = [];
+          for (let i = 0; i < 50; i++) mine.push(await s.publish(version(topic, i, { metadata: { s: String(si), w: String(w), i: String(i) } }), 1_000 + i));
+          return mine;
+        }),
+      ),
+    );
+    for (const mine of published) for (let i = 1; i < mine.length; i++) expect((mine[i] as VersionRecord).version).toBeGreaterThan((mine[i - 1] as VersionRecord).version);
+    const all = published.flat();
+    const numbers = all.map((r) => r.version).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    expect(numbers).toEqual(Array.from({ length: 800 }, (_, i) => BigInt(i + 1)));
+    // The publishers really met: some CASes lost and were retried.
+    expect(stores.reduce((n, s) => n + s.stats.casLost, 0)).toBeGreaterThan(lostBefore);
+    const back = await shared.listVersions(topic, { limit: 1000 });
+    expect(back).toHaveLength(800);
+    const byVersion = new Map(back.map((r) => [r.version, r]));
+    for (const r of all) expect(byVersion.get(r.version)).toEqual(r);
+    expect((await shared.getTopic(topic))?.latestVersion).toBe(800n);
+  }, 120_000);
+
+  it('a publish whose CAS times out on the client while Cassandra still applies it is recognised as done, never published twice', async () => {
+    // A 1 ms client-side timeout on the conditional writes: the driver gives up, the coordinator
+    // goes on. Every such publish must be settled by the serial read-back, as exactly one version.
+    const hasty = [await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 })];
+    const topic = await newTopic(shared, 'unknown');
+    const results: VersionRecord[][] = await Promise.all(
+      hasty.map(async (s, si) => {
+        const mine: VersionRecord[] = [];
+        for (let i = 0; i < 40; i++) mine.push(await s.publish(version(topic, i, { metadata: { s: String(si), i: String(i) } }), 2_000 + i));
+        return mine;
+      }),
+    );
+    expect(hasty.reduce((n, s) => n + s.stats.unknownOutcomes, 0)).toBeGreaterThan(0);
+    const all = results.flat();
+    // No version twice, none lost or skipped, and each publish exists exactly once (by its content).
+    expect(all.map((r) => r.version).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))).toEqual(Array.from({ length: 120 }, (_, i) => BigInt(i + 1)));
+    const stored = await shared.listVersions(topic, { limit: 1000 });
+    expect(stored).toHaveLength(120);
+    expect(new Set(stored.map((r) => `${r.metadata.s}/${r.metadata.i}`)).size).toBe(120);
+    for (const r of all) expect(stored.find((x) => x.version === r.version)).toEqual(r);
+  }, 120_000);
+
+  it('refuses a publish to a missing topic and writes no row (the CAS finds no counter)', async () => {
+    const missing = `missing-${randomUUID().slice(0, 8)}`;
+    await expect(shared.publish(version(missing, 1), 1)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
+    const rows = await raw.execute(`SELECT * FROM ${KEYSPACE}.topics WHERE topic = ?`, [missing], { prepare: true });
+    expect(rows.rowLength).toBe(0);
+  });
+});
+
+describe('Cassandra store: scope heads', () => {
+  it('adding a scope to a newer version moves its head forward, to an older one never back; past heads follow attach times', async () => {
+    const topic = await newTopic(shared, 'heads');
+    await shared.publish(version(topic, 1, { scopes: [{ region: 'eu' }] }), 100);
+    await shared.publish(version(topic, 2, { scopes: [{ app: 'scorer' }] }), 200);
+    await shared.addScopes(topic, 2n, [{ region: 'eu' }], 300);
+    await shared.addScopes(topic, 1n, [{ app: 'scorer' }, { region: 'us' }], 400);
+    const heads = async (at?: number) =>
+      (await shared.scopeHeads(topic, at)).map((h) => [Object.entries(h.scope).flat().join('='), h.version, h.sinceMs]).sort();
+    expect(await heads()).toEqual([
+      ['app=scorer', 2n, 200],
+      ['region=eu', 2n, 300],
+      ['region=us', 1n, 400],
+    ]);
+    expect(await heads(250)).toEqual([
+      ['app=scorer', 2n, 200],
+      ['region=eu', 1n, 100],
+    ]);
+    // Attaching again changes nothing (the first attach time stays).
+    await shared.addScopes(topic, 2n, [{ region: 'eu' }], 500);
+    expect((await heads()).find((h) => h[0] === 'region=eu')).toEqual(['region=eu', 2n, 300]);
+    expect((await shared.pollState(topic))?.heads).toHaveLength(3);
+    // A record lists its scopes in the order they were attached, then by key (as SQLite does).
+    expect((await shared.getVersion(topic, 1n))?.scopes).toEqual([{ region: 'eu' }, { app: 'scorer' }, { region: 'us' }]);
+  });
+});
+
+describe('Cassandra store: consistency checks (invariant 4)', () => {
+  it('returns a record replicated only in part as stored (missing cells), so its check fails; a missing record is undefined', async () => {
+    const topic = await newTopic(shared, 'partial');
+    const a = await shared.publish(version(topic, 1, { pointer: directPointer('first payload') }), 10);
+    const b = await shared.publish(version(topic, 2), 20);
+    const c = await shared.publish(version(topic, 3), 30);
+    // a: the digest cell never arrived; b: the payload cell never arrived; c: the whole row is missing.
+    await raw.execute(`DELETE digest FROM ${KEYSPACE}.topics WHERE ${recordKey}`, [topic, a.version], { prepare: true });
+    await raw.execute(`DELETE direct FROM ${KEYSPACE}.topics WHERE ${recordKey}`, [topic, b.version], { prepare: true });
+    await raw.execute(`DELETE FROM ${KEYSPACE}.topics WHERE ${recordKey}`, [topic, c.version], { prepare: true });
+    const backA = await shared.getVersion(topic, a.version);
+    expect(backA).toBeDefined();
+    expect(recordProblem(backA as VersionRecord)).toMatch(/digest/);
+    const backB = await shared.getVersion(topic, b.version);
+    expect(backB && recordProblem(backB)).toMatch(/direct payload/);
+    expect(await shared.getVersion(topic, c.version)).toBeUndefined();
+    // The head still names v3 (as a lagging replica would): the service has to refuse it.
+    expect((await shared.scopeHeads(topic)).map((h) => h.version)).toEqual([3n]);
+    expect((await shared.listVersions(topic, { limit: 10 })).map((r) => r.version)).toEqual([2n, 1n]);
+  });
+
+  it('stores blob pointers with every location and digest intact', async () => {
+    const topic = await newTopic(shared, 'blob');
+    const pointer = {
+      kind: 'blob' as const,
+      size: 6_000_000_000,
+      sha256: 'b'.repeat(64),
+      locations: [
+        { kind: 's3' as const, region: 'us-east-1', bucket: 'm', key: 'a/b' },
+        { kind: 'file' as const, region: '', bucket: '', key: '/x/y' },
+      ],
+    };
+    const rec = await shared.publish(version(topic, 1, { pointer, scopes: [{ region: 'eu' }, { app: 'scorer' }] }), 5);
+    const back = await shared.getVersion(topic, rec.version);
+    expect(back?.pointer).toEqual(pointer);
+    expect(back?.digest).toBe(recordDigest(rec));
+    expect(back && recordProblem(back)).toBeUndefined();
+  });
+});
+
+describe('Cassandra store: schema', () => {
+  it('creates its keyspace idempotently and re-creates it when it disappears under a running store', async () => {
+    const ks = `imprint_drop_${randomUUID().slice(0, 8).replace(/-/g, '')}`;
+    const s = await openStore({ keyspace: ks });
+    await openStore({ keyspace: ks }); // a second server on the same keyspace: nothing to create, no error
+    const topic = await newTopic(s, 'gone');
+    await s.publish(version(topic, 1), 1);
+    await raw.execute(`DROP KEYSPACE ${ks}`);
+    // The data is gone (as with a wiped node); the store notices, re-creates the schema and goes on.
+    expect(await s.getTopic(topic)).toBeUndefined();
+    expect(s.stats.schemaRecreated).toBeGreaterThan(0);
+    const again = await newTopic(s, 'back');
+    expect((await s.publish(version(again, 1), 2)).version).toBe(1n);
+    await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
+  }, 120_000);
+
+  it('checks its options: keyspace, replication, contact points, local data center', () => {
+    expect(() => options({ keyspace: 'bad-name; DROP' })).toThrow(InvalidArgumentError);
+    expect(() => options({ replication: '{"class":"SimpleStrategy","replication_factor":"1\'}"}' })).toThrow(/cassandra.replication/);
+    expect(() => options({ replication: 'not json' })).toThrow(/JSON object/);
+    expect(() => options({ replication: '{"replication_factor":1}' })).toThrow(/cassandra.replication.class/);
+    expect(() => cassandraWithDefaults({ localDataCenter: 'dc1' })).toThrow(/contactPoints/);
+    expect(() => cassandraWithDefaults({ contactPoints: '10.0.0.1' })).toThrow(/localDataCenter/);
+    expect(cassandraWithDefaults({ contactPoints: '10.0.0.1, 10.0.0.2:9142', localDataCenter: 'dc1' })).toMatchObject({
+      contactPoints: ['10.0.0.1:9042', '10.0.0.2:9142'],
+      keyspace: 'imprint',
+      replication: { class: 'NetworkTopologyStrategy', dc1: '3' },
+      consistency: 'LOCAL_QUORUM',
+      serialConsistency: 'LOCAL_SERIAL',
+    });
+  });
+});
+
+describe('the service on Cassandra, through gRPC', () => {
+  let server: ImprintServer;
+  let client: ImprintClient;
+  beforeAll(async () => {
+    server = await startImprintServer({
+      dataDir: tempDir(),
+      port: 0,
+      log: silentLogger,
+      store: 'cassandra',
+      cassandra: { contactPoints: endpoint, localDataCenter: 'datacenter1', keyspace: KEYSPACE, replication: SIMPLE },
+    });
+    client = new ImprintClient({ address: `127.0.0.1:${server.port}` });
+    const store = server.store as CassandraMetadataStore;
+    for (let i = 0; i < 100 && !store.isAvailable; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(store.isAvailable).toBe(true);
+  });
+  afterAll(async () => {
+    client?.close();
+    await server?.stop();
+  });
+
+  it('publishes, polls, pins and unpins; a damaged record is not served (invariant 4)', async () => {
+    const topic = `svc-${randomUUID().slice(0, 8)}`;
+    await client.createTopic({ name: topic, owner: 'trust' });
+    for (const text of ['one', 'two', 'three']) await client.publishPointer(topic, directPointer(text));
+    expect((await client.poll(topic, identity(), 0n)).record?.version).toBe(3n);
+    await raw.execute(`UPDATE ${KEYSPACE}.topics SET metadata = {'tampered': 'yes'} WHERE ${recordKey}`, [topic, 3n], { prepare: true });
+    expect((await client.poll(topic, identity(), 1n)).record).toBeUndefined();
+    const fresh = await client.poll(topic, identity(), 0n);
+    expect(fresh.record?.version).toBe(2n);
+    await expect(client.getVersion(topic, 3n)).rejects.toMatchObject({ code: 'DATA_INTEGRITY' });
+    await client.pin(topic, 1n, { reason: 'bad v2' });
+    expect(await client.poll(topic, identity(), 2n)).toMatchObject({ pinned: true, record: { version: 1n } });
+    await client.unpin(topic, {});
+    expect((await client.describeTopic(topic)).versionCount).toBe(3);
+    expect(sha256Hex(Buffer.from('one'))).toBe((await client.getVersion(topic, 1n)).pointer.sha256);
+  });
+});
+
+describe('imprint serve --store cassandra', () => {
+  /** Runs the CLI from source; resolves with the port it serves on, or its exit code and output. */
+  function serve(args: string[], env: Record<string, string> = {}) {
+    const proc = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', '--data-dir', tempDir(), 'serve', '--port', '0', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    const started = new Promise<{ port: number } | { code: number | null; output: string }>((resolve) => {
+      const onData = (b: Buffer) => {
+        output += b.toString();
+        const m = /Imprint is serving on [\d.]+:(\d+)/.exec(output);
+        if (m) resolve({ port: Number(m[1]) });
+      };
+      proc.stdout.on('data', onData);
+      proc.stderr.on('data', onData);
+      proc.on('exit', (code) => resolve({ code, output }));
+    });
+    const stop = () =>
+      new Promise<number | null>((resolve) => {
+        if (proc.exitCode !== null) return resolve(proc.exitCode);
+        proc.removeAllListeners('exit');
+        proc.on('exit', (code) => resolve(code));
+        proc.kill('SIGTERM');
+      });
+    return { started, stop, output: () => output };
+  }
+
+  async function roundTrip(port: number): Promise<void> {
+    const c = new ImprintClient({ address: `127.0.0.1:${port}` });
+    try {
+      const topic = `cli-${randomUUID().slice(0, 8)}`;
+      // The store connects in the background: retry until it answers.
+      for (let i = 0; ; i++) {
+        try {
+          await c.createTopic({ name: topic });
+          break;
+        } catch (err) {
+          if (i > 50 || (err as { code?: string }).code !== 'UNAVAILABLE') throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+      expect((await c.publishPointer(topic, directPointer('from the cli'))).version).toBe(1n);
+      expect((await c.poll(topic, identity(), 0n)).record?.version).toBe(1n);
+    } finally {
+      c.close();
+    }
+  }
+
+  it('takes the flags from the issue', async () => {
+    const s = serve(['--store', 'cassandra', '--cassandra-contact-points', endpoint, '--cassandra-local-dc', 'datacenter1', '--cassandra-keyspace', KEYSPACE, '--cassandra-replication', SIMPLE]);
+    try {
+      const r = await s.started;
+      if (!('port' in r)) throw new Error(`serve exited with ${r.code}:\n${r.output}`);
+      expect(s.output()).toContain(`metadata  cassandra ${endpoint} keyspace ${KEYSPACE}`);
+      await roundTrip(r.port);
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+  }, 60_000);
+
+  it('takes IMPRINT_STORE, IMPRINT_CASSANDRA_CONTACT_POINTS and IMPRINT_CASSANDRA_LOCAL_DC', async () => {
+    const s = serve(['--cassandra-keyspace', KEYSPACE, '--cassandra-replication', SIMPLE], {
+      IMPRINT_STORE: 'cassandra',
+      IMPRINT_CASSANDRA_CONTACT_POINTS: endpoint,
+      IMPRINT_CASSANDRA_LOCAL_DC: 'datacenter1',
+    });
+    try {
+      const r = await s.started;
+      if (!('port' in r)) throw new Error(`serve exited with ${r.code}:\n${r.output}`);
+      await roundTrip(r.port);
+    } finally {
+      expect(await s.stop()).toBe(0);
+    }
+  }, 60_000);
+
+  it('refuses to start without a local data center, naming the flag (exit 2)', async () => {
+    const s = serve(['--store', 'cassandra', '--cassandra-contact-points', endpoint], { IMPRINT_CASSANDRA_LOCAL_DC: '' });
+    const r = await s.started;
+    expect(r).toMatchObject({ code: 2 });
+    expect(s.output()).toMatch(/invalid argument: cassandra\.localDataCenter .*--cassandra-local-dc/);
+  }, 60_000);
+});
