@@ -5,10 +5,17 @@
  */
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { ImprintClient, LocalBlobStore, Publisher, downloadPayload } from '../client/index.js';
+// Modules, not client/index.js: the AWS SDK loads only for --blobs s3 (see cli/blobs.ts).
+import { downloadPayload } from '../client/fetch.js';
+import { ImprintClient } from '../client/imprint-client.js';
+import { Publisher } from '../client/publisher.js';
 import { ImprintError, parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
-import { CASSANDRA_DEFAULTS, CONSISTENCY_NAMES, DEFAULT_PORT, SERIAL_CONSISTENCY_NAMES, STORE_KINDS, startImprintServer, type StoreKind } from '../server/index.js';
-import type { ConsistencyName, SerialConsistencyName } from '../server/store/cassandra.js';
+import { kibanaConsumersLink } from '../server/audit/kibana.js';
+import { AUDIT_KINDS, type AuditKind } from '../server/config.js';
+import { DEFAULT_PORT, startImprintServer } from '../server/index.js';
+import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
+import { addJanitorCommand, parseDuration } from './janitor.js';
+import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
 import { bytes, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
 
@@ -111,34 +118,22 @@ function parseTime(text: string): number {
 
 // ---- serve ----
 
-interface ServeOpts {
+interface ServeOpts extends StoreCliOptions {
   host: string;
   port: string;
-  store?: StoreKind;
-  cassandraContactPoints?: string;
-  cassandraLocalDc?: string;
-  cassandraKeyspace?: string;
-  cassandraReplication?: string;
-  cassandraConsistency?: ConsistencyName;
-  cassandraSerialConsistency?: SerialConsistencyName;
+  audit: AuditKind;
+  esUrl?: string;
 }
 
-program
-  .command('serve')
-  .description('run the Imprint service: SQLite metadata (default) or Cassandra, local blob directory, file audit')
-  .option('--host <host>', 'address to bind (0.0.0.0 serves other machines)', '127.0.0.1')
-  .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
-  .addOption(new Option('--store <kind>', 'metadata store (default: sqlite, in the data dir)').choices(STORE_KINDS).env('IMPRINT_STORE'))
-  .addOption(new Option('--cassandra-contact-points <host:port,...>', 'Cassandra nodes to connect to (--store cassandra)').env('IMPRINT_CASSANDRA_CONTACT_POINTS'))
-  .addOption(new Option('--cassandra-local-dc <dc>', "the data center this server runs in, e.g. datacenter1 (--store cassandra)").env('IMPRINT_CASSANDRA_LOCAL_DC'))
-  .addOption(new Option('--cassandra-keyspace <name>', `keyspace, created when missing (default: ${CASSANDRA_DEFAULTS.keyspace})`).env('IMPRINT_CASSANDRA_KEYSPACE'))
-  .addOption(
-    new Option('--cassandra-replication <json>', `replication of a keyspace it creates (default: {"class":"NetworkTopologyStrategy","<local dc>":${CASSANDRA_DEFAULTS.replicationFactor}})`).env(
-      'IMPRINT_CASSANDRA_REPLICATION',
-    ),
-  )
-  .addOption(new Option('--cassandra-consistency <level>', `reads and writes (default: ${CASSANDRA_DEFAULTS.consistency})`).choices(CONSISTENCY_NAMES))
-  .addOption(new Option('--cassandra-serial-consistency <level>', `version-number transactions (default: ${CASSANDRA_DEFAULTS.serialConsistency})`).choices(SERIAL_CONSISTENCY_NAMES))
+addStoreOptions(
+  program
+    .command('serve')
+    .description('run the Imprint service: SQLite (default) or Cassandra metadata, file (default) or Elasticsearch audit')
+    .option('--host <host>', 'address to bind (0.0.0.0 serves other machines)', '127.0.0.1')
+    .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
+    .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
+    .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL')),
+)
   .addHelpText(
     'after',
     `
@@ -155,16 +150,9 @@ Examples:
       host: o.host,
       port,
       ...(o.store && { store: o.store }),
-      ...(o.store === 'cassandra' && {
-        cassandra: {
-          ...(o.cassandraContactPoints !== undefined && { contactPoints: o.cassandraContactPoints }),
-          ...(o.cassandraLocalDc !== undefined && { localDataCenter: o.cassandraLocalDc }),
-          ...(o.cassandraKeyspace !== undefined && { keyspace: o.cassandraKeyspace }),
-          ...(o.cassandraReplication !== undefined && { replication: o.cassandraReplication }),
-          ...(o.cassandraConsistency !== undefined && { consistency: o.cassandraConsistency }),
-          ...(o.cassandraSerialConsistency !== undefined && { serialConsistency: o.cassandraSerialConsistency }),
-        },
-      }),
+      ...(o.store === 'cassandra' && { cassandra: cassandraFrom(o) }),
+      audit: o.audit,
+      ...(o.esUrl !== undefined && { esUrl: o.esUrl }),
     });
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
@@ -175,7 +163,7 @@ Examples:
 Imprint is serving on ${o.host}:${server.port}
   metadata  ${metadata}
   blobs     ${server.options.blobDir}
-  audit     ${server.options.auditFile}
+  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*)` : server.options.auditFile}
 
 Next, in another terminal:
   npx imprint${flag} topic create demo --owner you
@@ -255,6 +243,32 @@ topic
   );
 
 topic
+  .command('consumers <name>')
+  .description('who consumes a topic (from the audit data): per app and cluster, the nodes and the version each holds')
+  .option('--since <duration>', 'consumers seen polling in this window', '24h')
+  .option('--kibana-url <url>', 'also print a Kibana Discover link filtered to the topic and window')
+  .option('--version <version>', 'with --kibana-url: filter the link to consumers holding this version')
+  .action(
+    withClient(async (client, name: string, o: { since: string; kibanaUrl?: string; version?: string }) => {
+      const toMs = Date.now();
+      const fromMs = toMs - parseDuration(o.since, 'since');
+      const d = await client.describeTopic(name, fromMs);
+      const link = o.kibanaUrl ? kibanaConsumersLink({ kibanaUrl: o.kibanaUrl, topic: name, ...(o.version && { version: parseVersion(o.version).toString() }), fromMs, toMs }) : undefined;
+      const c = d.consumers;
+      out({ topic: name, consumers: c, ...(link && { kibana: link }) }, () => {
+        if ('error' in c) return `consumers of ${name}: not available (${c.error})`;
+        const lines = [`${name}: ${c.nodeCount} nodes polled since ${when(c.sinceMs)}${c.lastSeenMs ? `, last at ${when(c.lastSeenMs)}` : ''}`];
+        if (c.nodeCount === 0) lines.push('  nobody: the topic looks unused in this window');
+        for (const g of c.groups) {
+          lines.push(`  ${`${g.app || '-'}/${g.cluster || '-'}`.padEnd(32)} ${String(g.nodeCount).padStart(5)} nodes  ${g.versions.map((v) => `v${v.version}: ${v.nodeCount}`).join('  ')}  (last ${when(g.lastSeenMs)})`);
+        }
+        if (link) lines.push(`  kibana: ${link}`);
+        return lines.join('\n');
+      });
+    }),
+  );
+
+topic
   .command('list')
   .description('all topics')
   .action(
@@ -266,16 +280,17 @@ topic
 
 // ---- publish and read ----
 
-program
-  .command('publish <topic> <file>')
-  .description('publish a file as a new version: inside the record up to 1 MiB, else via the blob store')
-  .option('--meta <k=v>', 'metadata (repeatable)', collect, [])
-  .option('--scope <k=v,...>', 'publish to this scope only (repeatable; default: every consumer)', collect, [])
-  .action(
-    withClient(async (client, topicName: string, file: string, o: { meta: string[]; scope: string[] }) => {
+addBlobOptions(
+  program
+    .command('publish <topic> <file>')
+    .description('publish a file as a new version: inside the record up to 1 MiB, else to the blob store of every region')
+    .option('--meta <k=v>', 'metadata (repeatable)', collect, [])
+    .option('--scope <k=v,...>', 'publish to this scope only (repeatable; default: every consumer)', collect, []),
+).action(
+    withClient(async (client, topicName: string, file: string, o: BlobCliOptions & { meta: string[]; scope: string[] }) => {
       const metadata = parseKeyValues(o.meta, 'metadata');
       const scopes = o.scope.map((s, i) => parseScope(s, `scopes[${i}]`));
-      const publisher = new Publisher({ client, blobStores: [new LocalBlobStore({ root: blobDir() })] });
+      const publisher = new Publisher({ client, blobStores: await blobStoresFrom(o, blobDir()) });
       let total: number | undefined;
       let done = 0;
       const progress = startProgress(`publishing ${path.basename(file)}`, undefined, !globals().json);
@@ -328,16 +343,17 @@ program
     }),
   );
 
-program
-  .command('download <topic> <version>')
-  .description("write a version's payload to a file, checked against its size and sha256")
-  .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)')
-  .action(
-    withClient(async (client, topicName: string, version: string, o: { output?: string }) => {
+addBlobOptions(
+  program
+    .command('download <topic> <version>')
+    .description("write a version's payload to a file, checked against its size and sha256 (closest region first)")
+    .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)'),
+).action(
+    withClient(async (client, topicName: string, version: string, o: BlobCliOptions & { output?: string }) => {
       const r = await client.getVersion(topicName, parseVersion(version));
       const file = o.output ?? `${topicName}-v${r.version}.bin`;
       const progress = startProgress(`downloading v${r.version}`, r.pointer.size, !globals().json);
-      await downloadPayload(r, [new LocalBlobStore({ root: blobDir() })], file, { onProgress: (p) => progress.update(p.bytes, p.total) });
+      await downloadPayload(r, await blobStoresFrom(o, blobDir()), file, { onProgress: (p) => progress.update(p.bytes, p.total) });
       const summary = progress.finish(r.pointer.size);
       out({ file, ...(recordJson(r) as object) }, () => `wrote ${file}: ${summary}, sha256 verified`);
     }),
@@ -405,6 +421,8 @@ program
       out(pins, () => (pins.length ? pins.map(pinText).join('\n') : `no pins on ${topicName}`));
     }),
   );
+
+addJanitorCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true });
 
 program.parseAsync().catch((err: unknown) => {
   if (err instanceof ImprintError) {

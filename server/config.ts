@@ -6,6 +6,8 @@ import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } fr
 
 export type StoreKind = 'sqlite' | 'cassandra';
 export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'cassandra'];
+export type AuditKind = 'file' | 'elasticsearch';
+export const AUDIT_KINDS: readonly AuditKind[] = ['file', 'elasticsearch'];
 
 export interface ServerOptions {
   /** Holds the SQLite database, the local blob directory and the audit file. @default "./imprint-data" */
@@ -19,7 +21,12 @@ export interface ServerOptions {
   /** Required when `store` is "cassandra"; ignored otherwise. */
   readonly cassandra?: CassandraOptions;
   /** @default "file" */
-  readonly audit?: 'file';
+  /** Where audit events go: the JSON-lines file in the data dir, or Elasticsearch. @default "file" */
+  readonly audit?: AuditKind;
+  /** With audit "elasticsearch": its URL. @default none (required then) */
+  readonly esUrl?: string;
+  /** With audit "elasticsearch": prefix of the daily indices. @default "imprint-audit" */
+  readonly esIndexPrefix?: string;
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
@@ -72,7 +79,9 @@ export interface ResolvedServerOptions {
   readonly store: StoreKind;
   /** Set when `store` is "cassandra". */
   readonly cassandra?: CassandraStoreOptions;
-  readonly audit: 'file';
+  readonly audit: AuditKind;
+  readonly esUrl?: string;
+  readonly esIndexPrefix?: string;
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -105,7 +114,10 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   const store = o.store ?? 'sqlite';
   if (!STORE_KINDS.includes(store)) throw new InvalidArgumentError('store', `must be one of ${STORE_KINDS.join(', ')}`, store);
   const audit = o.audit ?? 'file';
-  if (audit !== 'file') throw new InvalidArgumentError('audit', 'must be "file"', audit);
+  if (!AUDIT_KINDS.includes(audit)) throw new InvalidArgumentError('audit', `must be one of ${AUDIT_KINDS.join(', ')}`, audit);
+  if (audit === 'elasticsearch' && !/^https?:\/\/[^\s/]+/.test(o.esUrl ?? '')) {
+    throw new InvalidArgumentError('es-url', 'must be the http(s) URL of Elasticsearch with --audit elasticsearch (e.g. http://127.0.0.1:9200)', o.esUrl ?? '');
+  }
   return {
     dataDir,
     host: o.host ?? '127.0.0.1',
@@ -113,6 +125,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     store,
     ...(store === 'cassandra' && { cassandra: cassandraWithDefaults(o.cassandra ?? {}) }),
     audit,
+    ...(audit === 'elasticsearch' && { esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix ?? 'imprint-audit' }),
     ...(o.log && { log: o.log }),
     clock: o.clock ?? Date.now,
     sqliteFile: path.join(dataDir, 'imprint.db'),

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import { ImprintError } from '../core/index.js';
 import type { AuditSink } from './audit/audit-sink.js';
+import { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 import { FileAuditSink } from './audit/file.js';
 import { withDefaults, type ResolvedServerOptions, type ServerOptions } from './config.js';
 import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
@@ -49,7 +50,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const store: MetadataStore = cassandra ?? SqliteMetadataStore.open({ file: o.sqliteFile });
   let audit: AuditSink;
   try {
-    audit = new FileAuditSink({ file: o.auditFile, log });
+    audit = o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, log }) : new FileAuditSink({ file: o.auditFile, log });
   } catch (err) {
     await store.close();
     throw new DataDirError(`cannot open the audit file ${o.auditFile}: ${err instanceof Error ? err.message : String(err)}`, err);
@@ -77,7 +78,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     address: `${o.host}:${grpcHandle.port}`,
     store: store.name,
     ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : { db: o.sqliteFile }),
-    audit: o.auditFile,
+    audit: o.esUrl ? `elasticsearch ${o.esUrl} (${o.esIndexPrefix}-*)` : o.auditFile,
   });
   return {
     port: grpcHandle.port,
@@ -100,6 +101,8 @@ export { SqliteMetadataStore, StoreOpenError } from './store/sqlite.js';
 export { CassandraMetadataStore, CassandraSchemaError } from './store/cassandra.js';
 export type { MetadataStore } from './store/metadata-store.js';
 export { FileAuditSink, readAuditFile } from './audit/file.js';
+export { ElasticsearchAuditSink } from './audit/elasticsearch.js';
+export type { TopicConsumers } from './audit/consumers.js';
 export type { AuditSink, AuditEvent } from './audit/audit-sink.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export { withDefaults, cassandraWithDefaults, DEFAULT_PORT, CASSANDRA_DEFAULTS, CONSISTENCY_NAMES, SERIAL_CONSISTENCY_NAMES, STORE_KINDS, type ServerOptions, type CassandraOptions, type StoreKind } from './config.js';

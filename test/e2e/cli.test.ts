@@ -128,6 +128,20 @@ describe('imprint CLI walkthrough', () => {
     expect(described.stdout).toContain('pins: none');
   });
 
+  it('topic consumers lists who polled, and janitor --once writes a snapshot and purges', async () => {
+    await cli('poll', 'ip-reputation', '--app', 'scorer', '--cluster', 'c1', '--node', 'n1');
+    await cli('poll', 'ip-reputation', '--app', 'scorer', '--cluster', 'c1', '--node', 'n2', '--last-seen', '2');
+    const consumers = await cli('topic', 'consumers', 'ip-reputation', '--kibana-url', 'http://kibana:5601');
+    expect(consumers.code).toBe(0);
+    expect(consumers.stdout).toMatch(/scorer\/c1\s+2 nodes\s+v2: 2/);
+    expect(consumers.stdout).toContain('kibana: http://kibana:5601/app/discover#/');
+    const janitor = await cli('janitor', '--once');
+    expect(janitor.code).toBe(0);
+    expect(janitor.stdout).toMatch(/^snapshot: \d+ topics, \d+ bytes to local$/m);
+    expect(janitor.stdout).toMatch(/^purge: 0 versions deleted over \d+ topics$/m);
+    expect(fs.readdirSync(path.join(dataDir, 'blobs', 'imprint-snapshots'))).toContain('LATEST');
+  });
+
   it('bad input: a clear message, exit 2, and nothing written', async () => {
     const f = path.join(dir, 'x.txt');
     fs.writeFileSync(f, 'x');

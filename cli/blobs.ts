@@ -1,0 +1,60 @@
+/**
+ * Blob stores from command-line options, shared by `publish`, `download` and `janitor`:
+ *   --blobs local (the global --blob-dir, default DATA_DIR/blobs)
+ *   --blobs s3 --regions us-east-1,eu-west-1 --bucket 'imprint-{region}'
+ *        [--s3-endpoints us-east-1=http://127.0.0.1:9000,eu-west-1=http://127.0.0.1:9001] [--s3-path-style]
+ * Regions are in order of preference: the closest first. S3 credentials come from the AWS
+ * SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, profiles, roles).
+ */
+import path from 'node:path';
+import { Option, type Command } from 'commander';
+import type { KeyedBlobStore } from '../client/blob-store/blob-store.js';
+import { LocalBlobStore } from '../client/blob-store/local.js';
+import { InvalidArgumentError } from '../core/index.js';
+
+export interface BlobCliOptions {
+  blobs: string;
+  regions?: string;
+  bucket?: string;
+  s3Endpoints?: string;
+  s3PathStyle?: boolean;
+}
+
+export function addBlobOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--blobs <kind>', 'where payloads over 1 MiB live').choices(['local', 's3']).env('IMPRINT_BLOBS').default('local'))
+    .addOption(new Option('--regions <list>', 's3: regions, closest first (comma-separated)').env('IMPRINT_REGIONS'))
+    .addOption(new Option('--bucket <name>', 's3: bucket per region; {region} is replaced by the region').env('IMPRINT_BUCKET').default('imprint-{region}'))
+    .addOption(new Option('--s3-endpoints <list>', 's3: region=url pairs for S3-compatible servers (MinIO)').env('IMPRINT_S3_ENDPOINTS'))
+    .addOption(new Option('--s3-path-style', 's3: path-style URLs (needed by most S3-compatible servers)').env('IMPRINT_S3_PATH_STYLE'));
+}
+
+/** The stores, closest region first. `localRoot`: the directory of the local store. */
+export async function blobStoresFrom(o: BlobCliOptions, localRoot: string): Promise<KeyedBlobStore[]> {
+  if (o.blobs === 'local') return [new LocalBlobStore({ root: path.resolve(localRoot) })];
+  if (o.blobs !== 's3') throw new InvalidArgumentError('blobs', 'must be "local" or "s3"', o.blobs);
+  const regions = (o.regions ?? '')
+    .split(',')
+    .map((r) => r.trim())
+    .filter(Boolean);
+  if (regions.length === 0) throw new InvalidArgumentError('regions', 'must name at least one region with --blobs s3 (e.g. --regions us-east-1,eu-west-1)');
+  const endpoints = new Map<string, string>();
+  for (const pair of (o.s3Endpoints ?? '').split(',').filter((p) => p.trim() !== '')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new InvalidArgumentError('s3-endpoints', 'must be region=url pairs separated by ","', pair);
+    endpoints.set(pair.slice(0, eq).trim(), pair.slice(eq + 1).trim());
+  }
+  for (const r of endpoints.keys()) if (!regions.includes(r)) throw new InvalidArgumentError('s3-endpoints', `names region "${r}", which is not in --regions`, r);
+  // Loaded only when asked for: the AWS SDK is heavy for the commands that do not need it.
+  const { S3BlobStore } = await import('../client/blob-store/s3.js');
+  const template = o.bucket ?? 'imprint-{region}';
+  return regions.map((region) => {
+    const endpoint = endpoints.get(region);
+    return new S3BlobStore({
+      region,
+      bucket: template.replaceAll('{region}', region),
+      ...(endpoint && { endpoint }),
+      forcePathStyle: o.s3PathStyle ?? false,
+    });
+  });
+}

@@ -1,0 +1,62 @@
+/** `imprint janitor`: the fallback snapshot writer and the retention purge, on intervals or once. */
+import { Option, type Command } from 'commander';
+import { InvalidArgumentError } from '../core/index.js';
+import { Janitor, type JobOutcome } from '../janitor/index.js';
+import { createLogger } from '../server/log.js';
+import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
+import { toJson } from './format.js';
+import { addStoreOptions, openJanitorStore, type StoreCliOptions } from './store-options.js';
+
+/** "90s", "5m", "24h", "7d" or milliseconds. */
+export function parseDuration(text: string, field: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) throw new InvalidArgumentError(field, 'must be a duration like 90s, 5m, 24h or 7d', text);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  const ms = Number(m[1]) * unit;
+  if (ms < 1000) throw new InvalidArgumentError(field, 'must be at least 1s', text);
+  return ms;
+}
+
+function summary(o: JobOutcome): string {
+  if (!o.ran) return `${o.job}: skipped, another janitor holds the lease`;
+  if (o.error) return `${o.job}: FAILED: ${o.error}`;
+  const r = o.result;
+  if (o.job === 'snapshot' && r && 'key' in r) return `snapshot: ${r.topics} topics, ${r.size} bytes to ${r.regions.join(', ') || 'no region'}${r.failed.length ? `; failed in ${r.failed.map((f) => f.region).join(', ')}` : ''}`;
+  if (o.job === 'purge' && r && 'purged' in r) return `purge: ${r.purged.length} versions deleted over ${r.topics} topics${r.failures.length ? `; ${r.failures.length} objects could not be deleted (retried next run)` : ''}`;
+  return `${o.job}: done`;
+}
+
+export function addJanitorCommand(program: Command, ctx: { dataDir: () => string; blobDir: () => string; json: () => boolean }): void {
+  addBlobOptions(
+    addStoreOptions(program.command('janitor'))
+      .description('write the fallback snapshot to every region and purge versions outside retention (only one janitor does each job at a time)')
+      .option('--once', 'run each job once and exit (exit 1 when one failed)')
+      .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').default('5m'))
+      .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').default('24h')),
+  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string }) => {
+    const log = createLogger();
+    const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
+    const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
+    const blobStores = await blobStoresFrom(o, ctx.blobDir());
+    const store = await openJanitorStore(o, ctx.dataDir(), log);
+    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, log });
+    if (o.once) {
+      const outcomes = await janitor.runOnce();
+      process.stdout.write(`${ctx.json() ? toJson(outcomes) : outcomes.map(summary).join('\n')}\n`);
+      await store.close();
+      process.exitCode = outcomes.some((x) => x.error) ? 1 : 0;
+      return;
+    }
+    log.info('janitor running', { holder: janitor.holder, snapshotEvery: o.snapshotEvery, purgeEvery: o.purgeEvery, regions: blobStores.map((s) => s.region).join(',') });
+    janitor.start();
+    const stop = (signal: string) => {
+      log.info(`received ${signal}, stopping the janitor`);
+      void janitor
+        .stop()
+        .then(() => store.close())
+        .then(() => process.exit(0));
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
