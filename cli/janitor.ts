@@ -23,6 +23,7 @@ function summary(o: JobOutcome): string {
   const r = o.result;
   if (o.job === 'snapshot' && r && 'key' in r) return `snapshot: ${r.topics} topics, ${r.size} bytes to ${r.regions.join(', ') || 'no region'}${r.failed.length ? `; failed in ${r.failed.map((f) => f.region).join(', ')}` : ''}`;
   if (o.job === 'purge' && r && 'purged' in r) return `purge: ${r.purged.length} versions deleted over ${r.topics} topics${r.failures.length ? `; ${r.failures.length} objects could not be deleted (retried next run)` : ''}`;
+  if (o.job === 'audit-purge' && Array.isArray(r)) return `audit-purge: ${r.length} audit indices deleted${r.length ? ` (${r.join(', ')})` : ''}`;
   return `${o.job}: done`;
 }
 
@@ -32,14 +33,25 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       .description('write the fallback snapshot to every region and purge versions outside retention (only one janitor does each job at a time)')
       .option('--once', 'run each job once and exit (exit 1 when one failed)')
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').default('5m'))
-      .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').default('24h')),
-  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string }) => {
+      .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').default('24h'))
+      .addOption(new Option('--es-url <url>', 'also delete daily audit indices past --audit-retention-days in this Elasticsearch').env('IMPRINT_ES_URL'))
+      .addOption(new Option('--audit-retention-days <days>', 'days of audit indices to keep').default('30')),
+  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; esUrl?: string; auditRetentionDays: string }) => {
     const log = createLogger();
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
     const blobStores = await blobStoresFrom(o, ctx.blobDir());
     const store = await openJanitorStore(o, ctx.dataDir(), log);
-    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, log });
+    const retentionDays = Number(o.auditRetentionDays);
+    if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new InvalidArgumentError('audit-retention-days', 'must be a whole number >= 1', o.auditRetentionDays);
+    let purgeAuditIndices: ((nowMs: number) => Promise<string[]>) | undefined;
+    if (o.esUrl) {
+      const { Client } = await import('@elastic/elasticsearch');
+      const { purgeAuditIndices: purge } = await import('../server/audit/elasticsearch.js');
+      const es = new Client({ node: o.esUrl });
+      purgeAuditIndices = (nowMs) => purge(es, { retentionDays, nowMs });
+    }
+    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, log, ...(purgeAuditIndices && { purgeAuditIndices }) });
     if (o.once) {
       const outcomes = await janitor.runOnce();
       process.stdout.write(`${ctx.json() ? toJson(outcomes) : outcomes.map(summary).join('\n')}\n`);

@@ -64,4 +64,16 @@ describe('serve --audit elasticsearch', () => {
     expect(stdout).toMatch(/scorer\/prod\s+3 nodes\s+v2: 3/);
     expect(stdout).toMatch(/ranker\/canary\s+1 nodes\s+v2: 1/);
   });
+
+  it('janitor --once --es-url deletes audit indices past their retention, and keeps recent ones', async () => {
+    const esUrl = process.env.IMPRINT_ELASTICSEARCH ?? '';
+    const old = 'imprint-audit-2020.01.01';
+    const res = await fetch(`${esUrl}/${old}`, { method: 'PUT' });
+    expect(res.status).toBe(200);
+    const out = (await run(process.execPath, [CLI, '--data-dir', tempDir(), 'janitor', '--once', '--es-url', esUrl, '--audit-retention-days', '30'])).stdout;
+    expect(out).toMatch(new RegExp(`^audit-purge: 1 audit indices deleted \\(${old.replaceAll('.', '\\.')}\\)$`, 'm'));
+    expect((await fetch(`${esUrl}/${old}`, { method: 'HEAD' })).status).toBe(404);
+    const today = await fetch(`${esUrl}/_cat/indices/imprint-audit-*?format=json`);
+    expect(((await today.json()) as { index: string }[]).length).toBeGreaterThan(0);
+  });
 });
