@@ -9,6 +9,12 @@
  *   swap-memory    peak RSS while a subscriber swaps a 256 MiB payload, as a multiple of it
  *   s3-download    MiB/s of fetchPayload from S3 (sha256-verified) vs a raw SDK GetObject, 256 MiB;
  *                  runs by default only when IMPRINT_S3 is set (else name it: it starts a MinIO)
+ *   consume        Polls/s of a consume-role instance (poll table, limiter, metrics) vs an empty
+ *                  grpc-js unary handler (target >= 0.8x), and vs the all-role server
+ *   fleet          100k simulated nodes x 7 topics every 30 s (BatchPoll, ~3.3k/s) from a load
+ *                  generator process against one consume-role instance, 60 s at the full rate:
+ *                  p50/p99 latency, errors, server CPU per 1k topic-checks/s (targets: 0 errors, p99 < 50 ms)
+ *   propagation    publish -> 50 subscribers swapped, via a consume-role instance vs the all-role server
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -157,7 +163,25 @@ function s3Download(): void {
   process.stdout.write(r.stdout);
 }
 
-const all: Record<string, () => Promise<void> | void> = { 'poll-path': pollPath, 'batch-poll': batchPoll, latency, 'swap-memory': swapMemory, 's3-download': s3Download };
+/** Benches that run as their own process (the fleet one starts a second one, its load generator). */
+function ownProcess(file: string): () => void {
+  return () => {
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, file)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000, killSignal: 'SIGKILL' });
+    process.stdout.write(r.stdout);
+  };
+}
+
+const all: Record<string, () => Promise<void> | void> = {
+  'poll-path': pollPath,
+  'batch-poll': batchPoll,
+  latency,
+  'swap-memory': swapMemory,
+  's3-download': s3Download,
+  consume: ownProcess('consume.ts'),
+  fleet: ownProcess('fleet.ts'),
+  propagation: ownProcess('propagation.ts'),
+};
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download']);
 const chosen = process.argv.slice(2).filter((a) => a in all);

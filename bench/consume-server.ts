@@ -1,0 +1,119 @@
+/**
+ * A consume-role instance for the benches, composed from server/consume the way the
+ * `--role consume` wiring composes it: its own SQLite connection to the data dir, the poll
+ * table refreshed every `refreshMs`, Poll and BatchPoll answered by the ConsumeService (with
+ * the same audit events), the other Consumer methods by ImprintService, and every Consumer
+ * method behind the per-application limiter and the metrics, served with TCP_NODELAY
+ * (server/consume/listen.ts).
+ */
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import type { ConsumerHandlers } from '../proto/gen/imprint/v1/Consumer.js';
+import { loadImprintProto } from '../proto/loader.js';
+import type { AuditSink } from '../server/audit/audit-sink.js';
+import { FileAuditSink } from '../server/audit/file.js';
+import { ConsumeService } from '../server/consume/consume-service.js';
+import { guardConsumerHandlers, pollHandlers } from '../server/consume/handlers.js';
+import { ConcurrencyLimiter, type LimiterOptions } from '../server/consume/limiter.js';
+import { listenNoDelay } from '../server/consume/listen.js';
+import { consumeMetrics, type ConsumeMetrics } from '../server/consume/metrics.js';
+import { PollTable } from '../server/consume/poll-table.js';
+import { consumerHandlers } from '../server/grpc-server.js';
+import { silentLogger } from '../server/log.js';
+import { ImprintService } from '../server/service.js';
+import { SqliteMetadataStore } from '../server/store/sqlite.js';
+
+export interface BenchConsumeServer {
+  readonly port: number;
+  readonly table: PollTable;
+  readonly limiter: ConcurrencyLimiter;
+  readonly metrics: ConsumeMetrics;
+  readonly audit: AuditSink;
+  stop(): Promise<void>;
+}
+
+/** An AuditSink that keeps nothing: to measure what audit costs (`--audit none`). */
+class NullAuditSink implements AuditSink {
+  readonly name = 'none';
+  private recorded = 0;
+  record(): void {
+    this.recorded++;
+  }
+  stats() {
+    return { recorded: this.recorded, dropped: 0 };
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/** `auditFile` null: no audit at all (NullAuditSink). @default <dataDir>/consume-audit/events.jsonl */
+export async function startConsumeServer(opts: { dataDir: string; refreshMs: number; auditFile?: string | null; limiter?: LimiterOptions }): Promise<BenchConsumeServer> {
+  const store = SqliteMetadataStore.open({ file: path.join(opts.dataDir, 'imprint.db') });
+  const audit: AuditSink = opts.auditFile === null ? new NullAuditSink() : new FileAuditSink({ file: opts.auditFile ?? path.join(opts.dataDir, 'consume-audit', 'events.jsonl') });
+  const table = new PollTable({ store, log: silentLogger });
+  await table.start(opts.refreshMs);
+  const consume = new ConsumeService({ table, audit });
+  const service = new ImprintService({ store, audit, log: silentLogger });
+  const limiter = new ConcurrencyLimiter(opts.limiter);
+  const metrics = consumeMetrics({ table, limiter });
+  const { proto } = loadImprintProto();
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+  server.addService(proto.imprint.v1.Consumer.service, guardConsumerHandlers({ ...consumerHandlers(service, silentLogger), ...pollHandlers(consume, silentLogger) }, { limiter, metrics }));
+  const listener = await listenNoDelay(server, '127.0.0.1', 0);
+  return {
+    port: listener.port,
+    table,
+    limiter,
+    metrics,
+    audit,
+    async stop() {
+      await listener.close(2000);
+      await table.stop();
+      await audit.close();
+      await store.close();
+    },
+  };
+}
+
+/** Sums a prom-client counter's values whose labels match `labels`. */
+export async function counterValue(metrics: ConsumeMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {
+  const m = await metrics.registry.getSingleMetric(name)?.get();
+  return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
+}
+
+/** A server with the Consumer service whose handlers do nothing: the floor of a grpc-js unary call (TCP_NODELAY like startConsumeServer). */
+export async function emptyConsumerServer(): Promise<{ port: number; stop: () => void }> {
+  const { proto } = loadImprintProto();
+  const server = new grpc.Server();
+  server.addService(proto.imprint.v1.Consumer.service, {
+    Poll: (_c, cb) => cb(null, {}),
+    BatchPoll: (_c, cb) => cb(null, {}),
+    GetVersion: (_c, cb) => cb(null, {}),
+    ListVersions: (_c, cb) => cb(null, {}),
+    GetLatestAt: (_c, cb) => cb(null, {}),
+    GetTopic: (_c, cb) => cb(null, {}),
+    ListTopics: (_c, cb) => cb(null, {}),
+  } satisfies ConsumerHandlers);
+  // The same listener as the consume-role server: the comparison is of the handlers, not of TCP settings.
+  const listener = await listenNoDelay(server, '127.0.0.1', 0);
+  return { port: listener.port, stop: () => void listener.close(0) };
+}
+
+/** Runs `fn` with `concurrency` loops for `ms`; returns calls per second. */
+export async function throughput(fn: () => Promise<unknown>, concurrency: number, ms: number): Promise<number> {
+  const end = performance.now() + ms;
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        await fn();
+        n++;
+      }
+    }),
+  );
+  return n / (ms / 1000);
+}
+
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  return sorted.length === 0 ? NaN : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN);
+}

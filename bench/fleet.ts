@@ -1,0 +1,198 @@
+/**
+ * fleet: one consume-role instance (this process) under a simulated fleet: 100k nodes × 7
+ * topics polling every 30 s with BatchPoll = about 3.3k BatchPolls/s, 23k topic-checks/s,
+ * played by a load generator in a separate process (bench/fleet-load.ts, loopback only,
+ * bounded in count and time). On a 2-core machine it runs scaled down in time, not in rate:
+ * a warm-up, then `--duration-s` (default 60 s: every node polls twice) at the full rate.
+ * Meanwhile a version is published to a popular topic every second (as a publish-role
+ * instance would, on the same database), so some answers carry updates.
+ *
+ * Reports p50/p99 latency (from each BatchPoll's scheduled send), errors, and the server's
+ * CPU per 1k topic-checks/s (process.cpuUsage of this process over the measured window).
+ * Targets: zero errors, p99 < 50 ms.
+ *
+ * Then the same fleet plays against an empty grpc-js BatchPoll handler for `--baseline-s`
+ * (default 20 s): the floor this machine and this generator reach, in the same run.
+ *
+ *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 5] [--refresh-ms 2000] [--baseline-s 20] [--grpc-js] [--audit none]
+ */
+import { fork } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import type { DataPointer } from '../core/index.js';
+import { SqliteMetadataStore } from '../server/store/sqlite.js';
+import type { RefreshResult } from '../server/consume/poll-table.js';
+import { counterValue, emptyConsumerServer, startConsumeServer } from './consume-server.js';
+import { topicNames, type FleetLoadResult } from './fleet-load.js';
+import { tempDir } from './util.js';
+
+function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isFinite(v) || v < 0) throw new Error(`--${name} must be a number >= 0`);
+  return v;
+}
+
+const nodes = arg('nodes', 100_000);
+const topicsPerNode = arg('topics-per-node', 7);
+const topicCount = arg('topic-count', 1000);
+const intervalS = arg('interval-s', 30);
+const warmupS = arg('warmup-s', 5);
+const durationS = arg('duration-s', 60);
+const refreshMs = arg('refresh-ms', 2000);
+const publishEveryMs = arg('publish-every-ms', 1000);
+const baselineS = arg('baseline-s', 20);
+/** The generator's client: gRPC framed by hand over node:http2 (default, cheaper), or grpc-js. */
+/** `--audit none`: no audit events at all, to see what they cost. */
+const auditOff = process.argv.includes('--audit') && process.argv[process.argv.indexOf('--audit') + 1] === 'none';
+const generatorClient = process.argv.includes('--grpc-js') ? 'grpc-js' : 'raw';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const dir = tempDir();
+const pointer = (i: number, v: number): DataPointer => ({
+  kind: 'blob',
+  size: 50_000_000,
+  sha256: 'ab'.repeat(32),
+  locations: [{ kind: 's3', region: 'us-east-1', bucket: 'imprint-models', key: `t${i}/v${v}` }],
+});
+
+// 1. The store: every topic with one version (the fleet starts holding it).
+const publisher = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
+const names = topicNames(topicCount);
+for (const [i, name] of names.entries()) {
+  await publisher.createTopic({ name, owner: 'fleet', description: '', retention: {} }, Date.now());
+  await publisher.publish({ topic: name, metadata: { build: '1' }, pointer: pointer(i, 1), scopes: [{}] }, Date.now());
+}
+
+// 2. The consume-role instance, its audit serialised and written (to /dev/null: 23k events/s would fill the disk).
+const server = await startConsumeServer({ dataDir: dir, refreshMs, auditFile: auditOff ? null : '/dev/null', limiter: {} });
+const refreshMsSeen: number[] = [];
+server.table.on('refreshed', (r: RefreshResult) => refreshMsSeen.push(r.durationMs));
+
+/** Busy and total jiffies of the whole machine (Linux), to show what else used the CPUs. */
+function machineTicks(): { busy: number; total: number } | undefined {
+  try {
+    const cpu = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]?.split(/\s+/).slice(1).map(Number) ?? [];
+    const total = cpu.reduce((a, b) => a + b, 0);
+    const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+    return { busy: total - idle, total };
+  } catch {
+    return undefined;
+  }
+}
+
+interface Run {
+  readonly result: FleetLoadResult;
+  /** This process's CPU over the measured window, in cores. */
+  readonly serverCores: number;
+  readonly loopDelayP99Ms: number;
+  /** Cores busy on the whole machine over the window (every process), when /proc/stat is there. */
+  readonly machineCores: number;
+}
+
+/** Plays the fleet against `address` from a separate process; measures this process meanwhile. */
+async function playFleet(address: string, warmup: number, duration: number, onWindow: (phase: 'start' | 'end') => void = () => {}): Promise<Run> {
+  // 3. The load generator, in its own process.
+  const child = fork(
+    path.join(here, 'fleet-load.ts'),
+    [
+      '--address', address,
+      '--nodes', String(nodes),
+      '--topics-per-node', String(topicsPerNode),
+      '--topic-count', String(topicCount),
+      '--interval-s', String(intervalS),
+      '--warmup-s', String(warmup),
+      '--duration-s', String(duration),
+      ...(generatorClient === 'grpc-js' ? ['--grpc-js'] : []),
+    ],
+    { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  let cpu0 = process.cpuUsage();
+  let ticks0 = machineTicks();
+  let t0 = 0;
+  let serverCores = NaN;
+  let machineCores = NaN;
+  const result = await new Promise<FleetLoadResult>((resolve, reject) => {
+    const killer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('fleet: the load generator overran its time; killed'));
+    }, (warmup + duration + 60) * 1000);
+    child.on('message', (m: { type: 'measure-start' | 'measure-end' } | FleetLoadResult) => {
+      if (m.type === 'measure-start') {
+        cpu0 = process.cpuUsage();
+        ticks0 = machineTicks();
+        t0 = performance.now();
+        loopDelay.reset();
+        loopDelay.enable();
+        onWindow('start');
+      } else if (m.type === 'measure-end') {
+        const c = process.cpuUsage(cpu0);
+        const wallS = (performance.now() - t0) / 1000;
+        serverCores = (c.user + c.system) / 1e6 / wallS;
+        const ticks1 = machineTicks();
+        if (ticks0 && ticks1) machineCores = ((ticks1.busy - ticks0.busy) / (ticks1.total - ticks0.total)) * os.cpus().length;
+        loopDelay.disable();
+        onWindow('end');
+      } else if (m.type === 'result') {
+        clearTimeout(killer);
+        resolve(m);
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(killer);
+      reject(new Error(`fleet: the load generator exited with ${code} before reporting`));
+    });
+  });
+  return { result, serverCores, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, machineCores };
+}
+
+let reads0 = server.table.stats().storeReads;
+let reads1 = reads0;
+let published = 0;
+const publishTimer = setInterval(() => {
+  // A popular topic (low index), as the fleet's skew makes them.
+  const i = Math.floor(Math.random() * Math.min(20, topicCount));
+  const name = names[i] ?? 't0000';
+  void publisher.publish({ topic: name, metadata: { build: String(Date.now()) }, pointer: pointer(i, Date.now()), scopes: [{}] }, Date.now()).then(() => published++);
+}, publishEveryMs);
+const main = await playFleet(`127.0.0.1:${server.port}`, warmupS, durationS, (phase) => {
+  if (phase === 'start') reads0 = server.table.stats().storeReads;
+  else reads1 = server.table.stats().storeReads;
+});
+clearInterval(publishTimer);
+const throttled = await counterValue(server.metrics, 'imprint_consume_throttled_total');
+await server.stop();
+
+// The same fleet against an empty grpc-js BatchPoll handler: the floor of this machine, in this run.
+const empty = await emptyConsumerServer();
+const floor = baselineS > 0 ? await playFleet(`127.0.0.1:${empty.port}`, Math.min(warmupS, 3), baselineS) : undefined;
+empty.stop();
+
+// 4. Report.
+const ms = (x: number) => x.toFixed(x < 10 ? 2 : 1);
+const { result } = main;
+const checksPerS = (r: FleetLoadResult) => r.topicChecks / r.measuredS;
+const cpuPer1k = (run: Run) => (run.serverCores * 1000) / (checksPerS(run.result) / 1000); // ms of CPU per second, per 1k topic-checks/s
+const lat = (r: FleetLoadResult) => `p50 ${ms(r.latency.p50)} ms, p90 ${ms(r.latency.p90)} ms, p99 ${ms(r.latency.p99)} ms, max ${ms(r.latency.max)} ms`;
+const errs = (r: FleetLoadResult) => `${r.errors}${r.errors ? ` ${JSON.stringify(r.errorCodes)} ${JSON.stringify(r.errorSamples)}` : ''}`;
+console.log(
+  `fleet       ${nodes} nodes x ${topicsPerNode} topics every ${intervalS} s (${topicCount} topics): offered ${result.offeredPerS.toFixed(0)} BatchPolls/s, ${(result.sent / result.measuredS).toFixed(0)}/s sent for ${result.measuredS.toFixed(0)} s after ${warmupS} s warm-up (${result.sent} BatchPolls, ${result.topicChecks} topic-checks = ${checksPerS(result).toFixed(0)}/s)`,
+);
+console.log(
+  `fleet       consume-role latency ${lat(result)} (target p99 < 50 ms) | errors ${errs(result)} (target 0), topic errors ${result.topicErrors}, throttled ${throttled} | updates ${result.updates} (${published} publishes)`,
+);
+console.log(
+  `fleet       consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'audit serialised, written to /dev/null'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | table refresh every ${refreshMs} ms took ${(refreshMsSeen.reduce((a, b) => a + b, 0) / Math.max(1, refreshMsSeen.length)).toFixed(0)} ms on average (max ${Math.max(0, ...refreshMsSeen).toFixed(0)} ms) | store reads in the window: pollState ${reads1.pollState - reads0.pollState} (refreshes), getVersion ${reads1.getVersion - reads0.getVersion} | generator (${generatorClient} client) ${result.generatorCores.toFixed(2)} cores, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy`,
+);
+if (floor) {
+  const f = floor.result;
+  console.log(
+    `fleet       floor, empty grpc-js BatchPoll handler, same fleet, ${f.measuredS.toFixed(0)} s: latency ${lat(f)} | errors ${errs(f)} | server CPU ${floor.serverCores.toFixed(2)} cores = ${cpuPer1k(floor).toFixed(1)} ms CPU/s per 1k topic-checks/s | event-loop delay p99 ${ms(floor.loopDelayP99Ms)} ms | machine ${ms(floor.machineCores)} cores busy || consume-role / floor: CPU ${(main.serverCores / floor.serverCores).toFixed(2)}x, p99 ${(result.latency.p99 / f.latency.p99).toFixed(2)}x`,
+  );
+}
+await publisher.close();
+fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,212 @@
+/**
+ * The consume role's Prometheus metrics and the HTTP endpoint that serves them (GET /metrics).
+ *
+ *   imprint_consume_requests_total{method,outcome}      outcome: ok, or the gRPC status name
+ *   imprint_consume_request_duration_seconds{method}    handler latency (histogram)
+ *   imprint_consume_table_age_seconds                   since the last good table refresh
+ *   imprint_consume_table_topics                        topics in the table
+ *   imprint_consume_table_refreshes_total{outcome}      ok, failed
+ *   imprint_consume_store_reads_total{kind}             listTopics, pollState, getVersion, listVersions
+ *   imprint_consume_integrity_failures_total            polls whose target record failed its check
+ *   imprint_consume_throttled_total{app}                RESOURCE_EXHAUSTED answers per calling application
+ *   imprint_consume_app_concurrency_limit{app}          each application's current adaptive limit
+ *   imprint_consume_app_inflight{app}
+ *
+ * Application names come from callers, so the `app` label takes at most `maxAppLabels`
+ * distinct values; later ones are counted as "(other)".
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ConcurrencyLimiter } from './limiter.js';
+import type { PollTable } from './poll-table.js';
+
+export interface ConsumeMetricsOptions {
+  /** @default a new Registry */
+  readonly registry?: Registry;
+  /** Table age, size, refreshes and store reads come from it. @default none */
+  readonly table?: PollTable;
+  /** Per-application limits come from it. @default none */
+  readonly limiter?: ConcurrencyLimiter;
+  /** Distinct `app` label values at most. @default 200 */
+  readonly maxAppLabels?: number;
+}
+
+export interface ConsumeMetrics {
+  readonly registry: Registry;
+  readonly requests: Counter<'method' | 'outcome'>;
+  readonly latency: Histogram<'method'>;
+  readonly tableAge: Gauge;
+  readonly throttled: Counter<'app'>;
+  /** The `app` label value for an application name (bounded cardinality). */
+  appLabel(app: string): string;
+}
+
+export const OTHER_APP_LABEL = '(other)';
+
+export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics {
+  const registry = opts.registry ?? new Registry();
+  const registers = [registry];
+  const { table, limiter } = opts;
+  const maxAppLabels = opts.maxAppLabels ?? 200;
+  const apps = new Set<string>();
+  const appLabel = (app: string): string => {
+    if (apps.has(app)) return app;
+    if (apps.size >= maxAppLabels) return OTHER_APP_LABEL;
+    apps.add(app);
+    return app;
+  };
+
+  const tableAge = new Gauge({
+    name: 'imprint_consume_table_age_seconds',
+    help: 'Seconds since the poll table was last refreshed from the store (+Inf before the first refresh)',
+    registers,
+    collect() {
+      if (table) this.set(table.age() / 1000);
+    },
+  });
+  if (table) {
+    new Gauge({
+      name: 'imprint_consume_table_topics',
+      help: 'Topics in the poll table',
+      registers,
+      collect() {
+        this.set(table.stats().topics);
+      },
+    });
+    const refreshes = new Counter({ name: 'imprint_consume_table_refreshes_total', help: 'Poll table refreshes by outcome (ok, failed)', labelNames: ['outcome'], registers });
+    refreshes.inc({ outcome: 'ok' }, 0);
+    refreshes.inc({ outcome: 'failed' }, 0);
+    table.on('refreshed', () => refreshes.inc({ outcome: 'ok' }));
+    table.on('refresh-failed', () => refreshes.inc({ outcome: 'failed' }));
+    // Counters that mirror the table's own counts: add what grew since the last scrape.
+    let seen = table.stats();
+    new Counter({
+      name: 'imprint_consume_store_reads_total',
+      help: 'Store reads made by the poll table, by kind',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        const now = table.stats();
+        for (const kind of ['listTopics', 'pollState', 'getVersion', 'listVersions'] as const) this.inc({ kind }, now.storeReads[kind] - seen.storeReads[kind]);
+        seen = { ...seen, storeReads: now.storeReads };
+      },
+    });
+    let seenIntegrity = table.stats().integrityFailures;
+    new Counter({
+      name: 'imprint_consume_integrity_failures_total',
+      help: 'Polls whose target record failed its consistency check (never served)',
+      registers,
+      collect() {
+        const now = table.stats().integrityFailures;
+        this.inc(now - seenIntegrity);
+        seenIntegrity = now;
+      },
+    });
+  }
+  if (limiter) {
+    new Gauge({
+      name: 'imprint_consume_app_concurrency_limit',
+      help: "Each calling application's current adaptive concurrency limit",
+      labelNames: ['app'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of limiter.states()) this.set({ app: appLabel(s.app) }, Math.floor(s.limit));
+      },
+    });
+    new Gauge({
+      name: 'imprint_consume_app_inflight',
+      help: 'Requests in flight per calling application',
+      labelNames: ['app'],
+      registers,
+      collect() {
+        this.reset();
+        for (const s of limiter.states()) this.inc({ app: appLabel(s.app) }, s.inflight);
+      },
+    });
+  }
+  return {
+    registry,
+    requests: new Counter({ name: 'imprint_consume_requests_total', help: 'Consumer requests by method and outcome (ok, or the gRPC status name)', labelNames: ['method', 'outcome'], registers }),
+    latency: new Histogram({
+      name: 'imprint_consume_request_duration_seconds',
+      help: 'Consumer request latency in the handler, by method',
+      labelNames: ['method'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    tableAge,
+    throttled: new Counter({ name: 'imprint_consume_throttled_total', help: 'Requests answered RESOURCE_EXHAUSTED, per calling application', labelNames: ['app'], registers }),
+    appLabel,
+  };
+}
+
+/** The outcome label of an answer: "ok", or the gRPC status name. */
+export function outcomeOf(err: Partial<grpc.StatusObject> | null): string {
+  if (!err || err.code === grpc.status.OK) return 'ok';
+  return grpc.status[err.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN';
+}
+
+/** Counts each answer of `handler` by outcome and observes its latency. */
+export function observedUnary<Req, Res>(
+  metrics: ConsumeMetrics,
+  method: string,
+  handler: grpc.handleUnaryCall<Req, Res>,
+  clock: () => number = () => performance.now(),
+): grpc.handleUnaryCall<Req, Res> {
+  // Label children bound once: label lookup per request would cost more than the handler.
+  const latency = metrics.latency.labels({ method });
+  const ok = metrics.requests.labels({ method, outcome: 'ok' });
+  return (call, callback) => {
+    const t0 = clock();
+    handler(call, (err, value, trailer, flags) => {
+      const outcome = outcomeOf(err);
+      if (outcome === 'ok') ok.inc();
+      else metrics.requests.inc({ method, outcome });
+      latency.observe((clock() - t0) / 1000);
+      callback(err, value, trailer, flags);
+    });
+  };
+}
+
+export interface MetricsServer {
+  /** The port it listens on (the one picked when 0 was asked for). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Serves `registry` on GET /metrics at host:port (port 0: any free port). Anything else is 404. */
+export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://metrics');
+    if (url.pathname !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => (err ? reject(err) : resolve()));
+        server.closeAllConnections();
+      }),
+  };
+}

@@ -1,0 +1,287 @@
+/**
+ * A consume-role gRPC server (Consumer Poll and BatchPoll answered by the ConsumeService from
+ * the poll table, every method behind the per-application limiter and the metrics, built as
+ * server/grpc-server.ts builds the normal one) against the normal server on the same store.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ImprintClient } from '../../client/imprint-client.js';
+import { appMetadataInterceptor, retryAfterMsOf } from '../../client/retry-hint.js';
+import { ImprintError, type ConsumerIdentity } from '../../core/index.js';
+import { identityToWire } from '../../proto/convert.js';
+import type { ConsumerClient } from '../../proto/gen/imprint/v1/Consumer.js';
+import type { PollResponse__Output } from '../../proto/gen/imprint/v1/PollResponse.js';
+import { loadImprintProto } from '../../proto/loader.js';
+import { RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
+import { ConsumeService } from '../../server/consume/consume-service.js';
+import { guardConsumerHandlers, pollHandlers } from '../../server/consume/handlers.js';
+import { listenNoDelay } from '../../server/consume/listen.js';
+import { ConcurrencyLimiter, type LimiterOptions } from '../../server/consume/limiter.js';
+import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from '../../server/consume/metrics.js';
+import { PollTable } from '../../server/consume/poll-table.js';
+import { consumerHandlers, startGrpcServer, type GrpcServerHandle } from '../../server/grpc-server.js';
+import { silentLogger } from '../../server/log.js';
+import { ImprintService } from '../../server/service.js';
+import { SqliteMetadataStore } from '../../server/store/sqlite.js';
+import { MemoryAuditSink, SCENARIOS, SCENARIO_TOPICS, outcome, seedScenarios } from '../consume-scenarios.js';
+import { CountingStore } from '../counting-store.js';
+import { directPointer, identity, tempDir } from '../helpers.js';
+
+const fixedClock = () => 1_700_000_000_000;
+
+interface ConsumeStack {
+  readonly table: PollTable;
+  readonly audit: MemoryAuditSink;
+  readonly limiter: ConcurrencyLimiter;
+  readonly metrics: ConsumeMetrics;
+  readonly address: string;
+  readonly client: ImprintClient;
+  stop(): Promise<void>;
+}
+
+/** A consume-role server over `store`: Poll/BatchPoll from the table, the other Consumer methods from ImprintService. */
+async function startConsume(store: CountingStore, limiterOptions: LimiterOptions): Promise<ConsumeStack> {
+  const table = new PollTable({ store, log: silentLogger });
+  await table.refresh();
+  const audit = new MemoryAuditSink();
+  const service = new ImprintService({ store, audit: new MemoryAuditSink(), clock: fixedClock });
+  const consume = new ConsumeService({ table, audit, clock: fixedClock });
+  const limiter = new ConcurrencyLimiter(limiterOptions);
+  const metrics = consumeMetrics({ table, limiter });
+  const { proto } = loadImprintProto();
+  const server = new grpc.Server();
+  server.addService(proto.imprint.v1.Consumer.service, guardConsumerHandlers({ ...consumerHandlers(service, silentLogger), ...pollHandlers(consume, silentLogger) }, { limiter, metrics }));
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const address = `127.0.0.1:${port}`;
+  const client = new ImprintClient({ address });
+  return {
+    table,
+    audit,
+    limiter,
+    metrics,
+    address,
+    client,
+    async stop() {
+      client.close();
+      await table.stop();
+      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+    },
+  };
+}
+
+/** A raw Consumer client that names its application in the request metadata. */
+function rawConsumer(address: string, app: string): ConsumerClient {
+  const { proto } = loadImprintProto();
+  return new proto.imprint.v1.Consumer(address, grpc.credentials.createInsecure(), { interceptors: [appMetadataInterceptor(app)] });
+}
+
+function rawPoll(c: ConsumerClient, topic: string, id: ConsumerIdentity, lastSeen: bigint): Promise<PollResponse__Output> {
+  return new Promise((resolve, reject) =>
+    c.Poll({ topic, identity: identityToWire(id), lastSeenVersion: lastSeen.toString() }, (err, res) => (err || !res ? reject(err) : resolve(res))),
+  );
+}
+
+async function grpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as grpc.ServiceError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+describe('consume role over gRPC', () => {
+  let dir: string;
+  let sqlite: SqliteMetadataStore;
+  let store: CountingStore;
+  let now = 1_700_000_000_000;
+  const tick = () => ++now;
+  const publish = (topic: string, text: string) => sqlite.publish({ topic, metadata: {}, pointer: directPointer(text), scopes: [{}] }, tick());
+  const createTopic = (name: string) => sqlite.createTopic({ name, owner: 'o', description: '', retention: {} }, tick());
+
+  beforeAll(async () => {
+    dir = tempDir();
+    sqlite = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
+    store = new CountingStore(sqlite);
+    await seedScenarios(sqlite, tick);
+  });
+  afterAll(async () => {
+    await sqlite.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('answers', () => {
+    let consume: ConsumeStack;
+    let ref: { handle: GrpcServerHandle; client: ImprintClient; audit: MemoryAuditSink };
+    beforeAll(async () => {
+      consume = await startConsume(store, { initialLimit: 100, maxLimit: 200 });
+      const audit = new MemoryAuditSink();
+      const handle = await startGrpcServer(new ImprintService({ store: sqlite, audit, clock: fixedClock }), { host: '127.0.0.1', port: 0, log: silentLogger });
+      ref = { handle, client: new ImprintClient({ address: `127.0.0.1:${handle.port}` }), audit };
+    });
+    afterAll(async () => {
+      ref.client.close();
+      await ref.handle.stop();
+      await consume.stop();
+    });
+
+    it.each(SCENARIOS.map((s) => [s.name, s] as const))('Poll, %s: the same answer as the normal server', async (_name, s) => {
+      const expected = await outcome(ref.client.poll(s.topic, s.identity, s.lastSeen));
+      expect(await outcome(consume.client.poll(s.topic, s.identity, s.lastSeen))).toEqual(expected);
+      // And the same through BatchPoll, next to every other topic.
+      const cursors = SCENARIO_TOPICS.map((t) => ({ topic: t, lastSeen: t === s.topic ? s.lastSeen : 1n }));
+      const batch = async (c: ImprintClient) => {
+        try {
+          return await c.batchPoll(s.identity, cursors);
+        } catch (err) {
+          return { error: (err as ImprintError).code };
+        }
+      };
+      expect(await batch(consume.client)).toEqual(await batch(ref.client));
+    });
+
+    it('records the same audit events as the normal server', async () => {
+      // Topics of one BatchPoll are answered concurrently: compare the events as multisets.
+      const sorted = (events: readonly unknown[]) => events.map((e) => JSON.stringify(e)).sort();
+      expect(consume.audit.events.length).toBeGreaterThan(SCENARIOS.length);
+      expect(sorted(consume.audit.events)).toEqual(sorted(ref.audit.events));
+    });
+  });
+
+  describe('table swap, pooling and throttling', () => {
+    let consume: ConsumeStack;
+    let metricsServer: MetricsServer;
+    beforeAll(async () => {
+      for (const t of ['swap-a', 'swap-b']) {
+        await createTopic(t);
+        await publish(t, `${t}1`);
+      }
+      consume = await startConsume(store, { globalLimit: 40, initialLimit: 30, minLimit: 30, maxLimit: 30, activeWindowMs: 600_000 });
+      metricsServer = await startMetricsServer(consume.metrics.registry, 0);
+    });
+    afterAll(async () => {
+      await metricsServer.close();
+      await consume.stop();
+    });
+
+    it('swaps the table whole: a BatchPoll during a refresh sees the old heads and pins of every topic', async () => {
+      const c = consume.client;
+      const anyone = identity({ app: 'swapper' });
+      const cursors = [{ topic: 'swap-a', lastSeen: 0n }, { topic: 'swap-b', lastSeen: 3n }];
+      const view = async () => (await c.batchPoll(anyone, cursors)).map((r) => `${r.topic} v${r.record?.version ?? '-'}${r.pinned ? ' pinned' : ''}`);
+      expect(await view()).toEqual(['swap-a v1', 'swap-b v-']);
+      await publish('swap-a', 'a2');
+      await publish('swap-b', 'b2');
+      await publish('swap-b', 'b3');
+      await sqlite.pin({ topic: 'swap-b', scope: {}, version: 2n, createdAtMs: tick(), reason: 'r', createdBy: 'op' });
+      const gate = store.gate('pollState', 'swap-b');
+      const refreshing = consume.table.refresh();
+      await gate.reached;
+      await vi.waitFor(() => expect(store.count('pollState', 'swap-a')).toBe(2)); // swap-a is read into the new table
+      expect(await view()).toEqual(['swap-a v1', 'swap-b v-']);
+      gate.release();
+      expect((await refreshing).ok).toBe(true);
+      expect(await view()).toEqual(['swap-a v2', 'swap-b v2 pinned']);
+    });
+
+    it('pools requests: 20 concurrent Polls of a topic missing from the table make 1 store read, and 20 needing a new record make 1', async () => {
+      await createTopic('pool');
+      await publish('pool', 'p1');
+      const c = consume.client;
+      const who = identity({ app: 'pooler' });
+      const gate = store.gate('pollState', 'pool');
+      const misses = consume.table.stats().misses;
+      const polls = Array.from({ length: 20 }, () => c.poll('pool', who, 0n));
+      await vi.waitFor(() => expect(consume.table.stats().misses - misses).toBe(20));
+      gate.release();
+      expect((await Promise.all(polls)).map((a) => a.record?.version)).toEqual(Array.from({ length: 20 }, () => 1n));
+      expect(store.count('pollState', 'pool')).toBe(1);
+      expect(store.count('getVersion', 'pool')).toBe(1);
+
+      await publish('pool', 'p2');
+      await consume.table.refresh();
+      const recordGate = store.gate('getVersion', 'pool');
+      const recordMisses = consume.table.stats().recordCache.misses;
+      const updates = Array.from({ length: 20 }, () => c.poll('pool', who, 1n));
+      await vi.waitFor(() => expect(consume.table.stats().recordCache.misses - recordMisses).toBe(20));
+      recordGate.release();
+      expect((await Promise.all(updates)).map((a) => a.record?.version)).toEqual(Array.from({ length: 20 }, () => 2n));
+      expect(store.count('getVersion', 'pool')).toBe(2);
+    });
+
+    it('throttles a noisy application with RESOURCE_EXHAUSTED and a retry hint while a quiet one is still served', async () => {
+      const quiet = identity({ app: 'quiet' });
+      expect((await consume.client.poll('plain', quiet, 0n)).record?.version).toBe(2n); // the quiet app is active
+      // The noisy app fills its fair share with polls that wait on a store read: 40 / 4 active
+      // applications (swapper and pooler from the tests above, quiet, noisy).
+      await createTopic('slow');
+      const gate = store.gate('pollState', 'slow');
+      const noisy = rawConsumer(consume.address, 'noisy');
+      const share = Math.floor(40 / 4);
+      const held: Promise<unknown>[] = [];
+      const noisyId = identity({ app: 'ignored-the-metadata-wins' });
+      for (let i = 0; i < share; i++) held.push(rawPoll(noisy, 'slow', noisyId, 0n));
+      await vi.waitFor(() => expect(consume.limiter.state('noisy')?.inflight).toBe(share));
+      // Over its share: refused at once, with the hint in the trailing metadata and the message.
+      const err = await grpcError(rawPoll(noisy, 'plain', noisyId, 0n));
+      expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+      const hint = Number(err.metadata.get(RETRY_AFTER_METADATA_KEY)[0]);
+      expect(hint).toBeGreaterThanOrEqual(consume.limiter.options.minRetryAfterMs);
+      expect(err.details).toMatch(new RegExp(`application "noisy" is over its fair share .*; retry after ${hint} ms`));
+      expect(retryAfterMsOf(err)).toBe(hint);
+      // Without metadata the application is identity.app; the typed client error carries the hint in its message.
+      expect(await outcome(consume.client.poll('plain', identity({ app: 'noisy' }), 0n))).toEqual({ error: 'RESOURCE_EXHAUSTED' });
+      const typed = await consume.client.poll('plain', identity({ app: 'noisy' }), 0n).catch((e: unknown) => e);
+      expect(typed).toBeInstanceOf(ImprintError);
+      expect(retryAfterMsOf(typed)).toBeGreaterThanOrEqual(consume.limiter.options.minRetryAfterMs);
+      // The quiet application is still served, one call after another.
+      for (let i = 0; i < 5; i++) expect((await consume.client.poll('plain', quiet, 1n)).record?.version).toBe(2n);
+      expect((await consume.client.batchPoll(quiet, [{ topic: 'plain', lastSeen: 0n }, { topic: 'scoped', lastSeen: 0n }])).map((r) => r.record?.version)).toEqual([2n, 1n]);
+      // Released, the noisy application's polls complete and it is served again.
+      gate.release();
+      expect(await Promise.all(held)).toHaveLength(share);
+      expect((await rawPoll(noisy, 'plain', noisyId, 0n)).update?.record?.version).toBe('2');
+      expect(consume.limiter.state('noisy')?.throttled).toBe(3);
+      noisy.close();
+    });
+
+    it('serves its metrics over HTTP', async () => {
+      const res = await fetch(`http://127.0.0.1:${metricsServer.port}/metrics`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toContain('text/plain');
+      const text = await res.text();
+      expect(text).toMatch(/^imprint_consume_requests_total\{method="Poll",outcome="ok"\} \d+$/m);
+      expect(text).toMatch(/^imprint_consume_requests_total\{method="BatchPoll",outcome="ok"\} \d+$/m);
+      expect(text).toMatch(/^imprint_consume_requests_total\{method="Poll",outcome="RESOURCE_EXHAUSTED"\} 3$/m);
+      expect(text).toMatch(/^imprint_consume_throttled_total\{app="noisy"\} 3$/m);
+      expect(text).toMatch(/^imprint_consume_request_duration_seconds_bucket\{le="0.005",method="Poll"\} \d+$/m);
+      expect(text).toMatch(/^imprint_consume_table_age_seconds \d+(\.\d+)?(e-\d+)?$/m);
+      expect(text).toMatch(/^imprint_consume_table_refreshes_total\{outcome="ok"\} [1-9]\d*$/m);
+      expect(text).toMatch(/^imprint_consume_store_reads_total\{kind="pollState"\} [1-9]\d*$/m);
+      expect(text).toMatch(/^imprint_consume_app_concurrency_limit\{app="quiet"\} 30$/m);
+      expect((await fetch(`http://127.0.0.1:${metricsServer.port}/other`)).status).toBe(404);
+    });
+  });
+
+  it('serves through a TCP_NODELAY listener as through bindAsync, and closes', async () => {
+    const table = new PollTable({ store, log: silentLogger });
+    await table.refresh();
+    const { proto } = loadImprintProto();
+    const server = new grpc.Server();
+    const service = new ImprintService({ store, audit: new MemoryAuditSink(), clock: fixedClock });
+    server.addService(proto.imprint.v1.Consumer.service, { ...consumerHandlers(service, silentLogger), ...pollHandlers(new ConsumeService({ table, audit: new MemoryAuditSink() }), silentLogger) });
+    const listener = await listenNoDelay(server, '127.0.0.1', 0);
+    const client = new ImprintClient({ address: `127.0.0.1:${listener.port}` });
+    expect((await client.poll('plain', identity(), 0n)).record?.version).toBe(2n);
+    expect((await client.getTopic('plain')).latestVersion).toBe(2n);
+    client.close();
+    await listener.close(1000);
+    const after = new ImprintClient({ address: `127.0.0.1:${listener.port}`, deadlineMs: 2000 });
+    expect(await outcome(after.poll('plain', identity(), 0n))).toEqual({ error: 'UNAVAILABLE' });
+    after.close();
+  });
+});
