@@ -27,32 +27,13 @@ import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
 import type { ConsumerHandlers } from '../proto/gen/imprint/v1/Consumer.js';
 import { loadImprintProto } from '../proto/loader.js';
 import { silentLogger, startImprintServer } from '../server/index.js';
-import { tempDir } from './util.js';
+import { quantile, tempDir, throughput } from './util.js';
 
 const id: ConsumerIdentity = { app: 'bench', cluster: 'c1', region: 'us-east-1', nodeId: 'n1', labels: {} };
 const direct = (text: string) => {
   const bytes = Buffer.from(text);
   return { kind: 'direct' as const, size: bytes.length, sha256: sha256Hex(bytes), bytes };
 };
-
-function quantile(sorted: number[], q: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-}
-
-/** Runs `fn` with `concurrency` loops for `ms`; returns calls per second. */
-async function throughput(fn: () => Promise<unknown>, concurrency: number, ms: number): Promise<number> {
-  const end = performance.now() + ms;
-  let n = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (performance.now() < end) {
-        await fn();
-        n++;
-      }
-    }),
-  );
-  return n / (ms / 1000);
-}
 
 /** A server with the Consumer service whose Poll does nothing: the floor of a grpc-js unary call. */
 async function emptyServer(): Promise<{ port: number; stop: () => void }> {

@@ -26,11 +26,12 @@ import { toServiceError } from './grpc-errors.js';
 import type { Logger } from './log.js';
 import { addReflection } from './reflection.js';
 import type { ImprintService, PollAnswer } from './service.js';
+import type { Poller } from './consume/consume-service.js';
 
 export const SERVICE_NAMES = ['imprint.v1.Publisher', 'imprint.v1.Consumer', 'imprint.v1.Operator'] as const;
 
 /** Wraps an async handler: its result or its error (as a status) goes to the callback. */
-function unary<Req, Res>(method: string, log: Logger, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     fn(call.request).then(
       (res) => callback(null, res),
@@ -39,7 +40,7 @@ function unary<Req, Res>(method: string, log: Logger, fn: (req: Req) => Promise<
   };
 }
 
-function toUpdate(a: PollAnswer): Update | null {
+export function toUpdate(a: PollAnswer): Update | null {
   return a.record ? { record: recordToWire(a.record), pinned: a.pinned } : null;
 }
 
@@ -66,17 +67,18 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherHa
   };
 }
 
-export function consumerHandlers(svc: ImprintService, log: Logger): ConsumerHandlers {
+/** Poll and BatchPoll over any Poller: the service itself, or the consume role's poll table. */
+export function pollHandlers(poller: Poller, log: Logger): Pick<ConsumerHandlers, 'Poll' | 'BatchPoll'> {
   return {
     Poll: unary('Poll', log, async (req) => ({
-      update: toUpdate(await svc.poll(req.topic, identityFromWire(req.identity), versionFromWire(req.lastSeenVersion, 'last_seen_version', true))),
+      update: toUpdate(await poller.poll(req.topic, identityFromWire(req.identity), versionFromWire(req.lastSeenVersion, 'last_seen_version', true))),
     })),
     BatchPoll: unary('BatchPoll', log, async (req) => {
       const identity = identityFromWire(req.identity);
       const results = await Promise.all(
         req.topics.map(async (t) => {
           try {
-            const answer = await svc.poll(t.topic, identity, versionFromWire(t.lastSeenVersion, `topics[${t.topic}].last_seen_version`, true));
+            const answer = await poller.poll(t.topic, identity, versionFromWire(t.lastSeenVersion, `topics[${t.topic}].last_seen_version`, true));
             return { topic: t.topic, update: toUpdate(answer), errorCode: '', errorMessage: '' };
           } catch (err) {
             const status = toServiceError(err, 'BatchPoll', log);
@@ -86,6 +88,12 @@ export function consumerHandlers(svc: ImprintService, log: Logger): ConsumerHand
       );
       return { results };
     }),
+  };
+}
+
+export function consumerHandlers(svc: ImprintService, log: Logger): ConsumerHandlers {
+  return {
+    ...pollHandlers(svc, log),
     GetVersion: unary('GetVersion', log, async (req) => recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version')))),
     ListVersions: unary('ListVersions', log, async (req) => {
       const page = await svc.listVersions(req.topic, req.pageSize, req.pageToken);
