@@ -1,7 +1,6 @@
-#!/usr/bin/env node
 /**
- * `imprint`: the command for operators and publishers. Thin: parses, calls client/ (or
- * starts server/), prints. `imprint --help` and `imprint COMMAND --help` say the rest.
+ * The `imprint` command's definition: every verb, option and environment variable. cli/main.ts
+ * runs it; tests read it (test/unit/compose.test.ts checks docker-compose.yml against it).
  */
 import path from 'node:path';
 import { Command, Option } from 'commander';
@@ -26,7 +25,7 @@ interface GlobalOpts {
   json?: boolean;
 }
 
-const program = new Command('imprint')
+export const program = new Command('imprint')
   .description('Publish immutable, versioned datasets to topics; consumers hot-swap their copy.')
   .addOption(new Option('-a, --address <host:port>', 'the Imprint service').env('IMPRINT_ADDRESS').default(`127.0.0.1:${DEFAULT_PORT}`))
   .addOption(new Option('-d, --data-dir <dir>', 'data dir of the embedded service (database, blobs, audit)').env('IMPRINT_DATA_DIR').default('imprint-data'))
@@ -423,12 +422,3 @@ program
   );
 
 addJanitorCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true });
-
-program.parseAsync().catch((err: unknown) => {
-  if (err instanceof ImprintError) {
-    process.stderr.write(`imprint: ${err.code === 'INVALID_ARGUMENT' ? 'invalid argument: ' : ''}${err.message}\n`);
-    process.exit(err.code === 'INVALID_ARGUMENT' ? 2 : 1);
-  }
-  process.stderr.write(`imprint: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
