@@ -10,7 +10,7 @@ import { ImprintClient } from '../client/imprint-client.js';
 import { Publisher } from '../client/publisher.js';
 import { ImprintError, parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
-import { AUDIT_KINDS, type AuditKind } from '../server/config.js';
+import { AUDIT_KINDS, DEFAULT_REFRESH_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
 import { DEFAULT_PORT, startImprintServer } from '../server/index.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
@@ -117,33 +117,56 @@ function parseTime(text: string): number {
 
 // ---- serve ----
 
+/** What to try next against a server of `role` (a consume instance takes polls only, a publish one no polls). */
+function nextSteps(role: Role, flag: string): string {
+  const steps = [
+    ...(role === 'consume' ? [] : [`npx imprint${flag} topic create demo --owner you`, `npx imprint${flag} publish demo ./package.json --meta note=first`]),
+    ...(role === 'publish' ? [`npx imprint${flag} topic describe demo`] : [`npx imprint${flag} poll demo --app scorer`]),
+  ];
+  return steps.map((l) => `  ${l}`).join('\n');
+}
+
 interface ServeOpts extends StoreCliOptions {
   host: string;
   port: string;
   audit: AuditKind;
   esUrl?: string;
+  role: Role;
+  refreshMs: string;
+  metricsPort?: string;
 }
 
 addStoreOptions(
   program
     .command('serve')
     .description('run the Imprint service: SQLite (default) or Cassandra metadata, file (default) or Elasticsearch audit')
-    .option('--host <host>', 'address to bind (0.0.0.0 serves other machines)', '127.0.0.1')
+    .addOption(new Option('--host <host>', 'address to bind (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
     .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
-    .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL')),
+    .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL'))
+    .addOption(
+      new Option('--role <role>', 'publish: Publisher and Operator; consume: Consumer from an in-memory poll table, throttled per app; all: everything')
+        .choices(ROLES)
+        .env('IMPRINT_ROLE')
+        .default('all'),
+    )
+    .addOption(new Option('--refresh-ms <ms>', 'consume role: how often the poll table is read from the store').env('IMPRINT_REFRESH_MS').default(String(DEFAULT_REFRESH_MS)))
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: none)').env('IMPRINT_METRICS_PORT')),
 )
   .addHelpText(
     'after',
     `
 Examples:
   imprint serve
+  imprint serve --role consume --port 50052 --metrics-port 9464     polls from a table; metrics on 9464
   imprint serve --store cassandra --cassandra-contact-points 10.0.0.5:9042,10.0.0.6:9042 --cassandra-local-dc us-east-1
   imprint serve --store cassandra --cassandra-contact-points 127.0.0.1:9042 --cassandra-local-dc datacenter1 \\
     --cassandra-replication '{"class":"SimpleStrategy","replication_factor":1}'`,
   )
   .action(async (o: ServeOpts) => {
     const port = parseCount(o.port, 'port') ?? DEFAULT_PORT;
+    const refreshMs = parseCount(o.refreshMs, 'refresh-ms');
+    const metricsPort = parseCount(o.metricsPort, 'metrics-port');
     const server = await startImprintServer({
       dataDir: globals().dataDir,
       host: o.host,
@@ -152,6 +175,9 @@ Examples:
       ...(o.store === 'cassandra' && { cassandra: cassandraFrom(o) }),
       audit: o.audit,
       ...(o.esUrl !== undefined && { esUrl: o.esUrl }),
+      role: o.role,
+      ...(refreshMs !== undefined && { refreshMs }),
+      ...(metricsPort !== undefined && { metricsPort }),
     });
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
@@ -160,14 +186,14 @@ Examples:
     process.stderr.write(
       `
 Imprint is serving on ${o.host}:${server.port}
+  role      ${server.options.role} (${server.grpc.services.map((n) => n.replace('imprint.v1.', '')).join(', ')})${server.table ? `; poll table of ${server.table.stats().topics} topics, refreshed every ${server.options.refreshMs} ms` : ''}
+  metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${server.options.blobDir}
   audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*)` : server.options.auditFile}
 
 Next, in another terminal:
-  npx imprint${flag} topic create demo --owner you
-  npx imprint${flag} publish demo ./package.json --meta note=first
-  npx imprint${flag} poll demo --app scorer
+${nextSteps(server.options.role, flag)}
 Ctrl-C stops it.
 
 `,

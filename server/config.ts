@@ -1,6 +1,7 @@
 /** The server's options, with every default in one place. */
 import path from 'node:path';
 import { InvalidArgumentError } from '../core/index.js';
+import { limiterWithDefaults, type LimiterOptions } from './consume/limiter.js';
 import type { Logger } from './log.js';
 import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } from './store/cassandra.js';
 
@@ -8,6 +9,13 @@ export type StoreKind = 'sqlite' | 'cassandra';
 export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'cassandra'];
 export type AuditKind = 'file' | 'elasticsearch';
 export const AUDIT_KINDS: readonly AuditKind[] = ['file', 'elasticsearch'];
+/**
+ * Which services an instance serves. `publish`: Publisher and Operator (writes, pins, describe).
+ * `consume`: Consumer only, polls answered from an in-memory table refreshed from the store,
+ * per-application concurrency limits. `all`: everything, polls read the store directly.
+ */
+export type Role = 'publish' | 'consume' | 'all';
+export const ROLES: readonly Role[] = ['publish', 'consume', 'all'];
 
 export interface ServerOptions {
   /** Holds the SQLite database, the local blob directory and the audit file. @default "./imprint-data" */
@@ -20,13 +28,20 @@ export interface ServerOptions {
   readonly store?: StoreKind;
   /** Required when `store` is "cassandra"; ignored otherwise. */
   readonly cassandra?: CassandraOptions;
-  /** @default "file" */
   /** Where audit events go: the JSON-lines file in the data dir, or Elasticsearch. @default "file" */
   readonly audit?: AuditKind;
   /** With audit "elasticsearch": its URL. @default none (required then) */
   readonly esUrl?: string;
   /** With audit "elasticsearch": prefix of the daily indices. @default "imprint-audit" */
   readonly esIndexPrefix?: string;
+  /** Which services to serve (see Role). @default "all" */
+  readonly role?: Role;
+  /** Consume role: how often the poll table is read again from the store, ms (100 to 600000). @default 2000 */
+  readonly refreshMs?: number;
+  /** Consume role: serve Prometheus metrics on this HTTP port (0: any free port). @default none (no metrics endpoint) */
+  readonly metricsPort?: number;
+  /** Consume role: the per-application concurrency limiter. @default see limiterWithDefaults */
+  readonly limiter?: LimiterOptions;
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
@@ -82,6 +97,10 @@ export interface ResolvedServerOptions {
   readonly audit: AuditKind;
   readonly esUrl?: string;
   readonly esIndexPrefix?: string;
+  readonly role: Role;
+  readonly refreshMs: number;
+  readonly metricsPort?: number;
+  readonly limiter: Readonly<Required<LimiterOptions>>;
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -90,6 +109,7 @@ export interface ResolvedServerOptions {
 }
 
 export const DEFAULT_PORT = 50051;
+export const DEFAULT_REFRESH_MS = 2000;
 
 export const CONSISTENCY_NAMES: readonly ConsistencyName[] = ['ONE', 'LOCAL_ONE', 'TWO', 'THREE', 'QUORUM', 'LOCAL_QUORUM', 'EACH_QUORUM', 'ALL'];
 export const SERIAL_CONSISTENCY_NAMES: readonly SerialConsistencyName[] = ['SERIAL', 'LOCAL_SERIAL'];
@@ -118,6 +138,15 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   if (audit === 'elasticsearch' && !/^https?:\/\/[^\s/]+/.test(o.esUrl ?? '')) {
     throw new InvalidArgumentError('es-url', 'must be the http(s) URL of Elasticsearch with --audit elasticsearch (e.g. http://127.0.0.1:9200)', o.esUrl ?? '');
   }
+  const role = o.role ?? 'all';
+  if (!ROLES.includes(role)) throw new InvalidArgumentError('role', `must be one of ${ROLES.join(', ')}`, role);
+  const refreshMs = o.refreshMs ?? DEFAULT_REFRESH_MS;
+  if (!Number.isInteger(refreshMs) || refreshMs < 100 || refreshMs > 600_000) throw new InvalidArgumentError('refresh-ms', 'must be a whole number of milliseconds from 100 to 600000', refreshMs);
+  const metricsPort = o.metricsPort;
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
+    throw new InvalidArgumentError('metrics-port', 'must be a whole number from 0 to 65535', metricsPort);
+  }
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) throw new InvalidArgumentError('metrics-port', 'must differ from the gRPC port', metricsPort);
   return {
     dataDir,
     host: o.host ?? '127.0.0.1',
@@ -126,6 +155,10 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     ...(store === 'cassandra' && { cassandra: cassandraWithDefaults(o.cassandra ?? {}) }),
     audit,
     ...(audit === 'elasticsearch' && { esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix ?? 'imprint-audit' }),
+    role,
+    refreshMs,
+    ...(metricsPort !== undefined && { metricsPort }),
+    limiter: limiterWithDefaults(o.limiter),
     ...(o.log && { log: o.log }),
     clock: o.clock ?? Date.now,
     sqliteFile: path.join(dataDir, 'imprint.db'),

@@ -27,8 +27,19 @@ import type { Logger } from './log.js';
 import { addReflection } from './reflection.js';
 import type { ImprintService, PollAnswer } from './service.js';
 import type { Poller } from './consume/consume-service.js';
+import { guardConsumerHandlers, type GuardOptions } from './consume/handlers.js';
+import { listenNoDelay } from './consume/listen.js';
+import type { Role } from './config.js';
 
 export const SERVICE_NAMES = ['imprint.v1.Publisher', 'imprint.v1.Consumer', 'imprint.v1.Operator'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+/** The services an instance of `role` serves. */
+export function servicesOf(role: Role): readonly ServiceName[] {
+  if (role === 'publish') return ['imprint.v1.Publisher', 'imprint.v1.Operator'];
+  if (role === 'consume') return ['imprint.v1.Consumer'];
+  return SERVICE_NAMES;
+}
 
 /** Wraps an async handler: its result or its error (as a status) goes to the callback. */
 export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
@@ -134,35 +145,71 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorHand
 export interface GrpcServerHandle {
   readonly port: number;
   readonly health: HealthImplementation;
+  /** The services served (health answers for each, and for ""). */
+  readonly services: readonly ServiceName[];
   /** Stops accepting calls, lets running ones finish for up to `graceMs`, then cancels them. */
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Binds host:port (port 0: any free port) and serves the service, health and reflection. */
-export async function startGrpcServer(svc: ImprintService, opts: { host: string; port: number; log: Logger }): Promise<GrpcServerHandle> {
+export interface GrpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly log: Logger;
+  /** @default "all" */
+  readonly role?: Role;
+  /** Consumer methods behind the per-application limiter and counted in metrics. @default none */
+  readonly guard?: GuardOptions;
+  /**
+   * Accept connections with TCP_NODELAY (server/consume/listen.ts); grpc-js's own bind leaves
+   * Nagle on, which shows in the tail latency of many small answers. @default false
+   */
+  readonly noDelay?: boolean;
+}
+
+/**
+ * Binds host:port (port 0: any free port) and serves the role's services, health and
+ * reflection. A service the role does not serve answers UNIMPLEMENTED.
+ */
+export async function startGrpcServer(svc: ImprintService, opts: GrpcServerOptions): Promise<GrpcServerHandle> {
   const { def, proto } = loadImprintProto();
+  const services = servicesOf(opts.role ?? 'all');
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  server.addService(proto.imprint.v1.Publisher.service, publisherHandlers(svc, opts.log));
-  server.addService(proto.imprint.v1.Consumer.service, consumerHandlers(svc, opts.log));
-  server.addService(proto.imprint.v1.Operator.service, operatorHandlers(svc, opts.log));
-  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(SERVICE_NAMES.map((n) => [n, 'SERVING' as const])) });
+  if (services.includes('imprint.v1.Publisher')) server.addService(proto.imprint.v1.Publisher.service, publisherHandlers(svc, opts.log));
+  if (services.includes('imprint.v1.Consumer')) {
+    const handlers = consumerHandlers(svc, opts.log);
+    server.addService(proto.imprint.v1.Consumer.service, opts.guard ? guardConsumerHandlers(handlers, opts.guard) : handlers);
+  }
+  if (services.includes('imprint.v1.Operator')) server.addService(proto.imprint.v1.Operator.service, operatorHandlers(svc, opts.log));
+  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });
   health.addToServer(server);
   addReflection(server, def);
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
-  });
-  return {
-    port,
-    health,
-    stop: (graceMs = 5000) =>
+  let port: number;
+  let close: (graceMs: number) => Promise<void>;
+  if (opts.noDelay) {
+    const listener = await listenNoDelay(server, opts.host, opts.port);
+    port = listener.port;
+    close = (graceMs) => listener.close(graceMs);
+  } else {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    close = (graceMs) =>
       new Promise<void>((resolve) => {
-        for (const n of ['', ...SERVICE_NAMES]) health.setStatus(n, 'NOT_SERVING');
         const timer = setTimeout(() => server.forceShutdown(), graceMs);
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
         });
-      }),
+      });
+  }
+  return {
+    port,
+    health,
+    services,
+    stop: (graceMs = 5000) => {
+      for (const n of ['', ...services]) health.setStatus(n, 'NOT_SERVING');
+      return close(graceMs);
+    },
   };
 }

@@ -1,7 +1,10 @@
 /**
  * server: the Imprint service. `startImprintServer` opens the data dir and the metadata store
- * and serves gRPC. With the Cassandra store it binds and answers health at once, NOT_SERVING
- * (other calls UNAVAILABLE) until Cassandra answers, connecting in the background with backoff.
+ * and serves gRPC in its role (publish, consume or all). With the Cassandra store it binds and
+ * answers health at once, NOT_SERVING (other calls UNAVAILABLE) until Cassandra answers,
+ * connecting in the background with backoff. A consume-role instance answers polls from a
+ * poll table refreshed every `refreshMs`, limits concurrency per calling application, and
+ * serves Prometheus metrics on `metricsPort` when one is given.
  */
 import fs from 'node:fs';
 import { ImprintError } from '../core/index.js';
@@ -9,7 +12,11 @@ import type { AuditSink } from './audit/audit-sink.js';
 import { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 import { FileAuditSink } from './audit/file.js';
 import { withDefaults, type ResolvedServerOptions, type ServerOptions } from './config.js';
-import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
+import { ConsumeService } from './consume/consume-service.js';
+import { ConcurrencyLimiter } from './consume/limiter.js';
+import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './consume/metrics.js';
+import { PollTable } from './consume/poll-table.js';
+import { startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
 import { createLogger } from './log.js';
 import { ImprintService } from './service.js';
 import { CassandraMetadataStore } from './store/cassandra.js';
@@ -23,6 +30,14 @@ export interface ImprintServer {
   readonly store: MetadataStore;
   readonly audit: AuditSink;
   readonly grpc: GrpcServerHandle;
+  /** Consume role: the in-memory table polls are answered from. */
+  readonly table?: PollTable;
+  /** Consume role: the per-application concurrency limiter. */
+  readonly limiter?: ConcurrencyLimiter;
+  /** Consumer request metrics (and the table's, the limiter's); set when metricsPort is. */
+  readonly metrics?: ConsumeMetrics;
+  /** The Prometheus endpoint (GET /metrics), when metricsPort was given. */
+  readonly metricsServer?: MetricsServer;
   /** Stops serving, then flushes audit and closes the store. */
   stop(): Promise<void>;
 }
@@ -55,12 +70,39 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     await store.close();
     throw new DataDirError(`cannot open the audit file ${o.auditFile}: ${err instanceof Error ? err.message : String(err)}`, err);
   }
-  // 3. Serve.
-  const service = new ImprintService({ store, audit, log, clock: o.clock });
+  // 3. The consume role: the poll table (first refresh before serving, so the first polls
+  //    answer from memory; with Cassandra not yet up, misses read the store and fail
+  //    UNAVAILABLE until it is), the limiter, and metrics.
+  const consume = o.role === 'consume';
+  const table = consume ? new PollTable({ store, log, clock: o.clock }) : undefined;
+  const limiter = consume ? new ConcurrencyLimiter(o.limiter) : undefined;
+  const metrics = o.metricsPort !== undefined ? consumeMetrics({ ...(table && { table }), ...(limiter && { limiter }) }) : undefined;
+  if (table) {
+    const first = cassandra && !cassandra.isAvailable ? undefined : await table.start(o.refreshMs);
+    if (!first) void table.start(o.refreshMs);
+    else if (!first.ok) log.warn('first poll-table refresh failed; polls read the store until one works', { error: first.error instanceof Error ? first.error.message : String(first.error) });
+  }
+  // 4. Serve.
+  const service = new ImprintService({ store, audit, log, clock: o.clock, ...(table && { poller: new ConsumeService({ table, audit, clock: o.clock }) }) });
   let grpcHandle: GrpcServerHandle;
+  let metricsServer: MetricsServer | undefined;
   try {
-    grpcHandle = await startGrpcServer(service, { host: o.host, port: o.port, log });
+    grpcHandle = await startGrpcServer(service, {
+      host: o.host,
+      port: o.port,
+      log,
+      role: o.role,
+      ...((limiter || metrics) && { guard: { ...(limiter && { limiter }), ...(metrics && { metrics }) } }),
+      noDelay: consume,
+    });
+    try {
+      if (metrics && o.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, o.metricsPort, o.host);
+    } catch (err) {
+      await grpcHandle.stop(0);
+      throw err;
+    }
   } catch (err) {
+    await table?.stop();
     await audit.close();
     await store.close();
     throw err;
@@ -68,7 +110,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   if (cassandra) {
     // Health follows Cassandra: NOT_SERVING until it is connected, and while no node answers.
     const setHealth = (up: boolean) => {
-      for (const n of ['', ...SERVICE_NAMES]) grpcHandle.health.setStatus(n, up ? 'SERVING' : 'NOT_SERVING');
+      for (const n of ['', ...grpcHandle.services]) grpcHandle.health.setStatus(n, up ? 'SERVING' : 'NOT_SERVING');
     };
     setHealth(cassandra.isAvailable);
     cassandra.onAvailabilityChange(setHealth);
@@ -76,6 +118,10 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   }
   log.info('imprint serving', {
     address: `${o.host}:${grpcHandle.port}`,
+    role: o.role,
+    services: grpcHandle.services.join(','),
+    ...(table && { refreshMs: o.refreshMs, tableTopics: table.stats().topics }),
+    ...(metricsServer && { metrics: `http://${o.host}:${metricsServer.port}/metrics` }),
     store: store.name,
     ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : { db: o.sqliteFile }),
     audit: o.esUrl ? `elasticsearch ${o.esUrl} (${o.esIndexPrefix}-*)` : o.auditFile,
@@ -87,8 +133,14 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     store,
     audit,
     grpc: grpcHandle,
+    ...(table && { table }),
+    ...(limiter && { limiter }),
+    ...(metrics && { metrics }),
+    ...(metricsServer && { metricsServer }),
     async stop() {
       await grpcHandle.stop();
+      await table?.stop();
+      await metricsServer?.close();
       await audit.close();
       await store.close();
       log.info('imprint stopped');
@@ -105,4 +157,20 @@ export { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 export type { TopicConsumers } from './audit/consumers.js';
 export type { AuditSink, AuditEvent } from './audit/audit-sink.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
-export { withDefaults, cassandraWithDefaults, DEFAULT_PORT, CASSANDRA_DEFAULTS, CONSISTENCY_NAMES, SERIAL_CONSISTENCY_NAMES, STORE_KINDS, type ServerOptions, type CassandraOptions, type StoreKind } from './config.js';
+export {
+  withDefaults,
+  cassandraWithDefaults,
+  DEFAULT_PORT,
+  DEFAULT_REFRESH_MS,
+  CASSANDRA_DEFAULTS,
+  CONSISTENCY_NAMES,
+  SERIAL_CONSISTENCY_NAMES,
+  STORE_KINDS,
+  ROLES,
+  type ServerOptions,
+  type CassandraOptions,
+  type StoreKind,
+  type Role,
+} from './config.js';
+export { servicesOf, SERVICE_NAMES, type ServiceName } from './grpc-server.js';
+export * from './consume/index.js';

@@ -34,6 +34,7 @@ import {
 import type { AuditSink, PollEvent } from './audit/audit-sink.js';
 import type { TopicConsumers } from './audit/consumers.js';
 import { silentLogger, type Logger } from './log.js';
+import type { Poller } from './consume/consume-service.js';
 import type { MetadataStore, NewTopic, TopicPatch } from './store/metadata-store.js';
 
 export interface PollAnswer {
@@ -59,6 +60,8 @@ export interface ServiceDeps {
   readonly log?: Logger;
   /** @default Date.now */
   readonly clock?: () => number;
+  /** Answers polls instead of the store (the consume role's poll table). @default none: polls read the store */
+  readonly poller?: Poller;
 }
 
 const MAX_TEXT = 1024;
@@ -70,6 +73,7 @@ export class ImprintService {
   private readonly audit: AuditSink;
   private readonly log: Logger;
   private readonly now: () => number;
+  private readonly poller: Poller | undefined;
   /** Records that failed their consistency check when read (for tests and metrics). */
   integrityFailures = 0;
 
@@ -78,6 +82,7 @@ export class ImprintService {
     this.audit = deps.audit;
     this.log = deps.log ?? silentLogger;
     this.now = deps.clock ?? Date.now;
+    this.poller = deps.poller;
   }
 
   // ---- publisher ----
@@ -130,9 +135,10 @@ export class ImprintService {
   /**
    * What a consumer holding `lastSeen` (0n: nothing) should do. It is never handed a record
    * that fails its consistency check: a consumer with data gets no update, one with none gets
-   * the newest matching version that passes.
+   * the newest matching version that passes. With a poller (consume role), it answers.
    */
   async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
+    if (this.poller) return this.poller.poll(topic, identity, lastSeen);
     validateTopicName(topic);
     validateIdentity(identity);
     const audit = (outcome: PollEvent['outcome'], holds: Version, pinned: boolean, error?: string) =>

@@ -1,15 +1,12 @@
 /**
- * Consumer handlers for the consume role: Poll and BatchPoll over any Poller (pollHandlers,
- * from server/grpc-server.ts, re-exported), and a guard that puts every Consumer method behind the per-application limiter and the metrics.
+ * The consume role's guard: every Consumer method behind the per-application limiter and the
+ * metrics. (Poll and BatchPoll over the poll table are server/grpc-server.ts's pollHandlers.)
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ConsumerHandlers } from '../../proto/gen/imprint/v1/Consumer.js';
-import { pollHandlers } from '../grpc-server.js';
 import type { ConcurrencyLimiter } from './limiter.js';
 import { observedUnary, type ConsumeMetrics } from './metrics.js';
 import { appFromCall, throttledUnary } from './throttle.js';
-
-export { pollHandlers };
 
 export interface GuardOptions {
   /** Per-application concurrency limits. @default none (no throttling) */

@@ -8,5 +8,6 @@ export { ConsumeService, type ConsumeServiceDeps, type Poller } from './consume-
 export { ConcurrencyLimiter, limiterWithDefaults, OTHER_APPS, type AppLimitState, type Lease, type LimiterOptions, type RejectReason, type Rejection } from './limiter.js';
 export { appFromCall, throttledUnary, UNKNOWN_APP, type AppOf, type ThrottleOptions } from './throttle.js';
 export { consumeMetrics, observedUnary, outcomeOf, startMetricsServer, OTHER_APP_LABEL, type ConsumeMetrics, type ConsumeMetricsOptions, type MetricsServer } from './metrics.js';
-export { guardConsumerHandlers, pollHandlers, type GuardOptions } from './handlers.js';
+export { guardConsumerHandlers, type GuardOptions } from './handlers.js';
+export { pollHandlers } from '../grpc-server.js';
 export { listenNoDelay, type Listener } from './listen.js';

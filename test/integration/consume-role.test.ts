@@ -16,12 +16,12 @@ import type { PollResponse__Output } from '../../proto/gen/imprint/v1/PollRespon
 import { loadImprintProto } from '../../proto/loader.js';
 import { RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
 import { ConsumeService } from '../../server/consume/consume-service.js';
-import { guardConsumerHandlers, pollHandlers } from '../../server/consume/handlers.js';
+import { guardConsumerHandlers } from '../../server/consume/handlers.js';
 import { listenNoDelay } from '../../server/consume/listen.js';
 import { ConcurrencyLimiter, type LimiterOptions } from '../../server/consume/limiter.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from '../../server/consume/metrics.js';
 import { PollTable } from '../../server/consume/poll-table.js';
-import { consumerHandlers, startGrpcServer, type GrpcServerHandle } from '../../server/grpc-server.js';
+import { consumerHandlers, pollHandlers, startGrpcServer, type GrpcServerHandle } from '../../server/grpc-server.js';
 import { silentLogger } from '../../server/log.js';
 import { ImprintService } from '../../server/service.js';
 import { SqliteMetadataStore } from '../../server/store/sqlite.js';

@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+/**
+ * `imprint`: the command for operators and publishers. Thin: parses, calls client/ (or
+ * starts server/), prints. `imprint --help` and `imprint COMMAND --help` say the rest.
+ */
+import { ImprintError } from '../core/index.js';
+import { program } from './program.js';
+
+program.parseAsync().catch((err: unknown) => {
+  if (err instanceof ImprintError) {
+    process.stderr.write(`imprint: ${err.code === 'INVALID_ARGUMENT' ? 'invalid argument: ' : ''}${err.message}\n`);
+    process.exit(err.code === 'INVALID_ARGUMENT' ? 2 : 1);
+  }
+  process.stderr.write(`imprint: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
