@@ -31,11 +31,11 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
   addBlobOptions(
     addStoreOptions(program.command('janitor'))
       .description('write the fallback snapshot to every region and purge versions outside retention (only one janitor does each job at a time)')
-      .option('--once', 'run each job once and exit (exit 1 when one failed)')
-      .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').default('5m'))
-      .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').default('24h'))
+      .addOption(new Option('--once', 'run each job once and exit (exit 1 when one failed)').env('IMPRINT_JANITOR_ONCE'))
+      .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
+      .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').env('IMPRINT_PURGE_EVERY').default('24h'))
       .addOption(new Option('--es-url <url>', 'also delete daily audit indices past --audit-retention-days in this Elasticsearch').env('IMPRINT_ES_URL'))
-      .addOption(new Option('--audit-retention-days <days>', 'days of audit indices to keep').default('30')),
+      .addOption(new Option('--audit-retention-days <days>', 'days of audit indices to keep').env('IMPRINT_AUDIT_RETENTION_DAYS').default('30')),
   ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; esUrl?: string; auditRetentionDays: string }) => {
     const log = createLogger();
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');

@@ -17,6 +17,7 @@ import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
 import { bytes, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
+import { checkHealth } from '../client/health.js';
 
 interface GlobalOpts {
   address: string;
@@ -210,6 +211,30 @@ Ctrl-C stops it.
     };
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+// ---- health ----
+
+program
+  .command('health')
+  .description('ask the service whether it is serving (gRPC health check); exit 0 when SERVING, 1 otherwise')
+  .addOption(new Option('--service <name>', 'one service (imprint.v1.Publisher, imprint.v1.Consumer, imprint.v1.Operator); default: the server as a whole').default(''))
+  .addOption(new Option('--timeout-ms <ms>', 'give up after this long').default('5000'))
+  .addHelpText(
+    'after',
+    `
+Examples:
+  imprint health                                      SERVING
+  imprint -a 10.0.0.7:50051 health --service imprint.v1.Consumer
+A Cassandra-backed server says NOT_SERVING until Cassandra answers; a consume instance says
+SERVICE_UNKNOWN for imprint.v1.Publisher.`,
+  )
+  .action(async (o: { service: string; timeoutMs: string }) => {
+    const timeoutMs = parseCount(o.timeoutMs, 'timeout-ms') ?? 5000;
+    if (timeoutMs < 1) throw new InvalidArgumentError('timeout-ms', 'must be at least 1', o.timeoutMs);
+    const status = await checkHealth(globals().address, o.service, timeoutMs);
+    out({ address: globals().address, service: o.service, status }, () => status);
+    if (status !== 'SERVING') process.exitCode = 1;
   });
 
 // ---- topics ----

@@ -27,8 +27,8 @@ export function addStoreOptions(cmd: Command): Command {
         'IMPRINT_CASSANDRA_REPLICATION',
       ),
     )
-    .addOption(new Option('--cassandra-consistency <level>', `reads and writes (default: ${CASSANDRA_DEFAULTS.consistency})`).choices(CONSISTENCY_NAMES))
-    .addOption(new Option('--cassandra-serial-consistency <level>', `version-number transactions (default: ${CASSANDRA_DEFAULTS.serialConsistency})`).choices(SERIAL_CONSISTENCY_NAMES));
+    .addOption(new Option('--cassandra-consistency <level>', `reads and writes (default: ${CASSANDRA_DEFAULTS.consistency})`).choices(CONSISTENCY_NAMES).env('IMPRINT_CASSANDRA_CONSISTENCY'))
+    .addOption(new Option('--cassandra-serial-consistency <level>', `version-number transactions (default: ${CASSANDRA_DEFAULTS.serialConsistency})`).choices(SERIAL_CONSISTENCY_NAMES).env('IMPRINT_CASSANDRA_SERIAL_CONSISTENCY'));
 }
 
 export function cassandraFrom(o: StoreCliOptions): CassandraOptions {
