@@ -1,7 +1,7 @@
 /**
- * A consume-role gRPC server (Consumer Poll and BatchPoll answered by the ConsumeService from
- * the poll table, every method behind the per-application limiter and the metrics, built as
- * server/grpc-server.ts builds the normal one) against the normal server on the same store.
+ * A consume-role gRPC server (startGrpcServer with role "consume": Poll and BatchPoll answered
+ * by the ConsumeService from the poll table, every Consumer method behind the per-application
+ * limiter and the metrics) against the normal server on the same store.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -46,16 +46,13 @@ async function startConsume(store: CountingStore, limiterOptions: LimiterOptions
   const table = new PollTable({ store, log: silentLogger });
   await table.refresh();
   const audit = new MemoryAuditSink();
-  const service = new ImprintService({ store, audit: new MemoryAuditSink(), clock: fixedClock });
   const consume = new ConsumeService({ table, audit, clock: fixedClock });
+  // Polls go to the ConsumeService; the other Consumer methods read the store, as in `serve --role consume`.
+  const service = new ImprintService({ store, audit: new MemoryAuditSink(), clock: fixedClock, poller: consume });
   const limiter = new ConcurrencyLimiter(limiterOptions);
   const metrics = consumeMetrics({ table, limiter });
-  const { proto } = loadImprintProto();
-  const server = new grpc.Server();
-  server.addService(proto.imprint.v1.Consumer.service, guardConsumerHandlers({ ...consumerHandlers(service, silentLogger), ...pollHandlers(consume, silentLogger) }, { limiter, metrics }));
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-  );
+  const grpcServer = await startGrpcServer(service, { host: '127.0.0.1', port: 0, log: silentLogger, role: 'consume', guard: { limiter, metrics } });
+  const port = grpcServer.port;
   const address = `127.0.0.1:${port}`;
   const client = new ImprintClient({ address });
   return {
@@ -68,7 +65,7 @@ async function startConsume(store: CountingStore, limiterOptions: LimiterOptions
     async stop() {
       client.close();
       await table.stop();
-      await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+      await grpcServer.stop();
     },
   };
 }
