@@ -9,6 +9,7 @@ import {
   ResourceExhaustedError,
   UnavailableError,
 } from '../core/index.js';
+import { retryAfterMsOf } from './retry-hint.js';
 
 /** An INVALID_ARGUMENT answered by the server; the message names the field and the rule. */
 export class RemoteInvalidArgumentError extends ImprintError {
@@ -40,7 +41,8 @@ export function fromGrpcError(err: unknown, what: string): ImprintError {
       out = new FailedPreconditionError(details);
       break;
     case grpc.status.RESOURCE_EXHAUSTED:
-      out = new ResourceExhaustedError(details);
+      // The server's retry hint (trailing metadata, else the message) travels with the typed error.
+      out = new ResourceExhaustedError(details, { retryAfterMs: retryAfterMsOf(err), cause: err });
       break;
     case grpc.status.DATA_LOSS:
       out = new DataIntegrityError(details);

@@ -3,7 +3,7 @@
  * wire types translated to core's domain types and statuses to typed errors.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ConsumerIdentity, DataPointer, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from '../core/index.js';
+import { InvalidArgumentError, type ConsumerIdentity, type DataPointer, type Pin, type Retention, type Scope, type ScopeHead, type Topic, type Version, type VersionRecord } from '../core/index.js';
 import {
   consumersFromWire,
   headFromWire,
@@ -32,6 +32,7 @@ import type { VersionRecord__Output } from '../proto/gen/imprint/v1/VersionRecor
 import type { Update__Output } from '../proto/gen/imprint/v1/Update.js';
 import { loadImprintProto } from '../proto/loader.js';
 import { fromGrpcError } from './errors.js';
+import { appMetadataInterceptor } from './retry-hint.js';
 import type { ConsumersView } from '../proto/convert.js';
 
 export interface ClientOptions {
@@ -46,6 +47,25 @@ export interface ClientOptions {
   readonly maxReconnectBackoffMs?: number;
   /** Extra grpc-js channel options. @default {} */
   readonly channelOptions?: grpc.ChannelOptions;
+  /**
+   * Names the calling application on every request, as request metadata `x-imprint-app`, so
+   * a consume-role server counts this client's requests (all of them, including the ones
+   * that carry no identity) against that application's concurrency share. Without it the
+   * server falls back to the request's `identity.app`, where there is one. 1-256 characters,
+   * no whitespace, "," or "=". @default none
+   */
+  readonly app?: string;
+}
+
+/** The identity-value rule (core/scope.ts), the one the server applies to `x-imprint-app`. */
+const APP_NAME = /^[^\s,=]{1,256}$/;
+
+/** The `app` option's rule: a name the server would ignore is refused here, not sent. */
+function validateApp(app: string): string {
+  if (typeof app !== 'string' || !APP_NAME.test(app)) {
+    throw new InvalidArgumentError('app', 'must be 1-256 characters without whitespace, "," or "="', app);
+  }
+  return app;
 }
 
 export interface PollResult {
@@ -79,26 +99,34 @@ function fromUpdate(u: Update__Output | null): PollResult {
 
 export class ImprintClient {
   readonly address: string;
+  /** The application named on every request (`x-imprint-app`), if any. */
+  readonly app: string | undefined;
   private readonly deadlineMs: number;
   private readonly publisher: PublisherClient;
   private readonly consumer: ConsumerClient;
   private readonly operator: OperatorClient;
 
   constructor(opts: ClientOptions = {}) {
+    // Validated before any channel exists: a bad option leaves nothing to close.
+    this.app = opts.app === undefined ? undefined : validateApp(opts.app);
     this.address = opts.address ?? DEFAULT_ADDRESS;
     this.deadlineMs = opts.deadlineMs ?? 10_000;
     const { proto } = loadImprintProto();
     const v1 = proto.imprint.v1;
     const creds = grpc.credentials.createInsecure();
+    // Interceptors are per client object, not per channel: each of the three stubs gets its own
+    // (grpc-js takes `interceptors` out of the options before it builds a channel).
+    const intercept = (): { interceptors?: grpc.Interceptor[] } => (this.app === undefined ? {} : { interceptors: [appMetadataInterceptor(this.app)] });
     this.publisher = new v1.Publisher(this.address, creds, {
       'grpc.max_receive_message_length': 8 * 1024 * 1024,
       'grpc.initial_reconnect_backoff_ms': 500,
       'grpc.max_reconnect_backoff_ms': opts.maxReconnectBackoffMs ?? 5_000,
       ...opts.channelOptions,
+      ...intercept(),
     });
     const channelOverride = this.publisher.getChannel();
-    this.consumer = new v1.Consumer(this.address, creds, { channelOverride });
-    this.operator = new v1.Operator(this.address, creds, { channelOverride });
+    this.consumer = new v1.Consumer(this.address, creds, { channelOverride, ...intercept() });
+    this.operator = new v1.Operator(this.address, creds, { channelOverride, ...intercept() });
   }
 
   private call<Res>(what: string, invoke: Invoke<Res>): Promise<Res> {

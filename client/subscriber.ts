@@ -25,6 +25,7 @@ import type { SnapshotReader } from './fallback.js';
 import { fetchPayload } from './fetch.js';
 import type { ImprintClient } from './imprint-client.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
+import { waitForRetryHint } from './retry-hint.js';
 
 export type Step = 'poll' | 'fallback' | 'fetch' | 'verify' | 'decode' | 'notify';
 
@@ -69,7 +70,12 @@ export interface SubscriberOptions {
   readonly startupBudgetMs?: number;
   /** On start-up, how many older versions to try when the latest cannot be loaded. @default 3 */
   readonly olderVersionsToTry?: number;
-  /** Retries of one step, with exponential backoff and jitter. @default { retries: 3, minTimeoutMs: 200, maxTimeoutMs: 5000 } */
+  /**
+   * Retries of one step, with exponential backoff and jitter. A poll answered
+   * RESOURCE_EXHAUSTED with a retry hint (a throttling consume-role server) is retried no
+   * sooner than the hint, which is believed up to `maxTimeoutMs`.
+   * @default { retries: 3, minTimeoutMs: 200, maxTimeoutMs: 5000 }
+   */
   readonly retry?: { readonly retries: number; readonly minTimeoutMs: number; readonly maxTimeoutMs: number };
   /** Where the metrics go. @default a private registry */
   readonly registry?: Registry;
@@ -229,6 +235,8 @@ export class Subscriber extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private ticking: Promise<void> | undefined;
+  /** Aborted by close(): cuts short a wait for a server's retry hint. */
+  private readonly stopping = new AbortController();
 
   constructor(options: SubscriberOptions) {
     super();
@@ -259,6 +267,7 @@ export class Subscriber extends EventEmitter {
   /** Stops polling. Values stay readable. */
   async close(): Promise<void> {
     this.closed = true;
+    this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
     await this.ticking;
   }
@@ -299,7 +308,14 @@ export class Subscriber extends EventEmitter {
         minTimeout: retry.minTimeoutMs,
         maxTimeout: retry.maxTimeoutMs,
         randomize: true,
+        // Every failure is retried while open, RESOURCE_EXHAUSTED included (a throttled poll
+        // is worth repeating once the server's share frees up).
         shouldRetry: () => !this.closed,
+        // A throttled poll waits out the server's hint before p-retry's own backoff, so the
+        // next attempt comes no sooner than the server asked (not after the last attempt).
+        onFailedAttempt: async ({ error, retriesLeft }) => {
+          if (retriesLeft > 0 && !this.closed) await waitForRetryHint(error, { maxMs: retry.maxTimeoutMs, signal: this.stopping.signal });
+        },
       });
     } catch (err) {
       for (const s of subs) metrics.failures.inc({ topic: s.topic, step: 'poll', reason: reasonOf(err) });

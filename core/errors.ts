@@ -58,9 +58,15 @@ export class UnavailableError extends ImprintError {
   }
 }
 
+/**
+ * The caller is over a limit (on a consume-role server: its application's concurrency share).
+ * `retryAfterMs` is the server's hint, when it gave one: wait at least this long before retrying.
+ */
 export class ResourceExhaustedError extends ImprintError {
-  constructor(message: string) {
-    super('RESOURCE_EXHAUSTED', message);
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, options: { retryAfterMs?: number | undefined; cause?: unknown } = {}) {
+    super('RESOURCE_EXHAUSTED', message, 'cause' in options ? { cause: options.cause } : undefined);
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 
