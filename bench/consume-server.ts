@@ -1,24 +1,23 @@
 /**
- * A consume-role instance for the benches, composed from server/consume the way the
- * `--role consume` wiring composes it: its own SQLite connection to the data dir, the poll
- * table refreshed every `refreshMs`, Poll and BatchPoll answered by the ConsumeService (with
- * the same audit events), the other Consumer methods by ImprintService, and every Consumer
- * method behind the per-application limiter and the metrics, served with TCP_NODELAY
- * (server/consume/listen.ts).
+ * A consume-role instance for the benches, served by startGrpcServer with role "consume" as
+ * `imprint serve --role consume` serves it: its own SQLite connection to the data dir, the
+ * poll table refreshed every `refreshMs`, Poll and BatchPoll answered by the ConsumeService
+ * (with the same audit events), the other Consumer methods by ImprintService, every Consumer
+ * method behind the per-application limiter and the metrics, TCP_NODELAY. Built here rather
+ * than with startImprintServer so a bench can choose the audit sink (none, to measure it).
  */
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { ConsumerHandlers } from '../proto/gen/imprint/v1/Consumer.js';
 import { loadImprintProto } from '../proto/loader.js';
+import { listenNoDelay } from '../server/consume/listen.js';
 import type { AuditSink } from '../server/audit/audit-sink.js';
 import { FileAuditSink } from '../server/audit/file.js';
 import { ConsumeService } from '../server/consume/consume-service.js';
-import { guardConsumerHandlers } from '../server/consume/handlers.js';
 import { ConcurrencyLimiter, type LimiterOptions } from '../server/consume/limiter.js';
-import { listenNoDelay } from '../server/consume/listen.js';
 import { consumeMetrics, type ConsumeMetrics } from '../server/consume/metrics.js';
 import { PollTable } from '../server/consume/poll-table.js';
-import { consumerHandlers, pollHandlers } from '../server/grpc-server.js';
+import { startGrpcServer } from '../server/grpc-server.js';
 import { silentLogger } from '../server/log.js';
 import { ImprintService } from '../server/service.js';
 import { SqliteMetadataStore } from '../server/store/sqlite.js';
@@ -53,13 +52,10 @@ export async function startConsumeServer(opts: { dataDir: string; refreshMs: num
   const table = new PollTable({ store, log: silentLogger });
   await table.start(opts.refreshMs);
   const consume = new ConsumeService({ table, audit });
-  const service = new ImprintService({ store, audit, log: silentLogger });
+  const service = new ImprintService({ store, audit, log: silentLogger, poller: consume });
   const limiter = new ConcurrencyLimiter(opts.limiter);
   const metrics = consumeMetrics({ table, limiter });
-  const { proto } = loadImprintProto();
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  server.addService(proto.imprint.v1.Consumer.service, guardConsumerHandlers({ ...consumerHandlers(service, silentLogger), ...pollHandlers(consume, silentLogger) }, { limiter, metrics }));
-  const listener = await listenNoDelay(server, '127.0.0.1', 0);
+  const listener = await startGrpcServer(service, { host: '127.0.0.1', port: 0, log: silentLogger, role: 'consume', guard: { limiter, metrics }, noDelay: true });
   return {
     port: listener.port,
     table,
@@ -67,7 +63,7 @@ export async function startConsumeServer(opts: { dataDir: string; refreshMs: num
     metrics,
     audit,
     async stop() {
-      await listener.close(2000);
+      await listener.stop(2000);
       await table.stop();
       await audit.close();
       await store.close();

@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { downloadPayload } from '../client/fetch.js';
 import { ImprintClient } from '../client/imprint-client.js';
 import { Publisher } from '../client/publisher.js';
-import { ImprintError, parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
+import { parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, DEFAULT_REFRESH_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
 import { DEFAULT_PORT, startImprintServer } from '../server/index.js';

@@ -13,7 +13,6 @@ import { DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObject
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../client/blob-store/s3.js';
 import {
-  PayloadUnavailableError,
   Publisher,
   Subscriber,
   UploadError,

@@ -16,7 +16,6 @@ import type { PollResponse__Output } from '../../proto/gen/imprint/v1/PollRespon
 import { loadImprintProto } from '../../proto/loader.js';
 import { RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
 import { ConsumeService } from '../../server/consume/consume-service.js';
-import { guardConsumerHandlers } from '../../server/consume/handlers.js';
 import { listenNoDelay } from '../../server/consume/listen.js';
 import { ConcurrencyLimiter, type LimiterOptions } from '../../server/consume/limiter.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from '../../server/consume/metrics.js';

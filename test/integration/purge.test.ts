@@ -8,7 +8,7 @@ import { LocalBlobStore, Publisher, type BlobStore } from '../../client/index.js
 import type { BlobLocation, VersionRecord } from '../../core/index.js';
 import { Janitor, purgeRetention } from '../../janitor/index.js';
 import type { SqliteMetadataStore } from '../../server/index.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers.js';
+import { startTestServer, tempDir } from '../helpers.js';
 
 const DAY = 24 * 60 * 60 * 1000;
 

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImprintClient, LocalBlobStore, Publisher, Subscriber, type RejectedEvent, type UpdatedEvent } from '../../client/index.js';
-import { identity, startTestServer, tempDir, type TestServer } from '../helpers.js';
+import { identity, startTestServer, tempDir } from '../helpers.js';
 
 interface Model {
   readonly version: string;

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
   IDENTITY_KEYS,
-  InvalidArgumentError,
   identityAttributes,
   parseScope,
   scopeKey,

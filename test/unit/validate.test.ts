@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
-  InvalidArgumentError,
   MAX_DIRECT_BYTES,
   MAX_METADATA_ENTRIES,
   MAX_METADATA_VALUE,
