@@ -44,6 +44,12 @@ export function fromGrpcError(err: unknown, what: string): ImprintError {
       // The server's retry hint (trailing metadata, else the message) travels with the typed error.
       out = new ResourceExhaustedError(details, { retryAfterMs: retryAfterMsOf(err), cause: err });
       break;
+    case grpc.status.UNIMPLEMENTED:
+      // The usual cause: a client pointed at the wrong role of the service.
+      out = new FailedPreconditionError(
+        `${what}: the server does not serve this call (UNIMPLEMENTED: ${details}); a consume-role instance serves only Consumer calls (polls and reads), a publish-role one only Publisher and Operator calls: point the address at an instance of the right role`,
+      );
+      break;
     case grpc.status.DATA_LOSS:
       out = new DataIntegrityError(details);
       break;

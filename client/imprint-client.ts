@@ -36,7 +36,11 @@ import { appMetadataInterceptor } from './retry-hint.js';
 import type { ConsumersView } from '../proto/convert.js';
 
 export interface ClientOptions {
-  /** host:port of the Imprint service. @default "127.0.0.1:50051" */
+  /**
+   * host:port of the Imprint service, or several separated by "," (consume-role replicas):
+   * calls go to them in turn, and a read that finds one unavailable goes on to the next.
+   * @default "127.0.0.1:50051"
+   */
   readonly address?: string;
   /** Deadline of each call. @default 10000 */
   readonly deadlineMs?: number;
@@ -91,7 +95,34 @@ export interface TopicDescription {
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 
-type Invoke<Res> = (options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+type Invoke<Res> = (stubs: Stubs, options: grpc.CallOptions, cb: grpc.requestCallback<Res>) => grpc.ClientUnaryCall;
+
+/** The three services on one address's channel. */
+interface Stubs {
+  readonly address: string;
+  readonly publisher: PublisherClient;
+  readonly consumer: ConsumerClient;
+  readonly operator: OperatorClient;
+}
+
+const ADDRESS = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
+
+/** "h1:p1,h2:p2" as a list; each entry must be host:port. */
+export function parseAddresses(address: string): string[] {
+  const list = address
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
+  if (list.length === 0) throw new InvalidArgumentError('address', 'must be host:port, or several separated by ","', address);
+  for (const a of list) {
+    const port = Number(a.slice(a.lastIndexOf(':') + 1));
+    if (!ADDRESS.test(a) || port < 1 || port > 65535) throw new InvalidArgumentError('address', 'must be host:port entries (port 1-65535) separated by ","', a);
+  }
+  return list;
+}
+
+/** Reads: safe to send again to another replica when one did not answer. */
+const FAILOVER_METHODS: ReadonlySet<string> = new Set(['Poll', 'BatchPoll', 'GetVersion', 'ListVersions', 'GetLatestAt', 'GetTopic', 'ListTopics', 'ListPins', 'DescribeTopic']);
 
 function fromUpdate(u: Update__Output | null): PollResult {
   return u?.record ? { record: recordFromWire(u.record), pinned: u.pinned } : { pinned: false };
@@ -99,17 +130,20 @@ function fromUpdate(u: Update__Output | null): PollResult {
 
 export class ImprintClient {
   readonly address: string;
+  /** The addresses `address` names, in order. */
+  readonly addresses: readonly string[];
   /** The application named on every request (`x-imprint-app`), if any. */
   readonly app: string | undefined;
   private readonly deadlineMs: number;
-  private readonly publisher: PublisherClient;
-  private readonly consumer: ConsumerClient;
-  private readonly operator: OperatorClient;
+  private readonly stubs: readonly Stubs[];
+  /** Round-robin position over `stubs`. */
+  private next = 0;
 
   constructor(opts: ClientOptions = {}) {
     // Validated before any channel exists: a bad option leaves nothing to close.
     this.app = opts.app === undefined ? undefined : validateApp(opts.app);
     this.address = opts.address ?? DEFAULT_ADDRESS;
+    this.addresses = parseAddresses(this.address);
     this.deadlineMs = opts.deadlineMs ?? 10_000;
     const { proto } = loadImprintProto();
     const v1 = proto.imprint.v1;
@@ -117,31 +151,66 @@ export class ImprintClient {
     // Interceptors are per client object, not per channel: each of the three stubs gets its own
     // (grpc-js takes `interceptors` out of the options before it builds a channel).
     const intercept = (): { interceptors?: grpc.Interceptor[] } => (this.app === undefined ? {} : { interceptors: [appMetadataInterceptor(this.app)] });
-    this.publisher = new v1.Publisher(this.address, creds, {
-      'grpc.max_receive_message_length': 8 * 1024 * 1024,
-      'grpc.initial_reconnect_backoff_ms': 500,
-      'grpc.max_reconnect_backoff_ms': opts.maxReconnectBackoffMs ?? 5_000,
-      ...opts.channelOptions,
-      ...intercept(),
+    this.stubs = this.addresses.map((address) => {
+      const publisher = new v1.Publisher(address, creds, {
+        'grpc.max_receive_message_length': 8 * 1024 * 1024,
+        'grpc.initial_reconnect_backoff_ms': 500,
+        'grpc.max_reconnect_backoff_ms': opts.maxReconnectBackoffMs ?? 5_000,
+        ...opts.channelOptions,
+        ...intercept(),
+      });
+      const channelOverride = publisher.getChannel();
+      return {
+        address,
+        publisher,
+        consumer: new v1.Consumer(address, creds, { channelOverride, ...intercept() }),
+        operator: new v1.Operator(address, creds, { channelOverride, ...intercept() }),
+      };
     });
-    const channelOverride = this.publisher.getChannel();
-    this.consumer = new v1.Consumer(this.address, creds, { channelOverride, ...intercept() });
-    this.operator = new v1.Operator(this.address, creds, { channelOverride, ...intercept() });
   }
 
-  private call<Res>(what: string, invoke: Invoke<Res>): Promise<Res> {
-    return new Promise((resolve, reject) => {
-      invoke({ deadline: Date.now() + this.deadlineMs }, (err, res) => {
-        if (err || res === undefined) reject(fromGrpcError(err, what));
-        else resolve(res);
-      });
-    });
+  /**
+   * One call, to the addresses in turn (round-robin, ones whose connection is failing last).
+   * A read answered UNAVAILABLE or DEADLINE_EXCEEDED is sent to the next address, each
+   * address once; writes are not sent twice.
+   */
+  private async call<Res>(what: string, invoke: Invoke<Res>): Promise<Res> {
+    const order = this.order();
+    const tries = FAILOVER_METHODS.has(what) ? order.length : 1;
+    let last: unknown;
+    for (let i = 0; i < tries; i++) {
+      const stubs = order[i] as Stubs;
+      try {
+        return await new Promise<Res>((resolve, reject) => {
+          invoke(stubs, { deadline: Date.now() + this.deadlineMs }, (err, res) => {
+            if (err || res === undefined) reject(err ?? new Error('no answer'));
+            else resolve(res);
+          });
+        });
+      } catch (err) {
+        last = err;
+        const code = (err as Partial<grpc.ServiceError>).code;
+        if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) break;
+      }
+    }
+    throw fromGrpcError(last, order.length > 1 ? `${what} (${this.address})` : what);
+  }
+
+  /** The stubs to try, starting at the round-robin position; those whose channel is failing go last. */
+  private order(): Stubs[] {
+    const n = this.stubs.length;
+    if (n === 1) return [...this.stubs];
+    const start = this.next;
+    this.next = (this.next + 1) % n;
+    const rotated = Array.from({ length: n }, (_, i) => this.stubs[(start + i) % n] as Stubs);
+    const failing = (s: Stubs) => s.publisher.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE;
+    return [...rotated.filter((s) => !failing(s)), ...rotated.filter(failing)];
   }
 
   // ---- publisher ----
 
   async createTopic(t: { name: string; owner?: string; description?: string; retention?: Retention }): Promise<Topic> {
-    const res = await this.call<Topic__Output>('CreateTopic', (o, cb) => this.publisher.CreateTopic({
+    const res = await this.call<Topic__Output>('CreateTopic', (stubs, o, cb) => stubs.publisher.CreateTopic({
       name: t.name,
       owner: t.owner ?? '',
       description: t.description ?? '',
@@ -151,7 +220,7 @@ export class ImprintClient {
   }
 
   async updateTopic(name: string, patch: { owner?: string; description?: string; retention?: Retention }): Promise<Topic> {
-    const res = await this.call<Topic__Output>('UpdateTopic', (o, cb) => this.publisher.UpdateTopic({
+    const res = await this.call<Topic__Output>('UpdateTopic', (stubs, o, cb) => stubs.publisher.UpdateTopic({
       name,
       ...(patch.owner !== undefined && { owner: patch.owner }),
       ...(patch.description !== undefined && { description: patch.description }),
@@ -162,7 +231,7 @@ export class ImprintClient {
 
   /** Records a version whose payload is already in place (direct bytes, or uploaded blobs). */
   async publishPointer(topic: string, pointer: DataPointer, opts: { metadata?: Record<string, string>; scopes?: readonly Scope[] } = {}): Promise<VersionRecord> {
-    const res = await this.call<VersionRecord__Output>('Publish', (o, cb) => this.publisher.Publish({
+    const res = await this.call<VersionRecord__Output>('Publish', (stubs, o, cb) => stubs.publisher.Publish({
       topic,
       metadata: opts.metadata ?? {},
       pointer: pointerToWire(pointer),
@@ -172,19 +241,19 @@ export class ImprintClient {
   }
 
   async addScopes(topic: string, version: Version, scopes: readonly Scope[]): Promise<VersionRecord> {
-    const res = await this.call<VersionRecord__Output>('AddScopes', (o, cb) => this.publisher.AddScopes({ topic, version: version.toString(), scopes: scopes.map(scopeToWire) }, o, cb));
+    const res = await this.call<VersionRecord__Output>('AddScopes', (stubs, o, cb) => stubs.publisher.AddScopes({ topic, version: version.toString(), scopes: scopes.map(scopeToWire) }, o, cb));
     return recordFromWire(res);
   }
 
   // ---- consumer ----
 
   async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollResult> {
-    const res = await this.call<PollResponse__Output>('Poll', (o, cb) => this.consumer.Poll({ topic, identity: identityToWire(identity), lastSeenVersion: lastSeen.toString() }, o, cb));
+    const res = await this.call<PollResponse__Output>('Poll', (stubs, o, cb) => stubs.consumer.Poll({ topic, identity: identityToWire(identity), lastSeenVersion: lastSeen.toString() }, o, cb));
     return fromUpdate(res.update);
   }
 
   async batchPoll(identity: ConsumerIdentity, cursors: readonly { topic: string; lastSeen: Version }[]): Promise<BatchPollResult[]> {
-    const res = await this.call<BatchPollResponse__Output>('BatchPoll', (o, cb) => this.consumer.BatchPoll({
+    const res = await this.call<BatchPollResponse__Output>('BatchPoll', (stubs, o, cb) => stubs.consumer.BatchPoll({
       identity: identityToWire(identity),
       topics: cursors.map((c) => ({ topic: c.topic, lastSeenVersion: c.lastSeen.toString() })),
     }, o, cb));
@@ -196,31 +265,31 @@ export class ImprintClient {
   }
 
   async getVersion(topic: string, version: Version): Promise<VersionRecord> {
-    return recordFromWire(await this.call<VersionRecord__Output>('GetVersion', (o, cb) => this.consumer.GetVersion({ topic, version: version.toString() }, o, cb)));
+    return recordFromWire(await this.call<VersionRecord__Output>('GetVersion', (stubs, o, cb) => stubs.consumer.GetVersion({ topic, version: version.toString() }, o, cb)));
   }
 
   async listVersions(topic: string, opts: { pageSize?: number; pageToken?: string } = {}): Promise<{ versions: VersionRecord[]; nextPageToken: string }> {
-    const res = await this.call<ListVersionsResponse__Output>('ListVersions', (o, cb) => this.consumer.ListVersions({ topic, pageSize: opts.pageSize ?? 0, pageToken: opts.pageToken ?? '' }, o, cb));
+    const res = await this.call<ListVersionsResponse__Output>('ListVersions', (stubs, o, cb) => stubs.consumer.ListVersions({ topic, pageSize: opts.pageSize ?? 0, pageToken: opts.pageToken ?? '' }, o, cb));
     return { versions: res.versions.map(recordFromWire), nextPageToken: res.nextPageToken };
   }
 
   async latestAt(topic: string, identity: ConsumerIdentity, atMs: number): Promise<VersionRecord | undefined> {
-    const res = await this.call<GetLatestAtResponse__Output>('GetLatestAt', (o, cb) => this.consumer.GetLatestAt({ topic, identity: identityToWire(identity), atMs }, o, cb));
+    const res = await this.call<GetLatestAtResponse__Output>('GetLatestAt', (stubs, o, cb) => stubs.consumer.GetLatestAt({ topic, identity: identityToWire(identity), atMs }, o, cb));
     return res.record ? recordFromWire(res.record) : undefined;
   }
 
   async getTopic(name: string): Promise<Topic> {
-    return topicFromWire(await this.call<Topic__Output>('GetTopic', (o, cb) => this.consumer.GetTopic({ name }, o, cb)));
+    return topicFromWire(await this.call<Topic__Output>('GetTopic', (stubs, o, cb) => stubs.consumer.GetTopic({ name }, o, cb)));
   }
 
   async listTopics(): Promise<Topic[]> {
-    return (await this.call<ListTopicsResponse__Output>('ListTopics', (o, cb) => this.consumer.ListTopics({}, o, cb))).topics.map(topicFromWire);
+    return (await this.call<ListTopicsResponse__Output>('ListTopics', (stubs, o, cb) => stubs.consumer.ListTopics({}, o, cb))).topics.map(topicFromWire);
   }
 
   // ---- operator ----
 
   async pin(topic: string, version: Version, opts: { scope?: Scope; reason?: string; createdBy?: string } = {}): Promise<Pin> {
-    const res = await this.call<Pin__Output>('Pin', (o, cb) => this.operator.Pin({
+    const res = await this.call<Pin__Output>('Pin', (stubs, o, cb) => stubs.operator.Pin({
       topic,
       version: version.toString(),
       scope: scopeToWire(opts.scope ?? {}),
@@ -231,17 +300,17 @@ export class ImprintClient {
   }
 
   async unpin(topic: string, scope: Scope = {}): Promise<Pin | undefined> {
-    const res = await this.call<UnpinResponse__Output>('Unpin', (o, cb) => this.operator.Unpin({ topic, scope: scopeToWire(scope) }, o, cb));
+    const res = await this.call<UnpinResponse__Output>('Unpin', (stubs, o, cb) => stubs.operator.Unpin({ topic, scope: scopeToWire(scope) }, o, cb));
     return res.removed ? pinFromWire(res.removed) : undefined;
   }
 
   async listPins(topic: string): Promise<Pin[]> {
-    return (await this.call<ListPinsResponse__Output>('ListPins', (o, cb) => this.operator.ListPins({ topic }, o, cb))).pins.map(pinFromWire);
+    return (await this.call<ListPinsResponse__Output>('ListPins', (stubs, o, cb) => stubs.operator.ListPins({ topic }, o, cb))).pins.map(pinFromWire);
   }
 
   /** `consumersSinceMs`: the start of the consumers window (default: the server's, the last 24 hours). */
   async describeTopic(name: string, consumersSinceMs = 0): Promise<TopicDescription> {
-    const res = await this.call<DescribeTopicResponse__Output>('DescribeTopic', (o, cb) => this.operator.DescribeTopic({ name, consumersSinceMs }, o, cb));
+    const res = await this.call<DescribeTopicResponse__Output>('DescribeTopic', (stubs, o, cb) => stubs.operator.DescribeTopic({ name, consumersSinceMs }, o, cb));
     if (!res.topic) throw new Error('DescribeTopic answered without a topic');
     return {
       topic: topicFromWire(res.topic),
@@ -253,6 +322,6 @@ export class ImprintClient {
   }
 
   close(): void {
-    this.publisher.close();
+    for (const s of this.stubs) s.publisher.close();
   }
 }

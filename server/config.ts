@@ -10,7 +10,8 @@ export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'cassandra'];
 export type AuditKind = 'file' | 'elasticsearch';
 export const AUDIT_KINDS: readonly AuditKind[] = ['file', 'elasticsearch'];
 /**
- * Which services an instance serves. `publish`: Publisher and Operator (writes, pins, describe).
+ * Which services an instance serves. `publish`: Publisher and Operator (writes, pins, describe)
+ * and the Consumer's reads, not polls.
  * `consume`: Consumer only, polls answered from an in-memory table refreshed from the store,
  * per-application concurrency limits. `all`: everything, polls read the store directly.
  */

@@ -34,7 +34,11 @@ import type { Role } from './config.js';
 export const SERVICE_NAMES = ['imprint.v1.Publisher', 'imprint.v1.Consumer', 'imprint.v1.Operator'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
-/** The services an instance of `role` serves. */
+/**
+ * The services an instance of `role` serves (and reports in health). A publish instance also
+ * answers the Consumer's reads (GetVersion, ListVersions, GetLatestAt, GetTopic, ListTopics),
+ * not its polls.
+ */
 export function servicesOf(role: Role): readonly ServiceName[] {
   if (role === 'publish') return ['imprint.v1.Publisher', 'imprint.v1.Operator'];
   if (role === 'consume') return ['imprint.v1.Consumer'];
@@ -168,7 +172,7 @@ export interface GrpcServerOptions {
 
 /**
  * Binds host:port (port 0: any free port) and serves the role's services, health and
- * reflection. A service the role does not serve answers UNIMPLEMENTED.
+ * reflection. A call the role does not serve answers UNIMPLEMENTED.
  */
 export async function startGrpcServer(svc: ImprintService, opts: GrpcServerOptions): Promise<GrpcServerHandle> {
   const { def, proto } = loadImprintProto();
@@ -178,6 +182,12 @@ export async function startGrpcServer(svc: ImprintService, opts: GrpcServerOptio
   if (services.includes('imprint.v1.Consumer')) {
     const handlers = consumerHandlers(svc, opts.log);
     server.addService(proto.imprint.v1.Consumer.service, opts.guard ? guardConsumerHandlers(handlers, opts.guard) : handlers);
+  } else {
+    // A publish instance still answers the Consumer's reads (operators list versions before
+    // they pin); polls belong to consume instances.
+    const refuse: grpc.handleUnaryCall<unknown, never> = (_call, callback) =>
+      callback({ code: grpc.status.UNIMPLEMENTED, details: 'this is a publish-role instance: polls go to a consume-role (or all-role) instance' });
+    server.addService(proto.imprint.v1.Consumer.service, { ...consumerHandlers(svc, opts.log), Poll: refuse, BatchPoll: refuse });
   }
   if (services.includes('imprint.v1.Operator')) server.addService(proto.imprint.v1.Operator.service, operatorHandlers(svc, opts.log));
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });

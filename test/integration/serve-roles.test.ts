@@ -64,11 +64,13 @@ describe('serve --role', () => {
     expect(await checkHealth(at(publish), 'imprint.v1.Consumer')).toBe('SERVICE_UNKNOWN');
   });
 
-  it('a publish instance refuses polls, a consume instance refuses writes and pins, and neither changes anything', async () => {
-    expect((await errorOf(pub.poll('model', identity(), 0n))).message).toMatch(/UNIMPLEMENTED/);
-    expect((await errorOf(con.createTopic({ name: 'other', owner: 'x' }))).message).toMatch(/UNIMPLEMENTED/);
-    expect((await errorOf(con.pin('model', 1n, { reason: 'r', createdBy: 'me' }))).message).toMatch(/UNIMPLEMENTED/);
+  it('a publish instance refuses polls but answers reads, a consume instance refuses writes and pins, and neither changes anything', async () => {
+    expect((await errorOf(pub.poll('model', identity(), 0n))).message).toMatch(/does not serve this call \(UNIMPLEMENTED.*point the address at an instance of the right role/);
+    expect((await errorOf(con.createTopic({ name: 'other', owner: 'x' }))).message).toMatch(/does not serve this call \(UNIMPLEMENTED.*point the address at an instance of the right role/);
+    expect((await errorOf(con.pin('model', 1n, { reason: 'r', createdBy: 'me' }))).message).toMatch(/does not serve this call \(UNIMPLEMENTED.*point the address at an instance of the right role/);
+    expect((await errorOf(pub.batchPoll(identity(), [{ topic: 'model', lastSeen: 0n }]))).message).toMatch(/publish-role instance: polls go to a consume-role/);
     expect((await pub.listPins('model')).length).toBe(0);
+    expect((await pub.listVersions('model')).versions.map((v) => v.version)).toContain(1n);
     expect((await con.listTopics()).map((t) => t.name)).toEqual(['model']);
   });
 
@@ -127,6 +129,46 @@ describe('serve --role', () => {
   it('names the calling application to the limiter from the poll identity', async () => {
     await con.poll('model', identity({ app: 'fraud-scorer' }), 0n);
     expect(consume.limiter?.state('fraud-scorer')).toMatchObject({ app: 'fraud-scorer', inflight: 0 });
+  });
+
+  it('a client spreads polls over an address list of consume replicas and goes on past one that is down', async () => {
+    const second = await startImprintServer({ dataDir, port: 0, role: 'consume', refreshMs: 600_000, log: silentLogger });
+    const addresses = `127.0.0.1:${consume.port}, 127.0.0.1:${second.port}`;
+    const client = new ImprintClient({ address: addresses, deadlineMs: 3000 });
+    try {
+      expect(client.addresses).toEqual([`127.0.0.1:${consume.port}`, `127.0.0.1:${second.port}`]);
+      const hits = () => [consume.table?.stats().hits ?? 0, second.table?.stats().hits ?? 0];
+      const [a0, b0] = hits();
+      for (let i = 0; i < 10; i++) await client.poll('model', identity({ app: 'spread' }), 0n);
+      const [a1, b1] = hits();
+      expect([(a1 ?? 0) - (a0 ?? 0), (b1 ?? 0) - (b0 ?? 0)]).toEqual([5, 5]);
+
+      await second.stop();
+      for (let i = 0; i < 6; i++) expect((await client.poll('model', identity({ app: 'spread' }), 0n)).record).toBeDefined();
+      expect((consume.table?.stats().hits ?? 0) - (a1 ?? 0)).toBe(6);
+    } finally {
+      client.close();
+      await second.stop();
+    }
+  });
+
+  it('refuses a malformed address list before connecting', () => {
+    expect(() => new ImprintClient({ address: '127.0.0.1:1,nohost' })).toThrow(/address must be host:port entries \(port 1-65535\) separated by "," \(got "nohost"\)/);
+    expect(() => new ImprintClient({ address: ' , ' })).toThrow(/address must be host:port/);
+    expect(() => new ImprintClient({ address: 'h:70000' })).toThrow(/port 1-65535/);
+  });
+
+  it('does not send a write to a second address when the first did not answer', async () => {
+    const client = new ImprintClient({ address: `127.0.0.1:1,127.0.0.1:${publish.port}`, deadlineMs: 3000 });
+    try {
+      const err = await errorOf(client.createTopic({ name: 'once', owner: 'x' }));
+      expect(err.code).toBe('UNAVAILABLE');
+      expect((await pub.listTopics()).map((t) => t.name)).not.toContain('once');
+      // The next call starts at the next address (round-robin) and works.
+      expect((await client.createTopic({ name: 'once', owner: 'x' })).name).toBe('once');
+    } finally {
+      client.close();
+    }
   });
 
   it('a publish or all instance has no table and no limiter', () => {
