@@ -120,6 +120,8 @@ interface Transport {
   readonly batchPoll: BatchPollFn;
   ready(): Promise<void>;
   close(): void;
+  /** Connections the server ended that were opened again. */
+  reconnects(): number;
 }
 
 /** BatchPoll through grpc-js clients, one connection each. */
@@ -136,6 +138,7 @@ function grpcJsTransport(address: string, channels: number): Transport {
       ),
     ready: () => Promise.all(clients.map((cl) => new Promise<void>((resolve, reject) => cl.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve()))))).then(() => {}),
     close: () => clients.forEach((cl) => cl.close()),
+    reconnects: () => 0, // grpc-js channels reconnect on their own, unseen here
   };
 }
 
@@ -146,16 +149,25 @@ function rawTransport(address: string, channels: number): Transport {
   const method = service['BatchPoll'];
   if (!method) throw new Error('fleet-load: imprint.v1.Consumer/BatchPoll is not in the loaded proto');
   const [host, port] = [address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(address.slice(address.lastIndexOf(':') + 1))];
-  const sessions = Array.from({ length: channels }, () => {
+  const connect = () => {
     // No Nagle delay on small frames (grpc-js clients do the same).
     const s = http2.connect(`http://${address}`, { createConnection: () => net.connect({ host, port, noDelay: true }) });
     s.on('error', () => {}); // surfaces on each stream
     return s;
-  });
+  };
+  const sessions = Array.from({ length: channels }, connect);
   let n = 0;
+  let reconnects = 0;
   const batchPoll: BatchPollFn = (req, deadlineMs, done) => {
-    const session = sessions[n++ % sessions.length];
+    const i = n++ % sessions.length;
+    let session = sessions[i];
     if (!session) return;
+    // A session the server ended (GOAWAY, reset) is replaced, as a grpc-js channel reconnects;
+    // the calls it lost count as TRANSPORT errors.
+    if (session.closed || session.destroyed) {
+      session = sessions[i] = connect();
+      reconnects++;
+    }
     const body = method.requestSerialize(req);
     const frame = Buffer.allocUnsafe(5 + body.length);
     frame[0] = 0;
@@ -168,7 +180,13 @@ function rawTransport(address: string, channels: number): Transport {
       clearTimeout(timer);
       done(err, res);
     };
-    const stream = session.request({ ':method': 'POST', ':path': '/imprint.v1.Consumer/BatchPoll', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': `${deadlineMs}m` });
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request({ ':method': 'POST', ':path': '/imprint.v1.Consumer/BatchPoll', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': `${deadlineMs}m` });
+    } catch (e) {
+      done({ code: 'TRANSPORT', details: `session unusable (${e instanceof Error ? e.message : String(e)})` });
+      return;
+    }
     const timer = setTimeout(() => {
       stream.close(http2.constants.NGHTTP2_CANCEL);
       finish({ code: 'DEADLINE_EXCEEDED', details: `no answer within ${deadlineMs} ms` });
@@ -201,6 +219,7 @@ function rawTransport(address: string, channels: number): Transport {
     ready: () =>
       Promise.all(sessions.map((s) => new Promise<void>((resolve, reject) => (s.connecting ? s.once('connect', () => resolve()).once('error', reject) : resolve())))).then(() => {}),
     close: () => sessions.forEach((s) => s.close()),
+    reconnects: () => reconnects,
   };
 }
 
@@ -323,6 +342,7 @@ async function run(c: FleetLoadConfig): Promise<FleetLoadResult> {
   const unanswered = r.sent - r.shed - nLat;
   if (unanswered > 0) errorCodes['UNANSWERED'] = unanswered;
   if (r.shed > 0) errorCodes['SHED (generator at maxInFlight)'] = r.shed;
+  if (transport.reconnects() > 0) errorCodes['RECONNECTS (sessions the server ended)'] = transport.reconnects();
   return {
     type: 'result',
     offeredPerS: rate,
