@@ -27,8 +27,8 @@ async function imprint(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Starts `imprint serve` on a free port; resolves with the port it printed. */
-function serve(dataDir: string): Promise<{ proc: ChildProcess; port: number; output: () => string }> {
-  const proc = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+function serve(dataDir: string, args: string[] = [], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; port: number; output: () => string }> {
+  const proc = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 20_000);
@@ -182,6 +182,70 @@ describe('imprint serve start-up failures', () => {
 
   it('--help lists every command', async () => {
     const res = await imprint(['--help']);
-    for (const cmd of ['serve', 'topic', 'publish', 'versions', 'get', 'download', 'latest-at', 'poll', 'pin', 'unpin', 'pins']) expect(res.stdout).toContain(cmd);
+    for (const cmd of ['serve', 'topic', 'publish', 'versions', 'get', 'download', 'latest-at', 'poll', 'pin', 'unpin', 'pins', 'health', 'janitor']) expect(res.stdout).toContain(cmd);
+  });
+
+  it('refuses a bad role, refresh or metrics port, naming the flag', async () => {
+    const dataDir = tempDir();
+    const role = await imprint(['--data-dir', dataDir, 'serve', '--port', '0', '--role', 'reader']);
+    expect(role.code).not.toBe(0);
+    expect(role.stderr).toContain("option '--role <role>' argument 'reader' is invalid. Allowed choices are publish, consume, all.");
+    const refresh = await imprint(['--data-dir', dataDir, 'serve', '--port', '0'], { IMPRINT_ROLE: 'consume', IMPRINT_REFRESH_MS: '5' });
+    expect(refresh.code).toBe(2);
+    expect(refresh.stderr).toContain('refresh-ms must be a whole number of milliseconds from 100 to 600000 (got 5)');
+    const metrics = await imprint(['--data-dir', dataDir, 'serve', '--port', '0', '--metrics-port', 'x']);
+    expect(metrics.code).toBe(2);
+    expect(metrics.stderr).toContain('metrics-port must be a whole number');
+  });
+});
+
+describe('imprint serve --role, from flags and environment', () => {
+  const dataDir = tempDir();
+  let publish: { proc: ChildProcess; port: number; output: () => string };
+  let consume: { proc: ChildProcess; port: number; output: () => string };
+
+  beforeAll(async () => {
+    publish = await serve(dataDir, ['--role', 'publish']);
+    consume = await serve(dataDir, [], { IMPRINT_ROLE: 'consume', IMPRINT_REFRESH_MS: '200', IMPRINT_METRICS_PORT: '0' });
+  });
+  afterAll(async () => {
+    expect(await stopServe(consume.proc)).toBe(0);
+    expect(await stopServe(publish.proc)).toBe(0);
+  });
+
+  it('says which role it serves, where its metrics are, and what to try next for that role', () => {
+    expect(publish.output()).toContain('role      publish (Publisher, Operator)');
+    expect(publish.output()).toContain('metrics   off (--metrics-port to serve them)');
+    expect(publish.output()).not.toContain('poll demo');
+    expect(consume.output()).toContain('role      consume (Consumer); poll table of 0 topics, refreshed every 200 ms');
+    expect(consume.output()).toMatch(/metrics {3}http:\/\/127\.0\.0\.1:\d+\/metrics/);
+    expect(consume.output()).not.toContain('topic create');
+  });
+
+  it('health answers per role; publishing goes to publish, polling to consume', async () => {
+    const at = (s: { port: number }) => ['--address', `127.0.0.1:${s.port}`];
+    expect(await imprint([...at(consume), 'health'])).toMatchObject({ code: 0, stdout: 'SERVING\n' });
+    expect(await imprint([...at(consume), 'health', '--service', 'imprint.v1.Publisher'])).toMatchObject({ code: 1, stdout: 'SERVICE_UNKNOWN\n' });
+    expect(await imprint([...at(publish), 'health', '--service', 'imprint.v1.Operator'])).toMatchObject({ code: 0, stdout: 'SERVING\n' });
+
+    const wrong = await imprint([...at(consume), 'topic', 'create', 'roles', '--owner', 'me']);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain('a consume-role instance serves only Consumer calls');
+    expect((await imprint([...at(publish), 'topic', 'create', 'roles', '--owner', 'me'])).code).toBe(0);
+    const file = path.join(dataDir, 'roles.txt');
+    fs.writeFileSync(file, 'v1');
+    expect((await imprint([...at(publish), 'publish', 'roles', file])).code).toBe(0);
+    // The consume instance sees it within a refresh (200 ms), through an address list with a dead entry.
+    let polled: Result | undefined;
+    for (let i = 0; i < 50; i++) {
+      polled = await imprint(['--address', `127.0.0.1:${consume.port},127.0.0.1:1`, '--json', 'poll', 'roles', '--app', 'cli-test']);
+      if (polled.stdout.includes('"version": "1"')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(polled?.code).toBe(0);
+    expect(polled?.stdout).toContain('"version": "1"');
+    const metricsUrl = /metrics {3}(http:\S+)/.exec(consume.output())?.[1];
+    const text = await (await fetch(metricsUrl ?? '')).text();
+    expect(text).toMatch(/^imprint_consume_requests_total\{method="Poll",outcome="ok"\} [1-9]\d*$/m);
   });
 });
