@@ -24,6 +24,11 @@ export class ConsumeService implements Poller {
   readonly table: PollTable;
   private readonly audit: AuditSink;
   private readonly now: () => number;
+  /**
+   * Identities already validated: a BatchPoll asks for every topic with one identity object,
+   * checked once rather than once per topic. Identities are treated as immutable.
+   */
+  private readonly validIdentities = new WeakSet<ConsumerIdentity>();
 
   constructor(deps: ConsumeServiceDeps) {
     this.table = deps.table;
@@ -43,7 +48,10 @@ export class ConsumeService implements Poller {
    */
   async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
     validateTopicName(topic);
-    validateIdentity(identity);
+    if (!this.validIdentities.has(identity)) {
+      validateIdentity(identity);
+      this.validIdentities.add(identity);
+    }
     let answer: PollAnswer;
     try {
       answer = await answerPoll(this.table, topic, identity, lastSeen);

@@ -1,0 +1,45 @@
+/** The file audit sink: what it writes, in order, and what it drops when the disk falls behind or it is closed. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { AuditEvent } from '../../server/audit/audit-sink.js';
+import { FileAuditSink, readAuditFile } from '../../server/audit/file.js';
+import { identity, tempDir } from '../helpers.js';
+
+const poll = (i: number): AuditEvent => ({ kind: 'poll', atMs: 1_700_000_000_000 + i, topic: 'model', identity: identity({ app: 'scorer', nodeId: `n${i}` }), lastSeen: '0', holds: '1', outcome: 'update', pinned: false });
+
+describe('FileAuditSink', () => {
+  it('writes every event of a burst, in order, as JSON lines', async () => {
+    const file = path.join(tempDir(), 'audit', 'events.jsonl');
+    const sink = new FileAuditSink({ file });
+    for (let i = 0; i < 1000; i++) sink.record(poll(i));
+    await sink.flush();
+    const events = readAuditFile(file);
+    expect(events.length).toBe(1000);
+    expect(events.map((e) => (e.kind === 'poll' ? e.identity.nodeId : ''))).toEqual(Array.from({ length: 1000 }, (_, i) => `n${i}`));
+    expect(sink.stats()).toEqual({ recorded: 1000, dropped: 0 });
+    await sink.close();
+  });
+
+  it('drops and counts what would take it past maxBufferedBytes, and writes the rest', async () => {
+    const file = path.join(tempDir(), 'events.jsonl');
+    const sink = new FileAuditSink({ file, maxBufferedBytes: 2000 });
+    for (let i = 0; i < 100; i++) sink.record(poll(i));
+    const { recorded, dropped } = sink.stats();
+    expect(dropped).toBeGreaterThan(0);
+    expect(recorded + dropped).toBe(100);
+    await sink.close();
+    expect(fs.readFileSync(file, 'utf8').trim().split('\n').length).toBe(recorded);
+  });
+
+  it('counts events recorded after close as dropped, not written', async () => {
+    const file = path.join(tempDir(), 'events.jsonl');
+    const sink = new FileAuditSink({ file });
+    sink.record(poll(1));
+    await sink.close();
+    sink.record(poll(2));
+    await new Promise((r) => setImmediate(r));
+    expect(sink.stats()).toEqual({ recorded: 1, dropped: 1 });
+    expect(readAuditFile(file).length).toBe(1);
+  });
+});
