@@ -18,6 +18,7 @@ import { parseDuration } from '../../cli/janitor.js';
 import { program } from '../../cli/program.js';
 import { cassandraFrom, type StoreCliOptions } from '../../cli/store-options.js';
 import { cassandraWithDefaults, DEFAULT_PORT, withDefaults, type AuditKind, type Role, type StoreKind } from '../../server/config.js';
+import { servicesOf } from '../../server/grpc-server.js';
 import type { ConsistencyName, SerialConsistencyName } from '../../server/store/cassandra.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -423,13 +424,9 @@ function checkImprintBuild(build: Rec, problems: string[]): void {
 
 type Str = (s: ImprintService, attr: string) => string | undefined;
 
-/** Cassandra for every imprint service (replicas share it), accepted by cassandraWithDefaults, on a service it waits for. */
-function checkStore(s: ImprintService, str: Str, svcs: Map<string, Rec>, problems: string[]): void {
-  if (str(s, 'store') !== 'cassandra') {
-    problems.push(`${s.name}: store is ${str(s, 'store') ?? 'sqlite (default)'}; the services share their metadata only with cassandra`);
-    return;
-  }
-  const storeOpts: StoreCliOptions = {
+/** The Cassandra options a service's flags and variables give, as the CLI reads them. */
+function cassandraOptionsOf(s: ImprintService, str: Str): StoreCliOptions {
+  return {
     store: 'cassandra',
     cassandraContactPoints: str(s, 'cassandraContactPoints'),
     cassandraLocalDc: str(s, 'cassandraLocalDc'),
@@ -438,8 +435,16 @@ function checkStore(s: ImprintService, str: Str, svcs: Map<string, Rec>, problem
     cassandraConsistency: str(s, 'cassandraConsistency') as ConsistencyName | undefined,
     cassandraSerialConsistency: str(s, 'cassandraSerialConsistency') as SerialConsistencyName | undefined,
   };
+}
+
+/** Cassandra for every imprint service (replicas share it), accepted by cassandraWithDefaults, on a service it waits for. */
+function checkStore(s: ImprintService, str: Str, svcs: Map<string, Rec>, problems: string[]): void {
+  if (str(s, 'store') !== 'cassandra') {
+    problems.push(`${s.name}: store is ${str(s, 'store') ?? 'sqlite (default)'}; the services share their metadata only with cassandra`);
+    return;
+  }
   try {
-    const c = cassandraWithDefaults(cassandraFrom(storeOpts));
+    const c = cassandraWithDefaults(cassandraFrom(cassandraOptionsOf(s, str)));
     for (const cp of c.contactPoints) waitsFor(s, hostOf(cp), 'a Cassandra contact point', svcs, problems);
   } catch (e) {
     problems.push(`${s.name}: the Cassandra options are refused: ${message(e)}`);
@@ -451,11 +456,6 @@ function waitsFor(s: ImprintService, host: string, what: string, svcs: Map<strin
   else if (dependsOn(s.svc).get(host) !== 'service_healthy') problems.push(`${s.name}: does not wait for ${host} (${what}) to be healthy`);
 }
 
-const SERVED: Readonly<Record<Role, readonly string[]>> = {
-  publish: ['', 'imprint.v1.Publisher', 'imprint.v1.Operator'],
-  consume: ['', 'imprint.v1.Consumer'],
-  all: ['', 'imprint.v1.Publisher', 'imprint.v1.Consumer', 'imprint.v1.Operator'],
-};
 
 function checkServe(s: ImprintService, str: Str, svcs: Map<string, Rec>, problems: string[]): void {
   // What the serve action does with its options (cli/program.ts), then the server's own check.
@@ -480,15 +480,7 @@ function checkServe(s: ImprintService, str: Str, svcs: Map<string, Rec>, problem
       port,
       ...(store && { store }),
       ...(store === 'cassandra' && {
-        cassandra: cassandraFrom({
-          store,
-          cassandraContactPoints: str(s, 'cassandraContactPoints'),
-          cassandraLocalDc: str(s, 'cassandraLocalDc'),
-          cassandraKeyspace: str(s, 'cassandraKeyspace'),
-          cassandraReplication: str(s, 'cassandraReplication'),
-          cassandraConsistency: str(s, 'cassandraConsistency') as ConsistencyName | undefined,
-          cassandraSerialConsistency: str(s, 'cassandraSerialConsistency') as SerialConsistencyName | undefined,
-        }),
+        cassandra: cassandraFrom(cassandraOptionsOf(s, str)),
       }),
       audit: (str(s, 'audit') ?? 'file') as AuditKind,
       ...(str(s, 'esUrl') !== undefined && { esUrl: str(s, 'esUrl') }),
@@ -527,7 +519,7 @@ function checkServe(s: ImprintService, str: Str, svcs: Map<string, Rec>, problem
   const m = /^(127\.0\.0\.1|localhost):(\d+)$/.exec(address);
   if (!m || Number(m[2]) !== port) problems.push(`${where}: asks ${address}, not this server (127.0.0.1:${port})`);
   const service = String(hv.get('service') ?? '');
-  if (!SERVED[role].includes(service)) problems.push(`${where}: asks about ${service}, which a ${role} instance does not serve`);
+  if (service !== '' && !(servicesOf(role) as readonly string[]).includes(service)) problems.push(`${where}: asks about ${service}, which a ${role} instance does not serve`);
 }
 
 function checkJanitor(s: ImprintService, str: Str, svcs: Map<string, Rec>, problems: string[]): void {
