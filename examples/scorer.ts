@@ -4,6 +4,9 @@
  *
  *   npx tsx examples/scorer.ts [--address 127.0.0.1:50051] [--topic ip-reputation] [--blob-dir imprint-data/blobs]
  *
+ * `--address` may list consume-role replicas (`127.0.0.1:50052,127.0.0.1:50053`): polls go to
+ * them in turn and move on past one that is down.
+ *
  * The "model" is the published file's bytes; scoring hashes a request with it. A real scorer
  * would decode a model format in `decode` and reject a bad one by throwing there.
  */
@@ -25,7 +28,8 @@ interface Model {
   readonly weights: Buffer;
 }
 
-const client = new ImprintClient({ address: args.address });
+// `app` names this application on every request: a consume instance throttles per application.
+const client = new ImprintClient({ address: args.address, app: 'scorer' });
 const subscriber = new Subscriber({
   client,
   identity: { app: 'scorer', cluster: 'example', region: 'local', nodeId: `scorer-${process.pid}`, labels: {} },
