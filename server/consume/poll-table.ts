@@ -129,6 +129,8 @@ const PAGE = 100;
 /** Longest stretch a refresh runs without letting polls in, ms. */
 const REFRESH_SLICE_MS = 2;
 const BLOB_RECORD_BYTES = 1024;
+/** While refreshes keep failing, one log line per this period. */
+const FAILURE_LOG_EVERY_MS = 60_000;
 
 /**
  * Events: `refreshed` (RefreshResult with ok true) after each swap, `refresh-failed`
@@ -143,6 +145,9 @@ export class PollTable extends EventEmitter {
   private timer: NodeJS.Timeout | undefined;
   private stopped = true;
   private nextStamp = 1;
+  /** Refreshes failed in a row, and when the last of them was logged. */
+  private failStreak = 0;
+  private lastFailureLogAt = Number.NEGATIVE_INFINITY;
   private readonly topicReads = new Map<string, Promise<TopicEntry | undefined>>();
   private readonly recordReads = new Map<string, Promise<RecordVerdict>>();
   private readonly goodReads = new Map<string, Promise<VersionRecord | undefined>>();
@@ -329,13 +334,24 @@ export class PollTable extends EventEmitter {
       this.table = { generation: this.table.generation + 1, entries: next, absent: new Map() };
       this.lastGoodAt = this.o.clock();
       this.counts.refreshes++;
+      if (this.failStreak > 0) {
+        this.o.log.info('poll table refresh works again', { failedRefreshes: this.failStreak, topics: next.size });
+        this.failStreak = 0;
+      }
       const result: RefreshResult = { ok: true, generation: this.table.generation, topics: next.size, durationMs: this.o.clock() - t0 };
       this.emit('refreshed', result);
       return result;
     } catch (error) {
       this.counts.refreshFailures++;
       const result: RefreshResult = { ok: false, error, durationMs: this.o.clock() - t0 };
-      this.o.log.warn('poll table refresh failed; serving the previous table', { error, ageMs: this.age(), generation: this.table.generation });
+      // The first failure of a streak is logged, then one line a minute while it lasts (a
+      // store that is down for an hour is not 1800 lines).
+      this.failStreak++;
+      const now = this.o.clock();
+      if (this.failStreak === 1 || now - this.lastFailureLogAt >= FAILURE_LOG_EVERY_MS) {
+        this.lastFailureLogAt = now;
+        this.o.log.warn('poll table refresh failed; serving the previous table', { error, failedRefreshes: this.failStreak, ageMs: this.age(), generation: this.table.generation });
+      }
       this.emit('refresh-failed', result);
       return result;
     }

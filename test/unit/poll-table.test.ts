@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ImprintError, type VersionRecord } from '../../core/index.js';
 import { ConsumeService } from '../../server/consume/consume-service.js';
 import { PollTable, PollTableOptionError, answerPoll, type PollTableOptions, type RefreshResult } from '../../server/consume/poll-table.js';
+import { createLogger } from '../../server/log.js';
 import { ImprintService } from '../../server/service.js';
 import { SqliteMetadataStore } from '../../server/store/sqlite.js';
 import { MemoryAuditSink, SCENARIOS, outcome, seedScenarios } from '../consume-scenarios.js';
@@ -161,6 +162,25 @@ describe('PollTable', () => {
     expect(await table.refresh()).toMatchObject({ ok: true, generation: 2 });
     expect(table.age()).toBe(0);
     expect(versionOf(await answerPoll(table, 'm', anyone, 0n))).toBe(2n);
+  });
+
+  it('logs the first failed refresh of a streak, then one line a minute, then that it works again', async () => {
+    const lines: string[] = [];
+    const log = createLogger({ level: 'info', write: (l) => lines.push(l) });
+    const { store, table, clock, createTopic } = setup({ log });
+    await createTopic('m');
+    store.failWith('listTopics', new Error('store down'));
+    for (let i = 0; i < 40; i++) {
+      await table.refresh();
+      clock.now += 2000; // 40 refreshes 2 s apart: 80 s of failures
+    }
+    const failed = lines.filter((l) => l.includes('poll table refresh failed'));
+    expect(failed.length).toBe(2);
+    expect(failed[0]).toContain('failedRefreshes=1');
+    expect(failed[1]).toContain('failedRefreshes=31');
+    store.failWith('listTopics', undefined);
+    expect((await table.refresh()).ok).toBe(true);
+    expect(lines.filter((l) => l.includes('poll table refresh works again'))).toEqual([expect.stringContaining('failedRefreshes=40')]);
   });
 
   it('age() is Infinity before the first refresh and the time since the last good one after', async () => {
