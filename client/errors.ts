@@ -47,7 +47,7 @@ export function fromGrpcError(err: unknown, what: string): ImprintError {
     case grpc.status.UNIMPLEMENTED:
       // The usual cause: a client pointed at the wrong role of the service.
       out = new FailedPreconditionError(
-        `${what}: the server does not serve this call (UNIMPLEMENTED: ${details}); a consume-role instance serves only Consumer calls (polls and reads), a publish-role one only Publisher and Operator calls: point the address at an instance of the right role`,
+        `${what}: the server does not serve this call (UNIMPLEMENTED: ${details}); a consume-role instance serves only Consumer calls (polls and reads), a publish-role one everything but polls: point the address at an instance of the right role`,
       );
       break;
     case grpc.status.DATA_LOSS:
