@@ -20,6 +20,7 @@ import {
 import type { ConsumerHandlers } from '../proto/gen/imprint/v1/Consumer.js';
 import type { OperatorHandlers } from '../proto/gen/imprint/v1/Operator.js';
 import type { PublisherHandlers } from '../proto/gen/imprint/v1/Publisher.js';
+import type { TopicPollResult } from '../proto/gen/imprint/v1/TopicPollResult.js';
 import type { Update } from '../proto/gen/imprint/v1/Update.js';
 import { loadImprintProto } from '../proto/loader.js';
 import { toServiceError } from './grpc-errors.js';
@@ -82,25 +83,44 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherHa
   };
 }
 
-/** Poll and BatchPoll over any Poller: the service itself, or the consume role's poll table. */
+/**
+ * Poll and BatchPoll over any Poller: the service itself, or the consume role's poll table.
+ * Answers the poller can give at once (Poller.pollNow) cost no promise per topic.
+ */
 export function pollHandlers(poller: Poller, log: Logger): Pick<ConsumerHandlers, 'Poll' | 'BatchPoll'> {
   return {
-    Poll: unary('Poll', log, async (req) => ({
-      update: toUpdate(await poller.poll(req.topic, identityFromWire(req.identity), versionFromWire(req.lastSeenVersion, 'last_seen_version', true))),
-    })),
+    Poll: unary('Poll', log, async (req) => {
+      const identity = identityFromWire(req.identity);
+      const lastSeen = versionFromWire(req.lastSeenVersion, 'last_seen_version', true);
+      return { update: toUpdate(poller.pollNow?.(req.topic, identity, lastSeen) ?? (await poller.poll(req.topic, identity, lastSeen))) };
+    }),
     BatchPoll: unary('BatchPoll', log, async (req) => {
       const identity = identityFromWire(req.identity);
-      const results = await Promise.all(
-        req.topics.map(async (t) => {
-          try {
-            const answer = await poller.poll(t.topic, identity, versionFromWire(t.lastSeenVersion, `topics[${t.topic}].last_seen_version`, true));
-            return { topic: t.topic, update: toUpdate(answer), errorCode: '', errorMessage: '' };
-          } catch (err) {
-            const status = toServiceError(err, 'BatchPoll', log);
-            return { topic: t.topic, update: null, errorCode: grpc.status[status.code ?? grpc.status.INTERNAL], errorMessage: status.details ?? '' };
+      const failed = (topic: string, err: unknown) => {
+        const status = toServiceError(err, 'BatchPoll', log);
+        return { topic, update: null, errorCode: grpc.status[status.code ?? grpc.status.INTERNAL], errorMessage: status.details ?? '' };
+      };
+      const results: TopicPollResult[] = new Array(req.topics.length);
+      let later: Promise<void>[] | undefined;
+      req.topics.forEach((t, i) => {
+        try {
+          const lastSeen = versionFromWire(t.lastSeenVersion, `topics[${t.topic}].last_seen_version`, true);
+          const now = poller.pollNow?.(t.topic, identity, lastSeen);
+          if (now) {
+            results[i] = { topic: t.topic, update: toUpdate(now), errorCode: '', errorMessage: '' };
+            return;
           }
-        }),
-      );
+          (later ??= []).push(
+            poller.poll(t.topic, identity, lastSeen).then(
+              (answer) => void (results[i] = { topic: t.topic, update: toUpdate(answer), errorCode: '', errorMessage: '' }),
+              (err: unknown) => void (results[i] = failed(t.topic, err)),
+            ),
+          );
+        } catch (err) {
+          results[i] = failed(t.topic, err);
+        }
+      });
+      if (later) await Promise.all(later);
       return { results };
     }),
   };

@@ -137,6 +137,11 @@ export class ImprintService {
    * that fails its consistency check: a consumer with data gets no update, one with none gets
    * the newest matching version that passes. With a poller (consume role), it answers.
    */
+  /** With a poller that can answer from memory, its answer at once (see Poller.pollNow); else undefined. */
+  pollNow(topic: string, identity: ConsumerIdentity, lastSeen: Version): PollAnswer | undefined {
+    return this.poller?.pollNow?.(topic, identity, lastSeen);
+  }
+
   async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
     if (this.poller) return this.poller.poll(topic, identity, lastSeen);
     validateTopicName(topic);

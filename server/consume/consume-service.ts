@@ -6,11 +6,16 @@
 import { validateIdentity, validateTopicName, type ConsumerIdentity, type Version } from '../../core/index.js';
 import type { AuditSink, PollEvent } from '../audit/audit-sink.js';
 import type { PollAnswer } from '../service.js';
-import { answerPoll, type PollTable } from './poll-table.js';
+import { answerPoll, answerPollNow, type PollTable } from './poll-table.js';
 
 /** What the gRPC Poll and BatchPoll handlers need: ImprintService and ConsumeService both have it. */
 export interface Poller {
   poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer>;
+  /**
+   * The same answer, with its audit event, when it can be given at once from memory; undefined
+   * (nothing recorded) when `poll` must decide. Bad input throws, as `poll` rejects.
+   */
+  pollNow?(topic: string, identity: ConsumerIdentity, lastSeen: Version): PollAnswer | undefined;
 }
 
 export interface ConsumeServiceDeps {
@@ -47,11 +52,7 @@ export class ConsumeService implements Poller {
    * the newest matching version that passes. Bad input throws before anything is audited.
    */
   async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
-    validateTopicName(topic);
-    if (!this.validIdentities.has(identity)) {
-      validateIdentity(identity);
-      this.validIdentities.add(identity);
-    }
+    this.validate(topic, identity);
     let answer: PollAnswer;
     try {
       answer = await answerPoll(this.table, topic, identity, lastSeen);
@@ -61,6 +62,22 @@ export class ConsumeService implements Poller {
     }
     this.record(topic, identity, lastSeen, answer.record ? 'update' : 'no-update', answer.record?.version ?? lastSeen, answer.pinned);
     return answer;
+  }
+
+  /** `poll`'s answer when the table alone gives it (the common case), else undefined and nothing recorded. */
+  pollNow(topic: string, identity: ConsumerIdentity, lastSeen: Version): PollAnswer | undefined {
+    this.validate(topic, identity);
+    const answer = answerPollNow(this.table, topic, identity, lastSeen);
+    if (answer) this.record(topic, identity, lastSeen, answer.record ? 'update' : 'no-update', answer.record?.version ?? lastSeen, answer.pinned);
+    return answer;
+  }
+
+  private validate(topic: string, identity: ConsumerIdentity): void {
+    validateTopicName(topic);
+    if (!this.validIdentities.has(identity)) {
+      validateIdentity(identity);
+      this.validIdentities.add(identity);
+    }
   }
 
   /** The audit event of one poll: the same fields, in the same order, as ImprintService.poll's. */

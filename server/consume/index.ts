@@ -3,7 +3,7 @@
  * refreshed from the store (PollTable, ConsumeService), per-application adaptive concurrency
  * limits (ConcurrencyLimiter, throttledUnary), and Prometheus metrics on an HTTP port.
  */
-export { PollTable, PollTableOptionError, answerPoll, type PollTableOptions, type PollTableStats, type RecordVerdict, type RefreshResult, type TopicEntry } from './poll-table.js';
+export { PollTable, PollTableOptionError, answerPoll, answerPollNow, type PollTableOptions, type PollTableStats, type RecordVerdict, type RefreshResult, type TopicEntry } from './poll-table.js';
 export { ConsumeService, type ConsumeServiceDeps, type Poller } from './consume-service.js';
 export { ConcurrencyLimiter, limiterWithDefaults, OTHER_APPS, type AppLimitState, type Lease, type LimiterOptions, type RejectReason, type Rejection } from './limiter.js';
 export { appFromCall, throttledUnary, UNKNOWN_APP, type AppOf, type ThrottleOptions } from './throttle.js';

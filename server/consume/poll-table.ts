@@ -230,6 +230,29 @@ export class PollTable extends EventEmitter {
     return hit;
   }
 
+  /** The topic's entry in the current table, not counted (answerPollNow counts what it answers). */
+  peek(topic: string): TopicEntry | undefined {
+    return this.table.entries.get(topic);
+  }
+
+  /** @internal Counts a poll answered from the table without a store read (and from a cached record, when `record`). */
+  countHit(record: boolean): void {
+    this.counts.hits++;
+    if (record) this.counts.recordHits++;
+  }
+
+  /** The cached verdict on `version` while the topic's stamp holds, else undefined. `count`: count a record hit. */
+  cachedRecord(topic: string, entry: TopicEntry, version: Version, count = true): RecordVerdict | undefined {
+    const key = `${topic}\u0000${version}`;
+    const cached = this.records.get(key);
+    if (!cached || cached.stamp !== entry.stamp) return undefined;
+    // Most recently used goes to the end.
+    this.records.delete(key);
+    this.records.set(key, cached);
+    if (count) this.counts.recordHits++;
+    return cached.verdict;
+  }
+
   /**
    * The topic's entry: from the table, else one store read shared by every concurrent caller,
    * whose result joins the current table. Undefined: the topic does not exist.
@@ -257,15 +280,9 @@ export class PollTable extends EventEmitter {
    * the topic's stamp holds, else one store read shared by every concurrent caller.
    */
   async record(topic: string, entry: TopicEntry, version: Version): Promise<RecordVerdict> {
+    const cached = this.cachedRecord(topic, entry, version);
+    if (cached) return cached;
     const key = `${topic}\u0000${version}`;
-    const cached = this.records.get(key);
-    if (cached && cached.stamp === entry.stamp) {
-      // Most recently used goes to the end.
-      this.records.delete(key);
-      this.records.set(key, cached);
-      this.counts.recordHits++;
-      return cached.verdict;
-    }
     this.counts.recordMisses++;
     const flightKey = `${key}\u0000${entry.stamp}`;
     let read = this.recordReads.get(flightKey);
@@ -430,6 +447,30 @@ export class PollTable extends EventEmitter {
  * consistency check: a consumer with data gets no update, one with none gets the newest
  * matching version that passes.
  */
+/**
+ * answerPoll's answer when memory alone decides it (the topic is in the table, and either no
+ * update is due or the target's record is cached and good), at once; otherwise undefined and
+ * nothing counted, for answerPoll to decide. The hot path of a consume instance: most polls
+ * find the node up to date, and a BatchPoll of such topics allocates no promise per topic.
+ */
+export function answerPollNow(table: PollTable, topic: string, identity: ConsumerIdentity, lastSeen: Version): PollAnswer | undefined {
+  const entry = table.peek(topic);
+  if (!entry) return undefined;
+  const target = resolveTarget(entry.state.heads, entry.state.pins, identity);
+  if (!target || !isUpdate(target, lastSeen)) {
+    table.countHit(false);
+    return { pinned: target?.pinned ?? false };
+  }
+  const verdict = table.cachedRecord(topic, entry, target.version, false);
+  // Not cached, or failing for a consumer that holds nothing (its answer needs store reads).
+  if (!verdict || (verdict.problem && lastSeen === 0n)) return undefined;
+  table.countHit(true);
+  if (!verdict.problem) return { record: verdict.record, pinned: target.pinned };
+  // It fails: a consumer with data stays where it is (as answerPoll's step 4).
+  table.noteIntegrityFailure(topic, target.version, entry.stamp, verdict.problem);
+  return { pinned: false };
+}
+
 export async function answerPoll(table: PollTable, topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
   // 1. The topic's heads and pins, both from one table (one store read when it is not there yet).
   const entry = table.lookup(topic) ?? (await table.state(topic));

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImprintError, type VersionRecord } from '../../core/index.js';
 import { ConsumeService } from '../../server/consume/consume-service.js';
-import { PollTable, PollTableOptionError, answerPoll, type PollTableOptions, type RefreshResult } from '../../server/consume/poll-table.js';
+import { PollTable, PollTableOptionError, answerPoll, answerPollNow, type PollTableOptions, type RefreshResult } from '../../server/consume/poll-table.js';
 import { createLogger } from '../../server/log.js';
 import { ImprintService } from '../../server/service.js';
 import { SqliteMetadataStore } from '../../server/store/sqlite.js';
@@ -162,6 +162,28 @@ describe('PollTable', () => {
     expect(await table.refresh()).toMatchObject({ ok: true, generation: 2 });
     expect(table.age()).toBe(0);
     expect(versionOf(await answerPoll(table, 'm', anyone, 0n))).toBe(2n);
+  });
+
+  it('answerPollNow answers from memory only, and leaves the rest (counted nowhere) to answerPoll', async () => {
+    const { store, table, createTopic, publish } = setup();
+    await createTopic('m');
+    await publish('m', 'one');
+    // Not in the table yet: no answer, no hit, no miss, no store read.
+    expect(answerPollNow(table, 'm', anyone, 0n)).toBeUndefined();
+    expect(table.stats()).toMatchObject({ hits: 0, misses: 0 });
+    await table.refresh();
+    const reads = store.count('getVersion', 'm');
+    // Up to date: answered at once.
+    expect(answerPollNow(table, 'm', anyone, 1n)).toEqual({ pinned: false });
+    // An update whose record is not cached yet: answerPoll reads it once...
+    expect(answerPollNow(table, 'm', anyone, 0n)).toBeUndefined();
+    expect(table.stats()).toMatchObject({ hits: 1, recordCache: { hits: 0, misses: 0 } });
+    expect(versionOf(await answerPoll(table, 'm', anyone, 0n))).toBe(1n);
+    expect(store.count('getVersion', 'm')).toBe(reads + 1);
+    // ...and from then on it is answered at once, with the same record.
+    expect(versionOf(answerPollNow(table, 'm', anyone, 0n) ?? {})).toBe(1n);
+    expect(store.count('getVersion', 'm')).toBe(reads + 1);
+    expect(table.stats()).toMatchObject({ hits: 3, recordCache: { hits: 1, misses: 1 } });
   });
 
   it('logs the first failed refresh of a streak, then one line a minute, then that it works again', async () => {
