@@ -107,15 +107,20 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     await store.close();
     throw err;
   }
-  if (cassandra) {
+  const setHealth = (up: boolean) => {
+    for (const n of ['', ...grpcHandle.services]) grpcHandle.health.setStatus(n, up ? 'SERVING' : 'NOT_SERVING');
+  };
+  if (table) {
+    // A consume instance serves polls from its table: SERVING once it has one, and still while
+    // the store is down (polls answer from the last good table; its age is a metric).
+    setHealth(Number.isFinite(table.age()));
+    table.on('refreshed', () => setHealth(true));
+  } else if (cassandra) {
     // Health follows Cassandra: NOT_SERVING until it is connected, and while no node answers.
-    const setHealth = (up: boolean) => {
-      for (const n of ['', ...grpcHandle.services]) grpcHandle.health.setStatus(n, up ? 'SERVING' : 'NOT_SERVING');
-    };
     setHealth(cassandra.isAvailable);
     cassandra.onAvailabilityChange(setHealth);
-    void cassandra.connectInBackground();
   }
+  if (cassandra) void cassandra.connectInBackground();
   log.info('imprint serving', {
     address: `${o.host}:${grpcHandle.port}`,
     role: o.role,

@@ -68,6 +68,10 @@ describe('the server on Cassandra, through faults', () => {
   let client: ImprintClient;
   let hc: HealthClient;
   let cassandra: RunningBackend | undefined;
+  /** A consume instance on the same Cassandra: polls from its table, through the faults. */
+  let consume: ImprintServer;
+  let consumeClient: ImprintClient;
+  let consumeHc: HealthClient;
 
   beforeAll(async () => {
     port = await freePort();
@@ -89,9 +93,30 @@ describe('the server on Cassandra, through faults', () => {
     const address = `127.0.0.1:${server.port}`;
     client = new ImprintClient({ address, deadlineMs: DEADLINE_MS });
     hc = healthClient(address);
+    consume = await startImprintServer({
+      dataDir: tempDir(),
+      port: 0,
+      log: createLogger({ level: 'debug', write: (line) => logLines.push(`[consume] ${line}`) }),
+      store: 'cassandra',
+      cassandra: {
+        contactPoints: `127.0.0.1:${port}`,
+        localDataCenter: 'datacenter1',
+        keyspace: 'imprint_faults',
+        replication: '{"class":"SimpleStrategy","replication_factor":1}',
+        reconnectBaseMs: 250,
+        reconnectMaxMs: 1000,
+      },
+      role: 'consume',
+      refreshMs: 300,
+    });
+    consumeClient = new ImprintClient({ address: `127.0.0.1:${consume.port}`, deadlineMs: DEADLINE_MS });
+    consumeHc = healthClient(`127.0.0.1:${consume.port}`);
   });
 
   afterAll(async () => {
+    consumeHc?.close();
+    consumeClient?.close();
+    await consume?.stop();
     hc?.close();
     client?.close();
     await server?.stop();
@@ -103,6 +128,8 @@ describe('the server on Cassandra, through faults', () => {
     expect(logLines.find((l) => l.includes('cassandra is not reachable'))).toContain(`127.0.0.1:${port}`);
     expect(await health(hc)).toBe('NOT_SERVING');
     expect(await health(hc, 'imprint.v1.Publisher')).toBe('NOT_SERVING');
+    expect(await health(consumeHc)).toBe('NOT_SERVING');
+    expect((await outcome(consumeClient.poll('early', identity(), 0n))).status).toBe('UNAVAILABLE');
     for (const call of [
       client.createTopic({ name: 'early' }),
       client.poll('early', identity(), 0n),
@@ -122,6 +149,9 @@ describe('the server on Cassandra, through faults', () => {
     await client.createTopic({ name: 'model', owner: 'trust' });
     expect((await client.publishPointer('model', directPointer('v1'))).version).toBe(1n);
     expect((await client.poll('model', identity(), 0n)).record?.version).toBe(1n);
+    // The consume instance: NOT_SERVING until its table has been read once, then polls from it.
+    await waitFor('the consume instance SERVING after its first table', async () => (await health(consumeHc)) === 'SERVING', 30_000);
+    await waitFor('the consume instance sees v1', async () => (await consumeClient.poll('model', identity(), 0n)).record?.version === 1n, 10_000);
   }, 240_000);
 
   it('answers UNAVAILABLE (without hanging) while Cassandra is stopped, and recovers without a restart when it is back', async () => {
@@ -163,8 +193,19 @@ describe('the server on Cassandra, through faults', () => {
       expect(r.ms).toBeLessThan(9_000);
     }
     await waitFor('health NOT_SERVING while Cassandra is down', async () => (await health(hc)) === 'NOT_SERVING', 15_000);
+    // The consume instance keeps answering polls from its last table, and says it serves.
+    await waitFor('the consume table has failed to refresh', async () => (consume.table?.stats().refreshFailures ?? 0) > 0, 15_000);
+    for (let i = 0; i < 5; i++) {
+      const r = await consumeClient.poll('model', identity({ app: 'scorer' }), 0n);
+      expect(r.record?.version).toBe(1n);
+    }
+    expect((await consumeClient.poll('model', identity(), 1n)).record).toBeUndefined();
+    expect(await health(consumeHc, 'imprint.v1.Consumer')).toBe('SERVING');
+    expect(logLines.some((l) => l.startsWith('[consume]') && l.includes('poll table refresh failed; serving the previous table'))).toBe(true);
 
     // Back on the same port, empty (a new node): the server reconnects, re-creates its keyspace, serves.
+    const recoveries = () => logLines.filter((l) => l.startsWith('[consume]') && l.includes('poll table refresh works again')).length;
+    const recoveriesBefore = recoveries(); // test 1 logged one already
     cassandra = await backends.cassandra.start(ctx, { port });
     const ms = await waitFor('health SERVING again', async () => (await health(hc)) === 'SERVING', 30_000);
     ctx.log(`faults: the server saw Cassandra again ${ms} ms after it was ready`);
@@ -172,5 +213,11 @@ describe('the server on Cassandra, through faults', () => {
     expect((await client.publishPointer('model', directPointer('after'))).version).toBe(1n);
     expect((await client.poll('model', identity(), 0n)).record?.version).toBe(1n);
     expect((await client.listTopics()).map((t) => t.name)).toEqual(['model']);
+    // The consume instance follows the new store: its table refreshes, the new v1 is served.
+    await waitFor('the consume instance refreshes from the new Cassandra', async () => recoveries() > recoveriesBefore, 30_000);
+    // Within a refresh (300 ms) of the publish: the new store's v1, not the old one's.
+    await waitFor('the consume instance serves the new v1', async () => (await consumeClient.poll('model', identity(), 0n)).record?.version === 1n, 10_000);
+    const fresh = await consumeClient.poll('model', identity(), 0n);
+    expect(fresh.record?.pointer.kind === 'direct' && Buffer.from(fresh.record.pointer.bytes).toString()).toBe('after');
   }, 240_000);
 });
