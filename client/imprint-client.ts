@@ -38,10 +38,13 @@ import type { ConsumersView } from '../proto/convert.js';
 export interface ClientOptions {
   /**
    * host:port of the Imprint service, or several separated by "," (consume-role replicas):
-   * calls go to them in turn, and a read that finds one unavailable goes on to the next.
+   * each client keeps to one, picked at random (a fleet spreads over them), and a read that
+   * finds it unavailable goes on to the next, which it then keeps to.
    * @default "127.0.0.1:50051"
    */
   readonly address?: string;
+  /** Picks the first address of a list (tests). @default Math.random */
+  readonly random?: () => number;
   /** Deadline of each call. @default 10000 */
   readonly deadlineMs?: number;
   /**
@@ -136,8 +139,13 @@ export class ImprintClient {
   readonly app: string | undefined;
   private readonly deadlineMs: number;
   private readonly stubs: readonly Stubs[];
-  /** Round-robin position over `stubs`. */
-  private next = 0;
+  /**
+   * The address calls go to (an index into `stubs`): picked at random, so a fleet of clients
+   * spreads over the replicas, and kept while it answers, so one client sees one replica's
+   * view (a pin does not flip back and forth between replicas that refreshed at different
+   * times). It moves on when that address is unavailable.
+   */
+  private current: number;
 
   constructor(opts: ClientOptions = {}) {
     // Validated before any channel exists: a bad option leaves nothing to close.
@@ -167,44 +175,47 @@ export class ImprintClient {
         operator: new v1.Operator(address, creds, { channelOverride, ...intercept() }),
       };
     });
+    this.current = Math.min(this.stubs.length - 1, Math.floor((opts.random ?? Math.random)() * this.stubs.length));
   }
 
   /**
-   * One call, to the addresses in turn (round-robin, ones whose connection is failing last).
-   * A read answered UNAVAILABLE or DEADLINE_EXCEEDED is sent to the next address, each
-   * address once; writes are not sent twice.
+   * One call, to the current address; with a list, the others (ones whose connection is
+   * failing last) when a read is answered UNAVAILABLE or DEADLINE_EXCEEDED, each once, and the
+   * one that answers becomes current. Writes are not sent twice.
    */
   private async call<Res>(what: string, invoke: Invoke<Res>): Promise<Res> {
     const order = this.order();
     const tries = FAILOVER_METHODS.has(what) ? order.length : 1;
     let last: unknown;
     for (let i = 0; i < tries; i++) {
-      const stubs = order[i] as Stubs;
+      const k = order[i] as number;
       try {
-        return await new Promise<Res>((resolve, reject) => {
-          invoke(stubs, { deadline: Date.now() + this.deadlineMs }, (err, res) => {
+        const res = await new Promise<Res>((resolve, reject) => {
+          invoke(this.stubs[k] as Stubs, { deadline: Date.now() + this.deadlineMs }, (err, res) => {
             if (err || res === undefined) reject(err ?? new Error('no answer'));
             else resolve(res);
           });
         });
+        this.current = k;
+        return res;
       } catch (err) {
         last = err;
         const code = (err as Partial<grpc.ServiceError>).code;
         if (code !== grpc.status.UNAVAILABLE && code !== grpc.status.DEADLINE_EXCEEDED) break;
+        // The next call starts elsewhere, even a write that is not sent on now.
+        if (k === this.current) this.current = (k + 1) % this.stubs.length;
       }
     }
     throw fromGrpcError(last, order.length > 1 ? `${what} (${this.address})` : what);
   }
 
-  /** The stubs to try, starting at the round-robin position; those whose channel is failing go last. */
-  private order(): Stubs[] {
+  /** Indexes of the stubs to try: the current one first, then the others in turn; those whose channel is failing go last. */
+  private order(): number[] {
     const n = this.stubs.length;
-    if (n === 1) return [...this.stubs];
-    const start = this.next;
-    this.next = (this.next + 1) % n;
-    const rotated = Array.from({ length: n }, (_, i) => this.stubs[(start + i) % n] as Stubs);
-    const failing = (s: Stubs) => s.publisher.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE;
-    return [...rotated.filter((s) => !failing(s)), ...rotated.filter(failing)];
+    if (n === 1) return [0];
+    const rotated = Array.from({ length: n }, (_, i) => (this.current + i) % n);
+    const failing = (k: number) => (this.stubs[k] as Stubs).publisher.getChannel().getConnectivityState(false) === grpc.connectivityState.TRANSIENT_FAILURE;
+    return [...rotated.filter((k) => !failing(k)), ...rotated.filter(failing)];
   }
 
   // ---- publisher ----

@@ -4,8 +4,8 @@
  *
  *   npx tsx examples/scorer.ts [--address 127.0.0.1:50051] [--topic ip-reputation] [--blob-dir imprint-data/blobs]
  *
- * `--address` may list consume-role replicas (`127.0.0.1:50052,127.0.0.1:50053`): polls go to
- * them in turn and move on past one that is down.
+ * `--address` may list consume-role replicas (`127.0.0.1:50052,127.0.0.1:50053`): it keeps to
+ * one, picked at random, and moves on past one that is down.
  *
  * The "model" is the published file's bytes; scoring hashes a request with it. A real scorer
  * would decode a model format in `decode` and reject a bad one by throwing there.

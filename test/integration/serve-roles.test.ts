@@ -131,23 +131,36 @@ describe('serve --role', () => {
     expect(consume.limiter?.state('fraud-scorer')).toMatchObject({ app: 'fraud-scorer', inflight: 0 });
   });
 
-  it('a client spreads polls over an address list of consume replicas and goes on past one that is down', async () => {
+  it('clients of an address list spread over the consume replicas, each keeps to one, and moves on past one that is down', async () => {
     const second = await startImprintServer({ dataDir, port: 0, role: 'consume', refreshMs: 600_000, log: silentLogger });
     const addresses = `127.0.0.1:${consume.port}, 127.0.0.1:${second.port}`;
-    const client = new ImprintClient({ address: addresses, deadlineMs: 3000 });
+    const hits = () => [consume.table?.stats().hits ?? 0, second.table?.stats().hits ?? 0] as const;
+    const clients: ImprintClient[] = [];
     try {
-      expect(client.addresses).toEqual([`127.0.0.1:${consume.port}`, `127.0.0.1:${second.port}`]);
-      const hits = () => [consume.table?.stats().hits ?? 0, second.table?.stats().hits ?? 0];
+      // 1. Twenty clients, each starting at the address its `random` picks: ten on each.
       const [a0, b0] = hits();
-      for (let i = 0; i < 10; i++) await client.poll('model', identity({ app: 'spread' }), 0n);
+      for (let i = 0; i < 20; i++) {
+        const c = new ImprintClient({ address: addresses, deadlineMs: 3000, random: () => i / 20 });
+        clients.push(c);
+        await c.poll('model', identity({ app: 'spread' }), 0n);
+      }
       const [a1, b1] = hits();
-      expect([(a1 ?? 0) - (a0 ?? 0), (b1 ?? 0) - (b0 ?? 0)]).toEqual([5, 5]);
+      expect([a1 - a0, b1 - b0]).toEqual([10, 10]);
 
+      // 2. One client keeps to its replica.
+      const client = new ImprintClient({ address: addresses, deadlineMs: 3000, random: () => 0.99 });
+      clients.push(client);
+      expect(client.addresses).toEqual([`127.0.0.1:${consume.port}`, `127.0.0.1:${second.port}`]);
+      for (let i = 0; i < 10; i++) await client.poll('model', identity({ app: 'spread' }), 0n);
+      const [a2, b2] = hits();
+      expect([a2 - a1, b2 - b1]).toEqual([0, 10]);
+
+      // 3. Its replica goes away: every poll is still answered, by the other, which it keeps to.
       await second.stop();
       for (let i = 0; i < 6; i++) expect((await client.poll('model', identity({ app: 'spread' }), 0n)).record).toBeDefined();
-      expect((consume.table?.stats().hits ?? 0) - (a1 ?? 0)).toBe(6);
+      expect((consume.table?.stats().hits ?? 0) - a2).toBe(6);
     } finally {
-      client.close();
+      for (const c of clients) c.close();
       await second.stop();
     }
   });
@@ -159,12 +172,12 @@ describe('serve --role', () => {
   });
 
   it('does not send a write to a second address when the first did not answer', async () => {
-    const client = new ImprintClient({ address: `127.0.0.1:1,127.0.0.1:${publish.port}`, deadlineMs: 3000 });
+    const client = new ImprintClient({ address: `127.0.0.1:1,127.0.0.1:${publish.port}`, deadlineMs: 3000, random: () => 0 });
     try {
       const err = await errorOf(client.createTopic({ name: 'once', owner: 'x' }));
       expect(err.code).toBe('UNAVAILABLE');
       expect((await pub.listTopics()).map((t) => t.name)).not.toContain('once');
-      // The next call starts at the next address (round-robin) and works.
+      // The failed address is left: the next call goes to the other one and works.
       expect((await client.createTopic({ name: 'once', owner: 'x' })).name).toBe('once');
     } finally {
       client.close();
