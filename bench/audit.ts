@@ -16,6 +16,7 @@ import { Client } from '@elastic/elasticsearch';
 import { ImprintClient } from '../client/index.js';
 import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
 import { startBackends } from '../scripts/backends/index.js';
+import { freePort } from '../scripts/backends/launcher.js';
 import type { AuditSink, PollEvent } from '../server/audit/audit-sink.js';
 import { ElasticsearchAuditSink, auditTemplateNames } from '../server/audit/elasticsearch.js';
 import { FileAuditSink } from '../server/audit/file.js';
@@ -134,14 +135,6 @@ function groupCpuSeconds(pgid: number): number {
   return ticks / 100; // USER_HZ is 100 on Linux
 }
 
-async function deadPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
-
 async function main(): Promise<void> {
   const started = await startBackends(['elasticsearch']);
   const endpoint = started.elasticsearch?.endpoint;
@@ -152,7 +145,7 @@ async function main(): Promise<void> {
   // Prefixes whose patterns do not overlap (overlapping templates of one priority are refused).
   const prefix = `bench-${rand}-audit`;
   const rcPrefix = `benchrc-${rand}-audit`;
-  const down = `http://127.0.0.1:${await deadPort()}`;
+  const down = `http://127.0.0.1:${await freePort()}`; // nothing listens there: connections refused
   // Hung: accepts connections, reads requests, never answers.
   const hung = net.createServer((s) => s.on('data', () => undefined).on('error', () => undefined));
   await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));

@@ -77,8 +77,12 @@ export async function counterValue(metrics: ConsumeMetrics, name: string, labels
   return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).reduce((a, v) => a + v.value, 0);
 }
 
-/** A server with the Consumer service whose handlers do nothing: the floor of a grpc-js unary call (TCP_NODELAY like startConsumeServer). */
-export async function emptyConsumerServer(): Promise<{ port: number; stop: () => void }> {
+/**
+ * A server with the Consumer service whose handlers do nothing: the floor of a grpc-js unary
+ * call. With TCP_NODELAY like startConsumeServer (the default), or bound by grpc-js like the
+ * all-role server (`noDelay: false`): each comparison is of the handlers, not of TCP settings.
+ */
+export async function emptyConsumerServer(opts: { noDelay?: boolean } = {}): Promise<{ port: number; stop: () => void }> {
   const { proto } = loadImprintProto();
   const server = new grpc.Server();
   server.addService(proto.imprint.v1.Consumer.service, {
@@ -90,7 +94,10 @@ export async function emptyConsumerServer(): Promise<{ port: number; stop: () =>
     GetTopic: (_c, cb) => cb(null, {}),
     ListTopics: (_c, cb) => cb(null, {}),
   } satisfies ConsumerHandlers);
-  // The same listener as the consume-role server: the comparison is of the handlers, not of TCP settings.
+  if (opts.noDelay === false) {
+    const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
+    return { port, stop: () => server.forceShutdown() };
+  }
   const listener = await listenNoDelay(server, '127.0.0.1', 0);
   return { port: listener.port, stop: () => void listener.close(0) };
 }

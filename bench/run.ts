@@ -21,12 +21,10 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
 import { ImprintClient } from '../client/index.js';
 import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
-import type { ConsumerHandlers } from '../proto/gen/imprint/v1/Consumer.js';
-import { loadImprintProto } from '../proto/loader.js';
 import { silentLogger, startImprintServer } from '../server/index.js';
+import { emptyConsumerServer } from './consume-server.js';
 import { quantile, tempDir, throughput } from './util.js';
 
 const id: ConsumerIdentity = { app: 'bench', cluster: 'c1', region: 'us-east-1', nodeId: 'n1', labels: {} };
@@ -35,27 +33,9 @@ const direct = (text: string) => {
   return { kind: 'direct' as const, size: bytes.length, sha256: sha256Hex(bytes), bytes };
 };
 
-/** A server with the Consumer service whose Poll does nothing: the floor of a grpc-js unary call. */
-async function emptyServer(): Promise<{ port: number; stop: () => void }> {
-  const { proto } = loadImprintProto();
-  const server = new grpc.Server();
-  const handlers: ConsumerHandlers = {
-    Poll: (_c, cb) => cb(null, {}),
-    BatchPoll: (_c, cb) => cb(null, {}),
-    GetVersion: (_c, cb) => cb(null, {}),
-    ListVersions: (_c, cb) => cb(null, {}),
-    GetLatestAt: (_c, cb) => cb(null, {}),
-    GetTopic: (_c, cb) => cb(null, {}),
-    ListTopics: (_c, cb) => cb(null, {}),
-  };
-  server.addService(proto.imprint.v1.Consumer.service, handlers);
-  const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-  return { port, stop: () => server.forceShutdown() };
-}
-
 async function pollPath(): Promise<void> {
   const server = await startImprintServer({ dataDir: tempDir(), port: 0, log: silentLogger });
-  const empty = await emptyServer();
+  const empty = await emptyConsumerServer({ noDelay: false });
   const real = new ImprintClient({ address: `127.0.0.1:${server.port}` });
   const bare = new ImprintClient({ address: `127.0.0.1:${empty.port}` });
   await real.createTopic({ name: 'bench' });
@@ -104,7 +84,7 @@ async function batchPoll(): Promise<void> {
 async function latency(): Promise<void> {
   const server = await startImprintServer({ dataDir: tempDir(), port: 0, log: silentLogger });
   const c = new ImprintClient({ address: `127.0.0.1:${server.port}` });
-  const empty = await emptyServer();
+  const empty = await emptyConsumerServer({ noDelay: false });
   const bare = new ImprintClient({ address: `127.0.0.1:${empty.port}` });
   await c.createTopic({ name: 'lat' });
   const payload = direct('y'.repeat(1024));

@@ -3,7 +3,7 @@
  * wire types translated to core's domain types and statuses to typed errors.
  */
 import * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, type ConsumerIdentity, type DataPointer, type Pin, type Retention, type Scope, type ScopeHead, type Topic, type Version, type VersionRecord } from '../core/index.js';
+import { InvalidArgumentError, isIdentityValue, type ConsumerIdentity, type DataPointer, type Pin, type Retention, type Scope, type ScopeHead, type Topic, type Version, type VersionRecord } from '../core/index.js';
 import {
   consumersFromWire,
   headFromWire,
@@ -64,12 +64,9 @@ export interface ClientOptions {
   readonly app?: string;
 }
 
-/** The identity-value rule (core/scope.ts), the one the server applies to `x-imprint-app`. */
-const APP_NAME = /^[^\s,=]{1,256}$/;
-
 /** The `app` option's rule: a name the server would ignore is refused here, not sent. */
 function validateApp(app: string): string {
-  if (typeof app !== 'string' || !APP_NAME.test(app)) {
+  if (typeof app !== 'string' || !isIdentityValue(app)) {
     throw new InvalidArgumentError('app', 'must be 1-256 characters without whitespace, "," or "="', app);
   }
   return app;

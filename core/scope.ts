@@ -5,6 +5,11 @@ import type { ConsumerIdentity, Scope } from './types.js';
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const VALUE = /^[^\s,=]{1,256}$/;
 
+/** A scope or identity value: 1-256 characters without whitespace, "," or "=" (also the rule for an application name). */
+export function isIdentityValue(v: string): boolean {
+  return VALUE.test(v);
+}
+
 /** Identity fields usable in scopes; labels may not reuse these names. */
 export const IDENTITY_KEYS = ['app', 'cluster', 'region', 'node'] as const;
 

@@ -5,6 +5,7 @@
  * lease until they answer, and their latency feeds the limiter.
  */
 import * as grpc from '@grpc/grpc-js';
+import { isIdentityValue } from '../../core/index.js';
 import { APP_METADATA_KEY, RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
 import type { ConcurrencyLimiter } from './limiter.js';
 import type { ConsumeMetrics } from './metrics.js';
@@ -15,8 +16,6 @@ export type AppOf<Req> = (call: grpc.ServerUnaryCall<Req, unknown>) => string;
 /** Callers that name no application (no metadata, no identity.app) share this one. */
 export const UNKNOWN_APP = '(unknown)';
 
-const APP_NAME = /^[^\s,=]{1,256}$/;
-
 /**
  * The calling application: request metadata `x-imprint-app`, else the request's
  * `identity.app` (Poll, BatchPoll, GetLatestAt), else "(unknown)". Names that are not a valid
@@ -24,11 +23,11 @@ const APP_NAME = /^[^\s,=]{1,256}$/;
  */
 export function appFromCall(call: { readonly metadata: grpc.Metadata; readonly request: unknown }): string {
   const fromMetadata = call.metadata.get(APP_METADATA_KEY)[0];
-  if (typeof fromMetadata === 'string' && APP_NAME.test(fromMetadata)) return fromMetadata;
+  if (typeof fromMetadata === 'string' && isIdentityValue(fromMetadata)) return fromMetadata;
   const req = call.request;
   if (typeof req === 'object' && req !== null && 'identity' in req) {
     const identity: unknown = req.identity;
-    if (typeof identity === 'object' && identity !== null && 'app' in identity && typeof identity.app === 'string' && APP_NAME.test(identity.app)) return identity.app;
+    if (typeof identity === 'object' && identity !== null && 'app' in identity && typeof identity.app === 'string' && isIdentityValue(identity.app)) return identity.app;
   }
   return UNKNOWN_APP;
 }

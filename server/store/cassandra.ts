@@ -78,6 +78,7 @@ import {
   UnavailableError,
   recordDigest,
   scopeKey,
+  uniqueScopes,
   type BlobLocation,
   type DataPointer,
   type NewVersion,
@@ -617,7 +618,7 @@ export class CassandraMetadataStore implements JanitorStore {
 
   async publish(v: NewVersion, nowMs: number): Promise<VersionRecord> {
     const pointer: DataPointer = v.pointer.kind === 'direct' ? { ...v.pointer, bytes: asBuffer(v.pointer.bytes) } : v.pointer;
-    const scopes = uniqueByKey(v.scopes);
+    const scopes = uniqueScopes(v.scopes);
     const claim = cassandra.types.Uuid.random();
     const missing = () => new FailedPreconditionError(`cannot publish to topic "${v.topic}": it does not exist (create it first)`);
     let expected = this.latestSeen.get(v.topic);
@@ -723,7 +724,7 @@ export class CassandraMetadataStore implements JanitorStore {
   async addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): Promise<VersionRecord> {
     const notFound = () => new NotFoundError(`version ${version} of topic "${topic}"`);
     if (version < 1n || version > MAX_VERSION) throw notFound();
-    const wanted = uniqueByKey(scopes);
+    const wanted = uniqueScopes(scopes);
     const at = BigInt(nowMs);
     for (let attempt = 1; ; attempt++) {
       const row = (await this.exec('addScopes', this.cql.record, [topic, version])).first();
@@ -1101,15 +1102,6 @@ function toPin(r: Row): Pin {
 
 // ---- small things ----
 
-function uniqueByKey(scopes: readonly Scope[]): Scope[] {
-  const seen = new Set<string>();
-  return scopes.filter((s) => {
-    const k = scopeKey(s);
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
-}
 
 function asBuffer(b: Uint8Array): Buffer {
   return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);

@@ -17,7 +17,7 @@ import { ImprintClient } from '../../client/index.js';
 import { ImprintError } from '../../core/index.js';
 import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
 import { freePort } from '../../scripts/backends/launcher.js';
-import { createLogger, startImprintServer, type ImprintServer } from '../../server/index.js';
+import { createLogger, startImprintServer, type ImprintServer, type ServerOptions } from '../../server/index.js';
 import { directPointer, identity, tempDir } from '../helpers.js';
 
 const ctx = createContext();
@@ -76,10 +76,11 @@ describe('the server on Cassandra, through faults', () => {
   beforeAll(async () => {
     port = await freePort();
     logLines = [];
-    server = await startImprintServer({
+    /** A server on the Cassandra at `port` (not started yet), logging into logLines with `tag`. */
+    const onCassandra = (tag: string): ServerOptions => ({
       dataDir: tempDir(),
       port: 0,
-      log: createLogger({ level: 'debug', write: (line) => logLines.push(line) }),
+      log: createLogger({ level: 'debug', write: (line) => logLines.push(`${tag}${line}`) }),
       store: 'cassandra',
       cassandra: {
         contactPoints: `127.0.0.1:${port}`,
@@ -90,25 +91,11 @@ describe('the server on Cassandra, through faults', () => {
         reconnectMaxMs: 1000,
       },
     });
+    server = await startImprintServer(onCassandra(''));
     const address = `127.0.0.1:${server.port}`;
     client = new ImprintClient({ address, deadlineMs: DEADLINE_MS });
     hc = healthClient(address);
-    consume = await startImprintServer({
-      dataDir: tempDir(),
-      port: 0,
-      log: createLogger({ level: 'debug', write: (line) => logLines.push(`[consume] ${line}`) }),
-      store: 'cassandra',
-      cassandra: {
-        contactPoints: `127.0.0.1:${port}`,
-        localDataCenter: 'datacenter1',
-        keyspace: 'imprint_faults',
-        replication: '{"class":"SimpleStrategy","replication_factor":1}',
-        reconnectBaseMs: 250,
-        reconnectMaxMs: 1000,
-      },
-      role: 'consume',
-      refreshMs: 300,
-    });
+    consume = await startImprintServer({ ...onCassandra('[consume] '), role: 'consume', refreshMs: 300 });
     consumeClient = new ImprintClient({ address: `127.0.0.1:${consume.port}`, deadlineMs: DEADLINE_MS });
     consumeHc = healthClient(`127.0.0.1:${consume.port}`);
   });

@@ -15,6 +15,7 @@ import { Client } from '@elastic/elasticsearch';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
+import { freePort } from '../../scripts/backends/launcher.js';
 import type { AuditEvent, PollEvent } from '../../server/audit/audit-sink.js';
 import { consumersFromFile, groupConsumers, observationsOf } from '../../server/audit/consumers.js';
 import {
@@ -82,15 +83,6 @@ async function until(cond: () => boolean, timeoutMs: number, what: string): Prom
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-/** A port nothing listens on: connections are refused at once (Elasticsearch down). */
-async function deadPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
 }
 
 beforeAll(() => {
@@ -341,7 +333,7 @@ describe('Elasticsearch down: nothing listens', () => {
     const lines: string[] = [];
     const BOUND = 10_000;
     const sink = sinkFor('imprint-down-audit', {
-      node: `http://127.0.0.1:${await deadPort()}`,
+      node: `http://127.0.0.1:${await freePort()}`, // nothing listens there: Elasticsearch down
       maxBuffered: BOUND,
       registry,
       dropLogIntervalMs: 50,
