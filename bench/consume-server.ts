@@ -8,7 +8,7 @@
  */
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { ConsumerHandlers } from '../proto/gen/imprint/v1/Consumer.js';
+import type { ConsumerServiceHandlers } from '../proto/gen/imprint/v1/ConsumerService.js';
 import { loadImprintProto } from '../proto/loader.js';
 import { listenNoDelay } from '../server/consume/listen.js';
 import type { AuditSink } from '../server/audit/audit-sink.js';
@@ -85,7 +85,7 @@ export async function counterValue(metrics: ConsumeMetrics, name: string, labels
 export async function emptyConsumerServer(opts: { noDelay?: boolean } = {}): Promise<{ port: number; stop: () => void }> {
   const { proto } = loadImprintProto();
   const server = new grpc.Server();
-  server.addService(proto.imprint.v1.Consumer.service, {
+  server.addService(proto.imprint.v1.ConsumerService.service, {
     Poll: (_c, cb) => cb(null, {}),
     BatchPoll: (_c, cb) => cb(null, {}),
     GetVersion: (_c, cb) => cb(null, {}),
@@ -93,7 +93,7 @@ export async function emptyConsumerServer(opts: { noDelay?: boolean } = {}): Pro
     GetLatestAt: (_c, cb) => cb(null, {}),
     GetTopic: (_c, cb) => cb(null, {}),
     ListTopics: (_c, cb) => cb(null, {}),
-  } satisfies ConsumerHandlers);
+  } satisfies ConsumerServiceHandlers);
   if (opts.noDelay === false) {
     const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
     return { port, stop: () => server.forceShutdown() };

@@ -19,7 +19,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
 import type { BatchPollRequest } from '../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { BatchPollResponse, BatchPollResponse__Output } from '../proto/gen/imprint/v1/BatchPollResponse.js';
-import type { ConsumerClient } from '../proto/gen/imprint/v1/Consumer.js';
+import type { ConsumerServiceClient } from '../proto/gen/imprint/v1/ConsumerService.js';
 import type { ConsumerIdentity } from '../proto/gen/imprint/v1/ConsumerIdentity.js';
 import { loadImprintProto } from '../proto/loader.js';
 
@@ -127,8 +127,8 @@ interface Transport {
 /** BatchPoll through grpc-js clients, one connection each. */
 function grpcJsTransport(address: string, channels: number): Transport {
   const { proto } = loadImprintProto();
-  const clients: ConsumerClient[] = Array.from({ length: channels }, (_, k) =>
-    new proto.imprint.v1.Consumer(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'imprint.bench.channel': k }),
+  const clients: ConsumerServiceClient[] = Array.from({ length: channels }, (_, k) =>
+    new proto.imprint.v1.ConsumerService(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'imprint.bench.channel': k }),
   );
   let n = 0;
   return {
@@ -145,9 +145,9 @@ function grpcJsTransport(address: string, channels: number): Transport {
 /** BatchPoll as gRPC over HTTP/2 by hand: length-prefixed protobuf, grpc-status from the trailers. */
 function rawTransport(address: string, channels: number): Transport {
   const { def } = loadImprintProto();
-  const service = def['imprint.v1.Consumer'] as Record<string, MethodDefinition<BatchPollRequest, BatchPollResponse, BatchPollRequest, BatchPollResponse__Output>>;
+  const service = def['imprint.v1.ConsumerService'] as Record<string, MethodDefinition<BatchPollRequest, BatchPollResponse, BatchPollRequest, BatchPollResponse__Output>>;
   const method = service['BatchPoll'];
-  if (!method) throw new Error('fleet-load: imprint.v1.Consumer/BatchPoll is not in the loaded proto');
+  if (!method) throw new Error('fleet-load: imprint.v1.ConsumerService/BatchPoll is not in the loaded proto');
   const [host, port] = [address.slice(0, address.lastIndexOf(':')).replace(/^\[|\]$/g, ''), Number(address.slice(address.lastIndexOf(':') + 1))];
   const connect = () => {
     // No Nagle delay on small frames (grpc-js clients do the same).
@@ -182,7 +182,7 @@ function rawTransport(address: string, channels: number): Transport {
     };
     let stream: http2.ClientHttp2Stream;
     try {
-      stream = session.request({ ':method': 'POST', ':path': '/imprint.v1.Consumer/BatchPoll', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': `${deadlineMs}m` });
+      stream = session.request({ ':method': 'POST', ':path': '/imprint.v1.ConsumerService/BatchPoll', 'content-type': 'application/grpc', te: 'trailers', 'grpc-timeout': `${deadlineMs}m` });
     } catch (e) {
       done({ code: 'TRANSPORT', details: `session unusable (${e instanceof Error ? e.message : String(e)})` });
       return;

@@ -218,16 +218,16 @@ Ctrl-C stops it.
 program
   .command('health')
   .description('ask the service whether it is serving (gRPC health check); exit 0 when SERVING, 1 otherwise')
-  .addOption(new Option('--service <name>', 'one service (imprint.v1.Publisher, imprint.v1.Consumer, imprint.v1.Operator); default: the server as a whole').default(''))
+  .addOption(new Option('--service <name>', 'one service (imprint.v1.PublisherService, imprint.v1.ConsumerService, imprint.v1.OperatorService); default: the server as a whole').default(''))
   .addOption(new Option('--timeout-ms <ms>', 'give up after this long').default('5000'))
   .addHelpText(
     'after',
     `
 Examples:
   imprint health                                      SERVING
-  imprint -a 10.0.0.7:50051 health --service imprint.v1.Consumer
+  imprint -a 10.0.0.7:50051 health --service imprint.v1.ConsumerService
 A Cassandra-backed server says NOT_SERVING until Cassandra answers; a consume instance says
-SERVICE_UNKNOWN for imprint.v1.Publisher.`,
+SERVICE_UNKNOWN for imprint.v1.PublisherService.`,
   )
   .action(async (o: { service: string; timeoutMs: string }) => {
     const timeoutMs = parseCount(o.timeoutMs, 'timeout-ms') ?? 5000;

@@ -18,6 +18,13 @@ export class RemoteInvalidArgumentError extends ImprintError {
   }
 }
 
+/** The server answered, but not as the contract says it must (a required field missing). */
+export class ProtocolError extends ImprintError {
+  constructor(message: string) {
+    super('INTERNAL', message);
+  }
+}
+
 function isServiceError(err: unknown): err is grpc.ServiceError {
   return err instanceof Error && typeof (err as Partial<grpc.ServiceError>).code === 'number' && 'details' in err;
 }

@@ -21,7 +21,7 @@ const STATUS_NAMES: readonly HealthStatus[] = ['UNKNOWN', 'SERVING', 'NOT_SERVIN
 const HealthClientCtor = grpc.makeGenericClientConstructor(healthService, 'Health');
 
 /**
- * Asks `address` how `service` is ("" : the server as a whole; or e.g. "imprint.v1.Consumer").
+ * Asks `address` how `service` is ("" : the server as a whole; or e.g. "imprint.v1.ConsumerService").
  * A server that does not answer within `timeoutMs` rejects with UnavailableError.
  */
 export async function checkHealth(address: string, service = '', timeoutMs = 5000): Promise<HealthStatus> {

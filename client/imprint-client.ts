@@ -15,23 +15,27 @@ import {
   scopeToWire,
   topicFromWire,
 } from '../proto/convert.js';
-import type { ConsumerClient } from '../proto/gen/imprint/v1/Consumer.js';
-import type { OperatorClient } from '../proto/gen/imprint/v1/Operator.js';
-import type { PublisherClient } from '../proto/gen/imprint/v1/Publisher.js';
+import type { ConsumerServiceClient } from '../proto/gen/imprint/v1/ConsumerService.js';
+import type { OperatorServiceClient } from '../proto/gen/imprint/v1/OperatorService.js';
+import type { PublisherServiceClient } from '../proto/gen/imprint/v1/PublisherService.js';
 import type { BatchPollResponse__Output } from '../proto/gen/imprint/v1/BatchPollResponse.js';
 import type { DescribeTopicResponse__Output } from '../proto/gen/imprint/v1/DescribeTopicResponse.js';
 import type { GetLatestAtResponse__Output } from '../proto/gen/imprint/v1/GetLatestAtResponse.js';
 import type { ListPinsResponse__Output } from '../proto/gen/imprint/v1/ListPinsResponse.js';
 import type { ListTopicsResponse__Output } from '../proto/gen/imprint/v1/ListTopicsResponse.js';
 import type { ListVersionsResponse__Output } from '../proto/gen/imprint/v1/ListVersionsResponse.js';
-import type { Pin__Output } from '../proto/gen/imprint/v1/Pin.js';
+import type { PinResponse__Output } from '../proto/gen/imprint/v1/PinResponse.js';
 import type { PollResponse__Output } from '../proto/gen/imprint/v1/PollResponse.js';
-import type { Topic__Output } from '../proto/gen/imprint/v1/Topic.js';
+import type { CreateTopicResponse__Output } from '../proto/gen/imprint/v1/CreateTopicResponse.js';
+import type { GetTopicResponse__Output } from '../proto/gen/imprint/v1/GetTopicResponse.js';
+import type { UpdateTopicResponse__Output } from '../proto/gen/imprint/v1/UpdateTopicResponse.js';
 import type { UnpinResponse__Output } from '../proto/gen/imprint/v1/UnpinResponse.js';
-import type { VersionRecord__Output } from '../proto/gen/imprint/v1/VersionRecord.js';
+import type { AddScopesResponse__Output } from '../proto/gen/imprint/v1/AddScopesResponse.js';
+import type { GetVersionResponse__Output } from '../proto/gen/imprint/v1/GetVersionResponse.js';
+import type { PublishResponse__Output } from '../proto/gen/imprint/v1/PublishResponse.js';
 import type { Update__Output } from '../proto/gen/imprint/v1/Update.js';
 import { loadImprintProto } from '../proto/loader.js';
-import { fromGrpcError } from './errors.js';
+import { ProtocolError, fromGrpcError } from './errors.js';
 import { appMetadataInterceptor } from './retry-hint.js';
 import type { ConsumersView } from '../proto/convert.js';
 
@@ -100,9 +104,9 @@ type Invoke<Res> = (stubs: Stubs, options: grpc.CallOptions, cb: grpc.requestCal
 /** The three services on one address's channel. */
 interface Stubs {
   readonly address: string;
-  readonly publisher: PublisherClient;
-  readonly consumer: ConsumerClient;
-  readonly operator: OperatorClient;
+  readonly publisher: PublisherServiceClient;
+  readonly consumer: ConsumerServiceClient;
+  readonly operator: OperatorServiceClient;
 }
 
 const ADDRESS = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
@@ -123,6 +127,12 @@ export function parseAddresses(address: string): string[] {
 
 /** Reads: safe to send again to another replica when one did not answer. */
 const FAILOVER_METHODS: ReadonlySet<string> = new Set(['Poll', 'BatchPoll', 'GetVersion', 'ListVersions', 'GetLatestAt', 'GetTopic', 'ListTopics', 'ListPins', 'DescribeTopic']);
+
+/** A response field the contract always sets; a server that leaves it out is broken. */
+function required<T>(value: T | null | undefined, method: string, field: string): T {
+  if (value === null || value === undefined) throw new ProtocolError(`${method} answered without ${field}`);
+  return value;
+}
 
 function fromUpdate(u: Update__Output | null): PollResult {
   return u?.record ? { record: recordFromWire(u.record), pinned: u.pinned } : { pinned: false };
@@ -157,7 +167,7 @@ export class ImprintClient {
     // (grpc-js takes `interceptors` out of the options before it builds a channel).
     const intercept = (): { interceptors?: grpc.Interceptor[] } => (this.app === undefined ? {} : { interceptors: [appMetadataInterceptor(this.app)] });
     this.stubs = this.addresses.map((address) => {
-      const publisher = new v1.Publisher(address, creds, {
+      const publisher = new v1.PublisherService(address, creds, {
         'grpc.max_receive_message_length': 8 * 1024 * 1024,
         'grpc.initial_reconnect_backoff_ms': 500,
         'grpc.max_reconnect_backoff_ms': opts.maxReconnectBackoffMs ?? 5_000,
@@ -168,8 +178,8 @@ export class ImprintClient {
       return {
         address,
         publisher,
-        consumer: new v1.Consumer(address, creds, { channelOverride, ...intercept() }),
-        operator: new v1.Operator(address, creds, { channelOverride, ...intercept() }),
+        consumer: new v1.ConsumerService(address, creds, { channelOverride, ...intercept() }),
+        operator: new v1.OperatorService(address, creds, { channelOverride, ...intercept() }),
       };
     });
     this.current = Math.min(this.stubs.length - 1, Math.floor((opts.random ?? Math.random)() * this.stubs.length));
@@ -218,39 +228,39 @@ export class ImprintClient {
   // ---- publisher ----
 
   async createTopic(t: { name: string; owner?: string; description?: string; retention?: Retention }): Promise<Topic> {
-    const res = await this.call<Topic__Output>('CreateTopic', (stubs, o, cb) => stubs.publisher.CreateTopic({
+    const res = await this.call<CreateTopicResponse__Output>('CreateTopic', (stubs, o, cb) => stubs.publisher.CreateTopic({
       name: t.name,
       owner: t.owner ?? '',
       description: t.description ?? '',
       retention: retentionToWire(t.retention ?? {}),
     }, o, cb));
-    return topicFromWire(res);
+    return topicFromWire(required(res.topic, 'CreateTopic', 'topic'));
   }
 
   async updateTopic(name: string, patch: { owner?: string; description?: string; retention?: Retention }): Promise<Topic> {
-    const res = await this.call<Topic__Output>('UpdateTopic', (stubs, o, cb) => stubs.publisher.UpdateTopic({
+    const res = await this.call<UpdateTopicResponse__Output>('UpdateTopic', (stubs, o, cb) => stubs.publisher.UpdateTopic({
       name,
       ...(patch.owner !== undefined && { owner: patch.owner }),
       ...(patch.description !== undefined && { description: patch.description }),
       ...(patch.retention && { retention: retentionToWire(patch.retention) }),
     }, o, cb));
-    return topicFromWire(res);
+    return topicFromWire(required(res.topic, 'UpdateTopic', 'topic'));
   }
 
   /** Records a version whose payload is already in place (direct bytes, or uploaded blobs). */
   async publishPointer(topic: string, pointer: DataPointer, opts: { metadata?: Record<string, string>; scopes?: readonly Scope[] } = {}): Promise<VersionRecord> {
-    const res = await this.call<VersionRecord__Output>('Publish', (stubs, o, cb) => stubs.publisher.Publish({
+    const res = await this.call<PublishResponse__Output>('Publish', (stubs, o, cb) => stubs.publisher.Publish({
       topic,
       metadata: opts.metadata ?? {},
       pointer: pointerToWire(pointer),
       scopes: (opts.scopes ?? []).map(scopeToWire),
     }, o, cb));
-    return recordFromWire(res);
+    return recordFromWire(required(res.record, 'Publish', 'record'));
   }
 
   async addScopes(topic: string, version: Version, scopes: readonly Scope[]): Promise<VersionRecord> {
-    const res = await this.call<VersionRecord__Output>('AddScopes', (stubs, o, cb) => stubs.publisher.AddScopes({ topic, version: version.toString(), scopes: scopes.map(scopeToWire) }, o, cb));
-    return recordFromWire(res);
+    const res = await this.call<AddScopesResponse__Output>('AddScopes', (stubs, o, cb) => stubs.publisher.AddScopes({ topic, version: version.toString(), scopes: scopes.map(scopeToWire) }, o, cb));
+    return recordFromWire(required(res.record, 'AddScopes', 'record'));
   }
 
   // ---- consumer ----
@@ -273,7 +283,8 @@ export class ImprintClient {
   }
 
   async getVersion(topic: string, version: Version): Promise<VersionRecord> {
-    return recordFromWire(await this.call<VersionRecord__Output>('GetVersion', (stubs, o, cb) => stubs.consumer.GetVersion({ topic, version: version.toString() }, o, cb)));
+    const res = await this.call<GetVersionResponse__Output>('GetVersion', (stubs, o, cb) => stubs.consumer.GetVersion({ topic, version: version.toString() }, o, cb));
+    return recordFromWire(required(res.record, 'GetVersion', 'record'));
   }
 
   async listVersions(topic: string, opts: { pageSize?: number; pageToken?: string } = {}): Promise<{ versions: VersionRecord[]; nextPageToken: string }> {
@@ -287,7 +298,8 @@ export class ImprintClient {
   }
 
   async getTopic(name: string): Promise<Topic> {
-    return topicFromWire(await this.call<Topic__Output>('GetTopic', (stubs, o, cb) => stubs.consumer.GetTopic({ name }, o, cb)));
+    const res = await this.call<GetTopicResponse__Output>('GetTopic', (stubs, o, cb) => stubs.consumer.GetTopic({ name }, o, cb));
+    return topicFromWire(required(res.topic, 'GetTopic', 'topic'));
   }
 
   async listTopics(): Promise<Topic[]> {
@@ -297,14 +309,14 @@ export class ImprintClient {
   // ---- operator ----
 
   async pin(topic: string, version: Version, opts: { scope?: Scope; reason?: string; createdBy?: string } = {}): Promise<Pin> {
-    const res = await this.call<Pin__Output>('Pin', (stubs, o, cb) => stubs.operator.Pin({
+    const res = await this.call<PinResponse__Output>('Pin', (stubs, o, cb) => stubs.operator.Pin({
       topic,
       version: version.toString(),
       scope: scopeToWire(opts.scope ?? {}),
       reason: opts.reason ?? '',
       createdBy: opts.createdBy ?? '',
     }, o, cb));
-    return pinFromWire(res);
+    return pinFromWire(required(res.pin, 'Pin', 'pin'));
   }
 
   async unpin(topic: string, scope: Scope = {}): Promise<Pin | undefined> {
@@ -319,9 +331,8 @@ export class ImprintClient {
   /** `consumersSinceMs`: the start of the consumers window (default: the server's, the last 24 hours). */
   async describeTopic(name: string, consumersSinceMs = 0): Promise<TopicDescription> {
     const res = await this.call<DescribeTopicResponse__Output>('DescribeTopic', (stubs, o, cb) => stubs.operator.DescribeTopic({ name, consumersSinceMs }, o, cb));
-    if (!res.topic) throw new Error('DescribeTopic answered without a topic');
     return {
-      topic: topicFromWire(res.topic),
+      topic: topicFromWire(required(res.topic, 'DescribeTopic', 'topic')),
       heads: res.heads.map(headFromWire),
       pins: res.pins.map(pinFromWire),
       versionCount: Number(res.versionCount),

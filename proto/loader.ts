@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import * as grpc from '@grpc/grpc-js';
+import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ProtoGrpcType as PublisherProto } from './gen/publisher.js';
 import type { ProtoGrpcType as ConsumerProto } from './gen/consumer.js';
 import type { ProtoGrpcType as OperatorProto } from './gen/operator.js';
@@ -15,6 +16,24 @@ import type { ProtoGrpcType as OperatorProto } from './gen/operator.js';
 export const PROTO_ROOT = findProtoRoot();
 
 export const PROTO_FILES = ['imprint/v1/publisher.proto', 'imprint/v1/consumer.proto', 'imprint/v1/operator.proto'];
+
+/**
+ * protoc's compilation of PROTO_FILES and the standard health service (with their imports),
+ * under proto/gen: what server reflection serves.
+ */
+export const DESCRIPTOR_SET = 'descriptor-set.binpb';
+
+/** The descriptor set's path. */
+export function descriptorSetPath(): string {
+  return path.join(PROTO_ROOT, 'gen', DESCRIPTOR_SET);
+}
+
+/** protoc's arguments that write the descriptor set to `out` (run in any directory). */
+export function descriptorSetArgs(out: string): string[] {
+  // grpc-health-check ships .../proto/health/v1/health.proto, imported as "health/v1/health.proto".
+  const healthRoot = path.resolve(path.dirname(healthProtoPath), '..', '..');
+  return ['-I', PROTO_ROOT, '-I', healthRoot, '--include_imports', `--descriptor_set_out=${out}`, ...PROTO_FILES, path.relative(healthRoot, healthProtoPath)];
+}
 
 export const LOADER_OPTIONS = {
   keepCase: false,

@@ -1,6 +1,9 @@
 /**
- * Generates TypeScript types for the wire contract into proto/gen from proto/imprint/v1,
- * with the same options the runtime loader uses.
+ * Generates, from proto/imprint/v1, into proto/gen:
+ * - TypeScript types for the wire contract, with the same options the runtime loader uses;
+ * - `descriptor-set.binpb`, the contract compiled by a stock protoc (scripts/tools.ts): what
+ *   server reflection serves, so grpcurl and other generators see exactly protoc's view
+ *   (snake_case field names with json_name, proto3 optional fields as such).
  *
  *   tsx scripts/gen-proto.ts          regenerate proto/gen
  *   tsx scripts/gen-proto.ts --check  fail (exit 1) when proto/gen is stale
@@ -9,7 +12,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { LOADER_OPTIONS, PROTO_FILES, PROTO_ROOT } from '../proto/loader.js';
+import { DESCRIPTOR_SET, LOADER_OPTIONS, PROTO_FILES, PROTO_ROOT, descriptorSetArgs } from '../proto/loader.js';
+import { ensureProtoc } from './tools.js';
 
 const check = process.argv.includes('--check');
 const target = path.join(PROTO_ROOT, 'gen');
@@ -34,6 +38,11 @@ if (!check) fs.rmSync(target, { recursive: true, force: true });
 // and the staleness check holds in any checkout.
 const run = spawnSync(bin, args, { stdio: 'inherit', cwd: PROTO_ROOT });
 if (run.status !== 0) process.exit(run.status ?? 1);
+
+// The descriptor set, compiled by protoc from the same files and the health service's
+// (every import included, no source info, so it depends on the files alone).
+const protoc = spawnSync(ensureProtoc(), descriptorSetArgs(path.join(out, DESCRIPTOR_SET)), { stdio: 'inherit' });
+if (protoc.status !== 0) process.exit(protoc.status ?? 1);
 
 if (check) {
   const diff = spawnSync('diff', ['-r', target, out], { encoding: 'utf8' });

@@ -1,5 +1,5 @@
 /**
- * The gRPC face of the service: the Publisher, Consumer and Operator services of
+ * The gRPC face of the service: the PublisherService, ConsumerService and OperatorService of
  * proto/imprint/v1, the standard health service, and server reflection (grpcurl works).
  * Handlers translate wire messages to ImprintService calls and nothing more.
  */
@@ -17,9 +17,9 @@ import {
   topicToWire,
   versionFromWire,
 } from '../proto/convert.js';
-import type { ConsumerHandlers } from '../proto/gen/imprint/v1/Consumer.js';
-import type { OperatorHandlers } from '../proto/gen/imprint/v1/Operator.js';
-import type { PublisherHandlers } from '../proto/gen/imprint/v1/Publisher.js';
+import type { ConsumerServiceHandlers } from '../proto/gen/imprint/v1/ConsumerService.js';
+import type { OperatorServiceHandlers } from '../proto/gen/imprint/v1/OperatorService.js';
+import type { PublisherServiceHandlers } from '../proto/gen/imprint/v1/PublisherService.js';
 import type { TopicPollResult } from '../proto/gen/imprint/v1/TopicPollResult.js';
 import type { Update } from '../proto/gen/imprint/v1/Update.js';
 import { loadImprintProto } from '../proto/loader.js';
@@ -32,7 +32,7 @@ import { guardConsumerHandlers, type GuardOptions } from './consume/handlers.js'
 import { listenNoDelay } from './consume/listen.js';
 import type { Role } from './config.js';
 
-export const SERVICE_NAMES = ['imprint.v1.Publisher', 'imprint.v1.Consumer', 'imprint.v1.Operator'] as const;
+export const SERVICE_NAMES = ['imprint.v1.PublisherService', 'imprint.v1.ConsumerService', 'imprint.v1.OperatorService'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
 
 /**
@@ -41,8 +41,8 @@ export type ServiceName = (typeof SERVICE_NAMES)[number];
  * not its polls.
  */
 export function servicesOf(role: Role): readonly ServiceName[] {
-  if (role === 'publish') return ['imprint.v1.Publisher', 'imprint.v1.Operator'];
-  if (role === 'consume') return ['imprint.v1.Consumer'];
+  if (role === 'publish') return ['imprint.v1.PublisherService', 'imprint.v1.OperatorService'];
+  if (role === 'consume') return ['imprint.v1.ConsumerService'];
   return SERVICE_NAMES;
 }
 
@@ -60,26 +60,27 @@ export function toUpdate(a: PollAnswer): Update | null {
   return a.record ? { record: recordToWire(a.record), pinned: a.pinned } : null;
 }
 
-export function publisherHandlers(svc: ImprintService, log: Logger): PublisherHandlers {
+export function publisherHandlers(svc: ImprintService, log: Logger): PublisherServiceHandlers {
   return {
-    CreateTopic: unary('CreateTopic', log, async (req) =>
-      topicToWire(await svc.createTopic({ name: req.name, owner: req.owner, description: req.description, retention: retentionFromWire(req.retention) })),
-    ),
-    UpdateTopic: unary('UpdateTopic', log, async (req) =>
-      topicToWire(
+    CreateTopic: unary('CreateTopic', log, async (req) => ({
+      topic: topicToWire(await svc.createTopic({ name: req.name, owner: req.owner, description: req.description, retention: retentionFromWire(req.retention) })),
+    })),
+    UpdateTopic: unary('UpdateTopic', log, async (req) => ({
+      topic: topicToWire(
         await svc.updateTopic(req.name, {
           ...(req._owner === 'owner' && { owner: req.owner }),
           ...(req._description === 'description' && { description: req.description }),
           ...(req.retention && { retention: retentionFromWire(req.retention) }),
         }),
       ),
-    ),
-    Publish: unary('Publish', log, async (req) =>
-      recordToWire(await svc.publish({ topic: req.topic, metadata: req.metadata, pointer: pointerFromWire(req.pointer), scopes: req.scopes.map(scopeFromWire) })),
-    ),
-    AddScopes: unary('AddScopes', log, async (req) =>
-      recordToWire(await svc.addScopes(req.topic, versionFromWire(req.version, 'version'), req.scopes.map(scopeFromWire))),
-    ),
+    })),
+    Publish: unary('Publish', log, async (req) => ({
+      record: recordToWire(await svc.publish({ topic: req.topic, metadata: req.metadata, pointer: pointerFromWire(req.pointer), scopes: req.scopes.map(scopeFromWire) })),
+      replayed: false,
+    })),
+    AddScopes: unary('AddScopes', log, async (req) => ({
+      record: recordToWire(await svc.addScopes(req.topic, versionFromWire(req.version, 'version'), req.scopes.map(scopeFromWire))),
+    })),
   };
 }
 
@@ -87,7 +88,7 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherHa
  * Poll and BatchPoll over any Poller: the service itself, or the consume role's poll table.
  * Answers the poller can give at once (Poller.pollNow) cost no promise per topic.
  */
-export function pollHandlers(poller: Poller, log: Logger): Pick<ConsumerHandlers, 'Poll' | 'BatchPoll'> {
+export function pollHandlers(poller: Poller, log: Logger): Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll'> {
   return {
     Poll: unary('Poll', log, async (req) => {
       const identity = identityFromWire(req.identity);
@@ -126,10 +127,10 @@ export function pollHandlers(poller: Poller, log: Logger): Pick<ConsumerHandlers
   };
 }
 
-export function consumerHandlers(svc: ImprintService, log: Logger): ConsumerHandlers {
+export function consumerHandlers(svc: ImprintService, log: Logger): ConsumerServiceHandlers {
   return {
     ...pollHandlers(svc, log),
-    GetVersion: unary('GetVersion', log, async (req) => recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version')))),
+    GetVersion: unary('GetVersion', log, async (req) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'))) })),
     ListVersions: unary('ListVersions', log, async (req) => {
       const page = await svc.listVersions(req.topic, req.pageSize, req.pageToken);
       return { versions: page.versions.map(recordToWire), nextPageToken: page.nextPageToken };
@@ -138,16 +139,16 @@ export function consumerHandlers(svc: ImprintService, log: Logger): ConsumerHand
       const record = await svc.latestAt(req.topic, identityFromWire(req.identity), Number(req.atMs));
       return { record: record ? recordToWire(record) : null };
     }),
-    GetTopic: unary('GetTopic', log, async (req) => topicToWire(await svc.getTopic(req.name))),
+    GetTopic: unary('GetTopic', log, async (req) => ({ topic: topicToWire(await svc.getTopic(req.name)) })),
     ListTopics: unary('ListTopics', log, async () => ({ topics: (await svc.listTopics()).map(topicToWire) })),
   };
 }
 
-export function operatorHandlers(svc: ImprintService, log: Logger): OperatorHandlers {
+export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServiceHandlers {
   return {
-    Pin: unary('Pin', log, async (req) =>
-      pinToWire(await svc.pin(req.topic, scopeFromWire(req.scope), versionFromWire(req.version, 'version'), req.reason, req.createdBy)),
-    ),
+    Pin: unary('Pin', log, async (req) => ({
+      pin: pinToWire(await svc.pin(req.topic, scopeFromWire(req.scope), versionFromWire(req.version, 'version'), req.reason, req.createdBy)),
+    })),
     Unpin: unary('Unpin', log, async (req) => {
       const removed = await svc.unpin(req.topic, scopeFromWire(req.scope));
       return { removed: removed ? pinToWire(removed) : null };
@@ -195,24 +196,24 @@ export interface GrpcServerOptions {
  * reflection. A call the role does not serve answers UNIMPLEMENTED.
  */
 export async function startGrpcServer(svc: ImprintService, opts: GrpcServerOptions): Promise<GrpcServerHandle> {
-  const { def, proto } = loadImprintProto();
+  const { proto } = loadImprintProto();
   const services = servicesOf(opts.role ?? 'all');
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  if (services.includes('imprint.v1.Publisher')) server.addService(proto.imprint.v1.Publisher.service, publisherHandlers(svc, opts.log));
-  if (services.includes('imprint.v1.Consumer')) {
+  if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, publisherHandlers(svc, opts.log));
+  if (services.includes('imprint.v1.ConsumerService')) {
     const handlers = consumerHandlers(svc, opts.log);
-    server.addService(proto.imprint.v1.Consumer.service, opts.guard ? guardConsumerHandlers(handlers, opts.guard) : handlers);
+    server.addService(proto.imprint.v1.ConsumerService.service, opts.guard ? guardConsumerHandlers(handlers, opts.guard) : handlers);
   } else {
     // A publish instance still answers the Consumer's reads (operators list versions before
     // they pin); polls belong to consume instances.
     const refuse: grpc.handleUnaryCall<unknown, never> = (_call, callback) =>
       callback({ code: grpc.status.UNIMPLEMENTED, details: 'this is a publish-role instance: polls go to a consume-role (or all-role) instance' });
-    server.addService(proto.imprint.v1.Consumer.service, { ...consumerHandlers(svc, opts.log), Poll: refuse, BatchPoll: refuse });
+    server.addService(proto.imprint.v1.ConsumerService.service, { ...consumerHandlers(svc, opts.log), Poll: refuse, BatchPoll: refuse });
   }
-  if (services.includes('imprint.v1.Operator')) server.addService(proto.imprint.v1.Operator.service, operatorHandlers(svc, opts.log));
+  if (services.includes('imprint.v1.OperatorService')) server.addService(proto.imprint.v1.OperatorService.service, operatorHandlers(svc, opts.log));
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });
   health.addToServer(server);
-  addReflection(server, def);
+  addReflection(server);
 
   let port: number;
   let close: (graceMs: number) => Promise<void>;

@@ -5,13 +5,15 @@ import type { BatchPollRequest as _imprint_v1_BatchPollRequest, BatchPollRequest
 import type { BatchPollResponse as _imprint_v1_BatchPollResponse, BatchPollResponse__Output as _imprint_v1_BatchPollResponse__Output } from './imprint/v1/BatchPollResponse.js';
 import type { BlobLocation as _imprint_v1_BlobLocation, BlobLocation__Output as _imprint_v1_BlobLocation__Output } from './imprint/v1/BlobLocation.js';
 import type { BlobLocations as _imprint_v1_BlobLocations, BlobLocations__Output as _imprint_v1_BlobLocations__Output } from './imprint/v1/BlobLocations.js';
-import type { ConsumerClient as _imprint_v1_ConsumerClient, ConsumerDefinition as _imprint_v1_ConsumerDefinition } from './imprint/v1/Consumer.js';
 import type { ConsumerIdentity as _imprint_v1_ConsumerIdentity, ConsumerIdentity__Output as _imprint_v1_ConsumerIdentity__Output } from './imprint/v1/ConsumerIdentity.js';
+import type { ConsumerServiceClient as _imprint_v1_ConsumerServiceClient, ConsumerServiceDefinition as _imprint_v1_ConsumerServiceDefinition } from './imprint/v1/ConsumerService.js';
 import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from './imprint/v1/DataPointer.js';
 import type { GetLatestAtRequest as _imprint_v1_GetLatestAtRequest, GetLatestAtRequest__Output as _imprint_v1_GetLatestAtRequest__Output } from './imprint/v1/GetLatestAtRequest.js';
 import type { GetLatestAtResponse as _imprint_v1_GetLatestAtResponse, GetLatestAtResponse__Output as _imprint_v1_GetLatestAtResponse__Output } from './imprint/v1/GetLatestAtResponse.js';
 import type { GetTopicRequest as _imprint_v1_GetTopicRequest, GetTopicRequest__Output as _imprint_v1_GetTopicRequest__Output } from './imprint/v1/GetTopicRequest.js';
+import type { GetTopicResponse as _imprint_v1_GetTopicResponse, GetTopicResponse__Output as _imprint_v1_GetTopicResponse__Output } from './imprint/v1/GetTopicResponse.js';
 import type { GetVersionRequest as _imprint_v1_GetVersionRequest, GetVersionRequest__Output as _imprint_v1_GetVersionRequest__Output } from './imprint/v1/GetVersionRequest.js';
+import type { GetVersionResponse as _imprint_v1_GetVersionResponse, GetVersionResponse__Output as _imprint_v1_GetVersionResponse__Output } from './imprint/v1/GetVersionResponse.js';
 import type { ListTopicsRequest as _imprint_v1_ListTopicsRequest, ListTopicsRequest__Output as _imprint_v1_ListTopicsRequest__Output } from './imprint/v1/ListTopicsRequest.js';
 import type { ListTopicsResponse as _imprint_v1_ListTopicsResponse, ListTopicsResponse__Output as _imprint_v1_ListTopicsResponse__Output } from './imprint/v1/ListTopicsResponse.js';
 import type { ListVersionsRequest as _imprint_v1_ListVersionsRequest, ListVersionsRequest__Output as _imprint_v1_ListVersionsRequest__Output } from './imprint/v1/ListVersionsRequest.js';
@@ -40,13 +42,15 @@ export interface ProtoGrpcType {
       BlobKind: EnumTypeDefinition
       BlobLocation: MessageTypeDefinition<_imprint_v1_BlobLocation, _imprint_v1_BlobLocation__Output>
       BlobLocations: MessageTypeDefinition<_imprint_v1_BlobLocations, _imprint_v1_BlobLocations__Output>
-      Consumer: SubtypeConstructor<typeof grpc.Client, _imprint_v1_ConsumerClient> & { service: _imprint_v1_ConsumerDefinition }
       ConsumerIdentity: MessageTypeDefinition<_imprint_v1_ConsumerIdentity, _imprint_v1_ConsumerIdentity__Output>
+      ConsumerService: SubtypeConstructor<typeof grpc.Client, _imprint_v1_ConsumerServiceClient> & { service: _imprint_v1_ConsumerServiceDefinition }
       DataPointer: MessageTypeDefinition<_imprint_v1_DataPointer, _imprint_v1_DataPointer__Output>
       GetLatestAtRequest: MessageTypeDefinition<_imprint_v1_GetLatestAtRequest, _imprint_v1_GetLatestAtRequest__Output>
       GetLatestAtResponse: MessageTypeDefinition<_imprint_v1_GetLatestAtResponse, _imprint_v1_GetLatestAtResponse__Output>
       GetTopicRequest: MessageTypeDefinition<_imprint_v1_GetTopicRequest, _imprint_v1_GetTopicRequest__Output>
+      GetTopicResponse: MessageTypeDefinition<_imprint_v1_GetTopicResponse, _imprint_v1_GetTopicResponse__Output>
       GetVersionRequest: MessageTypeDefinition<_imprint_v1_GetVersionRequest, _imprint_v1_GetVersionRequest__Output>
+      GetVersionResponse: MessageTypeDefinition<_imprint_v1_GetVersionResponse, _imprint_v1_GetVersionResponse__Output>
       ListTopicsRequest: MessageTypeDefinition<_imprint_v1_ListTopicsRequest, _imprint_v1_ListTopicsRequest__Output>
       ListTopicsResponse: MessageTypeDefinition<_imprint_v1_ListTopicsResponse, _imprint_v1_ListTopicsResponse__Output>
       ListVersionsRequest: MessageTypeDefinition<_imprint_v1_ListVersionsRequest, _imprint_v1_ListVersionsRequest__Output>

@@ -10,9 +10,10 @@ import type { DescribeTopicRequest as _imprint_v1_DescribeTopicRequest, Describe
 import type { DescribeTopicResponse as _imprint_v1_DescribeTopicResponse, DescribeTopicResponse__Output as _imprint_v1_DescribeTopicResponse__Output } from './imprint/v1/DescribeTopicResponse.js';
 import type { ListPinsRequest as _imprint_v1_ListPinsRequest, ListPinsRequest__Output as _imprint_v1_ListPinsRequest__Output } from './imprint/v1/ListPinsRequest.js';
 import type { ListPinsResponse as _imprint_v1_ListPinsResponse, ListPinsResponse__Output as _imprint_v1_ListPinsResponse__Output } from './imprint/v1/ListPinsResponse.js';
-import type { OperatorClient as _imprint_v1_OperatorClient, OperatorDefinition as _imprint_v1_OperatorDefinition } from './imprint/v1/Operator.js';
+import type { OperatorServiceClient as _imprint_v1_OperatorServiceClient, OperatorServiceDefinition as _imprint_v1_OperatorServiceDefinition } from './imprint/v1/OperatorService.js';
 import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from './imprint/v1/Pin.js';
 import type { PinRequest as _imprint_v1_PinRequest, PinRequest__Output as _imprint_v1_PinRequest__Output } from './imprint/v1/PinRequest.js';
+import type { PinResponse as _imprint_v1_PinResponse, PinResponse__Output as _imprint_v1_PinResponse__Output } from './imprint/v1/PinResponse.js';
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
 import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from './imprint/v1/ScopeHead.js';
@@ -40,9 +41,10 @@ export interface ProtoGrpcType {
       DescribeTopicResponse: MessageTypeDefinition<_imprint_v1_DescribeTopicResponse, _imprint_v1_DescribeTopicResponse__Output>
       ListPinsRequest: MessageTypeDefinition<_imprint_v1_ListPinsRequest, _imprint_v1_ListPinsRequest__Output>
       ListPinsResponse: MessageTypeDefinition<_imprint_v1_ListPinsResponse, _imprint_v1_ListPinsResponse__Output>
-      Operator: SubtypeConstructor<typeof grpc.Client, _imprint_v1_OperatorClient> & { service: _imprint_v1_OperatorDefinition }
+      OperatorService: SubtypeConstructor<typeof grpc.Client, _imprint_v1_OperatorServiceClient> & { service: _imprint_v1_OperatorServiceDefinition }
       Pin: MessageTypeDefinition<_imprint_v1_Pin, _imprint_v1_Pin__Output>
       PinRequest: MessageTypeDefinition<_imprint_v1_PinRequest, _imprint_v1_PinRequest__Output>
+      PinResponse: MessageTypeDefinition<_imprint_v1_PinResponse, _imprint_v1_PinResponse__Output>
       Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
       Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>
       ScopeHead: MessageTypeDefinition<_imprint_v1_ScopeHead, _imprint_v1_ScopeHead__Output>

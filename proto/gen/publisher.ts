@@ -2,19 +2,23 @@ import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
 import type { AddScopesRequest as _imprint_v1_AddScopesRequest, AddScopesRequest__Output as _imprint_v1_AddScopesRequest__Output } from './imprint/v1/AddScopesRequest.js';
+import type { AddScopesResponse as _imprint_v1_AddScopesResponse, AddScopesResponse__Output as _imprint_v1_AddScopesResponse__Output } from './imprint/v1/AddScopesResponse.js';
 import type { BlobLocation as _imprint_v1_BlobLocation, BlobLocation__Output as _imprint_v1_BlobLocation__Output } from './imprint/v1/BlobLocation.js';
 import type { BlobLocations as _imprint_v1_BlobLocations, BlobLocations__Output as _imprint_v1_BlobLocations__Output } from './imprint/v1/BlobLocations.js';
 import type { ConsumerIdentity as _imprint_v1_ConsumerIdentity, ConsumerIdentity__Output as _imprint_v1_ConsumerIdentity__Output } from './imprint/v1/ConsumerIdentity.js';
 import type { CreateTopicRequest as _imprint_v1_CreateTopicRequest, CreateTopicRequest__Output as _imprint_v1_CreateTopicRequest__Output } from './imprint/v1/CreateTopicRequest.js';
+import type { CreateTopicResponse as _imprint_v1_CreateTopicResponse, CreateTopicResponse__Output as _imprint_v1_CreateTopicResponse__Output } from './imprint/v1/CreateTopicResponse.js';
 import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from './imprint/v1/DataPointer.js';
 import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from './imprint/v1/Pin.js';
 import type { PublishRequest as _imprint_v1_PublishRequest, PublishRequest__Output as _imprint_v1_PublishRequest__Output } from './imprint/v1/PublishRequest.js';
-import type { PublisherClient as _imprint_v1_PublisherClient, PublisherDefinition as _imprint_v1_PublisherDefinition } from './imprint/v1/Publisher.js';
+import type { PublishResponse as _imprint_v1_PublishResponse, PublishResponse__Output as _imprint_v1_PublishResponse__Output } from './imprint/v1/PublishResponse.js';
+import type { PublisherServiceClient as _imprint_v1_PublisherServiceClient, PublisherServiceDefinition as _imprint_v1_PublisherServiceDefinition } from './imprint/v1/PublisherService.js';
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
 import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from './imprint/v1/ScopeHead.js';
 import type { Topic as _imprint_v1_Topic, Topic__Output as _imprint_v1_Topic__Output } from './imprint/v1/Topic.js';
 import type { UpdateTopicRequest as _imprint_v1_UpdateTopicRequest, UpdateTopicRequest__Output as _imprint_v1_UpdateTopicRequest__Output } from './imprint/v1/UpdateTopicRequest.js';
+import type { UpdateTopicResponse as _imprint_v1_UpdateTopicResponse, UpdateTopicResponse__Output as _imprint_v1_UpdateTopicResponse__Output } from './imprint/v1/UpdateTopicResponse.js';
 import type { VersionRecord as _imprint_v1_VersionRecord, VersionRecord__Output as _imprint_v1_VersionRecord__Output } from './imprint/v1/VersionRecord.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -25,20 +29,24 @@ export interface ProtoGrpcType {
   imprint: {
     v1: {
       AddScopesRequest: MessageTypeDefinition<_imprint_v1_AddScopesRequest, _imprint_v1_AddScopesRequest__Output>
+      AddScopesResponse: MessageTypeDefinition<_imprint_v1_AddScopesResponse, _imprint_v1_AddScopesResponse__Output>
       BlobKind: EnumTypeDefinition
       BlobLocation: MessageTypeDefinition<_imprint_v1_BlobLocation, _imprint_v1_BlobLocation__Output>
       BlobLocations: MessageTypeDefinition<_imprint_v1_BlobLocations, _imprint_v1_BlobLocations__Output>
       ConsumerIdentity: MessageTypeDefinition<_imprint_v1_ConsumerIdentity, _imprint_v1_ConsumerIdentity__Output>
       CreateTopicRequest: MessageTypeDefinition<_imprint_v1_CreateTopicRequest, _imprint_v1_CreateTopicRequest__Output>
+      CreateTopicResponse: MessageTypeDefinition<_imprint_v1_CreateTopicResponse, _imprint_v1_CreateTopicResponse__Output>
       DataPointer: MessageTypeDefinition<_imprint_v1_DataPointer, _imprint_v1_DataPointer__Output>
       Pin: MessageTypeDefinition<_imprint_v1_Pin, _imprint_v1_Pin__Output>
       PublishRequest: MessageTypeDefinition<_imprint_v1_PublishRequest, _imprint_v1_PublishRequest__Output>
-      Publisher: SubtypeConstructor<typeof grpc.Client, _imprint_v1_PublisherClient> & { service: _imprint_v1_PublisherDefinition }
+      PublishResponse: MessageTypeDefinition<_imprint_v1_PublishResponse, _imprint_v1_PublishResponse__Output>
+      PublisherService: SubtypeConstructor<typeof grpc.Client, _imprint_v1_PublisherServiceClient> & { service: _imprint_v1_PublisherServiceDefinition }
       Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
       Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>
       ScopeHead: MessageTypeDefinition<_imprint_v1_ScopeHead, _imprint_v1_ScopeHead__Output>
       Topic: MessageTypeDefinition<_imprint_v1_Topic, _imprint_v1_Topic__Output>
       UpdateTopicRequest: MessageTypeDefinition<_imprint_v1_UpdateTopicRequest, _imprint_v1_UpdateTopicRequest__Output>
+      UpdateTopicResponse: MessageTypeDefinition<_imprint_v1_UpdateTopicResponse, _imprint_v1_UpdateTopicResponse__Output>
       VersionRecord: MessageTypeDefinition<_imprint_v1_VersionRecord, _imprint_v1_VersionRecord__Output>
     }
   }

@@ -3,7 +3,7 @@
  * metrics. (Poll and BatchPoll over the poll table are server/grpc-server.ts's pollHandlers.)
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ConsumerHandlers } from '../../proto/gen/imprint/v1/Consumer.js';
+import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/ConsumerService.js';
 import type { ConcurrencyLimiter } from './limiter.js';
 import { observedUnary, type ConsumeMetrics } from './metrics.js';
 import { appFromCall, throttledUnary } from './throttle.js';
@@ -20,7 +20,7 @@ export interface GuardOptions {
  * hint when the calling application is over its share) and counted in the metrics (throttled
  * answers included, as outcome RESOURCE_EXHAUSTED).
  */
-export function guardConsumerHandlers(handlers: ConsumerHandlers, opts: GuardOptions): ConsumerHandlers {
+export function guardConsumerHandlers(handlers: ConsumerServiceHandlers, opts: GuardOptions): ConsumerServiceHandlers {
   const wrap = <Req, Res>(method: string, h: grpc.handleUnaryCall<Req, Res>): grpc.handleUnaryCall<Req, Res> => {
     let out = h;
     if (opts.limiter) out = throttledUnary(opts.limiter, appFromCall, out, { ...(opts.metrics && { metrics: opts.metrics }) });

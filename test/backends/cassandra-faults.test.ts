@@ -114,7 +114,7 @@ describe('the server on Cassandra, through faults', () => {
     await waitFor('a log line saying Cassandra is not reachable', async () => logLines.some((l) => /WARN.*cassandra is not reachable.*attempt=2/.test(l)), 10_000);
     expect(logLines.find((l) => l.includes('cassandra is not reachable'))).toContain(`127.0.0.1:${port}`);
     expect(await health(hc)).toBe('NOT_SERVING');
-    expect(await health(hc, 'imprint.v1.Publisher')).toBe('NOT_SERVING');
+    expect(await health(hc, 'imprint.v1.PublisherService')).toBe('NOT_SERVING');
     expect(await health(consumeHc)).toBe('NOT_SERVING');
     expect((await outcome(consumeClient.poll('early', identity(), 0n))).status).toBe('UNAVAILABLE');
     for (const call of [
@@ -187,7 +187,7 @@ describe('the server on Cassandra, through faults', () => {
       expect(r.record?.version).toBe(1n);
     }
     expect((await consumeClient.poll('model', identity(), 1n)).record).toBeUndefined();
-    expect(await health(consumeHc, 'imprint.v1.Consumer')).toBe('SERVING');
+    expect(await health(consumeHc, 'imprint.v1.ConsumerService')).toBe('SERVING');
     expect(logLines.some((l) => l.startsWith('[consume]') && l.includes('poll table refresh failed; serving the previous table'))).toBe(true);
 
     // Back on the same port, empty (a new node): the server reconnects, re-creates its keyspace, serves.

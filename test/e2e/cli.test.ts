@@ -214,10 +214,10 @@ describe('imprint serve --role, from flags and environment', () => {
   });
 
   it('says which role it serves, where its metrics are, and what to try next for that role', () => {
-    expect(publish.output()).toContain('role      publish (Publisher, Operator)');
+    expect(publish.output()).toContain('role      publish (PublisherService, OperatorService)');
     expect(publish.output()).toContain('metrics   off (--metrics-port to serve them)');
     expect(publish.output()).not.toContain('poll demo');
-    expect(consume.output()).toContain('role      consume (Consumer); poll table of 0 topics, refreshed every 200 ms');
+    expect(consume.output()).toContain('role      consume (ConsumerService); poll table of 0 topics, refreshed every 200 ms');
     expect(consume.output()).toMatch(/metrics {3}http:\/\/127\.0\.0\.1:\d+\/metrics/);
     expect(consume.output()).not.toContain('topic create');
   });
@@ -225,8 +225,8 @@ describe('imprint serve --role, from flags and environment', () => {
   it('health answers per role; publishing goes to publish, polling to consume', async () => {
     const at = (s: { port: number }) => ['--address', `127.0.0.1:${s.port}`];
     expect(await imprint([...at(consume), 'health'])).toMatchObject({ code: 0, stdout: 'SERVING\n' });
-    expect(await imprint([...at(consume), 'health', '--service', 'imprint.v1.Publisher'])).toMatchObject({ code: 1, stdout: 'SERVICE_UNKNOWN\n' });
-    expect(await imprint([...at(publish), 'health', '--service', 'imprint.v1.Operator'])).toMatchObject({ code: 0, stdout: 'SERVING\n' });
+    expect(await imprint([...at(consume), 'health', '--service', 'imprint.v1.PublisherService'])).toMatchObject({ code: 1, stdout: 'SERVICE_UNKNOWN\n' });
+    expect(await imprint([...at(publish), 'health', '--service', 'imprint.v1.OperatorService'])).toMatchObject({ code: 0, stdout: 'SERVING\n' });
 
     const wrong = await imprint([...at(consume), 'topic', 'create', 'roles', '--owner', 'me']);
     expect(wrong.code).toBe(1);

@@ -1,8 +1,14 @@
-/** grpcurl, the tool operators reach for, lists and calls the service through reflection. */
+/**
+ * grpcurl, the tool operators reach for, lists and calls the service through reflection, and
+ * with the .proto files themselves: both ways it takes the field names the .proto files give
+ * (snake_case), as every protoc-based caller does.
+ */
 import { execFile } from 'node:child_process';
+import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureGrpcurl } from '../../scripts/grpcurl.js';
+import { ensureGrpcurl } from '../../scripts/tools.js';
+import { PROTO_ROOT } from '../../proto/loader.js';
 import { directPointer, startTestServer, type TestServer } from '../helpers.js';
 
 const run = promisify(execFile);
@@ -24,7 +30,7 @@ describe('grpcurl against the server', () => {
 
   it('lists every service, health included', async () => {
     const services = (await call(t.address, 'list')).trim().split('\n');
-    expect(services).toEqual(expect.arrayContaining(['grpc.health.v1.Health', 'imprint.v1.Consumer', 'imprint.v1.Operator', 'imprint.v1.Publisher']));
+    expect(services).toEqual(expect.arrayContaining(['grpc.health.v1.Health', 'imprint.v1.ConsumerService', 'imprint.v1.OperatorService', 'imprint.v1.PublisherService']));
   });
 
   it('describes messages with map fields (map entries named as protoc names them)', async () => {
@@ -32,8 +38,32 @@ describe('grpcurl against the server', () => {
     expect(out).toContain('map<string, string> metadata = 2;');
   });
 
+  it('describes fields as protoc does: snake_case names, proto3 optional kept', async () => {
+    const retention = await call(t.address, 'describe', 'imprint.v1.Retention');
+    expect(retention).toContain('optional uint32 keep_versions = 1;');
+    expect(retention).toContain('optional uint32 keep_days = 2;');
+    expect(await call(t.address, 'describe', 'imprint.v1.PollRequest')).toContain('uint64 last_seen_version = 3;');
+    expect(await call(t.address, 'describe', 'imprint.v1.ConsumerIdentity')).toContain('string node_id = 4;');
+  });
+
+  it("takes the .proto's own field names through reflection and from the .proto files", async () => {
+    const body = JSON.stringify({ name: 'snake', owner: 'ops', retention: { keep_versions: 3, keep_days: 7 } });
+    const created = JSON.parse(await call('-d', body, t.address, 'imprint.v1.PublisherService/CreateTopic')) as { topic: { retention: { keepVersions: number; keepDays: number } } };
+    expect(created.topic.retention).toEqual({ keepVersions: 3, keepDays: 7 });
+    const poll = { topic: 'curl', identity: { app: 'ops', node_id: 'n1' }, last_seen_version: '1' };
+    // Through reflection: the version held is 1, so there is nothing newer.
+    expect(JSON.parse(await call('-d', JSON.stringify(poll), t.address, 'imprint.v1.ConsumerService/Poll'))).toEqual({});
+    // From the source files, compiled by grpcurl's own protoc-compatible parser.
+    const fromFiles = ['-import-path', PROTO_ROOT, '-proto', path.join('imprint', 'v1', 'consumer.proto')];
+    expect(JSON.parse(await call(...fromFiles, '-d', JSON.stringify({ ...poll, last_seen_version: '0' }), t.address, 'imprint.v1.ConsumerService/Poll'))).toMatchObject({
+      update: { record: { version: '1' } },
+    });
+    const updated = await call('-import-path', PROTO_ROOT, '-proto', path.join('imprint', 'v1', 'publisher.proto'), '-d', JSON.stringify({ name: 'snake', retention: { keep_versions: 5 } }), t.address, 'imprint.v1.PublisherService/UpdateTopic');
+    expect((JSON.parse(updated) as { topic: { retention: unknown } }).topic.retention).toEqual({ keepVersions: 5 });
+  });
+
   it('calls Poll and Health', async () => {
-    const poll = JSON.parse(await call('-d', '{"topic":"curl","identity":{"app":"ops"}}', t.address, 'imprint.v1.Consumer/Poll')) as {
+    const poll = JSON.parse(await call('-d', '{"topic":"curl","identity":{"app":"ops"}}', t.address, 'imprint.v1.ConsumerService/Poll')) as {
       update: { record: { version: string; metadata: Record<string, string> } };
     };
     expect(poll.update.record.version).toBe('1');
@@ -43,7 +73,7 @@ describe('grpcurl against the server', () => {
   });
 
   it('shows errors as statuses a person can act on', async () => {
-    const err = await run(grpcurl, ['-plaintext', '-d', '{"topic":"nope"}', t.address, 'imprint.v1.Consumer/Poll']).catch((e: { stdout: string; stderr: string }) => e);
+    const err = await run(grpcurl, ['-plaintext', '-d', '{"topic":"nope"}', t.address, 'imprint.v1.ConsumerService/Poll']).catch((e: { stdout: string; stderr: string }) => e);
     expect(`${(err as { stderr: string }).stderr}`).toMatch(/Code: NotFound[\s\S]*topic "nope" does not exist/);
   });
 });

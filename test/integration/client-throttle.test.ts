@@ -106,9 +106,9 @@ async function startHarness(opts: { limiter?: LimiterOptions; gatePolls?: boolea
 
   const { proto } = loadImprintProto();
   const server = new grpc.Server();
-  server.addService(proto.imprint.v1.Publisher.service, wrapAll(publisherHandlers(service, silentLogger)));
-  server.addService(proto.imprint.v1.Consumer.service, wrapAll(consumerHandlers(service, silentLogger), true));
-  server.addService(proto.imprint.v1.Operator.service, wrapAll(operatorHandlers(service, silentLogger)));
+  server.addService(proto.imprint.v1.PublisherService.service, wrapAll(publisherHandlers(service, silentLogger)));
+  server.addService(proto.imprint.v1.ConsumerService.service, wrapAll(consumerHandlers(service, silentLogger), true));
+  server.addService(proto.imprint.v1.OperatorService.service, wrapAll(operatorHandlers(service, silentLogger)));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
   );
@@ -144,7 +144,7 @@ async function startHarness(opts: { limiter?: LimiterOptions; gatePolls?: boolea
  */
 function countPublisherStubs(): { made: () => number; restore: () => void } {
   const v1 = loadImprintProto().proto.imprint.v1;
-  const original = v1.Publisher;
+  const original = v1.PublisherService;
   let made = 0;
   class Counting extends original {
     constructor(...args: ConstructorParameters<typeof original>) {
@@ -152,8 +152,8 @@ function countPublisherStubs(): { made: () => number; restore: () => void } {
       made++;
     }
   }
-  v1.Publisher = Counting as typeof original;
-  return { made: () => made, restore: () => void (v1.Publisher = original) };
+  v1.PublisherService = Counting as typeof original;
+  return { made: () => made, restore: () => void (v1.PublisherService = original) };
 }
 
 /** The error `p` rejects with (fails the test if it resolves). */

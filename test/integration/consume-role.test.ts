@@ -11,7 +11,7 @@ import { ImprintClient } from '../../client/imprint-client.js';
 import { appMetadataInterceptor, retryAfterMsOf } from '../../client/retry-hint.js';
 import { ImprintError, type ConsumerIdentity } from '../../core/index.js';
 import { identityToWire } from '../../proto/convert.js';
-import type { ConsumerClient } from '../../proto/gen/imprint/v1/Consumer.js';
+import type { ConsumerServiceClient } from '../../proto/gen/imprint/v1/ConsumerService.js';
 import type { PollResponse__Output } from '../../proto/gen/imprint/v1/PollResponse.js';
 import { loadImprintProto } from '../../proto/loader.js';
 import { RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
@@ -70,12 +70,12 @@ async function startConsume(store: CountingStore, limiterOptions: LimiterOptions
 }
 
 /** A raw Consumer client that names its application in the request metadata. */
-function rawConsumer(address: string, app: string): ConsumerClient {
+function rawConsumer(address: string, app: string): ConsumerServiceClient {
   const { proto } = loadImprintProto();
-  return new proto.imprint.v1.Consumer(address, grpc.credentials.createInsecure(), { interceptors: [appMetadataInterceptor(app)] });
+  return new proto.imprint.v1.ConsumerService(address, grpc.credentials.createInsecure(), { interceptors: [appMetadataInterceptor(app)] });
 }
 
-function rawPoll(c: ConsumerClient, topic: string, id: ConsumerIdentity, lastSeen: bigint): Promise<PollResponse__Output> {
+function rawPoll(c: ConsumerServiceClient, topic: string, id: ConsumerIdentity, lastSeen: bigint): Promise<PollResponse__Output> {
   return new Promise((resolve, reject) =>
     c.Poll({ topic, identity: identityToWire(id), lastSeenVersion: lastSeen.toString() }, (err, res) => (err || !res ? reject(err) : resolve(res))),
   );
@@ -269,7 +269,7 @@ describe('consume role over gRPC', () => {
     const { proto } = loadImprintProto();
     const server = new grpc.Server();
     const service = new ImprintService({ store, audit: new MemoryAuditSink(), clock: fixedClock });
-    server.addService(proto.imprint.v1.Consumer.service, { ...consumerHandlers(service, silentLogger), ...pollHandlers(new ConsumeService({ table, audit: new MemoryAuditSink() }), silentLogger) });
+    server.addService(proto.imprint.v1.ConsumerService.service, { ...consumerHandlers(service, silentLogger), ...pollHandlers(new ConsumeService({ table, audit: new MemoryAuditSink() }), silentLogger) });
     const listener = await listenNoDelay(server, '127.0.0.1', 0);
     const client = new ImprintClient({ address: `127.0.0.1:${listener.port}` });
     expect((await client.poll('plain', identity(), 0n)).record?.version).toBe(2n);

@@ -54,14 +54,14 @@ describe('serve --role', () => {
   });
 
   it('serves and reports only the services of its role', async () => {
-    expect(publish.grpc.services).toEqual(['imprint.v1.Publisher', 'imprint.v1.Operator']);
-    expect(consume.grpc.services).toEqual(['imprint.v1.Consumer']);
+    expect(publish.grpc.services).toEqual(['imprint.v1.PublisherService', 'imprint.v1.OperatorService']);
+    expect(consume.grpc.services).toEqual(['imprint.v1.ConsumerService']);
     const at = (s: ImprintServer) => `127.0.0.1:${s.port}`;
     expect(await checkHealth(at(consume))).toBe('SERVING');
-    expect(await checkHealth(at(consume), 'imprint.v1.Consumer')).toBe('SERVING');
-    expect(await checkHealth(at(consume), 'imprint.v1.Publisher')).toBe('SERVICE_UNKNOWN');
-    expect(await checkHealth(at(publish), 'imprint.v1.Operator')).toBe('SERVING');
-    expect(await checkHealth(at(publish), 'imprint.v1.Consumer')).toBe('SERVICE_UNKNOWN');
+    expect(await checkHealth(at(consume), 'imprint.v1.ConsumerService')).toBe('SERVING');
+    expect(await checkHealth(at(consume), 'imprint.v1.PublisherService')).toBe('SERVICE_UNKNOWN');
+    expect(await checkHealth(at(publish), 'imprint.v1.OperatorService')).toBe('SERVING');
+    expect(await checkHealth(at(publish), 'imprint.v1.ConsumerService')).toBe('SERVICE_UNKNOWN');
   });
 
   it('a publish instance refuses polls but answers reads, a consume instance refuses writes and pins, and neither changes anything', async () => {

@@ -238,7 +238,7 @@ describe('embedded server over gRPC', () => {
     const hc = new Health(t.address, grpc.credentials.createInsecure()) as grpc.Client & {
       Check(req: { service: string }, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
     };
-    const status = await new Promise<string | undefined>((resolve, reject) => hc.Check({ service: 'imprint.v1.Consumer' }, (err, res) => (err ? reject(err) : resolve(res?.status))));
+    const status = await new Promise<string | undefined>((resolve, reject) => hc.Check({ service: 'imprint.v1.ConsumerService' }, (err, res) => (err ? reject(err) : resolve(res?.status))));
     hc.close();
     expect(status).toBe('SERVING');
   });

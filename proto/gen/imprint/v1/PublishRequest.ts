@@ -8,6 +8,7 @@ export interface PublishRequest {
   'metadata'?: ({[key: string]: string});
   'pointer'?: (_imprint_v1_DataPointer | null);
   'scopes'?: (_imprint_v1_Scope)[];
+  'publishId'?: (string);
 }
 
 export interface PublishRequest__Output {
@@ -15,4 +16,5 @@ export interface PublishRequest__Output {
   'metadata': ({[key: string]: string});
   'pointer': (_imprint_v1_DataPointer__Output | null);
   'scopes': (_imprint_v1_Scope__Output)[];
+  'publishId': (string);
 }

@@ -5,9 +5,11 @@ import type { VersionRecord as _imprint_v1_VersionRecord, VersionRecord__Output 
 export interface Update {
   'record'?: (_imprint_v1_VersionRecord | null);
   'pinned'?: (boolean);
+  'directOmitted'?: (boolean);
 }
 
 export interface Update__Output {
   'record': (_imprint_v1_VersionRecord__Output | null);
   'pinned': (boolean);
+  'directOmitted': (boolean);
 }

@@ -6,12 +6,12 @@ import type { DescribeTopicRequest as _imprint_v1_DescribeTopicRequest, Describe
 import type { DescribeTopicResponse as _imprint_v1_DescribeTopicResponse, DescribeTopicResponse__Output as _imprint_v1_DescribeTopicResponse__Output } from '../../imprint/v1/DescribeTopicResponse.js';
 import type { ListPinsRequest as _imprint_v1_ListPinsRequest, ListPinsRequest__Output as _imprint_v1_ListPinsRequest__Output } from '../../imprint/v1/ListPinsRequest.js';
 import type { ListPinsResponse as _imprint_v1_ListPinsResponse, ListPinsResponse__Output as _imprint_v1_ListPinsResponse__Output } from '../../imprint/v1/ListPinsResponse.js';
-import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from '../../imprint/v1/Pin.js';
 import type { PinRequest as _imprint_v1_PinRequest, PinRequest__Output as _imprint_v1_PinRequest__Output } from '../../imprint/v1/PinRequest.js';
+import type { PinResponse as _imprint_v1_PinResponse, PinResponse__Output as _imprint_v1_PinResponse__Output } from '../../imprint/v1/PinResponse.js';
 import type { UnpinRequest as _imprint_v1_UnpinRequest, UnpinRequest__Output as _imprint_v1_UnpinRequest__Output } from '../../imprint/v1/UnpinRequest.js';
 import type { UnpinResponse as _imprint_v1_UnpinResponse, UnpinResponse__Output as _imprint_v1_UnpinResponse__Output } from '../../imprint/v1/UnpinResponse.js';
 
-export interface OperatorClient extends grpc.Client {
+export interface OperatorServiceClient extends grpc.Client {
   DescribeTopic(argument: _imprint_v1_DescribeTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_DescribeTopicResponse__Output>): grpc.ClientUnaryCall;
   DescribeTopic(argument: _imprint_v1_DescribeTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_DescribeTopicResponse__Output>): grpc.ClientUnaryCall;
   DescribeTopic(argument: _imprint_v1_DescribeTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_DescribeTopicResponse__Output>): grpc.ClientUnaryCall;
@@ -30,14 +30,14 @@ export interface OperatorClient extends grpc.Client {
   listPins(argument: _imprint_v1_ListPinsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListPinsResponse__Output>): grpc.ClientUnaryCall;
   listPins(argument: _imprint_v1_ListPinsRequest, callback: grpc.requestCallback<_imprint_v1_ListPinsResponse__Output>): grpc.ClientUnaryCall;
   
-  Pin(argument: _imprint_v1_PinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_Pin__Output>): grpc.ClientUnaryCall;
-  Pin(argument: _imprint_v1_PinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_Pin__Output>): grpc.ClientUnaryCall;
-  Pin(argument: _imprint_v1_PinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_Pin__Output>): grpc.ClientUnaryCall;
-  Pin(argument: _imprint_v1_PinRequest, callback: grpc.requestCallback<_imprint_v1_Pin__Output>): grpc.ClientUnaryCall;
-  pin(argument: _imprint_v1_PinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_Pin__Output>): grpc.ClientUnaryCall;
-  pin(argument: _imprint_v1_PinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_Pin__Output>): grpc.ClientUnaryCall;
-  pin(argument: _imprint_v1_PinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_Pin__Output>): grpc.ClientUnaryCall;
-  pin(argument: _imprint_v1_PinRequest, callback: grpc.requestCallback<_imprint_v1_Pin__Output>): grpc.ClientUnaryCall;
+  Pin(argument: _imprint_v1_PinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_PinResponse__Output>): grpc.ClientUnaryCall;
+  Pin(argument: _imprint_v1_PinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_PinResponse__Output>): grpc.ClientUnaryCall;
+  Pin(argument: _imprint_v1_PinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_PinResponse__Output>): grpc.ClientUnaryCall;
+  Pin(argument: _imprint_v1_PinRequest, callback: grpc.requestCallback<_imprint_v1_PinResponse__Output>): grpc.ClientUnaryCall;
+  pin(argument: _imprint_v1_PinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_PinResponse__Output>): grpc.ClientUnaryCall;
+  pin(argument: _imprint_v1_PinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_PinResponse__Output>): grpc.ClientUnaryCall;
+  pin(argument: _imprint_v1_PinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_PinResponse__Output>): grpc.ClientUnaryCall;
+  pin(argument: _imprint_v1_PinRequest, callback: grpc.requestCallback<_imprint_v1_PinResponse__Output>): grpc.ClientUnaryCall;
   
   Unpin(argument: _imprint_v1_UnpinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_UnpinResponse__Output>): grpc.ClientUnaryCall;
   Unpin(argument: _imprint_v1_UnpinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_UnpinResponse__Output>): grpc.ClientUnaryCall;
@@ -50,20 +50,20 @@ export interface OperatorClient extends grpc.Client {
   
 }
 
-export interface OperatorHandlers extends grpc.UntypedServiceImplementation {
+export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementation {
   DescribeTopic: grpc.handleUnaryCall<_imprint_v1_DescribeTopicRequest__Output, _imprint_v1_DescribeTopicResponse>;
   
   ListPins: grpc.handleUnaryCall<_imprint_v1_ListPinsRequest__Output, _imprint_v1_ListPinsResponse>;
   
-  Pin: grpc.handleUnaryCall<_imprint_v1_PinRequest__Output, _imprint_v1_Pin>;
+  Pin: grpc.handleUnaryCall<_imprint_v1_PinRequest__Output, _imprint_v1_PinResponse>;
   
   Unpin: grpc.handleUnaryCall<_imprint_v1_UnpinRequest__Output, _imprint_v1_UnpinResponse>;
   
 }
 
-export interface OperatorDefinition extends grpc.ServiceDefinition {
+export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   DescribeTopic: MethodDefinition<_imprint_v1_DescribeTopicRequest, _imprint_v1_DescribeTopicResponse, _imprint_v1_DescribeTopicRequest__Output, _imprint_v1_DescribeTopicResponse__Output>
   ListPins: MethodDefinition<_imprint_v1_ListPinsRequest, _imprint_v1_ListPinsResponse, _imprint_v1_ListPinsRequest__Output, _imprint_v1_ListPinsResponse__Output>
-  Pin: MethodDefinition<_imprint_v1_PinRequest, _imprint_v1_Pin, _imprint_v1_PinRequest__Output, _imprint_v1_Pin__Output>
+  Pin: MethodDefinition<_imprint_v1_PinRequest, _imprint_v1_PinResponse, _imprint_v1_PinRequest__Output, _imprint_v1_PinResponse__Output>
   Unpin: MethodDefinition<_imprint_v1_UnpinRequest, _imprint_v1_UnpinResponse, _imprint_v1_UnpinRequest__Output, _imprint_v1_UnpinResponse__Output>
 }

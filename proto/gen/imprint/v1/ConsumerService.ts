@@ -7,17 +7,17 @@ import type { BatchPollResponse as _imprint_v1_BatchPollResponse, BatchPollRespo
 import type { GetLatestAtRequest as _imprint_v1_GetLatestAtRequest, GetLatestAtRequest__Output as _imprint_v1_GetLatestAtRequest__Output } from '../../imprint/v1/GetLatestAtRequest.js';
 import type { GetLatestAtResponse as _imprint_v1_GetLatestAtResponse, GetLatestAtResponse__Output as _imprint_v1_GetLatestAtResponse__Output } from '../../imprint/v1/GetLatestAtResponse.js';
 import type { GetTopicRequest as _imprint_v1_GetTopicRequest, GetTopicRequest__Output as _imprint_v1_GetTopicRequest__Output } from '../../imprint/v1/GetTopicRequest.js';
+import type { GetTopicResponse as _imprint_v1_GetTopicResponse, GetTopicResponse__Output as _imprint_v1_GetTopicResponse__Output } from '../../imprint/v1/GetTopicResponse.js';
 import type { GetVersionRequest as _imprint_v1_GetVersionRequest, GetVersionRequest__Output as _imprint_v1_GetVersionRequest__Output } from '../../imprint/v1/GetVersionRequest.js';
+import type { GetVersionResponse as _imprint_v1_GetVersionResponse, GetVersionResponse__Output as _imprint_v1_GetVersionResponse__Output } from '../../imprint/v1/GetVersionResponse.js';
 import type { ListTopicsRequest as _imprint_v1_ListTopicsRequest, ListTopicsRequest__Output as _imprint_v1_ListTopicsRequest__Output } from '../../imprint/v1/ListTopicsRequest.js';
 import type { ListTopicsResponse as _imprint_v1_ListTopicsResponse, ListTopicsResponse__Output as _imprint_v1_ListTopicsResponse__Output } from '../../imprint/v1/ListTopicsResponse.js';
 import type { ListVersionsRequest as _imprint_v1_ListVersionsRequest, ListVersionsRequest__Output as _imprint_v1_ListVersionsRequest__Output } from '../../imprint/v1/ListVersionsRequest.js';
 import type { ListVersionsResponse as _imprint_v1_ListVersionsResponse, ListVersionsResponse__Output as _imprint_v1_ListVersionsResponse__Output } from '../../imprint/v1/ListVersionsResponse.js';
 import type { PollRequest as _imprint_v1_PollRequest, PollRequest__Output as _imprint_v1_PollRequest__Output } from '../../imprint/v1/PollRequest.js';
 import type { PollResponse as _imprint_v1_PollResponse, PollResponse__Output as _imprint_v1_PollResponse__Output } from '../../imprint/v1/PollResponse.js';
-import type { Topic as _imprint_v1_Topic, Topic__Output as _imprint_v1_Topic__Output } from '../../imprint/v1/Topic.js';
-import type { VersionRecord as _imprint_v1_VersionRecord, VersionRecord__Output as _imprint_v1_VersionRecord__Output } from '../../imprint/v1/VersionRecord.js';
 
-export interface ConsumerClient extends grpc.Client {
+export interface ConsumerServiceClient extends grpc.Client {
   BatchPoll(argument: _imprint_v1_BatchPollRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_BatchPollResponse__Output>): grpc.ClientUnaryCall;
   BatchPoll(argument: _imprint_v1_BatchPollRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_BatchPollResponse__Output>): grpc.ClientUnaryCall;
   BatchPoll(argument: _imprint_v1_BatchPollRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_BatchPollResponse__Output>): grpc.ClientUnaryCall;
@@ -36,23 +36,23 @@ export interface ConsumerClient extends grpc.Client {
   getLatestAt(argument: _imprint_v1_GetLatestAtRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetLatestAtResponse__Output>): grpc.ClientUnaryCall;
   getLatestAt(argument: _imprint_v1_GetLatestAtRequest, callback: grpc.requestCallback<_imprint_v1_GetLatestAtResponse__Output>): grpc.ClientUnaryCall;
   
-  GetTopic(argument: _imprint_v1_GetTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_Topic__Output>): grpc.ClientUnaryCall;
-  GetTopic(argument: _imprint_v1_GetTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_Topic__Output>): grpc.ClientUnaryCall;
-  GetTopic(argument: _imprint_v1_GetTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_Topic__Output>): grpc.ClientUnaryCall;
-  GetTopic(argument: _imprint_v1_GetTopicRequest, callback: grpc.requestCallback<_imprint_v1_Topic__Output>): grpc.ClientUnaryCall;
-  getTopic(argument: _imprint_v1_GetTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_Topic__Output>): grpc.ClientUnaryCall;
-  getTopic(argument: _imprint_v1_GetTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_Topic__Output>): grpc.ClientUnaryCall;
-  getTopic(argument: _imprint_v1_GetTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_Topic__Output>): grpc.ClientUnaryCall;
-  getTopic(argument: _imprint_v1_GetTopicRequest, callback: grpc.requestCallback<_imprint_v1_Topic__Output>): grpc.ClientUnaryCall;
+  GetTopic(argument: _imprint_v1_GetTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetTopicResponse__Output>): grpc.ClientUnaryCall;
+  GetTopic(argument: _imprint_v1_GetTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetTopicResponse__Output>): grpc.ClientUnaryCall;
+  GetTopic(argument: _imprint_v1_GetTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetTopicResponse__Output>): grpc.ClientUnaryCall;
+  GetTopic(argument: _imprint_v1_GetTopicRequest, callback: grpc.requestCallback<_imprint_v1_GetTopicResponse__Output>): grpc.ClientUnaryCall;
+  getTopic(argument: _imprint_v1_GetTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetTopicResponse__Output>): grpc.ClientUnaryCall;
+  getTopic(argument: _imprint_v1_GetTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetTopicResponse__Output>): grpc.ClientUnaryCall;
+  getTopic(argument: _imprint_v1_GetTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetTopicResponse__Output>): grpc.ClientUnaryCall;
+  getTopic(argument: _imprint_v1_GetTopicRequest, callback: grpc.requestCallback<_imprint_v1_GetTopicResponse__Output>): grpc.ClientUnaryCall;
   
-  GetVersion(argument: _imprint_v1_GetVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_VersionRecord__Output>): grpc.ClientUnaryCall;
-  GetVersion(argument: _imprint_v1_GetVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_VersionRecord__Output>): grpc.ClientUnaryCall;
-  GetVersion(argument: _imprint_v1_GetVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_VersionRecord__Output>): grpc.ClientUnaryCall;
-  GetVersion(argument: _imprint_v1_GetVersionRequest, callback: grpc.requestCallback<_imprint_v1_VersionRecord__Output>): grpc.ClientUnaryCall;
-  getVersion(argument: _imprint_v1_GetVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_VersionRecord__Output>): grpc.ClientUnaryCall;
-  getVersion(argument: _imprint_v1_GetVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_VersionRecord__Output>): grpc.ClientUnaryCall;
-  getVersion(argument: _imprint_v1_GetVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_VersionRecord__Output>): grpc.ClientUnaryCall;
-  getVersion(argument: _imprint_v1_GetVersionRequest, callback: grpc.requestCallback<_imprint_v1_VersionRecord__Output>): grpc.ClientUnaryCall;
+  GetVersion(argument: _imprint_v1_GetVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetVersionResponse__Output>): grpc.ClientUnaryCall;
+  GetVersion(argument: _imprint_v1_GetVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetVersionResponse__Output>): grpc.ClientUnaryCall;
+  GetVersion(argument: _imprint_v1_GetVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetVersionResponse__Output>): grpc.ClientUnaryCall;
+  GetVersion(argument: _imprint_v1_GetVersionRequest, callback: grpc.requestCallback<_imprint_v1_GetVersionResponse__Output>): grpc.ClientUnaryCall;
+  getVersion(argument: _imprint_v1_GetVersionRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetVersionResponse__Output>): grpc.ClientUnaryCall;
+  getVersion(argument: _imprint_v1_GetVersionRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetVersionResponse__Output>): grpc.ClientUnaryCall;
+  getVersion(argument: _imprint_v1_GetVersionRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetVersionResponse__Output>): grpc.ClientUnaryCall;
+  getVersion(argument: _imprint_v1_GetVersionRequest, callback: grpc.requestCallback<_imprint_v1_GetVersionResponse__Output>): grpc.ClientUnaryCall;
   
   ListTopics(argument: _imprint_v1_ListTopicsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListTopicsResponse__Output>): grpc.ClientUnaryCall;
   ListTopics(argument: _imprint_v1_ListTopicsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ListTopicsResponse__Output>): grpc.ClientUnaryCall;
@@ -83,14 +83,14 @@ export interface ConsumerClient extends grpc.Client {
   
 }
 
-export interface ConsumerHandlers extends grpc.UntypedServiceImplementation {
+export interface ConsumerServiceHandlers extends grpc.UntypedServiceImplementation {
   BatchPoll: grpc.handleUnaryCall<_imprint_v1_BatchPollRequest__Output, _imprint_v1_BatchPollResponse>;
   
   GetLatestAt: grpc.handleUnaryCall<_imprint_v1_GetLatestAtRequest__Output, _imprint_v1_GetLatestAtResponse>;
   
-  GetTopic: grpc.handleUnaryCall<_imprint_v1_GetTopicRequest__Output, _imprint_v1_Topic>;
+  GetTopic: grpc.handleUnaryCall<_imprint_v1_GetTopicRequest__Output, _imprint_v1_GetTopicResponse>;
   
-  GetVersion: grpc.handleUnaryCall<_imprint_v1_GetVersionRequest__Output, _imprint_v1_VersionRecord>;
+  GetVersion: grpc.handleUnaryCall<_imprint_v1_GetVersionRequest__Output, _imprint_v1_GetVersionResponse>;
   
   ListTopics: grpc.handleUnaryCall<_imprint_v1_ListTopicsRequest__Output, _imprint_v1_ListTopicsResponse>;
   
@@ -100,11 +100,11 @@ export interface ConsumerHandlers extends grpc.UntypedServiceImplementation {
   
 }
 
-export interface ConsumerDefinition extends grpc.ServiceDefinition {
+export interface ConsumerServiceDefinition extends grpc.ServiceDefinition {
   BatchPoll: MethodDefinition<_imprint_v1_BatchPollRequest, _imprint_v1_BatchPollResponse, _imprint_v1_BatchPollRequest__Output, _imprint_v1_BatchPollResponse__Output>
   GetLatestAt: MethodDefinition<_imprint_v1_GetLatestAtRequest, _imprint_v1_GetLatestAtResponse, _imprint_v1_GetLatestAtRequest__Output, _imprint_v1_GetLatestAtResponse__Output>
-  GetTopic: MethodDefinition<_imprint_v1_GetTopicRequest, _imprint_v1_Topic, _imprint_v1_GetTopicRequest__Output, _imprint_v1_Topic__Output>
-  GetVersion: MethodDefinition<_imprint_v1_GetVersionRequest, _imprint_v1_VersionRecord, _imprint_v1_GetVersionRequest__Output, _imprint_v1_VersionRecord__Output>
+  GetTopic: MethodDefinition<_imprint_v1_GetTopicRequest, _imprint_v1_GetTopicResponse, _imprint_v1_GetTopicRequest__Output, _imprint_v1_GetTopicResponse__Output>
+  GetVersion: MethodDefinition<_imprint_v1_GetVersionRequest, _imprint_v1_GetVersionResponse, _imprint_v1_GetVersionRequest__Output, _imprint_v1_GetVersionResponse__Output>
   ListTopics: MethodDefinition<_imprint_v1_ListTopicsRequest, _imprint_v1_ListTopicsResponse, _imprint_v1_ListTopicsRequest__Output, _imprint_v1_ListTopicsResponse__Output>
   ListVersions: MethodDefinition<_imprint_v1_ListVersionsRequest, _imprint_v1_ListVersionsResponse, _imprint_v1_ListVersionsRequest__Output, _imprint_v1_ListVersionsResponse__Output>
   Poll: MethodDefinition<_imprint_v1_PollRequest, _imprint_v1_PollResponse, _imprint_v1_PollRequest__Output, _imprint_v1_PollResponse__Output>

@@ -1,0 +1,11 @@
+// Original file: imprint/v1/publisher.proto
+
+import type { VersionRecord as _imprint_v1_VersionRecord, VersionRecord__Output as _imprint_v1_VersionRecord__Output } from '../../imprint/v1/VersionRecord.js';
+
+export interface AddScopesResponse {
+  'record'?: (_imprint_v1_VersionRecord | null);
+}
+
+export interface AddScopesResponse__Output {
+  'record': (_imprint_v1_VersionRecord__Output | null);
+}

@@ -1,0 +1,84 @@
+/**
+ * Command-line tools the tests and code generation run, fetched once into the cache the
+ * backends use (outside the repo), or taken from an env var when one is set:
+ *
+ *   protoc    IMPRINT_PROTOC    com.google.protobuf:protoc (the exe for this platform) from Maven Central
+ *   buf       IMPRINT_BUF       go install github.com/bufbuild/buf/cmd/buf
+ *   grpcurl   IMPRINT_GRPCURL   go install github.com/fullstorydev/grpcurl/cmd/grpcurl
+ *
+ * A stock protoc, buf and grpcurl are what callers outside TypeScript use, so the contract is
+ * tested with them and generated with the same protoc.
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export const PROTOC_VERSION = '4.33.5';
+export const BUF_VERSION = 'v1.75.0';
+export const GRPCURL_VERSION = 'v1.9.3';
+
+function cacheDir(): string {
+  return process.env.IMPRINT_BACKENDS_CACHE ?? path.join(os.homedir(), '.cache', 'imprint-backends');
+}
+
+/** Builds `pkg@version` with the Go toolchain into the cache, once; returns the binary. */
+function goInstall(name: string, pkg: string, version: string, envVar: string): string {
+  const given = process.env[envVar];
+  if (given) return given;
+  const bin = path.join(cacheDir(), name, version, name);
+  if (fs.existsSync(bin)) return bin;
+  process.stderr.write(`[tools] building ${name} ${version} with go install (once; cached in ${path.dirname(bin)})\n`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-build-`));
+  try {
+    execFileSync('go', ['install', `${pkg}@${version}`], { env: { ...process.env, GOBIN: tmp }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 15 * 60_000 });
+    fs.mkdirSync(path.dirname(bin), { recursive: true });
+    fs.renameSync(path.join(tmp, name), bin);
+  } catch (err) {
+    throw new Error(`cannot build ${name} with the Go toolchain (set ${envVar} to a ${name} binary instead): ${String(err)}`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+export function ensureGrpcurl(): string {
+  return goInstall('grpcurl', 'github.com/fullstorydev/grpcurl/cmd/grpcurl', GRPCURL_VERSION, 'IMPRINT_GRPCURL');
+}
+
+export function ensureBuf(): string {
+  return goInstall('buf', 'github.com/bufbuild/buf/cmd/buf', BUF_VERSION, 'IMPRINT_BUF');
+}
+
+/** Maven Central's classifier for this machine's protoc. */
+function protocClassifier(): string {
+  const os_ = { linux: 'linux', darwin: 'osx', win32: 'windows' }[process.platform as string];
+  const arch = { x64: 'x86_64', arm64: 'aarch_64' }[process.arch as string];
+  if (!os_ || !arch) throw new Error(`no protoc on Maven Central for ${process.platform}/${process.arch}: set IMPRINT_PROTOC to a protoc binary`);
+  return `${os_}-${arch}`;
+}
+
+export function ensureProtoc(): string {
+  const given = process.env.IMPRINT_PROTOC;
+  if (given) return given;
+  const bin = path.join(cacheDir(), 'protoc', PROTOC_VERSION, 'protoc');
+  if (fs.existsSync(bin)) return bin;
+  const classifier = protocClassifier();
+  process.stderr.write(`[tools] fetching protoc ${PROTOC_VERSION} (${classifier}) from Maven Central (once; cached in ${path.dirname(bin)})\n`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'protoc-fetch-'));
+  try {
+    execFileSync(
+      'mvn',
+      ['-B', '-q', 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy', `-Dartifact=com.google.protobuf:protoc:${PROTOC_VERSION}:exe:${classifier}`, `-DoutputDirectory=${tmp}`],
+      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 5 * 60_000 },
+    );
+    fs.mkdirSync(path.dirname(bin), { recursive: true });
+    fs.renameSync(path.join(tmp, `protoc-${PROTOC_VERSION}-${classifier}.exe`), bin);
+    fs.chmodSync(bin, 0o755);
+  } catch (err) {
+    throw new Error(`cannot fetch protoc from Maven Central with mvn (set IMPRINT_PROTOC to a protoc binary instead): ${String(err)}`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return bin;
+}
