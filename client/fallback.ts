@@ -4,11 +4,11 @@
  * first); a snapshot already read is not fetched again until the pointer moves.
  */
 import { Readable } from 'node:stream';
-import { DataIntegrityError, ImprintError, decodeSnapshot, type Snapshot, type SnapshotPointer } from '../core/index.js';
+import { DataIntegrityError, ImprintError, SNAPSHOT_PREFIX, decodeSnapshot, validateSnapshotPrefix, type Snapshot, type SnapshotPointer } from '../core/index.js';
 import { BlobNotFoundError, type KeyedBlobStore } from './blob-store/blob-store.js';
 
-/** Where snapshots live in each region's store. @default "imprint-snapshots" */
-export const DEFAULT_SNAPSHOT_PREFIX = 'imprint-snapshots';
+/** Where snapshots live in each region's store (a reserved topic name: see core/blob-keys.ts). */
+export const DEFAULT_SNAPSHOT_PREFIX = SNAPSHOT_PREFIX;
 
 export const pointerKey = (prefix: string): string => `${prefix}/LATEST`;
 
@@ -34,7 +34,7 @@ export class SnapshotUnavailableError extends ImprintError {
 export interface SnapshotReaderOptions {
   /** In order of preference: the closest region first. */
   readonly blobStores: readonly KeyedBlobStore[];
-  /** @default "imprint-snapshots" */
+  /** Another prefix must start with a segment no topic can be named (e.g. "_snapshots"). @default "imprint-snapshots" */
   readonly prefix?: string;
 }
 
@@ -45,7 +45,7 @@ export class SnapshotReader {
 
   constructor(opts: SnapshotReaderOptions) {
     this.stores = opts.blobStores;
-    this.prefix = opts.prefix ?? DEFAULT_SNAPSHOT_PREFIX;
+    this.prefix = validateSnapshotPrefix(opts.prefix ?? DEFAULT_SNAPSHOT_PREFIX);
   }
 
   /** The newest whole snapshot any region has. */
