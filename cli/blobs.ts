@@ -1,5 +1,5 @@
 /**
- * Blob stores from command-line options, shared by `publish`, `download` and `janitor`:
+ * Blob stores from command-line options, shared by `serve`, `publish`, `download` and `janitor`:
  *   --blobs local (the global --blob-dir, default DATA_DIR/blobs)
  *   --blobs s3 --regions us-east-1,eu-west-1 --bucket 'imprint-{region}'
  *        [--s3-endpoints us-east-1=http://127.0.0.1:9000,eu-west-1=http://127.0.0.1:9001] [--s3-path-style]

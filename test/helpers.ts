@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ImprintClient } from '../client/index.js';
+import { ImprintClient, type BlobStore } from '../client/index.js';
 import { sha256Hex, type ConsumerIdentity, type DataPointer } from '../core/index.js';
 import { silentLogger, startImprintServer, type ImprintServer } from '../server/index.js';
 
@@ -19,10 +19,14 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** A real Imprint server on a free port with its own data dir (or the one given, for restarts). */
-export async function startTestServer(opts: { dataDir?: string; clock?: () => number } = {}): Promise<TestServer> {
+/**
+ * A real Imprint server on a free port with its own data dir (or the one given, for restarts).
+ * `blobStores`: the regions its publishes' blob pointers are checked against (default: the
+ * local store of its data dir), i.e. the stores the test's publishers write to.
+ */
+export async function startTestServer(opts: { dataDir?: string; clock?: () => number; blobStores?: readonly BlobStore[] } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
-  const server = await startImprintServer({ dataDir, port: 0, log: silentLogger, ...(opts.clock && { clock: opts.clock }) });
+  const server = await startImprintServer({ dataDir, port: 0, log: silentLogger, ...(opts.clock && { clock: opts.clock }), ...(opts.blobStores && { blobStores: opts.blobStores }) });
   const address = `127.0.0.1:${server.port}`;
   const client = new ImprintClient({ address });
   return {
