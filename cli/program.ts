@@ -12,7 +12,7 @@ import { parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, 
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, DEFAULT_REFRESH_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, describeBlobStores, startImprintServer } from '../server/index.js';
-import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
+import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
 import { bytes, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
@@ -401,16 +401,20 @@ program
   );
 
 addBlobOptions(
-  program
-    .command('download <topic> <version>')
-    .description("write a version's payload to a file, checked against its size and sha256 (closest region first)")
+  addReadOptions(program.command('download <topic> <version>'))
+    .description("write a version's payload to a file, checked against its size and sha256 (closest region first; the next beside it when it is slow)")
     .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)'),
 ).action(
-    withClient(async (client, topicName: string, version: string, o: BlobCliOptions & { output?: string }) => {
+    withClient(async (client, topicName: string, version: string, o: BlobCliOptions & ReadCliOptions & { output?: string }) => {
+      const reads = readOptionsFrom(o);
       const r = await client.getVersion(topicName, parseVersion(version));
       const file = o.output ?? `${topicName}-v${r.version}.bin`;
       const progress = startProgress(`downloading v${r.version}`, r.pointer.size, !globals().json);
-      await downloadPayload(r, await blobStoresFrom(o, blobDir()), file, { onProgress: (p) => progress.update(p.bytes, p.total) });
+      await downloadPayload(r, await blobStoresFrom(o, blobDir()), file, {
+        ...reads,
+        onProgress: (p) => progress.update(p.bytes, p.total),
+        onSlowRegion: (e) => process.stderr.write(`imprint: ${slowRegionText(e)}\n`),
+      });
       const summary = progress.finish(r.pointer.size);
       out({ file, ...(recordJson(r) as object) }, () => `wrote ${file}: ${summary}, sha256 verified`);
     }),
