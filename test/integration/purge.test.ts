@@ -130,6 +130,11 @@ describe('retention purge', () => {
     const res = await purgeRetention({ store, blobStores: [east, west], clock: () => now });
     expect(res.failures).toEqual([]);
     expect(res.purged.map((p) => p.version)).toEqual([1n, 2n, 3n]);
+    for (const region of [east, west]) {
+      expect(fs.readFileSync(path.join(region.root, 'other', 'theirs')).equals(theirs)).toBe(true);
+      expect(fs.existsSync(path.join(region.root, 'imprint-snapshots', 'LATEST'))).toBe(true);
+      expect(fs.existsSync(path.join(region.root, 'm', 'shared'))).toBe(true);
+    }
     expect(res.kept.map((k) => [k.version, k.location.region, k.location.key, k.reason])).toEqual([
       [1n, 'us-east-1', 'other/theirs', 'outside-topic-prefix'],
       [1n, 'eu-west-1', 'other/theirs', 'outside-topic-prefix'],
@@ -138,11 +143,6 @@ describe('retention purge', () => {
       [3n, 'us-east-1', 'm/shared', 'named-by-kept-version'],
       [3n, 'eu-west-1', 'm/shared', 'named-by-kept-version'],
     ]);
-    for (const region of [east, west]) {
-      expect(fs.readFileSync(path.join(region.root, 'other', 'theirs')).equals(theirs)).toBe(true);
-      expect(fs.existsSync(path.join(region.root, 'imprint-snapshots', 'LATEST'))).toBe(true);
-      expect(fs.existsSync(path.join(region.root, 'm', 'shared'))).toBe(true);
-    }
     expect((await t.client.listVersions('m')).versions.map((r) => r.version)).toEqual([4n]);
     // The snapshot is still readable whole.
     expect((await new SnapshotReader({ blobStores: [east, west] }).read()).topics.map((x) => x.topic.name).sort()).toEqual(['m', 'other']);
