@@ -107,13 +107,17 @@ export async function firstToDeliver<S, T>(
     const region = regionOf(source);
     const a: Running = { answered: false, controller: new AbortController() };
     running.add(a);
-    const slow = (outcome: SlowRegionEvent['outcome'], afterMs: number): boolean => {
-      if (a.answered || done) return false;
-      o.onSlowRegion?.({ region, outcome, afterMs, what: o.what });
-      return true;
-    };
-    const hedge = setTimeout(() => slow('hedged', o.hedgeDelayMs) && start(), o.hedgeDelayMs);
-    const abandon = setTimeout(() => slow('abandoned', o.firstByteTimeoutMs) && a.controller.abort(new RegionTimeoutError(region, o.firstByteTimeoutMs)), o.firstByteTimeoutMs);
+    const stillSilent = (): boolean => !a.answered && !done;
+    const hedge = setTimeout(() => {
+      if (!stillSilent()) return;
+      o.onSlowRegion?.({ region, outcome: 'hedged', afterMs: o.hedgeDelayMs, what: o.what });
+      start();
+    }, o.hedgeDelayMs);
+    const abandon = setTimeout(() => {
+      if (!stillSilent()) return;
+      o.onSlowRegion?.({ region, outcome: 'abandoned', afterMs: o.firstByteTimeoutMs, what: o.what });
+      a.controller.abort(new RegionTimeoutError(region, o.firstByteTimeoutMs));
+    }, o.firstByteTimeoutMs);
     const stopTimers = (): void => {
       clearTimeout(hedge);
       clearTimeout(abandon);

@@ -717,6 +717,7 @@ describe('docker-compose.yml', () => {
     ['a health check against another port', (d) => void (envOf(d, 'imprint-consume-1')['IMPRINT_PORT'] = '50061'), ['imprint-consume-1 healthcheck', '127.0.0.1:50051']],
     ['the Kibana objects from elsewhere', (d) => void (service(d, 'kibana-setup')['volumes'] = ['./kibana/other.ndjson:/setup/imprint-saved-objects.ndjson:ro']), ['kibana-setup', 'kibana/other.ndjson']],
     ['a bucket nobody creates', (d) => void (envOf(d, 'imprint-janitor')['IMPRINT_BUCKET'] = 'models-{region}'), ['imprint-janitor', 'models-us-east-1']],
+    ['a blob check timeout the server refuses', (d) => void (envOf(d, 'imprint-publish')['IMPRINT_BLOB_CHECK_TIMEOUT_MS'] = '0'), ['imprint-publish', 'blob-check-timeout-ms']],
     ['a publish instance without the S3 blob flags', (d) => void delete envOf(d, 'imprint-publish')['IMPRINT_BLOBS'], ['imprint-publish', 'blobs local']],
     ['a publish region without an endpoint', (d) => void (envOf(d, 'imprint-publish')['IMPRINT_REGIONS'] = 'us-east-1,ap-south-1'), ['imprint-publish', 'ap-south-1']],
   ];
