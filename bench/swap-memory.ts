@@ -14,9 +14,10 @@ const SIZE = 256 * 1024 * 1024;
 const MiB = 1024 * 1024;
 
 const dir = tempDir();
-const server = await startImprintServer({ dataDir: path.join(dir, 'data'), port: 0, log: silentLogger });
-const client = new ImprintClient({ address: `127.0.0.1:${server.port}`, deadlineMs: 60_000 });
 const store = new LocalBlobStore({ root: path.join(dir, 'blobs') });
+// The server checks publishes' objects in the store the publisher writes to.
+const server = await startImprintServer({ dataDir: path.join(dir, 'data'), port: 0, log: silentLogger, blobStores: [store] });
+const client = new ImprintClient({ address: `127.0.0.1:${server.port}`, deadlineMs: 60_000 });
 await client.createTopic({ name: 'big' });
 
 // Write the payloads to files in 16 MiB pieces so the publisher streams them.

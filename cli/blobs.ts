@@ -1,5 +1,5 @@
 /**
- * Blob stores from command-line options, shared by `publish`, `download` and `janitor`:
+ * Blob stores from command-line options, shared by `serve`, `publish`, `download` and `janitor`:
  *   --blobs local (the global --blob-dir, default DATA_DIR/blobs)
  *   --blobs s3 --regions us-east-1,eu-west-1 --bucket 'imprint-{region}'
  *        [--s3-endpoints us-east-1=http://127.0.0.1:9000,eu-west-1=http://127.0.0.1:9001] [--s3-path-style]
@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import type { KeyedBlobStore } from '../client/blob-store/blob-store.js';
 import { LocalBlobStore } from '../client/blob-store/local.js';
+import { READ_DEFAULTS, readOptionsWithDefaults, type ReadOptions, type SlowRegionEvent } from '../client/hedge.js';
 import { InvalidArgumentError } from '../core/index.js';
 
 export interface BlobCliOptions {
@@ -57,4 +58,38 @@ export async function blobStoresFrom(o: BlobCliOptions, localRoot: string): Prom
       forcePathStyle: o.s3PathStyle ?? false,
     });
   });
+}
+
+export interface ReadCliOptions {
+  hedgeDelayMs: string;
+  firstByteTimeoutMs: string;
+}
+
+/** How commands that download read a region that is slow to answer (client/hedge.ts). */
+export function addReadOptions(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--hedge-delay-ms <ms>', 'start the next region as well when one has not answered within this').env('IMPRINT_HEDGE_DELAY_MS').default(String(READ_DEFAULTS.hedgeDelayMs)))
+    .addOption(
+      new Option('--first-byte-timeout-ms <ms>', 'abandon a region that has given no first byte within this, and try the next')
+        .env('IMPRINT_FIRST_BYTE_TIMEOUT_MS')
+        .default(String(READ_DEFAULTS.firstByteTimeoutMs)),
+    );
+}
+
+export function readOptionsFrom(o: ReadCliOptions): Required<ReadOptions> {
+  const ms = (text: string, flag: string): number => {
+    if (!/^[0-9]{1,9}$/.test(text)) throw new InvalidArgumentError(flag, 'must be a whole number of milliseconds', text);
+    return Number(text);
+  };
+  return readOptionsWithDefaults(
+    { hedgeDelayMs: ms(o.hedgeDelayMs, 'hedge-delay-ms'), firstByteTimeoutMs: ms(o.firstByteTimeoutMs, 'first-byte-timeout-ms') },
+    { hedgeDelayMs: 'hedge-delay-ms', firstByteTimeoutMs: 'first-byte-timeout-ms' },
+  );
+}
+
+/** What a slow region means to a person at a terminal. */
+export function slowRegionText(e: SlowRegionEvent): string {
+  return e.outcome === 'hedged'
+    ? `region ${e.region} has not answered ${e.what} within ${e.afterMs} ms: reading the next region as well`
+    : `region ${e.region} gave no first byte of ${e.what} within ${e.afterMs} ms: abandoned`;
 }

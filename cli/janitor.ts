@@ -22,7 +22,9 @@ function summary(o: JobOutcome): string {
   if (o.error) return `${o.job}: FAILED: ${o.error}`;
   const r = o.result;
   if (o.job === 'snapshot' && r && 'key' in r) return `snapshot: ${r.topics} topics, ${r.size} bytes to ${r.regions.join(', ') || 'no region'}${r.failed.length ? `; failed in ${r.failed.map((f) => f.region).join(', ')}` : ''}`;
-  if (o.job === 'purge' && r && 'purged' in r) return `purge: ${r.purged.length} versions deleted over ${r.topics} topics${r.failures.length ? `; ${r.failures.length} objects could not be deleted (retried next run)` : ''}`;
+  if (o.job === 'purge' && r && 'purged' in r) {
+    return `purge: ${r.purged.length} versions deleted over ${r.topics} topics${r.failures.length ? `; ${r.failures.length} objects could not be deleted (retried next run)` : ''}${r.kept.length ? `; ${r.kept.length} objects left alone (outside the topic's prefix, or still named by a kept version)` : ''}`;
+  }
   if (o.job === 'audit-purge' && Array.isArray(r)) return `audit-purge: ${r.length} audit indices deleted${r.length ? ` (${r.join(', ')})` : ''}`;
   return `${o.job}: done`;
 }

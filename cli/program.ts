@@ -11,8 +11,8 @@ import { Publisher } from '../client/publisher.js';
 import { parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, DEFAULT_REFRESH_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
-import { DEFAULT_PORT, startImprintServer } from '../server/index.js';
-import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
+import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, describeBlobStores, startImprintServer } from '../server/index.js';
+import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
 import { bytes, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
@@ -127,7 +127,8 @@ function nextSteps(role: Role, flag: string): string {
   return steps.map((l) => `  ${l}`).join('\n');
 }
 
-interface ServeOpts extends StoreCliOptions {
+interface ServeOpts extends StoreCliOptions, BlobCliOptions {
+  blobCheckTimeoutMs: string;
   host: string;
   port: string;
   audit: AuditKind;
@@ -138,8 +139,8 @@ interface ServeOpts extends StoreCliOptions {
 }
 
 addStoreOptions(
-  program
-    .command('serve')
+  // Blob flags: publishes' blob pointers are checked against the stores publishers write to.
+  addBlobOptions(program.command('serve'))
     .description('run the Imprint service: SQLite (default) or Cassandra metadata, file (default) or Elasticsearch audit')
     .addOption(new Option('--host <host>', 'address to bind (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
@@ -152,7 +153,10 @@ addStoreOptions(
         .default('all'),
     )
     .addOption(new Option('--refresh-ms <ms>', 'consume role: how often the poll table is read from the store').env('IMPRINT_REFRESH_MS').default(String(DEFAULT_REFRESH_MS)))
-    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: none)').env('IMPRINT_METRICS_PORT')),
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: none)').env('IMPRINT_METRICS_PORT'))
+    .addOption(
+      new Option('--blob-check-timeout-ms <ms>', "how long a region may take to confirm a publish's blob object (HeadObject)").env('IMPRINT_BLOB_CHECK_TIMEOUT_MS').default(String(DEFAULT_BLOB_CHECK_TIMEOUT_MS)),
+    ),
 )
   .addHelpText(
     'after',
@@ -168,6 +172,7 @@ Examples:
     const port = parseCount(o.port, 'port') ?? DEFAULT_PORT;
     const refreshMs = parseCount(o.refreshMs, 'refresh-ms');
     const metricsPort = parseCount(o.metricsPort, 'metrics-port');
+    const blobCheckTimeoutMs = parseCount(o.blobCheckTimeoutMs, 'blob-check-timeout-ms');
     const server = await startImprintServer({
       dataDir: globals().dataDir,
       host: o.host,
@@ -179,6 +184,8 @@ Examples:
       role: o.role,
       ...(refreshMs !== undefined && { refreshMs }),
       ...(metricsPort !== undefined && { metricsPort }),
+      blobStores: await blobStoresFrom(o, blobDir()),
+      ...(blobCheckTimeoutMs !== undefined && { blobCheckTimeoutMs }),
     });
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
@@ -190,7 +197,7 @@ Imprint is serving on ${o.host}:${server.port}
   role      ${server.options.role} (${server.grpc.services.map((n) => n.replace('imprint.v1.', '')).join(', ')})${server.table ? `; poll table of ${server.table.stats().topics} topics, refreshed every ${server.options.refreshMs} ms` : ''}
   metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
-  blobs     ${server.options.blobDir}
+  blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
   audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*)` : server.options.auditFile}
 
 Next, in another terminal:
@@ -394,16 +401,20 @@ program
   );
 
 addBlobOptions(
-  program
-    .command('download <topic> <version>')
-    .description("write a version's payload to a file, checked against its size and sha256 (closest region first)")
+  addReadOptions(program.command('download <topic> <version>'))
+    .description("write a version's payload to a file, checked against its size and sha256 (closest region first; the next beside it when it is slow)")
     .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)'),
 ).action(
-    withClient(async (client, topicName: string, version: string, o: BlobCliOptions & { output?: string }) => {
+    withClient(async (client, topicName: string, version: string, o: BlobCliOptions & ReadCliOptions & { output?: string }) => {
+      const reads = readOptionsFrom(o);
       const r = await client.getVersion(topicName, parseVersion(version));
       const file = o.output ?? `${topicName}-v${r.version}.bin`;
       const progress = startProgress(`downloading v${r.version}`, r.pointer.size, !globals().json);
-      await downloadPayload(r, await blobStoresFrom(o, blobDir()), file, { onProgress: (p) => progress.update(p.bytes, p.total) });
+      await downloadPayload(r, await blobStoresFrom(o, blobDir()), file, {
+        ...reads,
+        onProgress: (p) => progress.update(p.bytes, p.total),
+        onSlowRegion: (e) => process.stderr.write(`imprint: ${slowRegionText(e)}\n`),
+      });
       const summary = progress.finish(r.pointer.size);
       out({ file, ...(recordJson(r) as object) }, () => `wrote ${file}: ${summary}, sha256 verified`);
     }),

@@ -1,20 +1,27 @@
 /**
  * Reading the fallback snapshot the janitor writes: the pointer object names the current
- * snapshot; the snapshot carries its own sha256. Stores are tried in order (closest region
- * first); a snapshot already read is not fetched again until the pointer moves.
+ * snapshot; the snapshot carries its own sha256. Stores are read in order (closest region
+ * first), with the hedge and first-byte timeout of payload fetches (hedge.ts): a hung region
+ * costs the hedge delay, not its socket timeouts. A snapshot already read is not fetched again
+ * until the pointer moves.
  */
 import { Readable } from 'node:stream';
-import { DataIntegrityError, ImprintError, decodeSnapshot, type Snapshot, type SnapshotPointer } from '../core/index.js';
+import { DataIntegrityError, ImprintError, SNAPSHOT_PREFIX, decodeSnapshot, validateSnapshotPrefix, type Snapshot, type SnapshotPointer } from '../core/index.js';
 import { BlobNotFoundError, type KeyedBlobStore } from './blob-store/blob-store.js';
+import { firstToDeliver, readOptionsWithDefaults, type AttemptContext, type ReadOptions, type SlowRegionEvent } from './hedge.js';
 
-/** Where snapshots live in each region's store. @default "imprint-snapshots" */
-export const DEFAULT_SNAPSHOT_PREFIX = 'imprint-snapshots';
+/** Where snapshots live in each region's store (a reserved topic name: see core/blob-keys.ts). */
+export const DEFAULT_SNAPSHOT_PREFIX = SNAPSHOT_PREFIX;
 
 export const pointerKey = (prefix: string): string => `${prefix}/LATEST`;
 
-export async function readAllBytes(r: Readable): Promise<Buffer> {
+/** All of a stream's bytes; `onFirstBytes` is called when the first arrive. */
+export async function readAllBytes(r: Readable, onFirstBytes?: () => void): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of r) chunks.push(c as Buffer);
+  for await (const c of r) {
+    if (chunks.length === 0) onFirstBytes?.();
+    chunks.push(c as Buffer);
+  }
   return Buffer.concat(chunks);
 }
 
@@ -31,44 +38,54 @@ export class SnapshotUnavailableError extends ImprintError {
   }
 }
 
-export interface SnapshotReaderOptions {
+export interface SnapshotReaderOptions extends ReadOptions {
   /** In order of preference: the closest region first. */
   readonly blobStores: readonly KeyedBlobStore[];
-  /** @default "imprint-snapshots" */
+  /** Another prefix must start with a segment no topic can be named (e.g. "_snapshots"). @default "imprint-snapshots" */
   readonly prefix?: string;
 }
 
 export class SnapshotReader {
   private readonly stores: readonly KeyedBlobStore[];
   private readonly prefix: string;
+  private readonly timing: Required<ReadOptions>;
   private cached: { key: string; snapshot: Snapshot } | undefined;
 
   constructor(opts: SnapshotReaderOptions) {
     this.stores = opts.blobStores;
-    this.prefix = opts.prefix ?? DEFAULT_SNAPSHOT_PREFIX;
+    this.prefix = validateSnapshotPrefix(opts.prefix ?? DEFAULT_SNAPSHOT_PREFIX);
+    this.timing = readOptionsWithDefaults(opts);
   }
 
-  /** The newest whole snapshot any region has. */
-  async read(): Promise<Snapshot> {
-    const failures: string[] = [];
-    for (const store of this.stores) {
-      // A writer may replace the pointer (and delete an old snapshot) between our two reads:
-      // then read the pointer again.
-      for (let attempt = 1; attempt <= 3; attempt++) {
-        try {
-          const pointer = parsePointer(await readAllBytes(await store.get(store.locationOf(pointerKey(this.prefix)))));
-          if (this.cached?.key === pointer.key) return this.cached.snapshot;
-          const snapshot = decodeSnapshot(await readAllBytes(await store.get(store.locationOf(pointer.key))));
-          this.cached = { key: pointer.key, snapshot };
-          return snapshot;
-        } catch (err) {
-          if (attempt === 3 || !(err instanceof BlobNotFoundError)) {
-            failures.push(`${store.region}: ${err instanceof Error ? err.message : String(err)}`);
-            break;
-          }
+  /** The newest whole snapshot of the first region to deliver one. `onSlowRegion`: told of regions hedged or abandoned. */
+  async read(opts: { readonly onSlowRegion?: (e: SlowRegionEvent) => void } = {}): Promise<Snapshot> {
+    const r = await firstToDeliver(this.stores, (s) => s.region, (store, ctx) => this.readFrom(store, ctx), {
+      ...this.timing,
+      what: 'the fallback snapshot',
+      ...(opts.onSlowRegion && { onSlowRegion: opts.onSlowRegion }),
+    });
+    if ('value' in r) return r.value;
+    const failures = r.failures.map((f) => `${f.region}: ${f.error instanceof Error ? f.error.message : String(f.error)}`);
+    throw new SnapshotUnavailableError(`no region has a readable fallback snapshot (${failures.join('; ') || 'no stores configured'})`);
+  }
+
+  /** One region's snapshot; it has answered once the snapshot's first bytes arrive (or the pointer names the one held). */
+  private async readFrom(store: KeyedBlobStore, ctx: AttemptContext): Promise<Snapshot> {
+    // A writer may replace the pointer (and delete an old snapshot) between our two reads:
+    // then read the pointer again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const pointer = parsePointer(await readAllBytes(await store.get(store.locationOf(pointerKey(this.prefix)), ctx.signal)));
+        if (this.cached?.key === pointer.key) {
+          ctx.answered();
+          return this.cached.snapshot;
         }
+        const snapshot = decodeSnapshot(await readAllBytes(await store.get(store.locationOf(pointer.key), ctx.signal), ctx.answered));
+        this.cached = { key: pointer.key, snapshot };
+        return snapshot;
+      } catch (err) {
+        if (attempt === 3 || !(err instanceof BlobNotFoundError)) throw err;
       }
     }
-    throw new SnapshotUnavailableError(`no region has a readable fallback snapshot (${failures.join('; ') || 'no stores configured'})`);
   }
 }

@@ -3,10 +3,21 @@ export { ImprintClient, DEFAULT_ADDRESS, type ClientOptions, type PollResult, ty
 export { Publisher, UploadError, type PublishData, type PublishOptions, type PublisherOptions } from './publisher.js';
 export { fromGrpcError, ProtocolError, RemoteInvalidArgumentError } from './errors.js';
 export { appMetadataInterceptor, retryAfterMsOf, retryDelayFromHint, waitForRetryHint, type RetryHintOptions } from './retry-hint.js';
-export { BlobNotFoundError, type BlobStore, type PutOptions } from './blob-store/blob-store.js';
+export { BlobNotFoundError, storeFor, type BlobStat, type BlobStore, type PutOptions } from './blob-store/blob-store.js';
 export { LocalBlobStore, type LocalBlobStoreOptions } from './blob-store/local.js';
 export { fetchPayload, downloadPayload, PayloadUnavailableError, type FetchOptions } from './fetch.js';
-export { Subscriber, Subscription, type ConsumerApi, type SubscriberOptions, type SubscribeOptions, type UpdatedEvent, type RejectedEvent, type Step } from './subscriber.js';
+export { READ_DEFAULTS, RegionTimeoutError, type ReadOptions, type SlowRegionEvent } from './hedge.js';
+export {
+  Subscriber,
+  Subscription,
+  type ConsumerApi,
+  type SubscriberOptions,
+  type SubscribeOptions,
+  type UpdatedEvent,
+  type RejectedEvent,
+  type SlowRegionSubscriberEvent,
+  type Step,
+} from './subscriber.js';
 export { clientMetrics, type ClientMetrics } from './metrics.js';
 export { SnapshotReader, SnapshotUnavailableError, DEFAULT_SNAPSHOT_PREFIX, type SnapshotReaderOptions } from './fallback.js';
 export type { KeyedBlobStore } from './blob-store/blob-store.js';

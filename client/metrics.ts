@@ -10,6 +10,7 @@ export interface ClientMetrics {
   readonly swapSeconds: Histogram<'topic'>;
   readonly fetchedBytes: Counter<'topic'>;
   readonly fallbackActive: Gauge;
+  readonly slowRegions: Counter<'region' | 'outcome'>;
 }
 
 const cache = new WeakMap<Registry, ClientMetrics>();
@@ -43,6 +44,12 @@ export function clientMetrics(registry: Registry): ClientMetrics {
     }),
     fetchedBytes: new Counter({ name: 'imprint_client_fetched_bytes_total', help: 'Payload bytes fetched', labelNames: ['topic'], registers: [registry] }),
     fallbackActive: new Gauge({ name: 'imprint_client_fallback_active', help: '1 while decisions come from the fallback snapshot (service unreachable)', registers: [registry] }),
+    slowRegions: new Counter({
+      name: 'imprint_client_slow_regions_total',
+      help: 'Blob reads a region was slow to answer: hedged (the next region started beside it) or abandoned (no first byte within the timeout)',
+      labelNames: ['region', 'outcome'],
+      registers: [registry],
+    }),
   };
   cache.set(registry, m);
   return m;

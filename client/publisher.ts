@@ -11,6 +11,7 @@ import {
   InvalidArgumentError,
   MAX_DIRECT_BYTES,
   sha256Hex,
+  topicKey,
   type BlobLocation,
   type DataPointer,
   type Scope,
@@ -18,7 +19,7 @@ import {
   type Version,
   type VersionRecord,
 } from '../core/index.js';
-import type { BlobStore } from './blob-store/blob-store.js';
+import { storeFor, type BlobStore } from './blob-store/blob-store.js';
 import type { ImprintClient } from './imprint-client.js';
 
 /** Bytes, a stream, or a file path. */
@@ -84,7 +85,7 @@ export class Publisher {
       throw new InvalidArgumentError('data', `is larger than ${MAX_DIRECT_BYTES} bytes and no blob store is configured`);
     }
     // 2. Upload to every region in parallel, hashing as the bytes pass.
-    const key = `${topic}/${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID()}`;
+    const key = topicKey(topic, `${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID()}`);
     const uploaded = await uploadEverywhere(this.stores, key, source.stream, source.total, opts.onProgress);
     // 3. Record it; a refused publish removes the uploaded objects.
     const pointer: DataPointer = { kind: 'blob', size: uploaded.size, sha256: uploaded.sha256, locations: uploaded.locations };
@@ -183,5 +184,5 @@ async function uploadEverywhere(
 }
 
 async function removeAll(stores: readonly BlobStore[], locations: readonly BlobLocation[]): Promise<void> {
-  await Promise.allSettled(locations.map((loc) => stores.find((s) => s.region === loc.region)?.delete(loc)));
+  await Promise.allSettled(locations.map((loc) => storeFor(stores, loc)?.delete(loc)));
 }

@@ -22,7 +22,8 @@ import {
 } from '../core/index.js';
 import type { BlobStore } from './blob-store/blob-store.js';
 import type { SnapshotReader } from './fallback.js';
-import { fetchPayload } from './fetch.js';
+import { fetchPayload, type FetchOptions } from './fetch.js';
+import { readOptionsWithDefaults, type ReadOptions, type SlowRegionEvent } from './hedge.js';
 import type { ImprintClient } from './imprint-client.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
 import { waitForRetryHint } from './retry-hint.js';
@@ -36,6 +37,11 @@ export interface UpdatedEvent<T> {
   readonly pinned: boolean;
   readonly value: T;
   readonly record: VersionRecord;
+}
+
+/** A region was slow to answer a read of this subscriber's (see SlowRegionEvent); `topic` is "" for the fallback snapshot. */
+export interface SlowRegionSubscriberEvent extends SlowRegionEvent {
+  readonly topic: string;
 }
 
 export interface RejectedEvent {
@@ -56,7 +62,8 @@ export interface SubscribeOptions<T> {
 /** The calls a subscriber makes (an ImprintClient, or a fake in unit tests). */
 export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'>;
 
-export interface SubscriberOptions {
+/** `hedgeDelayMs` and `firstByteTimeoutMs` (ReadOptions, hedge.ts) apply to every payload fetch. */
+export interface SubscriberOptions extends ReadOptions {
   readonly client: ConsumerApi;
   /** Who this consumer is; matched against scopes and pins. */
   readonly identity: ConsumerIdentity;
@@ -103,6 +110,7 @@ function withDefaults(o: SubscriberOptions): Resolved {
   validateIdentity(o.identity);
   const registry = o.registry ?? new Registry();
   return {
+    ...readOptionsWithDefaults(o),
     client: o.client,
     identity: o.identity,
     blobStores: o.blobStores ?? [],
@@ -349,7 +357,7 @@ export class Subscriber extends EventEmitter {
   private async pollSnapshot(subs: Subscription<unknown>[], reader: SnapshotReader): Promise<void> {
     let snapshot: Snapshot;
     try {
-      snapshot = await reader.read();
+      snapshot = await reader.read({ onSlowRegion: (e) => this.slowRegion('', e) });
     } catch (err) {
       this.o.metrics.failures.inc({ topic: '', step: 'fallback', reason: reasonOf(err) });
       this.emit('fallback-failed', { error: err });
@@ -416,11 +424,24 @@ export class Subscriber extends EventEmitter {
     });
   }
 
+  /** Payload reads: the hedge and first-byte timeout, and slow regions reported as `slow-region` events and a metric. */
+  private fetchOptions(topic: string): FetchOptions {
+    const { hedgeDelayMs, firstByteTimeoutMs } = this.o;
+    return { hedgeDelayMs, firstByteTimeoutMs, onSlowRegion: (e) => this.slowRegion(topic, e) };
+  }
+
+  private slowRegion(topic: string, e: SlowRegionEvent): void {
+    this.o.metrics.slowRegions.inc({ region: e.region, outcome: e.outcome });
+    const event: SlowRegionSubscriberEvent = { ...e, topic };
+    this.subs.get(topic)?.emit('slow-region', event);
+    this.emit('slow-region', event);
+  }
+
   /** The swap cycle, one step a line; a throw at any step leaves the current value in place. */
   private async swapCycle(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean): Promise<void> {
     const started = performance.now();
-    // 1. fetch (direct, or the closest region first, then the next) and 2. verify size and sha256
-    const bytes = await fetchPayload(record, this.o.blobStores).catch((err: unknown) => {
+    // 1. fetch (direct, or the closest region first; the next beside it when it is slow) and 2. verify size and sha256
+    const bytes = await fetchPayload(record, this.o.blobStores, this.fetchOptions(sub.topic)).catch((err: unknown) => {
       throw new StepError(err instanceof DataIntegrityError ? 'verify' : 'fetch', err);
     });
     this.o.metrics.fetchedBytes.inc({ topic: sub.topic }, bytes.length);
@@ -441,7 +462,7 @@ export class Subscriber extends EventEmitter {
   /** A version's payload, verified, whatever this consumer holds. */
   async downloadVersion(topic: string, version: Version): Promise<{ record: VersionRecord; bytes: Buffer }> {
     const record = await this.o.client.getVersion(topic, version);
-    return { record, bytes: await fetchPayload(record, this.o.blobStores) };
+    return { record, bytes: await fetchPayload(record, this.o.blobStores, this.fetchOptions(topic)) };
   }
 
   /** The version this consumer would have been given at `atMs`. */

@@ -3,6 +3,7 @@ export * from './types.js';
 export * from './errors.js';
 export * from './scope.js';
 export * from './validate.js';
+export * from './blob-keys.js';
 export * from './digest.js';
 export * from './resolve.js';
 export * from './retention.js';

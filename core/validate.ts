@@ -1,4 +1,5 @@
 /** Input rules for topics, metadata, pointers and versions. Each failure names the field and the rule. */
+import { SNAPSHOT_PREFIX, validateTopicKey } from './blob-keys.js';
 import { InvalidArgumentError } from './errors.js';
 import { uniqueScopes, validateScope } from './scope.js';
 import type { BlobLocation, DataPointer, NewVersion, Retention, Scope } from './types.js';
@@ -14,11 +15,29 @@ const META_KEY = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const BUCKET = /^[A-Za-z0-9._/-]{1,1024}$/;
 
+/** Names a topic may not take: its objects' prefix would be the fallback snapshots' (see blob-keys.ts). */
+export const RESERVED_TOPIC_NAMES: readonly string[] = [SNAPSHOT_PREFIX];
+
 export function validateTopicName(name: string, field = 'topic'): string {
   if (!TOPIC.test(name)) {
     throw new InvalidArgumentError(field, 'must be 1-128 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit', name);
   }
+  if (RESERVED_TOPIC_NAMES.includes(name)) throw new InvalidArgumentError(field, 'is reserved (the fallback snapshots live under that prefix)', name);
   return name;
+}
+
+/**
+ * Where a janitor writes (and readers look for) fallback snapshots. Any prefix but the default
+ * must start with a segment no topic can be named (such as "_snapshots"), so that no topic's
+ * objects and no topic's record can ever be the snapshots'.
+ */
+export function validateSnapshotPrefix(prefix: string, field = 'prefix'): string {
+  const segments = prefix.split('/');
+  const first = segments[0] ?? '';
+  if (segments.some((s) => s === '' || s === '.' || s === '..') || (prefix !== SNAPSHOT_PREFIX && TOPIC.test(first) && !RESERVED_TOPIC_NAMES.includes(first))) {
+    throw new InvalidArgumentError(field, `must be "${SNAPSHOT_PREFIX}" or path segments whose first no topic can be named (e.g. "_snapshots"), with no empty, "." or ".." segment`, prefix);
+  }
+  return prefix;
 }
 
 export function validateRetention(r: Retention, field = 'retention'): Retention {
@@ -90,11 +109,12 @@ export function validateScopes(scopes: readonly Scope[], field = 'scopes'): Scop
   return uniqueScopes(scopes);
 }
 
-/** A whole publish; no scopes means the empty scope (every consumer). */
+/** A whole publish; no scopes means the empty scope (every consumer). A blob's keys must be the topic's own. */
 export function validateNewVersion(v: NewVersion): NewVersion {
   validateTopicName(v.topic);
   validateMetadata(v.metadata);
-  validatePointer(v.pointer);
+  const p = validatePointer(v.pointer);
+  if (p.kind === 'blob') p.locations.forEach((loc, i) => validateTopicKey(v.topic, loc.key, `pointer.blob.locations[${i}].key`));
   const scopes = validateScopes(v.scopes);
   return { ...v, scopes: scopes.length === 0 ? [{}] : scopes };
 }

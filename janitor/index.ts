@@ -1,4 +1,4 @@
 /** janitor: periodic tasks: the fallback snapshot writer, the retention purge, with leases. */
 export { writeSnapshot, collectSnapshot, type SnapshotWriterOptions, type SnapshotResult } from './snapshot.js';
-export { purgeRetention, type PurgeOptions, type PurgeResult, type PurgeFailure } from './purge.js';
+export { purgeRetention, type PurgeOptions, type PurgeResult, type PurgeFailure, type KeptObject } from './purge.js';
 export { Janitor, type JanitorOptions, type JobName, type JobOutcome } from './runner.js';

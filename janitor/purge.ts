@@ -3,9 +3,14 @@
  * never the latest of any scope, a pinned one, or one within retention), their blob objects in
  * every region first, then the metadata row. An object whose deletion fails keeps its row, is
  * reported, and is tried again on the next run.
+ *
+ * Only the topic's own objects are deleted (keys under its prefix, core's isTopicKey), and
+ * none that a version it keeps still names. A record naming anything else (another topic's
+ * object, a snapshot: possible for records written before the service checked keys) loses its
+ * row but not the object, and is logged.
  */
-import type { BlobStore } from '../client/blob-store/blob-store.js';
-import { retentionDecision, type BlobLocation, type Version, type VersionRecord } from '../core/index.js';
+import { storeFor, type BlobStore } from '../client/blob-store/blob-store.js';
+import { isTopicKey, retentionDecision, type BlobLocation, type Version, type VersionRecord } from '../core/index.js';
 import { silentLogger, type Logger } from '../server/log.js';
 import type { JanitorStore } from '../server/store/metadata-store.js';
 
@@ -27,10 +32,19 @@ export interface PurgeFailure {
   readonly error: string;
 }
 
+/** An object of a purged version that was not deleted, and why. */
+export interface KeptObject {
+  readonly topic: string;
+  readonly version: Version;
+  readonly location: BlobLocation;
+  readonly reason: 'outside-topic-prefix' | 'named-by-kept-version';
+}
+
 export interface PurgeResult {
   readonly topics: number;
   readonly purged: readonly { topic: string; version: Version }[];
   readonly failures: readonly PurgeFailure[];
+  readonly kept: readonly KeptObject[];
 }
 
 const PAGE = 500;
@@ -51,6 +65,7 @@ export async function purgeRetention(o: PurgeOptions): Promise<PurgeResult> {
   const nowMs = (o.clock ?? Date.now)();
   const purged: { topic: string; version: Version }[] = [];
   const failures: PurgeFailure[] = [];
+  const kept: KeptObject[] = [];
   const topics = await o.store.listTopics();
   for (const topic of topics) {
     // 1. Decide, from every version, the pins and the protected versions.
@@ -58,11 +73,23 @@ export async function purgeRetention(o: PurgeOptions): Promise<PurgeResult> {
     const pins = await o.store.listPins(topic.name);
     const { purge } = retentionDecision({ retention: topic.retention, versions, pins, protectedVersions: o.protectedVersions?.(topic.name) ?? [], nowMs });
     const byVersion = new Map(versions.map((v) => [v.version, v]));
-    // 2. Oldest first: objects in every region, then the row.
+    const purging = new Set(purge);
+    const stillNamed = new Set(versions.filter((v) => !purging.has(v.version)).flatMap((v) => locationsOf(v).map(locationId)));
+    // 2. Oldest first: the topic's own objects in every region, then the row.
     for (const version of [...purge].reverse()) {
       const record = byVersion.get(version);
       if (!record) continue;
-      const failed = await deleteObjects(o.blobStores, record);
+      const ours: BlobLocation[] = [];
+      for (const location of locationsOf(record)) {
+        const reason = !isTopicKey(topic.name, location.key) ? 'outside-topic-prefix' : stillNamed.has(locationId(location)) ? 'named-by-kept-version' : undefined;
+        if (reason === undefined) {
+          ours.push(location);
+          continue;
+        }
+        kept.push({ topic: topic.name, version, location, reason });
+        log.warn('purge leaves an object of a purged version alone', { topic: topic.name, version, reason, region: location.region, key: location.key });
+      }
+      const failed = await deleteObjects(o.blobStores, ours);
       if (failed.length > 0) {
         for (const f of failed) failures.push({ topic: topic.name, version, ...f });
         log.warn('purge keeps a version whose objects could not all be deleted; will retry next run', { topic: topic.name, version, failed: failed.length });
@@ -72,17 +99,19 @@ export async function purgeRetention(o: PurgeOptions): Promise<PurgeResult> {
       purged.push({ topic: topic.name, version });
     }
   }
-  log.info('retention purge done', { topics: topics.length, purged: purged.length, failures: failures.length });
-  return { topics: topics.length, purged, failures };
+  log.info('retention purge done', { topics: topics.length, purged: purged.length, failures: failures.length, kept: kept.length });
+  return { topics: topics.length, purged, failures, kept };
 }
 
-async function deleteObjects(stores: readonly BlobStore[], record: VersionRecord): Promise<{ location: BlobLocation; error: string }[]> {
-  if (record.pointer.kind !== 'blob') return [];
+const locationsOf = (r: VersionRecord): readonly BlobLocation[] => (r.pointer.kind === 'blob' ? r.pointer.locations : []);
+const locationId = (l: BlobLocation): string => JSON.stringify([l.kind, l.region, l.bucket, l.key]);
+
+async function deleteObjects(stores: readonly BlobStore[], locations: readonly BlobLocation[]): Promise<{ location: BlobLocation; error: string }[]> {
   const failed: { location: BlobLocation; error: string }[] = [];
-  for (const loc of record.pointer.locations) {
-    const store = stores.find((s) => s.region === loc.region && (loc.kind === 'file') === (s.name === 'local'));
+  for (const loc of locations) {
+    const store = storeFor(stores, loc);
     if (!store) {
-      failed.push({ location: loc, error: `no blob store configured for ${loc.kind} region ${loc.region}` });
+      failed.push({ location: loc, error: `no blob store configured for ${loc.kind} region ${loc.region}, bucket ${loc.bucket}` });
       continue;
     }
     try {

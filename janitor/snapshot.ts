@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { SNAPSHOT_FORMAT, encodeSnapshot, recordProblem, type Snapshot, type SnapshotPointer, type SnapshotTopic, type VersionRecord } from '../core/index.js';
+import { SNAPSHOT_FORMAT, encodeSnapshot, recordProblem, validateSnapshotPrefix, type Snapshot, type SnapshotPointer, type SnapshotTopic, type VersionRecord } from '../core/index.js';
 import type { KeyedBlobStore } from '../client/blob-store/blob-store.js';
 import { DEFAULT_SNAPSHOT_PREFIX, parsePointer, pointerKey, readAllBytes } from '../client/fallback.js';
 import type { MetadataStore } from '../server/store/metadata-store.js';
@@ -15,7 +15,7 @@ export interface SnapshotWriterOptions {
   readonly store: MetadataStore;
   /** One store per region; the snapshot goes to each. */
   readonly blobStores: readonly KeyedBlobStore[];
-  /** @default "imprint-snapshots" */
+  /** Another prefix must start with a segment no topic can be named (e.g. "_snapshots"). @default "imprint-snapshots" */
   readonly prefix?: string;
   /** @default Date.now */
   readonly clock?: () => number;
@@ -51,7 +51,7 @@ export async function collectSnapshot(store: MetadataStore, nowMs: number, log: 
 }
 
 export async function writeSnapshot(o: SnapshotWriterOptions): Promise<SnapshotResult> {
-  const prefix = o.prefix ?? DEFAULT_SNAPSHOT_PREFIX;
+  const prefix = validateSnapshotPrefix(o.prefix ?? DEFAULT_SNAPSHOT_PREFIX);
   const log = o.log ?? silentLogger;
   const now = (o.clock ?? Date.now)();
   // 1. Read everything, 2. encode once, 3. write to each region.

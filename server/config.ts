@@ -1,6 +1,9 @@
 /** The server's options, with every default in one place. */
 import path from 'node:path';
+import type { BlobStore } from '../client/blob-store/blob-store.js';
+import { LocalBlobStore } from '../client/blob-store/local.js';
 import { InvalidArgumentError } from '../core/index.js';
+import { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
 import { limiterWithDefaults, type LimiterOptions } from './consume/limiter.js';
 import type { Logger } from './log.js';
 import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } from './store/cassandra.js';
@@ -43,6 +46,15 @@ export interface ServerOptions {
   readonly metricsPort?: number;
   /** Consume role: the per-application concurrency limiter. @default see limiterWithDefaults */
   readonly limiter?: LimiterOptions;
+  /**
+   * The blob stores (one per region) a publish's blob pointer is checked against: each
+   * location must be in one of them, and its object there with the pointer's size. The
+   * caller's stores: the server does not close them.
+   * @default the local store in DATA_DIR/blobs (region and bucket "local")
+   */
+  readonly blobStores?: readonly BlobStore[];
+  /** How long one region may take to answer that check, ms (1 to 60000). @default 2000 */
+  readonly blobCheckTimeoutMs?: number;
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
@@ -102,6 +114,8 @@ export interface ResolvedServerOptions {
   readonly refreshMs: number;
   readonly metricsPort?: number;
   readonly limiter: Readonly<Required<LimiterOptions>>;
+  readonly blobStores: readonly BlobStore[];
+  readonly blobCheckTimeoutMs: number;
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -148,6 +162,11 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     throw new InvalidArgumentError('metrics-port', 'must be a whole number from 0 to 65535', metricsPort);
   }
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) throw new InvalidArgumentError('metrics-port', 'must differ from the gRPC port', metricsPort);
+  const blobCheckTimeoutMs = o.blobCheckTimeoutMs ?? DEFAULT_BLOB_CHECK_TIMEOUT_MS;
+  if (!Number.isInteger(blobCheckTimeoutMs) || blobCheckTimeoutMs < 1 || blobCheckTimeoutMs > 60_000) {
+    throw new InvalidArgumentError('blob-check-timeout-ms', 'must be a whole number of milliseconds from 1 to 60000', blobCheckTimeoutMs);
+  }
+  const blobDir = path.join(dataDir, 'blobs');
   return {
     dataDir,
     host: o.host ?? '127.0.0.1',
@@ -160,11 +179,13 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     refreshMs,
     ...(metricsPort !== undefined && { metricsPort }),
     limiter: limiterWithDefaults(o.limiter),
+    blobStores: o.blobStores ?? [new LocalBlobStore({ root: blobDir })],
+    blobCheckTimeoutMs,
     ...(o.log && { log: o.log }),
     clock: o.clock ?? Date.now,
     sqliteFile: path.join(dataDir, 'imprint.db'),
     auditFile: path.join(dataDir, 'audit', 'events.jsonl'),
-    blobDir: path.join(dataDir, 'blobs'),
+    blobDir,
   };
 }
 

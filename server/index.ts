@@ -4,9 +4,12 @@
  * answers health at once, NOT_SERVING (other calls UNAVAILABLE) until Cassandra answers,
  * connecting in the background with backoff. A consume-role instance answers polls from a
  * poll table refreshed every `refreshMs`, limits concurrency per calling application, and
- * serves Prometheus metrics on `metricsPort` when one is given.
+ * serves Prometheus metrics on `metricsPort` when one is given. A publish of a blob pointer is
+ * checked against `blobStores` (the local blob directory of the data dir by default).
  */
 import fs from 'node:fs';
+import type { BlobStore } from '../client/blob-store/blob-store.js';
+import { LocalBlobStore } from '../client/blob-store/local.js';
 import { ImprintError } from '../core/index.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { ElasticsearchAuditSink } from './audit/elasticsearch.js';
@@ -49,6 +52,11 @@ export class DataDirError extends ImprintError {
   }
 }
 
+/** The blob stores publishes are checked against, for logs and the serve banner. */
+export function describeBlobStores(stores: readonly BlobStore[]): string {
+  return stores.map((s) => (s instanceof LocalBlobStore ? `local ${s.root}` : `${s.name} ${s.region}/${s.bucket}`)).join(', ') || 'none (blob pointers are refused)';
+}
+
 export async function startImprintServer(options: ServerOptions = {}): Promise<ImprintServer> {
   const o = withDefaults(options);
   const log = o.log ?? createLogger();
@@ -83,7 +91,15 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     else if (!first.ok) log.warn('first poll-table refresh failed; polls read the store until one works', { error: first.error instanceof Error ? first.error.message : String(first.error) });
   }
   // 4. Serve.
-  const service = new ImprintService({ store, audit, log, clock: o.clock, ...(table && { poller: new ConsumeService({ table, audit, clock: o.clock }) }) });
+  const service = new ImprintService({
+    store,
+    audit,
+    log,
+    clock: o.clock,
+    blobStores: o.blobStores,
+    blobCheckTimeoutMs: o.blobCheckTimeoutMs,
+    ...(table && { poller: new ConsumeService({ table, audit, clock: o.clock }) }),
+  });
   let grpcHandle: GrpcServerHandle;
   let metricsServer: MetricsServer | undefined;
   try {
@@ -130,6 +146,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     store: store.name,
     ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : { db: o.sqliteFile }),
     audit: o.esUrl ? `elasticsearch ${o.esUrl} (${o.esIndexPrefix}-*)` : o.auditFile,
+    blobs: describeBlobStores(o.blobStores),
   });
   return {
     port: grpcHandle.port,
@@ -177,5 +194,6 @@ export {
   type StoreKind,
   type Role,
 } from './config.js';
+export { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
 export { servicesOf, SERVICE_NAMES, type ServiceName } from './grpc-server.js';
 export * from './consume/index.js';

@@ -31,7 +31,9 @@ import {
   type Version,
   type VersionRecord,
 } from '../core/index.js';
+import type { BlobStore } from '../client/blob-store/blob-store.js';
 import type { AuditSink, PollEvent } from './audit/audit-sink.js';
+import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, checkBlobPointer } from './blob-check.js';
 import type { TopicConsumers } from './audit/consumers.js';
 import { silentLogger, type Logger } from './log.js';
 import type { Poller } from './consume/consume-service.js';
@@ -62,6 +64,14 @@ export interface ServiceDeps {
   readonly clock?: () => number;
   /** Answers polls instead of the store (the consume role's poll table). @default none: polls read the store */
   readonly poller?: Poller;
+  /**
+   * The blob stores a publish's blob pointer is checked against (one per region): each
+   * location must be in one of them, and its object there with the pointer's size.
+   * @default [] (blob pointers are refused; direct payloads only)
+   */
+  readonly blobStores?: readonly BlobStore[];
+  /** How long one region may take to answer that check. @default 2000 */
+  readonly blobCheckTimeoutMs?: number;
 }
 
 const MAX_TEXT = 1024;
@@ -74,6 +84,8 @@ export class ImprintService {
   private readonly log: Logger;
   private readonly now: () => number;
   private readonly poller: Poller | undefined;
+  private readonly blobStores: readonly BlobStore[];
+  private readonly blobCheckTimeoutMs: number;
   /** Records that failed their consistency check when read (for tests and metrics). */
   integrityFailures = 0;
 
@@ -83,6 +95,8 @@ export class ImprintService {
     this.log = deps.log ?? silentLogger;
     this.now = deps.clock ?? Date.now;
     this.poller = deps.poller;
+    this.blobStores = deps.blobStores ?? [];
+    this.blobCheckTimeoutMs = deps.blobCheckTimeoutMs ?? DEFAULT_BLOB_CHECK_TIMEOUT_MS;
   }
 
   // ---- publisher ----
@@ -110,11 +124,15 @@ export class ImprintService {
 
   /** Validates everything, then writes the version in one step: bad input consumes no version number. */
   async publish(input: NewVersion): Promise<VersionRecord> {
+    // 1. The record's own rules (a blob's keys under the topic's prefix included).
     const v = validateNewVersion(input);
     const p = v.pointer;
     if (p.kind === 'direct' && sha256Hex(p.bytes) !== p.sha256) {
       throw new InvalidArgumentError('pointer.sha256', 'must be the sha256 of the direct bytes', p.sha256);
     }
+    // 2. A blob pointer names objects that exist, with its size (see blob-check.ts).
+    if (p.kind === 'blob') await checkBlobPointer(v.topic, p, this.blobStores, this.blobCheckTimeoutMs, this.log);
+    // 3. Record it.
     const record = await this.store.publish(v, this.now());
     this.audit.record({ kind: 'publish', atMs: record.publishedAtMs, topic: record.topic, version: record.version.toString() });
     this.log.info('published', { topic: record.topic, version: record.version, size: p.size, kind: p.kind, scopes: v.scopes.map(scopeKey).join(';') || '*' });

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ImprintClient } from '../client/index.js';
 import { sha256Hex, type ConsumerIdentity, type DataPointer } from '../core/index.js';
-import { silentLogger, startImprintServer, type ImprintServer } from '../server/index.js';
+import { silentLogger, startImprintServer, type ImprintServer, type ServerOptions } from '../server/index.js';
 
 export function tempDir(prefix = 'imprint-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -19,10 +19,16 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** A real Imprint server on a free port with its own data dir (or the one given, for restarts). */
-export async function startTestServer(opts: { dataDir?: string; clock?: () => number } = {}): Promise<TestServer> {
-  const dataDir = opts.dataDir ?? tempDir();
-  const server = await startImprintServer({ dataDir, port: 0, log: silentLogger, ...(opts.clock && { clock: opts.clock }) });
+/**
+ * A real Imprint server on a free port with its own data dir (or the one given, for restarts).
+ * `blobStores`: the regions its publishes' blob pointers are checked against (default: the
+ * local store of its data dir), i.e. the stores the test's publishers write to.
+ */
+export async function startTestServer(
+  opts: { dataDir?: string; clock?: () => number } & Pick<ServerOptions, 'blobStores' | 'blobCheckTimeoutMs'> = {},
+): Promise<TestServer> {
+  const { dataDir = tempDir(), ...rest } = opts;
+  const server = await startImprintServer({ ...rest, dataDir, port: 0, log: silentLogger });
   const address = `127.0.0.1:${server.port}`;
   const client = new ImprintClient({ address });
   return {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, type BlobLocation } from '../../core/index.js';
-import { BlobNotFoundError, type KeyedBlobStore, type PutOptions } from './blob-store.js';
+import { BlobNotFoundError, type BlobStat, type KeyedBlobStore, type PutOptions } from './blob-store.js';
 
 export interface LocalBlobStoreOptions {
   /** The directory objects live under. */
@@ -67,6 +67,22 @@ export class LocalBlobStore implements KeyedBlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(loc);
       throw err;
     }
+  }
+
+  async stat(loc: BlobLocation, signal?: AbortSignal): Promise<BlobStat> {
+    const file = this.pathOf(loc.key, 'location.key', loc);
+    signal?.throwIfAborted();
+    let st: fs.Stats;
+    try {
+      st = await fs.promises.stat(file);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new BlobNotFoundError(loc);
+      throw err;
+    }
+    // A directory is not an object (a key that is a prefix of other keys).
+    if (!st.isFile()) throw new BlobNotFoundError(loc);
+    return { size: st.size };
   }
 
   async delete(loc: BlobLocation): Promise<void> {

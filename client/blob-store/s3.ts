@@ -22,13 +22,14 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
+  HeadObjectCommand,
   S3Client,
   type BucketLocationConstraint,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { FailedPreconditionError, ImprintError, InvalidArgumentError, UnavailableError, type BlobLocation } from '../../core/index.js';
-import { BlobNotFoundError, type KeyedBlobStore, type PutOptions } from './blob-store.js';
+import { BlobNotFoundError, type BlobStat, type KeyedBlobStore, type PutOptions } from './blob-store.js';
 
 const MiB = 1024 * 1024;
 /** S3's limits on multipart uploads. */
@@ -253,6 +254,19 @@ export class S3BlobStore implements KeyedBlobStore {
       stream.once('close', () => signal.removeEventListener('abort', onAbort));
     }
     return body;
+  }
+
+  async stat(loc: BlobLocation, signal?: AbortSignal): Promise<BlobStat> {
+    this.check(loc);
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }), signal ? { abortSignal: signal } : {});
+      if (out.ContentLength === undefined) throw new ImprintError('INTERNAL', `HeadObject ${loc.bucket}/${loc.key} answered without a Content-Length`);
+      return { size: out.ContentLength };
+    } catch (err) {
+      if (signal?.aborted) throw abortReason(signal);
+      if (isNotFound(err)) throw new BlobNotFoundError(loc);
+      throw this.translate(err, 'HeadObject', loc.key);
+    }
   }
 
   async delete(loc: BlobLocation): Promise<void> {

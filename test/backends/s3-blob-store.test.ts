@@ -4,65 +4,24 @@
  * multipart uploads with the SDK's default checksums, aborted and torn multipart uploads that
  * leave neither an object nor pending parts, and unreachable regions as UnavailableError.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import {
-  AbortMultipartUploadCommand,
-  DeleteBucketCommand,
-  DeleteObjectsCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-} from '@aws-sdk/client-s3';
+import { HeadObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { S3BlobStore, type S3BlobStoreOptions } from '../../client/blob-store/s3.js';
+import type { S3BlobStore } from '../../client/blob-store/s3.js';
 import { BlobNotFoundError } from '../../client/index.js';
 import { InvalidArgumentError, UnavailableError } from '../../core/index.js';
-import { S3_ACCESS_KEY, S3_SECRET_KEY } from '../../scripts/backends/index.js';
 import { blobStoreConformance } from '../conformance/blob-store.js';
+import { dropBucket, s3Endpoints, storeOn, uniqueBucket } from './s3-util.js';
 
 const MiB = 1024 * 1024;
-
-function s3Endpoints(): [string, string] {
-  const [first, second] = (process.env['IMPRINT_S3'] ?? '').split(',').filter((e) => e !== '');
-  if (first === undefined || second === undefined) throw new Error('IMPRINT_S3 must name two S3 endpoints: run with `npx vitest run --project s3`');
-  return [first, second];
-}
-
-const uniqueBucket = (): string => `imprint-${randomUUID().slice(0, 13)}`;
-
-function storeOn(endpoint: string, region: string, bucket: string, extra: Partial<S3BlobStoreOptions> = {}): S3BlobStore {
-  return new S3BlobStore({
-    region,
-    bucket,
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY },
-    ...extra,
-  });
-}
 
 /** Multipart uploads S3 still holds parts for, under `key`. */
 async function pendingUploads(store: S3BlobStore, key: string): Promise<string[]> {
   const out = await store.client.send(new ListMultipartUploadsCommand({ Bucket: store.bucket, Prefix: key }));
   return (out.Uploads ?? []).filter((u) => u.Key === key).map((u) => u.UploadId ?? '');
-}
-
-/** Empties and removes the store's bucket (objects and pending multipart uploads), then closes its client. */
-async function dropBucket(store: S3BlobStore): Promise<void> {
-  const { client, bucket } = store;
-  for (;;) {
-    const page = await client.send(new ListObjectsV2Command({ Bucket: bucket }));
-    const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
-    if (keys.length === 0) break;
-    await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
-  }
-  const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
-  for (const u of uploads.Uploads ?? []) await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key, UploadId: u.UploadId }));
-  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
-  store.close();
 }
 
 async function readAll(r: Readable): Promise<Buffer> {

@@ -43,7 +43,7 @@ describe('CLI and janitor on S3 in two regions', () => {
     );
     for (const s of stores) await s.ensureBucket();
     s3Flags = ['--blobs', 's3', '--regions', REGIONS.join(','), '--bucket', bucket, '--s3-endpoints', REGIONS.map((r, i) => `${r}=${endpoints[i]}`).join(','), '--s3-path-style'];
-    t = await startTestServer();
+    t = await startTestServer({ blobStores: stores });
   });
   afterAll(async () => {
     await t.stop().catch(() => {});

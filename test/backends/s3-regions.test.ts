@@ -7,9 +7,9 @@
  * Region 1 of the outage scenario is a MinIO this file starts itself (so it can stop it);
  * region 2 and the corruption tests use the s3 project's shared servers.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { DeleteBucketCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { S3BlobStore } from '../../client/blob-store/s3.js';
 import {
@@ -22,40 +22,11 @@ import {
   type UpdatedEvent,
 } from '../../client/index.js';
 import { DataIntegrityError, UnavailableError, type BlobLocation, type VersionRecord } from '../../core/index.js';
-import { S3_ACCESS_KEY, S3_SECRET_KEY, backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
+import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
 import { identity, startTestServer, type TestServer } from '../helpers.js';
+import { dropBucket, listKeys, s3Endpoints, storeOn } from './s3-util.js';
 
 const MiB = 1024 * 1024;
-
-function s3Endpoints(): [string, string] {
-  const [first, second] = (process.env['IMPRINT_S3'] ?? '').split(',').filter((e) => e !== '');
-  if (first === undefined || second === undefined) throw new Error('IMPRINT_S3 must name two S3 endpoints: run with `npx vitest run --project s3`');
-  return [first, second];
-}
-
-function storeOn(endpoint: string, region: string): S3BlobStore {
-  return new S3BlobStore({
-    region,
-    bucket: `imprint-${randomUUID().slice(0, 13)}`,
-    endpoint,
-    forcePathStyle: true,
-    credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY },
-  });
-}
-
-/** Empties and removes the store's bucket, then closes its client. */
-async function dropBucket(store: S3BlobStore): Promise<void> {
-  const { client, bucket } = store;
-  const keys = (await listKeys(store)).map((Key) => ({ Key }));
-  if (keys.length > 0) await client.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: keys } }));
-  await client.send(new DeleteBucketCommand({ Bucket: bucket }));
-  store.close();
-}
-
-async function listKeys(store: S3BlobStore, prefix?: string): Promise<string[]> {
-  const out = await store.client.send(new ListObjectsV2Command({ Bucket: store.bucket, ...(prefix !== undefined && { Prefix: prefix }) }));
-  return (out.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : [])).sort();
-}
 
 /** The object's bytes through a plain GetObject (not through the store). */
 async function rawGet(store: S3BlobStore, loc: BlobLocation): Promise<Buffer> {
@@ -89,15 +60,8 @@ function nextUpdate<T>(sub: Subscription<T>, version: bigint, timeoutMs = 20_000
 
 const fastRetry = { retries: 2, minTimeoutMs: 50, maxTimeoutMs: 200 };
 
-let t: TestServer;
-beforeAll(async () => {
-  t = await startTestServer();
-});
-afterAll(async () => {
-  await t.stop();
-});
-
 describe('two regions, and region 1 goes down', () => {
+  let t: TestServer;
   let region1Server: RunningBackend;
   let east: S3BlobStore; // us-east-1: this file's own MinIO, stopped half-way
   let west: S3BlobStore; // eu-west-1: the project's second MinIO
@@ -128,10 +92,12 @@ describe('two regions, and region 1 goes down', () => {
     west = storeOn(s3Endpoints()[1], 'eu-west-1');
     await east.ensureBucket();
     await west.ensureBucket();
+    t = await startTestServer({ blobStores: [east, west] });
     await t.client.createTopic({ name: topic });
   });
   afterAll(async () => {
     await Promise.all(subscribers.map((s) => s.close()));
+    await t.stop();
     east.close();
     await dropBucket(west);
     await region1Server.stop();
@@ -201,6 +167,7 @@ describe('two regions, and region 1 goes down', () => {
 });
 
 describe('a corrupted object', () => {
+  let t: TestServer;
   let east: S3BlobStore; // us-east-1: the project's first MinIO
   let west: S3BlobStore; // eu-west-1: the project's second MinIO
   let subscriber: Subscriber | undefined;
@@ -214,6 +181,7 @@ describe('a corrupted object', () => {
     west = storeOn(second, 'eu-west-1');
     await east.ensureBucket();
     await west.ensureBucket();
+    t = await startTestServer({ blobStores: [east, west] });
     await t.client.createTopic({ name: topic });
     record = await new Publisher({ client: t.client, blobStores: [east, west] }).publish(topic, bytes);
     // Same length, one byte different: S3 takes it (with a correct CRC32 of the new bytes).
@@ -225,6 +193,7 @@ describe('a corrupted object', () => {
   });
   afterAll(async () => {
     await subscriber?.close();
+    await t.stop();
     await dropBucket(east);
     await dropBucket(west);
   });

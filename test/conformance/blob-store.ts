@@ -49,6 +49,7 @@ export function blobStoreConformance(name: string, make: () => Promise<BlobStore
       );
       const back = await readAll(await h.store.get(loc));
       expect(back.length).toBe(parts * chunk.length);
+      expect(await h.store.stat(loc)).toEqual({ size: parts * chunk.length });
       expect(back.subarray(5 * chunk.length, 6 * chunk.length).equals(chunk)).toBe(true);
       expect(seen.at(-1)).toBe(parts * chunk.length);
     });
@@ -56,12 +57,27 @@ export function blobStoreConformance(name: string, make: () => Promise<BlobStore
     it('a missing object is a typed not-found error', async () => {
       const loc = await h.store.put(`${prefix}/exists`, Readable.from([Buffer.from('x')]));
       await expect(h.store.get({ ...loc, key: `${prefix}/does-not-exist` })).rejects.toBeInstanceOf(BlobNotFoundError);
+      await expect(h.store.stat({ ...loc, key: `${prefix}/does-not-exist` })).rejects.toBeInstanceOf(BlobNotFoundError);
+    });
+
+    it('stat tells the size of an object without reading it; a prefix of other keys is not an object', async () => {
+      const body = randomBytes(123_457);
+      const loc = await h.store.put(`${prefix}/sized/one`, Readable.from([body]));
+      expect(loc.bucket).toBe(h.store.bucket);
+      expect(await h.store.stat(loc)).toEqual({ size: body.length });
+      await expect(h.store.stat({ ...loc, key: `${prefix}/sized` })).rejects.toBeInstanceOf(BlobNotFoundError);
+    });
+
+    it('stat with an aborted signal fails as aborted', async () => {
+      const loc = await h.store.put(`${prefix}/abort-stat`, Readable.from([Buffer.from('x')]));
+      await expect(h.store.stat(loc, AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
     });
 
     it('deletes, and deleting again is not an error', async () => {
       const loc = await h.store.put(`${prefix}/gone`, Readable.from([Buffer.from('bye')]));
       await h.store.delete(loc);
       await expect(h.store.get(loc)).rejects.toBeInstanceOf(BlobNotFoundError);
+      await expect(h.store.stat(loc)).rejects.toBeInstanceOf(BlobNotFoundError);
       await expect(h.store.delete(loc)).resolves.toBeUndefined();
     });
 

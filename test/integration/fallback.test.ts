@@ -18,8 +18,8 @@ describe('fallback snapshot', () => {
   });
 
   it('service stopped for good: running subscribers keep their value; new ones start from the snapshot', async () => {
-    const t = await startTestServer();
     const regions = [new LocalBlobStore({ root: tempDir(), region: 'us-east-1' }), new LocalBlobStore({ root: tempDir(), region: 'eu-west-1' })];
+    const t = await startTestServer({ blobStores: regions });
     const publisher = new Publisher({ client: t.client, blobStores: regions });
     await t.client.createTopic({ name: 'model' });
     await publisher.publish('model', Buffer.from('small v1'));

@@ -11,12 +11,16 @@ import { startTestServer, tempDir, type TestServer } from '../helpers.js';
 /** A store that fails after taking some bytes, as a region outage would. */
 class FailingStore implements BlobStore {
   readonly name = 'local';
+  readonly bucket = 'local';
   constructor(readonly region: string) {}
   async put(_key: string, body: Readable): Promise<BlobLocation> {
     for await (const _ of body) throw new Error(`region ${this.region} is down`);
     throw new Error(`region ${this.region} is down`);
   }
   async get(): Promise<Readable> {
+    throw new Error('down');
+  }
+  async stat(): Promise<{ size: number }> {
     throw new Error('down');
   }
   async delete(): Promise<void> {}
@@ -29,9 +33,9 @@ describe('Publisher', () => {
   let east: LocalBlobStore;
   let west: LocalBlobStore;
   beforeAll(async () => {
-    t = await startTestServer();
     east = new LocalBlobStore({ root: tempDir(), region: 'us-east-1' });
     west = new LocalBlobStore({ root: tempDir(), region: 'us-west-2' });
+    t = await startTestServer({ blobStores: [east, west] });
     await t.client.createTopic({ name: 'pub' });
   });
   afterAll(async () => {
@@ -75,19 +79,18 @@ describe('Publisher', () => {
   });
 
   it('a refused publish removes the uploaded objects', async () => {
-    const root = tempDir();
-    const pub = new Publisher({ client: t.client, blobStores: [new LocalBlobStore({ root })] });
+    const pub = new Publisher({ client: t.client, blobStores: [east, west] });
     await expect(pub.publish('not-a-topic', randomBytes(2 * 1024 * 1024))).rejects.toThrow(/does not exist/);
-    expect(files(root)).toEqual([]);
+    expect(files(path.join(east.root, 'not-a-topic'))).toEqual([]);
+    expect(files(path.join(west.root, 'not-a-topic'))).toEqual([]);
   });
 
   it('a corrupted blob is rejected on fetch by its sha256', async () => {
-    const root = tempDir();
-    const store = new LocalBlobStore({ root });
+    const store = east;
     const pub = new Publisher({ client: t.client, blobStores: [store] });
     const r = await pub.publish('pub', randomBytes(2 * 1024 * 1024));
     const loc = r.pointer.kind === 'blob' ? r.pointer.locations[0] : undefined;
-    const file = path.join(root, loc?.key ?? 'x');
+    const file = path.join(store.root, loc?.key ?? 'x');
     const fd = fs.openSync(file, 'r+');
     fs.writeSync(fd, Buffer.from('corrupt'), 0, 7, 1000);
     fs.closeSync(fd);

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalBlobStore, Publisher, type BlobStore } from '../../client/index.js';
-import type { BlobLocation, VersionRecord } from '../../core/index.js';
-import { Janitor, purgeRetention } from '../../janitor/index.js';
+import { LocalBlobStore, Publisher, SnapshotReader, type BlobStore } from '../../client/index.js';
+import type { BlobLocation, DataPointer, VersionRecord } from '../../core/index.js';
+import { Janitor, purgeRetention, writeSnapshot } from '../../janitor/index.js';
 import type { SqliteMetadataStore } from '../../server/index.js';
 import { startTestServer, tempDir } from '../helpers.js';
 
@@ -19,6 +19,12 @@ class FlakyDeletes implements BlobStore {
   constructor(private readonly inner: LocalBlobStore) {}
   get region(): string {
     return this.inner.region;
+  }
+  get bucket(): string {
+    return this.inner.bucket;
+  }
+  stat(loc: BlobLocation): Promise<{ size: number }> {
+    return this.inner.stat(loc);
   }
   put(key: string, body: Readable): Promise<BlobLocation> {
     return this.inner.put(key, body);
@@ -42,10 +48,10 @@ describe('retention purge', () => {
   });
 
   async function setup(clock: () => number) {
-    const t = await startTestServer({ clock });
-    stops.push(() => t.stop());
     const east = new LocalBlobStore({ root: tempDir(), region: 'us-east-1' });
     const west = new LocalBlobStore({ root: tempDir(), region: 'eu-west-1' });
+    const t = await startTestServer({ clock, blobStores: [east, west] });
+    stops.push(() => t.stop());
     return { t, east, west, publisher: new Publisher({ client: t.client, blobStores: [east, west] }), store: t.server.store as SqliteMetadataStore };
   }
 
@@ -94,6 +100,52 @@ describe('retention purge', () => {
     expect(second.purged).toEqual([{ topic: 'days', version: 1n }]);
     expect(exists(west, old)).toBe(false);
     await expect(t.client.getVersion('days', 1n)).rejects.toThrow(/does not exist/);
+  });
+
+  it("deletes only the topic's own objects: one named by a kept version, another topic's or a snapshot stays", async () => {
+    let now = 10 * DAY;
+    const { t, east, west, store } = await setup(() => now);
+    await t.client.createTopic({ name: 'm', retention: { keepVersions: 1 } });
+    await t.client.createTopic({ name: 'other' });
+    const put = async (key: string, body: Buffer) => {
+      await east.put(key, Readable.from([body]));
+      await west.put(key, Readable.from([body]));
+    };
+    const theirs = randomBytes(1000);
+    await put('other/theirs', theirs);
+    await put('m/shared', randomBytes(2000));
+    await writeSnapshot({ store, blobStores: [east, west], clock: () => now });
+    const pointer = (key: string): DataPointer => {
+      const size = fs.statSync(path.join(east.root, key)).size;
+      return { kind: 'blob', size, sha256: 'c'.repeat(64), locations: [east.locationOf(key), west.locationOf(key)] };
+    };
+    // Records written before the service checked keys: straight into the store.
+    const publish = (key: string) => store.publish({ topic: 'm', metadata: {}, pointer: pointer(key), scopes: [{}] }, now);
+    await publish('other/theirs'); // v1: another topic's object
+    await publish('imprint-snapshots/LATEST'); // v2: the snapshot pointer
+    await publish('m/shared'); // v3: its own, also named by v4
+    await publish('m/shared'); // v4: the latest, kept
+    now += DAY;
+
+    const res = await purgeRetention({ store, blobStores: [east, west], clock: () => now });
+    expect(res.failures).toEqual([]);
+    expect(res.purged.map((p) => p.version)).toEqual([1n, 2n, 3n]);
+    for (const region of [east, west]) {
+      expect(fs.readFileSync(path.join(region.root, 'other', 'theirs')).equals(theirs)).toBe(true);
+      expect(fs.existsSync(path.join(region.root, 'imprint-snapshots', 'LATEST'))).toBe(true);
+      expect(fs.existsSync(path.join(region.root, 'm', 'shared'))).toBe(true);
+    }
+    expect(res.kept.map((k) => [k.version, k.location.region, k.location.key, k.reason])).toEqual([
+      [1n, 'us-east-1', 'other/theirs', 'outside-topic-prefix'],
+      [1n, 'eu-west-1', 'other/theirs', 'outside-topic-prefix'],
+      [2n, 'us-east-1', 'imprint-snapshots/LATEST', 'outside-topic-prefix'],
+      [2n, 'eu-west-1', 'imprint-snapshots/LATEST', 'outside-topic-prefix'],
+      [3n, 'us-east-1', 'm/shared', 'named-by-kept-version'],
+      [3n, 'eu-west-1', 'm/shared', 'named-by-kept-version'],
+    ]);
+    expect((await t.client.listVersions('m')).versions.map((r) => r.version)).toEqual([4n]);
+    // The snapshot is still readable whole.
+    expect((await new SnapshotReader({ blobStores: [east, west] }).read()).topics.map((x) => x.topic.name).sort()).toEqual(['m', 'other']);
   });
 
   it('two janitors: only the lease holder runs a job', async () => {

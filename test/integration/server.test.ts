@@ -289,6 +289,11 @@ describe('restart', () => {
     const c = first.client;
     await c.createTopic({ name: 'durable', owner: 'o', description: 'kept', retention: { keepDays: 3 } });
     const blob: DataPointer = { kind: 'blob', size: 10_000_000, sha256: 'b'.repeat(64), locations: [{ kind: 'file', region: 'local', bucket: 'local', key: 'durable/x' }] };
+    // The object the pointer names, in the server's blob directory (the server checks it exists, with that size).
+    const object = path.join(first.dataDir, 'blobs', 'durable', 'x');
+    fs.mkdirSync(path.dirname(object), { recursive: true });
+    fs.writeFileSync(object, '');
+    fs.truncateSync(object, 10_000_000);
     const a = await c.publishPointer('durable', directPointer('alpha'), { metadata: { build: '7' } });
     const b = await c.publishPointer('durable', blob, { scopes: [{ region: 'eu' }] });
     await c.pin('durable', 1n, { reason: 'lkg', createdBy: 'ops' });

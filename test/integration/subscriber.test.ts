@@ -40,9 +40,9 @@ describe('Subscriber', () => {
   });
 
   async function setup(opts: { intervalMs?: number; dataDir?: string } = {}) {
-    const t = await startTestServer(opts.dataDir ? { dataDir: opts.dataDir } : {});
     const blobRoot = tempDir();
     const store = new LocalBlobStore({ root: blobRoot });
+    const t = await startTestServer({ ...(opts.dataDir && { dataDir: opts.dataDir }), blobStores: [store] });
     const publisher = new Publisher({ client: t.client, blobStores: [store] });
     const consumerClient = new ImprintClient({ address: t.address, deadlineMs: 2_000 });
     const subscriber = new Subscriber({

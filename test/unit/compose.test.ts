@@ -471,6 +471,7 @@ function checkServe(s: ImprintService, str: Str, svcs: Map<string, Rec>, problem
   const port = count('port', 'port') ?? DEFAULT_PORT;
   const refreshMs = count('refreshMs', 'refresh-ms');
   const metricsPort = count('metricsPort', 'metrics-port');
+  const blobCheckTimeoutMs = count('blobCheckTimeoutMs', 'blob-check-timeout-ms');
   const store = str(s, 'store') as StoreKind | undefined;
   let role: Role = 'all';
   try {
@@ -487,8 +488,11 @@ function checkServe(s: ImprintService, str: Str, svcs: Map<string, Rec>, problem
       role: (str(s, 'role') ?? 'all') as Role,
       ...(refreshMs !== undefined && { refreshMs }),
       ...(metricsPort !== undefined && { metricsPort }),
+      ...(blobCheckTimeoutMs !== undefined && { blobCheckTimeoutMs }),
     });
     role = o.role;
+    // A publishing instance checks publishes' blob objects in the stores publishers write to.
+    if (o.role !== 'consume') checkS3Blobs(s, str, svcs, problems);
     if (o.host !== '0.0.0.0') problems.push(`${s.name}: host is ${o.host}; in a container it must be 0.0.0.0 to be reached`);
     if (o.audit !== 'elasticsearch') problems.push(`${s.name}: audit is ${o.audit}; the stack's audit goes to Elasticsearch`);
     if (o.esUrl) waitsFor(s, hostOf(o.esUrl), 'the Elasticsearch URL', svcs, problems);
@@ -540,7 +544,11 @@ function checkJanitor(s: ImprintService, str: Str, svcs: Map<string, Rec>, probl
   if (esUrl === undefined) problems.push(`${s.name}: no --es-url: old audit indices are never deleted`);
   else if (!/^https?:\/\/[^\s/]+/.test(esUrl)) problems.push(`${s.name}: es-url ${esUrl} is not an http(s) URL`);
   else waitsFor(s, hostOf(esUrl), 'the Elasticsearch URL', svcs, problems);
+  checkS3Blobs(s, str, svcs, problems);
+}
 
+/** The blob flags of a janitor or a publishing server: both regions' MinIO, with their credentials and buckets. */
+function checkS3Blobs(s: ImprintService, str: Str, svcs: Map<string, Rec>, problems: string[]): void {
   if (str(s, 'blobs') !== 's3') {
     problems.push(`${s.name}: blobs ${str(s, 'blobs') ?? 'local'}; the stack keeps payloads and snapshots in S3 (MinIO)`);
     return;
@@ -678,7 +686,9 @@ describe('docker-compose.yml', () => {
 
   it('reads the real command: serve and janitor exist and their variables are known', () => {
     const env = (name: string) => program.commands.find((c) => c.name() === name)?.options.map((o) => o.envVar) ?? [];
-    expect(env('serve')).toEqual(expect.arrayContaining(['IMPRINT_HOST', 'IMPRINT_PORT', 'IMPRINT_ROLE', 'IMPRINT_REFRESH_MS', 'IMPRINT_METRICS_PORT', 'IMPRINT_STORE', 'IMPRINT_AUDIT']));
+    expect(env('serve')).toEqual(
+      expect.arrayContaining(['IMPRINT_HOST', 'IMPRINT_PORT', 'IMPRINT_ROLE', 'IMPRINT_REFRESH_MS', 'IMPRINT_METRICS_PORT', 'IMPRINT_STORE', 'IMPRINT_AUDIT', 'IMPRINT_BLOBS', 'IMPRINT_BLOB_CHECK_TIMEOUT_MS']),
+    );
     expect(env('janitor')).toEqual(expect.arrayContaining(['IMPRINT_BLOBS', 'IMPRINT_REGIONS', 'IMPRINT_S3_ENDPOINTS', 'IMPRINT_SNAPSHOT_EVERY', 'IMPRINT_ES_URL']));
     expect(program.options.map((o) => o.envVar)).toContain('IMPRINT_ADDRESS');
   });
@@ -707,6 +717,9 @@ describe('docker-compose.yml', () => {
     ['a health check against another port', (d) => void (envOf(d, 'imprint-consume-1')['IMPRINT_PORT'] = '50061'), ['imprint-consume-1 healthcheck', '127.0.0.1:50051']],
     ['the Kibana objects from elsewhere', (d) => void (service(d, 'kibana-setup')['volumes'] = ['./kibana/other.ndjson:/setup/imprint-saved-objects.ndjson:ro']), ['kibana-setup', 'kibana/other.ndjson']],
     ['a bucket nobody creates', (d) => void (envOf(d, 'imprint-janitor')['IMPRINT_BUCKET'] = 'models-{region}'), ['imprint-janitor', 'models-us-east-1']],
+    ['a blob check timeout the server refuses', (d) => void (envOf(d, 'imprint-publish')['IMPRINT_BLOB_CHECK_TIMEOUT_MS'] = '0'), ['imprint-publish', 'blob-check-timeout-ms']],
+    ['a publish instance without the S3 blob flags', (d) => void delete envOf(d, 'imprint-publish')['IMPRINT_BLOBS'], ['imprint-publish', 'blobs local']],
+    ['a publish region without an endpoint', (d) => void (envOf(d, 'imprint-publish')['IMPRINT_REGIONS'] = 'us-east-1,ap-south-1'), ['imprint-publish', 'ap-south-1']],
   ];
   it.each(mutations)('catches %s', (_what, mutate, wanted) => {
     const copy = structuredClone(doc);

@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
+  SNAPSHOT_PREFIX,
+  isTopicKey,
+  topicKey,
+  validateSnapshotPrefix,
   MAX_DIRECT_BYTES,
   MAX_METADATA_ENTRIES,
   MAX_METADATA_VALUE,
@@ -23,7 +27,7 @@ function direct(bytes: Uint8Array, over: Partial<{ size: number; sha256: string 
 }
 
 function loc(over: Partial<BlobLocation> = {}): BlobLocation {
-  return { kind: 's3', region: 'us-east-1', bucket: 'imprint-data', key: 'topic/1', ...over };
+  return { kind: 's3', region: 'us-east-1', bucket: 'imprint-data', key: 'trust-model/1', ...over };
 }
 
 function blob(locations: BlobLocation[], over: Partial<{ size: number; sha256: string }> = {}): DataPointer {
@@ -61,6 +65,49 @@ describe('validateTopicName', () => {
 
   it('names the field it is given', () => {
     expect(invalid(() => validateTopicName('X', 'topics[3]')).field).toBe('topics[3]');
+  });
+
+  it('refuses the snapshot prefix: no topic owns the snapshots\' keys', () => {
+    expect(SNAPSHOT_PREFIX).toBe('imprint-snapshots');
+    expect(invalid(() => validateTopicName('imprint-snapshots')).rule).toMatch(/reserved/);
+    expect(validateTopicName('imprint-snapshots2')).toBe('imprint-snapshots2');
+  });
+});
+
+describe('topic keys (where a topic\'s objects live)', () => {
+  it.each<[string, string, boolean]>([
+    ['model', 'model/2026-x', true],
+    ['model', topicKey('model', 'a/b'), true],
+    ['model', 'model/', false],
+    ['model', 'model', false],
+    ['model', 'model2/x', false],
+    ['model', 'other/x', false],
+    ['model', 'imprint-snapshots/LATEST', false],
+    ['model', 'model/../other/x', false],
+    ['model', 'model/./x', false],
+    ['model', 'model//x', false],
+    ['model', 'model/x/', false],
+    ['model', '/model/x', false],
+    ['model', 'model/a..b', true],
+    ['a.b', 'a.b/x', true],
+    ['a.b', 'a-b/x', false],
+  ])('topic %j, key %j: %s', (topic, key, ok) => {
+    expect(isTopicKey(topic, key)).toBe(ok);
+  });
+
+  it.each([
+    ['imprint-snapshots', true],
+    ['_snapshots', true],
+    ['.imprint/snapshots', true],
+    ['_snap/shots', true],
+    ['snapshots', false], // a topic could be named so
+    ['models/snapshots', false],
+    ['', false],
+    ['_snap/', false],
+    ['_snap/../x', false],
+  ])('snapshot prefix %j: %s', (prefix, ok) => {
+    if (ok) expect(validateSnapshotPrefix(prefix)).toBe(prefix);
+    else expect(invalid(() => validateSnapshotPrefix(prefix)).field).toBe('prefix');
   });
 });
 
@@ -198,6 +245,7 @@ describe('validateNewVersion', () => {
     ['a bad topic', { ...base, topic: 'Bad' }, 'topic'],
     ['bad metadata', { ...base, metadata: { '-k': 'v' } }, 'metadata'],
     ['a bad pointer', { ...base, pointer: blob([]) }, 'pointer.blob.locations'],
+    ["a key outside the topic's prefix", { ...base, pointer: blob([loc(), loc({ region: 'eu-west-1', key: 'other-topic/1' })]) }, 'pointer.blob.locations[1].key'],
     ['a bad scope value', { ...base, scopes: [{ region: 'eu' }, { region: 'a b' }] }, 'scopes[1].region'],
     ['a bad scope key', { ...base, scopes: [{ '-r': 'eu' }] }, 'scopes[0]'],
     [
