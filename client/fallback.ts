@@ -48,20 +48,21 @@ export class SnapshotReader {
     this.prefix = opts.prefix ?? DEFAULT_SNAPSHOT_PREFIX;
   }
 
-  /** The newest whole snapshot any region has. */
-  async read(): Promise<Snapshot> {
+  /** The newest whole snapshot any region has. `signal` ends the read (e.g. at a subscriber's start-up deadline). */
+  async read(signal?: AbortSignal): Promise<Snapshot> {
     const failures: string[] = [];
     for (const store of this.stores) {
       // A writer may replace the pointer (and delete an old snapshot) between our two reads:
       // then read the pointer again.
       for (let attempt = 1; attempt <= 3; attempt++) {
         try {
-          const pointer = parsePointer(await readAllBytes(await store.get(store.locationOf(pointerKey(this.prefix)))));
+          const pointer = parsePointer(await readAllBytes(await store.get(store.locationOf(pointerKey(this.prefix)), signal)));
           if (this.cached?.key === pointer.key) return this.cached.snapshot;
-          const snapshot = decodeSnapshot(await readAllBytes(await store.get(store.locationOf(pointer.key))));
+          const snapshot = decodeSnapshot(await readAllBytes(await store.get(store.locationOf(pointer.key), signal)));
           this.cached = { key: pointer.key, snapshot };
           return snapshot;
         } catch (err) {
+          if (signal?.aborted) throw new SnapshotUnavailableError(`reading the fallback snapshot was cut short: ${String(signal.reason)}`, err);
           if (attempt === 3 || !(err instanceof BlobNotFoundError)) {
             failures.push(`${store.region}: ${err instanceof Error ? err.message : String(err)}`);
             break;
