@@ -39,7 +39,11 @@ export interface ServerOptions {
   readonly role?: Role;
   /** Consume role: how often the poll table is read again from the store, ms (100 to 600000). @default 2000 */
   readonly refreshMs?: number;
-  /** Consume role: serve Prometheus metrics on this HTTP port (0: any free port). @default none (no metrics endpoint) */
+  /**
+   * Serve Prometheus metrics on this HTTP port (0: any free port), in every role: consumer
+   * requests, the consume role's table and limiter, the Elasticsearch audit sink's counters.
+   * @default none (no metrics endpoint)
+   */
   readonly metricsPort?: number;
   /** Consume role: the per-application concurrency limiter. @default see limiterWithDefaults */
   readonly limiter?: LimiterOptions;
