@@ -260,7 +260,8 @@ async function refusingS3(): Promise<{ url: string; requests: { host: string; pa
     req.resume();
     req.on('end', () => res.writeHead(403, { 'content-type': 'application/xml' }).end('<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>refused by the test</Message></Error>'));
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // On "localhost" (whichever address it resolves to here, as for the SDK): an IP endpoint would always get path-style URLs.
+  await new Promise<void>((resolve) => server.listen(0, 'localhost', resolve));
   const { port } = server.address() as AddressInfo;
   return { url: `http://localhost:${port}`, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
