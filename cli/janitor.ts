@@ -6,6 +6,7 @@ import { createLogger } from '../server/log.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { toJson } from './format.js';
 import { addStoreOptions, openJanitorStore, type StoreCliOptions } from './store-options.js';
+import { addSwitch } from './switch.js';
 
 /** "90s", "5m", "24h", "7d" or milliseconds. */
 export function parseDuration(text: string, field: string): number {
@@ -31,9 +32,8 @@ function summary(o: JobOutcome): string {
 
 export function addJanitorCommand(program: Command, ctx: { dataDir: () => string; blobDir: () => string; json: () => boolean }): void {
   addBlobOptions(
-    addStoreOptions(program.command('janitor'))
+    addSwitch(addStoreOptions(program.command('janitor')), '--once', 'run each job once and exit (exit 1 when one failed)', 'IMPRINT_JANITOR_ONCE')
       .description('write the fallback snapshot to every region and purge versions outside retention (only one janitor does each job at a time)')
-      .addOption(new Option('--once', 'run each job once and exit (exit 1 when one failed)').env('IMPRINT_JANITOR_ONCE'))
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
       .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').env('IMPRINT_PURGE_EVERY').default('24h'))
       .addOption(new Option('--es-url <url>', 'also delete daily audit indices past --audit-retention-days in this Elasticsearch').env('IMPRINT_ES_URL'))

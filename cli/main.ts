@@ -3,10 +3,13 @@
  * `imprint`: the command for operators and publishers. Thin: parses, calls client/ (or
  * starts server/), prints. `imprint --help` and `imprint COMMAND --help` say the rest.
  */
+import { CommanderError } from 'commander';
 import { ImprintError } from '../core/index.js';
 import { program } from './program.js';
 
 program.parseAsync().catch((err: unknown) => {
+  // Commander has printed its message (a usage error, or --help and --version, which exit 0).
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   if (err instanceof ImprintError) {
     process.stderr.write(`imprint: ${err.code === 'INVALID_ARGUMENT' ? 'invalid argument: ' : ''}${err.message}\n`);
     process.exit(err.code === 'INVALID_ARGUMENT' ? 2 : 1);

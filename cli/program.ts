@@ -2,6 +2,7 @@
  * The `imprint` command's definition: every verb, option and environment variable. cli/main.ts
  * runs it; tests read it (test/unit/compose.test.ts checks docker-compose.yml against it).
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 // Modules, not client/index.js: the AWS SDK loads only for --blobs s3 (see cli/blobs.ts).
@@ -18,6 +19,7 @@ import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-op
 import { bytes, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
 import { checkHealth } from '../client/health.js';
+import { PROTO_ROOT } from '../proto/loader.js';
 
 interface GlobalOpts {
   address: string;
@@ -26,8 +28,18 @@ interface GlobalOpts {
   json?: boolean;
 }
 
+/** The version in the package.json of this checkout or install (beside proto/, in source and built alike). */
+function packageVersion(): string {
+  return (JSON.parse(fs.readFileSync(path.join(path.dirname(PROTO_ROOT), 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 export const program = new Command('imprint')
   .description('Publish immutable, versioned datasets to topics; consumers hot-swap their copy.')
+  .version(packageVersion(), '-V, --version', 'print the version of imprint')
+  // Usage errors (unknown option or command, a value outside the choices, a missing argument)
+  // are thrown, not exited on, so that cli/main.ts gives them the exit code of invalid input;
+  // subcommands inherit this from here.
+  .exitOverride()
   .addOption(new Option('-a, --address <host:port>', 'the Imprint service').env('IMPRINT_ADDRESS').default(`127.0.0.1:${DEFAULT_PORT}`))
   .addOption(new Option('-d, --data-dir <dir>', 'data dir of the embedded service (database, blobs, audit)').env('IMPRINT_DATA_DIR').default('imprint-data'))
   .addOption(new Option('--blob-dir <dir>', 'local blob directory for payloads over 1 MiB (default: DATA_DIR/blobs)').env('IMPRINT_BLOB_DIR'))

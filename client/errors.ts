@@ -29,10 +29,22 @@ function isServiceError(err: unknown): err is grpc.ServiceError {
   return err instanceof Error && typeof (err as Partial<grpc.ServiceError>).code === 'number' && 'details' in err;
 }
 
+/**
+ * grpc-js's details for a channel that could not connect, "No connection established. Last
+ * error: Error: connect ECONNREFUSED 127.0.0.1:1. Resolution note: " (the note is usually
+ * empty), as one clause: "no connection: connect ECONNREFUSED 127.0.0.1:1". Others pass as they are.
+ */
+function connectionDetails(details: string): string {
+  const m = /^No connection established\. Last error: (?:\w*Error: )?(.*?)\. Resolution note: (.*)$/s.exec(details);
+  if (!m) return details;
+  const reasons = [m[1] === 'null' ? '' : m[1], m[2]].filter((r) => r !== undefined && r.trim() !== '');
+  return `no connection${reasons.length ? `: ${reasons.join('; ')}` : ''}`;
+}
+
 export function fromGrpcError(err: unknown, what: string): ImprintError {
   if (err instanceof ImprintError) return err;
   if (!isServiceError(err)) return new ImprintError('INTERNAL', `${what}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-  const details = err.details || err.message;
+  const details = connectionDetails(err.details || err.message);
   let out: ImprintError;
   switch (err.code) {
     case grpc.status.INVALID_ARGUMENT:

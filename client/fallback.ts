@@ -57,13 +57,23 @@ export class SnapshotReader {
     this.timing = readOptionsWithDefaults(opts);
   }
 
-  /** The newest whole snapshot of the first region to deliver one. `onSlowRegion`: told of regions hedged or abandoned. */
-  async read(opts: { readonly onSlowRegion?: (e: SlowRegionEvent) => void } = {}): Promise<Snapshot> {
-    const r = await firstToDeliver(this.stores, (s) => s.region, (store, ctx) => this.readFrom(store, ctx), {
-      ...this.timing,
-      what: 'the fallback snapshot',
-      ...(opts.onSlowRegion && { onSlowRegion: opts.onSlowRegion }),
-    });
+  /**
+   * The newest whole snapshot of the first region to deliver one. `onSlowRegion`: told of
+   * regions hedged or abandoned; `signal` ends the read (e.g. at a subscriber's start-up deadline).
+   */
+  async read(opts: { readonly onSlowRegion?: (e: SlowRegionEvent) => void; readonly signal?: AbortSignal } = {}): Promise<Snapshot> {
+    let r: Awaited<ReturnType<typeof firstToDeliver<KeyedBlobStore, Snapshot>>>;
+    try {
+      r = await firstToDeliver(this.stores, (s) => s.region, (store, ctx) => this.readFrom(store, ctx), {
+        ...this.timing,
+        what: 'the fallback snapshot',
+        ...(opts.onSlowRegion && { onSlowRegion: opts.onSlowRegion }),
+        ...(opts.signal && { signal: opts.signal }),
+      });
+    } catch (err) {
+      if (opts.signal?.aborted) throw new SnapshotUnavailableError(`reading the fallback snapshot was cut short: ${String(opts.signal.reason)}`, err);
+      throw err;
+    }
     if ('value' in r) return r.value;
     const failures = r.failures.map((f) => `${f.region}: ${f.error instanceof Error ? f.error.message : String(f.error)}`);
     throw new SnapshotUnavailableError(`no region has a readable fallback snapshot (${failures.join('; ') || 'no stores configured'})`);

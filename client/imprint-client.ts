@@ -76,6 +76,15 @@ function validateApp(app: string): string {
   return app;
 }
 
+/** Per-call options. */
+export interface CallOptions {
+  /**
+   * An absolute deadline (ms since the epoch) that cuts the call's `deadlineMs` short, e.g. a
+   * subscriber's start-up budget. With an address list it covers every address tried. @default none
+   */
+  readonly deadline?: number;
+}
+
 export interface PollResult {
   /** Absent: no update, keep what you hold. */
   readonly record?: VersionRecord;
@@ -190,7 +199,7 @@ export class ImprintClient {
    * failing last) when a read is answered UNAVAILABLE or DEADLINE_EXCEEDED, each once, and the
    * one that answers becomes current. Writes are not sent twice.
    */
-  private async call<Res>(what: string, invoke: Invoke<Res>): Promise<Res> {
+  private async call<Res>(what: string, invoke: Invoke<Res>, opts: CallOptions = {}): Promise<Res> {
     const order = this.order();
     const tries = FAILOVER_METHODS.has(what) ? order.length : 1;
     let last: unknown;
@@ -198,7 +207,7 @@ export class ImprintClient {
       const k = order[i] as number;
       try {
         const res = await new Promise<Res>((resolve, reject) => {
-          invoke(this.stubs[k] as Stubs, { deadline: Date.now() + this.deadlineMs }, (err, res) => {
+          invoke(this.stubs[k] as Stubs, { deadline: Math.min(Date.now() + this.deadlineMs, opts.deadline ?? Infinity) }, (err, res) => {
             if (err || res === undefined) reject(err ?? new Error('no answer'));
             else resolve(res);
           });
@@ -270,11 +279,11 @@ export class ImprintClient {
     return fromUpdate(res.update);
   }
 
-  async batchPoll(identity: ConsumerIdentity, cursors: readonly { topic: string; lastSeen: Version }[]): Promise<BatchPollResult[]> {
+  async batchPoll(identity: ConsumerIdentity, cursors: readonly { topic: string; lastSeen: Version }[], opts: CallOptions = {}): Promise<BatchPollResult[]> {
     const res = await this.call<BatchPollResponse__Output>('BatchPoll', (stubs, o, cb) => stubs.consumer.BatchPoll({
       identity: identityToWire(identity),
       topics: cursors.map((c) => ({ topic: c.topic, lastSeenVersion: c.lastSeen.toString() })),
-    }, o, cb));
+    }, o, cb), opts);
     return res.results.map((r) => ({
       topic: r.topic,
       ...fromUpdate(r.update),

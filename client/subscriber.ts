@@ -73,7 +73,12 @@ export interface SubscriberOptions extends ReadOptions {
   readonly intervalMs?: number;
   /** Each wait is intervalMs × (1 ± jitter). @default 0.1 */
   readonly jitter?: number;
-  /** How long `ready()` waits for a first version before settling for the default. @default 30000 */
+  /**
+   * How long `ready()` waits for a first version before settling for the default. While a
+   * subscription starts, the service has the first half of it (each call's deadline is cut to
+   * fit, and retries stop there) and the fallback snapshot the rest, so a service that hangs
+   * still leaves time to start from the snapshot. @default 30000
+   */
   readonly startupBudgetMs?: number;
   /** On start-up, how many older versions to try when the latest cannot be loaded. @default 3 */
   readonly olderVersionsToTry?: number;
@@ -103,6 +108,8 @@ type Resolved = Required<Omit<SubscriberOptions, 'registry' | 'fallback'>> & {
 function withDefaults(o: SubscriberOptions): Resolved {
   const intervalMs = o.intervalMs ?? 30_000;
   if (!Number.isFinite(intervalMs) || intervalMs < 10) throw new InvalidArgumentError('intervalMs', 'must be at least 10', intervalMs);
+  const startupBudgetMs = o.startupBudgetMs ?? 30_000;
+  if (!Number.isFinite(startupBudgetMs) || startupBudgetMs < 1) throw new InvalidArgumentError('startupBudgetMs', 'must be at least 1', startupBudgetMs);
   const jitter = o.jitter ?? 0.1;
   if (!(jitter >= 0 && jitter < 1)) throw new InvalidArgumentError('jitter', 'must be in [0, 1)', jitter);
   const olderVersionsToTry = o.olderVersionsToTry ?? 3;
@@ -116,7 +123,7 @@ function withDefaults(o: SubscriberOptions): Resolved {
     blobStores: o.blobStores ?? [],
     intervalMs,
     jitter,
-    startupBudgetMs: o.startupBudgetMs ?? 30_000,
+    startupBudgetMs,
     olderVersionsToTry,
     retry: o.retry ?? { retries: 3, minTimeoutMs: 200, maxTimeoutMs: 5_000 },
     registry,
@@ -143,6 +150,8 @@ const reasonOf = (err: unknown): string => (err instanceof StepError ? reasonOf(
  */
 export class Subscription<T> extends EventEmitter {
   readonly topic: string;
+  /** @internal When it was subscribed (ms since the epoch): its start-up budget runs from here. */
+  readonly startedAtMs = Date.now();
   private value: T | undefined;
   private held: Version = 0n;
   private record: VersionRecord | undefined;
@@ -304,17 +313,32 @@ export class Subscriber extends EventEmitter {
     return this.ticking;
   }
 
+  /**
+   * While a subscription is starting: when the service's half of its start-up budget ends, and
+   * the whole budget (ms since the epoch). The earliest-started subscription of the poll counts.
+   */
+  private startupDeadlines(subs: readonly Subscription<unknown>[]): { service: number; fallback: number } | undefined {
+    const starting = subs.filter((s) => !s.isReady);
+    if (starting.length === 0) return undefined;
+    const since = Math.min(...starting.map((s) => s.startedAtMs));
+    return { service: since + this.o.startupBudgetMs / 2, fallback: since + this.o.startupBudgetMs };
+  }
+
   /** One BatchPoll for every subscription; each update runs its swap cycle. */
   private async pollAll(): Promise<void> {
     const subs = [...this.subs.values()];
     if (subs.length === 0) return;
     const { metrics, retry } = this.o;
+    const startup = this.startupDeadlines(subs);
+    const remaining = (until: number | undefined) => (until === undefined ? Infinity : Math.max(0, until - Date.now()));
     let results;
     try {
-      results = await pRetry(() => this.o.client.batchPoll(this.o.identity, subs.map((s) => ({ topic: s.topic, lastSeen: s.version }))), {
+      results = await pRetry(() => this.o.client.batchPoll(this.o.identity, subs.map((s) => ({ topic: s.topic, lastSeen: s.version })), startup && { deadline: startup.service }), {
         retries: retry.retries,
         minTimeout: retry.minTimeoutMs,
         maxTimeout: retry.maxTimeoutMs,
+        // Starting: no attempt or wait past the service's half of the budget.
+        maxRetryTime: remaining(startup?.service),
         randomize: true,
         // Every failure is retried while open, RESOURCE_EXHAUSTED included (a throttled poll
         // is worth repeating once the server's share frees up).
@@ -322,13 +346,13 @@ export class Subscriber extends EventEmitter {
         // A throttled poll waits out the server's hint before p-retry's own backoff, so the
         // next attempt comes no sooner than the server asked (not after the last attempt).
         onFailedAttempt: async ({ error, retriesLeft }) => {
-          if (retriesLeft > 0 && !this.closed) await waitForRetryHint(error, { maxMs: retry.maxTimeoutMs, signal: this.stopping.signal });
+          if (retriesLeft > 0 && !this.closed) await waitForRetryHint(error, { maxMs: Math.min(retry.maxTimeoutMs, remaining(startup?.service)), signal: this.stopping.signal });
         },
       });
     } catch (err) {
       for (const s of subs) metrics.failures.inc({ topic: s.topic, step: 'poll', reason: reasonOf(err) });
       this.emit('poll-failed', { error: err });
-      if (this.o.fallback) await this.pollSnapshot(subs, this.o.fallback);
+      if (this.o.fallback) await this.pollSnapshot(subs, this.o.fallback, startup && AbortSignal.timeout(remaining(startup.fallback)));
       return;
     }
     metrics.lastPollSuccess.set(Date.now() / 1000);
@@ -353,11 +377,11 @@ export class Subscriber extends EventEmitter {
     );
   }
 
-  /** The service is unreachable: decide from the newest snapshot any region has. */
-  private async pollSnapshot(subs: Subscription<unknown>[], reader: SnapshotReader): Promise<void> {
+  /** The service is unreachable: decide from the newest snapshot any region has (read until `signal`, if given). */
+  private async pollSnapshot(subs: Subscription<unknown>[], reader: SnapshotReader, signal?: AbortSignal): Promise<void> {
     let snapshot: Snapshot;
     try {
-      snapshot = await reader.read({ onSlowRegion: (e) => this.slowRegion('', e) });
+      snapshot = await reader.read({ onSlowRegion: (e) => this.slowRegion('', e), ...(signal && { signal }) });
     } catch (err) {
       this.o.metrics.failures.inc({ topic: '', step: 'fallback', reason: reasonOf(err) });
       this.emit('fallback-failed', { error: err });

@@ -42,7 +42,11 @@ export interface ServerOptions {
   readonly role?: Role;
   /** Consume role: how often the poll table is read again from the store, ms (100 to 600000). @default 2000 */
   readonly refreshMs?: number;
-  /** Consume role: serve Prometheus metrics on this HTTP port (0: any free port). @default none (no metrics endpoint) */
+  /**
+   * Serve Prometheus metrics on this HTTP port (0: any free port), in every role: consumer
+   * requests, the consume role's table and limiter, the Elasticsearch audit sink's counters.
+   * @default none (no metrics endpoint)
+   */
   readonly metricsPort?: number;
   /** Consume role: the per-application concurrency limiter. @default see limiterWithDefaults */
   readonly limiter?: LimiterOptions;
@@ -98,6 +102,12 @@ export interface CassandraOptions {
   readonly reconnectBaseMs?: number;
   /** Longest delay between connection attempts. @default 5000 */
   readonly reconnectMaxMs?: number;
+  /**
+   * Requests in a row that got no answer within requestTimeoutMs after which the store counts
+   * as unavailable (health NOT_SERVING) until Cassandra answers again: a node that hangs keeps
+   * its connections open, so the driver never sees it go down. @default 3
+   */
+  readonly timeoutsBeforeUnavailable?: number;
 }
 
 export interface ResolvedServerOptions {
@@ -139,6 +149,7 @@ export const CASSANDRA_DEFAULTS = {
   publishBudgetMs: 20_000,
   reconnectBaseMs: 500,
   reconnectMaxMs: 5000,
+  timeoutsBeforeUnavailable: 3,
   port: 9042,
 } as const;
 
@@ -224,6 +235,10 @@ export function cassandraWithDefaults(c: CassandraOptions): CassandraStoreOption
   const reconnectBaseMs = ms('reconnectBaseMs', c.reconnectBaseMs, CASSANDRA_DEFAULTS.reconnectBaseMs);
   const reconnectMaxMs = ms('reconnectMaxMs', c.reconnectMaxMs, CASSANDRA_DEFAULTS.reconnectMaxMs);
   if (reconnectMaxMs < reconnectBaseMs) throw new InvalidArgumentError(field('reconnectMaxMs'), 'must not be below reconnectBaseMs', reconnectMaxMs);
+  const timeoutsBeforeUnavailable = c.timeoutsBeforeUnavailable ?? CASSANDRA_DEFAULTS.timeoutsBeforeUnavailable;
+  if (!Number.isInteger(timeoutsBeforeUnavailable) || timeoutsBeforeUnavailable < 1 || timeoutsBeforeUnavailable > 1000) {
+    throw new InvalidArgumentError(field('timeoutsBeforeUnavailable'), 'must be a whole number from 1 to 1000', timeoutsBeforeUnavailable);
+  }
   return {
     contactPoints,
     localDataCenter,
@@ -237,6 +252,7 @@ export function cassandraWithDefaults(c: CassandraOptions): CassandraStoreOption
     publishBudgetMs: ms('publishBudgetMs', c.publishBudgetMs, CASSANDRA_DEFAULTS.publishBudgetMs),
     reconnectBaseMs,
     reconnectMaxMs,
+    timeoutsBeforeUnavailable,
   };
 }
 

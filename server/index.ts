@@ -3,11 +3,14 @@
  * and serves gRPC in its role (publish, consume or all). With the Cassandra store it binds and
  * answers health at once, NOT_SERVING (other calls UNAVAILABLE) until Cassandra answers,
  * connecting in the background with backoff. A consume-role instance answers polls from a
- * poll table refreshed every `refreshMs`, limits concurrency per calling application, and
- * serves Prometheus metrics on `metricsPort` when one is given. A publish of a blob pointer is
- * checked against `blobStores` (the local blob directory of the data dir by default).
+ * poll table refreshed every `refreshMs` and limits concurrency per calling application. Any
+ * role serves Prometheus metrics on `metricsPort` when one is given: the consumer requests',
+ * the consume role's table and limiter, and the Elasticsearch audit sink's. A publish of a
+ * blob pointer is checked against `blobStores` (the local blob directory of the data dir by
+ * default).
  */
 import fs from 'node:fs';
+import { Registry } from 'prom-client';
 import type { BlobStore } from '../client/blob-store/blob-store.js';
 import { LocalBlobStore } from '../client/blob-store/local.js';
 import { ImprintError } from '../core/index.js';
@@ -37,7 +40,7 @@ export interface ImprintServer {
   readonly table?: PollTable;
   /** Consume role: the per-application concurrency limiter. */
   readonly limiter?: ConcurrencyLimiter;
-  /** Consumer request metrics (and the table's, the limiter's); set when metricsPort is. */
+  /** Consumer request metrics (and the table's, the limiter's, the audit sink's); set when metricsPort is. */
   readonly metrics?: ConsumeMetrics;
   /** The Prometheus endpoint (GET /metrics), when metricsPort was given. */
   readonly metricsServer?: MetricsServer;
@@ -68,12 +71,13 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     throw new DataDirError(`data dir ${o.dataDir} is not a writable directory: ${err instanceof Error ? err.message : String(err)}`, err);
   }
   // 2. The store (a corrupt database is an error, never an empty store; Cassandra connects
-  //    later, in the background), then audit.
+  //    later, in the background), then audit, whose sink counts into the metrics registry.
   const cassandra = o.cassandra && new CassandraMetadataStore({ ...o.cassandra, log });
   const store: MetadataStore = cassandra ?? SqliteMetadataStore.open({ file: o.sqliteFile });
+  const registry = o.metricsPort !== undefined ? new Registry() : undefined;
   let audit: AuditSink;
   try {
-    audit = o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, log }) : new FileAuditSink({ file: o.auditFile, log });
+    audit = o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, log });
   } catch (err) {
     await store.close();
     throw new DataDirError(`cannot open the audit file ${o.auditFile}: ${err instanceof Error ? err.message : String(err)}`, err);
@@ -84,7 +88,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const consume = o.role === 'consume';
   const table = consume ? new PollTable({ store, log, clock: o.clock }) : undefined;
   const limiter = consume ? new ConcurrencyLimiter(o.limiter) : undefined;
-  const metrics = o.metricsPort !== undefined ? consumeMetrics({ ...(table && { table }), ...(limiter && { limiter }) }) : undefined;
+  const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...(limiter && { limiter }) });
   if (table) {
     const first = cassandra && !cassandra.isAvailable ? undefined : await table.start(o.refreshMs);
     if (!first) void table.start(o.refreshMs);

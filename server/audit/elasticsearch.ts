@@ -7,7 +7,9 @@
  * O(1), never throws and never does I/O. When Elasticsearch is slow or down, failed bulks are
  * retried with backoff and the buffer fills; what does not fit is dropped and counted (stats(),
  * the `imprint_audit_events_dropped_total` metric and a periodic log line), never silently.
- * The bound covers every event held in memory: the queue plus the batch being sent.
+ * The bound covers every event held in memory: the queue plus the batch being sent. While
+ * Elasticsearch cannot be reached at all, it is tried again at least every `probeIntervalMs`
+ * (with the small template request), so its return is noticed within about that long.
  *
  * Also here: the template (installed at start, and again after Elasticsearch was unreachable,
  * since a restarted cluster may be empty), retention (`purgeAuditIndices`), and the consumers
@@ -382,9 +384,19 @@ export interface ElasticsearchAuditSinkOptions extends AuditTemplateOptions {
   readonly flushIntervalMs?: number;
   /** Per bulk request. @default 10000 */
   readonly requestTimeoutMs?: number;
-  /** Retry backoff (doubling, ±20 % jitter) between these. @default 250 .. 30000 */
+  /**
+   * Retry backoff (doubling, ±20 % jitter) between these, for an Elasticsearch that answers
+   * with errors (429, 5xx). @default 250 .. 30000
+   */
   readonly initialBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /**
+   * While Elasticsearch cannot be reached (connection refused or reset, no answer within
+   * requestTimeoutMs), the backoff stops at this. A try starts with the index template (a small
+   * request, put again after every such outage), so a cluster that is back is noticed within
+   * about this long (a hung one: within requestTimeoutMs more). @default 1000
+   */
+  readonly probeIntervalMs?: number;
   /** flush() gives up waiting (events stay buffered) after this long. @default 30000 */
   readonly flushTimeoutMs?: number;
   /** close() waits this long for the buffer to drain; what is left is counted as dropped. @default 5000 */
@@ -489,6 +501,7 @@ export class ElasticsearchAuditSink implements AuditSink {
   private readonly requestTimeoutMs: number;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly probeIntervalMs: number;
   private readonly flushTimeoutMs: number;
   private readonly closeTimeoutMs: number;
   private readonly bootId = randomBytes(6).toString('base64url');
@@ -521,6 +534,8 @@ export class ElasticsearchAuditSink implements AuditSink {
   private backoffMs: number;
 
   private unavailableSince: number | undefined;
+  /** Whether the last failure was a request that got no answer (then retries come every probeIntervalMs at most). */
+  private unreachable = false;
   /** Whether any request ever succeeded (for the log lines: "unavailable" needs a failure, "available" a success). */
   private contacted = false;
   private lastError: string | undefined;
@@ -537,6 +552,7 @@ export class ElasticsearchAuditSink implements AuditSink {
     this.requestTimeoutMs = positiveInt('requestTimeoutMs', opts.requestTimeoutMs, 10_000);
     this.initialBackoffMs = positiveInt('initialBackoffMs', opts.initialBackoffMs, 250);
     this.maxBackoffMs = positiveInt('maxBackoffMs', opts.maxBackoffMs, 30_000);
+    this.probeIntervalMs = positiveInt('probeIntervalMs', opts.probeIntervalMs, 1000);
     this.flushTimeoutMs = positiveInt('flushTimeoutMs', opts.flushTimeoutMs, 30_000);
     this.closeTimeoutMs = positiveInt('closeTimeoutMs', opts.closeTimeoutMs, 5000);
     this.retentionDays = positiveInt('retentionDays', opts.retentionDays, 30);
@@ -812,7 +828,7 @@ export class ElasticsearchAuditSink implements AuditSink {
     if (rejected > 0) this.reject(rejected, firstReason ?? 'rejected');
     this.settle();
     if (retry.length > 0) {
-      this.noteFailure('bulk', new Error(`${retry.length} of ${batch.length} events refused for now (429/5xx)`));
+      this.noteFailure('bulk', new Error(`${retry.length} of ${batch.length} events refused for now (429/5xx)`), true);
       return false;
     }
     this.noteSuccess();
@@ -834,8 +850,10 @@ export class ElasticsearchAuditSink implements AuditSink {
     this.waiters = still;
   }
 
-  private noteFailure(what: string, err: unknown): void {
+  /** `answered`: Elasticsearch answered (with an error); otherwise it could not be reached. */
+  private noteFailure(what: string, err: unknown, answered = err instanceof errors.ResponseError): void {
     this.lastError = `${what}: ${describeError(err)}`;
+    this.unreachable = !answered;
     if (this.unavailableSince === undefined) {
       this.unavailableSince = Date.now();
       this.log.warn('audit: elasticsearch unavailable; buffering events, dropping what exceeds the buffer', {
@@ -849,6 +867,7 @@ export class ElasticsearchAuditSink implements AuditSink {
 
   private noteSuccess(): void {
     this.backoffMs = this.initialBackoffMs;
+    this.unreachable = false;
     this.contacted = true;
     if (this.unavailableSince !== undefined) {
       this.log.info('audit: elasticsearch available again', { sink: this.name, unavailableMs: Date.now() - this.unavailableSince, buffered: this.ring.size + this.batch.length });
@@ -859,8 +878,13 @@ export class ElasticsearchAuditSink implements AuditSink {
 
   private sleepBackoff(): Promise<void> {
     if (this.stopped) return Promise.resolve();
-    const ms = Math.round(this.backoffMs * (0.8 + Math.random() * 0.4));
-    this.backoffMs = Math.min(this.maxBackoffMs, this.backoffMs * 2);
+    // Doubling, up to maxBackoffMs while Elasticsearch answers with errors (an overloaded
+    // cluster is not pressed harder), up to probeIntervalMs while it cannot be reached (a try
+    // costs it nothing, and a cluster that comes back, still starting and answering 503, does
+    // not wait out a backoff grown during the outage).
+    const cap = this.unreachable ? Math.min(this.probeIntervalMs, this.maxBackoffMs) : this.maxBackoffMs;
+    const ms = Math.round(Math.min(this.backoffMs, cap) * (0.8 + Math.random() * 0.4));
+    this.backoffMs = Math.min(cap, this.backoffMs * 2);
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(t);
@@ -932,17 +956,22 @@ export class ElasticsearchAuditSink implements AuditSink {
         this.set(labels, sink.maxBuffered);
       },
     });
+    // Every series is there from the start, at 0, so a rate or an alert has something to read.
+    const zero = <C extends Counter.Internal>(c: C): C => {
+      c.inc(0);
+      return c;
+    };
     return {
-      recorded: recorded.labels(labels),
-      written: written.labels(labels),
+      recorded: zero(recorded.labels(labels)),
+      written: zero(written.labels(labels)),
       dropped: {
-        buffer_full: dropped.labels({ ...labels, reason: 'buffer_full' }),
-        rejected: dropped.labels({ ...labels, reason: 'rejected' }),
-        closed: dropped.labels({ ...labels, reason: 'closed' }),
-        after_close: dropped.labels({ ...labels, reason: 'after_close' }),
+        buffer_full: zero(dropped.labels({ ...labels, reason: 'buffer_full' })),
+        rejected: zero(dropped.labels({ ...labels, reason: 'rejected' })),
+        closed: zero(dropped.labels({ ...labels, reason: 'closed' })),
+        after_close: zero(dropped.labels({ ...labels, reason: 'after_close' })),
       },
-      bulkOk: bulk.labels({ ...labels, result: 'ok' }),
-      bulkError: bulk.labels({ ...labels, result: 'error' }),
+      bulkOk: zero(bulk.labels({ ...labels, result: 'ok' })),
+      bulkError: zero(bulk.labels({ ...labels, result: 'error' })),
       bulkSeconds: seconds.labels(labels),
     };
   }

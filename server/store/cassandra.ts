@@ -66,7 +66,10 @@
  * overloaded) become UnavailableError, which the gRPC layer answers with UNAVAILABLE. The
  * store starts unconnected: `connectInBackground` retries with backoff until it connects,
  * and every call answers UNAVAILABLE until then. A keyspace or table that disappeared (a
- * wiped node came back) is re-created on the first request that notices.
+ * wiped node came back) is re-created on the first request that notices. Availability (health)
+ * follows the driver's view of the nodes, and also the requests: a node that hangs keeps its
+ * connections open, so after `timeoutsBeforeUnavailable` requests in a row got no answer the
+ * store counts as unavailable until one is answered (a probe checks meanwhile).
  */
 import cassandra from 'cassandra-driver';
 import type { Client, types } from 'cassandra-driver';
@@ -109,6 +112,7 @@ export interface CassandraStoreOptions {
   readonly publishBudgetMs: number;
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
+  readonly timeoutsBeforeUnavailable: number;
   readonly log?: Logger;
 }
 
@@ -270,6 +274,8 @@ export class CassandraMetadataStore implements JanitorStore {
   private closed = false;
   private lastError = 'not connected yet';
   private available = false;
+  /** Requests in a row that got no answer within the request timeout. */
+  private timeoutsInARow = 0;
   private readonly availabilityListeners = new Set<(up: boolean) => void>();
   private wakeRetry: (() => void) | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
@@ -402,7 +408,7 @@ export class CassandraMetadataStore implements JanitorStore {
     client.on('log', (level: string, where: string, message: string) => {
       if (level === 'warning' || level === 'error') this.log.debug(`cassandra driver ${level}`, { where, message });
     });
-    this.setAvailable(true);
+    this.answered();
   }
 
   /**
@@ -415,7 +421,7 @@ export class CassandraMetadataStore implements JanitorStore {
       this.probeTimer = undefined;
       if (this.closed || this.client !== client) return;
       this.repairSchema(client).then(
-        () => this.setAvailable(true),
+        () => this.answered(),
         (err: unknown) => {
           this.log.debug('cassandra probe failed', { error: messageOf(err) });
           if (!this.available) this.scheduleProbe(client, this.options.reconnectMaxMs);
@@ -433,6 +439,22 @@ export class CassandraMetadataStore implements JanitorStore {
     if (up === this.available) return;
     this.available = up;
     for (const fn of this.availabilityListeners) fn(up);
+  }
+
+  /** Cassandra answered: it is available, whatever the driver's events said. */
+  private answered(): void {
+    this.timeoutsInARow = 0;
+    this.setAvailable(true);
+  }
+
+  /** A request failed: one that got no answer at all counts towards "hung" (see Faults above). */
+  private failed(client: Client, err: unknown): void {
+    if (!isNoAnswer(err)) return;
+    this.timeoutsInARow++;
+    if (this.timeoutsInARow < this.options.timeoutsBeforeUnavailable || !this.available || this.client !== client) return;
+    this.log.warn('cassandra does not answer; unavailable until it does', { at: this.options.contactPoints.join(','), timeoutsInARow: this.timeoutsInARow, requestTimeoutMs: this.options.requestTimeoutMs });
+    this.setAvailable(false);
+    this.scheduleProbe(client, this.options.reconnectBaseMs);
   }
 
   /** Keyspace, type and tables, each IF NOT EXISTS (idempotent, also with several servers starting). */
@@ -478,14 +500,16 @@ export class CassandraMetadataStore implements JanitorStore {
     const options = { prepare: true, consistency: this.cl, ...opts };
     try {
       const rs = await client.execute(query, params, options);
-      this.setAvailable(true); // an answer proves it, whatever the driver's events said
+      this.answered();
       return rs;
     } catch (err) {
+      this.failed(client, err);
       if (!isSchemaMissing(err)) throw this.unavailable(err, what);
       await this.recreateSchema(client, err, what);
       try {
         return await client.execute(query, params, options);
       } catch (again) {
+        this.failed(client, again);
         throw this.unavailable(again, what);
       }
     }
@@ -525,8 +549,11 @@ export class CassandraMetadataStore implements JanitorStore {
     for (let schemaRetry = 0; ; schemaRetry++) {
       try {
         const [only] = statements;
-        return statements.length === 1 && only ? await client.execute(only.query, only.params, options) : await client.batch([...statements], options);
+        const rs = statements.length === 1 && only ? await client.execute(only.query, only.params, options) : await client.batch([...statements], options);
+        this.answered();
+        return rs;
       } catch (err) {
+        this.failed(client, err);
         if (isSchemaMissing(err) && schemaRetry === 0) {
           await this.recreateSchema(client, err, what);
           continue;
@@ -933,6 +960,16 @@ function isUnavailable(err: unknown): boolean {
   }
   // Socket errors surface as plain driver errors ("Socket was closed", ECONNRESET...).
   return err instanceof e.DriverError || (err instanceof Error && 'code' in err && typeof err.code === 'string' && /^E[A-Z]+$/.test(err.code));
+}
+
+/** No node answered within the client's timeout: the sign of a node that hangs (the driver still thinks it is up). */
+function isNoAnswer(err: unknown): boolean {
+  const e = cassandra.errors;
+  if (err instanceof e.OperationTimedOutError) return true;
+  if (!(err instanceof e.NoHostAvailableError)) return false;
+  const inner: unknown = err.innerErrors;
+  const errs = inner && typeof inner === 'object' ? Object.values(inner) : [];
+  return errs.length > 0 && errs.every((i: unknown) => i instanceof e.OperationTimedOutError);
 }
 
 /**

@@ -8,6 +8,9 @@
  * 2. Cassandra is stopped under the running server: calls fail UNAVAILABLE (never hang past
  *    the driver's timeout), health goes NOT_SERVING; a new, empty Cassandra starts on the same
  *    port and the server recovers without a restart (keyspace re-created, publishes work).
+ * 3. Cassandra hangs (SIGSTOP: its connections stay open, so the driver never sees it go
+ *    down): after a few requests in a row got no answer, health turns NOT_SERVING; after
+ *    SIGCONT it is SERVING again. The consume instance stays SERVING on its table throughout.
  */
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
@@ -206,5 +209,46 @@ describe('the server on Cassandra, through faults', () => {
     await waitFor('the consume instance serves the new v1', async () => (await consumeClient.poll('model', identity(), 0n)).record?.version === 1n, 10_000);
     const fresh = await consumeClient.poll('model', identity(), 0n);
     expect(fresh.record?.pointer.kind === 'direct' && Buffer.from(fresh.record.pointer.bytes).toString()).toBe('after');
+  }, 240_000);
+
+  it('hung (SIGSTOP): health turns NOT_SERVING after a few requests got no answer, and SERVING again after SIGCONT', async () => {
+    expect(cassandra).toBeDefined();
+    const group = -(cassandra as RunningBackend).pid; // the launcher starts it in a process group of its own
+    expect(await health(hc)).toBe('SERVING');
+    const requestTimeoutMs = server.options.cassandra?.requestTimeoutMs ?? NaN;
+    const timeouts = server.options.cassandra?.timeoutsBeforeUnavailable ?? NaN;
+    // Polls keep coming, a few at a time, as traffic does; each waits out the request timeout.
+    let polling = true;
+    const inFlight = new Set<Promise<unknown>>();
+    const poller = (async () => {
+      while (polling) {
+        if (inFlight.size < 4) {
+          const p = outcome(client.poll('model', identity(), 0n)).finally(() => inFlight.delete(p));
+          inFlight.add(p);
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const stoppedAt = Date.now();
+    process.kill(group, 'SIGSTOP');
+    try {
+      // The first timeouts come one request timeout after the stop; a few in a row suffice.
+      const ms = await waitFor('health NOT_SERVING while Cassandra hangs', async () => (await health(hc)) === 'NOT_SERVING', requestTimeoutMs * 2 + 10_000);
+      ctx.log(`faults: hung Cassandra: health NOT_SERVING ${ms} ms after SIGSTOP (request timeout ${requestTimeoutMs} ms, ${timeouts} timeouts in a row)`);
+      expect(await health(hc, 'imprint.v1.PublisherService')).toBe('NOT_SERVING');
+      expect(logLines.some((l) => l.includes('cassandra does not answer'))).toBe(true);
+      // The consume instance answers from its table, and says it serves.
+      expect((await consumeClient.poll('model', identity(), 0n)).record?.version).toBe(1n);
+      expect(await health(consumeHc, 'imprint.v1.ConsumerService')).toBe('SERVING');
+    } finally {
+      process.kill(group, 'SIGCONT');
+      ctx.log(`faults: Cassandra was hung for ${Date.now() - stoppedAt} ms`);
+    }
+    const back = await waitFor('health SERVING after SIGCONT', async () => (await health(hc)) === 'SERVING', requestTimeoutMs + 20_000);
+    ctx.log(`faults: health SERVING ${back} ms after SIGCONT`);
+    polling = false;
+    await poller;
+    await Promise.all(inFlight);
+    expect((await client.poll('model', identity(), 0n)).record?.version).toBe(1n);
   }, 240_000);
 });

@@ -227,6 +227,7 @@ describe('Cassandra store: schema', () => {
     expect(() => options({ replication: '{"class":"SimpleStrategy","replication_factor":"1\'}"}' })).toThrow(/cassandra.replication/);
     expect(() => options({ replication: 'not json' })).toThrow(/JSON object/);
     expect(() => options({ replication: '{"replication_factor":1}' })).toThrow(/cassandra.replication.class/);
+    expect(() => options({ timeoutsBeforeUnavailable: 0 })).toThrow(/cassandra.timeoutsBeforeUnavailable must be a whole number from 1 to 1000/);
     expect(() => cassandraWithDefaults({ localDataCenter: 'dc1' })).toThrow(/contactPoints/);
     expect(() => cassandraWithDefaults({ contactPoints: '10.0.0.1' })).toThrow(/localDataCenter/);
     expect(cassandraWithDefaults({ contactPoints: '10.0.0.1, 10.0.0.2:9142', localDataCenter: 'dc1' })).toMatchObject({
@@ -235,6 +236,7 @@ describe('Cassandra store: schema', () => {
       replication: { class: 'NetworkTopologyStrategy', dc1: '3' },
       consistency: 'LOCAL_QUORUM',
       serialConsistency: 'LOCAL_SERIAL',
+      timeoutsBeforeUnavailable: 3,
     });
   });
 });

@@ -493,6 +493,45 @@ describe('Elasticsearch stopped under load, then started again on the same port'
   });
 });
 
+describe('Elasticsearch hung (SIGSTOP), then answering again (SIGCONT)', () => {
+  let es: RunningBackend | undefined;
+
+  beforeAll(async () => {
+    es = await backends.elasticsearch.start(createContext({ log: () => undefined }), {});
+  });
+  afterAll(async () => {
+    await es?.stop();
+  });
+
+  it('is noticed within about probeIntervalMs of answering again, whatever the backoff', async () => {
+    if (!es) throw new Error('no Elasticsearch');
+    const prefix = newPrefix();
+    // A backoff of a minute: only the probe interval (default 1 s) can make the sink try sooner.
+    const sink = sinkFor(prefix, { node: es.endpoint, requestTimeoutMs: 1000, initialBackoffMs: 60_000, maxBackoffMs: 60_000 });
+    await sink.ready();
+    const group = -es.pid; // the launcher starts it in a process group of its own
+    process.kill(group, 'SIGSTOP');
+    try {
+      for (let i = 0; i < 10; i++) sink.record(poll('hung', 'a', 'c', `n${i}`, '1', Date.now()));
+      await until(() => sink.stats().unavailable, 10_000, 'the sink to notice Elasticsearch does not answer');
+    } finally {
+      process.kill(group, 'SIGCONT');
+    }
+    const t0 = performance.now();
+    await until(() => !sink.stats().unavailable, 10_000, 'the sink to notice Elasticsearch answers again');
+    const noticedMs = performance.now() - t0;
+    process.stderr.write(`[audit] elasticsearch answered again (SIGCONT); the sink noticed after ${Math.round(noticedMs)} ms\n`);
+    await sink.flush();
+    expect(sink.stats()).toMatchObject({ buffered: 0, written: 10, dropped: 0, unavailable: false });
+    const c = new Client({ node: es.endpoint });
+    try {
+      expect(await count(prefix, undefined, c)).toBe(10);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 /** `gc()` (exposed at run time: vitest's forks do not pass --expose-gc). */
 function exposeGc(): () => void {
   v8.setFlagsFromString('--expose-gc');

@@ -4,10 +4,47 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient } from '../../client/index.js';
+import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
+import { freePort } from '../../scripts/backends/launcher.js';
 import { identity, directPointer, tempDir } from '../helpers.js';
 
 const CLI = path.resolve('dist/cli/main.js');
 const run = promisify(execFile);
+
+/** `imprint serve ARGS` on a free port: its gRPC address, metrics URL, output so far, and stop(). */
+async function serve(args: string[]): Promise<{ address: string; metricsUrl: string; output: () => string; stop(): Promise<void> }> {
+  const proc = spawn(process.execPath, [CLI, '--data-dir', tempDir(), 'serve', '--port', '0', '--metrics-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const m = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const onData = (b: Buffer) => {
+      output += b.toString();
+      const found = /Imprint is serving on ([\d.]+:\d+)[\s\S]*metrics {3}(http:\S+)/.exec(output);
+      if (found) resolve(found);
+    };
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
+    proc.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${output}`)));
+  });
+  return {
+    address: m[1] as string,
+    metricsUrl: m[2] as string,
+    output: () => output,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        proc.removeAllListeners('exit');
+        if (proc.exitCode !== null) return resolve();
+        proc.on('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** The value of one sample of a Prometheus text page (undefined: no such series). */
+async function sample(metricsUrl: string, series: string): Promise<number | undefined> {
+  const text = await (await fetch(metricsUrl)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
 
 describe('serve --audit elasticsearch', () => {
   let proc: ChildProcess;
@@ -75,5 +112,58 @@ describe('serve --audit elasticsearch', () => {
     expect((await fetch(`${esUrl}/${old}`, { method: 'HEAD' })).status).toBe(404);
     const today = await fetch(`${esUrl}/_cat/indices/imprint-audit-*?format=json`);
     expect(((await today.json()) as { index: string }[]).length).toBeGreaterThan(0);
+  });
+});
+
+describe('serve --audit elasticsearch --metrics-port, with Elasticsearch down, then back', () => {
+  let es: RunningBackend | undefined;
+  const servers: { stop(): Promise<void> }[] = [];
+  afterAll(async () => {
+    for (const s of servers) await s.stop();
+    await es?.stop();
+  });
+
+  it("serves the audit sink's counters on /metrics in every role, drops included, and notices Elasticsearch back within seconds", async () => {
+    const esPort = await freePort(); // nothing listens there yet: Elasticsearch is down
+    const esUrl = `http://127.0.0.1:${esPort}`;
+    const dropped = 'imprint_audit_events_dropped_total{sink="elasticsearch",reason="buffer_full"}';
+
+    // Every role: the series are there from the start.
+    const publish = await serve(['--role', 'publish', '--audit', 'elasticsearch', '--es-url', esUrl]);
+    servers.push(publish);
+    expect(await sample(publish.metricsUrl, dropped)).toBe(0);
+    expect(await sample(publish.metricsUrl, 'imprint_audit_buffer_capacity_events{sink="elasticsearch"}')).toBe(20_000);
+
+    // More poll events than the buffer holds (20 000): what overflows is dropped and counted.
+    const all = await serve(['--audit', 'elasticsearch', '--es-url', esUrl]);
+    servers.push(all);
+    const client = new ImprintClient({ address: all.address, app: 'metrics-test' });
+    try {
+      const topics = Array.from({ length: 50 }, (_, i) => `t${i}`);
+      for (const t of topics) await client.createTopic({ name: t });
+      const who = identity({ app: 'metrics-test', nodeId: 'n1' });
+      for (let i = 0; i < 410; i++) await client.batchPoll(who, topics.map((topic) => ({ topic, lastSeen: 0n })));
+    } finally {
+      client.close();
+    }
+    expect(await sample(all.metricsUrl, 'imprint_audit_buffered_events{sink="elasticsearch"}')).toBe(20_000);
+    expect(await sample(all.metricsUrl, dropped)).toBeGreaterThanOrEqual(50 * 410 - 20_000);
+    expect(await sample(all.metricsUrl, 'imprint_audit_events_written_total{sink="elasticsearch"}')).toBe(0);
+
+    // Elasticsearch comes back on its port: the sink sees it within seconds and sends what it holds.
+    es = await backends.elasticsearch.start(createContext({ log: () => undefined }), { port: esPort });
+    const back = performance.now();
+    while (!all.output().includes('audit: elasticsearch available again')) {
+      if (performance.now() - back > 15_000) throw new Error(`the sink did not notice Elasticsearch back within 15 s:\n${all.output().slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const noticedMs = performance.now() - back;
+    process.stderr.write(`[audit] serve noticed Elasticsearch back ${Math.round(noticedMs)} ms after it was ready\n`);
+    expect(noticedMs).toBeLessThan(5_000);
+    const deadline = Date.now() + 30_000;
+    while ((await sample(all.metricsUrl, 'imprint_audit_events_written_total{sink="elasticsearch"}')) !== 20_000) {
+      if (Date.now() > deadline) throw new Error('the buffered events were not written within 30 s');
+      await new Promise((r) => setTimeout(r, 200));
+    }
   });
 });

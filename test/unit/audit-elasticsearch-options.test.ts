@@ -25,6 +25,7 @@ describe('ElasticsearchAuditSink options', () => {
     ['an index prefix with a wildcard', { node, indexPrefix: 'audit-*' }, 'indexPrefix'],
     ['an upper-case index prefix', { node, indexPrefix: 'Audit' }, 'indexPrefix'],
     ['a retention of 0 days', { node, retentionDays: 0 }, 'retentionDays'],
+    ['a probe interval of 0', { node, probeIntervalMs: 0 }, 'probeIntervalMs'],
   ])('refuses %s, naming the field', (_name, opts, field) => {
     expect(fieldOf(() => new ElasticsearchAuditSink(opts))).toBe(field);
   });

@@ -17,6 +17,7 @@ import { parse } from 'yaml';
 import { parseDuration } from '../../cli/janitor.js';
 import { program } from '../../cli/program.js';
 import { cassandraFrom, type StoreCliOptions } from '../../cli/store-options.js';
+import { parseSwitch } from '../../cli/switch.js';
 import { cassandraWithDefaults, DEFAULT_PORT, withDefaults, type AuditKind, type Role, type StoreKind } from '../../server/config.js';
 import { servicesOf } from '../../server/grpc-server.js';
 import type { ConsistencyName, SerialConsistencyName } from '../../server/store/cassandra.js';
@@ -225,8 +226,6 @@ function parseInvocation(args: readonly string[], where: string, problems: strin
   return { ...(leaf && { command: leaf }), given };
 }
 
-const SWITCH_OFF = new Set(['', '0', 'false', 'no', 'off']);
-
 /**
  * The value of every option of the command and of the program, by attribute name, as
  * commander would settle it: the command line, else the environment variable, else the
@@ -255,9 +254,12 @@ function resolveOptions(
     else if (fromEnv !== undefined) {
       if (o.required || o.optional) v = fromEnv;
       else {
-        // commander turns a switch on for any value of its variable, "false" included.
-        if (SWITCH_OFF.has(fromEnv.trim().toLowerCase())) problems.push(`${where}: ${o.envVar}=${fromEnv} still turns ${o.long} on (any value does); remove it instead`);
-        v = !o.negate;
+        // A switch: its variable says true or false (cli/switch.ts); the command refuses anything else.
+        try {
+          v = parseSwitch(fromEnv, o.envVar ?? '');
+        } catch (err) {
+          problems.push(`${where}: ${message(err)}`);
+        }
       }
     } else {
       const d: unknown = o.defaultValue;
@@ -709,7 +711,7 @@ describe('docker-compose.yml', () => {
     ['a port the server refuses', (d) => void (envOf(d, 'imprint-publish')['IMPRINT_PORT'] = '70000'), ['imprint-publish', 'port']],
     ['bad Cassandra replication', (d) => void (envOf(d, 'imprint-publish')['IMPRINT_CASSANDRA_REPLICATION'] = '{"replication_factor":1}'), ['imprint-publish', 'replication.class']],
     ['a duration the janitor refuses', (d) => void (envOf(d, 'imprint-janitor')['IMPRINT_SNAPSHOT_EVERY'] = '5 minutes'), ['imprint-janitor', 'snapshot-every']],
-    ['a switch turned "off"', (d) => void (envOf(d, 'imprint-janitor')['IMPRINT_S3_PATH_STYLE'] = 'false'), ['imprint-janitor', 'IMPRINT_S3_PATH_STYLE']],
+    ['a switch value the command refuses', (d) => void (envOf(d, 'imprint-janitor')['IMPRINT_S3_PATH_STYLE'] = 'off'), ['imprint-janitor', 'IMPRINT_S3_PATH_STYLE']],
     ['a depends_on on no service', (d) => void ((service(d, 'kibana')['depends_on'] as Rec)['nope'] = { condition: 'service_healthy' }), ['kibana', 'nope']],
     ['a port on every interface', (d) => void (service(d, 'elasticsearch')['ports'] = ['9200:9200']), ['elasticsearch', '127.0.0.1']],
     ['a long-running service without healthcheck', (d) => void delete service(d, 'cassandra')['healthcheck'], ['cassandra', 'healthcheck']],
