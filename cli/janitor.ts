@@ -18,6 +18,12 @@ export function parseDuration(text: string, field: string): number {
   return ms;
 }
 
+/** Whether a job left part of its work undone: it failed, or failed in a region or on an object. */
+function incomplete(o: JobOutcome): boolean {
+  const r = o.result;
+  return Boolean(o.error) || (r !== undefined && (('failed' in r && r.failed.length > 0) || ('failures' in r && r.failures.length > 0)));
+}
+
 function summary(o: JobOutcome): string {
   if (!o.ran) return `${o.job}: skipped, another janitor holds the lease`;
   if (o.error) return `${o.job}: FAILED: ${o.error}`;
@@ -32,7 +38,7 @@ function summary(o: JobOutcome): string {
 
 export function addJanitorCommand(program: Command, ctx: { dataDir: () => string; blobDir: () => string; json: () => boolean }): void {
   addBlobOptions(
-    addSwitch(addStoreOptions(program.command('janitor')), '--once', 'run each job once and exit (exit 1 when one failed)', 'IMPRINT_JANITOR_ONCE')
+    addSwitch(addStoreOptions(program.command('janitor')), '--once', 'run each job once and exit (exit 1 when one failed, even in one region or on one object)', 'IMPRINT_JANITOR_ONCE')
       .description('write the fallback snapshot to every region and purge versions outside retention (only one janitor does each job at a time)')
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
       .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').env('IMPRINT_PURGE_EVERY').default('24h'))
@@ -58,7 +64,7 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       const outcomes = await janitor.runOnce();
       process.stdout.write(`${ctx.json() ? toJson(outcomes) : outcomes.map(summary).join('\n')}\n`);
       await store.close();
-      process.exitCode = outcomes.some((x) => x.error) ? 1 : 0;
+      process.exitCode = outcomes.some(incomplete) ? 1 : 0;
       return;
     }
     log.info('janitor running', { holder: janitor.holder, snapshotEvery: o.snapshotEvery, purgeEvery: o.purgeEvery, regions: blobStores.map((s) => s.region).join(',') });

@@ -334,6 +334,20 @@ describe('imprint command line: exit codes, switches, version, messages', () => 
     }
   });
 
+  it('janitor --once exits 1 when the snapshot could not be written to a region, and says which', async () => {
+    const s3 = await refusingS3();
+    try {
+      const res = await imprint(['--data-dir', tempDir(), 'janitor', '--once', '--blobs', 's3', '--regions', 'us-east-1', '--s3-endpoints', `us-east-1=${s3.url}`, '--s3-path-style'], {
+        AWS_ACCESS_KEY_ID: 'test',
+        AWS_SECRET_ACCESS_KEY: 'test-secret',
+      });
+      expect(res.stdout).toMatch(/^snapshot: 0 topics, \d+ bytes to no region; failed in us-east-1$/m);
+      expect(res.code).toBe(1);
+    } finally {
+      await s3.close();
+    }
+  });
+
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) expect(await imprint([flag])).toMatchObject({ code: 0, stdout: `${version}\n` });
