@@ -9,11 +9,14 @@ import {
   consumersToWire,
   headToWire,
   identityFromWire,
+  pageSizeFromWire,
+  pageTokenFromWire,
   pinToWire,
   pointerFromWire,
   recordToWire,
   retentionFromWire,
   scopeFromWire,
+  timeMsFromWire,
   topicToWire,
   versionFromWire,
 } from '../proto/convert.js';
@@ -97,6 +100,8 @@ export function pollHandlers(poller: Poller, log: Logger): Pick<ConsumerServiceH
     }),
     BatchPoll: unary('BatchPoll', log, async (req) => {
       const identity = identityFromWire(req.identity);
+      // Every cursor's version, checked before any topic is polled.
+      const lastSeens = req.topics.map((t, i) => versionFromWire(t.lastSeenVersion, `topics[${i}].last_seen_version`, true));
       const failed = (topic: string, err: unknown) => {
         const status = toServiceError(err, 'BatchPoll', log);
         return { topic, update: null, errorCode: grpc.status[status.code ?? grpc.status.INTERNAL], errorMessage: status.details ?? '' };
@@ -105,7 +110,7 @@ export function pollHandlers(poller: Poller, log: Logger): Pick<ConsumerServiceH
       let later: Promise<void>[] | undefined;
       req.topics.forEach((t, i) => {
         try {
-          const lastSeen = versionFromWire(t.lastSeenVersion, `topics[${t.topic}].last_seen_version`, true);
+          const lastSeen = lastSeens[i] ?? 0n;
           const now = poller.pollNow?.(t.topic, identity, lastSeen);
           if (now) {
             results[i] = { topic: t.topic, update: toUpdate(now), errorCode: '', errorMessage: '' };
@@ -132,11 +137,11 @@ export function consumerHandlers(svc: ImprintService, log: Logger): ConsumerServ
     ...pollHandlers(svc, log),
     GetVersion: unary('GetVersion', log, async (req) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'))) })),
     ListVersions: unary('ListVersions', log, async (req) => {
-      const page = await svc.listVersions(req.topic, req.pageSize, req.pageToken);
+      const page = await svc.listVersions(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken));
       return { versions: page.versions.map(recordToWire), nextPageToken: page.nextPageToken };
     }),
     GetLatestAt: unary('GetLatestAt', log, async (req) => {
-      const record = await svc.latestAt(req.topic, identityFromWire(req.identity), Number(req.atMs));
+      const record = await svc.latestAt(req.topic, identityFromWire(req.identity), timeMsFromWire(req.atMs, 'at_ms'));
       return { record: record ? recordToWire(record) : null };
     }),
     GetTopic: unary('GetTopic', log, async (req) => ({ topic: topicToWire(await svc.getTopic(req.name)) })),
@@ -155,7 +160,7 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
     }),
     ListPins: unary('ListPins', log, async (req) => ({ pins: (await svc.listPins(req.topic)).map(pinToWire) })),
     DescribeTopic: unary('DescribeTopic', log, async (req) => {
-      const d = await svc.describeTopic(req.name, Number(req.consumersSinceMs) || undefined);
+      const d = await svc.describeTopic(req.name, timeMsFromWire(req.consumersSinceMs, 'consumers_since_ms') || undefined);
       return {
         topic: topicToWire(d.topic),
         heads: d.heads.map(headToWire),
