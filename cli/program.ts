@@ -423,10 +423,12 @@ withIdentityOptions(
 withIdentityOptions(
   program
     .command('poll <topic>')
-    .description('ask as a given consumer identity what it should hold (for debugging scopes and pins)')
+    .description('ask as a given consumer identity what it should hold (for debugging scopes and pins); --app is required')
     .option('--last-seen <version>', 'the version the consumer holds (0: none)', '0'),
 ).action(
   withClient(async (client, topicName: string, o: IdentityOpts & { lastSeen: string }) => {
+    // A poll is always some application's: the server requires it (audit and per-app limits count by it).
+    if (!o.app) throw new InvalidArgumentError('--app', 'is required: the application to poll as (e.g. --app scorer)');
     const lastSeen = o.lastSeen === '0' ? 0n : parseVersion(o.lastSeen, 'last-seen');
     const res = await client.poll(topicName, identityFrom(o), lastSeen);
     out(res.record ? { update: recordJson(res.record), pinned: res.pinned } : { update: null }, () =>

@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
+import { validatePollIdentity } from '../core/index.js';
 import {
   consumersToWire,
   headToWire,
@@ -99,7 +100,8 @@ export function pollHandlers(poller: Poller, log: Logger): Pick<ConsumerServiceH
       return { update: toUpdate(poller.pollNow?.(req.topic, identity, lastSeen) ?? (await poller.poll(req.topic, identity, lastSeen))) };
     }),
     BatchPoll: unary('BatchPoll', log, async (req) => {
-      const identity = identityFromWire(req.identity);
+      // The identity names its app, for the whole request.
+      const identity = validatePollIdentity(identityFromWire(req.identity));
       // Every cursor's version, checked before any topic is polled.
       const lastSeens = req.topics.map((t, i) => versionFromWire(t.lastSeenVersion, `topics[${i}].last_seen_version`, true));
       const failed = (topic: string, err: unknown) => {

@@ -22,6 +22,7 @@ import {
   sha256Hex,
   validateIdentity,
   validateNewVersion,
+  validatePollIdentity,
   validateRetention,
   validateScope,
   validateScopes,
@@ -148,7 +149,7 @@ export class ImprintService {
   async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
     if (this.poller) return this.poller.poll(topic, identity, lastSeen);
     validateTopicName(topic);
-    validateIdentity(identity);
+    validatePollIdentity(identity);
     const audit = (outcome: PollEvent['outcome'], holds: Version, pinned: boolean, error?: string) =>
       this.audit.record({ kind: 'poll', atMs: this.now(), topic, identity, lastSeen: lastSeen.toString(), holds: holds.toString(), outcome, pinned, ...(error && { error }) });
     try {

@@ -155,6 +155,12 @@ describe('imprint CLI walkthrough', () => {
     expect(badName.stderr).toContain('name must be 1-128 characters');
   });
 
+  it('poll requires --app (the server audits and limits polls per application): exit 2, nothing polled', async () => {
+    const res = await cli('poll', 'ip-reputation', '--last-seen', '1');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('--app is required: the application to poll as (e.g. --app scorer)');
+  });
+
   it('a large publish to a missing topic fails and leaves no blob behind', async () => {
     const large = path.join(dir, 'orphan.bin');
     fs.writeFileSync(large, randomBytes(2 * 1024 * 1024));
