@@ -10,7 +10,7 @@ import { ImprintClient } from '../client/imprint-client.js';
 import { Publisher } from '../client/publisher.js';
 import { parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
-import { AUDIT_KINDS, DEFAULT_REFRESH_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
+import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
 import { DEFAULT_PORT, startImprintServer } from '../server/index.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
@@ -135,6 +135,8 @@ interface ServeOpts extends StoreCliOptions {
   role: Role;
   refreshMs: string;
   metricsPort?: string;
+  batchPollMaxTopics: string;
+  batchPollMaxResponseBytes: string;
 }
 
 addStoreOptions(
@@ -152,7 +154,13 @@ addStoreOptions(
         .default('all'),
     )
     .addOption(new Option('--refresh-ms <ms>', 'consume role: how often the poll table is read from the store').env('IMPRINT_REFRESH_MS').default(String(DEFAULT_REFRESH_MS)))
-    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: none)').env('IMPRINT_METRICS_PORT')),
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: none)').env('IMPRINT_METRICS_PORT'))
+    .addOption(new Option('--batch-poll-max-topics <n>', 'topics one BatchPoll may name (1-2000)').env('IMPRINT_BATCH_POLL_MAX_TOPICS').default(String(BATCH_POLL_DEFAULTS.maxTopics)))
+    .addOption(
+      new Option('--batch-poll-max-response-bytes <bytes>', 'size budget of one BatchPoll answer; records beyond it come without their direct bytes (1048576-67108864)')
+        .env('IMPRINT_BATCH_POLL_MAX_RESPONSE_BYTES')
+        .default(String(BATCH_POLL_DEFAULTS.maxResponseBytes)),
+    ),
 )
   .addHelpText(
     'after',
@@ -168,6 +176,8 @@ Examples:
     const port = parseCount(o.port, 'port') ?? DEFAULT_PORT;
     const refreshMs = parseCount(o.refreshMs, 'refresh-ms');
     const metricsPort = parseCount(o.metricsPort, 'metrics-port');
+    const maxTopics = parseCount(o.batchPollMaxTopics, 'batch-poll-max-topics');
+    const maxResponseBytes = parseCount(o.batchPollMaxResponseBytes, 'batch-poll-max-response-bytes');
     const server = await startImprintServer({
       dataDir: globals().dataDir,
       host: o.host,
@@ -179,6 +189,7 @@ Examples:
       role: o.role,
       ...(refreshMs !== undefined && { refreshMs }),
       ...(metricsPort !== undefined && { metricsPort }),
+      batchPoll: { ...(maxTopics !== undefined && { maxTopics }), ...(maxResponseBytes !== undefined && { maxResponseBytes }) },
     });
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;

@@ -114,8 +114,17 @@ function locationToWire(l: BlobLocation): WireBlobLocation {
 }
 
 export function pointerFromWire(p: DataPointer__Output | null | undefined, field = 'pointer'): DataPointer {
+  return pointerOf(p, field, false);
+}
+
+/**
+ * `directOmitted`: the pointer of a BatchPoll update whose direct bytes were left out (size and
+ * sha256, no payload) becomes a direct pointer with no bytes, which no reader accepts as the payload.
+ */
+function pointerOf(p: DataPointer__Output | null | undefined, field: string, directOmitted: boolean): DataPointer {
   if (!p) throw new InvalidArgumentError(field, 'is required');
   const size = sizeFromWire(p.size, `${field}.size`);
+  if (directOmitted && p.payload === undefined) return { kind: 'direct', size, sha256: p.sha256, bytes: new Uint8Array(0) };
   if (p.payload === 'direct' && p.direct) return { kind: 'direct', size, sha256: p.sha256, bytes: p.direct };
   if (p.payload === 'blob' && p.blob) {
     return { kind: 'blob', size, sha256: p.sha256, locations: p.blob.locations.map((l, i) => locationFromWire(l, `${field}.blob.locations[${i}]`)) };
@@ -142,12 +151,24 @@ export function recordToWire(r: VersionRecord): WireRecord {
 }
 
 export function recordFromWire(r: VersionRecord__Output): VersionRecord {
+  return recordOf(r, false);
+}
+
+/**
+ * The record of a BatchPoll update flagged `direct_omitted`: its pointer has the size and
+ * sha256 but empty bytes; read the whole record with GetVersion before its payload.
+ */
+export function recordWithoutDirectFromWire(r: VersionRecord__Output): VersionRecord {
+  return recordOf(r, true);
+}
+
+function recordOf(r: VersionRecord__Output, directOmitted: boolean): VersionRecord {
   return {
     topic: r.topic,
     version: versionFromWire(r.version, 'record.version'),
     publishedAtMs: Number(r.publishedAtMs),
     metadata: { ...r.metadata },
-    pointer: pointerFromWire(r.pointer, 'record.pointer'),
+    pointer: pointerOf(r.pointer, 'record.pointer', directOmitted),
     scopes: r.scopes.map(scopeFromWire),
     digest: r.digest,
   };

@@ -205,6 +205,18 @@ describe('imprint serve start-up failures', () => {
   });
 });
 
+describe('imprint serve BatchPoll bounds', () => {
+  it('refuses bounds out of range from flags and environment, naming the flag (exit 2)', async () => {
+    const dataDir = tempDir();
+    const topics = await imprint(['--data-dir', dataDir, 'serve', '--port', '0', '--batch-poll-max-topics', '0']);
+    expect(topics.code).toBe(2);
+    expect(topics.stderr).toContain('batchPoll.maxTopics must be a whole number from 1 to 2000 (--batch-poll-max-topics, IMPRINT_BATCH_POLL_MAX_TOPICS) (got 0)');
+    const bytes = await imprint(['--data-dir', dataDir, 'serve', '--port', '0'], { IMPRINT_BATCH_POLL_MAX_RESPONSE_BYTES: '1000' });
+    expect(bytes.code).toBe(2);
+    expect(bytes.stderr).toContain('batchPoll.maxResponseBytes must be a whole number from 1048576 to 67108864');
+  });
+});
+
 describe('imprint serve --role, from flags and environment', () => {
   const dataDir = tempDir();
   let publish: { proc: ChildProcess; port: number; output: () => string };

@@ -155,9 +155,9 @@ describe('embedded server over gRPC', () => {
       const res = await c.batchPoll(identity({ region: 'eu' }), [
         { topic: 'scored', lastSeen: 0n },
         { topic: 'missing-topic', lastSeen: 0n },
-        { topic: 'scored', lastSeen: 3n },
+        { topic: 'model', lastSeen: 1000n },
       ]);
-      expect(res.map((r) => r.topic)).toEqual(['scored', 'missing-topic', 'scored']);
+      expect(res.map((r) => r.topic)).toEqual(['scored', 'missing-topic', 'model']);
       expect(res[0]?.record?.version).toBe(3n);
       expect(res[1]?.error?.code).toBe('NOT_FOUND');
       expect(res[2]?.record).toBeUndefined();
