@@ -11,7 +11,7 @@ import { ImprintClient } from '../client/imprint-client.js';
 import { Publisher } from '../client/publisher.js';
 import { parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
-import { AUDIT_KINDS, DEFAULT_REFRESH_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
+import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, describeBlobStores, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
@@ -148,6 +148,8 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   role: Role;
   refreshMs: string;
   metricsPort?: string;
+  batchPollMaxTopics: string;
+  batchPollMaxResponseBytes: string;
 }
 
 addStoreOptions(
@@ -168,6 +170,12 @@ addStoreOptions(
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: none)').env('IMPRINT_METRICS_PORT'))
     .addOption(
       new Option('--blob-check-timeout-ms <ms>', "how long a region may take to confirm a publish's blob object (HeadObject)").env('IMPRINT_BLOB_CHECK_TIMEOUT_MS').default(String(DEFAULT_BLOB_CHECK_TIMEOUT_MS)),
+    )
+    .addOption(new Option('--batch-poll-max-topics <n>', 'topics one BatchPoll may name (1-2000)').env('IMPRINT_BATCH_POLL_MAX_TOPICS').default(String(BATCH_POLL_DEFAULTS.maxTopics)))
+    .addOption(
+      new Option('--batch-poll-max-response-bytes <bytes>', 'size budget of one BatchPoll answer; records beyond it come without their direct bytes (1048576-67108864)')
+        .env('IMPRINT_BATCH_POLL_MAX_RESPONSE_BYTES')
+        .default(String(BATCH_POLL_DEFAULTS.maxResponseBytes)),
     ),
 )
   .addHelpText(
@@ -185,6 +193,8 @@ Examples:
     const refreshMs = parseCount(o.refreshMs, 'refresh-ms');
     const metricsPort = parseCount(o.metricsPort, 'metrics-port');
     const blobCheckTimeoutMs = parseCount(o.blobCheckTimeoutMs, 'blob-check-timeout-ms');
+    const maxTopics = parseCount(o.batchPollMaxTopics, 'batch-poll-max-topics');
+    const maxResponseBytes = parseCount(o.batchPollMaxResponseBytes, 'batch-poll-max-response-bytes');
     const server = await startImprintServer({
       dataDir: globals().dataDir,
       host: o.host,
@@ -198,6 +208,7 @@ Examples:
       ...(metricsPort !== undefined && { metricsPort }),
       blobStores: await blobStoresFrom(o, blobDir()),
       ...(blobCheckTimeoutMs !== undefined && { blobCheckTimeoutMs }),
+      batchPoll: { ...(maxTopics !== undefined && { maxTopics }), ...(maxResponseBytes !== undefined && { maxResponseBytes }) },
     });
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
@@ -446,10 +457,12 @@ withIdentityOptions(
 withIdentityOptions(
   program
     .command('poll <topic>')
-    .description('ask as a given consumer identity what it should hold (for debugging scopes and pins)')
+    .description('ask as a given consumer identity what it should hold (for debugging scopes and pins); --app is required')
     .option('--last-seen <version>', 'the version the consumer holds (0: none)', '0'),
 ).action(
   withClient(async (client, topicName: string, o: IdentityOpts & { lastSeen: string }) => {
+    // A poll is always some application's: the server requires it (audit and per-app limits count by it).
+    if (!o.app) throw new InvalidArgumentError('--app', 'is required: the application to poll as (e.g. --app scorer)');
     const lastSeen = o.lastSeen === '0' ? 0n : parseVersion(o.lastSeen, 'last-seen');
     const res = await client.poll(topicName, identityFrom(o), lastSeen);
     out(res.record ? { update: recordJson(res.record), pinned: res.pinned } : { update: null }, () =>

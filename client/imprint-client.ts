@@ -11,6 +11,7 @@ import {
   pinFromWire,
   pointerToWire,
   recordFromWire,
+  recordWithoutDirectFromWire,
   retentionToWire,
   scopeToWire,
   topicFromWire,
@@ -93,6 +94,13 @@ export interface PollResult {
 
 export interface BatchPollResult extends PollResult {
   readonly topic: string;
+  /**
+   * The server left the record's direct bytes out to keep its answer within its size budget:
+   * `record.pointer` has the size and sha256 but no bytes (reading it as the payload fails
+   * verification). Read the whole record with `getVersion(topic, record.version)` before
+   * using its payload; the Subscriber does.
+   */
+  readonly directOmitted?: true;
   /** A per-topic failure, e.g. NOT_FOUND. */
   readonly error?: { readonly code: string; readonly message: string };
 }
@@ -143,9 +151,13 @@ function required<T>(value: T | null | undefined, method: string, field: string)
   return value;
 }
 
-function fromUpdate(u: Update__Output | null): PollResult {
-  return u?.record ? { record: recordFromWire(u.record), pinned: u.pinned } : { pinned: false };
+function fromUpdate(u: Update__Output | null): PollResult & { directOmitted?: true } {
+  if (!u?.record) return { pinned: false };
+  return u.directOmitted ? { record: recordWithoutDirectFromWire(u.record), pinned: u.pinned, directOmitted: true } : { record: recordFromWire(u.record), pinned: u.pinned };
 }
+
+/** A BatchPoll's per-topic answer left for another request (its response reached its size budget). */
+const DEFERRED_CODE = 'RESOURCE_EXHAUSTED';
 
 export class ImprintClient {
   readonly address: string;
@@ -279,16 +291,31 @@ export class ImprintClient {
     return fromUpdate(res.update);
   }
 
+  /**
+   * Polls many topics in one request; results in the order of `cursors`. Topics the server
+   * left for another request (its answer reached its size budget) are asked for again, in
+   * further BatchPolls, until each is answered; records whose direct bytes were left out
+   * come flagged `directOmitted`. `opts.deadline` bounds every round.
+   */
   async batchPoll(identity: ConsumerIdentity, cursors: readonly { topic: string; lastSeen: Version }[], opts: CallOptions = {}): Promise<BatchPollResult[]> {
-    const res = await this.call<BatchPollResponse__Output>('BatchPoll', (stubs, o, cb) => stubs.consumer.BatchPoll({
-      identity: identityToWire(identity),
-      topics: cursors.map((c) => ({ topic: c.topic, lastSeenVersion: c.lastSeen.toString() })),
-    }, o, cb), opts);
-    return res.results.map((r) => ({
-      topic: r.topic,
-      ...fromUpdate(r.update),
-      ...(r.errorCode && { error: { code: r.errorCode, message: r.errorMessage } }),
-    }));
+    const results: BatchPollResult[] = new Array(cursors.length);
+    let pending = cursors.map((_, i) => i);
+    while (pending.length > 0) {
+      const asked = pending;
+      const res = await this.call<BatchPollResponse__Output>('BatchPoll', (stubs, o, cb) => stubs.consumer.BatchPoll({
+        identity: identityToWire(identity),
+        topics: asked.map((i) => ({ topic: cursors[i]?.topic, lastSeenVersion: cursors[i]?.lastSeen.toString() })),
+      }, o, cb), opts);
+      if (res.results.length !== asked.length) throw new ProtocolError(`BatchPoll answered ${res.results.length} results for ${asked.length} topics`);
+      pending = [];
+      res.results.forEach((r, k) => {
+        const i = asked[k] as number;
+        // The first result of an answer is never left out: each round answers at least one topic.
+        if (r.errorCode === DEFERRED_CODE && k > 0) pending.push(i);
+        else results[i] = { topic: r.topic, ...fromUpdate(r.update), ...(r.errorCode && { error: { code: r.errorCode, message: r.errorMessage } }) };
+      });
+    }
+    return results;
   }
 
   async getVersion(topic: string, version: Version): Promise<VersionRecord> {

@@ -372,7 +372,8 @@ export class Subscriber extends EventEmitter {
         }
         const record = r.record;
         const pinned = r.pinned;
-        await sub.enqueue(() => this.update(sub, record, pinned));
+        const directOmitted = r.directOmitted === true;
+        await sub.enqueue(() => this.update(sub, record, pinned, directOmitted));
       }),
     );
   }
@@ -400,12 +401,15 @@ export class Subscriber extends EventEmitter {
     );
   }
 
-  /** Loads one announced version; on a first load that fails, tries older matching versions. */
-  private async update(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean): Promise<void> {
+  /**
+   * Loads one announced version (`directOmitted`: announced without its direct bytes); on a
+   * first load that fails, tries older matching versions.
+   */
+  private async update(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean, directOmitted = false): Promise<void> {
     // Never older than what we hold unless the server says it is pinned (invariant 3).
     if (record.version === sub.version || (record.version < sub.version && !pinned)) return;
     try {
-      await this.swapWithRetry(sub, record, pinned);
+      await this.swapWithRetry(sub, record, pinned, this.o.retry.retries, directOmitted);
     } catch (err) {
       if (sub.version !== 0n || this.o.olderVersionsToTry === 0) return;
       // Start-up with a broken latest: take the newest good older one.
@@ -430,9 +434,9 @@ export class Subscriber extends EventEmitter {
     }
   }
 
-  private async swapWithRetry(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean, retries = this.o.retry.retries): Promise<void> {
+  private async swapWithRetry(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean, retries = this.o.retry.retries, directOmitted = false): Promise<void> {
     const { retry } = this.o;
-    await pRetry(() => this.swapCycle(sub, record, pinned), {
+    await pRetry(() => this.swapCycle(sub, record, pinned, directOmitted), {
       retries,
       minTimeout: retry.minTimeoutMs,
       maxTimeout: retry.maxTimeoutMs,
@@ -462,8 +466,10 @@ export class Subscriber extends EventEmitter {
   }
 
   /** The swap cycle, one step a line; a throw at any step leaves the current value in place. */
-  private async swapCycle(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean): Promise<void> {
+  private async swapCycle(sub: Subscription<unknown>, announced: VersionRecord, pinned: boolean, directOmitted: boolean): Promise<void> {
     const started = performance.now();
+    // 0. the whole record, when the poll announced it without its direct bytes
+    const record = directOmitted ? await this.wholeRecord(announced) : announced;
     // 1. fetch (direct, or the closest region first; the next beside it when it is slow) and 2. verify size and sha256
     const bytes = await fetchPayload(record, this.o.blobStores, this.fetchOptions(sub.topic)).catch((err: unknown) => {
       throw new StepError(err instanceof DataIntegrityError ? 'verify' : 'fetch', err);
@@ -481,6 +487,25 @@ export class Subscriber extends EventEmitter {
     this.o.metrics.version.set({ topic: sub.topic }, Number(record.version));
     this.o.metrics.publishedAt.set({ topic: sub.topic }, record.publishedAtMs / 1000);
     this.o.metrics.swapSeconds.observe({ topic: sub.topic }, (performance.now() - started) / 1000);
+  }
+
+  /**
+   * A record a BatchPoll announced without its direct bytes, read whole with GetVersion; it
+   * must be the record announced (digest, size and sha256), and its bytes are then verified
+   * against that size and sha256 like any payload.
+   */
+  private async wholeRecord(announced: VersionRecord): Promise<VersionRecord> {
+    let record: VersionRecord;
+    try {
+      record = await this.o.client.getVersion(announced.topic, announced.version);
+    } catch (err) {
+      throw new StepError('fetch', err);
+    }
+    const a = announced.pointer;
+    if (record.digest !== announced.digest || record.pointer.size !== a.size || record.pointer.sha256 !== a.sha256) {
+      throw new StepError('verify', new DataIntegrityError(`${announced.topic} v${announced.version} read with GetVersion is not the record the poll announced`));
+    }
+    return record;
   }
 
   /** A version's payload, verified, whatever this consumer holds. */

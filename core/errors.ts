@@ -78,7 +78,7 @@ export class DataIntegrityError extends ImprintError {
 }
 
 function describe(v: unknown): string {
-  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'bigint' || typeof v === 'number') return String(v);
   if (typeof v === 'string') return JSON.stringify(v.length > 80 ? `${v.slice(0, 77)}...` : v);
   return JSON.stringify(v) ?? String(v);
 }

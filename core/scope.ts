@@ -94,3 +94,12 @@ export function validateIdentity(id: ConsumerIdentity, field = 'identity'): Cons
   }
   return id;
 }
+
+/**
+ * The identity of a consumer that polls: valid, and naming its application, which the audit
+ * and the consume role's per-application limits count by.
+ */
+export function validatePollIdentity(id: ConsumerIdentity, field = 'identity'): ConsumerIdentity {
+  if (id.app === '') throw new InvalidArgumentError(`${field}.app`, 'is required: name the application that polls (audit and per-application limits count by it)');
+  return validateIdentity(id, field);
+}

@@ -10,6 +10,28 @@ export const MAX_METADATA_ENTRIES = 64;
 export const MAX_METADATA_VALUE = 4096;
 export const MAX_SCOPES_PER_VERSION = 256;
 
+// The range of every number in the contract, decided here once; the .proto comments and the
+// README state the same numbers, and the wire edge (proto/convert.ts) checks them.
+/** A version: 1 to 2^63-1, since both stores hold signed 64-bit integers. 0 means "none" where the contract allows it. */
+export const MAX_VERSION = 0x7fff_ffff_ffff_ffffn;
+/** A payload size in bytes: 1 to 2^53-1, the largest a JavaScript number holds exactly. */
+export const MAX_PAYLOAD_SIZE = Number.MAX_SAFE_INTEGER;
+/** A time in ms since the epoch: 0 to the last millisecond a JavaScript Date holds (year 275760). */
+export const MAX_TIME_MS = 8_640_000_000_000_000;
+/** retention.keepVersions and keepDays: 1 to 2^31-1 (Cassandra's int is signed 32-bit). */
+export const MAX_RETENTION = 2_147_483_647;
+/** ListVersions' page size: 0 (the default, PAGE_SIZE_DEFAULT) to PAGE_SIZE_MAX. */
+export const PAGE_SIZE_DEFAULT = 100;
+export const PAGE_SIZE_MAX = 1000;
+
+/** `value` when it lies in [min, max], else INVALID_ARGUMENT naming the field, the range and the value. */
+export function checkRange<T extends number | bigint>(value: T, field: string, min: T, max: T, note = ''): T {
+  if (!(value >= min && value <= max) || (typeof value === 'number' && !Number.isInteger(value))) {
+    throw new InvalidArgumentError(field, `must be a whole number between ${min} and ${max}${note}`, value);
+  }
+  return value;
+}
+
 const TOPIC = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 const META_KEY = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
@@ -43,7 +65,7 @@ export function validateSnapshotPrefix(prefix: string, field = 'prefix'): string
 export function validateRetention(r: Retention, field = 'retention'): Retention {
   for (const k of ['keepVersions', 'keepDays'] as const) {
     const v = r[k];
-    if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidArgumentError(`${field}.${k}`, 'must be a whole number >= 1', v);
+    if (v !== undefined) checkRange(v, `${field}.${k}`, 1, MAX_RETENTION);
   }
   return r;
 }
@@ -84,7 +106,7 @@ export function validateLocation(loc: BlobLocation, field: string): BlobLocation
  */
 export function validatePointer(p: DataPointer, field = 'pointer'): DataPointer {
   validateSha256(p.sha256, `${field}.sha256`);
-  if (!Number.isSafeInteger(p.size) || p.size < 1) throw new InvalidArgumentError(`${field}.size`, 'must be >= 1 (an empty payload is not a dataset)', p.size);
+  checkRange(p.size, `${field}.size`, 1, MAX_PAYLOAD_SIZE, ' (an empty payload is not a dataset)');
   if (p.kind === 'direct') {
     if (p.bytes.length === 0) throw new InvalidArgumentError(`${field}.direct`, 'must not be empty');
     if (p.bytes.length > MAX_DIRECT_BYTES) {
@@ -119,9 +141,8 @@ export function validateNewVersion(v: NewVersion): NewVersion {
   return { ...v, scopes: scopes.length === 0 ? [{}] : scopes };
 }
 
+/** A version written in decimal (the CLI's arguments): 1 to MAX_VERSION. */
 export function parseVersion(text: string, field = 'version'): bigint {
-  if (!/^[0-9]{1,20}$/.test(text)) throw new InvalidArgumentError(field, 'must be a whole number >= 1', text);
-  const v = BigInt(text);
-  if (v < 1n || v > 0xffff_ffff_ffff_ffffn) throw new InvalidArgumentError(field, 'must be between 1 and 2^64-1', text);
-  return v;
+  if (!/^[0-9]{1,20}$/.test(text)) throw new InvalidArgumentError(field, `must be a whole number between 1 and ${MAX_VERSION}`, text);
+  return checkRange(BigInt(text), field, 1n, MAX_VERSION);
 }

@@ -2,9 +2,20 @@
  * Translation between the wire types (proto/gen) and core's domain types, used by the
  * server and the client alike. Shapes the wire cannot express in the domain (a missing
  * payload, a malformed number) are INVALID_ARGUMENT errors naming the field.
+ *
+ * Every number of the contract is range-checked here, where the wire becomes the domain, with
+ * the ranges core decides (core/validate.ts): the error names the wire field (snake_case, with
+ * its path) and its range, and shows the value exactly as sent, before any store sees it.
  */
 import {
   InvalidArgumentError,
+  MAX_PAYLOAD_SIZE,
+  MAX_RETENTION,
+  MAX_TIME_MS,
+  MAX_VERSION,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_MAX,
+  checkRange,
   type BlobKind,
   type BlobLocation,
   type ConsumerIdentity,
@@ -28,16 +39,38 @@ import type { Topic as WireTopic, Topic__Output } from './gen/imprint/v1/Topic.j
 import type { VersionRecord as WireRecord, VersionRecord__Output } from './gen/imprint/v1/VersionRecord.js';
 import type { TopicConsumers as WireTopicConsumers, TopicConsumers__Output } from './gen/imprint/v1/TopicConsumers.js';
 
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
+/** A uint64 or int64 as the loader gives it (a decimal string: longs are String), exactly, within [min, max]. */
+function int64FromWire(v: string | number | undefined, field: string, min: bigint, max: bigint): bigint {
+  const s = String(v ?? '0');
+  if (!/^-?[0-9]{1,20}$/.test(s)) throw new InvalidArgumentError(field, `must be a whole number between ${min} and ${max}`, s);
+  return checkRange(BigInt(s), field, min, max);
+}
 
-/** A uint64 on the wire (a decimal string with longs: String). 0 allowed only when `zeroOk`. */
+/** A version (uint64): 1 to 2^63-1; 0 too when `zeroOk` (last_seen_version: holds nothing). */
 export function versionFromWire(v: string | undefined, field: string, zeroOk = false): Version {
-  const s = v ?? '0';
-  if (!/^[0-9]{1,20}$/.test(s)) throw new InvalidArgumentError(field, 'must be a whole number', s);
-  const n = BigInt(s);
-  if (n > U64_MAX) throw new InvalidArgumentError(field, 'must fit in 64 bits', s);
-  if (!zeroOk && n === 0n) throw new InvalidArgumentError(field, 'must be >= 1', s);
-  return n;
+  return int64FromWire(v, field, zeroOk ? 0n : 1n, MAX_VERSION);
+}
+
+/** A payload size (uint64): 1 to 2^53-1. */
+export function sizeFromWire(v: string | number | undefined, field: string): number {
+  return Number(int64FromWire(v, field, 1n, BigInt(MAX_PAYLOAD_SIZE)));
+}
+
+/** A time in ms since the epoch (int64): 0 to MAX_TIME_MS. */
+export function timeMsFromWire(v: string | number | undefined, field: string): number {
+  return Number(int64FromWire(v, field, 0n, BigInt(MAX_TIME_MS)));
+}
+
+/** ListVersions' page_size (uint32): 0 to 1000; 0 is the default page of 100. Returns the page's size. */
+export function pageSizeFromWire(v: number, field = 'page_size'): number {
+  return checkRange(v, field, 0, PAGE_SIZE_MAX, ` (0: ${PAGE_SIZE_DEFAULT})`) || PAGE_SIZE_DEFAULT;
+}
+
+/** ListVersions' page_token: empty for the first page, else a version (the one to continue below). */
+export function pageTokenFromWire(token: string, field = 'page_token'): Version | undefined {
+  if (token === '') return undefined;
+  if (!/^[1-9][0-9]{0,19}$/.test(token)) throw new InvalidArgumentError(field, `must be empty or a token from a previous response (a version between 1 and ${MAX_VERSION})`, token);
+  return checkRange(BigInt(token), field, 1n, MAX_VERSION, ' (a token from a previous response)');
 }
 
 export function scopeFromWire(s: Scope__Output | null | undefined): Scope {
@@ -56,10 +89,10 @@ export function identityToWire(id: ConsumerIdentity): WireIdentity {
   return { app: id.app, cluster: id.cluster, region: id.region, nodeId: id.nodeId, labels: { ...id.labels } };
 }
 
-export function retentionFromWire(r: Retention__Output | null | undefined): Retention {
+export function retentionFromWire(r: Retention__Output | null | undefined, field = 'retention'): Retention {
   return {
-    ...(r?.keepVersions !== undefined && r._keepVersions === 'keepVersions' && { keepVersions: r.keepVersions }),
-    ...(r?.keepDays !== undefined && r._keepDays === 'keepDays' && { keepDays: r.keepDays }),
+    ...(r?.keepVersions !== undefined && r._keepVersions === 'keepVersions' && { keepVersions: checkRange(r.keepVersions, `${field}.keep_versions`, 1, MAX_RETENTION) }),
+    ...(r?.keepDays !== undefined && r._keepDays === 'keepDays' && { keepDays: checkRange(r.keepDays, `${field}.keep_days`, 1, MAX_RETENTION) }),
   };
 }
 
@@ -81,8 +114,17 @@ function locationToWire(l: BlobLocation): WireBlobLocation {
 }
 
 export function pointerFromWire(p: DataPointer__Output | null | undefined, field = 'pointer'): DataPointer {
+  return pointerOf(p, field, false);
+}
+
+/**
+ * `directOmitted`: the pointer of a BatchPoll update whose direct bytes were left out (size and
+ * sha256, no payload) becomes a direct pointer with no bytes, which no reader accepts as the payload.
+ */
+function pointerOf(p: DataPointer__Output | null | undefined, field: string, directOmitted: boolean): DataPointer {
   if (!p) throw new InvalidArgumentError(field, 'is required');
-  const size = Number(p.size);
+  const size = sizeFromWire(p.size, `${field}.size`);
+  if (directOmitted && p.payload === undefined) return { kind: 'direct', size, sha256: p.sha256, bytes: new Uint8Array(0) };
   if (p.payload === 'direct' && p.direct) return { kind: 'direct', size, sha256: p.sha256, bytes: p.direct };
   if (p.payload === 'blob' && p.blob) {
     return { kind: 'blob', size, sha256: p.sha256, locations: p.blob.locations.map((l, i) => locationFromWire(l, `${field}.blob.locations[${i}]`)) };
@@ -109,12 +151,24 @@ export function recordToWire(r: VersionRecord): WireRecord {
 }
 
 export function recordFromWire(r: VersionRecord__Output): VersionRecord {
+  return recordOf(r, false);
+}
+
+/**
+ * The record of a BatchPoll update flagged `direct_omitted`: its pointer has the size and
+ * sha256 but empty bytes; read the whole record with GetVersion before its payload.
+ */
+export function recordWithoutDirectFromWire(r: VersionRecord__Output): VersionRecord {
+  return recordOf(r, true);
+}
+
+function recordOf(r: VersionRecord__Output, directOmitted: boolean): VersionRecord {
   return {
     topic: r.topic,
     version: versionFromWire(r.version, 'record.version'),
     publishedAtMs: Number(r.publishedAtMs),
     metadata: { ...r.metadata },
-    pointer: pointerFromWire(r.pointer, 'record.pointer'),
+    pointer: pointerOf(r.pointer, 'record.pointer', directOmitted),
     scopes: r.scopes.map(scopeFromWire),
     digest: r.digest,
   };
@@ -138,7 +192,7 @@ export function topicFromWire(t: Topic__Output): Topic {
     description: t.description,
     retention: retentionFromWire(t.retention),
     createdAtMs: Number(t.createdAtMs),
-    latestVersion: versionFromWire(t.latestVersion, 'topic.latestVersion', true),
+    latestVersion: versionFromWire(t.latestVersion, 'topic.latest_version', true),
   };
 }
 

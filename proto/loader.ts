@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import * as grpc from '@grpc/grpc-js';
+import protobuf from 'protobufjs';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import type { ProtoGrpcType as PublisherProto } from './gen/publisher.js';
 import type { ProtoGrpcType as ConsumerProto } from './gen/consumer.js';
@@ -56,6 +57,21 @@ export function loadImprintProto(): { def: protoLoader.PackageDefinition; proto:
     cached = { def, proto: grpc.loadPackageDefinition(def) as unknown as ImprintProto };
   }
   return cached;
+}
+
+let root: protobuf.Root | undefined;
+
+/**
+ * A message type of the contract as protobufjs holds it: the encoder grpc-js serializes with
+ * (through proto-loader), so `encode(fromObject(x)).len` is the exact size `x` takes on the wire.
+ */
+export function wireType(name: string): protobuf.Type {
+  if (!root) {
+    const r = new protobuf.Root();
+    r.resolvePath = (_origin, target) => path.join(PROTO_ROOT, target);
+    root = r.loadSync(PROTO_FILES);
+  }
+  return root.lookupType(name);
 }
 
 function findProtoRoot(): string {

@@ -59,10 +59,42 @@ export interface ServerOptions {
   readonly blobStores?: readonly BlobStore[];
   /** How long one region may take to answer that check, ms (1 to 60000). @default 2000 */
   readonly blobCheckTimeoutMs?: number;
+  /** What one BatchPoll may ask and answer (every role that serves polls). @default see batchPollWithDefaults */
+  readonly batchPoll?: BatchPollOptions;
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
   readonly clock?: () => number;
+}
+
+/** The bounds of one BatchPoll, so no request costs more than a bounded amount of work and memory. */
+export interface BatchPollOptions {
+  /** Topics one BatchPoll may name (more: INVALID_ARGUMENT before any work), 1 to 2000. @default 500 */
+  readonly maxTopics?: number;
+  /**
+   * Bytes one BatchPoll answer may take, counted on its encoded results, 1048576 to 67108864
+   * (at least 1 MiB: room to leave out every one of 2000 topics, at most 232 bytes each).
+   * Beyond it, records come without their direct bytes (direct_omitted: the client reads them
+   * with GetVersion), and results that do not fit even so are left for another request
+   * (error_code RESOURCE_EXHAUSTED). The default keeps every answer under the 4 MiB that
+   * grpc-js and Python accept by default. @default 4128768 (4 MiB - 64 KiB)
+   */
+  readonly maxResponseBytes?: number;
+}
+
+export const BATCH_POLL_DEFAULTS = { maxTopics: 500, maxResponseBytes: 4 * 1024 * 1024 - 64 * 1024 } as const;
+
+/** Checks the BatchPoll bounds and fills in the defaults above. */
+export function batchPollWithDefaults(o: BatchPollOptions = {}): Required<BatchPollOptions> {
+  const maxTopics = o.maxTopics ?? BATCH_POLL_DEFAULTS.maxTopics;
+  if (!Number.isInteger(maxTopics) || maxTopics < 1 || maxTopics > 2000) {
+    throw new InvalidArgumentError('batchPoll.maxTopics', 'must be a whole number from 1 to 2000 (--batch-poll-max-topics, IMPRINT_BATCH_POLL_MAX_TOPICS)', maxTopics);
+  }
+  const maxResponseBytes = o.maxResponseBytes ?? BATCH_POLL_DEFAULTS.maxResponseBytes;
+  if (!Number.isInteger(maxResponseBytes) || maxResponseBytes < 1_048_576 || maxResponseBytes > 67_108_864) {
+    throw new InvalidArgumentError('batchPoll.maxResponseBytes', 'must be a whole number from 1048576 to 67108864 (--batch-poll-max-response-bytes, IMPRINT_BATCH_POLL_MAX_RESPONSE_BYTES)', maxResponseBytes);
+  }
+  return { maxTopics, maxResponseBytes };
 }
 
 /** The Cassandra store's options as a caller gives them (CLI flags, tests). */
@@ -126,6 +158,7 @@ export interface ResolvedServerOptions {
   readonly limiter: Readonly<Required<LimiterOptions>>;
   readonly blobStores: readonly BlobStore[];
   readonly blobCheckTimeoutMs: number;
+  readonly batchPoll: Readonly<Required<BatchPollOptions>>;
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -192,6 +225,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     limiter: limiterWithDefaults(o.limiter),
     blobStores: o.blobStores ?? [new LocalBlobStore({ root: blobDir })],
     blobCheckTimeoutMs,
+    batchPoll: batchPollWithDefaults(o.batchPoll),
     ...(o.log && { log: o.log }),
     clock: o.clock ?? Date.now,
     sqliteFile: path.join(dataDir, 'imprint.db'),

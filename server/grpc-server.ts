@@ -9,11 +9,14 @@ import {
   consumersToWire,
   headToWire,
   identityFromWire,
+  pageSizeFromWire,
+  pageTokenFromWire,
   pinToWire,
   pointerFromWire,
   recordToWire,
   retentionFromWire,
   scopeFromWire,
+  timeMsFromWire,
   topicToWire,
   versionFromWire,
 } from '../proto/convert.js';
@@ -30,7 +33,8 @@ import type { ImprintService, PollAnswer } from './service.js';
 import type { Poller } from './consume/consume-service.js';
 import { guardConsumerHandlers, type GuardOptions } from './consume/handlers.js';
 import { listenNoDelay } from './consume/listen.js';
-import type { Role } from './config.js';
+import { batchPollWithDefaults, type BatchPollOptions, type Role } from './config.js';
+import { batchPollFromWire, fitToBudget } from './batch-poll.js';
 
 export const SERVICE_NAMES = ['imprint.v1.PublisherService', 'imprint.v1.ConsumerService', 'imprint.v1.OperatorService'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -86,9 +90,11 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
 
 /**
  * Poll and BatchPoll over any Poller: the service itself, or the consume role's poll table.
- * Answers the poller can give at once (Poller.pollNow) cost no promise per topic.
+ * Answers the poller can give at once (Poller.pollNow) cost no promise per topic. A BatchPoll
+ * is bounded by `limits` (server/batch-poll.ts).
  */
-export function pollHandlers(poller: Poller, log: Logger): Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll'> {
+export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptions = {}): Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll'> {
+  const { maxTopics, maxResponseBytes } = batchPollWithDefaults(limits);
   return {
     Poll: unary('Poll', log, async (req) => {
       const identity = identityFromWire(req.identity);
@@ -96,47 +102,49 @@ export function pollHandlers(poller: Poller, log: Logger): Pick<ConsumerServiceH
       return { update: toUpdate(poller.pollNow?.(req.topic, identity, lastSeen) ?? (await poller.poll(req.topic, identity, lastSeen))) };
     }),
     BatchPoll: unary('BatchPoll', log, async (req) => {
-      const identity = identityFromWire(req.identity);
+      // 1. The request, checked whole before any work.
+      const { identity, cursors } = batchPollFromWire(req, maxTopics);
+      // 2. Each topic's answer: at once where the poller can give it from memory, else all awaited together.
       const failed = (topic: string, err: unknown) => {
         const status = toServiceError(err, 'BatchPoll', log);
         return { topic, update: null, errorCode: grpc.status[status.code ?? grpc.status.INTERNAL], errorMessage: status.details ?? '' };
       };
-      const results: TopicPollResult[] = new Array(req.topics.length);
+      const results: TopicPollResult[] = new Array(cursors.length);
       let later: Promise<void>[] | undefined;
-      req.topics.forEach((t, i) => {
+      cursors.forEach(({ topic, lastSeen }, i) => {
         try {
-          const lastSeen = versionFromWire(t.lastSeenVersion, `topics[${t.topic}].last_seen_version`, true);
-          const now = poller.pollNow?.(t.topic, identity, lastSeen);
+          const now = poller.pollNow?.(topic, identity, lastSeen);
           if (now) {
-            results[i] = { topic: t.topic, update: toUpdate(now), errorCode: '', errorMessage: '' };
+            results[i] = { topic, update: toUpdate(now), errorCode: '', errorMessage: '' };
             return;
           }
           (later ??= []).push(
-            poller.poll(t.topic, identity, lastSeen).then(
-              (answer) => void (results[i] = { topic: t.topic, update: toUpdate(answer), errorCode: '', errorMessage: '' }),
-              (err: unknown) => void (results[i] = failed(t.topic, err)),
+            poller.poll(topic, identity, lastSeen).then(
+              (answer) => void (results[i] = { topic, update: toUpdate(answer), errorCode: '', errorMessage: '' }),
+              (err: unknown) => void (results[i] = failed(topic, err)),
             ),
           );
         } catch (err) {
-          results[i] = failed(t.topic, err);
+          results[i] = failed(topic, err);
         }
       });
       if (later) await Promise.all(later);
-      return { results };
+      // 3. The answer within its byte budget.
+      return { results: fitToBudget(results, maxResponseBytes) };
     }),
   };
 }
 
-export function consumerHandlers(svc: ImprintService, log: Logger): ConsumerServiceHandlers {
+export function consumerHandlers(svc: ImprintService, log: Logger, limits: BatchPollOptions = {}): ConsumerServiceHandlers {
   return {
-    ...pollHandlers(svc, log),
+    ...pollHandlers(svc, log, limits),
     GetVersion: unary('GetVersion', log, async (req) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'))) })),
     ListVersions: unary('ListVersions', log, async (req) => {
-      const page = await svc.listVersions(req.topic, req.pageSize, req.pageToken);
+      const page = await svc.listVersions(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken));
       return { versions: page.versions.map(recordToWire), nextPageToken: page.nextPageToken };
     }),
     GetLatestAt: unary('GetLatestAt', log, async (req) => {
-      const record = await svc.latestAt(req.topic, identityFromWire(req.identity), Number(req.atMs));
+      const record = await svc.latestAt(req.topic, identityFromWire(req.identity), timeMsFromWire(req.atMs, 'at_ms'));
       return { record: record ? recordToWire(record) : null };
     }),
     GetTopic: unary('GetTopic', log, async (req) => ({ topic: topicToWire(await svc.getTopic(req.name)) })),
@@ -155,7 +163,7 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
     }),
     ListPins: unary('ListPins', log, async (req) => ({ pins: (await svc.listPins(req.topic)).map(pinToWire) })),
     DescribeTopic: unary('DescribeTopic', log, async (req) => {
-      const d = await svc.describeTopic(req.name, Number(req.consumersSinceMs) || undefined);
+      const d = await svc.describeTopic(req.name, timeMsFromWire(req.consumersSinceMs, 'consumers_since_ms') || undefined);
       return {
         topic: topicToWire(d.topic),
         heads: d.heads.map(headToWire),
@@ -184,6 +192,8 @@ export interface GrpcServerOptions {
   readonly role?: Role;
   /** Consumer methods behind the per-application limiter and counted in metrics. @default none */
   readonly guard?: GuardOptions;
+  /** What one BatchPoll may ask and answer. @default see batchPollWithDefaults */
+  readonly batchPoll?: BatchPollOptions;
   /**
    * Accept connections with TCP_NODELAY (server/consume/listen.ts); grpc-js's own bind leaves
    * Nagle on, which shows in the tail latency of many small answers. @default false
@@ -201,7 +211,7 @@ export async function startGrpcServer(svc: ImprintService, opts: GrpcServerOptio
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, publisherHandlers(svc, opts.log));
   if (services.includes('imprint.v1.ConsumerService')) {
-    const handlers = consumerHandlers(svc, opts.log);
+    const handlers = consumerHandlers(svc, opts.log, opts.batchPoll);
     server.addService(proto.imprint.v1.ConsumerService.service, opts.guard ? guardConsumerHandlers(handlers, opts.guard) : handlers);
   } else {
     // A publish instance still answers the Consumer's reads (operators list versions before

@@ -112,6 +112,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       port: o.port,
       log,
       role: o.role,
+      batchPoll: o.batchPoll,
       ...((limiter || metrics) && { guard: { ...(limiter && { limiter }), ...(metrics && { metrics }) } }),
       noDelay: consume,
     });
@@ -186,6 +187,8 @@ export { createLogger, silentLogger, type Logger } from './log.js';
 export {
   withDefaults,
   cassandraWithDefaults,
+  batchPollWithDefaults,
+  BATCH_POLL_DEFAULTS,
   DEFAULT_PORT,
   DEFAULT_REFRESH_MS,
   CASSANDRA_DEFAULTS,
@@ -194,6 +197,7 @@ export {
   STORE_KINDS,
   ROLES,
   type ServerOptions,
+  type BatchPollOptions,
   type CassandraOptions,
   type StoreKind,
   type Role,

@@ -4,6 +4,11 @@
  * grpc-server.ts only translates wire messages to these calls and errors to statuses.
  */
 import {
+  MAX_TIME_MS,
+  MAX_VERSION,
+  PAGE_SIZE_DEFAULT,
+  PAGE_SIZE_MAX,
+  checkRange,
   DataIntegrityError,
   InvalidArgumentError,
   NotFoundError,
@@ -17,6 +22,7 @@ import {
   sha256Hex,
   validateIdentity,
   validateNewVersion,
+  validatePollIdentity,
   validateRetention,
   validateScope,
   validateScopes,
@@ -75,8 +81,6 @@ export interface ServiceDeps {
 }
 
 const MAX_TEXT = 1024;
-const PAGE_DEFAULT = 100;
-const PAGE_MAX = 1000;
 
 export class ImprintService {
   private readonly store: MetadataStore;
@@ -163,7 +167,7 @@ export class ImprintService {
   async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
     if (this.poller) return this.poller.poll(topic, identity, lastSeen);
     validateTopicName(topic);
-    validateIdentity(identity);
+    validatePollIdentity(identity);
     const audit = (outcome: PollEvent['outcome'], holds: Version, pinned: boolean, error?: string) =>
       this.audit.record({ kind: 'poll', atMs: this.now(), topic, identity, lastSeen: lastSeen.toString(), holds: holds.toString(), outcome, pinned, ...(error && { error }) });
     try {
@@ -199,7 +203,7 @@ export class ImprintService {
   private async newestGood(topic: string, attrs: Readonly<Record<string, string>>, below: Version, atMs?: number): Promise<VersionRecord | undefined> {
     let cursor: Version | undefined = below;
     for (;;) {
-      const page: VersionRecord[] = await this.store.listVersions(topic, { below: cursor, limit: PAGE_DEFAULT });
+      const page: VersionRecord[] = await this.store.listVersions(topic, { below: cursor, limit: PAGE_SIZE_DEFAULT });
       for (const r of page) {
         if (atMs !== undefined && r.publishedAtMs > atMs) continue;
         if (!r.scopes.some((s) => scopeMatches(s, attrs))) continue;
@@ -209,7 +213,7 @@ export class ImprintService {
         }
         return r;
       }
-      if (page.length < PAGE_DEFAULT) return undefined;
+      if (page.length < PAGE_SIZE_DEFAULT) return undefined;
       cursor = page[page.length - 1]?.version;
     }
   }
@@ -229,13 +233,13 @@ export class ImprintService {
     return record;
   }
 
-  async listVersions(topic: string, pageSize: number, pageToken: string): Promise<{ versions: VersionRecord[]; nextPageToken: string }> {
+  /** Newest first: `limit` versions below `below` (from the newest when undefined), and the token of the next page. */
+  async listVersions(topic: string, limit: number, below: Version | undefined): Promise<{ versions: VersionRecord[]; nextPageToken: string }> {
     validateTopicName(topic);
-    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > PAGE_MAX) throw new InvalidArgumentError('page_size', `must be between 0 and ${PAGE_MAX} (0: ${PAGE_DEFAULT})`, pageSize);
-    if (pageToken !== '' && !/^[1-9][0-9]{0,19}$/.test(pageToken)) throw new InvalidArgumentError('page_token', 'must be a token from a previous response', pageToken);
+    checkRange(limit, 'page_size', 1, PAGE_SIZE_MAX);
+    if (below !== undefined) checkRange(below, 'page_token', 1n, MAX_VERSION);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
-    const limit = pageSize || PAGE_DEFAULT;
-    const versions = await this.store.listVersions(topic, { ...(pageToken && { below: BigInt(pageToken) }), limit });
+    const versions = await this.store.listVersions(topic, { ...(below !== undefined && { below }), limit });
     const last = versions[versions.length - 1];
     return { versions, nextPageToken: versions.length === limit && last && last.version > 1n ? last.version.toString() : '' };
   }
@@ -244,7 +248,7 @@ export class ImprintService {
   async latestAt(topic: string, identity: ConsumerIdentity, atMs: number): Promise<VersionRecord | undefined> {
     validateTopicName(topic);
     validateIdentity(identity);
-    if (!Number.isSafeInteger(atMs) || atMs < 0) throw new InvalidArgumentError('at_ms', 'must be milliseconds since the epoch', atMs);
+    checkRange(atMs, 'at_ms', 0, MAX_TIME_MS);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     const attrs = identityAttributes(identity);
     const latest = latestFor(await this.store.scopeHeads(topic, atMs), attrs);
@@ -300,9 +304,7 @@ export class ImprintService {
   /** The topic, its heads and pins, and its consumers since `consumersSinceMs` (default: the last 24 hours). */
   async describeTopic(name: string, consumersSinceMs?: number): Promise<TopicDescription> {
     validateTopicName(name, 'name');
-    if (consumersSinceMs !== undefined && (!Number.isSafeInteger(consumersSinceMs) || consumersSinceMs < 0)) {
-      throw new InvalidArgumentError('consumers_since_ms', 'must be milliseconds since the epoch', consumersSinceMs);
-    }
+    if (consumersSinceMs !== undefined) checkRange(consumersSinceMs, 'consumers_since_ms', 0, MAX_TIME_MS);
     const state = await this.store.pollState(name);
     if (!state) throw new NotFoundError(`topic "${name}"`);
     const since = consumersSinceMs || this.now() - CONSUMERS_WINDOW_MS;

@@ -40,6 +40,7 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: 'unknown topic', topic: 'no-such-topic', identity: identity(), lastSeen: 0n, expect: 'NOT_FOUND' },
   { name: 'bad topic name', topic: 'Bad Name!', identity: identity(), lastSeen: 0n, expect: 'INVALID_ARGUMENT' },
   { name: 'label reusing an identity field', topic: 'plain', identity: identity({ labels: { app: 'x' } }), lastSeen: 0n, expect: 'INVALID_ARGUMENT' },
+  { name: 'no identity.app', topic: 'plain', identity: identity({ app: '' }), lastSeen: 0n, expect: 'INVALID_ARGUMENT' },
 ];
 
 /** Topics named in SCENARIOS that exist (for BatchPoll). */

@@ -49,5 +49,5 @@ export function directPointer(text: string | Uint8Array): DataPointer {
 }
 
 export function identity(partial: Partial<ConsumerIdentity> = {}): ConsumerIdentity {
-  return { app: '', cluster: '', region: '', nodeId: '', labels: {}, ...partial };
+  return { app: 'test-app', cluster: '', region: '', nodeId: '', labels: {}, ...partial };
 }

@@ -3,7 +3,7 @@
  * ImprintService.poll, decided from the PollTable instead of one store read per poll.
  * ImprintService delegates its `poll` here when the role is "consume".
  */
-import { validateIdentity, validateTopicName, type ConsumerIdentity, type Version } from '../../core/index.js';
+import { validatePollIdentity, validateTopicName, type ConsumerIdentity, type Version } from '../../core/index.js';
 import type { AuditSink, PollEvent } from '../audit/audit-sink.js';
 import type { PollAnswer } from '../service.js';
 import { answerPoll, answerPollNow, type PollTable } from './poll-table.js';
@@ -75,7 +75,7 @@ export class ConsumeService implements Poller {
   private validate(topic: string, identity: ConsumerIdentity): void {
     validateTopicName(topic);
     if (!this.validIdentities.has(identity)) {
-      validateIdentity(identity);
+      validatePollIdentity(identity);
       this.validIdentities.add(identity);
     }
   }

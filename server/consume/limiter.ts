@@ -31,6 +31,12 @@
  *
  * A rejection carries a retry hint: the time the requests ahead of the caller take to drain
  * at the current latency, within [minRetryAfterMs, maxRetryAfterMs].
+ *
+ * Weights: a request may count as several (a BatchPoll weighs by its topics, see
+ * server/consume/throttle.ts). In flight, limits and shares are counted in these units; a
+ * request heavier than what the application may have in flight is still admitted when the
+ * application has nothing in flight (and the server nothing at all, for the global limit), so
+ * a heavy request waits its turn but is never refused forever.
  */
 import { InvalidArgumentError } from '../../core/index.js';
 
@@ -165,6 +171,7 @@ class Grant implements Lease {
     private readonly limiter: ConcurrencyLimiter,
     private readonly s: AppState,
     private readonly inflightAtStart: number,
+    private readonly weight: number,
   ) {}
 
   get app(): string {
@@ -174,7 +181,7 @@ class Grant implements Lease {
   release(latencyMs: number, ok: boolean): void {
     if (this.released) return;
     this.released = true;
-    this.limiter.onRelease(this.s, this.inflightAtStart, latencyMs, ok);
+    this.limiter.onRelease(this.s, this.inflightAtStart, this.weight, latencyMs, ok);
   }
 }
 
@@ -201,29 +208,33 @@ export class ConcurrencyLimiter {
     return this.total;
   }
 
-  /** Admits one request of `appName` (a Lease to release when it is answered), or says why not and when to retry. Never throws. */
-  tryAcquire(appName: string): Lease | Rejection {
+  /**
+   * Admits one request of `appName` weighing `weight` units (a Lease to release when it is
+   * answered), or says why not and when to retry. Never throws.
+   */
+  tryAcquire(appName: string, weight = 1): Lease | Rejection {
     const now = this.o.clock();
     const s = this.stateOf(appName, now);
     this.roll(s, now);
     s.lastActive = now;
     const own = Math.floor(s.limit);
-    // 1. The application's own adaptive limit.
-    if (s.inflight >= own) return this.reject(s, 'app-limit', own, s.inflight);
+    const w = Number.isInteger(weight) && weight > 1 ? weight : 1;
+    // 1. The application's own adaptive limit (a request heavier than it goes in alone).
+    if (s.inflight > 0 && s.inflight + w > own) return this.reject(s, 'app-limit', own, s.inflight);
     // 2. Its share of the global limit, among the applications active now.
     const active = this.activeOthers(s, now);
     const share = Math.max(1, Math.floor(this.o.globalLimit / (active.length + 1)));
-    if (s.inflight < share) {
-      if (this.total >= this.o.globalLimit) return this.reject(s, 'global-limit', this.o.globalLimit, this.total);
+    if (s.inflight + w <= share || s.inflight === 0) {
+      if (this.total > 0 && this.total + w > this.o.globalLimit) return this.reject(s, 'global-limit', this.o.globalLimit, this.total);
     } else {
       let reserved = 0;
       for (const a of active) reserved += Math.max(0, share - a.inflight);
-      if (this.total + 1 + reserved > this.o.globalLimit) return this.reject(s, 'fair-share', share, s.inflight);
+      if (this.total + w + reserved > this.o.globalLimit) return this.reject(s, 'fair-share', share, s.inflight);
     }
     // 3. Admitted.
-    s.inflight++;
-    this.total++;
-    return new Grant(this, s, s.inflight);
+    s.inflight += w;
+    this.total += w;
+    return new Grant(this, s, s.inflight, w);
   }
 
   /** One application's state, or undefined when it is not tracked. */
@@ -240,10 +251,10 @@ export class ConcurrencyLimiter {
   }
 
   /** @internal Called once per lease by Grant.release. */
-  onRelease(s: AppState, inflightAtStart: number, latencyMs: number, ok: boolean): void {
+  onRelease(s: AppState, inflightAtStart: number, weight: number, latencyMs: number, ok: boolean): void {
     const now = this.o.clock();
-    s.inflight--;
-    this.total--;
+    s.inflight -= weight;
+    this.total -= weight;
     this.roll(s, now);
     const o = this.o;
     const lat = Math.max(o.latencyFloorMs, Number.isFinite(latencyMs) ? latencyMs : o.latencyFloorMs);

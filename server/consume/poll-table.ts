@@ -4,6 +4,9 @@
  * poll answers from memory and never sees half a refresh. What the table does not have (a
  * topic created since the last refresh) is read once, however many polls ask for it at the
  * same moment (single flight), and kept in the table until the next refresh replaces it.
+ * A read that finds no such topic is remembered across refreshes (at most absentMaxEntries
+ * names, each for absentTtlMs), so polls for unknown topics cost no store read each; a topic
+ * created later is still found by the next refresh, which lists every topic.
  *
  * Version records are immutable per (topic, version) in the fields a consumer relies on, and
  * their consistency check (digest, and the sha256 of direct bytes) is done once, when a
@@ -41,10 +44,13 @@ export interface PollTableOptions {
   /** Bytes of direct payloads kept at most (records pointing at blobs count 1 KiB). @default 268435456 (256 MiB) */
   readonly recordCacheBytes?: number;
   /**
-   * How long a read that found no such topic is believed, so polls for a topic that does not
-   * exist cost one store read per this period, not one per poll. 0: never believed. @default 1000
+   * How long a read that found no such topic is believed, across refreshes, so polls for a
+   * topic that does not exist cost one store read per this period, not one per poll (a topic
+   * created meanwhile is found by the next refresh). 0: never believed. @default 60000
    */
   readonly absentTtlMs?: number;
+  /** Names of missing topics remembered at most; the oldest is forgotten first. @default 10000 */
+  readonly absentMaxEntries?: number;
   /** @default a silent logger */
   readonly log?: Logger;
   /** @default Date.now */
@@ -58,7 +64,8 @@ function withDefaults(o: PollTableOptions): Resolved {
     refreshConcurrency: o.refreshConcurrency ?? 8,
     recordCacheEntries: o.recordCacheEntries ?? 10_000,
     recordCacheBytes: o.recordCacheBytes ?? 256 * 1024 * 1024,
-    absentTtlMs: o.absentTtlMs ?? 1000,
+    absentTtlMs: o.absentTtlMs ?? 60_000,
+    absentMaxEntries: o.absentMaxEntries ?? 10_000,
     log: o.log ?? silentLogger,
     clock: o.clock ?? Date.now,
   };
@@ -69,6 +76,7 @@ function withDefaults(o: PollTableOptions): Resolved {
   whole('recordCacheEntries', r.recordCacheEntries, 1);
   whole('recordCacheBytes', r.recordCacheBytes, 1);
   whole('absentTtlMs', r.absentTtlMs, 0);
+  whole('absentMaxEntries', r.absentMaxEntries, 1);
   return r;
 }
 
@@ -92,8 +100,6 @@ export interface TopicEntry {
 interface Table {
   readonly generation: number;
   readonly entries: Map<string, TopicEntry>;
-  /** Topics a miss found missing, and when. */
-  readonly absent: Map<string, number>;
 }
 
 export type RefreshResult =
@@ -110,6 +116,8 @@ export interface PollTableStats {
   readonly hits: number;
   /** Polls that needed a pooled store read for the topic (or waited for one). */
   readonly misses: number;
+  /** Names of missing topics remembered now. */
+  readonly absent: number;
   readonly storeReads: { readonly listTopics: number; readonly pollState: number; readonly getVersion: number; readonly listVersions: number };
   readonly recordCache: { readonly entries: number; readonly bytes: number; readonly hits: number; readonly misses: number };
   /** Polls whose target record failed its consistency check (as ImprintService.integrityFailures). */
@@ -139,7 +147,9 @@ const FAILURE_LOG_EVERY_MS = 60_000;
 export class PollTable extends EventEmitter {
   private readonly store: MetadataStore;
   private readonly o: Resolved;
-  private table: Table = { generation: 0, entries: new Map(), absent: new Map() };
+  private table: Table = { generation: 0, entries: new Map() };
+  /** Topics a miss found missing, and when (oldest first); kept across refreshes. */
+  private readonly absent = new Map<string, number>();
   private lastGoodAt: number | undefined;
   private refreshing: Promise<RefreshResult> | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -217,6 +227,7 @@ export class PollTable extends EventEmitter {
       refreshFailures: c.refreshFailures,
       hits: c.hits,
       misses: c.misses,
+      absent: this.absent.size,
       storeReads: { listTopics: c.listTopics, pollState: c.pollState, getVersion: c.getVersion, listVersions: c.listVersions },
       recordCache: { entries: this.records.size, bytes: this.recordBytes, hits: c.recordHits, misses: c.recordMisses },
       integrityFailures: c.integrityFailures,
@@ -265,7 +276,7 @@ export class PollTable extends EventEmitter {
       return hit;
     }
     this.counts.misses++;
-    const absentAt = table.absent.get(topic);
+    const absentAt = this.absent.get(topic);
     if (absentAt !== undefined && this.o.clock() - absentAt < this.o.absentTtlMs) return undefined;
     let read = this.topicReads.get(topic);
     if (!read) {
@@ -347,8 +358,10 @@ export class PollTable extends EventEmitter {
         }
       };
       await Promise.all(Array.from({ length: Math.min(this.o.refreshConcurrency, Math.max(1, topics.length)) }, worker));
-      // 3. Swap: one assignment; a poll holds either the old table or this one.
-      this.table = { generation: this.table.generation + 1, entries: next, absent: new Map() };
+      // 3. Swap: one assignment; a poll holds either the old table or this one. Topics it
+      //    lists are no longer missing.
+      this.table = { generation: this.table.generation + 1, entries: next };
+      for (const name of this.absent.keys()) if (next.has(name)) this.absent.delete(name);
       this.lastGoodAt = this.o.clock();
       this.counts.refreshes++;
       if (this.failStreak > 0) {
@@ -389,7 +402,7 @@ export class PollTable extends EventEmitter {
     // The table may have been swapped while reading: add to the current one, and only what it lacks.
     const table = this.table;
     if (!state) {
-      table.absent.set(topic, this.o.clock());
+      this.rememberAbsent(topic);
       return undefined;
     }
     const present = table.entries.get(topic);
@@ -397,6 +410,16 @@ export class PollTable extends EventEmitter {
     const entry = this.entryFor(state, undefined);
     table.entries.set(topic, entry);
     return entry;
+  }
+
+  /** Remembers that `topic` does not exist, as the newest entry; the oldest go beyond absentMaxEntries. */
+  private rememberAbsent(topic: string): void {
+    this.absent.delete(topic);
+    this.absent.set(topic, this.o.clock());
+    for (const name of this.absent.keys()) {
+      if (this.absent.size <= this.o.absentMaxEntries) break;
+      this.absent.delete(name);
+    }
   }
 
   private async readRecord(topic: string, version: Version, stamp: number, key: string): Promise<RecordVerdict> {

@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { isIdentityValue } from '../../core/index.js';
 import { APP_METADATA_KEY, RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
+import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { ConcurrencyLimiter } from './limiter.js';
 import type { ConsumeMetrics } from './metrics.js';
 
@@ -35,9 +36,23 @@ export function appFromCall(call: { readonly metadata: grpc.Metadata; readonly r
 /** Statuses that say the work itself broke (overload shows as these); the limiter backs off on them. */
 const FAILURE_CODES: ReadonlySet<number> = new Set([grpc.status.INTERNAL, grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED, grpc.status.UNKNOWN]);
 
-export interface ThrottleOptions {
+/** Topics of a BatchPoll that weigh as much as one request against the limiter. */
+export const TOPICS_PER_REQUEST = 8;
+
+/**
+ * What a BatchPoll weighs against its application's limit: one unit per TOPICS_PER_REQUEST
+ * topics it names, rounded up (a Poll or any other call weighs one). Measured: a BatchPoll of
+ * 200 topics costs the server about what 30 single Polls cost.
+ */
+export function batchPollWeight(req: Pick<BatchPollRequest__Output, 'topics'>): number {
+  return Math.max(1, Math.ceil(req.topics.length / TOPICS_PER_REQUEST));
+}
+
+export interface ThrottleOptions<Req = unknown> {
   /** Counts throttles per application. @default none */
   readonly metrics?: ConsumeMetrics;
+  /** What a call weighs in limiter units (BatchPoll: batchPollWeight). @default 1 */
+  readonly weightOf?: (request: Req) => number;
   /** Milliseconds, monotonic; measures each call's latency. @default performance.now */
   readonly clock?: () => number;
 }
@@ -47,9 +62,10 @@ export function throttledUnary<Req, Res>(
   limiter: ConcurrencyLimiter,
   appOf: AppOf<Req>,
   handler: grpc.handleUnaryCall<Req, Res>,
-  opts: ThrottleOptions = {},
+  opts: ThrottleOptions<Req> = {},
 ): grpc.handleUnaryCall<Req, Res> {
   const clock = opts.clock ?? (() => performance.now());
+  const weightOf = opts.weightOf ?? (() => 1);
   return (call, callback) => {
     // A caller that already gave up (deadline passed while the call queued) costs no more work.
     if (call.cancelled) {
@@ -57,7 +73,7 @@ export function throttledUnary<Req, Res>(
       return;
     }
     const app = appOf(call);
-    const admission = limiter.tryAcquire(app);
+    const admission = limiter.tryAcquire(app, weightOf(call.request));
     if (!admission.admitted) {
       opts.metrics?.throttled.inc({ app: opts.metrics.appLabel(admission.app) });
       const trailer = new grpc.Metadata();

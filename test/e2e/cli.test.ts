@@ -157,6 +157,12 @@ describe('imprint CLI walkthrough', () => {
     expect(badName.stderr).toContain('name must be 1-128 characters');
   });
 
+  it('poll requires --app (the server audits and limits polls per application): exit 2, nothing polled', async () => {
+    const res = await cli('poll', 'ip-reputation', '--last-seen', '1');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('--app is required: the application to poll as (e.g. --app scorer)');
+  });
+
   it('a large publish to a missing topic fails and leaves no blob behind', async () => {
     const large = path.join(dir, 'orphan.bin');
     fs.writeFileSync(large, randomBytes(2 * 1024 * 1024));
@@ -198,6 +204,18 @@ describe('imprint serve start-up failures', () => {
     const metrics = await imprint(['--data-dir', dataDir, 'serve', '--port', '0', '--metrics-port', 'x']);
     expect(metrics.code).toBe(2);
     expect(metrics.stderr).toContain('metrics-port must be a whole number');
+  });
+});
+
+describe('imprint serve BatchPoll bounds', () => {
+  it('refuses bounds out of range from flags and environment, naming the flag (exit 2)', async () => {
+    const dataDir = tempDir();
+    const topics = await imprint(['--data-dir', dataDir, 'serve', '--port', '0', '--batch-poll-max-topics', '0']);
+    expect(topics.code).toBe(2);
+    expect(topics.stderr).toContain('batchPoll.maxTopics must be a whole number from 1 to 2000 (--batch-poll-max-topics, IMPRINT_BATCH_POLL_MAX_TOPICS) (got 0)');
+    const bytes = await imprint(['--data-dir', dataDir, 'serve', '--port', '0'], { IMPRINT_BATCH_POLL_MAX_RESPONSE_BYTES: '1000' });
+    expect(bytes.code).toBe(2);
+    expect(bytes.stderr).toContain('batchPoll.maxResponseBytes must be a whole number from 1048576 to 67108864');
   });
 });
 

@@ -73,7 +73,11 @@ describe('grpcurl against the server', () => {
   });
 
   it('shows errors as statuses a person can act on', async () => {
-    const err = await run(grpcurl, ['-plaintext', '-d', '{"topic":"nope"}', t.address, 'imprint.v1.ConsumerService/Poll']).catch((e: { stdout: string; stderr: string }) => e);
+    const err = await run(grpcurl, ['-plaintext', '-d', '{"topic":"nope","identity":{"app":"ops"}}', t.address, 'imprint.v1.ConsumerService/Poll']).catch((e: { stdout: string; stderr: string }) => e);
     expect(`${(err as { stderr: string }).stderr}`).toMatch(/Code: NotFound[\s\S]*topic "nope" does not exist/);
+    const anonymous = await run(grpcurl, ['-plaintext', '-d', '{"topic":"nope"}', t.address, 'imprint.v1.ConsumerService/Poll']).catch((e: { stdout: string; stderr: string }) => e);
+    expect(`${(anonymous as { stderr: string }).stderr}`).toMatch(/Code: InvalidArgument[\s\S]*identity\.app is required/);
+    const huge = await run(grpcurl, ['-plaintext', '-d', '{"topic":"nope","version":"18446744073709551615"}', t.address, 'imprint.v1.ConsumerService/GetVersion']).catch((e: { stdout: string; stderr: string }) => e);
+    expect(`${(huge as { stderr: string }).stderr}`).toContain('Message: version must be a whole number between 1 and 9223372036854775807 (got 18446744073709551615)');
   });
 });

@@ -64,8 +64,8 @@ describe('embedded server over gRPC', () => {
 
     it.each([
       ['invalid topic name', () => c.createTopic({ name: 'Bad Name' }), 'name'],
-      ['retention of 0 versions', () => c.createTopic({ name: 'zero', retention: { keepVersions: 0 } }), 'retention.keepVersions'],
-      ['retention of 0 days', () => c.updateTopic('model', { retention: { keepDays: 0 } }), 'retention.keepDays'],
+      ['retention of 0 versions', () => c.createTopic({ name: 'zero', retention: { keepVersions: 0 } }), 'retention.keep_versions'],
+      ['retention of 0 days', () => c.updateTopic('model', { retention: { keepDays: 0 } }), 'retention.keep_days'],
       ['empty payload', () => c.publishPointer('model', { kind: 'direct', size: 0, sha256: sha256Hex(Buffer.alloc(0)), bytes: Buffer.alloc(0) }), 'pointer'],
       [
         'direct payload over 1 MiB',
@@ -155,9 +155,9 @@ describe('embedded server over gRPC', () => {
       const res = await c.batchPoll(identity({ region: 'eu' }), [
         { topic: 'scored', lastSeen: 0n },
         { topic: 'missing-topic', lastSeen: 0n },
-        { topic: 'scored', lastSeen: 3n },
+        { topic: 'model', lastSeen: 1000n },
       ]);
-      expect(res.map((r) => r.topic)).toEqual(['scored', 'missing-topic', 'scored']);
+      expect(res.map((r) => r.topic)).toEqual(['scored', 'missing-topic', 'model']);
       expect(res[0]?.record?.version).toBe(3n);
       expect(res[1]?.error?.code).toBe('NOT_FOUND');
       expect(res[2]?.record).toBeUndefined();

@@ -218,4 +218,38 @@ describe('ConcurrencyLimiter', () => {
     fresh.clock.now = 100_000;
     expect(lease(fresh.limiter.tryAcquire('c')).app).toBe('c');
   });
+
+  it('counts a weighted request as that many: a weight-25 request takes 25 of the limit, and gives them back on release', () => {
+    const { limiter } = make({ initialLimit: 30, minLimit: 30, maxLimit: 30 });
+    const heavy = lease(limiter.tryAcquire('a', 25));
+    expect(limiter.state('a')?.inflight).toBe(25);
+    expect(limiter.inflight).toBe(25);
+    // A second heavy one is over the limit; five light ones still fit.
+    expect(rejection(limiter.tryAcquire('a', 25))).toMatchObject({ reason: 'app-limit', limit: 30, inflight: 25 });
+    const light = Array.from({ length: 5 }, () => lease(limiter.tryAcquire('a')));
+    expect(rejection(limiter.tryAcquire('a')).reason).toBe('app-limit');
+    heavy.release(2, true);
+    heavy.release(2, true);
+    expect(limiter.state('a')?.inflight).toBe(5);
+    for (const l of light) l.release(2, true);
+    expect(limiter.inflight).toBe(0);
+  });
+
+  it('admits a request heavier than the whole limit when its application has nothing in flight, so it is never refused forever', () => {
+    const { limiter } = make({ initialLimit: 4, minLimit: 4, maxLimit: 4, globalLimit: 10 });
+    const huge = lease(limiter.tryAcquire('a', 63));
+    expect(limiter.inflight).toBe(63);
+    expect(rejection(limiter.tryAcquire('a')).reason).toBe('app-limit');
+    // Another application waits for the global limit to free up.
+    expect(rejection(limiter.tryAcquire('b')).reason).toBe('global-limit');
+    huge.release(5, true);
+    expect(lease(limiter.tryAcquire('b', 63)).app).toBe('b');
+  });
+
+  it('a weight below 1 or fractional counts as 1', () => {
+    const { limiter } = make();
+    lease(limiter.tryAcquire('a', 0));
+    lease(limiter.tryAcquire('a', 2.5));
+    expect(limiter.state('a')?.inflight).toBe(2);
+  });
 });

@@ -127,14 +127,32 @@ describe('PollTable', () => {
     expect(store.count('getVersion', 'm')).toBe(1);
   });
 
-  it('believes "no such topic" for absentTtlMs, then asks the store again', async () => {
+  it('believes "no such topic" for absentTtlMs, across refreshes, then asks the store again', async () => {
     const { store, table, clock } = setup({ absentTtlMs: 1000 });
     await table.refresh();
-    for (let i = 0; i < 5; i++) expect(await outcome(answerPoll(table, 'ghost', anyone, 0n))).toEqual({ error: 'NOT_FOUND' });
+    for (let i = 0; i < 5; i++) {
+      expect(await outcome(answerPoll(table, 'ghost', anyone, 0n))).toEqual({ error: 'NOT_FOUND' });
+      await table.refresh();
+    }
     expect(store.count('pollState', 'ghost')).toBe(1);
     clock.now += 1000;
     await outcome(answerPoll(table, 'ghost', anyone, 0n));
     expect(store.count('pollState', 'ghost')).toBe(2);
+  });
+
+  it('remembers at most absentMaxEntries missing topics, forgetting the oldest; a refresh that lists one forgets it', async () => {
+    const { store, table, createTopic } = setup({ absentMaxEntries: 3 });
+    await table.refresh();
+    for (const t of ['g1', 'g2', 'g3', 'g4']) await outcome(answerPoll(table, t, anyone, 0n));
+    expect(table.stats().absent).toBe(3);
+    // g1 was forgotten (the oldest): asked again; g4 is still remembered.
+    await outcome(answerPoll(table, 'g1', anyone, 0n));
+    await outcome(answerPoll(table, 'g4', anyone, 0n));
+    expect([store.count('pollState', 'g1'), store.count('pollState', 'g4')]).toEqual([2, 1]);
+    await createTopic('g4');
+    await table.refresh();
+    expect(table.stats().absent).toBe(2);
+    expect(await outcome(answerPoll(table, 'g4', anyone, 0n))).toEqual({ pinned: false });
   });
 
   it('keeps the old table when a refresh fails, counts it and reports it', async () => {
@@ -257,6 +275,7 @@ describe('PollTable', () => {
     [{ refreshConcurrency: 0 }, 'pollTable.refreshConcurrency'],
     [{ recordCacheEntries: 1.5 }, 'pollTable.recordCacheEntries'],
     [{ absentTtlMs: -1 }, 'pollTable.absentTtlMs'],
+    [{ absentMaxEntries: 0 }, 'pollTable.absentMaxEntries'],
   ])('refuses bad options %j', (opts, field) => {
     const { store } = setup();
     expect(() => new PollTable({ store, ...opts })).toThrow(PollTableOptionError);

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { APP_METADATA_KEY, RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
 import { ConcurrencyLimiter } from '../../server/consume/limiter.js';
 import { consumeMetrics } from '../../server/consume/metrics.js';
-import { UNKNOWN_APP, appFromCall, throttledUnary } from '../../server/consume/throttle.js';
+import { guardConsumerHandlers } from '../../server/consume/handlers.js';
+import { UNKNOWN_APP, appFromCall, batchPollWeight, throttledUnary } from '../../server/consume/throttle.js';
+import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/ConsumerService.js';
 
 interface Req {
   readonly identity?: { readonly app?: unknown } | null;
@@ -104,5 +106,43 @@ describe('throttledUnary', () => {
     expect(answer?.err?.code).toBe(grpc.status.CANCELLED);
     expect(pending).toHaveLength(0);
     expect(limiter.state('a')).toBeUndefined();
+  });
+});
+
+describe('guardConsumerHandlers: a BatchPoll weighs by its topics', () => {
+  it.each([
+    [0, 1],
+    [1, 1],
+    [8, 1],
+    [9, 2],
+    [200, 25],
+    [500, 63],
+  ])('%i topics weigh %i', (topics, weight) => {
+    expect(batchPollWeight({ topics: Array.from({ length: topics }, () => ({ topic: 't', lastSeenVersion: '0' })) })).toBe(weight);
+  });
+
+  it('charges a 200-topic BatchPoll 25 times what a 1-topic one costs against the application limit', () => {
+    const limiter = new ConcurrencyLimiter({ clock: () => 0, initialLimit: 30, minLimit: 30, maxLimit: 30 });
+    const pending: grpc.sendUnaryData<unknown>[] = [];
+    const hold = (_c: unknown, cb: grpc.sendUnaryData<unknown>) => void pending.push(cb);
+    // Every method holds its call until the test answers it.
+    const handlers = Object.fromEntries(['Poll', 'BatchPoll', 'GetVersion', 'ListVersions', 'GetLatestAt', 'GetTopic', 'ListTopics'].map((m) => [m, hold])) as unknown as ConsumerServiceHandlers;
+    const guarded = guardConsumerHandlers(handlers, { limiter });
+    const batch = (topics: number) => {
+      const request = { identity: { app: 'scorer' }, topics: Array.from({ length: topics }, (_, i) => ({ topic: `t${i}`, lastSeenVersion: '0' })) };
+      const answers: Answer[] = [];
+      guarded.BatchPoll({ metadata: metadata(), request, cancelled: false } as unknown as Parameters<typeof guarded.BatchPoll>[0], (err) => answers.push({ err }));
+      return answers;
+    };
+    expect(batch(1)).toEqual([]);
+    expect(limiter.state('scorer')?.inflight).toBe(1);
+    expect(batch(200)).toEqual([]);
+    expect(limiter.state('scorer')?.inflight).toBe(26);
+    // A second 200-topic BatchPoll is over the limit of 30; 1-topic ones still get in.
+    expect(batch(200)[0]?.err?.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
+    for (let i = 0; i < 4; i++) expect(batch(1)).toEqual([]);
+    expect(limiter.state('scorer')?.inflight).toBe(30);
+    for (const cb of pending.splice(0)) cb(null, {});
+    expect(limiter.state('scorer')?.inflight).toBe(0);
   });
 });

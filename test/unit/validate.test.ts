@@ -6,6 +6,9 @@ import {
   topicKey,
   validateSnapshotPrefix,
   MAX_DIRECT_BYTES,
+  MAX_PAYLOAD_SIZE,
+  MAX_RETENTION,
+  checkRange,
   MAX_METADATA_ENTRIES,
   MAX_METADATA_VALUE,
   MAX_SCOPES_PER_VERSION,
@@ -129,6 +132,8 @@ describe('validateRetention', () => {
     [{ keepDays: 1.5 }, 'retention.keepDays'],
     [{ keepDays: Number.POSITIVE_INFINITY }, 'retention.keepDays'],
     [{ keepVersions: 3, keepDays: 0 }, 'retention.keepDays'],
+    [{ keepVersions: MAX_RETENTION + 1 }, 'retention.keepVersions'],
+    [{ keepDays: 4294967295 }, 'retention.keepDays'],
   ])('rejects %j on %s', (r, field) => {
     expect(invalid(() => validateRetention(r)).field).toBe(field);
   });
@@ -197,6 +202,7 @@ describe('validatePointer', () => {
     ['a size that differs from the direct bytes', direct(new Uint8Array(5), { size: 6 }), 'pointer.size'],
     ['a negative size', blob([loc()], { size: -1 }), 'pointer.size'],
     ['a fractional size', blob([loc()], { size: 1.5 }), 'pointer.size'],
+    ['a size above 2^53-1', blob([loc()], { size: MAX_PAYLOAD_SIZE + 1 }), 'pointer.size'],
     ['an uppercase sha256', blob([loc()], { sha256: 'A'.repeat(64) }), 'pointer.sha256'],
     ['a 63-digit sha256', blob([loc()], { sha256: 'a'.repeat(63) }), 'pointer.sha256'],
     ['a non-hex sha256', blob([loc()], { sha256: 'g'.repeat(64) }), 'pointer.sha256'],
@@ -268,7 +274,7 @@ describe('parseVersion', () => {
     ['1', 1n],
     ['42', 42n],
     ['9007199254740993', 9007199254740993n], // above Number.MAX_SAFE_INTEGER: must not go through a number
-    ['18446744073709551615', 18446744073709551615n],
+    ['9223372036854775807', 9223372036854775807n], // 2^63-1: both stores hold signed 64-bit
   ])('parses %j', (text, v) => {
     const got = parseVersion(text);
     expect(typeof got).toBe('bigint');
@@ -284,6 +290,8 @@ describe('parseVersion', () => {
     [' 1', 'a leading blank'],
     ['0x10', 'hex'],
     ['1e3', 'exponent'],
+    ['9223372036854775808', '2^63'],
+    ['18446744073709551615', '2^64-1'],
     ['18446744073709551616', '2^64'],
     ['99999999999999999999', '20 nines'],
     ['123456789012345678901', '21 digits'],
@@ -293,5 +301,31 @@ describe('parseVersion', () => {
 
   it('names the field it is given', () => {
     expect(invalid(() => parseVersion('0', 'lastSeen')).field).toBe('lastSeen');
+  });
+});
+
+describe('checkRange', () => {
+  it.each<[number | bigint, number | bigint, number | bigint]>([
+    [1, 1, 3],
+    [3, 1, 3],
+    [9223372036854775807n, 1n, 9223372036854775807n],
+  ])('accepts %s in [%s, %s]', (v, min, max) => {
+    expect(checkRange(v, 'f', min, max)).toBe(v);
+  });
+
+  it.each<[number | bigint, string]>([
+    [0, 'f must be a whole number between 1 and 3 (got 0)'],
+    [4, 'f must be a whole number between 1 and 3 (got 4)'],
+    [1.5, 'f must be a whole number between 1 and 3 (got 1.5)'],
+    [Number.NaN, 'f must be a whole number between 1 and 3 (got NaN)'],
+    [Number.POSITIVE_INFINITY, 'f must be a whole number between 1 and 3 (got Infinity)'],
+  ])('refuses %s, naming the field, the range and the value', (v, message) => {
+    const err = invalid(() => checkRange(v, 'f', 1, 3));
+    expect(err.field).toBe('f');
+    expect(err.message).toBe(message);
+  });
+
+  it('shows a 64-bit value exactly', () => {
+    expect(invalid(() => checkRange(18446744073709551615n, 'version', 1n, 9223372036854775807n)).message).toBe('version must be a whole number between 1 and 9223372036854775807 (got 18446744073709551615)');
   });
 });

@@ -1,0 +1,109 @@
+/**
+ * The bounds of one BatchPoll (DESIGN invariant 11: no request costs more than a bounded
+ * amount of work and memory): the request is checked whole before any work, and the answer
+ * is fitted to a byte budget.
+ *
+ * The budget counts each result exactly as grpc-js will send it: results with a record are
+ * measured with the contract's own encoder, others (three strings) by their UTF-8 lengths,
+ * each with its framing in the response. Beyond the budget a
+ * record comes without its direct bytes (`direct_omitted`; the client reads it with
+ * GetVersion), and a result that does not fit even so is left for another request (error_code
+ * RESOURCE_EXHAUSTED). Room for leaving every later result out is kept as the results are
+ * placed, so the whole answer stays within the budget; only the first result is never left
+ * out (each answer makes progress), so a single record whose metadata and scopes alone
+ * exceed the budget can still go over it.
+ */
+import { InvalidArgumentError, validatePollIdentity, validateTopicName, type ConsumerIdentity, type Version } from '../core/index.js';
+import { identityFromWire, versionFromWire } from '../proto/convert.js';
+import type { BatchPollRequest__Output } from '../proto/gen/imprint/v1/BatchPollRequest.js';
+import type { TopicPollResult } from '../proto/gen/imprint/v1/TopicPollResult.js';
+import { wireType } from '../proto/loader.js';
+
+export interface BatchPollCursor {
+  readonly topic: string;
+  readonly lastSeen: Version;
+}
+
+/**
+ * A BatchPoll request as the domain sees it, or INVALID_ARGUMENT naming the first wire field
+ * that breaks a rule: at most `maxTopics` topics, each a valid name named once with a
+ * last_seen_version in range, and an identity that names its app.
+ */
+export function batchPollFromWire(req: BatchPollRequest__Output, maxTopics: number): { identity: ConsumerIdentity; cursors: BatchPollCursor[] } {
+  if (req.topics.length > maxTopics) throw new InvalidArgumentError('topics', `must name at most ${maxTopics} topics`, req.topics.length);
+  const first = new Map<string, number>();
+  const cursors = req.topics.map((t, i): BatchPollCursor => {
+    validateTopicName(t.topic, `topics[${i}].topic`);
+    const earlier = first.get(t.topic);
+    if (earlier !== undefined) throw new InvalidArgumentError(`topics[${i}].topic`, `must not repeat topics[${earlier}].topic`, t.topic);
+    first.set(t.topic, i);
+    return { topic: t.topic, lastSeen: versionFromWire(t.lastSeenVersion, `topics[${i}].last_seen_version`, true) };
+  });
+  return { identity: validatePollIdentity(identityFromWire(req.identity)), cursors };
+}
+
+/** The per-topic answer of a result left for another request. */
+export const DEFERRED_CODE = 'RESOURCE_EXHAUSTED';
+export const DEFERRED_MESSAGE = 'not answered: the response reached its size budget; ask again for this topic';
+
+/** `results` (in request order) within `maxBytes` on the wire, as the module comment says. */
+export function fitToBudget(results: TopicPollResult[], maxBytes: number): TopicPollResult[] {
+  const deferredBytes = results.map((r) => framed(resultBytes(deferred(r.topic ?? ''))));
+  let reserve = deferredBytes.reduce((a, b) => a + b, 0);
+  let used = 0;
+  return results.map((r, i) => {
+    reserve -= deferredBytes[i] ?? 0;
+    const room = maxBytes - used - reserve;
+    let out = r;
+    let size = framed(resultBytes(r));
+    if (size > room) {
+      const stripped = withoutDirect(r);
+      if (stripped) {
+        out = stripped;
+        size = framed(resultBytes(stripped));
+      }
+      if (size > room && i > 0) {
+        out = deferred(r.topic ?? '');
+        size = deferredBytes[i] ?? 0;
+      }
+    }
+    used += size;
+    return out;
+  });
+}
+
+const TopicPollResultType = wireType('imprint.v1.TopicPollResult');
+
+/** The encoded bytes of one result: an update's with the contract's encoder, else its three strings' (proto3 leaves empty ones out). */
+function resultBytes(r: TopicPollResult): number {
+  if (r.update) return TopicPollResultType.encode(TopicPollResultType.fromObject(r)).len;
+  let bytes = 0;
+  for (const text of [r.topic, r.errorCode, r.errorMessage]) if (text) bytes += framed(Buffer.byteLength(text));
+  return bytes;
+}
+
+/** A field's bytes inside its message: its tag (one byte: fields 1-15), its length and itself. */
+function framed(bytes: number): number {
+  return 1 + varintBytes(bytes) + bytes;
+}
+
+function varintBytes(n: number): number {
+  let bytes = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    bytes++;
+  }
+  return bytes;
+}
+
+/** The result with its record's direct bytes left out (size and sha256 stay), or undefined when it has none. */
+function withoutDirect(r: TopicPollResult): TopicPollResult | undefined {
+  const record = r.update?.record;
+  const pointer = record?.pointer;
+  if (!r.update || !record || !pointer?.direct) return undefined;
+  return { ...r, update: { ...r.update, record: { ...record, pointer: { size: pointer.size, sha256: pointer.sha256 } }, directOmitted: true } };
+}
+
+function deferred(topic: string): TopicPollResult {
+  return { topic, update: null, errorCode: DEFERRED_CODE, errorMessage: DEFERRED_MESSAGE };
+}

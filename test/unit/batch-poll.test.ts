@@ -1,0 +1,97 @@
+/** server/batch-poll.ts: the request checks and the response budget, against the contract's own encoder. */
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError, MAX_DIRECT_BYTES, recordDigest, sha256Hex } from '../../core/index.js';
+import { recordToWire } from '../../proto/convert.js';
+import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
+import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
+import { loadImprintProto } from '../../proto/loader.js';
+import { DEFERRED_CODE, DEFERRED_MESSAGE, batchPollFromWire, fitToBudget } from '../../server/batch-poll.js';
+import { BATCH_POLL_DEFAULTS, batchPollWithDefaults } from '../../server/config.js';
+
+/** What grpc-js sends for a BatchPollResponse of `results`. */
+function encodedBytes(results: TopicPollResult[]): number {
+  const { def } = loadImprintProto();
+  return (def['imprint.v1.BatchPollResponse'] as unknown as { serialize(x: unknown): Buffer }).serialize({ results }).length;
+}
+
+function result(topic: string, payload: Buffer, metadata: Record<string, string> = {}): TopicPollResult {
+  const base = { topic, version: 1n, publishedAtMs: 1_700_000_000_000, metadata, pointer: { kind: 'direct' as const, size: payload.length, sha256: sha256Hex(payload), bytes: payload } };
+  return { topic, update: { record: recordToWire({ ...base, scopes: [{}], digest: recordDigest(base) }), pinned: false }, errorCode: '', errorMessage: '' };
+}
+const noUpdate = (topic: string): TopicPollResult => ({ topic, update: null, errorCode: '', errorMessage: '' });
+const failed = (topic: string): TopicPollResult => ({ topic, update: null, errorCode: 'NOT_FOUND', errorMessage: `topic "${topic}" does not exist (ünïcode)` });
+const kind = (r: TopicPollResult) => (r.errorCode === DEFERRED_CODE ? 'deferred' : r.update?.directOmitted ? 'omitted' : r.update ? 'whole' : r.errorCode || 'none');
+
+describe('fitToBudget', () => {
+  const budget = BATCH_POLL_DEFAULTS.maxResponseBytes;
+
+  it('leaves an answer within the budget as it is', () => {
+    const results = [result('a', Buffer.from('x'.repeat(1000))), noUpdate('b'), failed('c')];
+    expect(fitToBudget(results, budget)).toEqual(results);
+  });
+
+  it('10 records of 1 MiB: the first 3 whole, the rest without their bytes, the whole answer under the budget', () => {
+    const results = Array.from({ length: 10 }, (_, i) => result(`t${i}`, Buffer.alloc(MAX_DIRECT_BYTES, i)));
+    const fitted = fitToBudget(results, budget);
+    expect(fitted.map(kind)).toEqual([...Array(3).fill('whole'), ...Array(7).fill('omitted')]);
+    expect(encodedBytes(fitted)).toBeLessThanOrEqual(budget);
+    expect(fitted[5]?.update?.record?.pointer).toEqual({ size: MAX_DIRECT_BYTES, sha256: sha256Hex(Buffer.alloc(MAX_DIRECT_BYTES, 5)) });
+  });
+
+  it.each([
+    ['heavy metadata, 1 MiB payloads', 40, 2048, MAX_DIRECT_BYTES, 1_048_576, 'omitted,NOT_FOUND,none,deferred'],
+    ['heavy metadata, 1 MiB payloads, the default budget', 40, 2048, MAX_DIRECT_BYTES, budget, 'whole,NOT_FOUND,none,omitted,deferred'],
+    ['metadata alone over a small budget', 30, 4096, 10, 1_048_576, 'whole,NOT_FOUND,none,deferred'],
+    ['a mix, the largest budget', 200, 4096, MAX_DIRECT_BYTES, 67_108_864, 'whole,NOT_FOUND,none,deferred'],
+  ])('%s: within the budget to the byte, the first result always answered, what is left out asked for again', (_what, n, valueChars, payloadBytes, max, kinds) => {
+    const metadata = Object.fromEntries(Array.from({ length: 64 }, (_, k) => [`k${k}`, 'é'.repeat(valueChars / 2)]));
+    const results = Array.from({ length: n }, (_, i) => (i % 7 === 3 ? failed(`t${i}`) : i % 5 === 4 ? noUpdate(`t${i}`) : result(`t${i}`, Buffer.alloc(payloadBytes, i), metadata)));
+    const fitted = fitToBudget(results, max);
+    expect(encodedBytes(fitted)).toBeLessThanOrEqual(max);
+    expect(kind(fitted[0] as TopicPollResult)).not.toBe('deferred');
+    expect(fitted.map((r) => r.topic)).toEqual(results.map((r) => r.topic));
+    expect([...new Set(fitted.map(kind))].join(',')).toBe(kinds);
+    for (const r of fitted.filter((x) => kind(x) === 'deferred')) expect(r).toEqual({ topic: r.topic, update: null, errorCode: DEFERRED_CODE, errorMessage: DEFERRED_MESSAGE });
+  });
+
+  it('only the first result may go over: alone, without its bytes', () => {
+    const metadata = Object.fromEntries(Array.from({ length: 64 }, (_, k) => [`k${k}`, 'x'.repeat(4096)]));
+    const fitted = fitToBudget([result('a', Buffer.alloc(10), metadata), result('b', Buffer.alloc(10), metadata)], 65_536);
+    expect(fitted.map(kind)).toEqual(['omitted', 'deferred']);
+  });
+
+  it('room to leave out every one of the most topics a BatchPoll may name fits the smallest budget', () => {
+    const most = Array.from({ length: 2000 }, (_, i) => noUpdate(`${String(i).padStart(4, '0')}${'t'.repeat(124)}`));
+    const deferred = most.map((r) => ({ ...r, errorCode: DEFERRED_CODE, errorMessage: DEFERRED_MESSAGE }));
+    expect(encodedBytes(deferred) / 2000).toBe(232);
+    expect(encodedBytes(deferred)).toBeLessThan(1_048_576);
+  });
+});
+
+describe('batchPollFromWire', () => {
+  const app = { app: 'scorer', cluster: '', region: '', nodeId: '', labels: {} };
+  const req = (topics: [string, string][], identity: BatchPollRequest__Output['identity'] = app): BatchPollRequest__Output => ({ identity, topics: topics.map(([topic, lastSeenVersion]) => ({ topic, lastSeenVersion })) });
+
+  it('gives the domain request', () => {
+    expect(batchPollFromWire(req([['a', '0'], ['b', '9223372036854775807']]), 2)).toEqual({ identity: app, cursors: [{ topic: 'a', lastSeen: 0n }, { topic: 'b', lastSeen: 9223372036854775807n }] });
+  });
+
+  it.each<[string, BatchPollRequest__Output, string]>([
+    ['one topic too many', req([['a', '0'], ['b', '0'], ['c', '0']]), 'topics must name at most 2 topics (got 3)'],
+    ['a duplicate', req([['a', '0'], ['a', '1']]), 'topics[1].topic must not repeat topics[0].topic (got "a")'],
+    ['a bad name', req([['a', '0'], ['', '1']]), 'topics[1].topic must be 1-128 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit (got "")'],
+    ['a version out of range', req([['a', '9223372036854775808']]), 'topics[0].last_seen_version must be a whole number between 0 and 9223372036854775807 (got 9223372036854775808)'],
+    ['no app', req([['a', '0']], { ...app, app: '' }), 'identity.app is required: name the application that polls (audit and per-application limits count by it)'],
+  ])('refuses %s', (_what, r, message) => {
+    expect(() => batchPollFromWire(r, 2)).toThrow(InvalidArgumentError);
+    expect(() => batchPollFromWire(r, 2)).toThrow(message);
+  });
+});
+
+describe('batchPollWithDefaults', () => {
+  it('fills the defaults and refuses bounds out of range, naming the option and the flag', () => {
+    expect(batchPollWithDefaults()).toEqual({ maxTopics: 500, maxResponseBytes: 4 * 1024 * 1024 - 64 * 1024 });
+    expect(() => batchPollWithDefaults({ maxTopics: 2001 })).toThrow('batchPoll.maxTopics must be a whole number from 1 to 2000 (--batch-poll-max-topics, IMPRINT_BATCH_POLL_MAX_TOPICS) (got 2001)');
+    expect(() => batchPollWithDefaults({ maxResponseBytes: 1_048_575 })).toThrow('batchPoll.maxResponseBytes must be a whole number from 1048576 to 67108864');
+  });
+});
