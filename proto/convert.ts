@@ -5,7 +5,10 @@
  */
 import {
   InvalidArgumentError,
+  type Actor,
   type BlobKind,
+  type Change,
+  type ChangeKind,
   type BlobLocation,
   type ConsumerIdentity,
   type DataPointer,
@@ -18,6 +21,8 @@ import {
   type VersionRecord,
 } from '../core/index.js';
 import type { BlobLocation__Output, BlobLocation as WireBlobLocation } from './gen/imprint/v1/BlobLocation.js';
+import type { Change as WireChange, Change__Output } from './gen/imprint/v1/Change.js';
+import type { ChangeKind__Output } from './gen/imprint/v1/ChangeKind.js';
 import type { ConsumerIdentity as WireIdentity, ConsumerIdentity__Output } from './gen/imprint/v1/ConsumerIdentity.js';
 import type { DataPointer as WirePointer, DataPointer__Output } from './gen/imprint/v1/DataPointer.js';
 import type { Pin as WirePin, Pin__Output } from './gen/imprint/v1/Pin.js';
@@ -206,5 +211,47 @@ export function consumersFromWire(c: TopicConsumers__Output): ConsumersView {
     versions: c.versions.map(held),
     groups: c.groups.map((g) => ({ app: g.app, cluster: g.cluster, nodeCount: g.nodeCount, versions: g.versions.map(held), lastSeenMs: Number(g.lastSeenMs) })),
     ...(Number(c.lastSeenMs) > 0 && { lastSeenMs: Number(c.lastSeenMs) }),
+  };
+}
+
+const CHANGE_KIND_TO_WIRE: Record<ChangeKind, ChangeKind__Output> = {
+  'create-topic': 'CHANGE_KIND_CREATE_TOPIC',
+  'update-topic': 'CHANGE_KIND_UPDATE_TOPIC',
+  publish: 'CHANGE_KIND_PUBLISH',
+  'add-scopes': 'CHANGE_KIND_ADD_SCOPES',
+  pin: 'CHANGE_KIND_PIN',
+  unpin: 'CHANGE_KIND_UNPIN',
+};
+const CHANGE_KIND_FROM_WIRE = new Map(Object.entries(CHANGE_KIND_TO_WIRE).map(([k, w]) => [w, k as ChangeKind]));
+
+export function changeToWire(c: Change): WireChange {
+  return {
+    topic: c.topic,
+    kind: CHANGE_KIND_TO_WIRE[c.kind],
+    atMs: c.atMs,
+    by: { principal: c.by.principal, authenticated: c.by.authenticated, peer: c.by.peer },
+    version: c.version.toString(),
+    scopes: c.scopes.map(scopeToWire),
+    reason: c.reason,
+    publishId: c.publishId,
+    details: { ...c.details },
+  };
+}
+
+/** A change as the server sent it (its `seq` stays on the server: pages go by page_token). */
+export function changeFromWire(c: Change__Output): Omit<Change, 'seq'> {
+  const kind = CHANGE_KIND_FROM_WIRE.get(c.kind);
+  if (!kind) throw new InvalidArgumentError('change.kind', 'must be a known change kind', c.kind);
+  const by: Actor = { principal: c.by?.principal ?? '', authenticated: c.by?.authenticated ?? false, peer: c.by?.peer ?? '' };
+  return {
+    topic: c.topic,
+    kind,
+    atMs: Number(c.atMs),
+    by,
+    version: versionFromWire(c.version, 'change.version', true),
+    scopes: c.scopes.map(scopeFromWire),
+    reason: c.reason,
+    publishId: c.publishId,
+    details: { ...c.details },
   };
 }

@@ -1,7 +1,8 @@
 /**
  * The service's operations over plain domain types, independent of gRPC: validate with
- * core, read and write through the MetadataStore, decide with core, record to audit.
- * grpc-server.ts only translates wire messages to these calls and errors to statuses.
+ * core, read and write through the MetadataStore (each change with its history entry), decide
+ * with core, record polls to audit. grpc-server.ts only translates wire messages to these
+ * calls and errors to statuses.
  */
 import {
   DataIntegrityError,
@@ -22,6 +23,8 @@ import {
   validateScopes,
   validateText,
   validateTopicName,
+  type Actor,
+  type Change,
   type ConsumerIdentity,
   type NewVersion,
   type Pin,
@@ -35,7 +38,7 @@ import type { AuditSink, PollEvent } from './audit/audit-sink.js';
 import type { TopicConsumers } from './audit/consumers.js';
 import { silentLogger, type Logger } from './log.js';
 import type { Poller } from './consume/consume-service.js';
-import type { MetadataStore, NewTopic, TopicPatch } from './store/metadata-store.js';
+import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/metadata-store.js';
 
 export interface PollAnswer {
   readonly record?: VersionRecord;
@@ -49,6 +52,28 @@ export interface TopicDescription {
   readonly versionCount: number;
   /** Who polled it in the window, from the audit sink; or why the sink cannot say. */
   readonly consumers: TopicConsumers | { readonly error: string };
+  /** The newest RECENT_CHANGES entries of its history, newest first. */
+  readonly recentChanges: readonly Change[];
+}
+
+/** How many history entries DescribeTopic carries. */
+export const RECENT_CHANGES = 10;
+
+/** Who calls, as the transport knows it. */
+export interface Caller {
+  /** The caller's address (grpc-js `getPeer()`); "" when unknown. */
+  readonly peer: string;
+  /** The principal the transport authenticated (mTLS, JWT: issue 14). @default none: callers are not authenticated yet */
+  readonly principal?: string;
+}
+
+const UNKNOWN_CALLER: Caller = { peer: '' };
+
+/** Who made a change: the authenticated principal when there is one, else what the request claimed (`claimed`). */
+function actorOf(caller: Caller, claimed: string): Actor {
+  return caller.principal !== undefined
+    ? { principal: caller.principal, authenticated: true, peer: caller.peer }
+    : { principal: claimed, authenticated: false, peer: caller.peer };
 }
 
 /** DescribeTopic's default consumers window. */
@@ -65,6 +90,7 @@ export interface ServiceDeps {
 }
 
 const MAX_TEXT = 1024;
+const MAX_INT64 = 0x7fff_ffff_ffff_ffffn;
 const PAGE_DEFAULT = 100;
 const PAGE_MAX = 1000;
 
@@ -87,47 +113,52 @@ export class ImprintService {
 
   // ---- publisher ----
 
-  async createTopic(t: NewTopic): Promise<Topic> {
+  async createTopic(t: NewTopic, caller: Caller = UNKNOWN_CALLER): Promise<Topic> {
     validateTopicName(t.name, 'name');
     validateText(t.owner, 'owner', MAX_TEXT);
     validateText(t.description, 'description', MAX_TEXT);
     validateRetention(t.retention);
-    const topic = await this.store.createTopic(t, this.now());
-    this.audit.record({ kind: 'create-topic', atMs: this.now(), topic: t.name, by: t.owner });
+    const topic = await this.store.createTopic(t, this.now(), actorOf(caller, t.owner));
     this.log.info('topic created', { topic: t.name, owner: t.owner });
     return topic;
   }
 
-  async updateTopic(name: string, patch: TopicPatch): Promise<Topic> {
+  async updateTopic(name: string, patch: TopicPatch, caller: Caller = UNKNOWN_CALLER): Promise<Topic> {
     validateTopicName(name, 'name');
     if (patch.owner !== undefined) validateText(patch.owner, 'owner', MAX_TEXT);
     if (patch.description !== undefined) validateText(patch.description, 'description', MAX_TEXT);
     if (patch.retention) validateRetention(patch.retention);
-    const topic = await this.store.updateTopic(name, patch);
-    this.audit.record({ kind: 'update-topic', atMs: this.now(), topic: name });
-    return topic;
+    return this.store.updateTopic(name, patch, this.now(), actorOf(caller, ''));
   }
 
-  /** Validates everything, then writes the version in one step: bad input consumes no version number. */
-  async publish(input: NewVersion): Promise<VersionRecord> {
+  /**
+   * Validates everything, then writes the version in one step: bad input consumes no version
+   * number. A publish id the topic has recorded returns its version, `replayed`.
+   */
+  async publish(input: NewVersion, caller: Caller = UNKNOWN_CALLER): Promise<Published> {
     const v = validateNewVersion(input);
     const p = v.pointer;
     if (p.kind === 'direct' && sha256Hex(p.bytes) !== p.sha256) {
       throw new InvalidArgumentError('pointer.sha256', 'must be the sha256 of the direct bytes', p.sha256);
     }
-    const record = await this.store.publish(v, this.now());
-    this.audit.record({ kind: 'publish', atMs: record.publishedAtMs, topic: record.topic, version: record.version.toString() });
-    this.log.info('published', { topic: record.topic, version: record.version, size: p.size, kind: p.kind, scopes: v.scopes.map(scopeKey).join(';') || '*' });
-    return record;
+    const published = await this.store.publish(v, this.now(), actorOf(caller, ''));
+    const { record, replayed } = published;
+    this.log.info(replayed ? 'publish replayed: its publish id had made this version' : 'published', {
+      topic: record.topic,
+      version: record.version,
+      size: p.size,
+      kind: p.kind,
+      scopes: v.scopes.map(scopeKey).join(';') || '*',
+      ...(v.publishId && { publishId: v.publishId }),
+    });
+    return published;
   }
 
-  async addScopes(topic: string, version: Version, scopes: readonly Scope[]): Promise<VersionRecord> {
+  async addScopes(topic: string, version: Version, scopes: readonly Scope[], caller: Caller = UNKNOWN_CALLER): Promise<VersionRecord> {
     validateTopicName(topic);
     const valid = validateScopes(scopes);
     if (valid.length === 0) throw new InvalidArgumentError('scopes', 'must name at least one scope');
-    const record = await this.store.addScopes(topic, version, valid, this.now());
-    this.audit.record({ kind: 'add-scopes', atMs: this.now(), topic, version: version.toString(), scope: valid.map(scopeKey).join(';') });
-    return record;
+    return this.store.addScopes(topic, version, valid, this.now(), actorOf(caller, ''));
   }
 
   // ---- consumer ----
@@ -250,27 +281,40 @@ export class ImprintService {
 
   // ---- operator ----
 
-  async pin(topic: string, scope: Scope, version: Version, reason: string, createdBy: string): Promise<Pin> {
+  async pin(topic: string, scope: Scope, version: Version, reason: string, createdBy: string, caller: Caller = UNKNOWN_CALLER): Promise<Pin> {
     validateTopicName(topic);
     validateScope(scope);
     validateText(reason, 'reason', MAX_TEXT);
     validateText(createdBy, 'created_by', MAX_TEXT);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
-    const pin = await this.store.pin({ topic, scope, version, createdAtMs: this.now(), reason, createdBy });
-    this.audit.record({ kind: 'pin', atMs: pin.createdAtMs, topic, version: version.toString(), scope: scopeKey(scope), by: createdBy });
+    const pin = await this.store.pin({ topic, scope, version, createdAtMs: this.now(), reason, createdBy }, actorOf(caller, createdBy));
     this.log.info('pinned', { topic, scope: scopeKey(scope) || '*', version, reason, by: createdBy });
     return pin;
   }
 
-  async unpin(topic: string, scope: Scope): Promise<Pin | undefined> {
+  async unpin(topic: string, scope: Scope, caller: Caller = UNKNOWN_CALLER): Promise<Pin | undefined> {
     validateTopicName(topic);
     validateScope(scope);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
-    const removed = await this.store.unpin(topic, scope);
+    const removed = await this.store.unpin(topic, scope, this.now(), actorOf(caller, ''));
     if (!removed) throw new NotFoundError(`pin on topic "${topic}" for scope "${scopeKey(scope) || '*'}"`);
-    this.audit.record({ kind: 'unpin', atMs: this.now(), topic, version: removed.version.toString(), scope: scopeKey(scope) });
     this.log.info('unpinned', { topic, scope: scopeKey(scope) || '*', version: removed.version });
     return removed;
+  }
+
+  /** The topic's change history, newest first, a page at a time (page_token: the previous page's next_page_token). */
+  async listHistory(topic: string, pageSize: number, pageToken: string): Promise<{ changes: Change[]; nextPageToken: string }> {
+    validateTopicName(topic);
+    if (!Number.isInteger(pageSize) || pageSize < 0 || pageSize > PAGE_MAX) throw new InvalidArgumentError('page_size', `must be between 0 and ${PAGE_MAX} (0: ${PAGE_DEFAULT})`, pageSize);
+    if (pageToken !== '' && !(/^[1-9][0-9]{0,18}$/.test(pageToken) && BigInt(pageToken) <= MAX_INT64)) {
+      throw new InvalidArgumentError('page_token', 'must be a token from a previous response', pageToken);
+    }
+    const below = pageToken === '' ? undefined : BigInt(pageToken);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    const limit = pageSize || PAGE_DEFAULT;
+    const changes = await this.store.listHistory(topic, { ...(below !== undefined && { below }), limit });
+    const last = changes[changes.length - 1];
+    return { changes, nextPageToken: changes.length === limit && last ? last.seq.toString() : '' };
   }
 
   async listPins(topic: string): Promise<Pin[]> {
@@ -298,7 +342,8 @@ export class ImprintService {
         consumers = { error: err instanceof Error ? err.message : String(err) };
       }
     }
-    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount: await this.store.countVersions(name), consumers };
+    const [versionCount, recentChanges] = await Promise.all([this.store.countVersions(name), this.store.listHistory(name, { limit: RECENT_CHANGES })]);
+    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount, consumers, recentChanges };
   }
 }
 
