@@ -9,7 +9,7 @@ export {
   type TopicChange,
   type TopicDescription,
 } from './imprint-client.js';
-export { Publisher, PublishOutcomeUnknownError, UploadError, publisherWithDefaults, type PublishData, type PublishOptions, type PublisherOptions } from './publisher.js';
+export { Publisher, PublishOutcomeUnknownError, UploadError, PUBLISHER_DEFAULTS, publisherWithDefaults, type PublishData, type PublishOptions, type PublisherOptions } from './publisher.js';
 export { fromGrpcError, ProtocolError, RemoteInvalidArgumentError } from './errors.js';
 export { appMetadataInterceptor, retryAfterMsOf, retryDelayFromHint, waitForRetryHint, type RetryHintOptions } from './retry-hint.js';
 export { BlobNotFoundError, type BlobStore, type PutOptions } from './blob-store/blob-store.js';

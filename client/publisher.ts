@@ -69,6 +69,9 @@ interface ResolvedPublisherOptions {
   readonly retryMaxMs: number;
 }
 
+/** The defaults of PublisherOptions (read by publisherWithDefaults, and by the CLI's help). */
+export const PUBLISHER_DEFAULTS = { retryBudgetMs: 60_000, retryMinMs: 250, retryMaxMs: 5_000 } as const;
+
 /** The Publisher's options with their defaults, checked; errors name the option. */
 export function publisherWithDefaults(o: PublisherOptions): ResolvedPublisherOptions {
   const ms = (field: string, v: number | undefined, dflt: number, min: number): number => {
@@ -76,13 +79,13 @@ export function publisherWithDefaults(o: PublisherOptions): ResolvedPublisherOpt
     if (!Number.isSafeInteger(x) || x < min) throw new InvalidArgumentError(field, `must be a whole number of milliseconds >= ${min}`, x);
     return x;
   };
-  const retryMinMs = ms('retryMinMs', o.retryMinMs, 250, 1);
+  const retryMinMs = ms('retryMinMs', o.retryMinMs, PUBLISHER_DEFAULTS.retryMinMs, 1);
   return {
     client: o.client,
     blobStores: o.blobStores ?? [],
-    retryBudgetMs: ms('retryBudgetMs', o.retryBudgetMs, 60_000, 0),
+    retryBudgetMs: ms('retryBudgetMs', o.retryBudgetMs, PUBLISHER_DEFAULTS.retryBudgetMs, 0),
     retryMinMs,
-    retryMaxMs: ms('retryMaxMs', o.retryMaxMs, 5_000, retryMinMs),
+    retryMaxMs: ms('retryMaxMs', o.retryMaxMs, PUBLISHER_DEFAULTS.retryMaxMs, retryMinMs),
   };
 }
 
