@@ -9,6 +9,7 @@ import {
   validateMetadata,
   validateNewVersion,
   validatePointer,
+  validatePublishId,
   validateRetention,
   validateText,
   validateTopicName,
@@ -245,5 +246,23 @@ describe('parseVersion', () => {
 
   it('names the field it is given', () => {
     expect(invalid(() => parseVersion('0', 'lastSeen')).field).toBe('lastSeen');
+  });
+});
+
+describe('validatePublishId', () => {
+  it.each(['', 'build-1234', 'ci:pipeline.7', 'A_b.c:d-e', 'x'.repeat(128)])('accepts %j', (id) => {
+    expect(validatePublishId(id)).toBe(id);
+  });
+
+  it.each(['has space', 'slash/inside', 'x'.repeat(129), 'é', 'tab\t'])('refuses %j, naming publish_id', (id) => {
+    const e = invalid(() => validatePublishId(id));
+    expect(e.field).toBe('publish_id');
+    expect(e.message).toMatch(/^publish_id must be 1-128 characters of A-Z, a-z, 0-9, "\.", "_", ":" or "-"/);
+  });
+
+  it('is checked with the rest of a publish, and named as the caller names it', () => {
+    const v: NewVersion = { topic: 't', metadata: {}, pointer: direct(new Uint8Array([1])), scopes: [], publishId: 'no spaces please' };
+    expect(invalid(() => validateNewVersion(v)).field).toBe('publish_id');
+    expect(invalid(() => validatePublishId('a b', 'publishId')).field).toBe('publishId');
   });
 });
