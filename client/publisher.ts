@@ -97,10 +97,11 @@ export class UploadError extends ImprintError {
 }
 
 /**
- * The service never said whether the publish was recorded (no answer, or a lost connection, on
- * every attempt within the retry budget). The version may exist, pointing at the uploaded
- * objects, so they were kept (`kept`). Publish again with the same `publishId` to settle it:
- * the answer is the version if there is one (replayed), else a new one.
+ * The service never said for certain whether the publish was recorded: no answer within the
+ * retry budget, an answer that is no refusal (INTERNAL, or one that cannot be read), or a
+ * refusal after an attempt whose outcome was unknown. The version may exist, pointing at the
+ * uploaded objects, so they were kept (`kept`). Publish again with the same `publishId` to
+ * settle it: the answer is the version if there is one (replayed), else a new one.
  */
 export class PublishOutcomeUnknownError extends ImprintError {
   readonly topic: string;
