@@ -220,7 +220,8 @@ describe('the server on Cassandra, through faults', () => {
     await client.createTopic({ name: 'late' });
     // A first version: the server then knows the topic's counter and goes straight to the conditional write.
     await client.publishPointer('late', directPointer('v1'), { publishId: 'late-0' });
-    const blobs = new LocalBlobStore({ root: tempDir() });
+    // The blob directory the server has (it may check that a pointer's objects are there).
+    const blobs = new LocalBlobStore({ root: server.options.blobDir });
     // A publisher whose calls give up after 2 s, retrying with its publish id for up to 90 s.
     const hasty = new ImprintClient({ address: `127.0.0.1:${server.port}`, deadlineMs: 2_000, maxReconnectBackoffMs: 500 });
     try {

@@ -204,7 +204,8 @@ describe('kill -9 of imprint serve', () => {
     let server = await serve(dataDir, 0);
     const front = await proxy(server.port);
     const client = new ImprintClient({ address: `127.0.0.1:${front.port}`, deadlineMs: 5_000, maxReconnectBackoffMs: 500 });
-    const blobs = new LocalBlobStore({ root: tempDir() });
+    // The blob directory the server has (it may check that a pointer's objects are there).
+    const blobs = new LocalBlobStore({ root: path.join(dataDir, 'blobs') });
     const until = async (what: string, ok: () => boolean) => {
       for (const t0 = Date.now(); !ok(); await new Promise((r) => setTimeout(r, 5))) {
         if (Date.now() - t0 > 60_000) throw new Error(`not within 60 s: ${what}`);

@@ -100,42 +100,44 @@ describe('Publisher', () => {
     await expect(fetchPayload(r, [store])).rejects.toThrow(/does not match its sha256/);
   });
 
+  // The tests below write to `east`, a region the server knows, each under a topic of its own.
+  const objectsOf = (topic: string) => files(path.join(east.root, topic));
+
   it('a build job that repeats its publish step with the same publishId gets the same version; the repeat\'s upload is removed', async () => {
-    const root = tempDir();
-    const pub = new Publisher({ client: t.client, blobStores: [new LocalBlobStore({ root })] });
+    await t.client.createTopic({ name: 'repeat' });
+    const pub = new Publisher({ client: t.client, blobStores: [east] });
     const payload = randomBytes(2 * 1024 * 1024);
-    const first = await pub.publish('pub', payload, { publishId: 'build-77', metadata: { build: '77' } });
+    const first = await pub.publish('repeat', payload, { publishId: 'build-77', metadata: { build: '77' } });
     expect(first.replayed).toBe(false);
-    const again = await pub.publish('pub', payload, { publishId: 'build-77', metadata: { build: '77' } });
+    const again = await pub.publish('repeat', payload, { publishId: 'build-77', metadata: { build: '77' } });
     expect(again).toMatchObject({ replayed: true, version: first.version, pointer: first.pointer });
-    expect((await t.client.getTopic('pub')).latestVersion).toBe(first.version);
+    expect((await t.client.getTopic('repeat')).latestVersion).toBe(first.version);
     // The version's objects stay, the repeat's second upload is gone.
-    expect(files(root)).toHaveLength(1);
-    expect((await fetchPayload(again, [new LocalBlobStore({ root })])).equals(payload)).toBe(true);
+    expect(objectsOf('repeat')).toHaveLength(1);
+    expect((await fetchPayload(again, [east])).equals(payload)).toBe(true);
     // Small payloads too (direct, nothing uploaded).
-    const d1 = await pub.publish('pub', Buffer.from('small'), { publishId: 'build-78' });
-    expect(await pub.publish('pub', Buffer.from('small'), { publishId: 'build-78' })).toMatchObject({ replayed: true, version: d1.version });
+    const d1 = await pub.publish('repeat', Buffer.from('small'), { publishId: 'build-78' });
+    expect(await pub.publish('repeat', Buffer.from('small'), { publishId: 'build-78' })).toMatchObject({ replayed: true, version: d1.version });
   });
 
   it('the same publishId with other content is refused (ALREADY_EXISTS) and its upload removed', async () => {
-    const root = tempDir();
-    const pub = new Publisher({ client: t.client, blobStores: [new LocalBlobStore({ root })] });
-    const made = await pub.publish('pub', randomBytes(2 * 1024 * 1024), { publishId: 'build-79' });
-    const err: unknown = await pub.publish('pub', randomBytes(2 * 1024 * 1024), { publishId: 'build-79' }).catch((e: unknown) => e);
+    await t.client.createTopic({ name: 'conflict' });
+    const pub = new Publisher({ client: t.client, blobStores: [east] });
+    const made = await pub.publish('conflict', randomBytes(2 * 1024 * 1024), { publishId: 'build-79' });
+    const err: unknown = await pub.publish('conflict', randomBytes(2 * 1024 * 1024), { publishId: 'build-79' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(AlreadyExistsError);
-    expect((err as Error).message).toContain(`publish_id "build-79" already made version ${made.version} of topic "pub", with other payload`);
-    expect(files(root)).toHaveLength(1);
+    expect((err as Error).message).toContain(`publish_id "build-79" already made version ${made.version} of topic "conflict", with other payload`);
+    expect(objectsOf('conflict')).toHaveLength(1);
   });
 
   it('checks the publishId option, by its name, before uploading anything; and its retry options', async () => {
-    const root = tempDir();
-    const pub = new Publisher({ client: t.client, blobStores: [new LocalBlobStore({ root })] });
+    const pub = new Publisher({ client: t.client, blobStores: [east] });
     for (const publishId of ['has space', '', 'x'.repeat(129)]) {
-      const err: unknown = await pub.publish('pub', randomBytes(2 * 1024 * 1024), { publishId }).catch((e: unknown) => e);
+      const err: unknown = await pub.publish('unchecked', randomBytes(2 * 1024 * 1024), { publishId }).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect(err).toMatchObject({ field: 'publishId' });
     }
-    expect(files(root)).toEqual([]);
+    expect(objectsOf('unchecked')).toEqual([]);
     expect(publisherWithDefaults({ client: t.client })).toMatchObject({ retryBudgetMs: 60_000, retryMinMs: 250, retryMaxMs: 5_000 });
     expect(() => new Publisher({ client: t.client, retryBudgetMs: -1 })).toThrow(/retryBudgetMs must be a whole number of milliseconds >= 0 \(got -1\)/);
     expect(() => new Publisher({ client: t.client, retryMinMs: 500, retryMaxMs: 100 })).toThrow(/retryMaxMs must be a whole number of milliseconds >= 500/);
