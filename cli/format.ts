@@ -1,5 +1,5 @@
 /** How the CLI shows domain values: plain text for people, JSON (--json) for scripts. */
-import { scopeKey, type Pin, type Scope, type Topic, type VersionRecord } from '../core/index.js';
+import { scopeKey, type Change, type Pin, type Scope, type Topic, type VersionRecord } from '../core/index.js';
 
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -78,4 +78,50 @@ export function topicText(t: Topic): string {
 
 export function pinText(p: Pin): string {
   return `${p.topic}  scope ${scopeText(p.scope)}  -> v${p.version}  since ${when(p.createdAtMs)}${p.createdBy ? `  by ${p.createdBy}` : ''}${p.reason ? `  (${p.reason})` : ''}`;
+}
+
+type ChangeView = Omit<Change, 'seq'>;
+
+/** What a change did, in a few words (the version, who and when have columns of their own). */
+function changeWhat(c: ChangeView): string {
+  // A retention limit set to "" was removed; other values are quoted when empty or spaced.
+  const details = Object.entries(c.details)
+    .map(([k, v]) => `${k}=${v === '' && k.startsWith('keep_') ? 'none' : v === '' || /\s/.test(v) ? JSON.stringify(v) : v}`)
+    .join(' ');
+  const scopes = c.scopes.map(scopeText).join(' ');
+  switch (c.kind) {
+    case 'create-topic':
+    case 'update-topic':
+      return details;
+    case 'publish':
+      return `scopes ${scopes}${c.publishId ? `  publish id ${c.publishId}` : ''}`;
+    case 'add-scopes':
+      return `+ ${scopes}`;
+    case 'pin':
+      return `scope ${scopes}${c.reason ? `  (${c.reason})` : ''}`;
+    case 'unpin':
+      return `scope ${scopes}`;
+  }
+}
+
+/** The header of changeText's columns. */
+export const CHANGE_HEADER = `${'WHEN'.padEnd(24)}  ${'CHANGE'.padEnd(12)}  ${'VERSION'.padEnd(8)}  ${'BY'.padEnd(16)}  ${'FROM'.padEnd(22)}  WHAT`;
+
+/** One line per change: when, what kind, which version, who, from where, what it did. */
+export function changeText(c: ChangeView): string {
+  const version = c.version === 0n ? '-' : `v${c.version}`;
+  return `${when(c.atMs).padEnd(24)}  ${c.kind.padEnd(12)}  ${version.padEnd(8)}  ${(c.by.principal || '-').padEnd(16)}  ${(c.by.peer || '-').padEnd(22)}  ${changeWhat(c)}`;
+}
+
+export function changeJson(c: ChangeView): unknown {
+  return {
+    at: when(c.atMs),
+    kind: c.kind,
+    version: c.version.toString(),
+    scopes: c.scopes,
+    reason: c.reason,
+    publishId: c.publishId,
+    details: c.details,
+    by: c.by,
+  };
 }

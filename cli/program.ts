@@ -7,16 +7,16 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 // Modules, not client/index.js: the AWS SDK loads only for --blobs s3 (see cli/blobs.ts).
 import { downloadPayload } from '../client/fetch.js';
-import { ImprintClient } from '../client/imprint-client.js';
-import { Publisher } from '../client/publisher.js';
-import { parseScope, parseVersion, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
+import { ImprintClient, type TopicChange } from '../client/imprint-client.js';
+import { PUBLISHER_DEFAULTS, Publisher } from '../client/publisher.js';
+import { parseScope, parseVersion, validatePublishId, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, describeBlobStores, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
-import { bytes, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
+import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
 import { checkHealth } from '../client/health.js';
 import { PROTO_ROOT } from '../proto/loader.js';
@@ -54,7 +54,8 @@ Examples:
   imprint publish ip-reputation ./model.bin --meta build=1234
   imprint poll ip-reputation --app scorer --region us-east-1
   imprint pin ip-reputation 41 --reason "v42 scores everything as spam"
-  imprint unpin ip-reputation`,
+  imprint unpin ip-reputation
+  imprint history ip-reputation`,
   );
 
 const globals = (): GlobalOpts => program.opts<GlobalOpts>();
@@ -310,13 +311,16 @@ topic
   .action(
     withClient(async (client, name: string) => {
       const d = await client.describeTopic(name);
-      out(d, () =>
+      out({ ...d, recentChanges: d.recentChanges.map(changeJson) }, () =>
         [
           topicText(d.topic),
           `  versions    ${d.versionCount}`,
           '  latest by scope:',
           ...d.heads.map((h) => `    ${scopeText(h.scope).padEnd(30)} v${h.version}`),
           ...(d.pins.length ? ['  pins:', ...d.pins.map((p) => `    ${pinText(p)}`)] : ['  pins: none']),
+          `  recent changes (${d.recentChanges.length}; imprint history ${d.topic.name} for all):`,
+          `    ${CHANGE_HEADER}`,
+          ...d.recentChanges.map((c) => `    ${changeText(c)}`),
         ].join('\n'),
       );
     }),
@@ -365,11 +369,26 @@ addBlobOptions(
     .command('publish <topic> <file>')
     .description('publish a file as a new version: inside the record up to 1 MiB, else to the blob store of every region')
     .option('--meta <k=v>', 'metadata (repeatable)', collect, [])
-    .option('--scope <k=v,...>', 'publish to this scope only (repeatable; default: every consumer)', collect, []),
-).action(
-    withClient(async (client, topicName: string, file: string, o: BlobCliOptions & { meta: string[]; scope: string[] }) => {
+    .option('--scope <k=v,...>', 'publish to this scope only (repeatable; default: every consumer)', collect, [])
+    .option(
+      '--publish-id <id>',
+      'names this publish for retries: run again with the same id (a build number, say) and you get the version it made, never a second one (1-128 of A-Z a-z 0-9 . _ : -; default: a new random id)',
+    ),
+)
+  .addHelpText(
+    'after',
+    `
+Without an answer from the service (it restarted, the network broke) the publish is sent again
+with its publish id for up to ${PUBLISHER_DEFAULTS.retryBudgetMs / 1000} s; the service makes one version of it whatever the attempts.
+Uploaded objects are deleted only when the service refused the publish for certain. There is no
+environment variable for the id: an id names one publish, and a shell's environment outlives it.`,
+  )
+  .action(
+    withClient(async (client, topicName: string, file: string, o: BlobCliOptions & { meta: string[]; scope: string[]; publishId?: string }) => {
       const metadata = parseKeyValues(o.meta, 'metadata');
       const scopes = o.scope.map((s, i) => parseScope(s, `scopes[${i}]`));
+      if (o.publishId === '') throw new InvalidArgumentError('publish-id', 'must not be empty (leave the flag out for a random id)');
+      if (o.publishId !== undefined) validatePublishId(o.publishId, 'publish-id');
       const publisher = new Publisher({ client, blobStores: await blobStoresFrom(o, blobDir()) });
       let total: number | undefined;
       let done = 0;
@@ -377,6 +396,7 @@ addBlobOptions(
       const record = await publisher.publish(topicName, { path: file }, {
         metadata,
         scopes,
+        ...(o.publishId !== undefined && { publishId: o.publishId }),
         onProgress: (p) => {
           done = p.bytes;
           total = p.total;
@@ -384,7 +404,8 @@ addBlobOptions(
         },
       });
       const summary = progress.finish(done);
-      out(recordJson(record), () => `published ${record.topic} v${record.version}: ${summary}\n${recordText(record)}`);
+      const replay = record.replayed ? ` (a replay: publish id ${JSON.stringify(o.publishId)} had already made v${record.version}; nothing new was published)` : '';
+      out({ ...(recordJson(record) as object), replayed: record.replayed }, () => `published ${record.topic} v${record.version}${replay}: ${summary}\n${recordText(record)}`);
     }),
   );
 
@@ -505,6 +526,35 @@ program
     withClient(async (client, topicName: string) => {
       const pins = await client.listPins(topicName);
       out(pins, () => (pins.length ? pins.map(pinText).join('\n') : `no pins on ${topicName}`));
+    }),
+  );
+
+// ---- history ----
+
+program
+  .command('history <topic>')
+  .description("a topic's changes, newest first: who (principal, and the address it came from), what, when")
+  .option('-n, --limit <n>', 'at most this many', '50')
+  .addHelpText(
+    'after',
+    `
+Every publish, add-scopes, pin, unpin and topic change is kept with the change itself, so an
+acknowledged change is in the history even after a crash. "by" is what the request named (a
+pin's --by, a topic's --owner) until the service authenticates callers; "from" is the caller's
+address as the service saw it.`,
+  )
+  .action(
+    withClient(async (client, topicName: string, o: { limit: string }) => {
+      const limit = parseCount(o.limit, 'limit') ?? 50;
+      if (limit < 1) throw new InvalidArgumentError('limit', 'must be >= 1', limit);
+      const changes: TopicChange[] = [];
+      let token = '';
+      do {
+        const page = await client.listHistory(topicName, { pageSize: Math.min(limit - changes.length, 1000), pageToken: token });
+        changes.push(...page.changes);
+        token = page.nextPageToken;
+      } while (token && changes.length < limit);
+      out(changes.map(changeJson), () => (changes.length ? [CHANGE_HEADER, ...changes.map(changeText)].join('\n') : `no changes of ${topicName}`));
     }),
   );
 

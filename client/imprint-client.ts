@@ -3,8 +3,22 @@
  * wire types translated to core's domain types and statuses to typed errors.
  */
 import * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, isIdentityValue, type ConsumerIdentity, type DataPointer, type Pin, type Retention, type Scope, type ScopeHead, type Topic, type Version, type VersionRecord } from '../core/index.js';
 import {
+  InvalidArgumentError,
+  isIdentityValue,
+  type Change,
+  type ConsumerIdentity,
+  type DataPointer,
+  type Pin,
+  type Retention,
+  type Scope,
+  type ScopeHead,
+  type Topic,
+  type Version,
+  type VersionRecord,
+} from '../core/index.js';
+import {
+  changeFromWire,
   consumersFromWire,
   headFromWire,
   identityToWire,
@@ -22,6 +36,7 @@ import type { PublisherServiceClient } from '../proto/gen/imprint/v1/PublisherSe
 import type { BatchPollResponse__Output } from '../proto/gen/imprint/v1/BatchPollResponse.js';
 import type { DescribeTopicResponse__Output } from '../proto/gen/imprint/v1/DescribeTopicResponse.js';
 import type { GetLatestAtResponse__Output } from '../proto/gen/imprint/v1/GetLatestAtResponse.js';
+import type { ListHistoryResponse__Output } from '../proto/gen/imprint/v1/ListHistoryResponse.js';
 import type { ListPinsResponse__Output } from '../proto/gen/imprint/v1/ListPinsResponse.js';
 import type { ListTopicsResponse__Output } from '../proto/gen/imprint/v1/ListTopicsResponse.js';
 import type { ListVersionsResponse__Output } from '../proto/gen/imprint/v1/ListVersionsResponse.js';
@@ -105,6 +120,9 @@ export interface BatchPollResult extends PollResult {
   readonly error?: { readonly code: string; readonly message: string };
 }
 
+/** One entry of a topic's change history (its place in the history stays on the server: pages go by token). */
+export type TopicChange = Omit<Change, 'seq'>;
+
 export interface TopicDescription {
   readonly topic: Topic;
   readonly heads: readonly Omit<ScopeHead, 'sinceMs'>[];
@@ -112,7 +130,12 @@ export interface TopicDescription {
   readonly versionCount: number;
   /** Who polled the topic in the window (from the server's audit sink), or why it cannot say. */
   readonly consumers: ConsumersView | { readonly error: string };
+  /** The topic's newest changes (the server sends 10), newest first. */
+  readonly recentChanges: readonly TopicChange[];
 }
+
+/** A publish's answer: the version, and whether its publish id had made it before (then nothing new was written). */
+export type PublishedVersion = VersionRecord & { readonly replayed: boolean };
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 
@@ -143,7 +166,7 @@ export function parseAddresses(address: string): string[] {
 }
 
 /** Reads: safe to send again to another replica when one did not answer. */
-const FAILOVER_METHODS: ReadonlySet<string> = new Set(['Poll', 'BatchPoll', 'GetVersion', 'ListVersions', 'GetLatestAt', 'GetTopic', 'ListTopics', 'ListPins', 'DescribeTopic']);
+const FAILOVER_METHODS: ReadonlySet<string> = new Set(['Poll', 'BatchPoll', 'GetVersion', 'ListVersions', 'GetLatestAt', 'GetTopic', 'ListTopics', 'ListPins', 'DescribeTopic', 'ListHistory']);
 
 /** A response field the contract always sets; a server that leaves it out is broken. */
 function required<T>(value: T | null | undefined, method: string, field: string): T {
@@ -268,15 +291,31 @@ export class ImprintClient {
     return topicFromWire(required(res.topic, 'UpdateTopic', 'topic'));
   }
 
-  /** Records a version whose payload is already in place (direct bytes, or uploaded blobs). */
-  async publishPointer(topic: string, pointer: DataPointer, opts: { metadata?: Record<string, string>; scopes?: readonly Scope[] } = {}): Promise<VersionRecord> {
+  /**
+   * Records a version whose payload is already in place (direct bytes, or uploaded blobs), once:
+   * an unknown outcome is an UnavailableError, not retried here (Publisher retries with the id).
+   * `publishId`: the same on every retry of one publish, so a retry returns the version the
+   * first attempt made (`replayed`) instead of making another; "" or absent: no protection.
+   */
+  async publishPointer(
+    topic: string,
+    pointer: DataPointer,
+    opts: { metadata?: Record<string, string>; scopes?: readonly Scope[]; publishId?: string } = {},
+  ): Promise<PublishedVersion> {
     const res = await this.call<PublishResponse__Output>('Publish', (stubs, o, cb) => stubs.publisher.Publish({
       topic,
       metadata: opts.metadata ?? {},
       pointer: pointerToWire(pointer),
       scopes: (opts.scopes ?? []).map(scopeToWire),
+      publishId: opts.publishId ?? '',
     }, o, cb));
-    return recordFromWire(required(res.record, 'Publish', 'record'));
+    const record = required(res.record, 'Publish', 'record');
+    try {
+      return { ...recordFromWire(record), replayed: res.replayed };
+    } catch (err) {
+      // The service answered: the publish was recorded. An answer we cannot read is no refusal.
+      throw new ProtocolError(`Publish was answered with a record that cannot be read (the version was recorded): ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   async addScopes(topic: string, version: Version, scopes: readonly Scope[]): Promise<VersionRecord> {
@@ -364,6 +403,12 @@ export class ImprintClient {
     return (await this.call<ListPinsResponse__Output>('ListPins', (stubs, o, cb) => stubs.operator.ListPins({ topic }, o, cb))).pins.map(pinFromWire);
   }
 
+  /** A topic's change history, newest first; `pageToken`: the previous page's `nextPageToken` ("" when it was the last). */
+  async listHistory(topic: string, opts: { pageSize?: number; pageToken?: string } = {}): Promise<{ changes: TopicChange[]; nextPageToken: string }> {
+    const res = await this.call<ListHistoryResponse__Output>('ListHistory', (stubs, o, cb) => stubs.operator.ListHistory({ topic, pageSize: opts.pageSize ?? 0, pageToken: opts.pageToken ?? '' }, o, cb));
+    return { changes: res.changes.map(changeFromWire), nextPageToken: res.nextPageToken };
+  }
+
   /** `consumersSinceMs`: the start of the consumers window (default: the server's, the last 24 hours). */
   async describeTopic(name: string, consumersSinceMs = 0): Promise<TopicDescription> {
     const res = await this.call<DescribeTopicResponse__Output>('DescribeTopic', (stubs, o, cb) => stubs.operator.DescribeTopic({ name, consumersSinceMs }, o, cb));
@@ -373,6 +418,7 @@ export class ImprintClient {
       pins: res.pins.map(pinFromWire),
       versionCount: Number(res.versionCount),
       consumers: res.consumers ? consumersFromWire(res.consumers) : { error: res.consumersError || 'the server gave no consumers' },
+      recentChanges: res.recentChanges.map(changeFromWire),
     };
   }
 

@@ -1,6 +1,15 @@
 /** client: what publishers and consumers link. */
-export { ImprintClient, DEFAULT_ADDRESS, type ClientOptions, type PollResult, type BatchPollResult, type TopicDescription } from './imprint-client.js';
-export { Publisher, UploadError, type PublishData, type PublishOptions, type PublisherOptions } from './publisher.js';
+export {
+  ImprintClient,
+  DEFAULT_ADDRESS,
+  type ClientOptions,
+  type PollResult,
+  type BatchPollResult,
+  type PublishedVersion,
+  type TopicChange,
+  type TopicDescription,
+} from './imprint-client.js';
+export { Publisher, PublishOutcomeUnknownError, UploadError, PUBLISHER_DEFAULTS, publisherWithDefaults, type PublishData, type PublishOptions, type PublisherOptions } from './publisher.js';
 export { fromGrpcError, ProtocolError, RemoteInvalidArgumentError } from './errors.js';
 export { appMetadataInterceptor, retryAfterMsOf, retryDelayFromHint, waitForRetryHint, type RetryHintOptions } from './retry-hint.js';
 export { BlobNotFoundError, storeFor, type BlobStat, type BlobStore, type PutOptions } from './blob-store/blob-store.js';

@@ -1,26 +1,32 @@
 /**
  * Publishing: small payloads go inside the record; larger ones are streamed to every
  * configured region's blob store at once, hashed on the way (one pass, never held whole in
- * memory), then recorded. A failed upload or a refused publish leaves no object behind.
+ * memory), then recorded under a publish id. A publish whose outcome is unknown is sent again
+ * with the same id (the service makes one version of it, whatever the number of attempts), and
+ * uploaded objects are removed only when the service said for certain that nothing was
+ * published: a committed version never loses its payload.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
+import pRetry from 'p-retry';
 import {
   ImprintError,
   InvalidArgumentError,
   MAX_DIRECT_BYTES,
   sha256Hex,
   topicKey,
+  validatePublishId,
   type BlobLocation,
   type DataPointer,
+  type ErrorCode,
   type Scope,
   type Topic,
   type Version,
   type VersionRecord,
 } from '../core/index.js';
 import { storeFor, type BlobStore } from './blob-store/blob-store.js';
-import type { ImprintClient } from './imprint-client.js';
+import type { ImprintClient, PublishedVersion } from './imprint-client.js';
 
 /** Bytes, a stream, or a file path. */
 export type PublishData = Uint8Array | Readable | { readonly path: string };
@@ -31,12 +37,57 @@ export interface PublishOptions {
   readonly scopes?: readonly Scope[];
   /** Upload progress: bytes read so far, and the total when known. */
   readonly onProgress?: (p: { bytes: number; total?: number }) => void;
+  /**
+   * Names this publish for retries (1-128 characters of A-Z a-z 0-9 . _ : -): a publish whose
+   * id the topic has already recorded returns the version it made (`replayed`) instead of
+   * making another. A build job that repeats its whole publish step passes the same id every
+   * time (its build number, say) and gets the same version, never a duplicate.
+   * @default a new random id per call: retries within the call are covered, a repeated call is a new publish
+   */
+  readonly publishId?: string;
 }
 
 export interface PublisherOptions {
   readonly client: ImprintClient;
   /** One store per region; every blob payload is written to all of them. @default [] (direct payloads only) */
   readonly blobStores?: readonly BlobStore[];
+  /**
+   * How long a publish whose outcome is unknown (no answer, lost connection, UNAVAILABLE) keeps
+   * being sent again with its publish id, in ms from the first attempt. @default 60000
+   */
+  readonly retryBudgetMs?: number;
+  /** The first wait before sending again, in ms; it doubles (with jitter) up to retryMaxMs. @default 250 */
+  readonly retryMinMs?: number;
+  /** The longest wait between two attempts, in ms. @default 5000 */
+  readonly retryMaxMs?: number;
+}
+
+interface ResolvedPublisherOptions {
+  readonly client: ImprintClient;
+  readonly blobStores: readonly BlobStore[];
+  readonly retryBudgetMs: number;
+  readonly retryMinMs: number;
+  readonly retryMaxMs: number;
+}
+
+/** The defaults of PublisherOptions (read by publisherWithDefaults, and by the CLI's help). */
+export const PUBLISHER_DEFAULTS = { retryBudgetMs: 60_000, retryMinMs: 250, retryMaxMs: 5_000 } as const;
+
+/** The Publisher's options with their defaults, checked; errors name the option. */
+export function publisherWithDefaults(o: PublisherOptions): ResolvedPublisherOptions {
+  const ms = (field: string, v: number | undefined, dflt: number, min: number): number => {
+    const x = v ?? dflt;
+    if (!Number.isSafeInteger(x) || x < min) throw new InvalidArgumentError(field, `must be a whole number of milliseconds >= ${min}`, x);
+    return x;
+  };
+  const retryMinMs = ms('retryMinMs', o.retryMinMs, PUBLISHER_DEFAULTS.retryMinMs, 1);
+  return {
+    client: o.client,
+    blobStores: o.blobStores ?? [],
+    retryBudgetMs: ms('retryBudgetMs', o.retryBudgetMs, PUBLISHER_DEFAULTS.retryBudgetMs, 0),
+    retryMinMs,
+    retryMaxMs: ms('retryMaxMs', o.retryMaxMs, PUBLISHER_DEFAULTS.retryMaxMs, retryMinMs),
+  };
 }
 
 /** An upload to a blob store failed; nothing was published and uploaded objects were removed. */
@@ -46,13 +97,52 @@ export class UploadError extends ImprintError {
   }
 }
 
+/**
+ * The service never said for certain whether the publish was recorded: no answer within the
+ * retry budget, an answer that is no refusal (INTERNAL, or one that cannot be read), or a
+ * refusal after an attempt whose outcome was unknown. The version may exist, pointing at the
+ * uploaded objects, so they were kept (`kept`). Publish again with the same `publishId` to
+ * settle it: the answer is the version if there is one (replayed), else a new one.
+ */
+export class PublishOutcomeUnknownError extends ImprintError {
+  readonly topic: string;
+  readonly publishId: string;
+  readonly kept: readonly BlobLocation[];
+  constructor(topic: string, publishId: string, kept: readonly BlobLocation[], attempts: number, cause: unknown) {
+    const where = kept.length > 0 ? `; its uploaded objects were kept (${kept.map((l) => `${l.kind}://${l.bucket}/${l.key} (${l.region})`).join(', ')})` : '';
+    super(
+      'UNAVAILABLE',
+      `publish to topic "${topic}" may or may not have been recorded: no certain answer in ${attempts} attempt(s) (${cause instanceof Error ? cause.message : String(cause)})${where}; publish again with publish id ${JSON.stringify(publishId)}: it returns the version if there is one, and makes it otherwise`,
+      { cause },
+    );
+    this.topic = topic;
+    this.publishId = publishId;
+    this.kept = kept;
+  }
+}
+
+/**
+ * THE rule for uploaded objects: they are deleted only when the service refused the publish
+ * for certain, that is, it answered the FIRST attempt with one of these codes, each decided
+ * before anything is written (bad input, no such topic or version, the publish id made another
+ * publish, a call this server does not serve). Once an attempt's outcome is unknown, no later
+ * answer proves that attempt wrote nothing, so the objects stay. Everything else (no answer,
+ * INTERNAL, an answer that cannot be read) is an unknown outcome: the objects stay, and
+ * UNAVAILABLE (no answer, DEADLINE_EXCEEDED, CANCELLED, a lost connection) is sent again.
+ */
+const REFUSED: ReadonlySet<ErrorCode> = new Set(['INVALID_ARGUMENT', 'FAILED_PRECONDITION', 'NOT_FOUND', 'ALREADY_EXISTS']);
+const isRefusal = (err: unknown): boolean => err instanceof ImprintError && REFUSED.has(err.code);
+const isNoAnswer = (err: unknown): boolean => err instanceof ImprintError && err.code === 'UNAVAILABLE';
+
 export class Publisher {
   private readonly client: ImprintClient;
   private readonly stores: readonly BlobStore[];
+  private readonly o: ResolvedPublisherOptions;
 
   constructor(opts: PublisherOptions) {
-    this.client = opts.client;
-    this.stores = opts.blobStores ?? [];
+    this.o = publisherWithDefaults(opts);
+    this.client = this.o.client;
+    this.stores = this.o.blobStores;
   }
 
   createTopic(t: Parameters<ImprintClient['createTopic']>[0]): Promise<Topic> {
@@ -63,9 +153,12 @@ export class Publisher {
     return this.client.updateTopic(name, patch);
   }
 
-  /** Records a version whose payload is already uploaded (or direct bytes you hashed yourself). */
-  publishPointer(topic: string, pointer: DataPointer, opts: Pick<PublishOptions, 'metadata' | 'scopes'> = {}): Promise<VersionRecord> {
-    return this.client.publishPointer(topic, pointer, opts);
+  /**
+   * Records a version whose payload is already uploaded (or direct bytes you hashed yourself),
+   * retried with its publish id like `publish`; the objects are yours and never deleted here.
+   */
+  publishPointer(topic: string, pointer: DataPointer, opts: Pick<PublishOptions, 'metadata' | 'scopes' | 'publishId'> = {}): Promise<PublishedVersion> {
+    return this.record(topic, pointer, opts, publishIdOf(opts), []);
   }
 
   /** Widens who gets an existing version (the only change a version ever takes). */
@@ -73,13 +166,14 @@ export class Publisher {
     return this.client.addScopes(topic, version, scopes);
   }
 
-  async publish(topic: string, data: PublishData, opts: PublishOptions = {}): Promise<VersionRecord> {
+  async publish(topic: string, data: PublishData, opts: PublishOptions = {}): Promise<PublishedVersion> {
+    const publishId = publishIdOf(opts);
     // 1. Small enough to go direct? (Reads at most 1 MiB + 1 byte to find out.)
     const source = await openSource(data);
     if (source.kind === 'direct') {
       opts.onProgress?.({ bytes: source.bytes.length, total: source.bytes.length });
       const pointer: DataPointer = { kind: 'direct', size: source.bytes.length, sha256: sha256Hex(source.bytes), bytes: source.bytes };
-      return this.client.publishPointer(topic, pointer, opts);
+      return this.record(topic, pointer, opts, publishId, []);
     }
     if (this.stores.length === 0) {
       throw new InvalidArgumentError('data', `is larger than ${MAX_DIRECT_BYTES} bytes and no blob store is configured`);
@@ -87,15 +181,58 @@ export class Publisher {
     // 2. Upload to every region in parallel, hashing as the bytes pass.
     const key = topicKey(topic, `${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID()}`);
     const uploaded = await uploadEverywhere(this.stores, key, source.stream, source.total, opts.onProgress);
-    // 3. Record it; a refused publish removes the uploaded objects.
+    // 3. Record it under the publish id (objects removed only on a certain refusal).
     const pointer: DataPointer = { kind: 'blob', size: uploaded.size, sha256: uploaded.sha256, locations: uploaded.locations };
+    return this.record(topic, pointer, opts, publishId, uploaded.locations);
+  }
+
+  /**
+   * Sends the publish until the service answers for certain, within the retry budget:
+   * 1. send it with its publish id;
+   * 2. no answer (UNAVAILABLE): wait (capped, doubling, with jitter) and send it again, same id;
+   * 3. answered with a version: when it is a replay of an earlier call, that call's objects
+   *    hold the payload, so ours (`uploaded`) are removed;
+   * 4. a refusal of the first attempt (REFUSED) removes them; anything else leaves them and
+   *    says the outcome is unknown (PublishOutcomeUnknownError).
+   */
+  private async record(topic: string, pointer: DataPointer, opts: Pick<PublishOptions, 'metadata' | 'scopes'>, publishId: string, uploaded: readonly BlobLocation[]): Promise<PublishedVersion> {
+    let attempts = 0;
+    let unknown = 0;
     try {
-      return await this.client.publishPointer(topic, pointer, opts);
+      const published = await pRetry(() => this.client.publishPointer(topic, pointer, { ...opts, publishId }), {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: this.o.retryMinMs,
+        maxTimeout: this.o.retryMaxMs,
+        randomize: true,
+        maxRetryTime: this.o.retryBudgetMs,
+        onFailedAttempt: ({ error }) => {
+          attempts++;
+          if (!isRefusal(error)) unknown++;
+        },
+        shouldRetry: ({ error }) => isNoAnswer(error),
+      });
+      if (published.replayed && uploaded.length > 0 && !pointsAtAny(published, uploaded)) await removeAll(this.stores, uploaded);
+      return published;
     } catch (err) {
-      await removeAll(this.stores, uploaded.locations);
-      throw err;
+      if (unknown === 0 && isRefusal(err)) {
+        await removeAll(this.stores, uploaded);
+        throw err;
+      }
+      throw new PublishOutcomeUnknownError(topic, publishId, uploaded, attempts, err);
     }
   }
+}
+
+/** The caller's publish id (checked, named as the option), or a new random one. */
+function publishIdOf(opts: Pick<PublishOptions, 'publishId'>): string {
+  if (opts.publishId === undefined) return randomUUID();
+  if (opts.publishId === '') throw new InvalidArgumentError('publishId', 'must not be empty (leave it out for a random one)');
+  return validatePublishId(opts.publishId, 'publishId');
+}
+
+/** Whether the record's payload is (also) at one of these locations. */
+function pointsAtAny(r: VersionRecord, locations: readonly BlobLocation[]): boolean {
+  return r.pointer.kind === 'blob' && r.pointer.locations.some((l) => locations.some((u) => u.region === l.region && u.bucket === l.bucket && u.key === l.key));
 }
 
 type Source = { kind: 'direct'; bytes: Uint8Array } | { kind: 'stream'; stream: Readable; total?: number };

@@ -4,7 +4,8 @@
  * a partly replicated row, a hand edit) is never served.
  */
 import { createHash } from 'node:crypto';
-import type { DataPointer, Version, VersionRecord } from './types.js';
+import { scopeKey } from './scope.js';
+import type { DataPointer, NewVersion, Version, VersionRecord } from './types.js';
 
 export interface DigestInput {
   readonly topic: string;
@@ -40,4 +41,26 @@ export function recordProblem(r: VersionRecord): string | undefined {
     if (sha256Hex(r.pointer.bytes) !== r.pointer.sha256) return `direct payload of ${r.topic} v${r.version} does not match its sha256`;
   }
   return undefined;
+}
+
+/**
+ * What makes two publishes one publish, for retries with the same publish id: the topic, the
+ * metadata, the scopes, and the payload by its size and sha256. Where the payload lies is not
+ * in it: a retry that uploaded the same bytes again (under a new key) is the same publish.
+ */
+export function publishFingerprint(v: NewVersion): string {
+  const metadata = Object.keys(v.metadata)
+    .sort()
+    .map((k) => [k, v.metadata[k]]);
+  const scopes = [...new Set(v.scopes.map(scopeKey))].sort();
+  const canonical = JSON.stringify(['imprint.v1.publish', v.topic, metadata, [v.pointer.size, v.pointer.sha256], scopes]);
+  return createHash('sha256').update(canonical).digest('hex');
+}
+
+/** For the error of a publish id used again with other content: which part differs from the version it made. */
+export function publishDifference(v: NewVersion, made: VersionRecord): 'metadata' | 'payload' | 'scopes' {
+  const keys = Object.keys(v.metadata);
+  if (keys.length !== Object.keys(made.metadata).length || keys.some((k) => made.metadata[k] !== v.metadata[k])) return 'metadata';
+  if (v.pointer.size !== made.pointer.size || v.pointer.sha256 !== made.pointer.sha256) return 'payload';
+  return 'scopes';
 }

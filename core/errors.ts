@@ -46,6 +46,19 @@ export class AlreadyExistsError extends ImprintError {
   }
 }
 
+/**
+ * A publish id the topic has already recorded, sent with other content: nothing was written.
+ * A retry must send the same publish; a new publish needs a new id.
+ */
+export class PublishIdConflictError extends AlreadyExistsError {
+  constructor(topic: string, publishId: string, version: bigint, differs: string) {
+    super(
+      '',
+      `publish_id ${JSON.stringify(publishId)} already made version ${version} of topic "${topic}", with other ${differs}; nothing was published (a retry must send the same publish; a new publish needs a new publish_id)`,
+    );
+  }
+}
+
 export class FailedPreconditionError extends ImprintError {
   constructor(message: string) {
     super('FAILED_PRECONDITION', message);

@@ -50,6 +50,11 @@ export interface NewVersion {
   readonly metadata: Readonly<Record<string, string>>;
   readonly pointer: DataPointer;
   readonly scopes: readonly Scope[];
+  /**
+   * Chosen by the publisher, the same on every retry of one publish: a publish whose id the
+   * topic has already recorded makes no new version. Absent or "": no retry protection.
+   */
+  readonly publishId?: string;
 }
 
 export interface VersionRecord {
@@ -78,4 +83,38 @@ export interface ScopeHead {
   readonly version: Version;
   /** When that scope was first attached to that version (for latest-at questions). */
   readonly sinceMs: number;
+}
+
+/**
+ * Who made a change and from where, as the server knew it. Until callers authenticate,
+ * `principal` is what the request claimed (a pin's created_by, a new topic's owner) and
+ * `authenticated` is false; an authenticated caller's principal (mTLS, JWT) takes its place.
+ */
+export interface Actor {
+  readonly principal: string;
+  readonly authenticated: boolean;
+  /** The caller's address as the transport saw it (grpc-js `getPeer()`, e.g. "10.0.0.7:53412"); "" when unknown. */
+  readonly peer: string;
+}
+
+export type ChangeKind = 'create-topic' | 'update-topic' | 'publish' | 'add-scopes' | 'pin' | 'unpin';
+
+/** One change to a topic, kept in its durable history, written with the change itself. */
+export interface Change {
+  readonly topic: string;
+  /** Its place in the topic's history (assigned by the store; newer changes have larger numbers). */
+  readonly seq: bigint;
+  readonly kind: ChangeKind;
+  readonly atMs: number;
+  readonly by: Actor;
+  /** The version published, scoped, pinned or unpinned; 0n for topic changes. */
+  readonly version: Version;
+  /** publish: its scopes; add-scopes: the scopes it attached; pin, unpin: the pin's scope. */
+  readonly scopes: readonly Scope[];
+  /** pin: why. */
+  readonly reason: string;
+  /** publish: its publish id ("" when it had none). */
+  readonly publishId: string;
+  /** create-topic, update-topic: the fields set (owner, description, keep_versions, keep_days; "" for a limit removed). */
+  readonly details: Readonly<Record<string, string>>;
 }

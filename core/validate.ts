@@ -36,6 +36,7 @@ const TOPIC = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 const META_KEY = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const BUCKET = /^[A-Za-z0-9._/-]{1,1024}$/;
+const PUBLISH_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Names a topic may not take: its objects' prefix would be the fallback snapshots' (see blob-keys.ts). */
 export const RESERVED_TOPIC_NAMES: readonly string[] = [SNAPSHOT_PREFIX];
@@ -131,12 +132,19 @@ export function validateScopes(scopes: readonly Scope[], field = 'scopes'): Scop
   return uniqueScopes(scopes);
 }
 
+/** A publish id: "" (none) or 1-128 characters of A-Z a-z 0-9 . _ : - */
+export function validatePublishId(id: string, field = 'publish_id'): string {
+  if (id !== '' && !PUBLISH_ID.test(id)) throw new InvalidArgumentError(field, 'must be 1-128 characters of A-Z, a-z, 0-9, ".", "_", ":" or "-" (or empty: no retry protection)', id);
+  return id;
+}
+
 /** A whole publish; no scopes means the empty scope (every consumer). A blob's keys must be the topic's own. */
 export function validateNewVersion(v: NewVersion): NewVersion {
   validateTopicName(v.topic);
   validateMetadata(v.metadata);
   const p = validatePointer(v.pointer);
   if (p.kind === 'blob') p.locations.forEach((loc, i) => validateTopicKey(v.topic, loc.key, `pointer.blob.locations[${i}].key`));
+  validatePublishId(v.publishId ?? '');
   const scopes = validateScopes(v.scopes);
   return { ...v, scopes: scopes.length === 0 ? [{}] : scopes };
 }

@@ -16,7 +16,10 @@ import {
   PAGE_SIZE_DEFAULT,
   PAGE_SIZE_MAX,
   checkRange,
+  type Actor,
   type BlobKind,
+  type Change,
+  type ChangeKind,
   type BlobLocation,
   type ConsumerIdentity,
   type DataPointer,
@@ -29,6 +32,8 @@ import {
   type VersionRecord,
 } from '../core/index.js';
 import type { BlobLocation__Output, BlobLocation as WireBlobLocation } from './gen/imprint/v1/BlobLocation.js';
+import type { Change as WireChange, Change__Output } from './gen/imprint/v1/Change.js';
+import type { ChangeKind__Output } from './gen/imprint/v1/ChangeKind.js';
 import type { ConsumerIdentity as WireIdentity, ConsumerIdentity__Output } from './gen/imprint/v1/ConsumerIdentity.js';
 import type { DataPointer as WirePointer, DataPointer__Output } from './gen/imprint/v1/DataPointer.js';
 import type { Pin as WirePin, Pin__Output } from './gen/imprint/v1/Pin.js';
@@ -61,15 +66,18 @@ export function timeMsFromWire(v: string | number | undefined, field: string): n
   return Number(int64FromWire(v, field, 0n, BigInt(MAX_TIME_MS)));
 }
 
-/** ListVersions' page_size (uint32): 0 to 1000; 0 is the default page of 100. Returns the page's size. */
+/** A page_size (uint32, ListVersions and ListHistory): 0 to 1000; 0 is the default page of 100. Returns the page's size. */
 export function pageSizeFromWire(v: number, field = 'page_size'): number {
   return checkRange(v, field, 0, PAGE_SIZE_MAX, ` (0: ${PAGE_SIZE_DEFAULT})`) || PAGE_SIZE_DEFAULT;
 }
 
-/** ListVersions' page_token: empty for the first page, else a version (the one to continue below). */
-export function pageTokenFromWire(token: string, field = 'page_token'): Version | undefined {
+/**
+ * A page_token: empty for the first page, else where the previous page stopped (ListVersions:
+ * a version; ListHistory: a change's seq), a whole number between 1 and 2^63-1.
+ */
+export function pageTokenFromWire(token: string, field = 'page_token'): bigint | undefined {
   if (token === '') return undefined;
-  if (!/^[1-9][0-9]{0,19}$/.test(token)) throw new InvalidArgumentError(field, `must be empty or a token from a previous response (a version between 1 and ${MAX_VERSION})`, token);
+  if (!/^[1-9][0-9]{0,19}$/.test(token)) throw new InvalidArgumentError(field, `must be empty or a token from a previous response (a whole number between 1 and ${MAX_VERSION})`, token);
   return checkRange(BigInt(token), field, 1n, MAX_VERSION, ' (a token from a previous response)');
 }
 
@@ -260,5 +268,47 @@ export function consumersFromWire(c: TopicConsumers__Output): ConsumersView {
     versions: c.versions.map(held),
     groups: c.groups.map((g) => ({ app: g.app, cluster: g.cluster, nodeCount: g.nodeCount, versions: g.versions.map(held), lastSeenMs: Number(g.lastSeenMs) })),
     ...(Number(c.lastSeenMs) > 0 && { lastSeenMs: Number(c.lastSeenMs) }),
+  };
+}
+
+const CHANGE_KIND_TO_WIRE: Record<ChangeKind, ChangeKind__Output> = {
+  'create-topic': 'CHANGE_KIND_CREATE_TOPIC',
+  'update-topic': 'CHANGE_KIND_UPDATE_TOPIC',
+  publish: 'CHANGE_KIND_PUBLISH',
+  'add-scopes': 'CHANGE_KIND_ADD_SCOPES',
+  pin: 'CHANGE_KIND_PIN',
+  unpin: 'CHANGE_KIND_UNPIN',
+};
+const CHANGE_KIND_FROM_WIRE = new Map(Object.entries(CHANGE_KIND_TO_WIRE).map(([k, w]) => [w, k as ChangeKind]));
+
+export function changeToWire(c: Change): WireChange {
+  return {
+    topic: c.topic,
+    kind: CHANGE_KIND_TO_WIRE[c.kind],
+    atMs: c.atMs,
+    by: { principal: c.by.principal, authenticated: c.by.authenticated, peer: c.by.peer },
+    version: c.version.toString(),
+    scopes: c.scopes.map(scopeToWire),
+    reason: c.reason,
+    publishId: c.publishId,
+    details: { ...c.details },
+  };
+}
+
+/** A change as the server sent it (its `seq` stays on the server: pages go by page_token). */
+export function changeFromWire(c: Change__Output): Omit<Change, 'seq'> {
+  const kind = CHANGE_KIND_FROM_WIRE.get(c.kind);
+  if (!kind) throw new InvalidArgumentError('change.kind', 'must be a known change kind', c.kind);
+  const by: Actor = { principal: c.by?.principal ?? '', authenticated: c.by?.authenticated ?? false, peer: c.by?.peer ?? '' };
+  return {
+    topic: c.topic,
+    kind,
+    atMs: Number(c.atMs),
+    by,
+    version: versionFromWire(c.version, 'change.version', true),
+    scopes: c.scopes.map(scopeFromWire),
+    reason: c.reason,
+    publishId: c.publishId,
+    details: { ...c.details },
   };
 }

@@ -6,6 +6,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import {
+  changeToWire,
   consumersToWire,
   headToWire,
   identityFromWire,
@@ -29,7 +30,7 @@ import { loadImprintProto } from '../proto/loader.js';
 import { toServiceError } from './grpc-errors.js';
 import type { Logger } from './log.js';
 import { addReflection } from './reflection.js';
-import type { ImprintService, PollAnswer } from './service.js';
+import type { Caller, ImprintService, PollAnswer } from './service.js';
 import type { Poller } from './consume/consume-service.js';
 import { guardConsumerHandlers, type GuardOptions } from './consume/handlers.js';
 import { listenNoDelay } from './consume/listen.js';
@@ -51,13 +52,18 @@ export function servicesOf(role: Role): readonly ServiceName[] {
 }
 
 /** Wraps an async handler: its result or its error (as a status) goes to the callback. */
-export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
-    fn(call.request).then(
+    fn(call.request, call).then(
       (res) => callback(null, res),
       (err: unknown) => callback(toServiceError(err, method, log)),
     );
   };
+}
+
+/** Who calls, as grpc-js knows it (the authenticated principal joins here with issue 14). */
+function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>): Caller {
+  return { peer: call.getPeer() };
 }
 
 export function toUpdate(a: PollAnswer): Update | null {
@@ -66,24 +72,31 @@ export function toUpdate(a: PollAnswer): Update | null {
 
 export function publisherHandlers(svc: ImprintService, log: Logger): PublisherServiceHandlers {
   return {
-    CreateTopic: unary('CreateTopic', log, async (req) => ({
-      topic: topicToWire(await svc.createTopic({ name: req.name, owner: req.owner, description: req.description, retention: retentionFromWire(req.retention) })),
+    CreateTopic: unary('CreateTopic', log, async (req, call) => ({
+      topic: topicToWire(await svc.createTopic({ name: req.name, owner: req.owner, description: req.description, retention: retentionFromWire(req.retention) }, callerOf(call))),
     })),
-    UpdateTopic: unary('UpdateTopic', log, async (req) => ({
+    UpdateTopic: unary('UpdateTopic', log, async (req, call) => ({
       topic: topicToWire(
-        await svc.updateTopic(req.name, {
-          ...(req._owner === 'owner' && { owner: req.owner }),
-          ...(req._description === 'description' && { description: req.description }),
-          ...(req.retention && { retention: retentionFromWire(req.retention) }),
-        }),
+        await svc.updateTopic(
+          req.name,
+          {
+            ...(req._owner === 'owner' && { owner: req.owner }),
+            ...(req._description === 'description' && { description: req.description }),
+            ...(req.retention && { retention: retentionFromWire(req.retention) }),
+          },
+          callerOf(call),
+        ),
       ),
     })),
-    Publish: unary('Publish', log, async (req) => ({
-      record: recordToWire(await svc.publish({ topic: req.topic, metadata: req.metadata, pointer: pointerFromWire(req.pointer), scopes: req.scopes.map(scopeFromWire) })),
-      replayed: false,
-    })),
-    AddScopes: unary('AddScopes', log, async (req) => ({
-      record: recordToWire(await svc.addScopes(req.topic, versionFromWire(req.version, 'version'), req.scopes.map(scopeFromWire))),
+    Publish: unary('Publish', log, async (req, call) => {
+      const { record, replayed } = await svc.publish(
+        { topic: req.topic, metadata: req.metadata, pointer: pointerFromWire(req.pointer), scopes: req.scopes.map(scopeFromWire), publishId: req.publishId },
+        callerOf(call),
+      );
+      return { record: recordToWire(record), replayed };
+    }),
+    AddScopes: unary('AddScopes', log, async (req, call) => ({
+      record: recordToWire(await svc.addScopes(req.topic, versionFromWire(req.version, 'version'), req.scopes.map(scopeFromWire), callerOf(call))),
     })),
   };
 }
@@ -154,11 +167,11 @@ export function consumerHandlers(svc: ImprintService, log: Logger, limits: Batch
 
 export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServiceHandlers {
   return {
-    Pin: unary('Pin', log, async (req) => ({
-      pin: pinToWire(await svc.pin(req.topic, scopeFromWire(req.scope), versionFromWire(req.version, 'version'), req.reason, req.createdBy)),
+    Pin: unary('Pin', log, async (req, call) => ({
+      pin: pinToWire(await svc.pin(req.topic, scopeFromWire(req.scope), versionFromWire(req.version, 'version'), req.reason, req.createdBy, callerOf(call))),
     })),
-    Unpin: unary('Unpin', log, async (req) => {
-      const removed = await svc.unpin(req.topic, scopeFromWire(req.scope));
+    Unpin: unary('Unpin', log, async (req, call) => {
+      const removed = await svc.unpin(req.topic, scopeFromWire(req.scope), callerOf(call));
       return { removed: removed ? pinToWire(removed) : null };
     }),
     ListPins: unary('ListPins', log, async (req) => ({ pins: (await svc.listPins(req.topic)).map(pinToWire) })),
@@ -170,7 +183,12 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
         pins: d.pins.map(pinToWire),
         versionCount: d.versionCount,
         ...('error' in d.consumers ? { consumers: null, consumersError: d.consumers.error } : { consumers: consumersToWire(d.consumers), consumersError: '' }),
+        recentChanges: d.recentChanges.map(changeToWire),
       };
+    }),
+    ListHistory: unary('ListHistory', log, async (req) => {
+      const page = await svc.listHistory(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken));
+      return { changes: page.changes.map(changeToWire), nextPageToken: page.nextPageToken };
     }),
   };
 }

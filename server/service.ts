@@ -1,7 +1,8 @@
 /**
  * The service's operations over plain domain types, independent of gRPC: validate with
- * core, read and write through the MetadataStore, decide with core, record to audit.
- * grpc-server.ts only translates wire messages to these calls and errors to statuses.
+ * core, read and write through the MetadataStore (each change with its history entry), decide
+ * with core, record polls to audit. grpc-server.ts only translates wire messages to these
+ * calls and errors to statuses.
  */
 import {
   MAX_TIME_MS,
@@ -28,6 +29,8 @@ import {
   validateScopes,
   validateText,
   validateTopicName,
+  type Actor,
+  type Change,
   type ConsumerIdentity,
   type NewVersion,
   type Pin,
@@ -43,7 +46,7 @@ import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, checkBlobPointer } from './blob-check.js
 import type { TopicConsumers } from './audit/consumers.js';
 import { silentLogger, type Logger } from './log.js';
 import type { Poller } from './consume/consume-service.js';
-import type { MetadataStore, NewTopic, TopicPatch } from './store/metadata-store.js';
+import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/metadata-store.js';
 
 export interface PollAnswer {
   readonly record?: VersionRecord;
@@ -57,6 +60,28 @@ export interface TopicDescription {
   readonly versionCount: number;
   /** Who polled it in the window, from the audit sink; or why the sink cannot say. */
   readonly consumers: TopicConsumers | { readonly error: string };
+  /** The newest RECENT_CHANGES entries of its history, newest first. */
+  readonly recentChanges: readonly Change[];
+}
+
+/** How many history entries DescribeTopic carries. */
+export const RECENT_CHANGES = 10;
+
+/** Who calls, as the transport knows it. */
+export interface Caller {
+  /** The caller's address (grpc-js `getPeer()`); "" when unknown. */
+  readonly peer: string;
+  /** The principal the transport authenticated (mTLS, JWT: issue 14). @default none: callers are not authenticated yet */
+  readonly principal?: string;
+}
+
+const UNKNOWN_CALLER: Caller = { peer: '' };
+
+/** Who made a change: the authenticated principal when there is one, else what the request claimed (`claimed`). */
+function actorOf(caller: Caller, claimed: string): Actor {
+  return caller.principal !== undefined
+    ? { principal: caller.principal, authenticated: true, peer: caller.peer }
+    : { principal: claimed, authenticated: false, peer: caller.peer };
 }
 
 /** DescribeTopic's default consumers window. */
@@ -105,29 +130,29 @@ export class ImprintService {
 
   // ---- publisher ----
 
-  async createTopic(t: NewTopic): Promise<Topic> {
+  async createTopic(t: NewTopic, caller: Caller = UNKNOWN_CALLER): Promise<Topic> {
     validateTopicName(t.name, 'name');
     validateText(t.owner, 'owner', MAX_TEXT);
     validateText(t.description, 'description', MAX_TEXT);
     validateRetention(t.retention);
-    const topic = await this.store.createTopic(t, this.now());
-    this.audit.record({ kind: 'create-topic', atMs: this.now(), topic: t.name, by: t.owner });
+    const topic = await this.store.createTopic(t, this.now(), actorOf(caller, t.owner));
     this.log.info('topic created', { topic: t.name, owner: t.owner });
     return topic;
   }
 
-  async updateTopic(name: string, patch: TopicPatch): Promise<Topic> {
+  async updateTopic(name: string, patch: TopicPatch, caller: Caller = UNKNOWN_CALLER): Promise<Topic> {
     validateTopicName(name, 'name');
     if (patch.owner !== undefined) validateText(patch.owner, 'owner', MAX_TEXT);
     if (patch.description !== undefined) validateText(patch.description, 'description', MAX_TEXT);
     if (patch.retention) validateRetention(patch.retention);
-    const topic = await this.store.updateTopic(name, patch);
-    this.audit.record({ kind: 'update-topic', atMs: this.now(), topic: name });
-    return topic;
+    return this.store.updateTopic(name, patch, this.now(), actorOf(caller, ''));
   }
 
-  /** Validates everything, then writes the version in one step: bad input consumes no version number. */
-  async publish(input: NewVersion): Promise<VersionRecord> {
+  /**
+   * Validates everything, then writes the version in one step: bad input consumes no version
+   * number. A publish id the topic has recorded returns its version, `replayed`.
+   */
+  async publish(input: NewVersion, caller: Caller = UNKNOWN_CALLER): Promise<Published> {
     // 1. The record's own rules (a blob's keys under the topic's prefix included).
     const v = validateNewVersion(input);
     const p = v.pointer;
@@ -136,20 +161,25 @@ export class ImprintService {
     }
     // 2. A blob pointer names objects that exist, with its size (see blob-check.ts).
     if (p.kind === 'blob') await checkBlobPointer(v.topic, p, this.blobStores, this.blobCheckTimeoutMs, this.log);
-    // 3. Record it.
-    const record = await this.store.publish(v, this.now());
-    this.audit.record({ kind: 'publish', atMs: record.publishedAtMs, topic: record.topic, version: record.version.toString() });
-    this.log.info('published', { topic: record.topic, version: record.version, size: p.size, kind: p.kind, scopes: v.scopes.map(scopeKey).join(';') || '*' });
-    return record;
+    // 3. Record it (a publish id the topic has recorded answers its version, replayed).
+    const published = await this.store.publish(v, this.now(), actorOf(caller, ''));
+    const { record, replayed } = published;
+    this.log.info(replayed ? 'publish replayed: its publish id had made this version' : 'published', {
+      topic: record.topic,
+      version: record.version,
+      size: p.size,
+      kind: p.kind,
+      scopes: v.scopes.map(scopeKey).join(';') || '*',
+      ...(v.publishId && { publishId: v.publishId }),
+    });
+    return published;
   }
 
-  async addScopes(topic: string, version: Version, scopes: readonly Scope[]): Promise<VersionRecord> {
+  async addScopes(topic: string, version: Version, scopes: readonly Scope[], caller: Caller = UNKNOWN_CALLER): Promise<VersionRecord> {
     validateTopicName(topic);
     const valid = validateScopes(scopes);
     if (valid.length === 0) throw new InvalidArgumentError('scopes', 'must name at least one scope');
-    const record = await this.store.addScopes(topic, version, valid, this.now());
-    this.audit.record({ kind: 'add-scopes', atMs: this.now(), topic, version: version.toString(), scope: valid.map(scopeKey).join(';') });
-    return record;
+    return this.store.addScopes(topic, version, valid, this.now(), actorOf(caller, ''));
   }
 
   // ---- consumer ----
@@ -272,27 +302,36 @@ export class ImprintService {
 
   // ---- operator ----
 
-  async pin(topic: string, scope: Scope, version: Version, reason: string, createdBy: string): Promise<Pin> {
+  async pin(topic: string, scope: Scope, version: Version, reason: string, createdBy: string, caller: Caller = UNKNOWN_CALLER): Promise<Pin> {
     validateTopicName(topic);
     validateScope(scope);
     validateText(reason, 'reason', MAX_TEXT);
     validateText(createdBy, 'created_by', MAX_TEXT);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
-    const pin = await this.store.pin({ topic, scope, version, createdAtMs: this.now(), reason, createdBy });
-    this.audit.record({ kind: 'pin', atMs: pin.createdAtMs, topic, version: version.toString(), scope: scopeKey(scope), by: createdBy });
+    const pin = await this.store.pin({ topic, scope, version, createdAtMs: this.now(), reason, createdBy }, actorOf(caller, createdBy));
     this.log.info('pinned', { topic, scope: scopeKey(scope) || '*', version, reason, by: createdBy });
     return pin;
   }
 
-  async unpin(topic: string, scope: Scope): Promise<Pin | undefined> {
+  async unpin(topic: string, scope: Scope, caller: Caller = UNKNOWN_CALLER): Promise<Pin | undefined> {
     validateTopicName(topic);
     validateScope(scope);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
-    const removed = await this.store.unpin(topic, scope);
+    const removed = await this.store.unpin(topic, scope, this.now(), actorOf(caller, ''));
     if (!removed) throw new NotFoundError(`pin on topic "${topic}" for scope "${scopeKey(scope) || '*'}"`);
-    this.audit.record({ kind: 'unpin', atMs: this.now(), topic, version: removed.version.toString(), scope: scopeKey(scope) });
     this.log.info('unpinned', { topic, scope: scopeKey(scope) || '*', version: removed.version });
     return removed;
+  }
+
+  /** The topic's change history, newest first, `limit` at a time, changes below seq `below` when given (the previous page's last). */
+  async listHistory(topic: string, limit: number, below: bigint | undefined): Promise<{ changes: Change[]; nextPageToken: string }> {
+    validateTopicName(topic);
+    checkRange(limit, 'page_size', 1, PAGE_SIZE_MAX);
+    if (below !== undefined) checkRange(below, 'page_token', 1n, MAX_VERSION);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    const changes = await this.store.listHistory(topic, { ...(below !== undefined && { below }), limit });
+    const last = changes[changes.length - 1];
+    return { changes, nextPageToken: changes.length === limit && last ? last.seq.toString() : '' };
   }
 
   async listPins(topic: string): Promise<Pin[]> {
@@ -318,7 +357,8 @@ export class ImprintService {
         consumers = { error: err instanceof Error ? err.message : String(err) };
       }
     }
-    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount: await this.store.countVersions(name), consumers };
+    const [versionCount, recentChanges] = await Promise.all([this.store.countVersions(name), this.store.listHistory(name, { limit: RECENT_CHANGES })]);
+    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount, consumers, recentChanges };
   }
 }
 

@@ -3,8 +3,8 @@
  * Gates hold chosen calls until released (to catch a refresh half-way, or to keep requests
  * in flight), and a failure can be armed for a method: tests observe instead of sleeping.
  */
-import type { NewVersion, Pin, Scope, ScopeHead, Topic, Version, VersionRecord } from '../core/index.js';
-import type { MetadataStore, NewTopic, PollState, TopicPatch } from '../server/store/metadata-store.js';
+import type { Actor, Change, NewVersion, Pin, Scope, ScopeHead, Topic, Version, VersionRecord } from '../core/index.js';
+import type { MetadataStore, NewTopic, PollState, Published, TopicPatch } from '../server/store/metadata-store.js';
 
 export type StoreMethod = Exclude<keyof MetadataStore, 'name'>;
 
@@ -81,13 +81,13 @@ export class CountingStore implements MetadataStore {
     if (failure) throw failure;
   }
 
-  async createTopic(topic: NewTopic, nowMs: number): Promise<Topic> {
+  async createTopic(topic: NewTopic, nowMs: number, by?: Actor): Promise<Topic> {
     await this.enter('createTopic', topic.name);
-    return this.inner.createTopic(topic, nowMs);
+    return this.inner.createTopic(topic, nowMs, by);
   }
-  async updateTopic(name: string, patch: TopicPatch): Promise<Topic> {
+  async updateTopic(name: string, patch: TopicPatch, nowMs: number, by?: Actor): Promise<Topic> {
     await this.enter('updateTopic', name);
-    return this.inner.updateTopic(name, patch);
+    return this.inner.updateTopic(name, patch, nowMs, by);
   }
   async getTopic(name: string): Promise<Topic | undefined> {
     await this.enter('getTopic', name);
@@ -97,13 +97,13 @@ export class CountingStore implements MetadataStore {
     await this.enter('listTopics');
     return this.inner.listTopics();
   }
-  async publish(version: NewVersion, nowMs: number): Promise<VersionRecord> {
+  async publish(version: NewVersion, nowMs: number, by?: Actor): Promise<Published> {
     await this.enter('publish', version.topic);
-    return this.inner.publish(version, nowMs);
+    return this.inner.publish(version, nowMs, by);
   }
-  async addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): Promise<VersionRecord> {
+  async addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number, by?: Actor): Promise<VersionRecord> {
     await this.enter('addScopes', topic);
-    return this.inner.addScopes(topic, version, scopes, nowMs);
+    return this.inner.addScopes(topic, version, scopes, nowMs, by);
   }
   async getVersion(topic: string, version: Version): Promise<VersionRecord | undefined> {
     await this.enter('getVersion', topic);
@@ -125,17 +125,21 @@ export class CountingStore implements MetadataStore {
     await this.enter('pollState', topic);
     return this.inner.pollState(topic);
   }
-  async pin(pin: Pin): Promise<Pin> {
+  async pin(pin: Pin, by?: Actor): Promise<Pin> {
     await this.enter('pin', pin.topic);
-    return this.inner.pin(pin);
+    return this.inner.pin(pin, by);
   }
-  async unpin(topic: string, scope: Scope): Promise<Pin | undefined> {
+  async unpin(topic: string, scope: Scope, nowMs: number, by?: Actor): Promise<Pin | undefined> {
     await this.enter('unpin', topic);
-    return this.inner.unpin(topic, scope);
+    return this.inner.unpin(topic, scope, nowMs, by);
   }
   async listPins(topic: string): Promise<Pin[]> {
     await this.enter('listPins', topic);
     return this.inner.listPins(topic);
+  }
+  async listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]> {
+    await this.enter('listHistory', topic);
+    return this.inner.listHistory(topic, opts);
   }
   async close(): Promise<void> {
     await this.inner.close();

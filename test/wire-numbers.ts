@@ -95,7 +95,7 @@ export const NUMBER_CASES: readonly NumberCase[] = [
     service: 'ConsumerService',
     method: 'ListVersions',
     request: (t) => ({ topic: t, pageToken: n }),
-    expect: { invalid: `page_token must be empty or a token from a previous response (a version between 1 and ${V_MAX}) (got ${JSON.stringify(n)})` },
+    expect: { invalid: `page_token must be empty or a token from a previous response (a whole number between 1 and ${V_MAX}) (got ${JSON.stringify(n)})` },
   })),
   { name: 'ListVersions page_token 2^63-1, page_size 1000', service: 'ConsumerService', method: 'ListVersions', request: (t) => ({ topic: t, pageToken: V_MAX, pageSize: 1000 }), expect: { code: grpc.status.OK } },
   ...['-1', '8640000000000001', V_MAX, '-9223372036854775808'].map((n): NumberCase => ({

@@ -1,10 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { Actor as _imprint_v1_Actor, Actor__Output as _imprint_v1_Actor__Output } from './imprint/v1/Actor.js';
 import type { BatchPollRequest as _imprint_v1_BatchPollRequest, BatchPollRequest__Output as _imprint_v1_BatchPollRequest__Output } from './imprint/v1/BatchPollRequest.js';
 import type { BatchPollResponse as _imprint_v1_BatchPollResponse, BatchPollResponse__Output as _imprint_v1_BatchPollResponse__Output } from './imprint/v1/BatchPollResponse.js';
 import type { BlobLocation as _imprint_v1_BlobLocation, BlobLocation__Output as _imprint_v1_BlobLocation__Output } from './imprint/v1/BlobLocation.js';
 import type { BlobLocations as _imprint_v1_BlobLocations, BlobLocations__Output as _imprint_v1_BlobLocations__Output } from './imprint/v1/BlobLocations.js';
+import type { Change as _imprint_v1_Change, Change__Output as _imprint_v1_Change__Output } from './imprint/v1/Change.js';
 import type { ConsumerIdentity as _imprint_v1_ConsumerIdentity, ConsumerIdentity__Output as _imprint_v1_ConsumerIdentity__Output } from './imprint/v1/ConsumerIdentity.js';
 import type { ConsumerServiceClient as _imprint_v1_ConsumerServiceClient, ConsumerServiceDefinition as _imprint_v1_ConsumerServiceDefinition } from './imprint/v1/ConsumerService.js';
 import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from './imprint/v1/DataPointer.js';
@@ -37,11 +39,14 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   imprint: {
     v1: {
+      Actor: MessageTypeDefinition<_imprint_v1_Actor, _imprint_v1_Actor__Output>
       BatchPollRequest: MessageTypeDefinition<_imprint_v1_BatchPollRequest, _imprint_v1_BatchPollRequest__Output>
       BatchPollResponse: MessageTypeDefinition<_imprint_v1_BatchPollResponse, _imprint_v1_BatchPollResponse__Output>
       BlobKind: EnumTypeDefinition
       BlobLocation: MessageTypeDefinition<_imprint_v1_BlobLocation, _imprint_v1_BlobLocation__Output>
       BlobLocations: MessageTypeDefinition<_imprint_v1_BlobLocations, _imprint_v1_BlobLocations__Output>
+      Change: MessageTypeDefinition<_imprint_v1_Change, _imprint_v1_Change__Output>
+      ChangeKind: EnumTypeDefinition
       ConsumerIdentity: MessageTypeDefinition<_imprint_v1_ConsumerIdentity, _imprint_v1_ConsumerIdentity__Output>
       ConsumerService: SubtypeConstructor<typeof grpc.Client, _imprint_v1_ConsumerServiceClient> & { service: _imprint_v1_ConsumerServiceDefinition }
       DataPointer: MessageTypeDefinition<_imprint_v1_DataPointer, _imprint_v1_DataPointer__Output>

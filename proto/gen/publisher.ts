@@ -1,10 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { Actor as _imprint_v1_Actor, Actor__Output as _imprint_v1_Actor__Output } from './imprint/v1/Actor.js';
 import type { AddScopesRequest as _imprint_v1_AddScopesRequest, AddScopesRequest__Output as _imprint_v1_AddScopesRequest__Output } from './imprint/v1/AddScopesRequest.js';
 import type { AddScopesResponse as _imprint_v1_AddScopesResponse, AddScopesResponse__Output as _imprint_v1_AddScopesResponse__Output } from './imprint/v1/AddScopesResponse.js';
 import type { BlobLocation as _imprint_v1_BlobLocation, BlobLocation__Output as _imprint_v1_BlobLocation__Output } from './imprint/v1/BlobLocation.js';
 import type { BlobLocations as _imprint_v1_BlobLocations, BlobLocations__Output as _imprint_v1_BlobLocations__Output } from './imprint/v1/BlobLocations.js';
+import type { Change as _imprint_v1_Change, Change__Output as _imprint_v1_Change__Output } from './imprint/v1/Change.js';
 import type { ConsumerIdentity as _imprint_v1_ConsumerIdentity, ConsumerIdentity__Output as _imprint_v1_ConsumerIdentity__Output } from './imprint/v1/ConsumerIdentity.js';
 import type { CreateTopicRequest as _imprint_v1_CreateTopicRequest, CreateTopicRequest__Output as _imprint_v1_CreateTopicRequest__Output } from './imprint/v1/CreateTopicRequest.js';
 import type { CreateTopicResponse as _imprint_v1_CreateTopicResponse, CreateTopicResponse__Output as _imprint_v1_CreateTopicResponse__Output } from './imprint/v1/CreateTopicResponse.js';
@@ -28,11 +30,14 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   imprint: {
     v1: {
+      Actor: MessageTypeDefinition<_imprint_v1_Actor, _imprint_v1_Actor__Output>
       AddScopesRequest: MessageTypeDefinition<_imprint_v1_AddScopesRequest, _imprint_v1_AddScopesRequest__Output>
       AddScopesResponse: MessageTypeDefinition<_imprint_v1_AddScopesResponse, _imprint_v1_AddScopesResponse__Output>
       BlobKind: EnumTypeDefinition
       BlobLocation: MessageTypeDefinition<_imprint_v1_BlobLocation, _imprint_v1_BlobLocation__Output>
       BlobLocations: MessageTypeDefinition<_imprint_v1_BlobLocations, _imprint_v1_BlobLocations__Output>
+      Change: MessageTypeDefinition<_imprint_v1_Change, _imprint_v1_Change__Output>
+      ChangeKind: EnumTypeDefinition
       ConsumerIdentity: MessageTypeDefinition<_imprint_v1_ConsumerIdentity, _imprint_v1_ConsumerIdentity__Output>
       CreateTopicRequest: MessageTypeDefinition<_imprint_v1_CreateTopicRequest, _imprint_v1_CreateTopicRequest__Output>
       CreateTopicResponse: MessageTypeDefinition<_imprint_v1_CreateTopicResponse, _imprint_v1_CreateTopicResponse__Output>

@@ -1,7 +1,9 @@
 /**
- * Who consumed and changed what. Every poll (and every publish, pin and unpin) becomes an
- * event. Audit never blocks or fails a request: `record` is synchronous and cheap; a sink
- * buffers, ships in the background, and counts what it had to drop.
+ * Who consumed what: every poll becomes an event. Audit is best-effort: it never blocks or
+ * fails a request (`record` is synchronous and cheap; a sink buffers, ships in the background,
+ * and counts what it had to drop). Changes (publish, add scopes, pin, unpin, topic changes)
+ * are not audit events: they are the topic's durable history, written by the store with the
+ * change itself (MetadataStore.listHistory).
  */
 import type { ConsumerIdentity } from '../../core/index.js';
 import type { TopicConsumers } from './consumers.js';
@@ -24,14 +26,7 @@ export interface PollEvent extends EventBase {
   readonly error?: string;
 }
 
-export interface ChangeEvent extends EventBase {
-  readonly kind: 'publish' | 'pin' | 'unpin' | 'create-topic' | 'update-topic' | 'add-scopes';
-  readonly version?: string;
-  readonly scope?: string;
-  readonly by?: string;
-}
-
-export type AuditEvent = PollEvent | ChangeEvent;
+export type AuditEvent = PollEvent;
 
 export interface AuditStats {
   /** Events accepted by `record` (written, or waiting in the sink's buffer). */

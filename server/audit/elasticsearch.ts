@@ -38,24 +38,21 @@ export interface AuditDocument {
   readonly '@timestamp': string;
   readonly kind: AuditEvent['kind'];
   readonly topic: string;
-  /** Polls: the version served (only for an update). Changes: the version published, pinned, unpinned... */
+  /** The version served (only for an update). */
   readonly version?: string;
-  /** Polls: the version the consumer holds after the answer ("0": nothing). */
+  /** The version the consumer holds after the answer ("0": nothing). */
   readonly holds?: string;
-  /** Polls: what the consumer said it held. */
+  /** What the consumer said it held. */
   readonly last_seen?: string;
   readonly outcome?: 'update' | 'no-update' | 'error';
   readonly pinned?: boolean;
   readonly error?: string;
-  /** Polls: the consumer identity (the calling application is `app`). */
+  /** The consumer identity (the calling application is `app`). */
   readonly app?: string;
   readonly cluster?: string;
   readonly region?: string;
   readonly node_id?: string;
   readonly labels?: Readonly<Record<string, string>>;
-  /** Changes: the scope (pins, add-scopes) and who made the change. */
-  readonly scope?: string;
-  readonly by?: string;
 }
 
 const keyword = { type: 'keyword' } as const;
@@ -81,8 +78,6 @@ export const AUDIT_MAPPING = {
     region: keyword,
     node_id: keyword,
     labels: { type: 'flattened' },
-    scope: keyword,
-    by: keyword,
   },
 } as const satisfies estypes.MappingTypeMapping;
 
@@ -90,28 +85,21 @@ export const AUDIT_MAPPING = {
 export type AuditField = keyof (typeof AUDIT_MAPPING)['properties'];
 
 export function toAuditDocument(e: AuditEvent): AuditDocument {
-  const base = { '@timestamp': new Date(e.atMs).toISOString(), kind: e.kind, topic: e.topic };
-  if (e.kind === 'poll') {
-    return {
-      ...base,
-      ...(e.outcome === 'update' && { version: e.holds }),
-      holds: e.holds,
-      last_seen: e.lastSeen,
-      outcome: e.outcome,
-      pinned: e.pinned,
-      ...(e.error !== undefined && { error: e.error }),
-      app: e.identity.app,
-      cluster: e.identity.cluster,
-      region: e.identity.region,
-      node_id: e.identity.nodeId,
-      labels: e.identity.labels,
-    };
-  }
   return {
-    ...base,
-    ...(e.version !== undefined && { version: e.version }),
-    ...(e.scope !== undefined && { scope: e.scope }),
-    ...(e.by !== undefined && { by: e.by }),
+    '@timestamp': new Date(e.atMs).toISOString(),
+    kind: e.kind,
+    topic: e.topic,
+    ...(e.outcome === 'update' && { version: e.holds }),
+    holds: e.holds,
+    last_seen: e.lastSeen,
+    outcome: e.outcome,
+    pinned: e.pinned,
+    ...(e.error !== undefined && { error: e.error }),
+    app: e.identity.app,
+    cluster: e.identity.cluster,
+    region: e.identity.region,
+    node_id: e.identity.nodeId,
+    labels: e.identity.labels,
   };
 }
 

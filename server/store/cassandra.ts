@@ -16,6 +16,8 @@
  * | kind 'r', scope_key '', version v | the record of version v: metadata, pointer, digest, the publish's claim id, its scopes (map key -> JSON) and when each was attached | getVersion, listVersions (newest first: `version < ? LIMIT n`), countVersions |
  * | kind 'h', scope_key k, version 0 | the head of scope k: `head_version`, the scope, since when | pollState and scopeHeads now: one slice, no scan |
  * | kind 's', scope_key k, version v | scope k attached to version v at `added_at_ms` | scopeHeads as of a time: `GROUP BY scope_key` over `added_at_ms <= t` (newest version first in each group) |
+ * | kind 'i', scope_key id, version 0 | publish id `id` made version `id_version`: its claim id and the publish's `fingerprint` | a retry of a publish (replay), and its refusal when the content differs |
+ * | kind 'c', scope_key '', version s | the change numbered s in the topic's history (`change`, JSON, server/store/history.ts); s = (time in ms << 21) + 21 random bits, so newest first | listHistory: `version < ? LIMIT n` |
  *
  * `pins`, PRIMARY KEY ((topic), scope_key): the pins of a topic (listPins, pollState).
  * `leases`, PRIMARY KEY (name): the janitor's leases (JanitorStore), taken and renewed by CAS.
@@ -27,6 +29,8 @@
  *     UPDATE topics SET latest_version = n+1 WHERE topic = ? IF latest_version = n
  *     INSERT the record row (n+1) with its digest and a claim id (a random UUID per publish call)
  *     INSERT the 's' and 'h' rows of its scopes
+ *     INSERT the 'c' row of its history entry
+ *     with a publish id: INSERT the 'i' row of the id (n+1, claim, fingerprint) IF NOT EXISTS
  *
  * Paxos decides it as a whole: either the counter moves to n+1 AND the complete record and
  * its scopes are there, or nothing is written. A counter value without its record cannot
@@ -55,10 +59,35 @@
  * number is never skipped and then reused (the counter never goes back). Gaps do not arise
  * either, since the counter and the record are one write.
  *
- * All writes to a topic's partition are conditional (createTopic IF NOT EXISTS, updateTopic
- * IF EXISTS, publish, addScopes, deleteVersion), so plain and Paxos writes (whose timestamps
- * come from different clocks) never race on the same cells. Pins are plain writes in their
- * own table.
+ * ## Publish ids: the id row is a second condition of the same batch
+ *
+ * A batch whose id row already exists does not apply, and Cassandra answers with that row:
+ * the id made version `id_version`. If the row carries our claim id, it is an earlier attempt
+ * of this very call that landed late (ours, not a replay); otherwise the publish was made by an
+ * earlier request: its record is read and returned as a replay when the fingerprint matches,
+ * and refused (PublishIdConflictError) when not. Since Paxos orders every batch on the
+ * partition, any number of concurrent retries of one publish make exactly one version: the
+ * first batch to apply writes the id row, and every other one fails on it. An unknown outcome
+ * is settled as above; the next attempt then meets the id row if the undecided one applied.
+ * deleteVersion removes the id row with the record, so retention forgets the ids it purges.
+ *
+ * ## History
+ *
+ * Every change writes its 'c' row in the same write as the change: in the conditional batch of
+ * createTopic, updateTopic, publish and addScopes (so it exists exactly when the change does).
+ * Pins live in their own table and are plain writes: pin and unpin write the pin row and the
+ * 'c' row in one LOGGED batch (same partition key in both tables, so the same replicas), which
+ * Cassandra applies whole or not at all, also when the coordinator dies half-way (its
+ * batchlog replays it). Two unpins of one pin at the same moment may both write an entry.
+ *
+ * All writes to a topic's partition's rows and statics are conditional (createTopic IF NOT
+ * EXISTS, updateTopic IF EXISTS, publish, addScopes, deleteVersion), so plain and Paxos writes
+ * (whose timestamps come from different clocks) never race on the same cells. The one plain
+ * write there is a pin's or unpin's 'c' row, a new row of its own (its seq is new) that nothing
+ * else writes. Pins are plain writes in their own table.
+ *
+ * Schema: the keyspace's tables are created when missing; columns added since (publish_id,
+ * fingerprint, id_version, change) are added to an existing `topics` table when missing.
  *
  * ## Faults
  *
@@ -71,6 +100,7 @@
  * connections open, so after `timeoutsBeforeUnavailable` requests in a row got no answer the
  * store counts as unavailable until one is answered (a probe checks meanwhile).
  */
+import { randomInt } from 'node:crypto';
 import cassandra from 'cassandra-driver';
 import type { Client, types } from 'cassandra-driver';
 import {
@@ -78,11 +108,16 @@ import {
   FailedPreconditionError,
   ImprintError,
   NotFoundError,
+  PublishIdConflictError,
   UnavailableError,
+  publishDifference,
+  publishFingerprint,
   recordDigest,
   scopeKey,
   uniqueScopes,
+  type Actor,
   type BlobLocation,
+  type Change,
   type DataPointer,
   type NewVersion,
   type Pin,
@@ -93,7 +128,8 @@ import {
   type VersionRecord,
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { JanitorStore, NewTopic, PollState, TopicPatch } from './metadata-store.js';
+import { NOBODY, changeDraft, decodeChange, encodeChange, topicDetails, type ChangeDraft } from './history.js';
+import type { JanitorStore, NewTopic, PollState, Published, TopicPatch } from './metadata-store.js';
 
 export type ConsistencyName = 'ONE' | 'LOCAL_ONE' | 'TWO' | 'THREE' | 'QUORUM' | 'LOCAL_QUORUM' | 'EACH_QUORUM' | 'ALL';
 export type SerialConsistencyName = 'SERIAL' | 'LOCAL_SERIAL';
@@ -151,9 +187,17 @@ interface Statement {
   readonly params: Params;
 }
 
+/** Columns of `topics` added after its first release: created with the table, added to an older one. */
+const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
+  ['publish_id', 'text'],
+  ['fingerprint', 'text'],
+  ['id_version', 'bigint'],
+  ['change', 'text'],
+];
+
 /** CQL text for one keyspace (validated as a plain identifier by config). */
 function cqlFor(ks: string) {
-  const RECORD_COLUMNS = 'topic, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, scopes, scope_added';
+  const RECORD_COLUMNS = 'topic, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, scopes, scope_added, publish_id';
   const TOPIC_COLUMNS = 'topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version';
   const RECORD_KEY = `topic = ? AND kind = 'r' AND scope_key = '' AND version = ?`;
   return {
@@ -187,9 +231,10 @@ function cqlFor(ks: string) {
         head_version bigint,
         scope text,
         added_at_ms bigint,
+        ${ADDED_COLUMNS.map(([c, t]) => `${c} ${t},`).join('\n        ')}
         PRIMARY KEY ((topic), kind, scope_key, version)
       ) WITH CLUSTERING ORDER BY (kind ASC, scope_key ASC, version DESC)
-        AND comment = 'Imprint: one partition per topic; statics = the topic and its version counter; kind r = records, h = scope heads, s = scopes attached to versions'`,
+        AND comment = 'Imprint: one partition per topic; statics = the topic and its version counter; kind r = records, h = scope heads, s = scopes attached to versions, i = publish ids, c = history'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.pins (
         topic text,
         scope_key text,
@@ -204,6 +249,8 @@ function cqlFor(ks: string) {
       `CREATE TABLE IF NOT EXISTS ${ks}.imprint_meta (key text PRIMARY KEY, value text)`,
     ],
     schemaVersionInsert: `INSERT INTO ${ks}.imprint_meta (key, value) VALUES ('schema_version', ?) IF NOT EXISTS`,
+    topicsColumns: `SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'topics'`,
+    addColumn: (column: string, type: string) => `ALTER TABLE ${ks}.topics ADD ${column} ${type}`,
     keyspaceReplication: 'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
 
     createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
@@ -212,8 +259,12 @@ function cqlFor(ks: string) {
     updateTopic: (sets: readonly string[]) => `UPDATE ${ks}.topics SET ${sets.map((s) => `${s} = ?`).join(', ')} WHERE topic = ? IF EXISTS`,
 
     cas: `UPDATE ${ks}.topics SET latest_version = ? WHERE topic = ? IF latest_version = ?`,
-    insertRecord: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, claim, scopes, scope_added)
-      VALUES (?, 'r', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertRecord: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, claim, scopes, scope_added, publish_id)
+      VALUES (?, 'r', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    newPublishId: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, id_version, claim, fingerprint) VALUES (?, 'i', ?, 0, ?, ?, ?) IF NOT EXISTS`,
+    deletePublishId: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = 'i' AND scope_key = ? AND version = 0`,
+    addChange: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, change) VALUES (?, 'c', '', ?, ?)`,
+    changes: `SELECT version, change FROM ${ks}.topics WHERE topic = ? AND kind = 'c' AND scope_key = '' AND version < ? LIMIT ?`,
     insertScope: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, scope, added_at_ms) VALUES (?, 's', ?, ?, ?, ?)`,
     setHead: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, head_version, scope, added_at_ms) VALUES (?, 'h', ?, 0, ?, ?, ?)`,
     newHead: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, head_version, scope, added_at_ms) VALUES (?, 'h', ?, 0, ?, ?, ?) IF NOT EXISTS`,
@@ -465,7 +516,17 @@ export class CassandraMetadataStore implements JanitorStore {
     if (replication && !sameReplication(replication, this.options.replication)) {
       this.log.info('cassandra keyspace exists with another replication than configured; left as it is', { keyspace: ks, replication: JSON.stringify(replication) });
     }
-    for (const ddl of this.cql.ddl(this.options.replication)) await client.execute(ddl, [], { prepare: false, readTimeout: Math.max(this.options.requestTimeoutMs, 20_000) });
+    const ddlTimeout = { prepare: false, readTimeout: Math.max(this.options.requestTimeoutMs, 20_000) };
+    for (const ddl of this.cql.ddl(this.options.replication)) await client.execute(ddl, [], ddlTimeout);
+    const have = new Set((await client.execute(this.cql.topicsColumns, [ks], { prepare: false })).rows.map((r) => str(r, 'column_name')));
+    for (const [column, type] of ADDED_COLUMNS) {
+      if (have.has(column)) continue;
+      this.log.info('cassandra: adding a column to the topics table', { keyspace: ks, column });
+      await client.execute(this.cql.addColumn(column, type), [], ddlTimeout).catch((err: unknown) => {
+        // Another server added it at the same moment.
+        if (!(err instanceof cassandra.errors.ResponseError && /already exist/i.test(err.message))) throw err;
+      });
+    }
     const rs = await client.execute(this.cql.schemaVersionInsert, [SCHEMA_VERSION], { consistency: this.cl, serialConsistency: this.serialCl });
     const version = rs.wasApplied() ? SCHEMA_VERSION : str(rs.first(), 'value');
     if (version !== SCHEMA_VERSION) throw new CassandraSchemaError(`${this.where}: schema version ${String(version)}, this build reads ${SCHEMA_VERSION}`);
@@ -513,6 +574,32 @@ export class CassandraMetadataStore implements JanitorStore {
         throw this.unavailable(again, what);
       }
     }
+  }
+
+  /**
+   * A LOGGED batch of plain writes (pin and unpin with their history entry): applied whole or
+   * not at all. A missing schema is re-created and the batch sent again once.
+   */
+  private async loggedBatch(what: string, statements: readonly Statement[]): Promise<void> {
+    const client = this.live(what);
+    const options = { prepare: true, consistency: this.cl, logged: true };
+    try {
+      await client.batch([...statements], options);
+      this.setAvailable(true);
+    } catch (err) {
+      if (!isSchemaMissing(err)) throw this.unavailable(err, what);
+      await this.recreateSchema(client, err, what);
+      try {
+        await client.batch([...statements], options);
+      } catch (again) {
+        throw this.unavailable(again, what);
+      }
+    }
+  }
+
+  /** The statement that writes a change's history entry (in the batch of the change). */
+  private historyStatement(c: ChangeDraft): Statement {
+    return { query: this.cql.addChange, params: [c.topic, changeSeq(c.atMs), encodeChange(c)] };
   }
 
   /** Every row, page by page (large records: pages of PAGE rows). */
@@ -588,9 +675,10 @@ export class CassandraMetadataStore implements JanitorStore {
 
   // ---- topics ----
 
-  async createTopic(t: NewTopic, nowMs: number): Promise<Topic> {
+  async createTopic(t: NewTopic, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
     const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs)];
-    const rs = await this.conditional('createTopic', [{ query: this.cql.createTopic, params }]);
+    const history = this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: topicDetails(t) }));
+    const rs = await this.conditional('createTopic', [{ query: this.cql.createTopic, params }, history]);
     if (rs === 'unknown') {
       // Ours if it is there with exactly our fields; someone else's otherwise.
       const row = await this.serialRead('createTopic', this.cql.topic, [t.name]).catch((err: unknown) => {
@@ -607,7 +695,7 @@ export class CassandraMetadataStore implements JanitorStore {
     return this.mustGetTopic(t.name);
   }
 
-  async updateTopic(name: string, patch: TopicPatch): Promise<Topic> {
+  async updateTopic(name: string, patch: TopicPatch, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
     const set: Array<[string, unknown]> = [];
     if (patch.owner !== undefined) set.push(['owner', patch.owner]);
     if (patch.description !== undefined) set.push(['description', patch.description]);
@@ -616,7 +704,8 @@ export class CassandraMetadataStore implements JanitorStore {
     const sets = set.map(([c]) => c);
     const params: Params = set.map(([, v]) => v);
     if (sets.length === 0) return this.mustGetTopic(name);
-    const rs = await this.conditional('updateTopic', [{ query: this.cql.updateTopic(sets), params: [...params, name] }]);
+    const history = this.historyStatement(changeDraft('update-topic', name, nowMs, by, { details: topicDetails(patch) }));
+    const rs = await this.conditional('updateTopic', [{ query: this.cql.updateTopic(sets), params: [...params, name] }, history]);
     if (rs === 'unknown') throw new UnavailableError(`${this.where}: the update of topic "${name}" may or may not have been applied (Cassandra did not answer in time); it is safe to repeat`);
     if (!rs.wasApplied()) throw new NotFoundError(`topic "${name}"`);
     return this.mustGetTopic(name);
@@ -643,10 +732,11 @@ export class CassandraMetadataStore implements JanitorStore {
 
   // ---- versions ----
 
-  async publish(v: NewVersion, nowMs: number): Promise<VersionRecord> {
+  async publish(v: NewVersion, nowMs: number, by: Actor = NOBODY): Promise<Published> {
     const pointer: DataPointer = v.pointer.kind === 'direct' ? { ...v.pointer, bytes: asBuffer(v.pointer.bytes) } : v.pointer;
     const scopes = uniqueScopes(v.scopes);
     const claim = cassandra.types.Uuid.random();
+    const id = v.publishId ? { publishId: v.publishId, fingerprint: publishFingerprint(v) } : undefined;
     const missing = () => new FailedPreconditionError(`cannot publish to topic "${v.topic}": it does not exist (create it first)`);
     let expected = this.latestSeen.get(v.topic);
     if (expected === undefined) {
@@ -661,10 +751,11 @@ export class CassandraMetadataStore implements JanitorStore {
       const version: bigint = expected + 1n;
       const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer, scopes: v.scopes, digest: '' };
       const digested: VersionRecord = { ...record, digest: recordDigest(record) };
-      const rs = await this.conditional('publish', this.publishStatements(digested, scopes, claim, expected, nowMs));
+      const history = changeDraft('publish', v.topic, nowMs, by, { version, scopes: v.scopes, publishId: v.publishId ?? '' });
+      const rs = await this.conditional('publish', this.publishStatements(digested, scopes, claim, expected, nowMs, history, id));
       if (rs !== 'unknown' && rs.wasApplied()) {
         this.latestSeen.set(v.topic, version);
-        return digested;
+        return { record: digested, replayed: false };
       }
       if (rs === 'unknown') {
         const owner = await this.claimOf(v.topic, version).catch((err: unknown) => {
@@ -675,10 +766,15 @@ export class CassandraMetadataStore implements JanitorStore {
         });
         if (owner?.equals(claim)) {
           this.latestSeen.set(v.topic, version);
-          return digested;
+          return { record: digested, replayed: false };
         }
         if (owner) expected = version; // someone else's: go on after it
         else undecided.set(version, digested); // not written; may still land if a coordinator is still at it
+      } else if (id && idRow(rs)) {
+        // The publish id is taken: by an attempt of ours that landed late, or by an earlier publish.
+        const made = await this.madeBy(v, idRow(rs) as Row, claim, undecided);
+        if (made) return made;
+        // Its version was purged between our batch and our read (the id with it): try again.
       } else {
         this.stats.casLost++;
         const current = casCurrent(rs);
@@ -693,7 +789,7 @@ export class CassandraMetadataStore implements JanitorStore {
           });
           if (owner?.equals(claim)) {
             this.latestSeen.set(v.topic, current);
-            return rec;
+            return { record: rec, replayed: false };
           }
           if (owner) undecided.delete(u);
         }
@@ -707,7 +803,34 @@ export class CassandraMetadataStore implements JanitorStore {
     }
   }
 
-  private publishStatements(r: VersionRecord, scopes: readonly Scope[], claim: Uuid, expected: bigint, nowMs: number): Statement[] {
+  /**
+   * The version a publish id made (its 'i' row, as a failed batch returned it): ours when it
+   * carries our claim, else a replay of an earlier publish, refused when the content differs.
+   * Undefined when the version is gone (purged since).
+   */
+  private async madeBy(v: NewVersion, row: Row, claim: Uuid, undecided: ReadonlyMap<bigint, VersionRecord>): Promise<Published | undefined> {
+    const version = big(row, 'id_version') ?? 0n;
+    const owner: unknown = row.get('claim');
+    const ours = owner instanceof cassandra.types.Uuid && owner.equals(claim);
+    const record = (ours && undecided.get(version)) || (await this.getVersion(v.topic, version));
+    if (!record) return undefined;
+    if (ours) {
+      this.latestSeen.delete(v.topic);
+      return { record, replayed: false };
+    }
+    if (str(row, 'fingerprint') !== publishFingerprint(v)) throw new PublishIdConflictError(v.topic, v.publishId ?? '', version, publishDifference(v, record));
+    return { record, replayed: true };
+  }
+
+  private publishStatements(
+    r: VersionRecord,
+    scopes: readonly Scope[],
+    claim: Uuid,
+    expected: bigint,
+    nowMs: number,
+    history: ChangeDraft,
+    id: { publishId: string; fingerprint: string } | undefined,
+  ): Statement[] {
     const p = r.pointer;
     const at = BigInt(nowMs);
     const keys = scopes.map(scopeKey);
@@ -729,6 +852,7 @@ export class CassandraMetadataStore implements JanitorStore {
           claim,
           Object.fromEntries(scopes.map((s, i) => [keys[i], JSON.stringify(s)])),
           Object.fromEntries(keys.map((k) => [k, at])),
+          id?.publishId,
         ],
       },
     ];
@@ -738,6 +862,8 @@ export class CassandraMetadataStore implements JanitorStore {
       // The batch commits only as the newest version, so this head can never go back.
       stmts.push({ query: this.cql.setHead, params: [r.topic, keys[i], r.version, json, at] });
     });
+    stmts.push(this.historyStatement(history));
+    if (id) stmts.push({ query: this.cql.newPublishId, params: [r.topic, id.publishId, r.version, claim, id.fingerprint] });
     return stmts;
   }
 
@@ -748,7 +874,7 @@ export class CassandraMetadataStore implements JanitorStore {
     return c instanceof cassandra.types.Uuid ? c : undefined;
   }
 
-  async addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): Promise<VersionRecord> {
+  async addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number, by: Actor = NOBODY): Promise<VersionRecord> {
     const notFound = () => new NotFoundError(`version ${version} of topic "${topic}"`);
     if (version < 1n || version > MAX_VERSION) throw notFound();
     const wanted = uniqueScopes(scopes);
@@ -787,6 +913,7 @@ export class CassandraMetadataStore implements JanitorStore {
         if (head === undefined) stmts.push({ query: this.cql.newHead, params: [topic, k, version, json, at] });
         else if (head < version) stmts.push({ query: this.cql.moveHead, params: [version, json, at, topic, k, head] });
       });
+      stmts.push(this.historyStatement(changeDraft('add-scopes', topic, nowMs, by, { version, scopes: fresh })));
       const rs = await this.conditional('addScopes', stmts);
       if (rs === 'unknown' || !rs.wasApplied()) {
         // Unknown, or something changed under us (a publish moved a head, another call attached a scope): look again.
@@ -841,24 +968,36 @@ export class CassandraMetadataStore implements JanitorStore {
 
   // ---- pins ----
 
-  async pin(pin: Pin): Promise<Pin> {
+  async pin(pin: Pin, by: Actor = NOBODY): Promise<Pin> {
     const exists = pin.version >= 1n && pin.version <= MAX_VERSION && (await this.exec('pin', this.cql.recordExists, [pin.topic, pin.version])).rowLength > 0;
     if (!exists) throw new NotFoundError(`version ${pin.version} of topic "${pin.topic}"`);
     const params = [pin.topic, scopeKey(pin.scope), JSON.stringify(pin.scope), pin.version, BigInt(pin.createdAtMs), pin.reason, pin.createdBy];
-    await this.exec('pin', this.cql.pin, params);
+    const history = changeDraft('pin', pin.topic, pin.createdAtMs, by, { version: pin.version, scopes: [pin.scope], reason: pin.reason });
+    await this.loggedBatch('pin', [{ query: this.cql.pin, params }, this.historyStatement(history)]);
     return pin;
   }
 
-  async unpin(topic: string, scope: Scope): Promise<Pin | undefined> {
+  async unpin(topic: string, scope: Scope, nowMs: number, by: Actor = NOBODY): Promise<Pin | undefined> {
     const key = scopeKey(scope);
     const row = (await this.exec('unpin', this.cql.pinOf, [topic, key])).first();
     if (!row) return undefined;
-    await this.exec('unpin', this.cql.unpin, [topic, key]);
-    return toPin(row);
+    const removed = toPin(row);
+    const history = changeDraft('unpin', topic, nowMs, by, { version: removed.version, scopes: [removed.scope] });
+    await this.loggedBatch('unpin', [{ query: this.cql.unpin, params: [topic, key] }, this.historyStatement(history)]);
+    return removed;
   }
 
   async listPins(topic: string): Promise<Pin[]> {
     return (await this.all('listPins', this.cql.pins, [topic])).map(toPin).sort((a, b) => a.createdAtMs - b.createdAtMs);
+  }
+
+  // ---- history ----
+
+  async listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]> {
+    const below = opts.below === undefined || opts.below > MAX_VERSION ? MAX_VERSION : opts.below;
+    if (opts.limit <= 0 || below <= 0n) return [];
+    const rows = await this.all('listHistory', this.cql.changes, [topic, below, opts.limit]);
+    return rows.flatMap((r) => decodeChange(topic, big(r, 'version') ?? 0n, str(r, 'change')) ?? []);
   }
 
   // ---- janitor ----
@@ -875,6 +1014,9 @@ export class CassandraMetadataStore implements JanitorStore {
       if (!row) return;
       const keys = Object.keys(asStringMap(row.get('scopes')));
       const stmts: Statement[] = [{ query: this.cql.deleteRecord, params: [topic, version] }];
+      // Its publish id goes with it (retention forgets the ids of what it purges).
+      const publishId = str(row, 'publish_id');
+      if (publishId) stmts.push({ query: this.cql.deletePublishId, params: [topic, publishId] });
       for (const k of keys) {
         stmts.push({ query: this.cql.deleteScope, params: [topic, k, version] });
         const head = big((await this.exec('deleteVersion', this.cql.headOf, [topic, k])).first(), 'head_version');
@@ -1050,6 +1192,16 @@ function casCurrent(rs: types.ResultSet): bigint | undefined {
     if (v !== undefined) return v;
   }
   return undefined;
+}
+
+/** The 'i' row a failed publish batch returned: its publish id is taken. */
+function idRow(rs: types.ResultSet): Row | undefined {
+  return rs.rows.find((r) => str(r, 'kind') === 'i');
+}
+
+/** A history entry's number: its time in ms, then 21 random bits (two entries of one millisecond do not collide). */
+function changeSeq(atMs: number): bigint {
+  return (BigInt(Math.max(0, Math.trunc(atMs))) << 21n) | BigInt(randomInt(1 << 21));
 }
 
 /** A partition whose statics say it is a topic (a partition could hold rows only, if damaged). */

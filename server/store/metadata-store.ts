@@ -7,8 +7,19 @@
  * assigns versions (strictly increasing per topic, also with concurrent publishers) and
  * writes each version with its digest in one atomic step, and returns what it read, whole
  * and unverified: the caller checks digests.
+ *
+ * Publish ids: a store keeps a publish's id with its version, written in the same atomic step,
+ * so that a publish whose id the topic has already recorded writes nothing and returns that
+ * version, also when several retries of one publish arrive at once. The id goes when
+ * retention purges its version (deleteVersion); a publish with it then makes a new version.
+ *
+ * History: each change (createTopic, updateTopic, publish, addScopes, pin, unpin) writes its
+ * entry in the topic's history in the same atomic step as the change, with the actor the
+ * caller names; a call that changes nothing (it throws, replays a publish id, attaches only
+ * scopes already there, or unpins where there is no pin) writes no entry. History is kept
+ * for as long as the topic.
  */
-import type { NewVersion, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from '../../core/index.js';
+import type { Actor, Change, NewVersion, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from '../../core/index.js';
 
 export interface NewTopic {
   readonly name: string;
@@ -30,23 +41,32 @@ export interface PollState {
   readonly pins: readonly Pin[];
 }
 
+/** What a publish did: the version, and whether its publish id had made it before (then nothing was written). */
+export interface Published {
+  readonly record: VersionRecord;
+  readonly replayed: boolean;
+}
+
 export interface MetadataStore {
   /** "sqlite", "cassandra". */
   readonly name: string;
-  /** @throws AlreadyExistsError */
-  createTopic(topic: NewTopic, nowMs: number): Promise<Topic>;
+  /** `by`: who made the change, for its history entry. @default nobody named. @throws AlreadyExistsError */
+  createTopic(topic: NewTopic, nowMs: number, by?: Actor): Promise<Topic>;
   /** @throws NotFoundError */
-  updateTopic(name: string, patch: TopicPatch): Promise<Topic>;
+  updateTopic(name: string, patch: TopicPatch, nowMs: number, by?: Actor): Promise<Topic>;
   getTopic(name: string): Promise<Topic | undefined>;
   listTopics(): Promise<Topic[]>;
   /**
-   * Assigns the next version and writes the record, its digest and its scopes atomically.
+   * Assigns the next version and writes the record, its digest, its scopes, its publish id
+   * and its history entry atomically; or, when the topic has already recorded the publish id,
+   * writes nothing and returns that version (`replayed`).
    * The input is already validated; no scopes is not allowed here (core gives the empty scope).
    * @throws FailedPreconditionError when the topic does not exist (nothing is written).
+   * @throws PublishIdConflictError when the publish id made a version with other content (nothing is written).
    */
-  publish(version: NewVersion, nowMs: number): Promise<VersionRecord>;
+  publish(version: NewVersion, nowMs: number, by?: Actor): Promise<Published>;
   /** @throws NotFoundError for an unknown topic or version. */
-  addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): Promise<VersionRecord>;
+  addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number, by?: Actor): Promise<VersionRecord>;
   getVersion(topic: string, version: Version): Promise<VersionRecord | undefined>;
   /** Newest first, versions strictly below `below` when given. */
   listVersions(topic: string, opts: { below?: Version; limit: number }): Promise<VersionRecord[]>;
@@ -56,10 +76,12 @@ export interface MetadataStore {
   /** Topic, heads and pins; undefined when the topic does not exist. */
   pollState(topic: string): Promise<PollState | undefined>;
   /** Replaces any pin on the same topic and scope. @throws NotFoundError when the version does not exist. */
-  pin(pin: Pin): Promise<Pin>;
+  pin(pin: Pin, by?: Actor): Promise<Pin>;
   /** The pin removed, or undefined when there was none. */
-  unpin(topic: string, scope: Scope): Promise<Pin | undefined>;
+  unpin(topic: string, scope: Scope, nowMs: number, by?: Actor): Promise<Pin | undefined>;
   listPins(topic: string): Promise<Pin[]>;
+  /** The topic's history, newest first, changes strictly before `below` (a Change's seq) when given. */
+  listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]>;
   close(): Promise<void>;
 }
 
@@ -69,7 +91,7 @@ export interface MetadataStore {
  * test/conformance/janitor-store.ts.
  */
 export interface JanitorStore extends MetadataStore {
-  /** Removes a version's record and scopes. Deleting what is not there is not an error. */
+  /** Removes a version's record, scopes and publish id. Deleting what is not there is not an error. */
   deleteVersion(topic: string, version: Version): Promise<void>;
   /**
    * Takes the named lease for `holder` until `nowMs + ttlMs`, or renews it when `holder`

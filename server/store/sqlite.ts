@@ -1,6 +1,7 @@
 /**
- * The embedded metadata store: one SQLite file (WAL), one transaction per publish, the
- * version assigned inside it. Serves one machine; `npm start` needs nothing else.
+ * The embedded metadata store: one SQLite file (WAL), one transaction per change, the
+ * version assigned inside it, the change's history entry written in it. Serves one machine;
+ * `npm start` needs nothing else.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,9 +11,14 @@ import {
   FailedPreconditionError,
   ImprintError,
   NotFoundError,
+  PublishIdConflictError,
+  publishDifference,
+  publishFingerprint,
   recordDigest,
   scopeKey,
+  type Actor,
   type BlobLocation,
+  type Change,
   type DataPointer,
   type NewVersion,
   type Pin,
@@ -22,9 +28,11 @@ import {
   type Version,
   type VersionRecord,
 } from '../../core/index.js';
-import type { JanitorStore, NewTopic, PollState, TopicPatch } from './metadata-store.js';
+import { NOBODY, changeDraft, decodeChange, encodeChange, topicDetails, type ChangeDraft } from './history.js';
+import type { JanitorStore, NewTopic, PollState, Published, TopicPatch } from './metadata-store.js';
 
 const SCHEMA_VERSION = 1;
+const MAX_SEQ = 0x7fff_ffff_ffff_ffffn;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS imprint_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -47,6 +55,8 @@ CREATE TABLE IF NOT EXISTS versions (
   direct BLOB,
   locations TEXT,
   digest TEXT NOT NULL,
+  publish_id TEXT,
+  fingerprint TEXT,
   PRIMARY KEY (topic, version)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS version_scopes (
@@ -73,6 +83,25 @@ CREATE TABLE IF NOT EXISTS pins (
   created_by TEXT NOT NULL,
   PRIMARY KEY (topic, scope_key)
 ) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS history (
+  seq INTEGER PRIMARY KEY,
+  topic TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  change TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS history_by_topic ON history (topic, seq);
+`;
+
+/** Columns added to tables of earlier databases of this schema version (added when missing). */
+const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
+  { table: 'versions', column: 'publish_id', type: 'TEXT' },
+  { table: 'versions', column: 'fingerprint', type: 'TEXT' },
+];
+
+/** Indexes over added columns: created after the columns are there. */
+const INDEXES = `
+CREATE UNIQUE INDEX IF NOT EXISTS versions_by_publish_id ON versions (topic, publish_id) WHERE publish_id IS NOT NULL;
 `;
 
 export interface SqliteStoreOptions {
@@ -109,6 +138,8 @@ interface VersionRow {
   direct: Buffer | null;
   locations: string | null;
   digest: string;
+  publish_id: string | null;
+  fingerprint: string | null;
 }
 
 interface ScopeRow {
@@ -150,6 +181,11 @@ export class SqliteMetadataStore implements JanitorStore {
       const check = db.pragma('quick_check', { simple: true });
       if (check !== 'ok') throw new StoreOpenError(file, `integrity check failed: ${String(check)}`);
       db.exec(SCHEMA);
+      for (const c of ADDED_COLUMNS) {
+        const have = (db.pragma(`table_info(${c.table})`) as { name: string }[]).some((col) => col.name === c.column);
+        if (!have) db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
+      }
+      db.exec(INDEXES);
       const row = db.prepare('SELECT value FROM imprint_meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
       if (!row) db.prepare('INSERT INTO imprint_meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
       else if (Number(row.value) !== SCHEMA_VERSION) throw new StoreOpenError(file, `schema version ${row.value}, this build reads ${SCHEMA_VERSION}`);
@@ -161,26 +197,36 @@ export class SqliteMetadataStore implements JanitorStore {
     }
   }
 
-  async createTopic(t: NewTopic, nowMs: number): Promise<Topic> {
-    try {
-      this
-        .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs);
-    } catch (err) {
-      if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
-      throw err;
-    }
-    return this.mustGetTopic(t.name);
+  async createTopic(t: NewTopic, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
+    return this.db
+      .transaction((): Topic => {
+        try {
+          this
+            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
+            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs);
+        } catch (err) {
+          if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
+          throw err;
+        }
+        this.addHistory(changeDraft('create-topic', t.name, nowMs, by, { details: topicDetails(t) }));
+        return this.mustGetTopic(t.name);
+      })
+      .immediate();
   }
 
-  async updateTopic(name: string, patch: TopicPatch): Promise<Topic> {
-    const current = await this.getTopic(name);
-    if (!current) throw new NotFoundError(`topic "${name}"`);
-    const r = patch.retention ?? current.retention;
-    this
-      .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ? WHERE name = ?')
-      .run(patch.owner ?? current.owner, patch.description ?? current.description, r.keepVersions ?? null, r.keepDays ?? null, name);
-    return this.mustGetTopic(name);
+  async updateTopic(name: string, patch: TopicPatch, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
+    return this.db
+      .transaction((): Topic => {
+        const current = this.mustGetTopic(name);
+        if (patch.owner === undefined && patch.description === undefined && !patch.retention) return current; // nothing to change
+        const r = patch.retention ?? current.retention;
+        this
+          .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ? WHERE name = ?')
+          .run(patch.owner ?? current.owner, patch.description ?? current.description, r.keepVersions ?? null, r.keepDays ?? null, name);
+        this.addHistory(changeDraft('update-topic', name, nowMs, by, { details: topicDetails(patch) }));
+        return this.mustGetTopic(name);
+      })
+      .immediate();
   }
 
   async getTopic(name: string): Promise<Topic | undefined> {
@@ -192,20 +238,33 @@ export class SqliteMetadataStore implements JanitorStore {
     return (this.stmt('SELECT * FROM topics ORDER BY name').all() as TopicRow[]).map(toTopic);
   }
 
-  async publish(v: NewVersion, nowMs: number): Promise<VersionRecord> {
+  async publish(v: NewVersion, nowMs: number, by: Actor = NOBODY): Promise<Published> {
     // Direct bytes as a Buffer view, the same type reads return.
     const p: DataPointer = v.pointer.kind === 'direct' ? { ...v.pointer, bytes: asBuffer(v.pointer.bytes) } : v.pointer;
-    const run = this.db.transaction((): VersionRecord => {
-      // 1. Take the next version number for the topic (the row lock is the transaction's).
+    const publishId = v.publishId ?? '';
+    const fingerprint = publishId === '' ? null : publishFingerprint(v);
+    const run = this.db.transaction((): Published => {
+      // 1. A publish id the topic has recorded: its version, and nothing written.
+      if (publishId !== '') {
+        const made = this.stmt('SELECT * FROM versions WHERE topic = ? AND publish_id = ?').get(v.topic, publishId) as VersionRow | undefined;
+        if (made) {
+          const record = this.toRecord(made, this.scopesOf(v.topic, [made.version]).get(made.version) ?? []);
+          if (made.fingerprint !== fingerprint) throw new PublishIdConflictError(v.topic, publishId, made.version, publishDifference(v, record));
+          return { record, replayed: true };
+        }
+      }
+      // 2. Take the next version number for the topic (the row lock is the transaction's).
       const row = this.stmt('UPDATE topics SET latest_version = latest_version + 1 WHERE name = ? RETURNING latest_version').get(v.topic) as
         | { latest_version: bigint }
         | undefined;
       if (!row) throw new FailedPreconditionError(`cannot publish to topic "${v.topic}": it does not exist (create it first)`);
       const version = row.latest_version;
-      // 2. Write the record with its digest.
+      // 3. Write the record with its digest and publish id.
       const digest = recordDigest({ topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p });
       this
-        .stmt('INSERT INTO versions (topic, version, published_at_ms, metadata, size, sha256, direct, locations, digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+        .stmt(
+          'INSERT INTO versions (topic, version, published_at_ms, metadata, size, sha256, direct, locations, digest, publish_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        )
         .run(
           v.topic,
           version,
@@ -216,19 +275,23 @@ export class SqliteMetadataStore implements JanitorStore {
           p.kind === 'direct' ? p.bytes : null,
           p.kind === 'blob' ? JSON.stringify(p.locations) : null,
           digest,
+          publishId === '' ? null : publishId,
+          fingerprint,
         );
-      // 3. Attach its scopes.
+      // 4. Attach its scopes, 5. and say so in the history.
       this.insertScopes(v.topic, version, v.scopes, nowMs);
-      return { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes: v.scopes, digest };
+      this.addHistory(changeDraft('publish', v.topic, nowMs, by, { version, scopes: v.scopes, publishId }));
+      return { record: { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes: v.scopes, digest }, replayed: false };
     });
     return run.immediate();
   }
 
-  async addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): Promise<VersionRecord> {
+  async addScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number, by: Actor = NOBODY): Promise<VersionRecord> {
     this.db.transaction(() => {
       const exists = this.stmt('SELECT 1 FROM versions WHERE topic = ? AND version = ?').get(topic, version);
       if (!exists) throw new NotFoundError(`version ${version} of topic "${topic}"`);
-      this.insertScopes(topic, version, scopes, nowMs);
+      const attached = this.insertScopes(topic, version, scopes, nowMs);
+      if (attached.length > 0) this.addHistory(changeDraft('add-scopes', topic, nowMs, by, { version, scopes: attached }));
     }).immediate();
     const rec = await this.getVersion(topic, version);
     if (!rec) throw new NotFoundError(`version ${version} of topic "${topic}"`);
@@ -270,26 +333,43 @@ export class SqliteMetadataStore implements JanitorStore {
     })();
   }
 
-  async pin(pin: Pin): Promise<Pin> {
-    const exists = this.stmt('SELECT 1 FROM versions WHERE topic = ? AND version = ?').get(pin.topic, pin.version);
-    if (!exists) throw new NotFoundError(`version ${pin.version} of topic "${pin.topic}"`);
-    this
-      .stmt(
-        `INSERT INTO pins (topic, scope_key, scope, version, created_at_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (topic, scope_key) DO UPDATE SET scope = excluded.scope, version = excluded.version,
-           created_at_ms = excluded.created_at_ms, reason = excluded.reason, created_by = excluded.created_by`,
-      )
-      .run(pin.topic, scopeKey(pin.scope), JSON.stringify(pin.scope), pin.version, pin.createdAtMs, pin.reason, pin.createdBy);
+  async pin(pin: Pin, by: Actor = NOBODY): Promise<Pin> {
+    this.db.transaction(() => {
+      const exists = this.stmt('SELECT 1 FROM versions WHERE topic = ? AND version = ?').get(pin.topic, pin.version);
+      if (!exists) throw new NotFoundError(`version ${pin.version} of topic "${pin.topic}"`);
+      this
+        .stmt(
+          `INSERT INTO pins (topic, scope_key, scope, version, created_at_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT (topic, scope_key) DO UPDATE SET scope = excluded.scope, version = excluded.version,
+             created_at_ms = excluded.created_at_ms, reason = excluded.reason, created_by = excluded.created_by`,
+        )
+        .run(pin.topic, scopeKey(pin.scope), JSON.stringify(pin.scope), pin.version, pin.createdAtMs, pin.reason, pin.createdBy);
+      this.addHistory(changeDraft('pin', pin.topic, pin.createdAtMs, by, { version: pin.version, scopes: [pin.scope], reason: pin.reason }));
+    }).immediate();
     return pin;
   }
 
-  async unpin(topic: string, scope: Scope): Promise<Pin | undefined> {
-    const row = this.stmt('DELETE FROM pins WHERE topic = ? AND scope_key = ? RETURNING *').get(topic, scopeKey(scope)) as PinRow | undefined;
-    return row && toPin(row);
+  async unpin(topic: string, scope: Scope, nowMs: number, by: Actor = NOBODY): Promise<Pin | undefined> {
+    return this.db
+      .transaction((): Pin | undefined => {
+        const row = this.stmt('DELETE FROM pins WHERE topic = ? AND scope_key = ? RETURNING *').get(topic, scopeKey(scope)) as PinRow | undefined;
+        if (!row) return undefined;
+        const removed = toPin(row);
+        this.addHistory(changeDraft('unpin', topic, nowMs, by, { version: removed.version, scopes: [removed.scope] }));
+        return removed;
+      })
+      .immediate();
   }
 
   async listPins(topic: string): Promise<Pin[]> {
     return this.pins(topic);
+  }
+
+  async listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]> {
+    const rows = this
+      .stmt('SELECT seq, change FROM history WHERE topic = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
+      .all(topic, opts.below ?? MAX_SEQ, opts.limit) as { seq: bigint; change: string }[];
+    return rows.flatMap((r) => decodeChange(topic, r.seq, r.change) ?? []);
   }
 
   async deleteVersion(topic: string, version: Version): Promise<void> {
@@ -322,9 +402,15 @@ export class SqliteMetadataStore implements JanitorStore {
     return this.db;
   }
 
-  private insertScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): void {
+  /** Attaches the scopes not attached yet; returns those. */
+  private insertScopes(topic: string, version: Version, scopes: readonly Scope[], nowMs: number): Scope[] {
     const ins = this.stmt('INSERT OR IGNORE INTO version_scopes (topic, version, scope_key, scope, added_at_ms) VALUES (?, ?, ?, ?, ?)');
-    for (const s of scopes) ins.run(topic, version, scopeKey(s), JSON.stringify(s), nowMs);
+    return scopes.filter((s) => ins.run(topic, version, scopeKey(s), JSON.stringify(s), nowMs).changes === 1);
+  }
+
+  /** Within the change's transaction. */
+  private addHistory(c: ChangeDraft): void {
+    this.stmt('INSERT INTO history (topic, at_ms, kind, change) VALUES (?, ?, ?, ?)').run(c.topic, c.atMs, c.kind, encodeChange(c));
   }
 
   private scopesOf(topic: string, versions: readonly bigint[]): Map<bigint, Scope[]> {

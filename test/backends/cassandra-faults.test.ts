@@ -11,13 +11,18 @@
  * 3. Cassandra hangs (SIGSTOP: its connections stay open, so the driver never sees it go
  *    down): after a few requests in a row got no answer, health turns NOT_SERVING; after
  *    SIGCONT it is SERVING again. The consume instance stays SERVING on its table throughout.
+ * 4. Cassandra hangs (SIGSTOP) under a publish until the client's deadline has long passed,
+ *    then goes on (SIGCONT) and commits what it was sent: the Publisher, retrying with its
+ *    publish id, ends with exactly one version, whose payload is there.
  */
+import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImprintClient } from '../../client/index.js';
-import { ImprintError } from '../../core/index.js';
+import { ImprintClient, LocalBlobStore, Publisher, fetchPayload } from '../../client/index.js';
+import { ImprintError, MAX_DIRECT_BYTES } from '../../core/index.js';
+import type { CassandraMetadataStore } from '../../server/store/cassandra.js';
 import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
 import { freePort } from '../../scripts/backends/launcher.js';
 import { createLogger, startImprintServer, type ImprintServer, type ServerOptions } from '../../server/index.js';
@@ -250,5 +255,49 @@ describe('the server on Cassandra, through faults', () => {
     await poller;
     await Promise.all(inFlight);
     expect((await client.poll('model', identity(), 0n)).record?.version).toBe(1n);
+  }, 240_000);
+
+  it('a publish Cassandra commits after the client gave up (SIGSTOP past the deadline, then SIGCONT) ends as one version with its payload', async () => {
+    expect(cassandra).toBeDefined();
+    const running = cassandra as RunningBackend;
+    const store = server.store as CassandraMetadataStore;
+    await client.createTopic({ name: 'late' });
+    // A first version: the server then knows the topic's counter and goes straight to the conditional write.
+    await client.publishPointer('late', directPointer('v1'), { publishId: 'late-0' });
+    // The blob directory the server has (it may check that a pointer's objects are there).
+    const blobs = new LocalBlobStore({ root: server.options.blobDir });
+    // A publisher whose calls give up after 2 s, retrying with its publish id for up to 90 s.
+    const hasty = new ImprintClient({ address: `127.0.0.1:${server.port}`, deadlineMs: 2_000, maxReconnectBackoffMs: 500 });
+    try {
+      const publisher = new Publisher({ client: hasty, blobStores: [blobs], retryBudgetMs: 90_000, retryMinMs: 500, retryMaxMs: 2_000 });
+      const payload = randomBytes(MAX_DIRECT_BYTES + 1);
+      const unknownBefore = store.stats.unknownOutcomes;
+      let outcome: Promise<unknown> | undefined;
+      process.kill(running.pid, 'SIGSTOP');
+      try {
+        outcome = publisher.publish('late', payload, { publishId: 'late-1', metadata: { build: 'late-1' } }).then(
+          (r) => r,
+          (err: unknown) => err,
+        );
+        // The server's conditional write went out and got no answer within the driver's timeout
+        // (8 s): by then the publisher's 2 s deadline has long passed, with Cassandra holding the write.
+        await waitFor('the server to give up on a conditional write', async () => store.stats.unknownOutcomes > unknownBefore, 60_000);
+      } finally {
+        process.kill(running.pid, 'SIGCONT');
+      }
+      const result = await outcome;
+      ctx.log(`faults: late publish: ${result instanceof Error ? `failed: ${result.message}` : `v${(result as { version: bigint }).version}, replayed=${String((result as { replayed: boolean }).replayed)}`}`);
+      // Cassandra committed what it held: exactly one version of the publish, and its payload is there.
+      await waitFor('the late publish in the store', async () => (await client.listVersions('late')).versions.length >= 2, 30_000);
+      const versions = (await client.listVersions('late')).versions;
+      expect(versions.map((v) => [v.version, v.metadata.build])).toEqual([
+        [2n, 'late-1'],
+        [1n, undefined],
+      ]);
+      expect((await fetchPayload(versions[0] as (typeof versions)[number], [blobs])).equals(payload)).toBe(true);
+      expect(result).toMatchObject({ version: 2n });
+    } finally {
+      hasty.close();
+    }
   }, 240_000);
 });

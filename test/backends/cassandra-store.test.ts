@@ -91,7 +91,7 @@ describe('Cassandra store: version numbers', () => {
       stores.flatMap((s, si) =>
         [0, 1].map(async (w) => {
           const mine: VersionRecord[] = [];
-          for (let i = 0; i < 50; i++) mine.push(await s.publish(version(topic, i, { metadata: { s: String(si), w: String(w), i: String(i) } }), 1_000 + i));
+          for (let i = 0; i < 50; i++) mine.push((await s.publish(version(topic, i, { metadata: { s: String(si), w: String(w), i: String(i) } }), 1_000 + i)).record);
           return mine;
         }),
       ),
@@ -117,7 +117,7 @@ describe('Cassandra store: version numbers', () => {
     const results: VersionRecord[][] = await Promise.all(
       hasty.map(async (s, si) => {
         const mine: VersionRecord[] = [];
-        for (let i = 0; i < 40; i++) mine.push(await s.publish(version(topic, i, { metadata: { s: String(si), i: String(i) } }), 2_000 + i));
+        for (let i = 0; i < 40; i++) mine.push((await s.publish(version(topic, i, { metadata: { s: String(si), i: String(i) } }), 2_000 + i)).record);
         return mine;
       }),
     );
@@ -169,9 +169,9 @@ describe('Cassandra store: scope heads', () => {
 describe('Cassandra store: consistency checks (invariant 4)', () => {
   it('returns a record replicated only in part as stored (missing cells), so its check fails; a missing record is undefined', async () => {
     const topic = await newTopic(shared, 'partial');
-    const a = await shared.publish(version(topic, 1, { pointer: directPointer('first payload') }), 10);
-    const b = await shared.publish(version(topic, 2), 20);
-    const c = await shared.publish(version(topic, 3), 30);
+    const { record: a } = await shared.publish(version(topic, 1, { pointer: directPointer('first payload') }), 10);
+    const { record: b } = await shared.publish(version(topic, 2), 20);
+    const { record: c } = await shared.publish(version(topic, 3), 30);
     // a: the digest cell never arrived; b: the payload cell never arrived; c: the whole row is missing.
     await raw.execute(`DELETE digest FROM ${KEYSPACE}.topics WHERE ${recordKey}`, [topic, a.version], { prepare: true });
     await raw.execute(`DELETE direct FROM ${KEYSPACE}.topics WHERE ${recordKey}`, [topic, b.version], { prepare: true });
@@ -198,7 +198,7 @@ describe('Cassandra store: consistency checks (invariant 4)', () => {
         { kind: 'file' as const, region: '', bucket: '', key: '/x/y' },
       ],
     };
-    const rec = await shared.publish(version(topic, 1, { pointer, scopes: [{ region: 'eu' }, { app: 'scorer' }] }), 5);
+    const { record: rec } = await shared.publish(version(topic, 1, { pointer, scopes: [{ region: 'eu' }, { app: 'scorer' }] }), 5);
     const back = await shared.getVersion(topic, rec.version);
     expect(back?.pointer).toEqual(pointer);
     expect(back?.digest).toBe(recordDigest(rec));
@@ -218,7 +218,23 @@ describe('Cassandra store: schema', () => {
     expect(await s.getTopic(topic)).toBeUndefined();
     expect(s.stats.schemaRecreated).toBeGreaterThan(0);
     const again = await newTopic(s, 'back');
-    expect((await s.publish(version(again, 1), 2)).version).toBe(1n);
+    expect((await s.publish(version(again, 1), 2)).record.version).toBe(1n);
+    await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
+  }, 120_000);
+
+  it('adds the columns of publish ids and history to a keyspace created before them, keeping its data', async () => {
+    const ks = `imprint_old_${randomUUID().slice(0, 8)}`;
+    const before = await openStore({ keyspace: ks });
+    const topic = await newTopic(before, 'old');
+    const { record } = await before.publish(version(topic, 1), 1);
+    // As the previous release created the table.
+    for (const column of ['publish_id', 'fingerprint', 'id_version', 'change']) await raw.execute(`ALTER TABLE ${ks}.topics DROP ${column}`);
+    const s = await openStore({ keyspace: ks });
+    expect(await s.getVersion(topic, 1n)).toEqual(record);
+    const v = version(topic, 2, { publishId: 'after-upgrade' });
+    expect(await s.publish(v, 2)).toMatchObject({ replayed: false, record: { version: 2n } });
+    expect((await s.publish(v, 3)).replayed).toBe(true);
+    expect((await s.listHistory(topic, { limit: 10 })).map((c) => [c.kind, c.version, c.publishId])).toEqual([['publish', 2n, 'after-upgrade']]);
     await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
   }, 120_000);
 

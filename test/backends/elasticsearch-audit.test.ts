@@ -112,7 +112,7 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     expect(t.index_templates[0]?.index_template).toMatchObject({ index_patterns: [`${prefix}-*`], composed_of: [names.mappings, names.settings] });
 
     a.record(poll('topic-a', 'scorer', 'c1', 'n1', '3', NOW));
-    a.record({ kind: 'publish', atMs: NOW - 2 * DAY, topic: 'topic-a', version: '3' });
+    a.record(poll('topic-a', 'scorer', 'c1', 'n2', '3', NOW - 2 * DAY));
     await a.flush();
     expect(a.stats()).toMatchObject({ recorded: 2, written: 2, dropped: 0, buffered: 0 });
 
@@ -121,7 +121,7 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     for (const m of Object.values(mappings)) {
       const props = m.mappings.properties ?? {};
       expect(m.mappings.dynamic).toBe('false');
-      for (const f of ['kind', 'topic', 'version', 'holds', 'last_seen', 'app', 'cluster', 'region', 'node_id', 'outcome', 'scope', 'by']) {
+      for (const f of ['kind', 'topic', 'version', 'holds', 'last_seen', 'app', 'cluster', 'region', 'node_id', 'outcome']) {
         expect(props[f], f).toEqual({ type: 'keyword' });
       }
       expect(props['@timestamp']).toEqual({ type: 'date' });
@@ -162,12 +162,9 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
       for (let i = 0; i < 10; i++) events.push(poll(TOPIC, 'scorer', 'c1', `s${i}`, i < 4 && k >= 60 ? '2' : '1', at + i));
       for (let i = 0; i < 10; i++) events.push(poll(TOPIC, 'ranker', i < 5 ? 'c1' : 'c2', `r${i}`, i < 5 ? '2' : '3', at + 100 + i, 'us-east-1'));
       for (let i = 0; i < 10; i++) if (i < 9 || k < 4) events.push(poll(TOPIC, 'mailer', 'c3', `m${i}`, '3', at + 200 + i));
-      // Noise: the same nodes polling another topic, and changes to the topic itself.
+      // Noise: the same nodes polling another topic.
       events.push(poll('other-topic', 'scorer', 'c1', 's0', '7', at + 300));
     }
-    events.push({ kind: 'publish', atMs: start + 10, topic: TOPIC, version: '3' });
-    events.push({ kind: 'pin', atMs: start + 20, topic: TOPIC, version: '1', scope: 'app=scorer', by: 'ops' });
-    events.push({ kind: 'unpin', atMs: start + 30, topic: TOPIC, version: '1', scope: 'app=scorer' });
     const last = start + 119 * 30_000;
     let sink: ElasticsearchAuditSink;
     let fileSink: FileAuditSink;
@@ -257,7 +254,7 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     const prefix = newPrefix();
     const sink = sinkFor(prefix, { retentionDays: 30 });
     const ages = [45, 31, 30, 29, 1, 0];
-    for (const d of ages) sink.record({ kind: 'publish', atMs: NOW - d * DAY, topic: 't', version: String(d) });
+    for (const d of ages) sink.record(poll('t', 'scorer', 'c1', `n${d}`, String(d), NOW - d * DAY));
     await sink.flush();
     const indices = async () => (await client.cat.indices({ index: `${prefix}-*`, format: 'json', h: 'index' })).map((r) => r.index ?? '').sort();
     expect(await indices()).toHaveLength(ages.length);

@@ -39,7 +39,17 @@ export function janitorStoreConformance(name: string, make: () => Promise<Janito
       expect((await h.store.scopeHeads(topic)).map((x) => [scopeKey(x.scope), x.version])).toEqual([['', 3n]]);
       await expect(h.store.deleteVersion(topic, 2n)).resolves.toBeUndefined();
       // Numbers are never reused.
-      expect((await publish([{}], 40)).version).toBe(4n);
+      expect((await publish([{}], 40)).record.version).toBe(4n);
+    });
+
+    it('deleting a version forgets its publish id: a publish with it makes a new version', async () => {
+      const bytes = Buffer.from('kept for a while');
+      const v = { topic, metadata: {}, pointer: { kind: 'direct' as const, size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{}], publishId: 'nightly-1' };
+      expect((await h.store.publish(v, 10)).record.version).toBe(1n);
+      expect((await h.store.publish(v, 20)).replayed).toBe(true);
+      await h.store.deleteVersion(topic, 1n);
+      expect(await h.store.publish(v, 30)).toMatchObject({ replayed: false, record: { version: 2n } });
+      expect((await h.store.publish(v, 40)).replayed).toBe(true);
     });
 
     it('a lease has one holder at a time, renews for its holder, and frees on expiry or release', async () => {

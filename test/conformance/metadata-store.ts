@@ -7,10 +7,13 @@ import {
   AlreadyExistsError,
   FailedPreconditionError,
   NotFoundError,
+  PublishIdConflictError,
   recordDigest,
   recordProblem,
   scopeKey,
   sha256Hex,
+  type Actor,
+  type Change,
   type DataPointer,
   type NewVersion,
   type VersionRecord,
@@ -29,7 +32,7 @@ const direct = (text: string): DataPointer => {
   return { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes };
 };
 
-const blob: DataPointer = {
+const blob: Extract<DataPointer, { kind: 'blob' }> = {
   kind: 'blob',
   size: 5_000_000,
   sha256: 'a'.repeat(64),
@@ -42,6 +45,11 @@ const blob: DataPointer = {
 function newVersion(topic: string, over: Partial<NewVersion> = {}): NewVersion {
   return { topic, metadata: { build: '1' }, pointer: direct('payload'), scopes: [{}], ...over };
 }
+
+const ops: Actor = { principal: 'ops@example.com', authenticated: false, peer: '10.0.0.7:53412' };
+
+/** A history entry as the tests compare it: what, which version, which scopes, why, which publish id, who. */
+const entry = (c: Change) => [c.kind, c.version, c.scopes.map(scopeKey), c.reason, c.publishId, c.by.principal];
 
 export function metadataStoreConformance(name: string, make: () => Promise<StoreHarness>): void {
   describe(`MetadataStore conformance: ${name}`, () => {
@@ -64,7 +72,7 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
       const t = await store.getTopic(topic);
       expect(t).toEqual({ name: topic, owner: 'team', description: 'd', retention: { keepVersions: 3 }, createdAtMs: 1_000, latestVersion: 0n });
       expect((await store.listTopics()).map((x) => x.name)).toContain(topic);
-      const u = await store.updateTopic(topic, { owner: 'other', retention: { keepDays: 7 } });
+      const u = await store.updateTopic(topic, { owner: 'other', retention: { keepDays: 7 } }, 2_000);
       expect(u).toMatchObject({ owner: 'other', description: 'd', retention: { keepDays: 7 } });
       expect(u.retention.keepVersions).toBeUndefined();
       expect(await store.getTopic(`${topic}-missing`)).toBeUndefined();
@@ -73,13 +81,13 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
     it('refuses a second topic of the same name and updates of unknown ones', async () => {
       await expect(store.createTopic({ name: topic, owner: 'x', description: '', retention: {} }, 2_000)).rejects.toBeInstanceOf(AlreadyExistsError);
       expect((await store.getTopic(topic))?.owner).toBe('team');
-      await expect(store.updateTopic(`${topic}-missing`, { owner: 'x' })).rejects.toBeInstanceOf(NotFoundError);
+      await expect(store.updateTopic(`${topic}-missing`, { owner: 'x' }, 3_000)).rejects.toBeInstanceOf(NotFoundError);
     });
 
     it('assigns versions 1, 2, 3 and reads back exactly what was published (invariant 1)', async () => {
-      const a = await store.publish(newVersion(topic, { metadata: { build: '1', commit: 'abc' } }), 10);
-      const b = await store.publish(newVersion(topic, { pointer: blob, scopes: [{ region: 'us-east-1' }] }), 20);
-      const c = await store.publish(newVersion(topic, { pointer: direct('third') }), 30);
+      const { record: a } = await store.publish(newVersion(topic, { metadata: { build: '1', commit: 'abc' } }), 10);
+      const { record: b } = await store.publish(newVersion(topic, { pointer: blob, scopes: [{ region: 'us-east-1' }] }), 20);
+      const { record: c } = await store.publish(newVersion(topic, { pointer: direct('third') }), 30);
       expect([a.version, b.version, c.version]).toEqual([1n, 2n, 3n]);
       for (const rec of [a, b, c]) {
         const back = await store.getVersion(topic, rec.version);
@@ -100,7 +108,7 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
     });
 
     it('adds scopes to a version and changes nothing else', async () => {
-      const rec = await store.publish(newVersion(topic, { scopes: [{ region: 'us-east-1' }] }), 10);
+      const { record: rec } = await store.publish(newVersion(topic, { scopes: [{ region: 'us-east-1' }] }), 10);
       const after = await store.addScopes(topic, rec.version, [{ region: 'eu-west-1' }, { region: 'us-east-1' }], 50);
       expect(after.scopes.map(scopeKey).sort()).toEqual(['region=eu-west-1', 'region=us-east-1']);
       expect({ ...after, scopes: [] }).toEqual({ ...rec, scopes: [] });
@@ -154,9 +162,9 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
       ]);
       await expect(store.pin({ topic, scope: {}, version: 9n, createdAtMs: 130, reason: '', createdBy: '' })).rejects.toBeInstanceOf(NotFoundError);
       expect((await store.listPins(topic)).find((p) => scopeKey(p.scope) === '')?.version).toBe(2n);
-      const removed = await store.unpin(topic, { region: 'eu' });
+      const removed = await store.unpin(topic, { region: 'eu' }, 140);
       expect(removed?.version).toBe(2n);
-      expect(await store.unpin(topic, { region: 'eu' })).toBeUndefined();
+      expect(await store.unpin(topic, { region: 'eu' }, 150)).toBeUndefined();
       expect((await store.listPins(topic)).map((p) => scopeKey(p.scope))).toEqual(['']);
     });
 
@@ -164,7 +172,7 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
       const seen: bigint[][] = await Promise.all(
         Array.from({ length: 8 }, async (_, w) => {
           const mine: bigint[] = [];
-          for (let i = 0; i < 200; i++) mine.push((await store.publish(newVersion(topic, { metadata: { w: String(w), i: String(i) } }), 1_000 + i)).version);
+          for (let i = 0; i < 200; i++) mine.push((await store.publish(newVersion(topic, { metadata: { w: String(w), i: String(i) } }), 1_000 + i)).record.version);
           return mine;
         }),
       );
@@ -177,11 +185,115 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
     }, 120_000);
 
     it('returns a damaged record as stored, so its digest check fails (invariant 4)', async () => {
-      const rec: VersionRecord = await store.publish(newVersion(topic), 10);
+      const { record: rec } = await store.publish(newVersion(topic), 10);
       await h.damageRecord(topic, rec.version);
       const back = await store.getVersion(topic, rec.version);
       expect(back).toBeDefined();
       expect(recordProblem(back as VersionRecord)).toMatch(/digest/);
+    });
+
+    describe('publish ids', () => {
+      it('a retry with the publish id returns the version it made (replayed) and writes nothing', async () => {
+        const first = await store.publish(newVersion(topic, { publishId: 'build-1234', scopes: [{ region: 'eu' }] }), 10, ops);
+        expect(first.replayed).toBe(false);
+        const again = await store.publish(newVersion(topic, { publishId: 'build-1234', scopes: [{ region: 'eu' }] }), 20, ops);
+        expect(again).toEqual({ record: first.record, replayed: true });
+        expect((await store.getTopic(topic))?.latestVersion).toBe(1n);
+        expect(await store.countVersions(topic)).toBe(1);
+        expect((await store.listHistory(topic, { limit: 10 })).filter((c) => c.kind === 'publish')).toHaveLength(1);
+        // Without an id every publish is a new version; the same id on another topic is another publish.
+        expect((await store.publish(newVersion(topic), 30)).record.version).toBe(2n);
+        expect((await store.publish(newVersion(topic), 40)).record.version).toBe(3n);
+        const other = `${topic}-other`;
+        await store.createTopic({ name: other, owner: '', description: '', retention: {} }, 50);
+        expect(await store.publish(newVersion(other, { publishId: 'build-1234', scopes: [{ region: 'eu' }] }), 60)).toMatchObject({ replayed: false, record: { version: 1n } });
+      });
+
+      it('the payload is compared by size and sha256, not by where it lies: a retry that uploaded again is the same publish', async () => {
+        const first = await store.publish(newVersion(topic, { publishId: 'job-7', pointer: blob }), 10);
+        const moved: DataPointer = { ...blob, locations: blob.locations.map((l) => ({ ...l, key: `${l.key}-retry` })) };
+        const again = await store.publish(newVersion(topic, { publishId: 'job-7', pointer: moved }), 20);
+        expect(again.replayed).toBe(true);
+        expect(again.record.pointer).toEqual(blob);
+        expect(again.record.version).toBe(first.record.version);
+      });
+
+      it('the same publish id with other metadata, payload or scopes is refused and writes nothing', async () => {
+        await store.publish(newVersion(topic, { publishId: 'build-1' }), 10);
+        const before = await store.listHistory(topic, { limit: 10 });
+        for (const [over, differs] of [
+          [{ metadata: { build: '2' } }, 'metadata'],
+          [{ pointer: direct('other payload') }, 'payload'],
+          [{ scopes: [{ region: 'eu' }] }, 'scopes'],
+        ] as const) {
+          const err: unknown = await store.publish(newVersion(topic, { publishId: 'build-1', ...over }), 20).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(PublishIdConflictError);
+          expect(err).toMatchObject({ code: 'ALREADY_EXISTS' });
+          expect((err as Error).message).toContain(`publish_id "build-1" already made version 1 of topic "${topic}", with other ${differs}`);
+        }
+        expect((await store.getTopic(topic))?.latestVersion).toBe(1n);
+        expect(await store.countVersions(topic)).toBe(1);
+        expect(await store.listHistory(topic, { limit: 10 })).toEqual(before);
+      });
+
+      it('8 concurrent retries of one publish make exactly one version', async () => {
+        const results = await Promise.all(Array.from({ length: 8 }, (_, i) => store.publish(newVersion(topic, { publishId: 'at-once' }), 100 + i)));
+        expect(results.filter((r) => !r.replayed)).toHaveLength(1);
+        expect(new Set(results.map((r) => r.record.version))).toEqual(new Set([1n]));
+        expect(await store.countVersions(topic)).toBe(1);
+        expect((await store.getTopic(topic))?.latestVersion).toBe(1n);
+        expect((await store.listHistory(topic, { limit: 20 })).filter((c) => c.kind === 'publish')).toHaveLength(1);
+      });
+    });
+
+    describe('history', () => {
+      it('every change is in it, newest first, with who, what and when; pages go by seq', async () => {
+        const t = `${topic}-h`;
+        await store.createTopic({ name: t, owner: 'trust-team', description: 'ip scores', retention: { keepVersions: 20 } }, 1_000, { ...ops, principal: 'trust-team' });
+        await store.updateTopic(t, { description: 'ip reputation', retention: { keepDays: 7 } }, 1_100, ops);
+        await store.publish(newVersion(t, { publishId: 'build-42', scopes: [{ region: 'eu' }, {}] }), 1_200, ops);
+        await store.addScopes(t, 1n, [{ region: 'eu' }, { app: 'scorer' }], 1_300, ops);
+        await store.pin({ topic: t, scope: { region: 'eu' }, version: 1n, createdAtMs: 1_400, reason: 'v2 is bad', createdBy: 'alice' }, { ...ops, principal: 'alice' });
+        await store.unpin(t, { region: 'eu' }, 1_500, ops);
+        const history = await store.listHistory(t, { limit: 100 });
+        expect(history.map(entry)).toEqual([
+          ['unpin', 1n, ['region=eu'], '', '', 'ops@example.com'],
+          ['pin', 1n, ['region=eu'], 'v2 is bad', '', 'alice'],
+          ['add-scopes', 1n, ['app=scorer'], '', '', 'ops@example.com'],
+          ['publish', 1n, ['region=eu', ''], '', 'build-42', 'ops@example.com'],
+          ['update-topic', 0n, [], '', '', 'ops@example.com'],
+          ['create-topic', 0n, [], '', '', 'trust-team'],
+        ]);
+        expect(history.map((c) => c.atMs)).toEqual([1_500, 1_400, 1_300, 1_200, 1_100, 1_000]);
+        expect(history.every((c) => c.topic === t && c.by.peer === ops.peer && !c.by.authenticated)).toBe(true);
+        expect(history[4]?.details).toEqual({ description: 'ip reputation', keep_versions: '', keep_days: '7' });
+        expect(history[5]?.details).toEqual({ owner: 'trust-team', description: 'ip scores', keep_versions: '20', keep_days: '' });
+        // Paged: strictly below the last seq of the previous page.
+        const first = await store.listHistory(t, { limit: 4 });
+        const rest = await store.listHistory(t, { limit: 4, below: first[first.length - 1]?.seq as bigint });
+        expect([...first, ...rest].map(entry)).toEqual(history.map(entry));
+        expect(await store.listHistory(`${t}-missing`, { limit: 10 })).toEqual([]);
+      });
+
+      it('a change that fails, or changes nothing, leaves no entry', async () => {
+        // (The topic was created at 1_000: later changes come later.)
+        await store.publish(newVersion(topic, { publishId: 'p1' }), 2_010);
+        await store.pin({ topic, scope: {}, version: 1n, createdAtMs: 2_020, reason: '', createdBy: '' });
+        const before = await store.listHistory(topic, { limit: 100 });
+        expect(before.map((c) => c.kind)).toEqual(['pin', 'publish', 'create-topic']);
+        const missing = `${topic}-missing`;
+        await expect(store.publish(newVersion(missing), 2_030)).rejects.toBeInstanceOf(FailedPreconditionError);
+        await expect(store.pin({ topic, scope: {}, version: 9n, createdAtMs: 2_040, reason: '', createdBy: '' })).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.addScopes(topic, 9n, [{ app: 'x' }], 2_050)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.updateTopic(missing, { owner: 'x' }, 2_060)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.createTopic({ name: topic, owner: 'x', description: '', retention: {} }, 2_070)).rejects.toBeInstanceOf(AlreadyExistsError);
+        await expect(store.publish(newVersion(topic, { publishId: 'p1', metadata: { other: 'content' } }), 2_080)).rejects.toBeInstanceOf(PublishIdConflictError);
+        expect((await store.publish(newVersion(topic, { publishId: 'p1' }), 2_090)).replayed).toBe(true);
+        await store.addScopes(topic, 1n, [{}], 2_100); // already attached
+        expect(await store.unpin(topic, { region: 'nowhere' }, 2_110)).toBeUndefined();
+        expect(await store.listHistory(topic, { limit: 100 })).toEqual(before);
+        expect(await store.listHistory(missing, { limit: 100 })).toEqual([]);
+      });
     });
   });
 }

@@ -1,11 +1,17 @@
-/** Publishing through the client: direct vs blob, streaming hash, and no leftovers on failure. */
+/**
+ * Publishing through the client: direct vs blob, streaming hash, no leftovers when the service
+ * refused, publish ids (a repeated publish step gets the same version), and uploaded objects
+ * kept whenever the outcome is unknown.
+ */
 import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LocalBlobStore, Publisher, fetchPayload, type BlobStore } from '../../client/index.js';
-import { MAX_DIRECT_BYTES, sha256Hex, type BlobLocation } from '../../core/index.js';
+import { ImprintClient, LocalBlobStore, PublishOutcomeUnknownError, Publisher, fetchPayload, publisherWithDefaults, type BlobStore } from '../../client/index.js';
+import { AlreadyExistsError, InvalidArgumentError, MAX_DIRECT_BYTES, sha256Hex, type BlobLocation } from '../../core/index.js';
+import { freePort } from '../../scripts/backends/launcher.js';
+import { silentLogger, startImprintServer } from '../../server/index.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers.js';
 
 /** A store that fails after taking some bytes, as a region outage would. */
@@ -95,5 +101,86 @@ describe('Publisher', () => {
     fs.writeSync(fd, Buffer.from('corrupt'), 0, 7, 1000);
     fs.closeSync(fd);
     await expect(fetchPayload(r, [store])).rejects.toThrow(/does not match its sha256/);
+  });
+
+  // The tests below write to `east`, a region the server knows, each under a topic of its own.
+  const objectsOf = (topic: string) => files(path.join(east.root, topic));
+
+  it('a build job that repeats its publish step with the same publishId gets the same version; the repeat\'s upload is removed', async () => {
+    await t.client.createTopic({ name: 'repeat' });
+    const pub = new Publisher({ client: t.client, blobStores: [east] });
+    const payload = randomBytes(2 * 1024 * 1024);
+    const first = await pub.publish('repeat', payload, { publishId: 'build-77', metadata: { build: '77' } });
+    expect(first.replayed).toBe(false);
+    const again = await pub.publish('repeat', payload, { publishId: 'build-77', metadata: { build: '77' } });
+    expect(again).toMatchObject({ replayed: true, version: first.version, pointer: first.pointer });
+    expect((await t.client.getTopic('repeat')).latestVersion).toBe(first.version);
+    // The version's objects stay, the repeat's second upload is gone.
+    expect(objectsOf('repeat')).toHaveLength(1);
+    expect((await fetchPayload(again, [east])).equals(payload)).toBe(true);
+    // Small payloads too (direct, nothing uploaded).
+    const d1 = await pub.publish('repeat', Buffer.from('small'), { publishId: 'build-78' });
+    expect(await pub.publish('repeat', Buffer.from('small'), { publishId: 'build-78' })).toMatchObject({ replayed: true, version: d1.version });
+  });
+
+  it('the same publishId with other content is refused (ALREADY_EXISTS) and its upload removed', async () => {
+    await t.client.createTopic({ name: 'conflict' });
+    const pub = new Publisher({ client: t.client, blobStores: [east] });
+    const made = await pub.publish('conflict', randomBytes(2 * 1024 * 1024), { publishId: 'build-79' });
+    const err: unknown = await pub.publish('conflict', randomBytes(2 * 1024 * 1024), { publishId: 'build-79' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AlreadyExistsError);
+    expect((err as Error).message).toContain(`publish_id "build-79" already made version ${made.version} of topic "conflict", with other payload`);
+    expect(objectsOf('conflict')).toHaveLength(1);
+  });
+
+  it('checks the publishId option, by its name, before uploading anything; and its retry options', async () => {
+    const pub = new Publisher({ client: t.client, blobStores: [east] });
+    for (const publishId of ['has space', '', 'x'.repeat(129)]) {
+      const err: unknown = await pub.publish('unchecked', randomBytes(2 * 1024 * 1024), { publishId }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidArgumentError);
+      expect(err).toMatchObject({ field: 'publishId' });
+    }
+    expect(objectsOf('unchecked')).toEqual([]);
+    expect(publisherWithDefaults({ client: t.client })).toMatchObject({ retryBudgetMs: 60_000, retryMinMs: 250, retryMaxMs: 5_000 });
+    expect(() => new Publisher({ client: t.client, retryBudgetMs: -1 })).toThrow(/retryBudgetMs must be a whole number of milliseconds >= 0 \(got -1\)/);
+    expect(() => new Publisher({ client: t.client, retryMinMs: 500, retryMaxMs: 100 })).toThrow(/retryMaxMs must be a whole number of milliseconds >= 500/);
+  });
+
+  it('no answer within the retry budget: the uploaded objects are kept and the error says so, with the publish id', async () => {
+    const root = tempDir();
+    const nobody = new ImprintClient({ address: `127.0.0.1:${await freePort()}`, deadlineMs: 500 });
+    try {
+      const pub = new Publisher({ client: nobody, blobStores: [new LocalBlobStore({ root })], retryBudgetMs: 1_000, retryMinMs: 50, retryMaxMs: 200 });
+      const err: unknown = await pub.publish('pub', randomBytes(2 * 1024 * 1024), { publishId: 'build-80' }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PublishOutcomeUnknownError);
+      const e = err as PublishOutcomeUnknownError;
+      expect(e).toMatchObject({ code: 'UNAVAILABLE', topic: 'pub', publishId: 'build-80' });
+      expect(e.kept).toHaveLength(1);
+      expect(e.message).toMatch(/may or may not have been recorded: no certain answer in \d+ attempt\(s\)/);
+      expect(e.message).toContain('publish again with publish id "build-80"');
+      expect(files(root)).toHaveLength(1);
+    } finally {
+      nobody.close();
+    }
+  });
+
+  it('a refusal after an attempt whose outcome was unknown proves nothing: the objects are kept', async () => {
+    // The first attempt goes to an address that does not answer; the client moves on to the next
+    // address, a consume instance, which refuses a publish (UNIMPLEMENTED). The first attempt could
+    // have been recorded, for all the publisher knows.
+    const dataDir = tempDir();
+    const consume = await startImprintServer({ dataDir, port: 0, role: 'consume', log: silentLogger });
+    const client = new ImprintClient({ address: `127.0.0.1:${await freePort()},127.0.0.1:${consume.port}`, random: () => 0, deadlineMs: 1_000 });
+    const root = tempDir();
+    try {
+      const pub = new Publisher({ client, blobStores: [new LocalBlobStore({ root })], retryMinMs: 10, retryMaxMs: 50 });
+      const err: unknown = await pub.publish('pub', randomBytes(2 * 1024 * 1024)).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(PublishOutcomeUnknownError);
+      expect((err as Error).message).toMatch(/in 2 attempt\(s\).*does not serve this call/);
+      expect(files(root)).toHaveLength(1);
+    } finally {
+      client.close();
+      await consume.stop();
+    }
   });
 });

@@ -81,6 +81,8 @@ describe('embedded server over gRPC', () => {
       ['blob pointer without locations', () => c.publishPointer('model', { kind: 'blob', size: 10, sha256: 'a'.repeat(64), locations: [] }), 'pointer.blob.locations'],
       ['malformed scope value', () => c.publishPointer('model', directPointer('x'), { scopes: [{ region: '' }] }), 'scopes[0].region'],
       ['metadata key', () => c.publishPointer('model', directPointer('x'), { metadata: { 'bad key': 'v' } }), 'metadata'],
+      ['publish id with a space', () => c.publishPointer('model', directPointer('x'), { publishId: 'build 1' }), 'publish_id'],
+      ['publish id over 128 characters', () => c.publishPointer('model', directPointer('x'), { publishId: 'b'.repeat(129) }), 'publish_id'],
       ['pin to version 0', () => c.pin('model', 0n), 'version'],
     ] as const)('%s: INVALID_ARGUMENT naming %s', async (_name, call, field) => {
       const p = (call as () => Promise<unknown>)();
@@ -201,6 +203,74 @@ describe('embedded server over gRPC', () => {
     });
   });
 
+  describe('publish ids and the change history', () => {
+    it('a publish retried with its publish_id answers the version it made, replayed; other content with it is ALREADY_EXISTS', async () => {
+      await c.createTopic({ name: 'idem' });
+      const first = await c.publishPointer('idem', directPointer('one'), { publishId: 'ci-981', scopes: [{ region: 'eu' }] });
+      const again = await c.publishPointer('idem', directPointer('one'), { publishId: 'ci-981', scopes: [{ region: 'eu' }] });
+      expect(first.replayed).toBe(false);
+      expect(again).toEqual({ ...first, replayed: true });
+      expect(await codeOf(c.publishPointer('idem', directPointer('two'), { publishId: 'ci-981' }))).toBe('ALREADY_EXISTS');
+      expect((await c.getTopic('idem')).latestVersion).toBe(1n);
+    });
+
+    it('ListHistory: every change, newest first, with who and from which address; DescribeTopic carries the newest 10', async () => {
+      const h = new ImprintClient({ address: t.address });
+      try {
+        await h.createTopic({ name: 'hist', owner: 'trust-team', retention: { keepVersions: 5 } });
+        await h.updateTopic('hist', { description: 'ip reputation' });
+        await h.publishPointer('hist', directPointer('v1'), { publishId: 'build-1' });
+        await h.addScopes('hist', 1n, [{ app: 'scorer' }]);
+        await h.pin('hist', 1n, { reason: 'known good', createdBy: 'alice' });
+        await h.unpin('hist');
+        const { changes, nextPageToken } = await h.listHistory('hist');
+        expect(nextPageToken).toBe('');
+        expect(changes.map((x) => [x.kind, x.version, x.by.principal])).toEqual([
+          ['unpin', 1n, ''],
+          ['pin', 1n, 'alice'],
+          ['add-scopes', 1n, ''],
+          ['publish', 1n, ''],
+          ['update-topic', 0n, ''],
+          ['create-topic', 0n, 'trust-team'],
+        ]);
+        expect(changes[1]).toMatchObject({ topic: 'hist', reason: 'known good', scopes: [{}] });
+        expect(changes[3]).toMatchObject({ publishId: 'build-1', scopes: [{}] });
+        expect(changes[5]?.details).toEqual({ owner: 'trust-team', description: '', keep_versions: '5', keep_days: '' });
+        // The caller's address as the server saw it: loopback, the client's own port.
+        for (const x of changes) expect(x.by).toMatchObject({ authenticated: false, peer: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+        // Pages of 4 and 2.
+        const p1 = await h.listHistory('hist', { pageSize: 4 });
+        const p2 = await h.listHistory('hist', { pageSize: 4, pageToken: p1.nextPageToken });
+        expect(p1.changes).toHaveLength(4);
+        expect([...p1.changes, ...p2.changes]).toEqual(changes);
+        expect(p2.nextPageToken).toBe('');
+        // DescribeTopic: the newest 10.
+        for (let i = 0; i < 6; i++) await h.publishPointer('hist', directPointer(`more ${i}`));
+        const d = await h.describeTopic('hist');
+        expect(d.recentChanges).toHaveLength(10);
+        expect(d.recentChanges.map((x) => x.kind)).toEqual([...Array(6).fill('publish'), 'unpin', 'pin', 'add-scopes', 'publish']);
+      } finally {
+        h.close();
+      }
+    });
+
+    it('ListHistory refuses a bad page size or token naming the field, and an unknown topic', async () => {
+      expect(await messageOf(c.listHistory('model', { pageSize: 1001 }))).toBe('page_size must be a whole number between 0 and 1000 (0: 100) (got 1001)');
+      expect(await messageOf(c.listHistory('model', { pageToken: 'abc' }))).toBe('page_token must be empty or a token from a previous response (a whole number between 1 and 9223372036854775807) (got "abc")');
+      expect(await messageOf(c.listHistory('model', { pageToken: '9223372036854775808' }))).toBe(
+        'page_token must be a whole number between 1 and 9223372036854775807 (a token from a previous response) (got 9223372036854775808)',
+      );
+      expect(await codeOf(c.listHistory('no-such-topic'))).toBe('NOT_FOUND');
+    });
+
+    it('changes are not audit events: the audit file holds polls only', async () => {
+      await t.server.audit.flush();
+      const events = readAuditFile(t.server.options.auditFile);
+      expect(events.length).toBeGreaterThan(0);
+      expect(new Set(events.map((e) => e.kind))).toEqual(new Set(['poll']));
+    });
+  });
+
   it('ListVersions pages newest first until the end', async () => {
     await c.createTopic({ name: 'paged' });
     for (let i = 0; i < 5; i++) await c.publishPointer('paged', directPointer(`p${i}`));
@@ -294,8 +364,8 @@ describe('restart', () => {
     fs.mkdirSync(path.dirname(object), { recursive: true });
     fs.writeFileSync(object, '');
     fs.truncateSync(object, 10_000_000);
-    const a = await c.publishPointer('durable', directPointer('alpha'), { metadata: { build: '7' } });
-    const b = await c.publishPointer('durable', blob, { scopes: [{ region: 'eu' }] });
+    const { replayed: _a, ...a } = await c.publishPointer('durable', directPointer('alpha'), { metadata: { build: '7' } });
+    const { replayed: _b, ...b } = await c.publishPointer('durable', blob, { scopes: [{ region: 'eu' }] });
     await c.pin('durable', 1n, { reason: 'lkg', createdBy: 'ops' });
     const topicBefore = await c.getTopic('durable');
     await first.stop();

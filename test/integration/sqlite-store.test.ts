@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { SqliteMetadataStore, StoreOpenError } from '../../server/store/sqlite.js';
 import { janitorStoreConformance } from '../conformance/janitor-store.js';
 import { metadataStoreConformance } from '../conformance/metadata-store.js';
-import { tempDir } from '../helpers.js';
+import { directPointer, tempDir } from '../helpers.js';
 
 metadataStoreConformance('sqlite', async () => {
   const dir = tempDir();
@@ -27,10 +27,27 @@ describe('SQLite store on disk', () => {
     const a = SqliteMetadataStore.open({ file });
     await a.createTopic({ name: 'm', owner: 'o', description: '', retention: {} }, 1);
     const bytes = Buffer.from('x');
-    const rec = await a.publish({ topic: 'm', metadata: { k: 'v' }, pointer: { kind: 'direct', size: 1, sha256: '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', bytes }, scopes: [{}] }, 5);
+    const { record: rec } = await a.publish({ topic: 'm', metadata: { k: 'v' }, pointer: { kind: 'direct', size: 1, sha256: '2d711642b726b04401627ca9fbac32f5c8530fb1903cc4db02258717921a4881', bytes }, scopes: [{}] }, 5);
     await a.close();
     const b = SqliteMetadataStore.open({ file });
     expect(await b.getVersion('m', 1n)).toEqual(rec);
+    await b.close();
+  });
+
+  it('adds publish ids and history to a database written before them, keeping its data', async () => {
+    const file = path.join(tempDir(), 'imprint.db');
+    const a = SqliteMetadataStore.open({ file });
+    await a.createTopic({ name: 'm', owner: 'o', description: '', retention: {} }, 1);
+    const { record } = await a.publish({ topic: 'm', metadata: {}, pointer: directPointer('before'), scopes: [{}] }, 5);
+    // As the previous release left it: no publish id columns, no history table.
+    a.database.exec('DROP INDEX versions_by_publish_id; ALTER TABLE versions DROP COLUMN publish_id; ALTER TABLE versions DROP COLUMN fingerprint; DROP TABLE history');
+    await a.close();
+    const b = SqliteMetadataStore.open({ file });
+    expect(await b.getVersion('m', 1n)).toEqual(record);
+    const v = { topic: 'm', metadata: {}, pointer: directPointer('after'), scopes: [{}], publishId: 'p' };
+    expect(await b.publish(v, 6)).toMatchObject({ replayed: false, record: { version: 2n } });
+    expect((await b.publish(v, 7)).replayed).toBe(true);
+    expect((await b.listHistory('m', { limit: 10 })).map((c) => [c.kind, c.version])).toEqual([['publish', 2n]]);
     await b.close();
   });
 

@@ -104,7 +104,7 @@ describe('groupConsumers', () => {
       outcome: 'update',
       pinned: false,
     });
-    const events: AuditEvent[] = [poll('t', 'n1'), poll('u', 'n2'), { kind: 'publish', atMs: 1, topic: 't', version: '1' }];
+    const events: AuditEvent[] = [poll('t', 'n1'), poll('u', 'n2')];
     expect(observationsOf(events, 't').map((o) => o.nodeId)).toEqual(['n1']);
   });
 });
@@ -138,17 +138,6 @@ describe('audit documents and daily indices', () => {
     });
     // No update: nothing was served; the consumer keeps what it had.
     expect(toAuditDocument({ ...e, outcome: 'no-update', holds: '2' })).not.toHaveProperty('version');
-  });
-
-  it('a change keeps version, scope and who', () => {
-    expect(toAuditDocument({ kind: 'pin', atMs: 0, topic: 't', version: '4', scope: 'region=eu-west-1', by: 'ops' })).toEqual({
-      '@timestamp': '1970-01-01T00:00:00.000Z',
-      kind: 'pin',
-      topic: 't',
-      version: '4',
-      scope: 'region=eu-west-1',
-      by: 'ops',
-    });
   });
 
   it('one index per UTC day, and back', () => {

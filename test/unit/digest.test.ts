@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { recordDigest, recordProblem, sha256Hex } from '../../core/index.js';
-import type { BlobLocation, DataPointer, DigestInput, VersionRecord } from '../../core/index.js';
+import { publishDifference, publishFingerprint, recordDigest, recordProblem, sha256Hex } from '../../core/index.js';
+import type { BlobLocation, DataPointer, DigestInput, NewVersion, VersionRecord } from '../../core/index.js';
 
 const enc = new TextEncoder();
 
@@ -167,5 +167,33 @@ describe('recordProblem', () => {
     const bytes = enc.encode('hello');
     const input = blobInput({ pointer: { kind: 'direct', size: 5, sha256: sha256Hex(enc.encode('other')), bytes } });
     expect(recordProblem(sealed(input))).toBeTypeOf('string');
+  });
+});
+
+describe('publishFingerprint: what makes two publishes one publish (for retries with a publish id)', () => {
+  const base: NewVersion = { topic: 'trust-model', metadata: { git: 'abc123', owner: 'risk' }, pointer: { kind: 'blob', size: 1234, sha256: 'b'.repeat(64), locations: LOCS }, scopes: [{ region: 'eu' }, {}] };
+  const fp = publishFingerprint(base);
+
+  it.each<[string, NewVersion]>([
+    ['the payload is elsewhere (a retry that uploaded again)', { ...base, pointer: { kind: 'blob', size: 1234, sha256: 'b'.repeat(64), locations: [{ ...LOCS[0]!, key: 'trust-model/retry' }] } }],
+    ['metadata keys in another order', { ...base, metadata: { owner: 'risk', git: 'abc123' } }],
+    ['scopes in another order, or repeated', { ...base, scopes: [{}, { region: 'eu' }, { region: 'eu' }] }],
+    ['the publish id itself differs (it is the key, not the content)', { ...base, publishId: 'other' }],
+  ])('is the same when %s', (_name, v) => {
+    expect(publishFingerprint(v)).toBe(fp);
+  });
+
+  it.each<[string, NewVersion, 'metadata' | 'payload' | 'scopes' | undefined]>([
+    ['a metadata value', { ...base, metadata: { git: 'def456', owner: 'risk' } }, 'metadata'],
+    ['a metadata key more', { ...base, metadata: { ...base.metadata, extra: '' } }, 'metadata'],
+    ['the size', { ...base, pointer: { kind: 'blob', size: 1235, sha256: 'b'.repeat(64), locations: LOCS } }, 'payload'],
+    ['the sha256', { ...base, pointer: { kind: 'blob', size: 1234, sha256: 'c'.repeat(64), locations: LOCS } }, 'payload'],
+    ['a scope', { ...base, scopes: [{ region: 'us' }, {}] }, 'scopes'],
+    ['a scope fewer', { ...base, scopes: [{}] }, 'scopes'],
+    ['the topic', { ...base, topic: 'other-model' }, undefined],
+  ])('differs when %s changes, and publishDifference names it', (_name, v, differs) => {
+    expect(publishFingerprint(v)).not.toBe(fp);
+    const made = sealed({ topic: base.topic, version: 1n, publishedAtMs: 1, metadata: base.metadata, pointer: base.pointer }, base.scopes);
+    if (differs) expect(publishDifference(v, made)).toBe(differs);
   });
 });

@@ -16,6 +16,7 @@ import {
   validateMetadata,
   validateNewVersion,
   validatePointer,
+  validatePublishId,
   validateRetention,
   validateText,
   validateTopicName,
@@ -327,5 +328,23 @@ describe('checkRange', () => {
 
   it('shows a 64-bit value exactly', () => {
     expect(invalid(() => checkRange(18446744073709551615n, 'version', 1n, 9223372036854775807n)).message).toBe('version must be a whole number between 1 and 9223372036854775807 (got 18446744073709551615)');
+  });
+});
+
+describe('validatePublishId', () => {
+  it.each(['', 'build-1234', 'ci:pipeline.7', 'A_b.c:d-e', 'x'.repeat(128)])('accepts %j', (id) => {
+    expect(validatePublishId(id)).toBe(id);
+  });
+
+  it.each(['has space', 'slash/inside', 'x'.repeat(129), 'é', 'tab\t'])('refuses %j, naming publish_id', (id) => {
+    const e = invalid(() => validatePublishId(id));
+    expect(e.field).toBe('publish_id');
+    expect(e.message).toMatch(/^publish_id must be 1-128 characters of A-Z, a-z, 0-9, "\.", "_", ":" or "-"/);
+  });
+
+  it('is checked with the rest of a publish, and named as the caller names it', () => {
+    const v: NewVersion = { topic: 't', metadata: {}, pointer: direct(new Uint8Array([1])), scopes: [], publishId: 'no spaces please' };
+    expect(invalid(() => validateNewVersion(v)).field).toBe('publish_id');
+    expect(invalid(() => validatePublishId('a b', 'publishId')).field).toBe('publishId');
   });
 });

@@ -4,6 +4,7 @@ import type { Topic as _imprint_v1_Topic, Topic__Output as _imprint_v1_Topic__Ou
 import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from '../../imprint/v1/ScopeHead.js';
 import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from '../../imprint/v1/Pin.js';
 import type { TopicConsumers as _imprint_v1_TopicConsumers, TopicConsumers__Output as _imprint_v1_TopicConsumers__Output } from '../../imprint/v1/TopicConsumers.js';
+import type { Change as _imprint_v1_Change, Change__Output as _imprint_v1_Change__Output } from '../../imprint/v1/Change.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface DescribeTopicResponse {
@@ -13,6 +14,7 @@ export interface DescribeTopicResponse {
   'versionCount'?: (number | string | Long);
   'consumers'?: (_imprint_v1_TopicConsumers | null);
   'consumersError'?: (string);
+  'recentChanges'?: (_imprint_v1_Change)[];
 }
 
 export interface DescribeTopicResponse__Output {
@@ -22,4 +24,5 @@ export interface DescribeTopicResponse__Output {
   'versionCount': (string);
   'consumers': (_imprint_v1_TopicConsumers__Output | null);
   'consumersError': (string);
+  'recentChanges': (_imprint_v1_Change__Output)[];
 }
