@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ImprintClient } from '../client/index.js';
-import { sha256Hex, type ConsumerIdentity, type DataPointer } from '../core/index.js';
+import { ImprintError, sha256Hex, type ConsumerIdentity, type DataPointer } from '../core/index.js';
 import { silentLogger, startImprintServer, type ImprintServer, type ServerOptions } from '../server/index.js';
 
 export function tempDir(prefix = 'imprint-test-'): string {
@@ -50,4 +50,15 @@ export function directPointer(text: string | Uint8Array): DataPointer {
 
 export function identity(partial: Partial<ConsumerIdentity> = {}): ConsumerIdentity {
   return { app: 'test-app', cluster: '', region: '', nodeId: '', labels: {}, ...partial };
+}
+
+/** The typed error a call fails with (the test fails if it succeeds or throws something untyped). */
+export async function failure(p: Promise<unknown>): Promise<ImprintError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ImprintError) return err;
+    throw new Error(`expected an ImprintError, got ${String(err)}`);
+  }
+  throw new Error('expected the call to fail');
 }

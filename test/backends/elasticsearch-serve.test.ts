@@ -1,42 +1,16 @@
 /** `imprint serve --audit elasticsearch` as the README says, and `topic consumers` answered from the index. */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient } from '../../client/index.js';
 import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
 import { freePort } from '../../scripts/backends/launcher.js';
+import { runCli, startServe, type ServeProcess } from '../cli-process.js';
 import { identity, directPointer, tempDir } from '../helpers.js';
 
-const CLI = path.resolve('dist/cli/main.js');
-const run = promisify(execFile);
-
-/** `imprint serve ARGS` on a free port: its gRPC address, metrics URL, output so far, and stop(). */
-async function serve(args: string[]): Promise<{ address: string; metricsUrl: string; output: () => string; stop(): Promise<void> }> {
-  const proc = spawn(process.execPath, [CLI, '--data-dir', tempDir(), 'serve', '--port', '0', '--metrics-port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  const m = await new Promise<RegExpExecArray>((resolve, reject) => {
-    const onData = (b: Buffer) => {
-      output += b.toString();
-      const found = /Imprint is serving on ([\d.]+:\d+)[\s\S]*metrics {3}(http:\S+)/.exec(output);
-      if (found) resolve(found);
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${output}`)));
-  });
-  return {
-    address: m[1] as string,
-    metricsUrl: m[2] as string,
-    output: () => output,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        proc.removeAllListeners('exit');
-        if (proc.exitCode !== null) return resolve();
-        proc.on('exit', () => resolve());
-        proc.kill('SIGTERM');
-      }),
-  };
+/** `imprint serve ARGS --metrics-port 0` on a free port, with its own data dir. */
+async function serve(args: string[]): Promise<ServeProcess & { readonly metricsUrl: string }> {
+  const s = await startServe(tempDir(), [...args, '--metrics-port', '0']);
+  if (s.metricsUrl === undefined) throw new Error(`serve printed no metrics URL:\n${s.output()}`);
+  return { ...s, metricsUrl: s.metricsUrl };
 }
 
 /** The value of one sample of a Prometheus text page (undefined: no such series). */
@@ -47,39 +21,22 @@ async function sample(metricsUrl: string, series: string): Promise<number | unde
 }
 
 describe('serve --audit elasticsearch', () => {
-  let proc: ChildProcess;
-  let address: string;
+  let served: ServeProcess;
   let client: ImprintClient;
-  let output = '';
 
   beforeAll(async () => {
     const esUrl = process.env.IMPRINT_ELASTICSEARCH ?? '';
     expect(esUrl).toMatch(/^http/);
-    proc = spawn(process.execPath, [CLI, '--data-dir', tempDir(), 'serve', '--port', '0', '--audit', 'elasticsearch', '--es-url', esUrl], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const port = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 20_000);
-      proc.stderr?.on('data', (b: Buffer) => {
-        output += b.toString();
-        const m = /Imprint is serving on [\d.]+:(\d+)/.exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      });
-    });
-    address = `127.0.0.1:${port}`;
-    client = new ImprintClient({ address });
+    served = await startServe(tempDir(), ['--audit', 'elasticsearch', '--es-url', esUrl]);
+    client = new ImprintClient({ address: served.address });
   });
   afterAll(async () => {
     client?.close();
-    await new Promise<void>((resolve) => {
-      proc.on('exit', () => resolve());
-      proc.kill('SIGTERM');
-    });
+    await served?.stop();
   });
 
   it('says where audit goes', () => {
-    expect(output).toMatch(/audit\s+elasticsearch http:\/\/127\.0\.0\.1:\d+ \(imprint-audit-\*\)/);
+    expect(served.output()).toMatch(/audit\s+elasticsearch http:\/\/127\.0\.0\.1:\d+ \(imprint-audit-\*\)/);
   });
 
   it('indexes polls, and topic consumers answers from Elasticsearch', async () => {
@@ -93,7 +50,7 @@ describe('serve --audit elasticsearch', () => {
     let stdout = '';
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      stdout = (await run(process.execPath, [CLI, '--address', address, 'topic', 'consumers', topic, '--since', '1h'])).stdout;
+      stdout = (await runCli(['--address', served.address, 'topic', 'consumers', topic, '--since', '1h'])).stdout;
       if (/4 nodes polled/.test(stdout)) break;
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -107,7 +64,7 @@ describe('serve --audit elasticsearch', () => {
     const old = 'imprint-audit-2020.01.01';
     const res = await fetch(`${esUrl}/${old}`, { method: 'PUT' });
     expect(res.status).toBe(200);
-    const out = (await run(process.execPath, [CLI, '--data-dir', tempDir(), 'janitor', '--once', '--es-url', esUrl, '--audit-retention-days', '30'])).stdout;
+    const out = (await runCli(['--data-dir', tempDir(), 'janitor', '--once', '--es-url', esUrl, '--audit-retention-days', '30'])).stdout;
     expect(out).toMatch(new RegExp(`^audit-purge: 1 audit indices deleted \\(${old.replaceAll('.', '\\.')}\\)$`, 'm'));
     expect((await fetch(`${esUrl}/${old}`, { method: 'HEAD' })).status).toBe(404);
     const today = await fetch(`${esUrl}/_cat/indices/imprint-audit-*?format=json`);
@@ -117,7 +74,7 @@ describe('serve --audit elasticsearch', () => {
 
 describe('serve --audit elasticsearch --metrics-port, with Elasticsearch down, then back', () => {
   let es: RunningBackend | undefined;
-  const servers: { stop(): Promise<void> }[] = [];
+  const servers: ServeProcess[] = [];
   afterAll(async () => {
     for (const s of servers) await s.stop();
     await es?.stop();

@@ -10,21 +10,11 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3BlobStore } from '../../client/blob-store/s3.js';
 import { Publisher } from '../../client/index.js';
-import { ImprintError, sha256Hex, type DataPointer } from '../../core/index.js';
+import { sha256Hex, type DataPointer } from '../../core/index.js';
 import { writeSnapshot } from '../../janitor/index.js';
 import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
-import { startTestServer, type TestServer } from '../helpers.js';
+import { failure, startTestServer, type TestServer } from '../helpers.js';
 import { dropBucket, s3Endpoints, storeOn, whileHung } from './s3-util.js';
-
-async function failure(p: Promise<unknown>): Promise<ImprintError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ImprintError);
-    return err as ImprintError;
-  }
-  throw new Error('expected the call to fail');
-}
 
 const bytes = randomBytes(200_000);
 const sha256 = sha256Hex(bytes);

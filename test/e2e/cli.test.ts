@@ -1,77 +1,27 @@
 /** The `imprint` command as an operator uses it: the README walkthrough, against a real `imprint serve`. */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, runCli as imprint, startServe, stopProcess, type CliResult as Result, type ServeProcess } from '../cli-process.js';
 import { tempDir } from '../helpers.js';
-
-const CLI = path.resolve('dist/cli/main.js');
-const run = promisify(execFile);
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function imprint(args: string[], env: Record<string, string> = {}): Promise<Result> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args], { env: { ...process.env, ...env } });
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-/** Starts `imprint serve` on a free port; resolves with the port it printed. */
-function serve(dataDir: string, args: string[] = [], env: Record<string, string> = {}): Promise<{ proc: ChildProcess; port: number; output: () => string }> {
-  const proc = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 20_000);
-    const onData = (b: Buffer) => {
-      output += b.toString();
-      const m = /Imprint is serving on [\d.]+:(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ proc, port: Number(m[1]), output: () => output });
-      }
-    };
-    proc.stderr.on('data', onData);
-    proc.stdout.on('data', onData);
-    proc.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-function stopServe(proc: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => {
-    proc.removeAllListeners('exit');
-    proc.on('exit', (code) => resolve(code));
-    proc.kill('SIGTERM');
-  });
-}
 
 describe('imprint CLI walkthrough', () => {
   const dir = tempDir();
   const dataDir = path.join(dir, 'data');
-  let server: { proc: ChildProcess; port: number; output: () => string };
+  let server: ServeProcess;
   let cli: (...args: string[]) => Promise<Result>;
 
   beforeAll(async () => {
     expect(fs.existsSync(CLI)).toBe(true); // npm test builds dist/ first
-    server = await serve(dataDir);
+    server = await startServe(dataDir);
     cli = (...args) => imprint(['--address', `127.0.0.1:${server.port}`, '--data-dir', dataDir, ...args]);
   });
   afterAll(async () => {
-    expect(await stopServe(server.proc)).toBe(0);
+    expect(await server.stop()).toBe(0);
   });
 
   it('serve tells the operator where things are and what to do next', () => {
@@ -221,16 +171,16 @@ describe('imprint serve BatchPoll bounds', () => {
 
 describe('imprint serve --role, from flags and environment', () => {
   const dataDir = tempDir();
-  let publish: { proc: ChildProcess; port: number; output: () => string };
-  let consume: { proc: ChildProcess; port: number; output: () => string };
+  let publish: ServeProcess;
+  let consume: ServeProcess;
 
   beforeAll(async () => {
-    publish = await serve(dataDir, ['--role', 'publish']);
-    consume = await serve(dataDir, [], { IMPRINT_ROLE: 'consume', IMPRINT_REFRESH_MS: '200', IMPRINT_METRICS_PORT: '0' });
+    publish = await startServe(dataDir, ['--role', 'publish']);
+    consume = await startServe(dataDir, [], { IMPRINT_ROLE: 'consume', IMPRINT_REFRESH_MS: '200', IMPRINT_METRICS_PORT: '0' });
   });
   afterAll(async () => {
-    expect(await stopServe(consume.proc)).toBe(0);
-    expect(await stopServe(publish.proc)).toBe(0);
+    expect(await consume.stop()).toBe(0);
+    expect(await publish.stop()).toBe(0);
   });
 
   it('says which role it serves, where its metrics are, and what to try next for that role', () => {
@@ -318,7 +268,7 @@ describe('imprint command line: exit codes, switches, version, messages', () => 
         });
         expect({ IMPRINT_JANITOR_ONCE: off, state }).toEqual({ IMPRINT_JANITOR_ONCE: off, state: 'running on intervals' });
       } finally {
-        if (proc.exitCode === null && proc.signalCode === null) expect(await stopServe(proc)).toBe(0);
+        if (proc.exitCode === null && proc.signalCode === null) expect(await stopProcess(proc)).toBe(0);
       }
     }
     for (const on of ['true', '1', 'YES']) {

@@ -9,63 +9,24 @@
  * - every change acknowledged before the kill is in `imprint history` after the restart (before,
  *   the audit lines of acknowledged publishes were lost with the process).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient, LocalBlobStore, Publisher, fetchPayload, type PublishedVersion } from '../../client/index.js';
 import { MAX_DIRECT_BYTES, type VersionRecord } from '../../core/index.js';
+import { runCli as imprint, startServe, type CliResult as Result, type ServeProcess } from '../cli-process.js';
 import { directPointer, tempDir } from '../helpers.js';
 
-const CLI = path.resolve('dist/cli/main.js');
-const run = promisify(execFile);
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function imprint(args: string[]): Promise<Result> {
-  try {
-    const r = await run(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout: r.stdout, stderr: r.stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
-
-interface Served {
-  readonly proc: ChildProcess;
-  readonly port: number;
-  /** Everything the server wrote so far (its log). */
-  output(): string;
-}
-
-/** `imprint serve` on `port` (0: any); resolves once it serves, with the port it serves on. */
-function serve(dataDir: string, port: number): Promise<Served> {
-  const proc = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', String(port)], { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(proc);
-  proc.on('exit', () => running.delete(proc));
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (b: Buffer) => {
-      output += b.toString();
-      const m = /Imprint is serving on [\d.]+:(\d+)/.exec(output);
-      if (m) resolve({ proc, port: Number(m[1]), output: () => output });
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${output}`)));
-  });
-}
-
 /** Every server process started here, killed at the end whatever happened. */
-const running = new Set<ChildProcess>();
+const running: ServeProcess[] = [];
+
+async function serve(dataDir: string): Promise<ServeProcess> {
+  const s = await startServe(dataDir);
+  running.push(s);
+  return s;
+}
 
 /**
  * A TCP proxy in front of the server: the client's address stays the same across restarts
@@ -109,15 +70,8 @@ async function proxy(target: number): Promise<{ port: number; target: number; ho
   return state;
 }
 
-async function kill9(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  proc.kill('SIGKILL');
-  await exited;
-}
-
 afterAll(async () => {
-  await Promise.all([...running].map(kill9));
+  await Promise.all(running.map((s) => s.kill()));
 });
 
 async function allVersions(client: ImprintClient, topic: string): Promise<VersionRecord[]> {
@@ -133,15 +87,15 @@ async function allVersions(client: ImprintClient, topic: string): Promise<Versio
 
 describe('imprint publish --publish-id and imprint history', () => {
   const dataDir = tempDir();
-  let proc: ChildProcess;
+  let served: ServeProcess;
   let cli: (...args: string[]) => Promise<Result>;
   beforeAll(async () => {
-    const s = await serve(dataDir, 0);
-    proc = s.proc;
+    const s = await serve(dataDir);
+    served = s;
     cli = (...args) => imprint(['--address', `127.0.0.1:${s.port}`, '--data-dir', dataDir, ...args]);
   });
   afterAll(async () => {
-    await kill9(proc);
+    await served.kill();
   });
 
   it('publishing again with the same --publish-id is a replay and says so; other content with it is refused; a bad id names the flag', async () => {
@@ -201,7 +155,7 @@ describe('imprint publish --publish-id and imprint history', () => {
 describe('kill -9 of imprint serve', () => {
   it('publishes committed but not answered when the server is killed: retried after the restart, each is its one version, with its payload', async () => {
     const dataDir = tempDir();
-    let server = await serve(dataDir, 0);
+    let server = await serve(dataDir);
     const front = await proxy(server.port);
     const client = new ImprintClient({ address: `127.0.0.1:${front.port}`, deadlineMs: 5_000, maxReconnectBackoffMs: 500 });
     // The blob directory the server has (it may check that a pointer's objects are there).
@@ -233,12 +187,12 @@ describe('kill -9 of imprint serve', () => {
       const before = logged().length;
       front.holdAnswers = true;
       await until('8 publishes committed and not answered', () => logged().length >= before + 8);
-      await kill9(server.proc);
+      await server.kill();
       const unanswered = logged().slice(before);
       front.dropAll();
       front.holdAnswers = false;
       // Back on the same data dir; the publishers retry through the same address.
-      server = await serve(dataDir, 0);
+      server = await serve(dataDir);
       front.target = server.port;
       const acknowledged = results.size;
       await until('20 more publishes acknowledged after the restart', () => results.size >= acknowledged + 20);
@@ -267,7 +221,7 @@ describe('kill -9 of imprint serve', () => {
 
   it('every change acknowledged before a kill -9 is in imprint history after the restart', async () => {
     const dataDir = tempDir();
-    const server = await serve(dataDir, 0);
+    const server = await serve(dataDir);
     const address = `127.0.0.1:${server.port}`;
     const client = new ImprintClient({ address });
     const acknowledged: [string, string][] = [];
@@ -290,8 +244,8 @@ describe('kill -9 of imprint serve', () => {
       client.close();
     }
     // At once after the last answer.
-    await kill9(server.proc);
-    const again = await serve(dataDir, 0);
+    await server.kill();
+    const again = await serve(dataDir);
     const history = await imprint(['--address', `127.0.0.1:${again.port}`, '--json', 'history', 'scores', '--limit', '1000']);
     expect(history.code).toBe(0);
     const changes = JSON.parse(history.stdout) as { kind: string; version: string; by: { principal: string } }[];

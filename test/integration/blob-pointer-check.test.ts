@@ -11,19 +11,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalBlobStore, Publisher } from '../../client/index.js';
-import { ImprintError, sha256Hex, type BlobLocation, type DataPointer } from '../../core/index.js';
+import { sha256Hex, type BlobLocation, type DataPointer } from '../../core/index.js';
 import { writeSnapshot } from '../../janitor/index.js';
-import { startTestServer, tempDir, type TestServer } from '../helpers.js';
-
-async function failure(p: Promise<unknown>): Promise<ImprintError> {
-  try {
-    await p;
-  } catch (err) {
-    expect(err).toBeInstanceOf(ImprintError);
-    return err as ImprintError;
-  }
-  throw new Error('expected the call to fail');
-}
+import { failure, startTestServer, tempDir, type TestServer } from '../helpers.js';
 
 describe('the service checks what a blob pointer points at', () => {
   let t: TestServer;

@@ -1,35 +1,15 @@
 /** The fallback snapshot: the janitor writes it, and subscribers live on it while the service is down. */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImprintClient, LocalBlobStore, Publisher, SnapshotReader, Subscriber, type UpdatedEvent } from '../../client/index.js';
 import { writeSnapshot } from '../../janitor/index.js';
+import { runCli, startServe } from '../cli-process.js';
 import { identity, startTestServer, tempDir } from '../helpers.js';
 
 function once<E>(emitter: { once(n: string, f: (e: E) => void): unknown }, name: string): Promise<E> {
   return new Promise((resolve) => emitter.once(name, resolve));
-}
-
-/** `imprint` from the sources (a real process of its own, so it can be stopped with SIGSTOP). */
-const imprintArgs = (args: string[]) => ['--import', 'tsx', 'cli/main.ts', ...args];
-
-/** `imprint serve` on a free port; resolves once it says where it serves. */
-function serveProcess(dataDir: string): Promise<{ proc: ChildProcess; address: string }> {
-  const proc = spawn(process.execPath, imprintArgs(['--data-dir', dataDir, 'serve', '--port', '0']), { stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (b: Buffer) => {
-      output += b.toString();
-      const m = /Imprint is serving on ([\d.]+:\d+)/.exec(output);
-      if (m) resolve({ proc, address: m[1] as string });
-    };
-    proc.stdout?.on('data', onData);
-    proc.stderr?.on('data', onData);
-    proc.on('exit', (code) => reject(new Error(`serve exited with ${code}:\n${output}`)));
-  });
 }
 
 describe('fallback snapshot', () => {
@@ -96,16 +76,12 @@ describe('fallback snapshot', () => {
 
   it('service hung (SIGSTOP: it accepts connections, never answers): a new subscriber is ready with the snapshot value within its start-up budget', async () => {
     const dataDir = tempDir();
-    const { proc, address } = await serveProcess(dataDir);
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
-          proc.on('exit', () => resolve());
-          proc.kill('SIGCONT');
-          proc.kill('SIGTERM');
-        }),
-    );
+    const served = await startServe(dataDir);
+    const { proc, address } = served;
+    cleanups.push(async () => {
+      proc.kill('SIGCONT');
+      await served.stop();
+    });
     const blobs = new LocalBlobStore({ root: path.join(dataDir, 'blobs') });
     const client = new ImprintClient({ address });
     cleanups.push(() => client.close());
@@ -115,7 +91,8 @@ describe('fallback snapshot', () => {
     const v2 = randomBytes(2 * 1024 * 1024);
     await publisher.publish('model', v2);
     // The janitor writes the snapshot to the local blob store, as `imprint janitor --once` does.
-    const janitor = await promisify(execFile)(process.execPath, imprintArgs(['--data-dir', dataDir, 'janitor', '--once']));
+    const janitor = await runCli(['--data-dir', dataDir, 'janitor', '--once']);
+    expect(janitor.code).toBe(0);
     expect(janitor.stdout).toMatch(/^snapshot: 1 topics, \d+ bytes to local$/m);
 
     proc.kill('SIGSTOP');
