@@ -41,7 +41,7 @@ if (run.status !== 0) process.exit(run.status ?? 1);
 
 // The descriptor set, compiled by protoc from the same files and the health service's
 // (every import included, no source info, so it depends on the files alone).
-const protoc = spawnSync(ensureProtoc(), descriptorSetArgs(path.join(out, DESCRIPTOR_SET)), { stdio: 'inherit' });
+const protoc = spawnSync(await ensureProtoc(), descriptorSetArgs(path.join(out, DESCRIPTOR_SET)), { stdio: 'inherit' });
 if (protoc.status !== 0) process.exit(protoc.status ?? 1);
 
 if (check) {

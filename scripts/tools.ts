@@ -9,10 +9,15 @@
  * A stock protoc, buf and grpcurl are what callers outside TypeScript use, so the contract is
  * tested with them and generated with the same protoc.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
+
+// Asynchronous on purpose: a build takes minutes, and a test worker (or vitest itself) whose
+// event loop is blocked that long misses its own RPC deadlines.
+const run = promisify(execFile);
 
 export const PROTOC_VERSION = '4.33.5';
 export const BUF_VERSION = 'v1.75.0';
@@ -23,7 +28,7 @@ function cacheDir(): string {
 }
 
 /** Builds `pkg@version` with the Go toolchain into the cache, once; returns the binary. */
-function goInstall(name: string, pkg: string, version: string, envVar: string): string {
+async function goInstall(name: string, pkg: string, version: string, envVar: string): Promise<string> {
   const given = process.env[envVar];
   if (given) return given;
   const bin = path.join(cacheDir(), name, version, name);
@@ -31,7 +36,7 @@ function goInstall(name: string, pkg: string, version: string, envVar: string): 
   process.stderr.write(`[tools] building ${name} ${version} with go install (once; cached in ${path.dirname(bin)})\n`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-build-`));
   try {
-    execFileSync('go', ['install', `${pkg}@${version}`], { env: { ...process.env, GOBIN: tmp }, stdio: ['ignore', 'ignore', 'pipe'], timeout: 15 * 60_000 });
+    await run('go', ['install', `${pkg}@${version}`], { env: { ...process.env, GOBIN: tmp }, timeout: 15 * 60_000 });
     fs.mkdirSync(path.dirname(bin), { recursive: true });
     fs.renameSync(path.join(tmp, name), bin);
   } catch (err) {
@@ -42,11 +47,11 @@ function goInstall(name: string, pkg: string, version: string, envVar: string): 
   return bin;
 }
 
-export function ensureGrpcurl(): string {
+export function ensureGrpcurl(): Promise<string> {
   return goInstall('grpcurl', 'github.com/fullstorydev/grpcurl/cmd/grpcurl', GRPCURL_VERSION, 'IMPRINT_GRPCURL');
 }
 
-export function ensureBuf(): string {
+export function ensureBuf(): Promise<string> {
   return goInstall('buf', 'github.com/bufbuild/buf/cmd/buf', BUF_VERSION, 'IMPRINT_BUF');
 }
 
@@ -58,7 +63,7 @@ function protocClassifier(): string {
   return `${os_}-${arch}`;
 }
 
-export function ensureProtoc(): string {
+export async function ensureProtoc(): Promise<string> {
   const given = process.env.IMPRINT_PROTOC;
   if (given) return given;
   const bin = path.join(cacheDir(), 'protoc', PROTOC_VERSION, 'protoc');
@@ -67,11 +72,9 @@ export function ensureProtoc(): string {
   process.stderr.write(`[tools] fetching protoc ${PROTOC_VERSION} (${classifier}) from Maven Central (once; cached in ${path.dirname(bin)})\n`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'protoc-fetch-'));
   try {
-    execFileSync(
-      'mvn',
-      ['-B', '-q', 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy', `-Dartifact=com.google.protobuf:protoc:${PROTOC_VERSION}:exe:${classifier}`, `-DoutputDirectory=${tmp}`],
-      { stdio: ['ignore', 'ignore', 'pipe'], timeout: 5 * 60_000 },
-    );
+    await run('mvn', ['-B', '-q', 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1:copy', `-Dartifact=com.google.protobuf:protoc:${PROTOC_VERSION}:exe:${classifier}`, `-DoutputDirectory=${tmp}`], {
+      timeout: 5 * 60_000,
+    });
     fs.mkdirSync(path.dirname(bin), { recursive: true });
     fs.renameSync(path.join(tmp, `protoc-${PROTOC_VERSION}-${classifier}.exe`), bin);
     fs.chmodSync(bin, 0o755);

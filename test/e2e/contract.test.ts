@@ -17,9 +17,9 @@ const run = promisify(execFile);
 describe('the .proto files', () => {
   let protoc: string;
   let buf: string;
-  beforeAll(() => {
-    protoc = ensureProtoc();
-    buf = ensureBuf();
+  beforeAll(async () => {
+    protoc = await ensureProtoc();
+    buf = await ensureBuf();
   }, 900_000);
 
   it('compile with a stock protoc, each file on its own and all together', async () => {

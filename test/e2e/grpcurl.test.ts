@@ -19,7 +19,7 @@ describe('grpcurl against the server', () => {
   const call = async (...args: string[]) => (await run(grpcurl, ['-plaintext', ...args])).stdout;
 
   beforeAll(async () => {
-    grpcurl = ensureGrpcurl();
+    grpcurl = await ensureGrpcurl();
     t = await startTestServer();
     await t.client.createTopic({ name: 'curl' });
     await t.client.publishPointer('curl', directPointer('hello'), { metadata: { build: '9' } });
