@@ -216,11 +216,16 @@ describe('Cassandra store: change feed', () => {
   /** A reader with short windows, so that settling takes seconds. */
   const quick = { feed: { lookbackMs: 500, settleMs: 3_000, retentionMs: 3_600_000 } };
 
-  /** The raw feed rows of a topic in the current minute's partition. */
+  /** The raw feed rows of a topic in the last 30 s (its partitions hold every topic of its shard: the last rows only). */
   async function feedRowsOf(topic: string): Promise<cassandra.types.Row[]> {
-    const bucket = bucketOf(ticksOf(Date.now()));
-    const rows = await Promise.all([bucket - 1n, bucket].map((b) => raw.execute(`SELECT bucket, shard, at, id, topic, kind, version, hint, TTL(topic) AS ttl FROM ${KEYSPACE}.feed WHERE bucket = ? AND shard = ?`, [b, shardOf(topic)], { prepare: true })));
-    return rows.flatMap((rs) => rs.rows).filter((r) => r.get('topic') === topic);
+    const since = ticksOf(Date.now() - 30_000);
+    const rows = await Promise.all(
+      [bucketOf(since), bucketOf(ticksOf(Date.now()))].map((b) =>
+        raw.execute(`SELECT bucket, shard, at, id, topic, kind, version, hint, TTL(topic) AS ttl FROM ${KEYSPACE}.feed WHERE bucket = ? AND shard = ? AND at > ?`, [b, shardOf(topic), since], { prepare: true }),
+      ),
+    );
+    const byId = new Map(rows.flatMap((rs) => rs.rows).map((r) => [String(r.get('id')), r]));
+    return [...byId.values()].filter((r) => r.get('topic') === topic);
   }
 
   it('a publish writes a hint before its conditional batch and an entry after it, kept for the retention; topics spread over the shards', async () => {
