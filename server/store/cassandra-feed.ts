@@ -186,8 +186,9 @@ async function collect(
  * One page: (1) the settle scan gives again each hint whose time passed `now - settleMs`
  * since the last read (a hint that landed too late for the fresh scan comes here first);
  * (2) the fresh scan gives every entry after the cursor's `fresh` not given yet, and moves
- * `fresh` to `now - lookbackMs`, remembering what it gave after that. Each scan reads at most
- * `limit` rows; the fresh scan waits while the settle scan has a backlog.
+ * `fresh` to `now - lookbackMs`, remembering what it gave after that. A page holds at most
+ * `limit` entries and those sharing the last one's time; the fresh scan waits while the
+ * settle scan has a backlog.
  */
 export async function readPage(scan: BucketScan, c: CassandraCursor, limit: number, nowMs: number, o: ResolvedFeedOptions): Promise<{ entries: FeedEntry[]; cursor: CassandraCursor; more: boolean }> {
   const now = ticksOf(nowMs);
