@@ -15,6 +15,8 @@
  *                  generator process against one consume-role instance, 60 s at the full rate:
  *                  p50/p99 latency, errors, server CPU per 1k topic-checks/s (targets: 0 errors, p99 < 50 ms)
  *   propagation    publish -> 50 subscribers swapped, via a consume-role instance vs the all-role server
+ *   feed           staying current by tailing the stores' change feed vs re-reading every topic,
+ *                  1k and 10k topics: idle read, per change, per second (SQLite; Cassandra with IMPRINT_CASSANDRA)
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -142,6 +144,7 @@ const all: Record<string, () => Promise<void> | void> = {
   consume: ownProcess('consume.ts'),
   fleet: ownProcess('fleet.ts'),
   propagation: ownProcess('propagation.ts'),
+  feed: ownProcess('feed.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download']);

@@ -4,6 +4,7 @@
  * in flight), and a failure can be armed for a method: tests observe instead of sleeping.
  */
 import type { Actor, Change, NewVersion, Pin, Scope, ScopeHead, Topic, Version, VersionRecord } from '../core/index.js';
+import type { FeedCursor, FeedPage } from '../server/store/change-feed.js';
 import type { MetadataStore, NewTopic, PollState, Published, TopicPatch } from '../server/store/metadata-store.js';
 
 export type StoreMethod = Exclude<keyof MetadataStore, 'name'>;
@@ -140,6 +141,14 @@ export class CountingStore implements MetadataStore {
   async listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]> {
     await this.enter('listHistory', topic);
     return this.inner.listHistory(topic, opts);
+  }
+  async feedHead(): Promise<FeedCursor> {
+    await this.enter('feedHead');
+    return this.inner.feedHead();
+  }
+  async readFeed(after: FeedCursor, opts: { limit: number }): Promise<FeedPage> {
+    await this.enter('readFeed');
+    return this.inner.readFeed(after, opts);
   }
   async close(): Promise<void> {
     await this.inner.close();

@@ -21,6 +21,7 @@
  *
  * `pins`, PRIMARY KEY ((topic), scope_key): the pins of a topic (listPins, pollState).
  * `leases`, PRIMARY KEY (name): the janitor's leases (JanitorStore), taken and renewed by CAS.
+ * `feed`, PRIMARY KEY ((bucket, shard), at, id): the change feed (below).
  *
  * ## Version numbers: a CAS on the per-topic counter, with the record in the same batch
  *
@@ -86,6 +87,60 @@
  * write there is a pin's or unpin's 'c' row, a new row of its own (its seq is new) that nothing
  * else writes. Pins are plain writes in their own table.
  *
+ * ## Change feed
+ *
+ * Every change is announced in `feed`, across all topics, so that consume instances re-read
+ * only the topics that changed (the port: change-feed.ts; the reads: cassandra-feed.ts).
+ * Partition (bucket, shard): the entry's minute, and a hash of its topic mod 4, so a minute's
+ * changes spread over four partitions (no one replica set takes every change of the cluster)
+ * and a reader touches the partitions of the last minute or two, never a topic's. Clustering
+ * (at, id): `at` is the writer's clock in ticks (ms x 1000 + a counter, so one writer's
+ * entries strictly increase), `id` random. Rows expire (TTL `feed.retentionMs`, 6 hours;
+ * compaction by time window).
+ *
+ * Writes. A feed row cannot join a publish's batch: a conditional batch must stay in one
+ * partition. So every conditional write on a topic's partition (createTopic, updateTopic,
+ * each attempt of publish and addScopes, deleteVersion) goes:
+ *
+ *     1. the hint: a feed row (hint = true), acknowledged before the conditional batch is
+ *        sent; when it cannot be written the change is not tried (UNAVAILABLE, nothing written)
+ *     2. the conditional batch (and the serial read that settles an unknown outcome)
+ *     3. once the change is known to be applied: a second row (hint = false), which readers
+ *        can act on at once; a failure here is logged and counted (stats.feedConfirmFailures),
+ *        not thrown: the change is made, and its hint stands for it
+ *
+ * A hint of a change that did not happen (a lost CAS, a replayed publish id, a topic that
+ * already exists) is harmless: a reader re-reads the topic and finds nothing new. A pin or
+ * unpin is a logged batch already: its feed row joins it (hint = true: the batch may apply it
+ * before the pin row), and a second row follows. A change that fails before any write (a
+ * publish to a missing topic, a pin of a missing version) leaves nothing.
+ *
+ * Reads. A cursor holds two times and the entries given after the first:
+ *
+ *     - fresh scan: every entry after `fresh` not given yet; then `fresh` moves to
+ *       now - lookbackMs (2 s). Each read looks back that far for entries that landed late (a
+ *       writer's clock behind the reader's, a slow write) and gives none twice.
+ *     - settle scan: every hint whose time passed now - settleMs (60 s) since the last read is
+ *       given again, once.
+ *
+ * The settle scan is what makes the feed complete: a reader that got a hint before its change
+ * committed, whose second row never came (the publisher died, or its write failed), gets the
+ * hint again once settled, and so does a reader whose clock is ahead of the writer's by more
+ * than the look back, a reader that got the row of a logged batch before its pin row applied,
+ * and a reader in another data center whose replica got the feed row before the topic's. The
+ * bound: a change that becomes readable within settleMs of its hint's time is given after it
+ * became readable. An attempt is decided within lwtTimeoutMs and a few serial reads (Cassandra's
+ * own CAS timeouts are shorter); a proposal left accepted but uncommitted (its coordinator
+ * and publisher died) is completed by the next Paxos round on the partition, and every such
+ * round writes its own hint first (which is why deleteVersion writes them too).
+ *
+ * An idle read is two queries (the settle slice, the look back; three while a minute turns),
+ * each over the four shards of one minute. Order: by writer time, so one writer's entries in order and concurrent writers'
+ * by their clocks, not by commit; entries repeat (a hint, its second row, the hint again
+ * settled). A cursor older than retentionMs - settleMs is too old (entries after it may have
+ * expired), and so is one of another keyspace: `feed_id` in imprint_meta is drawn when the
+ * keyspace is created, so a keyspace created again (a wiped node) is another feed.
+ *
  * Schema: the keyspace's tables are created when missing; columns added since (publish_id,
  * fingerprint, id_version, change) are added to an existing `topics` table when missing.
  *
@@ -128,7 +183,25 @@ import {
   type VersionRecord,
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../log.js';
-import { NOBODY, changeDraft, decodeChange, encodeChange, topicDetails, type ChangeDraft } from './history.js';
+import {
+  FEED_SHARD_LIST,
+  FeedClock,
+  bucketOf,
+  decodeCursor,
+  encodeCursor,
+  entryId,
+  feedWithDefaults,
+  headAt,
+  isTooOld,
+  readPage,
+  shardOf,
+  type BucketScan,
+  type CassandraFeedOptions,
+  type FeedRow,
+  type ResolvedFeedOptions,
+} from './cassandra-feed.js';
+import { checkFeedLimit, type FeedCursor, type FeedKind, type FeedPage } from './change-feed.js';
+import { NOBODY, changeDraft, decodeChange, encodeChange, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
 import type { JanitorStore, NewTopic, PollState, Published, TopicPatch } from './metadata-store.js';
 
 export type ConsistencyName = 'ONE' | 'LOCAL_ONE' | 'TWO' | 'THREE' | 'QUORUM' | 'LOCAL_QUORUM' | 'EACH_QUORUM' | 'ALL';
@@ -149,6 +222,10 @@ export interface CassandraStoreOptions {
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
   readonly timeoutsBeforeUnavailable: number;
+  /** The change feed's windows and retention (cassandra-feed.ts holds their defaults). */
+  readonly feed?: CassandraFeedOptions;
+  /** The change feed's clock: when entries are written, and "now" for reads. @default Date.now */
+  readonly clock?: () => number;
   readonly log?: Logger;
 }
 
@@ -247,8 +324,25 @@ function cqlFor(ks: string) {
       ) WITH comment = 'Imprint: operator pins, one per topic and scope'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.leases (name text PRIMARY KEY, holder text, expires_at_ms bigint) WITH comment = 'Imprint: janitor leases (one holder per job)'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.imprint_meta (key text PRIMARY KEY, value text)`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.feed (
+        bucket bigint,
+        shard int,
+        at bigint,
+        id bigint,
+        topic text,
+        kind text,
+        version bigint,
+        hint boolean,
+        PRIMARY KEY ((bucket, shard), at, id)
+      ) WITH CLUSTERING ORDER BY (at ASC, id ASC)
+        AND compaction = {'class': 'TimeWindowCompactionStrategy', 'compaction_window_unit': 'HOURS', 'compaction_window_size': 1}
+        AND gc_grace_seconds = 3600
+        AND comment = 'Imprint: the change feed; partitions by minute and shard, rows expire (TTL)'`,
     ],
     schemaVersionInsert: `INSERT INTO ${ks}.imprint_meta (key, value) VALUES ('schema_version', ?) IF NOT EXISTS`,
+    feedIdInsert: `INSERT INTO ${ks}.imprint_meta (key, value) VALUES ('feed_id', ?) IF NOT EXISTS`,
+    addFeedEntry: `INSERT INTO ${ks}.feed (bucket, shard, at, id, topic, kind, version, hint) VALUES (?, ?, ?, ?, ?, ?, ?, ?) USING TTL ?`,
+    feedScan: `SELECT at, id, topic, kind, version, hint FROM ${ks}.feed WHERE bucket = ? AND shard IN ? AND at > ? AND at <= ?`,
     topicsColumns: `SELECT column_name FROM system_schema.columns WHERE keyspace_name = ? AND table_name = 'topics'`,
     addColumn: (column: string, type: string) => `ALTER TABLE ${ks}.topics ADD ${column} ${type}`,
     keyspaceReplication: 'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
@@ -309,12 +403,14 @@ export interface CassandraStoreStats {
   unknownOutcomes: number;
   /** Times the schema was (re-)created after a request found it missing. */
   schemaRecreated: number;
+  /** Feed entries after a change that could not be written (the change's hint stands for them). */
+  feedConfirmFailures: number;
 }
 
 export class CassandraMetadataStore implements JanitorStore {
   readonly name = 'cassandra';
   readonly options: CassandraStoreOptions;
-  readonly stats: CassandraStoreStats = { casLost: 0, unknownOutcomes: 0, schemaRecreated: 0 };
+  readonly stats: CassandraStoreStats = { casLost: 0, unknownOutcomes: 0, schemaRecreated: 0, feedConfirmFailures: 0 };
   private readonly cql: Cql;
   private readonly log: Logger;
   private readonly cl: types.consistencies;
@@ -332,6 +428,11 @@ export class CassandraMetadataStore implements JanitorStore {
   private probeTimer: NodeJS.Timeout | undefined;
   /** The last counter value seen per topic: the first guess of the next CAS (the CAS checks it). */
   private readonly latestSeen = new Map<string, bigint>();
+  private readonly feed: ResolvedFeedOptions;
+  private readonly clock: () => number;
+  private readonly feedClock: FeedClock;
+  /** The keyspace's feed (imprint_meta), named in cursors: a keyspace created again is another feed. Known once connected. */
+  private feedId: string | undefined;
 
   /** Not connected yet: call `connect()` (once) or `connectInBackground()` (until it works). */
   constructor(options: CassandraStoreOptions) {
@@ -340,6 +441,9 @@ export class CassandraMetadataStore implements JanitorStore {
     this.log = options.log ?? silentLogger;
     this.cl = CONSISTENCY[options.consistency];
     this.serialCl = CONSISTENCY[options.serialConsistency];
+    this.feed = feedWithDefaults(options.feed);
+    this.clock = options.clock ?? Date.now;
+    this.feedClock = new FeedClock(this.clock);
   }
 
   /** A connected store (schema created when missing), or the reason it could not connect. */
@@ -530,6 +634,9 @@ export class CassandraMetadataStore implements JanitorStore {
     const rs = await client.execute(this.cql.schemaVersionInsert, [SCHEMA_VERSION], { consistency: this.cl, serialConsistency: this.serialCl });
     const version = rs.wasApplied() ? SCHEMA_VERSION : str(rs.first(), 'value');
     if (version !== SCHEMA_VERSION) throw new CassandraSchemaError(`${this.where}: schema version ${String(version)}, this build reads ${SCHEMA_VERSION}`);
+    const feedId = cassandra.types.Uuid.random().toString();
+    const feed = await client.execute(this.cql.feedIdInsert, [feedId], { consistency: this.cl, serialConsistency: this.serialCl });
+    this.feedId = feed.wasApplied() ? feedId : str(feed.first(), 'value');
     if (this.options.replication.class === 'NetworkTopologyStrategy' && !replication) {
       const rf = Number(this.options.replication[this.options.localDataCenter] ?? 0);
       const nodes = client.hosts.values().filter((h) => h.datacenter === this.options.localDataCenter).length;
@@ -602,12 +709,38 @@ export class CassandraMetadataStore implements JanitorStore {
     return { query: this.cql.addChange, params: [c.topic, changeSeq(c.atMs), encodeChange(c)] };
   }
 
+  /** A change-feed entry of `topic` ("Change feed" at the top). */
+  private feedStatement(topic: string, kind: FeedKind, version: bigint, hint: boolean): Statement {
+    const at = this.feedClock.next();
+    return { query: this.cql.addFeedEntry, params: [bucketOf(at), shardOf(topic), at, entryId(), topic, kind, version, hint, Math.ceil(this.feed.retentionMs / 1000)] };
+  }
+
+  /** Step 1 of a conditional change: its hint, stored before the change can be. The change fails when it cannot be written. */
+  private async announce(what: string, topic: string, kind: FeedKind, version: bigint): Promise<void> {
+    const st = this.feedStatement(topic, kind, version, true);
+    await this.exec(what, st.query, st.params);
+  }
+
+  /**
+   * After a change was acknowledged: the entry readers can act on at once. A failure is
+   * counted and logged, not thrown: the change is made, and its hint stands for it when it settles.
+   */
+  private async confirm(what: string, topic: string, kind: FeedKind, version: bigint): Promise<void> {
+    const st = this.feedStatement(topic, kind, version, false);
+    try {
+      await this.exec(what, st.query, st.params);
+    } catch (err) {
+      this.stats.feedConfirmFailures++;
+      this.log.warn('cassandra: no change-feed entry after a change; readers get it when its hint settles', { what, topic, error: messageOf(err) });
+    }
+  }
+
   /** Every row, page by page (large records: pages of PAGE rows). */
-  private async all(what: string, query: string, params: Params, opts: { consistency?: types.consistencies } = {}): Promise<Row[]> {
+  private async all(what: string, query: string, params: Params, opts: { consistency?: types.consistencies; fetchSize?: number } = {}): Promise<Row[]> {
     const rows: Row[] = [];
     let pageState: string | undefined;
     do {
-      const rs = await this.exec(what, query, params, { ...opts, fetchSize: PAGE, ...(pageState !== undefined && { pageState }) });
+      const rs = await this.exec(what, query, params, { fetchSize: PAGE, ...opts, ...(pageState !== undefined && { pageState }) });
       rows.push(...rs.rows);
       pageState = rs.pageState ?? undefined;
     } while (pageState);
@@ -678,6 +811,7 @@ export class CassandraMetadataStore implements JanitorStore {
   async createTopic(t: NewTopic, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
     const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs)];
     const history = this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: topicDetails(t) }));
+    await this.announce('createTopic', t.name, 'create-topic', 0n);
     const rs = await this.conditional('createTopic', [{ query: this.cql.createTopic, params }, history]);
     if (rs === 'unknown') {
       // Ours if it is there with exactly our fields; someone else's otherwise.
@@ -689,9 +823,11 @@ export class CassandraMetadataStore implements JanitorStore {
       const mine = topic.owner === t.owner && topic.description === t.description && topic.createdAtMs === nowMs &&
         topic.retention.keepVersions === t.retention.keepVersions && topic.retention.keepDays === t.retention.keepDays;
       if (!mine) throw new AlreadyExistsError(`topic "${t.name}"`);
+      await this.confirm('createTopic', t.name, 'create-topic', 0n);
       return topic;
     }
     if (!rs.wasApplied()) throw new AlreadyExistsError(`topic "${t.name}"`);
+    await this.confirm('createTopic', t.name, 'create-topic', 0n);
     return this.mustGetTopic(t.name);
   }
 
@@ -705,9 +841,11 @@ export class CassandraMetadataStore implements JanitorStore {
     const params: Params = set.map(([, v]) => v);
     if (sets.length === 0) return this.mustGetTopic(name);
     const history = this.historyStatement(changeDraft('update-topic', name, nowMs, by, { details: topicDetails(patch) }));
+    await this.announce('updateTopic', name, 'update-topic', 0n);
     const rs = await this.conditional('updateTopic', [{ query: this.cql.updateTopic(sets), params: [...params, name] }, history]);
     if (rs === 'unknown') throw new UnavailableError(`${this.where}: the update of topic "${name}" may or may not have been applied (Cassandra did not answer in time); it is safe to repeat`);
     if (!rs.wasApplied()) throw new NotFoundError(`topic "${name}"`);
+    await this.confirm('updateTopic', name, 'update-topic', 0n);
     return this.mustGetTopic(name);
   }
 
@@ -733,6 +871,13 @@ export class CassandraMetadataStore implements JanitorStore {
   // ---- versions ----
 
   async publish(v: NewVersion, nowMs: number, by: Actor = NOBODY): Promise<Published> {
+    const done = await this.publishAttempts(v, nowMs, by);
+    if (!done.replayed) await this.confirm('publish', v.topic, 'publish', done.record.version);
+    return done;
+  }
+
+  /** The CAS loop of a publish (described at the top); each attempt announced in the feed first. */
+  private async publishAttempts(v: NewVersion, nowMs: number, by: Actor): Promise<Published> {
     const pointer: DataPointer = v.pointer.kind === 'direct' ? { ...v.pointer, bytes: asBuffer(v.pointer.bytes) } : v.pointer;
     const scopes = uniqueScopes(v.scopes);
     const claim = cassandra.types.Uuid.random();
@@ -752,6 +897,10 @@ export class CassandraMetadataStore implements JanitorStore {
       const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer, scopes: v.scopes, digest: '' };
       const digested: VersionRecord = { ...record, digest: recordDigest(record) };
       const history = changeDraft('publish', v.topic, nowMs, by, { version, scopes: v.scopes, publishId: v.publishId ?? '' });
+      await this.announce('publish', v.topic, 'publish', version).catch((err: unknown) => {
+        if (undecided.size === 0) throw err;
+        throw new UnavailableError(`${this.where}: publishing to topic "${v.topic}" stopped (${messageOf(err)}); an attempt whose outcome is unknown may still be written`, { cause: err });
+      });
       const rs = await this.conditional('publish', this.publishStatements(digested, scopes, claim, expected, nowMs, history, id));
       if (rs !== 'unknown' && rs.wasApplied()) {
         this.latestSeen.set(v.topic, version);
@@ -914,17 +1063,22 @@ export class CassandraMetadataStore implements JanitorStore {
         else if (head < version) stmts.push({ query: this.cql.moveHead, params: [version, json, at, topic, k, head] });
       });
       stmts.push(this.historyStatement(changeDraft('add-scopes', topic, nowMs, by, { version, scopes: fresh })));
+      await this.announce('addScopes', topic, 'add-scopes', version);
       const rs = await this.conditional('addScopes', stmts);
       if (rs === 'unknown' || !rs.wasApplied()) {
         // Unknown, or something changed under us (a publish moved a head, another call attached a scope): look again.
         if (attempt >= 10) throw new UnavailableError(`${this.where}: adding scopes to version ${version} of topic "${topic}" kept conflicting; try again`);
         if (rs === 'unknown') {
           const back = await this.serialRead('addScopes', this.cql.record, [topic, version]).catch(() => undefined);
-          if (back && wanted.every((s) => asStringMap(back.get('scopes'))[scopeKey(s)] !== undefined)) return toRecord(back);
+          if (back && wanted.every((s) => asStringMap(back.get('scopes'))[scopeKey(s)] !== undefined)) {
+            await this.confirm('addScopes', topic, 'add-scopes', version);
+            return toRecord(back);
+          }
         }
         await sleep(Math.random() * 5 * attempt);
         continue;
       }
+      await this.confirm('addScopes', topic, 'add-scopes', version);
       const after = await this.getVersion(topic, version);
       if (!after) throw notFound();
       return after;
@@ -973,7 +1127,8 @@ export class CassandraMetadataStore implements JanitorStore {
     if (!exists) throw new NotFoundError(`version ${pin.version} of topic "${pin.topic}"`);
     const params = [pin.topic, scopeKey(pin.scope), JSON.stringify(pin.scope), pin.version, BigInt(pin.createdAtMs), pin.reason, pin.createdBy];
     const history = changeDraft('pin', pin.topic, pin.createdAtMs, by, { version: pin.version, scopes: [pin.scope], reason: pin.reason });
-    await this.loggedBatch('pin', [{ query: this.cql.pin, params }, this.historyStatement(history)]);
+    await this.loggedBatch('pin', [{ query: this.cql.pin, params }, this.historyStatement(history), this.feedStatement(pin.topic, 'pin', pin.version, true)]);
+    await this.confirm('pin', pin.topic, 'pin', pin.version);
     return pin;
   }
 
@@ -983,7 +1138,8 @@ export class CassandraMetadataStore implements JanitorStore {
     if (!row) return undefined;
     const removed = toPin(row);
     const history = changeDraft('unpin', topic, nowMs, by, { version: removed.version, scopes: [removed.scope] });
-    await this.loggedBatch('unpin', [{ query: this.cql.unpin, params: [topic, key] }, this.historyStatement(history)]);
+    await this.loggedBatch('unpin', [{ query: this.cql.unpin, params: [topic, key] }, this.historyStatement(history), this.feedStatement(topic, 'unpin', removed.version, true)]);
+    await this.confirm('unpin', topic, 'unpin', removed.version);
     return removed;
   }
 
@@ -999,6 +1155,36 @@ export class CassandraMetadataStore implements JanitorStore {
     const rows = await this.all('listHistory', this.cql.changes, [topic, below, opts.limit]);
     return rows.flatMap((r) => decodeChange(topic, big(r, 'version') ?? 0n, str(r, 'change')) ?? []);
   }
+
+  // ---- change feed ("Change feed" at the top; the walk over buckets is cassandra-feed.ts) ----
+
+  async feedHead(): Promise<FeedCursor> {
+    return encodeCursor(await headAt(this.feedScan, this.currentFeedId('feedHead'), this.clock(), this.feed));
+  }
+
+  async readFeed(after: FeedCursor, opts: { limit: number }): Promise<FeedPage> {
+    checkFeedLimit(opts.limit);
+    const cursor = decodeCursor(after);
+    const feedId = this.currentFeedId('readFeed');
+    const now = this.clock();
+    if (cursor.feedId !== feedId || isTooOld(cursor, now, this.feed)) {
+      return { entries: [], cursor: encodeCursor(await headAt(this.feedScan, feedId, now, this.feed)), more: false, tooOld: true };
+    }
+    const page = await readPage(this.feedScan, cursor, opts.limit, now, this.feed);
+    return { entries: page.entries, cursor: encodeCursor(page.cursor), more: page.more, tooOld: false };
+  }
+
+  private currentFeedId(what: string): string {
+    this.live(what);
+    if (this.feedId === undefined) throw new UnavailableError(`${this.where}: the change feed is not known yet (${what})`);
+    return this.feedId;
+  }
+
+  /** One bucket's entries of every shard, after `from` up to `upTo`, in time order. */
+  private readonly feedScan: BucketScan = async (bucket, from, upTo) => {
+    const rows = await this.all('readFeed', this.cql.feedScan, [bucket, FEED_SHARD_LIST, from, upTo], { fetchSize: 1000 });
+    return rows.flatMap(toFeedRow).sort((a, b) => (a.at !== b.at ? (a.at < b.at ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  };
 
   // ---- janitor ----
 
@@ -1029,8 +1215,9 @@ export class CassandraMetadataStore implements JanitorStore {
             : { query: this.cql.dropHead, params: [topic, k, version] },
         );
       }
+      await this.announce('deleteVersion', topic, 'delete-version', version);
       const rs = await this.conditional('deleteVersion', stmts);
-      if (rs !== 'unknown' && rs.wasApplied()) return;
+      if (rs !== 'unknown' && rs.wasApplied()) return this.confirm('deleteVersion', topic, 'delete-version', version);
       // Unknown, or changed under us (deleted already, or a head moved): look again.
       if (attempt >= 10) throw new UnavailableError(`${this.where}: deleting version ${version} of topic "${topic}" kept conflicting; try again`);
       await sleep(Math.random() * 5 * attempt);
@@ -1276,6 +1463,16 @@ function toHead(r: Row, versionColumn: string): ScopeHead[] {
   const version = big(r, versionColumn);
   if (!scope || version === undefined) return [];
   return [{ scope, version, sinceMs: Number(big(r, 'added_at_ms') ?? 0n) }];
+}
+
+/** A feed row, or none when damaged. */
+function toFeedRow(r: Row): FeedRow[] {
+  const at = big(r, 'at');
+  const id = big(r, 'id');
+  const topic = str(r, 'topic');
+  const kind = str(r, 'kind');
+  if (at === undefined || id === undefined || topic === undefined || !(isChangeKind(kind) || kind === 'delete-version')) return [];
+  return [{ at, id, topic, kind, version: big(r, 'version') ?? 0n, hint: col(r, 'hint') === true }];
 }
 
 function toPin(r: Row): Pin {

@@ -69,6 +69,11 @@ export function encodeChange(c: ChangeDraft): string {
 
 const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['create-topic', 'update-topic', 'publish', 'add-scopes', 'pin', 'unpin']);
 
+/** A kind of change history keeps (the stores' rows are text). */
+export function isChangeKind(kind: unknown): kind is ChangeKind {
+  return typeof kind === 'string' && KINDS.has(kind);
+}
+
 /**
  * A stored change back, or undefined when the document is not one (a damaged row: the stores
  * leave it out of the page rather than fail the whole history).
@@ -80,7 +85,7 @@ export function decodeChange(topic: string, seq: bigint, text: string | undefine
   } catch {
     return undefined;
   }
-  if (!s || typeof s !== 'object' || typeof s.kind !== 'string' || !KINDS.has(s.kind)) return undefined;
+  if (!s || typeof s !== 'object' || !isChangeKind(s.kind)) return undefined;
   return {
     topic,
     seq,

@@ -18,7 +18,11 @@
  * caller names; a call that changes nothing (it throws, replays a publish id, attaches only
  * scopes already there, or unpins where there is no pin) writes no entry. History is kept
  * for as long as the topic.
+ *
+ * Change feed: every change also reaches the store's change feed (change-feed.ts), across all
+ * topics, so that consume instances re-read only the topics that changed.
  */
+import type { ChangeFeed } from './change-feed.js';
 import type { Actor, Change, NewVersion, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from '../../core/index.js';
 
 export interface NewTopic {
@@ -47,7 +51,7 @@ export interface Published {
   readonly replayed: boolean;
 }
 
-export interface MetadataStore {
+export interface MetadataStore extends ChangeFeed {
   /** "sqlite", "cassandra". */
   readonly name: string;
   /** `by`: who made the change, for its history entry. @default nobody named. @throws AlreadyExistsError */

@@ -2,7 +2,19 @@
  * The embedded metadata store: one SQLite file (WAL), one transaction per change, the
  * version assigned inside it, the change's history entry written in it. Serves one machine;
  * `npm start` needs nothing else.
+ *
+ * ## Change feed
+ *
+ * The history is the feed: its `seq` is one sequence over all topics (AUTOINCREMENT, so a
+ * number is never given twice, even if rows were ever deleted), a row is written in the
+ * transaction of its change, and write transactions run one at a time, so seq order is commit
+ * order and no reader ever sees seq n+1 while n is still to come. A feed read is a range of
+ * the primary key after the cursor's seq: each committed change exactly once, in commit order,
+ * none for a change that failed or changed nothing. The feed keeps what the history keeps (as
+ * long as the topic), so a cursor is never too old by age: only a cursor of another database
+ * (its `feed_id` in imprint_meta differs) or one past the end (an older copy of the file) is.
  */
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -28,7 +40,8 @@ import {
   type Version,
   type VersionRecord,
 } from '../../core/index.js';
-import { NOBODY, changeDraft, decodeChange, encodeChange, topicDetails, type ChangeDraft } from './history.js';
+import { badCursor, checkFeedLimit, type FeedCursor, type FeedEntry, type FeedPage } from './change-feed.js';
+import { NOBODY, changeDraft, decodeChange, encodeChange, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
 import type { JanitorStore, NewTopic, PollState, Published, TopicPatch } from './metadata-store.js';
 
 const SCHEMA_VERSION = 1;
@@ -83,13 +96,30 @@ CREATE TABLE IF NOT EXISTS pins (
   created_by TEXT NOT NULL,
   PRIMARY KEY (topic, scope_key)
 ) STRICT, WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS history (
-  seq INTEGER PRIMARY KEY,
+${historyTable('history')}
+CREATE INDEX IF NOT EXISTS history_by_topic ON history (topic, seq);
+`;
+
+/** The history, which is also the change feed (seq never reused: AUTOINCREMENT). */
+function historyTable(name: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${name} (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
   topic TEXT NOT NULL,
   at_ms INTEGER NOT NULL,
   kind TEXT NOT NULL,
   change TEXT NOT NULL
-) STRICT;
+) STRICT;`;
+}
+
+/**
+ * A history table of the previous release (seq without AUTOINCREMENT, so a deleted last row's
+ * number could be given again) is copied into one with it, in one transaction, keeping every seq.
+ */
+const HISTORY_AUTOINCREMENT = `
+${historyTable('history_next')}
+INSERT INTO history_next (seq, topic, at_ms, kind, change) SELECT seq, topic, at_ms, kind, change FROM history;
+DROP TABLE history;
+ALTER TABLE history_next RENAME TO history;
 CREATE INDEX IF NOT EXISTS history_by_topic ON history (topic, seq);
 `;
 
@@ -160,11 +190,14 @@ interface PinRow {
 export class SqliteMetadataStore implements JanitorStore {
   readonly name = 'sqlite';
   private readonly db: Database.Database;
+  /** This database's feed, named in its cursors (a cursor of another database is too old here). */
+  private readonly feedId: string;
 
   private readonly statements = new Map<string, Database.Statement>();
 
-  private constructor(db: Database.Database) {
+  private constructor(db: Database.Database, feedId: string) {
     this.db = db;
+    this.feedId = feedId;
   }
 
   /** Opens (creating when missing) and checks the database; a corrupt file is an error, never an empty store. */
@@ -186,10 +219,15 @@ export class SqliteMetadataStore implements JanitorStore {
         if (!have) db.exec(`ALTER TABLE ${c.table} ADD COLUMN ${c.column} ${c.type}`);
       }
       db.exec(INDEXES);
-      const row = db.prepare('SELECT value FROM imprint_meta WHERE key = ?').get('schema_version') as { value: string } | undefined;
-      if (!row) db.prepare('INSERT INTO imprint_meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
-      else if (Number(row.value) !== SCHEMA_VERSION) throw new StoreOpenError(file, `schema version ${row.value}, this build reads ${SCHEMA_VERSION}`);
-      return new SqliteMetadataStore(db);
+      const history = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'history'`).get() as { sql: string };
+      const opened = db;
+      if (!/AUTOINCREMENT/i.test(history.sql)) db.transaction(() => opened.exec(HISTORY_AUTOINCREMENT)).immediate();
+      const meta = (key: string): string | undefined => (opened.prepare('SELECT value FROM imprint_meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+      const version = meta('schema_version');
+      if (version === undefined) db.prepare('INSERT INTO imprint_meta (key, value) VALUES (?, ?)').run('schema_version', String(SCHEMA_VERSION));
+      else if (Number(version) !== SCHEMA_VERSION) throw new StoreOpenError(file, `schema version ${version}, this build reads ${SCHEMA_VERSION}`);
+      db.prepare('INSERT OR IGNORE INTO imprint_meta (key, value) VALUES (?, ?)').run('feed_id', randomUUID());
+      return new SqliteMetadataStore(db, meta('feed_id') ?? '');
     } catch (err) {
       db?.close();
       if (err instanceof StoreOpenError) throw err;
@@ -370,6 +408,39 @@ export class SqliteMetadataStore implements JanitorStore {
       .stmt('SELECT seq, change FROM history WHERE topic = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
       .all(topic, opts.below ?? MAX_SEQ, opts.limit) as { seq: bigint; change: string }[];
     return rows.flatMap((r) => decodeChange(topic, r.seq, r.change) ?? []);
+  }
+
+  // ---- change feed: the history by its seq (see the top of this file) ----
+
+  async feedHead(): Promise<FeedCursor> {
+    return this.cursorAt(this.lastSeq());
+  }
+
+  async readFeed(after: FeedCursor, opts: { limit: number }): Promise<FeedPage> {
+    checkFeedLimit(opts.limit);
+    const m = /^sqlite:([0-9a-f-]{36}):([0-9]{1,19})$/.exec(after);
+    const seq = m?.[2] === undefined ? undefined : BigInt(m[2]);
+    if (!m || seq === undefined || seq > MAX_SEQ) throw badCursor(after, this.name);
+    const last = this.lastSeq();
+    if (m[1] !== this.feedId || seq > last) return { entries: [], cursor: this.cursorAt(last), more: false, tooOld: true };
+    // One row more than asked says whether more wait.
+    const rows = this
+      .stmt(`SELECT seq, topic, kind, at_ms, json_extract(change, '$.version') AS version FROM history WHERE seq > ? ORDER BY seq LIMIT ?`)
+      .all(seq, opts.limit + 1) as { seq: bigint; topic: string; kind: string; at_ms: bigint; version: string | null }[];
+    const page = rows.slice(0, opts.limit);
+    const entries = page.flatMap((r): FeedEntry[] =>
+      // A damaged row is left out, as listHistory leaves it out.
+      isChangeKind(r.kind) ? [{ topic: r.topic, kind: r.kind, version: /^[0-9]{1,19}$/.test(r.version ?? '') ? BigInt(r.version ?? 0) : 0n, atMs: Number(r.at_ms), hint: false }] : [],
+    );
+    return { entries, cursor: this.cursorAt(page[page.length - 1]?.seq ?? seq), more: rows.length > opts.limit, tooOld: false };
+  }
+
+  private lastSeq(): bigint {
+    return (this.stmt('SELECT MAX(seq) AS seq FROM history').get() as { seq: bigint | null }).seq ?? 0n;
+  }
+
+  private cursorAt(seq: bigint): FeedCursor {
+    return `sqlite:${this.feedId}:${seq}`;
   }
 
   async deleteVersion(topic: string, version: Version): Promise<void> {

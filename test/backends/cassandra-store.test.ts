@@ -12,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, recordDigest, recordProblem, sha256Hex, type NewVersion, type VersionRecord } from '../../core/index.js';
 import { cassandraWithDefaults, type CassandraOptions } from '../../server/config.js';
 import { silentLogger, startImprintServer, type ImprintServer } from '../../server/index.js';
-import { CassandraMetadataStore } from '../../server/store/cassandra.js';
+import { CassandraMetadataStore, type CassandraStoreOptions } from '../../server/store/cassandra.js';
 import { ImprintClient } from '../../client/index.js';
+import { bucketOf, shardOf, ticksOf } from '../../server/store/cassandra-feed.js';
 import { janitorStoreConformance } from '../conformance/janitor-store.js';
 import { metadataStoreConformance } from '../conformance/metadata-store.js';
 import { directPointer, identity, tempDir } from '../helpers.js';
@@ -43,8 +44,8 @@ afterAll(async () => {
   await Promise.all([shared?.close(), ...extra.map((s) => s.close()), raw?.shutdown()]);
 });
 
-async function openStore(over: CassandraOptions = {}): Promise<CassandraMetadataStore> {
-  const s = await CassandraMetadataStore.open(options(over));
+async function openStore(over: CassandraOptions = {}, extras: Pick<CassandraStoreOptions, 'feed' | 'clock'> = {}): Promise<CassandraMetadataStore> {
+  const s = await CassandraMetadataStore.open({ ...options(over), ...extras });
   extra.push(s);
   return s;
 }
@@ -55,6 +56,11 @@ metadataStoreConformance('cassandra', async () => ({
   store: shared,
   async damageRecord(topic, version) {
     await raw.execute(`UPDATE ${KEYSPACE}.topics SET metadata = {'build': 'tampered'} WHERE ${recordKey}`, [topic, version], { prepare: true });
+  },
+  reopen: () => openStore(),
+  async staleCursor() {
+    // Taken 7 hours ago: older than the feed keeps (6 hours).
+    return (await openStore({}, { clock: () => Date.now() - 7 * 3_600_000 })).feedHead();
   },
   async cleanup() {
     // One store serves every test (topic names are unique per test); closed in afterAll.
@@ -206,6 +212,150 @@ describe('Cassandra store: consistency checks (invariant 4)', () => {
   });
 });
 
+describe('Cassandra store: change feed', () => {
+  /** A reader with short windows, so that settling takes seconds. */
+  const quick = { feed: { lookbackMs: 500, settleMs: 3_000, retentionMs: 3_600_000 } };
+
+  /** The raw feed rows of a topic in the last 30 s (its partitions hold every topic of its shard: the last rows only). */
+  async function feedRowsOf(topic: string): Promise<cassandra.types.Row[]> {
+    const since = ticksOf(Date.now() - 30_000);
+    const rows = await Promise.all(
+      [bucketOf(since), bucketOf(ticksOf(Date.now()))].map((b) =>
+        raw.execute(`SELECT bucket, shard, at, id, topic, kind, version, hint, TTL(topic) AS ttl FROM ${KEYSPACE}.feed WHERE bucket = ? AND shard = ? AND at > ?`, [b, shardOf(topic), since], { prepare: true }),
+      ),
+    );
+    const byId = new Map(rows.flatMap((rs) => rs.rows).map((r) => [String(r.get('id')), r]));
+    return [...byId.values()].filter((r) => r.get('topic') === topic);
+  }
+
+  it('a publish writes a hint before its conditional batch and an entry after it, kept for the retention; topics spread over the shards', async () => {
+    const topic = await newTopic(shared, 'rows');
+    await shared.publish(version(topic, 1), 1);
+    const rows = (await feedRowsOf(topic)).sort((a, b) => ((a.get('at') as bigint) < (b.get('at') as bigint) ? -1 : 1));
+    expect(rows.map((r) => [r.get('kind'), r.get('version'), r.get('hint')])).toEqual([
+      ['create-topic', 0n, true],
+      ['create-topic', 0n, false],
+      ['publish', 1n, true],
+      ['publish', 1n, false],
+    ]);
+    for (const r of rows) expect(r.get('ttl')).toBeGreaterThan(6 * 3600 - 120);
+    for (const r of rows) expect(r.get('ttl')).toBeLessThanOrEqual(6 * 3600);
+    const shards = new Set(Array.from({ length: 40 }, (_, i) => shardOf(`topic-${i}`)));
+    expect(shards).toEqual(new Set([0, 1, 2, 3]));
+  });
+
+  it('a publish whose entry after it was lost (the publisher died right after the commit) still reaches a reader, by its hint', async () => {
+    const reader = await openStore({}, quick);
+    const topic = await newTopic(shared, 'lost');
+    const head = await reader.feedHead();
+    await shared.publish(version(topic, 1), 1);
+    for (const r of await feedRowsOf(topic)) {
+      if (r.get('kind') === 'publish' && r.get('hint') === false) await raw.execute(`DELETE FROM ${KEYSPACE}.feed WHERE bucket = ? AND shard = ? AND at = ? AND id = ?`, [r.get('bucket'), r.get('shard'), r.get('at'), r.get('id')], { prepare: true });
+    }
+    const page = await reader.readFeed(head, { limit: 100 });
+    expect(page.entries.filter((e) => e.topic === topic && e.kind === 'publish').map((e) => [e.version, e.hint])).toEqual([[1n, true]]);
+    expect((await reader.pollState(topic))?.topic.latestVersion).toBe(1n);
+  });
+
+  it('a hint read before its change committed, whose entry after the change never came (the publisher died): the hint comes again once settled', async () => {
+    const reader = await openStore({}, quick);
+    const topic = await newTopic(shared, 'settle');
+    const head = await reader.feedHead();
+    // 1. A publisher announces version 1 (the hint, as the store writes it) ...
+    const hintAt = ticksOf(Date.now());
+    await raw.execute(`INSERT INTO ${KEYSPACE}.feed (bucket, shard, at, id, topic, kind, version, hint) VALUES (?, ?, ?, 42, ?, 'publish', 1, true)`, [bucketOf(hintAt), shardOf(topic), hintAt, topic], { prepare: true });
+    // 2. ... a reader gets it and re-reads the topic before the change commits ...
+    const first = await reader.readFeed(head, { limit: 100 });
+    expect(first.entries.filter((e) => e.topic === topic && e.kind === 'publish').map((e) => [e.kind, e.version, e.hint])).toEqual([['publish', 1n, true]]);
+    expect((await reader.pollState(topic))?.topic.latestVersion).toBe(0n);
+    // 3. ... then it commits, and nothing more reaches the feed (this publish's own entries are removed).
+    await shared.publish(version(topic, 1), 2);
+    for (const r of await feedRowsOf(topic)) {
+      if (r.get('id') !== 42n && r.get('kind') === 'publish') await raw.execute(`DELETE FROM ${KEYSPACE}.feed WHERE bucket = ? AND shard = ? AND at = ? AND id = ?`, [r.get('bucket'), r.get('shard'), r.get('at'), r.get('id')], { prepare: true });
+    }
+    const next = await reader.readFeed(first.cursor, { limit: 100 });
+    expect(next.entries.filter((e) => e.topic === topic && e.kind === 'publish')).toEqual([]);
+    // 4. Once settled the hint comes again, and the re-read finds the change.
+    let cursor = next.cursor;
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const page = await reader.readFeed(cursor, { limit: 100 });
+      cursor = page.cursor;
+      const again = page.entries.filter((e) => e.topic === topic && e.kind === 'publish');
+      if (again.length > 0) {
+        expect(again.map((e) => [e.kind, e.version, e.hint])).toEqual([['publish', 1n, true]]);
+        expect(Date.now()).toBeGreaterThanOrEqual(Number(hintAt / 1000n) + 3_000);
+        expect((await reader.pollState(topic))?.topic.latestVersion).toBe(1n);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error('the hint did not come again within 30 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }, 60_000);
+
+  it('clock skew: a writer behind the reader by more than the look back is still read (its hint, once settled); one ahead is read at once, once', async () => {
+    // Writers 5 s off; the reader looks back 0.5 s and settles hints after 10 s.
+    const reader = await openStore({}, { feed: { lookbackMs: 500, settleMs: 10_000, retentionMs: 3_600_000 } });
+    const behind = await openStore({}, { clock: () => Date.now() - 5_000 });
+    const ahead = await openStore({}, { clock: () => Date.now() + 5_000 });
+    const late = await newTopic(shared, 'late');
+    const early = await newTopic(shared, 'early');
+    let cursor = await reader.feedHead();
+    await behind.publish(version(late, 1), 1);
+    await ahead.publish(version(early, 1), 1);
+    const got: { topic: string; kind: string; hint: boolean; at: number }[] = [];
+    const deadline = Date.now() + 30_000;
+    while (!got.some((e) => e.topic === late) && Date.now() < deadline) {
+      const page = await reader.readFeed(cursor, { limit: 100 });
+      cursor = page.cursor;
+      for (const e of page.entries) if (e.topic === late || e.topic === early) got.push({ topic: e.topic, kind: e.kind, hint: e.hint, at: Date.now() });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    // The early writer's publish came at once, each entry once (its hint settles 15 s later).
+    expect(got.filter((e) => e.topic === early).map((e) => [e.kind, e.hint])).toEqual([
+      ['publish', true],
+      ['publish', false],
+    ]);
+    // The late writer's entries were behind the look back when they landed: its hint came when settled.
+    expect(got.filter((e) => e.topic === late).map((e) => [e.kind, e.hint])).toEqual([['publish', true]]);
+    expect((await reader.pollState(late))?.topic.latestVersion).toBe(1n);
+  }, 60_000);
+
+  it('a tailer during publishes whose outcome is unknown sees every change once it is committed', async () => {
+    // A 1 ms client-side timeout on the conditional writes: Cassandra applies them after the
+    // driver gave up; the store settles each by a serial read, then writes its entry.
+    const hasty = [await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 })];
+    const topics = [await newTopic(shared, 'unknown-a'), await newTopic(shared, 'unknown-b')];
+    const tailer = await openStore();
+    let cursor = await tailer.feedHead();
+    const table = new Map<string, bigint>();
+    const given = new Set<string>();
+    let publishing = true;
+    const done = () => topics.every((t) => table.get(t) === 30n && Array.from({ length: 30 }, (_, i) => `${t} ${i + 1}`).every((k) => given.has(k)));
+    const tail = (async () => {
+      const deadline = Date.now() + 90_000;
+      while (!(!publishing && done()) && Date.now() < deadline) {
+        const page = await tailer.readFeed(cursor, { limit: 100 });
+        cursor = page.cursor;
+        for (const e of page.entries) {
+          if (e.kind === 'publish') given.add(`${e.topic} ${e.version}`);
+          const state = await tailer.pollState(e.topic);
+          if (state) table.set(e.topic, state.topic.latestVersion);
+        }
+        if (!page.more) await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await Promise.all(hasty.flatMap((s) => topics.map(async (t) => {
+      for (let i = 0; i < 15; i++) await s.publish(version(t, i), 1_000 + i);
+    })));
+    publishing = false;
+    await tail;
+    expect(hasty.reduce((n, s) => n + s.stats.unknownOutcomes, 0)).toBeGreaterThan(0);
+    expect(Object.fromEntries(topics.map((t) => [t, table.get(t)]))).toEqual(Object.fromEntries(topics.map((t) => [t, 30n])));
+    expect(done()).toBe(true);
+  }, 120_000);
+});
+
 describe('Cassandra store: schema', () => {
   it('creates its keyspace idempotently and re-creates it when it disappears under a running store', async () => {
     const ks = `imprint_drop_${randomUUID().slice(0, 8).replace(/-/g, '')}`;
@@ -213,10 +363,13 @@ describe('Cassandra store: schema', () => {
     await openStore({ keyspace: ks }); // a second server on the same keyspace: nothing to create, no error
     const topic = await newTopic(s, 'gone');
     await s.publish(version(topic, 1), 1);
+    const cursor = await s.feedHead();
     await raw.execute(`DROP KEYSPACE ${ks}`);
     // The data is gone (as with a wiped node); the store notices, re-creates the schema and goes on.
     expect(await s.getTopic(topic)).toBeUndefined();
     expect(s.stats.schemaRecreated).toBeGreaterThan(0);
+    // A new keyspace is a new feed: a reader of the old one must read every topic again.
+    expect(await s.readFeed(cursor, { limit: 10 })).toMatchObject({ entries: [], tooOld: true });
     const again = await newTopic(s, 'back');
     expect((await s.publish(version(again, 1), 2)).record.version).toBe(1n);
     await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);

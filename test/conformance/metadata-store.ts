@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   AlreadyExistsError,
   FailedPreconditionError,
+  InvalidArgumentError,
   NotFoundError,
   PublishIdConflictError,
   recordDigest,
@@ -18,14 +19,34 @@ import {
   type NewVersion,
   type VersionRecord,
 } from '../../core/index.js';
+import type { FeedCursor, FeedEntry } from '../../server/store/change-feed.js';
 import type { MetadataStore } from '../../server/store/metadata-store.js';
 
 export interface StoreHarness {
   readonly store: MetadataStore;
   /** Changes a stored record's metadata behind the store's back (a torn or tampered write). */
   damageRecord(topic: string, version: bigint): Promise<void>;
+  /** Another store on the same data, as after a restart (the harness may close `store`); cleanup closes it. */
+  reopen(): Promise<MetadataStore>;
+  /** A cursor of this kind of store that `store`'s feed cannot continue from (older than it keeps, or of another database). */
+  staleCursor(): Promise<FeedCursor>;
   cleanup(): Promise<void>;
 }
+
+/** Reads the feed from `cursor` until a page says nothing more is ready. */
+async function drain(store: MetadataStore, cursor: FeedCursor): Promise<{ entries: FeedEntry[]; cursor: FeedCursor }> {
+  const entries: FeedEntry[] = [];
+  for (;;) {
+    const page = await store.readFeed(cursor, { limit: 1000 });
+    expect(page.tooOld).toBe(false);
+    entries.push(...page.entries);
+    cursor = page.cursor;
+    if (!page.more) return { entries, cursor };
+  }
+}
+
+/** An entry as the tests compare it: kind and version (what a change did, whatever the store's hints). */
+const acted = (e: FeedEntry) => `${e.kind} ${e.version}`;
 
 const direct = (text: string): DataPointer => {
   const bytes = Buffer.from(text);
@@ -243,6 +264,128 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
         expect(await store.countVersions(topic)).toBe(1);
         expect((await store.getTopic(topic))?.latestVersion).toBe(1n);
         expect((await store.listHistory(topic, { limit: 20 })).filter((c) => c.kind === 'publish')).toHaveLength(1);
+      });
+    });
+
+    describe('change feed', () => {
+      it('every kind of change appears after the cursor, naming its topic, kind and version, in the order made', async () => {
+        const head = await store.feedHead();
+        const t = `${topic}-f`;
+        await store.createTopic({ name: t, owner: 'o', description: '', retention: {} }, 1_000, ops);
+        await store.updateTopic(t, { description: 'changed' }, 1_100, ops);
+        await store.publish(newVersion(t, { scopes: [{ region: 'eu' }] }), 1_200, ops);
+        await store.addScopes(t, 1n, [{ app: 'scorer' }], 1_300, ops);
+        await store.pin({ topic: t, scope: {}, version: 1n, createdAtMs: 1_400, reason: '', createdBy: 'ops' }, ops);
+        await store.unpin(t, {}, 1_500, ops);
+        const { entries } = await drain(store, head);
+        const mine = entries.filter((e) => e.topic === t);
+        // Entries after the change (not hints) come in the order the changes were made.
+        expect(mine.filter((e) => !e.hint).map(acted)).toEqual(['create-topic 0', 'update-topic 0', 'publish 1', 'add-scopes 1', 'pin 1', 'unpin 1']);
+        // A hint (Cassandra) names one of those changes.
+        expect(mine.filter((e) => e.hint).every((e) => mine.some((x) => !x.hint && acted(x) === acted(e)))).toBe(true);
+        expect(mine.every((e) => Number.isFinite(e.atMs) && e.atMs > 0)).toBe(true);
+      });
+
+      it('a change that fails or changes nothing leaves no entry, at most a hint, and the topic as it was', async () => {
+        await store.publish(newVersion(topic, { publishId: 'p1' }), 2_010);
+        await store.pin({ topic, scope: { region: 'eu' }, version: 1n, createdAtMs: 2_020, reason: '', createdBy: '' });
+        const before = await store.pollState(topic);
+        const head = await store.feedHead();
+        const missing = `${topic}-missing`;
+        await expect(store.publish(newVersion(missing), 2_030)).rejects.toBeInstanceOf(FailedPreconditionError);
+        await expect(store.pin({ topic, scope: {}, version: 9n, createdAtMs: 2_040, reason: '', createdBy: '' })).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.addScopes(topic, 9n, [{ app: 'x' }], 2_050)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.updateTopic(missing, { owner: 'x' }, 2_060)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.createTopic({ name: topic, owner: 'x', description: '', retention: {} }, 2_070)).rejects.toBeInstanceOf(AlreadyExistsError);
+        await expect(store.publish(newVersion(topic, { publishId: 'p1', metadata: { other: 'content' } }), 2_080)).rejects.toBeInstanceOf(PublishIdConflictError);
+        expect((await store.publish(newVersion(topic, { publishId: 'p1' }), 2_090)).replayed).toBe(true);
+        await store.addScopes(topic, 1n, [{}], 2_100); // already attached
+        expect(await store.unpin(topic, { region: 'nowhere' }, 2_110)).toBeUndefined();
+        const { entries } = await drain(store, head);
+        const about = entries.filter((e) => e.topic === topic || e.topic === missing);
+        expect(about.filter((e) => !e.hint)).toEqual([]);
+        // Re-reading what a hint names finds nothing changed.
+        expect(await store.pollState(topic)).toEqual(before);
+        expect(await store.pollState(missing)).toBeUndefined();
+      });
+
+      it('concurrent publishers on several topics: a tailer reading in a loop sees every committed change', async () => {
+        const topics = [0, 1, 2, 3].map((i) => `${topic}-c${i}`);
+        for (const t of topics) await store.createTopic({ name: t, owner: '', description: '', retention: {} }, 1);
+        const head = await store.feedHead();
+        // The tailer, as a consume instance runs it: each entry's topic re-read into its table.
+        const table = new Map<string, bigint>();
+        const given = new Set<string>();
+        const expected = (t: string) => Array.from({ length: 20 }, (_, i) => `${t} publish ${i + 1}`);
+        let publishing = true;
+        const tail = (async () => {
+          let cursor = head;
+          const deadline = Date.now() + 60_000;
+          for (;;) {
+            const page = await store.readFeed(cursor, { limit: 50 });
+            expect(page.tooOld).toBe(false);
+            cursor = page.cursor;
+            for (const e of page.entries) {
+              given.add(`${e.topic} ${e.kind} ${e.version}`);
+              const state = await store.pollState(e.topic);
+              if (state) table.set(e.topic, state.topic.latestVersion);
+            }
+            const caughtUp = !publishing && topics.every((t) => table.get(t) === 20n && expected(t).every((k) => given.has(k)));
+            if (caughtUp || Date.now() > deadline) return;
+            if (!page.more) await new Promise((r) => setTimeout(r, 20));
+          }
+        })();
+        await Promise.all(
+          topics.flatMap((t) =>
+            [0, 1].map(async (w) => {
+              for (let i = 0; i < 10; i++) await store.publish(newVersion(t, { metadata: { w: String(w), i: String(i) } }), 10 + i);
+            }),
+          ),
+        );
+        publishing = false;
+        await tail;
+        expect(Object.fromEntries(topics.map((t) => [t, table.get(t)]))).toEqual(Object.fromEntries(topics.map((t) => [t, 20n])));
+        for (const t of topics) expect(expected(t).filter((k) => !given.has(k))).toEqual([]);
+      }, 120_000);
+
+      it('a cursor carries over a restart of the store and a gap: nothing committed after it is missed', async () => {
+        const first = await store.publish(newVersion(topic), 3_000);
+        const head = await store.feedHead();
+        const reopened = await h.reopen();
+        await reopened.publish(newVersion(topic), 3_100);
+        await reopened.pin({ topic, scope: {}, version: first.record.version, createdAtMs: 3_200, reason: '', createdBy: '' });
+        const again = await drain(reopened, head);
+        const mine = again.entries.filter((e) => e.topic === topic && !e.hint).map(acted);
+        expect(mine).toEqual(['publish 2', 'pin 1']);
+        // Read again from the same cursor (a reader that crashed before it kept the new one): the same changes.
+        expect((await drain(reopened, head)).entries.filter((e) => e.topic === topic && !e.hint).map(acted)).toEqual(mine);
+        // And from the cursor it got: only what came after.
+        await reopened.publish(newVersion(topic), 3_300);
+        expect((await drain(reopened, again.cursor)).entries.filter((e) => e.topic === topic && !e.hint).map(acted)).toEqual(['publish 3']);
+      });
+
+      it('a cursor it cannot continue from is too old: no entries and a cursor at the end to go on from', async () => {
+        const stale = await h.staleCursor();
+        const page = await store.readFeed(stale, { limit: 100 });
+        expect(page).toMatchObject({ entries: [], more: false, tooOld: true });
+        await store.publish(newVersion(topic), 4_000);
+        const { entries } = await drain(store, page.cursor);
+        expect(entries.filter((e) => e.topic === topic && !e.hint).map(acted)).toEqual(['publish 1']);
+      });
+
+      it('refuses text that is not a cursor, and page limits out of range, naming the field', async () => {
+        const head = await store.feedHead();
+        for (const [after, limit, field] of [
+          ['not a cursor', 10, 'after'],
+          [`${head}!`, 10, 'after'],
+          [head, 0, 'limit'],
+          [head, 10_001, 'limit'],
+          [head, 1.5, 'limit'],
+        ] as const) {
+          const err: unknown = await store.readFeed(after, { limit }).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(InvalidArgumentError);
+          expect(err).toMatchObject({ field });
+        }
       });
     });
 

@@ -8,11 +8,26 @@ import { directPointer, tempDir } from '../helpers.js';
 
 metadataStoreConformance('sqlite', async () => {
   const dir = tempDir();
-  const store = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
+  const file = path.join(dir, 'imprint.db');
+  let store = SqliteMetadataStore.open({ file });
   return {
     store,
     async damageRecord(topic, version) {
       store.database.prepare(`UPDATE versions SET metadata = '{"build":"tampered"}' WHERE topic = ? AND version = ?`).run(topic, version);
+    },
+    async reopen() {
+      await store.close();
+      store = SqliteMetadataStore.open({ file });
+      return store;
+    },
+    async staleCursor() {
+      // Another database's cursor.
+      const other = SqliteMetadataStore.open({ file: path.join(dir, 'other.db') });
+      try {
+        return await other.feedHead();
+      } finally {
+        await other.close();
+      }
     },
     async cleanup() {
       await store.close();
@@ -49,6 +64,83 @@ describe('SQLite store on disk', () => {
     expect((await b.publish(v, 7)).replayed).toBe(true);
     expect((await b.listHistory('m', { limit: 10 })).map((c) => [c.kind, c.version])).toEqual([['publish', 2n]]);
     await b.close();
+  });
+
+  it('change feed: each committed change exactly once, in commit order, across topics and pages; nothing else', async () => {
+    const store = SqliteMetadataStore.open({ file: path.join(tempDir(), 'imprint.db') });
+    const head = await store.feedHead();
+    const made: string[] = [];
+    for (const t of ['a', 'b', 'c']) {
+      await store.createTopic({ name: t, owner: '', description: '', retention: {} }, 1);
+      made.push(`${t} create-topic 0`);
+    }
+    // Interleaved across topics, some of it failing or changing nothing.
+    for (let i = 1; i <= 5; i++) {
+      for (const t of ['c', 'a', 'b']) {
+        await store.publish({ topic: t, metadata: {}, pointer: directPointer(`${t}${i}`), scopes: [{}], publishId: `${t}-${i}` }, 10 + i);
+        made.push(`${t} publish ${i}`);
+      }
+      await store.publish({ topic: 'a', metadata: {}, pointer: directPointer(`a${i}`), scopes: [{}], publishId: `a-${i}` }, 20 + i); // replayed
+      await store.addScopes('b', BigInt(i), [{ region: 'eu' }], 30 + i);
+      made.push(`b add-scopes ${i}`);
+      await store.addScopes('b', BigInt(i), [{ region: 'eu' }], 40 + i); // already there
+    }
+    const given: string[] = [];
+    let cursor = head;
+    for (let reads = 0; ; reads++) {
+      const page = await store.readFeed(cursor, { limit: 4 });
+      expect(page.entries.length).toBeLessThanOrEqual(4);
+      given.push(...page.entries.map((e) => `${e.topic} ${e.kind} ${e.version}`));
+      expect(page.entries.every((e) => !e.hint)).toBe(true);
+      cursor = page.cursor;
+      if (!page.more) break;
+    }
+    expect(given).toEqual(made);
+    expect((await store.readFeed(cursor, { limit: 4 })).entries).toEqual([]);
+    await store.close();
+  });
+
+  it('change feed: a seq is never given twice, also when the last history row is deleted (AUTOINCREMENT, added to older databases)', async () => {
+    const file = path.join(tempDir(), 'imprint.db');
+    const a = SqliteMetadataStore.open({ file });
+    await a.createTopic({ name: 'm', owner: 'o', description: '', retention: {} }, 1);
+    await a.publish({ topic: 'm', metadata: {}, pointer: directPointer('one'), scopes: [{}] }, 2);
+    // As the previous release made it: seq without AUTOINCREMENT.
+    a.database.exec(`
+      CREATE TABLE h (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL, at_ms INTEGER NOT NULL, kind TEXT NOT NULL, change TEXT NOT NULL) STRICT;
+      INSERT INTO h SELECT seq, topic, at_ms, kind, change FROM history;
+      DROP TABLE history;
+      ALTER TABLE h RENAME TO history;
+      CREATE INDEX history_by_topic ON history (topic, seq);`);
+    const old = (await a.listHistory('m', { limit: 10 })).map((c) => [c.seq, c.kind]);
+    await a.close();
+    const b = SqliteMetadataStore.open({ file });
+    expect((await b.listHistory('m', { limit: 10 })).map((c) => [c.seq, c.kind])).toEqual(old);
+    await b.publish({ topic: 'm', metadata: {}, pointer: directPointer('two'), scopes: [{}] }, 3);
+    const head = await b.feedHead();
+    // A reader is at the last change; that row goes (as a cleanup of history might do it).
+    b.database.exec('DELETE FROM history WHERE seq = (SELECT MAX(seq) FROM history)');
+    await b.publish({ topic: 'm', metadata: {}, pointer: directPointer('three'), scopes: [{}] }, 4);
+    expect((await b.readFeed(head, { limit: 10 })).entries.map((e) => `${e.kind} ${e.version}`)).toEqual(['publish 3']);
+    await b.close();
+  });
+
+  it('change feed: a cursor from a newer state of the file than the one opened (a restored copy) is too old', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'imprint.db');
+    const a = SqliteMetadataStore.open({ file });
+    await a.createTopic({ name: 'm', owner: 'o', description: '', retention: {} }, 1);
+    a.database.pragma('wal_checkpoint(TRUNCATE)');
+    fs.copyFileSync(file, path.join(dir, 'copy.db'));
+    await a.publish({ topic: 'm', metadata: {}, pointer: directPointer('one'), scopes: [{}] }, 2);
+    const head = await a.feedHead();
+    await a.close();
+    const copy = SqliteMetadataStore.open({ file: path.join(dir, 'copy.db') });
+    const page = await copy.readFeed(head, { limit: 10 });
+    expect(page).toMatchObject({ entries: [], tooOld: true, more: false });
+    await copy.publish({ topic: 'm', metadata: {}, pointer: directPointer('again'), scopes: [{}] }, 3);
+    expect((await copy.readFeed(page.cursor, { limit: 10 })).entries.map((e) => `${e.kind} ${e.version}`)).toEqual(['publish 1']);
+    await copy.close();
   });
 
   it('refuses a file that is not a database instead of starting empty', () => {
