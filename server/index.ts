@@ -169,6 +169,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const setHealth = (up: boolean) => {
     for (const n of ['', ...grpcHandle.services]) grpcHandle.health.setStatus(n, up ? 'SERVING' : 'NOT_SERVING');
   };
+  let unwatch = () => {};
   if (table) {
     // A consume instance serves polls from its table: SERVING once it has one, and still while
     // the store is down (polls answer from the last good table; its age is a metric).
@@ -177,7 +178,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   } else if (cassandra) {
     // Health follows Cassandra: NOT_SERVING until it is connected, and while no node answers.
     setHealth(cassandra.isAvailable);
-    cassandra.onAvailabilityChange(setHealth);
+    unwatch = cassandra.onAvailabilityChange(setHealth);
   }
   if (cassandra && ownStore) void cassandra.connectInBackground();
   log.info('imprint serving', {
@@ -204,6 +205,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(metrics && { metrics }),
     ...(metricsServer && { metricsServer }),
     async stop() {
+      unwatch();
       await grpcHandle.stop();
       await table?.stop();
       await metricsServer?.close();
