@@ -1,8 +1,7 @@
 /**
  * The consume role's PollSource (core/poll.ts): an in-memory table of every topic's heads and
- * pins (its PollState), read
- * from the store every few seconds into a new Map and swapped in with one assignment, so a
- * poll answers from memory and never sees half a refresh. What the table does not have (a
+ * pins (its PollState), read from the store every few seconds into a new Map and swapped in
+ * with one assignment, so a poll answers from memory and never sees half a refresh. What the table does not have (a
  * topic created since the last refresh) is read once, however many polls ask for it at the
  * same moment (single flight), and kept in the table until the next refresh replaces it.
  * A read that finds no such topic is remembered across refreshes (at most absentMaxEntries
