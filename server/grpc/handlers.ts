@@ -93,7 +93,8 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
     Poll: unary('Poll', log, async (req) => {
       const identity = identityFromWire(req.identity);
       const lastSeen = versionFromWire(req.lastSeenVersion, 'last_seen_version', true);
-      return { update: toUpdate(await poller.poll(req.topic, identity, lastSeen)) };
+      const answer = poller.poll(req.topic, identity, lastSeen);
+      return { update: toUpdate(answer instanceof Promise ? await answer : answer) };
     }),
     BatchPoll: unary('BatchPoll', log, async (req) => {
       // 1. The request, checked whole before any work.
