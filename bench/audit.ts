@@ -20,10 +20,7 @@ import { freePort } from '../scripts/backends/launcher.js';
 import type { AuditSink, PollEvent } from '../server/audit/audit-sink.js';
 import { ElasticsearchAuditSink, auditTemplateNames } from '../server/audit/elasticsearch.js';
 import { FileAuditSink } from '../server/audit/file.js';
-import { startGrpcServer } from '../server/grpc-server.js';
-import { silentLogger } from '../server/log.js';
-import { ImprintService } from '../server/service.js';
-import { SqliteMetadataStore } from '../server/store/sqlite.js';
+import { silentLogger, startImprintServer } from '../server/index.js';
 import { tempDir } from './util.js';
 
 const CONCURRENCY = 32;
@@ -35,17 +32,14 @@ interface Mode {
   readonly makeSink: () => AuditSink;
 }
 
-/** An embedded server like server/index.ts builds it, with the given audit sink. */
+/** An embedded server (role all, SQLite in a data dir of its own), handed the audit sink. */
 async function serverWith(audit: AuditSink): Promise<{ address: string; stop: () => Promise<void> }> {
-  const store = SqliteMetadataStore.open({ file: path.join(tempDir(), 'imprint.db') });
-  const service = new ImprintService({ store, audit, log: silentLogger });
-  const grpc = await startGrpcServer(service, { host: '127.0.0.1', port: 0, log: silentLogger });
+  const server = await startImprintServer({ dataDir: tempDir(), port: 0, log: silentLogger, auditSink: audit });
   return {
-    address: `127.0.0.1:${grpc.port}`,
+    address: `127.0.0.1:${server.port}`,
     async stop() {
-      await grpc.stop();
+      await server.stop();
       await audit.close();
-      await store.close();
     },
   };
 }

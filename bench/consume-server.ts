@@ -1,31 +1,19 @@
 /**
- * A consume-role instance for the benches, served by startGrpcServer with role "consume" as
- * `imprint serve --role consume` serves it: its own SQLite connection to the data dir, the
- * poll table refreshed every `refreshMs`, Poll and BatchPoll answered by the ConsumeService
- * (with the same audit events), the other Consumer methods by ImprintService, every Consumer
- * method behind the per-application limiter and the metrics, TCP_NODELAY. Built here rather
- * than with startImprintServer so a bench can choose the audit sink (none, to measure it).
+ * A consume-role instance for the benches: `imprint serve --role consume` as startImprintServer
+ * assembles it (its own SQLite connection to the data dir, the poll table refreshed every
+ * `refreshMs`, polls answered by the Poller from the table, every Consumer method behind the
+ * per-application limiter and the metrics, TCP_NODELAY), handed the audit sink the bench
+ * chooses (none, to measure it).
  */
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { ConsumerServiceHandlers } from '../proto/gen/imprint/v1/ConsumerService.js';
 import { loadImprintProto } from '../proto/loader.js';
-import { listenNoDelay } from '../server/consume/listen.js';
-import type { AuditSink } from '../server/audit/audit-sink.js';
-import { FileAuditSink } from '../server/audit/file.js';
-import { ConsumeService } from '../server/consume/consume-service.js';
-import { ConcurrencyLimiter, type LimiterOptions } from '../server/consume/limiter.js';
-import { consumeMetrics, type ConsumeMetrics } from '../server/consume/metrics.js';
-import { PollTable } from '../server/consume/poll-table.js';
-import { startGrpcServer } from '../server/grpc-server.js';
-import { silentLogger } from '../server/log.js';
-import { ImprintService } from '../server/service.js';
-import { SqliteMetadataStore } from '../server/store/sqlite.js';
+import { FileAuditSink, listenNoDelay, silentLogger, startImprintServer, type AuditSink, type ConsumeMetrics, type LimiterOptions, type PollTable } from '../server/index.js';
 
 export interface BenchConsumeServer {
   readonly port: number;
   readonly table: PollTable;
-  readonly limiter: ConcurrencyLimiter;
   readonly metrics: ConsumeMetrics;
   readonly audit: AuditSink;
   stop(): Promise<void>;
@@ -47,26 +35,19 @@ class NullAuditSink implements AuditSink {
 
 /** `auditFile` null: no audit at all (NullAuditSink). @default <dataDir>/consume-audit/events.jsonl */
 export async function startConsumeServer(opts: { dataDir: string; refreshMs: number; auditFile?: string | null; limiter?: LimiterOptions }): Promise<BenchConsumeServer> {
-  const store = SqliteMetadataStore.open({ file: path.join(opts.dataDir, 'imprint.db') });
   const audit: AuditSink = opts.auditFile === null ? new NullAuditSink() : new FileAuditSink({ file: opts.auditFile ?? path.join(opts.dataDir, 'consume-audit', 'events.jsonl') });
-  const table = new PollTable({ store, log: silentLogger });
-  await table.start(opts.refreshMs);
-  const consume = new ConsumeService({ table, audit });
-  const service = new ImprintService({ store, audit, log: silentLogger, poller: consume });
-  const limiter = new ConcurrencyLimiter(opts.limiter);
-  const metrics = consumeMetrics({ table, limiter });
-  const listener = await startGrpcServer(service, { host: '127.0.0.1', port: 0, log: silentLogger, role: 'consume', guard: { limiter, metrics }, noDelay: true });
+  // metricsPort 0: the metrics (counted on every request) as a production instance has them.
+  const server = await startImprintServer({ role: 'consume', dataDir: opts.dataDir, port: 0, log: silentLogger, refreshMs: opts.refreshMs, auditSink: audit, metricsPort: 0, ...(opts.limiter && { limiter: opts.limiter }) });
+  const { table, metrics } = server;
+  if (!table || !metrics) throw new Error('a consume-role server with a metrics port has a table and metrics');
   return {
-    port: listener.port,
+    port: server.port,
     table,
-    limiter,
     metrics,
     audit,
     async stop() {
-      await listener.stop(2000);
-      await table.stop();
+      await server.stop();
       await audit.close();
-      await store.close();
     },
   };
 }

@@ -6,8 +6,7 @@
  */
 import { ImprintClient } from '../client/index.js';
 import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
-import { silentLogger, startImprintServer } from '../server/index.js';
-import { SqliteMetadataStore } from '../server/store/sqlite.js';
+import { SqliteMetadataStore, silentLogger, startImprintServer } from '../server/index.js';
 import { counterValue, emptyConsumerServer, startConsumeServer, throughput } from './consume-server.js';
 import { tempDir } from './util.js';
 import path from 'node:path';

@@ -1,6 +1,6 @@
 /**
  * Imprint's errors: each has a code a caller can branch on and a message a person can act
- * on. The server maps codes to gRPC status codes in one place (server/grpc-errors.ts) and the
+ * on. The server maps codes to gRPC status codes in one place (server/grpc/errors.ts) and the
  * client maps them back.
  */
 export type ErrorCode =

@@ -6,5 +6,6 @@ export * from './validate.js';
 export * from './blob-keys.js';
 export * from './digest.js';
 export * from './resolve.js';
+export * from './poll.js';
 export * from './retention.js';
 export * from './snapshot.js';

@@ -7,8 +7,8 @@
  *   {"format":"imprint.snapshot.v1","sha256":"<hex of body>","size":<bytes of body>}\n<body JSON>
  * so it carries its own sha256, and a torn or altered object is refused.
  */
-import { DataIntegrityError } from './errors.js';
-import { isUpdate, resolveTarget } from './resolve.js';
+import { DataIntegrityError, ImprintError } from './errors.js';
+import { decidePoll, verdictOf, type PollSource } from './poll.js';
 import { sha256Hex } from './digest.js';
 import type { BlobLocation, ConsumerIdentity, DataPointer, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from './types.js';
 
@@ -101,8 +101,11 @@ export function decodeSnapshot(bytes: Buffer): Snapshot {
 }
 
 /**
- * What the service would answer, decided from a snapshot with the same rules (core/resolve).
- * Undefined record: no update (also when the topic or the record is not in the snapshot).
+ * What the service would answer, decided from a snapshot by the poll decision itself
+ * (poll.ts), over the snapshot's topic as a source at hand. The snapshot holds the records of
+ * heads and pins that passed their check when it was written: a target whose record it lacks
+ * is treated as failing (a consumer with data stays; one with none gets the newest matching
+ * record the snapshot has below it). `known` is false when the snapshot lacks the topic.
  */
 export function decideFromSnapshot(
   snap: Snapshot,
@@ -112,8 +115,21 @@ export function decideFromSnapshot(
 ): { record?: VersionRecord; pinned: boolean; known: boolean } {
   const t = snap.topics.find((x) => x.topic.name === topic);
   if (!t) return { pinned: false, known: false };
-  const target = resolveTarget(t.heads, t.pins, identity);
-  if (!target || !isUpdate(target, lastSeen)) return { pinned: target?.pinned ?? false, known: true };
-  const record = t.records.find((r) => r.version === target.version);
-  return record ? { record, pinned: target.pinned, known: true } : { pinned: false, known: true };
+  const d = decidePoll(snapshotSource(t), topic, identity, lastSeen);
+  // The source answers at once, so does the decision.
+  if (d instanceof Promise) throw new ImprintError('INTERNAL', 'decideFromSnapshot: a snapshot source never waits');
+  return d.record ? { record: d.record, pinned: d.pinned, known: true } : { pinned: d.pinned, known: true };
+}
+
+/** One topic of a snapshot as a PollSource: every answer at hand. */
+function snapshotSource(t: SnapshotTopic): PollSource<SnapshotTopic> {
+  return {
+    state: () => t,
+    record: (topic, _view, version) => verdictOf(topic, version, t.records.find((r) => r.version === version)),
+    versionsBelow: (_topic, below, limit) =>
+      t.records
+        .filter((r) => r.version < below)
+        .sort((a, b) => (a.version < b.version ? 1 : a.version > b.version ? -1 : 0))
+        .slice(0, limit),
+  };
 }

@@ -4,8 +4,10 @@ import type { BlobStore } from '../client/blob-store/blob-store.js';
 import { LocalBlobStore } from '../client/blob-store/local.js';
 import { InvalidArgumentError } from '../core/index.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
-import { limiterWithDefaults, type LimiterOptions } from './consume/limiter.js';
+import type { AuditSink } from './audit/audit-sink.js';
+import { limiterWithDefaults, type LimiterOptions } from './limiter.js';
 import type { Logger } from './log.js';
+import type { MetadataStore } from './store/metadata-store.js';
 import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } from './store/cassandra.js';
 
 export type StoreKind = 'sqlite' | 'cassandra';
@@ -32,6 +34,18 @@ export interface ServerOptions {
   readonly store?: StoreKind;
   /** Required when `store` is "cassandra"; ignored otherwise. */
   readonly cassandra?: CassandraOptions;
+  /**
+   * A ready-made store to serve instead of opening one (benches and tests hand in theirs):
+   * the caller's, so the server does not close it; `store` and `cassandra` must not be given
+   * with it. @default none: the server opens the store `store` names
+   */
+  readonly metadataStore?: MetadataStore;
+  /**
+   * A ready-made audit sink to record polls to instead of opening one: the caller's, so the
+   * server does not close it; `audit`, `esUrl` and `esIndexPrefix` must not be given with it.
+   * @default none: the server opens the sink `audit` names
+   */
+  readonly auditSink?: AuditSink;
   /** Where audit events go: the JSON-lines file in the data dir, or Elasticsearch. @default "file" */
   readonly audit?: AuditKind;
   /** With audit "elasticsearch": its URL. @default none (required then) */
@@ -149,6 +163,10 @@ export interface ResolvedServerOptions {
   readonly store: StoreKind;
   /** Set when `store` is "cassandra". */
   readonly cassandra?: CassandraStoreOptions;
+  /** The caller's store, when it gave one. */
+  readonly metadataStore?: MetadataStore;
+  /** The caller's audit sink, when it gave one. */
+  readonly auditSink?: AuditSink;
   readonly audit: AuditKind;
   readonly esUrl?: string;
   readonly esIndexPrefix?: string;
@@ -190,6 +208,12 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   const dataDir = path.resolve(o.dataDir ?? 'imprint-data');
   const port = o.port ?? DEFAULT_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InvalidArgumentError('port', 'must be a whole number from 0 to 65535', port);
+  if (o.metadataStore) {
+    for (const field of ['store', 'cassandra'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with metadataStore (the server serves the store it is handed)', o[field]);
+  }
+  if (o.auditSink) {
+    for (const field of ['audit', 'esUrl', 'esIndexPrefix'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with auditSink (the server records to the sink it is handed)', o[field]);
+  }
   const store = o.store ?? 'sqlite';
   if (!STORE_KINDS.includes(store)) throw new InvalidArgumentError('store', `must be one of ${STORE_KINDS.join(', ')}`, store);
   const audit = o.audit ?? 'file';
@@ -217,6 +241,8 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     port,
     store,
     ...(store === 'cassandra' && { cassandra: cassandraWithDefaults(o.cassandra ?? {}) }),
+    ...(o.metadataStore && { metadataStore: o.metadataStore }),
+    ...(o.auditSink && { auditSink: o.auditSink }),
     audit,
     ...(audit === 'elasticsearch' && { esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix ?? 'imprint-audit' }),
     role,

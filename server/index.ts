@@ -1,13 +1,17 @@
 /**
- * server: the Imprint service. `startImprintServer` opens the data dir and the metadata store
- * and serves gRPC in its role (publish, consume or all). With the Cassandra store it binds and
- * answers health at once, NOT_SERVING (other calls UNAVAILABLE) until Cassandra answers,
- * connecting in the background with backoff. A consume-role instance answers polls from a
- * poll table refreshed every `refreshMs` and limits concurrency per calling application. Any
- * role serves Prometheus metrics on `metricsPort` when one is given: the consumer requests',
- * the consume role's table and limiter, and the Elasticsearch audit sink's. A publish of a
- * blob pointer is checked against `blobStores` (the local blob directory of the data dir by
- * default).
+ * server: the Imprint service, assembled by role in one place (`startImprintServer`, and the
+ * role table ROLE_PARTS below). It opens the data dir and the metadata store (or serves the
+ * one it is handed) and serves gRPC in its role (publish, consume or all). With the Cassandra
+ * store it binds and answers health at once, NOT_SERVING (other calls UNAVAILABLE) until
+ * Cassandra answers, connecting in the background with backoff. Polls are answered by one
+ * Poller (server/poll) over the role's PollSource: the store (all), or the consume role's
+ * poll table refreshed every `refreshMs`, behind a concurrency limit per calling
+ * application. Any role serves Prometheus metrics on `metricsPort` when one is given: the
+ * consumer requests', the Poller's, the consume role's table and limiter, and the
+ * Elasticsearch audit sink's. A publish of a blob pointer is checked against `blobStores`
+ * (the local blob directory of the data dir by default).
+ *
+ * This file is server/'s public surface: nothing outside server/ reaches past it.
  */
 import fs from 'node:fs';
 import { Registry } from 'prom-client';
@@ -17,22 +21,53 @@ import { ImprintError } from '../core/index.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 import { FileAuditSink } from './audit/file.js';
-import { withDefaults, type ResolvedServerOptions, type ServerOptions } from './config.js';
-import { ConsumeService } from './consume/consume-service.js';
-import { ConcurrencyLimiter } from './consume/limiter.js';
-import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './consume/metrics.js';
-import { PollTable } from './consume/poll-table.js';
-import { startGrpcServer, type GrpcServerHandle } from './grpc-server.js';
+import { withDefaults, type ResolvedServerOptions, type Role, type ServerOptions } from './config.js';
+import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type ServiceName } from './grpc/index.js';
+import { ConcurrencyLimiter } from './limiter.js';
 import { createLogger } from './log.js';
+import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './metrics.js';
+import { PollTable, Poller, StorePollSource } from './poll/index.js';
 import { ImprintService } from './service.js';
 import { CassandraMetadataStore } from './store/cassandra.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import { SqliteMetadataStore } from './store/sqlite.js';
 
+/** What an instance of a role is made of: the one place roles are decided. */
+interface RoleParts {
+  /** The services it serves and reports in health. */
+  readonly services: readonly ServiceName[];
+  /** Where its Poller reads: the store, its poll table, or no Poller (polls answer UNIMPLEMENTED). */
+  readonly polls: 'store' | 'table' | 'refused';
+  /** Consumer calls behind the per-application concurrency limiter. */
+  readonly limiter: boolean;
+  /** Connections accepted with TCP_NODELAY (many small answers). */
+  readonly noDelay: boolean;
+}
+
+const ROLE_PARTS: Readonly<Record<Role, RoleParts>> = {
+  // Writes, pins, describe, and the Consumer's reads (operators list versions before they pin); not polls.
+  publish: { services: ['imprint.v1.PublisherService', 'imprint.v1.OperatorService'], polls: 'refused', limiter: false, noDelay: false },
+  // Polls from an in-memory table, throttled per application; the Consumer's other reads from the store.
+  consume: { services: ['imprint.v1.ConsumerService'], polls: 'table', limiter: true, noDelay: true },
+  // Everything; polls read the store.
+  all: { services: SERVICE_NAMES, polls: 'store', limiter: false, noDelay: false },
+};
+
+/**
+ * The services an instance of `role` serves (and reports in health). A publish instance also
+ * answers the Consumer's reads (GetVersion, ListVersions, GetLatestAt, GetTopic, ListTopics),
+ * not its polls.
+ */
+export function servicesOf(role: Role): readonly ServiceName[] {
+  return ROLE_PARTS[role].services;
+}
+
 export interface ImprintServer {
   readonly port: number;
   readonly options: ResolvedServerOptions;
   readonly service: ImprintService;
+  /** Answers polls; absent on a publish-role instance. */
+  readonly poller?: Poller;
   readonly store: MetadataStore;
   readonly audit: AuditSink;
   readonly grpc: GrpcServerHandle;
@@ -40,11 +75,11 @@ export interface ImprintServer {
   readonly table?: PollTable;
   /** Consume role: the per-application concurrency limiter. */
   readonly limiter?: ConcurrencyLimiter;
-  /** Consumer request metrics (and the table's, the limiter's, the audit sink's); set when metricsPort is. */
+  /** Consumer request metrics (and the Poller's, the table's, the limiter's, the audit sink's); set when metricsPort is. */
   readonly metrics?: ConsumeMetrics;
   /** The Prometheus endpoint (GET /metrics), when metricsPort was given. */
   readonly metricsServer?: MetricsServer;
-  /** Stops serving, then flushes audit and closes the store. */
+  /** Stops serving, then flushes audit and closes the store (a store or sink it was handed stays open). */
   stop(): Promise<void>;
 }
 
@@ -63,6 +98,7 @@ export function describeBlobStores(stores: readonly BlobStore[]): string {
 export async function startImprintServer(options: ServerOptions = {}): Promise<ImprintServer> {
   const o = withDefaults(options);
   const log = o.log ?? createLogger();
+  const role = ROLE_PARTS[o.role];
   // 1. The data dir: a directory we can write, or one we may create.
   try {
     fs.mkdirSync(o.dataDir, { recursive: true });
@@ -70,51 +106,53 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   } catch (err) {
     throw new DataDirError(`data dir ${o.dataDir} is not a writable directory: ${err instanceof Error ? err.message : String(err)}`, err);
   }
-  // 2. The store (a corrupt database is an error, never an empty store; Cassandra connects
-  //    later, in the background), then audit, whose sink counts into the metrics registry.
-  const cassandra = o.cassandra && new CassandraMetadataStore({ ...o.cassandra, log });
-  const store: MetadataStore = cassandra ?? SqliteMetadataStore.open({ file: o.sqliteFile });
+  // 2. The store, handed in or opened (a corrupt database is an error, never an empty store;
+  //    Cassandra connects later, in the background), then audit, whose sink counts into the
+  //    metrics registry. What the server opens it closes; what it is handed stays the caller's.
+  const ownStore = o.metadataStore === undefined;
+  const store: MetadataStore = o.metadataStore ?? (o.cassandra ? new CassandraMetadataStore({ ...o.cassandra, log }) : SqliteMetadataStore.open({ file: o.sqliteFile }));
+  const cassandra = store instanceof CassandraMetadataStore ? store : undefined;
   const registry = o.metricsPort !== undefined ? new Registry() : undefined;
+  const ownAudit = o.auditSink === undefined;
   let audit: AuditSink;
   try {
-    audit = o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, log });
+    audit = o.auditSink ?? (o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, log }));
   } catch (err) {
-    await store.close();
+    if (ownStore) await store.close();
     throw new DataDirError(`cannot open the audit file ${o.auditFile}: ${err instanceof Error ? err.message : String(err)}`, err);
   }
-  // 3. The consume role: the poll table (first refresh before serving, so the first polls
-  //    answer from memory; with Cassandra not yet up, misses read the store and fail
-  //    UNAVAILABLE until it is), the limiter, and metrics.
-  const consume = o.role === 'consume';
-  const table = consume ? new PollTable({ store, log, clock: o.clock }) : undefined;
-  const limiter = consume ? new ConcurrencyLimiter(o.limiter) : undefined;
-  const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...(limiter && { limiter }) });
+  const release = async () => {
+    if (ownAudit) await audit.close();
+    if (ownStore) await store.close();
+  };
+  // 3. The role's parts: the poll table (consume: first refresh before serving, so the first
+  //    polls answer from memory; with Cassandra not yet up, misses read the store and fail
+  //    UNAVAILABLE until it is), the Poller over the role's source, the limiter, metrics.
+  const table = role.polls === 'table' ? new PollTable({ store, log, clock: o.clock }) : undefined;
+  const poller = role.polls === 'refused' ? undefined : new Poller({ source: table ?? new StorePollSource(store), audit, log, clock: o.clock });
+  const limiter = role.limiter ? new ConcurrencyLimiter(o.limiter) : undefined;
+  const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...(limiter && { limiter }), ...(poller && { poller }) });
   if (table) {
     const first = cassandra && !cassandra.isAvailable ? undefined : await table.start(o.refreshMs);
     if (!first) void table.start(o.refreshMs);
     else if (!first.ok) log.warn('first poll-table refresh failed; polls read the store until one works', { error: first.error instanceof Error ? first.error.message : String(first.error) });
   }
   // 4. Serve.
-  const service = new ImprintService({
-    store,
-    audit,
-    log,
-    clock: o.clock,
-    blobStores: o.blobStores,
-    blobCheckTimeoutMs: o.blobCheckTimeoutMs,
-    ...(table && { poller: new ConsumeService({ table, audit, clock: o.clock }) }),
-  });
+  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs });
+  const guarded = role.services.includes('imprint.v1.ConsumerService') && (limiter || metrics);
   let grpcHandle: GrpcServerHandle;
   let metricsServer: MetricsServer | undefined;
   try {
-    grpcHandle = await startGrpcServer(service, {
+    grpcHandle = await startGrpcServer({
       host: o.host,
       port: o.port,
       log,
-      role: o.role,
+      service,
+      ...(poller && { poller }),
+      services: role.services,
       batchPoll: o.batchPoll,
-      ...((limiter || metrics) && { guard: { ...(limiter && { limiter }), ...(metrics && { metrics }) } }),
-      noDelay: consume,
+      ...(guarded && { guard: { ...(limiter && { limiter }), ...(metrics && { metrics }) } }),
+      noDelay: role.noDelay,
     });
     try {
       if (metrics && o.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, o.metricsPort, o.host);
@@ -124,13 +162,14 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     }
   } catch (err) {
     await table?.stop();
-    await audit.close();
-    await store.close();
+    await release();
     throw err;
   }
+  // 5. Health.
   const setHealth = (up: boolean) => {
     for (const n of ['', ...grpcHandle.services]) grpcHandle.health.setStatus(n, up ? 'SERVING' : 'NOT_SERVING');
   };
+  let unwatch = () => {};
   if (table) {
     // A consume instance serves polls from its table: SERVING once it has one, and still while
     // the store is down (polls answer from the last good table; its age is a metric).
@@ -139,24 +178,25 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   } else if (cassandra) {
     // Health follows Cassandra: NOT_SERVING until it is connected, and while no node answers.
     setHealth(cassandra.isAvailable);
-    cassandra.onAvailabilityChange(setHealth);
+    unwatch = cassandra.onAvailabilityChange(setHealth);
   }
-  if (cassandra) void cassandra.connectInBackground();
+  if (cassandra && ownStore) void cassandra.connectInBackground();
   log.info('imprint serving', {
     address: `${o.host}:${grpcHandle.port}`,
     role: o.role,
     services: grpcHandle.services.join(','),
     ...(table && { refreshMs: o.refreshMs, tableTopics: table.stats().topics }),
     ...(metricsServer && { metrics: `http://${o.host}:${metricsServer.port}/metrics` }),
-    store: store.name,
-    ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : { db: o.sqliteFile }),
-    audit: o.esUrl ? `elasticsearch ${o.esUrl} (${o.esIndexPrefix}-*)` : o.auditFile,
+    store: ownStore ? store.name : `${store.name} (handed in)`,
+    ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : ownStore && { db: o.sqliteFile }),
+    audit: !ownAudit ? `${audit.name} (handed in)` : o.esUrl ? `elasticsearch ${o.esUrl} (${o.esIndexPrefix}-*)` : o.auditFile,
     blobs: describeBlobStores(o.blobStores),
   });
   return {
     port: grpcHandle.port,
     options: o,
     service,
+    ...(poller && { poller }),
     store,
     audit,
     grpc: grpcHandle,
@@ -165,24 +205,24 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(metrics && { metrics }),
     ...(metricsServer && { metricsServer }),
     async stop() {
+      unwatch();
       await grpcHandle.stop();
       await table?.stop();
       await metricsServer?.close();
-      await audit.close();
-      await store.close();
+      await release();
       log.info('imprint stopped');
     },
   };
 }
 
-export { ImprintService } from './service.js';
+export { ImprintService, type Caller, type ServiceDeps, type TopicDescription } from './service.js';
 export { SqliteMetadataStore, StoreOpenError } from './store/sqlite.js';
 export { CassandraMetadataStore, CassandraSchemaError } from './store/cassandra.js';
 export type { MetadataStore } from './store/metadata-store.js';
 export { FileAuditSink, readAuditFile } from './audit/file.js';
 export { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 export type { TopicConsumers } from './audit/consumers.js';
-export type { AuditSink, AuditEvent } from './audit/audit-sink.js';
+export type { AuditSink, AuditEvent, AuditStats, PollEvent } from './audit/audit-sink.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export {
   withDefaults,
@@ -203,5 +243,7 @@ export {
   type Role,
 } from './config.js';
 export { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
-export { servicesOf, SERVICE_NAMES, type ServiceName } from './grpc-server.js';
-export * from './consume/index.js';
+export * from './grpc/index.js';
+export * from './poll/index.js';
+export { ConcurrencyLimiter, limiterWithDefaults, OTHER_APPS, type AppLimitState, type Lease, type LimiterOptions, type RejectReason, type Rejection } from './limiter.js';
+export { consumeMetrics, startMetricsServer, OTHER_APP_LABEL, type ConsumeMetrics, type ConsumeMetricsOptions, type MetricsServer } from './metrics.js';

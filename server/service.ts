@@ -1,29 +1,26 @@
 /**
- * The service's operations over plain domain types, independent of gRPC: validate with
- * core, read and write through the MetadataStore (each change with its history entry), decide
- * with core, record polls to audit. grpc-server.ts only translates wire messages to these
- * calls and errors to statuses.
+ * The service's operations over plain domain types, independent of any transport: publish,
+ * operate (pins, history, describe) and the reads that are not polls, validated with core,
+ * through the MetadataStore (each change with its history entry). Polls are the Poller's
+ * (server/poll). A transport (server/grpc) only translates its messages to these calls and
+ * errors to its statuses.
  */
 import {
   MAX_TIME_MS,
   MAX_VERSION,
-  PAGE_SIZE_DEFAULT,
   PAGE_SIZE_MAX,
   checkRange,
   DataIntegrityError,
   InvalidArgumentError,
   NotFoundError,
   identityAttributes,
-  isUpdate,
   latestFor,
+  newestGood,
   recordProblem,
-  resolveTarget,
   scopeKey,
-  scopeMatches,
   sha256Hex,
   validateIdentity,
   validateNewVersion,
-  validatePollIdentity,
   validateRetention,
   validateScope,
   validateScopes,
@@ -34,6 +31,7 @@ import {
   type ConsumerIdentity,
   type NewVersion,
   type Pin,
+  type RecordFailure,
   type Scope,
   type ScopeHead,
   type Topic,
@@ -41,17 +39,11 @@ import {
   type VersionRecord,
 } from '../core/index.js';
 import type { BlobStore } from '../client/blob-store/blob-store.js';
-import type { AuditSink, PollEvent } from './audit/audit-sink.js';
+import type { AuditSink } from './audit/audit-sink.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, checkBlobPointer } from './blob-check.js';
 import type { TopicConsumers } from './audit/consumers.js';
 import { silentLogger, type Logger } from './log.js';
-import type { Poller } from './consume/consume-service.js';
 import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/metadata-store.js';
-
-export interface PollAnswer {
-  readonly record?: VersionRecord;
-  readonly pinned: boolean;
-}
 
 export interface TopicDescription {
   readonly topic: Topic;
@@ -93,8 +85,6 @@ export interface ServiceDeps {
   readonly log?: Logger;
   /** @default Date.now */
   readonly clock?: () => number;
-  /** Answers polls instead of the store (the consume role's poll table). @default none: polls read the store */
-  readonly poller?: Poller;
   /**
    * The blob stores a publish's blob pointer is checked against (one per region): each
    * location must be in one of them, and its object there with the pointer's size.
@@ -112,10 +102,9 @@ export class ImprintService {
   private readonly audit: AuditSink;
   private readonly log: Logger;
   private readonly now: () => number;
-  private readonly poller: Poller | undefined;
   private readonly blobStores: readonly BlobStore[];
   private readonly blobCheckTimeoutMs: number;
-  /** Records that failed their consistency check when read (for tests and metrics). */
+  /** Records that failed their consistency check when GetVersion or GetLatestAt read them (tests); polls count theirs in the Poller. */
   integrityFailures = 0;
 
   constructor(deps: ServiceDeps) {
@@ -123,7 +112,6 @@ export class ImprintService {
     this.audit = deps.audit;
     this.log = deps.log ?? silentLogger;
     this.now = deps.clock ?? Date.now;
-    this.poller = deps.poller;
     this.blobStores = deps.blobStores ?? [];
     this.blobCheckTimeoutMs = deps.blobCheckTimeoutMs ?? DEFAULT_BLOB_CHECK_TIMEOUT_MS;
   }
@@ -182,71 +170,7 @@ export class ImprintService {
     return this.store.addScopes(topic, version, valid, this.now(), actorOf(caller, ''));
   }
 
-  // ---- consumer ----
-
-  /**
-   * What a consumer holding `lastSeen` (0n: nothing) should do. It is never handed a record
-   * that fails its consistency check: a consumer with data gets no update, one with none gets
-   * the newest matching version that passes. With a poller (consume role), it answers.
-   */
-  /** With a poller that can answer from memory, its answer at once (see Poller.pollNow); else undefined. */
-  pollNow(topic: string, identity: ConsumerIdentity, lastSeen: Version): PollAnswer | undefined {
-    return this.poller?.pollNow?.(topic, identity, lastSeen);
-  }
-
-  async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
-    if (this.poller) return this.poller.poll(topic, identity, lastSeen);
-    validateTopicName(topic);
-    validatePollIdentity(identity);
-    const audit = (outcome: PollEvent['outcome'], holds: Version, pinned: boolean, error?: string) =>
-      this.audit.record({ kind: 'poll', atMs: this.now(), topic, identity, lastSeen: lastSeen.toString(), holds: holds.toString(), outcome, pinned, ...(error && { error }) });
-    try {
-      const answer = await this.decide(topic, identity, lastSeen);
-      audit(answer.record ? 'update' : 'no-update', answer.record?.version ?? lastSeen, answer.pinned);
-      return answer;
-    } catch (err) {
-      audit('error', lastSeen, false, err instanceof Error ? err.message : String(err));
-      throw err;
-    }
-  }
-
-  private async decide(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
-    // 1. Read the topic's heads and pins in one go.
-    const state = await this.store.pollState(topic);
-    if (!state) throw new NotFoundError(`topic "${topic}"`);
-    // 2. Decide the target: the best pin, else the latest for the consumer's scopes.
-    const target = resolveTarget(state.heads, state.pins, identity);
-    if (!target || !isUpdate(target, lastSeen)) return { pinned: target?.pinned ?? false };
-    // 3. Read the record and check it.
-    const record = await this.store.getVersion(topic, target.version);
-    const problem = record ? recordProblem(record) : `version ${target.version} of topic "${topic}" is missing`;
-    if (record && !problem) return { record, pinned: target.pinned };
-    // 4. It fails: keep a consumer with data where it is; give one with none the newest good version.
-    this.integrityFailures++;
-    this.log.warn('record failed its consistency check; not served', { topic, version: target.version, problem });
-    if (lastSeen > 0n) return { pinned: false };
-    const good = await this.newestGood(topic, identityAttributes(identity), target.version);
-    return good ? { record: good, pinned: false } : { pinned: false };
-  }
-
-  /** The newest version below `below` whose scopes match and whose record passes, published by `atMs` when given. */
-  private async newestGood(topic: string, attrs: Readonly<Record<string, string>>, below: Version, atMs?: number): Promise<VersionRecord | undefined> {
-    let cursor: Version | undefined = below;
-    for (;;) {
-      const page: VersionRecord[] = await this.store.listVersions(topic, { below: cursor, limit: PAGE_SIZE_DEFAULT });
-      for (const r of page) {
-        if (atMs !== undefined && r.publishedAtMs > atMs) continue;
-        if (!r.scopes.some((s) => scopeMatches(s, attrs))) continue;
-        if (recordProblem(r)) {
-          this.integrityFailures++;
-          continue;
-        }
-        return r;
-      }
-      if (page.length < PAGE_SIZE_DEFAULT) return undefined;
-      cursor = page[page.length - 1]?.version;
-    }
-  }
+  // ---- consumer reads (polls are the Poller's) ----
 
   async getVersion(topic: string, version: Version): Promise<VersionRecord> {
     validateTopicName(topic);
@@ -285,8 +209,11 @@ export class ImprintService {
     if (latest === undefined) return undefined;
     const record = await this.store.getVersion(topic, latest);
     if (record && !recordProblem(record)) return record;
-    this.integrityFailures++;
-    return this.newestGood(topic, attrs, latest, atMs);
+    // It fails: the newest matching version below it that passes, as a poll would give.
+    const failures: RecordFailure[] = [];
+    const good = await newestGood((below, limit) => this.store.listVersions(topic, { below, limit }), attrs, latest, failures, atMs);
+    this.integrityFailures += 1 + failures.length;
+    return good;
   }
 
   async getTopic(name: string): Promise<Topic> {

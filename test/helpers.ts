@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ImprintClient } from '../client/index.js';
 import { ImprintError, sha256Hex, type ConsumerIdentity, type DataPointer } from '../core/index.js';
-import { silentLogger, startImprintServer, type ImprintServer, type ServerOptions } from '../server/index.js';
+import { silentLogger, startImprintServer, type AuditEvent, type AuditSink, type AuditStats, type ImprintServer, type ServerOptions } from '../server/index.js';
 
 export function tempDir(prefix = 'imprint-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -20,13 +20,13 @@ export interface TestServer {
 }
 
 /**
- * A real Imprint server on a free port with its own data dir (or the one given, for restarts).
- * `blobStores`: the regions its publishes' blob pointers are checked against (default: the
- * local store of its data dir), i.e. the stores the test's publishers write to.
+ * A real Imprint server on a free port with its own data dir (or the one given, for restarts),
+ * with any other server option: ready-made parts (`metadataStore`, `auditSink`; they stay
+ * open after stop), a role. `blobStores`: the regions its publishes' blob pointers are checked
+ * against (default: the local store of its data dir), i.e. the stores the test's publishers
+ * write to.
  */
-export async function startTestServer(
-  opts: { dataDir?: string; clock?: () => number } & Pick<ServerOptions, 'blobStores' | 'blobCheckTimeoutMs'> = {},
-): Promise<TestServer> {
+export async function startTestServer(opts: Omit<ServerOptions, 'port' | 'log'> = {}): Promise<TestServer> {
   const { dataDir = tempDir(), ...rest } = opts;
   const server = await startImprintServer({ ...rest, dataDir, port: 0, log: silentLogger });
   const address = `127.0.0.1:${server.port}`;
@@ -41,6 +41,20 @@ export async function startTestServer(
       await server.stop();
     },
   };
+}
+
+/** An AuditSink that keeps every event in memory. */
+export class MemoryAuditSink implements AuditSink {
+  readonly name = 'memory';
+  readonly events: AuditEvent[] = [];
+  record(event: AuditEvent): void {
+    this.events.push(event);
+  }
+  stats(): AuditStats {
+    return { recorded: this.events.length, dropped: 0 };
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
 }
 
 export function directPointer(text: string | Uint8Array): DataPointer {

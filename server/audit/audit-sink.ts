@@ -6,7 +6,6 @@
  * change itself (MetadataStore.listHistory).
  */
 import type { ConsumerIdentity } from '../../core/index.js';
-import type { TopicConsumers } from './consumers.js';
 
 interface EventBase {
   /** Milliseconds since the epoch. */
@@ -60,4 +59,38 @@ export interface AuditSink {
    * backend cannot be read).
    */
   consumers?(topic: string, sinceMs: number): Promise<TopicConsumers>;
+}
+
+/** Who consumes a topic (AuditSink.consumers): per app and cluster, the nodes seen and the version each holds by its latest poll. */
+export interface VersionHeld {
+  readonly version: string;
+  /** Nodes whose latest poll in the window says they hold this version. */
+  readonly nodeCount: number;
+  /** The latest of those polls. */
+  readonly lastSeenMs: number;
+}
+
+/** The consumers of one app in one cluster. */
+export interface ConsumerGroup {
+  readonly app: string;
+  readonly cluster: string;
+  readonly nodeCount: number;
+  /** Highest version first. */
+  readonly versions: readonly VersionHeld[];
+  readonly lastSeenMs: number;
+}
+
+export interface TopicConsumers {
+  readonly topic: string;
+  readonly sinceMs: number;
+  /** Exclusive upper bound of the window, when one was given. */
+  readonly untilMs?: number;
+  /** Distinct nodes seen (a node: app, cluster, region and node id). 0: nobody polled it in the window. */
+  readonly nodeCount: number;
+  /** Over all groups, highest version first. */
+  readonly versions: readonly VersionHeld[];
+  /** Sorted by app, then cluster. */
+  readonly groups: readonly ConsumerGroup[];
+  /** The latest poll of any node; absent when nobody polled the topic in the window. */
+  readonly lastSeenMs?: number;
 }

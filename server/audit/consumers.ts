@@ -10,7 +10,10 @@
 import fs from 'node:fs';
 import readline from 'node:readline';
 import { InvalidArgumentError, UnavailableError } from '../../core/index.js';
-import type { AuditEvent, PollEvent } from './audit-sink.js';
+import type { AuditEvent, ConsumerGroup, PollEvent, TopicConsumers, VersionHeld } from './audit-sink.js';
+
+// The answer's types are the port's (audit-sink.ts); they were first written here.
+export type { ConsumerGroup, TopicConsumers, VersionHeld };
 
 /** One poll as the consumers view needs it: who, what it holds, when. */
 export interface ConsumerObservation {
@@ -21,39 +24,6 @@ export interface ConsumerObservation {
   /** The version the node holds after the poll ("0": nothing yet). */
   readonly holds: string;
   readonly atMs: number;
-}
-
-export interface VersionHeld {
-  readonly version: string;
-  /** Nodes whose latest poll in the window says they hold this version. */
-  readonly nodeCount: number;
-  /** The latest of those polls. */
-  readonly lastSeenMs: number;
-}
-
-/** The consumers of one app in one cluster. */
-export interface ConsumerGroup {
-  readonly app: string;
-  readonly cluster: string;
-  readonly nodeCount: number;
-  /** Highest version first. */
-  readonly versions: readonly VersionHeld[];
-  readonly lastSeenMs: number;
-}
-
-export interface TopicConsumers {
-  readonly topic: string;
-  readonly sinceMs: number;
-  /** Exclusive upper bound of the window, when one was given. */
-  readonly untilMs?: number;
-  /** Distinct nodes seen (a node: app, cluster, region and node id). 0: nobody polled it in the window. */
-  readonly nodeCount: number;
-  /** Over all groups, highest version first. */
-  readonly versions: readonly VersionHeld[];
-  /** Sorted by app, then cluster. */
-  readonly groups: readonly ConsumerGroup[];
-  /** The latest poll of any node; absent when nobody polled the topic in the window. */
-  readonly lastSeenMs?: number;
 }
 
 export interface ConsumersWindow {

@@ -13,13 +13,9 @@ import { ImprintClient, Subscriber } from '../../client/index.js';
 import { MAX_DIRECT_BYTES, sha256Hex } from '../../core/index.js';
 import { loadImprintProto } from '../../proto/loader.js';
 import type { BatchPollResponse__Output } from '../../proto/gen/imprint/v1/BatchPollResponse.js';
-import { startGrpcServer, type GrpcServerHandle } from '../../server/grpc-server.js';
-import { silentLogger, startImprintServer, type ImprintServer } from '../../server/index.js';
-import { ImprintService } from '../../server/service.js';
-import { SqliteMetadataStore } from '../../server/store/sqlite.js';
-import { MemoryAuditSink } from '../consume-scenarios.js';
+import { SqliteMetadataStore, silentLogger, startImprintServer, type ImprintServer } from '../../server/index.js';
 import { CountingStore } from '../counting-store.js';
-import { directPointer, tempDir } from '../helpers.js';
+import { MemoryAuditSink, directPointer, startTestServer, tempDir, type TestServer } from '../helpers.js';
 import { RawStubs } from '../wire-numbers.js';
 
 /** grpc-js's own default receive limit (what Python's grpcio has too): clients here keep it. */
@@ -47,7 +43,7 @@ describe('a BatchPoll that asks too much is refused before any work', () => {
   let sqlite: SqliteMetadataStore;
   let store: CountingStore;
   let audit: MemoryAuditSink;
-  let servers: GrpcServerHandle[];
+  let servers: TestServer[];
   let stubs: RawStubs[];
   beforeAll(async () => {
     const dir = tempDir();
@@ -56,10 +52,9 @@ describe('a BatchPoll that asks too much is refused before any work', () => {
     await sqlite.publish({ topic: 'big', metadata: {}, pointer: directPointer(megabyte(0)), scopes: [{}] }, Date.now());
     store = new CountingStore(sqlite);
     audit = new MemoryAuditSink();
-    const service = new ImprintService({ store, audit });
     // The default bounds, and a server that takes 2000 topics (so the 1000 are refused as duplicates).
-    servers = [await startGrpcServer(service, { host: '127.0.0.1', port: 0, log: silentLogger }), await startGrpcServer(service, { host: '127.0.0.1', port: 0, log: silentLogger, batchPoll: { maxTopics: 2000 } })];
-    stubs = servers.map((s) => new RawStubs(`127.0.0.1:${s.port}`));
+    servers = [await startTestServer({ metadataStore: store, auditSink: audit }), await startTestServer({ metadataStore: store, auditSink: audit, batchPoll: { maxTopics: 2000 } })];
+    stubs = servers.map((s) => new RawStubs(s.address));
   });
   afterAll(async () => {
     for (const s of stubs) s.close();

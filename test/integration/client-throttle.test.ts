@@ -12,13 +12,21 @@ import { ImprintClient, Subscriber } from '../../client/index.js';
 import { InvalidArgumentError, ResourceExhaustedError } from '../../core/index.js';
 import { loadImprintProto } from '../../proto/loader.js';
 import { APP_METADATA_KEY, RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
-import { ConcurrencyLimiter, appFromCall, throttledUnary, type LimiterOptions } from '../../server/consume/index.js';
-import { consumerHandlers, operatorHandlers, publisherHandlers } from '../../server/grpc-server.js';
-import { silentLogger } from '../../server/log.js';
-import { ImprintService } from '../../server/service.js';
-import { SqliteMetadataStore } from '../../server/store/sqlite.js';
-import { MemoryAuditSink } from '../consume-scenarios.js';
-import { directPointer, identity, tempDir } from '../helpers.js';
+import {
+  ConcurrencyLimiter,
+  ImprintService,
+  Poller,
+  SqliteMetadataStore,
+  StorePollSource,
+  appFromCall,
+  consumerHandlers,
+  operatorHandlers,
+  publisherHandlers,
+  silentLogger,
+  throttledUnary,
+  type LimiterOptions,
+} from '../../server/index.js';
+import { MemoryAuditSink, directPointer, identity, tempDir } from '../helpers.js';
 
 type Unary = grpc.handleUnaryCall<unknown, unknown>;
 
@@ -54,7 +62,7 @@ interface Harness {
 }
 
 /**
- * The real Publisher, Consumer and Operator handlers over ImprintService and SQLite, each
+ * The real Publisher, Consumer and Operator handlers over ImprintService, the Poller and SQLite, each
  * wrapped to record its arrivals. With `limiter`, Poll and BatchPoll go through the real
  * throttling wrapper (throttledUnary, per appFromCall); with `gatePolls`, they hold until
  * releasePolls(), so a caller keeps its slot.
@@ -62,7 +70,9 @@ interface Harness {
 async function startHarness(opts: { limiter?: LimiterOptions; gatePolls?: boolean } = {}): Promise<Harness> {
   const dir = tempDir();
   const store = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
-  const service = new ImprintService({ store, audit: new MemoryAuditSink() });
+  const audit = new MemoryAuditSink();
+  const service = new ImprintService({ store, audit });
+  const poller = new Poller({ source: new StorePollSource(store), audit });
   const arrivals: Arrival[] = [];
   const refusals = new Map<string, Refusal[]>();
   const limiter = opts.limiter ? new ConcurrencyLimiter(opts.limiter) : undefined;
@@ -107,7 +117,7 @@ async function startHarness(opts: { limiter?: LimiterOptions; gatePolls?: boolea
   const { proto } = loadImprintProto();
   const server = new grpc.Server();
   server.addService(proto.imprint.v1.PublisherService.service, wrapAll(publisherHandlers(service, silentLogger)));
-  server.addService(proto.imprint.v1.ConsumerService.service, wrapAll(consumerHandlers(service, silentLogger), true));
+  server.addService(proto.imprint.v1.ConsumerService.service, wrapAll(consumerHandlers(service, poller, silentLogger), true));
   server.addService(proto.imprint.v1.OperatorService.service, wrapAll(operatorHandlers(service, silentLogger)));
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),

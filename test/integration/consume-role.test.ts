@@ -1,7 +1,9 @@
 /**
- * A consume-role gRPC server (startGrpcServer with role "consume": Poll and BatchPoll answered
- * by the ConsumeService from the poll table, every Consumer method behind the per-application
- * limiter and the metrics) against the normal server on the same store.
+ * A consume-role server (startImprintServer with role "consume", handed a counting store:
+ * Poll and BatchPoll answered by the Poller from the poll table, every Consumer method behind
+ * the per-application limiter and the metrics): the table swapped whole, requests pooled, a
+ * noisy application throttled, metrics served, TCP_NODELAY. That its answers are the all
+ * role's is test/poll-scenarios.ts's (test/integration/poll-scenarios.test.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,58 +17,14 @@ import type { ConsumerServiceClient } from '../../proto/gen/imprint/v1/ConsumerS
 import type { PollResponse__Output } from '../../proto/gen/imprint/v1/PollResponse.js';
 import { loadImprintProto } from '../../proto/loader.js';
 import { RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
-import { ConsumeService } from '../../server/consume/consume-service.js';
-import { listenNoDelay } from '../../server/consume/listen.js';
-import { ConcurrencyLimiter, type LimiterOptions } from '../../server/consume/limiter.js';
-import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from '../../server/consume/metrics.js';
-import { PollTable } from '../../server/consume/poll-table.js';
-import { consumerHandlers, pollHandlers, startGrpcServer, type GrpcServerHandle } from '../../server/grpc-server.js';
-import { silentLogger } from '../../server/log.js';
-import { ImprintService } from '../../server/service.js';
-import { SqliteMetadataStore } from '../../server/store/sqlite.js';
-import { MemoryAuditSink, SCENARIOS, SCENARIO_TOPICS, outcome, seedScenarios } from '../consume-scenarios.js';
+import { SqliteMetadataStore, type LimiterOptions } from '../../server/index.js';
 import { CountingStore } from '../counting-store.js';
-import { directPointer, identity, tempDir } from '../helpers.js';
+import { MemoryAuditSink, directPointer, identity, startTestServer, tempDir, type TestServer } from '../helpers.js';
+import { outcome } from '../poll-scenarios.js';
 
-const fixedClock = () => 1_700_000_000_000;
-
-interface ConsumeStack {
-  readonly table: PollTable;
-  readonly audit: MemoryAuditSink;
-  readonly limiter: ConcurrencyLimiter;
-  readonly metrics: ConsumeMetrics;
-  readonly address: string;
-  readonly client: ImprintClient;
-  stop(): Promise<void>;
-}
-
-/** A consume-role server over `store`: Poll/BatchPoll from the table, the other Consumer methods from ImprintService. */
-async function startConsume(store: CountingStore, limiterOptions: LimiterOptions): Promise<ConsumeStack> {
-  const table = new PollTable({ store, log: silentLogger });
-  await table.refresh();
-  const audit = new MemoryAuditSink();
-  const consume = new ConsumeService({ table, audit, clock: fixedClock });
-  // Polls go to the ConsumeService; the other Consumer methods read the store, as in `serve --role consume`.
-  const service = new ImprintService({ store, audit: new MemoryAuditSink(), clock: fixedClock, poller: consume });
-  const limiter = new ConcurrencyLimiter(limiterOptions);
-  const metrics = consumeMetrics({ table, limiter });
-  const grpcServer = await startGrpcServer(service, { host: '127.0.0.1', port: 0, log: silentLogger, role: 'consume', guard: { limiter, metrics } });
-  const port = grpcServer.port;
-  const address = `127.0.0.1:${port}`;
-  const client = new ImprintClient({ address });
-  return {
-    table,
-    audit,
-    limiter,
-    metrics,
-    address,
-    client,
-    async stop() {
-      client.close();
-      await table.stop();
-      await grpcServer.stop();
-    },
-  };
+/** A consume-role server over `store`, refreshing only when a test asks (refresh()), with metrics on a free port. */
+function startConsume(store: CountingStore, limiter: LimiterOptions): Promise<TestServer> {
+  return startTestServer({ role: 'consume', metadataStore: store, auditSink: new MemoryAuditSink(), limiter, refreshMs: 600_000, metricsPort: 0 });
 }
 
 /** A raw Consumer client that names its application in the request metadata. */
@@ -103,64 +61,35 @@ describe('consume role over gRPC', () => {
     dir = tempDir();
     sqlite = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
     store = new CountingStore(sqlite);
-    await seedScenarios(sqlite, tick);
+    await createTopic('plain');
+    await publish('plain', 'p1');
+    await publish('plain', 'p2');
+    await createTopic('scoped');
+    await publish('scoped', 's1');
   });
   afterAll(async () => {
     await sqlite.close();
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  describe('answers', () => {
-    let consume: ConsumeStack;
-    let ref: { handle: GrpcServerHandle; client: ImprintClient; audit: MemoryAuditSink };
-    beforeAll(async () => {
-      consume = await startConsume(store, { initialLimit: 100, maxLimit: 200 });
-      const audit = new MemoryAuditSink();
-      const handle = await startGrpcServer(new ImprintService({ store: sqlite, audit, clock: fixedClock }), { host: '127.0.0.1', port: 0, log: silentLogger });
-      ref = { handle, client: new ImprintClient({ address: `127.0.0.1:${handle.port}` }), audit };
-    });
-    afterAll(async () => {
-      ref.client.close();
-      await ref.handle.stop();
-      await consume.stop();
-    });
-
-    it.each(SCENARIOS.map((s) => [s.name, s] as const))('Poll, %s: the same answer as the normal server', async (_name, s) => {
-      const expected = await outcome(ref.client.poll(s.topic, s.identity, s.lastSeen));
-      expect(await outcome(consume.client.poll(s.topic, s.identity, s.lastSeen))).toEqual(expected);
-      // And the same through BatchPoll, next to every other topic.
-      const cursors = SCENARIO_TOPICS.map((t) => ({ topic: t, lastSeen: t === s.topic ? s.lastSeen : 1n }));
-      const batch = async (c: ImprintClient) => {
-        try {
-          return await c.batchPoll(s.identity, cursors);
-        } catch (err) {
-          return { error: (err as ImprintError).code };
-        }
-      };
-      expect(await batch(consume.client)).toEqual(await batch(ref.client));
-    });
-
-    it('records the same audit events as the normal server', async () => {
-      // Topics of one BatchPoll are answered concurrently: compare the events as multisets.
-      const sorted = (events: readonly unknown[]) => events.map((e) => JSON.stringify(e)).sort();
-      expect(consume.audit.events.length).toBeGreaterThan(SCENARIOS.length);
-      expect(sorted(consume.audit.events)).toEqual(sorted(ref.audit.events));
-    });
-  });
-
   describe('table swap, pooling and throttling', () => {
-    let consume: ConsumeStack;
-    let metricsServer: MetricsServer;
+    let consume: TestServer;
+    const table = () => {
+      if (!consume.server.table) throw new Error('a consume-role server has a poll table');
+      return consume.server.table;
+    };
+    const limiter = () => {
+      if (!consume.server.limiter) throw new Error('a consume-role server has a limiter');
+      return consume.server.limiter;
+    };
     beforeAll(async () => {
       for (const t of ['swap-a', 'swap-b']) {
         await createTopic(t);
         await publish(t, `${t}1`);
       }
       consume = await startConsume(store, { globalLimit: 40, initialLimit: 30, minLimit: 30, maxLimit: 30, activeWindowMs: 600_000 });
-      metricsServer = await startMetricsServer(consume.metrics.registry, 0);
     });
     afterAll(async () => {
-      await metricsServer.close();
       await consume.stop();
     });
 
@@ -175,7 +104,7 @@ describe('consume role over gRPC', () => {
       await publish('swap-b', 'b3');
       await sqlite.pin({ topic: 'swap-b', scope: {}, version: 2n, createdAtMs: tick(), reason: 'r', createdBy: 'op' });
       const gate = store.gate('pollState', 'swap-b');
-      const refreshing = consume.table.refresh();
+      const refreshing = table().refresh();
       await gate.reached;
       await vi.waitFor(() => expect(store.count('pollState', 'swap-a')).toBe(2)); // swap-a is read into the new table
       expect(await view()).toEqual(['swap-a v1', 'swap-b v-']);
@@ -190,20 +119,20 @@ describe('consume role over gRPC', () => {
       const c = consume.client;
       const who = identity({ app: 'pooler' });
       const gate = store.gate('pollState', 'pool');
-      const misses = consume.table.stats().misses;
+      const misses = table().stats().misses;
       const polls = Array.from({ length: 20 }, () => c.poll('pool', who, 0n));
-      await vi.waitFor(() => expect(consume.table.stats().misses - misses).toBe(20));
+      await vi.waitFor(() => expect(table().stats().misses - misses).toBe(20));
       gate.release();
       expect((await Promise.all(polls)).map((a) => a.record?.version)).toEqual(Array.from({ length: 20 }, () => 1n));
       expect(store.count('pollState', 'pool')).toBe(1);
       expect(store.count('getVersion', 'pool')).toBe(1);
 
       await publish('pool', 'p2');
-      await consume.table.refresh();
+      await table().refresh();
       const recordGate = store.gate('getVersion', 'pool');
-      const recordMisses = consume.table.stats().recordCache.misses;
+      const recordMisses = table().stats().recordCache.misses;
       const updates = Array.from({ length: 20 }, () => c.poll('pool', who, 1n));
-      await vi.waitFor(() => expect(consume.table.stats().recordCache.misses - recordMisses).toBe(20));
+      await vi.waitFor(() => expect(table().stats().recordCache.misses - recordMisses).toBe(20));
       recordGate.release();
       expect((await Promise.all(updates)).map((a) => a.record?.version)).toEqual(Array.from({ length: 20 }, () => 2n));
       expect(store.count('getVersion', 'pool')).toBe(2);
@@ -221,19 +150,19 @@ describe('consume role over gRPC', () => {
       const held: Promise<unknown>[] = [];
       const noisyId = identity({ app: 'ignored-the-metadata-wins' });
       for (let i = 0; i < share; i++) held.push(rawPoll(noisy, 'slow', noisyId, 0n));
-      await vi.waitFor(() => expect(consume.limiter.state('noisy')?.inflight).toBe(share));
+      await vi.waitFor(() => expect(limiter().state('noisy')?.inflight).toBe(share));
       // Over its share: refused at once, with the hint in the trailing metadata and the message.
       const err = await grpcError(rawPoll(noisy, 'plain', noisyId, 0n));
       expect(err.code).toBe(grpc.status.RESOURCE_EXHAUSTED);
       const hint = Number(err.metadata.get(RETRY_AFTER_METADATA_KEY)[0]);
-      expect(hint).toBeGreaterThanOrEqual(consume.limiter.options.minRetryAfterMs);
+      expect(hint).toBeGreaterThanOrEqual(limiter().options.minRetryAfterMs);
       expect(err.details).toMatch(new RegExp(`application "noisy" is over its fair share .*; retry after ${hint} ms`));
       expect(retryAfterMsOf(err)).toBe(hint);
       // Without metadata the application is identity.app; the typed client error carries the hint in its message.
       expect(await outcome(consume.client.poll('plain', identity({ app: 'noisy' }), 0n))).toEqual({ error: 'RESOURCE_EXHAUSTED' });
       const typed = await consume.client.poll('plain', identity({ app: 'noisy' }), 0n).catch((e: unknown) => e);
       expect(typed).toBeInstanceOf(ImprintError);
-      expect(retryAfterMsOf(typed)).toBeGreaterThanOrEqual(consume.limiter.options.minRetryAfterMs);
+      expect(retryAfterMsOf(typed)).toBeGreaterThanOrEqual(limiter().options.minRetryAfterMs);
       // The quiet application is still served, one call after another.
       for (let i = 0; i < 5; i++) expect((await consume.client.poll('plain', quiet, 1n)).record?.version).toBe(2n);
       expect((await consume.client.batchPoll(quiet, [{ topic: 'plain', lastSeen: 0n }, { topic: 'scoped', lastSeen: 0n }])).map((r) => r.record?.version)).toEqual([2n, 1n]);
@@ -241,12 +170,13 @@ describe('consume role over gRPC', () => {
       gate.release();
       expect(await Promise.all(held)).toHaveLength(share);
       expect((await rawPoll(noisy, 'plain', noisyId, 0n)).update?.record?.version).toBe('2');
-      expect(consume.limiter.state('noisy')?.throttled).toBe(3);
+      expect(limiter().state('noisy')?.throttled).toBe(3);
       noisy.close();
     });
 
     it('serves its metrics over HTTP', async () => {
-      const res = await fetch(`http://127.0.0.1:${metricsServer.port}/metrics`);
+      const metricsPort = () => consume.server.metricsServer?.port;
+      const res = await fetch(`http://127.0.0.1:${metricsPort()}/metrics`);
       expect(res.status).toBe(200);
       expect(res.headers.get('content-type')).toContain('text/plain');
       const text = await res.text();
@@ -259,24 +189,16 @@ describe('consume role over gRPC', () => {
       expect(text).toMatch(/^imprint_consume_table_refreshes_total\{outcome="ok"\} [1-9]\d*$/m);
       expect(text).toMatch(/^imprint_consume_store_reads_total\{kind="pollState"\} [1-9]\d*$/m);
       expect(text).toMatch(/^imprint_consume_app_concurrency_limit\{app="quiet"\} 30$/m);
-      expect((await fetch(`http://127.0.0.1:${metricsServer.port}/other`)).status).toBe(404);
+      expect((await fetch(`http://127.0.0.1:${metricsPort()}/other`)).status).toBe(404);
     });
   });
 
   it('serves through a TCP_NODELAY listener as through bindAsync, and closes', async () => {
-    const table = new PollTable({ store, log: silentLogger });
-    await table.refresh();
-    const { proto } = loadImprintProto();
-    const server = new grpc.Server();
-    const service = new ImprintService({ store, audit: new MemoryAuditSink(), clock: fixedClock });
-    server.addService(proto.imprint.v1.ConsumerService.service, { ...consumerHandlers(service, silentLogger), ...pollHandlers(new ConsumeService({ table, audit: new MemoryAuditSink() }), silentLogger) });
-    const listener = await listenNoDelay(server, '127.0.0.1', 0);
-    const client = new ImprintClient({ address: `127.0.0.1:${listener.port}` });
-    expect((await client.poll('plain', identity(), 0n)).record?.version).toBe(2n);
-    expect((await client.getTopic('plain')).latestVersion).toBe(2n);
-    client.close();
-    await listener.close(1000);
-    const after = new ImprintClient({ address: `127.0.0.1:${listener.port}`, deadlineMs: 2000 });
+    const consume = await startConsume(store, {});
+    expect((await consume.client.poll('plain', identity(), 0n)).record?.version).toBe(2n);
+    expect((await consume.client.getTopic('plain')).latestVersion).toBe(2n);
+    await consume.stop();
+    const after = new ImprintClient({ address: consume.address, deadlineMs: 2000 });
     expect(await outcome(after.poll('plain', identity(), 0n))).toEqual({ error: 'UNAVAILABLE' });
     after.close();
   });

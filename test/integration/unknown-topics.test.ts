@@ -5,16 +5,10 @@
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImprintClient } from '../../client/index.js';
-import { ConsumeService } from '../../server/consume/consume-service.js';
-import { PollTable } from '../../server/consume/poll-table.js';
-import { startGrpcServer, type GrpcServerHandle } from '../../server/grpc-server.js';
-import { silentLogger } from '../../server/log.js';
-import { ImprintService } from '../../server/service.js';
-import { SqliteMetadataStore } from '../../server/store/sqlite.js';
-import { MemoryAuditSink } from '../consume-scenarios.js';
+import type { ImprintClient } from '../../client/index.js';
+import { SqliteMetadataStore, type PollTable } from '../../server/index.js';
 import { CountingStore } from '../counting-store.js';
-import { directPointer, tempDir } from '../helpers.js';
+import { MemoryAuditSink, directPointer, startTestServer, tempDir, type TestServer } from '../helpers.js';
 
 const scorer = { app: 'scorer', cluster: 'c1', region: 'eu', nodeId: 'n1', labels: {} };
 
@@ -22,24 +16,21 @@ describe('polls for unknown topics on a consume instance', () => {
   let sqlite: SqliteMetadataStore;
   let store: CountingStore;
   let table: PollTable;
-  let handle: GrpcServerHandle;
+  let consume: TestServer;
   let client: ImprintClient;
   beforeAll(async () => {
     const dir = tempDir();
     sqlite = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
     await sqlite.createTopic({ name: 'known', owner: 'o', description: '', retention: {} }, Date.now());
     store = new CountingStore(sqlite);
-    table = new PollTable({ store, log: silentLogger });
-    await table.refresh();
-    const audit = new MemoryAuditSink();
-    const service = new ImprintService({ store, audit, poller: new ConsumeService({ table, audit }) });
-    handle = await startGrpcServer(service, { host: '127.0.0.1', port: 0, log: silentLogger, role: 'consume' });
-    client = new ImprintClient({ address: `127.0.0.1:${handle.port}` });
+    // Refreshed only when the test asks.
+    consume = await startTestServer({ role: 'consume', metadataStore: store, auditSink: new MemoryAuditSink(), refreshMs: 600_000 });
+    if (!consume.server.table) throw new Error('a consume-role server has a poll table');
+    table = consume.server.table;
+    client = consume.client;
   });
   afterAll(async () => {
-    client.close();
-    await handle.stop();
-    await table.stop();
+    await consume.stop();
     await sqlite.close();
   });
 

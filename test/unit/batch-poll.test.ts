@@ -1,12 +1,11 @@
-/** server/batch-poll.ts: the request checks and the response budget, against the contract's own encoder. */
+/** server/grpc/batch-poll.ts: the request checks and the response budget, against the contract's own encoder. */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, MAX_DIRECT_BYTES, recordDigest, sha256Hex } from '../../core/index.js';
 import { recordToWire } from '../../proto/convert.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import { loadImprintProto } from '../../proto/loader.js';
-import { DEFERRED_CODE, DEFERRED_MESSAGE, batchPollFromWire, fitToBudget } from '../../server/batch-poll.js';
-import { BATCH_POLL_DEFAULTS, batchPollWithDefaults } from '../../server/config.js';
+import { BATCH_POLL_DEFAULTS, DEFERRED_CODE, DEFERRED_MESSAGE, batchPollFromWire, batchPollWithDefaults, fitToBudget } from '../../server/index.js';
 
 /** What grpc-js sends for a BatchPollResponse of `results`. */
 function encodedBytes(results: TopicPollResult[]): number {

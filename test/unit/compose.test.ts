@@ -19,7 +19,7 @@ import { program } from '../../cli/program.js';
 import { cassandraFrom, type StoreCliOptions } from '../../cli/store-options.js';
 import { parseSwitch } from '../../cli/switch.js';
 import { cassandraWithDefaults, DEFAULT_PORT, withDefaults, type AuditKind, type Role, type StoreKind } from '../../server/config.js';
-import { servicesOf } from '../../server/grpc-server.js';
+import { servicesOf } from '../../server/index.js';
 import type { ConsistencyName, SerialConsistencyName } from '../../server/store/cassandra.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');

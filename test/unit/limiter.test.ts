@@ -1,7 +1,7 @@
 /** The per-application adaptive concurrency limiter, driven by an injected clock and given latencies. */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../../core/index.js';
-import { ConcurrencyLimiter, OTHER_APPS, type Lease, type LimiterOptions, type Rejection } from '../../server/consume/limiter.js';
+import { ConcurrencyLimiter, OTHER_APPS, type Lease, type LimiterOptions, type Rejection } from '../../server/index.js';
 
 function make(opts: LimiterOptions = {}) {
   const clock = { now: 0 };

@@ -1,16 +1,18 @@
-/** The consume role's poll table over a real SQLite store (counted through a thin wrapper). */
+/**
+ * The consume role's poll table, the table-backed PollSource, over a real SQLite store (counted
+ * through a thin wrapper), asked by core's poll decision and by the Poller.
+ */
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ImprintError, type VersionRecord } from '../../core/index.js';
-import { ConsumeService } from '../../server/consume/consume-service.js';
-import { PollTable, PollTableOptionError, answerPoll, answerPollNow, type PollTableOptions, type RefreshResult } from '../../server/consume/poll-table.js';
-import { createLogger } from '../../server/log.js';
-import { ImprintService } from '../../server/service.js';
-import { SqliteMetadataStore } from '../../server/store/sqlite.js';
-import { MemoryAuditSink, SCENARIOS, outcome, seedScenarios } from '../consume-scenarios.js';
+import { ImprintError, decidePoll, type ConsumerIdentity, type VersionRecord } from '../../core/index.js';
+import { PollTable, PollTableOptionError, Poller, SqliteMetadataStore, StorePollSource, createLogger, type PollTableOptions, type RefreshResult } from '../../server/index.js';
 import { CountingStore } from '../counting-store.js';
-import { directPointer, identity, tempDir } from '../helpers.js';
+import { MemoryAuditSink, directPointer, identity, tempDir } from '../helpers.js';
+import { SCENARIOS, describeOutcome, outcome, seedScenarios, type Scenario } from '../poll-scenarios.js';
+
+/** The decision over the table, as a promise either way (a question the table can answer at once included). */
+const answerPoll = async (table: PollTable, topic: string, who: ConsumerIdentity, lastSeen: bigint) => decidePoll(table, topic, who, lastSeen);
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -110,7 +112,7 @@ describe('PollTable', () => {
     expect(table.stats().misses).toBe(25);
     await answerPoll(table, 'fresh', anyone, 1n);
     expect(store.count('pollState', 'fresh')).toBe(1);
-    expect(table.lookup('fresh')?.state.topic.name).toBe('fresh');
+    expect(table.peek('fresh')?.topic.name).toBe('fresh');
   });
 
   it('reads a record once for all concurrent polls that need it', async () => {
@@ -182,26 +184,30 @@ describe('PollTable', () => {
     expect(versionOf(await answerPoll(table, 'm', anyone, 0n))).toBe(2n);
   });
 
-  it('answerPollNow answers from memory only, and leaves the rest (counted nowhere) to answerPoll', async () => {
+  it('answers what memory holds at once, without a promise, and reads the store only for what it lacks', async () => {
     const { store, table, createTopic, publish } = setup();
     await createTopic('m');
     await publish('m', 'one');
-    // Not in the table yet: no answer, no hit, no miss, no store read.
-    expect(answerPollNow(table, 'm', anyone, 0n)).toBeUndefined();
-    expect(table.stats()).toMatchObject({ hits: 0, misses: 0 });
+    // Not in the table yet: a promise, one store read for the topic (a miss).
+    const missed = decidePoll(table, 'm', anyone, 1n);
+    expect(missed).toBeInstanceOf(Promise);
+    expect(await missed).toEqual({ pinned: false });
+    expect(table.stats()).toMatchObject({ hits: 0, misses: 1 });
     await table.refresh();
     const reads = store.count('getVersion', 'm');
     // Up to date: answered at once.
-    expect(answerPollNow(table, 'm', anyone, 1n)).toEqual({ pinned: false });
-    // An update whose record is not cached yet: answerPoll reads it once...
-    expect(answerPollNow(table, 'm', anyone, 0n)).toBeUndefined();
-    expect(table.stats()).toMatchObject({ hits: 1, recordCache: { hits: 0, misses: 0 } });
-    expect(versionOf(await answerPoll(table, 'm', anyone, 0n))).toBe(1n);
+    expect(decidePoll(table, 'm', anyone, 1n)).toEqual({ pinned: false });
+    // An update whose record is not cached yet: a promise, the record read once...
+    const first = decidePoll(table, 'm', anyone, 0n);
+    expect(first).toBeInstanceOf(Promise);
+    expect(versionOf(await first)).toBe(1n);
     expect(store.count('getVersion', 'm')).toBe(reads + 1);
     // ...and from then on it is answered at once, with the same record.
-    expect(versionOf(answerPollNow(table, 'm', anyone, 0n) ?? {})).toBe(1n);
+    const again = decidePoll(table, 'm', anyone, 0n);
+    expect(again).not.toBeInstanceOf(Promise);
+    expect(versionOf(await again)).toBe(1n);
     expect(store.count('getVersion', 'm')).toBe(reads + 1);
-    expect(table.stats()).toMatchObject({ hits: 3, recordCache: { hits: 1, misses: 1 } });
+    expect(table.stats()).toMatchObject({ hits: 3, misses: 1, recordCache: { hits: 1, misses: 1 } });
   });
 
   it('logs the first failed refresh of a streak, then one line a minute, then that it works again', async () => {
@@ -246,7 +252,7 @@ describe('PollTable', () => {
     await createTopic('m');
     for (const t of ['1', '2', '3']) await publish('m', t);
     await table.refresh();
-    const entry = table.lookup('m');
+    const entry = table.peek('m');
     if (!entry) throw new Error('m is not in the table');
     for (const v of [1n, 2n, 3n]) expect((await table.record('m', entry, v)).record?.version).toBe(v);
     expect(store.count('getVersion')).toBe(3);
@@ -289,33 +295,26 @@ describe('PollTable', () => {
     await expect(answerPoll(table, 'ghost', anyone, 0n)).rejects.toThrow('topic "ghost" does not exist');
   });
 
-  it('answers every scenario exactly as ImprintService, with the same audit events', async () => {
+  it('a Poller over the table answers every scenario as one over the store, with the same audit events and failures counted', async () => {
     const { sqlite, table, tick } = setup();
-    await seedScenarios(sqlite, tick);
+    await seedScenarios({ store: sqlite, damage: async (t, v) => void sqlite.database.prepare(`UPDATE versions SET metadata = '{"tampered":"yes"}' WHERE topic = ? AND version = ?`).run(t, v) }, tick);
     await table.refresh();
     const fixed = () => 42;
-    const refAudit = new MemoryAuditSink();
-    const ref = new ImprintService({ store: sqlite, audit: refAudit, clock: fixed });
-    const consumeAudit = new MemoryAuditSink();
-    const svc = new ConsumeService({ table, audit: consumeAudit, clock: fixed });
+    const storeAudit = new MemoryAuditSink();
+    const overStore = new Poller({ source: new StorePollSource(sqlite), audit: storeAudit, clock: fixed });
+    const tableAudit = new MemoryAuditSink();
+    const overTable = new Poller({ source: table, audit: tableAudit, clock: fixed });
+    // As a promise either way (a question answered at once, bad input included).
+    const polled = async (p: Poller, s: Scenario) => p.poll(s.topic, s.identity, s.lastSeen);
     for (const s of SCENARIOS) {
-      const expected = await outcome(ref.poll(s.topic, s.identity, s.lastSeen));
-      // Twice: the second answer comes from cached records and verdicts.
-      for (let i = 0; i < 2; i++) expect(await outcome(svc.poll(s.topic, s.identity, s.lastSeen)), s.name).toEqual(expected);
+      const expected = await outcome(polled(overStore, s));
       expect(describeOutcome(expected), s.name).toBe(s.expect);
+      // Twice: the second answer comes from cached records and verdicts.
+      for (let i = 0; i < 2; i++) expect(await outcome(polled(overTable, s)), s.name).toEqual(expected);
     }
-    expect(consumeAudit.events).toEqual(refAudit.events.flatMap((e) => [e, e]));
+    expect(tableAudit.events).toEqual(storeAudit.events.flatMap((e) => [e, e]));
     // Each round: guarded v3 twice, guarded2 v3 twice and its v2 on the way down once.
-    expect(ref.integrityFailures).toBe(5);
-    expect(svc.integrityFailures).toBe(2 * ref.integrityFailures);
+    expect(overStore.integrityFailures).toBe(5);
+    expect(overTable.integrityFailures).toBe(2 * overStore.integrityFailures);
   });
 });
-
-/** "v3", "v1 pinned", "none", "none (pinned)", or an error code. */
-function describeOutcome(o: unknown): string {
-  if (typeof o !== 'object' || o === null) return String(o);
-  if ('error' in o) return String(o.error);
-  const a = o as { record?: VersionRecord; pinned: boolean };
-  if (!a.record) return a.pinned ? 'none (pinned)' : 'none';
-  return `v${a.record.version}${a.pinned ? ' pinned' : ''}`;
-}

@@ -55,6 +55,14 @@ describe('decideFromSnapshot uses the service rules', () => {
     expect(d.known).toBe(true);
   });
 
+  it('a target whose record the snapshot lacks is passed over as a failing one: no update with data, the newest it has below without', () => {
+    const [t] = snapshot.topics;
+    if (!t) throw new Error('no topic');
+    const lacking: Snapshot = { ...snapshot, topics: [{ ...t, records: t.records.filter((r) => r.version !== 2n) }] };
+    expect(decideFromSnapshot(lacking, 'm', id('ap'), 1n)).toEqual({ pinned: false, known: true });
+    expect(decideFromSnapshot(lacking, 'm', id('ap'), 0n)).toMatchObject({ record: { version: 1n }, pinned: false, known: true });
+  });
+
   it('knows nothing of a topic the snapshot does not have', () => {
     expect(decideFromSnapshot(snapshot, 'other', id('eu'), 0n)).toEqual({ pinned: false, known: false });
   });

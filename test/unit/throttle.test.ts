@@ -2,10 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { APP_METADATA_KEY, RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
-import { ConcurrencyLimiter } from '../../server/consume/limiter.js';
-import { consumeMetrics } from '../../server/consume/metrics.js';
-import { guardConsumerHandlers } from '../../server/consume/handlers.js';
-import { UNKNOWN_APP, appFromCall, batchPollWeight, throttledUnary } from '../../server/consume/throttle.js';
+import { ConcurrencyLimiter, UNKNOWN_APP, appFromCall, batchPollWeight, consumeMetrics, guardConsumerHandlers, throttledUnary } from '../../server/index.js';
 import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/ConsumerService.js';
 
 interface Req {

@@ -1,11 +1,11 @@
 /**
- * The consume role's guard: every Consumer method behind the per-application limiter and the
- * metrics. (Poll and BatchPoll over the poll table are server/grpc-server.ts's pollHandlers.)
+ * The Consumer service's guard: every method behind the per-application limiter (the consume
+ * role) and counted in the metrics (every role with a metrics port).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/ConsumerService.js';
-import type { ConcurrencyLimiter } from './limiter.js';
-import { observedUnary, type ConsumeMetrics } from './metrics.js';
+import type { ConcurrencyLimiter } from '../limiter.js';
+import type { ConsumeMetrics } from '../metrics.js';
 import { appFromCall, batchPollWeight, throttledUnary } from './throttle.js';
 
 export interface GuardOptions {
@@ -36,5 +36,33 @@ export function guardConsumerHandlers(handlers: ConsumerServiceHandlers, opts: G
     GetLatestAt: wrap('GetLatestAt', handlers.GetLatestAt),
     GetTopic: wrap('GetTopic', handlers.GetTopic),
     ListTopics: wrap('ListTopics', handlers.ListTopics),
+  };
+}
+
+/** The outcome label of an answer: "ok", or the gRPC status name. */
+export function outcomeOf(err: Partial<grpc.StatusObject> | null): string {
+  if (!err || err.code === grpc.status.OK) return 'ok';
+  return grpc.status[err.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN';
+}
+
+/** Counts each answer of `handler` by outcome and observes its latency. */
+export function observedUnary<Req, Res>(
+  metrics: ConsumeMetrics,
+  method: string,
+  handler: grpc.handleUnaryCall<Req, Res>,
+  clock: () => number = () => performance.now(),
+): grpc.handleUnaryCall<Req, Res> {
+  // Label children bound once: label lookup per request would cost more than the handler.
+  const latency = metrics.latency.labels({ method });
+  const ok = metrics.requests.labels({ method, outcome: 'ok' });
+  return (call, callback) => {
+    const t0 = clock();
+    handler(call, (err, value, trailer, flags) => {
+      const outcome = outcomeOf(err);
+      if (outcome === 'ok') ok.inc();
+      else metrics.requests.inc({ method, outcome });
+      latency.observe((clock() - t0) / 1000);
+      callback(err, value, trailer, flags);
+    });
   };
 }

@@ -1,5 +1,7 @@
 /**
- * The consume role's Prometheus metrics and the HTTP endpoint that serves them (GET /metrics).
+ * The server's Prometheus metrics (every role serves them on --metrics-port; the table's and
+ * the limiter's are the consume role's) and the HTTP endpoint that serves them (GET /metrics).
+ * The gRPC transport counts each Consumer request into them (server/grpc/guard.ts).
  *
  *   imprint_consume_requests_total{method,outcome}      outcome: ok, or the gRPC status name
  *   imprint_consume_request_duration_seconds{method}    handler latency (histogram)
@@ -7,7 +9,7 @@
  *   imprint_consume_table_topics                        topics in the table
  *   imprint_consume_table_refreshes_total{outcome}      ok, failed
  *   imprint_consume_store_reads_total{kind}             listTopics, pollState, getVersion, listVersions
- *   imprint_consume_integrity_failures_total            polls whose target record failed its check
+ *   imprint_consume_integrity_failures_total            records a poll needed that failed their check (the Poller's count)
  *   imprint_consume_throttled_total{app}                RESOURCE_EXHAUSTED answers per calling application
  *   imprint_consume_app_concurrency_limit{app}          each application's current adaptive limit
  *   imprint_consume_app_inflight{app}
@@ -17,10 +19,9 @@
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import * as grpc from '@grpc/grpc-js';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConcurrencyLimiter } from './limiter.js';
-import type { PollTable } from './poll-table.js';
+import type { PollTable } from './poll/index.js';
 
 export interface ConsumeMetricsOptions {
   /** @default a new Registry */
@@ -29,6 +30,8 @@ export interface ConsumeMetricsOptions {
   readonly table?: PollTable;
   /** Per-application limits come from it. @default none */
   readonly limiter?: ConcurrencyLimiter;
+  /** Records that failed their consistency check when a poll needed them come from it. @default none */
+  readonly poller?: { readonly integrityFailures: number };
   /** Distinct `app` label values at most. @default 200 */
   readonly maxAppLabels?: number;
 }
@@ -48,7 +51,7 @@ export const OTHER_APP_LABEL = '(other)';
 export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics {
   const registry = opts.registry ?? new Registry();
   const registers = [registry];
-  const { table, limiter } = opts;
+  const { table, limiter, poller } = opts;
   const maxAppLabels = opts.maxAppLabels ?? 200;
   const apps = new Set<string>();
   const appLabel = (app: string): string => {
@@ -93,13 +96,15 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
         seen = { ...seen, storeReads: now.storeReads };
       },
     });
-    let seenIntegrity = table.stats().integrityFailures;
+  }
+  if (poller) {
+    let seenIntegrity = poller.integrityFailures;
     new Counter({
       name: 'imprint_consume_integrity_failures_total',
-      help: 'Polls whose target record failed its consistency check (never served)',
+      help: 'Records a poll needed that failed their consistency check (never served)',
       registers,
       collect() {
-        const now = table.stats().integrityFailures;
+        const now = poller.integrityFailures;
         this.inc(now - seenIntegrity);
         seenIntegrity = now;
       },
@@ -140,34 +145,6 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
     tableAge,
     throttled: new Counter({ name: 'imprint_consume_throttled_total', help: 'Requests answered RESOURCE_EXHAUSTED, per calling application', labelNames: ['app'], registers }),
     appLabel,
-  };
-}
-
-/** The outcome label of an answer: "ok", or the gRPC status name. */
-export function outcomeOf(err: Partial<grpc.StatusObject> | null): string {
-  if (!err || err.code === grpc.status.OK) return 'ok';
-  return grpc.status[err.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN';
-}
-
-/** Counts each answer of `handler` by outcome and observes its latency. */
-export function observedUnary<Req, Res>(
-  metrics: ConsumeMetrics,
-  method: string,
-  handler: grpc.handleUnaryCall<Req, Res>,
-  clock: () => number = () => performance.now(),
-): grpc.handleUnaryCall<Req, Res> {
-  // Label children bound once: label lookup per request would cost more than the handler.
-  const latency = metrics.latency.labels({ method });
-  const ok = metrics.requests.labels({ method, outcome: 'ok' });
-  return (call, callback) => {
-    const t0 = clock();
-    handler(call, (err, value, trailer, flags) => {
-      const outcome = outcomeOf(err);
-      if (outcome === 'ok') ok.inc();
-      else metrics.requests.inc({ method, outcome });
-      latency.observe((clock() - t0) / 1000);
-      callback(err, value, trailer, flags);
-    });
   };
 }
 

@@ -8,8 +8,8 @@ import * as grpc from '@grpc/grpc-js';
 import { isIdentityValue } from '../../core/index.js';
 import { APP_METADATA_KEY, RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
-import type { ConcurrencyLimiter } from './limiter.js';
-import type { ConsumeMetrics } from './metrics.js';
+import type { ConcurrencyLimiter } from '../limiter.js';
+import type { ConsumeMetrics } from '../metrics.js';
 
 /** The application a call counts against. */
 export type AppOf<Req> = (call: grpc.ServerUnaryCall<Req, unknown>) => string;

@@ -13,11 +13,11 @@
  * out (each answer makes progress), so a single record whose metadata and scopes alone
  * exceed the budget can still go over it.
  */
-import { InvalidArgumentError, validatePollIdentity, validateTopicName, type ConsumerIdentity, type Version } from '../core/index.js';
-import { identityFromWire, versionFromWire } from '../proto/convert.js';
-import type { BatchPollRequest__Output } from '../proto/gen/imprint/v1/BatchPollRequest.js';
-import type { TopicPollResult } from '../proto/gen/imprint/v1/TopicPollResult.js';
-import { wireType } from '../proto/loader.js';
+import { InvalidArgumentError, validatePollIdentity, validateTopicName, type ConsumerIdentity, type Version } from '../../core/index.js';
+import { identityFromWire, versionFromWire } from '../../proto/convert.js';
+import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
+import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
+import { wireType } from '../../proto/loader.js';
 
 export interface BatchPollCursor {
   readonly topic: string;

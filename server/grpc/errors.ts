@@ -1,7 +1,7 @@
 /** The one place where Imprint errors become gRPC statuses. */
 import * as grpc from '@grpc/grpc-js';
-import { ImprintError, type ErrorCode } from '../core/index.js';
-import type { Logger } from './log.js';
+import { ImprintError, type ErrorCode } from '../../core/index.js';
+import type { Logger } from '../log.js';
 
 export const STATUS_OF: Record<ErrorCode, grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,

@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import type * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import descriptor from 'protobufjs/ext/descriptor/index.js';
-import { descriptorSetPath } from '../proto/loader.js';
+import { descriptorSetPath } from '../../proto/loader.js';
 
 /** protoc's FileDescriptorProtos of the contract and the health service, one encoded buffer per file. */
 export function contractFileDescriptors(): Buffer[] {

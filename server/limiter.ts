@@ -33,12 +33,12 @@
  * at the current latency, within [minRetryAfterMs, maxRetryAfterMs].
  *
  * Weights: a request may count as several (a BatchPoll weighs by its topics, see
- * server/consume/throttle.ts). In flight, limits and shares are counted in these units; a
+ * server/grpc/throttle.ts). In flight, limits and shares are counted in these units; a
  * request heavier than what the application may have in flight is still admitted when the
  * application has nothing in flight (and the server nothing at all, for the global limit), so
  * a heavy request waits its turn but is never refused forever.
  */
-import { InvalidArgumentError } from '../../core/index.js';
+import { InvalidArgumentError } from '../core/index.js';
 
 export interface LimiterOptions {
   /** The limit an application starts with. @default 20 */

@@ -1,7 +1,7 @@
 /**
- * The consume role's in-memory table: every topic's heads and pins (its PollState), read
- * from the store every few seconds into a new Map and swapped in with one assignment, so a
- * poll answers from memory and never sees half a refresh. What the table does not have (a
+ * The consume role's PollSource (core/poll.ts): an in-memory table of every topic's heads and
+ * pins (its PollState), read from the store every few seconds into a new Map and swapped in
+ * with one assignment, so a poll answers from memory and never sees half a refresh. What the table does not have (a
  * topic created since the last refresh) is read once, however many polls ask for it at the
  * same moment (single flight), and kept in the table until the next refresh replaces it.
  * A read that finds no such topic is remembered across refreshes (at most absentMaxEntries
@@ -15,24 +15,15 @@
  * a version that becomes a head). Scopes added to a version that heads nothing are seen when
  * the entry leaves the LRU; such a record is only served through a pin.
  *
- * `answerPoll` gives exactly the answers of ImprintService.decide, from the table.
+ * What memory holds is answered at once, without a promise (a topic in the table, a cached
+ * record): the poll decision over this source is then synchronous, and a BatchPoll of such
+ * topics allocates no promise per topic. The rest is one shared store read each: a topic the
+ * table lacks, a record not cached, and the pages of older records the rare path of a failing
+ * record reads (concurrent callers asking for the same page share one read).
  */
 import { EventEmitter } from 'node:events';
-import {
-  ImprintError,
-  NotFoundError,
-  identityAttributes,
-  isUpdate,
-  recordProblem,
-  resolveTarget,
-  scopeKey,
-  scopeMatches,
-  type ConsumerIdentity,
-  type Version,
-  type VersionRecord,
-} from '../../core/index.js';
+import { ImprintError, scopeKey, verdictOf, type Awaitable, type PollSource, type RecordVerdict, type Version, type VersionRecord } from '../../core/index.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { PollAnswer } from '../service.js';
 import type { MetadataStore, PollState } from '../store/metadata-store.js';
 
 export interface PollTableOptions {
@@ -88,8 +79,7 @@ export class PollTableOptionError extends ImprintError {
 }
 
 /** One topic in the table: its PollState, read in one store call, and the stamp cached records are checked against. */
-export interface TopicEntry {
-  readonly state: PollState;
+export interface TopicEntry extends PollState {
   /** Changes when the topic's heads change; a cached record with another stamp is read again. */
   readonly stamp: number;
   /** @internal The heads, as text, that the stamp stands for. */
@@ -112,20 +102,15 @@ export interface PollTableStats {
   readonly topics: number;
   readonly refreshes: number;
   readonly refreshFailures: number;
-  /** Polls answered from the table without a store read for the topic. */
+  /** Topics asked for that the table had (no store read). */
   readonly hits: number;
-  /** Polls that needed a pooled store read for the topic (or waited for one). */
+  /** Topics asked for that it lacked: a pooled store read (or a wait for one), or a name remembered missing. */
   readonly misses: number;
   /** Names of missing topics remembered now. */
   readonly absent: number;
   readonly storeReads: { readonly listTopics: number; readonly pollState: number; readonly getVersion: number; readonly listVersions: number };
   readonly recordCache: { readonly entries: number; readonly bytes: number; readonly hits: number; readonly misses: number };
-  /** Polls whose target record failed its consistency check (as ImprintService.integrityFailures). */
-  readonly integrityFailures: number;
 }
-
-/** A record with its consistency verdict: `problem` set when it must not be served. */
-export type RecordVerdict = { readonly record: VersionRecord; readonly problem?: undefined } | { readonly record?: VersionRecord; readonly problem: string };
 
 interface CachedVerdict {
   readonly stamp: number;
@@ -133,7 +118,6 @@ interface CachedVerdict {
   readonly bytes: number;
 }
 
-const PAGE = 100;
 /** Longest stretch a refresh runs without letting polls in, ms. */
 const REFRESH_SLICE_MS = 2;
 const BLOB_RECORD_BYTES = 1024;
@@ -144,7 +128,7 @@ const FAILURE_LOG_EVERY_MS = 60_000;
  * Events: `refreshed` (RefreshResult with ok true) after each swap, `refresh-failed`
  * (RefreshResult with ok false) when a refresh failed and the old table stays.
  */
-export class PollTable extends EventEmitter {
+export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
   private readonly store: MetadataStore;
   private readonly o: Resolved;
   private table: Table = { generation: 0, entries: new Map() };
@@ -160,13 +144,11 @@ export class PollTable extends EventEmitter {
   private lastFailureLogAt = Number.NEGATIVE_INFINITY;
   private readonly topicReads = new Map<string, Promise<TopicEntry | undefined>>();
   private readonly recordReads = new Map<string, Promise<RecordVerdict>>();
-  private readonly goodReads = new Map<string, Promise<VersionRecord | undefined>>();
+  private readonly pageReads = new Map<string, Promise<readonly VersionRecord[]>>();
   /** LRU: Map order is recency order (oldest first). */
   private readonly records = new Map<string, CachedVerdict>();
   private recordBytes = 0;
-  /** (topic, version, stamp) whose consistency failure was logged, so a broken head is logged once, not per poll. */
-  private readonly loggedFailures = new Set<string>();
-  private counts = { refreshes: 0, refreshFailures: 0, hits: 0, misses: 0, listTopics: 0, pollState: 0, getVersion: 0, listVersions: 0, recordHits: 0, recordMisses: 0, integrityFailures: 0 };
+  private counts = { refreshes: 0, refreshFailures: 0, hits: 0, misses: 0, listTopics: 0, pollState: 0, getVersion: 0, listVersions: 0, recordHits: 0, recordMisses: 0 };
 
   constructor(options: PollTableOptions) {
     super();
@@ -230,47 +212,21 @@ export class PollTable extends EventEmitter {
       absent: this.absent.size,
       storeReads: { listTopics: c.listTopics, pollState: c.pollState, getVersion: c.getVersion, listVersions: c.listVersions },
       recordCache: { entries: this.records.size, bytes: this.recordBytes, hits: c.recordHits, misses: c.recordMisses },
-      integrityFailures: c.integrityFailures,
     };
   }
 
-  /** The topic's entry in the current table, without any store read (a hit is counted). */
-  lookup(topic: string): TopicEntry | undefined {
-    const hit = this.table.entries.get(topic);
-    if (hit) this.counts.hits++;
-    return hit;
-  }
-
-  /** The topic's entry in the current table, not counted (answerPollNow counts what it answers). */
+  /** The topic's entry in the current table, if it has one: no store read, nothing counted. */
   peek(topic: string): TopicEntry | undefined {
     return this.table.entries.get(topic);
   }
 
-  /** @internal Counts a poll answered from the table without a store read (and from a cached record, when `record`). */
-  countHit(record: boolean): void {
-    this.counts.hits++;
-    if (record) this.counts.recordHits++;
-  }
-
-  /** The cached verdict on `version` while the topic's stamp holds, else undefined. `count`: count a record hit. */
-  cachedRecord(topic: string, entry: TopicEntry, version: Version, count = true): RecordVerdict | undefined {
-    const key = `${topic}\u0000${version}`;
-    const cached = this.records.get(key);
-    if (!cached || cached.stamp !== entry.stamp) return undefined;
-    // Most recently used goes to the end.
-    this.records.delete(key);
-    this.records.set(key, cached);
-    if (count) this.counts.recordHits++;
-    return cached.verdict;
-  }
-
   /**
-   * The topic's entry: from the table, else one store read shared by every concurrent caller,
-   * whose result joins the current table. Undefined: the topic does not exist.
+   * The topic's entry: from the table at once, else one store read shared by every concurrent
+   * caller, whose result joins the current table. Undefined: the topic does not exist (at
+   * once while a read that found none is believed, see absentTtlMs).
    */
-  async state(topic: string): Promise<TopicEntry | undefined> {
-    const table = this.table;
-    const hit = table.entries.get(topic);
+  state(topic: string): Awaitable<TopicEntry | undefined> {
+    const hit = this.table.entries.get(topic);
     if (hit) {
       this.counts.hits++;
       return hit;
@@ -287,13 +243,19 @@ export class PollTable extends EventEmitter {
   }
 
   /**
-   * The record of `version` with its consistency verdict: cached per (topic, version) while
-   * the topic's stamp holds, else one store read shared by every concurrent caller.
+   * The record of `version` with its consistency verdict: at once from the cache while the
+   * topic's stamp holds, else one store read shared by every concurrent caller.
    */
-  async record(topic: string, entry: TopicEntry, version: Version): Promise<RecordVerdict> {
-    const cached = this.cachedRecord(topic, entry, version);
-    if (cached) return cached;
+  record(topic: string, entry: TopicEntry, version: Version): Awaitable<RecordVerdict> {
     const key = `${topic}\u0000${version}`;
+    const cached = this.records.get(key);
+    if (cached && cached.stamp === entry.stamp) {
+      // Most recently used goes to the end.
+      this.records.delete(key);
+      this.records.set(key, cached);
+      this.counts.recordHits++;
+      return cached.verdict;
+    }
     this.counts.recordMisses++;
     const flightKey = `${key}\u0000${entry.stamp}`;
     let read = this.recordReads.get(flightKey);
@@ -305,28 +267,18 @@ export class PollTable extends EventEmitter {
   }
 
   /**
-   * The newest version below `below` whose scopes match and whose record passes (the rare
-   * path of a failing record for a consumer holding nothing): store reads, shared by
-   * concurrent callers asking the same question.
+   * Up to `limit` records below `below`, newest first (the rare path of a failing record for a
+   * consumer holding nothing): a store read, shared by concurrent callers asking for the same page.
    */
-  newestGood(topic: string, attrs: Readonly<Record<string, string>>, below: Version): Promise<VersionRecord | undefined> {
-    const key = `${topic}\u0000${below}\u0000${scopeKey(attrs)}`;
-    let read = this.goodReads.get(key);
+  versionsBelow(topic: string, below: Version, limit: number): Promise<readonly VersionRecord[]> {
+    const key = `${topic}\u0000${below}\u0000${limit}`;
+    let read = this.pageReads.get(key);
     if (!read) {
-      read = this.readNewestGood(topic, attrs, below).finally(() => this.goodReads.delete(key));
-      this.goodReads.set(key, read);
+      this.counts.listVersions++;
+      read = this.store.listVersions(topic, { below, limit }).finally(() => this.pageReads.delete(key));
+      this.pageReads.set(key, read);
     }
     return read;
-  }
-
-  /** @internal Counts (and logs once per version) a target that failed its check. */
-  noteIntegrityFailure(topic: string, version: Version, stamp: number, problem: string): void {
-    this.counts.integrityFailures++;
-    const key = `${topic}\u0000${version}\u0000${stamp}`;
-    if (this.loggedFailures.has(key)) return;
-    if (this.loggedFailures.size > 10_000) this.loggedFailures.clear();
-    this.loggedFailures.add(key);
-    this.o.log.warn('record failed its consistency check; not served', { topic, version, problem });
   }
 
   // ---- internals ----
@@ -392,8 +344,8 @@ export class PollTable extends EventEmitter {
       .map((h) => `${scopeKey(h.scope)}\u0001${h.version}\u0001${h.sinceMs}`)
       .sort()
       .join('\u0002');
-    if (previous && previous.headsKey === headsKey) return { state, stamp: previous.stamp, headsKey };
-    return { state, stamp: this.nextStamp++, headsKey };
+    const stamp = previous && previous.headsKey === headsKey ? previous.stamp : this.nextStamp++;
+    return { topic: state.topic, heads: state.heads, pins: state.pins, stamp, headsKey };
   }
 
   private async readTopic(topic: string): Promise<TopicEntry | undefined> {
@@ -425,8 +377,7 @@ export class PollTable extends EventEmitter {
   private async readRecord(topic: string, version: Version, stamp: number, key: string): Promise<RecordVerdict> {
     this.counts.getVersion++;
     const record = await this.store.getVersion(topic, version);
-    const problem = record ? recordProblem(record) : `version ${version} of topic "${topic}" is missing`;
-    const verdict: RecordVerdict = record && !problem ? { record } : { ...(record && { record }), problem: problem ?? 'unknown' };
+    const verdict = verdictOf(topic, version, record);
     const bytes = record?.pointer.kind === 'direct' ? record.pointer.bytes.length + BLOB_RECORD_BYTES : BLOB_RECORD_BYTES;
     const old = this.records.get(key);
     if (old) {
@@ -444,69 +395,4 @@ export class PollTable extends EventEmitter {
     }
     return verdict;
   }
-
-  private async readNewestGood(topic: string, attrs: Readonly<Record<string, string>>, below: Version): Promise<VersionRecord | undefined> {
-    let cursor: Version | undefined = below;
-    for (;;) {
-      this.counts.listVersions++;
-      const page: VersionRecord[] = await this.store.listVersions(topic, { below: cursor, limit: PAGE });
-      for (const r of page) {
-        if (!r.scopes.some((s) => scopeMatches(s, attrs))) continue;
-        if (recordProblem(r)) {
-          this.counts.integrityFailures++;
-          continue;
-        }
-        return r;
-      }
-      if (page.length < PAGE) return undefined;
-      cursor = page[page.length - 1]?.version;
-    }
-  }
-}
-
-/**
- * What a consumer holding `lastSeen` (0n: nothing) should do: the same answers as
- * ImprintService.decide, from the table. It is never handed a record that fails its
- * consistency check: a consumer with data gets no update, one with none gets the newest
- * matching version that passes.
- */
-/**
- * answerPoll's answer when memory alone decides it (the topic is in the table, and either no
- * update is due or the target's record is cached and good), at once; otherwise undefined and
- * nothing counted, for answerPoll to decide. The hot path of a consume instance: most polls
- * find the node up to date, and a BatchPoll of such topics allocates no promise per topic.
- */
-export function answerPollNow(table: PollTable, topic: string, identity: ConsumerIdentity, lastSeen: Version): PollAnswer | undefined {
-  const entry = table.peek(topic);
-  if (!entry) return undefined;
-  const target = resolveTarget(entry.state.heads, entry.state.pins, identity);
-  if (!target || !isUpdate(target, lastSeen)) {
-    table.countHit(false);
-    return { pinned: target?.pinned ?? false };
-  }
-  const verdict = table.cachedRecord(topic, entry, target.version, false);
-  // Not cached, or failing for a consumer that holds nothing (its answer needs store reads).
-  if (!verdict || (verdict.problem && lastSeen === 0n)) return undefined;
-  table.countHit(true);
-  if (!verdict.problem) return { record: verdict.record, pinned: target.pinned };
-  // It fails: a consumer with data stays where it is (as answerPoll's step 4).
-  table.noteIntegrityFailure(topic, target.version, entry.stamp, verdict.problem);
-  return { pinned: false };
-}
-
-export async function answerPoll(table: PollTable, topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollAnswer> {
-  // 1. The topic's heads and pins, both from one table (one store read when it is not there yet).
-  const entry = table.lookup(topic) ?? (await table.state(topic));
-  if (!entry) throw new NotFoundError(`topic "${topic}"`);
-  // 2. Decide the target: the best pin, else the latest for the consumer's scopes.
-  const target = resolveTarget(entry.state.heads, entry.state.pins, identity);
-  if (!target || !isUpdate(target, lastSeen)) return { pinned: target?.pinned ?? false };
-  // 3. The record, checked once per (topic, version).
-  const verdict = await table.record(topic, entry, target.version);
-  if (!verdict.problem) return { record: verdict.record, pinned: target.pinned };
-  // 4. It fails: keep a consumer with data where it is; give one with none the newest good version.
-  table.noteIntegrityFailure(topic, target.version, entry.stamp, verdict.problem);
-  if (lastSeen > 0n) return { pinned: false };
-  const good = await table.newestGood(topic, identityAttributes(identity), target.version);
-  return good ? { record: good, pinned: false } : { pinned: false };
 }

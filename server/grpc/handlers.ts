@@ -1,0 +1,186 @@
+/**
+ * The gRPC handlers: each translates a wire message to a call of the service code
+ * (ImprintService for publish, operate and the Consumer's reads; the Poller for Poll and
+ * BatchPoll) and its answer or error back, and nothing more.
+ */
+import * as grpc from '@grpc/grpc-js';
+import {
+  changeToWire,
+  consumersToWire,
+  headToWire,
+  identityFromWire,
+  pageSizeFromWire,
+  pageTokenFromWire,
+  pinToWire,
+  pointerFromWire,
+  recordToWire,
+  retentionFromWire,
+  scopeFromWire,
+  timeMsFromWire,
+  topicToWire,
+  versionFromWire,
+} from '../../proto/convert.js';
+import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/ConsumerService.js';
+import type { OperatorServiceHandlers } from '../../proto/gen/imprint/v1/OperatorService.js';
+import type { PublisherServiceHandlers } from '../../proto/gen/imprint/v1/PublisherService.js';
+import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
+import type { Update } from '../../proto/gen/imprint/v1/Update.js';
+import type { PollAnswer } from '../../core/index.js';
+import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Poller } from '../poll/index.js';
+import type { Caller, ImprintService } from '../service.js';
+import { batchPollFromWire, fitToBudget } from './batch-poll.js';
+import { toServiceError } from './errors.js';
+
+/** Wraps an async handler: its result or its error (as a status) goes to the callback. */
+export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    fn(call.request, call).then(
+      (res) => callback(null, res),
+      (err: unknown) => callback(toServiceError(err, method, log)),
+    );
+  };
+}
+
+/** Who calls, as grpc-js knows it (the authenticated principal joins here with issue 14). */
+function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>): Caller {
+  return { peer: call.getPeer() };
+}
+
+export function toUpdate(a: PollAnswer): Update | null {
+  return a.record ? { record: recordToWire(a.record), pinned: a.pinned } : null;
+}
+
+export function publisherHandlers(svc: ImprintService, log: Logger): PublisherServiceHandlers {
+  return {
+    CreateTopic: unary('CreateTopic', log, async (req, call) => ({
+      topic: topicToWire(await svc.createTopic({ name: req.name, owner: req.owner, description: req.description, retention: retentionFromWire(req.retention) }, callerOf(call))),
+    })),
+    UpdateTopic: unary('UpdateTopic', log, async (req, call) => ({
+      topic: topicToWire(
+        await svc.updateTopic(
+          req.name,
+          {
+            ...(req._owner === 'owner' && { owner: req.owner }),
+            ...(req._description === 'description' && { description: req.description }),
+            ...(req.retention && { retention: retentionFromWire(req.retention) }),
+          },
+          callerOf(call),
+        ),
+      ),
+    })),
+    Publish: unary('Publish', log, async (req, call) => {
+      const { record, replayed } = await svc.publish(
+        { topic: req.topic, metadata: req.metadata, pointer: pointerFromWire(req.pointer), scopes: req.scopes.map(scopeFromWire), publishId: req.publishId },
+        callerOf(call),
+      );
+      return { record: recordToWire(record), replayed };
+    }),
+    AddScopes: unary('AddScopes', log, async (req, call) => ({
+      record: recordToWire(await svc.addScopes(req.topic, versionFromWire(req.version, 'version'), req.scopes.map(scopeFromWire), callerOf(call))),
+    })),
+  };
+}
+
+/**
+ * Poll and BatchPoll over the Poller. What it answers at once (from memory) costs no promise
+ * per topic. A BatchPoll is bounded by `limits` (batch-poll.ts).
+ */
+export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptions = {}): Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll'> {
+  const { maxTopics, maxResponseBytes } = batchPollWithDefaults(limits);
+  return {
+    Poll: unary('Poll', log, async (req) => {
+      const identity = identityFromWire(req.identity);
+      const lastSeen = versionFromWire(req.lastSeenVersion, 'last_seen_version', true);
+      const answer = poller.poll(req.topic, identity, lastSeen);
+      return { update: toUpdate(answer instanceof Promise ? await answer : answer) };
+    }),
+    BatchPoll: unary('BatchPoll', log, async (req) => {
+      // 1. The request, checked whole before any work.
+      const { identity, cursors } = batchPollFromWire(req, maxTopics);
+      // 2. Each topic's answer: at once where the Poller gives it from memory, else all awaited together.
+      const answered = (topic: string, answer: PollAnswer): TopicPollResult => ({ topic, update: toUpdate(answer), errorCode: '', errorMessage: '' });
+      const failed = (topic: string, err: unknown): TopicPollResult => {
+        const status = toServiceError(err, 'BatchPoll', log);
+        return { topic, update: null, errorCode: grpc.status[status.code ?? grpc.status.INTERNAL], errorMessage: status.details ?? '' };
+      };
+      const results: TopicPollResult[] = new Array(cursors.length);
+      let later: Promise<void>[] | undefined;
+      cursors.forEach(({ topic, lastSeen }, i) => {
+        try {
+          const answer = poller.poll(topic, identity, lastSeen);
+          if (!(answer instanceof Promise)) {
+            results[i] = answered(topic, answer);
+            return;
+          }
+          (later ??= []).push(
+            answer.then(
+              (a) => void (results[i] = answered(topic, a)),
+              (err: unknown) => void (results[i] = failed(topic, err)),
+            ),
+          );
+        } catch (err) {
+          results[i] = failed(topic, err);
+        }
+      });
+      if (later) await Promise.all(later);
+      // 3. The answer within its byte budget.
+      return { results: fitToBudget(results, maxResponseBytes) };
+    }),
+  };
+}
+
+const POLLS_REFUSED: Partial<grpc.StatusObject> = { code: grpc.status.UNIMPLEMENTED, details: 'this is a publish-role instance: polls go to a consume-role (or all-role) instance' };
+
+/** Refuses Poll and BatchPoll: an instance without a Poller (the publish role) sends polls elsewhere. */
+export const refusedPolls: Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll'> = {
+  Poll: (_call, callback) => callback(POLLS_REFUSED),
+  BatchPoll: (_call, callback) => callback(POLLS_REFUSED),
+};
+
+/** The Consumer service: Poll and BatchPoll by the Poller (refused without one), the other reads by the service. */
+export function consumerHandlers(svc: ImprintService, poller: Poller | undefined, log: Logger, limits: BatchPollOptions = {}): ConsumerServiceHandlers {
+  return {
+    ...(poller ? pollHandlers(poller, log, limits) : refusedPolls),
+    GetVersion: unary('GetVersion', log, async (req) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'))) })),
+    ListVersions: unary('ListVersions', log, async (req) => {
+      const page = await svc.listVersions(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken));
+      return { versions: page.versions.map(recordToWire), nextPageToken: page.nextPageToken };
+    }),
+    GetLatestAt: unary('GetLatestAt', log, async (req) => {
+      const record = await svc.latestAt(req.topic, identityFromWire(req.identity), timeMsFromWire(req.atMs, 'at_ms'));
+      return { record: record ? recordToWire(record) : null };
+    }),
+    GetTopic: unary('GetTopic', log, async (req) => ({ topic: topicToWire(await svc.getTopic(req.name)) })),
+    ListTopics: unary('ListTopics', log, async () => ({ topics: (await svc.listTopics()).map(topicToWire) })),
+  };
+}
+
+export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServiceHandlers {
+  return {
+    Pin: unary('Pin', log, async (req, call) => ({
+      pin: pinToWire(await svc.pin(req.topic, scopeFromWire(req.scope), versionFromWire(req.version, 'version'), req.reason, req.createdBy, callerOf(call))),
+    })),
+    Unpin: unary('Unpin', log, async (req, call) => {
+      const removed = await svc.unpin(req.topic, scopeFromWire(req.scope), callerOf(call));
+      return { removed: removed ? pinToWire(removed) : null };
+    }),
+    ListPins: unary('ListPins', log, async (req) => ({ pins: (await svc.listPins(req.topic)).map(pinToWire) })),
+    DescribeTopic: unary('DescribeTopic', log, async (req) => {
+      const d = await svc.describeTopic(req.name, timeMsFromWire(req.consumersSinceMs, 'consumers_since_ms') || undefined);
+      return {
+        topic: topicToWire(d.topic),
+        heads: d.heads.map(headToWire),
+        pins: d.pins.map(pinToWire),
+        versionCount: d.versionCount,
+        ...('error' in d.consumers ? { consumers: null, consumersError: d.consumers.error } : { consumers: consumersToWire(d.consumers), consumersError: '' }),
+        recentChanges: d.recentChanges.map(changeToWire),
+      };
+    }),
+    ListHistory: unary('ListHistory', log, async (req) => {
+      const page = await svc.listHistory(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken));
+      return { changes: page.changes.map(changeToWire), nextPageToken: page.nextPageToken };
+    }),
+  };
+}

@@ -1,0 +1,97 @@
+/**
+ * The gRPC transport: the PublisherService, ConsumerService and OperatorService of
+ * proto/imprint/v1 over the service code (handlers.ts), the Consumer service behind its guard
+ * (guard.ts), the standard health service, and server reflection (grpcurl works). Which
+ * services and which guard an instance has is decided by role in server/index.ts.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import { loadImprintProto } from '../../proto/loader.js';
+import type { BatchPollOptions } from '../config.js';
+import type { Logger } from '../log.js';
+import type { Poller } from '../poll/index.js';
+import type { ImprintService } from '../service.js';
+import { guardConsumerHandlers, type GuardOptions } from './guard.js';
+import { consumerHandlers, operatorHandlers, publisherHandlers } from './handlers.js';
+import { listenNoDelay } from './listen.js';
+import { addReflection } from './reflection.js';
+
+export const SERVICE_NAMES = ['imprint.v1.PublisherService', 'imprint.v1.ConsumerService', 'imprint.v1.OperatorService'] as const;
+export type ServiceName = (typeof SERVICE_NAMES)[number];
+
+export interface GrpcServerHandle {
+  readonly port: number;
+  readonly health: HealthImplementation;
+  /** The services served (health answers for each, and for ""). */
+  readonly services: readonly ServiceName[];
+  /** Stops accepting calls, lets running ones finish for up to `graceMs`, then cancels them. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface GrpcServerOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly log: Logger;
+  /** Publish, operate and the Consumer's reads. */
+  readonly service: ImprintService;
+  /** Answers Poll and BatchPoll. @default none: they answer UNIMPLEMENTED (a publish-role instance) */
+  readonly poller?: Poller;
+  /**
+   * The services served and reported in health. The ConsumerService's reads are answered
+   * even when it is not listed (a publish instance: operators list versions before they pin),
+   * its polls only with a poller.
+   */
+  readonly services: readonly ServiceName[];
+  /** Consumer methods behind the per-application limiter and counted in metrics. @default none */
+  readonly guard?: GuardOptions;
+  /** What one BatchPoll may ask and answer. @default see batchPollWithDefaults */
+  readonly batchPoll?: BatchPollOptions;
+  /**
+   * Accept connections with TCP_NODELAY (listen.ts); grpc-js's own bind leaves Nagle on, which
+   * shows in the tail latency of many small answers. @default false
+   */
+  readonly noDelay?: boolean;
+}
+
+/** Binds host:port (port 0: any free port) and serves the services, health and reflection. A call not served answers UNIMPLEMENTED. */
+export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServerHandle> {
+  const { proto } = loadImprintProto();
+  const { service, services } = opts;
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+  if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, publisherHandlers(service, opts.log));
+  const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll);
+  server.addService(proto.imprint.v1.ConsumerService.service, opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer);
+  if (services.includes('imprint.v1.OperatorService')) server.addService(proto.imprint.v1.OperatorService.service, operatorHandlers(service, opts.log));
+  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });
+  health.addToServer(server);
+  addReflection(server);
+
+  let port: number;
+  let close: (graceMs: number) => Promise<void>;
+  if (opts.noDelay) {
+    const listener = await listenNoDelay(server, opts.host, opts.port);
+    port = listener.port;
+    close = (graceMs) => listener.close(graceMs);
+  } else {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    close = (graceMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => server.forceShutdown(), graceMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+  }
+  return {
+    port,
+    health,
+    services,
+    stop: (graceMs = 5000) => {
+      for (const n of ['', ...services]) health.setStatus(n, 'NOT_SERVING');
+      return close(graceMs);
+    },
+  };
+}

@@ -1,0 +1,217 @@
+/**
+ * The poll scenarios every role (all, consume), every store (SQLite, Cassandra) and every
+ * poll method (Poll, BatchPoll) must answer alike, over gRPC: scopes, labels, pins (most
+ * specific wins, ties go to the newest), records failing their consistency check, unknown
+ * topics and bad input. `pollScenarioSuite` runs them against real servers started with
+ * startImprintServer on one store; each store's test file calls it.
+ *
+ * A new way of asking (Watch) joins by adding an entry to POLL_METHODS: every scenario is
+ * then asked through it too, on every role and store, and must give the same answer.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BatchPollResult, ImprintClient } from '../client/index.js';
+import { ImprintError, type ConsumerIdentity, type Scope, type VersionRecord } from '../core/index.js';
+import type { MetadataStore, Role } from '../server/index.js';
+import { MemoryAuditSink, directPointer, identity, startTestServer, type TestServer } from './helpers.js';
+
+export interface Scenario {
+  readonly name: string;
+  readonly topic: string;
+  readonly identity: ConsumerIdentity;
+  readonly lastSeen: bigint;
+  /** What the answer is (a version, "none", or an error code), for a reader of the table. */
+  readonly expect: string;
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  { name: 'plain: holds nothing', topic: 'plain', identity: identity(), lastSeen: 0n, expect: 'v2' },
+  { name: 'plain: holds the latest', topic: 'plain', identity: identity(), lastSeen: 2n, expect: 'none' },
+  { name: 'plain: holds an older one', topic: 'plain', identity: identity(), lastSeen: 1n, expect: 'v2' },
+  { name: 'plain: holds one ahead of the latest', topic: 'plain', identity: identity(), lastSeen: 5n, expect: 'none' },
+  { name: 'scoped: app and region', topic: 'scoped', identity: identity({ app: 'scorer', region: 'us-east-1' }), lastSeen: 0n, expect: 'v3' },
+  { name: 'scoped: region only', topic: 'scoped', identity: identity({ region: 'eu-west-1' }), lastSeen: 0n, expect: 'v2' },
+  { name: 'scoped: matches only the empty scope', topic: 'scoped', identity: identity({ app: 'other', region: 'ap-south-1' }), lastSeen: 0n, expect: 'v1' },
+  { name: 'scoped: cluster beats region by version', topic: 'scoped', identity: identity({ cluster: 'canary', region: 'eu-west-1' }), lastSeen: 0n, expect: 'v4' },
+  { name: 'scoped: a label', topic: 'scoped', identity: identity({ labels: { tier: 'gold' } }), lastSeen: 1n, expect: 'v5' },
+  { name: 'pinned: back to the pinned version', topic: 'pinned', identity: identity(), lastSeen: 3n, expect: 'v1 pinned' },
+  { name: 'pinned: holds the pinned version', topic: 'pinned', identity: identity(), lastSeen: 1n, expect: 'none (pinned)' },
+  { name: 'pinned: a scoped pin is more specific', topic: 'pinned', identity: identity({ region: 'eu-west-1' }), lastSeen: 0n, expect: 'v2 pinned' },
+  { name: 'pinned: app pin', topic: 'pinned', identity: identity({ app: 'scorer' }), lastSeen: 0n, expect: 'v3 pinned' },
+  { name: 'pinned: tie of specificity goes to the newest pin', topic: 'pinned', identity: identity({ app: 'scorer', cluster: 'c1' }), lastSeen: 3n, expect: 'v1 pinned' },
+  { name: 'guarded: bad latest, consumer with data', topic: 'guarded', identity: identity(), lastSeen: 2n, expect: 'none' },
+  { name: 'guarded: bad latest, consumer without data', topic: 'guarded', identity: identity(), lastSeen: 0n, expect: 'v2' },
+  { name: 'guarded2: two bad, consumer without data', topic: 'guarded2', identity: identity(), lastSeen: 0n, expect: 'v1' },
+  { name: 'guarded2: two bad, consumer with data', topic: 'guarded2', identity: identity(), lastSeen: 1n, expect: 'none' },
+  { name: 'empty topic', topic: 'empty', identity: identity(), lastSeen: 0n, expect: 'none' },
+  { name: 'unknown topic', topic: 'no-such-topic', identity: identity(), lastSeen: 0n, expect: 'NOT_FOUND' },
+  { name: 'bad topic name', topic: 'Bad Name!', identity: identity(), lastSeen: 0n, expect: 'INVALID_ARGUMENT' },
+  { name: 'label reusing an identity field', topic: 'plain', identity: identity({ labels: { app: 'x' } }), lastSeen: 0n, expect: 'INVALID_ARGUMENT' },
+  { name: 'no identity.app', topic: 'plain', identity: identity({ app: '' }), lastSeen: 0n, expect: 'INVALID_ARGUMENT' },
+];
+
+/** The topics SCENARIOS name that are valid names (for BatchPoll); all but no-such-topic exist. */
+export const SCENARIO_TOPICS = ['plain', 'scoped', 'pinned', 'guarded', 'guarded2', 'empty', 'no-such-topic'] as const;
+
+/** A store the scenarios are written into, and how to alter a record behind its back (so it fails its check). */
+export interface ScenarioStore {
+  readonly store: MetadataStore;
+  damage(topic: string, version: bigint): Promise<void>;
+}
+
+/**
+ * Writes the scenarios' topics (named `prefix` + the scenario's topic), versions, pins and
+ * damaged records. `now` must increase between calls (pin ties).
+ */
+export async function seedScenarios({ store, damage }: ScenarioStore, now: () => number, prefix = ''): Promise<void> {
+  const topic = (name: string) => store.createTopic({ name: prefix + name, owner: 'test', description: '', retention: {} }, now());
+  const publish = (t: string, text: string, scopes: Scope[] = [{}]) => store.publish({ topic: prefix + t, metadata: { text }, pointer: directPointer(text), scopes }, now());
+  const pin = (t: string, scope: Scope, version: bigint) => store.pin({ topic: prefix + t, scope, version, createdAtMs: now(), reason: 'test', createdBy: 'test' });
+
+  await topic('plain');
+  await publish('plain', 'p1');
+  await publish('plain', 'p2');
+
+  await topic('scoped');
+  await publish('scoped', 's1');
+  await publish('scoped', 's2', [{ region: 'eu-west-1' }]);
+  await publish('scoped', 's3', [{ app: 'scorer', region: 'us-east-1' }]);
+  await publish('scoped', 's4', [{ cluster: 'canary' }]);
+  await publish('scoped', 's5', [{ tier: 'gold' }]);
+
+  await topic('pinned');
+  for (const t of ['q1', 'q2', 'q3']) await publish('pinned', t);
+  await pin('pinned', {}, 1n);
+  await pin('pinned', { region: 'eu-west-1' }, 2n);
+  await pin('pinned', { app: 'scorer' }, 3n);
+  await pin('pinned', { cluster: 'c1' }, 1n);
+
+  await topic('guarded');
+  for (const t of ['g1', 'g2', 'g3']) await publish('guarded', t);
+  await damage(prefix + 'guarded', 3n);
+
+  await topic('guarded2');
+  for (const t of ['h1', 'h2', 'h3']) await publish('guarded2', t);
+  await damage(prefix + 'guarded2', 2n);
+  await damage(prefix + 'guarded2', 3n);
+
+  await topic('empty');
+}
+
+/** What a poll came to, comparable across roles, stores and methods: the whole answer, or the error code. */
+export async function outcome(p: Promise<{ record?: VersionRecord; pinned: boolean }> | { record?: VersionRecord; pinned: boolean }): Promise<unknown> {
+  try {
+    const { record, pinned } = await p;
+    return record ? { record, pinned } : { pinned };
+  } catch (err) {
+    if (err instanceof ImprintError) return { error: err.code };
+    throw err;
+  }
+}
+
+/** "v3", "v1 pinned", "none", "none (pinned)", or an error code. */
+export function describeOutcome(o: unknown): string {
+  if (typeof o !== 'object' || o === null) return String(o);
+  if ('error' in o) return String(o.error);
+  const a = o as { record?: VersionRecord; pinned: boolean };
+  if (!a.record) return a.pinned ? 'none (pinned)' : 'none';
+  return `v${a.record.version}${a.pinned ? ' pinned' : ''}`;
+}
+
+/** One way of asking a server a scenario's question: its outcome for the scenario's topic (named `prefix` + s.topic). */
+export interface PollMethod {
+  readonly name: string;
+  ask(client: ImprintClient, s: Scenario, prefix: string): Promise<unknown>;
+}
+
+/** A BatchPoll result as a poll's outcome. */
+const batchOutcome = (r: BatchPollResult | undefined): unknown => (r?.error ? { error: r.error.code } : outcome({ ...(r?.record && { record: r.record }), pinned: r?.pinned ?? false }));
+
+export const POLL_METHODS: readonly PollMethod[] = [
+  { name: 'Poll', ask: (client, s, prefix) => outcome(client.poll(prefix + s.topic, s.identity, s.lastSeen)) },
+  {
+    // The scenario's topic asked next to every other scenario topic (those holding v1).
+    name: 'BatchPoll',
+    ask: async (client, s, prefix) => {
+      const topic = prefix + s.topic;
+      const cursors = SCENARIO_TOPICS.filter((t) => t !== s.topic).map((t) => ({ topic: prefix + t, lastSeen: 1n }));
+      cursors.push({ topic, lastSeen: s.lastSeen });
+      let results: BatchPollResult[];
+      try {
+        results = await client.batchPoll(s.identity, cursors);
+      } catch (err) {
+        if (err instanceof ImprintError) return { error: err.code };
+        throw err;
+      }
+      return batchOutcome(results.find((r) => r.topic === topic));
+    },
+  },
+];
+
+/** The roles that answer polls. */
+export const POLLING_ROLES: readonly Role[] = ['all', 'consume'];
+
+const FIXED_CLOCK = () => 1_700_000_000_000;
+
+/**
+ * Every scenario, through every method of POLL_METHODS, against a server of every role of
+ * POLLING_ROLES serving the store `open` gives (handed in: the servers leave it open): the
+ * same answer everywhere, the one the scenario expects; the same audit events and the same
+ * count of records that failed their check on every role.
+ */
+export function pollScenarioSuite(storeName: string, open: () => Promise<ScenarioStore & { readonly prefix?: string; cleanup(): Promise<void> }>): void {
+  describe(`poll scenarios (${storeName}): every role and every poll method give the same answers`, () => {
+    let opened: Awaited<ReturnType<typeof open>>;
+    let prefix = '';
+    const servers = new Map<Role, { readonly t: TestServer; readonly audit: MemoryAuditSink }>();
+    const serverOf = (role: Role) => {
+      const s = servers.get(role);
+      if (!s) throw new Error(`no ${role} server`);
+      return s;
+    };
+
+    beforeAll(async () => {
+      opened = await open();
+      prefix = opened.prefix ?? '';
+      let now = 1_700_000_000_000;
+      await seedScenarios(opened, () => ++now, prefix);
+      // Seeded first, so the consume role's first refresh (before it serves) has every topic.
+      for (const role of POLLING_ROLES) {
+        const audit = new MemoryAuditSink();
+        servers.set(role, { t: await startTestServer({ role, metadataStore: opened.store, auditSink: audit, clock: FIXED_CLOCK }), audit });
+      }
+    });
+    afterAll(async () => {
+      for (const { t } of servers.values()) await t.stop();
+      await opened?.cleanup();
+    });
+
+    it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', async (_name, s) => {
+      const answers: { readonly by: string; readonly outcome: unknown }[] = [];
+      for (const role of POLLING_ROLES) {
+        for (const method of POLL_METHODS) answers.push({ by: `${role} ${method.name}`, outcome: await method.ask(serverOf(role).t.client, s, prefix) });
+      }
+      const [reference, ...others] = answers;
+      // The wire says "pinned" only with an update: a pinned "none" reads as "none".
+      expect(describeOutcome(reference?.outcome), reference?.by).toBe(s.expect.replace('none (pinned)', 'none'));
+      for (const a of others) expect(a.outcome, a.by).toEqual(reference?.outcome);
+    });
+
+    it('a BatchPoll of every scenario topic at once gets the same answers on every role', async () => {
+      const cursors = SCENARIO_TOPICS.map((t) => ({ topic: prefix + t, lastSeen: 0n }));
+      const answers = await Promise.all(POLLING_ROLES.map((role) => serverOf(role).t.client.batchPoll(identity(), cursors)));
+      expect(answers[0]?.map((r) => (r.error ? r.error.code : describeOutcome(r)))).toEqual(['v2', 'v1', 'v1 pinned', 'v2', 'v1', 'none', 'NOT_FOUND']);
+      for (const a of answers) expect(a).toEqual(answers[0]);
+    });
+
+    it('records the same audit events and counts the same integrity failures on every role', () => {
+      // Topics of one BatchPoll are answered concurrently: compare the events as multisets.
+      const sorted = (events: readonly unknown[]) => events.map((e) => JSON.stringify(e)).sort();
+      const [first, ...others] = POLLING_ROLES.map((role) => serverOf(role));
+      expect(first?.audit.events.length).toBeGreaterThan(SCENARIOS.length);
+      for (const o of others) expect(sorted(o.audit.events)).toEqual(sorted(first?.audit.events ?? []));
+      const failures = POLLING_ROLES.map((role) => serverOf(role).t.server.poller?.integrityFailures);
+      expect(failures[0]).toBeGreaterThan(0);
+      expect(new Set(failures).size).toBe(1);
+    });
+  });
+}

@@ -1,0 +1,75 @@
+/**
+ * The Poller over an in-memory PollSource (a fake of the port, answering at once or through
+ * promises): bad input throws before anything is audited, every other poll is one audit
+ * event (errors included), an answer memory can give comes without a promise, and records
+ * that failed their check are counted each time and logged once.
+ */
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError, NotFoundError, recordDigest, sha256Hex, verdictOf, type PollSource, type PollView, type VersionRecord } from '../../core/index.js';
+import { Poller, createLogger } from '../../server/index.js';
+import { MemoryAuditSink, identity } from '../helpers.js';
+
+function rec(version: bigint): VersionRecord {
+  const bytes = Buffer.from(`v${version}`);
+  const base = { topic: 't', version, publishedAtMs: 1000, metadata: {}, pointer: { kind: 'direct' as const, size: bytes.length, sha256: sha256Hex(bytes), bytes } };
+  return { ...base, scopes: [{}], digest: recordDigest(base) };
+}
+
+/** Topic "t": v1 good, v2 altered (fails its check), head v2. */
+const view: PollView & { records: VersionRecord[] } = {
+  heads: [{ scope: {}, version: 2n, sinceMs: 0 }],
+  pins: [],
+  records: [rec(1n), { ...rec(2n), metadata: { tampered: 'yes' } }],
+};
+
+function source(sync: boolean): PollSource<typeof view> {
+  const give = <T>(v: T): T | Promise<T> => (sync ? v : Promise.resolve(v));
+  return {
+    state: (topic) => give(topic === 't' ? view : undefined),
+    record: (topic, v, version) => give(verdictOf(topic, version, v.records.find((r) => r.version === version))),
+    versionsBelow: (_topic, below) => give(view.records.filter((r) => r.version < below).reverse()),
+  };
+}
+
+function setup(sync: boolean) {
+  const audit = new MemoryAuditSink();
+  const lines: string[] = [];
+  const poller = new Poller({ source: source(sync), audit, clock: () => 42, log: createLogger({ write: (l) => lines.push(l) }) });
+  return { poller, audit, lines };
+}
+
+describe('Poller', () => {
+  it('answers from a source at hand without a promise, and records one audit event', () => {
+    const { poller, audit } = setup(true);
+    const answer = poller.poll('t', identity(), 1n);
+    expect(answer).not.toBeInstanceOf(Promise);
+    expect(answer).toEqual({ pinned: false });
+    expect(audit.events).toEqual([{ kind: 'poll', atMs: 42, topic: 't', identity: identity(), lastSeen: '1', holds: '1', outcome: 'no-update', pinned: false }]);
+  });
+
+  it.each([true, false])('counts each record that failed its check, and logs each once (source at hand: %s)', async (sync) => {
+    const { poller, audit, lines } = setup(sync);
+    for (let i = 0; i < 3; i++) expect((await poller.poll('t', identity(), 0n)).record?.version).toBe(1n);
+    expect(poller.integrityFailures).toBe(3);
+    expect(lines.filter((l) => l.includes('record failed its consistency check'))).toEqual([expect.stringContaining('version=2')]);
+    expect(audit.events.map((e) => [e.outcome, e.holds])).toEqual([
+      ['update', '1'],
+      ['update', '1'],
+      ['update', '1'],
+    ]);
+  });
+
+  it('bad input throws at once, before anything is audited or asked; a bad identity after a good one too', () => {
+    const { poller, audit } = setup(true);
+    expect(() => poller.poll('Bad Name', identity(), 0n)).toThrow(InvalidArgumentError);
+    poller.poll('t', identity(), 2n);
+    expect(() => poller.poll('t', identity({ app: '' }), 0n)).toThrow(/identity\.app/);
+    expect(audit.events).toHaveLength(1);
+  });
+
+  it.each([true, false])('an unknown topic is NOT_FOUND and audited as an error (source at hand: %s)', async (sync) => {
+    const { poller, audit } = setup(sync);
+    await expect((async () => poller.poll('ghost', identity(), 3n))()).rejects.toThrow(NotFoundError);
+    expect(audit.events).toEqual([expect.objectContaining({ topic: 'ghost', outcome: 'error', holds: '3', error: 'topic "ghost" does not exist' })]);
+  });
+});
