@@ -1,0 +1,10 @@
+/**
+ * server/poll: how polls are answered, whatever the transport. One audited Poller over a
+ * PollSource port (core/poll.ts, where the decision is): store-backed (StorePollSource, the all
+ * role) or table-backed (PollTable, the consume role's in-memory table).
+ */
+export { Poller, type PollerDeps } from './poller.js';
+export { StorePollSource } from './store-source.js';
+export { PollChangeHub, type PollChanges } from './changes.js';
+export { PollTable, PollTableOptionError, type PollTableOptions, type PollTableStats, type RefreshResult, type TopicEntry } from './poll-table.js';
+export type { PollAnswer, PollSource, PollView, RecordVerdict } from '../../core/index.js';
