@@ -6,9 +6,10 @@
  * Cassandra answers, connecting in the background with backoff. Polls are answered by one
  * Poller (server/poll) over the role's PollSource: the store (all), or the consume role's
  * poll table refreshed every `refreshMs`, behind a concurrency limit per calling
- * application. Any role serves Prometheus metrics on `metricsPort` when one is given: the
- * consumer requests', the Poller's, the consume role's table and limiter, and the
- * Elasticsearch audit sink's. A publish of a blob pointer is checked against `blobStores`
+ * application. The polling roles serve Watch streams (server/poll/watch.ts), told of changes
+ * by the server's PollChangeHub. Any role serves Prometheus metrics on `metricsPort` when one
+ * is given: the consumer requests', the Poller's, the Watch streams', the consume role's table
+ * and limiter, and the Elasticsearch audit sink's. A publish of a blob pointer is checked against `blobStores`
  * (the local blob directory of the data dir by default).
  *
  * This file is server/'s public surface: nothing outside server/ reaches past it.
@@ -26,7 +27,7 @@ import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type ServiceName
 import { ConcurrencyLimiter } from './limiter.js';
 import { createLogger } from './log.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './metrics.js';
-import { PollTable, Poller, StorePollSource } from './poll/index.js';
+import { PollChangeHub, PollTable, Poller, StorePollSource, Watchers } from './poll/index.js';
 import { ImprintService } from './service.js';
 import { CassandraMetadataStore } from './store/cassandra.js';
 import type { MetadataStore } from './store/metadata-store.js';
@@ -68,6 +69,10 @@ export interface ImprintServer {
   readonly service: ImprintService;
   /** Answers polls; absent on a publish-role instance. */
   readonly poller?: Poller;
+  /** Word that a topic's poll answer may have changed; absent on a publish-role instance. */
+  readonly changes?: PollChangeHub;
+  /** The Watch streams; absent on a publish-role instance. */
+  readonly watchers?: Watchers;
   readonly store: MetadataStore;
   readonly audit: AuditSink;
   readonly grpc: GrpcServerHandle;
@@ -130,15 +135,18 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   //    UNAVAILABLE until it is), the Poller over the role's source, the limiter, metrics.
   const table = role.polls === 'table' ? new PollTable({ store, log, clock: o.clock }) : undefined;
   const poller = role.polls === 'refused' ? undefined : new Poller({ source: table ?? new StorePollSource(store), audit, log, clock: o.clock });
+  const changes = role.polls === 'refused' ? undefined : new PollChangeHub();
+  const watchers = poller && changes && new Watchers({ poller, changes, options: o.watch, clock: o.clock });
   const limiter = role.limiter ? new ConcurrencyLimiter(o.limiter) : undefined;
-  const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...(limiter && { limiter }), ...(poller && { poller }) });
+  const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
   if (table) {
     const first = cassandra && !cassandra.isAvailable ? undefined : await table.start(o.refreshMs);
     if (!first) void table.start(o.refreshMs);
     else if (!first.ok) log.warn('first poll-table refresh failed; polls read the store until one works', { error: first.error instanceof Error ? first.error.message : String(first.error) });
   }
   // 4. Serve.
-  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs });
+  // The all role's polls read the store: its own commits are word for its Watch streams at once.
+  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, ...(role.polls === 'store' && changes && { changes }) });
   const guarded = role.services.includes('imprint.v1.ConsumerService') && (limiter || metrics);
   let grpcHandle: GrpcServerHandle;
   let metricsServer: MetricsServer | undefined;
@@ -149,6 +157,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       log,
       service,
       ...(poller && { poller }),
+      ...(watchers && { watchers }),
       services: role.services,
       batchPoll: o.batchPoll,
       ...(guarded && { guard: { ...(limiter && { limiter }), ...(metrics && { metrics }) } }),
@@ -161,6 +170,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       throw err;
     }
   } catch (err) {
+    watchers?.close();
     await table?.stop();
     await release();
     throw err;
@@ -197,6 +207,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     options: o,
     service,
     ...(poller && { poller }),
+    ...(changes && { changes }),
+    ...(watchers && { watchers }),
     store,
     audit,
     grpc: grpcHandle,
@@ -206,6 +218,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(metricsServer && { metricsServer }),
     async stop() {
       unwatch();
+      // Watch streams end first (UNAVAILABLE: their watchers resume elsewhere), or they would hold the shutdown for its grace.
+      watchers?.close();
       await grpcHandle.stop();
       await table?.stop();
       await metricsServer?.close();

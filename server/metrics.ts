@@ -13,6 +13,10 @@
  *   imprint_consume_throttled_total{app}                RESOURCE_EXHAUSTED answers per calling application
  *   imprint_consume_app_concurrency_limit{app}          each application's current adaptive limit
  *   imprint_consume_app_inflight{app}
+ *   imprint_watch_streams                               Watch streams open
+ *   imprint_watch_pushes_total                          answers sent after a stream's first ones (a topic's answer changed)
+ *   imprint_watch_heartbeats_total
+ *   imprint_watch_refused_total{reason}                 streams refused RESOURCE_EXHAUSTED: reason instance or app
  *
  * Application names come from callers, so the `app` label takes at most `maxAppLabels`
  * distinct values; later ones are counted as "(other)".
@@ -21,7 +25,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConcurrencyLimiter } from './limiter.js';
-import type { PollTable } from './poll/index.js';
+import type { PollTable, Watchers } from './poll/index.js';
 
 export interface ConsumeMetricsOptions {
   /** @default a new Registry */
@@ -32,6 +36,8 @@ export interface ConsumeMetricsOptions {
   readonly limiter?: ConcurrencyLimiter;
   /** Records that failed their consistency check when a poll needed them come from it. @default none */
   readonly poller?: { readonly integrityFailures: number };
+  /** Watch streams' counts come from them. @default none */
+  readonly watchers?: Pick<Watchers, 'stats'>;
   /** Distinct `app` label values at most. @default 200 */
   readonly maxAppLabels?: number;
 }
@@ -51,7 +57,7 @@ export const OTHER_APP_LABEL = '(other)';
 export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics {
   const registry = opts.registry ?? new Registry();
   const registers = [registry];
-  const { table, limiter, poller } = opts;
+  const { table, limiter, poller, watchers } = opts;
   const maxAppLabels = opts.maxAppLabels ?? 200;
   const apps = new Set<string>();
   const appLabel = (app: string): string => {
@@ -107,6 +113,50 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
         const now = poller.integrityFailures;
         this.inc(now - seenIntegrity);
         seenIntegrity = now;
+      },
+    });
+  }
+  if (watchers) {
+    new Gauge({
+      name: 'imprint_watch_streams',
+      help: 'Watch streams open',
+      registers,
+      collect() {
+        this.set(watchers.stats().streams);
+      },
+    });
+    // Counters that mirror the streams' own counts: add what grew since the last scrape.
+    let seenWatch = watchers.stats();
+    const grew = (now: number, before: number) => Math.max(0, now - before);
+    new Counter({
+      name: 'imprint_watch_pushes_total',
+      help: "Watch answers sent after a stream's first ones (a topic's answer changed)",
+      registers,
+      collect() {
+        const now = watchers.stats();
+        this.inc(grew(now.pushes, seenWatch.pushes));
+        seenWatch = { ...seenWatch, pushes: now.pushes };
+      },
+    });
+    new Counter({
+      name: 'imprint_watch_heartbeats_total',
+      help: 'Watch heartbeats sent',
+      registers,
+      collect() {
+        const now = watchers.stats();
+        this.inc(grew(now.heartbeats, seenWatch.heartbeats));
+        seenWatch = { ...seenWatch, heartbeats: now.heartbeats };
+      },
+    });
+    new Counter({
+      name: 'imprint_watch_refused_total',
+      help: "Watch streams refused RESOURCE_EXHAUSTED, by reason: the instance's bound or the application's",
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        const now = watchers.stats();
+        for (const reason of ['instance', 'app'] as const) this.inc({ reason }, grew(now.refused[reason], seenWatch.refused[reason]));
+        seenWatch = { ...seenWatch, refused: now.refused };
       },
     });
   }

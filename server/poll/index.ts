@@ -1,10 +1,12 @@
 /**
  * server/poll: how polls are answered, whatever the transport. One audited Poller over a
  * PollSource port (core/poll.ts, where the decision is): store-backed (StorePollSource, the all
- * role) or table-backed (PollTable, the consume role's in-memory table).
+ * role) or table-backed (PollTable, the consume role's in-memory table). Watch streams
+ * (watch.ts) ask the same Poller again when PollChanges says a watched topic changed.
  */
 export { Poller, type PollerDeps } from './poller.js';
 export { StorePollSource } from './store-source.js';
 export { PollChangeHub, type PollChanges } from './changes.js';
+export { Watchers, WatchStream, watchWithDefaults, WATCH_DEFAULTS, WATCH_RETRY_AFTER_MS, COALESCE_MS, type WatchOptions, type WatchSink, type WatchOutcome, type WatchCursor, type WatchStats, type WatchersDeps } from './watch.js';
 export { PollTable, PollTableOptionError, type PollTableOptions, type PollTableStats, type RefreshResult, type TopicEntry } from './poll-table.js';
 export type { PollAnswer, PollSource, PollView, RecordVerdict } from '../../core/index.js';
