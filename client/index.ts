@@ -14,7 +14,7 @@ export {
   type TopicDescription,
 } from './imprint-client.js';
 export { Publisher, PublishOutcomeUnknownError, UploadError, PUBLISHER_DEFAULTS, publisherWithDefaults, type PublishData, type PublishOptions, type PublisherOptions } from './publisher.js';
-export { fromGrpcError, ProtocolError, RemoteInvalidArgumentError } from './errors.js';
+export { fromGrpcError, NotServedError, ProtocolError, RemoteInvalidArgumentError } from './errors.js';
 export { appMetadataInterceptor, retryAfterMsOf, retryDelayFromHint, waitForRetryHint, type RetryHintOptions } from './retry-hint.js';
 export { BlobNotFoundError, storeFor, type BlobStat, type BlobStore, type PutOptions } from './blob-store/blob-store.js';
 export { LocalBlobStore, type LocalBlobStoreOptions } from './blob-store/local.js';
