@@ -17,6 +17,8 @@
  *   propagation    publish -> 50 subscribers swapped, via a consume-role instance vs the all-role server
  *   feed           staying current by tailing the stores' change feed vs re-reading every topic,
  *                  1k and 10k topics: idle read, per change, per second (SQLite; Cassandra with IMPRINT_CASSANDRA)
+ *   watch          publish -> 1000 watching Subscribers swapped (target p99 < 1 s) vs BatchPoll every 30 s;
+ *                  10k idle Watch streams on one consume instance: RSS (target < 100 MiB) vs grpc-js's floor
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -145,6 +147,7 @@ const all: Record<string, () => Promise<void> | void> = {
   fleet: ownProcess('fleet.ts'),
   propagation: ownProcess('propagation.ts'),
   feed: ownProcess('feed.ts'),
+  watch: ownProcess('watch.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download']);

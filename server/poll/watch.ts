@@ -13,7 +13,8 @@
  *      holds, and never an older one unless pinned). Ten words in the window ask once.
  *   3. Backpressure: while the transport's buffer is full nothing is sent and marked topics
  *      wait; when it drains each is asked then, so only its newest answer goes out.
- *   4. Every `heartbeatMs` a heartbeat, so the watcher can tell a quiet stream from a dead one.
+ *   4. Every `heartbeatMs` a heartbeat, so the watcher can tell a quiet stream from a dead one
+ *      (one timer per instance turns a wheel of streams, not a timer per stream).
  *   5. Every `auditIntervalMs` (each stream at its own offset) every topic is asked again
  *      through the audited Poller: the watcher shows in audit (DescribeTopic's consumers) as
  *      long as it watches, never once per push, and a word that was lost is made up for.
@@ -33,7 +34,10 @@ export interface WatchOptions {
   readonly maxStreamsPerApp?: number;
   /** A heartbeat on every stream this often, ms (100 to 600000). @default 15000 */
   readonly heartbeatMs?: number;
-  /** Each stream's topics are asked again, audited, this often, ms (1000 to 86400000). @default 600000 (10 min) */
+  /**
+   * Each stream's topics are asked again, audited, this often, ms (1000 to 86400000), counted
+   * in heartbeats (at least one). @default 600000 (10 min)
+   */
   readonly auditIntervalMs?: number;
 }
 
@@ -58,6 +62,9 @@ export function watchWithDefaults(o: WatchOptions = {}): Required<WatchOptions> 
 
 /** Words for one topic within this window are answered once. */
 export const COALESCE_MS = 10;
+
+/** Slots of the heartbeat wheel (see Watchers). */
+const WHEEL_SLOTS = 16;
 
 /** How long a watcher refused for the stream bounds is asked to wait (x-imprint-retry-after-ms). */
 export const WATCH_RETRY_AFTER_MS = 5_000;
@@ -103,7 +110,7 @@ export interface WatchersDeps {
   readonly options?: WatchOptions;
   /** @default Date.now */
   readonly clock?: () => number;
-  /** Spreads each stream's timers. @default Math.random */
+  /** Spreads the streams over the heartbeat wheel and their audits over the interval. @default Math.random */
   readonly random?: () => number;
 }
 
@@ -115,6 +122,14 @@ export class Watchers {
   private readonly streams = new Set<WatchStream>();
   private readonly unsubscribe: () => void;
   private closed = false;
+  /**
+   * The heartbeat wheel: one timer per instance, not two per stream (10k streams). Each stream
+   * sits in one of WHEEL_SLOTS slots; the timer turns every heartbeatMs / WHEEL_SLOTS and beats
+   * the streams of one slot, so each stream beats every heartbeatMs.
+   */
+  private readonly wheel: Set<WatchStream>[] = Array.from({ length: WHEEL_SLOTS }, () => new Set());
+  private turns = 0;
+  private wheelTimer: NodeJS.Timeout | undefined;
   pushes = 0;
   heartbeats = 0;
   private readonly refused = { instance: 0, app: 0 };
@@ -146,8 +161,18 @@ export class Watchers {
         retryAfterMs: WATCH_RETRY_AFTER_MS,
       });
     }
-    const stream = new WatchStream(this, app, identity, cursors, sink);
+    const random = this.deps.random ?? Math.random;
+    const { heartbeatMs, auditIntervalMs } = this.options;
+    // Its first audit at 0.5 to 1.5 intervals, so streams opened together do not audit together.
+    const stream = new WatchStream(this, app, identity, cursors, sink, Math.floor((0.5 + random()) * auditIntervalMs));
     this.streams.add(stream);
+    this.wheel[Math.min(WHEEL_SLOTS - 1, Math.floor(random() * WHEEL_SLOTS))]?.add(stream);
+    if (!this.wheelTimer) {
+      this.wheelTimer = setInterval(() => {
+        for (const s of this.wheel[this.turns++ % WHEEL_SLOTS] ?? []) s.beat(heartbeatMs);
+      }, heartbeatMs / WHEEL_SLOTS);
+      this.wheelTimer.unref();
+    }
     this.perApp.set(app, ofApp + 1);
     for (const { topic } of cursors) {
       let set = this.byTopic.get(topic);
@@ -161,6 +186,7 @@ export class Watchers {
   /** @internal A stream that ended (cancelled by its watcher, or closed) stops counting. */
   forget(stream: WatchStream): void {
     if (!this.streams.delete(stream)) return;
+    for (const slot of this.wheel) slot.delete(stream);
     const left = (this.perApp.get(stream.app) ?? 1) - 1;
     if (left > 0) this.perApp.set(stream.app, left);
     else this.perApp.delete(stream.app);
@@ -185,6 +211,7 @@ export class Watchers {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    clearInterval(this.wheelTimer);
     for (const s of [...this.streams]) s.end(new UnavailableError('the server is stopping: watch again, on this instance once it is back or on another, with the versions you hold'));
   }
 }
@@ -198,8 +225,6 @@ export class WatchStream {
   private flushing = false;
   private ended = false;
   private coalesce: NodeJS.Timeout | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private auditTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly owner: Watchers,
@@ -207,6 +232,8 @@ export class WatchStream {
     readonly identity: ConsumerIdentity,
     cursors: readonly WatchCursor[],
     private readonly sink: WatchSink,
+    /** Ms until its next audit, counted down by its heartbeats. */
+    private auditInMs: number,
   ) {
     for (const c of cursors) this.watched.set(c.topic, { held: c.lastSeen, last: undefined });
   }
@@ -215,18 +242,11 @@ export class WatchStream {
     return this.watched.keys();
   }
 
-  /** @internal Step 1, then the timers of steps 4 and 5. */
+  /** @internal Step 1 (steps 4 and 5 come from the heartbeat wheel of Watchers). */
   start(): void {
     const { poller } = this.owner.deps;
     for (const [topic, w] of this.watched) this.pending.set(topic, settle(() => poller.poll(topic, this.identity, w.held)));
     void this.flush();
-    const random = this.owner.deps.random ?? Math.random;
-    const { heartbeatMs, auditIntervalMs } = this.owner.options;
-    // Each stream at its own offset, so streams opened together do not beat together.
-    this.heartbeatTimer = setTimeout(() => this.beat(), Math.floor(random() * heartbeatMs));
-    this.auditTimer = setTimeout(() => this.audit(), Math.floor((0.5 + random()) * auditIntervalMs));
-    this.heartbeatTimer.unref();
-    this.auditTimer.unref();
   }
 
   /** Step 2: `topic` may have changed. */
@@ -265,16 +285,18 @@ export class WatchStream {
   private stop(): void {
     this.ended = true;
     clearTimeout(this.coalesce);
-    clearTimeout(this.heartbeatTimer);
-    clearTimeout(this.auditTimer);
     this.pending.clear();
     this.owner.forget(this);
   }
 
-  private beat(): void {
+  /** @internal Steps 4 and 5: a heartbeat, `heartbeatMs` after the last one; the audit when due. */
+  beat(heartbeatMs: number): void {
     if (this.ended) return;
-    this.heartbeatTimer = setTimeout(() => this.beat(), this.owner.options.heartbeatMs);
-    this.heartbeatTimer.unref();
+    this.auditInMs -= heartbeatMs;
+    if (this.auditInMs <= 0) {
+      this.auditInMs = this.owner.options.auditIntervalMs;
+      this.audit();
+    }
     // A stream whose buffer is full is not idle: the watcher is behind, not gone.
     if (this.blocked) return;
     this.owner.heartbeats++;
@@ -282,9 +304,6 @@ export class WatchStream {
   }
 
   private audit(): void {
-    if (this.ended) return;
-    this.auditTimer = setTimeout(() => this.audit(), this.owner.options.auditIntervalMs);
-    this.auditTimer.unref();
     for (const topic of this.watched.keys()) if (typeof this.pending.get(topic) !== 'object') this.pending.set(topic, 'audit');
     void this.flush();
   }

@@ -67,7 +67,7 @@ function setup(options: WatchOptions = {}) {
   const audit = new MemoryAuditSink();
   const poller = new Poller({ source: topics.source(), audit, clock: () => 7 });
   const hub = new PollChangeHub();
-  // Timers far away unless a test asks for them; each stream's first heartbeat near its interval, its first audit at 1.5 intervals.
+  // Timers far away unless a test asks for them; its first audit at about 1.5 intervals.
   const watchers = new Watchers({ poller, changes: hub, options: { heartbeatMs: 600_000, auditIntervalMs: 86_400_000, ...options }, random: () => 0.999 });
   const open = (app = 'app', cursors = [{ topic: 'a', lastSeen: 0n }, { topic: 'b', lastSeen: 2n }, { topic: 'ghost', lastSeen: 0n }]) => {
     const sink = new Sink();
