@@ -488,7 +488,7 @@ export class Subscriber extends EventEmitter {
       if (this.closed) return;
       if (stream.signal.reason === 'restart') continue;
       // 3. It failed, went silent, or ended.
-      error ??= new ImprintError('UNAVAILABLE', stream.signal.aborted ? `the Watch stream sent nothing for ${w.idleMs} ms` : 'the Watch stream ended');
+      error ??= new ImprintError('UNAVAILABLE', stream.signal.aborted ? 'the Watch stream went silent' : 'the Watch stream ended');
       const now = Date.now();
       this.streamFailures = [...this.streamFailures.filter((t) => now - t < w.withinMs), now];
       metrics.failures.inc({ topic: '', step: 'watch', reason: reasonOf(error) });
@@ -528,14 +528,15 @@ export class Subscriber extends EventEmitter {
       alive();
       for await (const e of watch.call(this.o.client, this.o.identity, subs.map((s) => ({ topic: s.topic, lastSeen: s.version })), { signal: stream.signal, heartbeats: true })) {
         alive();
+        // Any message, a heartbeat too, says the service is answering.
+        metrics.lastPollSuccess.set(Date.now() / 1000);
         if (e.kind !== 'result') continue;
         if (e.initial && --firstAnswers === 0) {
           healthy();
           metrics.watching.set(1);
+          metrics.fallbackActive.set(0);
           this.emit('watching', { topics: subs.map((s) => s.topic) });
         }
-        metrics.lastPollSuccess.set(Date.now() / 1000);
-        metrics.fallbackActive.set(0);
         // Not awaited: a slow download must not stop the stream being read (each topic's cycles run in turn).
         void this.answered(e);
       }

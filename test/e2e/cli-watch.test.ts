@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, runCli as imprint, startServe, type CliResult, type ServeProcess } from '../cli-process.js';
-import { tempDir } from '../helpers.js';
+import { tempDir, until } from '../helpers.js';
 
 /** `imprint ARGS` left running: its output so far, and its exit code once it has one. */
 function running(args: readonly string[]): { proc: ChildProcess; stdout: () => string; stderr: () => string; exited: Promise<number | null> } {
@@ -18,14 +18,6 @@ function running(args: readonly string[]): { proc: ChildProcess; stdout: () => s
   proc.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   return { proc, stdout: () => stdout, stderr: () => stderr, exited };
-}
-
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('imprint watch', () => {

@@ -20,15 +20,7 @@ import {
   silentLogger,
 } from '../../server/index.js';
 import { startServe } from '../cli-process.js';
-import { MemoryAuditSink, directPointer, identity, startTestServer, tempDir } from '../helpers.js';
-
-async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { MemoryAuditSink, directPointer, identity, startTestServer, tempDir, until } from '../helpers.js';
 
 const text = (b: Buffer) => b.toString('utf8');
 

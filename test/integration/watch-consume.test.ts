@@ -7,15 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient, type WatchEvent } from '../../client/index.js';
 import { silentLogger, startImprintServer, type ImprintServer } from '../../server/index.js';
-import { directPointer, identity, tempDir } from '../helpers.js';
-
-async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+import { directPointer, identity, tempDir, until } from '../helpers.js';
 
 describe('Watch (consume role)', () => {
   const dataDir = tempDir();

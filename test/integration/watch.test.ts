@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient, NotServedError, retryAfterMsOf, type WatchEvent } from '../../client/index.js';
 import { ImprintError } from '../../core/index.js';
 import { silentLogger, startImprintServer } from '../../server/index.js';
-import { directPointer, identity, startTestServer, tempDir, type TestServer } from '../helpers.js';
+import { directPointer, identity, startTestServer, tempDir, type TestServer, until } from '../helpers.js';
 
 /** Reads a watch stream in the background: what came, and how it ended. */
 class Watching {
@@ -35,14 +35,6 @@ class Watching {
   }
   close(): void {
     this.stop.abort();
-  }
-}
-
-async function until(what: string, ok: () => boolean, ms = 15_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

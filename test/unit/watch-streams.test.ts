@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { ImprintError, recordDigest, sha256Hex, verdictOf, type PollSource, type PollView, type Pin, type ScopeHead, type VersionRecord } from '../../core/index.js';
 import { PollChangeHub, Poller, Watchers, type WatchOptions, type WatchOutcome, type WatchSink } from '../../server/index.js';
-import { MemoryAuditSink, identity } from '../helpers.js';
+import { MemoryAuditSink, identity, until } from '../helpers.js';
 
 function rec(topic: string, version: bigint): VersionRecord {
   const bytes = Buffer.from(`${topic} v${version}`);
@@ -49,14 +49,6 @@ class Sink implements WatchSink {
   }
   end(err: ImprintError): void {
     this.ended = err;
-  }
-}
-
-async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
   }
 }
 
