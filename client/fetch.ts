@@ -86,7 +86,7 @@ async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobSt
     (s) => s.store.region,
     async ({ store, loc }, ctx) => {
       // 1. The region's answer, 2. its bytes counted and hashed on their way to this read's own sink.
-      const body = await store.get(loc, ctx.signal);
+      const body = await store.get(loc, { signal: ctx.signal });
       const sink = open();
       try {
         let first = true;
