@@ -16,6 +16,7 @@ export { BlobNotFoundError, checkRange, storeFor, type BlobStat, type BlobStore,
 export { LocalBlobStore, type LocalBlobStoreOptions } from './blob-store/local.js';
 export { fetchPayload, downloadPayload, PayloadUnavailableError, type FetchOptions } from './fetch.js';
 export { READ_DEFAULTS, RegionTimeoutError, type ReadOptions, type SlowRegionEvent } from './hedge.js';
+export { PART_DEFAULTS, type PartOptions } from './parts.js';
 export {
   Subscriber,
   Subscription,
