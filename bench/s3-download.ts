@@ -9,7 +9,10 @@
  * For 256 MiB and 1 GiB, alternating (the order flips every round); median MiB/s of each and
  * the ratios. Also measured in each round: sha256 over a buffer in memory on one core, and
  * from it the ceiling of any reader that receives, copies and hashes on one thread:
- * 1 / (1/raw-to-memory + 1/sha256).
+ * 1 / (1/raw-to-memory + 1/sha256). When the bench starts its own MinIO it also counts CPU
+ * seconds per GiB of this process and of MinIO for each variant, and from them the ceiling of
+ * any verifying reader however it spreads its work over this machine's cores:
+ * cores / (CPU per GiB of the raw read to memory, client and server + sha256's CPU per GiB).
  *
  *   npx tsx bench/s3-download.ts          # or: npm run bench -- s3-download
  *
@@ -19,6 +22,8 @@
  * --expose-gc (bench/run.ts does) so the buffers of one round are freed before the next.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
 import { Readable } from 'node:stream';
 import { DeleteBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { S3BlobStore } from '../client/blob-store/s3.js';
@@ -43,6 +48,17 @@ const store = new S3BlobStore({
   credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: S3_SECRET_KEY },
 });
 
+/** CPU seconds MinIO has used, when this bench started it (its pid is known): utime + stime of /proc/PID/stat, in ticks of 1/100 s (USER_HZ on Linux). */
+const serverCpu = (): number => {
+  if (!started) return NaN;
+  const fields = fs.readFileSync(`/proc/${started.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+/** CPU seconds this process has used. */
+const clientCpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
 const all = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join('/');
 
@@ -94,28 +110,36 @@ async function run(size: number, rounds: number): Promise<void> {
     },
   };
   const names = Object.keys(variants) as (keyof typeof variants)[];
-  const mibPerSec = async (fn: () => Promise<void>): Promise<number> => {
+  /** CPU seconds per GiB read, of this process and of MinIO, per variant. */
+  const cpu: Record<keyof typeof variants, { client: number[]; server: number[] }> = { client: { client: [], server: [] }, toMemory: { client: [], server: [] }, dropped: { client: [], server: [] } };
+  const mibPerSec = async (name: keyof typeof variants): Promise<number> => {
     gc();
+    const [c0, s0] = [clientCpu(), serverCpu()];
     const t0 = performance.now();
-    await fn();
-    return size / MiB / ((performance.now() - t0) / 1000);
+    await variants[name]();
+    const seconds = (performance.now() - t0) / 1000;
+    const gib = size / (1024 * MiB);
+    cpu[name].client.push((clientCpu() - c0) / gib);
+    cpu[name].server.push((serverCpu() - s0) / gib);
+    return size / MiB / seconds;
   };
-  /** sha256 over 256 MiB in memory, 1 MiB per update, on this thread. */
+  /** sha256 over 256 MiB in memory, 1 MiB per update, on this thread: MiB/s, and CPU seconds per GiB. */
   const hashInput = randomBytes(256 * MiB);
+  const shaCpu: number[] = [];
   const sha256Speed = (): number => {
     const h = createHash('sha256');
-    const t0 = performance.now();
+    const [t0, c0] = [performance.now(), clientCpu()];
     for (let off = 0; off < hashInput.length; off += MiB) h.update(hashInput.subarray(off, off + MiB));
     h.digest();
+    shaCpu.push((clientCpu() - c0) * (1024 * MiB / hashInput.length));
     return hashInput.length / MiB / ((performance.now() - t0) / 1000);
   };
-
   // Warm-up: connections, JIT, the server's page cache.
   for (const n of names) await variants[n]();
   sha256Speed();
   const got: Record<keyof typeof variants | 'sha256', number[]> = { client: [], toMemory: [], dropped: [], sha256: [] };
   for (let i = 0; i < rounds; i++) {
-    for (const n of i % 2 === 0 ? names : [...names].reverse()) got[n].push(await mibPerSec(variants[n]));
+    for (const n of i % 2 === 0 ? names : [...names].reverse()) got[n].push(await mibPerSec(n));
     got.sha256.push(sha256Speed());
   }
   const [c, m, d, s] = [median(got.client), median(got.toMemory), median(got.dropped), median(got.sha256)];
@@ -129,6 +153,17 @@ async function run(size: number, rounds: number): Promise<void> {
     `s3-download ${label}: sha256 on one core ${s.toFixed(0)} MiB/s; ceiling of a reader that receives, copies and hashes on one thread 1/(1/${m.toFixed(0)} + 1/${s.toFixed(0)}) = ${ceiling.toFixed(0)} MiB/s = ${(ceiling / m).toFixed(2)}x raw to memory` +
       `  (median of ${rounds} alternating rounds: client ${all(got.client)}, to memory ${all(got.toMemory)}, nothing kept ${all(got.dropped)}, sha256 ${all(got.sha256)})`,
   );
+  if (started) {
+    const perGiB = (n: keyof typeof variants): string => `client ${median(cpu[n].client).toFixed(2)} + MinIO ${median(cpu[n].server).toFixed(2)}`;
+    const rawCpu = median(cpu.toMemory.client) + median(cpu.toMemory.server);
+    const sha = median(shaCpu);
+    const cores = os.availableParallelism();
+    const anyDesign = (cores / (rawCpu + sha)) * 1024;
+    console.log(
+      `s3-download ${label}: CPU seconds per GiB: client fetchPayload ${perGiB('client')} | raw to memory ${perGiB('toMemory')} | raw, nothing kept ${perGiB('dropped')} | sha256 ${sha.toFixed(2)};` +
+        ` ceiling on ${cores} cores with MinIO beside it, however the hashing is spread: ${cores} / (${rawCpu.toFixed(2)} + ${sha.toFixed(2)}) GiB/s = ${anyDesign.toFixed(0)} MiB/s = ${(anyDesign / m).toFixed(2)}x raw to memory`,
+    );
+  }
   await store.delete(loc);
 }
 
