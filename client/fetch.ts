@@ -49,11 +49,14 @@ interface Sink<T> extends PartSink {
   discard(): Promise<void>;
 }
 
+/** FetchOptions with the defaults of the hedge and of the parts filled in, checked (the error names the option). */
+type Checked = FetchOptions & Required<ReadOptions> & Required<PartOptions>;
+const checked = (opts: FetchOptions): Checked => ({ ...opts, ...readOptionsWithDefaults(opts), ...partOptionsWithDefaults(opts) });
+
 /** The payload from the first region to deliver it whole and verified (see hedge.ts), through a sink opened per region read. */
-async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobStore[], opts: FetchOptions, open: (o: Required<PartOptions>) => Promise<Sink<T>>): Promise<T> {
-  // Options are checked before anything is read.
-  const reads = readOptionsWithDefaults(opts);
-  const parts = partOptionsWithDefaults(opts);
+async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobStore[], opts: Checked, open: (o: Required<PartOptions>) => Promise<Sink<T>>): Promise<T> {
+  const { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency } = opts;
+  const parts = { partSize, partConcurrency };
   const sources = orderedSources(record, stores);
   if (sources.length === 0) throw new PayloadUnavailableError(`no configured blob store holds a location of ${record.topic} v${record.version}`);
   const { size: total, sha256 } = record.pointer;
@@ -84,7 +87,7 @@ async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobSt
         throw err;
       }
     },
-    { ...reads, what, ...(opts.signal && { signal: opts.signal }), ...(opts.onSlowRegion && { onSlowRegion: opts.onSlowRegion }) },
+    { hedgeDelayMs, firstByteTimeoutMs, what, ...(opts.signal && { signal: opts.signal }), ...(opts.onSlowRegion && { onSlowRegion: opts.onSlowRegion }) },
   );
   if ('value' in r) return r.value;
   const reasons = r.failures.map((f) => `${f.region}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('; ');
@@ -95,6 +98,7 @@ async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobSt
 
 /** The whole payload in memory, verified. */
 export async function fetchPayload(record: VersionRecord, stores: readonly BlobStore[], opts: FetchOptions = {}): Promise<Buffer> {
+  const o = checked(opts);
   const p = record.pointer;
   if (p.kind === 'direct') {
     const bytes = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
@@ -103,7 +107,7 @@ export async function fetchPayload(record: VersionRecord, stores: readonly BlobS
     return bytes;
   }
   // One buffer of the pointer's size per region read: each part is read straight into its place.
-  return fromFirstRegion(record, stores, opts, async () => {
+  return fromFirstRegion(record, stores, o, async () => {
     const out = Buffer.allocUnsafe(p.size);
     return {
       bufferFor: (offset, length) => out.subarray(offset, offset + length),
@@ -115,11 +119,12 @@ export async function fetchPayload(record: VersionRecord, stores: readonly BlobS
 
 /** Writes the verified payload to `file` (atomically: a temporary file per region read, the winner renamed at the end). */
 export async function downloadPayload(record: VersionRecord, stores: readonly BlobStore[], file: string, opts: FetchOptions = {}): Promise<void> {
+  const o = checked(opts);
   const partial = (): string => path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${randomUUID()}.partial`);
   if (record.pointer.kind === 'direct') {
     const tmp = partial();
     try {
-      await fs.promises.writeFile(tmp, await fetchPayload(record, stores, opts));
+      await fs.promises.writeFile(tmp, await fetchPayload(record, stores, o));
       await fs.promises.rename(tmp, file);
     } finally {
       await fs.promises.rm(tmp, { force: true });
@@ -128,7 +133,7 @@ export async function downloadPayload(record: VersionRecord, stores: readonly Bl
   }
   // A partial file per region read; each part is written once it is hashed, so at most
   // 2 x partConcurrency parts are in memory.
-  const tmp = await fromFirstRegion(record, stores, opts, async ({ partConcurrency }) => {
+  const tmp = await fromFirstRegion(record, stores, o, async ({ partConcurrency }) => {
     const name = partial();
     const handle = await fs.promises.open(name, 'wx');
     let closed = false;

@@ -329,6 +329,9 @@ describe('payloads read in ranged parts', () => {
       expect(err).toBeInstanceOf(InvalidArgumentError);
       expect((err as Error).message).toMatch(message);
       await expect(downloadPayload(record, [east], path.join(tempDir(), 'x'), opts)).rejects.toThrow(message);
+      // A payload inside the record needs no parts, but the option is still checked.
+      const direct: VersionRecord = { ...record, pointer: { kind: 'direct', size: 3, sha256: sha256Hex(Buffer.from('abc')), bytes: Buffer.from('abc') } };
+      await expect(fetchPayload(direct, [], opts)).rejects.toThrow(message);
     }
     expect(east.log).toEqual([]);
   });
