@@ -10,6 +10,8 @@
  * was already written when the abort came is deleted, best effort), a missing object is a
  * BlobNotFoundError, and locations of another kind, bucket or region are refused.
  * PutOptions.onProgress gets the bytes S3 has acknowledged, so it moves one part at a time.
+ * A get with a range is a GET with a Range header; a range that starts at or past the end of
+ * the object (S3 answers 416) is an empty body, as a read past the end of a local file is.
  * Keys are written as given (the publisher makes them unique); there is no key prefix.
  *
  * A region that cannot be reached (connection refused or reset, DNS failure, timeouts,
