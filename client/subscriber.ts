@@ -24,6 +24,7 @@ import type { BlobStore } from './blob-store/blob-store.js';
 import type { SnapshotReader } from './fallback.js';
 import { fetchPayload, type FetchOptions } from './fetch.js';
 import { readOptionsWithDefaults, type ReadOptions, type SlowRegionEvent } from './hedge.js';
+import { partOptionsWithDefaults, type PartOptions } from './parts.js';
 import type { ImprintClient } from './imprint-client.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
 import { waitForRetryHint } from './retry-hint.js';
@@ -62,8 +63,11 @@ export interface SubscribeOptions<T> {
 /** The calls a subscriber makes (an ImprintClient, or a fake in unit tests). */
 export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'>;
 
-/** `hedgeDelayMs` and `firstByteTimeoutMs` (ReadOptions, hedge.ts) apply to every payload fetch. */
-export interface SubscriberOptions extends ReadOptions {
+/**
+ * `hedgeDelayMs` and `firstByteTimeoutMs` (ReadOptions, hedge.ts), `partSize` and
+ * `partConcurrency` (PartOptions, parts.ts) apply to every payload fetch.
+ */
+export interface SubscriberOptions extends ReadOptions, PartOptions {
   readonly client: ConsumerApi;
   /** Who this consumer is; matched against scopes and pins. */
   readonly identity: ConsumerIdentity;
@@ -118,6 +122,7 @@ function withDefaults(o: SubscriberOptions): Resolved {
   const registry = o.registry ?? new Registry();
   return {
     ...readOptionsWithDefaults(o),
+    ...partOptionsWithDefaults(o),
     client: o.client,
     identity: o.identity,
     blobStores: o.blobStores ?? [],
@@ -452,10 +457,10 @@ export class Subscriber extends EventEmitter {
     });
   }
 
-  /** Payload reads: the hedge and first-byte timeout, and slow regions reported as `slow-region` events and a metric. */
+  /** Payload reads: the hedge and first-byte timeout, the parts, and slow regions reported as `slow-region` events and a metric. */
   private fetchOptions(topic: string): FetchOptions {
-    const { hedgeDelayMs, firstByteTimeoutMs } = this.o;
-    return { hedgeDelayMs, firstByteTimeoutMs, onSlowRegion: (e) => this.slowRegion(topic, e) };
+    const { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency } = this.o;
+    return { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency, onSlowRegion: (e) => this.slowRegion(topic, e) };
   }
 
   private slowRegion(topic: string, e: SlowRegionEvent): void {
