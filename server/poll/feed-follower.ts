@@ -5,8 +5,9 @@
  * they changed), and now and then it has everything read again (`reread`), the safety net:
  *
  * - at start (there is no cursor yet), every `rereadMs`, when the feed answers that the cursor
- *   is too old, and after `failuresBeforeReread` feed reads failed in a row; the follower takes
- *   the feed's head BEFORE `reread` reads, so what changes meanwhile comes again by the feed.
+ *   is too old, and after `failuresBeforeReread` feed reads failed in a row; `reread` takes the
+ *   feed's head BEFORE it reads, and the follower goes on from there, so what changes
+ *   meanwhile comes again by the feed.
  *
  * One step at a time: the next step is scheduled when the last one ended, so a slow read is
  * never stacked up behind another (a page that said `more` is followed at once, on the next
@@ -38,8 +39,11 @@ export interface FeedFollowerOptions {
    * cursor: the page comes again.
    */
   readonly apply: (topics: readonly string[], entries: readonly FeedEntry[]) => Promise<void>;
-  /** Reads everything again; resolves true when it worked (it logs its own failure). */
-  readonly reread: (reason: RereadReason) => Promise<boolean>;
+  /**
+   * Reads everything again, taking the feed's head (feedHead) before it reads: resolves with
+   * that head when it worked, undefined when not (it logs its own failure).
+   */
+  readonly reread: (reason: RereadReason) => Promise<FeedCursor | undefined>;
   /** How often the feed is read, ms (10 to 600000). @default 100 */
   readonly tailMs?: number;
   /** How often everything is read again anyway, ms; Infinity: only when needed. @default 300000 */
@@ -233,15 +237,9 @@ export class FeedFollower extends EventEmitter {
 
   private async reread(reason: RereadReason): Promise<boolean> {
     const t0 = this.o.clock();
-    let ok = false;
-    try {
-      // The head first: what changes while everything is read comes again through the feed.
-      const head = await this.feed.feedHead();
-      ok = await this.rereadAll(reason);
-      if (ok) this.cursor = head;
-    } catch (error) {
-      this.logFailure('change feed head could not be read; everything is read again later', error);
-    }
+    const head = await this.rereadAll(reason);
+    const ok = head !== undefined;
+    if (ok) this.cursor = head;
     const durationMs = this.o.clock() - t0;
     if (ok) {
       this.pending = undefined;
@@ -304,14 +302,14 @@ export function noticeFollower(o: { readonly store: ChangeFeed & { listTopics():
       for (const t of topics) o.notify(t);
     },
     reread: async (reason) => {
-      // At start nobody listens yet: there is nothing to tell.
-      if (reason === 'start') return true;
       try {
-        for (const t of await o.store.listTopics()) o.notify(t.name);
-        return true;
+        const head = await o.store.feedHead();
+        // At start nobody listens yet: there is nothing to tell.
+        if (reason !== 'start') for (const t of await o.store.listTopics()) o.notify(t.name);
+        return head;
       } catch (error) {
-        log.warn('could not list topics to tell of changes the feed may have missed', { error, reason });
-        return false;
+        log.warn('could not read the change feed head or list topics; tried again later', { error, reason });
+        return undefined;
       }
     },
     rereadMs: Number.POSITIVE_INFINITY,

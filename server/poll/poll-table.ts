@@ -35,7 +35,7 @@
 import { EventEmitter } from 'node:events';
 import { ImprintError, scopeKey, verdictOf, type Awaitable, type PollSource, type RecordVerdict, type Version, type VersionRecord } from '../../core/index.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { FeedEntry } from '../store/change-feed.js';
+import type { FeedCursor, FeedEntry } from '../store/change-feed.js';
 import type { MetadataStore, PollState } from '../store/metadata-store.js';
 import { FeedFollower } from './feed-follower.js';
 
@@ -124,7 +124,14 @@ interface Table {
 }
 
 export type RefreshResult =
-  | { readonly ok: true; readonly generation: number; readonly topics: number; readonly durationMs: number }
+  | {
+      readonly ok: true;
+      readonly generation: number;
+      readonly topics: number;
+      readonly durationMs: number;
+      /** The change feed's head, taken before the read: what changed after it comes by the feed. */
+      readonly cursor: FeedCursor;
+    }
   | { readonly ok: false; readonly error: unknown; readonly durationMs: number };
 
 /** Store reads the table made, by kind (a refresh counts its listTopics and each pollState). */
@@ -195,7 +202,10 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
     this.follower = new FeedFollower({
       feed: this.store,
       apply: (topics, entries) => this.applyChanges(topics, entries),
-      reread: async () => (await this.refresh()).ok,
+      reread: async () => {
+        const r = await this.refresh();
+        return r.ok ? r.cursor : undefined;
+      },
       rereadMs: options.refreshMs ?? 300_000,
       ...(options.tailMs !== undefined && { tailMs: options.tailMs }),
       log: this.o.log,
@@ -403,6 +413,8 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
   private async build(): Promise<RefreshResult> {
     const t0 = this.o.clock();
     try {
+      // 0. Where the change feed is now: what changes while this reads comes again through it.
+      const cursor = await this.store.feedHead();
       // 1. Which topics there are.
       this.counts.listTopics++;
       const topics = await this.store.listTopics();
@@ -431,7 +443,7 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
         this.o.log.info('poll table refresh works again', { failedRefreshes: this.failStreak, topics: next.size });
         this.failStreak = 0;
       }
-      const result: RefreshResult = { ok: true, generation: this.table.generation, topics: next.size, durationMs: this.o.clock() - t0 };
+      const result: RefreshResult = { ok: true, generation: this.table.generation, topics: next.size, durationMs: this.o.clock() - t0, cursor };
       this.emit('refreshed', result);
       return result;
     } catch (error) {
