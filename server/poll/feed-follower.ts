@@ -193,9 +193,10 @@ export class FeedFollower extends EventEmitter {
     const again = await this.running;
     this.running = undefined;
     if (this.stopped) return;
-    // The next feed read, or the safety net's full re-read if that is due first (1 ms later:
-    // a timer may fire within the millisecond before it, which would find it not yet due).
-    const rereadDueIn = Math.max(0, this.lastRereadAt + this.o.rereadMs - this.o.clock()) + 1;
+    // The next feed read, or the safety net's full re-read if that comes first (1 ms later: a
+    // timer may fire within the millisecond before it, which would find it not yet due). One
+    // that is pending already (or failed) keeps the step's own wait.
+    const rereadDueIn = this.pending === undefined ? Math.max(0, this.lastRereadAt + this.o.rereadMs - this.o.clock()) + 1 : Number.POSITIVE_INFINITY;
     this.timer = setTimeout(() => void this.runStep(), Math.min(again, rereadDueIn));
     this.timer.unref();
   }
@@ -206,8 +207,11 @@ export class FeedFollower extends EventEmitter {
     // 1. Everything again, when due: no cursor yet, the feed said so, reads kept failing, or
     //    the safety-net interval passed. A failed one waits REREAD_RETRY_MS before the next try.
     if (this.pending === undefined && now - this.lastRereadAt >= this.o.rereadMs) this.pending = 'interval';
-    if (this.pending !== undefined && (this.cursor === undefined || now - this.lastRereadFailedAt >= REREAD_RETRY_MS)) {
-      return (await this.reread(this.pending)) ? this.o.tailMs : this.failedDelay();
+    if (this.pending !== undefined) {
+      const retryIn = REREAD_RETRY_MS - (now - this.lastRereadFailedAt);
+      if (this.cursor === undefined || retryIn <= 0) return (await this.reread(this.pending)) ? this.o.tailMs : this.failedDelay();
+      // Meanwhile the feed is read as usual, unless it said it cannot go on from the cursor.
+      if (this.pending === 'cursor-too-old') return retryIn;
     }
     if (this.cursor === undefined) return this.failedDelay();
     // 2. One page after the cursor.

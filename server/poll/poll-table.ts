@@ -193,6 +193,8 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
   /** LRU: Map order is recency order (oldest first). */
   private readonly records = new Map<string, CachedVerdict>();
   private recordBytes = 0;
+  /** Counts feed pages that dropped records: a record read while one did may be stale and is not kept. */
+  private recordDrops = 0;
   private counts = { refreshes: 0, refreshFailures: 0, hits: 0, misses: 0, listTopics: 0, pollState: 0, getVersion: 0, listVersions: 0, recordHits: 0, recordMisses: 0 };
 
   constructor(options: PollTableOptions) {
@@ -266,6 +268,7 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
     return this.exclusive(async () => {
       // 1. Records the entries name (scopes added, a version deleted) are read again when asked.
       for (const e of entries) if (e.version !== 0n) this.dropRecord(`${e.topic}\u0000${e.version}`);
+      if (entries.length > 0) this.recordDrops++;
       // 2. Each topic's state, read a few at a time, swapped into the current table one by one,
       //    and only then told about.
       //    Told only when its heads or pins differ: an entry that changes no answer (a topic's
@@ -510,8 +513,10 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
 
   private async readRecord(topic: string, version: Version, stamp: number, key: string): Promise<RecordVerdict> {
     this.counts.getVersion++;
+    const drops = this.recordDrops;
     const record = await this.store.getVersion(topic, version);
     const verdict = verdictOf(topic, version, record);
+    if (drops !== this.recordDrops) return verdict;
     const bytes = record?.pointer.kind === 'direct' ? record.pointer.bytes.length + BLOB_RECORD_BYTES : BLOB_RECORD_BYTES;
     this.dropRecord(key);
     if (bytes <= this.o.recordCacheBytes) {

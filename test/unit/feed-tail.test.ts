@@ -212,6 +212,27 @@ describe('PollTable following the change feed', () => {
     await vi.waitFor(() => expect(told).toEqual([{ topic: 'c', head: 2n }]), { timeout: 10_000, interval: 5 });
   });
 
+  it('does not hammer a store that cannot be read: neither at start, nor when the feed stays too old', async () => {
+    const { store, table } = await seeded();
+    store.failWith('listTopics', new Error('store down'));
+    expect(await table.start()).toMatchObject({ ok: false });
+    await turns(500);
+    // Tried again with a growing wait (20, 40, 80, 160 ms ...), not once a millisecond.
+    expect(store.count('listTopics')).toBeLessThan(10);
+    store.failWith('listTopics', undefined);
+    await vi.waitFor(() => expect(table.feed.stats().rereads.start).toBe(1), { timeout: 10_000, interval: 5 });
+    // The feed says the cursor is too old while every topic cannot be listed: the feed is not read again meanwhile.
+    store.failWith('listTopics', new Error('store down again'));
+    store.tooOld = true;
+    await vi.waitFor(() => expect(table.feed.stats().rereadFailures).toBeGreaterThan(1), { timeout: 10_000, interval: 5 });
+    const reads = store.count('readFeed');
+    await turns(500);
+    expect(store.count('readFeed') - reads).toBeLessThan(3);
+    store.tooOld = false;
+    store.failWith('listTopics', undefined);
+    await vi.waitFor(() => expect(table.feed.stats().rereads['cursor-too-old']).toBe(1), { timeout: 10_000, interval: 5 });
+  });
+
   it('refuses bad intervals by their names', () => {
     const store = new CountingStore(SqliteMetadataStore.open({ file: ':memory:' }));
     expect(() => new PollTable({ store, tailMs: 5 })).toThrow(PollTableOptionError);
