@@ -16,7 +16,7 @@
  * Run with --expose-gc (bench/run.ts does) for the memory column.
  *
  *   npm run bench -- scale
- *   IMPRINT_CASSANDRA=127.0.0.1:9042 node --expose-gc --import tsx bench/scale.ts
+ *   IMPRINT_CASSANDRA=127.0.0.1:9042 node --expose-gc --import tsx bench/scale.ts [--cassandra-only]
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -137,13 +137,15 @@ async function sizes(label: string, store: MetadataStore, counts: readonly numbe
 }
 
 if (!gc) console.log('scale       (run with --expose-gc for the heap column; bench/run.ts does)');
-const dir = tempDir();
-const sqlite = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
-try {
-  await sizes('sqlite', sqlite, [1_000, 10_000, 30_000], 't', 1);
-} finally {
-  await sqlite.close();
-  fs.rmSync(dir, { recursive: true, force: true });
+if (!process.argv.includes('--cassandra-only')) {
+  const dir = tempDir();
+  const sqlite = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
+  try {
+    await sizes('sqlite', sqlite, [1_000, 10_000, 30_000], 't', 1);
+  } finally {
+    await sqlite.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 const endpoint = process.env.IMPRINT_CASSANDRA;
