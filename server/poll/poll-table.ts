@@ -208,7 +208,7 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
         const r = await this.refresh();
         return r.ok ? r.cursor : undefined;
       },
-      rereadMs: options.refreshMs ?? 300_000,
+      ...(options.refreshMs !== undefined && { rereadMs: options.refreshMs }),
       ...(options.tailMs !== undefined && { tailMs: options.tailMs }),
       log: this.o.log,
       clock: this.o.clock,
