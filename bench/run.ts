@@ -22,6 +22,9 @@
  *   propagation    publish -> 50 subscribers swapped, via a consume-role instance vs the all-role server
  *   feed           staying current by tailing the stores' change feed vs re-reading every topic,
  *                  1k and 10k topics: idle read, per change, per second (SQLite; Cassandra with IMPRINT_CASSANDRA)
+ *   scale          the consume role's table following the feed vs a full re-read every 2 s, 1k/10k/30k
+ *                  topics: heap per topic, CPU idle and at 10 changes/s, commit->table p50/p99
+ *                  (SQLite; Cassandra at 10k with IMPRINT_CASSANDRA)
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -134,10 +137,10 @@ function s3Bench(file: string): () => void {
 }
 
 /** Benches that run as their own process (the fleet one starts a second one, its load generator). */
-function ownProcess(file: string): () => void {
+function ownProcess(file: string, nodeFlags: readonly string[] = [], timeoutMs = 300_000): () => void {
   return () => {
     const here = path.dirname(fileURLToPath(import.meta.url));
-    const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, file)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: 300_000, killSignal: 'SIGKILL' });
+    const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(here, file)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: timeoutMs, killSignal: 'SIGKILL' });
     process.stdout.write(r.stdout);
   };
 }
@@ -153,6 +156,7 @@ const all: Record<string, () => Promise<void> | void> = {
   fleet: ownProcess('fleet.ts'),
   propagation: ownProcess('propagation.ts'),
   feed: ownProcess('feed.ts'),
+  scale: ownProcess('scale.ts', ['--expose-gc'], 900_000),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish']);
