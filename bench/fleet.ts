@@ -12,15 +12,22 @@
  * Targets: zero errors, p99 < 50 ms.
  *
  * Then the same fleet plays against an empty grpc-js BatchPoll handler for `--baseline-s`
- * (default 20 s): the floor this machine and this generator reach, in the same run.
+ * (default 20 s): the floor this machine and this generator reach, in the same run. Also the
+ * server's garbage-collection pauses in the window (scavenges and mark-compacts: count, max,
+ * total).
  *
- *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 5] [--refresh-ms 2000] [--baseline-s 20] [--grpc-js] [--audit none]
+ * Both are measured twice (`--placement both`, the default, when taskset is there and the
+ * machine has 2 cores or more): "shared", the server and the load generator scheduled on every
+ * core as the kernel likes, and "pinned", the server (this process, every thread) on core 0 and
+ * the generator on core 1 (taskset), so neither waits behind the other.
+ *
+ *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 5] [--refresh-ms 2000] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none]
  */
-import { fork } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { DataPointer } from '../core/index.js';
 import { SqliteMetadataStore, type RefreshResult } from '../server/index.js';
@@ -48,6 +55,12 @@ const baselineS = arg('baseline-s', 20);
 /** `--audit none`: no audit events at all, to see what they cost. */
 const auditOff = process.argv.includes('--audit') && process.argv[process.argv.indexOf('--audit') + 1] === 'none';
 const generatorClient = process.argv.includes('--grpc-js') ? 'grpc-js' : 'raw';
+type Placement = 'shared' | 'pinned';
+const placementArg = process.argv.includes('--placement') ? process.argv[process.argv.indexOf('--placement') + 1] : 'both';
+if (placementArg !== 'shared' && placementArg !== 'pinned' && placementArg !== 'both') throw new Error('--placement must be shared, pinned or both');
+const canPin = os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+if (placementArg === 'pinned' && !canPin) throw new Error('--placement pinned needs taskset and 2 cores or more');
+const placements: Placement[] = placementArg === 'both' ? (canPin ? ['shared', 'pinned'] : ['shared']) : [placementArg];
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = tempDir();
@@ -66,10 +79,12 @@ for (const [i, name] of names.entries()) {
   await publisher.publish({ topic: name, metadata: { build: '1' }, pointer: pointer(i, 1), scopes: [{}] }, Date.now());
 }
 
-// 2. The consume-role instance, its audit serialised and written (to /dev/null: 23k events/s would fill the disk).
-const server = await startConsumeServer({ dataDir: dir, refreshMs, auditFile: auditOff ? null : '/dev/null', limiter: {} });
-const refreshMsSeen: number[] = [];
-server.table.on('refreshed', (r: RefreshResult) => refreshMsSeen.push(r.durationMs));
+/** Puts every thread of process `pid` on `cpus` (taskset's list, e.g. "0" or "0-1"). */
+function pin(pid: number, cpus: string): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`fleet: taskset -a -p -c ${cpus} ${pid} failed: ${r.stderr.trim()}`);
+}
+const allCpus = `0-${os.cpus().length - 1}`;
 
 /** Busy and total jiffies of the whole machine (Linux), to show what else used the CPUs. */
 function machineTicks(): { busy: number; total: number } | undefined {
@@ -83,6 +98,35 @@ function machineTicks(): { busy: number; total: number } | undefined {
   }
 }
 
+/** Garbage-collection pauses of this process: count, longest and total, by kind. */
+interface GcPauses {
+  readonly scavenges: { readonly count: number; readonly maxMs: number; readonly totalMs: number };
+  readonly markCompacts: { readonly count: number; readonly maxMs: number; readonly totalMs: number };
+}
+
+/** Watches this process's GC pauses until `stop()`. */
+function watchGc(): { stop(): GcPauses } {
+  const minor = { count: 0, maxMs: 0, totalMs: 0 };
+  const major = { count: 0, maxMs: 0, totalMs: 0 };
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
+      const kind = e.detail?.kind;
+      const into = kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR ? major : kind === perfConstants.NODE_PERFORMANCE_GC_MINOR ? minor : undefined;
+      if (!into) continue; // incremental marking steps and weak callbacks: not pauses of their own
+      into.count++;
+      into.totalMs += e.duration;
+      into.maxMs = Math.max(into.maxMs, e.duration);
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop: () => {
+      observer.disconnect();
+      return { scavenges: minor, markCompacts: major };
+    },
+  };
+}
+
 interface Run {
   readonly result: FleetLoadResult;
   /** This process's CPU over the measured window, in cores. */
@@ -90,11 +134,12 @@ interface Run {
   readonly loopDelayP99Ms: number;
   /** Cores busy on the whole machine over the window (every process), when /proc/stat is there. */
   readonly machineCores: number;
+  readonly gc: GcPauses;
 }
 
-/** Plays the fleet against `address` from a separate process; measures this process meanwhile. */
-async function playFleet(address: string, warmup: number, duration: number, onWindow: (phase: 'start' | 'end') => void = () => {}): Promise<Run> {
-  // 3. The load generator, in its own process.
+/** Plays the fleet against `address` from a separate process (on `generatorCpus` when given); measures this process meanwhile. */
+async function playFleet(address: string, warmup: number, duration: number, generatorCpus: string | undefined, onWindow: (phase: 'start' | 'end') => void = () => {}): Promise<Run> {
+  // The load generator, in its own process.
   const child = fork(
     path.join(here, 'fleet-load.ts'),
     [
@@ -109,12 +154,15 @@ async function playFleet(address: string, warmup: number, duration: number, onWi
     ],
     { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
   );
+  if (generatorCpus !== undefined && child.pid !== undefined) pin(child.pid, generatorCpus);
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let cpu0 = process.cpuUsage();
   let ticks0 = machineTicks();
   let t0 = 0;
   let serverCores = NaN;
   let machineCores = NaN;
+  let gcWatch: { stop(): GcPauses } | undefined;
+  let gc: GcPauses | undefined;
   const result = await new Promise<FleetLoadResult>((resolve, reject) => {
     const killer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -127,6 +175,7 @@ async function playFleet(address: string, warmup: number, duration: number, onWi
         t0 = performance.now();
         loopDelay.reset();
         loopDelay.enable();
+        gcWatch = watchGc();
         onWindow('start');
       } else if (m.type === 'measure-end') {
         const c = process.cpuUsage(cpu0);
@@ -135,6 +184,7 @@ async function playFleet(address: string, warmup: number, duration: number, onWi
         const ticks1 = machineTicks();
         if (ticks0 && ticks1) machineCores = ((ticks1.busy - ticks0.busy) / (ticks1.total - ticks0.total)) * os.cpus().length;
         loopDelay.disable();
+        gc = gcWatch?.stop();
         onWindow('end');
       } else if (m.type === 'result') {
         clearTimeout(killer);
@@ -146,52 +196,77 @@ async function playFleet(address: string, warmup: number, duration: number, onWi
       reject(new Error(`fleet: the load generator exited with ${code} before reporting`));
     });
   });
-  return { result, serverCores, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, machineCores };
+  const none = { count: 0, maxMs: 0, totalMs: 0 };
+  return { result, serverCores, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, machineCores, gc: gc ?? { scavenges: none, markCompacts: none } };
 }
 
-let reads0 = server.table.stats().storeReads;
-let reads1 = reads0;
-let published = 0;
-const publishTimer = setInterval(() => {
-  // A popular topic (low index), as the fleet's skew makes them.
-  const i = Math.floor(Math.random() * Math.min(20, topicCount));
-  const name = names[i] ?? 't0000';
-  void publisher.publish({ topic: name, metadata: { build: String(Date.now()) }, pointer: pointer(i, Date.now()), scopes: [{}] }, Date.now()).then(() => published++);
-}, publishEveryMs);
-const main = await playFleet(`127.0.0.1:${server.port}`, warmupS, durationS, (phase) => {
-  if (phase === 'start') reads0 = server.table.stats().storeReads;
-  else reads1 = server.table.stats().storeReads;
-});
-clearInterval(publishTimer);
-const throttled = await counterValue(server.metrics, 'imprint_consume_throttled_total');
-await server.stop();
+/** The consume-role run and the floor's, with the server and generator placed as `placement` says. */
+async function measure(placement: Placement) {
+  const cpus = placement === 'pinned' ? { server: '0', generator: '1' } : undefined;
+  if (cpus) pin(process.pid, cpus.server);
+  try {
+    // 2. The consume-role instance, its audit serialised and written (to /dev/null: 23k events/s would fill the disk).
+    const server = await startConsumeServer({ dataDir: dir, refreshMs, auditFile: auditOff ? null : '/dev/null', limiter: {} });
+    const refreshMsSeen: number[] = [];
+    server.table.on('refreshed', (r: RefreshResult) => refreshMsSeen.push(r.durationMs));
+    let reads0 = server.table.stats().storeReads;
+    let reads1 = reads0;
+    let published = 0;
+    const publishTimer = setInterval(() => {
+      // A popular topic (low index), as the fleet's skew makes them.
+      const i = Math.floor(Math.random() * Math.min(20, topicCount));
+      const name = names[i] ?? 't0000';
+      void publisher.publish({ topic: name, metadata: { build: String(Date.now()) }, pointer: pointer(i, Date.now()), scopes: [{}] }, Date.now()).then(() => published++);
+    }, publishEveryMs);
+    const consume = await playFleet(`127.0.0.1:${server.port}`, warmupS, durationS, cpus?.generator, (phase) => {
+      if (phase === 'start') reads0 = server.table.stats().storeReads;
+      else reads1 = server.table.stats().storeReads;
+    });
+    clearInterval(publishTimer);
+    const throttled = await counterValue(server.metrics, 'imprint_consume_throttled_total');
+    await server.stop();
 
-// The same fleet against an empty grpc-js BatchPoll handler: the floor of this machine, in this run.
-const empty = await emptyConsumerServer();
-const floor = baselineS > 0 ? await playFleet(`127.0.0.1:${empty.port}`, Math.min(warmupS, 3), baselineS) : undefined;
-empty.stop();
+    // 3. The same fleet against an empty grpc-js BatchPoll handler: the floor of this machine, in this run.
+    const empty = await emptyConsumerServer();
+    const floor = baselineS > 0 ? await playFleet(`127.0.0.1:${empty.port}`, Math.min(warmupS, 3), baselineS, cpus?.generator) : undefined;
+    empty.stop();
+    return { placement, consume, floor, throttled, published, refreshMsSeen, reads: { pollState: reads1.pollState - reads0.pollState, getVersion: reads1.getVersion - reads0.getVersion } };
+  } finally {
+    if (cpus) pin(process.pid, allCpus);
+  }
+}
 
-// 4. Report.
+// 4. Report, a block per placement.
 const ms = (x: number) => x.toFixed(x < 10 ? 2 : 1);
-const { result } = main;
 const checksPerS = (r: FleetLoadResult) => r.topicChecks / r.measuredS;
 const cpuPer1k = (run: Run) => (run.serverCores * 1000) / (checksPerS(run.result) / 1000); // ms of CPU per second, per 1k topic-checks/s
 const lat = (r: FleetLoadResult) => `p50 ${ms(r.latency.p50)} ms, p90 ${ms(r.latency.p90)} ms, p99 ${ms(r.latency.p99)} ms, max ${ms(r.latency.max)} ms`;
 const errs = (r: FleetLoadResult) => `${r.errors}${r.errors ? ` ${JSON.stringify(r.errorCodes)} ${JSON.stringify(r.errorSamples)}` : ''}`;
-console.log(
-  `fleet       ${nodes} nodes x ${topicsPerNode} topics every ${intervalS} s (${topicCount} topics): offered ${result.offeredPerS.toFixed(0)} BatchPolls/s, ${(result.sent / result.measuredS).toFixed(0)}/s sent for ${result.measuredS.toFixed(0)} s after ${warmupS} s warm-up (${result.sent} BatchPolls, ${result.topicChecks} topic-checks = ${checksPerS(result).toFixed(0)}/s)`,
-);
-console.log(
-  `fleet       consume-role latency ${lat(result)} (target p99 < 50 ms) | errors ${errs(result)} (target 0), topic errors ${result.topicErrors}, throttled ${throttled} | updates ${result.updates} (${published} publishes)`,
-);
-console.log(
-  `fleet       consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'audit serialised, written to /dev/null'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | table refresh every ${refreshMs} ms took ${(refreshMsSeen.reduce((a, b) => a + b, 0) / Math.max(1, refreshMsSeen.length)).toFixed(0)} ms on average (max ${Math.max(0, ...refreshMsSeen).toFixed(0)} ms) | store reads in the window: pollState ${reads1.pollState - reads0.pollState} (refreshes), getVersion ${reads1.getVersion - reads0.getVersion} | generator (${generatorClient} client) ${result.generatorCores.toFixed(2)} cores, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy`,
-);
-if (floor) {
-  const f = floor.result;
+const gcText = (run: Run) => {
+  const { scavenges: s, markCompacts: m } = run.gc;
+  const perS = (s.totalMs + m.totalMs) / run.result.measuredS;
+  return `GC: ${m.count} mark-compacts (max ${ms(m.maxMs)} ms), ${s.count} scavenges (max ${ms(s.maxMs)} ms), ${ms(perS)} ms paused per s`;
+};
+
+for (const placement of placements) {
+  const where = placement === 'pinned' ? 'pinned (server on core 0, generator on core 1)' : 'shared (both on every core)';
+  const { consume: main, floor, throttled, published, refreshMsSeen, reads } = await measure(placement);
+  const { result } = main;
   console.log(
-    `fleet       floor, empty grpc-js BatchPoll handler, same fleet, ${f.measuredS.toFixed(0)} s: latency ${lat(f)} | errors ${errs(f)} | server CPU ${floor.serverCores.toFixed(2)} cores = ${cpuPer1k(floor).toFixed(1)} ms CPU/s per 1k topic-checks/s | event-loop delay p99 ${ms(floor.loopDelayP99Ms)} ms | machine ${ms(floor.machineCores)} cores busy || consume-role / floor: CPU ${(main.serverCores / floor.serverCores).toFixed(2)}x, p99 ${(result.latency.p99 / f.latency.p99).toFixed(2)}x`,
+    `fleet       [${placement}] ${nodes} nodes x ${topicsPerNode} topics every ${intervalS} s (${topicCount} topics), ${where}: offered ${result.offeredPerS.toFixed(0)} BatchPolls/s, ${(result.sent / result.measuredS).toFixed(0)}/s sent for ${result.measuredS.toFixed(0)} s after ${warmupS} s warm-up (${result.sent} BatchPolls, ${result.topicChecks} topic-checks = ${checksPerS(result).toFixed(0)}/s)`,
   );
+  console.log(
+    `fleet       [${placement}] consume-role latency ${lat(result)} (target p99 < 50 ms) | errors ${errs(result)} (target 0), topic errors ${result.topicErrors}, throttled ${throttled} | updates ${result.updates} (${published} publishes)`,
+  );
+  console.log(
+    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'audit serialised, written to /dev/null'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table refresh every ${refreshMs} ms took ${(refreshMsSeen.reduce((a, b) => a + b, 0) / Math.max(1, refreshMsSeen.length)).toFixed(0)} ms on average (max ${Math.max(0, ...refreshMsSeen).toFixed(0)} ms) | store reads in the window: pollState ${reads.pollState} (refreshes), getVersion ${reads.getVersion} | generator (${generatorClient} client) ${result.generatorCores.toFixed(2)} cores, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy`,
+  );
+  if (floor) {
+    const f = floor.result;
+    console.log(
+      `fleet       [${placement}] floor, empty grpc-js BatchPoll handler, same fleet, ${f.measuredS.toFixed(0)} s: latency ${lat(f)} | errors ${errs(f)} | server CPU ${floor.serverCores.toFixed(2)} cores = ${cpuPer1k(floor).toFixed(1)} ms CPU/s per 1k topic-checks/s | event-loop delay p99 ${ms(floor.loopDelayP99Ms)} ms | ${gcText(floor)} | machine ${ms(floor.machineCores)} cores busy || consume-role / floor: CPU per check ${(cpuPer1k(main) / cpuPer1k(floor)).toFixed(2)}x, p99 ${(result.latency.p99 / f.latency.p99).toFixed(2)}x`,
+    );
+  }
 }
 await publisher.close();
 fs.rmSync(dir, { recursive: true, force: true });

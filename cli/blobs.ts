@@ -11,6 +11,7 @@ import { Option, type Command } from 'commander';
 import type { KeyedBlobStore } from '../client/blob-store/blob-store.js';
 import { LocalBlobStore } from '../client/blob-store/local.js';
 import { READ_DEFAULTS, readOptionsWithDefaults, type ReadOptions, type SlowRegionEvent } from '../client/hedge.js';
+import { PART_DEFAULTS, partOptionsWithDefaults, type PartOptions } from '../client/parts.js';
 import { InvalidArgumentError } from '../core/index.js';
 import { addSwitch } from './switch.js';
 
@@ -68,9 +69,11 @@ export async function blobStoresFrom(o: BlobCliOptions, localRoot: string): Prom
 export interface ReadCliOptions {
   hedgeDelayMs: string;
   firstByteTimeoutMs: string;
+  partSize: string;
+  partConcurrency: string;
 }
 
-/** How commands that download read a region that is slow to answer (client/hedge.ts). */
+/** How commands that download read a region that is slow to answer (client/hedge.ts), and in how many parts at once (client/parts.ts). */
 export function addReadOptions(cmd: Command): Command {
   return cmd
     .addOption(new Option('--hedge-delay-ms <ms>', 'start the next region as well when one has not answered within this').env('IMPRINT_HEDGE_DELAY_MS').default(String(READ_DEFAULTS.hedgeDelayMs)))
@@ -78,18 +81,26 @@ export function addReadOptions(cmd: Command): Command {
       new Option('--first-byte-timeout-ms <ms>', 'abandon a region that has given no first byte within this, and try the next')
         .env('IMPRINT_FIRST_BYTE_TIMEOUT_MS')
         .default(String(READ_DEFAULTS.firstByteTimeoutMs)),
-    );
+    )
+    .addOption(new Option('--part-size <bytes>', 'read payloads larger than this in ranged parts of this many bytes').env('IMPRINT_PART_SIZE').default(String(PART_DEFAULTS.partSize)))
+    .addOption(new Option('--part-concurrency <n>', 'ranged parts read at once from a region').env('IMPRINT_PART_CONCURRENCY').default(String(PART_DEFAULTS.partConcurrency)));
 }
 
-export function readOptionsFrom(o: ReadCliOptions): Required<ReadOptions> {
-  const ms = (text: string, flag: string): number => {
-    if (!/^[0-9]{1,9}$/.test(text)) throw new InvalidArgumentError(flag, 'must be a whole number of milliseconds', text);
+export function readOptionsFrom(o: ReadCliOptions): Required<ReadOptions> & Required<PartOptions> {
+  const whole = (text: string, flag: string, unit: string): number => {
+    if (!/^[0-9]{1,10}$/.test(text)) throw new InvalidArgumentError(flag, `must be a whole number${unit}`, text);
     return Number(text);
   };
-  return readOptionsWithDefaults(
-    { hedgeDelayMs: ms(o.hedgeDelayMs, 'hedge-delay-ms'), firstByteTimeoutMs: ms(o.firstByteTimeoutMs, 'first-byte-timeout-ms') },
-    { hedgeDelayMs: 'hedge-delay-ms', firstByteTimeoutMs: 'first-byte-timeout-ms' },
-  );
+  return {
+    ...readOptionsWithDefaults(
+      { hedgeDelayMs: whole(o.hedgeDelayMs, 'hedge-delay-ms', ' of milliseconds'), firstByteTimeoutMs: whole(o.firstByteTimeoutMs, 'first-byte-timeout-ms', ' of milliseconds') },
+      { hedgeDelayMs: 'hedge-delay-ms', firstByteTimeoutMs: 'first-byte-timeout-ms' },
+    ),
+    ...partOptionsWithDefaults(
+      { partSize: whole(o.partSize, 'part-size', ' of bytes'), partConcurrency: whole(o.partConcurrency, 'part-concurrency', '') },
+      { partSize: 'part-size', partConcurrency: 'part-concurrency' },
+    ),
+  };
 }
 
 /** What a slow region means to a person at a terminal. */

@@ -11,7 +11,7 @@ import { ImprintClient, type TopicChange, type WatchResult } from '../client/imp
 import { PUBLISHER_DEFAULTS, Publisher } from '../client/publisher.js';
 import { parseScope, parseVersion, validatePublishId, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
-import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
+import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
@@ -149,6 +149,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   esUrl?: string;
   role: Role;
   refreshMs: string;
+  tailMs: string;
   metricsPort?: string;
   batchPollMaxTopics: string;
   batchPollMaxResponseBytes: string;
@@ -172,7 +173,12 @@ addStoreOptions(
         .env('IMPRINT_ROLE')
         .default('all'),
     )
-    .addOption(new Option('--refresh-ms <ms>', 'consume role: how often the poll table is read from the store').env('IMPRINT_REFRESH_MS').default(String(DEFAULT_REFRESH_MS)))
+    .addOption(
+      new Option('--refresh-ms <ms>', 'consume role: how often every topic of the poll table is read again from the store (the safety net beside the change feed)')
+        .env('IMPRINT_REFRESH_MS')
+        .default(String(DEFAULT_REFRESH_MS)),
+    )
+    .addOption(new Option('--tail-ms <ms>', 'consume and all roles: how often the change feed is read (changes reach polls and watches within about this)').env('IMPRINT_TAIL_MS').default(String(DEFAULT_TAIL_MS)))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: none)').env('IMPRINT_METRICS_PORT'))
     .addOption(
       new Option('--blob-check-timeout-ms <ms>', "how long a region may take to confirm a publish's blob object (HeadObject)").env('IMPRINT_BLOB_CHECK_TIMEOUT_MS').default(String(DEFAULT_BLOB_CHECK_TIMEOUT_MS)),
@@ -205,6 +211,7 @@ Examples:
   .action(async (o: ServeOpts) => {
     const port = parseCount(o.port, 'port') ?? DEFAULT_PORT;
     const refreshMs = parseCount(o.refreshMs, 'refresh-ms');
+    const tailMs = parseCount(o.tailMs, 'tail-ms');
     const metricsPort = parseCount(o.metricsPort, 'metrics-port');
     const blobCheckTimeoutMs = parseCount(o.blobCheckTimeoutMs, 'blob-check-timeout-ms');
     const maxTopics = parseCount(o.batchPollMaxTopics, 'batch-poll-max-topics');
@@ -225,6 +232,7 @@ Examples:
       ...(o.esUrl !== undefined && { esUrl: o.esUrl }),
       role: o.role,
       ...(refreshMs !== undefined && { refreshMs }),
+      ...(tailMs !== undefined && { tailMs }),
       ...(metricsPort !== undefined && { metricsPort }),
       blobStores: await blobStoresFrom(o, blobDir()),
       ...(blobCheckTimeoutMs !== undefined && { blobCheckTimeoutMs }),
@@ -238,7 +246,7 @@ Examples:
     process.stderr.write(
       `
 Imprint is serving on ${o.host}:${server.port}
-  role      ${server.options.role} (${server.grpc.services.map((n) => n.replace('imprint.v1.', '')).join(', ')})${server.table ? `; poll table of ${server.table.stats().topics} topics, refreshed every ${server.options.refreshMs} ms` : ''}
+  role      ${server.options.role} (${server.grpc.services.map((n) => n.replace('imprint.v1.', '')).join(', ')})${server.table ? `; poll table of ${server.table.stats().topics} topics, change feed read every ${server.options.tailMs} ms, every topic read again every ${server.options.refreshMs} ms` : ''}
   metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)

@@ -85,12 +85,12 @@ export class SnapshotReader {
     // then read the pointer again.
     for (let attempt = 1; ; attempt++) {
       try {
-        const pointer = parsePointer(await readAllBytes(await store.get(store.locationOf(pointerKey(this.prefix)), ctx.signal)));
+        const pointer = parsePointer(await readAllBytes(await store.get(store.locationOf(pointerKey(this.prefix)), { signal: ctx.signal })));
         if (this.cached?.key === pointer.key) {
           ctx.answered();
           return this.cached.snapshot;
         }
-        const snapshot = decodeSnapshot(await readAllBytes(await store.get(store.locationOf(pointer.key), ctx.signal), ctx.answered));
+        const snapshot = decodeSnapshot(await readAllBytes(await store.get(store.locationOf(pointer.key), { signal: ctx.signal }), ctx.answered));
         this.cached = { key: pointer.key, snapshot };
         return snapshot;
       } catch (err) {

@@ -2,20 +2,23 @@
  * Reading a version's payload: direct bytes from the record, or the blob from the closest
  * region that delivers it (stores in order of preference, closest first). A region that has
  * not answered within the hedge delay gets the next region started beside it, one silent past
- * the first-byte timeout is abandoned (hedge.ts); the first whole, verified copy wins. Every
- * byte is counted and hashed; a payload whose size or sha256 does not match the pointer is
- * rejected, whichever region served it.
+ * the first-byte timeout is abandoned (hedge.ts); the first whole, verified copy wins.
+ *
+ * One region's read is one attempt in hedge.ts's terms: its parts (parts.ts: ranged GETs,
+ * several at once, hashed in order as they arrive) go into that attempt's own sink, it has
+ * answered when the first bytes of any part arrive, and a part that fails fails the attempt
+ * (the next region is then read from its start). Every byte is counted and hashed; a copy whose
+ * size or sha256 does not match the pointer is rejected, whichever region served it.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Transform, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { DataIntegrityError, ImprintError, sha256Hex, type BlobLocation, type VersionRecord } from '../core/index.js';
 import { storeFor, type BlobStore } from './blob-store/blob-store.js';
 import { firstToDeliver, readOptionsWithDefaults, type ReadOptions, type SlowRegionEvent } from './hedge.js';
+import { partOptionsWithDefaults, readInParts, type PartOptions, type PartSink } from './parts.js';
 
-export interface FetchOptions extends ReadOptions {
+export interface FetchOptions extends ReadOptions, PartOptions {
   readonly signal?: AbortSignal;
   /** Bytes received so far (of the copy furthest along, when regions are read side by side). */
   readonly onProgress?: (p: { bytes: number; total: number }) => void;
@@ -40,40 +43,23 @@ function orderedSources(record: VersionRecord, stores: readonly BlobStore[]): { 
   });
 }
 
-/** A transform that counts and hashes, and fails the stream at the end when either does not match. */
-function verifier(record: VersionRecord, onBytes: (bytes: number) => void): Transform {
-  const { size, sha256 } = record.pointer;
-  const hash = createHash('sha256');
-  let bytes = 0;
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      bytes += chunk.length;
-      if (bytes > size) return cb(new DataIntegrityError(`payload of ${record.topic} v${record.version} is larger than its pointer's ${size} bytes`));
-      hash.update(chunk);
-      onBytes(bytes);
-      cb(null, chunk);
-    },
-    flush(cb) {
-      if (bytes !== size) return cb(new DataIntegrityError(`payload of ${record.topic} v${record.version} has ${bytes} bytes, its pointer says ${size}`));
-      const got = hash.digest('hex');
-      if (got !== sha256) return cb(new DataIntegrityError(`payload of ${record.topic} v${record.version} does not match its sha256 (got ${got.slice(0, 12)}…, want ${sha256.slice(0, 12)}…)`));
-      cb();
-    },
-  });
-}
-
 /** Where one attempt's verified bytes go (each region read gets its own), what they make, and how to drop it. */
-interface Sink<T> {
-  readonly to: Writable | ((source: AsyncIterable<Buffer>) => Promise<void>);
-  result(): T;
+interface Sink<T> extends PartSink {
+  result(): Promise<T>;
   discard(): Promise<void>;
 }
 
+/** FetchOptions with the defaults of the hedge and of the parts filled in, checked (the error names the option). */
+type Checked = FetchOptions & Required<ReadOptions> & Required<PartOptions>;
+const checked = (opts: FetchOptions): Checked => ({ ...opts, ...readOptionsWithDefaults(opts), ...partOptionsWithDefaults(opts) });
+
 /** The payload from the first region to deliver it whole and verified (see hedge.ts), through a sink opened per region read. */
-async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobStore[], opts: FetchOptions, open: () => Sink<T>): Promise<T> {
+async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobStore[], opts: Checked, open: (o: Required<PartOptions>) => Promise<Sink<T>>): Promise<T> {
+  const { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency } = opts;
+  const parts = { partSize, partConcurrency };
   const sources = orderedSources(record, stores);
   if (sources.length === 0) throw new PayloadUnavailableError(`no configured blob store holds a location of ${record.topic} v${record.version}`);
-  const total = record.pointer.size;
+  const { size: total, sha256 } = record.pointer;
   let reported = 0;
   const progress = (bytes: number): void => {
     if (bytes <= reported) return;
@@ -85,25 +71,23 @@ async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobSt
     sources,
     (s) => s.store.region,
     async ({ store, loc }, ctx) => {
-      // 1. The region's answer, 2. its bytes counted and hashed on their way to this read's own sink.
-      const body = await store.get(loc, ctx.signal);
-      const sink = open();
+      // 1. This region's own sink, 2. its parts read into it, hashed in order and checked, 3. what the sink made.
+      const sink = await open(parts);
       try {
-        let first = true;
-        const onBytes = (bytes: number): void => {
-          if (first) ctx.answered();
-          first = false;
-          progress(bytes);
+        let received = 0;
+        const onBytes = (n: number): void => {
+          if (received === 0) ctx.answered();
+          received += n;
+          progress(received);
         };
-        if (typeof sink.to === 'function') await pipeline(body, verifier(record, onBytes), sink.to, { signal: ctx.signal });
-        else await pipeline(body, verifier(record, onBytes), sink.to, { signal: ctx.signal });
-        return sink.result();
+        await readInParts(store, loc, { size: total, sha256, what }, { ...parts, signal: ctx.signal, onBytes }, sink);
+        return await sink.result();
       } catch (err) {
         await sink.discard();
         throw err;
       }
     },
-    { ...readOptionsWithDefaults(opts), what, ...(opts.signal && { signal: opts.signal }), ...(opts.onSlowRegion && { onSlowRegion: opts.onSlowRegion }) },
+    { hedgeDelayMs, firstByteTimeoutMs, what, ...(opts.signal && { signal: opts.signal }), ...(opts.onSlowRegion && { onSlowRegion: opts.onSlowRegion }) },
   );
   if ('value' in r) return r.value;
   const reasons = r.failures.map((f) => `${f.region}: ${f.error instanceof Error ? f.error.message : String(f.error)}`).join('; ');
@@ -114,6 +98,7 @@ async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobSt
 
 /** The whole payload in memory, verified. */
 export async function fetchPayload(record: VersionRecord, stores: readonly BlobStore[], opts: FetchOptions = {}): Promise<Buffer> {
+  const o = checked(opts);
   const p = record.pointer;
   if (p.kind === 'direct') {
     const bytes = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
@@ -121,14 +106,12 @@ export async function fetchPayload(record: VersionRecord, stores: readonly BlobS
     opts.onProgress?.({ bytes: bytes.length, total: p.size });
     return bytes;
   }
-  return fromFirstRegion(record, stores, opts, () => {
+  // One buffer of the pointer's size per region read: each part is read straight into its place.
+  return fromFirstRegion(record, stores, o, async () => {
     const out = Buffer.allocUnsafe(p.size);
-    let at = 0;
     return {
-      to: async (source) => {
-        for await (const chunk of source) at += chunk.copy(out, at);
-      },
-      result: () => out,
+      bufferFor: (offset, length) => out.subarray(offset, offset + length),
+      result: async () => out,
       discard: async () => {},
     };
   });
@@ -136,20 +119,44 @@ export async function fetchPayload(record: VersionRecord, stores: readonly BlobS
 
 /** Writes the verified payload to `file` (atomically: a temporary file per region read, the winner renamed at the end). */
 export async function downloadPayload(record: VersionRecord, stores: readonly BlobStore[], file: string, opts: FetchOptions = {}): Promise<void> {
+  const o = checked(opts);
   const partial = (): string => path.join(path.dirname(path.resolve(file)), `.${path.basename(file)}.${randomUUID()}.partial`);
   if (record.pointer.kind === 'direct') {
     const tmp = partial();
     try {
-      await fs.promises.writeFile(tmp, await fetchPayload(record, stores, opts));
+      await fs.promises.writeFile(tmp, await fetchPayload(record, stores, o));
       await fs.promises.rename(tmp, file);
     } finally {
       await fs.promises.rm(tmp, { force: true });
     }
     return;
   }
-  const tmp = await fromFirstRegion(record, stores, opts, () => {
+  // A partial file per region read; each part is written once it is hashed, so at most
+  // 2 x partConcurrency parts are in memory.
+  const tmp = await fromFirstRegion(record, stores, o, async ({ partConcurrency }) => {
     const name = partial();
-    return { to: fs.createWriteStream(name), result: () => name, discard: () => fs.promises.rm(name, { force: true }) };
+    const handle = await fs.promises.open(name, 'wx');
+    let closed = false;
+    const close = async (): Promise<void> => {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    };
+    return {
+      maxHeld: 2 * partConcurrency,
+      bufferFor: (_offset, length) => Buffer.allocUnsafe(length),
+      hashed: async (offset, bytes) => {
+        for (let at = 0; at < bytes.length; ) at += (await handle.write(bytes, at, bytes.length - at, offset + at)).bytesWritten;
+      },
+      result: async () => {
+        await close();
+        return name;
+      },
+      discard: async () => {
+        await close().catch(() => {});
+        await fs.promises.rm(name, { force: true });
+      },
+    };
   });
   try {
     await fs.promises.rename(tmp, file);

@@ -16,10 +16,11 @@ export {
 export { Publisher, PublishOutcomeUnknownError, UploadError, PUBLISHER_DEFAULTS, publisherWithDefaults, type PublishData, type PublishOptions, type PublisherOptions } from './publisher.js';
 export { fromGrpcError, NotServedError, ProtocolError, RemoteInvalidArgumentError } from './errors.js';
 export { appMetadataInterceptor, retryAfterMsOf, retryDelayFromHint, waitForRetryHint, type RetryHintOptions } from './retry-hint.js';
-export { BlobNotFoundError, storeFor, type BlobStat, type BlobStore, type PutOptions } from './blob-store/blob-store.js';
+export { BlobNotFoundError, checkRange, storeFor, type BlobStat, type BlobStore, type ByteRange, type GetOptions, type PutOptions } from './blob-store/blob-store.js';
 export { LocalBlobStore, type LocalBlobStoreOptions } from './blob-store/local.js';
 export { fetchPayload, downloadPayload, PayloadUnavailableError, type FetchOptions } from './fetch.js';
 export { READ_DEFAULTS, RegionTimeoutError, type ReadOptions, type SlowRegionEvent } from './hedge.js';
+export { PART_DEFAULTS, type PartOptions } from './parts.js';
 export {
   Subscriber,
   Subscription,

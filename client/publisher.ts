@@ -1,7 +1,9 @@
 /**
- * Publishing: small payloads go inside the record; larger ones are streamed to every
- * configured region's blob store at once, hashed on the way (one pass, never held whole in
- * memory), then recorded under a publish id. A publish whose outcome is unknown is sent again
+ * Publishing: small payloads go inside the record; larger ones are uploaded to every
+ * configured region's blob store at once and sha256-hashed beside the uploads (a stream or a
+ * file as its chunks pass, read once and never held whole in memory; bytes already in memory a
+ * slice per turn of the event loop while every region reads them whole), then recorded under
+ * a publish id. A publish whose outcome is unknown is sent again
  * with the same id (the service makes one version of it, whatever the number of attempts), and
  * uploaded objects are removed only when the service said for certain that nothing was
  * published: a committed version never loses its payload.
@@ -9,6 +11,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { setImmediate } from 'node:timers/promises';
 import pRetry from 'p-retry';
 import {
   ImprintError,
@@ -178,9 +182,9 @@ export class Publisher {
     if (this.stores.length === 0) {
       throw new InvalidArgumentError('data', `is larger than ${MAX_DIRECT_BYTES} bytes and no blob store is configured`);
     }
-    // 2. Upload to every region in parallel, hashing as the bytes pass.
+    // 2. Upload to every region in parallel, hashing the bytes beside the uploads.
     const key = topicKey(topic, `${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID()}`);
-    const uploaded = await uploadEverywhere(this.stores, key, source.stream, source.total, opts.onProgress);
+    const uploaded = await uploadEverywhere(this.stores, key, source, opts.onProgress);
     // 3. Record it under the publish id (objects removed only on a certain refusal).
     const pointer: DataPointer = { kind: 'blob', size: uploaded.size, sha256: uploaded.sha256, locations: uploaded.locations };
     return this.record(topic, pointer, opts, publishId, uploaded.locations);
@@ -235,11 +239,15 @@ function pointsAtAny(r: VersionRecord, locations: readonly BlobLocation[]): bool
   return r.pointer.kind === 'blob' && r.pointer.locations.some((l) => locations.some((u) => u.region === l.region && u.bucket === l.bucket && u.key === l.key));
 }
 
-type Source = { kind: 'direct'; bytes: Uint8Array } | { kind: 'stream'; stream: Readable; total?: number };
+type Source =
+  | { kind: 'direct'; bytes: Uint8Array }
+  /** Over 1 MiB and already in memory: each region reads it whole (no copy), hashed beside the uploads. */
+  | { kind: 'bytes'; bytes: Uint8Array }
+  | { kind: 'stream'; stream: Readable; total?: number };
 
 async function openSource(data: PublishData): Promise<Source> {
   if (data instanceof Uint8Array) {
-    return data.length <= MAX_DIRECT_BYTES ? { kind: 'direct', bytes: data } : { kind: 'stream', stream: Readable.from([data]), total: data.length };
+    return { kind: data.length <= MAX_DIRECT_BYTES ? 'direct' : 'bytes', bytes: data };
   }
   if (data instanceof Readable) return peek(data);
   const stat = await fs.promises.stat(data.path);
@@ -275,17 +283,40 @@ async function peek(stream: Readable): Promise<Source> {
   }
 }
 
-async function uploadEverywhere(
-  stores: readonly BlobStore[],
-  key: string,
-  source: Readable,
-  total: number | undefined,
-  onProgress: PublishOptions['onProgress'],
-): Promise<{ size: number; sha256: string; locations: BlobLocation[] }> {
+/** What the regions' uploads read (one body each), and the size and sha256 of what was read. */
+interface Feed {
+  readonly bodies: readonly Readable[];
+  /** Settles once the source is read whole (rejects when it fails or is stopped). */
+  readonly digest: Promise<{ size: number; sha256: string }>;
+  /** Stops reading the source (an upload failed). */
+  stop(): void;
+}
+
+/** Bytes hashed per turn of the event loop, so that hashing in-memory bytes leaves the uploads room to run. */
+const HASH_SLICE = 8 * 1024 * 1024;
+
+/** In-memory bytes: every region reads the same bytes, while they are hashed a slice per turn. */
+function feedBytes(bytes: Uint8Array, regions: number, onProgress: PublishOptions['onProgress']): Feed {
+  const stopped = new AbortController();
+  const digest = (async () => {
+    const hash = createHash('sha256');
+    for (let off = 0; off < bytes.length; off += HASH_SLICE) {
+      await setImmediate();
+      stopped.signal.throwIfAborted();
+      const end = Math.min(bytes.length, off + HASH_SLICE);
+      hash.update(bytes.subarray(off, end));
+      onProgress?.({ bytes: end, total: bytes.length });
+    }
+    return { size: bytes.length, sha256: hash.digest('hex') };
+  })();
+  return { bodies: Array.from({ length: regions }, () => Readable.from([bytes])), digest, stop: () => stopped.abort() };
+}
+
+/** A stream, read once: hashed as its chunks pass on their way to every region. */
+function feedStream(source: Readable, regions: number, total: number | undefined, onProgress: PublishOptions['onProgress']): Feed {
   const hash = createHash('sha256');
   let size = 0;
-  const abort = new AbortController();
-  const tees = stores.map(() => new PassThrough({ highWaterMark: 1024 * 1024 }));
+  const tees = Array.from({ length: regions }, () => new PassThrough({ highWaterMark: 1024 * 1024 }));
   source.on('data', (chunk: Buffer) => {
     hash.update(chunk);
     size += chunk.length;
@@ -293,16 +324,36 @@ async function uploadEverywhere(
   });
   source.on('error', (err) => tees.forEach((t) => t.destroy(err)));
   for (const t of tees) source.pipe(t);
+  const digest = finished(source).then(() => ({ size, sha256: hash.digest('hex') }));
+  return {
+    bodies: tees,
+    digest,
+    stop: () => {
+      source.unpipe();
+      source.destroy();
+      for (const t of tees) t.destroy();
+    },
+  };
+}
+
+async function uploadEverywhere(
+  stores: readonly BlobStore[],
+  key: string,
+  source: Exclude<Source, { kind: 'direct' }>,
+  onProgress: PublishOptions['onProgress'],
+): Promise<{ size: number; sha256: string; locations: BlobLocation[] }> {
+  const total = source.kind === 'bytes' ? source.bytes.length : source.total;
+  const feed = source.kind === 'bytes' ? feedBytes(source.bytes, stores.length, onProgress) : feedStream(source.stream, stores.length, total, onProgress);
+  feed.digest.catch(() => {}); // awaited below only when every upload succeeded; a failure is the uploads' to report
+  const abort = new AbortController();
   let firstFailure: unknown;
   const settled = await Promise.allSettled(
     stores.map((store, i) =>
-      store.put(key, tees[i] as PassThrough, { signal: abort.signal, ...(total !== undefined && { size: total }) }).catch((err: unknown) => {
+      store.put(key, feed.bodies[i] as Readable, { signal: abort.signal, ...(total !== undefined && { size: total }) }).catch((err: unknown) => {
         // One region failed: stop the others and the source (their errors are consequences).
         if (firstFailure === undefined) firstFailure = err;
         abort.abort();
-        source.unpipe();
-        source.destroy();
-        for (const t of tees) t.destroy();
+        feed.stop();
         throw err;
       }),
     ),
@@ -313,11 +364,12 @@ async function uploadEverywhere(
     const reason = firstFailure;
     throw new UploadError(`upload of ${key} failed: ${reason instanceof Error ? reason.message : String(reason)}`, reason);
   }
+  const { size, sha256 } = await feed.digest;
   if (size === 0) {
     await removeAll(stores, locations);
     throw new InvalidArgumentError('data', 'must not be empty');
   }
-  return { size, sha256: hash.digest('hex'), locations };
+  return { size, sha256, locations };
 }
 
 async function removeAll(stores: readonly BlobStore[], locations: readonly BlobLocation[]): Promise<void> {

@@ -36,6 +36,7 @@ import type { SnapshotReader } from './fallback.js';
 import { fetchPayload, type FetchOptions } from './fetch.js';
 import { readOptionsWithDefaults, type ReadOptions, type SlowRegionEvent } from './hedge.js';
 import { NotServedError } from './errors.js';
+import { partOptionsWithDefaults, type PartOptions } from './parts.js';
 import type { BatchPollResult, ImprintClient } from './imprint-client.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
 import { retryDelayFromHint, waitForRetryHint } from './retry-hint.js';
@@ -98,8 +99,11 @@ export interface WatchFallbackEvent {
   readonly untilMs: number;
 }
 
-/** `hedgeDelayMs` and `firstByteTimeoutMs` (ReadOptions, hedge.ts) apply to every payload fetch. */
-export interface SubscriberOptions extends ReadOptions {
+/**
+ * `hedgeDelayMs` and `firstByteTimeoutMs` (ReadOptions, hedge.ts), `partSize` and
+ * `partConcurrency` (PartOptions, parts.ts) apply to every payload fetch.
+ */
+export interface SubscriberOptions extends ReadOptions, PartOptions {
   readonly client: ConsumerApi;
   /** Who this consumer is; matched against scopes and pins. */
   readonly identity: ConsumerIdentity;
@@ -169,6 +173,7 @@ function withDefaults(o: SubscriberOptions): Resolved {
   const registry = o.registry ?? new Registry();
   return {
     ...readOptionsWithDefaults(o),
+    ...partOptionsWithDefaults(o),
     client: o.client,
     identity: o.identity,
     mode,
@@ -641,10 +646,10 @@ export class Subscriber extends EventEmitter {
     });
   }
 
-  /** Payload reads: the hedge and first-byte timeout, and slow regions reported as `slow-region` events and a metric. */
+  /** Payload reads: the hedge and first-byte timeout, the parts, and slow regions reported as `slow-region` events and a metric. */
   private fetchOptions(topic: string): FetchOptions {
-    const { hedgeDelayMs, firstByteTimeoutMs } = this.o;
-    return { hedgeDelayMs, firstByteTimeoutMs, onSlowRegion: (e) => this.slowRegion(topic, e) };
+    const { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency } = this.o;
+    return { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency, onSlowRegion: (e) => this.slowRegion(topic, e) };
   }
 
   private slowRegion(topic: string, e: SlowRegionEvent): void {

@@ -18,7 +18,7 @@ export const AUDIT_KINDS: readonly AuditKind[] = ['file', 'elasticsearch'];
 /**
  * Which services an instance serves. `publish`: Publisher and Operator (writes, pins, describe)
  * and the Consumer's reads, not polls.
- * `consume`: Consumer only, polls answered from an in-memory table refreshed from the store,
+ * `consume`: Consumer only, polls answered from an in-memory table kept current from the store's change feed,
  * per-application concurrency limits. `all`: everything, polls read the store directly.
  */
 export type Role = 'publish' | 'consume' | 'all';
@@ -55,8 +55,17 @@ export interface ServerOptions {
   readonly esIndexPrefix?: string;
   /** Which services to serve (see Role). @default "all" */
   readonly role?: Role;
-  /** Consume role: how often the poll table is read again from the store, ms (100 to 600000). @default 2000 */
+  /**
+   * Consume role: how often every topic of the poll table is read again from the store, ms
+   * (100 to 600000): the safety net beside the change feed, which brings changes within
+   * about `tailMs`. @default 300000 (5 minutes)
+   */
   readonly refreshMs?: number;
+  /**
+   * Consume and all roles: how often the change feed is read, ms (10 to 600000): the consume
+   * role's table applies what changed, and both roles tell Watch streams. @default 100
+   */
+  readonly tailMs?: number;
   /**
    * Serve Prometheus metrics on this HTTP port (0: any free port), in every role: consumer
    * requests, the consume role's table and limiter, the Elasticsearch audit sink's counters.
@@ -175,6 +184,7 @@ export interface ResolvedServerOptions {
   readonly esIndexPrefix?: string;
   readonly role: Role;
   readonly refreshMs: number;
+  readonly tailMs: number;
   readonly metricsPort?: number;
   readonly limiter: Readonly<Required<LimiterOptions>>;
   readonly blobStores: readonly BlobStore[];
@@ -189,7 +199,8 @@ export interface ResolvedServerOptions {
 }
 
 export const DEFAULT_PORT = 50051;
-export const DEFAULT_REFRESH_MS = 2000;
+export const DEFAULT_REFRESH_MS = 300_000;
+export const DEFAULT_TAIL_MS = 100;
 
 export const CONSISTENCY_NAMES: readonly ConsistencyName[] = ['ONE', 'LOCAL_ONE', 'TWO', 'THREE', 'QUORUM', 'LOCAL_QUORUM', 'EACH_QUORUM', 'ALL'];
 export const SERIAL_CONSISTENCY_NAMES: readonly SerialConsistencyName[] = ['SERIAL', 'LOCAL_SERIAL'];
@@ -229,6 +240,8 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   if (!ROLES.includes(role)) throw new InvalidArgumentError('role', `must be one of ${ROLES.join(', ')}`, role);
   const refreshMs = o.refreshMs ?? DEFAULT_REFRESH_MS;
   if (!Number.isInteger(refreshMs) || refreshMs < 100 || refreshMs > 600_000) throw new InvalidArgumentError('refresh-ms', 'must be a whole number of milliseconds from 100 to 600000', refreshMs);
+  const tailMs = o.tailMs ?? DEFAULT_TAIL_MS;
+  if (!Number.isInteger(tailMs) || tailMs < 10 || tailMs > 600_000) throw new InvalidArgumentError('tail-ms', 'must be a whole number of milliseconds from 10 to 600000', tailMs);
   const metricsPort = o.metricsPort;
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) {
     throw new InvalidArgumentError('metrics-port', 'must be a whole number from 0 to 65535', metricsPort);
@@ -251,6 +264,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     ...(audit === 'elasticsearch' && { esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix ?? 'imprint-audit' }),
     role,
     refreshMs,
+    tailMs,
     ...(metricsPort !== undefined && { metricsPort }),
     limiter: limiterWithDefaults(o.limiter),
     blobStores: o.blobStores ?? [new LocalBlobStore({ root: blobDir })],

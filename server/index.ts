@@ -5,11 +5,14 @@
  * store it binds and answers health at once, NOT_SERVING (other calls UNAVAILABLE) until
  * Cassandra answers, connecting in the background with backoff. Polls are answered by one
  * Poller (server/poll) over the role's PollSource: the store (all), or the consume role's
- * poll table refreshed every `refreshMs`, behind a concurrency limit per calling
- * application. The polling roles serve Watch streams (server/poll/watch.ts), told of changes
- * by the server's PollChangeHub. Any role serves Prometheus metrics on `metricsPort` when one
- * is given: the consumer requests', the Poller's, the Watch streams', the consume role's table
- * and limiter, and the Elasticsearch audit sink's. A publish of a blob pointer is checked against `blobStores`
+ * poll table (kept current from the change feed every `tailMs`, read whole every `refreshMs`),
+ * behind a concurrency limit per calling application. Every role that answers polls has one
+ * PollChangeHub (`changes`) that says when a topic's poll state may have changed: the table
+ * tells it as it applies the feed; the all role follows the feed only to tell it (and its own
+ * commits tell it at once). Its Watch streams (server/poll/watch.ts) listen to it. Any role
+ * serves Prometheus metrics on `metricsPort` when one is given: the consumer requests', the
+ * Poller's, the Watch streams', the consume role's table and limiter, and the Elasticsearch
+ * audit sink's. A publish of a blob pointer is checked against `blobStores`
  * (the local blob directory of the data dir by default).
  *
  * This file is server/'s public surface: nothing outside server/ reaches past it.
@@ -27,7 +30,7 @@ import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type ServiceName
 import { ConcurrencyLimiter } from './limiter.js';
 import { createLogger } from './log.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './metrics.js';
-import { PollChangeHub, PollTable, Poller, StorePollSource, Watchers } from './poll/index.js';
+import { FeedFollower, PollChangeHub, PollTable, Poller, StorePollSource, Watchers, noticeFollower, type PollChanges } from './poll/index.js';
 import { ImprintService } from './service.js';
 import { CassandraMetadataStore } from './store/cassandra.js';
 import type { MetadataStore } from './store/metadata-store.js';
@@ -37,7 +40,11 @@ import { SqliteMetadataStore } from './store/sqlite.js';
 interface RoleParts {
   /** The services it serves and reports in health. */
   readonly services: readonly ServiceName[];
-  /** Where its Poller reads: the store, its poll table, or no Poller (polls answer UNIMPLEMENTED). */
+  /**
+   * Where its Poller reads: the store, its poll table, or no Poller (polls answer
+   * UNIMPLEMENTED). Roles with a Poller follow the change feed (the table to apply it, the
+   * store role only to tell `changes`).
+   */
   readonly polls: 'store' | 'table' | 'refused';
   /** Consumer calls behind the per-application concurrency limiter. */
   readonly limiter: boolean;
@@ -69,8 +76,6 @@ export interface ImprintServer {
   readonly service: ImprintService;
   /** Answers polls; absent on a publish-role instance. */
   readonly poller?: Poller;
-  /** Word that a topic's poll answer may have changed; absent on a publish-role instance. */
-  readonly changes?: PollChangeHub;
   /** The Watch streams; absent on a publish-role instance. */
   readonly watchers?: Watchers;
   readonly store: MetadataStore;
@@ -78,6 +83,13 @@ export interface ImprintServer {
   readonly grpc: GrpcServerHandle;
   /** Consume role: the in-memory table polls are answered from. */
   readonly table?: PollTable;
+  /**
+   * Word that a topic's poll state may have changed, given once the Poller answers with the
+   * change (Watch listens); absent on a publish-role instance.
+   */
+  readonly changes?: PollChanges;
+  /** All role: what follows the change feed to tell `changes` (the consume role's is `table.feed`). */
+  readonly feed?: FeedFollower;
   /** Consume role: the per-application concurrency limiter. */
   readonly limiter?: ConcurrencyLimiter;
   /** Consumer request metrics (and the Poller's, the table's, the limiter's, the audit sink's); set when metricsPort is. */
@@ -130,20 +142,24 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     if (ownAudit) await audit.close();
     if (ownStore) await store.close();
   };
-  // 3. The role's parts: the poll table (consume: first refresh before serving, so the first
-  //    polls answer from memory; with Cassandra not yet up, misses read the store and fail
-  //    UNAVAILABLE until it is), the Poller over the role's source, the limiter, metrics.
-  const table = role.polls === 'table' ? new PollTable({ store, log, clock: o.clock }) : undefined;
-  const poller = role.polls === 'refused' ? undefined : new Poller({ source: table ?? new StorePollSource(store), audit, log, clock: o.clock });
+  // 3. The role's parts: the change hub and what tells it (consume: the poll table, whose first
+  //    full read comes before serving, so the first polls answer from memory; with Cassandra
+  //    not yet up, misses read the store and fail UNAVAILABLE until it is; all: a follower of
+  //    the feed that only tells), the Poller over the role's source, the limiter, metrics.
   const changes = role.polls === 'refused' ? undefined : new PollChangeHub();
+  const notify = (topic: string) => changes?.notify(topic);
+  const table = role.polls === 'table' ? new PollTable({ store, log, clock: o.clock, notify, refreshMs: o.refreshMs, tailMs: o.tailMs }) : undefined;
+  const feed = role.polls === 'store' ? noticeFollower({ store, notify, tailMs: o.tailMs, log, clock: o.clock }) : undefined;
+  const poller = role.polls === 'refused' ? undefined : new Poller({ source: table ?? new StorePollSource(store), audit, log, clock: o.clock });
   const watchers = poller && changes && new Watchers({ poller, changes, options: o.watch, clock: o.clock });
   const limiter = role.limiter ? new ConcurrencyLimiter(o.limiter) : undefined;
-  const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
+  const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
   if (table) {
-    const first = cassandra && !cassandra.isAvailable ? undefined : await table.start(o.refreshMs);
-    if (!first) void table.start(o.refreshMs);
-    else if (!first.ok) log.warn('first poll-table refresh failed; polls read the store until one works', { error: first.error instanceof Error ? first.error.message : String(first.error) });
+    const starting = table.start();
+    const first = cassandra && !cassandra.isAvailable ? undefined : await starting;
+    if (first && !first.ok) log.warn('first poll-table refresh failed; polls read the store until one works', { error: first.error instanceof Error ? first.error.message : String(first.error) });
   }
+  if (feed) void feed.start();
   // 4. Serve.
   // The all role's polls read the store: its own commits are word for its Watch streams at once.
   const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, ...(role.polls === 'store' && changes && { changes }) });
@@ -172,6 +188,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   } catch (err) {
     watchers?.close();
     await table?.stop();
+    await feed?.stop();
+    metrics?.close();
     await release();
     throw err;
   }
@@ -196,6 +214,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     role: o.role,
     services: grpcHandle.services.join(','),
     ...(table && { refreshMs: o.refreshMs, tableTopics: table.stats().topics }),
+    ...(changes && { tailMs: o.tailMs }),
     ...(metricsServer && { metrics: `http://${o.host}:${metricsServer.port}/metrics` }),
     store: ownStore ? store.name : `${store.name} (handed in)`,
     ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : ownStore && { db: o.sqliteFile }),
@@ -207,12 +226,13 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     options: o,
     service,
     ...(poller && { poller }),
-    ...(changes && { changes }),
     ...(watchers && { watchers }),
     store,
     audit,
     grpc: grpcHandle,
     ...(table && { table }),
+    ...(changes && { changes }),
+    ...(feed && { feed }),
     ...(limiter && { limiter }),
     ...(metrics && { metrics }),
     ...(metricsServer && { metricsServer }),
@@ -222,6 +242,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       watchers?.close();
       await grpcHandle.stop();
       await table?.stop();
+      await feed?.stop();
+      metrics?.close();
       await metricsServer?.close();
       await release();
       log.info('imprint stopped');
@@ -245,6 +267,7 @@ export {
   BATCH_POLL_DEFAULTS,
   DEFAULT_PORT,
   DEFAULT_REFRESH_MS,
+  DEFAULT_TAIL_MS,
   CASSANDRA_DEFAULTS,
   CONSISTENCY_NAMES,
   SERIAL_CONSISTENCY_NAMES,

@@ -5,7 +5,7 @@
  *
  *   imprint_consume_requests_total{method,outcome}      outcome: ok, or the gRPC status name
  *   imprint_consume_request_duration_seconds{method}    handler latency (histogram)
- *   imprint_consume_table_age_seconds                   since the last good table refresh
+ *   imprint_consume_table_age_seconds                   since the table was last known current (a feed read applied, or a full re-read)
  *   imprint_consume_table_topics                        topics in the table
  *   imprint_consume_table_refreshes_total{outcome}      ok, failed
  *   imprint_consume_store_reads_total{kind}             listTopics, pollState, getVersion, listVersions
@@ -17,6 +17,12 @@
  *   imprint_watch_pushes_total                          answers sent after a stream's first ones (a topic's answer changed)
  *   imprint_watch_heartbeats_total
  *   imprint_watch_refused_total{reason}                 streams refused RESOURCE_EXHAUSTED: reason instance or app
+ *   imprint_feed_reads_total{outcome}                   change feed reads (consume and all roles): ok, failed
+ *   imprint_feed_changes_applied_total                  topics the feed named, made visible (consume: re-read into the table; all: told)
+ *   imprint_feed_rereads_total{reason,outcome}          full re-reads: start, interval, cursor-too-old, failure; ok, failed
+ *   imprint_feed_lag_seconds                            from a change's commit (its writer's clock) to its topic applied (histogram)
+ *   imprint_feed_position_seconds                       writer time of the newest feed entry applied (Unix seconds; 0 before any)
+ *   imprint_event_loop_delay_seconds{quantile}          event-loop delay between two scrapes: 0.5, 0.99, 1 (max); every role
  *
  * Application names come from callers, so the `app` label takes at most `maxAppLabels`
  * distinct values; later ones are counted as "(other)".
@@ -25,13 +31,16 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConcurrencyLimiter } from './limiter.js';
-import type { PollTable, Watchers } from './poll/index.js';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { REREAD_REASONS, type FeedFollower, type PollTable, type Watchers } from './poll/index.js';
 
 export interface ConsumeMetricsOptions {
   /** @default a new Registry */
   readonly registry?: Registry;
   /** Table age, size, refreshes and store reads come from it. @default none */
   readonly table?: PollTable;
+  /** Feed reads, full re-reads, lag and position come from it. @default none */
+  readonly feed?: FeedFollower;
   /** Per-application limits come from it. @default none */
   readonly limiter?: ConcurrencyLimiter;
   /** Records that failed their consistency check when a poll needed them come from it. @default none */
@@ -50,6 +59,8 @@ export interface ConsumeMetrics {
   readonly throttled: Counter<'app'>;
   /** The `app` label value for an application name (bounded cardinality). */
   appLabel(app: string): string;
+  /** Stops measuring the event loop. */
+  close(): void;
 }
 
 export const OTHER_APP_LABEL = '(other)';
@@ -57,7 +68,7 @@ export const OTHER_APP_LABEL = '(other)';
 export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics {
   const registry = opts.registry ?? new Registry();
   const registers = [registry];
-  const { table, limiter, poller, watchers } = opts;
+  const { table, feed, limiter, poller, watchers } = opts;
   const maxAppLabels = opts.maxAppLabels ?? 200;
   const apps = new Set<string>();
   const appLabel = (app: string): string => {
@@ -103,6 +114,68 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
       },
     });
   }
+  if (feed) {
+    let seenFeed = feed.stats();
+    new Counter({
+      name: 'imprint_feed_reads_total',
+      help: 'Change feed reads by outcome (ok, failed)',
+      labelNames: ['outcome'],
+      registers,
+      collect() {
+        const now = feed.stats();
+        this.inc({ outcome: 'ok' }, now.feedReads.ok - seenFeed.feedReads.ok);
+        this.inc({ outcome: 'failed' }, now.feedReads.failed - seenFeed.feedReads.failed);
+        seenFeed = { ...seenFeed, feedReads: now.feedReads };
+      },
+    });
+    let seenApplied = feed.stats().changesApplied;
+    new Counter({
+      name: 'imprint_feed_changes_applied_total',
+      help: 'Topics the change feed named, made visible (consume role: re-read into the table; all role: told to Watch)',
+      registers,
+      collect() {
+        const now = feed.stats().changesApplied;
+        this.inc(now - seenApplied);
+        seenApplied = now;
+      },
+    });
+    const rereads = new Counter({ name: 'imprint_feed_rereads_total', help: 'Full re-reads of every topic, by reason (start, interval, cursor-too-old, failure) and outcome (ok, failed)', labelNames: ['reason', 'outcome'], registers });
+    for (const reason of REREAD_REASONS) for (const outcome of ['ok', 'failed']) rereads.inc({ reason, outcome }, 0);
+    feed.on('reread', (r: { reason: string; ok: boolean }) => rereads.inc({ reason: r.reason, outcome: r.ok ? 'ok' : 'failed' }));
+    new Histogram({
+      name: 'imprint_feed_lag_seconds',
+      help: "From a change's commit (its writer's clock) to its topic applied from the change feed",
+      buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+      collect() {
+        for (const lag of feed.takeLags()) this.observe(lag);
+      },
+    });
+    new Gauge({
+      name: 'imprint_feed_position_seconds',
+      help: 'Writer time of the newest change feed entry applied, Unix seconds (0 before any)',
+      registers,
+      collect() {
+        this.set((feed.stats().positionMs ?? 0) / 1000);
+      },
+    });
+  }
+  // Every role: how late the event loop runs what is ready (a slow machine shows here first).
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
+  new Gauge({
+    name: 'imprint_event_loop_delay_seconds',
+    help: 'Event-loop delay between two scrapes: quantile 0.5, 0.99 and 1 (the max)',
+    labelNames: ['quantile'],
+    registers,
+    collect() {
+      const seconds = (ns: number) => (Number.isFinite(ns) ? ns / 1e9 : 0);
+      this.set({ quantile: '0.5' }, seconds(loopDelay.percentile(50)));
+      this.set({ quantile: '0.99' }, seconds(loopDelay.percentile(99)));
+      this.set({ quantile: '1' }, seconds(loopDelay.max));
+      loopDelay.reset();
+    },
+  });
   if (poller) {
     let seenIntegrity = poller.integrityFailures;
     new Counter({
@@ -195,6 +268,7 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
     tableAge,
     throttled: new Counter({ name: 'imprint_consume_throttled_total', help: 'Requests answered RESOURCE_EXHAUSTED, per calling application', labelNames: ['app'], registers }),
     appLabel,
+    close: () => loopDelay.disable(),
   };
 }
 

@@ -3,7 +3,7 @@
  * default, S3 the production one, and both run test/conformance/blob-store.ts.
  */
 import type { Readable } from 'node:stream';
-import { ImprintError, type BlobLocation } from '../../core/index.js';
+import { ImprintError, InvalidArgumentError, type BlobLocation } from '../../core/index.js';
 
 export interface PutOptions {
   /** Bytes expected, when known (lets stores pick multipart and report progress). */
@@ -11,6 +11,31 @@ export interface PutOptions {
   /** Called with the bytes written so far. */
   readonly onProgress?: (bytes: number) => void;
   readonly signal?: AbortSignal;
+}
+
+/** `length` bytes of an object, from `offset`. */
+export interface ByteRange {
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface GetOptions {
+  /** An abort fails the call, or the stream once returned, at once (fetches abandon slow regions this way). */
+  readonly signal?: AbortSignal;
+  /**
+   * Only these bytes (S3: a ranged GET). Where the object ends first, the stream ends there:
+   * fewer bytes, or none when it ends before `offset`. @default the whole object
+   */
+  readonly range?: ByteRange;
+}
+
+/** The range, checked (every store's get calls this); the error names `range.offset` or `range.length`. */
+export function checkRange(range: ByteRange): ByteRange {
+  if (!Number.isSafeInteger(range.offset) || range.offset < 0) throw new InvalidArgumentError('range.offset', 'must be a whole number >= 0', range.offset);
+  if (!Number.isSafeInteger(range.length) || range.length < 1 || range.offset + range.length > Number.MAX_SAFE_INTEGER) {
+    throw new InvalidArgumentError('range.length', 'must be a whole number >= 1 (offset + length at most 2^53 - 1)', range.length);
+  }
+  return range;
 }
 
 /** What a store says about one object without reading it. */
@@ -29,11 +54,10 @@ export interface BlobStore {
   /** Writes the whole body under `key`; a reader never sees a partial object. */
   put(key: string, body: Readable, opts?: PutOptions): Promise<BlobLocation>;
   /**
-   * The object's body. An abort of `signal` fails the call, or the stream once returned, at
-   * once (fetches abandon slow regions this way).
-   * @throws BlobNotFoundError when there is no such object.
+   * The object's body, or the bytes of `opts.range` (see GetOptions).
+   * @throws BlobNotFoundError when there is no such object; InvalidArgumentError naming `range.offset` or `range.length` when the range is not one.
    */
-  get(loc: BlobLocation, signal?: AbortSignal): Promise<Readable>;
+  get(loc: BlobLocation, opts?: GetOptions): Promise<Readable>;
   /**
    * The object's size, without reading it (S3: HeadObject). An abort of `signal` fails it at once.
    * @throws BlobNotFoundError when there is no such object; UnavailableError when the region cannot answer.

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { InvalidArgumentError, type BlobLocation } from '../../core/index.js';
-import { BlobNotFoundError, type BlobStat, type KeyedBlobStore, type PutOptions } from './blob-store.js';
+import { BlobNotFoundError, checkRange, type BlobStat, type GetOptions, type KeyedBlobStore, type PutOptions } from './blob-store.js';
 
 export interface LocalBlobStoreOptions {
   /** The directory objects live under. */
@@ -58,11 +58,15 @@ export class LocalBlobStore implements KeyedBlobStore {
     return { kind: 'file', region: this.region, bucket: this.bucket, key };
   }
 
-  async get(loc: BlobLocation, signal?: AbortSignal): Promise<Readable> {
+  async get(loc: BlobLocation, opts: GetOptions = {}): Promise<Readable> {
     const file = this.pathOf(loc.key, 'location.key', loc);
+    const { signal } = opts;
+    const range = opts.range && checkRange(opts.range);
+    signal?.throwIfAborted();
     try {
       const handle = await fs.promises.open(file, 'r');
-      return handle.createReadStream(signal ? { signal } : {});
+      // `end` is inclusive; a range past the end of the file stops at its end.
+      return handle.createReadStream({ ...(signal && { signal }), ...(range && { start: range.offset, end: range.offset + range.length - 1 }) });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new BlobNotFoundError(loc);
       throw err;

@@ -10,6 +10,8 @@
  * was already written when the abort came is deleted, best effort), a missing object is a
  * BlobNotFoundError, and locations of another kind, bucket or region are refused.
  * PutOptions.onProgress gets the bytes S3 has acknowledged, so it moves one part at a time.
+ * A get with a range is a GET with a Range header; a range that starts at or past the end of
+ * the object (S3 answers 416) is an empty body, as a read past the end of a local file is.
  * Keys are written as given (the publisher makes them unique); there is no key prefix.
  *
  * A region that cannot be reached (connection refused or reset, DNS failure, timeouts,
@@ -29,7 +31,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { FailedPreconditionError, ImprintError, InvalidArgumentError, UnavailableError, type BlobLocation } from '../../core/index.js';
-import { BlobNotFoundError, type BlobStat, type KeyedBlobStore, type PutOptions } from './blob-store.js';
+import { BlobNotFoundError, checkRange, type BlobStat, type GetOptions, type KeyedBlobStore, type PutOptions } from './blob-store.js';
 
 const MiB = 1024 * 1024;
 /** S3's limits on multipart uploads. */
@@ -140,6 +142,10 @@ function isNotFound(err: unknown): boolean {
   return name === 'NoSuchKey' || name === 'NoSuchBucket' || name === 'NotFound' || statusOf(err) === 404;
 }
 
+function isRangeNotSatisfiable(err: unknown): boolean {
+  return shape(err).name === 'InvalidRange' || statusOf(err) === 416;
+}
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -230,15 +236,22 @@ export class S3BlobStore implements KeyedBlobStore {
     return { kind: 's3', region: this.region, bucket: this.bucket, key };
   }
 
-  async get(loc: BlobLocation, signal?: AbortSignal): Promise<Readable> {
+  async get(loc: BlobLocation, opts: GetOptions = {}): Promise<Readable> {
     this.check(loc);
+    const { signal } = opts;
+    const range = opts.range && checkRange(opts.range);
     let body: unknown;
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), signal ? { abortSignal: signal } : {});
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key, ...(range && { Range: `bytes=${range.offset}-${range.offset + range.length - 1}` }) }),
+        signal ? { abortSignal: signal } : {},
+      );
       body = out.Body;
     } catch (err) {
       if (signal?.aborted) throw abortReason(signal);
       if (isNotFound(err)) throw new BlobNotFoundError(loc);
+      // A range that starts at or past the end of the object (S3: 416 InvalidRange) has no bytes.
+      if (range && isRangeNotSatisfiable(err)) return Readable.from([]);
       throw this.translate(err, 'GetObject', loc.key);
     }
     // In Node the SDK's body is an IncomingMessage (wrapped in a checksum-validating stream when S3 has a checksum).

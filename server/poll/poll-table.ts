@@ -1,19 +1,30 @@
 /**
  * The consume role's PollSource (core/poll.ts): an in-memory table of every topic's heads and
- * pins (its PollState), read from the store every few seconds into a new Map and swapped in
- * with one assignment, so a poll answers from memory and never sees half a refresh. What the table does not have (a
- * topic created since the last refresh) is read once, however many polls ask for it at the
- * same moment (single flight), and kept in the table until the next refresh replaces it.
- * A read that finds no such topic is remembered across refreshes (at most absentMaxEntries
- * names, each for absentTtlMs), so polls for unknown topics cost no store read each; a topic
- * created later is still found by the next refresh, which lists every topic.
+ * pins (its PollState), kept current from the store's change feed, so a poll answers from
+ * memory and never sees half a change.
+ *
+ * - Tail (every `tailMs`, by a FeedFollower): each topic a page of the feed names is read
+ *   again (`pollState`), its cached records that may be stale are dropped, its entry is swapped
+ *   in with one assignment, and THEN `notify(topic)` tells whoever listens (Watch). Work grows
+ *   with the changes, not with the topics.
+ * - Full re-read (the safety net: at start, every `refreshMs`, when the feed says the cursor is
+ *   too old, after feed reads failed in a row): every topic read into a new Map, swapped in with
+ *   one assignment; `notify` for each topic whose heads or pins differ from before.
+ * One at a time (a tail never runs beside a full re-read, nor two of either), with a bounded
+ * number of topics read in parallel and the event loop let go every few milliseconds. A
+ * failure keeps the table as it is (counted, logged once per period).
+ *
+ * What the table does not have (a topic created since the last read) is read once, however
+ * many polls ask for it at the same moment (single flight), and kept in the table. A read that
+ * finds no such topic is remembered (at most absentMaxEntries names, each for absentTtlMs), so
+ * polls for unknown topics cost no store read each; a topic created later is found by the feed
+ * (or the next full re-read), which forgets it was missing.
  *
  * Version records are immutable per (topic, version) in the fields a consumer relies on, and
  * their consistency check (digest, and the sha256 of direct bytes) is done once, when a
  * record is read; the verdict is kept with it in a bounded LRU. Scopes may still be added to
- * a version: a cached record is read again when its topic's heads change (a scope attached to
- * a version that becomes a head). Scopes added to a version that heads nothing are seen when
- * the entry leaves the LRU; such a record is only served through a pin.
+ * a version: a cached record is read again when its topic's heads change, and one the feed
+ * names (scopes added, version deleted) is dropped.
  *
  * What memory holds is answered at once, without a promise (a topic in the table, a cached
  * record): the poll decision over this source is then synchronous, and a BatchPoll of such
@@ -24,7 +35,9 @@
 import { EventEmitter } from 'node:events';
 import { ImprintError, scopeKey, verdictOf, type Awaitable, type PollSource, type RecordVerdict, type Version, type VersionRecord } from '../../core/index.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { FeedCursor, FeedEntry } from '../store/change-feed.js';
 import type { MetadataStore, PollState } from '../store/metadata-store.js';
+import { FeedFollower } from './feed-follower.js';
 
 export interface PollTableOptions {
   readonly store: MetadataStore;
@@ -42,13 +55,23 @@ export interface PollTableOptions {
   readonly absentTtlMs?: number;
   /** Names of missing topics remembered at most; the oldest is forgotten first. @default 10000 */
   readonly absentMaxEntries?: number;
+  /** Once started: the safety net, every topic read again this often, ms (100 to 86400000). @default 300000 */
+  readonly refreshMs?: number;
+  /** Once started: the change feed read this often, ms (10 to 600000). @default 100 */
+  readonly tailMs?: number;
+  /**
+   * Called with a topic once a change to it is in the table (a poll asked now gets the new
+   * answer): by the tail for each topic the feed names, by a full re-read for each topic whose
+   * heads or pins differ. @default nobody is told
+   */
+  readonly notify?: (topic: string) => void;
   /** @default a silent logger */
   readonly log?: Logger;
   /** @default Date.now */
   readonly clock?: () => number;
 }
 
-type Resolved = Required<Omit<PollTableOptions, 'store'>>;
+type Resolved = Required<Omit<PollTableOptions, 'store' | 'refreshMs' | 'tailMs'>>;
 
 function withDefaults(o: PollTableOptions): Resolved {
   const r: Resolved = {
@@ -57,6 +80,7 @@ function withDefaults(o: PollTableOptions): Resolved {
     recordCacheBytes: o.recordCacheBytes ?? 256 * 1024 * 1024,
     absentTtlMs: o.absentTtlMs ?? 60_000,
     absentMaxEntries: o.absentMaxEntries ?? 10_000,
+    notify: o.notify ?? (() => {}),
     log: o.log ?? silentLogger,
     clock: o.clock ?? Date.now,
   };
@@ -68,6 +92,11 @@ function withDefaults(o: PollTableOptions): Resolved {
   whole('recordCacheBytes', r.recordCacheBytes, 1);
   whole('absentTtlMs', r.absentTtlMs, 0);
   whole('absentMaxEntries', r.absentMaxEntries, 1);
+  const within = (field: string, v: number | undefined, min: number, max: number) => {
+    if (v !== undefined && (!Number.isInteger(v) || v < min || v > max)) throw new PollTableOptionError(field, `must be a whole number of milliseconds from ${min} to ${max}`, v);
+  };
+  within('refreshMs', o.refreshMs, 100, 86_400_000);
+  within('tailMs', o.tailMs, 10, 600_000);
   return r;
 }
 
@@ -84,16 +113,25 @@ export interface TopicEntry extends PollState {
   readonly stamp: number;
   /** @internal The heads, as text, that the stamp stands for. */
   readonly headsKey: string;
+  /** @internal The pins, as text (a full re-read tells of a topic whose heads or pins differ). */
+  readonly pinsKey: string;
 }
 
-/** One whole table. Replaced, never edited, by a refresh; only a miss adds a topic it lacked. */
+/** One whole table. Replaced by a full re-read; the tail swaps single entries in, a miss adds a topic it lacked. */
 interface Table {
   readonly generation: number;
   readonly entries: Map<string, TopicEntry>;
 }
 
 export type RefreshResult =
-  | { readonly ok: true; readonly generation: number; readonly topics: number; readonly durationMs: number }
+  | {
+      readonly ok: true;
+      readonly generation: number;
+      readonly topics: number;
+      readonly durationMs: number;
+      /** The change feed's head, taken before the read: what changed after it comes by the feed. */
+      readonly cursor: FeedCursor;
+    }
   | { readonly ok: false; readonly error: unknown; readonly durationMs: number };
 
 /** Store reads the table made, by kind (a refresh counts its listTopics and each pollState). */
@@ -118,6 +156,11 @@ interface CachedVerdict {
   readonly bytes: number;
 }
 
+/** Whether two entries of a topic may answer a poll differently: their heads or pins differ. */
+function differs(a: TopicEntry, b: TopicEntry): boolean {
+  return a.headsKey !== b.headsKey || a.pinsKey !== b.pinsKey;
+}
+
 /** Longest stretch a refresh runs without letting polls in, ms. */
 const REFRESH_SLICE_MS = 2;
 const BLOB_RECORD_BYTES = 1024;
@@ -136,8 +179,10 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
   private readonly absent = new Map<string, number>();
   private lastGoodAt: number | undefined;
   private refreshing: Promise<RefreshResult> | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = true;
+  /** Full re-reads and tails, one after another: the end of the last one. */
+  private lock: Promise<unknown> = Promise.resolve();
+  private readonly follower: FeedFollower;
+  private started = false;
   private nextStamp = 1;
   /** Refreshes failed in a row, and when the last of them was logged. */
   private failStreak = 0;
@@ -148,49 +193,104 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
   /** LRU: Map order is recency order (oldest first). */
   private readonly records = new Map<string, CachedVerdict>();
   private recordBytes = 0;
+  /** Counts feed pages that dropped records: a record read while one did may be stale and is not kept. */
+  private recordDrops = 0;
   private counts = { refreshes: 0, refreshFailures: 0, hits: 0, misses: 0, listTopics: 0, pollState: 0, getVersion: 0, listVersions: 0, recordHits: 0, recordMisses: 0 };
 
   constructor(options: PollTableOptions) {
     super();
     this.store = options.store;
     this.o = withDefaults(options);
-  }
-
-  /** Refreshes now, then every `refreshMs` until stop(). Resolves after the first refresh, whether it worked or not (misses read the store meanwhile). */
-  async start(refreshMs: number): Promise<RefreshResult> {
-    if (!Number.isInteger(refreshMs) || refreshMs < 10) throw new PollTableOptionError('refreshMs', 'must be a whole number of milliseconds >= 10', refreshMs);
-    if (!this.stopped) throw new ImprintError('FAILED_PRECONDITION', 'the poll table is already started');
-    this.stopped = false;
-    const first = await this.refresh();
-    const loop = () => {
-      if (this.stopped) return;
-      this.timer = setTimeout(() => void this.refresh().finally(loop), refreshMs);
-      this.timer.unref();
-    };
-    loop();
-    return first;
-  }
-
-  /** Stops refreshing and waits for a refresh under way. The table stays readable. */
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.refreshing;
+    this.follower = new FeedFollower({
+      feed: this.store,
+      apply: (topics, entries) => this.applyChanges(topics, entries),
+      reread: async () => {
+        const r = await this.refresh();
+        return r.ok ? r.cursor : undefined;
+      },
+      ...(options.refreshMs !== undefined && { rereadMs: options.refreshMs }),
+      ...(options.tailMs !== undefined && { tailMs: options.tailMs }),
+      log: this.o.log,
+      clock: this.o.clock,
+    });
   }
 
   /**
-   * Reads every topic's PollState into a new Map and swaps it in with one assignment. A
-   * failure keeps the old table (logged, counted, `refresh-failed`). Never rejects; calls
-   * during a refresh share it.
+   * Reads every topic now, then follows the change feed (every `tailMs`) with a full re-read
+   * every `refreshMs`, until stop(). Resolves after the first full re-read, whether it worked or
+   * not (misses read the store meanwhile; it is tried again).
+   */
+  async start(): Promise<RefreshResult | undefined> {
+    if (this.started) throw new ImprintError('FAILED_PRECONDITION', 'the poll table is already started');
+    this.started = true;
+    let first: RefreshResult | undefined;
+    const note = (r: RefreshResult) => (first ??= r);
+    this.on('refreshed', note).on('refresh-failed', note);
+    try {
+      await this.follower.start();
+    } finally {
+      this.off('refreshed', note).off('refresh-failed', note);
+    }
+    return first;
+  }
+
+  /** Stops following the feed and waits for a read under way. The table stays readable. */
+  async stop(): Promise<void> {
+    await this.follower.stop();
+    await this.refreshing;
+  }
+
+  /** What keeps the table current once started: feed reads, full re-reads and why, lag (metrics). */
+  get feed(): FeedFollower {
+    return this.follower;
+  }
+
+  /**
+   * Reads every topic's PollState into a new Map and swaps it in with one assignment, then
+   * notifies each topic whose heads or pins differ. A failure keeps the old table (logged,
+   * counted, `refresh-failed`). Never rejects; calls during a refresh share it, and it waits
+   * for a tail under way.
    */
   refresh(): Promise<RefreshResult> {
-    this.refreshing ??= this.build().finally(() => {
+    this.refreshing ??= this.exclusive(() => this.build()).finally(() => {
       this.refreshing = undefined;
     });
     return this.refreshing;
   }
 
-  /** Milliseconds since the last good refresh; Infinity before the first. */
+  /**
+   * Makes the changes one page of the feed names visible: re-reads each topic, drops the
+   * cached records the entries name, swaps each topic's entry in, then notifies it. Waits for
+   * a full re-read under way. Rejects when a read fails (the topics read before stay in; the
+   * follower reads the page again).
+   */
+  applyChanges(topics: readonly string[], entries: readonly FeedEntry[]): Promise<void> {
+    return this.exclusive(async () => {
+      // 1. Records the entries name (scopes added, a version deleted) are read again when asked.
+      for (const e of entries) if (e.version !== 0n) this.dropRecord(`${e.topic}\u0000${e.version}`);
+      if (entries.length > 0) this.recordDrops++;
+      // 2. Each topic's state, read a few at a time, swapped into the current table one by one,
+      //    and only then told about.
+      //    Told only when its heads or pins differ: an entry that changes no answer (a topic's
+      //    description, a Cassandra hint of a change that did not happen, an entry given again)
+      //    tells nobody.
+      await this.forEachTopic(topics, (topic, state) => {
+        const entries = this.table.entries;
+        const old = entries.get(topic);
+        if (state) {
+          const entry = this.entryFor(state, old);
+          entries.set(topic, entry);
+          this.absent.delete(topic);
+          if (old && !differs(old, entry)) return;
+        } else if (!entries.delete(topic)) return;
+        this.o.notify(topic);
+      });
+      // 3. The table is current as of this read.
+      this.lastGoodAt = this.o.clock();
+    });
+  }
+
+  /** Milliseconds since the table was last known current (a full re-read or a feed read applied); Infinity before the first. */
   age(): number {
     return this.lastGoodAt === undefined ? Number.POSITIVE_INFINITY : Math.max(0, this.o.clock() - this.lastGoodAt);
   }
@@ -283,44 +383,70 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
 
   // ---- internals ----
 
+  /** Runs `work` after every full re-read and tail before it has ended. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.lock.then(work);
+    this.lock = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Reads each topic's PollState, refreshConcurrency at a time, and hands it to `take` as it
+   * comes. A synchronous store (SQLite) would hold the event loop for the whole read: after
+   * every slice of REFRESH_SLICE_MS, every worker steps aside (setImmediate) so polls get answered.
+   */
+  private async forEachTopic(topics: readonly string[], take: (topic: string, state: PollState | undefined) => void): Promise<void> {
+    let i = 0;
+    let sliceStart = performance.now();
+    const worker = async () => {
+      while (i < topics.length) {
+        const name = topics[i++];
+        if (name === undefined) break;
+        this.counts.pollState++;
+        take(name, await this.store.pollState(name));
+        if (performance.now() - sliceStart >= REFRESH_SLICE_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.o.refreshConcurrency, Math.max(1, topics.length)) }, worker));
+  }
+
   private async build(): Promise<RefreshResult> {
     const t0 = this.o.clock();
     try {
+      // 0. Where the change feed is now: what changes while this reads comes again through it.
+      const cursor = await this.store.feedHead();
       // 1. Which topics there are.
       this.counts.listTopics++;
       const topics = await this.store.listTopics();
       // 2. Each one's heads and pins, a few at a time, into a new Map.
       const previous = this.table.entries;
       const next = new Map<string, TopicEntry>();
-      let i = 0;
-      // A synchronous store (SQLite) would hold the event loop for the whole refresh: after
-      // every slice of REFRESH_SLICE_MS, every worker steps aside so polls get answered.
-      let sliceStart = performance.now();
-      const worker = async () => {
-        while (i < topics.length) {
-          const name = topics[i++]?.name;
-          if (name === undefined) break;
-          this.counts.pollState++;
-          const state = await this.store.pollState(name);
+      await this.forEachTopic(
+        topics.map((t) => t.name),
+        (name, state) => {
           if (state) next.set(name, this.entryFor(state, previous.get(name)));
-          if (performance.now() - sliceStart >= REFRESH_SLICE_MS) {
-            await new Promise<void>((resolve) => setImmediate(resolve));
-            sliceStart = performance.now();
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(this.o.refreshConcurrency, Math.max(1, topics.length)) }, worker));
+        },
+      );
       // 3. Swap: one assignment; a poll holds either the old table or this one. Topics it
       //    lists are no longer missing.
+      const before = this.table.entries;
       this.table = { generation: this.table.generation + 1, entries: next };
       for (const name of this.absent.keys()) if (next.has(name)) this.absent.delete(name);
+      // 4. Tell of the topics whose heads or pins differ (new ones included), not of every topic.
+      for (const [name, entry] of next) {
+        const old = before.get(name);
+        if (!old || differs(old, entry)) this.o.notify(name);
+      }
       this.lastGoodAt = this.o.clock();
       this.counts.refreshes++;
       if (this.failStreak > 0) {
         this.o.log.info('poll table refresh works again', { failedRefreshes: this.failStreak, topics: next.size });
         this.failStreak = 0;
       }
-      const result: RefreshResult = { ok: true, generation: this.table.generation, topics: next.size, durationMs: this.o.clock() - t0 };
+      const result: RefreshResult = { ok: true, generation: this.table.generation, topics: next.size, durationMs: this.o.clock() - t0, cursor };
       this.emit('refreshed', result);
       return result;
     } catch (error) {
@@ -344,8 +470,12 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
       .map((h) => `${scopeKey(h.scope)}\u0001${h.version}\u0001${h.sinceMs}`)
       .sort()
       .join('\u0002');
+    const pinsKey = state.pins
+      .map((p) => `${scopeKey(p.scope)}\u0001${p.version}`)
+      .sort()
+      .join('\u0002');
     const stamp = previous && previous.headsKey === headsKey ? previous.stamp : this.nextStamp++;
-    return { topic: state.topic, heads: state.heads, pins: state.pins, stamp, headsKey };
+    return { topic: state.topic, heads: state.heads, pins: state.pins, stamp, headsKey, pinsKey };
   }
 
   private async readTopic(topic: string): Promise<TopicEntry | undefined> {
@@ -374,16 +504,21 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
     }
   }
 
+  private dropRecord(key: string): void {
+    const old = this.records.get(key);
+    if (!old) return;
+    this.records.delete(key);
+    this.recordBytes -= old.bytes;
+  }
+
   private async readRecord(topic: string, version: Version, stamp: number, key: string): Promise<RecordVerdict> {
     this.counts.getVersion++;
+    const drops = this.recordDrops;
     const record = await this.store.getVersion(topic, version);
     const verdict = verdictOf(topic, version, record);
+    if (drops !== this.recordDrops) return verdict;
     const bytes = record?.pointer.kind === 'direct' ? record.pointer.bytes.length + BLOB_RECORD_BYTES : BLOB_RECORD_BYTES;
-    const old = this.records.get(key);
-    if (old) {
-      this.records.delete(key);
-      this.recordBytes -= old.bytes;
-    }
+    this.dropRecord(key);
     if (bytes <= this.o.recordCacheBytes) {
       this.records.set(key, { stamp, verdict, bytes });
       this.recordBytes += bytes;

@@ -165,7 +165,7 @@ describe('S3BlobStore', () => {
   it('an abort while reading fails the body stream', async () => {
     const loc = await store.put('read/abort', Readable.from([randomBytes(4 * MiB)]));
     const abort = new AbortController();
-    const body = await store.get(loc, abort.signal);
+    const body = await store.get(loc, { signal: abort.signal });
     const read = (async () => {
       let n = 0;
       for await (const c of body) {

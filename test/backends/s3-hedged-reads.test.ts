@@ -4,7 +4,10 @@
  * An 8 MiB download through the library and the CLI, a new subscriber, and the fallback
  * snapshot reader all get their bytes from region 2 within a few seconds (it was ~100 s:
  * the SDK's 30 s socket timeout × 3 attempts before the next region), say so with a
- * `slow-region` event, a metric or a line on stderr, and verify what they got.
+ * `slow-region` event, a metric or a line on stderr, and verify what they got. Read in ranged
+ * parts, a region's parts are one attempt: hedged once, the same event. A region that stops
+ * mid-transfer (after its first bytes) fails once its connections have been silent for the
+ * store's socket timeout, and the next region delivers.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -78,6 +81,47 @@ describe('one region hung (SIGSTOP)', () => {
     expect(events).toEqual([{ region: 'us-east-1', outcome: 'hedged', afterMs: 1000, what: 'model v1' }]);
     // The losing region's partial file is gone; only the download is there.
     expect(fs.readdirSync(path.dirname(file))).toEqual(['model.bin']);
+  });
+
+  it('read in parts, a region hung before its first byte is hedged the same way: one attempt, one event, a verified copy', async () => {
+    const events: SlowRegionEvent[] = [];
+    const got = await whileHung(hungServer, () => fetchPayload(record, [east, west], { partSize: MiB, partConcurrency: 4, onSlowRegion: (e) => events.push(e) }));
+    expect(got.equals(bytes)).toBe(true);
+    expect(events).toEqual([{ region: 'us-east-1', outcome: 'hedged', afterMs: 1000, what: 'model v1' }]);
+  });
+
+  it('a region hung mid-transfer fails when its connections have been silent for the socket timeout; the next region delivers a verified copy', async () => {
+    // East on the hung server with a 2 s socket timeout and no retries (the defaults: 30 s, 3 attempts).
+    const quick = storeOn(hungServer.endpoint, 'us-east-1', east.bucket, { socketTimeoutMs: 2000, maxAttempts: 1 });
+    // 48 MiB in 4 MiB parts: more than the kernel's socket buffers hold once the server stops.
+    const big = randomBytes(48 * MiB);
+    await t.client.createTopic({ name: 'big-model' });
+    const published = await new Publisher({ client: t.client, blobStores: [quick, west] }).publish('big-model', big);
+    const events: SlowRegionEvent[] = [];
+    let stoppedAt = -1;
+    try {
+      const t0 = performance.now();
+      const got = await fetchPayload(published, [quick, west], {
+        partSize: 4 * MiB,
+        partConcurrency: 4,
+        onSlowRegion: (e) => events.push(e),
+        onProgress: ({ bytes: received }) => {
+          if (stoppedAt >= 0) return;
+          // East's first bytes are in: stop its server mid-transfer.
+          stoppedAt = received;
+          process.kill(hungServer.pid, 'SIGSTOP');
+        },
+      });
+      expect(performance.now() - t0).toBeLessThan(BOUND_MS);
+      expect(got.equals(big)).toBe(true);
+    } finally {
+      if (stoppedAt >= 0) process.kill(hungServer.pid, 'SIGCONT');
+      quick.close();
+    }
+    expect(stoppedAt).toBeGreaterThan(0);
+    expect(stoppedAt).toBeLessThan(big.length);
+    // It had answered, so it was neither hedged nor abandoned: it failed, and the next region was read.
+    expect(events).toEqual([]);
   });
 
   it('a new subscriber becomes ready within the same bound, and reports the slow region', async () => {

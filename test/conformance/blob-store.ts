@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlobNotFoundError, type BlobStore } from '../../client/index.js';
+import { InvalidArgumentError } from '../../core/index.js';
 
 export interface BlobStoreHarness {
   readonly store: BlobStore;
@@ -52,6 +53,45 @@ export function blobStoreConformance(name: string, make: () => Promise<BlobStore
       expect(await h.store.stat(loc)).toEqual({ size: parts * chunk.length });
       expect(back.subarray(5 * chunk.length, 6 * chunk.length).equals(chunk)).toBe(true);
       expect(seen.at(-1)).toBe(parts * chunk.length);
+    });
+
+    it('a range reads exactly its bytes: at the start, inside, up to the end, and past it', async () => {
+      const body = randomBytes(1_000_003);
+      const loc = await h.store.put(`${prefix}/ranged`, Readable.from([body]));
+      const range = async (offset: number, length: number) => readAll(await h.store.get(loc, { range: { offset, length } }));
+      expect((await range(0, 1)).equals(body.subarray(0, 1))).toBe(true);
+      expect((await range(0, 65_536)).equals(body.subarray(0, 65_536))).toBe(true);
+      expect((await range(123_457, 500_000)).equals(body.subarray(123_457, 623_457))).toBe(true);
+      expect((await range(999_999, 4)).equals(body.subarray(999_999))).toBe(true);
+      // Past the end: the bytes there are; from the end on: none.
+      expect((await range(999_000, 10_000)).equals(body.subarray(999_000))).toBe(true);
+      expect((await range(1_000_003, 1)).length).toBe(0);
+      expect((await range(5_000_000, 100)).length).toBe(0);
+    });
+
+    it('a range that is not one is refused, naming its field', async () => {
+      const loc = await h.store.put(`${prefix}/bad-range`, Readable.from([Buffer.from('abc')]));
+      for (const [range, field] of [
+        [{ offset: -1, length: 1 }, 'range.offset'],
+        [{ offset: 0.5, length: 1 }, 'range.offset'],
+        [{ offset: 0, length: 0 }, 'range.length'],
+        [{ offset: 1, length: Number.MAX_SAFE_INTEGER }, 'range.length'],
+      ] as const) {
+        const err = await h.store.get(loc, { range }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidArgumentError);
+        expect((err as Error).message).toMatch(new RegExp(`^${field.replace('.', '\\.')} must be`));
+      }
+    });
+
+    it('an abort while a range is read fails its stream; an aborted signal fails the call', async () => {
+      const loc = await h.store.put(`${prefix}/abort-range`, Readable.from([randomBytes(4 * 1024 * 1024)]));
+      await expect(h.store.get(loc, { signal: AbortSignal.abort(), range: { offset: 0, length: 10 } })).rejects.toMatchObject({ name: 'AbortError' });
+      const abort = new AbortController();
+      const body = await h.store.get(loc, { signal: abort.signal, range: { offset: 1024, length: 3 * 1024 * 1024 } });
+      const read = (async () => {
+        for await (const _ of body) abort.abort();
+      })();
+      await expect(read).rejects.toMatchObject({ name: 'AbortError' });
     });
 
     it('a missing object is a typed not-found error', async () => {

@@ -143,7 +143,7 @@ describe('imprint serve start-up failures', () => {
     for (const cmd of ['serve', 'topic', 'publish', 'versions', 'get', 'download', 'latest-at', 'poll', 'pin', 'unpin', 'pins', 'health', 'janitor']) expect(res.stdout).toContain(cmd);
   });
 
-  it('refuses a bad role, refresh or metrics port, naming the flag', async () => {
+  it('refuses a bad role, refresh, tail or metrics port, naming the flag', async () => {
     const dataDir = tempDir();
     const role = await imprint(['--data-dir', dataDir, 'serve', '--port', '0', '--role', 'reader']);
     expect(role.code).toBe(2);
@@ -151,6 +151,9 @@ describe('imprint serve start-up failures', () => {
     const refresh = await imprint(['--data-dir', dataDir, 'serve', '--port', '0'], { IMPRINT_ROLE: 'consume', IMPRINT_REFRESH_MS: '5' });
     expect(refresh.code).toBe(2);
     expect(refresh.stderr).toContain('refresh-ms must be a whole number of milliseconds from 100 to 600000 (got 5)');
+    const tail = await imprint(['--data-dir', dataDir, 'serve', '--port', '0', '--tail-ms', '5']);
+    expect(tail.code).toBe(2);
+    expect(tail.stderr).toContain('tail-ms must be a whole number of milliseconds from 10 to 600000 (got 5)');
     const metrics = await imprint(['--data-dir', dataDir, 'serve', '--port', '0', '--metrics-port', 'x']);
     expect(metrics.code).toBe(2);
     expect(metrics.stderr).toContain('metrics-port must be a whole number');
@@ -176,7 +179,7 @@ describe('imprint serve --role, from flags and environment', () => {
 
   beforeAll(async () => {
     publish = await startServe(dataDir, ['--role', 'publish']);
-    consume = await startServe(dataDir, [], { IMPRINT_ROLE: 'consume', IMPRINT_REFRESH_MS: '200', IMPRINT_METRICS_PORT: '0' });
+    consume = await startServe(dataDir, [], { IMPRINT_ROLE: 'consume', IMPRINT_REFRESH_MS: '200', IMPRINT_TAIL_MS: '150', IMPRINT_METRICS_PORT: '0' });
   });
   afterAll(async () => {
     expect(await consume.stop()).toBe(0);
@@ -187,7 +190,7 @@ describe('imprint serve --role, from flags and environment', () => {
     expect(publish.output()).toContain('role      publish (PublisherService, OperatorService)');
     expect(publish.output()).toContain('metrics   off (--metrics-port to serve them)');
     expect(publish.output()).not.toContain('poll demo');
-    expect(consume.output()).toContain('role      consume (ConsumerService); poll table of 0 topics, refreshed every 200 ms');
+    expect(consume.output()).toContain('role      consume (ConsumerService); poll table of 0 topics, change feed read every 150 ms, every topic read again every 200 ms');
     expect(consume.output()).toMatch(/metrics {3}http:\/\/127\.0\.0\.1:\d+\/metrics/);
     expect(consume.output()).not.toContain('topic create');
   });

@@ -22,9 +22,9 @@ import { CountingStore } from '../counting-store.js';
 import { MemoryAuditSink, directPointer, identity, startTestServer, tempDir, type TestServer } from '../helpers.js';
 import { outcome } from '../poll-scenarios.js';
 
-/** A consume-role server over `store`, refreshing only when a test asks (refresh()), with metrics on a free port. */
+/** A consume-role server over `store`, refreshing only when a test asks (refresh(); the feed is not read during a test), with metrics on a free port. */
 function startConsume(store: CountingStore, limiter: LimiterOptions): Promise<TestServer> {
-  return startTestServer({ role: 'consume', metadataStore: store, auditSink: new MemoryAuditSink(), limiter, refreshMs: 600_000, metricsPort: 0 });
+  return startTestServer({ role: 'consume', metadataStore: store, auditSink: new MemoryAuditSink(), limiter, refreshMs: 600_000, tailMs: 600_000, metricsPort: 0 });
 }
 
 /** A raw Consumer client that names its application in the request metadata. */

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { LocalBlobStore, downloadPayload, fetchPayload, type BlobStat, type BlobStore, type SlowRegionEvent } from '../../client/index.js';
+import { LocalBlobStore, downloadPayload, fetchPayload, type BlobStat, type BlobStore, type GetOptions, type SlowRegionEvent } from '../../client/index.js';
 import { sha256Hex, type BlobLocation, type VersionRecord } from '../../core/index.js';
 import { tempDir } from '../helpers.js';
 
@@ -21,7 +21,8 @@ class HungStore implements BlobStore {
   put(): Promise<BlobLocation> {
     return new Promise(() => {});
   }
-  get(loc: BlobLocation, signal?: AbortSignal): Promise<Readable> {
+  get(loc: BlobLocation, opts: GetOptions = {}): Promise<Readable> {
+    const { signal } = opts;
     return new Promise((_, reject) =>
       signal?.addEventListener('abort', () => {
         this.aborted.push(loc.key);

@@ -64,6 +64,38 @@ describe('Publisher', () => {
     expect((await fetchPayload(r2, [east])).equals(big)).toBe(true);
   });
 
+  it('bytes in memory go to every region whole while they are hashed, not after', async () => {
+    const bytes = randomBytes(64 * 1024 * 1024 + 3);
+    let hashedAtFirstChunk: number | undefined;
+    let lastProgress = 0;
+    /** East, noting how much was hashed (the publish's progress) when its upload got its first bytes. */
+    class Watching extends LocalBlobStore {
+      override async put(key: string, body: Readable): Promise<BlobLocation> {
+        const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+        const first = await it.next();
+        hashedAtFirstChunk ??= lastProgress;
+        return super.put(
+          key,
+          Readable.from(
+            (async function* () {
+              if (!first.done) yield first.value;
+              for (let n = await it.next(); !n.done; n = await it.next()) yield n.value;
+            })(),
+          ),
+        );
+      }
+    }
+    const watched = new Watching({ root: east.root, region: east.region });
+    const pub = new Publisher({ client: t.client, blobStores: [watched, west] });
+    const r = await pub.publish('pub', bytes, { onProgress: (p) => (lastProgress = p.bytes) });
+    expect(r.pointer).toMatchObject({ kind: 'blob', size: bytes.length, sha256: sha256Hex(bytes) });
+    expect(lastProgress).toBe(bytes.length);
+    // It had the whole payload before the hash had seen any of it.
+    expect(hashedAtFirstChunk).toBe(0);
+    expect((await fetchPayload(r, [west])).equals(bytes)).toBe(true);
+    expect((await fetchPayload(r, [east])).equals(bytes)).toBe(true);
+  });
+
   it('a file path over 1 MiB is streamed, not read whole', async () => {
     const pub = new Publisher({ client: t.client, blobStores: [east] });
     const file = path.join(tempDir(), 'm.bin');

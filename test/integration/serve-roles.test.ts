@@ -35,7 +35,7 @@ describe('serve --role', () => {
     pub = new ImprintClient({ address: `127.0.0.1:${publish.port}` });
     await pub.createTopic({ name: 'model', owner: 'trust' });
     await pub.publishPointer('model', directPointer('v1'));
-    consume = await startImprintServer({ dataDir, port: 0, role: 'consume', refreshMs: 600_000, metricsPort: 0, log: silentLogger });
+    consume = await startImprintServer({ dataDir, port: 0, role: 'consume', refreshMs: 600_000, tailMs: 600_000, metricsPort: 0, log: silentLogger });
     con = new ImprintClient({ address: `127.0.0.1:${consume.port}`, deadlineMs: 3000 });
   });
   afterAll(async () => {
@@ -47,7 +47,8 @@ describe('serve --role', () => {
 
   it('defaults to all, and checks role and refresh-ms', () => {
     expect(withDefaults({}).role).toBe('all');
-    expect(withDefaults({}).refreshMs).toBe(2000);
+    expect(withDefaults({}).refreshMs).toBe(300_000);
+    expect(withDefaults({}).tailMs).toBe(100);
     expect(() => withDefaults({ role: 'reader' as never })).toThrow(/role must be one of publish, consume, all/);
     expect(() => withDefaults({ refreshMs: 50 })).toThrow(/refresh-ms must be a whole number of milliseconds from 100 to 600000/);
     expect(() => withDefaults({ port: 7000, metricsPort: 7000 })).toThrow(/metrics-port must differ from the gRPC port/);
@@ -91,8 +92,8 @@ describe('serve --role', () => {
     expect((await con.poll('model', identity({ app: 'scorer' }), 1n)).record?.version).toBe(2n);
   });
 
-  it('refreshes on its own every refresh-ms', async () => {
-    const quick = await startImprintServer({ dataDir, port: 0, role: 'consume', refreshMs: 100, log: silentLogger });
+  it('refreshes on its own every refresh-ms (the feed not read meanwhile)', async () => {
+    const quick = await startImprintServer({ dataDir, port: 0, role: 'consume', refreshMs: 100, tailMs: 600_000, log: silentLogger });
     const client = new ImprintClient({ address: `127.0.0.1:${quick.port}` });
     try {
       const latest = async () => (await client.poll('model', identity(), 0n)).record?.version;

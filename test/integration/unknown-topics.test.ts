@@ -23,8 +23,8 @@ describe('polls for unknown topics on a consume instance', () => {
     sqlite = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
     await sqlite.createTopic({ name: 'known', owner: 'o', description: '', retention: {} }, Date.now());
     store = new CountingStore(sqlite);
-    // Refreshed only when the test asks.
-    consume = await startTestServer({ role: 'consume', metadataStore: store, auditSink: new MemoryAuditSink(), refreshMs: 600_000 });
+    // Refreshed only when the test asks (the feed is not read during the test).
+    consume = await startTestServer({ role: 'consume', metadataStore: store, auditSink: new MemoryAuditSink(), refreshMs: 600_000, tailMs: 600_000 });
     if (!consume.server.table) throw new Error('a consume-role server has a poll table');
     table = consume.server.table;
     client = consume.client;

@@ -240,9 +240,9 @@ describe('PollTable', () => {
   it('start() refreshes once before it resolves; stop() ends the loop', async () => {
     const { table, createTopic } = setup();
     await createTopic('m');
-    const first = await table.start(60_000);
+    const first = await table.start();
     expect(first).toMatchObject({ ok: true, generation: 1, topics: 1 });
-    await expect(table.start(60_000)).rejects.toThrow(/already started/);
+    await expect(table.start()).rejects.toThrow(/already started/);
     await table.stop();
     expect(table.generation).toBe(1);
   });
