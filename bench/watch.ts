@@ -11,10 +11,10 @@
  *    full collection), per stream and in total (target < 100 MiB), beside the floor measured
  *    the same way: a grpc-js server that only holds as many calls open.
  *
- * The propagation runs against `--role` (default all: a consume instance hears of changes from
- * its poll table once the table tails the change feed; name consume to measure that).
+ * The propagation runs against `--role` (default consume: its poll table follows the change
+ * feed and tells its Watch streams; a publish-role instance on the same data dir publishes).
  *
- *   tsx bench/watch.ts [--role all|consume] [--subscribers 1000] [--rounds 5] [--streams 10000] [--poll-baseline yes|no]
+ *   tsx bench/watch.ts [--role consume|all] [--subscribers 1000] [--rounds 5] [--streams 10000] [--poll-baseline yes|no]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
@@ -196,7 +196,7 @@ async function idleStreams(kind: 'consume' | 'floor', count: number): Promise<{ 
 }
 
 async function main(): Promise<void> {
-  const role = arg('role', 'all') as Role;
+  const role = arg('role', 'consume') as Role;
   const n = Number(arg('subscribers', '1000'));
   const rounds = Number(arg('rounds', '5'));
   const streams = Number(arg('streams', '10000'));
@@ -209,7 +209,11 @@ async function main(): Promise<void> {
   const publisher = new ImprintClient({ address: seed ? `127.0.0.1:${seed.port}` : served.address });
   await publisher.createTopic({ name: 'prop' });
   await publisher.publishPointer('prop', payload('v1'));
-  if (role === 'consume') await until('the consume table to have the topic', async () => (await new ImprintClient({ address: served.address }).getTopic('prop').then(() => true, () => false)), 30_000);
+  if (role === 'consume') {
+    const reader = new ImprintClient({ address: served.address });
+    await until('the consume instance to have the topic', () => reader.poll('prop', { app: 'bench', cluster: '', region: '', nodeId: '', labels: {} }, 0n).then((r) => r.record !== undefined, () => false), 30_000);
+    reader.close();
+  }
   const watched = await propagation(served.address, publisher, n, rounds, 'watch');
   const polled = withBaseline ? await propagation(served.address, publisher, n, 1, 'poll') : [];
   const p99 = quantile(sorted(watched), 0.99);
