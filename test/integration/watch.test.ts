@@ -6,6 +6,7 @@
  * refuses Watch as it refuses Poll; a stopping server ends its streams UNAVAILABLE; metrics
  * count streams, pushes, heartbeats and refusals.
  */
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient, NotServedError, retryAfterMsOf, type WatchEvent } from '../../client/index.js';
 import { ImprintError } from '../../core/index.js';
@@ -110,6 +111,8 @@ describe('Watch (all role)', () => {
     await until('the refusal', () => fourth.ended);
     expect(fourth.error?.code).toBe('RESOURCE_EXHAUSTED');
     expect(retryAfterMsOf(fourth.error)).toBe(5000);
+    // In the trailing metadata, as the limiter sends it (not only in the message).
+    expect((fourth.error?.cause as grpc.ServiceError).metadata.get('x-imprint-retry-after-ms')).toEqual(['5000']);
     expect(fourth.error?.message).toMatch(/application "a" has 3 watch streams open on this instance.*--watch-max-streams-per-app/);
 
     const others = Array.from({ length: 6 - before - 3 }, () => watch([{ topic: 'model', lastSeen: 0n }], { app: 'b' }));
