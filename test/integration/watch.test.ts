@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ImprintClient, NotServedError, retryAfterMsOf, type WatchEvent } from '../../client/index.js';
+import { ImprintClient, NotServedError, Subscriber, retryAfterMsOf, type WatchEvent } from '../../client/index.js';
 import { ImprintError } from '../../core/index.js';
 import { silentLogger, startImprintServer } from '../../server/index.js';
 import { directPointer, identity, startTestServer, tempDir, type TestServer, until } from '../helpers.js';
@@ -144,6 +144,42 @@ describe('Watch (all role)', () => {
     const beat = w.events.find((e) => e.kind === 'heartbeat');
     expect(beat).toMatchObject({ kind: 'heartbeat', sentAtMs: expect.any(Number) });
     w.close();
+  });
+});
+
+describe('Watch within the BatchPoll size budget', () => {
+  it('a record beyond the budget comes without its direct bytes (direct_omitted), as in a BatchPoll; a Subscriber on Watch still swaps it in', async () => {
+    const t = await startTestServer({ batchPoll: { maxResponseBytes: 1_048_576 } });
+    const big = Buffer.alloc(1_048_576, 7);
+    try {
+      await t.client.createTopic({ name: 'big', owner: 'o' });
+      await t.client.createTopic({ name: 'small', owner: 'o' });
+      await t.client.publishPointer('big', directPointer(big));
+      await t.client.publishPointer('small', directPointer('s1'));
+      const w = new Watching(t.client, [
+        { topic: 'big', lastSeen: 0n },
+        { topic: 'small', lastSeen: 0n },
+      ]);
+      await until('the first answers', () => w.results.length === 2);
+      w.close();
+      const [first, second] = w.events;
+      expect(first).toMatchObject({ topic: 'big', directOmitted: true, record: { version: 1n, pointer: { kind: 'direct', size: big.length } } });
+      expect(first?.kind === 'result' && first.record?.pointer.kind === 'direct' && first.record.pointer.bytes.length).toBe(0);
+      expect(second).toMatchObject({ topic: 'small', record: { pointer: { bytes: Buffer.from('s1') } } });
+      expect(second?.kind === 'result' && second.directOmitted).toBeFalsy();
+
+      const subscriber = new Subscriber({ client: t.client, identity: identity() });
+      try {
+        const sub = subscriber.subscribe('big', { decode: (b) => b });
+        await sub.ready();
+        expect(subscriber.following).toBe('watch');
+        expect(sub.current?.equals(big)).toBe(true);
+      } finally {
+        await subscriber.close();
+      }
+    } finally {
+      await t.stop();
+    }
   });
 });
 
