@@ -1,7 +1,7 @@
 /**
  * A consume-role instance for the benches: `imprint serve --role consume` as startImprintServer
  * assembles it (its own SQLite connection to the data dir, the poll table refreshed every
- * `refreshMs`, polls answered by the Poller from the table, every Consumer method behind the
+ * the change feed (every `tailMs`) and read whole every `refreshMs` (the server's defaults when not given), polls answered by the Poller from the table, every Consumer method behind the
  * per-application limiter and the metrics, TCP_NODELAY), handed the audit sink the bench
  * chooses (none, to measure it).
  */
@@ -34,10 +34,10 @@ class NullAuditSink implements AuditSink {
 }
 
 /** `auditFile` null: no audit at all (NullAuditSink). @default <dataDir>/consume-audit/events.jsonl */
-export async function startConsumeServer(opts: { dataDir: string; refreshMs: number; auditFile?: string | null; limiter?: LimiterOptions }): Promise<BenchConsumeServer> {
+export async function startConsumeServer(opts: { dataDir: string; refreshMs?: number; tailMs?: number; auditFile?: string | null; limiter?: LimiterOptions }): Promise<BenchConsumeServer> {
   const audit: AuditSink = opts.auditFile === null ? new NullAuditSink() : new FileAuditSink({ file: opts.auditFile ?? path.join(opts.dataDir, 'consume-audit', 'events.jsonl') });
   // metricsPort 0: the metrics (counted on every request) as a production instance has them.
-  const server = await startImprintServer({ role: 'consume', dataDir: opts.dataDir, port: 0, log: silentLogger, refreshMs: opts.refreshMs, auditSink: audit, metricsPort: 0, ...(opts.limiter && { limiter: opts.limiter }) });
+  const server = await startImprintServer({ role: 'consume', dataDir: opts.dataDir, port: 0, log: silentLogger, ...(opts.refreshMs !== undefined && { refreshMs: opts.refreshMs }), ...(opts.tailMs !== undefined && { tailMs: opts.tailMs }), auditSink: audit, metricsPort: 0, ...(opts.limiter && { limiter: opts.limiter }) });
   const { table, metrics } = server;
   if (!table || !metrics) throw new Error('a consume-role server with a metrics port has a table and metrics');
   return {

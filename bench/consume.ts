@@ -20,7 +20,7 @@ const bytes = Buffer.from('x'.repeat(1000));
 await seed.publish({ topic: 'bench', metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{}] }, Date.now());
 await seed.close();
 
-const consume = await startConsumeServer({ dataDir: dir, refreshMs: 2000 });
+const consume = await startConsumeServer({ dataDir: dir });
 const all = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger });
 const empty = await emptyConsumerServer();
 const clients = {

@@ -21,7 +21,7 @@
  * core as the kernel likes, and "pinned", the server (this process, every thread) on core 0 and
  * the generator on core 1 (taskset), so neither waits behind the other.
  *
- *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 5] [--refresh-ms 2000] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none]
+ *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 5] [--refresh-ms MS] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none]
  */
 import { fork, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -48,7 +48,8 @@ const topicCount = arg('topic-count', 1000);
 const intervalS = arg('interval-s', 30);
 const warmupS = arg('warmup-s', 5);
 const durationS = arg('duration-s', 60);
-const refreshMs = arg('refresh-ms', 2000);
+/** The table's full re-read (the safety net); the server's default (5 min) unless given. */
+const refreshMs = process.argv.includes('--refresh-ms') ? arg('refresh-ms', 0) : undefined;
 const publishEveryMs = arg('publish-every-ms', 1000);
 const baselineS = arg('baseline-s', 20);
 /** The generator's client: gRPC framed by hand over node:http2 (default, cheaper), or grpc-js. */
@@ -206,11 +207,13 @@ async function measure(placement: Placement) {
   if (cpus) pin(process.pid, cpus.server);
   try {
     // 2. The consume-role instance, its audit serialised and written (to /dev/null: 23k events/s would fill the disk).
-    const server = await startConsumeServer({ dataDir: dir, refreshMs, auditFile: auditOff ? null : '/dev/null', limiter: {} });
+    const server = await startConsumeServer({ dataDir: dir, ...(refreshMs !== undefined && { refreshMs }), auditFile: auditOff ? null : '/dev/null', limiter: {} });
     const refreshMsSeen: number[] = [];
     server.table.on('refreshed', (r: RefreshResult) => refreshMsSeen.push(r.durationMs));
     let reads0 = server.table.stats().storeReads;
     let reads1 = reads0;
+    let applied0 = server.table.feed.stats().changesApplied;
+    let applied1 = applied0;
     let published = 0;
     const publishTimer = setInterval(() => {
       // A popular topic (low index), as the fleet's skew makes them.
@@ -219,8 +222,13 @@ async function measure(placement: Placement) {
       void publisher.publish({ topic: name, metadata: { build: String(Date.now()) }, pointer: pointer(i, Date.now()), scopes: [{}] }, Date.now()).then(() => published++);
     }, publishEveryMs);
     const consume = await playFleet(`127.0.0.1:${server.port}`, warmupS, durationS, cpus?.generator, (phase) => {
-      if (phase === 'start') reads0 = server.table.stats().storeReads;
-      else reads1 = server.table.stats().storeReads;
+      if (phase === 'start') {
+        reads0 = server.table.stats().storeReads;
+        applied0 = server.table.feed.stats().changesApplied;
+      } else {
+        reads1 = server.table.stats().storeReads;
+        applied1 = server.table.feed.stats().changesApplied;
+      }
     });
     clearInterval(publishTimer);
     const throttled = await counterValue(server.metrics, 'imprint_consume_throttled_total');
@@ -230,7 +238,7 @@ async function measure(placement: Placement) {
     const empty = await emptyConsumerServer();
     const floor = baselineS > 0 ? await playFleet(`127.0.0.1:${empty.port}`, Math.min(warmupS, 3), baselineS, cpus?.generator) : undefined;
     empty.stop();
-    return { placement, consume, floor, throttled, published, refreshMsSeen, reads: { pollState: reads1.pollState - reads0.pollState, getVersion: reads1.getVersion - reads0.getVersion } };
+    return { placement, consume, floor, throttled, published, refreshMsSeen, applied: applied1 - applied0, reads: { pollState: reads1.pollState - reads0.pollState, getVersion: reads1.getVersion - reads0.getVersion } };
   } finally {
     if (cpus) pin(process.pid, allCpus);
   }
@@ -250,7 +258,7 @@ const gcText = (run: Run) => {
 
 for (const placement of placements) {
   const where = placement === 'pinned' ? 'pinned (server on core 0, generator on core 1)' : 'shared (both on every core)';
-  const { consume: main, floor, throttled, published, refreshMsSeen, reads } = await measure(placement);
+  const { consume: main, floor, throttled, published, refreshMsSeen, applied, reads } = await measure(placement);
   const { result } = main;
   console.log(
     `fleet       [${placement}] ${nodes} nodes x ${topicsPerNode} topics every ${intervalS} s (${topicCount} topics), ${where}: offered ${result.offeredPerS.toFixed(0)} BatchPolls/s, ${(result.sent / result.measuredS).toFixed(0)}/s sent for ${result.measuredS.toFixed(0)} s after ${warmupS} s warm-up (${result.sent} BatchPolls, ${result.topicChecks} topic-checks = ${checksPerS(result).toFixed(0)}/s)`,
@@ -259,7 +267,7 @@ for (const placement of placements) {
     `fleet       [${placement}] consume-role latency ${lat(result)} (target p99 < 50 ms) | errors ${errs(result)} (target 0), topic errors ${result.topicErrors}, throttled ${throttled} | updates ${result.updates} (${published} publishes)`,
   );
   console.log(
-    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'audit serialised, written to /dev/null'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table refresh every ${refreshMs} ms took ${(refreshMsSeen.reduce((a, b) => a + b, 0) / Math.max(1, refreshMsSeen.length)).toFixed(0)} ms on average (max ${Math.max(0, ...refreshMsSeen).toFixed(0)} ms) | store reads in the window: pollState ${reads.pollState} (refreshes), getVersion ${reads.getVersion} | generator (${generatorClient} client) ${result.generatorCores.toFixed(2)} cores, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy`,
+    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'audit serialised, written to /dev/null'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table: ${applied} changes applied from the feed, ${refreshMsSeen.length} full re-reads${refreshMsSeen.length ? ` (max ${Math.max(...refreshMsSeen).toFixed(0)} ms)` : ''} | store reads in the window: pollState ${reads.pollState}, getVersion ${reads.getVersion} | generator (${generatorClient} client) ${result.generatorCores.toFixed(2)} cores, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy`,
   );
   if (floor) {
     const f = floor.result;

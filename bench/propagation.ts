@@ -1,12 +1,13 @@
 /**
  * propagation: time from a publish until all N = 50 subscribers (the client library's
  * Subscriber in poll mode, one ImprintClient each, polling every 250 ms ± 10 %; bench/watch.ts
- * measures Watch) have swapped in the new version. Through a consume-role instance (table
- * refreshed every 500 ms, its own SQLite connection to the publishing server's data dir) and, as the baseline in the same run,
- * through the all-role server that reads the store on every poll. The consume role's cost is
- * the table's refresh: at most refreshMs more than the baseline.
+ * measures Watch) have swapped in the new version. Through a consume-role instance (its table
+ * following the change feed every `--tail-ms`, the server's default 100 ms; its own SQLite
+ * connection to the publishing server's data dir) and, as the baseline in the same run, through
+ * the all-role server that reads the store on every poll. The consume role's cost is the tail:
+ * at most tailMs more than the baseline.
  *
- *   tsx bench/propagation.ts [--subscribers 50] [--rounds 8] [--interval-ms 250] [--refresh-ms 500]
+ *   tsx bench/propagation.ts [--subscribers 50] [--rounds 8] [--interval-ms 250] [--tail-ms 100]
  */
 import fs from 'node:fs';
 import { ImprintClient, Subscriber, type Subscription, type UpdatedEvent } from '../client/index.js';
@@ -25,7 +26,7 @@ function arg(name: string, fallback: number): number {
 const N = arg('subscribers', 50);
 const rounds = arg('rounds', 8);
 const intervalMs = arg('interval-ms', 250);
-const refreshMs = arg('refresh-ms', 500);
+const tailMs = arg('tail-ms', 100);
 const ROUND_TIMEOUT_MS = 15_000;
 
 const payload = (text: string): DataPointer => {
@@ -38,7 +39,7 @@ const publishing = await startImprintServer({ dataDir: dir, port: 0, log: silent
 const publisher = new ImprintClient({ address: `127.0.0.1:${publishing.port}` });
 await publisher.createTopic({ name: 'prop' });
 await publisher.publishPointer('prop', payload('v1'));
-const consume = await startConsumeServer({ dataDir: dir, refreshMs });
+const consume = await startConsumeServer({ dataDir: dir, tailMs });
 
 interface Measured {
   readonly all: number[];
@@ -56,8 +57,8 @@ async function measure(address: string): Promise<Measured> {
   await Promise.all(fleet.map((f) => f.sub.ready()));
   const out: Measured = { all: [], first: [] };
   for (let r = 0; r < rounds; r++) {
-    // Start each round at a random phase of the poll and refresh cycles.
-    await new Promise((res) => setTimeout(res, Math.random() * Math.max(intervalMs, refreshMs)));
+    // Start each round at a random phase of the poll and tail cycles.
+    await new Promise((res) => setTimeout(res, Math.random() * Math.max(intervalMs, tailMs)));
     const target = (await publisher.getTopic('prop')).latestVersion + 1n;
     const t0 = performance.now();
     const swapped = fleet.map(
@@ -94,7 +95,7 @@ const fmt = (m: Measured) => {
   return `all ${N} swapped after p50 ${quantile(all, 0.5).toFixed(0)} ms, max ${(all[all.length - 1] ?? NaN).toFixed(0)} ms (first subscriber p50 ${quantile(sorted(m.first), 0.5).toFixed(0)} ms)`;
 };
 console.log(
-  `propagation publish -> ${N} subscribers (poll every ${intervalMs} ms ± 10 %, ${rounds} rounds): consume-role (table refresh ${refreshMs} ms) ${fmt(viaConsume)} | all-role (store read per poll) ${fmt(viaAll)} | p50 ratio ${(quantile(sorted(viaConsume.all), 0.5) / quantile(sorted(viaAll.all), 0.5)).toFixed(2)}x (bound: refresh + interval × 1.1 = ${(refreshMs + intervalMs * 1.1).toFixed(0)} ms, plus the fetch)`,
+  `propagation publish -> ${N} subscribers (poll every ${intervalMs} ms ± 10 %, ${rounds} rounds): consume-role (feed tail ${tailMs} ms) ${fmt(viaConsume)} | all-role (store read per poll) ${fmt(viaAll)} | p50 ratio ${(quantile(sorted(viaConsume.all), 0.5) / quantile(sorted(viaAll.all), 0.5)).toFixed(2)}x (bound: tail + interval × 1.1 = ${(tailMs + intervalMs * 1.1).toFixed(0)} ms, plus the fetch)`,
 );
 publisher.close();
 await consume.stop();
