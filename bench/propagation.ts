@@ -1,11 +1,11 @@
 /**
  * propagation: time from a publish until all N = 50 subscribers (the client library's
- * Subscriber, one ImprintClient each, polling every 250 ms ± 10 %) have swapped in the new
- * version. Through a consume-role instance (its table following the change feed every
- * `--tail-ms`, the server's default 100 ms; its own SQLite connection to the publishing
- * server's data dir) and, as the baseline in the same run, through the all-role server that
- * reads the store on every poll. The consume role's cost is the tail: at most tailMs more than
- * the baseline.
+ * Subscriber in poll mode, one ImprintClient each, polling every 250 ms ± 10 %; bench/watch.ts
+ * measures Watch) have swapped in the new version. Through a consume-role instance (its table
+ * following the change feed every `--tail-ms`, the server's default 100 ms; its own SQLite
+ * connection to the publishing server's data dir) and, as the baseline in the same run, through
+ * the all-role server that reads the store on every poll. The consume role's cost is the tail:
+ * at most tailMs more than the baseline.
  *
  *   tsx bench/propagation.ts [--subscribers 50] [--rounds 8] [--interval-ms 250] [--tail-ms 100]
  */
@@ -50,7 +50,7 @@ interface Measured {
 async function measure(address: string): Promise<Measured> {
   const fleet = Array.from({ length: N }, (_, i) => {
     const client = new ImprintClient({ address });
-    const subscriber = new Subscriber({ client, identity: { app: 'prop', cluster: 'c1', region: 'us-east-1', nodeId: `node-${i}`, labels: {} }, intervalMs, jitter: 0.1, startupBudgetMs: 10_000 });
+    const subscriber = new Subscriber({ client, identity: { app: 'prop', cluster: 'c1', region: 'us-east-1', nodeId: `node-${i}`, labels: {} }, mode: 'poll', intervalMs, jitter: 0.1, startupBudgetMs: 10_000 });
     const sub: Subscription<number> = subscriber.subscribe('prop', { decode: (b) => b.length });
     return { client, subscriber, sub };
   });

@@ -25,6 +25,8 @@
  *   scale          the consume role's table following the feed vs a full re-read every 2 s, 1k/10k/30k
  *                  topics: heap per topic, CPU idle and at 10 changes/s, commit->table p50/p99
  *                  (SQLite; Cassandra at 10k with IMPRINT_CASSANDRA)
+ *   watch          publish -> 1000 watching Subscribers swapped (target p99 < 1 s) vs BatchPoll every 30 s;
+ *                  10k idle Watch streams on one consume instance: RSS (target < 100 MiB) vs grpc-js's floor
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -157,6 +159,7 @@ const all: Record<string, () => Promise<void> | void> = {
   propagation: ownProcess('propagation.ts'),
   feed: ownProcess('feed.ts'),
   scale: ownProcess('scale.ts', ['--expose-gc'], 900_000),
+  watch: ownProcess('watch.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish']);

@@ -7,12 +7,12 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 // Modules, not client/index.js: the AWS SDK loads only for --blobs s3 (see cli/blobs.ts).
 import { downloadPayload } from '../client/fetch.js';
-import { ImprintClient, type TopicChange } from '../client/imprint-client.js';
+import { ImprintClient, type TopicChange, type WatchResult } from '../client/imprint-client.js';
 import { PUBLISHER_DEFAULTS, Publisher } from '../client/publisher.js';
 import { parseScope, parseVersion, validatePublishId, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
-import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, describeBlobStores, startImprintServer } from '../server/index.js';
+import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
@@ -53,6 +53,7 @@ Examples:
   imprint topic create ip-reputation --owner trust-team --keep-versions 20
   imprint publish ip-reputation ./model.bin --meta build=1234
   imprint poll ip-reputation --app scorer --region us-east-1
+  imprint watch ip-reputation --app scorer          each change as it comes, until Ctrl-C
   imprint pin ip-reputation 41 --reason "v42 scores everything as spam"
   imprint unpin ip-reputation
   imprint history ip-reputation`,
@@ -152,6 +153,10 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   metricsPort?: string;
   batchPollMaxTopics: string;
   batchPollMaxResponseBytes: string;
+  watchMaxStreams: string;
+  watchMaxStreamsPerApp: string;
+  watchHeartbeatMs: string;
+  watchAuditIntervalMs: string;
 }
 
 addStoreOptions(
@@ -183,6 +188,14 @@ addStoreOptions(
       new Option('--batch-poll-max-response-bytes <bytes>', 'size budget of one BatchPoll answer; records beyond it come without their direct bytes (1048576-67108864)')
         .env('IMPRINT_BATCH_POLL_MAX_RESPONSE_BYTES')
         .default(String(BATCH_POLL_DEFAULTS.maxResponseBytes)),
+    )
+    .addOption(new Option('--watch-max-streams <n>', 'Watch streams open at once on this instance (1-1000000)').env('IMPRINT_WATCH_MAX_STREAMS').default(String(WATCH_DEFAULTS.maxStreams)))
+    .addOption(
+      new Option('--watch-max-streams-per-app <n>', 'Watch streams open at once per calling application (1-1000000)').env('IMPRINT_WATCH_MAX_STREAMS_PER_APP').default(String(WATCH_DEFAULTS.maxStreamsPerApp)),
+    )
+    .addOption(new Option('--watch-heartbeat-ms <ms>', 'a heartbeat on every Watch stream this often (100-600000)').env('IMPRINT_WATCH_HEARTBEAT_MS').default(String(WATCH_DEFAULTS.heartbeatMs)))
+    .addOption(
+      new Option('--watch-audit-interval-ms <ms>', "each Watch stream's topics are audited again this often (1000-86400000)").env('IMPRINT_WATCH_AUDIT_INTERVAL_MS').default(String(WATCH_DEFAULTS.auditIntervalMs)),
     ),
 )
   .addHelpText(
@@ -203,6 +216,12 @@ Examples:
     const blobCheckTimeoutMs = parseCount(o.blobCheckTimeoutMs, 'blob-check-timeout-ms');
     const maxTopics = parseCount(o.batchPollMaxTopics, 'batch-poll-max-topics');
     const maxResponseBytes = parseCount(o.batchPollMaxResponseBytes, 'batch-poll-max-response-bytes');
+    const watch = {
+      maxStreams: parseCount(o.watchMaxStreams, 'watch-max-streams'),
+      maxStreamsPerApp: parseCount(o.watchMaxStreamsPerApp, 'watch-max-streams-per-app'),
+      heartbeatMs: parseCount(o.watchHeartbeatMs, 'watch-heartbeat-ms'),
+      auditIntervalMs: parseCount(o.watchAuditIntervalMs, 'watch-audit-interval-ms'),
+    };
     const server = await startImprintServer({
       dataDir: globals().dataDir,
       host: o.host,
@@ -218,6 +237,7 @@ Examples:
       blobStores: await blobStoresFrom(o, blobDir()),
       ...(blobCheckTimeoutMs !== undefined && { blobCheckTimeoutMs }),
       batchPoll: { ...(maxTopics !== undefined && { maxTopics }), ...(maxResponseBytes !== undefined && { maxResponseBytes }) },
+      watch: Object.fromEntries(Object.entries(watch).filter(([, v]) => v !== undefined)),
     });
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
@@ -497,6 +517,40 @@ withIdentityOptions(
     out(res.record ? { update: recordJson(res.record), pinned: res.pinned } : { update: null }, () =>
       res.record ? `update: v${res.record.version}${res.pinned ? ' (pinned)' : ''}\n${recordText(res.record)}` : `no update: keep v${lastSeen}`,
     );
+  }),
+);
+
+/** One answer of `imprint watch` as text: when, the topic, and what a consumer of that identity is given. */
+function watchText(e: WatchResult): string {
+  const head = `${when(Date.now())} ${e.topic}:`;
+  if (e.error) return `${head} ${e.error.code}: ${e.error.message}`;
+  if (!e.record) return `${head} nothing for this consumer yet`;
+  const omitted = e.directOmitted ? ' (payload left out of the stream: imprint get reads it)' : '';
+  return `${head} v${e.record.version}${e.pinned ? ' (pinned)' : ''} ${e.initial ? 'latest' : 'new'}${omitted}\n${recordText(e.record)}`;
+}
+
+withIdentityOptions(
+  program
+    .command('watch <topics...>')
+    .description('watch topics as a given consumer identity: the answer for each at once, then every change as it comes, until Ctrl-C; --app is required'),
+).action(
+  withClient(async (client, topics: string[], o: IdentityOpts) => {
+    if (!o.app) throw new InvalidArgumentError('--app', 'is required: the application to watch as (e.g. --app scorer)');
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      for await (const e of client.watch(identityFrom(o), topics.map((topic) => ({ topic, lastSeen: 0n })), { signal: stop.signal })) {
+        if (e.kind !== 'result') continue;
+        const json = { topic: e.topic, initial: e.initial, ...(e.error ? { error: e.error } : { update: e.record ? recordJson(e.record) : null, pinned: e.pinned }) };
+        // --json: one line per answer (JSON lines), so a script reads each as it comes.
+        process.stdout.write(`${globals().json ? JSON.stringify(json) : watchText(e)}\n`);
+      }
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
   }),
 );
 

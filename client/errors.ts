@@ -25,6 +25,13 @@ export class ProtocolError extends ImprintError {
   }
 }
 
+/**
+ * The server does not serve this call (UNIMPLEMENTED): usually an instance of the wrong role
+ * (a publish-role one asked to poll or watch), or a server older than the call. Its code is
+ * FAILED_PRECONDITION; the Subscriber tells it apart to stop asking for Watch.
+ */
+export class NotServedError extends FailedPreconditionError {}
+
 function isServiceError(err: unknown): err is grpc.ServiceError {
   return err instanceof Error && typeof (err as Partial<grpc.ServiceError>).code === 'number' && 'details' in err;
 }
@@ -65,7 +72,7 @@ export function fromGrpcError(err: unknown, what: string): ImprintError {
       break;
     case grpc.status.UNIMPLEMENTED:
       // The usual cause: a client pointed at the wrong role of the service.
-      out = new FailedPreconditionError(
+      out = new NotServedError(
         `${what}: the server does not serve this call (UNIMPLEMENTED: ${details}); a consume-role instance serves only Consumer calls (polls and reads), a publish-role one everything but polls: point the address at an instance of the right role`,
       );
       break;

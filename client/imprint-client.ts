@@ -50,6 +50,7 @@ import type { AddScopesResponse__Output } from '../proto/gen/imprint/v1/AddScope
 import type { GetVersionResponse__Output } from '../proto/gen/imprint/v1/GetVersionResponse.js';
 import type { PublishResponse__Output } from '../proto/gen/imprint/v1/PublishResponse.js';
 import type { Update__Output } from '../proto/gen/imprint/v1/Update.js';
+import type { WatchResponse__Output } from '../proto/gen/imprint/v1/WatchResponse.js';
 import { loadImprintProto } from '../proto/loader.js';
 import { ProtocolError, fromGrpcError } from './errors.js';
 import { appMetadataInterceptor } from './retry-hint.js';
@@ -118,6 +119,28 @@ export interface BatchPollResult extends PollResult {
   readonly directOmitted?: true;
   /** A per-topic failure, e.g. NOT_FOUND. */
   readonly error?: { readonly code: string; readonly message: string };
+}
+
+/** One message of a Watch stream: a topic's answer, or (with `heartbeats: true`) a heartbeat. */
+export type WatchEvent = WatchResult | WatchHeartbeatEvent;
+
+/** A topic's answer on a Watch stream: the first one for each topic is `initial` (as a BatchPoll's), later ones are changes. */
+export interface WatchResult extends BatchPollResult {
+  readonly kind: 'result';
+  readonly initial: boolean;
+}
+
+export interface WatchHeartbeatEvent {
+  readonly kind: 'heartbeat';
+  /** The server's clock when it sent it, ms since the epoch. */
+  readonly sentAtMs: number;
+}
+
+export interface WatchCallOptions {
+  /** Aborting it ends the stream: the iteration finishes without an error. @default none */
+  readonly signal?: AbortSignal;
+  /** Yield the server's heartbeats too (each message tells the stream is alive). @default false */
+  readonly heartbeats?: boolean;
 }
 
 /** One entry of a topic's change history (its place in the history stays on the server: pages go by token). */
@@ -355,6 +378,44 @@ export class ImprintClient {
       });
     }
     return results;
+  }
+
+  /**
+   * Watches topics: the answer for each, as BatchPoll gives it, first once per topic (in the
+   * order of `cursors`, `initial`), then again whenever it changes, for as long as the stream
+   * lasts. The iteration ends without an error when `opts.signal` aborts or the caller stops
+   * iterating, and throws an ImprintError when the stream fails (UNIMPLEMENTED: the server
+   * does not watch, e.g. a publish-role instance; RESOURCE_EXHAUSTED with a retry hint: its
+   * stream bounds are reached; UNAVAILABLE: it went away, or is stopping). Resuming is the
+   * caller's: watch again with the versions it now holds. With an address list, a stream that
+   * fails UNAVAILABLE moves the next call to the next address.
+   */
+  async *watch(identity: ConsumerIdentity, cursors: readonly { topic: string; lastSeen: Version }[], opts: WatchCallOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    const k = this.order()[0] as number;
+    const call = (this.stubs[k] as Stubs).consumer.Watch({
+      identity: identityToWire(identity),
+      topics: cursors.map((c) => ({ topic: c.topic, lastSeenVersion: c.lastSeen.toString() })),
+    });
+    const cancel = () => call.cancel();
+    opts.signal?.addEventListener('abort', cancel, { once: true });
+    if (opts.signal?.aborted) cancel();
+    let initial = cursors.length;
+    try {
+      for await (const msg of call as AsyncIterable<WatchResponse__Output>) {
+        if (msg.result) {
+          const r = msg.result;
+          yield { kind: 'result', topic: r.topic, ...fromUpdate(r.update), ...(r.errorCode && { error: { code: r.errorCode, message: r.errorMessage } }), initial: initial-- > 0 };
+        } else if (msg.heartbeat && opts.heartbeats) yield { kind: 'heartbeat', sentAtMs: Number(msg.heartbeat.sentAtMs) };
+      }
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      // The next call starts elsewhere when this address went away.
+      if ((err as Partial<grpc.ServiceError>).code === grpc.status.UNAVAILABLE && k === this.current) this.current = (k + 1) % this.stubs.length;
+      throw fromGrpcError(err, this.stubs.length > 1 ? `Watch (${this.stubs[k]?.address})` : 'Watch');
+    } finally {
+      opts.signal?.removeEventListener('abort', cancel);
+      call.cancel();
+    }
   }
 
   async getVersion(topic: string, version: Version): Promise<VersionRecord> {

@@ -5,12 +5,16 @@ export {
   type ClientOptions,
   type PollResult,
   type BatchPollResult,
+  type WatchEvent,
+  type WatchResult,
+  type WatchHeartbeatEvent,
+  type WatchCallOptions,
   type PublishedVersion,
   type TopicChange,
   type TopicDescription,
 } from './imprint-client.js';
 export { Publisher, PublishOutcomeUnknownError, UploadError, PUBLISHER_DEFAULTS, publisherWithDefaults, type PublishData, type PublishOptions, type PublisherOptions } from './publisher.js';
-export { fromGrpcError, ProtocolError, RemoteInvalidArgumentError } from './errors.js';
+export { fromGrpcError, NotServedError, ProtocolError, RemoteInvalidArgumentError } from './errors.js';
 export { appMetadataInterceptor, retryAfterMsOf, retryDelayFromHint, waitForRetryHint, type RetryHintOptions } from './retry-hint.js';
 export { BlobNotFoundError, checkRange, storeFor, type BlobStat, type BlobStore, type ByteRange, type GetOptions, type PutOptions } from './blob-store/blob-store.js';
 export { LocalBlobStore, type LocalBlobStoreOptions } from './blob-store/local.js';
@@ -22,6 +26,9 @@ export {
   Subscription,
   type ConsumerApi,
   type SubscriberOptions,
+  type WatchSettings,
+  type WatchFallbackEvent,
+  WATCH_SETTINGS_DEFAULTS,
   type SubscribeOptions,
   type UpdatedEvent,
   type RejectedEvent,

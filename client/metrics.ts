@@ -10,6 +10,7 @@ export interface ClientMetrics {
   readonly swapSeconds: Histogram<'topic'>;
   readonly fetchedBytes: Counter<'topic'>;
   readonly fallbackActive: Gauge;
+  readonly watching: Gauge;
   readonly slowRegions: Counter<'region' | 'outcome'>;
 }
 
@@ -44,6 +45,7 @@ export function clientMetrics(registry: Registry): ClientMetrics {
     }),
     fetchedBytes: new Counter({ name: 'imprint_client_fetched_bytes_total', help: 'Payload bytes fetched', labelNames: ['topic'], registers: [registry] }),
     fallbackActive: new Gauge({ name: 'imprint_client_fallback_active', help: '1 while decisions come from the fallback snapshot (service unreachable)', registers: [registry] }),
+    watching: new Gauge({ name: 'imprint_client_watching', help: '1 while a Watch stream keeps the subscriptions current, 0 while BatchPolls do', registers: [registry] }),
     slowRegions: new Counter({
       name: 'imprint_client_slow_regions_total',
       help: 'Blob reads a region was slow to answer: hedged (the next region started beside it) or abandoned (no first byte within the timeout)',

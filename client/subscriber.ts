@@ -1,7 +1,18 @@
 /**
  * Subscribers: keep an in-memory copy of each followed topic current. All subscriptions of
- * one Subscriber share one BatchPoll per tick; each new version goes through the swap cycle
- * (fetch → verify → decode → swap → notify), and any failure keeps the current value.
+ * one Subscriber share one Watch stream (each change arrives as it happens) or, in poll mode
+ * and while Watch is unavailable, one BatchPoll per tick; each new version goes through the
+ * swap cycle (fetch → verify → decode → swap → notify), and any failure keeps the current
+ * value.
+ *
+ * Watch, step by step (watchLoop): 1. open a stream with the version each subscription holds
+ * as its cursor; 2. each answer runs its swap cycle, as a polled one would; 3. when the stream
+ * fails, goes silent for `watch.idleMs` or ends, open another after a backoff (the server's
+ * retry hint when it gives one); 4. fall back to BatchPoll every intervalMs, for
+ * `watch.pollForMs`, when the server does not serve Watch (UNIMPLEMENTED), after
+ * `watch.failures` stream failures within `watch.withinMs`, or when a stream fails while a
+ * subscription is still starting (polling has the start-up budget and the fallback snapshot);
+ * then back to 1.
  */
 import { EventEmitter } from 'node:events';
 import pRetry from 'p-retry';
@@ -24,12 +35,13 @@ import type { BlobStore } from './blob-store/blob-store.js';
 import type { SnapshotReader } from './fallback.js';
 import { fetchPayload, type FetchOptions } from './fetch.js';
 import { readOptionsWithDefaults, type ReadOptions, type SlowRegionEvent } from './hedge.js';
+import { NotServedError } from './errors.js';
 import { partOptionsWithDefaults, type PartOptions } from './parts.js';
-import type { ImprintClient } from './imprint-client.js';
+import type { BatchPollResult, ImprintClient } from './imprint-client.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
-import { waitForRetryHint } from './retry-hint.js';
+import { retryDelayFromHint, waitForRetryHint } from './retry-hint.js';
 
-export type Step = 'poll' | 'fallback' | 'fetch' | 'verify' | 'decode' | 'notify';
+export type Step = 'poll' | 'watch' | 'fallback' | 'fetch' | 'verify' | 'decode' | 'notify';
 
 export interface UpdatedEvent<T> {
   readonly topic: string;
@@ -60,8 +72,32 @@ export interface SubscribeOptions<T> {
   readonly defaultValue?: T;
 }
 
-/** The calls a subscriber makes (an ImprintClient, or a fake in unit tests). */
-export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'>;
+/** The calls a subscriber makes (an ImprintClient, or a fake in unit tests). Without `watch` it polls. */
+export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'> & Partial<Pick<ImprintClient, 'watch'>>;
+
+/** When a Watch stream counts as failed, and when the subscriber polls instead (see the module comment). */
+export interface WatchSettings {
+  /** Stream failures within `withinMs` after which the subscriber polls for `pollForMs`. @default 3 */
+  readonly failures?: number;
+  /** @default 60000 */
+  readonly withinMs?: number;
+  /** How long the subscriber polls (every intervalMs) before it tries Watch again, ms. @default 300000 */
+  readonly pollForMs?: number;
+  /**
+   * A stream with no message for this long counts as failed (the server sends a heartbeat
+   * every 15 s by default, --watch-heartbeat-ms). @default 45000
+   */
+  readonly idleMs?: number;
+}
+
+export const WATCH_SETTINGS_DEFAULTS = { failures: 3, withinMs: 60_000, pollForMs: 300_000, idleMs: 45_000 } as const;
+
+/** Why a subscriber stopped watching for a while (the `watch-fallback` event). */
+export interface WatchFallbackEvent {
+  readonly error: unknown;
+  /** When it tries Watch again, ms since the epoch. */
+  readonly untilMs: number;
+}
 
 /**
  * `hedgeDelayMs` and `firstByteTimeoutMs` (ReadOptions, hedge.ts), `partSize` and
@@ -73,7 +109,15 @@ export interface SubscriberOptions extends ReadOptions, PartOptions {
   readonly identity: ConsumerIdentity;
   /** Blob stores in order of preference: the closest region first. @default [] */
   readonly blobStores?: readonly BlobStore[];
-  /** @default 30000 */
+  /**
+   * 'watch': one Watch stream brings each change as it happens, with BatchPoll as its fallback
+   * (see `watch`); 'poll': a BatchPoll every `intervalMs`, always. A client without `watch`
+   * polls. @default 'watch'
+   */
+  readonly mode?: 'watch' | 'poll';
+  /** When a Watch stream counts as failed and how long the subscriber then polls. @default see WATCH_SETTINGS_DEFAULTS */
+  readonly watch?: WatchSettings;
+  /** Between BatchPolls (poll mode, and while Watch is unavailable). @default 30000 */
   readonly intervalMs?: number;
   /** Each wait is intervalMs × (1 ± jitter). @default 0.1 */
   readonly jitter?: number;
@@ -103,7 +147,8 @@ export interface SubscriberOptions extends ReadOptions, PartOptions {
   readonly fallback?: SnapshotReader;
 }
 
-type Resolved = Required<Omit<SubscriberOptions, 'registry' | 'fallback'>> & {
+type Resolved = Required<Omit<SubscriberOptions, 'registry' | 'fallback' | 'watch'>> & {
+  readonly watch: Required<WatchSettings>;
   readonly metrics: ClientMetrics;
   readonly registry: Registry;
   readonly fallback: SnapshotReader | undefined;
@@ -119,12 +164,20 @@ function withDefaults(o: SubscriberOptions): Resolved {
   const olderVersionsToTry = o.olderVersionsToTry ?? 3;
   if (!Number.isInteger(olderVersionsToTry) || olderVersionsToTry < 0) throw new InvalidArgumentError('olderVersionsToTry', 'must be a whole number >= 0', olderVersionsToTry);
   validateIdentity(o.identity);
+  const mode = o.mode ?? 'watch';
+  if (mode !== 'watch' && mode !== 'poll') throw new InvalidArgumentError('mode', 'must be "watch" or "poll"', mode);
+  const watch = { ...WATCH_SETTINGS_DEFAULTS, ...o.watch };
+  for (const [field, min] of [['failures', 1], ['withinMs', 1], ['pollForMs', 10], ['idleMs', 10]] as const) {
+    if (!Number.isInteger(watch[field]) || watch[field] < min) throw new InvalidArgumentError(`watch.${field}`, `must be a whole number >= ${min}`, watch[field]);
+  }
   const registry = o.registry ?? new Registry();
   return {
     ...readOptionsWithDefaults(o),
     ...partOptionsWithDefaults(o),
     client: o.client,
     identity: o.identity,
+    mode,
+    watch,
     blobStores: o.blobStores ?? [],
     intervalMs,
     jitter,
@@ -259,6 +312,13 @@ export class Subscriber extends EventEmitter {
   private ticking: Promise<void> | undefined;
   /** Aborted by close(): cuts short a wait for a server's retry hint. */
   private readonly stopping = new AbortController();
+  /** The Watch stream open now, if any: aborted with "restart" (a new topic), "idle" or "close". */
+  private stream: AbortController | undefined;
+  private watching: Promise<void> | undefined;
+  /** Polling instead of watching until then (ms since the epoch): Watch failed. */
+  private pollingUntil = 0;
+  /** When recent streams failed (ms since the epoch), within watch.withinMs. */
+  private streamFailures: number[] = [];
 
   constructor(options: SubscriberOptions) {
     super();
@@ -269,7 +329,7 @@ export class Subscriber extends EventEmitter {
     return this.o.registry;
   }
 
-  /** Follows a topic. The first poll happens at once; later ones every interval, all topics in one BatchPoll. */
+  /** Follows a topic: on the Watch stream (opened again to add it), or in the next BatchPoll, at once. */
   subscribe<T>(topic: string, options: SubscribeOptions<T>): Subscription<T> {
     validateTopicName(topic);
     if (this.closed) throw new ImprintError('FAILED_PRECONDITION', 'subscriber is closed');
@@ -282,16 +342,29 @@ export class Subscriber extends EventEmitter {
       else sub.settleReady(new ImprintError('UNAVAILABLE', `no version of "${topic}" could be loaded within ${this.o.startupBudgetMs} ms and there is no default value`));
     }, this.o.startupBudgetMs);
     budget.unref();
-    this.schedule(0);
+    if (this.polls()) this.schedule(0);
+    else this.watchAll();
     return sub;
   }
 
-  /** Stops polling. Values stay readable. */
+  /** Stops watching and polling. Values stay readable. */
   async close(): Promise<void> {
     this.closed = true;
     this.stopping.abort();
+    this.stream?.abort('close');
     if (this.timer) clearTimeout(this.timer);
+    await this.watching;
     await this.ticking;
+  }
+
+  /** 'watch' while a Watch stream feeds the subscriptions (or is being opened), 'poll' while BatchPolls do. */
+  get following(): 'watch' | 'poll' {
+    return this.polls() ? 'poll' : 'watch';
+  }
+
+  /** Whether BatchPolls keep the subscriptions current now: poll mode, a client without Watch, or Watch failed a while ago. */
+  private polls(): boolean {
+    return this.o.mode === 'poll' || !this.o.client.watch || Date.now() < this.pollingUntil;
   }
 
   /** Polls now (tests, and operators who want an immediate refresh). */
@@ -300,7 +373,7 @@ export class Subscriber extends EventEmitter {
   }
 
   private schedule(delayMs: number): void {
-    if (this.closed) return;
+    if (this.closed || !this.polls()) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       void this.tick().finally(() => {
@@ -362,25 +435,141 @@ export class Subscriber extends EventEmitter {
     }
     metrics.lastPollSuccess.set(Date.now() / 1000);
     metrics.fallbackActive.set(0);
-    await Promise.all(
-      results.map(async (r) => {
-        const sub = this.subs.get(r.topic);
-        if (!sub) return;
-        if (r.error) {
-          metrics.failures.inc({ topic: r.topic, step: 'poll', reason: r.error.code });
-          this.emit('poll-failed', { topic: r.topic, error: new ImprintError('INTERNAL', `${r.error.code}: ${r.error.message}`) });
-          return;
+    await Promise.all(results.map((r) => this.answered(r)));
+  }
+
+  /** One topic's answer (a BatchPoll's or a Watch stream's): its swap cycle, when it brings a version. */
+  private async answered(r: BatchPollResult): Promise<void> {
+    const { metrics } = this.o;
+    const sub = this.subs.get(r.topic);
+    if (!sub) return;
+    if (r.error) {
+      metrics.failures.inc({ topic: r.topic, step: 'poll', reason: r.error.code });
+      this.emit('poll-failed', { topic: r.topic, error: new ImprintError('INTERNAL', `${r.error.code}: ${r.error.message}`) });
+      return;
+    }
+    if (!r.record) {
+      if (sub.version === 0n && !sub.isReady && sub.options.defaultValue !== undefined) sub.settleReady();
+      return;
+    }
+    const record = r.record;
+    const pinned = r.pinned;
+    const directOmitted = r.directOmitted === true;
+    await sub.enqueue(() => this.update(sub, record, pinned, directOmitted));
+  }
+
+  /** Watches (again, with every subscription: a new one restarts the stream) unless a stream is being read already. */
+  private watchAll(): void {
+    if (this.watching) {
+      this.stream?.abort('restart');
+      return;
+    }
+    this.watching = this.watchLoop().finally(() => {
+      this.watching = undefined;
+    });
+  }
+
+  /** The Watch cycle of the module comment, while watching. */
+  private async watchLoop(): Promise<void> {
+    const { watch: w, retry, metrics } = this.o;
+    let attempt = 0;
+    // Subscriptions made together (in one turn of the event loop) start one stream, not one each.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (!this.closed && !this.polls() && this.subs.size > 0) {
+      // 1. A stream, with what each subscription holds as its cursor.
+      const subs = [...this.subs.values()];
+      const stream = new AbortController();
+      this.stream = stream;
+      let error: unknown;
+      try {
+        await this.readStream(subs, stream, () => {
+          attempt = 0;
+        });
+      } catch (err) {
+        error = err;
+      }
+      this.stream = undefined;
+      metrics.watching.set(0);
+      if (this.closed) return;
+      if (stream.signal.reason === 'restart') continue;
+      // 3. It failed, went silent, or ended.
+      error ??= new ImprintError('UNAVAILABLE', stream.signal.aborted ? 'the Watch stream went silent' : 'the Watch stream ended');
+      const now = Date.now();
+      this.streamFailures = [...this.streamFailures.filter((t) => now - t < w.withinMs), now];
+      metrics.failures.inc({ topic: '', step: 'watch', reason: reasonOf(error) });
+      this.emit('watch-failed', { error });
+      // 4. Polling for a while instead.
+      if (error instanceof NotServedError || this.streamFailures.length >= w.failures || [...this.subs.values()].some((s) => !s.isReady)) {
+        this.fallBackToPolling(error);
+        await this.sleep(w.pollForMs);
+        if (this.closed) return;
+        this.pollingUntil = 0;
+        this.streamFailures = [];
+        if (this.timer) clearTimeout(this.timer);
+        await this.ticking;
+        continue;
+      }
+      const backoff = Math.min(retry.maxTimeoutMs, retry.minTimeoutMs * 2 ** attempt++) * (0.5 + Math.random() / 2);
+      await this.sleep(Math.max(backoff, retryDelayFromHint(error, { maxMs: retry.maxTimeoutMs }) ?? 0));
+    }
+  }
+
+  /** Reads one stream until it ends: each answer to its swap cycle; `healthy` once every topic has its first answer. */
+  private async readStream(subs: readonly Subscription<unknown>[], stream: AbortController, healthy: () => void): Promise<void> {
+    const { metrics, watch: w } = this.o;
+    const watch = this.o.client.watch;
+    if (!watch) return;
+    // A stream that says nothing for idleMs (while a subscription starts: past the service's half of its budget) is dropped.
+    const startup = this.startupDeadlines(subs);
+    let idle: NodeJS.Timeout | undefined;
+    const alive = () => {
+      clearTimeout(idle);
+      const ms = startup && subs.some((s) => !s.isReady) ? Math.min(w.idleMs, Math.max(1, startup.service - Date.now())) : w.idleMs;
+      idle = setTimeout(() => stream.abort('idle'), ms);
+      idle.unref();
+    };
+    let firstAnswers = subs.length;
+    try {
+      alive();
+      for await (const e of watch.call(this.o.client, this.o.identity, subs.map((s) => ({ topic: s.topic, lastSeen: s.version })), { signal: stream.signal, heartbeats: true })) {
+        alive();
+        // Any message, a heartbeat too, says the service is answering.
+        metrics.lastPollSuccess.set(Date.now() / 1000);
+        if (e.kind !== 'result') continue;
+        if (e.initial && --firstAnswers === 0) {
+          healthy();
+          metrics.watching.set(1);
+          metrics.fallbackActive.set(0);
+          this.emit('watching', { topics: subs.map((s) => s.topic) });
         }
-        if (!r.record) {
-          if (sub.version === 0n && !sub.isReady && sub.options.defaultValue !== undefined) sub.settleReady();
-          return;
-        }
-        const record = r.record;
-        const pinned = r.pinned;
-        const directOmitted = r.directOmitted === true;
-        await sub.enqueue(() => this.update(sub, record, pinned, directOmitted));
-      }),
-    );
+        // Not awaited: a slow download must not stop the stream being read (each topic's cycles run in turn).
+        void this.answered(e);
+      }
+    } finally {
+      clearTimeout(idle);
+    }
+  }
+
+  /** Step 4: BatchPolls from now on, for watch.pollForMs. */
+  private fallBackToPolling(error: unknown): void {
+    this.pollingUntil = Date.now() + this.o.watch.pollForMs;
+    const event: WatchFallbackEvent = { error, untilMs: this.pollingUntil };
+    this.emit('watch-fallback', event);
+    this.schedule(0);
+  }
+
+  /** Waits `ms`, or less when the subscriber closes. */
+  private sleep(ms: number): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.stopping.signal.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.stopping.signal.addEventListener('abort', done, { once: true });
+    });
   }
 
   /** The service is unreachable: decide from the newest snapshot any region has (read until `signal`, if given). */

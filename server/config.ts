@@ -7,6 +7,7 @@ import { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { limiterWithDefaults, type LimiterOptions } from './limiter.js';
 import type { Logger } from './log.js';
+import { watchWithDefaults, type WatchOptions } from './poll/watch.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } from './store/cassandra.js';
 
@@ -82,8 +83,10 @@ export interface ServerOptions {
   readonly blobStores?: readonly BlobStore[];
   /** How long one region may take to answer that check, ms (1 to 60000). @default 2000 */
   readonly blobCheckTimeoutMs?: number;
-  /** What one BatchPoll may ask and answer (every role that serves polls). @default see batchPollWithDefaults */
+  /** What one BatchPoll may ask and answer (every role that serves polls; a Watch request too). @default see batchPollWithDefaults */
   readonly batchPoll?: BatchPollOptions;
+  /** Watch streams' bounds and timings (every role that serves polls). @default see watchWithDefaults */
+  readonly watch?: WatchOptions;
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
@@ -187,6 +190,7 @@ export interface ResolvedServerOptions {
   readonly blobStores: readonly BlobStore[];
   readonly blobCheckTimeoutMs: number;
   readonly batchPoll: Readonly<Required<BatchPollOptions>>;
+  readonly watch: Readonly<Required<WatchOptions>>;
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -266,6 +270,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     blobStores: o.blobStores ?? [new LocalBlobStore({ root: blobDir })],
     blobCheckTimeoutMs,
     batchPoll: batchPollWithDefaults(o.batchPoll),
+    watch: watchWithDefaults(o.watch),
     ...(o.log && { log: o.log }),
     clock: o.clock ?? Date.now,
     sqliteFile: path.join(dataDir, 'imprint.db'),

@@ -8,9 +8,11 @@
  * poll table (kept current from the change feed every `tailMs`, read whole every `refreshMs`),
  * behind a concurrency limit per calling application. Every role that answers polls has one
  * PollChangeHub (`changes`) that says when a topic's poll state may have changed: the table
- * tells it as it applies the feed; the all role follows the feed only to tell it. Any role serves Prometheus metrics on `metricsPort` when one is given: the
- * consumer requests', the Poller's, the consume role's table and limiter, and the
- * Elasticsearch audit sink's. A publish of a blob pointer is checked against `blobStores`
+ * tells it as it applies the feed; the all role follows the feed only to tell it (and its own
+ * commits tell it at once). Its Watch streams (server/poll/watch.ts) listen to it. Any role
+ * serves Prometheus metrics on `metricsPort` when one is given: the consumer requests', the
+ * Poller's, the Watch streams', the consume role's table and limiter, and the Elasticsearch
+ * audit sink's. A publish of a blob pointer is checked against `blobStores`
  * (the local blob directory of the data dir by default).
  *
  * This file is server/'s public surface: nothing outside server/ reaches past it.
@@ -28,7 +30,7 @@ import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type ServiceName
 import { ConcurrencyLimiter } from './limiter.js';
 import { createLogger } from './log.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './metrics.js';
-import { FeedFollower, PollChangeHub, PollTable, Poller, StorePollSource, noticeFollower, type PollChanges } from './poll/index.js';
+import { FeedFollower, PollChangeHub, PollTable, Poller, StorePollSource, Watchers, noticeFollower, type PollChanges } from './poll/index.js';
 import { ImprintService } from './service.js';
 import { CassandraMetadataStore } from './store/cassandra.js';
 import type { MetadataStore } from './store/metadata-store.js';
@@ -74,6 +76,8 @@ export interface ImprintServer {
   readonly service: ImprintService;
   /** Answers polls; absent on a publish-role instance. */
   readonly poller?: Poller;
+  /** The Watch streams; absent on a publish-role instance. */
+  readonly watchers?: Watchers;
   readonly store: MetadataStore;
   readonly audit: AuditSink;
   readonly grpc: GrpcServerHandle;
@@ -147,8 +151,9 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const table = role.polls === 'table' ? new PollTable({ store, log, clock: o.clock, notify, refreshMs: o.refreshMs, tailMs: o.tailMs }) : undefined;
   const feed = role.polls === 'store' ? noticeFollower({ store, notify, tailMs: o.tailMs, log, clock: o.clock }) : undefined;
   const poller = role.polls === 'refused' ? undefined : new Poller({ source: table ?? new StorePollSource(store), audit, log, clock: o.clock });
+  const watchers = poller && changes && new Watchers({ poller, changes, options: o.watch, clock: o.clock });
   const limiter = role.limiter ? new ConcurrencyLimiter(o.limiter) : undefined;
-  const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }) });
+  const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
   if (table) {
     const starting = table.start();
     const first = cassandra && !cassandra.isAvailable ? undefined : await starting;
@@ -156,7 +161,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   }
   if (feed) void feed.start();
   // 4. Serve.
-  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs });
+  // The all role's polls read the store: its own commits are word for its Watch streams at once.
+  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, ...(role.polls === 'store' && changes && { changes }) });
   const guarded = role.services.includes('imprint.v1.ConsumerService') && (limiter || metrics);
   let grpcHandle: GrpcServerHandle;
   let metricsServer: MetricsServer | undefined;
@@ -167,6 +173,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       log,
       service,
       ...(poller && { poller }),
+      ...(watchers && { watchers }),
       services: role.services,
       batchPoll: o.batchPoll,
       ...(guarded && { guard: { ...(limiter && { limiter }), ...(metrics && { metrics }) } }),
@@ -179,6 +186,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       throw err;
     }
   } catch (err) {
+    watchers?.close();
     await table?.stop();
     await feed?.stop();
     metrics?.close();
@@ -218,6 +226,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     options: o,
     service,
     ...(poller && { poller }),
+    ...(watchers && { watchers }),
     store,
     audit,
     grpc: grpcHandle,
@@ -229,6 +238,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(metricsServer && { metricsServer }),
     async stop() {
       unwatch();
+      // Watch streams end first (UNAVAILABLE: their watchers resume elsewhere), or they would hold the shutdown for its grace.
+      watchers?.close();
       await grpcHandle.stop();
       await table?.stop();
       await feed?.stop();

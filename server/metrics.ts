@@ -13,6 +13,10 @@
  *   imprint_consume_throttled_total{app}                RESOURCE_EXHAUSTED answers per calling application
  *   imprint_consume_app_concurrency_limit{app}          each application's current adaptive limit
  *   imprint_consume_app_inflight{app}
+ *   imprint_watch_streams                               Watch streams open
+ *   imprint_watch_pushes_total                          answers sent after a stream's first ones (a topic's answer changed)
+ *   imprint_watch_heartbeats_total
+ *   imprint_watch_refused_total{reason}                 streams refused RESOURCE_EXHAUSTED: reason instance or app
  *   imprint_feed_reads_total{outcome}                   change feed reads (consume and all roles): ok, failed
  *   imprint_feed_changes_applied_total                  topics the feed named, made visible (consume: re-read into the table; all: told)
  *   imprint_feed_rereads_total{reason,outcome}          full re-reads: start, interval, cursor-too-old, failure; ok, failed
@@ -28,7 +32,7 @@ import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ConcurrencyLimiter } from './limiter.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { REREAD_REASONS, type FeedFollower, type PollTable } from './poll/index.js';
+import { REREAD_REASONS, type FeedFollower, type PollTable, type Watchers } from './poll/index.js';
 
 export interface ConsumeMetricsOptions {
   /** @default a new Registry */
@@ -41,6 +45,8 @@ export interface ConsumeMetricsOptions {
   readonly limiter?: ConcurrencyLimiter;
   /** Records that failed their consistency check when a poll needed them come from it. @default none */
   readonly poller?: { readonly integrityFailures: number };
+  /** Watch streams' counts come from them. @default none */
+  readonly watchers?: Pick<Watchers, 'stats'>;
   /** Distinct `app` label values at most. @default 200 */
   readonly maxAppLabels?: number;
 }
@@ -62,7 +68,7 @@ export const OTHER_APP_LABEL = '(other)';
 export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics {
   const registry = opts.registry ?? new Registry();
   const registers = [registry];
-  const { table, feed, limiter, poller } = opts;
+  const { table, feed, limiter, poller, watchers } = opts;
   const maxAppLabels = opts.maxAppLabels ?? 200;
   const apps = new Set<string>();
   const appLabel = (app: string): string => {
@@ -180,6 +186,50 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
         const now = poller.integrityFailures;
         this.inc(now - seenIntegrity);
         seenIntegrity = now;
+      },
+    });
+  }
+  if (watchers) {
+    new Gauge({
+      name: 'imprint_watch_streams',
+      help: 'Watch streams open',
+      registers,
+      collect() {
+        this.set(watchers.stats().streams);
+      },
+    });
+    // Counters that mirror the streams' own counts: add what grew since the last scrape.
+    let seenWatch = watchers.stats();
+    const grew = (now: number, before: number) => Math.max(0, now - before);
+    new Counter({
+      name: 'imprint_watch_pushes_total',
+      help: "Watch answers sent after a stream's first ones (a topic's answer changed)",
+      registers,
+      collect() {
+        const now = watchers.stats();
+        this.inc(grew(now.pushes, seenWatch.pushes));
+        seenWatch = { ...seenWatch, pushes: now.pushes };
+      },
+    });
+    new Counter({
+      name: 'imprint_watch_heartbeats_total',
+      help: 'Watch heartbeats sent',
+      registers,
+      collect() {
+        const now = watchers.stats();
+        this.inc(grew(now.heartbeats, seenWatch.heartbeats));
+        seenWatch = { ...seenWatch, heartbeats: now.heartbeats };
+      },
+    });
+    new Counter({
+      name: 'imprint_watch_refused_total',
+      help: "Watch streams refused RESOURCE_EXHAUSTED, by reason: the instance's bound or the application's",
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        const now = watchers.stats();
+        for (const reason of ['instance', 'app'] as const) this.inc({ reason }, grew(now.refused[reason], seenWatch.refused[reason]));
+        seenWatch = { ...seenWatch, refused: now.refused };
       },
     });
   }

@@ -44,6 +44,7 @@ import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, checkBlobPointer } from './blob-check.js
 import type { TopicConsumers } from './audit/consumers.js';
 import { silentLogger, type Logger } from './log.js';
 import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/metadata-store.js';
+import type { PollChangeHub } from './poll/changes.js';
 
 export interface TopicDescription {
   readonly topic: Topic;
@@ -93,6 +94,12 @@ export interface ServiceDeps {
   readonly blobStores?: readonly BlobStore[];
   /** How long one region may take to answer that check. @default 2000 */
   readonly blobCheckTimeoutMs?: number;
+  /**
+   * Told of each change this instance commits (publish, add scopes, pin, unpin), once the
+   * store has it: the all role, whose polls read the store, gives its Watch streams the word
+   * at once. @default none
+   */
+  readonly changes?: PollChangeHub;
 }
 
 const MAX_TEXT = 1024;
@@ -104,6 +111,7 @@ export class ImprintService {
   private readonly now: () => number;
   private readonly blobStores: readonly BlobStore[];
   private readonly blobCheckTimeoutMs: number;
+  private readonly changes: PollChangeHub | undefined;
   /** Records that failed their consistency check when GetVersion or GetLatestAt read them (tests); polls count theirs in the Poller. */
   integrityFailures = 0;
 
@@ -114,6 +122,7 @@ export class ImprintService {
     this.now = deps.clock ?? Date.now;
     this.blobStores = deps.blobStores ?? [];
     this.blobCheckTimeoutMs = deps.blobCheckTimeoutMs ?? DEFAULT_BLOB_CHECK_TIMEOUT_MS;
+    this.changes = deps.changes;
   }
 
   // ---- publisher ----
@@ -152,6 +161,7 @@ export class ImprintService {
     // 3. Record it (a publish id the topic has recorded answers its version, replayed).
     const published = await this.store.publish(v, this.now(), actorOf(caller, ''));
     const { record, replayed } = published;
+    if (!replayed) this.changes?.notify(record.topic);
     this.log.info(replayed ? 'publish replayed: its publish id had made this version' : 'published', {
       topic: record.topic,
       version: record.version,
@@ -167,7 +177,9 @@ export class ImprintService {
     validateTopicName(topic);
     const valid = validateScopes(scopes);
     if (valid.length === 0) throw new InvalidArgumentError('scopes', 'must name at least one scope');
-    return this.store.addScopes(topic, version, valid, this.now(), actorOf(caller, ''));
+    const record = await this.store.addScopes(topic, version, valid, this.now(), actorOf(caller, ''));
+    this.changes?.notify(topic);
+    return record;
   }
 
   // ---- consumer reads (polls are the Poller's) ----
@@ -236,6 +248,7 @@ export class ImprintService {
     validateText(createdBy, 'created_by', MAX_TEXT);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     const pin = await this.store.pin({ topic, scope, version, createdAtMs: this.now(), reason, createdBy }, actorOf(caller, createdBy));
+    this.changes?.notify(topic);
     this.log.info('pinned', { topic, scope: scopeKey(scope) || '*', version, reason, by: createdBy });
     return pin;
   }
@@ -246,6 +259,7 @@ export class ImprintService {
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     const removed = await this.store.unpin(topic, scope, this.now(), actorOf(caller, ''));
     if (!removed) throw new NotFoundError(`pin on topic "${topic}" for scope "${scopeKey(scope) || '*'}"`);
+    this.changes?.notify(topic);
     this.log.info('unpinned', { topic, scope: scopeKey(scope) || '*', version: removed.version });
     return removed;
   }

@@ -76,3 +76,12 @@ export async function failure(p: Promise<unknown>): Promise<ImprintError> {
   }
   throw new Error('expected the call to fail');
 }
+
+/** Waits until `ok()` holds, checking every 10 ms; fails naming `what` after `ms` (generous: the machine is shared). */
+export async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,12 +1,12 @@
 /**
  * The poll scenarios every role (all, consume), every store (SQLite, Cassandra) and every
- * poll method (Poll, BatchPoll) must answer alike, over gRPC: scopes, labels, pins (most
+ * poll method (Poll, BatchPoll, Watch's first answers) must answer alike, over gRPC: scopes, labels, pins (most
  * specific wins, ties go to the newest), records failing their consistency check, unknown
  * topics and bad input. `pollScenarioSuite` runs them against real servers started with
  * startImprintServer on one store; each store's test file calls it.
  *
- * A new way of asking (Watch) joins by adding an entry to POLL_METHODS: every scenario is
- * then asked through it too, on every role and store, and must give the same answer.
+ * A new way of asking joins by adding an entry to POLL_METHODS: every scenario is then asked
+ * through it too, on every role and store, and must give the same answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchPollResult, ImprintClient } from '../client/index.js';
@@ -143,6 +143,30 @@ export const POLL_METHODS: readonly PollMethod[] = [
         throw err;
       }
       return batchOutcome(results.find((r) => r.topic === topic));
+    },
+  },
+  {
+    // The same request as BatchPoll's, as a Watch: the scenario topic's first answer on the stream.
+    name: 'Watch',
+    ask: async (client, s, prefix) => {
+      const topic = prefix + s.topic;
+      const cursors = SCENARIO_TOPICS.filter((t) => t !== s.topic).map((t) => ({ topic: prefix + t, lastSeen: 1n }));
+      cursors.push({ topic, lastSeen: s.lastSeen });
+      const stop = new AbortController();
+      try {
+        for await (const e of client.watch(s.identity, cursors, { signal: stop.signal })) {
+          if (e.kind === 'result' && e.topic === topic) {
+            expect(e.initial).toBe(true);
+            return batchOutcome(e);
+          }
+        }
+        throw new Error(`the Watch stream ended without an answer for ${topic}`);
+      } catch (err) {
+        if (err instanceof ImprintError) return { error: err.code };
+        throw err;
+      } finally {
+        stop.abort();
+      }
     },
   },
 ];

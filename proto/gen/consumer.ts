@@ -31,6 +31,9 @@ import type { TopicCursor as _imprint_v1_TopicCursor, TopicCursor__Output as _im
 import type { TopicPollResult as _imprint_v1_TopicPollResult, TopicPollResult__Output as _imprint_v1_TopicPollResult__Output } from './imprint/v1/TopicPollResult.js';
 import type { Update as _imprint_v1_Update, Update__Output as _imprint_v1_Update__Output } from './imprint/v1/Update.js';
 import type { VersionRecord as _imprint_v1_VersionRecord, VersionRecord__Output as _imprint_v1_VersionRecord__Output } from './imprint/v1/VersionRecord.js';
+import type { WatchHeartbeat as _imprint_v1_WatchHeartbeat, WatchHeartbeat__Output as _imprint_v1_WatchHeartbeat__Output } from './imprint/v1/WatchHeartbeat.js';
+import type { WatchRequest as _imprint_v1_WatchRequest, WatchRequest__Output as _imprint_v1_WatchRequest__Output } from './imprint/v1/WatchRequest.js';
+import type { WatchResponse as _imprint_v1_WatchResponse, WatchResponse__Output as _imprint_v1_WatchResponse__Output } from './imprint/v1/WatchResponse.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -71,6 +74,9 @@ export interface ProtoGrpcType {
       TopicPollResult: MessageTypeDefinition<_imprint_v1_TopicPollResult, _imprint_v1_TopicPollResult__Output>
       Update: MessageTypeDefinition<_imprint_v1_Update, _imprint_v1_Update__Output>
       VersionRecord: MessageTypeDefinition<_imprint_v1_VersionRecord, _imprint_v1_VersionRecord__Output>
+      WatchHeartbeat: MessageTypeDefinition<_imprint_v1_WatchHeartbeat, _imprint_v1_WatchHeartbeat__Output>
+      WatchRequest: MessageTypeDefinition<_imprint_v1_WatchRequest, _imprint_v1_WatchRequest__Output>
+      WatchResponse: MessageTypeDefinition<_imprint_v1_WatchResponse, _imprint_v1_WatchResponse__Output>
     }
   }
 }

@@ -13,11 +13,15 @@
  * out (each answer makes progress), so a single record whose metadata and scopes alone
  * exceed the budget can still go over it.
  */
-import { InvalidArgumentError, validatePollIdentity, validateTopicName, type ConsumerIdentity, type Version } from '../../core/index.js';
-import { identityFromWire, versionFromWire } from '../../proto/convert.js';
+import * as grpc from '@grpc/grpc-js';
+import { InvalidArgumentError, validatePollIdentity, validateTopicName, type ConsumerIdentity, type PollAnswer, type Version } from '../../core/index.js';
+import { identityFromWire, recordToWire, versionFromWire } from '../../proto/convert.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
+import type { Update } from '../../proto/gen/imprint/v1/Update.js';
 import { wireType } from '../../proto/loader.js';
+import type { Logger } from '../log.js';
+import { toServiceError } from './errors.js';
 
 export interface BatchPollCursor {
   readonly topic: string;
@@ -25,11 +29,11 @@ export interface BatchPollCursor {
 }
 
 /**
- * A BatchPoll request as the domain sees it, or INVALID_ARGUMENT naming the first wire field
- * that breaks a rule: at most `maxTopics` topics, each a valid name named once with a
- * last_seen_version in range, and an identity that names its app.
+ * A BatchPoll (or Watch: the same fields) request as the domain sees it, or INVALID_ARGUMENT
+ * naming the first wire field that breaks a rule: at most `maxTopics` topics, each a valid
+ * name named once with a last_seen_version in range, and an identity that names its app.
  */
-export function batchPollFromWire(req: BatchPollRequest__Output, maxTopics: number): { identity: ConsumerIdentity; cursors: BatchPollCursor[] } {
+export function batchPollFromWire(req: Pick<BatchPollRequest__Output, 'identity' | 'topics'>, maxTopics: number): { identity: ConsumerIdentity; cursors: BatchPollCursor[] } {
   if (req.topics.length > maxTopics) throw new InvalidArgumentError('topics', `must name at most ${maxTopics} topics`, req.topics.length);
   const first = new Map<string, number>();
   const cursors = req.topics.map((t, i): BatchPollCursor => {
@@ -40,6 +44,21 @@ export function batchPollFromWire(req: BatchPollRequest__Output, maxTopics: numb
     return { topic: t.topic, lastSeen: versionFromWire(t.lastSeenVersion, `topics[${i}].last_seen_version`, true) };
   });
   return { identity: validatePollIdentity(identityFromWire(req.identity)), cursors };
+}
+
+export function toUpdate(a: PollAnswer): Update | null {
+  return a.record ? { record: recordToWire(a.record), pinned: a.pinned } : null;
+}
+
+/** A topic's answer as a BatchPoll (and Watch) result. */
+export function answeredResult(topic: string, answer: PollAnswer): TopicPollResult {
+  return { topic, update: toUpdate(answer), errorCode: '', errorMessage: '' };
+}
+
+/** A topic the Poller could not answer, as a per-topic error of a BatchPoll (and Watch) result. */
+export function failedResult(topic: string, err: unknown, method: string, log: Logger): TopicPollResult {
+  const status = toServiceError(err, method, log);
+  return { topic, update: null, errorCode: grpc.status[status.code ?? grpc.status.INTERNAL], errorMessage: status.details ?? '' };
 }
 
 /** The per-topic answer of a result left for another request. */

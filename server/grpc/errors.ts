@@ -1,6 +1,7 @@
 /** The one place where Imprint errors become gRPC statuses. */
 import * as grpc from '@grpc/grpc-js';
-import { ImprintError, type ErrorCode } from '../../core/index.js';
+import { ImprintError, ResourceExhaustedError, type ErrorCode } from '../../core/index.js';
+import { RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
 import type { Logger } from '../log.js';
 
 export const STATUS_OF: Record<ErrorCode, grpc.status> = {
@@ -14,8 +15,17 @@ export const STATUS_OF: Record<ErrorCode, grpc.status> = {
   INTERNAL: grpc.status.INTERNAL,
 };
 
-/** An Imprint error keeps its message; anything else is logged and answered INTERNAL without internals. */
+/**
+ * An Imprint error keeps its message (a retry hint goes in the trailing metadata too); anything
+ * else is logged and answered INTERNAL without internals.
+ */
 export function toServiceError(err: unknown, method: string, log: Logger): Partial<grpc.StatusObject> {
+  if (err instanceof ResourceExhaustedError && err.retryAfterMs !== undefined) {
+    // How long to wait, in the trailing metadata as the limiter sends it (throttle.ts).
+    const metadata = new grpc.Metadata();
+    metadata.set(RETRY_AFTER_METADATA_KEY, String(err.retryAfterMs));
+    return { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message, metadata };
+  }
   if (err instanceof ImprintError) {
     return { code: STATUS_OF[err.code], details: err.message };
   }

@@ -1,7 +1,8 @@
 /**
  * The gRPC handlers: each translates a wire message to a call of the service code
  * (ImprintService for publish, operate and the Consumer's reads; the Poller for Poll and
- * BatchPoll) and its answer or error back, and nothing more.
+ * BatchPoll; the Watch streams for Watch, watch.ts) and its answer or error back, and nothing
+ * more.
  */
 import * as grpc from '@grpc/grpc-js';
 import {
@@ -24,14 +25,13 @@ import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/Consume
 import type { OperatorServiceHandlers } from '../../proto/gen/imprint/v1/OperatorService.js';
 import type { PublisherServiceHandlers } from '../../proto/gen/imprint/v1/PublisherService.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
-import type { Update } from '../../proto/gen/imprint/v1/Update.js';
-import type { PollAnswer } from '../../core/index.js';
 import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Poller } from '../poll/index.js';
+import type { Poller, Watchers } from '../poll/index.js';
 import type { Caller, ImprintService } from '../service.js';
-import { batchPollFromWire, fitToBudget } from './batch-poll.js';
+import { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate } from './batch-poll.js';
 import { toServiceError } from './errors.js';
+import { watchHandler } from './watch.js';
 
 /** Wraps an async handler: its result or its error (as a status) goes to the callback. */
 export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
@@ -46,10 +46,6 @@ export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req, call
 /** Who calls, as grpc-js knows it (the authenticated principal joins here with issue 14). */
 function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>): Caller {
   return { peer: call.getPeer() };
-}
-
-export function toUpdate(a: PollAnswer): Update | null {
-  return a.record ? { record: recordToWire(a.record), pinned: a.pinned } : null;
 }
 
 export function publisherHandlers(svc: ImprintService, log: Logger): PublisherServiceHandlers {
@@ -100,28 +96,23 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
       // 1. The request, checked whole before any work.
       const { identity, cursors } = batchPollFromWire(req, maxTopics);
       // 2. Each topic's answer: at once where the Poller gives it from memory, else all awaited together.
-      const answered = (topic: string, answer: PollAnswer): TopicPollResult => ({ topic, update: toUpdate(answer), errorCode: '', errorMessage: '' });
-      const failed = (topic: string, err: unknown): TopicPollResult => {
-        const status = toServiceError(err, 'BatchPoll', log);
-        return { topic, update: null, errorCode: grpc.status[status.code ?? grpc.status.INTERNAL], errorMessage: status.details ?? '' };
-      };
       const results: TopicPollResult[] = new Array(cursors.length);
       let later: Promise<void>[] | undefined;
       cursors.forEach(({ topic, lastSeen }, i) => {
         try {
           const answer = poller.poll(topic, identity, lastSeen);
           if (!(answer instanceof Promise)) {
-            results[i] = answered(topic, answer);
+            results[i] = answeredResult(topic, answer);
             return;
           }
           (later ??= []).push(
             answer.then(
-              (a) => void (results[i] = answered(topic, a)),
-              (err: unknown) => void (results[i] = failed(topic, err)),
+              (a) => void (results[i] = answeredResult(topic, a)),
+              (err: unknown) => void (results[i] = failedResult(topic, err, 'BatchPoll', log)),
             ),
           );
         } catch (err) {
-          results[i] = failed(topic, err);
+          results[i] = failedResult(topic, err, 'BatchPoll', log);
         }
       });
       if (later) await Promise.all(later);
@@ -133,16 +124,25 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
 
 const POLLS_REFUSED: Partial<grpc.StatusObject> = { code: grpc.status.UNIMPLEMENTED, details: 'this is a publish-role instance: polls go to a consume-role (or all-role) instance' };
 
-/** Refuses Poll and BatchPoll: an instance without a Poller (the publish role) sends polls elsewhere. */
-export const refusedPolls: Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll'> = {
+/** Refuses Poll, BatchPoll and Watch: an instance without a Poller (the publish role) sends polls elsewhere. */
+export const refusedPolls: Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll' | 'Watch'> = {
   Poll: (_call, callback) => callback(POLLS_REFUSED),
   BatchPoll: (_call, callback) => callback(POLLS_REFUSED),
+  Watch: (call) => void call.emit('error', POLLS_REFUSED),
 };
 
-/** The Consumer service: Poll and BatchPoll by the Poller (refused without one), the other reads by the service. */
-export function consumerHandlers(svc: ImprintService, poller: Poller | undefined, log: Logger, limits: BatchPollOptions = {}): ConsumerServiceHandlers {
+/** Refuses Watch on a server given a Poller but no Watch streams (a server assembled by hand). */
+const refusedWatch: Pick<ConsumerServiceHandlers, 'Watch'> = {
+  Watch: (call) => void call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'this server does not serve Watch: use BatchPoll' }),
+};
+
+/**
+ * The Consumer service: Poll and BatchPoll by the Poller and Watch by `watchers` (refused
+ * without them), the other reads by the service.
+ */
+export function consumerHandlers(svc: ImprintService, poller: Poller | undefined, log: Logger, limits: BatchPollOptions = {}, watchers?: Watchers): ConsumerServiceHandlers {
   return {
-    ...(poller ? pollHandlers(poller, log, limits) : refusedPolls),
+    ...(poller ? { ...pollHandlers(poller, log, limits), ...(watchers ? { Watch: watchHandler(watchers, log, limits) } : refusedWatch) } : refusedPolls),
     GetVersion: unary('GetVersion', log, async (req) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'))) })),
     ListVersions: unary('ListVersions', log, async (req) => {
       const page = await svc.listVersions(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken));

@@ -1,17 +1,18 @@
 /**
  * server/grpc: the gRPC transport over the service code. Handlers translate wire messages to
  * ImprintService and Poller calls (handlers.ts), typed errors become statuses in one function
- * (errors.ts), the Consumer service sits behind the per-application limiter and the metrics
+ * (errors.ts), Watch streams are written to their calls (watch.ts), the Consumer service sits behind the per-application limiter and the metrics
  * (guard.ts, throttle.ts), BatchPoll is bounded on the wire (batch-poll.ts), and the server
  * adds health and reflection and may listen with TCP_NODELAY (server.ts, reflection.ts,
  * listen.ts). Another transport sits beside this folder and calls the same service code.
  * Outside server/, reach it through server/index.ts.
  */
 export { startGrpcServer, SERVICE_NAMES, type GrpcServerHandle, type GrpcServerOptions, type ServiceName } from './server.js';
-export { consumerHandlers, operatorHandlers, pollHandlers, publisherHandlers, refusedPolls, toUpdate, unary } from './handlers.js';
+export { consumerHandlers, operatorHandlers, pollHandlers, publisherHandlers, refusedPolls, unary } from './handlers.js';
+export { watchHandler } from './watch.js';
 export { STATUS_OF, toServiceError } from './errors.js';
 export { guardConsumerHandlers, observedUnary, outcomeOf, type GuardOptions } from './guard.js';
 export { appFromCall, batchPollWeight, throttledUnary, TOPICS_PER_REQUEST, UNKNOWN_APP, type AppOf, type ThrottleOptions } from './throttle.js';
-export { batchPollFromWire, fitToBudget, DEFERRED_CODE, DEFERRED_MESSAGE, type BatchPollCursor } from './batch-poll.js';
+export { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate, DEFERRED_CODE, DEFERRED_MESSAGE, type BatchPollCursor } from './batch-poll.js';
 export { listenNoDelay, type Listener } from './listen.js';
 export { addReflection, contractFileDescriptors } from './reflection.js';

@@ -9,7 +9,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { loadImprintProto } from '../../proto/loader.js';
 import type { BatchPollOptions } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Poller } from '../poll/index.js';
+import type { Poller, Watchers } from '../poll/index.js';
 import type { ImprintService } from '../service.js';
 import { guardConsumerHandlers, type GuardOptions } from './guard.js';
 import { consumerHandlers, operatorHandlers, publisherHandlers } from './handlers.js';
@@ -36,6 +36,8 @@ export interface GrpcServerOptions {
   readonly service: ImprintService;
   /** Answers Poll and BatchPoll. @default none: they answer UNIMPLEMENTED (a publish-role instance) */
   readonly poller?: Poller;
+  /** Serve Watch streams (with a poller). @default none: Watch answers UNIMPLEMENTED */
+  readonly watchers?: Watchers;
   /**
    * The services served and reported in health. The ConsumerService's reads are answered
    * even when it is not listed (a publish instance: operators list versions before they pin),
@@ -59,7 +61,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const { service, services } = opts;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, publisherHandlers(service, opts.log));
-  const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll);
+  const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers);
   server.addService(proto.imprint.v1.ConsumerService.service, opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer);
   if (services.includes('imprint.v1.OperatorService')) server.addService(proto.imprint.v1.OperatorService.service, operatorHandlers(service, opts.log));
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });

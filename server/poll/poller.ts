@@ -61,6 +61,19 @@ export class Poller<S extends PollView = PollView> {
    * audit event.
    */
   poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Awaitable<PollAnswer> {
+    return this.ask(topic, identity, lastSeen, true);
+  }
+
+  /**
+   * The same answer as poll(), not audited: a Watch stream asks again on every word that a
+   * topic changed and records its watcher on connect and periodically instead (watch.ts).
+   * Failed records are counted and logged as for poll().
+   */
+  decide(topic: string, identity: ConsumerIdentity, lastSeen: Version): Awaitable<PollAnswer> {
+    return this.ask(topic, identity, lastSeen, false);
+  }
+
+  private ask(topic: string, identity: ConsumerIdentity, lastSeen: Version, audited: boolean): Awaitable<PollAnswer> {
     // 1. The question.
     validateTopicName(topic);
     if (identity !== this.validIdentity) {
@@ -72,31 +85,31 @@ export class Poller<S extends PollView = PollView> {
     try {
       decided = decidePoll(this.source, topic, identity, lastSeen);
     } catch (err) {
-      throw this.failed(topic, identity, lastSeen, err);
+      throw this.failed(topic, identity, lastSeen, err, audited);
     }
     // 3. Its failures counted, its audit event, its answer.
-    if (!(decided instanceof Promise)) return this.answered(topic, identity, lastSeen, decided);
+    if (!(decided instanceof Promise)) return this.answered(topic, identity, lastSeen, decided, audited);
     return decided.then(
-      (d) => this.answered(topic, identity, lastSeen, d),
+      (d) => this.answered(topic, identity, lastSeen, d, audited),
       (err: unknown) => {
-        throw this.failed(topic, identity, lastSeen, err);
+        throw this.failed(topic, identity, lastSeen, err, audited);
       },
     );
   }
 
-  private answered(topic: string, identity: ConsumerIdentity, lastSeen: Version, d: PollDecision): PollAnswer {
+  private answered(topic: string, identity: ConsumerIdentity, lastSeen: Version, d: PollDecision, audited: boolean): PollAnswer {
     let answer: PollAnswer = d;
     if (d.failures) {
       this.integrityFailures += d.failures.length;
       for (const f of d.failures) this.logFailure(f.topic, f.version, f.problem);
       answer = d.record ? { record: d.record, pinned: d.pinned } : { pinned: d.pinned };
     }
-    this.record(topic, identity, lastSeen, answer.record ? 'update' : 'no-update', answer.record?.version ?? lastSeen, answer.pinned);
+    if (audited) this.record(topic, identity, lastSeen, answer.record ? 'update' : 'no-update', answer.record?.version ?? lastSeen, answer.pinned);
     return answer;
   }
 
-  private failed(topic: string, identity: ConsumerIdentity, lastSeen: Version, err: unknown): unknown {
-    this.record(topic, identity, lastSeen, 'error', lastSeen, false, err instanceof Error ? err.message : String(err));
+  private failed(topic: string, identity: ConsumerIdentity, lastSeen: Version, err: unknown, audited: boolean): unknown {
+    if (audited) this.record(topic, identity, lastSeen, 'error', lastSeen, false, err instanceof Error ? err.message : String(err));
     return err;
   }
 

@@ -16,6 +16,8 @@ import type { ListVersionsRequest as _imprint_v1_ListVersionsRequest, ListVersio
 import type { ListVersionsResponse as _imprint_v1_ListVersionsResponse, ListVersionsResponse__Output as _imprint_v1_ListVersionsResponse__Output } from '../../imprint/v1/ListVersionsResponse.js';
 import type { PollRequest as _imprint_v1_PollRequest, PollRequest__Output as _imprint_v1_PollRequest__Output } from '../../imprint/v1/PollRequest.js';
 import type { PollResponse as _imprint_v1_PollResponse, PollResponse__Output as _imprint_v1_PollResponse__Output } from '../../imprint/v1/PollResponse.js';
+import type { WatchRequest as _imprint_v1_WatchRequest, WatchRequest__Output as _imprint_v1_WatchRequest__Output } from '../../imprint/v1/WatchRequest.js';
+import type { WatchResponse as _imprint_v1_WatchResponse, WatchResponse__Output as _imprint_v1_WatchResponse__Output } from '../../imprint/v1/WatchResponse.js';
 
 export interface ConsumerServiceClient extends grpc.Client {
   BatchPoll(argument: _imprint_v1_BatchPollRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_BatchPollResponse__Output>): grpc.ClientUnaryCall;
@@ -81,6 +83,11 @@ export interface ConsumerServiceClient extends grpc.Client {
   poll(argument: _imprint_v1_PollRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_PollResponse__Output>): grpc.ClientUnaryCall;
   poll(argument: _imprint_v1_PollRequest, callback: grpc.requestCallback<_imprint_v1_PollResponse__Output>): grpc.ClientUnaryCall;
   
+  Watch(argument: _imprint_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_imprint_v1_WatchResponse__Output>;
+  Watch(argument: _imprint_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_imprint_v1_WatchResponse__Output>;
+  watch(argument: _imprint_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_imprint_v1_WatchResponse__Output>;
+  watch(argument: _imprint_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_imprint_v1_WatchResponse__Output>;
+  
 }
 
 export interface ConsumerServiceHandlers extends grpc.UntypedServiceImplementation {
@@ -98,6 +105,8 @@ export interface ConsumerServiceHandlers extends grpc.UntypedServiceImplementati
   
   Poll: grpc.handleUnaryCall<_imprint_v1_PollRequest__Output, _imprint_v1_PollResponse>;
   
+  Watch: grpc.handleServerStreamingCall<_imprint_v1_WatchRequest__Output, _imprint_v1_WatchResponse>;
+  
 }
 
 export interface ConsumerServiceDefinition extends grpc.ServiceDefinition {
@@ -108,4 +117,5 @@ export interface ConsumerServiceDefinition extends grpc.ServiceDefinition {
   ListTopics: MethodDefinition<_imprint_v1_ListTopicsRequest, _imprint_v1_ListTopicsResponse, _imprint_v1_ListTopicsRequest__Output, _imprint_v1_ListTopicsResponse__Output>
   ListVersions: MethodDefinition<_imprint_v1_ListVersionsRequest, _imprint_v1_ListVersionsResponse, _imprint_v1_ListVersionsRequest__Output, _imprint_v1_ListVersionsResponse__Output>
   Poll: MethodDefinition<_imprint_v1_PollRequest, _imprint_v1_PollResponse, _imprint_v1_PollRequest__Output, _imprint_v1_PollResponse__Output>
+  Watch: MethodDefinition<_imprint_v1_WatchRequest, _imprint_v1_WatchResponse, _imprint_v1_WatchRequest__Output, _imprint_v1_WatchResponse__Output>
 }

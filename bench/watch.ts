@@ -1,0 +1,264 @@
+/**
+ * watch: what Watch buys, with default settings, the server in a child process of its own.
+ *
+ * 1. Propagation: publish → 1000 Subscribers (real Subscriber objects, one ImprintClient each,
+ *    default options: Watch) all swapped, `--rounds` rounds; each subscriber's time from the
+ *    publish to its swap, p50 / p99 / max over every round (target p99 < 1 s). Baseline in the
+ *    same run: 1000 Subscribers in poll mode at the default 30 s interval, started at random
+ *    moments over one interval (as a fleet's are), one round.
+ * 2. Idle streams: 10k Watch streams (7 topics each, 4 applications: the per-app default is
+ *    5000) held open on one consume-role instance; its RSS before and with them open (after a
+ *    full collection), per stream and in total (target < 100 MiB), beside the floor measured
+ *    the same way: a grpc-js server that only holds as many calls open.
+ *
+ * The propagation runs against `--role` (default consume: its poll table follows the change
+ * feed and tells its Watch streams; a publish-role instance on the same data dir publishes).
+ *
+ *   tsx bench/watch.ts [--role consume|all] [--subscribers 1000] [--rounds 5] [--streams 10000] [--poll-baseline yes|no]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { setMaxListeners } from 'node:events';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ImprintClient, Subscriber, type Subscription, type UpdatedEvent } from '../client/index.js';
+import * as grpc from '@grpc/grpc-js';
+import { sha256Hex, type DataPointer } from '../core/index.js';
+import { loadImprintProto } from '../proto/loader.js';
+import { silentLogger, startImprintServer, type Role } from '../server/index.js';
+import { quantile, tempDir } from './util.js';
+
+const here = fileURLToPath(import.meta.url);
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? fallback) : fallback;
+}
+
+
+interface Child {
+  readonly proc: ChildProcess;
+  readonly address: string;
+  readonly metricsPort: number;
+  /** Resident set size of the server process, bytes. */
+  rss(): number;
+  stop(): Promise<void>;
+}
+
+async function startChild(role: Role | 'floor', dataDir: string): Promise<Child> {
+  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', here, '--serve', role, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // A bench that fails leaves no server behind.
+  process.once('exit', () => proc.kill('SIGKILL'));
+  const line = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    proc.stdout?.on('data', (b: Buffer) => {
+      out += b.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve(out.slice(0, nl));
+    });
+    proc.once('exit', (code) => reject(new Error(`the ${role} server exited with ${code}`)));
+  });
+  const { port, metricsPort } = JSON.parse(line) as { port: number; metricsPort: number };
+  return {
+    proc,
+    address: `127.0.0.1:${port}`,
+    metricsPort,
+    rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${proc.pid}/status`, 'utf8'))?.[1] ?? NaN) * 1024,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+async function until(what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const payload = (text: string): DataPointer => {
+  const bytes = Buffer.from(text.padEnd(1024, '.'));
+  return { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes };
+};
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const ms = (x: number) => (x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${x.toFixed(0)} ms`);
+const fmt = (xs: number[]) => {
+  const s = sorted(xs);
+  return `p50 ${ms(quantile(s, 0.5))}, p99 ${ms(quantile(s, 0.99))}, max ${ms(s[s.length - 1] ?? NaN)}`;
+};
+
+/** Rounds of publish → every subscriber swapped: each subscriber's time to its swap, every round. */
+async function propagation(address: string, publisher: ImprintClient, n: number, rounds: number, mode: 'watch' | 'poll'): Promise<number[]> {
+  const start = (i: number) => {
+    const client = new ImprintClient({ address });
+    const subscriber = new Subscriber({ client, identity: { app: `watch-bench-${i % 4}`, cluster: 'c1', region: 'us-east-1', nodeId: `node-${i}`, labels: {} }, mode });
+    const sub: Subscription<number> = subscriber.subscribe('prop', { decode: (b) => b.length });
+    return { client, subscriber, sub };
+  };
+  // Poll mode: subscribers started at random moments over one 30 s interval, as a fleet's are
+  // (started together they would all poll in the same instant, every round).
+  const fleet = await Promise.all(Array.from({ length: n }, (_, i) => (mode === 'watch' ? start(i) : new Promise<ReturnType<typeof start>>((res) => setTimeout(() => res(start(i)), Math.random() * 30_000)))));
+  await Promise.all(fleet.map((f) => f.sub.ready()));
+  if (mode === 'watch') await until('every subscriber watching', () => fleet.every((f) => f.subscriber.following === 'watch'), 60_000);
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    await new Promise((res) => setTimeout(res, 200 + Math.random() * 300));
+    const target = (await publisher.getTopic('prop')).latestVersion + 1n;
+    const swapped = fleet.map(
+      (f) =>
+        new Promise<number>((resolve) => {
+          const onUpdated = (e: UpdatedEvent<number>) => {
+            if (e.version !== target) return;
+            f.sub.off('updated', onUpdated);
+            resolve(performance.now());
+          };
+          f.sub.on('updated', onUpdated);
+        }),
+    );
+    const t0 = performance.now();
+    await publisher.publishPointer('prop', payload(`v${target}`));
+    for (const at of await Promise.all(swapped)) times.push(at - t0);
+  }
+  for (const f of fleet) {
+    await f.subscriber.close();
+    f.client.close();
+  }
+  return times;
+}
+
+/**
+ * `count` idle Watch streams (7 topics each, 4 applications) on a server in its own process:
+ * its RSS before and with them open (each read after a full collection), in bytes.
+ */
+async function idleStreams(kind: 'consume' | 'floor', count: number): Promise<{ before: number; after: number }> {
+  const dir = tempDir();
+  const seed = kind === 'consume' ? await startImprintServer({ role: 'publish', dataDir: dir, port: 0, log: silentLogger }) : undefined;
+  const topics = Array.from({ length: 7 }, (_, i) => `idle-${i}`);
+  if (seed) {
+    const admin = new ImprintClient({ address: `127.0.0.1:${seed.port}` });
+    for (const t of topics) {
+      await admin.createTopic({ name: t });
+      await admin.publishPointer(t, payload(t));
+    }
+    admin.close();
+  }
+  const server = await startChild(kind, dir);
+  // Connections spread over 10 channels of their own (1000 streams each).
+  const clients = Array.from({ length: 10 }, () => new ImprintClient({ address: server.address, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
+  const settledRss = async () => {
+    server.proc.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, 1000));
+    return server.rss();
+  };
+  const stop = new AbortController();
+  setMaxListeners(count + 10, stop.signal);
+  let first = 0;
+  const streams: Promise<void>[] = [];
+  const open = (i: number) => {
+    const client = clients[i % clients.length] as ImprintClient;
+    let counted = false;
+    streams.push(
+      (async () => {
+        try {
+          for await (const _ of client.watch({ app: `idle-${i % 4}`, cluster: 'c1', region: 'r', nodeId: `n${i}`, labels: {} }, topics.map((topic) => ({ topic, lastSeen: 1n })), { signal: stop.signal, heartbeats: true })) {
+            if (!counted) first++;
+            counted = true;
+          }
+        } catch (err) {
+          console.error(`watch stream ${i} failed: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      })(),
+    );
+  };
+  // One stream first (the server loads what serving one needs), then the baseline, then the rest.
+  open(0);
+  await until('the first stream', () => first === 1, 30_000);
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = await settledRss();
+  for (let i = 1; i < count; i++) {
+    open(i);
+    if (i % 500 === 0) await new Promise((r) => setTimeout(r, 20));
+  }
+  await until(`${count} streams answering`, () => first === count, 120_000);
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = await settledRss();
+  stop.abort();
+  await Promise.all(streams);
+  for (const c of clients) c.close();
+  await server.stop();
+  await seed?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { before, after };
+}
+
+async function main(): Promise<void> {
+  const role = arg('role', 'consume') as Role;
+  const n = Number(arg('subscribers', '1000'));
+  const rounds = Number(arg('rounds', '5'));
+  const streams = Number(arg('streams', '10000'));
+  const withBaseline = arg('poll-baseline', 'yes') === 'yes';
+
+  // 1. Propagation, through `role` (a consume instance gets its publishes from a publish instance on the same data dir).
+  const dir = tempDir();
+  const served = await startChild(role, dir);
+  const seed = role === 'consume' ? await startImprintServer({ role: 'publish', dataDir: dir, port: 0, log: silentLogger }) : undefined;
+  const publisher = new ImprintClient({ address: seed ? `127.0.0.1:${seed.port}` : served.address });
+  await publisher.createTopic({ name: 'prop' });
+  await publisher.publishPointer('prop', payload('v1'));
+  if (role === 'consume') {
+    const reader = new ImprintClient({ address: served.address });
+    await until('the consume instance to have the topic', () => reader.poll('prop', { app: 'bench', cluster: '', region: '', nodeId: '', labels: {} }, 0n).then((r) => r.record !== undefined, () => false), 30_000);
+    reader.close();
+  }
+  const watched = await propagation(served.address, publisher, n, rounds, 'watch');
+  const polled = withBaseline ? await propagation(served.address, publisher, n, 1, 'poll') : [];
+  const p99 = quantile(sorted(watched), 0.99);
+  console.log(
+    `watch       publish -> ${n} Subscribers swapped via a ${role}-role instance (own process), default settings: Watch ${fmt(watched)} over ${rounds} rounds (target p99 < 1 s)` +
+      (withBaseline ? ` | BatchPoll every 30 s (one round) ${fmt(polled)} | p99 ratio ${(p99 / quantile(sorted(polled), 0.99)).toFixed(3)}x` : ''),
+  );
+  publisher.close();
+  await seed?.stop();
+  await served.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+
+  // 2. Idle streams, and the floor: grpc-js holding as many calls open, nothing else.
+  const real = await idleStreams('consume', streams);
+  const floor = await idleStreams('floor', streams);
+  const mib = (b: number) => (b / 1048576).toFixed(1);
+  const grew = (m: { before: number; after: number }) => m.after - m.before;
+  console.log(
+    `watch       ${streams} idle Watch streams (7 topics each) on one consume instance (own process, default settings): RSS ${mib(real.before)} -> ${mib(real.after)} MiB, ` +
+      `${mib(grew(real))} MiB for the streams (target < 100 MiB), ${(grew(real) / streams / 1024).toFixed(1)} KiB each | ` +
+      `floor, grpc-js holding as many calls (one message each): ${mib(grew(floor))} MiB, ${(grew(floor) / streams / 1024).toFixed(1)} KiB each | ratio ${(grew(real) / grew(floor)).toFixed(2)}x`,
+  );
+}
+
+// The child: one server, reporting its ports; the parent: the bench.
+if (process.argv[2] === '--serve' && process.argv[3] === 'floor') {
+  // The floor: grpc-js holding each Watch call open after one heartbeat, and nothing else.
+  const server = new grpc.Server();
+  const held = new Set<unknown>();
+  server.addService(loadImprintProto().proto.imprint.v1.ConsumerService.service, {
+    Watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
+      held.add(call);
+      call.on('cancelled', () => held.delete(call));
+      call.write({ heartbeat: { sentAtMs: Date.now() } });
+    },
+  } as unknown as grpc.UntypedServiceImplementation);
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  process.stdout.write(`${JSON.stringify({ port, metricsPort: 0 })}\n`);
+  process.on('SIGTERM', () => process.exit(0));
+} else if (process.argv[2] === '--serve') {
+  const server = await startImprintServer({ role: process.argv[3] as Role, dataDir: process.argv[4] as string, port: 0, log: silentLogger, metricsPort: 0 });
+  process.stdout.write(`${JSON.stringify({ port: server.port, metricsPort: server.metricsServer?.port })}\n`);
+  process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));
+} else {
+  await main();
+}
+// Either server: a full collection when the bench is about to read its RSS.
+process.on('SIGUSR2', () => (globalThis as { gc?: () => void }).gc?.());

@@ -1,0 +1,50 @@
+/**
+ * Watch over gRPC: the request checked exactly as a BatchPoll's (batch-poll.ts), a stream
+ * opened in the server's Watchers (server/poll/watch.ts, where what is sent when is decided),
+ * and its messages written to the call: each topic's answer as a BatchPoll result, fitted to
+ * BatchPoll's size budget on its own (direct bytes left out beyond it), and heartbeats. The
+ * call's buffer (grpc-js: 16 messages) is the stream's backpressure: a write that fills it
+ * holds the stream's sends until the call drains.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ImprintError } from '../../core/index.js';
+import type { WatchRequest__Output } from '../../proto/gen/imprint/v1/WatchRequest.js';
+import type { WatchResponse } from '../../proto/gen/imprint/v1/WatchResponse.js';
+import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
+import type { Logger } from '../log.js';
+import type { WatchStream, Watchers } from '../poll/index.js';
+import { answeredResult, batchPollFromWire, failedResult, fitToBudget } from './batch-poll.js';
+import { toServiceError } from './errors.js';
+import { appFromCall } from './throttle.js';
+
+export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollOptions = {}): grpc.handleServerStreamingCall<WatchRequest__Output, WatchResponse> {
+  const { maxTopics, maxResponseBytes } = batchPollWithDefaults(limits);
+  return (call) => {
+    const fail = (err: unknown) => void call.emit('error', toServiceError(err, 'Watch', log));
+    let stream: WatchStream;
+    try {
+      // 1. The request, checked whole before any work.
+      const { identity, cursors } = batchPollFromWire(call.request, maxTopics);
+      // 2. The stream, within the instance's and the application's bounds.
+      stream = watchers.open(appFromCall(call), identity, cursors, {
+        result(topic, outcome) {
+          const result = 'answer' in outcome ? answeredResult(topic, outcome.answer) : failedResult(topic, outcome.error, 'Watch', log);
+          return call.write({ result: fitToBudget([result], maxResponseBytes)[0] ?? result });
+        },
+        heartbeat(atMs) {
+          return call.write({ heartbeat: { sentAtMs: atMs } });
+        },
+        end(err: ImprintError) {
+          fail(err);
+        },
+      });
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    // 3. The call's events, to the stream.
+    call.on('drain', () => stream.drained());
+    call.on('cancelled', () => stream.cancelled());
+    call.on('close', () => stream.cancelled());
+  };
+}

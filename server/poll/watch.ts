@@ -1,0 +1,362 @@
+/**
+ * Watch streams, whatever the transport: a watcher names its identity and cursors (topic,
+ * version held) once, and is sent each topic's poll answer whenever it changes. The answers
+ * are the Poller's (the one decision, core/poll.ts); this file decides only when to ask and
+ * what to send.
+ *
+ *   1. On connect: every topic asked at once through the Poller (audited, one event per
+ *      topic, as a BatchPoll is), the answers sent in request order.
+ *   2. On each word from PollChanges for a watched topic: the topic is marked and, after a
+ *      short coalescing window (COALESCE_MS), asked again (not audited) with the version last
+ *      sent as what the watcher holds; the answer is sent only when it differs from the last
+ *      one sent (an update is always new: the decision never gives back what the watcher
+ *      holds, and never an older one unless pinned). Ten words in the window ask once.
+ *   3. Backpressure: while the transport's buffer is full nothing is sent and marked topics
+ *      wait; when it drains each is asked then, so only its newest answer goes out.
+ *   4. Every `heartbeatMs` a heartbeat, so the watcher can tell a quiet stream from a dead one
+ *      (one timer per instance turns a wheel of streams, not a timer per stream).
+ *   5. Every `auditIntervalMs` (each stream at its own offset) every topic is asked again
+ *      through the audited Poller: the watcher shows in audit (DescribeTopic's consumers) as
+ *      long as it watches, never once per push, and a word that was lost is made up for.
+ *   6. Bounds: at most `maxStreams` streams on the instance and `maxStreamsPerApp` per calling
+ *      application; beyond them open() throws RESOURCE_EXHAUSTED with a retry hint.
+ *   7. close(): every stream ends UNAVAILABLE (the watcher resumes elsewhere from its cursors).
+ */
+import { ImprintError, InvalidArgumentError, ResourceExhaustedError, UnavailableError, type Awaitable, type ConsumerIdentity, type PollAnswer, type Version } from '../../core/index.js';
+import type { PollChanges } from './changes.js';
+import type { Poller } from './poller.js';
+
+/** The bounds and timings of Watch streams (`--watch-*` flags, IMPRINT_WATCH_* variables). */
+export interface WatchOptions {
+  /** Streams open at once on one instance, 1 to 1000000. @default 20000 */
+  readonly maxStreams?: number;
+  /** Streams open at once per calling application, 1 to 1000000. @default 5000 */
+  readonly maxStreamsPerApp?: number;
+  /** A heartbeat on every stream this often, ms (100 to 600000). @default 15000 */
+  readonly heartbeatMs?: number;
+  /**
+   * Each stream's topics are asked again, audited, this often, ms (1000 to 86400000), counted
+   * in heartbeats (at least one). @default 600000 (10 min)
+   */
+  readonly auditIntervalMs?: number;
+}
+
+export const WATCH_DEFAULTS = { maxStreams: 20_000, maxStreamsPerApp: 5_000, heartbeatMs: 15_000, auditIntervalMs: 600_000 } as const;
+
+/** Checks the Watch options (naming the flag and variable of each) and fills in the defaults above. */
+export function watchWithDefaults(o: WatchOptions = {}): Required<WatchOptions> {
+  const whole = (field: keyof WatchOptions, flag: string, min: number, max: number): number => {
+    const v = o[field] ?? WATCH_DEFAULTS[field];
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new InvalidArgumentError(`watch.${field}`, `must be a whole number from ${min} to ${max} (--${flag}, IMPRINT_${flag.toUpperCase().replaceAll('-', '_')})`, v);
+    }
+    return v;
+  };
+  return {
+    maxStreams: whole('maxStreams', 'watch-max-streams', 1, 1_000_000),
+    maxStreamsPerApp: whole('maxStreamsPerApp', 'watch-max-streams-per-app', 1, 1_000_000),
+    heartbeatMs: whole('heartbeatMs', 'watch-heartbeat-ms', 100, 600_000),
+    auditIntervalMs: whole('auditIntervalMs', 'watch-audit-interval-ms', 1_000, 86_400_000),
+  };
+}
+
+/** Words for one topic within this window are answered once. */
+export const COALESCE_MS = 10;
+
+/** Slots of the heartbeat wheel (see Watchers). */
+const WHEEL_SLOTS = 16;
+
+/** How long a watcher refused for the stream bounds is asked to wait (x-imprint-retry-after-ms). */
+export const WATCH_RETRY_AFTER_MS = 5_000;
+
+/** One topic's answer as a stream sends it: the Poller's answer, or why it could not answer. */
+export type WatchOutcome = { readonly answer: PollAnswer } | { readonly error: unknown };
+
+/** Where a stream's messages go (the transport). A send that returns false: the buffer is full, wait for drained(). */
+export interface WatchSink {
+  result(topic: string, outcome: WatchOutcome): boolean;
+  heartbeat(atMs: number): boolean;
+  /** Ends the stream with an error (the server is stopping). */
+  end(err: ImprintError): void;
+}
+
+export interface WatchCursor {
+  readonly topic: string;
+  readonly lastSeen: Version;
+}
+
+/** What a topic waits for: to be asked again (audited or not), or an answer already asked for. */
+type Pending = 'decide' | 'audit' | Promise<WatchOutcome> | WatchOutcome;
+
+/** One topic of a stream: the version the watcher holds by what it was sent, and the last answer sent. */
+interface Watched {
+  held: Version;
+  /** "none" (nothing to do: the watcher holds its answer, or was told there is nothing newer), or "error:CODE"; undefined before the first answer. */
+  last: string | undefined;
+}
+
+export interface WatchStats {
+  readonly streams: number;
+  /** Answers sent after the first ones (a topic's answer changed). */
+  readonly pushes: number;
+  readonly heartbeats: number;
+  /** Streams refused, by reason: the instance's bound or the application's. */
+  readonly refused: { readonly instance: number; readonly app: number };
+}
+
+export interface WatchersDeps {
+  readonly poller: Poller;
+  readonly changes: PollChanges;
+  readonly options?: WatchOptions;
+  /** @default Date.now */
+  readonly clock?: () => number;
+  /** Spreads the streams over the heartbeat wheel and their audits over the interval. @default Math.random */
+  readonly random?: () => number;
+}
+
+/** The Watch streams of one server: their bounds, the words routed to them, their counts. */
+export class Watchers {
+  readonly options: Required<WatchOptions>;
+  private readonly byTopic = new Map<string, Set<WatchStream>>();
+  private readonly perApp = new Map<string, number>();
+  private readonly streams = new Set<WatchStream>();
+  private readonly unsubscribe: () => void;
+  private closed = false;
+  /**
+   * The heartbeat wheel: one timer per instance, not two per stream (10k streams). Each stream
+   * sits in one of WHEEL_SLOTS slots; the timer turns every heartbeatMs / WHEEL_SLOTS and beats
+   * the streams of one slot, so each stream beats every heartbeatMs.
+   */
+  private readonly wheel: Set<WatchStream>[] = Array.from({ length: WHEEL_SLOTS }, () => new Set());
+  private turns = 0;
+  private wheelTimer: NodeJS.Timeout | undefined;
+  pushes = 0;
+  heartbeats = 0;
+  private readonly refused = { instance: 0, app: 0 };
+
+  constructor(readonly deps: WatchersDeps) {
+    this.options = watchWithDefaults(deps.options);
+    this.unsubscribe = deps.changes.subscribe((topic) => {
+      const watching = this.byTopic.get(topic);
+      if (watching) for (const s of watching) s.changed(topic);
+    });
+  }
+
+  /**
+   * A stream for a watcher of `app` (counted against its bound) whose request was checked
+   * (identity, cursors: batchPollFromWire); its first answers start at once. Throws
+   * RESOURCE_EXHAUSTED (with retryAfterMs) beyond the bounds, UNAVAILABLE once closed.
+   */
+  open(app: string, identity: ConsumerIdentity, cursors: readonly WatchCursor[], sink: WatchSink): WatchStream {
+    if (this.closed) throw new UnavailableError('the server is stopping: watch another instance');
+    const { maxStreams, maxStreamsPerApp } = this.options;
+    const ofApp = this.perApp.get(app) ?? 0;
+    if (this.streams.size >= maxStreams) {
+      this.refused.instance++;
+      throw new ResourceExhaustedError(`this instance has ${this.streams.size} watch streams open, its limit (--watch-max-streams); retry after ${WATCH_RETRY_AFTER_MS} ms`, { retryAfterMs: WATCH_RETRY_AFTER_MS });
+    }
+    if (ofApp >= maxStreamsPerApp) {
+      this.refused.app++;
+      throw new ResourceExhaustedError(`application "${app}" has ${ofApp} watch streams open on this instance, its limit (--watch-max-streams-per-app); retry after ${WATCH_RETRY_AFTER_MS} ms`, {
+        retryAfterMs: WATCH_RETRY_AFTER_MS,
+      });
+    }
+    const random = this.deps.random ?? Math.random;
+    const { heartbeatMs, auditIntervalMs } = this.options;
+    // Its first audit at 0.5 to 1.5 intervals, so streams opened together do not audit together.
+    const stream = new WatchStream(this, app, identity, cursors, sink, Math.floor((0.5 + random()) * auditIntervalMs));
+    this.streams.add(stream);
+    this.wheel[Math.min(WHEEL_SLOTS - 1, Math.floor(random() * WHEEL_SLOTS))]?.add(stream);
+    if (!this.wheelTimer) {
+      this.wheelTimer = setInterval(() => {
+        for (const s of this.wheel[this.turns++ % WHEEL_SLOTS] ?? []) s.beat(heartbeatMs);
+      }, heartbeatMs / WHEEL_SLOTS);
+      this.wheelTimer.unref();
+    }
+    this.perApp.set(app, ofApp + 1);
+    for (const { topic } of cursors) {
+      let set = this.byTopic.get(topic);
+      if (!set) this.byTopic.set(topic, (set = new Set()));
+      set.add(stream);
+    }
+    stream.start();
+    return stream;
+  }
+
+  /** @internal A stream that ended (cancelled by its watcher, or closed) stops counting. */
+  forget(stream: WatchStream): void {
+    if (!this.streams.delete(stream)) return;
+    for (const slot of this.wheel) slot.delete(stream);
+    const left = (this.perApp.get(stream.app) ?? 1) - 1;
+    if (left > 0) this.perApp.set(stream.app, left);
+    else this.perApp.delete(stream.app);
+    for (const topic of stream.topics()) {
+      const set = this.byTopic.get(topic);
+      set?.delete(stream);
+      if (set?.size === 0) this.byTopic.delete(topic);
+    }
+  }
+
+  stats(): WatchStats {
+    return { streams: this.streams.size, pushes: this.pushes, heartbeats: this.heartbeats, refused: { ...this.refused } };
+  }
+
+  /** Streams open per application (tests, operators). */
+  streamsOf(app: string): number {
+    return this.perApp.get(app) ?? 0;
+  }
+
+  /** Ends every stream UNAVAILABLE and refuses new ones: the watchers resume elsewhere from their cursors. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe();
+    clearInterval(this.wheelTimer);
+    for (const s of [...this.streams]) s.end(new UnavailableError('the server is stopping: watch again, on this instance once it is back or on another, with the versions you hold'));
+  }
+}
+
+/** One watcher's stream (see the module comment for what it sends when). */
+export class WatchStream {
+  private readonly watched = new Map<string, Watched>();
+  /** Topics to answer, in the order they are to be sent. */
+  private readonly pending = new Map<string, Pending>();
+  private blocked = false;
+  private flushing = false;
+  private ended = false;
+  private coalesce: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly owner: Watchers,
+    readonly app: string,
+    readonly identity: ConsumerIdentity,
+    cursors: readonly WatchCursor[],
+    private readonly sink: WatchSink,
+    /** Ms until its next audit, counted down by its heartbeats. */
+    private auditInMs: number,
+  ) {
+    for (const c of cursors) this.watched.set(c.topic, { held: c.lastSeen, last: undefined });
+  }
+
+  topics(): IterableIterator<string> {
+    return this.watched.keys();
+  }
+
+  /** @internal Step 1 (steps 4 and 5 come from the heartbeat wheel of Watchers). */
+  start(): void {
+    const { poller } = this.owner.deps;
+    for (const [topic, w] of this.watched) this.pending.set(topic, settle(() => poller.poll(topic, this.identity, w.held)));
+    void this.flush();
+  }
+
+  /** Step 2: `topic` may have changed. */
+  changed(topic: string): void {
+    if (this.ended || !this.watched.has(topic)) return;
+    const waiting = this.pending.get(topic);
+    if (waiting === 'decide' || waiting === 'audit') return;
+    // An answer not yet sent is superseded (its place in the order kept).
+    this.pending.set(topic, 'decide');
+    if (!this.coalesce && !this.blocked) {
+      this.coalesce = setTimeout(() => {
+        this.coalesce = undefined;
+        void this.flush();
+      }, COALESCE_MS);
+    }
+  }
+
+  /** Step 3: the transport's buffer drained. */
+  drained(): void {
+    this.blocked = false;
+    void this.flush();
+  }
+
+  /** The watcher went away (cancelled, disconnected): stop everything. */
+  cancelled(): void {
+    this.stop();
+  }
+
+  /** Step 7 for this stream. */
+  end(err: ImprintError): void {
+    if (this.ended) return;
+    this.stop();
+    this.sink.end(err);
+  }
+
+  private stop(): void {
+    this.ended = true;
+    clearTimeout(this.coalesce);
+    this.pending.clear();
+    this.owner.forget(this);
+  }
+
+  /** @internal Steps 4 and 5: a heartbeat, `heartbeatMs` after the last one; the audit when due. */
+  beat(heartbeatMs: number): void {
+    if (this.ended) return;
+    this.auditInMs -= heartbeatMs;
+    if (this.auditInMs <= 0) {
+      this.auditInMs = this.owner.options.auditIntervalMs;
+      this.audit();
+    }
+    // A stream whose buffer is full is not idle: the watcher is behind, not gone.
+    if (this.blocked) return;
+    this.owner.heartbeats++;
+    if (!this.sink.heartbeat((this.owner.deps.clock ?? Date.now)())) this.blocked = true;
+  }
+
+  private audit(): void {
+    for (const topic of this.watched.keys()) if (typeof this.pending.get(topic) !== 'object') this.pending.set(topic, 'audit');
+    void this.flush();
+  }
+
+  /** Sends what is pending, in order, while the transport takes it. */
+  private async flush(): Promise<void> {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      const { poller } = this.owner.deps;
+      while (!this.blocked && !this.ended) {
+        const next = this.pending.entries().next();
+        if (next.done) break;
+        const [topic, what] = next.value;
+        this.pending.delete(topic);
+        const w = this.watched.get(topic);
+        if (!w) continue;
+        const asked = what === 'decide' ? settle(() => poller.decide(topic, this.identity, w.held)) : what === 'audit' ? settle(() => poller.poll(topic, this.identity, w.held)) : what;
+        const outcome = asked instanceof Promise ? await asked : asked;
+        // The watcher may have gone, or the topic been marked again, while the answer was read.
+        if (this.ended) break;
+        if (this.pending.has(topic) && what !== 'decide' && what !== 'audit') continue;
+        this.send(topic, w, outcome);
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Sends `outcome` when it is a first answer or differs from the last one sent. */
+  private send(topic: string, w: Watched, outcome: WatchOutcome): void {
+    const first = w.last === undefined;
+    let key: string;
+    if ('error' in outcome) key = `error:${outcome.error instanceof ImprintError ? outcome.error.code : 'INTERNAL'}`;
+    else key = outcome.answer.record ? `update` : 'none';
+    // The same again is not sent: an error already sent, or "none" (the watcher holds its answer).
+    if (!first && key === w.last) return;
+    // After an update the watcher holds it: nothing more to do until the answer changes.
+    if ('answer' in outcome && outcome.answer.record) {
+      w.held = outcome.answer.record.version;
+      w.last = 'none';
+    } else w.last = key;
+    if (!first) this.owner.pushes++;
+    if (!this.sink.result(topic, outcome)) this.blocked = true;
+  }
+}
+
+/** An answer asked for, as an outcome that never throws (a failure is one to send). */
+function settle(ask: () => Awaitable<PollAnswer>): Promise<WatchOutcome> | WatchOutcome {
+  try {
+    const a = ask();
+    return a instanceof Promise ? a.then((answer) => ({ answer }), (error: unknown) => ({ error })) : { answer: a };
+  } catch (error) {
+    return { error };
+  }
+}
