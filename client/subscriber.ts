@@ -23,7 +23,7 @@ import {
   decideFromSnapshot,
   InvalidArgumentError,
   identityAttributes,
-  scopeMatches,
+  olderMatches,
   validateIdentity,
   validateTopicName,
   type ConsumerIdentity,
@@ -622,7 +622,7 @@ export class Subscriber extends EventEmitter {
     const attrs = identityAttributes(this.o.identity);
     try {
       const page = await this.o.client.listVersions(topic, { pageSize: 100, pageToken: below.toString() });
-      return page.versions.filter((v) => v.scopes.some((s) => scopeMatches(s, attrs))).slice(0, this.o.olderVersionsToTry);
+      return page.versions.filter((v) => olderMatches(v, attrs)).slice(0, this.o.olderVersionsToTry);
     } catch {
       return [];
     }

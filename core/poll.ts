@@ -110,6 +110,15 @@ function olderAnswer(record: VersionRecord | undefined, failures: readonly Recor
 }
 
 /**
+ * Whether an older record may stand in for a target a consumer with `attrs` cannot use: one of
+ * its scopes matches them (and it was published by `atMs`, when given). Step 4 above and the
+ * Subscriber's start-up (a latest whose payload cannot be loaded) both choose with it.
+ */
+export function olderMatches(r: VersionRecord, attrs: Readonly<Record<string, string>>, atMs?: number): boolean {
+  return (atMs === undefined || r.publishedAtMs <= atMs) && r.scopes.some((s) => scopeMatches(s, attrs));
+}
+
+/**
  * The newest record below `below` whose scopes match `attrs` and that passes its check
  * (published by `atMs`, when given), read `OLDER_PAGE` at a time through `page`. Each record
  * that matches but fails its check is added to `failures`.
@@ -124,8 +133,7 @@ export function newestGood(
   const records = page(below, OLDER_PAGE);
   const next = (rs: readonly VersionRecord[]): Awaitable<VersionRecord | undefined> => {
     for (const r of rs) {
-      if (atMs !== undefined && r.publishedAtMs > atMs) continue;
-      if (!r.scopes.some((s) => scopeMatches(s, attrs))) continue;
+      if (!olderMatches(r, attrs, atMs)) continue;
       const problem = recordProblem(r);
       if (!problem) return r;
       failures.push({ topic: r.topic, version: r.version, problem });

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   NotFoundError,
   OLDER_PAGE,
+  olderMatches,
   decidePoll,
   recordDigest,
   sha256Hex,
@@ -128,5 +129,19 @@ describe('decidePoll', () => {
     expect(() => decidePoll(source({}, true), 'ghost', identity(), 0n)).toThrow(NotFoundError);
     expect(() => decidePoll(source({}, true), 'ghost', identity(), 0n)).toThrow('topic "ghost" does not exist');
     await expect(decidePoll(source({}, false), 'ghost', identity(), 0n)).rejects.toThrow(NotFoundError);
+  });
+});
+
+describe('olderMatches (the rule step 4 and the Subscriber start-up choose older versions by)', () => {
+  const attrs = { region: 'eu-west-1', cluster: 'c1', app: 'scorer' };
+  it.each([
+    ['a record for everyone', [{}], undefined, true],
+    ['a record for this region', [{ region: 'eu-west-1' }], undefined, true],
+    ['a record for another region only', [{ region: 'us-east-1' }], undefined, false],
+    ['a record for another region or this cluster', [{ region: 'us-east-1' }, { cluster: 'c1' }], undefined, true],
+    ['a record published after the time asked about', [{}], 1000, false],
+    ['a record published at the time asked about', [{}], 1002, true],
+  ] as const)('%s: %s', (_what, scopes, atMs, expected) => {
+    expect(olderMatches(rec(2n, [...scopes]), attrs, atMs)).toBe(expected);
   });
 });
