@@ -19,16 +19,10 @@
  *   npm run bench -- feed
  *   IMPRINT_CASSANDRA=127.0.0.1:9042 npx tsx bench/feed.ts
  */
-import path from 'node:path';
-import fs from 'node:fs';
-import cassandra from 'cassandra-driver';
 import { sha256Hex, type NewVersion } from '../core/index.js';
-import { cassandraWithDefaults } from '../server/config.js';
-import { CassandraMetadataStore } from '../server/store/cassandra.js';
 import type { FeedCursor } from '../server/store/change-feed.js';
 import type { MetadataStore } from '../server/store/metadata-store.js';
-import { SqliteMetadataStore } from '../server/store/sqlite.js';
-import { tempDir } from './util.js';
+import { withCassandra, withSqlite } from './stores.js';
 
 const SIZES = [1_000, 10_000] as const;
 const CHANGES = 200;
@@ -150,29 +144,5 @@ async function sequence<T>(n: number, fn: () => Promise<T>): Promise<T[]> {
   return out;
 }
 
-const dir = tempDir();
-const sqlite = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
-try {
-  await measure('sqlite', sqlite, 't');
-} finally {
-  await sqlite.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-}
-
-const endpoint = process.env.IMPRINT_CASSANDRA;
-if (endpoint) {
-  const keyspace = `imprint_bench_feed_${Date.now().toString(36)}`;
-  const store = await CassandraMetadataStore.open(
-    { ...cassandraWithDefaults({ contactPoints: endpoint, localDataCenter: 'datacenter1', keyspace, replication: '{"class":"SimpleStrategy","replication_factor":1}' }), feed: { settleMs: 5_000 } },
-  );
-  try {
-    await measure('cassandra', store, 't', 6_000);
-  } finally {
-    await store.close();
-    const raw = new cassandra.Client({ contactPoints: [endpoint], localDataCenter: 'datacenter1' });
-    await raw.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-    await raw.shutdown();
-  }
-} else {
-  console.log('feed        cassandra: not measured (set IMPRINT_CASSANDRA=host:port)');
-}
+await withSqlite((sqlite) => measure('sqlite', sqlite, 't'));
+await withCassandra('feed', { feed: { settleMs: 5_000 } }, (store) => measure('cassandra', store, 't', 6_000));

@@ -18,16 +18,11 @@
  *   npm run bench -- scale
  *   IMPRINT_CASSANDRA=127.0.0.1:9042 node --expose-gc --import tsx bench/scale.ts [--cassandra-only]
  */
-import fs from 'node:fs';
-import path from 'node:path';
-import cassandra from 'cassandra-driver';
 import { sha256Hex, type NewVersion } from '../core/index.js';
-import { cassandraWithDefaults } from '../server/config.js';
 import { PollTable } from '../server/poll/index.js';
-import { CassandraMetadataStore } from '../server/store/cassandra.js';
 import type { MetadataStore } from '../server/store/metadata-store.js';
-import { SqliteMetadataStore } from '../server/store/sqlite.js';
-import { quantile, tempDir } from './util.js';
+import { withCassandra, withSqlite } from './stores.js';
+import { quantile } from './util.js';
 
 const WINDOW_S = 10;
 const CHANGES_PER_S = 10;
@@ -137,29 +132,5 @@ async function sizes(label: string, store: MetadataStore, counts: readonly numbe
 }
 
 if (!gc) console.log('scale       (run with --expose-gc for the heap column; bench/run.ts does)');
-if (!process.argv.includes('--cassandra-only')) {
-  const dir = tempDir();
-  const sqlite = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
-  try {
-    await sizes('sqlite', sqlite, [1_000, 10_000, 30_000], 't', 1);
-  } finally {
-    await sqlite.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-const endpoint = process.env.IMPRINT_CASSANDRA;
-if (endpoint) {
-  const keyspace = `imprint_bench_scale_${Date.now().toString(36)}`;
-  const store = await CassandraMetadataStore.open(cassandraWithDefaults({ contactPoints: endpoint, localDataCenter: 'datacenter1', keyspace, replication: '{"class":"SimpleStrategy","replication_factor":1}' }));
-  try {
-    await sizes('cassandra', store, [10_000], 't', 16);
-  } finally {
-    await store.close();
-    const raw = new cassandra.Client({ contactPoints: [endpoint], localDataCenter: 'datacenter1' });
-    await raw.execute(`DROP KEYSPACE IF EXISTS ${keyspace}`).catch(() => undefined);
-    await raw.shutdown();
-  }
-} else {
-  console.log('scale       cassandra: not measured (set IMPRINT_CASSANDRA=host:port)');
-}
+if (!process.argv.includes('--cassandra-only')) await withSqlite((sqlite) => sizes('sqlite', sqlite, [1_000, 10_000, 30_000], 't', 1));
+await withCassandra('scale', {}, (store) => sizes('cassandra', store, [10_000], 't', 16));
