@@ -2,7 +2,7 @@
  * Watch on the consume role: a publish-role instance and a consume-role instance on one data
  * dir (SQLite in WAL mode); what the publish instance commits reaches a watcher of the consume
  * instance once the consume instance's poll table has it: the table, tailing the change feed,
- * gives the word to its Watch streams (server/poll/poll-table.ts, H8a).
+ * gives the word to its Watch streams (server/poll/poll-table.ts and feed-follower.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient, type WatchEvent } from '../../client/index.js';
