@@ -3,9 +3,9 @@
  * amount of work and memory): the request is checked whole before any work, and the answer
  * is fitted to a byte budget.
  *
- * The budget counts each result exactly as grpc-js will send it: results with a record are
- * measured with the contract's own encoder, others (three strings) by their UTF-8 lengths,
- * each with its framing in the response. Beyond the budget a
+ * The budget counts each result exactly as grpc-js will send it: a record by the contract's
+ * own encoder (once per record object, see wireRecordOf), strings by their UTF-8 lengths, each
+ * field with its framing. Beyond the budget a
  * record comes without its direct bytes (`direct_omitted`; the client reads it with
  * GetVersion), and a result that does not fit even so is left for another request (error_code
  * RESOURCE_EXHAUSTED). Room for leaving every later result out is kept as the results are
@@ -14,11 +14,12 @@
  * exceed the budget can still go over it.
  */
 import * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, validatePollIdentity, validateTopicName, type ConsumerIdentity, type PollAnswer, type Version } from '../../core/index.js';
+import { InvalidArgumentError, validatePollIdentity, validateTopicName, type ConsumerIdentity, type PollAnswer, type Version, type VersionRecord } from '../../core/index.js';
 import { identityFromWire, recordToWire, versionFromWire } from '../../proto/convert.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import type { Update } from '../../proto/gen/imprint/v1/Update.js';
+import type { VersionRecord as WireRecord } from '../../proto/gen/imprint/v1/VersionRecord.js';
 import { wireType } from '../../proto/loader.js';
 import type { Logger } from '../log.js';
 import { toServiceError } from './errors.js';
@@ -47,7 +48,27 @@ export function batchPollFromWire(req: Pick<BatchPollRequest__Output, 'identity'
 }
 
 export function toUpdate(a: PollAnswer): Update | null {
-  return a.record ? { record: recordToWire(a.record), pinned: a.pinned } : null;
+  return a.record ? { record: wireRecordOf(a.record), pinned: a.pinned } : null;
+}
+
+/**
+ * A record's wire form, made once per record object and shared by every answer that carries
+ * it: a consume instance serves one VersionRecord object to every consumer of that version, so
+ * a version announced to thousands is converted (and measured, recordBytes) once, not once per
+ * answer. Records are immutable and a wire form is never changed once made (withoutDirect
+ * copies what it changes).
+ */
+const wireRecords = new WeakMap<VersionRecord, WireRecord>();
+/** Encoded bytes of the wire records measured so far. */
+const wireRecordBytes = new WeakMap<WireRecord, number>();
+
+function wireRecordOf(r: VersionRecord): WireRecord {
+  let wire = wireRecords.get(r);
+  if (!wire) {
+    wire = recordToWire(r);
+    wireRecords.set(r, wire);
+  }
+  return wire;
 }
 
 /** A topic's answer as a BatchPoll (and Watch) result. */
@@ -67,7 +88,7 @@ export const DEFERRED_MESSAGE = 'not answered: the response reached its size bud
 
 /** `results` (in request order) within `maxBytes` on the wire, as the module comment says. */
 export function fitToBudget(results: TopicPollResult[], maxBytes: number): TopicPollResult[] {
-  const deferredBytes = results.map((r) => framed(resultBytes(deferred(r.topic ?? ''))));
+  const deferredBytes = results.map((r) => framed(stringBytes(r.topic ?? '') + DEFERRED_ERROR_BYTES));
   let reserve = deferredBytes.reduce((a, b) => a + b, 0);
   let used = 0;
   return results.map((r, i) => {
@@ -91,15 +112,35 @@ export function fitToBudget(results: TopicPollResult[], maxBytes: number): Topic
   });
 }
 
-const TopicPollResultType = wireType('imprint.v1.TopicPollResult');
+const VersionRecordType = wireType('imprint.v1.VersionRecord');
 
-/** The encoded bytes of one result: an update's with the contract's encoder, else its three strings' (proto3 leaves empty ones out). */
+/**
+ * The encoded bytes of one result. The encoder grpc-js uses (protobufjs) writes every field
+ * the object has, empty strings and false included, and leaves out only null and undefined.
+ */
 function resultBytes(r: TopicPollResult): number {
-  if (r.update) return TopicPollResultType.encode(TopicPollResultType.fromObject(r)).len;
-  let bytes = 0;
-  for (const text of [r.topic, r.errorCode, r.errorMessage]) if (text) bytes += framed(Buffer.byteLength(text));
+  return stringBytes(r.topic) + (r.update == null ? 0 : framed(updateBytes(r.update))) + stringBytes(r.errorCode) + stringBytes(r.errorMessage);
+}
+
+/** An Update's fields: its record (by the contract's encoder, once per wire record), and the two flags (a tag and a byte each). */
+function updateBytes(u: Update): number {
+  return (u.record == null ? 0 : framed(recordBytes(u.record))) + (u.pinned == null ? 0 : 2) + (u.directOmitted == null ? 0 : 2);
+}
+
+function recordBytes(wire: WireRecord): number {
+  let bytes = wireRecordBytes.get(wire);
+  if (bytes === undefined) {
+    bytes = VersionRecordType.encode(VersionRecordType.fromObject(wire)).len;
+    wireRecordBytes.set(wire, bytes);
+  }
   return bytes;
 }
+
+function stringBytes(text: string | null | undefined): number {
+  return text == null ? 0 : framed(Buffer.byteLength(text));
+}
+/** A deferred result's error_code and error_message. */
+const DEFERRED_ERROR_BYTES = stringBytes(DEFERRED_CODE) + stringBytes(DEFERRED_MESSAGE);
 
 /** A field's bytes inside its message: its tag (one byte: fields 1-15), its length and itself. */
 function framed(bytes: number): number {

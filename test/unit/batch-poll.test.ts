@@ -5,7 +5,7 @@ import { recordToWire } from '../../proto/convert.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import { loadImprintProto } from '../../proto/loader.js';
-import { BATCH_POLL_DEFAULTS, DEFERRED_CODE, DEFERRED_MESSAGE, batchPollFromWire, batchPollWithDefaults, fitToBudget } from '../../server/index.js';
+import { BATCH_POLL_DEFAULTS, DEFERRED_CODE, DEFERRED_MESSAGE, batchPollFromWire, batchPollWithDefaults, fitToBudget, toUpdate } from '../../server/index.js';
 
 /** What grpc-js sends for a BatchPollResponse of `results`. */
 function encodedBytes(results: TopicPollResult[]): number {
@@ -53,6 +53,15 @@ describe('fitToBudget', () => {
     for (const r of fitted.filter((x) => kind(x) === 'deferred')) expect(r).toEqual({ topic: r.topic, update: null, errorCode: DEFERRED_CODE, errorMessage: DEFERRED_MESSAGE });
   });
 
+  it('counts to the byte (pinned flags, non-ASCII metadata, the same record in two answers): an answer exactly at the budget stays as it is, one byte less does not', () => {
+    const pinned = (r: TopicPollResult): TopicPollResult => ({ ...r, update: { ...r.update, pinned: true } });
+    const shared = result('s', Buffer.from('s'.repeat(700)));
+    const results = [result('a', Buffer.from('x'.repeat(1000))), pinned(result('p', Buffer.from('y'.repeat(300)), { ü: 'ß€' })), shared, { ...shared, topic: 's2' }, pinned(result('d', Buffer.from('z'.repeat(500))))];
+    const exact = encodedBytes(results);
+    expect(fitToBudget(results, exact)).toEqual(results);
+    expect(fitToBudget(results, exact - 1).map(kind)).toEqual(['whole', 'whole', 'whole', 'whole', 'omitted']);
+  });
+
   it('only the first result may go over: alone, without its bytes', () => {
     const metadata = Object.fromEntries(Array.from({ length: 64 }, (_, k) => [`k${k}`, 'x'.repeat(4096)]));
     const fitted = fitToBudget([result('a', Buffer.alloc(10), metadata), result('b', Buffer.alloc(10), metadata)], 65_536);
@@ -64,6 +73,21 @@ describe('fitToBudget', () => {
     const deferred = most.map((r) => ({ ...r, errorCode: DEFERRED_CODE, errorMessage: DEFERRED_MESSAGE }));
     expect(encodedBytes(deferred) / 2000).toBe(232);
     expect(encodedBytes(deferred)).toBeLessThan(1_048_576);
+  });
+});
+
+describe('toUpdate', () => {
+  it('converts a record once: every answer carrying the same record object shares its wire form, equal to a fresh conversion', () => {
+    const payload = Buffer.from('model');
+    const base = { topic: 't', version: 7n, publishedAtMs: 1_700_000_000_000, metadata: { build: '7' }, pointer: { kind: 'direct' as const, size: payload.length, sha256: sha256Hex(payload), bytes: payload } };
+    const record = { ...base, scopes: [{}], digest: recordDigest(base) };
+    const first = toUpdate({ record, pinned: false });
+    const again = toUpdate({ record, pinned: true });
+    expect(again?.record).toBe(first?.record);
+    expect(first?.record).toEqual(recordToWire(record));
+    expect([first?.pinned, again?.pinned]).toEqual([false, true]);
+    // Another object with the same contents is converted on its own.
+    expect(toUpdate({ record: { ...record }, pinned: false })?.record).not.toBe(first?.record);
   });
 });
 
