@@ -48,6 +48,8 @@ export interface FeedFollowerOptions {
   readonly tailMs?: number;
   /** How often everything is read again anyway, ms; Infinity: only when needed. @default 300000 */
   readonly rereadMs?: number;
+  /** What a successful `reread` did, as its log line says it. @default 'read every topic again' */
+  readonly rereadSays?: string;
   /** Entries one feed read asks for at most. @default 1000 */
   readonly pageLimit?: number;
   /** Feed reads failed in a row after which everything is read again. @default 3 */
@@ -71,6 +73,7 @@ function withDefaults(o: FeedFollowerOptions): Resolved {
   const r: Resolved = {
     tailMs: o.tailMs ?? 100,
     rereadMs: o.rereadMs ?? 300_000,
+    rereadSays: o.rereadSays ?? 'read every topic again',
     pageLimit: o.pageLimit ?? 1000,
     failuresBeforeReread: o.failuresBeforeReread ?? 3,
     log: o.log ?? silentLogger,
@@ -250,7 +253,7 @@ export class FeedFollower extends EventEmitter {
       this.lastRereadAt = this.o.clock();
       this.counts.rereads[reason]++;
       this.recovered();
-      this.o.log.info('read every topic again', { reason, durationMs });
+      this.o.log.info(this.o.rereadSays, { reason, durationMs });
     } else {
       this.counts.rereadFailures++;
       this.failStreak++;
@@ -317,6 +320,7 @@ export function noticeFollower(o: { readonly store: ChangeFeed & { listTopics():
       }
     },
     rereadMs: Number.POSITIVE_INFINITY,
+    rereadSays: 'following the change feed from its head (polls read the store; Watch streams are told of every topic after a gap)',
     ...(o.tailMs !== undefined && { tailMs: o.tailMs }),
     log,
     ...(o.clock && { clock: o.clock }),
