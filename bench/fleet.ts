@@ -59,9 +59,26 @@ const generatorClient = process.argv.includes('--grpc-js') ? 'grpc-js' : 'raw';
 type Placement = 'shared' | 'pinned';
 const placementArg = process.argv.includes('--placement') ? process.argv[process.argv.indexOf('--placement') + 1] : 'both';
 if (placementArg !== 'shared' && placementArg !== 'pinned' && placementArg !== 'both') throw new Error('--placement must be shared, pinned or both');
-const canPin = os.cpus().length >= 2 && spawnSync('taskset', ['-V']).status === 0;
+/** Puts every thread of process `pid` on `cpus` (taskset's list, e.g. "0" or "0-1"). */
+function pin(pid: number, cpus: string): void {
+  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`fleet: taskset -a -p -c ${cpus} ${pid} failed: ${r.stderr.trim()}`);
+}
+const allCpus = `0-${os.cpus().length - 1}`;
+/** Whether this machine lets the bench pin: taskset is there, 2 cores or more, and moving this process to core 1 and back works. */
+const canPin = ((): boolean => {
+  if (os.cpus().length < 2) return false;
+  try {
+    pin(process.pid, '1');
+    pin(process.pid, allCpus);
+    return true;
+  } catch {
+    return false;
+  }
+})();
 if (placementArg === 'pinned' && !canPin) throw new Error('--placement pinned needs taskset and 2 cores or more');
 const placements: Placement[] = placementArg === 'both' ? (canPin ? ['shared', 'pinned'] : ['shared']) : [placementArg];
+if (placementArg === 'both' && !canPin) console.log('fleet       pinned: not measured (needs taskset and 2 cores this process may use)');
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dir = tempDir();
@@ -79,13 +96,6 @@ for (const [i, name] of names.entries()) {
   await publisher.createTopic({ name, owner: 'fleet', description: '', retention: {} }, Date.now());
   await publisher.publish({ topic: name, metadata: { build: '1' }, pointer: pointer(i, 1), scopes: [{}] }, Date.now());
 }
-
-/** Puts every thread of process `pid` on `cpus` (taskset's list, e.g. "0" or "0-1"). */
-function pin(pid: number, cpus: string): void {
-  const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`fleet: taskset -a -p -c ${cpus} ${pid} failed: ${r.stderr.trim()}`);
-}
-const allCpus = `0-${os.cpus().length - 1}`;
 
 /** Busy and total jiffies of the whole machine (Linux), to show what else used the CPUs. */
 function machineTicks(): { busy: number; total: number } | undefined {
