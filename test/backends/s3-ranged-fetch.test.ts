@@ -9,15 +9,13 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3BlobStore } from '../../client/blob-store/s3.js';
 import { downloadPayload, fetchPayload, type FetchOptions } from '../../client/index.js';
 import { DataIntegrityError, sha256Hex, type BlobLocation, type VersionRecord } from '../../core/index.js';
 import { tempDir } from '../helpers.js';
-import { expectDamagedCopyRefused } from '../payload-checks.js';
+import { arrayBuffersLeftAbove, expectDamagedCopyRefused, gcFunction, settledArrayBuffers } from '../payload-checks.js';
 import { dropBucket, s3Endpoints, storeOn } from './s3-util.js';
 
 const MiB = 1024 * 1024;
@@ -27,18 +25,6 @@ const MiB = 1024 * 1024;
  * stores in a background task after a collection, so collect and look again until it stops
  * falling (at most 10 s).
  */
-async function settledArrayBuffers(gc: () => void): Promise<number> {
-  let last = Infinity;
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
-    gc();
-    const now = process.memoryUsage().arrayBuffers;
-    if (now >= last) return now;
-    last = now;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return last;
-}
-
 function recordFor(bytes: Buffer, locations: readonly BlobLocation[], pointer: Partial<{ sha256: string }> = {}): VersionRecord {
   return { topic: 'model', version: 1n, publishedAtMs: 0, metadata: {}, scopes: [{}], digest: '', pointer: { kind: 'blob', size: bytes.length, sha256: sha256Hex(bytes), locations, ...pointer } };
 }
@@ -111,8 +97,7 @@ describe('payloads read in ranged parts from MinIO', () => {
   });
 
   it('an aborted fetch stops every part and frees its buffer', async () => {
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
+    const gc = gcFunction();
     const bytes = randomBytes(64 * MiB);
     const record = await inBoth(bytes);
     const before = await settledArrayBuffers(gc);
@@ -129,14 +114,6 @@ describe('payloads read in ranged parts from MinIO', () => {
     await expect(fetched).rejects.toThrow('caller gave up');
     expect(during - before).toBeGreaterThan(60 * MiB);
     // Freed memory is given back by a background task after the collection: look until it is, or 10 s have passed.
-    const deadline = Date.now() + 10_000;
-    let after = Infinity;
-    while (Date.now() < deadline) {
-      gc();
-      after = process.memoryUsage().arrayBuffers - before;
-      if (after < 8 * MiB) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(after).toBeLessThan(8 * MiB);
+    expect(await arrayBuffersLeftAbove(before, 8 * MiB, gc)).toBeLessThan(8 * MiB);
   });
 });

@@ -10,8 +10,6 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import {
   LocalBlobStore,
@@ -28,7 +26,7 @@ import {
 import { DataIntegrityError, InvalidArgumentError, sha256Hex, type BlobLocation, type VersionRecord } from '../../core/index.js';
 import { runCli } from '../cli-process.js';
 import { startTestServer, tempDir } from '../helpers.js';
-import { expectDamagedCopyRefused } from '../payload-checks.js';
+import { arrayBuffersLeftAbove, expectDamagedCopyRefused, gcFunction, settledArrayBuffers } from '../payload-checks.js';
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -145,24 +143,6 @@ const fileOf = (store: WatchedStore, key: string): string => path.join(store.inn
  * stores in a background task after a collection, so collect and look again until it stops
  * falling (at most 10 s).
  */
-async function settledArrayBuffers(gc: () => void): Promise<number> {
-  let last = Infinity;
-  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
-    gc();
-    const now = process.memoryUsage().arrayBuffers;
-    if (now >= last) return now;
-    last = now;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return last;
-}
-
-/** Setting the flag at run time makes `gc` reachable in a new context (the test cannot pass --expose-gc to its worker). */
-function gcFunction(): () => void {
-  v8.setFlagsFromString('--expose-gc');
-  return vm.runInNewContext('gc') as () => void;
-}
-
 describe('payloads read in ranged parts', () => {
   const key = 'model/v1';
 
@@ -310,15 +290,7 @@ describe('payloads read in ranged parts', () => {
     expect(east.inFlight).toBe(0);
     expect(during - before).toBeGreaterThan(60 * MiB);
     // Freed memory is given back by a background task after the collection: look until it is, or 10 s have passed.
-    const deadline = Date.now() + 10_000;
-    let after = Infinity;
-    while (Date.now() < deadline) {
-      gc();
-      after = process.memoryUsage().arrayBuffers - before;
-      if (after < 8 * MiB) break;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(after).toBeLessThan(8 * MiB);
+    expect(await arrayBuffersLeftAbove(before, 8 * MiB, gc)).toBeLessThan(8 * MiB);
 
     const dir = tempDir();
     const again = new AbortController();
