@@ -216,15 +216,25 @@ describe('Cassandra store: change feed', () => {
   /** A reader with short windows, so that settling takes seconds. */
   const quick = { feed: { lookbackMs: 500, settleMs: 3_000, retentionMs: 3_600_000 } };
 
-  /** The raw feed rows of a topic in the last 30 s (its partitions hold every topic of its shard: the last rows only). */
+  /**
+   * The raw feed rows of a topic in the last 30 s (its partitions hold every topic of its shard:
+   * the last rows only, every page of them: after the suites before it, a partition's last 30 s
+   * can hold more rows than one page).
+   */
   async function feedRowsOf(topic: string): Promise<cassandra.types.Row[]> {
     const since = ticksOf(Date.now() - 30_000);
-    const rows = await Promise.all(
-      [bucketOf(since), bucketOf(ticksOf(Date.now()))].map((b) =>
-        raw.execute(`SELECT bucket, shard, at, id, topic, kind, version, hint, TTL(topic) AS ttl FROM ${KEYSPACE}.feed WHERE bucket = ? AND shard = ? AND at > ?`, [b, shardOf(topic), since], { prepare: true }),
-      ),
-    );
-    const byId = new Map(rows.flatMap((rs) => rs.rows).map((r) => [String(r.get('id')), r]));
+    const pages = async (bucket: bigint): Promise<cassandra.types.Row[]> => {
+      const out: cassandra.types.Row[] = [];
+      let pageState: string | undefined;
+      do {
+        const rs = await raw.execute(`SELECT bucket, shard, at, id, topic, kind, version, hint, TTL(topic) AS ttl FROM ${KEYSPACE}.feed WHERE bucket = ? AND shard = ? AND at > ?`, [bucket, shardOf(topic), since], { prepare: true, ...(pageState && { pageState }) });
+        out.push(...rs.rows);
+        pageState = rs.pageState ?? undefined;
+      } while (pageState);
+      return out;
+    };
+    const rows = await Promise.all([...new Set([bucketOf(since), bucketOf(ticksOf(Date.now()))])].map(pages));
+    const byId = new Map(rows.flat().map((r) => [String(r.get('id')), r]));
     return [...byId.values()].filter((r) => r.get('topic') === topic);
   }
 
