@@ -1,0 +1,290 @@
+/**
+ * What one serving instance knows of the fleet: per (topic, node) the version held, its pin
+ * flag, its last poll and its failed polls since the last summary. Every poll the Poller
+ * answers is `observe`d here; the audit sink hears only what changed (core/holdings.ts
+ * decides): a hold event on first sight, a move or a flipped pin flag; a gone event when a
+ * node stops polling for `quietMs`; and every `summaryMs` one summary per (topic, app,
+ * cluster, region, version). A node polling the same version every 30 s costs a map lookup
+ * and two field writes, no event.
+ *
+ * Memory is bounded: at most `maxHoldings` (topic, node) pairs are tracked one by one. A node
+ * seen when the table is full is not remembered: its polls are counted per summary group
+ * (`foldedPolls` in the summary, `imprint_audit_holdings_folded_total`) until quiet nodes make
+ * room again.
+ */
+import os from 'node:os';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { InvalidArgumentError, holdingChange, isQuiet, previousVersion, summarize, summaryKey, type ConsumerIdentity, type Holding, type HoldingEvent } from '../../core/index.js';
+import { silentLogger, type Logger } from '../log.js';
+
+/** Where events go (an AuditSink). */
+export interface HoldingEventSink {
+  record(event: HoldingEvent): void;
+}
+
+export interface HoldingsOptions {
+  readonly sink: HoldingEventSink;
+  /** This instance's name in the events. @default host:pid/start time (unique per process life) */
+  readonly replica?: string;
+  /** A node not seen for this long is gone, ms (10000 to 86400000). @default 600000 (10 min) */
+  readonly quietMs?: number;
+  /** Summaries (and the quiet check) this often, ms (1000 to 86400000). @default 300000 (5 min) */
+  readonly summaryMs?: number;
+  /** (topic, node) pairs tracked one by one at most (1 to 50000000). @default 2000000 */
+  readonly maxHoldings?: number;
+  /** @default Date.now */
+  readonly clock?: () => number;
+  readonly log?: Logger;
+  readonly registry?: Registry;
+}
+
+export const HOLDINGS_DEFAULTS = { quietMs: 600_000, summaryMs: 300_000, maxHoldings: 2_000_000 } as const;
+
+/** A node, as the table shares it across its topics. */
+interface NodeRef {
+  readonly key: string;
+  /** The identity first seen (labels included), for the events. */
+  readonly identity: ConsumerIdentity;
+  /** Topics it holds a slot in; at 0 it is forgotten. */
+  topics: number;
+}
+
+interface TopicHoldings {
+  readonly byNode: Map<NodeRef, Holding>;
+  /** Polls of untracked nodes since the last summary, per summary group. */
+  folded: Map<string, number>;
+}
+
+export interface HoldingsStats {
+  /** (topic, node) pairs tracked. */
+  readonly holdings: number;
+  readonly nodes: number;
+  readonly topics: number;
+  /** Polls observed. */
+  readonly observed: number;
+  /** Events sent to the sink, by kind. */
+  readonly events: { readonly hold: number; readonly gone: number; readonly summary: number };
+  /** Polls of nodes not tracked because the table was full. */
+  readonly folded: number;
+  /** Sweeps (quiet check and summaries) completed. */
+  readonly sweeps: number;
+}
+
+export function defaultReplicaName(): string {
+  return `${os.hostname()}:${process.pid}/${Date.now().toString(36)}`;
+}
+
+function whole(field: string, v: number | undefined, dflt: number, min: number, max: number): number {
+  const x = v ?? dflt;
+  if (!(Number.isInteger(x) && x >= min && x <= max)) throw new InvalidArgumentError(field, `must be a whole number from ${min} to ${max}`, v);
+  return x;
+}
+
+export class Holdings {
+  readonly replica: string;
+  readonly quietMs: number;
+  readonly summaryMs: number;
+  readonly maxHoldings: number;
+  private readonly sink: HoldingEventSink;
+  private readonly now: () => number;
+  private readonly log: Logger;
+  private readonly nodes = new Map<string, NodeRef>();
+  private readonly topics = new Map<string, TopicHoldings>();
+  private count = 0;
+  private observed = 0;
+  private folded = 0;
+  private sweeps = 0;
+  private readonly events = { hold: 0, gone: 0, summary: 0 };
+  /** The identity object seen last and its node: a BatchPoll observes all its topics with one. */
+  private lastIdentity: ConsumerIdentity | undefined;
+  private lastNode: NodeRef | undefined;
+  private lastSweepMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+
+  constructor(o: HoldingsOptions) {
+    this.sink = o.sink;
+    this.replica = o.replica ?? defaultReplicaName();
+    this.quietMs = whole('quietMs', o.quietMs, HOLDINGS_DEFAULTS.quietMs, 10_000, 86_400_000);
+    this.summaryMs = whole('summaryMs', o.summaryMs, HOLDINGS_DEFAULTS.summaryMs, 1_000, 86_400_000);
+    this.maxHoldings = whole('maxHoldings', o.maxHoldings, HOLDINGS_DEFAULTS.maxHoldings, 1, 50_000_000);
+    this.now = o.clock ?? Date.now;
+    this.log = o.log ?? silentLogger;
+    this.lastSweepMs = this.now();
+    if (o.registry) this.registerMetrics(o.registry);
+  }
+
+  /**
+   * One answered poll: the node said it held `lastSeen`, holds `holds` after the answer (with
+   * `error`: the poll failed and it kept `lastSeen`). Never throws, never waits.
+   */
+  observe(topic: string, identity: ConsumerIdentity, lastSeen: string, holds: string, pinned: boolean, error = false): void {
+    this.observed++;
+    const atMs = this.now();
+    let t = this.topics.get(topic);
+    if (!t) {
+      t = { byNode: new Map(), folded: new Map() };
+      this.topics.set(topic, t);
+    }
+    const node = identity === this.lastIdentity ? this.lastNode : this.nodeOf(identity);
+    const h = node && t.byNode.get(node);
+    if (h) {
+      h.seenMs = atMs;
+      if (error) {
+        h.errors++;
+        return;
+      }
+      if (h.version === holds && h.pinned === pinned) return;
+    }
+    const sighting = { lastSeen, holds: error ? lastSeen : holds, pinned: error ? false : pinned, atMs };
+    const change = holdingChange(h, sighting);
+    if (change === 'none') return;
+    const previous = previousVersion(h, sighting);
+    if (h) {
+      h.version = sighting.holds;
+      h.pinned = sighting.pinned;
+    } else {
+      if (!node || this.count >= this.maxHoldings) {
+        // Full: counted in its summary group, not remembered (no event: it would repeat every poll).
+        this.folded++;
+        const k = summaryKey(identity, sighting.holds);
+        t.folded.set(k, (t.folded.get(k) ?? 0) + 1);
+        return;
+      }
+      t.byNode.set(node, { version: sighting.holds, pinned: sighting.pinned, seenMs: atMs, errors: error ? 1 : 0 });
+      node.topics++;
+      this.count++;
+    }
+    this.events.hold++;
+    this.sink.record({ kind: 'hold', atMs, topic, identity: (node as NodeRef).identity, replica: this.replica, version: sighting.holds, previous, moved: previous !== sighting.holds, pinned: sighting.pinned });
+  }
+
+  /** The node of an identity: known, or new (undefined when the table is full and it is new). */
+  private nodeOf(identity: ConsumerIdentity): NodeRef | undefined {
+    const key = `${identity.app}\u0000${identity.cluster}\u0000${identity.region}\u0000${identity.nodeId}`;
+    let node = this.nodes.get(key);
+    if (!node) {
+      if (this.count >= this.maxHoldings) return undefined;
+      node = { key, identity, topics: 0 };
+      this.nodes.set(key, node);
+    }
+    this.lastIdentity = identity;
+    this.lastNode = node;
+    return node;
+  }
+
+  /**
+   * The quiet check and the summaries: nodes not seen for `quietMs` are gone (one event each,
+   * forgotten), then one summary per group of each topic's live nodes. Yields to the event loop
+   * between topics when it has run for a few ms. Concurrent calls share one sweep.
+   */
+  sweep(): Promise<void> {
+    this.sweeping ??= this.runSweep().finally(() => {
+      this.sweeping = undefined;
+    });
+    return this.sweeping;
+  }
+
+  private async runSweep(): Promise<void> {
+    const atMs = this.now();
+    const periodMs = Math.max(0, atMs - this.lastSweepMs);
+    this.lastSweepMs = atMs;
+    let sliceStart = performance.now();
+    for (const [topic, t] of [...this.topics]) {
+      const live: { identity: ConsumerIdentity; holding: Holding }[] = [];
+      for (const [node, h] of t.byNode) {
+        if (isQuiet(h.seenMs, atMs, this.quietMs)) {
+          t.byNode.delete(node);
+          this.count--;
+          if (--node.topics === 0) this.forget(node);
+          this.events.gone++;
+          this.sink.record({ kind: 'gone', atMs, topic, identity: node.identity, replica: this.replica, version: h.version, seenMs: h.seenMs });
+        } else live.push({ identity: node.identity, holding: h });
+      }
+      const summaries = summarize(topic, this.replica, atMs, periodMs, live, t.folded);
+      for (const { holding } of live) holding.errors = 0;
+      t.folded = new Map();
+      for (const s of summaries) this.sink.record(s);
+      this.events.summary += summaries.length;
+      if (t.byNode.size === 0) this.topics.delete(topic);
+      if (performance.now() - sliceStart > 5) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+    }
+    this.sweeps++;
+  }
+
+  private forget(node: NodeRef): void {
+    this.nodes.delete(node.key);
+    if (this.lastNode === node) {
+      this.lastNode = undefined;
+      this.lastIdentity = undefined;
+    }
+  }
+
+  /** Sweeps every `summaryMs` until stop(). */
+  start(): void {
+    if (this.timer) return;
+    const tick = () => {
+      this.timer = setTimeout(() => {
+        void this.sweep()
+          .catch((err: unknown) => this.log.error('audit holdings sweep failed', { err }))
+          .finally(() => {
+            if (this.timer) tick();
+          });
+      }, this.summaryMs);
+      this.timer.unref();
+    };
+    tick();
+  }
+
+  /** Stops the sweeps; with `summarize`, one last sweep first, so the sink hears the state at stop. */
+  async stop(opts: { summarize?: boolean } = {}): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.sweeping) await this.sweeping;
+    if (opts.summarize) await this.sweep();
+  }
+
+  stats(): HoldingsStats {
+    return { holdings: this.count, nodes: this.nodes.size, topics: this.topics.size, observed: this.observed, events: { ...this.events }, folded: this.folded, sweeps: this.sweeps };
+  }
+
+  /** The holding of one node of one topic (tests, tools). */
+  holding(topic: string, identity: Pick<ConsumerIdentity, 'app' | 'cluster' | 'region' | 'nodeId'>): Readonly<Holding> | undefined {
+    const node = this.nodes.get(`${identity.app}\u0000${identity.cluster}\u0000${identity.region}\u0000${identity.nodeId}`);
+    return node && this.topics.get(topic)?.byNode.get(node);
+  }
+
+  private registerMetrics(registry: Registry): void {
+    const self = this;
+    new Gauge({
+      name: 'imprint_audit_holdings',
+      help: '(topic, node) pairs this instance tracks for audit',
+      registers: [registry],
+      collect() {
+        this.set(self.count);
+      },
+    });
+    new Counter({
+      name: 'imprint_audit_holdings_folded_total',
+      help: 'polls of nodes not tracked one by one because the holdings table was full (counted in summaries)',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(self.folded);
+      },
+    });
+    new Counter({
+      name: 'imprint_audit_holding_events_total',
+      help: 'audit events the holdings sent to the sink, by kind: hold, gone, summary',
+      labelNames: ['kind'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const k of ['hold', 'gone', 'summary'] as const) this.inc({ kind: k }, self.events[k]);
+      },
+    });
+  }
+}
