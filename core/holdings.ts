@@ -75,11 +75,6 @@ export interface SummaryEvent {
 
 export type HoldingEvent = HoldEvent | GoneEvent | SummaryEvent;
 
-/** When a hold or gone event says the node was last seen: a hold at its time, a gone at the node's last poll. */
-export function evidenceMs(e: HoldEvent | GoneEvent): number {
-  return e.kind === 'hold' ? e.atMs : e.seenMs;
-}
-
 // ---------------------------------------------------------------------------------------
 // What an instance remembers, and when it speaks
 
@@ -283,71 +278,89 @@ export interface TopicConsumers {
   readonly foldedPolls: number;
 }
 
-/** Whether `e` is later evidence of a node than `cur`: later evidence time; a tie goes to a hold, then the higher version. */
-function isLater(e: HoldEvent | GoneEvent, cur: HoldEvent | GoneEvent): boolean {
-  const a = evidenceMs(e);
-  const b = evidenceMs(cur);
-  if (a !== b) return a > b;
-  if (e.kind !== cur.kind) return e.kind === 'hold';
+/** Whether `e` replaces `cur` as one replica's latest word on a node: emitted later; the same ms: the higher version. */
+function isNewer(e: HoldEvent | GoneEvent, cur: HoldEvent | GoneEvent): boolean {
+  if (e.atMs !== cur.atMs) return e.atMs > cur.atMs;
   return compareVersions(e.version, cur.version) > 0;
 }
 
 /**
  * Who consumes `topic`, from the audit events of every replica (in any order, and already
- * reduced or not: the latest evidence per node, the latest move per node and the latest
- * summary per replica and group are all this needs, so a sink may hand in just those).
+ * reduced or not: the latest hold-or-gone per node and replica, the latest move per node and
+ * replica, and the latest summary per replica and group are all this needs, so a sink may hand
+ * in just those).
  *
- * Per node, the latest hold or gone event (by evidence time) says the version it holds and
- * whether it still polls; a node that moved replicas is one node, its newest replica's word
- * wins. A still-polling node's last sighting is brought forward by the latest summary of its
- * replica that counted its group. Nodes whose last sighting is before `sinceMs` are left out.
+ * Per node and replica, the replica's latest word (by the time it was said) is what that
+ * replica knows: a hold (still polling there; its last sighting brought forward by the
+ * replica's latest summary that counted its group) or a gone (its last poll there). The
+ * replica that saw the node last wins, a live word on a tie; so a node that moved replicas is
+ * one node, and the old replica's later gone event does not hide it. Nodes whose last sighting
+ * is before `sinceMs` are left out.
  */
 export function consumersView(topic: string, q: ConsumersQuery, events: Iterable<HoldingEvent>): TopicConsumers {
   validateConsumersQuery(q);
   const before = (t: number) => q.untilMs === undefined || t < q.untilMs;
-  const latest = new Map<string, HoldEvent | GoneEvent>();
+  const words = new Map<string, Map<string, HoldEvent | GoneEvent>>();
   const lastMove = new Map<string, HoldEvent>();
   const summaries = new Map<string, SummaryEvent>();
   for (const e of events) {
-    if (e.topic !== topic) continue;
+    if (e.topic !== topic || !before(e.atMs)) continue;
     if (e.kind === 'summary') {
-      if (!before(e.atMs) || e.atMs < q.sinceMs) continue;
+      if (e.atMs < q.sinceMs) continue;
       const k = `${e.replica}\u0000${summaryKey(e, e.version)}`;
       const cur = summaries.get(k);
       if (!cur || e.atMs > cur.atMs) summaries.set(k, e);
       continue;
     }
-    if (!before(evidenceMs(e))) continue;
     const k = nodeKey(e.identity);
-    const cur = latest.get(k);
-    if (!cur || isLater(e, cur)) latest.set(k, e);
+    let byReplica = words.get(k);
+    if (!byReplica) {
+      byReplica = new Map();
+      words.set(k, byReplica);
+    }
+    const cur = byReplica.get(e.replica);
+    if (!cur || isNewer(e, cur)) byReplica.set(e.replica, e);
     if (e.kind === 'hold' && e.moved) {
       const m = lastMove.get(k);
       if (!m || e.atMs > m.atMs) lastMove.set(k, e);
     }
   }
 
+  /** When a replica's word says the node was last seen. */
+  const sighting = (e: HoldEvent | GoneEvent): number => {
+    if (e.kind === 'gone') return e.seenMs;
+    const s = summaries.get(`${e.replica}\u0000${summaryKey(e.identity, e.version)}`);
+    return s && s.nodeCount > 0 && s.atMs > e.atMs ? s.atMs : e.atMs;
+  };
   const nodes: ConsumerNode[] = [];
-  for (const [k, e] of latest) {
-    let lastSeenMs = evidenceMs(e);
-    if (e.kind === 'hold') {
-      const s = summaries.get(`${e.replica}\u0000${summaryKey(e.identity, e.version)}`);
-      if (s && s.nodeCount > 0 && s.atMs > lastSeenMs) lastSeenMs = s.atMs;
+  for (const [k, byReplica] of words) {
+    let best: HoldEvent | GoneEvent | undefined;
+    let bestSeen = -Infinity;
+    for (const e of byReplica.values()) {
+      const seen = sighting(e);
+      const wins =
+        !best ||
+        seen > bestSeen ||
+        (seen === bestSeen && (e.kind !== best.kind ? e.kind === 'hold' : compareVersions(e.version, best.version) > 0 || (e.version === best.version && e.replica < best.replica)));
+      if (wins) {
+        best = e;
+        bestSeen = seen;
+      }
     }
-    if (lastSeenMs < q.sinceMs) continue;
+    if (!best || bestSeen < q.sinceMs) continue;
     const move = lastMove.get(k);
-    const { app, cluster, region, nodeId } = e.identity;
+    const { app, cluster, region, nodeId } = best.identity;
     nodes.push({
       app,
       cluster,
       region,
       nodeId,
-      version: e.version,
-      ...(move && move.version === e.version && { sinceMs: move.atMs }),
-      lastSeenMs,
-      live: e.kind === 'hold',
-      pinned: e.kind === 'hold' ? e.pinned : false,
-      replica: e.replica,
+      version: best.version,
+      ...(move && move.version === best.version && { sinceMs: move.atMs }),
+      lastSeenMs: bestSeen,
+      live: best.kind === 'hold',
+      pinned: best.kind === 'hold' ? best.pinned : false,
+      replica: best.replica,
     });
   }
 

@@ -22,23 +22,43 @@ export interface HoldingEventSink {
   record(event: HoldingEvent): void;
 }
 
-export interface HoldingsOptions {
-  readonly sink: HoldingEventSink;
-  /** This instance's name in the events. @default host:pid/start time (unique per process life) */
-  readonly replica?: string;
+/** The holdings' timings and bound (the server's `--audit-*` flags). */
+export interface HoldingsSettings {
   /** A node not seen for this long is gone, ms (10000 to 86400000). @default 600000 (10 min) */
   readonly quietMs?: number;
   /** Summaries (and the quiet check) this often, ms (1000 to 86400000). @default 300000 (5 min) */
   readonly summaryMs?: number;
   /** (topic, node) pairs tracked one by one at most (1 to 50000000). @default 2000000 */
   readonly maxHoldings?: number;
+}
+
+export const HOLDINGS_DEFAULTS = { quietMs: 600_000, summaryMs: 300_000, maxHoldings: 2_000_000 } as const;
+
+/** Checks the settings (naming the flag and variable of each) and fills in the defaults above. */
+export function holdingsWithDefaults(o: HoldingsSettings = {}): Required<HoldingsSettings> {
+  const whole = (field: keyof HoldingsSettings, flag: string, min: number, max: number): number => {
+    const v = o[field] ?? HOLDINGS_DEFAULTS[field];
+    if (!Number.isInteger(v) || v < min || v > max) {
+      throw new InvalidArgumentError(`holdings.${field}`, `must be a whole number from ${min} to ${max} (--${flag}, IMPRINT_${flag.toUpperCase().replaceAll('-', '_')})`, v);
+    }
+    return v;
+  };
+  return {
+    quietMs: whole('quietMs', 'audit-quiet-ms', 10_000, 86_400_000),
+    summaryMs: whole('summaryMs', 'audit-summary-ms', 1_000, 86_400_000),
+    maxHoldings: whole('maxHoldings', 'audit-max-holdings', 1, 50_000_000),
+  };
+}
+
+export interface HoldingsOptions extends HoldingsSettings {
+  readonly sink: HoldingEventSink;
+  /** This instance's name in the events. @default host:pid/start time (unique per process life) */
+  readonly replica?: string;
   /** @default Date.now */
   readonly clock?: () => number;
   readonly log?: Logger;
   readonly registry?: Registry;
 }
-
-export const HOLDINGS_DEFAULTS = { quietMs: 600_000, summaryMs: 300_000, maxHoldings: 2_000_000 } as const;
 
 /** A node, as the table shares it across its topics. */
 interface NodeRef {
@@ -74,12 +94,6 @@ export function defaultReplicaName(): string {
   return `${os.hostname()}:${process.pid}/${Date.now().toString(36)}`;
 }
 
-function whole(field: string, v: number | undefined, dflt: number, min: number, max: number): number {
-  const x = v ?? dflt;
-  if (!(Number.isInteger(x) && x >= min && x <= max)) throw new InvalidArgumentError(field, `must be a whole number from ${min} to ${max}`, v);
-  return x;
-}
-
 export class Holdings {
   readonly replica: string;
   readonly quietMs: number;
@@ -105,9 +119,7 @@ export class Holdings {
   constructor(o: HoldingsOptions) {
     this.sink = o.sink;
     this.replica = o.replica ?? defaultReplicaName();
-    this.quietMs = whole('quietMs', o.quietMs, HOLDINGS_DEFAULTS.quietMs, 10_000, 86_400_000);
-    this.summaryMs = whole('summaryMs', o.summaryMs, HOLDINGS_DEFAULTS.summaryMs, 1_000, 86_400_000);
-    this.maxHoldings = whole('maxHoldings', o.maxHoldings, HOLDINGS_DEFAULTS.maxHoldings, 1, 50_000_000);
+    ({ quietMs: this.quietMs, summaryMs: this.summaryMs, maxHoldings: this.maxHoldings } = holdingsWithDefaults(o));
     this.now = o.clock ?? Date.now;
     this.log = o.log ?? silentLogger;
     this.lastSweepMs = this.now();

@@ -257,9 +257,10 @@ describe('Subscriber', () => {
     await Promise.all(subs.map((s) => s.ready()));
     await t.server.audit.flush();
     const { readAuditFile } = await import('../../server/index.js');
-    const polls = readAuditFile(t.server.options.auditFile).filter((e) => e.kind === 'poll' && e.identity.nodeId === 'n1');
-    // One poll event per topic per BatchPoll; 20 topics answered by a single first tick.
-    expect(polls.length).toBe(20);
+    const holds = readAuditFile(t.server.options.auditFile).filter((e) => e.kind === 'hold' && e.identity.nodeId === 'n1');
+    // One hold event per topic (first sight); 20 topics answered by a single first tick: 20 polls observed, not 40.
+    expect(holds.length).toBe(20);
+    expect(t.server.holdings?.stats().observed).toBe(20);
     expect(subs.every((s, i) => s.current?.version === topics[i])).toBe(true);
   });
 });
