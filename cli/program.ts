@@ -9,7 +9,7 @@ import { Command, Option } from 'commander';
 import { downloadPayload } from '../client/fetch.js';
 import { ImprintClient, type TopicChange, type WatchResult } from '../client/imprint-client.js';
 import { PUBLISHER_DEFAULTS, Publisher } from '../client/publisher.js';
-import { parseScope, parseVersion, validatePublishId, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
+import { MAX_MOVES, MAX_NODE_LIST, parseScope, parseVersion, validatePublishId, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
@@ -374,6 +374,11 @@ topic
     }),
   );
 
+/** app/cluster/region[/node] of a consumer group or node, "-" for an empty part. */
+function nodeName(n: { app: string; cluster: string; region: string; nodeId?: string }): string {
+  return [n.app, n.cluster, n.region, ...(n.nodeId !== undefined ? [n.nodeId] : [])].map((p) => p || '-').join('/');
+}
+
 topic
   .command('consumers <name>')
   .description('who consumes a topic (from the audit data): per app, cluster and region, the nodes and the version each holds; --nodes lists them')
@@ -395,6 +400,7 @@ window. Examples:
       const toMs = Date.now();
       const fromMs = toMs - parseDuration(o.since, 'since');
       const nodeLimit = parseCount(o.nodes, 'nodes') ?? 0;
+      if (nodeLimit > MAX_NODE_LIST) throw new InvalidArgumentError('nodes', `must be a whole number from 0 to ${MAX_NODE_LIST}`, o.nodes);
       const version = o.version !== undefined ? parseVersion(o.version) : undefined;
       const d = await client.describeTopic(name, { sinceMs: fromMs, nodeLimit, ...(version !== undefined && { version }) });
       const link = o.kibanaUrl ? kibanaConsumersLink({ kibanaUrl: o.kibanaUrl, topic: name, ...(version !== undefined && { version: version.toString() }), fromMs, toMs }) : undefined;
@@ -404,14 +410,14 @@ window. Examples:
         const lines = [`${name}: ${c.nodeCount} nodes seen since ${when(c.sinceMs)} (${c.liveCount} still polling)${c.lastSeenMs ? `, last at ${when(c.lastSeenMs)}` : ''}`];
         if (c.nodeCount === 0) lines.push('  nobody: the topic looks unused in this window');
         for (const g of c.groups) {
-          lines.push(`  ${`${g.app || '-'}/${g.cluster || '-'}/${g.region || '-'}`.padEnd(40)} ${String(g.nodeCount).padStart(5)} nodes  ${g.versions.map((v) => `v${v.version}: ${v.nodeCount}`).join('  ')}  (last ${when(g.lastSeenMs)})`);
+          lines.push(`  ${nodeName(g).padEnd(40)} ${String(g.nodeCount).padStart(5)} nodes  ${g.versions.map((v) => `v${v.version}: ${v.nodeCount}`).join('  ')}  (last ${when(g.lastSeenMs)})`);
         }
         if (c.foldedPolls > 0) lines.push(`  + ${c.foldedPolls} polls of nodes not tracked one by one (a serving instance's audit memory was full: --audit-max-holdings)`);
         if (c.nodes) {
           lines.push(`  nodes (${c.nodes.length}${version !== undefined ? ` holding v${version}` : ''}, lowest version first):`);
           for (const n of c.nodes) {
             lines.push(
-              `    ${`${n.app}/${n.cluster}/${n.region}/${n.nodeId}`.padEnd(48)} v${n.version.padEnd(6)} ${n.sinceMs !== undefined ? `since ${when(n.sinceMs)}` : 'since before the audit data'}  last ${when(n.lastSeenMs)}${n.live ? '' : ' (gone quiet)'}${n.pinned ? ' pinned' : ''}`,
+              `    ${nodeName(n).padEnd(48)} v${n.version.padEnd(6)} ${n.sinceMs !== undefined ? `since ${when(n.sinceMs)}` : 'since before the audit data'}  last ${when(n.lastSeenMs)}${n.live ? '' : ' (gone quiet)'}${n.pinned ? ' pinned' : ''}`,
             );
           }
         }
@@ -430,11 +436,13 @@ topic
   .action(
     withClient(async (client, name: string, o: { since: string; node?: string; limit: string }) => {
       const sinceMs = Date.now() - parseDuration(o.since, 'since');
-      const page = await client.listMoves(name, { sinceMs, ...(o.node !== undefined && { nodeId: o.node }), pageSize: parseCount(o.limit, 'limit') ?? 100 });
+      const limit = parseCount(o.limit, 'limit') ?? 100;
+      if (limit < 1 || limit > MAX_MOVES) throw new InvalidArgumentError('limit', `must be a whole number from 1 to ${MAX_MOVES}`, o.limit);
+      const page = await client.listMoves(name, { sinceMs, ...(o.node !== undefined && { nodeId: o.node }), pageSize: limit });
       out({ topic: name, ...page }, () => {
         if (page.moves.length === 0) return `${name}: no node moved since ${when(sinceMs)}`;
         const lines = page.moves.map(
-          (m) => `${when(m.atMs)}  ${`${m.app}/${m.cluster}/${m.region}/${m.nodeId}`.padEnd(48)} ${m.from === '0' ? 'first' : `v${m.from}`} -> v${m.to}${m.pinned ? ' (pinned)' : ''}`,
+          (m) => `${when(m.atMs)}  ${nodeName(m).padEnd(48)} ${m.from === '0' ? 'first' : `v${m.from}`} -> v${m.to}${m.pinned ? ' (pinned)' : ''}`,
         );
         if (page.truncated) lines.push(`(more: narrow --since or --node, or raise --limit)`);
         return lines.join('\n');
