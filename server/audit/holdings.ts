@@ -188,7 +188,8 @@ export class Holdings {
   /**
    * The quiet check and the summaries: nodes not seen for `quietMs` are gone (one event each,
    * forgotten), then one summary per group of each topic's live nodes. Yields to the event loop
-   * between topics when it has run for a few ms. Concurrent calls share one sweep.
+   * whenever it has run for 5 ms (a node that polls meanwhile counts as live, or as new). Concurrent
+   * calls share one sweep.
    */
   sweep(): Promise<void> {
     this.sweeping ??= this.runSweep().finally(() => {
@@ -202,20 +203,30 @@ export class Holdings {
     const periodMs = Math.max(0, atMs - this.lastSweepMs);
     this.lastSweepMs = atMs;
     let sliceStart = performance.now();
+    let n = 0;
     for (const [topic, t] of [...this.topics]) {
+      // Taken at the start: what polls fold or fail while this sweep yields counts in the next one.
+      const folded = t.folded;
+      t.folded = new Map();
       const live: { identity: ConsumerIdentity; holding: Holding }[] = [];
       for (const [node, h] of t.byNode) {
+        // A topic of 100k nodes takes tens of ms: polls are answered between slices.
+        if ((++n & 1023) === 0 && performance.now() - sliceStart > 5) {
+          await new Promise((r) => setImmediate(r));
+          sliceStart = performance.now();
+        }
         if (isQuiet(h.seenMs, atMs, this.quietMs)) {
           t.byNode.delete(node);
           this.count--;
           if (--node.topics === 0) this.forget(node);
           this.events.gone++;
           this.sink.record({ kind: 'gone', atMs, topic, identity: node.identity, replica: this.replica, version: h.version, seenMs: h.seenMs });
-        } else live.push({ identity: node.identity, holding: h });
+        } else {
+          live.push({ identity: node.identity, holding: { ...h } });
+          h.errors = 0;
+        }
       }
-      const summaries = summarize(topic, this.replica, atMs, periodMs, live, t.folded);
-      for (const { holding } of live) holding.errors = 0;
-      t.folded = new Map();
+      const summaries = summarize(topic, this.replica, atMs, periodMs, live, folded);
       for (const s of summaries) this.sink.record(s);
       this.events.summary += summaries.length;
       if (t.byNode.size === 0) this.topics.delete(topic);
