@@ -75,6 +75,11 @@ export interface SummaryEvent {
 
 export type HoldingEvent = HoldEvent | GoneEvent | SummaryEvent;
 
+/** When a hold or gone event says its replica last saw the node: a hold at its time, a gone at the node's last poll. */
+export function evidenceMs(e: HoldEvent | GoneEvent): number {
+  return e.kind === 'hold' ? e.atMs : e.seenMs;
+}
+
 // ---------------------------------------------------------------------------------------
 // What an instance remembers, and when it speaks
 
