@@ -134,11 +134,15 @@ export class Holdings {
     this.observed++;
     const atMs = this.now();
     let t = this.topics.get(topic);
+    // A failed poll of a node this instance does not hold for the topic (an unknown topic, a store
+    // outage at its first poll) says nothing of what it holds: not remembered, so a caller asking
+    // for made-up topics costs nothing here (the request metrics count the errors).
+    if (!t && error) return;
     if (!t) {
       t = { byNode: new Map(), folded: new Map() };
       this.topics.set(topic, t);
     }
-    const node = identity === this.lastIdentity ? this.lastNode : this.nodeOf(identity);
+    const node = identity === this.lastIdentity ? this.lastNode : this.findNode(identity);
     const h = node && t.byNode.get(node);
     if (h) {
       h.seenMs = atMs;
@@ -147,39 +151,47 @@ export class Holdings {
         return;
       }
       if (h.version === holds && h.pinned === pinned) return;
-    }
-    const sighting = { lastSeen, holds: error ? lastSeen : holds, pinned: error ? false : pinned, atMs };
+    } else if (error) return;
+    const sighting = { lastSeen, holds, pinned, atMs };
     const change = holdingChange(h, sighting);
     if (change === 'none') return;
     const previous = previousVersion(h, sighting);
-    if (h) {
+    let holder: NodeRef;
+    if (h && node) {
       h.version = sighting.holds;
       h.pinned = sighting.pinned;
+      holder = node;
     } else {
-      if (!node || this.count >= this.maxHoldings) {
+      if (this.count >= this.maxHoldings) {
         // Full: counted in its summary group, not remembered (no event: it would repeat every poll).
         this.folded++;
         const k = summaryKey(identity, sighting.holds);
         t.folded.set(k, (t.folded.get(k) ?? 0) + 1);
         return;
       }
-      t.byNode.set(node, { version: sighting.holds, pinned: sighting.pinned, seenMs: atMs, errors: error ? 1 : 0 });
-      node.topics++;
+      holder = node ?? this.addNode(identity);
+      t.byNode.set(holder, { version: sighting.holds, pinned: sighting.pinned, seenMs: atMs, errors: 0 });
+      holder.topics++;
       this.count++;
     }
     this.events.hold++;
-    this.sink.record({ kind: 'hold', atMs, topic, identity: (node as NodeRef).identity, replica: this.replica, version: sighting.holds, previous, moved: previous !== sighting.holds, pinned: sighting.pinned });
+    this.sink.record({ kind: 'hold', atMs, topic, identity: holder.identity, replica: this.replica, version: sighting.holds, previous, moved: previous !== sighting.holds, pinned: sighting.pinned });
   }
 
-  /** The node of an identity: known, or new (undefined when the table is full and it is new). */
-  private nodeOf(identity: ConsumerIdentity): NodeRef | undefined {
-    const key = `${identity.app}\u0000${identity.cluster}\u0000${identity.region}\u0000${identity.nodeId}`;
-    let node = this.nodes.get(key);
-    if (!node) {
-      if (this.count >= this.maxHoldings) return undefined;
-      node = { key, identity, topics: 0 };
-      this.nodes.set(key, node);
+  /** The node of an identity, when it holds a topic here (remembered as the last one looked up). */
+  private findNode(identity: ConsumerIdentity): NodeRef | undefined {
+    const node = this.nodes.get(`${identity.app}\u0000${identity.cluster}\u0000${identity.region}\u0000${identity.nodeId}`);
+    if (node) {
+      this.lastIdentity = identity;
+      this.lastNode = node;
     }
+    return node;
+  }
+
+  private addNode(identity: ConsumerIdentity): NodeRef {
+    const key = `${identity.app}\u0000${identity.cluster}\u0000${identity.region}\u0000${identity.nodeId}`;
+    const node: NodeRef = { key, identity, topics: 0 };
+    this.nodes.set(key, node);
     this.lastIdentity = identity;
     this.lastNode = node;
     return node;
