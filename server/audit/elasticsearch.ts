@@ -291,14 +291,13 @@ export async function installAuditTemplate(client: Client, opts: AuditTemplateOp
     reqOpts,
   );
   const now = Date.now();
-  try {
-    await client.indices.putMapping(
-      { index: [dailyIndexName(prefix, now - DAY_MS), dailyIndexName(prefix, now)], ignore_unavailable: true, allow_no_indices: true, ...AUDIT_MAPPING },
-      reqOpts,
-    );
-  } catch (err) {
-    // 400: a field of the existing index has another type; it keeps its mapping.
-    if (!(err instanceof errors.ResponseError && err.statusCode === 400)) throw err;
+  for (const index of [dailyIndexName(prefix, now - DAY_MS), dailyIndexName(prefix, now)]) {
+    try {
+      await client.indices.putMapping({ index, ignore_unavailable: true, allow_no_indices: true, ...AUDIT_MAPPING }, reqOpts);
+    } catch (err) {
+      // 400: a field of the existing index has another type; it keeps its mapping.
+      if (!(err instanceof errors.ResponseError && err.statusCode === 400)) throw err;
+    }
   }
 }
 
