@@ -62,12 +62,12 @@ export interface AuditDocument {
   readonly region: string;
   /** hold, gone: the version the node holds (held); summary: the group's version. */
   readonly version: string;
-  /** hold, gone: `version` as text that sorts in core's version order (ties in "latest" go to the higher version). */
+  /** hold, gone: `version` as text that sorts in core's version order (a replica's two words of one millisecond: the higher version is its latest). */
   readonly version_order?: string;
   /** hold, gone. */
   readonly node_id?: string;
   readonly labels?: Readonly<Record<string, string>>;
-  /** hold, gone: when the event says the node was last seen (a hold's time, a gone's last poll); what "latest" sorts on. */
+  /** hold, gone: when the replica last saw the node, by this event (a hold's time, a gone's last poll: core's evidenceMs). */
   readonly seen_at?: string;
   /** hold: what it held before, whether its copy changed, whether the answer was pinned. */
   readonly previous?: string;
@@ -393,7 +393,7 @@ interface CompositeAggs<B> {
   readonly page: { readonly after_key?: Record<string, estypes.FieldValue>; readonly buckets: readonly B[] };
 }
 
-/** One node's evidence: its latest hold or gone event, and its latest hold with `moved`. */
+/** One node's word from one replica: its latest hold or gone event, and its latest hold with `moved`. */
 interface NodeBucket {
   readonly latest: TopHits;
   readonly moved: { readonly last: TopHits };
@@ -476,12 +476,13 @@ function window(field: string, sinceMs: number | undefined, untilMs: number | un
  * Who consumes `topic`, from the audit indices, reduced by Elasticsearch to what core's
  * consumersView needs, so the work does not grow with the number of events:
  *
- * 1. per node (a composite aggregation over app, cluster, region, node_id, paged), its latest
- *    hold or gone event by `seen_at` (evidence before `untilMs`; no lower bound: a node may
- *    hold a version since long before the window), ties as core's rule (a hold before a gone,
- *    then the higher version), and its latest hold with `moved`;
+ * 1. per node and replica (a composite aggregation over app, cluster, region, node_id and
+ *    replica, paged), the replica's latest word: its latest hold or gone event before
+ *    `untilMs` (no lower bound: a node may hold a version since long before the window), on
+ *    the same millisecond the higher version, as core's rule; and its latest hold with `moved`;
  * 2. per (replica, app, cluster, region, version), the latest summary in [sinceMs, untilMs);
- * 3. core's consumersView over those, the same function the file sink's answer comes from.
+ * 3. core's consumersView over those, the same function the file sink's answer comes from
+ *    (it picks, per node, the replica that saw it last).
  */
 export async function consumersFromElasticsearch(client: Client, topic: string, query: ConsumersQuery, opts: ElasticsearchReadOptions = {}): Promise<TopicConsumers> {
   validateConsumersQuery(query);
@@ -491,19 +492,14 @@ export async function consumersFromElasticsearch(client: Client, topic: string, 
       const events: AuditEvent[] = [];
       const buckets = compositeBuckets<NodeBucket>(
         r,
-        { bool: { filter: [{ terms: { kind: ['hold', 'gone'] } }, { term: { topic } }, ...window('seen_at', undefined, query.untilMs)] } },
-        ['app', 'cluster', 'region', 'node_id'],
+        { bool: { filter: [{ terms: { kind: ['hold', 'gone'] } }, { term: { topic } }, ...window('@timestamp', undefined, query.untilMs)] } },
+        ['app', 'cluster', 'region', 'node_id', 'replica'],
         {
           latest: {
             top_hits: {
               size: 1,
-              // "hold" sorts after "gone": descending, a hold wins a tie. The replica only makes the pick repeatable.
-              sort: [
-                { seen_at: { order: 'desc', unmapped_type: 'date' } },
-                { kind: { order: 'desc' } },
-                { version_order: { order: 'desc', unmapped_type: 'keyword' } },
-                { replica: { order: 'asc', unmapped_type: 'keyword' } },
-              ],
+              // The kind only makes the pick repeatable (one replica never says two things in one millisecond).
+              sort: [{ '@timestamp': { order: 'desc' } }, { version_order: { order: 'desc', unmapped_type: 'keyword' } }, { kind: { order: 'desc' } }],
             },
           },
           moved: { filter: { term: { moved: true } }, aggs: { last: { top_hits: { size: 1, sort: [{ '@timestamp': { order: 'desc' } }] } } } },

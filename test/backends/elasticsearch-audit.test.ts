@@ -239,14 +239,14 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
       events.push({ kind: 'gone', atMs: T + 600_000, topic: TOPIC, identity: hold(TOPIC, 'ranker', '', `r${i}`, '2', 0, '').identity, replica: 'consume-1', version: '2', seenMs: T - 90_000 });
     }
     events.push(summary(T + 300_000, 'consume-2', 'ranker', '', '', '2', 5));
-    // mailer m0..m4 move to 10 (consume-2); later, at one millisecond, consume-1 says 9 and
-    // consume-2 says 10 (pinned now), neither a move: the higher version wins, "10" (a text
-    // sort would pick "9"). m5: consume-1 reports it gone with its last poll at the very
+    // mailer m0..m4 move to 10 (consume-2); later consume-2 says 9 and 10 (pinned now) in one
+    // millisecond, neither a move: its latest word is the higher version, "10" (a text sort
+    // would pick "9"). m5: consume-1 reports it gone with its last poll at the very
     // millisecond consume-2 answered it: the hold wins.
     for (let i = 0; i < 6; i++) events.push(hold(TOPIC, 'mailer', 'c3', `m${i}`, '9', start + 200 + i));
     for (let i = 0; i < 5; i++) {
       events.push({ ...hold(TOPIC, 'mailer', 'c3', `m${i}`, '10', T + 1_000, 'eu-west-1', 'consume-2'), previous: '9' });
-      events.push({ ...hold(TOPIC, 'mailer', 'c3', `m${i}`, '9', T + 5_000, 'eu-west-1', 'consume-1'), previous: '9', moved: false });
+      events.push({ ...hold(TOPIC, 'mailer', 'c3', `m${i}`, '9', T + 5_000, 'eu-west-1', 'consume-2'), previous: '10', moved: false });
       events.push({ ...hold(TOPIC, 'mailer', 'c3', `m${i}`, '10', T + 5_000, 'eu-west-1', 'consume-2'), previous: '10', moved: false, pinned: true });
     }
     events.push({ ...hold(TOPIC, 'mailer', 'c3', 'm5', '9', T + 7_000, 'eu-west-1', 'consume-2'), previous: '9', moved: false });
@@ -286,7 +286,7 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
       }
     });
 
-    it('the answers say what the events say: one node each, the newest replica, the higher version, a hold over a gone', async () => {
+    it('the answers say what the events say: one node each, the replica that saw it last, the higher version, a hold over a gone', async () => {
       const r = await sink.consumers(TOPIC, { sinceMs: start, nodeLimit: 100 });
       expect(r).toMatchObject({ nodeCount: 33, liveCount: 33, foldedPolls: 12 });
       const byId = new Map((r.nodes ?? []).map((n) => [n.nodeId, n]));
