@@ -389,19 +389,8 @@ interface TopHits {
   readonly hits: { readonly hits: readonly Hit[] };
 }
 
-interface CompositeAggs<B> {
-  readonly page: { readonly after_key?: Record<string, estypes.FieldValue>; readonly buckets: readonly B[] };
-}
-
-/** One node's word from one replica: its latest hold or gone event, and its latest hold with `moved`. */
-interface NodeBucket {
-  readonly latest: TopHits;
-  readonly moved: { readonly last: TopHits };
-}
-
-/** One (replica, app, cluster, region, version): its latest summary. */
-interface SummaryBucket {
-  readonly latest: TopHits;
+interface CompositeAggs {
+  readonly page: { readonly after_key?: Record<string, estypes.FieldValue>; readonly buckets: ReadonlyArray<{ readonly latest: TopHits }> };
 }
 
 /** What every read here needs: the indices, the page size, the request options. */
@@ -429,31 +418,34 @@ async function search<A>(r: Reader, body: Omit<estypes.SearchRequest, 'index'>):
   }
 }
 
-/** Every bucket of a composite aggregation over `fields` (with `aggs` in each), page by page. */
-async function* compositeBuckets<B>(r: Reader, query: estypes.QueryDslQueryContainer, fields: readonly string[], aggs: Record<string, estypes.AggregationsAggregationContainer>): AsyncGenerator<B> {
+/**
+ * The latest event (by `sort`) of each group of `fields` among the documents `query`
+ * matches: a composite aggregation, page by page, with a top_hits of one per bucket.
+ */
+async function latestPerGroup(r: Reader, query: estypes.QueryDslQueryContainer, fields: readonly string[], sort: estypes.SortCombinations[]): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
   let after: Record<string, estypes.FieldValue> | undefined;
   for (;;) {
-    const res = await search<CompositeAggs<B>>(r, {
+    const res = await search<CompositeAggs>(r, {
       size: 0,
       query,
       aggs: {
         page: {
           composite: { size: r.pageSize, sources: fields.map((field) => ({ [field]: { terms: { field } } })), ...(after && { after }) },
-          aggs,
+          aggs: { latest: { top_hits: { size: 1, sort } } },
         },
       },
     });
     const page = res.aggregations?.page;
-    if (!page) return;
-    yield* page.buckets;
-    if (page.buckets.length < r.pageSize || !page.after_key) return;
+    if (!page) break;
+    for (const b of page.buckets) {
+      const e = fromAuditDocument(b.latest.hits.hits[0]?._source);
+      if (e) events.push(e);
+    }
+    if (page.buckets.length < r.pageSize || !page.after_key) break;
     after = page.after_key;
   }
-}
-
-/** The event of a top_hits' first hit (undefined: none, or a document of another kind). */
-function firstEvent(h: TopHits | undefined): AuditEvent | undefined {
-  return fromAuditDocument(h?.hits.hits[0]?._source);
+  return events;
 }
 
 /** `[sinceMs, untilMs)` of an integer-ms date field. */
@@ -474,58 +466,35 @@ function window(field: string, sinceMs: number | undefined, untilMs: number | un
 
 /**
  * Who consumes `topic`, from the audit indices, reduced by Elasticsearch to what core's
- * consumersView needs, so the work does not grow with the number of events:
+ * consumersView needs, so the answer does not grow with the number of events; three
+ * aggregations at once:
  *
- * 1. per node and replica (a composite aggregation over app, cluster, region, node_id and
- *    replica, paged), the replica's latest word: its latest hold or gone event before
+ * 1. per node and replica, the replica's latest word: its latest hold or gone event before
  *    `untilMs` (no lower bound: a node may hold a version since long before the window), on
- *    the same millisecond the higher version, as core's rule; and its latest hold with `moved`;
- * 2. per (replica, app, cluster, region, version), the latest summary in [sinceMs, untilMs);
- * 3. core's consumersView over those, the same function the file sink's answer comes from
- *    (it picks, per node, the replica that saw it last).
+ *    the same millisecond the higher version, as core's rule;
+ * 2. per node, its latest hold with `moved` before `untilMs` (its "since");
+ * 3. per (replica, app, cluster, region, version), the latest summary in [sinceMs, untilMs);
+ *
+ * then core's consumersView over those, the same function the file sink's answer comes from
+ * (it picks, per node, the replica that saw it last).
  */
 export async function consumersFromElasticsearch(client: Client, topic: string, query: ConsumersQuery, opts: ElasticsearchReadOptions = {}): Promise<TopicConsumers> {
   validateConsumersQuery(query);
   const r = reader(client, opts, `reading the consumers of topic "${topic}"`);
-  const [nodes, summaries] = await Promise.all([
-    (async () => {
-      const events: AuditEvent[] = [];
-      const buckets = compositeBuckets<NodeBucket>(
-        r,
-        { bool: { filter: [{ terms: { kind: ['hold', 'gone'] } }, { term: { topic } }, ...window('@timestamp', undefined, query.untilMs)] } },
-        ['app', 'cluster', 'region', 'node_id', 'replica'],
-        {
-          latest: {
-            top_hits: {
-              size: 1,
-              // The kind only makes the pick repeatable (one replica never says two things in one millisecond).
-              sort: [{ '@timestamp': { order: 'desc' } }, { version_order: { order: 'desc', unmapped_type: 'keyword' } }, { kind: { order: 'desc' } }],
-            },
-          },
-          moved: { filter: { term: { moved: true } }, aggs: { last: { top_hits: { size: 1, sort: [{ '@timestamp': { order: 'desc' } }] } } } },
-        },
-      );
-      for await (const b of buckets) {
-        for (const e of [firstEvent(b.latest), firstEvent(b.moved.last)]) if (e) events.push(e);
-      }
-      return events;
-    })(),
-    (async () => {
-      const events: AuditEvent[] = [];
-      const buckets = compositeBuckets<SummaryBucket>(
-        r,
-        { bool: { filter: [{ term: { kind: 'summary' } }, { term: { topic } }, ...window('@timestamp', query.sinceMs, query.untilMs)] } },
-        ['replica', 'app', 'cluster', 'region', 'version'],
-        { latest: { top_hits: { size: 1, sort: [{ '@timestamp': { order: 'desc' } }] } } },
-      );
-      for await (const b of buckets) {
-        const e = firstEvent(b.latest);
-        if (e) events.push(e);
-      }
-      return events;
-    })(),
+  const until = window('@timestamp', undefined, query.untilMs);
+  const node = ['app', 'cluster', 'region', 'node_id'];
+  const newest: estypes.SortCombinations = { '@timestamp': { order: 'desc' } };
+  const parts = await Promise.all([
+    latestPerGroup(r, { bool: { filter: [{ terms: { kind: ['hold', 'gone'] } }, { term: { topic } }, ...until] } }, [...node, 'replica'], [
+      newest,
+      { version_order: { order: 'desc', unmapped_type: 'keyword' } },
+      // Only makes the pick repeatable (a replica does not say two things of one node in one millisecond).
+      { kind: { order: 'desc' } },
+    ]),
+    latestPerGroup(r, { bool: { filter: [{ term: { kind: 'hold' } }, { term: { moved: true } }, { term: { topic } }, ...until] } }, node, [newest]),
+    latestPerGroup(r, { bool: { filter: [{ term: { kind: 'summary' } }, { term: { topic } }, ...window('@timestamp', query.sinceMs, query.untilMs)] } }, ['replica', 'app', 'cluster', 'region', 'version'], [newest]),
   ]);
-  return consumersView(topic, query, [...nodes, ...summaries]);
+  return consumersView(topic, query, parts.flat());
 }
 
 /**
