@@ -513,7 +513,8 @@ export async function movesFromElasticsearch(client: Client, topic: string, quer
     ...window('@timestamp', query.sinceMs, query.untilMs),
     ...(query.nodeId !== undefined ? [{ term: { node_id: query.nodeId } }] : []),
   ];
-  // Newest first; the rest makes the order total, so search_after skips nothing between pages.
+  // Newest first; the rest makes the order total (documents equal in all of it are one move from
+  // one replica, twice), so search_after loses nothing between pages.
   const sort: estypes.SortCombinations[] = [{ '@timestamp': { order: 'desc' } }, ...['app', 'cluster', 'region', 'node_id', 'replica', 'previous', 'version'].map((f) => ({ [f]: { order: 'asc' as const } }))];
   const events: AuditEvent[] = [];
   let after: estypes.SortResults | undefined;
