@@ -327,7 +327,8 @@ export function consumersView(topic: string, q: ConsumersQuery, events: Iterable
     if (!cur || isNewer(e, cur)) byReplica.set(e.replica, e);
     if (e.kind === 'hold' && e.moved) {
       const m = lastMove.get(k);
-      if (!m || e.atMs > m.atMs) lastMove.set(k, e);
+      // Two replicas' moves of one millisecond: the lower replica name, so every sink picks the same.
+      if (!m || e.atMs > m.atMs || (e.atMs === m.atMs && e.replica < m.replica)) lastMove.set(k, e);
     }
   }
 
@@ -478,18 +479,19 @@ export function validateMovesQuery(q: MovesQuery): void {
 export function movesOf(topic: string, q: MovesQuery, events: Iterable<HoldingEvent>): MovesPage {
   validateMovesQuery(q);
   const limit = q.limit ?? 100;
-  const seen = new Set<string>();
-  const moves: Move[] = [];
+  const byKey = new Map<string, Move>();
   for (const e of events) {
     if (e.kind !== 'hold' || !e.moved || e.topic !== topic || e.atMs < q.sinceMs) continue;
     if (q.untilMs !== undefined && e.atMs >= q.untilMs) continue;
     if (q.nodeId !== undefined && e.identity.nodeId !== q.nodeId) continue;
     const k = `${nodeKey(e.identity)}\u0000${e.atMs}\u0000${e.previous}\u0000${e.version}`;
-    if (seen.has(k)) continue;
-    seen.add(k);
+    const cur = byKey.get(k);
+    // The same move from two replicas is one: the lower replica name's, so every sink picks the same.
+    if (cur && cur.replica <= e.replica) continue;
     const { app, cluster, region, nodeId } = e.identity;
-    moves.push({ atMs: e.atMs, app, cluster, region, nodeId, from: e.previous, to: e.version, pinned: e.pinned, replica: e.replica });
+    byKey.set(k, { atMs: e.atMs, app, cluster, region, nodeId, from: e.previous, to: e.version, pinned: e.pinned, replica: e.replica });
   }
+  const moves = [...byKey.values()];
   moves.sort((a, b) => b.atMs - a.atMs || byText(a.app, b.app) || byText(a.cluster, b.cluster) || byText(a.region, b.region) || byText(a.nodeId, b.nodeId));
   return { topic, moves: moves.slice(0, limit), truncated: moves.length > limit };
 }

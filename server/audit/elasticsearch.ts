@@ -491,7 +491,8 @@ export async function consumersFromElasticsearch(client: Client, topic: string, 
       // Only makes the pick repeatable (a replica does not say two things of one node in one millisecond).
       { kind: { order: 'desc' } },
     ]),
-    latestPerGroup(r, { bool: { filter: [{ term: { kind: 'hold' } }, { term: { moved: true } }, { term: { topic } }, ...until] } }, node, [newest]),
+    // Two replicas' moves of one millisecond: the lower replica name, as core picks.
+    latestPerGroup(r, { bool: { filter: [{ term: { kind: 'hold' } }, { term: { moved: true } }, { term: { topic } }, ...until] } }, node, [newest, { replica: { order: 'asc' } }]),
     latestPerGroup(r, { bool: { filter: [{ term: { kind: 'summary' } }, { term: { topic } }, ...window('@timestamp', query.sinceMs, query.untilMs)] } }, ['replica', 'app', 'cluster', 'region', 'version'], [newest]),
   ]);
   return consumersView(topic, query, parts.flat());

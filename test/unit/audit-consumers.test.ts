@@ -163,6 +163,12 @@ describe('movesOf', () => {
     });
   });
 
+  it('the same move from two replicas is the lower replica name\'s, whatever the order of the events', () => {
+    const twice = [hold('n1', 200, '2', '1', { replica: 'r2' }), hold('n1', 200, '2', '1', { replica: 'r1' })];
+    expect(movesOf('t', { sinceMs: 0 }, twice).moves.map((m) => m.replica)).toEqual(['r1']);
+    expect(movesOf('t', { sinceMs: 0 }, [...twice].reverse()).moves.map((m) => m.replica)).toEqual(['r1']);
+  });
+
   it('window, node and limit', () => {
     expect(movesOf('t', { sinceMs: 150, untilMs: 400 }, events).moves.map((m) => m.atMs)).toEqual([200]);
     expect(movesOf('t', { sinceMs: 0, nodeId: 'n2' }, events).moves.map((m) => m.atMs)).toEqual([400]);
