@@ -137,40 +137,17 @@ export interface SummaryCounts {
 }
 
 /**
- * The summary events of one topic from its live holdings (and the folded polls counted per
- * group): one per group with anything to say, sorted by app, cluster, region, version.
+ * The summary events of one topic: one per group (`summaryKey`: app, cluster, region and
+ * version) with anything to say, sorted by app, cluster, region, version.
  */
-export function summarize(
-  topic: string,
-  replica: string,
-  atMs: number,
-  periodMs: number,
-  live: Iterable<{ readonly identity: Pick<ConsumerIdentity, 'app' | 'cluster' | 'region'>; readonly holding: Holding }>,
-  folded: ReadonlyMap<string, number> = new Map(),
-): SummaryEvent[] {
-  const groups = new Map<string, SummaryCounts & { app: string; cluster: string; region: string; version: string }>();
-  const group = (app: string, cluster: string, region: string, version: string) => {
-    const k = `${app}\u0000${cluster}\u0000${region}\u0000${version}`;
-    let g = groups.get(k);
-    if (!g) {
-      g = { app, cluster, region, version, nodeCount: 0, pinnedCount: 0, errorCount: 0, foldedPolls: 0 };
-      groups.set(k, g);
-    }
-    return g;
-  };
-  for (const { identity, holding } of live) {
-    const g = group(identity.app, identity.cluster, identity.region, holding.version);
-    g.nodeCount++;
-    if (holding.pinned) g.pinnedCount++;
-    g.errorCount += holding.errors;
-  }
-  for (const [k, polls] of folded) {
+export function summarize(topic: string, replica: string, atMs: number, periodMs: number, counts: ReadonlyMap<string, SummaryCounts>): SummaryEvent[] {
+  const out: SummaryEvent[] = [];
+  for (const [k, c] of counts) {
+    if (c.nodeCount === 0 && c.foldedPolls === 0 && c.errorCount === 0) continue;
     const [app = '', cluster = '', region = '', version = ''] = k.split('\u0000');
-    group(app, cluster, region, version).foldedPolls += polls;
+    out.push({ kind: 'summary', atMs, topic, replica, app, cluster, region, version, nodeCount: c.nodeCount, pinnedCount: c.pinnedCount, errorCount: c.errorCount, foldedPolls: c.foldedPolls, periodMs });
   }
-  return [...groups.values()]
-    .sort((a, b) => byText(a.app, b.app) || byText(a.cluster, b.cluster) || byText(a.region, b.region) || compareVersions(a.version, b.version))
-    .map((g) => ({ kind: 'summary', atMs, topic, replica, app: g.app, cluster: g.cluster, region: g.region, version: g.version, nodeCount: g.nodeCount, pinnedCount: g.pinnedCount, errorCount: g.errorCount, foldedPolls: g.foldedPolls, periodMs }));
+  return out.sort((a, b) => byText(a.app, b.app) || byText(a.cluster, b.cluster) || byText(a.region, b.region) || compareVersions(a.version, b.version));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -4,8 +4,14 @@
  * answers is `observe`d here; the audit sink hears only what changed (core/holdings.ts
  * decides): a hold event on first sight, a move or a flipped pin flag; a gone event when a
  * node stops polling for `quietMs`; and every `summaryMs` one summary per (topic, app,
- * cluster, region, version). A node polling the same version every 30 s costs a map lookup
- * and two field writes, no event.
+ * cluster, region, version). A node polling the same version every 30 s costs two map lookups
+ * and a write, no event.
+ *
+ * The table is columns, not objects: per topic a Map from node number to slot and typed arrays
+ * for the version (a number into the topic's few version strings), pin flag, last poll and
+ * errors; per node its key string. A fleet of 100k nodes x 7 topics is then a few hundred
+ * thousand map entries and flat arrays the garbage collector does not trace, rather than a
+ * million small objects each full collection marks (which made its pauses twice as long).
  *
  * Memory is bounded: at most `maxHoldings` (topic, node) pairs are tracked one by one. A node
  * seen when the table is full is not remembered: its polls are counted per summary group
@@ -14,7 +20,18 @@
  */
 import os from 'node:os';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import { InvalidArgumentError, holdingChange, isQuiet, previousVersion, summarize, summaryKey, type ConsumerIdentity, type Holding, type HoldingEvent } from '../../core/index.js';
+import {
+  InvalidArgumentError,
+  holdingChange,
+  isQuiet,
+  previousVersion,
+  summarize,
+  summaryKey,
+  type ConsumerIdentity,
+  type Holding,
+  type HoldingEvent,
+  type SummaryCounts,
+} from '../../core/index.js';
 import { silentLogger, type Logger } from '../log.js';
 
 /** Where events go (an AuditSink). */
@@ -60,21 +77,6 @@ export interface HoldingsOptions extends HoldingsSettings {
   readonly registry?: Registry;
 }
 
-/** A node, as the table shares it across its topics. */
-interface NodeRef {
-  readonly key: string;
-  /** The identity first seen (labels included), for the events. */
-  readonly identity: ConsumerIdentity;
-  /** Topics it holds a slot in; at 0 it is forgotten. */
-  topics: number;
-}
-
-interface TopicHoldings {
-  readonly byNode: Map<NodeRef, Holding>;
-  /** Polls of untracked nodes since the last summary, per summary group. */
-  folded: Map<string, number>;
-}
-
 export interface HoldingsStats {
   /** (topic, node) pairs tracked. */
   readonly holdings: number;
@@ -94,6 +96,85 @@ export function defaultReplicaName(): string {
   return `${os.hostname()}:${process.pid}/${Date.now().toString(36)}`;
 }
 
+/** One topic's holdings: node number -> slot, and the slot's columns. */
+class TopicTable {
+  readonly slots = new Map<number, number>();
+  /** The versions held, each once; a slot holds an index into it. Rebuilt at each sweep. */
+  versions: string[] = [];
+  versionIds = new Map<string, number>();
+  node = new Int32Array(64);
+  version = new Int32Array(64);
+  pinned = new Uint8Array(64);
+  seenMs = new Float64Array(64);
+  errors = new Int32Array(64);
+  /** Slots in use or freed: the next new slot when `free` is empty. */
+  top = 0;
+  readonly free: number[] = [];
+  /** Polls of untracked nodes since the last summary, per summary key. */
+  folded = new Map<string, number>();
+
+  versionId(v: string): number {
+    let id = this.versionIds.get(v);
+    if (id === undefined) {
+      id = this.versions.length;
+      this.versions.push(v);
+      this.versionIds.set(v, id);
+    }
+    return id;
+  }
+
+  add(node: number, version: string, pinned: boolean, seenMs: number): void {
+    let slot = this.free.pop();
+    if (slot === undefined) {
+      slot = this.top++;
+      if (slot === this.node.length) this.grow();
+    }
+    this.slots.set(node, slot);
+    this.node[slot] = node;
+    this.version[slot] = this.versionId(version);
+    this.pinned[slot] = pinned ? 1 : 0;
+    this.seenMs[slot] = seenMs;
+    this.errors[slot] = 0;
+  }
+
+  remove(node: number, slot: number): void {
+    this.slots.delete(node);
+    this.free.push(slot);
+  }
+
+  private grow(): void {
+    const n = this.node.length * 2;
+    const bigger = <T extends Int32Array | Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.node = bigger(this.node, (k) => new Int32Array(k));
+    this.version = bigger(this.version, (k) => new Int32Array(k));
+    this.pinned = bigger(this.pinned, (k) => new Uint8Array(k));
+    this.seenMs = bigger(this.seenMs, (k) => new Float64Array(k));
+    this.errors = bigger(this.errors, (k) => new Int32Array(k));
+  }
+
+  /** Keeps only the versions some slot holds (a topic published every few minutes would pile them up). */
+  compactVersions(): void {
+    const used = new Map<number, number>();
+    const versions: string[] = [];
+    for (const slot of this.slots.values()) {
+      const old = this.version[slot] as number;
+      let id = used.get(old);
+      if (id === undefined) {
+        id = versions.length;
+        versions.push(this.versions[old] as string);
+        used.set(old, id);
+      }
+      this.version[slot] = id;
+    }
+    this.versions = versions;
+    this.versionIds = new Map(versions.map((v, i) => [v, i]));
+  }
+}
+
 export class Holdings {
   readonly replica: string;
   readonly quietMs: number;
@@ -102,8 +183,16 @@ export class Holdings {
   private readonly sink: HoldingEventSink;
   private readonly now: () => number;
   private readonly log: Logger;
-  private readonly nodes = new Map<string, NodeRef>();
-  private readonly topics = new Map<string, TopicHoldings>();
+  /** Node key (app, cluster, region, node id) -> node number. */
+  private readonly nodeIds = new Map<string, number>();
+  /** By node number: its key, "app\0cluster\0region" (shared per group), topics held, labels (when any). */
+  private nodeKeys: (string | undefined)[] = [];
+  private nodeGroups: (string | undefined)[] = [];
+  private nodeTopics = new Int32Array(64);
+  private readonly nodeLabels = new Map<number, Readonly<Record<string, string>>>();
+  private readonly freeNodes: number[] = [];
+  private readonly groups = new Map<string, string>();
+  private readonly topics = new Map<string, TopicTable>();
   private count = 0;
   private observed = 0;
   private folded = 0;
@@ -111,7 +200,7 @@ export class Holdings {
   private readonly events = { hold: 0, gone: 0, summary: 0 };
   /** The identity object seen last and its node: a BatchPoll observes all its topics with one. */
   private lastIdentity: ConsumerIdentity | undefined;
-  private lastNode: NodeRef | undefined;
+  private lastNode = -1;
   private lastSweepMs: number;
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -139,62 +228,104 @@ export class Holdings {
     // for made-up topics costs nothing here (the request metrics count the errors).
     if (!t && error) return;
     if (!t) {
-      t = { byNode: new Map(), folded: new Map() };
+      t = new TopicTable();
       this.topics.set(topic, t);
     }
     const node = identity === this.lastIdentity ? this.lastNode : this.findNode(identity);
-    const h = node && t.byNode.get(node);
-    if (h) {
-      h.seenMs = atMs;
+    const slot = node < 0 ? undefined : t.slots.get(node);
+    let prev: Holding | undefined;
+    if (slot !== undefined) {
+      t.seenMs[slot] = atMs;
       if (error) {
-        h.errors++;
+        (t.errors[slot] as number)++;
         return;
       }
-      if (h.version === holds && h.pinned === pinned) return;
+      const held = t.versions[t.version[slot] as number] as string;
+      const wasPinned = t.pinned[slot] === 1;
+      if (held === holds && wasPinned === pinned) return;
+      prev = { version: held, pinned: wasPinned, seenMs: atMs, errors: t.errors[slot] as number };
     } else if (error) return;
     const sighting = { lastSeen, holds, pinned, atMs };
-    const change = holdingChange(h, sighting);
-    if (change === 'none') return;
-    const previous = previousVersion(h, sighting);
-    let holder: NodeRef;
-    if (h && node) {
-      h.version = sighting.holds;
-      h.pinned = sighting.pinned;
-      holder = node;
+    if (holdingChange(prev, sighting) === 'none') return;
+    const previous = previousVersion(prev, sighting);
+    if (slot !== undefined) {
+      t.version[slot] = t.versionId(holds);
+      t.pinned[slot] = pinned ? 1 : 0;
     } else {
       if (this.count >= this.maxHoldings) {
         // Full: counted in its summary group, not remembered (no event: it would repeat every poll).
         this.folded++;
-        const k = summaryKey(identity, sighting.holds);
+        const k = summaryKey(identity, holds);
         t.folded.set(k, (t.folded.get(k) ?? 0) + 1);
         return;
       }
-      holder = node ?? this.addNode(identity);
-      t.byNode.set(holder, { version: sighting.holds, pinned: sighting.pinned, seenMs: atMs, errors: 0 });
-      holder.topics++;
+      const n = node < 0 ? this.addNode(identity) : node;
+      t.add(n, holds, pinned, atMs);
+      (this.nodeTopics[n] as number)++;
       this.count++;
     }
     this.events.hold++;
-    this.sink.record({ kind: 'hold', atMs, topic, identity: holder.identity, replica: this.replica, version: sighting.holds, previous, moved: previous !== sighting.holds, pinned: sighting.pinned });
+    this.sink.record({ kind: 'hold', atMs, topic, identity, replica: this.replica, version: holds, previous, moved: previous !== holds, pinned });
   }
 
-  /** The node of an identity, when it holds a topic here (remembered as the last one looked up). */
-  private findNode(identity: ConsumerIdentity): NodeRef | undefined {
-    const node = this.nodes.get(`${identity.app}\u0000${identity.cluster}\u0000${identity.region}\u0000${identity.nodeId}`);
-    if (node) {
-      this.lastIdentity = identity;
-      this.lastNode = node;
-    }
-    return node;
+  private static keyOf(identity: Pick<ConsumerIdentity, 'app' | 'cluster' | 'region' | 'nodeId'>): string {
+    return `${identity.app}\u0000${identity.cluster}\u0000${identity.region}\u0000${identity.nodeId}`;
   }
 
-  private addNode(identity: ConsumerIdentity): NodeRef {
-    const key = `${identity.app}\u0000${identity.cluster}\u0000${identity.region}\u0000${identity.nodeId}`;
-    const node: NodeRef = { key, identity, topics: 0 };
-    this.nodes.set(key, node);
+  /** The number of a node that holds a topic here, or -1 (remembered as the last one looked up when found). */
+  private findNode(identity: ConsumerIdentity): number {
+    const node = this.nodeIds.get(Holdings.keyOf(identity));
+    if (node === undefined) return -1;
     this.lastIdentity = identity;
     this.lastNode = node;
     return node;
+  }
+
+  private addNode(identity: ConsumerIdentity): number {
+    const key = Holdings.keyOf(identity);
+    let node = this.freeNodes.pop();
+    if (node === undefined) {
+      node = this.nodeKeys.length;
+      this.nodeKeys.push(undefined);
+      this.nodeGroups.push(undefined);
+      if (node === this.nodeTopics.length) {
+        const bigger = new Int32Array(node * 2);
+        bigger.set(this.nodeTopics);
+        this.nodeTopics = bigger;
+      }
+    }
+    const group = `${identity.app}\u0000${identity.cluster}\u0000${identity.region}`;
+    let shared = this.groups.get(group);
+    if (shared === undefined) {
+      shared = group;
+      this.groups.set(group, group);
+    }
+    this.nodeIds.set(key, node);
+    this.nodeKeys[node] = key;
+    this.nodeGroups[node] = shared;
+    this.nodeTopics[node] = 0;
+    if (Object.keys(identity.labels).length > 0) this.nodeLabels.set(node, identity.labels);
+    this.lastIdentity = identity;
+    this.lastNode = node;
+    return node;
+  }
+
+  private forget(node: number): void {
+    this.nodeIds.delete(this.nodeKeys[node] as string);
+    this.nodeKeys[node] = undefined;
+    this.nodeGroups[node] = undefined;
+    this.nodeLabels.delete(node);
+    this.freeNodes.push(node);
+    if (this.lastNode === node) {
+      this.lastNode = -1;
+      this.lastIdentity = undefined;
+    }
+  }
+
+  /** A node's identity, rebuilt from its key (and its labels, when it had any). */
+  private identityOf(node: number): ConsumerIdentity {
+    const [app = '', cluster = '', region = '', nodeId = ''] = (this.nodeKeys[node] as string).split('\u0000');
+    return { app, cluster, region, nodeId, labels: this.nodeLabels.get(node) ?? {} };
   }
 
   /**
@@ -217,45 +348,49 @@ export class Holdings {
     let sliceStart = performance.now();
     let n = 0;
     for (const [topic, t] of [...this.topics]) {
-      // Taken at the start: what polls fold or fail while this sweep yields counts in the next one.
-      const folded = t.folded;
+      // Taken at the start: what polls fold while this sweep yields counts in the next one.
+      const counts = new Map<string, SummaryCounts>();
+      for (const [k, polls] of t.folded) counts.set(k, { nodeCount: 0, pinnedCount: 0, errorCount: 0, foldedPolls: polls });
       t.folded = new Map();
-      const live: { identity: ConsumerIdentity; holding: Holding }[] = [];
-      for (const [node, h] of t.byNode) {
+      for (const [node, slot] of t.slots) {
         // A topic of 100k nodes takes tens of ms: polls are answered between slices.
         if ((++n & 1023) === 0 && performance.now() - sliceStart > 5) {
           await new Promise((r) => setImmediate(r));
           sliceStart = performance.now();
         }
-        if (isQuiet(h.seenMs, atMs, this.quietMs)) {
-          t.byNode.delete(node);
+        const version = t.versions[t.version[slot] as number] as string;
+        if (isQuiet(t.seenMs[slot] as number, atMs, this.quietMs)) {
+          const seenMs = t.seenMs[slot] as number;
+          const identity = this.identityOf(node);
+          t.remove(node, slot);
           this.count--;
-          if (--node.topics === 0) this.forget(node);
+          if (--(this.nodeTopics[node] as number) === 0) this.forget(node);
           this.events.gone++;
-          this.sink.record({ kind: 'gone', atMs, topic, identity: node.identity, replica: this.replica, version: h.version, seenMs: h.seenMs });
-        } else {
-          live.push({ identity: node.identity, holding: { ...h } });
-          h.errors = 0;
+          this.sink.record({ kind: 'gone', atMs, topic, identity, replica: this.replica, version, seenMs });
+          continue;
         }
+        const k = `${this.nodeGroups[node] as string}\u0000${version}`;
+        let c = counts.get(k);
+        if (!c) {
+          c = { nodeCount: 0, pinnedCount: 0, errorCount: 0, foldedPolls: 0 };
+          counts.set(k, c);
+        }
+        c.nodeCount++;
+        if (t.pinned[slot] === 1) c.pinnedCount++;
+        c.errorCount += t.errors[slot] as number;
+        t.errors[slot] = 0;
       }
-      const summaries = summarize(topic, this.replica, atMs, periodMs, live, folded);
+      const summaries = summarize(topic, this.replica, atMs, periodMs, counts);
       for (const s of summaries) this.sink.record(s);
       this.events.summary += summaries.length;
-      if (t.byNode.size === 0) this.topics.delete(topic);
+      if (t.slots.size === 0 && t.folded.size === 0) this.topics.delete(topic);
+      else t.compactVersions();
       if (performance.now() - sliceStart > 5) {
         await new Promise((r) => setImmediate(r));
         sliceStart = performance.now();
       }
     }
     this.sweeps++;
-  }
-
-  private forget(node: NodeRef): void {
-    this.nodes.delete(node.key);
-    if (this.lastNode === node) {
-      this.lastNode = undefined;
-      this.lastIdentity = undefined;
-    }
   }
 
   /** Sweeps every `summaryMs` until stop(). */
@@ -283,13 +418,16 @@ export class Holdings {
   }
 
   stats(): HoldingsStats {
-    return { holdings: this.count, nodes: this.nodes.size, topics: this.topics.size, observed: this.observed, events: { ...this.events }, folded: this.folded, sweeps: this.sweeps };
+    return { holdings: this.count, nodes: this.nodeIds.size, topics: this.topics.size, observed: this.observed, events: { ...this.events }, folded: this.folded, sweeps: this.sweeps };
   }
 
   /** The holding of one node of one topic (tests, tools). */
-  holding(topic: string, identity: Pick<ConsumerIdentity, 'app' | 'cluster' | 'region' | 'nodeId'>): Readonly<Holding> | undefined {
-    const node = this.nodes.get(`${identity.app}\u0000${identity.cluster}\u0000${identity.region}\u0000${identity.nodeId}`);
-    return node && this.topics.get(topic)?.byNode.get(node);
+  holding(topic: string, identity: Pick<ConsumerIdentity, 'app' | 'cluster' | 'region' | 'nodeId'>): Holding | undefined {
+    const node = this.nodeIds.get(Holdings.keyOf(identity));
+    const t = this.topics.get(topic);
+    const slot = node === undefined ? undefined : t?.slots.get(node);
+    if (!t || slot === undefined) return undefined;
+    return { version: t.versions[t.version[slot] as number] as string, pinned: t.pinned[slot] === 1, seenMs: t.seenMs[slot] as number, errors: t.errors[slot] as number };
   }
 
   private registerMetrics(registry: Registry): void {

@@ -186,15 +186,17 @@ describe('the rules an instance speaks by', () => {
     expect(holdingChange(h, { lastSeen: '1', holds: '2', pinned: false, atMs: 1 })).toBe('none');
   });
 
-  it('summarize: one summary per app, cluster, region and version, with live, pinned, error and folded counts', () => {
-    const live = [
-      { identity: id('a'), holding: { version: '2', pinned: false, seenMs: 0, errors: 1 } },
-      { identity: id('b'), holding: { version: '2', pinned: true, seenMs: 0, errors: 0 } },
-      { identity: id('c', 'scorer', 'c1', 'us'), holding: { version: '1', pinned: false, seenMs: 0, errors: 0 } },
-    ];
-    expect(summarize('t', 'r1', 99, 10, live, new Map([['scorer\u0000c1\u0000eu\u00003', 4]]))).toEqual([
+  it('summarize: one summary per app, cluster, region and version with anything to say, in order', () => {
+    const c = (nodeCount: number, pinnedCount: number, errorCount: number, foldedPolls: number) => ({ nodeCount, pinnedCount, errorCount, foldedPolls });
+    const counts = new Map([
+      ['scorer\u0000c1\u0000us\u00001', c(1, 0, 0, 0)],
+      ['scorer\u0000c1\u0000eu\u000010', c(0, 0, 0, 4)],
+      ['scorer\u0000c1\u0000eu\u00002', c(2, 1, 1, 0)],
+      ['scorer\u0000c1\u0000eu\u00009', c(0, 0, 0, 0)],
+    ]);
+    expect(summarize('t', 'r1', 99, 10, counts)).toEqual([
       { kind: 'summary', atMs: 99, topic: 't', replica: 'r1', app: 'scorer', cluster: 'c1', region: 'eu', version: '2', nodeCount: 2, pinnedCount: 1, errorCount: 1, foldedPolls: 0, periodMs: 10 },
-      { kind: 'summary', atMs: 99, topic: 't', replica: 'r1', app: 'scorer', cluster: 'c1', region: 'eu', version: '3', nodeCount: 0, pinnedCount: 0, errorCount: 0, foldedPolls: 4, periodMs: 10 },
+      { kind: 'summary', atMs: 99, topic: 't', replica: 'r1', app: 'scorer', cluster: 'c1', region: 'eu', version: '10', nodeCount: 0, pinnedCount: 0, errorCount: 0, foldedPolls: 4, periodMs: 10 },
       { kind: 'summary', atMs: 99, topic: 't', replica: 'r1', app: 'scorer', cluster: 'c1', region: 'us', version: '1', nodeCount: 1, pinnedCount: 0, errorCount: 0, foldedPolls: 0, periodMs: 10 },
     ]);
   });

@@ -115,6 +115,29 @@ describe('Holdings', () => {
     expect(consumersView('t', { sinceMs: 0 }, events)).toMatchObject({ nodeCount: 10, foldedPolls: 45 });
   });
 
+  it('slots and node numbers of gone nodes are reused; versions no slot holds are dropped; a gone event carries the identity with its labels', async () => {
+    const { h, events, advance, now } = setup({ quietMs: 60_000 });
+    const labelled = (i: number) => identity({ app: 'scorer', cluster: 'c1', region: 'eu', nodeId: `n${i}`, labels: { tier: `t${i % 2}` } });
+    for (let v = 1; v <= 5; v++) for (let i = 0; i < 100; i++) h.observe('t', labelled(i), String(v - 1), String(v), false);
+    advance(60_000);
+    for (let i = 50; i < 100; i++) h.observe('t', labelled(i), '5', '5', false); // n0..n49 go quiet
+    events.length = 0;
+    await h.sweep();
+    const goneEvents = events.filter((e) => e.kind === 'gone');
+    expect(goneEvents).toHaveLength(50);
+    expect(goneEvents[7]).toEqual({ kind: 'gone', atMs: now(), topic: 't', identity: labelled(7), replica: 'r1', version: '5', seenMs: now() - 60_000 });
+    expect(h.stats()).toMatchObject({ holdings: 50, nodes: 50 });
+    // New nodes take the freed places; every holding still answers for its own node.
+    for (let i = 100; i < 150; i++) h.observe('t', labelled(i), '0', '5', false);
+    expect(h.stats()).toMatchObject({ holdings: 100, nodes: 100 });
+    expect(h.holding('t', labelled(120))).toMatchObject({ version: '5', pinned: false });
+    expect(h.holding('t', labelled(7))).toBeUndefined();
+    expect(h.holding('t', labelled(60))).toMatchObject({ version: '5', seenMs: now() });
+    events.length = 0;
+    h.observe('t', labelled(60), '5', '6', false);
+    expect(events).toEqual([expect.objectContaining({ kind: 'hold', previous: '5', version: '6', identity: labelled(60) })]);
+  });
+
   it('refuses settings out of range, naming the flag', () => {
     const sink = { record: () => {} };
     expect(() => new Holdings({ sink, quietMs: 5 })).toThrow(InvalidArgumentError);
