@@ -27,6 +27,9 @@
  *                  (SQLite; Cassandra at 10k with IMPRINT_CASSANDRA)
  *   watch          publish -> 1000 watching Subscribers swapped (target p99 < 1 s) vs BatchPoll every 30 s;
  *                  10k idle Watch streams on one consume instance: RSS (target < 100 MiB) vs grpc-js's floor
+ *   audit-fleet    100k nodes x 7 topics every 30 s through the audit's Holdings into the file sink (virtual
+ *                  time) vs one record per check: records per check and per s, bytes/day, CPU per check,
+ *                  heap per holding, a publish's records (targets: <= 1% of checks, <= 3% CPU)
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -160,6 +163,7 @@ const all: Record<string, () => Promise<void> | void> = {
   feed: ownProcess('feed.ts'),
   scale: ownProcess('scale.ts', ['--expose-gc'], 900_000),
   watch: ownProcess('watch.ts'),
+  'audit-fleet': ownProcess('audit-fleet.ts', ['--expose-gc']),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish']);

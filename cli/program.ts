@@ -9,10 +9,10 @@ import { Command, Option } from 'commander';
 import { downloadPayload } from '../client/fetch.js';
 import { ImprintClient, type TopicChange, type WatchResult } from '../client/imprint-client.js';
 import { PUBLISHER_DEFAULTS, Publisher } from '../client/publisher.js';
-import { parseScope, parseVersion, validatePublishId, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
+import { MAX_MOVES, MAX_NODE_LIST, parseScope, parseVersion, validatePublishId, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
-import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
+import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
@@ -157,6 +157,9 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   watchMaxStreamsPerApp: string;
   watchHeartbeatMs: string;
   watchAuditIntervalMs: string;
+  auditQuietMs: string;
+  auditSummaryMs: string;
+  auditMaxHoldings: string;
 }
 
 addStoreOptions(
@@ -195,7 +198,18 @@ addStoreOptions(
     )
     .addOption(new Option('--watch-heartbeat-ms <ms>', 'a heartbeat on every Watch stream this often (100-600000)').env('IMPRINT_WATCH_HEARTBEAT_MS').default(String(WATCH_DEFAULTS.heartbeatMs)))
     .addOption(
-      new Option('--watch-audit-interval-ms <ms>', "each Watch stream's topics are audited again this often (1000-86400000)").env('IMPRINT_WATCH_AUDIT_INTERVAL_MS').default(String(WATCH_DEFAULTS.auditIntervalMs)),
+      new Option('--watch-audit-interval-ms <ms>', "each Watch stream's topics are asked again this often, so its node stays seen in audit (1000-86400000; less than --audit-quiet-ms)")
+        .env('IMPRINT_WATCH_AUDIT_INTERVAL_MS')
+        .default(String(WATCH_DEFAULTS.auditIntervalMs)),
+    )
+    .addOption(new Option('--audit-quiet-ms <ms>', 'audit: a node that has not polled a topic for this long is reported gone (10000-86400000)').env('IMPRINT_AUDIT_QUIET_MS').default(String(HOLDINGS_DEFAULTS.quietMs)))
+    .addOption(
+      new Option('--audit-summary-ms <ms>', 'audit: a summary per topic, app, cluster, region and version this often, with node counts (1000-86400000)').env('IMPRINT_AUDIT_SUMMARY_MS').default(String(HOLDINGS_DEFAULTS.summaryMs)),
+    )
+    .addOption(
+      new Option('--audit-max-holdings <n>', 'audit: (topic, node) pairs tracked one by one at most; beyond, polls are counted per summary group (1-50000000)')
+        .env('IMPRINT_AUDIT_MAX_HOLDINGS')
+        .default(String(HOLDINGS_DEFAULTS.maxHoldings)),
     ),
 )
   .addHelpText(
@@ -222,6 +236,11 @@ Examples:
       heartbeatMs: parseCount(o.watchHeartbeatMs, 'watch-heartbeat-ms'),
       auditIntervalMs: parseCount(o.watchAuditIntervalMs, 'watch-audit-interval-ms'),
     };
+    const holdings = {
+      quietMs: parseCount(o.auditQuietMs, 'audit-quiet-ms'),
+      summaryMs: parseCount(o.auditSummaryMs, 'audit-summary-ms'),
+      maxHoldings: parseCount(o.auditMaxHoldings, 'audit-max-holdings'),
+    };
     const server = await startImprintServer({
       dataDir: globals().dataDir,
       host: o.host,
@@ -238,6 +257,7 @@ Examples:
       ...(blobCheckTimeoutMs !== undefined && { blobCheckTimeoutMs }),
       batchPoll: { ...(maxTopics !== undefined && { maxTopics }), ...(maxResponseBytes !== undefined && { maxResponseBytes }) },
       watch: Object.fromEntries(Object.entries(watch).filter(([, v]) => v !== undefined)),
+      holdings: Object.fromEntries(Object.entries(holdings).filter(([, v]) => v !== undefined)),
     });
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
@@ -250,7 +270,7 @@ Imprint is serving on ${o.host}:${server.port}
   metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
-  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*)` : server.options.auditFile}
+  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*)` : server.options.auditFile}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}
@@ -354,27 +374,77 @@ topic
     }),
   );
 
+/** app/cluster/region[/node] of a consumer group or node, "-" for an empty part. */
+function nodeName(n: { app: string; cluster: string; region: string; nodeId?: string }): string {
+  return [n.app, n.cluster, n.region, ...(n.nodeId !== undefined ? [n.nodeId] : [])].map((p) => p || '-').join('/');
+}
+
 topic
   .command('consumers <name>')
-  .description('who consumes a topic (from the audit data): per app and cluster, the nodes and the version each holds')
+  .description('who consumes a topic (from the audit data): per app, cluster and region, the nodes and the version each holds; --nodes lists them')
   .option('--since <duration>', 'consumers seen polling in this window', '24h')
+  .option('--nodes <n>', 'also list up to N nodes (0-10000), lowest version first: who still holds an old one', '0')
+  .option('--version <version>', 'list only nodes holding this version (with --nodes), and filter the Kibana link to it')
   .option('--kibana-url <url>', 'also print a Kibana Discover link filtered to the topic and window')
-  .option('--version <version>', 'with --kibana-url: filter the link to consumers holding this version')
+  .addHelpText(
+    'after',
+    `
+A node still polling counts as seen until its serving instance reports it gone (after
+--audit-quiet-ms without a poll, 10 min by default); its "last" time is then within that
+window. Examples:
+  imprint topic consumers ip-reputation                       counts per app/cluster/region
+  imprint topic consumers ip-reputation --nodes 100 --version 41   the nodes still on v41`,
+  )
   .action(
-    withClient(async (client, name: string, o: { since: string; kibanaUrl?: string; version?: string }) => {
+    withClient(async (client, name: string, o: { since: string; nodes: string; version?: string; kibanaUrl?: string }) => {
       const toMs = Date.now();
       const fromMs = toMs - parseDuration(o.since, 'since');
-      const d = await client.describeTopic(name, fromMs);
-      const link = o.kibanaUrl ? kibanaConsumersLink({ kibanaUrl: o.kibanaUrl, topic: name, ...(o.version && { version: parseVersion(o.version).toString() }), fromMs, toMs }) : undefined;
+      const nodeLimit = parseCount(o.nodes, 'nodes') ?? 0;
+      if (nodeLimit > MAX_NODE_LIST) throw new InvalidArgumentError('nodes', `must be a whole number from 0 to ${MAX_NODE_LIST}`, o.nodes);
+      const version = o.version !== undefined ? parseVersion(o.version) : undefined;
+      const d = await client.describeTopic(name, { sinceMs: fromMs, nodeLimit, ...(version !== undefined && { version }) });
+      const link = o.kibanaUrl ? kibanaConsumersLink({ kibanaUrl: o.kibanaUrl, topic: name, ...(version !== undefined && { version: version.toString() }), fromMs, toMs }) : undefined;
       const c = d.consumers;
       out({ topic: name, consumers: c, ...(link && { kibana: link }) }, () => {
         if ('error' in c) return `consumers of ${name}: not available (${c.error})`;
-        const lines = [`${name}: ${c.nodeCount} nodes polled since ${when(c.sinceMs)}${c.lastSeenMs ? `, last at ${when(c.lastSeenMs)}` : ''}`];
+        const lines = [`${name}: ${c.nodeCount} nodes seen since ${when(c.sinceMs)} (${c.liveCount} still polling)${c.lastSeenMs ? `, last at ${when(c.lastSeenMs)}` : ''}`];
         if (c.nodeCount === 0) lines.push('  nobody: the topic looks unused in this window');
         for (const g of c.groups) {
-          lines.push(`  ${`${g.app || '-'}/${g.cluster || '-'}`.padEnd(32)} ${String(g.nodeCount).padStart(5)} nodes  ${g.versions.map((v) => `v${v.version}: ${v.nodeCount}`).join('  ')}  (last ${when(g.lastSeenMs)})`);
+          lines.push(`  ${nodeName(g).padEnd(40)} ${String(g.nodeCount).padStart(5)} nodes  ${g.versions.map((v) => `v${v.version}: ${v.nodeCount}`).join('  ')}  (last ${when(g.lastSeenMs)})`);
+        }
+        if (c.foldedPolls > 0) lines.push(`  + ${c.foldedPolls} polls of nodes not tracked one by one (a serving instance's audit memory was full: --audit-max-holdings)`);
+        if (c.nodes) {
+          lines.push(`  nodes (${c.nodes.length}${version !== undefined ? ` holding v${version}` : ''}, lowest version first):`);
+          for (const n of c.nodes) {
+            lines.push(
+              `    ${nodeName(n).padEnd(48)} v${n.version.padEnd(6)} ${n.sinceMs !== undefined ? `since ${when(n.sinceMs)}` : 'since before the audit data'}  last ${when(n.lastSeenMs)}${n.live ? '' : ' (gone quiet)'}${n.pinned ? ' pinned' : ''}`,
+            );
+          }
         }
         if (link) lines.push(`  kibana: ${link}`);
+        return lines.join('\n');
+      });
+    }),
+  );
+
+topic
+  .command('moves <name>')
+  .description('when consumer nodes moved from one version to another (from the audit data), newest first: what was live where, when')
+  .option('--since <duration>', 'moves in this window', '24h')
+  .option('--node <id>', 'only this node id')
+  .option('--limit <n>', 'at most this many moves (1-1000)', '100')
+  .action(
+    withClient(async (client, name: string, o: { since: string; node?: string; limit: string }) => {
+      const sinceMs = Date.now() - parseDuration(o.since, 'since');
+      const limit = parseCount(o.limit, 'limit') ?? 100;
+      if (limit < 1 || limit > MAX_MOVES) throw new InvalidArgumentError('limit', `must be a whole number from 1 to ${MAX_MOVES}`, o.limit);
+      const page = await client.listMoves(name, { sinceMs, ...(o.node !== undefined && { nodeId: o.node }), pageSize: limit });
+      out({ topic: name, ...page }, () => {
+        if (page.moves.length === 0) return `${name}: no node moved since ${when(sinceMs)}`;
+        const lines = page.moves.map(
+          (m) => `${when(m.atMs)}  ${nodeName(m).padEnd(48)} ${m.from === '0' ? 'first' : `v${m.from}`} -> v${m.to}${m.pinned ? ' (pinned)' : ''}`,
+        );
+        if (page.truncated) lines.push(`(more: narrow --since or --node, or raise --limit)`);
         return lines.join('\n');
       });
     }),

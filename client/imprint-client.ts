@@ -10,6 +10,7 @@ import {
   type ConsumerIdentity,
   type DataPointer,
   type Pin,
+  type Move,
   type Retention,
   type Scope,
   type ScopeHead,
@@ -20,6 +21,7 @@ import {
 import {
   changeFromWire,
   consumersFromWire,
+  moveFromWire,
   headFromWire,
   identityToWire,
   pinFromWire,
@@ -37,6 +39,7 @@ import type { BatchPollResponse__Output } from '../proto/gen/imprint/v1/BatchPol
 import type { DescribeTopicResponse__Output } from '../proto/gen/imprint/v1/DescribeTopicResponse.js';
 import type { GetLatestAtResponse__Output } from '../proto/gen/imprint/v1/GetLatestAtResponse.js';
 import type { ListHistoryResponse__Output } from '../proto/gen/imprint/v1/ListHistoryResponse.js';
+import type { ListMovesResponse__Output } from '../proto/gen/imprint/v1/ListMovesResponse.js';
 import type { ListPinsResponse__Output } from '../proto/gen/imprint/v1/ListPinsResponse.js';
 import type { ListTopicsResponse__Output } from '../proto/gen/imprint/v1/ListTopicsResponse.js';
 import type { ListVersionsResponse__Output } from '../proto/gen/imprint/v1/ListVersionsResponse.js';
@@ -470,17 +473,37 @@ export class ImprintClient {
     return { changes: res.changes.map(changeFromWire), nextPageToken: res.nextPageToken };
   }
 
-  /** `consumersSinceMs`: the start of the consumers window (default: the server's, the last 24 hours). */
-  async describeTopic(name: string, consumersSinceMs = 0): Promise<TopicDescription> {
-    const res = await this.call<DescribeTopicResponse__Output>('DescribeTopic', (stubs, o, cb) => stubs.operator.DescribeTopic({ name, consumersSinceMs }, o, cb));
+  /**
+   * The topic, its heads, pins, newest changes and consumers. `consumers.sinceMs`: the start of
+   * the consumers window (default: the server's, the last 24 hours); `consumers.nodeLimit`: list
+   * up to this many nodes (0 to 10000; default none), lowest version first; `consumers.version`:
+   * list only nodes holding it.
+   */
+  async describeTopic(name: string, consumers: { sinceMs?: number; nodeLimit?: number; version?: bigint } = {}): Promise<TopicDescription> {
+    const nodeLimit = consumers.nodeLimit ?? 0;
+    const res = await this.call<DescribeTopicResponse__Output>('DescribeTopic', (stubs, o, cb) =>
+      stubs.operator.DescribeTopic({ name, consumersSinceMs: consumers.sinceMs ?? 0, consumersNodeLimit: nodeLimit, consumersVersion: (consumers.version ?? 0n).toString() }, o, cb),
+    );
     return {
       topic: topicFromWire(required(res.topic, 'DescribeTopic', 'topic')),
       heads: res.heads.map(headFromWire),
       pins: res.pins.map(pinFromWire),
       versionCount: Number(res.versionCount),
-      consumers: res.consumers ? consumersFromWire(res.consumers) : { error: res.consumersError || 'the server gave no consumers' },
+      consumers: res.consumers ? consumersFromWire(res.consumers, nodeLimit > 0) : { error: res.consumersError || 'the server gave no consumers' },
       recentChanges: res.recentChanges.map(changeFromWire),
     };
+  }
+
+  /**
+   * The moves of a topic's consumer nodes from one version to another, newest first, from the
+   * server's audit data. `sinceMs` default: the last 24 hours; `untilMs` default: now;
+   * `nodeId`: one node only; `pageSize`: 1 to 1000 (default 100). `truncated`: more matched.
+   */
+  async listMoves(topic: string, opts: { sinceMs?: number; untilMs?: number; nodeId?: string; pageSize?: number } = {}): Promise<{ moves: Move[]; truncated: boolean }> {
+    const res = await this.call<ListMovesResponse__Output>('ListMoves', (stubs, o, cb) =>
+      stubs.operator.ListMoves({ topic, sinceMs: opts.sinceMs ?? 0, untilMs: opts.untilMs ?? 0, nodeId: opts.nodeId ?? '', pageSize: opts.pageSize ?? 0 }, o, cb),
+    );
+    return { moves: res.moves.map(moveFromWire), truncated: res.truncated };
   }
 
   close(): void {

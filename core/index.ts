@@ -9,3 +9,4 @@ export * from './resolve.js';
 export * from './poll.js';
 export * from './retention.js';
 export * from './snapshot.js';
+export * from './holdings.js';

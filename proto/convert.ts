@@ -28,7 +28,10 @@ import {
   type Scope,
   type ScopeHead,
   type Topic,
+  type Move,
+  type TopicConsumers,
   type Version,
+  type VersionHeld,
   type VersionRecord,
 } from '../core/index.js';
 import type { BlobLocation__Output, BlobLocation as WireBlobLocation } from './gen/imprint/v1/BlobLocation.js';
@@ -43,6 +46,7 @@ import type { ScopeHead as WireScopeHead, ScopeHead__Output } from './gen/imprin
 import type { Topic as WireTopic, Topic__Output } from './gen/imprint/v1/Topic.js';
 import type { VersionRecord as WireRecord, VersionRecord__Output } from './gen/imprint/v1/VersionRecord.js';
 import type { TopicConsumers as WireTopicConsumers, TopicConsumers__Output } from './gen/imprint/v1/TopicConsumers.js';
+import type { ConsumerMove as WireConsumerMove, ConsumerMove__Output } from './gen/imprint/v1/ConsumerMove.js';
 
 /** A uint64 or int64 as the loader gives it (a decimal string: longs are String), exactly, within [min, max]. */
 function int64FromWire(v: string | number | undefined, field: string, min: bigint, max: bigint): bigint {
@@ -234,41 +238,68 @@ export function headFromWire(h: ScopeHead__Output): Omit<ScopeHead, 'sinceMs'> {
   return { scope: scopeFromWire(h.scope), version: versionFromWire(h.version, 'head.version') };
 }
 
-/** The audit sink's consumers view, on the wire (versions are decimal strings there too). */
-export interface ConsumersView {
-  readonly sinceMs: number;
-  readonly nodeCount: number;
-  readonly versions: readonly { readonly version: string; readonly nodeCount: number; readonly lastSeenMs: number }[];
-  readonly groups: readonly {
-    readonly app: string;
-    readonly cluster: string;
-    readonly nodeCount: number;
-    readonly versions: readonly { readonly version: string; readonly nodeCount: number; readonly lastSeenMs: number }[];
-    readonly lastSeenMs: number;
-  }[];
-  readonly lastSeenMs?: number;
-}
+/** The audit's consumers view as the wire carries it (core's TopicConsumers without the topic; versions are decimal strings). */
+export type ConsumersView = Omit<TopicConsumers, 'topic' | 'untilMs'>;
 
 export function consumersToWire(c: ConsumersView): WireTopicConsumers {
-  const held = (v: ConsumersView['versions'][number]) => ({ version: v.version, nodeCount: v.nodeCount, lastSeenMs: v.lastSeenMs });
+  const held = (v: VersionHeld) => ({ version: v.version, nodeCount: v.nodeCount, lastSeenMs: v.lastSeenMs });
   return {
     sinceMs: c.sinceMs,
     nodeCount: c.nodeCount,
+    liveCount: c.liveCount,
     versions: c.versions.map(held),
-    groups: c.groups.map((g) => ({ app: g.app, cluster: g.cluster, nodeCount: g.nodeCount, versions: g.versions.map(held), lastSeenMs: g.lastSeenMs })),
+    groups: c.groups.map((g) => ({ app: g.app, cluster: g.cluster, region: g.region, nodeCount: g.nodeCount, versions: g.versions.map(held), lastSeenMs: g.lastSeenMs })),
     lastSeenMs: c.lastSeenMs ?? 0,
+    nodes: (c.nodes ?? []).map((n) => ({
+      app: n.app,
+      cluster: n.cluster,
+      region: n.region,
+      nodeId: n.nodeId,
+      version: n.version,
+      sinceMs: n.sinceMs ?? 0,
+      lastSeenMs: n.lastSeenMs,
+      live: n.live,
+      pinned: n.pinned,
+      replica: n.replica,
+    })),
+    foldedPolls: c.foldedPolls,
   };
 }
 
-export function consumersFromWire(c: TopicConsumers__Output): ConsumersView {
+/** `nodeListAsked`: the request asked for nodes (consumers_node_limit > 0), so an empty list is an answer. */
+export function consumersFromWire(c: TopicConsumers__Output, nodeListAsked = false): ConsumersView {
   const held = (v: { version: string; nodeCount: number; lastSeenMs: string }) => ({ version: v.version, nodeCount: v.nodeCount, lastSeenMs: Number(v.lastSeenMs) });
   return {
     sinceMs: Number(c.sinceMs),
     nodeCount: c.nodeCount,
+    liveCount: c.liveCount,
     versions: c.versions.map(held),
-    groups: c.groups.map((g) => ({ app: g.app, cluster: g.cluster, nodeCount: g.nodeCount, versions: g.versions.map(held), lastSeenMs: Number(g.lastSeenMs) })),
+    groups: c.groups.map((g) => ({ app: g.app, cluster: g.cluster, region: g.region, nodeCount: g.nodeCount, versions: g.versions.map(held), lastSeenMs: Number(g.lastSeenMs) })),
     ...(Number(c.lastSeenMs) > 0 && { lastSeenMs: Number(c.lastSeenMs) }),
+    ...((nodeListAsked || c.nodes.length > 0) && {
+      nodes: c.nodes.map((n) => ({
+        app: n.app,
+        cluster: n.cluster,
+        region: n.region,
+        nodeId: n.nodeId,
+        version: n.version,
+        ...(Number(n.sinceMs) > 0 && { sinceMs: Number(n.sinceMs) }),
+        lastSeenMs: Number(n.lastSeenMs),
+        live: n.live,
+        pinned: n.pinned,
+        replica: n.replica,
+      })),
+    }),
+    foldedPolls: Number(c.foldedPolls),
   };
+}
+
+export function moveToWire(m: Move): WireConsumerMove {
+  return { atMs: m.atMs, app: m.app, cluster: m.cluster, region: m.region, nodeId: m.nodeId, fromVersion: m.from, toVersion: m.to, pinned: m.pinned, replica: m.replica };
+}
+
+export function moveFromWire(m: ConsumerMove__Output): Move {
+  return { atMs: Number(m.atMs), app: m.app, cluster: m.cluster, region: m.region, nodeId: m.nodeId, from: m.fromVersion, to: m.toVersion, pinned: m.pinned, replica: m.replica };
 }
 
 const CHANGE_KIND_TO_WIRE: Record<ChangeKind, ChangeKind__Output> = {

@@ -7,6 +7,7 @@ import { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { limiterWithDefaults, type LimiterOptions } from './limiter.js';
 import type { Logger } from './log.js';
+import { holdingsWithDefaults, type HoldingsSettings } from './audit/holdings.js';
 import { watchWithDefaults, type WatchOptions } from './poll/watch.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } from './store/cassandra.js';
@@ -87,6 +88,14 @@ export interface ServerOptions {
   readonly batchPoll?: BatchPollOptions;
   /** Watch streams' bounds and timings (every role that serves polls). @default see watchWithDefaults */
   readonly watch?: WatchOptions;
+  /**
+   * What the audit remembers of each node per topic and when it speaks (every role that
+   * serves polls): the quiet window after which a node is gone, the summary period, the
+   * bound on (topic, node) pairs. @default see holdingsWithDefaults
+   */
+  readonly holdings?: HoldingsSettings;
+  /** This instance's name in audit events. @default host:pid/start time (unique per process life) */
+  readonly replica?: string;
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
@@ -191,6 +200,8 @@ export interface ResolvedServerOptions {
   readonly blobCheckTimeoutMs: number;
   readonly batchPoll: Readonly<Required<BatchPollOptions>>;
   readonly watch: Readonly<Required<WatchOptions>>;
+  readonly holdings: Readonly<Required<HoldingsSettings>>;
+  readonly replica?: string;
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -252,6 +263,12 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     throw new InvalidArgumentError('blob-check-timeout-ms', 'must be a whole number of milliseconds from 1 to 60000', blobCheckTimeoutMs);
   }
   const blobDir = path.join(dataDir, 'blobs');
+  const watch = watchWithDefaults(o.watch);
+  const holdings = holdingsWithDefaults(o.holdings);
+  if (watch.auditIntervalMs >= holdings.quietMs) {
+    throw new InvalidArgumentError('watch-audit-interval-ms', `must be less than --audit-quiet-ms (${holdings.quietMs}), or watching nodes would be reported gone between their checks`, watch.auditIntervalMs);
+  }
+  if (o.replica !== undefined && !/^[\x21-\x7e]{1,200}$/.test(o.replica)) throw new InvalidArgumentError('replica', 'must be 1 to 200 printable ASCII characters without spaces', o.replica);
   return {
     dataDir,
     host: o.host ?? '127.0.0.1',
@@ -270,7 +287,9 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     blobStores: o.blobStores ?? [new LocalBlobStore({ root: blobDir })],
     blobCheckTimeoutMs,
     batchPoll: batchPollWithDefaults(o.batchPoll),
-    watch: watchWithDefaults(o.watch),
+    watch,
+    holdings,
+    ...(o.replica !== undefined && { replica: o.replica }),
     ...(o.log && { log: o.log }),
     clock: o.clock ?? Date.now,
     sqliteFile: path.join(dataDir, 'imprint.db'),

@@ -25,6 +25,7 @@ import { ImprintError } from '../core/index.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 import { FileAuditSink } from './audit/file.js';
+import { Holdings } from './audit/holdings.js';
 import { withDefaults, type ResolvedServerOptions, type Role, type ServerOptions } from './config.js';
 import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type ServiceName } from './grpc/index.js';
 import { ConcurrencyLimiter } from './limiter.js';
@@ -78,6 +79,8 @@ export interface ImprintServer {
   readonly poller?: Poller;
   /** The Watch streams; absent on a publish-role instance. */
   readonly watchers?: Watchers;
+  /** What the audit remembers of each polling node (hold, gone and summary events); absent on a publish-role instance. */
+  readonly holdings?: Holdings;
   readonly store: MetadataStore;
   readonly audit: AuditSink;
   readonly grpc: GrpcServerHandle;
@@ -150,7 +153,9 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const notify = (topic: string) => changes?.notify(topic);
   const table = role.polls === 'table' ? new PollTable({ store, log, clock: o.clock, notify, refreshMs: o.refreshMs, tailMs: o.tailMs }) : undefined;
   const feed = role.polls === 'store' ? noticeFollower({ store, notify, tailMs: o.tailMs, log, clock: o.clock }) : undefined;
-  const poller = role.polls === 'refused' ? undefined : new Poller({ source: table ?? new StorePollSource(store), audit, log, clock: o.clock });
+  // What the audit hears of polls: each node's holding, told to the sink only when it changes.
+  const holdings = role.polls === 'refused' ? undefined : new Holdings({ sink: audit, ...o.holdings, ...(o.replica !== undefined && { replica: o.replica }), clock: o.clock, log, ...(registry && { registry }) });
+  const poller = holdings && new Poller({ source: table ?? new StorePollSource(store), observer: holdings, log });
   const watchers = poller && changes && new Watchers({ poller, changes, options: o.watch, clock: o.clock });
   const limiter = role.limiter ? new ConcurrencyLimiter(o.limiter) : undefined;
   const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
@@ -160,6 +165,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     if (first && !first.ok) log.warn('first poll-table refresh failed; polls read the store until one works', { error: first.error instanceof Error ? first.error.message : String(first.error) });
   }
   if (feed) void feed.start();
+  holdings?.start();
   // 4. Serve.
   // The all role's polls read the store: its own commits are word for its Watch streams at once.
   const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, ...(role.polls === 'store' && changes && { changes }) });
@@ -187,6 +193,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     }
   } catch (err) {
     watchers?.close();
+    await holdings?.stop();
     await table?.stop();
     await feed?.stop();
     metrics?.close();
@@ -215,6 +222,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     services: grpcHandle.services.join(','),
     ...(table && { refreshMs: o.refreshMs, tableTopics: table.stats().topics }),
     ...(changes && { tailMs: o.tailMs }),
+    ...(holdings && { replica: holdings.replica, auditQuietMs: holdings.quietMs, auditSummaryMs: holdings.summaryMs }),
     ...(metricsServer && { metrics: `http://${o.host}:${metricsServer.port}/metrics` }),
     store: ownStore ? store.name : `${store.name} (handed in)`,
     ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : ownStore && { db: o.sqliteFile }),
@@ -227,6 +235,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     service,
     ...(poller && { poller }),
     ...(watchers && { watchers }),
+    ...(holdings && { holdings }),
     store,
     audit,
     grpc: grpcHandle,
@@ -241,6 +250,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       // Watch streams end first (UNAVAILABLE: their watchers resume elsewhere), or they would hold the shutdown for its grace.
       watchers?.close();
       await grpcHandle.stop();
+      // The last summary: the state this instance saw, as it stops serving.
+      await holdings?.stop({ summarize: true });
       await table?.stop();
       await feed?.stop();
       metrics?.close();
@@ -257,8 +268,8 @@ export { CassandraMetadataStore, CassandraSchemaError } from './store/cassandra.
 export type { MetadataStore } from './store/metadata-store.js';
 export { FileAuditSink, readAuditFile } from './audit/file.js';
 export { ElasticsearchAuditSink } from './audit/elasticsearch.js';
-export type { TopicConsumers } from './audit/consumers.js';
-export type { AuditSink, AuditEvent, AuditStats, PollEvent } from './audit/audit-sink.js';
+export { Holdings, HOLDINGS_DEFAULTS, type HoldingsSettings, type HoldingsStats } from './audit/holdings.js';
+export type { AuditSink, AuditEvent, AuditStats, TopicConsumers, MovesPage } from './audit/audit-sink.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export {
   withDefaults,

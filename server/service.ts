@@ -6,11 +6,14 @@
  * errors to its statuses.
  */
 import {
+  MAX_MOVES,
+  MAX_NODE_LIST,
   MAX_TIME_MS,
   MAX_VERSION,
   PAGE_SIZE_MAX,
   checkRange,
   DataIntegrityError,
+  FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
   identityAttributes,
@@ -29,6 +32,7 @@ import {
   type Actor,
   type Change,
   type ConsumerIdentity,
+  type ConsumersQuery,
   type NewVersion,
   type Pin,
   type RecordFailure,
@@ -39,9 +43,8 @@ import {
   type VersionRecord,
 } from '../core/index.js';
 import type { BlobStore } from '../client/blob-store/blob-store.js';
-import type { AuditSink } from './audit/audit-sink.js';
+import type { AuditSink, MovesPage, TopicConsumers } from './audit/audit-sink.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, checkBlobPointer } from './blob-check.js';
-import type { TopicConsumers } from './audit/consumers.js';
 import { silentLogger, type Logger } from './log.js';
 import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/metadata-store.js';
 import type { PollChangeHub } from './poll/changes.js';
@@ -75,6 +78,16 @@ function actorOf(caller: Caller, claimed: string): Actor {
   return caller.principal !== undefined
     ? { principal: caller.principal, authenticated: true, peer: caller.peer }
     : { principal: claimed, authenticated: false, peer: caller.peer };
+}
+
+/** What DescribeTopic asks of the consumers view (wire fields consumers_since_ms, consumers_node_limit, consumers_version). */
+export interface DescribeConsumers {
+  /** 0 or absent: the last 24 hours. */
+  readonly sinceMs?: number;
+  /** Nodes to list, 0 to MAX_NODE_LIST; 0 or absent: none. */
+  readonly nodeLimit?: number;
+  /** List only nodes holding this version; 0n or absent: any. */
+  readonly version?: bigint;
 }
 
 /** DescribeTopic's default consumers window. */
@@ -281,25 +294,55 @@ export class ImprintService {
     return this.store.listPins(topic);
   }
 
-  /** The topic, its heads and pins, and its consumers since `consumersSinceMs` (default: the last 24 hours). */
-  async describeTopic(name: string, consumersSinceMs?: number): Promise<TopicDescription> {
+  /**
+   * The topic, its heads and pins, and its consumers seen since `consumers.sinceMs` (default:
+   * the last 24 hours), with up to `consumers.nodeLimit` nodes listed (only those holding
+   * `consumers.version`, when given).
+   */
+  async describeTopic(name: string, consumers: DescribeConsumers = {}): Promise<TopicDescription> {
     validateTopicName(name, 'name');
-    if (consumersSinceMs !== undefined) checkRange(consumersSinceMs, 'consumers_since_ms', 0, MAX_TIME_MS);
+    const q = consumers;
+    if (q.sinceMs !== undefined) checkRange(q.sinceMs, 'consumers_since_ms', 0, MAX_TIME_MS);
+    if (q.nodeLimit !== undefined) checkRange(q.nodeLimit, 'consumers_node_limit', 0, MAX_NODE_LIST);
+    if (q.version !== undefined) checkRange(q.version, 'consumers_version', 0n, MAX_VERSION);
     const state = await this.store.pollState(name);
     if (!state) throw new NotFoundError(`topic "${name}"`);
-    const since = consumersSinceMs || this.now() - CONSUMERS_WINDOW_MS;
-    let consumers: TopicDescription['consumers'];
-    if (!this.audit.consumers) consumers = { error: `the ${this.audit.name} audit sink cannot list consumers` };
+    const query: ConsumersQuery = {
+      sinceMs: q.sinceMs || this.now() - CONSUMERS_WINDOW_MS,
+      ...(q.nodeLimit && { nodeLimit: q.nodeLimit }),
+      ...(q.version && { version: q.version.toString() }),
+    };
+    let answer: TopicDescription['consumers'];
+    if (!this.audit.consumers) answer = { error: `the ${this.audit.name} audit sink cannot list consumers` };
     else {
       try {
-        consumers = await this.audit.consumers(name, since);
+        answer = await this.audit.consumers(name, query);
       } catch (err) {
         // The topic's description does not fail because audit is down.
-        consumers = { error: err instanceof Error ? err.message : String(err) };
+        answer = { error: err instanceof Error ? err.message : String(err) };
       }
     }
     const [versionCount, recentChanges] = await Promise.all([this.store.countVersions(name), this.store.listHistory(name, { limit: RECENT_CHANGES })]);
-    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount, consumers, recentChanges };
+    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount, consumers: answer, recentChanges };
+  }
+
+  /**
+   * The moves of a topic's nodes from one version to another in [sinceMs, untilMs), newest
+   * first (from the audit data): what was live where, when. `sinceMs` 0: the last 24 hours;
+   * `untilMs` 0: now; `nodeId` "": every node. UNAVAILABLE when the audit sink cannot be read;
+   * FAILED_PRECONDITION when it cannot answer at all.
+   */
+  async listMoves(topic: string, q: { sinceMs: number; untilMs: number; nodeId: string; limit: number }): Promise<MovesPage> {
+    validateTopicName(topic);
+    checkRange(q.sinceMs, 'since_ms', 0, MAX_TIME_MS);
+    checkRange(q.untilMs, 'until_ms', 0, MAX_TIME_MS);
+    checkRange(q.limit, 'page_size', 1, MAX_MOVES);
+    if (q.nodeId.length > 256) throw new InvalidArgumentError('node_id', 'must be at most 256 characters', q.nodeId);
+    const sinceMs = q.sinceMs || this.now() - CONSUMERS_WINDOW_MS;
+    if (q.untilMs !== 0 && q.untilMs < sinceMs) throw new InvalidArgumentError('until_ms', 'must be 0 or not before since_ms', q.untilMs);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    if (!this.audit.moves) throw new FailedPreconditionError(`the ${this.audit.name} audit sink cannot list moves`);
+    return this.audit.moves(topic, { sinceMs, ...(q.untilMs !== 0 && { untilMs: q.untilMs }), ...(q.nodeId !== '' && { nodeId: q.nodeId }), limit: q.limit });
   }
 }
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { ImprintClient } from '../client/index.js';
 import { ImprintError, sha256Hex, type ConsumerIdentity, type DataPointer } from '../core/index.js';
-import { silentLogger, startImprintServer, type AuditEvent, type AuditSink, type AuditStats, type ImprintServer, type ServerOptions } from '../server/index.js';
+import { silentLogger, startImprintServer, type AuditEvent, type AuditSink, type AuditStats, type ImprintServer, type PollObserver, type ServerOptions } from '../server/index.js';
 
 export function tempDir(prefix = 'imprint-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -55,6 +55,25 @@ export class MemoryAuditSink implements AuditSink {
   }
   async flush(): Promise<void> {}
   async close(): Promise<void> {}
+}
+
+/** One poll as a Poller tells its observer, with the outcome it implies. */
+export interface ObservedPoll {
+  readonly topic: string;
+  readonly identity: ConsumerIdentity;
+  readonly lastSeen: string;
+  readonly holds: string;
+  readonly pinned: boolean;
+  /** update: it was given another version; no-update: it keeps its own; error: the poll failed. */
+  readonly outcome: 'update' | 'no-update' | 'error';
+}
+
+/** A PollObserver that keeps every poll a Poller answered (unit tests of what is observed). */
+export class MemoryPollObserver implements PollObserver {
+  readonly polls: ObservedPoll[] = [];
+  observe(topic: string, identity: ConsumerIdentity, lastSeen: string, holds: string, pinned: boolean, error = false): void {
+    this.polls.push({ topic, identity, lastSeen, holds, pinned, outcome: error ? 'error' : holds !== lastSeen ? 'update' : 'no-update' });
+  }
 }
 
 export function directPointer(text: string | Uint8Array): DataPointer {

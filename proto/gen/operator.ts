@@ -7,11 +7,15 @@ import type { BlobLocations as _imprint_v1_BlobLocations, BlobLocations__Output 
 import type { Change as _imprint_v1_Change, Change__Output as _imprint_v1_Change__Output } from './imprint/v1/Change.js';
 import type { ConsumerGroup as _imprint_v1_ConsumerGroup, ConsumerGroup__Output as _imprint_v1_ConsumerGroup__Output } from './imprint/v1/ConsumerGroup.js';
 import type { ConsumerIdentity as _imprint_v1_ConsumerIdentity, ConsumerIdentity__Output as _imprint_v1_ConsumerIdentity__Output } from './imprint/v1/ConsumerIdentity.js';
+import type { ConsumerMove as _imprint_v1_ConsumerMove, ConsumerMove__Output as _imprint_v1_ConsumerMove__Output } from './imprint/v1/ConsumerMove.js';
+import type { ConsumerNode as _imprint_v1_ConsumerNode, ConsumerNode__Output as _imprint_v1_ConsumerNode__Output } from './imprint/v1/ConsumerNode.js';
 import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from './imprint/v1/DataPointer.js';
 import type { DescribeTopicRequest as _imprint_v1_DescribeTopicRequest, DescribeTopicRequest__Output as _imprint_v1_DescribeTopicRequest__Output } from './imprint/v1/DescribeTopicRequest.js';
 import type { DescribeTopicResponse as _imprint_v1_DescribeTopicResponse, DescribeTopicResponse__Output as _imprint_v1_DescribeTopicResponse__Output } from './imprint/v1/DescribeTopicResponse.js';
 import type { ListHistoryRequest as _imprint_v1_ListHistoryRequest, ListHistoryRequest__Output as _imprint_v1_ListHistoryRequest__Output } from './imprint/v1/ListHistoryRequest.js';
 import type { ListHistoryResponse as _imprint_v1_ListHistoryResponse, ListHistoryResponse__Output as _imprint_v1_ListHistoryResponse__Output } from './imprint/v1/ListHistoryResponse.js';
+import type { ListMovesRequest as _imprint_v1_ListMovesRequest, ListMovesRequest__Output as _imprint_v1_ListMovesRequest__Output } from './imprint/v1/ListMovesRequest.js';
+import type { ListMovesResponse as _imprint_v1_ListMovesResponse, ListMovesResponse__Output as _imprint_v1_ListMovesResponse__Output } from './imprint/v1/ListMovesResponse.js';
 import type { ListPinsRequest as _imprint_v1_ListPinsRequest, ListPinsRequest__Output as _imprint_v1_ListPinsRequest__Output } from './imprint/v1/ListPinsRequest.js';
 import type { ListPinsResponse as _imprint_v1_ListPinsResponse, ListPinsResponse__Output as _imprint_v1_ListPinsResponse__Output } from './imprint/v1/ListPinsResponse.js';
 import type { OperatorServiceClient as _imprint_v1_OperatorServiceClient, OperatorServiceDefinition as _imprint_v1_OperatorServiceDefinition } from './imprint/v1/OperatorService.js';
@@ -43,11 +47,15 @@ export interface ProtoGrpcType {
       ChangeKind: EnumTypeDefinition
       ConsumerGroup: MessageTypeDefinition<_imprint_v1_ConsumerGroup, _imprint_v1_ConsumerGroup__Output>
       ConsumerIdentity: MessageTypeDefinition<_imprint_v1_ConsumerIdentity, _imprint_v1_ConsumerIdentity__Output>
+      ConsumerMove: MessageTypeDefinition<_imprint_v1_ConsumerMove, _imprint_v1_ConsumerMove__Output>
+      ConsumerNode: MessageTypeDefinition<_imprint_v1_ConsumerNode, _imprint_v1_ConsumerNode__Output>
       DataPointer: MessageTypeDefinition<_imprint_v1_DataPointer, _imprint_v1_DataPointer__Output>
       DescribeTopicRequest: MessageTypeDefinition<_imprint_v1_DescribeTopicRequest, _imprint_v1_DescribeTopicRequest__Output>
       DescribeTopicResponse: MessageTypeDefinition<_imprint_v1_DescribeTopicResponse, _imprint_v1_DescribeTopicResponse__Output>
       ListHistoryRequest: MessageTypeDefinition<_imprint_v1_ListHistoryRequest, _imprint_v1_ListHistoryRequest__Output>
       ListHistoryResponse: MessageTypeDefinition<_imprint_v1_ListHistoryResponse, _imprint_v1_ListHistoryResponse__Output>
+      ListMovesRequest: MessageTypeDefinition<_imprint_v1_ListMovesRequest, _imprint_v1_ListMovesRequest__Output>
+      ListMovesResponse: MessageTypeDefinition<_imprint_v1_ListMovesResponse, _imprint_v1_ListMovesResponse__Output>
       ListPinsRequest: MessageTypeDefinition<_imprint_v1_ListPinsRequest, _imprint_v1_ListPinsRequest__Output>
       ListPinsResponse: MessageTypeDefinition<_imprint_v1_ListPinsResponse, _imprint_v1_ListPinsResponse__Output>
       OperatorService: SubtypeConstructor<typeof grpc.Client, _imprint_v1_OperatorServiceClient> & { service: _imprint_v1_OperatorServiceDefinition }

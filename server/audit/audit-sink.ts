@@ -1,31 +1,19 @@
 /**
- * Who consumed what: every poll becomes an event. Audit is best-effort: it never blocks or
+ * Who holds what: the audit sinks hear what changed in the fleet, not every poll. A serving
+ * instance remembers each node's holding per topic (holdings.ts) and sends a hold event when
+ * one changes (first sight, a move, a pin flag), a gone event when a node stops polling, and
+ * per summary period one summary per (topic, app, cluster, region, version); the rules and
+ * the event types are core's (core/holdings.ts). Audit is best-effort: it never blocks or
  * fails a request (`record` is synchronous and cheap; a sink buffers, ships in the background,
  * and counts what it had to drop). Changes (publish, add scopes, pin, unpin, topic changes)
  * are not audit events: they are the topic's durable history, written by the store with the
  * change itself (MetadataStore.listHistory).
  */
-import type { ConsumerIdentity } from '../../core/index.js';
+import type { ConsumersQuery, HoldingEvent, MovesPage, MovesQuery, TopicConsumers } from '../../core/index.js';
 
-interface EventBase {
-  /** Milliseconds since the epoch. */
-  readonly atMs: number;
-  readonly topic: string;
-}
+export type { ConsumerGroup, ConsumerNode, ConsumersQuery, GoneEvent, HoldEvent, Move, MovesPage, MovesQuery, SummaryEvent, TopicConsumers, VersionHeld } from '../../core/index.js';
 
-export interface PollEvent extends EventBase {
-  readonly kind: 'poll';
-  readonly identity: ConsumerIdentity;
-  /** What the consumer said it held ("0": nothing). */
-  readonly lastSeen: string;
-  /** The version the consumer holds after this answer: the one served, or the one it kept. */
-  readonly holds: string;
-  readonly outcome: 'update' | 'no-update' | 'error';
-  readonly pinned: boolean;
-  readonly error?: string;
-}
-
-export type AuditEvent = PollEvent;
+export type AuditEvent = HoldingEvent;
 
 export interface AuditStats {
   /** Events accepted by `record` (written, or waiting in the sink's buffer). */
@@ -53,44 +41,11 @@ export interface AuditSink {
   flush(): Promise<void>;
   close(): Promise<void>;
   /**
-   * Who consumes `topic`, from this sink's own data: per app and cluster, the nodes seen
-   * polling since `sinceMs` and the version each one holds by its latest poll. Optional: a
-   * sink that cannot answer leaves it out. Rejects with an ImprintError (UNAVAILABLE when the
-   * backend cannot be read).
+   * Who consumes `topic`, from this sink's own data, merged over every replica that wrote to
+   * it (core's consumersView). Optional: a sink that cannot answer leaves it out. Rejects with
+   * an ImprintError (UNAVAILABLE when the backend cannot be read).
    */
-  consumers?(topic: string, sinceMs: number): Promise<TopicConsumers>;
-}
-
-/** Who consumes a topic (AuditSink.consumers): per app and cluster, the nodes seen and the version each holds by its latest poll. */
-export interface VersionHeld {
-  readonly version: string;
-  /** Nodes whose latest poll in the window says they hold this version. */
-  readonly nodeCount: number;
-  /** The latest of those polls. */
-  readonly lastSeenMs: number;
-}
-
-/** The consumers of one app in one cluster. */
-export interface ConsumerGroup {
-  readonly app: string;
-  readonly cluster: string;
-  readonly nodeCount: number;
-  /** Highest version first. */
-  readonly versions: readonly VersionHeld[];
-  readonly lastSeenMs: number;
-}
-
-export interface TopicConsumers {
-  readonly topic: string;
-  readonly sinceMs: number;
-  /** Exclusive upper bound of the window, when one was given. */
-  readonly untilMs?: number;
-  /** Distinct nodes seen (a node: app, cluster, region and node id). 0: nobody polled it in the window. */
-  readonly nodeCount: number;
-  /** Over all groups, highest version first. */
-  readonly versions: readonly VersionHeld[];
-  /** Sorted by app, then cluster. */
-  readonly groups: readonly ConsumerGroup[];
-  /** The latest poll of any node; absent when nobody polled the topic in the window. */
-  readonly lastSeenMs?: number;
+  consumers?(topic: string, query: ConsumersQuery): Promise<TopicConsumers>;
+  /** The moves of `topic`'s nodes from one version to another, newest first (core's movesOf). */
+  moves?(topic: string, query: MovesQuery): Promise<MovesPage>;
 }

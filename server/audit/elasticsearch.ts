@@ -11,9 +11,11 @@
  * Elasticsearch cannot be reached at all, it is tried again at least every `probeIntervalMs`
  * (with the small template request), so its return is noticed within about that long.
  *
- * Also here: the template (installed at start, and again after Elasticsearch was unreachable,
- * since a restarted cluster may be empty), retention (`purgeAuditIndices`), and the consumers
- * view over the audit indices (`consumersFromElasticsearch`).
+ * Also here: the documents (one per hold, gone and summary event: `toAuditDocument`,
+ * `fromAuditDocument`), the template (installed at start, and again after Elasticsearch was
+ * unreachable, since a restarted cluster may be empty), retention (`purgeAuditIndices`), and
+ * the reads over the audit indices: the consumers view (`consumersFromElasticsearch`) and the
+ * moves (`movesFromElasticsearch`), both answered by core's functions as the file sink's are.
  *
  * Works with the stripped integ-test distribution: only index templates, bulk, search and
  * core aggregations (no ingest pipelines, scripts, ILM or data streams).
@@ -22,10 +24,21 @@ import { randomBytes } from 'node:crypto';
 import { Client, errors } from '@elastic/elasticsearch';
 import type { estypes } from '@elastic/elasticsearch';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { InvalidArgumentError, UnavailableError } from '../../core/index.js';
+import {
+  InvalidArgumentError,
+  UnavailableError,
+  consumersView,
+  evidenceMs,
+  movesOf,
+  validateConsumersQuery,
+  validateMovesQuery,
+  type ConsumersQuery,
+  type MovesPage,
+  type MovesQuery,
+  type TopicConsumers,
+} from '../../core/index.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { AuditEvent, AuditSink, AuditStats } from './audit-sink.js';
-import { groupConsumers, validateWindow, type ConsumerObservation, type ConsumersWindow, type TopicConsumers } from './consumers.js';
 
 // ---------------------------------------------------------------------------------------
 // Documents, mapping, template
@@ -33,29 +46,43 @@ import { groupConsumers, validateWindow, type ConsumerObservation, type Consumer
 export const DEFAULT_INDEX_PREFIX = 'imprint-audit';
 const DAY_MS = 86_400_000;
 
-/** One audit event as stored in Elasticsearch. */
+/**
+ * One audit event as stored in Elasticsearch: flat, snake_case, one document per hold, gone
+ * or summary event (core/holdings.ts says what each means).
+ */
 export interface AuditDocument {
+  /** The event's time (`atMs`). */
   readonly '@timestamp': string;
   readonly kind: AuditEvent['kind'];
   readonly topic: string;
-  /** The version served (only for an update). */
-  readonly version?: string;
-  /** The version the consumer holds after the answer ("0": nothing). */
-  readonly holds?: string;
-  /** What the consumer said it held. */
-  readonly last_seen?: string;
-  readonly outcome?: 'update' | 'no-update' | 'error';
-  readonly pinned?: boolean;
-  readonly error?: string;
-  /** The consumer identity (the calling application is `app`). */
-  readonly app?: string;
-  readonly cluster?: string;
-  readonly region?: string;
+  /** The serving instance that saw it. */
+  readonly replica: string;
+  readonly app: string;
+  readonly cluster: string;
+  readonly region: string;
+  /** hold, gone: the version the node holds (held); summary: the group's version. */
+  readonly version: string;
+  /** hold, gone: `version` as text that sorts in core's version order (a replica's two words of one millisecond: the higher version is its latest). */
+  readonly version_order?: string;
+  /** hold, gone. */
   readonly node_id?: string;
   readonly labels?: Readonly<Record<string, string>>;
+  /** hold, gone: when the replica last saw the node, by this event (a hold's time, a gone's last poll: core's evidenceMs). */
+  readonly seen_at?: string;
+  /** hold: what it held before, whether its copy changed, whether the answer was pinned. */
+  readonly previous?: string;
+  readonly moved?: boolean;
+  readonly pinned?: boolean;
+  /** summary: the group's live nodes, of them pinned, failed polls, polls of untracked nodes, the period closed (ms). */
+  readonly node_count?: number;
+  readonly pinned_count?: number;
+  readonly error_count?: number;
+  readonly folded_polls?: number;
+  readonly period_ms?: number;
 }
 
 const keyword = { type: 'keyword' } as const;
+const long = { type: 'long' } as const;
 
 /**
  * The explicit mapping of the audit indices. `dynamic: false`: a field not listed here stays
@@ -67,40 +94,114 @@ export const AUDIT_MAPPING = {
     '@timestamp': { type: 'date' },
     kind: keyword,
     topic: keyword,
-    version: keyword,
-    holds: keyword,
-    last_seen: keyword,
-    outcome: keyword,
-    pinned: { type: 'boolean' },
-    error: { type: 'text', fields: { keyword: { type: 'keyword', ignore_above: 1024 } } },
+    replica: keyword,
     app: keyword,
     cluster: keyword,
     region: keyword,
     node_id: keyword,
     labels: { type: 'flattened' },
+    version: keyword,
+    version_order: keyword,
+    previous: keyword,
+    moved: { type: 'boolean' },
+    pinned: { type: 'boolean' },
+    seen_at: { type: 'date' },
+    node_count: long,
+    pinned_count: long,
+    error_count: long,
+    folded_polls: long,
+    period_ms: long,
   },
 } as const satisfies estypes.MappingTypeMapping;
 
 /** Field names of AUDIT_MAPPING (the Kibana objects may only use these). */
 export type AuditField = keyof (typeof AUDIT_MAPPING)['properties'];
 
+/**
+ * Text whose order (Elasticsearch sorts keywords as text) is core's compareVersions order:
+ * non-numbers first, by text; numbers by length, then digits.
+ */
+export function versionOrderKey(version: string): string {
+  return /^\d+$/.test(version) ? `1${String(version.length).padStart(5, '0')}${version}` : `0${version}`;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
 export function toAuditDocument(e: AuditEvent): AuditDocument {
-  return {
-    '@timestamp': new Date(e.atMs).toISOString(),
-    kind: e.kind,
-    topic: e.topic,
-    ...(e.outcome === 'update' && { version: e.holds }),
-    holds: e.holds,
-    last_seen: e.lastSeen,
-    outcome: e.outcome,
-    pinned: e.pinned,
-    ...(e.error !== undefined && { error: e.error }),
+  const base = { '@timestamp': iso(e.atMs), kind: e.kind, topic: e.topic, replica: e.replica };
+  if (e.kind === 'summary') {
+    return {
+      ...base,
+      app: e.app,
+      cluster: e.cluster,
+      region: e.region,
+      version: e.version,
+      node_count: e.nodeCount,
+      pinned_count: e.pinnedCount,
+      error_count: e.errorCount,
+      folded_polls: e.foldedPolls,
+      period_ms: e.periodMs,
+    };
+  }
+  const node = {
+    ...base,
     app: e.identity.app,
     cluster: e.identity.cluster,
     region: e.identity.region,
     node_id: e.identity.nodeId,
     labels: e.identity.labels,
+    version: e.version,
+    version_order: versionOrderKey(e.version),
+    seen_at: iso(evidenceMs(e)),
   };
+  return e.kind === 'hold' ? { ...node, previous: e.previous, moved: e.moved, pinned: e.pinned } : node;
+}
+
+/**
+ * The core event a document stands for, or undefined when it is not one (a document of an
+ * earlier mapping, such as a per-poll `kind: "poll"` one, or someone else's).
+ */
+export function fromAuditDocument(doc: unknown): AuditEvent | undefined {
+  if (typeof doc !== 'object' || doc === null) return undefined;
+  const d = doc as Partial<Record<string, unknown>>;
+  const text = (k: string) => (typeof d[k] === 'string' ? (d[k] as string) : undefined);
+  const count = (k: string) => (typeof d[k] === 'number' && Number.isFinite(d[k]) ? (d[k] as number) : undefined);
+  const time = (k: string) => {
+    const ms = Date.parse(text(k) ?? '');
+    return Number.isFinite(ms) ? ms : undefined;
+  };
+  const atMs = time('@timestamp');
+  const topic = text('topic');
+  const replica = text('replica');
+  const app = text('app');
+  const cluster = text('cluster');
+  const region = text('region');
+  const version = text('version');
+  if (atMs === undefined || topic === undefined || replica === undefined || app === undefined || cluster === undefined || region === undefined || version === undefined) return undefined;
+  if (d['kind'] === 'summary') {
+    const nodeCount = count('node_count');
+    const pinnedCount = count('pinned_count');
+    const errorCount = count('error_count');
+    const foldedPolls = count('folded_polls');
+    const periodMs = count('period_ms');
+    if (nodeCount === undefined || pinnedCount === undefined || errorCount === undefined || foldedPolls === undefined || periodMs === undefined) return undefined;
+    return { kind: 'summary', atMs, topic, replica, app, cluster, region, version, nodeCount, pinnedCount, errorCount, foldedPolls, periodMs };
+  }
+  const nodeId = text('node_id');
+  const labels = d['labels'] ?? {};
+  if (nodeId === undefined || typeof labels !== 'object' || labels === null || !Object.values(labels).every((v) => typeof v === 'string')) return undefined;
+  const identity = { app, cluster, region, nodeId, labels: labels as Readonly<Record<string, string>> };
+  if (d['kind'] === 'gone') {
+    const seenMs = time('seen_at');
+    return seenMs === undefined ? undefined : { kind: 'gone', atMs, topic, identity, replica, version, seenMs };
+  }
+  if (d['kind'] === 'hold') {
+    const previous = text('previous');
+    const { moved, pinned } = d;
+    if (previous === undefined || typeof moved !== 'boolean' || typeof pinned !== 'boolean') return undefined;
+    return { kind: 'hold', atMs, topic, identity, replica, version, previous, moved, pinned };
+  }
+  return undefined;
 }
 
 const PREFIX = /^[a-z0-9][a-z0-9._-]{0,200}$/;
@@ -142,18 +243,22 @@ export function auditTemplateNames(prefix = DEFAULT_INDEX_PREFIX): { index: stri
   return { index: prefix, mappings: `${prefix}-mappings`, settings: `${prefix}-settings` };
 }
 
-/** Version stamped on the templates; bump it when AUDIT_MAPPING changes. */
-export const AUDIT_TEMPLATE_VERSION = 1;
+/** Version stamped on the templates; bump it when AUDIT_MAPPING changes (2: hold, gone and summary events). */
+export const AUDIT_TEMPLATE_VERSION = 2;
 
 /**
  * Installs (or overwrites: idempotent) the composable index template for `<prefix>-*`: a
  * component template with AUDIT_MAPPING, one with the index settings, and the index template
- * composed of both. New daily indices get them; existing indices keep theirs.
+ * composed of both. New daily indices get them. The indices of today and yesterday (UTC),
+ * which the sink may still write to, get AUDIT_MAPPING's fields added when they were created
+ * by an earlier template (an upgrade in the middle of a day), so what is written there after
+ * the upgrade is searchable at once; an index whose fields conflict keeps its mapping. Older
+ * indices keep theirs: their documents are of the earlier kinds, which queries here skip.
  */
 export async function installAuditTemplate(client: Client, opts: AuditTemplateOptions = {}, req: { requestTimeout?: number; signal?: AbortSignal } = {}): Promise<void> {
   const prefix = validateIndexPrefix(opts.indexPrefix ?? DEFAULT_INDEX_PREFIX);
   const names = auditTemplateNames(prefix);
-  const meta = { managed_by: 'imprint', description: 'Imprint audit events (polls, publishes, pins, unpins)' };
+  const meta = { managed_by: 'imprint', description: 'Imprint audit events: who holds what (hold, gone, summary)' };
   const reqOpts = { maxRetries: 0, ...req };
   await client.cluster.putComponentTemplate(
     { name: names.mappings, version: AUDIT_TEMPLATE_VERSION, _meta: meta, template: { mappings: AUDIT_MAPPING } },
@@ -185,6 +290,15 @@ export async function installAuditTemplate(client: Client, opts: AuditTemplateOp
     },
     reqOpts,
   );
+  const now = Date.now();
+  for (const index of [dailyIndexName(prefix, now - DAY_MS), dailyIndexName(prefix, now)]) {
+    try {
+      await client.indices.putMapping({ index, ignore_unavailable: true, allow_no_indices: true, ...AUDIT_MAPPING }, reqOpts);
+    } catch (err) {
+      // 400: a field of the existing index has another type; it keeps its mapping.
+      if (!(err instanceof errors.ResponseError && err.statusCode === 400)) throw err;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -256,104 +370,171 @@ export async function purgeAuditIndices(client: Client, opts: PurgeOptions): Pro
 
 
 // ---------------------------------------------------------------------------------------
-// Consumers view
+// Consumers view and moves
 
-export interface ElasticsearchConsumersOptions extends ConsumersWindow {
+export interface ElasticsearchReadOptions {
   /** @default "imprint-audit" */
   readonly indexPrefix?: string;
-  /** Nodes per composite-aggregation page. @default 1000 */
+  /** Buckets per composite-aggregation page, hits per search page (1 to 10000). @default 1000 */
   readonly pageSize?: number;
   readonly requestTimeoutMs?: number;
 }
 
-interface LatestHit {
-  readonly holds?: string;
-  readonly '@timestamp'?: string;
+interface Hit {
+  readonly _source?: unknown;
+  readonly sort?: estypes.SortResults;
 }
 
-interface NodeBucket {
-  readonly key: Readonly<Record<'app' | 'cluster' | 'region' | 'node_id', string | null>>;
-  readonly latest: { readonly hits: { readonly hits: ReadonlyArray<{ readonly _source?: LatestHit }> } };
+interface TopHits {
+  readonly hits: { readonly hits: readonly Hit[] };
 }
 
-interface ConsumersAggs {
-  readonly nodes: { readonly after_key?: Record<string, string | null>; readonly buckets: readonly NodeBucket[] };
+interface CompositeAggs {
+  readonly page: { readonly after_key?: Record<string, estypes.FieldValue>; readonly buckets: ReadonlyArray<{ readonly latest: TopHits }> };
+}
+
+/** What every read here needs: the indices, the page size, the request options. */
+interface Reader {
+  readonly client: Client;
+  readonly index: string;
+  readonly pageSize: number;
+  readonly req: { maxRetries: number; requestTimeout?: number };
+  /** What the errors say was being read. */
+  readonly what: string;
+}
+
+function reader(client: Client, o: ElasticsearchReadOptions, what: string): Reader {
+  const prefix = validateIndexPrefix(o.indexPrefix ?? DEFAULT_INDEX_PREFIX);
+  const pageSize = o.pageSize ?? 1000;
+  if (!(Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 10_000)) throw new InvalidArgumentError('pageSize', 'must be an integer from 1 to 10000', pageSize);
+  return { client, index: `${prefix}-*`, pageSize, req: { maxRetries: 0, ...(o.requestTimeoutMs !== undefined && { requestTimeout: o.requestTimeoutMs }) }, what };
+}
+
+async function search<A>(r: Reader, body: Omit<estypes.SearchRequest, 'index'>): Promise<estypes.SearchResponse<unknown, A>> {
+  try {
+    return await r.client.search<unknown, A>({ index: r.index, track_total_hits: false, ...body }, r.req);
+  } catch (err) {
+    throw new AuditElasticsearchError(r.what, err);
+  }
 }
 
 /**
- * The consumers of `topic` from the audit indices: a composite aggregation over
- * (app, cluster, region, node_id) of the topic's polls in the window, paged, with a
- * `top_hits` (size 1, newest first) per node for the version it holds by its latest poll;
- * then the same pure grouping as the file answer (consumers.ts). Ties at the same
- * millisecond for one node are broken by the higher version as text here (numerically in
- * the pure function): only a node polling twice in one millisecond could tell them apart.
+ * The latest event (by `sort`) of each group of `fields` among the documents `query`
+ * matches: a composite aggregation, page by page, with a top_hits of one per bucket.
  */
-export async function consumersFromElasticsearch(client: Client, topic: string, opts: ElasticsearchConsumersOptions): Promise<TopicConsumers> {
-  validateWindow(opts);
-  const prefix = validateIndexPrefix(opts.indexPrefix ?? DEFAULT_INDEX_PREFIX);
-  const pageSize = opts.pageSize ?? 1000;
-  if (!(Number.isInteger(pageSize) && pageSize >= 1 && pageSize <= 10_000)) throw new InvalidArgumentError('pageSize', 'must be an integer from 1 to 10000', pageSize);
-  const range: estypes.QueryDslDateRangeQuery = {
-    gte: String(Math.floor(opts.sinceMs)),
-    format: 'epoch_millis',
-    ...(opts.untilMs !== undefined && { lt: String(Math.ceil(opts.untilMs)) }),
-  };
-  const source = (field: string) => ({ [field]: { terms: { field, missing_bucket: true } } });
-  const observations: ConsumerObservation[] = [];
-  let after: Record<string, string | null> | undefined;
+async function latestPerGroup(r: Reader, query: estypes.QueryDslQueryContainer, fields: readonly string[], sort: estypes.SortCombinations[]): Promise<AuditEvent[]> {
+  const events: AuditEvent[] = [];
+  let after: Record<string, estypes.FieldValue> | undefined;
   for (;;) {
-    let res: estypes.SearchResponse<unknown, ConsumersAggs>;
-    try {
-      res = await client.search<unknown, ConsumersAggs>(
-        {
-          index: `${prefix}-*`,
-          size: 0,
-          track_total_hits: false,
-          query: { bool: { filter: [{ term: { kind: 'poll' } }, { term: { topic } }, { range: { '@timestamp': range } }] } },
-          aggs: {
-            nodes: {
-              composite: {
-                size: pageSize,
-                sources: [source('app'), source('cluster'), source('region'), source('node_id')],
-                // The client's type wants FieldValue; null is what ES returns (missing_bucket) and accepts back.
-                ...(after && { after: after as Record<string, estypes.FieldValue> }),
-              },
-              aggs: {
-                latest: {
-                  top_hits: {
-                    size: 1,
-                    sort: [{ '@timestamp': { order: 'desc' } }, { holds: { order: 'desc' } }],
-                    _source: { includes: ['holds', '@timestamp'] },
-                  },
-                },
-              },
-            },
-          },
+    const res = await search<CompositeAggs>(r, {
+      size: 0,
+      query,
+      aggs: {
+        page: {
+          composite: { size: r.pageSize, sources: fields.map((field) => ({ [field]: { terms: { field } } })), ...(after && { after }) },
+          aggs: { latest: { top_hits: { size: 1, sort } } },
         },
-        { maxRetries: 0, ...(opts.requestTimeoutMs !== undefined && { requestTimeout: opts.requestTimeoutMs }) },
-      );
-    } catch (err) {
-      throw new AuditElasticsearchError(`reading the consumers of topic "${topic}"`, err);
+      },
+    });
+    const page = res.aggregations?.page;
+    if (!page) break;
+    for (const b of page.buckets) {
+      const e = fromAuditDocument(b.latest.hits.hits[0]?._source);
+      if (e) events.push(e);
     }
-    const nodes = res.aggregations?.nodes;
-    if (!nodes) break;
-    for (const b of nodes.buckets) {
-      const hit = b.latest.hits.hits[0]?._source;
-      const atMs = hit?.['@timestamp'] === undefined ? NaN : Date.parse(hit['@timestamp']);
-      if (!hit || hit.holds === undefined || !Number.isFinite(atMs)) continue;
-      observations.push({
-        app: b.key.app ?? '',
-        cluster: b.key.cluster ?? '',
-        region: b.key.region ?? '',
-        nodeId: b.key.node_id ?? '',
-        holds: hit.holds,
-        atMs,
-      });
-    }
-    if (nodes.buckets.length < pageSize || !nodes.after_key) break;
-    after = nodes.after_key;
+    if (page.buckets.length < r.pageSize || !page.after_key) break;
+    after = page.after_key;
   }
-  return groupConsumers(topic, opts, observations);
+  return events;
+}
+
+/** `[sinceMs, untilMs)` of an integer-ms date field. */
+function window(field: string, sinceMs: number | undefined, untilMs: number | undefined): estypes.QueryDslQueryContainer[] {
+  if (sinceMs === undefined && untilMs === undefined) return [];
+  return [
+    {
+      range: {
+        [field]: {
+          format: 'epoch_millis',
+          ...(sinceMs !== undefined && { gte: String(Math.ceil(sinceMs)) }),
+          ...(untilMs !== undefined && { lt: String(Math.ceil(untilMs)) }),
+        },
+      },
+    },
+  ];
+}
+
+/**
+ * Who consumes `topic`, from the audit indices, reduced by Elasticsearch to what core's
+ * consumersView needs, so the answer does not grow with the number of events; three
+ * aggregations at once:
+ *
+ * 1. per node and replica, the replica's latest word: its latest hold or gone event before
+ *    `untilMs` (no lower bound: a node may hold a version since long before the window), on
+ *    the same millisecond the higher version, as core's rule;
+ * 2. per node, its latest hold with `moved` before `untilMs` (its "since");
+ * 3. per (replica, app, cluster, region, version), the latest summary in [sinceMs, untilMs);
+ *
+ * then core's consumersView over those, the same function the file sink's answer comes from
+ * (it picks, per node, the replica that saw it last).
+ */
+export async function consumersFromElasticsearch(client: Client, topic: string, query: ConsumersQuery, opts: ElasticsearchReadOptions = {}): Promise<TopicConsumers> {
+  validateConsumersQuery(query);
+  const r = reader(client, opts, `reading the consumers of topic "${topic}"`);
+  const until = window('@timestamp', undefined, query.untilMs);
+  const node = ['app', 'cluster', 'region', 'node_id'];
+  const newest: estypes.SortCombinations = { '@timestamp': { order: 'desc' } };
+  const parts = await Promise.all([
+    latestPerGroup(r, { bool: { filter: [{ terms: { kind: ['hold', 'gone'] } }, { term: { topic } }, ...until] } }, [...node, 'replica'], [
+      newest,
+      { version_order: { order: 'desc', unmapped_type: 'keyword' } },
+      // Only makes the pick repeatable (a replica does not say two things of one node in one millisecond).
+      { kind: { order: 'desc' } },
+    ]),
+    // Two replicas' moves of one millisecond: the lower replica name, as core picks.
+    latestPerGroup(r, { bool: { filter: [{ term: { kind: 'hold' } }, { term: { moved: true } }, { term: { topic } }, ...until] } }, node, [newest, { replica: { order: 'asc' } }]),
+    latestPerGroup(r, { bool: { filter: [{ term: { kind: 'summary' } }, { term: { topic } }, ...window('@timestamp', query.sinceMs, query.untilMs)] } }, ['replica', 'app', 'cluster', 'region', 'version'], [newest]),
+  ]);
+  return consumersView(topic, query, parts.flat());
+}
+
+/**
+ * The moves of `topic`'s nodes in [sinceMs, untilMs) (optionally of one node id), newest
+ * first: the hold events with `moved`, read newest first page by page until core's movesOf
+ * can decide the page (more than `limit` distinct moves, and every event as old as the last
+ * one listed read), then movesOf over them (it merges the same move reported by two replicas).
+ */
+export async function movesFromElasticsearch(client: Client, topic: string, query: MovesQuery, opts: ElasticsearchReadOptions = {}): Promise<MovesPage> {
+  validateMovesQuery(query);
+  const r = reader(client, opts, `reading the moves of topic "${topic}"`);
+  const filter: estypes.QueryDslQueryContainer[] = [
+    { term: { kind: 'hold' } },
+    { term: { moved: true } },
+    { term: { topic } },
+    ...window('@timestamp', query.sinceMs, query.untilMs),
+    ...(query.nodeId !== undefined ? [{ term: { node_id: query.nodeId } }] : []),
+  ];
+  // Newest first; the rest makes the order total (documents equal in all of it are one move from
+  // one replica, twice), so search_after loses nothing between pages.
+  const sort: estypes.SortCombinations[] = [{ '@timestamp': { order: 'desc' } }, ...['app', 'cluster', 'region', 'node_id', 'replica', 'previous', 'version'].map((f) => ({ [f]: { order: 'asc' as const } }))];
+  const events: AuditEvent[] = [];
+  let after: estypes.SortResults | undefined;
+  for (;;) {
+    const res = await search<never>(r, { size: r.pageSize, query: { bool: { filter } }, sort, ...(after && { search_after: after }) });
+    const hits: readonly Hit[] = res.hits.hits;
+    for (const h of hits) {
+      const e = fromAuditDocument(h._source);
+      if (e) events.push(e);
+    }
+    const last = hits.at(-1);
+    if (hits.length < r.pageSize || !last?.sort) break;
+    after = last.sort;
+    const page = movesOf(topic, query, events);
+    const oldestListed = page.moves.at(-1)?.atMs;
+    const lastRead = events.at(-1)?.atMs;
+    if (page.truncated && oldestListed !== undefined && lastRead !== undefined && lastRead < oldestListed) break;
+  }
+  return movesOf(topic, query, events);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -689,8 +870,14 @@ export class ElasticsearchAuditSink implements AuditSink {
 
   // ---- consumers and retention ----
 
-  consumers(topic: string, sinceMs: number): Promise<TopicConsumers> {
-    return consumersFromElasticsearch(this.client, topic, { sinceMs, indexPrefix: this.indexPrefix, requestTimeoutMs: this.requestTimeoutMs });
+  /** Who consumes `topic`, from the audit indices (consumersFromElasticsearch). */
+  consumers(topic: string, query: ConsumersQuery): Promise<TopicConsumers> {
+    return consumersFromElasticsearch(this.client, topic, query, { indexPrefix: this.indexPrefix, requestTimeoutMs: this.requestTimeoutMs });
+  }
+
+  /** The moves of `topic`'s nodes, newest first, from the audit indices (movesFromElasticsearch). */
+  moves(topic: string, query: MovesQuery): Promise<MovesPage> {
+    return movesFromElasticsearch(this.client, topic, query, { indexPrefix: this.indexPrefix, requestTimeoutMs: this.requestTimeoutMs });
   }
 
   /** Deletes the daily indices older than `retentionDays` (for the janitor). Returns the names deleted. */

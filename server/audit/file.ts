@@ -1,15 +1,16 @@
 /**
  * The embedded audit sink: JSON lines appended to one file. The lines of one turn of the
- * event loop go to the stream as one write (a consume instance records thousands of polls a
- * second; one stream write each cost more than the JSON). When the disk falls behind by more
+ * event loop go to the stream as one write (a sweep's summaries, or the moves after a
+ * publish, come in bursts of thousands). When the disk falls behind by more
  * than `maxBufferedBytes`, events are dropped and counted (never silently: stats() and a log
  * line say so).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { silentLogger, type Logger } from '../log.js';
-import type { AuditEvent, AuditSink, AuditStats, PollEvent } from './audit-sink.js';
-import { consumersFromFile, type TopicConsumers } from './consumers.js';
+import type { ConsumersQuery, MovesPage, MovesQuery, TopicConsumers } from '../../core/index.js';
+import type { AuditEvent, AuditSink, AuditStats } from './audit-sink.js';
+import { consumersFromFile, movesFromFile } from './consumers.js';
 
 export interface FileAuditSinkOptions {
   readonly file: string;
@@ -31,7 +32,6 @@ export class FileAuditSink implements AuditSink {
   private pending: string[] = [];
   private pendingBytes = 0;
   private drainScheduled = false;
-  private readonly lines = new PollLines();
 
   constructor(opts: FileAuditSinkOptions) {
     this.file = opts.file;
@@ -53,7 +53,7 @@ export class FileAuditSink implements AuditSink {
       return;
     }
     this.recorded++;
-    const line = this.lines.of(event);
+    const line = `${JSON.stringify(event)}\n`;
     this.pending.push(line);
     this.pendingBytes += line.length;
     if (!this.drainScheduled) {
@@ -96,9 +96,15 @@ export class FileAuditSink implements AuditSink {
   }
 
   /** Consumers of `topic` from this sink's file (what was recorded so far is written first). */
-  async consumers(topic: string, sinceMs: number): Promise<TopicConsumers> {
+  async consumers(topic: string, query: ConsumersQuery): Promise<TopicConsumers> {
     if (!this.stream.writableEnded) await this.flush();
-    return consumersFromFile(this.file, topic, { sinceMs });
+    return consumersFromFile(this.file, topic, query);
+  }
+
+  /** Moves of `topic`'s nodes from this sink's file (what was recorded so far is written first). */
+  async moves(topic: string, query: MovesQuery): Promise<MovesPage> {
+    if (!this.stream.writableEnded) await this.flush();
+    return movesFromFile(this.file, topic, query);
   }
 }
 
@@ -110,26 +116,4 @@ export function readAuditFile(file: string): AuditEvent[] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as AuditEvent);
-}
-
-/**
- * JSON lines of poll events, each exactly `JSON.stringify(event)` (the same keys in the same
- * order), made with less work: a BatchPoll records one event per topic with one identity
- * object, whose JSON is made once and reused while the events that follow carry the same
- * object (identities are treated as immutable, as the Poller does). A consume instance writes
- * tens of thousands of these a second; this is a fifth of JSON.stringify's cost.
- */
-export class PollLines {
-  private identity: PollEvent['identity'] | undefined;
-  private identityJson = '';
-
-  of(e: PollEvent): string {
-    if (e.identity !== this.identity) {
-      this.identity = e.identity;
-      this.identityJson = JSON.stringify(e.identity);
-    }
-    // lastSeen and holds are decimal strings, outcome one of three words, pinned a boolean: none needs escaping.
-    const error = e.error === undefined ? '' : `,"error":${JSON.stringify(e.error)}`;
-    return `{"kind":"poll","atMs":${e.atMs},"topic":${JSON.stringify(e.topic)},"identity":${this.identityJson},"lastSeen":"${e.lastSeen}","holds":"${e.holds}","outcome":"${e.outcome}","pinned":${e.pinned}${error}}\n`;
-  }
 }

@@ -1,23 +1,28 @@
 /**
  * Kibana deep links into the audit data (kibana/imprint-saved-objects.ndjson holds the data
- * view, saved searches and dashboard a topic owner imports).
+ * view, saved searches, the nodes-per-version panel and the dashboard a topic owner imports).
  *
  * `kibanaConsumersLink` builds a Discover URL on the `imprint-audit` data view, filtered with
- * KQL to one topic (and the version consumers hold) over an absolute time range, in the
+ * KQL to one topic (and one version) over an absolute time range, in the
  * standard rison form: `…/app/discover#/?_g=(time:(from:'…',to:'…'))&_a=(…query:(language:kuery,query:'…')…)`.
  */
 import { InvalidArgumentError, validateTopicName } from '../../core/index.js';
+import type { AuditField } from './elasticsearch.js';
 
 /** The id of the data view over `imprint-audit-*` in kibana/imprint-saved-objects.ndjson. */
 export const KIBANA_DATA_VIEW_ID = 'imprint-audit';
-/** Columns the consumers link shows in Discover (all fields of the audit mapping). */
-export const KIBANA_LINK_COLUMNS = ['kind', 'app', 'cluster', 'region', 'node_id', 'holds', 'last_seen', 'outcome', 'pinned'] as const;
+/**
+ * Columns the consumers link shows in Discover (all fields of the audit mapping): a hold's
+ * node, version, previous version and pin flag; a gone's last sighting; a summary's group and
+ * node count.
+ */
+export const KIBANA_LINK_COLUMNS = ['kind', 'app', 'cluster', 'region', 'node_id', 'version', 'previous', 'moved', 'pinned', 'seen_at', 'node_count', 'replica'] as const satisfies readonly AuditField[];
 
 export interface KibanaConsumersLinkOptions {
   /** Base URL of Kibana, e.g. https://kibana.example.com or https://host/s/team (a space). */
   readonly kibanaUrl: string;
   readonly topic: string;
-  /** Only events of consumers holding this version. */
+  /** Only the events of this version: holds of it, nodes gone while holding it, its summaries. */
   readonly version?: string | bigint;
   readonly fromMs: number;
   readonly toMs: number;
@@ -30,10 +35,10 @@ export function kqlQuoted(value: string): string {
   return `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
 }
 
-/** The KQL of the consumers link: `topic:"x"`, and `and holds:"3"` with a version. */
+/** The KQL of the consumers link: `topic:"x"`, and `and version:"3"` with a version. */
 export function consumersKql(topic: string, version?: string | bigint): string {
   const parts = [`topic:${kqlQuoted(topic)}`];
-  if (version !== undefined) parts.push(`holds:${kqlQuoted(version.toString())}`);
+  if (version !== undefined) parts.push(`version:${kqlQuoted(version.toString())}`);
   return parts.join(' and ');
 }
 

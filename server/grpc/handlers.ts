@@ -7,6 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   changeToWire,
+  moveToWire,
   consumersToWire,
   headToWire,
   identityFromWire,
@@ -168,7 +169,11 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
     }),
     ListPins: unary('ListPins', log, async (req) => ({ pins: (await svc.listPins(req.topic)).map(pinToWire) })),
     DescribeTopic: unary('DescribeTopic', log, async (req) => {
-      const d = await svc.describeTopic(req.name, timeMsFromWire(req.consumersSinceMs, 'consumers_since_ms') || undefined);
+      const d = await svc.describeTopic(req.name, {
+        sinceMs: timeMsFromWire(req.consumersSinceMs, 'consumers_since_ms'),
+        nodeLimit: req.consumersNodeLimit,
+        version: versionFromWire(req.consumersVersion, 'consumers_version', true),
+      });
       return {
         topic: topicToWire(d.topic),
         heads: d.heads.map(headToWire),
@@ -181,6 +186,15 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
     ListHistory: unary('ListHistory', log, async (req) => {
       const page = await svc.listHistory(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken));
       return { changes: page.changes.map(changeToWire), nextPageToken: page.nextPageToken };
+    }),
+    ListMoves: unary('ListMoves', log, async (req) => {
+      const page = await svc.listMoves(req.topic, {
+        sinceMs: timeMsFromWire(req.sinceMs, 'since_ms'),
+        untilMs: timeMsFromWire(req.untilMs, 'until_ms'),
+        nodeId: req.nodeId,
+        limit: pageSizeFromWire(req.pageSize),
+      });
+      return { moves: page.moves.map(moveToWire), truncated: page.truncated };
     }),
   };
 }

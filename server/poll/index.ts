@@ -6,7 +6,7 @@
  * poll state may have changed. Watch streams (watch.ts) ask the same Poller again when it says
  * a watched topic changed.
  */
-export { Poller, type PollerDeps } from './poller.js';
+export { Poller, type PollObserver, type PollerDeps } from './poller.js';
 export { StorePollSource } from './store-source.js';
 export { PollChangeHub, type PollChanges } from './changes.js';
 export { Watchers, WatchStream, watchWithDefaults, WATCH_DEFAULTS, WATCH_RETRY_AFTER_MS, COALESCE_MS, type WatchOptions, type WatchSink, type WatchOutcome, type WatchCursor, type WatchStats, type WatchersDeps } from './watch.js';

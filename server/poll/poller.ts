@@ -2,7 +2,8 @@
  * The one audited Poller every role and every transport answers polls with: it validates the
  * question, asks core's poll decision (core/poll.ts) over its PollSource (the store for roles
  * all and publish, the PollTable for the consume role), counts and logs the records that
- * failed their consistency check, and records the poll's audit event.
+ * failed their consistency check, and tells its observer (the audit's holdings) what the node
+ * holds after the answer.
  */
 import {
   decidePoll,
@@ -16,12 +17,20 @@ import {
   type PollView,
   type Version,
 } from '../../core/index.js';
-import type { AuditSink, PollEvent } from '../audit/audit-sink.js';
 import { silentLogger, type Logger } from '../log.js';
+
+/**
+ * Hears every answered poll (the audit's Holdings, server/audit/holdings.ts): the node said it
+ * held `lastSeen` and holds `holds` after the answer (the version served, or the one it kept);
+ * `error`: the poll failed. Called synchronously; must not throw or wait.
+ */
+export interface PollObserver {
+  observe(topic: string, identity: ConsumerIdentity, lastSeen: string, holds: string, pinned: boolean, error?: boolean): void;
+}
 
 export interface PollerDeps<S extends PollView> {
   readonly source: PollSource<S>;
-  readonly audit: AuditSink;
+  readonly observer: PollObserver;
   /** @default a silent logger */
   readonly log?: Logger;
   /** @default Date.now */
@@ -33,9 +42,8 @@ const LOGGED_FAILURES_MAX = 10_000;
 
 export class Poller<S extends PollView = PollView> {
   readonly source: PollSource<S>;
-  private readonly audit: AuditSink;
+  private readonly observer: PollObserver;
   private readonly log: Logger;
-  private readonly now: () => number;
   /**
    * The identity object validated last: a BatchPoll asks for all its topics, one after
    * another, with one identity object, checked once rather than once per topic (no weak
@@ -49,31 +57,17 @@ export class Poller<S extends PollView = PollView> {
 
   constructor(deps: PollerDeps<S>) {
     this.source = deps.source;
-    this.audit = deps.audit;
+    this.observer = deps.observer;
     this.log = deps.log ?? silentLogger;
-    this.now = deps.clock ?? Date.now;
   }
 
   /**
    * What a consumer holding `lastSeen` (0n: nothing) should do (core/poll.ts). At once, with
    * no promise, when the source has what the decision needs in memory; a promise otherwise.
-   * Bad input throws before anything is audited; every other outcome, error included, is one
-   * audit event.
+   * Bad input throws before anything is observed; every other outcome, error included, is
+   * told to the observer.
    */
   poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Awaitable<PollAnswer> {
-    return this.ask(topic, identity, lastSeen, true);
-  }
-
-  /**
-   * The same answer as poll(), not audited: a Watch stream asks again on every word that a
-   * topic changed and records its watcher on connect and periodically instead (watch.ts).
-   * Failed records are counted and logged as for poll().
-   */
-  decide(topic: string, identity: ConsumerIdentity, lastSeen: Version): Awaitable<PollAnswer> {
-    return this.ask(topic, identity, lastSeen, false);
-  }
-
-  private ask(topic: string, identity: ConsumerIdentity, lastSeen: Version, audited: boolean): Awaitable<PollAnswer> {
     // 1. The question.
     validateTopicName(topic);
     if (identity !== this.validIdentity) {
@@ -85,37 +79,34 @@ export class Poller<S extends PollView = PollView> {
     try {
       decided = decidePoll(this.source, topic, identity, lastSeen);
     } catch (err) {
-      throw this.failed(topic, identity, lastSeen, err, audited);
+      throw this.failed(topic, identity, lastSeen, err);
     }
-    // 3. Its failures counted, its audit event, its answer.
-    if (!(decided instanceof Promise)) return this.answered(topic, identity, lastSeen, decided, audited);
+    // 3. Its failures counted, what the node holds now observed, its answer.
+    if (!(decided instanceof Promise)) return this.answered(topic, identity, lastSeen, decided);
     return decided.then(
-      (d) => this.answered(topic, identity, lastSeen, d, audited),
+      (d) => this.answered(topic, identity, lastSeen, d),
       (err: unknown) => {
-        throw this.failed(topic, identity, lastSeen, err, audited);
+        throw this.failed(topic, identity, lastSeen, err);
       },
     );
   }
 
-  private answered(topic: string, identity: ConsumerIdentity, lastSeen: Version, d: PollDecision, audited: boolean): PollAnswer {
+  private answered(topic: string, identity: ConsumerIdentity, lastSeen: Version, d: PollDecision): PollAnswer {
     let answer: PollAnswer = d;
     if (d.failures) {
       this.integrityFailures += d.failures.length;
       for (const f of d.failures) this.logFailure(f.topic, f.version, f.problem);
       answer = d.record ? { record: d.record, pinned: d.pinned } : { pinned: d.pinned };
     }
-    if (audited) this.record(topic, identity, lastSeen, answer.record ? 'update' : 'no-update', answer.record?.version ?? lastSeen, answer.pinned);
+    const said = lastSeen.toString();
+    this.observer.observe(topic, identity, said, answer.record ? answer.record.version.toString() : said, answer.pinned);
     return answer;
   }
 
-  private failed(topic: string, identity: ConsumerIdentity, lastSeen: Version, err: unknown, audited: boolean): unknown {
-    if (audited) this.record(topic, identity, lastSeen, 'error', lastSeen, false, err instanceof Error ? err.message : String(err));
+  private failed(topic: string, identity: ConsumerIdentity, lastSeen: Version, err: unknown): unknown {
+    const said = lastSeen.toString();
+    this.observer.observe(topic, identity, said, said, false, true);
     return err;
-  }
-
-  /** The audit event of one poll. */
-  private record(topic: string, identity: ConsumerIdentity, lastSeen: Version, outcome: PollEvent['outcome'], holds: Version, pinned: boolean, error?: string): void {
-    this.audit.record({ kind: 'poll', atMs: this.now(), topic, identity, lastSeen: lastSeen.toString(), holds: holds.toString(), outcome, pinned, ...(error && { error }) });
   }
 
   private logFailure(topic: string, version: Version, problem: string): void {

@@ -4,20 +4,20 @@
  * are the Poller's (the one decision, core/poll.ts); this file decides only when to ask and
  * what to send.
  *
- *   1. On connect: every topic asked at once through the Poller (audited, one event per
- *      topic, as a BatchPoll is), the answers sent in request order.
+ *   1. On connect: every topic asked at once through the Poller (each answer observed by the
+ *      audit's holdings, as a BatchPoll's are), the answers sent in request order.
  *   2. On each word from PollChanges for a watched topic: the topic is marked and, after a
- *      short coalescing window (COALESCE_MS), asked again (not audited) with the version last
- *      sent as what the watcher holds; the answer is sent only when it differs from the last
+ *      short coalescing window (COALESCE_MS), asked again with the version last sent as what
+ *      the watcher holds (the holdings hear the move); the answer is sent only when it differs from the last
  *      one sent (an update is always new: the decision never gives back what the watcher
  *      holds, and never an older one unless pinned). Ten words in the window ask once.
  *   3. Backpressure: while the transport's buffer is full nothing is sent and marked topics
  *      wait; when it drains each is asked then, so only its newest answer goes out.
  *   4. Every `heartbeatMs` a heartbeat, so the watcher can tell a quiet stream from a dead one
  *      (one timer per instance turns a wheel of streams, not a timer per stream).
- *   5. Every `auditIntervalMs` (each stream at its own offset) every topic is asked again
- *      through the audited Poller: the watcher shows in audit (DescribeTopic's consumers) as
- *      long as it watches, never once per push, and a word that was lost is made up for.
+ *   5. Every `auditIntervalMs` (each stream at its own offset) every topic is asked again:
+ *      the holdings see the watcher's node as long as it watches (it never goes quiet), and a
+ *      word that was lost is made up for.
  *   6. Bounds: at most `maxStreams` streams on the instance and `maxStreamsPerApp` per calling
  *      application; beyond them open() throws RESOURCE_EXHAUSTED with a retry hint.
  *   7. close(): every stream ends UNAVAILABLE (the watcher resumes elsewhere from its cursors).
@@ -35,13 +35,14 @@ export interface WatchOptions {
   /** A heartbeat on every stream this often, ms (100 to 600000). @default 15000 */
   readonly heartbeatMs?: number;
   /**
-   * Each stream's topics are asked again, audited, this often, ms (1000 to 86400000), counted
-   * in heartbeats (at least one). @default 600000 (10 min)
+   * Each stream's topics are asked again this often, ms (1000 to 86400000), counted in
+   * heartbeats (at least one): its node stays seen in audit (it must be shorter than the
+   * holdings' quiet window) and a lost word is made good. @default 120000 (2 min)
    */
   readonly auditIntervalMs?: number;
 }
 
-export const WATCH_DEFAULTS = { maxStreams: 20_000, maxStreamsPerApp: 5_000, heartbeatMs: 15_000, auditIntervalMs: 600_000 } as const;
+export const WATCH_DEFAULTS = { maxStreams: 20_000, maxStreamsPerApp: 5_000, heartbeatMs: 15_000, auditIntervalMs: 120_000 } as const;
 
 /** Checks the Watch options (naming the flag and variable of each) and fills in the defaults above. */
 export function watchWithDefaults(o: WatchOptions = {}): Required<WatchOptions> {
@@ -85,7 +86,7 @@ export interface WatchCursor {
   readonly lastSeen: Version;
 }
 
-/** What a topic waits for: to be asked again (audited or not), or an answer already asked for. */
+/** What a topic waits for: to be asked again (on a word, or for the periodic check), or an answer already asked for. */
 type Pending = 'decide' | 'audit' | Promise<WatchOutcome> | WatchOutcome;
 
 /** One topic of a stream: the version the watcher holds by what it was sent, and the last answer sent. */
@@ -321,7 +322,7 @@ export class WatchStream {
         this.pending.delete(topic);
         const w = this.watched.get(topic);
         if (!w) continue;
-        const asked = what === 'decide' ? settle(() => poller.decide(topic, this.identity, w.held)) : what === 'audit' ? settle(() => poller.poll(topic, this.identity, w.held)) : what;
+        const asked = what === 'decide' || what === 'audit' ? settle(() => poller.poll(topic, this.identity, w.held)) : what;
         const outcome = asked instanceof Promise ? await asked : asked;
         // The watcher may have gone, or the topic been marked again, while the answer was read.
         if (this.ended) break;

@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import path from 'node:path';
 import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Client } from '@elastic/elasticsearch';
@@ -16,20 +15,21 @@ import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
 import { freePort } from '../../scripts/backends/launcher.js';
-import type { AuditEvent, PollEvent } from '../../server/audit/audit-sink.js';
-import { consumersFromFile, groupConsumers, observationsOf } from '../../server/audit/consumers.js';
+import { consumersView, movesOf, type ConsumersQuery, type MovesQuery } from '../../core/index.js';
+import type { AuditEvent, HoldEvent } from '../../server/audit/audit-sink.js';
 import {
   AUDIT_MAPPING,
+  AUDIT_TEMPLATE_VERSION,
   AuditElasticsearchError,
   ElasticsearchAuditSink,
   auditTemplateNames,
   consumersFromElasticsearch,
   dailyIndexName,
+  fromAuditDocument,
+  movesFromElasticsearch,
   type ElasticsearchAuditSinkOptions,
 } from '../../server/audit/elasticsearch.js';
-import { FileAuditSink } from '../../server/audit/file.js';
 import { createLogger } from '../../server/log.js';
-import { tempDir } from '../helpers.js';
 
 const DAY = 86_400_000;
 const NOW = Date.now();
@@ -59,15 +59,17 @@ function sinkFor(prefix: string, opts: Partial<ElasticsearchAuditSinkOptions> = 
   return s;
 }
 
-function poll(topic: string, app: string, cluster: string, nodeId: string, holds: string, atMs: number, region = 'eu-west-1'): PollEvent {
+/** A node's move to `version` as replica `replica` saw it (from the version before; from 0 for version 1). */
+function hold(topic: string, app: string, cluster: string, nodeId: string, version: string, atMs: number, region = 'eu-west-1', replica = 'consume-1'): HoldEvent {
   return {
-    kind: 'poll',
+    kind: 'hold',
     atMs,
     topic,
     identity: { app, cluster, region, nodeId, labels: { rack: `r${nodeId.length}` } },
-    lastSeen: holds === '1' ? '0' : String(Number(holds) - 1),
-    holds,
-    outcome: 'update',
+    replica,
+    version,
+    previous: version === '1' ? '0' : String(Number(version) - 1),
+    moved: true,
     pinned: false,
   };
 }
@@ -109,10 +111,10 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     await Promise.all([a.ready(), b.ready()]);
     const names = auditTemplateNames(prefix);
     const t = await client.indices.getIndexTemplate({ name: names.index });
-    expect(t.index_templates[0]?.index_template).toMatchObject({ index_patterns: [`${prefix}-*`], composed_of: [names.mappings, names.settings] });
+    expect(t.index_templates[0]?.index_template).toMatchObject({ index_patterns: [`${prefix}-*`], composed_of: [names.mappings, names.settings], version: AUDIT_TEMPLATE_VERSION });
 
-    a.record(poll('topic-a', 'scorer', 'c1', 'n1', '3', NOW));
-    a.record(poll('topic-a', 'scorer', 'c1', 'n2', '3', NOW - 2 * DAY));
+    a.record(hold('topic-a', 'scorer', 'c1', 'n1', '3', NOW));
+    a.record(hold('topic-a', 'scorer', 'c1', 'n2', '3', NOW - 2 * DAY));
     await a.flush();
     expect(a.stats()).toMatchObject({ recorded: 2, written: 2, dropped: 0, buffered: 0 });
 
@@ -121,22 +123,72 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     for (const m of Object.values(mappings)) {
       const props = m.mappings.properties ?? {};
       expect(m.mappings.dynamic).toBe('false');
-      for (const f of ['kind', 'topic', 'version', 'holds', 'last_seen', 'app', 'cluster', 'region', 'node_id', 'outcome']) {
-        expect(props[f], f).toEqual({ type: 'keyword' });
-      }
-      expect(props['@timestamp']).toEqual({ type: 'date' });
-      expect(props['pinned']).toEqual({ type: 'boolean' });
+      for (const f of ['kind', 'topic', 'replica', 'app', 'cluster', 'region', 'node_id', 'version', 'version_order', 'previous']) expect(props[f], f).toEqual({ type: 'keyword' });
+      for (const f of ['@timestamp', 'seen_at']) expect(props[f], f).toEqual({ type: 'date' });
+      for (const f of ['moved', 'pinned']) expect(props[f], f).toEqual({ type: 'boolean' });
+      for (const f of ['node_count', 'pinned_count', 'error_count', 'folded_polls', 'period_ms']) expect(props[f], f).toEqual({ type: 'long' });
       expect(props['labels']).toEqual({ type: 'flattened' });
       expect(Object.keys(props).sort()).toEqual(Object.keys(AUDIT_MAPPING.properties).sort());
     }
   });
 
-  it('10k poll events are all indexed, into one index per day', async () => {
+  it('every kind of event comes back from its stored document as the same event', async () => {
+    const prefix = newPrefix();
+    const sink = sinkFor(prefix);
+    const identity = { app: 'scorer', cluster: '', region: 'eu-west-1', nodeId: 'n-ü', labels: { tier: 'gold', 'rack.row': '7' } };
+    const events: AuditEvent[] = [
+      { kind: 'hold', atMs: NOW, topic: 'round-trip', identity, replica: 'host:1/x', version: '18446744073709551615', previous: '0', moved: true, pinned: true },
+      { kind: 'gone', atMs: NOW + 5, topic: 'round-trip', identity: { ...identity, labels: {} }, replica: 'host:1/x', version: '3', seenMs: NOW - 600_000 },
+      { kind: 'summary', atMs: NOW + 7, topic: 'round-trip', replica: 'host:2/y', app: 'scorer', cluster: '', region: 'eu-west-1', version: '3', nodeCount: 2_000_000, pinnedCount: 1, errorCount: 0, foldedPolls: 123_456_789, periodMs: 300_000 },
+    ];
+    for (const e of events) sink.record(e);
+    await sink.flush();
+    await client.indices.refresh({ index: `${prefix}-*` });
+    const res = await client.search({ index: `${prefix}-*`, size: 10, sort: [{ '@timestamp': { order: 'asc' } }] });
+    expect(res.hits.hits.map((h) => fromAuditDocument(h._source))).toEqual(events);
+  });
+
+  it('an index of the earlier mapping (an upgrade in the middle of a day) gets the new fields; its per-poll documents are left out of the answers', async () => {
+    const prefix = newPrefix();
+    const today = dailyIndexName(prefix, Date.now());
+    const yesterday = dailyIndexName(prefix, Date.now() - DAY);
+    const older = dailyIndexName(prefix, Date.now() - 3 * DAY);
+    const v1 = {
+      dynamic: false,
+      properties: Object.fromEntries(
+        [['@timestamp', 'date'], ['pinned', 'boolean'], ['labels', 'flattened'], ...['kind', 'topic', 'version', 'holds', 'last_seen', 'outcome', 'app', 'cluster', 'region', 'node_id'].map((f) => [f, 'keyword'])].map(([f, type]) => [f, { type }]),
+      ),
+    } as const;
+    for (const index of [today, older]) await client.indices.create({ index, mappings: v1, settings: { number_of_replicas: 0 } });
+    // Yesterday's index has a field of the new mapping with another type: it keeps its mapping, and today's still gets the new one.
+    await client.indices.create({ index: yesterday, mappings: { dynamic: false, properties: { seen_at: { type: 'keyword' } } }, settings: { number_of_replicas: 0 } });
+    const old = { '@timestamp': new Date(NOW - 1000).toISOString(), kind: 'poll', topic: 'upgraded', version: '1', holds: '1', last_seen: '0', outcome: 'update', pinned: false, app: 'a', cluster: 'c', region: 'eu-west-1', node_id: 'old-node' };
+    await client.index({ index: today, document: old, refresh: true });
+
+    const sink = sinkFor(prefix);
+    await sink.ready();
+    const props = async (index: string) => (await client.indices.getMapping({ index }))[index]?.mappings.properties ?? {};
+    expect(await props(today)).toMatchObject({ seen_at: { type: 'date' }, replica: { type: 'keyword' }, moved: { type: 'boolean' }, node_count: { type: 'long' }, holds: { type: 'keyword' } });
+    expect((await props(yesterday))['seen_at']).toEqual({ type: 'keyword' });
+    expect(await props(older)).not.toHaveProperty('seen_at');
+
+    const now = Date.now();
+    sink.record(hold('upgraded', 'a', 'c', 'n1', '2', now - 10));
+    sink.record({ kind: 'summary', atMs: now - 5, topic: 'upgraded', replica: 'consume-1', app: 'a', cluster: 'c', region: 'eu-west-1', version: '2', nodeCount: 1, pinnedCount: 0, errorCount: 0, foldedPolls: 0, periodMs: 1000 });
+    await sink.flush();
+    await client.indices.refresh({ index: `${prefix}-*` });
+    const view = await sink.consumers('upgraded', { sinceMs: 0, nodeLimit: 10 });
+    expect(view).toMatchObject({ nodeCount: 1, liveCount: 1, versions: [{ version: '2', nodeCount: 1, lastSeenMs: now - 5 }] });
+    expect(view.nodes?.map((n) => n.nodeId)).toEqual(['n1']);
+    expect((await sink.moves('upgraded', { sinceMs: 0 })).moves.map((m) => m.nodeId)).toEqual(['n1']);
+  });
+
+  it('10k hold events are all indexed, into one index per day', async () => {
     const prefix = newPrefix();
     const sink = sinkFor(prefix, { batchSize: 500 });
     await sink.ready();
     const t0 = performance.now();
-    for (let i = 0; i < 10_000; i++) sink.record(poll('busy', `app${i % 5}`, `c${i % 2}`, `n${i % 300}`, String(1 + (i % 4)), NOON - (i % 3) * DAY - i));
+    for (let i = 0; i < 10_000; i++) sink.record(hold('busy', `app${i % 5}`, `c${i % 2}`, `n${i % 300}`, String(1 + (i % 4)), NOON - (i % 3) * DAY - i));
     const recordMs = performance.now() - t0;
     await sink.flush();
     expect(sink.stats()).toMatchObject({ recorded: 10_000, written: 10_000, dropped: 0, failed: 0, buffered: 0 });
@@ -146,107 +198,134 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
       await client.indices.refresh({ index: day });
       expect((await client.count({ index: day })).count, day).toBe(d === 0 ? 3334 : 3333);
     }
-    expect(await count(prefix, { bool: { filter: [{ term: { kind: 'poll' } }, { term: { holds: '4' } }, { term: { app: 'app3' } }] } })).toBe(500);
+    expect(await count(prefix, { bool: { filter: [{ term: { kind: 'hold' } }, { term: { version: '4' } }, { term: { app: 'app3' } }] } })).toBe(500);
     expect(recordMs).toBeLessThan(1000);
   });
 
-  describe('consumers: 30 nodes of 3 apps holding 1, 2 and 3; some scorers move from 1 to 2 later', () => {
+  describe('consumers and moves read from Elasticsearch are what core answers over all the events, whatever the page size', () => {
     const prefix = newPrefix();
     const TOPIC = 'ip-reputation';
-    const start = NOW - 3_600_000;
+    const start = NOON - 3_600_000;
+    const T = start + 1_800_000;
     const events: AuditEvent[] = [];
-    // scorer: s0..s9 in cluster c1 on 1; s0..s3 move to 2 half an hour later.
-    // ranker: r0..r4 in c1 on 2, r5..r9 in c2 on 3. mailer: m0..m9 in c3 on 3, one of them (m9) only in the first minutes.
-    for (let k = 0; k < 120; k++) {
-      const at = start + k * 30_000;
-      for (let i = 0; i < 10; i++) events.push(poll(TOPIC, 'scorer', 'c1', `s${i}`, i < 4 && k >= 60 ? '2' : '1', at + i));
-      for (let i = 0; i < 10; i++) events.push(poll(TOPIC, 'ranker', i < 5 ? 'c1' : 'c2', `r${i}`, i < 5 ? '2' : '3', at + 100 + i, 'us-east-1'));
-      for (let i = 0; i < 10; i++) if (i < 9 || k < 4) events.push(poll(TOPIC, 'mailer', 'c3', `m${i}`, '3', at + 200 + i));
-      // Noise: the same nodes polling another topic.
-      events.push(poll('other-topic', 'scorer', 'c1', 's0', '7', at + 300));
+    const summary = (atMs: number, replica: string, app: string, cluster: string, region: string, version: string, nodeCount: number, foldedPolls = 0): AuditEvent => ({
+      kind: 'summary',
+      atMs,
+      topic: TOPIC,
+      replica,
+      app,
+      cluster,
+      region,
+      version,
+      nodeCount,
+      pinnedCount: 0,
+      errorCount: 0,
+      foldedPolls,
+      periodMs: 300_000,
+    });
+    // scorer s0..s9 on 1; s0..s3 move to 2 at T. Summaries of consume-1 every 5 minutes.
+    for (let i = 0; i < 10; i++) events.push(hold(TOPIC, 'scorer', 'c1', `s${i}`, '1', start + i));
+    for (let i = 0; i < 4; i++) events.push(hold(TOPIC, 'scorer', 'c1', `s${i}`, '2', T + i));
+    for (let k = 1; k <= 12; k++) {
+      const at = start + k * 300_000;
+      events.push(summary(at, 'consume-1', 'scorer', 'c1', 'eu-west-1', '1', at > T ? 6 : 10, k));
+      if (at > T) events.push(summary(at, 'consume-1', 'scorer', 'c1', 'eu-west-1', '2', 4));
     }
-    const last = start + 119 * 30_000;
+    // ranker r0..r4 (no cluster, no region) handed from consume-1 to consume-2, which sees them
+    // without a move; consume-1 reports them gone later (their last poll there was before).
+    for (let i = 0; i < 5; i++) {
+      events.push(hold(TOPIC, 'ranker', '', `r${i}`, '2', start + 100 + i, '', 'consume-1'));
+      events.push({ ...hold(TOPIC, 'ranker', '', `r${i}`, '2', T - 60_000, '', 'consume-2'), previous: '2', moved: false });
+      events.push({ kind: 'gone', atMs: T + 600_000, topic: TOPIC, identity: hold(TOPIC, 'ranker', '', `r${i}`, '2', 0, '').identity, replica: 'consume-1', version: '2', seenMs: T - 90_000 });
+    }
+    events.push(summary(T + 300_000, 'consume-2', 'ranker', '', '', '2', 5));
+    // mailer m0..m4 move to 10 (consume-2); later consume-2 says 9 and 10 (pinned now) in one
+    // millisecond, neither a move: its latest word is the higher version, "10" (a text sort
+    // would pick "9"). m5: consume-1 reports it gone with its last poll at the very
+    // millisecond consume-2 answered it: the hold wins.
+    for (let i = 0; i < 6; i++) events.push(hold(TOPIC, 'mailer', 'c3', `m${i}`, '9', start + 200 + i));
+    for (let i = 0; i < 5; i++) {
+      events.push({ ...hold(TOPIC, 'mailer', 'c3', `m${i}`, '10', T + 1_000, 'eu-west-1', 'consume-2'), previous: '9' });
+      events.push({ ...hold(TOPIC, 'mailer', 'c3', `m${i}`, '9', T + 5_000, 'eu-west-1', 'consume-2'), previous: '10', moved: false });
+      events.push({ ...hold(TOPIC, 'mailer', 'c3', `m${i}`, '10', T + 5_000, 'eu-west-1', 'consume-2'), previous: '10', moved: false, pinned: true });
+    }
+    events.push({ ...hold(TOPIC, 'mailer', 'c3', 'm5', '9', T + 7_000, 'eu-west-1', 'consume-2'), previous: '9', moved: false });
+    events.push({ kind: 'gone', atMs: T + 900_000, topic: TOPIC, identity: hold(TOPIC, 'mailer', 'c3', 'm5', '9', 0).identity, replica: 'consume-1', version: '9', seenMs: T + 7_000 });
+    // x0..x11: the same move from two replicas at one millisecond (one move each), all at one
+    // millisecond (a page boundary inside a tie).
+    for (let i = 0; i < 12; i++) for (const r of ['consume-1', 'consume-2']) events.push(hold(TOPIC, 'mailer', 'c4', `x${i}`, '3', T + 10_000, 'eu-west-1', r));
+    // Noise: another topic.
+    events.push(hold('other-topic', 'scorer', 'c1', 's0', '7', T));
+    // Another topic whose node ids Elasticsearch orders as UTF-8 bytes (U+FF5E before U+1F600)
+    // and JavaScript as UTF-16 units (U+1F600 first): the moves page must still be core's.
+    for (const id of ['\uFF5Ea', '\uFF5Eb', '\u{1F600}']) events.push(hold('collation', 'a', 'c', id, '1', T));
     let sink: ElasticsearchAuditSink;
-    let fileSink: FileAuditSink;
 
     beforeAll(async () => {
       sink = sinkFor(prefix);
-      fileSink = new FileAuditSink({ file: path.join(tempDir(), 'events.jsonl') });
-      for (const e of events) {
-        sink.record(e);
-        fileSink.record(e);
-      }
-      await Promise.all([sink.flush(), fileSink.flush()]);
+      for (const e of events) sink.record(e);
+      await sink.flush();
       expect(sink.stats()).toMatchObject({ recorded: events.length, written: events.length, dropped: 0 });
       await client.indices.refresh({ index: `${prefix}-*` });
     });
 
-    afterAll(async () => {
-      await fileSink.close();
+    const consumerQueries: ConsumersQuery[] = [
+      { sinceMs: 0 },
+      { sinceMs: start, nodeLimit: 10_000 },
+      { sinceMs: start, nodeLimit: 7, version: '9' },
+      { sinceMs: T, nodeLimit: 100 },
+      { sinceMs: T + 20 * 60_000, nodeLimit: 100 },
+      { sinceMs: start, untilMs: T, nodeLimit: 100 },
+      { sinceMs: start, untilMs: T + 5_000, nodeLimit: 100 },
+      { sinceMs: start + 0.5, untilMs: T + 5_000.5, nodeLimit: 100 },
+    ];
+
+    it.each([1000, 3])('consumers, %i nodes per page', async (pageSize) => {
+      for (const q of consumerQueries) {
+        expect(await consumersFromElasticsearch(client, TOPIC, q, { indexPrefix: prefix, pageSize }), JSON.stringify(q)).toEqual(consumersView(TOPIC, q, events));
+      }
     });
 
-    it('answers per app and cluster: node count, versions held with node counts, last seen', async () => {
-      const r = await consumersFromElasticsearch(client, TOPIC, { sinceMs: start, indexPrefix: prefix });
-      expect(r).toEqual({
-        topic: TOPIC,
-        sinceMs: start,
-        nodeCount: 30,
-        lastSeenMs: last + 208,
-        versions: [
-          { version: '3', nodeCount: 15, lastSeenMs: last + 208 },
-          { version: '2', nodeCount: 9, lastSeenMs: last + 104 },
-          { version: '1', nodeCount: 6, lastSeenMs: last + 9 },
-        ],
-        groups: [
-          { app: 'mailer', cluster: 'c3', nodeCount: 10, lastSeenMs: last + 208, versions: [{ version: '3', nodeCount: 10, lastSeenMs: last + 208 }] },
-          { app: 'ranker', cluster: 'c1', nodeCount: 5, lastSeenMs: last + 104, versions: [{ version: '2', nodeCount: 5, lastSeenMs: last + 104 }] },
-          { app: 'ranker', cluster: 'c2', nodeCount: 5, lastSeenMs: last + 109, versions: [{ version: '3', nodeCount: 5, lastSeenMs: last + 109 }] },
-          {
-            app: 'scorer',
-            cluster: 'c1',
-            nodeCount: 10,
-            lastSeenMs: last + 9,
-            versions: [
-              { version: '2', nodeCount: 4, lastSeenMs: last + 3 },
-              { version: '1', nodeCount: 6, lastSeenMs: last + 9 },
-            ],
-          },
-        ],
-      });
+    it('the answers say what the events say: one node each, the replica that saw it last, the higher version, a hold over a gone', async () => {
+      const r = await sink.consumers(TOPIC, { sinceMs: start, nodeLimit: 100 });
+      expect(r).toMatchObject({ nodeCount: 33, liveCount: 33, foldedPolls: 12 });
+      const byId = new Map((r.nodes ?? []).map((n) => [n.nodeId, n]));
+      expect(byId.get('r0')).toMatchObject({ replica: 'consume-2', live: true, version: '2', sinceMs: start + 100, lastSeenMs: T + 300_000 });
+      expect(byId.get('m0')).toMatchObject({ replica: 'consume-2', version: '10', sinceMs: T + 1_000, pinned: true, lastSeenMs: T + 5_000 });
+      expect(byId.get('m5')).toMatchObject({ replica: 'consume-2', live: true, version: '9' });
+      expect(byId.get('s0')).toMatchObject({ version: '2', sinceMs: T, lastSeenMs: start + 12 * 300_000 });
+      expect(r.groups.map((g) => `${g.app}/${g.cluster}/${g.region}`)).toEqual(['mailer/c3/eu-west-1', 'mailer/c4/eu-west-1', 'ranker//', 'scorer/c1/eu-west-1']);
     });
 
-    it('the file sink, the pure grouping and the sink itself answer identically (also when paging through nodes)', async () => {
-      const es = await consumersFromElasticsearch(client, TOPIC, { sinceMs: start, indexPrefix: prefix });
-      expect(await consumersFromFile(fileSink.file, TOPIC, { sinceMs: start })).toEqual(es);
-      expect(await fileSink.consumers(TOPIC, start)).toEqual(es);
-      expect(groupConsumers(TOPIC, { sinceMs: start }, observationsOf(events, TOPIC))).toEqual(es);
-      expect(await sink.consumers(TOPIC, start)).toEqual(es);
-      expect(await consumersFromElasticsearch(client, TOPIC, { sinceMs: start, indexPrefix: prefix, pageSize: 7 })).toEqual(es);
+    const moveQueries: MovesQuery[] = [
+      { sinceMs: 0, limit: 1000 },
+      { sinceMs: 0 },
+      { sinceMs: start, limit: 5 },
+      { sinceMs: start, limit: 13 },
+      { sinceMs: start, limit: 1 },
+      { sinceMs: T, untilMs: T + 10_000 },
+      { sinceMs: 0, nodeId: 'x3' },
+      { sinceMs: 0, nodeId: 'm0', limit: 1 },
+    ];
+
+    it.each([1000, 3, 1])('moves, %i events per page', async (pageSize) => {
+      for (const q of moveQueries) {
+        expect(await movesFromElasticsearch(client, TOPIC, q, { indexPrefix: prefix, pageSize }), JSON.stringify(q)).toEqual(movesOf(TOPIC, q, events));
+      }
+      expect(await movesFromElasticsearch(client, 'collation', { sinceMs: 0, limit: 1 }, { indexPrefix: prefix, pageSize })).toEqual(movesOf('collation', { sinceMs: 0, limit: 1 }, events));
+      expect(movesOf('collation', { sinceMs: 0, limit: 1 }, events).moves[0]?.nodeId).toBe('\u{1F600}');
+      const page = await sink.moves(TOPIC, { sinceMs: start, limit: 13 });
+      expect(page.truncated).toBe(true);
+      expect(page.moves.slice(0, 12).map((m) => m.nodeId)).toEqual(Array.from({ length: 12 }, (_, i) => `x${i}`).sort());
     });
 
-    it('a later window leaves out the node not seen since; before the move every scorer held 1', async () => {
-      const later = await consumersFromElasticsearch(client, TOPIC, { sinceMs: start + 10 * 60_000, indexPrefix: prefix });
-      expect(later.nodeCount).toBe(29);
-      expect(later.groups.find((g) => g.app === 'mailer')?.nodeCount).toBe(9);
-      expect(later).toEqual(await consumersFromFile(fileSink.file, TOPIC, { sinceMs: start + 10 * 60_000 }));
-
-      const before = await consumersFromElasticsearch(client, TOPIC, { sinceMs: start, untilMs: start + 60 * 30_000, indexPrefix: prefix });
-      expect(before.groups.find((g) => g.app === 'scorer')?.versions).toEqual([{ version: '1', nodeCount: 10, lastSeenMs: start + 59 * 30_000 + 9 }]);
-      expect(before).toEqual(groupConsumers(TOPIC, { sinceMs: start, untilMs: start + 60 * 30_000 }, observationsOf(events, TOPIC)));
-    });
-
-    it('a topic nobody polls has no consumers (and other topics do not leak in)', async () => {
-      expect(await consumersFromElasticsearch(client, 'nobody-polls-this', { sinceMs: 0, indexPrefix: prefix })).toEqual({
-        topic: 'nobody-polls-this',
-        sinceMs: 0,
-        nodeCount: 0,
-        versions: [],
-        groups: [],
-      });
-      const other = await consumersFromElasticsearch(client, 'other-topic', { sinceMs: 0, indexPrefix: prefix });
-      expect(other.versions).toEqual([{ version: '7', nodeCount: 1, lastSeenMs: last + 300 }]);
-      // No audit index at all yet (a new cluster): no consumers, not an error.
-      expect((await consumersFromElasticsearch(client, TOPIC, { sinceMs: 0, indexPrefix: 'no-such-audit' })).nodeCount).toBe(0);
+    it('a topic nobody polls has no consumers and no moves (and other topics do not leak in), also with no audit index at all', async () => {
+      expect(await sink.consumers('nobody-polls-this', { sinceMs: 0 })).toEqual({ topic: 'nobody-polls-this', sinceMs: 0, nodeCount: 0, liveCount: 0, versions: [], groups: [], foldedPolls: 0 });
+      expect(await sink.moves('nobody-polls-this', { sinceMs: 0 })).toEqual({ topic: 'nobody-polls-this', moves: [], truncated: false });
+      const other = await sink.consumers('other-topic', { sinceMs: 0 });
+      expect(other.versions).toEqual([{ version: '7', nodeCount: 1, lastSeenMs: T }]);
+      expect((await consumersFromElasticsearch(client, TOPIC, { sinceMs: 0 }, { indexPrefix: 'no-such-audit' })).nodeCount).toBe(0);
+      expect((await movesFromElasticsearch(client, TOPIC, { sinceMs: 0 }, { indexPrefix: 'no-such-audit' })).moves).toEqual([]);
     });
   });
 
@@ -254,7 +333,7 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     const prefix = newPrefix();
     const sink = sinkFor(prefix, { retentionDays: 30 });
     const ages = [45, 31, 30, 29, 1, 0];
-    for (const d of ages) sink.record(poll('t', 'scorer', 'c1', `n${d}`, String(d), NOW - d * DAY));
+    for (const d of ages) sink.record(hold('t', 'scorer', 'c1', `n${d}`, String(d), NOW - d * DAY));
     await sink.flush();
     const indices = async () => (await client.cat.indices({ index: `${prefix}-*`, format: 'json', h: 'index' })).map((r) => r.index ?? '').sort();
     expect(await indices()).toHaveLength(ages.length);
@@ -270,10 +349,10 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     const prefix = newPrefix();
     const lines: string[] = [];
     const sink = sinkFor(prefix, { log: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
-    sink.record(poll('t', 'ok', 'c', 'n1', '1', NOW));
-    sink.record(poll('t', 'x'.repeat(40_000), 'c', 'n2', '1', NOW)); // a keyword term over Lucene's 32 KiB limit
-    sink.record(poll('t', 'ok', 'c', 'n3', '1', Number.NaN)); // no valid time: refused before sending
-    sink.record(poll('t', 'ok', 'c', 'n4', '1', NOW));
+    sink.record(hold('t', 'ok', 'c', 'n1', '1', NOW));
+    sink.record(hold('t', 'x'.repeat(40_000), 'c', 'n2', '1', NOW)); // a keyword term over Lucene's 32 KiB limit
+    sink.record(hold('t', 'ok', 'c', 'n3', '1', Number.NaN)); // no valid time: refused before sending
+    sink.record(hold('t', 'ok', 'c', 'n4', '1', NOW));
     await sink.flush();
     expect(sink.stats()).toMatchObject({ recorded: 4, written: 2, failed: 2, dropped: 2, buffered: 0, droppedBy: { buffer_full: 0, after_close: 0, rejected: 2, closed: 0 } });
     expect(await count(prefix)).toBe(2);
@@ -286,7 +365,7 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     const sink = sinkFor(prefix, { node: `http://127.0.0.1:${proxy.port}`, maxBuffered: 2000, batchSize: 200, requestTimeoutMs: 500, initialBackoffMs: 50, maxBackoffMs: 200 });
     try {
       await sink.ready();
-      for (let i = 0; i < 1000; i++) sink.record(poll('slow', 'a', 'c', `n${i}`, '1', NOW));
+      for (let i = 0; i < 1000; i++) sink.record(hold('slow', 'a', 'c', `n${i}`, '1', NOW));
       await sink.flush();
       expect(sink.stats().written).toBe(1000);
 
@@ -295,7 +374,7 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
       let worstRecordMs = 0;
       for (let round = 0; round < 20; round++) {
         const t0 = performance.now();
-        for (let i = 0; i < 500; i++) sink.record(poll('slow', 'a', 'c', `m${round}-${i}`, '2', NOW));
+        for (let i = 0; i < 500; i++) sink.record(hold('slow', 'a', 'c', `m${round}-${i}`, '2', NOW));
         worstRecordMs = Math.max(worstRecordMs, performance.now() - t0);
         maxBuffered = Math.max(maxBuffered, sink.stats().buffered);
         await new Promise((r) => setTimeout(r, 50));
@@ -338,12 +417,12 @@ describe('Elasticsearch down: nothing listens', () => {
       flushTimeoutMs: 300,
       log: createLogger({ write: (l) => lines.push(l) }),
     });
-    const makeEvent = (i: number): PollEvent => poll(`topic-${i % 50}`, `app-${i % 7}`, `cluster-${i % 3}`, `node-${i}-${'x'.repeat(40)}`, String(i), NOW + i);
+    const makeEvent = (i: number): HoldEvent => hold(`topic-${i % 50}`, `app-${i % 7}`, `cluster-${i % 3}`, `node-${i}-${'x'.repeat(40)}`, String(i), NOW + i);
 
     // What 200k such events weigh when kept: the bound below must be far under it.
     gc();
     const base = process.memoryUsage().heapUsed;
-    const kept: PollEvent[] = [];
+    const kept: HoldEvent[] = [];
     for (let i = 0; i < 200_000; i++) kept.push(makeEvent(i));
     gc();
     const unbounded = process.memoryUsage().heapUsed - base;
@@ -383,9 +462,11 @@ describe('Elasticsearch down: nothing listens', () => {
     expect(sink.stats().buffered).toBe(BOUND);
 
     // Reads fail with a typed UNAVAILABLE error (the service maps it to the gRPC status).
-    const readError = await sink.consumers('topic-1', 0).catch((e: unknown) => e);
-    expect(readError).toBeInstanceOf(AuditElasticsearchError);
-    expect((readError as AuditElasticsearchError).code).toBe('UNAVAILABLE');
+    for (const read of [sink.consumers('topic-1', { sinceMs: 0 }), sink.moves('topic-1', { sinceMs: 0 })]) {
+      const readError = await read.catch((e: unknown) => e);
+      expect(readError).toBeInstanceOf(AuditElasticsearchError);
+      expect((readError as AuditElasticsearchError).code).toBe('UNAVAILABLE');
+    }
     await expect(sink.purgeOldIndices(Date.now())).rejects.toBeInstanceOf(AuditElasticsearchError);
 
     // close() gives up after its timeout and counts what was left; later records are refused.
@@ -434,7 +515,7 @@ describe('Elasticsearch stopped under load, then started again on the same port'
     let loadError: unknown;
     const load = setInterval(() => {
       try {
-        for (let i = 0; i < 100; i++) sink.record(poll('under-load', 'a', 'c', `n${offered++ % 500}`, '1', Date.now()));
+        for (let i = 0; i < 100; i++) sink.record(hold('under-load', 'a', 'c', `n${offered++ % 500}`, '1', Date.now()));
         maxBuffered = Math.max(maxBuffered, sink.stats().buffered);
       } catch (err) {
         loadError = err;
@@ -452,7 +533,7 @@ describe('Elasticsearch stopped under load, then started again on the same port'
 
       const droppedBefore = sink.stats().dropped;
       const t0 = performance.now();
-      for (let i = 0; i < 50_000; i++) sink.record(poll('burst', 'b', 'c', `n${i}`, '1', Date.now()));
+      for (let i = 0; i < 50_000; i++) sink.record(hold('burst', 'b', 'c', `n${i}`, '1', Date.now()));
       const burstMs = performance.now() - t0;
       expect(burstMs).toBeLessThan(250); // "well under a second" with Elasticsearch down
       expect(sink.stats().dropped - droppedBefore).toBeGreaterThanOrEqual(50_000 - BOUND);
@@ -474,10 +555,10 @@ describe('Elasticsearch stopped under load, then started again on the same port'
         expect(writtenBySecondNode()).toBeGreaterThan(0);
         // The new node is empty: the sink put its template in again before indexing.
         const m = await c2.indices.getMapping({ index: `${prefix}-*` });
-        for (const idx of Object.values(m)) expect(idx.mappings.properties?.['holds']).toEqual({ type: 'keyword' });
+        for (const idx of Object.values(m)) expect(idx.mappings.properties?.['seen_at']).toEqual({ type: 'date' });
 
         // And indexing goes on as normal.
-        for (let i = 0; i < 1000; i++) sink.record(poll('after-restart', 'a', 'c', `n${i}`, '2', Date.now()));
+        for (let i = 0; i < 1000; i++) sink.record(hold('after-restart', 'a', 'c', `n${i}`, '2', Date.now()));
         await sink.flush();
         expect(await count(prefix, { term: { topic: 'after-restart' } }, c2)).toBe(1000);
       } finally {
@@ -509,7 +590,7 @@ describe('Elasticsearch hung (SIGSTOP), then answering again (SIGCONT)', () => {
     const group = -es.pid; // the launcher starts it in a process group of its own
     process.kill(group, 'SIGSTOP');
     try {
-      for (let i = 0; i < 10; i++) sink.record(poll('hung', 'a', 'c', `n${i}`, '1', Date.now()));
+      for (let i = 0; i < 10; i++) sink.record(hold('hung', 'a', 'c', `n${i}`, '1', Date.now()));
       await until(() => sink.stats().unavailable, 10_000, 'the sink to notice Elasticsearch does not answer');
     } finally {
       process.kill(group, 'SIGCONT');

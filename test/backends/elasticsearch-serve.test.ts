@@ -39,24 +39,44 @@ describe('serve --audit elasticsearch', () => {
     expect(served.output()).toMatch(/audit\s+elasticsearch http:\/\/127\.0\.0\.1:\d+ \(imprint-audit-\*\)/);
   });
 
-  it('indexes polls, and topic consumers answers from Elasticsearch', async () => {
+  it('indexes a hold event per node that moved or first polled, and topic consumers and moves answer from Elasticsearch', async () => {
     const topic = `es-${Date.now().toString(36)}`;
     await client.createTopic({ name: topic });
     await client.publishPointer(topic, directPointer('one'));
     await client.publishPointer(topic, directPointer('two'));
     for (const node of ['a', 'b', 'c']) await client.poll(topic, identity({ app: 'scorer', cluster: 'prod', nodeId: node }), 0n);
     await client.poll(topic, identity({ app: 'ranker', cluster: 'canary', nodeId: 'z' }), 2n);
+    // Polling again without a change records nothing.
+    for (const node of ['a', 'b', 'c']) await client.poll(topic, identity({ app: 'scorer', cluster: 'prod', nodeId: node }), 2n);
     // Events reach the index within a flush interval and a refresh; wait for them, bounded.
     let stdout = '';
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       stdout = (await runCli(['--address', served.address, 'topic', 'consumers', topic, '--since', '1h'])).stdout;
-      if (/4 nodes polled/.test(stdout)) break;
+      if (/4 nodes seen/.test(stdout)) break;
       await new Promise((r) => setTimeout(r, 500));
     }
-    expect(stdout).toMatch(/4 nodes polled/);
-    expect(stdout).toMatch(/scorer\/prod\s+3 nodes\s+v2: 3/);
-    expect(stdout).toMatch(/ranker\/canary\s+1 nodes\s+v2: 1/);
+    expect(stdout).toMatch(/4 nodes seen since .* \(4 still polling\)/);
+    expect(stdout).toMatch(/scorer\/prod\/-\s+3 nodes\s+v2: 3/);
+    expect(stdout).toMatch(/ranker\/canary\/-\s+1 nodes\s+v2: 1/);
+    const esUrl = process.env.IMPRINT_ELASTICSEARCH ?? '';
+    await fetch(`${esUrl}/imprint-audit-*/_refresh`, { method: 'POST' });
+    const docs = (await (
+      await fetch(`${esUrl}/imprint-audit-*/_search`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ size: 100, query: { term: { topic } } }),
+      })
+    ).json()) as { hits: { hits: Array<{ _source: { kind: string; node_id: string; version: string; previous: string; moved: boolean } }> } };
+    expect(docs.hits.hits.map((h) => h._source).map((d) => `${d.kind} ${d.node_id} ${d.previous}->${d.version}${d.moved ? ' moved' : ''}`).sort()).toEqual([
+      'hold a 0->2 moved',
+      'hold b 0->2 moved',
+      'hold c 0->2 moved',
+      'hold z 2->2',
+    ]);
+    const moves = (await runCli(['--address', served.address, 'topic', 'moves', topic, '--since', '1h'])).stdout;
+    expect(moves.split('\n').filter((l) => /scorer\/prod\/-?\/[abc]\s+first -> v2/.test(l))).toHaveLength(3);
+    expect(moves).not.toMatch(/\/z\s/);
   });
 
   it('janitor --once --es-url deletes audit indices past their retention, and keeps recent ones', async () => {
@@ -91,15 +111,14 @@ describe('serve --audit elasticsearch --metrics-port, with Elasticsearch down, t
     expect(await sample(publish.metricsUrl, dropped)).toBe(0);
     expect(await sample(publish.metricsUrl, 'imprint_audit_buffer_capacity_events{sink="elasticsearch"}')).toBe(20_000);
 
-    // More poll events than the buffer holds (20 000): what overflows is dropped and counted.
+    // More audit events than the buffer holds (20 000): 410 nodes polling 50 topics each for the first time are 20 500 hold events; what overflows is dropped and counted.
     const all = await serve(['--audit', 'elasticsearch', '--es-url', esUrl]);
     servers.push(all);
     const client = new ImprintClient({ address: all.address, app: 'metrics-test' });
     try {
       const topics = Array.from({ length: 50 }, (_, i) => `t${i}`);
       for (const t of topics) await client.createTopic({ name: t });
-      const who = identity({ app: 'metrics-test', nodeId: 'n1' });
-      for (let i = 0; i < 410; i++) await client.batchPoll(who, topics.map((topic) => ({ topic, lastSeen: 0n })));
+      for (let i = 0; i < 410; i++) await client.batchPoll(identity({ app: 'metrics-test', nodeId: `n${i}` }), topics.map((topic) => ({ topic, lastSeen: 0n })));
     } finally {
       client.close();
     }

@@ -1,16 +1,17 @@
 /**
  * The Kibana saved objects (kibana/imprint-saved-objects.ndjson) and the Discover deep link,
  * checked against a real Elasticsearch: every field an object uses exists in the index the
- * audit template creates, with a type that fits the use; the link's KQL, translated to the
- * equivalent Elasticsearch queries, returns exactly the topic's (and version's) events in the
- * link's time range. No Kibana runs here; what Kibana would read is checked instead.
+ * audit template creates, with a type that fits the use; each saved search's KQL selects
+ * exactly the documents of its kind; the link's KQL, translated to the equivalent
+ * Elasticsearch queries, returns exactly the topic's (and version's) documents in the link's
+ * time range. No Kibana runs here; what Kibana would read is checked instead.
  */
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Client, type estypes } from '@elastic/elasticsearch';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AuditEvent, PollEvent } from '../../server/audit/audit-sink.js';
+import type { AuditEvent } from '../../server/audit/audit-sink.js';
 import { AUDIT_MAPPING, DEFAULT_INDEX_PREFIX, auditTemplateNames, installAuditTemplate, toAuditDocument } from '../../server/audit/elasticsearch.js';
 import { KIBANA_DATA_VIEW_ID, KIBANA_LINK_COLUMNS, kibanaConsumersLink, parseRison, type RisonValue } from '../../server/audit/kibana.js';
 
@@ -88,6 +89,11 @@ function fieldUses(): FieldUse[] {
             case 'unique_count':
               uses.push({ object: name, field: col.sourceField, need: 'aggregatable' });
               break;
+            case 'sum':
+            case 'average':
+              uses.push({ object: name, field: col.sourceField, need: 'aggregatable', dataType: col.dataType });
+              if (col.dataType !== 'number') throw new Error(`${name}: ${col.operationType} of ${col.sourceField} must be a number column`);
+              break;
             default:
               throw new Error(`${name}: operation ${col.operationType} is not checked by this test; add it`);
           }
@@ -130,6 +136,23 @@ afterAll(async () => {
   await client.close();
 });
 
+const SAMPLE_TAGS = ['move', 'flip', 'gone', 'summary'] as const;
+
+/**
+ * A document of each kind for a node holding `version` of `topic` at `atMs`: a hold that is a
+ * move, a hold that only flips the pin flag, a gone, and its group's summary.
+ */
+function sample(atMs: number, topic: string, nodeId: string, version: string): AuditEvent[] {
+  const identity = { app: 'scorer', cluster: 'c1', region: 'eu', nodeId, labels: { rack: 'r1' } };
+  const node = { topic, identity, replica: 'consume-1', version };
+  return [
+    { kind: 'hold', atMs, ...node, previous: '1', moved: true, pinned: false },
+    { kind: 'hold', atMs, ...node, previous: version, moved: false, pinned: true },
+    { kind: 'gone', atMs, ...node, seenMs: atMs - 1 },
+    { kind: 'summary', atMs, topic, replica: 'consume-1', app: 'scorer', cluster: 'c1', region: 'eu', version, nodeCount: 3, pinnedCount: 1, errorCount: 2, foldedPolls: 4, periodMs: 300_000 },
+  ];
+}
+
 /** Indexes the events into INDEX as the sink would write them; returns their ids in order. */
 let batches = 0;
 async function indexEvents(events: readonly AuditEvent[]): Promise<string[]> {
@@ -143,7 +166,14 @@ async function indexEvents(events: readonly AuditEvent[]): Promise<string[]> {
 
 describe('kibana/imprint-saved-objects.ndjson', () => {
   it('holds the data view, the saved searches, the consumers panels and the dashboard, all references resolved', () => {
-    expect(objects.map((o) => o.type).sort()).toEqual(['dashboard', 'index-pattern', 'lens', 'lens', 'lens', 'search']);
+    expect(objects.map((o) => `${o.type}:${o.id}`).sort()).toEqual([
+      'dashboard:imprint-consumers',
+      'index-pattern:imprint-audit',
+      'lens:imprint-nodes-per-version',
+      'search:imprint-gone',
+      'search:imprint-moves',
+      'search:imprint-summaries',
+    ]);
     const ids = new Set(objects.map((o) => `${o.type}:${o.id}`));
     expect(ids.size).toBe(objects.length);
     const [dataView] = byType('index-pattern');
@@ -164,28 +194,18 @@ describe('kibana/imprint-saved-objects.ndjson', () => {
     const [dash] = byType('dashboard');
     const panels = JSON.parse(str(dash?.attributes['panelsJSON'])) as Array<{ panelRefName: string; type: string }>;
     expect(panels.map((p) => p.panelRefName).sort()).toEqual((dash?.references ?? []).map((r) => r.name).sort());
-    expect(panels.map((p) => p.type).sort()).toEqual(['lens', 'lens', 'lens', 'search']);
+    expect(panels.map((p) => p.type).sort()).toEqual(['lens', 'search', 'search', 'search']);
+    expect(dash?.attributes['title']).toBe('Imprint: topic consumers');
   });
 
   it('every field an object uses is in the audit mapping with a type that fits the use (checked on a real index)', async () => {
     const uses = fieldUses();
-    expect(uses.length).toBeGreaterThan(20);
+    expect(uses.length).toBeGreaterThan(30);
     const mapped = new Set<string>(Object.keys(AUDIT_MAPPING.properties));
     for (const u of uses) expect(mapped.has(u.field), `${u.object} uses ${u.field}, which AUDIT_MAPPING lacks`).toBe(true);
 
-    // The index the template creates, with an event in it.
-    const poll: PollEvent = {
-      kind: 'poll',
-      atMs: Date.now(),
-      topic: 't',
-      identity: { app: 'a', cluster: 'c', region: 'r', nodeId: 'n', labels: { k: 'v' } },
-      lastSeen: '1',
-      holds: '2',
-      outcome: 'error',
-      pinned: true,
-      error: 'boom',
-    };
-    await indexEvents([poll]);
+    // The index the template creates, with an event of each kind in it.
+    await indexEvents(sample(Date.now(), 't', 'n', '2'));
     const caps = await client.fieldCaps({ index: INDEX, fields: '*' });
     for (const u of uses) {
       const types = caps.fields[u.field] as Record<string, estypes.FieldCapsFieldCapability> | undefined;
@@ -204,26 +224,23 @@ describe('kibana/imprint-saved-objects.ndjson', () => {
   });
 });
 
-describe('kibanaConsumersLink against real Elasticsearch', () => {
+describe('the saved searches and kibanaConsumersLink against real Elasticsearch', () => {
   const topic = `kib-${randomBytes(3).toString('hex')}`;
   const T0 = Date.UTC(2026, 10, 20, 8, 0, 0);
   const FROM = T0 + 3_600_000;
   const TO = T0 + 2 * 3_600_000;
   const events: Array<{ e: AuditEvent; tag: string }> = [];
-  const pollAt = (t: string, holds: string, atMs: number, tag: string) =>
-    events.push({
-      tag,
-      e: { kind: 'poll', atMs, topic: t, identity: { app: 'scorer', cluster: 'c1', region: 'eu', nodeId: tag, labels: {} }, lastSeen: '0', holds, outcome: 'update', pinned: false },
-    });
-  for (let i = 0; i < 5; i++) pollAt(topic, '3', FROM + 60_000 * (i + 1), `in-v3-${i}`);
-  pollAt(topic, '3', FROM, 'in-v3-at-from');
-  pollAt(topic, '3', TO, 'in-v3-at-to');
-  for (let i = 0; i < 3; i++) pollAt(topic, '2', FROM + 60_000 * (i + 1), `in-v2-${i}`);
-  pollAt(topic, '3', FROM - 1, 'before');
-  pollAt(topic, '3', TO + 1, 'after');
-  pollAt(`${topic}-2`, '3', FROM + 1000, 'other-topic'); // a topic whose name starts with ours
-  pollAt(topic.slice(0, -1), '3', FROM + 1000, 'prefix-topic');
-  pollAt(topic, '13', FROM + 1000, 'in-v13'); // a version that contains "3"
+  /** The four documents of `sample`, tagged `label/move`, `label/flip`, `label/gone`, `label/summary`. */
+  const add = (t: string, version: string, atMs: number, label: string) => sample(atMs, t, label, version).forEach((e, i) => events.push({ e, tag: `${label}/${SAMPLE_TAGS[i] ?? i}` }));
+  for (let i = 0; i < 5; i++) add(topic, '3', FROM + 60_000 * (i + 1), `in-v3-${i}`);
+  add(topic, '3', FROM, 'in-v3-at-from');
+  add(topic, '3', TO, 'in-v3-at-to');
+  for (let i = 0; i < 3; i++) add(topic, '2', FROM + 60_000 * (i + 1), `in-v2-${i}`);
+  add(topic, '3', FROM - 1, 'before');
+  add(topic, '3', TO + 1, 'after');
+  add(`${topic}-2`, '3', FROM + 1000, 'other-topic'); // a topic whose name starts with ours
+  add(topic.slice(0, -1), '3', FROM + 1000, 'prefix-topic');
+  add(topic, '13', FROM + 1000, 'in-v13'); // a version that contains "3"
   let tagOf: Map<string, string>;
 
   beforeAll(async () => {
@@ -240,43 +257,60 @@ describe('kibanaConsumersLink against real Elasticsearch', () => {
     return { kql: a.query.query, from: g.time.from, to: g.time.to, dataView: a.index };
   }
 
-  /** KQL `field:"value" and field:"value"` as Kibana runs it: match_phrase per clause, in the time range. */
-  function kqlToDsl(kql: string, from: string, to: string): estypes.QueryDslQueryContainer {
-    const clauses = kql.split(' and ').map((c) => {
-      const m = /^([\w@.]+):"((?:[^"\\]|\\.)*)"$/.exec(c);
-      if (!m) throw new Error(`the link's KQL has a clause this test cannot translate: ${c}`);
-      return { match_phrase: { [m[1] as string]: (m[2] as string).replace(/\\(.)/g, '$1') } };
+  const timeRange = (from?: string, to?: string): estypes.QueryDslQueryContainer[] =>
+    from !== undefined && to !== undefined ? [{ range: { '@timestamp': { gte: from, lte: to, format: 'strict_date_optional_time' } } }] : [];
+
+  /** KQL `field:"value" and field:value` as Kibana runs it: match_phrase per quoted clause, match per bare one, in the time range. */
+  function kqlToDsl(kql: string, from?: string, to?: string): estypes.QueryDslQueryContainer {
+    const clauses = kql.split(' and ').map((c): estypes.QueryDslQueryContainer => {
+      const m = /^([\w@.]+):(?:"((?:[^"\\]|\\.)*)"|([\w.-]+))$/.exec(c);
+      if (!m) throw new Error(`the KQL has a clause this test cannot translate: ${c}`);
+      const field = m[1] as string;
+      return m[2] !== undefined ? { match_phrase: { [field]: m[2].replace(/\\(.)/g, '$1') } } : { match: { [field]: m[3] as string } };
     });
-    return { bool: { filter: [...clauses, { range: { '@timestamp': { gte: from, lte: to, format: 'strict_date_optional_time' } } }] } };
+    return { bool: { filter: [...clauses, ...timeRange(from, to)] } };
   }
 
   /** The same KQL as a Lucene query_string (AND for and; quoted values are phrases in both). */
-  function kqlToQueryString(kql: string, from: string, to: string): estypes.QueryDslQueryContainer {
-    return { bool: { filter: [{ query_string: { query: kql.split(' and ').join(' AND ') } }, { range: { '@timestamp': { gte: from, lte: to, format: 'strict_date_optional_time' } } }] } };
+  function kqlToQueryString(kql: string, from?: string, to?: string): estypes.QueryDslQueryContainer {
+    return { bool: { filter: [{ query_string: { query: kql.split(' and ').join(' AND ') } }, ...timeRange(from, to)] } };
   }
 
   async function tagsFor(query: estypes.QueryDslQueryContainer, dataViewTitle: string): Promise<string[]> {
     const res = await client.search({ index: dataViewTitle, query, size: 1000, _source: false });
-    // The data view spans every audit index; only this test's index is ours to judge.
-    return res.hits.hits.filter((h) => h._index === INDEX).map((h) => tagOf.get(h._id ?? '') ?? `?${h._id}`).sort();
+    // The data view spans every audit index; only this describe's documents are ours to judge.
+    return res.hits.hits.filter((h) => h._index === INDEX && tagOf.has(h._id ?? '')).map((h) => tagOf.get(h._id ?? '') ?? '').sort();
   }
 
   const dataViewTitle = () => str(byType('index-pattern')[0]?.attributes['title']);
 
-  it('with a version: exactly the polls of that topic holding that version, inside the time range', async () => {
+  it.each([
+    ['imprint-moves', 'move'],
+    ['imprint-gone', 'gone'],
+    ['imprint-summaries', 'summary'],
+  ])('the saved search %s selects exactly the %s documents', async (id, kind) => {
+    const search = objects.find((o) => o.type === 'search' && o.id === id);
+    const src = JSON.parse(str((search?.attributes['kibanaSavedObjectMeta'] as Record<string, unknown>)['searchSourceJSON'])) as { query: { query: string } };
+    const expected = events.filter((x) => x.tag.endsWith(`/${kind}`)).map((x) => x.tag).sort();
+    expect(expected).toHaveLength(15);
+    expect(await tagsFor(kqlToDsl(src.query.query), dataViewTitle())).toEqual(expected);
+    expect(await tagsFor(kqlToQueryString(src.query.query), dataViewTitle())).toEqual(expected);
+  });
+
+  it('the link with a version: exactly the documents of that topic and version, inside the time range', async () => {
     const url = kibanaConsumersLink({ kibanaUrl: 'https://kibana.example.com', topic, version: 3n, fromMs: FROM, toMs: TO });
     const s = state(url);
-    expect(s.kql).toBe(`topic:"${topic}" and holds:"3"`);
+    expect(s.kql).toBe(`topic:"${topic}" and version:"3"`);
     expect(s.dataView).toBe(byType('index-pattern')[0]?.id);
-    const expected = ['in-v3-0', 'in-v3-1', 'in-v3-2', 'in-v3-3', 'in-v3-4', 'in-v3-at-from', 'in-v3-at-to'].sort();
+    const expected = ['in-v3-0', 'in-v3-1', 'in-v3-2', 'in-v3-3', 'in-v3-4', 'in-v3-at-from', 'in-v3-at-to'].flatMap((l) => SAMPLE_TAGS.map((k) => `${l}/${k}`)).sort();
     expect(await tagsFor(kqlToDsl(s.kql, s.from, s.to), dataViewTitle())).toEqual(expected);
     expect(await tagsFor(kqlToQueryString(s.kql, s.from, s.to), dataViewTitle())).toEqual(expected);
   });
 
-  it('without a version: every poll of that topic in the range, whatever version it holds', async () => {
+  it('the link without a version: every document of that topic in the range, whatever the version', async () => {
     const s = state(kibanaConsumersLink({ kibanaUrl: 'https://kibana.example.com', topic, fromMs: FROM, toMs: TO }));
     const expected = events.filter((x) => x.e.topic === topic && x.e.atMs >= FROM && x.e.atMs <= TO).map((x) => x.tag).sort();
-    expect(expected).toContain('in-v13');
+    expect(expected).toContain('in-v13/move');
     expect(await tagsFor(kqlToDsl(s.kql, s.from, s.to), dataViewTitle())).toEqual(expected);
     expect(await tagsFor(kqlToQueryString(s.kql, s.from, s.to), dataViewTitle())).toEqual(expected);
   });

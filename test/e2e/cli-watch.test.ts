@@ -79,4 +79,17 @@ describe('imprint watch', () => {
     expect(beat.code).toBe(2);
     expect(beat.stderr).toContain('watch.heartbeatMs must be a whole number from 100 to 600000 (--watch-heartbeat-ms, IMPRINT_WATCH_HEARTBEAT_MS)');
   });
+
+  it('serve refuses audit holdings settings out of range, and a Watch check not shorter than the quiet window, naming the flags (exit 2)', async () => {
+    const d = tempDir();
+    const quiet = await imprint(['--data-dir', d, 'serve', '--port', '0', '--audit-quiet-ms', '999']);
+    expect(quiet.code).toBe(2);
+    expect(quiet.stderr).toContain('holdings.quietMs must be a whole number from 10000 to 86400000 (--audit-quiet-ms, IMPRINT_AUDIT_QUIET_MS) (got 999)');
+    const max = await imprint(['--data-dir', d, 'serve', '--port', '0'], { IMPRINT_AUDIT_MAX_HOLDINGS: '0' });
+    expect(max.code).toBe(2);
+    expect(max.stderr).toContain('(--audit-max-holdings, IMPRINT_AUDIT_MAX_HOLDINGS)');
+    const cross = await imprint(['--data-dir', d, 'serve', '--port', '0', '--audit-quiet-ms', '60000', '--watch-audit-interval-ms', '60000']);
+    expect(cross.code).toBe(2);
+    expect(cross.stderr).toContain('watch-audit-interval-ms must be less than --audit-quiet-ms (60000)');
+  });
 });

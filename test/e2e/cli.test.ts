@@ -80,13 +80,19 @@ describe('imprint CLI walkthrough', () => {
     expect(described.stdout).toContain('pins: none');
   });
 
-  it('topic consumers lists who polled, and janitor --once writes a snapshot and purges', async () => {
+  it('topic consumers lists who polled and the nodes, topic moves when they moved; janitor --once writes a snapshot and purges', async () => {
     await cli('poll', 'ip-reputation', '--app', 'scorer', '--cluster', 'c1', '--node', 'n1');
     await cli('poll', 'ip-reputation', '--app', 'scorer', '--cluster', 'c1', '--node', 'n2', '--last-seen', '2');
-    const consumers = await cli('topic', 'consumers', 'ip-reputation', '--kibana-url', 'http://kibana:5601');
+    const consumers = await cli('topic', 'consumers', 'ip-reputation', '--kibana-url', 'http://kibana:5601', '--nodes', '10');
     expect(consumers.code).toBe(0);
-    expect(consumers.stdout).toMatch(/scorer\/c1\s+2 nodes\s+v2: 2/);
+    expect(consumers.stdout).toMatch(/scorer\/c1\/-\s+2 nodes\s+v2: 2/);
+    expect(consumers.stdout).toMatch(/^ {4}scorer\/c1\/-\/n1\s+v2\s+since /m);
+    expect(consumers.stdout).toMatch(/^ {4}scorer\/c1\/-\/n2\s+v2\s+since before the audit data/m);
     expect(consumers.stdout).toContain('kibana: http://kibana:5601/app/discover#/');
+    const moves = await cli('topic', 'moves', 'ip-reputation', '--node', 'n1');
+    expect(moves.code).toBe(0);
+    expect(moves.stdout.trim().split('\n')).toEqual([expect.stringMatching(/ scorer\/c1\/-\/n1\s+first -> v2$/)]);
+    expect((await cli('topic', 'moves', 'ip-reputation', '--limit', '0')).code).toBe(2);
     const janitor = await cli('janitor', '--once');
     expect(janitor.code).toBe(0);
     expect(janitor.stdout).toMatch(/^snapshot: \d+ topics, \d+ bytes to local$/m);

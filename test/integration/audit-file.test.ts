@@ -6,7 +6,7 @@ import type { AuditEvent } from '../../server/audit/audit-sink.js';
 import { FileAuditSink, readAuditFile } from '../../server/audit/file.js';
 import { identity, tempDir } from '../helpers.js';
 
-const poll = (i: number): AuditEvent => ({ kind: 'poll', atMs: 1_700_000_000_000 + i, topic: 'model', identity: identity({ app: 'scorer', nodeId: `n${i}` }), lastSeen: '0', holds: '1', outcome: 'update', pinned: false });
+const poll = (i: number): AuditEvent => ({ kind: 'hold', atMs: 1_700_000_000_000 + i, topic: 'model', identity: identity({ app: 'scorer', nodeId: `n${i}` }), replica: 'r1', version: '1', previous: '0', moved: true, pinned: false });
 
 describe('FileAuditSink', () => {
   it('writes every event of a burst, in order, as JSON lines', async () => {
@@ -16,7 +16,7 @@ describe('FileAuditSink', () => {
     await sink.flush();
     const events = readAuditFile(file);
     expect(events.length).toBe(1000);
-    expect(events.map((e) => (e.kind === 'poll' ? e.identity.nodeId : ''))).toEqual(Array.from({ length: 1000 }, (_, i) => `n${i}`));
+    expect(events.map((e) => (e.kind === 'hold' ? e.identity.nodeId : ''))).toEqual(Array.from({ length: 1000 }, (_, i) => `n${i}`));
     expect(sink.stats()).toEqual({ recorded: 1000, dropped: 0 });
     await sink.close();
   });

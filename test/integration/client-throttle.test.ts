@@ -26,7 +26,7 @@ import {
   throttledUnary,
   type LimiterOptions,
 } from '../../server/index.js';
-import { MemoryAuditSink, directPointer, identity, tempDir } from '../helpers.js';
+import { MemoryAuditSink, MemoryPollObserver, directPointer, identity, tempDir } from '../helpers.js';
 
 type Unary = grpc.handleUnaryCall<unknown, unknown>;
 
@@ -72,7 +72,7 @@ async function startHarness(opts: { limiter?: LimiterOptions; gatePolls?: boolea
   const store = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
   const audit = new MemoryAuditSink();
   const service = new ImprintService({ store, audit });
-  const poller = new Poller({ source: new StorePollSource(store), audit });
+  const poller = new Poller({ source: new StorePollSource(store), observer: new MemoryPollObserver() });
   const arrivals: Arrival[] = [];
   const refusals = new Map<string, Refusal[]>();
   const limiter = opts.limiter ? new ConcurrencyLimiter(opts.limiter) : undefined;

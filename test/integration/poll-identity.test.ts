@@ -36,7 +36,7 @@ describe.each(['all', 'consume'] as const)('a poll without identity.app, %s role
 
   const polls = async () => {
     await server.audit.flush();
-    return fs.existsSync(server.options.auditFile) ? readAuditFile(server.options.auditFile).filter((e) => e.kind === 'poll') : [];
+    return fs.existsSync(server.options.auditFile) ? readAuditFile(server.options.auditFile).filter((e) => e.kind === 'hold') : [];
   };
 
   it.each([
@@ -49,11 +49,12 @@ describe.each(['all', 'consume'] as const)('a poll without identity.app, %s role
     expect(await polls()).toEqual([]);
   });
 
-  it('with an app, the same polls are answered and audited under it', async () => {
+  it('with an app, the same polls are answered and heard under it (one hold event: the second poll changes nothing)', async () => {
     const identity = { app: 'scorer', nodeId: 'n1' };
     const poll = await stubs.call('ConsumerService', 'Poll', { topic: 'model', identity, lastSeenVersion: '0' });
     const batch = await stubs.call('ConsumerService', 'BatchPoll', { identity, topics: [{ topic: 'model', lastSeenVersion: '0' }] });
     expect([poll.code, batch.code]).toEqual([grpc.status.OK, grpc.status.OK]);
-    expect((await polls()).map((e) => (e.kind === 'poll' ? e.identity.app : ''))).toEqual(['scorer', 'scorer']);
+    expect((await polls()).map((e) => (e.kind === 'hold' ? [e.identity.app, e.version] : []))).toEqual([['scorer', '1']]);
+    expect(server.holdings?.stats().observed).toBe(2);
   });
 });

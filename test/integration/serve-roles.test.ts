@@ -107,11 +107,11 @@ describe('serve --role', () => {
     }
   });
 
-  it('audits polls it answers, as every role does', async () => {
+  it('audits the nodes it answers (a hold event on first sight), as every role does', async () => {
     await con.poll('model', identity({ app: 'audited', nodeId: 'n1' }), 0n);
     await consume.audit.flush?.();
     const events = readAuditFile(consume.options.auditFile);
-    expect(events.some((e) => e.kind === 'poll' && e.identity.app === 'audited' && e.identity.nodeId === 'n1')).toBe(true);
+    expect(events.some((e) => e.kind === 'hold' && e.identity.app === 'audited' && e.identity.nodeId === 'n1')).toBe(true);
   });
 
   it('serves Prometheus metrics: requests by method and outcome, table age and size, per-app limits', async () => {

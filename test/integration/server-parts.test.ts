@@ -43,7 +43,7 @@ describe('a server handed its store and audit sink', () => {
       expect((await t.client.getTopic('handed')).latestVersion).toBe(1n);
       if (role !== 'publish') {
         expect((await t.client.poll('handed', identity(), 0n)).record?.version).toBe(1n);
-        expect(audit.events.map((e) => [e.topic, e.outcome])).toEqual([['handed', 'update']]);
+        expect(audit.events.map((e) => (e.kind === 'hold' ? [e.topic, e.previous, e.version] : [e.kind]))).toEqual([['handed', '0', '1']]);
       }
       expect(fs.existsSync(path.join(t.dataDir, 'imprint.db'))).toBe(false);
     } finally {

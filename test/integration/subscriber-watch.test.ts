@@ -20,7 +20,7 @@ import {
   silentLogger,
 } from '../../server/index.js';
 import { startServe } from '../cli-process.js';
-import { MemoryAuditSink, directPointer, identity, startTestServer, tempDir, until } from '../helpers.js';
+import { MemoryAuditSink, MemoryPollObserver, directPointer, identity, startTestServer, tempDir, until } from '../helpers.js';
 
 const text = (b: Buffer) => b.toString('utf8');
 
@@ -47,7 +47,7 @@ async function switchableServer() {
   const audit = new MemoryAuditSink();
   const changes = new PollChangeHub();
   const service = new ImprintService({ store, audit, changes });
-  const poller = new Poller({ source: new StorePollSource(store), audit });
+  const poller = new Poller({ source: new StorePollSource(store), observer: new MemoryPollObserver() });
   const watchers = new Watchers({ poller, changes });
   const handlers = consumerHandlers(service, poller, silentLogger, {}, watchers);
   const state = { watch: 'serve' as 'serve' | 'unimplemented' | 'unavailable', batchPolls: 0 };

@@ -39,10 +39,10 @@ describe('Subscriber', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function setup(opts: { intervalMs?: number; dataDir?: string } = {}) {
+  async function setup(opts: { intervalMs?: number; dataDir?: string; mode?: 'watch' | 'poll'; metrics?: boolean } = {}) {
     const blobRoot = tempDir();
     const store = new LocalBlobStore({ root: blobRoot });
-    const t = await startTestServer({ ...(opts.dataDir && { dataDir: opts.dataDir }), blobStores: [store] });
+    const t = await startTestServer({ ...(opts.dataDir && { dataDir: opts.dataDir }), blobStores: [store], ...(opts.metrics && { metricsPort: 0 }) });
     const publisher = new Publisher({ client: t.client, blobStores: [store] });
     const consumerClient = new ImprintClient({ address: t.address, deadlineMs: 2_000 });
     const subscriber = new Subscriber({
@@ -50,6 +50,7 @@ describe('Subscriber', () => {
       identity: identity({ app: 'scorer', region: 'us-east-1', nodeId: 'n1' }),
       blobStores: [store],
       intervalMs: opts.intervalMs ?? 100,
+      ...(opts.mode && { mode: opts.mode }),
       startupBudgetMs: 3_000,
       retry: { retries: 1, minTimeoutMs: 10, maxTimeoutMs: 50 },
     });
@@ -247,7 +248,7 @@ describe('Subscriber', () => {
   });
 
   it('coalesces every subscription into one BatchPoll per tick', async () => {
-    const { t, publisher, subscriber } = await setup({ intervalMs: 60_000 });
+    const { t, publisher, subscriber } = await setup({ intervalMs: 60_000, mode: 'poll', metrics: true });
     const topics = Array.from({ length: 20 }, (_, i) => `many-${i}`);
     for (const name of topics) {
       await t.client.createTopic({ name });
@@ -257,9 +258,12 @@ describe('Subscriber', () => {
     await Promise.all(subs.map((s) => s.ready()));
     await t.server.audit.flush();
     const { readAuditFile } = await import('../../server/index.js');
-    const polls = readAuditFile(t.server.options.auditFile).filter((e) => e.kind === 'poll' && e.identity.nodeId === 'n1');
-    // One poll event per topic per BatchPoll; 20 topics answered by a single first tick.
-    expect(polls.length).toBe(20);
+    const holds = readAuditFile(t.server.options.auditFile).filter((e) => e.kind === 'hold' && e.identity.nodeId === 'n1');
+    // One hold event per topic (first sight); 20 topics answered by a single first tick: one BatchPoll, 20 polls observed.
+    expect(holds.length).toBe(20);
+    const requests = await t.server.metrics?.requests.get();
+    expect(requests?.values.filter((v) => v.labels.method === 'BatchPoll').map((v) => [v.labels.outcome, v.value])).toEqual([['ok', 1]]);
+    expect(t.server.holdings?.stats().observed).toBe(20);
     expect(subs.every((s, i) => s.current?.version === topics[i])).toBe(true);
   });
 });

@@ -30,7 +30,7 @@ describe('rison', () => {
     [[], '!()'],
     [['@timestamp', 'desc'], "!('@timestamp',desc)"],
     [{ time: { from: 'now-15m', to: 'now' } }, '(time:(from:now-15m,to:now))'],
-    [{ query: { language: 'kuery', query: 'topic:"x" and holds:"3"' } }, `(query:(language:kuery,query:'topic:"x" and holds:"3"'))`],
+    [{ query: { language: 'kuery', query: 'topic:"x" and version:"3"' } }, `(query:(language:kuery,query:'topic:"x" and version:"3"'))`],
   ])('%j <-> %s', (value, text) => {
     expect(rison(value)).toBe(text);
     expect(parseRison(text)).toEqual(value);
@@ -40,7 +40,7 @@ describe('rison', () => {
 describe('KQL of the consumers link', () => {
   it('quotes values and escapes quotes and backslashes', () => {
     expect(consumersKql('ip-reputation')).toBe('topic:"ip-reputation"');
-    expect(consumersKql('ip-reputation', 3n)).toBe('topic:"ip-reputation" and holds:"3"');
+    expect(consumersKql('ip-reputation', 3n)).toBe('topic:"ip-reputation" and version:"3"');
     expect(kqlQuoted('a"b\\c')).toBe('"a\\"b\\\\c"');
   });
 });
@@ -54,12 +54,12 @@ describe('kibanaConsumersLink', () => {
     expect(g).toEqual({ time: { from: '2026-11-20T08:00:00.000Z', to: '2026-11-20T10:30:00.000Z' } });
     expect(a).toMatchObject({
       index: KIBANA_DATA_VIEW_ID,
-      query: { language: 'kuery', query: 'topic:"ip-reputation" and holds:"3"' },
+      query: { language: 'kuery', query: 'topic:"ip-reputation" and version:"3"' },
       sort: [['@timestamp', 'desc']],
     });
     // The standard form, readable in the address bar.
     expect(url).toContain("_g=(time:(from:'2026-11-20T08:00:00.000Z',to:'2026-11-20T10:30:00.000Z'))");
-    expect(decodeURIComponent(url)).toContain(`query:(language:kuery,query:'topic:"ip-reputation" and holds:"3"')`);
+    expect(decodeURIComponent(url)).toContain(`query:(language:kuery,query:'topic:"ip-reputation" and version:"3"')`);
   });
 
   it('without a version it filters on the topic only', () => {

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ImprintError, decidePoll, type ConsumerIdentity, type VersionRecord } from '../../core/index.js';
 import { PollTable, PollTableOptionError, Poller, SqliteMetadataStore, StorePollSource, createLogger, type PollTableOptions, type RefreshResult } from '../../server/index.js';
 import { CountingStore } from '../counting-store.js';
-import { MemoryAuditSink, directPointer, identity, tempDir } from '../helpers.js';
+import { MemoryPollObserver, directPointer, identity, tempDir } from '../helpers.js';
 import { SCENARIOS, describeOutcome, outcome, seedScenarios, type Scenario } from '../poll-scenarios.js';
 
 /** The decision over the table, as a promise either way (a question the table can answer at once included). */
@@ -295,15 +295,14 @@ describe('PollTable', () => {
     await expect(answerPoll(table, 'ghost', anyone, 0n)).rejects.toThrow('topic "ghost" does not exist');
   });
 
-  it('a Poller over the table answers every scenario as one over the store, with the same audit events and failures counted', async () => {
+  it('a Poller over the table answers every scenario as one over the store, with the same polls observed and failures counted', async () => {
     const { sqlite, table, tick } = setup();
     await seedScenarios({ store: sqlite, damage: async (t, v) => void sqlite.database.prepare(`UPDATE versions SET metadata = '{"tampered":"yes"}' WHERE topic = ? AND version = ?`).run(t, v) }, tick);
     await table.refresh();
-    const fixed = () => 42;
-    const storeAudit = new MemoryAuditSink();
-    const overStore = new Poller({ source: new StorePollSource(sqlite), audit: storeAudit, clock: fixed });
-    const tableAudit = new MemoryAuditSink();
-    const overTable = new Poller({ source: table, audit: tableAudit, clock: fixed });
+    const storeSeen = new MemoryPollObserver();
+    const overStore = new Poller({ source: new StorePollSource(sqlite), observer: storeSeen });
+    const tableSeen = new MemoryPollObserver();
+    const overTable = new Poller({ source: table, observer: tableSeen });
     // As a promise either way (a question answered at once, bad input included).
     const polled = async (p: Poller, s: Scenario) => p.poll(s.topic, s.identity, s.lastSeen);
     for (const s of SCENARIOS) {
@@ -312,7 +311,7 @@ describe('PollTable', () => {
       // Twice: the second answer comes from cached records and verdicts.
       for (let i = 0; i < 2; i++) expect(await outcome(polled(overTable, s)), s.name).toEqual(expected);
     }
-    expect(tableAudit.events).toEqual(storeAudit.events.flatMap((e) => [e, e]));
+    expect(tableSeen.polls).toEqual(storeSeen.polls.flatMap((e) => [e, e]));
     // Each round: guarded v3 twice, guarded2 v3 twice and its v2 on the way down once.
     expect(overStore.integrityFailures).toBe(5);
     expect(overTable.integrityFailures).toBe(2 * overStore.integrityFailures);

@@ -1,13 +1,13 @@
 /**
  * The Poller over an in-memory PollSource (a fake of the port, answering at once or through
- * promises): bad input throws before anything is audited, every other poll is one audit
- * event (errors included), an answer memory can give comes without a promise, and records
+ * promises): bad input throws before anything is observed, every other poll is told to the
+ * observer once (errors included), an answer memory can give comes without a promise, and records
  * that failed their check are counted each time and logged once.
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, NotFoundError, recordDigest, sha256Hex, verdictOf, type PollSource, type PollView, type VersionRecord } from '../../core/index.js';
 import { Poller, createLogger } from '../../server/index.js';
-import { MemoryAuditSink, identity } from '../helpers.js';
+import { MemoryPollObserver, identity } from '../helpers.js';
 
 function rec(version: bigint): VersionRecord {
   const bytes = Buffer.from(`v${version}`);
@@ -32,44 +32,44 @@ function source(sync: boolean): PollSource<typeof view> {
 }
 
 function setup(sync: boolean) {
-  const audit = new MemoryAuditSink();
+  const observer = new MemoryPollObserver();
   const lines: string[] = [];
-  const poller = new Poller({ source: source(sync), audit, clock: () => 42, log: createLogger({ write: (l) => lines.push(l) }) });
-  return { poller, audit, lines };
+  const poller = new Poller({ source: source(sync), observer, log: createLogger({ write: (l) => lines.push(l) }) });
+  return { poller, observer, lines };
 }
 
 describe('Poller', () => {
-  it('answers from a source at hand without a promise, and records one audit event', () => {
-    const { poller, audit } = setup(true);
+  it('answers from a source at hand without a promise, and tells its observer once', () => {
+    const { poller, observer } = setup(true);
     const answer = poller.poll('t', identity(), 1n);
     expect(answer).not.toBeInstanceOf(Promise);
     expect(answer).toEqual({ pinned: false });
-    expect(audit.events).toEqual([{ kind: 'poll', atMs: 42, topic: 't', identity: identity(), lastSeen: '1', holds: '1', outcome: 'no-update', pinned: false }]);
+    expect(observer.polls).toEqual([{ topic: 't', identity: identity(), lastSeen: '1', holds: '1', outcome: 'no-update', pinned: false }]);
   });
 
   it.each([true, false])('counts each record that failed its check, and logs each once (source at hand: %s)', async (sync) => {
-    const { poller, audit, lines } = setup(sync);
+    const { poller, observer, lines } = setup(sync);
     for (let i = 0; i < 3; i++) expect((await poller.poll('t', identity(), 0n)).record?.version).toBe(1n);
     expect(poller.integrityFailures).toBe(3);
     expect(lines.filter((l) => l.includes('record failed its consistency check'))).toEqual([expect.stringContaining('version=2')]);
-    expect(audit.events.map((e) => [e.outcome, e.holds])).toEqual([
+    expect(observer.polls.map((e) => [e.outcome, e.holds])).toEqual([
       ['update', '1'],
       ['update', '1'],
       ['update', '1'],
     ]);
   });
 
-  it('bad input throws at once, before anything is audited or asked; a bad identity after a good one too', () => {
-    const { poller, audit } = setup(true);
+  it('bad input throws at once, before anything is observed or asked; a bad identity after a good one too', () => {
+    const { poller, observer } = setup(true);
     expect(() => poller.poll('Bad Name', identity(), 0n)).toThrow(InvalidArgumentError);
     poller.poll('t', identity(), 2n);
     expect(() => poller.poll('t', identity({ app: '' }), 0n)).toThrow(/identity\.app/);
-    expect(audit.events).toHaveLength(1);
+    expect(observer.polls).toHaveLength(1);
   });
 
-  it.each([true, false])('an unknown topic is NOT_FOUND and audited as an error (source at hand: %s)', async (sync) => {
-    const { poller, audit } = setup(sync);
+  it.each([true, false])('an unknown topic is NOT_FOUND and observed as an error, the node keeping what it had (source at hand: %s)', async (sync) => {
+    const { poller, observer } = setup(sync);
     await expect((async () => poller.poll('ghost', identity(), 3n))()).rejects.toThrow(NotFoundError);
-    expect(audit.events).toEqual([expect.objectContaining({ topic: 'ghost', outcome: 'error', holds: '3', error: 'topic "ghost" does not exist' })]);
+    expect(observer.polls).toEqual([expect.objectContaining({ topic: 'ghost', outcome: 'error', lastSeen: '3', holds: '3' })]);
   });
 });

@@ -1,14 +1,15 @@
 /**
  * Watch streams (server/poll/watch.ts) over a Poller on an in-memory PollSource whose heads
  * and pins the test changes, a PollChangeHub the test speaks into, and a sink that records
- * what a stream sends (and can say its buffer is full): first answers in order and audited,
- * pushes coalesced and not audited, never older unless pinned, backpressure keeping only the
- * newest answer, the periodic audit, the bounds, and close().
+ * what a stream sends (and can say its buffer is full): first answers in order, each poll
+ * observed (the audit's holdings hear it), pushes coalesced and observed once per burst, never
+ * older unless pinned, backpressure keeping only the newest answer, the periodic check, the
+ * bounds, and close().
  */
 import { describe, expect, it } from 'vitest';
 import { ImprintError, recordDigest, sha256Hex, verdictOf, type PollSource, type PollView, type Pin, type ScopeHead, type VersionRecord } from '../../core/index.js';
 import { PollChangeHub, Poller, Watchers, type WatchOptions, type WatchOutcome, type WatchSink } from '../../server/index.js';
-import { MemoryAuditSink, identity, until } from '../helpers.js';
+import { MemoryPollObserver, identity, until } from '../helpers.js';
 
 function rec(topic: string, version: bigint): VersionRecord {
   const bytes = Buffer.from(`${topic} v${version}`);
@@ -56,8 +57,8 @@ function setup(options: WatchOptions = {}) {
   const topics = new Topics();
   topics.set('a', 1n);
   topics.set('b', 2n);
-  const audit = new MemoryAuditSink();
-  const poller = new Poller({ source: topics.source(), audit, clock: () => 7 });
+  const observed = new MemoryPollObserver();
+  const poller = new Poller({ source: topics.source(), observer: observed });
   const hub = new PollChangeHub();
   // Timers far away unless a test asks for them; its first audit at about 1.5 intervals.
   const watchers = new Watchers({ poller, changes: hub, options: { heartbeatMs: 600_000, auditIntervalMs: 86_400_000, ...options }, random: () => 0.999 });
@@ -65,19 +66,19 @@ function setup(options: WatchOptions = {}) {
     const sink = new Sink();
     return { sink, stream: watchers.open(app, identity({ app }), cursors, sink) };
   };
-  return { topics, audit, hub, watchers, open };
+  return { topics, observed, hub, watchers, open };
 }
 
 describe('Watch streams', () => {
-  it('first answer every topic in request order, each audited once, as a BatchPoll would', () => {
-    const { open, audit } = setup();
+  it('first answer every topic in request order, each observed once, as a BatchPoll would', () => {
+    const { open, observed } = setup();
     const { sink } = open();
     expect(sink.sent).toEqual(['a v1', 'b none', 'ghost NOT_FOUND']);
-    expect(audit.events.map((e) => `${e.topic} ${e.outcome}`)).toEqual(['a update', 'b no-update', 'ghost error']);
+    expect(observed.polls.map((e) => `${e.topic} ${e.outcome}`)).toEqual(['a update', 'b no-update', 'ghost error']);
   });
 
-  it('push a changed answer once per burst (ten words in the window: the newest answer once), not audited', async () => {
-    const { open, topics, hub, audit, watchers } = setup();
+  it('push a changed answer once per burst (ten words in the window: the newest answer once), observed once: the node moved', async () => {
+    const { open, topics, hub, observed, watchers } = setup();
     const { sink } = open();
     for (let v = 2n; v <= 11n; v++) {
       topics.set('a', v);
@@ -85,7 +86,7 @@ describe('Watch streams', () => {
     }
     await until('the push', () => sink.sent.length > 3);
     expect(sink.sent.slice(3)).toEqual(['a v11']);
-    expect(audit.events).toHaveLength(3);
+    expect(observed.polls.slice(3).map((e) => `${e.topic} ${e.lastSeen}->${e.holds}`)).toEqual(['a 1->11']);
     expect(watchers.stats().pushes).toBe(1);
   });
 
@@ -138,13 +139,13 @@ describe('Watch streams', () => {
     expect(sink.sent.slice(3)).toEqual(['a v2', 'a v6', 'b v6']);
   });
 
-  it('heartbeats every heartbeatMs, and asks every topic again, audited, every auditIntervalMs', async () => {
-    const { open, audit } = setup({ heartbeatMs: 100, auditIntervalMs: 1000 });
+  it('heartbeats every heartbeatMs, and asks every topic again every auditIntervalMs (the holdings see the node still there)', async () => {
+    const { open, observed } = setup({ heartbeatMs: 100, auditIntervalMs: 1000 });
     const { sink, stream } = open();
     await until('two heartbeats', () => sink.sent.filter((s) => s === 'heartbeat').length >= 2);
-    await until('the periodic audit', () => audit.events.length >= 6, 5_000);
-    expect(audit.events.slice(3, 6).map((e) => `${e.topic} ${e.outcome} holds ${e.holds}`)).toEqual(['a no-update holds 1', 'b no-update holds 2', 'ghost error holds 0']);
-    // Nothing new to send: the audit's answers are the ones already sent.
+    await until('the periodic check', () => observed.polls.length >= 6, 5_000);
+    expect(observed.polls.slice(3, 6).map((e) => `${e.topic} ${e.outcome} holds ${e.holds}`)).toEqual(['a no-update holds 1', 'b no-update holds 2', 'ghost error holds 0']);
+    // Nothing new to send: the check's answers are the ones already sent.
     expect(sink.sent.filter((s) => s !== 'heartbeat')).toEqual(['a v1', 'b none', 'ghost NOT_FOUND']);
     stream.cancelled();
   });

@@ -9,6 +9,7 @@ export interface ConsumerGroup {
   'nodeCount'?: (number);
   'versions'?: (_imprint_v1_VersionHeld)[];
   'lastSeenMs'?: (number | string | Long);
+  'region'?: (string);
 }
 
 export interface ConsumerGroup__Output {
@@ -17,4 +18,5 @@ export interface ConsumerGroup__Output {
   'nodeCount': (number);
   'versions': (_imprint_v1_VersionHeld__Output)[];
   'lastSeenMs': (string);
+  'region': (string);
 }

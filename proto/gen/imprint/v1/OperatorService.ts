@@ -6,6 +6,8 @@ import type { DescribeTopicRequest as _imprint_v1_DescribeTopicRequest, Describe
 import type { DescribeTopicResponse as _imprint_v1_DescribeTopicResponse, DescribeTopicResponse__Output as _imprint_v1_DescribeTopicResponse__Output } from '../../imprint/v1/DescribeTopicResponse.js';
 import type { ListHistoryRequest as _imprint_v1_ListHistoryRequest, ListHistoryRequest__Output as _imprint_v1_ListHistoryRequest__Output } from '../../imprint/v1/ListHistoryRequest.js';
 import type { ListHistoryResponse as _imprint_v1_ListHistoryResponse, ListHistoryResponse__Output as _imprint_v1_ListHistoryResponse__Output } from '../../imprint/v1/ListHistoryResponse.js';
+import type { ListMovesRequest as _imprint_v1_ListMovesRequest, ListMovesRequest__Output as _imprint_v1_ListMovesRequest__Output } from '../../imprint/v1/ListMovesRequest.js';
+import type { ListMovesResponse as _imprint_v1_ListMovesResponse, ListMovesResponse__Output as _imprint_v1_ListMovesResponse__Output } from '../../imprint/v1/ListMovesResponse.js';
 import type { ListPinsRequest as _imprint_v1_ListPinsRequest, ListPinsRequest__Output as _imprint_v1_ListPinsRequest__Output } from '../../imprint/v1/ListPinsRequest.js';
 import type { ListPinsResponse as _imprint_v1_ListPinsResponse, ListPinsResponse__Output as _imprint_v1_ListPinsResponse__Output } from '../../imprint/v1/ListPinsResponse.js';
 import type { PinRequest as _imprint_v1_PinRequest, PinRequest__Output as _imprint_v1_PinRequest__Output } from '../../imprint/v1/PinRequest.js';
@@ -31,6 +33,15 @@ export interface OperatorServiceClient extends grpc.Client {
   listHistory(argument: _imprint_v1_ListHistoryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ListHistoryResponse__Output>): grpc.ClientUnaryCall;
   listHistory(argument: _imprint_v1_ListHistoryRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListHistoryResponse__Output>): grpc.ClientUnaryCall;
   listHistory(argument: _imprint_v1_ListHistoryRequest, callback: grpc.requestCallback<_imprint_v1_ListHistoryResponse__Output>): grpc.ClientUnaryCall;
+  
+  ListMoves(argument: _imprint_v1_ListMovesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListMovesResponse__Output>): grpc.ClientUnaryCall;
+  ListMoves(argument: _imprint_v1_ListMovesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ListMovesResponse__Output>): grpc.ClientUnaryCall;
+  ListMoves(argument: _imprint_v1_ListMovesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListMovesResponse__Output>): grpc.ClientUnaryCall;
+  ListMoves(argument: _imprint_v1_ListMovesRequest, callback: grpc.requestCallback<_imprint_v1_ListMovesResponse__Output>): grpc.ClientUnaryCall;
+  listMoves(argument: _imprint_v1_ListMovesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListMovesResponse__Output>): grpc.ClientUnaryCall;
+  listMoves(argument: _imprint_v1_ListMovesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ListMovesResponse__Output>): grpc.ClientUnaryCall;
+  listMoves(argument: _imprint_v1_ListMovesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListMovesResponse__Output>): grpc.ClientUnaryCall;
+  listMoves(argument: _imprint_v1_ListMovesRequest, callback: grpc.requestCallback<_imprint_v1_ListMovesResponse__Output>): grpc.ClientUnaryCall;
   
   ListPins(argument: _imprint_v1_ListPinsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListPinsResponse__Output>): grpc.ClientUnaryCall;
   ListPins(argument: _imprint_v1_ListPinsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ListPinsResponse__Output>): grpc.ClientUnaryCall;
@@ -66,6 +77,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   ListHistory: grpc.handleUnaryCall<_imprint_v1_ListHistoryRequest__Output, _imprint_v1_ListHistoryResponse>;
   
+  ListMoves: grpc.handleUnaryCall<_imprint_v1_ListMovesRequest__Output, _imprint_v1_ListMovesResponse>;
+  
   ListPins: grpc.handleUnaryCall<_imprint_v1_ListPinsRequest__Output, _imprint_v1_ListPinsResponse>;
   
   Pin: grpc.handleUnaryCall<_imprint_v1_PinRequest__Output, _imprint_v1_PinResponse>;
@@ -77,6 +90,7 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
 export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   DescribeTopic: MethodDefinition<_imprint_v1_DescribeTopicRequest, _imprint_v1_DescribeTopicResponse, _imprint_v1_DescribeTopicRequest__Output, _imprint_v1_DescribeTopicResponse__Output>
   ListHistory: MethodDefinition<_imprint_v1_ListHistoryRequest, _imprint_v1_ListHistoryResponse, _imprint_v1_ListHistoryRequest__Output, _imprint_v1_ListHistoryResponse__Output>
+  ListMoves: MethodDefinition<_imprint_v1_ListMovesRequest, _imprint_v1_ListMovesResponse, _imprint_v1_ListMovesRequest__Output, _imprint_v1_ListMovesResponse__Output>
   ListPins: MethodDefinition<_imprint_v1_ListPinsRequest, _imprint_v1_ListPinsResponse, _imprint_v1_ListPinsRequest__Output, _imprint_v1_ListPinsResponse__Output>
   Pin: MethodDefinition<_imprint_v1_PinRequest, _imprint_v1_PinResponse, _imprint_v1_PinRequest__Output, _imprint_v1_PinResponse__Output>
   Unpin: MethodDefinition<_imprint_v1_UnpinRequest, _imprint_v1_UnpinResponse, _imprint_v1_UnpinRequest__Output, _imprint_v1_UnpinResponse__Output>

@@ -2,6 +2,7 @@
 
 import type { VersionHeld as _imprint_v1_VersionHeld, VersionHeld__Output as _imprint_v1_VersionHeld__Output } from '../../imprint/v1/VersionHeld.js';
 import type { ConsumerGroup as _imprint_v1_ConsumerGroup, ConsumerGroup__Output as _imprint_v1_ConsumerGroup__Output } from '../../imprint/v1/ConsumerGroup.js';
+import type { ConsumerNode as _imprint_v1_ConsumerNode, ConsumerNode__Output as _imprint_v1_ConsumerNode__Output } from '../../imprint/v1/ConsumerNode.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface TopicConsumers {
@@ -10,6 +11,9 @@ export interface TopicConsumers {
   'versions'?: (_imprint_v1_VersionHeld)[];
   'groups'?: (_imprint_v1_ConsumerGroup)[];
   'lastSeenMs'?: (number | string | Long);
+  'liveCount'?: (number);
+  'nodes'?: (_imprint_v1_ConsumerNode)[];
+  'foldedPolls'?: (number | string | Long);
 }
 
 export interface TopicConsumers__Output {
@@ -18,4 +22,7 @@ export interface TopicConsumers__Output {
   'versions': (_imprint_v1_VersionHeld__Output)[];
   'groups': (_imprint_v1_ConsumerGroup__Output)[];
   'lastSeenMs': (string);
+  'liveCount': (number);
+  'nodes': (_imprint_v1_ConsumerNode__Output)[];
+  'foldedPolls': (string);
 }

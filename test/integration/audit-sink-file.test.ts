@@ -1,0 +1,19 @@
+/** The AuditSink conformance suite on the file sink (JSON lines in a temporary directory). */
+import fs from 'node:fs';
+import path from 'node:path';
+import { FileAuditSink } from '../../server/audit/file.js';
+import { auditSinkConformance } from '../conformance/audit-sink.js';
+import { tempDir } from '../helpers.js';
+
+auditSinkConformance('file', async () => {
+  const dir = tempDir('imprint-audit-conformance-');
+  const sink = new FileAuditSink({ file: path.join(dir, 'audit', 'events.jsonl') });
+  return {
+    sink,
+    visible: () => Promise.resolve(), // flush() has written the lines; reads open the file anew
+    async cleanup() {
+      await sink.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

@@ -1,0 +1,160 @@
+/**
+ * Holdings (server/audit/holdings.ts): what one instance remembers of each node per topic, and
+ * what it tells the sink. A node polling the same version again is no event; first sight, a
+ * move and a flipped pin flag are one hold event each; a node quiet for quietMs is one gone
+ * event; every sweep one summary per group; a full table folds new nodes into counts.
+ */
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError, consumersView, type HoldingEvent } from '../../core/index.js';
+import { Holdings } from '../../server/audit/holdings.js';
+import { identity } from '../helpers.js';
+
+function setup(o: { maxHoldings?: number; quietMs?: number } = {}) {
+  const events: HoldingEvent[] = [];
+  let now = 1_000_000;
+  const h = new Holdings({ sink: { record: (e) => events.push(e) }, replica: 'r1', quietMs: o.quietMs ?? 60_000, summaryMs: 30_000, ...(o.maxHoldings && { maxHoldings: o.maxHoldings }), clock: () => now });
+  return { h, events, advance: (ms: number) => (now += ms), now: () => now };
+}
+
+const node = (nodeId: string, cluster = 'c1') => identity({ app: 'scorer', cluster, region: 'eu', nodeId });
+
+describe('Holdings', () => {
+  it('first sight, a move and a pin flag are events; polling the same version again is not', () => {
+    const { h, events, advance } = setup();
+    h.observe('t', node('n1'), '0', '1', false);
+    for (let i = 0; i < 5; i++) {
+      advance(1000);
+      h.observe('t', node('n1'), '1', '1', false); // a new identity object each poll, as requests bring
+    }
+    h.observe('t', node('n1'), '1', '2', false);
+    h.observe('t', node('n1'), '2', '1', true); // pinned back
+    h.observe('t', node('n1'), '1', '1', false); // unpinned, already on the latest
+    expect(events.map((e) => (e.kind === 'hold' ? `${e.previous}->${e.version}${e.pinned ? ' pinned' : ''} moved=${e.moved}` : e.kind))).toEqual([
+      '0->1 moved=true',
+      '1->2 moved=true',
+      '2->1 pinned moved=true',
+      '1->1 moved=false',
+    ]);
+    expect(events[0]).toMatchObject({ kind: 'hold', atMs: 1_000_000, topic: 't', replica: 'r1', identity: node('n1') });
+    expect(h.stats()).toMatchObject({ observed: 9, holdings: 1, nodes: 1, topics: 1, events: { hold: 4, gone: 0, summary: 0 } });
+  });
+
+  it("first sight of a node that already held a version (another replica's, or before a restart) is no move", () => {
+    const { h, events } = setup();
+    h.observe('t', node('n1'), '7', '7', false);
+    expect(events).toEqual([expect.objectContaining({ kind: 'hold', previous: '7', version: '7', moved: false })]);
+  });
+
+  it('a failed poll keeps what the node had, is counted into the summary, and is no event; one of a node it does not hold is not remembered', async () => {
+    const { h, events, advance } = setup();
+    h.observe('t', node('n1'), '0', '3', false);
+    h.observe('t', node('n1'), '3', '3', false, true);
+    h.observe('t', node('n1'), '3', '3', false, true);
+    h.observe('t', node('n2'), '2', '2', false, true); // n2's first poll of t failed
+    h.observe('ghost', node('n1'), '0', '0', false, true); // a topic that does not exist
+    expect(h.stats()).toMatchObject({ holdings: 1, nodes: 1, topics: 1 });
+    advance(30_000);
+    await h.sweep();
+    expect(events.filter((e) => e.kind === 'hold').map((e) => (e.kind === 'hold' ? `${e.identity.nodeId} ${e.version}` : ''))).toEqual(['n1 3']);
+    expect(events.filter((e) => e.kind === 'summary').map((e) => (e.kind === 'summary' ? [e.version, e.nodeCount, e.errorCount] : []))).toEqual([['3', 1, 2]]);
+    // Error counts are per period.
+    advance(30_000);
+    h.observe('t', node('n1'), '3', '3', false);
+    events.length = 0;
+    await h.sweep();
+    expect(events.map((e) => (e.kind === 'summary' ? e.errorCount : -1))).toEqual([0]);
+  });
+
+  it('a node quiet for quietMs is one gone event at the sweep, forgotten, and seen again as new', async () => {
+    const { h, events, advance, now } = setup({ quietMs: 60_000 });
+    h.observe('t', node('n1'), '0', '1', false);
+    h.observe('u', node('n1'), '0', '5', false);
+    const lastPoll = now();
+    advance(30_000);
+    h.observe('u', node('n1'), '5', '5', false); // still polls u
+    advance(30_000);
+    events.length = 0;
+    await h.sweep();
+    expect(events.filter((e) => e.kind === 'gone')).toEqual([{ kind: 'gone', atMs: now(), topic: 't', identity: node('n1'), replica: 'r1', version: '1', seenMs: lastPoll }]);
+    expect(h.stats()).toMatchObject({ holdings: 1, nodes: 1, topics: 1 });
+    advance(60_000);
+    await h.sweep();
+    expect(h.stats()).toMatchObject({ holdings: 0, nodes: 0, topics: 0 });
+    events.length = 0;
+    h.observe('t', node('n1'), '1', '1', false);
+    expect(events).toEqual([expect.objectContaining({ kind: 'hold', previous: '1', version: '1' })]);
+  });
+
+  it('summaries count live nodes per app, cluster, region and version, and the view over them is exact', async () => {
+    const { h, events, advance, now } = setup();
+    for (let i = 0; i < 30; i++) h.observe('t', node(`n${i}`, i % 3 === 0 ? 'canary' : 'c1'), '0', i % 3 === 0 ? '2' : '1', i % 3 === 0);
+    advance(30_000);
+    await h.sweep();
+    const summaries = events.filter((e) => e.kind === 'summary');
+    expect(summaries.map((e) => (e.kind === 'summary' ? [e.cluster, e.version, e.nodeCount, e.pinnedCount, e.periodMs] : []))).toEqual([
+      ['c1', '1', 20, 0, 30_000],
+      ['canary', '2', 10, 10, 30_000],
+    ]);
+    const view = consumersView('t', { sinceMs: 0, nodeLimit: 5, version: '2' }, events);
+    expect(view).toMatchObject({ nodeCount: 30, liveCount: 30, lastSeenMs: now() });
+    expect(view.versions.map((v) => [v.version, v.nodeCount])).toEqual([
+      ['2', 10],
+      ['1', 20],
+    ]);
+    expect(view.nodes?.map((n) => n.nodeId)).toEqual(['n0', 'n12', 'n15', 'n18', 'n21']);
+  });
+
+  it('beyond maxHoldings new nodes are not remembered: their polls are folded into the summary', async () => {
+    const { h, events, advance } = setup({ maxHoldings: 10 });
+    for (let round = 0; round < 3; round++) for (let i = 0; i < 25; i++) h.observe('t', node(`n${i}`), '1', '1', false);
+    expect(h.stats()).toMatchObject({ holdings: 10, nodes: 10, folded: 45 });
+    expect(events.filter((e) => e.kind === 'hold')).toHaveLength(10);
+    advance(30_000);
+    await h.sweep();
+    expect(events.filter((e) => e.kind === 'summary')).toEqual([expect.objectContaining({ nodeCount: 10, foldedPolls: 45 })]);
+    expect(consumersView('t', { sinceMs: 0 }, events)).toMatchObject({ nodeCount: 10, foldedPolls: 45 });
+  });
+
+  it('slots and node numbers of gone nodes are reused; versions no slot holds are dropped; a gone event carries the identity with its labels', async () => {
+    const { h, events, advance, now } = setup({ quietMs: 60_000 });
+    const labelled = (i: number) => identity({ app: 'scorer', cluster: 'c1', region: 'eu', nodeId: `n${i}`, labels: { tier: `t${i % 2}` } });
+    for (let v = 1; v <= 5; v++) for (let i = 0; i < 100; i++) h.observe('t', labelled(i), String(v - 1), String(v), false);
+    advance(60_000);
+    for (let i = 50; i < 100; i++) h.observe('t', labelled(i), '5', '5', false); // n0..n49 go quiet
+    events.length = 0;
+    await h.sweep();
+    const goneEvents = events.filter((e) => e.kind === 'gone');
+    expect(goneEvents).toHaveLength(50);
+    expect(goneEvents[7]).toEqual({ kind: 'gone', atMs: now(), topic: 't', identity: labelled(7), replica: 'r1', version: '5', seenMs: now() - 60_000 });
+    expect(h.stats()).toMatchObject({ holdings: 50, nodes: 50 });
+    // New nodes take the freed places; every holding still answers for its own node.
+    for (let i = 100; i < 150; i++) h.observe('t', labelled(i), '0', '5', false);
+    expect(h.stats()).toMatchObject({ holdings: 100, nodes: 100 });
+    expect(h.holding('t', labelled(120))).toMatchObject({ version: '5', pinned: false });
+    expect(h.holding('t', labelled(7))).toBeUndefined();
+    expect(h.holding('t', labelled(60))).toMatchObject({ version: '5', seenMs: now() });
+    events.length = 0;
+    h.observe('t', labelled(60), '5', '6', false);
+    expect(events).toEqual([expect.objectContaining({ kind: 'hold', previous: '5', version: '6', identity: labelled(60) })]);
+  });
+
+  it('refuses settings out of range, naming the flag', () => {
+    const sink = { record: () => {} };
+    expect(() => new Holdings({ sink, quietMs: 5 })).toThrow(InvalidArgumentError);
+    expect(() => new Holdings({ sink, summaryMs: 0 })).toThrow(/--audit-summary-ms/);
+    expect(() => new Holdings({ sink, maxHoldings: 1.5 })).toThrow(/IMPRINT_AUDIT_MAX_HOLDINGS/);
+  });
+
+  it('stop({ summarize }) sweeps once more; start() sweeps every summaryMs', async () => {
+    const events: HoldingEvent[] = [];
+    const h = new Holdings({ sink: { record: (e) => events.push(e) }, summaryMs: 1000 });
+    h.observe('t', node('n1'), '0', '1', false);
+    h.start();
+    const deadline = Date.now() + 10_000;
+    while (h.stats().sweeps === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(h.stats().sweeps).toBe(1);
+    await h.stop({ summarize: true });
+    expect(h.stats().sweeps).toBe(2);
+    expect(events.filter((e) => e.kind === 'summary')).toHaveLength(2);
+  });
+});
