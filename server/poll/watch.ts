@@ -87,7 +87,7 @@ export interface WatchCursor {
 }
 
 /** What a topic waits for: to be asked again (on a word, or for the periodic check), or an answer already asked for. */
-type Pending = 'decide' | 'audit' | Promise<WatchOutcome> | WatchOutcome;
+type Pending = 'ask' | Promise<WatchOutcome> | WatchOutcome;
 
 /** One topic of a stream: the version the watcher holds by what it was sent, and the last answer sent. */
 interface Watched {
@@ -254,9 +254,9 @@ export class WatchStream {
   changed(topic: string): void {
     if (this.ended || !this.watched.has(topic)) return;
     const waiting = this.pending.get(topic);
-    if (waiting === 'decide' || waiting === 'audit') return;
+    if (waiting === 'ask') return;
     // An answer not yet sent is superseded (its place in the order kept).
-    this.pending.set(topic, 'decide');
+    this.pending.set(topic, 'ask');
     if (!this.coalesce && !this.blocked) {
       this.coalesce = setTimeout(() => {
         this.coalesce = undefined;
@@ -305,7 +305,7 @@ export class WatchStream {
   }
 
   private audit(): void {
-    for (const topic of this.watched.keys()) if (typeof this.pending.get(topic) !== 'object') this.pending.set(topic, 'audit');
+    for (const topic of this.watched.keys()) if (typeof this.pending.get(topic) !== 'object') this.pending.set(topic, 'ask');
     void this.flush();
   }
 
@@ -322,11 +322,11 @@ export class WatchStream {
         this.pending.delete(topic);
         const w = this.watched.get(topic);
         if (!w) continue;
-        const asked = what === 'decide' || what === 'audit' ? settle(() => poller.poll(topic, this.identity, w.held)) : what;
+        const asked = what === 'ask' ? settle(() => poller.poll(topic, this.identity, w.held)) : what;
         const outcome = asked instanceof Promise ? await asked : asked;
         // The watcher may have gone, or the topic been marked again, while the answer was read.
         if (this.ended) break;
-        if (this.pending.has(topic) && what !== 'decide' && what !== 'audit') continue;
+        if (this.pending.has(topic) && what !== 'ask') continue;
         this.send(topic, w, outcome);
       }
     } finally {
