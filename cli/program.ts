@@ -67,9 +67,14 @@ function out(json: unknown, text: () => string): void {
 }
 
 /** Runs an action with a client, closing it after. */
-function withClient<A extends unknown[]>(fn: (client: ImprintClient, ...args: A) => Promise<void>): (...args: A) => Promise<void> {
+/**
+ * Runs `fn` with a client of the service at --address. `timeoutOf` reads a command's own
+ * --timeout from its options (the last argument commander passes), for calls that may take
+ * longer than the client's default 10 s.
+ */
+function withClient<A extends unknown[]>(fn: (client: ImprintClient, ...args: A) => Promise<void>, timeoutOf?: (...args: A) => number): (...args: A) => Promise<void> {
   return async (...args: A) => {
-    const client = new ImprintClient({ address: globals().address });
+    const client = new ImprintClient({ address: globals().address, ...(timeoutOf && { deadlineMs: timeoutOf(...args) }) });
     try {
       await fn(client, ...args);
     } finally {
@@ -386,6 +391,7 @@ topic
   .option('--nodes <n>', 'also list up to N nodes (0-10000), lowest version first: who still holds an old one', '0')
   .option('--version <version>', 'list only nodes holding this version (with --nodes), and filter the Kibana link to it')
   .option('--kibana-url <url>', 'also print a Kibana Discover link filtered to the topic and window')
+  .option('--timeout <duration>', 'how long to wait for the answer (a topic of 100k nodes in Elasticsearch took 9-18 s)', '60s')
   .addHelpText(
     'after',
     `
@@ -396,7 +402,7 @@ window. Examples:
   imprint topic consumers ip-reputation --nodes 100 --version 41   the nodes still on v41`,
   )
   .action(
-    withClient(async (client, name: string, o: { since: string; nodes: string; version?: string; kibanaUrl?: string }) => {
+    withClient(async (client, name: string, o: { since: string; nodes: string; version?: string; kibanaUrl?: string; timeout: string }) => {
       const toMs = Date.now();
       const fromMs = toMs - parseDuration(o.since, 'since');
       const nodeLimit = parseCount(o.nodes, 'nodes') ?? 0;
@@ -424,7 +430,7 @@ window. Examples:
         if (link) lines.push(`  kibana: ${link}`);
         return lines.join('\n');
       });
-    }),
+    }, (_name, o) => parseDuration(o.timeout, 'timeout')),
   );
 
 topic
@@ -433,8 +439,9 @@ topic
   .option('--since <duration>', 'moves in this window', '24h')
   .option('--node <id>', 'only this node id')
   .option('--limit <n>', 'at most this many moves (1-1000)', '100')
+  .option('--timeout <duration>', 'how long to wait for the answer', '60s')
   .action(
-    withClient(async (client, name: string, o: { since: string; node?: string; limit: string }) => {
+    withClient(async (client, name: string, o: { since: string; node?: string; limit: string; timeout: string }) => {
       const sinceMs = Date.now() - parseDuration(o.since, 'since');
       const limit = parseCount(o.limit, 'limit') ?? 100;
       if (limit < 1 || limit > MAX_MOVES) throw new InvalidArgumentError('limit', `must be a whole number from 1 to ${MAX_MOVES}`, o.limit);
@@ -447,7 +454,7 @@ topic
         if (page.truncated) lines.push(`(more: narrow --since or --node, or raise --limit)`);
         return lines.join('\n');
       });
-    }),
+    }, (_name, o) => parseDuration(o.timeout, 'timeout')),
   );
 
 topic

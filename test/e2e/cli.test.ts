@@ -93,6 +93,9 @@ describe('imprint CLI walkthrough', () => {
     expect(moves.code).toBe(0);
     expect(moves.stdout.trim().split('\n')).toEqual([expect.stringMatching(/ scorer\/c1\/-\/n1\s+first -> v2$/)]);
     expect((await cli('topic', 'moves', 'ip-reputation', '--limit', '0')).code).toBe(2);
+    const badTimeout = await cli('topic', 'consumers', 'ip-reputation', '--timeout', '10ms');
+    expect(badTimeout.code).toBe(2);
+    expect(badTimeout.stderr).toContain('timeout must be at least 1s');
     const janitor = await cli('janitor', '--once');
     expect(janitor.code).toBe(0);
     expect(janitor.stdout).toMatch(/^snapshot: \d+ topics, \d+ bytes to local$/m);
