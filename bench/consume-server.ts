@@ -23,8 +23,9 @@ export interface BenchConsumeServer {
 class NullAuditSink implements AuditSink {
   readonly name = 'none';
   private recorded = 0;
-  record(): void {
+  record(): boolean {
     this.recorded++;
+    return true;
   }
   stats() {
     return { recorded: this.recorded, dropped: 0 };

@@ -47,8 +47,9 @@ export async function startTestServer(opts: Omit<ServerOptions, 'port' | 'log'> 
 export class MemoryAuditSink implements AuditSink {
   readonly name = 'memory';
   readonly events: AuditEvent[] = [];
-  record(event: AuditEvent): void {
+  record(event: AuditEvent): boolean {
     this.events.push(event);
+    return true;
   }
   stats(): AuditStats {
     return { recorded: this.events.length, dropped: 0 };

@@ -34,8 +34,12 @@ export interface AuditStats {
 export interface AuditSink {
   /** "file", "elasticsearch". */
   readonly name: string;
-  /** Never throws, never waits. */
-  record(event: AuditEvent): void;
+  /**
+   * Never throws, never waits. True when the sink took the event (written, or waiting in its
+   * buffer); false when it dropped it (buffer full, closed, the backend failed for good), which
+   * it also counts. Holdings say a refused event again at the node's next poll or sweep.
+   */
+  record(event: AuditEvent): boolean;
   stats(): AuditStats;
   /** Waits until what was recorded so far is written (or dropped). */
   flush(): Promise<void>;

@@ -755,23 +755,25 @@ export class ElasticsearchAuditSink implements AuditSink {
 
   // ---- the request path ----
 
-  record(event: AuditEvent): void {
+  record(event: AuditEvent): boolean {
     try {
       if (this.closing) {
         this.drop('after_close');
-        return;
+        return false;
       }
       if (this.ring.size + this.batch.length >= this.maxBuffered) {
         this.drop('buffer_full');
-        return;
+        return false;
       }
       this.ring.push(event);
       this.recorded++;
       this.metrics?.recorded.inc();
       if (this.ring.size >= this.batchSize) this.kick();
+      return true;
     } catch {
       // Unreachable in practice (no I/O, no allocation beyond the push); still never throws.
       this.droppedBy.buffer_full++;
+      return false;
     }
   }
 

@@ -47,10 +47,10 @@ export class FileAuditSink implements AuditSink {
     });
   }
 
-  record(event: AuditEvent): void {
-    if (this.failed || this.stream.writableLength + this.pendingBytes > this.maxBuffered) {
+  record(event: AuditEvent): boolean {
+    if (this.failed || this.stream.writableEnded || this.stream.writableLength + this.pendingBytes > this.maxBuffered) {
       this.dropped++;
-      return;
+      return false;
     }
     this.recorded++;
     const line = `${JSON.stringify(event)}\n`;
@@ -60,6 +60,7 @@ export class FileAuditSink implements AuditSink {
       this.drainScheduled = true;
       setImmediate(this.drain);
     }
+    return true;
   }
 
   /** Writes the pending lines as one chunk. */

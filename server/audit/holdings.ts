@@ -34,9 +34,9 @@ import {
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../log.js';
 
-/** Where events go (an AuditSink). */
+/** Where events go (an AuditSink): true when it took the event, false when it dropped it. */
 export interface HoldingEventSink {
-  record(event: HoldingEvent): void;
+  record(event: HoldingEvent): boolean;
 }
 
 /** The holdings' timings and bound (the server's `--audit-*` flags). */
@@ -84,10 +84,12 @@ export interface HoldingsStats {
   readonly topics: number;
   /** Polls observed. */
   readonly observed: number;
-  /** Events sent to the sink, by kind. */
+  /** Events the sink took, by kind. */
   readonly events: { readonly hold: number; readonly gone: number; readonly summary: number };
   /** Polls of nodes not tracked because the table was full. */
   readonly folded: number;
+  /** Events the sink dropped: a hold or gone is said again at the node's next poll or sweep; a summary is lost. */
+  readonly refused: number;
   /** Sweeps (quiet check and summaries) completed. */
   readonly sweeps: number;
 }
@@ -196,6 +198,8 @@ export class Holdings {
   private count = 0;
   private observed = 0;
   private folded = 0;
+  /** Events the sink dropped (a hold or gone is said again; a summary is lost). */
+  private refused = 0;
   private sweeps = 0;
   private readonly events = { hold: 0, gone: 0, summary: 0 };
   /** The identity object seen last and its node: a BatchPoll observes all its topics with one. */
@@ -247,25 +251,30 @@ export class Holdings {
     } else if (error) return;
     const sighting = { lastSeen, holds, pinned, atMs };
     if (holdingChange(prev, sighting) === 'none') return;
+    if (slot === undefined && this.count >= this.maxHoldings) {
+      // Full: counted in its summary group, not remembered (no event: it would repeat every poll).
+      this.folded++;
+      const k = summaryKey(identity, holds);
+      t.folded.set(k, (t.folded.get(k) ?? 0) + 1);
+      return;
+    }
+    // Said first, remembered only when the sink took it: a dropped event (a full buffer at a
+    // cold start before a whole fleet, Elasticsearch down) is said again at the node's next poll.
     const previous = previousVersion(prev, sighting);
+    if (!this.sink.record({ kind: 'hold', atMs, topic, identity, replica: this.replica, version: holds, previous, moved: previous !== holds, pinned })) {
+      this.refused++;
+      return;
+    }
+    this.events.hold++;
     if (slot !== undefined) {
       t.version[slot] = t.versionId(holds);
       t.pinned[slot] = pinned ? 1 : 0;
     } else {
-      if (this.count >= this.maxHoldings) {
-        // Full: counted in its summary group, not remembered (no event: it would repeat every poll).
-        this.folded++;
-        const k = summaryKey(identity, holds);
-        t.folded.set(k, (t.folded.get(k) ?? 0) + 1);
-        return;
-      }
       const n = node < 0 ? this.addNode(identity) : node;
       t.add(n, holds, pinned, atMs);
       (this.nodeTopics[n] as number)++;
       this.count++;
     }
-    this.events.hold++;
-    this.sink.record({ kind: 'hold', atMs, topic, identity, replica: this.replica, version: holds, previous, moved: previous !== holds, pinned });
   }
 
   private static keyOf(identity: Pick<ConsumerIdentity, 'app' | 'cluster' | 'region' | 'nodeId'>): string {
@@ -361,13 +370,15 @@ export class Holdings {
         const version = t.versions[t.version[slot] as number] as string;
         if (isQuiet(t.seenMs[slot] as number, atMs, this.quietMs)) {
           const seenMs = t.seenMs[slot] as number;
-          const identity = this.identityOf(node);
-          t.remove(node, slot);
-          this.count--;
-          if (--(this.nodeTopics[node] as number) === 0) this.forget(node);
-          this.events.gone++;
-          this.sink.record({ kind: 'gone', atMs, topic, identity, replica: this.replica, version, seenMs });
-          continue;
+          // Forgotten only when the sink took its gone event; else said again at the next sweep.
+          if (this.sink.record({ kind: 'gone', atMs, topic, identity: this.identityOf(node), replica: this.replica, version, seenMs })) {
+            t.remove(node, slot);
+            this.count--;
+            if (--(this.nodeTopics[node] as number) === 0) this.forget(node);
+            this.events.gone++;
+            continue;
+          }
+          this.refused++;
         }
         const k = `${this.nodeGroups[node] as string}\u0000${version}`;
         let c = counts.get(k);
@@ -380,9 +391,11 @@ export class Holdings {
         c.errorCount += t.errors[slot] as number;
         t.errors[slot] = 0;
       }
-      const summaries = summarize(topic, this.replica, atMs, periodMs, counts);
-      for (const s of summaries) this.sink.record(s);
-      this.events.summary += summaries.length;
+      // A summary the sink drops is lost (the next period's says the same of the nodes).
+      for (const s of summarize(topic, this.replica, atMs, periodMs, counts)) {
+        if (this.sink.record(s)) this.events.summary++;
+        else this.refused++;
+      }
       if (t.slots.size === 0 && t.folded.size === 0) this.topics.delete(topic);
       else t.compactVersions();
       if (performance.now() - sliceStart > 5) {
@@ -418,7 +431,7 @@ export class Holdings {
   }
 
   stats(): HoldingsStats {
-    return { holdings: this.count, nodes: this.nodeIds.size, topics: this.topics.size, observed: this.observed, events: { ...this.events }, folded: this.folded, sweeps: this.sweeps };
+    return { holdings: this.count, nodes: this.nodeIds.size, topics: this.topics.size, observed: this.observed, events: { ...this.events }, folded: this.folded, refused: this.refused, sweeps: this.sweeps };
   }
 
   /** The holding of one node of one topic (tests, tools). */
@@ -447,6 +460,15 @@ export class Holdings {
       collect() {
         this.reset();
         this.inc(self.folded);
+      },
+    });
+    new Counter({
+      name: 'imprint_audit_holding_events_refused_total',
+      help: 'audit events the sink dropped: a hold or gone is said again at the next poll or sweep, a summary is lost',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(self.refused);
       },
     });
     new Counter({

@@ -372,9 +372,10 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
       proxy.hold(); // requests reach Elasticsearch (and are indexed); the answers do not come back
       let maxBuffered = 0;
       let worstRecordMs = 0;
+      let refused = 0;
       for (let round = 0; round < 20; round++) {
         const t0 = performance.now();
-        for (let i = 0; i < 500; i++) sink.record(hold('slow', 'a', 'c', `m${round}-${i}`, '2', NOW));
+        for (let i = 0; i < 500; i++) if (!sink.record(hold('slow', 'a', 'c', `m${round}-${i}`, '2', NOW))) refused++;
         worstRecordMs = Math.max(worstRecordMs, performance.now() - t0);
         maxBuffered = Math.max(maxBuffered, sink.stats().buffered);
         await new Promise((r) => setTimeout(r, 50));
@@ -384,6 +385,8 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
       expect(held.bulkFailures).toBeGreaterThan(0);
       expect(maxBuffered).toBeLessThanOrEqual(2000);
       expect(held.droppedBy.buffer_full).toBeGreaterThanOrEqual(10_000 - 2000);
+      // record() said false for exactly the events it dropped (Holdings say those again).
+      expect(refused).toBe(held.droppedBy.buffer_full);
       expect(worstRecordMs).toBeLessThan(100); // 500 record() calls
 
       proxy.release();

@@ -24,9 +24,12 @@ describe('FileAuditSink', () => {
   it('drops and counts what would take it past maxBufferedBytes, and writes the rest', async () => {
     const file = path.join(tempDir(), 'events.jsonl');
     const sink = new FileAuditSink({ file, maxBufferedBytes: 2000 });
-    for (let i = 0; i < 100; i++) sink.record(poll(i));
+    const taken = Array.from({ length: 100 }, (_, i) => sink.record(poll(i)));
     const { recorded, dropped } = sink.stats();
     expect(dropped).toBeGreaterThan(0);
+    // record() says which it took: the first ones, until the bound.
+    expect(taken.filter(Boolean).length).toBe(recorded);
+    expect(taken.indexOf(false)).toBe(recorded);
     expect(recorded + dropped).toBe(100);
     await sink.close();
     expect(fs.readFileSync(file, 'utf8').trim().split('\n').length).toBe(recorded);
@@ -35,10 +38,9 @@ describe('FileAuditSink', () => {
   it('counts events recorded after close as dropped, not written', async () => {
     const file = path.join(tempDir(), 'events.jsonl');
     const sink = new FileAuditSink({ file });
-    sink.record(poll(1));
+    expect(sink.record(poll(1))).toBe(true);
     await sink.close();
-    sink.record(poll(2));
-    await new Promise((r) => setImmediate(r));
+    expect(sink.record(poll(2))).toBe(false);
     expect(sink.stats()).toEqual({ recorded: 1, dropped: 1 });
     expect(readAuditFile(file).length).toBe(1);
   });

@@ -12,7 +12,7 @@ import { identity } from '../helpers.js';
 function setup(o: { maxHoldings?: number; quietMs?: number } = {}) {
   const events: HoldingEvent[] = [];
   let now = 1_000_000;
-  const h = new Holdings({ sink: { record: (e) => events.push(e) }, replica: 'r1', quietMs: o.quietMs ?? 60_000, summaryMs: 30_000, ...(o.maxHoldings && { maxHoldings: o.maxHoldings }), clock: () => now });
+  const h = new Holdings({ sink: { record: (e) => events.push(e) > 0 }, replica: 'r1', quietMs: o.quietMs ?? 60_000, summaryMs: 30_000, ...(o.maxHoldings && { maxHoldings: o.maxHoldings }), clock: () => now });
   return { h, events, advance: (ms: number) => (now += ms), now: () => now };
 }
 
@@ -138,8 +138,39 @@ describe('Holdings', () => {
     expect(events).toEqual([expect.objectContaining({ kind: 'hold', previous: '5', version: '6', identity: labelled(60) })]);
   });
 
+  it('an event the sink drops is said again: a hold at the next poll, a gone at the next sweep; nothing is remembered that the audit did not hear', async () => {
+    const taken: HoldingEvent[] = [];
+    let open = false;
+    let now = 1_000_000;
+    const h = new Holdings({ sink: { record: (e) => open && taken.push(e) > 0 }, replica: 'r1', quietMs: 60_000, summaryMs: 30_000, clock: () => now });
+    for (let i = 0; i < 10; i++) h.observe('t', node(`n${i}`), '0', '1', false); // a cold start: the buffer is full
+    expect(h.stats()).toMatchObject({ holdings: 0, refused: 10, events: { hold: 0 } });
+    open = true;
+    now += 30_000;
+    for (let i = 0; i < 10; i++) h.observe('t', node(`n${i}`), '1', '1', false); // their next poll
+    expect(taken.map((e) => (e.kind === 'hold' ? `${e.identity.nodeId} ${e.previous}->${e.version}` : e.kind))).toEqual(Array.from({ length: 10 }, (_, i) => `n${i} 1->1`));
+    expect(h.stats()).toMatchObject({ holdings: 10, events: { hold: 10 } });
+    // A move the sink drops is not taken as made: the next poll says it.
+    open = false;
+    h.observe('t', node('n0'), '1', '2', false);
+    expect(h.holding('t', node('n0'))?.version).toBe('1');
+    open = true;
+    h.observe('t', node('n0'), '1', '2', false);
+    expect(h.holding('t', node('n0'))?.version).toBe('2');
+    // Gone events dropped: the nodes stay until a sweep can say it.
+    now += 120_000;
+    open = false;
+    await h.sweep();
+    expect(h.stats().holdings).toBe(10);
+    open = true;
+    taken.length = 0;
+    await h.sweep();
+    expect(taken.filter((e) => e.kind === 'gone')).toHaveLength(10);
+    expect(h.stats()).toMatchObject({ holdings: 0, nodes: 0 });
+  });
+
   it('refuses settings out of range, naming the flag', () => {
-    const sink = { record: () => {} };
+    const sink = { record: () => true };
     expect(() => new Holdings({ sink, quietMs: 5 })).toThrow(InvalidArgumentError);
     expect(() => new Holdings({ sink, summaryMs: 0 })).toThrow(/--audit-summary-ms/);
     expect(() => new Holdings({ sink, maxHoldings: 1.5 })).toThrow(/IMPRINT_AUDIT_MAX_HOLDINGS/);
@@ -147,7 +178,7 @@ describe('Holdings', () => {
 
   it('stop({ summarize }) sweeps once more; start() sweeps every summaryMs', async () => {
     const events: HoldingEvent[] = [];
-    const h = new Holdings({ sink: { record: (e) => events.push(e) }, summaryMs: 1000 });
+    const h = new Holdings({ sink: { record: (e) => events.push(e) > 0 }, summaryMs: 1000 });
     h.observe('t', node('n1'), '0', '1', false);
     h.start();
     const deadline = Date.now() + 10_000;
