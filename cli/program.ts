@@ -21,6 +21,9 @@ import { startProgress } from './progress.js';
 import { checkHealth } from '../client/health.js';
 import { PROTO_ROOT } from '../proto/loader.js';
 
+/** `imprint serve`'s drain on a signal: long enough for a load balancer's health check to see NOT_SERVING. */
+const DEFAULT_DRAIN_MS = 5000;
+
 interface GlobalOpts {
   address: string;
   dataDir: string;
@@ -165,6 +168,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   auditQuietMs: string;
   auditSummaryMs: string;
   auditMaxHoldings: string;
+  drainMs: string;
 }
 
 addStoreOptions(
@@ -212,6 +216,11 @@ addStoreOptions(
       new Option('--audit-summary-ms <ms>', 'audit: a summary per topic, app, cluster, region and version this often, with node counts (1000-86400000)').env('IMPRINT_AUDIT_SUMMARY_MS').default(String(HOLDINGS_DEFAULTS.summaryMs)),
     )
     .addOption(
+      new Option('--drain-ms <ms>', 'on SIGTERM/SIGINT, health says NOT_SERVING this long while calls are still answered, then stop (0-600000; a second signal stops at once)')
+        .env('IMPRINT_DRAIN_MS')
+        .default(String(DEFAULT_DRAIN_MS)),
+    )
+    .addOption(
       new Option('--audit-max-holdings <n>', 'audit: (topic, node) pairs tracked one by one at most; beyond, polls are counted per summary group (1-50000000)')
         .env('IMPRINT_AUDIT_MAX_HOLDINGS')
         .default(String(HOLDINGS_DEFAULTS.maxHoldings)),
@@ -241,6 +250,7 @@ Examples:
       heartbeatMs: parseCount(o.watchHeartbeatMs, 'watch-heartbeat-ms'),
       auditIntervalMs: parseCount(o.watchAuditIntervalMs, 'watch-audit-interval-ms'),
     };
+    const drainMs = parseCount(o.drainMs, 'drain-ms');
     const holdings = {
       quietMs: parseCount(o.auditQuietMs, 'audit-quiet-ms'),
       summaryMs: parseCount(o.auditSummaryMs, 'audit-summary-ms'),
@@ -263,6 +273,7 @@ Examples:
       batchPoll: { ...(maxTopics !== undefined && { maxTopics }), ...(maxResponseBytes !== undefined && { maxResponseBytes }) },
       watch: Object.fromEntries(Object.entries(watch).filter(([, v]) => v !== undefined)),
       holdings: Object.fromEntries(Object.entries(holdings).filter(([, v]) => v !== undefined)),
+      ...(drainMs !== undefined && { drainMs }),
     });
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
@@ -279,15 +290,20 @@ Imprint is serving on ${o.host}:${server.port}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}
-Ctrl-C stops it.
+Ctrl-C stops it (after ${server.options.drainMs} ms of NOT_SERVING health: --drain-ms; twice stops at once).
 
 `,
     );
     let stopping = false;
     const stop = (signal: string) => {
-      if (stopping) return;
+      if (stopping) {
+        process.stderr.write(`received ${signal} again, stopping now\n`);
+        void server.stop();
+        return;
+      }
       stopping = true;
-      process.stderr.write(`received ${signal}, stopping\n`);
+      const drain = server.options.drainMs;
+      process.stderr.write(drain > 0 ? `received ${signal}: health NOT_SERVING, still answering for ${drain} ms (--drain-ms), then stopping; ${signal} again stops now\n` : `received ${signal}, stopping\n`);
       server.stop().then(
         () => process.exit(0),
         () => process.exit(1),

@@ -96,6 +96,11 @@ export interface ServerOptions {
   readonly holdings?: HoldingsSettings;
   /** This instance's name in audit events. @default host:pid/start time (unique per process life) */
   readonly replica?: string;
+  /**
+   * On stop, health says NOT_SERVING for this long, ms (0 to 600000), while calls are still
+   * answered, so load balancers and clients move on first. @default 0 (`imprint serve`: 5000)
+   */
+  readonly drainMs?: number;
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
@@ -202,6 +207,7 @@ export interface ResolvedServerOptions {
   readonly watch: Readonly<Required<WatchOptions>>;
   readonly holdings: Readonly<Required<HoldingsSettings>>;
   readonly replica?: string;
+  readonly drainMs: number;
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -268,6 +274,8 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   if (watch.auditIntervalMs >= holdings.quietMs) {
     throw new InvalidArgumentError('watch-audit-interval-ms', `must be less than --audit-quiet-ms (${holdings.quietMs}), or watching nodes would be reported gone between their checks`, watch.auditIntervalMs);
   }
+  const drainMs = o.drainMs ?? 0;
+  if (!Number.isInteger(drainMs) || drainMs < 0 || drainMs > 600_000) throw new InvalidArgumentError('drain-ms', 'must be a whole number of milliseconds from 0 to 600000', drainMs);
   if (o.replica !== undefined && !/^[\x21-\x7e]{1,200}$/.test(o.replica)) throw new InvalidArgumentError('replica', 'must be 1 to 200 printable ASCII characters without spaces', o.replica);
   return {
     dataDir,
@@ -290,6 +298,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     watch,
     holdings,
     ...(o.replica !== undefined && { replica: o.replica }),
+    drainMs,
     ...(o.log && { log: o.log }),
     clock: o.clock ?? Date.now,
     sqliteFile: path.join(dataDir, 'imprint.db'),

@@ -99,7 +99,11 @@ export interface ImprintServer {
   readonly metrics?: ConsumeMetrics;
   /** The Prometheus endpoint (GET /metrics), when metricsPort was given. */
   readonly metricsServer?: MetricsServer;
-  /** Stops serving, then flushes audit and closes the store (a store or sink it was handed stays open). */
+  /**
+   * Drains for `drainMs` (health NOT_SERVING, calls still answered), then stops serving, flushes
+   * audit and closes the store (a store or sink it was handed stays open). Called again while
+   * draining, it ends the drain at once; the same promise either way.
+   */
   stop(): Promise<void>;
 }
 
@@ -201,7 +205,10 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     throw err;
   }
   // 5. Health.
+  let draining = false;
   const setHealth = (up: boolean) => {
+    // Once draining, NOT_SERVING stays: a table refresh or Cassandra's return must not undo it.
+    if (draining && up) return;
     for (const n of ['', ...grpcHandle.services]) grpcHandle.health.setStatus(n, up ? 'SERVING' : 'NOT_SERVING');
   };
   let unwatch = () => {};
@@ -229,7 +236,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     audit: !ownAudit ? `${audit.name} (handed in)` : o.esUrl ? `elasticsearch ${o.esUrl} (${o.esIndexPrefix}-*)` : o.auditFile,
     blobs: describeBlobStores(o.blobStores),
   });
-  return {
+  const server: ImprintServer = {
     port: grpcHandle.port,
     options: o,
     service,
@@ -245,7 +252,36 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(limiter && { limiter }),
     ...(metrics && { metrics }),
     ...(metricsServer && { metricsServer }),
-    async stop() {
+    stop() {
+      if (stopping) {
+        // Asked again (a second Ctrl-C): the drain ends now.
+        endDrain?.();
+        return stopping;
+      }
+      stopping = stopServing();
+      return stopping;
+    },
+  };
+
+  let stopping: Promise<void> | undefined;
+  let endDrain: (() => void) | undefined;
+  async function stopServing(): Promise<void> {
+    // 1. Drain: health says NOT_SERVING so load balancers and clients move on, while calls are
+    //    still answered for `drainMs`.
+    if (o.drainMs > 0) {
+      draining = true;
+      setHealth(false);
+      log.info('draining: health NOT_SERVING, still answering', { drainMs: o.drainMs });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, o.drainMs);
+        endDrain = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    // 2. Stop.
+    {
       unwatch();
       // Watch streams end first (UNAVAILABLE: their watchers resume elsewhere), or they would hold the shutdown for its grace.
       watchers?.close();
@@ -258,8 +294,9 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       await metricsServer?.close();
       await release();
       log.info('imprint stopped');
-    },
-  };
+    }
+  }
+  return server;
 }
 
 export { ImprintService, type Caller, type ServiceDeps, type TopicDescription } from './service.js';

@@ -463,7 +463,7 @@ describe('imprint serve --store cassandra', () => {
   /** Runs the CLI from source; resolves with the port it serves on, or its exit code and output. */
   function serve(args: string[], env: Record<string, string> = {}) {
     const proc = spawn(process.execPath, ['--import', 'tsx', 'cli/main.ts', '--data-dir', tempDir(), 'serve', '--port', '0', ...args], {
-      env: { ...process.env, ...env },
+      env: { ...process.env, IMPRINT_DRAIN_MS: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

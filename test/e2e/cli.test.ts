@@ -181,6 +181,25 @@ describe('imprint serve BatchPoll bounds', () => {
   });
 });
 
+describe('imprint serve drains on SIGTERM', () => {
+  it('health NOT_SERVING while it still answers for --drain-ms; a second SIGTERM stops it at once, exit 0', async () => {
+    const s = await startServe(tempDir(), ['--drain-ms', '600000']);
+    const at = ['--address', s.address];
+    expect(await imprint([...at, 'health'])).toMatchObject({ code: 0, stdout: 'SERVING\n' });
+    const exited = new Promise<number | null>((resolve) => s.proc.once('exit', (code) => resolve(code)));
+    s.proc.kill('SIGTERM');
+    const deadline = Date.now() + 20_000;
+    while (!s.output().includes('health NOT_SERVING, still answering for 600000 ms') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(s.output()).toContain('received SIGTERM: health NOT_SERVING, still answering for 600000 ms (--drain-ms), then stopping; SIGTERM again stops now');
+    expect(await imprint([...at, 'health'])).toMatchObject({ code: 1, stdout: 'NOT_SERVING\n' });
+    // Still answering: a topic can be listed.
+    expect((await imprint([...at, 'topic', 'list'])).code).toBe(0);
+    s.proc.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(s.output()).toContain('received SIGTERM again, stopping now');
+  });
+});
+
 describe('imprint serve --role, from flags and environment', () => {
   const dataDir = tempDir();
   let publish: ServeProcess;
