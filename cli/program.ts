@@ -155,6 +155,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   port: string;
   audit: AuditKind;
   esUrl?: string;
+  esReplicas?: string;
   role: Role;
   refreshMs: string;
   tailMs: string;
@@ -179,6 +180,7 @@ addStoreOptions(
     .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
     .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
     .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL'))
+    .addOption(new Option('--es-replicas <n>', 'replicas of each audit index (0-10; default 0, green on a single node: give 1 or more on a cluster)').env('IMPRINT_ES_REPLICAS'))
     .addOption(
       new Option('--role <role>', 'publish: Publisher and Operator; consume: Consumer from an in-memory poll table, throttled per app; all: everything')
         .choices(ROLES)
@@ -264,6 +266,7 @@ Examples:
       ...(o.store === 'cassandra' && { cassandra: cassandraFrom(o) }),
       audit: o.audit,
       ...(o.esUrl !== undefined && { esUrl: o.esUrl }),
+      ...(o.esReplicas !== undefined && { esReplicas: parseCount(o.esReplicas, 'es-replicas') }),
       role: o.role,
       ...(refreshMs !== undefined && { refreshMs }),
       ...(tailMs !== undefined && { tailMs }),
@@ -286,7 +289,7 @@ Imprint is serving on ${o.host}:${server.port}
   metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
-  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*)` : server.options.auditFile}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
+  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas)` : server.options.auditFile}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}

@@ -54,6 +54,8 @@ export interface ServerOptions {
   readonly esUrl?: string;
   /** With audit "elasticsearch": prefix of the daily indices. @default "imprint-audit" */
   readonly esIndexPrefix?: string;
+  /** Replicas of each audit index (0 to 10; with `audit` elasticsearch). @default 0, right for a single-node cluster */
+  readonly esReplicas?: number;
   /** Which services to serve (see Role). @default "all" */
   readonly role?: Role;
   /**
@@ -196,6 +198,7 @@ export interface ResolvedServerOptions {
   readonly audit: AuditKind;
   readonly esUrl?: string;
   readonly esIndexPrefix?: string;
+  readonly esReplicas?: number;
   readonly role: Role;
   readonly refreshMs: number;
   readonly tailMs: number;
@@ -244,7 +247,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     for (const field of ['store', 'cassandra'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with metadataStore (the server serves the store it is handed)', o[field]);
   }
   if (o.auditSink) {
-    for (const field of ['audit', 'esUrl', 'esIndexPrefix'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with auditSink (the server records to the sink it is handed)', o[field]);
+    for (const field of ['audit', 'esUrl', 'esIndexPrefix', 'esReplicas'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with auditSink (the server records to the sink it is handed)', o[field]);
   }
   const store = o.store ?? 'sqlite';
   if (!STORE_KINDS.includes(store)) throw new InvalidArgumentError('store', `must be one of ${STORE_KINDS.join(', ')}`, store);
@@ -252,6 +255,9 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   if (!AUDIT_KINDS.includes(audit)) throw new InvalidArgumentError('audit', `must be one of ${AUDIT_KINDS.join(', ')}`, audit);
   if (audit === 'elasticsearch' && !/^https?:\/\/[^\s/]+/.test(o.esUrl ?? '')) {
     throw new InvalidArgumentError('es-url', 'must be the http(s) URL of Elasticsearch with --audit elasticsearch (e.g. http://127.0.0.1:9200)', o.esUrl ?? '');
+  }
+  if (o.esReplicas !== undefined && !(Number.isInteger(o.esReplicas) && o.esReplicas >= 0 && o.esReplicas <= 10)) {
+    throw new InvalidArgumentError('es-replicas', 'must be a whole number from 0 to 10', o.esReplicas);
   }
   const role = o.role ?? 'all';
   if (!ROLES.includes(role)) throw new InvalidArgumentError('role', `must be one of ${ROLES.join(', ')}`, role);
@@ -286,7 +292,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     ...(o.metadataStore && { metadataStore: o.metadataStore }),
     ...(o.auditSink && { auditSink: o.auditSink }),
     audit,
-    ...(audit === 'elasticsearch' && { esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix ?? 'imprint-audit' }),
+    ...(audit === 'elasticsearch' && { esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix ?? 'imprint-audit', esReplicas: o.esReplicas ?? 0 }),
     role,
     refreshMs,
     tailMs,

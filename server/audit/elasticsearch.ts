@@ -232,7 +232,7 @@ export interface AuditTemplateOptions {
   readonly indexPrefix?: string;
   /** @default 1 */
   readonly shards?: number;
-  /** @default 1 (0 for a single-node cluster) */
+  /** Replicas of each audit index. @default 0 (a single-node cluster's indices are green; give 1 or more on a cluster of several nodes) */
   readonly replicas?: number;
   /** @default "5s" */
   readonly refreshInterval?: string;
@@ -272,7 +272,7 @@ export async function installAuditTemplate(client: Client, opts: AuditTemplateOp
       template: {
         settings: {
           number_of_shards: opts.shards ?? 1,
-          number_of_replicas: opts.replicas ?? 1,
+          number_of_replicas: opts.replicas ?? 0,
           refresh_interval: opts.refreshInterval ?? '5s',
         },
       },

@@ -132,6 +132,18 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     }
   });
 
+  it('by default an audit index has no replica, so a single-node cluster keeps it green', async () => {
+    const prefix = newPrefix();
+    const s = new ElasticsearchAuditSink({ node: esUrl(), indexPrefix: prefix, flushIntervalMs: 100 });
+    sinks.push(s);
+    s.record(hold('green', 'scorer', 'c1', 'n1', '1', NOW));
+    await s.flush();
+    const index = dailyIndexName(prefix, NOW);
+    const settings = await client.indices.getSettings({ index });
+    expect(settings[index]?.settings?.index?.number_of_replicas).toBe('0');
+    expect((await client.cluster.health({ index, wait_for_status: 'green', timeout: '10s' })).status).toBe('green');
+  });
+
   it('every kind of event comes back from its stored document as the same event', async () => {
     const prefix = newPrefix();
     const sink = sinkFor(prefix);

@@ -72,9 +72,17 @@ describe('a server handed its store and audit sink', () => {
   it.each([
     [{ audit: 'elasticsearch' as const, esUrl: 'http://127.0.0.1:9200' }, 'audit must not be given with auditSink'],
     [{ esUrl: 'http://127.0.0.1:9200' }, 'esUrl must not be given with auditSink'],
+    [{ esReplicas: 1 }, 'esReplicas must not be given with auditSink'],
   ])('refuses %j beside auditSink', (other, message) => {
     expect(() => withDefaults({ auditSink: new MemoryAuditSink(), ...other })).toThrow(InvalidArgumentError);
     expect(() => withDefaults({ auditSink: new MemoryAuditSink(), ...other })).toThrow(message);
+  });
+
+  it('Elasticsearch audit indices: 0 replicas unless told, at most 10', () => {
+    const es = { audit: 'elasticsearch' as const, esUrl: 'http://127.0.0.1:9200' };
+    expect(withDefaults(es).esReplicas).toBe(0);
+    expect(withDefaults({ ...es, esReplicas: 2 }).esReplicas).toBe(2);
+    expect(() => withDefaults({ ...es, esReplicas: 11 })).toThrow('es-replicas must be a whole number from 0 to 10');
   });
 });
 
