@@ -23,13 +23,15 @@
  *   imprint_feed_lag_seconds                            from a change's commit (its writer's clock) to its topic applied (histogram)
  *   imprint_feed_position_seconds                       writer time of the newest feed entry applied (Unix seconds; 0 before any)
  *   imprint_event_loop_delay_seconds{quantile}          event-loop delay between two scrapes: 0.5, 0.99, 1 (max); every role
+ *   process_*, nodejs_*                                 prom-client's default process metrics: CPU seconds, resident memory,
+ *                                                       heap by space, GC pauses by kind, open handles, start time
  *
  * Application names come from callers, so the `app` label takes at most `maxAppLabels`
  * distinct values; later ones are counted as "(other)".
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConcurrencyLimiter } from './limiter.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { REREAD_REASONS, type FeedFollower, type PollTable, type Watchers } from './poll/index.js';
@@ -68,6 +70,8 @@ export const OTHER_APP_LABEL = '(other)';
 export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics {
   const registry = opts.registry ?? new Registry();
   const registers = [registry];
+  // The process's own: CPU, resident memory, heap by space, GC pauses, open handles, start time.
+  collectDefaultMetrics({ register: registry });
   const { table, feed, limiter, poller, watchers } = opts;
   const maxAppLabels = opts.maxAppLabels ?? 200;
   const apps = new Set<string>();

@@ -189,6 +189,10 @@ describe('consume role over gRPC', () => {
       expect(text).toMatch(/^imprint_consume_table_refreshes_total\{outcome="ok"\} [1-9]\d*$/m);
       expect(text).toMatch(/^imprint_consume_store_reads_total\{kind="pollState"\} [1-9]\d*$/m);
       expect(text).toMatch(/^imprint_consume_app_concurrency_limit\{app="quiet"\} 30$/m);
+      // The process's own, as every Node service has them.
+      expect(text).toMatch(/^process_cpu_seconds_total \d+(\.\d+)?$/m);
+      expect(text).toMatch(/^process_resident_memory_bytes [1-9]\d*$/m);
+      expect(text).toMatch(/^nodejs_heap_size_used_bytes [1-9]\d*$/m);
       expect((await fetch(`http://127.0.0.1:${metricsPort()}/other`)).status).toBe(404);
     });
   });
