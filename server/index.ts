@@ -187,6 +187,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       services: role.services,
       batchPoll: o.batchPoll,
       ...(guarded && { guard: { ...(limiter && { limiter }), ...(metrics && { metrics }) } }),
+      ...(metrics && { metrics }),
       noDelay: role.noDelay,
     });
     try {

@@ -4,6 +4,8 @@
  * The gRPC transport counts each Consumer request into them (server/grpc/guard.ts).
  *
  *   imprint_consume_requests_total{method,outcome}      outcome: ok, or the gRPC status name
+ *   imprint_requests_total{service,method,outcome}      Publisher and Operator requests (Publish, AddScopes, Pin, Unpin, ...)
+ *   imprint_request_duration_seconds{service,method}    their handler latency (histogram)
  *   imprint_consume_request_duration_seconds{method}    handler latency (histogram)
  *   imprint_consume_table_age_seconds                   since the table was last known current (a feed read applied, or a full re-read)
  *   imprint_consume_table_topics                        topics in the table
@@ -57,6 +59,9 @@ export interface ConsumeMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'method' | 'outcome'>;
   readonly latency: Histogram<'method'>;
+  /** Publisher and Operator requests by service, method and outcome, and their latency. */
+  readonly changeRequests: Counter<'service' | 'method' | 'outcome'>;
+  readonly changeLatency: Histogram<'service' | 'method'>;
   readonly tableAge: Gauge;
   readonly throttled: Counter<'app'>;
   /** The `app` label value for an application name (bounded cardinality). */
@@ -267,6 +272,19 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
       help: 'Consumer request latency in the handler, by method',
       labelNames: ['method'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    }),
+    changeRequests: new Counter({
+      name: 'imprint_requests_total',
+      help: 'Publisher and Operator requests (publish, add scopes, pin, unpin, topic changes, reads) by service, method and outcome (ok, or the gRPC status name)',
+      labelNames: ['service', 'method', 'outcome'],
+      registers,
+    }),
+    changeLatency: new Histogram({
+      name: 'imprint_request_duration_seconds',
+      help: 'Publisher and Operator request latency in the handler, by service and method',
+      labelNames: ['service', 'method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers,
     }),
     tableAge,

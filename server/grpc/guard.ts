@@ -66,3 +66,28 @@ export function observedUnary<Req, Res>(
     });
   };
 }
+
+/**
+ * Every method of a service of unary calls (Publisher, Operator) counted by outcome and timed,
+ * under its service and method names.
+ */
+export function observedService<H extends object>(handlers: H, service: string, metrics: ConsumeMetrics, clock: () => number = () => performance.now()): H {
+  const out: Record<string, unknown> = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    // Each value is a grpc.handleUnaryCall of its own request and response types; wrapping keeps them.
+    const h = handler as grpc.handleUnaryCall<unknown, unknown>;
+    const latency = metrics.changeLatency.labels({ service, method });
+    const ok = metrics.changeRequests.labels({ service, method, outcome: 'ok' });
+    out[method] = ((call, callback) => {
+      const t0 = clock();
+      h(call, (err, value, trailer, flags) => {
+        const outcome = outcomeOf(err);
+        if (outcome === 'ok') ok.inc();
+        else metrics.changeRequests.inc({ service, method, outcome });
+        latency.observe((clock() - t0) / 1000);
+        callback(err, value, trailer, flags);
+      });
+    }) satisfies grpc.handleUnaryCall<unknown, unknown>;
+  }
+  return out as H;
+}

@@ -11,7 +11,8 @@ import type { BatchPollOptions } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Poller, Watchers } from '../poll/index.js';
 import type { ImprintService } from '../service.js';
-import { guardConsumerHandlers, type GuardOptions } from './guard.js';
+import type { ConsumeMetrics } from '../metrics.js';
+import { guardConsumerHandlers, observedService, type GuardOptions } from './guard.js';
 import { consumerHandlers, operatorHandlers, publisherHandlers } from './handlers.js';
 import { listenNoDelay } from './listen.js';
 import { addReflection } from './reflection.js';
@@ -46,6 +47,8 @@ export interface GrpcServerOptions {
   readonly services: readonly ServiceName[];
   /** Consumer methods behind the per-application limiter and counted in metrics. @default none */
   readonly guard?: GuardOptions;
+  /** Publisher and Operator methods counted by outcome and timed in these. @default none */
+  readonly metrics?: ConsumeMetrics;
   /** What one BatchPoll may ask and answer. @default see batchPollWithDefaults */
   readonly batchPoll?: BatchPollOptions;
   /**
@@ -60,10 +63,11 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const { proto } = loadImprintProto();
   const { service, services } = opts;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, publisherHandlers(service, opts.log));
+  const observed = <H extends object>(h: H, name: string): H => (opts.metrics ? observedService(h, name, opts.metrics) : h);
+  if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, observed(publisherHandlers(service, opts.log), 'PublisherService'));
   const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers);
   server.addService(proto.imprint.v1.ConsumerService.service, opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer);
-  if (services.includes('imprint.v1.OperatorService')) server.addService(proto.imprint.v1.OperatorService.service, operatorHandlers(service, opts.log));
+  if (services.includes('imprint.v1.OperatorService')) server.addService(proto.imprint.v1.OperatorService.service, observed(operatorHandlers(service, opts.log), 'OperatorService'));
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });
   health.addToServer(server);
   addReflection(server);

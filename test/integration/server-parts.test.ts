@@ -107,3 +107,26 @@ describe('records that failed their check, counted on every role that polls', ()
     }
   });
 });
+
+describe('publisher and operator requests, counted by outcome and timed', () => {
+  it.each(['all', 'publish'] as const)('role %s: imprint_requests_total and imprint_request_duration_seconds', async (role) => {
+    const t = await startTestServer({ role, auditSink: new MemoryAuditSink(), metricsPort: 0 });
+    try {
+      await t.client.createTopic({ name: 'counted' });
+      await t.client.publishPointer('counted', directPointer('v1'));
+      await t.client.publishPointer('counted', directPointer('v2'));
+      await expect(t.client.publishPointer('missing', directPointer('x'))).rejects.toThrow(/does not exist/);
+      await t.client.pin('counted', 1n, { reason: 'test' });
+      await t.client.unpin('counted');
+      const text = await (await fetch(`http://127.0.0.1:${t.server.metricsServer?.port}/metrics`)).text();
+      expect(text).toMatch(/^imprint_requests_total\{service="PublisherService",method="Publish",outcome="ok"\} 2$/m);
+      expect(text).toMatch(/^imprint_requests_total\{service="PublisherService",method="Publish",outcome="FAILED_PRECONDITION"\} 1$/m);
+      expect(text).toMatch(/^imprint_requests_total\{service="PublisherService",method="CreateTopic",outcome="ok"\} 1$/m);
+      expect(text).toMatch(/^imprint_requests_total\{service="OperatorService",method="Pin",outcome="ok"\} 1$/m);
+      expect(text).toMatch(/^imprint_requests_total\{service="OperatorService",method="Unpin",outcome="ok"\} 1$/m);
+      expect(text).toMatch(/^imprint_request_duration_seconds_count\{service="PublisherService",method="Publish"\} 3$/m);
+    } finally {
+      await t.stop();
+    }
+  });
+});
