@@ -45,26 +45,34 @@ export function outcomeOf(err: Partial<grpc.StatusObject> | null): string {
   return grpc.status[err.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN';
 }
 
-/** Counts each answer of `handler` by outcome and observes its latency. */
+/** Counts each answer of `handler` (`ok` bound once: label lookup per request would cost more than the handler; `other` for the rest) and observes its latency. */
+function countedUnary<Req, Res>(
+  handler: grpc.handleUnaryCall<Req, Res>,
+  ok: { inc(): void },
+  other: (outcome: string) => void,
+  latency: { observe(seconds: number): void },
+  clock: () => number,
+): grpc.handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const t0 = clock();
+    handler(call, (err, value, trailer, flags) => {
+      const outcome = outcomeOf(err);
+      if (outcome === 'ok') ok.inc();
+      else other(outcome);
+      latency.observe((clock() - t0) / 1000);
+      callback(err, value, trailer, flags);
+    });
+  };
+}
+
+/** Counts each answer of a Consumer method by outcome and observes its latency. */
 export function observedUnary<Req, Res>(
   metrics: ConsumeMetrics,
   method: string,
   handler: grpc.handleUnaryCall<Req, Res>,
   clock: () => number = () => performance.now(),
 ): grpc.handleUnaryCall<Req, Res> {
-  // Label children bound once: label lookup per request would cost more than the handler.
-  const latency = metrics.latency.labels({ method });
-  const ok = metrics.requests.labels({ method, outcome: 'ok' });
-  return (call, callback) => {
-    const t0 = clock();
-    handler(call, (err, value, trailer, flags) => {
-      const outcome = outcomeOf(err);
-      if (outcome === 'ok') ok.inc();
-      else metrics.requests.inc({ method, outcome });
-      latency.observe((clock() - t0) / 1000);
-      callback(err, value, trailer, flags);
-    });
-  };
+  return countedUnary(handler, metrics.requests.labels({ method, outcome: 'ok' }), (outcome) => metrics.requests.inc({ method, outcome }), metrics.latency.labels({ method }), clock);
 }
 
 /**
@@ -76,18 +84,8 @@ export function observedService<H extends object>(handlers: H, service: string, 
   for (const [method, handler] of Object.entries(handlers)) {
     // Each value is a grpc.handleUnaryCall of its own request and response types; wrapping keeps them.
     const h = handler as grpc.handleUnaryCall<unknown, unknown>;
-    const latency = metrics.changeLatency.labels({ service, method });
-    const ok = metrics.changeRequests.labels({ service, method, outcome: 'ok' });
-    out[method] = ((call, callback) => {
-      const t0 = clock();
-      h(call, (err, value, trailer, flags) => {
-        const outcome = outcomeOf(err);
-        if (outcome === 'ok') ok.inc();
-        else metrics.changeRequests.inc({ service, method, outcome });
-        latency.observe((clock() - t0) / 1000);
-        callback(err, value, trailer, flags);
-      });
-    }) satisfies grpc.handleUnaryCall<unknown, unknown>;
+    const { changeRequests: requests, changeLatency: latency } = metrics;
+    out[method] = countedUnary(h, requests.labels({ service, method, outcome: 'ok' }), (outcome) => requests.inc({ service, method, outcome }), latency.labels({ service, method }), clock);
   }
   return out as H;
 }
