@@ -32,6 +32,18 @@ export function checkRange<T extends number | bigint>(value: T, field: string, m
   return value;
 }
 
+/**
+ * A whole-number server setting in [min, max], else INVALID_ARGUMENT naming the option field,
+ * the range, and the flag and environment variable that set it (`--watch-heartbeat-ms`,
+ * `IMPRINT_WATCH_HEARTBEAT_MS`).
+ */
+export function checkSetting(value: number, field: string, flag: string, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(field, `must be a whole number from ${min} to ${max} (--${flag}, IMPRINT_${flag.toUpperCase().replaceAll('-', '_')})`, value);
+  }
+  return value;
+}
+
 const TOPIC = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 const META_KEY = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;

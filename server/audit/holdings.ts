@@ -21,7 +21,7 @@
 import os from 'node:os';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import {
-  InvalidArgumentError,
+  checkSetting,
   holdingChange,
   isQuiet,
   previousVersion,
@@ -53,13 +53,7 @@ export const HOLDINGS_DEFAULTS = { quietMs: 600_000, summaryMs: 300_000, maxHold
 
 /** Checks the settings (naming the flag and variable of each) and fills in the defaults above. */
 export function holdingsWithDefaults(o: HoldingsSettings = {}): Required<HoldingsSettings> {
-  const whole = (field: keyof HoldingsSettings, flag: string, min: number, max: number): number => {
-    const v = o[field] ?? HOLDINGS_DEFAULTS[field];
-    if (!Number.isInteger(v) || v < min || v > max) {
-      throw new InvalidArgumentError(`holdings.${field}`, `must be a whole number from ${min} to ${max} (--${flag}, IMPRINT_${flag.toUpperCase().replaceAll('-', '_')})`, v);
-    }
-    return v;
-  };
+  const whole = (field: keyof HoldingsSettings, flag: string, min: number, max: number): number => checkSetting(o[field] ?? HOLDINGS_DEFAULTS[field], `holdings.${field}`, flag, min, max);
   return {
     quietMs: whole('quietMs', 'audit-quiet-ms', 10_000, 86_400_000),
     summaryMs: whole('summaryMs', 'audit-summary-ms', 1_000, 86_400_000),

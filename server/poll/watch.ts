@@ -22,7 +22,7 @@
  *      application; beyond them open() throws RESOURCE_EXHAUSTED with a retry hint.
  *   7. close(): every stream ends UNAVAILABLE (the watcher resumes elsewhere from its cursors).
  */
-import { ImprintError, InvalidArgumentError, ResourceExhaustedError, UnavailableError, type Awaitable, type ConsumerIdentity, type PollAnswer, type Version } from '../../core/index.js';
+import { ImprintError, ResourceExhaustedError, checkSetting, UnavailableError, type Awaitable, type ConsumerIdentity, type PollAnswer, type Version } from '../../core/index.js';
 import type { PollChanges } from './changes.js';
 import type { Poller } from './poller.js';
 
@@ -46,13 +46,7 @@ export const WATCH_DEFAULTS = { maxStreams: 20_000, maxStreamsPerApp: 5_000, hea
 
 /** Checks the Watch options (naming the flag and variable of each) and fills in the defaults above. */
 export function watchWithDefaults(o: WatchOptions = {}): Required<WatchOptions> {
-  const whole = (field: keyof WatchOptions, flag: string, min: number, max: number): number => {
-    const v = o[field] ?? WATCH_DEFAULTS[field];
-    if (!Number.isInteger(v) || v < min || v > max) {
-      throw new InvalidArgumentError(`watch.${field}`, `must be a whole number from ${min} to ${max} (--${flag}, IMPRINT_${flag.toUpperCase().replaceAll('-', '_')})`, v);
-    }
-    return v;
-  };
+  const whole = (field: keyof WatchOptions, flag: string, min: number, max: number): number => checkSetting(o[field] ?? WATCH_DEFAULTS[field], `watch.${field}`, flag, min, max);
   return {
     maxStreams: whole('maxStreams', 'watch-max-streams', 1, 1_000_000),
     maxStreamsPerApp: whole('maxStreamsPerApp', 'watch-max-streams-per-app', 1, 1_000_000),
