@@ -75,6 +75,8 @@ export interface HoldingsStats {
   /** (topic, node) pairs tracked. */
   readonly holdings: number;
   readonly nodes: number;
+  /** Distinct (app, cluster, region) names kept for them. */
+  readonly groups: number;
   readonly topics: number;
   /** Polls observed. */
   readonly observed: number;
@@ -397,6 +399,11 @@ export class Holdings {
         sliceStart = performance.now();
       }
     }
+    // Group names are shared by the nodes of a group; forget those no node has any more.
+    if (this.groups.size > this.nodeIds.size) {
+      this.groups.clear();
+      for (const g of this.nodeGroups) if (g !== undefined) this.groups.set(g, g);
+    }
     this.sweeps++;
   }
 
@@ -425,7 +432,7 @@ export class Holdings {
   }
 
   stats(): HoldingsStats {
-    return { holdings: this.count, nodes: this.nodeIds.size, topics: this.topics.size, observed: this.observed, events: { ...this.events }, folded: this.folded, refused: this.refused, sweeps: this.sweeps };
+    return { holdings: this.count, nodes: this.nodeIds.size, groups: this.groups.size, topics: this.topics.size, observed: this.observed, events: { ...this.events }, folded: this.folded, refused: this.refused, sweeps: this.sweeps };
   }
 
   /** The holding of one node of one topic (tests, tools). */

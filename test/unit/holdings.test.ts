@@ -166,7 +166,7 @@ describe('Holdings', () => {
     taken.length = 0;
     await h.sweep();
     expect(taken.filter((e) => e.kind === 'gone')).toHaveLength(10);
-    expect(h.stats()).toMatchObject({ holdings: 0, nodes: 0 });
+    expect(h.stats()).toMatchObject({ holdings: 0, nodes: 0, groups: 0 });
   });
 
   it('refuses settings out of range, naming the flag', () => {
