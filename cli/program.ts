@@ -218,7 +218,7 @@ addStoreOptions(
       new Option('--audit-summary-ms <ms>', 'audit: a summary per topic, app, cluster, region and version this often, with node counts (1000-86400000)').env('IMPRINT_AUDIT_SUMMARY_MS').default(String(HOLDINGS_DEFAULTS.summaryMs)),
     )
     .addOption(
-      new Option('--drain-ms <ms>', 'on SIGTERM/SIGINT, health says NOT_SERVING this long while calls are still answered, then stop (0-600000; a second signal stops at once)')
+      new Option('--drain-ms <ms>', 'on SIGTERM, health says NOT_SERVING this long while calls are still answered, then stop (0-600000; a second SIGTERM stops at once; Ctrl-C does not drain)')
         .env('IMPRINT_DRAIN_MS')
         .default(String(DEFAULT_DRAIN_MS)),
     )
@@ -278,6 +278,25 @@ Examples:
       holdings: Object.fromEntries(Object.entries(holdings).filter(([, v]) => v !== undefined)),
       ...(drainMs !== undefined && { drainMs }),
     });
+    // Signals are handled before the banner says it serves: whoever reads that may stop it at once.
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        process.stderr.write(`received ${signal} again, stopping now\n`);
+        void server.stop();
+        return;
+      }
+      stopping = true;
+      // SIGTERM is an orchestrator's (drain, so load balancers move on); Ctrl-C a person's (stop now).
+      const drain = signal === 'SIGTERM' ? server.options.drainMs : 0;
+      process.stderr.write(drain > 0 ? `received ${signal}: health NOT_SERVING, still answering for ${drain} ms (--drain-ms), then stopping; ${signal} again stops now\n` : `received ${signal}, stopping\n`);
+      server.stop({ drain: drain > 0 }).then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
     const c = server.options.cassandra;
@@ -293,27 +312,10 @@ Imprint is serving on ${o.host}:${server.port}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}
-Ctrl-C stops it (after ${server.options.drainMs} ms of NOT_SERVING health: --drain-ms; twice stops at once).
+Ctrl-C stops it (SIGTERM drains first: ${server.options.drainMs} ms of NOT_SERVING health, --drain-ms).
 
 `,
     );
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) {
-        process.stderr.write(`received ${signal} again, stopping now\n`);
-        void server.stop();
-        return;
-      }
-      stopping = true;
-      const drain = server.options.drainMs;
-      process.stderr.write(drain > 0 ? `received ${signal}: health NOT_SERVING, still answering for ${drain} ms (--drain-ms), then stopping; ${signal} again stops now\n` : `received ${signal}, stopping\n`);
-      server.stop().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGTERM', () => stop('SIGTERM'));
   });
 
 // ---- health ----

@@ -102,9 +102,9 @@ export interface ImprintServer {
   /**
    * Drains for `drainMs` (health NOT_SERVING, calls still answered), then stops serving, flushes
    * audit and closes the store (a store or sink it was handed stays open). Called again while
-   * draining, it ends the drain at once; the same promise either way.
+   * draining, it ends the drain at once; the same promise either way. `drain: false`: no drain.
    */
-  stop(): Promise<void>;
+  stop(opts?: { readonly drain?: boolean }): Promise<void>;
 }
 
 /** The data dir is unusable (not a directory, unreadable, corrupt). */
@@ -253,23 +253,23 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(limiter && { limiter }),
     ...(metrics && { metrics }),
     ...(metricsServer && { metricsServer }),
-    stop() {
+    stop(opts = {}) {
       if (stopping) {
-        // Asked again (a second Ctrl-C): the drain ends now.
+        // Asked again (a second signal): the drain ends now.
         endDrain?.();
         return stopping;
       }
-      stopping = stopServing();
+      stopping = stopServing(opts.drain ?? true);
       return stopping;
     },
   };
 
   let stopping: Promise<void> | undefined;
   let endDrain: (() => void) | undefined;
-  async function stopServing(): Promise<void> {
+  async function stopServing(drain: boolean): Promise<void> {
     // 1. Drain: health says NOT_SERVING so load balancers and clients move on, while calls are
     //    still answered for `drainMs`.
-    if (o.drainMs > 0) {
+    if (drain && o.drainMs > 0) {
       draining = true;
       setHealth(false);
       log.info('draining: health NOT_SERVING, still answering', { drainMs: o.drainMs });

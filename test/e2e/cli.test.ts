@@ -198,6 +198,15 @@ describe('imprint serve drains on SIGTERM', () => {
     expect(await exited).toBe(0);
     expect(s.output()).toContain('received SIGTERM again, stopping now');
   });
+
+  it('Ctrl-C (SIGINT) stops without the drain', async () => {
+    const s = await startServe(tempDir(), ['--drain-ms', '600000']);
+    const exited = new Promise<number | null>((resolve) => s.proc.once('exit', (code) => resolve(code)));
+    s.proc.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(s.output()).toContain('received SIGINT, stopping');
+    expect(s.output()).not.toContain('NOT_SERVING, still answering');
+  });
 });
 
 describe('imprint serve --role, from flags and environment', () => {

@@ -41,6 +41,13 @@ describe('stop with a drain', () => {
     }
   });
 
+  it('stop({ drain: false }) stops at once, whatever drainMs says', async () => {
+    const server = await startImprintServer({ dataDir: tempDir(), port: 0, log: silentLogger, drainMs: 600_000 });
+    const address = `127.0.0.1:${server.port}`;
+    await server.stop({ drain: false });
+    await expect(checkHealth(address, '', 1000)).rejects.toThrow();
+  });
+
   it('refuses a drain out of range, naming the flag', () => {
     expect(() => withDefaults({ drainMs: -1 })).toThrow(InvalidArgumentError);
     expect(() => withDefaults({ drainMs: 600_001 })).toThrow(/drain-ms must be a whole number of milliseconds from 0 to 600000/);
