@@ -101,6 +101,8 @@ function changeWhat(c: ChangeView): string {
       return `scope ${scopes}${c.reason ? `  (${c.reason})` : ''}`;
     case 'unpin':
       return `scope ${scopes}`;
+    case 'delete-topic':
+      return c.reason ? `(${c.reason})` : '';
   }
 }
 

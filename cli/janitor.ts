@@ -1,4 +1,4 @@
-/** `imprint janitor`: the fallback snapshot writer and the retention purge, on intervals or once. */
+/** `imprint janitor`: the fallback snapshot writer, the retention purge and the purge of deleted topics, on intervals or once. */
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
 import { Janitor, type JobOutcome } from '../janitor/index.js';
@@ -29,8 +29,11 @@ function summary(o: JobOutcome): string {
   if (o.error) return `${o.job}: FAILED: ${o.error}`;
   const r = o.result;
   if (o.job === 'snapshot' && r && 'key' in r) return `snapshot: ${r.topics} topics, ${r.size} bytes to ${r.regions.join(', ') || 'no region'}${r.failed.length ? `; failed in ${r.failed.map((f) => f.region).join(', ')}` : ''}`;
-  if (o.job === 'purge' && r && 'purged' in r) {
+  if (o.job === 'purge' && r && 'topics' in r && 'kept' in r && Array.isArray(r.kept)) {
     return `purge: ${r.purged.length} versions deleted over ${r.topics} topics${r.failures.length ? `; ${r.failures.length} objects could not be deleted (retried next run)` : ''}${r.kept.length ? `; ${r.kept.length} objects left alone (outside the topic's prefix, or still named by a kept version)` : ''}`;
+  }
+  if (o.job === 'topic-purge' && r && 'waiting' in r) {
+    return `topic-purge: ${r.purged.length} deleted topics purged${r.purged.length ? ` (${r.purged.join(', ')})` : ''}, ${r.waiting} within their --delete-grace${r.failures.length ? `; ${r.failures.length} objects could not be deleted (retried next run)` : ''}${r.kept ? `; ${r.kept} objects outside the topic's prefix left alone` : ''}`;
   }
   if (o.job === 'audit-purge' && Array.isArray(r)) return `audit-purge: ${r.length} audit indices deleted${r.length ? ` (${r.join(', ')})` : ''}`;
   return `${o.job}: done`;
@@ -41,13 +44,15 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
     addSwitch(addStoreOptions(program.command('janitor')), '--once', 'run each job once and exit (exit 1 when one failed, even in one region or on one object)', 'IMPRINT_JANITOR_ONCE')
       .description('write the fallback snapshot to every region and purge versions outside retention (only one janitor does each job at a time)')
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
-      .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').env('IMPRINT_PURGE_EVERY').default('24h'))
+      .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention, and deleted topics past --delete-grace').env('IMPRINT_PURGE_EVERY').default('24h'))
+      .addOption(new Option('--delete-grace <duration>', 'how long a deleted topic is kept (and its name held) before it is purged; 0: at the next purge').env('IMPRINT_DELETE_GRACE').default('7d'))
       .addOption(new Option('--es-url <url>', 'also delete daily audit indices past --audit-retention-days in this Elasticsearch').env('IMPRINT_ES_URL'))
       .addOption(new Option('--audit-retention-days <days>', 'days of audit indices to keep').env('IMPRINT_AUDIT_RETENTION_DAYS').default('30')),
-  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; esUrl?: string; auditRetentionDays: string }) => {
+  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; deleteGrace: string; esUrl?: string; auditRetentionDays: string }) => {
     const log = createLogger();
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
+    const deleteGraceMs = o.deleteGrace.trim() === '0' ? 0 : parseDuration(o.deleteGrace, 'delete-grace');
     const blobStores = await blobStoresFrom(o, ctx.blobDir());
     const store = await openJanitorStore(o, ctx.dataDir(), log);
     const retentionDays = Number(o.auditRetentionDays);
@@ -59,7 +64,7 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       const es = new Client({ node: o.esUrl });
       purgeAuditIndices = (nowMs) => purge(es, { retentionDays, nowMs });
     }
-    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, log, ...(purgeAuditIndices && { purgeAuditIndices }) });
+    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, deleteGraceMs, log, ...(purgeAuditIndices && { purgeAuditIndices }) });
     if (o.once) {
       const outcomes = await janitor.runOnce();
       process.stdout.write(`${ctx.json() ? toJson(outcomes) : outcomes.map(summary).join('\n')}\n`);

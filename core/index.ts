@@ -10,3 +10,4 @@ export * from './poll.js';
 export * from './retention.js';
 export * from './snapshot.js';
 export * from './holdings.js';
+export * from './pins-at.js';

@@ -1,5 +1,5 @@
 /**
- * The janitor's loop: each job (snapshot, purge, audit-index purge) runs on its own interval,
+ * The janitor's loop: each job (snapshot, purge, topic purge, audit-index purge) runs on its own interval,
  * and only while this janitor holds the job's lease in the metadata store, so several
  * janitors may run and only one does each job at a time.
  */
@@ -10,8 +10,9 @@ import { silentLogger, type Logger } from '../server/log.js';
 import type { JanitorStore } from '../server/store/metadata-store.js';
 import { purgeRetention, type PurgeResult } from './purge.js';
 import { writeSnapshot, type SnapshotResult } from './snapshot.js';
+import { DEFAULT_DELETE_GRACE_MS, purgeDeletedTopics, type TopicPurgeResult } from './topic-purge.js';
 
-export type JobName = 'snapshot' | 'purge' | 'audit-purge';
+export type JobName = 'snapshot' | 'purge' | 'topic-purge' | 'audit-purge';
 
 export interface JanitorOptions {
   readonly store: JanitorStore;
@@ -19,8 +20,10 @@ export interface JanitorOptions {
   readonly blobStores: readonly KeyedBlobStore[];
   /** @default 5 minutes */
   readonly snapshotEveryMs?: number;
-  /** @default 24 hours */
+  /** How often the retention purge and the topic purge run. @default 24 hours */
   readonly purgeEveryMs?: number;
+  /** How long after DeleteTopic a deleted topic is purged (0: at the next topic purge). @default 7 days */
+  readonly deleteGraceMs?: number;
   /** Deletes audit indices past their retention (Elasticsearch sink); none: the job does not run. */
   readonly purgeAuditIndices?: (nowMs: number) => Promise<string[]>;
   /** @default "<hostname>-<random>" */
@@ -34,7 +37,7 @@ export interface JobOutcome {
   readonly job: JobName;
   /** False when another janitor holds the lease. */
   readonly ran: boolean;
-  readonly result?: SnapshotResult | PurgeResult | string[];
+  readonly result?: SnapshotResult | PurgeResult | TopicPurgeResult | string[];
   readonly error?: string;
 }
 
@@ -49,6 +52,7 @@ export class Janitor {
       blobStores: o.blobStores,
       snapshotEveryMs: o.snapshotEveryMs ?? 5 * 60_000,
       purgeEveryMs: o.purgeEveryMs ?? 24 * 60 * 60_000,
+      deleteGraceMs: o.deleteGraceMs ?? DEFAULT_DELETE_GRACE_MS,
       purgeAuditIndices: o.purgeAuditIndices,
       holder: o.holder ?? `${hostname()}-${randomUUID().slice(0, 8)}`,
       clock: o.clock ?? Date.now,
@@ -75,7 +79,9 @@ export class Janitor {
           ? await writeSnapshot({ store, blobStores: this.o.blobStores, clock, log })
           : job === 'purge'
             ? await purgeRetention({ store, blobStores: this.o.blobStores, clock, log })
-            : await (this.o.purgeAuditIndices?.(clock()) ?? Promise.resolve([]));
+            : job === 'topic-purge'
+              ? await purgeDeletedTopics({ store, blobStores: this.o.blobStores, graceMs: this.o.deleteGraceMs, clock, log })
+              : await (this.o.purgeAuditIndices?.(clock()) ?? Promise.resolve([]));
       return { job, ran: true, result };
     } catch (err) {
       log.error('janitor job failed; it runs again next interval', { job, err });
@@ -87,7 +93,7 @@ export class Janitor {
 
   /** Each job once (`imprint janitor --once`). */
   async runOnce(): Promise<JobOutcome[]> {
-    const jobs: JobName[] = ['snapshot', 'purge', ...(this.o.purgeAuditIndices ? (['audit-purge'] as const) : [])];
+    const jobs: JobName[] = ['snapshot', 'purge', 'topic-purge', ...(this.o.purgeAuditIndices ? (['audit-purge'] as const) : [])];
     const out: JobOutcome[] = [];
     for (const j of jobs) out.push(await this.runJob(j));
     return out;
@@ -104,6 +110,7 @@ export class Janitor {
     };
     every('snapshot', this.o.snapshotEveryMs, 0);
     every('purge', this.o.purgeEveryMs, this.o.purgeEveryMs);
+    every('topic-purge', this.o.purgeEveryMs, this.o.purgeEveryMs);
     if (this.o.purgeAuditIndices) every('audit-purge', this.o.purgeEveryMs, this.o.purgeEveryMs);
   }
 

@@ -194,6 +194,7 @@ export function topicToWire(t: Topic): WireTopic {
     retention: retentionToWire(t.retention),
     createdAtMs: t.createdAtMs,
     latestVersion: t.latestVersion.toString(),
+    deletedAtMs: t.deletedAtMs ?? 0,
   };
 }
 
@@ -205,6 +206,7 @@ export function topicFromWire(t: Topic__Output): Topic {
     retention: retentionFromWire(t.retention),
     createdAtMs: Number(t.createdAtMs),
     latestVersion: versionFromWire(t.latestVersion, 'topic.latest_version', true),
+    ...(Number(t.deletedAtMs) > 0 && { deletedAtMs: Number(t.deletedAtMs) }),
   };
 }
 
@@ -309,6 +311,7 @@ const CHANGE_KIND_TO_WIRE: Record<ChangeKind, ChangeKind__Output> = {
   'add-scopes': 'CHANGE_KIND_ADD_SCOPES',
   pin: 'CHANGE_KIND_PIN',
   unpin: 'CHANGE_KIND_UNPIN',
+  'delete-topic': 'CHANGE_KIND_DELETE_TOPIC',
 };
 const CHANGE_KIND_FROM_WIRE = new Map(Object.entries(CHANGE_KIND_TO_WIRE).map(([k, w]) => [w, k as ChangeKind]));
 

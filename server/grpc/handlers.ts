@@ -67,6 +67,7 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
         ),
       ),
     })),
+    DeleteTopic: unary('DeleteTopic', log, async (req, call) => ({ topic: topicToWire(await svc.deleteTopic(req.name, req.reason, callerOf(call))) })),
     Publish: unary('Publish', log, async (req, call) => {
       const { record, replayed } = await svc.publish(
         { topic: req.topic, metadata: req.metadata, pointer: pointerFromWire(req.pointer), scopes: req.scopes.map(scopeFromWire), publishId: req.publishId },
@@ -150,11 +151,11 @@ export function consumerHandlers(svc: ImprintService, poller: Poller | undefined
       return { versions: page.versions.map(recordToWire), nextPageToken: page.nextPageToken };
     }),
     GetLatestAt: unary('GetLatestAt', log, async (req) => {
-      const record = await svc.latestAt(req.topic, identityFromWire(req.identity), timeMsFromWire(req.atMs, 'at_ms'));
-      return { record: record ? recordToWire(record) : null };
+      const at = await svc.latestAt(req.topic, identityFromWire(req.identity), timeMsFromWire(req.atMs, 'at_ms'), req.applyPins);
+      return { record: at.record ? recordToWire(at.record) : null, pinned: at.pinned, pin: at.pin ? pinToWire(at.pin) : null };
     }),
     GetTopic: unary('GetTopic', log, async (req) => ({ topic: topicToWire(await svc.getTopic(req.name)) })),
-    ListTopics: unary('ListTopics', log, async () => ({ topics: (await svc.listTopics()).map(topicToWire) })),
+    ListTopics: unary('ListTopics', log, async (req) => ({ topics: (await svc.listTopics(req.includeDeleted)).map(topicToWire) })),
   };
 }
 

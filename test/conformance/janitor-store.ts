@@ -52,6 +52,35 @@ export function janitorStoreConformance(name: string, make: () => Promise<Janito
       expect((await h.store.publish(v, 40)).replayed).toBe(true);
     });
 
+    it('purges a deleted topic: versions, scopes, pins, publish ids and the topic go, its history stays, the name is free', async () => {
+      const bytes = Buffer.from('one');
+      await h.store.publish({ topic, metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{ region: 'eu' }], publishId: 'p-1' }, 10);
+      await publish([{}], 20);
+      await h.store.pin({ topic, scope: { region: 'eu' }, version: 1n, createdAtMs: 30, reason: '', createdBy: '' });
+      // A live topic is left alone.
+      expect(await h.store.purgeTopic(topic)).toBe(false);
+      expect(await h.store.countVersions(topic)).toBe(2);
+      await h.store.deleteTopic(topic, 'gone', 40);
+      expect(await h.store.purgeTopic(topic)).toBe(true);
+      expect(await h.store.getTopic(topic)).toBeUndefined();
+      expect((await h.store.listTopics()).map((t) => t.name)).not.toContain(topic);
+      expect(await h.store.countVersions(topic)).toBe(0);
+      expect(await h.store.getVersion(topic, 1n)).toBeUndefined();
+      expect(await h.store.scopeHeads(topic)).toEqual([]);
+      expect(await h.store.scopeHeads(topic, 1_000)).toEqual([]);
+      expect(await h.store.listPins(topic)).toEqual([]);
+      expect((await h.store.listHistory(topic, { limit: 10 })).map((c) => c.kind)).toEqual(['delete-topic', 'pin', 'publish', 'publish', 'create-topic']);
+      // Purging again is not an error (a janitor killed mid-purge finishes on its next run).
+      expect(await h.store.purgeTopic(topic)).toBe(true);
+      // The name is free: a new topic, numbered from 1, with no pins and its publish ids forgotten.
+      const again = await h.store.createTopic({ name: topic, owner: 'new', description: '', retention: {} }, 50);
+      expect(again).toEqual({ name: topic, owner: 'new', description: '', retention: {}, createdAtMs: 50, latestVersion: 0n });
+      expect(await h.store.pollState(topic)).toMatchObject({ heads: [], pins: [] });
+      const republished = await h.store.publish({ topic, metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{}], publishId: 'p-1' }, 60);
+      expect(republished).toMatchObject({ replayed: false, record: { version: 1n } });
+      expect((await h.store.listHistory(topic, { limit: 10 })).map((c) => c.kind).slice(0, 3)).toEqual(['publish', 'create-topic', 'delete-topic']);
+    });
+
     it('a lease has one holder at a time, renews for its holder, and frees on expiry or release', async () => {
       const lease = `lease-${topic}`;
       expect(await h.store.acquireLease(lease, 'a', 1_000, 10_000)).toBe(true);

@@ -10,6 +10,7 @@ export interface Topic {
   'retention'?: (_imprint_v1_Retention | null);
   'createdAtMs'?: (number | string | Long);
   'latestVersion'?: (number | string | Long);
+  'deletedAtMs'?: (number | string | Long);
 }
 
 export interface Topic__Output {
@@ -19,4 +20,5 @@ export interface Topic__Output {
   'retention': (_imprint_v1_Retention__Output | null);
   'createdAtMs': (string);
   'latestVersion': (string);
+  'deletedAtMs': (string);
 }
