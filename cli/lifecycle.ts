@@ -12,8 +12,8 @@ import { parseDuration } from './janitor.js';
 
 /** What the verbs need of program.ts. */
 export interface LifecycleContext {
-  /** Runs an action with a client of the service at --address. */
-  withClient<A extends unknown[]>(fn: (client: ImprintClient, ...args: A) => Promise<void>): (...args: A) => Promise<void>;
+  /** Runs an action with a client of the service at --address (calls given `timeoutOf(...args)` ms when given). */
+  withClient<A extends unknown[]>(fn: (client: ImprintClient, ...args: A) => Promise<void>, timeoutOf?: (...args: A) => number): (...args: A) => Promise<void>;
   /** Prints JSON with --json, else the text. */
   out(json: unknown, text: () => string): void;
 }
@@ -66,6 +66,7 @@ export function addTopicLifecycleCommands(topic: Command, ctx: LifecycleContext)
     .option('--dry-run', 'only print the suggestions')
     .option('--yes', 'delete the suggestions without asking (required when not on a terminal)')
     .option('--concurrency <n>', 'topics examined at once (1-64)', '8')
+    .option('--timeout <duration>', "how long one topic's calls may take (the audit's consumers view of a long window can be slow)", '60s')
     .addHelpText(
       'after',
       `
@@ -74,7 +75,7 @@ it within it by the audit (DescribeTopic's consumers view). A topic whose consum
 cannot tell (sink down, or one that cannot list consumers) is never suggested.`,
     )
     .action(
-      ctx.withClient(async (client, o: { idle: string; dryRun?: boolean; yes?: boolean; concurrency: string }) => {
+      ctx.withClient(async (client, o: { idle: string; dryRun?: boolean; yes?: boolean; concurrency: string; timeout: string }) => {
         const idleMs = parseDuration(o.idle, 'idle');
         const concurrency = Number(o.concurrency);
         if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw new InvalidArgumentError('--concurrency', 'must be a whole number from 1 to 64', o.concurrency);
@@ -101,7 +102,7 @@ cannot tell (sink down, or one that cannot list consumers) is never suggested.`,
           process.stderr.write(`deleted ${v.topic}\n`);
         }
         process.stdout.write(`deleted ${idle.length} topics; the janitor purges them after its --delete-grace\n`);
-      }),
+      }, (o) => parseDuration(o.timeout, 'timeout')),
     );
 }
 
