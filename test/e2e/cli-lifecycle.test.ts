@@ -13,7 +13,8 @@ async function eventually(what: string, check: () => Promise<boolean>): Promise<
   throw new Error(`${what}: not within 20 s`);
 }
 
-describe('imprint topic delete, topic cleanup, history --at', () => {
+// Each test runs a dozen CLI processes (each a Node start): on a shared, loaded machine that took up to 60 s.
+describe('imprint topic delete, topic cleanup, history --at', { timeout: 240_000 }, () => {
   const dir = tempDir();
   const dataDir = path.join(dir, 'data');
   let server: ServeProcess;
