@@ -73,6 +73,7 @@ export function topicText(t: Topic): string {
     `  description ${t.description || '-'}`,
     `  retention   keep ${retention}`,
     `  created     ${when(t.createdAtMs)}`,
+    ...(t.deletedAtMs !== undefined ? [`  DELETED     ${when(t.deletedAtMs)} (polls get NOT_FOUND; the janitor purges it after its --delete-grace)`] : []),
   ].join('\n');
 }
 

@@ -107,7 +107,7 @@ cannot tell (sink down, or one that cannot list consumers) is never suggested.`,
 }
 
 /** One topic's verdict: idle (suggested), in use, or consumers unknown (never suggested). */
-interface Verdict {
+export interface Verdict {
   readonly topic: string;
   readonly kind: 'idle' | 'used' | 'unknown';
   readonly owner: string;
@@ -136,7 +136,7 @@ async function examine(client: ImprintClient, t: Topic, sinceMs: number): Promis
 }
 
 /** Every topic examined, at most `concurrency` at once; progress on stderr when it is a terminal. */
-async function examineAll(client: ImprintClient, topics: readonly Topic[], sinceMs: number, concurrency: number): Promise<Verdict[]> {
+export async function examineAll(client: ImprintClient, topics: readonly Topic[], sinceMs: number, concurrency: number): Promise<Verdict[]> {
   const out: Verdict[] = new Array(topics.length);
   let next = 0;
   let done = 0;

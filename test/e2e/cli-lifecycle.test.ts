@@ -47,6 +47,7 @@ describe('imprint topic delete, topic cleanup, history --at', { timeout: 240_000
     expect(poll.stderr).toContain('topic "old-rules" does not exist');
     expect((await cli('topic', 'list')).stdout).not.toContain('old-rules');
     expect((await cli('topic', 'list', '--deleted')).stdout).toMatch(/^old-rules .* \(deleted \S+\)$/m);
+    expect((await cli('topic', 'describe', 'old-rules')).stdout).toMatch(/^ {2}DELETED {5}\S+ \(polls get NOT_FOUND/m);
     const history = await cli('history', 'old-rules');
     expect(history.stdout).toMatch(/delete-topic .*\(replaced by new-rules\)/);
     const again = await cli('topic', 'create', 'old-rules');

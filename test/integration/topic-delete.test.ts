@@ -12,6 +12,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LocalBlobStore, Publisher, type BlobStore } from '../../client/index.js';
 import type { BlobLocation, VersionRecord } from '../../core/index.js';
+import { examineAll } from '../../cli/lifecycle.js';
 import { Janitor, purgeDeletedTopics } from '../../janitor/index.js';
 import { SqliteMetadataStore } from '../../server/index.js';
 import { MemoryAuditSink, failure, identity, startTestServer, tempDir } from '../helpers.js';
@@ -150,6 +151,16 @@ describe('topic lifecycle', () => {
     await t.client.deleteTopic('kept');
     const snapshot = await janitor.runJob('snapshot');
     expect(snapshot.result).toMatchObject({ topics: 1 });
+  });
+
+  it('topic cleanup never suggests a topic whose consumers the audit cannot tell, and says why', async () => {
+    let now = 10 * DAY;
+    const { t } = await setup(() => now);
+    await t.client.createTopic({ name: 'untold', owner: 'o' });
+    now += 365 * DAY;
+    // The audit sink here (in memory) cannot list consumers: the topic is old and never published to, yet not idle.
+    const [verdict] = await examineAll(t.client, await t.client.listTopics(), now - 180 * DAY, 4);
+    expect(verdict).toEqual({ topic: 'untold', owner: 'o', kind: 'unknown', why: 'the memory audit sink cannot list consumers' });
   });
 
   it('GetLatestAt with apply_pins: the poll decision over the heads and the pins in effect at that moment', async () => {
