@@ -17,6 +17,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  ResourceExhaustedError,
   TopicDeletedError,
   applicablePin,
   decidePoll,
@@ -65,6 +66,9 @@ export interface TopicDescription {
   /** The newest RECENT_CHANGES entries of its history, newest first. */
   readonly recentChanges: readonly Change[];
 }
+
+/** The most history entries GetLatestAt with apply_pins reads to replay the pins of a moment. */
+export const MAX_REPLAY_ENTRIES = 100_000;
 
 /** How many history entries DescribeTopic carries. */
 export const RECENT_CHANGES = 10;
@@ -291,12 +295,16 @@ export class ImprintService {
 
   /**
    * The topic's history entries up to `atMs`, back to the newest create-topic at or before it
-   * (what came before belongs to an earlier topic of the name), read a page at a time.
+   * (what came before belongs to an earlier topic of the name), read a page at a time, at most
+   * MAX_REPLAY_ENTRIES entries in all (a bounded cost per request).
    */
   private async historyUpTo(topic: string, atMs: number): Promise<Change[]> {
     const out: Change[] = [];
     let below: bigint | undefined;
-    for (;;) {
+    for (let read = 0; ; read += PAGE_SIZE_MAX) {
+      if (read >= MAX_REPLAY_ENTRIES) {
+        throw new ResourceExhaustedError(`topic "${topic}" has more than ${MAX_REPLAY_ENTRIES} history entries to replay for apply_pins; ask without apply_pins, or for a later at_ms`);
+      }
       const page = await this.store.listHistory(topic, { ...(below !== undefined && { below }), limit: PAGE_SIZE_MAX });
       for (const c of page) {
         if (c.atMs > atMs) continue;
