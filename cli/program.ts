@@ -652,6 +652,29 @@ withIdentityOptions(
   }),
 );
 
+// ---- scopes ----
+
+program
+  .command('add-scopes <topic> <version>')
+  .description('widen who gets a published version: add scopes to it (a region at a time, then everyone)')
+  .option('--scope <k=v,...>', 'a scope to add (repeatable; "" is every consumer)', collect, [])
+  .addHelpText(
+    'after',
+    `
+A version's scopes only grow: its record never changes otherwise. A region at a time, by hand:
+  imprint publish ip-reputation model.bin --scope region=us-east-1
+  imprint add-scopes ip-reputation 42 --scope region=eu-west-1
+  imprint add-scopes ip-reputation 42 --scope ""        everyone`,
+  )
+  .action(
+    withClient(async (client, topicName: string, version: string, o: { scope: string[] }) => {
+      if (o.scope.length === 0) throw new InvalidArgumentError('scope', 'must be given at least once (--scope "" is every consumer)');
+      const scopes = o.scope.map((s, i) => parseScope(s, `scopes[${i}]`));
+      const record = await client.addScopes(topicName, parseVersion(version), scopes);
+      out(recordJson(record), () => `added ${scopes.length === 1 ? 'a scope' : `${scopes.length} scopes`} to ${record.topic} v${record.version}\n${recordText(record)}`);
+    }),
+  );
+
 // ---- pins ----
 
 program

@@ -116,6 +116,26 @@ describe('imprint CLI walkthrough', () => {
     expect(badName.stderr).toContain('name must be 1-128 characters');
   });
 
+  it('add-scopes widens a version; without a scope, or with a bad one, exit 2 and the record is unchanged', async () => {
+    const f = path.join(dir, 'canary.txt');
+    fs.writeFileSync(f, 'canary');
+    await cli('topic', 'create', 'widening');
+    expect((await cli('publish', 'widening', f, '--scope', 'region=us-east-1')).code).toBe(0);
+    const none = await cli('add-scopes', 'widening', '1');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('scope must be given at least once');
+    const bad = await cli('add-scopes', 'widening', '1', '--scope', 'eu-west-1');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('scopes[0] must be key=value pairs');
+    const scopesOf = async () => (JSON.parse((await cli('--json', 'get', 'widening', '1')).stdout) as { scopes: unknown[] }).scopes;
+    expect(await scopesOf()).toEqual([{ region: 'us-east-1' }]);
+    const added = await cli('--json', 'add-scopes', 'widening', '1', '--scope', 'region=eu-west-1', '--scope', '');
+    expect(added.code).toBe(0);
+    const after = await scopesOf();
+    expect(after).toHaveLength(3);
+    expect(after).toEqual(expect.arrayContaining([{ region: 'us-east-1' }, { region: 'eu-west-1' }, {}]));
+  });
+
   it('poll requires --app (the server audits and limits polls per application): exit 2, nothing polled', async () => {
     const res = await cli('poll', 'ip-reputation', '--last-seen', '1');
     expect(res.code).toBe(2);
