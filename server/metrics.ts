@@ -300,20 +300,38 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `registry` on GET /metrics at host:port (port 0: any free port). Anything else is 404. */
-export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
+/** A health answer served at GET /healthz: 200 when ok, 503 otherwise, `body` as JSON. */
+export interface HealthAnswer {
+  readonly ok: boolean;
+  readonly body: unknown;
+}
+
+/**
+ * Serves `registry` on GET /metrics at host:port (port 0: any free port), and `health`'s
+ * answer on GET /healthz when given (a rejection is a 503 naming the error). Anything else is 404.
+ */
+export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1', health?: () => Promise<HealthAnswer>): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://metrics');
-    if (url.pathname !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+    const answer: (() => Promise<{ status: number; type: string; text: string }>) | undefined =
+      url.pathname === '/metrics'
+        ? async () => ({ status: 200, type: registry.contentType, text: await registry.metrics() })
+        : url.pathname === '/healthz' && health
+          ? async () => {
+              const h = await health().catch((err: unknown): HealthAnswer => ({ ok: false, body: { ok: false, error: err instanceof Error ? err.message : String(err) } }));
+              return { status: h.ok ? 200 : 503, type: 'application/json', text: `${JSON.stringify(h.body)}\n` };
+            }
+          : undefined;
+    if (!answer) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: metrics are at /metrics${health ? ', health at /healthz' : ''}\n`);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed\n');
       return;
     }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+    answer().then(
+      (a) => res.writeHead(a.status, { 'content-type': a.type }).end(req.method === 'HEAD' ? undefined : a.text),
       (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
     );
   });
