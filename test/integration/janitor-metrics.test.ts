@@ -2,7 +2,8 @@
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalBlobStore, type BlobLocation } from '../../client/index.js';
+import { LocalBlobStore } from '../../client/index.js';
+import type { BlobLocation } from '../../core/index.js';
 import type { KeyedBlobStore } from '../../client/blob-store/blob-store.js';
 import { Janitor, healthzAnswer, janitorMetrics } from '../../janitor/index.js';
 import { SqliteMetadataStore } from '../../server/index.js';
@@ -18,6 +19,9 @@ class FailingWrites implements KeyedBlobStore {
   constructor(private readonly inner: LocalBlobStore) {}
   get region(): string {
     return this.inner.region;
+  }
+  get bucket(): string {
+    return this.inner.bucket;
   }
   locationOf(key: string): BlobLocation {
     return this.inner.locationOf(key);
