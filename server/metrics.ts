@@ -96,6 +96,15 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
     },
   });
   if (table) {
+    // The time, not only the age: a rule can compare it with time() and survive a missed scrape.
+    new Gauge({
+      name: 'imprint_consume_table_refreshed_timestamp_seconds',
+      help: 'When the poll table was last known current (a feed read applied, or a full re-read), Unix seconds (0 before the first)',
+      registers,
+      collect() {
+        this.set((table.currentAt() ?? 0) / 1000);
+      },
+    });
     new Gauge({
       name: 'imprint_consume_table_topics',
       help: 'Topics in the poll table',
