@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
 import { Janitor, healthzAnswer, janitorMetrics, type JobOutcome } from '../janitor/index.js';
-import { startMetricsServer } from '../server/metrics.js';
+import { startMetricsServer } from '../server/index.js';
 import { createLogger } from '../server/log.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { toJson } from './format.js';

@@ -6,8 +6,7 @@ import { LocalBlobStore } from '../../client/index.js';
 import type { BlobLocation } from '../../core/index.js';
 import type { KeyedBlobStore } from '../../client/blob-store/blob-store.js';
 import { Janitor, healthzAnswer, janitorMetrics } from '../../janitor/index.js';
-import { SqliteMetadataStore } from '../../server/index.js';
-import { startMetricsServer } from '../../server/metrics.js';
+import { SqliteMetadataStore, startMetricsServer } from '../../server/index.js';
 import { tempDir } from '../helpers.js';
 
 const MIN = 60_000;
