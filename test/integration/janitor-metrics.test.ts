@@ -1,7 +1,7 @@
 /** The janitor's metrics and /healthz, over a real SQLite store and local blob stores (the clock is the janitor's option). */
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalBlobStore } from '../../client/index.js';
 import type { BlobLocation } from '../../core/index.js';
 import type { KeyedBlobStore } from '../../client/blob-store/blob-store.js';
@@ -160,5 +160,21 @@ describe('janitor metrics and health', () => {
     const h = await b.janitor.health();
     expect(h.ok).toBe(false);
     expect(h.jobs.filter((j) => j.overdue).map((j) => j.job)).toEqual(['snapshot']);
+  });
+
+  it('on its intervals, runs each job once per interval: the first purge is not run twice', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'setInterval', 'clearTimeout', 'clearInterval'] });
+    try {
+      const { janitor } = setup(Date.now);
+      const runs: string[] = [];
+      janitor.on('job', (o: { job: string; outcome: string }) => runs.push(`${o.job}:${o.outcome}`));
+      janitor.start();
+      await vi.advanceTimersByTimeAsync(60 * MIN); // one purge interval: snapshots every 5 minutes, the first at once
+      await janitor.stop();
+      expect(runs.filter((r) => r.startsWith('purge'))).toEqual(['purge:ok']);
+      expect(runs.filter((r) => r.startsWith('snapshot'))).toHaveLength(13);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
