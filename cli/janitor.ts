@@ -1,7 +1,8 @@
 /** `imprint janitor`: the fallback snapshot writer and the retention purge, on intervals or once. */
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
-import { Janitor, type JobOutcome } from '../janitor/index.js';
+import { Janitor, healthzAnswer, janitorMetrics, type JobOutcome } from '../janitor/index.js';
+import { startMetricsServer } from '../server/index.js';
 import { createLogger } from '../server/log.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { toJson } from './format.js';
@@ -16,12 +17,6 @@ export function parseDuration(text: string, field: string): number {
   const ms = Number(m[1]) * unit;
   if (ms < 1000) throw new InvalidArgumentError(field, 'must be at least 1s', text);
   return ms;
-}
-
-/** Whether a job left part of its work undone: it failed, or failed in a region or on an object. */
-function incomplete(o: JobOutcome): boolean {
-  const r = o.result;
-  return Boolean(o.error) || (r !== undefined && (('failed' in r && r.failed.length > 0) || ('failures' in r && r.failures.length > 0)));
 }
 
 function summary(o: JobOutcome): string {
@@ -43,11 +38,14 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
       .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').env('IMPRINT_PURGE_EVERY').default('24h'))
       .addOption(new Option('--es-url <url>', 'also delete daily audit indices past --audit-retention-days in this Elasticsearch').env('IMPRINT_ES_URL'))
-      .addOption(new Option('--audit-retention-days <days>', 'days of audit indices to keep').env('IMPRINT_AUDIT_RETENTION_DAYS').default('30')),
-  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; esUrl?: string; auditRetentionDays: string }) => {
+      .addOption(new Option('--audit-retention-days <days>', 'days of audit indices to keep').env('IMPRINT_AUDIT_RETENTION_DAYS').default('30'))
+      .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics and job health at /healthz (default: none)').env('IMPRINT_METRICS_PORT'))
+      .addOption(new Option('--host <host>', 'address the metrics port binds (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1')),
+  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; esUrl?: string; auditRetentionDays: string; metricsPort?: string; host: string }) => {
     const log = createLogger();
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
+    if (o.metricsPort !== undefined && !(/^[0-9]+$/.test(o.metricsPort) && Number(o.metricsPort) <= 65535)) throw new InvalidArgumentError('metrics-port', 'must be a port number 0-65535', o.metricsPort);
     const blobStores = await blobStoresFrom(o, ctx.blobDir());
     const store = await openJanitorStore(o, ctx.dataDir(), log);
     const retentionDays = Number(o.auditRetentionDays);
@@ -64,15 +62,23 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       const outcomes = await janitor.runOnce();
       process.stdout.write(`${ctx.json() ? toJson(outcomes) : outcomes.map(summary).join('\n')}\n`);
       await store.close();
-      process.exitCode = outcomes.some(incomplete) ? 1 : 0;
+      process.exitCode = outcomes.some((x) => x.outcome === 'failed') ? 1 : 0;
       return;
     }
-    log.info('janitor running', { holder: janitor.holder, snapshotEvery: o.snapshotEvery, purgeEvery: o.purgeEvery, regions: blobStores.map((s) => s.region).join(',') });
+    const metricsServer = o.metricsPort === undefined ? undefined : await startMetricsServer(janitorMetrics(janitor).registry, Number(o.metricsPort), o.host, async () => healthzAnswer(await janitor.health()));
+    log.info('janitor running', {
+      holder: janitor.holder,
+      snapshotEvery: o.snapshotEvery,
+      purgeEvery: o.purgeEvery,
+      regions: blobStores.map((s) => s.region).join(','),
+      metrics: metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${metricsServer.port}/metrics` : 'off',
+    });
     janitor.start();
     const stop = (signal: string) => {
       log.info(`received ${signal}, stopping the janitor`);
       void janitor
         .stop()
+        .then(() => metricsServer?.close())
         .then(() => store.close())
         .then(() => process.exit(0));
     };

@@ -1,4 +1,5 @@
-/** janitor: periodic tasks: the fallback snapshot writer, the retention purge, with leases. */
+/** janitor: periodic tasks: the fallback snapshot writer, the retention purge, with leases; their metrics and health. */
 export { writeSnapshot, collectSnapshot, type SnapshotWriterOptions, type SnapshotResult } from './snapshot.js';
 export { purgeRetention, type PurgeOptions, type PurgeResult, type PurgeFailure, type KeptObject } from './purge.js';
-export { Janitor, type JanitorOptions, type JobName, type JobOutcome } from './runner.js';
+export { Janitor, type JanitorOptions, type JanitorHealth, type JobHealth, type JobName, type JobOutcome, type JobResultKind, type JobSchedule } from './runner.js';
+export { healthzAnswer, janitorMetrics, type JanitorMetrics } from './metrics.js';

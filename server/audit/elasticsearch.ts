@@ -1101,7 +1101,7 @@ export class ElasticsearchAuditSink implements AuditSink {
     const written = new Counter({ name: 'imprint_audit_events_written_total', help: 'Audit events acknowledged by the backend', labelNames: ['sink'], registers: [registry] });
     const dropped = new Counter({
       name: 'imprint_audit_events_dropped_total',
-      help: 'Audit events lost: buffer_full and after_close (refused by record), rejected (by the backend), closed (still buffered at close)',
+      help: 'Audit events lost: buffer_full and after_close (refused by record), rejected (by the backend), closed (still buffered at close), write_failed (the audit file could not be written)',
       labelNames: ['sink', 'reason'],
       registers: [registry],
     });

@@ -21,6 +21,8 @@
  *
  * `pins`, PRIMARY KEY ((topic), scope_key): the pins of a topic (listPins, pollState).
  * `leases`, PRIMARY KEY (name): the janitor's leases (JanitorStore), taken and renewed by CAS.
+ * `janitor_jobs`, PRIMARY KEY (job): each janitor job's last success, written with the success's
+ * time as the write timestamp so that an older success never replaces a newer one.
  * `feed`, PRIMARY KEY ((bucket, shard), at, id): the change feed (below).
  *
  * ## Version numbers: a CAS on the per-topic counter, with the record in the same batch
@@ -323,6 +325,7 @@ function cqlFor(ks: string) {
         PRIMARY KEY ((topic), scope_key)
       ) WITH comment = 'Imprint: operator pins, one per topic and scope'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.leases (name text PRIMARY KEY, holder text, expires_at_ms bigint) WITH comment = 'Imprint: janitor leases (one holder per job)'`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.janitor_jobs (job text PRIMARY KEY, last_success_ms bigint) WITH comment = 'Imprint: the last success of each janitor job'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.imprint_meta (key text PRIMARY KEY, value text)`,
       `CREATE TABLE IF NOT EXISTS ${ks}.feed (
         bucket bigint,
@@ -385,6 +388,8 @@ function cqlFor(ks: string) {
     takeFreeLease: `INSERT INTO ${ks}.leases (name, holder, expires_at_ms) VALUES (?, ?, ?) IF NOT EXISTS`,
     takeLease: `UPDATE ${ks}.leases SET holder = ?, expires_at_ms = ? WHERE name = ? IF holder = ? AND expires_at_ms = ?`,
     releaseLease: `DELETE FROM ${ks}.leases WHERE name = ? IF holder = ?`,
+    jobSuccess: `INSERT INTO ${ks}.janitor_jobs (job, last_success_ms) VALUES (?, ?) USING TIMESTAMP ?`,
+    jobSuccesses: `SELECT job, last_success_ms FROM ${ks}.janitor_jobs`,
 
     pin: `INSERT INTO ${ks}.pins (topic, scope_key, scope, version, created_at_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     pinOf: `SELECT topic, scope, version, created_at_ms, reason, created_by FROM ${ks}.pins WHERE topic = ? AND scope_key = ?`,
@@ -1252,6 +1257,22 @@ export class CassandraMetadataStore implements JanitorStore {
       const back = await this.serialRead('releaseLease', this.cql.lease, [name]);
       if (str(back, 'holder') === holder) throw new UnavailableError(`${this.where}: releasing lease "${name}" did not complete; it expires by itself`);
     }
+  }
+
+  async recordJobSuccess(job: string, atMs: number): Promise<void> {
+    // The write timestamp is the success's time (microseconds): the newest success wins.
+    await this.exec('recordJobSuccess', this.cql.jobSuccess, [job, BigInt(atMs), BigInt(atMs) * 1000n]);
+  }
+
+  async jobSuccesses(): Promise<Map<string, number>> {
+    const rs = await this.exec('jobSuccesses', this.cql.jobSuccesses, []);
+    const out = new Map<string, number>();
+    for (const r of rs.rows) {
+      const job = str(r, 'job');
+      const at = big(r, 'last_success_ms');
+      if (job !== undefined && at !== undefined) out.set(job, Number(at));
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -90,8 +90,8 @@ export interface MetadataStore extends ChangeFeed {
 }
 
 /**
- * What the janitor needs beyond serving: deleting purged versions and a lease so that only
- * one of several janitors does each job at a time. Both stores implement it and run
+ * What the janitor needs beyond serving: deleting purged versions, a lease so that only
+ * one of several janitors does each job at a time, and each job's last success. Both stores implement it and run
  * test/conformance/janitor-store.ts.
  */
 export interface JanitorStore extends MetadataStore {
@@ -104,4 +104,12 @@ export interface JanitorStore extends MetadataStore {
   acquireLease(name: string, holder: string, ttlMs: number, nowMs: number): Promise<boolean>;
   /** Gives the lease up if `holder` has it. */
   releaseLease(name: string, holder: string): Promise<void>;
+  /**
+   * Records that janitor job `job` succeeded at `atMs` (whichever janitor ran it), so that
+   * every janitor judges the job overdue or not from the same facts. An older time than the
+   * one recorded leaves it as it is.
+   */
+  recordJobSuccess(job: string, atMs: number): Promise<void>;
+  /** The last success of each job ever recorded: job name -> milliseconds. */
+  jobSuccesses(): Promise<Map<string, number>>;
 }

@@ -86,6 +86,10 @@ CREATE TABLE IF NOT EXISTS leases (
   holder TEXT NOT NULL,
   expires_at_ms INTEGER NOT NULL
 ) STRICT;
+CREATE TABLE IF NOT EXISTS janitor_jobs (
+  job TEXT PRIMARY KEY,
+  last_success_ms INTEGER NOT NULL
+) STRICT;
 CREATE TABLE IF NOT EXISTS pins (
   topic TEXT NOT NULL,
   scope_key TEXT NOT NULL,
@@ -462,6 +466,18 @@ export class SqliteMetadataStore implements JanitorStore {
 
   async releaseLease(name: string, holder: string): Promise<void> {
     this.stmt('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
+  }
+
+  async recordJobSuccess(job: string, atMs: number): Promise<void> {
+    this.stmt(
+      `INSERT INTO janitor_jobs (job, last_success_ms) VALUES (?, ?)
+       ON CONFLICT (job) DO UPDATE SET last_success_ms = max(last_success_ms, excluded.last_success_ms)`,
+    ).run(job, atMs);
+  }
+
+  async jobSuccesses(): Promise<Map<string, number>> {
+    const rows = this.stmt('SELECT job, last_success_ms FROM janitor_jobs').all() as { job: string; last_success_ms: number | bigint }[];
+    return new Map(rows.map((r) => [r.job, Number(r.last_success_ms)]));
   }
 
   async close(): Promise<void> {

@@ -65,6 +65,19 @@ export function janitorStoreConformance(name: string, make: () => Promise<Janito
       expect(await h.store.acquireLease(lease, 'a', 1_000, 12_200)).toBe(true);
     });
 
+    it("a job's last success is recorded, the newest kept, and every job listed", async () => {
+      const snap = `snapshot-${topic}`;
+      const purge = `purge-${topic}`;
+      expect((await h.store.jobSuccesses()).has(snap)).toBe(false);
+      await h.store.recordJobSuccess(snap, 10_000);
+      await h.store.recordJobSuccess(snap, 30_000);
+      await h.store.recordJobSuccess(snap, 20_000); // older than the one recorded: no effect
+      await h.store.recordJobSuccess(purge, 15_000);
+      const all = await h.store.jobSuccesses();
+      expect(all.get(snap)).toBe(30_000);
+      expect(all.get(purge)).toBe(15_000);
+    });
+
     it('of many concurrent takers of a free lease exactly one wins', async () => {
       const lease = `race-${topic}`;
       const wins = await Promise.all(Array.from({ length: 8 }, (_, i) => h.store.acquireLease(lease, `j${i}`, 60_000, 50_000)));

@@ -702,7 +702,7 @@ describe('docker-compose.yml', () => {
   // Each mutation of a copy must be caught, with a message that names what is wrong.
   const mutations: [string, (d: unknown) => void, string[]][] = [
     ['an unknown IMPRINT_ variable', (d) => void (envOf(d, 'imprint-consume-1')['IMPRINT_NOPE'] = '1'), ['imprint-consume-1', 'IMPRINT_NOPE']],
-    ['a serve variable on the janitor', (d) => void (envOf(d, 'imprint-janitor')['IMPRINT_HOST'] = '0.0.0.0'), ['imprint-janitor', 'IMPRINT_HOST']],
+    ['a serve variable on the janitor', (d) => void (envOf(d, 'imprint-janitor')['IMPRINT_ROLE'] = 'consume'), ['imprint-janitor', 'IMPRINT_ROLE']],
     ['an unknown flag in a command', (d) => void (service(d, 'imprint-publish')['command'] = ['serve', '--nope']), ['imprint-publish', '--nope']],
     ['an unknown flag in a healthcheck', (d) => void (service(d, 'imprint-consume-2')['healthcheck'] = { test: ['CMD', 'node', CLI, 'health', '--wait'] }), ['imprint-consume-2', '--wait']],
     ['a verb that does not exist', (d) => void (service(d, 'imprint-janitor')['command'] = ['jantior']), ['imprint-janitor', 'jantior']],
