@@ -26,7 +26,7 @@ const regionFailed = (text: string, more: boolean): void => {
 };
 
 /** "45 s", "3 min", "2 h 5 min", "3 d 4 h". */
-export function ago(ms: number): string {
+function ago(ms: number): string {
   const s = Math.max(0, Math.round(ms / 1000));
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
