@@ -84,6 +84,11 @@ type ChangeView = Omit<Change, 'seq'>;
 
 /** What a change did, in a few words (the version, who and when have columns of their own). */
 function changeWhat(c: ChangeView): string {
+  const { restored, ...set } = c.details;
+  return `${changeDone({ ...c, details: set })}${restored ? `  (${restored})` : ''}`;
+}
+
+function changeDone(c: ChangeView): string {
   // A retention limit set to "" was removed; other values are quoted when empty or spaced.
   const details = Object.entries(c.details)
     .map(([k, v]) => `${k}=${v === '' && k.startsWith('keep_') ? 'none' : v === '' || /\s/.test(v) ? JSON.stringify(v) : v}`)

@@ -15,6 +15,7 @@ import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, 
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
+import { addSnapshotCommand } from './snapshot.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
 import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
@@ -742,3 +743,4 @@ address as the service saw it.`,
   );
 
 addJanitorCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true });
+addSnapshotCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true });

@@ -3,3 +3,4 @@ export { writeSnapshot, collectSnapshot, type SnapshotWriterOptions, type Snapsh
 export { purgeRetention, type PurgeOptions, type PurgeResult, type PurgeFailure, type KeptObject } from './purge.js';
 export { Janitor, type JanitorOptions, type JanitorHealth, type JobHealth, type JobName, type JobOutcome, type JobResultKind, type JobSchedule } from './runner.js';
 export { healthzAnswer, janitorMetrics, type JanitorMetrics } from './metrics.js';
+export { findSnapshot, restoreSnapshot, type FoundSnapshot, type RestoreOptions, type RestoreResult, type RestoreSummary, type TopicOutcome } from './restore.js';

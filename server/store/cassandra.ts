@@ -170,6 +170,7 @@ import {
   publishDifference,
   publishFingerprint,
   recordDigest,
+  restoredFrom,
   scopeKey,
   uniqueScopes,
   type Actor,
@@ -178,8 +179,10 @@ import {
   type DataPointer,
   type NewVersion,
   type Pin,
+  type RestorePlan,
   type Scope,
   type ScopeHead,
+  type SnapshotOrigin,
   type Topic,
   type Version,
   type VersionRecord,
@@ -351,6 +354,7 @@ function cqlFor(ks: string) {
     keyspaceReplication: 'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
 
     createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
+    restoreTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
     topic: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics WHERE topic = ?`,
     allTopics: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics`,
     updateTopic: (sets: readonly string[]) => `UPDATE ${ks}.topics SET ${sets.map((s) => `${s} = ?`).join(', ')} WHERE topic = ? IF EXISTS`,
@@ -985,30 +989,11 @@ export class CassandraMetadataStore implements JanitorStore {
     history: ChangeDraft,
     id: { publishId: string; fingerprint: string } | undefined,
   ): Statement[] {
-    const p = r.pointer;
     const at = BigInt(nowMs);
     const keys = scopes.map(scopeKey);
     const stmts: Statement[] = [
       { query: this.cql.cas, params: [r.version, r.topic, expected] },
-      {
-        query: this.cql.insertRecord,
-        params: [
-          r.topic,
-          r.version,
-          at,
-          { ...r.metadata },
-          p.kind,
-          BigInt(p.size),
-          p.sha256,
-          p.kind === 'direct' ? p.bytes : undefined,
-          p.kind === 'blob' ? p.locations.map((l) => ({ kind: l.kind, region: l.region, bucket: l.bucket, object_key: l.key })) : undefined,
-          r.digest,
-          claim,
-          Object.fromEntries(scopes.map((s, i) => [keys[i], JSON.stringify(s)])),
-          Object.fromEntries(keys.map((k) => [k, at])),
-          id?.publishId,
-        ],
-      },
+      this.recordStatement(r, claim, scopes.map((scope) => ({ scope, addedAtMs: nowMs })), id?.publishId),
     ];
     scopes.forEach((s, i) => {
       const json = JSON.stringify(s);
@@ -1019,6 +1004,75 @@ export class CassandraMetadataStore implements JanitorStore {
     stmts.push(this.historyStatement(history));
     if (id) stmts.push({ query: this.cql.newPublishId, params: [r.topic, id.publishId, r.version, claim, id.fingerprint] });
     return stmts;
+  }
+
+  /** The 'r' row of a record: its digest, the claim of the call that writes it, its scopes and since when. */
+  private recordStatement(r: VersionRecord, claim: Uuid, scopes: readonly { scope: Scope; addedAtMs: number }[], publishId: string | undefined): Statement {
+    const p = r.pointer;
+    return {
+      query: this.cql.insertRecord,
+      params: [
+        r.topic,
+        r.version,
+        BigInt(r.publishedAtMs),
+        { ...r.metadata },
+        p.kind,
+        BigInt(p.size),
+        p.sha256,
+        p.kind === 'direct' ? asBuffer(p.bytes) : undefined,
+        p.kind === 'blob' ? p.locations.map((l) => ({ kind: l.kind, region: l.region, bucket: l.bucket, object_key: l.key })) : undefined,
+        r.digest,
+        claim,
+        Object.fromEntries(scopes.map((s) => [scopeKey(s.scope), JSON.stringify(s.scope)])),
+        Object.fromEntries(scopes.map((s) => [scopeKey(s.scope), BigInt(s.addedAtMs)])),
+        publishId,
+      ],
+    };
+  }
+
+  async restoreTopic(plan: RestorePlan, origin: SnapshotOrigin, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
+    const t = plan.topic;
+    const details = { restored: restoredFrom(origin) };
+    const claim = cassandra.types.Uuid.random();
+    // 1. The topic's partition in one conditional batch: the topic (IF NOT EXISTS) with its
+    //    counter at the plan's latest version, the records, their scopes, the heads, the history.
+    const stmts: Statement[] = [
+      { query: this.cql.restoreTopic, params: [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(t.createdAtMs), t.latestVersion] },
+      this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: { ...topicDetails(t), ...details } })),
+    ];
+    for (const r of plan.records) {
+      const scopes = plan.scopes.filter((s) => s.version === r.version);
+      stmts.push(this.recordStatement(r, claim, scopes, undefined));
+      for (const s of scopes) stmts.push({ query: this.cql.insertScope, params: [t.name, scopeKey(s.scope), r.version, JSON.stringify(s.scope), BigInt(s.addedAtMs)] });
+      stmts.push(this.historyStatement(changeDraft('publish', t.name, nowMs, by, { version: r.version, scopes: r.scopes, details })));
+    }
+    for (const h of plan.heads) stmts.push({ query: this.cql.setHead, params: [t.name, scopeKey(h.scope), h.version, JSON.stringify(h.scope), BigInt(h.sinceMs)] });
+    await this.announce('restoreTopic', t.name, 'create-topic', 0n);
+    const rs = await this.conditional('restoreTopic', stmts);
+    if (rs === 'unknown') {
+      // Ours if the topic is there with our claim on its newest record (or, with no records, our fields).
+      const row = await this.serialRead('restoreTopic', this.cql.topic, [t.name]).catch((err: unknown) => {
+        throw new UnavailableError(`${this.where}: restoring topic "${t.name}" may or may not have happened: ${messageOf(err)}`, { cause: err });
+      });
+      if (!row) throw new UnavailableError(`${this.where}: topic "${t.name}" was not restored (Cassandra did not answer in time); try again`);
+      const newest = plan.records[plan.records.length - 1];
+      const mine = newest ? (await this.claimOf(t.name, newest.version))?.equals(claim) === true : toTopic(row).createdAtMs === t.createdAtMs && toTopic(row).latestVersion === t.latestVersion;
+      if (!mine) throw new AlreadyExistsError(`topic "${t.name}"`);
+    } else if (!rs.wasApplied()) throw new AlreadyExistsError(`topic "${t.name}"`);
+    this.latestSeen.set(t.name, t.latestVersion);
+    // 2. Its pins with their history entries: a table of their own, so one logged batch after.
+    if (plan.pins.length > 0) {
+      const pinStmts: Statement[] = plan.pins.flatMap((p) => [
+        { query: this.cql.pin, params: [t.name, scopeKey(p.scope), JSON.stringify(p.scope), p.version, BigInt(p.createdAtMs), p.reason, p.createdBy] },
+        this.historyStatement(changeDraft('pin', t.name, nowMs, by, { version: p.version, scopes: [p.scope], reason: p.reason, details })),
+      ]);
+      await this.loggedBatch('restoreTopic', [...pinStmts, this.feedStatement(t.name, 'pin', 0n, true)]).catch((err: unknown) => {
+        const pins = plan.pins.map((p) => `${scopeKey(p.scope) || '*'} -> v${p.version}`).join(', ');
+        throw new UnavailableError(`${this.where}: topic "${t.name}" was restored but its pins were not (${pins}); set them with imprint pin: ${messageOf(err)}`, { cause: err });
+      });
+    }
+    await this.confirm('restoreTopic', t.name, 'create-topic', 0n);
+    return this.mustGetTopic(t.name);
   }
 
   /** Whose publish holds `version`, read at SERIAL (final); undefined when nobody's. */

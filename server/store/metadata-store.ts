@@ -13,7 +13,7 @@
  * version, also when several retries of one publish arrive at once. The id goes when
  * retention purges its version (deleteVersion); a publish with it then makes a new version.
  *
- * History: each change (createTopic, updateTopic, publish, addScopes, pin, unpin) writes its
+ * History: each change (createTopic, updateTopic, publish, addScopes, pin, unpin, restoreTopic) writes its
  * entry in the topic's history in the same atomic step as the change, with the actor the
  * caller names; a call that changes nothing (it throws, replays a publish id, attaches only
  * scopes already there, or unpins where there is no pin) writes no entry. History is kept
@@ -23,7 +23,7 @@
  * topics, so that consume instances re-read only the topics that changed.
  */
 import type { ChangeFeed } from './change-feed.js';
-import type { Actor, Change, NewVersion, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from '../../core/index.js';
+import type { Actor, Change, NewVersion, Pin, RestorePlan, Retention, Scope, ScopeHead, SnapshotOrigin, Topic, Version, VersionRecord } from '../../core/index.js';
 
 export interface NewTopic {
   readonly name: string;
@@ -84,6 +84,18 @@ export interface MetadataStore extends ChangeFeed {
   /** The pin removed, or undefined when there was none. */
   unpin(topic: string, scope: Scope, nowMs: number, by?: Actor): Promise<Pin | undefined>;
   listPins(topic: string): Promise<Pin[]>;
+  /**
+   * Writes a topic back as a fallback snapshot had it (core's planRestore decides what): the
+   * topic, its records with their own version numbers, publish times, metadata, pointers,
+   * digests and scopes, its heads and its pins, with no publish ids; the version counter at
+   * the plan's latestVersion, so the next publish gets a number above every restored one.
+   * History: a create-topic entry, a publish entry per record and a pin entry per pin, at
+   * `nowMs` by `by`, each with details.restored = restoredFrom(origin).
+   * SQLite: one transaction. Cassandra: the topic's partition in one conditional batch, then
+   * its pins (a table of their own) in one logged batch.
+   * @throws AlreadyExistsError when the topic exists (nothing is written).
+   */
+  restoreTopic(plan: RestorePlan, origin: SnapshotOrigin, nowMs: number, by?: Actor): Promise<Topic>;
   /** The topic's history, newest first, changes strictly before `below` (a Change's seq) when given. */
   listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]>;
   close(): Promise<void>;

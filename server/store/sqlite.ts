@@ -27,6 +27,7 @@ import {
   publishDifference,
   publishFingerprint,
   recordDigest,
+  restoredFrom,
   scopeKey,
   type Actor,
   type BlobLocation,
@@ -34,8 +35,10 @@ import {
   type DataPointer,
   type NewVersion,
   type Pin,
+  type RestorePlan,
   type Scope,
   type ScopeHead,
+  type SnapshotOrigin,
   type Topic,
   type Version,
   type VersionRecord,
@@ -303,27 +306,12 @@ export class SqliteMetadataStore implements JanitorStore {
       const version = row.latest_version;
       // 3. Write the record with its digest and publish id.
       const digest = recordDigest({ topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p });
-      this
-        .stmt(
-          'INSERT INTO versions (topic, version, published_at_ms, metadata, size, sha256, direct, locations, digest, publish_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(
-          v.topic,
-          version,
-          nowMs,
-          JSON.stringify(v.metadata),
-          p.size,
-          p.sha256,
-          p.kind === 'direct' ? p.bytes : null,
-          p.kind === 'blob' ? JSON.stringify(p.locations) : null,
-          digest,
-          publishId === '' ? null : publishId,
-          fingerprint,
-        );
+      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes: v.scopes, digest };
+      this.insertRecord(record, publishId === '' ? null : publishId, fingerprint);
       // 4. Attach its scopes, 5. and say so in the history.
       this.insertScopes(v.topic, version, v.scopes, nowMs);
       this.addHistory(changeDraft('publish', v.topic, nowMs, by, { version, scopes: v.scopes, publishId }));
-      return { record: { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes: v.scopes, digest }, replayed: false };
+      return { record, replayed: false };
     });
     return run.immediate();
   }
@@ -379,16 +367,41 @@ export class SqliteMetadataStore implements JanitorStore {
     this.db.transaction(() => {
       const exists = this.stmt('SELECT 1 FROM versions WHERE topic = ? AND version = ?').get(pin.topic, pin.version);
       if (!exists) throw new NotFoundError(`version ${pin.version} of topic "${pin.topic}"`);
-      this
-        .stmt(
-          `INSERT INTO pins (topic, scope_key, scope, version, created_at_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (topic, scope_key) DO UPDATE SET scope = excluded.scope, version = excluded.version,
-             created_at_ms = excluded.created_at_ms, reason = excluded.reason, created_by = excluded.created_by`,
-        )
-        .run(pin.topic, scopeKey(pin.scope), JSON.stringify(pin.scope), pin.version, pin.createdAtMs, pin.reason, pin.createdBy);
+      this.upsertPin(pin);
       this.addHistory(changeDraft('pin', pin.topic, pin.createdAtMs, by, { version: pin.version, scopes: [pin.scope], reason: pin.reason }));
     }).immediate();
     return pin;
+  }
+
+  async restoreTopic(plan: RestorePlan, origin: SnapshotOrigin, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
+    const t = plan.topic;
+    const details = { restored: restoredFrom(origin) };
+    return this.db
+      .transaction((): Topic => {
+        // 1. The topic, its counter at the plan's latest version; refused when it exists.
+        try {
+          this
+            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?)')
+            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, t.createdAtMs, t.latestVersion);
+        } catch (err) {
+          if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
+          throw err;
+        }
+        this.addHistory(changeDraft('create-topic', t.name, nowMs, by, { details: { ...topicDetails(t), ...details } }));
+        // 2. The records as they were, 3. their scopes since when the plan says, 4. the pins.
+        for (const r of plan.records) {
+          this.insertRecord({ ...r, pointer: r.pointer.kind === 'direct' ? { ...r.pointer, bytes: asBuffer(r.pointer.bytes) } : r.pointer }, null, null);
+          this.addHistory(changeDraft('publish', t.name, nowMs, by, { version: r.version, scopes: r.scopes, details }));
+        }
+        const attach = this.stmt('INSERT OR IGNORE INTO version_scopes (topic, version, scope_key, scope, added_at_ms) VALUES (?, ?, ?, ?, ?)');
+        for (const s of plan.scopes) attach.run(t.name, s.version, scopeKey(s.scope), JSON.stringify(s.scope), s.addedAtMs);
+        for (const p of plan.pins) {
+          this.upsertPin(p);
+          this.addHistory(changeDraft('pin', t.name, nowMs, by, { version: p.version, scopes: [p.scope], reason: p.reason, details }));
+        }
+        return this.mustGetTopic(t.name);
+      })
+      .immediate();
   }
 
   async unpin(topic: string, scope: Scope, nowMs: number, by: Actor = NOBODY): Promise<Pin | undefined> {
@@ -487,6 +500,37 @@ export class SqliteMetadataStore implements JanitorStore {
   /** For tests of consistency checks: the raw database. */
   get database(): Database.Database {
     return this.db;
+  }
+
+  /** Within a transaction: a record row with its digest (and its publish id and fingerprint, if any). */
+  private insertRecord(r: VersionRecord, publishId: string | null, fingerprint: string | null): void {
+    const p = r.pointer;
+    this
+      .stmt('INSERT INTO versions (topic, version, published_at_ms, metadata, size, sha256, direct, locations, digest, publish_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(
+        r.topic,
+        r.version,
+        r.publishedAtMs,
+        JSON.stringify(r.metadata),
+        p.size,
+        p.sha256,
+        p.kind === 'direct' ? p.bytes : null,
+        p.kind === 'blob' ? JSON.stringify(p.locations) : null,
+        r.digest,
+        publishId,
+        fingerprint,
+      );
+  }
+
+  /** Within a transaction: the pin, replacing one of the same topic and scope. */
+  private upsertPin(pin: Pin): void {
+    this
+      .stmt(
+        `INSERT INTO pins (topic, scope_key, scope, version, created_at_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (topic, scope_key) DO UPDATE SET scope = excluded.scope, version = excluded.version,
+           created_at_ms = excluded.created_at_ms, reason = excluded.reason, created_by = excluded.created_by`,
+      )
+      .run(pin.topic, scopeKey(pin.scope), JSON.stringify(pin.scope), pin.version, pin.createdAtMs, pin.reason, pin.createdBy);
   }
 
   /** Attaches the scopes not attached yet; returns those. */
