@@ -24,6 +24,8 @@
  *   imprint_feed_rereads_total{reason,outcome}          full re-reads: start, interval, cursor-too-old, failure; ok, failed
  *   imprint_feed_lag_seconds                            from a change's commit (its writer's clock) to its topic applied (histogram)
  *   imprint_feed_position_seconds                       writer time of the newest feed entry applied (Unix seconds; 0 before any)
+ *   imprint_topic_publish_overdue{topic}                1 while a topic with an expect-every is overdue, 0 while on time (roles
+ *                                                       all and publish: from the store, read at most every 30 s; consume: its table)
  *   imprint_event_loop_delay_seconds{quantile}          event-loop delay between two scrapes: 0.5, 0.99, 1 (max); every role
  *   process_*, nodejs_*                                 prom-client's default process metrics: CPU seconds, resident memory,
  *                                                       heap by space, GC pauses by kind, open handles, start time
@@ -35,6 +37,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConcurrencyLimiter } from './limiter.js';
+import type { PublishStatusSource } from './publish-status.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { REREAD_REASONS, type FeedFollower, type PollTable, type Watchers } from './poll/index.js';
 
@@ -51,6 +54,8 @@ export interface ConsumeMetricsOptions {
   readonly poller?: { readonly integrityFailures: number };
   /** Watch streams' counts come from them. @default none */
   readonly watchers?: Pick<Watchers, 'stats'>;
+  /** Every topic's publish status, for imprint_topic_publish_overdue. @default none (not exported) */
+  readonly publishStatus?: PublishStatusSource;
   /** Distinct `app` label values at most. @default 200 */
   readonly maxAppLabels?: number;
 }
@@ -86,6 +91,21 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
     apps.add(app);
     return app;
   };
+
+  const { publishStatus } = opts;
+  if (publishStatus) {
+    new Gauge({
+      name: 'imprint_topic_publish_overdue',
+      help: '1 while a topic is overdue (its latest publish is older than its expect-every), 0 while on time; only topics with an expect-every',
+      labelNames: ['topic'],
+      registers,
+      async collect() {
+        const statuses = await publishStatus.statuses();
+        this.reset();
+        for (const s of statuses) this.set({ topic: s.topic }, s.overdueSinceMs > 0 ? 1 : 0);
+      },
+    });
+  }
 
   const tableAge = new Gauge({
     name: 'imprint_consume_table_age_seconds',
