@@ -322,11 +322,10 @@ export class Subscription<T> extends EventEmitter {
   }
 
   /**
-   * @internal An answer as of `atMs` named `version` (undefined: no update) with `maxStalenessMs`:
+   * @internal An answer as of `atMs` named `version` (undefined: no update), once acted on:
    * confirmed when the subscription holds it (or, not pinned, a newer one), else behind.
    */
-  answeredAt(atMs: number, maxStalenessMs: number | undefined, version?: Version, pinned = false): void {
-    this.maxStalenessMs = maxStalenessMs;
+  answeredAt(atMs: number, version?: Version, pinned = false): void {
     this.behind = version !== undefined && !(this.held === version || (!pinned && this.held > version));
     if (!this.behind) this.confirmedAtMs = Math.max(this.confirmedAtMs, atMs);
   }
@@ -490,8 +489,9 @@ export class Subscriber extends EventEmitter {
       return;
     }
     const atMs = this.o.clock();
+    sub.maxStalenessMs = r.maxStalenessMs;
     if (!r.record) {
-      sub.answeredAt(atMs, r.maxStalenessMs);
+      sub.answeredAt(atMs);
       if (sub.version === 0n && !sub.isReady && sub.options.defaultValue !== undefined) sub.settleReady();
       return;
     }
@@ -500,7 +500,7 @@ export class Subscriber extends EventEmitter {
     const directOmitted = r.directOmitted === true;
     await sub.enqueue(async () => {
       await this.update(sub, record, pinned, directOmitted);
-      sub.answeredAt(atMs, r.maxStalenessMs, record.version, pinned);
+      sub.answeredAt(atMs, record.version, pinned);
     });
   }
 
@@ -583,7 +583,7 @@ export class Subscriber extends EventEmitter {
         metrics.lastPollSuccess.set(Date.now() / 1000);
         if (e.kind !== 'result') {
           // A heartbeat after every first answer: nothing changed, so each subscription not behind still holds its latest.
-          if (firstAnswers <= 0) for (const s of subs) if (!s.behind) s.answeredAt(this.o.clock(), s.maxStalenessMs);
+          if (firstAnswers <= 0) for (const s of subs) if (!s.behind) s.answeredAt(this.o.clock());
           continue;
         }
         if (e.initial && --firstAnswers === 0) {
@@ -638,13 +638,14 @@ export class Subscriber extends EventEmitter {
       subs.map(async (sub) => {
         const d = decideFromSnapshot(snapshot, sub.topic, this.o.identity, sub.version);
         // What the snapshot confirms, it confirms as of when it was written.
+        if (d.known) sub.maxStalenessMs = d.maxStalenessMs;
         if (d.record) {
           const record = d.record;
           await sub.enqueue(async () => {
             await this.update(sub, record, d.pinned);
-            sub.answeredAt(snapshot.writtenAtMs, d.maxStalenessMs, record.version, d.pinned);
+            sub.answeredAt(snapshot.writtenAtMs, record.version, d.pinned);
           });
-        } else if (d.known) sub.answeredAt(snapshot.writtenAtMs, d.maxStalenessMs);
+        } else if (d.known) sub.answeredAt(snapshot.writtenAtMs);
       }),
     );
   }
