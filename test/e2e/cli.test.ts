@@ -116,6 +116,28 @@ describe('imprint CLI walkthrough', () => {
     expect(badName.stderr).toContain('name must be 1-128 characters');
   });
 
+  it('staleness contract: topic create/update --expect-every --max-staleness, bad values named by their flag; topic list shows OVERDUE, --overdue only those', async () => {
+    const created = await cli('topic', 'create', 'hourly', '--expect-every', '1h', '--max-staleness', '2h');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('contract    published every 1h, consumers at most 2h stale');
+    const below = await cli('topic', 'update', 'hourly', '--max-staleness', '30m');
+    expect(below.code).toBe(2);
+    expect(below.stderr).toContain('max-staleness must not be below expect-every (3600000)');
+    const short = await cli('topic', 'create', 'fast', '--expect-every', '10s');
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain('expect-every must be 0 (none) or a whole number of milliseconds from 60000 (1 minute)');
+    const cleared = await cli('topic', 'update', 'hourly', '--expect-every', 'none');
+    expect(cleared.stdout).toContain('published every -, consumers at most 2h stale');
+    await cli('topic', 'update', 'hourly', '--expect-every', '1h');
+    const list = await cli('topic', 'list');
+    expect(list.stdout).toMatch(/^TOPIC\s+LATEST\s+OVERDUE\s+OWNER$/m);
+    expect(list.stdout).toMatch(/^hourly\s+v0\s+no\s/m);
+    expect(list.stdout).toMatch(/^ip-reputation\s+v\d+\s+-\s/m);
+    expect((await cli('topic', 'list', '--overdue')).stdout.trim()).toBe('no overdue topics');
+    expect((await cli('topic', 'describe', 'hourly')).stdout).toContain('published   never');
+    expect((await cli('history', 'hourly')).stdout).toContain('expect_every_ms=none');
+  });
+
   it('poll requires --app (the server audits and limits polls per application): exit 2, nothing polled', async () => {
     const res = await cli('poll', 'ip-reputation', '--last-seen', '1');
     expect(res.code).toBe(2);
