@@ -111,6 +111,46 @@ describe('staleness contracts', () => {
     expect(await t.client.poll('never', identity({ app: 'scorer' }), 0n)).toEqual({ pinned: false });
   });
 
+  it('watching: each heartbeat confirms a subscription that holds its latest version; one behind a version that failed stays unconfirmed', async () => {
+    let now = Date.now();
+    const blobRoot = tempDir();
+    const blobs = new LocalBlobStore({ root: blobRoot });
+    const t = await server({ blobStores: [blobs], watch: { heartbeatMs: 200 } });
+    await t.client.createTopic({ name: 'model', maxStalenessMs: MINUTE });
+    const publisher = new Publisher({ client: t.client, blobStores: [blobs] });
+    await publisher.publish('model', Buffer.from('v1'));
+    const client = new ImprintClient({ address: t.address, deadlineMs: 1_000 });
+    const subscriber = new Subscriber({ client, identity: identity({ app: 'scorer' }), blobStores: [blobs], mode: 'watch', retry: { retries: 0, minTimeoutMs: 10, maxTimeoutMs: 10 }, clock: () => now });
+    cleanups.push(async () => {
+      await subscriber.close();
+      client.close();
+    });
+    const model = subscriber.subscribe('model', { decode: (b) => b.toString() });
+    await model.ready();
+    const until = async (want: number) => {
+      for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) if ((await clientMetric(subscriber, 'model')) === want) return;
+      throw new Error(`imprint_client_contract_violated never became ${want}`);
+    };
+    // Past max-staleness with no change: 1 until the next heartbeat confirms, then 0.
+    now += MINUTE + 1;
+    await until(0);
+    // A version that fails to verify: heartbeats no longer confirm; past max-staleness it is 1 and stays.
+    const v2 = await publisher.publish('model', Buffer.concat([Buffer.from('v2'), randomBytes(2 * 1024 * 1024)]));
+    const key = v2.pointer.kind === 'blob' ? (v2.pointer.locations[0]?.key ?? '') : '';
+    const fd = fs.openSync(path.join(blobRoot, key), 'r+');
+    fs.writeSync(fd, Buffer.from('flipped'), 0, 7, 4096);
+    fs.closeSync(fd);
+    await new Promise<RejectedEvent>((resolve) => model.once('rejected', resolve));
+    const heartbeats = () => t.server.watchers?.stats().heartbeats ?? 0;
+    const seen = heartbeats();
+    now += MINUTE + 1;
+    await until(1);
+    for (const deadline = Date.now() + 10_000; heartbeats() < seen + 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 50));
+    expect(heartbeats()).toBeGreaterThanOrEqual(seen + 2);
+    expect(await clientMetric(subscriber, 'model')).toBe(1);
+    expect(model.version).toBe(1n);
+  });
+
   describe('a subscriber outside its max-staleness', () => {
     async function setup() {
       let now = Date.now();
