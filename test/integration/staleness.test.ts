@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ImprintClient, LocalBlobStore, Publisher, Subscriber, type RejectedEvent } from '../../client/index.js';
+import { ImprintClient, LocalBlobStore, Publisher, SnapshotReader, Subscriber, type RejectedEvent } from '../../client/index.js';
+import { writeSnapshot } from '../../janitor/index.js';
 import { sha256Hex } from '../../core/index.js';
 import { SqliteMetadataStore } from '../../server/store/sqlite.js';
 import { MemoryAuditSink, identity, startTestServer, tempDir, type TestServer } from '../helpers.js';
@@ -149,6 +150,42 @@ describe('staleness contracts', () => {
     expect(heartbeats()).toBeGreaterThanOrEqual(seen + 2);
     expect(await clientMetric(subscriber, 'model')).toBe(1);
     expect(model.version).toBe(1n);
+  });
+
+  it('the service gone: a subscriber learns max-staleness from the fallback snapshot, which confirms as of when it was written', async () => {
+    const blobs = new LocalBlobStore({ root: tempDir(), region: 'us-east-1' });
+    const t = await server({ blobStores: [blobs] });
+    await t.client.createTopic({ name: 'model', maxStalenessMs: MINUTE });
+    await new Publisher({ client: t.client, blobStores: [blobs] }).publish('model', Buffer.from('v1'));
+    await writeSnapshot({ store: t.server.store, blobStores: [blobs] });
+    const written = Date.now(); // the snapshot was written by now
+    await t.stop();
+    let now = written;
+    const client = new ImprintClient({ address: t.address, deadlineMs: 500 });
+    const subscriber = new Subscriber({
+      client,
+      identity: identity({ app: 'scorer' }),
+      blobStores: [blobs],
+      fallback: new SnapshotReader({ blobStores: [blobs] }),
+      mode: 'poll',
+      intervalMs: 600_000,
+      startupBudgetMs: 5_000,
+      retry: { retries: 0, minTimeoutMs: 10, maxTimeoutMs: 10 },
+      clock: () => now,
+    });
+    cleanups.push(async () => {
+      await subscriber.close();
+      client.close();
+    });
+    const model = subscriber.subscribe('model', { decode: (b) => b.toString() });
+    await model.ready();
+    await subscriber.pollNow();
+    expect(model.current).toBe('v1');
+    expect(await clientMetric(subscriber, 'model')).toBe(0);
+    // Read again later, the same snapshot confirms nothing newer than its writing.
+    now = written + MINUTE + 1;
+    await subscriber.pollNow();
+    expect(await clientMetric(subscriber, 'model')).toBe(1);
   });
 
   describe('a subscriber outside its max-staleness', () => {
