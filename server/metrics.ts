@@ -24,8 +24,6 @@
  *   imprint_feed_rereads_total{reason,outcome}          full re-reads: start, interval, cursor-too-old, failure; ok, failed
  *   imprint_feed_lag_seconds                            from a change's commit (its writer's clock) to its topic applied (histogram)
  *   imprint_feed_position_seconds                       writer time of the newest feed entry applied (Unix seconds; 0 before any)
- *   imprint_topic_publish_overdue{topic}                1 while a topic with an expect-every is overdue, 0 while on time (roles
- *                                                       all and publish: from the store, read at most every 30 s; consume: its table)
  *   imprint_event_loop_delay_seconds{quantile}          event-loop delay between two scrapes: 0.5, 0.99, 1 (max); every role
  *   process_*, nodejs_*                                 prom-client's default process metrics: CPU seconds, resident memory,
  *                                                       heap by space, GC pauses by kind, open handles, start time

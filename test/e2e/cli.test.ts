@@ -116,6 +116,12 @@ describe('imprint CLI walkthrough', () => {
     expect(badName.stderr).toContain('name must be 1-128 characters');
   });
 
+  it('poll requires --app (the server audits and limits polls per application): exit 2, nothing polled', async () => {
+    const res = await cli('poll', 'ip-reputation', '--last-seen', '1');
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain('--app is required: the application to poll as (e.g. --app scorer)');
+  });
+
   it('staleness contract: topic create/update --expect-every --max-staleness, bad values named by their flag; topic list shows OVERDUE, --overdue only those', async () => {
     const created = await cli('topic', 'create', 'hourly', '--expect-every', '1h', '--max-staleness', '2h');
     expect(created.code).toBe(0);
@@ -136,12 +142,6 @@ describe('imprint CLI walkthrough', () => {
     expect((await cli('topic', 'list', '--overdue')).stdout.trim()).toBe('no overdue topics');
     expect((await cli('topic', 'describe', 'hourly')).stdout).toContain('published   never');
     expect((await cli('history', 'hourly')).stdout).toContain('expect_every_ms=none');
-  });
-
-  it('poll requires --app (the server audits and limits polls per application): exit 2, nothing polled', async () => {
-    const res = await cli('poll', 'ip-reputation', '--last-seen', '1');
-    expect(res.code).toBe(2);
-    expect(res.stderr).toContain('--app is required: the application to poll as (e.g. --app scorer)');
   });
 
   it('a large publish to a missing topic fails and leaves no blob behind', async () => {
