@@ -9,7 +9,22 @@ import { Command, Option } from 'commander';
 import { downloadPayload } from '../client/fetch.js';
 import { ImprintClient, type TopicChange, type WatchResult } from '../client/imprint-client.js';
 import { PUBLISHER_DEFAULTS, Publisher } from '../client/publisher.js';
-import { MAX_MOVES, MAX_NODE_LIST, parseScope, parseVersion, validatePublishId, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
+import {
+  MAX_MOVES,
+  MAX_NODE_LIST,
+  checkContractLimit,
+  contractOf,
+  parseScope,
+  parseVersion,
+  validateContract,
+  validatePublishId,
+  InvalidArgumentError,
+  type ConsumerIdentity,
+  type Retention,
+  type Scope,
+  type StalenessContract,
+  type VersionRecord,
+} from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
@@ -17,7 +32,7 @@ import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRe
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addSnapshotCommand } from './snapshot.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
-import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
+import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, publishStatusText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
 import { checkHealth } from '../client/health.js';
 import { PROTO_ROOT } from '../proto/loader.js';
@@ -110,6 +125,24 @@ function retentionFrom(o: { keepVersions?: string; keepDays?: string }): Retenti
   const keepDays = parseCount(o.keepDays, 'retention.keepDays');
   if (keepVersions === undefined && keepDays === undefined) return undefined;
   return { ...(keepVersions !== undefined && { keepVersions }), ...(keepDays !== undefined && { keepDays }) };
+}
+
+/** The CLI's names for the staleness contract's fields. */
+const CONTRACT_FLAGS = { expectEveryMs: 'expect-every', maxStalenessMs: 'max-staleness' };
+
+/** A contract flag: "0" or "none" (0: none, or removes it) or a duration (1m to 365d). */
+function contractFlag(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (v.trim() === '0' || v.trim() === 'none') return 0;
+  return checkContractLimit(parseDuration(v, flag), flag);
+}
+
+/** The contract flags given, checked with what they leave in place (`current`), as a patch (0: removes a limit). */
+function contractFrom(o: { expectEvery?: string; maxStaleness?: string }, current: StalenessContract = {}): { expectEveryMs?: number; maxStalenessMs?: number } {
+  const expectEveryMs = contractFlag(o.expectEvery, CONTRACT_FLAGS.expectEveryMs);
+  const maxStalenessMs = contractFlag(o.maxStaleness, CONTRACT_FLAGS.maxStalenessMs);
+  validateContract(contractOf(expectEveryMs ?? current.expectEveryMs ?? 0, maxStalenessMs ?? current.maxStalenessMs ?? 0), CONTRACT_FLAGS);
+  return { ...(expectEveryMs !== undefined && { expectEveryMs }), ...(maxStalenessMs !== undefined && { maxStalenessMs }) };
 }
 
 interface IdentityOpts {
@@ -354,27 +387,33 @@ topic
   .option('--description <text>', 'what the dataset is', '')
   .option('--keep-versions <n>', 'retention: keep the newest N versions')
   .option('--keep-days <d>', 'retention: keep versions younger than D days')
+  .option('--expect-every <duration>', 'staleness contract: the topic is published at least this often (1m to 365d; e.g. 1h); overdue past it')
+  .option('--max-staleness <duration>', 'staleness contract: how stale a consumer may be (1m to 365d, not below --expect-every)')
   .action(
-    withClient(async (client, name: string, o: { owner: string; description: string; keepVersions?: string; keepDays?: string }) => {
-      const t = await client.createTopic({ name, owner: o.owner, description: o.description, retention: retentionFrom(o) ?? {} });
+    withClient(async (client, name: string, o: { owner: string; description: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string }) => {
+      const t = await client.createTopic({ name, owner: o.owner, description: o.description, retention: retentionFrom(o) ?? {}, ...contractFrom(o) });
       out(t, () => `created topic ${t.name}\n${topicText(t)}`);
     }),
   );
 
 topic
   .command('update <name>')
-  .description("change a topic's owner, description or retention")
+  .description("change a topic's owner, description, retention or staleness contract")
   .option('--owner <owner>')
   .option('--description <text>')
   .option('--keep-versions <n>', 'retention: keep the newest N versions')
   .option('--keep-days <d>', 'retention: keep versions younger than D days')
+  .option('--expect-every <duration>', 'staleness contract: published at least this often (1m to 365d); 0 or none removes it')
+  .option('--max-staleness <duration>', 'staleness contract: how stale a consumer may be (1m to 365d); 0 or none removes it')
   .action(
-    withClient(async (client, name: string, o: { owner?: string; description?: string; keepVersions?: string; keepDays?: string }) => {
+    withClient(async (client, name: string, o: { owner?: string; description?: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string }) => {
       const retention = retentionFrom(o);
+      const contract = o.expectEvery !== undefined || o.maxStaleness !== undefined ? contractFrom(o, await client.getTopic(name)) : {};
       const t = await client.updateTopic(name, {
         ...(o.owner !== undefined && { owner: o.owner }),
         ...(o.description !== undefined && { description: o.description }),
         ...(retention && { retention }),
+        ...contract,
       });
       out(t, () => `updated topic ${t.name}\n${topicText(t)}`);
     }),
@@ -389,6 +428,7 @@ topic
       out({ ...d, recentChanges: d.recentChanges.map(changeJson) }, () =>
         [
           topicText(d.topic),
+          `  published   ${publishStatusText(d.publishStatus)}`,
           `  versions    ${d.versionCount}`,
           '  latest by scope:',
           ...d.heads.map((h) => `    ${scopeText(h.scope).padEnd(30)} v${h.version}`),
@@ -481,11 +521,23 @@ topic
 
 topic
   .command('list')
-  .description('all topics')
+  .description('all topics; OVERDUE: since when a topic with --expect-every has not been published as often as it says')
+  .option('--overdue', 'only the overdue topics')
   .action(
-    withClient(async (client) => {
-      const topics = await client.listTopics();
-      out(topics, () => (topics.length ? topics.map((t) => `${t.name.padEnd(32)} v${String(t.latestVersion).padEnd(8)} ${t.owner}`).join('\n') : 'no topics yet'));
+    withClient(async (client, o: { overdue?: boolean }) => {
+      const { topics: all, publishStatus } = await client.listTopicsWithStatus();
+      const status = new Map(publishStatus.map((p) => [p.topic, p]));
+      const topics = all
+        .filter((t) => !o.overdue || (status.get(t.name)?.overdueSinceMs ?? 0) > 0)
+        .map((t) => ({ ...t, ...(status.has(t.name) && { publishStatus: status.get(t.name) }) }));
+      const overdue = (t: (typeof topics)[number]) => (t.expectEveryMs === undefined ? '-' : t.publishStatus?.overdueSinceMs ? `since ${when(t.publishStatus.overdueSinceMs)}` : 'no');
+      out(topics, () =>
+        topics.length
+          ? [`${'TOPIC'.padEnd(32)} ${'LATEST'.padEnd(9)} ${'OVERDUE'.padEnd(32)} OWNER`, ...topics.map((t) => `${t.name.padEnd(32)} v${String(t.latestVersion).padEnd(8)} ${overdue(t).padEnd(32)} ${t.owner}`)].join('\n')
+          : o.overdue
+            ? 'no overdue topics'
+            : 'no topics yet',
+      );
     }),
   );
 

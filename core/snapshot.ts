@@ -107,19 +107,22 @@ export function decodeSnapshot(bytes: Buffer): Snapshot {
  * heads and pins that passed their check when it was written: a target whose record it lacks
  * is treated as failing (a consumer with data stays; one with none gets the newest matching
  * record the snapshot has below it). `known` is false when the snapshot lacks the topic.
+ * `maxStalenessMs`: the topic's contract, as the snapshot has it (snapshots written before
+ * contracts existed have none).
  */
 export function decideFromSnapshot(
   snap: Snapshot,
   topic: string,
   identity: ConsumerIdentity,
   lastSeen: Version,
-): { record?: VersionRecord; pinned: boolean; known: boolean } {
+): { record?: VersionRecord; pinned: boolean; known: boolean; maxStalenessMs?: number } {
   const t = snap.topics.find((x) => x.topic.name === topic);
   if (!t) return { pinned: false, known: false };
   const d = decidePoll(snapshotSource(t), topic, identity, lastSeen);
   // The source answers at once, so does the decision.
   if (d instanceof Promise) throw new ImprintError('INTERNAL', 'decideFromSnapshot: a snapshot source never waits');
-  return d.record ? { record: d.record, pinned: d.pinned, known: true } : { pinned: d.pinned, known: true };
+  const contract = d.maxStalenessMs !== undefined ? { maxStalenessMs: d.maxStalenessMs } : {};
+  return d.record ? { record: d.record, pinned: d.pinned, known: true, ...contract } : { pinned: d.pinned, known: true, ...contract };
 }
 
 /** One topic of a snapshot as a PollSource: every answer at hand. */

@@ -29,6 +29,10 @@ export interface Topic {
   readonly createdAtMs: number;
   /** Highest version published, 0n when none. */
   readonly latestVersion: Version;
+  /** The staleness contract (staleness.ts): how often it is published, ms; absent: no expectation. */
+  readonly expectEveryMs?: number;
+  /** The staleness contract: how stale a consumer may be, ms; absent: no limit. */
+  readonly maxStalenessMs?: number;
 }
 
 export type BlobKind = 'file' | 's3';
@@ -115,6 +119,6 @@ export interface Change {
   readonly reason: string;
   /** publish: its publish id ("" when it had none). */
   readonly publishId: string;
-  /** create-topic, update-topic: the fields set (owner, description, keep_versions, keep_days; "" for a limit removed). */
+  /** create-topic, update-topic: the fields set (owner, description, keep_versions, keep_days, expect_every_ms, max_staleness_ms; "" for a limit removed). */
   readonly details: Readonly<Record<string, string>>;
 }

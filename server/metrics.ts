@@ -13,6 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConcurrencyLimiter } from './limiter.js';
+import type { PublishStatusSource } from './publish-status.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { REREAD_REASONS, type FeedFollower, type PollTable, type Watchers } from './poll/index.js';
 
@@ -29,6 +30,8 @@ export interface ConsumeMetricsOptions {
   readonly poller?: { readonly integrityFailures: number };
   /** Watch streams' counts come from them. @default none */
   readonly watchers?: Pick<Watchers, 'stats'>;
+  /** Every topic's publish status, for imprint_topic_publish_overdue. @default none (not exported) */
+  readonly publishStatus?: PublishStatusSource;
   /** Distinct `app` label values at most. @default 200 */
   readonly maxAppLabels?: number;
 }
@@ -64,6 +67,21 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
     apps.add(app);
     return app;
   };
+
+  const { publishStatus } = opts;
+  if (publishStatus) {
+    new Gauge({
+      name: 'imprint_topic_publish_overdue',
+      help: '1 while a topic is overdue (its latest publish is older than its expect-every), 0 while on time; only topics with an expect-every',
+      labelNames: ['topic'],
+      registers,
+      async collect() {
+        const statuses = await publishStatus.statuses();
+        this.reset();
+        for (const s of statuses) this.set({ topic: s.topic }, s.overdueSinceMs > 0 ? 1 : 0);
+      },
+    });
+  }
 
   const tableAge = new Gauge({
     name: 'imprint_consume_table_age_seconds',

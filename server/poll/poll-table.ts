@@ -320,6 +320,11 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
     };
   }
 
+  /** Every topic's entry in the current table: no store read, nothing counted. */
+  entries(): IterableIterator<TopicEntry> {
+    return this.table.entries.values();
+  }
+
   /** The topic's entry in the current table, if it has one: no store read, nothing counted. */
   peek(topic: string): TopicEntry | undefined {
     return this.table.entries.get(topic);

@@ -12,7 +12,7 @@
  *
  * | rows | what | serves |
  * | --- | --- | --- |
- * | static columns | the topic (owner, description, retention, created_at_ms) and `latest_version`, the per-topic counter | getTopic, listTopics (`SELECT DISTINCT`), the CAS |
+ * | static columns | the topic (owner, description, retention, created_at_ms, the staleness contract) and `latest_version`, the per-topic counter | getTopic, listTopics (`SELECT DISTINCT`), the CAS |
  * | kind 'r', scope_key '', version v | the record of version v: metadata, pointer, digest, the publish's claim id, its scopes (map key -> JSON) and when each was attached | getVersion, listVersions (newest first: `version < ? LIMIT n`), countVersions |
  * | kind 'h', scope_key k, version 0 | the head of scope k: `head_version`, the scope, since when | pollState and scopeHeads now: one slice, no scan |
  * | kind 's', scope_key k, version v | scope k attached to version v at `added_at_ms` | scopeHeads as of a time: `GROUP BY scope_key` over `added_at_ms <= t` (newest version first in each group) |
@@ -275,12 +275,17 @@ const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
   ['fingerprint', 'text'],
   ['id_version', 'bigint'],
   ['change', 'text'],
+  ['expect_every_ms', 'bigint static'],
+  ['max_staleness_ms', 'bigint static'],
 ];
 
 /** CQL text for one keyspace (validated as a plain identifier by config). */
+/** A staleness contract's limit as a column: null for none. */
+const contractMs = (ms: number | undefined): bigint | null => (ms === undefined ? null : BigInt(ms));
+
 function cqlFor(ks: string) {
   const RECORD_COLUMNS = 'topic, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, scopes, scope_added, publish_id';
-  const TOPIC_COLUMNS = 'topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version';
+  const TOPIC_COLUMNS = 'topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version, expect_every_ms, max_staleness_ms';
   const RECORD_KEY = `topic = ? AND kind = 'r' AND scope_key = '' AND version = ?`;
   return {
     ddl: (replication: Readonly<Record<string, string>>) => [
@@ -353,8 +358,8 @@ function cqlFor(ks: string) {
     addColumn: (column: string, type: string) => `ALTER TABLE ${ks}.topics ADD ${column} ${type}`,
     keyspaceReplication: 'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
 
-    createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
-    restoreTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+    createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
+    restoreTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
     topic: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics WHERE topic = ?`,
     allTopics: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics`,
     updateTopic: (sets: readonly string[]) => `UPDATE ${ks}.topics SET ${sets.map((s) => `${s} = ?`).join(', ')} WHERE topic = ? IF EXISTS`,
@@ -818,7 +823,7 @@ export class CassandraMetadataStore implements JanitorStore {
   // ---- topics ----
 
   async createTopic(t: NewTopic, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
-    const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs)];
+    const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs)];
     const history = this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: topicDetails(t) }));
     await this.announce('createTopic', t.name, 'create-topic', 0n);
     const rs = await this.conditional('createTopic', [{ query: this.cql.createTopic, params }, history]);
@@ -830,7 +835,8 @@ export class CassandraMetadataStore implements JanitorStore {
       if (!row) throw new UnavailableError(`${this.where}: topic "${t.name}" was not created (Cassandra did not answer in time); try again`);
       const topic = toTopic(row);
       const mine = topic.owner === t.owner && topic.description === t.description && topic.createdAtMs === nowMs &&
-        topic.retention.keepVersions === t.retention.keepVersions && topic.retention.keepDays === t.retention.keepDays;
+        topic.retention.keepVersions === t.retention.keepVersions && topic.retention.keepDays === t.retention.keepDays &&
+        topic.expectEveryMs === t.expectEveryMs && topic.maxStalenessMs === t.maxStalenessMs;
       if (!mine) throw new AlreadyExistsError(`topic "${t.name}"`);
       await this.confirm('createTopic', t.name, 'create-topic', 0n);
       return topic;
@@ -846,6 +852,9 @@ export class CassandraMetadataStore implements JanitorStore {
     if (patch.description !== undefined) set.push(['description', patch.description]);
     // New retention replaces both limits (null deletes the one not given), as in SQLite.
     if (patch.retention) set.push(['keep_versions', patch.retention.keepVersions ?? null], ['keep_days', patch.retention.keepDays ?? null]);
+    // A contract limit of 0 removes it (null).
+    if (patch.expectEveryMs !== undefined) set.push(['expect_every_ms', patch.expectEveryMs === 0 ? null : BigInt(patch.expectEveryMs)]);
+    if (patch.maxStalenessMs !== undefined) set.push(['max_staleness_ms', patch.maxStalenessMs === 0 ? null : BigInt(patch.maxStalenessMs)]);
     const sets = set.map(([c]) => c);
     const params: Params = set.map(([, v]) => v);
     if (sets.length === 0) return this.mustGetTopic(name);
@@ -1037,7 +1046,7 @@ export class CassandraMetadataStore implements JanitorStore {
     // 1. The topic's partition in one conditional batch: the topic (IF NOT EXISTS) with its
     //    counter at the plan's latest version, the records, their scopes, the heads, the history.
     const stmts: Statement[] = [
-      { query: this.cql.restoreTopic, params: [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(t.createdAtMs), t.latestVersion] },
+      { query: this.cql.restoreTopic, params: [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(t.createdAtMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), t.latestVersion] },
       this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: { ...topicDetails(t), ...details } })),
     ];
     for (const r of plan.records) {
@@ -1474,6 +1483,8 @@ function isTopicRow(row: Row): boolean {
 function toTopic(r: Row): Topic {
   const keepVersions = int(r, 'keep_versions');
   const keepDays = int(r, 'keep_days');
+  const expectEveryMs = big(r, 'expect_every_ms');
+  const maxStalenessMs = big(r, 'max_staleness_ms');
   return {
     name: str(r, 'topic') ?? '',
     owner: str(r, 'owner') ?? '',
@@ -1481,6 +1492,8 @@ function toTopic(r: Row): Topic {
     retention: { ...(keepVersions !== undefined && { keepVersions }), ...(keepDays !== undefined && { keepDays }) },
     createdAtMs: Number(big(r, 'created_at_ms') ?? 0n),
     latestVersion: big(r, 'latest_version') ?? 0n,
+    ...(expectEveryMs !== undefined && { expectEveryMs: Number(expectEveryMs) }),
+    ...(maxStalenessMs !== undefined && { maxStalenessMs: Number(maxStalenessMs) }),
   };
 }
 

@@ -23,19 +23,23 @@
  * topics, so that consume instances re-read only the topics that changed.
  */
 import type { ChangeFeed } from './change-feed.js';
-import type { Actor, Change, NewVersion, Pin, RestorePlan, Retention, Scope, ScopeHead, SnapshotOrigin, Topic, Version, VersionRecord } from '../../core/index.js';
+import type { Actor, Change, NewVersion, Pin, RestorePlan, Retention, Scope, ScopeHead, SnapshotOrigin, StalenessContract, Topic, Version, VersionRecord } from '../../core/index.js';
 
-export interface NewTopic {
+/** A new topic; its staleness contract's fields are absent for none. */
+export interface NewTopic extends StalenessContract {
   readonly name: string;
   readonly owner: string;
   readonly description: string;
   readonly retention: Retention;
 }
 
+/** The fields to change; an expectEveryMs or maxStalenessMs of 0 removes that limit. */
 export interface TopicPatch {
   readonly owner?: string;
   readonly description?: string;
   readonly retention?: Retention;
+  readonly expectEveryMs?: number;
+  readonly maxStalenessMs?: number;
 }
 
 /** What a poll needs to decide, read in one go. */

@@ -59,7 +59,9 @@ CREATE TABLE IF NOT EXISTS topics (
   keep_versions INTEGER,
   keep_days INTEGER,
   created_at_ms INTEGER NOT NULL,
-  latest_version INTEGER NOT NULL DEFAULT 0
+  latest_version INTEGER NOT NULL DEFAULT 0,
+  expect_every_ms INTEGER,
+  max_staleness_ms INTEGER
 ) STRICT;
 CREATE TABLE IF NOT EXISTS versions (
   topic TEXT NOT NULL,
@@ -134,6 +136,8 @@ CREATE INDEX IF NOT EXISTS history_by_topic ON history (topic, seq);
 const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
   { table: 'versions', column: 'publish_id', type: 'TEXT' },
   { table: 'versions', column: 'fingerprint', type: 'TEXT' },
+  { table: 'topics', column: 'expect_every_ms', type: 'INTEGER' },
+  { table: 'topics', column: 'max_staleness_ms', type: 'INTEGER' },
 ];
 
 /** Indexes over added columns: created after the columns are there. */
@@ -163,6 +167,8 @@ interface TopicRow {
   keep_days: bigint | null;
   created_at_ms: bigint;
   latest_version: bigint;
+  expect_every_ms: bigint | null;
+  max_staleness_ms: bigint | null;
 }
 
 interface VersionRow {
@@ -247,8 +253,8 @@ export class SqliteMetadataStore implements JanitorStore {
       .transaction((): Topic => {
         try {
           this
-            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
-            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs);
+            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null);
         } catch (err) {
           if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
           throw err;
@@ -263,11 +269,21 @@ export class SqliteMetadataStore implements JanitorStore {
     return this.db
       .transaction((): Topic => {
         const current = this.mustGetTopic(name);
-        if (patch.owner === undefined && patch.description === undefined && !patch.retention) return current; // nothing to change
+        if (Object.keys(topicDetails(patch)).length === 0) return current; // nothing to change
         const r = patch.retention ?? current.retention;
+        // A contract limit: the patch's (0 removes it), else the current one.
+        const limit = (given: number | undefined, now: number | undefined) => (given === undefined ? (now ?? null) : given || null);
         this
-          .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ? WHERE name = ?')
-          .run(patch.owner ?? current.owner, patch.description ?? current.description, r.keepVersions ?? null, r.keepDays ?? null, name);
+          .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ?, expect_every_ms = ?, max_staleness_ms = ? WHERE name = ?')
+          .run(
+            patch.owner ?? current.owner,
+            patch.description ?? current.description,
+            r.keepVersions ?? null,
+            r.keepDays ?? null,
+            limit(patch.expectEveryMs, current.expectEveryMs),
+            limit(patch.maxStalenessMs, current.maxStalenessMs),
+            name,
+          );
         this.addHistory(changeDraft('update-topic', name, nowMs, by, { details: topicDetails(patch) }));
         return this.mustGetTopic(name);
       })
@@ -381,8 +397,8 @@ export class SqliteMetadataStore implements JanitorStore {
         // 1. The topic, its counter at the plan's latest version; refused when it exists.
         try {
           this
-            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?)')
-            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, t.createdAtMs, t.latestVersion);
+            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, t.createdAtMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null, t.latestVersion);
         } catch (err) {
           if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
           throw err;
@@ -627,6 +643,8 @@ function toTopic(r: TopicRow): Topic {
     },
     createdAtMs: Number(r.created_at_ms),
     latestVersion: r.latest_version,
+    ...(r.expect_every_ms !== null && { expectEveryMs: Number(r.expect_every_ms) }),
+    ...(r.max_staleness_ms !== null && { maxStalenessMs: Number(r.max_staleness_ms) }),
   };
 }
 

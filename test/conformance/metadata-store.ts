@@ -103,6 +103,34 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
       expect(await store.getTopic(`${topic}-missing`)).toBeUndefined();
     });
 
+    it('keeps a staleness contract: created with it, each limit changed or removed (0) alone, in the history and the poll state', async () => {
+      const name = `${topic}-contract`;
+      const c = await store.createTopic({ name, owner: 'team', description: '', retention: {}, expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 }, 1_000);
+      expect(c).toMatchObject({ expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 });
+      expect(await store.getTopic(name)).toMatchObject({ expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 });
+      expect((await store.listTopics()).find((t) => t.name === name)).toMatchObject({ expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 });
+      // One limit changed leaves the other; 0 removes one; other fields leave both.
+      expect(await store.updateTopic(name, { maxStalenessMs: 10_800_000 }, 2_000)).toMatchObject({ expectEveryMs: 3_600_000, maxStalenessMs: 10_800_000 });
+      expect(await store.updateTopic(name, { owner: 'other' }, 3_000)).toMatchObject({ owner: 'other', expectEveryMs: 3_600_000, maxStalenessMs: 10_800_000 });
+      const cleared = await store.updateTopic(name, { expectEveryMs: 0 }, 4_000);
+      expect(cleared.expectEveryMs).toBeUndefined();
+      expect(cleared.maxStalenessMs).toBe(10_800_000);
+      expect((await store.pollState(name))?.topic).toMatchObject({ maxStalenessMs: 10_800_000 });
+      expect((await store.pollState(name))?.topic.expectEveryMs).toBeUndefined();
+      // A topic without one has neither field.
+      const plain = await store.getTopic(topic);
+      expect(plain && 'expectEveryMs' in plain).toBe(false);
+      expect(plain && 'maxStalenessMs' in plain).toBe(false);
+      // The history says what each change set ("" for a limit removed).
+      const details = (await store.listHistory(name, { limit: 10 })).map((e) => e.details);
+      expect(details).toEqual([
+        { expect_every_ms: '' },
+        { owner: 'other' },
+        { max_staleness_ms: '10800000' },
+        { owner: 'team', description: '', keep_versions: '', keep_days: '', expect_every_ms: '3600000', max_staleness_ms: '7200000' },
+      ]);
+    });
+
     it('refuses a second topic of the same name and updates of unknown ones', async () => {
       await expect(store.createTopic({ name: topic, owner: 'x', description: '', retention: {} }, 2_000)).rejects.toBeInstanceOf(AlreadyExistsError);
       expect((await store.getTopic(topic))?.owner).toBe('team');
@@ -451,7 +479,7 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
       };
       /** A topic as the janitor's snapshot holds it: heads v7 (*, region=eu) and v5 (region=us), a pin of v3 for region=eu. */
       const snapshotTopic = (t: string): SnapshotTopic => ({
-        topic: { name: t, owner: 'trust-team', description: 'ip scores', retention: { keepVersions: 5 }, createdAtMs: 50, latestVersion: 7n },
+        topic: { name: t, owner: 'trust-team', description: 'ip scores', retention: { keepVersions: 5 }, createdAtMs: 50, latestVersion: 7n, expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 },
         heads: [
           { scope: {}, version: 7n, sinceMs: 350 },
           { scope: { region: 'eu' }, version: 7n, sinceMs: 300 },

@@ -142,6 +142,28 @@ describe('imprint CLI walkthrough', () => {
     expect(res.stderr).toContain('--app is required: the application to poll as (e.g. --app scorer)');
   });
 
+  it('staleness contract: topic create/update --expect-every --max-staleness, bad values named by their flag; topic list shows OVERDUE, --overdue only those', async () => {
+    const created = await cli('topic', 'create', 'hourly', '--expect-every', '1h', '--max-staleness', '2h');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('contract    published every 1h, consumers at most 2h stale');
+    const below = await cli('topic', 'update', 'hourly', '--max-staleness', '30m');
+    expect(below.code).toBe(2);
+    expect(below.stderr).toContain('max-staleness must not be below expect-every (3600000)');
+    const short = await cli('topic', 'create', 'fast', '--expect-every', '10s');
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain('expect-every must be 0 (none) or a whole number of milliseconds from 60000 (1 minute)');
+    const cleared = await cli('topic', 'update', 'hourly', '--expect-every', 'none');
+    expect(cleared.stdout).toContain('published every -, consumers at most 2h stale');
+    await cli('topic', 'update', 'hourly', '--expect-every', '1h');
+    const list = await cli('topic', 'list');
+    expect(list.stdout).toMatch(/^TOPIC\s+LATEST\s+OVERDUE\s+OWNER$/m);
+    expect(list.stdout).toMatch(/^hourly\s+v0\s+no\s/m);
+    expect(list.stdout).toMatch(/^ip-reputation\s+v\d+\s+-\s/m);
+    expect((await cli('topic', 'list', '--overdue')).stdout.trim()).toBe('no overdue topics');
+    expect((await cli('topic', 'describe', 'hourly')).stdout).toContain('published   never');
+    expect((await cli('history', 'hourly')).stdout).toContain('expect_every_ms=none');
+  });
+
   it('a large publish to a missing topic fails and leaves no blob behind', async () => {
     const large = path.join(dir, 'orphan.bin');
     fs.writeFileSync(large, randomBytes(2 * 1024 * 1024));
