@@ -318,7 +318,10 @@ export class ConsumersFold {
   /**
    * Forgets what no view with `sinceMs` at or after `cutoffMs` can show: nodes every word of
    * which was last seen before it (with their moves), and summaries older than it. Bounds the
-   * memory of a long-lived fold to the nodes seen since the cutoff.
+   * memory of a long-lived fold to the nodes seen since the cutoff. Exact for the events
+   * Holdings write: a hold's sighting moves forward only with a later summary of its replica,
+   * and a replica that still tracks a node counts it in a summary every period, so a hold not
+   * brought forward since the cutoff is one its replica forgot (or the replica stopped).
    */
   prune(cutoffMs: number): void {
     for (const [k, byReplica] of this.words) {

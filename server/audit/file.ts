@@ -146,18 +146,35 @@ export class FileAuditSink implements AuditSink {
       this.takePending();
       return;
     }
-    const text = this.pendingLines.length === 1 ? (this.pendingLines[0] as string) : this.pendingLines.join('');
-    const bytes = Buffer.byteLength(text);
+    // 1. A new day starts a new file; so do lines that would take the file past maxFileBytes
+    //    (as many whole lines as fit go first; a file takes at least one line).
     if (this.activeBytes === 0) this.activeDay = utcDay(this.clock());
-    if (this.activeBytes > 0 && (utcDay(this.clock()) !== this.activeDay || this.activeBytes + bytes > this.settings.maxFileBytes)) {
+    else if (utcDay(this.clock()) !== this.activeDay) {
       this.rotation = this.rotate();
       return;
     }
-    for (const e of this.takePending()) this.summary.add(e);
-    this.stream.write(text);
+    let take = 0;
+    let bytes = 0;
+    for (const line of this.pendingLines) {
+      const b = Buffer.byteLength(line);
+      if (this.activeBytes + bytes + b > this.settings.maxFileBytes && (take > 0 || this.activeBytes > 0)) break;
+      take++;
+      bytes += b;
+    }
+    if (take === 0) {
+      this.rotation = this.rotate();
+      return;
+    }
+    // 2. Those lines go to the stream as one write, and into the summary.
+    const lines = this.pendingLines.splice(0, take);
+    for (const e of this.pending.splice(0, take)) this.summary.add(e);
+    this.pendingBytes -= lines.reduce((n, l) => n + l.length, 0);
+    this.stream.write(lines.length === 1 ? (lines[0] as string) : lines.join(''));
     this.activeBytes += bytes;
     this.bytesSinceSnapshot += bytes;
     if (this.bytesSinceSnapshot >= this.snapshotEvery) this.saveSummary();
+    // 3. What did not fit goes to the next file.
+    if (this.pending.length > 0) this.rotation = this.rotate();
   };
 
   private takePending(): HoldingEvent[] {
