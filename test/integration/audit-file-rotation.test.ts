@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, consumersView, movesOf, type HoldingEvent } from '../../core/index.js';
+import { InvalidArgumentError, consumersView, movesOf, type GoneEvent, type HoldEvent, type HoldingEvent } from '../../core/index.js';
 import { FileAuditSink, readAuditFile } from '../../server/audit/file.js';
 import { identity, tempDir } from '../helpers.js';
 
@@ -170,7 +170,7 @@ describe('file audit summary', () => {
   // brought forward by a later summary of its replica.
   it('with files deleted, still answers as consumersView over every line for windows from the oldest kept event on, and forgets older nodes', async () => {
     const dir = tempDir();
-    const events = randomEvents(7, 3000).filter((e) => e.kind !== 'summary').map((e) => (e.kind === 'summary' ? e : { ...e, identity: { ...e.identity, nodeId: `${e.identity.nodeId}-${Math.floor((e.atMs - T0) / 600_000)}` } }));
+    const events = randomEvents(7, 3000).filter((e): e is HoldEvent | GoneEvent => e.kind !== 'summary').map((e) => ({ ...e, identity: { ...e.identity, nodeId: `${e.identity.nodeId}-${Math.floor((e.atMs - T0) / 600_000)}` } }));
     const sink = new FileAuditSink({ file: path.join(dir, 'events.jsonl'), maxFileBytes: 8192, keepFiles: 3 });
     for (const e of events) {
       sink.record(e);
@@ -183,7 +183,7 @@ describe('file audit summary', () => {
       const q = { sinceMs, nodeLimit: 10_000 };
       expect(await sink.consumers('model', q)).toEqual(consumersView('model', q, events));
     }
-    const everSeen = new Set(events.flatMap((e) => (e.kind === 'summary' ? [] : [`${e.topic}/${e.identity.nodeId}`]))).size;
+    const everSeen = new Set(events.map((e) => `${e.topic}/${e.identity.nodeId}`)).size;
     expect(sink.summaryNodes()).toBeLessThan(everSeen / 2);
     await sink.close();
   });
