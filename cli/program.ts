@@ -156,6 +156,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   audit: AuditKind;
   esUrl?: string;
   esReplicas?: string;
+  auditRetentionDays?: string;
   role: Role;
   refreshMs: string;
   tailMs: string;
@@ -183,6 +184,10 @@ addStoreOptions(
     .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
     .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL'))
     .addOption(new Option('--es-replicas <n>', 'replicas of each audit index (0-10; default 0, green on a single node: give 1 or more on a cluster)').env('IMPRINT_ES_REPLICAS'))
+    .addOption(
+      new Option('--audit-retention-days <days>', "days each audit index is kept (1-36500; default 30): Elasticsearch's ILM policy deletes it after that")
+        .env('IMPRINT_AUDIT_RETENTION_DAYS'),
+    )
     .addOption(
       new Option('--audit-file-max-bytes <bytes>', 'file audit: the file is rotated before it would pass this size, and at UTC midnight (4096-1099511627776)')
         .env('IMPRINT_AUDIT_FILE_MAX_BYTES')
@@ -276,6 +281,7 @@ Examples:
       audit: o.audit,
       ...(o.esUrl !== undefined && { esUrl: o.esUrl }),
       ...(o.esReplicas !== undefined && { esReplicas: parseCount(o.esReplicas, 'es-replicas') }),
+      ...(o.audit === 'elasticsearch' && o.auditRetentionDays !== undefined && { esRetentionDays: parseCount(o.auditRetentionDays, 'audit-retention-days') }),
       ...(o.audit === 'file' && { auditFiles: Object.fromEntries(Object.entries(auditFiles).filter(([, v]) => v !== undefined)) }),
       role: o.role,
       ...(refreshMs !== undefined && { refreshMs }),
@@ -318,7 +324,7 @@ Imprint is serving on ${o.host}:${server.port}
   metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
-  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
+  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}

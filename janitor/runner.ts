@@ -1,5 +1,5 @@
 /**
- * The janitor's loop: each job (snapshot, purge, audit-index purge) runs on its own interval,
+ * The janitor's loop: each job (snapshot, purge) runs on its own interval,
  * and only while this janitor holds the job's lease in the metadata store, so several
  * janitors may run and only one does each job at a time.
  */
@@ -11,7 +11,7 @@ import type { JanitorStore } from '../server/store/metadata-store.js';
 import { purgeRetention, type PurgeResult } from './purge.js';
 import { writeSnapshot, type SnapshotResult } from './snapshot.js';
 
-export type JobName = 'snapshot' | 'purge' | 'audit-purge';
+export type JobName = 'snapshot' | 'purge';
 
 export interface JanitorOptions {
   readonly store: JanitorStore;
@@ -21,8 +21,6 @@ export interface JanitorOptions {
   readonly snapshotEveryMs?: number;
   /** @default 24 hours */
   readonly purgeEveryMs?: number;
-  /** Deletes audit indices past their retention (Elasticsearch sink); none: the job does not run. */
-  readonly purgeAuditIndices?: (nowMs: number) => Promise<string[]>;
   /** @default "<hostname>-<random>" */
   readonly holder?: string;
   /** @default Date.now */
@@ -34,12 +32,12 @@ export interface JobOutcome {
   readonly job: JobName;
   /** False when another janitor holds the lease. */
   readonly ran: boolean;
-  readonly result?: SnapshotResult | PurgeResult | string[];
+  readonly result?: SnapshotResult | PurgeResult;
   readonly error?: string;
 }
 
 export class Janitor {
-  private readonly o: Required<Omit<JanitorOptions, 'purgeAuditIndices' | 'log' | 'clock'>> & Pick<JanitorOptions, 'purgeAuditIndices'> & { log: Logger; clock: () => number };
+  private readonly o: Required<Omit<JanitorOptions, 'log' | 'clock'>> & { log: Logger; clock: () => number };
   private timers: NodeJS.Timeout[] = [];
   private running = new Set<Promise<unknown>>();
 
@@ -49,7 +47,6 @@ export class Janitor {
       blobStores: o.blobStores,
       snapshotEveryMs: o.snapshotEveryMs ?? 5 * 60_000,
       purgeEveryMs: o.purgeEveryMs ?? 24 * 60 * 60_000,
-      purgeAuditIndices: o.purgeAuditIndices,
       holder: o.holder ?? `${hostname()}-${randomUUID().slice(0, 8)}`,
       clock: o.clock ?? Date.now,
       log: o.log ?? silentLogger,
@@ -73,9 +70,7 @@ export class Janitor {
       const result =
         job === 'snapshot'
           ? await writeSnapshot({ store, blobStores: this.o.blobStores, clock, log })
-          : job === 'purge'
-            ? await purgeRetention({ store, blobStores: this.o.blobStores, clock, log })
-            : await (this.o.purgeAuditIndices?.(clock()) ?? Promise.resolve([]));
+          : await purgeRetention({ store, blobStores: this.o.blobStores, clock, log });
       return { job, ran: true, result };
     } catch (err) {
       log.error('janitor job failed; it runs again next interval', { job, err });
@@ -87,7 +82,7 @@ export class Janitor {
 
   /** Each job once (`imprint janitor --once`). */
   async runOnce(): Promise<JobOutcome[]> {
-    const jobs: JobName[] = ['snapshot', 'purge', ...(this.o.purgeAuditIndices ? (['audit-purge'] as const) : [])];
+    const jobs: JobName[] = ['snapshot', 'purge'];
     const out: JobOutcome[] = [];
     for (const j of jobs) out.push(await this.runJob(j));
     return out;
@@ -104,7 +99,6 @@ export class Janitor {
     };
     every('snapshot', this.o.snapshotEveryMs, 0);
     every('purge', this.o.purgeEveryMs, this.o.purgeEveryMs);
-    if (this.o.purgeAuditIndices) every('audit-purge', this.o.purgeEveryMs, this.o.purgeEveryMs);
   }
 
   async stop(): Promise<void> {

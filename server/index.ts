@@ -140,7 +140,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const ownAudit = o.auditSink === undefined;
   let audit: AuditSink;
   try {
-    audit = o.auditSink ?? (o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, replicas: o.esReplicas, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, ...o.auditFiles, log }));
+    audit = o.auditSink ?? (o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, replicas: o.esReplicas, retentionDays: o.esRetentionDays, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, ...o.auditFiles, log }));
   } catch (err) {
     if (ownStore) await store.close();
     throw new DataDirError(`cannot open the audit file ${o.auditFile}: ${err instanceof Error ? err.message : String(err)}`, err);
