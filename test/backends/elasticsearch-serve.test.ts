@@ -36,7 +36,7 @@ describe('serve --audit elasticsearch', () => {
   });
 
   it('says where audit goes', () => {
-    expect(served.output()).toMatch(/audit\s+elasticsearch http:\/\/127\.0\.0\.1:\d+ \(imprint-audit-\*, 0 replicas\)/);
+    expect(served.output()).toMatch(/audit\s+elasticsearch http:\/\/127\.0\.0\.1:\d+ \(imprint-audit-\*, 0 replicas, kept 30 days\)/);
   });
 
   it('indexes a hold event per node that moved or first polled, and topic consumers and moves answer from Elasticsearch', async () => {
