@@ -345,9 +345,11 @@ export class ConsumersFold {
     return this.words.size;
   }
 
-  /** The kept events, as plain data (`fromJSON` restores exactly this fold). */
+  /** The kept events, as plain data (`fromJSON` restores exactly this fold); a move that is also its replica's latest word is written once. */
   toJSON(): ConsumersFoldData {
-    return { words: [...this.words.values()].flatMap((m) => [...m.values()]), moves: [...this.lastMove.values()], summaries: [...this.summaries.values()] };
+    const moves: ConsumersFoldData['moves'][number][] = [];
+    for (const [k, m] of this.lastMove) moves.push(this.words.get(k)?.get(m.replica) === m ? { wordOf: m.replica, node: k } : m);
+    return { words: [...this.words.values()].flatMap((m) => [...m.values()]), moves, summaries: [...this.summaries.values()] };
   }
 
   static fromJSON(d: ConsumersFoldData): ConsumersFold {
@@ -361,7 +363,12 @@ export class ConsumersFold {
       }
       byReplica.set(e.replica, e);
     }
-    for (const m of d.moves) f.lastMove.set(nodeKey(m.identity), m);
+    for (const m of d.moves) {
+      if ('wordOf' in m) {
+        const w = f.words.get(m.node)?.get(m.wordOf);
+        if (w?.kind === 'hold') f.lastMove.set(m.node, w);
+      } else f.lastMove.set(nodeKey(m.identity), m);
+    }
     for (const s of d.summaries) f.summaries.set(`${s.replica}\u0000${summaryKey(s, s.version)}`, s);
     return f;
   }
@@ -409,7 +416,8 @@ export class ConsumersFold {
 /** A ConsumersFold as plain data (what a sink persists). */
 export interface ConsumersFoldData {
   readonly words: readonly (HoldEvent | GoneEvent)[];
-  readonly moves: readonly HoldEvent[];
+  /** A node's latest move, or (the same event as its replica's latest word) where to find it. */
+  readonly moves: readonly (HoldEvent | { readonly wordOf: string; readonly node: string })[];
   readonly summaries: readonly SummaryEvent[];
 }
 
