@@ -27,7 +27,6 @@ function summary(o: JobOutcome): string {
   if (o.job === 'purge' && r && 'purged' in r) {
     return `purge: ${r.purged.length} versions deleted over ${r.topics} topics${r.failures.length ? `; ${r.failures.length} objects could not be deleted (retried next run)` : ''}${r.kept.length ? `; ${r.kept.length} objects left alone (outside the topic's prefix, or still named by a kept version)` : ''}`;
   }
-  if (o.job === 'audit-purge' && Array.isArray(r)) return `audit-purge: ${r.length} audit indices deleted${r.length ? ` (${r.join(', ')})` : ''}`;
   return `${o.job}: done`;
 }
 
@@ -37,27 +36,23 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       .description('write the fallback snapshot to every region and purge versions outside retention (only one janitor does each job at a time)')
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
       .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').env('IMPRINT_PURGE_EVERY').default('24h'))
-      .addOption(new Option('--es-url <url>', 'also delete daily audit indices past --audit-retention-days in this Elasticsearch').env('IMPRINT_ES_URL'))
-      .addOption(new Option('--audit-retention-days <days>', 'days of audit indices to keep').env('IMPRINT_AUDIT_RETENTION_DAYS').default('30'))
+      // Deprecated, accepted so existing deployments (and docker-compose.yml's shared environment) keep starting:
+      // audit indices are deleted by Elasticsearch's ILM policy, which `imprint serve --audit-retention-days` sets.
+      .addOption(new Option('--es-url <url>', 'deprecated, ignored: audit retention is the ILM policy `imprint serve` sets').env('IMPRINT_ES_URL').hideHelp())
+      .addOption(new Option('--audit-retention-days <days>', 'deprecated, ignored: give it to `imprint serve`').env('IMPRINT_AUDIT_RETENTION_DAYS').hideHelp())
       .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics and job health at /healthz (default: none)').env('IMPRINT_METRICS_PORT'))
       .addOption(new Option('--host <host>', 'address the metrics port binds (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1')),
-  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; esUrl?: string; auditRetentionDays: string; metricsPort?: string; host: string }) => {
+  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; esUrl?: string; auditRetentionDays?: string; metricsPort?: string; host: string }) => {
     const log = createLogger();
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
     if (o.metricsPort !== undefined && !(/^[0-9]+$/.test(o.metricsPort) && Number(o.metricsPort) <= 65535)) throw new InvalidArgumentError('metrics-port', 'must be a port number 0-65535', o.metricsPort);
     const blobStores = await blobStoresFrom(o, ctx.blobDir());
     const store = await openJanitorStore(o, ctx.dataDir(), log);
-    const retentionDays = Number(o.auditRetentionDays);
-    if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new InvalidArgumentError('audit-retention-days', 'must be a whole number >= 1', o.auditRetentionDays);
-    let purgeAuditIndices: ((nowMs: number) => Promise<string[]>) | undefined;
-    if (o.esUrl) {
-      const { Client } = await import('@elastic/elasticsearch');
-      const { purgeAuditIndices: purge } = await import('../server/audit/elasticsearch.js');
-      const es = new Client({ node: o.esUrl });
-      purgeAuditIndices = (nowMs) => purge(es, { retentionDays, nowMs });
+    if (o.esUrl !== undefined || o.auditRetentionDays !== undefined) {
+      log.warn('--es-url and --audit-retention-days (IMPRINT_ES_URL, IMPRINT_AUDIT_RETENTION_DAYS) are ignored by the janitor: audit indices are deleted by the ILM policy `imprint serve --audit-retention-days` sets');
     }
-    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, log, ...(purgeAuditIndices && { purgeAuditIndices }) });
+    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, log });
     if (o.once) {
       const outcomes = await janitor.runOnce();
       process.stdout.write(`${ctx.json() ? toJson(outcomes) : outcomes.map(summary).join('\n')}\n`);

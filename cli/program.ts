@@ -27,7 +27,7 @@ import {
 } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
-import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
+import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addSnapshotCommand } from './snapshot.js';
@@ -190,6 +190,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   audit: AuditKind;
   esUrl?: string;
   esReplicas?: string;
+  auditRetentionDays?: string;
   role: Role;
   refreshMs: string;
   tailMs: string;
@@ -203,6 +204,8 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   auditQuietMs: string;
   auditSummaryMs: string;
   auditMaxHoldings: string;
+  auditFileMaxBytes: string;
+  auditFileKeep: string;
   drainMs: string;
 }
 
@@ -215,6 +218,16 @@ addStoreOptions(
     .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
     .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL'))
     .addOption(new Option('--es-replicas <n>', 'replicas of each audit index (0-10; default 0, green on a single node: give 1 or more on a cluster)').env('IMPRINT_ES_REPLICAS'))
+    .addOption(
+      new Option('--audit-retention-days <days>', "days each audit index is kept (1-36500; default 30): Elasticsearch's ILM policy deletes it after that")
+        .env('IMPRINT_AUDIT_RETENTION_DAYS'),
+    )
+    .addOption(
+      new Option('--audit-file-max-bytes <bytes>', 'file audit: the file is rotated before it would pass this size, and at UTC midnight (4096-1099511627776)')
+        .env('IMPRINT_AUDIT_FILE_MAX_BYTES')
+        .default(String(AUDIT_FILE_DEFAULTS.maxFileBytes)),
+    )
+    .addOption(new Option('--audit-file-keep <n>', 'file audit: rotated files kept; older ones are deleted, oldest first (1-10000)').env('IMPRINT_AUDIT_FILE_KEEP').default(String(AUDIT_FILE_DEFAULTS.keepFiles)))
     .addOption(
       new Option('--role <role>', 'publish: Publisher and Operator; consume: Consumer from an in-memory poll table, throttled per app; all: everything')
         .choices(ROLES)
@@ -287,6 +300,7 @@ Examples:
       auditIntervalMs: parseCount(o.watchAuditIntervalMs, 'watch-audit-interval-ms'),
     };
     const drainMs = parseCount(o.drainMs, 'drain-ms');
+    const auditFiles = { maxFileBytes: parseCount(o.auditFileMaxBytes, 'audit-file-max-bytes'), keepFiles: parseCount(o.auditFileKeep, 'audit-file-keep') };
     const holdings = {
       quietMs: parseCount(o.auditQuietMs, 'audit-quiet-ms'),
       summaryMs: parseCount(o.auditSummaryMs, 'audit-summary-ms'),
@@ -301,6 +315,8 @@ Examples:
       audit: o.audit,
       ...(o.esUrl !== undefined && { esUrl: o.esUrl }),
       ...(o.esReplicas !== undefined && { esReplicas: parseCount(o.esReplicas, 'es-replicas') }),
+      ...(o.audit === 'elasticsearch' && o.auditRetentionDays !== undefined && { esRetentionDays: parseCount(o.auditRetentionDays, 'audit-retention-days') }),
+      ...(o.audit === 'file' && { auditFiles: Object.fromEntries(Object.entries(auditFiles).filter(([, v]) => v !== undefined)) }),
       role: o.role,
       ...(refreshMs !== undefined && { refreshMs }),
       ...(tailMs !== undefined && { tailMs }),
@@ -342,7 +358,7 @@ Imprint is serving on ${o.host}:${server.port}
   metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
-  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas)` : server.options.auditFile}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
+  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}

@@ -1,5 +1,5 @@
 /**
- * The janitor's loop: each job (snapshot, purge, audit-index purge) runs on its own interval,
+ * The janitor's loop: each job (snapshot, purge) runs on its own interval,
  * and only while this janitor holds the job's lease in the metadata store, so several
  * janitors may run and only one does each job at a time. Each success is recorded in the
  * store too, so every janitor judges a job overdue from the same facts (health()).
@@ -13,7 +13,7 @@ import type { JanitorStore } from '../server/store/metadata-store.js';
 import { purgeRetention, type PurgeResult } from './purge.js';
 import { writeSnapshot, type SnapshotResult } from './snapshot.js';
 
-export type JobName = 'snapshot' | 'purge' | 'audit-purge';
+export type JobName = 'snapshot' | 'purge';
 
 export interface JanitorOptions {
   readonly store: JanitorStore;
@@ -23,8 +23,6 @@ export interface JanitorOptions {
   readonly snapshotEveryMs?: number;
   /** @default 24 hours */
   readonly purgeEveryMs?: number;
-  /** Deletes audit indices past their retention (Elasticsearch sink); none: the job does not run. */
-  readonly purgeAuditIndices?: (nowMs: number) => Promise<string[]>;
   /** A job is overdue when it has not succeeded for twice its interval plus this. @default 1 minute */
   readonly overdueGraceMs?: number;
   /** @default "<hostname>-<random>" */
@@ -44,7 +42,7 @@ export interface JobOutcome {
   readonly outcome: JobResultKind;
   /** How long the job ran (0 when skipped). */
   readonly durationMs: number;
-  readonly result?: SnapshotResult | PurgeResult | string[];
+  readonly result?: SnapshotResult | PurgeResult;
   readonly error?: string;
 }
 
@@ -74,10 +72,10 @@ export interface JanitorHealth {
 
 /** Whether a job left part of its work undone: it failed, or failed in a region or on an object. */
 function incomplete(result: JobOutcome['result']): boolean {
-  return result !== undefined && !Array.isArray(result) && (('failed' in result && result.failed.length > 0) || ('failures' in result && result.failures.length > 0));
+  return result !== undefined && (('failed' in result && result.failed.length > 0) || ('failures' in result && result.failures.length > 0));
 }
 
-type Resolved = Required<Omit<JanitorOptions, 'purgeAuditIndices' | 'log' | 'clock'>> & Pick<JanitorOptions, 'purgeAuditIndices'> & { log: Logger; clock: () => number };
+type Resolved = Required<Omit<JanitorOptions, 'log' | 'clock'>> & { log: Logger; clock: () => number };
 
 /** Emits 'job' (JobOutcome) after each run of a job, skipped ones included. */
 export class Janitor extends EventEmitter {
@@ -96,7 +94,6 @@ export class Janitor extends EventEmitter {
     this.jobs = [
       { job: 'snapshot', everyMs: snapshotEveryMs, firstAfterMs: 0 },
       { job: 'purge', everyMs: purgeEveryMs, firstAfterMs: purgeEveryMs },
-      ...(this.o.purgeAuditIndices ? [{ job: 'audit-purge' as const, everyMs: purgeEveryMs, firstAfterMs: purgeEveryMs }] : []),
     ];
     this.startedAtMs = this.o.clock();
   }
@@ -107,7 +104,6 @@ export class Janitor extends EventEmitter {
       blobStores: o.blobStores,
       snapshotEveryMs: o.snapshotEveryMs ?? 5 * 60_000,
       purgeEveryMs: o.purgeEveryMs ?? 24 * 60 * 60_000,
-      purgeAuditIndices: o.purgeAuditIndices,
       overdueGraceMs: o.overdueGraceMs ?? 60_000,
       holder: o.holder ?? `${hostname()}-${randomUUID().slice(0, 8)}`,
       clock: o.clock ?? Date.now,
@@ -146,9 +142,7 @@ export class Janitor extends EventEmitter {
       const result =
         job === 'snapshot'
           ? await writeSnapshot({ store, blobStores: this.o.blobStores, clock, log })
-          : job === 'purge'
-            ? await purgeRetention({ store, blobStores: this.o.blobStores, clock, log })
-            : await (this.o.purgeAuditIndices?.(clock()) ?? Promise.resolve([]));
+          : await purgeRetention({ store, blobStores: this.o.blobStores, clock, log });
       const done = clock();
       if (incomplete(result)) return { job, ran: true, outcome: 'failed', durationMs: done - started, result };
       // 3. A success: remembered here (metrics) and in the store (every janitor's health).

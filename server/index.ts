@@ -141,7 +141,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const ownAudit = o.auditSink === undefined;
   let audit: AuditSink;
   try {
-    audit = o.auditSink ?? (o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, replicas: o.esReplicas, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, log, ...(registry && { registry }) }));
+    audit = o.auditSink ?? (o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, replicas: o.esReplicas, retentionDays: o.esRetentionDays, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, ...o.auditFiles, log, ...(registry && { registry }) }));
   } catch (err) {
     if (ownStore) await store.close();
     throw new DataDirError(`cannot open the audit file ${o.auditFile}: ${err instanceof Error ? err.message : String(err)}`, err);
@@ -310,6 +310,7 @@ export type { MetadataStore } from './store/metadata-store.js';
 export { FileAuditSink, readAuditFile } from './audit/file.js';
 export { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 export { Holdings, HOLDINGS_DEFAULTS, type HoldingsSettings, type HoldingsStats } from './audit/holdings.js';
+export { AUDIT_FILE_DEFAULTS, type AuditFileSettings } from './audit/file-rotation.js';
 export type { AuditSink, AuditEvent, AuditStats, TopicConsumers, MovesPage } from './audit/audit-sink.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export {

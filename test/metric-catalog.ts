@@ -63,9 +63,9 @@ export async function metricsByProcess(): Promise<Record<MetricProcess, Map<stri
   add(esRegistry, 'serve');
   await es.close();
 
-  // janitor: every job it can run (audit-purge only with Elasticsearch).
+  // janitor: every job it runs.
   const store = SqliteMetadataStore.open({ file: path.join(dataDir, 'janitor.db') });
-  const janitor = new Janitor({ store, blobStores: [new LocalBlobStore({ root: tempDir(), region: 'r' })], purgeAuditIndices: async () => [] });
+  const janitor = new Janitor({ store, blobStores: [new LocalBlobStore({ root: tempDir(), region: 'r' })] });
   const jm = janitorMetrics(janitor);
   add(jm.registry, 'janitor');
   jm.close();

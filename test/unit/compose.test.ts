@@ -539,13 +539,7 @@ function checkJanitor(s: ImprintService, str: Str, svcs: Map<string, Rec>, probl
       problems.push(`${s.name}: ${message(e)}`);
     }
   }
-  const days = Number(str(s, 'auditRetentionDays'));
-  if (!Number.isInteger(days) || days < 1) problems.push(`${s.name}: audit-retention-days ${str(s, 'auditRetentionDays')} is not a whole number >= 1`);
   if (s.values.get('once') === true) problems.push(`${s.name}: --once exits after one run; a service runs on intervals`);
-  const esUrl = str(s, 'esUrl');
-  if (esUrl === undefined) problems.push(`${s.name}: no --es-url: old audit indices are never deleted`);
-  else if (!/^https?:\/\/[^\s/]+/.test(esUrl)) problems.push(`${s.name}: es-url ${esUrl} is not an http(s) URL`);
-  else waitsFor(s, hostOf(esUrl), 'the Elasticsearch URL', svcs, problems);
   checkS3Blobs(s, str, svcs, problems);
 }
 
