@@ -1,5 +1,5 @@
 /** How the CLI shows domain values: plain text for people, JSON (--json) for scripts. */
-import { scopeKey, type Change, type Pin, type Scope, type Topic, type VersionRecord } from '../core/index.js';
+import { scopeKey, type Change, type Pin, type PublishStatus, type Scope, type Topic, type VersionRecord } from '../core/index.js';
 
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -72,9 +72,24 @@ export function topicText(t: Topic): string {
     `  owner       ${t.owner || '-'}`,
     `  description ${t.description || '-'}`,
     `  retention   keep ${retention}`,
+    ...(t.expectEveryMs !== undefined || t.maxStalenessMs !== undefined
+      ? [`  contract    published every ${t.expectEveryMs !== undefined ? duration(t.expectEveryMs) : '-'}, consumers at most ${t.maxStalenessMs !== undefined ? duration(t.maxStalenessMs) : '-'} stale`]
+      : []),
     `  created     ${when(t.createdAtMs)}`,
     ...(t.deletedAtMs !== undefined ? [`  DELETED     ${when(t.deletedAtMs)} (polls get NOT_FOUND; the janitor purges it after its --delete-grace)`] : []),
   ].join('\n');
+}
+
+/** A duration in its largest whole unit (90 min: "90m", 2 h: "2h"). */
+export function duration(ms: number): string {
+  for (const [unit, n] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) if (ms % n === 0) return `${ms / n}${unit}`;
+  return `${ms}ms`;
+}
+
+/** When a topic was last published, and whether it is overdue (DescribeTopic's publish status). */
+export function publishStatusText(p: PublishStatus): string {
+  const last = p.lastPublishMs !== undefined ? when(p.lastPublishMs) : 'never';
+  return p.overdueSinceMs > 0 ? `${last}  OVERDUE since ${when(p.overdueSinceMs)}` : last;
 }
 
 export function pinText(p: Pin): string {
@@ -83,11 +98,19 @@ export function pinText(p: Pin): string {
 
 type ChangeView = Omit<Change, 'seq'>;
 
+/** History details that are limits: "" means removed. */
+const LIMITS: ReadonlySet<string> = new Set(['keep_versions', 'keep_days', 'expect_every_ms', 'max_staleness_ms']);
+
 /** What a change did, in a few words (the version, who and when have columns of their own). */
 function changeWhat(c: ChangeView): string {
-  // A retention limit set to "" was removed; other values are quoted when empty or spaced.
+  const { restored, ...set } = c.details;
+  return `${changeDone({ ...c, details: set })}${restored ? `  (${restored})` : ''}`;
+}
+
+function changeDone(c: ChangeView): string {
+  // A retention or contract limit set to "" was removed; other values are quoted when empty or spaced.
   const details = Object.entries(c.details)
-    .map(([k, v]) => `${k}=${v === '' && k.startsWith('keep_') ? 'none' : v === '' || /\s/.test(v) ? JSON.stringify(v) : v}`)
+    .map(([k, v]) => `${k}=${v === '' && LIMITS.has(k) ? 'none' : v === '' || /\s/.test(v) ? JSON.stringify(v) : v}`)
     .join(' ');
   const scopes = c.scopes.map(scopeText).join(' ');
   switch (c.kind) {

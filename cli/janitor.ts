@@ -1,7 +1,8 @@
 /** `imprint janitor`: the fallback snapshot writer, the retention purge and the purge of deleted topics, on intervals or once. */
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
-import { Janitor, type JobOutcome } from '../janitor/index.js';
+import { Janitor, healthzAnswer, janitorMetrics, type JobOutcome } from '../janitor/index.js';
+import { startMetricsServer } from '../server/index.js';
 import { createLogger } from '../server/log.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { toJson } from './format.js';
@@ -18,12 +19,6 @@ export function parseDuration(text: string, field: string): number {
   return ms;
 }
 
-/** Whether a job left part of its work undone: it failed, or failed in a region or on an object. */
-function incomplete(o: JobOutcome): boolean {
-  const r = o.result;
-  return Boolean(o.error) || (r !== undefined && (('failed' in r && r.failed.length > 0) || ('failures' in r && r.failures.length > 0)));
-}
-
 function summary(o: JobOutcome): string {
   if (!o.ran) return `${o.job}: skipped, another janitor holds the lease`;
   if (o.error) return `${o.job}: FAILED: ${o.error}`;
@@ -35,49 +30,56 @@ function summary(o: JobOutcome): string {
   if (o.job === 'topic-purge' && r && 'waiting' in r) {
     return `topic-purge: ${r.purged.length} deleted topics purged${r.purged.length ? ` (${r.purged.join(', ')})` : ''}, ${r.waiting} within their --delete-grace${r.failures.length ? `; ${r.failures.length} objects could not be deleted (retried next run)` : ''}${r.kept ? `; ${r.kept} objects outside the topic's prefix left alone` : ''}`;
   }
-  if (o.job === 'audit-purge' && Array.isArray(r)) return `audit-purge: ${r.length} audit indices deleted${r.length ? ` (${r.join(', ')})` : ''}`;
   return `${o.job}: done`;
 }
 
 export function addJanitorCommand(program: Command, ctx: { dataDir: () => string; blobDir: () => string; json: () => boolean }): void {
   addBlobOptions(
     addSwitch(addStoreOptions(program.command('janitor')), '--once', 'run each job once and exit (exit 1 when one failed, even in one region or on one object)', 'IMPRINT_JANITOR_ONCE')
-      .description('write the fallback snapshot to every region and purge versions outside retention (only one janitor does each job at a time)')
+      .description('write the fallback snapshot to every region, purge versions outside retention and deleted topics past --delete-grace (only one janitor does each job at a time)')
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
       .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention, and deleted topics past --delete-grace').env('IMPRINT_PURGE_EVERY').default('24h'))
       .addOption(new Option('--delete-grace <duration>', 'how long a deleted topic is kept (and its name held) before it is purged; 0: at the next purge').env('IMPRINT_DELETE_GRACE').default('7d'))
-      .addOption(new Option('--es-url <url>', 'also delete daily audit indices past --audit-retention-days in this Elasticsearch').env('IMPRINT_ES_URL'))
-      .addOption(new Option('--audit-retention-days <days>', 'days of audit indices to keep').env('IMPRINT_AUDIT_RETENTION_DAYS').default('30')),
-  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; deleteGrace: string; esUrl?: string; auditRetentionDays: string }) => {
+      // Deprecated, accepted so existing deployments (and docker-compose.yml's shared environment) keep starting:
+      // audit indices are deleted by Elasticsearch's ILM policy, which `imprint serve --audit-retention-days` sets.
+      .addOption(new Option('--es-url <url>', 'deprecated, ignored: audit retention is the ILM policy `imprint serve` sets').env('IMPRINT_ES_URL').hideHelp())
+      .addOption(new Option('--audit-retention-days <days>', 'deprecated, ignored: give it to `imprint serve`').env('IMPRINT_AUDIT_RETENTION_DAYS').hideHelp())
+      .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics and job health at /healthz (default: none)').env('IMPRINT_METRICS_PORT'))
+      .addOption(new Option('--host <host>', 'address the metrics port binds (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1')),
+  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; deleteGrace: string; esUrl?: string; auditRetentionDays?: string; metricsPort?: string; host: string }) => {
     const log = createLogger();
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
     const deleteGraceMs = o.deleteGrace.trim() === '0' ? 0 : parseDuration(o.deleteGrace, 'delete-grace');
+    if (o.metricsPort !== undefined && !(/^[0-9]+$/.test(o.metricsPort) && Number(o.metricsPort) <= 65535)) throw new InvalidArgumentError('metrics-port', 'must be a port number 0-65535', o.metricsPort);
     const blobStores = await blobStoresFrom(o, ctx.blobDir());
     const store = await openJanitorStore(o, ctx.dataDir(), log);
-    const retentionDays = Number(o.auditRetentionDays);
-    if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new InvalidArgumentError('audit-retention-days', 'must be a whole number >= 1', o.auditRetentionDays);
-    let purgeAuditIndices: ((nowMs: number) => Promise<string[]>) | undefined;
-    if (o.esUrl) {
-      const { Client } = await import('@elastic/elasticsearch');
-      const { purgeAuditIndices: purge } = await import('../server/audit/elasticsearch.js');
-      const es = new Client({ node: o.esUrl });
-      purgeAuditIndices = (nowMs) => purge(es, { retentionDays, nowMs });
+    if (o.esUrl !== undefined || o.auditRetentionDays !== undefined) {
+      log.warn('--es-url and --audit-retention-days (IMPRINT_ES_URL, IMPRINT_AUDIT_RETENTION_DAYS) are ignored by the janitor: audit indices are deleted by the ILM policy `imprint serve --audit-retention-days` sets');
     }
-    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, deleteGraceMs, log, ...(purgeAuditIndices && { purgeAuditIndices }) });
+    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, deleteGraceMs, log });
     if (o.once) {
       const outcomes = await janitor.runOnce();
       process.stdout.write(`${ctx.json() ? toJson(outcomes) : outcomes.map(summary).join('\n')}\n`);
       await store.close();
-      process.exitCode = outcomes.some(incomplete) ? 1 : 0;
+      process.exitCode = outcomes.some((x) => x.outcome === 'failed') ? 1 : 0;
       return;
     }
-    log.info('janitor running', { holder: janitor.holder, snapshotEvery: o.snapshotEvery, purgeEvery: o.purgeEvery, regions: blobStores.map((s) => s.region).join(',') });
+    const metricsServer = o.metricsPort === undefined ? undefined : await startMetricsServer(janitorMetrics(janitor).registry, Number(o.metricsPort), o.host, async () => healthzAnswer(await janitor.health()));
+    log.info('janitor running', {
+      holder: janitor.holder,
+      snapshotEvery: o.snapshotEvery,
+      purgeEvery: o.purgeEvery,
+      deleteGrace: o.deleteGrace,
+      regions: blobStores.map((s) => s.region).join(','),
+      metrics: metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${metricsServer.port}/metrics` : 'off',
+    });
     janitor.start();
     const stop = (signal: string) => {
       log.info(`received ${signal}, stopping the janitor`);
       void janitor
         .stop()
+        .then(() => metricsServer?.close())
         .then(() => store.close())
         .then(() => process.exit(0));
     };

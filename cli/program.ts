@@ -9,15 +9,31 @@ import { Command, Option } from 'commander';
 import { downloadPayload } from '../client/fetch.js';
 import { ImprintClient, type TopicChange, type WatchResult } from '../client/imprint-client.js';
 import { PUBLISHER_DEFAULTS, Publisher } from '../client/publisher.js';
-import { MAX_MOVES, MAX_NODE_LIST, parseScope, parseVersion, validatePublishId, InvalidArgumentError, type ConsumerIdentity, type Retention, type Scope, type VersionRecord } from '../core/index.js';
+import {
+  MAX_MOVES,
+  MAX_NODE_LIST,
+  checkContractLimit,
+  contractOf,
+  parseScope,
+  parseVersion,
+  validateContract,
+  validatePublishId,
+  InvalidArgumentError,
+  type ConsumerIdentity,
+  type Retention,
+  type Scope,
+  type StalenessContract,
+  type VersionRecord,
+} from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
-import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
+import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
+import { addSnapshotCommand } from './snapshot.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
-import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
+import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, publishStatusText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
 import { checkHealth } from '../client/health.js';
 import { PROTO_ROOT } from '../proto/loader.js';
@@ -112,6 +128,24 @@ function retentionFrom(o: { keepVersions?: string; keepDays?: string }): Retenti
   return { ...(keepVersions !== undefined && { keepVersions }), ...(keepDays !== undefined && { keepDays }) };
 }
 
+/** The CLI's names for the staleness contract's fields. */
+const CONTRACT_FLAGS = { expectEveryMs: 'expect-every', maxStalenessMs: 'max-staleness' };
+
+/** A contract flag: "0" or "none" (0: none, or removes it) or a duration (1m to 365d). */
+function contractFlag(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (v.trim() === '0' || v.trim() === 'none') return 0;
+  return checkContractLimit(parseDuration(v, flag), flag);
+}
+
+/** The contract flags given, checked with what they leave in place (`current`), as a patch (0: removes a limit). */
+function contractFrom(o: { expectEvery?: string; maxStaleness?: string }, current: StalenessContract = {}): { expectEveryMs?: number; maxStalenessMs?: number } {
+  const expectEveryMs = contractFlag(o.expectEvery, CONTRACT_FLAGS.expectEveryMs);
+  const maxStalenessMs = contractFlag(o.maxStaleness, CONTRACT_FLAGS.maxStalenessMs);
+  validateContract(contractOf(expectEveryMs ?? current.expectEveryMs ?? 0, maxStalenessMs ?? current.maxStalenessMs ?? 0), CONTRACT_FLAGS);
+  return { ...(expectEveryMs !== undefined && { expectEveryMs }), ...(maxStalenessMs !== undefined && { maxStalenessMs }) };
+}
+
 interface IdentityOpts {
   app?: string;
   cluster?: string;
@@ -157,6 +191,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   audit: AuditKind;
   esUrl?: string;
   esReplicas?: string;
+  auditRetentionDays?: string;
   role: Role;
   refreshMs: string;
   tailMs: string;
@@ -170,6 +205,8 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
   auditQuietMs: string;
   auditSummaryMs: string;
   auditMaxHoldings: string;
+  auditFileMaxBytes: string;
+  auditFileKeep: string;
   drainMs: string;
 }
 
@@ -182,6 +219,16 @@ addStoreOptions(
     .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
     .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL'))
     .addOption(new Option('--es-replicas <n>', 'replicas of each audit index (0-10; default 0, green on a single node: give 1 or more on a cluster)').env('IMPRINT_ES_REPLICAS'))
+    .addOption(
+      new Option('--audit-retention-days <days>', "days each audit index is kept (1-36500; default 30): Elasticsearch's ILM policy deletes it after that")
+        .env('IMPRINT_AUDIT_RETENTION_DAYS'),
+    )
+    .addOption(
+      new Option('--audit-file-max-bytes <bytes>', 'file audit: the file is rotated before it would pass this size, and at UTC midnight (4096-1099511627776)')
+        .env('IMPRINT_AUDIT_FILE_MAX_BYTES')
+        .default(String(AUDIT_FILE_DEFAULTS.maxFileBytes)),
+    )
+    .addOption(new Option('--audit-file-keep <n>', 'file audit: rotated files kept; older ones are deleted, oldest first (1-10000)').env('IMPRINT_AUDIT_FILE_KEEP').default(String(AUDIT_FILE_DEFAULTS.keepFiles)))
     .addOption(
       new Option('--role <role>', 'publish: Publisher and Operator; consume: Consumer from an in-memory poll table, throttled per app; all: everything')
         .choices(ROLES)
@@ -254,6 +301,7 @@ Examples:
       auditIntervalMs: parseCount(o.watchAuditIntervalMs, 'watch-audit-interval-ms'),
     };
     const drainMs = parseCount(o.drainMs, 'drain-ms');
+    const auditFiles = { maxFileBytes: parseCount(o.auditFileMaxBytes, 'audit-file-max-bytes'), keepFiles: parseCount(o.auditFileKeep, 'audit-file-keep') };
     const holdings = {
       quietMs: parseCount(o.auditQuietMs, 'audit-quiet-ms'),
       summaryMs: parseCount(o.auditSummaryMs, 'audit-summary-ms'),
@@ -268,6 +316,8 @@ Examples:
       audit: o.audit,
       ...(o.esUrl !== undefined && { esUrl: o.esUrl }),
       ...(o.esReplicas !== undefined && { esReplicas: parseCount(o.esReplicas, 'es-replicas') }),
+      ...(o.audit === 'elasticsearch' && o.auditRetentionDays !== undefined && { esRetentionDays: parseCount(o.auditRetentionDays, 'audit-retention-days') }),
+      ...(o.audit === 'file' && { auditFiles: Object.fromEntries(Object.entries(auditFiles).filter(([, v]) => v !== undefined)) }),
       role: o.role,
       ...(refreshMs !== undefined && { refreshMs }),
       ...(tailMs !== undefined && { tailMs }),
@@ -309,7 +359,7 @@ Imprint is serving on ${o.host}:${server.port}
   metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
-  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas)` : server.options.auditFile}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
+  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}
@@ -354,27 +404,33 @@ topic
   .option('--description <text>', 'what the dataset is', '')
   .option('--keep-versions <n>', 'retention: keep the newest N versions')
   .option('--keep-days <d>', 'retention: keep versions younger than D days')
+  .option('--expect-every <duration>', 'staleness contract: the topic is published at least this often (1m to 365d; e.g. 1h); overdue past it')
+  .option('--max-staleness <duration>', 'staleness contract: how stale a consumer may be (1m to 365d, not below --expect-every)')
   .action(
-    withClient(async (client, name: string, o: { owner: string; description: string; keepVersions?: string; keepDays?: string }) => {
-      const t = await client.createTopic({ name, owner: o.owner, description: o.description, retention: retentionFrom(o) ?? {} });
+    withClient(async (client, name: string, o: { owner: string; description: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string }) => {
+      const t = await client.createTopic({ name, owner: o.owner, description: o.description, retention: retentionFrom(o) ?? {}, ...contractFrom(o) });
       out(t, () => `created topic ${t.name}\n${topicText(t)}`);
     }),
   );
 
 topic
   .command('update <name>')
-  .description("change a topic's owner, description or retention")
+  .description("change a topic's owner, description, retention or staleness contract")
   .option('--owner <owner>')
   .option('--description <text>')
   .option('--keep-versions <n>', 'retention: keep the newest N versions')
   .option('--keep-days <d>', 'retention: keep versions younger than D days')
+  .option('--expect-every <duration>', 'staleness contract: published at least this often (1m to 365d); 0 or none removes it')
+  .option('--max-staleness <duration>', 'staleness contract: how stale a consumer may be (1m to 365d); 0 or none removes it')
   .action(
-    withClient(async (client, name: string, o: { owner?: string; description?: string; keepVersions?: string; keepDays?: string }) => {
+    withClient(async (client, name: string, o: { owner?: string; description?: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string }) => {
       const retention = retentionFrom(o);
+      const contract = o.expectEvery !== undefined || o.maxStaleness !== undefined ? contractFrom(o, await client.getTopic(name)) : {};
       const t = await client.updateTopic(name, {
         ...(o.owner !== undefined && { owner: o.owner }),
         ...(o.description !== undefined && { description: o.description }),
         ...(retention && { retention }),
+        ...contract,
       });
       out(t, () => `updated topic ${t.name}\n${topicText(t)}`);
     }),
@@ -389,6 +445,7 @@ topic
       out({ ...d, recentChanges: d.recentChanges.map(changeJson) }, () =>
         [
           topicText(d.topic),
+          `  published   ${publishStatusText(d.publishStatus)}`,
           `  versions    ${d.versionCount}`,
           '  latest by scope:',
           ...d.heads.map((h) => `    ${scopeText(h.scope).padEnd(30)} v${h.version}`),
@@ -481,15 +538,26 @@ topic
 
 topic
   .command('list')
-  .description('all topics (deleted ones, not purged yet, with --deleted)')
+  .description('all topics (deleted ones, not purged yet, with --deleted); OVERDUE: since when a topic with --expect-every has not been published as often as it says')
+  .option('--overdue', 'only the overdue topics')
   .option('--deleted', 'also list deleted topics the janitor has not purged yet')
   .action(
-    withClient(async (client, o: { deleted?: boolean }) => {
-      const topics = await client.listTopics({ includeDeleted: o.deleted === true });
+    withClient(async (client, o: { overdue?: boolean; deleted?: boolean }) => {
+      const { topics: all, publishStatus } = await client.listTopicsWithStatus({ includeDeleted: o.deleted === true });
+      const status = new Map(publishStatus.map((p) => [p.topic, p]));
+      const topics = all
+        .filter((t) => !o.overdue || (status.get(t.name)?.overdueSinceMs ?? 0) > 0)
+        .map((t) => ({ ...t, ...(status.has(t.name) && { publishStatus: status.get(t.name) }) }));
+      const overdue = (t: (typeof topics)[number]) => (t.expectEveryMs === undefined || t.deletedAtMs !== undefined ? '-' : t.publishStatus?.overdueSinceMs ? `since ${when(t.publishStatus.overdueSinceMs)}` : 'no');
       out(topics, () =>
         topics.length
-          ? topics.map((t) => `${t.name.padEnd(32)} v${String(t.latestVersion).padEnd(8)} ${t.owner}${t.deletedAtMs !== undefined ? `  (deleted ${when(t.deletedAtMs)})` : ''}`).join('\n')
-          : 'no topics yet',
+          ? [
+              `${'TOPIC'.padEnd(32)} ${'LATEST'.padEnd(9)} ${'OVERDUE'.padEnd(32)} OWNER`,
+              ...topics.map((t) => `${t.name.padEnd(32)} v${String(t.latestVersion).padEnd(8)} ${overdue(t).padEnd(32)} ${t.owner}${t.deletedAtMs !== undefined ? `  (deleted ${when(t.deletedAtMs)})` : ''}`),
+            ].join('\n')
+          : o.overdue
+            ? 'no overdue topics'
+            : 'no topics yet',
       );
     }),
   );
@@ -660,6 +728,29 @@ withIdentityOptions(
   }),
 );
 
+// ---- scopes ----
+
+program
+  .command('add-scopes <topic> <version>')
+  .description('widen who gets a published version: add scopes to it (a region at a time, then everyone)')
+  .option('--scope <k=v,...>', 'a scope to add (repeatable; "" is every consumer)', collect, [])
+  .addHelpText(
+    'after',
+    `
+A version's scopes only grow: its record never changes otherwise. A region at a time, by hand:
+  imprint publish ip-reputation model.bin --scope region=us-east-1
+  imprint add-scopes ip-reputation 42 --scope region=eu-west-1
+  imprint add-scopes ip-reputation 42 --scope ""        everyone`,
+  )
+  .action(
+    withClient(async (client, topicName: string, version: string, o: { scope: string[] }) => {
+      if (o.scope.length === 0) throw new InvalidArgumentError('scope', 'must be given at least once (--scope "" is every consumer)');
+      const scopes = o.scope.map((s, i) => parseScope(s, `scopes[${i}]`));
+      const record = await client.addScopes(topicName, parseVersion(version), scopes);
+      out(recordJson(record), () => `added ${scopes.length === 1 ? 'a scope' : `${scopes.length} scopes`} to ${record.topic} v${record.version}\n${recordText(record)}`);
+    }),
+  );
+
 // ---- pins ----
 
 program
@@ -731,3 +822,4 @@ address as the service saw it.`,
   );
 
 addJanitorCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true });
+addSnapshotCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true });

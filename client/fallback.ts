@@ -31,6 +31,24 @@ export function parsePointer(bytes: Buffer): SnapshotPointer {
   return p as SnapshotPointer;
 }
 
+/**
+ * One region's current snapshot, read whole and checked (its own sha256), with the pointer
+ * that names it: for tools that must say which snapshot they read (`imprint snapshot`).
+ * @throws SnapshotUnavailableError naming the object (the pointer, or the snapshot it names)
+ *   that is missing, unreadable or damaged.
+ */
+export async function readCurrentSnapshot(store: KeyedBlobStore, prefix: string = DEFAULT_SNAPSHOT_PREFIX): Promise<{ pointer: SnapshotPointer; snapshot: Snapshot; size: number }> {
+  const read = async <T>(key: string, decode: (bytes: Buffer) => T): Promise<T> => {
+    try {
+      return decode(await readAllBytes(await store.get(store.locationOf(key))));
+    } catch (err) {
+      throw new SnapshotUnavailableError(`region ${store.region}, ${key}: ${err instanceof Error ? err.message : String(err)}`, err);
+    }
+  };
+  const pointer = await read(pointerKey(validateSnapshotPrefix(prefix)), parsePointer);
+  return read(pointer.key, (bytes) => ({ pointer, snapshot: decodeSnapshot(bytes), size: bytes.length }));
+}
+
 /** No region had a readable, whole snapshot. */
 export class SnapshotUnavailableError extends ImprintError {
   constructor(message: string, cause?: unknown) {

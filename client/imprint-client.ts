@@ -12,6 +12,7 @@ import {
   type Pin,
   type Move,
   type Retention,
+  type PublishStatus,
   type Scope,
   type ScopeHead,
   type Topic,
@@ -29,6 +30,8 @@ import {
   recordFromWire,
   recordWithoutDirectFromWire,
   retentionToWire,
+  contractMsFromWire,
+  publishStatusFromWire,
   scopeToWire,
   topicFromWire,
 } from '../proto/convert.js';
@@ -110,6 +113,8 @@ export interface PollResult {
   /** Absent: no update, keep what you hold. */
   readonly record?: VersionRecord;
   readonly pinned: boolean;
+  /** The topic's max-staleness (its staleness contract), ms; absent: it has none. */
+  readonly maxStalenessMs?: number;
 }
 
 export interface BatchPollResult extends PollResult {
@@ -159,6 +164,8 @@ export interface TopicDescription {
   readonly consumers: ConsumersView | { readonly error: string };
   /** The topic's newest changes (the server sends 10), newest first. */
   readonly recentChanges: readonly TopicChange[];
+  /** Its latest publish and since when it is overdue (0: on time, or no expectEveryMs). */
+  readonly publishStatus: PublishStatus;
 }
 
 /** A publish's answer: the version, and whether its publish id had made it before (then nothing new was written). */
@@ -204,6 +211,12 @@ function required<T>(value: T | null | undefined, method: string, field: string)
 function fromUpdate(u: Update__Output | null): PollResult & { directOmitted?: true } {
   if (!u?.record) return { pinned: false };
   return u.directOmitted ? { record: recordWithoutDirectFromWire(u.record), pinned: u.pinned, directOmitted: true } : { record: recordFromWire(u.record), pinned: u.pinned };
+}
+
+/** A poll answer's max_staleness_ms (0: none) as a PollResult field. */
+function contractOfAnswer(ms: string): { maxStalenessMs?: number } {
+  const n = contractMsFromWire(ms, 'max_staleness_ms');
+  return n === 0 ? {} : { maxStalenessMs: n };
 }
 
 /** A BatchPoll's per-topic answer left for another request (its response reached its size budget). */
@@ -298,12 +311,15 @@ export class ImprintClient {
 
   // ---- publisher ----
 
-  async createTopic(t: { name: string; owner?: string; description?: string; retention?: Retention }): Promise<Topic> {
+  /** `expectEveryMs`, `maxStalenessMs`: the staleness contract (absent: none). */
+  async createTopic(t: { name: string; owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number }): Promise<Topic> {
     const res = await this.call<CreateTopicResponse__Output>('CreateTopic', (stubs, o, cb) => stubs.publisher.CreateTopic({
       name: t.name,
       owner: t.owner ?? '',
       description: t.description ?? '',
       retention: retentionToWire(t.retention ?? {}),
+      expectEveryMs: t.expectEveryMs ?? 0,
+      maxStalenessMs: t.maxStalenessMs ?? 0,
     }, o, cb));
     return topicFromWire(required(res.topic, 'CreateTopic', 'topic'));
   }
@@ -314,12 +330,15 @@ export class ImprintClient {
     return topicFromWire(required(res.topic, 'DeleteTopic', 'topic'));
   }
 
-  async updateTopic(name: string, patch: { owner?: string; description?: string; retention?: Retention }): Promise<Topic> {
+  /** `expectEveryMs`, `maxStalenessMs`: replace that limit of the staleness contract; 0 removes it. */
+  async updateTopic(name: string, patch: { owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number }): Promise<Topic> {
     const res = await this.call<UpdateTopicResponse__Output>('UpdateTopic', (stubs, o, cb) => stubs.publisher.UpdateTopic({
       name,
       ...(patch.owner !== undefined && { owner: patch.owner }),
       ...(patch.description !== undefined && { description: patch.description }),
       ...(patch.retention && { retention: retentionToWire(patch.retention) }),
+      ...(patch.expectEveryMs !== undefined && { expectEveryMs: patch.expectEveryMs }),
+      ...(patch.maxStalenessMs !== undefined && { maxStalenessMs: patch.maxStalenessMs }),
     }, o, cb));
     return topicFromWire(required(res.topic, 'UpdateTopic', 'topic'));
   }
@@ -360,7 +379,7 @@ export class ImprintClient {
 
   async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollResult> {
     const res = await this.call<PollResponse__Output>('Poll', (stubs, o, cb) => stubs.consumer.Poll({ topic, identity: identityToWire(identity), lastSeenVersion: lastSeen.toString() }, o, cb));
-    return fromUpdate(res.update);
+    return { ...fromUpdate(res.update), ...contractOfAnswer(res.maxStalenessMs) };
   }
 
   /**
@@ -384,7 +403,7 @@ export class ImprintClient {
         const i = asked[k] as number;
         // The first result of an answer is never left out: each round answers at least one topic.
         if (r.errorCode === DEFERRED_CODE && k > 0) pending.push(i);
-        else results[i] = { topic: r.topic, ...fromUpdate(r.update), ...(r.errorCode && { error: { code: r.errorCode, message: r.errorMessage } }) };
+        else results[i] = { topic: r.topic, ...fromUpdate(r.update), ...contractOfAnswer(r.maxStalenessMs), ...(r.errorCode && { error: { code: r.errorCode, message: r.errorMessage } }) };
       });
     }
     return results;
@@ -414,7 +433,7 @@ export class ImprintClient {
       for await (const msg of call as AsyncIterable<WatchResponse__Output>) {
         if (msg.result) {
           const r = msg.result;
-          yield { kind: 'result', topic: r.topic, ...fromUpdate(r.update), ...(r.errorCode && { error: { code: r.errorCode, message: r.errorMessage } }), initial: initial-- > 0 };
+          yield { kind: 'result', topic: r.topic, ...fromUpdate(r.update), ...contractOfAnswer(r.maxStalenessMs), ...(r.errorCode && { error: { code: r.errorCode, message: r.errorMessage } }), initial: initial-- > 0 };
         } else if (msg.heartbeat && opts.heartbeats) yield { kind: 'heartbeat', sentAtMs: Number(msg.heartbeat.sentAtMs) };
       }
     } catch (err) {
@@ -461,7 +480,13 @@ export class ImprintClient {
 
   /** Live topics; with `includeDeleted`, also those deleted and not purged yet (`deletedAtMs` set). */
   async listTopics(opts: { includeDeleted?: boolean } = {}): Promise<Topic[]> {
-    return (await this.call<ListTopicsResponse__Output>('ListTopics', (stubs, o, cb) => stubs.consumer.ListTopics({ includeDeleted: opts.includeDeleted ?? false }, o, cb))).topics.map(topicFromWire);
+    return (await this.listTopicsWithStatus(opts)).topics;
+  }
+
+  /** The topics listTopics answers, and the publish status of each live one with an expectEveryMs (as of at most 30 s ago on the server). */
+  async listTopicsWithStatus(opts: { includeDeleted?: boolean } = {}): Promise<{ topics: Topic[]; publishStatus: PublishStatus[] }> {
+    const res = await this.call<ListTopicsResponse__Output>('ListTopics', (stubs, o, cb) => stubs.consumer.ListTopics({ includeDeleted: opts.includeDeleted ?? false }, o, cb));
+    return { topics: res.topics.map(topicFromWire), publishStatus: res.publishStatus.map(publishStatusFromWire) };
   }
 
   // ---- operator ----
@@ -510,6 +535,7 @@ export class ImprintClient {
       versionCount: Number(res.versionCount),
       consumers: res.consumers ? consumersFromWire(res.consumers, nodeLimit > 0) : { error: res.consumersError || 'the server gave no consumers' },
       recentChanges: res.recentChanges.map(changeFromWire),
+      publishStatus: res.publishStatus ? publishStatusFromWire(res.publishStatus) : { topic: name, overdueSinceMs: 0 },
     };
   }
 

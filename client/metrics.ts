@@ -12,6 +12,13 @@ export interface ClientMetrics {
   readonly fallbackActive: Gauge;
   readonly watching: Gauge;
   readonly slowRegions: Counter<'region' | 'outcome'>;
+  readonly contractViolated: Gauge<'topic'>;
+  /**
+   * What imprint_client_contract_violated is collected from: each subscriber adds its
+   * function (its topics with a max-staleness, and whether each is outside it now) and
+   * removes it when it closes.
+   */
+  readonly contracts: Set<() => Iterable<{ readonly topic: string; readonly violated: boolean }>>;
 }
 
 const cache = new WeakMap<Registry, ClientMetrics>();
@@ -21,6 +28,7 @@ export function clientMetrics(registry: Registry): ClientMetrics {
   const existing = cache.get(registry);
   if (existing) return existing;
   const publishedAt = new Gauge({ name: 'imprint_client_version_published_timestamp_seconds', help: 'When the held version was published', labelNames: ['topic'], registers: [registry] });
+  const contracts: ClientMetrics['contracts'] = new Set();
   const m: ClientMetrics = {
     version: new Gauge({ name: 'imprint_client_version', help: 'The version held, per topic', labelNames: ['topic'], registers: [registry] }),
     publishedAt,
@@ -52,6 +60,17 @@ export function clientMetrics(registry: Registry): ClientMetrics {
       labelNames: ['region', 'outcome'],
       registers: [registry],
     }),
+    contractViolated: new Gauge({
+      name: 'imprint_client_contract_violated',
+      help: "1 while the subscriber is outside its topic's max-staleness (it has not confirmed it holds the latest version within it), 0 inside; only topics with a max-staleness",
+      labelNames: ['topic'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const of of contracts) for (const c of of()) this.set({ topic: c.topic }, c.violated ? 1 : 0);
+      },
+    }),
+    contracts,
   };
   cache.set(registry, m);
   return m;

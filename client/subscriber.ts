@@ -20,6 +20,7 @@ import { Registry } from 'prom-client';
 import {
   DataIntegrityError,
   ImprintError,
+  contractViolated,
   decideFromSnapshot,
   InvalidArgumentError,
   identityAttributes,
@@ -145,6 +146,11 @@ export interface SubscriberOptions extends ReadOptions, PartOptions {
    * from the blob stores directly. @default none (values are kept until the service is back)
    */
   readonly fallback?: SnapshotReader;
+  /**
+   * The time the staleness contract is judged by (when a subscription confirmed it holds its
+   * latest version, and imprint_client_contract_violated), ms since the epoch. @default Date.now
+   */
+  readonly clock?: () => number;
 }
 
 type Resolved = Required<Omit<SubscriberOptions, 'registry' | 'fallback' | 'watch'>> & {
@@ -187,6 +193,7 @@ function withDefaults(o: SubscriberOptions): Resolved {
     registry,
     metrics: clientMetrics(registry),
     fallback: o.fallback,
+    clock: o.clock ?? Date.now,
   };
 }
 
@@ -220,13 +227,24 @@ export class Subscription<T> extends EventEmitter {
   private rejectReady!: (err: Error) => void;
   /** Serializes swap cycles of this topic. */
   private cycle: Promise<void> = Promise.resolve();
+  /** The topic's max-staleness as the last answer (service or fallback snapshot) gave it; undefined: none. */
+  maxStalenessMs: number | undefined;
+  /**
+   * When it last confirmed that it holds its latest version (core/staleness.ts): subscribed,
+   * an answer of no update, or the version an answer named loaded. `behind` while a version an
+   * answer named has not loaded (a heartbeat then confirms nothing).
+   */
+  confirmedAtMs: number;
+  behind = false;
 
   constructor(
     topic: string,
     readonly options: SubscribeOptions<T>,
+    nowMs: number = Date.now(),
   ) {
     super();
     this.topic = topic;
+    this.confirmedAtMs = nowMs;
     this.value = options.defaultValue;
     this.readyPromise = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
@@ -302,6 +320,20 @@ export class Subscription<T> extends EventEmitter {
   get isReady(): boolean {
     return this.readySettled;
   }
+
+  /**
+   * @internal An answer as of `atMs` named `version` (undefined: no update), once acted on:
+   * confirmed when the subscription holds it (or, not pinned, a newer one), else behind.
+   */
+  answeredAt(atMs: number, version?: Version, pinned = false): void {
+    this.behind = version !== undefined && !(this.held === version || (!pinned && this.held > version));
+    if (!this.behind) this.confirmedAtMs = Math.max(this.confirmedAtMs, atMs);
+  }
+
+  /** Whether it is outside its topic's max-staleness at `nowMs` (core/staleness.ts). */
+  contractViolated(nowMs: number): boolean {
+    return contractViolated(this.maxStalenessMs, this.confirmedAtMs, nowMs);
+  }
 }
 
 export class Subscriber extends EventEmitter {
@@ -323,7 +355,14 @@ export class Subscriber extends EventEmitter {
   constructor(options: SubscriberOptions) {
     super();
     this.o = withDefaults(options);
+    this.o.metrics.contracts.add(this.contracts);
   }
+
+  /** Each subscription whose topic has a max-staleness, and whether it is outside it now. */
+  private readonly contracts = () => {
+    const now = this.o.clock();
+    return [...this.subs.values()].filter((s) => s.maxStalenessMs !== undefined).map((s) => ({ topic: s.topic, violated: s.contractViolated(now) }));
+  };
 
   get registry(): Registry {
     return this.o.registry;
@@ -334,7 +373,7 @@ export class Subscriber extends EventEmitter {
     validateTopicName(topic);
     if (this.closed) throw new ImprintError('FAILED_PRECONDITION', 'subscriber is closed');
     if (this.subs.has(topic)) throw new InvalidArgumentError('topic', 'is already subscribed by this subscriber', topic);
-    const sub = new Subscription<T>(topic, options);
+    const sub = new Subscription<T>(topic, options, this.o.clock());
     this.subs.set(topic, sub as Subscription<unknown>);
     const budget = setTimeout(() => {
       if (sub.isReady) return;
@@ -350,6 +389,7 @@ export class Subscriber extends EventEmitter {
   /** Stops watching and polling. Values stay readable. */
   async close(): Promise<void> {
     this.closed = true;
+    this.o.metrics.contracts.delete(this.contracts);
     this.stopping.abort();
     this.stream?.abort('close');
     if (this.timer) clearTimeout(this.timer);
@@ -448,14 +488,20 @@ export class Subscriber extends EventEmitter {
       this.emit('poll-failed', { topic: r.topic, error: new ImprintError('INTERNAL', `${r.error.code}: ${r.error.message}`) });
       return;
     }
+    const atMs = this.o.clock();
+    sub.maxStalenessMs = r.maxStalenessMs;
     if (!r.record) {
+      sub.answeredAt(atMs);
       if (sub.version === 0n && !sub.isReady && sub.options.defaultValue !== undefined) sub.settleReady();
       return;
     }
     const record = r.record;
     const pinned = r.pinned;
     const directOmitted = r.directOmitted === true;
-    await sub.enqueue(() => this.update(sub, record, pinned, directOmitted));
+    await sub.enqueue(async () => {
+      await this.update(sub, record, pinned, directOmitted);
+      sub.answeredAt(atMs, record.version, pinned);
+    });
   }
 
   /** Watches (again, with every subscription: a new one restarts the stream) unless a stream is being read already. */
@@ -535,7 +581,11 @@ export class Subscriber extends EventEmitter {
         alive();
         // Any message, a heartbeat too, says the service is answering.
         metrics.lastPollSuccess.set(Date.now() / 1000);
-        if (e.kind !== 'result') continue;
+        if (e.kind !== 'result') {
+          // A heartbeat after every first answer: nothing changed, so each subscription not behind still holds its latest.
+          if (firstAnswers <= 0) for (const s of subs) if (!s.behind) s.answeredAt(this.o.clock());
+          continue;
+        }
         if (e.initial && --firstAnswers === 0) {
           healthy();
           metrics.watching.set(1);
@@ -587,10 +637,15 @@ export class Subscriber extends EventEmitter {
     await Promise.all(
       subs.map(async (sub) => {
         const d = decideFromSnapshot(snapshot, sub.topic, this.o.identity, sub.version);
+        // What the snapshot confirms, it confirms as of when it was written.
+        if (d.known) sub.maxStalenessMs = d.maxStalenessMs;
         if (d.record) {
           const record = d.record;
-          await sub.enqueue(() => this.update(sub, record, d.pinned));
-        }
+          await sub.enqueue(async () => {
+            await this.update(sub, record, d.pinned);
+            sub.answeredAt(snapshot.writtenAtMs, record.version, d.pinned);
+          });
+        } else if (d.known) sub.answeredAt(snapshot.writtenAtMs);
       }),
     );
   }

@@ -266,11 +266,166 @@ function isNewer(e: HoldEvent | GoneEvent, cur: HoldEvent | GoneEvent): boolean 
   return compareVersions(e.version, cur.version) > 0;
 }
 
+/** Whether `m` replaces `cur` as a node's latest move: later; the same ms: the lower replica name, so every sink picks the same. */
+function isLaterMove(m: HoldEvent, cur: HoldEvent): boolean {
+  return m.atMs > cur.atMs || (m.atMs === cur.atMs && m.replica < cur.replica);
+}
+
+/**
+ * Exactly what the consumers view needs of one topic's events, kept as they come: per node and
+ * replica the replica's latest word (hold or gone), per node its latest move, per replica and
+ * summary group the latest summary. Folding events one by one (in the order they were
+ * recorded) and asking `view` answers what `consumersView` answers over all of them, for a
+ * query without `untilMs`: consumersView is this fold. A sink may keep one per topic, persist
+ * `toJSON()` and resume from `fromJSON()`.
+ */
+export class ConsumersFold {
+  /** nodeKey -> replica -> latest word. */
+  readonly words = new Map<string, Map<string, HoldEvent | GoneEvent>>();
+  /** nodeKey -> latest move. */
+  readonly lastMove = new Map<string, HoldEvent>();
+  /** replica NUL summaryKey -> latest summary. */
+  readonly summaries = new Map<string, SummaryEvent>();
+
+  add(e: HoldingEvent): void {
+    if (e.kind === 'summary') {
+      const k = `${e.replica}\u0000${summaryKey(e, e.version)}`;
+      const cur = this.summaries.get(k);
+      if (!cur || e.atMs > cur.atMs) this.summaries.set(k, e);
+      return;
+    }
+    const k = nodeKey(e.identity);
+    let byReplica = this.words.get(k);
+    if (!byReplica) {
+      byReplica = new Map();
+      this.words.set(k, byReplica);
+    }
+    const cur = byReplica.get(e.replica);
+    if (!cur || isNewer(e, cur)) byReplica.set(e.replica, e);
+    if (e.kind === 'hold' && e.moved) {
+      const m = this.lastMove.get(k);
+      if (!m || isLaterMove(e, m)) this.lastMove.set(k, e);
+    }
+  }
+
+  /** When a replica's word says the node was last seen, with the summaries at or after `sinceMs`. */
+  sighting(e: HoldEvent | GoneEvent, sinceMs: number): number {
+    if (e.kind === 'gone') return e.seenMs;
+    const s = this.summaries.get(`${e.replica}\u0000${summaryKey(e.identity, e.version)}`);
+    return s && s.atMs >= sinceMs && s.nodeCount > 0 && s.atMs > e.atMs ? s.atMs : e.atMs;
+  }
+
+  /**
+   * Forgets what no view with `sinceMs` at or after `cutoffMs` can show: nodes every word of
+   * which was last seen before it (with their moves), and summaries older than it. Bounds the
+   * memory of a long-lived fold to the nodes seen since the cutoff. Exact for the events
+   * Holdings write: a hold's sighting moves forward only with a later summary of its replica,
+   * and a replica that still tracks a node counts it in a summary every period, so a hold not
+   * brought forward since the cutoff is one its replica forgot (or the replica stopped).
+   */
+  prune(cutoffMs: number): void {
+    for (const [k, byReplica] of this.words) {
+      let seen = -Infinity;
+      for (const e of byReplica.values()) seen = Math.max(seen, this.sighting(e, cutoffMs));
+      if (seen < cutoffMs) {
+        this.words.delete(k);
+        this.lastMove.delete(k);
+      }
+    }
+    for (const [k, s] of this.summaries) if (s.atMs < cutoffMs) this.summaries.delete(k);
+  }
+
+  /** Whether nothing is kept. */
+  get empty(): boolean {
+    return this.words.size === 0 && this.summaries.size === 0;
+  }
+
+  /** Distinct nodes kept. */
+  get nodes(): number {
+    return this.words.size;
+  }
+
+  /** The kept events, as plain data (`fromJSON` restores exactly this fold); a move that is also its replica's latest word is written once. */
+  toJSON(): ConsumersFoldData {
+    const moves: ConsumersFoldData['moves'][number][] = [];
+    for (const [k, m] of this.lastMove) moves.push(this.words.get(k)?.get(m.replica) === m ? { wordOf: m.replica, node: k } : m);
+    return { words: [...this.words.values()].flatMap((m) => [...m.values()]), moves, summaries: [...this.summaries.values()] };
+  }
+
+  static fromJSON(d: ConsumersFoldData): ConsumersFold {
+    const f = new ConsumersFold();
+    for (const e of d.words) {
+      const k = nodeKey(e.identity);
+      let byReplica = f.words.get(k);
+      if (!byReplica) {
+        byReplica = new Map();
+        f.words.set(k, byReplica);
+      }
+      byReplica.set(e.replica, e);
+    }
+    for (const m of d.moves) {
+      if ('wordOf' in m) {
+        const w = f.words.get(m.node)?.get(m.wordOf);
+        if (w?.kind === 'hold') f.lastMove.set(m.node, w);
+      } else f.lastMove.set(nodeKey(m.identity), m);
+    }
+    for (const s of d.summaries) f.summaries.set(`${s.replica}\u0000${summaryKey(s, s.version)}`, s);
+    return f;
+  }
+
+  /** The consumers view of `topic` from what this fold holds (the fold's events are all before `q.untilMs`, if given). */
+  view(topic: string, q: ConsumersQuery): TopicConsumers {
+    validateConsumersQuery(q);
+    const nodes: ConsumerNode[] = [];
+    for (const [k, byReplica] of this.words) {
+      let best: HoldEvent | GoneEvent | undefined;
+      let bestSeen = -Infinity;
+      for (const e of byReplica.values()) {
+        const seen = this.sighting(e, q.sinceMs);
+        const wins =
+          !best ||
+          seen > bestSeen ||
+          (seen === bestSeen && (e.kind !== best.kind ? e.kind === 'hold' : compareVersions(e.version, best.version) > 0 || (e.version === best.version && e.replica < best.replica)));
+        if (wins) {
+          best = e;
+          bestSeen = seen;
+        }
+      }
+      if (!best || bestSeen < q.sinceMs) continue;
+      const move = this.lastMove.get(k);
+      const { app, cluster, region, nodeId } = best.identity;
+      nodes.push({
+        app,
+        cluster,
+        region,
+        nodeId,
+        version: best.version,
+        ...(move && move.version === best.version && { sinceMs: move.atMs }),
+        lastSeenMs: bestSeen,
+        live: best.kind === 'hold',
+        pinned: best.kind === 'hold' ? best.pinned : false,
+        replica: best.replica,
+      });
+    }
+    let foldedPolls = 0;
+    for (const s of this.summaries.values()) if (s.atMs >= q.sinceMs) foldedPolls += s.foldedPolls;
+    return { topic, ...groupNodes(q, nodes), foldedPolls };
+  }
+}
+
+/** A ConsumersFold as plain data (what a sink persists). */
+export interface ConsumersFoldData {
+  readonly words: readonly (HoldEvent | GoneEvent)[];
+  /** A node's latest move, or (the same event as its replica's latest word) where to find it. */
+  readonly moves: readonly (HoldEvent | { readonly wordOf: string; readonly node: string })[];
+  readonly summaries: readonly SummaryEvent[];
+}
+
 /**
  * Who consumes `topic`, from the audit events of every replica (in any order, and already
  * reduced or not: the latest hold-or-gone per node and replica, the latest move per node and
  * replica, and the latest summary per replica and group are all this needs, so a sink may hand
- * in just those).
+ * in just those; ConsumersFold keeps exactly that).
  *
  * Per node and replica, the replica's latest word (by the time it was said) is what that
  * replica knows: a hold (still polling there; its last sighting brought forward by the
@@ -281,75 +436,9 @@ function isNewer(e: HoldEvent | GoneEvent, cur: HoldEvent | GoneEvent): boolean 
  */
 export function consumersView(topic: string, q: ConsumersQuery, events: Iterable<HoldingEvent>): TopicConsumers {
   validateConsumersQuery(q);
-  const before = (t: number) => q.untilMs === undefined || t < q.untilMs;
-  const words = new Map<string, Map<string, HoldEvent | GoneEvent>>();
-  const lastMove = new Map<string, HoldEvent>();
-  const summaries = new Map<string, SummaryEvent>();
-  for (const e of events) {
-    if (e.topic !== topic || !before(e.atMs)) continue;
-    if (e.kind === 'summary') {
-      if (e.atMs < q.sinceMs) continue;
-      const k = `${e.replica}\u0000${summaryKey(e, e.version)}`;
-      const cur = summaries.get(k);
-      if (!cur || e.atMs > cur.atMs) summaries.set(k, e);
-      continue;
-    }
-    const k = nodeKey(e.identity);
-    let byReplica = words.get(k);
-    if (!byReplica) {
-      byReplica = new Map();
-      words.set(k, byReplica);
-    }
-    const cur = byReplica.get(e.replica);
-    if (!cur || isNewer(e, cur)) byReplica.set(e.replica, e);
-    if (e.kind === 'hold' && e.moved) {
-      const m = lastMove.get(k);
-      // Two replicas' moves of one millisecond: the lower replica name, so every sink picks the same.
-      if (!m || e.atMs > m.atMs || (e.atMs === m.atMs && e.replica < m.replica)) lastMove.set(k, e);
-    }
-  }
-
-  /** When a replica's word says the node was last seen. */
-  const sighting = (e: HoldEvent | GoneEvent): number => {
-    if (e.kind === 'gone') return e.seenMs;
-    const s = summaries.get(`${e.replica}\u0000${summaryKey(e.identity, e.version)}`);
-    return s && s.nodeCount > 0 && s.atMs > e.atMs ? s.atMs : e.atMs;
-  };
-  const nodes: ConsumerNode[] = [];
-  for (const [k, byReplica] of words) {
-    let best: HoldEvent | GoneEvent | undefined;
-    let bestSeen = -Infinity;
-    for (const e of byReplica.values()) {
-      const seen = sighting(e);
-      const wins =
-        !best ||
-        seen > bestSeen ||
-        (seen === bestSeen && (e.kind !== best.kind ? e.kind === 'hold' : compareVersions(e.version, best.version) > 0 || (e.version === best.version && e.replica < best.replica)));
-      if (wins) {
-        best = e;
-        bestSeen = seen;
-      }
-    }
-    if (!best || bestSeen < q.sinceMs) continue;
-    const move = lastMove.get(k);
-    const { app, cluster, region, nodeId } = best.identity;
-    nodes.push({
-      app,
-      cluster,
-      region,
-      nodeId,
-      version: best.version,
-      ...(move && move.version === best.version && { sinceMs: move.atMs }),
-      lastSeenMs: bestSeen,
-      live: best.kind === 'hold',
-      pinned: best.kind === 'hold' ? best.pinned : false,
-      replica: best.replica,
-    });
-  }
-
-  let foldedPolls = 0;
-  for (const s of summaries.values()) foldedPolls += s.foldedPolls;
-  return { topic, ...groupNodes(q, nodes), foldedPolls };
+  const fold = new ConsumersFold();
+  for (const e of events) if (e.topic === topic && (q.untilMs === undefined || e.atMs < q.untilMs)) fold.add(e);
+  return fold.view(topic, q);
 }
 
 type Counted = { nodeCount: number; lastSeenMs: number };

@@ -8,6 +8,7 @@ export * from './digest.js';
 export * from './resolve.js';
 export * from './poll.js';
 export * from './retention.js';
+export * from './staleness.js';
 export * from './snapshot.js';
 export * from './holdings.js';
 export * from './pins-at.js';

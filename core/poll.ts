@@ -21,15 +21,16 @@ import { NotFoundError } from './errors.js';
 import { recordProblem } from './digest.js';
 import { isUpdate, resolveTarget, type Target } from './resolve.js';
 import { identityAttributes, scopeMatches } from './scope.js';
-import type { ConsumerIdentity, Pin, ScopeHead, Version, VersionRecord } from './types.js';
+import type { ConsumerIdentity, Pin, ScopeHead, Topic, Version, VersionRecord } from './types.js';
 
 /** A value at hand, or one to wait for. */
 export type Awaitable<T> = T | Promise<T>;
 
-/** What a poll needs of a topic: its heads and its pins. */
+/** What a poll needs of a topic: its heads and its pins (and the topic, whose maxStalenessMs the answer carries). */
 export interface PollView {
   readonly heads: readonly ScopeHead[];
   readonly pins: readonly Pin[];
+  readonly topic?: Pick<Topic, 'maxStalenessMs'>;
 }
 
 /** A record with its consistency verdict: `problem` is set when it must not be served. */
@@ -59,6 +60,8 @@ export interface PollSource<S extends PollView = PollView> {
 export interface PollAnswer {
   readonly record?: VersionRecord;
   readonly pinned: boolean;
+  /** The topic's maxStalenessMs (staleness.ts), so a subscriber learns its contract with no other call; absent: none. */
+  readonly maxStalenessMs?: number;
 }
 
 /** A record the decision passed over because it failed its consistency check. */
@@ -88,6 +91,14 @@ export function decidePoll<S extends PollView>(source: PollSource<S>, topic: str
 
 function fromView<S extends PollView>(source: PollSource<S>, topic: string, identity: ConsumerIdentity, lastSeen: Version, view: S | undefined): Awaitable<PollDecision> {
   if (!view) throw new NotFoundError(`topic "${topic}"`);
+  const maxStalenessMs = view.topic?.maxStalenessMs;
+  if (maxStalenessMs === undefined) return decideView(source, topic, identity, lastSeen, view);
+  // The topic's contract goes with the answer (a copy: only for topics that have one).
+  const d = decideView(source, topic, identity, lastSeen, view);
+  return d instanceof Promise ? d.then((x) => ({ ...x, maxStalenessMs })) : { ...d, maxStalenessMs };
+}
+
+function decideView<S extends PollView>(source: PollSource<S>, topic: string, identity: ConsumerIdentity, lastSeen: Version, view: S): Awaitable<PollDecision> {
   // 2. The target: the best pin, else the latest for the consumer's scopes.
   const target = resolveTarget(view.heads, view.pins, identity);
   if (!target || !isUpdate(target, lastSeen)) return target?.pinned ? NO_UPDATE_PINNED : NO_UPDATE;

@@ -9,7 +9,8 @@
  */
 import { DataIntegrityError, ImprintError } from './errors.js';
 import { decidePoll, verdictOf, type PollSource } from './poll.js';
-import { sha256Hex } from './digest.js';
+import { recordProblem, sha256Hex } from './digest.js';
+import { scopeKey } from './scope.js';
 import type { BlobLocation, ConsumerIdentity, DataPointer, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from './types.js';
 
 export const SNAPSHOT_FORMAT = 'imprint.snapshot.v1';
@@ -106,19 +107,22 @@ export function decodeSnapshot(bytes: Buffer): Snapshot {
  * heads and pins that passed their check when it was written: a target whose record it lacks
  * is treated as failing (a consumer with data stays; one with none gets the newest matching
  * record the snapshot has below it). `known` is false when the snapshot lacks the topic.
+ * `maxStalenessMs`: the topic's contract, as the snapshot has it (snapshots written before
+ * contracts existed have none).
  */
 export function decideFromSnapshot(
   snap: Snapshot,
   topic: string,
   identity: ConsumerIdentity,
   lastSeen: Version,
-): { record?: VersionRecord; pinned: boolean; known: boolean } {
+): { record?: VersionRecord; pinned: boolean; known: boolean; maxStalenessMs?: number } {
   const t = snap.topics.find((x) => x.topic.name === topic);
   if (!t) return { pinned: false, known: false };
   const d = decidePoll(snapshotSource(t), topic, identity, lastSeen);
   // The source answers at once, so does the decision.
   if (d instanceof Promise) throw new ImprintError('INTERNAL', 'decideFromSnapshot: a snapshot source never waits');
-  return d.record ? { record: d.record, pinned: d.pinned, known: true } : { pinned: d.pinned, known: true };
+  const contract = d.maxStalenessMs !== undefined ? { maxStalenessMs: d.maxStalenessMs } : {};
+  return d.record ? { record: d.record, pinned: d.pinned, known: true, ...contract } : { pinned: d.pinned, known: true, ...contract };
 }
 
 /** One topic of a snapshot as a PollSource: every answer at hand. */
@@ -132,4 +136,71 @@ function snapshotSource(t: SnapshotTopic): PollSource<SnapshotTopic> {
         .sort((a, b) => (a.version < b.version ? 1 : a.version > b.version ? -1 : 0))
         .slice(0, limit),
   };
+}
+
+// ---- restoring a snapshot into an empty metadata store ----
+
+/** Which snapshot a restore comes from, as its history entries name it. */
+export interface SnapshotOrigin {
+  readonly key: string;
+  readonly writtenAtMs: number;
+}
+
+/** The text every history entry a restore writes carries (in its details, under "restored"). */
+export function restoredFrom(o: SnapshotOrigin): string {
+  return `restored from snapshot ${o.key} written at ${new Date(o.writtenAtMs).toISOString()}`;
+}
+
+/** A scope attached to a restored version, and since when. */
+export interface RestoredScope {
+  readonly version: Version;
+  readonly scope: Scope;
+  readonly addedAtMs: number;
+}
+
+/**
+ * One topic of a snapshot as a store writes it back (MetadataStore.restoreTopic): only what
+ * passes, and everything a store must write decided here, so both stores write the same.
+ */
+export interface RestorePlan {
+  /** The topic as the snapshot had it, its latestVersion at least every restored version (the next publish goes above). */
+  readonly topic: Topic;
+  /** Records that pass their digest check, oldest first, as they were (numbers, times, metadata, pointers, digests). */
+  readonly records: readonly VersionRecord[];
+  /** Every scope of every restored record: since the head's time where it is that scope's head, else since its publish. */
+  readonly scopes: readonly RestoredScope[];
+  /** Per scope, its newest restored version (what the store's heads become). */
+  readonly heads: readonly ScopeHead[];
+  /** Pins whose version is restored. */
+  readonly pins: readonly Pin[];
+  /** What the snapshot has that is not restored, and why (one line each). */
+  readonly leftOut: readonly string[];
+}
+
+export function planRestore(t: SnapshotTopic): RestorePlan {
+  const name = t.topic.name;
+  const leftOut: string[] = [];
+  // 1. Records that pass their check (the writer left out failing ones; a reader checks again).
+  const records = [...t.records]
+    .filter((r) => {
+      const problem = r.topic !== name ? `it belongs to topic "${r.topic}"` : recordProblem(r);
+      if (problem) leftOut.push(`v${r.version}: not restored: ${problem}`);
+      return !problem;
+    })
+    .sort((a, b) => (a.version < b.version ? -1 : a.version > b.version ? 1 : 0));
+  const kept = new Set(records.map((r) => r.version));
+  // 2. Scopes since the snapshot's head time where they are a head; heads are what the records give.
+  const headSince = new Map(t.heads.map((h) => [`${scopeKey(h.scope)}\u0000${h.version}`, h.sinceMs]));
+  const scopes = records.flatMap((r) => r.scopes.map((scope) => ({ version: r.version, scope, addedAtMs: headSince.get(`${scopeKey(scope)}\u0000${r.version}`) ?? r.publishedAtMs })));
+  const heads = new Map<string, ScopeHead>();
+  for (const s of scopes) heads.set(scopeKey(s.scope), { scope: s.scope, version: s.version, sinceMs: s.addedAtMs }); // oldest first: the newest wins
+  for (const h of t.heads) if (!kept.has(h.version)) leftOut.push(`head ${scopeKey(h.scope) || '*'} -> v${h.version}: its record is not in the snapshot, or fails its check`);
+  // 3. Pins of restored versions.
+  const pins = t.pins.filter((p) => {
+    if (!kept.has(p.version)) leftOut.push(`pin ${scopeKey(p.scope) || '*'} -> v${p.version}: not restored: its record is not restored`);
+    return kept.has(p.version);
+  });
+  // 4. The counter never goes back: the next publish gets a number above every one given before.
+  const highest = records.reduce((m, r) => (r.version > m ? r.version : m), t.topic.latestVersion);
+  return { topic: { ...t.topic, latestVersion: highest }, records, scopes, heads: [...heads.values()], pins, leftOut };
 }

@@ -29,6 +29,10 @@ export interface Topic {
   readonly createdAtMs: number;
   /** Highest version published, 0n when none. */
   readonly latestVersion: Version;
+  /** The staleness contract (staleness.ts): how often it is published, ms; absent: no expectation. */
+  readonly expectEveryMs?: number;
+  /** The staleness contract: how stale a consumer may be, ms; absent: no limit. */
+  readonly maxStalenessMs?: number;
   /**
    * When the topic was deleted (DeleteTopic: a soft delete), ms since the epoch; absent while
    * it is live. A deleted topic answers no poll and takes no change; the janitor purges it
@@ -121,6 +125,6 @@ export interface Change {
   readonly reason: string;
   /** publish: its publish id ("" when it had none). */
   readonly publishId: string;
-  /** create-topic, update-topic: the fields set (owner, description, keep_versions, keep_days; "" for a limit removed). */
+  /** create-topic, update-topic: the fields set (owner, description, keep_versions, keep_days, expect_every_ms, max_staleness_ms; "" for a limit removed). */
   readonly details: Readonly<Record<string, string>>;
 }

@@ -9,6 +9,9 @@
  */
 import {
   InvalidArgumentError,
+  checkContractLimit,
+  contractOf,
+  type PublishStatus,
   MAX_PAYLOAD_SIZE,
   MAX_RETENTION,
   MAX_TIME_MS,
@@ -44,6 +47,7 @@ import type { Retention as WireRetention, Retention__Output } from './gen/imprin
 import type { Scope as WireScope, Scope__Output } from './gen/imprint/v1/Scope.js';
 import type { ScopeHead as WireScopeHead, ScopeHead__Output } from './gen/imprint/v1/ScopeHead.js';
 import type { Topic as WireTopic, Topic__Output } from './gen/imprint/v1/Topic.js';
+import type { PublishStatus as WirePublishStatus, PublishStatus__Output } from './gen/imprint/v1/PublishStatus.js';
 import type { VersionRecord as WireRecord, VersionRecord__Output } from './gen/imprint/v1/VersionRecord.js';
 import type { TopicConsumers as WireTopicConsumers, TopicConsumers__Output } from './gen/imprint/v1/TopicConsumers.js';
 import type { ConsumerMove as WireConsumerMove, ConsumerMove__Output } from './gen/imprint/v1/ConsumerMove.js';
@@ -58,6 +62,12 @@ function int64FromWire(v: string | number | undefined, field: string, min: bigin
 /** A version (uint64): 1 to 2^63-1; 0 too when `zeroOk` (last_seen_version: holds nothing). */
 export function versionFromWire(v: string | undefined, field: string, zeroOk = false): Version {
   return int64FromWire(v, field, zeroOk ? 0n : 1n, MAX_VERSION);
+}
+
+/** A staleness contract limit (int64 expect_every_ms, max_staleness_ms): 0 (none) or 1 minute to 365 days (core/staleness.ts). */
+export function contractMsFromWire(v: string | number | undefined, field: string): number {
+  const s = String(v ?? '0');
+  return checkContractLimit(/^-?[0-9]{1,20}$/.test(s) ? Number(s) : Number.NaN, field);
 }
 
 /** A payload size (uint64): 1 to 2^53-1. */
@@ -194,6 +204,8 @@ export function topicToWire(t: Topic): WireTopic {
     retention: retentionToWire(t.retention),
     createdAtMs: t.createdAtMs,
     latestVersion: t.latestVersion.toString(),
+    expectEveryMs: t.expectEveryMs ?? 0,
+    maxStalenessMs: t.maxStalenessMs ?? 0,
     deletedAtMs: t.deletedAtMs ?? 0,
   };
 }
@@ -206,8 +218,18 @@ export function topicFromWire(t: Topic__Output): Topic {
     retention: retentionFromWire(t.retention),
     createdAtMs: Number(t.createdAtMs),
     latestVersion: versionFromWire(t.latestVersion, 'topic.latest_version', true),
+    ...contractOf(contractMsFromWire(t.expectEveryMs, 'topic.expect_every_ms'), contractMsFromWire(t.maxStalenessMs, 'topic.max_staleness_ms')),
     ...(Number(t.deletedAtMs) > 0 && { deletedAtMs: Number(t.deletedAtMs) }),
   };
+}
+
+export function publishStatusToWire(p: PublishStatus): WirePublishStatus {
+  return { topic: p.topic, lastPublishMs: p.lastPublishMs ?? 0, overdueSinceMs: p.overdueSinceMs };
+}
+
+export function publishStatusFromWire(p: PublishStatus__Output): PublishStatus {
+  const last = timeMsFromWire(p.lastPublishMs, 'publish_status.last_publish_ms');
+  return { topic: p.topic, ...(last !== 0 && { lastPublishMs: last }), overdueSinceMs: timeMsFromWire(p.overdueSinceMs, 'publish_status.overdue_since_ms') };
 }
 
 export function pinToWire(p: Pin): WirePin {

@@ -8,6 +8,7 @@ import type { AuditSink } from './audit/audit-sink.js';
 import { limiterWithDefaults, type LimiterOptions } from './limiter.js';
 import type { Logger } from './log.js';
 import { holdingsWithDefaults, type HoldingsSettings } from './audit/holdings.js';
+import { auditFileWithDefaults, type AuditFileSettings } from './audit/file-rotation.js';
 import { watchWithDefaults, type WatchOptions } from './poll/watch.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } from './store/cassandra.js';
@@ -56,6 +57,10 @@ export interface ServerOptions {
   readonly esIndexPrefix?: string;
   /** Replicas of each audit index (0 to 10; with `audit` elasticsearch). @default 0, right for a single-node cluster */
   readonly esReplicas?: number;
+  /** Days each audit index is kept (1 to 36500; with `audit` elasticsearch): the ILM policy's delete phase. @default 30 */
+  readonly esRetentionDays?: number;
+  /** With audit "file": rotation by size and the rotated files kept (rotation at UTC midnight too). @default see auditFileWithDefaults */
+  readonly auditFiles?: AuditFileSettings;
   /** Which services to serve (see Role). @default "all" */
   readonly role?: Role;
   /**
@@ -199,6 +204,9 @@ export interface ResolvedServerOptions {
   readonly esUrl?: string;
   readonly esIndexPrefix?: string;
   readonly esReplicas?: number;
+  readonly esRetentionDays?: number;
+  /** Set when `audit` is "file" (and no sink was handed in). */
+  readonly auditFiles?: Readonly<Required<AuditFileSettings>>;
   readonly role: Role;
   readonly refreshMs: number;
   readonly tailMs: number;
@@ -247,7 +255,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     for (const field of ['store', 'cassandra'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with metadataStore (the server serves the store it is handed)', o[field]);
   }
   if (o.auditSink) {
-    for (const field of ['audit', 'esUrl', 'esIndexPrefix', 'esReplicas'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with auditSink (the server records to the sink it is handed)', o[field]);
+    for (const field of ['audit', 'esUrl', 'esIndexPrefix', 'esReplicas', 'esRetentionDays', 'auditFiles'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with auditSink (the server records to the sink it is handed)', o[field]);
   }
   const store = o.store ?? 'sqlite';
   if (!STORE_KINDS.includes(store)) throw new InvalidArgumentError('store', `must be one of ${STORE_KINDS.join(', ')}`, store);
@@ -258,6 +266,9 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   }
   if (o.esReplicas !== undefined && !(Number.isInteger(o.esReplicas) && o.esReplicas >= 0 && o.esReplicas <= 10)) {
     throw new InvalidArgumentError('es-replicas', 'must be a whole number from 0 to 10', o.esReplicas);
+  }
+  if (o.esRetentionDays !== undefined && !(Number.isInteger(o.esRetentionDays) && o.esRetentionDays >= 1 && o.esRetentionDays <= 36500)) {
+    throw new InvalidArgumentError('audit-retention-days', 'must be a whole number of days from 1 to 36500', o.esRetentionDays);
   }
   const role = o.role ?? 'all';
   if (!ROLES.includes(role)) throw new InvalidArgumentError('role', `must be one of ${ROLES.join(', ')}`, role);
@@ -292,7 +303,8 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     ...(o.metadataStore && { metadataStore: o.metadataStore }),
     ...(o.auditSink && { auditSink: o.auditSink }),
     audit,
-    ...(audit === 'elasticsearch' && { esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix ?? 'imprint-audit', esReplicas: o.esReplicas ?? 0 }),
+    ...(audit === 'elasticsearch' && { esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix ?? 'imprint-audit', esReplicas: o.esReplicas ?? 0, esRetentionDays: o.esRetentionDays ?? 30 }),
+    ...(audit === 'file' && !o.auditSink && { auditFiles: auditFileWithDefaults(o.auditFiles) }),
     role,
     refreshMs,
     tailMs,

@@ -30,6 +30,7 @@ import { withDefaults, type ResolvedServerOptions, type Role, type ServerOptions
 import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type ServiceName } from './grpc/index.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { createLogger } from './log.js';
+import { StorePublishStatus, tablePublishStatus } from './publish-status.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './metrics.js';
 import { FeedFollower, PollChangeHub, PollTable, Poller, StorePollSource, Watchers, noticeFollower, type PollChanges } from './poll/index.js';
 import { ImprintService } from './service.js';
@@ -140,7 +141,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const ownAudit = o.auditSink === undefined;
   let audit: AuditSink;
   try {
-    audit = o.auditSink ?? (o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, replicas: o.esReplicas, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, log }));
+    audit = o.auditSink ?? (o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, replicas: o.esReplicas, retentionDays: o.esRetentionDays, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, ...o.auditFiles, log, ...(registry && { registry }) }));
   } catch (err) {
     if (ownStore) await store.close();
     throw new DataDirError(`cannot open the audit file ${o.auditFile}: ${err instanceof Error ? err.message : String(err)}`, err);
@@ -162,7 +163,9 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const poller = holdings && new Poller({ source: table ?? new StorePollSource(store), observer: holdings, log });
   const watchers = poller && changes && new Watchers({ poller, changes, options: o.watch, clock: o.clock });
   const limiter = role.limiter ? new ConcurrencyLimiter(o.limiter) : undefined;
-  const metrics = registry && consumeMetrics({ registry, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
+  // Every topic's publish status (ListTopics, imprint_topic_publish_overdue): the table's, else the store's, read at most every 30 s.
+  const publishStatus = table ? tablePublishStatus(table, o.clock) : new StorePublishStatus({ store, clock: o.clock });
+  const metrics = registry && consumeMetrics({ registry, publishStatus, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
   if (table) {
     const starting = table.start();
     const first = cassandra && !cassandra.isAvailable ? undefined : await starting;
@@ -172,7 +175,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   holdings?.start();
   // 4. Serve.
   // The all role's polls read the store: its own commits are word for its Watch streams at once.
-  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, ...(role.polls === 'store' && changes && { changes }) });
+  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, publishStatus, ...(role.polls === 'store' && changes && { changes }) });
   const guarded = role.services.includes('imprint.v1.ConsumerService') && (limiter || metrics);
   let grpcHandle: GrpcServerHandle;
   let metricsServer: MetricsServer | undefined;
@@ -307,6 +310,7 @@ export type { MetadataStore } from './store/metadata-store.js';
 export { FileAuditSink, readAuditFile } from './audit/file.js';
 export { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 export { Holdings, HOLDINGS_DEFAULTS, type HoldingsSettings, type HoldingsStats } from './audit/holdings.js';
+export { AUDIT_FILE_DEFAULTS, type AuditFileSettings } from './audit/file-rotation.js';
 export type { AuditSink, AuditEvent, AuditStats, TopicConsumers, MovesPage } from './audit/audit-sink.js';
 export { createLogger, silentLogger, type Logger } from './log.js';
 export {

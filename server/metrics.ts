@@ -1,32 +1,10 @@
 /**
  * The server's Prometheus metrics (every role serves them on --metrics-port; the table's and
- * the limiter's are the consume role's) and the HTTP endpoint that serves them (GET /metrics).
- * The gRPC transport counts each Consumer request into them (server/grpc/guard.ts).
- *
- *   imprint_consume_requests_total{method,outcome}      outcome: ok, or the gRPC status name
- *   imprint_requests_total{service,method,outcome}      Publisher and Operator requests (Publish, AddScopes, Pin, Unpin, ...)
- *   imprint_request_duration_seconds{service,method}    their handler latency (histogram)
- *   imprint_consume_request_duration_seconds{method}    handler latency (histogram)
- *   imprint_consume_table_age_seconds                   since the table was last known current (a feed read applied, or a full re-read)
- *   imprint_consume_table_topics                        topics in the table
- *   imprint_consume_table_refreshes_total{outcome}      ok, failed
- *   imprint_consume_store_reads_total{kind}             listTopics, pollState, getVersion, listVersions
- *   imprint_consume_integrity_failures_total            records a poll needed that failed their check (the Poller's count)
- *   imprint_consume_throttled_total{app}                RESOURCE_EXHAUSTED answers per calling application
- *   imprint_consume_app_concurrency_limit{app}          each application's current adaptive limit
- *   imprint_consume_app_inflight{app}
- *   imprint_watch_streams                               Watch streams open
- *   imprint_watch_pushes_total                          answers sent after a stream's first ones (a topic's answer changed)
- *   imprint_watch_heartbeats_total
- *   imprint_watch_refused_total{reason}                 streams refused RESOURCE_EXHAUSTED: reason instance or app
- *   imprint_feed_reads_total{outcome}                   change feed reads (consume and all roles): ok, failed
- *   imprint_feed_changes_applied_total                  topics the feed named, made visible (consume: re-read into the table; all: told)
- *   imprint_feed_rereads_total{reason,outcome}          full re-reads: start, interval, cursor-too-old, failure; ok, failed
- *   imprint_feed_lag_seconds                            from a change's commit (its writer's clock) to its topic applied (histogram)
- *   imprint_feed_position_seconds                       writer time of the newest feed entry applied (Unix seconds; 0 before any)
- *   imprint_event_loop_delay_seconds{quantile}          event-loop delay between two scrapes: 0.5, 0.99, 1 (max); every role
- *   process_*, nodejs_*                                 prom-client's default process metrics: CPU seconds, resident memory,
- *                                                       heap by space, GC pauses by kind, open handles, start time
+ * the limiter's are the consume role's) and the HTTP endpoint that serves them (GET /metrics,
+ * and GET /healthz for a process that hands in a health answer: the janitor). The gRPC
+ * transport counts each request into them (server/grpc/guard.ts). README.md "Metrics" lists
+ * every metric with its labels and what to do when it moves (test/unit/metrics-table.test.ts
+ * keeps the two equal).
  *
  * Application names come from callers, so the `app` label takes at most `maxAppLabels`
  * distinct values; later ones are counted as "(other)".
@@ -35,6 +13,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ConcurrencyLimiter } from './limiter.js';
+import type { PublishStatusSource } from './publish-status.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { REREAD_REASONS, type FeedFollower, type PollTable, type Watchers } from './poll/index.js';
 
@@ -51,6 +30,8 @@ export interface ConsumeMetricsOptions {
   readonly poller?: { readonly integrityFailures: number };
   /** Watch streams' counts come from them. @default none */
   readonly watchers?: Pick<Watchers, 'stats'>;
+  /** Every topic's publish status, for imprint_topic_publish_overdue. @default none (not exported) */
+  readonly publishStatus?: PublishStatusSource;
   /** Distinct `app` label values at most. @default 200 */
   readonly maxAppLabels?: number;
 }
@@ -87,6 +68,21 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
     return app;
   };
 
+  const { publishStatus } = opts;
+  if (publishStatus) {
+    new Gauge({
+      name: 'imprint_topic_publish_overdue',
+      help: '1 while a topic is overdue (its latest publish is older than its expect-every), 0 while on time; only topics with an expect-every',
+      labelNames: ['topic'],
+      registers,
+      async collect() {
+        const statuses = await publishStatus.statuses();
+        this.reset();
+        for (const s of statuses) this.set({ topic: s.topic }, s.overdueSinceMs > 0 ? 1 : 0);
+      },
+    });
+  }
+
   const tableAge = new Gauge({
     name: 'imprint_consume_table_age_seconds',
     help: 'Seconds since the poll table was last refreshed from the store (+Inf before the first refresh)',
@@ -96,6 +92,15 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
     },
   });
   if (table) {
+    // The time, not only the age: a rule can compare it with time() and survive a missed scrape.
+    new Gauge({
+      name: 'imprint_consume_table_refreshed_timestamp_seconds',
+      help: 'When the poll table was last known current (a feed read applied, or a full re-read), Unix seconds (0 before the first)',
+      registers,
+      collect() {
+        this.set((table.currentAt() ?? 0) / 1000);
+      },
+    });
     new Gauge({
       name: 'imprint_consume_table_topics',
       help: 'Topics in the poll table',
@@ -300,20 +305,38 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-/** Serves `registry` on GET /metrics at host:port (port 0: any free port). Anything else is 404. */
-export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1'): Promise<MetricsServer> {
+/** A health answer served at GET /healthz: 200 when ok, 503 otherwise, `body` as JSON. */
+export interface HealthAnswer {
+  readonly ok: boolean;
+  readonly body: unknown;
+}
+
+/**
+ * Serves `registry` on GET /metrics at host:port (port 0: any free port), and `health`'s
+ * answer on GET /healthz when given (a rejection is a 503 naming the error). Anything else is 404.
+ */
+export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1', health?: () => Promise<HealthAnswer>): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://metrics');
-    if (url.pathname !== '/metrics') {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: metrics are at /metrics\n');
+    const answer: (() => Promise<{ status: number; type: string; text: string }>) | undefined =
+      url.pathname === '/metrics'
+        ? async () => ({ status: 200, type: registry.contentType, text: await registry.metrics() })
+        : url.pathname === '/healthz' && health
+          ? async () => {
+              const h = await health().catch((err: unknown): HealthAnswer => ({ ok: false, body: { ok: false, error: err instanceof Error ? err.message : String(err) } }));
+              return { status: h.ok ? 200 : 503, type: 'application/json', text: `${JSON.stringify(h.body)}\n` };
+            }
+          : undefined;
+    if (!answer) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end(`not found: metrics are at /metrics${health ? ', health at /healthz' : ''}\n`);
       return;
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' }).end('method not allowed\n');
       return;
     }
-    registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+    answer().then(
+      (a) => res.writeHead(a.status, { 'content-type': a.type }).end(req.method === 'HEAD' ? undefined : a.text),
       (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
     );
   });

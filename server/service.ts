@@ -32,6 +32,9 @@ import {
   validateIdentity,
   validateNewVersion,
   validateRetention,
+  validateContract,
+  contractOf,
+  publishStatusOf,
   validateScope,
   validateScopes,
   validateText,
@@ -42,6 +45,7 @@ import {
   type ConsumersQuery,
   type NewVersion,
   type Pin,
+  type PublishStatus,
   type RecordFailure,
   type Scope,
   type ScopeHead,
@@ -55,6 +59,7 @@ import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, checkBlobPointer } from './blob-check.js
 import { silentLogger, type Logger } from './log.js';
 import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/metadata-store.js';
 import type { PollChangeHub } from './poll/changes.js';
+import { StorePublishStatus, type PublishStatusSource } from './publish-status.js';
 
 export interface TopicDescription {
   readonly topic: Topic;
@@ -65,6 +70,8 @@ export interface TopicDescription {
   readonly consumers: TopicConsumers | { readonly error: string };
   /** The newest RECENT_CHANGES entries of its history, newest first. */
   readonly recentChanges: readonly Change[];
+  /** Its latest publish and whether it is overdue (core/staleness.ts). */
+  readonly publishStatus: PublishStatus;
 }
 
 /** The most history entries GetLatestAt with apply_pins reads to replay the pins of a moment. */
@@ -123,6 +130,11 @@ export interface ServiceDeps {
    * at once. @default none
    */
   readonly changes?: PollChangeHub;
+  /**
+   * Every topic's publish status, for ListTopics (the consume role's from its table).
+   * @default read from the store at most every 30 s (StorePublishStatus)
+   */
+  readonly publishStatus?: PublishStatusSource;
 }
 
 const MAX_TEXT = 1024;
@@ -135,6 +147,7 @@ export class ImprintService {
   private readonly blobStores: readonly BlobStore[];
   private readonly blobCheckTimeoutMs: number;
   private readonly changes: PollChangeHub | undefined;
+  readonly publishStatus: PublishStatusSource;
   /** Records that failed their consistency check when GetVersion or GetLatestAt read them (tests); polls count theirs in the Poller. */
   integrityFailures = 0;
 
@@ -146,6 +159,7 @@ export class ImprintService {
     this.blobStores = deps.blobStores ?? [];
     this.blobCheckTimeoutMs = deps.blobCheckTimeoutMs ?? DEFAULT_BLOB_CHECK_TIMEOUT_MS;
     this.changes = deps.changes;
+    this.publishStatus = deps.publishStatus ?? new StorePublishStatus({ store: deps.store, clock: this.now });
   }
 
   // ---- publisher ----
@@ -155,6 +169,7 @@ export class ImprintService {
     validateText(t.owner, 'owner', MAX_TEXT);
     validateText(t.description, 'description', MAX_TEXT);
     validateRetention(t.retention);
+    validateContract(t);
     const topic = await this.store.createTopic(t, this.now(), actorOf(caller, t.owner)).catch(async (err: unknown) => {
       // A deleted topic holds its name until the janitor purges it: say when that is.
       const deletedAt = err instanceof AlreadyExistsError ? (await this.store.getTopic(t.name))?.deletedAtMs : undefined;
@@ -194,6 +209,15 @@ export class ImprintService {
     if (patch.owner !== undefined) validateText(patch.owner, 'owner', MAX_TEXT);
     if (patch.description !== undefined) validateText(patch.description, 'description', MAX_TEXT);
     if (patch.retention) validateRetention(patch.retention);
+    if (patch.expectEveryMs !== undefined || patch.maxStalenessMs !== undefined) {
+      // Each limit given (0: removes it), then the contract it leaves with the current one.
+      validateContract(contractOf(patch.expectEveryMs ?? 0, patch.maxStalenessMs ?? 0));
+      const current = await this.store.getTopic(name);
+      if (!current) throw new NotFoundError(`topic "${name}"`);
+      // (Read before the write: two updates at the same moment may each pass against the
+      // other's old limit; what they leave is still two limits that work on their own.)
+      validateContract(contractOf(patch.expectEveryMs ?? current.expectEveryMs ?? 0, patch.maxStalenessMs ?? current.maxStalenessMs ?? 0));
+    }
     return this.store.updateTopic(name, patch, this.now(), actorOf(caller, ''));
   }
 
@@ -343,6 +367,15 @@ export class ImprintService {
     return includeDeleted ? topics : topics.filter((t) => t.deletedAtMs === undefined);
   }
 
+  /**
+   * The topics listTopics answers, and the publish status of each live one with an
+   * expectEveryMs (as of at most 30 s ago, see PublishStatusSource).
+   */
+  async listTopicsWithStatus(includeDeleted = false): Promise<{ topics: Topic[]; publishStatus: readonly PublishStatus[] }> {
+    const [topics, publishStatus] = await Promise.all([this.listTopics(includeDeleted), this.publishStatus.statuses()]);
+    return { topics, publishStatus };
+  }
+
   // ---- operator ----
 
   async pin(topic: string, scope: Scope, version: Version, reason: string, createdBy: string, caller: Caller = UNKNOWN_CALLER): Promise<Pin> {
@@ -420,7 +453,7 @@ export class ImprintService {
       }
     }
     const [versionCount, recentChanges] = await Promise.all([this.store.countVersions(name), this.store.listHistory(name, { limit: RECENT_CHANGES })]);
-    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount, consumers: answer, recentChanges };
+    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount, consumers: answer, recentChanges, publishStatus: publishStatusOf(state, this.now()) };
   }
 
   /**

@@ -3,7 +3,7 @@
  * Gates hold chosen calls until released (to catch a refresh half-way, or to keep requests
  * in flight), and a failure can be armed for a method: tests observe instead of sleeping.
  */
-import type { Actor, Change, NewVersion, Pin, Scope, ScopeHead, Topic, Version, VersionRecord } from '../core/index.js';
+import type { Actor, Change, NewVersion, Pin, RestorePlan, Scope, ScopeHead, SnapshotOrigin, Topic, Version, VersionRecord } from '../core/index.js';
 import type { FeedCursor, FeedPage } from '../server/store/change-feed.js';
 import type { MetadataStore, NewTopic, PollState, Published, TopicPatch } from '../server/store/metadata-store.js';
 
@@ -141,6 +141,11 @@ export class CountingStore implements MetadataStore {
   async listPins(topic: string): Promise<Pin[]> {
     await this.enter('listPins', topic);
     return this.inner.listPins(topic);
+  }
+
+  async restoreTopic(plan: RestorePlan, origin: SnapshotOrigin, nowMs: number, by?: Actor): Promise<Topic> {
+    await this.enter('restoreTopic', plan.topic.name);
+    return this.inner.restoreTopic(plan, origin, nowMs, by);
   }
   async listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]> {
     await this.enter('listHistory', topic);

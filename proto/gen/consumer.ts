@@ -23,6 +23,7 @@ import type { ListVersionsResponse as _imprint_v1_ListVersionsResponse, ListVers
 import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from './imprint/v1/Pin.js';
 import type { PollRequest as _imprint_v1_PollRequest, PollRequest__Output as _imprint_v1_PollRequest__Output } from './imprint/v1/PollRequest.js';
 import type { PollResponse as _imprint_v1_PollResponse, PollResponse__Output as _imprint_v1_PollResponse__Output } from './imprint/v1/PollResponse.js';
+import type { PublishStatus as _imprint_v1_PublishStatus, PublishStatus__Output as _imprint_v1_PublishStatus__Output } from './imprint/v1/PublishStatus.js';
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
 import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from './imprint/v1/ScopeHead.js';
@@ -66,6 +67,7 @@ export interface ProtoGrpcType {
       Pin: MessageTypeDefinition<_imprint_v1_Pin, _imprint_v1_Pin__Output>
       PollRequest: MessageTypeDefinition<_imprint_v1_PollRequest, _imprint_v1_PollRequest__Output>
       PollResponse: MessageTypeDefinition<_imprint_v1_PollResponse, _imprint_v1_PollResponse__Output>
+      PublishStatus: MessageTypeDefinition<_imprint_v1_PublishStatus, _imprint_v1_PublishStatus__Output>
       Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
       Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>
       ScopeHead: MessageTypeDefinition<_imprint_v1_ScopeHead, _imprint_v1_ScopeHead__Output>

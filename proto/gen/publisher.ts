@@ -16,6 +16,7 @@ import type { DeleteTopicResponse as _imprint_v1_DeleteTopicResponse, DeleteTopi
 import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from './imprint/v1/Pin.js';
 import type { PublishRequest as _imprint_v1_PublishRequest, PublishRequest__Output as _imprint_v1_PublishRequest__Output } from './imprint/v1/PublishRequest.js';
 import type { PublishResponse as _imprint_v1_PublishResponse, PublishResponse__Output as _imprint_v1_PublishResponse__Output } from './imprint/v1/PublishResponse.js';
+import type { PublishStatus as _imprint_v1_PublishStatus, PublishStatus__Output as _imprint_v1_PublishStatus__Output } from './imprint/v1/PublishStatus.js';
 import type { PublisherServiceClient as _imprint_v1_PublisherServiceClient, PublisherServiceDefinition as _imprint_v1_PublisherServiceDefinition } from './imprint/v1/PublisherService.js';
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
@@ -49,6 +50,7 @@ export interface ProtoGrpcType {
       Pin: MessageTypeDefinition<_imprint_v1_Pin, _imprint_v1_Pin__Output>
       PublishRequest: MessageTypeDefinition<_imprint_v1_PublishRequest, _imprint_v1_PublishRequest__Output>
       PublishResponse: MessageTypeDefinition<_imprint_v1_PublishResponse, _imprint_v1_PublishResponse__Output>
+      PublishStatus: MessageTypeDefinition<_imprint_v1_PublishStatus, _imprint_v1_PublishStatus__Output>
       PublisherService: SubtypeConstructor<typeof grpc.Client, _imprint_v1_PublisherServiceClient> & { service: _imprint_v1_PublisherServiceDefinition }
       Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
       Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>

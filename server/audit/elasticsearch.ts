@@ -22,6 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client, errors } from '@elastic/elasticsearch';
+import { installAuditLifecycle } from './elasticsearch-lifecycle.js';
 import type { estypes } from '@elastic/elasticsearch';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
@@ -236,11 +237,13 @@ export interface AuditTemplateOptions {
   readonly replicas?: number;
   /** @default "5s" */
   readonly refreshInterval?: string;
+  /** Days an index is kept: the ILM policy's delete phase (elasticsearch-lifecycle.ts). @default 30 */
+  readonly retentionDays?: number;
 }
 
 /** Names of the templates for a prefix: the index template and the two component templates it is composed of. */
-export function auditTemplateNames(prefix = DEFAULT_INDEX_PREFIX): { index: string; mappings: string; settings: string } {
-  return { index: prefix, mappings: `${prefix}-mappings`, settings: `${prefix}-settings` };
+export function auditTemplateNames(prefix = DEFAULT_INDEX_PREFIX): { index: string; mappings: string; settings: string; policy: string } {
+  return { index: prefix, mappings: `${prefix}-mappings`, settings: `${prefix}-settings`, policy: prefix };
 }
 
 /** Version stamped on the templates; bump it when AUDIT_MAPPING changes (2: hold, gone and summary events). */
@@ -255,11 +258,13 @@ export const AUDIT_TEMPLATE_VERSION = 2;
  * the upgrade is searchable at once; an index whose fields conflict keeps its mapping. Older
  * indices keep theirs: their documents are of the earlier kinds, which queries here skip.
  */
-export async function installAuditTemplate(client: Client, opts: AuditTemplateOptions = {}, req: { requestTimeout?: number; signal?: AbortSignal } = {}): Promise<void> {
+export async function installAuditTemplate(client: Client, opts: AuditTemplateOptions = {}, req: { requestTimeout?: number; signal?: AbortSignal } = {}): Promise<{ ilm: boolean }> {
   const prefix = validateIndexPrefix(opts.indexPrefix ?? DEFAULT_INDEX_PREFIX);
   const names = auditTemplateNames(prefix);
   const meta = { managed_by: 'imprint', description: 'Imprint audit events: who holds what (hold, gone, summary)' };
   const reqOpts = { maxRetries: 0, ...req };
+  // The retention policy first: the settings name it where the cluster has ILM.
+  const ilm = await installAuditLifecycle(client, names.policy, opts.retentionDays ?? 30, reqOpts);
   await client.cluster.putComponentTemplate(
     { name: names.mappings, version: AUDIT_TEMPLATE_VERSION, _meta: meta, template: { mappings: AUDIT_MAPPING } },
     reqOpts,
@@ -274,6 +279,7 @@ export async function installAuditTemplate(client: Client, opts: AuditTemplateOp
           number_of_shards: opts.shards ?? 1,
           number_of_replicas: opts.replicas ?? 0,
           refresh_interval: opts.refreshInterval ?? '5s',
+          ...(ilm && { 'index.lifecycle.name': names.policy }),
         },
       },
     },
@@ -299,6 +305,9 @@ export async function installAuditTemplate(client: Client, opts: AuditTemplateOp
       if (!(err instanceof errors.ResponseError && err.statusCode === 400)) throw err;
     }
   }
+  // Indices made before the policy (an upgrade from the janitor's purge) are managed by it too.
+  if (ilm) await client.indices.putSettings({ index: `${prefix}-*`, allow_no_indices: true, settings: { 'index.lifecycle.name': names.policy } }, reqOpts);
+  return { ilm };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -572,8 +581,6 @@ export interface ElasticsearchAuditSinkOptions extends AuditTemplateOptions {
   readonly closeTimeoutMs?: number;
   /** A warning line with the drops of the interval, when there were some. @default 60000 */
   readonly dropLogIntervalMs?: number;
-  /** purgeOldIndices() deletes daily indices older than this. @default 30 */
-  readonly retentionDays?: number;
   /** Metrics (`imprint_audit_*`) go here when given. */
   readonly registry?: Registry;
   readonly log?: Logger;
@@ -688,6 +695,8 @@ export class ElasticsearchAuditSink implements AuditSink {
   private written = 0;
   private readonly droppedBy: Record<DropReason, number> = { buffer_full: 0, after_close: 0, rejected: 0, closed: 0 };
   private bulkFailures = 0;
+  private retention: 'ilm' | 'sink' | undefined;
+  private purgeTimer: NodeJS.Timeout | undefined;
   private waiters: Array<{ target: number; resolve: () => void }> = [];
 
   private templateReady = false;
@@ -731,6 +740,7 @@ export class ElasticsearchAuditSink implements AuditSink {
       ...(opts.shards !== undefined && { shards: opts.shards }),
       ...(opts.replicas !== undefined && { replicas: opts.replicas }),
       ...(opts.refreshInterval !== undefined && { refreshInterval: opts.refreshInterval }),
+      retentionDays: this.retentionDays,
     };
     this.backoffMs = this.initialBackoffMs;
     this.log = opts.log ?? silentLogger;
@@ -882,9 +892,33 @@ export class ElasticsearchAuditSink implements AuditSink {
     return movesFromElasticsearch(this.client, topic, query, { indexPrefix: this.indexPrefix, requestTimeoutMs: this.requestTimeoutMs });
   }
 
-  /** Deletes the daily indices older than `retentionDays` (for the janitor). Returns the names deleted. */
+  /**
+   * Who deletes indices past `retentionDays`, once the template is installed: the cluster's ILM
+   * policy, or (a cluster without ILM) this sink, once a day (purgeOldIndices).
+   */
+  get retentionBy(): 'ilm' | 'sink' | undefined {
+    return this.retention;
+  }
+
+  /** Deletes the daily indices older than `retentionDays`. Returns the names deleted. */
   purgeOldIndices(nowMs: number): Promise<string[]> {
     return purgeAuditIndices(this.client, { indexPrefix: this.indexPrefix, retentionDays: this.retentionDays, nowMs });
+  }
+
+  private startOwnPurge(): void {
+    this.log.warn('Elasticsearch has no ILM: this sink deletes audit indices past the retention itself, once a day', { indexPrefix: this.indexPrefix, retentionDays: this.retentionDays });
+    const purge = () => {
+      this.purgeOldIndices(Date.now()).then(
+        (deleted) => {
+          if (deleted.length > 0) this.log.info('audit indices past the retention deleted', { deleted });
+        },
+        (err: unknown) => this.log.warn('deleting audit indices past the retention failed; tried again in a day', { err }),
+      );
+    };
+    this.purgeTimer = setInterval(purge, DAY_MS);
+    this.purgeTimer.unref();
+    this.timers.push(this.purgeTimer);
+    purge();
   }
 
   // ---- the background loop ----
@@ -945,7 +979,9 @@ export class ElasticsearchAuditSink implements AuditSink {
 
   private async installTemplate(): Promise<boolean> {
     try {
-      await installAuditTemplate(this.client, this.templateOpts, { requestTimeout: this.requestTimeoutMs, signal: this.abort.signal });
+      const { ilm } = await installAuditTemplate(this.client, this.templateOpts, { requestTimeout: this.requestTimeoutMs, signal: this.abort.signal });
+      this.retention = ilm ? 'ilm' : 'sink';
+      if (!ilm && !this.purgeTimer) this.startOwnPurge();
     } catch (err) {
       if (!this.stopped) this.noteFailure('installing the index template', err);
       return false;
@@ -1101,7 +1137,7 @@ export class ElasticsearchAuditSink implements AuditSink {
     const written = new Counter({ name: 'imprint_audit_events_written_total', help: 'Audit events acknowledged by the backend', labelNames: ['sink'], registers: [registry] });
     const dropped = new Counter({
       name: 'imprint_audit_events_dropped_total',
-      help: 'Audit events lost: buffer_full and after_close (refused by record), rejected (by the backend), closed (still buffered at close)',
+      help: 'Audit events lost: buffer_full and after_close (refused by record), rejected (by the backend), closed (still buffered at close), write_failed (the audit file could not be written)',
       labelNames: ['sink', 'reason'],
       registers: [registry],
     });

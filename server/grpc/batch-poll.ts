@@ -73,7 +73,7 @@ function wireRecordOf(r: VersionRecord): WireRecord {
 
 /** A topic's answer as a BatchPoll (and Watch) result. */
 export function answeredResult(topic: string, answer: PollAnswer): TopicPollResult {
-  return { topic, update: toUpdate(answer), errorCode: '', errorMessage: '' };
+  return { topic, update: toUpdate(answer), errorCode: '', errorMessage: '', maxStalenessMs: answer.maxStalenessMs ?? 0 };
 }
 
 /** A topic the Poller could not answer, as a per-topic error of a BatchPoll (and Watch) result. */

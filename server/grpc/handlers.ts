@@ -7,6 +7,8 @@
 import * as grpc from '@grpc/grpc-js';
 import {
   changeToWire,
+  contractMsFromWire,
+  publishStatusToWire,
   moveToWire,
   consumersToWire,
   headToWire,
@@ -26,6 +28,7 @@ import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/Consume
 import type { OperatorServiceHandlers } from '../../proto/gen/imprint/v1/OperatorService.js';
 import type { PublisherServiceHandlers } from '../../proto/gen/imprint/v1/PublisherService.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
+import { contractOf } from '../../core/index.js';
 import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Poller, Watchers } from '../poll/index.js';
@@ -52,7 +55,18 @@ function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>): Caller {
 export function publisherHandlers(svc: ImprintService, log: Logger): PublisherServiceHandlers {
   return {
     CreateTopic: unary('CreateTopic', log, async (req, call) => ({
-      topic: topicToWire(await svc.createTopic({ name: req.name, owner: req.owner, description: req.description, retention: retentionFromWire(req.retention) }, callerOf(call))),
+      topic: topicToWire(
+        await svc.createTopic(
+          {
+            name: req.name,
+            owner: req.owner,
+            description: req.description,
+            retention: retentionFromWire(req.retention),
+            ...contractOf(contractMsFromWire(req.expectEveryMs, 'expect_every_ms'), contractMsFromWire(req.maxStalenessMs, 'max_staleness_ms')),
+          },
+          callerOf(call),
+        ),
+      ),
     })),
     UpdateTopic: unary('UpdateTopic', log, async (req, call) => ({
       topic: topicToWire(
@@ -62,6 +76,8 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
             ...(req._owner === 'owner' && { owner: req.owner }),
             ...(req._description === 'description' && { description: req.description }),
             ...(req.retention && { retention: retentionFromWire(req.retention) }),
+            ...(req._expectEveryMs === 'expectEveryMs' && { expectEveryMs: contractMsFromWire(req.expectEveryMs, 'expect_every_ms') }),
+            ...(req._maxStalenessMs === 'maxStalenessMs' && { maxStalenessMs: contractMsFromWire(req.maxStalenessMs, 'max_staleness_ms') }),
           },
           callerOf(call),
         ),
@@ -91,8 +107,9 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
     Poll: unary('Poll', log, async (req) => {
       const identity = identityFromWire(req.identity);
       const lastSeen = versionFromWire(req.lastSeenVersion, 'last_seen_version', true);
-      const answer = poller.poll(req.topic, identity, lastSeen);
-      return { update: toUpdate(answer instanceof Promise ? await answer : answer) };
+      const polled = poller.poll(req.topic, identity, lastSeen);
+      const answer = polled instanceof Promise ? await polled : polled;
+      return { update: toUpdate(answer), maxStalenessMs: answer.maxStalenessMs ?? 0 };
     }),
     BatchPoll: unary('BatchPoll', log, async (req) => {
       // 1. The request, checked whole before any work.
@@ -155,7 +172,10 @@ export function consumerHandlers(svc: ImprintService, poller: Poller | undefined
       return { record: at.record ? recordToWire(at.record) : null, pinned: at.pinned, pin: at.pin ? pinToWire(at.pin) : null };
     }),
     GetTopic: unary('GetTopic', log, async (req) => ({ topic: topicToWire(await svc.getTopic(req.name)) })),
-    ListTopics: unary('ListTopics', log, async (req) => ({ topics: (await svc.listTopics(req.includeDeleted)).map(topicToWire) })),
+    ListTopics: unary('ListTopics', log, async (req) => {
+      const { topics, publishStatus } = await svc.listTopicsWithStatus(req.includeDeleted);
+      return { topics: topics.map(topicToWire), publishStatus: publishStatus.map(publishStatusToWire) };
+    }),
   };
 }
 
@@ -182,6 +202,7 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
         versionCount: d.versionCount,
         ...('error' in d.consumers ? { consumers: null, consumersError: d.consumers.error } : { consumers: consumersToWire(d.consumers), consumersError: '' }),
         recentChanges: d.recentChanges.map(changeToWire),
+        publishStatus: publishStatusToWire(d.publishStatus),
       };
     }),
     ListHistory: unary('ListHistory', log, async (req) => {

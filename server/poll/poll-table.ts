@@ -290,6 +290,11 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
     });
   }
 
+  /** When the table was last known current (the clock's milliseconds: Unix time by default); undefined before the first. */
+  currentAt(): number | undefined {
+    return this.lastGoodAt;
+  }
+
   /** Milliseconds since the table was last known current (a full re-read or a feed read applied); Infinity before the first. */
   age(): number {
     return this.lastGoodAt === undefined ? Number.POSITIVE_INFINITY : Math.max(0, this.o.clock() - this.lastGoodAt);
@@ -313,6 +318,11 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
       storeReads: { listTopics: c.listTopics, pollState: c.pollState, getVersion: c.getVersion, listVersions: c.listVersions },
       recordCache: { entries: this.records.size, bytes: this.recordBytes, hits: c.recordHits, misses: c.recordMisses },
     };
+  }
+
+  /** Every topic's entry in the current table: no store read, nothing counted. */
+  entries(): IterableIterator<TopicEntry> {
+    return this.table.entries.values();
   }
 
   /** The topic's entry in the current table, if it has one: no store read, nothing counted. */

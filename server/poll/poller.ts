@@ -96,7 +96,7 @@ export class Poller<S extends PollView = PollView> {
     if (d.failures) {
       this.integrityFailures += d.failures.length;
       for (const f of d.failures) this.logFailure(f.topic, f.version, f.problem);
-      answer = d.record ? { record: d.record, pinned: d.pinned } : { pinned: d.pinned };
+      answer = { ...(d.record && { record: d.record }), pinned: d.pinned, ...(d.maxStalenessMs !== undefined && { maxStalenessMs: d.maxStalenessMs }) };
     }
     const said = lastSeen.toString();
     this.observer.observe(topic, identity, said, answer.record ? answer.record.version.toString() : said, answer.pinned);

@@ -12,7 +12,7 @@
  *
  * | rows | what | serves |
  * | --- | --- | --- |
- * | static columns | the topic (owner, description, retention, created_at_ms) and `latest_version`, the per-topic counter | getTopic, listTopics (`SELECT DISTINCT`), the CAS |
+ * | static columns | the topic (owner, description, retention, created_at_ms, the staleness contract) and `latest_version`, the per-topic counter | getTopic, listTopics (`SELECT DISTINCT`), the CAS |
  * | kind 'r', scope_key '', version v | the record of version v: metadata, pointer, digest, the publish's claim id, its scopes (map key -> JSON) and when each was attached | getVersion, listVersions (newest first: `version < ? LIMIT n`), countVersions |
  * | kind 'h', scope_key k, version 0 | the head of scope k: `head_version`, the scope, since when | pollState and scopeHeads now: one slice, no scan |
  * | kind 's', scope_key k, version v | scope k attached to version v at `added_at_ms` | scopeHeads as of a time: `GROUP BY scope_key` over `added_at_ms <= t` (newest version first in each group) |
@@ -21,6 +21,8 @@
  *
  * `pins`, PRIMARY KEY ((topic), scope_key): the pins of a topic (listPins, pollState).
  * `leases`, PRIMARY KEY (name): the janitor's leases (JanitorStore), taken and renewed by CAS.
+ * `janitor_jobs`, PRIMARY KEY (job): each janitor job's last success, written with the success's
+ * time as the write timestamp so that an older success never replaces a newer one.
  * `feed`, PRIMARY KEY ((bucket, shard), at, id): the change feed (below).
  *
  * ## Version numbers: a CAS on the per-topic counter, with the record in the same batch
@@ -169,6 +171,7 @@ import {
   publishDifference,
   publishFingerprint,
   recordDigest,
+  restoredFrom,
   scopeKey,
   uniqueScopes,
   type Actor,
@@ -177,8 +180,10 @@ import {
   type DataPointer,
   type NewVersion,
   type Pin,
+  type RestorePlan,
   type Scope,
   type ScopeHead,
+  type SnapshotOrigin,
   type Topic,
   type Version,
   type VersionRecord,
@@ -271,13 +276,20 @@ const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
   ['fingerprint', 'text'],
   ['id_version', 'bigint'],
   ['change', 'text'],
+  ['expect_every_ms', 'bigint static'],
+  ['max_staleness_ms', 'bigint static'],
   ['deleted_at_ms', 'bigint static'],
 ];
+
+/** A staleness contract's limit as a column: null for none. */
+const contractMs = (ms: number | undefined): bigint | null => (ms === undefined ? null : BigInt(ms));
 
 /** CQL text for one keyspace (validated as a plain identifier by config). */
 function cqlFor(ks: string) {
   const RECORD_COLUMNS = 'topic, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, scopes, scope_added, publish_id';
-  const TOPIC_COLUMNS = 'topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version, deleted_at_ms';
+  /** The topic's own columns (statics of its partition): what a topic read selects and a purge deletes. */
+  const TOPIC_STATICS = 'owner, description, keep_versions, keep_days, created_at_ms, latest_version, expect_every_ms, max_staleness_ms, deleted_at_ms';
+  const TOPIC_COLUMNS = `topic, ${TOPIC_STATICS}`;
   const RECORD_KEY = `topic = ? AND kind = 'r' AND scope_key = '' AND version = ?`;
   return {
     ddl: (replication: Readonly<Record<string, string>>) => [
@@ -325,6 +337,7 @@ function cqlFor(ks: string) {
         PRIMARY KEY ((topic), scope_key)
       ) WITH comment = 'Imprint: operator pins, one per topic and scope'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.leases (name text PRIMARY KEY, holder text, expires_at_ms bigint) WITH comment = 'Imprint: janitor leases (one holder per job)'`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.janitor_jobs (job text PRIMARY KEY, last_success_ms bigint) WITH comment = 'Imprint: the last success of each janitor job'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.imprint_meta (key text PRIMARY KEY, value text)`,
       `CREATE TABLE IF NOT EXISTS ${ks}.feed (
         bucket bigint,
@@ -349,7 +362,8 @@ function cqlFor(ks: string) {
     addColumn: (column: string, type: string) => `ALTER TABLE ${ks}.topics ADD ${column} ${type}`,
     keyspaceReplication: 'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
 
-    createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
+    createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
+    restoreTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
     topic: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics WHERE topic = ?`,
     allTopics: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics`,
     updateTopic: (sets: readonly string[]) => `UPDATE ${ks}.topics SET ${sets.map((s) => `${s} = ?`).join(', ')} WHERE topic = ? IF EXISTS`,
@@ -357,7 +371,7 @@ function cqlFor(ks: string) {
     cas: `UPDATE ${ks}.topics SET latest_version = ? WHERE topic = ? IF latest_version = ? AND deleted_at_ms = null`,
     deleteTopic: `UPDATE ${ks}.topics SET deleted_at_ms = ? WHERE topic = ? IF created_at_ms != null AND deleted_at_ms = null`,
     purgeKind: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = ?`,
-    purgeTopicRow: `DELETE owner, description, keep_versions, keep_days, created_at_ms, latest_version, deleted_at_ms FROM ${ks}.topics WHERE topic = ? IF deleted_at_ms = ?`,
+    purgeTopicRow: `DELETE ${TOPIC_STATICS} FROM ${ks}.topics WHERE topic = ? IF deleted_at_ms = ?`,
     purgePins: `DELETE FROM ${ks}.pins WHERE topic = ?`,
     insertRecord: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, claim, scopes, scope_added, publish_id)
       VALUES (?, 'r', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -391,6 +405,8 @@ function cqlFor(ks: string) {
     takeFreeLease: `INSERT INTO ${ks}.leases (name, holder, expires_at_ms) VALUES (?, ?, ?) IF NOT EXISTS`,
     takeLease: `UPDATE ${ks}.leases SET holder = ?, expires_at_ms = ? WHERE name = ? IF holder = ? AND expires_at_ms = ?`,
     releaseLease: `DELETE FROM ${ks}.leases WHERE name = ? IF holder = ?`,
+    jobSuccess: `INSERT INTO ${ks}.janitor_jobs (job, last_success_ms) VALUES (?, ?) USING TIMESTAMP ?`,
+    jobSuccesses: `SELECT job, last_success_ms FROM ${ks}.janitor_jobs`,
 
     pin: `INSERT INTO ${ks}.pins (topic, scope_key, scope, version, created_at_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     pinOf: `SELECT topic, scope, version, created_at_ms, reason, created_by FROM ${ks}.pins WHERE topic = ? AND scope_key = ?`,
@@ -815,7 +831,7 @@ export class CassandraMetadataStore implements JanitorStore {
   // ---- topics ----
 
   async createTopic(t: NewTopic, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
-    const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs)];
+    const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs)];
     const history = this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: topicDetails(t) }));
     await this.announce('createTopic', t.name, 'create-topic', 0n);
     const rs = await this.conditional('createTopic', [{ query: this.cql.createTopic, params }, history]);
@@ -827,7 +843,8 @@ export class CassandraMetadataStore implements JanitorStore {
       if (!row) throw new UnavailableError(`${this.where}: topic "${t.name}" was not created (Cassandra did not answer in time); try again`);
       const topic = toTopic(row);
       const mine = topic.owner === t.owner && topic.description === t.description && topic.createdAtMs === nowMs &&
-        topic.retention.keepVersions === t.retention.keepVersions && topic.retention.keepDays === t.retention.keepDays;
+        topic.retention.keepVersions === t.retention.keepVersions && topic.retention.keepDays === t.retention.keepDays &&
+        topic.expectEveryMs === t.expectEveryMs && topic.maxStalenessMs === t.maxStalenessMs;
       if (!mine) throw new AlreadyExistsError(`topic "${t.name}"`);
       await this.confirm('createTopic', t.name, 'create-topic', 0n);
       return topic;
@@ -843,6 +860,9 @@ export class CassandraMetadataStore implements JanitorStore {
     if (patch.description !== undefined) set.push(['description', patch.description]);
     // New retention replaces both limits (null deletes the one not given), as in SQLite.
     if (patch.retention) set.push(['keep_versions', patch.retention.keepVersions ?? null], ['keep_days', patch.retention.keepDays ?? null]);
+    // A contract limit of 0 removes it (null).
+    if (patch.expectEveryMs !== undefined) set.push(['expect_every_ms', patch.expectEveryMs === 0 ? null : BigInt(patch.expectEveryMs)]);
+    if (patch.maxStalenessMs !== undefined) set.push(['max_staleness_ms', patch.maxStalenessMs === 0 ? null : BigInt(patch.maxStalenessMs)]);
     const sets = set.map(([c]) => c);
     const params: Params = set.map(([, v]) => v);
     if (sets.length === 0) return this.mustGetTopic(name);
@@ -1001,30 +1021,11 @@ export class CassandraMetadataStore implements JanitorStore {
     history: ChangeDraft,
     id: { publishId: string; fingerprint: string } | undefined,
   ): Statement[] {
-    const p = r.pointer;
     const at = BigInt(nowMs);
     const keys = scopes.map(scopeKey);
     const stmts: Statement[] = [
       { query: this.cql.cas, params: [r.version, r.topic, expected] },
-      {
-        query: this.cql.insertRecord,
-        params: [
-          r.topic,
-          r.version,
-          at,
-          { ...r.metadata },
-          p.kind,
-          BigInt(p.size),
-          p.sha256,
-          p.kind === 'direct' ? p.bytes : undefined,
-          p.kind === 'blob' ? p.locations.map((l) => ({ kind: l.kind, region: l.region, bucket: l.bucket, object_key: l.key })) : undefined,
-          r.digest,
-          claim,
-          Object.fromEntries(scopes.map((s, i) => [keys[i], JSON.stringify(s)])),
-          Object.fromEntries(keys.map((k) => [k, at])),
-          id?.publishId,
-        ],
-      },
+      this.recordStatement(r, claim, scopes.map((scope) => ({ scope, addedAtMs: nowMs })), id?.publishId),
     ];
     scopes.forEach((s, i) => {
       const json = JSON.stringify(s);
@@ -1035,6 +1036,75 @@ export class CassandraMetadataStore implements JanitorStore {
     stmts.push(this.historyStatement(history));
     if (id) stmts.push({ query: this.cql.newPublishId, params: [r.topic, id.publishId, r.version, claim, id.fingerprint] });
     return stmts;
+  }
+
+  /** The 'r' row of a record: its digest, the claim of the call that writes it, its scopes and since when. */
+  private recordStatement(r: VersionRecord, claim: Uuid, scopes: readonly { scope: Scope; addedAtMs: number }[], publishId: string | undefined): Statement {
+    const p = r.pointer;
+    return {
+      query: this.cql.insertRecord,
+      params: [
+        r.topic,
+        r.version,
+        BigInt(r.publishedAtMs),
+        { ...r.metadata },
+        p.kind,
+        BigInt(p.size),
+        p.sha256,
+        p.kind === 'direct' ? asBuffer(p.bytes) : undefined,
+        p.kind === 'blob' ? p.locations.map((l) => ({ kind: l.kind, region: l.region, bucket: l.bucket, object_key: l.key })) : undefined,
+        r.digest,
+        claim,
+        Object.fromEntries(scopes.map((s) => [scopeKey(s.scope), JSON.stringify(s.scope)])),
+        Object.fromEntries(scopes.map((s) => [scopeKey(s.scope), BigInt(s.addedAtMs)])),
+        publishId,
+      ],
+    };
+  }
+
+  async restoreTopic(plan: RestorePlan, origin: SnapshotOrigin, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
+    const t = plan.topic;
+    const details = { restored: restoredFrom(origin) };
+    const claim = cassandra.types.Uuid.random();
+    // 1. The topic's partition in one conditional batch: the topic (IF NOT EXISTS) with its
+    //    counter at the plan's latest version, the records, their scopes, the heads, the history.
+    const stmts: Statement[] = [
+      { query: this.cql.restoreTopic, params: [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(t.createdAtMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), t.latestVersion] },
+      this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: { ...topicDetails(t), ...details } })),
+    ];
+    for (const r of plan.records) {
+      const scopes = plan.scopes.filter((s) => s.version === r.version);
+      stmts.push(this.recordStatement(r, claim, scopes, undefined));
+      for (const s of scopes) stmts.push({ query: this.cql.insertScope, params: [t.name, scopeKey(s.scope), r.version, JSON.stringify(s.scope), BigInt(s.addedAtMs)] });
+      stmts.push(this.historyStatement(changeDraft('publish', t.name, nowMs, by, { version: r.version, scopes: r.scopes, details })));
+    }
+    for (const h of plan.heads) stmts.push({ query: this.cql.setHead, params: [t.name, scopeKey(h.scope), h.version, JSON.stringify(h.scope), BigInt(h.sinceMs)] });
+    await this.announce('restoreTopic', t.name, 'create-topic', 0n);
+    const rs = await this.conditional('restoreTopic', stmts);
+    if (rs === 'unknown') {
+      // Ours if the topic is there with our claim on its newest record (or, with no records, our fields).
+      const row = await this.serialRead('restoreTopic', this.cql.topic, [t.name]).catch((err: unknown) => {
+        throw new UnavailableError(`${this.where}: restoring topic "${t.name}" may or may not have happened: ${messageOf(err)}`, { cause: err });
+      });
+      if (!row) throw new UnavailableError(`${this.where}: topic "${t.name}" was not restored (Cassandra did not answer in time); try again`);
+      const newest = plan.records[plan.records.length - 1];
+      const mine = newest ? (await this.claimOf(t.name, newest.version))?.equals(claim) === true : toTopic(row).createdAtMs === t.createdAtMs && toTopic(row).latestVersion === t.latestVersion;
+      if (!mine) throw new AlreadyExistsError(`topic "${t.name}"`);
+    } else if (!rs.wasApplied()) throw new AlreadyExistsError(`topic "${t.name}"`);
+    this.latestSeen.set(t.name, t.latestVersion);
+    // 2. Its pins with their history entries: a table of their own, so one logged batch after.
+    if (plan.pins.length > 0) {
+      const pinStmts: Statement[] = plan.pins.flatMap((p) => [
+        { query: this.cql.pin, params: [t.name, scopeKey(p.scope), JSON.stringify(p.scope), p.version, BigInt(p.createdAtMs), p.reason, p.createdBy] },
+        this.historyStatement(changeDraft('pin', t.name, nowMs, by, { version: p.version, scopes: [p.scope], reason: p.reason, details })),
+      ]);
+      await this.loggedBatch('restoreTopic', [...pinStmts, this.feedStatement(t.name, 'pin', 0n, true)]).catch((err: unknown) => {
+        const pins = plan.pins.map((p) => `${scopeKey(p.scope) || '*'} -> v${p.version}`).join(', ');
+        throw new UnavailableError(`${this.where}: topic "${t.name}" was restored but its pins were not (${pins}); set them with imprint pin: ${messageOf(err)}`, { cause: err });
+      });
+    }
+    await this.confirm('restoreTopic', t.name, 'create-topic', 0n);
+    return this.mustGetTopic(t.name);
   }
 
   /** Whose publish holds `version`, read at SERIAL (final); undefined when nobody's. */
@@ -1293,6 +1363,22 @@ export class CassandraMetadataStore implements JanitorStore {
     }
   }
 
+  async recordJobSuccess(job: string, atMs: number): Promise<void> {
+    // The write timestamp is the success's time (microseconds): the newest success wins.
+    await this.exec('recordJobSuccess', this.cql.jobSuccess, [job, BigInt(atMs), BigInt(atMs) * 1000n]);
+  }
+
+  async jobSuccesses(): Promise<Map<string, number>> {
+    const rs = await this.exec('jobSuccesses', this.cql.jobSuccesses, []);
+    const out = new Map<string, number>();
+    for (const r of rs.rows) {
+      const job = str(r, 'job');
+      const at = big(r, 'last_success_ms');
+      if (job !== undefined && at !== undefined) out.set(job, Number(at));
+    }
+    return out;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.wakeRetry?.();
@@ -1420,7 +1506,6 @@ function casCurrent(rs: types.ResultSet): bigint | undefined {
   return undefined;
 }
 
-/** The 'i' row a failed publish batch returned: its publish id is taken. */
 /** The deletion time a lost publish CAS found on the topic, if it is deleted. */
 function casDeletedAt(rs: types.ResultSet): bigint | undefined {
   for (const r of rs.rows) {
@@ -1430,6 +1515,7 @@ function casDeletedAt(rs: types.ResultSet): bigint | undefined {
   return undefined;
 }
 
+/** The 'i' row a failed publish batch returned: its publish id is taken. */
 function idRow(rs: types.ResultSet): Row | undefined {
   return rs.rows.find((r) => str(r, 'kind') === 'i');
 }
@@ -1447,6 +1533,8 @@ function isTopicRow(row: Row): boolean {
 function toTopic(r: Row): Topic {
   const keepVersions = int(r, 'keep_versions');
   const keepDays = int(r, 'keep_days');
+  const expectEveryMs = big(r, 'expect_every_ms');
+  const maxStalenessMs = big(r, 'max_staleness_ms');
   return {
     name: str(r, 'topic') ?? '',
     owner: str(r, 'owner') ?? '',
@@ -1454,6 +1542,8 @@ function toTopic(r: Row): Topic {
     retention: { ...(keepVersions !== undefined && { keepVersions }), ...(keepDays !== undefined && { keepDays }) },
     createdAtMs: Number(big(r, 'created_at_ms') ?? 0n),
     latestVersion: big(r, 'latest_version') ?? 0n,
+    ...(expectEveryMs !== undefined && { expectEveryMs: Number(expectEveryMs) }),
+    ...(maxStalenessMs !== undefined && { maxStalenessMs: Number(maxStalenessMs) }),
     ...(big(r, 'deleted_at_ms') !== undefined && { deletedAtMs: Number(big(r, 'deleted_at_ms')) }),
   };
 }

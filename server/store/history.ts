@@ -32,12 +32,18 @@ export function changeDraft(
   };
 }
 
-/** The fields a topic change sets, as history details ("" for a retention limit removed). */
-export function topicDetails(t: { readonly owner?: string; readonly description?: string; readonly retention?: Retention }): Record<string, string> {
+/**
+ * The fields a topic change sets, as history details ("" for a retention limit removed, or a
+ * contract limit a patch set to 0). A new topic records the contract limits it has.
+ */
+export function topicDetails(t: { readonly owner?: string; readonly description?: string; readonly retention?: Retention; readonly expectEveryMs?: number; readonly maxStalenessMs?: number }): Record<string, string> {
+  const limit = (ms: number) => (ms === 0 ? '' : ms.toString());
   return {
     ...(t.owner !== undefined && { owner: t.owner }),
     ...(t.description !== undefined && { description: t.description }),
     ...(t.retention && { keep_versions: t.retention.keepVersions?.toString() ?? '', keep_days: t.retention.keepDays?.toString() ?? '' }),
+    ...(t.expectEveryMs !== undefined && { expect_every_ms: limit(t.expectEveryMs) }),
+    ...(t.maxStalenessMs !== undefined && { max_staleness_ms: limit(t.maxStalenessMs) }),
   };
 }
 

@@ -18,7 +18,7 @@
  * listTopics (an operator sees what happened), but pollState answers it as absent and publish
  * refuses it; the janitor's purgeTopic removes it for good (JanitorStore).
  *
- * History: each change (createTopic, updateTopic, publish, addScopes, pin, unpin, deleteTopic) writes its
+ * History: each change (createTopic, updateTopic, publish, addScopes, pin, unpin, deleteTopic, restoreTopic) writes its
  * entry in the topic's history in the same atomic step as the change, with the actor the
  * caller names; a call that changes nothing (it throws, replays a publish id, attaches only
  * scopes already there, or unpins where there is no pin) writes no entry. History is kept
@@ -28,19 +28,23 @@
  * topics, so that consume instances re-read only the topics that changed.
  */
 import type { ChangeFeed } from './change-feed.js';
-import type { Actor, Change, NewVersion, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from '../../core/index.js';
+import type { Actor, Change, NewVersion, Pin, RestorePlan, Retention, Scope, ScopeHead, SnapshotOrigin, StalenessContract, Topic, Version, VersionRecord } from '../../core/index.js';
 
-export interface NewTopic {
+/** A new topic; its staleness contract's fields are absent for none. */
+export interface NewTopic extends StalenessContract {
   readonly name: string;
   readonly owner: string;
   readonly description: string;
   readonly retention: Retention;
 }
 
+/** The fields to change; an expectEveryMs or maxStalenessMs of 0 removes that limit. */
 export interface TopicPatch {
   readonly owner?: string;
   readonly description?: string;
   readonly retention?: Retention;
+  readonly expectEveryMs?: number;
+  readonly maxStalenessMs?: number;
 }
 
 /** What a poll needs to decide, read in one go. */
@@ -97,14 +101,27 @@ export interface MetadataStore extends ChangeFeed {
   /** The pin removed, or undefined when there was none. */
   unpin(topic: string, scope: Scope, nowMs: number, by?: Actor): Promise<Pin | undefined>;
   listPins(topic: string): Promise<Pin[]>;
+  /**
+   * Writes a topic back as a fallback snapshot had it (core's planRestore decides what): the
+   * topic, its records with their own version numbers, publish times, metadata, pointers,
+   * digests and scopes, its heads and its pins, with no publish ids; the version counter at
+   * the plan's latestVersion, so the next publish gets a number above every restored one.
+   * History: a create-topic entry, a publish entry per record and a pin entry per pin, at
+   * `nowMs` by `by`, each with details.restored = restoredFrom(origin).
+   * SQLite: one transaction. Cassandra: the topic's partition in one conditional batch, then
+   * its pins (a table of their own) in one logged batch.
+   * The restored topic is live (no deletedAtMs, whatever the plan's topic says).
+   * @throws AlreadyExistsError when the topic exists, deleted and not purged yet included (nothing is written).
+   */
+  restoreTopic(plan: RestorePlan, origin: SnapshotOrigin, nowMs: number, by?: Actor): Promise<Topic>;
   /** The topic's history, newest first, changes strictly before `below` (a Change's seq) when given. */
   listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]>;
   close(): Promise<void>;
 }
 
 /**
- * What the janitor needs beyond serving: deleting purged versions and a lease so that only
- * one of several janitors does each job at a time. Both stores implement it and run
+ * What the janitor needs beyond serving: deleting purged versions, a lease so that only
+ * one of several janitors does each job at a time, and each job's last success. Both stores implement it and run
  * test/conformance/janitor-store.ts.
  */
 export interface JanitorStore extends MetadataStore {
@@ -125,4 +142,12 @@ export interface JanitorStore extends MetadataStore {
   acquireLease(name: string, holder: string, ttlMs: number, nowMs: number): Promise<boolean>;
   /** Gives the lease up if `holder` has it. */
   releaseLease(name: string, holder: string): Promise<void>;
+  /**
+   * Records that janitor job `job` succeeded at `atMs` (whichever janitor ran it), so that
+   * every janitor judges the job overdue or not from the same facts. An older time than the
+   * one recorded leaves it as it is.
+   */
+  recordJobSuccess(job: string, atMs: number): Promise<void>;
+  /** The last success of each job ever recorded: job name -> milliseconds. */
+  jobSuccesses(): Promise<Map<string, number>>;
 }

@@ -28,6 +28,7 @@ import {
   publishDifference,
   publishFingerprint,
   recordDigest,
+  restoredFrom,
   scopeKey,
   type Actor,
   type BlobLocation,
@@ -35,8 +36,10 @@ import {
   type DataPointer,
   type NewVersion,
   type Pin,
+  type RestorePlan,
   type Scope,
   type ScopeHead,
+  type SnapshotOrigin,
   type Topic,
   type Version,
   type VersionRecord,
@@ -57,7 +60,10 @@ CREATE TABLE IF NOT EXISTS topics (
   keep_versions INTEGER,
   keep_days INTEGER,
   created_at_ms INTEGER NOT NULL,
-  latest_version INTEGER NOT NULL DEFAULT 0
+  latest_version INTEGER NOT NULL DEFAULT 0,
+  expect_every_ms INTEGER,
+  max_staleness_ms INTEGER,
+  deleted_at_ms INTEGER
 ) STRICT;
 CREATE TABLE IF NOT EXISTS versions (
   topic TEXT NOT NULL,
@@ -86,6 +92,10 @@ CREATE TABLE IF NOT EXISTS leases (
   name TEXT PRIMARY KEY,
   holder TEXT NOT NULL,
   expires_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE TABLE IF NOT EXISTS janitor_jobs (
+  job TEXT PRIMARY KEY,
+  last_success_ms INTEGER NOT NULL
 ) STRICT;
 CREATE TABLE IF NOT EXISTS pins (
   topic TEXT NOT NULL,
@@ -128,6 +138,8 @@ CREATE INDEX IF NOT EXISTS history_by_topic ON history (topic, seq);
 const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
   { table: 'versions', column: 'publish_id', type: 'TEXT' },
   { table: 'versions', column: 'fingerprint', type: 'TEXT' },
+  { table: 'topics', column: 'expect_every_ms', type: 'INTEGER' },
+  { table: 'topics', column: 'max_staleness_ms', type: 'INTEGER' },
   { table: 'topics', column: 'deleted_at_ms', type: 'INTEGER' },
 ];
 
@@ -158,6 +170,8 @@ interface TopicRow {
   keep_days: bigint | null;
   created_at_ms: bigint;
   latest_version: bigint;
+  expect_every_ms: bigint | null;
+  max_staleness_ms: bigint | null;
   deleted_at_ms: bigint | null;
 }
 
@@ -243,8 +257,8 @@ export class SqliteMetadataStore implements JanitorStore {
       .transaction((): Topic => {
         try {
           this
-            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
-            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs);
+            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null);
         } catch (err) {
           if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
           throw err;
@@ -259,11 +273,21 @@ export class SqliteMetadataStore implements JanitorStore {
     return this.db
       .transaction((): Topic => {
         const current = this.mustGetTopic(name);
-        if (patch.owner === undefined && patch.description === undefined && !patch.retention) return current; // nothing to change
+        if (Object.keys(topicDetails(patch)).length === 0) return current; // nothing to change
         const r = patch.retention ?? current.retention;
+        // A contract limit: the patch's (0 removes it), else the current one.
+        const limit = (given: number | undefined, now: number | undefined) => (given === undefined ? (now ?? null) : given || null);
         this
-          .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ? WHERE name = ?')
-          .run(patch.owner ?? current.owner, patch.description ?? current.description, r.keepVersions ?? null, r.keepDays ?? null, name);
+          .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ?, expect_every_ms = ?, max_staleness_ms = ? WHERE name = ?')
+          .run(
+            patch.owner ?? current.owner,
+            patch.description ?? current.description,
+            r.keepVersions ?? null,
+            r.keepDays ?? null,
+            limit(patch.expectEveryMs, current.expectEveryMs),
+            limit(patch.maxStalenessMs, current.maxStalenessMs),
+            name,
+          );
         this.addHistory(changeDraft('update-topic', name, nowMs, by, { details: topicDetails(patch) }));
         return this.mustGetTopic(name);
       })
@@ -317,27 +341,12 @@ export class SqliteMetadataStore implements JanitorStore {
       const version = row.latest_version;
       // 3. Write the record with its digest and publish id.
       const digest = recordDigest({ topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p });
-      this
-        .stmt(
-          'INSERT INTO versions (topic, version, published_at_ms, metadata, size, sha256, direct, locations, digest, publish_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        )
-        .run(
-          v.topic,
-          version,
-          nowMs,
-          JSON.stringify(v.metadata),
-          p.size,
-          p.sha256,
-          p.kind === 'direct' ? p.bytes : null,
-          p.kind === 'blob' ? JSON.stringify(p.locations) : null,
-          digest,
-          publishId === '' ? null : publishId,
-          fingerprint,
-        );
+      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes: v.scopes, digest };
+      this.insertRecord(record, publishId === '' ? null : publishId, fingerprint);
       // 4. Attach its scopes, 5. and say so in the history.
       this.insertScopes(v.topic, version, v.scopes, nowMs);
       this.addHistory(changeDraft('publish', v.topic, nowMs, by, { version, scopes: v.scopes, publishId }));
-      return { record: { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes: v.scopes, digest }, replayed: false };
+      return { record, replayed: false };
     });
     return run.immediate();
   }
@@ -393,16 +402,41 @@ export class SqliteMetadataStore implements JanitorStore {
     this.db.transaction(() => {
       const exists = this.stmt('SELECT 1 FROM versions WHERE topic = ? AND version = ?').get(pin.topic, pin.version);
       if (!exists) throw new NotFoundError(`version ${pin.version} of topic "${pin.topic}"`);
-      this
-        .stmt(
-          `INSERT INTO pins (topic, scope_key, scope, version, created_at_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (topic, scope_key) DO UPDATE SET scope = excluded.scope, version = excluded.version,
-             created_at_ms = excluded.created_at_ms, reason = excluded.reason, created_by = excluded.created_by`,
-        )
-        .run(pin.topic, scopeKey(pin.scope), JSON.stringify(pin.scope), pin.version, pin.createdAtMs, pin.reason, pin.createdBy);
+      this.upsertPin(pin);
       this.addHistory(changeDraft('pin', pin.topic, pin.createdAtMs, by, { version: pin.version, scopes: [pin.scope], reason: pin.reason }));
     }).immediate();
     return pin;
+  }
+
+  async restoreTopic(plan: RestorePlan, origin: SnapshotOrigin, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
+    const t = plan.topic;
+    const details = { restored: restoredFrom(origin) };
+    return this.db
+      .transaction((): Topic => {
+        // 1. The topic, its counter at the plan's latest version; refused when it exists.
+        try {
+          this
+            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, t.createdAtMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null, t.latestVersion);
+        } catch (err) {
+          if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
+          throw err;
+        }
+        this.addHistory(changeDraft('create-topic', t.name, nowMs, by, { details: { ...topicDetails(t), ...details } }));
+        // 2. The records as they were, 3. their scopes since when the plan says, 4. the pins.
+        for (const r of plan.records) {
+          this.insertRecord({ ...r, pointer: r.pointer.kind === 'direct' ? { ...r.pointer, bytes: asBuffer(r.pointer.bytes) } : r.pointer }, null, null);
+          this.addHistory(changeDraft('publish', t.name, nowMs, by, { version: r.version, scopes: r.scopes, details }));
+        }
+        const attach = this.stmt('INSERT OR IGNORE INTO version_scopes (topic, version, scope_key, scope, added_at_ms) VALUES (?, ?, ?, ?, ?)');
+        for (const s of plan.scopes) attach.run(t.name, s.version, scopeKey(s.scope), JSON.stringify(s.scope), s.addedAtMs);
+        for (const p of plan.pins) {
+          this.upsertPin(p);
+          this.addHistory(changeDraft('pin', t.name, nowMs, by, { version: p.version, scopes: [p.scope], reason: p.reason, details }));
+        }
+        return this.mustGetTopic(t.name);
+      })
+      .immediate();
   }
 
   async unpin(topic: string, scope: Scope, nowMs: number, by: Actor = NOBODY): Promise<Pin | undefined> {
@@ -495,6 +529,18 @@ export class SqliteMetadataStore implements JanitorStore {
     this.stmt('DELETE FROM leases WHERE name = ? AND holder = ?').run(name, holder);
   }
 
+  async recordJobSuccess(job: string, atMs: number): Promise<void> {
+    this.stmt(
+      `INSERT INTO janitor_jobs (job, last_success_ms) VALUES (?, ?)
+       ON CONFLICT (job) DO UPDATE SET last_success_ms = max(last_success_ms, excluded.last_success_ms)`,
+    ).run(job, atMs);
+  }
+
+  async jobSuccesses(): Promise<Map<string, number>> {
+    const rows = this.stmt('SELECT job, last_success_ms FROM janitor_jobs').all() as { job: string; last_success_ms: number | bigint }[];
+    return new Map(rows.map((r) => [r.job, Number(r.last_success_ms)]));
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
@@ -502,6 +548,37 @@ export class SqliteMetadataStore implements JanitorStore {
   /** For tests of consistency checks: the raw database. */
   get database(): Database.Database {
     return this.db;
+  }
+
+  /** Within a transaction: a record row with its digest (and its publish id and fingerprint, if any). */
+  private insertRecord(r: VersionRecord, publishId: string | null, fingerprint: string | null): void {
+    const p = r.pointer;
+    this
+      .stmt('INSERT INTO versions (topic, version, published_at_ms, metadata, size, sha256, direct, locations, digest, publish_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(
+        r.topic,
+        r.version,
+        r.publishedAtMs,
+        JSON.stringify(r.metadata),
+        p.size,
+        p.sha256,
+        p.kind === 'direct' ? p.bytes : null,
+        p.kind === 'blob' ? JSON.stringify(p.locations) : null,
+        r.digest,
+        publishId,
+        fingerprint,
+      );
+  }
+
+  /** Within a transaction: the pin, replacing one of the same topic and scope. */
+  private upsertPin(pin: Pin): void {
+    this
+      .stmt(
+        `INSERT INTO pins (topic, scope_key, scope, version, created_at_ms, reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (topic, scope_key) DO UPDATE SET scope = excluded.scope, version = excluded.version,
+           created_at_ms = excluded.created_at_ms, reason = excluded.reason, created_by = excluded.created_by`,
+      )
+      .run(pin.topic, scopeKey(pin.scope), JSON.stringify(pin.scope), pin.version, pin.createdAtMs, pin.reason, pin.createdBy);
   }
 
   /** Attaches the scopes not attached yet; returns those. */
@@ -598,6 +675,8 @@ function toTopic(r: TopicRow): Topic {
     },
     createdAtMs: Number(r.created_at_ms),
     latestVersion: r.latest_version,
+    ...(r.expect_every_ms !== null && { expectEveryMs: Number(r.expect_every_ms) }),
+    ...(r.max_staleness_ms !== null && { maxStalenessMs: Number(r.max_staleness_ms) }),
     ...(r.deleted_at_ms !== null && { deletedAtMs: Number(r.deleted_at_ms) }),
   };
 }

@@ -401,6 +401,19 @@ describe('Cassandra store: schema', () => {
     await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
   }, 120_000);
 
+  it('adds the staleness contract columns to a keyspace created before them: its topics have none, and take one', async () => {
+    const ks = `imprint_old_${randomUUID().slice(0, 8)}`;
+    const before = await openStore({ keyspace: ks });
+    const topic = await newTopic(before, 'old');
+    // As the release before contracts created the table.
+    for (const column of ['expect_every_ms', 'max_staleness_ms']) await raw.execute(`ALTER TABLE ${ks}.topics DROP ${column}`);
+    const s = await openStore({ keyspace: ks });
+    const old = await s.getTopic(topic);
+    expect(old && ('expectEveryMs' in old || 'maxStalenessMs' in old)).toBe(false);
+    expect(await s.updateTopic(topic, { expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 }, 2)).toMatchObject({ expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 });
+    await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
+  }, 120_000);
+
   it('checks its options: keyspace, replication, contact points, local data center', () => {
     expect(() => options({ keyspace: 'bad-name; DROP' })).toThrow(InvalidArgumentError);
     expect(() => options({ replication: '{"class":"SimpleStrategy","replication_factor":"1\'}"}' })).toThrow(/cassandra.replication/);

@@ -341,6 +341,27 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     });
   });
 
+  it('retention on this cluster, which has no ILM (the integ-test build lacks x-pack-ilm): the template names no policy, and the sink deletes indices past retentionDays itself at start', async () => {
+    const prefix = newPrefix();
+    // The ILM API is absent here: the answer the sink recognises.
+    const probe = await fetch(`${esUrl()}/_ilm/policy/${prefix}`);
+    expect(probe.status).toBe(400);
+    expect(await probe.text()).toContain('no handler found');
+    const old = dailyIndexName(prefix, NOW - 40 * DAY);
+    const recent = dailyIndexName(prefix, NOW - 10 * DAY);
+    await client.indices.create({ index: old });
+    await client.indices.create({ index: recent });
+    const sink = sinkFor(prefix, { retentionDays: 30 });
+    await sink.ready();
+    expect(sink.retentionBy).toBe('sink');
+    const settings = await client.cluster.getComponentTemplate({ name: auditTemplateNames(prefix).settings });
+    expect(JSON.stringify(settings.component_templates[0]?.component_template.template.settings)).not.toContain('lifecycle');
+    const end = Date.now() + 30_000;
+    while ((await client.indices.exists({ index: old })) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    expect(await client.indices.exists({ index: old })).toBe(false);
+    expect(await client.indices.exists({ index: recent })).toBe(true);
+  });
+
   it('purgeOldIndices deletes the daily indices older than the retention and keeps the rest', async () => {
     const prefix = newPrefix();
     const sink = sinkFor(prefix, { retentionDays: 30 });

@@ -1,6 +1,6 @@
 /** What the janitor needs of a store (deleting versions, leases): SQLite and Cassandra run it. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { scopeKey, sha256Hex } from '../../core/index.js';
+import { planRestore, scopeKey, sha256Hex } from '../../core/index.js';
 import type { JanitorStore } from '../../server/store/metadata-store.js';
 
 export interface JanitorStoreHarness {
@@ -81,6 +81,20 @@ export function janitorStoreConformance(name: string, make: () => Promise<Janito
       expect((await h.store.listHistory(topic, { limit: 10 })).map((c) => c.kind).slice(0, 3)).toEqual(['publish', 'create-topic', 'delete-topic']);
     });
 
+    it('a purged topic leaves nothing of itself (its staleness contract included): its name is created or restored afresh', async () => {
+      const name = `${topic}-c`;
+      await h.store.createTopic({ name, owner: '', description: '', retention: {}, expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 }, 1);
+      await h.store.deleteTopic(name, 'gone', 10);
+      expect(await h.store.purgeTopic(name)).toBe(true);
+      expect(await h.store.createTopic({ name, owner: 'new', description: '', retention: {} }, 20)).toEqual({ name, owner: 'new', description: '', retention: {}, createdAtMs: 20, latestVersion: 0n });
+      await h.store.updateTopic(name, { expectEveryMs: 3_600_000 }, 25);
+      await h.store.deleteTopic(name, 'gone again', 30);
+      expect(await h.store.purgeTopic(name)).toBe(true);
+      const snap = { topic: { name, owner: 'restored', description: '', retention: {}, createdAtMs: 5, latestVersion: 2n }, heads: [], pins: [], records: [] };
+      expect(await h.store.restoreTopic(planRestore(snap), { key: 'imprint-snapshots/x.snapshot', writtenAtMs: 4 }, 40)).toEqual(snap.topic);
+      expect(await h.store.pollState(name)).toEqual({ topic: snap.topic, heads: [], pins: [] });
+    });
+
     it('a lease has one holder at a time, renews for its holder, and frees on expiry or release', async () => {
       const lease = `lease-${topic}`;
       expect(await h.store.acquireLease(lease, 'a', 1_000, 10_000)).toBe(true);
@@ -92,6 +106,19 @@ export function janitorStoreConformance(name: string, make: () => Promise<Janito
       expect(await h.store.acquireLease(lease, 'a', 1_000, 12_100)).toBe(false);
       await h.store.releaseLease(lease, 'b');
       expect(await h.store.acquireLease(lease, 'a', 1_000, 12_200)).toBe(true);
+    });
+
+    it("a job's last success is recorded, the newest kept, and every job listed", async () => {
+      const snap = `snapshot-${topic}`;
+      const purge = `purge-${topic}`;
+      expect((await h.store.jobSuccesses()).has(snap)).toBe(false);
+      await h.store.recordJobSuccess(snap, 10_000);
+      await h.store.recordJobSuccess(snap, 30_000);
+      await h.store.recordJobSuccess(snap, 20_000); // older than the one recorded: no effect
+      await h.store.recordJobSuccess(purge, 15_000);
+      const all = await h.store.jobSuccesses();
+      expect(all.get(snap)).toBe(30_000);
+      expect(all.get(purge)).toBe(15_000);
     });
 
     it('of many concurrent takers of a free lease exactly one wins', async () => {

@@ -9,7 +9,9 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PublishIdConflictError,
+  planRestore,
   recordDigest,
+  restoredFrom,
   recordProblem,
   scopeKey,
   sha256Hex,
@@ -17,6 +19,8 @@ import {
   type Change,
   type DataPointer,
   type NewVersion,
+  type Scope,
+  type SnapshotTopic,
   type VersionRecord,
 } from '../../core/index.js';
 import type { FeedCursor, FeedEntry } from '../../server/store/change-feed.js';
@@ -97,6 +101,34 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
       expect(u).toMatchObject({ owner: 'other', description: 'd', retention: { keepDays: 7 } });
       expect(u.retention.keepVersions).toBeUndefined();
       expect(await store.getTopic(`${topic}-missing`)).toBeUndefined();
+    });
+
+    it('keeps a staleness contract: created with it, each limit changed or removed (0) alone, in the history and the poll state', async () => {
+      const name = `${topic}-contract`;
+      const c = await store.createTopic({ name, owner: 'team', description: '', retention: {}, expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 }, 1_000);
+      expect(c).toMatchObject({ expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 });
+      expect(await store.getTopic(name)).toMatchObject({ expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 });
+      expect((await store.listTopics()).find((t) => t.name === name)).toMatchObject({ expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 });
+      // One limit changed leaves the other; 0 removes one; other fields leave both.
+      expect(await store.updateTopic(name, { maxStalenessMs: 10_800_000 }, 2_000)).toMatchObject({ expectEveryMs: 3_600_000, maxStalenessMs: 10_800_000 });
+      expect(await store.updateTopic(name, { owner: 'other' }, 3_000)).toMatchObject({ owner: 'other', expectEveryMs: 3_600_000, maxStalenessMs: 10_800_000 });
+      const cleared = await store.updateTopic(name, { expectEveryMs: 0 }, 4_000);
+      expect(cleared.expectEveryMs).toBeUndefined();
+      expect(cleared.maxStalenessMs).toBe(10_800_000);
+      expect((await store.pollState(name))?.topic).toMatchObject({ maxStalenessMs: 10_800_000 });
+      expect((await store.pollState(name))?.topic.expectEveryMs).toBeUndefined();
+      // A topic without one has neither field.
+      const plain = await store.getTopic(topic);
+      expect(plain && 'expectEveryMs' in plain).toBe(false);
+      expect(plain && 'maxStalenessMs' in plain).toBe(false);
+      // The history says what each change set ("" for a limit removed).
+      const details = (await store.listHistory(name, { limit: 10 })).map((e) => e.details);
+      expect(details).toEqual([
+        { expect_every_ms: '' },
+        { owner: 'other' },
+        { max_staleness_ms: '10800000' },
+        { owner: 'team', description: '', keep_versions: '', keep_days: '', expect_every_ms: '3600000', max_staleness_ms: '7200000' },
+      ]);
     });
 
     it('refuses a second topic of the same name and updates of unknown ones', async () => {
@@ -467,6 +499,104 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
         expect(await store.unpin(topic, { region: 'nowhere' }, 2_110)).toBeUndefined();
         expect(await store.listHistory(topic, { limit: 100 })).toEqual(before);
         expect(await store.listHistory(missing, { limit: 100 })).toEqual([]);
+      });
+    });
+
+    describe('restoreTopic (from a fallback snapshot)', () => {
+      const origin = { key: 'imprint-snapshots/20261129T030000000Z-x.snapshot', writtenAtMs: 500 };
+      const rec = (t: string, version: bigint, publishedAtMs: number, pointer: DataPointer, scopes: VersionRecord['scopes']): VersionRecord => {
+        const r = { topic: t, version, publishedAtMs, metadata: { build: `b${version}` }, pointer, scopes, digest: '' };
+        return { ...r, digest: recordDigest(r) };
+      };
+      /** A topic as the janitor's snapshot holds it: heads v7 (*, region=eu) and v5 (region=us), a pin of v3 for region=eu. */
+      const snapshotTopic = (t: string): SnapshotTopic => ({
+        topic: { name: t, owner: 'trust-team', description: 'ip scores', retention: { keepVersions: 5 }, createdAtMs: 50, latestVersion: 7n, expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 },
+        heads: [
+          { scope: {}, version: 7n, sinceMs: 350 },
+          { scope: { region: 'eu' }, version: 7n, sinceMs: 300 },
+          { scope: { region: 'us' }, version: 5n, sinceMs: 200 },
+        ],
+        pins: [{ topic: t, scope: { region: 'eu' }, version: 3n, createdAtMs: 400, reason: 'v7 is bad in eu', createdBy: 'alice' }],
+        records: [
+          rec(t, 3n, 100, direct('three'), [{}]),
+          rec(t, 5n, 200, { ...blob, locations: blob.locations.map((l) => ({ ...l, key: `${t}/v5` })) }, [{ region: 'us' }]),
+          rec(t, 7n, 300, direct('seven'), [{}, { region: 'eu' }]),
+        ],
+      });
+      /** A record as compared: scopes by key, in any order (a store orders them by when they were attached). */
+      const asRead = (r: VersionRecord | undefined) => r && { ...r, pointer: { ...r.pointer }, scopes: r.scopes.map(scopeKey).sort() };
+
+      it('writes the topic back as it was: records with their numbers, times and digests, heads, pins; the next publish goes above', async () => {
+        const t = `${topic}-r`;
+        const snap = snapshotTopic(t);
+        const head = await store.feedHead();
+        const restored = await store.restoreTopic(planRestore(snap), origin, 1_000, ops);
+        expect(restored).toEqual(snap.topic);
+        expect(await store.getTopic(t)).toEqual(snap.topic);
+        for (const r of snap.records) {
+          const back = await store.getVersion(t, r.version);
+          expect(asRead(back)).toEqual(asRead(r));
+          expect(back && recordProblem(back)).toBeUndefined();
+        }
+        expect(await store.getVersion(t, 4n)).toBeUndefined();
+        expect(await store.countVersions(t)).toBe(3);
+        const state = await store.pollState(t);
+        const byScope = (a: { scope: Scope }, b: { scope: Scope }) => scopeKey(a.scope).localeCompare(scopeKey(b.scope));
+        expect([...(state?.heads ?? [])].sort(byScope)).toEqual([...snap.heads].sort(byScope));
+        expect(state?.pins).toEqual(snap.pins);
+        // The heads as they stood before the newest publish: the scopes keep their times.
+        expect((await store.scopeHeads(t, 250)).map((x) => [scopeKey(x.scope), x.version]).sort()).toEqual([
+          ['', 3n],
+          ['region=us', 5n],
+        ]);
+        // History: each restored thing, by who restored it, saying from which snapshot.
+        const history = await store.listHistory(t, { limit: 100 });
+        expect(history.map((c) => `${c.kind} ${c.version}`).sort()).toEqual(['create-topic 0', 'pin 3', 'publish 3', 'publish 5', 'publish 7']);
+        expect(history.every((c) => c.details['restored'] === restoredFrom(origin) && c.by.principal === ops.principal && c.atMs === 1_000)).toBe(true);
+        expect(restoredFrom(origin)).toBe('restored from snapshot imprint-snapshots/20261129T030000000Z-x.snapshot written at 1970-01-01T00:00:00.500Z');
+        expect(history.find((c) => c.kind === 'pin')?.reason).toBe('v7 is bad in eu');
+        // The feed names the topic, so consume instances read it.
+        expect((await drain(store, head)).entries.some((e) => e.topic === t)).toBe(true);
+        // The counter: the next publish gets a number above every restored one.
+        expect((await store.publish(newVersion(t), 2_000)).record.version).toBe(8n);
+      });
+
+      it('never overwrites: a topic that exists is refused, and nothing of it changes', async () => {
+        const t = `${topic}-r`;
+        await store.restoreTopic(planRestore(snapshotTopic(t)), origin, 1_000, ops);
+        const history = await store.listHistory(t, { limit: 100 });
+        const again = snapshotTopic(t);
+        await expect(store.restoreTopic(planRestore({ ...again, topic: { ...again.topic, owner: 'someone-else' } }), origin, 2_000, ops)).rejects.toBeInstanceOf(AlreadyExistsError);
+        expect((await store.getTopic(t))?.owner).toBe('trust-team');
+        expect(await store.listHistory(t, { limit: 100 })).toEqual(history);
+        // A topic made by hand (the one every test has) with other versions: left alone.
+        const { record } = await store.publish(newVersion(topic), 1_100);
+        const other = snapshotTopic(topic);
+        await expect(store.restoreTopic(planRestore(other), origin, 2_000, ops)).rejects.toBeInstanceOf(AlreadyExistsError);
+        expect(await store.countVersions(topic)).toBe(1);
+        expect(await store.getVersion(topic, 1n)).toEqual(record);
+        expect(await store.listPins(topic)).toEqual([]);
+        expect((await store.getTopic(topic))?.latestVersion).toBe(1n);
+      });
+
+      it('a deleted topic not purged yet holds its name: its restore is refused; a restored topic is live whatever its plan says', async () => {
+        const deleted = await store.deleteTopic(topic, 'gone', 900, ops);
+        await expect(store.restoreTopic(planRestore(snapshotTopic(topic)), origin, 1_000, ops)).rejects.toBeInstanceOf(AlreadyExistsError);
+        expect(await store.getTopic(topic)).toEqual(deleted);
+        expect(await store.pollState(topic)).toBeUndefined();
+        const t = `${topic}-d`;
+        const plan = planRestore(snapshotTopic(t));
+        const restored = await store.restoreTopic({ ...plan, topic: { ...plan.topic, deletedAtMs: 900 } }, origin, 1_000, ops);
+        expect(restored).toEqual(snapshotTopic(t).topic);
+        expect((await store.pollState(t))?.topic).toEqual(restored);
+      });
+
+      it('a topic with no records and no pins: the topic and its counter', async () => {
+        const t = `${topic}-e`;
+        const snap: SnapshotTopic = { topic: { name: t, owner: 'o', description: '', retention: {}, createdAtMs: 60, latestVersion: 4n }, heads: [], pins: [], records: [] };
+        expect(await store.restoreTopic(planRestore(snap), origin, 1_000)).toEqual(snap.topic);
+        expect(await store.pollState(t)).toEqual({ topic: snap.topic, heads: [], pins: [] });
+        expect((await store.publish(newVersion(t), 2_000)).record.version).toBe(5n);
       });
     });
   });

@@ -92,4 +92,14 @@ describe('imprint watch', () => {
     expect(cross.code).toBe(2);
     expect(cross.stderr).toContain('watch-audit-interval-ms must be less than --audit-quiet-ms (60000)');
   });
+
+  it('serve refuses file audit rotation settings out of range from flags and environment, naming the flag (exit 2)', async () => {
+    const d = tempDir();
+    const size = await imprint(['--data-dir', d, 'serve', '--port', '0', '--audit-file-max-bytes', '100']);
+    expect(size.code).toBe(2);
+    expect(size.stderr).toContain('auditFiles.maxFileBytes must be a whole number from 4096 to 1099511627776 (--audit-file-max-bytes, IMPRINT_AUDIT_FILE_MAX_BYTES) (got 100)');
+    const keep = await imprint(['--data-dir', d, 'serve', '--port', '0'], { IMPRINT_AUDIT_FILE_KEEP: '0' });
+    expect(keep.code).toBe(2);
+    expect(keep.stderr).toContain('(--audit-file-keep, IMPRINT_AUDIT_FILE_KEEP) (got 0)');
+  });
 });

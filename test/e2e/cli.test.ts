@@ -116,10 +116,52 @@ describe('imprint CLI walkthrough', () => {
     expect(badName.stderr).toContain('name must be 1-128 characters');
   });
 
+  it('add-scopes widens a version; without a scope, or with a bad one, exit 2 and the record is unchanged', async () => {
+    const f = path.join(dir, 'canary.txt');
+    fs.writeFileSync(f, 'canary');
+    await cli('topic', 'create', 'widening');
+    expect((await cli('publish', 'widening', f, '--scope', 'region=us-east-1')).code).toBe(0);
+    const none = await cli('add-scopes', 'widening', '1');
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('scope must be given at least once');
+    const bad = await cli('add-scopes', 'widening', '1', '--scope', 'eu-west-1');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('scopes[0] must be key=value pairs');
+    const scopesOf = async () => (JSON.parse((await cli('--json', 'get', 'widening', '1')).stdout) as { scopes: unknown[] }).scopes;
+    expect(await scopesOf()).toEqual([{ region: 'us-east-1' }]);
+    const added = await cli('--json', 'add-scopes', 'widening', '1', '--scope', 'region=eu-west-1', '--scope', '');
+    expect(added.code).toBe(0);
+    const after = await scopesOf();
+    expect(after).toHaveLength(3);
+    expect(after).toEqual(expect.arrayContaining([{ region: 'us-east-1' }, { region: 'eu-west-1' }, {}]));
+  });
+
   it('poll requires --app (the server audits and limits polls per application): exit 2, nothing polled', async () => {
     const res = await cli('poll', 'ip-reputation', '--last-seen', '1');
     expect(res.code).toBe(2);
     expect(res.stderr).toContain('--app is required: the application to poll as (e.g. --app scorer)');
+  });
+
+  it('staleness contract: topic create/update --expect-every --max-staleness, bad values named by their flag; topic list shows OVERDUE, --overdue only those', async () => {
+    const created = await cli('topic', 'create', 'hourly', '--expect-every', '1h', '--max-staleness', '2h');
+    expect(created.code).toBe(0);
+    expect(created.stdout).toContain('contract    published every 1h, consumers at most 2h stale');
+    const below = await cli('topic', 'update', 'hourly', '--max-staleness', '30m');
+    expect(below.code).toBe(2);
+    expect(below.stderr).toContain('max-staleness must not be below expect-every (3600000)');
+    const short = await cli('topic', 'create', 'fast', '--expect-every', '10s');
+    expect(short.code).toBe(2);
+    expect(short.stderr).toContain('expect-every must be 0 (none) or a whole number of milliseconds from 60000 (1 minute)');
+    const cleared = await cli('topic', 'update', 'hourly', '--expect-every', 'none');
+    expect(cleared.stdout).toContain('published every -, consumers at most 2h stale');
+    await cli('topic', 'update', 'hourly', '--expect-every', '1h');
+    const list = await cli('topic', 'list');
+    expect(list.stdout).toMatch(/^TOPIC\s+LATEST\s+OVERDUE\s+OWNER$/m);
+    expect(list.stdout).toMatch(/^hourly\s+v0\s+no\s/m);
+    expect(list.stdout).toMatch(/^ip-reputation\s+v\d+\s+-\s/m);
+    expect((await cli('topic', 'list', '--overdue')).stdout.trim()).toBe('no overdue topics');
+    expect((await cli('topic', 'describe', 'hourly')).stdout).toContain('published   never');
+    expect((await cli('history', 'hourly')).stdout).toContain('expect_every_ms=none');
   });
 
   it('a large publish to a missing topic fails and leaves no blob behind', async () => {

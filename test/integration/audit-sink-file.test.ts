@@ -17,3 +17,17 @@ auditSinkConformance('file', async () => {
     },
   };
 });
+
+// The same suite with the file rotated every 64 KiB: the summary answers consumers, moves come from several files.
+auditSinkConformance('file rotated every 64 KiB', async () => {
+  const dir = tempDir('imprint-audit-conformance-');
+  const sink = new FileAuditSink({ file: path.join(dir, 'audit', 'events.jsonl'), maxFileBytes: 64 * 1024, keepFiles: 10_000 });
+  return {
+    sink,
+    visible: () => Promise.resolve(),
+    async cleanup() {
+      await sink.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

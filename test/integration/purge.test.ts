@@ -154,7 +154,7 @@ describe('retention purge', () => {
     const a = new Janitor({ store, blobStores: [east], holder: 'a' });
     const b = new Janitor({ store, blobStores: [east], holder: 'b' });
     expect(await store.acquireLease('janitor:snapshot', 'a', 60_000, Date.now())).toBe(true);
-    expect(await b.runJob('snapshot')).toEqual({ job: 'snapshot', ran: false });
+    expect(await b.runJob('snapshot')).toEqual({ job: 'snapshot', ran: false, outcome: 'skipped', durationMs: 0 });
     const ran = await a.runJob('snapshot');
     expect(ran.ran).toBe(true);
     expect(ran.error).toBeUndefined();

@@ -29,6 +29,7 @@ describe('serve --role', () => {
   let consume: ImprintServer;
   let pub: ImprintClient;
   let con: ImprintClient;
+  const startedAt = Date.now();
 
   beforeAll(async () => {
     publish = await startImprintServer({ dataDir, port: 0, role: 'publish', log: silentLogger });
@@ -124,6 +125,10 @@ describe('serve --role', () => {
     expect(text).toMatch(/^imprint_consume_requests_total\{method="ListTopics",outcome="ok"\} [1-9]\d*$/m);
     expect(text).toMatch(/^imprint_consume_table_topics 1$/m);
     expect(text).toMatch(/^imprint_consume_table_age_seconds \d/m);
+    // When it was current, as a time: since this process started and not in the future.
+    const refreshedAt = Number(/^imprint_consume_table_refreshed_timestamp_seconds (\S+)$/m.exec(text)?.[1]);
+    expect(refreshedAt).toBeGreaterThanOrEqual(startedAt / 1000);
+    expect(refreshedAt).toBeLessThanOrEqual(Date.now() / 1000);
     expect(text).toMatch(/^imprint_consume_app_concurrency_limit\{app="scorer"\} \d+$/m);
   });
 

@@ -116,6 +116,7 @@ describe('publisher and operator requests, counted by outcome and timed', () => 
       await t.client.publishPointer('counted', directPointer('v1'));
       await t.client.publishPointer('counted', directPointer('v2'));
       await expect(t.client.publishPointer('missing', directPointer('x'))).rejects.toThrow(/does not exist/);
+      await t.client.addScopes('counted', 1n, [{ region: 'eu' }]);
       await t.client.pin('counted', 1n, { reason: 'test' });
       await t.client.unpin('counted');
       const text = await (await fetch(`http://127.0.0.1:${t.server.metricsServer?.port}/metrics`)).text();
@@ -124,7 +125,11 @@ describe('publisher and operator requests, counted by outcome and timed', () => 
       expect(text).toMatch(/^imprint_requests_total\{service="PublisherService",method="CreateTopic",outcome="ok"\} 1$/m);
       expect(text).toMatch(/^imprint_requests_total\{service="OperatorService",method="Pin",outcome="ok"\} 1$/m);
       expect(text).toMatch(/^imprint_requests_total\{service="OperatorService",method="Unpin",outcome="ok"\} 1$/m);
+      expect(text).toMatch(/^imprint_requests_total\{service="PublisherService",method="AddScopes",outcome="ok"\} 1$/m);
       expect(text).toMatch(/^imprint_request_duration_seconds_count\{service="PublisherService",method="Publish"\} 3$/m);
+      for (const [service, method] of [['PublisherService', 'AddScopes'], ['OperatorService', 'Pin'], ['OperatorService', 'Unpin']]) {
+        expect(text).toMatch(new RegExp(`^imprint_request_duration_seconds_count\\{service="${service}",method="${method}"\\} 1$`, 'm'));
+      }
     } finally {
       await t.stop();
     }

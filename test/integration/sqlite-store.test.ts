@@ -66,6 +66,18 @@ describe('SQLite store on disk', () => {
     await b.close();
   });
 
+  it('adds the staleness contract columns to a database written before them: its topics have none, and take one', async () => {
+    const file = path.join(tempDir(), 'imprint.db');
+    const a = SqliteMetadataStore.open({ file });
+    await a.createTopic({ name: 'm', owner: 'o', description: '', retention: {} }, 1);
+    a.database.exec('ALTER TABLE topics DROP COLUMN expect_every_ms; ALTER TABLE topics DROP COLUMN max_staleness_ms');
+    await a.close();
+    const b = SqliteMetadataStore.open({ file });
+    expect(await b.getTopic('m')).toEqual({ name: 'm', owner: 'o', description: '', retention: {}, createdAtMs: 1, latestVersion: 0n });
+    expect(await b.updateTopic('m', { expectEveryMs: 3_600_000 }, 2)).toMatchObject({ expectEveryMs: 3_600_000 });
+    await b.close();
+  });
+
   it('change feed: each committed change exactly once, in commit order, across topics and pages; nothing else', async () => {
     const store = SqliteMetadataStore.open({ file: path.join(tempDir(), 'imprint.db') });
     const head = await store.feedHead();

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalBlobStore, Publisher, type BlobStore } from '../../client/index.js';
+import { LocalBlobStore, Publisher, type KeyedBlobStore } from '../../client/index.js';
 import type { BlobLocation, VersionRecord } from '../../core/index.js';
 import { examineAll } from '../../cli/lifecycle.js';
 import { Janitor, purgeDeletedTopics } from '../../janitor/index.js';
@@ -20,7 +20,7 @@ import { MemoryAuditSink, failure, identity, startTestServer, tempDir } from '..
 const DAY = 24 * 60 * 60 * 1000;
 
 /** A region whose deletes fail while `down` is set (as in purge.test.ts). */
-class FlakyDeletes implements BlobStore {
+class FlakyDeletes implements KeyedBlobStore {
   down = true;
   readonly name = 'local';
   constructor(private readonly inner: LocalBlobStore) {}
@@ -38,6 +38,9 @@ class FlakyDeletes implements BlobStore {
   }
   get(loc: BlobLocation): Promise<Readable> {
     return this.inner.get(loc);
+  }
+  locationOf(key: string): BlobLocation {
+    return this.inner.locationOf(key);
   }
   async delete(loc: BlobLocation): Promise<void> {
     if (this.down) throw new Error(`region ${this.region} refuses deletes`);
@@ -135,9 +138,15 @@ describe('topic lifecycle', () => {
     expect(new Set(first.failures.map((f) => `${f.topic} ${f.location.region}`))).toEqual(new Set(['scores eu-west-1']));
     expect(await store.countVersions('scores')).toBe(2);
     for (const r of [v1, v2]) expect(objectsOf(west, r).every((f) => fs.existsSync(f))).toBe(true);
+    // A janitor's run that leaves a topic for the next is not a success (its metrics and /healthz).
+    const flakyRun = await new Janitor({ store, blobStores: [east, flaky], clock: () => now, deleteGraceMs: DAY }).runJob('topic-purge');
+    expect(flakyRun.outcome).toBe('failed');
+    expect((await store.jobSuccesses()).get('topic-purge')).toBe(now - DAY); // the run within the grace, not this one
     // 7. The next run finishes: objects in both regions, then the records and the topic.
     const second = await janitor.runJob('topic-purge');
     expect(second.result).toMatchObject({ purged: ['scores'], waiting: 0, failures: [] });
+    expect(second.outcome).toBe('ok');
+    expect((await store.jobSuccesses()).get('topic-purge')).toBe(now);
     for (const r of [v1, v2]) for (const f of [...objectsOf(east, r), ...objectsOf(west, r)]) expect(fs.existsSync(f)).toBe(false);
     for (const f of [...objectsOf(east, other), ...objectsOf(west, other)]) expect(fs.existsSync(f)).toBe(true);
     expect(await failure(t.client.getTopic('scores'))).toMatchObject({ code: 'NOT_FOUND' });

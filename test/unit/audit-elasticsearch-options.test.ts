@@ -12,6 +12,8 @@ import {
   validateIndexPrefix,
   versionOrderKey,
 } from '../../server/audit/elasticsearch.js';
+import { AUDIT_LIFECYCLE_VERSION, auditLifecyclePolicy } from '../../server/audit/elasticsearch-lifecycle.js';
+import { withDefaults } from '../../server/config.js';
 
 /** The field an InvalidArgumentError names (fails the test when something else happens). */
 function fieldOf(fn: () => unknown): string {
@@ -165,5 +167,20 @@ describe('audit documents', () => {
     const versions = ['10', '9', '100', '0', '18446744073709551615', '2', '007', '7', '99999999999999999999', 'x', ''];
     const byKey = [...versions].sort((a, b) => (versionOrderKey(a) < versionOrderKey(b) ? -1 : versionOrderKey(a) > versionOrderKey(b) ? 1 : 0));
     expect(byKey).toEqual([...versions].sort(compareVersions));
+  });
+});
+
+describe('audit retention: the ILM policy', () => {
+  it('deletes an index retentionDays after its creation, tagged with the version and retention the sink compares at start', () => {
+    const p = auditLifecyclePolicy(7);
+    expect(p.phases).toEqual({ hot: { min_age: '0ms', actions: {} }, delete: { min_age: '7d', actions: { delete: {} } } });
+    expect(p._meta).toMatchObject({ managed_by: 'imprint', version: AUDIT_LIFECYCLE_VERSION, retention_days: 7 });
+  });
+
+  it('serve refuses a retention out of range, naming the flag', () => {
+    for (const esRetentionDays of [0, 1.5, 36501]) {
+      expect(fieldOf(() => withDefaults({ audit: 'elasticsearch', esUrl: 'http://127.0.0.1:9200', esRetentionDays }))).toBe('audit-retention-days');
+    }
+    expect(withDefaults({ audit: 'elasticsearch', esUrl: 'http://127.0.0.1:9200' }).esRetentionDays).toBe(30);
   });
 });

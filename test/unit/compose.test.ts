@@ -539,13 +539,7 @@ function checkJanitor(s: ImprintService, str: Str, svcs: Map<string, Rec>, probl
       problems.push(`${s.name}: ${message(e)}`);
     }
   }
-  const days = Number(str(s, 'auditRetentionDays'));
-  if (!Number.isInteger(days) || days < 1) problems.push(`${s.name}: audit-retention-days ${str(s, 'auditRetentionDays')} is not a whole number >= 1`);
   if (s.values.get('once') === true) problems.push(`${s.name}: --once exits after one run; a service runs on intervals`);
-  const esUrl = str(s, 'esUrl');
-  if (esUrl === undefined) problems.push(`${s.name}: no --es-url: old audit indices are never deleted`);
-  else if (!/^https?:\/\/[^\s/]+/.test(esUrl)) problems.push(`${s.name}: es-url ${esUrl} is not an http(s) URL`);
-  else waitsFor(s, hostOf(esUrl), 'the Elasticsearch URL', svcs, problems);
   checkS3Blobs(s, str, svcs, problems);
 }
 
@@ -702,7 +696,7 @@ describe('docker-compose.yml', () => {
   // Each mutation of a copy must be caught, with a message that names what is wrong.
   const mutations: [string, (d: unknown) => void, string[]][] = [
     ['an unknown IMPRINT_ variable', (d) => void (envOf(d, 'imprint-consume-1')['IMPRINT_NOPE'] = '1'), ['imprint-consume-1', 'IMPRINT_NOPE']],
-    ['a serve variable on the janitor', (d) => void (envOf(d, 'imprint-janitor')['IMPRINT_HOST'] = '0.0.0.0'), ['imprint-janitor', 'IMPRINT_HOST']],
+    ['a serve variable on the janitor', (d) => void (envOf(d, 'imprint-janitor')['IMPRINT_ROLE'] = 'consume'), ['imprint-janitor', 'IMPRINT_ROLE']],
     ['an unknown flag in a command', (d) => void (service(d, 'imprint-publish')['command'] = ['serve', '--nope']), ['imprint-publish', '--nope']],
     ['an unknown flag in a healthcheck', (d) => void (service(d, 'imprint-consume-2')['healthcheck'] = { test: ['CMD', 'node', CLI, 'health', '--wait'] }), ['imprint-consume-2', '--wait']],
     ['a verb that does not exist', (d) => void (service(d, 'imprint-janitor')['command'] = ['jantior']), ['imprint-janitor', 'jantior']],

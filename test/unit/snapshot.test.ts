@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DataIntegrityError, decideFromSnapshot, decodeSnapshot, encodeSnapshot, recordDigest, sha256Hex, type Snapshot, type VersionRecord } from '../../core/index.js';
+import { DataIntegrityError, decideFromSnapshot, decodeSnapshot, encodeSnapshot, planRestore, recordDigest, sha256Hex, type Snapshot, type SnapshotTopic, type VersionRecord } from '../../core/index.js';
 
 function rec(version: bigint, text: string, scopes: Record<string, string>[] = [{}]): VersionRecord {
   const bytes = Buffer.from(text);
@@ -65,5 +65,47 @@ describe('decideFromSnapshot uses the service rules', () => {
 
   it('knows nothing of a topic the snapshot does not have', () => {
     expect(decideFromSnapshot(snapshot, 'other', id('eu'), 0n)).toEqual({ pinned: false, known: false });
+  });
+});
+
+describe('planRestore: what a restore writes back of a snapshot topic', () => {
+  const topic = (): SnapshotTopic => {
+    const [t] = snapshot.topics;
+    if (!t) throw new Error('no topic');
+    return t;
+  };
+
+  it('records that pass, oldest first; heads from them with the snapshot head times; pins of restored versions', () => {
+    const plan = planRestore(topic());
+    expect(plan.records.map((r) => r.version)).toEqual([1n, 2n, 3n]);
+    // v4's digest was computed for another version: it is left out, and said so.
+    expect(plan.leftOut).toEqual(['v4: not restored: record digest mismatch for m v4']);
+    expect(plan.heads).toEqual([
+      { scope: {}, version: 2n, sinceMs: 1_002 },
+      { scope: { region: 'eu' }, version: 3n, sinceMs: 1_003 },
+    ]);
+    // A scope that is not a head any more counts from its version's publish.
+    expect(plan.scopes).toEqual([
+      { version: 1n, scope: {}, addedAtMs: 1_001 },
+      { version: 2n, scope: {}, addedAtMs: 1_002 },
+      { version: 3n, scope: { region: 'eu' }, addedAtMs: 1_003 },
+    ]);
+    expect(plan.pins).toEqual(topic().pins);
+    expect(plan.topic).toEqual(topic().topic);
+  });
+
+  it('the counter is at least every restored version; pins and heads whose record is not restored are named', () => {
+    const t = topic();
+    const plan = planRestore({ ...t, topic: { ...t.topic, latestVersion: 1n }, records: t.records.filter((r) => r.version !== 1n) });
+    expect(plan.topic.latestVersion).toBe(3n);
+    expect(plan.pins).toEqual([]);
+    expect(plan.leftOut).toContain('pin region=us -> v1: not restored: its record is not restored');
+    const headless = planRestore({ ...t, records: t.records.filter((r) => r.version !== 2n) });
+    expect(headless.leftOut).toContain('head * -> v2: its record is not in the snapshot, or fails its check');
+    expect(headless.heads).toEqual([
+      { scope: {}, version: 1n, sinceMs: 1_001 },
+      { scope: { region: 'eu' }, version: 3n, sinceMs: 1_003 },
+    ]);
+    expect(headless.topic.latestVersion).toBe(3n);
   });
 });

@@ -1,12 +1,15 @@
 // Original file: imprint/v1/publisher.proto
 
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from '../../imprint/v1/Retention.js';
+import type { Long } from '@grpc/proto-loader';
 
 export interface CreateTopicRequest {
   'name'?: (string);
   'owner'?: (string);
   'description'?: (string);
   'retention'?: (_imprint_v1_Retention | null);
+  'expectEveryMs'?: (number | string | Long);
+  'maxStalenessMs'?: (number | string | Long);
 }
 
 export interface CreateTopicRequest__Output {
@@ -14,4 +17,6 @@ export interface CreateTopicRequest__Output {
   'owner': (string);
   'description': (string);
   'retention': (_imprint_v1_Retention__Output | null);
+  'expectEveryMs': (string);
+  'maxStalenessMs': (string);
 }

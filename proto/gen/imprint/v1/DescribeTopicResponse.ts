@@ -5,6 +5,7 @@ import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_
 import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from '../../imprint/v1/Pin.js';
 import type { TopicConsumers as _imprint_v1_TopicConsumers, TopicConsumers__Output as _imprint_v1_TopicConsumers__Output } from '../../imprint/v1/TopicConsumers.js';
 import type { Change as _imprint_v1_Change, Change__Output as _imprint_v1_Change__Output } from '../../imprint/v1/Change.js';
+import type { PublishStatus as _imprint_v1_PublishStatus, PublishStatus__Output as _imprint_v1_PublishStatus__Output } from '../../imprint/v1/PublishStatus.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface DescribeTopicResponse {
@@ -15,6 +16,7 @@ export interface DescribeTopicResponse {
   'consumers'?: (_imprint_v1_TopicConsumers | null);
   'consumersError'?: (string);
   'recentChanges'?: (_imprint_v1_Change)[];
+  'publishStatus'?: (_imprint_v1_PublishStatus | null);
 }
 
 export interface DescribeTopicResponse__Output {
@@ -25,4 +27,5 @@ export interface DescribeTopicResponse__Output {
   'consumers': (_imprint_v1_TopicConsumers__Output | null);
   'consumersError': (string);
   'recentChanges': (_imprint_v1_Change__Output)[];
+  'publishStatus': (_imprint_v1_PublishStatus__Output | null);
 }

@@ -10,6 +10,8 @@ export interface Topic {
   'retention'?: (_imprint_v1_Retention | null);
   'createdAtMs'?: (number | string | Long);
   'latestVersion'?: (number | string | Long);
+  'expectEveryMs'?: (number | string | Long);
+  'maxStalenessMs'?: (number | string | Long);
   'deletedAtMs'?: (number | string | Long);
 }
 
@@ -20,5 +22,7 @@ export interface Topic__Output {
   'retention': (_imprint_v1_Retention__Output | null);
   'createdAtMs': (string);
   'latestVersion': (string);
+  'expectEveryMs': (string);
+  'maxStalenessMs': (string);
   'deletedAtMs': (string);
 }

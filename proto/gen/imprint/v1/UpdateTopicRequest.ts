@@ -1,14 +1,19 @@
 // Original file: imprint/v1/publisher.proto
 
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from '../../imprint/v1/Retention.js';
+import type { Long } from '@grpc/proto-loader';
 
 export interface UpdateTopicRequest {
   'name'?: (string);
   'owner'?: (string);
   'description'?: (string);
   'retention'?: (_imprint_v1_Retention | null);
+  'expectEveryMs'?: (number | string | Long);
+  'maxStalenessMs'?: (number | string | Long);
   '_owner'?: "owner";
   '_description'?: "description";
+  '_expectEveryMs'?: "expectEveryMs";
+  '_maxStalenessMs'?: "maxStalenessMs";
 }
 
 export interface UpdateTopicRequest__Output {
@@ -16,6 +21,10 @@ export interface UpdateTopicRequest__Output {
   'owner'?: (string);
   'description'?: (string);
   'retention': (_imprint_v1_Retention__Output | null);
+  'expectEveryMs'?: (string);
+  'maxStalenessMs'?: (string);
   '_owner'?: "owner";
   '_description'?: "description";
+  '_expectEveryMs'?: "expectEveryMs";
+  '_maxStalenessMs'?: "maxStalenessMs";
 }
