@@ -5,9 +5,11 @@
  *   protoc    IMPRINT_PROTOC    com.google.protobuf:protoc (the exe for this platform) from Maven Central
  *   buf       IMPRINT_BUF       go install github.com/bufbuild/buf/cmd/buf
  *   grpcurl   IMPRINT_GRPCURL   go install github.com/fullstorydev/grpcurl/cmd/grpcurl
+ *   promtool  IMPRINT_PROMTOOL  go install github.com/prometheus/prometheus/cmd/promtool (Prometheus 3.16.0)
  *
  * A stock protoc, buf and grpcurl are what callers outside TypeScript use, so the contract is
- * tested with them and generated with the same protoc.
+ * tested with them and generated with the same protoc. promtool checks and unit-tests the alert
+ * rules of ops/prometheus.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,6 +24,8 @@ const run = promisify(execFile);
 export const PROTOC_VERSION = '4.33.5';
 export const BUF_VERSION = 'v1.75.0';
 export const GRPCURL_VERSION = 'v1.9.3';
+/** Prometheus 3.16.0: its Go module versions are v0.3xx.y for v3.xx.y. */
+export const PROMTOOL_VERSION = 'v0.316.0';
 
 function cacheDir(): string {
   return process.env.IMPRINT_BACKENDS_CACHE ?? path.join(os.homedir(), '.cache', 'imprint-backends');
@@ -53,6 +57,10 @@ export function ensureGrpcurl(): Promise<string> {
 
 export function ensureBuf(): Promise<string> {
   return goInstall('buf', 'github.com/bufbuild/buf/cmd/buf', BUF_VERSION, 'IMPRINT_BUF');
+}
+
+export function ensurePromtool(): Promise<string> {
+  return goInstall('promtool', 'github.com/prometheus/prometheus/cmd/promtool', PROMTOOL_VERSION, 'IMPRINT_PROMTOOL');
 }
 
 /** Maven Central's classifier for this machine's protoc. */
