@@ -1,7 +1,8 @@
 /**
  * ops/prometheus/alerts.yml, checked by a real promtool (built with the Go toolchain once,
  * scripts/tools.ts; IMPRINT_PROMTOOL names an existing one): `promtool check rules` with lint
- * findings fatal, and `promtool test rules alerts.test.yml`, whose unit tests fire every alert
+ * findings fatal, `promtool check config` of the compose stack's prometheus.yml (which loads
+ * them), and `promtool test rules alerts.test.yml`, whose unit tests fire every alert
  * from synthetic series and see it silent before and after. The test file is held to that:
  * every alert has a test where it fires and a later one, in the same series, where it has
  * cleared. Every alert carries a severity, a summary, a description and its runbook link.
@@ -60,6 +61,12 @@ describe('ops/prometheus/alerts.yml', () => {
 
   it('passes promtool check rules, lint findings fatal', async () => {
     const r = await promtool(bin, ['check', 'rules', '--lint=all', '--lint-fatal', 'alerts.yml'], RULES_DIR);
+    expect(r.out).toContain(`SUCCESS: ${rules.length} rules found`);
+    expect(r.code).toBe(0);
+  });
+
+  it("passes promtool check config: the compose stack's Prometheus configuration, its rule files included", async () => {
+    const r = await promtool(bin, ['check', 'config', '--lint=all', '--lint-fatal', 'prometheus.yml'], RULES_DIR);
     expect(r.out).toContain(`SUCCESS: ${rules.length} rules found`);
     expect(r.code).toBe(0);
   });
