@@ -40,7 +40,7 @@ async function goInstall(name: string, pkg: string, version: string, envVar: str
   process.stderr.write(`[tools] building ${name} ${version} with go install (once; cached in ${path.dirname(bin)})\n`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-build-`));
   try {
-    await run('go', ['install', ...goFlags, `${pkg}@${version}`], { env: { ...process.env, GOBIN: tmp }, timeout: 15 * 60_000 });
+    await run('go', ['install', ...goFlags, `${pkg}@${version}`], { env: { ...process.env, GOBIN: tmp }, timeout: 30 * 60_000 });
     fs.mkdirSync(path.dirname(bin), { recursive: true });
     fs.renameSync(path.join(tmp, name), bin);
   } catch (err) {
