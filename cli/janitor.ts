@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
 import { Janitor, type JobOutcome } from '../janitor/index.js';
-import { createLogger } from '../server/log.js';
+import { createLogger } from '../log/index.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { toJson } from './format.js';
 import { addStoreOptions, openJanitorStore, type StoreCliOptions } from './store-options.js';

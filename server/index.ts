@@ -29,7 +29,7 @@ import { Holdings } from './audit/holdings.js';
 import { withDefaults, type ResolvedServerOptions, type Role, type ServerOptions } from './config.js';
 import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type ServiceName } from './grpc/index.js';
 import { ConcurrencyLimiter } from './limiter.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../log/index.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './metrics.js';
 import { FeedFollower, PollChangeHub, PollTable, Poller, StorePollSource, Watchers, noticeFollower, type PollChanges } from './poll/index.js';
 import { ImprintService } from './service.js';
@@ -308,7 +308,6 @@ export { FileAuditSink, readAuditFile } from './audit/file.js';
 export { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 export { Holdings, HOLDINGS_DEFAULTS, type HoldingsSettings, type HoldingsStats } from './audit/holdings.js';
 export type { AuditSink, AuditEvent, AuditStats, TopicConsumers, MovesPage } from './audit/audit-sink.js';
-export { createLogger, silentLogger, type Logger } from './log.js';
 export {
   withDefaults,
   cassandraWithDefaults,

@@ -45,7 +45,7 @@ import {
 import type { BlobStore } from '../client/blob-store/blob-store.js';
 import type { AuditSink, MovesPage, TopicConsumers } from './audit/audit-sink.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, checkBlobPointer } from './blob-check.js';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, type Logger } from '../log/index.js';
 import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/metadata-store.js';
 import type { PollChangeHub } from './poll/changes.js';
 

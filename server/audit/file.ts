@@ -7,7 +7,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../log/index.js';
 import type { ConsumersQuery, MovesPage, MovesQuery, TopicConsumers } from '../../core/index.js';
 import type { AuditEvent, AuditSink, AuditStats } from './audit-sink.js';
 import { consumersFromFile, movesFromFile } from './consumers.js';

@@ -27,7 +27,7 @@ import type { OperatorServiceHandlers } from '../../proto/gen/imprint/v1/Operato
 import type { PublisherServiceHandlers } from '../../proto/gen/imprint/v1/PublisherService.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log/index.js';
 import type { Poller, Watchers } from '../poll/index.js';
 import type { Caller, ImprintService } from '../service.js';
 import { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate } from './batch-poll.js';

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { loadImprintProto } from '../../proto/loader.js';
 import type { BatchPollOptions } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log/index.js';
 import type { Poller, Watchers } from '../poll/index.js';
 import type { ImprintService } from '../service.js';
 import type { ConsumeMetrics } from '../metrics.js';

@@ -11,7 +11,7 @@ import type { ImprintError } from '../../core/index.js';
 import type { WatchRequest__Output } from '../../proto/gen/imprint/v1/WatchRequest.js';
 import type { WatchResponse } from '../../proto/gen/imprint/v1/WatchResponse.js';
 import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log/index.js';
 import type { WatchStream, Watchers } from '../poll/index.js';
 import { answeredResult, batchPollFromWire, failedResult, fitToBudget } from './batch-poll.js';
 import { toServiceError } from './errors.js';
