@@ -2,8 +2,8 @@
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
 import { Janitor, type JobOutcome } from '../janitor/index.js';
-import { createLogger } from '../log/index.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
+import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { toJson } from './format.js';
 import { addStoreOptions, openJanitorStore, type StoreCliOptions } from './store-options.js';
 import { addSwitch } from './switch.js';
@@ -38,14 +38,14 @@ function summary(o: JobOutcome): string {
 
 export function addJanitorCommand(program: Command, ctx: { dataDir: () => string; blobDir: () => string; json: () => boolean }): void {
   addBlobOptions(
-    addSwitch(addStoreOptions(program.command('janitor')), '--once', 'run each job once and exit (exit 1 when one failed, even in one region or on one object)', 'IMPRINT_JANITOR_ONCE')
+    addSwitch(addStoreOptions(addLogOptions(program.command('janitor'))), '--once', 'run each job once and exit (exit 1 when one failed, even in one region or on one object)', 'IMPRINT_JANITOR_ONCE')
       .description('write the fallback snapshot to every region and purge versions outside retention (only one janitor does each job at a time)')
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
       .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').env('IMPRINT_PURGE_EVERY').default('24h'))
       .addOption(new Option('--es-url <url>', 'also delete daily audit indices past --audit-retention-days in this Elasticsearch').env('IMPRINT_ES_URL'))
       .addOption(new Option('--audit-retention-days <days>', 'days of audit indices to keep').env('IMPRINT_AUDIT_RETENTION_DAYS').default('30')),
-  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; esUrl?: string; auditRetentionDays: string }) => {
-    const log = createLogger();
+  ).action(async (o: BlobCliOptions & StoreCliOptions & LogCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; esUrl?: string; auditRetentionDays: string }) => {
+    const log = loggerFrom(o);
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
     const blobStores = await blobStoresFrom(o, ctx.blobDir());

@@ -234,7 +234,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(metricsServer && { metrics: `http://${o.host}:${metricsServer.port}/metrics` }),
     store: ownStore ? store.name : `${store.name} (handed in)`,
     ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : ownStore && { db: o.sqliteFile }),
-    audit: !ownAudit ? `${audit.name} (handed in)` : o.esUrl ? `elasticsearch ${o.esUrl} (${o.esIndexPrefix}-*)` : o.auditFile,
+    // The Elasticsearch URL in its own field: a password in it is redacted by the logger.
+    ...(!ownAudit ? { audit: `${audit.name} (handed in)` } : o.esUrl ? { audit: 'elasticsearch', esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix } : { audit: o.auditFile }),
     blobs: describeBlobStores(o.blobStores),
   });
   const server: ImprintServer = {
