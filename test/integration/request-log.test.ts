@@ -70,11 +70,14 @@ describe('request-scoped logs, at level info', () => {
 
   it('a request id that is not sane (too long, spaces) is replaced by a new one, sent back and logged', async () => {
     s.lines.length = 0;
+    const ids = new Set<string | undefined>();
     for (const sent of ['has spaces in it', 'x'.repeat(129), undefined]) {
       const got = await s.call('OperatorService', 'Pin', { topic: 'model', scope: {}, version: '9', reason: 'r', createdBy: 'me' }, { ...(sent && { [REQUEST_ID_METADATA_KEY]: sent }), [APP_METADATA_KEY]: 'ops-console' });
       expect(got.code).toBe(grpc.status.NOT_FOUND);
-      expect(got.requestId).toMatch(/^[0-9a-f-]{36}$/);
+      expect(got.requestId).toMatch(/^[0-9a-f]{12}-[0-9a-z]+$/);
+      ids.add(got.requestId);
     }
+    expect(ids.size).toBe(3);
     // NOT_FOUND is part of normal work: no line at info.
     expect(s.lines).toEqual([]);
     const got = await s.call('PublisherService', 'UpdateTopic', { name: 'model', description: 'x'.repeat(100_000) }, { [APP_METADATA_KEY]: 'ops-console' });

@@ -61,13 +61,13 @@ describe('log', () => {
     expect(line?.error).toMatchObject({ type: 'TypeError', message: 'bad' });
   });
 
-  it('redacts secrets by field, at the top of a line, one object down and in headers; a URL keeps all but its password', () => {
+  it('redacts secrets by field, in the line and in its headers; a URL keeps all but its password', () => {
     const { log, lines, json } = capture();
     log.info('connecting', {
       password: 'pw-top',
       token: 'tok-1',
-      es: { password: 'pw-nested', secretAccessKey: 'aws-secret' },
-      headers: { authorization: 'Bearer abc.def' },
+      secretAccessKey: 'aws-secret',
+      headers: { authorization: 'Bearer abc.def', cookie: 'session=pw-nested' },
       esUrl: 'http://elastic:pw-in-url@127.0.0.1:9200/',
       url: 'https://127.0.0.1:9200/',
     });
@@ -76,8 +76,8 @@ describe('log', () => {
     expect(json()[0]).toMatchObject({
       password: '[redacted]',
       token: '[redacted]',
-      es: { password: '[redacted]', secretAccessKey: '[redacted]' },
-      headers: { authorization: '[redacted]' },
+      secretAccessKey: '[redacted]',
+      headers: { authorization: '[redacted]', cookie: '[redacted]' },
       esUrl: 'http://elastic:[redacted]@127.0.0.1:9200/',
       url: 'https://127.0.0.1:9200/',
     });
