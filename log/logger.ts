@@ -44,7 +44,7 @@ export interface LoggerOptions {
   readonly level?: LogLevel;
   /** @default "pretty" when `destination` is a terminal, else "json" */
   readonly format?: LogFormat;
-  /** @default process.stderr (written synchronously: no line is lost when the process exits) */
+  /** @default process.stderr */
   readonly destination?: LogDestination;
 }
 
@@ -67,7 +67,8 @@ export function loggerWithDefaults(o: LoggerOptions = {}): ResolvedLoggerOptions
 /** A logger writing to stderr (or `destination`) at `level` and above. */
 export function createLogger(options: LoggerOptions = {}): Logger {
   const o = loggerWithDefaults(options);
-  const raw: LogDestination = o.destination ?? pino.destination({ dest: 2, sync: true });
+  // process.stderr, as the rest of the command writes it: synchronous on Linux for files, pipes and terminals (no line lost at exit, no reordering with the banner).
+  const raw: LogDestination = o.destination ?? process.stderr;
   const colors = (o.destination ?? process.stderr).isTTY === true;
   const destination = o.format === 'pretty' ? prettyDestination(raw, { colors }) : raw;
   return wrap(
