@@ -29,7 +29,8 @@ import { freePort } from '../scripts/backends/launcher.js';
 import type { AuditEvent, AuditSink } from '../server/audit/audit-sink.js';
 import { ElasticsearchAuditSink, auditTemplateNames } from '../server/audit/elasticsearch.js';
 import { FileAuditSink } from '../server/audit/file.js';
-import { silentLogger, startImprintServer } from '../server/index.js';
+import { silentLogger } from '../log/index.js';
+import { startImprintServer } from '../server/index.js';
 import { tempDir, throughput } from './util.js';
 
 const CONCURRENCY = 32;

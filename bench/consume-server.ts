@@ -9,7 +9,8 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { ConsumerServiceHandlers } from '../proto/gen/imprint/v1/ConsumerService.js';
 import { loadImprintProto } from '../proto/loader.js';
-import { FileAuditSink, listenNoDelay, silentLogger, startImprintServer, type AuditSink, type ConsumeMetrics, type LimiterOptions, type PollTable } from '../server/index.js';
+import { silentLogger } from '../log/index.js';
+import { FileAuditSink, listenNoDelay, startImprintServer, type AuditSink, type ConsumeMetrics, type LimiterOptions, type PollTable } from '../server/index.js';
 
 export interface BenchConsumeServer {
   readonly port: number;

@@ -6,7 +6,8 @@
  */
 import { ImprintClient } from '../client/index.js';
 import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
-import { SqliteMetadataStore, silentLogger, startImprintServer } from '../server/index.js';
+import { silentLogger } from '../log/index.js';
+import { SqliteMetadataStore, startImprintServer } from '../server/index.js';
 import { counterValue, emptyConsumerServer, startConsumeServer, throughput } from './consume-server.js';
 import { tempDir } from './util.js';
 import path from 'node:path';

@@ -12,7 +12,8 @@
 import fs from 'node:fs';
 import { ImprintClient, Subscriber, type Subscription, type UpdatedEvent } from '../client/index.js';
 import { sha256Hex, type DataPointer } from '../core/index.js';
-import { silentLogger, startImprintServer } from '../server/index.js';
+import { silentLogger } from '../log/index.js';
+import { startImprintServer } from '../server/index.js';
 import { quantile, startConsumeServer } from './consume-server.js';
 import { tempDir } from './util.js';
 

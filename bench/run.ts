@@ -38,7 +38,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImprintClient } from '../client/index.js';
 import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
-import { silentLogger, startImprintServer } from '../server/index.js';
+import { silentLogger } from '../log/index.js';
+import { startImprintServer } from '../server/index.js';
 import { emptyConsumerServer } from './consume-server.js';
 import { quantile, tempDir, throughput } from './util.js';
 

@@ -21,7 +21,8 @@ import { DeleteBucketCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { S3BlobStore } from '../client/blob-store/s3.js';
 import { ImprintClient, Publisher } from '../client/index.js';
-import { silentLogger, startImprintServer } from '../server/index.js';
+import { silentLogger } from '../log/index.js';
+import { startImprintServer } from '../server/index.js';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, backends, createContext, type RunningBackend } from '../scripts/backends/index.js';
 import { tempDir } from './util.js';
 

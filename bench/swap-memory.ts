@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImprintClient, LocalBlobStore, Publisher, Subscriber, type UpdatedEvent } from '../client/index.js';
-import { silentLogger, startImprintServer } from '../server/index.js';
+import { silentLogger } from '../log/index.js';
+import { startImprintServer } from '../server/index.js';
 import { tempDir } from './util.js';
 
 const SIZE = 256 * 1024 * 1024;

@@ -24,7 +24,8 @@ import { ImprintClient, Subscriber, type Subscription, type UpdatedEvent } from 
 import * as grpc from '@grpc/grpc-js';
 import { sha256Hex, type DataPointer } from '../core/index.js';
 import { loadImprintProto } from '../proto/loader.js';
-import { silentLogger, startImprintServer, type Role } from '../server/index.js';
+import { silentLogger } from '../log/index.js';
+import { startImprintServer, type Role } from '../server/index.js';
 import { quantile, tempDir } from './util.js';
 
 const here = fileURLToPath(import.meta.url);

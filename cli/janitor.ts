@@ -3,8 +3,8 @@ import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
 import { Janitor, healthzAnswer, janitorMetrics, type JobOutcome } from '../janitor/index.js';
 import { startMetricsServer } from '../server/index.js';
-import { createLogger } from '../server/log.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
+import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { toJson } from './format.js';
 import { addStoreOptions, openJanitorStore, type StoreCliOptions } from './store-options.js';
 import { addSwitch } from './switch.js';
@@ -35,7 +35,7 @@ function summary(o: JobOutcome): string {
 
 export function addJanitorCommand(program: Command, ctx: { dataDir: () => string; blobDir: () => string; json: () => boolean }): void {
   addBlobOptions(
-    addSwitch(addStoreOptions(program.command('janitor')), '--once', 'run each job once and exit (exit 1 when one failed, even in one region or on one object)', 'IMPRINT_JANITOR_ONCE')
+    addSwitch(addStoreOptions(addLogOptions(program.command('janitor'))), '--once', 'run each job once and exit (exit 1 when one failed, even in one region or on one object)', 'IMPRINT_JANITOR_ONCE')
       .description('write the fallback snapshot to every region, purge versions outside retention and deleted topics past --delete-grace (only one janitor does each job at a time)')
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
       .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention, and deleted topics past --delete-grace').env('IMPRINT_PURGE_EVERY').default('24h'))
@@ -46,8 +46,8 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       .addOption(new Option('--audit-retention-days <days>', 'deprecated, ignored: give it to `imprint serve`').env('IMPRINT_AUDIT_RETENTION_DAYS').hideHelp())
       .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics and job health at /healthz (default: none)').env('IMPRINT_METRICS_PORT'))
       .addOption(new Option('--host <host>', 'address the metrics port binds (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1')),
-  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; deleteGrace: string; esUrl?: string; auditRetentionDays?: string; metricsPort?: string; host: string }) => {
-    const log = createLogger();
+  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; deleteGrace: string; esUrl?: string; auditRetentionDays?: string; metricsPort?: string; host: string } & LogCliOptions) => {
+    const log = loggerFrom(o);
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
     const deleteGraceMs = o.deleteGrace.trim() === '0' ? 0 : parseDuration(o.deleteGrace, 'delete-grace');

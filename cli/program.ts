@@ -32,6 +32,8 @@ import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRe
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
 import { addSnapshotCommand } from './snapshot.js';
+import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
+import { redactUrl } from '../log/index.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
 import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, publishStatusText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
@@ -184,7 +186,7 @@ function nextSteps(role: Role, flag: string): string {
   return steps.map((l) => `  ${l}`).join('\n');
 }
 
-interface ServeOpts extends StoreCliOptions, BlobCliOptions {
+interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions {
   blobCheckTimeoutMs: string;
   host: string;
   port: string;
@@ -212,7 +214,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions {
 
 addStoreOptions(
   // Blob flags: publishes' blob pointers are checked against the stores publishers write to.
-  addBlobOptions(program.command('serve'))
+  addBlobOptions(addLogOptions(program.command('serve')))
     .description('run the Imprint service: SQLite (default) or Cassandra metadata, file (default) or Elasticsearch audit')
     .addOption(new Option('--host <host>', 'address to bind (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
@@ -308,6 +310,7 @@ Examples:
       maxHoldings: parseCount(o.auditMaxHoldings, 'audit-max-holdings'),
     };
     const server = await startImprintServer({
+      log: loggerFrom(o),
       dataDir: globals().dataDir,
       host: o.host,
       port,
@@ -359,7 +362,7 @@ Imprint is serving on ${o.host}:${server.port}
   metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
-  audit     ${server.options.esUrl ? `elasticsearch ${server.options.esUrl} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
+  audit     ${server.options.esUrl ? `elasticsearch ${redactUrl(server.options.esUrl)} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}

@@ -9,7 +9,7 @@ import { Option, type Command } from 'commander';
 import { InvalidArgumentError, NotFoundError, type Actor, type SnapshotTopic } from '../core/index.js';
 import { findSnapshot, restoreSnapshot, type FoundSnapshot, type TopicOutcome } from '../janitor/index.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from '../server/index.js';
-import { createLogger } from '../server/log.js';
+import { createLogger } from '../log/index.js';
 import { cassandraWithDefaults } from '../server/config.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { bytes, scopeText, toJson, when } from './format.js';

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { CASSANDRA_DEFAULTS, CONSISTENCY_NAMES, SERIAL_CONSISTENCY_NAMES, STORE_KINDS, cassandraWithDefaults, type CassandraOptions, type StoreKind } from '../server/config.js';
-import type { Logger } from '../server/log.js';
+import type { Logger } from '../log/index.js';
 import type { ConsistencyName, SerialConsistencyName } from '../server/store/cassandra.js';
 import type { JanitorStore } from '../server/store/metadata-store.js';
 

@@ -11,7 +11,7 @@
  */
 import { storeFor, type BlobStore } from '../client/blob-store/blob-store.js';
 import { isTopicKey, retentionDecision, type BlobLocation, type Version, type VersionRecord } from '../core/index.js';
-import { silentLogger, type Logger } from '../server/log.js';
+import { silentLogger, type Logger } from '../log/index.js';
 import type { JanitorStore } from '../server/store/metadata-store.js';
 
 export interface PurgeOptions {

@@ -11,7 +11,7 @@ import type { BlobStore, KeyedBlobStore } from '../client/blob-store/blob-store.
 import { DEFAULT_SNAPSHOT_PREFIX, readCurrentSnapshot } from '../client/fallback.js';
 import { AlreadyExistsError, InvalidArgumentError, UnavailableError, planRestore, type Actor, type RestorePlan, type Snapshot, type SnapshotOrigin, type SnapshotPointer } from '../core/index.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, checkBlobPointer } from '../server/blob-check.js';
-import { silentLogger } from '../server/log.js';
+import { silentLogger } from '../log/index.js';
 import type { MetadataStore } from '../server/store/metadata-store.js';
 
 /** A snapshot as read, and where from. */

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { KeyedBlobStore } from '../client/blob-store/blob-store.js';
-import { silentLogger, type Logger } from '../server/log.js';
+import { silentLogger, type Logger } from '../log/index.js';
 import type { JanitorStore } from '../server/store/metadata-store.js';
 import { purgeRetention, type PurgeResult } from './purge.js';
 import { writeSnapshot, type SnapshotResult } from './snapshot.js';

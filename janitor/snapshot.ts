@@ -9,7 +9,7 @@ import { SNAPSHOT_FORMAT, encodeSnapshot, recordProblem, validateSnapshotPrefix,
 import type { KeyedBlobStore } from '../client/blob-store/blob-store.js';
 import { DEFAULT_SNAPSHOT_PREFIX, parsePointer, pointerKey, readAllBytes } from '../client/fallback.js';
 import type { MetadataStore } from '../server/store/metadata-store.js';
-import { silentLogger, type Logger } from '../server/log.js';
+import { silentLogger, type Logger } from '../log/index.js';
 
 export interface SnapshotWriterOptions {
   readonly store: MetadataStore;

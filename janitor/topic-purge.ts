@@ -12,7 +12,7 @@
  */
 import type { BlobStore } from '../client/blob-store/blob-store.js';
 import { isTopicKey, type BlobLocation } from '../core/index.js';
-import { silentLogger, type Logger } from '../server/log.js';
+import { silentLogger, type Logger } from '../log/index.js';
 import type { JanitorStore } from '../server/store/metadata-store.js';
 import { allVersions, deleteObjects, locationId, locationsOf } from './purge.js';
 

@@ -8,3 +8,10 @@ export const APP_METADATA_KEY = 'x-imprint-app';
 
 /** Trailing metadata of a RESOURCE_EXHAUSTED answer: how long to wait before retrying, in whole milliseconds. */
 export const RETRY_AFTER_METADATA_KEY = 'x-imprint-retry-after-ms';
+
+/**
+ * Request and response metadata: the request's id, in every log line the server writes while
+ * handling it. A caller may send its own (1-128 of A-Z a-z 0-9 . _ : -); the server answers
+ * with the id it used, the caller's or one it made, in the response's initial metadata.
+ */
+export const REQUEST_ID_METADATA_KEY = 'x-request-id';

@@ -5,9 +5,11 @@
  *   protoc    IMPRINT_PROTOC    com.google.protobuf:protoc (the exe for this platform) from Maven Central
  *   buf       IMPRINT_BUF       go install github.com/bufbuild/buf/cmd/buf
  *   grpcurl   IMPRINT_GRPCURL   go install github.com/fullstorydev/grpcurl/cmd/grpcurl
+ *   promtool  IMPRINT_PROMTOOL  go install -tags remove_all_sd github.com/prometheus/prometheus/cmd/promtool (Prometheus 3.16.0)
  *
  * A stock protoc, buf and grpcurl are what callers outside TypeScript use, so the contract is
- * tested with them and generated with the same protoc.
+ * tested with them and generated with the same protoc. promtool checks and unit-tests the alert
+ * rules of ops/prometheus.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,13 +24,15 @@ const run = promisify(execFile);
 export const PROTOC_VERSION = '4.33.5';
 export const BUF_VERSION = 'v1.75.0';
 export const GRPCURL_VERSION = 'v1.9.3';
+/** Prometheus 3.16.0: its Go module versions are v0.3xx.y for v3.xx.y. */
+export const PROMTOOL_VERSION = 'v0.316.0';
 
 function cacheDir(): string {
   return process.env.IMPRINT_BACKENDS_CACHE ?? path.join(os.homedir(), '.cache', 'imprint-backends');
 }
 
-/** Builds `pkg@version` with the Go toolchain into the cache, once; returns the binary. */
-async function goInstall(name: string, pkg: string, version: string, envVar: string): Promise<string> {
+/** Builds `pkg@version` with the Go toolchain (and `goFlags`) into the cache, once; returns the binary. */
+async function goInstall(name: string, pkg: string, version: string, envVar: string, goFlags: readonly string[] = []): Promise<string> {
   const given = process.env[envVar];
   if (given) return given;
   const bin = path.join(cacheDir(), name, version, name);
@@ -36,7 +40,7 @@ async function goInstall(name: string, pkg: string, version: string, envVar: str
   process.stderr.write(`[tools] building ${name} ${version} with go install (once; cached in ${path.dirname(bin)})\n`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `${name}-build-`));
   try {
-    await run('go', ['install', `${pkg}@${version}`], { env: { ...process.env, GOBIN: tmp }, timeout: 15 * 60_000 });
+    await run('go', ['install', ...goFlags, `${pkg}@${version}`], { env: { ...process.env, GOBIN: tmp }, timeout: 30 * 60_000 });
     fs.mkdirSync(path.dirname(bin), { recursive: true });
     fs.renameSync(path.join(tmp, name), bin);
   } catch (err) {
@@ -53,6 +57,15 @@ export function ensureGrpcurl(): Promise<string> {
 
 export function ensureBuf(): Promise<string> {
   return goInstall('buf', 'github.com/bufbuild/buf/cmd/buf', BUF_VERSION, 'IMPRINT_BUF');
+}
+
+/**
+ * promtool without Prometheus' service discovery plugins (`remove_all_sd`: no AWS, Azure, GCE,
+ * ... SDKs to compile; static_configs, file_sd and Kubernetes stay), which the rules and the
+ * compose stack's configuration do not use: several times faster to build.
+ */
+export function ensurePromtool(): Promise<string> {
+  return goInstall('promtool', 'github.com/prometheus/prometheus/cmd/promtool', PROMTOOL_VERSION, 'IMPRINT_PROMTOOL', ['-tags', 'remove_all_sd']);
 }
 
 /** Maven Central's classifier for this machine's protoc. */

@@ -12,7 +12,7 @@
  */
 import { BlobNotFoundError, kindOf, storeFor, type BlobStore } from '../client/blob-store/blob-store.js';
 import { InvalidArgumentError, UnavailableError, type BlobLocation, type DataPointer } from '../core/index.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log/index.js';
 
 /** How long one region may take to answer a stat. */
 export const DEFAULT_BLOB_CHECK_TIMEOUT_MS = 2000;

@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../core/index.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { limiterWithDefaults, type LimiterOptions } from './limiter.js';
-import type { Logger } from './log.js';
+import type { Logger } from '../log/index.js';
 import { holdingsWithDefaults, type HoldingsSettings } from './audit/holdings.js';
 import { auditFileWithDefaults, type AuditFileSettings } from './audit/file-rotation.js';
 import { watchWithDefaults, type WatchOptions } from './poll/watch.js';

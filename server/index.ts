@@ -29,7 +29,7 @@ import { Holdings } from './audit/holdings.js';
 import { withDefaults, type ResolvedServerOptions, type Role, type ServerOptions } from './config.js';
 import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type ServiceName } from './grpc/index.js';
 import { ConcurrencyLimiter } from './limiter.js';
-import { createLogger } from './log.js';
+import { createLogger } from '../log/index.js';
 import { StorePublishStatus, tablePublishStatus } from './publish-status.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './metrics.js';
 import { FeedFollower, PollChangeHub, PollTable, Poller, StorePollSource, Watchers, noticeFollower, type PollChanges } from './poll/index.js';
@@ -237,7 +237,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(metricsServer && { metrics: `http://${o.host}:${metricsServer.port}/metrics` }),
     store: ownStore ? store.name : `${store.name} (handed in)`,
     ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : ownStore && { db: o.sqliteFile }),
-    audit: !ownAudit ? `${audit.name} (handed in)` : o.esUrl ? `elasticsearch ${o.esUrl} (${o.esIndexPrefix}-*)` : o.auditFile,
+    // The Elasticsearch URL in its own field: a password in it is redacted by the logger.
+    ...(!ownAudit ? { audit: `${audit.name} (handed in)` } : o.esUrl ? { audit: 'elasticsearch', esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix } : { audit: o.auditFile }),
     blobs: describeBlobStores(o.blobStores),
   });
   const server: ImprintServer = {
@@ -312,7 +313,6 @@ export { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 export { Holdings, HOLDINGS_DEFAULTS, type HoldingsSettings, type HoldingsStats } from './audit/holdings.js';
 export { AUDIT_FILE_DEFAULTS, type AuditFileSettings } from './audit/file-rotation.js';
 export type { AuditSink, AuditEvent, AuditStats, TopicConsumers, MovesPage } from './audit/audit-sink.js';
-export { createLogger, silentLogger, type Logger } from './log.js';
 export {
   withDefaults,
   cassandraWithDefaults,

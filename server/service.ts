@@ -56,7 +56,7 @@ import {
 import type { BlobStore } from '../client/blob-store/blob-store.js';
 import type { AuditSink, MovesPage, TopicConsumers } from './audit/audit-sink.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, checkBlobPointer } from './blob-check.js';
-import { silentLogger, type Logger } from './log.js';
+import { silentLogger, type Logger } from '../log/index.js';
 import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/metadata-store.js';
 import type { PollChangeHub } from './poll/changes.js';
 import { StorePublishStatus, type PublishStatusSource } from './publish-status.js';
@@ -86,6 +86,8 @@ export interface Caller {
   readonly peer: string;
   /** The principal the transport authenticated (mTLS, JWT: issue 14). @default none: callers are not authenticated yet */
   readonly principal?: string;
+  /** The request's log (its lines carry method, topic, app and request id). @default the service's log */
+  readonly log?: Logger;
 }
 
 const UNKNOWN_CALLER: Caller = { peer: '' };
@@ -95,6 +97,11 @@ function actorOf(caller: Caller, claimed: string): Actor {
   return caller.principal !== undefined
     ? { principal: caller.principal, authenticated: true, peer: caller.peer }
     : { principal: claimed, authenticated: false, peer: caller.peer };
+}
+
+/** Who made a change, for its log line: the caller's address, and its principal when one was authenticated. */
+function whoFields(caller: Caller): { peer: string; principal?: string } {
+  return { peer: caller.peer, ...(caller.principal !== undefined && { principal: caller.principal }) };
 }
 
 /** What DescribeTopic asks of the consumers view (wire fields consumers_since_ms, consumers_node_limit, consumers_version). */
@@ -162,6 +169,11 @@ export class ImprintService {
     this.publishStatus = deps.publishStatus ?? new StorePublishStatus({ store: deps.store, clock: this.now });
   }
 
+  /** The log a call's lines go to: its request's, else the service's. */
+  private logOf(caller: Caller): Logger {
+    return caller.log ?? this.log;
+  }
+
   // ---- publisher ----
 
   async createTopic(t: NewTopic, caller: Caller = UNKNOWN_CALLER): Promise<Topic> {
@@ -179,7 +191,7 @@ export class ImprintService {
         `topic "${t.name}" was deleted at ${new Date(deletedAt).toISOString()} and holds its name until the janitor purges it, its --delete-grace (7d by default) after the deletion; create it again after that`,
       );
     });
-    this.log.info('topic created', { topic: t.name, owner: t.owner });
+    this.logOf(caller).info('topic created', { topic: t.name, owner: t.owner, ...whoFields(caller) });
     return topic;
   }
 
@@ -192,7 +204,7 @@ export class ImprintService {
     validateText(reason, 'reason', MAX_TEXT);
     const topic = await this.store.deleteTopic(name, reason, this.now(), actorOf(caller, ''));
     this.changes?.notify(name);
-    this.log.info('topic deleted', { topic: name, reason, deletedAt: topic.deletedAtMs });
+    this.logOf(caller).info('topic deleted', { topic: name, reason, deletedAt: topic.deletedAtMs, ...whoFields(caller) });
     return topic;
   }
 
@@ -218,7 +230,9 @@ export class ImprintService {
       // other's old limit; what they leave is still two limits that work on their own.)
       validateContract(contractOf(patch.expectEveryMs ?? current.expectEveryMs ?? 0, patch.maxStalenessMs ?? current.maxStalenessMs ?? 0));
     }
-    return this.store.updateTopic(name, patch, this.now(), actorOf(caller, ''));
+    const topic = await this.store.updateTopic(name, patch, this.now(), actorOf(caller, ''));
+    this.logOf(caller).info('topic updated', { topic: name, changed: Object.keys(patch).join(','), ...whoFields(caller) });
+    return topic;
   }
 
   /**
@@ -233,18 +247,19 @@ export class ImprintService {
       throw new InvalidArgumentError('pointer.sha256', 'must be the sha256 of the direct bytes', p.sha256);
     }
     // 2. A blob pointer names objects that exist, with its size (see blob-check.ts).
-    if (p.kind === 'blob') await checkBlobPointer(v.topic, p, this.blobStores, this.blobCheckTimeoutMs, this.log);
+    if (p.kind === 'blob') await checkBlobPointer(v.topic, p, this.blobStores, this.blobCheckTimeoutMs, this.logOf(caller));
     // 3. Record it (a publish id the topic has recorded answers its version, replayed).
     const published = await this.store.publish(v, this.now(), actorOf(caller, ''));
     const { record, replayed } = published;
     if (!replayed) this.changes?.notify(record.topic);
-    this.log.info(replayed ? 'publish replayed: its publish id had made this version' : 'published', {
+    this.logOf(caller).info(replayed ? 'publish replayed: its publish id had made this version' : 'published', {
       topic: record.topic,
       version: record.version,
       size: p.size,
       kind: p.kind,
       scopes: v.scopes.map(scopeKey).join(';') || '*',
       ...(v.publishId && { publishId: v.publishId }),
+      ...whoFields(caller),
     });
     return published;
   }
@@ -256,6 +271,7 @@ export class ImprintService {
     await this.liveTopic(topic, `add scopes to version ${version} of topic "${topic}"`);
     const record = await this.store.addScopes(topic, version, valid, this.now(), actorOf(caller, ''));
     this.changes?.notify(topic);
+    this.logOf(caller).info('scopes added', { topic, version, scopes: valid.map(scopeKey).join(';'), ...whoFields(caller) });
     return record;
   }
 
@@ -386,7 +402,7 @@ export class ImprintService {
     await this.liveTopic(topic, `pin topic "${topic}"`);
     const pin = await this.store.pin({ topic, scope, version, createdAtMs: this.now(), reason, createdBy }, actorOf(caller, createdBy));
     this.changes?.notify(topic);
-    this.log.info('pinned', { topic, scope: scopeKey(scope) || '*', version, reason, by: createdBy });
+    this.logOf(caller).info('pinned', { topic, scope: scopeKey(scope) || '*', version, reason, by: createdBy, ...whoFields(caller) });
     return pin;
   }
 
@@ -397,7 +413,7 @@ export class ImprintService {
     const removed = await this.store.unpin(topic, scope, this.now(), actorOf(caller, ''));
     if (!removed) throw new NotFoundError(`pin on topic "${topic}" for scope "${scopeKey(scope) || '*'}"`);
     this.changes?.notify(topic);
-    this.log.info('unpinned', { topic, scope: scopeKey(scope) || '*', version: removed.version });
+    this.logOf(caller).info('unpinned', { topic, scope: scopeKey(scope) || '*', version: removed.version, ...whoFields(caller) });
     return removed;
   }
 

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { ImprintClient } from '../client/index.js';
 import { ImprintError, sha256Hex, type ConsumerIdentity, type DataPointer } from '../core/index.js';
-import { silentLogger, startImprintServer, type AuditEvent, type AuditSink, type AuditStats, type ImprintServer, type PollObserver, type ServerOptions } from '../server/index.js';
+import { silentLogger } from '../log/index.js';
+import { startImprintServer, type AuditEvent, type AuditSink, type AuditStats, type ImprintServer, type PollObserver, type ServerOptions } from '../server/index.js';
 
 export function tempDir(prefix = 'imprint-test-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -11,7 +11,8 @@ import { LocalBlobStore } from '../client/index.js';
 import { clientMetrics } from '../client/metrics.js';
 import { Janitor, janitorMetrics } from '../janitor/index.js';
 import { ElasticsearchAuditSink } from '../server/audit/elasticsearch.js';
-import { SqliteMetadataStore, silentLogger, startImprintServer } from '../server/index.js';
+import { SqliteMetadataStore, startImprintServer } from '../server/index.js';
+import { silentLogger } from '../log/index.js';
 import { tempDir } from './helpers.js';
 
 export type MetricProcess = 'serve' | 'janitor' | 'client';

@@ -38,7 +38,7 @@ import {
   type MovesQuery,
   type TopicConsumers,
 } from '../../core/index.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../log/index.js';
 import type { AuditEvent, AuditSink, AuditStats } from './audit-sink.js';
 
 // ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@
  */
 import fs from 'node:fs';
 import { Counter, type Registry } from 'prom-client';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../log/index.js';
 import { ConsumersFold, consumersView, movesOf, validateConsumersQuery, validateMovesQuery, type ConsumersQuery, type HoldingEvent, type MovesPage, type MovesQuery, type TopicConsumers } from '../../core/index.js';
 import type { AuditEvent, AuditSink, AuditStats } from './audit-sink.js';
 import { fileEventsOf } from './consumers.js';

@@ -32,7 +32,7 @@ import {
   type HoldingEvent,
   type SummaryCounts,
 } from '../../core/index.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../log/index.js';
 
 /** Where events go (an AuditSink): true when it took the event, false when it dropped it. */
 export interface HoldingEventSink {

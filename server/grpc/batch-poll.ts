@@ -21,7 +21,7 @@ import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult
 import type { Update } from '../../proto/gen/imprint/v1/Update.js';
 import type { VersionRecord as WireRecord } from '../../proto/gen/imprint/v1/VersionRecord.js';
 import { wireType } from '../../proto/loader.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log/index.js';
 import { toServiceError } from './errors.js';
 
 export interface BatchPollCursor {

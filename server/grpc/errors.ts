@@ -2,7 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ImprintError, ResourceExhaustedError, type ErrorCode } from '../../core/index.js';
 import { RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log/index.js';
 
 export const STATUS_OF: Record<ErrorCode, grpc.status> = {
   INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
@@ -29,6 +29,6 @@ export function toServiceError(err: unknown, method: string, log: Logger): Parti
   if (err instanceof ImprintError) {
     return { code: STATUS_OF[err.code], details: err.message };
   }
-  log.error('internal error', { method, err, stack: err instanceof Error ? err.stack : undefined });
+  log.error('internal error', { method, err });
   return { code: grpc.status.INTERNAL, details: `internal error in ${method}; see the server log` };
 }

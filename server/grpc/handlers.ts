@@ -30,26 +30,27 @@ import type { PublisherServiceHandlers } from '../../proto/gen/imprint/v1/Publis
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import { contractOf } from '../../core/index.js';
 import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log/index.js';
 import type { Poller, Watchers } from '../poll/index.js';
 import type { Caller, ImprintService } from '../service.js';
 import { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate } from './batch-poll.js';
 import { toServiceError } from './errors.js';
+import { requestLog } from './request-log.js';
 import { watchHandler } from './watch.js';
 
-/** Wraps an async handler: its result or its error (as a status) goes to the callback. */
+/** Wraps an async handler: its result or its error (as a status, logged in the request's log) goes to the callback. */
 export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
   return (call, callback) => {
     fn(call.request, call).then(
       (res) => callback(null, res),
-      (err: unknown) => callback(toServiceError(err, method, log)),
+      (err: unknown) => callback(toServiceError(err, method, requestLog(call, log))),
     );
   };
 }
 
-/** Who calls, as grpc-js knows it (the authenticated principal joins here with issue 14). */
-function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>): Caller {
-  return { peer: call.getPeer() };
+/** Who calls, as grpc-js knows it (the authenticated principal joins here with issue 14), and the request's log. */
+function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>, log: Logger): Caller {
+  return { peer: call.getPeer(), log: requestLog(call, log) };
 }
 
 export function publisherHandlers(svc: ImprintService, log: Logger): PublisherServiceHandlers {
@@ -64,7 +65,7 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
             retention: retentionFromWire(req.retention),
             ...contractOf(contractMsFromWire(req.expectEveryMs, 'expect_every_ms'), contractMsFromWire(req.maxStalenessMs, 'max_staleness_ms')),
           },
-          callerOf(call),
+          callerOf(call, log),
         ),
       ),
     })),
@@ -79,20 +80,20 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
             ...(req._expectEveryMs === 'expectEveryMs' && { expectEveryMs: contractMsFromWire(req.expectEveryMs, 'expect_every_ms') }),
             ...(req._maxStalenessMs === 'maxStalenessMs' && { maxStalenessMs: contractMsFromWire(req.maxStalenessMs, 'max_staleness_ms') }),
           },
-          callerOf(call),
+          callerOf(call, log),
         ),
       ),
     })),
-    DeleteTopic: unary('DeleteTopic', log, async (req, call) => ({ topic: topicToWire(await svc.deleteTopic(req.name, req.reason, callerOf(call))) })),
+    DeleteTopic: unary('DeleteTopic', log, async (req, call) => ({ topic: topicToWire(await svc.deleteTopic(req.name, req.reason, callerOf(call, log))) })),
     Publish: unary('Publish', log, async (req, call) => {
       const { record, replayed } = await svc.publish(
         { topic: req.topic, metadata: req.metadata, pointer: pointerFromWire(req.pointer), scopes: req.scopes.map(scopeFromWire), publishId: req.publishId },
-        callerOf(call),
+        callerOf(call, log),
       );
       return { record: recordToWire(record), replayed };
     }),
     AddScopes: unary('AddScopes', log, async (req, call) => ({
-      record: recordToWire(await svc.addScopes(req.topic, versionFromWire(req.version, 'version'), req.scopes.map(scopeFromWire), callerOf(call))),
+      record: recordToWire(await svc.addScopes(req.topic, versionFromWire(req.version, 'version'), req.scopes.map(scopeFromWire), callerOf(call, log))),
     })),
   };
 }
@@ -111,9 +112,10 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
       const answer = polled instanceof Promise ? await polled : polled;
       return { update: toUpdate(answer), maxStalenessMs: answer.maxStalenessMs ?? 0 };
     }),
-    BatchPoll: unary('BatchPoll', log, async (req) => {
+    BatchPoll: unary('BatchPoll', log, async (req, call) => {
       // 1. The request, checked whole before any work.
       const { identity, cursors } = batchPollFromWire(req, maxTopics);
+      const rlog = requestLog(call, log);
       // 2. Each topic's answer: at once where the Poller gives it from memory, else all awaited together.
       const results: TopicPollResult[] = new Array(cursors.length);
       let later: Promise<void>[] | undefined;
@@ -127,11 +129,11 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
           (later ??= []).push(
             answer.then(
               (a) => void (results[i] = answeredResult(topic, a)),
-              (err: unknown) => void (results[i] = failedResult(topic, err, 'BatchPoll', log)),
+              (err: unknown) => void (results[i] = failedResult(topic, err, 'BatchPoll', rlog)),
             ),
           );
         } catch (err) {
-          results[i] = failedResult(topic, err, 'BatchPoll', log);
+          results[i] = failedResult(topic, err, 'BatchPoll', rlog);
         }
       });
       if (later) await Promise.all(later);
@@ -182,10 +184,10 @@ export function consumerHandlers(svc: ImprintService, poller: Poller | undefined
 export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServiceHandlers {
   return {
     Pin: unary('Pin', log, async (req, call) => ({
-      pin: pinToWire(await svc.pin(req.topic, scopeFromWire(req.scope), versionFromWire(req.version, 'version'), req.reason, req.createdBy, callerOf(call))),
+      pin: pinToWire(await svc.pin(req.topic, scopeFromWire(req.scope), versionFromWire(req.version, 'version'), req.reason, req.createdBy, callerOf(call, log))),
     })),
     Unpin: unary('Unpin', log, async (req, call) => {
-      const removed = await svc.unpin(req.topic, scopeFromWire(req.scope), callerOf(call));
+      const removed = await svc.unpin(req.topic, scopeFromWire(req.scope), callerOf(call, log));
       return { removed: removed ? pinToWire(removed) : null };
     }),
     ListPins: unary('ListPins', log, async (req) => ({ pins: (await svc.listPins(req.topic)).map(pinToWire) })),

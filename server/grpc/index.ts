@@ -14,5 +14,6 @@ export { STATUS_OF, toServiceError } from './errors.js';
 export { guardConsumerHandlers, observedUnary, outcomeOf, type GuardOptions } from './guard.js';
 export { appFromCall, batchPollWeight, throttledUnary, TOPICS_PER_REQUEST, UNKNOWN_APP, type AppOf, type ThrottleOptions } from './throttle.js';
 export { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate, DEFERRED_CODE, DEFERRED_MESSAGE, type BatchPollCursor } from './batch-poll.js';
+export { loggedService, loggedUnary, requestIdOf, requestLog, startRequestLog, RequestLogger } from './request-log.js';
 export { listenNoDelay, type Listener } from './listen.js';
 export { addReflection, contractFileDescriptors } from './reflection.js';

@@ -8,7 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import { loadImprintProto } from '../../proto/loader.js';
 import type { BatchPollOptions } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log/index.js';
 import type { Poller, Watchers } from '../poll/index.js';
 import type { ImprintService } from '../service.js';
 import type { ConsumeMetrics } from '../metrics.js';
@@ -16,6 +16,7 @@ import { guardConsumerHandlers, observedService, type GuardOptions } from './gua
 import { consumerHandlers, operatorHandlers, publisherHandlers } from './handlers.js';
 import { listenNoDelay } from './listen.js';
 import { addReflection } from './reflection.js';
+import { loggedService } from './request-log.js';
 
 export const SERVICE_NAMES = ['imprint.v1.PublisherService', 'imprint.v1.ConsumerService', 'imprint.v1.OperatorService'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -63,10 +64,11 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const { proto } = loadImprintProto();
   const { service, services } = opts;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  const observed = <H extends object>(h: H, name: string): H => (opts.metrics ? observedService(h, name, opts.metrics) : h);
+  // Every call with its request log (outermost: a throttled answer is logged too), then counted.
+  const observed = <H extends object>(h: H, name: string): H => loggedService(opts.metrics ? observedService(h, name, opts.metrics) : h, opts.log);
   if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, observed(publisherHandlers(service, opts.log), 'PublisherService'));
   const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers);
-  server.addService(proto.imprint.v1.ConsumerService.service, opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer);
+  server.addService(proto.imprint.v1.ConsumerService.service, loggedService(opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer, opts.log, ['Watch']));
   if (services.includes('imprint.v1.OperatorService')) server.addService(proto.imprint.v1.OperatorService.service, observed(operatorHandlers(service, opts.log), 'OperatorService'));
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });
   health.addToServer(server);

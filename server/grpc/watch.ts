@@ -11,16 +11,23 @@ import type { ImprintError } from '../../core/index.js';
 import type { WatchRequest__Output } from '../../proto/gen/imprint/v1/WatchRequest.js';
 import type { WatchResponse } from '../../proto/gen/imprint/v1/WatchResponse.js';
 import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
-import type { Logger } from '../log.js';
+import type { Logger } from '../../log/index.js';
 import type { WatchStream, Watchers } from '../poll/index.js';
 import { answeredResult, batchPollFromWire, failedResult, fitToBudget } from './batch-poll.js';
 import { toServiceError } from './errors.js';
+import { startRequestLog } from './request-log.js';
 import { appFromCall } from './throttle.js';
 
 export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollOptions = {}): grpc.handleServerStreamingCall<WatchRequest__Output, WatchResponse> {
   const { maxTopics, maxResponseBytes } = batchPollWithDefaults(limits);
   return (call) => {
-    const fail = (err: unknown) => void call.emit('error', toServiceError(err, 'Watch', log));
+    const rlog = startRequestLog(call, 'Watch', log);
+    const t0 = performance.now();
+    const fail = (err: unknown) => {
+      const status = toServiceError(err, 'Watch', rlog);
+      rlog.answered(status, performance.now() - t0);
+      call.emit('error', status);
+    };
     let stream: WatchStream;
     try {
       // 1. The request, checked whole before any work.
@@ -28,7 +35,7 @@ export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollO
       // 2. The stream, within the instance's and the application's bounds.
       stream = watchers.open(appFromCall(call), identity, cursors, {
         result(topic, outcome) {
-          const result = 'answer' in outcome ? answeredResult(topic, outcome.answer) : failedResult(topic, outcome.error, 'Watch', log);
+          const result = 'answer' in outcome ? answeredResult(topic, outcome.answer) : failedResult(topic, outcome.error, 'Watch', rlog);
           return call.write({ result: fitToBudget([result], maxResponseBytes)[0] ?? result });
         },
         heartbeat(atMs) {

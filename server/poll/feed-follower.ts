@@ -18,7 +18,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ImprintError } from '../../core/index.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../log/index.js';
 import type { ChangeFeed, FeedCursor, FeedEntry } from '../store/change-feed.js';
 
 /** Why everything was read again. */

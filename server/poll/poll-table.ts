@@ -34,7 +34,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { ImprintError, scopeKey, verdictOf, type Awaitable, type PollSource, type RecordVerdict, type Version, type VersionRecord } from '../../core/index.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../log/index.js';
 import type { FeedCursor, FeedEntry } from '../store/change-feed.js';
 import type { MetadataStore, PollState } from '../store/metadata-store.js';
 import { FeedFollower } from './feed-follower.js';

@@ -17,7 +17,7 @@ import {
   type PollView,
   type Version,
 } from '../../core/index.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../log/index.js';
 
 /**
  * Hears every answered poll (the audit's Holdings, server/audit/holdings.ts): the node said it

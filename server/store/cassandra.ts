@@ -188,7 +188,7 @@ import {
   type Version,
   type VersionRecord,
 } from '../../core/index.js';
-import { silentLogger, type Logger } from '../log.js';
+import { silentLogger, type Logger } from '../../log/index.js';
 import {
   FEED_SHARD_LIST,
   FeedClock,

@@ -27,7 +27,8 @@ import { ImprintError, MAX_DIRECT_BYTES } from '../../core/index.js';
 import type { CassandraMetadataStore } from '../../server/store/cassandra.js';
 import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
 import { freePort } from '../../scripts/backends/launcher.js';
-import { createLogger, startImprintServer, type ImprintServer, type ServerOptions } from '../../server/index.js';
+import { createLogger } from '../../log/index.js';
+import { startImprintServer, type ImprintServer, type ServerOptions } from '../../server/index.js';
 import { directPointer, identity, tempDir } from '../helpers.js';
 
 const ctx = createContext();
@@ -90,7 +91,7 @@ describe('the server on Cassandra, through faults', () => {
     const onCassandra = (tag: string): ServerOptions => ({
       dataDir: tempDir(),
       port: 0,
-      log: createLogger({ level: 'debug', write: (line) => logLines.push(`${tag}${line}`) }),
+      log: createLogger({ level: 'debug', format: 'pretty', destination: { write: (line) => logLines.push(`${tag}${line}`) } }),
       store: 'cassandra',
       cassandra: {
         contactPoints: `127.0.0.1:${port}`,

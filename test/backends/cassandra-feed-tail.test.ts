@@ -9,7 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ImprintClient } from '../../client/imprint-client.js';
-import { CassandraMetadataStore, cassandraWithDefaults, silentLogger, startImprintServer, type ImprintServer, type PollChanges, type Role } from '../../server/index.js';
+import { silentLogger } from '../../log/index.js';
+import { CassandraMetadataStore, cassandraWithDefaults, startImprintServer, type ImprintServer, type PollChanges, type Role } from '../../server/index.js';
 import { MemoryAuditSink, directPointer, identity, tempDir } from '../helpers.js';
 
 const endpoint = process.env.IMPRINT_CASSANDRA;

@@ -7,7 +7,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient } from '../../client/index.js';
-import { silentLogger, startImprintServer, type CassandraMetadataStore, type ImprintServer } from '../../server/index.js';
+import { silentLogger } from '../../log/index.js';
+import { startImprintServer, type CassandraMetadataStore, type ImprintServer } from '../../server/index.js';
 import { directPointer, tempDir } from '../helpers.js';
 import { NUMBER_CASES, RawStubs, checkNumberCase } from '../wire-numbers.js';
 

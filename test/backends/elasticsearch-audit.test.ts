@@ -29,7 +29,7 @@ import {
   movesFromElasticsearch,
   type ElasticsearchAuditSinkOptions,
 } from '../../server/audit/elasticsearch.js';
-import { createLogger } from '../../server/log.js';
+import { createLogger } from '../../log/index.js';
 
 const DAY = 86_400_000;
 const NOW = Date.now();
@@ -381,7 +381,7 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
   it('events Elasticsearch refuses are counted as dropped (rejected), not retried forever; the rest are indexed', async () => {
     const prefix = newPrefix();
     const lines: string[] = [];
-    const sink = sinkFor(prefix, { log: createLogger({ level: 'debug', write: (l) => lines.push(l) }) });
+    const sink = sinkFor(prefix, { log: createLogger({ level: 'debug', format: 'pretty', destination: { write: (l) => lines.push(l) } }) });
     sink.record(hold('t', 'ok', 'c', 'n1', '1', NOW));
     sink.record(hold('t', 'x'.repeat(40_000), 'c', 'n2', '1', NOW)); // a keyword term over Lucene's 32 KiB limit
     sink.record(hold('t', 'ok', 'c', 'n3', '1', Number.NaN)); // no valid time: refused before sending
@@ -451,7 +451,7 @@ describe('Elasticsearch down: nothing listens', () => {
       dropLogIntervalMs: 50,
       closeTimeoutMs: 200,
       flushTimeoutMs: 300,
-      log: createLogger({ write: (l) => lines.push(l) }),
+      log: createLogger({ format: 'pretty', destination: { write: (l) => lines.push(l) } }),
     });
     const makeEvent = (i: number): HoldEvent => hold(`topic-${i % 50}`, `app-${i % 7}`, `cluster-${i % 3}`, `node-${i}-${'x'.repeat(40)}`, String(i), NOW + i);
 

@@ -183,7 +183,15 @@ describe('kill -9 of imprint serve', () => {
       });
       await until('40 publishes acknowledged', () => results.size >= 40);
       // The server's answers stop reaching the publishers; it goes on committing, then dies.
-      const logged = () => [...server.output().matchAll(/INFO +published topic=model version=(\d+) .*publishId=(\S+)/g)].map((m) => ({ version: BigInt(m[1] as string), id: m[2] as string }));
+      // The server's log: JSON lines (its stderr is not a terminal).
+      const logged = () =>
+        server
+          .output()
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { msg: string; topic?: string; version?: number; publishId?: string })
+          .filter((l) => l.msg === 'published' && l.topic === 'model')
+          .map((l) => ({ version: BigInt(l.version ?? 0), id: String(l.publishId) }));
       const before = logged().length;
       front.holdAnswers = true;
       await until('8 publishes committed and not answered', () => logged().length >= before + 8);

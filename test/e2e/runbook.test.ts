@@ -129,6 +129,28 @@ describe('docs/OPERATIONS.md, run against a real service', () => {
     expect(outputOf('--reason "v5 rejected in us-east-1"')).toMatch(/update: v4 \(pinned\)[\s\S]*unpinned/);
   });
 
+  it('every alert of ops/prometheus/alerts.yml has its section (the anchor its runbook_url names)', () => {
+    const alerts = [...fs.readFileSync(path.resolve('ops/prometheus/alerts.yml'), 'utf8').matchAll(/^\s*- alert: (\w+)$/gm)].map((m) => m[1] as string);
+    expect(alerts.length).toBeGreaterThanOrEqual(10);
+    const headings = new Set([...fs.readFileSync(RUNBOOK, 'utf8').matchAll(/^### (\w+)$/gm)].map((m) => (m[1] as string).toLowerCase()));
+    expect(alerts.filter((a) => !headings.has(a.toLowerCase()))).toEqual([]);
+  });
+
+  it('a lost store is restored from the fallback snapshot into a new one, and a service on it answers as before', async () => {
+    expect(outputOf('imprint snapshot show --topic ip-reputation')).toContain('ip-reputation');
+    outputOf('snapshot restore --yes');
+    // The snapshot was written (the janitor, "The whole service is down") after the unpin: v4 for everyone, no pin.
+    const restored = await startServe(path.join(work, 'restored'), [], { IMPRINT_BLOB_DIR: path.join(env.IMPRINT_DATA_DIR as string, 'blobs') });
+    try {
+      const poll = await runCli(['--address', restored.address, 'poll', 'ip-reputation', '--app', 'scorer', '--region', 'us-east-1', '--node', 'scorer-1'], env);
+      expect(poll.stdout).toMatch(/^update: v4\n/);
+      const got = await runCli(['--address', restored.address, '--json', 'get', 'ip-reputation', '4'], env);
+      expect(JSON.parse(got.stdout)).toMatchObject({ version: '4', metadata: { build: '4' } });
+    } finally {
+      await restored.stop();
+    }
+  });
+
   it('the metrics the runbook reads are there', () => {
     expect(outputOf('curl -s "$METRICS" | grep -E \'^imprint_(consume_table_age_seconds')).toMatch(/^imprint_consume_table_age_seconds /m);
   });

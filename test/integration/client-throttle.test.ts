@@ -12,6 +12,7 @@ import { ImprintClient, Subscriber } from '../../client/index.js';
 import { InvalidArgumentError, ResourceExhaustedError } from '../../core/index.js';
 import { loadImprintProto } from '../../proto/loader.js';
 import { APP_METADATA_KEY, RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
+import { silentLogger } from '../../log/index.js';
 import {
   ConcurrencyLimiter,
   ImprintService,
@@ -22,7 +23,6 @@ import {
   consumerHandlers,
   operatorHandlers,
   publisherHandlers,
-  silentLogger,
   throttledUnary,
   type LimiterOptions,
 } from '../../server/index.js';

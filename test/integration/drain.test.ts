@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { ImprintClient } from '../../client/index.js';
 import { checkHealth } from '../../client/health.js';
 import { InvalidArgumentError } from '../../core/index.js';
-import { silentLogger, startImprintServer, withDefaults } from '../../server/index.js';
+import { silentLogger } from '../../log/index.js';
+import { startImprintServer, withDefaults } from '../../server/index.js';
 import { directPointer, identity, tempDir } from '../helpers.js';
 
 describe('stop with a drain', () => {

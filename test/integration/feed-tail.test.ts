@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ImprintClient } from '../../client/imprint-client.js';
-import { silentLogger, startImprintServer, type ImprintServer, type PollChanges } from '../../server/index.js';
+import { silentLogger } from '../../log/index.js';
+import { startImprintServer, type ImprintServer, type PollChanges } from '../../server/index.js';
 import { directPointer, identity, tempDir } from '../helpers.js';
 
 const soon = { timeout: 10_000, interval: 10 };

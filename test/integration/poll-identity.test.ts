@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient } from '../../client/index.js';
-import { readAuditFile, silentLogger, startImprintServer, type ImprintServer } from '../../server/index.js';
+import { silentLogger } from '../../log/index.js';
+import { readAuditFile, startImprintServer, type ImprintServer } from '../../server/index.js';
 import { directPointer, tempDir } from '../helpers.js';
 import { RawStubs } from '../wire-numbers.js';
 

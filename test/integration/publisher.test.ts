@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient, LocalBlobStore, PublishOutcomeUnknownError, Publisher, fetchPayload, publisherWithDefaults, type BlobStore } from '../../client/index.js';
 import { AlreadyExistsError, InvalidArgumentError, MAX_DIRECT_BYTES, sha256Hex, type BlobLocation } from '../../core/index.js';
 import { freePort } from '../../scripts/backends/launcher.js';
-import { silentLogger, startImprintServer } from '../../server/index.js';
+import { silentLogger } from '../../log/index.js';
+import { startImprintServer } from '../../server/index.js';
 import { startTestServer, tempDir, type TestServer } from '../helpers.js';
 
 /** A store that fails after taking some bytes, as a region outage would. */

@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { checkHealth } from '../../client/health.js';
 import { ImprintClient } from '../../client/imprint-client.js';
 import { ImprintError } from '../../core/index.js';
-import { readAuditFile, silentLogger, startImprintServer, withDefaults, type ImprintServer } from '../../server/index.js';
+import { silentLogger } from '../../log/index.js';
+import { readAuditFile, startImprintServer, withDefaults, type ImprintServer } from '../../server/index.js';
 import { directPointer, identity, tempDir } from '../helpers.js';
 
 async function errorOf(p: Promise<unknown>): Promise<ImprintError> {

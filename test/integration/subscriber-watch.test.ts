@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImprintClient, NotServedError, Subscriber, type SubscriberOptions, type UpdatedEvent, type WatchFallbackEvent } from '../../client/index.js';
 import { loadImprintProto } from '../../proto/loader.js';
+import { silentLogger } from '../../log/index.js';
 import {
   ImprintService,
   PollChangeHub,
@@ -17,7 +18,6 @@ import {
   StorePollSource,
   Watchers,
   consumerHandlers,
-  silentLogger,
 } from '../../server/index.js';
 import { startServe } from '../cli-process.js';
 import { MemoryAuditSink, MemoryPollObserver, directPointer, identity, startTestServer, tempDir, until } from '../helpers.js';

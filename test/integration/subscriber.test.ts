@@ -133,7 +133,8 @@ describe('Subscriber', () => {
     expect(failures.some((v) => v.labels.step === 'poll' && v.labels.reason === 'UNAVAILABLE' && v.value > 0)).toBe(true);
 
     // Back on the same address, with a new version published meanwhile.
-    const { startImprintServer, silentLogger } = await import('../../server/index.js');
+    const { startImprintServer } = await import('../../server/index.js');
+    const { silentLogger } = await import('../../log/index.js');
     const back = await startImprintServer({ dataDir, port, log: silentLogger });
     cleanups.push(() => back.stop());
     // Its own subchannel: the shared one is still backing off from the outage.

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient, type WatchEvent } from '../../client/index.js';
-import { silentLogger, startImprintServer, type ImprintServer } from '../../server/index.js';
+import { silentLogger } from '../../log/index.js';
+import { startImprintServer, type ImprintServer } from '../../server/index.js';
 import { directPointer, identity, tempDir, until } from '../helpers.js';
 
 describe('Watch (consume role)', () => {

@@ -10,7 +10,8 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient, NotServedError, Subscriber, retryAfterMsOf, type WatchEvent } from '../../client/index.js';
 import { ImprintError } from '../../core/index.js';
-import { silentLogger, startImprintServer } from '../../server/index.js';
+import { silentLogger } from '../../log/index.js';
+import { startImprintServer } from '../../server/index.js';
 import { directPointer, identity, startTestServer, tempDir, type TestServer, until } from '../helpers.js';
 
 /** Reads a watch stream in the background: what came, and how it ended. */

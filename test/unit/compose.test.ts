@@ -6,7 +6,11 @@
  * options with choices among the choices, and the options the server and janitor would
  * resolve pass their own validation (withDefaults, cassandraWithDefaults, parseDuration).
  * The Kibana import mounts the ndjson of kibana/, and the client address list README.md
- * documents is the two consume replicas. Mutated copies of the file show each check fails.
+ * documents is the two consume replicas. Prometheus reads its configuration from the
+ * repository (ops/prometheus), scrapes every imprint service on its metrics port and loads
+ * ops/prometheus/alerts.yml; Grafana's provisioning (ops/grafana/provisioning) has that
+ * Prometheus as data source and a dashboard provider that sees ops/grafana/imprint.json.
+ * Mutated copies of the files show each check fails.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -25,6 +29,8 @@ import type { ConsistencyName, SerialConsistencyName } from '../../server/store/
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const COMPOSE_FILE = path.join(REPO, 'docker-compose.yml');
 const KIBANA_OBJECTS = path.join(REPO, 'kibana', 'imprint-saved-objects.ndjson');
+const ALERT_RULES = path.join(REPO, 'ops', 'prometheus', 'alerts.yml');
+const DASHBOARD = path.join(REPO, 'ops', 'grafana', 'imprint.json');
 const README = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
 const CLI = 'dist/cli/main.js';
 
@@ -286,8 +292,13 @@ interface ImprintService {
   readonly values: Map<string, string | boolean | undefined>;
 }
 
+/** A file of the repository the stack mounts; undefined when there is none. Tests swap in edited copies. */
+type ReadRepoFile = (hostPath: string) => string | undefined;
+const readRepoFile: ReadRepoFile = (p) => (fs.existsSync(p) && fs.statSync(p).isFile() ? fs.readFileSync(p, 'utf8') : undefined);
+
 /** Everything wrong with a compose document (parsed with merge keys); [] when nothing is. */
-function composeProblems(doc: unknown, docs: { readme: string } = { readme: README }): string[] {
+function composeProblems(doc: unknown, docs: { readme: string; read?: ReadRepoFile } = { readme: README }): string[] {
+  const read = docs.read ?? readRepoFile;
   const problems: string[] = [];
   if (!isRec(doc)) return ['the file is not a YAML mapping'];
   if ('version' in doc) problems.push('top level: `version` is obsolete in the Compose spec; remove it');
@@ -395,6 +406,8 @@ function composeProblems(doc: unknown, docs: { readme: string } = { readme: READ
   }
 
   checkKibanaSetup(svcs, problems);
+  const prometheus = checkPrometheus(svcs, imprint, str, read, problems);
+  checkGrafana(svcs, prometheus, read, problems);
   return problems;
 }
 
@@ -608,10 +621,27 @@ function checkKibanaSetup(svcs: Map<string, Rec>, problems: string[]): void {
     problems.push(`${name}: posts no file=@... form field`);
     return;
   }
-  const volumes = Array.isArray(svc['volumes']) ? svc['volumes'] : [];
-  let hostPath: string | undefined;
-  let readOnly = false;
-  for (const v of volumes) {
+  const { hostPath, readOnly } = repoPathOf(svc, file) ?? {};
+  if (!hostPath) problems.push(`${name}: ${file} is not in a bind mount of the repository`);
+  else {
+    if (hostPath !== KIBANA_OBJECTS) problems.push(`${name}: imports ${path.relative(REPO, hostPath)}, not kibana/imprint-saved-objects.ndjson`);
+    if (!fs.existsSync(hostPath)) problems.push(`${name}: ${path.relative(REPO, hostPath)} does not exist`);
+    if (!readOnly) problems.push(`${name}: mount the objects read-only (:ro)`);
+  }
+}
+
+interface BindMount {
+  /** The host path, resolved against the repository. */
+  readonly source: string;
+  /** The path in the container. */
+  readonly target: string;
+  readonly readOnly: boolean;
+}
+
+/** A service's bind mounts of the repository (./ or ../ sources; named volumes are not). */
+function bindMounts(svc: Rec): BindMount[] {
+  const out: BindMount[] = [];
+  for (const v of Array.isArray(svc['volumes']) ? svc['volumes'] : []) {
     let source: string | undefined;
     let target: string | undefined;
     let ro = false;
@@ -625,18 +655,164 @@ function checkKibanaSetup(svcs: Map<string, Rec>, problems: string[]): void {
       target = dst;
       ro = (mode ?? '').split(',').includes('ro');
     }
-    if (!source || !target || !/^\.{0,2}\//.test(source)) continue;
-    const rel = path.posix.relative(target, file);
+    if (source && target && /^\.{0,2}\//.test(source)) out.push({ source: path.resolve(REPO, source), target, readOnly: ro });
+  }
+  return out;
+}
+
+/** The repository path a container path of the service is (through the last bind mount that holds it). */
+function repoPathOf(svc: Rec, containerPath: string): { hostPath: string; readOnly: boolean } | undefined {
+  let found: { hostPath: string; readOnly: boolean } | undefined;
+  for (const m of bindMounts(svc)) {
+    const rel = path.posix.relative(m.target, containerPath);
     if (rel.startsWith('..') || path.posix.isAbsolute(rel)) continue;
-    hostPath = path.resolve(REPO, source, rel);
-    readOnly = ro;
+    found = { hostPath: path.join(m.source, rel), readOnly: m.readOnly };
   }
-  if (!hostPath) problems.push(`${name}: ${file} is not in a bind mount of the repository`);
-  else {
-    if (hostPath !== KIBANA_OBJECTS) problems.push(`${name}: imports ${path.relative(REPO, hostPath)}, not kibana/imprint-saved-objects.ndjson`);
-    if (!fs.existsSync(hostPath)) problems.push(`${name}: ${path.relative(REPO, hostPath)} does not exist`);
-    if (!readOnly) problems.push(`${name}: mount the objects read-only (:ro)`);
+  return found;
+}
+
+/** The repository files a container directory of the service shows (mounted at it, in it or above it). */
+function repoFilesIn(svc: Rec, containerDir: string): string[] {
+  const files: string[] = [];
+  const walk = (p: string) => {
+    if (!fs.existsSync(p)) return;
+    if (fs.statSync(p).isDirectory()) for (const e of fs.readdirSync(p)) walk(path.join(p, e));
+    else files.push(p);
+  };
+  for (const m of bindMounts(svc)) {
+    const down = path.posix.relative(containerDir, m.target);
+    if (!down.startsWith('..') && !path.posix.isAbsolute(down)) walk(m.source);
+    else {
+      const up = path.posix.relative(m.target, containerDir);
+      if (!up.startsWith('..') && !path.posix.isAbsolute(up)) walk(path.join(m.source, up));
+    }
   }
+  return [...new Set(files)];
+}
+
+/** The one service whose image is `repository:tag`; a problem when there is none or several. */
+function serviceOfImage(svcs: Map<string, Rec>, repository: string, what: string, problems: string[]): [string, Rec] | undefined {
+  const found = [...svcs.entries()].filter(([, s]) => typeof s['image'] === 'string' && s['image'].startsWith(`${repository}:`));
+  if (found.length !== 1) {
+    problems.push(`exactly one ${what} service (image ${repository}) wanted, found ${found.length}`);
+    return undefined;
+  }
+  return found[0];
+}
+
+/** A command's `--name=value` or `--name value`. */
+function flagValue(args: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+    if (a === name) return args[i + 1];
+  }
+  return undefined;
+}
+
+interface PrometheusService {
+  readonly name: string;
+  /** The port it listens on in its container. */
+  readonly port: string;
+}
+
+/**
+ * Prometheus: its configuration from the repository, which loads ops/prometheus/alerts.yml
+ * and scrapes every imprint service on that service's metrics port (the janitor with its own
+ * `job` label kept), and targets nothing else.
+ */
+function checkPrometheus(svcs: Map<string, Rec>, imprint: readonly ImprintService[], str: Str, read: ReadRepoFile, problems: string[]): PrometheusService | undefined {
+  const found = serviceOfImage(svcs, 'prom/prometheus', 'Prometheus', problems);
+  if (!found) return undefined;
+  const [name, svc] = found;
+  const args = words(svc['command']);
+  const port = (flagValue(args, '--web.listen-address') ?? ':9090').replace(/^.*:/, '');
+  const configPath = flagValue(args, '--config.file') ?? '/etc/prometheus/prometheus.yml';
+  const config = repoPathOf(svc, configPath);
+  const configText = config && read(config.hostPath);
+  if (!config || configText === undefined) {
+    problems.push(`${name}: its configuration ${configPath} is not a file of the repository mounted into it`);
+    return { name, port };
+  }
+  const where = `${name} (${path.relative(REPO, config.hostPath)})`;
+  let conf: unknown;
+  try {
+    conf = parse(configText);
+  } catch (e) {
+    problems.push(`${where}: does not parse: ${message(e)}`);
+    return { name, port };
+  }
+  if (!isRec(conf)) {
+    problems.push(`${where}: not a YAML mapping`);
+    return { name, port };
+  }
+  // Rule files: relative to the configuration file, each a file of the repository; alerts.yml among them.
+  const ruleFiles = Array.isArray(conf['rule_files']) ? conf['rule_files'].map(String) : [];
+  const rules = ruleFiles.map((f) => {
+    const inContainer = path.posix.resolve(path.posix.dirname(configPath), f);
+    const host = repoPathOf(svc, inContainer)?.hostPath;
+    if (!host || read(host) === undefined) problems.push(`${where}: rule file ${f} (${inContainer}) is not a file of the repository mounted into ${name}`);
+    return host;
+  });
+  if (!rules.includes(ALERT_RULES)) problems.push(`${where}: does not load ${path.relative(REPO, ALERT_RULES)}`);
+  // Scrape targets: every imprint service on its metrics port, nothing else.
+  const targets = new Map<string, { port: string; job: Rec }>();
+  for (const job of Array.isArray(conf['scrape_configs']) ? conf['scrape_configs'] : []) {
+    if (!isRec(job)) continue;
+    for (const sc of Array.isArray(job['static_configs']) ? job['static_configs'] : []) {
+      for (const t of isRec(sc) && Array.isArray(sc['targets']) ? sc['targets'].map(String) : []) {
+        const [host = '', tport = ''] = t.split(':');
+        if (!svcs.has(host)) problems.push(`${where}: scrapes ${t}, and ${host} is not a service`);
+        else if (!imprint.some((s) => s.name === host)) problems.push(`${where}: scrapes ${t}, and ${host} is not an imprint service`);
+        targets.set(host, { port: tport, job });
+      }
+    }
+  }
+  for (const s of imprint) {
+    const metricsPort = str(s, 'metricsPort');
+    const target = targets.get(s.name);
+    if (!target) problems.push(`${where}: does not scrape ${s.name}`);
+    else if (metricsPort === undefined) problems.push(`${where}: scrapes ${s.name}:${target.port}, and ${s.name} serves no metrics (no --metrics-port)`);
+    else if (target.port !== metricsPort) problems.push(`${where}: scrapes ${s.name}:${target.port}, and its metrics port is ${metricsPort}`);
+    if (target && s.inv.command?.name() === 'janitor' && target.job['honor_labels'] !== true) {
+      problems.push(`${where}: the job scraping ${s.name} needs honor_labels: true (the janitor's metrics have a job label of their own)`);
+    }
+  }
+  return { name, port };
+}
+
+/**
+ * Grafana: its provisioning from the repository, with the Prometheus service as a data source
+ * and a dashboard provider whose path shows ops/grafana/imprint.json.
+ */
+function checkGrafana(svcs: Map<string, Rec>, prometheus: PrometheusService | undefined, read: ReadRepoFile, problems: string[]): void {
+  const found = serviceOfImage(svcs, 'grafana/grafana', 'Grafana', problems);
+  if (!found) return;
+  const [name, svc] = found;
+  if (prometheus && dependsOn(svc).get(prometheus.name) !== 'service_healthy') problems.push(`${name}: does not wait for ${prometheus.name} to be healthy`);
+  const env = environmentOf(name, svc, problems);
+  const provisioning = env.get('GF_PATHS_PROVISIONING') ?? '/etc/grafana/provisioning';
+  const docsIn = (sub: string) =>
+    repoFilesIn(svc, path.posix.join(provisioning, sub))
+      .filter((f) => /\.ya?ml$/.test(f))
+      .map((f) => ({ file: path.relative(REPO, f), doc: parse(read(f) ?? '') as unknown }));
+  // Data sources: one of type prometheus at the Prometheus service.
+  const datasources = docsIn('datasources').flatMap(({ doc }) => (isRec(doc) && Array.isArray(doc['datasources']) ? doc['datasources'].filter(isRec) : []));
+  const promSources = datasources.filter((d) => d['type'] === 'prometheus');
+  if (promSources.length === 0) problems.push(`${name}: no Prometheus data source in ${provisioning}/datasources (from the repository)`);
+  for (const d of promSources) {
+    const url = String(d['url'] ?? '');
+    const want = prometheus && `http://${prometheus.name}:${prometheus.port}`;
+    if (want && url.replace(/\/+$/, '') !== want) problems.push(`${name}: data source ${String(d['name'])} is at ${url}, not the Prometheus service (${want})`);
+  }
+  // Dashboard providers: one whose path shows the dashboard.
+  const providers = docsIn('dashboards').flatMap(({ doc }) => (isRec(doc) && Array.isArray(doc['providers']) ? doc['providers'].filter(isRec) : []));
+  const dashboardPaths = providers.map((p) => (isRec(p['options']) ? String(p['options']['path'] ?? '') : '')).filter((p) => p !== '');
+  const shown = dashboardPaths.flatMap((p) => repoFilesIn(svc, p));
+  if (!shown.includes(DASHBOARD)) {
+    problems.push(`${name}: no dashboard provider in ${provisioning}/dashboards shows ${path.relative(REPO, DASHBOARD)} (provider paths: ${dashboardPaths.join(', ') || 'none'})`);
+  }
+  if (read(DASHBOARD) === undefined) problems.push(`${path.relative(REPO, DASHBOARD)} does not exist`);
 }
 
 // ---- the tests ----
@@ -676,6 +852,8 @@ describe('docker-compose.yml', () => {
         'kibana-setup',
         'minio-eu-west-1',
         'minio-us-east-1',
+        'prometheus',
+        'grafana',
       ].sort(),
     );
   });
@@ -721,6 +899,35 @@ describe('docker-compose.yml', () => {
     const copy = structuredClone(doc);
     mutate(copy);
     const found = composeProblems(copy);
+    expect(found.some((p) => wanted.every((w) => p.includes(w))), `expected a problem naming ${wanted.join(' and ')}; got:\n${found.join('\n')}`).toBe(true);
+  });
+
+  /** The repository's files, but `rel` edited. */
+  const editing =
+    (rel: string, edit: (text: string) => string): ReadRepoFile =>
+    (p) => {
+      const text = readRepoFile(p);
+      return p === path.join(REPO, rel) && text !== undefined ? edit(text) : text;
+    };
+  const PROM = 'ops/prometheus/prometheus.yml';
+  const fileMutations: [string, (d: unknown) => void, ReadRepoFile, string[]][] = [
+    ['a scrape target that is no service', () => {}, editing(PROM, (t) => t.replace('imprint-consume-2:9464', 'imprint-consume-3:9464')), ['imprint-consume-3', 'not a service']],
+    ['a scrape target on another port', () => {}, editing(PROM, (t) => t.replace('imprint-consume-1:9464', 'imprint-consume-1:9465')), ['imprint-consume-1:9465', 'metrics port is 9464']],
+    ['an imprint service not scraped', () => {}, editing(PROM, (t) => t.replace('- imprint-publish:9464', '')), ['does not scrape imprint-publish']],
+    ['a scraped service without a metrics port', (d) => void delete envOf(d, 'imprint-publish')['IMPRINT_METRICS_PORT'], readRepoFile, ['imprint-publish', 'no --metrics-port']],
+    ['the janitor scraped without honor_labels', () => {}, editing(PROM, (t) => t.replace('honor_labels: true', 'honor_labels: false')), ['imprint-janitor', 'honor_labels']],
+    ['a rule file that does not exist', () => {}, editing(PROM, (t) => t.replace('- alerts.yml', '- alert.yml')), ['rule file alert.yml', 'is not a file of the repository']],
+    ['the Prometheus configuration not mounted', (d) => void (service(d, 'prometheus')['volumes'] = ['prometheus-data:/prometheus']), readRepoFile, ['prometheus', '/etc/prometheus/imprint/prometheus.yml']],
+    ['a Grafana data source at another host', () => {}, editing('ops/grafana/provisioning/datasources/prometheus.yml', (t) => t.replace('http://prometheus:9090', 'http://localhost:9090')), ['grafana', 'localhost:9090']],
+    ['a dashboard provider path that shows no dashboard', () => {}, editing('ops/grafana/provisioning/dashboards/imprint.yml', (t) => t.replace('path: /etc/imprint/grafana/dashboards', 'path: /var/lib/grafana/dashboards')), ['grafana', 'ops/grafana/imprint.json', '/var/lib/grafana/dashboards']],
+    ['the dashboard mounted from elsewhere', (d) => void (service(d, 'grafana')['volumes'] = ['./ops/grafana/provisioning:/etc/grafana/provisioning:ro', './ops/grafana/other.json:/etc/imprint/grafana/dashboards/imprint.json:ro']), readRepoFile, ['grafana', 'ops/grafana/imprint.json']],
+    ['Grafana not waiting for Prometheus', (d) => void delete service(d, 'grafana')['depends_on'], readRepoFile, ['grafana', 'prometheus']],
+    ['a second Prometheus', (d) => void (services(d)['prometheus-2'] = structuredClone(service(d, 'prometheus'))), readRepoFile, ['exactly one Prometheus']],
+  ];
+  it.each(fileMutations)('catches %s', (_what, mutate, read, wanted) => {
+    const copy = structuredClone(doc);
+    mutate(copy);
+    const found = composeProblems(copy, { readme: README, read });
     expect(found.some((p) => wanted.every((w) => p.includes(w))), `expected a problem naming ${wanted.join(' and ')}; got:\n${found.join('\n')}`).toBe(true);
   });
 

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const ROOTS = ['core', 'server', 'client', 'janitor', 'cli', 'proto', 'bench', 'test', 'scripts', 'examples'];
+const ROOTS = ['core', 'log', 'server', 'client', 'janitor', 'cli', 'proto', 'bench', 'test', 'scripts', 'examples'];
 
 /** Every .ts file of ours, relative to the repository, with "/" separators. */
 function sources(): string[] {
@@ -81,6 +81,12 @@ describe('layout', () => {
 
   it('the service code does not reach into its transport: server/ outside grpc/ imports no grpc/ file but through server/index.ts', () => {
     expect(breaking((from, to) => from.startsWith('server/') && !from.startsWith('server/grpc/') && from !== 'server/index.ts' && to.startsWith('server/grpc/'))).toEqual([]);
+  });
+
+  it('the logger lives outside server/ and imports only core/; it is reached only through log/index.ts', () => {
+    expect(breaking((from, to) => from.startsWith('log/') && !to.startsWith('log/') && !to.startsWith('core/'))).toEqual([]);
+    expect(breaking((from, to) => !from.startsWith('log/') && to.startsWith('log/') && to !== 'log/index.ts')).toEqual([]);
+    expect(fs.existsSync(path.join(REPO, 'server/log.ts'))).toBe(false);
   });
 
   it('no import cycle in core/ and server/, type imports included', () => {

@@ -6,7 +6,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImprintError, decidePoll, type ConsumerIdentity, type VersionRecord } from '../../core/index.js';
-import { PollTable, PollTableOptionError, Poller, SqliteMetadataStore, StorePollSource, createLogger, type PollTableOptions, type RefreshResult } from '../../server/index.js';
+import { createLogger } from '../../log/index.js';
+import { PollTable, PollTableOptionError, Poller, SqliteMetadataStore, StorePollSource, type PollTableOptions, type RefreshResult } from '../../server/index.js';
 import { CountingStore } from '../counting-store.js';
 import { MemoryPollObserver, directPointer, identity, tempDir } from '../helpers.js';
 import { SCENARIOS, describeOutcome, outcome, seedScenarios, type Scenario } from '../poll-scenarios.js';
@@ -212,7 +213,7 @@ describe('PollTable', () => {
 
   it('logs the first failed refresh of a streak, then one line a minute, then that it works again', async () => {
     const lines: string[] = [];
-    const log = createLogger({ level: 'info', write: (l) => lines.push(l) });
+    const log = createLogger({ level: 'info', format: 'pretty', destination: { write: (l) => lines.push(l) } });
     const { store, table, clock, createTopic } = setup({ log });
     await createTopic('m');
     store.failWith('listTopics', new Error('store down'));

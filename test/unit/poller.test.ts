@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, NotFoundError, recordDigest, sha256Hex, verdictOf, type PollSource, type PollView, type VersionRecord } from '../../core/index.js';
-import { Poller, createLogger } from '../../server/index.js';
+import { createLogger } from '../../log/index.js';
+import { Poller } from '../../server/index.js';
 import { MemoryPollObserver, identity } from '../helpers.js';
 
 function rec(version: bigint): VersionRecord {
@@ -34,7 +35,7 @@ function source(sync: boolean): PollSource<typeof view> {
 function setup(sync: boolean) {
   const observer = new MemoryPollObserver();
   const lines: string[] = [];
-  const poller = new Poller({ source: source(sync), observer, log: createLogger({ write: (l) => lines.push(l) }) });
+  const poller = new Poller({ source: source(sync), observer, log: createLogger({ format: 'pretty', destination: { write: (l) => lines.push(l) } }) });
   return { poller, observer, lines };
 }
 
