@@ -76,6 +76,7 @@ export function topicText(t: Topic): string {
       ? [`  contract    published every ${t.expectEveryMs !== undefined ? duration(t.expectEveryMs) : '-'}, consumers at most ${t.maxStalenessMs !== undefined ? duration(t.maxStalenessMs) : '-'} stale`]
       : []),
     `  created     ${when(t.createdAtMs)}`,
+    ...(t.deletedAtMs !== undefined ? [`  DELETED     ${when(t.deletedAtMs)} (polls get NOT_FOUND; the janitor purges it after its --delete-grace)`] : []),
   ].join('\n');
 }
 
@@ -124,6 +125,8 @@ function changeDone(c: ChangeView): string {
       return `scope ${scopes}${c.reason ? `  (${c.reason})` : ''}`;
     case 'unpin':
       return `scope ${scopes}`;
+    case 'delete-topic':
+      return c.reason ? `(${c.reason})` : '';
   }
 }
 

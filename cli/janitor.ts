@@ -1,4 +1,4 @@
-/** `imprint janitor`: the fallback snapshot writer and the retention purge, on intervals or once. */
+/** `imprint janitor`: the fallback snapshot writer, the retention purge and the purge of deleted topics, on intervals or once. */
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
 import { Janitor, healthzAnswer, janitorMetrics, type JobOutcome } from '../janitor/index.js';
@@ -24,8 +24,11 @@ function summary(o: JobOutcome): string {
   if (o.error) return `${o.job}: FAILED: ${o.error}`;
   const r = o.result;
   if (o.job === 'snapshot' && r && 'key' in r) return `snapshot: ${r.topics} topics, ${r.size} bytes to ${r.regions.join(', ') || 'no region'}${r.failed.length ? `; failed in ${r.failed.map((f) => f.region).join(', ')}` : ''}`;
-  if (o.job === 'purge' && r && 'purged' in r) {
+  if (o.job === 'purge' && r && 'topics' in r && 'kept' in r && Array.isArray(r.kept)) {
     return `purge: ${r.purged.length} versions deleted over ${r.topics} topics${r.failures.length ? `; ${r.failures.length} objects could not be deleted (retried next run)` : ''}${r.kept.length ? `; ${r.kept.length} objects left alone (outside the topic's prefix, or still named by a kept version)` : ''}`;
+  }
+  if (o.job === 'topic-purge' && r && 'waiting' in r) {
+    return `topic-purge: ${r.purged.length} deleted topics purged${r.purged.length ? ` (${r.purged.join(', ')})` : ''}, ${r.waiting} within their --delete-grace${r.failures.length ? `; ${r.failures.length} objects could not be deleted (retried next run)` : ''}${r.kept ? `; ${r.kept} objects outside the topic's prefix left alone` : ''}`;
   }
   return `${o.job}: done`;
 }
@@ -33,26 +36,28 @@ function summary(o: JobOutcome): string {
 export function addJanitorCommand(program: Command, ctx: { dataDir: () => string; blobDir: () => string; json: () => boolean }): void {
   addBlobOptions(
     addSwitch(addStoreOptions(addLogOptions(program.command('janitor'))), '--once', 'run each job once and exit (exit 1 when one failed, even in one region or on one object)', 'IMPRINT_JANITOR_ONCE')
-      .description('write the fallback snapshot to every region and purge versions outside retention (only one janitor does each job at a time)')
+      .description('write the fallback snapshot to every region, purge versions outside retention and deleted topics past --delete-grace (only one janitor does each job at a time)')
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
-      .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention').env('IMPRINT_PURGE_EVERY').default('24h'))
+      .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention, and deleted topics past --delete-grace').env('IMPRINT_PURGE_EVERY').default('24h'))
+      .addOption(new Option('--delete-grace <duration>', 'how long a deleted topic is kept (and its name held) before it is purged; 0: at the next purge').env('IMPRINT_DELETE_GRACE').default('7d'))
       // Deprecated, accepted so existing deployments (and docker-compose.yml's shared environment) keep starting:
       // audit indices are deleted by Elasticsearch's ILM policy, which `imprint serve --audit-retention-days` sets.
       .addOption(new Option('--es-url <url>', 'deprecated, ignored: audit retention is the ILM policy `imprint serve` sets').env('IMPRINT_ES_URL').hideHelp())
       .addOption(new Option('--audit-retention-days <days>', 'deprecated, ignored: give it to `imprint serve`').env('IMPRINT_AUDIT_RETENTION_DAYS').hideHelp())
       .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics and job health at /healthz (default: none)').env('IMPRINT_METRICS_PORT'))
       .addOption(new Option('--host <host>', 'address the metrics port binds (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1')),
-  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; esUrl?: string; auditRetentionDays?: string; metricsPort?: string; host: string } & LogCliOptions) => {
+  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; deleteGrace: string; esUrl?: string; auditRetentionDays?: string; metricsPort?: string; host: string } & LogCliOptions) => {
     const log = loggerFrom(o);
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
+    const deleteGraceMs = o.deleteGrace.trim() === '0' ? 0 : parseDuration(o.deleteGrace, 'delete-grace');
     if (o.metricsPort !== undefined && !(/^[0-9]+$/.test(o.metricsPort) && Number(o.metricsPort) <= 65535)) throw new InvalidArgumentError('metrics-port', 'must be a port number 0-65535', o.metricsPort);
     const blobStores = await blobStoresFrom(o, ctx.blobDir());
     const store = await openJanitorStore(o, ctx.dataDir(), log);
     if (o.esUrl !== undefined || o.auditRetentionDays !== undefined) {
       log.warn('--es-url and --audit-retention-days (IMPRINT_ES_URL, IMPRINT_AUDIT_RETENTION_DAYS) are ignored by the janitor: audit indices are deleted by the ILM policy `imprint serve --audit-retention-days` sets');
     }
-    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, log });
+    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, deleteGraceMs, log });
     if (o.once) {
       const outcomes = await janitor.runOnce();
       process.stdout.write(`${ctx.json() ? toJson(outcomes) : outcomes.map(summary).join('\n')}\n`);
@@ -65,6 +70,7 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       holder: janitor.holder,
       snapshotEvery: o.snapshotEvery,
       purgeEvery: o.purgeEvery,
+      deleteGrace: o.deleteGrace,
       regions: blobStores.map((s) => s.region).join(','),
       metrics: metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${metricsServer.port}/metrics` : 'off',
     });

@@ -30,6 +30,7 @@ import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, 
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
+import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
 import { addSnapshotCommand } from './snapshot.js';
 import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { redactUrl } from '../log/index.js';
@@ -540,25 +541,31 @@ topic
 
 topic
   .command('list')
-  .description('all topics; OVERDUE: since when a topic with --expect-every has not been published as often as it says')
+  .description('all topics (deleted ones, not purged yet, with --deleted); OVERDUE: since when a topic with --expect-every has not been published as often as it says')
   .option('--overdue', 'only the overdue topics')
+  .option('--deleted', 'also list deleted topics the janitor has not purged yet')
   .action(
-    withClient(async (client, o: { overdue?: boolean }) => {
-      const { topics: all, publishStatus } = await client.listTopicsWithStatus();
+    withClient(async (client, o: { overdue?: boolean; deleted?: boolean }) => {
+      const { topics: all, publishStatus } = await client.listTopicsWithStatus({ includeDeleted: o.deleted === true });
       const status = new Map(publishStatus.map((p) => [p.topic, p]));
       const topics = all
         .filter((t) => !o.overdue || (status.get(t.name)?.overdueSinceMs ?? 0) > 0)
         .map((t) => ({ ...t, ...(status.has(t.name) && { publishStatus: status.get(t.name) }) }));
-      const overdue = (t: (typeof topics)[number]) => (t.expectEveryMs === undefined ? '-' : t.publishStatus?.overdueSinceMs ? `since ${when(t.publishStatus.overdueSinceMs)}` : 'no');
+      const overdue = (t: (typeof topics)[number]) => (t.expectEveryMs === undefined || t.deletedAtMs !== undefined ? '-' : t.publishStatus?.overdueSinceMs ? `since ${when(t.publishStatus.overdueSinceMs)}` : 'no');
       out(topics, () =>
         topics.length
-          ? [`${'TOPIC'.padEnd(32)} ${'LATEST'.padEnd(9)} ${'OVERDUE'.padEnd(32)} OWNER`, ...topics.map((t) => `${t.name.padEnd(32)} v${String(t.latestVersion).padEnd(8)} ${overdue(t).padEnd(32)} ${t.owner}`)].join('\n')
+          ? [
+              `${'TOPIC'.padEnd(32)} ${'LATEST'.padEnd(9)} ${'OVERDUE'.padEnd(32)} OWNER`,
+              ...topics.map((t) => `${t.name.padEnd(32)} v${String(t.latestVersion).padEnd(8)} ${overdue(t).padEnd(32)} ${t.owner}${t.deletedAtMs !== undefined ? `  (deleted ${when(t.deletedAtMs)})` : ''}`),
+            ].join('\n')
           : o.overdue
             ? 'no overdue topics'
             : 'no topics yet',
       );
     }),
   );
+
+addTopicLifecycleCommands(topic, { withClient, out });
 
 // ---- publish and read ----
 
@@ -786,20 +793,24 @@ program
 
 // ---- history ----
 
-program
-  .command('history <topic>')
-  .description("a topic's changes, newest first: who (principal, and the address it came from), what, when")
-  .option('-n, --limit <n>', 'at most this many', '50')
+withIdentityOptions(
+  program
+    .command('history <topic>')
+    .description("a topic's changes, newest first: who (principal, and the address it came from), what, when; with --at, what a consumer was served then")
+    .option('-n, --limit <n>', 'at most this many', '50')
+    .option('--at <time>', 'what the consumer (--app --cluster --region --node --label) was served at TIME (ISO date-time, epoch ms, or a duration ago: 3h), pins then in effect included, and the changes around it'),
+)
   .addHelpText(
     'after',
     `
-Every publish, add-scopes, pin, unpin and topic change is kept with the change itself, so an
+Every publish, add-scopes, pin, unpin and topic change (deletion included) is kept with the change itself, so an
 acknowledged change is in the history even after a crash. "by" is what the request named (a
 pin's --by, a topic's --owner) until the service authenticates callers; "from" is the caller's
 address as the service saw it.`,
   )
   .action(
-    withClient(async (client, topicName: string, o: { limit: string }) => {
+    withClient(async (client, topicName: string, o: IdentityOpts & { limit: string; at?: string }) => {
+      if (o.at !== undefined) return historyAt(client, topicName, identityFrom(o), parseMoment(o.at, '--at', Date.now()), { withClient, out });
       const limit = parseCount(o.limit, 'limit') ?? 50;
       if (limit < 1) throw new InvalidArgumentError('limit', 'must be >= 1', limit);
       const changes: TopicChange[] = [];

@@ -51,6 +51,7 @@ import type { PollResponse__Output } from '../proto/gen/imprint/v1/PollResponse.
 import type { CreateTopicResponse__Output } from '../proto/gen/imprint/v1/CreateTopicResponse.js';
 import type { GetTopicResponse__Output } from '../proto/gen/imprint/v1/GetTopicResponse.js';
 import type { UpdateTopicResponse__Output } from '../proto/gen/imprint/v1/UpdateTopicResponse.js';
+import type { DeleteTopicResponse__Output } from '../proto/gen/imprint/v1/DeleteTopicResponse.js';
 import type { UnpinResponse__Output } from '../proto/gen/imprint/v1/UnpinResponse.js';
 import type { AddScopesResponse__Output } from '../proto/gen/imprint/v1/AddScopesResponse.js';
 import type { GetVersionResponse__Output } from '../proto/gen/imprint/v1/GetVersionResponse.js';
@@ -323,6 +324,12 @@ export class ImprintClient {
     return topicFromWire(required(res.topic, 'CreateTopic', 'topic'));
   }
 
+  /** Deletes the topic softly (DeleteTopic): polls find it no more; the janitor purges it after its grace period. */
+  async deleteTopic(name: string, reason = ''): Promise<Topic> {
+    const res = await this.call<DeleteTopicResponse__Output>('DeleteTopic', (stubs, o, cb) => stubs.publisher.DeleteTopic({ name, reason }, o, cb));
+    return topicFromWire(required(res.topic, 'DeleteTopic', 'topic'));
+  }
+
   /** `expectEveryMs`, `maxStalenessMs`: replace that limit of the staleness contract; 0 removes it. */
   async updateTopic(name: string, patch: { owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number }): Promise<Topic> {
     const res = await this.call<UpdateTopicResponse__Output>('UpdateTopic', (stubs, o, cb) => stubs.publisher.UpdateTopic({
@@ -455,18 +462,30 @@ export class ImprintClient {
     return res.record ? recordFromWire(res.record) : undefined;
   }
 
+  /**
+   * What a consumer holding nothing would have been served at `atMs`: the poll decision over
+   * the topic as it stood then, pins in effect included (`pin`: the one that matched).
+   */
+  async servedAt(topic: string, identity: ConsumerIdentity, atMs: number): Promise<{ record?: VersionRecord; pinned: boolean; pin?: Pin }> {
+    const res = await this.call<GetLatestAtResponse__Output>('GetLatestAt', (stubs, o, cb) =>
+      stubs.consumer.GetLatestAt({ topic, identity: identityToWire(identity), atMs, applyPins: true }, o, cb),
+    );
+    return { ...(res.record && { record: recordFromWire(res.record) }), pinned: res.pinned, ...(res.pin && { pin: pinFromWire(res.pin) }) };
+  }
+
   async getTopic(name: string): Promise<Topic> {
     const res = await this.call<GetTopicResponse__Output>('GetTopic', (stubs, o, cb) => stubs.consumer.GetTopic({ name }, o, cb));
     return topicFromWire(required(res.topic, 'GetTopic', 'topic'));
   }
 
-  async listTopics(): Promise<Topic[]> {
-    return (await this.listTopicsWithStatus()).topics;
+  /** Live topics; with `includeDeleted`, also those deleted and not purged yet (`deletedAtMs` set). */
+  async listTopics(opts: { includeDeleted?: boolean } = {}): Promise<Topic[]> {
+    return (await this.listTopicsWithStatus(opts)).topics;
   }
 
-  /** Every topic, and the publish status of each with an expectEveryMs (as of at most 30 s ago on the server). */
-  async listTopicsWithStatus(): Promise<{ topics: Topic[]; publishStatus: PublishStatus[] }> {
-    const res = await this.call<ListTopicsResponse__Output>('ListTopics', (stubs, o, cb) => stubs.consumer.ListTopics({}, o, cb));
+  /** The topics listTopics answers, and the publish status of each live one with an expectEveryMs (as of at most 30 s ago on the server). */
+  async listTopicsWithStatus(opts: { includeDeleted?: boolean } = {}): Promise<{ topics: Topic[]; publishStatus: PublishStatus[] }> {
+    const res = await this.call<ListTopicsResponse__Output>('ListTopics', (stubs, o, cb) => stubs.consumer.ListTopics({ includeDeleted: opts.includeDeleted ?? false }, o, cb));
     return { topics: res.topics.map(topicFromWire), publishStatus: res.publishStatus.map(publishStatusFromWire) };
   }
 

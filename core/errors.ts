@@ -65,6 +65,13 @@ export class FailedPreconditionError extends ImprintError {
   }
 }
 
+/** A change to a topic that was deleted (DeleteTopic): nothing is written. */
+export class TopicDeletedError extends FailedPreconditionError {
+  constructor(topic: string, deletedAtMs: number, action: string) {
+    super(`cannot ${action}: topic "${topic}" was deleted at ${new Date(deletedAtMs).toISOString()}`);
+  }
+}
+
 export class UnavailableError extends ImprintError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UNAVAILABLE', message, options);

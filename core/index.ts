@@ -11,3 +11,4 @@ export * from './retention.js';
 export * from './staleness.js';
 export * from './snapshot.js';
 export * from './holdings.js';
+export * from './pins-at.js';

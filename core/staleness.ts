@@ -66,10 +66,10 @@ export function lastPublishMs(topic: Pick<Topic, 'latestVersion'>, heads: readon
 /**
  * THE overdue rule: when a topic with an expectEveryMs became overdue (its latest publish, or
  * its creation when it has none, plus expectEveryMs) if that is before `nowMs`; 0 while it is
- * on time or has no expectEveryMs.
+ * on time, has no expectEveryMs, or is deleted (nobody publishes to a deleted topic).
  */
-export function publishOverdue(topic: Pick<Topic, 'expectEveryMs' | 'createdAtMs'>, lastPublish: number | undefined, nowMs: number): number {
-  if (topic.expectEveryMs === undefined) return 0;
+export function publishOverdue(topic: Pick<Topic, 'expectEveryMs' | 'createdAtMs' | 'deletedAtMs'>, lastPublish: number | undefined, nowMs: number): number {
+  if (topic.expectEveryMs === undefined || topic.deletedAtMs !== undefined) return 0;
   const dueAt = (lastPublish ?? topic.createdAtMs) + topic.expectEveryMs;
   return nowMs > dueAt ? dueAt : 0;
 }

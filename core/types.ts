@@ -33,6 +33,12 @@ export interface Topic {
   readonly expectEveryMs?: number;
   /** The staleness contract: how stale a consumer may be, ms; absent: no limit. */
   readonly maxStalenessMs?: number;
+  /**
+   * When the topic was deleted (DeleteTopic: a soft delete), ms since the epoch; absent while
+   * it is live. A deleted topic answers no poll and takes no change; the janitor purges it
+   * after its grace period, and only then is the name free again.
+   */
+  readonly deletedAtMs?: number;
 }
 
 export type BlobKind = 'file' | 's3';
@@ -101,7 +107,7 @@ export interface Actor {
   readonly peer: string;
 }
 
-export type ChangeKind = 'create-topic' | 'update-topic' | 'publish' | 'add-scopes' | 'pin' | 'unpin';
+export type ChangeKind = 'create-topic' | 'update-topic' | 'publish' | 'add-scopes' | 'pin' | 'unpin' | 'delete-topic';
 
 /** One change to a topic, kept in its durable history, written with the change itself. */
 export interface Change {
@@ -115,7 +121,7 @@ export interface Change {
   readonly version: Version;
   /** publish: its scopes; add-scopes: the scopes it attached; pin, unpin: the pin's scope. */
   readonly scopes: readonly Scope[];
-  /** pin: why. */
+  /** pin, delete-topic: why. */
   readonly reason: string;
   /** publish: its publish id ("" when it had none). */
   readonly publishId: string;

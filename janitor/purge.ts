@@ -49,7 +49,8 @@ export interface PurgeResult {
 
 const PAGE = 500;
 
-async function allVersions(store: JanitorStore, topic: string): Promise<VersionRecord[]> {
+/** Every version of the topic, newest first, read a page at a time. */
+export async function allVersions(store: JanitorStore, topic: string): Promise<VersionRecord[]> {
   const out: VersionRecord[] = [];
   let below: Version | undefined;
   for (;;) {
@@ -68,6 +69,8 @@ export async function purgeRetention(o: PurgeOptions): Promise<PurgeResult> {
   const kept: KeptObject[] = [];
   const topics = await o.store.listTopics();
   for (const topic of topics) {
+    // A deleted topic is the topic purge's (topic-purge.ts), whole.
+    if (topic.deletedAtMs !== undefined) continue;
     // 1. Decide, from every version, the pins and the protected versions.
     const versions = await allVersions(o.store, topic.name);
     const pins = await o.store.listPins(topic.name);
@@ -103,10 +106,11 @@ export async function purgeRetention(o: PurgeOptions): Promise<PurgeResult> {
   return { topics: topics.length, purged, failures, kept };
 }
 
-const locationsOf = (r: VersionRecord): readonly BlobLocation[] => (r.pointer.kind === 'blob' ? r.pointer.locations : []);
-const locationId = (l: BlobLocation): string => JSON.stringify([l.kind, l.region, l.bucket, l.key]);
+export const locationsOf = (r: VersionRecord): readonly BlobLocation[] => (r.pointer.kind === 'blob' ? r.pointer.locations : []);
+export const locationId = (l: BlobLocation): string => JSON.stringify([l.kind, l.region, l.bucket, l.key]);
 
-async function deleteObjects(stores: readonly BlobStore[], locations: readonly BlobLocation[]): Promise<{ location: BlobLocation; error: string }[]> {
+/** Deletes each object from the blob store of its region; the ones that could not be deleted, and why. */
+export async function deleteObjects(stores: readonly BlobStore[], locations: readonly BlobLocation[]): Promise<{ location: BlobLocation; error: string }[]> {
   const failed: { location: BlobLocation; error: string }[] = [];
   for (const loc of locations) {
     const store = storeFor(stores, loc);

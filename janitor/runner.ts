@@ -1,5 +1,5 @@
 /**
- * The janitor's loop: each job (snapshot, purge) runs on its own interval,
+ * The janitor's loop: each job (snapshot, purge, topic purge) runs on its own interval,
  * and only while this janitor holds the job's lease in the metadata store, so several
  * janitors may run and only one does each job at a time. Each success is recorded in the
  * store too, so every janitor judges a job overdue from the same facts (health()).
@@ -12,8 +12,9 @@ import { silentLogger, type Logger } from '../log/index.js';
 import type { JanitorStore } from '../server/store/metadata-store.js';
 import { purgeRetention, type PurgeResult } from './purge.js';
 import { writeSnapshot, type SnapshotResult } from './snapshot.js';
+import { DEFAULT_DELETE_GRACE_MS, purgeDeletedTopics, type TopicPurgeResult } from './topic-purge.js';
 
-export type JobName = 'snapshot' | 'purge';
+export type JobName = 'snapshot' | 'purge' | 'topic-purge';
 
 export interface JanitorOptions {
   readonly store: JanitorStore;
@@ -21,8 +22,10 @@ export interface JanitorOptions {
   readonly blobStores: readonly KeyedBlobStore[];
   /** @default 5 minutes */
   readonly snapshotEveryMs?: number;
-  /** @default 24 hours */
+  /** How often the retention purge and the topic purge run. @default 24 hours */
   readonly purgeEveryMs?: number;
+  /** How long after DeleteTopic a deleted topic is purged (0: at the next topic purge). @default 7 days */
+  readonly deleteGraceMs?: number;
   /** A job is overdue when it has not succeeded for twice its interval plus this. @default 1 minute */
   readonly overdueGraceMs?: number;
   /** @default "<hostname>-<random>" */
@@ -42,7 +45,7 @@ export interface JobOutcome {
   readonly outcome: JobResultKind;
   /** How long the job ran (0 when skipped). */
   readonly durationMs: number;
-  readonly result?: SnapshotResult | PurgeResult;
+  readonly result?: SnapshotResult | PurgeResult | TopicPurgeResult;
   readonly error?: string;
 }
 
@@ -94,6 +97,7 @@ export class Janitor extends EventEmitter {
     this.jobs = [
       { job: 'snapshot', everyMs: snapshotEveryMs, firstAfterMs: 0 },
       { job: 'purge', everyMs: purgeEveryMs, firstAfterMs: purgeEveryMs },
+      { job: 'topic-purge', everyMs: purgeEveryMs, firstAfterMs: purgeEveryMs },
     ];
     this.startedAtMs = this.o.clock();
   }
@@ -104,6 +108,7 @@ export class Janitor extends EventEmitter {
       blobStores: o.blobStores,
       snapshotEveryMs: o.snapshotEveryMs ?? 5 * 60_000,
       purgeEveryMs: o.purgeEveryMs ?? 24 * 60 * 60_000,
+      deleteGraceMs: o.deleteGraceMs ?? DEFAULT_DELETE_GRACE_MS,
       overdueGraceMs: o.overdueGraceMs ?? 60_000,
       holder: o.holder ?? `${hostname()}-${randomUUID().slice(0, 8)}`,
       clock: o.clock ?? Date.now,
@@ -142,7 +147,9 @@ export class Janitor extends EventEmitter {
       const result =
         job === 'snapshot'
           ? await writeSnapshot({ store, blobStores: this.o.blobStores, clock, log })
-          : await purgeRetention({ store, blobStores: this.o.blobStores, clock, log });
+          : job === 'purge'
+            ? await purgeRetention({ store, blobStores: this.o.blobStores, clock, log })
+            : await purgeDeletedTopics({ store, blobStores: this.o.blobStores, graceMs: this.o.deleteGraceMs, clock, log });
       const done = clock();
       if (incomplete(result)) return { job, ran: true, outcome: 'failed', durationMs: done - started, result };
       // 3. A success: remembered here (metrics) and in the store (every janitor's health).

@@ -206,6 +206,7 @@ export function topicToWire(t: Topic): WireTopic {
     latestVersion: t.latestVersion.toString(),
     expectEveryMs: t.expectEveryMs ?? 0,
     maxStalenessMs: t.maxStalenessMs ?? 0,
+    deletedAtMs: t.deletedAtMs ?? 0,
   };
 }
 
@@ -218,6 +219,7 @@ export function topicFromWire(t: Topic__Output): Topic {
     createdAtMs: Number(t.createdAtMs),
     latestVersion: versionFromWire(t.latestVersion, 'topic.latest_version', true),
     ...contractOf(contractMsFromWire(t.expectEveryMs, 'topic.expect_every_ms'), contractMsFromWire(t.maxStalenessMs, 'topic.max_staleness_ms')),
+    ...(Number(t.deletedAtMs) > 0 && { deletedAtMs: Number(t.deletedAtMs) }),
   };
 }
 
@@ -331,6 +333,7 @@ const CHANGE_KIND_TO_WIRE: Record<ChangeKind, ChangeKind__Output> = {
   'add-scopes': 'CHANGE_KIND_ADD_SCOPES',
   pin: 'CHANGE_KIND_PIN',
   unpin: 'CHANGE_KIND_UNPIN',
+  'delete-topic': 'CHANGE_KIND_DELETE_TOPIC',
 };
 const CHANGE_KIND_FROM_WIRE = new Map(Object.entries(CHANGE_KIND_TO_WIRE).map(([k, w]) => [w, k as ChangeKind]));
 

@@ -1,5 +1,5 @@
 /**
- * Every topic's PublishStatus (core/staleness.ts), for the topics with an expectEveryMs: what
+ * Every topic's PublishStatus (core/staleness.ts), for the live topics with an expectEveryMs: what
  * ListTopics answers and imprint_topic_publish_overdue exports. The consume role reads its
  * poll table (no store read); the all and publish roles read the store, at most once per
  * `maxAgeMs` however often they are asked (a scrape or a ListTopics in between answers from
@@ -78,7 +78,7 @@ export class StorePublishStatus implements PublishStatusSource {
   private async read(): Promise<readonly Published[]> {
     const atMs = this.clock();
     this.reads++;
-    const todo = (await this.store.listTopics()).filter((t) => t.expectEveryMs !== undefined);
+    const todo = (await this.store.listTopics()).filter((t) => t.expectEveryMs !== undefined && t.deletedAtMs === undefined);
     const out: Published[] = [];
     const worker = async () => {
       for (let t = todo.shift(); t; t = todo.shift()) {

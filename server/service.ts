@@ -6,6 +6,7 @@
  * errors to its statuses.
  */
 import {
+  AlreadyExistsError,
   MAX_MOVES,
   MAX_NODE_LIST,
   MAX_TIME_MS,
@@ -16,7 +17,13 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  ResourceExhaustedError,
+  TopicDeletedError,
+  applicablePin,
+  decidePoll,
   identityAttributes,
+  pinsAt,
+  verdictOf,
   latestFor,
   newestGood,
   recordProblem,
@@ -66,6 +73,9 @@ export interface TopicDescription {
   /** Its latest publish and whether it is overdue (core/staleness.ts). */
   readonly publishStatus: PublishStatus;
 }
+
+/** The most history entries GetLatestAt with apply_pins reads to replay the pins of a moment. */
+export const MAX_REPLAY_ENTRIES = 100_000;
 
 /** How many history entries DescribeTopic carries. */
 export const RECENT_CHANGES = 10;
@@ -172,9 +182,38 @@ export class ImprintService {
     validateText(t.description, 'description', MAX_TEXT);
     validateRetention(t.retention);
     validateContract(t);
-    const topic = await this.store.createTopic(t, this.now(), actorOf(caller, t.owner));
+    const topic = await this.store.createTopic(t, this.now(), actorOf(caller, t.owner)).catch(async (err: unknown) => {
+      // A deleted topic holds its name until the janitor purges it: say when that is.
+      const deletedAt = err instanceof AlreadyExistsError ? (await this.store.getTopic(t.name))?.deletedAtMs : undefined;
+      if (deletedAt === undefined) throw err;
+      throw new AlreadyExistsError(
+        `topic "${t.name}"`,
+        `topic "${t.name}" was deleted at ${new Date(deletedAt).toISOString()} and holds its name until the janitor purges it, its --delete-grace (7d by default) after the deletion; create it again after that`,
+      );
+    });
     this.logOf(caller).info('topic created', { topic: t.name, owner: t.owner, ...whoFields(caller) });
     return topic;
+  }
+
+  /**
+   * Deletes the topic softly (see MetadataStore.deleteTopic): polls find no such topic from
+   * now on, changes are refused, and the janitor purges it after its grace period.
+   */
+  async deleteTopic(name: string, reason: string, caller: Caller = UNKNOWN_CALLER): Promise<Topic> {
+    validateTopicName(name, 'name');
+    validateText(reason, 'reason', MAX_TEXT);
+    const topic = await this.store.deleteTopic(name, reason, this.now(), actorOf(caller, ''));
+    this.changes?.notify(name);
+    this.logOf(caller).info('topic deleted', { topic: name, reason, deletedAt: topic.deletedAtMs, ...whoFields(caller) });
+    return topic;
+  }
+
+  /** The topic, refused when it does not exist (NOT_FOUND) or is deleted (FAILED_PRECONDITION naming `action`). */
+  private async liveTopic(name: string, action: string): Promise<Topic> {
+    const t = await this.store.getTopic(name);
+    if (!t) throw new NotFoundError(`topic "${name}"`);
+    if (t.deletedAtMs !== undefined) throw new TopicDeletedError(name, t.deletedAtMs, action);
+    return t;
   }
 
   async updateTopic(name: string, patch: TopicPatch, caller: Caller = UNKNOWN_CALLER): Promise<Topic> {
@@ -229,6 +268,7 @@ export class ImprintService {
     validateTopicName(topic);
     const valid = validateScopes(scopes);
     if (valid.length === 0) throw new InvalidArgumentError('scopes', 'must name at least one scope');
+    await this.liveTopic(topic, `add scopes to version ${version} of topic "${topic}"`);
     const record = await this.store.addScopes(topic, version, valid, this.now(), actorOf(caller, ''));
     this.changes?.notify(topic);
     this.logOf(caller).info('scopes added', { topic, version, scopes: valid.map(scopeKey).join(';'), ...whoFields(caller) });
@@ -263,12 +303,61 @@ export class ImprintService {
     return { versions, nextPageToken: versions.length === limit && last && last.version > 1n ? last.version.toString() : '' };
   }
 
-  /** The version the consumer would have been given at `atMs` (pins are not applied). */
-  async latestAt(topic: string, identity: ConsumerIdentity, atMs: number): Promise<VersionRecord | undefined> {
+  /**
+   * The version the consumer would have been given at `atMs`: without `applyPins` the latest
+   * for its scopes then; with it, core's poll decision (for a consumer holding nothing) over
+   * the scope heads of that moment and the pins in effect then (replayed from the history).
+   */
+  async latestAt(topic: string, identity: ConsumerIdentity, atMs: number, applyPins = false): Promise<{ record?: VersionRecord; pinned: boolean; pin?: Pin }> {
     validateTopicName(topic);
     validateIdentity(identity);
     checkRange(atMs, 'at_ms', 0, MAX_TIME_MS);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    if (!applyPins) {
+      const record = await this.latestUnpinnedAt(topic, identity, atMs);
+      return { ...(record && { record }), pinned: false };
+    }
+    const view = { heads: await this.store.scopeHeads(topic, atMs), pins: pinsAt(await this.historyUpTo(topic, atMs), atMs) };
+    const decision = await decidePoll(
+      {
+        state: () => view,
+        record: async (t, _view, version) => verdictOf(t, version, await this.store.getVersion(t, version)),
+        versionsBelow: (t, below, limit) => this.store.listVersions(t, { below, limit }),
+      },
+      topic,
+      identity,
+      0n,
+    );
+    this.integrityFailures += decision.failures?.length ?? 0;
+    const pin = applicablePin(view.pins, identityAttributes(identity));
+    return { ...(decision.record && { record: decision.record }), pinned: decision.pinned, ...(pin && { pin }) };
+  }
+
+  /**
+   * The topic's history entries up to `atMs`, back to the newest create-topic at or before it
+   * (what came before belongs to an earlier topic of the name), read a page at a time, at most
+   * MAX_REPLAY_ENTRIES entries in all (a bounded cost per request).
+   */
+  private async historyUpTo(topic: string, atMs: number): Promise<Change[]> {
+    const out: Change[] = [];
+    let below: bigint | undefined;
+    for (let read = 0; ; read += PAGE_SIZE_MAX) {
+      if (read >= MAX_REPLAY_ENTRIES) {
+        throw new ResourceExhaustedError(`topic "${topic}" has more than ${MAX_REPLAY_ENTRIES} history entries to replay for apply_pins; ask without apply_pins, or for a later at_ms`);
+      }
+      const page = await this.store.listHistory(topic, { ...(below !== undefined && { below }), limit: PAGE_SIZE_MAX });
+      for (const c of page) {
+        if (c.atMs > atMs) continue;
+        out.push(c);
+        if (c.kind === 'create-topic') return out;
+      }
+      const last = page[page.length - 1];
+      if (page.length < PAGE_SIZE_MAX || !last) return out;
+      below = last.seq;
+    }
+  }
+
+  private async latestUnpinnedAt(topic: string, identity: ConsumerIdentity, atMs: number): Promise<VersionRecord | undefined> {
     const attrs = identityAttributes(identity);
     const latest = latestFor(await this.store.scopeHeads(topic, atMs), attrs);
     if (latest === undefined) return undefined;
@@ -288,13 +377,18 @@ export class ImprintService {
     return t;
   }
 
-  listTopics(): Promise<Topic[]> {
-    return this.store.listTopics();
+  /** Live topics; deleted ones too (not purged yet) with `includeDeleted`. */
+  async listTopics(includeDeleted = false): Promise<Topic[]> {
+    const topics = await this.store.listTopics();
+    return includeDeleted ? topics : topics.filter((t) => t.deletedAtMs === undefined);
   }
 
-  /** Every topic, and the publish status of those with an expectEveryMs (as of at most 30 s ago, see PublishStatusSource). */
-  async listTopicsWithStatus(): Promise<{ topics: Topic[]; publishStatus: readonly PublishStatus[] }> {
-    const [topics, publishStatus] = await Promise.all([this.store.listTopics(), this.publishStatus.statuses()]);
+  /**
+   * The topics listTopics answers, and the publish status of each live one with an
+   * expectEveryMs (as of at most 30 s ago, see PublishStatusSource).
+   */
+  async listTopicsWithStatus(includeDeleted = false): Promise<{ topics: Topic[]; publishStatus: readonly PublishStatus[] }> {
+    const [topics, publishStatus] = await Promise.all([this.listTopics(includeDeleted), this.publishStatus.statuses()]);
     return { topics, publishStatus };
   }
 
@@ -305,7 +399,7 @@ export class ImprintService {
     validateScope(scope);
     validateText(reason, 'reason', MAX_TEXT);
     validateText(createdBy, 'created_by', MAX_TEXT);
-    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    await this.liveTopic(topic, `pin topic "${topic}"`);
     const pin = await this.store.pin({ topic, scope, version, createdAtMs: this.now(), reason, createdBy }, actorOf(caller, createdBy));
     this.changes?.notify(topic);
     this.logOf(caller).info('pinned', { topic, scope: scopeKey(scope) || '*', version, reason, by: createdBy, ...whoFields(caller) });
@@ -351,8 +445,14 @@ export class ImprintService {
     if (q.sinceMs !== undefined) checkRange(q.sinceMs, 'consumers_since_ms', 0, MAX_TIME_MS);
     if (q.nodeLimit !== undefined) checkRange(q.nodeLimit, 'consumers_node_limit', 0, MAX_NODE_LIST);
     if (q.version !== undefined) checkRange(q.version, 'consumers_version', 0n, MAX_VERSION);
-    const state = await this.store.pollState(name);
-    if (!state) throw new NotFoundError(`topic "${name}"`);
+    // A deleted topic answers no poll (pollState), but an operator still sees it whole.
+    let state = await this.store.pollState(name);
+    if (!state) {
+      const topic = await this.store.getTopic(name);
+      if (!topic) throw new NotFoundError(`topic "${name}"`);
+      const [heads, pins] = await Promise.all([this.store.scopeHeads(name), this.store.listPins(name)]);
+      state = { topic, heads, pins };
+    }
     const query: ConsumersQuery = {
       sinceMs: q.sinceMs || this.now() - CONSUMERS_WINDOW_MS,
       ...(q.nodeLimit && { nodeLimit: q.nodeLimit }),

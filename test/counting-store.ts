@@ -90,6 +90,10 @@ export class CountingStore implements MetadataStore {
     await this.enter('updateTopic', name);
     return this.inner.updateTopic(name, patch, nowMs, by);
   }
+  async deleteTopic(name: string, reason: string, nowMs: number, by?: Actor): Promise<Topic> {
+    await this.enter('deleteTopic', name);
+    return this.inner.deleteTopic(name, reason, nowMs, by);
+  }
   async getTopic(name: string): Promise<Topic | undefined> {
     await this.enter('getTopic', name);
     return this.inner.getTopic(name);

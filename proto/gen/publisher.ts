@@ -11,6 +11,8 @@ import type { ConsumerIdentity as _imprint_v1_ConsumerIdentity, ConsumerIdentity
 import type { CreateTopicRequest as _imprint_v1_CreateTopicRequest, CreateTopicRequest__Output as _imprint_v1_CreateTopicRequest__Output } from './imprint/v1/CreateTopicRequest.js';
 import type { CreateTopicResponse as _imprint_v1_CreateTopicResponse, CreateTopicResponse__Output as _imprint_v1_CreateTopicResponse__Output } from './imprint/v1/CreateTopicResponse.js';
 import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from './imprint/v1/DataPointer.js';
+import type { DeleteTopicRequest as _imprint_v1_DeleteTopicRequest, DeleteTopicRequest__Output as _imprint_v1_DeleteTopicRequest__Output } from './imprint/v1/DeleteTopicRequest.js';
+import type { DeleteTopicResponse as _imprint_v1_DeleteTopicResponse, DeleteTopicResponse__Output as _imprint_v1_DeleteTopicResponse__Output } from './imprint/v1/DeleteTopicResponse.js';
 import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } from './imprint/v1/Pin.js';
 import type { PublishRequest as _imprint_v1_PublishRequest, PublishRequest__Output as _imprint_v1_PublishRequest__Output } from './imprint/v1/PublishRequest.js';
 import type { PublishResponse as _imprint_v1_PublishResponse, PublishResponse__Output as _imprint_v1_PublishResponse__Output } from './imprint/v1/PublishResponse.js';
@@ -43,6 +45,8 @@ export interface ProtoGrpcType {
       CreateTopicRequest: MessageTypeDefinition<_imprint_v1_CreateTopicRequest, _imprint_v1_CreateTopicRequest__Output>
       CreateTopicResponse: MessageTypeDefinition<_imprint_v1_CreateTopicResponse, _imprint_v1_CreateTopicResponse__Output>
       DataPointer: MessageTypeDefinition<_imprint_v1_DataPointer, _imprint_v1_DataPointer__Output>
+      DeleteTopicRequest: MessageTypeDefinition<_imprint_v1_DeleteTopicRequest, _imprint_v1_DeleteTopicRequest__Output>
+      DeleteTopicResponse: MessageTypeDefinition<_imprint_v1_DeleteTopicResponse, _imprint_v1_DeleteTopicResponse__Output>
       Pin: MessageTypeDefinition<_imprint_v1_Pin, _imprint_v1_Pin__Output>
       PublishRequest: MessageTypeDefinition<_imprint_v1_PublishRequest, _imprint_v1_PublishRequest__Output>
       PublishResponse: MessageTypeDefinition<_imprint_v1_PublishResponse, _imprint_v1_PublishResponse__Output>

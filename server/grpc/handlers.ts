@@ -84,6 +84,7 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
         ),
       ),
     })),
+    DeleteTopic: unary('DeleteTopic', log, async (req, call) => ({ topic: topicToWire(await svc.deleteTopic(req.name, req.reason, callerOf(call, log))) })),
     Publish: unary('Publish', log, async (req, call) => {
       const { record, replayed } = await svc.publish(
         { topic: req.topic, metadata: req.metadata, pointer: pointerFromWire(req.pointer), scopes: req.scopes.map(scopeFromWire), publishId: req.publishId },
@@ -169,12 +170,12 @@ export function consumerHandlers(svc: ImprintService, poller: Poller | undefined
       return { versions: page.versions.map(recordToWire), nextPageToken: page.nextPageToken };
     }),
     GetLatestAt: unary('GetLatestAt', log, async (req) => {
-      const record = await svc.latestAt(req.topic, identityFromWire(req.identity), timeMsFromWire(req.atMs, 'at_ms'));
-      return { record: record ? recordToWire(record) : null };
+      const at = await svc.latestAt(req.topic, identityFromWire(req.identity), timeMsFromWire(req.atMs, 'at_ms'), req.applyPins);
+      return { record: at.record ? recordToWire(at.record) : null, pinned: at.pinned, pin: at.pin ? pinToWire(at.pin) : null };
     }),
     GetTopic: unary('GetTopic', log, async (req) => ({ topic: topicToWire(await svc.getTopic(req.name)) })),
-    ListTopics: unary('ListTopics', log, async () => {
-      const { topics, publishStatus } = await svc.listTopicsWithStatus();
+    ListTopics: unary('ListTopics', log, async (req) => {
+      const { topics, publishStatus } = await svc.listTopicsWithStatus(req.includeDeleted);
       return { topics: topics.map(topicToWire), publishStatus: publishStatus.map(publishStatusToWire) };
     }),
   };

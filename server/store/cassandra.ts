@@ -163,6 +163,7 @@ import type { Client, types } from 'cassandra-driver';
 import {
   AlreadyExistsError,
   FailedPreconditionError,
+  TopicDeletedError,
   ImprintError,
   NotFoundError,
   PublishIdConflictError,
@@ -277,15 +278,18 @@ const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
   ['change', 'text'],
   ['expect_every_ms', 'bigint static'],
   ['max_staleness_ms', 'bigint static'],
+  ['deleted_at_ms', 'bigint static'],
 ];
 
-/** CQL text for one keyspace (validated as a plain identifier by config). */
 /** A staleness contract's limit as a column: null for none. */
 const contractMs = (ms: number | undefined): bigint | null => (ms === undefined ? null : BigInt(ms));
 
+/** CQL text for one keyspace (validated as a plain identifier by config). */
 function cqlFor(ks: string) {
   const RECORD_COLUMNS = 'topic, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, scopes, scope_added, publish_id';
-  const TOPIC_COLUMNS = 'topic, owner, description, keep_versions, keep_days, created_at_ms, latest_version, expect_every_ms, max_staleness_ms';
+  /** The topic's own columns (statics of its partition): what a topic read selects and a purge deletes. */
+  const TOPIC_STATICS = 'owner, description, keep_versions, keep_days, created_at_ms, latest_version, expect_every_ms, max_staleness_ms, deleted_at_ms';
+  const TOPIC_COLUMNS = `topic, ${TOPIC_STATICS}`;
   const RECORD_KEY = `topic = ? AND kind = 'r' AND scope_key = '' AND version = ?`;
   return {
     ddl: (replication: Readonly<Record<string, string>>) => [
@@ -364,7 +368,11 @@ function cqlFor(ks: string) {
     allTopics: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics`,
     updateTopic: (sets: readonly string[]) => `UPDATE ${ks}.topics SET ${sets.map((s) => `${s} = ?`).join(', ')} WHERE topic = ? IF EXISTS`,
 
-    cas: `UPDATE ${ks}.topics SET latest_version = ? WHERE topic = ? IF latest_version = ?`,
+    cas: `UPDATE ${ks}.topics SET latest_version = ? WHERE topic = ? IF latest_version = ? AND deleted_at_ms = null`,
+    deleteTopic: `UPDATE ${ks}.topics SET deleted_at_ms = ? WHERE topic = ? IF created_at_ms != null AND deleted_at_ms = null`,
+    purgeKind: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = ?`,
+    purgeTopicRow: `DELETE ${TOPIC_STATICS} FROM ${ks}.topics WHERE topic = ? IF deleted_at_ms = ?`,
+    purgePins: `DELETE FROM ${ks}.pins WHERE topic = ?`,
     insertRecord: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, claim, scopes, scope_added, publish_id)
       VALUES (?, 'r', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     newPublishId: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, id_version, claim, fingerprint) VALUES (?, 'i', ?, 0, ?, ?, ?) IF NOT EXISTS`,
@@ -867,6 +875,17 @@ export class CassandraMetadataStore implements JanitorStore {
     return this.mustGetTopic(name);
   }
 
+  /** One conditional batch (the mark and its history entry), so a publish's CAS either comes before it or is refused after it. */
+  async deleteTopic(name: string, reason: string, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
+    const history = this.historyStatement(changeDraft('delete-topic', name, nowMs, by, { reason }));
+    await this.announce('deleteTopic', name, 'delete-topic', 0n);
+    const rs = await this.conditional('deleteTopic', [{ query: this.cql.deleteTopic, params: [BigInt(nowMs), name] }, history]);
+    if (rs === 'unknown') throw new UnavailableError(`${this.where}: the deletion of topic "${name}" may or may not have been applied (Cassandra did not answer in time); it is safe to repeat`);
+    // Not applied: no such topic, or deleted already (returned as it is).
+    if (rs.wasApplied()) await this.confirm('deleteTopic', name, 'delete-topic', 0n);
+    return this.mustGetTopic(name);
+  }
+
   async getTopic(name: string): Promise<Topic | undefined> {
     const row = (await this.exec('getTopic', this.cql.topic, [name])).first();
     return row && isTopicRow(row) ? toTopic(row) : undefined;
@@ -901,10 +920,12 @@ export class CassandraMetadataStore implements JanitorStore {
     const claim = cassandra.types.Uuid.random();
     const id = v.publishId ? { publishId: v.publishId, fingerprint: publishFingerprint(v) } : undefined;
     const missing = () => new FailedPreconditionError(`cannot publish to topic "${v.topic}": it does not exist (create it first)`);
+    const deleted = (atMs: bigint) => new TopicDeletedError(v.topic, Number(atMs), `publish to topic "${v.topic}"`);
     let expected = this.latestSeen.get(v.topic);
     if (expected === undefined) {
       const t = await this.getTopic(v.topic);
       if (!t) throw missing();
+      if (t.deletedAtMs !== undefined) throw deleted(BigInt(t.deletedAtMs));
       expected = t.latestVersion;
     }
     // Attempts whose outcome was unknown and read back as "not written": checked again when a later one loses.
@@ -937,6 +958,8 @@ export class CassandraMetadataStore implements JanitorStore {
         }
         if (owner) expected = version; // someone else's: go on after it
         else undecided.set(version, digested); // not written; may still land if a coordinator is still at it
+      } else if (casDeletedAt(rs) !== undefined) {
+        throw deleted(casDeletedAt(rs) ?? 0n); // the topic was deleted: nothing was written
       } else if (id && idRow(rs)) {
         // The publish id is taken: by an attempt of ours that landed late, or by an earlier publish.
         const made = await this.madeBy(v, idRow(rs) as Row, claim, undecided);
@@ -1185,7 +1208,7 @@ export class CassandraMetadataStore implements JanitorStore {
     // Three reads of two partitions at once; unlike SQLite not one snapshot, but each answer is
     // complete in itself (heads and records are written in one batch).
     const [t, heads, pins] = await Promise.all([this.getTopic(topic), this.currentHeads(topic), this.listPins(topic)]);
-    return t && { topic: t, heads, pins };
+    return t && t.deletedAtMs === undefined ? { topic: t, heads, pins } : undefined;
   }
 
   // ---- pins ----
@@ -1290,6 +1313,24 @@ export class CassandraMetadataStore implements JanitorStore {
       if (attempt >= 10) throw new UnavailableError(`${this.where}: deleting version ${version} of topic "${topic}" kept conflicting; try again`);
       await sleep(Math.random() * 5 * attempt);
     }
+  }
+
+  /**
+   * Pins first (their own table), then one conditional batch on the topic's partition: the
+   * records, scopes, heads and publish ids (range deletions, taking the batch's Paxos
+   * timestamp, so they shadow every earlier write), and the topic's statics, guarded by its
+   * deletion time. The history rows ('c') stay.
+   */
+  async purgeTopic(name: string): Promise<boolean> {
+    const t = await this.getTopic(name);
+    if (!t) return true;
+    if (t.deletedAtMs === undefined) return false;
+    await this.exec('purgeTopic', this.cql.purgePins, [name]);
+    const stmts: Statement[] = ['r', 's', 'h', 'i'].map((kind) => ({ query: this.cql.purgeKind, params: [name, kind] }));
+    stmts.push({ query: this.cql.purgeTopicRow, params: [name, BigInt(t.deletedAtMs)] });
+    const rs = await this.conditional('purgeTopic', stmts);
+    if (rs === 'unknown') throw new UnavailableError(`${this.where}: purging topic "${name}" may or may not have completed (Cassandra did not answer in time); it is safe to repeat`);
+    return rs.wasApplied() || (await this.getTopic(name)) === undefined;
   }
 
   /** Takes a free or expired lease, or renews our own: each step a CAS on the lease row. */
@@ -1465,6 +1506,15 @@ function casCurrent(rs: types.ResultSet): bigint | undefined {
   return undefined;
 }
 
+/** The deletion time a lost publish CAS found on the topic, if it is deleted. */
+function casDeletedAt(rs: types.ResultSet): bigint | undefined {
+  for (const r of rs.rows) {
+    const at = big(r, 'deleted_at_ms');
+    if (at !== undefined) return at;
+  }
+  return undefined;
+}
+
 /** The 'i' row a failed publish batch returned: its publish id is taken. */
 function idRow(rs: types.ResultSet): Row | undefined {
   return rs.rows.find((r) => str(r, 'kind') === 'i');
@@ -1494,6 +1544,7 @@ function toTopic(r: Row): Topic {
     latestVersion: big(r, 'latest_version') ?? 0n,
     ...(expectEveryMs !== undefined && { expectEveryMs: Number(expectEveryMs) }),
     ...(maxStalenessMs !== undefined && { maxStalenessMs: Number(maxStalenessMs) }),
+    ...(big(r, 'deleted_at_ms') !== undefined && { deletedAtMs: Number(big(r, 'deleted_at_ms')) }),
   };
 }
 

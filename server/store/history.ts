@@ -73,7 +73,7 @@ export function encodeChange(c: ChangeDraft): string {
   return JSON.stringify(stored);
 }
 
-const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['create-topic', 'update-topic', 'publish', 'add-scopes', 'pin', 'unpin']);
+const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['create-topic', 'update-topic', 'publish', 'add-scopes', 'pin', 'unpin', 'delete-topic']);
 
 /** A kind of change history keeps (the stores' rows are text). */
 export function isChangeKind(kind: unknown): kind is ChangeKind {

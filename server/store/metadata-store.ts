@@ -13,7 +13,12 @@
  * version, also when several retries of one publish arrive at once. The id goes when
  * retention purges its version (deleteVersion); a publish with it then makes a new version.
  *
- * History: each change (createTopic, updateTopic, publish, addScopes, pin, unpin, restoreTopic) writes its
+ * Deletion: deleteTopic is a soft delete (the topic gets `deletedAtMs`, with its history entry
+ * and change-feed entry, in one atomic step). A deleted topic is still read by getTopic and
+ * listTopics (an operator sees what happened), but pollState answers it as absent and publish
+ * refuses it; the janitor's purgeTopic removes it for good (JanitorStore).
+ *
+ * History: each change (createTopic, updateTopic, publish, addScopes, pin, unpin, deleteTopic, restoreTopic) writes its
  * entry in the topic's history in the same atomic step as the change, with the actor the
  * caller names; a call that changes nothing (it throws, replays a publish id, attaches only
  * scopes already there, or unpins where there is no pin) writes no entry. History is kept
@@ -62,14 +67,22 @@ export interface MetadataStore extends ChangeFeed {
   createTopic(topic: NewTopic, nowMs: number, by?: Actor): Promise<Topic>;
   /** @throws NotFoundError */
   updateTopic(name: string, patch: TopicPatch, nowMs: number, by?: Actor): Promise<Topic>;
+  /**
+   * Marks the topic deleted at `nowMs` (soft: nothing else is removed), with a 'delete-topic'
+   * history entry carrying `reason`. A topic already deleted is returned as it is (no entry).
+   * @throws NotFoundError for an unknown topic.
+   */
+  deleteTopic(name: string, reason: string, nowMs: number, by?: Actor): Promise<Topic>;
+  /** The topic, deleted or not (see `deletedAtMs`). */
   getTopic(name: string): Promise<Topic | undefined>;
+  /** Every topic, deleted ones included, by name. */
   listTopics(): Promise<Topic[]>;
   /**
    * Assigns the next version and writes the record, its digest, its scopes, its publish id
    * and its history entry atomically; or, when the topic has already recorded the publish id,
    * writes nothing and returns that version (`replayed`).
    * The input is already validated; no scopes is not allowed here (core gives the empty scope).
-   * @throws FailedPreconditionError when the topic does not exist (nothing is written).
+   * @throws FailedPreconditionError when the topic does not exist or is deleted (nothing is written).
    * @throws PublishIdConflictError when the publish id made a version with other content (nothing is written).
    */
   publish(version: NewVersion, nowMs: number, by?: Actor): Promise<Published>;
@@ -81,7 +94,7 @@ export interface MetadataStore extends ChangeFeed {
   countVersions(topic: string): Promise<number>;
   /** The latest version of each scope; with `atMs`, as it stood then (scopes attached by that time). */
   scopeHeads(topic: string, atMs?: number): Promise<ScopeHead[]>;
-  /** Topic, heads and pins; undefined when the topic does not exist. */
+  /** Topic, heads and pins; undefined when the topic does not exist or is deleted (a poll finds no such topic). */
   pollState(topic: string): Promise<PollState | undefined>;
   /** Replaces any pin on the same topic and scope. @throws NotFoundError when the version does not exist. */
   pin(pin: Pin, by?: Actor): Promise<Pin>;
@@ -97,7 +110,8 @@ export interface MetadataStore extends ChangeFeed {
    * `nowMs` by `by`, each with details.restored = restoredFrom(origin).
    * SQLite: one transaction. Cassandra: the topic's partition in one conditional batch, then
    * its pins (a table of their own) in one logged batch.
-   * @throws AlreadyExistsError when the topic exists (nothing is written).
+   * The restored topic is live (no deletedAtMs, whatever the plan's topic says).
+   * @throws AlreadyExistsError when the topic exists, deleted and not purged yet included (nothing is written).
    */
   restoreTopic(plan: RestorePlan, origin: SnapshotOrigin, nowMs: number, by?: Actor): Promise<Topic>;
   /** The topic's history, newest first, changes strictly before `below` (a Change's seq) when given. */
@@ -113,6 +127,14 @@ export interface MetadataStore extends ChangeFeed {
 export interface JanitorStore extends MetadataStore {
   /** Removes a version's record, scopes and publish id. Deleting what is not there is not an error. */
   deleteVersion(topic: string, version: Version): Promise<void>;
+  /**
+   * Removes a deleted topic for good: every version record, scope, publish id and pin, then
+   * the topic itself, so that its name can be created again. The history stays (who made,
+   * changed and deleted the topic); a topic created again under the name continues it.
+   * Removing what is not there is not an error; a topic that is not deleted is left alone
+   * (false). True when the topic is gone.
+   */
+  purgeTopic(name: string): Promise<boolean>;
   /**
    * Takes the named lease for `holder` until `nowMs + ttlMs`, or renews it when `holder`
    * already has it. False when another holder has an unexpired lease.

@@ -22,6 +22,7 @@ import {
   AlreadyExistsError,
   FailedPreconditionError,
   ImprintError,
+  TopicDeletedError,
   NotFoundError,
   PublishIdConflictError,
   publishDifference,
@@ -61,7 +62,8 @@ CREATE TABLE IF NOT EXISTS topics (
   created_at_ms INTEGER NOT NULL,
   latest_version INTEGER NOT NULL DEFAULT 0,
   expect_every_ms INTEGER,
-  max_staleness_ms INTEGER
+  max_staleness_ms INTEGER,
+  deleted_at_ms INTEGER
 ) STRICT;
 CREATE TABLE IF NOT EXISTS versions (
   topic TEXT NOT NULL,
@@ -138,6 +140,7 @@ const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] 
   { table: 'versions', column: 'fingerprint', type: 'TEXT' },
   { table: 'topics', column: 'expect_every_ms', type: 'INTEGER' },
   { table: 'topics', column: 'max_staleness_ms', type: 'INTEGER' },
+  { table: 'topics', column: 'deleted_at_ms', type: 'INTEGER' },
 ];
 
 /** Indexes over added columns: created after the columns are there. */
@@ -169,6 +172,7 @@ interface TopicRow {
   latest_version: bigint;
   expect_every_ms: bigint | null;
   max_staleness_ms: bigint | null;
+  deleted_at_ms: bigint | null;
 }
 
 interface VersionRow {
@@ -290,6 +294,18 @@ export class SqliteMetadataStore implements JanitorStore {
       .immediate();
   }
 
+  async deleteTopic(name: string, reason: string, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
+    return this.db
+      .transaction((): Topic => {
+        const current = this.mustGetTopic(name);
+        if (current.deletedAtMs !== undefined) return current; // deleted already: nothing to change
+        this.stmt('UPDATE topics SET deleted_at_ms = ? WHERE name = ?').run(nowMs, name);
+        this.addHistory(changeDraft('delete-topic', name, nowMs, by, { reason }));
+        return this.mustGetTopic(name);
+      })
+      .immediate();
+  }
+
   async getTopic(name: string): Promise<Topic | undefined> {
     const row = this.topicRow(name);
     return row && toTopic(row);
@@ -305,7 +321,10 @@ export class SqliteMetadataStore implements JanitorStore {
     const publishId = v.publishId ?? '';
     const fingerprint = publishId === '' ? null : publishFingerprint(v);
     const run = this.db.transaction((): Published => {
-      // 1. A publish id the topic has recorded: its version, and nothing written.
+      // 1. A deleted topic takes nothing, not even a replay.
+      const deletedAt = this.topicRow(v.topic)?.deleted_at_ms;
+      if (deletedAt !== undefined && deletedAt !== null) throw new TopicDeletedError(v.topic, Number(deletedAt), `publish to topic "${v.topic}"`);
+      // 1b. A publish id the topic has recorded: its version, and nothing written.
       if (publishId !== '') {
         const made = this.stmt('SELECT * FROM versions WHERE topic = ? AND publish_id = ?').get(v.topic, publishId) as VersionRow | undefined;
         if (made) {
@@ -374,7 +393,7 @@ export class SqliteMetadataStore implements JanitorStore {
     // One read transaction, so heads and pins are of the same moment.
     return this.db.transaction((): PollState | undefined => {
       const t = this.topicRow(topic);
-      if (!t) return undefined;
+      if (!t || t.deleted_at_ms !== null) return undefined;
       return { topic: toTopic(t), heads: this.heads(topic), pins: this.pins(topic) };
     })();
   }
@@ -481,6 +500,19 @@ export class SqliteMetadataStore implements JanitorStore {
       this.stmt('DELETE FROM version_scopes WHERE topic = ? AND version = ?').run(topic, version);
       this.stmt('DELETE FROM versions WHERE topic = ? AND version = ?').run(topic, version);
     }).immediate();
+  }
+
+  async purgeTopic(name: string): Promise<boolean> {
+    return this.db
+      .transaction((): boolean => {
+        const row = this.topicRow(name);
+        if (!row) return true;
+        if (row.deleted_at_ms === null) return false;
+        for (const table of ['version_scopes', 'versions', 'pins']) this.stmt(`DELETE FROM ${table} WHERE topic = ?`).run(name);
+        this.stmt('DELETE FROM topics WHERE name = ?').run(name);
+        return true;
+      })
+      .immediate();
   }
 
   async acquireLease(name: string, holder: string, ttlMs: number, nowMs: number): Promise<boolean> {
@@ -645,6 +677,7 @@ function toTopic(r: TopicRow): Topic {
     latestVersion: r.latest_version,
     ...(r.expect_every_ms !== null && { expectEveryMs: Number(r.expect_every_ms) }),
     ...(r.max_staleness_ms !== null && { maxStalenessMs: Number(r.max_staleness_ms) }),
+    ...(r.deleted_at_ms !== null && { deletedAtMs: Number(r.deleted_at_ms) }),
   };
 }
 

@@ -89,6 +89,29 @@ describe('CLI and janitor on S3 in two regions', () => {
     expect((await t.client.listVersions('model')).versions.map((v) => v.version)).toEqual([3n]);
   });
 
+  it("purges a deleted topic's objects in both regions (--delete-grace 0), and only its own", async () => {
+    expect((await cli('topic', 'create', 'gone')).code).toBe(0);
+    const records: VersionRecord[] = [];
+    for (let i = 0; i < 2; i++) {
+      const file = path.join(tempDir(), `g${i}.bin`);
+      fs.writeFileSync(file, randomBytes(2 * 1024 * 1024));
+      const res = await cli('--json', 'publish', 'gone', file, ...s3Flags);
+      expect(res.code, res.stderr).toBe(0);
+      records.push(await t.client.getVersion('gone', BigInt((JSON.parse(res.stdout) as { version: string }).version)));
+    }
+    const model = await t.client.getVersion('model', (await t.client.getTopic('model')).latestVersion);
+    const deleted = await cli('topic', 'delete', 'gone', '--yes', '--reason', 'test');
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const janitor = await cli('janitor', '--once', '--delete-grace', '0', ...s3Flags);
+    expect(janitor.code, janitor.stderr).toBe(0);
+    expect(janitor.stdout).toMatch(/^topic-purge: 1 deleted topics purged \(gone\), 0 within their --delete-grace$/m);
+    for (const s of stores) {
+      for (const r of records) expect(await exists(s, r)).toBe(false);
+      expect(await exists(s, model)).toBe(true);
+    }
+    await expect(t.client.getTopic('gone')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+
   it('with the service stopped for good, a new subscriber loads the latest from the snapshot in S3', async () => {
     const latest = (await t.client.getTopic('model')).latestVersion;
     const address = t.address;

@@ -1,6 +1,6 @@
 /** What the janitor needs of a store (deleting versions, leases): SQLite and Cassandra run it. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { scopeKey, sha256Hex } from '../../core/index.js';
+import { planRestore, scopeKey, sha256Hex } from '../../core/index.js';
 import type { JanitorStore } from '../../server/store/metadata-store.js';
 
 export interface JanitorStoreHarness {
@@ -50,6 +50,49 @@ export function janitorStoreConformance(name: string, make: () => Promise<Janito
       await h.store.deleteVersion(topic, 1n);
       expect(await h.store.publish(v, 30)).toMatchObject({ replayed: false, record: { version: 2n } });
       expect((await h.store.publish(v, 40)).replayed).toBe(true);
+    });
+
+    it('purges a deleted topic: versions, scopes, pins, publish ids and the topic go, its history stays, the name is free', async () => {
+      const bytes = Buffer.from('one');
+      await h.store.publish({ topic, metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{ region: 'eu' }], publishId: 'p-1' }, 10);
+      await publish([{}], 20);
+      await h.store.pin({ topic, scope: { region: 'eu' }, version: 1n, createdAtMs: 30, reason: '', createdBy: '' });
+      // A live topic is left alone.
+      expect(await h.store.purgeTopic(topic)).toBe(false);
+      expect(await h.store.countVersions(topic)).toBe(2);
+      await h.store.deleteTopic(topic, 'gone', 40);
+      expect(await h.store.purgeTopic(topic)).toBe(true);
+      expect(await h.store.getTopic(topic)).toBeUndefined();
+      expect((await h.store.listTopics()).map((t) => t.name)).not.toContain(topic);
+      expect(await h.store.countVersions(topic)).toBe(0);
+      expect(await h.store.getVersion(topic, 1n)).toBeUndefined();
+      expect(await h.store.scopeHeads(topic)).toEqual([]);
+      expect(await h.store.scopeHeads(topic, 1_000)).toEqual([]);
+      expect(await h.store.listPins(topic)).toEqual([]);
+      expect((await h.store.listHistory(topic, { limit: 10 })).map((c) => c.kind)).toEqual(['delete-topic', 'pin', 'publish', 'publish', 'create-topic']);
+      // Purging again is not an error (a janitor killed mid-purge finishes on its next run).
+      expect(await h.store.purgeTopic(topic)).toBe(true);
+      // The name is free: a new topic, numbered from 1, with no pins and its publish ids forgotten.
+      const again = await h.store.createTopic({ name: topic, owner: 'new', description: '', retention: {} }, 50);
+      expect(again).toEqual({ name: topic, owner: 'new', description: '', retention: {}, createdAtMs: 50, latestVersion: 0n });
+      expect(await h.store.pollState(topic)).toMatchObject({ heads: [], pins: [] });
+      const republished = await h.store.publish({ topic, metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{}], publishId: 'p-1' }, 60);
+      expect(republished).toMatchObject({ replayed: false, record: { version: 1n } });
+      expect((await h.store.listHistory(topic, { limit: 10 })).map((c) => c.kind).slice(0, 3)).toEqual(['publish', 'create-topic', 'delete-topic']);
+    });
+
+    it('a purged topic leaves nothing of itself (its staleness contract included): its name is created or restored afresh', async () => {
+      const name = `${topic}-c`;
+      await h.store.createTopic({ name, owner: '', description: '', retention: {}, expectEveryMs: 3_600_000, maxStalenessMs: 7_200_000 }, 1);
+      await h.store.deleteTopic(name, 'gone', 10);
+      expect(await h.store.purgeTopic(name)).toBe(true);
+      expect(await h.store.createTopic({ name, owner: 'new', description: '', retention: {} }, 20)).toEqual({ name, owner: 'new', description: '', retention: {}, createdAtMs: 20, latestVersion: 0n });
+      await h.store.updateTopic(name, { expectEveryMs: 3_600_000 }, 25);
+      await h.store.deleteTopic(name, 'gone again', 30);
+      expect(await h.store.purgeTopic(name)).toBe(true);
+      const snap = { topic: { name, owner: 'restored', description: '', retention: {}, createdAtMs: 5, latestVersion: 2n }, heads: [], pins: [], records: [] };
+      expect(await h.store.restoreTopic(planRestore(snap), { key: 'imprint-snapshots/x.snapshot', writtenAtMs: 4 }, 40)).toEqual(snap.topic);
+      expect(await h.store.pollState(name)).toEqual({ topic: snap.topic, heads: [], pins: [] });
     });
 
     it('a lease has one holder at a time, renews for its holder, and frees on expiry or release', async () => {

@@ -299,6 +299,37 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
       });
     });
 
+    describe('topic deletion', () => {
+      it('a deleted topic is still read, answers no poll, takes no publish, and says who deleted it and why', async () => {
+        await store.publish(newVersion(topic, { publishId: 'before' }), 10);
+        await store.pin({ topic, scope: {}, version: 1n, createdAtMs: 20, reason: '', createdBy: 'ops' });
+        const head = await store.feedHead();
+        const deleted = await store.deleteTopic(topic, 'replaced by scores-v2', 3_000, ops);
+        expect(deleted).toMatchObject({ name: topic, owner: 'team', latestVersion: 1n, deletedAtMs: 3_000 });
+        expect(await store.getTopic(topic)).toEqual(deleted);
+        expect((await store.listTopics()).find((t) => t.name === topic)).toEqual(deleted);
+        expect(await store.pollState(topic)).toBeUndefined();
+        // A publish is refused, a replay of its publish id too, and nothing is written.
+        for (const v of [newVersion(topic), newVersion(topic, { publishId: 'before' })]) {
+          const err: unknown = await store.publish(v, 3_100).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(FailedPreconditionError);
+          expect((err as Error).message).toContain(`topic "${topic}" was deleted at ${new Date(3_000).toISOString()}`);
+        }
+        expect(await store.countVersions(topic)).toBe(1);
+        // One history entry and one feed entry (besides hints), with the reason and the actor.
+        const history = await store.listHistory(topic, { limit: 10 });
+        expect(history.map(entry)[0]).toEqual(['delete-topic', 0n, [], 'replaced by scores-v2', '', 'ops@example.com']);
+        expect(history[0]?.atMs).toBe(3_000);
+        const { entries } = await drain(store, head);
+        expect(entries.filter((e) => e.topic === topic && !e.hint).map(acted)).toEqual(['delete-topic 0']);
+        // Deleting again changes nothing; an unknown topic is not found.
+        expect(await store.deleteTopic(topic, 'again', 4_000, ops)).toEqual(deleted);
+        expect((await store.listHistory(topic, { limit: 10 })).filter((c) => c.kind === 'delete-topic')).toHaveLength(1);
+        await expect(store.deleteTopic(`${topic}-missing`, '', 4_000)).rejects.toBeInstanceOf(NotFoundError);
+        await expect(store.createTopic({ name: topic, owner: 'x', description: '', retention: {} }, 5_000)).rejects.toBeInstanceOf(AlreadyExistsError);
+      });
+    });
+
     describe('change feed', () => {
       it('every kind of change appears after the cursor, naming its topic, kind and version, in the order made', async () => {
         const head = await store.feedHead();
@@ -546,6 +577,18 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
         expect(await store.getVersion(topic, 1n)).toEqual(record);
         expect(await store.listPins(topic)).toEqual([]);
         expect((await store.getTopic(topic))?.latestVersion).toBe(1n);
+      });
+
+      it('a deleted topic not purged yet holds its name: its restore is refused; a restored topic is live whatever its plan says', async () => {
+        const deleted = await store.deleteTopic(topic, 'gone', 900, ops);
+        await expect(store.restoreTopic(planRestore(snapshotTopic(topic)), origin, 1_000, ops)).rejects.toBeInstanceOf(AlreadyExistsError);
+        expect(await store.getTopic(topic)).toEqual(deleted);
+        expect(await store.pollState(topic)).toBeUndefined();
+        const t = `${topic}-d`;
+        const plan = planRestore(snapshotTopic(t));
+        const restored = await store.restoreTopic({ ...plan, topic: { ...plan.topic, deletedAtMs: 900 } }, origin, 1_000, ops);
+        expect(restored).toEqual(snapshotTopic(t).topic);
+        expect((await store.pollState(t))?.topic).toEqual(restored);
       });
 
       it('a topic with no records and no pins: the topic and its counter', async () => {

@@ -32,6 +32,7 @@ describe('imprint janitor --metrics-port', () => {
       expect(text).toMatch(/^imprint_janitor_last_success_timestamp_seconds\{job="snapshot"\} [1-9]\d*(\.\d+)?$/m);
       expect(text).toContain('imprint_janitor_job_interval_seconds{job="snapshot"} 3600');
       expect(text).toContain('imprint_janitor_job_interval_seconds{job="purge"} 86400');
+      expect(text).toContain('imprint_janitor_job_interval_seconds{job="topic-purge"} 86400');
       expect(text).toContain('process_resident_memory_bytes');
       const health = await fetch(`${url}/healthz`);
       expect(health.status).toBe(200);

@@ -76,6 +76,8 @@ describe('janitor metrics and health', () => {
     expect(sample(text, 'imprint_janitor_last_success_timestamp_seconds', { job: 'snapshot' })).toBe(0);
     expect(sample(text, 'imprint_janitor_job_interval_seconds', { job: 'snapshot' })).toBe(300);
     expect(sample(text, 'imprint_janitor_job_interval_seconds', { job: 'purge' })).toBe(3600);
+    expect(sample(text, 'imprint_janitor_job_interval_seconds', { job: 'topic-purge' })).toBe(3600);
+    expect(sample(text, 'imprint_janitor_job_runs_total', { job: 'topic-purge', outcome: 'ok' })).toBe(0);
     expect(sample(text, 'imprint_janitor_job_runs_total', { job: 'purge', outcome: 'failed' })).toBe(0);
     expect(text).toContain('process_cpu_seconds_total');
 
@@ -119,7 +121,7 @@ describe('janitor metrics and health', () => {
     // Just started: nothing has run, nothing is overdue yet.
     let h = await healthz();
     expect(h.status).toBe(200);
-    expect(Object.keys(h.body.jobs)).toEqual(['snapshot', 'purge']);
+    expect(Object.keys(h.body.jobs)).toEqual(['snapshot', 'purge', 'topic-purge']);
     expect(h.body.jobs.snapshot?.lastSuccess).toBeNull();
 
     expect((await janitor.runJob('snapshot')).outcome).toBe('ok');
@@ -172,6 +174,7 @@ describe('janitor metrics and health', () => {
       await vi.advanceTimersByTimeAsync(60 * MIN); // one purge interval: snapshots every 5 minutes, the first at once
       await janitor.stop();
       expect(runs.filter((r) => r.startsWith('purge'))).toEqual(['purge:ok']);
+      expect(runs.filter((r) => r.startsWith('topic-purge'))).toEqual(['topic-purge:ok']);
       expect(runs.filter((r) => r.startsWith('snapshot'))).toHaveLength(13);
     } finally {
       vi.useRealTimers();

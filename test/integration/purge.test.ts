@@ -164,6 +164,7 @@ describe('retention purge', () => {
     expect(once.map((o) => [o.job, o.ran, o.error])).toEqual([
       ['snapshot', true, undefined],
       ['purge', true, undefined],
+      ['topic-purge', true, undefined],
     ]);
   });
 });

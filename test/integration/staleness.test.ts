@@ -87,6 +87,20 @@ describe('staleness contracts', () => {
     expect(await metric(port, 'imprint_topic_publish_overdue', 'hourly')).toBe('0');
   });
 
+  it('a deleted topic is never overdue: no publish status in ListTopics, on time in DescribeTopic, no series', async () => {
+    let now = Date.now();
+    const t = await server({ clock: () => now, metricsPort: 0 });
+    await t.client.createTopic({ name: 'hourly', expectEveryMs: HOUR });
+    const port = t.server.metricsServer?.port;
+    now += 2 * HOUR;
+    expect(await metric(port, 'imprint_topic_publish_overdue', 'hourly')).toBe('1');
+    await t.client.deleteTopic('hourly');
+    now += 30_000; // the store is read again
+    expect(await t.client.listTopicsWithStatus({ includeDeleted: true })).toMatchObject({ topics: [{ name: 'hourly', expectEveryMs: HOUR }], publishStatus: [] });
+    expect((await t.client.describeTopic('hourly')).publishStatus).toEqual({ topic: 'hourly', overdueSinceMs: 0 });
+    expect(await metric(port, 'imprint_topic_publish_overdue', 'hourly')).toBeUndefined();
+  });
+
   it('role consume: ListTopics and the metric from its table (no store scan per scrape); poll answers carry max_staleness_ms', async () => {
     let now = Date.now();
     const store = SqliteMetadataStore.open({ file: path.join(tempDir(), 'imprint.db') });

@@ -81,6 +81,7 @@ describe('publishOverdue (the overdue rule)', () => {
     ['a millisecond later: overdue since publish + expect-every', hourly, 5 * HOUR, 6 * HOUR + 1, 6 * HOUR],
     ['never published: from its creation', hourly, undefined, HOUR + 1, HOUR],
     ['never published, created within the hour', hourly, undefined, HOUR, 0],
+    ['deleted: nobody publishes to it, never overdue', topic({ expectEveryMs: HOUR, createdAtMs: 0, deletedAtMs: 2 * HOUR }), undefined, 100 * HOUR, 0],
   ])('%s', (_name, t, last, now, want) => {
     expect(publishOverdue(t, last, now)).toBe(want);
   });

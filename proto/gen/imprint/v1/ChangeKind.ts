@@ -8,6 +8,7 @@ export const ChangeKind = {
   CHANGE_KIND_ADD_SCOPES: 'CHANGE_KIND_ADD_SCOPES',
   CHANGE_KIND_PIN: 'CHANGE_KIND_PIN',
   CHANGE_KIND_UNPIN: 'CHANGE_KIND_UNPIN',
+  CHANGE_KIND_DELETE_TOPIC: 'CHANGE_KIND_DELETE_TOPIC',
 } as const;
 
 export type ChangeKind =
@@ -25,5 +26,7 @@ export type ChangeKind =
   | 5
   | 'CHANGE_KIND_UNPIN'
   | 6
+  | 'CHANGE_KIND_DELETE_TOPIC'
+  | 7
 
 export type ChangeKind__Output = typeof ChangeKind[keyof typeof ChangeKind]

@@ -7,10 +7,12 @@ export interface GetLatestAtRequest {
   'topic'?: (string);
   'identity'?: (_imprint_v1_ConsumerIdentity | null);
   'atMs'?: (number | string | Long);
+  'applyPins'?: (boolean);
 }
 
 export interface GetLatestAtRequest__Output {
   'topic': (string);
   'identity': (_imprint_v1_ConsumerIdentity__Output | null);
   'atMs': (string);
+  'applyPins': (boolean);
 }

@@ -2,7 +2,9 @@
 
 
 export interface ListTopicsRequest {
+  'includeDeleted'?: (boolean);
 }
 
 export interface ListTopicsRequest__Output {
+  'includeDeleted': (boolean);
 }

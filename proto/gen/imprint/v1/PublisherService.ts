@@ -6,6 +6,8 @@ import type { AddScopesRequest as _imprint_v1_AddScopesRequest, AddScopesRequest
 import type { AddScopesResponse as _imprint_v1_AddScopesResponse, AddScopesResponse__Output as _imprint_v1_AddScopesResponse__Output } from '../../imprint/v1/AddScopesResponse.js';
 import type { CreateTopicRequest as _imprint_v1_CreateTopicRequest, CreateTopicRequest__Output as _imprint_v1_CreateTopicRequest__Output } from '../../imprint/v1/CreateTopicRequest.js';
 import type { CreateTopicResponse as _imprint_v1_CreateTopicResponse, CreateTopicResponse__Output as _imprint_v1_CreateTopicResponse__Output } from '../../imprint/v1/CreateTopicResponse.js';
+import type { DeleteTopicRequest as _imprint_v1_DeleteTopicRequest, DeleteTopicRequest__Output as _imprint_v1_DeleteTopicRequest__Output } from '../../imprint/v1/DeleteTopicRequest.js';
+import type { DeleteTopicResponse as _imprint_v1_DeleteTopicResponse, DeleteTopicResponse__Output as _imprint_v1_DeleteTopicResponse__Output } from '../../imprint/v1/DeleteTopicResponse.js';
 import type { PublishRequest as _imprint_v1_PublishRequest, PublishRequest__Output as _imprint_v1_PublishRequest__Output } from '../../imprint/v1/PublishRequest.js';
 import type { PublishResponse as _imprint_v1_PublishResponse, PublishResponse__Output as _imprint_v1_PublishResponse__Output } from '../../imprint/v1/PublishResponse.js';
 import type { UpdateTopicRequest as _imprint_v1_UpdateTopicRequest, UpdateTopicRequest__Output as _imprint_v1_UpdateTopicRequest__Output } from '../../imprint/v1/UpdateTopicRequest.js';
@@ -29,6 +31,15 @@ export interface PublisherServiceClient extends grpc.Client {
   createTopic(argument: _imprint_v1_CreateTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_CreateTopicResponse__Output>): grpc.ClientUnaryCall;
   createTopic(argument: _imprint_v1_CreateTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_CreateTopicResponse__Output>): grpc.ClientUnaryCall;
   createTopic(argument: _imprint_v1_CreateTopicRequest, callback: grpc.requestCallback<_imprint_v1_CreateTopicResponse__Output>): grpc.ClientUnaryCall;
+  
+  DeleteTopic(argument: _imprint_v1_DeleteTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_DeleteTopicResponse__Output>): grpc.ClientUnaryCall;
+  DeleteTopic(argument: _imprint_v1_DeleteTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_DeleteTopicResponse__Output>): grpc.ClientUnaryCall;
+  DeleteTopic(argument: _imprint_v1_DeleteTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_DeleteTopicResponse__Output>): grpc.ClientUnaryCall;
+  DeleteTopic(argument: _imprint_v1_DeleteTopicRequest, callback: grpc.requestCallback<_imprint_v1_DeleteTopicResponse__Output>): grpc.ClientUnaryCall;
+  deleteTopic(argument: _imprint_v1_DeleteTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_DeleteTopicResponse__Output>): grpc.ClientUnaryCall;
+  deleteTopic(argument: _imprint_v1_DeleteTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_DeleteTopicResponse__Output>): grpc.ClientUnaryCall;
+  deleteTopic(argument: _imprint_v1_DeleteTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_DeleteTopicResponse__Output>): grpc.ClientUnaryCall;
+  deleteTopic(argument: _imprint_v1_DeleteTopicRequest, callback: grpc.requestCallback<_imprint_v1_DeleteTopicResponse__Output>): grpc.ClientUnaryCall;
   
   Publish(argument: _imprint_v1_PublishRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_PublishResponse__Output>): grpc.ClientUnaryCall;
   Publish(argument: _imprint_v1_PublishRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_PublishResponse__Output>): grpc.ClientUnaryCall;
@@ -55,6 +66,8 @@ export interface PublisherServiceHandlers extends grpc.UntypedServiceImplementat
   
   CreateTopic: grpc.handleUnaryCall<_imprint_v1_CreateTopicRequest__Output, _imprint_v1_CreateTopicResponse>;
   
+  DeleteTopic: grpc.handleUnaryCall<_imprint_v1_DeleteTopicRequest__Output, _imprint_v1_DeleteTopicResponse>;
+  
   Publish: grpc.handleUnaryCall<_imprint_v1_PublishRequest__Output, _imprint_v1_PublishResponse>;
   
   UpdateTopic: grpc.handleUnaryCall<_imprint_v1_UpdateTopicRequest__Output, _imprint_v1_UpdateTopicResponse>;
@@ -64,6 +77,7 @@ export interface PublisherServiceHandlers extends grpc.UntypedServiceImplementat
 export interface PublisherServiceDefinition extends grpc.ServiceDefinition {
   AddScopes: MethodDefinition<_imprint_v1_AddScopesRequest, _imprint_v1_AddScopesResponse, _imprint_v1_AddScopesRequest__Output, _imprint_v1_AddScopesResponse__Output>
   CreateTopic: MethodDefinition<_imprint_v1_CreateTopicRequest, _imprint_v1_CreateTopicResponse, _imprint_v1_CreateTopicRequest__Output, _imprint_v1_CreateTopicResponse__Output>
+  DeleteTopic: MethodDefinition<_imprint_v1_DeleteTopicRequest, _imprint_v1_DeleteTopicResponse, _imprint_v1_DeleteTopicRequest__Output, _imprint_v1_DeleteTopicResponse__Output>
   Publish: MethodDefinition<_imprint_v1_PublishRequest, _imprint_v1_PublishResponse, _imprint_v1_PublishRequest__Output, _imprint_v1_PublishResponse__Output>
   UpdateTopic: MethodDefinition<_imprint_v1_UpdateTopicRequest, _imprint_v1_UpdateTopicResponse, _imprint_v1_UpdateTopicRequest__Output, _imprint_v1_UpdateTopicResponse__Output>
 }

@@ -12,6 +12,7 @@ export interface Topic {
   'latestVersion'?: (number | string | Long);
   'expectEveryMs'?: (number | string | Long);
   'maxStalenessMs'?: (number | string | Long);
+  'deletedAtMs'?: (number | string | Long);
 }
 
 export interface Topic__Output {
@@ -23,4 +24,5 @@ export interface Topic__Output {
   'latestVersion': (string);
   'expectEveryMs': (string);
   'maxStalenessMs': (string);
+  'deletedAtMs': (string);
 }
