@@ -82,6 +82,8 @@ describe('docs/OPERATIONS.md, run against a real service', () => {
       await cli('publish', 'ip-reputation', file, '--meta', `build=${v}`);
     }
     await cli('poll', 'ip-reputation', '--app', 'scorer', '--region', 'us-east-1', '--node', 'scorer-1');
+    // A topic the runbook retires.
+    await cli('topic', 'create', 'spam-words-v1', '--owner', 'trust-team');
     for (const v of [4, 5]) fs.writeFileSync(path.join(work, `model-v${v}.bin`), `model ${v}, fixed\n`);
     // Every block, in order (the story carries from one to the next).
     for (const b of blocks) runs.push(await bash(b.script, work, env));
@@ -149,6 +151,17 @@ describe('docs/OPERATIONS.md, run against a real service', () => {
     } finally {
       await restored.stop();
     }
+  });
+
+  it('the incident review answers what the node was served a minute ago, and the changes around it', () => {
+    // Which version depends on how fast the blocks before ran (the exact answers are test/e2e/cli-lifecycle.test.ts's).
+    const review = outputOf('imprint history ip-reputation --at 1m');
+    expect(review).toMatch(/^ip-reputation at \S+ for scorer\/-\/us-east-1\/scorer-1: (v[1-4] \(published \S+\)( pinned)?|nothing matched)$/m);
+    expect(review).toContain('changes around that moment');
+  });
+
+  it('a retired topic is listed as deleted', () => {
+    expect(outputOf('imprint topic list --deleted')).toMatch(/spam-words-v1.*deleted|deleted.*spam-words-v1/i);
   });
 
   it('the metrics the runbook reads are there', () => {
