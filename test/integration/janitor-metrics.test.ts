@@ -1,44 +1,13 @@
 /** The janitor's metrics and /healthz, over a real SQLite store and local blob stores (the clock is the janitor's option). */
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalBlobStore } from '../../client/index.js';
-import type { BlobLocation } from '../../core/index.js';
-import type { KeyedBlobStore } from '../../client/blob-store/blob-store.js';
 import { Janitor, healthzAnswer, janitorMetrics } from '../../janitor/index.js';
 import { SqliteMetadataStore, startMetricsServer } from '../../server/index.js';
 import { tempDir } from '../helpers.js';
+import { FlakyBlobStore } from '../flaky-blob-store.js';
 
 const MIN = 60_000;
-
-/** A region whose writes fail while `down` is set. */
-class FailingWrites implements KeyedBlobStore {
-  down = true;
-  readonly name = 'local';
-  constructor(private readonly inner: LocalBlobStore) {}
-  get region(): string {
-    return this.inner.region;
-  }
-  get bucket(): string {
-    return this.inner.bucket;
-  }
-  locationOf(key: string): BlobLocation {
-    return this.inner.locationOf(key);
-  }
-  stat(loc: BlobLocation): Promise<{ size: number }> {
-    return this.inner.stat(loc);
-  }
-  async put(key: string, body: Readable): Promise<BlobLocation> {
-    if (this.down) throw new Error(`region ${this.region} refuses writes`);
-    return this.inner.put(key, body);
-  }
-  get(loc: BlobLocation): Promise<Readable> {
-    return this.inner.get(loc);
-  }
-  delete(loc: BlobLocation): Promise<void> {
-    return this.inner.delete(loc);
-  }
-}
 
 /** One sample's value from the Prometheus text. */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
@@ -61,7 +30,7 @@ describe('janitor metrics and health', () => {
   function setup(clock: () => number, holder = 'a', file = path.join(tempDir(), 'imprint.db')) {
     const store = SqliteMetadataStore.open({ file });
     cleanups.push(() => store.close());
-    const blob = new FailingWrites(new LocalBlobStore({ root: tempDir(), region: 'us-east-1' }));
+    const blob = new FlakyBlobStore(new LocalBlobStore({ root: tempDir(), region: 'us-east-1' }), 'writes');
     blob.down = false;
     const janitor = new Janitor({ store, blobStores: [blob], snapshotEveryMs: 5 * MIN, purgeEveryMs: 60 * MIN, clock, holder });
     const metrics = janitorMetrics(janitor);

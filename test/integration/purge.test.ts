@@ -4,39 +4,14 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalBlobStore, Publisher, SnapshotReader, type BlobStore } from '../../client/index.js';
-import type { BlobLocation, DataPointer, VersionRecord } from '../../core/index.js';
+import { LocalBlobStore, Publisher, SnapshotReader } from '../../client/index.js';
+import type { DataPointer, VersionRecord } from '../../core/index.js';
 import { Janitor, purgeRetention, writeSnapshot } from '../../janitor/index.js';
 import type { SqliteMetadataStore } from '../../server/index.js';
 import { startTestServer, tempDir } from '../helpers.js';
+import { FlakyBlobStore } from '../flaky-blob-store.js';
 
 const DAY = 24 * 60 * 60 * 1000;
-
-/** A region whose deletes fail while `down` is set. */
-class FlakyDeletes implements BlobStore {
-  down = true;
-  readonly name = 'local';
-  constructor(private readonly inner: LocalBlobStore) {}
-  get region(): string {
-    return this.inner.region;
-  }
-  get bucket(): string {
-    return this.inner.bucket;
-  }
-  stat(loc: BlobLocation): Promise<{ size: number }> {
-    return this.inner.stat(loc);
-  }
-  put(key: string, body: Readable): Promise<BlobLocation> {
-    return this.inner.put(key, body);
-  }
-  get(loc: BlobLocation): Promise<Readable> {
-    return this.inner.get(loc);
-  }
-  async delete(loc: BlobLocation): Promise<void> {
-    if (this.down) throw new Error(`region ${this.region} refuses deletes`);
-    await this.inner.delete(loc);
-  }
-}
 
 const exists = (store: LocalBlobStore, r: VersionRecord) =>
   r.pointer.kind === 'blob' && r.pointer.locations.filter((l) => l.region === store.region).every((l) => fs.existsSync(path.join(store.root, l.key)));
@@ -87,7 +62,7 @@ describe('retention purge', () => {
     const old = await publisher.publish('days', randomBytes(2 * 1024 * 1024));
     now += 3 * DAY;
     await publisher.publish('days', randomBytes(10));
-    const flaky = new FlakyDeletes(west);
+    const flaky = new FlakyBlobStore(west, 'deletes');
     const first = await purgeRetention({ store, blobStores: [east, flaky], clock: () => now });
     expect(first.purged).toEqual([]);
     expect(first.failures.map((f) => [f.version, f.location?.region, f.error])).toEqual([[1n, 'eu-west-1', 'region eu-west-1 refuses deletes']]);

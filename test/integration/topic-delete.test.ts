@@ -8,45 +8,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LocalBlobStore, Publisher, type KeyedBlobStore } from '../../client/index.js';
-import type { BlobLocation, VersionRecord } from '../../core/index.js';
+import { LocalBlobStore, Publisher } from '../../client/index.js';
+import type { VersionRecord } from '../../core/index.js';
 import { examineAll } from '../../cli/lifecycle.js';
 import { Janitor, purgeDeletedTopics } from '../../janitor/index.js';
 import { SqliteMetadataStore } from '../../server/index.js';
 import { MemoryAuditSink, failure, identity, startTestServer, tempDir } from '../helpers.js';
+import { FlakyBlobStore } from '../flaky-blob-store.js';
 
 const DAY = 24 * 60 * 60 * 1000;
-
-/** A region whose deletes fail while `down` is set (as in purge.test.ts). */
-class FlakyDeletes implements KeyedBlobStore {
-  down = true;
-  readonly name = 'local';
-  constructor(private readonly inner: LocalBlobStore) {}
-  get region(): string {
-    return this.inner.region;
-  }
-  get bucket(): string {
-    return this.inner.bucket;
-  }
-  stat(loc: BlobLocation): Promise<{ size: number }> {
-    return this.inner.stat(loc);
-  }
-  put(key: string, body: Readable): Promise<BlobLocation> {
-    return this.inner.put(key, body);
-  }
-  get(loc: BlobLocation): Promise<Readable> {
-    return this.inner.get(loc);
-  }
-  locationOf(key: string): BlobLocation {
-    return this.inner.locationOf(key);
-  }
-  async delete(loc: BlobLocation): Promise<void> {
-    if (this.down) throw new Error(`region ${this.region} refuses deletes`);
-    await this.inner.delete(loc);
-  }
-}
 
 const objectsOf = (store: LocalBlobStore, r: VersionRecord) =>
   r.pointer.kind === 'blob' ? r.pointer.locations.filter((l) => l.region === store.region).map((l) => path.join(store.root, l.key)) : [];
@@ -132,7 +103,7 @@ describe('topic lifecycle', () => {
     const janitor = new Janitor({ store, blobStores: [east, west], clock: () => now, deleteGraceMs: DAY });
     expect((await janitor.runJob('topic-purge')).result).toMatchObject({ purged: [], waiting: 1 });
     now += DAY;
-    const flaky = new FlakyDeletes(west);
+    const flaky = new FlakyBlobStore(west, 'deletes');
     const first = await purgeDeletedTopics({ store, blobStores: [east, flaky], graceMs: DAY, clock: () => now });
     expect(first.purged).toEqual([]);
     expect(new Set(first.failures.map((f) => `${f.topic} ${f.location.region}`))).toEqual(new Set(['scores eu-west-1']));
