@@ -9,6 +9,7 @@
  * are not audit events: they are the topic's durable history, written by the store with the
  * change itself (MetadataStore.listHistory).
  */
+import { Counter, type Registry } from 'prom-client';
 import type { ConsumersQuery, HoldingEvent, MovesPage, MovesQuery, TopicConsumers } from '../../core/index.js';
 
 export type { ConsumerGroup, ConsumerNode, ConsumersQuery, GoneEvent, HoldEvent, Move, MovesPage, MovesQuery, SummaryEvent, TopicConsumers, VersionHeld } from '../../core/index.js';
@@ -52,4 +53,38 @@ export interface AuditSink {
   consumers?(topic: string, query: ConsumersQuery): Promise<TopicConsumers>;
   /** The moves of `topic`'s nodes from one version to another, newest first (core's movesOf). */
   moves?(topic: string, query: MovesQuery): Promise<MovesPage>;
+}
+
+/** A sink's event counts, one series per reason an event is lost. */
+export interface AuditEventCounters<R extends string> {
+  readonly recorded: Counter.Internal;
+  readonly written: Counter.Internal;
+  readonly dropped: Record<R, Counter.Internal>;
+}
+
+/**
+ * imprint_audit_events_{recorded,written,dropped}_total for the sink named `sink` (the same names
+ * for every sink), each series at 0 from the start so a rate or an alert has something to read.
+ */
+export function auditEventCounters<R extends string>(registry: Registry, sink: string, dropReasons: readonly R[]): AuditEventCounters<R> {
+  const labels = { sink };
+  const recorded = new Counter({ name: 'imprint_audit_events_recorded_total', help: 'Audit events accepted into the buffer', labelNames: ['sink'], registers: [registry] });
+  const written = new Counter({ name: 'imprint_audit_events_written_total', help: 'Audit events acknowledged by the backend', labelNames: ['sink'], registers: [registry] });
+  const dropped = new Counter({
+    name: 'imprint_audit_events_dropped_total',
+    help: 'Audit events lost: buffer_full and after_close (refused by record), rejected (by the backend), closed (still buffered at close), write_failed (the audit file could not be written)',
+    labelNames: ['sink', 'reason'],
+    registers: [registry],
+  });
+  return {
+    recorded: zeroed(recorded.labels(labels)),
+    written: zeroed(written.labels(labels)),
+    dropped: Object.fromEntries(dropReasons.map((reason) => [reason, zeroed(dropped.labels({ ...labels, reason }))])) as Record<R, Counter.Internal>,
+  };
+}
+
+/** A counter series at 0, so it is exported before its first event. */
+export function zeroed<C extends Counter.Internal>(c: C): C {
+  c.inc(0);
+  return c;
 }

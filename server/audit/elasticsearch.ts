@@ -39,7 +39,7 @@ import {
   type TopicConsumers,
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
-import type { AuditEvent, AuditSink, AuditStats } from './audit-sink.js';
+import { auditEventCounters, zeroed, type AuditEvent, type AuditEventCounters, type AuditSink, type AuditStats } from './audit-sink.js';
 
 // ---------------------------------------------------------------------------------------
 // Documents, mapping, template
@@ -643,10 +643,7 @@ class Ring<T> {
   }
 }
 
-interface Metrics {
-  recorded: Counter.Internal;
-  written: Counter.Internal;
-  dropped: Record<DropReason, Counter.Internal>;
+interface Metrics extends AuditEventCounters<DropReason> {
   bulkOk: Counter.Internal;
   bulkError: Counter.Internal;
   bulkSeconds: Histogram.Internal<string>;
@@ -1133,14 +1130,7 @@ export class ElasticsearchAuditSink implements AuditSink {
 
   private createMetrics(registry: Registry): Metrics {
     const labels = { sink: this.name };
-    const recorded = new Counter({ name: 'imprint_audit_events_recorded_total', help: 'Audit events accepted into the buffer', labelNames: ['sink'], registers: [registry] });
-    const written = new Counter({ name: 'imprint_audit_events_written_total', help: 'Audit events acknowledged by the backend', labelNames: ['sink'], registers: [registry] });
-    const dropped = new Counter({
-      name: 'imprint_audit_events_dropped_total',
-      help: 'Audit events lost: buffer_full and after_close (refused by record), rejected (by the backend), closed (still buffered at close), write_failed (the audit file could not be written)',
-      labelNames: ['sink', 'reason'],
-      registers: [registry],
-    });
+    const events = auditEventCounters(registry, this.name, ['buffer_full', 'rejected', 'closed', 'after_close'] as const);
     const bulk = new Counter({ name: 'imprint_audit_bulk_requests_total', help: 'Bulk requests by result (error: retried)', labelNames: ['sink', 'result'], registers: [registry] });
     const seconds = new Histogram({
       name: 'imprint_audit_bulk_duration_seconds',
@@ -1169,22 +1159,10 @@ export class ElasticsearchAuditSink implements AuditSink {
         this.set(labels, sink.maxBuffered);
       },
     });
-    // Every series is there from the start, at 0, so a rate or an alert has something to read.
-    const zero = <C extends Counter.Internal>(c: C): C => {
-      c.inc(0);
-      return c;
-    };
     return {
-      recorded: zero(recorded.labels(labels)),
-      written: zero(written.labels(labels)),
-      dropped: {
-        buffer_full: zero(dropped.labels({ ...labels, reason: 'buffer_full' })),
-        rejected: zero(dropped.labels({ ...labels, reason: 'rejected' })),
-        closed: zero(dropped.labels({ ...labels, reason: 'closed' })),
-        after_close: zero(dropped.labels({ ...labels, reason: 'after_close' })),
-      },
-      bulkOk: zero(bulk.labels({ ...labels, result: 'ok' })),
-      bulkError: zero(bulk.labels({ ...labels, result: 'error' })),
+      ...events,
+      bulkOk: zeroed(bulk.labels({ ...labels, result: 'ok' })),
+      bulkError: zeroed(bulk.labels({ ...labels, result: 'error' })),
       bulkSeconds: seconds.labels(labels),
     };
   }

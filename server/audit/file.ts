@@ -13,10 +13,10 @@
  * file once.
  */
 import fs from 'node:fs';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../../log/index.js';
 import { ConsumersFold, consumersView, movesOf, validateConsumersQuery, validateMovesQuery, type ConsumersQuery, type HoldingEvent, type MovesPage, type MovesQuery, type TopicConsumers } from '../../core/index.js';
-import type { AuditEvent, AuditSink, AuditStats } from './audit-sink.js';
+import { auditEventCounters, type AuditEvent, type AuditEventCounters, type AuditSink, type AuditStats } from './audit-sink.js';
 import { fileEventsOf } from './consumers.js';
 import { AuditFiles, auditFileWithDefaults, utcDay, type AuditFileSettings } from './file-rotation.js';
 import { AuditFileSummary, readEventsSync, type ReadCount } from './file-summary.js';
@@ -36,13 +36,8 @@ export interface FileAuditSinkOptions extends AuditFileSettings {
 }
 
 /** Why the file sink lost an event: the disk fell behind (refused by record), the file failed, or the sink was closed. */
-type DropReason = 'buffer_full' | 'write_failed' | 'after_close';
-
-interface FileSinkMetrics {
-  readonly recorded: Counter.Internal;
-  readonly written: Counter.Internal;
-  readonly dropped: Record<DropReason, Counter.Internal>;
-}
+const DROP_REASONS = ['buffer_full', 'write_failed', 'after_close'] as const;
+type DropReason = (typeof DROP_REASONS)[number];
 
 /** How the sink started: from the summary's snapshot and the lines after it, or by reading every kept file. */
 export interface FileAuditStart {
@@ -72,7 +67,7 @@ export class FileAuditSink implements AuditSink {
   private recorded = 0;
   private dropped = 0;
   private written = 0;
-  private readonly metrics: FileSinkMetrics | undefined;
+  private readonly metrics: AuditEventCounters<DropReason> | undefined;
   private failed: Error | undefined;
   /** Events recorded and not yet handed to the stream (this turn's, or waiting for a rotation). */
   private pending: HoldingEvent[] = [];
@@ -94,7 +89,7 @@ export class FileAuditSink implements AuditSink {
     fs.mkdirSync(this.files.dir, { recursive: true });
     // Fail at start-up, not on the first event, when the file cannot be written.
     fs.closeSync(fs.openSync(opts.file, 'a'));
-    this.metrics = opts.registry && fileSinkMetrics(opts.registry);
+    this.metrics = opts.registry && auditEventCounters(opts.registry, 'file', DROP_REASONS);
     // 1. Files beyond what is kept go (--audit-file-keep was lowered).
     const deleted = this.deleteOld();
     // 2. The summary: the snapshot and the lines after it, or every kept file.
@@ -334,32 +329,6 @@ function endsWithNewline(file: string, size: number): boolean {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** The file sink's counters, under the Elasticsearch sink's names (sink="file"), every series at 0 from the start. */
-function fileSinkMetrics(registry: Registry): FileSinkMetrics {
-  const labels = { sink: 'file' };
-  const recorded = new Counter({ name: 'imprint_audit_events_recorded_total', help: 'Audit events accepted into the buffer', labelNames: ['sink'], registers: [registry] });
-  const written = new Counter({ name: 'imprint_audit_events_written_total', help: 'Audit events acknowledged by the backend', labelNames: ['sink'], registers: [registry] });
-  const dropped = new Counter({
-    name: 'imprint_audit_events_dropped_total',
-    help: 'Audit events lost: buffer_full and after_close (refused by record), rejected (by the backend), closed (still buffered at close), write_failed (the audit file could not be written)',
-    labelNames: ['sink', 'reason'],
-    registers: [registry],
-  });
-  const zero = (c: Counter.Internal): Counter.Internal => {
-    c.inc(0);
-    return c;
-  };
-  return {
-    recorded: zero(recorded.labels(labels)),
-    written: zero(written.labels(labels)),
-    dropped: {
-      buffer_full: zero(dropped.labels({ ...labels, reason: 'buffer_full' })),
-      write_failed: zero(dropped.labels({ ...labels, reason: 'write_failed' })),
-      after_close: zero(dropped.labels({ ...labels, reason: 'after_close' })),
-    },
-  };
 }
 
 /** Reads a JSON-lines audit file back (tests, and the consumers view). */
