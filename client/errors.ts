@@ -70,6 +70,12 @@ export function fromGrpcError(err: unknown, what: string): ImprintError {
       // The server's retry hint (trailing metadata, else the message) travels with the typed error.
       out = new ResourceExhaustedError(details, { retryAfterMs: retryAfterMsOf(err), cause: err });
       break;
+    case grpc.status.UNAUTHENTICATED:
+      out = new ImprintError('UNAUTHENTICATED', `${what}: ${details}`, { cause: err });
+      break;
+    case grpc.status.PERMISSION_DENIED:
+      out = new ImprintError('PERMISSION_DENIED', `${what}: ${details}`, { cause: err });
+      break;
     case grpc.status.UNIMPLEMENTED:
       // The usual cause: a client pointed at the wrong role of the service.
       out = new NotServedError(

@@ -9,6 +9,8 @@ export type ErrorCode =
   | 'ALREADY_EXISTS'
   | 'FAILED_PRECONDITION'
   | 'RESOURCE_EXHAUSTED'
+  | 'UNAUTHENTICATED'
+  | 'PERMISSION_DENIED'
   | 'UNAVAILABLE'
   | 'DATA_INTEGRITY'
   | 'INTERNAL';
@@ -87,6 +89,31 @@ export class ResourceExhaustedError extends ImprintError {
   constructor(message: string, options: { retryAfterMs?: number | undefined; cause?: unknown } = {}) {
     super('RESOURCE_EXHAUSTED', message, 'cause' in options ? { cause: options.cause } : undefined);
     this.retryAfterMs = options.retryAfterMs;
+  }
+}
+
+/** The caller presented no credentials, or ones that do not verify; `reason` says which (expired, wrong audience, unknown issuer, untrusted CA, ...). */
+export class UnauthenticatedError extends ImprintError {
+  readonly reason: string;
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super('UNAUTHENTICATED', `unauthenticated: ${reason}`, options);
+    this.reason = reason;
+  }
+}
+
+/**
+ * The caller is who it says, but may not do this: names the principal, the action and the
+ * topic (empty for actions on no one topic). Nothing was changed.
+ */
+export class PermissionDeniedError extends ImprintError {
+  readonly principal: string;
+  readonly action: string;
+  readonly topic: string;
+  constructor(principal: string, action: string, topic: string, why?: string) {
+    super('PERMISSION_DENIED', `permission denied: ${JSON.stringify(principal)} may not ${action}${topic ? ` on topic "${topic}"` : ''}${why ? ` (${why})` : ''}`);
+    this.principal = principal;
+    this.action = action;
+    this.topic = topic;
   }
 }
 

@@ -11,6 +11,7 @@ import { holdingsWithDefaults, type HoldingsSettings } from './audit/holdings.js
 import { auditFileWithDefaults, type AuditFileSettings } from './audit/file-rotation.js';
 import { watchWithDefaults, type WatchOptions } from './poll/watch.js';
 import type { MetadataStore } from './store/metadata-store.js';
+import type { Authenticate } from './auth/principal.js';
 import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } from './store/cassandra.js';
 
 export type StoreKind = 'sqlite' | 'cassandra';
@@ -108,6 +109,11 @@ export interface ServerOptions {
    * answered, so load balancers and clients move on first. @default 0 (`imprint serve`: 5000)
    */
   readonly drainMs?: number;
+  /**
+   * Establishes each call's principal (server/auth): calls it cannot authenticate are
+   * answered UNAUTHENTICATED. @default none: calls are anonymous (the loopback-only embedded default)
+   */
+  readonly authenticate?: Authenticate;
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
@@ -219,6 +225,7 @@ export interface ResolvedServerOptions {
   readonly holdings: Readonly<Required<HoldingsSettings>>;
   readonly replica?: string;
   readonly drainMs: number;
+  readonly authenticate?: Authenticate;
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -318,6 +325,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     ...(o.replica !== undefined && { replica: o.replica }),
     drainMs,
     ...(o.log && { log: o.log }),
+    ...(o.authenticate && { authenticate: o.authenticate }),
     clock: o.clock ?? Date.now,
     sqliteFile: path.join(dataDir, 'imprint.db'),
     auditFile: path.join(dataDir, 'audit', 'events.jsonl'),

@@ -192,6 +192,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       ...(guarded && { guard: { ...(limiter && { limiter }), ...(metrics && { metrics }) } }),
       ...(metrics && { metrics }),
       noDelay: role.noDelay,
+      ...(o.authenticate && { authenticate: o.authenticate }),
     });
     try {
       if (metrics && o.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, o.metricsPort, o.host);
@@ -334,6 +335,7 @@ export {
 } from './config.js';
 export { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
 export * from './grpc/index.js';
+export * from './auth/index.js';
 export * from './poll/index.js';
 export { ConcurrencyLimiter, limiterWithDefaults, OTHER_APPS, type AppLimitState, type Lease, type LimiterOptions, type RejectReason, type Rejection } from './limiter.js';
 export { consumeMetrics, startMetricsServer, OTHER_APP_LABEL, type ConsumeMetrics, type ConsumeMetricsOptions, type MetricsServer } from './metrics.js';

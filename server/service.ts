@@ -60,6 +60,7 @@ import { silentLogger, type Logger } from '../log/index.js';
 import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/metadata-store.js';
 import type { PollChangeHub } from './poll/changes.js';
 import { StorePublishStatus, type PublishStatusSource } from './publish-status.js';
+import type { Principal } from './auth/principal.js';
 
 export interface TopicDescription {
   readonly topic: Topic;
@@ -84,8 +85,8 @@ export const RECENT_CHANGES = 10;
 export interface Caller {
   /** The caller's address (grpc-js `getPeer()`); "" when unknown. */
   readonly peer: string;
-  /** The principal the transport authenticated (mTLS, JWT: issue 14). @default none: callers are not authenticated yet */
-  readonly principal?: string;
+  /** The principal the transport authenticated (mTLS, JWT: server/auth). @default none: an anonymous caller (a server without authentication) */
+  readonly principal?: Principal;
   /** The request's log (its lines carry method, topic, app and request id). @default the service's log */
   readonly log?: Logger;
 }
@@ -95,13 +96,13 @@ const UNKNOWN_CALLER: Caller = { peer: '' };
 /** Who made a change: the authenticated principal when there is one, else what the request claimed (`claimed`). */
 function actorOf(caller: Caller, claimed: string): Actor {
   return caller.principal !== undefined
-    ? { principal: caller.principal, authenticated: true, peer: caller.peer }
+    ? { principal: caller.principal.name, authenticated: true, peer: caller.peer }
     : { principal: claimed, authenticated: false, peer: caller.peer };
 }
 
 /** Who made a change, for its log line: the caller's address, and its principal when one was authenticated. */
 function whoFields(caller: Caller): { peer: string; principal?: string } {
-  return { peer: caller.peer, ...(caller.principal !== undefined && { principal: caller.principal }) };
+  return { peer: caller.peer, ...(caller.principal !== undefined && { principal: caller.principal.name }) };
 }
 
 /** What DescribeTopic asks of the consumers view (wire fields consumers_since_ms, consumers_node_limit, consumers_version). */

@@ -36,6 +36,7 @@ import type { Caller, ImprintService } from '../service.js';
 import { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate } from './batch-poll.js';
 import { toServiceError } from './errors.js';
 import { requestLog } from './request-log.js';
+import { principalOf } from '../auth/principal.js';
 import { watchHandler } from './watch.js';
 
 /** Wraps an async handler: its result or its error (as a status, logged in the request's log) goes to the callback. */
@@ -48,9 +49,10 @@ export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req, call
   };
 }
 
-/** Who calls, as grpc-js knows it (the authenticated principal joins here with issue 14), and the request's log. */
+/** Who calls: its address, the principal the server authenticated (server/auth), and the request's log. */
 function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>, log: Logger): Caller {
-  return { peer: call.getPeer(), log: requestLog(call, log) };
+  const principal = principalOf(call);
+  return { peer: call.getPeer(), ...(principal && { principal }), log: requestLog(call, log) };
 }
 
 export function publisherHandlers(svc: ImprintService, log: Logger): PublisherServiceHandlers {

@@ -16,6 +16,8 @@ import { guardConsumerHandlers, observedService, type GuardOptions } from './gua
 import { consumerHandlers, operatorHandlers, publisherHandlers } from './handlers.js';
 import { listenNoDelay } from './listen.js';
 import { addReflection } from './reflection.js';
+import type { Authenticate } from '../auth/principal.js';
+import { authenticatedService } from './authenticate.js';
 import { loggedService } from './request-log.js';
 
 export const SERVICE_NAMES = ['imprint.v1.PublisherService', 'imprint.v1.ConsumerService', 'imprint.v1.OperatorService'] as const;
@@ -57,6 +59,11 @@ export interface GrpcServerOptions {
    * shows in the tail latency of many small answers. @default false
    */
   readonly noDelay?: boolean;
+  /**
+   * Establishes each call's principal before its handler runs (UNAUTHENTICATED when it
+   * cannot); health and reflection stay open. @default none: calls are anonymous
+   */
+  readonly authenticate?: Authenticate;
 }
 
 /** Binds host:port (port 0: any free port) and serves the services, health and reflection. A call not served answers UNIMPLEMENTED. */
@@ -64,11 +71,13 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const { proto } = loadImprintProto();
   const { service, services } = opts;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  // Every call with its request log (outermost: a throttled answer is logged too), then counted.
-  const observed = <H extends object>(h: H, name: string): H => loggedService(opts.metrics ? observedService(h, name, opts.metrics) : h, opts.log);
+  // Every call with its request log (outermost: a refused or throttled answer is logged too),
+  // then authenticated (the limiter and the handlers see the principal), then counted.
+  const authenticated = <H extends object>(h: H): H => (opts.authenticate ? authenticatedService(h, opts.authenticate, opts.log) : h);
+  const observed = <H extends object>(h: H, name: string): H => loggedService(authenticated(opts.metrics ? observedService(h, name, opts.metrics) : h), opts.log);
   if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, observed(publisherHandlers(service, opts.log), 'PublisherService'));
   const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers);
-  server.addService(proto.imprint.v1.ConsumerService.service, loggedService(opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer, opts.log, ['Watch']));
+  server.addService(proto.imprint.v1.ConsumerService.service, loggedService(authenticated(opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer), opts.log, ['Watch']));
   if (services.includes('imprint.v1.OperatorService')) server.addService(proto.imprint.v1.OperatorService.service, observed(operatorHandlers(service, opts.log), 'OperatorService'));
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });
   health.addToServer(server);

@@ -1,0 +1,6 @@
+/**
+ * server/auth: who is asking and what each may do. Principals (principal.ts: the seam every
+ * transport authenticates through); mTLS, JWT, per-topic grants and signature checks join it
+ * (issue 14). Outside server/, reach it through server/index.ts.
+ */
+export { principalOf, rememberPrincipal, type Authenticate, type Principal, type ServerCall } from './principal.js';

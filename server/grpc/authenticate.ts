@@ -1,0 +1,47 @@
+/**
+ * Every handler of a gRPC service behind the server's authenticator (server/auth): the call's
+ * principal is established before its handler runs, or the call is refused with the
+ * authenticator's reason.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../../log/index.js';
+import { rememberPrincipal, type Authenticate, type Principal, type ServerCall } from '../auth/principal.js';
+import { toServiceError } from './errors.js';
+import { requestLog } from './request-log.js';
+
+type AnyHandler = (call: ServerCall, callback?: grpc.sendUnaryData<unknown>) => void;
+
+/**
+ * Every handler of a service (unary or server-streaming) behind `authenticate`: the call's
+ * principal is established first (synchronously when the authenticator answers so) and kept
+ * for `principalOf`; a call that cannot be authenticated is answered with the error's status
+ * (UNAUTHENTICATED) and its handler never runs.
+ */
+export function authenticatedService<H extends object>(handlers: H, authenticate: Authenticate, log: Logger): H {
+  const out: Record<string, AnyHandler> = {};
+  for (const [method, handler] of Object.entries(handlers)) {
+    // Each value is a grpc-js handler of its own request and response types; wrapping keeps them.
+    const h = handler as AnyHandler;
+    out[method] = (call, callback) => {
+      const refuse = (err: unknown) => {
+        const status = toServiceError(err, method, requestLog(call, log));
+        if (callback) callback(status);
+        else call.emit('error', status);
+      };
+      const admit = (p: Principal) => {
+        rememberPrincipal(call, p);
+        h(call, callback);
+      };
+      let got: Principal | Promise<Principal>;
+      try {
+        got = authenticate(call);
+      } catch (err) {
+        refuse(err);
+        return;
+      }
+      if (got instanceof Promise) got.then(admit, refuse);
+      else admit(got);
+    };
+  }
+  return out as H;
+}
