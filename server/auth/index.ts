@@ -4,3 +4,4 @@
  * (issue 14). Outside server/, reach it through server/index.ts.
  */
 export { principalOf, rememberPrincipal, type Authenticate, type Principal, type ServerCall } from './principal.js';
+export { AUTHORIZATION_METADATA_KEY, bearerTokenOf, combineAuthenticators, type Authenticators } from './authenticators.js';
