@@ -279,7 +279,9 @@ export class ImprintService {
   /** @throws SignatureRejectedError (counted, logged) when the topic's trusted keys refuse the publish's signature. */
   private async checkSignature(v: NewVersion, caller: Caller): Promise<void> {
     const topic = await this.store.getTopic(v.topic);
-    const problem = signatureProblem(v, v.signature, topic?.trustedKeys ?? []);
+    // A missing or deleted topic: the store refuses it, with that reason.
+    if (!topic || topic.deletedAtMs !== undefined) return;
+    const problem = signatureProblem(v, v.signature, topic.trustedKeys ?? []);
     if (!problem) return;
     this.signatureRejections[problem.reason] += 1;
     this.logOf(caller).warn('publish refused: signature', { topic: v.topic, reason: problem.reason, ...(v.signature && { keyId: v.signature.keyId }), ...whoFields(caller) });

@@ -77,6 +77,14 @@ describe('signed versions: the service', () => {
     expect((await t.client.publishPointer('signed-refuse', pointer, { metadata, signature: good })).signature).toEqual(good);
   });
 
+  it('a deleted topic with trusted keys says it is deleted, whatever the signature', async () => {
+    await t.client.createTopic({ name: 'signed-deleted', trustedKeys: [pem(trusted.publicKey)] });
+    await t.client.deleteTopic('signed-deleted', 'test');
+    const refused = await failure(new Publisher({ client: t.client }).publish('signed-deleted', bytes));
+    expect(refused.code).toBe('FAILED_PRECONDITION');
+    expect(refused.message).toMatch(/topic "signed-deleted" was deleted at/);
+  });
+
   it('a malformed signature is INVALID_ARGUMENT naming the field', async () => {
     await t.client.createTopic({ name: 'signed-malformed', trustedKeys: [pem(trusted.publicKey)] });
     const short = await failure(t.client.publishPointer('signed-malformed', pointer, { metadata, signature: { keyId: keyIdOf(rawPublicKey(trusted.publicKey)), signature: 'AAAA' } }));
