@@ -168,6 +168,23 @@ describe('Subscriber with trusted keys', () => {
     expect(strictSub.current).toBe('default');
   }, 60_000);
 
+  it('a consume-role server (its in-memory poll table) hands out the signature too, and Watch and BatchPoll both carry it', async () => {
+    const t = await startTestServer();
+    cleanups.push(() => t.stop());
+    await t.client.createTopic({ name: 'model', trustedKeys: [pem(trusted.publicKey)] });
+    await new Publisher({ client: t.client, signKey: trusted.privateKey }).publish('model', Buffer.from('v1 signed'));
+    const consume = await startTestServer({ role: 'consume', metadataStore: t.server.store, refreshMs: 600_000, tailMs: 50 });
+    cleanups.push(() => consume.stop());
+    for (const mode of ['watch', 'poll'] as const) {
+      const { s, rejected } = subscriberOf(consume, { mode });
+      const sub = s.subscribe('model', { decode: (b) => b.toString() });
+      await sub.ready();
+      expect(sub.current).toBe('v1 signed');
+      expect(sub.currentRecord?.signature?.keyId).toBe(keyIdOf(rawPublicKey(trusted.publicKey)));
+      expect(rejected).toEqual([]);
+    }
+  }, 60_000);
+
   it('refuses trusted keys that are not Ed25519 public keys, naming the option', () => {
     const client = new ImprintClient({ address: '127.0.0.1:1' });
     cleanups.push(() => client.close());
