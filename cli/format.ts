@@ -1,5 +1,5 @@
 /** How the CLI shows domain values: plain text for people, JSON (--json) for scripts. */
-import { scopeKey, type Change, type Pin, type PublishStatus, type Scope, type Topic, type VersionRecord } from '../core/index.js';
+import { keyIdOf, scopeKey, type Change, type Pin, type PublishStatus, type Scope, type Topic, type VersionRecord } from '../core/index.js';
 
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -44,6 +44,7 @@ export function recordJson(r: VersionRecord): unknown {
     scopes: r.scopes,
     pointer: p.kind === 'direct' ? { kind: 'direct', size: p.size, sha256: p.sha256 } : { kind: 'blob', size: p.size, sha256: p.sha256, locations: p.locations },
     digest: r.digest,
+    ...(r.signature && { signature: r.signature }),
   };
 }
 
@@ -60,6 +61,7 @@ export function recordText(r: VersionRecord): string {
     `  payload  ${where}`,
     `  scopes   ${r.scopes.map(scopeText).join('  ')}`,
     ...(meta ? [`  metadata ${meta}`] : []),
+    ...(r.signature ? [`  signed   by key ${r.signature.keyId}`] : []),
   ].join('\n');
 }
 
@@ -75,6 +77,7 @@ export function topicText(t: Topic): string {
     ...(t.expectEveryMs !== undefined || t.maxStalenessMs !== undefined
       ? [`  contract    published every ${t.expectEveryMs !== undefined ? duration(t.expectEveryMs) : '-'}, consumers at most ${t.maxStalenessMs !== undefined ? duration(t.maxStalenessMs) : '-'} stale`]
       : []),
+    ...(t.trustedKeys?.length ? [`  signatures  required, by any of key ${t.trustedKeys.map((k) => keyIdOf(k)).join(', ')}`] : []),
     `  created     ${when(t.createdAtMs)}`,
     ...(t.deletedAtMs !== undefined ? [`  DELETED     ${when(t.deletedAtMs)} (polls get NOT_FOUND; the janitor purges it after its --delete-grace)`] : []),
   ].join('\n');

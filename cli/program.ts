@@ -32,6 +32,7 @@ import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRe
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
 import { addSnapshotCommand } from './snapshot.js';
+import { addKeygenCommand, asSignKeyFlagError, signKeyFromFile, trustedKeysFromFiles } from './signing.js';
 import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { redactUrl } from '../log/index.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
@@ -409,9 +410,11 @@ topic
   .option('--keep-days <d>', 'retention: keep versions younger than D days')
   .option('--expect-every <duration>', 'staleness contract: the topic is published at least this often (1m to 365d; e.g. 1h); overdue past it')
   .option('--max-staleness <duration>', 'staleness contract: how stale a consumer may be (1m to 365d, not below --expect-every)')
+  .option('--trusted-key <file>', 'require every publish to be signed by this Ed25519 public key (PEM, as `imprint keygen` writes; repeatable: any one of them)', collect, [])
   .action(
-    withClient(async (client, name: string, o: { owner: string; description: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string }) => {
-      const t = await client.createTopic({ name, owner: o.owner, description: o.description, retention: retentionFrom(o) ?? {}, ...contractFrom(o) });
+    withClient(async (client, name: string, o: { owner: string; description: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string; trustedKey: string[] }) => {
+      const trustedKeys = trustedKeysFromFiles(o.trustedKey);
+      const t = await client.createTopic({ name, owner: o.owner, description: o.description, retention: retentionFrom(o) ?? {}, ...contractFrom(o), ...(trustedKeys.length > 0 && { trustedKeys }) });
       out(t, () => `created topic ${t.name}\n${topicText(t)}`);
     }),
   );
@@ -425,8 +428,12 @@ topic
   .option('--keep-days <d>', 'retention: keep versions younger than D days')
   .option('--expect-every <duration>', 'staleness contract: published at least this often (1m to 365d); 0 or none removes it')
   .option('--max-staleness <duration>', 'staleness contract: how stale a consumer may be (1m to 365d); 0 or none removes it')
+  .option('--trusted-key <file>', "replace the topic's trusted keys with these Ed25519 public keys (PEM; repeatable): every publish must be signed by one of them", collect, [])
+  .option('--no-trusted-keys', 'remove every trusted key: publishes need no signature any more')
   .action(
-    withClient(async (client, name: string, o: { owner?: string; description?: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string }) => {
+    withClient(async (client, name: string, o: { owner?: string; description?: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string; trustedKey: string[]; trustedKeys: boolean }) => {
+      if (!o.trustedKeys && o.trustedKey.length > 0) throw new InvalidArgumentError('--no-trusted-keys', 'cannot go with --trusted-key (give the keys to keep, or none)');
+      const trustedKeys = o.trustedKeys ? (o.trustedKey.length > 0 ? trustedKeysFromFiles(o.trustedKey) : undefined) : [];
       const retention = retentionFrom(o);
       const contract = o.expectEvery !== undefined || o.maxStaleness !== undefined ? contractFrom(o, await client.getTopic(name)) : {};
       const t = await client.updateTopic(name, {
@@ -434,6 +441,7 @@ topic
         ...(o.description !== undefined && { description: o.description }),
         ...(retention && { retention }),
         ...contract,
+        ...(trustedKeys && { trustedKeys }),
       });
       out(t, () => `updated topic ${t.name}\n${topicText(t)}`);
     }),
@@ -578,7 +586,8 @@ addBlobOptions(
     .option(
       '--publish-id <id>',
       'names this publish for retries: run again with the same id (a build number, say) and you get the version it made, never a second one (1-128 of A-Z a-z 0-9 . _ : -; default: a new random id)',
-    ),
+    )
+    .addOption(new Option('--sign-key <file>', 'sign the version with this Ed25519 private key (PEM, as `imprint keygen` writes); a topic with trusted keys takes only signed publishes').env('IMPRINT_SIGN_KEY')),
 )
   .addHelpText(
     'after',
@@ -589,12 +598,18 @@ Uploaded objects are deleted only when the service refused the publish for certa
 environment variable for the id: an id names one publish, and a shell's environment outlives it.`,
   )
   .action(
-    withClient(async (client, topicName: string, file: string, o: BlobCliOptions & { meta: string[]; scope: string[]; publishId?: string }) => {
+    withClient(async (client, topicName: string, file: string, o: BlobCliOptions & { meta: string[]; scope: string[]; publishId?: string; signKey?: string }) => {
       const metadata = parseKeyValues(o.meta, 'metadata');
       const scopes = o.scope.map((s, i) => parseScope(s, `scopes[${i}]`));
       if (o.publishId === '') throw new InvalidArgumentError('publish-id', 'must not be empty (leave the flag out for a random id)');
       if (o.publishId !== undefined) validatePublishId(o.publishId, 'publish-id');
-      const publisher = new Publisher({ client, blobStores: await blobStoresFrom(o, blobDir()) });
+      const signKey = o.signKey !== undefined ? signKeyFromFile(o.signKey) : undefined;
+      let publisher: Publisher;
+      try {
+        publisher = new Publisher({ client, blobStores: await blobStoresFrom(o, blobDir()), ...(signKey !== undefined && { signKey }) });
+      } catch (err) {
+        throw asSignKeyFlagError(err);
+      }
       let total: number | undefined;
       let done = 0;
       const progress = startProgress(`publishing ${path.basename(file)}`, undefined, !globals().json);
@@ -826,3 +841,4 @@ address as the service saw it.`,
 
 addJanitorCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true });
 addSnapshotCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true });
+addKeygenCommand(program, { out });

@@ -18,6 +18,8 @@ import {
   type Topic,
   type Version,
   type VersionRecord,
+  type VersionSignature,
+  parseTrustedKey,
 } from '../core/index.js';
 import {
   changeFromWire,
@@ -34,6 +36,8 @@ import {
   publishStatusFromWire,
   scopeToWire,
   topicFromWire,
+  signatureToWire,
+  trustedKeysToWire,
 } from '../proto/convert.js';
 import type { ConsumerServiceClient } from '../proto/gen/imprint/v1/ConsumerService.js';
 import type { OperatorServiceClient } from '../proto/gen/imprint/v1/OperatorService.js';
@@ -311,8 +315,13 @@ export class ImprintClient {
 
   // ---- publisher ----
 
-  /** `expectEveryMs`, `maxStalenessMs`: the staleness contract (absent: none). */
-  async createTopic(t: { name: string; owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number }): Promise<Topic> {
+  /**
+   * `expectEveryMs`, `maxStalenessMs`: the staleness contract (absent: none). `trustedKeys`:
+   * Ed25519 public keys (PEM, or the raw 32 bytes in base64); when any, every publish to the
+   * topic must be signed by one of them.
+   */
+  async createTopic(t: { name: string; owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number; trustedKeys?: readonly string[] }): Promise<Topic> {
+    const trustedKeys = (t.trustedKeys ?? []).map((k, i) => parseTrustedKey(k, `trustedKeys[${i}]`));
     const res = await this.call<CreateTopicResponse__Output>('CreateTopic', (stubs, o, cb) => stubs.publisher.CreateTopic({
       name: t.name,
       owner: t.owner ?? '',
@@ -320,6 +329,7 @@ export class ImprintClient {
       retention: retentionToWire(t.retention ?? {}),
       expectEveryMs: t.expectEveryMs ?? 0,
       maxStalenessMs: t.maxStalenessMs ?? 0,
+      trustedKeys: trustedKeysToWire(trustedKeys),
     }, o, cb));
     return topicFromWire(required(res.topic, 'CreateTopic', 'topic'));
   }
@@ -330,8 +340,12 @@ export class ImprintClient {
     return topicFromWire(required(res.topic, 'DeleteTopic', 'topic'));
   }
 
-  /** `expectEveryMs`, `maxStalenessMs`: replace that limit of the staleness contract; 0 removes it. */
-  async updateTopic(name: string, patch: { owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number }): Promise<Topic> {
+  /**
+   * `expectEveryMs`, `maxStalenessMs`: replace that limit of the staleness contract; 0 removes it.
+   * `trustedKeys` (PEM or raw base64): replace the topic's trusted keys; [] requires no signatures any more.
+   */
+  async updateTopic(name: string, patch: { owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number; trustedKeys?: readonly string[] }): Promise<Topic> {
+    const trustedKeys = patch.trustedKeys?.map((k, i) => parseTrustedKey(k, `trustedKeys[${i}]`));
     const res = await this.call<UpdateTopicResponse__Output>('UpdateTopic', (stubs, o, cb) => stubs.publisher.UpdateTopic({
       name,
       ...(patch.owner !== undefined && { owner: patch.owner }),
@@ -339,6 +353,7 @@ export class ImprintClient {
       ...(patch.retention && { retention: retentionToWire(patch.retention) }),
       ...(patch.expectEveryMs !== undefined && { expectEveryMs: patch.expectEveryMs }),
       ...(patch.maxStalenessMs !== undefined && { maxStalenessMs: patch.maxStalenessMs }),
+      ...(trustedKeys && { trustedKeys: { keys: trustedKeysToWire(trustedKeys) } }),
     }, o, cb));
     return topicFromWire(required(res.topic, 'UpdateTopic', 'topic'));
   }
@@ -348,11 +363,12 @@ export class ImprintClient {
    * an unknown outcome is an UnavailableError, not retried here (Publisher retries with the id).
    * `publishId`: the same on every retry of one publish, so a retry returns the version the
    * first attempt made (`replayed`) instead of making another; "" or absent: no protection.
+   * `signature`: the publisher's (core's signContent over topic, metadata and pointer).
    */
   async publishPointer(
     topic: string,
     pointer: DataPointer,
-    opts: { metadata?: Record<string, string>; scopes?: readonly Scope[]; publishId?: string } = {},
+    opts: { metadata?: Record<string, string>; scopes?: readonly Scope[]; publishId?: string; signature?: VersionSignature } = {},
   ): Promise<PublishedVersion> {
     const res = await this.call<PublishResponse__Output>('Publish', (stubs, o, cb) => stubs.publisher.Publish({
       topic,
@@ -360,6 +376,7 @@ export class ImprintClient {
       pointer: pointerToWire(pointer),
       scopes: (opts.scopes ?? []).map(scopeToWire),
       publishId: opts.publishId ?? '',
+      ...(opts.signature && { signature: signatureToWire(opts.signature) }),
     }, o, cb));
     const record = required(res.record, 'Publish', 'record');
     try {

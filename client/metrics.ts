@@ -43,7 +43,7 @@ export function clientMetrics(registry: Registry): ClientMetrics {
       },
     }),
     lastPollSuccess: new Gauge({ name: 'imprint_client_last_poll_success_timestamp_seconds', help: 'When a poll last succeeded', registers: [registry] }),
-    failures: new Counter({ name: 'imprint_client_failures_total', help: 'Failures by step (poll, fallback, fetch, verify, decode, notify) and reason', labelNames: ['topic', 'step', 'reason'], registers: [registry] }),
+    failures: new Counter({ name: 'imprint_client_failures_total', help: 'Failures by step (poll, watch, fallback, signature, fetch, verify, decode, notify) and reason', labelNames: ['topic', 'step', 'reason'], registers: [registry] }),
     swapSeconds: new Histogram({
       name: 'imprint_client_swap_duration_seconds',
       help: 'Fetch to swap, per new version',

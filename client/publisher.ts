@@ -8,7 +8,7 @@
  * uploaded objects are removed only when the service said for certain that nothing was
  * published: a committed version never loses its payload.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createPrivateKey, randomUUID, type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import { PassThrough, Readable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -19,6 +19,7 @@ import {
   InvalidArgumentError,
   MAX_DIRECT_BYTES,
   sha256Hex,
+  signContent,
   topicKey,
   validatePublishId,
   type BlobLocation,
@@ -64,10 +65,17 @@ export interface PublisherOptions {
   readonly retryMinMs?: number;
   /** The longest wait between two attempts, in ms. @default 5000 */
   readonly retryMaxMs?: number;
+  /**
+   * Signs every version this publisher records (docs/SIGNING.md): an Ed25519 private key as a
+   * KeyObject, PEM text, or `{ path }` of a PEM file (`imprint keygen` writes one). A topic
+   * with trusted keys takes only publishes signed by one of them. @default none (unsigned)
+   */
+  readonly signKey?: KeyObject | string | { readonly path: string };
 }
 
 interface ResolvedPublisherOptions {
   readonly client: ImprintClient;
+  readonly signKey: KeyObject | undefined;
   readonly blobStores: readonly BlobStore[];
   readonly retryBudgetMs: number;
   readonly retryMinMs: number;
@@ -87,11 +95,32 @@ export function publisherWithDefaults(o: PublisherOptions): ResolvedPublisherOpt
   const retryMinMs = ms('retryMinMs', o.retryMinMs, PUBLISHER_DEFAULTS.retryMinMs, 1);
   return {
     client: o.client,
+    signKey: o.signKey === undefined ? undefined : signingKeyOf(o.signKey),
     blobStores: o.blobStores ?? [],
     retryBudgetMs: ms('retryBudgetMs', o.retryBudgetMs, PUBLISHER_DEFAULTS.retryBudgetMs, 0),
     retryMinMs,
     retryMaxMs: ms('retryMaxMs', o.retryMaxMs, PUBLISHER_DEFAULTS.retryMaxMs, retryMinMs),
   };
+}
+
+/** The signing key as a KeyObject: an Ed25519 private key, or an error naming `signKey`. */
+function signingKeyOf(k: KeyObject | string | { readonly path: string }): KeyObject {
+  let key: KeyObject;
+  if (typeof k === 'string' || 'path' in k) {
+    let pem: string;
+    try {
+      pem = typeof k === 'string' ? k : fs.readFileSync(k.path, 'utf8');
+    } catch (err) {
+      throw new InvalidArgumentError('signKey', `must be a readable PEM file (${err instanceof Error ? err.message : String(err)})`);
+    }
+    try {
+      key = createPrivateKey(pem);
+    } catch (err) {
+      throw new InvalidArgumentError('signKey', `must be an Ed25519 private key in PEM (${err instanceof Error ? err.message : String(err)})`);
+    }
+  } else key = k;
+  if (key.type !== 'private' || key.asymmetricKeyType !== 'ed25519') throw new InvalidArgumentError('signKey', 'must be an Ed25519 private key', `${key.type} ${key.asymmetricKeyType ?? ''}`.trim());
+  return key;
 }
 
 /** An upload to a blob store failed; nothing was published and uploaded objects were removed. */
@@ -202,8 +231,10 @@ export class Publisher {
   private async record(topic: string, pointer: DataPointer, opts: Pick<PublishOptions, 'metadata' | 'scopes'>, publishId: string, uploaded: readonly BlobLocation[]): Promise<PublishedVersion> {
     let attempts = 0;
     let unknown = 0;
+    // Signed once, over what every attempt sends (docs/SIGNING.md).
+    const signature = this.o.signKey && signContent({ topic, metadata: opts.metadata ?? {}, pointer }, this.o.signKey);
     try {
-      const published = await pRetry(() => this.client.publishPointer(topic, pointer, { ...opts, publishId }), {
+      const published = await pRetry(() => this.client.publishPointer(topic, pointer, { ...opts, publishId, ...(signature && { signature }) }), {
         retries: Number.POSITIVE_INFINITY,
         minTimeout: this.o.retryMinMs,
         maxTimeout: this.o.retryMaxMs,

@@ -2,8 +2,10 @@
  * Subscribers: keep an in-memory copy of each followed topic current. All subscriptions of
  * one Subscriber share one Watch stream (each change arrives as it happens) or, in poll mode
  * and while Watch is unavailable, one BatchPoll per tick; each new version goes through the
- * swap cycle (fetch → verify → decode → swap → notify), and any failure keeps the current
- * value.
+ * swap cycle (signature → fetch → verify → decode → swap → notify), and any failure keeps
+ * the current value. Given `trustedKeys`, a version's record must carry a signature by one of
+ * them (core/signing.ts) before its payload is even fetched: a service or bucket that hands
+ * out what no trusted publisher signed never gets it swapped in.
  *
  * Watch, step by step (watchLoop): 1. open a stream with the version each subscription holds
  * as its cursor; 2. each answer runs its swap cycle, as a polled one would; 3. when the stream
@@ -20,6 +22,9 @@ import { Registry } from 'prom-client';
 import {
   DataIntegrityError,
   ImprintError,
+  SignatureRejectedError,
+  parseTrustedKey,
+  signatureProblem,
   contractViolated,
   decideFromSnapshot,
   InvalidArgumentError,
@@ -42,7 +47,7 @@ import type { BatchPollResult, ImprintClient } from './imprint-client.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
 import { retryDelayFromHint, waitForRetryHint } from './retry-hint.js';
 
-export type Step = 'poll' | 'watch' | 'fallback' | 'fetch' | 'verify' | 'decode' | 'notify';
+export type Step = 'poll' | 'watch' | 'fallback' | 'signature' | 'fetch' | 'verify' | 'decode' | 'notify';
 
 export interface UpdatedEvent<T> {
   readonly topic: string;
@@ -71,6 +76,11 @@ export interface SubscribeOptions<T> {
   readonly decode: (bytes: Buffer, record: VersionRecord) => T | Promise<T>;
   /** What `current` is until a version loads (and after the start-up budget, if none could). */
   readonly defaultValue?: T;
+  /**
+   * This topic's trusted keys, in place of the Subscriber's `trustedKeys` ([]: none required
+   * for this topic). @default the Subscriber's
+   */
+  readonly trustedKeys?: readonly string[];
 }
 
 /** The calls a subscriber makes (an ImprintClient, or a fake in unit tests). Without `watch` it polls. */
@@ -147,6 +157,14 @@ export interface SubscriberOptions extends ReadOptions, PartOptions {
    */
   readonly fallback?: SnapshotReader;
   /**
+   * Ed25519 public keys (PEM, or the raw 32 bytes in base64): when any, a version is swapped in
+   * only when its record is signed by one of them (checked before its payload is fetched); one
+   * that is not is rejected like a payload with a bad sha256 (step `signature`). The keys are
+   * the subscriber's own, not the topic's as the service says, so a compromised service cannot
+   * change them. @default [] (signatures are not checked)
+   */
+  readonly trustedKeys?: readonly string[];
+  /**
    * The time the staleness contract is judged by (when a subscription confirmed it holds its
    * latest version, and imprint_client_contract_violated), ms since the epoch. @default Date.now
    */
@@ -194,7 +212,13 @@ function withDefaults(o: SubscriberOptions): Resolved {
     metrics: clientMetrics(registry),
     fallback: o.fallback,
     clock: o.clock ?? Date.now,
+    trustedKeys: trustedKeysOf(o.trustedKeys, 'trustedKeys'),
   };
+}
+
+/** Trusted keys as handed in (PEM or raw base64) to raw base64, each checked; errors name the option. */
+function trustedKeysOf(keys: readonly string[] | undefined, field: string): readonly string[] {
+  return (keys ?? []).map((k, i) => parseTrustedKey(k, `${field}[${i}]`));
 }
 
 /** A failure at one step of the swap cycle. */
@@ -207,7 +231,8 @@ class StepError extends ImprintError {
   }
 }
 
-const reasonOf = (err: unknown): string => (err instanceof StepError ? reasonOf(err.cause) : err instanceof ImprintError ? err.code : err instanceof Error ? err.name : 'unknown');
+const reasonOf = (err: unknown): string =>
+  err instanceof StepError ? reasonOf(err.cause) : err instanceof SignatureRejectedError ? err.reason : err instanceof ImprintError ? err.code : err instanceof Error ? err.name : 'unknown';
 
 /**
  * One topic's current value. `current` is one reference swapped in one assignment: a reader
@@ -227,6 +252,8 @@ export class Subscription<T> extends EventEmitter {
   private rejectReady!: (err: Error) => void;
   /** Serializes swap cycles of this topic. */
   private cycle: Promise<void> = Promise.resolve();
+  /** @internal The keys its versions must be signed by (raw base64; none: not checked), set by the Subscriber. */
+  trustedKeys: readonly string[] = [];
   /** The topic's max-staleness as the last answer (service or fallback snapshot) gave it; undefined: none. */
   maxStalenessMs: number | undefined;
   /**
@@ -374,6 +401,7 @@ export class Subscriber extends EventEmitter {
     if (this.closed) throw new ImprintError('FAILED_PRECONDITION', 'subscriber is closed');
     if (this.subs.has(topic)) throw new InvalidArgumentError('topic', 'is already subscribed by this subscriber', topic);
     const sub = new Subscription<T>(topic, options, this.o.clock());
+    sub.trustedKeys = options.trustedKeys ? trustedKeysOf(options.trustedKeys, 'trustedKeys') : this.o.trustedKeys;
     this.subs.set(topic, sub as Subscription<unknown>);
     const budget = setTimeout(() => {
       if (sub.isReady) return;
@@ -690,7 +718,8 @@ export class Subscriber extends EventEmitter {
       minTimeout: retry.minTimeoutMs,
       maxTimeout: retry.maxTimeoutMs,
       randomize: true,
-      shouldRetry: () => !this.closed,
+      // A record's signature is what it is: reading it again cannot help.
+      shouldRetry: ({ error }) => !this.closed && !(error instanceof StepError && error.step === 'signature'),
       onFailedAttempt: ({ error }) => {
         const step = error instanceof StepError ? error.step : 'fetch';
         this.o.metrics.failures.inc({ topic: sub.topic, step, reason: reasonOf(error) });
@@ -719,6 +748,9 @@ export class Subscriber extends EventEmitter {
     const started = performance.now();
     // 0. the whole record, when the poll announced it without its direct bytes
     const record = directOmitted ? await this.wholeRecord(announced) : announced;
+    // 0b. signed by a key this subscriber trusts, before anything is fetched (core/signing.ts)
+    const problem = signatureProblem(record, record.signature, sub.trustedKeys);
+    if (problem) throw new StepError('signature', new SignatureRejectedError(problem));
     // 1. fetch (direct, or the closest region first; the next beside it when it is slow) and 2. verify size and sha256
     const bytes = await fetchPayload(record, this.o.blobStores, this.fetchOptions(sub.topic)).catch((err: unknown) => {
       throw new StepError(err instanceof DataIntegrityError ? 'verify' : 'fetch', err);

@@ -74,6 +74,22 @@ export class TopicDeletedError extends FailedPreconditionError {
   }
 }
 
+/**
+ * A publish to a topic that requires signatures, unsigned or not signed by one of its trusted
+ * keys (core/signing.ts says why): nothing is written. `reason` is the metrics' label.
+ */
+export class SignatureRejectedError extends FailedPreconditionError {
+  readonly field: string;
+  readonly rule: string;
+  readonly reason: 'missing' | 'untrusted-key' | 'bad-signature';
+  constructor(problem: { readonly reason: 'missing' | 'untrusted-key' | 'bad-signature'; readonly field: string; readonly rule: string }) {
+    super(`${problem.field} ${problem.rule}`);
+    this.field = problem.field;
+    this.rule = problem.rule;
+    this.reason = problem.reason;
+  }
+}
+
 export class UnavailableError extends ImprintError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('UNAVAILABLE', message, options);

@@ -5,6 +5,7 @@ export * from './scope.js';
 export * from './validate.js';
 export * from './blob-keys.js';
 export * from './digest.js';
+export * from './signing.js';
 export * from './resolve.js';
 export * from './poll.js';
 export * from './retention.js';

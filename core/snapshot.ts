@@ -6,6 +6,11 @@
  * An encoded snapshot is one header line, then the body:
  *   {"format":"imprint.snapshot.v1","sha256":"<hex of body>","size":<bytes of body>}\n<body JSON>
  * so it carries its own sha256, and a torn or altered object is refused.
+ *
+ * Records carry the publisher's `signature` ({keyId, signature}) and topics their
+ * `trustedKeys` when they have them; both are absent in snapshots written before signing
+ * existed, and such a snapshot still reads (a subscriber with trusted keys then refuses its
+ * unsigned records, as it would the service's).
  */
 import { DataIntegrityError, ImprintError } from './errors.js';
 import { decidePoll, verdictOf, type PollSource } from './poll.js';
@@ -65,7 +70,7 @@ const pinOut = (p: Pin): Wire<Pin> => ({ ...p, version: p.version.toString(), sc
 const pinIn = (p: Wire<Pin>): Pin => ({ ...p, version: BigInt(p.version) });
 const headOut = (h: ScopeHead): Wire<ScopeHead> => ({ ...h, version: h.version.toString(), scope: { ...h.scope } });
 const headIn = (h: Wire<ScopeHead>): ScopeHead => ({ ...h, version: BigInt(h.version) });
-const topicOut = (t: Topic): Wire<Topic> => ({ ...t, latestVersion: t.latestVersion.toString(), retention: { ...t.retention } });
+const topicOut = ({ trustedKeys, ...t }: Topic): Wire<Topic> => ({ ...t, latestVersion: t.latestVersion.toString(), retention: { ...t.retention }, ...(trustedKeys && { trustedKeys: [...trustedKeys] }) });
 const topicIn = (t: Wire<Topic>): Topic => ({ ...t, latestVersion: BigInt(t.latestVersion), retention: t.retention as Retention });
 
 export function encodeSnapshot(s: Snapshot): { bytes: Buffer; sha256: string } {

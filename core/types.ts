@@ -39,6 +39,19 @@ export interface Topic {
    * after its grace period, and only then is the name free again.
    */
   readonly deletedAtMs?: number;
+  /**
+   * The public keys a publish must be signed by (one of them), each the raw 32-byte Ed25519
+   * key in base64 (signing.ts); absent or empty: signatures are not required.
+   */
+  readonly trustedKeys?: readonly string[];
+}
+
+/** A publisher's Ed25519 signature over a version's signed digest (signing.ts). */
+export interface VersionSignature {
+  /** The signing key's id: the first 16 hex digits of the sha256 of its raw public key. */
+  readonly keyId: string;
+  /** The 64-byte signature, base64. */
+  readonly signature: string;
 }
 
 export type BlobKind = 'file' | 's3';
@@ -65,6 +78,8 @@ export interface NewVersion {
    * topic has already recorded makes no new version. Absent or "": no retry protection.
    */
   readonly publishId?: string;
+  /** The publisher's signature; required when the topic has trusted keys. */
+  readonly signature?: VersionSignature;
 }
 
 export interface VersionRecord {
@@ -76,6 +91,8 @@ export interface VersionRecord {
   readonly scopes: readonly Scope[];
   /** sha256 of the immutable fields, written with the record (see digest.ts). */
   readonly digest: string;
+  /** The publisher's signature, when it signed (not in the digest: it verifies on its own). */
+  readonly signature?: VersionSignature;
 }
 
 export interface Pin {

@@ -2,7 +2,8 @@
 import { SNAPSHOT_PREFIX, validateTopicKey } from './blob-keys.js';
 import { InvalidArgumentError } from './errors.js';
 import { uniqueScopes, validateScope } from './scope.js';
-import type { BlobLocation, DataPointer, NewVersion, Retention, Scope } from './types.js';
+import { KEY_ID, SIGNATURE_BYTES } from './signing.js';
+import type { BlobLocation, DataPointer, NewVersion, Retention, Scope, VersionSignature } from './types.js';
 
 /** Direct payloads travel inside the record; anything larger goes to a blob store. */
 export const MAX_DIRECT_BYTES = 1024 * 1024;
@@ -157,6 +158,7 @@ export function validateNewVersion(v: NewVersion): NewVersion {
   const p = validatePointer(v.pointer);
   if (p.kind === 'blob') p.locations.forEach((loc, i) => validateTopicKey(v.topic, loc.key, `pointer.blob.locations[${i}].key`));
   validatePublishId(v.publishId ?? '');
+  if (v.signature) validateSignatureShape(v.signature);
   const scopes = validateScopes(v.scopes);
   return { ...v, scopes: scopes.length === 0 ? [{}] : scopes };
 }
@@ -165,4 +167,12 @@ export function validateNewVersion(v: NewVersion): NewVersion {
 export function parseVersion(text: string, field = 'version'): bigint {
   if (!/^[0-9]{1,20}$/.test(text)) throw new InvalidArgumentError(field, `must be a whole number between 1 and ${MAX_VERSION}`, text);
   return checkRange(BigInt(text), field, 1n, MAX_VERSION);
+}
+
+/** A signature's shape (whether it verifies is signing.ts's signatureProblem): a key id and 64 bytes. */
+export function validateSignatureShape(s: VersionSignature, field = 'signature'): VersionSignature {
+  if (!KEY_ID.test(s.keyId)) throw new InvalidArgumentError(`${field}.key_id`, 'must be 16 lowercase hex digits (the start of the sha256 of the raw public key)', s.keyId);
+  const bytes = Buffer.from(s.signature, 'base64');
+  if (bytes.length !== SIGNATURE_BYTES) throw new InvalidArgumentError(`${field}.signature`, `must be ${SIGNATURE_BYTES} bytes (an Ed25519 signature)`, `${bytes.length} bytes`);
+  return s;
 }

@@ -36,6 +36,7 @@ import {
   type Version,
   type VersionHeld,
   type VersionRecord,
+  type VersionSignature,
 } from '../core/index.js';
 import type { BlobLocation__Output, BlobLocation as WireBlobLocation } from './gen/imprint/v1/BlobLocation.js';
 import type { Change as WireChange, Change__Output } from './gen/imprint/v1/Change.js';
@@ -48,6 +49,7 @@ import type { Scope as WireScope, Scope__Output } from './gen/imprint/v1/Scope.j
 import type { ScopeHead as WireScopeHead, ScopeHead__Output } from './gen/imprint/v1/ScopeHead.js';
 import type { Topic as WireTopic, Topic__Output } from './gen/imprint/v1/Topic.js';
 import type { PublishStatus as WirePublishStatus, PublishStatus__Output } from './gen/imprint/v1/PublishStatus.js';
+import type { Signature as WireSignature, Signature__Output } from './gen/imprint/v1/Signature.js';
 import type { VersionRecord as WireRecord, VersionRecord__Output } from './gen/imprint/v1/VersionRecord.js';
 import type { TopicConsumers as WireTopicConsumers, TopicConsumers__Output } from './gen/imprint/v1/TopicConsumers.js';
 import type { ConsumerMove as WireConsumerMove, ConsumerMove__Output } from './gen/imprint/v1/ConsumerMove.js';
@@ -160,6 +162,24 @@ export function pointerToWire(p: DataPointer): WirePointer {
     : { size: p.size, sha256: p.sha256, blob: { locations: p.locations.map(locationToWire) } };
 }
 
+/** A signature as the wire carries it (bytes) to the domain's (base64); absent when not sent. Its shape is checked by validateNewVersion. */
+export function signatureFromWire(s: Signature__Output | null | undefined): VersionSignature | undefined {
+  return s ? { keyId: s.keyId, signature: s.signature.toString('base64') } : undefined;
+}
+
+export function signatureToWire(s: VersionSignature): WireSignature {
+  return { keyId: s.keyId, signature: Buffer.from(s.signature, 'base64') };
+}
+
+/** Raw public keys (bytes on the wire) as the domain keeps them (base64); checked by the service. */
+export function trustedKeysFromWire(keys: readonly Buffer[]): string[] {
+  return keys.map((k) => k.toString('base64'));
+}
+
+export function trustedKeysToWire(keys: readonly string[] | undefined): Buffer[] {
+  return (keys ?? []).map((k) => Buffer.from(k, 'base64'));
+}
+
 export function recordToWire(r: VersionRecord): WireRecord {
   return {
     topic: r.topic,
@@ -169,6 +189,7 @@ export function recordToWire(r: VersionRecord): WireRecord {
     pointer: pointerToWire(r.pointer),
     scopes: r.scopes.map(scopeToWire),
     digest: r.digest,
+    ...(r.signature && { signature: signatureToWire(r.signature) }),
   };
 }
 
@@ -185,6 +206,7 @@ export function recordWithoutDirectFromWire(r: VersionRecord__Output): VersionRe
 }
 
 function recordOf(r: VersionRecord__Output, directOmitted: boolean): VersionRecord {
+  const signature = signatureFromWire(r.signature);
   return {
     topic: r.topic,
     version: versionFromWire(r.version, 'record.version'),
@@ -193,6 +215,7 @@ function recordOf(r: VersionRecord__Output, directOmitted: boolean): VersionReco
     pointer: pointerOf(r.pointer, 'record.pointer', directOmitted),
     scopes: r.scopes.map(scopeFromWire),
     digest: r.digest,
+    ...(signature && { signature }),
   };
 }
 
@@ -207,6 +230,7 @@ export function topicToWire(t: Topic): WireTopic {
     expectEveryMs: t.expectEveryMs ?? 0,
     maxStalenessMs: t.maxStalenessMs ?? 0,
     deletedAtMs: t.deletedAtMs ?? 0,
+    trustedKeys: trustedKeysToWire(t.trustedKeys),
   };
 }
 
@@ -220,6 +244,7 @@ export function topicFromWire(t: Topic__Output): Topic {
     latestVersion: versionFromWire(t.latestVersion, 'topic.latest_version', true),
     ...contractOf(contractMsFromWire(t.expectEveryMs, 'topic.expect_every_ms'), contractMsFromWire(t.maxStalenessMs, 'topic.max_staleness_ms')),
     ...(Number(t.deletedAtMs) > 0 && { deletedAtMs: Number(t.deletedAtMs) }),
+    ...(t.trustedKeys.length > 0 && { trustedKeys: trustedKeysFromWire(t.trustedKeys) }),
   };
 }
 

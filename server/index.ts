@@ -165,7 +165,9 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const limiter = role.limiter ? new ConcurrencyLimiter(o.limiter) : undefined;
   // Every topic's publish status (ListTopics, imprint_topic_publish_overdue): the table's, else the store's, read at most every 30 s.
   const publishStatus = table ? tablePublishStatus(table, o.clock) : new StorePublishStatus({ store, clock: o.clock });
-  const metrics = registry && consumeMetrics({ registry, publishStatus, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
+  // The all role's polls read the store: its own commits are word for its Watch streams at once.
+  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, publishStatus, ...(role.polls === 'store' && changes && { changes }) });
+  const metrics = registry && consumeMetrics({ registry, publishStatus, publishes: service, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
   if (table) {
     const starting = table.start();
     const first = cassandra && !cassandra.isAvailable ? undefined : await starting;
@@ -174,8 +176,6 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   if (feed) void feed.start();
   holdings?.start();
   // 4. Serve.
-  // The all role's polls read the store: its own commits are word for its Watch streams at once.
-  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, publishStatus, ...(role.polls === 'store' && changes && { changes }) });
   const guarded = role.services.includes('imprint.v1.ConsumerService') && (limiter || metrics);
   let grpcHandle: GrpcServerHandle;
   let metricsServer: MetricsServer | undefined;

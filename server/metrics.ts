@@ -12,6 +12,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SignatureRejectedError } from '../core/index.js';
 import type { ConcurrencyLimiter } from './limiter.js';
 import type { PublishStatusSource } from './publish-status.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -32,6 +33,8 @@ export interface ConsumeMetricsOptions {
   readonly watchers?: Pick<Watchers, 'stats'>;
   /** Every topic's publish status, for imprint_topic_publish_overdue. @default none (not exported) */
   readonly publishStatus?: PublishStatusSource;
+  /** Publishes refused for their signature come from it (the service's counts, by reason). @default none */
+  readonly publishes?: { readonly signatureRejections: Readonly<Record<SignatureRejectedError['reason'], number>> };
   /** Distinct `app` label values at most. @default 200 */
   readonly maxAppLabels?: number;
 }
@@ -200,6 +203,22 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
         const now = poller.integrityFailures;
         this.inc(now - seenIntegrity);
         seenIntegrity = now;
+      },
+    });
+  }
+  if (opts.publishes) {
+    const counts = opts.publishes.signatureRejections;
+    const seen = { ...counts };
+    new Counter({
+      name: 'imprint_publish_signature_rejected_total',
+      help: 'Publishes refused because the topic requires signatures, by reason (missing, untrusted-key, bad-signature); nothing was written',
+      labelNames: ['reason'],
+      registers,
+      collect() {
+        for (const reason of Object.keys(counts) as (keyof typeof counts)[]) {
+          this.inc({ reason }, counts[reason] - seen[reason]);
+          seen[reason] = counts[reason];
+        }
       },
     });
   }

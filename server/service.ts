@@ -29,6 +29,9 @@ import {
   recordProblem,
   scopeKey,
   sha256Hex,
+  signatureProblem,
+  SignatureRejectedError,
+  validateTrustedKeys,
   validateIdentity,
   validateNewVersion,
   validateRetention,
@@ -156,6 +159,8 @@ export class ImprintService {
   private readonly blobCheckTimeoutMs: number;
   private readonly changes: PollChangeHub | undefined;
   readonly publishStatus: PublishStatusSource;
+  /** Publishes refused for their signature, by reason (imprint_publish_signature_rejected_total). */
+  readonly signatureRejections: Record<SignatureRejectedError['reason'], number> = { missing: 0, 'untrusted-key': 0, 'bad-signature': 0 };
   /** Records that failed their consistency check when GetVersion or GetLatestAt read them (tests); polls count theirs in the Poller. */
   integrityFailures = 0;
 
@@ -183,6 +188,7 @@ export class ImprintService {
     validateText(t.description, 'description', MAX_TEXT);
     validateRetention(t.retention);
     validateContract(t);
+    if (t.trustedKeys) validateTrustedKeys(t.trustedKeys);
     const topic = await this.store.createTopic(t, this.now(), actorOf(caller, t.owner)).catch(async (err: unknown) => {
       // A deleted topic holds its name until the janitor purges it: say when that is.
       const deletedAt = err instanceof AlreadyExistsError ? (await this.store.getTopic(t.name))?.deletedAtMs : undefined;
@@ -222,6 +228,7 @@ export class ImprintService {
     if (patch.owner !== undefined) validateText(patch.owner, 'owner', MAX_TEXT);
     if (patch.description !== undefined) validateText(patch.description, 'description', MAX_TEXT);
     if (patch.retention) validateRetention(patch.retention);
+    if (patch.trustedKeys) validateTrustedKeys(patch.trustedKeys);
     if (patch.expectEveryMs !== undefined || patch.maxStalenessMs !== undefined) {
       // Each limit given (0: removes it), then the contract it leaves with the current one.
       validateContract(contractOf(patch.expectEveryMs ?? 0, patch.maxStalenessMs ?? 0));
@@ -247,9 +254,13 @@ export class ImprintService {
     if (p.kind === 'direct' && sha256Hex(p.bytes) !== p.sha256) {
       throw new InvalidArgumentError('pointer.sha256', 'must be the sha256 of the direct bytes', p.sha256);
     }
-    // 2. A blob pointer names objects that exist, with its size (see blob-check.ts).
+    // 2. A topic with trusted keys takes only publishes one of them signed (core/signing.ts).
+    //    (Read before the write: a publish racing an update of the keys is checked against the
+    //    keys as they were when it arrived.)
+    await this.checkSignature(v, caller);
+    // 3. A blob pointer names objects that exist, with its size (see blob-check.ts).
     if (p.kind === 'blob') await checkBlobPointer(v.topic, p, this.blobStores, this.blobCheckTimeoutMs, this.logOf(caller));
-    // 3. Record it (a publish id the topic has recorded answers its version, replayed).
+    // 4. Record it (a publish id the topic has recorded answers its version, replayed).
     const published = await this.store.publish(v, this.now(), actorOf(caller, ''));
     const { record, replayed } = published;
     if (!replayed) this.changes?.notify(record.topic);
@@ -263,6 +274,18 @@ export class ImprintService {
       ...whoFields(caller),
     });
     return published;
+  }
+
+  /** @throws SignatureRejectedError (counted, logged) when the topic's trusted keys refuse the publish's signature. */
+  private async checkSignature(v: NewVersion, caller: Caller): Promise<void> {
+    const topic = await this.store.getTopic(v.topic);
+    // A missing or deleted topic: the store refuses it, with that reason.
+    if (!topic || topic.deletedAtMs !== undefined) return;
+    const problem = signatureProblem(v, v.signature, topic.trustedKeys ?? []);
+    if (!problem) return;
+    this.signatureRejections[problem.reason] += 1;
+    this.logOf(caller).warn('publish refused: signature', { topic: v.topic, reason: problem.reason, ...(v.signature && { keyId: v.signature.keyId }), ...whoFields(caller) });
+    throw new SignatureRejectedError(problem);
   }
 
   async addScopes(topic: string, version: Version, scopes: readonly Scope[], caller: Caller = UNKNOWN_CALLER): Promise<VersionRecord> {

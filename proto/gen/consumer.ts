@@ -27,6 +27,7 @@ import type { PublishStatus as _imprint_v1_PublishStatus, PublishStatus__Output 
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
 import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from './imprint/v1/ScopeHead.js';
+import type { Signature as _imprint_v1_Signature, Signature__Output as _imprint_v1_Signature__Output } from './imprint/v1/Signature.js';
 import type { Topic as _imprint_v1_Topic, Topic__Output as _imprint_v1_Topic__Output } from './imprint/v1/Topic.js';
 import type { TopicCursor as _imprint_v1_TopicCursor, TopicCursor__Output as _imprint_v1_TopicCursor__Output } from './imprint/v1/TopicCursor.js';
 import type { TopicPollResult as _imprint_v1_TopicPollResult, TopicPollResult__Output as _imprint_v1_TopicPollResult__Output } from './imprint/v1/TopicPollResult.js';
@@ -71,6 +72,7 @@ export interface ProtoGrpcType {
       Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
       Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>
       ScopeHead: MessageTypeDefinition<_imprint_v1_ScopeHead, _imprint_v1_ScopeHead__Output>
+      Signature: MessageTypeDefinition<_imprint_v1_Signature, _imprint_v1_Signature__Output>
       Topic: MessageTypeDefinition<_imprint_v1_Topic, _imprint_v1_Topic__Output>
       TopicCursor: MessageTypeDefinition<_imprint_v1_TopicCursor, _imprint_v1_TopicCursor__Output>
       TopicPollResult: MessageTypeDefinition<_imprint_v1_TopicPollResult, _imprint_v1_TopicPollResult__Output>

@@ -21,7 +21,9 @@ import type { PublisherServiceClient as _imprint_v1_PublisherServiceClient, Publ
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
 import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from './imprint/v1/ScopeHead.js';
+import type { Signature as _imprint_v1_Signature, Signature__Output as _imprint_v1_Signature__Output } from './imprint/v1/Signature.js';
 import type { Topic as _imprint_v1_Topic, Topic__Output as _imprint_v1_Topic__Output } from './imprint/v1/Topic.js';
+import type { TrustedKeys as _imprint_v1_TrustedKeys, TrustedKeys__Output as _imprint_v1_TrustedKeys__Output } from './imprint/v1/TrustedKeys.js';
 import type { UpdateTopicRequest as _imprint_v1_UpdateTopicRequest, UpdateTopicRequest__Output as _imprint_v1_UpdateTopicRequest__Output } from './imprint/v1/UpdateTopicRequest.js';
 import type { UpdateTopicResponse as _imprint_v1_UpdateTopicResponse, UpdateTopicResponse__Output as _imprint_v1_UpdateTopicResponse__Output } from './imprint/v1/UpdateTopicResponse.js';
 import type { VersionRecord as _imprint_v1_VersionRecord, VersionRecord__Output as _imprint_v1_VersionRecord__Output } from './imprint/v1/VersionRecord.js';
@@ -55,7 +57,9 @@ export interface ProtoGrpcType {
       Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
       Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>
       ScopeHead: MessageTypeDefinition<_imprint_v1_ScopeHead, _imprint_v1_ScopeHead__Output>
+      Signature: MessageTypeDefinition<_imprint_v1_Signature, _imprint_v1_Signature__Output>
       Topic: MessageTypeDefinition<_imprint_v1_Topic, _imprint_v1_Topic__Output>
+      TrustedKeys: MessageTypeDefinition<_imprint_v1_TrustedKeys, _imprint_v1_TrustedKeys__Output>
       UpdateTopicRequest: MessageTypeDefinition<_imprint_v1_UpdateTopicRequest, _imprint_v1_UpdateTopicRequest__Output>
       UpdateTopicResponse: MessageTypeDefinition<_imprint_v1_UpdateTopicResponse, _imprint_v1_UpdateTopicResponse__Output>
       VersionRecord: MessageTypeDefinition<_imprint_v1_VersionRecord, _imprint_v1_VersionRecord__Output>

@@ -20,6 +20,8 @@ import {
   recordToWire,
   retentionFromWire,
   scopeFromWire,
+  signatureFromWire,
+  trustedKeysFromWire,
   timeMsFromWire,
   topicToWire,
   versionFromWire,
@@ -66,6 +68,7 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
             description: req.description,
             retention: retentionFromWire(req.retention),
             ...contractOf(contractMsFromWire(req.expectEveryMs, 'expect_every_ms'), contractMsFromWire(req.maxStalenessMs, 'max_staleness_ms')),
+            ...(req.trustedKeys.length > 0 && { trustedKeys: trustedKeysFromWire(req.trustedKeys) }),
           },
           callerOf(call, log),
         ),
@@ -81,6 +84,7 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
             ...(req.retention && { retention: retentionFromWire(req.retention) }),
             ...(req._expectEveryMs === 'expectEveryMs' && { expectEveryMs: contractMsFromWire(req.expectEveryMs, 'expect_every_ms') }),
             ...(req._maxStalenessMs === 'maxStalenessMs' && { maxStalenessMs: contractMsFromWire(req.maxStalenessMs, 'max_staleness_ms') }),
+            ...(req.trustedKeys && { trustedKeys: trustedKeysFromWire(req.trustedKeys.keys) }),
           },
           callerOf(call, log),
         ),
@@ -89,7 +93,14 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
     DeleteTopic: unary('DeleteTopic', log, async (req, call) => ({ topic: topicToWire(await svc.deleteTopic(req.name, req.reason, callerOf(call, log))) })),
     Publish: unary('Publish', log, async (req, call) => {
       const { record, replayed } = await svc.publish(
-        { topic: req.topic, metadata: req.metadata, pointer: pointerFromWire(req.pointer), scopes: req.scopes.map(scopeFromWire), publishId: req.publishId },
+        {
+          topic: req.topic,
+          metadata: req.metadata,
+          pointer: pointerFromWire(req.pointer),
+          scopes: req.scopes.map(scopeFromWire),
+          publishId: req.publishId,
+          ...(req.signature && { signature: signatureFromWire(req.signature) }),
+        },
         callerOf(call, log),
       );
       return { record: recordToWire(record), replayed };

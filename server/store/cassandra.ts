@@ -279,16 +279,22 @@ const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
   ['expect_every_ms', 'bigint static'],
   ['max_staleness_ms', 'bigint static'],
   ['deleted_at_ms', 'bigint static'],
+  ['trusted_keys', 'text static'],
+  ['signature_key_id', 'text'],
+  ['signature', 'text'],
 ];
+
+/** A topic's trusted keys as stored: a JSON array of raw keys (base64), null for none. */
+const trustedKeysColumn = (keys: readonly string[] | undefined): string | null => (keys && keys.length > 0 ? JSON.stringify(keys) : null);
 
 /** A staleness contract's limit as a column: null for none. */
 const contractMs = (ms: number | undefined): bigint | null => (ms === undefined ? null : BigInt(ms));
 
 /** CQL text for one keyspace (validated as a plain identifier by config). */
 function cqlFor(ks: string) {
-  const RECORD_COLUMNS = 'topic, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, scopes, scope_added, publish_id';
+  const RECORD_COLUMNS = 'topic, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, scopes, scope_added, publish_id, signature_key_id, signature';
   /** The topic's own columns (statics of its partition): what a topic read selects and a purge deletes. */
-  const TOPIC_STATICS = 'owner, description, keep_versions, keep_days, created_at_ms, latest_version, expect_every_ms, max_staleness_ms, deleted_at_ms';
+  const TOPIC_STATICS = 'owner, description, keep_versions, keep_days, created_at_ms, latest_version, expect_every_ms, max_staleness_ms, deleted_at_ms, trusted_keys';
   const TOPIC_COLUMNS = `topic, ${TOPIC_STATICS}`;
   const RECORD_KEY = `topic = ? AND kind = 'r' AND scope_key = '' AND version = ?`;
   return {
@@ -362,8 +368,8 @@ function cqlFor(ks: string) {
     addColumn: (column: string, type: string) => `ALTER TABLE ${ks}.topics ADD ${column} ${type}`,
     keyspaceReplication: 'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
 
-    createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
-    restoreTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+    createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
+    restoreTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
     topic: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics WHERE topic = ?`,
     allTopics: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics`,
     updateTopic: (sets: readonly string[]) => `UPDATE ${ks}.topics SET ${sets.map((s) => `${s} = ?`).join(', ')} WHERE topic = ? IF EXISTS`,
@@ -373,8 +379,8 @@ function cqlFor(ks: string) {
     purgeKind: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = ?`,
     purgeTopicRow: `DELETE ${TOPIC_STATICS} FROM ${ks}.topics WHERE topic = ? IF deleted_at_ms = ?`,
     purgePins: `DELETE FROM ${ks}.pins WHERE topic = ?`,
-    insertRecord: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, claim, scopes, scope_added, publish_id)
-      VALUES (?, 'r', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    insertRecord: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, claim, scopes, scope_added, publish_id, signature_key_id, signature)
+      VALUES (?, 'r', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     newPublishId: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, id_version, claim, fingerprint) VALUES (?, 'i', ?, 0, ?, ?, ?) IF NOT EXISTS`,
     deletePublishId: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = 'i' AND scope_key = ? AND version = 0`,
     addChange: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, change) VALUES (?, 'c', '', ?, ?)`,
@@ -831,7 +837,7 @@ export class CassandraMetadataStore implements JanitorStore {
   // ---- topics ----
 
   async createTopic(t: NewTopic, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
-    const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs)];
+    const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), trustedKeysColumn(t.trustedKeys)];
     const history = this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: topicDetails(t) }));
     await this.announce('createTopic', t.name, 'create-topic', 0n);
     const rs = await this.conditional('createTopic', [{ query: this.cql.createTopic, params }, history]);
@@ -844,7 +850,7 @@ export class CassandraMetadataStore implements JanitorStore {
       const topic = toTopic(row);
       const mine = topic.owner === t.owner && topic.description === t.description && topic.createdAtMs === nowMs &&
         topic.retention.keepVersions === t.retention.keepVersions && topic.retention.keepDays === t.retention.keepDays &&
-        topic.expectEveryMs === t.expectEveryMs && topic.maxStalenessMs === t.maxStalenessMs;
+        topic.expectEveryMs === t.expectEveryMs && topic.maxStalenessMs === t.maxStalenessMs && trustedKeysColumn(topic.trustedKeys) === trustedKeysColumn(t.trustedKeys);
       if (!mine) throw new AlreadyExistsError(`topic "${t.name}"`);
       await this.confirm('createTopic', t.name, 'create-topic', 0n);
       return topic;
@@ -863,6 +869,8 @@ export class CassandraMetadataStore implements JanitorStore {
     // A contract limit of 0 removes it (null).
     if (patch.expectEveryMs !== undefined) set.push(['expect_every_ms', patch.expectEveryMs === 0 ? null : BigInt(patch.expectEveryMs)]);
     if (patch.maxStalenessMs !== undefined) set.push(['max_staleness_ms', patch.maxStalenessMs === 0 ? null : BigInt(patch.maxStalenessMs)]);
+    // Trusted keys are replaced whole; none ([]) is null.
+    if (patch.trustedKeys !== undefined) set.push(['trusted_keys', trustedKeysColumn(patch.trustedKeys)]);
     const sets = set.map(([c]) => c);
     const params: Params = set.map(([, v]) => v);
     if (sets.length === 0) return this.mustGetTopic(name);
@@ -933,7 +941,7 @@ export class CassandraMetadataStore implements JanitorStore {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       const version: bigint = expected + 1n;
-      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer, scopes: v.scopes, digest: '' };
+      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer, scopes: v.scopes, digest: '', ...(v.signature && { signature: v.signature }) };
       const digested: VersionRecord = { ...record, digest: recordDigest(record) };
       const history = changeDraft('publish', v.topic, nowMs, by, { version, scopes: v.scopes, publishId: v.publishId ?? '' });
       await this.announce('publish', v.topic, 'publish', version).catch((err: unknown) => {
@@ -1058,6 +1066,8 @@ export class CassandraMetadataStore implements JanitorStore {
         Object.fromEntries(scopes.map((s) => [scopeKey(s.scope), JSON.stringify(s.scope)])),
         Object.fromEntries(scopes.map((s) => [scopeKey(s.scope), BigInt(s.addedAtMs)])),
         publishId,
+        r.signature?.keyId ?? null,
+        r.signature?.signature ?? null,
       ],
     };
   }
@@ -1069,7 +1079,7 @@ export class CassandraMetadataStore implements JanitorStore {
     // 1. The topic's partition in one conditional batch: the topic (IF NOT EXISTS) with its
     //    counter at the plan's latest version, the records, their scopes, the heads, the history.
     const stmts: Statement[] = [
-      { query: this.cql.restoreTopic, params: [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(t.createdAtMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), t.latestVersion] },
+      { query: this.cql.restoreTopic, params: [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(t.createdAtMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), trustedKeysColumn(t.trustedKeys), t.latestVersion] },
       this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: { ...topicDetails(t), ...details } })),
     ];
     for (const r of plan.records) {
@@ -1535,6 +1545,7 @@ function toTopic(r: Row): Topic {
   const keepDays = int(r, 'keep_days');
   const expectEveryMs = big(r, 'expect_every_ms');
   const maxStalenessMs = big(r, 'max_staleness_ms');
+  const trustedKeys = parseJson<string[]>(str(r, 'trusted_keys'));
   return {
     name: str(r, 'topic') ?? '',
     owner: str(r, 'owner') ?? '',
@@ -1545,6 +1556,7 @@ function toTopic(r: Row): Topic {
     ...(expectEveryMs !== undefined && { expectEveryMs: Number(expectEveryMs) }),
     ...(maxStalenessMs !== undefined && { maxStalenessMs: Number(maxStalenessMs) }),
     ...(big(r, 'deleted_at_ms') !== undefined && { deletedAtMs: Number(big(r, 'deleted_at_ms')) }),
+    ...(trustedKeys && { trustedKeys }),
   };
 }
 
@@ -1561,6 +1573,7 @@ function toRecord(r: Row): VersionRecord {
       ? { kind: 'direct', size, sha256, bytes: Buffer.isBuffer(direct) ? direct : Buffer.alloc(0) }
       : { kind: 'blob', size, sha256, locations: toLocations(col(r, 'locations')) };
   const scopeJson = asStringMap(col(r, 'scopes'));
+  const [keyId, signature] = [str(r, 'signature_key_id'), str(r, 'signature')];
   const added = col(r, 'scope_added');
   const addedAt = (k: string): bigint => {
     const v: unknown = added && typeof added === 'object' ? (added as Record<string, unknown>)[k] : undefined;
@@ -1584,6 +1597,7 @@ function toRecord(r: Row): VersionRecord {
     pointer,
     scopes,
     digest: str(r, 'digest') ?? '',
+    ...(keyId !== undefined && signature !== undefined && { signature: { keyId, signature } }),
   };
 }
 

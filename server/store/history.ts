@@ -4,7 +4,7 @@
  * that orders it within the topic (`seq`). One codec, so the two stores read and write the same
  * thing.
  */
-import type { Actor, Change, ChangeKind, Retention, Scope, Version } from '../../core/index.js';
+import { keyIdOf, type Actor, type Change, type ChangeKind, type Retention, type Scope, type Version } from '../../core/index.js';
 
 /** A change before the store gives it its place in the history. */
 export type ChangeDraft = Omit<Change, 'seq'>;
@@ -36,7 +36,14 @@ export function changeDraft(
  * The fields a topic change sets, as history details ("" for a retention limit removed, or a
  * contract limit a patch set to 0). A new topic records the contract limits it has.
  */
-export function topicDetails(t: { readonly owner?: string; readonly description?: string; readonly retention?: Retention; readonly expectEveryMs?: number; readonly maxStalenessMs?: number }): Record<string, string> {
+export function topicDetails(t: {
+  readonly owner?: string;
+  readonly description?: string;
+  readonly retention?: Retention;
+  readonly expectEveryMs?: number;
+  readonly maxStalenessMs?: number;
+  readonly trustedKeys?: readonly string[];
+}): Record<string, string> {
   const limit = (ms: number) => (ms === 0 ? '' : ms.toString());
   return {
     ...(t.owner !== undefined && { owner: t.owner }),
@@ -44,6 +51,8 @@ export function topicDetails(t: { readonly owner?: string; readonly description?
     ...(t.retention && { keep_versions: t.retention.keepVersions?.toString() ?? '', keep_days: t.retention.keepDays?.toString() ?? '' }),
     ...(t.expectEveryMs !== undefined && { expect_every_ms: limit(t.expectEveryMs) }),
     ...(t.maxStalenessMs !== undefined && { max_staleness_ms: limit(t.maxStalenessMs) }),
+    // The keys by their ids, comma-separated ("" when none are required any more).
+    ...(t.trustedKeys !== undefined && { trusted_keys: t.trustedKeys.map((k) => keyIdOf(k)).join(',') }),
   };
 }
 

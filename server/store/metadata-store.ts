@@ -36,15 +36,18 @@ export interface NewTopic extends StalenessContract {
   readonly owner: string;
   readonly description: string;
   readonly retention: Retention;
+  /** Raw Ed25519 public keys (base64) a publish must be signed by; absent or empty: none required. */
+  readonly trustedKeys?: readonly string[];
 }
 
-/** The fields to change; an expectEveryMs or maxStalenessMs of 0 removes that limit. */
+/** The fields to change; an expectEveryMs or maxStalenessMs of 0 removes that limit; trustedKeys replaces them ([]: none required). */
 export interface TopicPatch {
   readonly owner?: string;
   readonly description?: string;
   readonly retention?: Retention;
   readonly expectEveryMs?: number;
   readonly maxStalenessMs?: number;
+  readonly trustedKeys?: readonly string[];
 }
 
 /** What a poll needs to decide, read in one go. */

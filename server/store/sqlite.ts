@@ -63,7 +63,8 @@ CREATE TABLE IF NOT EXISTS topics (
   latest_version INTEGER NOT NULL DEFAULT 0,
   expect_every_ms INTEGER,
   max_staleness_ms INTEGER,
-  deleted_at_ms INTEGER
+  deleted_at_ms INTEGER,
+  trusted_keys TEXT
 ) STRICT;
 CREATE TABLE IF NOT EXISTS versions (
   topic TEXT NOT NULL,
@@ -77,6 +78,8 @@ CREATE TABLE IF NOT EXISTS versions (
   digest TEXT NOT NULL,
   publish_id TEXT,
   fingerprint TEXT,
+  signature_key_id TEXT,
+  signature TEXT,
   PRIMARY KEY (topic, version)
 ) STRICT, WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS version_scopes (
@@ -141,6 +144,9 @@ const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] 
   { table: 'topics', column: 'expect_every_ms', type: 'INTEGER' },
   { table: 'topics', column: 'max_staleness_ms', type: 'INTEGER' },
   { table: 'topics', column: 'deleted_at_ms', type: 'INTEGER' },
+  { table: 'topics', column: 'trusted_keys', type: 'TEXT' },
+  { table: 'versions', column: 'signature_key_id', type: 'TEXT' },
+  { table: 'versions', column: 'signature', type: 'TEXT' },
 ];
 
 /** Indexes over added columns: created after the columns are there. */
@@ -173,6 +179,8 @@ interface TopicRow {
   expect_every_ms: bigint | null;
   max_staleness_ms: bigint | null;
   deleted_at_ms: bigint | null;
+  /** JSON array of raw public keys (base64); NULL: none required. */
+  trusted_keys: string | null;
 }
 
 interface VersionRow {
@@ -187,6 +195,8 @@ interface VersionRow {
   digest: string;
   publish_id: string | null;
   fingerprint: string | null;
+  signature_key_id: string | null;
+  signature: string | null;
 }
 
 interface ScopeRow {
@@ -257,8 +267,8 @@ export class SqliteMetadataStore implements JanitorStore {
       .transaction((): Topic => {
         try {
           this
-            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null);
+            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null, trustedKeysColumn(t.trustedKeys));
         } catch (err) {
           if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
           throw err;
@@ -278,7 +288,7 @@ export class SqliteMetadataStore implements JanitorStore {
         // A contract limit: the patch's (0 removes it), else the current one.
         const limit = (given: number | undefined, now: number | undefined) => (given === undefined ? (now ?? null) : given || null);
         this
-          .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ?, expect_every_ms = ?, max_staleness_ms = ? WHERE name = ?')
+          .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ?, expect_every_ms = ?, max_staleness_ms = ?, trusted_keys = ? WHERE name = ?')
           .run(
             patch.owner ?? current.owner,
             patch.description ?? current.description,
@@ -286,6 +296,7 @@ export class SqliteMetadataStore implements JanitorStore {
             r.keepDays ?? null,
             limit(patch.expectEveryMs, current.expectEveryMs),
             limit(patch.maxStalenessMs, current.maxStalenessMs),
+            trustedKeysColumn(patch.trustedKeys ?? current.trustedKeys),
             name,
           );
         this.addHistory(changeDraft('update-topic', name, nowMs, by, { details: topicDetails(patch) }));
@@ -341,7 +352,7 @@ export class SqliteMetadataStore implements JanitorStore {
       const version = row.latest_version;
       // 3. Write the record with its digest and publish id.
       const digest = recordDigest({ topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p });
-      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes: v.scopes, digest };
+      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes: v.scopes, digest, ...(v.signature && { signature: v.signature }) };
       this.insertRecord(record, publishId === '' ? null : publishId, fingerprint);
       // 4. Attach its scopes, 5. and say so in the history.
       this.insertScopes(v.topic, version, v.scopes, nowMs);
@@ -416,8 +427,8 @@ export class SqliteMetadataStore implements JanitorStore {
         // 1. The topic, its counter at the plan's latest version; refused when it exists.
         try {
           this
-            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, t.createdAtMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null, t.latestVersion);
+            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version, trusted_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, t.createdAtMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null, t.latestVersion, trustedKeysColumn(t.trustedKeys));
         } catch (err) {
           if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
           throw err;
@@ -554,7 +565,7 @@ export class SqliteMetadataStore implements JanitorStore {
   private insertRecord(r: VersionRecord, publishId: string | null, fingerprint: string | null): void {
     const p = r.pointer;
     this
-      .stmt('INSERT INTO versions (topic, version, published_at_ms, metadata, size, sha256, direct, locations, digest, publish_id, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .stmt('INSERT INTO versions (topic, version, published_at_ms, metadata, size, sha256, direct, locations, digest, publish_id, fingerprint, signature_key_id, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(
         r.topic,
         r.version,
@@ -567,6 +578,8 @@ export class SqliteMetadataStore implements JanitorStore {
         r.digest,
         publishId,
         fingerprint,
+        r.signature?.keyId ?? null,
+        r.signature?.signature ?? null,
       );
   }
 
@@ -619,6 +632,7 @@ export class SqliteMetadataStore implements JanitorStore {
       pointer,
       scopes,
       digest: row.digest,
+      ...(row.signature_key_id !== null && row.signature !== null && { signature: { keyId: row.signature_key_id, signature: row.signature } }),
     };
   }
 
@@ -678,7 +692,13 @@ function toTopic(r: TopicRow): Topic {
     ...(r.expect_every_ms !== null && { expectEveryMs: Number(r.expect_every_ms) }),
     ...(r.max_staleness_ms !== null && { maxStalenessMs: Number(r.max_staleness_ms) }),
     ...(r.deleted_at_ms !== null && { deletedAtMs: Number(r.deleted_at_ms) }),
+    ...(r.trusted_keys !== null && { trustedKeys: JSON.parse(r.trusted_keys) as string[] }),
   };
+}
+
+/** A topic's trusted keys as stored: a JSON array, NULL for none. */
+function trustedKeysColumn(keys: readonly string[] | undefined): string | null {
+  return keys && keys.length > 0 ? JSON.stringify(keys) : null;
 }
 
 function toPin(r: PinRow): Pin {

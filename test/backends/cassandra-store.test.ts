@@ -415,6 +415,25 @@ describe('Cassandra store: schema', () => {
     await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
   }, 120_000);
 
+  it('adds the signing columns to a keyspace created before them: its topics and records have none, and take them', async () => {
+    const ks = `imprint_old_${randomUUID().slice(0, 8)}`;
+    const before = await openStore({ keyspace: ks });
+    const topic = await newTopic(before, 'old');
+    const { record } = await before.publish(version(topic, 1), 1);
+    // As the release before signed versions created the table.
+    for (const column of ['trusted_keys', 'signature_key_id', 'signature']) await raw.execute(`ALTER TABLE ${ks}.topics DROP ${column}`);
+    const s = await openStore({ keyspace: ks });
+    const old = await s.getTopic(topic);
+    expect(old && 'trustedKeys' in old).toBe(false);
+    expect(await s.getVersion(topic, 1n)).toEqual(record);
+    const key = Buffer.alloc(32, 3).toString('base64');
+    expect(await s.updateTopic(topic, { trustedKeys: [key] }, 2)).toMatchObject({ trustedKeys: [key] });
+    const signature = { keyId: '0123456789abcdef', signature: Buffer.alloc(64, 1).toString('base64') };
+    expect((await s.publish(version(topic, 2, { signature }), 3)).record.signature).toEqual(signature);
+    expect((await s.getVersion(topic, 2n))?.signature).toEqual(signature);
+    await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
+  }, 120_000);
+
   it('checks its options: keyspace, replication, contact points, local data center', () => {
     expect(() => options({ keyspace: 'bad-name; DROP' })).toThrow(InvalidArgumentError);
     expect(() => options({ replication: '{"class":"SimpleStrategy","replication_factor":"1\'}"}' })).toThrow(/cassandra.replication/);

@@ -8,6 +8,7 @@ import {
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
+  keyIdOf,
   PublishIdConflictError,
   planRestore,
   recordDigest,
@@ -129,6 +130,40 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
         { max_staleness_ms: '10800000' },
         { owner: 'team', description: '', keep_versions: '', keep_days: '', expect_every_ms: '3600000', max_staleness_ms: '7200000' },
       ]);
+    });
+
+    it('keeps a topic\'s trusted keys and each record\'s signature: created with, replaced, removed ([]), in the history, poll state and restore', async () => {
+      const [k1, k2] = [Buffer.alloc(32, 1).toString('base64'), Buffer.alloc(32, 2).toString('base64')];
+      const name = `${topic}-signed`;
+      expect(await store.createTopic({ name, owner: 'team', description: '', retention: {}, trustedKeys: [k1] }, 1_000)).toMatchObject({ trustedKeys: [k1] });
+      expect(await store.getTopic(name)).toMatchObject({ trustedKeys: [k1] });
+      expect((await store.listTopics()).find((t) => t.name === name)).toMatchObject({ trustedKeys: [k1] });
+      // Other fields leave them; a patch replaces them; [] removes them (the field goes).
+      expect(await store.updateTopic(name, { owner: 'other' }, 2_000)).toMatchObject({ trustedKeys: [k1] });
+      expect(await store.updateTopic(name, { trustedKeys: [k2, k1] }, 3_000)).toMatchObject({ trustedKeys: [k2, k1] });
+      expect((await store.pollState(name))?.topic).toMatchObject({ trustedKeys: [k2, k1] });
+      // A signed record reads back with its signature; an unsigned one has none.
+      const signature = { keyId: keyIdOf(k2), signature: Buffer.alloc(64, 7).toString('base64') };
+      const { record: signed } = await store.publish(newVersion(name, { signature }), 3_500);
+      expect(signed.signature).toEqual(signature);
+      expect(await store.getVersion(name, signed.version)).toEqual(signed);
+      expect((await store.listVersions(name, { limit: 10 }))[0]).toEqual(signed);
+      const cleared = await store.updateTopic(name, { trustedKeys: [] }, 4_000);
+      expect(cleared.trustedKeys).toBeUndefined();
+      const { record: plain } = await store.publish(newVersion(name), 4_500);
+      expect(await store.getVersion(name, plain.version)).toEqual(plain);
+      expect('signature' in plain).toBe(false);
+      const plainTopic = await store.getTopic(topic);
+      expect(plainTopic && 'trustedKeys' in plainTopic).toBe(false);
+      // The history names the keys by id ("" when none are required any more).
+      const details = (await store.listHistory(name, { limit: 10 })).filter((e) => e.kind !== 'publish').map((e) => e.details['trusted_keys']);
+      expect(details).toEqual(['', `${keyIdOf(k2)},${keyIdOf(k1)}`, undefined, keyIdOf(k1)]);
+      // A restore writes them back as the snapshot had them.
+      const r = { topic: `${name}-r`, version: 1n, publishedAtMs: 100, metadata: {}, pointer: direct('x'), scopes: [{}], digest: '', signature };
+      const record = { ...r, digest: recordDigest(r) };
+      const snap: SnapshotTopic = { topic: { name: `${name}-r`, owner: 'o', description: '', retention: {}, createdAtMs: 50, latestVersion: 1n, trustedKeys: [k2] }, heads: [{ scope: {}, version: 1n, sinceMs: 100 }], pins: [], records: [record] };
+      expect(await store.restoreTopic(planRestore(snap), { key: 'k', writtenAtMs: 1 }, 5_000, ops)).toMatchObject({ trustedKeys: [k2] });
+      expect((await store.getVersion(`${name}-r`, 1n))?.signature).toEqual(signature);
     });
 
     it('refuses a second topic of the same name and updates of unknown ones', async () => {

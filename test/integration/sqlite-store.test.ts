@@ -78,6 +78,24 @@ describe('SQLite store on disk', () => {
     await b.close();
   });
 
+  it('adds the signing columns to a database written before them: its topics and records have none, and take them', async () => {
+    const file = path.join(tempDir(), 'imprint.db');
+    const a = SqliteMetadataStore.open({ file });
+    await a.createTopic({ name: 'm', owner: 'o', description: '', retention: {} }, 1);
+    const pointer = directPointer('x');
+    const { record } = await a.publish({ topic: 'm', metadata: {}, pointer, scopes: [{}] }, 2);
+    a.database.exec('ALTER TABLE topics DROP COLUMN trusted_keys; ALTER TABLE versions DROP COLUMN signature_key_id; ALTER TABLE versions DROP COLUMN signature');
+    await a.close();
+    const b = SqliteMetadataStore.open({ file });
+    expect(await b.getTopic('m')).toEqual({ name: 'm', owner: 'o', description: '', retention: {}, createdAtMs: 1, latestVersion: 1n });
+    expect(await b.getVersion('m', 1n)).toEqual(record);
+    const key = Buffer.alloc(32, 3).toString('base64');
+    expect(await b.updateTopic('m', { trustedKeys: [key] }, 3)).toMatchObject({ trustedKeys: [key] });
+    const signature = { keyId: '0123456789abcdef', signature: Buffer.alloc(64, 1).toString('base64') };
+    expect((await b.publish({ topic: 'm', metadata: {}, pointer, scopes: [{}], signature }, 4)).record.signature).toEqual(signature);
+    await b.close();
+  });
+
   it('change feed: each committed change exactly once, in commit order, across topics and pages; nothing else', async () => {
     const store = SqliteMetadataStore.open({ file: path.join(tempDir(), 'imprint.db') });
     const head = await store.feedHead();

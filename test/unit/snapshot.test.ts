@@ -30,6 +30,17 @@ describe('fallback snapshot encoding', () => {
     expect(decodeSnapshot(bytes)).toEqual(snapshot);
   });
 
+  it('carries records\' signatures and topics\' trusted keys; a snapshot written before them reads with neither', () => {
+    const t = snapshot.topics[0]!;
+    const signature = { keyId: '0123456789abcdef', signature: Buffer.alloc(64, 9).toString('base64') };
+    const signed: Snapshot = { ...snapshot, topics: [{ ...t, topic: { ...t.topic, trustedKeys: [Buffer.alloc(32, 1).toString('base64')] }, records: t.records.map((r) => ({ ...r, signature })) }] };
+    expect(decodeSnapshot(encodeSnapshot(signed).bytes)).toEqual(signed);
+    // As the janitor wrote it before signing: no such fields at all.
+    const old = decodeSnapshot(encodeSnapshot(snapshot).bytes);
+    expect('trustedKeys' in old.topics[0]!.topic).toBe(false);
+    expect(old.topics[0]!.records.some((r) => 'signature' in r)).toBe(false);
+  });
+
   it.each([
     ['one byte of the body changed', (b: Buffer) => Buffer.concat([b.subarray(0, b.length - 5), Buffer.from('X'), b.subarray(b.length - 4)])],
     ['the body cut short', (b: Buffer) => b.subarray(0, b.length - 10)],

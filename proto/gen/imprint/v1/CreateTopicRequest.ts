@@ -10,6 +10,7 @@ export interface CreateTopicRequest {
   'retention'?: (_imprint_v1_Retention | null);
   'expectEveryMs'?: (number | string | Long);
   'maxStalenessMs'?: (number | string | Long);
+  'trustedKeys'?: (Buffer | Uint8Array | string)[];
 }
 
 export interface CreateTopicRequest__Output {
@@ -19,4 +20,5 @@ export interface CreateTopicRequest__Output {
   'retention': (_imprint_v1_Retention__Output | null);
   'expectEveryMs': (string);
   'maxStalenessMs': (string);
+  'trustedKeys': (Buffer)[];
 }

@@ -2,6 +2,7 @@
 
 import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from '../../imprint/v1/DataPointer.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from '../../imprint/v1/Scope.js';
+import type { Signature as _imprint_v1_Signature, Signature__Output as _imprint_v1_Signature__Output } from '../../imprint/v1/Signature.js';
 
 export interface PublishRequest {
   'topic'?: (string);
@@ -9,6 +10,7 @@ export interface PublishRequest {
   'pointer'?: (_imprint_v1_DataPointer | null);
   'scopes'?: (_imprint_v1_Scope)[];
   'publishId'?: (string);
+  'signature'?: (_imprint_v1_Signature | null);
 }
 
 export interface PublishRequest__Output {
@@ -17,4 +19,5 @@ export interface PublishRequest__Output {
   'pointer': (_imprint_v1_DataPointer__Output | null);
   'scopes': (_imprint_v1_Scope__Output)[];
   'publishId': (string);
+  'signature': (_imprint_v1_Signature__Output | null);
 }

@@ -13,6 +13,7 @@ export interface Topic {
   'expectEveryMs'?: (number | string | Long);
   'maxStalenessMs'?: (number | string | Long);
   'deletedAtMs'?: (number | string | Long);
+  'trustedKeys'?: (Buffer | Uint8Array | string)[];
 }
 
 export interface Topic__Output {
@@ -25,4 +26,5 @@ export interface Topic__Output {
   'expectEveryMs': (string);
   'maxStalenessMs': (string);
   'deletedAtMs': (string);
+  'trustedKeys': (Buffer)[];
 }

@@ -1,6 +1,7 @@
 // Original file: imprint/v1/publisher.proto
 
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from '../../imprint/v1/Retention.js';
+import type { TrustedKeys as _imprint_v1_TrustedKeys, TrustedKeys__Output as _imprint_v1_TrustedKeys__Output } from '../../imprint/v1/TrustedKeys.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface UpdateTopicRequest {
@@ -10,6 +11,7 @@ export interface UpdateTopicRequest {
   'retention'?: (_imprint_v1_Retention | null);
   'expectEveryMs'?: (number | string | Long);
   'maxStalenessMs'?: (number | string | Long);
+  'trustedKeys'?: (_imprint_v1_TrustedKeys | null);
   '_owner'?: "owner";
   '_description'?: "description";
   '_expectEveryMs'?: "expectEveryMs";
@@ -23,6 +25,7 @@ export interface UpdateTopicRequest__Output {
   'retention': (_imprint_v1_Retention__Output | null);
   'expectEveryMs'?: (string);
   'maxStalenessMs'?: (string);
+  'trustedKeys': (_imprint_v1_TrustedKeys__Output | null);
   '_owner'?: "owner";
   '_description'?: "description";
   '_expectEveryMs'?: "expectEveryMs";

@@ -2,6 +2,7 @@
 
 import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from '../../imprint/v1/DataPointer.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from '../../imprint/v1/Scope.js';
+import type { Signature as _imprint_v1_Signature, Signature__Output as _imprint_v1_Signature__Output } from '../../imprint/v1/Signature.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface VersionRecord {
@@ -12,6 +13,7 @@ export interface VersionRecord {
   'pointer'?: (_imprint_v1_DataPointer | null);
   'scopes'?: (_imprint_v1_Scope)[];
   'digest'?: (string);
+  'signature'?: (_imprint_v1_Signature | null);
 }
 
 export interface VersionRecord__Output {
@@ -22,4 +24,5 @@ export interface VersionRecord__Output {
   'pointer': (_imprint_v1_DataPointer__Output | null);
   'scopes': (_imprint_v1_Scope__Output)[];
   'digest': (string);
+  'signature': (_imprint_v1_Signature__Output | null);
 }
