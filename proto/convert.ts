@@ -334,6 +334,8 @@ const CHANGE_KIND_TO_WIRE: Record<ChangeKind, ChangeKind__Output> = {
   pin: 'CHANGE_KIND_PIN',
   unpin: 'CHANGE_KIND_UNPIN',
   'delete-topic': 'CHANGE_KIND_DELETE_TOPIC',
+  grant: 'CHANGE_KIND_GRANT',
+  revoke: 'CHANGE_KIND_REVOKE',
 };
 const CHANGE_KIND_FROM_WIRE = new Map(Object.entries(CHANGE_KIND_TO_WIRE).map(([k, w]) => [w, k as ChangeKind]));
 

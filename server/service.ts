@@ -451,8 +451,8 @@ export class ImprintService {
     if (!state) {
       const topic = await this.store.getTopic(name);
       if (!topic) throw new NotFoundError(`topic "${name}"`);
-      const [heads, pins] = await Promise.all([this.store.scopeHeads(name), this.store.listPins(name)]);
-      state = { topic, heads, pins };
+      const [heads, pins, grants] = await Promise.all([this.store.scopeHeads(name), this.store.listPins(name), this.store.listGrants(name)]);
+      state = { topic, heads, pins, grants };
     }
     const query: ConsumersQuery = {
       sinceMs: q.sinceMs || this.now() - CONSUMERS_WINDOW_MS,

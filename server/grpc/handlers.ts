@@ -107,10 +107,10 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
 export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptions = {}): Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll'> {
   const { maxTopics, maxResponseBytes } = batchPollWithDefaults(limits);
   return {
-    Poll: unary('Poll', log, async (req) => {
+    Poll: unary('Poll', log, async (req, call) => {
       const identity = identityFromWire(req.identity);
       const lastSeen = versionFromWire(req.lastSeenVersion, 'last_seen_version', true);
-      const polled = poller.poll(req.topic, identity, lastSeen);
+      const polled = poller.poll(req.topic, identity, lastSeen, principalOf(call));
       const answer = polled instanceof Promise ? await polled : polled;
       return { update: toUpdate(answer), maxStalenessMs: answer.maxStalenessMs ?? 0 };
     }),
@@ -118,12 +118,15 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
       // 1. The request, checked whole before any work.
       const { identity, cursors } = batchPollFromWire(req, maxTopics);
       const rlog = requestLog(call, log);
-      // 2. Each topic's answer: at once where the Poller gives it from memory, else all awaited together.
+      const principal = principalOf(call);
+      // 2. Each topic's answer (PERMISSION_DENIED for a topic the principal may not consume, like
+      //    NOT_FOUND for one that does not exist): at once where the Poller gives it from memory,
+      //    else all awaited together.
       const results: TopicPollResult[] = new Array(cursors.length);
       let later: Promise<void>[] | undefined;
       cursors.forEach(({ topic, lastSeen }, i) => {
         try {
-          const answer = poller.poll(topic, identity, lastSeen);
+          const answer = poller.poll(topic, identity, lastSeen, principal);
           if (!(answer instanceof Promise)) {
             results[i] = answeredResult(topic, answer);
             return;
