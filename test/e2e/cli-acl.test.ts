@@ -45,7 +45,7 @@ describe('imprint acl', { timeout: 120_000 }, () => {
     const before = await t.server.store.listGrants('acl-cli');
     const role = await cli('acl', 'grant', 'acl-cli', 'admin', 'bob');
     expect(role.code).toBe(2);
-    expect(role.stderr).toContain('ROLE must be one of owner, publisher, operator, consumer');
+    expect(role.stderr).toContain('ROLE must be one of owner, publisher, operator, consumer (got "admin")');
     const who = await cli('acl', 'grant', 'acl-cli', 'consumer', 'a b');
     expect(who.code).toBe(2);
     expect(who.stderr).toContain('WHO must not contain spaces or control characters');

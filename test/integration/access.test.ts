@@ -10,53 +10,11 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UnauthenticatedError, type AccessAction } from '../../core/index.js';
+import type { AccessAction } from '../../core/index.js';
 import { silentLogger } from '../../log/index.js';
-import { loadImprintProto } from '../../proto/loader.js';
-import { SqliteMetadataStore, startImprintServer, type Authenticate, type ImprintServer } from '../../server/index.js';
+import { SqliteMetadataStore, startImprintServer, type ImprintServer } from '../../server/index.js';
+import { authenticate, caller, clientsFor, type Service, type Unary } from '../access-calls.js';
 import { MemoryAuditSink, directPointer, tempDir, until } from '../helpers.js';
-
-type Unary = (req: object, md: grpc.Metadata, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => grpc.ClientUnaryCall;
-type Service = 'PublisherService' | 'ConsumerService' | 'OperatorService';
-interface Answer {
-  code: grpc.status;
-  details: string;
-  res: Record<string, unknown>;
-}
-
-/** Bearer "NAME" or "NAME@G1,G2": that principal (in those groups). */
-const authenticate: Authenticate = (call) => {
-  const token = String(call.metadata.get('authorization')[0] ?? '').replace(/^Bearer /, '');
-  if (!token) throw new UnauthenticatedError('no bearer token');
-  const [name = '', groups = ''] = token.split('@');
-  return { name, groups: groups ? groups.split(',') : [], apps: '*', via: 'jwt' };
-};
-
-function clientsFor(port: number): Record<Service, Record<string, Unary>> {
-  const v1 = loadImprintProto().proto.imprint.v1;
-  const creds = grpc.credentials.createInsecure();
-  const address = `127.0.0.1:${port}`;
-  return {
-    PublisherService: new v1.PublisherService(address, creds) as unknown as Record<string, Unary>,
-    ConsumerService: new v1.ConsumerService(address, creds) as unknown as Record<string, Unary>,
-    OperatorService: new v1.OperatorService(address, creds) as unknown as Record<string, Unary>,
-  };
-}
-
-function caller(clients: Record<Service, Record<string, Unary>>) {
-  return (service: Service, method: string, request: object, who?: string): Promise<Answer> => {
-    const md = new grpc.Metadata();
-    if (who) md.set('authorization', `Bearer ${who}`);
-    return new Promise((resolve) => {
-      const client = clients[service];
-      const fn = client[method];
-      if (!fn) throw new Error(`no method ${method}`);
-      fn.call(client, request, md, { deadline: Date.now() + 30_000 }, (err, res) =>
-        resolve({ code: err ? err.code : grpc.status.OK, details: err?.details ?? '', res: (res ?? {}) as Record<string, unknown> }),
-      );
-    });
-  };
-}
 
 const payload = directPointer('model');
 const wirePointer = { size: payload.size, sha256: payload.sha256, direct: Buffer.from('model') };
