@@ -105,7 +105,11 @@ export function isAdmin(who: AccessSubject, policy: ResolvedAccessPolicy): boole
 export function granteeMatches(grantee: Grantee, who: AccessSubject): boolean {
   if (grantee === EVERYONE) return true;
   // group:NAME names a group only, never a principal that happens to be called so.
-  if (grantee.startsWith(GROUP_PREFIX)) return who.groups.includes(grantee.slice(GROUP_PREFIX.length));
+  if (grantee.startsWith(GROUP_PREFIX)) {
+    // Compared in place (no slice: a poll's decision allocates nothing).
+    for (const g of who.groups) if (grantee.length === GROUP_PREFIX.length + g.length && grantee.startsWith(g, GROUP_PREFIX.length)) return true;
+    return false;
+  }
   return grantee === who.name;
 }
 

@@ -116,10 +116,11 @@ export interface ServerOptions {
   readonly authenticate?: Authenticate;
   /**
    * Per-topic access control for calls with a principal (core/access.ts): admins, the grants
-   * of new topics, who may create topics. @default no admins; new topics: everyone consumes,
-   * owners publish; any principal creates topics
+   * of new topics, who may create topics. 'off': principals are authenticated and recorded but
+   * nothing is checked (a migration step; the bench's baseline). @default no admins; new
+   * topics: everyone consumes, owners publish; any principal creates topics
    */
-  readonly access?: AccessPolicy;
+  readonly access?: AccessPolicy | 'off';
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
@@ -232,7 +233,7 @@ export interface ResolvedServerOptions {
   readonly replica?: string;
   readonly drainMs: number;
   readonly authenticate?: Authenticate;
-  readonly access: AccessPolicy;
+  readonly access: AccessPolicy | 'off';
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -301,7 +302,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   }
   const blobDir = path.join(dataDir, 'blobs');
   const access = o.access ?? {};
-  accessPolicy(access, 'admin'); // checked here, resolved by the server
+  if (access !== 'off') accessPolicy(access, 'admin'); // checked here, resolved by the server
   const watch = watchWithDefaults(o.watch);
   const holdings = holdingsWithDefaults(o.holdings);
   if (watch.auditIntervalMs >= holdings.quietMs) {

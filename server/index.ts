@@ -162,7 +162,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   // What the audit hears of polls: each node's holding, told to the sink only when it changes.
   const holdings = role.polls === 'refused' ? undefined : new Holdings({ sink: audit, ...o.holdings, ...(o.replica !== undefined && { replica: o.replica }), clock: o.clock, log, ...(registry && { registry }) });
   // Who may do what to each topic (calls with a principal): the service's calls and the Poller's polls decide with it.
-  const access = new AccessControl({ policy: o.access, log, clock: o.clock, ...(registry && { registry }) });
+  const access = new AccessControl({ ...(o.access === 'off' ? { enforce: false } : { policy: o.access }), log, clock: o.clock, ...(registry && { registry }) });
   const poller = holdings && new Poller({ source: table ?? new StorePollSource(store), observer: holdings, log, access });
   const watchers = poller && changes && new Watchers({ poller, changes, options: o.watch, clock: o.clock });
   const limiter = role.limiter ? new ConcurrencyLimiter(o.limiter) : undefined;

@@ -28,6 +28,8 @@ export interface AccessControlOptions {
   readonly denialLogEveryMs?: number;
   /** (principal, action, topic) keys remembered for that at most; beyond, all are forgotten at once. @default 10000 */
   readonly denialLogKeys?: number;
+  /** False: nothing is checked (principals are still recorded and new topics still get their grants). @default true */
+  readonly enforce?: boolean;
 }
 
 interface DenialLine {
@@ -45,6 +47,7 @@ export class AccessControl {
   private readonly logEveryMs: number;
   private readonly logKeys: number;
   private readonly lines = new Map<string, DenialLine>();
+  private readonly enforce: boolean;
 
   constructor(o: AccessControlOptions = {}) {
     this.policy = accessPolicy(o.policy);
@@ -52,6 +55,7 @@ export class AccessControl {
     this.clock = o.clock ?? Date.now;
     this.logEveryMs = o.denialLogEveryMs ?? 60_000;
     this.logKeys = o.denialLogKeys ?? 10_000;
+    this.enforce = o.enforce ?? true;
     if (o.registry) {
       this.counter = new Counter({
         name: 'imprint_permission_denied_total',
@@ -68,7 +72,7 @@ export class AccessControl {
    * whose grants are `grants`. No principal: allowed (a server without authentication).
    */
   check(principal: Principal | undefined, action: AccessAction, topic: string, grants: readonly Grant[]): void {
-    if (principal === undefined || allowed(principal, action, grants, this.policy)) return;
+    if (principal === undefined || !this.enforce || allowed(principal, action, grants, this.policy)) return;
     throw this.denied(principal, action, topic);
   }
 
