@@ -261,6 +261,28 @@ describe('access control on the consume role: decided from the table, changed by
   });
 });
 
+describe('--create-topics admins', () => {
+  it('refuses a topic to a principal that is not an admin (and creates nothing), admits an admin, who owns it', async () => {
+    const dir = tempDir();
+    const server = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger, auditSink: new MemoryAuditSink(), authenticate, access: { admins: ['root'], createTopics: 'admins' } });
+    try {
+      const rpc = caller(clientsFor(server.port));
+      const denied = await rpc('PublisherService', 'CreateTopic', { name: 'acl-admins', owner: 'o' }, 'eve');
+      expect(denied.code).toBe(grpc.status.PERMISSION_DENIED);
+      expect(denied.details).toBe(`permission denied: "eve" may not create on topic "acl-admins" (${why('create')})`);
+      expect(await server.store.getTopic('acl-admins')).toBeUndefined();
+      expect((await rpc('PublisherService', 'CreateTopic', { name: 'acl-admins', owner: 'o' }, 'root')).code).toBe(grpc.status.OK);
+      expect(await server.store.listGrants('acl-admins')).toEqual([
+        { role: 'owner', grantee: 'root' },
+        { role: 'consumer', grantee: '*' },
+      ]);
+      expect(server.service.access.denials.create).toBe(1);
+    } finally {
+      await server.stop({ drain: false });
+    }
+  });
+});
+
 describe('a server without an authenticator', () => {
   it('has no principals: everything stays allowed, and no grants are written', async () => {
     const dir = tempDir();
