@@ -286,7 +286,7 @@ addStoreOptions(
       new Option('--admin <who>', 'access control: a principal, or group:NAME, that may do everything on every topic (repeatable; the env var takes a comma-separated list)')
         .env('IMPRINT_ADMINS')
         .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(',').map((x) => x.trim()).filter(Boolean)])
-        .default([]),
+        .default([], 'none'),
     )
     .addOption(new Option('--default-consume <who>', "access control: who may consume a new topic (everyone: a consumer grant to *; owners: only whom its owners grant)").choices(['everyone', 'owners']).env('IMPRINT_DEFAULT_CONSUME').default('everyone'))
     .addOption(new Option('--default-publish <who>', 'access control: who may publish to a new topic (owners: only its owners and whom they grant; everyone: a publisher grant to *)').choices(['owners', 'everyone']).env('IMPRINT_DEFAULT_PUBLISH').default('owners'))
