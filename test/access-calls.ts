@@ -50,3 +50,16 @@ export function caller(clients: Record<Service, Record<string, Unary>>) {
   };
 }
 
+
+/** Asks `check` again (one at a time, every 20 ms) until it holds; fails naming `what` after `ms` (generous: the machine is shared). */
+export async function eventually(what: string, check: () => Promise<boolean>, ms = 30_000): Promise<void> {
+  for (const deadline = Date.now() + ms; ; await new Promise((resolve) => setTimeout(resolve, 20))) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+/** Closes the clients clientsFor made. */
+export function closeClients(clients: Record<Service, Record<string, Unary>>): void {
+  for (const c of Object.values(clients)) (c as unknown as grpc.Client).close();
+}

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../log/index.js';
 import { startImprintServer, type ImprintServer } from '../../server/index.js';
 import type { CassandraMetadataStore } from '../../server/store/cassandra.js';
-import { authenticate, caller, clientsFor } from '../access-calls.js';
+import { authenticate, caller, clientsFor, closeClients, eventually } from '../access-calls.js';
 import { MemoryAuditSink, directPointer, tempDir, until } from '../helpers.js';
 
 const endpoint = process.env.IMPRINT_CASSANDRA;
@@ -27,18 +27,21 @@ describe('access control on Cassandra, through gRPC', { timeout: 120_000 }, () =
   let consumer: ImprintServer;
   let write: ReturnType<typeof caller>;
   let read: ReturnType<typeof caller>;
+  const clients: ReturnType<typeof clientsFor>[] = [];
   const topic = `acl-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
     const common = { port: 0, log: silentLogger, store: 'cassandra' as const, cassandra, authenticate, access: { consume: 'owners' as const } };
     writer = await startImprintServer({ ...common, dataDir: tempDir(), role: 'publish', auditSink: new MemoryAuditSink() });
-    for (const s of [writer]) await until('Cassandra answers', () => (s.store as CassandraMetadataStore).isAvailable);
+    await until('Cassandra answers the publish instance', () => (writer.store as CassandraMetadataStore).isAvailable);
     consumer = await startImprintServer({ ...common, dataDir: tempDir(), role: 'consume', auditSink: new MemoryAuditSink(), tailMs: 50 });
     await until('Cassandra answers the consume instance', () => (consumer.store as CassandraMetadataStore).isAvailable);
-    write = caller(clientsFor(writer.port));
-    read = caller(clientsFor(consumer.port));
+    clients.push(clientsFor(writer.port), clientsFor(consumer.port));
+    write = caller(clients[0] ?? clientsFor(writer.port));
+    read = caller(clients[1] ?? clientsFor(consumer.port));
   });
   afterAll(async () => {
+    for (const c of clients) closeClients(c);
     await consumer?.stop({ drain: false });
     await writer?.stop({ drain: false });
   });
@@ -54,20 +57,16 @@ describe('access control on Cassandra, through gRPC', { timeout: 120_000 }, () =
     expect((await write('OperatorService', 'GrantAccess', { topic, grant: { role: 'ROLE_PUBLISHER', grantee: 'eve' } }, 'alice')).code).toBe(grpc.status.OK);
     expect((await write('PublisherService', 'Publish', { topic, pointer: wirePointer }, 'eve')).code).toBe(grpc.status.OK);
     // The consume instance: bob may not consume (owners only), alice may; then a group grant reaches it.
+    /** The topic's BatchPoll result for `who` (undefined when the call itself failed, e.g. Cassandra slow). */
     const batch = async (who: string) => {
       const got = await read('ConsumerService', 'BatchPoll', { identity, topics: [{ topic }] }, who);
-      return (got.res['results'] as { errorCode: string; update: { record: { version: string } } | null }[])[0];
+      return got.code === grpc.status.OK ? (got.res['results'] as { errorCode: string; update: { record: { version: string } } | null }[])[0] : undefined;
     };
-    let alice = await batch('alice');
-    await until('the topic reaches the consume instance', () => {
-      void batch('alice').then((r) => (alice = r ?? alice));
-      return alice?.update?.record.version === '1';
-    });
-    let bob = await batch('bob@scoring');
+    await eventually('the topic reaches the consume instance', async () => (await batch('alice'))?.update?.record.version === '1');
     expect((await batch('bob@scoring'))?.errorCode).toBe('PERMISSION_DENIED');
     expect((await write('OperatorService', 'GrantAccess', { topic, grant: { role: 'ROLE_CONSUMER', grantee: 'group:scoring' } }, 'alice')).code).toBe(grpc.status.OK);
-    await until('the grant reaches the consume instance', () => {
-      void batch('bob@scoring').then((r) => (bob = r ?? bob));
+    await eventually('the grant reaches the consume instance', async () => {
+      const bob = await batch('bob@scoring');
       return bob?.errorCode === '' && bob.update?.record.version === '1';
     });
     const history = (await writer.store.listHistory(topic, { limit: 10 })).filter((c) => c.kind === 'grant').map((c) => `${c.details['role']} ${c.details['grantee']} by ${c.by.principal}`);

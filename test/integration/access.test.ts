@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AccessAction } from '../../core/index.js';
 import { silentLogger } from '../../log/index.js';
 import { SqliteMetadataStore, startImprintServer, type ImprintServer } from '../../server/index.js';
-import { authenticate, caller, clientsFor, type Service, type Unary } from '../access-calls.js';
+import { authenticate, caller, clientsFor, closeClients, eventually, type Service, type Unary } from '../access-calls.js';
 import { MemoryAuditSink, directPointer, tempDir, until } from '../helpers.js';
 
 const payload = directPointer('model');
@@ -35,6 +35,7 @@ describe('access control through gRPC (all role, SQLite)', () => {
   let store: SqliteMetadataStore;
   let server: ImprintServer;
   let rpc: ReturnType<typeof caller>;
+  let clients: ReturnType<typeof clientsFor>;
   const topic = 'acl-models';
 
   beforeAll(async () => {
@@ -51,7 +52,8 @@ describe('access control through gRPC (all role, SQLite)', () => {
       // Consume restricted too, so that the consumer role means something here.
       access: { admins: ['group:admins'], consume: 'owners' },
     });
-    rpc = caller(clientsFor(server.port));
+    clients = clientsFor(server.port);
+    rpc = caller(clients);
     expect((await rpc('PublisherService', 'CreateTopic', { name: topic, owner: 'ml' }, 'alice')).code).toBe(grpc.status.OK);
     for (const [role, grantee] of [
       ['ROLE_PUBLISHER', 'pub'],
@@ -63,6 +65,7 @@ describe('access control through gRPC (all role, SQLite)', () => {
     expect((await rpc('PublisherService', 'Publish', { topic, pointer: wirePointer }, 'alice')).code).toBe(grpc.status.OK);
   });
   afterAll(async () => {
+    if (clients) closeClients(clients);
     await server?.stop({ drain: false });
     await store?.close();
   });
@@ -191,6 +194,7 @@ describe('access control on the consume role: decided from the table, changed by
   let write: ReturnType<typeof caller>;
   let read: ReturnType<typeof caller>;
   let consumerClients: Record<Service, Record<string, Unary>>;
+  let writerClients: Record<Service, Record<string, Unary>>;
 
   beforeAll(async () => {
     dir = tempDir();
@@ -198,7 +202,8 @@ describe('access control on the consume role: decided from the table, changed by
     const common = { port: 0, log: silentLogger, metadataStore: store, authenticate, access: { consume: 'owners' as const } };
     writer = await startImprintServer({ ...common, dataDir: `${dir}/w`, role: 'publish', auditSink: new MemoryAuditSink() });
     consumer = await startImprintServer({ ...common, dataDir: `${dir}/c`, role: 'consume', auditSink: new MemoryAuditSink(), tailMs: 20 });
-    write = caller(clientsFor(writer.port));
+    writerClients = clientsFor(writer.port);
+    write = caller(writerClients);
     consumerClients = clientsFor(consumer.port);
     read = caller(consumerClients);
     for (const t of ['acl-c-closed', 'acl-c-open']) {
@@ -208,6 +213,7 @@ describe('access control on the consume role: decided from the table, changed by
     expect((await write('OperatorService', 'GrantAccess', { topic: 'acl-c-open', grant: { role: 'ROLE_CONSUMER', grantee: 'group:scoring' } }, 'alice')).code).toBe(grpc.status.OK);
   });
   afterAll(async () => {
+    for (const c of [writerClients, consumerClients]) if (c) closeClients(c);
     await consumer?.stop({ drain: false });
     await writer?.stop({ drain: false });
     await store?.close();
@@ -215,6 +221,7 @@ describe('access control on the consume role: decided from the table, changed by
 
   const batch = async (who: string) => {
     const got = await read('ConsumerService', 'BatchPoll', { identity, topics: [{ topic: 'acl-c-closed' }, { topic: 'acl-c-open' }] }, who);
+    if (got.code !== grpc.status.OK) return [`BatchPoll ${grpc.status[got.code]}: ${got.details}`];
     return (got.res['results'] as { topic: string; errorCode: string }[]).map((r) => `${r.topic} ${r.errorCode || 'OK'}`);
   };
 
@@ -228,16 +235,9 @@ describe('access control on the consume role: decided from the table, changed by
 
   it('a grant, then a revoke, made on the publish instance reach the consume instance through the change feed', async () => {
     expect((await write('OperatorService', 'GrantAccess', { topic: 'acl-c-closed', grant: { role: 'ROLE_CONSUMER', grantee: 'bob' } }, 'alice')).code).toBe(grpc.status.OK);
-    let now: string[] = [];
-    await until('the grant reaches the consume instance', () => {
-      void batch('bob@scoring').then((r) => (now = r));
-      return now[0] === 'acl-c-closed OK';
-    });
+    await eventually('the grant reaches the consume instance', async () => (await batch('bob@scoring'))[0] === 'acl-c-closed OK');
     expect((await write('OperatorService', 'RevokeAccess', { topic: 'acl-c-closed', grant: { role: 'ROLE_CONSUMER', grantee: 'bob' } }, 'alice')).code).toBe(grpc.status.OK);
-    await until('the revoke reaches the consume instance', () => {
-      void batch('bob@scoring').then((r) => (now = r));
-      return now[0] === 'acl-c-closed PERMISSION_DENIED';
-    });
+    await eventually('the revoke reaches the consume instance', async () => (await batch('bob@scoring'))[0] === 'acl-c-closed PERMISSION_DENIED');
   });
 
   it('Watch: PERMISSION_DENIED per topic, and the topic answered once a grant reaches the instance', async () => {
@@ -265,8 +265,9 @@ describe('--create-topics admins', () => {
   it('refuses a topic to a principal that is not an admin (and creates nothing), admits an admin, who owns it', async () => {
     const dir = tempDir();
     const server = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger, auditSink: new MemoryAuditSink(), authenticate, access: { admins: ['root'], createTopics: 'admins' } });
+    const clients = clientsFor(server.port);
     try {
-      const rpc = caller(clientsFor(server.port));
+      const rpc = caller(clients);
       const denied = await rpc('PublisherService', 'CreateTopic', { name: 'acl-admins', owner: 'o' }, 'eve');
       expect(denied.code).toBe(grpc.status.PERMISSION_DENIED);
       expect(denied.details).toBe(`permission denied: "eve" may not create on topic "acl-admins" (${why('create')})`);
@@ -278,6 +279,7 @@ describe('--create-topics admins', () => {
       ]);
       expect(server.service.access.denials.create).toBe(1);
     } finally {
+      closeClients(clients);
       await server.stop({ drain: false });
     }
   });
@@ -287,13 +289,15 @@ describe('a server without an authenticator', () => {
   it('has no principals: everything stays allowed, and no grants are written', async () => {
     const dir = tempDir();
     const server = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger, auditSink: new MemoryAuditSink(), access: { consume: 'owners', createTopics: 'admins' } });
+    const clients = clientsFor(server.port);
     try {
-      const rpc = caller(clientsFor(server.port));
+      const rpc = caller(clients);
       expect((await rpc('PublisherService', 'CreateTopic', { name: 'anon', owner: 'o' })).code).toBe(grpc.status.OK);
       expect((await rpc('PublisherService', 'Publish', { topic: 'anon', pointer: wirePointer })).code).toBe(grpc.status.OK);
       expect((await rpc('ConsumerService', 'Poll', { topic: 'anon', identity })).code).toBe(grpc.status.OK);
       expect((await rpc('OperatorService', 'GetAccess', { topic: 'anon' })).res['grants']).toEqual([]);
     } finally {
+      closeClients(clients);
       await server.stop({ drain: false });
     }
   });
