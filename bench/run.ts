@@ -16,6 +16,8 @@
  *                  start MinIOs of their own)
  *   consume        Polls/s of a consume-role instance (poll table, limiter, metrics) vs an empty
  *                  grpc-js unary handler (target >= 0.8x), and vs the all-role server
+ *   access         Polls/s of a consume-role instance with an authenticator and per-topic access control
+ *                  vs the authenticator alone (access 'off') vs none (target: >= 0.9x the authenticator alone)
  *   fleet          100k simulated nodes x 7 topics every 30 s (BatchPoll, ~3.3k/s) from a load
  *                  generator process against one consume-role instance, 60 s at the full rate:
  *                  p50/p99 latency, errors, server CPU per 1k topic-checks/s (targets: 0 errors, p99 < 50 ms)
@@ -159,6 +161,7 @@ const all: Record<string, () => Promise<void> | void> = {
   's3-download': s3Bench('s3-download.ts'),
   's3-publish': s3Bench('s3-publish.ts'),
   consume: ownProcess('consume.ts'),
+  access: ownProcess('access.ts'),
   fleet: ownProcess('fleet.ts'),
   propagation: ownProcess('propagation.ts'),
   feed: ownProcess('feed.ts'),

@@ -130,6 +130,9 @@ function changeDone(c: ChangeView): string {
       return `scope ${scopes}`;
     case 'delete-topic':
       return c.reason ? `(${c.reason})` : '';
+    case 'grant':
+    case 'revoke':
+      return `${c.details['role'] ?? '?'} ${c.details['grantee'] ?? '?'}`;
   }
 }
 

@@ -33,6 +33,7 @@ import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
 import { addSnapshotCommand } from './snapshot.js';
 import { addKeygenCommand, asSignKeyFlagError, signKeyFromFile, trustedKeysFromFiles } from './signing.js';
+import { addAclCommands } from './acl.js';
 import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { redactUrl } from '../log/index.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
@@ -211,6 +212,10 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions {
   auditFileMaxBytes: string;
   auditFileKeep: string;
   drainMs: string;
+  admin: string[];
+  defaultConsume: 'everyone' | 'owners';
+  defaultPublish: 'everyone' | 'owners';
+  createTopics: 'everyone' | 'admins';
 }
 
 addStoreOptions(
@@ -277,7 +282,16 @@ addStoreOptions(
       new Option('--audit-max-holdings <n>', 'audit: (topic, node) pairs tracked one by one at most; beyond, polls are counted per summary group (1-50000000)')
         .env('IMPRINT_AUDIT_MAX_HOLDINGS')
         .default(String(HOLDINGS_DEFAULTS.maxHoldings)),
-    ),
+    )
+    .addOption(
+      new Option('--admin <who>', 'access control: a principal, or group:NAME, that may do everything on every topic (repeatable; the env var takes a comma-separated list)')
+        .env('IMPRINT_ADMINS')
+        .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(',').map((x) => x.trim()).filter(Boolean)])
+        .default([], 'none'),
+    )
+    .addOption(new Option('--default-consume <who>', "access control: who may consume a new topic (everyone: a consumer grant to *; owners: only whom its owners grant)").choices(['everyone', 'owners']).env('IMPRINT_DEFAULT_CONSUME').default('everyone'))
+    .addOption(new Option('--default-publish <who>', 'access control: who may publish to a new topic (owners: only its owners and whom they grant; everyone: a publisher grant to *)').choices(['owners', 'everyone']).env('IMPRINT_DEFAULT_PUBLISH').default('owners'))
+    .addOption(new Option('--create-topics <who>', 'access control: who may create topics (everyone: any authenticated principal, who becomes its owner; admins: only --admin)').choices(['everyone', 'admins']).env('IMPRINT_CREATE_TOPICS').default('everyone')),
 )
   .addHelpText(
     'after',
@@ -332,6 +346,7 @@ Examples:
       watch: Object.fromEntries(Object.entries(watch).filter(([, v]) => v !== undefined)),
       holdings: Object.fromEntries(Object.entries(holdings).filter(([, v]) => v !== undefined)),
       ...(drainMs !== undefined && { drainMs }),
+      access: { admins: o.admin, consume: o.defaultConsume, publish: o.defaultPublish, createTopics: o.createTopics },
     });
     // Signals are handled before the banner says it serves: whoever reads that may stop it at once.
     let stopping = false;
@@ -574,6 +589,7 @@ topic
   );
 
 addTopicLifecycleCommands(topic, { withClient, out });
+addAclCommands(program, { withClient, out });
 
 // ---- publish and read ----
 

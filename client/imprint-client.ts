@@ -20,9 +20,12 @@ import {
   type VersionRecord,
   type VersionSignature,
   parseTrustedKey,
+  type Grant,
 } from '../core/index.js';
 import {
   changeFromWire,
+  grantFromWireOutput,
+  grantToWire,
   consumersFromWire,
   moveFromWire,
   headFromWire,
@@ -51,6 +54,9 @@ import type { ListPinsResponse__Output } from '../proto/gen/imprint/v1/ListPinsR
 import type { ListTopicsResponse__Output } from '../proto/gen/imprint/v1/ListTopicsResponse.js';
 import type { ListVersionsResponse__Output } from '../proto/gen/imprint/v1/ListVersionsResponse.js';
 import type { PinResponse__Output } from '../proto/gen/imprint/v1/PinResponse.js';
+import type { GetAccessResponse__Output } from '../proto/gen/imprint/v1/GetAccessResponse.js';
+import type { GrantAccessResponse__Output } from '../proto/gen/imprint/v1/GrantAccessResponse.js';
+import type { RevokeAccessResponse__Output } from '../proto/gen/imprint/v1/RevokeAccessResponse.js';
 import type { PollResponse__Output } from '../proto/gen/imprint/v1/PollResponse.js';
 import type { CreateTopicResponse__Output } from '../proto/gen/imprint/v1/CreateTopicResponse.js';
 import type { GetTopicResponse__Output } from '../proto/gen/imprint/v1/GetTopicResponse.js';
@@ -526,6 +532,23 @@ export class ImprintClient {
 
   async listPins(topic: string): Promise<Pin[]> {
     return (await this.call<ListPinsResponse__Output>('ListPins', (stubs, o, cb) => stubs.operator.ListPins({ topic }, o, cb))).pins.map(pinFromWire);
+  }
+
+  /** The topic's grants (access control): who may own, publish to, operate and consume it. */
+  async getAccess(topic: string): Promise<Grant[]> {
+    return (await this.call<GetAccessResponse__Output>('GetAccess', (stubs, o, cb) => stubs.operator.GetAccess({ topic }, o, cb))).grants.map(grantFromWireOutput);
+  }
+
+  /** Gives `grant` on the topic (an owner's action); `changed` false when it had it. */
+  async grantAccess(topic: string, grant: Grant): Promise<{ changed: boolean; grants: Grant[] }> {
+    const res = await this.call<GrantAccessResponse__Output>('GrantAccess', (stubs, o, cb) => stubs.operator.GrantAccess({ topic, grant: grantToWire(grant) }, o, cb));
+    return { changed: res.changed, grants: res.grants.map(grantFromWireOutput) };
+  }
+
+  /** Takes `grant` back (an owner's action); `changed` false when the topic did not have it. */
+  async revokeAccess(topic: string, grant: Grant): Promise<{ changed: boolean; grants: Grant[] }> {
+    const res = await this.call<RevokeAccessResponse__Output>('RevokeAccess', (stubs, o, cb) => stubs.operator.RevokeAccess({ topic, grant: grantToWire(grant) }, o, cb));
+    return { changed: res.changed, grants: res.grants.map(grantFromWireOutput) };
   }
 
   /** A topic's change history, newest first; `pageToken`: the previous page's `nextPageToken` ("" when it was the last). */

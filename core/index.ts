@@ -13,3 +13,4 @@ export * from './staleness.js';
 export * from './snapshot.js';
 export * from './holdings.js';
 export * from './pins-at.js';
+export * from './access.js';

@@ -3,7 +3,9 @@
  * here; every role and every transport asks it (server/poll's Poller), and so does the
  * fallback snapshot (snapshot.ts).
  *
- *   1. The topic's heads and pins (NOT_FOUND when there is no such topic).
+ *   1. The topic's heads and pins (NOT_FOUND when there is no such topic), and whether the
+ *      caller may consume it (`admit`, given by the server when the call has a principal:
+ *      it throws PERMISSION_DENIED, core/access.ts decides from the view's grants).
  *   2. The target: the most specific matching pin, else the latest for the consumer's scopes
  *      (resolve.ts). No update when the consumer holds it, or holds a newer one and no pin
  *      applies: never older unless pinned.
@@ -22,6 +24,7 @@ import { recordProblem } from './digest.js';
 import { isUpdate, resolveTarget, type Target } from './resolve.js';
 import { identityAttributes, scopeMatches } from './scope.js';
 import type { ConsumerIdentity, Pin, ScopeHead, Topic, Version, VersionRecord } from './types.js';
+import type { Grant } from './access.js';
 
 /** A value at hand, or one to wait for. */
 export type Awaitable<T> = T | Promise<T>;
@@ -31,6 +34,8 @@ export interface PollView {
   readonly heads: readonly ScopeHead[];
   readonly pins: readonly Pin[];
   readonly topic?: Pick<Topic, 'maxStalenessMs'>;
+  /** Who may do what to the topic (access.ts); absent: none kept. */
+  readonly grants?: readonly Grant[];
 }
 
 /** A record with its consistency verdict: `problem` is set when it must not be served. */
@@ -83,14 +88,15 @@ const NO_UPDATE: PollDecision = Object.freeze({ pinned: false });
 const NO_UPDATE_PINNED: PollDecision = Object.freeze({ pinned: true });
 
 /** The decision (steps above) for one topic. A promise only when the source gave one. */
-export function decidePoll<S extends PollView>(source: PollSource<S>, topic: string, identity: ConsumerIdentity, lastSeen: Version): Awaitable<PollDecision> {
-  // 1. The topic's heads and pins.
+export function decidePoll<S extends PollView>(source: PollSource<S>, topic: string, identity: ConsumerIdentity, lastSeen: Version, admit?: (view: S) => void): Awaitable<PollDecision> {
+  // 1. The topic's heads and pins, and whether the caller may have them.
   const view = source.state(topic);
-  return view instanceof Promise ? view.then((v) => fromView(source, topic, identity, lastSeen, v)) : fromView(source, topic, identity, lastSeen, view);
+  return view instanceof Promise ? view.then((v) => fromView(source, topic, identity, lastSeen, v, admit)) : fromView(source, topic, identity, lastSeen, view, admit);
 }
 
-function fromView<S extends PollView>(source: PollSource<S>, topic: string, identity: ConsumerIdentity, lastSeen: Version, view: S | undefined): Awaitable<PollDecision> {
+function fromView<S extends PollView>(source: PollSource<S>, topic: string, identity: ConsumerIdentity, lastSeen: Version, view: S | undefined, admit: ((view: S) => void) | undefined): Awaitable<PollDecision> {
   if (!view) throw new NotFoundError(`topic "${topic}"`);
+  admit?.(view);
   const maxStalenessMs = view.topic?.maxStalenessMs;
   if (maxStalenessMs === undefined) return decideView(source, topic, identity, lastSeen, view);
   // The topic's contract goes with the answer (a copy: only for topics that have one).

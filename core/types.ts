@@ -124,7 +124,7 @@ export interface Actor {
   readonly peer: string;
 }
 
-export type ChangeKind = 'create-topic' | 'update-topic' | 'publish' | 'add-scopes' | 'pin' | 'unpin' | 'delete-topic';
+export type ChangeKind = 'create-topic' | 'update-topic' | 'publish' | 'add-scopes' | 'pin' | 'unpin' | 'delete-topic' | 'grant' | 'revoke';
 
 /** One change to a topic, kept in its durable history, written with the change itself. */
 export interface Change {

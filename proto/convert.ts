@@ -19,7 +19,10 @@ import {
   PAGE_SIZE_DEFAULT,
   PAGE_SIZE_MAX,
   checkRange,
+  validateGrant,
   type Actor,
+  type Grant,
+  type Role,
   type BlobKind,
   type Change,
   type ChangeKind,
@@ -53,6 +56,8 @@ import type { Signature as WireSignature, Signature__Output } from './gen/imprin
 import type { VersionRecord as WireRecord, VersionRecord__Output } from './gen/imprint/v1/VersionRecord.js';
 import type { TopicConsumers as WireTopicConsumers, TopicConsumers__Output } from './gen/imprint/v1/TopicConsumers.js';
 import type { ConsumerMove as WireConsumerMove, ConsumerMove__Output } from './gen/imprint/v1/ConsumerMove.js';
+import type { TopicGrant as WireGrant, TopicGrant__Output } from './gen/imprint/v1/TopicGrant.js';
+import type { Role__Output } from './gen/imprint/v1/Role.js';
 
 /** A uint64 or int64 as the loader gives it (a decimal string: longs are String), exactly, within [min, max]. */
 function int64FromWire(v: string | number | undefined, field: string, min: bigint, max: bigint): bigint {
@@ -359,6 +364,8 @@ const CHANGE_KIND_TO_WIRE: Record<ChangeKind, ChangeKind__Output> = {
   pin: 'CHANGE_KIND_PIN',
   unpin: 'CHANGE_KIND_UNPIN',
   'delete-topic': 'CHANGE_KIND_DELETE_TOPIC',
+  grant: 'CHANGE_KIND_GRANT',
+  revoke: 'CHANGE_KIND_REVOKE',
 };
 const CHANGE_KIND_FROM_WIRE = new Map(Object.entries(CHANGE_KIND_TO_WIRE).map(([k, w]) => [w, k as ChangeKind]));
 
@@ -392,4 +399,22 @@ export function changeFromWire(c: Change__Output): Omit<Change, 'seq'> {
     publishId: c.publishId,
     details: { ...c.details },
   };
+}
+
+const ROLE_TO_WIRE: Record<Role, Role__Output> = { owner: 'ROLE_OWNER', publisher: 'ROLE_PUBLISHER', operator: 'ROLE_OPERATOR', consumer: 'ROLE_CONSUMER' };
+const ROLE_FROM_WIRE = new Map<string, Role>(Object.entries(ROLE_TO_WIRE).map(([k, w]) => [w, k as Role]));
+
+export function grantToWire(g: Grant): WireGrant {
+  return { role: ROLE_TO_WIRE[g.role], grantee: g.grantee };
+}
+
+/** A grant from the wire, checked: INVALID_ARGUMENT naming `field`.role or `field`.grantee (an unspecified role included). */
+export function grantFromWire(g: TopicGrant__Output | null | undefined, field = 'grant'): Grant {
+  if (!g) throw new InvalidArgumentError(field, 'is required (a role and a grantee)');
+  return validateGrant({ role: ROLE_FROM_WIRE.get(String(g.role)) ?? String(g.role), grantee: g.grantee }, `${field}.`);
+}
+
+/** A grant as the CLI and the client read it back. */
+export function grantFromWireOutput(g: TopicGrant__Output): Grant {
+  return { role: ROLE_FROM_WIRE.get(String(g.role)) ?? 'consumer', grantee: g.grantee };
 }

@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { BlobStore } from '../client/blob-store/blob-store.js';
 import { LocalBlobStore } from '../client/blob-store/local.js';
-import { InvalidArgumentError } from '../core/index.js';
+import { InvalidArgumentError, accessPolicy, type AccessPolicy } from '../core/index.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { limiterWithDefaults, type LimiterOptions } from './limiter.js';
@@ -114,6 +114,13 @@ export interface ServerOptions {
    * answered UNAUTHENTICATED. @default none: calls are anonymous (the loopback-only embedded default)
    */
   readonly authenticate?: Authenticate;
+  /**
+   * Per-topic access control for calls with a principal (core/access.ts): admins, the grants
+   * of new topics, who may create topics. 'off': principals are authenticated and recorded but
+   * nothing is checked (a migration step; the bench's baseline). @default no admins; new
+   * topics: everyone consumes, owners publish; any principal creates topics
+   */
+  readonly access?: AccessPolicy | 'off';
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
@@ -226,6 +233,7 @@ export interface ResolvedServerOptions {
   readonly replica?: string;
   readonly drainMs: number;
   readonly authenticate?: Authenticate;
+  readonly access: AccessPolicy | 'off';
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -293,6 +301,8 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     throw new InvalidArgumentError('blob-check-timeout-ms', 'must be a whole number of milliseconds from 1 to 60000', blobCheckTimeoutMs);
   }
   const blobDir = path.join(dataDir, 'blobs');
+  const access = o.access ?? {};
+  if (access !== 'off') accessPolicy(access, 'admin'); // checked here, resolved by the server
   const watch = watchWithDefaults(o.watch);
   const holdings = holdingsWithDefaults(o.holdings);
   if (watch.auditIntervalMs >= holdings.quietMs) {
@@ -326,6 +336,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     drainMs,
     ...(o.log && { log: o.log }),
     ...(o.authenticate && { authenticate: o.authenticate }),
+    access,
     clock: o.clock ?? Date.now,
     sqliteFile: path.join(dataDir, 'imprint.db'),
     auditFile: path.join(dataDir, 'audit', 'events.jsonl'),

@@ -31,6 +31,7 @@ import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type ServiceName
 import { ConcurrencyLimiter } from './limiter.js';
 import { createLogger } from '../log/index.js';
 import { StorePublishStatus, tablePublishStatus } from './publish-status.js';
+import { AccessControl } from './auth/index.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './metrics.js';
 import { FeedFollower, PollChangeHub, PollTable, Poller, StorePollSource, Watchers, noticeFollower, type PollChanges } from './poll/index.js';
 import { ImprintService } from './service.js';
@@ -160,13 +161,15 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const feed = role.polls === 'store' ? noticeFollower({ store, notify, tailMs: o.tailMs, log, clock: o.clock }) : undefined;
   // What the audit hears of polls: each node's holding, told to the sink only when it changes.
   const holdings = role.polls === 'refused' ? undefined : new Holdings({ sink: audit, ...o.holdings, ...(o.replica !== undefined && { replica: o.replica }), clock: o.clock, log, ...(registry && { registry }) });
-  const poller = holdings && new Poller({ source: table ?? new StorePollSource(store), observer: holdings, log });
+  // Who may do what to each topic (calls with a principal): the service's calls and the Poller's polls decide with it.
+  const access = new AccessControl({ ...(o.access === 'off' ? { enforce: false } : { policy: o.access }), log, clock: o.clock, ...(registry && { registry }) });
+  const poller = holdings && new Poller({ source: table ?? new StorePollSource(store), observer: holdings, log, access });
   const watchers = poller && changes && new Watchers({ poller, changes, options: o.watch, clock: o.clock });
   const limiter = role.limiter ? new ConcurrencyLimiter(o.limiter) : undefined;
   // Every topic's publish status (ListTopics, imprint_topic_publish_overdue): the table's, else the store's, read at most every 30 s.
   const publishStatus = table ? tablePublishStatus(table, o.clock) : new StorePublishStatus({ store, clock: o.clock });
   // The all role's polls read the store: its own commits are word for its Watch streams at once.
-  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, publishStatus, ...(role.polls === 'store' && changes && { changes }) });
+  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, publishStatus, access, ...(role.polls === 'store' && changes && { changes }) });
   const metrics = registry && consumeMetrics({ registry, publishStatus, publishes: service, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
   if (table) {
     const starting = table.start();

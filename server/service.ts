@@ -42,6 +42,10 @@ import {
   validateScopes,
   validateText,
   validateTopicName,
+  validateGrant,
+  MAX_GRANTS,
+  type AccessAction,
+  type Grant,
   type Actor,
   type Change,
   type ConsumerIdentity,
@@ -64,6 +68,7 @@ import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/met
 import type { PollChangeHub } from './poll/changes.js';
 import { StorePublishStatus, type PublishStatusSource } from './publish-status.js';
 import type { Principal } from './auth/principal.js';
+import { AccessControl } from './auth/access-control.js';
 
 export interface TopicDescription {
   readonly topic: Topic;
@@ -146,6 +151,11 @@ export interface ServiceDeps {
    * @default read from the store at most every 30 s (StorePublishStatus)
    */
   readonly publishStatus?: PublishStatusSource;
+  /**
+   * Who may do what (server/auth/access-control.ts): every call with a principal is checked
+   * against the topic's grants. @default the default policy (no admins)
+   */
+  readonly access?: AccessControl;
 }
 
 const MAX_TEXT = 1024;
@@ -161,6 +171,7 @@ export class ImprintService {
   readonly publishStatus: PublishStatusSource;
   /** Publishes refused for their signature, by reason (imprint_publish_signature_rejected_total). */
   readonly signatureRejections: Record<SignatureRejectedError['reason'], number> = { missing: 0, 'untrusted-key': 0, 'bad-signature': 0 };
+  readonly access: AccessControl;
   /** Records that failed their consistency check when GetVersion or GetLatestAt read them (tests); polls count theirs in the Poller. */
   integrityFailures = 0;
 
@@ -173,6 +184,18 @@ export class ImprintService {
     this.blobCheckTimeoutMs = deps.blobCheckTimeoutMs ?? DEFAULT_BLOB_CHECK_TIMEOUT_MS;
     this.changes = deps.changes;
     this.publishStatus = deps.publishStatus ?? new StorePublishStatus({ store: deps.store, clock: this.now });
+    this.access = deps.access ?? new AccessControl({ log: this.log, clock: this.now });
+  }
+
+  /**
+   * Refuses (PERMISSION_DENIED, recorded) a call whose principal may not do `action` on
+   * `topic`, from the topic's grants as the store has them; a call without a principal (a
+   * server without authentication) is never refused. Called after the input is checked and
+   * before anything is read or written for the call.
+   */
+  private async authorize(caller: Caller, action: AccessAction, topic: string): Promise<void> {
+    if (caller.principal === undefined) return;
+    this.access.check(caller.principal, action, topic, action === 'create' ? [] : await this.store.listGrants(topic));
   }
 
   /** The log a call's lines go to: its request's, else the service's. */
@@ -189,7 +212,10 @@ export class ImprintService {
     validateRetention(t.retention);
     validateContract(t);
     if (t.trustedKeys) validateTrustedKeys(t.trustedKeys);
-    const topic = await this.store.createTopic(t, this.now(), actorOf(caller, t.owner)).catch(async (err: unknown) => {
+    await this.authorize(caller, 'create', t.name);
+    // Its creator owns it, with the policy's defaults (none without a principal).
+    const grants = this.access.grantsForNew(caller.principal);
+    const topic = await this.store.createTopic({ ...t, ...(grants && { grants }) }, this.now(), actorOf(caller, t.owner)).catch(async (err: unknown) => {
       // A deleted topic holds its name until the janitor purges it: say when that is.
       const deletedAt = err instanceof AlreadyExistsError ? (await this.store.getTopic(t.name))?.deletedAtMs : undefined;
       if (deletedAt === undefined) throw err;
@@ -209,6 +235,7 @@ export class ImprintService {
   async deleteTopic(name: string, reason: string, caller: Caller = UNKNOWN_CALLER): Promise<Topic> {
     validateTopicName(name, 'name');
     validateText(reason, 'reason', MAX_TEXT);
+    await this.authorize(caller, 'own', name);
     const topic = await this.store.deleteTopic(name, reason, this.now(), actorOf(caller, ''));
     this.changes?.notify(name);
     this.logOf(caller).info('topic deleted', { topic: name, reason, deletedAt: topic.deletedAtMs, ...whoFields(caller) });
@@ -229,6 +256,7 @@ export class ImprintService {
     if (patch.description !== undefined) validateText(patch.description, 'description', MAX_TEXT);
     if (patch.retention) validateRetention(patch.retention);
     if (patch.trustedKeys) validateTrustedKeys(patch.trustedKeys);
+    await this.authorize(caller, 'own', name);
     if (patch.expectEveryMs !== undefined || patch.maxStalenessMs !== undefined) {
       // Each limit given (0: removes it), then the contract it leaves with the current one.
       validateContract(contractOf(patch.expectEveryMs ?? 0, patch.maxStalenessMs ?? 0));
@@ -254,13 +282,15 @@ export class ImprintService {
     if (p.kind === 'direct' && sha256Hex(p.bytes) !== p.sha256) {
       throw new InvalidArgumentError('pointer.sha256', 'must be the sha256 of the direct bytes', p.sha256);
     }
-    // 2. A topic with trusted keys takes only publishes one of them signed (core/signing.ts).
+    // 2. The caller may publish to the topic.
+    await this.authorize(caller, 'publish', v.topic);
+    // 3. A topic with trusted keys takes only publishes one of them signed (core/signing.ts).
     //    (Read before the write: a publish racing an update of the keys is checked against the
     //    keys as they were when it arrived.)
     await this.checkSignature(v, caller);
-    // 3. A blob pointer names objects that exist, with its size (see blob-check.ts).
+    // 4. A blob pointer names objects that exist, with its size (see blob-check.ts).
     if (p.kind === 'blob') await checkBlobPointer(v.topic, p, this.blobStores, this.blobCheckTimeoutMs, this.logOf(caller));
-    // 4. Record it (a publish id the topic has recorded answers its version, replayed).
+    // 5. Record it (a publish id the topic has recorded answers its version, replayed).
     const published = await this.store.publish(v, this.now(), actorOf(caller, ''));
     const { record, replayed } = published;
     if (!replayed) this.changes?.notify(record.topic);
@@ -292,6 +322,7 @@ export class ImprintService {
     validateTopicName(topic);
     const valid = validateScopes(scopes);
     if (valid.length === 0) throw new InvalidArgumentError('scopes', 'must name at least one scope');
+    await this.authorize(caller, 'publish', topic);
     await this.liveTopic(topic, `add scopes to version ${version} of topic "${topic}"`);
     const record = await this.store.addScopes(topic, version, valid, this.now(), actorOf(caller, ''));
     this.changes?.notify(topic);
@@ -301,8 +332,9 @@ export class ImprintService {
 
   // ---- consumer reads (polls are the Poller's) ----
 
-  async getVersion(topic: string, version: Version): Promise<VersionRecord> {
+  async getVersion(topic: string, version: Version, caller: Caller = UNKNOWN_CALLER): Promise<VersionRecord> {
     validateTopicName(topic);
+    await this.authorize(caller, 'consume', topic);
     const record = await this.store.getVersion(topic, version);
     if (!record) {
       if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
@@ -317,10 +349,11 @@ export class ImprintService {
   }
 
   /** Newest first: `limit` versions below `below` (from the newest when undefined), and the token of the next page. */
-  async listVersions(topic: string, limit: number, below: Version | undefined): Promise<{ versions: VersionRecord[]; nextPageToken: string }> {
+  async listVersions(topic: string, limit: number, below: Version | undefined, caller: Caller = UNKNOWN_CALLER): Promise<{ versions: VersionRecord[]; nextPageToken: string }> {
     validateTopicName(topic);
     checkRange(limit, 'page_size', 1, PAGE_SIZE_MAX);
     if (below !== undefined) checkRange(below, 'page_token', 1n, MAX_VERSION);
+    await this.authorize(caller, 'consume', topic);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     const versions = await this.store.listVersions(topic, { ...(below !== undefined && { below }), limit });
     const last = versions[versions.length - 1];
@@ -332,10 +365,11 @@ export class ImprintService {
    * for its scopes then; with it, core's poll decision (for a consumer holding nothing) over
    * the scope heads of that moment and the pins in effect then (replayed from the history).
    */
-  async latestAt(topic: string, identity: ConsumerIdentity, atMs: number, applyPins = false): Promise<{ record?: VersionRecord; pinned: boolean; pin?: Pin }> {
+  async latestAt(topic: string, identity: ConsumerIdentity, atMs: number, applyPins = false, caller: Caller = UNKNOWN_CALLER): Promise<{ record?: VersionRecord; pinned: boolean; pin?: Pin }> {
     validateTopicName(topic);
     validateIdentity(identity);
     checkRange(atMs, 'at_ms', 0, MAX_TIME_MS);
+    await this.authorize(caller, 'consume', topic);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     if (!applyPins) {
       const record = await this.latestUnpinnedAt(topic, identity, atMs);
@@ -394,8 +428,9 @@ export class ImprintService {
     return good;
   }
 
-  async getTopic(name: string): Promise<Topic> {
+  async getTopic(name: string, caller: Caller = UNKNOWN_CALLER): Promise<Topic> {
     validateTopicName(name, 'name');
+    await this.authorize(caller, 'consume', name);
     const t = await this.store.getTopic(name);
     if (!t) throw new NotFoundError(`topic "${name}"`);
     return t;
@@ -423,6 +458,7 @@ export class ImprintService {
     validateScope(scope);
     validateText(reason, 'reason', MAX_TEXT);
     validateText(createdBy, 'created_by', MAX_TEXT);
+    await this.authorize(caller, 'operate', topic);
     await this.liveTopic(topic, `pin topic "${topic}"`);
     const pin = await this.store.pin({ topic, scope, version, createdAtMs: this.now(), reason, createdBy }, actorOf(caller, createdBy));
     this.changes?.notify(topic);
@@ -433,6 +469,7 @@ export class ImprintService {
   async unpin(topic: string, scope: Scope, caller: Caller = UNKNOWN_CALLER): Promise<Pin | undefined> {
     validateTopicName(topic);
     validateScope(scope);
+    await this.authorize(caller, 'operate', topic);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     const removed = await this.store.unpin(topic, scope, this.now(), actorOf(caller, ''));
     if (!removed) throw new NotFoundError(`pin on topic "${topic}" for scope "${scopeKey(scope) || '*'}"`);
@@ -442,18 +479,20 @@ export class ImprintService {
   }
 
   /** The topic's change history, newest first, `limit` at a time, changes below seq `below` when given (the previous page's last). */
-  async listHistory(topic: string, limit: number, below: bigint | undefined): Promise<{ changes: Change[]; nextPageToken: string }> {
+  async listHistory(topic: string, limit: number, below: bigint | undefined, caller: Caller = UNKNOWN_CALLER): Promise<{ changes: Change[]; nextPageToken: string }> {
     validateTopicName(topic);
     checkRange(limit, 'page_size', 1, PAGE_SIZE_MAX);
     if (below !== undefined) checkRange(below, 'page_token', 1n, MAX_VERSION);
+    await this.authorize(caller, 'inspect', topic);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     const changes = await this.store.listHistory(topic, { ...(below !== undefined && { below }), limit });
     const last = changes[changes.length - 1];
     return { changes, nextPageToken: changes.length === limit && last ? last.seq.toString() : '' };
   }
 
-  async listPins(topic: string): Promise<Pin[]> {
+  async listPins(topic: string, caller: Caller = UNKNOWN_CALLER): Promise<Pin[]> {
     validateTopicName(topic);
+    await this.authorize(caller, 'consume', topic);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     return this.store.listPins(topic);
   }
@@ -463,19 +502,20 @@ export class ImprintService {
    * the last 24 hours), with up to `consumers.nodeLimit` nodes listed (only those holding
    * `consumers.version`, when given).
    */
-  async describeTopic(name: string, consumers: DescribeConsumers = {}): Promise<TopicDescription> {
+  async describeTopic(name: string, consumers: DescribeConsumers = {}, caller: Caller = UNKNOWN_CALLER): Promise<TopicDescription> {
     validateTopicName(name, 'name');
     const q = consumers;
     if (q.sinceMs !== undefined) checkRange(q.sinceMs, 'consumers_since_ms', 0, MAX_TIME_MS);
     if (q.nodeLimit !== undefined) checkRange(q.nodeLimit, 'consumers_node_limit', 0, MAX_NODE_LIST);
     if (q.version !== undefined) checkRange(q.version, 'consumers_version', 0n, MAX_VERSION);
+    await this.authorize(caller, 'inspect', name);
     // A deleted topic answers no poll (pollState), but an operator still sees it whole.
     let state = await this.store.pollState(name);
     if (!state) {
       const topic = await this.store.getTopic(name);
       if (!topic) throw new NotFoundError(`topic "${name}"`);
-      const [heads, pins] = await Promise.all([this.store.scopeHeads(name), this.store.listPins(name)]);
-      state = { topic, heads, pins };
+      const [heads, pins, grants] = await Promise.all([this.store.scopeHeads(name), this.store.listPins(name), this.store.listGrants(name)]);
+      state = { topic, heads, pins, grants };
     }
     const query: ConsumersQuery = {
       sinceMs: q.sinceMs || this.now() - CONSUMERS_WINDOW_MS,
@@ -502,7 +542,7 @@ export class ImprintService {
    * `untilMs` 0: now; `nodeId` "": every node. UNAVAILABLE when the audit sink cannot be read;
    * FAILED_PRECONDITION when it cannot answer at all.
    */
-  async listMoves(topic: string, q: { sinceMs: number; untilMs: number; nodeId: string; limit: number }): Promise<MovesPage> {
+  async listMoves(topic: string, q: { sinceMs: number; untilMs: number; nodeId: string; limit: number }, caller: Caller = UNKNOWN_CALLER): Promise<MovesPage> {
     validateTopicName(topic);
     checkRange(q.sinceMs, 'since_ms', 0, MAX_TIME_MS);
     checkRange(q.untilMs, 'until_ms', 0, MAX_TIME_MS);
@@ -510,9 +550,50 @@ export class ImprintService {
     if (q.nodeId.length > 256) throw new InvalidArgumentError('node_id', 'must be at most 256 characters', q.nodeId);
     const sinceMs = q.sinceMs || this.now() - CONSUMERS_WINDOW_MS;
     if (q.untilMs !== 0 && q.untilMs < sinceMs) throw new InvalidArgumentError('until_ms', 'must be 0 or not before since_ms', q.untilMs);
+    await this.authorize(caller, 'inspect', topic);
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     if (!this.audit.moves) throw new FailedPreconditionError(`the ${this.audit.name} audit sink cannot list moves`);
     return this.audit.moves(topic, { sinceMs, ...(q.untilMs !== 0 && { untilMs: q.untilMs }), ...(q.nodeId !== '' && { nodeId: q.nodeId }), limit: q.limit });
   }
-}
 
+  // ---- access control ----
+
+  /** The topic's grants (an inspect action). NOT_FOUND for an unknown topic. */
+  async getAccess(topic: string, caller: Caller = UNKNOWN_CALLER): Promise<Grant[]> {
+    validateTopicName(topic);
+    await this.authorize(caller, 'inspect', topic);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    return this.store.listGrants(topic);
+  }
+
+  /**
+   * Gives `grant` on the topic (an owner action), with its history entry; granting what the
+   * topic has changes nothing. At most MAX_GRANTS grants per topic (RESOURCE_EXHAUSTED beyond).
+   */
+  async grant(topic: string, grant: { role: string; grantee: string }, caller: Caller = UNKNOWN_CALLER): Promise<{ changed: boolean; grants: Grant[] }> {
+    validateTopicName(topic);
+    const g = validateGrant(grant);
+    await this.authorize(caller, 'own', topic);
+    const live = await this.liveTopic(topic, `grant on topic "${topic}"`);
+    const before = await this.store.listGrants(live.name);
+    // (Read before the write: grants made at the same moment may pass the bound together.)
+    const has = before.some((x) => x.role === g.role && x.grantee === g.grantee);
+    if (!has && before.length >= MAX_GRANTS) throw new ResourceExhaustedError(`topic "${topic}" has ${before.length} grants, the most a topic may have (${MAX_GRANTS}); revoke one first, or grant to a group`);
+    const changed = !has && (await this.store.grant(topic, g, this.now(), actorOf(caller, '')));
+    if (changed) this.changes?.notify(topic);
+    this.logOf(caller).info(changed ? 'granted' : 'grant already there', { topic, role: g.role, grantee: g.grantee, ...whoFields(caller) });
+    return { changed, grants: await this.store.listGrants(topic) };
+  }
+
+  /** Takes `grant` back (an owner action), with its history entry; revoking what the topic does not have changes nothing. */
+  async revoke(topic: string, grant: { role: string; grantee: string }, caller: Caller = UNKNOWN_CALLER): Promise<{ changed: boolean; grants: Grant[] }> {
+    validateTopicName(topic);
+    const g = validateGrant(grant);
+    await this.authorize(caller, 'own', topic);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    const changed = await this.store.revoke(topic, g, this.now(), actorOf(caller, ''));
+    if (changed) this.changes?.notify(topic);
+    this.logOf(caller).info(changed ? 'revoked' : 'revoke: no such grant', { topic, role: g.role, grantee: g.grantee, ...whoFields(caller) });
+    return { changed, grants: await this.store.listGrants(topic) };
+  }
+}

@@ -3,7 +3,7 @@
  * Gates hold chosen calls until released (to catch a refresh half-way, or to keep requests
  * in flight), and a failure can be armed for a method: tests observe instead of sleeping.
  */
-import type { Actor, Change, NewVersion, Pin, RestorePlan, Scope, ScopeHead, SnapshotOrigin, Topic, Version, VersionRecord } from '../core/index.js';
+import type { Actor, Change, Grant, NewVersion, Pin, RestorePlan, Scope, ScopeHead, SnapshotOrigin, Topic, Version, VersionRecord } from '../core/index.js';
 import type { FeedCursor, FeedPage } from '../server/store/change-feed.js';
 import type { MetadataStore, NewTopic, PollState, Published, TopicPatch } from '../server/store/metadata-store.js';
 
@@ -137,6 +137,18 @@ export class CountingStore implements MetadataStore {
   async unpin(topic: string, scope: Scope, nowMs: number, by?: Actor): Promise<Pin | undefined> {
     await this.enter('unpin', topic);
     return this.inner.unpin(topic, scope, nowMs, by);
+  }
+  async listGrants(topic: string): Promise<Grant[]> {
+    await this.enter('listGrants', topic);
+    return this.inner.listGrants(topic);
+  }
+  async grant(topic: string, grant: Grant, nowMs: number, by?: Actor): Promise<boolean> {
+    await this.enter('grant', topic);
+    return this.inner.grant(topic, grant, nowMs, by);
+  }
+  async revoke(topic: string, grant: Grant, nowMs: number, by?: Actor): Promise<boolean> {
+    await this.enter('revoke', topic);
+    return this.inner.revoke(topic, grant, nowMs, by);
   }
   async listPins(topic: string): Promise<Pin[]> {
     await this.enter('listPins', topic);

@@ -12,6 +12,10 @@ import type { ConsumerNode as _imprint_v1_ConsumerNode, ConsumerNode__Output as 
 import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from './imprint/v1/DataPointer.js';
 import type { DescribeTopicRequest as _imprint_v1_DescribeTopicRequest, DescribeTopicRequest__Output as _imprint_v1_DescribeTopicRequest__Output } from './imprint/v1/DescribeTopicRequest.js';
 import type { DescribeTopicResponse as _imprint_v1_DescribeTopicResponse, DescribeTopicResponse__Output as _imprint_v1_DescribeTopicResponse__Output } from './imprint/v1/DescribeTopicResponse.js';
+import type { GetAccessRequest as _imprint_v1_GetAccessRequest, GetAccessRequest__Output as _imprint_v1_GetAccessRequest__Output } from './imprint/v1/GetAccessRequest.js';
+import type { GetAccessResponse as _imprint_v1_GetAccessResponse, GetAccessResponse__Output as _imprint_v1_GetAccessResponse__Output } from './imprint/v1/GetAccessResponse.js';
+import type { GrantAccessRequest as _imprint_v1_GrantAccessRequest, GrantAccessRequest__Output as _imprint_v1_GrantAccessRequest__Output } from './imprint/v1/GrantAccessRequest.js';
+import type { GrantAccessResponse as _imprint_v1_GrantAccessResponse, GrantAccessResponse__Output as _imprint_v1_GrantAccessResponse__Output } from './imprint/v1/GrantAccessResponse.js';
 import type { ListHistoryRequest as _imprint_v1_ListHistoryRequest, ListHistoryRequest__Output as _imprint_v1_ListHistoryRequest__Output } from './imprint/v1/ListHistoryRequest.js';
 import type { ListHistoryResponse as _imprint_v1_ListHistoryResponse, ListHistoryResponse__Output as _imprint_v1_ListHistoryResponse__Output } from './imprint/v1/ListHistoryResponse.js';
 import type { ListMovesRequest as _imprint_v1_ListMovesRequest, ListMovesRequest__Output as _imprint_v1_ListMovesRequest__Output } from './imprint/v1/ListMovesRequest.js';
@@ -24,11 +28,14 @@ import type { PinRequest as _imprint_v1_PinRequest, PinRequest__Output as _impri
 import type { PinResponse as _imprint_v1_PinResponse, PinResponse__Output as _imprint_v1_PinResponse__Output } from './imprint/v1/PinResponse.js';
 import type { PublishStatus as _imprint_v1_PublishStatus, PublishStatus__Output as _imprint_v1_PublishStatus__Output } from './imprint/v1/PublishStatus.js';
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
+import type { RevokeAccessRequest as _imprint_v1_RevokeAccessRequest, RevokeAccessRequest__Output as _imprint_v1_RevokeAccessRequest__Output } from './imprint/v1/RevokeAccessRequest.js';
+import type { RevokeAccessResponse as _imprint_v1_RevokeAccessResponse, RevokeAccessResponse__Output as _imprint_v1_RevokeAccessResponse__Output } from './imprint/v1/RevokeAccessResponse.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
 import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from './imprint/v1/ScopeHead.js';
 import type { Signature as _imprint_v1_Signature, Signature__Output as _imprint_v1_Signature__Output } from './imprint/v1/Signature.js';
 import type { Topic as _imprint_v1_Topic, Topic__Output as _imprint_v1_Topic__Output } from './imprint/v1/Topic.js';
 import type { TopicConsumers as _imprint_v1_TopicConsumers, TopicConsumers__Output as _imprint_v1_TopicConsumers__Output } from './imprint/v1/TopicConsumers.js';
+import type { TopicGrant as _imprint_v1_TopicGrant, TopicGrant__Output as _imprint_v1_TopicGrant__Output } from './imprint/v1/TopicGrant.js';
 import type { UnpinRequest as _imprint_v1_UnpinRequest, UnpinRequest__Output as _imprint_v1_UnpinRequest__Output } from './imprint/v1/UnpinRequest.js';
 import type { UnpinResponse as _imprint_v1_UnpinResponse, UnpinResponse__Output as _imprint_v1_UnpinResponse__Output } from './imprint/v1/UnpinResponse.js';
 import type { VersionHeld as _imprint_v1_VersionHeld, VersionHeld__Output as _imprint_v1_VersionHeld__Output } from './imprint/v1/VersionHeld.js';
@@ -54,6 +61,10 @@ export interface ProtoGrpcType {
       DataPointer: MessageTypeDefinition<_imprint_v1_DataPointer, _imprint_v1_DataPointer__Output>
       DescribeTopicRequest: MessageTypeDefinition<_imprint_v1_DescribeTopicRequest, _imprint_v1_DescribeTopicRequest__Output>
       DescribeTopicResponse: MessageTypeDefinition<_imprint_v1_DescribeTopicResponse, _imprint_v1_DescribeTopicResponse__Output>
+      GetAccessRequest: MessageTypeDefinition<_imprint_v1_GetAccessRequest, _imprint_v1_GetAccessRequest__Output>
+      GetAccessResponse: MessageTypeDefinition<_imprint_v1_GetAccessResponse, _imprint_v1_GetAccessResponse__Output>
+      GrantAccessRequest: MessageTypeDefinition<_imprint_v1_GrantAccessRequest, _imprint_v1_GrantAccessRequest__Output>
+      GrantAccessResponse: MessageTypeDefinition<_imprint_v1_GrantAccessResponse, _imprint_v1_GrantAccessResponse__Output>
       ListHistoryRequest: MessageTypeDefinition<_imprint_v1_ListHistoryRequest, _imprint_v1_ListHistoryRequest__Output>
       ListHistoryResponse: MessageTypeDefinition<_imprint_v1_ListHistoryResponse, _imprint_v1_ListHistoryResponse__Output>
       ListMovesRequest: MessageTypeDefinition<_imprint_v1_ListMovesRequest, _imprint_v1_ListMovesRequest__Output>
@@ -66,11 +77,15 @@ export interface ProtoGrpcType {
       PinResponse: MessageTypeDefinition<_imprint_v1_PinResponse, _imprint_v1_PinResponse__Output>
       PublishStatus: MessageTypeDefinition<_imprint_v1_PublishStatus, _imprint_v1_PublishStatus__Output>
       Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
+      RevokeAccessRequest: MessageTypeDefinition<_imprint_v1_RevokeAccessRequest, _imprint_v1_RevokeAccessRequest__Output>
+      RevokeAccessResponse: MessageTypeDefinition<_imprint_v1_RevokeAccessResponse, _imprint_v1_RevokeAccessResponse__Output>
+      Role: EnumTypeDefinition
       Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>
       ScopeHead: MessageTypeDefinition<_imprint_v1_ScopeHead, _imprint_v1_ScopeHead__Output>
       Signature: MessageTypeDefinition<_imprint_v1_Signature, _imprint_v1_Signature__Output>
       Topic: MessageTypeDefinition<_imprint_v1_Topic, _imprint_v1_Topic__Output>
       TopicConsumers: MessageTypeDefinition<_imprint_v1_TopicConsumers, _imprint_v1_TopicConsumers__Output>
+      TopicGrant: MessageTypeDefinition<_imprint_v1_TopicGrant, _imprint_v1_TopicGrant__Output>
       UnpinRequest: MessageTypeDefinition<_imprint_v1_UnpinRequest, _imprint_v1_UnpinRequest__Output>
       UnpinResponse: MessageTypeDefinition<_imprint_v1_UnpinResponse, _imprint_v1_UnpinResponse__Output>
       VersionHeld: MessageTypeDefinition<_imprint_v1_VersionHeld, _imprint_v1_VersionHeld__Output>

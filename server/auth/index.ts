@@ -5,3 +5,4 @@
  */
 export { principalOf, rememberPrincipal, type Authenticate, type Principal, type ServerCall } from './principal.js';
 export { AUTHORIZATION_METADATA_KEY, bearerTokenOf, combineAuthenticators, type Authenticators } from './authenticators.js';
+export { AccessControl, type AccessControlOptions } from './access-control.js';

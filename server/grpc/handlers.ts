@@ -25,6 +25,8 @@ import {
   timeMsFromWire,
   topicToWire,
   versionFromWire,
+  grantFromWire,
+  grantToWire,
 } from '../../proto/convert.js';
 import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/ConsumerService.js';
 import type { OperatorServiceHandlers } from '../../proto/gen/imprint/v1/OperatorService.js';
@@ -118,10 +120,10 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
 export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptions = {}): Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll'> {
   const { maxTopics, maxResponseBytes } = batchPollWithDefaults(limits);
   return {
-    Poll: unary('Poll', log, async (req) => {
+    Poll: unary('Poll', log, async (req, call) => {
       const identity = identityFromWire(req.identity);
       const lastSeen = versionFromWire(req.lastSeenVersion, 'last_seen_version', true);
-      const polled = poller.poll(req.topic, identity, lastSeen);
+      const polled = poller.poll(req.topic, identity, lastSeen, principalOf(call));
       const answer = polled instanceof Promise ? await polled : polled;
       return { update: toUpdate(answer), maxStalenessMs: answer.maxStalenessMs ?? 0 };
     }),
@@ -129,12 +131,15 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
       // 1. The request, checked whole before any work.
       const { identity, cursors } = batchPollFromWire(req, maxTopics);
       const rlog = requestLog(call, log);
-      // 2. Each topic's answer: at once where the Poller gives it from memory, else all awaited together.
+      const principal = principalOf(call);
+      // 2. Each topic's answer (PERMISSION_DENIED for a topic the principal may not consume, like
+      //    NOT_FOUND for one that does not exist): at once where the Poller gives it from memory,
+      //    else all awaited together.
       const results: TopicPollResult[] = new Array(cursors.length);
       let later: Promise<void>[] | undefined;
       cursors.forEach(({ topic, lastSeen }, i) => {
         try {
-          const answer = poller.poll(topic, identity, lastSeen);
+          const answer = poller.poll(topic, identity, lastSeen, principal);
           if (!(answer instanceof Promise)) {
             results[i] = answeredResult(topic, answer);
             return;
@@ -177,16 +182,16 @@ const refusedWatch: Pick<ConsumerServiceHandlers, 'Watch'> = {
 export function consumerHandlers(svc: ImprintService, poller: Poller | undefined, log: Logger, limits: BatchPollOptions = {}, watchers?: Watchers): ConsumerServiceHandlers {
   return {
     ...(poller ? { ...pollHandlers(poller, log, limits), ...(watchers ? { Watch: watchHandler(watchers, log, limits) } : refusedWatch) } : refusedPolls),
-    GetVersion: unary('GetVersion', log, async (req) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'))) })),
-    ListVersions: unary('ListVersions', log, async (req) => {
-      const page = await svc.listVersions(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken));
+    GetVersion: unary('GetVersion', log, async (req, call) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'), callerOf(call, log))) })),
+    ListVersions: unary('ListVersions', log, async (req, call) => {
+      const page = await svc.listVersions(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken), callerOf(call, log));
       return { versions: page.versions.map(recordToWire), nextPageToken: page.nextPageToken };
     }),
-    GetLatestAt: unary('GetLatestAt', log, async (req) => {
-      const at = await svc.latestAt(req.topic, identityFromWire(req.identity), timeMsFromWire(req.atMs, 'at_ms'), req.applyPins);
+    GetLatestAt: unary('GetLatestAt', log, async (req, call) => {
+      const at = await svc.latestAt(req.topic, identityFromWire(req.identity), timeMsFromWire(req.atMs, 'at_ms'), req.applyPins, callerOf(call, log));
       return { record: at.record ? recordToWire(at.record) : null, pinned: at.pinned, pin: at.pin ? pinToWire(at.pin) : null };
     }),
-    GetTopic: unary('GetTopic', log, async (req) => ({ topic: topicToWire(await svc.getTopic(req.name)) })),
+    GetTopic: unary('GetTopic', log, async (req, call) => ({ topic: topicToWire(await svc.getTopic(req.name, callerOf(call, log))) })),
     ListTopics: unary('ListTopics', log, async (req) => {
       const { topics, publishStatus } = await svc.listTopicsWithStatus(req.includeDeleted);
       return { topics: topics.map(topicToWire), publishStatus: publishStatus.map(publishStatusToWire) };
@@ -203,13 +208,17 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
       const removed = await svc.unpin(req.topic, scopeFromWire(req.scope), callerOf(call, log));
       return { removed: removed ? pinToWire(removed) : null };
     }),
-    ListPins: unary('ListPins', log, async (req) => ({ pins: (await svc.listPins(req.topic)).map(pinToWire) })),
-    DescribeTopic: unary('DescribeTopic', log, async (req) => {
-      const d = await svc.describeTopic(req.name, {
-        sinceMs: timeMsFromWire(req.consumersSinceMs, 'consumers_since_ms'),
-        nodeLimit: req.consumersNodeLimit,
-        version: versionFromWire(req.consumersVersion, 'consumers_version', true),
-      });
+    ListPins: unary('ListPins', log, async (req, call) => ({ pins: (await svc.listPins(req.topic, callerOf(call, log))).map(pinToWire) })),
+    DescribeTopic: unary('DescribeTopic', log, async (req, call) => {
+      const d = await svc.describeTopic(
+        req.name,
+        {
+          sinceMs: timeMsFromWire(req.consumersSinceMs, 'consumers_since_ms'),
+          nodeLimit: req.consumersNodeLimit,
+          version: versionFromWire(req.consumersVersion, 'consumers_version', true),
+        },
+        callerOf(call, log),
+      );
       return {
         topic: topicToWire(d.topic),
         heads: d.heads.map(headToWire),
@@ -220,18 +229,31 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
         publishStatus: publishStatusToWire(d.publishStatus),
       };
     }),
-    ListHistory: unary('ListHistory', log, async (req) => {
-      const page = await svc.listHistory(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken));
+    ListHistory: unary('ListHistory', log, async (req, call) => {
+      const page = await svc.listHistory(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken), callerOf(call, log));
       return { changes: page.changes.map(changeToWire), nextPageToken: page.nextPageToken };
     }),
-    ListMoves: unary('ListMoves', log, async (req) => {
-      const page = await svc.listMoves(req.topic, {
-        sinceMs: timeMsFromWire(req.sinceMs, 'since_ms'),
-        untilMs: timeMsFromWire(req.untilMs, 'until_ms'),
-        nodeId: req.nodeId,
-        limit: pageSizeFromWire(req.pageSize),
-      });
+    ListMoves: unary('ListMoves', log, async (req, call) => {
+      const page = await svc.listMoves(
+        req.topic,
+        {
+          sinceMs: timeMsFromWire(req.sinceMs, 'since_ms'),
+          untilMs: timeMsFromWire(req.untilMs, 'until_ms'),
+          nodeId: req.nodeId,
+          limit: pageSizeFromWire(req.pageSize),
+        },
+        callerOf(call, log),
+      );
       return { moves: page.moves.map(moveToWire), truncated: page.truncated };
+    }),
+    GetAccess: unary('GetAccess', log, async (req, call) => ({ grants: (await svc.getAccess(req.topic, callerOf(call, log))).map(grantToWire) })),
+    GrantAccess: unary('GrantAccess', log, async (req, call) => {
+      const done = await svc.grant(req.topic, grantFromWire(req.grant), callerOf(call, log));
+      return { changed: done.changed, grants: done.grants.map(grantToWire) };
+    }),
+    RevokeAccess: unary('RevokeAccess', log, async (req, call) => {
+      const done = await svc.revoke(req.topic, grantFromWire(req.grant), callerOf(call, log));
+      return { changed: done.changed, grants: done.grants.map(grantToWire) };
     }),
   };
 }

@@ -17,6 +17,7 @@ import { answeredResult, batchPollFromWire, failedResult, fitToBudget } from './
 import { toServiceError } from './errors.js';
 import { startRequestLog } from './request-log.js';
 import { appFromCall } from './throttle.js';
+import { principalOf } from '../auth/principal.js';
 
 export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollOptions = {}): grpc.handleServerStreamingCall<WatchRequest__Output, WatchResponse> {
   const { maxTopics, maxResponseBytes } = batchPollWithDefaults(limits);
@@ -44,7 +45,7 @@ export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollO
         end(err: ImprintError) {
           fail(err);
         },
-      });
+      }, principalOf(call));
     } catch (err) {
       fail(err);
       return;

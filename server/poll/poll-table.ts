@@ -115,6 +115,8 @@ export interface TopicEntry extends PollState {
   readonly headsKey: string;
   /** @internal The pins, as text (a full re-read tells of a topic whose heads or pins differ). */
   readonly pinsKey: string;
+  /** @internal The grants, as text (a full re-read tells of a topic whose grants differ: a Watch re-decides access). */
+  readonly grantsKey: string;
 }
 
 /** One whole table. Replaced by a full re-read; the tail swaps single entries in, a miss adds a topic it lacked. */
@@ -156,9 +158,9 @@ interface CachedVerdict {
   readonly bytes: number;
 }
 
-/** Whether two entries of a topic may answer a poll differently: their heads or pins differ. */
+/** Whether two entries of a topic may answer a poll differently: their heads, pins or grants differ. */
 function differs(a: TopicEntry, b: TopicEntry): boolean {
-  return a.headsKey !== b.headsKey || a.pinsKey !== b.pinsKey;
+  return a.headsKey !== b.headsKey || a.pinsKey !== b.pinsKey || a.grantsKey !== b.grantsKey;
 }
 
 /** Longest stretch a refresh runs without letting polls in, ms. */
@@ -484,8 +486,9 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
       .map((p) => `${scopeKey(p.scope)}\u0001${p.version}`)
       .sort()
       .join('\u0002');
+    const grantsKey = state.grants.map((g) => `${g.role}\u0001${g.grantee}`).join('\u0002');
     const stamp = previous && previous.headsKey === headsKey ? previous.stamp : this.nextStamp++;
-    return { topic: state.topic, heads: state.heads, pins: state.pins, stamp, headsKey, pinsKey };
+    return { topic: state.topic, heads: state.heads, pins: state.pins, grants: state.grants, stamp, headsKey, pinsKey, grantsKey };
   }
 
   private async readTopic(topic: string): Promise<TopicEntry | undefined> {

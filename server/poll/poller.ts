@@ -6,6 +6,7 @@
  * holds after the answer.
  */
 import {
+  PermissionDeniedError,
   decidePoll,
   validatePollIdentity,
   validateTopicName,
@@ -18,6 +19,8 @@ import {
   type Version,
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
+import type { AccessControl } from '../auth/access-control.js';
+import type { Principal } from '../auth/principal.js';
 
 /**
  * Hears every answered poll (the audit's Holdings, server/audit/holdings.ts): the node said it
@@ -35,6 +38,8 @@ export interface PollerDeps<S extends PollView> {
   readonly log?: Logger;
   /** @default Date.now */
   readonly clock?: () => number;
+  /** Decides whether a poll's principal may consume the topic (from the view's grants). @default everything allowed */
+  readonly access?: AccessControl;
 }
 
 /** Records whose failure was logged are remembered up to this many, then forgotten all at once. */
@@ -44,6 +49,7 @@ export class Poller<S extends PollView = PollView> {
   readonly source: PollSource<S>;
   private readonly observer: PollObserver;
   private readonly log: Logger;
+  private readonly access: AccessControl | undefined;
   /**
    * The identity object validated last: a BatchPoll asks for all its topics, one after
    * another, with one identity object, checked once rather than once per topic (no weak
@@ -59,15 +65,18 @@ export class Poller<S extends PollView = PollView> {
     this.source = deps.source;
     this.observer = deps.observer;
     this.log = deps.log ?? silentLogger;
+    this.access = deps.access;
   }
 
   /**
    * What a consumer holding `lastSeen` (0n: nothing) should do (core/poll.ts). At once, with
    * no promise, when the source has what the decision needs in memory; a promise otherwise.
    * Bad input throws before anything is observed; every other outcome, error included, is
-   * told to the observer.
+   * told to the observer, but a denial (PERMISSION_DENIED: `principal` may not consume the
+   * topic; decided from the source's view, no store read when the source has it in memory):
+   * who may not consume a topic is not one of its consumers.
    */
-  poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Awaitable<PollAnswer> {
+  poll(topic: string, identity: ConsumerIdentity, lastSeen: Version, principal?: Principal): Awaitable<PollAnswer> {
     // 1. The question.
     validateTopicName(topic);
     if (identity !== this.validIdentity) {
@@ -77,7 +86,8 @@ export class Poller<S extends PollView = PollView> {
     // 2. The decision, from the source.
     let decided: Awaitable<PollDecision>;
     try {
-      decided = decidePoll(this.source, topic, identity, lastSeen);
+      const { access } = this;
+      decided = decidePoll(this.source, topic, identity, lastSeen, principal && access && ((view: S) => access.check(principal, 'consume', topic, view.grants ?? [])));
     } catch (err) {
       throw this.failed(topic, identity, lastSeen, err);
     }
@@ -104,6 +114,7 @@ export class Poller<S extends PollView = PollView> {
   }
 
   private failed(topic: string, identity: ConsumerIdentity, lastSeen: Version, err: unknown): unknown {
+    if (err instanceof PermissionDeniedError) return err;
     const said = lastSeen.toString();
     this.observer.observe(topic, identity, said, said, false, true);
     return err;

@@ -25,6 +25,7 @@
 import { ImprintError, ResourceExhaustedError, checkSetting, UnavailableError, type Awaitable, type ConsumerIdentity, type PollAnswer, type Version } from '../../core/index.js';
 import type { PollChanges } from './changes.js';
 import type { Poller } from './poller.js';
+import type { Principal } from '../auth/principal.js';
 
 /** The bounds and timings of Watch streams (`--watch-*` flags, IMPRINT_WATCH_* variables). */
 export interface WatchOptions {
@@ -142,7 +143,7 @@ export class Watchers {
    * (identity, cursors: batchPollFromWire); its first answers start at once. Throws
    * RESOURCE_EXHAUSTED (with retryAfterMs) beyond the bounds, UNAVAILABLE once closed.
    */
-  open(app: string, identity: ConsumerIdentity, cursors: readonly WatchCursor[], sink: WatchSink): WatchStream {
+  open(app: string, identity: ConsumerIdentity, cursors: readonly WatchCursor[], sink: WatchSink, principal?: Principal): WatchStream {
     if (this.closed) throw new UnavailableError('the server is stopping: watch another instance');
     const { maxStreams, maxStreamsPerApp } = this.options;
     const ofApp = this.perApp.get(app) ?? 0;
@@ -159,7 +160,7 @@ export class Watchers {
     const random = this.deps.random ?? Math.random;
     const { heartbeatMs, auditIntervalMs } = this.options;
     // Its first audit at 0.5 to 1.5 intervals, so streams opened together do not audit together.
-    const stream = new WatchStream(this, app, identity, cursors, sink, Math.floor((0.5 + random()) * auditIntervalMs));
+    const stream = new WatchStream(this, app, identity, cursors, principal, sink, Math.floor((0.5 + random()) * auditIntervalMs));
     this.streams.add(stream);
     this.wheel[Math.min(WHEEL_SLOTS - 1, Math.floor(random() * WHEEL_SLOTS))]?.add(stream);
     if (!this.wheelTimer) {
@@ -226,6 +227,8 @@ export class WatchStream {
     readonly app: string,
     readonly identity: ConsumerIdentity,
     cursors: readonly WatchCursor[],
+    /** Who watches (each topic's answer is PERMISSION_DENIED while it may not consume it); undefined: anonymous. */
+    readonly principal: Principal | undefined,
     private readonly sink: WatchSink,
     /** Ms until its next audit, counted down by its heartbeats. */
     private auditInMs: number,
@@ -240,7 +243,7 @@ export class WatchStream {
   /** @internal Step 1 (steps 4 and 5 come from the heartbeat wheel of Watchers). */
   start(): void {
     const { poller } = this.owner.deps;
-    for (const [topic, w] of this.watched) this.pending.set(topic, settle(() => poller.poll(topic, this.identity, w.held)));
+    for (const [topic, w] of this.watched) this.pending.set(topic, settle(() => poller.poll(topic, this.identity, w.held, this.principal)));
     void this.flush();
   }
 
@@ -316,7 +319,7 @@ export class WatchStream {
         this.pending.delete(topic);
         const w = this.watched.get(topic);
         if (!w) continue;
-        const asked = what === 'ask' ? settle(() => poller.poll(topic, this.identity, w.held)) : what;
+        const asked = what === 'ask' ? settle(() => poller.poll(topic, this.identity, w.held, this.principal)) : what;
         const outcome = asked instanceof Promise ? await asked : asked;
         // The watcher may have gone, or the topic been marked again, while the answer was read.
         if (this.ended) break;

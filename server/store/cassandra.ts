@@ -17,6 +17,7 @@
  * | kind 'h', scope_key k, version 0 | the head of scope k: `head_version`, the scope, since when | pollState and scopeHeads now: one slice, no scan |
  * | kind 's', scope_key k, version v | scope k attached to version v at `added_at_ms` | scopeHeads as of a time: `GROUP BY scope_key` over `added_at_ms <= t` (newest version first in each group) |
  * | kind 'i', scope_key id, version 0 | publish id `id` made version `id_version`: its claim id and the publish's `fingerprint` | a retry of a publish (replay), and its refusal when the content differs |
+ * | kind 'g', scope_key 'ROLE GRANTEE', version 0 | a grant (access control; a grantee has no spaces), since `added_at_ms` | listGrants, pollState: one slice; written by conditional batches like every row here |
  * | kind 'c', scope_key '', version s | the change numbered s in the topic's history (`change`, JSON, server/store/history.ts); s = (time in ms << 21) + 21 random bits, so newest first | listHistory: `version < ? LIMIT n` |
  *
  * `pins`, PRIMARY KEY ((topic), scope_key): the pins of a topic (listPins, pollState).
@@ -173,8 +174,11 @@ import {
   recordDigest,
   restoredFrom,
   scopeKey,
+  sortGrants,
+  isRole,
   uniqueScopes,
   type Actor,
+  type Grant,
   type BlobLocation,
   type Change,
   type DataPointer,
@@ -207,7 +211,7 @@ import {
   type ResolvedFeedOptions,
 } from './cassandra-feed.js';
 import { checkFeedLimit, type FeedCursor, type FeedKind, type FeedPage } from './change-feed.js';
-import { NOBODY, changeDraft, decodeChange, encodeChange, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
+import { NOBODY, changeDraft, decodeChange, encodeChange, grantDetails, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
 import type { JanitorStore, NewTopic, PollState, Published, TopicPatch } from './metadata-store.js';
 
 export type ConsistencyName = 'ONE' | 'LOCAL_ONE' | 'TWO' | 'THREE' | 'QUORUM' | 'LOCAL_QUORUM' | 'EACH_QUORUM' | 'ALL';
@@ -392,6 +396,12 @@ function cqlFor(ks: string) {
     attachScopes: (n: number) =>
       `UPDATE ${ks}.topics SET scopes = scopes + ?, scope_added = scope_added + ? WHERE ${RECORD_KEY} IF digest != null${' AND scopes[?] = null'.repeat(n)}`,
     claim: `SELECT claim FROM ${ks}.topics WHERE ${RECORD_KEY}`,
+
+    grants: `SELECT scope_key FROM ${ks}.topics WHERE topic = ? AND kind = 'g'`,
+    grantOf: `SELECT scope_key FROM ${ks}.topics WHERE topic = ? AND kind = 'g' AND scope_key = ? AND version = 0`,
+    newGrant: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, added_at_ms) VALUES (?, 'g', ?, 0, ?)`,
+    grant: `UPDATE ${ks}.topics SET added_at_ms = ? WHERE topic = ? AND kind = 'g' AND scope_key = ? AND version = 0 IF created_at_ms != null AND deleted_at_ms = null`,
+    revoke: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = 'g' AND scope_key = ? AND version = 0 IF EXISTS`,
 
     record: `SELECT ${RECORD_COLUMNS} FROM ${ks}.topics WHERE ${RECORD_KEY}`,
     recordExists: `SELECT version FROM ${ks}.topics WHERE ${RECORD_KEY}`,
@@ -839,8 +849,13 @@ export class CassandraMetadataStore implements JanitorStore {
   async createTopic(t: NewTopic, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
     const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), trustedKeysColumn(t.trustedKeys)];
     const history = this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: topicDetails(t) }));
+    // Its first grants ('g' rows of the partition) with their entries, in the same batch.
+    const grants = (t.grants ?? []).flatMap((g) => [
+      { query: this.cql.newGrant, params: [t.name, grantKey(g), BigInt(nowMs)] },
+      this.historyStatement(changeDraft('grant', t.name, nowMs, by, { details: grantDetails(g) })),
+    ]);
     await this.announce('createTopic', t.name, 'create-topic', 0n);
-    const rs = await this.conditional('createTopic', [{ query: this.cql.createTopic, params }, history]);
+    const rs = await this.conditional('createTopic', [{ query: this.cql.createTopic, params }, history, ...grants]);
     if (rs === 'unknown') {
       // Ours if it is there with exactly our fields; someone else's otherwise.
       const row = await this.serialRead('createTopic', this.cql.topic, [t.name]).catch((err: unknown) => {
@@ -1217,8 +1232,8 @@ export class CassandraMetadataStore implements JanitorStore {
   async pollState(topic: string): Promise<PollState | undefined> {
     // Three reads of two partitions at once; unlike SQLite not one snapshot, but each answer is
     // complete in itself (heads and records are written in one batch).
-    const [t, heads, pins] = await Promise.all([this.getTopic(topic), this.currentHeads(topic), this.listPins(topic)]);
-    return t && t.deletedAtMs === undefined ? { topic: t, heads, pins } : undefined;
+    const [t, heads, pins, grants] = await Promise.all([this.getTopic(topic), this.currentHeads(topic), this.listPins(topic), this.listGrants(topic)]);
+    return t && t.deletedAtMs === undefined ? { topic: t, heads, pins, grants } : undefined;
   }
 
   // ---- pins ----
@@ -1246,6 +1261,38 @@ export class CassandraMetadataStore implements JanitorStore {
 
   async listPins(topic: string): Promise<Pin[]> {
     return (await this.all('listPins', this.cql.pins, [topic])).map(toPin).sort((a, b) => a.createdAtMs - b.createdAtMs);
+  }
+
+  // ---- grants ----
+
+  async listGrants(topic: string): Promise<Grant[]> {
+    return sortGrants((await this.all('listGrants', this.cql.grants, [topic])).flatMap((r) => fromGrantKey(str(r, 'scope_key'))));
+  }
+
+  /** One conditional batch on the topic's partition: the 'g' row (if the topic is there and not deleted) and its history entry. */
+  async grant(topic: string, grant: Grant, nowMs: number, by: Actor = NOBODY): Promise<boolean> {
+    const key = grantKey(grant);
+    if ((await this.exec('grant', this.cql.grantOf, [topic, key])).rowLength > 0) return false;
+    const history = this.historyStatement(changeDraft('grant', topic, nowMs, by, { details: grantDetails(grant) }));
+    await this.announce('grant', topic, 'grant', 0n);
+    const rs = await this.conditional('grant', [{ query: this.cql.grant, params: [BigInt(nowMs), topic, key] }, history]);
+    if (rs === 'unknown') throw new UnavailableError(`${this.where}: the grant on topic "${topic}" may or may not have been applied (Cassandra did not answer in time); it is safe to repeat`);
+    if (!rs.wasApplied()) {
+      const t = await this.mustGetTopic(topic);
+      throw new TopicDeletedError(topic, t.deletedAtMs ?? nowMs, `grant on topic "${topic}"`);
+    }
+    await this.confirm('grant', topic, 'grant', 0n);
+    return true;
+  }
+
+  async revoke(topic: string, grant: Grant, nowMs: number, by: Actor = NOBODY): Promise<boolean> {
+    const history = this.historyStatement(changeDraft('revoke', topic, nowMs, by, { details: grantDetails(grant) }));
+    await this.announce('revoke', topic, 'revoke', 0n);
+    const rs = await this.conditional('revoke', [{ query: this.cql.revoke, params: [topic, grantKey(grant)] }, history]);
+    if (rs === 'unknown') throw new UnavailableError(`${this.where}: the revocation on topic "${topic}" may or may not have been applied (Cassandra did not answer in time); it is safe to repeat`);
+    if (!rs.wasApplied()) return false;
+    await this.confirm('revoke', topic, 'revoke', 0n);
+    return true;
   }
 
   // ---- history ----
@@ -1327,7 +1374,7 @@ export class CassandraMetadataStore implements JanitorStore {
 
   /**
    * Pins first (their own table), then one conditional batch on the topic's partition: the
-   * records, scopes, heads and publish ids (range deletions, taking the batch's Paxos
+   * records, scopes, heads, publish ids and grants (range deletions, taking the batch's Paxos
    * timestamp, so they shadow every earlier write), and the topic's statics, guarded by its
    * deletion time. The history rows ('c') stay.
    */
@@ -1336,7 +1383,7 @@ export class CassandraMetadataStore implements JanitorStore {
     if (!t) return true;
     if (t.deletedAtMs === undefined) return false;
     await this.exec('purgeTopic', this.cql.purgePins, [name]);
-    const stmts: Statement[] = ['r', 's', 'h', 'i'].map((kind) => ({ query: this.cql.purgeKind, params: [name, kind] }));
+    const stmts: Statement[] = ['r', 's', 'h', 'i', 'g'].map((kind) => ({ query: this.cql.purgeKind, params: [name, kind] }));
     stmts.push({ query: this.cql.purgeTopicRow, params: [name, BigInt(t.deletedAtMs)] });
     const rs = await this.conditional('purgeTopic', stmts);
     if (rs === 'unknown') throw new UnavailableError(`${this.where}: purging topic "${name}" may or may not have completed (Cassandra did not answer in time); it is safe to repeat`);
@@ -1538,6 +1585,17 @@ function changeSeq(atMs: number): bigint {
 /** A partition whose statics say it is a topic (a partition could hold rows only, if damaged). */
 function isTopicRow(row: Row): boolean {
   return big(row, 'created_at_ms') !== undefined || big(row, 'latest_version') !== undefined;
+}
+
+/** A grant's clustering key in the topic's partition ('g' rows): role, a space, grantee (grantees have no spaces). */
+function grantKey(g: Grant): string {
+  return `${g.role} ${g.grantee}`;
+}
+
+function fromGrantKey(key: string | undefined): Grant[] {
+  const at = key?.indexOf(' ') ?? -1;
+  const role = key?.slice(0, at);
+  return key !== undefined && at > 0 && isRole(role) ? [{ role, grantee: key.slice(at + 1) }] : [];
 }
 
 function toTopic(r: Row): Topic {

@@ -4,7 +4,7 @@
  * that orders it within the topic (`seq`). One codec, so the two stores read and write the same
  * thing.
  */
-import { keyIdOf, type Actor, type Change, type ChangeKind, type Retention, type Scope, type Version } from '../../core/index.js';
+import { keyIdOf, type Actor, type Change, type ChangeKind, type Grant, type Retention, type Scope, type Version } from '../../core/index.js';
 
 /** A change before the store gives it its place in the history. */
 export type ChangeDraft = Omit<Change, 'seq'>;
@@ -30,6 +30,11 @@ export function changeDraft(
     publishId: fields.publishId ?? '',
     details: fields.details ?? {},
   };
+}
+
+/** A grant or revoke entry's details. */
+export function grantDetails(g: Grant): Record<string, string> {
+  return { role: g.role, grantee: g.grantee };
 }
 
 /**
@@ -82,7 +87,7 @@ export function encodeChange(c: ChangeDraft): string {
   return JSON.stringify(stored);
 }
 
-const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['create-topic', 'update-topic', 'publish', 'add-scopes', 'pin', 'unpin', 'delete-topic']);
+const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['create-topic', 'update-topic', 'publish', 'add-scopes', 'pin', 'unpin', 'delete-topic', 'grant', 'revoke']);
 
 /** A kind of change history keeps (the stores' rows are text). */
 export function isChangeKind(kind: unknown): kind is ChangeKind {

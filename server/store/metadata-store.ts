@@ -18,7 +18,12 @@
  * listTopics (an operator sees what happened), but pollState answers it as absent and publish
  * refuses it; the janitor's purgeTopic removes it for good (JanitorStore).
  *
- * History: each change (createTopic, updateTopic, publish, addScopes, pin, unpin, deleteTopic, restoreTopic) writes its
+ * Grants (access control, core/access.ts): a topic's grants are changed by grant and revoke,
+ * each with its 'grant' or 'revoke' history entry and change-feed entry in the same atomic
+ * step, and read with the topic's poll state; purgeTopic removes them; restoreTopic writes
+ * none (a fallback snapshot does not carry them).
+ *
+ * History: each change (createTopic, updateTopic, publish, addScopes, pin, unpin, deleteTopic, restoreTopic, grant, revoke) writes its
  * entry in the topic's history in the same atomic step as the change, with the actor the
  * caller names; a call that changes nothing (it throws, replays a publish id, attaches only
  * scopes already there, or unpins where there is no pin) writes no entry. History is kept
@@ -28,7 +33,7 @@
  * topics, so that consume instances re-read only the topics that changed.
  */
 import type { ChangeFeed } from './change-feed.js';
-import type { Actor, Change, NewVersion, Pin, RestorePlan, Retention, Scope, ScopeHead, SnapshotOrigin, StalenessContract, Topic, Version, VersionRecord } from '../../core/index.js';
+import type { Actor, Change, Grant, NewVersion, Pin, RestorePlan, Retention, Scope, ScopeHead, SnapshotOrigin, StalenessContract, Topic, Version, VersionRecord } from '../../core/index.js';
 
 /** A new topic; its staleness contract's fields are absent for none. */
 export interface NewTopic extends StalenessContract {
@@ -38,6 +43,8 @@ export interface NewTopic extends StalenessContract {
   readonly retention: Retention;
   /** Raw Ed25519 public keys (base64) a publish must be signed by; absent or empty: none required. */
   readonly trustedKeys?: readonly string[];
+  /** The grants it starts with (access control, core/access.ts), each with its 'grant' history entry. @default none */
+  readonly grants?: readonly Grant[];
 }
 
 /** The fields to change; an expectEveryMs or maxStalenessMs of 0 removes that limit; trustedKeys replaces them ([]: none required). */
@@ -55,6 +62,8 @@ export interface PollState {
   readonly topic: Topic;
   readonly heads: readonly ScopeHead[];
   readonly pins: readonly Pin[];
+  /** Who may do what to it (core/access.ts), so a consume instance decides access from its table. */
+  readonly grants: readonly Grant[];
 }
 
 /** What a publish did: the version, and whether its publish id had made it before (then nothing was written). */
@@ -104,6 +113,16 @@ export interface MetadataStore extends ChangeFeed {
   /** The pin removed, or undefined when there was none. */
   unpin(topic: string, scope: Scope, nowMs: number, by?: Actor): Promise<Pin | undefined>;
   listPins(topic: string): Promise<Pin[]>;
+  /** The topic's grants, by role then grantee (none for an unknown topic). */
+  listGrants(topic: string): Promise<Grant[]>;
+  /**
+   * Adds the grant with its 'grant' history entry (details role, grantee). False when the
+   * topic has it already (nothing written).
+   * @throws NotFoundError for an unknown topic; TopicDeletedError for a deleted one (nothing is written).
+   */
+  grant(topic: string, grant: Grant, nowMs: number, by?: Actor): Promise<boolean>;
+  /** Removes the grant with its 'revoke' history entry. False when the topic does not have it (nothing written). */
+  revoke(topic: string, grant: Grant, nowMs: number, by?: Actor): Promise<boolean>;
   /**
    * Writes a topic back as a fallback snapshot had it (core's planRestore decides what): the
    * topic, its records with their own version numbers, publish times, metadata, pointers,
@@ -131,7 +150,7 @@ export interface JanitorStore extends MetadataStore {
   /** Removes a version's record, scopes and publish id. Deleting what is not there is not an error. */
   deleteVersion(topic: string, version: Version): Promise<void>;
   /**
-   * Removes a deleted topic for good: every version record, scope, publish id and pin, then
+   * Removes a deleted topic for good: every version record, scope, publish id, pin and grant, then
    * the topic itself, so that its name can be created again. The history stays (who made,
    * changed and deleted the topic); a topic created again under the name continues it.
    * Removing what is not there is not an error; a topic that is not deleted is left alone

@@ -30,7 +30,10 @@ import {
   recordDigest,
   restoredFrom,
   scopeKey,
+  sortGrants,
+  isRole,
   type Actor,
+  type Grant,
   type BlobLocation,
   type Change,
   type DataPointer,
@@ -45,7 +48,7 @@ import {
   type VersionRecord,
 } from '../../core/index.js';
 import { badCursor, checkFeedLimit, type FeedCursor, type FeedEntry, type FeedPage } from './change-feed.js';
-import { NOBODY, changeDraft, decodeChange, encodeChange, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
+import { NOBODY, changeDraft, decodeChange, encodeChange, grantDetails, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
 import type { JanitorStore, NewTopic, PollState, Published, TopicPatch } from './metadata-store.js';
 
 const SCHEMA_VERSION = 1;
@@ -109,6 +112,12 @@ CREATE TABLE IF NOT EXISTS pins (
   reason TEXT NOT NULL,
   created_by TEXT NOT NULL,
   PRIMARY KEY (topic, scope_key)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS grants (
+  topic TEXT NOT NULL,
+  role TEXT NOT NULL,
+  grantee TEXT NOT NULL,
+  PRIMARY KEY (topic, role, grantee)
 ) STRICT, WITHOUT ROWID;
 ${historyTable('history')}
 CREATE INDEX IF NOT EXISTS history_by_topic ON history (topic, seq);
@@ -274,6 +283,7 @@ export class SqliteMetadataStore implements JanitorStore {
           throw err;
         }
         this.addHistory(changeDraft('create-topic', t.name, nowMs, by, { details: topicDetails(t) }));
+        for (const g of t.grants ?? []) this.insertGrant(t.name, g, nowMs, by);
         return this.mustGetTopic(t.name);
       })
       .immediate();
@@ -405,7 +415,7 @@ export class SqliteMetadataStore implements JanitorStore {
     return this.db.transaction((): PollState | undefined => {
       const t = this.topicRow(topic);
       if (!t || t.deleted_at_ms !== null) return undefined;
-      return { topic: toTopic(t), heads: this.heads(topic), pins: this.pins(topic) };
+      return { topic: toTopic(t), heads: this.heads(topic), pins: this.pins(topic), grants: this.grants(topic) };
     })();
   }
 
@@ -466,6 +476,42 @@ export class SqliteMetadataStore implements JanitorStore {
     return this.pins(topic);
   }
 
+  async listGrants(topic: string): Promise<Grant[]> {
+    return this.grants(topic);
+  }
+
+  async grant(topic: string, grant: Grant, nowMs: number, by: Actor = NOBODY): Promise<boolean> {
+    return this.db
+      .transaction((): boolean => {
+        const t = this.mustGetTopic(topic);
+        if (t.deletedAtMs !== undefined) throw new TopicDeletedError(topic, t.deletedAtMs, `grant on topic "${topic}"`);
+        return this.insertGrant(topic, grant, nowMs, by);
+      })
+      .immediate();
+  }
+
+  async revoke(topic: string, grant: Grant, nowMs: number, by: Actor = NOBODY): Promise<boolean> {
+    return this.db
+      .transaction((): boolean => {
+        const gone = this.stmt('DELETE FROM grants WHERE topic = ? AND role = ? AND grantee = ?').run(topic, grant.role, grant.grantee).changes === 1;
+        if (gone) this.addHistory(changeDraft('revoke', topic, nowMs, by, { details: grantDetails(grant) }));
+        return gone;
+      })
+      .immediate();
+  }
+
+  /** Adds a grant with its history entry (inside the caller's transaction); false when it was there. */
+  private insertGrant(topic: string, grant: Grant, nowMs: number, by: Actor): boolean {
+    const added = this.stmt('INSERT OR IGNORE INTO grants (topic, role, grantee) VALUES (?, ?, ?)').run(topic, grant.role, grant.grantee).changes === 1;
+    if (added) this.addHistory(changeDraft('grant', topic, nowMs, by, { details: grantDetails(grant) }));
+    return added;
+  }
+
+  private grants(topic: string): Grant[] {
+    const rows = this.stmt('SELECT role, grantee FROM grants WHERE topic = ?').all(topic) as { role: string; grantee: string }[];
+    return sortGrants(rows.flatMap((r) => (isRole(r.role) ? [{ role: r.role, grantee: r.grantee }] : [])));
+  }
+
   async listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]> {
     const rows = this
       .stmt('SELECT seq, change FROM history WHERE topic = ? AND seq < ? ORDER BY seq DESC LIMIT ?')
@@ -519,7 +565,7 @@ export class SqliteMetadataStore implements JanitorStore {
         const row = this.topicRow(name);
         if (!row) return true;
         if (row.deleted_at_ms === null) return false;
-        for (const table of ['version_scopes', 'versions', 'pins']) this.stmt(`DELETE FROM ${table} WHERE topic = ?`).run(name);
+        for (const table of ['version_scopes', 'versions', 'pins', 'grants']) this.stmt(`DELETE FROM ${table} WHERE topic = ?`).run(name);
         this.stmt('DELETE FROM topics WHERE name = ?').run(name);
         return true;
       })

@@ -57,6 +57,7 @@ export function janitorStoreConformance(name: string, make: () => Promise<Janito
       await h.store.publish({ topic, metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{ region: 'eu' }], publishId: 'p-1' }, 10);
       await publish([{}], 20);
       await h.store.pin({ topic, scope: { region: 'eu' }, version: 1n, createdAtMs: 30, reason: '', createdBy: '' });
+      await h.store.grant(topic, { role: 'consumer', grantee: 'group:scoring' }, 35);
       // A live topic is left alone.
       expect(await h.store.purgeTopic(topic)).toBe(false);
       expect(await h.store.countVersions(topic)).toBe(2);
@@ -69,13 +70,14 @@ export function janitorStoreConformance(name: string, make: () => Promise<Janito
       expect(await h.store.scopeHeads(topic)).toEqual([]);
       expect(await h.store.scopeHeads(topic, 1_000)).toEqual([]);
       expect(await h.store.listPins(topic)).toEqual([]);
-      expect((await h.store.listHistory(topic, { limit: 10 })).map((c) => c.kind)).toEqual(['delete-topic', 'pin', 'publish', 'publish', 'create-topic']);
+      expect(await h.store.listGrants(topic)).toEqual([]);
+      expect((await h.store.listHistory(topic, { limit: 10 })).map((c) => c.kind)).toEqual(['delete-topic', 'grant', 'pin', 'publish', 'publish', 'create-topic']);
       // Purging again is not an error (a janitor killed mid-purge finishes on its next run).
       expect(await h.store.purgeTopic(topic)).toBe(true);
       // The name is free: a new topic, numbered from 1, with no pins and its publish ids forgotten.
       const again = await h.store.createTopic({ name: topic, owner: 'new', description: '', retention: {} }, 50);
       expect(again).toEqual({ name: topic, owner: 'new', description: '', retention: {}, createdAtMs: 50, latestVersion: 0n });
-      expect(await h.store.pollState(topic)).toMatchObject({ heads: [], pins: [] });
+      expect(await h.store.pollState(topic)).toMatchObject({ heads: [], pins: [], grants: [] });
       const republished = await h.store.publish({ topic, metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{}], publishId: 'p-1' }, 60);
       expect(republished).toMatchObject({ replayed: false, record: { version: 1n } });
       expect((await h.store.listHistory(topic, { limit: 10 })).map((c) => c.kind).slice(0, 3)).toEqual(['publish', 'create-topic', 'delete-topic']);
@@ -92,7 +94,7 @@ export function janitorStoreConformance(name: string, make: () => Promise<Janito
       expect(await h.store.purgeTopic(name)).toBe(true);
       const snap = { topic: { name, owner: 'restored', description: '', retention: {}, createdAtMs: 5, latestVersion: 2n }, heads: [], pins: [], records: [] };
       expect(await h.store.restoreTopic(planRestore(snap), { key: 'imprint-snapshots/x.snapshot', writtenAtMs: 4 }, 40)).toEqual(snap.topic);
-      expect(await h.store.pollState(name)).toEqual({ topic: snap.topic, heads: [], pins: [] });
+      expect(await h.store.pollState(name)).toEqual({ topic: snap.topic, heads: [], pins: [], grants: [] });
     });
 
     it('a lease has one holder at a time, renews for its holder, and frees on expiry or release', async () => {

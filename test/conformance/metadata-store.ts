@@ -334,6 +334,78 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
       });
     });
 
+    describe('grants (access control)', () => {
+      const alice: Actor = { principal: 'alice', authenticated: true, peer: '10.0.0.9:4000' };
+      /** A grant or revoke entry as the tests compare it: kind, role, grantee, who. */
+      const grantEntry = (c: Change) => [c.kind, c.details['role'], c.details['grantee'], c.by.principal];
+
+      it('a topic created with grants has them, read with its poll state, each with its history entry and in the feed', async () => {
+        const head = await store.feedHead();
+        const t = `${topic}-g`;
+        const grants = [
+          { role: 'owner', grantee: 'alice' },
+          { role: 'consumer', grantee: '*' },
+        ] as const;
+        await store.createTopic({ name: t, owner: 'team', description: '', retention: {}, grants }, 1_000, alice);
+        expect(await store.listGrants(t)).toEqual(grants);
+        expect((await store.pollState(t))?.grants).toEqual(grants);
+        const history = await store.listHistory(t, { limit: 10 });
+        expect(history.filter((c) => c.kind === 'grant').map(grantEntry).sort()).toEqual([
+          ['grant', 'consumer', '*', 'alice'],
+          ['grant', 'owner', 'alice', 'alice'],
+        ]);
+        expect(history.map((c) => c.kind).sort()).toEqual(['create-topic', 'grant', 'grant']);
+        const { entries } = await drain(store, head);
+        expect(entries.filter((e) => e.topic === t && !e.hint).map(acted)).toContain('create-topic 0');
+        // A topic created without grants has none.
+        expect(await store.listGrants(topic)).toEqual([]);
+        expect((await store.pollState(topic))?.grants).toEqual([]);
+      });
+
+      it('grant and revoke: each change with its history and feed entry; one that changes nothing writes nothing', async () => {
+        const head = await store.feedHead();
+        expect(await store.grant(topic, { role: 'publisher', grantee: 'group:ml-builds' }, 2_000, alice)).toBe(true);
+        expect(await store.grant(topic, { role: 'owner', grantee: 'bob' }, 2_100, alice)).toBe(true);
+        expect(await store.grant(topic, { role: 'consumer', grantee: 'bob' }, 2_150, alice)).toBe(true);
+        // The same grant again: nothing written.
+        expect(await store.grant(topic, { role: 'publisher', grantee: 'group:ml-builds' }, 2_200, alice)).toBe(false);
+        // By role (owner first), then grantee.
+        expect(await store.listGrants(topic)).toEqual([
+          { role: 'owner', grantee: 'bob' },
+          { role: 'publisher', grantee: 'group:ml-builds' },
+          { role: 'consumer', grantee: 'bob' },
+        ]);
+        expect(await store.revoke(topic, { role: 'consumer', grantee: 'bob' }, 2_300, alice)).toBe(true);
+        expect(await store.revoke(topic, { role: 'consumer', grantee: 'bob' }, 2_400, alice)).toBe(false);
+        expect(await store.revoke(topic, { role: 'operator', grantee: 'nobody' }, 2_400, alice)).toBe(false);
+        expect((await store.pollState(topic))?.grants).toEqual([
+          { role: 'owner', grantee: 'bob' },
+          { role: 'publisher', grantee: 'group:ml-builds' },
+        ]);
+        const history = (await store.listHistory(topic, { limit: 20 })).filter((c) => c.kind === 'grant' || c.kind === 'revoke');
+        expect(history.map(grantEntry)).toEqual([
+          ['revoke', 'consumer', 'bob', 'alice'],
+          ['grant', 'consumer', 'bob', 'alice'],
+          ['grant', 'owner', 'bob', 'alice'],
+          ['grant', 'publisher', 'group:ml-builds', 'alice'],
+        ]);
+        expect(history[0]?.atMs).toBe(2_300);
+        const { entries } = await drain(store, head);
+        expect(entries.filter((e) => e.topic === topic && !e.hint).map(acted)).toEqual(['grant 0', 'grant 0', 'grant 0', 'revoke 0']);
+      });
+
+      it('refuses a grant on an unknown or deleted topic and writes nothing', async () => {
+        const missing = `${topic}-missing`;
+        await expect(store.grant(missing, { role: 'consumer', grantee: '*' }, 3_000)).rejects.toBeInstanceOf(NotFoundError);
+        expect(await store.listGrants(missing)).toEqual([]);
+        expect(await store.listHistory(missing, { limit: 10 })).toEqual([]);
+        await store.deleteTopic(topic, 'gone', 3_100);
+        await expect(store.grant(topic, { role: 'consumer', grantee: '*' }, 3_200)).rejects.toBeInstanceOf(FailedPreconditionError);
+        expect(await store.listGrants(topic)).toEqual([]);
+        expect((await store.listHistory(topic, { limit: 10 })).map((c) => c.kind)).toEqual(['delete-topic', 'create-topic']);
+      });
+    });
+
     describe('topic deletion', () => {
       it('a deleted topic is still read, answers no poll, takes no publish, and says who deleted it and why', async () => {
         await store.publish(newVersion(topic, { publishId: 'before' }), 10);
@@ -630,7 +702,7 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
         const t = `${topic}-e`;
         const snap: SnapshotTopic = { topic: { name: t, owner: 'o', description: '', retention: {}, createdAtMs: 60, latestVersion: 4n }, heads: [], pins: [], records: [] };
         expect(await store.restoreTopic(planRestore(snap), origin, 1_000)).toEqual(snap.topic);
-        expect(await store.pollState(t)).toEqual({ topic: snap.topic, heads: [], pins: [] });
+        expect(await store.pollState(t)).toEqual({ topic: snap.topic, heads: [], pins: [], grants: [] });
         expect((await store.publish(newVersion(t), 2_000)).record.version).toBe(5n);
       });
     });

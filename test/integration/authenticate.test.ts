@@ -67,6 +67,9 @@ describe('a server with an authenticator', () => {
 
   it('records the authenticated principal, not the claimed name, in the history (sync and async authenticators)', async () => {
     expect((await call('PublisherService', 'CreateTopic', { name: 'auth-topic', owner: 'o' }, 'async-alice')).code).toBe(grpc.status.OK);
+    // alice owns it (access control): bob may publish, carol pin.
+    await server.store.grant('auth-topic', { role: 'publisher', grantee: 'bob' }, Date.now());
+    await server.store.grant('auth-topic', { role: 'operator', grantee: 'carol' }, Date.now());
     const published = await call('PublisherService', 'Publish', { topic: 'auth-topic', pointer: { size: 1, sha256: createHash('sha256').update('x').digest('hex'), direct: Buffer.from('x') } }, 'sync-bob');
     expect(published.code).toBe(grpc.status.OK);
     expect((await call('OperatorService', 'Pin', { topic: 'auth-topic', version: '1', reason: 'r', createdBy: 'mallory' }, 'sync-carol')).code).toBe(grpc.status.OK);

@@ -9,6 +9,8 @@ export const ChangeKind = {
   CHANGE_KIND_PIN: 'CHANGE_KIND_PIN',
   CHANGE_KIND_UNPIN: 'CHANGE_KIND_UNPIN',
   CHANGE_KIND_DELETE_TOPIC: 'CHANGE_KIND_DELETE_TOPIC',
+  CHANGE_KIND_GRANT: 'CHANGE_KIND_GRANT',
+  CHANGE_KIND_REVOKE: 'CHANGE_KIND_REVOKE',
 } as const;
 
 export type ChangeKind =
@@ -28,5 +30,9 @@ export type ChangeKind =
   | 6
   | 'CHANGE_KIND_DELETE_TOPIC'
   | 7
+  | 'CHANGE_KIND_GRANT'
+  | 8
+  | 'CHANGE_KIND_REVOKE'
+  | 9
 
 export type ChangeKind__Output = typeof ChangeKind[keyof typeof ChangeKind]

@@ -4,6 +4,10 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { DescribeTopicRequest as _imprint_v1_DescribeTopicRequest, DescribeTopicRequest__Output as _imprint_v1_DescribeTopicRequest__Output } from '../../imprint/v1/DescribeTopicRequest.js';
 import type { DescribeTopicResponse as _imprint_v1_DescribeTopicResponse, DescribeTopicResponse__Output as _imprint_v1_DescribeTopicResponse__Output } from '../../imprint/v1/DescribeTopicResponse.js';
+import type { GetAccessRequest as _imprint_v1_GetAccessRequest, GetAccessRequest__Output as _imprint_v1_GetAccessRequest__Output } from '../../imprint/v1/GetAccessRequest.js';
+import type { GetAccessResponse as _imprint_v1_GetAccessResponse, GetAccessResponse__Output as _imprint_v1_GetAccessResponse__Output } from '../../imprint/v1/GetAccessResponse.js';
+import type { GrantAccessRequest as _imprint_v1_GrantAccessRequest, GrantAccessRequest__Output as _imprint_v1_GrantAccessRequest__Output } from '../../imprint/v1/GrantAccessRequest.js';
+import type { GrantAccessResponse as _imprint_v1_GrantAccessResponse, GrantAccessResponse__Output as _imprint_v1_GrantAccessResponse__Output } from '../../imprint/v1/GrantAccessResponse.js';
 import type { ListHistoryRequest as _imprint_v1_ListHistoryRequest, ListHistoryRequest__Output as _imprint_v1_ListHistoryRequest__Output } from '../../imprint/v1/ListHistoryRequest.js';
 import type { ListHistoryResponse as _imprint_v1_ListHistoryResponse, ListHistoryResponse__Output as _imprint_v1_ListHistoryResponse__Output } from '../../imprint/v1/ListHistoryResponse.js';
 import type { ListMovesRequest as _imprint_v1_ListMovesRequest, ListMovesRequest__Output as _imprint_v1_ListMovesRequest__Output } from '../../imprint/v1/ListMovesRequest.js';
@@ -12,6 +16,8 @@ import type { ListPinsRequest as _imprint_v1_ListPinsRequest, ListPinsRequest__O
 import type { ListPinsResponse as _imprint_v1_ListPinsResponse, ListPinsResponse__Output as _imprint_v1_ListPinsResponse__Output } from '../../imprint/v1/ListPinsResponse.js';
 import type { PinRequest as _imprint_v1_PinRequest, PinRequest__Output as _imprint_v1_PinRequest__Output } from '../../imprint/v1/PinRequest.js';
 import type { PinResponse as _imprint_v1_PinResponse, PinResponse__Output as _imprint_v1_PinResponse__Output } from '../../imprint/v1/PinResponse.js';
+import type { RevokeAccessRequest as _imprint_v1_RevokeAccessRequest, RevokeAccessRequest__Output as _imprint_v1_RevokeAccessRequest__Output } from '../../imprint/v1/RevokeAccessRequest.js';
+import type { RevokeAccessResponse as _imprint_v1_RevokeAccessResponse, RevokeAccessResponse__Output as _imprint_v1_RevokeAccessResponse__Output } from '../../imprint/v1/RevokeAccessResponse.js';
 import type { UnpinRequest as _imprint_v1_UnpinRequest, UnpinRequest__Output as _imprint_v1_UnpinRequest__Output } from '../../imprint/v1/UnpinRequest.js';
 import type { UnpinResponse as _imprint_v1_UnpinResponse, UnpinResponse__Output as _imprint_v1_UnpinResponse__Output } from '../../imprint/v1/UnpinResponse.js';
 
@@ -24,6 +30,24 @@ export interface OperatorServiceClient extends grpc.Client {
   describeTopic(argument: _imprint_v1_DescribeTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_DescribeTopicResponse__Output>): grpc.ClientUnaryCall;
   describeTopic(argument: _imprint_v1_DescribeTopicRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_DescribeTopicResponse__Output>): grpc.ClientUnaryCall;
   describeTopic(argument: _imprint_v1_DescribeTopicRequest, callback: grpc.requestCallback<_imprint_v1_DescribeTopicResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetAccess(argument: _imprint_v1_GetAccessRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
+  GetAccess(argument: _imprint_v1_GetAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
+  GetAccess(argument: _imprint_v1_GetAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
+  GetAccess(argument: _imprint_v1_GetAccessRequest, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
+  getAccess(argument: _imprint_v1_GetAccessRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
+  getAccess(argument: _imprint_v1_GetAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
+  getAccess(argument: _imprint_v1_GetAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
+  getAccess(argument: _imprint_v1_GetAccessRequest, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
+  
+  GrantAccess(argument: _imprint_v1_GrantAccessRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
+  GrantAccess(argument: _imprint_v1_GrantAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
+  GrantAccess(argument: _imprint_v1_GrantAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
+  GrantAccess(argument: _imprint_v1_GrantAccessRequest, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
+  grantAccess(argument: _imprint_v1_GrantAccessRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
+  grantAccess(argument: _imprint_v1_GrantAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
+  grantAccess(argument: _imprint_v1_GrantAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
+  grantAccess(argument: _imprint_v1_GrantAccessRequest, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
   
   ListHistory(argument: _imprint_v1_ListHistoryRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListHistoryResponse__Output>): grpc.ClientUnaryCall;
   ListHistory(argument: _imprint_v1_ListHistoryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ListHistoryResponse__Output>): grpc.ClientUnaryCall;
@@ -61,6 +85,15 @@ export interface OperatorServiceClient extends grpc.Client {
   pin(argument: _imprint_v1_PinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_PinResponse__Output>): grpc.ClientUnaryCall;
   pin(argument: _imprint_v1_PinRequest, callback: grpc.requestCallback<_imprint_v1_PinResponse__Output>): grpc.ClientUnaryCall;
   
+  RevokeAccess(argument: _imprint_v1_RevokeAccessRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_RevokeAccessResponse__Output>): grpc.ClientUnaryCall;
+  RevokeAccess(argument: _imprint_v1_RevokeAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_RevokeAccessResponse__Output>): grpc.ClientUnaryCall;
+  RevokeAccess(argument: _imprint_v1_RevokeAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_RevokeAccessResponse__Output>): grpc.ClientUnaryCall;
+  RevokeAccess(argument: _imprint_v1_RevokeAccessRequest, callback: grpc.requestCallback<_imprint_v1_RevokeAccessResponse__Output>): grpc.ClientUnaryCall;
+  revokeAccess(argument: _imprint_v1_RevokeAccessRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_RevokeAccessResponse__Output>): grpc.ClientUnaryCall;
+  revokeAccess(argument: _imprint_v1_RevokeAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_RevokeAccessResponse__Output>): grpc.ClientUnaryCall;
+  revokeAccess(argument: _imprint_v1_RevokeAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_RevokeAccessResponse__Output>): grpc.ClientUnaryCall;
+  revokeAccess(argument: _imprint_v1_RevokeAccessRequest, callback: grpc.requestCallback<_imprint_v1_RevokeAccessResponse__Output>): grpc.ClientUnaryCall;
+  
   Unpin(argument: _imprint_v1_UnpinRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_UnpinResponse__Output>): grpc.ClientUnaryCall;
   Unpin(argument: _imprint_v1_UnpinRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_UnpinResponse__Output>): grpc.ClientUnaryCall;
   Unpin(argument: _imprint_v1_UnpinRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_UnpinResponse__Output>): grpc.ClientUnaryCall;
@@ -75,6 +108,10 @@ export interface OperatorServiceClient extends grpc.Client {
 export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementation {
   DescribeTopic: grpc.handleUnaryCall<_imprint_v1_DescribeTopicRequest__Output, _imprint_v1_DescribeTopicResponse>;
   
+  GetAccess: grpc.handleUnaryCall<_imprint_v1_GetAccessRequest__Output, _imprint_v1_GetAccessResponse>;
+  
+  GrantAccess: grpc.handleUnaryCall<_imprint_v1_GrantAccessRequest__Output, _imprint_v1_GrantAccessResponse>;
+  
   ListHistory: grpc.handleUnaryCall<_imprint_v1_ListHistoryRequest__Output, _imprint_v1_ListHistoryResponse>;
   
   ListMoves: grpc.handleUnaryCall<_imprint_v1_ListMovesRequest__Output, _imprint_v1_ListMovesResponse>;
@@ -83,15 +120,20 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   Pin: grpc.handleUnaryCall<_imprint_v1_PinRequest__Output, _imprint_v1_PinResponse>;
   
+  RevokeAccess: grpc.handleUnaryCall<_imprint_v1_RevokeAccessRequest__Output, _imprint_v1_RevokeAccessResponse>;
+  
   Unpin: grpc.handleUnaryCall<_imprint_v1_UnpinRequest__Output, _imprint_v1_UnpinResponse>;
   
 }
 
 export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   DescribeTopic: MethodDefinition<_imprint_v1_DescribeTopicRequest, _imprint_v1_DescribeTopicResponse, _imprint_v1_DescribeTopicRequest__Output, _imprint_v1_DescribeTopicResponse__Output>
+  GetAccess: MethodDefinition<_imprint_v1_GetAccessRequest, _imprint_v1_GetAccessResponse, _imprint_v1_GetAccessRequest__Output, _imprint_v1_GetAccessResponse__Output>
+  GrantAccess: MethodDefinition<_imprint_v1_GrantAccessRequest, _imprint_v1_GrantAccessResponse, _imprint_v1_GrantAccessRequest__Output, _imprint_v1_GrantAccessResponse__Output>
   ListHistory: MethodDefinition<_imprint_v1_ListHistoryRequest, _imprint_v1_ListHistoryResponse, _imprint_v1_ListHistoryRequest__Output, _imprint_v1_ListHistoryResponse__Output>
   ListMoves: MethodDefinition<_imprint_v1_ListMovesRequest, _imprint_v1_ListMovesResponse, _imprint_v1_ListMovesRequest__Output, _imprint_v1_ListMovesResponse__Output>
   ListPins: MethodDefinition<_imprint_v1_ListPinsRequest, _imprint_v1_ListPinsResponse, _imprint_v1_ListPinsRequest__Output, _imprint_v1_ListPinsResponse__Output>
   Pin: MethodDefinition<_imprint_v1_PinRequest, _imprint_v1_PinResponse, _imprint_v1_PinRequest__Output, _imprint_v1_PinResponse__Output>
+  RevokeAccess: MethodDefinition<_imprint_v1_RevokeAccessRequest, _imprint_v1_RevokeAccessResponse, _imprint_v1_RevokeAccessRequest__Output, _imprint_v1_RevokeAccessResponse__Output>
   Unpin: MethodDefinition<_imprint_v1_UnpinRequest, _imprint_v1_UnpinResponse, _imprint_v1_UnpinRequest__Output, _imprint_v1_UnpinResponse__Output>
 }
