@@ -16,9 +16,12 @@ export interface Listener {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Accepts plaintext connections on host:port (0: any free port) with TCP_NODELAY and hands them to `server`. */
-export async function listenNoDelay(server: grpc.Server, host: string, port: number): Promise<Listener> {
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+/**
+ * Accepts connections on host:port (0: any free port) with TCP_NODELAY and hands them to
+ * `server`, which speaks `credentials` on them (TLS is done by grpc-js on the injected socket).
+ */
+export async function listenNoDelay(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<Listener> {
+  const injector = server.createConnectionInjector(credentials);
   const tcp = net.createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);

@@ -64,6 +64,8 @@ export interface GrpcServerOptions {
    * cannot); health and reflection stay open. @default none: calls are anonymous
    */
   readonly authenticate?: Authenticate;
+  /** What connections speak: TLS credentials (server/tls.ts `ServerTls.grpcCredentials()`) on both bind paths. @default plaintext */
+  readonly credentials?: grpc.ServerCredentials;
 }
 
 /** Binds host:port (port 0: any free port) and serves the services, health and reflection. A call not served answers UNIMPLEMENTED. */
@@ -83,15 +85,16 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   health.addToServer(server);
   addReflection(server);
 
+  const credentials = opts.credentials ?? grpc.ServerCredentials.createInsecure();
   let port: number;
   let close: (graceMs: number) => Promise<void>;
   if (opts.noDelay) {
-    const listener = await listenNoDelay(server, opts.host, opts.port);
+    const listener = await listenNoDelay(server, opts.host, opts.port, credentials);
     port = listener.port;
     close = (graceMs) => listener.close(graceMs);
   } else {
     port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      server.bindAsync(`${opts.host}:${opts.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
     });
     close = (graceMs) =>
       new Promise<void>((resolve) => {
