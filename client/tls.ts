@@ -37,12 +37,16 @@ export function channelCredentials(tls: ClientTlsOptions | undefined): { readonl
   const key = pem('key');
   if ((cert === null) !== (key === null)) throw new InvalidArgumentError(cert ? 'tls.key' : 'tls.cert', 'must be given with the other: a client certificate and its private key go together');
   if (cert && key) {
+    // A key that is not the certificate's, or a certificate past its date, fails here with
+    // the reason, not as an opaque failed handshake (the server refuses both) later.
+    let x509: crypto.X509Certificate;
     try {
-      // A key that is not the certificate's fails here, not as an opaque handshake error later.
-      if (!new crypto.X509Certificate(cert).checkPrivateKey(crypto.createPrivateKey(key))) throw new Error('the key does not match the certificate');
+      x509 = new crypto.X509Certificate(cert);
+      if (!x509.checkPrivateKey(crypto.createPrivateKey(key))) throw new Error('the key does not match the certificate');
     } catch (err) {
       throw new InvalidArgumentError('tls.key', `must be the private key of tls.cert: ${err instanceof Error ? err.message : String(err)}`);
     }
+    if (Date.parse(x509.validTo) < Date.now()) throw new InvalidArgumentError('tls.cert', `has expired (valid to ${x509.validTo}): the server refuses it`);
   }
   if (tls.serverName !== undefined && !/^[A-Za-z0-9.*-]{1,253}$/.test(tls.serverName)) throw new InvalidArgumentError('tls.serverName', 'must be a DNS name', tls.serverName);
   return {
