@@ -49,7 +49,7 @@ export function certificateName(cert: PeerCertificate, from: PrincipalFrom): { n
   };
   const name = from === 'san-uri' ? uri() : from === 'san-dns' ? dns() : from === 'cn' ? cn() : (uri() ?? dns() ?? cn());
   if (name !== undefined && name !== '') return { name };
-  const what = { 'san-uri': 'a SAN URI', 'san-dns': 'a SAN DNS name', cn: 'a subject CN', auto: 'a SAN URI, a SAN DNS name or a subject CN' }[from];
+  const what = { 'san-uri': 'SAN URI', 'san-dns': 'SAN DNS name', cn: 'subject CN', auto: 'SAN URI, SAN DNS name or subject CN' }[from];
   return { reason: `the client certificate (serial ${cert.serialNumber}) has no ${what} to name its principal (--principal-from ${from})` };
 }
 
