@@ -60,6 +60,18 @@ describe('imprint with TLS', () => {
     expect(halfPair.stderr).toContain('--tls-key must be given with the other (--tls-cert and --tls-key)');
   });
 
+  it('refuses to start with TLS files that do not load, naming the flag', async () => {
+    const mismatched = await runCli(['--data-dir', tempDir(), '--tls-cert', pki.server.certFile, '--tls-key', scorer.keyFile, 'serve', '--port', '0']);
+    expect(mismatched.code).toBe(2);
+    expect(mismatched.stderr).toContain("imprint: invalid argument: tls-key must be the private key of --tls-cert's certificate");
+    const missing = await runCli(['--data-dir', tempDir(), '--tls-cert', '/nonexistent/server.pem', '--tls-key', scorer.keyFile, 'serve', '--port', '0']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('imprint: invalid argument: tls-cert must be a readable PEM file: ENOENT');
+    const caOnly = await runCli(['--data-dir', tempDir(), 'serve', '--port', '0', '--tls-client-ca', pki.ca.caFile]);
+    expect(caOnly.code).toBe(2);
+    expect(caOnly.stderr).toContain('--tls-client-ca needs --tls-cert and --tls-key');
+  });
+
   it('serves metrics over HTTPS', async () => {
     expect(serve.metricsUrl).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/metrics$/);
     const status = await new Promise<number | undefined>((resolve, reject) => {

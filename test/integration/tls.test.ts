@@ -112,7 +112,9 @@ describe('TLS and mTLS', () => {
 
   it('a plaintext client cannot talk to a TLS server, nor a TLS client without the CA', async () => {
     expect((await failure(client(mtls.port, undefined).getTopic('mtls-topic'))).code).toBe('UNAVAILABLE');
-    expect((await failure(client(mtls.port, { cert: clients.uri.cert, key: clients.uri.key }).getTopic('mtls-topic'))).code).toBe('UNAVAILABLE');
+    const untrusted = await failure(client(mtls.port, { cert: clients.uri.cert, key: clients.uri.key }).getTopic('mtls-topic'));
+    expect(untrusted.code).toBe('UNAVAILABLE');
+    expect(untrusted.message).toMatch(/unable to verify the first certificate|self-signed certificate in certificate chain|unable to get local issuer certificate/);
   });
 
   it('health answers over mTLS, and refuses the handshake without a client certificate', async () => {
@@ -139,7 +141,9 @@ describe('TLS and mTLS', () => {
     });
 
     it('is refused by a client that dials 127.0.0.1, and answers with the server name override', async () => {
-      expect((await failure(client(consume.port, { ca: pki.ca.ca }).getTopic('x'))).code).toBe('UNAVAILABLE');
+      const refused = await failure(client(consume.port, { ca: pki.ca.ca }).getTopic('x'));
+      expect(refused.code).toBe('UNAVAILABLE');
+      expect(refused.message).toContain("Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list");
       const c = client(consume.port, { ca: pki.ca.ca, serverName: 'imprint.test' });
       // Answered over TLS by the consume role's own listener (TCP_NODELAY): the topic is unknown.
       expect((await failure(c.getTopic('x'))).code).toBe('NOT_FOUND');
