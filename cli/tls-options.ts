@@ -79,8 +79,8 @@ export function serverTlsFrom(o: TlsCliOptions & Partial<ServeTlsCliOptions>): T
     return undefined;
   }
   if (o.tlsCert === undefined || o.tlsKey === undefined) throw new InvalidArgumentError(o.tlsCert === undefined ? '--tls-cert' : '--tls-key', 'must be given with the other (--tls-cert and --tls-key)');
+  if (o.tlsReloadMs !== undefined && !/^[0-9]+$/.test(o.tlsReloadMs)) throw new InvalidArgumentError('tls-reload-ms', 'must be a whole number of milliseconds', o.tlsReloadMs);
   const reloadMs = o.tlsReloadMs === undefined ? undefined : Number(o.tlsReloadMs);
-  if (reloadMs !== undefined && !/^[0-9]+$/.test(o.tlsReloadMs ?? '')) throw new InvalidArgumentError('--tls-reload-ms', 'must be a whole number of milliseconds', o.tlsReloadMs);
   return { certFile: o.tlsCert, keyFile: o.tlsKey, ...(o.tlsClientCa !== undefined && { clientCaFile: o.tlsClientCa }), ...(reloadMs !== undefined && { reloadMs }) };
 }
 

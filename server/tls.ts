@@ -39,20 +39,17 @@ export interface TlsOptions {
 
 export const TLS_DEFAULTS = { reloadMs: 5000 } as const;
 
-/** The flag (and environment variable) of each file, for errors. */
-const FLAGS = {
-  certFile: 'tls-cert (IMPRINT_TLS_CERT)',
-  keyFile: 'tls-key (IMPRINT_TLS_KEY)',
-  clientCaFile: 'tls-client-ca (IMPRINT_TLS_CLIENT_CA)',
-} as const;
+/** The flag and environment variable of each file, for errors. */
+const FLAGS = { certFile: 'tls-cert', keyFile: 'tls-key', clientCaFile: 'tls-client-ca' } as const;
+const ENV = { certFile: 'IMPRINT_TLS_CERT', keyFile: 'IMPRINT_TLS_KEY', clientCaFile: 'IMPRINT_TLS_CLIENT_CA' } as const;
 
 /** Checks the TLS options and fills in the defaults above. */
 export function tlsWithDefaults(o: TlsOptions): Readonly<Required<Omit<TlsOptions, 'clientCaFile'>> & Pick<TlsOptions, 'clientCaFile'>> {
   for (const field of ['certFile', 'keyFile'] as const) {
-    if (typeof o[field] !== 'string' || o[field] === '') throw new InvalidArgumentError(`tls.${field}`, `must name a PEM file (--${FLAGS[field]})`, o[field]);
+    if (typeof o[field] !== 'string' || o[field] === '') throw new InvalidArgumentError(`tls.${field}`, `must name a PEM file (--${FLAGS[field]}, ${ENV[field]})`, o[field]);
   }
   if (o.clientCaFile !== undefined && (typeof o.clientCaFile !== 'string' || o.clientCaFile === '')) {
-    throw new InvalidArgumentError('tls.clientCaFile', `must name a PEM file (--${FLAGS.clientCaFile})`, o.clientCaFile);
+    throw new InvalidArgumentError('tls.clientCaFile', `must name a PEM file (--${FLAGS.clientCaFile}, ${ENV.clientCaFile})`, o.clientCaFile);
   }
   const reloadMs = o.reloadMs ?? TLS_DEFAULTS.reloadMs;
   if (!Number.isInteger(reloadMs) || reloadMs < 10 || reloadMs > 3_600_000) throw new InvalidArgumentError('tls.reloadMs', 'must be a whole number of milliseconds from 10 to 3600000', reloadMs);
@@ -78,7 +75,7 @@ export function loadTlsMaterial(o: Pick<TlsOptions, 'certFile' | 'keyFile' | 'cl
     try {
       return fs.readFileSync(file);
     } catch (err) {
-      throw new InvalidArgumentError(FLAGS[field].split(' ')[0] as string, `must be a readable PEM file: ${err instanceof Error ? err.message : String(err)}`, file);
+      throw new InvalidArgumentError(FLAGS[field], `must be a readable PEM file: ${err instanceof Error ? err.message : String(err)}`, file);
     }
   };
   const cert = read('certFile', o.certFile);
@@ -90,11 +87,19 @@ export function loadTlsMaterial(o: Pick<TlsOptions, 'certFile' | 'keyFile' | 'cl
   } catch (err) {
     throw new InvalidArgumentError('tls-cert', `must hold a PEM certificate: ${err instanceof Error ? err.message : String(err)}`, o.certFile);
   }
+  if (ca) {
+    // node:tls skips what is not a certificate in `ca` without a word (then every client would be refused).
+    try {
+      new crypto.X509Certificate(ca);
+    } catch (err) {
+      throw new InvalidArgumentError('tls-client-ca', `must hold PEM CA certificates: ${err instanceof Error ? err.message : String(err)}`, o.clientCaFile);
+    }
+  }
   try {
-    // Throws when the key is not the certificate's, or a file is not PEM.
-    tls.createSecureContext({ cert, key, ...(ca && { ca }) });
+    // Throws when the key is not the certificate's, or not a PEM key.
+    tls.createSecureContext({ cert, key });
   } catch (err) {
-    throw new InvalidArgumentError('tls-key', `must be the private key of --tls-cert's certificate (and --tls-client-ca PEM certificates): ${err instanceof Error ? err.message : String(err)}`, o.keyFile);
+    throw new InvalidArgumentError('tls-key', `must be the private key of --tls-cert's certificate: ${err instanceof Error ? err.message : String(err)}`, o.keyFile);
   }
   return { cert, key, ...(ca && { ca }), fingerprint256: x509.fingerprint256, serialNumber: x509.serialNumber, validTo: x509.validTo };
 }

@@ -67,6 +67,9 @@ describe('imprint with TLS', () => {
     const missing = await runCli(['--data-dir', tempDir(), '--tls-cert', '/nonexistent/server.pem', '--tls-key', scorer.keyFile, 'serve', '--port', '0']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('imprint: invalid argument: tls-cert must be a readable PEM file: ENOENT');
+    const notCa = await runCli(['--data-dir', tempDir(), '--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile, 'serve', '--port', '0', '--tls-client-ca', scorer.keyFile]);
+    expect(notCa.code).toBe(2);
+    expect(notCa.stderr).toContain('imprint: invalid argument: tls-client-ca must hold PEM CA certificates');
     const caOnly = await runCli(['--data-dir', tempDir(), 'serve', '--port', '0', '--tls-client-ca', pki.ca.caFile]);
     expect(caOnly.code).toBe(2);
     expect(caOnly.stderr).toContain('--tls-client-ca needs --tls-cert and --tls-key');
