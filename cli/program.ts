@@ -227,7 +227,7 @@ addAuthOptions(addServeTlsOptions(addStoreOptions(
   // Blob flags: publishes' blob pointers are checked against the stores publishers write to.
   addBlobOptions(addLogOptions(program.command('serve')))
     .description('run the Imprint service: SQLite (default) or Cassandra metadata, file (default) or Elasticsearch audit')
-    .addOption(new Option('--host <host>', 'address to bind (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1'))
+    .addOption(new Option('--host <host>', 'address to bind (0.0.0.0 serves other machines: with --tls-cert and --tls-key, or --insecure)').env('IMPRINT_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
     .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
     .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL'))
@@ -254,7 +254,7 @@ addAuthOptions(addServeTlsOptions(addStoreOptions(
         .default(String(DEFAULT_REFRESH_MS)),
     )
     .addOption(new Option('--tail-ms <ms>', 'consume and all roles: how often the change feed is read (changes reach polls and watches within about this)').env('IMPRINT_TAIL_MS').default(String(DEFAULT_TAIL_MS)))
-    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: none)').env('IMPRINT_METRICS_PORT'))
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (https with --tls-cert) (default: none)').env('IMPRINT_METRICS_PORT'))
     .addOption(
       new Option('--blob-check-timeout-ms <ms>', "how long a region may take to confirm a publish's blob object (HeadObject)").env('IMPRINT_BLOB_CHECK_TIMEOUT_MS').default(String(DEFAULT_BLOB_CHECK_TIMEOUT_MS)),
     )
