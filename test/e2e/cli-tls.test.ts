@@ -5,13 +5,13 @@
  * with a client certificate, and the rule that a non-loopback --host needs TLS or --insecure
  * (serve and the janitor's metrics listener).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import https from 'node:https';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureGrpcurl } from '../../scripts/tools.js';
 import { makePki, type IssuedCert, type TestPki } from '../certs.js';
-import { runCli, startServe, type ServeProcess } from '../cli-process.js';
+import { CLI, runCli, startServe, stopProcess, type ServeProcess } from '../cli-process.js';
 import { tempDir } from '../helpers.js';
 
 const run = promisify(execFile);
@@ -81,6 +81,29 @@ describe('imprint with TLS', () => {
       https.get(serve.metricsUrl as string, { ca: pki.ca.ca }, (res) => resolve(res.resume().statusCode)).on('error', reject);
     });
     expect(status).toBe(200);
+  });
+
+  it("serves the janitor's metrics and /healthz over HTTPS on a non-loopback host", async () => {
+    const proc = spawn(process.execPath, [CLI, '--data-dir', tempDir(), '--tls-cert', pki.server.certFile, '--tls-key', pki.server.keyFile, 'janitor', '--snapshot-every', '1h', '--host', '0.0.0.0', '--metrics-port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    try {
+      let output = '';
+      const port = await new Promise<number>((resolve, reject) => {
+        const onData = (b: Buffer) => {
+          output += b.toString();
+          const m = /"metrics":"https:\/\/127\.0\.0\.1:(\d+)\/metrics"/.exec(output);
+          if (m?.[1]) resolve(Number(m[1]));
+        };
+        proc.stdout.on('data', onData);
+        proc.stderr.on('data', onData);
+        proc.on('exit', (code) => reject(new Error(`janitor exited with ${code}:\n${output}`)));
+      });
+      const status = await new Promise<number | undefined>((resolve, reject) => {
+        https.get({ host: '127.0.0.1', port, path: '/healthz', ca: pki.ca.ca }, (res) => resolve(res.resume().statusCode)).on('error', reject);
+      });
+      expect(status).toBe(200);
+    } finally {
+      expect(await stopProcess(proc)).toBe(0);
+    }
   });
 
   it('answers grpcurl over TLS with a client certificate: list and GetTopic', async () => {
