@@ -5,12 +5,21 @@
  * name, or its subject's CN; `auto` takes the first of those the certificate has.
  *
  * Cheap on the hot path: the handshake already verified the chain and the dates, so the name
- * is a function of the certificate alone, and it is kept per certificate fingerprint (a bounded
- * map): a call costs grpc-js's lookup of the peer certificate and one map read.
+ * is a function of the certificate alone. It is kept per connection when the transport says
+ * which connection a call came in on (`rememberConnection`: the gRPC server's own listener
+ * does), so a call costs two map reads; otherwise per certificate fingerprint (a bounded map),
+ * after grpc-js's lookup of the peer certificate (Node builds it anew for every call).
  */
 import type { PeerCertificate } from 'node:tls';
 import { InvalidArgumentError, UnauthenticatedError } from '../../core/index.js';
 import type { Authenticate, Principal, ServerCall } from './principal.js';
+
+const connections = new WeakMap<object, object>();
+
+/** Tells the certificate authenticator which connection `call` came in on (the transport, before authenticating). */
+export function rememberConnection(call: object, connection: object): void {
+  connections.set(call, connection);
+}
 
 /** Where the principal's name comes from. */
 export type PrincipalFrom = 'auto' | 'san-uri' | 'san-dns' | 'cn';
@@ -67,15 +76,26 @@ export function certificateAuthenticator(opts: CertificateAuthenticatorOptions =
   if (!Number.isInteger(cacheSize) || cacheSize < 1 || cacheSize > 1_000_000) throw new InvalidArgumentError('cacheSize', 'must be a whole number from 1 to 1000000', cacheSize);
   // fingerprint256 -> the principal, or the reason it has none; oldest first (Map order).
   const known = new Map<string, Principal | UnauthenticatedError>();
-  return (call: ServerCall) => {
+  // Per connection: a connection's verified certificate does not change while it is open.
+  const perConnection = new WeakMap<object, Principal | UnauthenticatedError>();
+  const byCertificate = (call: ServerCall): Principal | UnauthenticatedError => {
     const cert = call.getAuthContext()?.sslPeerCertificate;
-    if (!cert) throw new UnauthenticatedError('no verified client certificate: connect with TLS and a client certificate the server\'s client CA (--tls-client-ca) signed');
+    if (!cert) return new UnauthenticatedError("no verified client certificate: connect with TLS and a client certificate the server's client CA (--tls-client-ca) signed");
     let answer = known.get(cert.fingerprint256);
     if (answer === undefined) {
       const got = certificateName(cert, from);
       answer = 'name' in got ? { name: got.name, groups: [], apps: [got.name], via: 'certificate' } : new UnauthenticatedError(got.reason);
       if (known.size >= cacheSize) known.delete(known.keys().next().value as string);
       known.set(cert.fingerprint256, answer);
+    }
+    return answer;
+  };
+  return (call: ServerCall) => {
+    const connection = connections.get(call);
+    let answer = connection && perConnection.get(connection);
+    if (answer === undefined) {
+      answer = byCertificate(call);
+      if (connection) perConnection.set(connection, answer);
     }
     if (answer instanceof UnauthenticatedError) throw answer;
     return answer;

@@ -14,6 +14,13 @@ export interface Listener {
   readonly port: number;
   /** Stops accepting, lets calls under way finish for up to `graceMs`, then cancels them. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * The connection (its socket) a call came in on, from the call's peer address: the one open
+   * connection of this listener from that address and port; undefined when there is none or,
+   * rarely, more than one (a client reusing a port towards two of this host's addresses).
+   * What an authenticator may keep per connection.
+   */
+  connectionOf(peer: string): object | undefined;
 }
 
 /**
@@ -22,7 +29,21 @@ export interface Listener {
  */
 export async function listenNoDelay(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<Listener> {
   const injector = server.createConnectionInjector(credentials);
-  const tcp = net.createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+  // Open connections by peer, as grpc-js names a call's peer (getPeer: "address:port").
+  const open = new Map<string, Set<net.Socket>>();
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (socket.remoteAddress !== undefined) {
+      const sockets = open.get(peer) ?? new Set<net.Socket>();
+      sockets.add(socket);
+      open.set(peer, sockets);
+      socket.once('close', () => {
+        sockets.delete(socket);
+        if (sockets.size === 0 && open.get(peer) === sockets) open.delete(peer);
+      });
+    }
+    injector.injectConnection(socket);
+  });
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(port, host, () => {
@@ -34,6 +55,10 @@ export async function listenNoDelay(server: grpc.Server, host: string, port: num
   if (address === null || typeof address === 'string') throw new Error(`listening on ${host}:${port} gave no TCP address`);
   return {
     port: address.port,
+    connectionOf: (peer) => {
+      const sockets = open.get(peer);
+      return sockets?.size === 1 ? sockets.values().next().value : undefined;
+    },
     close: (graceMs = 5000) =>
       new Promise<void>((resolve) => {
         tcp.close();

@@ -19,7 +19,7 @@ import { ImprintClient, type ClientTlsOptions } from '../../client/index.js';
 import { checkHealth } from '../../client/health.js';
 import { InvalidArgumentError } from '../../core/index.js';
 import { createLogger, silentLogger, type LogDestination } from '../../log/index.js';
-import { certificateAuthenticator, combineAuthenticators, startImprintServer, withDefaults, type ImprintServer, type TlsMaterial } from '../../server/index.js';
+import { certificateAuthenticator, combineAuthenticators, startImprintServer, withDefaults, type Authenticate, type ImprintServer, type TlsMaterial } from '../../server/index.js';
 import { makePki, type IssuedCert, type TestPki } from '../certs.js';
 import { directPointer, failure, tempDir } from '../helpers.js';
 
@@ -42,6 +42,18 @@ describe('TLS and mTLS', () => {
   let pki: TestPki;
   let clients: Record<'uri' | 'dns' | 'cn' | 'nameless' | 'otherCa' | 'expired', IssuedCert>;
   let mtls: ImprintServer;
+  // How often the server read a call's peer certificate (grpc-js builds it anew each time).
+  let certificateReads = 0;
+  const countingReads =
+    (inner: Authenticate): Authenticate =>
+    (call) => {
+      const read = call.getAuthContext.bind(call);
+      call.getAuthContext = () => {
+        certificateReads += 1;
+        return read();
+      };
+      return inner(call);
+    };
   const open: ImprintClient[] = [];
   const client = (port: number, t: ClientTlsOptions | undefined): ImprintClient => {
     const c = new ImprintClient({ address: `127.0.0.1:${port}`, deadlineMs: 5000, ...(t && { tls: t }) });
@@ -66,7 +78,7 @@ describe('TLS and mTLS', () => {
       port: 0,
       log: silentLogger,
       tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: pki.ca.caFile },
-      authenticate: combineAuthenticators({ certificate: certificateAuthenticator() }),
+      authenticate: countingReads(combineAuthenticators({ certificate: certificateAuthenticator() }) as Authenticate),
     });
   }, 60_000);
   afterAll(async () => {
@@ -84,6 +96,13 @@ describe('TLS and mTLS', () => {
     expect(by['create-topic']).toMatchObject({ principal: 'spiffe://imprint.test/scorer', authenticated: true });
     expect(by['publish']).toMatchObject({ principal: 'publisher.imprint.test', authenticated: true });
     expect(by['pin']).toMatchObject({ principal: 'operator-jane', authenticated: true });
+  });
+
+  it('mTLS: the certificate is read once per connection, not per call', async () => {
+    const c = client(mtls.port, withCert(clients.uri));
+    const before = certificateReads;
+    for (let i = 0; i < 5; i++) expect((await c.getTopic('mtls-topic')).name).toBe('mtls-topic');
+    expect(certificateReads - before).toBe(1);
   });
 
   it('mTLS: a verified certificate without a usable name is UNAUTHENTICATED with the reason', async () => {

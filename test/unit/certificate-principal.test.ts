@@ -6,7 +6,7 @@
 import type { PeerCertificate } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { UnauthenticatedError } from '../../core/index.js';
-import { certificateAuthenticator, certificateName, type PrincipalFrom, type ServerCall } from '../../server/index.js';
+import { certificateAuthenticator, certificateName, rememberConnection, type PrincipalFrom, type ServerCall } from '../../server/index.js';
 
 const cert = (fields: { san?: string; cn?: string | string[]; fingerprint?: string }): PeerCertificate =>
   ({ subjectaltname: fields.san, subject: fields.cn === undefined ? {} : { CN: fields.cn }, serialNumber: '0A1B', fingerprint256: fields.fingerprint ?? 'AA:BB' }) as unknown as PeerCertificate;
@@ -41,6 +41,31 @@ describe('certificateAuthenticator', () => {
     const a = auth(callWith(cert({ san: 'URI:spiffe://prod/scorer', fingerprint: 'F1' })));
     expect(a).toEqual({ name: 'spiffe://prod/scorer', groups: [], apps: ['spiffe://prod/scorer'], via: 'certificate' });
     expect(auth(callWith(cert({ san: 'URI:spiffe://prod/scorer', fingerprint: 'F1' })))).toBe(a);
+  });
+
+  it('reads the certificate once per connection when the transport names the connection', () => {
+    const auth = certificateAuthenticator();
+    let reads = 0;
+    const callOn = (connection: object | undefined, fingerprint: string): ServerCall => {
+      const call = {
+        getAuthContext: () => {
+          reads += 1;
+          return { transportSecurityType: 'ssl', sslPeerCertificate: cert({ san: `URI:spiffe://prod/${fingerprint}`, fingerprint }) };
+        },
+      } as unknown as ServerCall;
+      if (connection) rememberConnection(call, connection);
+      return call;
+    };
+    const a = {};
+    const b = {};
+    expect(auth(callOn(a, 'A'))).toMatchObject({ name: 'spiffe://prod/A' });
+    expect(auth(callOn(a, 'A'))).toMatchObject({ name: 'spiffe://prod/A' });
+    expect(auth(callOn(b, 'B'))).toMatchObject({ name: 'spiffe://prod/B' });
+    expect(reads).toBe(2);
+    // Without a connection (a transport that cannot tell), the certificate is read every call.
+    auth(callOn(undefined, 'A'));
+    auth(callOn(undefined, 'A'));
+    expect(reads).toBe(4);
   });
 
   it('refuses UNAUTHENTICATED without a verified certificate or a name', () => {
