@@ -32,6 +32,8 @@
  *   audit-fleet    100k nodes x 7 topics every 30 s through the audit's Holdings into the file sink (virtual
  *                  time) vs one record per check: records per check and per s, bytes/day, CPU per check,
  *                  heap per holding, a publish's records (targets: <= 1% of checks, <= 3% CPU)
+ *   tls            consume-role Polls/s over plaintext, TLS and mTLS with the certificate principal;
+ *                  a new client's first Poll (the handshake) per transport
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -167,6 +169,7 @@ const all: Record<string, () => Promise<void> | void> = {
   feed: ownProcess('feed.ts'),
   scale: ownProcess('scale.ts', ['--expose-gc'], 900_000),
   watch: ownProcess('watch.ts'),
+  tls: ownProcess('tls.ts'),
   'audit-fleet': ownProcess('audit-fleet.ts', ['--expose-gc']),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */

@@ -2,12 +2,13 @@
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
 import { Janitor, healthzAnswer, janitorMetrics, type JobOutcome } from '../janitor/index.js';
-import { startMetricsServer } from '../server/index.js';
+import { ServerTls, isLoopback, startMetricsServer } from '../server/index.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { toJson } from './format.js';
 import { addStoreOptions, openJanitorStore, type StoreCliOptions } from './store-options.js';
 import { addSwitch } from './switch.js';
+import { checkPlaintextHost, serverTlsFrom, type TlsCliOptions } from './tls-options.js';
 
 /** "90s", "5m", "24h", "7d" or milliseconds. */
 export function parseDuration(text: string, field: string): number {
@@ -33,8 +34,8 @@ function summary(o: JobOutcome): string {
   return `${o.job}: done`;
 }
 
-export function addJanitorCommand(program: Command, ctx: { dataDir: () => string; blobDir: () => string; json: () => boolean }): void {
-  addBlobOptions(
+export function addJanitorCommand(program: Command, ctx: { dataDir: () => string; blobDir: () => string; json: () => boolean; tls: () => TlsCliOptions }): void {
+  addSwitch(addBlobOptions(
     addSwitch(addStoreOptions(addLogOptions(program.command('janitor'))), '--once', 'run each job once and exit (exit 1 when one failed, even in one region or on one object)', 'IMPRINT_JANITOR_ONCE')
       .description('write the fallback snapshot to every region, purge versions outside retention and deleted topics past --delete-grace (only one janitor does each job at a time)')
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
@@ -44,14 +45,17 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       // audit indices are deleted by Elasticsearch's ILM policy, which `imprint serve --audit-retention-days` sets.
       .addOption(new Option('--es-url <url>', 'deprecated, ignored: audit retention is the ILM policy `imprint serve` sets').env('IMPRINT_ES_URL').hideHelp())
       .addOption(new Option('--audit-retention-days <days>', 'deprecated, ignored: give it to `imprint serve`').env('IMPRINT_AUDIT_RETENTION_DAYS').hideHelp())
-      .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics and job health at /healthz (default: none)').env('IMPRINT_METRICS_PORT'))
-      .addOption(new Option('--host <host>', 'address the metrics port binds (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1')),
-  ).action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; deleteGrace: string; esUrl?: string; auditRetentionDays?: string; metricsPort?: string; host: string } & LogCliOptions) => {
+      .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http(s)://HOST:PORT/metrics and job health at /healthz (default: none)').env('IMPRINT_METRICS_PORT'))
+      .addOption(new Option('--host <host>', 'address the metrics port binds (0.0.0.0 serves other machines: with the global --tls-cert and --tls-key, HTTPS, or --insecure)').env('IMPRINT_HOST').default('127.0.0.1')),
+  ), '--insecure', 'allow plaintext metrics on a non-loopback --host (no --tls-cert)', 'IMPRINT_INSECURE').action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; deleteGrace: string; esUrl?: string; auditRetentionDays?: string; metricsPort?: string; host: string; insecure?: boolean } & LogCliOptions) => {
     const log = loggerFrom(o);
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
     const deleteGraceMs = o.deleteGrace.trim() === '0' ? 0 : parseDuration(o.deleteGrace, 'delete-grace');
     if (o.metricsPort !== undefined && !(/^[0-9]+$/.test(o.metricsPort) && Number(o.metricsPort) <= 65535)) throw new InvalidArgumentError('metrics-port', 'must be a port number 0-65535', o.metricsPort);
+    // The metrics listener: HTTPS with the process's certificate, or plaintext on loopback (or --insecure).
+    const tls = o.metricsPort === undefined || o.once ? undefined : serverTlsFrom(ctx.tls());
+    if (o.metricsPort !== undefined && !o.once) checkPlaintextHost(o.host, tls, o.insecure);
     const blobStores = await blobStoresFrom(o, ctx.blobDir());
     const store = await openJanitorStore(o, ctx.dataDir(), log);
     if (o.esUrl !== undefined || o.auditRetentionDays !== undefined) {
@@ -65,14 +69,17 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       process.exitCode = outcomes.some((x) => x.outcome === 'failed') ? 1 : 0;
       return;
     }
-    const metricsServer = o.metricsPort === undefined ? undefined : await startMetricsServer(janitorMetrics(janitor).registry, Number(o.metricsPort), o.host, async () => healthzAnswer(await janitor.health()));
+    const serverTls = tls && new ServerTls(tls, log);
+    if (o.metricsPort !== undefined && !tls && !isLoopback(o.host)) log.warn('serving metrics plaintext to other machines (insecure); give --tls-cert and --tls-key', { host: o.host });
+    const metricsServer = o.metricsPort === undefined ? undefined : await startMetricsServer(janitorMetrics(janitor).registry, Number(o.metricsPort), o.host, async () => healthzAnswer(await janitor.health()), serverTls);
+    serverTls?.watch();
     log.info('janitor running', {
       holder: janitor.holder,
       snapshotEvery: o.snapshotEvery,
       purgeEvery: o.purgeEvery,
       deleteGrace: o.deleteGrace,
       regions: blobStores.map((s) => s.region).join(','),
-      metrics: metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${metricsServer.port}/metrics` : 'off',
+      metrics: metricsServer ? `${metricsServer.scheme}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${metricsServer.port}/metrics` : 'off',
     });
     janitor.start();
     const stop = (signal: string) => {
@@ -80,6 +87,7 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       void janitor
         .stop()
         .then(() => metricsServer?.close())
+        .then(() => serverTls?.close())
         .then(() => store.close())
         .then(() => process.exit(0));
     };

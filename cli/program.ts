@@ -27,7 +27,7 @@ import {
 } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
-import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
+import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
@@ -41,11 +41,13 @@ import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, publishStatusTex
 import { startProgress } from './progress.js';
 import { checkHealth } from '../client/health.js';
 import { PROTO_ROOT } from '../proto/loader.js';
+import { addServeTlsOptions, addTlsOptions, clientTlsFrom, serverTlsFrom, type ServeTlsCliOptions, type TlsCliOptions } from './tls-options.js';
+import { addAuthOptions, authenticateFrom, type AuthCliOptions } from './auth-options.js';
 
 /** `imprint serve`'s drain on a signal: long enough for a load balancer's health check to see NOT_SERVING. */
 const DEFAULT_DRAIN_MS = 5000;
 
-interface GlobalOpts {
+interface GlobalOpts extends TlsCliOptions {
   address: string;
   dataDir: string;
   blobDir?: string;
@@ -82,6 +84,7 @@ Examples:
   imprint unpin ip-reputation
   imprint history ip-reputation`,
   );
+addTlsOptions(program);
 
 const globals = (): GlobalOpts => program.opts<GlobalOpts>();
 const blobDir = (): string => path.resolve(globals().blobDir ?? path.join(globals().dataDir, 'blobs'));
@@ -98,7 +101,7 @@ function out(json: unknown, text: () => string): void {
  */
 function withClient<A extends unknown[]>(fn: (client: ImprintClient, ...args: A) => Promise<void>, timeoutOf?: (...args: A) => number): (...args: A) => Promise<void> {
   return async (...args: A) => {
-    const client = new ImprintClient({ address: globals().address, ...(timeoutOf && { deadlineMs: timeoutOf(...args) }) });
+    const client = new ImprintClient({ address: globals().address, tls: clientTlsFrom(globals()), ...(timeoutOf && { deadlineMs: timeoutOf(...args) }) });
     try {
       await fn(client, ...args);
     } finally {
@@ -188,7 +191,15 @@ function nextSteps(role: Role, flag: string): string {
   return steps.map((l) => `  ${l}`).join('\n');
 }
 
-interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions {
+/** The banner's TLS line: what the listeners speak and what clients need. */
+function tlsText(server: ImprintServer, principalFrom: string): string {
+  const t = server.tls;
+  if (!t) return server.options.insecure ? `OFF on a non-loopback address (--insecure): plaintext to anyone who reaches ${server.options.host}` : 'off (plaintext, loopback only; --tls-cert and --tls-key to serve TLS)';
+  const cert = `certificate ${t.options.certFile} (serial ${t.current.serialNumber}, valid to ${t.current.validTo}; files checked every ${t.options.reloadMs} ms)`;
+  return t.mutual ? `mTLS: ${cert}; client certificates must chain to ${t.options.clientCaFile}, each call's principal from the certificate (--principal-from ${principalFrom})` : `TLS: ${cert}`;
+}
+
+interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions, ServeTlsCliOptions, AuthCliOptions {
   blobCheckTimeoutMs: string;
   host: string;
   port: string;
@@ -218,11 +229,11 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions {
   createTopics: 'everyone' | 'admins';
 }
 
-addStoreOptions(
+addAuthOptions(addServeTlsOptions(addStoreOptions(
   // Blob flags: publishes' blob pointers are checked against the stores publishers write to.
   addBlobOptions(addLogOptions(program.command('serve')))
     .description('run the Imprint service: SQLite (default) or Cassandra metadata, file (default) or Elasticsearch audit')
-    .addOption(new Option('--host <host>', 'address to bind (0.0.0.0 serves other machines)').env('IMPRINT_HOST').default('127.0.0.1'))
+    .addOption(new Option('--host <host>', 'address to bind (0.0.0.0 serves other machines: with --tls-cert and --tls-key, or --insecure)').env('IMPRINT_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
     .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
     .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL'))
@@ -249,7 +260,7 @@ addStoreOptions(
         .default(String(DEFAULT_REFRESH_MS)),
     )
     .addOption(new Option('--tail-ms <ms>', 'consume and all roles: how often the change feed is read (changes reach polls and watches within about this)').env('IMPRINT_TAIL_MS').default(String(DEFAULT_TAIL_MS)))
-    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (default: none)').env('IMPRINT_METRICS_PORT'))
+    .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (https with --tls-cert) (default: none)').env('IMPRINT_METRICS_PORT'))
     .addOption(
       new Option('--blob-check-timeout-ms <ms>', "how long a region may take to confirm a publish's blob object (HeadObject)").env('IMPRINT_BLOB_CHECK_TIMEOUT_MS').default(String(DEFAULT_BLOB_CHECK_TIMEOUT_MS)),
     )
@@ -292,12 +303,17 @@ addStoreOptions(
     .addOption(new Option('--default-consume <who>', "access control: who may consume a new topic (everyone: a consumer grant to *; owners: only whom its owners grant)").choices(['everyone', 'owners']).env('IMPRINT_DEFAULT_CONSUME').default('everyone'))
     .addOption(new Option('--default-publish <who>', 'access control: who may publish to a new topic (owners: only its owners and whom they grant; everyone: a publisher grant to *)').choices(['owners', 'everyone']).env('IMPRINT_DEFAULT_PUBLISH').default('owners'))
     .addOption(new Option('--create-topics <who>', 'access control: who may create topics (everyone: any authenticated principal, who becomes its owner; admins: only --admin)').choices(['everyone', 'admins']).env('IMPRINT_CREATE_TOPICS').default('everyone')),
-)
+)))
   .addHelpText(
     'after',
     `
+TLS: the global --tls-cert and --tls-key (IMPRINT_TLS_CERT, IMPRINT_TLS_KEY) are the server's
+certificate and key, served on the gRPC port and the metrics port; --tls-client-ca adds mTLS.
+A --host other than loopback needs them, or --insecure.
+
 Examples:
   imprint serve
+  imprint --tls-cert server.pem --tls-key server-key.pem serve --host 0.0.0.0 --tls-client-ca ca.pem
   imprint serve --role consume --port 50052 --metrics-port 9464     polls from a table; metrics on 9464
   imprint serve --store cassandra --cassandra-contact-points 10.0.0.5:9042,10.0.0.6:9042 --cassandra-local-dc us-east-1
   imprint serve --store cassandra --cassandra-contact-points 127.0.0.1:9042 --cassandra-local-dc datacenter1 \\
@@ -324,8 +340,13 @@ Examples:
       summaryMs: parseCount(o.auditSummaryMs, 'audit-summary-ms'),
       maxHoldings: parseCount(o.auditMaxHoldings, 'audit-max-holdings'),
     };
+    const tls = serverTlsFrom({ ...globals(), ...o });
+    const authenticate = authenticateFrom(o);
     const server = await startImprintServer({
       log: loggerFrom(o),
+      ...(tls && { tls }),
+      insecure: o.insecure === true,
+      ...(authenticate && { authenticate }),
       dataDir: globals().dataDir,
       host: o.host,
       port,
@@ -368,14 +389,15 @@ Examples:
     process.on('SIGINT', () => stop('SIGINT'));
     process.on('SIGTERM', () => stop('SIGTERM'));
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
-    const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
+    const flag = `${server.port === DEFAULT_PORT ? '' : ` -a ${addr}`}${server.tls ? ` --tls-ca CA.pem${server.tls.mutual ? ' --tls-cert CLIENT.pem --tls-key CLIENT-KEY.pem' : ''}` : ''}`;
     const c = server.options.cassandra;
     const metadata = c ? `cassandra ${c.contactPoints.join(',')} keyspace ${c.keyspace} (dc ${c.localDataCenter}; health NOT_SERVING until it answers)` : server.options.sqliteFile;
     process.stderr.write(
       `
 Imprint is serving on ${o.host}:${server.port}
   role      ${server.options.role} (${server.grpc.services.map((n) => n.replace('imprint.v1.', '')).join(', ')})${server.table ? `; poll table of ${server.table.stats().topics} topics, change feed read every ${server.options.tailMs} ms, every topic read again every ${server.options.refreshMs} ms` : ''}
-  metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
+  tls       ${tlsText(server, o.principalFrom)}
+  metrics   ${server.metricsServer ? `${server.metricsServer.scheme}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
   audit     ${server.options.esUrl ? `elasticsearch ${redactUrl(server.options.esUrl)} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
@@ -407,7 +429,7 @@ SERVICE_UNKNOWN for imprint.v1.PublisherService.`,
   .action(async (o: { service: string; timeoutMs: string }) => {
     const timeoutMs = parseCount(o.timeoutMs, 'timeout-ms') ?? 5000;
     if (timeoutMs < 1) throw new InvalidArgumentError('timeout-ms', 'must be at least 1', o.timeoutMs);
-    const status = await checkHealth(globals().address, o.service, timeoutMs);
+    const status = await checkHealth(globals().address, o.service, timeoutMs, clientTlsFrom(globals()));
     out({ address: globals().address, service: o.service, status }, () => status);
     if (status !== 'SERVING') process.exitCode = 1;
   });
@@ -855,6 +877,6 @@ address as the service saw it.`,
     }),
   );
 
-addJanitorCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true });
+addJanitorCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true, tls: globals });
 addSnapshotCommand(program, { dataDir: () => globals().dataDir, blobDir, json: () => globals().json === true });
 addKeygenCommand(program, { out });

@@ -5,6 +5,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { fromGrpcError } from './errors.js';
+import { channelCredentials, type ClientTlsOptions } from './tls.js';
 
 /** SERVING, NOT_SERVING, UNKNOWN, or SERVICE_UNKNOWN (the server does not serve that service, e.g. Publisher on a consume instance). */
 export type HealthStatus = 'SERVING' | 'NOT_SERVING' | 'UNKNOWN' | 'SERVICE_UNKNOWN';
@@ -22,11 +23,13 @@ const HealthClientCtor = grpc.makeGenericClientConstructor(healthService, 'Healt
 
 /**
  * Asks `address` how `service` is ("" : the server as a whole; or e.g. "imprint.v1.ConsumerService").
- * A server that does not answer within `timeoutMs` rejects with UnavailableError.
+ * A server that does not answer within `timeoutMs` rejects with UnavailableError; `tls`: over
+ * TLS (a failed handshake is UnavailableError too, naming the cause).
  */
-export async function checkHealth(address: string, service = '', timeoutMs = 5000): Promise<HealthStatus> {
+export async function checkHealth(address: string, service = '', timeoutMs = 5000, tls?: ClientTlsOptions): Promise<HealthStatus> {
+  const { credentials, options } = channelCredentials(tls);
   // A generic client has its methods by name at run time; the type says which one we use.
-  const client = new HealthClientCtor(address, grpc.credentials.createInsecure()) as unknown as HealthClient;
+  const client = new HealthClientCtor(address, credentials, options) as unknown as HealthClient;
   try {
     return await new Promise<HealthStatus>((resolve, reject) => {
       client.Check({ service }, { deadline: Date.now() + timeoutMs }, (err, res) => {

@@ -71,6 +71,7 @@ import type { WatchResponse__Output } from '../proto/gen/imprint/v1/WatchRespons
 import { loadImprintProto } from '../proto/loader.js';
 import { ProtocolError, fromGrpcError } from './errors.js';
 import { appMetadataInterceptor } from './retry-hint.js';
+import { channelCredentials, type ClientTlsOptions } from './tls.js';
 import type { ConsumersView } from '../proto/convert.js';
 
 export interface ClientOptions {
@@ -100,6 +101,11 @@ export interface ClientOptions {
    * no whitespace, "," or "=". @default none
    */
   readonly app?: string;
+  /**
+   * Speak TLS to the service: the CA its certificate chains to, a client certificate and key
+   * for mTLS, a server name override (PEM contents, client/tls.ts). @default none: plaintext
+   */
+  readonly tls?: ClientTlsOptions;
 }
 
 /** The `app` option's rule: a name the server would ignore is refused here, not sent. */
@@ -256,7 +262,7 @@ export class ImprintClient {
     this.deadlineMs = opts.deadlineMs ?? 10_000;
     const { proto } = loadImprintProto();
     const v1 = proto.imprint.v1;
-    const creds = grpc.credentials.createInsecure();
+    const { credentials: creds, options: tlsChannelOptions } = channelCredentials(opts.tls);
     // Interceptors are per client object, not per channel: each of the three stubs gets its own
     // (grpc-js takes `interceptors` out of the options before it builds a channel).
     const intercept = (): { interceptors?: grpc.Interceptor[] } => (this.app === undefined ? {} : { interceptors: [appMetadataInterceptor(this.app)] });
@@ -265,6 +271,7 @@ export class ImprintClient {
         'grpc.max_receive_message_length': 8 * 1024 * 1024,
         'grpc.initial_reconnect_backoff_ms': 500,
         'grpc.max_reconnect_backoff_ms': opts.maxReconnectBackoffMs ?? 5_000,
+        ...tlsChannelOptions,
         ...opts.channelOptions,
         ...intercept(),
       });

@@ -12,6 +12,7 @@ import { auditFileWithDefaults, type AuditFileSettings } from './audit/file-rota
 import { watchWithDefaults, type WatchOptions } from './poll/watch.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import type { Authenticate } from './auth/principal.js';
+import { isLoopback, tlsWithDefaults, type TlsOptions } from './tls.js';
 import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } from './store/cassandra.js';
 
 export type StoreKind = 'sqlite' | 'cassandra';
@@ -121,6 +122,16 @@ export interface ServerOptions {
    * topics: everyone consumes, owners publish; any principal creates topics
    */
   readonly access?: AccessPolicy | 'off';
+  /**
+   * Serve TLS on every listener (gRPC and the metrics endpoint), from PEM files read again
+   * when they change; with `clientCaFile`, mTLS. @default none: plaintext
+   */
+  readonly tls?: TlsOptions;
+  /**
+   * Allows binding a non-loopback `host` without `tls` (plaintext to other machines), with a
+   * warning in the log. @default false: a non-loopback host without tls is refused
+   */
+  readonly insecure?: boolean;
   /** @default a logger on stderr at level info */
   readonly log?: Logger;
   /** @default Date.now */
@@ -234,6 +245,9 @@ export interface ResolvedServerOptions {
   readonly drainMs: number;
   readonly authenticate?: Authenticate;
   readonly access: AccessPolicy | 'off';
+  readonly tls?: ReturnType<typeof tlsWithDefaults>;
+  /** Plaintext on a non-loopback host, allowed by `insecure`. */
+  readonly insecure: boolean;
   readonly log?: Logger;
   readonly clock: () => number;
   readonly sqliteFile: string;
@@ -242,6 +256,9 @@ export interface ResolvedServerOptions {
 }
 
 export const DEFAULT_PORT = 50051;
+/** Why a non-loopback host without TLS is refused (the server's and the janitor's listeners). */
+export const INSECURE_RULE =
+  'is not a loopback address: serving other machines needs TLS (--tls-cert and --tls-key, IMPRINT_TLS_CERT and IMPRINT_TLS_KEY) or, to serve them plaintext, an explicit --insecure (IMPRINT_INSECURE=true)';
 export const DEFAULT_REFRESH_MS = 300_000;
 export const DEFAULT_TAIL_MS = 100;
 
@@ -311,9 +328,13 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   const drainMs = o.drainMs ?? 0;
   if (!Number.isInteger(drainMs) || drainMs < 0 || drainMs > 600_000) throw new InvalidArgumentError('drain-ms', 'must be a whole number of milliseconds from 0 to 600000', drainMs);
   if (o.replica !== undefined && !/^[\x21-\x7e]{1,200}$/.test(o.replica)) throw new InvalidArgumentError('replica', 'must be 1 to 200 printable ASCII characters without spaces', o.replica);
+  const host = o.host ?? '127.0.0.1';
+  const tls = o.tls && tlsWithDefaults(o.tls);
+  const insecure = !tls && !isLoopback(host);
+  if (insecure && o.insecure !== true) throw new InvalidArgumentError('host', INSECURE_RULE, host);
   return {
     dataDir,
-    host: o.host ?? '127.0.0.1',
+    host,
     port,
     store,
     ...(store === 'cassandra' && { cassandra: cassandraWithDefaults(o.cassandra ?? {}) }),
@@ -337,6 +358,8 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     ...(o.log && { log: o.log }),
     ...(o.authenticate && { authenticate: o.authenticate }),
     access,
+    ...(tls && { tls }),
+    insecure,
     clock: o.clock ?? Date.now,
     sqliteFile: path.join(dataDir, 'imprint.db'),
     auditFile: path.join(dataDir, 'audit', 'events.jsonl'),

@@ -38,6 +38,7 @@ import { ImprintService } from './service.js';
 import { CassandraMetadataStore } from './store/cassandra.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import { SqliteMetadataStore } from './store/sqlite.js';
+import { ServerTls } from './tls.js';
 
 /** What an instance of a role is made of: the one place roles are decided. */
 interface RoleParts {
@@ -101,6 +102,8 @@ export interface ImprintServer {
   readonly metrics?: ConsumeMetrics;
   /** The Prometheus endpoint (GET /metrics), when metricsPort was given. */
   readonly metricsServer?: MetricsServer;
+  /** The TLS files every listener serves, kept current (`reloaded` events), when `tls` was given. */
+  readonly tls?: ServerTls;
   /**
    * Drains for `drainMs` (health NOT_SERVING, calls still answered), then stops serving, flushes
    * audit and closes the store (a store or sink it was handed stays open). Called again while
@@ -125,6 +128,9 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const o = withDefaults(options);
   const log = o.log ?? createLogger();
   const role = ROLE_PARTS[o.role];
+  // 0. TLS: the files read and checked before anything is opened (a bad one fails the start).
+  const serverTls = o.tls && new ServerTls(o.tls, log);
+  if (o.insecure) log.warn('serving plaintext to other machines (insecure): anyone who can reach the port can read and change what is served; give --tls-cert and --tls-key', { host: o.host });
   // 1. The data dir: a directory we can write, or one we may create.
   try {
     fs.mkdirSync(o.dataDir, { recursive: true });
@@ -196,9 +202,10 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       ...(metrics && { metrics }),
       noDelay: role.noDelay,
       ...(o.authenticate && { authenticate: o.authenticate }),
+      ...(serverTls && { credentials: serverTls.grpcCredentials() }),
     });
     try {
-      if (metrics && o.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, o.metricsPort, o.host);
+      if (metrics && o.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, o.metricsPort, o.host, undefined, serverTls);
     } catch (err) {
       await grpcHandle.stop(0);
       throw err;
@@ -212,6 +219,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     await release();
     throw err;
   }
+  serverTls?.watch();
   // 5. Health.
   let draining = false;
   const setHealth = (up: boolean) => {
@@ -238,7 +246,9 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(table && { refreshMs: o.refreshMs, tableTopics: table.stats().topics }),
     ...(changes && { tailMs: o.tailMs }),
     ...(holdings && { replica: holdings.replica, auditQuietMs: holdings.quietMs, auditSummaryMs: holdings.summaryMs }),
-    ...(metricsServer && { metrics: `http://${o.host}:${metricsServer.port}/metrics` }),
+    ...(metricsServer && { metrics: `${metricsServer.scheme}://${o.host}:${metricsServer.port}/metrics` }),
+    tls: serverTls ? (serverTls.mutual ? 'mTLS' : 'TLS') : 'off',
+    ...(serverTls && { tlsFingerprint256: serverTls.current.fingerprint256, tlsValidTo: serverTls.current.validTo }),
     store: ownStore ? store.name : `${store.name} (handed in)`,
     ...(o.cassandra ? { cassandra: o.cassandra.contactPoints.join(','), keyspace: o.cassandra.keyspace, dc: o.cassandra.localDataCenter } : ownStore && { db: o.sqliteFile }),
     // The Elasticsearch URL in its own field: a password in it is redacted by the logger.
@@ -261,6 +271,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(limiter && { limiter }),
     ...(metrics && { metrics }),
     ...(metricsServer && { metricsServer }),
+    ...(serverTls && { tls: serverTls }),
     stop(opts = {}) {
       if (stopping) {
         // Asked again (a second signal): the drain ends now.
@@ -301,6 +312,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       await feed?.stop();
       metrics?.close();
       await metricsServer?.close();
+      serverTls?.close();
       await release();
       log.info('imprint stopped');
     }
@@ -323,6 +335,7 @@ export {
   batchPollWithDefaults,
   BATCH_POLL_DEFAULTS,
   DEFAULT_PORT,
+  INSECURE_RULE,
   DEFAULT_REFRESH_MS,
   DEFAULT_TAIL_MS,
   CASSANDRA_DEFAULTS,
@@ -337,6 +350,7 @@ export {
   type Role,
 } from './config.js';
 export { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
+export { ServerTls, TLS_DEFAULTS, isLoopback, loadTlsMaterial, tlsWithDefaults, type TlsMaterial, type TlsOptions, type TlsReloadFailure } from './tls.js';
 export * from './grpc/index.js';
 export * from './auth/index.js';
 export * from './poll/index.js';

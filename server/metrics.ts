@@ -10,12 +10,14 @@
  * distinct values; later ones are counted as "(other)".
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { SignatureRejectedError } from '../core/index.js';
 import type { ConcurrencyLimiter } from './limiter.js';
 import type { PublishStatusSource } from './publish-status.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { ServerTls } from './tls.js';
 import { REREAD_REASONS, type FeedFollower, type PollTable, type Watchers } from './poll/index.js';
 
 export interface ConsumeMetricsOptions {
@@ -321,6 +323,8 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
 export interface MetricsServer {
   /** The port it listens on (the one picked when 0 was asked for). */
   readonly port: number;
+  /** "https" when it serves TLS, else "http". */
+  readonly scheme: 'http' | 'https';
   close(): Promise<void>;
 }
 
@@ -333,9 +337,10 @@ export interface HealthAnswer {
 /**
  * Serves `registry` on GET /metrics at host:port (port 0: any free port), and `health`'s
  * answer on GET /healthz when given (a rejection is a 503 naming the error). Anything else is 404.
+ * With `tls`: over HTTPS with the server's certificate (no client certificate asked for).
  */
-export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1', health?: () => Promise<HealthAnswer>): Promise<MetricsServer> {
-  const server = http.createServer((req, res) => {
+export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1', health?: () => Promise<HealthAnswer>, tls?: ServerTls): Promise<MetricsServer> {
+  const handle: http.RequestListener = (req, res) => {
     const url = new URL(req.url ?? '/', 'http://metrics');
     const answer: (() => Promise<{ status: number; type: string; text: string }>) | undefined =
       url.pathname === '/metrics'
@@ -358,7 +363,9 @@ export async function startMetricsServer(registry: Registry, port: number, host 
       (a) => res.writeHead(a.status, { 'content-type': a.type }).end(req.method === 'HEAD' ? undefined : a.text),
       (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
     );
-  });
+  };
+  // With TLS: HTTPS with the server's certificate, kept current as its files change.
+  const server: http.Server = tls ? tls.serveHttps((options) => https.createServer(options, handle)) : http.createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -368,6 +375,7 @@ export async function startMetricsServer(registry: Registry, port: number, host 
   });
   return {
     port: (server.address() as AddressInfo).port,
+    scheme: tls ? 'https' : 'http',
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((err) => (err ? reject(err) : resolve()));

@@ -73,7 +73,7 @@ export function startServe(dataDir: string, args: readonly string[] = [], env: R
       output += b.toString();
       const m = /Imprint is serving on ([\d.]+):(\d+)/.exec(output);
       // With --metrics-port, wait for the line that names the metrics URL too.
-      const metrics = /metrics {3}(http:\S+)/.exec(output);
+      const metrics = /metrics {3}(https?:\S+)/.exec(output);
       if (!m || (args.includes('--metrics-port') && !metrics)) return;
       clearTimeout(timer);
       proc.off('exit', fail);

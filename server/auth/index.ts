@@ -6,3 +6,4 @@
 export { principalOf, rememberPrincipal, type Authenticate, type Principal, type ServerCall } from './principal.js';
 export { AUTHORIZATION_METADATA_KEY, bearerTokenOf, combineAuthenticators, type Authenticators } from './authenticators.js';
 export { AccessControl, type AccessControlOptions } from './access-control.js';
+export { certificateAuthenticator, certificateName, rememberConnection, CERTIFICATE_AUTH_DEFAULTS, PRINCIPAL_FROM, type CertificateAuthenticatorOptions, type PrincipalFrom } from './certificate.js';

@@ -14,12 +14,36 @@ export interface Listener {
   readonly port: number;
   /** Stops accepting, lets calls under way finish for up to `graceMs`, then cancels them. */
   close(graceMs?: number): Promise<void>;
+  /**
+   * The connection (its socket) a call came in on, from the call's peer address: the one open
+   * connection of this listener from that address and port; undefined when there is none or,
+   * rarely, more than one (a client reusing a port towards two of this host's addresses).
+   * What an authenticator may keep per connection.
+   */
+  connectionOf(peer: string): object | undefined;
 }
 
-/** Accepts plaintext connections on host:port (0: any free port) with TCP_NODELAY and hands them to `server`. */
-export async function listenNoDelay(server: grpc.Server, host: string, port: number): Promise<Listener> {
-  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
-  const tcp = net.createServer({ noDelay: true }, (socket) => injector.injectConnection(socket));
+/**
+ * Accepts connections on host:port (0: any free port) with TCP_NODELAY and hands them to
+ * `server`, which speaks `credentials` on them (TLS is done by grpc-js on the injected socket).
+ */
+export async function listenNoDelay(server: grpc.Server, host: string, port: number, credentials: grpc.ServerCredentials = grpc.ServerCredentials.createInsecure()): Promise<Listener> {
+  const injector = server.createConnectionInjector(credentials);
+  // Open connections by peer, as grpc-js names a call's peer (getPeer: "address:port").
+  const open = new Map<string, Set<net.Socket>>();
+  const tcp = net.createServer({ noDelay: true }, (socket) => {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    if (socket.remoteAddress !== undefined) {
+      const sockets = open.get(peer) ?? new Set<net.Socket>();
+      sockets.add(socket);
+      open.set(peer, sockets);
+      socket.once('close', () => {
+        sockets.delete(socket);
+        if (sockets.size === 0 && open.get(peer) === sockets) open.delete(peer);
+      });
+    }
+    injector.injectConnection(socket);
+  });
   await new Promise<void>((resolve, reject) => {
     tcp.once('error', reject);
     tcp.listen(port, host, () => {
@@ -31,6 +55,10 @@ export async function listenNoDelay(server: grpc.Server, host: string, port: num
   if (address === null || typeof address === 'string') throw new Error(`listening on ${host}:${port} gave no TCP address`);
   return {
     port: address.port,
+    connectionOf: (peer) => {
+      const sockets = open.get(peer);
+      return sockets?.size === 1 ? sockets.values().next().value : undefined;
+    },
     close: (graceMs = 5000) =>
       new Promise<void>((resolve) => {
         tcp.close();

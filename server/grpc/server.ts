@@ -14,7 +14,8 @@ import type { ImprintService } from '../service.js';
 import type { ConsumeMetrics } from '../metrics.js';
 import { guardConsumerHandlers, observedService, type GuardOptions } from './guard.js';
 import { consumerHandlers, operatorHandlers, publisherHandlers } from './handlers.js';
-import { listenNoDelay } from './listen.js';
+import { listenNoDelay, type Listener } from './listen.js';
+import { rememberConnection } from '../auth/certificate.js';
 import { addReflection } from './reflection.js';
 import type { Authenticate } from '../auth/principal.js';
 import { authenticatedService } from './authenticate.js';
@@ -56,7 +57,9 @@ export interface GrpcServerOptions {
   readonly batchPoll?: BatchPollOptions;
   /**
    * Accept connections with TCP_NODELAY (listen.ts); grpc-js's own bind leaves Nagle on, which
-   * shows in the tail latency of many small answers. @default false
+   * shows in the tail latency of many small answers. With `credentials`, connections are
+   * accepted by that listener whatever this says (it tells the authenticator each call's
+   * connection). @default false
    */
   readonly noDelay?: boolean;
   /**
@@ -64,6 +67,17 @@ export interface GrpcServerOptions {
    * cannot); health and reflection stay open. @default none: calls are anonymous
    */
   readonly authenticate?: Authenticate;
+  /** What connections speak: TLS credentials (server/tls.ts `ServerTls.grpcCredentials()`). @default plaintext */
+  readonly credentials?: grpc.ServerCredentials;
+}
+
+/** `authenticate`, told first which of the listener's connections the call came in on (when it knows). */
+function withConnection(authenticate: Authenticate, listener: () => Listener | undefined): Authenticate {
+  return (call) => {
+    const connection = listener()?.connectionOf(call.getPeer());
+    if (connection) rememberConnection(call, connection);
+    return authenticate(call);
+  };
 }
 
 /** Binds host:port (port 0: any free port) and serves the services, health and reflection. A call not served answers UNIMPLEMENTED. */
@@ -73,7 +87,11 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   // Every call with its request log (outermost: a refused or throttled answer is logged too),
   // then authenticated (the limiter and the handlers see the principal), then counted.
-  const authenticated = <H extends object>(h: H): H => (opts.authenticate ? authenticatedService(h, opts.authenticate, opts.log) : h);
+  // Our own listener (below) says which connection a call came in on: the certificate
+  // authenticator keeps its principal per connection instead of reading the certificate per call.
+  let listener: Listener | undefined;
+  const authenticate = opts.authenticate && withConnection(opts.authenticate, () => listener);
+  const authenticated = <H extends object>(h: H): H => (authenticate ? authenticatedService(h, authenticate, opts.log) : h);
   const observed = <H extends object>(h: H, name: string): H => loggedService(authenticated(opts.metrics ? observedService(h, name, opts.metrics) : h), opts.log);
   if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, observed(publisherHandlers(service, opts.log), 'PublisherService'));
   const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers);
@@ -83,15 +101,18 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   health.addToServer(server);
   addReflection(server);
 
+  const credentials = opts.credentials ?? grpc.ServerCredentials.createInsecure();
   let port: number;
   let close: (graceMs: number) => Promise<void>;
-  if (opts.noDelay) {
-    const listener = await listenNoDelay(server, opts.host, opts.port);
-    port = listener.port;
-    close = (graceMs) => listener.close(graceMs);
+  // TLS: always our own listener (TCP_NODELAY too), which knows each call's connection.
+  if (opts.noDelay || opts.credentials) {
+    const own = await listenNoDelay(server, opts.host, opts.port, credentials);
+    listener = own;
+    port = own.port;
+    close = (graceMs) => own.close(graceMs);
   } else {
     port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      server.bindAsync(`${opts.host}:${opts.port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
     });
     close = (graceMs) =>
       new Promise<void>((resolve) => {

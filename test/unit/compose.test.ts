@@ -22,6 +22,7 @@ import { parseDuration } from '../../cli/janitor.js';
 import { program } from '../../cli/program.js';
 import { cassandraFrom, type StoreCliOptions } from '../../cli/store-options.js';
 import { parseSwitch } from '../../cli/switch.js';
+import { checkPlaintextHost, serverTlsFrom } from '../../cli/tls-options.js';
 import { cassandraWithDefaults, DEFAULT_PORT, withDefaults, type AuditKind, type Role, type StoreKind } from '../../server/config.js';
 import { servicesOf } from '../../server/index.js';
 import type { ConsistencyName, SerialConsistencyName } from '../../server/store/cassandra.js';
@@ -380,6 +381,7 @@ function composeProblems(doc: unknown, docs: { readme: string; read?: ReadRepoFi
       continue;
     }
     checkStore(s, str, svcs, problems);
+    checkTlsFiles(s, str, svcs, problems);
     if (verb === 'serve') checkServe(s, str, svcs, problems);
     else checkJanitor(s, str, svcs, problems);
   }
@@ -490,9 +492,12 @@ function checkServe(s: ImprintService, str: Str, svcs: Map<string, Rec>, problem
   const store = str(s, 'store') as StoreKind | undefined;
   let role: Role = 'all';
   try {
+    const tls = serverTlsFrom({ ...Object.fromEntries(s.values), tlsReloadMs: str(s, 'tlsReloadMs') ?? '5000' });
     const o = withDefaults({
       dataDir: str(s, 'dataDir') ?? 'imprint-data',
       host: str(s, 'host') ?? '127.0.0.1',
+      ...(tls && { tls }),
+      insecure: s.values.get('insecure') === true,
       port,
       ...(store && { store }),
       ...(store === 'cassandra' && {
@@ -509,6 +514,7 @@ function checkServe(s: ImprintService, str: Str, svcs: Map<string, Rec>, problem
     // A publishing instance checks publishes' blob objects in the stores publishers write to.
     if (o.role !== 'consume') checkS3Blobs(s, str, svcs, problems);
     if (o.host !== '0.0.0.0') problems.push(`${s.name}: host is ${o.host}; in a container it must be 0.0.0.0 to be reached`);
+    if (!o.tls?.clientCaFile) problems.push(`${s.name}: serves without mTLS; the stack runs with --tls-cert, --tls-key and --tls-client-ca`);
     if (o.audit !== 'elasticsearch') problems.push(`${s.name}: audit is ${o.audit}; the stack's audit goes to Elasticsearch`);
     if (o.esUrl) waitsFor(s, hostOf(o.esUrl), 'the Elasticsearch URL', svcs, problems);
     const ports = portsOf(s.name, s.svc, []);
@@ -541,6 +547,29 @@ function checkServe(s: ImprintService, str: Str, svcs: Map<string, Rec>, problem
   if (service !== '' && !(servicesOf(role) as readonly string[]).includes(service)) problems.push(`${where}: asks about ${service}, which a ${role} instance does not serve`);
 }
 
+/** The TLS files an imprint service names are in a volume a one-shot it waits for writes. */
+function checkTlsFiles(s: ImprintService, str: Str, svcs: Map<string, Rec>, problems: string[]): void {
+  const volumeAt = (svc: Rec, file: string): string | undefined => {
+    for (const v of Array.isArray(svc['volumes']) ? svc['volumes'].map(String) : []) {
+      const [source = '', target = ''] = v.split(':');
+      if (!source.startsWith('.') && !source.startsWith('/') && (file === target || file.startsWith(`${target}/`))) return source;
+    }
+    return undefined;
+  };
+  for (const attr of ['tlsCert', 'tlsKey', 'tlsClientCa', 'tlsCa']) {
+    const file = str(s, attr);
+    if (file === undefined) continue;
+    const volume = volumeAt(s.svc, file);
+    if (!volume) {
+      problems.push(`${s.name}: its TLS file ${file} is in no volume mounted into it`);
+      continue;
+    }
+    const writer = [...svcs].find(([, svc]) => isOneShot(svc) && Array.isArray(svc['volumes']) && svc['volumes'].map(String).some((v) => v.split(':')[0] === volume && !v.endsWith(':ro')));
+    if (!writer) problems.push(`${s.name}: no one-shot service writes the ${volume} volume its TLS file ${file} is in`);
+    else if (dependsOn(s.svc).get(writer[0]) !== 'service_completed_successfully') problems.push(`${s.name}: does not wait for ${writer[0]}, which writes its TLS file ${file}`);
+  }
+}
+
 function checkJanitor(s: ImprintService, str: Str, svcs: Map<string, Rec>, problems: string[]): void {
   for (const [attr, field] of [
     ['snapshotEvery', 'snapshot-every'],
@@ -553,6 +582,12 @@ function checkJanitor(s: ImprintService, str: Str, svcs: Map<string, Rec>, probl
     }
   }
   if (s.values.get('once') === true) problems.push(`${s.name}: --once exits after one run; a service runs on intervals`);
+  try {
+    checkPlaintextHost(str(s, 'host') ?? '127.0.0.1', serverTlsFrom(Object.fromEntries(s.values)), s.values.get('insecure') === true);
+    if (str(s, 'metricsPort') !== undefined && str(s, 'tlsCert') === undefined) problems.push(`${s.name}: serves metrics without TLS; the stack's listeners speak TLS (--tls-cert, --tls-key)`);
+  } catch (e) {
+    problems.push(`${s.name}: the janitor refuses its options: ${message(e)}`);
+  }
   checkS3Blobs(s, str, svcs, problems);
 }
 
@@ -774,11 +809,21 @@ function checkPrometheus(svcs: Map<string, Rec>, imprint: readonly ImprintServic
     if (!target) problems.push(`${where}: does not scrape ${s.name}`);
     else if (metricsPort === undefined) problems.push(`${where}: scrapes ${s.name}:${target.port}, and ${s.name} serves no metrics (no --metrics-port)`);
     else if (target.port !== metricsPort) problems.push(`${where}: scrapes ${s.name}:${target.port}, and its metrics port is ${metricsPort}`);
+    if (target && str(s, 'tlsCert') !== undefined) {
+      const caFile = isRec(target.job['tls_config']) ? String(target.job['tls_config']['ca_file'] ?? '') : '';
+      if (target.job['scheme'] !== 'https') problems.push(`${where}: scrapes ${s.name} over http, and its metrics are HTTPS (--tls-cert): scheme: https`);
+      else if (caFile === '' || !bindMountsOrVolumes(svc).some((target) => caFile.startsWith(`${target}/`))) problems.push(`${where}: the job scraping ${s.name} has no tls_config.ca_file mounted into ${name}`);
+    }
     if (target && s.inv.command?.name() === 'janitor' && target.job['honor_labels'] !== true) {
       problems.push(`${where}: the job scraping ${s.name} needs honor_labels: true (the janitor's metrics have a job label of their own)`);
     }
   }
   return { name, port };
+}
+
+/** Where a service's volumes and bind mounts are mounted. */
+function bindMountsOrVolumes(svc: Rec): string[] {
+  return (Array.isArray(svc['volumes']) ? svc['volumes'].map(String) : []).map((v) => v.split(':')[1] ?? '');
 }
 
 /**
@@ -854,6 +899,7 @@ describe('docker-compose.yml', () => {
         'minio-us-east-1',
         'prometheus',
         'grafana',
+        'tls-certs',
       ].sort(),
     );
   });
@@ -893,6 +939,23 @@ describe('docker-compose.yml', () => {
     ['a bucket nobody creates', (d) => void (envOf(d, 'imprint-janitor')['IMPRINT_BUCKET'] = 'models-{region}'), ['imprint-janitor', 'models-us-east-1']],
     ['a blob check timeout the server refuses', (d) => void (envOf(d, 'imprint-publish')['IMPRINT_BLOB_CHECK_TIMEOUT_MS'] = '0'), ['imprint-publish', 'blob-check-timeout-ms']],
     ['a publish instance without the S3 blob flags', (d) => void delete envOf(d, 'imprint-publish')['IMPRINT_BLOBS'], ['imprint-publish', 'blobs local']],
+    ['a consume replica without mTLS', (d) => void delete envOf(d, 'imprint-consume-1')['IMPRINT_TLS_CLIENT_CA'], ['imprint-consume-1', 'without mTLS']],
+    [
+      'a server on 0.0.0.0 without TLS',
+      (d) => {
+        for (const v of ['IMPRINT_TLS_CERT', 'IMPRINT_TLS_KEY', 'IMPRINT_TLS_CLIENT_CA']) delete envOf(d, 'imprint-consume-2')[v];
+      },
+      ['imprint-consume-2', 'not a loopback address'],
+    ],
+    [
+      'the janitor with plaintext metrics on 0.0.0.0',
+      (d) => {
+        for (const v of ['IMPRINT_TLS_CERT', 'IMPRINT_TLS_KEY']) delete envOf(d, 'imprint-janitor')[v];
+      },
+      ['imprint-janitor', 'not a loopback address'],
+    ],
+    ['TLS files in no volume', (d) => void (service(d, 'imprint-publish')['volumes'] = []), ['imprint-publish', 'in no volume']],
+    ['a server not waiting for its certificates', (d) => void delete (service(d, 'imprint-consume-1')['depends_on'] as Rec)['tls-certs'], ['imprint-consume-1', 'does not wait for tls-certs']],
     ['a publish region without an endpoint', (d) => void (envOf(d, 'imprint-publish')['IMPRINT_REGIONS'] = 'us-east-1,ap-south-1'), ['imprint-publish', 'ap-south-1']],
   ];
   it.each(mutations)('catches %s', (_what, mutate, wanted) => {
@@ -916,6 +979,7 @@ describe('docker-compose.yml', () => {
     ['an imprint service not scraped', () => {}, editing(PROM, (t) => t.replace('- imprint-publish:9464', '')), ['does not scrape imprint-publish']],
     ['a scraped service without a metrics port', (d) => void delete envOf(d, 'imprint-publish')['IMPRINT_METRICS_PORT'], readRepoFile, ['imprint-publish', 'no --metrics-port']],
     ['the janitor scraped without honor_labels', () => {}, editing(PROM, (t) => t.replace('honor_labels: true', 'honor_labels: false')), ['imprint-janitor', 'honor_labels']],
+    ['metrics scraped over http', () => {}, editing(PROM, (t) => t.replace('scheme: https', 'scheme: http')), ['imprint-publish', 'scheme: https']],
     ['a rule file that does not exist', () => {}, editing(PROM, (t) => t.replace('- alerts.yml', '- alert.yml')), ['rule file alert.yml', 'is not a file of the repository']],
     ['the Prometheus configuration not mounted', (d) => void (service(d, 'prometheus')['volumes'] = ['prometheus-data:/prometheus']), readRepoFile, ['prometheus', '/etc/prometheus/imprint/prometheus.yml']],
     ['a Grafana data source at another host', () => {}, editing('ops/grafana/provisioning/datasources/prometheus.yml', (t) => t.replace('http://prometheus:9090', 'http://localhost:9090')), ['grafana', 'localhost:9090']],
