@@ -5,3 +5,6 @@
  */
 export { principalOf, rememberPrincipal, type Authenticate, type Principal, type ServerCall } from './principal.js';
 export { AUTHORIZATION_METADATA_KEY, bearerTokenOf, combineAuthenticators, type Authenticators } from './authenticators.js';
+export { checkClaimedApps, mayActAs } from './apps.js';
+export { AUTH_FAILURE_REASONS, countingFailures, failureReasonOf, type AuthFailureReason } from './failures.js';
+export { DEFAULT_JWT_ALGORITHMS, JWT_DEFAULTS, JwtAuthenticator, isJwksUrl, jwtAuthenticator, jwtWithDefaults, type JwtOptions, type JwtStats, type ResolvedJwtOptions } from './jwt.js';

@@ -18,6 +18,7 @@ import { listenNoDelay } from './listen.js';
 import { addReflection } from './reflection.js';
 import type { Authenticate } from '../auth/principal.js';
 import { authenticatedService } from './authenticate.js';
+import { countingFailures } from '../auth/failures.js';
 import { loggedService } from './request-log.js';
 
 export const SERVICE_NAMES = ['imprint.v1.PublisherService', 'imprint.v1.ConsumerService', 'imprint.v1.OperatorService'] as const;
@@ -73,7 +74,9 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
   // Every call with its request log (outermost: a refused or throttled answer is logged too),
   // then authenticated (the limiter and the handlers see the principal), then counted.
-  const authenticated = <H extends object>(h: H): H => (opts.authenticate ? authenticatedService(h, opts.authenticate, opts.log) : h);
+  const { metrics } = opts;
+  const authenticate = opts.authenticate && metrics ? countingFailures(opts.authenticate, (reason) => metrics.authFailures[reason].inc()) : opts.authenticate;
+  const authenticated = <H extends object>(h: H): H => (authenticate ? authenticatedService(h, authenticate, opts.log) : h);
   const observed = <H extends object>(h: H, name: string): H => loggedService(authenticated(opts.metrics ? observedService(h, name, opts.metrics) : h), opts.log);
   if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, observed(publisherHandlers(service, opts.log), 'PublisherService'));
   const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers);
