@@ -220,6 +220,7 @@ export class JwtAuthenticator extends EventEmitter {
   private fileStamp = '';
   private counts = { verified: 0, cacheHits: 0, jwksReloads: 0 };
   private readonly watched?: string;
+  private timer?: NodeJS.Timeout;
 
   constructor(options: JwtOptions) {
     super();
@@ -246,7 +247,8 @@ export class JwtAuthenticator extends EventEmitter {
       this.fileStamp = this.stampOf(o.jwks);
       this.keys = createLocalJWKSet(readJwksFile(o.jwks));
       this.watched = o.jwks;
-      fs.watchFile(o.jwks, { interval: o.jwksFileIntervalMs, persistent: false }, () => this.reloadIfChanged());
+      // Its stat against the one read (not fs.watchFile's first look, which may come after a change).
+      this.timer = setInterval(() => this.reloadIfChanged(), o.jwksFileIntervalMs).unref();
     }
     this.authenticate = (call: ServerCall) => this.principalOfToken(bearerTokenOf(call) ?? '');
   }
@@ -276,7 +278,7 @@ export class JwtAuthenticator extends EventEmitter {
 
   /** Stops watching the JWKS file. */
   close(): void {
-    if (this.watched) fs.unwatchFile(this.watched);
+    clearInterval(this.timer);
   }
 
   /** 1. signature and claims (jose) → 2. the principal from its claims → 3. kept until it expires. */
