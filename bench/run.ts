@@ -30,6 +30,8 @@
  *   audit-fleet    100k nodes x 7 topics every 30 s through the audit's Holdings into the file sink (virtual
  *                  time) vs one record per check: records per check and per s, bytes/day, CPU per check,
  *                  heap per holding, a publish's records (targets: <= 1% of checks, <= 3% CPU)
+ *   jwt            Polls/s of the server with a bearer JWT (verified once, then cached) vs without
+ *                  authentication; the authenticator alone: a cached token vs a first verification
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -165,6 +167,7 @@ const all: Record<string, () => Promise<void> | void> = {
   scale: ownProcess('scale.ts', ['--expose-gc'], 900_000),
   watch: ownProcess('watch.ts'),
   'audit-fleet': ownProcess('audit-fleet.ts', ['--expose-gc']),
+  jwt: ownProcess('jwt.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish']);
