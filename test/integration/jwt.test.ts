@@ -9,6 +9,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient } from '../../client/index.js';
 import { combineAuthenticators, jwtAuthenticator, type JwtAuthenticator } from '../../server/index.js';
@@ -86,6 +87,12 @@ describe('bearer JWTs from a JWKS file', () => {
     ['signed by a key the JWKS does not have', async () => token({}, await unknown), 'unknown_key', /no key in the JWKS matches its key id "k-unknown"/],
     ['signed by another key under a known kid', async () => token({}, await other), 'bad_signature', /its signature does not verify/],
     ['not a JWT', () => Promise.resolve('not.a-jwt.at-all'), 'malformed', /not a well-formed signed JWT/],
+    [
+      'signed with a shared secret (HS256)',
+      () => new SignJWT({ iss: ISSUER, aud: AUDIENCE, sub: 'alice' }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).setExpirationTime('1h').sign(new TextEncoder().encode('a-secret-anyone-could-guess-32by')),
+      'algorithm',
+      /its algorithm "HS256" is not accepted/,
+    ],
     ['without a subject', () => token({ sub: undefined }), 'claims', /its "sub" claim \(the principal's name\) is missing/],
   ])('refuses a token %s: UNAUTHENTICATED with the reason, counted by it', async (_what, make, reason, message) => {
     const before = await authFailures(ts, reason);
