@@ -12,7 +12,8 @@ import path from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ImprintClient } from '../../client/index.js';
-import { combineAuthenticators, jwtAuthenticator, type JwtAuthenticator } from '../../server/index.js';
+import { createLogger } from '../../log/index.js';
+import { combineAuthenticators, jwtAuthenticator, startImprintServer, type JwtAuthenticator, type JwtOptions } from '../../server/index.js';
 import { directPointer, failure, identity, startTestServer, tempDir, type TestServer } from '../helpers.js';
 import { jwksOf, makeKey, signToken, writeJwks, type TestKey, type TokenClaims } from '../jwt-keys.js';
 
@@ -302,5 +303,42 @@ describe('bearer JWTs from a JWKS URL', () => {
       await ts.stop();
       jwt.close();
     }
+  });
+});
+
+describe('request logs and options', () => {
+  it("carry the call's principal in its request log lines", async () => {
+    const key = await makeKey('k1');
+    const file = path.join(tempDir(), 'jwks.json');
+    writeJwks(file, key);
+    const jwt = jwtAuthenticator({ jwks: file, issuers: [ISSUER], audience: AUDIENCE });
+    const lines: Record<string, unknown>[] = [];
+    const log = createLogger({ level: 'info', format: 'json', destination: { write: (s: string) => lines.push(JSON.parse(s) as Record<string, unknown>) } });
+    const authenticate = combineAuthenticators({ bearer: jwt.authenticate });
+    const server = await startImprintServer({ dataDir: tempDir(), port: 0, log, ...(authenticate && { authenticate }) });
+    const client = new ImprintClient({ address: `127.0.0.1:${server.port}`, token: await signToken(key, { iss: ISSUER, aud: AUDIENCE, sub: 'carol' }) });
+    try {
+      expect((await failure(client.getTopic('ghost'))).code).toBe('NOT_FOUND');
+      await client.createTopic({ name: 'logged', owner: 'o' });
+      expect((await failure(client.poll('logged', identity({ app: 'billing' }), 0n))).code).toBe('PERMISSION_DENIED');
+      const created = lines.find((l) => l['msg'] === 'topic created');
+      expect(created).toMatchObject({ method: 'CreateTopic', topic: 'logged', principal: 'carol' });
+      const denied = lines.find((l) => l['method'] === 'Poll' && l['msg'] === 'request failed');
+      expect(denied).toMatchObject({ principal: 'carol', app: 'billing', outcome: 'PERMISSION_DENIED' });
+    } finally {
+      client.close();
+      await server.stop();
+      jwt.close();
+    }
+  });
+
+  it.each<[string, Partial<JwtOptions>, string]>([
+    ['no issuer', { issuers: [] }, 'issuers must name at least one issuer'],
+    ['an empty audience', { audience: ' ' }, 'audience must be a non-empty string'],
+    ['a symmetric algorithm', { algorithms: ['ES256', 'HS256'] }, 'algorithms must list asymmetric algorithms'],
+    ['a clock skew past 10 minutes', { clockToleranceMs: 600_001 }, 'clockToleranceMs must be a whole number of milliseconds, 0-600000'],
+    ['a JWKS file that does not exist', { jwks: '/nonexistent/jwks.json' }, 'jwks must be a readable JWKS file'],
+  ])('refuses %s, naming the option', (_what, patch, message) => {
+    expect(() => jwtAuthenticator({ jwks: 'https://issuer.test/jwks.json', issuers: [ISSUER], audience: AUDIENCE, ...patch })).toThrow(message);
   });
 });
