@@ -17,8 +17,9 @@ export interface GuardOptions {
 
 /**
  * Every Consumer method of `handlers` behind the limiter (RESOURCE_EXHAUSTED with a retry
- * hint when the calling application, or on a server with principals the principal, is over its share; a BatchPoll weighs by its topics) and counted in the metrics (throttled
- * answers included, as outcome RESOURCE_EXHAUSTED).
+ * hint when the calling application, on a server with principals the principal, is over its
+ * share; a BatchPoll weighs by its topics) and counted in the metrics (throttled answers
+ * included, as outcome RESOURCE_EXHAUSTED).
  */
 export function guardConsumerHandlers(handlers: ConsumerServiceHandlers, opts: GuardOptions): ConsumerServiceHandlers {
   const wrap = <Req, Res>(method: string, h: grpc.handleUnaryCall<Req, Res>, weightOf?: (req: Req) => number): grpc.handleUnaryCall<Req, Res> => {
