@@ -342,3 +342,37 @@ describe('request logs and options', () => {
     expect(() => jwtAuthenticator({ jwks: 'https://issuer.test/jwks.json', issuers: [ISSUER], audience: AUDIENCE, ...patch })).toThrow(message);
   });
 });
+
+describe('Watch streams on a server with principals', () => {
+  it('counts --watch-max-streams-per-app per principal, not per app claimed', async () => {
+    const key = await makeKey('k1');
+    const file = path.join(tempDir(), 'jwks.json');
+    writeJwks(file, key);
+    const jwt = jwtAuthenticator({ jwks: file, issuers: [ISSUER], audience: AUDIENCE });
+    const authenticate = combineAuthenticators({ bearer: jwt.authenticate });
+    if (!authenticate) throw new Error('no authenticator');
+    const ts = await startTestServer({ authenticate, watch: { maxStreamsPerApp: 1 } });
+    const as = async (sub: string) => new ImprintClient({ address: ts.address, token: await signToken(key, { iss: ISSUER, aud: AUDIENCE, sub, imprint_apps: ['scorer'] }) });
+    const [alice, alice2, bob] = [await as('alice'), await as('alice'), await as('bob')];
+    const stop = new AbortController();
+    try {
+      await withClient(ts, await signToken(key, { iss: ISSUER, aud: AUDIENCE, sub: 'admin', imprint_apps: '*' }), (c) => c.createTopic({ name: 'watched', owner: 'o' }));
+      /** The first answer of a Watch as `c`, the stream left open (until `stop`). */
+      const firstAnswer = (c: ImprintClient) => {
+        const it = c.watch(identity({ app: 'scorer' }), [{ topic: 'watched', lastSeen: 0n }], { signal: stop.signal });
+        return it.next();
+      };
+      expect((await firstAnswer(alice)).value).toMatchObject({ kind: 'result', topic: 'watched' });
+      // Bob claims the same app: his own share of streams.
+      expect((await firstAnswer(bob)).value).toMatchObject({ kind: 'result', topic: 'watched' });
+      // Alice's second stream is over her bound.
+      const err = await failure(firstAnswer(alice2));
+      expect(err.code).toBe('RESOURCE_EXHAUSTED');
+    } finally {
+      stop.abort();
+      for (const c of [alice, alice2, bob]) c.close();
+      await ts.stop();
+      jwt.close();
+    }
+  });
+});
