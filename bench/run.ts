@@ -34,6 +34,8 @@
  *                  heap per holding, a publish's records (targets: <= 1% of checks, <= 3% CPU)
  *   tls            consume-role Polls/s over plaintext, TLS and mTLS with the certificate principal;
  *                  a new client's first Poll (the handshake) per transport
+ *   jwt            Polls/s of the server with a bearer JWT (verified once, then cached) vs without
+ *                  authentication; the authenticator alone: a cached token vs a first verification
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -171,6 +173,7 @@ const all: Record<string, () => Promise<void> | void> = {
   watch: ownProcess('watch.ts'),
   tls: ownProcess('tls.ts'),
   'audit-fleet': ownProcess('audit-fleet.ts', ['--expose-gc']),
+  jwt: ownProcess('jwt.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish']);

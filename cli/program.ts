@@ -39,15 +39,15 @@ import { redactUrl } from '../log/index.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
 import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, publishStatusText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
+import { addAuthOptions, addJwtOptions, authenticatorFrom, tokenFrom, type AuthCliOptions, type JwtCliOptions, type TokenCliOptions } from './auth-options.js';
 import { checkHealth } from '../client/health.js';
 import { PROTO_ROOT } from '../proto/loader.js';
 import { addServeTlsOptions, addTlsOptions, clientTlsFrom, serverTlsFrom, type ServeTlsCliOptions, type TlsCliOptions } from './tls-options.js';
-import { addAuthOptions, authenticateFrom, type AuthCliOptions } from './auth-options.js';
 
 /** `imprint serve`'s drain on a signal: long enough for a load balancer's health check to see NOT_SERVING. */
 const DEFAULT_DRAIN_MS = 5000;
 
-interface GlobalOpts extends TlsCliOptions {
+interface GlobalOpts extends TlsCliOptions, TokenCliOptions {
   address: string;
   dataDir: string;
   blobDir?: string;
@@ -67,6 +67,8 @@ export const program = new Command('imprint')
   // subcommands inherit this from here.
   .exitOverride()
   .addOption(new Option('-a, --address <host:port>', 'the Imprint service').env('IMPRINT_ADDRESS').default(`127.0.0.1:${DEFAULT_PORT}`))
+  .addOption(new Option('--token <jwt>', 'a bearer token (JWT) sent on every call, for a server that authenticates callers').env('IMPRINT_TOKEN'))
+  .addOption(new Option('--token-file <file>', 'read the bearer token from this file before every call (a token a job refreshes)').env('IMPRINT_TOKEN_FILE'))
   .addOption(new Option('-d, --data-dir <dir>', 'data dir of the embedded service (database, blobs, audit)').env('IMPRINT_DATA_DIR').default('imprint-data'))
   .addOption(new Option('--blob-dir <dir>', 'local blob directory for payloads over 1 MiB (default: DATA_DIR/blobs)').env('IMPRINT_BLOB_DIR'))
   .option('--json', 'print JSON for scripts instead of text')
@@ -101,7 +103,8 @@ function out(json: unknown, text: () => string): void {
  */
 function withClient<A extends unknown[]>(fn: (client: ImprintClient, ...args: A) => Promise<void>, timeoutOf?: (...args: A) => number): (...args: A) => Promise<void> {
   return async (...args: A) => {
-    const client = new ImprintClient({ address: globals().address, tls: clientTlsFrom(globals()), ...(timeoutOf && { deadlineMs: timeoutOf(...args) }) });
+    const token = tokenFrom(globals());
+    const client = new ImprintClient({ address: globals().address, tls: clientTlsFrom(globals()), ...(token !== undefined && { token }), ...(timeoutOf && { deadlineMs: timeoutOf(...args) }) });
     try {
       await fn(client, ...args);
     } finally {
@@ -199,7 +202,7 @@ function tlsText(server: ImprintServer, principalFrom: string): string {
   return t.mutual ? `mTLS: ${cert}; client certificates must chain to ${t.options.clientCaFile}, each call's principal from the certificate (--principal-from ${principalFrom})` : `TLS: ${cert}`;
 }
 
-interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions, ServeTlsCliOptions, AuthCliOptions {
+interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions, ServeTlsCliOptions, AuthCliOptions, JwtCliOptions {
   blobCheckTimeoutMs: string;
   host: string;
   port: string;
@@ -231,7 +234,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions, Serv
 
 addAuthOptions(addServeTlsOptions(addStoreOptions(
   // Blob flags: publishes' blob pointers are checked against the stores publishers write to.
-  addBlobOptions(addLogOptions(program.command('serve')))
+  addJwtOptions(addBlobOptions(addLogOptions(program.command('serve'))))
     .description('run the Imprint service: SQLite (default) or Cassandra metadata, file (default) or Elasticsearch audit')
     .addOption(new Option('--host <host>', 'address to bind (0.0.0.0 serves other machines: with --tls-cert and --tls-key, or --insecure)').env('IMPRINT_HOST').default('127.0.0.1'))
     .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
@@ -341,12 +344,13 @@ Examples:
       maxHoldings: parseCount(o.auditMaxHoldings, 'audit-max-holdings'),
     };
     const tls = serverTlsFrom({ ...globals(), ...o });
-    const authenticate = authenticateFrom(o);
+    const log = loggerFrom(o);
+    const auth = authenticatorFrom(o, log);
     const server = await startImprintServer({
-      log: loggerFrom(o),
+      log,
       ...(tls && { tls }),
       insecure: o.insecure === true,
-      ...(authenticate && { authenticate }),
+      ...(auth.authenticate && { authenticate: auth.authenticate }),
       dataDir: globals().dataDir,
       host: o.host,
       port,
@@ -398,6 +402,7 @@ Imprint is serving on ${o.host}:${server.port}
   role      ${server.options.role} (${server.grpc.services.map((n) => n.replace('imprint.v1.', '')).join(', ')})${server.table ? `; poll table of ${server.table.stats().topics} topics, change feed read every ${server.options.tailMs} ms, every topic read again every ${server.options.refreshMs} ms` : ''}
   tls       ${tlsText(server, o.principalFrom)}
   metrics   ${server.metricsServer ? `${server.metricsServer.scheme}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
+  callers   ${auth.describe}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
   audit     ${server.options.esUrl ? `elasticsearch ${redactUrl(server.options.esUrl)} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}

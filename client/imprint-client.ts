@@ -72,6 +72,7 @@ import { loadImprintProto } from '../proto/loader.js';
 import { ProtocolError, fromGrpcError } from './errors.js';
 import { appMetadataInterceptor } from './retry-hint.js';
 import { channelCredentials, type ClientTlsOptions } from './tls.js';
+import { bearerTokenInterceptor, validateTokenSource, type TokenSource } from './token.js';
 import type { ConsumersView } from '../proto/convert.js';
 
 export interface ClientOptions {
@@ -106,6 +107,12 @@ export interface ClientOptions {
    * for mTLS, a server name override (PEM contents, client/tls.ts). @default none: plaintext
    */
   readonly tls?: ClientTlsOptions;
+  /**
+   * A bearer token (a JWT) sent on every call as `authorization: Bearer <token>`, for a server
+   * that authenticates callers; or a function asked before every call, for a job whose token
+   * is refreshed (return the current one; cache it). @default none: calls are anonymous
+   */
+  readonly token?: TokenSource;
 }
 
 /** The `app` option's rule: a name the server would ignore is refused here, not sent. */
@@ -265,7 +272,11 @@ export class ImprintClient {
     const { credentials: creds, options: tlsChannelOptions } = channelCredentials(opts.tls);
     // Interceptors are per client object, not per channel: each of the three stubs gets its own
     // (grpc-js takes `interceptors` out of the options before it builds a channel).
-    const intercept = (): { interceptors?: grpc.Interceptor[] } => (this.app === undefined ? {} : { interceptors: [appMetadataInterceptor(this.app)] });
+    const token = opts.token === undefined ? undefined : validateTokenSource(opts.token);
+    const intercept = (): { interceptors?: grpc.Interceptor[] } => {
+      const interceptors = [...(this.app === undefined ? [] : [appMetadataInterceptor(this.app)]), ...(token === undefined ? [] : [bearerTokenInterceptor(token)])];
+      return interceptors.length === 0 ? {} : { interceptors };
+    };
     this.stubs = this.addresses.map((address) => {
       const publisher = new v1.PublisherService(address, creds, {
         'grpc.max_receive_message_length': 8 * 1024 * 1024,

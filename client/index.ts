@@ -15,6 +15,7 @@ export {
 } from './imprint-client.js';
 export { Publisher, PublishOutcomeUnknownError, UploadError, PUBLISHER_DEFAULTS, publisherWithDefaults, type PublishData, type PublishOptions, type PublisherOptions } from './publisher.js';
 export { fromGrpcError, NotServedError, ProtocolError, RemoteInvalidArgumentError } from './errors.js';
+export { bearerTokenInterceptor, type TokenSource } from './token.js';
 export { appMetadataInterceptor, retryAfterMsOf, retryDelayFromHint, waitForRetryHint, type RetryHintOptions } from './retry-hint.js';
 export { BlobNotFoundError, checkRange, storeFor, type BlobStat, type BlobStore, type ByteRange, type GetOptions, type PutOptions } from './blob-store/blob-store.js';
 export { LocalBlobStore, type LocalBlobStoreOptions } from './blob-store/local.js';

@@ -108,12 +108,18 @@ export class ResourceExhaustedError extends ImprintError {
   }
 }
 
-/** The caller presented no credentials, or ones that do not verify; `reason` says which (expired, wrong audience, unknown issuer, untrusted CA, ...). */
+/**
+ * The caller presented no credentials, or ones that do not verify; `reason` says which (expired,
+ * wrong audience, unknown issuer, untrusted CA, ...) in words, `kind` in one word a metric can
+ * count by (server/auth AUTH_FAILURE_REASONS: "expired", "wrong_audience", ...; "other" when not given).
+ */
 export class UnauthenticatedError extends ImprintError {
   readonly reason: string;
-  constructor(reason: string, options?: { cause?: unknown }) {
-    super('UNAUTHENTICATED', `unauthenticated: ${reason}`, options);
+  readonly kind: string;
+  constructor(reason: string, options?: { cause?: unknown; kind?: string }) {
+    super('UNAUTHENTICATED', `unauthenticated: ${reason}`, options && 'cause' in options ? { cause: options.cause } : undefined);
     this.reason = reason;
+    this.kind = options?.kind ?? 'other';
   }
 }
 

@@ -18,6 +18,8 @@ import type { ConcurrencyLimiter } from './limiter.js';
 import type { PublishStatusSource } from './publish-status.js';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ServerTls } from './tls.js';
+import { AUTH_FAILURE_REASONS, type AuthFailureReason } from './auth/failures.js';
+import { zeroed } from './audit/audit-sink.js';
 import { REREAD_REASONS, type FeedFollower, type PollTable, type Watchers } from './poll/index.js';
 
 export interface ConsumeMetricsOptions {
@@ -50,6 +52,8 @@ export interface ConsumeMetrics {
   readonly changeLatency: Histogram<'service' | 'method'>;
   readonly tableAge: Gauge;
   readonly throttled: Counter<'app'>;
+  /** Calls refused UNAUTHENTICATED (or that could not be authenticated), one series per reason (server/auth AUTH_FAILURE_REASONS). */
+  readonly authFailures: Record<AuthFailureReason, Counter.Internal>;
   /** The `app` label value for an application name (bounded cardinality). */
   appLabel(app: string): string;
   /** Stops measuring the event loop. */
@@ -315,9 +319,21 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
     }),
     tableAge,
     throttled: new Counter({ name: 'imprint_consume_throttled_total', help: 'Requests answered RESOURCE_EXHAUSTED, per calling application', labelNames: ['app'], registers }),
+    authFailures: authFailureCounters(registers),
     appLabel,
     close: () => loopDelay.disable(),
   };
+}
+
+/** imprint_auth_failures_total, every reason's series at 0 from the start. */
+function authFailureCounters(registers: Registry[]): Record<AuthFailureReason, Counter.Internal> {
+  const failures = new Counter({
+    name: 'imprint_auth_failures_total',
+    help: 'Calls refused UNAUTHENTICATED by reason (missing, malformed, expired, not_yet_valid, wrong_audience, unknown_issuer, unknown_key, bad_signature, algorithm, claims, other), and unavailable: the keys could not be fetched',
+    labelNames: ['reason'],
+    registers,
+  });
+  return Object.fromEntries(AUTH_FAILURE_REASONS.map((reason) => [reason, zeroed(failures.labels({ reason }))])) as Record<AuthFailureReason, Counter.Internal>;
 }
 
 export interface MetricsServer {

@@ -33,11 +33,11 @@ export function combineAuthenticators(ways: Authenticators): Authenticate | unde
   return (call) => {
     const token = bearerTokenOf(call);
     if (token !== undefined) {
-      if (!bearer) throw new UnauthenticatedError(`this server does not accept bearer tokens: send ${accepted}`);
-      if (token === '') throw new UnauthenticatedError('the authorization metadata is not "Bearer <token>"');
+      if (!bearer) throw new UnauthenticatedError(`this server does not accept bearer tokens: send ${accepted}`, { kind: 'missing' });
+      if (token === '') throw new UnauthenticatedError('the authorization metadata is not "Bearer <token>"', { kind: 'malformed' });
       return bearer(call);
     }
     if (certificate) return certificate(call);
-    throw new UnauthenticatedError(`no credentials: send ${accepted}`);
+    throw new UnauthenticatedError(`no credentials: send ${accepted}`, { kind: 'missing' });
   };
 }

@@ -7,3 +7,6 @@ export { principalOf, rememberPrincipal, type Authenticate, type Principal, type
 export { AUTHORIZATION_METADATA_KEY, bearerTokenOf, combineAuthenticators, type Authenticators } from './authenticators.js';
 export { AccessControl, type AccessControlOptions } from './access-control.js';
 export { certificateAuthenticator, certificateName, rememberConnection, CERTIFICATE_AUTH_DEFAULTS, PRINCIPAL_FROM, type CertificateAuthenticatorOptions, type PrincipalFrom } from './certificate.js';
+export { checkClaimedApps, mayActAs } from './apps.js';
+export { AUTH_FAILURE_REASONS, countingFailures, failureReasonOf, type AuthFailureReason } from './failures.js';
+export { DEFAULT_JWT_ALGORITHMS, JWT_DEFAULTS, JwtAuthenticator, isJwksUrl, jwtAuthenticator, jwtWithDefaults, type JwtOptions, type JwtStats, type ResolvedJwtOptions } from './jwt.js';

@@ -1,10 +1,12 @@
 /**
  * Every handler of a gRPC service behind the server's authenticator (server/auth): the call's
  * principal is established before its handler runs, or the call is refused with the
- * authenticator's reason.
+ * authenticator's reason; a call claiming an application its principal may not act as
+ * (x-imprint-app, identity.app: server/auth/apps.ts) is refused PERMISSION_DENIED.
  */
 import type * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../../log/index.js';
+import { checkClaimedApps } from '../auth/apps.js';
 import { rememberPrincipal, type Authenticate, type Principal, type ServerCall } from '../auth/principal.js';
 import { toServiceError } from './errors.js';
 import { requestLog } from './request-log.js';
@@ -15,7 +17,8 @@ type AnyHandler = (call: ServerCall, callback?: grpc.sendUnaryData<unknown>) => 
  * Every handler of a service (unary or server-streaming) behind `authenticate`: the call's
  * principal is established first (synchronously when the authenticator answers so) and kept
  * for `principalOf`; a call that cannot be authenticated is answered with the error's status
- * (UNAUTHENTICATED) and its handler never runs.
+ * (UNAUTHENTICATED), one that claims an app its principal may not act as PERMISSION_DENIED,
+ * and its handler never runs.
  */
 export function authenticatedService<H extends object>(handlers: H, authenticate: Authenticate, log: Logger): H {
   const out: Record<string, AnyHandler> = {};
@@ -30,6 +33,12 @@ export function authenticatedService<H extends object>(handlers: H, authenticate
       };
       const admit = (p: Principal) => {
         rememberPrincipal(call, p);
+        try {
+          checkClaimedApps(call, p);
+        } catch (err) {
+          refuse(err);
+          return;
+        }
         h(call, callback);
       };
       let got: Principal | Promise<Principal>;

@@ -6,7 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/ConsumerService.js';
 import type { ConcurrencyLimiter } from '../limiter.js';
 import type { ConsumeMetrics } from '../metrics.js';
-import { appFromCall, batchPollWeight, throttledUnary } from './throttle.js';
+import { batchPollWeight, shareOf, throttledUnary } from './throttle.js';
 
 export interface GuardOptions {
   /** Per-application concurrency limits. @default none (no throttling) */
@@ -17,13 +17,14 @@ export interface GuardOptions {
 
 /**
  * Every Consumer method of `handlers` behind the limiter (RESOURCE_EXHAUSTED with a retry
- * hint when the calling application is over its share; a BatchPoll weighs by its topics) and counted in the metrics (throttled
- * answers included, as outcome RESOURCE_EXHAUSTED).
+ * hint when the calling application, on a server with principals the principal, is over its
+ * share; a BatchPoll weighs by its topics) and counted in the metrics (throttled answers
+ * included, as outcome RESOURCE_EXHAUSTED).
  */
 export function guardConsumerHandlers(handlers: ConsumerServiceHandlers, opts: GuardOptions): ConsumerServiceHandlers {
   const wrap = <Req, Res>(method: string, h: grpc.handleUnaryCall<Req, Res>, weightOf?: (req: Req) => number): grpc.handleUnaryCall<Req, Res> => {
     let out = h;
-    if (opts.limiter) out = throttledUnary(opts.limiter, appFromCall, out, { ...(opts.metrics && { metrics: opts.metrics }), ...(weightOf && { weightOf }) });
+    if (opts.limiter) out = throttledUnary(opts.limiter, shareOf, out, { ...(opts.metrics && { metrics: opts.metrics }), ...(weightOf && { weightOf }) });
     if (opts.metrics) out = observedUnary(opts.metrics, method, out);
     return out;
   };

@@ -12,7 +12,7 @@ export { consumerHandlers, operatorHandlers, pollHandlers, publisherHandlers, re
 export { watchHandler } from './watch.js';
 export { STATUS_OF, toServiceError } from './errors.js';
 export { guardConsumerHandlers, observedUnary, outcomeOf, type GuardOptions } from './guard.js';
-export { appFromCall, batchPollWeight, throttledUnary, TOPICS_PER_REQUEST, UNKNOWN_APP, type AppOf, type ThrottleOptions } from './throttle.js';
+export { appFromCall, shareOf, batchPollWeight, throttledUnary, TOPICS_PER_REQUEST, UNKNOWN_APP, type AppOf, type ThrottleOptions } from './throttle.js';
 export { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate, DEFERRED_CODE, DEFERRED_MESSAGE, type BatchPollCursor } from './batch-poll.js';
 export { loggedService, loggedUnary, requestIdOf, requestLog, startRequestLog, RequestLogger } from './request-log.js';
 export { authenticatedService } from './authenticate.js';

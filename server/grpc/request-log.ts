@@ -1,6 +1,7 @@
 /**
  * Request-scoped logs: every line written while a gRPC call is handled carries its `method`,
- * `topic` (a BatchPoll or Watch: `topics`, the count), `app` and `requestId` (the caller's
+ * `topic` (a BatchPoll or Watch: `topics`, the count), `app`, `principal` (on a server with
+ * principals, once authenticated) and `requestId` (the caller's
  * `x-request-id`, when sane, else a new one; sent back in the response's metadata). The child
  * logger is made only when a line is written: a poll that logs nothing costs a level check.
  * Each call's outcome is logged once: at debug when it answers (OK, NOT_FOUND, throttled,
@@ -12,6 +13,7 @@ import type { LogFields, LogLevel, Logger } from '../../log/index.js';
 import { REQUEST_ID_METADATA_KEY } from '../../proto/metadata-keys.js';
 import { outcomeOf } from './guard.js';
 import { appFromCall } from './throttle.js';
+import { principalOf } from '../auth/principal.js';
 
 /** A request id a caller may choose: 1-128 letters, digits and . _ : - (a UUID, a trace id). */
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -57,7 +59,8 @@ export class RequestLogger implements Logger {
 
   /** The request's fields (computed once, with the first line). */
   fields(): LogFields {
-    return { method: this.method, ...topicFields(this.call.request), app: appFromCall(this.call), requestId: this.requestId };
+    const principal = principalOf(this.call)?.name;
+    return { method: this.method, ...topicFields(this.call.request), app: appFromCall(this.call), ...(principal !== undefined && { principal }), requestId: this.requestId };
   }
 
   private scoped(): Logger {

@@ -19,6 +19,7 @@ import { rememberConnection } from '../auth/certificate.js';
 import { addReflection } from './reflection.js';
 import type { Authenticate } from '../auth/principal.js';
 import { authenticatedService } from './authenticate.js';
+import { countingFailures } from '../auth/failures.js';
 import { loggedService } from './request-log.js';
 
 export const SERVICE_NAMES = ['imprint.v1.PublisherService', 'imprint.v1.ConsumerService', 'imprint.v1.OperatorService'] as const;
@@ -89,8 +90,11 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   // then authenticated (the limiter and the handlers see the principal), then counted.
   // Our own listener (below) says which connection a call came in on: the certificate
   // authenticator keeps its principal per connection instead of reading the certificate per call.
+  // Failures are counted by reason (imprint_auth_failures_total).
   let listener: Listener | undefined;
-  const authenticate = opts.authenticate && withConnection(opts.authenticate, () => listener);
+  const { metrics } = opts;
+  const counted = opts.authenticate && metrics ? countingFailures(opts.authenticate, (reason) => metrics.authFailures[reason].inc()) : opts.authenticate;
+  const authenticate = counted && withConnection(counted, () => listener);
   const authenticated = <H extends object>(h: H): H => (authenticate ? authenticatedService(h, authenticate, opts.log) : h);
   const observed = <H extends object>(h: H, name: string): H => loggedService(authenticated(opts.metrics ? observedService(h, name, opts.metrics) : h), opts.log);
   if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, observed(publisherHandlers(service, opts.log), 'PublisherService'));

@@ -8,6 +8,7 @@ import * as grpc from '@grpc/grpc-js';
 import { isIdentityValue } from '../../core/index.js';
 import { APP_METADATA_KEY, RETRY_AFTER_METADATA_KEY } from '../../proto/metadata-keys.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
+import { principalOf } from '../auth/principal.js';
 import type { ConcurrencyLimiter } from '../limiter.js';
 import type { ConsumeMetrics } from '../metrics.js';
 
@@ -31,6 +32,15 @@ export function appFromCall(call: { readonly metadata: grpc.Metadata; readonly r
     if (typeof identity === 'object' && identity !== null && 'app' in identity && typeof identity.app === 'string' && isIdentityValue(identity.app)) return identity.app;
   }
   return UNKNOWN_APP;
+}
+
+/**
+ * What a call's limiter share (and Watch stream count) is keyed by: its authenticated
+ * principal's name on a server with principals (two principals claiming the same app do not
+ * share a share, and none can spend another's), else the application it names (appFromCall).
+ */
+export function shareOf(call: { readonly metadata: grpc.Metadata; readonly request: unknown }): string {
+  return principalOf(call)?.name ?? appFromCall(call);
 }
 
 /** Statuses that say the work itself broke (overload shows as these); the limiter backs off on them. */

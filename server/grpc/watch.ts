@@ -16,7 +16,7 @@ import type { WatchStream, Watchers } from '../poll/index.js';
 import { answeredResult, batchPollFromWire, failedResult, fitToBudget } from './batch-poll.js';
 import { toServiceError } from './errors.js';
 import { startRequestLog } from './request-log.js';
-import { appFromCall } from './throttle.js';
+import { shareOf } from './throttle.js';
 import { principalOf } from '../auth/principal.js';
 
 export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollOptions = {}): grpc.handleServerStreamingCall<WatchRequest__Output, WatchResponse> {
@@ -33,8 +33,8 @@ export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollO
     try {
       // 1. The request, checked whole before any work.
       const { identity, cursors } = batchPollFromWire(call.request, maxTopics);
-      // 2. The stream, within the instance's and the application's bounds.
-      stream = watchers.open(appFromCall(call), identity, cursors, {
+      // 2. The stream, within the instance's and the application's (the principal's) bounds.
+      stream = watchers.open(shareOf(call), identity, cursors, {
         result(topic, outcome) {
           const result = 'answer' in outcome ? answeredResult(topic, outcome.answer) : failedResult(topic, outcome.error, 'Watch', rlog);
           return call.write({ result: fitToBudget([result], maxResponseBytes)[0] ?? result });
