@@ -26,8 +26,8 @@ import {
   type VersionRecord,
 } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
-import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
-import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
+import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role, type ServerOptions } from '../server/config.js';
+import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
@@ -35,6 +35,7 @@ import { addSnapshotCommand } from './snapshot.js';
 import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { redactUrl } from '../log/index.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
+import { secretFrom } from './secrets.js';
 import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, publishStatusText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
 import { checkHealth } from '../client/health.js';
@@ -186,6 +187,18 @@ function nextSteps(role: Role, flag: string): string {
   return steps.map((l) => `  ${l}`).join('\n');
 }
 
+/** Elasticsearch's credentials from the serve flags: secrets from files or env vars (cli/secrets.ts). */
+function esCredentialsFrom(o: ServeOpts): Pick<ServerOptions, 'esApiKey' | 'esUsername' | 'esPassword' | 'esCaFile'> {
+  const apiKey = secretFrom(o.esApiKeyFile, 'es-api-key-file', 'IMPRINT_ES_API_KEY');
+  const password = secretFrom(o.esPasswordFile, 'es-password-file', 'IMPRINT_ES_PASSWORD');
+  return {
+    ...(apiKey !== undefined && { esApiKey: apiKey }),
+    ...(o.esUsername !== undefined && { esUsername: o.esUsername }),
+    ...(password !== undefined && { esPassword: password }),
+    ...(o.esCa !== undefined && { esCaFile: o.esCa }),
+  };
+}
+
 interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions {
   blobCheckTimeoutMs: string;
   host: string;
@@ -193,6 +206,10 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions {
   audit: AuditKind;
   esUrl?: string;
   esReplicas?: string;
+  esApiKeyFile?: string;
+  esUsername?: string;
+  esPasswordFile?: string;
+  esCa?: string;
   auditRetentionDays?: string;
   role: Role;
   refreshMs: string;
@@ -220,6 +237,10 @@ addStoreOptions(
     .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
     .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
     .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL'))
+    .addOption(new Option('--es-api-key-file <file>', 'file holding an Elasticsearch API key, the base64 "encoded" value (or the key itself in IMPRINT_ES_API_KEY)').env('IMPRINT_ES_API_KEY_FILE'))
+    .addOption(new Option('--es-username <user>', 'Elasticsearch basic-auth user, instead of an API key (default: no credentials)').env('IMPRINT_ES_USERNAME'))
+    .addOption(new Option('--es-password-file <file>', "file holding --es-username's password (or the password itself in IMPRINT_ES_PASSWORD)").env('IMPRINT_ES_PASSWORD_FILE'))
+    .addOption(new Option('--es-ca <file>', "PEM CA that signed Elasticsearch's HTTP certificate, for an https --es-url (default: the system's CAs)").env('IMPRINT_ES_CA'))
     .addOption(new Option('--es-replicas <n>', 'replicas of each audit index (0-10; default 0, green on a single node: give 1 or more on a cluster)').env('IMPRINT_ES_REPLICAS'))
     .addOption(
       new Option('--audit-retention-days <days>', "days each audit index is kept (1-36500; default 30): Elasticsearch's ILM policy deletes it after that")
@@ -318,6 +339,7 @@ Examples:
       ...(o.store === 'cassandra' && { cassandra: cassandraFrom(o) }),
       audit: o.audit,
       ...(o.esUrl !== undefined && { esUrl: o.esUrl }),
+      ...esCredentialsFrom(o),
       ...(o.esReplicas !== undefined && { esReplicas: parseCount(o.esReplicas, 'es-replicas') }),
       ...(o.audit === 'elasticsearch' && o.auditRetentionDays !== undefined && { esRetentionDays: parseCount(o.auditRetentionDays, 'audit-retention-days') }),
       ...(o.audit === 'file' && { auditFiles: Object.fromEntries(Object.entries(auditFiles).filter(([, v]) => v !== undefined)) }),
@@ -354,7 +376,7 @@ Examples:
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
     const c = server.options.cassandra;
-    const metadata = c ? `cassandra ${c.contactPoints.join(',')} keyspace ${c.keyspace} (dc ${c.localDataCenter}; health NOT_SERVING until it answers)` : server.options.sqliteFile;
+    const metadata = c ? `cassandra ${c.contactPoints.join(',')} keyspace ${c.keyspace} (dc ${c.localDataCenter}; ${describeCassandraSecurity(c.auth, c.tls)}; health NOT_SERVING until it answers)` : server.options.sqliteFile;
     process.stderr.write(
       `
 Imprint is serving on ${o.host}:${server.port}
@@ -362,7 +384,7 @@ Imprint is serving on ${o.host}:${server.port}
   metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
-  audit     ${server.options.esUrl ? `elasticsearch ${redactUrl(server.options.esUrl)} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
+  audit     ${server.options.esUrl ? `elasticsearch ${redactUrl(server.options.esUrl)} (${describeEsSecurity(server.options.esAuth, server.options.esTls)}; ${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}

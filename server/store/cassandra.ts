@@ -209,6 +209,7 @@ import {
 import { checkFeedLimit, type FeedCursor, type FeedKind, type FeedPage } from './change-feed.js';
 import { NOBODY, changeDraft, decodeChange, encodeChange, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
 import type { JanitorStore, NewTopic, PollState, Published, TopicPatch } from './metadata-store.js';
+import type { CassandraAuth, ResolvedCassandraTls } from '../backend-credentials.js';
 
 export type ConsistencyName = 'ONE' | 'LOCAL_ONE' | 'TWO' | 'THREE' | 'QUORUM' | 'LOCAL_QUORUM' | 'EACH_QUORUM' | 'ALL';
 export type SerialConsistencyName = 'SERIAL' | 'LOCAL_SERIAL';
@@ -228,6 +229,10 @@ export interface CassandraStoreOptions {
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
   readonly timeoutsBeforeUnavailable: number;
+  /** PasswordAuthenticator credentials (PlainTextAuthProvider). @default none */
+  readonly auth?: CassandraAuth;
+  /** TLS to the native port. @default none: plaintext */
+  readonly tls?: ResolvedCassandraTls;
   /** The change feed's windows and retention (cassandra-feed.ts holds their defaults). */
   readonly feed?: CassandraFeedOptions;
   /** The change feed's clock: when entries are written, and "now" for reads. @default Date.now */
@@ -547,6 +552,8 @@ export class CassandraMetadataStore implements JanitorStore {
       },
       queryOptions: { consistency: this.cl, serialConsistency: this.serialCl, prepare: true },
       protocolOptions: { maxSchemaAgreementWaitSeconds: 10 },
+      ...(o.auth && { authProvider: new cassandra.auth.PlainTextAuthProvider(o.auth.username, o.auth.password) }),
+      ...(o.tls && { sslOptions: { rejectUnauthorized: true, ca: o.tls.ca, cert: o.tls.cert, key: o.tls.key, servername: o.tls.serverName } }),
     });
     try {
       await client.connect();
