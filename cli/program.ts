@@ -187,6 +187,11 @@ function nextSteps(role: Role, flag: string): string {
   return steps.map((l) => `  ${l}`).join('\n');
 }
 
+/** `text` and `sep`, or nothing when there is no text. */
+function suffix(text: string | undefined, sep: string): string {
+  return text === undefined ? '' : `${text}${sep}`;
+}
+
 /** Elasticsearch's credentials from the serve flags: secrets from files or env vars (cli/secrets.ts). */
 function esCredentialsFrom(o: ServeOpts): Pick<ServerOptions, 'esApiKey' | 'esUsername' | 'esPassword' | 'esCaFile'> {
   const apiKey = secretFrom(o.esApiKeyFile, 'es-api-key-file', 'IMPRINT_ES_API_KEY');
@@ -376,7 +381,7 @@ Examples:
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = server.port === DEFAULT_PORT ? '' : ` -a ${addr}`;
     const c = server.options.cassandra;
-    const metadata = c ? `cassandra ${c.contactPoints.join(',')} keyspace ${c.keyspace} (dc ${c.localDataCenter}; ${describeCassandraSecurity(c.auth, c.tls)}; health NOT_SERVING until it answers)` : server.options.sqliteFile;
+    const metadata = c ? `cassandra ${c.contactPoints.join(',')} keyspace ${c.keyspace} (dc ${c.localDataCenter}; ${suffix(describeCassandraSecurity(c.auth, c.tls), '; ')}health NOT_SERVING until it answers)` : server.options.sqliteFile;
     process.stderr.write(
       `
 Imprint is serving on ${o.host}:${server.port}
@@ -384,7 +389,7 @@ Imprint is serving on ${o.host}:${server.port}
   metrics   ${server.metricsServer ? `http://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
-  audit     ${server.options.esUrl ? `elasticsearch ${redactUrl(server.options.esUrl)} (${describeEsSecurity(server.options.esAuth, server.options.esTls)}; ${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
+  audit     ${server.options.esUrl ? `elasticsearch ${redactUrl(server.options.esUrl)} (${suffix(describeEsSecurity(server.options.esAuth, server.options.esTls), '; ')}${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}

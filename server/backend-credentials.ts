@@ -132,16 +132,16 @@ export function esTlsFrom(caFile: string | undefined): ResolvedEsTls | undefined
   return caFile === undefined ? undefined : { caFile, ca: readPemFile('es-ca', caFile) };
 }
 
-/** Who the server is to a backend, for the banner and logs: the user and the TLS files, never a secret. */
-export function describeCassandraSecurity(auth: CassandraAuth | undefined, tls: ResolvedCassandraTls | undefined): string {
-  const parts = [
-    auth ? `user ${auth.username}` : 'no authentication',
-    tls ? `TLS${tls.caFile ? ` (CA ${tls.caFile}${tls.certFile ? `, client cert ${tls.certFile}` : ''})` : tls.certFile ? ` (client cert ${tls.certFile})` : ''}` : 'plaintext',
-  ];
-  return parts.join(', ');
+/** Who the server is to Cassandra, for the banner: the user and the TLS files, never a secret; undefined when neither is set. */
+export function describeCassandraSecurity(auth: CassandraAuth | undefined, tls: ResolvedCassandraTls | undefined): string | undefined {
+  if (!auth && !tls) return undefined;
+  const files = [tls?.caFile && `CA ${tls.caFile}`, tls?.certFile && `client cert ${tls.certFile}`].filter(Boolean).join(', ');
+  return [auth && `user ${auth.username}`, tls && `TLS${files ? ` (${files})` : ''}`].filter(Boolean).join(', ');
 }
 
-export function describeEsSecurity(auth: EsAuth | undefined, tls: ResolvedEsTls | undefined): string {
-  const who = auth === undefined ? 'no credentials' : 'apiKey' in auth ? 'API key' : `user ${auth.username}`;
-  return tls ? `${who}, CA ${tls.caFile}` : who;
+/** Who the server is to Elasticsearch, for the banner: the user or "API key", and the CA file; undefined when neither is set. */
+export function describeEsSecurity(auth: EsAuth | undefined, tls: ResolvedEsTls | undefined): string | undefined {
+  if (!auth && !tls) return undefined;
+  const who = auth === undefined ? undefined : 'apiKey' in auth ? 'API key' : `user ${auth.username}`;
+  return [who, tls && `CA ${tls.caFile}`].filter(Boolean).join(', ');
 }

@@ -59,7 +59,8 @@ describe('Cassandra credentials and TLS', () => {
     expect(tls).toMatchObject({ caFile: ca, certFile: cert, keyFile: key, serverName: 'cassandra.internal' });
     expect(tls?.ca?.toString()).toBe(PEM);
     expect(describeCassandraSecurity({ username: 'imprint', password: SECRET }, tls)).toBe(`user imprint, TLS (CA ${ca}, client cert ${cert})`);
-    expect(describeCassandraSecurity(undefined, undefined)).toBe('no authentication, plaintext');
+    expect(describeCassandraSecurity({ username: 'imprint', password: SECRET }, undefined)).toBe('user imprint');
+    expect(describeCassandraSecurity(undefined, undefined)).toBeUndefined();
   });
 
   it('a missing or non-PEM file, or a client cert without its key, is refused naming the option', () => {
@@ -83,6 +84,7 @@ describe('Elasticsearch credentials and CA', () => {
     expect(o).not.toHaveProperty('esAuth');
     expect(describeEsSecurity({ apiKey: SECRET }, o.esTls)).toBe(`API key, CA ${ca}`);
     expect(describeEsSecurity({ username: 'imprint', password: SECRET }, undefined)).toBe('user imprint');
+    expect(describeEsSecurity(undefined, undefined)).toBeUndefined();
   });
 
   it('both kinds at once, half of basic auth, or an unreadable CA are refused naming the flag', () => {
