@@ -35,7 +35,7 @@ import { addSnapshotCommand } from './snapshot.js';
 import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { redactUrl } from '../log/index.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
-import { secretFrom } from './secrets.js';
+import { addSecretOption, secretFrom } from './secrets.js';
 import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, publishStatusText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
 import { checkHealth } from '../client/health.js';
@@ -187,6 +187,13 @@ function nextSteps(role: Role, flag: string): string {
   return steps.map((l) => `  ${l}`).join('\n');
 }
 
+/** Elasticsearch's credentials (--es-ca stays beside --es-url): secrets from files or env vars. */
+function addEsCredentialOptions(cmd: Command): Command {
+  addSecretOption(cmd, { name: 'es-api-key', envVar: 'IMPRINT_ES_API_KEY', description: 'file holding an Elasticsearch API key, the base64 "encoded" value' });
+  cmd.addOption(new Option('--es-username <user>', 'Elasticsearch basic-auth user, instead of an API key (default: no credentials)').env('IMPRINT_ES_USERNAME'));
+  return addSecretOption(cmd, { name: 'es-password', envVar: 'IMPRINT_ES_PASSWORD', description: "file holding --es-username's password" });
+}
+
 /** `text` and `sep`, or nothing when there is no text. */
 function suffix(text: string | undefined, sep: string): string {
   return text === undefined ? '' : `${text}${sep}`;
@@ -194,8 +201,8 @@ function suffix(text: string | undefined, sep: string): string {
 
 /** Elasticsearch's credentials from the serve flags: secrets from files or env vars (cli/secrets.ts). */
 function esCredentialsFrom(o: ServeOpts): Pick<ServerOptions, 'esApiKey' | 'esUsername' | 'esPassword' | 'esCaFile'> {
-  const apiKey = secretFrom(o.esApiKeyFile, 'es-api-key-file', 'IMPRINT_ES_API_KEY');
-  const password = secretFrom(o.esPasswordFile, 'es-password-file', 'IMPRINT_ES_PASSWORD');
+  const apiKey = secretFrom(o.esApiKeyFile, o.esApiKey, 'es-api-key', 'IMPRINT_ES_API_KEY');
+  const password = secretFrom(o.esPasswordFile, o.esPassword, 'es-password', 'IMPRINT_ES_PASSWORD');
   return {
     ...(apiKey !== undefined && { esApiKey: apiKey }),
     ...(o.esUsername !== undefined && { esUsername: o.esUsername }),
@@ -212,8 +219,10 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions {
   esUrl?: string;
   esReplicas?: string;
   esApiKeyFile?: string;
+  esApiKey?: string;
   esUsername?: string;
   esPasswordFile?: string;
+  esPassword?: string;
   esCa?: string;
   auditRetentionDays?: string;
   role: Role;
@@ -235,6 +244,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions {
 }
 
 addStoreOptions(
+  addEsCredentialOptions(
   // Blob flags: publishes' blob pointers are checked against the stores publishers write to.
   addBlobOptions(addLogOptions(program.command('serve')))
     .description('run the Imprint service: SQLite (default) or Cassandra metadata, file (default) or Elasticsearch audit')
@@ -242,9 +252,6 @@ addStoreOptions(
     .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
     .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
     .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL'))
-    .addOption(new Option('--es-api-key-file <file>', 'file holding an Elasticsearch API key, the base64 "encoded" value (or the key itself in IMPRINT_ES_API_KEY)').env('IMPRINT_ES_API_KEY_FILE'))
-    .addOption(new Option('--es-username <user>', 'Elasticsearch basic-auth user, instead of an API key (default: no credentials)').env('IMPRINT_ES_USERNAME'))
-    .addOption(new Option('--es-password-file <file>', "file holding --es-username's password (or the password itself in IMPRINT_ES_PASSWORD)").env('IMPRINT_ES_PASSWORD_FILE'))
     .addOption(new Option('--es-ca <file>', "PEM CA that signed Elasticsearch's HTTP certificate, for an https --es-url (default: the system's CAs)").env('IMPRINT_ES_CA'))
     .addOption(new Option('--es-replicas <n>', 'replicas of each audit index (0-10; default 0, green on a single node: give 1 or more on a cluster)').env('IMPRINT_ES_REPLICAS'))
     .addOption(
@@ -303,6 +310,7 @@ addStoreOptions(
         .env('IMPRINT_AUDIT_MAX_HOLDINGS')
         .default(String(HOLDINGS_DEFAULTS.maxHoldings)),
     ),
+  ),
 )
   .addHelpText(
     'after',

@@ -5,7 +5,7 @@ import { CASSANDRA_DEFAULTS, CONSISTENCY_NAMES, SERIAL_CONSISTENCY_NAMES, STORE_
 import type { Logger } from '../log/index.js';
 import type { ConsistencyName, SerialConsistencyName } from '../server/store/cassandra.js';
 import type { JanitorStore } from '../server/store/metadata-store.js';
-import { secretFrom } from './secrets.js';
+import { addSecretOption, secretFrom } from './secrets.js';
 
 export interface StoreCliOptions {
   store?: StoreKind;
@@ -17,6 +17,7 @@ export interface StoreCliOptions {
   cassandraSerialConsistency?: SerialConsistencyName;
   cassandraUsername?: string;
   cassandraPasswordFile?: string;
+  cassandraPassword?: string;
   cassandraTlsCa?: string;
   cassandraTlsCert?: string;
   cassandraTlsKey?: string;
@@ -24,6 +25,7 @@ export interface StoreCliOptions {
 }
 
 export function addStoreOptions(cmd: Command): Command {
+  addSecretOption(cmd, { name: 'cassandra-password', envVar: 'IMPRINT_CASSANDRA_PASSWORD', description: "file holding --cassandra-username's password" });
   return cmd
     .addOption(new Option('--store <kind>', 'metadata store (default: sqlite, in the data dir)').choices(STORE_KINDS).env('IMPRINT_STORE'))
     .addOption(new Option('--cassandra-contact-points <host:port,...>', 'Cassandra nodes to connect to (--store cassandra)').env('IMPRINT_CASSANDRA_CONTACT_POINTS'))
@@ -37,9 +39,6 @@ export function addStoreOptions(cmd: Command): Command {
     .addOption(new Option('--cassandra-consistency <level>', `reads and writes (default: ${CASSANDRA_DEFAULTS.consistency})`).choices(CONSISTENCY_NAMES).env('IMPRINT_CASSANDRA_CONSISTENCY'))
     .addOption(new Option('--cassandra-serial-consistency <level>', `version-number transactions (default: ${CASSANDRA_DEFAULTS.serialConsistency})`).choices(SERIAL_CONSISTENCY_NAMES).env('IMPRINT_CASSANDRA_SERIAL_CONSISTENCY'))
     .addOption(new Option('--cassandra-username <user>', 'log in as this user (Cassandra with authenticator: PasswordAuthenticator; default: no login)').env('IMPRINT_CASSANDRA_USERNAME'))
-    .addOption(
-      new Option('--cassandra-password-file <file>', "file holding --cassandra-username's password (or the password itself in IMPRINT_CASSANDRA_PASSWORD)").env('IMPRINT_CASSANDRA_PASSWORD_FILE'),
-    )
     .addOption(new Option('--cassandra-tls-ca <file>', "TLS to Cassandra, trusting this PEM CA (default: plaintext; with only a client cert: the system's CAs)").env('IMPRINT_CASSANDRA_TLS_CA'))
     .addOption(new Option('--cassandra-tls-cert <file>', 'TLS client certificate (PEM), for Cassandra with require_client_auth; with --cassandra-tls-key').env('IMPRINT_CASSANDRA_TLS_CERT'))
     .addOption(new Option('--cassandra-tls-key <file>', "the client certificate's private key (PEM)").env('IMPRINT_CASSANDRA_TLS_KEY'))
@@ -49,7 +48,7 @@ export function addStoreOptions(cmd: Command): Command {
 }
 
 export function cassandraFrom(o: StoreCliOptions): CassandraOptions {
-  const password = secretFrom(o.cassandraPasswordFile, 'cassandra-password-file', 'IMPRINT_CASSANDRA_PASSWORD');
+  const password = secretFrom(o.cassandraPasswordFile, o.cassandraPassword, 'cassandra-password', 'IMPRINT_CASSANDRA_PASSWORD');
   const tlsGiven = o.cassandraTlsCa !== undefined || o.cassandraTlsCert !== undefined || o.cassandraTlsKey !== undefined || o.cassandraTlsServerName !== undefined;
   return {
     ...(o.cassandraUsername !== undefined && { username: o.cassandraUsername }),

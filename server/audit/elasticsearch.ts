@@ -915,7 +915,7 @@ export class ElasticsearchAuditSink implements AuditSink {
         (deleted) => {
           if (deleted.length > 0) this.log.info('audit indices past the retention deleted', { deleted });
         },
-        (err: unknown) => this.log.warn('deleting audit indices past the retention failed; tried again in a day', { error: describeError(err) }),
+        (err: unknown) => this.log.warn('deleting audit indices past the retention failed; tried again in a day', { err }),
       );
     };
     this.purgeTimer = setInterval(purge, DAY_MS);

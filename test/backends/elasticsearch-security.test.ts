@@ -137,7 +137,7 @@ describe('imprint serve --audit elasticsearch with --es-username, --es-password-
     served = undefined;
   });
 
-  it('a wrong password in IMPRINT_ES_PASSWORD: serves (audit never blocks), logs the 401 with the user, never the password; --help shows no secret', async () => {
+  it('a wrong password in IMPRINT_ES_PASSWORD: serves (audit never blocks), logs the 401 with the user, never the password', async () => {
     const WRONG = 'wrong-env-password-never-printed';
     served = await startServe(tempDir(), ['--audit', 'elasticsearch', '--es-url', es.endpoint, '--es-username', 'imprint', '--es-ca', sec.caFile, '--log-level', 'debug'], { IMPRINT_ES_PASSWORD: WRONG });
     const s = served;
@@ -146,8 +146,5 @@ describe('imprint serve --audit elasticsearch with --es-username, --es-password-
     expect(await s.stop()).toBe(0);
     expect(s.output()).not.toContain(WRONG);
     served = undefined;
-    const help = await runCli(['serve', '--help'], { IMPRINT_ES_PASSWORD: WRONG, IMPRINT_ES_API_KEY: WRONG, IMPRINT_CASSANDRA_PASSWORD: WRONG });
-    expect(help.stdout).toContain('--es-password-file');
-    expect(help.stdout + help.stderr).not.toContain(WRONG);
   });
 });

@@ -97,13 +97,14 @@ describe('Elasticsearch credentials and CA', () => {
 
 describe('secretFrom (the CLI reads secrets from a file or an env var, never a flag value)', () => {
   it('reads the file without its trailing newline, or takes the env var; neither: undefined', () => {
-    expect(secretFrom(file('pw', `${SECRET}\n`), 'cassandra-password-file', 'X_PW', {})).toBe(SECRET);
-    expect(secretFrom(undefined, 'cassandra-password-file', 'X_PW', { X_PW: SECRET })).toBe(SECRET);
-    expect(secretFrom(undefined, 'cassandra-password-file', 'X_PW', {})).toBeUndefined();
+    expect(secretFrom(file('pw', `${SECRET}\n`), undefined, 'cassandra-password', 'X_PW')).toBe(SECRET);
+    expect(secretFrom(undefined, SECRET, 'cassandra-password', 'X_PW')).toBe(SECRET);
+    expect(secretFrom(undefined, undefined, 'cassandra-password', 'X_PW')).toBeUndefined();
+    expect(secretFrom(undefined, '', 'cassandra-password', 'X_PW')).toBeUndefined();
   });
 
   it('both a file and the env var, or an unreadable file, are refused naming the flag (not the secret)', () => {
-    refusal(() => secretFrom(file('pw2', SECRET), 'cassandra-password-file', 'X_PW', { X_PW: SECRET }), 'cassandra-password-file');
-    expect(refusal(() => secretFrom(path.join(dir, 'none'), 'es-password-file', 'X_PW', {}), 'es-password-file').message).toMatch(/ENOENT/);
+    refusal(() => secretFrom(file('pw2', SECRET), SECRET, 'cassandra-password', 'X_PW'), 'cassandra-password-file');
+    expect(refusal(() => secretFrom(path.join(dir, 'none'), undefined, 'es-password', 'X_PW'), 'es-password-file').message).toMatch(/ENOENT/);
   });
 });
