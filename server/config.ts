@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../core/index.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { limiterWithDefaults, type LimiterOptions } from './limiter.js';
-import type { Logger } from '../log/index.js';
+import { redactUrl, type Logger } from '../log/index.js';
 import { holdingsWithDefaults, type HoldingsSettings } from './audit/holdings.js';
 import { auditFileWithDefaults, type AuditFileSettings } from './audit/file-rotation.js';
 import { watchWithDefaults, type WatchOptions } from './poll/watch.js';
@@ -288,7 +288,8 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   const audit = o.audit ?? 'file';
   if (!AUDIT_KINDS.includes(audit)) throw new InvalidArgumentError('audit', `must be one of ${AUDIT_KINDS.join(', ')}`, audit);
   if (audit === 'elasticsearch' && !/^https?:\/\/[^\s/]+/.test(o.esUrl ?? '')) {
-    throw new InvalidArgumentError('es-url', 'must be the http(s) URL of Elasticsearch with --audit elasticsearch (e.g. http://127.0.0.1:9200)', o.esUrl ?? '');
+    // A password in the URL is not echoed.
+    throw new InvalidArgumentError('es-url', 'must be the http(s) URL of Elasticsearch with --audit elasticsearch (e.g. http://127.0.0.1:9200)', redactUrl(o.esUrl ?? ''));
   }
   if (o.esReplicas !== undefined && !(Number.isInteger(o.esReplicas) && o.esReplicas >= 0 && o.esReplicas <= 10)) {
     throw new InvalidArgumentError('es-replicas', 'must be a whole number from 0 to 10', o.esReplicas);

@@ -110,11 +110,13 @@ ${o.pki ? secureYaml(o.pki) : ''}`;
 
 /**
  * \`secure\`: logins (PasswordAuthenticator; the default superuser cassandra/cassandra is made at
- * once with -Dcassandra.superuser_setup_delay_ms=0) and TLS only on the native port, with a
+ * once with -Dcassandra.superuser_setup_delay_ms=0), permissions (CassandraAuthorizer: a role
+ * may do only what it was granted, and owns what it creates) and TLS only on the native port, with a
  * server certificate of the test CA (a PEM keystore) and client certificates required.
  */
 function secureYaml(pki: TestPki): string {
   return `authenticator: PasswordAuthenticator
+authorizer: CassandraAuthorizer
 client_encryption_options:
   enabled: true
   optional: false

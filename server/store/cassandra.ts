@@ -832,6 +832,10 @@ export class CassandraMetadataStore implements JanitorStore {
   private unavailable(err: unknown, what: string): Error {
     if (err instanceof ImprintError) return err;
     if (isUnavailable(err)) return new UnavailableError(`${this.where} is unavailable (${what}): ${messageOf(err)}`, { cause: err });
+    // The server's own role lacks a permission (CassandraAuthorizer): unusable until an operator grants it.
+    if (err instanceof cassandra.errors.ResponseError && err.code === codes.unauthorized) {
+      return new UnavailableError(`${this.where} refused the server's role (${what}): ${messageOf(err)}`, { cause: err });
+    }
     return err instanceof Error ? err : new Error(String(err));
   }
 

@@ -1,6 +1,6 @@
 /**
  * Issue 14, "Backends": the Cassandra store against a Cassandra with authentication and TLS on
- * (authenticator: PasswordAuthenticator; client_encryption_options with a server certificate of
+ * (authenticator: PasswordAuthenticator, authorizer: CassandraAuthorizer; client_encryption_options with a server certificate of
  * a CA made at start, client certificates required), which this file starts: the project's
  * shared Cassandra runs without them, so the other files need no credentials. A role `imprint`
  * is made here with a random password; the server logs in as it.
@@ -94,6 +94,9 @@ beforeAll(async () => {
   });
   try {
     await admin.execute(`CREATE ROLE imprint WITH PASSWORD = '${PASSWORD}' AND LOGIN = true`);
+    // CassandraAuthorizer is on: the one grant the README gives. The role creates the keyspace
+    // (and so owns it and its tables); a role without it could not.
+    await admin.execute('GRANT CREATE ON ALL KEYSPACES TO imprint');
   } finally {
     await admin.shutdown();
   }
@@ -141,6 +144,21 @@ describe('the Cassandra store with a login and TLS', () => {
     expect(await openFails(options({ tls: { caFile: sec.caFile, certFile: sec.clientCertFile, keyFile: sec.clientKeyFile, serverName: 'cassandra.elsewhere.test' } }))).toMatch(/does not match certificate's altnames/);
     const store = await CassandraMetadataStore.open(cassandraWithDefaults(options({ tls: { caFile: sec.caFile, certFile: sec.clientCertFile, keyFile: sec.clientKeyFile, serverName: 'backend.imprint.test' } })));
     await store.close();
+  });
+
+  it('a role without the grant cannot create the keyspace: the error names the permission', async () => {
+    const admin = new cassandra.Client({
+      contactPoints: [node.endpoint],
+      localDataCenter: 'datacenter1',
+      authProvider: new cassandra.auth.PlainTextAuthProvider(CASSANDRA_SUPERUSER.username, CASSANDRA_SUPERUSER.password),
+      sslOptions: { rejectUnauthorized: true, ca: fs.readFileSync(sec.caFile), cert: fs.readFileSync(sec.clientCertFile), key: fs.readFileSync(sec.clientKeyFile) },
+    });
+    try {
+      await admin.execute(`CREATE ROLE reader WITH PASSWORD = '${PASSWORD}' AND LOGIN = true`);
+    } finally {
+      await admin.shutdown();
+    }
+    expect(await openFails(options({ username: 'reader', keyspace: 'imprint_reader' }))).toMatch(/refused the server's role \(connect\): User reader has no CREATE permission on <all keyspaces>/);
   });
 
   it('no client certificate, when Cassandra requires one: refused in the handshake', async () => {

@@ -93,6 +93,10 @@ describe('Elasticsearch credentials and CA', () => {
     refusal(() => withDefaults({ ...es, esPassword: SECRET }), 'es-username');
     refusal(() => withDefaults({ ...es, esCaFile: path.join(dir, 'missing.pem') }), 'es-ca');
   });
+
+  it('a malformed --es-url with a password in it is refused without echoing the password', () => {
+    expect(refusal(() => withDefaults({ ...es, esUrl: `ftp://elastic:${SECRET}@es:9200` }), 'es-url').message).toContain('ftp://elastic:[redacted]@es:9200');
+  });
 });
 
 describe('secretFrom (the CLI reads secrets from a file or an env var, never a flag value)', () => {
