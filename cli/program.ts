@@ -26,8 +26,8 @@ import {
   type VersionRecord,
 } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
-import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role } from '../server/config.js';
-import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, startImprintServer } from '../server/index.js';
+import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role, type ServerOptions } from '../server/config.js';
+import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
@@ -37,6 +37,7 @@ import { addAclCommands } from './acl.js';
 import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { redactUrl } from '../log/index.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
+import { addSecretOption, secretFrom } from './secrets.js';
 import { bytes, CHANGE_HEADER, changeJson, changeText, pinText, publishStatusText, recordJson, recordText, scopeText, toJson, topicText, when } from './format.js';
 import { startProgress } from './progress.js';
 import { addAuthOptions, addJwtOptions, authenticatorFrom, tokenFrom, type AuthCliOptions, type JwtCliOptions, type TokenCliOptions } from './auth-options.js';
@@ -194,6 +195,30 @@ function nextSteps(role: Role, flag: string): string {
   return steps.map((l) => `  ${l}`).join('\n');
 }
 
+/** Elasticsearch's credentials (--es-ca stays beside --es-url): secrets from files or env vars. */
+function addEsCredentialOptions(cmd: Command): Command {
+  addSecretOption(cmd, { name: 'es-api-key', envVar: 'IMPRINT_ES_API_KEY', description: 'file holding an Elasticsearch API key, the base64 "encoded" value' });
+  cmd.addOption(new Option('--es-username <user>', 'Elasticsearch basic-auth user, instead of an API key (default: no credentials)').env('IMPRINT_ES_USERNAME'));
+  return addSecretOption(cmd, { name: 'es-password', envVar: 'IMPRINT_ES_PASSWORD', description: "file holding --es-username's password" });
+}
+
+/** `text` and `sep`, or nothing when there is no text. */
+function suffix(text: string | undefined, sep: string): string {
+  return text === undefined ? '' : `${text}${sep}`;
+}
+
+/** Elasticsearch's credentials from the serve flags: secrets from files or env vars (cli/secrets.ts). */
+function esCredentialsFrom(o: ServeOpts): Pick<ServerOptions, 'esApiKey' | 'esUsername' | 'esPassword' | 'esCaFile'> {
+  const apiKey = secretFrom(o.esApiKeyFile, o.esApiKey, 'es-api-key', 'IMPRINT_ES_API_KEY');
+  const password = secretFrom(o.esPasswordFile, o.esPassword, 'es-password', 'IMPRINT_ES_PASSWORD');
+  return {
+    ...(apiKey !== undefined && { esApiKey: apiKey }),
+    ...(o.esUsername !== undefined && { esUsername: o.esUsername }),
+    ...(password !== undefined && { esPassword: password }),
+    ...(o.esCa !== undefined && { esCaFile: o.esCa }),
+  };
+}
+
 /** The banner's TLS line: what the listeners speak and what clients need. */
 function tlsText(server: ImprintServer, principalFrom: string): string {
   const t = server.tls;
@@ -209,6 +234,12 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions, Serv
   audit: AuditKind;
   esUrl?: string;
   esReplicas?: string;
+  esApiKeyFile?: string;
+  esApiKey?: string;
+  esUsername?: string;
+  esPasswordFile?: string;
+  esPassword?: string;
+  esCa?: string;
   auditRetentionDays?: string;
   role: Role;
   refreshMs: string;
@@ -233,6 +264,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions, Serv
 }
 
 addAuthOptions(addServeTlsOptions(addStoreOptions(
+  addEsCredentialOptions(
   // Blob flags: publishes' blob pointers are checked against the stores publishers write to.
   addJwtOptions(addBlobOptions(addLogOptions(program.command('serve'))))
     .description('run the Imprint service: SQLite (default) or Cassandra metadata, file (default) or Elasticsearch audit')
@@ -240,6 +272,7 @@ addAuthOptions(addServeTlsOptions(addStoreOptions(
     .addOption(new Option('-p, --port <port>', 'port to serve gRPC on (0: any free port)').env('IMPRINT_PORT').default(String(DEFAULT_PORT)))
     .addOption(new Option('--audit <sink>', 'where audit events go').choices(AUDIT_KINDS).env('IMPRINT_AUDIT').default('file'))
     .addOption(new Option('--es-url <url>', 'Elasticsearch for --audit elasticsearch, e.g. http://127.0.0.1:9200').env('IMPRINT_ES_URL'))
+    .addOption(new Option('--es-ca <file>', "PEM CA that signed Elasticsearch's HTTP certificate, for an https --es-url (default: the system's CAs)").env('IMPRINT_ES_CA'))
     .addOption(new Option('--es-replicas <n>', 'replicas of each audit index (0-10; default 0, green on a single node: give 1 or more on a cluster)').env('IMPRINT_ES_REPLICAS'))
     .addOption(
       new Option('--audit-retention-days <days>', "days each audit index is kept (1-36500; default 30): Elasticsearch's ILM policy deletes it after that")
@@ -306,7 +339,7 @@ addAuthOptions(addServeTlsOptions(addStoreOptions(
     .addOption(new Option('--default-consume <who>', "access control: who may consume a new topic (everyone: a consumer grant to *; owners: only whom its owners grant)").choices(['everyone', 'owners']).env('IMPRINT_DEFAULT_CONSUME').default('everyone'))
     .addOption(new Option('--default-publish <who>', 'access control: who may publish to a new topic (owners: only its owners and whom they grant; everyone: a publisher grant to *)').choices(['owners', 'everyone']).env('IMPRINT_DEFAULT_PUBLISH').default('owners'))
     .addOption(new Option('--create-topics <who>', 'access control: who may create topics (everyone: any authenticated principal, who becomes its owner; admins: only --admin)').choices(['everyone', 'admins']).env('IMPRINT_CREATE_TOPICS').default('everyone')),
-)))
+))))
   .addHelpText(
     'after',
     `
@@ -358,6 +391,7 @@ Examples:
       ...(o.store === 'cassandra' && { cassandra: cassandraFrom(o) }),
       audit: o.audit,
       ...(o.esUrl !== undefined && { esUrl: o.esUrl }),
+      ...esCredentialsFrom(o),
       ...(o.esReplicas !== undefined && { esReplicas: parseCount(o.esReplicas, 'es-replicas') }),
       ...(o.audit === 'elasticsearch' && o.auditRetentionDays !== undefined && { esRetentionDays: parseCount(o.auditRetentionDays, 'audit-retention-days') }),
       ...(o.audit === 'file' && { auditFiles: Object.fromEntries(Object.entries(auditFiles).filter(([, v]) => v !== undefined)) }),
@@ -395,7 +429,7 @@ Examples:
     const addr = `${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.port}`;
     const flag = `${server.port === DEFAULT_PORT ? '' : ` -a ${addr}`}${server.tls ? ` --tls-ca CA.pem${server.tls.mutual ? ' --tls-cert CLIENT.pem --tls-key CLIENT-KEY.pem' : ''}` : ''}`;
     const c = server.options.cassandra;
-    const metadata = c ? `cassandra ${c.contactPoints.join(',')} keyspace ${c.keyspace} (dc ${c.localDataCenter}; health NOT_SERVING until it answers)` : server.options.sqliteFile;
+    const metadata = c ? `cassandra ${c.contactPoints.join(',')} keyspace ${c.keyspace} (dc ${c.localDataCenter}; ${suffix(describeCassandraSecurity(c.auth, c.tls), '; ')}health NOT_SERVING until it answers)` : server.options.sqliteFile;
     process.stderr.write(
       `
 Imprint is serving on ${o.host}:${server.port}
@@ -405,7 +439,7 @@ Imprint is serving on ${o.host}:${server.port}
   callers   ${auth.describe}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
-  audit     ${server.options.esUrl ? `elasticsearch ${redactUrl(server.options.esUrl)} (${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
+  audit     ${server.options.esUrl ? `elasticsearch ${redactUrl(server.options.esUrl)} (${suffix(describeEsSecurity(server.options.esAuth, server.options.esTls), '; ')}${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}
 
 Next, in another terminal:
 ${nextSteps(server.options.role, flag)}

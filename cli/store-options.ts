@@ -5,6 +5,7 @@ import { CASSANDRA_DEFAULTS, CONSISTENCY_NAMES, SERIAL_CONSISTENCY_NAMES, STORE_
 import type { Logger } from '../log/index.js';
 import type { ConsistencyName, SerialConsistencyName } from '../server/store/cassandra.js';
 import type { JanitorStore } from '../server/store/metadata-store.js';
+import { addSecretOption, secretFrom } from './secrets.js';
 
 export interface StoreCliOptions {
   store?: StoreKind;
@@ -14,9 +15,17 @@ export interface StoreCliOptions {
   cassandraReplication?: string;
   cassandraConsistency?: ConsistencyName;
   cassandraSerialConsistency?: SerialConsistencyName;
+  cassandraUsername?: string;
+  cassandraPasswordFile?: string;
+  cassandraPassword?: string;
+  cassandraTlsCa?: string;
+  cassandraTlsCert?: string;
+  cassandraTlsKey?: string;
+  cassandraTlsServerName?: string;
 }
 
 export function addStoreOptions(cmd: Command): Command {
+  addSecretOption(cmd, { name: 'cassandra-password', envVar: 'IMPRINT_CASSANDRA_PASSWORD', description: "file holding --cassandra-username's password" });
   return cmd
     .addOption(new Option('--store <kind>', 'metadata store (default: sqlite, in the data dir)').choices(STORE_KINDS).env('IMPRINT_STORE'))
     .addOption(new Option('--cassandra-contact-points <host:port,...>', 'Cassandra nodes to connect to (--store cassandra)').env('IMPRINT_CASSANDRA_CONTACT_POINTS'))
@@ -28,11 +37,30 @@ export function addStoreOptions(cmd: Command): Command {
       ),
     )
     .addOption(new Option('--cassandra-consistency <level>', `reads and writes (default: ${CASSANDRA_DEFAULTS.consistency})`).choices(CONSISTENCY_NAMES).env('IMPRINT_CASSANDRA_CONSISTENCY'))
-    .addOption(new Option('--cassandra-serial-consistency <level>', `version-number transactions (default: ${CASSANDRA_DEFAULTS.serialConsistency})`).choices(SERIAL_CONSISTENCY_NAMES).env('IMPRINT_CASSANDRA_SERIAL_CONSISTENCY'));
+    .addOption(new Option('--cassandra-serial-consistency <level>', `version-number transactions (default: ${CASSANDRA_DEFAULTS.serialConsistency})`).choices(SERIAL_CONSISTENCY_NAMES).env('IMPRINT_CASSANDRA_SERIAL_CONSISTENCY'))
+    .addOption(new Option('--cassandra-username <user>', 'log in as this user (Cassandra with authenticator: PasswordAuthenticator; default: no login)').env('IMPRINT_CASSANDRA_USERNAME'))
+    .addOption(new Option('--cassandra-tls-ca <file>', "TLS to Cassandra, trusting this PEM CA (default: plaintext; with only a client cert: the system's CAs)").env('IMPRINT_CASSANDRA_TLS_CA'))
+    .addOption(new Option('--cassandra-tls-cert <file>', 'TLS client certificate (PEM), for Cassandra with require_client_auth; with --cassandra-tls-key').env('IMPRINT_CASSANDRA_TLS_CERT'))
+    .addOption(new Option('--cassandra-tls-key <file>', "the client certificate's private key (PEM)").env('IMPRINT_CASSANDRA_TLS_KEY'))
+    .addOption(
+      new Option('--cassandra-tls-server-name <name>', "name Cassandra's certificate must carry, when it is not the contact point's host (default: that host)").env('IMPRINT_CASSANDRA_TLS_SERVER_NAME'),
+    );
 }
 
 export function cassandraFrom(o: StoreCliOptions): CassandraOptions {
+  const password = secretFrom(o.cassandraPasswordFile, o.cassandraPassword, 'cassandra-password', 'IMPRINT_CASSANDRA_PASSWORD');
+  const tlsGiven = o.cassandraTlsCa !== undefined || o.cassandraTlsCert !== undefined || o.cassandraTlsKey !== undefined || o.cassandraTlsServerName !== undefined;
   return {
+    ...(o.cassandraUsername !== undefined && { username: o.cassandraUsername }),
+    ...(password !== undefined && { password }),
+    ...(tlsGiven && {
+      tls: {
+        ...(o.cassandraTlsCa !== undefined && { caFile: o.cassandraTlsCa }),
+        ...(o.cassandraTlsCert !== undefined && { certFile: o.cassandraTlsCert }),
+        ...(o.cassandraTlsKey !== undefined && { keyFile: o.cassandraTlsKey }),
+        ...(o.cassandraTlsServerName !== undefined && { serverName: o.cassandraTlsServerName }),
+      },
+    }),
     ...(o.cassandraContactPoints !== undefined && { contactPoints: o.cassandraContactPoints }),
     ...(o.cassandraLocalDc !== undefined && { localDataCenter: o.cassandraLocalDc }),
     ...(o.cassandraKeyspace !== undefined && { keyspace: o.cassandraKeyspace }),

@@ -6,7 +6,7 @@
  */
 
 /** Fields that hold a secret: their value is replaced whole. */
-const SECRET_KEYS = ['password', 'secret', 'token', 'secretAccessKey', 'sessionToken', 'apiKey', 'authorization', 'cookie'] as const;
+const SECRET_KEYS = ['password', 'secret', 'token', 'secretAccessKey', 'sessionToken', 'apiKey', 'authorization', 'cookie', 'esPassword', 'esApiKey'] as const;
 /** Fields that hold a URL: only a password in it is replaced (who and where stay readable). */
 const URL_KEYS = ['url', 'esUrl', 'node'] as const;
 

@@ -6,7 +6,7 @@ import { InvalidArgumentError, accessPolicy, type AccessPolicy } from '../core/i
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { limiterWithDefaults, type LimiterOptions } from './limiter.js';
-import type { Logger } from '../log/index.js';
+import { redactUrl, type Logger } from '../log/index.js';
 import { holdingsWithDefaults, type HoldingsSettings } from './audit/holdings.js';
 import { auditFileWithDefaults, type AuditFileSettings } from './audit/file-rotation.js';
 import { watchWithDefaults, type WatchOptions } from './poll/watch.js';
@@ -14,6 +14,7 @@ import type { MetadataStore } from './store/metadata-store.js';
 import type { Authenticate } from './auth/principal.js';
 import { isLoopback, tlsWithDefaults, type TlsOptions } from './tls.js';
 import type { CassandraStoreOptions, ConsistencyName, SerialConsistencyName } from './store/cassandra.js';
+import { cassandraAuthFrom, cassandraTlsFrom, esAuthFrom, esTlsFrom, type CassandraTlsOptions, type EsAuth, type ResolvedEsTls } from './backend-credentials.js';
 
 export type StoreKind = 'sqlite' | 'cassandra';
 export const STORE_KINDS: readonly StoreKind[] = ['sqlite', 'cassandra'];
@@ -61,6 +62,14 @@ export interface ServerOptions {
   readonly esReplicas?: number;
   /** Days each audit index is kept (1 to 36500; with `audit` elasticsearch): the ILM policy's delete phase. @default 30 */
   readonly esRetentionDays?: number;
+  /** With audit "elasticsearch": an API key, the base64 `encoded` value `POST /_security/api_key` returns. Not with esUsername. @default none */
+  readonly esApiKey?: string;
+  /** With audit "elasticsearch": basic-auth user, with esPassword. @default none */
+  readonly esUsername?: string;
+  /** esUsername's password. @default none */
+  readonly esPassword?: string;
+  /** With audit "elasticsearch": PEM file of the CA that signed Elasticsearch's HTTP certificate (an https esUrl). @default the system's CAs */
+  readonly esCaFile?: string;
   /** With audit "file": rotation by size and the rotated files kept (rotation at UTC midnight too). @default see auditFileWithDefaults */
   readonly auditFiles?: AuditFileSettings;
   /** Which services to serve (see Role). @default "all" */
@@ -211,6 +220,12 @@ export interface CassandraOptions {
    * its connections open, so the driver never sees it go down. @default 3
    */
   readonly timeoutsBeforeUnavailable?: number;
+  /** User for Cassandra's PasswordAuthenticator (the driver's PlainTextAuthProvider), with password. @default none: no authentication */
+  readonly username?: string;
+  /** The user's password. @default none */
+  readonly password?: string;
+  /** TLS to the native port (Cassandra's client_encryption_options). @default none: plaintext */
+  readonly tls?: CassandraTlsOptions;
 }
 
 export interface ResolvedServerOptions {
@@ -229,6 +244,10 @@ export interface ResolvedServerOptions {
   readonly esIndexPrefix?: string;
   readonly esReplicas?: number;
   readonly esRetentionDays?: number;
+  /** Elasticsearch's credentials, when given (with `audit` elasticsearch). */
+  readonly esAuth?: EsAuth;
+  /** Elasticsearch's CA, when given (with `audit` elasticsearch). */
+  readonly esTls?: ResolvedEsTls;
   /** Set when `audit` is "file" (and no sink was handed in). */
   readonly auditFiles?: Readonly<Required<AuditFileSettings>>;
   readonly role: Role;
@@ -287,14 +306,15 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     for (const field of ['store', 'cassandra'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with metadataStore (the server serves the store it is handed)', o[field]);
   }
   if (o.auditSink) {
-    for (const field of ['audit', 'esUrl', 'esIndexPrefix', 'esReplicas', 'esRetentionDays', 'auditFiles'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with auditSink (the server records to the sink it is handed)', o[field]);
+    for (const field of ['audit', 'esUrl', 'esIndexPrefix', 'esReplicas', 'esRetentionDays', 'esApiKey', 'esUsername', 'esPassword', 'esCaFile', 'auditFiles'] as const) if (o[field] !== undefined) throw new InvalidArgumentError(field, 'must not be given with auditSink (the server records to the sink it is handed)', o[field]);
   }
   const store = o.store ?? 'sqlite';
   if (!STORE_KINDS.includes(store)) throw new InvalidArgumentError('store', `must be one of ${STORE_KINDS.join(', ')}`, store);
   const audit = o.audit ?? 'file';
   if (!AUDIT_KINDS.includes(audit)) throw new InvalidArgumentError('audit', `must be one of ${AUDIT_KINDS.join(', ')}`, audit);
   if (audit === 'elasticsearch' && !/^https?:\/\/[^\s/]+/.test(o.esUrl ?? '')) {
-    throw new InvalidArgumentError('es-url', 'must be the http(s) URL of Elasticsearch with --audit elasticsearch (e.g. http://127.0.0.1:9200)', o.esUrl ?? '');
+    // A password in the URL is not echoed.
+    throw new InvalidArgumentError('es-url', 'must be the http(s) URL of Elasticsearch with --audit elasticsearch (e.g. http://127.0.0.1:9200)', redactUrl(o.esUrl ?? ''));
   }
   if (o.esReplicas !== undefined && !(Number.isInteger(o.esReplicas) && o.esReplicas >= 0 && o.esReplicas <= 10)) {
     throw new InvalidArgumentError('es-replicas', 'must be a whole number from 0 to 10', o.esReplicas);
@@ -302,6 +322,8 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
   if (o.esRetentionDays !== undefined && !(Number.isInteger(o.esRetentionDays) && o.esRetentionDays >= 1 && o.esRetentionDays <= 36500)) {
     throw new InvalidArgumentError('audit-retention-days', 'must be a whole number of days from 1 to 36500', o.esRetentionDays);
   }
+  const esAuth = esAuthFrom(o);
+  const esTls = esTlsFrom(o.esCaFile);
   const role = o.role ?? 'all';
   if (!ROLES.includes(role)) throw new InvalidArgumentError('role', `must be one of ${ROLES.join(', ')}`, role);
   const refreshMs = o.refreshMs ?? DEFAULT_REFRESH_MS;
@@ -341,7 +363,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     ...(o.metadataStore && { metadataStore: o.metadataStore }),
     ...(o.auditSink && { auditSink: o.auditSink }),
     audit,
-    ...(audit === 'elasticsearch' && { esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix ?? 'imprint-audit', esReplicas: o.esReplicas ?? 0, esRetentionDays: o.esRetentionDays ?? 30 }),
+    ...(audit === 'elasticsearch' && { esUrl: o.esUrl, esIndexPrefix: o.esIndexPrefix ?? 'imprint-audit', esReplicas: o.esReplicas ?? 0, esRetentionDays: o.esRetentionDays ?? 30, ...(esAuth && { esAuth }), ...(esTls && { esTls }) }),
     ...(audit === 'file' && !o.auditSink && { auditFiles: auditFileWithDefaults(o.auditFiles) }),
     role,
     refreshMs,
@@ -406,6 +428,8 @@ export function cassandraWithDefaults(c: CassandraOptions): CassandraStoreOption
   if (!Number.isInteger(timeoutsBeforeUnavailable) || timeoutsBeforeUnavailable < 1 || timeoutsBeforeUnavailable > 1000) {
     throw new InvalidArgumentError(field('timeoutsBeforeUnavailable'), 'must be a whole number from 1 to 1000', timeoutsBeforeUnavailable);
   }
+  const auth = cassandraAuthFrom(c.username, c.password);
+  const tls = cassandraTlsFrom(c.tls);
   return {
     contactPoints,
     localDataCenter,
@@ -420,6 +444,8 @@ export function cassandraWithDefaults(c: CassandraOptions): CassandraStoreOption
     reconnectBaseMs,
     reconnectMaxMs,
     timeoutsBeforeUnavailable,
+    ...(auth && { auth }),
+    ...(tls && { tls }),
   };
 }
 

@@ -148,7 +148,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const ownAudit = o.auditSink === undefined;
   let audit: AuditSink;
   try {
-    audit = o.auditSink ?? (o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, indexPrefix: o.esIndexPrefix, replicas: o.esReplicas, retentionDays: o.esRetentionDays, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, ...o.auditFiles, log, ...(registry && { registry }) }));
+    audit = o.auditSink ?? (o.esUrl ? new ElasticsearchAuditSink({ node: o.esUrl, ...(o.esAuth && { auth: o.esAuth }), ...(o.esTls && { ca: o.esTls.ca }), indexPrefix: o.esIndexPrefix, replicas: o.esReplicas, retentionDays: o.esRetentionDays, log, ...(registry && { registry }) }) : new FileAuditSink({ file: o.auditFile, ...o.auditFiles, log, ...(registry && { registry }) }));
   } catch (err) {
     if (ownStore) await store.close();
     throw new DataDirError(`cannot open the audit file ${o.auditFile}: ${err instanceof Error ? err.message : String(err)}`, err);
@@ -351,6 +351,7 @@ export {
 } from './config.js';
 export { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
 export { ServerTls, TLS_DEFAULTS, isLoopback, loadTlsMaterial, tlsWithDefaults, type TlsMaterial, type TlsOptions, type TlsReloadFailure } from './tls.js';
+export { describeCassandraSecurity, describeEsSecurity, type CassandraAuth, type CassandraTlsOptions, type EsAuth, type ResolvedCassandraTls, type ResolvedEsTls } from './backend-credentials.js';
 export * from './grpc/index.js';
 export * from './auth/index.js';
 export * from './poll/index.js';

@@ -15,6 +15,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import * as path from 'node:path';
 import {
   LOOPBACK,
@@ -22,6 +23,7 @@ import {
   ensureCached,
   findJdk17,
   freePorts,
+  makeTestPki,
   makeWorkDir,
   run,
   runningBackend,
@@ -29,7 +31,7 @@ import {
   startAndWait,
   fileContains,
 } from './launcher.js';
-import type { BackendModule, LaunchContext, RunningBackend, StartOptions } from './launcher.js';
+import type { BackendModule, BackendSecurity, LaunchContext, RunningBackend, StartOptions, TestPki } from './launcher.js';
 
 export const CASSANDRA_VERSION = process.env['IMPRINT_CASSANDRA_VERSION'] ?? '5.0.9';
 const DEPENDENCY_PLUGIN = 'org.apache.maven.plugins:maven-dependency-plugin:3.6.1';
@@ -76,7 +78,7 @@ async function fetchCassandra(ctx: LaunchContext): Promise<void> {
   if (built) ctx.log(`cassandra: cached in ${dir} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
 }
 
-function cassandraYaml(o: { storagePort: number; nativePort: number; dataDir: string }): string {
+function cassandraYaml(o: { storagePort: number; nativePort: number; dataDir: string; pki?: TestPki }): string {
   const d = (sub: string): string => JSON.stringify(path.join(o.dataDir, sub));
   // Unknown keys are fatal in Cassandra: keep to documented 5.0 names.
   return `cluster_name: imprint-test
@@ -103,8 +105,31 @@ hints_directory: ${d('hints')}
 cdc_raw_directory: ${d('cdc_raw')}
 auto_snapshot: false
 snapshot_before_compaction: false
+${o.pki ? secureYaml(o.pki) : ''}`;
+}
+
+/**
+ * \`secure\`: logins (PasswordAuthenticator; the default superuser cassandra/cassandra is made at
+ * once with -Dcassandra.superuser_setup_delay_ms=0), permissions (CassandraAuthorizer: a role
+ * may do only what it was granted, and owns what it creates) and TLS only on the native port, with a
+ * server certificate of the test CA (a PEM keystore) and client certificates required.
+ */
+function secureYaml(pki: TestPki): string {
+  return `authenticator: PasswordAuthenticator
+authorizer: CassandraAuthorizer
+client_encryption_options:
+  enabled: true
+  optional: false
+  require_client_auth: true
+  ssl_context_factory:
+    class_name: org.apache.cassandra.security.PEMBasedSslContextFactory
+  keystore: ${JSON.stringify(pki.serverPemFile)}
+  truststore: ${JSON.stringify(pki.caFile)}
 `;
 }
+
+/** The default superuser of a Cassandra with PasswordAuthenticator. */
+export const CASSANDRA_SUPERUSER = { username: 'cassandra', password: 'cassandra' } as const;
 
 const LOGBACK_XML = `<configuration scan="false">
   <appender name="STDOUT" class="ch.qos.logback.core.ConsoleAppender">
@@ -168,7 +193,18 @@ async function startCassandra(ctx: LaunchContext, opts: StartOptions = {}): Prom
   const [storagePort, autoNative] = await freePorts(2);
   if (storagePort === undefined || autoNative === undefined) throw new Error('no free ports');
   const nativePort = wanted ?? autoNative;
-  await fsp.writeFile(path.join(conf, 'cassandra.yaml'), cassandraYaml({ storagePort, nativePort, dataDir }));
+  const pki = opts.secure === true ? await makeTestPki(path.join(conf, 'certs')) : undefined;
+  await fsp.writeFile(path.join(conf, 'cassandra.yaml'), cassandraYaml({ storagePort, nativePort, dataDir, ...(pki && { pki }) }));
+  const security: BackendSecurity | undefined = pki && {
+    caFile: pki.caFile,
+    clientCertFile: pki.clientCertFile,
+    clientKeyFile: pki.clientKeyFile,
+    ...CASSANDRA_SUPERUSER,
+    users: { [CASSANDRA_SUPERUSER.username]: CASSANDRA_SUPERUSER.password },
+  };
+  const login: CqlLogin = security
+    ? { ...CASSANDRA_SUPERUSER, tls: { ca: await fsp.readFile(security.caFile), cert: await fsp.readFile(security.clientCertFile), key: await fsp.readFile(security.clientKeyFile) } }
+    : {};
   await fsp.writeFile(path.join(conf, 'logback.xml'), LOGBACK_XML);
 
   const logFile = path.join(workDir, 'server.log');
@@ -184,6 +220,7 @@ async function startCassandra(ctx: LaunchContext, opts: StartOptions = {}): Prom
     `-Dcassandra.logdir=${logDir}`,
     `-Dcassandra.storagedir=${dataDir}`,
     '-Dcassandra.skip_wait_for_gossip_to_settle=0',
+    ...(pki ? ['-Dcassandra.superuser_setup_delay_ms=0'] : []),
     `-Djava.io.tmpdir=${workDir}`,
     '-cp',
     `${conf}:${lib}/*`,
@@ -206,10 +243,11 @@ async function startCassandra(ctx: LaunchContext, opts: StartOptions = {}): Prom
     intervalMs: 1000,
     check: async () =>
       (await fileContains(logFile, 'Startup complete')) &&
-      (await cqlReleaseVersion(LOOPBACK, nativePort)) !== undefined,
+      (await cqlReleaseVersion(LOOPBACK, nativePort, login)) !== undefined,
   });
   ctx.log(`cassandra: ready at ${LOOPBACK}:${nativePort} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return runningBackend({
+    ...(security && { security }),
     name: 'cassandra',
     host: LOOPBACK,
     port: nativePort,
@@ -224,7 +262,14 @@ async function startCassandra(ctx: LaunchContext, opts: StartOptions = {}): Prom
 // Minimal CQL native protocol v4 client: STARTUP, then one QUERY returning a single text cell.
 // Only used for readiness; not a driver.
 
-const OP = { ERROR: 0x00, STARTUP: 0x01, READY: 0x02, QUERY: 0x07, RESULT: 0x08 } as const;
+const OP = { ERROR: 0x00, STARTUP: 0x01, READY: 0x02, AUTHENTICATE: 0x03, QUERY: 0x07, RESULT: 0x08, AUTH_RESPONSE: 0x0f, AUTH_SUCCESS: 0x10 } as const;
+
+/** How to reach a Cassandra started with `secure`: TLS (CA, client certificate) and a login. */
+export interface CqlLogin {
+  readonly tls?: tls.ConnectionOptions;
+  readonly username?: string;
+  readonly password?: string;
+}
 
 function frame(stream: number, opcode: number, body: Buffer): Buffer {
   const h = Buffer.alloc(9);
@@ -259,8 +304,9 @@ export async function cqlQuerySingleText(
   port: number,
   query: string,
   timeoutMs = 5000,
+  login: CqlLogin = {},
 ): Promise<string | undefined> {
-  const sock = net.connect({ host, port });
+  const sock = login.tls ? tls.connect({ host, port, ...login.tls }) : net.connect({ host, port });
   sock.setTimeout(timeoutMs);
   let buf = Buffer.alloc(0);
   const waiters: Array<() => void> = [];
@@ -296,14 +342,23 @@ export async function cqlQuerySingleText(
   };
   try {
     await new Promise<void>((resolve, reject) => {
-      sock.once('connect', resolve);
+      sock.once(login.tls ? 'secureConnect' : 'connect', resolve);
       sock.once('error', reject);
     });
     // STARTUP {CQL_VERSION: 3.0.0}
     const n = Buffer.alloc(2);
     n.writeUInt16BE(1);
     sock.write(frame(1, OP.STARTUP, Buffer.concat([n, cqlString('CQL_VERSION'), cqlString('3.0.0')])));
-    const ready = await readFrame();
+    let ready = await readFrame();
+    if (ready.opcode === OP.AUTHENTICATE && login.username !== undefined) {
+      // SASL PLAIN, as PasswordAuthenticator takes it: \0user\0password.
+      const token = Buffer.from(`\0${login.username}\0${login.password ?? ''}`, 'utf8');
+      const len = Buffer.alloc(4);
+      len.writeInt32BE(token.length);
+      sock.write(frame(1, OP.AUTH_RESPONSE, Buffer.concat([len, token])));
+      ready = await readFrame();
+      if (ready.opcode === OP.AUTH_SUCCESS) ready = { opcode: OP.READY, body: ready.body };
+    }
     if (ready.opcode !== OP.READY) return undefined;
     // QUERY <query> consistency ONE, no flags
     const params = Buffer.from([0x00, 0x01, 0x00]);
@@ -362,8 +417,8 @@ export async function cqlQuerySingleText(
   }
 }
 
-export function cqlReleaseVersion(host: string, port: number): Promise<string | undefined> {
-  return cqlQuerySingleText(host, port, 'SELECT release_version FROM system.local');
+export function cqlReleaseVersion(host: string, port: number, login: CqlLogin = {}): Promise<string | undefined> {
+  return cqlQuerySingleText(host, port, 'SELECT release_version FROM system.local', 5000, login);
 }
 
 export const cassandra: BackendModule = {

@@ -16,6 +16,7 @@
  * /tmp is on another file system), plus a private config dir (ES writes its keystore there),
  * data, logs and tmp dirs owned by that user. No bundled JDK: ES_JAVA_HOME = the JDK 17 home.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
@@ -26,13 +27,14 @@ import {
   findJdk17,
   freePorts,
   httpRequest,
+  makeTestPki,
   makeWorkDir,
   run,
   runningBackend,
   spawnServer,
   startAndWait,
 } from './launcher.js';
-import type { BackendModule, LaunchContext, RunningBackend, StartOptions } from './launcher.js';
+import type { BackendModule, BackendSecurity, LaunchContext, RunningBackend, StartOptions, TestPki } from './launcher.js';
 
 export const ES_VERSION = process.env['IMPRINT_ES_VERSION'] ?? '8.19.21';
 export const ES_USER = 'imprint-es';
@@ -132,6 +134,7 @@ async function startElasticsearch(ctx: LaunchContext, opts: StartOptions = {}): 
   const [autoHttp, transportPort] = await freePorts(2);
   if (autoHttp === undefined || transportPort === undefined) throw new Error('no free ports');
   const httpPort = opts.port ?? autoHttp;
+  const secure = opts.secure === true ? await securityFiles(conf) : undefined;
   // Only settings of the modules present in the integ-test-zip: others are "unknown setting".
   await fsp.writeFile(
     path.join(conf, 'elasticsearch.yml'),
@@ -142,7 +145,7 @@ async function startElasticsearch(ctx: LaunchContext, opts: StartOptions = {}): 
       `http.port: ${httpPort}`,
       `transport.port: ${transportPort}`,
       'discovery.type: single-node',
-      'xpack.security.enabled: false',
+      ...(secure ? secure.settings : ['xpack.security.enabled: false']),
       `path.data: ${JSON.stringify(data)}`,
       `path.logs: ${JSON.stringify(logs)}`,
       'cluster.routing.allocation.disk.threshold_enabled: false',
@@ -175,7 +178,8 @@ async function startElasticsearch(ctx: LaunchContext, opts: StartOptions = {}): 
     env,
     ...(user ?? {}),
   });
-  const endpoint = `http://${LOOPBACK}:${httpPort}`;
+  const endpoint = `${secure ? 'https' : 'http'}://${LOOPBACK}:${httpPort}`;
+  const login = secure ? { headers: { authorization: `Basic ${Buffer.from(`${secure.username}:${secure.password}`).toString('base64')}` }, ca: secure.ca } : {};
   ctx.log(`elasticsearch: pid ${server.pid}, http port ${httpPort}, transport port ${transportPort}, work dir ${workDir}`);
   await startAndWait({
     what: 'elasticsearch',
@@ -184,9 +188,17 @@ async function startElasticsearch(ctx: LaunchContext, opts: StartOptions = {}): 
     timeoutMs: READY_TIMEOUT_MS,
     intervalMs: 1000,
     check: async () =>
-      (await httpRequest(`${endpoint}/_cluster/health?wait_for_status=yellow&timeout=1s`, { timeoutMs: 5000 }))
+      (await httpRequest(`${endpoint}/_cluster/health?wait_for_status=yellow&timeout=1s`, { timeoutMs: 5000, ...login }))
         .status === 200,
   });
+  const security: BackendSecurity | undefined = secure && {
+    caFile: secure.pki.caFile,
+    clientCertFile: secure.pki.clientCertFile,
+    clientKeyFile: secure.pki.clientKeyFile,
+    username: secure.username,
+    password: secure.password,
+    users: secure.users,
+  };
   ctx.log(`elasticsearch: ready at ${endpoint} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   return runningBackend({
     name: 'elasticsearch',
@@ -196,9 +208,59 @@ async function startElasticsearch(ctx: LaunchContext, opts: StartOptions = {}): 
     server,
     workDir,
     graceMs: 30_000,
+    ...(security && { security }),
   });
 }
 
+/**
+ * The role the audit sink needs (roles.yml, the file realm's roles: this distribution cannot
+ * create roles, users or API keys through the API, see below): templates and the ILM policy,
+ * and on its indices create, write, read, mappings/settings and delete (retention).
+ */
+export const ES_AUDIT_ROLE = {
+  name: 'imprint_audit',
+  cluster: ['manage_index_templates', 'manage_ilm', 'monitor'],
+  indices: [{ names: ['imprint-audit-*'], privileges: ['create_index', 'create_doc', 'read', 'manage'] }],
+} as const;
+
+/**
+ * Security on (`secure`): TLS on HTTP with a certificate of a CA made now (openssl, in
+ * config/certs), and two users of the file realm (config/users, passwords as `{SHA}` hashes, a
+ * format the file realm reads; fine for a throwaway server): `imprint-admin` (superuser) and
+ * `imprint` (role ES_AUDIT_ROLE, from config/roles.yml). Transport TLS is off: a single node on
+ * loopback has no transport peers, and its bootstrap checks only warn there.
+ *
+ * Not possible on the integ-test-zip: API keys and native users or roles. They live in the
+ * `.security` index, whose mapping uses the `pattern_capture` filter of the analysis-common
+ * module this distribution lacks (`POST /_security/api_key` answers 400 "Unknown filter type
+ * [pattern_capture] for [email]").
+ */
+async function securityFiles(conf: string): Promise<{ settings: string[]; pki: TestPki; ca: Buffer; username: string; password: string; users: Readonly<Record<string, string>> }> {
+  const pki = await makeTestPki(path.join(conf, 'certs'));
+  const users: Record<string, string> = { 'imprint-admin': randomBytes(12).toString('base64url'), imprint: randomBytes(12).toString('base64url') };
+  const sha = (pw: string) => `{SHA}${createHash('sha1').update(pw).digest('base64')}`;
+  await fsp.writeFile(path.join(conf, 'users'), Object.entries(users).map(([u, pw]) => `${u}:${sha(pw)}\n`).join(''));
+  await fsp.writeFile(path.join(conf, 'users_roles'), `superuser:imprint-admin\n${ES_AUDIT_ROLE.name}:imprint\n`);
+  await fsp.writeFile(
+    path.join(conf, 'roles.yml'),
+    `${ES_AUDIT_ROLE.name}:\n  cluster: ${JSON.stringify(ES_AUDIT_ROLE.cluster)}\n  indices:\n${ES_AUDIT_ROLE.indices.map((i) => `    - names: ${JSON.stringify(i.names)}\n      privileges: ${JSON.stringify(i.privileges)}\n`).join('')}`,
+  );
+  return {
+    settings: [
+      'xpack.security.enabled: true',
+      'xpack.security.http.ssl.enabled: true',
+      `xpack.security.http.ssl.key: ${JSON.stringify(pki.serverKeyFile)}`,
+      `xpack.security.http.ssl.certificate: ${JSON.stringify(pki.serverCertFile)}`,
+      `xpack.security.http.ssl.certificate_authorities: [${JSON.stringify(pki.caFile)}]`,
+      'xpack.security.transport.ssl.enabled: false',
+    ],
+    pki,
+    ca: await fsp.readFile(pki.caFile),
+    username: 'imprint-admin',
+    password: users['imprint-admin'] as string,
+    users,
+  };
+}
 export const elasticsearch: BackendModule = {
   name: 'elasticsearch',
   fetch: fetchElasticsearch,

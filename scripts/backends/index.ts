@@ -17,11 +17,11 @@ import { createContext } from './launcher.js';
 import type { BackendModule, BackendName, LaunchContext, RunningBackend } from './launcher.js';
 import { s3 } from './s3.js';
 
-export { cassandra, cqlQuerySingleText, cqlReleaseVersion, CASSANDRA_VERSION } from './cassandra.js';
-export { elasticsearch, ES_VERSION } from './elasticsearch.js';
+export { cassandra, cqlQuerySingleText, cqlReleaseVersion, CASSANDRA_SUPERUSER, CASSANDRA_VERSION, type CqlLogin } from './cassandra.js';
+export { elasticsearch, ES_AUDIT_ROLE, ES_VERSION } from './elasticsearch.js';
 export { s3, S3_ACCESS_KEY, S3_SECRET_KEY, S3_REGION, MINIO_VERSION } from './s3.js';
-export { createContext, defaultCacheDir, findJdk17 } from './launcher.js';
-export type { BackendModule, BackendName, LaunchContext, RunningBackend, StartOptions } from './launcher.js';
+export { createContext, defaultCacheDir, findJdk17, makeTestPki } from './launcher.js';
+export type { BackendModule, BackendName, BackendSecurity, LaunchContext, RunningBackend, StartOptions, TestPki } from './launcher.js';
 
 export const backends: Readonly<Record<BackendName, BackendModule>> = { cassandra, elasticsearch, s3 };
 export const BACKEND_NAMES: readonly BackendName[] = ['cassandra', 'elasticsearch', 's3'];

@@ -23,6 +23,7 @@ import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as http from 'node:http';
+import * as https from 'node:https';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,6 +40,26 @@ export interface LaunchContext {
 export interface StartOptions {
   /** Main port (CQL native port / ES http port / S3 port). Default: a free port. */
   port?: number;
+  /**
+   * Security on (Cassandra, Elasticsearch): a CA made at start (openssl), TLS with a server
+   * certificate it signed, and logins required (see each backend). The handle's `security` says
+   * how to connect. Default: off (plaintext, no logins), as the shared test servers run.
+   */
+  secure?: boolean;
+}
+
+/** How to connect to a backend started with `secure`: the CA, a client certificate, a login. */
+export interface BackendSecurity {
+  /** PEM of the CA that signed the server's certificate (and the client certificate). */
+  readonly caFile: string;
+  /** A client certificate (PEM) and its key, signed by the CA (CN imprint-client). */
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+  /** A user with every privilege. */
+  readonly username: string;
+  readonly password: string;
+  /** Every user and password there is (Elasticsearch: also `imprint`, with only the audit sink's role). */
+  readonly users: Readonly<Record<string, string>>;
 }
 
 export interface BackendModule {
@@ -57,6 +78,8 @@ export interface RunningBackend {
   readonly endpoint: string;
   readonly pid: number;
   readonly workDir: string;
+  /** Set when started with `secure`. */
+  readonly security?: BackendSecurity;
   stop(): Promise<void>;
 }
 
@@ -214,12 +237,13 @@ export function run(
 /** Minimal HTTP request to a loopback server (no keep-alive). */
 export function httpRequest(
   url: string,
-  opts: { method?: string; body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number } = {},
+  opts: { method?: string; body?: string | Buffer; headers?: Record<string, string>; timeoutMs?: number; ca?: Buffer } = {},
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const request = url.startsWith('https:') ? https.request : http.request;
+    const req = request(
       url,
-      { method: opts.method ?? 'GET', headers: { connection: 'close', ...opts.headers }, agent: false },
+      { method: opts.method ?? 'GET', headers: { connection: 'close', ...opts.headers }, agent: false, ...(opts.ca && { ca: opts.ca }) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -528,6 +552,7 @@ export function runningBackend(opts: {
   endpoint: string;
   server: SpawnedServer;
   workDir: string;
+  security?: BackendSecurity;
   graceMs?: number;
   /** Extra cleanup after the process is gone (e.g. a chowned dir). */
   afterStop?: () => Promise<void>;
@@ -540,6 +565,7 @@ export function runningBackend(opts: {
     endpoint: opts.endpoint,
     pid: opts.server.pid,
     workDir: opts.workDir,
+    ...(opts.security && { security: opts.security }),
     stop(): Promise<void> {
       stopping ??= (async () => {
         await stopProcessGroup(opts.server.pid, opts.graceMs);
@@ -579,4 +605,48 @@ export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of ['JAVA_TOOL_OPTIONS', '_JAVA_OPTIONS', 'JDK_JAVA_OPTIONS', 'CLASSPATH', 'JAVA_OPTS']) delete env[k];
   return { ...env, ...extra };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test PKI (openssl CLI): a CA, a server certificate for 127.0.0.1/localhost, a client certificate
+
+export interface TestPki {
+  readonly caFile: string;
+  readonly caKeyFile: string;
+  readonly serverCertFile: string;
+  readonly serverKeyFile: string;
+  /** The server's key and certificate in one PEM (Cassandra's PEM keystore). */
+  readonly serverPemFile: string;
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
+}
+
+/**
+ * A throwaway CA in `dir` (EC P-256, 2 days) and two certificates it signs: the server's
+ * (SAN IP:127.0.0.1, DNS:localhost, DNS:backend.imprint.test) and a client's (CN imprint-client).
+ * Keys are unencrypted PKCS#8. Takes ~0.3 s.
+ */
+export async function makeTestPki(dir: string): Promise<TestPki> {
+  await fsp.mkdir(dir, { recursive: true });
+  const f = (name: string) => path.join(dir, name);
+  const openssl = (args: readonly string[]) => run('openssl', args, { cwd: dir, timeoutMs: 60_000 });
+  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=imprint-test-ca', '-keyout', f('ca.key'), '-out', f('ca.crt'),
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+  const leaf = async (name: string, cn: string, ext: string): Promise<void> => {
+    await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${cn}`, '-keyout', f(`${name}.key`), '-out', f(`${name}.csr`)]);
+    await fsp.writeFile(f(`${name}.ext`), ext);
+    await openssl(['x509', '-req', '-in', f(`${name}.csr`), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-days', '2', '-sha256', '-extfile', f(`${name}.ext`), '-out', f(`${name}.crt`)]);
+  };
+  await leaf('server', 'backend.imprint.test', 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:backend.imprint.test\nextendedKeyUsage=serverAuth\n');
+  await leaf('client', 'imprint-client', 'extendedKeyUsage=clientAuth\n');
+  await fsp.writeFile(f('server.pem'), Buffer.concat([await fsp.readFile(f('server.key')), await fsp.readFile(f('server.crt'))]));
+  return {
+    caFile: f('ca.crt'),
+    caKeyFile: f('ca.key'),
+    serverCertFile: f('server.crt'),
+    serverKeyFile: f('server.key'),
+    serverPemFile: f('server.pem'),
+    clientCertFile: f('client.crt'),
+    clientKeyFile: f('client.key'),
+  };
 }

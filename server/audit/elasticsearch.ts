@@ -40,6 +40,7 @@ import {
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import { auditEventCounters, zeroed, type AuditEvent, type AuditEventCounters, type AuditSink, type AuditStats } from './audit-sink.js';
+import type { EsAuth } from '../backend-credentials.js';
 
 // ---------------------------------------------------------------------------------------
 // Documents, mapping, template
@@ -554,6 +555,10 @@ export interface ElasticsearchAuditSinkOptions extends AuditTemplateOptions {
   readonly client?: Client;
   /** URL of Elasticsearch (e.g. http://127.0.0.1:9200); the sink creates and closes its client. */
   readonly node?: string;
+  /** With `node`: an API key or a username and password (xpack.security). @default none */
+  readonly auth?: EsAuth;
+  /** With `node`: PEM of the CA that signed Elasticsearch's HTTP certificate (https). @default the system's CAs */
+  readonly ca?: Buffer | string;
   /** Most events held in memory (queue + the batch being sent); more are dropped. @default 20000 */
   readonly maxBuffered?: number;
   /** Events per bulk request; a full batch is sent at once. @default 1000 */
@@ -719,6 +724,7 @@ export class ElasticsearchAuditSink implements AuditSink {
 
   constructor(opts: ElasticsearchAuditSinkOptions) {
     if (!opts.client === !opts.node) throw new InvalidArgumentError('client', 'give either an Elasticsearch client or a node URL (exactly one)');
+    if (opts.client && (opts.auth || opts.ca)) throw new InvalidArgumentError(opts.auth ? 'auth' : 'ca', 'must not be given with client (configure the client you hand in)');
     this.indexPrefix = validateIndexPrefix(opts.indexPrefix ?? DEFAULT_INDEX_PREFIX);
     this.maxBuffered = positiveInt('maxBuffered', opts.maxBuffered, 20_000);
     this.batchSize = positiveInt('batchSize', opts.batchSize, 1000);
@@ -744,7 +750,7 @@ export class ElasticsearchAuditSink implements AuditSink {
     this.ring = new Ring<AuditEvent>(this.maxBuffered);
     this.ownsClient = !opts.client;
     // Our own retries (with the buffer bound) replace the client's.
-    this.client = opts.client ?? new Client({ node: opts.node as string, maxRetries: 0, requestTimeout: this.requestTimeoutMs });
+    this.client = opts.client ?? new Client({ node: opts.node as string, maxRetries: 0, requestTimeout: this.requestTimeoutMs, ...(opts.auth && { auth: opts.auth }), ...(opts.ca && { tls: { ca: opts.ca } }) });
     this.metrics = opts.registry && this.createMetrics(opts.registry);
 
     const every = (ms: number, fn: () => void) => {

@@ -213,6 +213,7 @@ import {
 import { checkFeedLimit, type FeedCursor, type FeedKind, type FeedPage } from './change-feed.js';
 import { NOBODY, changeDraft, decodeChange, encodeChange, grantDetails, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
 import type { JanitorStore, NewTopic, PollState, Published, TopicPatch } from './metadata-store.js';
+import type { CassandraAuth, ResolvedCassandraTls } from '../backend-credentials.js';
 
 export type ConsistencyName = 'ONE' | 'LOCAL_ONE' | 'TWO' | 'THREE' | 'QUORUM' | 'LOCAL_QUORUM' | 'EACH_QUORUM' | 'ALL';
 export type SerialConsistencyName = 'SERIAL' | 'LOCAL_SERIAL';
@@ -232,6 +233,10 @@ export interface CassandraStoreOptions {
   readonly reconnectBaseMs: number;
   readonly reconnectMaxMs: number;
   readonly timeoutsBeforeUnavailable: number;
+  /** PasswordAuthenticator credentials (PlainTextAuthProvider). @default none */
+  readonly auth?: CassandraAuth;
+  /** TLS to the native port. @default none: plaintext */
+  readonly tls?: ResolvedCassandraTls;
   /** The change feed's windows and retention (cassandra-feed.ts holds their defaults). */
   readonly feed?: CassandraFeedOptions;
   /** The change feed's clock: when entries are written, and "now" for reads. @default Date.now */
@@ -563,6 +568,8 @@ export class CassandraMetadataStore implements JanitorStore {
       },
       queryOptions: { consistency: this.cl, serialConsistency: this.serialCl, prepare: true },
       protocolOptions: { maxSchemaAgreementWaitSeconds: 10 },
+      ...(o.auth && { authProvider: new cassandra.auth.PlainTextAuthProvider(o.auth.username, o.auth.password) }),
+      ...(o.tls && { sslOptions: { rejectUnauthorized: true, ca: o.tls.ca, cert: o.tls.cert, key: o.tls.key, servername: o.tls.serverName } }),
     });
     try {
       await client.connect();
@@ -841,6 +848,10 @@ export class CassandraMetadataStore implements JanitorStore {
   private unavailable(err: unknown, what: string): Error {
     if (err instanceof ImprintError) return err;
     if (isUnavailable(err)) return new UnavailableError(`${this.where} is unavailable (${what}): ${messageOf(err)}`, { cause: err });
+    // The server's own role lacks a permission (CassandraAuthorizer): unusable until an operator grants it.
+    if (err instanceof cassandra.errors.ResponseError && err.code === codes.unauthorized) {
+      return new UnavailableError(`${this.where} refused the server's role (${what}): ${messageOf(err)}`, { cause: err });
+    }
     return err instanceof Error ? err : new Error(String(err));
   }
 

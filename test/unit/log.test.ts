@@ -83,6 +83,14 @@ describe('log', () => {
     });
   });
 
+  it("redacts the backends' credential fields: Cassandra's password, Elasticsearch's API key and password", () => {
+    const { log, lines, json } = capture();
+    log.info('backends', { password: 'cass-pw', esApiKey: 'es-key-1', esPassword: 'es-pw-1', apiKey: 'es-key-2', username: 'imprint' });
+    const text = lines.join('');
+    for (const secret of ['cass-pw', 'es-key-1', 'es-pw-1', 'es-key-2']) expect(text).not.toContain(secret);
+    expect(json()[0]).toMatchObject({ password: '[redacted]', esApiKey: '[redacted]', esPassword: '[redacted]', apiKey: '[redacted]', username: 'imprint' });
+  });
+
   it('redacts the fields of a child logger too', () => {
     const { log, lines } = capture();
     log.child({ esUrl: 'http://u:hunter2@es:9200' }).info('x');
