@@ -40,6 +40,8 @@ describe('imprint serve with bearer JWTs, and the CLI with a token', () => {
   it('records the principal of --token, IMPRINT_TOKEN and --token-file in the history', async () => {
     const t = await token();
     expect((await cli(['--token', t, 'topic', 'create', 'model', '--owner', 'trust'])).code).toBe(0);
+    // The creator owns the topic and lets the CI job publish to it.
+    expect((await cli(['--token', t, 'acl', 'grant', 'model', 'publisher', 'ci-publisher'])).code).toBe(0);
     const file = path.join(dir, 'token');
     fs.writeFileSync(file, `${await token({ sub: 'ci-publisher' })}\n`);
     const published = await cli(['--token-file', file, 'publish', 'model', path.resolve('package.json')]);

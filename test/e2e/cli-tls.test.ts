@@ -38,7 +38,10 @@ describe('imprint with TLS', () => {
     expect(created.code).toBe(0);
     const history = await runCli([...clientFlags(), '--json', 'history', 'tls-cli']);
     expect(history.code).toBe(0);
-    expect(JSON.parse(history.stdout)).toMatchObject([{ kind: 'create-topic', by: { principal: 'spiffe://imprint.test/scorer', authenticated: true } }]);
+    // The create, and the grants it starts with (its creator the owner, everyone a consumer), all by the certificate's principal.
+    const changes = JSON.parse(history.stdout) as { kind: string; by: unknown }[];
+    expect(changes.map((c) => c.kind).sort()).toEqual(['create-topic', 'grant', 'grant']);
+    for (const c of changes) expect(c.by).toMatchObject({ principal: 'spiffe://imprint.test/scorer', authenticated: true });
     // The same flags from the environment.
     const env = { IMPRINT_ADDRESS: serve.address, IMPRINT_TLS_CA: pki.ca.caFile, IMPRINT_TLS_CERT: scorer.certFile, IMPRINT_TLS_KEY: scorer.keyFile };
     expect((await runCli(['health'], env)).stdout.trim()).toBe('SERVING');

@@ -65,6 +65,8 @@ describe('bearer JWTs from a JWKS file', () => {
   });
 
   it("records the token's subject as the principal in the history", async () => {
+    // alice created the topic, so she owns it; bob pins as the operator she makes him.
+    await withClient(ts, await token({ sub: 'alice' }), (c) => c.grantAccess('model', { role: 'operator', grantee: 'bob' }));
     await withClient(ts, await token({ sub: 'bob' }), (c) => c.pin('model', 1n, { reason: 'hold', createdBy: 'mallory' }));
     const history = await ts.server.service.listHistory('model', 10, undefined);
     const by = Object.fromEntries(history.changes.map((c) => [c.kind, c.by]));

@@ -89,6 +89,9 @@ describe('TLS and mTLS', () => {
   it('mTLS: the principal is the client certificate\'s name (SAN URI, else SAN DNS, else CN), recorded in the history', async () => {
     const scorer = client(mtls.port, withCert(clients.uri));
     await scorer.createTopic({ name: 'mtls-topic', owner: 'claimed-owner' });
+    // Its creator owns it and makes the other two its publisher and operator.
+    await scorer.grantAccess('mtls-topic', { role: 'publisher', grantee: 'publisher.imprint.test' });
+    await scorer.grantAccess('mtls-topic', { role: 'operator', grantee: 'operator-jane' });
     await client(mtls.port, withCert(clients.dns)).publishPointer('mtls-topic', directPointer('v1'));
     await client(mtls.port, withCert(clients.cn)).pin('mtls-topic', 1n, { reason: 'test', createdBy: 'mallory' });
     const { changes } = await scorer.listHistory('mtls-topic');
