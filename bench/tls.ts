@@ -1,9 +1,12 @@
 /**
  * tls: Polls/s of a consume-role instance over plaintext, TLS, mTLS alone (client certificates
- * verified at the handshake), and mTLS with the certificate principal (every call authenticated), in one process and one run: 32 in flight, no update,
- * median of 3 x 2 s, as `consume`. And the handshake apart: a new client's first Poll
- * (connect, handshake, answer), median and p99 of 100, per transport. Certificates from openssl
- * (test/certs.ts). The issue's "mTLS + authorization" row joins when per-topic grants land.
+ * verified at the handshake), mTLS with the certificate principal (every call authenticated,
+ * access control off), and mTLS with the principal and per-topic access control (every poll
+ * authorized: the serving default once callers are authenticated), in one process and one
+ * run: 32 in flight, no update, median of 3 x 2 s, as `consume`. Target: authorization costs
+ * at most 10% (mTLS + authorization >= 0.9x mTLS alone). And the handshake apart: a new
+ * client's first Poll (connect, handshake, answer), median and p99 of 100, per transport.
+ * Certificates from openssl (test/certs.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,13 +32,15 @@ const servers = {
   plaintext: await serve({}),
   tls: await serve({ tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile } }),
   mtls: await serve({ tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: pki.ca.caFile } }),
-  principal: await serve({ tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: pki.ca.caFile }, authenticate: combineAuthenticators({ certificate: certificateAuthenticator() }) }),
+  principal: await serve({ tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: pki.ca.caFile }, authenticate: combineAuthenticators({ certificate: certificateAuthenticator({ apps: { 'spiffe://bench/scorer': ['bench'] } }) }), access: 'off' }),
+  authz: await serve({ tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: pki.ca.caFile }, authenticate: combineAuthenticators({ certificate: certificateAuthenticator({ apps: { 'spiffe://bench/scorer': ['bench'] } }) }) }),
 };
 const tlsOf: Record<keyof typeof servers, ClientTlsOptions | undefined> = {
   plaintext: undefined,
   tls: { ca: pki.ca.ca },
   mtls: { ca: pki.ca.ca, cert: scorer.cert, key: scorer.key },
   principal: { ca: pki.ca.ca, cert: scorer.cert, key: scorer.key },
+  authz: { ca: pki.ca.ca, cert: scorer.cert, key: scorer.key },
 };
 const names = Object.keys(servers) as (keyof typeof servers)[];
 const clientOf = (n: keyof typeof servers) => new ImprintClient({ address: `127.0.0.1:${servers[n].port}`, ...(tlsOf[n] && { tls: tlsOf[n] }) });
@@ -45,7 +50,7 @@ for (const n of names) await throughput(poll(clients[n]), 32, 500);
 // Rounds alternate the transports, so a drift of the machine's speed falls on each alike.
 const rounds: Record<keyof typeof servers, number>[] = [];
 for (let i = 0; i < 3; i++) {
-  const r = { plaintext: 0, tls: 0, mtls: 0, principal: 0 };
+  const r = { plaintext: 0, tls: 0, mtls: 0, principal: 0, authz: 0 };
   for (const n of names) r[n] = await throughput(poll(clients[n]), 32, 2000);
   rounds.push(r);
 }
@@ -67,7 +72,7 @@ for (const n of names) {
 }
 const hs = (n: keyof typeof servers) => `${quantile(firstPoll[n] ?? [], 0.5).toFixed(2)}/${quantile(firstPoll[n] ?? [], 0.99).toFixed(2)} ms`;
 console.log(
-  `tls         consume-role Poll: plaintext ${rate.plaintext.toFixed(0)}/s | TLS ${rate.tls.toFixed(0)}/s (${(rate.tls / rate.plaintext).toFixed(2)}x) | mTLS ${rate.mtls.toFixed(0)}/s (${(rate.mtls / rate.plaintext).toFixed(2)}x) | mTLS + certificate principal ${rate.principal.toFixed(0)}/s (${(rate.principal / rate.plaintext).toFixed(2)}x plaintext, ${(rate.principal / rate.mtls).toFixed(2)}x mTLS alone)  (32 in flight, median of 3 x 2 s)`,
+  `tls         consume-role Poll: plaintext ${rate.plaintext.toFixed(0)}/s | TLS ${rate.tls.toFixed(0)}/s (${(rate.tls / rate.plaintext).toFixed(2)}x) | mTLS ${rate.mtls.toFixed(0)}/s (${(rate.mtls / rate.plaintext).toFixed(2)}x) | mTLS + certificate principal ${rate.principal.toFixed(0)}/s (${(rate.principal / rate.mtls).toFixed(2)}x mTLS alone) | mTLS + principal + authorization ${rate.authz.toFixed(0)}/s (${(rate.authz / rate.plaintext).toFixed(2)}x plaintext, ${(rate.authz / rate.mtls).toFixed(2)}x mTLS alone, target >= 0.9x)  (32 in flight, median of 3 x 2 s)`,
 );
 console.log(`tls         a new client's first Poll (connect + handshake + answer), p50/p99 of 100: plaintext ${hs('plaintext')} | TLS ${hs('tls')} | mTLS ${hs('mtls')}`);
 for (const c of Object.values(clients)) c.close();

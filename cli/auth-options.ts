@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import { Option, type Command } from 'commander';
-import { InvalidArgumentError } from '../core/index.js';
+import { InvalidArgumentError, isIdentityValue } from '../core/index.js';
 import type { Logger } from '../log/index.js';
 import { CERTIFICATE_AUTH_DEFAULTS, PRINCIPAL_FROM, certificateAuthenticator, combineAuthenticators, JWT_DEFAULTS, jwtAuthenticator, type Authenticate, type JwtOptions, type PrincipalFrom } from '../server/index.js';
 import type { TokenSource } from '../client/token.js';
@@ -26,15 +26,41 @@ export interface JwtCliOptions {
 export interface AuthCliOptions {
   tlsClientCa?: string;
   principalFrom: PrincipalFrom;
+  principalApps?: string[];
 }
 
 export function addAuthOptions(cmd: Command): Command {
-  return cmd.addOption(
-    new Option('--principal-from <name>', "with --tls-client-ca: the client certificate's name that is the caller's principal (auto: SAN URI, else SAN DNS, else CN)")
-      .choices(PRINCIPAL_FROM)
-      .env('IMPRINT_PRINCIPAL_FROM')
-      .default(CERTIFICATE_AUTH_DEFAULTS.from),
-  );
+  return cmd
+    .addOption(
+      new Option('--principal-from <name>', "with --tls-client-ca: the client certificate's name that is the caller's principal (auto: SAN URI, else SAN DNS, else CN)")
+        .choices(PRINCIPAL_FROM)
+        .env('IMPRINT_PRINCIPAL_FROM')
+        .default(CERTIFICATE_AUTH_DEFAULTS.from),
+    )
+    .addOption(
+      new Option(
+        '--principal-apps <principal=apps>',
+        'with --tls-client-ca: the apps a certificate principal may act as (identity.app, x-imprint-app) besides its own name, e.g. spiffe://corp/scorer=scorer,scorer-canary ("*": any); repeatable, the env var separates entries by ";" (default: none)',
+      )
+        .env('IMPRINT_PRINCIPAL_APPS')
+        .argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), ...v.split(';').map((x) => x.trim()).filter(Boolean)]),
+    );
+}
+
+/** --principal-apps entries ("principal=app,app" or "principal=*") as the certificate authenticator's `apps`. */
+export function principalAppsFrom(entries: readonly string[]): Record<string, readonly string[] | '*'> {
+  const out: Record<string, readonly string[] | '*'> = {};
+  for (const entry of entries) {
+    const at = entry.lastIndexOf('=');
+    const name = at > 0 ? entry.slice(0, at).trim() : '';
+    const apps = at > 0 ? entry.slice(at + 1).split(',').map((a) => a.trim()).filter(Boolean) : [];
+    if (name === '' || apps.length === 0) throw new InvalidArgumentError('--principal-apps', 'must be PRINCIPAL=APP[,APP...] or PRINCIPAL=*', entry);
+    const bad = apps.find((a) => a !== '*' && !isIdentityValue(a));
+    if (bad !== undefined) throw new InvalidArgumentError('--principal-apps', 'must name apps of 1-256 characters without whitespace, "," or "="', bad);
+    const prev = out[name];
+    out[name] = apps.includes('*') || prev === '*' ? '*' : [...(prev ?? []), ...apps];
+  }
+  return out;
 }
 
 const collect = (v: string, prev: string[] | undefined): string[] => [...(prev ?? []), ...v.split(',').map((s) => s.trim()).filter((s) => s !== '')];
@@ -109,7 +135,8 @@ export function authenticatorFrom(o: JwtCliOptions & AuthCliOptions, log: Logger
   } catch (err) {
     throw asFlagError(err);
   }
-  const certificate = o.tlsClientCa !== undefined ? certificateAuthenticator({ from: o.principalFrom }) : undefined;
+  if (o.principalApps?.length && o.tlsClientCa === undefined) throw new InvalidArgumentError('--principal-apps', 'needs --tls-client-ca (it names what certificate principals may act as; a JWT carries its apps in a claim)');
+  const certificate = o.tlsClientCa !== undefined ? certificateAuthenticator({ from: o.principalFrom, apps: principalAppsFrom(o.principalApps ?? []) }) : undefined;
   if (certificate) ways.push(`client certificates (principal from ${o.principalFrom})`);
   const authenticate = combineAuthenticators({ ...(bearer && { bearer }), ...(certificate && { certificate }) });
   const describe = ways.length ? ways.join('; or ') : 'none: every call is anonymous (--jwt-jwks to require bearer JWTs, --tls-client-ca for client certificates)';

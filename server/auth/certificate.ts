@@ -30,6 +30,12 @@ export interface CertificateAuthenticatorOptions {
   readonly from?: PrincipalFrom;
   /** Certificates whose principal is remembered (by fingerprint), 1 to 1000000. @default 10000 */
   readonly cacheSize?: number;
+  /**
+   * The applications each principal may act as (a consumer's identity.app, `x-imprint-app`)
+   * besides the one named as itself: principal name -> app names, or "*" for any.
+   * @default none: each principal only as the application of its own name
+   */
+  readonly apps?: Readonly<Record<string, readonly string[] | '*'>>;
 }
 
 export const CERTIFICATE_AUTH_DEFAULTS = { from: 'auto', cacheSize: 10_000 } as const;
@@ -64,8 +70,8 @@ export function certificateName(cert: PeerCertificate, from: PrincipalFrom): { n
 
 /**
  * An Authenticate that names each call's principal from its connection's verified client
- * certificate: `{ name, groups: [], apps: [name], via: 'certificate' }` (the principal may act
- * as the application of its own name). A call without a verified certificate (a plaintext or
+ * certificate: `{ name, groups: [], apps: [name, ...opts.apps[name]], via: 'certificate' }`
+ * (the principal may act as the application of its own name, and those `apps` gives it). A call without a verified certificate (a plaintext or
  * TLS-only server, which should not use this) or whose certificate has no such name is
  * refused UNAUTHENTICATED with the reason.
  */
@@ -73,6 +79,11 @@ export function certificateAuthenticator(opts: CertificateAuthenticatorOptions =
   const from = opts.from ?? CERTIFICATE_AUTH_DEFAULTS.from;
   if (!PRINCIPAL_FROM.includes(from)) throw new InvalidArgumentError('from', `must be one of ${PRINCIPAL_FROM.join(', ')} (--principal-from, IMPRINT_PRINCIPAL_FROM)`, from);
   const cacheSize = opts.cacheSize ?? CERTIFICATE_AUTH_DEFAULTS.cacheSize;
+  const extraApps = opts.apps ?? {};
+  const appsOf = (name: string): readonly string[] | '*' => {
+    const extra = Object.hasOwn(extraApps, name) ? extraApps[name] : undefined;
+    return extra === '*' ? '*' : [name, ...(extra ?? [])];
+  };
   if (!Number.isInteger(cacheSize) || cacheSize < 1 || cacheSize > 1_000_000) throw new InvalidArgumentError('cacheSize', 'must be a whole number from 1 to 1000000', cacheSize);
   // fingerprint256 -> the principal, or the reason it has none; oldest first (Map order).
   const known = new Map<string, Principal | UnauthenticatedError>();
@@ -84,7 +95,7 @@ export function certificateAuthenticator(opts: CertificateAuthenticatorOptions =
     let answer = known.get(cert.fingerprint256);
     if (answer === undefined) {
       const got = certificateName(cert, from);
-      answer = 'name' in got ? { name: got.name, groups: [], apps: [got.name], via: 'certificate' } : new UnauthenticatedError(got.reason);
+      answer = 'name' in got ? { name: got.name, groups: [], apps: appsOf(got.name), via: 'certificate' } : new UnauthenticatedError(got.reason);
       if (known.size >= cacheSize) known.delete(known.keys().next().value as string);
       known.set(cert.fingerprint256, answer);
     }

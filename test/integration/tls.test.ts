@@ -78,7 +78,7 @@ describe('TLS and mTLS', () => {
       port: 0,
       log: silentLogger,
       tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: pki.ca.caFile },
-      authenticate: countingReads(combineAuthenticators({ certificate: certificateAuthenticator() }) as Authenticate),
+      authenticate: countingReads(combineAuthenticators({ certificate: certificateAuthenticator({ apps: { 'spiffe://imprint.test/scorer': ['scorer'] } }) }) as Authenticate),
     });
   }, 60_000);
   afterAll(async () => {
@@ -99,6 +99,17 @@ describe('TLS and mTLS', () => {
     expect(by['create-topic']).toMatchObject({ principal: 'spiffe://imprint.test/scorer', authenticated: true });
     expect(by['publish']).toMatchObject({ principal: 'publisher.imprint.test', authenticated: true });
     expect(by['pin']).toMatchObject({ principal: 'operator-jane', authenticated: true });
+  });
+
+  it('mTLS: a certificate principal polls as the apps the server gives it (--principal-apps), and no other', async () => {
+    const id = (app: string) => ({ app, cluster: 'c', region: 'r', nodeId: 'n1', labels: {} });
+    const scorer = client(mtls.port, withCert(clients.uri));
+    expect((await scorer.poll('mtls-topic', id('scorer'), 0n)).record?.version).toBe(1n);
+    expect((await scorer.poll('mtls-topic', id('spiffe://imprint.test/scorer'), 0n)).record?.version).toBe(1n);
+    const err = await failure(scorer.poll('mtls-topic', id('billing'), 0n));
+    expect(err.message).toContain('permission denied: "spiffe://imprint.test/scorer" may not act as app "billing"');
+    // Another principal is not given "scorer".
+    expect((await failure(client(mtls.port, withCert(clients.dns)).poll('mtls-topic', id('scorer'), 0n))).message).toContain('may not act as app "scorer"');
   });
 
   it('mTLS: the certificate is read once per connection, not per call', async () => {

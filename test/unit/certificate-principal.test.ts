@@ -6,6 +6,7 @@
 import type { PeerCertificate } from 'node:tls';
 import { describe, expect, it } from 'vitest';
 import { UnauthenticatedError } from '../../core/index.js';
+import { principalAppsFrom } from '../../cli/auth-options.js';
 import { certificateAuthenticator, certificateName, rememberConnection, type PrincipalFrom, type ServerCall } from '../../server/index.js';
 
 const cert = (fields: { san?: string; cn?: string | string[]; fingerprint?: string }): PeerCertificate =>
@@ -43,6 +44,13 @@ describe('certificateAuthenticator', () => {
     expect(auth(callWith(cert({ san: 'URI:spiffe://prod/scorer', fingerprint: 'F1' })))).toBe(a);
   });
 
+  it('lets a principal act as the apps `apps` gives it, besides its own name ("*": any)', () => {
+    const auth = certificateAuthenticator({ apps: { 'spiffe://prod/scorer': ['scorer', 'scorer-canary'], 'spiffe://prod/ops': '*' } });
+    expect(auth(callWith(cert({ san: 'URI:spiffe://prod/scorer', fingerprint: 'S' })))).toMatchObject({ apps: ['spiffe://prod/scorer', 'scorer', 'scorer-canary'] });
+    expect(auth(callWith(cert({ san: 'URI:spiffe://prod/ops', fingerprint: 'O' })))).toMatchObject({ apps: '*' });
+    expect(auth(callWith(cert({ san: 'URI:spiffe://prod/other', fingerprint: 'X' })))).toMatchObject({ apps: ['spiffe://prod/other'] });
+  });
+
   it('reads the certificate once per connection when the transport names the connection', () => {
     const auth = certificateAuthenticator();
     let reads = 0;
@@ -77,5 +85,18 @@ describe('certificateAuthenticator', () => {
   it('refuses options outside the rules, naming the flag', () => {
     expect(() => certificateAuthenticator({ from: 'email' as PrincipalFrom })).toThrow('from must be one of auto, san-uri, san-dns, cn (--principal-from, IMPRINT_PRINCIPAL_FROM) (got "email")');
     expect(() => certificateAuthenticator({ cacheSize: 0 })).toThrow('cacheSize must be a whole number from 1 to 1000000 (got 0)');
+  });
+});
+
+describe('principalAppsFrom (serve --principal-apps)', () => {
+  it('reads PRINCIPAL=APP[,APP] entries, the last "=" splitting, repeated principals adding up', () => {
+    expect(principalAppsFrom(['spiffe://prod/scorer=scorer,scorer-canary', 'spiffe://prod/scorer=audit', 'cn=a=b=ops', 'spiffe://prod/ops=*'])).toEqual({
+      'spiffe://prod/scorer': ['scorer', 'scorer-canary', 'audit'],
+      'cn=a=b': ['ops'],
+      'spiffe://prod/ops': '*',
+    });
+  });
+  it.each([['scorer'], ['=scorer'], ['spiffe://prod/scorer='], ['spiffe://prod/scorer=a b']])('refuses %j naming the flag', (entry) => {
+    expect(() => principalAppsFrom([entry])).toThrow(/^--principal-apps must/);
   });
 });
