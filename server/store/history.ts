@@ -4,7 +4,8 @@
  * that orders it within the topic (`seq`). One codec, so the two stores read and write the same
  * thing.
  */
-import { keyIdOf, type Actor, type Change, type ChangeKind, type Grant, type Retention, type Scope, type Version } from '../../core/index.js';
+import type { TopicPatch } from './metadata-store.js';
+import { keyIdOf, type Actor, type Change, type ChangeKind, type Grant, type Scope, type Version } from '../../core/index.js';
 
 /** A change before the store gives it its place in the history. */
 export type ChangeDraft = Omit<Change, 'seq'>;
@@ -41,14 +42,7 @@ export function grantDetails(g: Grant): Record<string, string> {
  * The fields a topic change sets, as history details ("" for a retention limit removed, or a
  * contract limit a patch set to 0). A new topic records the contract limits it has.
  */
-export function topicDetails(t: {
-  readonly owner?: string;
-  readonly description?: string;
-  readonly retention?: Retention;
-  readonly expectEveryMs?: number;
-  readonly maxStalenessMs?: number;
-  readonly trustedKeys?: readonly string[];
-}): Record<string, string> {
+export function topicDetails(t: TopicPatch): Record<string, string> {
   const limit = (ms: number) => (ms === 0 ? '' : ms.toString());
   return {
     ...(t.owner !== undefined && { owner: t.owner }),
