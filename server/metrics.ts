@@ -382,9 +382,9 @@ export async function startMetricsServer(registry: Registry, port: number, host 
       (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
     );
   };
-  // With TLS: HTTPS with the server's certificate, kept current as its files change.
   if (tls) {
     // A timestamp, not an age: a rule compares it with time(), and a missed scrape changes nothing.
+    // Replaced, not added twice, when the same registry is served again.
     registry.removeSingleMetric('imprint_tls_certificate_expiry_timestamp_seconds');
     new Gauge({
       name: 'imprint_tls_certificate_expiry_timestamp_seconds',
@@ -395,6 +395,7 @@ export async function startMetricsServer(registry: Registry, port: number, host 
       },
     });
   }
+  // With TLS: HTTPS with the server's certificate, kept current as its files change.
   const server: http.Server = tls ? tls.serveHttps((options) => https.createServer(options, handle)) : http.createServer(handle);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
