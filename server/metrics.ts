@@ -353,7 +353,9 @@ export interface HealthAnswer {
 /**
  * Serves `registry` on GET /metrics at host:port (port 0: any free port), and `health`'s
  * answer on GET /healthz when given (a rejection is a 503 naming the error). Anything else is 404.
- * With `tls`: over HTTPS with the server's certificate (no client certificate asked for).
+ * With `tls`: over HTTPS with the server's certificate (no client certificate asked for), and
+ * `registry` gets imprint_tls_certificate_expiry_timestamp_seconds, the end of the certificate
+ * served now (read at each scrape, so it follows every reload).
  */
 export async function startMetricsServer(registry: Registry, port: number, host = '127.0.0.1', health?: () => Promise<HealthAnswer>, tls?: ServerTls): Promise<MetricsServer> {
   const handle: http.RequestListener = (req, res) => {
@@ -380,6 +382,19 @@ export async function startMetricsServer(registry: Registry, port: number, host 
       (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
     );
   };
+  if (tls) {
+    // A timestamp, not an age: a rule compares it with time(), and a missed scrape changes nothing.
+    // Replaced, not added twice, when the same registry is served again.
+    registry.removeSingleMetric('imprint_tls_certificate_expiry_timestamp_seconds');
+    new Gauge({
+      name: 'imprint_tls_certificate_expiry_timestamp_seconds',
+      help: "When the certificate the server presents now expires (its notAfter), Unix seconds; only with TLS",
+      registers: [registry],
+      collect() {
+        this.set(tls.current.validToMs / 1000);
+      },
+    });
+  }
   // With TLS: HTTPS with the server's certificate, kept current as its files change.
   const server: http.Server = tls ? tls.serveHttps((options) => https.createServer(options, handle)) : http.createServer(handle);
   await new Promise<void>((resolve, reject) => {

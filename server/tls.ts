@@ -67,6 +67,8 @@ export interface TlsMaterial {
   readonly serialNumber: string;
   /** When the server certificate expires. */
   readonly validTo: string;
+  /** The same instant (the certificate's notAfter), ms since the Unix epoch. */
+  readonly validToMs: number;
 }
 
 /** Reads and checks the files: a certificate, its key, the client CA; throws naming the flag. */
@@ -101,7 +103,7 @@ export function loadTlsMaterial(o: Pick<TlsOptions, 'certFile' | 'keyFile' | 'cl
   } catch (err) {
     throw new InvalidArgumentError('tls-key', `must be the private key of --tls-cert's certificate: ${err instanceof Error ? err.message : String(err)}`, o.keyFile);
   }
-  return { cert, key, ...(ca && { ca }), fingerprint256: x509.fingerprint256, serialNumber: x509.serialNumber, validTo: x509.validTo };
+  return { cert, key, ...(ca && { ca }), fingerprint256: x509.fingerprint256, serialNumber: x509.serialNumber, validTo: x509.validTo, validToMs: Date.parse(x509.validTo) };
 }
 
 /** What a server presents and asks for, in node:tls's terms. */

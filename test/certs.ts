@@ -26,6 +26,8 @@ export interface CertNames {
   readonly uris?: readonly string[];
   /** Valid from 2020-01-01 to 2020-01-02: long expired. @default false */
   readonly expired?: boolean;
+  /** Days it is valid from now (when not `expired`). @default 1 */
+  readonly days?: number;
 }
 
 export interface TestCa {
@@ -78,7 +80,7 @@ organizationName = optional
       fs.writeFileSync(ext, `[v3]\nbasicConstraints = CA:FALSE\nkeyUsage = digitalSignature\nextendedKeyUsage = serverAuth, clientAuth\n${san.length ? `subjectAltName = ${san.join(',')}\n` : ''}`);
       const subject = names.cn === undefined ? '/O=imprint-test' : `/O=imprint-test/CN=${names.cn}`;
       await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', csr, '-subj', subject], dir);
-      const dates = names.expired ? ['-startdate', '20200101000000Z', '-enddate', '20200102000000Z'] : ['-days', '1'];
+      const dates = names.expired ? ['-startdate', '20200101000000Z', '-enddate', '20200102000000Z'] : ['-days', String(names.days ?? 1)];
       await openssl(['ca', '-batch', '-config', path.join(dir, 'ca.cnf'), '-rand_serial', '-notext', '-cert', caFile, '-keyfile', caKey, '-in', csr, '-out', certFile, '-extfile', ext, '-extensions', 'v3', ...dates], dir);
       return { certFile, keyFile, cert: fs.readFileSync(certFile, 'utf8'), key: fs.readFileSync(keyFile, 'utf8') };
   };

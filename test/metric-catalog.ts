@@ -11,8 +11,9 @@ import { LocalBlobStore } from '../client/index.js';
 import { clientMetrics } from '../client/metrics.js';
 import { Janitor, janitorMetrics } from '../janitor/index.js';
 import { ElasticsearchAuditSink } from '../server/audit/elasticsearch.js';
-import { SqliteMetadataStore, startImprintServer } from '../server/index.js';
+import { ServerTls, SqliteMetadataStore, startImprintServer, startMetricsServer } from '../server/index.js';
 import { silentLogger } from '../log/index.js';
+import { makeCa } from './certs.js';
 import { tempDir } from './helpers.js';
 
 export type MetricProcess = 'serve' | 'janitor' | 'client';
@@ -47,10 +48,12 @@ export async function metricsByProcess(): Promise<Record<MetricProcess, Map<stri
     }
   };
 
-  // serve: the consume role (table, feed, limiter, Watch, Poller, holdings, file sink) and the all role (feed that only tells, Watch).
+  // serve: the consume role (table, feed, limiter, Watch, Poller, holdings, file sink) and the all role (feed that only tells, Watch), all over TLS (its certificate's metric).
   const dataDir = tempDir('imprint-catalog-');
+  const cert = await (await makeCa(tempDir('imprint-catalog-ca-'), 'catalog')).issue('server', { dns: ['localhost'] });
+  const tls = { certFile: cert.certFile, keyFile: cert.keyFile };
   for (const role of ['consume', 'all', 'publish'] as const) {
-    const server = await startImprintServer({ dataDir, port: 0, role, metricsPort: 0, log: silentLogger });
+    const server = await startImprintServer({ dataDir, port: 0, role, metricsPort: 0, log: silentLogger, tls });
     try {
       if (!server.metrics) throw new Error(`role ${role} made no metrics`);
       add(server.metrics.registry, 'serve');
@@ -68,7 +71,11 @@ export async function metricsByProcess(): Promise<Record<MetricProcess, Map<stri
   const store = SqliteMetadataStore.open({ file: path.join(dataDir, 'janitor.db') });
   const janitor = new Janitor({ store, blobStores: [new LocalBlobStore({ root: tempDir(), region: 'r' })] });
   const jm = janitorMetrics(janitor);
+  // Its metrics listener over TLS, as `imprint janitor --metrics-port` with --tls-cert serves it.
+  const janitorTls = new ServerTls(tls, silentLogger);
+  const listener = await startMetricsServer(jm.registry, 0, '127.0.0.1', undefined, janitorTls);
   add(jm.registry, 'janitor');
+  await listener.close();
   jm.close();
   await store.close();
 

@@ -6,6 +6,7 @@
  * (serve and the janitor's metrics listener).
  */
 import { execFile, spawn } from 'node:child_process';
+import crypto from 'node:crypto';
 import https from 'node:https';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +105,18 @@ describe('imprint with TLS', () => {
         https.get({ host: '127.0.0.1', port, path: '/healthz', ca: pki.ca.ca }, (res) => resolve(res.resume().statusCode)).on('error', reject);
       });
       expect(status).toBe(200);
+      // Its certificate's end, as a metric.
+      const body = await new Promise<string>((resolve, reject) => {
+        https
+          .get({ host: '127.0.0.1', port, path: '/metrics', ca: pki.ca.ca }, (res) => {
+            let text = '';
+            res.setEncoding('utf8').on('data', (d: string) => (text += d));
+            res.on('end', () => resolve(text));
+          })
+          .on('error', reject);
+      });
+      const end = new Date(new crypto.X509Certificate(pki.server.cert).validTo).getTime() / 1000;
+      expect(body).toContain(`\nimprint_tls_certificate_expiry_timestamp_seconds ${end}\n`);
     } finally {
       expect(await stopProcess(proc)).toBe(0);
     }

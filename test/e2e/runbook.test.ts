@@ -6,10 +6,12 @@
  * Then the story's outcomes are checked where the runbook says something happens (the pin moves
  * the node back, the unpin moves it to the fix, a region pin holds one region back).
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makePki } from '../certs.js';
 import { CLI, runCli, startServe, type ServeProcess } from '../cli-process.js';
 import { tempDir } from '../helpers.js';
 
@@ -56,6 +58,8 @@ function bash(script: string, cwd: string, env: Record<string, string>): Promise
 
 describe('docs/OPERATIONS.md, run against a real service', () => {
   let server: ServeProcess;
+  /** A TLS instance whose certificate "Rotate the server's certificate" renews. */
+  let tlsServer: ServeProcess;
   let work: string;
   let env: Record<string, string>;
   const blocks = shBlocks(fs.readFileSync(RUNBOOK, 'utf8'));
@@ -69,7 +73,30 @@ describe('docs/OPERATIONS.md, run against a real service', () => {
     const bin = path.join(work, 'bin');
     fs.mkdirSync(bin);
     fs.writeFileSync(path.join(bin, 'imprint'), `#!/bin/sh\nexec "${process.execPath}" "${CLI}" "$@"\n`, { mode: 0o755 });
-    env = { PATH: `${bin}:${process.env.PATH ?? ''}`, IMPRINT_ADDRESS: server.address, METRICS: server.metricsUrl ?? '', IMPRINT_DATA_DIR: dataDir };
+    // The TLS instance: its files in tls/, the renewed pair (a later end) in tls/new/.
+    const pki = await makePki(path.join(work, 'pki'));
+    const tlsDir = path.join(work, 'tls');
+    fs.mkdirSync(path.join(tlsDir, 'new'), { recursive: true });
+    fs.copyFileSync(pki.server.certFile, path.join(tlsDir, 'server.pem'));
+    fs.copyFileSync(pki.server.keyFile, path.join(tlsDir, 'server-key.pem'));
+    const renewed = await pki.ca.issue('renewed', { dns: ['localhost'], ips: ['127.0.0.1'], days: 2 });
+    fs.copyFileSync(renewed.certFile, path.join(tlsDir, 'new', 'server.pem'));
+    fs.copyFileSync(renewed.keyFile, path.join(tlsDir, 'new', 'server-key.pem'));
+    tlsServer = await startServe(tempDir(), ['--metrics-port', '0', '--tls-reload-ms', '200'], { IMPRINT_TLS_CERT: path.join(tlsDir, 'server.pem'), IMPRINT_TLS_KEY: path.join(tlsDir, 'server-key.pem') });
+    env = {
+      PATH: `${bin}:${process.env.PATH ?? ''}`,
+      IMPRINT_ADDRESS: server.address,
+      METRICS: server.metricsUrl ?? '',
+      IMPRINT_DATA_DIR: dataDir,
+      // "Rotate the server's certificate": the live files, the renewed ones, the CA, the instance.
+      CERT: path.join(tlsDir, 'server.pem'),
+      KEY: path.join(tlsDir, 'server-key.pem'),
+      NEW_CERT: path.join(tlsDir, 'new', 'server.pem'),
+      NEW_KEY: path.join(tlsDir, 'new', 'server-key.pem'),
+      CA: pki.ca.caFile,
+      TLS_ADDRESS: tlsServer.address,
+      TLS_METRICS: tlsServer.metricsUrl ?? '',
+    };
     // The story: three versions, the node on the newest (the bad one); the fixes the runbook publishes.
     const cli = async (...args: string[]) => {
       const r = await runCli(args, env);
@@ -91,6 +118,7 @@ describe('docs/OPERATIONS.md, run against a real service', () => {
 
   afterAll(async () => {
     await server?.stop();
+    await tlsServer?.stop();
   });
 
   it('has the sections an operator needs, each with commands', () => {
@@ -162,6 +190,15 @@ describe('docs/OPERATIONS.md, run against a real service', () => {
 
   it('a retired topic is listed as deleted', () => {
     expect(outputOf('imprint topic list --deleted')).toMatch(/spam-words-v1.*deleted|deleted.*spam-words-v1/i);
+  });
+
+  it("the certificate rotation is served: the renewed certificate's end, by openssl and by the metric", () => {
+    const out = outputOf('openssl s_client');
+    const end = new Date(new crypto.X509Certificate(fs.readFileSync(env.NEW_CERT as string)).validTo).getTime() / 1000;
+    expect(out).toContain(`serving: notAfter=${new crypto.X509Certificate(fs.readFileSync(env.NEW_CERT as string)).validTo}`);
+    expect(out).toContain(`imprint_tls_certificate_expiry_timestamp_seconds ${end}\n`);
+    expect(out).toContain('SERVING');
+    expect(tlsServer.output()).toContain('TLS certificate reloaded');
   });
 
   it('the metrics the runbook reads are there', () => {

@@ -8,6 +8,7 @@
  * `insecure`.
  */
 import { once } from 'node:events';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
@@ -184,20 +185,26 @@ describe('TLS and mTLS', () => {
       expect(polled[0]?.error?.code).toBe('NOT_FOUND');
     });
 
-    it('serves metrics over HTTPS with the same certificate', async () => {
-      const port = consume.metricsServer?.port;
-      expect(consume.metricsServer?.scheme).toBe('https');
-      const body = await new Promise<string>((resolve, reject) => {
+    /** GET /metrics over HTTPS: "STATUS BODY". */
+    const scrape = () =>
+      new Promise<string>((resolve, reject) => {
         https
-          .get({ host: '127.0.0.1', port, path: '/metrics', ca: pki.ca.ca, servername: 'imprint.test' }, (res) => {
+          .get({ host: '127.0.0.1', port: consume.metricsServer?.port, path: '/metrics', ca: pki.ca.ca, servername: 'imprint.test' }, (res) => {
             let text = '';
             res.setEncoding('utf8').on('data', (d: string) => (text += d));
             res.on('end', () => resolve(`${res.statusCode} ${text}`));
           })
           .on('error', reject);
       });
+    /** imprint_tls_certificate_expiry_timestamp_seconds as scraped. */
+    const expiry = async () => Number(/^imprint_tls_certificate_expiry_timestamp_seconds (\S+)$/m.exec(await scrape())?.[1]);
+
+    it('serves metrics over HTTPS with the same certificate, and its notAfter as a metric', async () => {
+      expect(consume.metricsServer?.scheme).toBe('https');
+      const body = await scrape();
       expect(body).toMatch(/^200 /);
       expect(body).toContain('imprint_consume_requests_total');
+      expect(await expiry()).toBe(new Date(new crypto.X509Certificate(named.cert).validTo).getTime() / 1000);
     });
 
     it('serves a changed certificate to new connections without a restart, and keeps the last good one when the files do not load', async () => {
@@ -213,7 +220,7 @@ describe('TLS and mTLS', () => {
       expect(error.message).toContain("must be the private key of --tls-cert's certificate");
       expect(await servedSerial(consume.port, pki.ca.ca, 'imprint.test')).toBe(before);
       // 2. A renewed certificate and its key: new connections get it.
-      const renewed = await pki.ca.issue('renewed', { dns: ['imprint.test'] });
+      const renewed = await pki.ca.issue('renewed', { dns: ['imprint.test'], days: 2 });
       const reloaded = once(tlsFiles, 'reloaded');
       fs.copyFileSync(renewed.certFile, certFile());
       fs.copyFileSync(renewed.keyFile, keyFile());
@@ -224,6 +231,10 @@ describe('TLS and mTLS', () => {
       // gRPC and metrics alike.
       expect((await failure(client(consume.port, { ca: pki.ca.ca, serverName: 'imprint.test' }).getTopic('x'))).code).toBe('NOT_FOUND');
       expect(await servedSerial(consume.metricsServer?.port ?? 0, pki.ca.ca, 'imprint.test', 'http/1.1')).toBe(after);
+      // The expiry metric follows: the renewed certificate's notAfter, a day later than the first's.
+      const renewedEnd = new Date(new crypto.X509Certificate(renewed.cert).validTo).getTime() / 1000;
+      expect(renewedEnd).toBeGreaterThan(new Date(new crypto.X509Certificate(named.cert).validTo).getTime() / 1000);
+      expect(await expiry()).toBe(renewedEnd);
     });
   });
 
