@@ -133,6 +133,8 @@ function changeDone(c: ChangeView): string {
     case 'grant':
     case 'revoke':
       return `${c.details['role'] ?? '?'} ${c.details['grantee'] ?? '?'}`;
+    case 'rollout':
+      return details;
   }
 }
 

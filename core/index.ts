@@ -14,3 +14,4 @@ export * from './snapshot.js';
 export * from './holdings.js';
 export * from './pins-at.js';
 export * from './access.js';
+export * from './rollout.js';

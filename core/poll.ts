@@ -7,8 +7,9 @@
  *      caller may consume it (`admit`, given by the server when the call has a principal:
  *      it throws PERMISSION_DENIED, core/access.ts decides from the view's grants).
  *   2. The target: the most specific matching pin, else the latest for the consumer's scopes
- *      (resolve.ts). No update when the consumer holds it, or holds a newer one and no pin
- *      applies: never older unless pinned.
+ *      or a running rollout's version that has reached it (resolve.ts). No update when the
+ *      consumer holds it, or holds a newer one and no pin applies: never older unless pinned
+ *      or rolled back (the newer one's rollout was cancelled).
  *   3. The target's record, served only when it passes its consistency check.
  *   4. When it fails: a consumer with data gets "no update"; one with none gets the newest
  *      matching version below the target that passes (not pinned), or nothing.
@@ -21,7 +22,7 @@
  */
 import { NotFoundError } from './errors.js';
 import { recordProblem } from './digest.js';
-import { isUpdate, resolveTarget, type Target } from './resolve.js';
+import { isUpdate, resolveTarget, type RolloutView, type Target } from './resolve.js';
 import { identityAttributes, scopeMatches } from './scope.js';
 import type { ConsumerIdentity, Pin, ScopeHead, Topic, Version, VersionRecord } from './types.js';
 import type { Grant } from './access.js';
@@ -29,8 +30,11 @@ import type { Grant } from './access.js';
 /** A value at hand, or one to wait for. */
 export type Awaitable<T> = T | Promise<T>;
 
-/** What a poll needs of a topic: its heads and its pins (and the topic, whose maxStalenessMs the answer carries). */
-export interface PollView {
+/**
+ * What a poll needs of a topic: its heads and its pins (and the topic, whose maxStalenessMs the
+ * answer carries), and its running rollout and withdrawn versions (rollout.ts; absent: none).
+ */
+export interface PollView extends RolloutView {
   readonly heads: readonly ScopeHead[];
   readonly pins: readonly Pin[];
   readonly topic?: Pick<Topic, 'maxStalenessMs'>;
@@ -65,6 +69,8 @@ export interface PollSource<S extends PollView = PollView> {
 export interface PollAnswer {
   readonly record?: VersionRecord;
   readonly pinned: boolean;
+  /** The record is older than the one held, whose rollout was cancelled: move to it (rollout.ts). */
+  readonly rolledBack?: true;
   /** The topic's maxStalenessMs (staleness.ts), so a subscriber learns its contract with no other call; absent: none. */
   readonly maxStalenessMs?: number;
 }
@@ -106,7 +112,7 @@ function fromView<S extends PollView>(source: PollSource<S>, topic: string, iden
 
 function decideView<S extends PollView>(source: PollSource<S>, topic: string, identity: ConsumerIdentity, lastSeen: Version, view: S): Awaitable<PollDecision> {
   // 2. The target: the best pin, else the latest for the consumer's scopes.
-  const target = resolveTarget(view.heads, view.pins, identity);
+  const target = resolveTarget(view.heads, view.pins, identity, view, lastSeen);
   if (!target || !isUpdate(target, lastSeen)) return target?.pinned ? NO_UPDATE_PINNED : NO_UPDATE;
   // 3. Its record, served when it passes its check.
   const verdict = source.record(topic, view, target.version);
@@ -114,7 +120,7 @@ function decideView<S extends PollView>(source: PollSource<S>, topic: string, id
 }
 
 function fromVerdict<S extends PollView>(source: PollSource<S>, topic: string, identity: ConsumerIdentity, lastSeen: Version, target: Target, verdict: RecordVerdict): Awaitable<PollDecision> {
-  if (!verdict.problem) return { record: verdict.record, pinned: target.pinned };
+  if (!verdict.problem) return target.rolledBack ? { record: verdict.record, pinned: false, rolledBack: true } : { record: verdict.record, pinned: target.pinned };
   // 4. It fails: a consumer with data stays where it is; one with none gets the newest good version below it.
   const failures: RecordFailure[] = [{ topic, version: target.version, problem: verdict.problem }];
   if (lastSeen > 0n) return { pinned: false, failures };

@@ -1,4 +1,5 @@
 /** Which version a consumer should hold: latest by scope, overridden by the best matching pin. */
+import { isActive, reaches, type Rollout } from './rollout.js';
 import { identityAttributes, scopeMatches, specificity } from './scope.js';
 import type { ConsumerIdentity, Pin, ScopeHead, Version } from './types.js';
 
@@ -7,6 +8,16 @@ export interface Target {
   /** True when a pin forces this version. */
   readonly pinned: boolean;
   readonly pin?: Pin;
+  /** True when a cancelled rollout's version is being taken back: the consumer moves to this (older) version. */
+  readonly rolledBack?: true;
+}
+
+/** What the decision needs of a topic's rollouts (rollout.ts). */
+export interface RolloutView {
+  /** The running or paused rollout, if any: its version goes to the consumers it has reached. */
+  readonly rollout?: Pick<Rollout, 'topic' | 'version' | 'policy' | 'step' | 'state'>;
+  /** Versions whose rollout was cancelled: a consumer holding one is moved back. */
+  readonly withdrawn?: readonly Version[];
 }
 
 /** The highest version among the heads whose scope matches the attributes. */
@@ -34,20 +45,29 @@ export function applicablePin(pins: readonly Pin[], attrs: Readonly<Record<strin
   return best;
 }
 
-/** The version a consumer should hold now: a pin when one applies, else the latest for its scopes. */
-export function resolveTarget(heads: readonly ScopeHead[], pins: readonly Pin[], identity: ConsumerIdentity): Target | undefined {
+/**
+ * The version a consumer holding `lastSeen` should hold now: a pin when one applies; else the
+ * latest for its scopes, or the running rollout's version when the rollout has reached it and
+ * it is newer; and when the consumer holds a withdrawn version (its rollout was cancelled),
+ * that target as a roll-back.
+ */
+export function resolveTarget(heads: readonly ScopeHead[], pins: readonly Pin[], identity: ConsumerIdentity, rollouts: RolloutView = {}, lastSeen: Version = 0n): Target | undefined {
   const attrs = identityAttributes(identity);
   const pin = applicablePin(pins, attrs);
   if (pin) return { version: pin.version, pinned: true, pin };
-  const latest = latestFor(heads, attrs);
-  return latest === undefined ? undefined : { version: latest, pinned: false };
+  let latest = latestFor(heads, attrs);
+  const r = rollouts.rollout;
+  if (r && isActive(r.state) && (latest === undefined || r.version > latest) && reaches(r, identity)) latest = r.version;
+  if (latest === undefined) return undefined;
+  if (lastSeen > latest && rollouts.withdrawn?.includes(lastSeen)) return { version: latest, pinned: false, rolledBack: true };
+  return { version: latest, pinned: false };
 }
 
 /**
  * Whether a consumer holding `lastSeen` (0n: nothing) should be handed the target.
- * It never moves to an older version unless the answer says it is pinned.
+ * It never moves to an older version unless the answer says it is pinned or rolled back.
  */
 export function isUpdate(target: Target, lastSeen: Version): boolean {
   if (target.version === lastSeen) return false;
-  return target.pinned || target.version > lastSeen;
+  return target.pinned || target.rolledBack === true || target.version > lastSeen;
 }

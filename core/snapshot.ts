@@ -17,6 +17,7 @@ import { decidePoll, verdictOf, type PollSource } from './poll.js';
 import { recordProblem, sha256Hex } from './digest.js';
 import { scopeKey } from './scope.js';
 import type { BlobLocation, ConsumerIdentity, DataPointer, Pin, Retention, Scope, ScopeHead, Topic, Version, VersionRecord } from './types.js';
+import type { RolloutPolicy } from './types.js';
 
 export const SNAPSHOT_FORMAT = 'imprint.snapshot.v1';
 
@@ -70,8 +71,15 @@ const pinOut = (p: Pin): Wire<Pin> => ({ ...p, version: p.version.toString(), sc
 const pinIn = (p: Wire<Pin>): Pin => ({ ...p, version: BigInt(p.version) });
 const headOut = (h: ScopeHead): Wire<ScopeHead> => ({ ...h, version: h.version.toString(), scope: { ...h.scope } });
 const headIn = (h: Wire<ScopeHead>): ScopeHead => ({ ...h, version: BigInt(h.version) });
-const topicOut = ({ trustedKeys, ...t }: Topic): Wire<Topic> => ({ ...t, latestVersion: t.latestVersion.toString(), retention: { ...t.retention }, ...(trustedKeys && { trustedKeys: [...trustedKeys] }) });
-const topicIn = (t: Wire<Topic>): Topic => ({ ...t, latestVersion: BigInt(t.latestVersion), retention: t.retention as Retention });
+const topicOut = ({ trustedKeys, rolloutPolicy, ...t }: Topic): Wire<Topic> => ({
+  ...t,
+  latestVersion: t.latestVersion.toString(),
+  retention: { ...t.retention },
+  ...(trustedKeys && { trustedKeys: [...trustedKeys] }),
+  // Plain JSON already (no bigint): a deep copy with the readonly marks dropped.
+  ...(rolloutPolicy && { rolloutPolicy: structuredClone(rolloutPolicy) as Wire<Topic>['rolloutPolicy'] }),
+});
+const topicIn = (t: Wire<Topic>): Topic => ({ ...t, latestVersion: BigInt(t.latestVersion), retention: t.retention as Retention, ...(t.rolloutPolicy && { rolloutPolicy: t.rolloutPolicy as RolloutPolicy }) });
 
 export function encodeSnapshot(s: Snapshot): { bytes: Buffer; sha256: string } {
   const body = Buffer.from(

@@ -44,6 +44,8 @@ export interface Topic {
    * key in base64 (signing.ts); absent or empty: signatures are not required.
    */
   readonly trustedKeys?: readonly string[];
+  /** How a publish reaches consumers, step by step (rollout.ts); absent: at once. */
+  readonly rolloutPolicy?: RolloutPolicy;
 }
 
 /** A publisher's Ed25519 signature over a version's signed digest (signing.ts). */
@@ -80,6 +82,12 @@ export interface NewVersion {
   readonly publishId?: string;
   /** The publisher's signature; required when the topic has trusted keys. */
   readonly signature?: VersionSignature;
+  /**
+   * Start a rollout of this version with this policy (the service passes the topic's policy
+   * when the publish has no explicit scopes and no noRollout): the store writes the record with
+   * no scopes and the rollout at its first step, superseding a running one (MetadataStore.publish).
+   */
+  readonly rollout?: RolloutPolicy;
 }
 
 export interface VersionRecord {
@@ -124,7 +132,8 @@ export interface Actor {
   readonly peer: string;
 }
 
-export type ChangeKind = 'create-topic' | 'update-topic' | 'publish' | 'add-scopes' | 'pin' | 'unpin' | 'delete-topic' | 'grant' | 'revoke';
+/** 'rollout': a rollout began, stepped, paused, resumed, was promoted, cancelled, rejected, completed or superseded (details.action, rollout.ts). */
+export type ChangeKind = 'create-topic' | 'update-topic' | 'publish' | 'add-scopes' | 'pin' | 'unpin' | 'delete-topic' | 'grant' | 'revoke' | 'rollout';
 
 /** One change to a topic, kept in its durable history, written with the change itself. */
 export interface Change {
@@ -144,4 +153,38 @@ export interface Change {
   readonly publishId: string;
   /** create-topic, update-topic: the fields set (owner, description, keep_versions, keep_days, expect_every_ms, max_staleness_ms; "" for a limit removed). */
   readonly details: Readonly<Record<string, string>>;
+}
+
+// ---------------------------------------------------------------------------------------
+// Rollout policies (the rules are in rollout.ts)
+
+/** What a step checks before the rollout goes on. */
+export type RolloutGate = 'consumers' | 'webhook';
+
+export interface RolloutStep {
+  /** Who the step adds: consumers matching any of these scopes ([{}]: everyone). 1 to 16 scopes. */
+  readonly scopes: readonly Scope[];
+  /** Of those, this percentage (1 to 100), by rolloutBucket. 100: all of them. */
+  readonly percent: number;
+  /** How long the step bakes before the gates decide and the next step is applied, ms (0 to 30 days). */
+  readonly bakeMs: number;
+  /** The gates the step must pass at the end of its bake (none: it passes when it has baked). */
+  readonly gates: readonly RolloutGate[];
+}
+
+export interface RolloutPolicy {
+  /** 1 to 20 steps, applied in order. After the last one the version is the latest for everyone. */
+  readonly steps: readonly RolloutStep[];
+  /**
+   * The consumers gate: at the end of the step's bake, at least this percentage (0 to 100) of
+   * the step's active consumers (nodes reached so far that asked for the topic since the
+   * rollout began) hold the version. @default 90
+   */
+  readonly minHoldingPercent: number;
+  /** The consumers gate: more rejections of the version than this (0 to 1000000) reject the rollout at once. @default 0 */
+  readonly maxRejections: number;
+  /** The webhook gate's URL (http or https); required when a step has a webhook gate. */
+  readonly webhookUrl?: string;
+  /** How long one webhook call may take, ms (100 to 60000). @default 5000 */
+  readonly webhookTimeoutMs: number;
 }

@@ -366,6 +366,7 @@ const CHANGE_KIND_TO_WIRE: Record<ChangeKind, ChangeKind__Output> = {
   'delete-topic': 'CHANGE_KIND_DELETE_TOPIC',
   grant: 'CHANGE_KIND_GRANT',
   revoke: 'CHANGE_KIND_REVOKE',
+  rollout: 'CHANGE_KIND_ROLLOUT',
 };
 const CHANGE_KIND_FROM_WIRE = new Map(Object.entries(CHANGE_KIND_TO_WIRE).map(([k, w]) => [w, k as ChangeKind]));
 

@@ -515,7 +515,7 @@ export class ImprintService {
       const topic = await this.store.getTopic(name);
       if (!topic) throw new NotFoundError(`topic "${name}"`);
       const [heads, pins, grants] = await Promise.all([this.store.scopeHeads(name), this.store.listPins(name), this.store.listGrants(name)]);
-      state = { topic, heads, pins, grants };
+      state = { topic, heads, pins, grants, withdrawn: [] };
     }
     const query: ConsumersQuery = {
       sinceMs: q.sinceMs || this.now() - CONSUMERS_WINDOW_MS,

@@ -3,9 +3,9 @@
  * Gates hold chosen calls until released (to catch a refresh half-way, or to keep requests
  * in flight), and a failure can be armed for a method: tests observe instead of sleeping.
  */
-import type { Actor, Change, Grant, NewVersion, Pin, RestorePlan, Scope, ScopeHead, SnapshotOrigin, Topic, Version, VersionRecord } from '../core/index.js';
+import type { Actor, Change, ConsumerOutcome, Grant, NewVersion, Pin, RestorePlan, Rollout, Scope, ScopeHead, SnapshotOrigin, Topic, Version, VersionRecord } from '../core/index.js';
 import type { FeedCursor, FeedPage } from '../server/store/change-feed.js';
-import type { MetadataStore, NewTopic, PollState, Published, TopicPatch } from '../server/store/metadata-store.js';
+import type { MetadataStore, NewTopic, PollState, Published, RolloutChange, TopicPatch } from '../server/store/metadata-store.js';
 
 export type StoreMethod = Exclude<keyof MetadataStore, 'name'>;
 
@@ -158,6 +158,30 @@ export class CountingStore implements MetadataStore {
   async restoreTopic(plan: RestorePlan, origin: SnapshotOrigin, nowMs: number, by?: Actor): Promise<Topic> {
     await this.enter('restoreTopic', plan.topic.name);
     return this.inner.restoreTopic(plan, origin, nowMs, by);
+  }
+  async getRollout(topic: string, version: Version): Promise<Rollout | undefined> {
+    await this.enter('getRollout', topic);
+    return this.inner.getRollout(topic, version);
+  }
+  async listRollouts(topic: string, opts: { below?: Version; limit: number }): Promise<Rollout[]> {
+    await this.enter('listRollouts', topic);
+    return this.inner.listRollouts(topic, opts);
+  }
+  async activeRollouts(): Promise<Rollout[]> {
+    await this.enter('activeRollouts');
+    return this.inner.activeRollouts();
+  }
+  async changeRollout(change: RolloutChange, nowMs: number, by?: Actor): Promise<Rollout | undefined> {
+    await this.enter('changeRollout', change.next.topic);
+    return this.inner.changeRollout(change, nowMs, by);
+  }
+  async recordOutcomes(outcomes: readonly ConsumerOutcome[]): Promise<void> {
+    await this.enter('recordOutcomes');
+    return this.inner.recordOutcomes(outcomes);
+  }
+  async listOutcomes(topic: string, version: Version): Promise<ConsumerOutcome[]> {
+    await this.enter('listOutcomes', topic);
+    return this.inner.listOutcomes(topic, version);
   }
   async listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]> {
     await this.enter('listHistory', topic);

@@ -24,7 +24,14 @@ import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } f
 import type { PollRequest as _imprint_v1_PollRequest, PollRequest__Output as _imprint_v1_PollRequest__Output } from './imprint/v1/PollRequest.js';
 import type { PollResponse as _imprint_v1_PollResponse, PollResponse__Output as _imprint_v1_PollResponse__Output } from './imprint/v1/PollResponse.js';
 import type { PublishStatus as _imprint_v1_PublishStatus, PublishStatus__Output as _imprint_v1_PublishStatus__Output } from './imprint/v1/PublishStatus.js';
+import type { Rejection as _imprint_v1_Rejection, Rejection__Output as _imprint_v1_Rejection__Output } from './imprint/v1/Rejection.js';
+import type { ReportRequest as _imprint_v1_ReportRequest, ReportRequest__Output as _imprint_v1_ReportRequest__Output } from './imprint/v1/ReportRequest.js';
+import type { ReportResponse as _imprint_v1_ReportResponse, ReportResponse__Output as _imprint_v1_ReportResponse__Output } from './imprint/v1/ReportResponse.js';
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
+import type { Rollout as _imprint_v1_Rollout, Rollout__Output as _imprint_v1_Rollout__Output } from './imprint/v1/Rollout.js';
+import type { RolloutPolicy as _imprint_v1_RolloutPolicy, RolloutPolicy__Output as _imprint_v1_RolloutPolicy__Output } from './imprint/v1/RolloutPolicy.js';
+import type { RolloutProgress as _imprint_v1_RolloutProgress, RolloutProgress__Output as _imprint_v1_RolloutProgress__Output } from './imprint/v1/RolloutProgress.js';
+import type { RolloutStep as _imprint_v1_RolloutStep, RolloutStep__Output as _imprint_v1_RolloutStep__Output } from './imprint/v1/RolloutStep.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
 import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from './imprint/v1/ScopeHead.js';
 import type { Signature as _imprint_v1_Signature, Signature__Output as _imprint_v1_Signature__Output } from './imprint/v1/Signature.js';
@@ -69,7 +76,17 @@ export interface ProtoGrpcType {
       PollRequest: MessageTypeDefinition<_imprint_v1_PollRequest, _imprint_v1_PollRequest__Output>
       PollResponse: MessageTypeDefinition<_imprint_v1_PollResponse, _imprint_v1_PollResponse__Output>
       PublishStatus: MessageTypeDefinition<_imprint_v1_PublishStatus, _imprint_v1_PublishStatus__Output>
+      RejectStage: EnumTypeDefinition
+      Rejection: MessageTypeDefinition<_imprint_v1_Rejection, _imprint_v1_Rejection__Output>
+      ReportRequest: MessageTypeDefinition<_imprint_v1_ReportRequest, _imprint_v1_ReportRequest__Output>
+      ReportResponse: MessageTypeDefinition<_imprint_v1_ReportResponse, _imprint_v1_ReportResponse__Output>
       Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
+      Rollout: MessageTypeDefinition<_imprint_v1_Rollout, _imprint_v1_Rollout__Output>
+      RolloutGate: EnumTypeDefinition
+      RolloutPolicy: MessageTypeDefinition<_imprint_v1_RolloutPolicy, _imprint_v1_RolloutPolicy__Output>
+      RolloutProgress: MessageTypeDefinition<_imprint_v1_RolloutProgress, _imprint_v1_RolloutProgress__Output>
+      RolloutState: EnumTypeDefinition
+      RolloutStep: MessageTypeDefinition<_imprint_v1_RolloutStep, _imprint_v1_RolloutStep__Output>
       Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>
       ScopeHead: MessageTypeDefinition<_imprint_v1_ScopeHead, _imprint_v1_ScopeHead__Output>
       Signature: MessageTypeDefinition<_imprint_v1_Signature, _imprint_v1_Signature__Output>

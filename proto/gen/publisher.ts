@@ -18,7 +18,12 @@ import type { PublishRequest as _imprint_v1_PublishRequest, PublishRequest__Outp
 import type { PublishResponse as _imprint_v1_PublishResponse, PublishResponse__Output as _imprint_v1_PublishResponse__Output } from './imprint/v1/PublishResponse.js';
 import type { PublishStatus as _imprint_v1_PublishStatus, PublishStatus__Output as _imprint_v1_PublishStatus__Output } from './imprint/v1/PublishStatus.js';
 import type { PublisherServiceClient as _imprint_v1_PublisherServiceClient, PublisherServiceDefinition as _imprint_v1_PublisherServiceDefinition } from './imprint/v1/PublisherService.js';
+import type { Rejection as _imprint_v1_Rejection, Rejection__Output as _imprint_v1_Rejection__Output } from './imprint/v1/Rejection.js';
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from './imprint/v1/Retention.js';
+import type { Rollout as _imprint_v1_Rollout, Rollout__Output as _imprint_v1_Rollout__Output } from './imprint/v1/Rollout.js';
+import type { RolloutPolicy as _imprint_v1_RolloutPolicy, RolloutPolicy__Output as _imprint_v1_RolloutPolicy__Output } from './imprint/v1/RolloutPolicy.js';
+import type { RolloutProgress as _imprint_v1_RolloutProgress, RolloutProgress__Output as _imprint_v1_RolloutProgress__Output } from './imprint/v1/RolloutProgress.js';
+import type { RolloutStep as _imprint_v1_RolloutStep, RolloutStep__Output as _imprint_v1_RolloutStep__Output } from './imprint/v1/RolloutStep.js';
 import type { Scope as _imprint_v1_Scope, Scope__Output as _imprint_v1_Scope__Output } from './imprint/v1/Scope.js';
 import type { ScopeHead as _imprint_v1_ScopeHead, ScopeHead__Output as _imprint_v1_ScopeHead__Output } from './imprint/v1/ScopeHead.js';
 import type { Signature as _imprint_v1_Signature, Signature__Output as _imprint_v1_Signature__Output } from './imprint/v1/Signature.js';
@@ -54,7 +59,15 @@ export interface ProtoGrpcType {
       PublishResponse: MessageTypeDefinition<_imprint_v1_PublishResponse, _imprint_v1_PublishResponse__Output>
       PublishStatus: MessageTypeDefinition<_imprint_v1_PublishStatus, _imprint_v1_PublishStatus__Output>
       PublisherService: SubtypeConstructor<typeof grpc.Client, _imprint_v1_PublisherServiceClient> & { service: _imprint_v1_PublisherServiceDefinition }
+      RejectStage: EnumTypeDefinition
+      Rejection: MessageTypeDefinition<_imprint_v1_Rejection, _imprint_v1_Rejection__Output>
       Retention: MessageTypeDefinition<_imprint_v1_Retention, _imprint_v1_Retention__Output>
+      Rollout: MessageTypeDefinition<_imprint_v1_Rollout, _imprint_v1_Rollout__Output>
+      RolloutGate: EnumTypeDefinition
+      RolloutPolicy: MessageTypeDefinition<_imprint_v1_RolloutPolicy, _imprint_v1_RolloutPolicy__Output>
+      RolloutProgress: MessageTypeDefinition<_imprint_v1_RolloutProgress, _imprint_v1_RolloutProgress__Output>
+      RolloutState: EnumTypeDefinition
+      RolloutStep: MessageTypeDefinition<_imprint_v1_RolloutStep, _imprint_v1_RolloutStep__Output>
       Scope: MessageTypeDefinition<_imprint_v1_Scope, _imprint_v1_Scope__Output>
       ScopeHead: MessageTypeDefinition<_imprint_v1_ScopeHead, _imprint_v1_ScopeHead__Output>
       Signature: MessageTypeDefinition<_imprint_v1_Signature, _imprint_v1_Signature__Output>

@@ -182,6 +182,8 @@ const refusedWatch: Pick<ConsumerServiceHandlers, 'Watch'> = {
 export function consumerHandlers(svc: ImprintService, poller: Poller | undefined, log: Logger, limits: BatchPollOptions = {}, watchers?: Watchers): ConsumerServiceHandlers {
   return {
     ...(poller ? { ...pollHandlers(poller, log, limits), ...(watchers ? { Watch: watchHandler(watchers, log, limits) } : refusedWatch) } : refusedPolls),
+    // SEAM (issue 15): replaced by the rollout work before it lands.
+    Report: (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'Report: rollouts are being built' }),
     GetVersion: unary('GetVersion', log, async (req, call) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'), callerOf(call, log))) })),
     ListVersions: unary('ListVersions', log, async (req, call) => {
       const page = await svc.listVersions(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken), callerOf(call, log));
@@ -199,8 +201,20 @@ export function consumerHandlers(svc: ImprintService, poller: Poller | undefined
   };
 }
 
+/** SEAM (issue 15): the rollout verbs, replaced by the rollout work before it lands. */
+const ROLLOUTS_UNBUILT = { code: grpc.status.UNIMPLEMENTED, details: 'rollouts are being built' };
+const unbuiltRollouts: Pick<OperatorServiceHandlers, 'GetRollout' | 'ListRollouts' | 'PauseRollout' | 'ResumeRollout' | 'CancelRollout' | 'PromoteRollout'> = {
+  GetRollout: (_c, cb) => cb(ROLLOUTS_UNBUILT),
+  ListRollouts: (_c, cb) => cb(ROLLOUTS_UNBUILT),
+  PauseRollout: (_c, cb) => cb(ROLLOUTS_UNBUILT),
+  ResumeRollout: (_c, cb) => cb(ROLLOUTS_UNBUILT),
+  CancelRollout: (_c, cb) => cb(ROLLOUTS_UNBUILT),
+  PromoteRollout: (_c, cb) => cb(ROLLOUTS_UNBUILT),
+};
+
 export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServiceHandlers {
   return {
+    ...unbuiltRollouts,
     Pin: unary('Pin', log, async (req, call) => ({
       pin: pinToWire(await svc.pin(req.topic, scopeFromWire(req.scope), versionFromWire(req.version, 'version'), req.reason, req.createdBy, callerOf(call, log))),
     })),

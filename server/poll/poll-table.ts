@@ -488,7 +488,7 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
       .join('\u0002');
     const grantsKey = state.grants.map((g) => `${g.role}\u0001${g.grantee}`).join('\u0002');
     const stamp = previous && previous.headsKey === headsKey ? previous.stamp : this.nextStamp++;
-    return { topic: state.topic, heads: state.heads, pins: state.pins, grants: state.grants, stamp, headsKey, pinsKey, grantsKey };
+    return { topic: state.topic, heads: state.heads, pins: state.pins, grants: state.grants, withdrawn: state.withdrawn, ...(state.rollout && { rollout: state.rollout }), stamp, headsKey, pinsKey, grantsKey };
   }
 
   private async readTopic(topic: string): Promise<TopicEntry | undefined> {

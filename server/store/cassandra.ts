@@ -191,6 +191,8 @@ import {
   type Topic,
   type Version,
   type VersionRecord,
+  type ConsumerOutcome,
+  type Rollout,
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import {
@@ -212,7 +214,7 @@ import {
 } from './cassandra-feed.js';
 import { checkFeedLimit, type FeedCursor, type FeedKind, type FeedPage } from './change-feed.js';
 import { NOBODY, changeDraft, decodeChange, encodeChange, grantDetails, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
-import type { JanitorStore, NewTopic, PollState, Published, TopicPatch } from './metadata-store.js';
+import type { JanitorStore, NewTopic, PollState, Published, RolloutChange, TopicPatch } from './metadata-store.js';
 import type { CassandraAuth, ResolvedCassandraTls } from '../backend-credentials.js';
 
 export type ConsistencyName = 'ONE' | 'LOCAL_ONE' | 'TWO' | 'THREE' | 'QUORUM' | 'LOCAL_QUORUM' | 'EACH_QUORUM' | 'ALL';
@@ -449,6 +451,9 @@ export interface CassandraStoreStats {
   /** Feed entries after a change that could not be written (the change's hint stands for them). */
   feedConfirmFailures: number;
 }
+
+/** SEAM (issue 15): rollouts are not kept by this store yet. */
+const ROLLOUTS_UNBUILT = (): FailedPreconditionError => new FailedPreconditionError('the cassandra store does not keep rollouts yet');
 
 export class CassandraMetadataStore implements JanitorStore {
   readonly name = 'cassandra';
@@ -1244,7 +1249,33 @@ export class CassandraMetadataStore implements JanitorStore {
     // Three reads of two partitions at once; unlike SQLite not one snapshot, but each answer is
     // complete in itself (heads and records are written in one batch).
     const [t, heads, pins, grants] = await Promise.all([this.getTopic(topic), this.currentHeads(topic), this.listPins(topic), this.listGrants(topic)]);
-    return t && t.deletedAtMs === undefined ? { topic: t, heads, pins, grants } : undefined;
+    return t && t.deletedAtMs === undefined ? { topic: t, heads, pins, grants, withdrawn: [] } : undefined;
+  }
+
+  // ---- rollouts: SEAM (issue 15), built before it lands ----
+
+  async getRollout(_topic: string, _version: Version): Promise<Rollout | undefined> {
+    throw ROLLOUTS_UNBUILT();
+  }
+
+  async listRollouts(_topic: string, _opts: { below?: Version; limit: number }): Promise<Rollout[]> {
+    throw ROLLOUTS_UNBUILT();
+  }
+
+  async activeRollouts(): Promise<Rollout[]> {
+    throw ROLLOUTS_UNBUILT();
+  }
+
+  async changeRollout(_change: RolloutChange, _nowMs: number, _by: Actor = NOBODY): Promise<Rollout | undefined> {
+    throw ROLLOUTS_UNBUILT();
+  }
+
+  async recordOutcomes(_outcomes: readonly ConsumerOutcome[]): Promise<void> {
+    throw ROLLOUTS_UNBUILT();
+  }
+
+  async listOutcomes(_topic: string, _version: Version): Promise<ConsumerOutcome[]> {
+    throw ROLLOUTS_UNBUILT();
   }
 
   // ---- pins ----

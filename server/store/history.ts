@@ -5,7 +5,7 @@
  * thing.
  */
 import type { TopicPatch } from './metadata-store.js';
-import { keyIdOf, type Actor, type Change, type ChangeKind, type Grant, type Scope, type Version } from '../../core/index.js';
+import { formatRolloutPolicy, keyIdOf, type Actor, type Change, type ChangeKind, type Grant, type Scope, type Version } from '../../core/index.js';
 
 /** A change before the store gives it its place in the history. */
 export type ChangeDraft = Omit<Change, 'seq'>;
@@ -52,6 +52,8 @@ export function topicDetails(t: TopicPatch): Record<string, string> {
     ...(t.maxStalenessMs !== undefined && { max_staleness_ms: limit(t.maxStalenessMs) }),
     // The keys by their ids, comma-separated ("" when none are required any more).
     ...(t.trustedKeys !== undefined && { trusted_keys: t.trustedKeys.map((k) => keyIdOf(k)).join(',') }),
+    // The policy in its text form ("" when removed).
+    ...(t.rolloutPolicy !== undefined && { rollout_policy: t.rolloutPolicy ? formatRolloutPolicy(t.rolloutPolicy) : '' }),
   };
 }
 
@@ -81,7 +83,7 @@ export function encodeChange(c: ChangeDraft): string {
   return JSON.stringify(stored);
 }
 
-const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['create-topic', 'update-topic', 'publish', 'add-scopes', 'pin', 'unpin', 'delete-topic', 'grant', 'revoke']);
+const KINDS: ReadonlySet<string> = new Set<ChangeKind>(['create-topic', 'update-topic', 'publish', 'add-scopes', 'pin', 'unpin', 'delete-topic', 'grant', 'revoke', 'rollout']);
 
 /** A kind of change history keeps (the stores' rows are text). */
 export function isChangeKind(kind: unknown): kind is ChangeKind {

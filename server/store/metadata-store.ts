@@ -31,9 +31,24 @@
  *
  * Change feed: every change also reaches the store's change feed (change-feed.ts), across all
  * topics, so that consume instances re-read only the topics that changed.
+ *
+ * Rollouts (core/rollout.ts): a publish given `rollout` writes its record with NO scopes (no
+ * scope head moves), its rollout (state running, step 0, stepStartedAtMs = the publish time,
+ * revision 1) with a 'rollout' history entry (details action=start) and feed entry, and marks
+ * a running or paused rollout of the topic superseded (entry action=supersede, reason "version
+ * N was published"), all in the publish's atomic step; a publish without `rollout` supersedes
+ * one the same way. changeRollout is the only other writer: a compare-and-set on the revision,
+ * so that of two drivers (or a driver and an operator) computing a change from the same
+ * revision exactly one applies it. Completing a rollout attaches the empty scope to its version
+ * in the same atomic step (the version becomes the latest for everyone, as addScopes would make
+ * it). pollState carries the running or paused rollout and the versions of cancelled ones
+ * (withdrawn). Consumer outcomes are kept per (topic, rollout version, node): the latest
+ * recordOutcomes call for a node replaces what it said before (by atMs; an older one is
+ * ignored). deleteVersion removes a version's rollout and outcomes, purgeTopic every rollout
+ * and outcome of the topic.
  */
 import type { ChangeFeed } from './change-feed.js';
-import type { Actor, Change, Grant, NewVersion, Pin, RestorePlan, Retention, Scope, ScopeHead, SnapshotOrigin, StalenessContract, Topic, Version, VersionRecord } from '../../core/index.js';
+import type { Actor, Change, ConsumerOutcome, Grant, NewVersion, Pin, RestorePlan, Retention, Rollout, RolloutAction, RolloutPolicy, Scope, ScopeHead, SnapshotOrigin, StalenessContract, Topic, Version, VersionRecord } from '../../core/index.js';
 
 /** A new topic; its staleness contract's fields are absent for none. */
 export interface NewTopic extends StalenessContract {
@@ -43,6 +58,8 @@ export interface NewTopic extends StalenessContract {
   readonly retention: Retention;
   /** Raw Ed25519 public keys (base64) a publish must be signed by; absent or empty: none required. */
   readonly trustedKeys?: readonly string[];
+  /** Validated (core's validateRolloutPolicy); absent: none. */
+  readonly rolloutPolicy?: RolloutPolicy;
   /** The grants it starts with (access control, core/access.ts), each with its 'grant' history entry. @default none */
   readonly grants?: readonly Grant[];
 }
@@ -55,6 +72,8 @@ export interface TopicPatch {
   readonly expectEveryMs?: number;
   readonly maxStalenessMs?: number;
   readonly trustedKeys?: readonly string[];
+  /** Replaces the policy (validated); null removes it. A running rollout keeps the policy it began with. */
+  readonly rolloutPolicy?: RolloutPolicy | null;
 }
 
 /** What a poll needs to decide, read in one go. */
@@ -64,12 +83,29 @@ export interface PollState {
   readonly pins: readonly Pin[];
   /** Who may do what to it (core/access.ts), so a consume instance decides access from its table. */
   readonly grants: readonly Grant[];
+  /** The topic's running or paused rollout, if any. */
+  readonly rollout?: Rollout;
+  /** The versions whose rollout was cancelled, newest first. */
+  readonly withdrawn: readonly Version[];
 }
 
 /** What a publish did: the version, and whether its publish id had made it before (then nothing was written). */
 export interface Published {
   readonly record: VersionRecord;
   readonly replayed: boolean;
+  /** The rollout it started (a replay: the one the first publish started, as it is now). */
+  readonly rollout?: Rollout;
+}
+
+/** A rollout change for changeRollout: the rollout as it is to be, and how it got there. */
+export interface RolloutChange {
+  /** The rollout as it is to be; its revision is ignored (the store writes `expectedRevision + 1`). */
+  readonly next: Rollout;
+  /** The revision `next` was computed from: the change applies only when the stored rollout still has it. */
+  readonly expectedRevision: number;
+  readonly action: RolloutAction;
+  /** Why, for the history entry (an operator's reason, a gate's verdict); "" for none. */
+  readonly reason: string;
 }
 
 export interface MetadataStore extends ChangeFeed {
@@ -136,6 +172,25 @@ export interface MetadataStore extends ChangeFeed {
    * @throws AlreadyExistsError when the topic exists, deleted and not purged yet included (nothing is written).
    */
   restoreTopic(plan: RestorePlan, origin: SnapshotOrigin, nowMs: number, by?: Actor): Promise<Topic>;
+  /** The rollout of `version`, or undefined. */
+  getRollout(topic: string, version: Version): Promise<Rollout | undefined>;
+  /** The topic's rollouts, newest version first, versions strictly below `below` when given. */
+  listRollouts(topic: string, opts: { below?: Version; limit: number }): Promise<Rollout[]>;
+  /** Every running or paused rollout of every live topic (what a driver advances). */
+  activeRollouts(): Promise<Rollout[]>;
+  /**
+   * Writes `change.next` with revision expectedRevision + 1, its 'rollout' history entry
+   * (details action, step, state; reason) and its feed entry, when the stored rollout still has
+   * `expectedRevision`; when next.state is 'completed', also attaches the empty scope to the
+   * version, all in one atomic step. The rollout as written, or undefined when the revision had
+   * moved on (nothing written: re-read and decide again).
+   * @throws NotFoundError when there is no such rollout; TopicDeletedError for a deleted topic (nothing is written).
+   */
+  changeRollout(change: RolloutChange, nowMs: number, by?: Actor): Promise<Rollout | undefined>;
+  /** Keeps each outcome as its node's latest word on that rollout (an older atMs than the one kept is ignored). No history, no feed entry. */
+  recordOutcomes(outcomes: readonly ConsumerOutcome[]): Promise<void>;
+  /** Every node's latest outcome for the rollout of `version`. */
+  listOutcomes(topic: string, version: Version): Promise<ConsumerOutcome[]>;
   /** The topic's history, newest first, changes strictly before `below` (a Change's seq) when given. */
   listHistory(topic: string, opts: { below?: bigint; limit: number }): Promise<Change[]>;
   close(): Promise<void>;

@@ -46,10 +46,14 @@ import {
   type Topic,
   type Version,
   type VersionRecord,
+  type ConsumerOutcome,
+  type Rollout,
+  nodeKey,
 } from '../../core/index.js';
 import { badCursor, checkFeedLimit, type FeedCursor, type FeedEntry, type FeedPage } from './change-feed.js';
 import { NOBODY, changeDraft, decodeChange, encodeChange, grantDetails, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
-import type { JanitorStore, NewTopic, PollState, Published, TopicPatch } from './metadata-store.js';
+import type { JanitorStore, NewTopic, PollState, Published, RolloutChange, TopicPatch } from './metadata-store.js';
+import { decodeOutcome, decodePolicy, decodeRollout, encodeOutcome, encodePolicy, encodeRollout, rolloutDetails } from './rollouts.js';
 
 const SCHEMA_VERSION = 1;
 const MAX_SEQ = 0x7fff_ffff_ffff_ffffn;
@@ -121,6 +125,23 @@ CREATE TABLE IF NOT EXISTS grants (
 ) STRICT, WITHOUT ROWID;
 ${historyTable('history')}
 CREATE INDEX IF NOT EXISTS history_by_topic ON history (topic, seq);
+CREATE TABLE IF NOT EXISTS rollouts (
+  topic TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (topic, version)
+) STRICT, WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS rollouts_by_state ON rollouts (state, topic);
+CREATE TABLE IF NOT EXISTS rollout_outcomes (
+  topic TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  node_key TEXT NOT NULL,
+  at_ms INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  PRIMARY KEY (topic, version, node_key)
+) STRICT, WITHOUT ROWID;
 `;
 
 /** The history, which is also the change feed (seq never reused: AUTOINCREMENT). */
@@ -156,6 +177,7 @@ const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] 
   { table: 'topics', column: 'trusted_keys', type: 'TEXT' },
   { table: 'versions', column: 'signature_key_id', type: 'TEXT' },
   { table: 'versions', column: 'signature', type: 'TEXT' },
+  { table: 'topics', column: 'rollout_policy', type: 'TEXT' },
 ];
 
 /** Indexes over added columns: created after the columns are there. */
@@ -190,6 +212,16 @@ interface TopicRow {
   deleted_at_ms: bigint | null;
   /** JSON array of raw public keys (base64); NULL: none required. */
   trusted_keys: string | null;
+  /** JSON of the RolloutPolicy; NULL: none. */
+  rollout_policy: string | null;
+}
+
+interface RolloutRow {
+  topic: string;
+  version: bigint;
+  state: string;
+  revision: bigint;
+  doc: string;
 }
 
 interface VersionRow {
@@ -276,8 +308,8 @@ export class SqliteMetadataStore implements JanitorStore {
       .transaction((): Topic => {
         try {
           this
-            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null, trustedKeysColumn(t.trustedKeys));
+            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys, rollout_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, nowMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null, trustedKeysColumn(t.trustedKeys), encodePolicy(t.rolloutPolicy));
         } catch (err) {
           if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
           throw err;
@@ -298,7 +330,7 @@ export class SqliteMetadataStore implements JanitorStore {
         // A contract limit: the patch's (0 removes it), else the current one.
         const limit = (given: number | undefined, now: number | undefined) => (given === undefined ? (now ?? null) : given || null);
         this
-          .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ?, expect_every_ms = ?, max_staleness_ms = ?, trusted_keys = ? WHERE name = ?')
+          .stmt('UPDATE topics SET owner = ?, description = ?, keep_versions = ?, keep_days = ?, expect_every_ms = ?, max_staleness_ms = ?, trusted_keys = ?, rollout_policy = ? WHERE name = ?')
           .run(
             patch.owner ?? current.owner,
             patch.description ?? current.description,
@@ -307,6 +339,7 @@ export class SqliteMetadataStore implements JanitorStore {
             limit(patch.expectEveryMs, current.expectEveryMs),
             limit(patch.maxStalenessMs, current.maxStalenessMs),
             trustedKeysColumn(patch.trustedKeys ?? current.trustedKeys),
+            encodePolicy(patch.rolloutPolicy === undefined ? current.rolloutPolicy : patch.rolloutPolicy),
             name,
           );
         this.addHistory(changeDraft('update-topic', name, nowMs, by, { details: topicDetails(patch) }));
@@ -351,7 +384,8 @@ export class SqliteMetadataStore implements JanitorStore {
         if (made) {
           const record = this.toRecord(made, this.scopesOf(v.topic, [made.version]).get(made.version) ?? []);
           if (made.fingerprint !== fingerprint) throw new PublishIdConflictError(v.topic, publishId, made.version, publishDifference(v, record));
-          return { record, replayed: true };
+          const rollout = this.rollout(v.topic, made.version);
+          return rollout ? { record, replayed: true, rollout } : { record, replayed: true };
         }
       }
       // 2. Take the next version number for the topic (the row lock is the transaction's).
@@ -362,12 +396,36 @@ export class SqliteMetadataStore implements JanitorStore {
       const version = row.latest_version;
       // 3. Write the record with its digest and publish id.
       const digest = recordDigest({ topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p });
-      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes: v.scopes, digest, ...(v.signature && { signature: v.signature }) };
+      // With a rollout it has no scopes until the rollout completes (core/rollout.ts).
+      const scopes = v.rollout ? [] : v.scopes;
+      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer: p, scopes, digest, ...(v.signature && { signature: v.signature }) };
       this.insertRecord(record, publishId === '' ? null : publishId, fingerprint);
       // 4. Attach its scopes, 5. and say so in the history.
-      this.insertScopes(v.topic, version, v.scopes, nowMs);
+      this.insertScopes(v.topic, version, scopes, nowMs);
       this.addHistory(changeDraft('publish', v.topic, nowMs, by, { version, scopes: v.scopes, publishId }));
-      return { record, replayed: false };
+      // 6. A running rollout is superseded; 7. the version's own begins.
+      const running = this.activeRollout(v.topic);
+      if (running) {
+        const next: Rollout = { ...running, state: 'superseded', updatedAtMs: nowMs, endedAtMs: nowMs, reason: `version ${version} was published` };
+        this.writeRollout(next, running.revision, 'supersede', next.reason, nowMs, by);
+      }
+      if (!v.rollout) return { record, replayed: false };
+      const rollout: Rollout = {
+        topic: v.topic,
+        version,
+        policy: v.rollout,
+        state: 'running',
+        step: 0,
+        stepStartedAtMs: nowMs,
+        startedAtMs: nowMs,
+        updatedAtMs: nowMs,
+        reason: '',
+        rejected: false,
+        webhookPassedStep: -1,
+        revision: 0,
+      };
+      this.stmt('INSERT INTO rollouts (topic, version, state, revision, doc) VALUES (?, ?, ?, 0, ?)').run(v.topic, version, rollout.state, encodeRollout(rollout));
+      return { record, replayed: false, rollout: this.writeRollout(rollout, 0, 'start', '', nowMs, by) };
     });
     return run.immediate();
   }
@@ -415,7 +473,9 @@ export class SqliteMetadataStore implements JanitorStore {
     return this.db.transaction((): PollState | undefined => {
       const t = this.topicRow(topic);
       if (!t || t.deleted_at_ms !== null) return undefined;
-      return { topic: toTopic(t), heads: this.heads(topic), pins: this.pins(topic), grants: this.grants(topic) };
+      const rollout = this.activeRollout(topic);
+      const withdrawn = (this.stmt(`SELECT version FROM rollouts WHERE topic = ? AND state = 'cancelled' ORDER BY version DESC`).all(topic) as { version: bigint }[]).map((r) => r.version);
+      return { topic: toTopic(t), heads: this.heads(topic), pins: this.pins(topic), grants: this.grants(topic), withdrawn, ...(rollout && { rollout }) };
     })();
   }
 
@@ -552,8 +612,58 @@ export class SqliteMetadataStore implements JanitorStore {
     return `sqlite:${this.feedId}:${seq}`;
   }
 
+  async getRollout(topic: string, version: Version): Promise<Rollout | undefined> {
+    return this.rollout(topic, version);
+  }
+
+  async listRollouts(topic: string, opts: { below?: Version; limit: number }): Promise<Rollout[]> {
+    const rows = this.stmt('SELECT * FROM rollouts WHERE topic = ? AND version < ? ORDER BY version DESC LIMIT ?').all(topic, opts.below ?? MAX_SEQ, opts.limit) as RolloutRow[];
+    return rows.map(toRollout);
+  }
+
+  async activeRollouts(): Promise<Rollout[]> {
+    const rows = this
+      .stmt(`SELECT r.* FROM rollouts r JOIN topics t ON t.name = r.topic WHERE r.state IN ('running', 'paused') AND t.deleted_at_ms IS NULL ORDER BY r.topic`)
+      .all() as RolloutRow[];
+    return rows.map(toRollout);
+  }
+
+  async changeRollout(change: RolloutChange, nowMs: number, by: Actor = NOBODY): Promise<Rollout | undefined> {
+    const { next } = change;
+    return this.db
+      .transaction((): Rollout | undefined => {
+        const t = this.topicRow(next.topic);
+        if (t && t.deleted_at_ms !== null) throw new TopicDeletedError(next.topic, Number(t.deleted_at_ms), `change the rollout of topic "${next.topic}"`);
+        const current = this.rollout(next.topic, next.version);
+        if (!current) throw new NotFoundError(`rollout of version ${next.version} of topic "${next.topic}"`);
+        if (current.revision !== change.expectedRevision) return undefined;
+        // Completing it makes the version the latest for everyone, in the same step.
+        if (next.state === 'completed') this.insertScopes(next.topic, next.version, [{}], nowMs);
+        return this.writeRollout(next, change.expectedRevision, change.action, change.reason, nowMs, by);
+      })
+      .immediate();
+  }
+
+  async recordOutcomes(outcomes: readonly ConsumerOutcome[]): Promise<void> {
+    if (outcomes.length === 0) return;
+    const upsert = this.stmt(
+      `INSERT INTO rollout_outcomes (topic, version, node_key, at_ms, doc) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (topic, version, node_key) DO UPDATE SET at_ms = excluded.at_ms, doc = excluded.doc WHERE excluded.at_ms >= rollout_outcomes.at_ms`,
+    );
+    this.db.transaction(() => {
+      for (const o of outcomes) upsert.run(o.topic, o.version, nodeKey(o.identity), o.atMs, encodeOutcome(o));
+    }).immediate();
+  }
+
+  async listOutcomes(topic: string, version: Version): Promise<ConsumerOutcome[]> {
+    const rows = this.stmt('SELECT at_ms, doc FROM rollout_outcomes WHERE topic = ? AND version = ? ORDER BY node_key').all(topic, version) as { at_ms: bigint; doc: string }[];
+    return rows.map((r) => decodeOutcome(topic, version, Number(r.at_ms), r.doc));
+  }
+
   async deleteVersion(topic: string, version: Version): Promise<void> {
     this.db.transaction(() => {
+      this.stmt('DELETE FROM rollouts WHERE topic = ? AND version = ?').run(topic, version);
+      this.stmt('DELETE FROM rollout_outcomes WHERE topic = ? AND version = ?').run(topic, version);
       this.stmt('DELETE FROM version_scopes WHERE topic = ? AND version = ?').run(topic, version);
       this.stmt('DELETE FROM versions WHERE topic = ? AND version = ?').run(topic, version);
     }).immediate();
@@ -565,7 +675,7 @@ export class SqliteMetadataStore implements JanitorStore {
         const row = this.topicRow(name);
         if (!row) return true;
         if (row.deleted_at_ms === null) return false;
-        for (const table of ['version_scopes', 'versions', 'pins', 'grants']) this.stmt(`DELETE FROM ${table} WHERE topic = ?`).run(name);
+        for (const table of ['version_scopes', 'versions', 'pins', 'grants', 'rollouts', 'rollout_outcomes']) this.stmt(`DELETE FROM ${table} WHERE topic = ?`).run(name);
         this.stmt('DELETE FROM topics WHERE name = ?').run(name);
         return true;
       })
@@ -715,6 +825,25 @@ export class SqliteMetadataStore implements JanitorStore {
     return rows.map((r) => ({ scope: JSON.parse(r.scope) as Scope, version: r.version, sinceMs: Number(r.added_at_ms) }));
   }
 
+  private rollout(topic: string, version: Version): Rollout | undefined {
+    const row = this.stmt('SELECT * FROM rollouts WHERE topic = ? AND version = ?').get(topic, version) as RolloutRow | undefined;
+    return row && toRollout(row);
+  }
+
+  /** The topic's running or paused rollout (a publish supersedes the one before, so there is at most one). */
+  private activeRollout(topic: string): Rollout | undefined {
+    const row = this.stmt(`SELECT * FROM rollouts WHERE topic = ? AND state IN ('running', 'paused') ORDER BY version DESC LIMIT 1`).get(topic) as RolloutRow | undefined;
+    return row && toRollout(row);
+  }
+
+  /** Within a transaction: the rollout at revision `from` + 1, with its history entry. */
+  private writeRollout(next: Rollout, from: number, action: string, reason: string, nowMs: number, by: Actor): Rollout {
+    const written: Rollout = { ...next, revision: from + 1 };
+    this.stmt('UPDATE rollouts SET state = ?, revision = ?, doc = ? WHERE topic = ? AND version = ?').run(written.state, written.revision, encodeRollout(written), written.topic, written.version);
+    this.addHistory(changeDraft('rollout', written.topic, nowMs, by, { version: written.version, reason, details: rolloutDetails(action, written) }));
+    return written;
+  }
+
   private pins(topic: string): Pin[] {
     return (this.stmt('SELECT * FROM pins WHERE topic = ? ORDER BY created_at_ms').all(topic) as PinRow[]).map(toPin);
   }
@@ -739,7 +868,12 @@ function toTopic(r: TopicRow): Topic {
     ...(r.max_staleness_ms !== null && { maxStalenessMs: Number(r.max_staleness_ms) }),
     ...(r.deleted_at_ms !== null && { deletedAtMs: Number(r.deleted_at_ms) }),
     ...(r.trusted_keys !== null && { trustedKeys: JSON.parse(r.trusted_keys) as string[] }),
+    ...(decodePolicy(r.rollout_policy) && { rolloutPolicy: decodePolicy(r.rollout_policy) }),
   };
+}
+
+function toRollout(r: RolloutRow): Rollout {
+  return decodeRollout(r.topic, r.version, Number(r.revision), r.doc);
 }
 
 /** A topic's trusted keys as stored: a JSON array, NULL for none. */

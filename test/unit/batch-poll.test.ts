@@ -93,7 +93,7 @@ describe('toUpdate', () => {
 
 describe('batchPollFromWire', () => {
   const app = { app: 'scorer', cluster: '', region: '', nodeId: '', labels: {} };
-  const req = (topics: [string, string][], identity: BatchPollRequest__Output['identity'] = app): BatchPollRequest__Output => ({ identity, topics: topics.map(([topic, lastSeenVersion]) => ({ topic, lastSeenVersion })) });
+  const req = (topics: [string, string][], identity: BatchPollRequest__Output['identity'] = app): BatchPollRequest__Output => ({ identity, topics: topics.map(([topic, lastSeenVersion]) => ({ topic, lastSeenVersion, rejected: null })) });
 
   it('gives the domain request', () => {
     expect(batchPollFromWire(req([['a', '0'], ['b', '9223372036854775807']]), 2)).toEqual({ identity: app, cursors: [{ topic: 'a', lastSeen: 0n }, { topic: 'b', lastSeen: 9223372036854775807n }] });

@@ -115,7 +115,7 @@ describe('guardConsumerHandlers: a BatchPoll weighs by its topics', () => {
     [200, 25],
     [500, 63],
   ])('%i topics weigh %i', (topics, weight) => {
-    expect(batchPollWeight({ topics: Array.from({ length: topics }, () => ({ topic: 't', lastSeenVersion: '0' })) })).toBe(weight);
+    expect(batchPollWeight({ topics: Array.from({ length: topics }, () => ({ topic: 't', lastSeenVersion: '0', rejected: null })) })).toBe(weight);
   });
 
   it('charges a 200-topic BatchPoll 25 times what a 1-topic one costs against the application limit', () => {

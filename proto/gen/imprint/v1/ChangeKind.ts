@@ -11,6 +11,7 @@ export const ChangeKind = {
   CHANGE_KIND_DELETE_TOPIC: 'CHANGE_KIND_DELETE_TOPIC',
   CHANGE_KIND_GRANT: 'CHANGE_KIND_GRANT',
   CHANGE_KIND_REVOKE: 'CHANGE_KIND_REVOKE',
+  CHANGE_KIND_ROLLOUT: 'CHANGE_KIND_ROLLOUT',
 } as const;
 
 export type ChangeKind =
@@ -34,5 +35,7 @@ export type ChangeKind =
   | 8
   | 'CHANGE_KIND_REVOKE'
   | 9
+  | 'CHANGE_KIND_ROLLOUT'
+  | 10
 
 export type ChangeKind__Output = typeof ChangeKind[keyof typeof ChangeKind]

@@ -16,6 +16,8 @@ import type { ListVersionsRequest as _imprint_v1_ListVersionsRequest, ListVersio
 import type { ListVersionsResponse as _imprint_v1_ListVersionsResponse, ListVersionsResponse__Output as _imprint_v1_ListVersionsResponse__Output } from '../../imprint/v1/ListVersionsResponse.js';
 import type { PollRequest as _imprint_v1_PollRequest, PollRequest__Output as _imprint_v1_PollRequest__Output } from '../../imprint/v1/PollRequest.js';
 import type { PollResponse as _imprint_v1_PollResponse, PollResponse__Output as _imprint_v1_PollResponse__Output } from '../../imprint/v1/PollResponse.js';
+import type { ReportRequest as _imprint_v1_ReportRequest, ReportRequest__Output as _imprint_v1_ReportRequest__Output } from '../../imprint/v1/ReportRequest.js';
+import type { ReportResponse as _imprint_v1_ReportResponse, ReportResponse__Output as _imprint_v1_ReportResponse__Output } from '../../imprint/v1/ReportResponse.js';
 import type { WatchRequest as _imprint_v1_WatchRequest, WatchRequest__Output as _imprint_v1_WatchRequest__Output } from '../../imprint/v1/WatchRequest.js';
 import type { WatchResponse as _imprint_v1_WatchResponse, WatchResponse__Output as _imprint_v1_WatchResponse__Output } from '../../imprint/v1/WatchResponse.js';
 
@@ -83,6 +85,15 @@ export interface ConsumerServiceClient extends grpc.Client {
   poll(argument: _imprint_v1_PollRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_PollResponse__Output>): grpc.ClientUnaryCall;
   poll(argument: _imprint_v1_PollRequest, callback: grpc.requestCallback<_imprint_v1_PollResponse__Output>): grpc.ClientUnaryCall;
   
+  Report(argument: _imprint_v1_ReportRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ReportResponse__Output>): grpc.ClientUnaryCall;
+  Report(argument: _imprint_v1_ReportRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ReportResponse__Output>): grpc.ClientUnaryCall;
+  Report(argument: _imprint_v1_ReportRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ReportResponse__Output>): grpc.ClientUnaryCall;
+  Report(argument: _imprint_v1_ReportRequest, callback: grpc.requestCallback<_imprint_v1_ReportResponse__Output>): grpc.ClientUnaryCall;
+  report(argument: _imprint_v1_ReportRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ReportResponse__Output>): grpc.ClientUnaryCall;
+  report(argument: _imprint_v1_ReportRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ReportResponse__Output>): grpc.ClientUnaryCall;
+  report(argument: _imprint_v1_ReportRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ReportResponse__Output>): grpc.ClientUnaryCall;
+  report(argument: _imprint_v1_ReportRequest, callback: grpc.requestCallback<_imprint_v1_ReportResponse__Output>): grpc.ClientUnaryCall;
+  
   Watch(argument: _imprint_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_imprint_v1_WatchResponse__Output>;
   Watch(argument: _imprint_v1_WatchRequest, options?: grpc.CallOptions): grpc.ClientReadableStream<_imprint_v1_WatchResponse__Output>;
   watch(argument: _imprint_v1_WatchRequest, metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientReadableStream<_imprint_v1_WatchResponse__Output>;
@@ -105,6 +116,8 @@ export interface ConsumerServiceHandlers extends grpc.UntypedServiceImplementati
   
   Poll: grpc.handleUnaryCall<_imprint_v1_PollRequest__Output, _imprint_v1_PollResponse>;
   
+  Report: grpc.handleUnaryCall<_imprint_v1_ReportRequest__Output, _imprint_v1_ReportResponse>;
+  
   Watch: grpc.handleServerStreamingCall<_imprint_v1_WatchRequest__Output, _imprint_v1_WatchResponse>;
   
 }
@@ -117,5 +130,6 @@ export interface ConsumerServiceDefinition extends grpc.ServiceDefinition {
   ListTopics: MethodDefinition<_imprint_v1_ListTopicsRequest, _imprint_v1_ListTopicsResponse, _imprint_v1_ListTopicsRequest__Output, _imprint_v1_ListTopicsResponse__Output>
   ListVersions: MethodDefinition<_imprint_v1_ListVersionsRequest, _imprint_v1_ListVersionsResponse, _imprint_v1_ListVersionsRequest__Output, _imprint_v1_ListVersionsResponse__Output>
   Poll: MethodDefinition<_imprint_v1_PollRequest, _imprint_v1_PollResponse, _imprint_v1_PollRequest__Output, _imprint_v1_PollResponse__Output>
+  Report: MethodDefinition<_imprint_v1_ReportRequest, _imprint_v1_ReportResponse, _imprint_v1_ReportRequest__Output, _imprint_v1_ReportResponse__Output>
   Watch: MethodDefinition<_imprint_v1_WatchRequest, _imprint_v1_WatchResponse, _imprint_v1_WatchRequest__Output, _imprint_v1_WatchResponse__Output>
 }

@@ -1,6 +1,7 @@
 // Original file: imprint/v1/publisher.proto
 
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from '../../imprint/v1/Retention.js';
+import type { RolloutPolicy as _imprint_v1_RolloutPolicy, RolloutPolicy__Output as _imprint_v1_RolloutPolicy__Output } from '../../imprint/v1/RolloutPolicy.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface CreateTopicRequest {
@@ -11,6 +12,7 @@ export interface CreateTopicRequest {
   'expectEveryMs'?: (number | string | Long);
   'maxStalenessMs'?: (number | string | Long);
   'trustedKeys'?: (Buffer | Uint8Array | string)[];
+  'rolloutPolicy'?: (_imprint_v1_RolloutPolicy | null);
 }
 
 export interface CreateTopicRequest__Output {
@@ -21,4 +23,5 @@ export interface CreateTopicRequest__Output {
   'expectEveryMs': (string);
   'maxStalenessMs': (string);
   'trustedKeys': (Buffer)[];
+  'rolloutPolicy': (_imprint_v1_RolloutPolicy__Output | null);
 }

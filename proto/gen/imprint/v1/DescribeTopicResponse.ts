@@ -6,6 +6,7 @@ import type { Pin as _imprint_v1_Pin, Pin__Output as _imprint_v1_Pin__Output } f
 import type { TopicConsumers as _imprint_v1_TopicConsumers, TopicConsumers__Output as _imprint_v1_TopicConsumers__Output } from '../../imprint/v1/TopicConsumers.js';
 import type { Change as _imprint_v1_Change, Change__Output as _imprint_v1_Change__Output } from '../../imprint/v1/Change.js';
 import type { PublishStatus as _imprint_v1_PublishStatus, PublishStatus__Output as _imprint_v1_PublishStatus__Output } from '../../imprint/v1/PublishStatus.js';
+import type { Rollout as _imprint_v1_Rollout, Rollout__Output as _imprint_v1_Rollout__Output } from '../../imprint/v1/Rollout.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface DescribeTopicResponse {
@@ -17,6 +18,7 @@ export interface DescribeTopicResponse {
   'consumersError'?: (string);
   'recentChanges'?: (_imprint_v1_Change)[];
   'publishStatus'?: (_imprint_v1_PublishStatus | null);
+  'rollout'?: (_imprint_v1_Rollout | null);
 }
 
 export interface DescribeTopicResponse__Output {
@@ -28,4 +30,5 @@ export interface DescribeTopicResponse__Output {
   'consumersError': (string);
   'recentChanges': (_imprint_v1_Change__Output)[];
   'publishStatus': (_imprint_v1_PublishStatus__Output | null);
+  'rollout': (_imprint_v1_Rollout__Output | null);
 }

@@ -11,6 +11,7 @@ export interface PublishRequest {
   'scopes'?: (_imprint_v1_Scope)[];
   'publishId'?: (string);
   'signature'?: (_imprint_v1_Signature | null);
+  'noRollout'?: (boolean);
 }
 
 export interface PublishRequest__Output {
@@ -20,4 +21,5 @@ export interface PublishRequest__Output {
   'scopes': (_imprint_v1_Scope__Output)[];
   'publishId': (string);
   'signature': (_imprint_v1_Signature__Output | null);
+  'noRollout': (boolean);
 }

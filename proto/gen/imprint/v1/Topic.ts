@@ -1,6 +1,7 @@
 // Original file: imprint/v1/types.proto
 
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from '../../imprint/v1/Retention.js';
+import type { RolloutPolicy as _imprint_v1_RolloutPolicy, RolloutPolicy__Output as _imprint_v1_RolloutPolicy__Output } from '../../imprint/v1/RolloutPolicy.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface Topic {
@@ -14,6 +15,7 @@ export interface Topic {
   'maxStalenessMs'?: (number | string | Long);
   'deletedAtMs'?: (number | string | Long);
   'trustedKeys'?: (Buffer | Uint8Array | string)[];
+  'rolloutPolicy'?: (_imprint_v1_RolloutPolicy | null);
 }
 
 export interface Topic__Output {
@@ -27,4 +29,5 @@ export interface Topic__Output {
   'maxStalenessMs': (string);
   'deletedAtMs': (string);
   'trustedKeys': (Buffer)[];
+  'rolloutPolicy': (_imprint_v1_RolloutPolicy__Output | null);
 }

@@ -6,10 +6,12 @@ export interface Update {
   'record'?: (_imprint_v1_VersionRecord | null);
   'pinned'?: (boolean);
   'directOmitted'?: (boolean);
+  'rolledBack'?: (boolean);
 }
 
 export interface Update__Output {
   'record': (_imprint_v1_VersionRecord__Output | null);
   'pinned': (boolean);
   'directOmitted': (boolean);
+  'rolledBack': (boolean);
 }

@@ -2,6 +2,7 @@
 
 import type { Retention as _imprint_v1_Retention, Retention__Output as _imprint_v1_Retention__Output } from '../../imprint/v1/Retention.js';
 import type { TrustedKeys as _imprint_v1_TrustedKeys, TrustedKeys__Output as _imprint_v1_TrustedKeys__Output } from '../../imprint/v1/TrustedKeys.js';
+import type { RolloutPolicy as _imprint_v1_RolloutPolicy, RolloutPolicy__Output as _imprint_v1_RolloutPolicy__Output } from '../../imprint/v1/RolloutPolicy.js';
 import type { Long } from '@grpc/proto-loader';
 
 export interface UpdateTopicRequest {
@@ -12,6 +13,7 @@ export interface UpdateTopicRequest {
   'expectEveryMs'?: (number | string | Long);
   'maxStalenessMs'?: (number | string | Long);
   'trustedKeys'?: (_imprint_v1_TrustedKeys | null);
+  'rolloutPolicy'?: (_imprint_v1_RolloutPolicy | null);
   '_owner'?: "owner";
   '_description'?: "description";
   '_expectEveryMs'?: "expectEveryMs";
@@ -26,6 +28,7 @@ export interface UpdateTopicRequest__Output {
   'expectEveryMs'?: (string);
   'maxStalenessMs'?: (string);
   'trustedKeys': (_imprint_v1_TrustedKeys__Output | null);
+  'rolloutPolicy': (_imprint_v1_RolloutPolicy__Output | null);
   '_owner'?: "owner";
   '_description'?: "description";
   '_expectEveryMs'?: "expectEveryMs";

@@ -1,0 +1,11 @@
+// Original file: imprint/v1/operator.proto
+
+import type { Rollout as _imprint_v1_Rollout, Rollout__Output as _imprint_v1_Rollout__Output } from '../../imprint/v1/Rollout.js';
+
+export interface PauseRolloutResponse {
+  'rollout'?: (_imprint_v1_Rollout | null);
+}
+
+export interface PauseRolloutResponse__Output {
+  'rollout': (_imprint_v1_Rollout__Output | null);
+}

@@ -1,0 +1,8 @@
+// Original file: imprint/v1/consumer.proto
+
+
+export interface ReportResponse {
+}
+
+export interface ReportResponse__Output {
+}

@@ -1,0 +1,10 @@
+// Original file: imprint/v1/operator.proto
+
+
+export interface ResumeRolloutRequest {
+  'topic'?: (string);
+}
+
+export interface ResumeRolloutRequest__Output {
+  'topic': (string);
+}
