@@ -25,7 +25,7 @@
  * Everything here is pure; the store keeps rollouts (MetadataStore), the driver advances them
  * (server/rollout), the service exposes them.
  */
-import { InvalidArgumentError } from './errors.js';
+import { FailedPreconditionError, InvalidArgumentError } from './errors.js';
 import { identityAttributes, parseScope, scopeKey, scopeMatches, validateScope } from './scope.js';
 import type { ConsumerIdentity, RolloutGate, RolloutPolicy, RolloutStep, Version } from './types.js';
 
@@ -288,4 +288,80 @@ export function formatRolloutPolicy(p: RolloutPolicy): string {
     p.webhookTimeoutMs !== ROLLOUT_DEFAULTS.webhookTimeoutMs ? `webhook-timeout=${formatBake(p.webhookTimeoutMs)}` : '',
   ].filter((w) => w !== '');
   return [formatRolloutSteps(p.steps), ...extra].join('  ');
+}
+
+// ---------------------------------------------------------------------------------------
+// The state machine: every change a driver or an operator makes, as a pure function
+
+/** A change to a rollout, as MetadataStore.changeRollout takes it: the rollout as it is to be, what happened, why. */
+export interface RolloutMove {
+  readonly next: Rollout;
+  readonly action: RolloutAction;
+  readonly reason: string;
+}
+
+/** The step last applied. */
+export function currentStep(r: Pick<Rollout, 'policy' | 'step'>): RolloutStep {
+  const s = r.policy.steps[Math.min(r.step, r.policy.steps.length - 1)];
+  if (!s) throw new Error('a rollout policy has at least one step');
+  return s;
+}
+
+/** The bake the current step has left at `nowMs`, ms (0: baked). A paused rollout's clock stands still. */
+export function bakeLeftMs(r: Rollout, nowMs: number): number {
+  if (r.state === 'paused') return r.bakeLeftMs ?? 0;
+  return Math.max(0, r.stepStartedAtMs + currentStep(r).bakeMs - nowMs);
+}
+
+function describe(r: Pick<Rollout, 'topic' | 'version'>): string {
+  return `the rollout of version ${r.version} of topic "${r.topic}"`;
+}
+
+/** Refuses a verb on a rollout in a state it does not apply to. */
+function refuse(r: Rollout, verb: string, why: string): FailedPreconditionError {
+  return new FailedPreconditionError(`cannot ${verb} ${describe(r)}: it is ${r.state}${why ? `; ${why}` : ''}`);
+}
+
+/** Running -> paused: no step is applied and the bake clock stops. */
+export function pauseMove(r: Rollout, nowMs: number, reason: string): RolloutMove {
+  if (r.state !== 'running') throw refuse(r, 'pause', r.state === 'paused' ? 'resume it to go on' : '');
+  return { next: { ...r, state: 'paused', bakeLeftMs: bakeLeftMs(r, nowMs), updatedAtMs: nowMs, reason }, action: 'pause', reason };
+}
+
+/** Paused -> running, with the bake it had left. */
+export function resumeMove(r: Rollout, nowMs: number): RolloutMove {
+  if (r.state !== 'paused') throw refuse(r, 'resume', '');
+  const { bakeLeftMs: left = 0, ...rest } = r;
+  return { next: { ...rest, state: 'running', stepStartedAtMs: nowMs - (currentStep(r).bakeMs - left), updatedAtMs: nowMs, reason: '' }, action: 'resume', reason: '' };
+}
+
+/** Running or paused -> cancelled: the version is withdrawn. `rejected`: a gate did it (action 'reject'). */
+export function cancelMove(r: Rollout, nowMs: number, reason: string, rejected = false): RolloutMove {
+  if (!isActive(r.state)) throw refuse(r, 'cancel', '');
+  const { bakeLeftMs: _left, ...rest } = r;
+  return { next: { ...rest, state: 'cancelled', updatedAtMs: nowMs, endedAtMs: nowMs, reason, rejected }, action: rejected ? 'reject' : 'cancel', reason };
+}
+
+/**
+ * The next step now (running), or completion after the last: what the driver does when a step
+ * has baked and passed its gates, and what promote does at once (skipping the bake and gates).
+ */
+export function advanceMove(r: Rollout, nowMs: number, action: 'step' | 'promote' = 'step', reason = ''): RolloutMove {
+  if (!isActive(r.state)) throw refuse(r, action === 'promote' ? 'promote' : 'advance', '');
+  const { bakeLeftMs: _left, ...rest } = r;
+  if (r.step + 1 >= r.policy.steps.length) return completeMove(r, nowMs, action, reason);
+  return { next: { ...rest, state: 'running', step: r.step + 1, stepStartedAtMs: nowMs, updatedAtMs: nowMs, reason: '' }, action, reason };
+}
+
+/** Running or paused -> completed: the version is the latest for everyone (promote --full, or after the last step). */
+export function completeMove(r: Rollout, nowMs: number, action: 'complete' | 'step' | 'promote' = 'complete', reason = ''): RolloutMove {
+  if (!isActive(r.state)) throw refuse(r, action === 'promote' ? 'promote' : 'complete', '');
+  const { bakeLeftMs: _left, ...rest } = r;
+  return { next: { ...rest, state: 'completed', updatedAtMs: nowMs, endedAtMs: nowMs, reason: '' }, action: action === 'promote' ? 'promote' : 'complete', reason };
+}
+
+/** The current step's webhook answered 2xx: remembered, so no driver calls it again for this step. */
+export function webhookPassedMove(r: Rollout, nowMs: number): RolloutMove {
+  if (!isActive(r.state)) throw refuse(r, 'record a webhook answer for', '');
+  return { next: { ...r, webhookPassedStep: r.step, updatedAtMs: nowMs }, action: 'webhook-passed', reason: '' };
 }
