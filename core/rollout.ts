@@ -188,7 +188,7 @@ export function consumersGateProblem(policy: RolloutPolicy, p: RolloutProgress):
 // The policy: checking it, and its text form
 
 /** Checks a policy (naming `field`.steps[i].x) and returns it with defaults filled in. */
-export function validateRolloutPolicy(p: Partial<RolloutPolicy> & { readonly steps?: readonly Partial<RolloutStep>[] }, field = 'rollout_policy'): RolloutPolicy {
+export function validateRolloutPolicy(p: Omit<Partial<RolloutPolicy>, 'steps'> & { readonly steps?: readonly Partial<RolloutStep>[] }, field = 'rollout_policy'): RolloutPolicy {
   const steps = p.steps ?? [];
   if (steps.length < 1 || steps.length > MAX_ROLLOUT_STEPS) throw new InvalidArgumentError(`${field}.steps`, `must have 1 to ${MAX_ROLLOUT_STEPS} steps`, steps.length);
   const out: RolloutStep[] = steps.map((s, i) => {
