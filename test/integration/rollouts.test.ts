@@ -9,10 +9,11 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { advanceMove, type Rollout } from '../../core/index.js';
+import { advanceMove, webhookPassedMove, type Rollout, type RolloutMove } from '../../core/index.js';
 import { silentLogger } from '../../log/index.js';
 import { SqliteMetadataStore, startImprintServer, type ImprintServer } from '../../server/index.js';
 import { authenticate, caller, clientsFor, closeClients, eventually, type Answer } from '../access-calls.js';
+import { CountingStore } from '../counting-store.js';
 import { MemoryAuditSink, directPointer, tempDir, until } from '../helpers.js';
 
 const wire = (text: string) => {
@@ -401,5 +402,67 @@ describe('rollouts and access control', () => {
     expect((ok(await rpc('OperatorService', 'GetRollout', { topic: 'acl-rollout' }, 'alice'), 'GetRollout')['rollout'] as { state: string }).state).toBe('ROLLOUT_STATE_RUNNING');
     ok(await rpc('OperatorService', 'PauseRollout', { topic: 'acl-rollout', reason: 'looking' }, 'op'), 'PauseRollout');
     ok(await rpc('OperatorService', 'CancelRollout', { topic: 'acl-rollout', reason: 'bad' }, 'op'), 'CancelRollout');
+  });
+});
+
+describe('a verb racing the rollout driver', () => {
+  let dir: string;
+  let inner: SqliteMetadataStore;
+  let store: CountingStore;
+  let server: ImprintServer;
+  let clients: ReturnType<typeof clientsFor>;
+  let rpc: Rpc;
+
+  beforeAll(async () => {
+    dir = tempDir();
+    inner = SqliteMetadataStore.open({ file: `${dir}/imprint.db` });
+    store = new CountingStore(inner);
+    server = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger, metadataStore: store, auditSink: new MemoryAuditSink() });
+    clients = clientsFor(server.port);
+    rpc = caller(clients);
+  });
+  afterAll(async () => {
+    if (clients) closeClients(clients);
+    await server?.stop({ drain: false });
+    await inner?.close();
+  });
+
+  /** What a driver does between the verb's read and its write: a change of its own (the revision moves on). */
+  async function driverMoves(topic: string, move: (r: Rollout) => RolloutMove): Promise<void> {
+    const [r] = await inner.listRollouts(topic, { limit: 1 });
+    if (!r) throw new Error('no rollout');
+    const m = move(r);
+    expect(await inner.changeRollout({ next: m.next, expectedRevision: r.revision, action: m.action, reason: '' }, Date.now())).toBeDefined();
+  }
+
+  it('decides again on the rollout as the driver left it', async () => {
+    await rolloutOf(rpc, 'race');
+    const gate = store.gate('changeRollout', 'race');
+    const pausing = rpc('OperatorService', 'PauseRollout', { topic: 'race', reason: 'wait' });
+    await gate.reached;
+    await driverMoves('race', (r) => advanceMove(r, Date.now()));
+    gate.release();
+    const paused = ok(await pausing, 'PauseRollout')['rollout'] as { state: string; step: number };
+    expect([paused.state, paused.step]).toEqual(['ROLLOUT_STATE_PAUSED', 1]);
+    expect(store.count('changeRollout', 'race')).toBe(2);
+  });
+
+  it('answers UNAVAILABLE, changing nothing of its own, when the rollout kept moving', async () => {
+    await rolloutOf(rpc, 'race-2');
+    let gate = store.gate('changeRollout', 'race-2');
+    const cancelling = rpc('OperatorService', 'CancelRollout', { topic: 'race-2', reason: 'stop' });
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      await gate.reached;
+      await driverMoves('race-2', (r) => webhookPassedMove(r, Date.now()));
+      const held = gate;
+      if (attempt < 5) gate = store.gate('changeRollout', 'race-2');
+      held.release();
+    }
+    const refused = await cancelling;
+    expect([grpc.status[refused.code], refused.details]).toEqual([
+      'UNAVAILABLE',
+      'cannot cancel the rollout of topic "race-2": it kept changing while this was decided (5 attempts; the rollout driver is moving it); try again',
+    ]);
+    expect((ok(await rpc('OperatorService', 'GetRollout', { topic: 'race-2' }), 'GetRollout')['rollout'] as { state: string }).state).toBe('ROLLOUT_STATE_RUNNING');
   });
 });
