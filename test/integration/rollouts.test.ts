@@ -376,7 +376,8 @@ describe('rollouts and access control', () => {
 
   beforeAll(async () => {
     dir = tempDir();
-    server = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger, auditSink: new MemoryAuditSink(), authenticate });
+    // Consume restricted too, so that a principal without a grant may not.
+    server = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger, auditSink: new MemoryAuditSink(), authenticate, access: { consume: 'owners' } });
     clients = clientsFor(server.port);
     rpc = caller(clients);
   });
@@ -385,7 +386,7 @@ describe('rollouts and access control', () => {
     await server?.stop({ drain: false });
   });
 
-  it('a consumer-only principal may read rollouts but not pause or cancel them; an operator may; changing the policy is an owner\'s', async () => {
+  it('a consumer-only principal may not pause, cancel or promote a rollout; an operator may; changing the policy is an owner\'s', async () => {
     await rolloutOf(rpc, 'acl-rollout', 'alice');
     for (const [role, grantee] of [
       ['ROLE_OPERATOR', 'op'],
@@ -402,6 +403,16 @@ describe('rollouts and access control', () => {
     expect((ok(await rpc('OperatorService', 'GetRollout', { topic: 'acl-rollout' }, 'alice'), 'GetRollout')['rollout'] as { state: string }).state).toBe('ROLLOUT_STATE_RUNNING');
     ok(await rpc('OperatorService', 'PauseRollout', { topic: 'acl-rollout', reason: 'looking' }, 'op'), 'PauseRollout');
     ok(await rpc('OperatorService', 'CancelRollout', { topic: 'acl-rollout', reason: 'bad' }, 'op'), 'CancelRollout');
+  });
+
+  it("a Report counts only for topics its principal may consume", async () => {
+    await rolloutOf(rpc, 'acl-report', 'alice');
+    ok(await rpc('OperatorService', 'GrantAccess', { topic: 'acl-report', grant: { role: 'ROLE_CONSUMER', grantee: 'con' } }, 'alice'), 'GrantAccess');
+    ok(await rpc('ConsumerService', 'Report', { identity: CANARY, topics: [{ topic: 'acl-report', lastSeenVersion: '2' }] }, 'con'), 'Report');
+    // eve may not consume it: her report answers (it answers nothing) but does not count.
+    ok(await rpc('ConsumerService', 'Report', { identity: EAST, topics: [{ topic: 'acl-report', lastSeenVersion: '2' }] }, 'eve'), 'Report');
+    await server.outcomes?.flush();
+    expect((await server.store.listOutcomes('acl-report', 2n)).map((o) => `${o.identity.nodeId}:${o.holds}`)).toEqual(['c1:2']);
   });
 });
 
