@@ -40,6 +40,16 @@ import {
   type VersionHeld,
   type VersionRecord,
   type VersionSignature,
+  MAX_BAKE_MS,
+  validateRolloutPolicy,
+  type Rejection,
+  type RejectStage,
+  type Rollout,
+  type RolloutGate,
+  type RolloutPolicy,
+  type RolloutProgress as CoreRolloutProgress,
+  type RolloutState,
+  type RolloutStep,
 } from '../core/index.js';
 import type { BlobLocation__Output, BlobLocation as WireBlobLocation } from './gen/imprint/v1/BlobLocation.js';
 import type { Change as WireChange, Change__Output } from './gen/imprint/v1/Change.js';
@@ -58,6 +68,13 @@ import type { TopicConsumers as WireTopicConsumers, TopicConsumers__Output } fro
 import type { ConsumerMove as WireConsumerMove, ConsumerMove__Output } from './gen/imprint/v1/ConsumerMove.js';
 import type { TopicGrant as WireGrant, TopicGrant__Output } from './gen/imprint/v1/TopicGrant.js';
 import type { Role__Output } from './gen/imprint/v1/Role.js';
+import type { RolloutGate__Output } from './gen/imprint/v1/RolloutGate.js';
+import type { RolloutState__Output } from './gen/imprint/v1/RolloutState.js';
+import type { RejectStage__Output } from './gen/imprint/v1/RejectStage.js';
+import type { RolloutPolicy as WireRolloutPolicy, RolloutPolicy__Output } from './gen/imprint/v1/RolloutPolicy.js';
+import type { Rollout as WireRollout, Rollout__Output } from './gen/imprint/v1/Rollout.js';
+import type { RolloutProgress as WireRolloutProgress } from './gen/imprint/v1/RolloutProgress.js';
+import type { Rejection as WireRejection, Rejection__Output } from './gen/imprint/v1/Rejection.js';
 
 /** A uint64 or int64 as the loader gives it (a decimal string: longs are String), exactly, within [min, max]. */
 function int64FromWire(v: string | number | undefined, field: string, min: bigint, max: bigint): bigint {
@@ -236,6 +253,7 @@ export function topicToWire(t: Topic): WireTopic {
     maxStalenessMs: t.maxStalenessMs ?? 0,
     deletedAtMs: t.deletedAtMs ?? 0,
     trustedKeys: trustedKeysToWire(t.trustedKeys),
+    rolloutPolicy: t.rolloutPolicy ? rolloutPolicyToWire(t.rolloutPolicy) : null,
   };
 }
 
@@ -250,6 +268,7 @@ export function topicFromWire(t: Topic__Output): Topic {
     ...contractOf(contractMsFromWire(t.expectEveryMs, 'topic.expect_every_ms'), contractMsFromWire(t.maxStalenessMs, 'topic.max_staleness_ms')),
     ...(Number(t.deletedAtMs) > 0 && { deletedAtMs: Number(t.deletedAtMs) }),
     ...(t.trustedKeys.length > 0 && { trustedKeys: trustedKeysFromWire(t.trustedKeys) }),
+    ...(t.rolloutPolicy && t.rolloutPolicy.steps.length > 0 && { rolloutPolicy: rolloutPolicyFromWire(t.rolloutPolicy, 'topic.rollout_policy') }),
   };
 }
 
@@ -419,3 +438,120 @@ export function grantFromWire(g: TopicGrant__Output | null | undefined, field = 
 export function grantFromWireOutput(g: TopicGrant__Output): Grant {
   return { role: ROLE_FROM_WIRE.get(String(g.role)) ?? 'consumer', grantee: g.grantee };
 }
+
+// ---- rollouts (core/rollout.ts) ----
+
+const GATE_TO_WIRE: Record<RolloutGate, RolloutGate__Output> = { consumers: 'ROLLOUT_GATE_CONSUMERS', webhook: 'ROLLOUT_GATE_WEBHOOK' };
+const GATE_FROM_WIRE = new Map<string, RolloutGate>(Object.entries(GATE_TO_WIRE).map(([k, w]) => [w, k as RolloutGate]));
+const STATE_TO_WIRE: Record<RolloutState, RolloutState__Output> = {
+  running: 'ROLLOUT_STATE_RUNNING',
+  paused: 'ROLLOUT_STATE_PAUSED',
+  completed: 'ROLLOUT_STATE_COMPLETED',
+  cancelled: 'ROLLOUT_STATE_CANCELLED',
+  superseded: 'ROLLOUT_STATE_SUPERSEDED',
+};
+const STATE_FROM_WIRE = new Map<string, RolloutState>(Object.entries(STATE_TO_WIRE).map(([k, w]) => [w, k as RolloutState]));
+const STAGE_TO_WIRE: Record<RejectStage, RejectStage__Output> = { fetch: 'REJECT_STAGE_FETCH', verify: 'REJECT_STAGE_VERIFY', decode: 'REJECT_STAGE_DECODE', validate: 'REJECT_STAGE_VALIDATE' };
+const STAGE_FROM_WIRE = new Map<string, RejectStage>(Object.entries(STAGE_TO_WIRE).map(([k, w]) => [w, k as RejectStage]));
+
+/**
+ * A rollout policy from the wire, checked whole by core (validateRolloutPolicy, errors naming
+ * `field`.steps[i].percent and so on), with the wire's zeros read as the contract says
+ * (percent 0: 100; webhook_timeout_ms 0: the default). Absent: undefined.
+ */
+export function rolloutPolicyFromWire(p: RolloutPolicy__Output | null | undefined, field = 'rollout_policy'): RolloutPolicy | undefined {
+  if (!p) return undefined;
+  const steps = p.steps.map((s, i): RolloutStep => {
+    const f = `${field}.steps[${i}]`;
+    const gates = s.gates.map((g, j) => {
+      const gate = GATE_FROM_WIRE.get(g);
+      if (!gate) throw new InvalidArgumentError(`${f}.gates[${j}]`, `must be one of ${Object.values(GATE_TO_WIRE).join(', ')}`, g);
+      return gate;
+    });
+    return { scopes: s.scopes.map(scopeFromWire), percent: s.percent === 0 ? 100 : s.percent, bakeMs: Number(int64FromWire(s.bakeMs, `${f}.bake_ms`, 0n, BigInt(MAX_BAKE_MS))), gates };
+  });
+  const timeout = Number(int64FromWire(p.webhookTimeoutMs, `${field}.webhook_timeout_ms`, 0n, 60_000n));
+  return validateRolloutPolicy(
+    {
+      steps,
+      ...(p._minHoldingPercent === 'minHoldingPercent' && p.minHoldingPercent !== undefined && { minHoldingPercent: p.minHoldingPercent }),
+      ...(p._maxRejections === 'maxRejections' && p.maxRejections !== undefined && { maxRejections: p.maxRejections }),
+      ...(p.webhookUrl !== '' && { webhookUrl: p.webhookUrl }),
+      ...(timeout !== 0 && { webhookTimeoutMs: timeout }),
+    },
+    field,
+  );
+}
+
+export function rolloutPolicyToWire(p: RolloutPolicy): WireRolloutPolicy {
+  return {
+    steps: p.steps.map((s) => ({ scopes: s.scopes.map(scopeToWire), percent: s.percent, bakeMs: s.bakeMs, gates: s.gates.map((g) => GATE_TO_WIRE[g]) })),
+    minHoldingPercent: p.minHoldingPercent,
+    maxRejections: p.maxRejections,
+    webhookUrl: p.webhookUrl ?? '',
+    webhookTimeoutMs: p.webhookTimeoutMs,
+  };
+}
+
+export function rolloutToWire(r: Rollout): WireRollout {
+  return {
+    topic: r.topic,
+    version: r.version.toString(),
+    policy: rolloutPolicyToWire(r.policy),
+    state: STATE_TO_WIRE[r.state],
+    step: r.step,
+    stepStartedAtMs: r.stepStartedAtMs,
+    bakeLeftMs: r.bakeLeftMs ?? 0,
+    startedAtMs: r.startedAtMs,
+    updatedAtMs: r.updatedAtMs,
+    endedAtMs: r.endedAtMs ?? 0,
+    reason: r.reason,
+    rejected: r.rejected,
+    webhookPassedStep: r.webhookPassedStep,
+  };
+}
+
+export function rolloutFromWire(r: Rollout__Output, field = 'rollout'): Rollout {
+  const state = STATE_FROM_WIRE.get(r.state);
+  if (!state) throw new InvalidArgumentError(`${field}.state`, `must be one of ${Object.values(STATE_TO_WIRE).join(', ')}`, r.state);
+  const policy = rolloutPolicyFromWire(r.policy, `${field}.policy`);
+  if (!policy) throw new InvalidArgumentError(`${field}.policy`, 'is required');
+  const bakeLeft = timeMsFromWire(r.bakeLeftMs, `${field}.bake_left_ms`);
+  const ended = timeMsFromWire(r.endedAtMs, `${field}.ended_at_ms`);
+  return {
+    topic: r.topic,
+    version: versionFromWire(r.version, `${field}.version`),
+    policy,
+    state,
+    step: r.step,
+    stepStartedAtMs: timeMsFromWire(r.stepStartedAtMs, `${field}.step_started_at_ms`),
+    ...(state === 'paused' && { bakeLeftMs: bakeLeft }),
+    startedAtMs: timeMsFromWire(r.startedAtMs, `${field}.started_at_ms`),
+    updatedAtMs: timeMsFromWire(r.updatedAtMs, `${field}.updated_at_ms`),
+    ...(ended !== 0 && { endedAtMs: ended }),
+    reason: r.reason,
+    rejected: r.rejected,
+    webhookPassedStep: r.webhookPassedStep,
+    revision: 0,
+  };
+}
+
+export function rolloutProgressToWire(p: CoreRolloutProgress): WireRolloutProgress {
+  return { reached: p.reached, holding: p.holding, rejections: p.rejections };
+}
+
+/** A consumer's rejection (PollRequest.rejected, TopicCursor.rejected) from the wire; absent: undefined. */
+export function rejectionFromWire(r: Rejection__Output | null | undefined, field: string): Rejection | undefined {
+  if (!r) return undefined;
+  const stage = STAGE_FROM_WIRE.get(r.stage);
+  if (!stage) throw new InvalidArgumentError(`${field}.stage`, `must be one of ${Object.values(STAGE_TO_WIRE).join(', ')}`, r.stage);
+  if (r.reason.length > MAX_REJECTION_REASON) throw new InvalidArgumentError(`${field}.reason`, `must be at most ${MAX_REJECTION_REASON} characters`, r.reason.length);
+  return { version: versionFromWire(r.version, `${field}.version`), stage, reason: r.reason };
+}
+
+export function rejectionToWire(r: Rejection): WireRejection {
+  return { version: r.version.toString(), stage: STAGE_TO_WIRE[r.stage], reason: r.reason };
+}
+
+/** The longest reason a Rejection may carry. */
+export const MAX_REJECTION_REASON = 1024;

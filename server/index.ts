@@ -33,7 +33,7 @@ import { createLogger } from '../log/index.js';
 import { StorePublishStatus, tablePublishStatus } from './publish-status.js';
 import { AccessControl } from './auth/index.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './metrics.js';
-import { FeedFollower, PollChangeHub, PollTable, Poller, StorePollSource, Watchers, noticeFollower, type PollChanges } from './poll/index.js';
+import { ConsumerOutcomes, FeedFollower, PollChangeHub, PollTable, Poller, StorePollSource, Watchers, noticeFollower, type PollChanges } from './poll/index.js';
 import { ImprintService } from './service.js';
 import { CassandraMetadataStore } from './store/cassandra.js';
 import type { MetadataStore } from './store/metadata-store.js';
@@ -84,6 +84,8 @@ export interface ImprintServer {
   readonly watchers?: Watchers;
   /** What the audit remembers of each polling node (hold, gone and summary events); absent on a publish-role instance. */
   readonly holdings?: Holdings;
+  /** What consumers say they hold and rejected, written for the rollout gates; absent on a publish-role instance. */
+  readonly outcomes?: ConsumerOutcomes;
   readonly store: MetadataStore;
   readonly audit: AuditSink;
   readonly grpc: GrpcServerHandle;
@@ -171,12 +173,14 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const access = new AccessControl({ ...(o.access === 'off' ? { enforce: false } : { policy: o.access }), log, clock: o.clock, ...(registry && { registry }) });
   const poller = holdings && new Poller({ source: table ?? new StorePollSource(store), observer: holdings, log, access });
   const watchers = poller && changes && new Watchers({ poller, changes, options: o.watch, clock: o.clock });
+  // What consumers say they hold and rejected (polls, Watch, Report), written for the rollout gates.
+  const outcomes = poller && new ConsumerOutcomes({ store, ...(changes && { changes }), log, clock: o.clock });
   const limiter = role.limiter ? new ConcurrencyLimiter(o.limiter) : undefined;
   // Every topic's publish status (ListTopics, imprint_topic_publish_overdue): the table's, else the store's, read at most every 30 s.
   const publishStatus = table ? tablePublishStatus(table, o.clock) : new StorePublishStatus({ store, clock: o.clock });
   // The all role's polls read the store: its own commits are word for its Watch streams at once.
   const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, publishStatus, access, ...(role.polls === 'store' && changes && { changes }) });
-  const metrics = registry && consumeMetrics({ registry, publishStatus, publishes: service, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }) });
+  const metrics = registry && consumeMetrics({ registry, publishStatus, publishes: service, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }), ...(outcomes && { outcomes }) });
   if (table) {
     const starting = table.start();
     const first = cassandra && !cassandra.isAvailable ? undefined : await starting;
@@ -184,6 +188,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   }
   if (feed) void feed.start();
   holdings?.start();
+  outcomes?.start();
   // 4. Serve.
   const guarded = role.services.includes('imprint.v1.ConsumerService') && (limiter || metrics);
   let grpcHandle: GrpcServerHandle;
@@ -196,6 +201,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       service,
       ...(poller && { poller }),
       ...(watchers && { watchers }),
+      ...(outcomes && { outcomes }),
       services: role.services,
       batchPoll: o.batchPoll,
       ...(guarded && { guard: { ...(limiter && { limiter }), ...(metrics && { metrics }) } }),
@@ -213,6 +219,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   } catch (err) {
     watchers?.close();
     await holdings?.stop();
+    await outcomes?.stop();
     await table?.stop();
     await feed?.stop();
     metrics?.close();
@@ -262,6 +269,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(poller && { poller }),
     ...(watchers && { watchers }),
     ...(holdings && { holdings }),
+    ...(outcomes && { outcomes }),
     store,
     audit,
     grpc: grpcHandle,
@@ -308,6 +316,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       await grpcHandle.stop();
       // The last summary: the state this instance saw, as it stops serving.
       await holdings?.stop({ summarize: true });
+      // What consumers said last, written before the store closes.
+      await outcomes?.stop();
       await table?.stop();
       await feed?.stop();
       metrics?.close();

@@ -20,7 +20,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ServerTls } from './tls.js';
 import { AUTH_FAILURE_REASONS, type AuthFailureReason } from './auth/failures.js';
 import { zeroed } from './audit/audit-sink.js';
-import { REREAD_REASONS, type FeedFollower, type PollTable, type Watchers } from './poll/index.js';
+import { REREAD_REASONS, type ConsumerOutcomes, type FeedFollower, type OutcomesStats, type PollTable, type Watchers } from './poll/index.js';
 
 export interface ConsumeMetricsOptions {
   /** @default a new Registry */
@@ -35,6 +35,8 @@ export interface ConsumeMetricsOptions {
   readonly poller?: { readonly integrityFailures: number };
   /** Watch streams' counts come from them. @default none */
   readonly watchers?: Pick<Watchers, 'stats'>;
+  /** Consumer outcomes written for the rollout gates, dropped and failed come from it. @default none */
+  readonly outcomes?: Pick<ConsumerOutcomes, 'stats'>;
   /** Every topic's publish status, for imprint_topic_publish_overdue. @default none (not exported) */
   readonly publishStatus?: PublishStatusSource;
   /** Publishes refused for their signature come from it (the service's counts, by reason). @default none */
@@ -67,7 +69,7 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
   const registers = [registry];
   // The process's own: CPU, resident memory, heap by space, GC pauses, open handles, start time.
   collectDefaultMetrics({ register: registry });
-  const { table, feed, limiter, poller, watchers } = opts;
+  const { table, feed, limiter, poller, watchers, outcomes } = opts;
   const maxAppLabels = opts.maxAppLabels ?? 200;
   const apps = new Set<string>();
   const appLabel = (app: string): string => {
@@ -271,6 +273,25 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
         seenWatch = { ...seenWatch, refused: now.refused };
       },
     });
+  }
+  if (outcomes) {
+    // Counters that mirror the outcomes' own counts: each adds what grew since the last scrape.
+    const mirror = (name: string, help: string, of: (s: OutcomesStats) => number) => {
+      let last = of(outcomes.stats());
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const now = of(outcomes.stats());
+          this.inc(Math.max(0, now - last));
+          last = now;
+        },
+      });
+    };
+    mirror('imprint_rollout_outcomes_recorded_total', "Consumer outcomes (a node's holding or rejection during a rollout) written to the store for the rollout gates", (s) => s.recorded);
+    mirror('imprint_rollout_outcomes_dropped_total', 'Consumer outcomes dropped because the buffer was full (the store slow or down)', (s) => s.dropped);
+    mirror('imprint_rollout_outcomes_write_failures_total', 'Failed store reads or writes of consumer outcomes (tried again at the next flush)', (s) => s.failures);
   }
   if (limiter) {
     new Gauge({

@@ -59,6 +59,18 @@ import {
   type Topic,
   type Version,
   type VersionRecord,
+  UnavailableError,
+  advanceMove,
+  cancelMove,
+  completeMove,
+  isActive,
+  pauseMove,
+  resumeMove,
+  rolloutProgress,
+  validateRolloutPolicy,
+  type Rollout,
+  type RolloutMove,
+  type RolloutProgress,
 } from '../core/index.js';
 import type { BlobStore } from '../client/blob-store/blob-store.js';
 import type { AuditSink, MovesPage, TopicConsumers } from './audit/audit-sink.js';
@@ -81,7 +93,24 @@ export interface TopicDescription {
   readonly recentChanges: readonly Change[];
   /** Its latest publish and whether it is overdue (core/staleness.ts). */
   readonly publishStatus: PublishStatus;
+  /** Its newest rollout, if it has had any. */
+  readonly rollout?: Rollout;
 }
+
+/** What a publish asks: the version, and whether it bypasses the topic's rollout policy. */
+export interface PublishInput extends Omit<NewVersion, 'rollout'> {
+  /** Reach consumers at once even on a topic with a rollout policy (an owner's choice). @default false */
+  readonly noRollout?: boolean;
+}
+
+/** An operator's verb on a topic's running or paused rollout (core/rollout.ts has the moves). */
+export type RolloutVerb = 'pause' | 'resume' | 'cancel' | 'promote' | 'promote-full';
+
+/**
+ * How many times a verb re-reads the rollout and decides again when its compare-and-set finds
+ * that the rollout moved meanwhile (the driver stepped it), before answering UNAVAILABLE.
+ */
+export const ROLLOUT_VERB_ATTEMPTS = 5;
 
 /** The most history entries GetLatestAt with apply_pins reads to replay the pins of a moment. */
 export const MAX_REPLAY_ENTRIES = 100_000;
@@ -212,6 +241,7 @@ export class ImprintService {
     validateRetention(t.retention);
     validateContract(t);
     if (t.trustedKeys) validateTrustedKeys(t.trustedKeys);
+    if (t.rolloutPolicy) validateRolloutPolicy(t.rolloutPolicy);
     await this.authorize(caller, 'create', t.name);
     // Its creator owns it, with the policy's defaults (none without a principal).
     const grants = this.access.grantsForNew(caller.principal);
@@ -256,6 +286,7 @@ export class ImprintService {
     if (patch.description !== undefined) validateText(patch.description, 'description', MAX_TEXT);
     if (patch.retention) validateRetention(patch.retention);
     if (patch.trustedKeys) validateTrustedKeys(patch.trustedKeys);
+    if (patch.rolloutPolicy) validateRolloutPolicy(patch.rolloutPolicy);
     await this.authorize(caller, 'own', name);
     if (patch.expectEveryMs !== undefined || patch.maxStalenessMs !== undefined) {
       // Each limit given (0: removes it), then the contract it leaves with the current one.
@@ -275,9 +306,10 @@ export class ImprintService {
    * Validates everything, then writes the version in one step: bad input consumes no version
    * number. A publish id the topic has recorded returns its version, `replayed`.
    */
-  async publish(input: NewVersion, caller: Caller = UNKNOWN_CALLER): Promise<Published> {
+  async publish(input: PublishInput, caller: Caller = UNKNOWN_CALLER): Promise<Published> {
     // 1. The record's own rules (a blob's keys under the topic's prefix included).
-    const v = validateNewVersion(input);
+    const { noRollout = false, ...asked } = input;
+    const v = validateNewVersion(asked);
     const p = v.pointer;
     if (p.kind === 'direct' && sha256Hex(p.bytes) !== p.sha256) {
       throw new InvalidArgumentError('pointer.sha256', 'must be the sha256 of the direct bytes', p.sha256);
@@ -287,11 +319,15 @@ export class ImprintService {
     // 3. A topic with trusted keys takes only publishes one of them signed (core/signing.ts).
     //    (Read before the write: a publish racing an update of the keys is checked against the
     //    keys as they were when it arrived.)
-    await this.checkSignature(v, caller);
+    const topic = await this.checkSignature(v, caller);
     // 4. A blob pointer names objects that exist, with its size (see blob-check.ts).
     if (p.kind === 'blob') await checkBlobPointer(v.topic, p, this.blobStores, this.blobCheckTimeoutMs, this.logOf(caller));
-    // 5. Record it (a publish id the topic has recorded answers its version, replayed).
-    const published = await this.store.publish(v, this.now(), actorOf(caller, ''));
+    // 5. Record it (a publish id the topic has recorded answers its version, replayed): on a
+    //    topic with a rollout policy, a publish without explicit scopes or noRollout starts a
+    //    rollout with the policy as it is now (core/rollout.ts). Either way the store supersedes
+    //    a running one.
+    const policy = asked.scopes.length === 0 && !noRollout ? topic?.rolloutPolicy : undefined;
+    const published = await this.store.publish(policy ? { ...v, rollout: policy } : v, this.now(), actorOf(caller, ''));
     const { record, replayed } = published;
     if (!replayed) this.changes?.notify(record.topic);
     this.logOf(caller).info(replayed ? 'publish replayed: its publish id had made this version' : 'published', {
@@ -300,19 +336,23 @@ export class ImprintService {
       size: p.size,
       kind: p.kind,
       scopes: v.scopes.map(scopeKey).join(';') || '*',
+      ...(published.rollout && { rollout: published.rollout.state, step: published.rollout.step }),
       ...(v.publishId && { publishId: v.publishId }),
       ...whoFields(caller),
     });
     return published;
   }
 
-  /** @throws SignatureRejectedError (counted, logged) when the topic's trusted keys refuse the publish's signature. */
-  private async checkSignature(v: NewVersion, caller: Caller): Promise<void> {
+  /**
+   * The topic as it is (undefined when missing or deleted: the store refuses the publish, with
+   * that reason).
+   * @throws SignatureRejectedError (counted, logged) when the topic's trusted keys refuse the publish's signature.
+   */
+  private async checkSignature(v: NewVersion, caller: Caller): Promise<Topic | undefined> {
     const topic = await this.store.getTopic(v.topic);
-    // A missing or deleted topic: the store refuses it, with that reason.
-    if (!topic || topic.deletedAtMs !== undefined) return;
+    if (!topic || topic.deletedAtMs !== undefined) return undefined;
     const problem = signatureProblem(v, v.signature, topic.trustedKeys ?? []);
-    if (!problem) return;
+    if (!problem) return topic;
     this.signatureRejections[problem.reason] += 1;
     this.logOf(caller).warn('publish refused: signature', { topic: v.topic, reason: problem.reason, ...(v.signature && { keyId: v.signature.keyId }), ...whoFields(caller) });
     throw new SignatureRejectedError(problem);
@@ -532,8 +572,8 @@ export class ImprintService {
         answer = { error: err instanceof Error ? err.message : String(err) };
       }
     }
-    const [versionCount, recentChanges] = await Promise.all([this.store.countVersions(name), this.store.listHistory(name, { limit: RECENT_CHANGES })]);
-    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount, consumers: answer, recentChanges, publishStatus: publishStatusOf(state, this.now()) };
+    const [versionCount, recentChanges, [rollout]] = await Promise.all([this.store.countVersions(name), this.store.listHistory(name, { limit: RECENT_CHANGES }), this.store.listRollouts(name, { limit: 1 })]);
+    return { topic: state.topic, heads: state.heads, pins: state.pins, versionCount, consumers: answer, recentChanges, publishStatus: publishStatusOf(state, this.now()), ...(rollout && { rollout }) };
   }
 
   /**
@@ -554,6 +594,63 @@ export class ImprintService {
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     if (!this.audit.moves) throw new FailedPreconditionError(`the ${this.audit.name} audit sink cannot list moves`);
     return this.audit.moves(topic, { sinceMs, ...(q.untilMs !== 0 && { untilMs: q.untilMs }), ...(q.nodeId !== '' && { nodeId: q.nodeId }), limit: q.limit });
+  }
+
+  // ---- rollouts (core/rollout.ts) ----
+
+  /** The rollout of `version` (0n: the topic's newest) and the consumers gate's count. NOT_FOUND for an unknown topic or a version without a rollout. */
+  async getRollout(topic: string, version: Version, caller: Caller = UNKNOWN_CALLER): Promise<{ rollout: Rollout; progress: RolloutProgress }> {
+    validateTopicName(topic);
+    checkRange(version, 'version', 0n, MAX_VERSION);
+    await this.authorize(caller, 'inspect', topic);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    const rollout = version === 0n ? (await this.store.listRollouts(topic, { limit: 1 }))[0] : await this.store.getRollout(topic, version);
+    if (!rollout) throw new NotFoundError(version === 0n ? `a rollout of topic "${topic}"` : `rollout of version ${version} of topic "${topic}"`);
+    return { rollout, progress: rolloutProgress(rollout, await this.store.listOutcomes(topic, rollout.version)) };
+  }
+
+  /** The topic's rollouts, newest first, `limit` below version `below` when given, and the token of the next page. */
+  async listRollouts(topic: string, limit: number, below: Version | undefined, caller: Caller = UNKNOWN_CALLER): Promise<{ rollouts: Rollout[]; nextPageToken: string }> {
+    validateTopicName(topic);
+    checkRange(limit, 'page_size', 1, PAGE_SIZE_MAX);
+    if (below !== undefined) checkRange(below, 'page_token', 1n, MAX_VERSION);
+    await this.authorize(caller, 'inspect', topic);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    const rollouts = await this.store.listRollouts(topic, { ...(below !== undefined && { below }), limit });
+    const last = rollouts[rollouts.length - 1];
+    return { rollouts, nextPageToken: rollouts.length === limit && last && last.version > 1n ? last.version.toString() : '' };
+  }
+
+  /**
+   * An operator's verb on the topic's running or paused rollout, with core's move for it
+   * (pause, resume, cancel, promote: the next step now, promote-full: completed now), written
+   * by the store's compare-and-set on the rollout's revision: when the driver moved the
+   * rollout meanwhile, the rollout is read again and the verb decided again (at most
+   * ROLLOUT_VERB_ATTEMPTS times, then UNAVAILABLE). FAILED_PRECONDITION when the topic has no
+   * running or paused rollout, or the verb does not apply to its state.
+   */
+  async changeRollout(topic: string, verb: RolloutVerb, reason: string, caller: Caller = UNKNOWN_CALLER): Promise<Rollout> {
+    validateTopicName(topic);
+    validateText(reason, 'reason', MAX_TEXT);
+    await this.authorize(caller, 'operate', topic);
+    await this.liveTopic(topic, `${verb} the rollout of topic "${topic}"`);
+    for (let attempt = 1; attempt <= ROLLOUT_VERB_ATTEMPTS; attempt++) {
+      // 1. The running or paused rollout: the newest (a publish supersedes the one before it).
+      const [current] = await this.store.listRollouts(topic, { limit: 1 });
+      if (!current || !isActive(current.state)) {
+        const newest = current ? `its newest rollout (version ${current.version}) is ${current.state}` : 'it has had none';
+        throw new FailedPreconditionError(`cannot ${verb} a rollout of topic "${topic}": it has no running or paused rollout (${newest})`);
+      }
+      // 2. The move (core refuses one that does not apply), 3. written if the rollout is still as read.
+      const now = this.now();
+      const move = rolloutMoveOf(verb, current, now, reason);
+      const written = await this.store.changeRollout({ next: move.next, expectedRevision: current.revision, action: move.action, reason: move.reason }, now, actorOf(caller, ''));
+      if (!written) continue;
+      this.changes?.notify(topic);
+      this.logOf(caller).info(`rollout ${move.action}`, { topic, version: written.version, verb, step: written.step, state: written.state, ...(reason && { reason }), ...whoFields(caller) });
+      return written;
+    }
+    throw new UnavailableError(`cannot ${verb} the rollout of topic "${topic}": it kept changing while this was decided (${ROLLOUT_VERB_ATTEMPTS} attempts; the rollout driver is moving it); try again`);
   }
 
   // ---- access control ----
@@ -595,5 +692,21 @@ export class ImprintService {
     if (changed) this.changes?.notify(topic);
     this.logOf(caller).info(changed ? 'revoked' : 'revoke: no such grant', { topic, role: g.role, grantee: g.grantee, ...whoFields(caller) });
     return { changed, grants: await this.store.listGrants(topic) };
+  }
+}
+
+/** Core's move for an operator's verb (core/rollout.ts; it refuses a state the verb does not apply to). */
+function rolloutMoveOf(verb: RolloutVerb, r: Rollout, nowMs: number, reason: string): RolloutMove {
+  switch (verb) {
+    case 'pause':
+      return pauseMove(r, nowMs, reason);
+    case 'resume':
+      return resumeMove(r, nowMs);
+    case 'cancel':
+      return cancelMove(r, nowMs, reason);
+    case 'promote':
+      return advanceMove(r, nowMs, 'promote', reason);
+    case 'promote-full':
+      return completeMove(r, nowMs, 'promote', reason);
   }
 }

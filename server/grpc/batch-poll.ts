@@ -14,8 +14,8 @@
  * exceed the budget can still go over it.
  */
 import * as grpc from '@grpc/grpc-js';
-import { InvalidArgumentError, validatePollIdentity, validateTopicName, type ConsumerIdentity, type PollAnswer, type Version, type VersionRecord } from '../../core/index.js';
-import { identityFromWire, recordToWire, versionFromWire } from '../../proto/convert.js';
+import { InvalidArgumentError, validatePollIdentity, validateTopicName, type ConsumerIdentity, type PollAnswer, type Rejection, type Version, type VersionRecord } from '../../core/index.js';
+import { identityFromWire, recordToWire, rejectionFromWire, versionFromWire } from '../../proto/convert.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import type { Update } from '../../proto/gen/imprint/v1/Update.js';
@@ -27,12 +27,15 @@ import { toServiceError } from './errors.js';
 export interface BatchPollCursor {
   readonly topic: string;
   readonly lastSeen: Version;
+  /** The last version the consumer tried and could not load (rollout gates, server/poll/outcomes.ts). */
+  readonly rejected?: Rejection;
 }
 
 /**
- * A BatchPoll (or Watch: the same fields) request as the domain sees it, or INVALID_ARGUMENT
- * naming the first wire field that breaks a rule: at most `maxTopics` topics, each a valid
- * name named once with a last_seen_version in range, and an identity that names its app.
+ * A BatchPoll (or Watch, or Report: the same fields) request as the domain sees it, or
+ * INVALID_ARGUMENT naming the first wire field that breaks a rule: at most `maxTopics` topics,
+ * each a valid name named once with a last_seen_version in range (and a rejected.version in
+ * range, a stage, a reason of at most 1024 characters), and an identity that names its app.
  */
 export function batchPollFromWire(req: Pick<BatchPollRequest__Output, 'identity' | 'topics'>, maxTopics: number): { identity: ConsumerIdentity; cursors: BatchPollCursor[] } {
   if (req.topics.length > maxTopics) throw new InvalidArgumentError('topics', `must name at most ${maxTopics} topics`, req.topics.length);
@@ -42,13 +45,15 @@ export function batchPollFromWire(req: Pick<BatchPollRequest__Output, 'identity'
     const earlier = first.get(t.topic);
     if (earlier !== undefined) throw new InvalidArgumentError(`topics[${i}].topic`, `must not repeat topics[${earlier}].topic`, t.topic);
     first.set(t.topic, i);
-    return { topic: t.topic, lastSeen: versionFromWire(t.lastSeenVersion, `topics[${i}].last_seen_version`, true) };
+    const rejected = rejectionFromWire(t.rejected, `topics[${i}].rejected`);
+    return { topic: t.topic, lastSeen: versionFromWire(t.lastSeenVersion, `topics[${i}].last_seen_version`, true), ...(rejected && { rejected }) };
   });
   return { identity: validatePollIdentity(identityFromWire(req.identity)), cursors };
 }
 
 export function toUpdate(a: PollAnswer): Update | null {
-  return a.record ? { record: wireRecordOf(a.record), pinned: a.pinned } : null;
+  if (!a.record) return null;
+  return a.rolledBack ? { record: wireRecordOf(a.record), pinned: a.pinned, rolledBack: true } : { record: wireRecordOf(a.record), pinned: a.pinned };
 }
 
 /**
@@ -122,9 +127,9 @@ function resultBytes(r: TopicPollResult): number {
   return stringBytes(r.topic) + (r.update == null ? 0 : framed(updateBytes(r.update))) + stringBytes(r.errorCode) + stringBytes(r.errorMessage);
 }
 
-/** An Update's fields: its record (by the contract's encoder, once per wire record), and the two flags (a tag and a byte each). */
+/** An Update's fields: its record (by the contract's encoder, once per wire record), and the flags (a tag and a byte each). */
 function updateBytes(u: Update): number {
-  return (u.record == null ? 0 : framed(recordBytes(u.record))) + (u.pinned == null ? 0 : 2) + (u.directOmitted == null ? 0 : 2);
+  return (u.record == null ? 0 : framed(recordBytes(u.record))) + (u.pinned == null ? 0 : 2) + (u.directOmitted == null ? 0 : 2) + (u.rolledBack == null ? 0 : 2);
 }
 
 function recordBytes(wire: WireRecord): number {

@@ -32,6 +32,8 @@ export function guardConsumerHandlers(handlers: ConsumerServiceHandlers, opts: G
     ...handlers,
     Poll: wrap('Poll', handlers.Poll),
     BatchPoll: wrap('BatchPoll', handlers.BatchPoll, batchPollWeight),
+    // A Report weighs as a BatchPoll of its topics.
+    Report: wrap('Report', handlers.Report, batchPollWeight),
     GetVersion: wrap('GetVersion', handlers.GetVersion),
     ListVersions: wrap('ListVersions', handlers.ListVersions),
     GetLatestAt: wrap('GetLatestAt', handlers.GetLatestAt),

@@ -27,6 +27,10 @@ import {
   versionFromWire,
   grantFromWire,
   grantToWire,
+  rejectionFromWire,
+  rolloutPolicyFromWire,
+  rolloutProgressToWire,
+  rolloutToWire,
 } from '../../proto/convert.js';
 import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/ConsumerService.js';
 import type { OperatorServiceHandlers } from '../../proto/gen/imprint/v1/OperatorService.js';
@@ -36,12 +40,13 @@ import { contractOf } from '../../core/index.js';
 import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
 import type { Logger } from '../../log/index.js';
 import type { Poller, Watchers } from '../poll/index.js';
-import type { Caller, ImprintService } from '../service.js';
+import type { Caller, ImprintService, RolloutVerb } from '../service.js';
 import { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate } from './batch-poll.js';
 import { toServiceError } from './errors.js';
 import { requestLog } from './request-log.js';
 import { principalOf } from '../auth/principal.js';
 import { watchHandler } from './watch.js';
+import type { ConsumerOutcomes } from '../poll/outcomes.js';
 
 /** Wraps an async handler: its result or its error (as a status, logged in the request's log) goes to the callback. */
 export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req, call: grpc.ServerUnaryCall<Req, Res>) => Promise<Res>): grpc.handleUnaryCall<Req, Res> {
@@ -71,6 +76,7 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
             retention: retentionFromWire(req.retention),
             ...contractOf(contractMsFromWire(req.expectEveryMs, 'expect_every_ms'), contractMsFromWire(req.maxStalenessMs, 'max_staleness_ms')),
             ...(req.trustedKeys.length > 0 && { trustedKeys: trustedKeysFromWire(req.trustedKeys) }),
+            ...(req.rolloutPolicy && { rolloutPolicy: rolloutPolicyFromWire(req.rolloutPolicy) }),
           },
           callerOf(call, log),
         ),
@@ -87,6 +93,8 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
             ...(req._expectEveryMs === 'expectEveryMs' && { expectEveryMs: contractMsFromWire(req.expectEveryMs, 'expect_every_ms') }),
             ...(req._maxStalenessMs === 'maxStalenessMs' && { maxStalenessMs: contractMsFromWire(req.maxStalenessMs, 'max_staleness_ms') }),
             ...(req.trustedKeys && { trustedKeys: trustedKeysFromWire(req.trustedKeys.keys) }),
+            // Present with no steps: the policy is removed.
+            ...(req.rolloutPolicy && { rolloutPolicy: req.rolloutPolicy.steps.length === 0 ? null : (rolloutPolicyFromWire(req.rolloutPolicy) ?? null) }),
           },
           callerOf(call, log),
         ),
@@ -94,7 +102,7 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
     })),
     DeleteTopic: unary('DeleteTopic', log, async (req, call) => ({ topic: topicToWire(await svc.deleteTopic(req.name, req.reason, callerOf(call, log))) })),
     Publish: unary('Publish', log, async (req, call) => {
-      const { record, replayed } = await svc.publish(
+      const { record, replayed, rollout } = await svc.publish(
         {
           topic: req.topic,
           metadata: req.metadata,
@@ -102,10 +110,11 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
           scopes: req.scopes.map(scopeFromWire),
           publishId: req.publishId,
           ...(req.signature && { signature: signatureFromWire(req.signature) }),
+          noRollout: req.noRollout,
         },
         callerOf(call, log),
       );
-      return { record: recordToWire(record), replayed };
+      return { record: recordToWire(record), replayed, rollout: rollout ? rolloutToWire(rollout) : null };
     }),
     AddScopes: unary('AddScopes', log, async (req, call) => ({
       record: recordToWire(await svc.addScopes(req.topic, versionFromWire(req.version, 'version'), req.scopes.map(scopeFromWire), callerOf(call, log))),
@@ -117,14 +126,17 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
  * Poll and BatchPoll over the Poller. What it answers at once (from memory) costs no promise
  * per topic. A BatchPoll is bounded by `limits` (batch-poll.ts).
  */
-export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptions = {}): Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll'> {
+export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptions = {}, outcomes?: ConsumerOutcomes): Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll'> {
   const { maxTopics, maxResponseBytes } = batchPollWithDefaults(limits);
   return {
     Poll: unary('Poll', log, async (req, call) => {
       const identity = identityFromWire(req.identity);
       const lastSeen = versionFromWire(req.lastSeenVersion, 'last_seen_version', true);
+      const rejected = rejectionFromWire(req.rejected, 'rejected');
       const polled = poller.poll(req.topic, identity, lastSeen, principalOf(call));
       const answer = polled instanceof Promise ? await polled : polled;
+      // What the node said, for the rollout gates (once it may consume the topic).
+      outcomes?.heard(req.topic, identity, lastSeen, rejected);
       return { update: toUpdate(answer), maxStalenessMs: answer.maxStalenessMs ?? 0 };
     }),
     BatchPoll: unary('BatchPoll', log, async (req, call) => {
@@ -137,16 +149,21 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
       //    else all awaited together.
       const results: TopicPollResult[] = new Array(cursors.length);
       let later: Promise<void>[] | undefined;
-      cursors.forEach(({ topic, lastSeen }, i) => {
+      //    What each node said goes to the rollout gates for each topic answered.
+      cursors.forEach(({ topic, lastSeen, rejected }, i) => {
         try {
           const answer = poller.poll(topic, identity, lastSeen, principal);
           if (!(answer instanceof Promise)) {
+            outcomes?.heard(topic, identity, lastSeen, rejected);
             results[i] = answeredResult(topic, answer);
             return;
           }
           (later ??= []).push(
             answer.then(
-              (a) => void (results[i] = answeredResult(topic, a)),
+              (a) => {
+                outcomes?.heard(topic, identity, lastSeen, rejected);
+                results[i] = answeredResult(topic, a);
+              },
               (err: unknown) => void (results[i] = failedResult(topic, err, 'BatchPoll', rlog)),
             ),
           );
@@ -170,6 +187,29 @@ export const refusedPolls: Pick<ConsumerServiceHandlers, 'Poll' | 'BatchPoll' | 
   Watch: (call) => void call.emit('error', POLLS_REFUSED),
 };
 
+/** Refuses Report where outcomes are not taken in (a publish-role instance, as it refuses polls). */
+const refusedReport: Pick<ConsumerServiceHandlers, 'Report'> = {
+  Report: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'this instance does not take consumer reports: report to a consume-role (or all-role) instance' }),
+};
+
+/**
+ * Report: checked whole as a BatchPoll's request is (batchPollFromWire; the principal's apps
+ * by the authenticator); each topic's word goes to the rollout gates' outcomes when the topic
+ * is one they take words for (an active rollout) and the caller may consume it (a topic it may
+ * not, or that does not exist, is left out without failing the rest: a report answers nothing).
+ */
+function reportHandler(poller: Poller, log: Logger, limits: BatchPollOptions, outcomes: ConsumerOutcomes): ConsumerServiceHandlers['Report'] {
+  const { maxTopics } = batchPollWithDefaults(limits);
+  return unary('Report', log, async (req, call) => {
+    const { identity, cursors } = batchPollFromWire(req, maxTopics);
+    const principal = principalOf(call);
+    for (const c of cursors) {
+      if (outcomes.wants(c.topic) && (await poller.mayConsume(c.topic, principal))) outcomes.heard(c.topic, identity, c.lastSeen, c.rejected);
+    }
+    return {};
+  });
+}
+
 /** Refuses Watch on a server given a Poller but no Watch streams (a server assembled by hand). */
 const refusedWatch: Pick<ConsumerServiceHandlers, 'Watch'> = {
   Watch: (call) => void call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'this server does not serve Watch: use BatchPoll' }),
@@ -179,11 +219,10 @@ const refusedWatch: Pick<ConsumerServiceHandlers, 'Watch'> = {
  * The Consumer service: Poll and BatchPoll by the Poller and Watch by `watchers` (refused
  * without them), the other reads by the service.
  */
-export function consumerHandlers(svc: ImprintService, poller: Poller | undefined, log: Logger, limits: BatchPollOptions = {}, watchers?: Watchers): ConsumerServiceHandlers {
+export function consumerHandlers(svc: ImprintService, poller: Poller | undefined, log: Logger, limits: BatchPollOptions = {}, watchers?: Watchers, outcomes?: ConsumerOutcomes): ConsumerServiceHandlers {
   return {
-    ...(poller ? { ...pollHandlers(poller, log, limits), ...(watchers ? { Watch: watchHandler(watchers, log, limits) } : refusedWatch) } : refusedPolls),
-    // SEAM (issue 15): replaced by the rollout work before it lands.
-    Report: (_call, cb) => cb({ code: grpc.status.UNIMPLEMENTED, details: 'Report: rollouts are being built' }),
+    ...(poller ? { ...pollHandlers(poller, log, limits, outcomes), ...(watchers ? { Watch: watchHandler(watchers, log, limits, outcomes) } : refusedWatch) } : refusedPolls),
+    ...(poller && outcomes ? { Report: reportHandler(poller, log, limits, outcomes) } : refusedReport),
     GetVersion: unary('GetVersion', log, async (req, call) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'), callerOf(call, log))) })),
     ListVersions: unary('ListVersions', log, async (req, call) => {
       const page = await svc.listVersions(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken), callerOf(call, log));
@@ -201,20 +240,31 @@ export function consumerHandlers(svc: ImprintService, poller: Poller | undefined
   };
 }
 
-/** SEAM (issue 15): the rollout verbs, replaced by the rollout work before it lands. */
-const ROLLOUTS_UNBUILT = { code: grpc.status.UNIMPLEMENTED, details: 'rollouts are being built' };
-const unbuiltRollouts: Pick<OperatorServiceHandlers, 'GetRollout' | 'ListRollouts' | 'PauseRollout' | 'ResumeRollout' | 'CancelRollout' | 'PromoteRollout'> = {
-  GetRollout: (_c, cb) => cb(ROLLOUTS_UNBUILT),
-  ListRollouts: (_c, cb) => cb(ROLLOUTS_UNBUILT),
-  PauseRollout: (_c, cb) => cb(ROLLOUTS_UNBUILT),
-  ResumeRollout: (_c, cb) => cb(ROLLOUTS_UNBUILT),
-  CancelRollout: (_c, cb) => cb(ROLLOUTS_UNBUILT),
-  PromoteRollout: (_c, cb) => cb(ROLLOUTS_UNBUILT),
-};
+/** The rollout RPCs: reads and an operator's verbs over the service (core/rollout.ts decides the moves). */
+function rolloutHandlers(svc: ImprintService, log: Logger): Pick<OperatorServiceHandlers, 'GetRollout' | 'ListRollouts' | 'PauseRollout' | 'ResumeRollout' | 'CancelRollout' | 'PromoteRollout'> {
+  const verb = (method: string, which: (req: { full?: boolean }) => RolloutVerb) =>
+    unary<{ topic: string; reason?: string; full?: boolean }, { rollout: ReturnType<typeof rolloutToWire> }>(method, log, async (req, call) => ({
+      rollout: rolloutToWire(await svc.changeRollout(req.topic, which(req), req.reason ?? '', callerOf(call, log))),
+    }));
+  return {
+    GetRollout: unary('GetRollout', log, async (req, call) => {
+      const { rollout, progress } = await svc.getRollout(req.topic, versionFromWire(req.version, 'version', true), callerOf(call, log));
+      return { rollout: rolloutToWire(rollout), progress: rolloutProgressToWire(progress) };
+    }),
+    ListRollouts: unary('ListRollouts', log, async (req, call) => {
+      const page = await svc.listRollouts(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken), callerOf(call, log));
+      return { rollouts: page.rollouts.map(rolloutToWire), nextPageToken: page.nextPageToken };
+    }),
+    PauseRollout: verb('PauseRollout', () => 'pause'),
+    ResumeRollout: verb('ResumeRollout', () => 'resume'),
+    CancelRollout: verb('CancelRollout', () => 'cancel'),
+    PromoteRollout: verb('PromoteRollout', (req) => (req.full ? 'promote-full' : 'promote')),
+  };
+}
 
 export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServiceHandlers {
   return {
-    ...unbuiltRollouts,
+    ...rolloutHandlers(svc, log),
     Pin: unary('Pin', log, async (req, call) => ({
       pin: pinToWire(await svc.pin(req.topic, scopeFromWire(req.scope), versionFromWire(req.version, 'version'), req.reason, req.createdBy, callerOf(call, log))),
     })),
@@ -241,6 +291,7 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
         ...('error' in d.consumers ? { consumers: null, consumersError: d.consumers.error } : { consumers: consumersToWire(d.consumers), consumersError: '' }),
         recentChanges: d.recentChanges.map(changeToWire),
         publishStatus: publishStatusToWire(d.publishStatus),
+        rollout: d.rollout ? rolloutToWire(d.rollout) : null,
       };
     }),
     ListHistory: unary('ListHistory', log, async (req, call) => {

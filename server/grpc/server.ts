@@ -9,7 +9,7 @@ import { HealthImplementation } from 'grpc-health-check';
 import { loadImprintProto } from '../../proto/loader.js';
 import type { BatchPollOptions } from '../config.js';
 import type { Logger } from '../../log/index.js';
-import type { Poller, Watchers } from '../poll/index.js';
+import type { ConsumerOutcomes, Poller, Watchers } from '../poll/index.js';
 import type { ImprintService } from '../service.js';
 import type { ConsumeMetrics } from '../metrics.js';
 import { guardConsumerHandlers, observedService, type GuardOptions } from './guard.js';
@@ -44,6 +44,8 @@ export interface GrpcServerOptions {
   readonly poller?: Poller;
   /** Serve Watch streams (with a poller). @default none: Watch answers UNIMPLEMENTED */
   readonly watchers?: Watchers;
+  /** Takes in what consumers say they hold and rejected (polls, Watch, Report) for the rollout gates. @default none: Report answers UNIMPLEMENTED */
+  readonly outcomes?: ConsumerOutcomes;
   /**
    * The services served and reported in health. The ConsumerService's reads are answered
    * even when it is not listed (a publish instance: operators list versions before they pin),
@@ -98,7 +100,7 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   const authenticated = <H extends object>(h: H): H => (authenticate ? authenticatedService(h, authenticate, opts.log) : h);
   const observed = <H extends object>(h: H, name: string): H => loggedService(authenticated(opts.metrics ? observedService(h, name, opts.metrics) : h), opts.log);
   if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, observed(publisherHandlers(service, opts.log), 'PublisherService'));
-  const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers);
+  const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers, opts.outcomes);
   server.addService(proto.imprint.v1.ConsumerService.service, loggedService(authenticated(opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer), opts.log, ['Watch']));
   if (services.includes('imprint.v1.OperatorService')) server.addService(proto.imprint.v1.OperatorService.service, observed(operatorHandlers(service, opts.log), 'OperatorService'));
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });

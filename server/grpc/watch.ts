@@ -18,8 +18,9 @@ import { toServiceError } from './errors.js';
 import { startRequestLog } from './request-log.js';
 import { shareOf } from './throttle.js';
 import { principalOf } from '../auth/principal.js';
+import type { ConsumerOutcomes } from '../poll/outcomes.js';
 
-export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollOptions = {}): grpc.handleServerStreamingCall<WatchRequest__Output, WatchResponse> {
+export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollOptions = {}, outcomes?: ConsumerOutcomes): grpc.handleServerStreamingCall<WatchRequest__Output, WatchResponse> {
   const { maxTopics, maxResponseBytes } = batchPollWithDefaults(limits);
   return (call) => {
     const rlog = startRequestLog(call, 'Watch', log);
@@ -33,9 +34,17 @@ export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollO
     try {
       // 1. The request, checked whole before any work.
       const { identity, cursors } = batchPollFromWire(call.request, maxTopics);
+      // What the watcher said it holds (and rejected), for the rollout gates: told with each
+      // topic's first answer (not for a topic it may not consume, or that does not exist).
+      const said = new Map(cursors.map((c) => [c.topic, c]));
       // 2. The stream, within the instance's and the application's (the principal's) bounds.
       stream = watchers.open(shareOf(call), identity, cursors, {
         result(topic, outcome) {
+          const c = said.get(topic);
+          if (c) {
+            said.delete(topic);
+            if ('answer' in outcome) outcomes?.heard(topic, identity, c.lastSeen, c.rejected);
+          }
           const result = 'answer' in outcome ? answeredResult(topic, outcome.answer) : failedResult(topic, outcome.error, 'Watch', rlog);
           return call.write({ result: fitToBudget([result], maxResponseBytes)[0] ?? result });
         },

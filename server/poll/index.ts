@@ -11,5 +11,6 @@ export { StorePollSource } from './store-source.js';
 export { PollChangeHub, type PollChanges } from './changes.js';
 export { Watchers, WatchStream, watchWithDefaults, WATCH_DEFAULTS, WATCH_RETRY_AFTER_MS, COALESCE_MS, type WatchOptions, type WatchSink, type WatchOutcome, type WatchCursor, type WatchStats, type WatchersDeps } from './watch.js';
 export { FeedFollower, FeedFollowerOptionError, noticeFollower, REREAD_REASONS, type FeedFollowerOptions, type FeedFollowerStats, type RereadReason, type RereadResult } from './feed-follower.js';
+export { ConsumerOutcomes, OutcomesOptionError, OUTCOMES_DEFAULTS, type OutcomesOptions, type OutcomesStats } from './outcomes.js';
 export { PollTable, PollTableOptionError, type PollTableOptions, type PollTableStats, type RefreshResult, type TopicEntry } from './poll-table.js';
 export type { PollAnswer, PollSource, PollView, RecordVerdict } from '../../core/index.js';

@@ -9,7 +9,7 @@
  *   with the changes, not with the topics.
  * - Full re-read (the safety net: at start, every `refreshMs`, when the feed says the cursor is
  *   too old, after feed reads failed in a row): every topic read into a new Map, swapped in with
- *   one assignment; `notify` for each topic whose heads or pins differ from before.
+ *   one assignment; `notify` for each topic whose heads, pins, grants or rollout differ from before.
  * One at a time (a tail never runs beside a full re-read, nor two of either), with a bounded
  * number of topics read in parallel and the event loop let go every few milliseconds. A
  * failure keeps the table as it is (counted, logged once per period).
@@ -62,7 +62,7 @@ export interface PollTableOptions {
   /**
    * Called with a topic once a change to it is in the table (a poll asked now gets the new
    * answer): by the tail for each topic the feed names, by a full re-read for each topic whose
-   * heads or pins differ. @default nobody is told
+   * heads, pins, grants or rollout differ. @default nobody is told
    */
   readonly notify?: (topic: string) => void;
   /** @default a silent logger */
@@ -117,6 +117,8 @@ export interface TopicEntry extends PollState {
   readonly pinsKey: string;
   /** @internal The grants, as text (a full re-read tells of a topic whose grants differ: a Watch re-decides access). */
   readonly grantsKey: string;
+  /** @internal The running or paused rollout (version, step, state) and the withdrawn versions, as text (a step, a pause or a cancel tells its watchers). */
+  readonly rolloutKey: string;
 }
 
 /** One whole table. Replaced by a full re-read; the tail swaps single entries in, a miss adds a topic it lacked. */
@@ -158,9 +160,9 @@ interface CachedVerdict {
   readonly bytes: number;
 }
 
-/** Whether two entries of a topic may answer a poll differently: their heads, pins or grants differ. */
+/** Whether two entries of a topic may answer a poll differently: their heads, pins, grants or rollouts differ. */
 function differs(a: TopicEntry, b: TopicEntry): boolean {
-  return a.headsKey !== b.headsKey || a.pinsKey !== b.pinsKey || a.grantsKey !== b.grantsKey;
+  return a.headsKey !== b.headsKey || a.pinsKey !== b.pinsKey || a.grantsKey !== b.grantsKey || a.rolloutKey !== b.rolloutKey;
 }
 
 /** Longest stretch a refresh runs without letting polls in, ms. */
@@ -249,7 +251,7 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
 
   /**
    * Reads every topic's PollState into a new Map and swaps it in with one assignment, then
-   * notifies each topic whose heads or pins differ. A failure keeps the old table (logged,
+   * notifies each topic whose heads, pins, grants or rollout differ. A failure keeps the old table (logged,
    * counted, `refresh-failed`). Never rejects; calls during a refresh share it, and it waits
    * for a tail under way.
    */
@@ -273,7 +275,7 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
       if (entries.length > 0) this.recordDrops++;
       // 2. Each topic's state, read a few at a time, swapped into the current table one by one,
       //    and only then told about.
-      //    Told only when its heads or pins differ: an entry that changes no answer (a topic's
+      //    Told only when its heads, pins, grants or rollout differ: an entry that changes no answer (a topic's
       //    description, a Cassandra hint of a change that did not happen, an entry given again)
       //    tells nobody.
       await this.forEachTopic(topics, (topic, state) => {
@@ -447,7 +449,7 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
       const before = this.table.entries;
       this.table = { generation: this.table.generation + 1, entries: next };
       for (const name of this.absent.keys()) if (next.has(name)) this.absent.delete(name);
-      // 4. Tell of the topics whose heads or pins differ (new ones included), not of every topic.
+      // 4. Tell of the topics whose heads, pins, grants or rollout differ (new ones included), not of every topic.
       for (const [name, entry] of next) {
         const old = before.get(name);
         if (!old || differs(old, entry)) this.o.notify(name);
@@ -487,8 +489,10 @@ export class PollTable extends EventEmitter implements PollSource<TopicEntry> {
       .sort()
       .join('\u0002');
     const grantsKey = state.grants.map((g) => `${g.role}\u0001${g.grantee}`).join('\u0002');
+    const r = state.rollout;
+    const rolloutKey = `${r ? `${r.version}\u0001${r.step}\u0001${r.state}` : ''}\u0002${state.withdrawn.join(',')}`;
     const stamp = previous && previous.headsKey === headsKey ? previous.stamp : this.nextStamp++;
-    return { topic: state.topic, heads: state.heads, pins: state.pins, grants: state.grants, withdrawn: state.withdrawn, ...(state.rollout && { rollout: state.rollout }), stamp, headsKey, pinsKey, grantsKey };
+    return { topic: state.topic, heads: state.heads, pins: state.pins, grants: state.grants, withdrawn: state.withdrawn, ...(r && { rollout: r }), stamp, headsKey, pinsKey, grantsKey, rolloutKey };
   }
 
   private async readTopic(topic: string): Promise<TopicEntry | undefined> {

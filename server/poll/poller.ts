@@ -101,12 +101,32 @@ export class Poller<S extends PollView = PollView> {
     );
   }
 
+  /**
+   * Whether `principal` (undefined: an anonymous caller, always) may consume `topic` and the
+   * topic exists, decided as a poll's access is (from the source's view; a denial is recorded
+   * by the access control as a poll's is). For what a consumer reports (Report).
+   */
+  async mayConsume(topic: string, principal: Principal | undefined): Promise<boolean> {
+    validateTopicName(topic);
+    const got = this.source.state(topic);
+    const view = got instanceof Promise ? await got : got;
+    if (!view) return false;
+    if (!principal || !this.access) return true;
+    try {
+      this.access.check(principal, 'consume', topic, view.grants ?? []);
+      return true;
+    } catch (err) {
+      if (err instanceof PermissionDeniedError) return false;
+      throw err;
+    }
+  }
+
   private answered(topic: string, identity: ConsumerIdentity, lastSeen: Version, d: PollDecision): PollAnswer {
     let answer: PollAnswer = d;
     if (d.failures) {
       this.integrityFailures += d.failures.length;
       for (const f of d.failures) this.logFailure(f.topic, f.version, f.problem);
-      answer = { ...(d.record && { record: d.record }), pinned: d.pinned, ...(d.maxStalenessMs !== undefined && { maxStalenessMs: d.maxStalenessMs }) };
+      answer = { ...(d.record && { record: d.record }), pinned: d.pinned, ...(d.rolledBack && { rolledBack: d.rolledBack }), ...(d.maxStalenessMs !== undefined && { maxStalenessMs: d.maxStalenessMs }) };
     }
     const said = lastSeen.toString();
     this.observer.observe(topic, identity, said, answer.record ? answer.record.version.toString() : said, answer.pinned);
