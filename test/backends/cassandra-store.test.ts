@@ -18,6 +18,7 @@ import { ImprintClient } from '../../client/index.js';
 import { bucketOf, shardOf, ticksOf } from '../../server/store/cassandra-feed.js';
 import { janitorStoreConformance } from '../conformance/janitor-store.js';
 import { metadataStoreConformance } from '../conformance/metadata-store.js';
+import { rolloutStoreConformance } from '../conformance/rollouts.js';
 import { directPointer, identity, tempDir } from '../helpers.js';
 
 const endpoint = process.env.IMPRINT_CASSANDRA;
@@ -72,6 +73,13 @@ janitorStoreConformance('cassandra', async () => ({
   store: shared,
   async cleanup() {
     // Shared store, unique topic and lease names per test.
+  },
+}));
+
+rolloutStoreConformance('cassandra', async () => ({
+  store: shared,
+  async cleanup() {
+    // Shared store, unique topic names per test.
   },
 }));
 
