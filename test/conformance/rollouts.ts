@@ -42,9 +42,9 @@ const ops: Actor = { principal: 'ops@example.com', authenticated: true, peer: '1
 /** Canary cluster, then one region, then everyone. */
 const policy: RolloutPolicy = validateRolloutPolicy({
   steps: [
-    { scopes: [{ cluster: 'canary' }], bakeMs: 600_000, gates: ['consumers'] },
-    { scopes: [{ region: 'us-east-1' }], bakeMs: 1_800_000 },
-    { scopes: [{}], percent: 25, bakeMs: 900_000 },
+    { scopes: [{ cluster: 'canary' }], percent: 100, bakeMs: 600_000, gates: ['consumers'] },
+    { scopes: [{ region: 'us-east-1' }], percent: 100, bakeMs: 1_800_000, gates: [] },
+    { scopes: [{}], percent: 25, bakeMs: 900_000, gates: [] },
   ],
 });
 
@@ -356,7 +356,7 @@ export function rolloutStoreConformance(name: string, make: () => Promise<Rollou
       expect((await store.pollState(topic))?.topic.rolloutPolicy).toEqual(policy);
       const created = (await store.listHistory(topic, { limit: 10 })).find((c) => c.kind === 'create-topic');
       expect(created?.details['rollout_policy']).toBe(formatRolloutPolicy(policy));
-      const other = validateRolloutPolicy({ steps: [{ scopes: [{ cluster: 'canary' }], bakeMs: 60_000, gates: ['webhook'] }], webhookUrl: 'https://gate.example.com/check', minHoldingPercent: 50 });
+      const other = validateRolloutPolicy({ steps: [{ scopes: [{ cluster: 'canary' }], percent: 100, bakeMs: 60_000, gates: ['webhook'] }], webhookUrl: 'https://gate.example.com/check', minHoldingPercent: 50 });
       expect((await store.updateTopic(topic, { rolloutPolicy: other }, 2_000, ops)).rolloutPolicy).toEqual(other);
       expect((await store.getTopic(topic))?.rolloutPolicy).toEqual(other);
       // Another field leaves it as it is.
