@@ -1,6 +1,6 @@
 /**
  * The Cassandra metadata store: the one that scales across regions. Mirrors the SQLite
- * store's behaviour (both pass test/conformance/metadata-store.ts).
+ * store's behaviour (both pass test/conformance/metadata-store.ts and rollouts.ts).
  *
  * ## Tables
  *
@@ -12,15 +12,17 @@
  *
  * | rows | what | serves |
  * | --- | --- | --- |
- * | static columns | the topic (owner, description, retention, created_at_ms, the staleness contract) and `latest_version`, the per-topic counter | getTopic, listTopics (`SELECT DISTINCT`), the CAS |
+ * | static columns | the topic (owner, description, retention, created_at_ms, the staleness contract, its rollout policy) and `latest_version`, the per-topic counter; `rollout_active`, the version of its running or paused rollout, and `withdrawn`, the versions of its cancelled ones | getTopic, listTopics (`SELECT DISTINCT`), pollState, the CAS |
  * | kind 'r', scope_key '', version v | the record of version v: metadata, pointer, digest, the publish's claim id, its scopes (map key -> JSON) and when each was attached | getVersion, listVersions (newest first: `version < ? LIMIT n`), countVersions |
  * | kind 'h', scope_key k, version 0 | the head of scope k: `head_version`, the scope, since when | pollState and scopeHeads now: one slice, no scan |
  * | kind 's', scope_key k, version v | scope k attached to version v at `added_at_ms` | scopeHeads as of a time: `GROUP BY scope_key` over `added_at_ms <= t` (newest version first in each group) |
  * | kind 'i', scope_key id, version 0 | publish id `id` made version `id_version`: its claim id and the publish's `fingerprint` | a retry of a publish (replay), and its refusal when the content differs |
  * | kind 'g', scope_key 'ROLE GRANTEE', version 0 | a grant (access control; a grantee has no spaces), since `added_at_ms` | listGrants, pollState: one slice; written by conditional batches like every row here |
+ * | kind 'o', scope_key '', version v | the rollout of version v: `rollout` (JSON, server/store/rollouts.ts) and `rollout_revision` | getRollout, listRollouts (newest first), changeRollout's CAS |
  * | kind 'c', scope_key '', version s | the change numbered s in the topic's history (`change`, JSON, server/store/history.ts); s = (time in ms << 21) + 21 random bits, so newest first | listHistory: `version < ? LIMIT n` |
  *
  * `pins`, PRIMARY KEY ((topic), scope_key): the pins of a topic (listPins, pollState).
+ * `rollout_outcomes`, PRIMARY KEY ((topic, version), node_key): consumer outcomes (below).
  * `leases`, PRIMARY KEY (name): the janitor's leases (JanitorStore), taken and renewed by CAS.
  * `janitor_jobs`, PRIMARY KEY (job): each janitor job's last success, written with the success's
  * time as the write timestamp so that an older success never replaces a newer one.
@@ -78,17 +80,59 @@
  * ## History
  *
  * Every change writes its 'c' row in the same write as the change: in the conditional batch of
- * createTopic, updateTopic, publish and addScopes (so it exists exactly when the change does).
+ * createTopic, updateTopic, publish, addScopes and changeRollout (so it exists exactly when the
+ * change does).
  * Pins live in their own table and are plain writes: pin and unpin write the pin row and the
  * 'c' row in one LOGGED batch (same partition key in both tables, so the same replicas), which
  * Cassandra applies whole or not at all, also when the coordinator dies half-way (its
  * batchlog replays it). Two unpins of one pin at the same moment may both write an entry.
  *
  * All writes to a topic's partition's rows and statics are conditional (createTopic IF NOT
- * EXISTS, updateTopic IF EXISTS, publish, addScopes, deleteVersion), so plain and Paxos writes
+ * EXISTS, updateTopic IF EXISTS, publish, addScopes, changeRollout, deleteVersion), so plain and Paxos writes
  * (whose timestamps come from different clocks) never race on the same cells. The one plain
  * write there is a pin's or unpin's 'c' row, a new row of its own (its seq is new) that nothing
  * else writes. Pins are plain writes in their own table.
+ *
+ * ## Rollouts
+ *
+ * A rollout's rows are in its topic's partition because every change of one must be atomic
+ * with other rows there, and a conditional batch is atomic only within one partition:
+ *
+ * - A publish given a rollout writes its record with no scopes (no 's' or 'h' rows), its 'o'
+ *   row at revision 1 with a 'rollout' history entry (action start), and sets `rollout_active`
+ *   to its version, in the publish's batch. The batch's CAS also expects `rollout_active` as
+ *   last seen (null when none: a cached counter expects none, and a lost CAS returns the
+ *   current value), and a publish that finds one active supersedes it in the same batch: that
+ *   'o' row IF its revision is the one read, with its entry (action supersede), and
+ *   `rollout_active` moved to the new rollout or null. So two publishes, or a publish and a
+ *   driver, never both win against one revision.
+ * - changeRollout: one conditional batch: the 'o' row IF `rollout_revision` is the expected one
+ *   AND the topic is not deleted (a static condition), its entry; an ending rollout clears
+ *   `rollout_active` (IF it still names it), a cancelled one adds its version to `withdrawn`;
+ *   a completed one attaches the empty scope to its record with its 's' row and moves the
+ *   empty scope's 'h' row forward IF it is still where it was read (as addScopes). A stale
+ *   revision is seen in a read first and sends nothing; one that moves between that read and
+ *   the batch fails the CAS. An unknown outcome is settled by a SERIAL read of the 'o' row
+ *   (our document at our revision: applied).
+ * - pollState reads the statics anyway: they name the active rollout and carry `withdrawn`, so
+ *   a topic without a running rollout costs no extra read, and one with it one point read of
+ *   its 'o' row (after the statics: not one snapshot, like the rest of pollState, and a
+ *   rollout that ended in between is left out).
+ * - activeRollouts scans the statics of every topic (`SELECT DISTINCT`, as listTopics) and reads
+ *   the 'o' row of each that names one: what a driver does once per round, not per request.
+ * - deleteVersion removes the 'o' row, its `withdrawn` element and `rollout_active` if it named
+ *   it, in its batch, then the outcomes; purgeTopic removes every 'o' row and the statics with
+ *   the rest, the outcomes of each rollout first.
+ *
+ * Consumer outcomes are many small upserts from every serving instance and belong to no
+ * change: `rollout_outcomes` holds them, one partition per rollout (listOutcomes reads one),
+ * one row per node. Each is written with its `at_ms` as the write timestamp, so a node's latest
+ * word wins whatever order the writes arrive in, without a Paxos round (the same millisecond
+ * twice: Cassandra keeps the greater text). A delete of a rollout's outcomes is a partition
+ * tombstone at the deleting time: outcomes stamped later than it (a clock far ahead) survive it.
+ *
+ * Feed: a rollout change announces 'rollout' (hint, then a second row) like every conditional
+ * write; a publish's rollout rows ride on its 'publish' hint, and get their 'rollout' rows after.
  *
  * ## Change feed
  *
@@ -145,7 +189,8 @@
  * keyspace is created, so a keyspace created again (a wiped node) is another feed.
  *
  * Schema: the keyspace's tables are created when missing; columns added since (publish_id,
- * fingerprint, id_version, change) are added to an existing `topics` table when missing.
+ * fingerprint, id_version, change, ..., the rollout columns) are added to an existing `topics`
+ * table when missing (ADDED_COLUMNS).
  *
  * ## Faults
  *
