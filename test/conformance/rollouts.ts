@@ -200,6 +200,36 @@ export function rolloutStoreConformance(name: string, make: () => Promise<Rollou
       expect(await rolloutEntries()).toHaveLength(2 + 5 + resumes);
     });
 
+    it('a publish and a change of the running rollout at once: one order or the other, never both from one revision', async () => {
+      for (let round = 0; round < 3; round++) {
+        const { rollout: r } = await start(`base-${round}`, 10_000 * (round + 1));
+        const at = 10_000 * (round + 1) + 500;
+        const [published, changed] = await Promise.all([store.publish(newVersion(topic, `plain-${round}`), at), apply(r, pauseMove(r, at, 'hold'), at)]);
+        const old = (await store.getRollout(topic, r.version)) as Rollout;
+        // Superseded in any case; after the pause (revision 3) when the pause applied, else from revision 1.
+        expect(old).toMatchObject({ state: 'superseded', reason: `version ${published.record.version} was published`, revision: changed ? 3 : 2 });
+        if (changed) expect(changed).toMatchObject({ state: 'paused', revision: 2 });
+        const actions = (await rolloutEntries()).filter((e) => e.version === r.version).map((e) => e.action);
+        expect(actions.sort()).toEqual((changed ? ['pause', 'start', 'supersede'] : ['start', 'supersede']).sort());
+        expect((await store.pollState(topic))?.rollout).toBeUndefined();
+      }
+    });
+
+    it('publishes with rollouts at once: each supersedes the one before it, and one rollout is left running', async () => {
+      const published = await Promise.all([1, 2, 3, 4].map((i) => store.publish(newVersion(topic, `at-once-${i}`, { rollout: policy }), 2_000 + i)));
+      expect(published.map((p) => p.record.version).sort()).toEqual([1n, 2n, 3n, 4n]);
+      const all = await store.listRollouts(topic, { limit: 10 });
+      expect(all.map((r) => [r.version, r.state])).toEqual([
+        [4n, 'running'],
+        [3n, 'superseded'],
+        [2n, 'superseded'],
+        [1n, 'superseded'],
+      ]);
+      expect(all.slice(1).map((r) => r.reason)).toEqual(['version 4 was published', 'version 3 was published', 'version 2 was published']);
+      expect((await store.pollState(topic))?.rollout?.version).toBe(4n);
+      expect((await store.activeRollouts()).filter((r) => r.topic === topic).map((r) => r.version)).toEqual([4n]);
+    });
+
     it('completing a rollout attaches the empty scope to its version in the same change: it becomes the head of the empty scope', async () => {
       await store.publish(newVersion(topic, 'one', { scopes: [{}, { region: 'eu' }] }), 1_500);
       let { rollout: r } = await start('two', 2_000);
