@@ -555,6 +555,8 @@ export class CassandraMetadataStore implements JanitorStore {
   private probeTimer: NodeJS.Timeout | undefined;
   /** The last counter value seen per topic: the first guess of the next CAS (the CAS checks it). */
   private readonly latestSeen = new Map<string, bigint>();
+  /** The active rollout a publish here last left per topic (with the counter above: the next publish's guess; the CAS checks it). */
+  private readonly activeSeen = new Map<string, Rollout>();
   private readonly feed: ResolvedFeedOptions;
   private readonly clock: () => number;
   private readonly feedClock: FeedClock;
@@ -1054,9 +1056,9 @@ export class CassandraMetadataStore implements JanitorStore {
     const missing = () => new FailedPreconditionError(`cannot publish to topic "${v.topic}": it does not exist (create it first)`);
     const deleted = (atMs: bigint) => new TopicDeletedError(v.topic, Number(atMs), `publish to topic "${v.topic}"`);
     let expected = this.latestSeen.get(v.topic);
-    // The topic's running or paused rollout, which this publish supersedes. A cached counter
-    // comes without it: the first attempt expects none, and a lost CAS says which there is.
-    let active: Rollout | undefined;
+    // The topic's running or paused rollout, which this publish supersedes. With a cached
+    // counter, the one this instance last left (a guess: a lost CAS says which there is).
+    let active: Rollout | undefined = this.activeSeen.get(v.topic);
     if (expected === undefined) {
       const row = await this.topicRow(v.topic);
       if (!row) throw missing();
@@ -1083,6 +1085,7 @@ export class CassandraMetadataStore implements JanitorStore {
       const rs = await this.conditional('publish', stmts);
       if (rs !== 'unknown' && rs.wasApplied()) {
         this.latestSeen.set(v.topic, version);
+        this.seeActive(v.topic, mine.rollout);
         return attemptDone(mine);
       }
       if (rs === 'unknown') {
@@ -1094,6 +1097,7 @@ export class CassandraMetadataStore implements JanitorStore {
         });
         if (owner?.equals(claim)) {
           this.latestSeen.set(v.topic, version);
+          this.seeActive(v.topic, mine.rollout);
           return attemptDone(mine);
         }
         if (owner) {
@@ -1125,6 +1129,7 @@ export class CassandraMetadataStore implements JanitorStore {
           });
           if (owner?.equals(claim)) {
             this.latestSeen.set(v.topic, current);
+            this.activeSeen.delete(v.topic);
             return attemptDone(att);
           }
           if (owner) undecided.delete(u);
@@ -1137,6 +1142,11 @@ export class CassandraMetadataStore implements JanitorStore {
       // Jitter, so contending publishers do not meet again at once.
       await sleep(Math.random() * Math.min(2 * attempt, 50));
     }
+  }
+
+  private seeActive(topic: string, rollout: Rollout | undefined): void {
+    if (rollout && isActive(rollout.state)) this.activeSeen.set(topic, rollout);
+    else this.activeSeen.delete(topic);
   }
 
   /**
@@ -1192,6 +1202,7 @@ export class CassandraMetadataStore implements JanitorStore {
     const mine = ours ? undecided.get(version) : undefined;
     if (mine) {
       this.latestSeen.delete(v.topic);
+      this.activeSeen.delete(v.topic);
       return attemptDone(mine);
     }
     const record = await this.getVersion(v.topic, version);
@@ -1199,6 +1210,7 @@ export class CassandraMetadataStore implements JanitorStore {
     const rollout = await this.getRollout(v.topic, version);
     if (ours) {
       this.latestSeen.delete(v.topic);
+      this.activeSeen.delete(v.topic);
       return { published: { record, replayed: false, ...(rollout && { rollout }) }, replayed: false };
     }
     if (str(row, 'fingerprint') !== publishFingerprint(v)) throw new PublishIdConflictError(v.topic, v.publishId ?? '', version, publishDifference(v, record));
@@ -1483,6 +1495,7 @@ export class CassandraMetadataStore implements JanitorStore {
       await this.announce('changeRollout', topic, 'rollout', version);
       const rs = await this.conditional('changeRollout', stmts);
       if (rs !== 'unknown' && rs.wasApplied()) {
+        if (this.activeSeen.get(topic)?.version === version) this.seeActive(topic, written);
         await this.confirm('changeRollout', topic, 'rollout', version);
         return written;
       }
