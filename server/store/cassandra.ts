@@ -442,7 +442,7 @@ function cqlFor(ks: string) {
     keyspaceReplication: 'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
 
     createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys, rollout_policy, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
-    restoreTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+    restoreTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys, rollout_policy, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
     topic: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics WHERE topic = ?`,
     allTopics: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics`,
     updateTopic: (sets: readonly string[]) => `UPDATE ${ks}.topics SET ${sets.map((s) => `${s} = ?`).join(', ')} WHERE topic = ? IF EXISTS`,
@@ -1277,7 +1277,7 @@ export class CassandraMetadataStore implements JanitorStore {
     // 1. The topic's partition in one conditional batch: the topic (IF NOT EXISTS) with its
     //    counter at the plan's latest version, the records, their scopes, the heads, the history.
     const stmts: Statement[] = [
-      { query: this.cql.restoreTopic, params: [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(t.createdAtMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), trustedKeysColumn(t.trustedKeys), t.latestVersion] },
+      { query: this.cql.restoreTopic, params: [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(t.createdAtMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), trustedKeysColumn(t.trustedKeys), encodePolicy(t.rolloutPolicy), t.latestVersion] },
       this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: { ...topicDetails(t), ...details } })),
     ];
     for (const r of plan.records) {

@@ -14,6 +14,7 @@ import {
   formatRolloutPolicy,
   nodeKey,
   pauseMove,
+  planRestore,
   resumeMove,
   scopeKey,
   sha256Hex,
@@ -399,6 +400,15 @@ export function rolloutStoreConformance(name: string, make: () => Promise<Rollou
       // A topic made without one has none.
       await store.createTopic({ name: `${topic}-plain`, owner: '', description: '', retention: {} }, 4_000);
       expect((await store.getTopic(`${topic}-plain`))?.rolloutPolicy).toBeUndefined();
+    });
+
+    it('restoreTopic writes the topic\'s rollout policy back (a fallback snapshot carries it), as its history entry says', async () => {
+      const t = `${topic}-restored`;
+      const snap = { topic: { name: t, owner: 'o', description: '', retention: {}, createdAtMs: 50, latestVersion: 2n, rolloutPolicy: policy }, heads: [], pins: [], records: [] };
+      expect(await store.restoreTopic(planRestore(snap), { key: 'imprint-snapshots/x.snapshot', writtenAtMs: 40 }, 1_000)).toEqual(snap.topic);
+      expect((await store.getTopic(t))?.rolloutPolicy).toEqual(policy);
+      const created = (await store.listHistory(t, { limit: 10 })).find((c) => c.kind === 'create-topic');
+      expect(created?.details['rollout_policy']).toBe(formatRolloutPolicy(policy));
     });
 
     it('retention never purges the version a running or paused rollout targets; once it ends, retention decides again', async () => {
