@@ -112,8 +112,11 @@
  *   a completed one attaches the empty scope to its record with its 's' row and moves the
  *   empty scope's 'h' row forward IF it is still where it was read (as addScopes). A stale
  *   revision is seen in a read first and sends nothing; one that moves between that read and
- *   the batch fails the CAS. An unknown outcome is settled by a SERIAL read of the 'o' row
- *   (our document at our revision: applied).
+ *   the batch fails the CAS. An unknown outcome is settled by a SERIAL read of the batch's
+ *   history row (its seq is drawn per attempt, so it exists exactly when that attempt
+ *   applied); found missing, the attempt may still land later (its coordinator retries its
+ *   Paxos round) but only while the revision is the expected one, so once a read shows the
+ *   revision moved, the rows of such attempts are read again before answering "moved on".
  * - pollState reads the statics anyway: they name the active rollout and carry `withdrawn`, so
  *   a topic without a running rollout costs no extra read, and one with it one point read of
  *   its 'o' row (after the statics: not one snapshot, like the rest of pollState, and a
@@ -459,6 +462,7 @@ function cqlFor(ks: string) {
     deletePublishId: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = 'i' AND scope_key = ? AND version = 0`,
     addChange: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, change) VALUES (?, 'c', '', ?, ?)`,
     changes: `SELECT version, change FROM ${ks}.topics WHERE topic = ? AND kind = 'c' AND scope_key = '' AND version < ? LIMIT ?`,
+    changeAt: `SELECT version FROM ${ks}.topics WHERE topic = ? AND kind = 'c' AND scope_key = '' AND version = ?`,
     insertScope: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, scope, added_at_ms) VALUES (?, 's', ?, ?, ?, ?)`,
     setHead: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, head_version, scope, added_at_ms) VALUES (?, 'h', ?, 0, ?, ?, ?)`,
     newHead: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, head_version, scope, added_at_ms) VALUES (?, 'h', ?, 0, ?, ?, ?) IF NOT EXISTS`,
@@ -1157,7 +1161,7 @@ export class CassandraMetadataStore implements JanitorStore {
     const statements: Statement[] = [];
     if (active) {
       const next: Rollout = { ...active, state: 'superseded', updatedAtMs: nowMs, endedAtMs: nowMs, reason: `version ${version} was published` };
-      statements.push(...this.rolloutStatements(next, active.revision, 'supersede', next.reason, nowMs, by));
+      statements.push(...this.rolloutStatements(next, active.revision, 'supersede', next.reason, nowMs, by).statements);
     }
     if (!v.rollout) return { statements };
     const started: Rollout = {
@@ -1181,13 +1185,14 @@ export class CassandraMetadataStore implements JanitorStore {
     return { statements, started };
   }
 
-  /** A rollout change on its 'o' row (a CAS on the revision it was computed from, the topic not deleted) and its history entry. */
-  private rolloutStatements(next: Rollout, from: number, action: string, reason: string, nowMs: number, by: Actor): Statement[] {
+  /**
+   * A rollout change on its 'o' row (a CAS on the revision it was computed from, the topic not
+   * deleted) and its history entry, whose row (`seq`) exists exactly when the change does.
+   */
+  private rolloutStatements(next: Rollout, from: number, action: string, reason: string, nowMs: number, by: Actor): { statements: Statement[]; seq: bigint } {
     const written: Rollout = { ...next, revision: from + 1 };
-    return [
-      { query: this.cql.changeRollout, params: [encodeRollout(written), written.revision, written.topic, written.version, from] },
-      this.historyStatement(changeDraft('rollout', written.topic, nowMs, by, { version: written.version, reason, details: rolloutDetails(action, written) })),
-    ];
+    const history = this.historyStatement(changeDraft('rollout', written.topic, nowMs, by, { version: written.version, reason, details: rolloutDetails(action, written) }));
+    return { statements: [{ query: this.cql.changeRollout, params: [encodeRollout(written), written.revision, written.topic, written.version, from] }, history], seq: history.params[1] as bigint };
   }
 
   /**
@@ -1468,23 +1473,36 @@ export class CassandraMetadataStore implements JanitorStore {
     const { next, expectedRevision } = change;
     const { topic, version } = next;
     const written: Rollout = { ...next, revision: expectedRevision + 1 };
-    const doc = encodeRollout(written);
     const notFound = () => new NotFoundError(`rollout of version ${version} of topic "${topic}"`);
     const deleted = (atMs: bigint) => new TopicDeletedError(topic, Number(atMs), `change the rollout of topic "${topic}"`);
     if (version < 1n || version > MAX_VERSION) throw notFound();
+    // The history rows (seqs) of attempts whose outcome was unknown and read back as not
+    // applied: a coordinator may still apply one later (it retries its Paxos round), until the
+    // revision moves on. So when it has, whether one of ours moved it is asked again.
+    const undecided: bigint[] = [];
+    const landed = async (): Promise<boolean> => {
+      for (const seq of undecided) if (await this.settled(topic, version, seq)) return true;
+      return false;
+    };
+    const done = async (): Promise<Rollout> => {
+      if (this.activeSeen.get(topic)?.version === version) this.seeActive(topic, written);
+      await this.confirm('changeRollout', topic, 'rollout', version);
+      return written;
+    };
     for (let attempt = 1; ; attempt++) {
       // 1. The stored rollout with the topic's statics: nothing is sent unless the revision is still the expected one.
       const row = (await this.exec('changeRollout', this.cql.rolloutWithTopic, [topic, version])).first();
-      if (!row) {
+      const deletedAt = row ? big(row, 'deleted_at_ms') : undefined;
+      if (!row || deletedAt !== undefined || int(row, 'rollout_revision') !== expectedRevision) {
+        if (await landed()) return done();
+        if (deletedAt !== undefined) throw deleted(deletedAt);
+        if (row) return undefined;
         const t = await this.getTopic(topic);
         if (t?.deletedAtMs !== undefined) throw deleted(BigInt(t.deletedAtMs));
         throw notFound();
       }
-      const deletedAt = big(row, 'deleted_at_ms');
-      if (deletedAt !== undefined) throw deleted(deletedAt);
-      if (int(row, 'rollout_revision') !== expectedRevision) return undefined;
       // 2. The batch.
-      const stmts = this.rolloutStatements(next, expectedRevision, change.action, change.reason, nowMs, by);
+      const { statements: stmts, seq } = this.rolloutStatements(next, expectedRevision, change.action, change.reason, nowMs, by);
       if (!isActive(next.state) && big(row, 'rollout_active') === version) stmts.push({ query: this.cql.clearActiveRollout, params: [topic, version] });
       if (next.state === 'cancelled') stmts.push({ query: this.cql.withdraw, params: [[version], topic] });
       if (next.state === 'completed') {
@@ -1494,29 +1512,27 @@ export class CassandraMetadataStore implements JanitorStore {
       }
       await this.announce('changeRollout', topic, 'rollout', version);
       const rs = await this.conditional('changeRollout', stmts);
-      if (rs !== 'unknown' && rs.wasApplied()) {
-        if (this.activeSeen.get(topic)?.version === version) this.seeActive(topic, written);
-        await this.confirm('changeRollout', topic, 'rollout', version);
-        return written;
-      }
+      if (rs !== 'unknown' && rs.wasApplied()) return done();
       if (rs === 'unknown') {
-        // Settled at SERIAL: our document at our revision means it applied; the expected revision still there, that it did not.
-        const back = await this.serialRead('changeRollout', this.cql.rollout, [topic, version]).catch((err: unknown) => {
-          throw new UnavailableError(`${this.where}: the rollout change of version ${version} of topic "${topic}" may or may not have been applied: ${messageOf(err)}`, { cause: err });
-        });
-        const rev = back ? int(back, 'rollout_revision') : undefined;
-        if (rev === written.revision && str(back, 'rollout') === doc) {
-          await this.confirm('changeRollout', topic, 'rollout', version);
-          return written;
-        }
-        if (rev === undefined) throw notFound();
-        if (rev !== expectedRevision) return undefined;
+        if (await this.settled(topic, version, seq)) return done();
+        undecided.push(seq);
       }
       // Not applied: the revision moved, the topic was deleted, or the empty scope's head moved
-      // under us (step 1 tells which); or an unknown outcome that did not apply: again.
-      if (attempt >= 10) throw new UnavailableError(`${this.where}: changing the rollout of version ${version} of topic "${topic}" kept conflicting; try again`);
+      // under us (step 1 tells which); or an unknown outcome that did not apply (yet): again.
+      if (attempt >= 10) {
+        const outcome = undecided.length > 0 ? 'an attempt whose outcome is unknown may still be applied' : 'nothing was changed, try again';
+        throw new UnavailableError(`${this.where}: changing the rollout of version ${version} of topic "${topic}" kept conflicting; ${outcome}`);
+      }
       await sleep(Math.random() * 5 * attempt);
     }
+  }
+
+  /** Whether the rollout change whose history row is `seq` applied, read at SERIAL (the row exists exactly when its batch applied). */
+  private async settled(topic: string, version: bigint, seq: bigint): Promise<boolean> {
+    const row = await this.serialRead('changeRollout', this.cql.changeAt, [topic, seq]).catch((err: unknown) => {
+      throw new UnavailableError(`${this.where}: the rollout change of version ${version} of topic "${topic}" may or may not have been applied: ${messageOf(err)}`, { cause: err });
+    });
+    return row !== undefined;
   }
 
   /**

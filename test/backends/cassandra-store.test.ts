@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, recordDigest, recordProblem, sha256Hex, type NewVersion, type VersionRecord } from '../../core/index.js';
+import { InvalidArgumentError, advanceMove, isActive, recordDigest, recordProblem, sha256Hex, validateRolloutPolicy, type NewVersion, type Rollout, type VersionRecord } from '../../core/index.js';
 import { cassandraWithDefaults, type CassandraOptions } from '../../server/config.js';
 import { silentLogger } from '../../log/index.js';
 import { startImprintServer, type ImprintServer } from '../../server/index.js';
@@ -144,6 +144,37 @@ describe('Cassandra store: version numbers', () => {
     expect(stored).toHaveLength(120);
     expect(new Set(stored.map((r) => `${r.metadata.s}/${r.metadata.i}`)).size).toBe(120);
     for (const r of all) expect(stored.find((x) => x.version === r.version)).toEqual(r);
+  }, 120_000);
+
+  it('rollout changes whose CAS times out on the client are settled by their history row: every step applied once by one driver, none lost', async () => {
+    // Three drivers with a 1 ms client-side timeout step one rollout of 20 steps as fast as
+    // they can, each from what it reads: a change whose outcome is unknown must be recognised
+    // as applied exactly when it was.
+    const hasty = [await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 })];
+    const topic = await newTopic(shared, 'unknown-rollout');
+    const steps = Array.from({ length: 20 }, (_, i) => ({ scopes: [{ wave: String(i) }], percent: 100, bakeMs: 0, gates: [] }));
+    await shared.publish(version(topic, 0, { rollout: validateRolloutPolicy({ steps }) }), 1_000);
+    const applied: Rollout[][] = await Promise.all(
+      hasty.map(async (s) => {
+        const mine: Rollout[] = [];
+        for (let r = await s.getRollout(topic, 1n); r && isActive(r.state); r = await s.getRollout(topic, 1n)) {
+          const m = advanceMove(r, Date.now());
+          const written = await s.changeRollout({ next: m.next, expectedRevision: r.revision, action: m.action, reason: '' }, Date.now());
+          if (written) mine.push(written);
+        }
+        return mine;
+      }),
+    );
+    expect(hasty.reduce((n, s) => n + s.stats.unknownOutcomes, 0)).toBeGreaterThan(0);
+    // 19 steps and the completion (revisions 2 to 21), each reported applied by exactly one driver.
+    const all = applied.flat().sort((a, b) => a.revision - b.revision);
+    expect(all.map((r) => r.revision)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    expect(all.map((r) => (r.state === 'completed' ? 'completed' : r.step))).toEqual([...Array.from({ length: 19 }, (_, i) => i + 1), 'completed']);
+    const history = (await shared.listHistory(topic, { limit: 100 })).filter((c) => c.kind === 'rollout');
+    expect(history.map((c) => c.details['action']).sort()).toEqual(['complete', 'start', ...Array.from({ length: 19 }, () => 'step')].sort());
+    expect(new Set(history.filter((c) => c.details['action'] === 'step').map((c) => c.details['step'])).size).toBe(19);
+    expect(await shared.getRollout(topic, 1n)).toMatchObject({ state: 'completed', revision: 21 });
+    expect((await shared.getVersion(topic, 1n))?.scopes).toEqual([{}]);
   }, 120_000);
 
   it('refuses a publish to a missing topic and writes no row (the CAS finds no counter)', async () => {
