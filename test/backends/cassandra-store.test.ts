@@ -473,6 +473,29 @@ describe('Cassandra store: schema', () => {
     await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
   }, 120_000);
 
+  it('adds the rollout columns and the outcomes table to a keyspace created before them: its topics have no policy and no rollouts, and take them', async () => {
+    const ks = `imprint_old_${randomUUID().slice(0, 8)}`;
+    const before = await openStore({ keyspace: ks });
+    const topic = await newTopic(before, 'old');
+    const { record } = await before.publish(version(topic, 1), 1);
+    // As the release before rollouts created the keyspace.
+    for (const column of ['rollout_policy', 'rollout_active', 'withdrawn', 'rollout', 'rollout_revision']) await raw.execute(`ALTER TABLE ${ks}.topics DROP ${column}`);
+    await raw.execute(`DROP TABLE ${ks}.rollout_outcomes`);
+    const s = await openStore({ keyspace: ks });
+    const old = await s.getTopic(topic);
+    expect(old && 'rolloutPolicy' in old).toBe(false);
+    expect(await s.getVersion(topic, 1n)).toEqual(record);
+    expect(await s.pollState(topic)).toMatchObject({ withdrawn: [] });
+    const policy = validateRolloutPolicy({ steps: [{ scopes: [{ cluster: 'canary' }], percent: 100, bakeMs: 0, gates: [] }] });
+    expect((await s.updateTopic(topic, { rolloutPolicy: policy }, 2)).rolloutPolicy).toEqual(policy);
+    const { rollout } = await s.publish(version(topic, 2, { rollout: policy }), 3);
+    expect(rollout).toMatchObject({ version: 2n, state: 'running', revision: 1 });
+    expect((await s.pollState(topic))?.rollout).toEqual(rollout);
+    await s.recordOutcomes([{ topic, version: 2n, identity: identity({ nodeId: 'n1' }), holds: 2n, atMs: Date.now() }]);
+    expect(await s.listOutcomes(topic, 2n)).toHaveLength(1);
+    await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
+  }, 120_000);
+
   it('checks its options: keyspace, replication, contact points, local data center', () => {
     expect(() => options({ keyspace: 'bad-name; DROP' })).toThrow(InvalidArgumentError);
     expect(() => options({ replication: '{"class":"SimpleStrategy","replication_factor":"1\'}"}' })).toThrow(/cassandra.replication/);
