@@ -1076,7 +1076,7 @@ export class CassandraMetadataStore implements JanitorStore {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       const version: bigint = expected + 1n;
-      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer, scopes, digest: '', ...(v.signature && { signature: v.signature }) };
+      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer, scopes: v.rollout ? [] : v.scopes, digest: '', ...(v.signature && { signature: v.signature }) };
       const digested: VersionRecord = { ...record, digest: recordDigest(record) };
       const history = changeDraft('publish', v.topic, nowMs, by, { version, scopes: v.scopes, publishId: v.publishId ?? '' });
       const rollouts = this.publishRollouts(v, version, active, nowMs, by);
