@@ -177,6 +177,31 @@ describe('Cassandra store: version numbers', () => {
     expect((await shared.getVersion(topic, 1n))?.scopes).toEqual([{}]);
   }, 120_000);
 
+  it('publishes with rollouts whose CAS times out on the client: each version once, each rollout superseded by the next one, one left running', async () => {
+    const hasty = [await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 })];
+    const topic = await newTopic(shared, 'unknown-rollouts');
+    const rollout = validateRolloutPolicy({ steps: [{ scopes: [{ cluster: 'canary' }], percent: 100, bakeMs: 60_000, gates: [] }] });
+    const unknownBefore = hasty.reduce((n, s) => n + s.stats.unknownOutcomes, 0);
+    const results = await Promise.all(hasty.map(async (s, si) => {
+      const mine = [];
+      for (let i = 0; i < 10; i++) mine.push(await s.publish(version(topic, i, { metadata: { s: String(si), i: String(i) }, rollout }), 2_000 + i));
+      return mine;
+    }));
+    expect(hasty.reduce((n, s) => n + s.stats.unknownOutcomes, 0)).toBeGreaterThan(unknownBefore);
+    // Each publish made one version and started its rollout.
+    const all = results.flat();
+    expect(all.map((p) => p.record.version).sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i + 1)));
+    for (const p of all) expect(p.rollout).toMatchObject({ version: p.record.version, revision: 1, step: 0 });
+    // Every rollout but the newest was superseded by the version after it, once.
+    const stored = await shared.listRollouts(topic, { limit: 100 });
+    expect(stored.map((r) => [r.version, r.state, r.reason])).toEqual(
+      Array.from({ length: 30 }, (_, i) => BigInt(30 - i)).map((v) => (v === 30n ? [v, 'running', ''] : [v, 'superseded', `version ${v + 1n} was published`])),
+    );
+    const supersedes = (await shared.listHistory(topic, { limit: 200 })).filter((c) => c.kind === 'rollout' && c.details['action'] === 'supersede');
+    expect(supersedes.map((c) => c.version).sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from({ length: 29 }, (_, i) => BigInt(i + 1)));
+    expect((await shared.pollState(topic))?.rollout?.version).toBe(30n);
+  }, 120_000);
+
   it('refuses a publish to a missing topic and writes no row (the CAS finds no counter)', async () => {
     const missing = `missing-${randomUUID().slice(0, 8)}`;
     await expect(shared.publish(version(missing, 1), 1)).rejects.toMatchObject({ code: 'FAILED_PRECONDITION' });
