@@ -1,6 +1,7 @@
 /**
  * Retention purge: deletes the versions a topic's retention no longer keeps (core decides:
- * never the latest of any scope, a pinned one, or one within retention), their blob objects in
+ * never the latest of any scope, a pinned one, the target of a running or paused rollout, or
+ * one within retention), their blob objects in
  * every region first, then the metadata row. An object whose deletion fails keeps its row, is
  * reported, and is tried again on the next run.
  *
@@ -18,7 +19,7 @@ export interface PurgeOptions {
   readonly store: JanitorStore;
   /** One per region; objects of purged versions are deleted from each. */
   readonly blobStores: readonly BlobStore[];
-  /** Versions that must stay whatever retention says (e.g. targets of running rollouts). @default none */
+  /** Versions that must stay whatever retention says, besides the targets of running and paused rollouts (always kept). @default none */
   readonly protectedVersions?: (topic: string) => readonly Version[];
   /** @default Date.now */
   readonly clock?: () => number;
@@ -68,13 +69,16 @@ export async function purgeRetention(o: PurgeOptions): Promise<PurgeResult> {
   const failures: PurgeFailure[] = [];
   const kept: KeptObject[] = [];
   const topics = await o.store.listTopics();
+  // What running and paused rollouts target stays (DESIGN invariant 6), read once per run.
+  const rolling = await o.store.activeRollouts();
   for (const topic of topics) {
     // A deleted topic is the topic purge's (topic-purge.ts), whole.
     if (topic.deletedAtMs !== undefined) continue;
     // 1. Decide, from every version, the pins and the protected versions.
     const versions = await allVersions(o.store, topic.name);
     const pins = await o.store.listPins(topic.name);
-    const { purge } = retentionDecision({ retention: topic.retention, versions, pins, protectedVersions: o.protectedVersions?.(topic.name) ?? [], nowMs });
+    const protectedVersions = [...rolling.filter((r) => r.topic === topic.name).map((r) => r.version), ...(o.protectedVersions?.(topic.name) ?? [])];
+    const { purge } = retentionDecision({ retention: topic.retention, versions, pins, protectedVersions, nowMs });
     const byVersion = new Map(versions.map((v) => [v.version, v]));
     const purging = new Set(purge);
     const stillNamed = new Set(versions.filter((v) => !purging.has(v.version)).flatMap((v) => locationsOf(v).map(locationId)));

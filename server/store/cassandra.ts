@@ -1,6 +1,6 @@
 /**
  * The Cassandra metadata store: the one that scales across regions. Mirrors the SQLite
- * store's behaviour (both pass test/conformance/metadata-store.ts).
+ * store's behaviour (both pass test/conformance/metadata-store.ts and rollouts.ts).
  *
  * ## Tables
  *
@@ -12,15 +12,17 @@
  *
  * | rows | what | serves |
  * | --- | --- | --- |
- * | static columns | the topic (owner, description, retention, created_at_ms, the staleness contract) and `latest_version`, the per-topic counter | getTopic, listTopics (`SELECT DISTINCT`), the CAS |
+ * | static columns | the topic (owner, description, retention, created_at_ms, the staleness contract, its rollout policy) and `latest_version`, the per-topic counter; `rollout_active`, the version of its running or paused rollout, and `withdrawn`, the versions of its cancelled ones | getTopic, listTopics (`SELECT DISTINCT`), pollState, the CAS |
  * | kind 'r', scope_key '', version v | the record of version v: metadata, pointer, digest, the publish's claim id, its scopes (map key -> JSON) and when each was attached | getVersion, listVersions (newest first: `version < ? LIMIT n`), countVersions |
  * | kind 'h', scope_key k, version 0 | the head of scope k: `head_version`, the scope, since when | pollState and scopeHeads now: one slice, no scan |
  * | kind 's', scope_key k, version v | scope k attached to version v at `added_at_ms` | scopeHeads as of a time: `GROUP BY scope_key` over `added_at_ms <= t` (newest version first in each group) |
  * | kind 'i', scope_key id, version 0 | publish id `id` made version `id_version`: its claim id and the publish's `fingerprint` | a retry of a publish (replay), and its refusal when the content differs |
  * | kind 'g', scope_key 'ROLE GRANTEE', version 0 | a grant (access control; a grantee has no spaces), since `added_at_ms` | listGrants, pollState: one slice; written by conditional batches like every row here |
+ * | kind 'o', scope_key '', version v | the rollout of version v: `rollout` (JSON, server/store/rollouts.ts) and `rollout_revision` | getRollout, listRollouts (newest first), changeRollout's CAS |
  * | kind 'c', scope_key '', version s | the change numbered s in the topic's history (`change`, JSON, server/store/history.ts); s = (time in ms << 21) + 21 random bits, so newest first | listHistory: `version < ? LIMIT n` |
  *
  * `pins`, PRIMARY KEY ((topic), scope_key): the pins of a topic (listPins, pollState).
+ * `rollout_outcomes`, PRIMARY KEY ((topic, version), node_key): consumer outcomes (below).
  * `leases`, PRIMARY KEY (name): the janitor's leases (JanitorStore), taken and renewed by CAS.
  * `janitor_jobs`, PRIMARY KEY (job): each janitor job's last success, written with the success's
  * time as the write timestamp so that an older success never replaces a newer one.
@@ -78,17 +80,62 @@
  * ## History
  *
  * Every change writes its 'c' row in the same write as the change: in the conditional batch of
- * createTopic, updateTopic, publish and addScopes (so it exists exactly when the change does).
+ * createTopic, updateTopic, publish, addScopes and changeRollout (so it exists exactly when the
+ * change does).
  * Pins live in their own table and are plain writes: pin and unpin write the pin row and the
  * 'c' row in one LOGGED batch (same partition key in both tables, so the same replicas), which
  * Cassandra applies whole or not at all, also when the coordinator dies half-way (its
  * batchlog replays it). Two unpins of one pin at the same moment may both write an entry.
  *
  * All writes to a topic's partition's rows and statics are conditional (createTopic IF NOT
- * EXISTS, updateTopic IF EXISTS, publish, addScopes, deleteVersion), so plain and Paxos writes
+ * EXISTS, updateTopic IF EXISTS, publish, addScopes, changeRollout, deleteVersion), so plain and Paxos writes
  * (whose timestamps come from different clocks) never race on the same cells. The one plain
  * write there is a pin's or unpin's 'c' row, a new row of its own (its seq is new) that nothing
  * else writes. Pins are plain writes in their own table.
+ *
+ * ## Rollouts
+ *
+ * A rollout's rows are in its topic's partition because every change of one must be atomic
+ * with other rows there, and a conditional batch is atomic only within one partition:
+ *
+ * - A publish given a rollout writes its record with no scopes (no 's' or 'h' rows), its 'o'
+ *   row at revision 1 with a 'rollout' history entry (action start), and sets `rollout_active`
+ *   to its version, in the publish's batch. The batch's CAS also expects `rollout_active` as
+ *   last seen (null when none: a cached counter expects none, and a lost CAS returns the
+ *   current value), and a publish that finds one active supersedes it in the same batch: that
+ *   'o' row IF its revision is the one read, with its entry (action supersede), and
+ *   `rollout_active` moved to the new rollout or null. So two publishes, or a publish and a
+ *   driver, never both win against one revision.
+ * - changeRollout: one conditional batch: the 'o' row IF `rollout_revision` is the expected one
+ *   AND the topic is not deleted (a static condition), its entry; an ending rollout clears
+ *   `rollout_active` (IF it still names it), a cancelled one adds its version to `withdrawn`;
+ *   a completed one attaches the empty scope to its record with its 's' row and moves the
+ *   empty scope's 'h' row forward IF it is still where it was read (as addScopes). A stale
+ *   revision is seen in a read first and sends nothing; one that moves between that read and
+ *   the batch fails the CAS. An unknown outcome is settled by a SERIAL read of the batch's
+ *   history row (its seq is drawn per attempt, so it exists exactly when that attempt
+ *   applied); found missing, the attempt may still land later (its coordinator retries its
+ *   Paxos round) but only while the revision is the expected one, so once a read shows the
+ *   revision moved, the rows of such attempts are read again before answering "moved on".
+ * - pollState reads the statics anyway: they name the active rollout and carry `withdrawn`, so
+ *   a topic without a running rollout costs no extra read, and one with it one point read of
+ *   its 'o' row (after the statics: not one snapshot, like the rest of pollState, and a
+ *   rollout that ended in between is left out).
+ * - activeRollouts scans the statics of every topic (`SELECT DISTINCT`, as listTopics) and reads
+ *   the 'o' row of each that names one: what a driver does once per round, not per request.
+ * - deleteVersion removes the 'o' row, its `withdrawn` element and `rollout_active` if it named
+ *   it, in its batch, then the outcomes; purgeTopic removes every 'o' row and the statics with
+ *   the rest, the outcomes of each rollout first.
+ *
+ * Consumer outcomes are many small upserts from every serving instance and belong to no
+ * change: `rollout_outcomes` holds them, one partition per rollout (listOutcomes reads one),
+ * one row per node. Each is written with its `at_ms` as the write timestamp, so a node's latest
+ * word wins whatever order the writes arrive in, without a Paxos round (the same millisecond
+ * twice: Cassandra keeps the greater text). A delete of a rollout's outcomes is a partition
+ * tombstone at the deleting time: outcomes stamped later than it (a clock far ahead) survive it.
+ *
+ * Feed: a rollout change announces 'rollout' (hint, then a second row) like every conditional
+ * write; a publish's rollout rows ride on its 'publish' hint, and get their 'rollout' rows after.
  *
  * ## Change feed
  *
@@ -145,7 +192,8 @@
  * keyspace is created, so a keyspace created again (a wiped node) is another feed.
  *
  * Schema: the keyspace's tables are created when missing; columns added since (publish_id,
- * fingerprint, id_version, change) are added to an existing `topics` table when missing.
+ * fingerprint, id_version, change, ..., the rollout columns) are added to an existing `topics`
+ * table when missing (ADDED_COLUMNS).
  *
  * ## Faults
  *
@@ -193,6 +241,8 @@ import {
   type VersionRecord,
   type ConsumerOutcome,
   type Rollout,
+  isActive,
+  nodeKey,
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import {
@@ -215,6 +265,7 @@ import {
 import { checkFeedLimit, type FeedCursor, type FeedKind, type FeedPage } from './change-feed.js';
 import { NOBODY, changeDraft, decodeChange, encodeChange, grantDetails, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
 import type { JanitorStore, NewTopic, PollState, Published, RolloutChange, TopicPatch } from './metadata-store.js';
+import { decodeOutcome, decodePolicy, decodeRollout, encodeOutcome, encodePolicy, encodeRollout, rolloutDetails } from './rollouts.js';
 import type { CassandraAuth, ResolvedCassandraTls } from '../backend-credentials.js';
 
 export type ConsistencyName = 'ONE' | 'LOCAL_ONE' | 'TWO' | 'THREE' | 'QUORUM' | 'LOCAL_QUORUM' | 'EACH_QUORUM' | 'ALL';
@@ -293,6 +344,11 @@ const ADDED_COLUMNS: readonly (readonly [string, string])[] = [
   ['trusted_keys', 'text static'],
   ['signature_key_id', 'text'],
   ['signature', 'text'],
+  ['rollout_policy', 'text static'],
+  ['rollout_active', 'bigint static'],
+  ['withdrawn', 'set<bigint> static'],
+  ['rollout', 'text'],
+  ['rollout_revision', 'int'],
 ];
 
 /** A topic's trusted keys as stored: a JSON array of raw keys (base64), null for none. */
@@ -305,9 +361,10 @@ const contractMs = (ms: number | undefined): bigint | null => (ms === undefined 
 function cqlFor(ks: string) {
   const RECORD_COLUMNS = 'topic, version, published_at_ms, metadata, pointer_kind, size, sha256, direct, locations, digest, scopes, scope_added, publish_id, signature_key_id, signature';
   /** The topic's own columns (statics of its partition): what a topic read selects and a purge deletes. */
-  const TOPIC_STATICS = 'owner, description, keep_versions, keep_days, created_at_ms, latest_version, expect_every_ms, max_staleness_ms, deleted_at_ms, trusted_keys';
+  const TOPIC_STATICS = 'owner, description, keep_versions, keep_days, created_at_ms, latest_version, expect_every_ms, max_staleness_ms, deleted_at_ms, trusted_keys, rollout_policy, rollout_active, withdrawn';
   const TOPIC_COLUMNS = `topic, ${TOPIC_STATICS}`;
   const RECORD_KEY = `topic = ? AND kind = 'r' AND scope_key = '' AND version = ?`;
+  const ROLLOUT_KEY = `topic = ? AND kind = 'o' AND scope_key = '' AND version = ?`;
   return {
     ddl: (replication: Readonly<Record<string, string>>) => [
       `CREATE KEYSPACE IF NOT EXISTS ${ks} WITH replication = {${Object.entries(replication)
@@ -342,7 +399,7 @@ function cqlFor(ks: string) {
         ${ADDED_COLUMNS.map(([c, t]) => `${c} ${t},`).join('\n        ')}
         PRIMARY KEY ((topic), kind, scope_key, version)
       ) WITH CLUSTERING ORDER BY (kind ASC, scope_key ASC, version DESC)
-        AND comment = 'Imprint: one partition per topic; statics = the topic and its version counter; kind r = records, h = scope heads, s = scopes attached to versions, i = publish ids, c = history'`,
+        AND comment = 'Imprint: one partition per topic; statics = the topic, its version counter, its active rollout and withdrawn versions; kind r = records, h = scope heads, s = scopes attached to versions, i = publish ids, g = grants, o = rollouts, c = history'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.pins (
         topic text,
         scope_key text,
@@ -353,6 +410,14 @@ function cqlFor(ks: string) {
         created_by text,
         PRIMARY KEY ((topic), scope_key)
       ) WITH comment = 'Imprint: operator pins, one per topic and scope'`,
+      `CREATE TABLE IF NOT EXISTS ${ks}.rollout_outcomes (
+        topic text,
+        version bigint,
+        node_key text,
+        at_ms bigint,
+        outcome text,
+        PRIMARY KEY ((topic, version), node_key)
+      ) WITH comment = 'Imprint: consumer outcomes per rollout and node; the write timestamp is the outcome time (latest wins)'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.leases (name text PRIMARY KEY, holder text, expires_at_ms bigint) WITH comment = 'Imprint: janitor leases (one holder per job)'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.janitor_jobs (job text PRIMARY KEY, last_success_ms bigint) WITH comment = 'Imprint: the last success of each janitor job'`,
       `CREATE TABLE IF NOT EXISTS ${ks}.imprint_meta (key text PRIMARY KEY, value text)`,
@@ -379,13 +444,14 @@ function cqlFor(ks: string) {
     addColumn: (column: string, type: string) => `ALTER TABLE ${ks}.topics ADD ${column} ${type}`,
     keyspaceReplication: 'SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?',
 
-    createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
-    restoreTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
+    createTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys, rollout_policy, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) IF NOT EXISTS`,
+    restoreTopic: `INSERT INTO ${ks}.topics (topic, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, trusted_keys, rollout_policy, latest_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) IF NOT EXISTS`,
     topic: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics WHERE topic = ?`,
     allTopics: `SELECT DISTINCT ${TOPIC_COLUMNS} FROM ${ks}.topics`,
     updateTopic: (sets: readonly string[]) => `UPDATE ${ks}.topics SET ${sets.map((s) => `${s} = ?`).join(', ')} WHERE topic = ? IF EXISTS`,
 
-    cas: `UPDATE ${ks}.topics SET latest_version = ? WHERE topic = ? IF latest_version = ? AND deleted_at_ms = null`,
+    // The counter, and the active rollout the publish leaves (its own, or none: it supersedes), as expected.
+    cas: `UPDATE ${ks}.topics SET latest_version = ?, rollout_active = ? WHERE topic = ? IF latest_version = ? AND deleted_at_ms = null AND rollout_active = ?`,
     deleteTopic: `UPDATE ${ks}.topics SET deleted_at_ms = ? WHERE topic = ? IF created_at_ms != null AND deleted_at_ms = null`,
     purgeKind: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = ?`,
     purgeTopicRow: `DELETE ${TOPIC_STATICS} FROM ${ks}.topics WHERE topic = ? IF deleted_at_ms = ?`,
@@ -396,6 +462,7 @@ function cqlFor(ks: string) {
     deletePublishId: `DELETE FROM ${ks}.topics WHERE topic = ? AND kind = 'i' AND scope_key = ? AND version = 0`,
     addChange: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, change) VALUES (?, 'c', '', ?, ?)`,
     changes: `SELECT version, change FROM ${ks}.topics WHERE topic = ? AND kind = 'c' AND scope_key = '' AND version < ? LIMIT ?`,
+    changeAt: `SELECT version FROM ${ks}.topics WHERE topic = ? AND kind = 'c' AND scope_key = '' AND version = ?`,
     insertScope: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, scope, added_at_ms) VALUES (?, 's', ?, ?, ?, ?)`,
     setHead: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, head_version, scope, added_at_ms) VALUES (?, 'h', ?, 0, ?, ?, ?)`,
     newHead: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, head_version, scope, added_at_ms) VALUES (?, 'h', ?, 0, ?, ?, ?) IF NOT EXISTS`,
@@ -435,6 +502,22 @@ function cqlFor(ks: string) {
     pinOf: `SELECT topic, scope, version, created_at_ms, reason, created_by FROM ${ks}.pins WHERE topic = ? AND scope_key = ?`,
     pins: `SELECT topic, scope, version, created_at_ms, reason, created_by FROM ${ks}.pins WHERE topic = ?`,
     unpin: `DELETE FROM ${ks}.pins WHERE topic = ? AND scope_key = ?`,
+
+    rollout: `SELECT version, rollout, rollout_revision FROM ${ks}.topics WHERE ${ROLLOUT_KEY}`,
+    rolloutWithTopic: `SELECT version, rollout, rollout_revision, rollout_active, deleted_at_ms FROM ${ks}.topics WHERE ${ROLLOUT_KEY}`,
+    rollouts: `SELECT version, rollout, rollout_revision FROM ${ks}.topics WHERE topic = ? AND kind = 'o' AND scope_key = '' AND version < ? LIMIT ?`,
+    rolloutVersions: `SELECT version FROM ${ks}.topics WHERE topic = ? AND kind = 'o'`,
+    activeRollouts: `SELECT DISTINCT topic, rollout_active, deleted_at_ms FROM ${ks}.topics`,
+    insertRollout: `INSERT INTO ${ks}.topics (topic, kind, scope_key, version, rollout, rollout_revision) VALUES (?, 'o', '', ?, ?, ?)`,
+    changeRollout: `UPDATE ${ks}.topics SET rollout = ?, rollout_revision = ? WHERE ${ROLLOUT_KEY} IF rollout_revision = ? AND deleted_at_ms = null`,
+    setActiveRollout: `UPDATE ${ks}.topics SET rollout_active = ? WHERE topic = ?`,
+    clearActiveRollout: `UPDATE ${ks}.topics SET rollout_active = null WHERE topic = ? IF rollout_active = ?`,
+    withdraw: `UPDATE ${ks}.topics SET withdrawn = withdrawn + ? WHERE topic = ?`,
+    unwithdraw: `UPDATE ${ks}.topics SET withdrawn = withdrawn - ? WHERE topic = ?`,
+    deleteRollout: `DELETE FROM ${ks}.topics WHERE ${ROLLOUT_KEY}`,
+    recordOutcome: `INSERT INTO ${ks}.rollout_outcomes (topic, version, node_key, at_ms, outcome) VALUES (?, ?, ?, ?, ?) USING TIMESTAMP ?`,
+    outcomes: `SELECT at_ms, outcome FROM ${ks}.rollout_outcomes WHERE topic = ? AND version = ?`,
+    deleteOutcomes: `DELETE FROM ${ks}.rollout_outcomes WHERE topic = ? AND version = ?`,
   };
 }
 
@@ -452,8 +535,8 @@ export interface CassandraStoreStats {
   feedConfirmFailures: number;
 }
 
-/** SEAM (issue 15): rollouts are not kept by this store yet. */
-const ROLLOUTS_UNBUILT = (): FailedPreconditionError => new FailedPreconditionError('the cassandra store does not keep rollouts yet');
+/** Outcome writes in flight at once per recordOutcomes call. */
+const OUTCOME_WRITERS = 16;
 
 export class CassandraMetadataStore implements JanitorStore {
   readonly name = 'cassandra';
@@ -476,6 +559,8 @@ export class CassandraMetadataStore implements JanitorStore {
   private probeTimer: NodeJS.Timeout | undefined;
   /** The last counter value seen per topic: the first guess of the next CAS (the CAS checks it). */
   private readonly latestSeen = new Map<string, bigint>();
+  /** The active rollout a publish here last left per topic (with the counter above: the next publish's guess; the CAS checks it). */
+  private readonly activeSeen = new Map<string, Rollout>();
   private readonly feed: ResolvedFeedOptions;
   private readonly clock: () => number;
   private readonly feedClock: FeedClock;
@@ -863,7 +948,7 @@ export class CassandraMetadataStore implements JanitorStore {
   // ---- topics ----
 
   async createTopic(t: NewTopic, nowMs: number, by: Actor = NOBODY): Promise<Topic> {
-    const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), trustedKeysColumn(t.trustedKeys)];
+    const params: Params = [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(nowMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), trustedKeysColumn(t.trustedKeys), encodePolicy(t.rolloutPolicy)];
     const history = this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: topicDetails(t) }));
     // Its first grants ('g' rows of the partition) with their entries, in the same batch.
     const grants = (t.grants ?? []).flatMap((g) => [
@@ -881,7 +966,8 @@ export class CassandraMetadataStore implements JanitorStore {
       const topic = toTopic(row);
       const mine = topic.owner === t.owner && topic.description === t.description && topic.createdAtMs === nowMs &&
         topic.retention.keepVersions === t.retention.keepVersions && topic.retention.keepDays === t.retention.keepDays &&
-        topic.expectEveryMs === t.expectEveryMs && topic.maxStalenessMs === t.maxStalenessMs && trustedKeysColumn(topic.trustedKeys) === trustedKeysColumn(t.trustedKeys);
+        topic.expectEveryMs === t.expectEveryMs && topic.maxStalenessMs === t.maxStalenessMs && trustedKeysColumn(topic.trustedKeys) === trustedKeysColumn(t.trustedKeys) &&
+        encodePolicy(topic.rolloutPolicy) === encodePolicy(t.rolloutPolicy);
       if (!mine) throw new AlreadyExistsError(`topic "${t.name}"`);
       await this.confirm('createTopic', t.name, 'create-topic', 0n);
       return topic;
@@ -902,6 +988,8 @@ export class CassandraMetadataStore implements JanitorStore {
     if (patch.maxStalenessMs !== undefined) set.push(['max_staleness_ms', patch.maxStalenessMs === 0 ? null : BigInt(patch.maxStalenessMs)]);
     // Trusted keys are replaced whole; none ([]) is null.
     if (patch.trustedKeys !== undefined) set.push(['trusted_keys', trustedKeysColumn(patch.trustedKeys)]);
+    // The rollout policy is replaced whole; null removes it.
+    if (patch.rolloutPolicy !== undefined) set.push(['rollout_policy', encodePolicy(patch.rolloutPolicy)]);
     const sets = set.map(([c]) => c);
     const params: Params = set.map(([, v]) => v);
     if (sets.length === 0) return this.mustGetTopic(name);
@@ -926,8 +1014,14 @@ export class CassandraMetadataStore implements JanitorStore {
   }
 
   async getTopic(name: string): Promise<Topic | undefined> {
+    const row = await this.topicRow(name);
+    return row && toTopic(row);
+  }
+
+  /** The topic's statics (the topic, its counter, its active rollout and withdrawn versions), or undefined. */
+  private async topicRow(name: string): Promise<Row | undefined> {
     const row = (await this.exec('getTopic', this.cql.topic, [name])).first();
-    return row && isTopicRow(row) ? toTopic(row) : undefined;
+    return row && isTopicRow(row) ? row : undefined;
   }
 
   async listTopics(): Promise<Topic[]> {
@@ -948,41 +1042,55 @@ export class CassandraMetadataStore implements JanitorStore {
 
   async publish(v: NewVersion, nowMs: number, by: Actor = NOBODY): Promise<Published> {
     const done = await this.publishAttempts(v, nowMs, by);
-    if (!done.replayed) await this.confirm('publish', v.topic, 'publish', done.record.version);
-    return done;
+    if (done.replayed) return done.published;
+    await this.confirm('publish', v.topic, 'publish', done.published.record.version);
+    // The rollout changes rode on the publish's hint; each gets its own entry now.
+    if (done.superseded !== undefined) await this.confirm('publish', v.topic, 'rollout', done.superseded);
+    if (done.published.rollout) await this.confirm('publish', v.topic, 'rollout', done.published.record.version);
+    return done.published;
   }
 
   /** The CAS loop of a publish (described at the top); each attempt announced in the feed first. */
-  private async publishAttempts(v: NewVersion, nowMs: number, by: Actor): Promise<Published> {
+  private async publishAttempts(v: NewVersion, nowMs: number, by: Actor): Promise<{ published: Published; replayed: boolean; superseded?: Version }> {
     const pointer: DataPointer = v.pointer.kind === 'direct' ? { ...v.pointer, bytes: asBuffer(v.pointer.bytes) } : v.pointer;
-    const scopes = uniqueScopes(v.scopes);
+    // With a rollout the record has no scopes until the rollout completes (core/rollout.ts).
+    const scopes = v.rollout ? [] : uniqueScopes(v.scopes);
     const claim = cassandra.types.Uuid.random();
     const id = v.publishId ? { publishId: v.publishId, fingerprint: publishFingerprint(v) } : undefined;
     const missing = () => new FailedPreconditionError(`cannot publish to topic "${v.topic}": it does not exist (create it first)`);
     const deleted = (atMs: bigint) => new TopicDeletedError(v.topic, Number(atMs), `publish to topic "${v.topic}"`);
     let expected = this.latestSeen.get(v.topic);
+    // The topic's running or paused rollout, which this publish supersedes. With a cached
+    // counter, the one this instance last left (a guess: a lost CAS says which there is).
+    let active: Rollout | undefined = this.activeSeen.get(v.topic);
     if (expected === undefined) {
-      const t = await this.getTopic(v.topic);
-      if (!t) throw missing();
+      const row = await this.topicRow(v.topic);
+      if (!row) throw missing();
+      const t = toTopic(row);
       if (t.deletedAtMs !== undefined) throw deleted(BigInt(t.deletedAtMs));
       expected = t.latestVersion;
+      active = await this.activeRolloutOf(v.topic, big(row, 'rollout_active'));
     }
     // Attempts whose outcome was unknown and read back as "not written": checked again when a later one loses.
-    const undecided = new Map<bigint, VersionRecord>();
+    const undecided = new Map<bigint, PublishAttempt>();
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       const version: bigint = expected + 1n;
-      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer, scopes: v.scopes, digest: '', ...(v.signature && { signature: v.signature }) };
+      const record: VersionRecord = { topic: v.topic, version, publishedAtMs: nowMs, metadata: v.metadata, pointer, scopes: v.rollout ? [] : v.scopes, digest: '', ...(v.signature && { signature: v.signature }) };
       const digested: VersionRecord = { ...record, digest: recordDigest(record) };
       const history = changeDraft('publish', v.topic, nowMs, by, { version, scopes: v.scopes, publishId: v.publishId ?? '' });
+      const rollouts = this.publishRollouts(v, version, active, nowMs, by);
+      const mine: PublishAttempt = { record: digested, ...(rollouts.started && { rollout: rollouts.started }), ...(active && { superseded: active.version }) };
       await this.announce('publish', v.topic, 'publish', version).catch((err: unknown) => {
         if (undecided.size === 0) throw err;
         throw new UnavailableError(`${this.where}: publishing to topic "${v.topic}" stopped (${messageOf(err)}); an attempt whose outcome is unknown may still be written`, { cause: err });
       });
-      const rs = await this.conditional('publish', this.publishStatements(digested, scopes, claim, expected, nowMs, history, id));
+      const stmts = [...this.publishStatements(digested, scopes, claim, { counter: expected, active: active?.version }, rollouts.started ? version : undefined, nowMs, history, id), ...rollouts.statements];
+      const rs = await this.conditional('publish', stmts);
       if (rs !== 'unknown' && rs.wasApplied()) {
         this.latestSeen.set(v.topic, version);
-        return { record: digested, replayed: false };
+        this.seeActive(v.topic, mine.rollout);
+        return attemptDone(mine);
       }
       if (rs === 'unknown') {
         const owner = await this.claimOf(v.topic, version).catch((err: unknown) => {
@@ -993,10 +1101,14 @@ export class CassandraMetadataStore implements JanitorStore {
         });
         if (owner?.equals(claim)) {
           this.latestSeen.set(v.topic, version);
-          return { record: digested, replayed: false };
+          this.seeActive(v.topic, mine.rollout);
+          return attemptDone(mine);
         }
-        if (owner) expected = version; // someone else's: go on after it
-        else undecided.set(version, digested); // not written; may still land if a coordinator is still at it
+        if (owner) {
+          // Someone else's: go on after it, with the rollout it left.
+          expected = version;
+          active = await this.activeRolloutOf(v.topic, big(await this.topicRow(v.topic), 'rollout_active'));
+        } else undecided.set(version, mine); // not written; may still land if a coordinator is still at it
       } else if (casDeletedAt(rs) !== undefined) {
         throw deleted(casDeletedAt(rs) ?? 0n); // the topic was deleted: nothing was written
       } else if (id && idRow(rs)) {
@@ -1005,12 +1117,15 @@ export class CassandraMetadataStore implements JanitorStore {
         if (made) return made;
         // Its version was purged between our batch and our read (the id with it): try again.
       } else {
-        this.stats.casLost++;
         const current = casCurrent(rs);
         if (current === undefined) throw missing(); // no partition: no topic; nothing was written
+        if (current !== expected) this.stats.casLost++;
         expected = current;
         this.latestSeen.set(v.topic, current);
-        for (const [u, rec] of undecided) {
+        // The rollout this publish supersedes, as it is now (another publish or a rollout change moved it).
+        const activeNow = casActive(rs);
+        active = await this.activeRolloutOf(v.topic, activeNow === undefined ? big(await this.topicRow(v.topic), 'rollout_active') : activeNow);
+        for (const [u, att] of undecided) {
           if (u > current) continue;
           const owner = await this.claimOf(v.topic, u).catch((err: unknown) => {
             // Going on without knowing could publish this twice: give up instead.
@@ -1018,7 +1133,8 @@ export class CassandraMetadataStore implements JanitorStore {
           });
           if (owner?.equals(claim)) {
             this.latestSeen.set(v.topic, current);
-            return { record: rec, replayed: false };
+            this.activeSeen.delete(v.topic);
+            return attemptDone(att);
           }
           if (owner) undecided.delete(u);
         }
@@ -1032,30 +1148,86 @@ export class CassandraMetadataStore implements JanitorStore {
     }
   }
 
+  private seeActive(topic: string, rollout: Rollout | undefined): void {
+    if (rollout && isActive(rollout.state)) this.activeSeen.set(topic, rollout);
+    else this.activeSeen.delete(topic);
+  }
+
+  /**
+   * The rollout rows of a publish's batch: the running or paused rollout it supersedes (a CAS
+   * on its revision) and the one it starts (revision 1), each with its 'rollout' history entry.
+   */
+  private publishRollouts(v: NewVersion, version: bigint, active: Rollout | undefined, nowMs: number, by: Actor): { statements: Statement[]; started?: Rollout } {
+    const statements: Statement[] = [];
+    if (active) {
+      const next: Rollout = { ...active, state: 'superseded', updatedAtMs: nowMs, endedAtMs: nowMs, reason: `version ${version} was published` };
+      statements.push(...this.rolloutStatements(next, active.revision, 'supersede', next.reason, nowMs, by).statements);
+    }
+    if (!v.rollout) return { statements };
+    const started: Rollout = {
+      topic: v.topic,
+      version,
+      policy: v.rollout,
+      state: 'running',
+      step: 0,
+      stepStartedAtMs: nowMs,
+      startedAtMs: nowMs,
+      updatedAtMs: nowMs,
+      reason: '',
+      rejected: false,
+      webhookPassedStep: -1,
+      revision: 1,
+    };
+    statements.push(
+      { query: this.cql.insertRollout, params: [v.topic, version, encodeRollout(started), started.revision] },
+      this.historyStatement(changeDraft('rollout', v.topic, nowMs, by, { version, reason: '', details: rolloutDetails('start', started) })),
+    );
+    return { statements, started };
+  }
+
+  /**
+   * A rollout change on its 'o' row (a CAS on the revision it was computed from, the topic not
+   * deleted) and its history entry, whose row (`seq`) exists exactly when the change does.
+   */
+  private rolloutStatements(next: Rollout, from: number, action: string, reason: string, nowMs: number, by: Actor): { statements: Statement[]; seq: bigint } {
+    const written: Rollout = { ...next, revision: from + 1 };
+    const history = this.historyStatement(changeDraft('rollout', written.topic, nowMs, by, { version: written.version, reason, details: rolloutDetails(action, written) }));
+    return { statements: [{ query: this.cql.changeRollout, params: [encodeRollout(written), written.revision, written.topic, written.version, from] }, history], seq: history.params[1] as bigint };
+  }
+
   /**
    * The version a publish id made (its 'i' row, as a failed batch returned it): ours when it
    * carries our claim, else a replay of an earlier publish, refused when the content differs.
    * Undefined when the version is gone (purged since).
    */
-  private async madeBy(v: NewVersion, row: Row, claim: Uuid, undecided: ReadonlyMap<bigint, VersionRecord>): Promise<Published | undefined> {
+  private async madeBy(v: NewVersion, row: Row, claim: Uuid, undecided: ReadonlyMap<bigint, PublishAttempt>): Promise<{ published: Published; replayed: boolean; superseded?: Version } | undefined> {
     const version = big(row, 'id_version') ?? 0n;
     const owner: unknown = row.get('claim');
     const ours = owner instanceof cassandra.types.Uuid && owner.equals(claim);
-    const record = (ours && undecided.get(version)) || (await this.getVersion(v.topic, version));
+    const mine = ours ? undecided.get(version) : undefined;
+    if (mine) {
+      this.latestSeen.delete(v.topic);
+      this.activeSeen.delete(v.topic);
+      return attemptDone(mine);
+    }
+    const record = await this.getVersion(v.topic, version);
     if (!record) return undefined;
+    const rollout = await this.getRollout(v.topic, version);
     if (ours) {
       this.latestSeen.delete(v.topic);
-      return { record, replayed: false };
+      this.activeSeen.delete(v.topic);
+      return { published: { record, replayed: false, ...(rollout && { rollout }) }, replayed: false };
     }
     if (str(row, 'fingerprint') !== publishFingerprint(v)) throw new PublishIdConflictError(v.topic, v.publishId ?? '', version, publishDifference(v, record));
-    return { record, replayed: true };
+    return { published: { record, replayed: true, ...(rollout && { rollout }) }, replayed: true };
   }
 
   private publishStatements(
     r: VersionRecord,
     scopes: readonly Scope[],
     claim: Uuid,
-    expected: bigint,
+    expected: { counter: bigint; active: bigint | undefined },
+    activeAfter: bigint | undefined,
     nowMs: number,
     history: ChangeDraft,
     id: { publishId: string; fingerprint: string } | undefined,
@@ -1063,7 +1235,7 @@ export class CassandraMetadataStore implements JanitorStore {
     const at = BigInt(nowMs);
     const keys = scopes.map(scopeKey);
     const stmts: Statement[] = [
-      { query: this.cql.cas, params: [r.version, r.topic, expected] },
+      { query: this.cql.cas, params: [r.version, activeAfter ?? null, r.topic, expected.counter, expected.active ?? null] },
       this.recordStatement(r, claim, scopes.map((scope) => ({ scope, addedAtMs: nowMs })), id?.publishId),
     ];
     scopes.forEach((s, i) => {
@@ -1110,7 +1282,7 @@ export class CassandraMetadataStore implements JanitorStore {
     // 1. The topic's partition in one conditional batch: the topic (IF NOT EXISTS) with its
     //    counter at the plan's latest version, the records, their scopes, the heads, the history.
     const stmts: Statement[] = [
-      { query: this.cql.restoreTopic, params: [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(t.createdAtMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), trustedKeysColumn(t.trustedKeys), t.latestVersion] },
+      { query: this.cql.restoreTopic, params: [t.name, t.owner, t.description, t.retention.keepVersions, t.retention.keepDays, BigInt(t.createdAtMs), contractMs(t.expectEveryMs), contractMs(t.maxStalenessMs), trustedKeysColumn(t.trustedKeys), encodePolicy(t.rolloutPolicy), t.latestVersion] },
       this.historyStatement(changeDraft('create-topic', t.name, nowMs, by, { details: { ...topicDetails(t), ...details } })),
     ];
     for (const r of plan.records) {
@@ -1246,36 +1418,166 @@ export class CassandraMetadataStore implements JanitorStore {
   }
 
   async pollState(topic: string): Promise<PollState | undefined> {
-    // Three reads of two partitions at once; unlike SQLite not one snapshot, but each answer is
-    // complete in itself (heads and records are written in one batch).
-    const [t, heads, pins, grants] = await Promise.all([this.getTopic(topic), this.currentHeads(topic), this.listPins(topic), this.listGrants(topic)]);
-    return t && t.deletedAtMs === undefined ? { topic: t, heads, pins, grants, withdrawn: [] } : undefined;
+    // Four reads of two partitions at once; unlike SQLite not one snapshot, but each answer is
+    // complete in itself (heads and records are written in one batch). The topic's statics
+    // name its active rollout and carry its withdrawn versions: a topic with a rollout running
+    // costs one more read (its 'o' row), one without none.
+    const [row, heads, pins, grants] = await Promise.all([this.topicRow(topic), this.currentHeads(topic), this.listPins(topic), this.listGrants(topic)]);
+    if (!row) return undefined;
+    const t = toTopic(row);
+    if (t.deletedAtMs !== undefined) return undefined;
+    const rollout = await this.activeRolloutOf(topic, big(row, 'rollout_active'));
+    return { topic: t, heads, pins, grants, withdrawn: withdrawnOf(row), ...(rollout && { rollout }) };
   }
 
-  // ---- rollouts: SEAM (issue 15), built before it lands ----
+  // ---- rollouts ("Rollouts" at the top) ----
 
-  async getRollout(_topic: string, _version: Version): Promise<Rollout | undefined> {
-    throw ROLLOUTS_UNBUILT();
+  async getRollout(topic: string, version: Version): Promise<Rollout | undefined> {
+    if (version < 1n || version > MAX_VERSION) return undefined;
+    const row = (await this.exec('getRollout', this.cql.rollout, [topic, version])).first();
+    return row ? toRollout(topic, row) : undefined;
   }
 
-  async listRollouts(_topic: string, _opts: { below?: Version; limit: number }): Promise<Rollout[]> {
-    throw ROLLOUTS_UNBUILT();
+  /** The rollout the topic's statics name active, when it still is (read after them, it may have ended). */
+  private async activeRolloutOf(topic: string, version: bigint | null | undefined): Promise<Rollout | undefined> {
+    if (version === null || version === undefined) return undefined;
+    const r = await this.getRollout(topic, version);
+    return r && isActive(r.state) ? r : undefined;
   }
 
+  async listRollouts(topic: string, opts: { below?: Version; limit: number }): Promise<Rollout[]> {
+    const below = opts.below === undefined || opts.below > MAX_VERSION ? MAX_VERSION : opts.below;
+    if (opts.limit <= 0 || below <= 1n) return [];
+    return (await this.all('listRollouts', this.cql.rollouts, [topic, below, opts.limit])).flatMap((r) => toRollout(topic, r) ?? []);
+  }
+
+  /** A scan of every topic's statics (like listTopics), then the 'o' row of each one that names an active rollout. */
   async activeRollouts(): Promise<Rollout[]> {
-    throw ROLLOUTS_UNBUILT();
+    const named = (await this.all('activeRollouts', this.cql.activeRollouts, [])).flatMap((r) => {
+      const topic = str(r, 'topic');
+      const version = big(r, 'rollout_active');
+      return topic !== undefined && version !== undefined && big(r, 'deleted_at_ms') === undefined ? [{ topic, version }] : [];
+    });
+    const found = await Promise.all(named.map((n) => this.activeRolloutOf(n.topic, n.version)));
+    return found.filter((r): r is Rollout => r !== undefined).sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : 0));
   }
 
-  async changeRollout(_change: RolloutChange, _nowMs: number, _by: Actor = NOBODY): Promise<Rollout | undefined> {
-    throw ROLLOUTS_UNBUILT();
+  /**
+   * One conditional batch on the topic's partition: the 'o' row IF its revision is the expected
+   * one and the topic is not deleted, its history entry; an ending rollout clears the topic's
+   * active rollout, a cancelled one adds its version to the withdrawn ones; a completed one
+   * attaches the empty scope to the version (the record's scopes, its 's' row, the head moved
+   * forward IF it is still where it was read), as addScopes does.
+   */
+  async changeRollout(change: RolloutChange, nowMs: number, by: Actor = NOBODY): Promise<Rollout | undefined> {
+    const { next, expectedRevision } = change;
+    const { topic, version } = next;
+    const written: Rollout = { ...next, revision: expectedRevision + 1 };
+    const notFound = () => new NotFoundError(`rollout of version ${version} of topic "${topic}"`);
+    const deleted = (atMs: bigint) => new TopicDeletedError(topic, Number(atMs), `change the rollout of topic "${topic}"`);
+    if (version < 1n || version > MAX_VERSION) throw notFound();
+    // The history rows (seqs) of attempts whose outcome was unknown and read back as not
+    // applied: a coordinator may still apply one later (it retries its Paxos round), until the
+    // revision moves on. So when it has, whether one of ours moved it is asked again.
+    const undecided: bigint[] = [];
+    const landed = async (): Promise<boolean> => {
+      for (const seq of undecided) if (await this.settled(topic, version, seq)) return true;
+      return false;
+    };
+    const done = async (): Promise<Rollout> => {
+      if (this.activeSeen.get(topic)?.version === version) this.seeActive(topic, written);
+      await this.confirm('changeRollout', topic, 'rollout', version);
+      return written;
+    };
+    for (let attempt = 1; ; attempt++) {
+      // 1. The stored rollout with the topic's statics: nothing is sent unless the revision is still the expected one.
+      const row = (await this.exec('changeRollout', this.cql.rolloutWithTopic, [topic, version])).first();
+      const deletedAt = row ? big(row, 'deleted_at_ms') : undefined;
+      if (!row || deletedAt !== undefined || int(row, 'rollout_revision') !== expectedRevision) {
+        if (await landed()) return done();
+        if (deletedAt !== undefined) throw deleted(deletedAt);
+        if (row) return undefined;
+        const t = await this.getTopic(topic);
+        if (t?.deletedAtMs !== undefined) throw deleted(BigInt(t.deletedAtMs));
+        throw notFound();
+      }
+      // 2. The batch.
+      const { statements: stmts, seq } = this.rolloutStatements(next, expectedRevision, change.action, change.reason, nowMs, by);
+      if (!isActive(next.state) && big(row, 'rollout_active') === version) stmts.push({ query: this.cql.clearActiveRollout, params: [topic, version] });
+      if (next.state === 'cancelled') stmts.push({ query: this.cql.withdraw, params: [[version], topic] });
+      if (next.state === 'completed') {
+        const attach = await this.attachEveryone(topic, version, nowMs);
+        if (!attach) throw notFound();
+        stmts.push(...attach);
+      }
+      await this.announce('changeRollout', topic, 'rollout', version);
+      const rs = await this.conditional('changeRollout', stmts);
+      if (rs !== 'unknown' && rs.wasApplied()) return done();
+      if (rs === 'unknown') {
+        if (await this.settled(topic, version, seq)) return done();
+        undecided.push(seq);
+      }
+      // Not applied: the revision moved, the topic was deleted, or the empty scope's head moved
+      // under us (step 1 tells which); or an unknown outcome that did not apply (yet): again.
+      if (attempt >= 10) {
+        const outcome = undecided.length > 0 ? 'an attempt whose outcome is unknown may still be applied' : 'nothing was changed, try again';
+        throw new UnavailableError(`${this.where}: changing the rollout of version ${version} of topic "${topic}" kept conflicting; ${outcome}`);
+      }
+      await sleep(Math.random() * 5 * attempt);
+    }
   }
 
-  async recordOutcomes(_outcomes: readonly ConsumerOutcome[]): Promise<void> {
-    throw ROLLOUTS_UNBUILT();
+  /** Whether the rollout change whose history row is `seq` applied, read at SERIAL (the row exists exactly when its batch applied). */
+  private async settled(topic: string, version: bigint, seq: bigint): Promise<boolean> {
+    const row = await this.serialRead('changeRollout', this.cql.changeAt, [topic, seq]).catch((err: unknown) => {
+      throw new UnavailableError(`${this.where}: the rollout change of version ${version} of topic "${topic}" may or may not have been applied: ${messageOf(err)}`, { cause: err });
+    });
+    return row !== undefined;
   }
 
-  async listOutcomes(_topic: string, _version: Version): Promise<ConsumerOutcome[]> {
-    throw ROLLOUTS_UNBUILT();
+  /**
+   * The statements that make `version` the latest for everyone (the empty scope attached, its
+   * head moved forward), guarded like addScopes; none when it has the empty scope already.
+   * Undefined when the version is gone.
+   */
+  private async attachEveryone(topic: string, version: bigint, nowMs: number): Promise<Statement[] | undefined> {
+    const record = (await this.exec('changeRollout', this.cql.record, [topic, version])).first();
+    if (!record) return undefined;
+    if (asStringMap(record.get('scopes'))[''] !== undefined) return [];
+    const at = BigInt(nowMs);
+    const json = JSON.stringify({});
+    const head = big((await this.exec('changeRollout', this.cql.headOf, [topic, ''])).first(), 'head_version');
+    const stmts: Statement[] = [
+      { query: this.cql.attachScopes(1), params: [{ '': json }, { '': at }, topic, version, ''] },
+      { query: this.cql.insertScope, params: [topic, '', version, json, at] },
+    ];
+    if (head === undefined) stmts.push({ query: this.cql.newHead, params: [topic, '', version, json, at] });
+    else if (head < version) stmts.push({ query: this.cql.moveHead, params: [version, json, at, topic, '', head] });
+    return stmts;
+  }
+
+  /**
+   * Outcomes have a table of their own (many small upserts from serving instances, none in a
+   * topic's Paxos rounds): each written with its time as the write timestamp, so the latest
+   * word of a node wins whatever order the writes arrive in (two of the same millisecond: the
+   * greater text, Cassandra's tie rule).
+   */
+  async recordOutcomes(outcomes: readonly ConsumerOutcome[]): Promise<void> {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let o = outcomes[next++]; o; o = outcomes[next++]) {
+        await this.exec('recordOutcomes', this.cql.recordOutcome, [o.topic, o.version, nodeKey(o.identity), BigInt(o.atMs), encodeOutcome(o), BigInt(o.atMs) * 1000n]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(OUTCOME_WRITERS, outcomes.length) }, worker));
+  }
+
+  async listOutcomes(topic: string, version: Version): Promise<ConsumerOutcome[]> {
+    const rows = await this.all('listOutcomes', this.cql.outcomes, [topic, version], { fetchSize: 1000 });
+    return rows.flatMap((r) => {
+      const text = str(r, 'outcome');
+      return text === undefined ? [] : [decodeOutcome(topic, version, Number(big(r, 'at_ms') ?? 0n), text)];
+    });
   }
 
   // ---- pins ----
@@ -1386,10 +1688,18 @@ export class CassandraMetadataStore implements JanitorStore {
   async deleteVersion(topic: string, version: Version): Promise<void> {
     if (version < 1n || version > MAX_VERSION) return;
     for (let attempt = 1; ; attempt++) {
-      const row = (await this.exec('deleteVersion', this.cql.record, [topic, version])).first();
-      if (!row) return;
+      const [row, rollout] = await Promise.all([
+        this.exec('deleteVersion', this.cql.record, [topic, version]).then((rs) => rs.first()),
+        this.exec('deleteVersion', this.cql.rolloutWithTopic, [topic, version]).then((rs) => rs.first()),
+      ]);
+      if (!row) return this.deleteOutcomes(topic, version);
       const keys = Object.keys(asStringMap(row.get('scopes')));
       const stmts: Statement[] = [{ query: this.cql.deleteRecord, params: [topic, version] }];
+      // Its rollout goes with it: the row, its place among the withdrawn, the topic's active one if it was.
+      if (rollout) {
+        stmts.push({ query: this.cql.deleteRollout, params: [topic, version] }, { query: this.cql.unwithdraw, params: [[version], topic] });
+        if (big(rollout, 'rollout_active') === version) stmts.push({ query: this.cql.clearActiveRollout, params: [topic, version] });
+      }
       // Its publish id goes with it (retention forgets the ids of what it purges).
       const publishId = str(row, 'publish_id');
       if (publishId) stmts.push({ query: this.cql.deletePublishId, params: [topic, publishId] });
@@ -1407,25 +1717,37 @@ export class CassandraMetadataStore implements JanitorStore {
       }
       await this.announce('deleteVersion', topic, 'delete-version', version);
       const rs = await this.conditional('deleteVersion', stmts);
-      if (rs !== 'unknown' && rs.wasApplied()) return this.confirm('deleteVersion', topic, 'delete-version', version);
+      if (rs !== 'unknown' && rs.wasApplied()) {
+        await this.confirm('deleteVersion', topic, 'delete-version', version);
+        return this.deleteOutcomes(topic, version);
+      }
       // Unknown, or changed under us (deleted already, or a head moved): look again.
       if (attempt >= 10) throw new UnavailableError(`${this.where}: deleting version ${version} of topic "${topic}" kept conflicting; try again`);
       await sleep(Math.random() * 5 * attempt);
     }
   }
 
+  /** A rollout's outcomes (a partition of their own table, written after the rollout's rows are gone). */
+  private async deleteOutcomes(topic: string, version: Version): Promise<void> {
+    await this.exec('deleteVersion', this.cql.deleteOutcomes, [topic, version]);
+  }
+
   /**
-   * Pins first (their own table), then one conditional batch on the topic's partition: the
-   * records, scopes, heads, publish ids and grants (range deletions, taking the batch's Paxos
-   * timestamp, so they shadow every earlier write), and the topic's statics, guarded by its
-   * deletion time. The history rows ('c') stay.
+   * Pins and the outcomes of its rollouts first (their own tables), then one conditional batch
+   * on the topic's partition: the records, scopes, heads, publish ids, grants and rollouts
+   * (range deletions, taking the batch's Paxos timestamp, so they shadow every earlier write),
+   * and the topic's statics, guarded by its deletion time. The history rows ('c') stay.
    */
   async purgeTopic(name: string): Promise<boolean> {
     const t = await this.getTopic(name);
     if (!t) return true;
     if (t.deletedAtMs === undefined) return false;
     await this.exec('purgeTopic', this.cql.purgePins, [name]);
-    const stmts: Statement[] = ['r', 's', 'h', 'i', 'g'].map((kind) => ({ query: this.cql.purgeKind, params: [name, kind] }));
+    for (const r of await this.all('purgeTopic', this.cql.rolloutVersions, [name])) {
+      const v = big(r, 'version');
+      if (v !== undefined) await this.exec('purgeTopic', this.cql.deleteOutcomes, [name, v]);
+    }
+    const stmts: Statement[] = ['r', 's', 'h', 'i', 'g', 'o'].map((kind) => ({ query: this.cql.purgeKind, params: [name, kind] }));
     stmts.push({ query: this.cql.purgeTopicRow, params: [name, BigInt(t.deletedAtMs)] });
     const rs = await this.conditional('purgeTopic', stmts);
     if (rs === 'unknown') throw new UnavailableError(`${this.where}: purging topic "${name}" may or may not have completed (Cassandra did not answer in time); it is safe to repeat`);
@@ -1578,7 +1900,7 @@ function big(row: Row | undefined | null, name: string): bigint | undefined {
   const v = col(row, name);
   return typeof v === 'bigint' ? v : undefined;
 }
-function int(row: Row, name: string): number | undefined {
+function int(row: Row | undefined | null, name: string): number | undefined {
   const v = col(row, name);
   return typeof v === 'number' ? v : undefined;
 }
@@ -1614,6 +1936,23 @@ function casDeletedAt(rs: types.ResultSet): bigint | undefined {
   return undefined;
 }
 
+/** The active rollout a lost publish CAS found: its version, null for none, undefined when the answer does not say. */
+function casActive(rs: types.ResultSet): bigint | null | undefined {
+  for (const r of rs.rows) if (r.keys().includes('rollout_active')) return big(r, 'rollout_active') ?? null;
+  return undefined;
+}
+
+/** What one attempt of a publish writes: its record, the rollout it starts, the version whose rollout it supersedes. */
+interface PublishAttempt {
+  readonly record: VersionRecord;
+  readonly rollout?: Rollout;
+  readonly superseded?: Version;
+}
+
+function attemptDone(a: PublishAttempt): { published: Published; replayed: boolean; superseded?: Version } {
+  return { published: { record: a.record, replayed: false, ...(a.rollout && { rollout: a.rollout }) }, replayed: false, ...(a.superseded !== undefined && { superseded: a.superseded }) };
+}
+
 /** The 'i' row a failed publish batch returned: its publish id is taken. */
 function idRow(rs: types.ResultSet): Row | undefined {
   return rs.rows.find((r) => str(r, 'kind') === 'i');
@@ -1646,6 +1985,7 @@ function toTopic(r: Row): Topic {
   const expectEveryMs = big(r, 'expect_every_ms');
   const maxStalenessMs = big(r, 'max_staleness_ms');
   const trustedKeys = parseJson<string[]>(str(r, 'trusted_keys'));
+  const rolloutPolicy = decodePolicy(str(r, 'rollout_policy'));
   return {
     name: str(r, 'topic') ?? '',
     owner: str(r, 'owner') ?? '',
@@ -1657,6 +1997,7 @@ function toTopic(r: Row): Topic {
     ...(maxStalenessMs !== undefined && { maxStalenessMs: Number(maxStalenessMs) }),
     ...(big(r, 'deleted_at_ms') !== undefined && { deletedAtMs: Number(big(r, 'deleted_at_ms')) }),
     ...(trustedKeys && { trustedKeys }),
+    ...(rolloutPolicy && { rolloutPolicy }),
   };
 }
 
@@ -1726,6 +2067,25 @@ function toFeedRow(r: Row): FeedRow[] {
   const kind = str(r, 'kind');
   if (at === undefined || id === undefined || topic === undefined || !(isChangeKind(kind) || kind === 'delete-version')) return [];
   return [{ at, id, topic, kind, version: big(r, 'version') ?? 0n, hint: col(r, 'hint') === true }];
+}
+
+/** A rollout's 'o' row; undefined when damaged. */
+function toRollout(topic: string, r: Row): Rollout | undefined {
+  const version = big(r, 'version');
+  const revision = int(r, 'rollout_revision');
+  const text = str(r, 'rollout');
+  if (version === undefined || revision === undefined || text === undefined) return undefined;
+  try {
+    return decodeRollout(topic, version, revision, text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The withdrawn versions a topic's statics carry, newest first. */
+function withdrawnOf(r: Row): Version[] {
+  const v: unknown = r.get('withdrawn');
+  return (Array.isArray(v) ? v.filter((x): x is bigint => typeof x === 'bigint') : []).sort((a, b) => (a > b ? -1 : a < b ? 1 : 0));
 }
 
 function toPin(r: Row): Pin {

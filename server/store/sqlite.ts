@@ -497,8 +497,8 @@ export class SqliteMetadataStore implements JanitorStore {
         // 1. The topic, its counter at the plan's latest version; refused when it exists.
         try {
           this
-            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version, trusted_keys) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, t.createdAtMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null, t.latestVersion, trustedKeysColumn(t.trustedKeys));
+            .stmt('INSERT INTO topics (name, owner, description, keep_versions, keep_days, created_at_ms, expect_every_ms, max_staleness_ms, latest_version, trusted_keys, rollout_policy) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+            .run(t.name, t.owner, t.description, t.retention.keepVersions ?? null, t.retention.keepDays ?? null, t.createdAtMs, t.expectEveryMs ?? null, t.maxStalenessMs ?? null, t.latestVersion, trustedKeysColumn(t.trustedKeys), encodePolicy(t.rolloutPolicy));
         } catch (err) {
           if (err instanceof Database.SqliteError && err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new AlreadyExistsError(`topic "${t.name}"`);
           throw err;

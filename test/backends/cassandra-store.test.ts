@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import cassandra from 'cassandra-driver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InvalidArgumentError, recordDigest, recordProblem, sha256Hex, type NewVersion, type VersionRecord } from '../../core/index.js';
+import { InvalidArgumentError, advanceMove, isActive, recordDigest, recordProblem, sha256Hex, validateRolloutPolicy, type NewVersion, type Rollout, type VersionRecord } from '../../core/index.js';
 import { cassandraWithDefaults, type CassandraOptions } from '../../server/config.js';
 import { silentLogger } from '../../log/index.js';
 import { startImprintServer, type ImprintServer } from '../../server/index.js';
@@ -18,6 +18,7 @@ import { ImprintClient } from '../../client/index.js';
 import { bucketOf, shardOf, ticksOf } from '../../server/store/cassandra-feed.js';
 import { janitorStoreConformance } from '../conformance/janitor-store.js';
 import { metadataStoreConformance } from '../conformance/metadata-store.js';
+import { rolloutStoreConformance } from '../conformance/rollouts.js';
 import { directPointer, identity, tempDir } from '../helpers.js';
 
 const endpoint = process.env.IMPRINT_CASSANDRA;
@@ -72,6 +73,13 @@ janitorStoreConformance('cassandra', async () => ({
   store: shared,
   async cleanup() {
     // Shared store, unique topic and lease names per test.
+  },
+}));
+
+rolloutStoreConformance('cassandra', async () => ({
+  store: shared,
+  async cleanup() {
+    // Shared store, unique topic names per test.
   },
 }));
 
@@ -136,6 +144,62 @@ describe('Cassandra store: version numbers', () => {
     expect(stored).toHaveLength(120);
     expect(new Set(stored.map((r) => `${r.metadata.s}/${r.metadata.i}`)).size).toBe(120);
     for (const r of all) expect(stored.find((x) => x.version === r.version)).toEqual(r);
+  }, 120_000);
+
+  it('rollout changes whose CAS times out on the client are settled by their history row: every step applied once by one driver, none lost', async () => {
+    // Three drivers with a 1 ms client-side timeout step one rollout of 20 steps as fast as
+    // they can, each from what it reads: a change whose outcome is unknown must be recognised
+    // as applied exactly when it was.
+    const hasty = [await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 })];
+    const topic = await newTopic(shared, 'unknown-rollout');
+    const steps = Array.from({ length: 20 }, (_, i) => ({ scopes: [{ wave: String(i) }], percent: 100, bakeMs: 0, gates: [] }));
+    await shared.publish(version(topic, 0, { rollout: validateRolloutPolicy({ steps }) }), 1_000);
+    const applied: Rollout[][] = await Promise.all(
+      hasty.map(async (s) => {
+        const mine: Rollout[] = [];
+        for (let r = await s.getRollout(topic, 1n); r && isActive(r.state); r = await s.getRollout(topic, 1n)) {
+          const m = advanceMove(r, Date.now());
+          const written = await s.changeRollout({ next: m.next, expectedRevision: r.revision, action: m.action, reason: '' }, Date.now());
+          if (written) mine.push(written);
+        }
+        return mine;
+      }),
+    );
+    expect(hasty.reduce((n, s) => n + s.stats.unknownOutcomes, 0)).toBeGreaterThan(0);
+    // 19 steps and the completion (revisions 2 to 21), each reported applied by exactly one driver.
+    const all = applied.flat().sort((a, b) => a.revision - b.revision);
+    expect(all.map((r) => r.revision)).toEqual(Array.from({ length: 20 }, (_, i) => i + 2));
+    expect(all.map((r) => (r.state === 'completed' ? 'completed' : r.step))).toEqual([...Array.from({ length: 19 }, (_, i) => i + 1), 'completed']);
+    const history = (await shared.listHistory(topic, { limit: 100 })).filter((c) => c.kind === 'rollout');
+    expect(history.map((c) => c.details['action']).sort()).toEqual(['complete', 'start', ...Array.from({ length: 19 }, () => 'step')].sort());
+    expect(new Set(history.filter((c) => c.details['action'] === 'step').map((c) => c.details['step'])).size).toBe(19);
+    expect(await shared.getRollout(topic, 1n)).toMatchObject({ state: 'completed', revision: 21 });
+    expect((await shared.getVersion(topic, 1n))?.scopes).toEqual([{}]);
+  }, 120_000);
+
+  it('publishes with rollouts whose CAS times out on the client: each version once, each rollout superseded by the next one, one left running', async () => {
+    const hasty = [await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 }), await openStore({ lwtTimeoutMs: 1 })];
+    const topic = await newTopic(shared, 'unknown-rollouts');
+    const rollout = validateRolloutPolicy({ steps: [{ scopes: [{ cluster: 'canary' }], percent: 100, bakeMs: 60_000, gates: [] }] });
+    const unknownBefore = hasty.reduce((n, s) => n + s.stats.unknownOutcomes, 0);
+    const results = await Promise.all(hasty.map(async (s, si) => {
+      const mine = [];
+      for (let i = 0; i < 10; i++) mine.push(await s.publish(version(topic, i, { metadata: { s: String(si), i: String(i) }, rollout }), 2_000 + i));
+      return mine;
+    }));
+    expect(hasty.reduce((n, s) => n + s.stats.unknownOutcomes, 0)).toBeGreaterThan(unknownBefore);
+    // Each publish made one version and started its rollout.
+    const all = results.flat();
+    expect(all.map((p) => p.record.version).sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i + 1)));
+    for (const p of all) expect(p.rollout).toMatchObject({ version: p.record.version, revision: 1, step: 0 });
+    // Every rollout but the newest was superseded by the version after it, once.
+    const stored = await shared.listRollouts(topic, { limit: 100 });
+    expect(stored.map((r) => [r.version, r.state, r.reason])).toEqual(
+      Array.from({ length: 30 }, (_, i) => BigInt(30 - i)).map((v) => (v === 30n ? [v, 'running', ''] : [v, 'superseded', `version ${v + 1n} was published`])),
+    );
+    const supersedes = (await shared.listHistory(topic, { limit: 200 })).filter((c) => c.kind === 'rollout' && c.details['action'] === 'supersede');
+    expect(supersedes.map((c) => c.version).sort((a, b) => (a < b ? -1 : 1))).toEqual(Array.from({ length: 29 }, (_, i) => BigInt(i + 1)));
+    expect((await shared.pollState(topic))?.rollout?.version).toBe(30n);
   }, 120_000);
 
   it('refuses a publish to a missing topic and writes no row (the CAS finds no counter)', async () => {
@@ -431,6 +495,29 @@ describe('Cassandra store: schema', () => {
     const signature = { keyId: '0123456789abcdef', signature: Buffer.alloc(64, 1).toString('base64') };
     expect((await s.publish(version(topic, 2, { signature }), 3)).record.signature).toEqual(signature);
     expect((await s.getVersion(topic, 2n))?.signature).toEqual(signature);
+    await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
+  }, 120_000);
+
+  it('adds the rollout columns and the outcomes table to a keyspace created before them: its topics have no policy and no rollouts, and take them', async () => {
+    const ks = `imprint_old_${randomUUID().slice(0, 8)}`;
+    const before = await openStore({ keyspace: ks });
+    const topic = await newTopic(before, 'old');
+    const { record } = await before.publish(version(topic, 1), 1);
+    // As the release before rollouts created the keyspace.
+    for (const column of ['rollout_policy', 'rollout_active', 'withdrawn', 'rollout', 'rollout_revision']) await raw.execute(`ALTER TABLE ${ks}.topics DROP ${column}`);
+    await raw.execute(`DROP TABLE ${ks}.rollout_outcomes`);
+    const s = await openStore({ keyspace: ks });
+    const old = await s.getTopic(topic);
+    expect(old && 'rolloutPolicy' in old).toBe(false);
+    expect(await s.getVersion(topic, 1n)).toEqual(record);
+    expect(await s.pollState(topic)).toMatchObject({ withdrawn: [] });
+    const policy = validateRolloutPolicy({ steps: [{ scopes: [{ cluster: 'canary' }], percent: 100, bakeMs: 0, gates: [] }] });
+    expect((await s.updateTopic(topic, { rolloutPolicy: policy }, 2)).rolloutPolicy).toEqual(policy);
+    const { rollout } = await s.publish(version(topic, 2, { rollout: policy }), 3);
+    expect(rollout).toMatchObject({ version: 2n, state: 'running', revision: 1 });
+    expect((await s.pollState(topic))?.rollout).toEqual(rollout);
+    await s.recordOutcomes([{ topic, version: 2n, identity: identity({ nodeId: 'n1' }), holds: 2n, atMs: Date.now() }]);
+    expect(await s.listOutcomes(topic, 2n)).toHaveLength(1);
     await raw.execute(`DROP KEYSPACE IF EXISTS ${ks}`);
   }, 120_000);
 

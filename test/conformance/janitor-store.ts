@@ -94,7 +94,7 @@ export function janitorStoreConformance(name: string, make: () => Promise<Janito
       expect(await h.store.purgeTopic(name)).toBe(true);
       const snap = { topic: { name, owner: 'restored', description: '', retention: {}, createdAtMs: 5, latestVersion: 2n }, heads: [], pins: [], records: [] };
       expect(await h.store.restoreTopic(planRestore(snap), { key: 'imprint-snapshots/x.snapshot', writtenAtMs: 4 }, 40)).toEqual(snap.topic);
-      expect(await h.store.pollState(name)).toEqual({ topic: snap.topic, heads: [], pins: [], grants: [] });
+      expect(await h.store.pollState(name)).toEqual({ topic: snap.topic, heads: [], pins: [], grants: [], withdrawn: [] });
     });
 
     it('a lease has one holder at a time, renews for its holder, and frees on expiry or release', async () => {

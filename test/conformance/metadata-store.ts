@@ -39,7 +39,7 @@ export interface StoreHarness {
 }
 
 /** Reads the feed from `cursor` until a page says nothing more is ready. */
-async function drain(store: MetadataStore, cursor: FeedCursor): Promise<{ entries: FeedEntry[]; cursor: FeedCursor }> {
+export async function drain(store: MetadataStore, cursor: FeedCursor): Promise<{ entries: FeedEntry[]; cursor: FeedCursor }> {
   const entries: FeedEntry[] = [];
   for (;;) {
     const page = await store.readFeed(cursor, { limit: 1000 });
@@ -51,7 +51,7 @@ async function drain(store: MetadataStore, cursor: FeedCursor): Promise<{ entrie
 }
 
 /** An entry as the tests compare it: kind and version (what a change did, whatever the store's hints). */
-const acted = (e: FeedEntry) => `${e.kind} ${e.version}`;
+export const acted = (e: FeedEntry) => `${e.kind} ${e.version}`;
 
 const direct = (text: string): DataPointer => {
   const bytes = Buffer.from(text);
@@ -702,7 +702,7 @@ export function metadataStoreConformance(name: string, make: () => Promise<Store
         const t = `${topic}-e`;
         const snap: SnapshotTopic = { topic: { name: t, owner: 'o', description: '', retention: {}, createdAtMs: 60, latestVersion: 4n }, heads: [], pins: [], records: [] };
         expect(await store.restoreTopic(planRestore(snap), origin, 1_000)).toEqual(snap.topic);
-        expect(await store.pollState(t)).toEqual({ topic: snap.topic, heads: [], pins: [], grants: [] });
+        expect(await store.pollState(t)).toEqual({ topic: snap.topic, heads: [], pins: [], grants: [], withdrawn: [] });
         expect((await store.publish(newVersion(t), 2_000)).record.version).toBe(5n);
       });
     });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { SqliteMetadataStore, StoreOpenError } from '../../server/store/sqlite.js';
 import { janitorStoreConformance } from '../conformance/janitor-store.js';
 import { metadataStoreConformance } from '../conformance/metadata-store.js';
+import { rolloutStoreConformance } from '../conformance/rollouts.js';
 import { directPointer, tempDir } from '../helpers.js';
 
 metadataStoreConformance('sqlite', async () => {
@@ -198,6 +199,18 @@ describe('SQLite store on disk', () => {
 });
 
 janitorStoreConformance('sqlite', async () => {
+  const dir = tempDir();
+  const store = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
+  return {
+    store,
+    async cleanup() {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+rolloutStoreConformance('sqlite', async () => {
   const dir = tempDir();
   const store = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
   return {
