@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { pauseMove, resumeMove, rolloutBucket, validateRolloutPolicy, type ConsumerOutcome, type Rollout, type RolloutPolicy, type RolloutStep } from '../../core/index.js';
+import { pauseMove, resumeMove, validateRolloutPolicy, type ConsumerOutcome, type Rollout, type RolloutPolicy, type RolloutStep } from '../../core/index.js';
 import { RolloutDriver, rolloutMetrics, type RolloutDriverChange, type WebhookBody } from '../../server/rollout/index.js';
 import { SqliteMetadataStore } from '../../server/index.js';
 import { directPointer, identity, tempDir } from '../helpers.js';
@@ -53,7 +53,7 @@ function ticks(driver: RolloutDriver, n: number): Promise<void> {
   });
 }
 
-const step = (s: Partial<RolloutStep> & Pick<RolloutStep, 'bakeMs'>): Partial<RolloutStep> => ({ scopes: [{}], percent: 100, gates: [], ...s });
+const step = (s: Partial<RolloutStep> & Pick<RolloutStep, 'bakeMs'>): RolloutStep => ({ scopes: [{}], percent: 100, gates: [], ...s });
 
 describe('the rollout driver', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -83,7 +83,7 @@ describe('the rollout driver', () => {
   }
 
   /** A topic with `policy` and a first version for everyone, then version 2 published with a rollout. */
-  async function publishRollout(store: SqliteMetadataStore, policy: Partial<RolloutPolicy> & { steps: Partial<RolloutStep>[] }): Promise<Rollout> {
+  async function publishRollout(store: SqliteMetadataStore, policy: Partial<RolloutPolicy> & { steps: RolloutStep[] }): Promise<Rollout> {
     const p = validateRolloutPolicy(policy);
     if (!(await store.getTopic(TOPIC))) {
       await store.createTopic({ name: TOPIC, owner: 'team', description: '', retention: {}, rolloutPolicy: p }, Date.now());
@@ -187,5 +187,118 @@ describe('the rollout driver', () => {
     const text = await metrics();
     expect(sample(text, 'imprint_rollout_rejections_total', { gate: 'consumers' })).toBe(1);
     expect(sample(text, 'imprint_rollout_changes_total', { action: 'reject' })).toBe(1);
+  });
+
+  it('the consumers gate rejects at the bake end when too few reached consumers hold the version, and not before', async () => {
+    const store = openStore();
+    const BAKE = 400;
+    const r = await publishRollout(store, { steps: [step({ scopes: [{ cluster: 'canary' }], bakeMs: BAKE, gates: ['consumers'] }), step({ bakeMs: 0 })], minHoldingPercent: 75 });
+    const canary = (node: string, holds: bigint) => outcome(r, node, holds, { identity: identity({ nodeId: node, cluster: 'canary' }) });
+    // Two canaries of which one holds the version (50%), and a node outside the step (not counted).
+    await store.recordOutcomes([canary('canary-1', r.version), canary('canary-2', 1n), outcome(r, 'other-1', 1n)]);
+    const { changes, metrics } = startDriver(store);
+    const rejected = await eventually('the rejection', async () => changes.find((c) => c.action === 'reject'));
+    expect(rejected.rollout.updatedAtMs - r.stepStartedAtMs).toBeGreaterThanOrEqual(BAKE);
+    expect(rejected.reason).toBe('consumers gate: 1 of 2 reached consumers hold the version (50.0%, at least 75% needed)');
+    expect(await rolloutNow(store, r)).toMatchObject({ state: 'cancelled', rejected: true, step: 0, reason: rejected.reason });
+    expect(sample(await metrics(), 'imprint_rollout_rejections_total', { gate: 'consumers' })).toBe(1);
+  });
+
+  it('a webhook that answers 503 and then 200 passes: called again while the step bakes, and remembered in the store', async () => {
+    const store = openStore();
+    const hook = await webhookServer([503, 200]);
+    const r = await publishRollout(store, { steps: [step({ scopes: [{ region: 'eu-west-1' }], percent: 50, bakeMs: 1000, gates: ['webhook'] }), step({ bakeMs: 0 })], webhookUrl: hook.url, webhookTimeoutMs: 2000 });
+    const { changes, metrics } = startDriver(store, 'a', { webhookRetryMs: 100 });
+    await eventually('completion', async () => (await rolloutNow(store, r)).state === 'completed');
+    expect(changes.map((c) => c.action)).toEqual(['webhook-passed', 'step', 'complete']);
+    // Called until it answered 2xx, then never again for that step.
+    expect(hook.bodies).toHaveLength(2);
+    expect(hook.bodies[0]).toEqual({
+      topic: TOPIC,
+      version: String(r.version),
+      step: 0,
+      steps: 2,
+      scopes: ['region=eu-west-1'],
+      percent: 50,
+      rolloutStartedAt: new Date(r.startedAtMs).toISOString(),
+      stepStartedAt: new Date(r.stepStartedAtMs).toISOString(),
+      progress: { reached: 0, holding: 0, rejections: 0 },
+    });
+    expect(await historyOf(store, r)).toEqual(['start 0', 'webhook-passed 0', 'step 1', 'complete 1']);
+    const text = await metrics();
+    expect(sample(text, 'imprint_rollout_webhook_calls_total', { outcome: 'refused' })).toBe(1);
+    expect(sample(text, 'imprint_rollout_webhook_calls_total', { outcome: 'passed' })).toBe(1);
+    expect(sample(text, 'imprint_rollout_changes_total', { action: 'webhook-passed' })).toBe(1);
+  });
+
+  it('a webhook that keeps failing rejects the rollout after the bake, naming its last status', async () => {
+    const store = openStore();
+    const hook = await webhookServer([500]);
+    const BAKE = 500;
+    const r = await publishRollout(store, { steps: [step({ bakeMs: BAKE, gates: ['webhook'] }), step({ bakeMs: 0 })], webhookUrl: hook.url });
+    const { changes, metrics } = startDriver(store, 'a', { webhookRetryMs: 100 });
+    const rejected = await eventually('the rejection', async () => changes.find((c) => c.action === 'reject'));
+    expect(rejected.rollout.updatedAtMs - r.stepStartedAtMs).toBeGreaterThanOrEqual(BAKE);
+    expect(rejected.reason).toBe('webhook gate: webhook answered 500 Internal Server Error');
+    expect(hook.bodies.length).toBeGreaterThanOrEqual(2);
+    const text = await metrics();
+    expect(sample(text, 'imprint_rollout_rejections_total', { gate: 'webhook' })).toBe(1);
+    expect(sample(text, 'imprint_rollout_webhook_calls_total', { outcome: 'refused' })).toBeGreaterThanOrEqual(2);
+    expect(await historyOf(store, r)).toEqual(['start 0', 'reject 0']);
+  });
+
+  it('a webhook that never answers rejects the rollout once the bake is over, naming the timeout', async () => {
+    const store = openStore();
+    const hook = await webhookServer([null]);
+    const r = await publishRollout(store, { steps: [step({ bakeMs: 0, gates: ['webhook'] })], webhookUrl: hook.url, webhookTimeoutMs: 200 });
+    const { changes, metrics } = startDriver(store, 'a', { webhookRetryMs: 100 });
+    const rejected = await eventually('the rejection', async () => changes.find((c) => c.action === 'reject'));
+    // A bake of 0 still waits for the webhook's first answer (here: its timeout).
+    expect(rejected.reason).toBe('webhook gate: webhook did not answer within 200 ms');
+    expect(rejected.rollout.updatedAtMs - r.stepStartedAtMs).toBeGreaterThanOrEqual(200);
+    expect(sample(await metrics(), 'imprint_rollout_webhook_calls_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
+  });
+
+  it('pause holds the rollout where it is; resume continues with the bake it had left', async () => {
+    const store = openStore();
+    const BAKE = 600;
+    const r = await publishRollout(store, { steps: [step({ bakeMs: BAKE }), step({ bakeMs: BAKE })] });
+    const paused = await store.changeRollout({ ...pauseMove(r, Date.now(), 'looking at the canary'), expectedRevision: r.revision }, Date.now());
+    if (!paused) throw new Error('pause lost a race');
+    const { driver, changes, metrics } = startDriver(store);
+    // Ticks spanning more than the bake (each tick waits tickMs after the last): nothing moves.
+    const before = Date.now();
+    while (Date.now() - before <= BAKE + 100) await ticks(driver, 1);
+    expect(changes).toEqual([]);
+    expect(await rolloutNow(store, r)).toMatchObject({ state: 'paused', step: 0, bakeLeftMs: paused.bakeLeftMs });
+    expect(sample(await metrics(), 'imprint_rollouts', { state: 'paused' })).toBe(1);
+    // Resumed: step 1 comes once the bake left at the pause has run, not before.
+    const resumedAt = Date.now();
+    const resumed = await store.changeRollout({ ...resumeMove(paused, resumedAt), expectedRevision: paused.revision }, resumedAt);
+    if (!resumed) throw new Error('resume lost a race');
+    const next = await eventually('step 1', async () => changes.find((c) => c.rollout.step === 1));
+    expect(next.rollout.updatedAtMs - resumedAt).toBeGreaterThanOrEqual(paused.bakeLeftMs ?? 0);
+    expect(await historyOf(store, r)).toEqual(['start 0', 'pause 0', 'resume 0', 'step 1']);
+  });
+
+  it('two drivers on one SQLite file: only the lease holder acts; when it stops the other goes on, and no step is applied twice', async () => {
+    const file = path.join(tempDir('imprint-rollout-'), 'imprint.db');
+    const storeA = openStore(file);
+    const storeB = openStore(file);
+    const r = await publishRollout(storeA, { steps: [step({ bakeMs: 300 }), step({ bakeMs: 300 }), step({ bakeMs: 300 }), step({ bakeMs: 300 })] });
+    const a = startDriver(storeA, 'a');
+    await eventually('driver a to hold the lease', async () => sample(await a.metrics(), 'imprint_rollout_driver_ticks_total', { outcome: 'ok' })! > 0);
+    const b = startDriver(storeB, 'b');
+    await eventually('step 1', async () => a.changes.find((c) => c.rollout.step === 1));
+    // b stands by while a holds the lease.
+    expect(sample(await b.metrics(), 'imprint_rollout_driver_ticks_total', { outcome: 'standby' })).toBeGreaterThan(0);
+    expect(b.changes).toEqual([]);
+    // a stops (and gives the lease up): b takes over and finishes.
+    await a.driver.stop();
+    await eventually('completion', async () => (await rolloutNow(storeB, r)).state === 'completed');
+    expect(b.changes.length).toBeGreaterThan(0);
+    expect(await historyOf(storeB, r)).toEqual(['start 0', 'step 1', 'step 2', 'step 3', 'complete 3']);
+    // Between them the two made each change once: a its part, b the rest.
+    expect([...a.changes, ...b.changes].map((c) => `${c.action} ${c.rollout.step}`)).toEqual(['step 1', 'step 2', 'step 3', 'complete 3']);
   });
 });
