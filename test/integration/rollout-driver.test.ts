@@ -11,9 +11,9 @@ import path from 'node:path';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pauseMove, resumeMove, validateRolloutPolicy, type ConsumerOutcome, type Rollout, type RolloutPolicy, type RolloutStep } from '../../core/index.js';
-import { RolloutDriver, rolloutMetrics, type RolloutDriverChange, type WebhookBody } from '../../server/rollout/index.js';
+import { ROLLOUT_LEASE, RolloutDriver, rolloutMetrics, type RolloutDriverChange, type WebhookBody } from '../../server/rollout/index.js';
 import { SqliteMetadataStore } from '../../server/index.js';
-import { directPointer, identity, tempDir } from '../helpers.js';
+import { directPointer, identity, startTestServer, tempDir } from '../helpers.js';
 
 const TOPIC = 'features';
 
@@ -300,5 +300,28 @@ describe('the rollout driver', () => {
     expect(await historyOf(storeB, r)).toEqual(['start 0', 'step 1', 'step 2', 'step 3', 'complete 3']);
     // Between them the two made each change once: a its part, b the rest.
     expect([...a.changes, ...b.changes].map((c) => `${c.action} ${c.rollout.step}`)).toEqual(['step 1', 'step 2', 'step 3', 'complete 3']);
+  });
+});
+
+describe('which instances drive rollouts', () => {
+  it('serve in the all and publish roles runs a driver, the consume role and --rollout-driver off do not; stop gives the lease up', async () => {
+    const dataDir = tempDir('imprint-rollout-roles-');
+    const store = SqliteMetadataStore.open({ file: path.join(dataDir, 'imprint.db') });
+    try {
+      for (const [role, off, drives] of [['all', false, true], ['publish', false, true], ['consume', false, false], ['all', true, false]] as const) {
+        const s = await startTestServer({ metadataStore: store, role, rolloutDriver: off ? 'off' : { tickMs: 20 } });
+        try {
+          expect({ role, off, drives: s.server.rolloutDriver !== undefined }).toEqual({ role, off, drives });
+          if (drives) await eventually('the lease taken', async () => !(await store.acquireLease(ROLLOUT_LEASE, 'probe', 60_000, Date.now())));
+        } finally {
+          await s.stop();
+        }
+        // Stopped: the lease is free at once (a driver that stopped gave it up; none was taken otherwise).
+        expect(await store.acquireLease(ROLLOUT_LEASE, 'probe', 60_000, Date.now())).toBe(true);
+        await store.releaseLease(ROLLOUT_LEASE, 'probe');
+      }
+    } finally {
+      await store.close();
+    }
   });
 });
