@@ -309,10 +309,11 @@ describe('which instances drive rollouts', () => {
     const store = SqliteMetadataStore.open({ file: path.join(dataDir, 'imprint.db') });
     try {
       for (const [role, off, drives] of [['all', false, true], ['publish', false, true], ['consume', false, false], ['all', true, false]] as const) {
-        const s = await startTestServer({ metadataStore: store, role, rolloutDriver: off ? 'off' : { tickMs: 20 } });
+        const s = await startTestServer({ metadataStore: store, role, rolloutDriver: off ? 'off' : { tickMs: 20, leaseTtlMs: 60_000 } });
         try {
           expect({ role, off, drives: s.server.rolloutDriver !== undefined }).toEqual({ role, off, drives });
-          if (drives) await eventually('the lease taken', async () => !(await store.acquireLease(ROLLOUT_LEASE, 'probe', 60_000, Date.now())));
+          // A driver's tick as the lease holder (its lease lasts a minute: only giving it up frees it below).
+          if (drives) await eventually('a tick as the lease holder', async () => s.server.rolloutDriver?.lastTickAtMs !== undefined);
         } finally {
           await s.stop();
         }
