@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
 import { Janitor, healthzAnswer, janitorMetrics, type JobOutcome } from '../janitor/index.js';
-import { ROLLOUT_DRIVER_DEFAULTS, ServerTls, isLoopback, rolloutDriverWithDefaults, startMetricsServer } from '../server/index.js';
+import { ROLLOUT_DRIVER_DEFAULTS, ServerTls, isLoopback, rolloutTickFlag, startMetricsServer } from '../server/index.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { toJson } from './format.js';
@@ -54,8 +54,7 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
     const deleteGraceMs = o.deleteGrace.trim() === '0' ? 0 : parseDuration(o.deleteGrace, 'delete-grace');
-    if (!/^[0-9]+$/.test(o.rolloutTickMs)) throw new InvalidArgumentError('rollout-tick-ms', 'must be a whole number of milliseconds from 10 to 60000', o.rolloutTickMs);
-    const rolloutDriver = o.rolloutDriver === 'off' ? 'off' : rolloutDriverWithDefaults({ tickMs: Number(o.rolloutTickMs) });
+    const rolloutDriver = o.rolloutDriver === 'off' ? 'off' : rolloutTickFlag(o.rolloutTickMs);
     if (o.metricsPort !== undefined && !(/^[0-9]+$/.test(o.metricsPort) && Number(o.metricsPort) <= 65535)) throw new InvalidArgumentError('metrics-port', 'must be a port number 0-65535', o.metricsPort);
     // The metrics listener: HTTPS with the process's certificate, or plaintext on loopback (or --insecure).
     const tls = o.metricsPort === undefined || o.once ? undefined : serverTlsFrom(ctx.tls());

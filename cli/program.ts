@@ -27,7 +27,7 @@ import {
 } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role, type ServerOptions } from '../server/config.js';
-import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, ROLLOUT_DRIVER_DEFAULTS, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
+import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, ROLLOUT_DRIVER_DEFAULTS, WATCH_DEFAULTS, rolloutTickFlag, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
@@ -410,7 +410,7 @@ Examples:
       holdings: Object.fromEntries(Object.entries(holdings).filter(([, v]) => v !== undefined)),
       ...(drainMs !== undefined && { drainMs }),
       access: { admins: o.admin, consume: o.defaultConsume, publish: o.defaultPublish, createTopics: o.createTopics },
-      rolloutDriver: o.rolloutDriver === 'off' ? 'off' : { tickMs: parseCount(o.rolloutTickMs, 'rollout-tick-ms') ?? ROLLOUT_DRIVER_DEFAULTS.tickMs },
+      rolloutDriver: o.rolloutDriver === 'off' ? 'off' : rolloutTickFlag(o.rolloutTickMs),
     });
     // Signals are handled before the banner says it serves: whoever reads that may stop it at once.
     let stopping = false;

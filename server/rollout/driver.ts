@@ -64,15 +64,25 @@ export interface RolloutDriverSettings {
 
 export const ROLLOUT_DRIVER_DEFAULTS = { tickMs: 1000, leaseTicks: 5, webhookRetryMs: 5000 } as const;
 
-/** Checks the settings (naming `field`.x) and fills in the defaults. */
-export function rolloutDriverWithDefaults(s: RolloutDriverSettings = {}, field = 'rolloutDriver'): Required<RolloutDriverSettings> {
+const OPTION_NAMES = { tickMs: 'rolloutDriver.tickMs', leaseTtlMs: 'rolloutDriver.leaseTtlMs', webhookRetryMs: 'rolloutDriver.webhookRetryMs' } as const;
+
+/** Checks the settings and fills in the defaults; an error names the field as `names` says (the CLI: its flag). */
+export function rolloutDriverWithDefaults(s: RolloutDriverSettings = {}, names: Partial<Record<keyof RolloutDriverSettings, string>> = {}): Required<RolloutDriverSettings> {
+  const name = { ...OPTION_NAMES, ...names };
   const tickMs = s.tickMs ?? ROLLOUT_DRIVER_DEFAULTS.tickMs;
-  if (!Number.isInteger(tickMs) || tickMs < 10 || tickMs > 60_000) throw new InvalidArgumentError(`${field}.tickMs`, 'must be a whole number of milliseconds from 10 to 60000 (--rollout-tick-ms, IMPRINT_ROLLOUT_TICK_MS)', tickMs);
+  if (!Number.isInteger(tickMs) || tickMs < 10 || tickMs > 60_000) throw new InvalidArgumentError(name.tickMs, 'must be a whole number of milliseconds from 10 to 60000', tickMs);
   const leaseTtlMs = s.leaseTtlMs ?? ROLLOUT_DRIVER_DEFAULTS.leaseTicks * tickMs;
-  if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 2 * tickMs || leaseTtlMs > 600_000) throw new InvalidArgumentError(`${field}.leaseTtlMs`, `must be a whole number of milliseconds from two ticks (${2 * tickMs}) to 600000`, leaseTtlMs);
+  if (!Number.isInteger(leaseTtlMs) || leaseTtlMs < 2 * tickMs || leaseTtlMs > 600_000) throw new InvalidArgumentError(name.leaseTtlMs, `must be a whole number of milliseconds from two ticks (${2 * tickMs}) to 600000`, leaseTtlMs);
   const webhookRetryMs = s.webhookRetryMs ?? ROLLOUT_DRIVER_DEFAULTS.webhookRetryMs;
-  if (!Number.isInteger(webhookRetryMs) || webhookRetryMs < 100 || webhookRetryMs > 600_000) throw new InvalidArgumentError(`${field}.webhookRetryMs`, 'must be a whole number of milliseconds from 100 to 600000', webhookRetryMs);
+  if (!Number.isInteger(webhookRetryMs) || webhookRetryMs < 100 || webhookRetryMs > 600_000) throw new InvalidArgumentError(name.webhookRetryMs, 'must be a whole number of milliseconds from 100 to 600000', webhookRetryMs);
   return { tickMs, leaseTtlMs, webhookRetryMs };
+}
+
+/** `--rollout-tick-ms` as the CLI reads it (serve and janitor): the driver's settings, or an error naming the flag. */
+export function rolloutTickFlag(text: string): Required<RolloutDriverSettings> {
+  const flag = 'rollout-tick-ms';
+  if (!/^[0-9]+$/.test(text.trim())) throw new InvalidArgumentError(flag, 'must be a whole number of milliseconds from 10 to 60000', text);
+  return rolloutDriverWithDefaults({ tickMs: Number(text) }, { tickMs: flag });
 }
 
 export interface RolloutDriverOptions extends RolloutDriverSettings {

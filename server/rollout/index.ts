@@ -7,6 +7,7 @@ export {
   WEBHOOK_OUTCOMES,
   canDriveRollouts,
   rolloutDriverWithDefaults,
+  rolloutTickFlag,
   type RolloutDriverChange,
   type RolloutDriverOptions,
   type RolloutDriverSettings,

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateRolloutPolicy, type Rollout } from '../../core/index.js';
 import { SqliteMetadataStore } from '../../server/index.js';
-import { CLI, startServe, stopProcess, type ServeProcess } from '../cli-process.js';
+import { CLI, runCli, startServe, stopProcess, type ServeProcess } from '../cli-process.js';
 import { directPointer, tempDir } from '../helpers.js';
 
 const TOPIC = 'features';
@@ -103,4 +103,20 @@ describe('the rollout driver in processes', () => {
     // 3. SIGTERM: the janitor stops its driver and exits cleanly (that stop gives the lease up: test/integration/rollout-driver.test.ts).
     expect(await stopProcess(j.proc)).toBe(0);
   }, 120_000);
+
+  it('the flags: --rollout-driver off (or IMPRINT_ROLLOUT_DRIVER=off) runs none; a bad --rollout-tick-ms is refused naming the flag', async () => {
+    const dataDir = tempDir('imprint-rollout-flags-');
+    const off = await startServe(dataDir, [], { IMPRINT_ROLLOUT_DRIVER: 'off' });
+    serves.push(off);
+    expect(off.output()).toContain('rollouts  not driven here (--rollout-driver off)');
+    await off.stop();
+    const on = await startServe(dataDir, ['--role', 'publish', '--rollout-tick-ms', '250']);
+    serves.push(on);
+    expect(on.output()).toContain('rollouts  driven here while this instance holds the lease (a tick every 250 ms, --rollout-tick-ms)');
+    await on.stop();
+    for (const cmd of [['serve', '--port', '0'], ['janitor']]) {
+      const r = await runCli(['--data-dir', dataDir, ...cmd, '--rollout-tick-ms', '5']);
+      expect({ cmd, code: r.code, stderr: r.stderr }).toEqual({ cmd, code: 2, stderr: 'imprint: invalid argument: rollout-tick-ms must be a whole number of milliseconds from 10 to 60000 (got 5)\n' });
+    }
+  });
 });
