@@ -147,6 +147,14 @@ interface WebhookState {
 
 const DRIVER_ACTOR: Actor = { principal: 'rollout-driver', authenticated: false, peer: '' };
 
+/** Waits for `p` (never rejects), at most `ms`. */
+async function within(p: Promise<unknown> | undefined, ms: number): Promise<void> {
+  if (!p) return;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p.catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
+
 const keyOf = (r: Pick<Rollout, 'topic' | 'version'>): string => `${r.topic}\n${r.version}`;
 
 /**
@@ -194,13 +202,21 @@ export class RolloutDriver extends EventEmitter {
     loop();
   }
 
-  /** Stops ticking, waits for the tick under way, abandons webhook calls in flight and gives the lease up. */
+  /**
+   * Stops ticking, waits for the tick under way, abandons webhook calls in flight and gives the
+   * lease up. A store that hangs holds it up for at most the lease's time for each of the two
+   * waits (a tick cut short applies nothing twice: its changes are compare-and-sets).
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await this.current;
+    const bound = this.settings.leaseTtlMs;
+    await within(this.current, bound);
     for (const a of this.aborts) a.abort();
-    if (this.holding) await this.store.releaseLease(ROLLOUT_LEASE, this.holder).catch((err: unknown) => this.log.warn('could not give the rollout driver lease up; another instance takes over when it expires', { err }));
+    if (this.holding) {
+      const released = this.store.releaseLease(ROLLOUT_LEASE, this.holder).catch((err: unknown) => this.log.warn('could not give the rollout driver lease up; another instance takes over when it expires', { err }));
+      await within(released, bound);
+    }
     this.holding = false;
   }
 
