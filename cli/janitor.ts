@@ -2,7 +2,7 @@
 import { Option, type Command } from 'commander';
 import { InvalidArgumentError } from '../core/index.js';
 import { Janitor, healthzAnswer, janitorMetrics, type JobOutcome } from '../janitor/index.js';
-import { ServerTls, isLoopback, startMetricsServer } from '../server/index.js';
+import { ROLLOUT_DRIVER_DEFAULTS, ServerTls, isLoopback, rolloutTickFlag, startMetricsServer } from '../server/index.js';
 import { addBlobOptions, blobStoresFrom, type BlobCliOptions } from './blobs.js';
 import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { toJson } from './format.js';
@@ -37,9 +37,11 @@ function summary(o: JobOutcome): string {
 export function addJanitorCommand(program: Command, ctx: { dataDir: () => string; blobDir: () => string; json: () => boolean; tls: () => TlsCliOptions }): void {
   addSwitch(addBlobOptions(
     addSwitch(addStoreOptions(addLogOptions(program.command('janitor'))), '--once', 'run each job once and exit (exit 1 when one failed, even in one region or on one object)', 'IMPRINT_JANITOR_ONCE')
-      .description('write the fallback snapshot to every region, purge versions outside retention and deleted topics past --delete-grace (only one janitor does each job at a time)')
+      .description('write the fallback snapshot to every region, purge versions outside retention and deleted topics past --delete-grace, advance running rollouts (only one janitor does each job at a time)')
       .addOption(new Option('--snapshot-every <duration>', 'how often to write the fallback snapshot').env('IMPRINT_SNAPSHOT_EVERY').default('5m'))
       .addOption(new Option('--purge-every <duration>', 'how often to purge versions outside retention, and deleted topics past --delete-grace').env('IMPRINT_PURGE_EVERY').default('24h'))
+      .addOption(new Option('--rollout-driver <on|off>', 'advance running rollouts while this janitor holds the lease (shared with the serve instances that drive them); off: they do').choices(['on', 'off']).env('IMPRINT_ROLLOUT_DRIVER').default('on'))
+      .addOption(new Option('--rollout-tick-ms <ms>', 'how often the rollout driver looks at running rollouts (10-60000; the lease lasts 5 ticks)').env('IMPRINT_ROLLOUT_TICK_MS').default(String(ROLLOUT_DRIVER_DEFAULTS.tickMs)))
       .addOption(new Option('--delete-grace <duration>', 'how long a deleted topic is kept (and its name held) before it is purged; 0: at the next purge').env('IMPRINT_DELETE_GRACE').default('7d'))
       // Deprecated, accepted so existing deployments (and docker-compose.yml's shared environment) keep starting:
       // audit indices are deleted by Elasticsearch's ILM policy, which `imprint serve --audit-retention-days` sets.
@@ -47,11 +49,12 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       .addOption(new Option('--audit-retention-days <days>', 'deprecated, ignored: give it to `imprint serve`').env('IMPRINT_AUDIT_RETENTION_DAYS').hideHelp())
       .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http(s)://HOST:PORT/metrics and job health at /healthz (default: none)').env('IMPRINT_METRICS_PORT'))
       .addOption(new Option('--host <host>', 'address the metrics port binds (0.0.0.0 serves other machines: with the global --tls-cert and --tls-key, HTTPS, or --insecure)').env('IMPRINT_HOST').default('127.0.0.1')),
-  ), '--insecure', 'allow plaintext metrics on a non-loopback --host (no --tls-cert)', 'IMPRINT_INSECURE').action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; deleteGrace: string; esUrl?: string; auditRetentionDays?: string; metricsPort?: string; host: string; insecure?: boolean } & LogCliOptions) => {
+  ), '--insecure', 'allow plaintext metrics on a non-loopback --host (no --tls-cert)', 'IMPRINT_INSECURE').action(async (o: BlobCliOptions & StoreCliOptions & { once?: boolean; snapshotEvery: string; purgeEvery: string; deleteGrace: string; rolloutDriver: 'on' | 'off'; rolloutTickMs: string; esUrl?: string; auditRetentionDays?: string; metricsPort?: string; host: string; insecure?: boolean } & LogCliOptions) => {
     const log = loggerFrom(o);
     const snapshotEveryMs = parseDuration(o.snapshotEvery, 'snapshot-every');
     const purgeEveryMs = parseDuration(o.purgeEvery, 'purge-every');
     const deleteGraceMs = o.deleteGrace.trim() === '0' ? 0 : parseDuration(o.deleteGrace, 'delete-grace');
+    const rolloutDriver = o.rolloutDriver === 'off' ? 'off' : rolloutTickFlag(o.rolloutTickMs);
     if (o.metricsPort !== undefined && !(/^[0-9]+$/.test(o.metricsPort) && Number(o.metricsPort) <= 65535)) throw new InvalidArgumentError('metrics-port', 'must be a port number 0-65535', o.metricsPort);
     // The metrics listener: HTTPS with the process's certificate, or plaintext on loopback (or --insecure).
     const tls = o.metricsPort === undefined || o.once ? undefined : serverTlsFrom(ctx.tls());
@@ -61,7 +64,8 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
     if (o.esUrl !== undefined || o.auditRetentionDays !== undefined) {
       log.warn('--es-url and --audit-retention-days (IMPRINT_ES_URL, IMPRINT_AUDIT_RETENTION_DAYS) are ignored by the janitor: audit indices are deleted by the ILM policy `imprint serve --audit-retention-days` sets');
     }
-    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, deleteGraceMs, log });
+    // --once runs the jobs, not the driver (which advances rollouts as their bakes end).
+    const janitor = new Janitor({ store, blobStores, snapshotEveryMs, purgeEveryMs, deleteGraceMs, rolloutDriver: o.once ? 'off' : rolloutDriver, log });
     if (o.once) {
       const outcomes = await janitor.runOnce();
       process.stdout.write(`${ctx.json() ? toJson(outcomes) : outcomes.map(summary).join('\n')}\n`);
@@ -78,6 +82,7 @@ export function addJanitorCommand(program: Command, ctx: { dataDir: () => string
       snapshotEvery: o.snapshotEvery,
       purgeEvery: o.purgeEvery,
       deleteGrace: o.deleteGrace,
+      rolloutDriver: janitor.rolloutDriver ? `every ${janitor.rolloutDriver.settings.tickMs} ms` : 'off',
       regions: blobStores.map((s) => s.region).join(','),
       metrics: metricsServer ? `${metricsServer.scheme}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${metricsServer.port}/metrics` : 'off',
     });

@@ -27,7 +27,7 @@ import {
 } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role, type ServerOptions } from '../server/config.js';
-import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, WATCH_DEFAULTS, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
+import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, ROLLOUT_DRIVER_DEFAULTS, WATCH_DEFAULTS, rolloutTickFlag, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
@@ -261,6 +261,8 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions, Serv
   defaultConsume: 'everyone' | 'owners';
   defaultPublish: 'everyone' | 'owners';
   createTopics: 'everyone' | 'admins';
+  rolloutDriver: 'on' | 'off';
+  rolloutTickMs: string;
 }
 
 addAuthOptions(addServeTlsOptions(addStoreOptions(
@@ -338,7 +340,9 @@ addAuthOptions(addServeTlsOptions(addStoreOptions(
     )
     .addOption(new Option('--default-consume <who>', "access control: who may consume a new topic (everyone: a consumer grant to *; owners: only whom its owners grant)").choices(['everyone', 'owners']).env('IMPRINT_DEFAULT_CONSUME').default('everyone'))
     .addOption(new Option('--default-publish <who>', 'access control: who may publish to a new topic (owners: only its owners and whom they grant; everyone: a publisher grant to *)').choices(['owners', 'everyone']).env('IMPRINT_DEFAULT_PUBLISH').default('owners'))
-    .addOption(new Option('--create-topics <who>', 'access control: who may create topics (everyone: any authenticated principal, who becomes its owner; admins: only --admin)').choices(['everyone', 'admins']).env('IMPRINT_CREATE_TOPICS').default('everyone')),
+    .addOption(new Option('--create-topics <who>', 'access control: who may create topics (everyone: any authenticated principal, who becomes its owner; admins: only --admin)').choices(['everyone', 'admins']).env('IMPRINT_CREATE_TOPICS').default('everyone'))
+    .addOption(new Option('--rollout-driver <on|off>', 'publish and all roles: advance running rollouts while this instance holds the lease (one instance acts at a time); off: a janitor or another instance does').choices(['on', 'off']).env('IMPRINT_ROLLOUT_DRIVER').default('on'))
+    .addOption(new Option('--rollout-tick-ms <ms>', 'how often the rollout driver looks at running rollouts (10-60000; the lease lasts 5 ticks)').env('IMPRINT_ROLLOUT_TICK_MS').default(String(ROLLOUT_DRIVER_DEFAULTS.tickMs))),
 ))))
   .addHelpText(
     'after',
@@ -406,6 +410,7 @@ Examples:
       holdings: Object.fromEntries(Object.entries(holdings).filter(([, v]) => v !== undefined)),
       ...(drainMs !== undefined && { drainMs }),
       access: { admins: o.admin, consume: o.defaultConsume, publish: o.defaultPublish, createTopics: o.createTopics },
+      rolloutDriver: o.rolloutDriver === 'off' ? 'off' : rolloutTickFlag(o.rolloutTickMs),
     });
     // Signals are handled before the banner says it serves: whoever reads that may stop it at once.
     let stopping = false;
@@ -437,6 +442,7 @@ Imprint is serving on ${o.host}:${server.port}
   tls       ${tlsText(server, o.principalFrom)}
   metrics   ${server.metricsServer ? `${server.metricsServer.scheme}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   callers   ${auth.describe}
+  rollouts  ${server.rolloutDriver ? `driven here while this instance holds the lease (a tick every ${server.rolloutDriver.settings.tickMs} ms, --rollout-tick-ms)` : `not driven here (${server.options.role === 'consume' ? 'the consume role' : '--rollout-driver off'})`}
   metadata  ${metadata}
   blobs     ${describeBlobStores(server.options.blobStores)} (publishes' blob objects are checked there)
   audit     ${server.options.esUrl ? `elasticsearch ${redactUrl(server.options.esUrl)} (${suffix(describeEsSecurity(server.options.esAuth, server.options.esTls), '; ')}${server.options.esIndexPrefix}-*, ${server.options.esReplicas ?? 0} replicas, kept ${server.options.esRetentionDays ?? 30} days)` : `${server.options.auditFile}${server.options.auditFiles ? ` (rotated at ${server.options.auditFiles.maxFileBytes} bytes and at UTC midnight, ${server.options.auditFiles.keepFiles} rotated files kept)` : ''}`}${server.holdings ? `; who holds what: a record when a node's version changes, a node gone after ${server.holdings.quietMs / 1000} s quiet, summaries every ${server.holdings.summaryMs / 1000} s` : ''}

@@ -3,6 +3,7 @@
  * runs; README.md "Metrics" lists them with what to do when they move.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { rolloutMetrics } from '../server/rollout/index.js';
 import type { Janitor, JanitorHealth, JobOutcome, JobResultKind } from './runner.js';
 
 export interface JanitorMetrics {
@@ -13,7 +14,7 @@ export interface JanitorMetrics {
 
 const OUTCOMES: readonly JobResultKind[] = ['ok', 'failed', 'skipped'];
 
-/** Registers the janitor's metrics and prom-client's default process metrics on `registry`. */
+/** Registers the janitor's metrics (its rollout driver's too) and prom-client's default process metrics on `registry`. */
 export function janitorMetrics(janitor: Janitor, registry: Registry = new Registry()): JanitorMetrics {
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
@@ -46,7 +47,14 @@ export function janitorMetrics(janitor: Janitor, registry: Registry = new Regist
     if (o.ran) duration.observe({ job: o.job }, o.durationMs / 1000);
   };
   janitor.on('job', onJob);
-  return { registry, close: () => janitor.off('job', onJob) };
+  const unlistenRollouts = janitor.rolloutDriver && rolloutMetrics(janitor.rolloutDriver, registry);
+  return {
+    registry,
+    close: () => {
+      janitor.off('job', onJob);
+      unlistenRollouts?.();
+    },
+  };
 }
 
 /** GET /healthz: each job, when it last succeeded (any janitor) and from when it counts as overdue. */

@@ -2,7 +2,9 @@
  * The janitor's loop: each job (snapshot, purge, topic purge) runs on its own interval,
  * and only while this janitor holds the job's lease in the metadata store, so several
  * janitors may run and only one does each job at a time. Each success is recorded in the
- * store too, so every janitor judges a job overdue from the same facts (health()).
+ * store too, so every janitor judges a job overdue from the same facts (health()). Beside
+ * them it runs a rollout driver (server/rollout) between start() and stop(), under its own
+ * lease shared with the serving instances that run one.
  */
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
@@ -10,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { KeyedBlobStore } from '../client/blob-store/blob-store.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import type { JanitorStore } from '../server/store/metadata-store.js';
+import { RolloutDriver, type RolloutDriverSettings } from '../server/rollout/index.js';
 import { purgeRetention, type PurgeResult } from './purge.js';
 import { writeSnapshot, type SnapshotResult } from './snapshot.js';
 import { DEFAULT_DELETE_GRACE_MS, purgeDeletedTopics, type TopicPurgeResult } from './topic-purge.js';
@@ -28,6 +31,8 @@ export interface JanitorOptions {
   readonly deleteGraceMs?: number;
   /** A job is overdue when it has not succeeded for twice its interval plus this. @default 1 minute */
   readonly overdueGraceMs?: number;
+  /** The rollout driver's tick, lease and webhook retry, or 'off' (`--rollout-driver off`). @default on, a tick every 1000 ms */
+  readonly rolloutDriver?: RolloutDriverSettings | 'off';
   /** @default "<hostname>-<random>" */
   readonly holder?: string;
   /** @default Date.now */
@@ -78,7 +83,7 @@ function incomplete(result: JobOutcome['result']): boolean {
   return result !== undefined && (('failed' in result && result.failed.length > 0) || ('failures' in result && result.failures.length > 0));
 }
 
-type Resolved = Required<Omit<JanitorOptions, 'log' | 'clock'>> & { log: Logger; clock: () => number };
+type Resolved = Required<Omit<JanitorOptions, 'log' | 'clock' | 'rolloutDriver'>> & { log: Logger; clock: () => number };
 
 /** Emits 'job' (JobOutcome) after each run of a job, skipped ones included. */
 export class Janitor extends EventEmitter {
@@ -89,10 +94,13 @@ export class Janitor extends EventEmitter {
   private readonly lastSuccess = new Map<JobName, number>();
   private timers: NodeJS.Timeout[] = [];
   private running = new Set<Promise<unknown>>();
+  /** Advances running rollouts while this janitor holds the rollout lease (absent with rolloutDriver 'off'). */
+  readonly rolloutDriver?: RolloutDriver;
 
   constructor(o: JanitorOptions) {
     super();
     this.o = Janitor.withDefaults(o);
+    if (o.rolloutDriver !== 'off') this.rolloutDriver = new RolloutDriver({ store: this.o.store, ...o.rolloutDriver, holder: this.o.holder, clock: this.o.clock, log: this.o.log });
     const { snapshotEveryMs, purgeEveryMs } = this.o;
     this.jobs = [
       { job: 'snapshot', everyMs: snapshotEveryMs, firstAfterMs: 0 },
@@ -187,8 +195,9 @@ export class Janitor extends EventEmitter {
     return out;
   }
 
-  /** Runs the jobs on their intervals until stop(); the first snapshot at once. */
+  /** Runs the jobs on their intervals until stop(); the first snapshot at once. The rollout driver ticks meanwhile. */
   start(): void {
+    this.rolloutDriver?.start();
     for (const { job, everyMs, firstAfterMs } of this.jobs) {
       const run = () => {
         const p = this.runJob(job).finally(() => this.running.delete(p));
@@ -203,6 +212,6 @@ export class Janitor extends EventEmitter {
   async stop(): Promise<void> {
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
-    await Promise.allSettled([...this.running]);
+    await Promise.allSettled([...this.running, this.rolloutDriver?.stop()]);
   }
 }

@@ -10,6 +10,7 @@ import { redactUrl, type Logger } from '../log/index.js';
 import { holdingsWithDefaults, type HoldingsSettings } from './audit/holdings.js';
 import { auditFileWithDefaults, type AuditFileSettings } from './audit/file-rotation.js';
 import { watchWithDefaults, type WatchOptions } from './poll/watch.js';
+import { rolloutDriverWithDefaults, type RolloutDriverSettings } from './rollout/driver.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import type { Authenticate } from './auth/principal.js';
 import { isLoopback, tlsWithDefaults, type TlsOptions } from './tls.js';
@@ -131,6 +132,14 @@ export interface ServerOptions {
    * topics: everyone consumes, owners publish; any principal creates topics
    */
   readonly access?: AccessPolicy | 'off';
+  /**
+   * Publish and all roles: the rollout driver (server/rollout), which advances running
+   * rollouts while this instance holds the store's lease "rollout-driver" (one instance acts
+   * at a time; another takes over within the lease's time when it stops or dies): its tick,
+   * lease and webhook retry, or 'off' (`--rollout-driver off`: a janitor or another instance
+   * drives). @default on, a tick every 1000 ms (see rolloutDriverWithDefaults)
+   */
+  readonly rolloutDriver?: RolloutDriverSettings | 'off';
   /**
    * Serve TLS on every listener (gRPC and the metrics endpoint), from PEM files read again
    * when they change; with `clientCaFile`, mTLS. @default none: plaintext
@@ -264,6 +273,7 @@ export interface ResolvedServerOptions {
   readonly drainMs: number;
   readonly authenticate?: Authenticate;
   readonly access: AccessPolicy | 'off';
+  readonly rolloutDriver: Readonly<Required<RolloutDriverSettings>> | 'off';
   readonly tls?: ReturnType<typeof tlsWithDefaults>;
   /** Plaintext on a non-loopback host, allowed by `insecure`. */
   readonly insecure: boolean;
@@ -380,6 +390,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     ...(o.log && { log: o.log }),
     ...(o.authenticate && { authenticate: o.authenticate }),
     access,
+    rolloutDriver: o.rolloutDriver === 'off' ? 'off' : rolloutDriverWithDefaults(o.rolloutDriver),
     ...(tls && { tls }),
     insecure,
     clock: o.clock ?? Date.now,

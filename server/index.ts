@@ -34,6 +34,7 @@ import { StorePublishStatus, tablePublishStatus } from './publish-status.js';
 import { AccessControl } from './auth/index.js';
 import { consumeMetrics, startMetricsServer, type ConsumeMetrics, type MetricsServer } from './metrics.js';
 import { ConsumerOutcomes, FeedFollower, PollChangeHub, PollTable, Poller, StorePollSource, Watchers, noticeFollower, type PollChanges } from './poll/index.js';
+import { RolloutDriver, canDriveRollouts, rolloutMetrics } from './rollout/index.js';
 import { ImprintService } from './service.js';
 import { CassandraMetadataStore } from './store/cassandra.js';
 import type { MetadataStore } from './store/metadata-store.js';
@@ -54,15 +55,17 @@ interface RoleParts {
   readonly limiter: boolean;
   /** Connections accepted with TCP_NODELAY (many small answers). */
   readonly noDelay: boolean;
+  /** Runs a rollout driver (unless `rolloutDriver` is 'off'): the instances that take changes. */
+  readonly drivesRollouts: boolean;
 }
 
 const ROLE_PARTS: Readonly<Record<Role, RoleParts>> = {
   // Writes, pins, describe, and the Consumer's reads (operators list versions before they pin); not polls.
-  publish: { services: ['imprint.v1.PublisherService', 'imprint.v1.OperatorService'], polls: 'refused', limiter: false, noDelay: false },
+  publish: { services: ['imprint.v1.PublisherService', 'imprint.v1.OperatorService'], polls: 'refused', limiter: false, noDelay: false, drivesRollouts: true },
   // Polls from an in-memory table, throttled per application; the Consumer's other reads from the store.
-  consume: { services: ['imprint.v1.ConsumerService'], polls: 'table', limiter: true, noDelay: true },
+  consume: { services: ['imprint.v1.ConsumerService'], polls: 'table', limiter: true, noDelay: true, drivesRollouts: false },
   // Everything; polls read the store.
-  all: { services: SERVICE_NAMES, polls: 'store', limiter: false, noDelay: false },
+  all: { services: SERVICE_NAMES, polls: 'store', limiter: false, noDelay: false, drivesRollouts: true },
 };
 
 /**
@@ -106,6 +109,8 @@ export interface ImprintServer {
   readonly metricsServer?: MetricsServer;
   /** The TLS files every listener serves, kept current (`reloaded` events), when `tls` was given. */
   readonly tls?: ServerTls;
+  /** Publish and all roles: the rollout driver (absent with `rolloutDriver: 'off'`, or a handed-in store without leases). */
+  readonly rolloutDriver?: RolloutDriver;
   /**
    * Drains for `drainMs` (health NOT_SERVING, calls still answered), then stops serving, flushes
    * audit and closes the store (a store or sink it was handed stays open). Called again while
@@ -189,6 +194,14 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   if (feed) void feed.start();
   holdings?.start();
   outcomes?.start();
+  // The rollout driver: every such instance runs one; the store's lease lets one act at a time.
+  let rolloutDriver: RolloutDriver | undefined;
+  if (role.drivesRollouts && o.rolloutDriver !== 'off') {
+    if (canDriveRollouts(store)) rolloutDriver = new RolloutDriver({ store, ...o.rolloutDriver, clock: o.clock, log });
+    else log.warn('the metadata store handed in has no leases: this instance runs no rollout driver', { store: store.name });
+  }
+  const unlistenRollouts = rolloutDriver && metrics ? rolloutMetrics(rolloutDriver, metrics.registry) : undefined;
+  rolloutDriver?.start();
   // 4. Serve.
   const guarded = role.services.includes('imprint.v1.ConsumerService') && (limiter || metrics);
   let grpcHandle: GrpcServerHandle;
@@ -217,6 +230,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       throw err;
     }
   } catch (err) {
+    await rolloutDriver?.stop();
+    unlistenRollouts?.();
     watchers?.close();
     await holdings?.stop();
     await outcomes?.stop();
@@ -252,6 +267,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     services: grpcHandle.services.join(','),
     ...(table && { refreshMs: o.refreshMs, tableTopics: table.stats().topics }),
     ...(changes && { tailMs: o.tailMs }),
+    rolloutDriver: rolloutDriver ? `every ${rolloutDriver.settings.tickMs} ms, lease ${rolloutDriver.settings.leaseTtlMs} ms, as ${rolloutDriver.holder}` : 'off',
     ...(holdings && { replica: holdings.replica, auditQuietMs: holdings.quietMs, auditSummaryMs: holdings.summaryMs }),
     ...(metricsServer && { metrics: `${metricsServer.scheme}://${o.host}:${metricsServer.port}/metrics` }),
     tls: serverTls ? (serverTls.mutual ? 'mTLS' : 'TLS') : 'off',
@@ -280,6 +296,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(metrics && { metrics }),
     ...(metricsServer && { metricsServer }),
     ...(serverTls && { tls: serverTls }),
+    ...(rolloutDriver && { rolloutDriver }),
     stop(opts = {}) {
       if (stopping) {
         // Asked again (a second signal): the drain ends now.
@@ -318,6 +335,9 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       await holdings?.stop({ summarize: true });
       // What consumers said last, written before the store closes.
       await outcomes?.stop();
+      // The driver finishes its tick and gives its lease up, so another instance takes over at once.
+      await rolloutDriver?.stop();
+      unlistenRollouts?.();
       await table?.stop();
       await feed?.stop();
       metrics?.close();
@@ -360,6 +380,7 @@ export {
   type Role,
 } from './config.js';
 export { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
+export * from './rollout/index.js';
 export { ServerTls, TLS_DEFAULTS, isLoopback, loadTlsMaterial, tlsWithDefaults, type TlsMaterial, type TlsOptions, type TlsReloadFailure } from './tls.js';
 export { describeCassandraSecurity, describeEsSecurity, type CassandraAuth, type CassandraTlsOptions, type EsAuth, type ResolvedCassandraTls, type ResolvedEsTls } from './backend-credentials.js';
 export * from './grpc/index.js';
