@@ -17,6 +17,7 @@ import {
   isActive,
   parseRolloutSteps,
   parseScope,
+  scopeKey,
   validateRolloutPolicy,
   type Rollout,
   type RolloutPolicy,
@@ -176,6 +177,12 @@ export function rolloutPolicyFromFlags(o: RolloutFlags, current?: RolloutPolicy,
 // ---------------------------------------------------------------------------------------
 // How a rollout reads
 
+/** Whom a step adds: "cluster=canary", "region=us-east-1|region=eu-west-1", "5% of everyone". */
+function whoText(s: RolloutStep): string {
+  const who = s.scopes.every((sc) => scopeKey(sc) === '') ? 'everyone' : s.scopes.map(scopeKey).join('|');
+  return s.percent < 100 ? `${s.percent}% of ${who}` : who;
+}
+
 /** "step 2 of 3". */
 function stepOf(r: Rollout): string {
   return `step ${Math.min(r.step, r.policy.steps.length - 1) + 1} of ${r.policy.steps.length}`;
@@ -221,9 +228,9 @@ export function rolloutStatusText(s: RolloutStatus, nowMs: number): string {
     '  steps:',
     ...r.policy.steps.map((step, i) => {
       const m = marker(i);
-      return `    ${i === r.step && r.state !== 'completed' ? '>' : ' '} ${String(i + 1).padStart(2)}. ${formatRolloutSteps([step]).padEnd(48)}${m ? `  ${m}` : ''}`;
+      return `    ${i === r.step && r.state !== 'completed' ? '>' : ' '} ${String(i + 1).padStart(2)}. ${m ? `${formatRolloutSteps([step]).padEnd(48)}  ${m}` : formatRolloutSteps([step])}`;
     }),
-    `  reached     ${r.state === 'completed' ? 'everyone (the version is the latest for all)' : formatRolloutSteps(r.policy.steps.slice(0, r.step + 1)).replace(/ [^;]*?(?=;|$)/g, '').split('; ').join(' or ')}`,
+    `  reached     ${r.state === 'completed' ? 'everyone (the version is the latest for all)' : r.policy.steps.slice(0, r.step + 1).map(whoText).join(' or ')}`,
     `  consumers   ${consumersGateText(r.policy, s.progress)}${gates.includes('consumers') ? '' : ' (not a gate of this step)'}`,
     `  webhook     ${webhookGateText(r)}`,
     ...(r.state === 'cancelled' ? [`  cancelled   ${r.rejected ? 'by a gate' : 'by an operator'}${r.reason ? `: ${r.reason}` : ''}; consumers that held v${r.version} were moved back`] : []),
