@@ -249,9 +249,9 @@ export function rolloutJson(r: Rollout): unknown {
 // ---------------------------------------------------------------------------------------
 // The commands
 
-function parseVersionFlag(v: string | undefined): bigint | undefined {
+function parseVersionArg(v: string | undefined): bigint | undefined {
   if (v === undefined) return undefined;
-  if (!/^[1-9][0-9]{0,18}$/.test(v.trim())) throw new InvalidArgumentError('--version', 'must be a version number (1 or more)', v);
+  if (!/^[1-9][0-9]{0,18}$/.test(v.trim())) throw new InvalidArgumentError('VERSION', 'must be a version number (1 or more)', v);
   return BigInt(v);
 }
 
@@ -267,7 +267,7 @@ by step: the previous version stays the latest for everyone the rollout has not 
 
 Examples:
   imprint rollout status ip-reputation                 the newest rollout, its step, bake and gates
-  imprint rollout status ip-reputation --version 41    an older one
+  imprint rollout status ip-reputation 41              the rollout of v41
   imprint rollout list ip-reputation
   imprint rollout pause ip-reputation --reason "looking at the canary's error rate"
   imprint rollout resume ip-reputation
@@ -276,13 +276,14 @@ Examples:
   imprint rollout cancel ip-reputation --reason "v42 scores everything as spam"`,
     );
 
+  // The version is an argument, not --version: the program's own --version (print imprint's
+  // version) takes that flag wherever it appears.
   rollout
-    .command('status <topic>')
-    .description("a rollout: its state, step i of n and whom it reached, the bake left, the consumers gate's count and the webhook gate")
-    .option('--version <n>', "the rollout of this version (default: the topic's newest)")
+    .command('status <topic> [version]')
+    .description("a rollout (default: the topic's newest; VERSION: that version's): its state, step i of n and whom it reached, the bake left, the consumers gate's count and the webhook gate")
     .action(
-      ctx.withClient(async (client: ImprintClient, topic: string, o: { version?: string }) => {
-        const s = await client.getRollout(topic, parseVersionFlag(o.version));
+      ctx.withClient(async (client: ImprintClient, topic: string, version: string | undefined) => {
+        const s = await client.getRollout(topic, parseVersionArg(version));
         const now = Date.now();
         ctx.out({ rollout: rolloutJson(s.rollout), progress: s.progress, ...(isActive(s.rollout.state) && { bakeLeftMs: bakeLeftMs(s.rollout, now) }) }, () => rolloutStatusText(s, now));
       }),
