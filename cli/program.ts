@@ -827,8 +827,8 @@ withIdentityOptions(
     if (!o.app) throw new InvalidArgumentError('--app', 'is required: the application to poll as (e.g. --app scorer)');
     const lastSeen = o.lastSeen === '0' ? 0n : parseVersion(o.lastSeen, 'last-seen');
     const res = await client.poll(topicName, identityFrom(o), lastSeen);
-    out(res.record ? { update: recordJson(res.record), pinned: res.pinned } : { update: null }, () =>
-      res.record ? `update: v${res.record.version}${res.pinned ? ' (pinned)' : ''}\n${recordText(res.record)}` : `no update: keep v${lastSeen}`,
+    out(res.record ? { update: recordJson(res.record), pinned: res.pinned, ...(res.rolledBack && { rolledBack: true }) } : { update: null }, () =>
+      res.record ? `update: v${res.record.version}${res.pinned ? ' (pinned)' : ''}${res.rolledBack ? ' (rolled back: the rollout of the version held was cancelled)' : ''}\n${recordText(res.record)}` : `no update: keep v${lastSeen}`,
     );
   }),
 );
