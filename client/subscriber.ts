@@ -495,7 +495,8 @@ export class Subscriber extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     await this.watching;
     await this.ticking;
-    await this.reporting;
+    // A Report in flight is not waited for (it may take the call's deadline when the service is
+    // down); it sends nothing more once closed, and its failure is caught.
   }
 
   /** 'watch' while a Watch stream feeds the subscriptions (or is being opened), 'poll' while BatchPolls do. */
