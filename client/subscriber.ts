@@ -55,14 +55,12 @@ import { partOptionsWithDefaults, type PartOptions } from './parts.js';
 import type { BatchPollResult, ImprintClient, TopicCursor } from './imprint-client.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
 import { retryDelayFromHint, waitForRetryHint } from './retry-hint.js';
+import { MAX_REJECTION_REASON } from '../proto/convert.js';
 
 export type Step = 'poll' | 'watch' | 'report' | 'fallback' | 'signature' | 'fetch' | 'verify' | 'decode' | 'validate' | 'notify';
 
 /** The stage a failed step is reported as (the rollout gates' RejectStage): a signature is verified; a throwing listener refuses the value as validate does. */
 const REJECT_STAGE_OF: Partial<Record<Step, RejectStage>> = { signature: 'verify', fetch: 'fetch', verify: 'verify', decode: 'decode', validate: 'validate', notify: 'validate' };
-
-/** The longest rejection reason the contract carries (Rejection.reason). */
-const MAX_REASON = 1024;
 
 export interface UpdatedEvent<T> {
   readonly topic: string;
@@ -356,7 +354,7 @@ export class Subscription<T> extends EventEmitter {
 
   /** @internal Remembers a version it could not load (its reason cut to the contract's 1024 characters). */
   reject(version: Version, stage: RejectStage, reason: string): Rejection {
-    this.rejected = { version, stage, reason: reason.slice(0, MAX_REASON) };
+    this.rejected = { version, stage, reason: reason.slice(0, MAX_REJECTION_REASON) };
     return this.rejected;
   }
 
