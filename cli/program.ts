@@ -839,7 +839,7 @@ function watchText(e: WatchResult): string {
   if (e.error) return `${head} ${e.error.code}: ${e.error.message}`;
   if (!e.record) return `${head} nothing for this consumer yet`;
   const omitted = e.directOmitted ? ' (payload left out of the stream: imprint get reads it)' : '';
-  return `${head} v${e.record.version}${e.pinned ? ' (pinned)' : ''} ${e.initial ? 'latest' : 'new'}${omitted}\n${recordText(e.record)}`;
+  return `${head} v${e.record.version}${e.pinned ? ' (pinned)' : ''}${e.rolledBack ? ' (rolled back: the rollout of the version held was cancelled)' : ''} ${e.initial ? 'latest' : 'new'}${omitted}\n${recordText(e.record)}`;
 }
 
 withIdentityOptions(
