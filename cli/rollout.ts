@@ -183,6 +183,19 @@ function whoText(s: RolloutStep): string {
   return s.percent < 100 ? `${s.percent}% of ${who}` : who;
 }
 
+/** Time left, rounded up to the second: "25m", "9m59s", "1h2m", "0s". */
+export function timeLeft(ms: number): string {
+  let sec = Math.ceil(Math.max(0, ms) / 1000);
+  const parts: string[] = [];
+  for (const [unit, n] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+    if (sec >= n) {
+      parts.push(`${Math.floor(sec / n)}${unit}`);
+      sec %= n;
+    }
+  }
+  return parts.join('') || '0s';
+}
+
 /** "step 2 of 3". */
 function stepOf(r: Rollout): string {
   return `step ${Math.min(r.step, r.policy.steps.length - 1) + 1} of ${r.policy.steps.length}`;
@@ -191,7 +204,7 @@ function stepOf(r: Rollout): string {
 /** One line of `rollout list`, and the first line of the verbs' answers. */
 export function rolloutLine(r: Rollout, nowMs: number): string {
   const where = r.state === 'completed' ? 'every step' : stepOf(r);
-  const bake = isActive(r.state) ? `, bake ${duration(bakeLeftMs(r, nowMs))} left${r.state === 'paused' ? ' (clock stopped)' : ''}` : '';
+  const bake = isActive(r.state) ? `, bake ${timeLeft(bakeLeftMs(r, nowMs))} left${r.state === 'paused' ? ' (clock stopped)' : ''}` : '';
   const ended = r.endedAtMs !== undefined ? `, ended ${when(r.endedAtMs)}` : '';
   const why = r.reason ? `: ${r.rejected ? 'rejected by a gate: ' : ''}${r.reason}` : r.rejected ? ': rejected by a gate' : '';
   return `${r.topic} v${r.version}  ${r.state.toUpperCase()} at ${where}${bake}, started ${when(r.startedAtMs)}${ended}${why}`;
@@ -221,7 +234,7 @@ export function rolloutStatusText(s: RolloutStatus, nowMs: number): string {
     if (r.state === 'completed' || i < r.step) return 'applied';
     if (i > r.step) return '';
     if (!isActive(r.state)) return `applied, ${r.state} here`;
-    return `applied, ${r.state === 'paused' ? 'PAUSED' : 'baking'}: ${duration(bakeLeftMs(r, nowMs))} left`;
+    return `applied, ${r.state === 'paused' ? 'PAUSED' : 'baking'}: ${timeLeft(bakeLeftMs(r, nowMs))} left`;
   };
   return [
     rolloutLine(r, nowMs),

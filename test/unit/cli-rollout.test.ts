@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ImprintError, InvalidArgumentError, validateRolloutPolicy, type Rollout, type RolloutPolicy } from '../../core/index.js';
 import { changeText } from '../../cli/format.js';
-import { consumersGateText, policyFromJson, rolloutLine, rolloutPolicyFromFlags, rolloutStatusText, webhookGateText, type RolloutFlags } from '../../cli/rollout.js';
+import { timeLeft, consumersGateText, policyFromJson, rolloutLine, rolloutPolicyFromFlags, rolloutStatusText, webhookGateText, type RolloutFlags } from '../../cli/rollout.js';
 
 const STEPS = 'cluster=canary 10m gates=consumers; region=us-east-1 30m gates=consumers,webhook; * 0';
 const noFile = (): string => {
@@ -163,6 +163,13 @@ describe('rollout status and list text', () => {
     expect(webhookGateText(rollout({ step: 0 }))).toBe('not a gate of this step (https://ci.example/gate)');
     expect(webhookGateText(rollout({ webhookPassedStep: 1 }))).toBe('passed for this step (https://ci.example/gate)');
     expect(webhookGateText(rollout({ policy: validateRolloutPolicy({ steps: [{ scopes: [{}], percent: 100, bakeMs: 0, gates: [] }] }) }))).toBe('none');
+  });
+
+  it('the bake left reads in whole seconds, rounded up', () => {
+    expect(timeLeft(1_500_000)).toBe('25m');
+    expect(rolloutLine(rollout(), T0 + 600_000 + 1_234)).toContain('bake 29m59s left');
+    expect(rolloutLine(rollout({ state: 'paused', bakeLeftMs: 3_725_001 }), 0)).toContain('bake 1h2m6s left');
+    expect(rolloutLine(rollout(), T0 + 10 * 3_600_000)).toContain('bake 0s left');
   });
 
   it('the consumers gate with nobody reached yet passes, with no percentage', () => {
