@@ -48,8 +48,8 @@ import {
   rejectionToWire,
   rolloutFromWire,
   rolloutPolicyToWire,
-  rolloutProgressFromWire,
 } from '../proto/convert.js';
+import type { RolloutProgress__Output } from '../proto/gen/imprint/v1/RolloutProgress.js';
 import type { GetRolloutResponse__Output } from '../proto/gen/imprint/v1/GetRolloutResponse.js';
 import type { ListRolloutsResponse__Output } from '../proto/gen/imprint/v1/ListRolloutsResponse.js';
 import type { Rollout__Output } from '../proto/gen/imprint/v1/Rollout.js';
@@ -280,6 +280,11 @@ function fromUpdate(u: Update__Output | null): PollResult & { directOmitted?: tr
   return u.directOmitted
     ? { record: recordWithoutDirectFromWire(u.record), pinned: u.pinned, ...rolledBack, directOmitted: true }
     : { record: recordFromWire(u.record), pinned: u.pinned, ...rolledBack };
+}
+
+/** The consumers gate's count as GetRollout gives it (absent: nothing counted). */
+function progressFromWire(p: RolloutProgress__Output | null): RolloutProgress {
+  return { reached: p?.reached ?? 0, holding: p?.holding ?? 0, rejections: p?.rejections ?? 0 };
 }
 
 /** A rollout a response carries where the contract says it always does. */
@@ -674,7 +679,7 @@ export class ImprintClient {
   /** A rollout of the topic (`version` absent: its newest) and the consumers gate's count. NotFoundError when there is none. */
   async getRollout(topic: string, version?: Version): Promise<RolloutStatus> {
     const res = await this.call<GetRolloutResponse__Output>('GetRollout', (stubs, o, cb) => stubs.operator.GetRollout({ topic, version: (version ?? 0n).toString() }, o, cb));
-    return { rollout: rolloutOf(res.rollout, 'GetRollout'), progress: rolloutProgressFromWire(res.progress) };
+    return { rollout: rolloutOf(res.rollout, 'GetRollout'), progress: progressFromWire(res.progress) };
   }
 
   /** The topic's rollouts, newest first; `pageToken`: the previous page's `nextPageToken` ("" when it was the last). */

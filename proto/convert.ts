@@ -40,14 +40,14 @@ import {
   type VersionHeld,
   type VersionRecord,
   type VersionSignature,
-  REJECT_STAGES,
+  MAX_BAKE_MS,
   validateRolloutPolicy,
   type Rejection,
   type RejectStage,
   type Rollout,
   type RolloutGate,
   type RolloutPolicy,
-  type RolloutProgress,
+  type RolloutProgress as CoreRolloutProgress,
   type RolloutState,
   type RolloutStep,
 } from '../core/index.js';
@@ -68,14 +68,13 @@ import type { TopicConsumers as WireTopicConsumers, TopicConsumers__Output } fro
 import type { ConsumerMove as WireConsumerMove, ConsumerMove__Output } from './gen/imprint/v1/ConsumerMove.js';
 import type { TopicGrant as WireGrant, TopicGrant__Output } from './gen/imprint/v1/TopicGrant.js';
 import type { Role__Output } from './gen/imprint/v1/Role.js';
-import type { Rejection as WireRejection, Rejection__Output } from './gen/imprint/v1/Rejection.js';
-import type { RejectStage__Output } from './gen/imprint/v1/RejectStage.js';
-import type { Rollout as WireRollout, Rollout__Output } from './gen/imprint/v1/Rollout.js';
 import type { RolloutGate__Output } from './gen/imprint/v1/RolloutGate.js';
-import type { RolloutPolicy as WireRolloutPolicy, RolloutPolicy__Output } from './gen/imprint/v1/RolloutPolicy.js';
-import type { RolloutProgress as WireRolloutProgress, RolloutProgress__Output } from './gen/imprint/v1/RolloutProgress.js';
 import type { RolloutState__Output } from './gen/imprint/v1/RolloutState.js';
-import type { RolloutStep as WireRolloutStep, RolloutStep__Output } from './gen/imprint/v1/RolloutStep.js';
+import type { RejectStage__Output } from './gen/imprint/v1/RejectStage.js';
+import type { RolloutPolicy as WireRolloutPolicy, RolloutPolicy__Output } from './gen/imprint/v1/RolloutPolicy.js';
+import type { Rollout as WireRollout, Rollout__Output } from './gen/imprint/v1/Rollout.js';
+import type { RolloutProgress as WireRolloutProgress } from './gen/imprint/v1/RolloutProgress.js';
+import type { Rejection as WireRejection, Rejection__Output } from './gen/imprint/v1/Rejection.js';
 
 /** A uint64 or int64 as the loader gives it (a decimal string: longs are String), exactly, within [min, max]. */
 function int64FromWire(v: string | number | undefined, field: string, min: bigint, max: bigint): bigint {
@@ -254,7 +253,7 @@ export function topicToWire(t: Topic): WireTopic {
     maxStalenessMs: t.maxStalenessMs ?? 0,
     deletedAtMs: t.deletedAtMs ?? 0,
     trustedKeys: trustedKeysToWire(t.trustedKeys),
-    ...(t.rolloutPolicy && { rolloutPolicy: rolloutPolicyToWire(t.rolloutPolicy) }),
+    rolloutPolicy: t.rolloutPolicy ? rolloutPolicyToWire(t.rolloutPolicy) : null,
   };
 }
 
@@ -440,46 +439,41 @@ export function grantFromWireOutput(g: TopicGrant__Output): Grant {
   return { role: ROLE_FROM_WIRE.get(String(g.role)) ?? 'consumer', grantee: g.grantee };
 }
 
-// ---------------------------------------------------------------------------------------
-// Rollouts (core/rollout.ts): each converter a small function of its own.
+// ---- rollouts (core/rollout.ts) ----
 
 const GATE_TO_WIRE: Record<RolloutGate, RolloutGate__Output> = { consumers: 'ROLLOUT_GATE_CONSUMERS', webhook: 'ROLLOUT_GATE_WEBHOOK' };
 const GATE_FROM_WIRE = new Map<string, RolloutGate>(Object.entries(GATE_TO_WIRE).map(([k, w]) => [w, k as RolloutGate]));
+const STATE_TO_WIRE: Record<RolloutState, RolloutState__Output> = {
+  running: 'ROLLOUT_STATE_RUNNING',
+  paused: 'ROLLOUT_STATE_PAUSED',
+  completed: 'ROLLOUT_STATE_COMPLETED',
+  cancelled: 'ROLLOUT_STATE_CANCELLED',
+  superseded: 'ROLLOUT_STATE_SUPERSEDED',
+};
+const STATE_FROM_WIRE = new Map<string, RolloutState>(Object.entries(STATE_TO_WIRE).map(([k, w]) => [w, k as RolloutState]));
+const STAGE_TO_WIRE: Record<RejectStage, RejectStage__Output> = { fetch: 'REJECT_STAGE_FETCH', verify: 'REJECT_STAGE_VERIFY', decode: 'REJECT_STAGE_DECODE', validate: 'REJECT_STAGE_VALIDATE' };
+const STAGE_FROM_WIRE = new Map<string, RejectStage>(Object.entries(STAGE_TO_WIRE).map(([k, w]) => [w, k as RejectStage]));
 
-export function rolloutStepToWire(s: RolloutStep): WireRolloutStep {
-  return { scopes: s.scopes.map(scopeToWire), percent: s.percent, bakeMs: s.bakeMs, gates: s.gates.map((g) => GATE_TO_WIRE[g]) };
-}
-
-/** A step as sent (percent 0 is 100; checked by rolloutPolicyFromWire). */
-export function rolloutStepFromWire(s: RolloutStep__Output, field: string): RolloutStep {
-  return {
-    scopes: s.scopes.map(scopeFromWire),
-    percent: s.percent === 0 ? 100 : s.percent,
-    bakeMs: Number(int64FromWire(s.bakeMs, `${field}.bake_ms`, 0n, BigInt(Number.MAX_SAFE_INTEGER))),
-    gates: s.gates.map((g, j) => {
-      const gate = GATE_FROM_WIRE.get(String(g));
-      if (!gate) throw new InvalidArgumentError(`${field}.gates[${j}]`, 'must be ROLLOUT_GATE_CONSUMERS or ROLLOUT_GATE_WEBHOOK', g);
+/**
+ * A rollout policy from the wire, checked whole by core (validateRolloutPolicy, errors naming
+ * `field`.steps[i].percent and so on), with the wire's zeros read as the contract says
+ * (percent 0: 100; webhook_timeout_ms 0: the default). Absent: undefined.
+ */
+export function rolloutPolicyFromWire(p: RolloutPolicy__Output | null | undefined, field = 'rollout_policy'): RolloutPolicy | undefined {
+  if (!p) return undefined;
+  const steps = p.steps.map((s, i): RolloutStep => {
+    const f = `${field}.steps[${i}]`;
+    const gates = s.gates.map((g, j) => {
+      const gate = GATE_FROM_WIRE.get(g);
+      if (!gate) throw new InvalidArgumentError(`${f}.gates[${j}]`, `must be one of ${Object.values(GATE_TO_WIRE).join(', ')}`, g);
       return gate;
-    }),
-  };
-}
-
-export function rolloutPolicyToWire(p: RolloutPolicy): WireRolloutPolicy {
-  return {
-    steps: p.steps.map(rolloutStepToWire),
-    minHoldingPercent: p.minHoldingPercent,
-    maxRejections: p.maxRejections,
-    webhookUrl: p.webhookUrl ?? '',
-    webhookTimeoutMs: p.webhookTimeoutMs,
-  };
-}
-
-/** A policy as sent, checked (validateRolloutPolicy, naming `field`.steps[i].x) with its defaults filled in. */
-export function rolloutPolicyFromWire(p: RolloutPolicy__Output, field = 'rollout_policy'): RolloutPolicy {
-  const timeout = Number(int64FromWire(p.webhookTimeoutMs, `${field}.webhook_timeout_ms`, 0n, BigInt(Number.MAX_SAFE_INTEGER)));
+    });
+    return { scopes: s.scopes.map(scopeFromWire), percent: s.percent === 0 ? 100 : s.percent, bakeMs: Number(int64FromWire(s.bakeMs, `${f}.bake_ms`, 0n, BigInt(MAX_BAKE_MS))), gates };
+  });
+  const timeout = Number(int64FromWire(p.webhookTimeoutMs, `${field}.webhook_timeout_ms`, 0n, 60_000n));
   return validateRolloutPolicy(
     {
-      steps: p.steps.map((s, i) => rolloutStepFromWire(s, `${field}.steps[${i}]`)),
+      steps,
       ...(p._minHoldingPercent === 'minHoldingPercent' && p.minHoldingPercent !== undefined && { minHoldingPercent: p.minHoldingPercent }),
       ...(p._maxRejections === 'maxRejections' && p.maxRejections !== undefined && { maxRejections: p.maxRejections }),
       ...(p.webhookUrl !== '' && { webhookUrl: p.webhookUrl }),
@@ -489,14 +483,15 @@ export function rolloutPolicyFromWire(p: RolloutPolicy__Output, field = 'rollout
   );
 }
 
-const STATE_TO_WIRE: Record<RolloutState, RolloutState__Output> = {
-  running: 'ROLLOUT_STATE_RUNNING',
-  paused: 'ROLLOUT_STATE_PAUSED',
-  completed: 'ROLLOUT_STATE_COMPLETED',
-  cancelled: 'ROLLOUT_STATE_CANCELLED',
-  superseded: 'ROLLOUT_STATE_SUPERSEDED',
-};
-const STATE_FROM_WIRE = new Map<string, RolloutState>(Object.entries(STATE_TO_WIRE).map(([k, w]) => [w, k as RolloutState]));
+export function rolloutPolicyToWire(p: RolloutPolicy): WireRolloutPolicy {
+  return {
+    steps: p.steps.map((s) => ({ scopes: s.scopes.map(scopeToWire), percent: s.percent, bakeMs: s.bakeMs, gates: s.gates.map((g) => GATE_TO_WIRE[g]) })),
+    minHoldingPercent: p.minHoldingPercent,
+    maxRejections: p.maxRejections,
+    webhookUrl: p.webhookUrl ?? '',
+    webhookTimeoutMs: p.webhookTimeoutMs,
+  };
+}
 
 export function rolloutToWire(r: Rollout): WireRollout {
   return {
@@ -516,23 +511,24 @@ export function rolloutToWire(r: Rollout): WireRollout {
   };
 }
 
-/** A rollout as the server sent it. Its revision stays on the server (0 here). */
 export function rolloutFromWire(r: Rollout__Output, field = 'rollout'): Rollout {
-  const state = STATE_FROM_WIRE.get(String(r.state));
-  if (!state) throw new InvalidArgumentError(`${field}.state`, 'must be a known rollout state', r.state);
-  if (!r.policy) throw new InvalidArgumentError(`${field}.policy`, 'is required');
-  const endedAtMs = timeMsFromWire(r.endedAtMs, `${field}.ended_at_ms`);
+  const state = STATE_FROM_WIRE.get(r.state);
+  if (!state) throw new InvalidArgumentError(`${field}.state`, `must be one of ${Object.values(STATE_TO_WIRE).join(', ')}`, r.state);
+  const policy = rolloutPolicyFromWire(r.policy, `${field}.policy`);
+  if (!policy) throw new InvalidArgumentError(`${field}.policy`, 'is required');
+  const bakeLeft = timeMsFromWire(r.bakeLeftMs, `${field}.bake_left_ms`);
+  const ended = timeMsFromWire(r.endedAtMs, `${field}.ended_at_ms`);
   return {
     topic: r.topic,
     version: versionFromWire(r.version, `${field}.version`),
-    policy: rolloutPolicyFromWire(r.policy, `${field}.policy`),
+    policy,
     state,
     step: r.step,
     stepStartedAtMs: timeMsFromWire(r.stepStartedAtMs, `${field}.step_started_at_ms`),
-    ...(state === 'paused' && { bakeLeftMs: Number(int64FromWire(r.bakeLeftMs, `${field}.bake_left_ms`, 0n, BigInt(Number.MAX_SAFE_INTEGER))) }),
+    ...(state === 'paused' && { bakeLeftMs: bakeLeft }),
     startedAtMs: timeMsFromWire(r.startedAtMs, `${field}.started_at_ms`),
     updatedAtMs: timeMsFromWire(r.updatedAtMs, `${field}.updated_at_ms`),
-    ...(endedAtMs > 0 && { endedAtMs }),
+    ...(ended !== 0 && { endedAtMs: ended }),
     reason: r.reason,
     rejected: r.rejected,
     webhookPassedStep: r.webhookPassedStep,
@@ -540,29 +536,22 @@ export function rolloutFromWire(r: Rollout__Output, field = 'rollout'): Rollout 
   };
 }
 
-export function rolloutProgressToWire(p: RolloutProgress): WireRolloutProgress {
+export function rolloutProgressToWire(p: CoreRolloutProgress): WireRolloutProgress {
   return { reached: p.reached, holding: p.holding, rejections: p.rejections };
 }
 
-export function rolloutProgressFromWire(p: RolloutProgress__Output | null | undefined): RolloutProgress {
-  return { reached: p?.reached ?? 0, holding: p?.holding ?? 0, rejections: p?.rejections ?? 0 };
-}
-
-const STAGE_TO_WIRE: Record<RejectStage, RejectStage__Output> = { fetch: 'REJECT_STAGE_FETCH', verify: 'REJECT_STAGE_VERIFY', decode: 'REJECT_STAGE_DECODE', validate: 'REJECT_STAGE_VALIDATE' };
-const STAGE_FROM_WIRE = new Map<string, RejectStage>(Object.entries(STAGE_TO_WIRE).map(([k, w]) => [w, k as RejectStage]));
-
-/** The longest rejection reason the contract carries; longer ones are cut (rejectionToWire) or refused (rejectionFromWire). */
-export const MAX_REJECTION_REASON = 1024;
-
-export function rejectionToWire(r: Rejection): WireRejection {
-  return { version: r.version.toString(), stage: STAGE_TO_WIRE[r.stage], reason: r.reason.slice(0, MAX_REJECTION_REASON) };
-}
-
-/** A consumer's rejection as sent (absent: none), checked, naming `field`.version, .stage, .reason. */
-export function rejectionFromWire(r: Rejection__Output | null | undefined, field = 'rejected'): Rejection | undefined {
+/** A consumer's rejection (PollRequest.rejected, TopicCursor.rejected) from the wire; absent: undefined. */
+export function rejectionFromWire(r: Rejection__Output | null | undefined, field: string): Rejection | undefined {
   if (!r) return undefined;
-  const stage = STAGE_FROM_WIRE.get(String(r.stage));
-  if (!stage) throw new InvalidArgumentError(`${field}.stage`, `must be one of ${REJECT_STAGES.map((s) => STAGE_TO_WIRE[s]).join(', ')}`, r.stage);
+  const stage = STAGE_FROM_WIRE.get(r.stage);
+  if (!stage) throw new InvalidArgumentError(`${field}.stage`, `must be one of ${Object.values(STAGE_TO_WIRE).join(', ')}`, r.stage);
   if (r.reason.length > MAX_REJECTION_REASON) throw new InvalidArgumentError(`${field}.reason`, `must be at most ${MAX_REJECTION_REASON} characters`, r.reason.length);
   return { version: versionFromWire(r.version, `${field}.version`), stage, reason: r.reason };
 }
+
+export function rejectionToWire(r: Rejection): WireRejection {
+  return { version: r.version.toString(), stage: STAGE_TO_WIRE[r.stage], reason: r.reason };
+}
+
+/** The longest reason a Rejection may carry. */
+export const MAX_REJECTION_REASON = 1024;

@@ -46,7 +46,7 @@ export interface StubConsumer {
 }
 
 function cursorFromWire(c: TopicCursor__Output): SeenCursor {
-  const rejected = rejectionFromWire(c.rejected);
+  const rejected = rejectionFromWire(c.rejected, 'rejected');
   return { topic: c.topic, lastSeen: versionFromWire(c.lastSeenVersion, 'last_seen_version', true), ...(rejected && { rejected }) };
 }
 
