@@ -1,5 +1,5 @@
 /** How the CLI shows domain values: plain text for people, JSON (--json) for scripts. */
-import { keyIdOf, scopeKey, type Change, type Pin, type PublishStatus, type Scope, type Topic, type VersionRecord } from '../core/index.js';
+import { formatRolloutPolicy, keyIdOf, scopeKey, type Change, type Pin, type PublishStatus, type Scope, type Topic, type VersionRecord } from '../core/index.js';
 
 export function bytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -78,6 +78,7 @@ export function topicText(t: Topic): string {
       ? [`  contract    published every ${t.expectEveryMs !== undefined ? duration(t.expectEveryMs) : '-'}, consumers at most ${t.maxStalenessMs !== undefined ? duration(t.maxStalenessMs) : '-'} stale`]
       : []),
     ...(t.trustedKeys?.length ? [`  signatures  required, by any of key ${t.trustedKeys.map((k) => keyIdOf(k)).join(', ')}`] : []),
+    ...(t.rolloutPolicy ? [`  rollout     ${formatRolloutPolicy(t.rolloutPolicy)}`] : []),
     `  created     ${when(t.createdAtMs)}`,
     ...(t.deletedAtMs !== undefined ? [`  DELETED     ${when(t.deletedAtMs)} (polls get NOT_FOUND; the janitor purges it after its --delete-grace)`] : []),
   ].join('\n');
@@ -102,7 +103,7 @@ export function pinText(p: Pin): string {
 type ChangeView = Omit<Change, 'seq'>;
 
 /** History details that are limits: "" means removed. */
-const LIMITS: ReadonlySet<string> = new Set(['keep_versions', 'keep_days', 'expect_every_ms', 'max_staleness_ms']);
+const LIMITS: ReadonlySet<string> = new Set(['keep_versions', 'keep_days', 'expect_every_ms', 'max_staleness_ms', 'rollout_policy']);
 
 /** What a change did, in a few words (the version, who and when have columns of their own). */
 function changeWhat(c: ChangeView): string {
@@ -134,7 +135,38 @@ function changeDone(c: ChangeView): string {
     case 'revoke':
       return `${c.details['role'] ?? '?'} ${c.details['grantee'] ?? '?'}`;
     case 'rollout':
-      return details;
+      return rolloutChangeText(c.details, c.reason);
+  }
+}
+
+/** What a rollout change did (details: action, step (the index applied), state), e.g. "step 2 applied", "REJECTED at step 1 by a gate: ...". */
+export function rolloutChangeText(details: Readonly<Record<string, string>>, reason: string): string {
+  const n = /^[0-9]+$/.test(details['step'] ?? '') ? Number(details['step']) + 1 : undefined;
+  const at = n === undefined ? '' : ` at step ${n}`;
+  const why = reason ? `: ${reason}` : '';
+  switch (details['action']) {
+    case 'start':
+      return `rollout started, step 1 applied`;
+    case 'step':
+      return details['state'] === 'completed' ? 'rollout completed: the latest for everyone' : `step ${n ?? '?'} applied`;
+    case 'promote':
+      return details['state'] === 'completed' ? `promoted to everyone${why}` : `promoted: step ${n ?? '?'} applied${why}`;
+    case 'pause':
+      return `paused${at}${why}`;
+    case 'resume':
+      return `resumed${at}`;
+    case 'cancel':
+      return `cancelled${at}${why}`;
+    case 'reject':
+      return `REJECTED${at} by a gate${why}`;
+    case 'complete':
+      return 'rollout completed: the latest for everyone';
+    case 'supersede':
+      return `superseded${at}${why}`;
+    case 'webhook-passed':
+      return `webhook gate passed${at}`;
+    default:
+      return Object.entries(details).map(([k, v]) => `${k}=${v}`).join(' ') + (reason ? `  (${reason})` : '');
   }
 }
 

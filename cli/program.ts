@@ -34,6 +34,7 @@ import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.j
 import { addSnapshotCommand } from './snapshot.js';
 import { addKeygenCommand, asSignKeyFlagError, signKeyFromFile, trustedKeysFromFiles } from './signing.js';
 import { addAclCommands } from './acl.js';
+import { addRolloutCommands, addRolloutPolicyOptions, rolloutJson, rolloutLine, rolloutPolicyFromFlags, type RolloutFlags } from './rollout.js';
 import { addLogOptions, loggerFrom, type LogCliOptions } from './log-options.js';
 import { redactUrl } from '../log/index.js';
 import { addStoreOptions, cassandraFrom, type StoreCliOptions } from './store-options.js';
@@ -85,6 +86,8 @@ Examples:
   imprint watch ip-reputation --app scorer          each change as it comes, until Ctrl-C
   imprint pin ip-reputation 41 --reason "v42 scores everything as spam"
   imprint unpin ip-reputation
+  imprint topic update ip-reputation --rollout "cluster=canary 10m gates=consumers; region=us-east-1 30m; * 0"
+  imprint rollout status ip-reputation            where the newest publish's rollout is
   imprint history ip-reputation`,
   );
 addTlsOptions(program);
@@ -483,7 +486,7 @@ SERVICE_UNKNOWN for imprint.v1.PublisherService.`,
 
 const topic = program.command('topic').description('create, change and look at topics');
 
-topic
+addRolloutPolicyOptions(topic
   .command('create <name>')
   .description('create a topic (names: a-z 0-9 . _ -, up to 128)')
   .option('--owner <owner>', 'owning team or person', '')
@@ -492,18 +495,28 @@ topic
   .option('--keep-days <d>', 'retention: keep versions younger than D days')
   .option('--expect-every <duration>', 'staleness contract: the topic is published at least this often (1m to 365d; e.g. 1h); overdue past it')
   .option('--max-staleness <duration>', 'staleness contract: how stale a consumer may be (1m to 365d, not below --expect-every)')
-  .option('--trusted-key <file>', 'require every publish to be signed by this Ed25519 public key (PEM, as `imprint keygen` writes; repeatable: any one of them)', collect, [])
+  .option('--trusted-key <file>', 'require every publish to be signed by this Ed25519 public key (PEM, as `imprint keygen` writes; repeatable: any one of them)', collect, []))
+  .addHelpText(
+    'after',
+    `
+Examples:
+  imprint topic create ip-reputation --owner trust-team --keep-versions 20
+  imprint topic create ip-reputation --rollout "cluster=canary 10m gates=consumers; region=us-east-1 30m gates=consumers; * 0"
+  imprint topic create ip-reputation --rollout "* 5% 1h gates=consumers,webhook; * 0" --rollout-webhook https://ci.example/gate --rollout-min-holding 95
+  imprint topic create ip-reputation --rollout-file rollout.json`,
+  )
   .action(
-    withClient(async (client, name: string, o: { owner: string; description: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string; trustedKey: string[] }) => {
+    withClient(async (client, name: string, o: RolloutFlags & { owner: string; description: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string; trustedKey: string[] }) => {
       const trustedKeys = trustedKeysFromFiles(o.trustedKey);
-      const t = await client.createTopic({ name, owner: o.owner, description: o.description, retention: retentionFrom(o) ?? {}, ...contractFrom(o), ...(trustedKeys.length > 0 && { trustedKeys }) });
+      const rolloutPolicy = rolloutPolicyFromFlags(o);
+      const t = await client.createTopic({ name, owner: o.owner, description: o.description, retention: retentionFrom(o) ?? {}, ...contractFrom(o), ...(trustedKeys.length > 0 && { trustedKeys }), ...(rolloutPolicy && { rolloutPolicy }) });
       out(t, () => `created topic ${t.name}\n${topicText(t)}`);
     }),
   );
 
-topic
+addRolloutPolicyOptions(topic
   .command('update <name>')
-  .description("change a topic's owner, description, retention or staleness contract")
+  .description("change a topic's owner, description, retention, staleness contract, trusted keys or rollout policy")
   .option('--owner <owner>')
   .option('--description <text>')
   .option('--keep-versions <n>', 'retention: keep the newest N versions')
@@ -511,19 +524,36 @@ topic
   .option('--expect-every <duration>', 'staleness contract: published at least this often (1m to 365d); 0 or none removes it')
   .option('--max-staleness <duration>', 'staleness contract: how stale a consumer may be (1m to 365d); 0 or none removes it')
   .option('--trusted-key <file>', "replace the topic's trusted keys with these Ed25519 public keys (PEM; repeatable): every publish must be signed by one of them", collect, [])
-  .option('--no-trusted-keys', 'remove every trusted key: publishes need no signature any more')
+  .option('--no-trusted-keys', 'remove every trusted key: publishes need no signature any more'), true)
+  .addHelpText(
+    'after',
+    `
+The rollout flags replace the topic's policy (a running rollout keeps the one it began with);
+--rollout-min-holding, --rollout-max-rejections and the webhook flags alone change those of the
+policy the topic has.
+
+Examples:
+  imprint topic update ip-reputation --keep-days 30
+  imprint topic update ip-reputation --rollout "cluster=canary 10m gates=consumers; region=us-east-1 30m; * 0"
+  imprint topic update ip-reputation --rollout-max-rejections 2
+  imprint topic update ip-reputation --no-rollout-policy`,
+  )
   .action(
-    withClient(async (client, name: string, o: { owner?: string; description?: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string; trustedKey: string[]; trustedKeys: boolean }) => {
+    withClient(async (client, name: string, o: RolloutFlags & { owner?: string; description?: string; keepVersions?: string; keepDays?: string; expectEvery?: string; maxStaleness?: string; trustedKey: string[]; trustedKeys: boolean }) => {
       if (!o.trustedKeys && o.trustedKey.length > 0) throw new InvalidArgumentError('--no-trusted-keys', 'cannot go with --trusted-key (give the keys to keep, or none)');
       const trustedKeys = o.trustedKeys ? (o.trustedKey.length > 0 ? trustedKeysFromFiles(o.trustedKey) : undefined) : [];
       const retention = retentionFrom(o);
-      const contract = o.expectEvery !== undefined || o.maxStaleness !== undefined ? contractFrom(o, await client.getTopic(name)) : {};
+      const thresholdsOnly = o.rollout === undefined && o.rolloutFile === undefined && [o.rolloutMinHolding, o.rolloutMaxRejections, o.rolloutWebhook, o.rolloutWebhookTimeout].some((v) => v !== undefined);
+      const current = o.expectEvery !== undefined || o.maxStaleness !== undefined || thresholdsOnly ? await client.getTopic(name) : undefined;
+      const contract = o.expectEvery !== undefined || o.maxStaleness !== undefined ? contractFrom(o, current) : {};
+      const rolloutPolicy = rolloutPolicyFromFlags(o, current?.rolloutPolicy);
       const t = await client.updateTopic(name, {
         ...(o.owner !== undefined && { owner: o.owner }),
         ...(o.description !== undefined && { description: o.description }),
         ...(retention && { retention }),
         ...contract,
         ...(trustedKeys && { trustedKeys }),
+        ...(rolloutPolicy !== undefined && { rolloutPolicy }),
       });
       out(t, () => `updated topic ${t.name}\n${topicText(t)}`);
     }),
@@ -535,10 +565,12 @@ topic
   .action(
     withClient(async (client, name: string) => {
       const d = await client.describeTopic(name);
-      out({ ...d, recentChanges: d.recentChanges.map(changeJson) }, () =>
+      const now = Date.now();
+      out({ ...d, recentChanges: d.recentChanges.map(changeJson), ...(d.rollout && { rollout: rolloutJson(d.rollout) }) }, () =>
         [
           topicText(d.topic),
           `  published   ${publishStatusText(d.publishStatus)}`,
+          ...(d.rollout ? [`  newest rollout ${rolloutLine(d.rollout, now)}`, `              (imprint rollout status ${d.topic.name} for its gates)`] : []),
           `  versions    ${d.versionCount}`,
           '  latest by scope:',
           ...d.heads.map((h) => `    ${scopeText(h.scope).padEnd(30)} v${h.version}`),
@@ -657,6 +689,7 @@ topic
 
 addTopicLifecycleCommands(topic, { withClient, out });
 addAclCommands(program, { withClient, out });
+addRolloutCommands(program, { withClient, out });
 
 // ---- publish and read ----
 
@@ -670,7 +703,8 @@ addBlobOptions(
       '--publish-id <id>',
       'names this publish for retries: run again with the same id (a build number, say) and you get the version it made, never a second one (1-128 of A-Z a-z 0-9 . _ : -; default: a new random id)',
     )
-    .addOption(new Option('--sign-key <file>', 'sign the version with this Ed25519 private key (PEM, as `imprint keygen` writes); a topic with trusted keys takes only signed publishes').env('IMPRINT_SIGN_KEY')),
+    .addOption(new Option('--sign-key <file>', 'sign the version with this Ed25519 private key (PEM, as `imprint keygen` writes); a topic with trusted keys takes only signed publishes').env('IMPRINT_SIGN_KEY'))
+    .option('--no-rollout', "on a topic with a rollout policy, reach every consumer at once instead of starting a rollout (as --scope does); either way a running rollout is superseded"),
 )
   .addHelpText(
     'after',
@@ -678,10 +712,18 @@ addBlobOptions(
 Without an answer from the service (it restarted, the network broke) the publish is sent again
 with its publish id for up to ${PUBLISHER_DEFAULTS.retryBudgetMs / 1000} s; the service makes one version of it whatever the attempts.
 Uploaded objects are deleted only when the service refused the publish for certain. There is no
-environment variable for the id: an id names one publish, and a shell's environment outlives it.`,
+environment variable for the id: an id names one publish, and a shell's environment outlives it.
+
+On a topic with a rollout policy a publish without --scope starts a rollout of the version (its
+first step at once; imprint rollout status TOPIC follows it); --no-rollout skips it.
+
+Examples:
+  imprint publish ip-reputation ./model.bin --meta build=1234
+  imprint publish ip-reputation ./model.bin --publish-id build-1234
+  imprint publish ip-reputation ./hotfix.bin --no-rollout`,
   )
   .action(
-    withClient(async (client, topicName: string, file: string, o: BlobCliOptions & { meta: string[]; scope: string[]; publishId?: string; signKey?: string }) => {
+    withClient(async (client, topicName: string, file: string, o: BlobCliOptions & { meta: string[]; scope: string[]; publishId?: string; signKey?: string; rollout: boolean }) => {
       const metadata = parseKeyValues(o.meta, 'metadata');
       const scopes = o.scope.map((s, i) => parseScope(s, `scopes[${i}]`));
       if (o.publishId === '') throw new InvalidArgumentError('publish-id', 'must not be empty (leave the flag out for a random id)');
@@ -700,6 +742,7 @@ environment variable for the id: an id names one publish, and a shell's environm
         metadata,
         scopes,
         ...(o.publishId !== undefined && { publishId: o.publishId }),
+        noRollout: !o.rollout,
         onProgress: (p) => {
           done = p.bytes;
           total = p.total;
@@ -708,7 +751,8 @@ environment variable for the id: an id names one publish, and a shell's environm
       });
       const summary = progress.finish(done);
       const replay = record.replayed ? ` (a replay: publish id ${JSON.stringify(o.publishId)} had already made v${record.version}; nothing new was published)` : '';
-      out({ ...(recordJson(record) as object), replayed: record.replayed }, () => `published ${record.topic} v${record.version}${replay}: ${summary}\n${recordText(record)}`);
+      const rollout = record.rollout ? `\n  rollout  ${rolloutLine(record.rollout, Date.now())}` : '';
+      out({ ...(recordJson(record) as object), replayed: record.replayed, ...(record.rollout && { rollout: rolloutJson(record.rollout) }) }, () => `published ${record.topic} v${record.version}${replay}: ${summary}\n${recordText(record)}${rollout}`);
     }),
   );
 
@@ -789,8 +833,8 @@ withIdentityOptions(
     if (!o.app) throw new InvalidArgumentError('--app', 'is required: the application to poll as (e.g. --app scorer)');
     const lastSeen = o.lastSeen === '0' ? 0n : parseVersion(o.lastSeen, 'last-seen');
     const res = await client.poll(topicName, identityFrom(o), lastSeen);
-    out(res.record ? { update: recordJson(res.record), pinned: res.pinned } : { update: null }, () =>
-      res.record ? `update: v${res.record.version}${res.pinned ? ' (pinned)' : ''}\n${recordText(res.record)}` : `no update: keep v${lastSeen}`,
+    out(res.record ? { update: recordJson(res.record), pinned: res.pinned, ...(res.rolledBack && { rolledBack: true }) } : { update: null }, () =>
+      res.record ? `update: v${res.record.version}${res.pinned ? ' (pinned)' : ''}${res.rolledBack ? ' (rolled back: the rollout of the version held was cancelled)' : ''}\n${recordText(res.record)}` : `no update: keep v${lastSeen}`,
     );
   }),
 );
@@ -801,7 +845,7 @@ function watchText(e: WatchResult): string {
   if (e.error) return `${head} ${e.error.code}: ${e.error.message}`;
   if (!e.record) return `${head} nothing for this consumer yet`;
   const omitted = e.directOmitted ? ' (payload left out of the stream: imprint get reads it)' : '';
-  return `${head} v${e.record.version}${e.pinned ? ' (pinned)' : ''} ${e.initial ? 'latest' : 'new'}${omitted}\n${recordText(e.record)}`;
+  return `${head} v${e.record.version}${e.pinned ? ' (pinned)' : ''}${e.rolledBack ? ' (rolled back: the rollout of the version held was cancelled)' : ''} ${e.initial ? 'latest' : 'new'}${omitted}\n${recordText(e.record)}`;
 }
 
 withIdentityOptions(

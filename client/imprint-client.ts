@@ -21,6 +21,10 @@ import {
   type VersionSignature,
   parseTrustedKey,
   type Grant,
+  type Rejection,
+  type Rollout,
+  type RolloutPolicy,
+  type RolloutProgress,
 } from '../core/index.js';
 import {
   changeFromWire,
@@ -41,7 +45,15 @@ import {
   topicFromWire,
   signatureToWire,
   trustedKeysToWire,
+  rejectionToWire,
+  rolloutFromWire,
+  rolloutPolicyToWire,
 } from '../proto/convert.js';
+import type { RolloutProgress__Output } from '../proto/gen/imprint/v1/RolloutProgress.js';
+import type { GetRolloutResponse__Output } from '../proto/gen/imprint/v1/GetRolloutResponse.js';
+import type { ListRolloutsResponse__Output } from '../proto/gen/imprint/v1/ListRolloutsResponse.js';
+import type { Rollout__Output } from '../proto/gen/imprint/v1/Rollout.js';
+import type { ReportResponse__Output } from '../proto/gen/imprint/v1/ReportResponse.js';
 import type { ConsumerServiceClient } from '../proto/gen/imprint/v1/ConsumerService.js';
 import type { OperatorServiceClient } from '../proto/gen/imprint/v1/OperatorService.js';
 import type { PublisherServiceClient } from '../proto/gen/imprint/v1/PublisherService.js';
@@ -136,6 +148,11 @@ export interface PollResult {
   /** Absent: no update, keep what you hold. */
   readonly record?: VersionRecord;
   readonly pinned: boolean;
+  /**
+   * The record is older than the version held, whose rollout was cancelled: move to it (the
+   * one case besides a pin where a consumer moves to an older version).
+   */
+  readonly rolledBack?: true;
   /** The topic's max-staleness (its staleness contract), ms; absent: it has none. */
   readonly maxStalenessMs?: number;
 }
@@ -151,6 +168,26 @@ export interface BatchPollResult extends PollResult {
   readonly directOmitted?: true;
   /** A per-topic failure, e.g. NOT_FOUND. */
   readonly error?: { readonly code: string; readonly message: string };
+}
+
+/**
+ * What a consumer holds of a topic (`lastSeen`, 0n: nothing) and, when the last version it
+ * tried could not be loaded, that version's rejection: sent with polls, Watch and Report.
+ */
+export interface TopicCursor {
+  readonly topic: string;
+  readonly lastSeen: Version;
+  readonly rejected?: Rejection;
+}
+
+function cursorToWire(c: TopicCursor): { topic: string; lastSeenVersion: string; rejected?: ReturnType<typeof rejectionToWire> } {
+  return { topic: c.topic, lastSeenVersion: c.lastSeen.toString(), ...(c.rejected && { rejected: rejectionToWire(c.rejected) }) };
+}
+
+/** A rollout and the consumers gate's count (GetRollout). */
+export interface RolloutStatus {
+  readonly rollout: Rollout;
+  readonly progress: RolloutProgress;
 }
 
 /** One message of a Watch stream: a topic's answer, or (with `heartbeats: true`) a heartbeat. */
@@ -189,10 +226,16 @@ export interface TopicDescription {
   readonly recentChanges: readonly TopicChange[];
   /** Its latest publish and since when it is overdue (0: on time, or no expectEveryMs). */
   readonly publishStatus: PublishStatus;
+  /** The topic's newest rollout, if it has had any. */
+  readonly rollout?: Rollout;
 }
 
 /** A publish's answer: the version, and whether its publish id had made it before (then nothing new was written). */
-export type PublishedVersion = VersionRecord & { readonly replayed: boolean };
+export type PublishedVersion = VersionRecord & {
+  readonly replayed: boolean;
+  /** The rollout the publish started (its first step applied): absent when the topic has no rollout policy, or the publish had scopes or `noRollout`. */
+  readonly rollout?: Rollout;
+};
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
 
@@ -223,7 +266,7 @@ export function parseAddresses(address: string): string[] {
 }
 
 /** Reads: safe to send again to another replica when one did not answer. */
-const FAILOVER_METHODS: ReadonlySet<string> = new Set(['Poll', 'BatchPoll', 'GetVersion', 'ListVersions', 'GetLatestAt', 'GetTopic', 'ListTopics', 'ListPins', 'DescribeTopic', 'ListHistory']);
+const FAILOVER_METHODS: ReadonlySet<string> = new Set(['Poll', 'BatchPoll', 'GetVersion', 'ListVersions', 'GetLatestAt', 'GetTopic', 'ListTopics', 'ListPins', 'DescribeTopic', 'ListHistory', 'GetRollout', 'ListRollouts', 'Report']);
 
 /** A response field the contract always sets; a server that leaves it out is broken. */
 function required<T>(value: T | null | undefined, method: string, field: string): T {
@@ -233,7 +276,20 @@ function required<T>(value: T | null | undefined, method: string, field: string)
 
 function fromUpdate(u: Update__Output | null): PollResult & { directOmitted?: true } {
   if (!u?.record) return { pinned: false };
-  return u.directOmitted ? { record: recordWithoutDirectFromWire(u.record), pinned: u.pinned, directOmitted: true } : { record: recordFromWire(u.record), pinned: u.pinned };
+  const rolledBack = u.rolledBack ? { rolledBack: true as const } : {};
+  return u.directOmitted
+    ? { record: recordWithoutDirectFromWire(u.record), pinned: u.pinned, ...rolledBack, directOmitted: true }
+    : { record: recordFromWire(u.record), pinned: u.pinned, ...rolledBack };
+}
+
+/** The consumers gate's count as GetRollout gives it (absent: nothing counted). */
+function progressFromWire(p: RolloutProgress__Output | null): RolloutProgress {
+  return { reached: p?.reached ?? 0, holding: p?.holding ?? 0, rejections: p?.rejections ?? 0 };
+}
+
+/** A rollout a response carries where the contract says it always does. */
+function rolloutOf(r: Rollout__Output | null, method: string): Rollout {
+  return rolloutFromWire(required(r, method, 'rollout'));
 }
 
 /** A poll answer's max_staleness_ms (0: none) as a PollResult field. */
@@ -342,9 +398,10 @@ export class ImprintClient {
   /**
    * `expectEveryMs`, `maxStalenessMs`: the staleness contract (absent: none). `trustedKeys`:
    * Ed25519 public keys (PEM, or the raw 32 bytes in base64); when any, every publish to the
-   * topic must be signed by one of them.
+   * topic must be signed by one of them. `rolloutPolicy`: publishes reach consumers step by
+   * step (core/rollout.ts; absent: at once).
    */
-  async createTopic(t: { name: string; owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number; trustedKeys?: readonly string[] }): Promise<Topic> {
+  async createTopic(t: { name: string; owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number; trustedKeys?: readonly string[]; rolloutPolicy?: RolloutPolicy }): Promise<Topic> {
     const trustedKeys = (t.trustedKeys ?? []).map((k, i) => parseTrustedKey(k, `trustedKeys[${i}]`));
     const res = await this.call<CreateTopicResponse__Output>('CreateTopic', (stubs, o, cb) => stubs.publisher.CreateTopic({
       name: t.name,
@@ -354,6 +411,7 @@ export class ImprintClient {
       expectEveryMs: t.expectEveryMs ?? 0,
       maxStalenessMs: t.maxStalenessMs ?? 0,
       trustedKeys: trustedKeysToWire(trustedKeys),
+      ...(t.rolloutPolicy && { rolloutPolicy: rolloutPolicyToWire(t.rolloutPolicy) }),
     }, o, cb));
     return topicFromWire(required(res.topic, 'CreateTopic', 'topic'));
   }
@@ -367,8 +425,12 @@ export class ImprintClient {
   /**
    * `expectEveryMs`, `maxStalenessMs`: replace that limit of the staleness contract; 0 removes it.
    * `trustedKeys` (PEM or raw base64): replace the topic's trusted keys; [] requires no signatures any more.
+   * `rolloutPolicy`: replaces the topic's rollout policy; null removes it (a running rollout keeps the policy it began with).
    */
-  async updateTopic(name: string, patch: { owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number; trustedKeys?: readonly string[] }): Promise<Topic> {
+  async updateTopic(
+    name: string,
+    patch: { owner?: string; description?: string; retention?: Retention; expectEveryMs?: number; maxStalenessMs?: number; trustedKeys?: readonly string[]; rolloutPolicy?: RolloutPolicy | null },
+  ): Promise<Topic> {
     const trustedKeys = patch.trustedKeys?.map((k, i) => parseTrustedKey(k, `trustedKeys[${i}]`));
     const res = await this.call<UpdateTopicResponse__Output>('UpdateTopic', (stubs, o, cb) => stubs.publisher.UpdateTopic({
       name,
@@ -378,6 +440,8 @@ export class ImprintClient {
       ...(patch.expectEveryMs !== undefined && { expectEveryMs: patch.expectEveryMs }),
       ...(patch.maxStalenessMs !== undefined && { maxStalenessMs: patch.maxStalenessMs }),
       ...(trustedKeys && { trustedKeys: { keys: trustedKeysToWire(trustedKeys) } }),
+      // A policy with no steps removes it (UpdateTopicRequest.rollout_policy).
+      ...(patch.rolloutPolicy !== undefined && { rolloutPolicy: patch.rolloutPolicy === null ? { steps: [] } : rolloutPolicyToWire(patch.rolloutPolicy) }),
     }, o, cb));
     return topicFromWire(required(res.topic, 'UpdateTopic', 'topic'));
   }
@@ -388,11 +452,13 @@ export class ImprintClient {
    * `publishId`: the same on every retry of one publish, so a retry returns the version the
    * first attempt made (`replayed`) instead of making another; "" or absent: no protection.
    * `signature`: the publisher's (core's signContent over topic, metadata and pointer).
+   * `noRollout`: on a topic with a rollout policy, reach every consumer at once instead of
+   * starting a rollout (explicit scopes do too); either way it supersedes a running rollout.
    */
   async publishPointer(
     topic: string,
     pointer: DataPointer,
-    opts: { metadata?: Record<string, string>; scopes?: readonly Scope[]; publishId?: string; signature?: VersionSignature } = {},
+    opts: { metadata?: Record<string, string>; scopes?: readonly Scope[]; publishId?: string; signature?: VersionSignature; noRollout?: boolean } = {},
   ): Promise<PublishedVersion> {
     const res = await this.call<PublishResponse__Output>('Publish', (stubs, o, cb) => stubs.publisher.Publish({
       topic,
@@ -401,10 +467,11 @@ export class ImprintClient {
       scopes: (opts.scopes ?? []).map(scopeToWire),
       publishId: opts.publishId ?? '',
       ...(opts.signature && { signature: signatureToWire(opts.signature) }),
+      noRollout: opts.noRollout ?? false,
     }, o, cb));
     const record = required(res.record, 'Publish', 'record');
     try {
-      return { ...recordFromWire(record), replayed: res.replayed };
+      return { ...recordFromWire(record), replayed: res.replayed, ...(res.rollout && { rollout: rolloutFromWire(res.rollout) }) };
     } catch (err) {
       // The service answered: the publish was recorded. An answer we cannot read is no refusal.
       throw new ProtocolError(`Publish was answered with a record that cannot be read (the version was recorded): ${err instanceof Error ? err.message : String(err)}`);
@@ -418,8 +485,11 @@ export class ImprintClient {
 
   // ---- consumer ----
 
-  async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version): Promise<PollResult> {
-    const res = await this.call<PollResponse__Output>('Poll', (stubs, o, cb) => stubs.consumer.Poll({ topic, identity: identityToWire(identity), lastSeenVersion: lastSeen.toString() }, o, cb));
+  /** `rejected`: the last version the consumer tried and could not load, if any (the rollout gates count it). */
+  async poll(topic: string, identity: ConsumerIdentity, lastSeen: Version, rejected?: Rejection): Promise<PollResult> {
+    const res = await this.call<PollResponse__Output>('Poll', (stubs, o, cb) =>
+      stubs.consumer.Poll({ topic, identity: identityToWire(identity), lastSeenVersion: lastSeen.toString(), ...(rejected && { rejected: rejectionToWire(rejected) }) }, o, cb),
+    );
     return { ...fromUpdate(res.update), ...contractOfAnswer(res.maxStalenessMs) };
   }
 
@@ -429,14 +499,14 @@ export class ImprintClient {
    * further BatchPolls, until each is answered; records whose direct bytes were left out
    * come flagged `directOmitted`. `opts.deadline` bounds every round.
    */
-  async batchPoll(identity: ConsumerIdentity, cursors: readonly { topic: string; lastSeen: Version }[], opts: CallOptions = {}): Promise<BatchPollResult[]> {
+  async batchPoll(identity: ConsumerIdentity, cursors: readonly TopicCursor[], opts: CallOptions = {}): Promise<BatchPollResult[]> {
     const results: BatchPollResult[] = new Array(cursors.length);
     let pending = cursors.map((_, i) => i);
     while (pending.length > 0) {
       const asked = pending;
       const res = await this.call<BatchPollResponse__Output>('BatchPoll', (stubs, o, cb) => stubs.consumer.BatchPoll({
         identity: identityToWire(identity),
-        topics: asked.map((i) => ({ topic: cursors[i]?.topic, lastSeenVersion: cursors[i]?.lastSeen.toString() })),
+        topics: asked.map((i) => cursorToWire(cursors[i] as TopicCursor)),
       }, o, cb), opts);
       if (res.results.length !== asked.length) throw new ProtocolError(`BatchPoll answered ${res.results.length} results for ${asked.length} topics`);
       pending = [];
@@ -460,12 +530,9 @@ export class ImprintClient {
    * caller's: watch again with the versions it now holds. With an address list, a stream that
    * fails UNAVAILABLE moves the next call to the next address.
    */
-  async *watch(identity: ConsumerIdentity, cursors: readonly { topic: string; lastSeen: Version }[], opts: WatchCallOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+  async *watch(identity: ConsumerIdentity, cursors: readonly TopicCursor[], opts: WatchCallOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
     const k = this.order()[0] as number;
-    const call = (this.stubs[k] as Stubs).consumer.Watch({
-      identity: identityToWire(identity),
-      topics: cursors.map((c) => ({ topic: c.topic, lastSeenVersion: c.lastSeen.toString() })),
-    });
+    const call = (this.stubs[k] as Stubs).consumer.Watch({ identity: identityToWire(identity), topics: cursors.map(cursorToWire) });
     const cancel = () => call.cancel();
     opts.signal?.addEventListener('abort', cancel, { once: true });
     if (opts.signal?.aborted) cancel();
@@ -486,6 +553,15 @@ export class ImprintClient {
       opts.signal?.removeEventListener('abort', cancel);
       call.cancel();
     }
+  }
+
+  /**
+   * Tells the service what this consumer holds of each topic and what it could not load (the
+   * rollout gates count it): what a watching consumer says when it swaps or rejects, since it
+   * sends no polls. At most 500 topics, each once.
+   */
+  async report(identity: ConsumerIdentity, cursors: readonly TopicCursor[]): Promise<void> {
+    await this.call<ReportResponse__Output>('Report', (stubs, o, cb) => stubs.consumer.Report({ identity: identityToWire(identity), topics: cursors.map(cursorToWire) }, o, cb));
   }
 
   async getVersion(topic: string, version: Version): Promise<VersionRecord> {
@@ -594,7 +670,42 @@ export class ImprintClient {
       consumers: res.consumers ? consumersFromWire(res.consumers, nodeLimit > 0) : { error: res.consumersError || 'the server gave no consumers' },
       recentChanges: res.recentChanges.map(changeFromWire),
       publishStatus: res.publishStatus ? publishStatusFromWire(res.publishStatus) : { topic: name, overdueSinceMs: 0 },
+      ...(res.rollout && { rollout: rolloutFromWire(res.rollout) }),
     };
+  }
+
+  // ---- rollouts ----
+
+  /** A rollout of the topic (`version` absent: its newest) and the consumers gate's count. NotFoundError when there is none. */
+  async getRollout(topic: string, version?: Version): Promise<RolloutStatus> {
+    const res = await this.call<GetRolloutResponse__Output>('GetRollout', (stubs, o, cb) => stubs.operator.GetRollout({ topic, version: (version ?? 0n).toString() }, o, cb));
+    return { rollout: rolloutOf(res.rollout, 'GetRollout'), progress: progressFromWire(res.progress) };
+  }
+
+  /** The topic's rollouts, newest first; `pageToken`: the previous page's `nextPageToken` ("" when it was the last). */
+  async listRollouts(topic: string, opts: { pageSize?: number; pageToken?: string } = {}): Promise<{ rollouts: Rollout[]; nextPageToken: string }> {
+    const res = await this.call<ListRolloutsResponse__Output>('ListRollouts', (stubs, o, cb) => stubs.operator.ListRollouts({ topic, pageSize: opts.pageSize ?? 0, pageToken: opts.pageToken ?? '' }, o, cb));
+    return { rollouts: res.rollouts.map((r, i) => rolloutFromWire(r, `rollouts[${i}]`)), nextPageToken: res.nextPageToken };
+  }
+
+  /** Holds the topic's running rollout where it is (no step applied, the bake clock stopped). */
+  async pauseRollout(topic: string, reason = ''): Promise<Rollout> {
+    return rolloutOf((await this.call<{ rollout: Rollout__Output | null }>('PauseRollout', (stubs, o, cb) => stubs.operator.PauseRollout({ topic, reason }, o, cb))).rollout, 'PauseRollout');
+  }
+
+  /** Goes on with the topic's paused rollout, with the bake it had left. */
+  async resumeRollout(topic: string): Promise<Rollout> {
+    return rolloutOf((await this.call<{ rollout: Rollout__Output | null }>('ResumeRollout', (stubs, o, cb) => stubs.operator.ResumeRollout({ topic }, o, cb))).rollout, 'ResumeRollout');
+  }
+
+  /** Withdraws the rollout's version: every consumer holding it moves back to what it had before. The record and history stay. */
+  async cancelRollout(topic: string, reason = ''): Promise<Rollout> {
+    return rolloutOf((await this.call<{ rollout: Rollout__Output | null }>('CancelRollout', (stubs, o, cb) => stubs.operator.CancelRollout({ topic, reason }, o, cb))).rollout, 'CancelRollout');
+  }
+
+  /** Skips the current step's bake and gates (the next step now); `full`: the version is the latest for everyone now. */
+  async promoteRollout(topic: string, opts: { full?: boolean } = {}): Promise<Rollout> {
+    return rolloutOf((await this.call<{ rollout: Rollout__Output | null }>('PromoteRollout', (stubs, o, cb) => stubs.operator.PromoteRollout({ topic, full: opts.full ?? false }, o, cb))).rollout, 'PromoteRollout');
   }
 
   /**

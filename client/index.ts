@@ -9,6 +9,8 @@ export {
   type WatchResult,
   type WatchHeartbeatEvent,
   type WatchCallOptions,
+  type TopicCursor,
+  type RolloutStatus,
   type PublishedVersion,
   type TopicChange,
   type TopicDescription,
@@ -33,6 +35,9 @@ export {
   type SubscribeOptions,
   type UpdatedEvent,
   type RejectedEvent,
+  type RejectionEvent,
+  type RolledBackEvent,
+  VALIDATE_TIMEOUT_MS,
   type SlowRegionSubscriberEvent,
   type Step,
 } from './subscriber.js';

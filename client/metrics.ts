@@ -13,6 +13,7 @@ export interface ClientMetrics {
   readonly watching: Gauge;
   readonly slowRegions: Counter<'region' | 'outcome'>;
   readonly contractViolated: Gauge<'topic'>;
+  readonly rejections: Counter<'topic' | 'stage'>;
   /**
    * What imprint_client_contract_violated is collected from: each subscriber adds its
    * function (its topics with a max-staleness, and whether each is outside it now) and
@@ -43,7 +44,7 @@ export function clientMetrics(registry: Registry): ClientMetrics {
       },
     }),
     lastPollSuccess: new Gauge({ name: 'imprint_client_last_poll_success_timestamp_seconds', help: 'When a poll last succeeded', registers: [registry] }),
-    failures: new Counter({ name: 'imprint_client_failures_total', help: 'Failures by step (poll, watch, fallback, signature, fetch, verify, decode, notify) and reason', labelNames: ['topic', 'step', 'reason'], registers: [registry] }),
+    failures: new Counter({ name: 'imprint_client_failures_total', help: 'Failures by step (poll, watch, report, fallback, signature, fetch, verify, decode, validate, notify) and reason', labelNames: ['topic', 'step', 'reason'], registers: [registry] }),
     swapSeconds: new Histogram({
       name: 'imprint_client_swap_duration_seconds',
       help: 'Fetch to swap, per new version',
@@ -69,6 +70,12 @@ export function clientMetrics(registry: Registry): ClientMetrics {
         this.reset();
         for (const of of contracts) for (const c of of()) this.set({ topic: c.topic }, c.violated ? 1 : 0);
       },
+    }),
+    rejections: new Counter({
+      name: 'imprint_client_rejections_total',
+      help: 'Versions the subscriber could not load after its retries, by stage (fetch, verify, decode, validate): each is reported to the service, whose rollout gates count it',
+      labelNames: ['topic', 'stage'],
+      registers: [registry],
     }),
     contracts,
   };

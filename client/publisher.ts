@@ -50,6 +50,12 @@ export interface PublishOptions {
    * @default a new random id per call: retries within the call are covered, a repeated call is a new publish
    */
   readonly publishId?: string;
+  /**
+   * On a topic with a rollout policy, reach every consumer at once instead of starting a
+   * rollout (an owner's choice; explicit `scopes` do the same). Either way the publish
+   * supersedes a running rollout. @default false
+   */
+  readonly noRollout?: boolean;
 }
 
 export interface PublisherOptions {
@@ -190,7 +196,7 @@ export class Publisher {
    * Records a version whose payload is already uploaded (or direct bytes you hashed yourself),
    * retried with its publish id like `publish`; the objects are yours and never deleted here.
    */
-  publishPointer(topic: string, pointer: DataPointer, opts: Pick<PublishOptions, 'metadata' | 'scopes' | 'publishId'> = {}): Promise<PublishedVersion> {
+  publishPointer(topic: string, pointer: DataPointer, opts: Pick<PublishOptions, 'metadata' | 'scopes' | 'publishId' | 'noRollout'> = {}): Promise<PublishedVersion> {
     return this.record(topic, pointer, opts, publishIdOf(opts), []);
   }
 
@@ -228,13 +234,13 @@ export class Publisher {
    * 4. a refusal of the first attempt (REFUSED) removes them; anything else leaves them and
    *    says the outcome is unknown (PublishOutcomeUnknownError).
    */
-  private async record(topic: string, pointer: DataPointer, opts: Pick<PublishOptions, 'metadata' | 'scopes'>, publishId: string, uploaded: readonly BlobLocation[]): Promise<PublishedVersion> {
+  private async record(topic: string, pointer: DataPointer, opts: Pick<PublishOptions, 'metadata' | 'scopes' | 'noRollout'>, publishId: string, uploaded: readonly BlobLocation[]): Promise<PublishedVersion> {
     let attempts = 0;
     let unknown = 0;
     // Signed once, over what every attempt sends (docs/SIGNING.md).
     const signature = this.o.signKey && signContent({ topic, metadata: opts.metadata ?? {}, pointer }, this.o.signKey);
     try {
-      const published = await pRetry(() => this.client.publishPointer(topic, pointer, { ...opts, publishId, ...(signature && { signature }) }), {
+      const published = await pRetry(() => this.client.publishPointer(topic, pointer, { metadata: opts.metadata ?? {}, scopes: opts.scopes ?? [], noRollout: opts.noRollout ?? false, publishId, ...(signature && { signature }) }), {
         retries: Number.POSITIVE_INFINITY,
         minTimeout: this.o.retryMinMs,
         maxTimeout: this.o.retryMaxMs,

@@ -15,6 +15,13 @@
  * `watch.failures` stream failures within `watch.withinMs`, or when a stream fails while a
  * subscription is still starting (polling has the start-up budget and the fallback snapshot);
  * then back to 1.
+ *
+ * Rollouts (the gates hear what consumers could load): a version that fails to fetch, verify
+ * (size, sha256, digest, signature), decode or pass the application's `validate` is the
+ * topic's rejection until the subscription holds that version or a newer one; every BatchPoll
+ * and Watch request carries it with the topic's cursor, and a watching subscriber also calls
+ * Report (once for all its topics) when it swaps or rejects. An answer marked rolled back
+ * (its rollout was cancelled) moves the subscription to the older version it names.
  */
 import { EventEmitter } from 'node:events';
 import pRetry from 'p-retry';
@@ -36,6 +43,8 @@ import {
   type Snapshot,
   type Version,
   type VersionRecord,
+  type Rejection,
+  type RejectStage,
 } from '../core/index.js';
 import type { BlobStore } from './blob-store/blob-store.js';
 import type { SnapshotReader } from './fallback.js';
@@ -43,19 +52,39 @@ import { fetchPayload, type FetchOptions } from './fetch.js';
 import { readOptionsWithDefaults, type ReadOptions, type SlowRegionEvent } from './hedge.js';
 import { NotServedError } from './errors.js';
 import { partOptionsWithDefaults, type PartOptions } from './parts.js';
-import type { BatchPollResult, ImprintClient } from './imprint-client.js';
+import type { BatchPollResult, ImprintClient, TopicCursor } from './imprint-client.js';
 import { clientMetrics, type ClientMetrics } from './metrics.js';
 import { retryDelayFromHint, waitForRetryHint } from './retry-hint.js';
+import { MAX_REJECTION_REASON } from '../proto/convert.js';
 
-export type Step = 'poll' | 'watch' | 'fallback' | 'signature' | 'fetch' | 'verify' | 'decode' | 'notify';
+export type Step = 'poll' | 'watch' | 'report' | 'fallback' | 'signature' | 'fetch' | 'verify' | 'decode' | 'validate' | 'notify';
+
+/** The stage a failed step is reported as (the rollout gates' RejectStage): a signature is verified; a throwing listener refuses the value as validate does. */
+const REJECT_STAGE_OF: Partial<Record<Step, RejectStage>> = { signature: 'verify', fetch: 'fetch', verify: 'verify', decode: 'decode', validate: 'validate', notify: 'validate' };
 
 export interface UpdatedEvent<T> {
   readonly topic: string;
   readonly version: Version;
   readonly previous: Version;
   readonly pinned: boolean;
+  /** An older version the service moved it back to: the rollout of the one it held was cancelled. */
+  readonly rolledBack: boolean;
   readonly value: T;
   readonly record: VersionRecord;
+}
+
+/** The service moved a subscription back to an older version (the `rolled-back` event), before it is loaded. */
+export interface RolledBackEvent {
+  readonly topic: string;
+  /** The version held, whose rollout was cancelled. */
+  readonly from: Version;
+  /** The version it moves to. */
+  readonly to: Version;
+}
+
+/** A version a subscription could not load, as the rollout gates hear it (the `rejection` event, once per version). */
+export interface RejectionEvent extends Rejection {
+  readonly topic: string;
 }
 
 /** A region was slow to answer a read of this subscriber's (see SlowRegionEvent); `topic` is "" for the fallback snapshot. */
@@ -81,10 +110,26 @@ export interface SubscribeOptions<T> {
    * for this topic). @default the Subscriber's
    */
   readonly trustedKeys?: readonly string[];
+  /**
+   * The application's own check of a decoded value, run after decode and before the swap:
+   * throw or return false (or a promise of either) and the version is rejected: the current
+   * value stays, the rejection is counted (imprint_client_rejections_total, stage "validate")
+   * and reported to the service, whose rollout gates count it. It may be sync or async; it
+   * runs inside the topic's swap cycle, so the topic's next version waits for it, and one that
+   * takes longer than `validateTimeoutMs` rejects the version. A failed check is retried like
+   * the other steps (`retry`), then not again until the service names the version again.
+   * @default none (every decoded value is accepted)
+   */
+  readonly validate?: (value: T, record: VersionRecord) => boolean | void | Promise<boolean | void>;
+  /** How long `validate` may take, ms. @default 30000 */
+  readonly validateTimeoutMs?: number;
 }
 
+/** @default of SubscribeOptions.validateTimeoutMs */
+export const VALIDATE_TIMEOUT_MS = 30_000;
+
 /** The calls a subscriber makes (an ImprintClient, or a fake in unit tests). Without `watch` it polls. */
-export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'> & Partial<Pick<ImprintClient, 'watch'>>;
+export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'> & Partial<Pick<ImprintClient, 'watch' | 'report'>>;
 
 /** When a Watch stream counts as failed, and when the subscriber polls instead (see the module comment). */
 export interface WatchSettings {
@@ -254,6 +299,8 @@ export class Subscription<T> extends EventEmitter {
   private cycle: Promise<void> = Promise.resolve();
   /** @internal The keys its versions must be signed by (raw base64; none: not checked), set by the Subscriber. */
   trustedKeys: readonly string[] = [];
+  /** The last version it could not load, until it holds that version or a newer one (sent with its cursor). */
+  private rejected: Rejection | undefined;
   /** The topic's max-staleness as the last answer (service or fallback snapshot) gave it; undefined: none. */
   maxStalenessMs: number | undefined;
   /**
@@ -294,6 +341,23 @@ export class Subscription<T> extends EventEmitter {
     return this.record;
   }
 
+  /** The version it last could not load and why, while it holds an older one; undefined: none. */
+  get rejection(): Rejection | undefined {
+    return this.rejected !== undefined && this.held < this.rejected.version ? this.rejected : undefined;
+  }
+
+  /** @internal What it holds and rejected, as polls, Watch and Report send it. */
+  cursor(): TopicCursor {
+    const rejected = this.rejection;
+    return { topic: this.topic, lastSeen: this.held, ...(rejected && { rejected }) };
+  }
+
+  /** @internal Remembers a version it could not load (its reason cut to the contract's 1024 characters). */
+  reject(version: Version, stage: RejectStage, reason: string): Rejection {
+    this.rejected = { version, stage, reason: reason.slice(0, MAX_REJECTION_REASON) };
+    return this.rejected;
+  }
+
   /** Resolves once the first version is loaded, or once the start-up budget is spent with a default in place. */
   ready(): Promise<void> {
     return this.readyPromise;
@@ -315,14 +379,14 @@ export class Subscription<T> extends EventEmitter {
   }
 
   /** @internal Swaps in a verified, decoded value, then notifies; a throwing listener restores the previous one. */
-  commit(value: T, record: VersionRecord, pinned: boolean): void {
+  commit(value: T, record: VersionRecord, pinned: boolean, rolledBack = false): void {
     const previous = { value: this.value, held: this.held, record: this.record };
     // swap
     this.value = value;
     this.held = record.version;
     this.record = record;
     // notify
-    const event: UpdatedEvent<T> = { topic: this.topic, version: record.version, previous: previous.held, pinned, value, record };
+    const event: UpdatedEvent<T> = { topic: this.topic, version: record.version, previous: previous.held, pinned, rolledBack, value, record };
     try {
       for (const l of this.updateListeners) l(event);
     } catch (err) {
@@ -378,6 +442,9 @@ export class Subscriber extends EventEmitter {
   private pollingUntil = 0;
   /** When recent streams failed (ms since the epoch), within watch.withinMs. */
   private streamFailures: number[] = [];
+  /** A Report is due (a swap or a rejection since the last one was sent), and the loop sending it. */
+  private reportDue = false;
+  private reporting: Promise<void> | undefined;
 
   constructor(options: SubscriberOptions) {
     super();
@@ -400,6 +467,9 @@ export class Subscriber extends EventEmitter {
     validateTopicName(topic);
     if (this.closed) throw new ImprintError('FAILED_PRECONDITION', 'subscriber is closed');
     if (this.subs.has(topic)) throw new InvalidArgumentError('topic', 'is already subscribed by this subscriber', topic);
+    const validateTimeoutMs = options.validateTimeoutMs ?? VALIDATE_TIMEOUT_MS;
+    if (!Number.isInteger(validateTimeoutMs) || validateTimeoutMs < 1) throw new InvalidArgumentError('validateTimeoutMs', 'must be a whole number of ms >= 1', validateTimeoutMs);
+    if (options.validate !== undefined && typeof options.validate !== 'function') throw new InvalidArgumentError('validate', 'must be a function', typeof options.validate);
     const sub = new Subscription<T>(topic, options, this.o.clock());
     sub.trustedKeys = options.trustedKeys ? trustedKeysOf(options.trustedKeys, 'trustedKeys') : this.o.trustedKeys;
     this.subs.set(topic, sub as Subscription<unknown>);
@@ -423,6 +493,8 @@ export class Subscriber extends EventEmitter {
     if (this.timer) clearTimeout(this.timer);
     await this.watching;
     await this.ticking;
+    // A Report in flight is not waited for (it may take the call's deadline when the service is
+    // down); it sends nothing more once closed, and its failure is caught.
   }
 
   /** 'watch' while a Watch stream feeds the subscriptions (or is being opened), 'poll' while BatchPolls do. */
@@ -479,7 +551,7 @@ export class Subscriber extends EventEmitter {
     const remaining = (until: number | undefined) => (until === undefined ? Infinity : Math.max(0, until - Date.now()));
     let results;
     try {
-      results = await pRetry(() => this.o.client.batchPoll(this.o.identity, subs.map((s) => ({ topic: s.topic, lastSeen: s.version })), startup && { deadline: startup.service }), {
+      results = await pRetry(() => this.o.client.batchPoll(this.o.identity, subs.map((s) => s.cursor()), startup && { deadline: startup.service }), {
         retries: retry.retries,
         minTimeout: retry.minTimeoutMs,
         maxTimeout: retry.maxTimeoutMs,
@@ -525,10 +597,11 @@ export class Subscriber extends EventEmitter {
     }
     const record = r.record;
     const pinned = r.pinned;
+    const rolledBack = r.rolledBack === true;
     const directOmitted = r.directOmitted === true;
     await sub.enqueue(async () => {
-      await this.update(sub, record, pinned, directOmitted);
-      sub.answeredAt(atMs, record.version, pinned);
+      await this.update(sub, record, pinned, directOmitted, rolledBack);
+      sub.answeredAt(atMs, record.version, pinned || rolledBack);
     });
   }
 
@@ -605,7 +678,7 @@ export class Subscriber extends EventEmitter {
     let firstAnswers = subs.length;
     try {
       alive();
-      for await (const e of watch.call(this.o.client, this.o.identity, subs.map((s) => ({ topic: s.topic, lastSeen: s.version })), { signal: stream.signal, heartbeats: true })) {
+      for await (const e of watch.call(this.o.client, this.o.identity, subs.map((s) => s.cursor()), { signal: stream.signal, heartbeats: true })) {
         alive();
         // Any message, a heartbeat too, says the service is answering.
         metrics.lastPollSuccess.set(Date.now() / 1000);
@@ -679,24 +752,80 @@ export class Subscriber extends EventEmitter {
   }
 
   /**
-   * Loads one announced version (`directOmitted`: announced without its direct bytes); on a
-   * first load that fails, tries older matching versions.
+   * Loads one announced version (`directOmitted`: announced without its direct bytes;
+   * `rolledBack`: an older one the service moves it back to); one it cannot load becomes the
+   * topic's rejection; on a first load that fails, tries older matching versions. A watching
+   * subscriber then reports what it holds and rejected.
    */
-  private async update(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean, directOmitted = false): Promise<void> {
-    // Never older than what we hold unless the server says it is pinned (invariant 3).
-    if (record.version === sub.version || (record.version < sub.version && !pinned)) return;
+  private async update(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean, directOmitted = false, rolledBack = false): Promise<void> {
+    // Never older than what we hold unless the server says it is pinned or rolled back (invariant 3).
+    if (record.version === sub.version || (record.version < sub.version && !pinned && !rolledBack)) return;
+    if (rolledBack && record.version < sub.version) this.rolledBack(sub, record.version);
     try {
-      await this.swapWithRetry(sub, record, pinned, this.o.retry.retries, directOmitted);
+      await this.swapWithRetry(sub, record, pinned, this.o.retry.retries, directOmitted, rolledBack);
     } catch (err) {
+      if (!this.closed) this.rejection(sub, record.version, err);
       if (sub.version !== 0n || this.o.olderVersionsToTry === 0) return;
       // Start-up with a broken latest: take the newest good older one.
       for (const older of await this.olderCandidates(sub.topic, record.version)) {
         try {
           await this.swapWithRetry(sub, older, false, 0);
-          return;
+          break;
         } catch {
           // rejected and reported; try the next
         }
+      }
+    } finally {
+      this.reportSoon();
+    }
+  }
+
+  /** The service moves `sub` back from a version whose rollout was cancelled: said as an event before the older one loads. */
+  private rolledBack(sub: Subscription<unknown>, to: Version): void {
+    const event: RolledBackEvent = { topic: sub.topic, from: sub.version, to };
+    sub.emit('rolled-back', event);
+    this.emit('rolled-back', event);
+  }
+
+  /** A version `sub` could not load (after its retries): the topic's rejection, counted and said as an event. */
+  private rejection(sub: Subscription<unknown>, version: Version, err: unknown): void {
+    const stage = (err instanceof StepError && REJECT_STAGE_OF[err.step]) || 'fetch';
+    const rejection = sub.reject(version, stage, err instanceof Error ? err.message : String(err));
+    this.o.metrics.rejections.inc({ topic: sub.topic, stage });
+    const event: RejectionEvent = { topic: sub.topic, ...rejection };
+    sub.emit('rejection', event);
+    this.emit('rejection', event);
+  }
+
+  /**
+   * A watching subscriber tells the service what it holds and rejected when that changes (its
+   * stream carries no polls): one Report for every topic, the changes of one moment coalesced
+   * into one call. A Report that fails changes nothing else: the next one, or the cursors of
+   * the next stream or poll, say it again. A polling subscriber says it with its next poll.
+   */
+  private reportSoon(): void {
+    if (this.closed || this.polls() || !this.o.client.report) return;
+    this.reportDue = true;
+    this.reporting ??= this.reportLoop().finally(() => {
+      this.reporting = undefined;
+    });
+  }
+
+  private async reportLoop(): Promise<void> {
+    const report = this.o.client.report;
+    if (!report) return;
+    // What changes in this turn of the event loop goes in the same call.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.reportDue && !this.closed) {
+      this.reportDue = false;
+      const cursors = [...this.subs.values()].map((s) => s.cursor());
+      try {
+        // Report takes at most 500 topics a call (as BatchPoll does).
+        for (let i = 0; i < cursors.length; i += 500) await report.call(this.o.client, this.o.identity, cursors.slice(i, i + 500));
+        this.emit('reported', { topics: cursors });
+      } catch (err) {
+        this.o.metrics.failures.inc({ topic: '', step: 'report', reason: reasonOf(err) });
+        this.emit('report-failed', { error: err });
       }
     }
   }
@@ -711,9 +840,9 @@ export class Subscriber extends EventEmitter {
     }
   }
 
-  private async swapWithRetry(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean, retries = this.o.retry.retries, directOmitted = false): Promise<void> {
+  private async swapWithRetry(sub: Subscription<unknown>, record: VersionRecord, pinned: boolean, retries = this.o.retry.retries, directOmitted = false, rolledBack = false): Promise<void> {
     const { retry } = this.o;
-    await pRetry(() => this.swapCycle(sub, record, pinned, directOmitted), {
+    await pRetry(() => this.swapCycle(sub, record, pinned, directOmitted, rolledBack), {
       retries,
       minTimeout: retry.minTimeoutMs,
       maxTimeout: retry.maxTimeoutMs,
@@ -744,7 +873,7 @@ export class Subscriber extends EventEmitter {
   }
 
   /** The swap cycle, one step a line; a throw at any step leaves the current value in place. */
-  private async swapCycle(sub: Subscription<unknown>, announced: VersionRecord, pinned: boolean, directOmitted: boolean): Promise<void> {
+  private async swapCycle(sub: Subscription<unknown>, announced: VersionRecord, pinned: boolean, directOmitted: boolean, rolledBack: boolean): Promise<void> {
     const started = performance.now();
     // 0. the whole record, when the poll announced it without its direct bytes
     const record = directOmitted ? await this.wholeRecord(announced) : announced;
@@ -763,11 +892,32 @@ export class Subscriber extends EventEmitter {
     } catch (err) {
       throw new StepError('decode', err);
     }
-    // 4. swap and 5. notify (a throwing listener puts the previous value back)
-    sub.commit(value, record, pinned);
+    // 4. the application's own check (false, a throw or no answer in time rejects the version)
+    await this.validate(sub, value, record);
+    // 5. swap and 6. notify (a throwing listener puts the previous value back)
+    sub.commit(value, record, pinned, rolledBack);
     this.o.metrics.version.set({ topic: sub.topic }, Number(record.version));
     this.o.metrics.publishedAt.set({ topic: sub.topic }, record.publishedAtMs / 1000);
     this.o.metrics.swapSeconds.observe({ topic: sub.topic }, (performance.now() - started) / 1000);
+  }
+
+  /** Step 4 of the swap cycle: the subscription's `validate`, if any, within its validateTimeoutMs. */
+  private async validate(sub: Subscription<unknown>, value: unknown, record: VersionRecord): Promise<void> {
+    const check = sub.options.validate;
+    if (!check) return;
+    const ms = sub.options.validateTimeoutMs ?? VALIDATE_TIMEOUT_MS;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ImprintError('UNAVAILABLE', `validate did not answer within ${ms} ms`)), ms);
+      });
+      const ok = await Promise.race([Promise.resolve().then(() => check(value, record)), late]);
+      if (ok === false) throw new ImprintError('FAILED_PRECONDITION', 'validate refused the value');
+    } catch (err) {
+      throw new StepError('validate', err);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
