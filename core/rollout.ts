@@ -175,10 +175,14 @@ export function rolloutProgress(rollout: Pick<Rollout, 'topic' | 'version' | 'po
   return { reached, holding, rejections };
 }
 
-/** The consumers gate's verdict: undefined when it passes, else why it does not. */
+/**
+ * The consumers gate's verdict: undefined when it passes, else why it does not. With no reached
+ * consumer heard from it fails: nobody has shown that the version loads (a step that reaches no
+ * one is promoted by an operator, or has no consumers gate).
+ */
 export function consumersGateProblem(policy: RolloutPolicy, p: RolloutProgress): string | undefined {
   if (p.rejections > policy.maxRejections) return `${p.rejections} consumer(s) rejected the version (at most ${policy.maxRejections} allowed)`;
-  if (p.reached === 0) return undefined;
+  if (p.reached === 0) return 'no consumer the rollout has reached has asked for the topic since it began (at least one must hold the version)';
   const pct = (100 * p.holding) / p.reached;
   if (pct < policy.minHoldingPercent) return `${p.holding} of ${p.reached} reached consumers hold the version (${pct.toFixed(1)}%, at least ${policy.minHoldingPercent}% needed)`;
   return undefined;

@@ -212,6 +212,8 @@ describe('the consumers gate', () => {
     expect(consumersGateProblem(r.policy, p)).toMatch(/1 consumer\(s\) rejected/);
     expect(consumersGateProblem(r.policy, { reached: 3, holding: 2, rejections: 0 })).toMatch(/2 of 3 reached consumers hold the version \(66\.7%, at least 90% needed\)/);
     expect(consumersGateProblem(r.policy, { reached: 10, holding: 9, rejections: 0 })).toBeUndefined();
+    // Nobody heard from: nobody has shown the version loads.
+    expect(consumersGateProblem(r.policy, { reached: 0, holding: 0, rejections: 0 })).toMatch(/no consumer the rollout has reached/);
   });
 });
 
