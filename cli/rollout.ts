@@ -211,10 +211,13 @@ export function rolloutLine(r: Rollout, nowMs: number): string {
 }
 
 /** The consumers gate's count against the policy: "12 reached, 11 holding (91.7%, at least 90% needed), 0 rejections (at most 0): passes". */
-export function consumersGateText(policy: RolloutPolicy, p: RolloutProgress): string {
+export function consumersGateText(policy: RolloutPolicy, p: RolloutProgress, active = true): string {
   const pct = p.reached === 0 ? '-' : `${((100 * p.holding) / p.reached).toFixed(1)}%`;
+  const counts = `${p.reached} reached, ${p.holding} holding (${pct}, at least ${policy.minHoldingPercent}% needed), ${p.rejections} rejection${p.rejections === 1 ? '' : 's'} (at most ${policy.maxRejections})`;
+  // An ended rollout: what its consumers last said while it ran, no verdict.
+  if (!active) return `${counts}: as last reported while it ran`;
   const problem = consumersGateProblem(policy, p);
-  return `${p.reached} reached, ${p.holding} holding (${pct}, at least ${policy.minHoldingPercent}% needed), ${p.rejections} rejection${p.rejections === 1 ? '' : 's'} (at most ${policy.maxRejections}): ${problem ? `would hold the rollout: ${problem}` : 'passes'}`;
+  return `${counts}: ${problem ? `would hold the rollout: ${problem}` : 'passes'}`;
 }
 
 /** The webhook gate of the current step: not one, waiting for its 2xx, or passed. */
@@ -244,7 +247,7 @@ export function rolloutStatusText(s: RolloutStatus, nowMs: number): string {
       return `    ${i === r.step && r.state !== 'completed' ? '>' : ' '} ${String(i + 1).padStart(2)}. ${m ? `${formatRolloutSteps([step]).padEnd(48)}  ${m}` : formatRolloutSteps([step])}`;
     }),
     `  reached     ${r.state === 'completed' ? 'everyone (the version is the latest for all)' : r.policy.steps.slice(0, r.step + 1).map(whoText).join(' or ')}`,
-    `  consumers   ${consumersGateText(r.policy, s.progress)}${gates.includes('consumers') ? '' : ' (not a gate of this step)'}`,
+    `  consumers   ${consumersGateText(r.policy, s.progress, isActive(r.state))}${gates.includes('consumers') ? '' : ' (not a gate of this step)'}`,
     `  webhook     ${webhookGateText(r)}`,
     ...(r.state === 'cancelled' ? [`  cancelled   ${r.rejected ? 'by a gate' : 'by an operator'}${r.reason ? `: ${r.reason}` : ''}; consumers that held v${r.version} were moved back`] : []),
     ...(r.state === 'paused' && r.reason ? [`  paused      ${r.reason}`] : []),

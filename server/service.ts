@@ -288,6 +288,8 @@ export class ImprintService {
     if (patch.trustedKeys) validateTrustedKeys(patch.trustedKeys);
     if (patch.rolloutPolicy) validateRolloutPolicy(patch.rolloutPolicy);
     await this.authorize(caller, 'own', name);
+    // A deleted topic takes no change (DeleteTopic), its description included.
+    await this.liveTopic(name, `update topic "${name}"`);
     if (patch.expectEveryMs !== undefined || patch.maxStalenessMs !== undefined) {
       // Each limit given (0: removes it), then the contract it leaves with the current one.
       validateContract(contractOf(patch.expectEveryMs ?? 0, patch.maxStalenessMs ?? 0));
@@ -510,7 +512,7 @@ export class ImprintService {
     validateTopicName(topic);
     validateScope(scope);
     await this.authorize(caller, 'operate', topic);
-    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    await this.liveTopic(topic, `unpin topic "${topic}"`);
     const removed = await this.store.unpin(topic, scope, this.now(), actorOf(caller, ''));
     if (!removed) throw new NotFoundError(`pin on topic "${topic}" for scope "${scopeKey(scope) || '*'}"`);
     this.changes?.notify(topic);

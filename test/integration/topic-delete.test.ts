@@ -80,7 +80,14 @@ describe('topic lifecycle', () => {
     expect(batch.map((r) => r.error?.code ?? `v${r.record?.version}`)).toEqual(['NOT_FOUND', 'v1']);
     // 3. Changes are refused, naming the deletion; nothing is written.
     const when = new Date(now).toISOString();
-    for (const change of [() => publisher.publish('scores', Buffer.from('late')), () => t.client.addScopes('scores', 1n, [{ app: 'x' }]), () => t.client.pin('scores', 1n)]) {
+    const changes = [
+      () => publisher.publish('scores', Buffer.from('late')),
+      () => t.client.addScopes('scores', 1n, [{ app: 'x' }]),
+      () => t.client.pin('scores', 1n),
+      () => t.client.unpin('scores', { cluster: 'canary' }),
+      () => t.client.updateTopic('scores', { description: 'still here?' }),
+    ];
+    for (const change of changes) {
       const err = await failure(change());
       expect(err.code).toBe('FAILED_PRECONDITION');
       expect(err.message).toContain(`topic "scores" was deleted at ${when}`);

@@ -146,7 +146,7 @@ describe('rollout status and list text', () => {
     const r = rollout({ state: 'cancelled', step: 0, endedAtMs: T0 + 600_000, rejected: true, reason: '1 consumer(s) rejected the version (at most 0 allowed)' });
     const text = rolloutStatusText({ rollout: r, progress: { reached: 3, holding: 2, rejections: 1 } }, T0 + 700_000);
     expect(text).toContain('model v42  CANCELLED at step 1 of 3, started 2026-11-29T10:00:00.000Z, ended 2026-11-29T10:10:00.000Z: rejected by a gate: 1 consumer(s) rejected the version');
-    expect(text).toContain('  consumers   3 reached, 2 holding (66.7%, at least 90% needed), 1 rejection (at most 0): would hold the rollout: 1 consumer(s) rejected the version (at most 0 allowed)');
+    expect(text).toContain('  consumers   3 reached, 2 holding (66.7%, at least 90% needed), 1 rejection (at most 0): as last reported while it ran');
     expect(text).toContain('  cancelled   by a gate: 1 consumer(s) rejected the version (at most 0 allowed); consumers that held v42 were moved back');
   });
 
@@ -172,8 +172,14 @@ describe('rollout status and list text', () => {
     expect(rolloutLine(rollout(), T0 + 10 * 3_600_000)).toContain('bake 0s left');
   });
 
-  it('the consumers gate with nobody reached yet passes, with no percentage', () => {
-    expect(consumersGateText(POLICY, { reached: 0, holding: 0, rejections: 0 })).toBe('0 reached, 0 holding (-, at least 90% needed), 0 rejections (at most 0): passes');
+  it('the consumers gate with nobody reached yet would hold the rollout, with no percentage', () => {
+    expect(consumersGateText(POLICY, { reached: 0, holding: 0, rejections: 0 })).toBe(
+      '0 reached, 0 holding (-, at least 90% needed), 0 rejections (at most 0): would hold the rollout: no consumer the rollout has reached has asked for the topic since it began (at least one must hold the version)',
+    );
+  });
+
+  it('an ended rollout shows what its consumers last said, with no verdict', () => {
+    expect(consumersGateText(POLICY, { reached: 2, holding: 2, rejections: 0 }, false)).toBe('2 reached, 2 holding (100.0%, at least 90% needed), 0 rejections (at most 0): as last reported while it ran');
   });
 });
 
