@@ -147,7 +147,7 @@ describe('docs/OPERATIONS.md, run against a real service', () => {
 
   it('has the sections an operator needs, each with commands', () => {
     const sections = new Set(blocks.map((b) => b.section));
-    for (const s of ['A bad version is live: pin the last good one', 'The metadata store (Cassandra) is down or unreachable', 'The whole service is down', "A region's object store (S3) is down"]) {
+    for (const s of ['A bad version is live: pin the last good one', 'The metadata store (Cassandra) is down or unreachable', 'The whole service is down', "A region's object store (S3) is down", 'Roll a version out a region at a time, and stop it', 'A rollout was rejected']) {
       expect(sections, s).toContain(s);
     }
     expect(blocks.length).toBeGreaterThanOrEqual(10);
