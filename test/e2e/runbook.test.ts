@@ -4,7 +4,10 @@
  * built command, against a real `imprint serve` (SQLite, local blobs, file audit) holding the
  * runbook's story: topic ip-reputation, v1..v3 published, v3 the bad one, node scorer-1 on it.
  * Then the story's outcomes are checked where the runbook says something happens (the pin moves
- * the node back, the unpin moves it to the fix, a region pin holds one region back).
+ * the node back, the unpin moves it to the fix, a rollout reaches the canary then us-east-1 and
+ * its cancel moves the node back, a rejected rollout is explained and fixed). Before the first
+ * block of "A rollout was rejected", the story has one: v6 published with a rollout, which the
+ * canary node's report of a validate refusal gets rejected by the service's driver.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -14,8 +17,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePki } from '../certs.js';
 import { CLI, runCli, startServe, type ServeProcess } from '../cli-process.js';
 import { tempDir } from '../helpers.js';
+import { ImprintClient } from '../../client/index.js';
+import type { ConsumerIdentity } from '../../core/types.js';
 
 const RUNBOOK = path.resolve('docs/OPERATIONS.md');
+const CANARY: ConsumerIdentity = { app: 'scorer', cluster: 'canary', region: 'us-east-1', nodeId: 'canary-1', labels: {} };
 
 interface Block {
   readonly section: string;
@@ -111,9 +117,27 @@ describe('docs/OPERATIONS.md, run against a real service', () => {
     await cli('poll', 'ip-reputation', '--app', 'scorer', '--region', 'us-east-1', '--node', 'scorer-1');
     // A topic the runbook retires.
     await cli('topic', 'create', 'spam-words-v1', '--owner', 'trust-team');
-    for (const v of [4, 5]) fs.writeFileSync(path.join(work, `model-v${v}.bin`), `model ${v}, fixed\n`);
+    for (const v of [4, 5, 6, 7]) fs.writeFileSync(path.join(work, `model-v${v}.bin`), `model ${v}, fixed\n`);
+    // "A rollout was rejected" finds one: v6's rollout, which the canary node's validate refused.
+    const client = new ImprintClient({ address: server.address });
+    const rejectV6 = async (): Promise<void> => {
+      await cli('publish', 'ip-reputation', path.join(work, 'model-v6.bin'), '--meta', 'build=6');
+      await client.poll('ip-reputation', CANARY, 4n, { version: 6n, stage: 'validate', reason: 'threshold 7 is outside 0..1' });
+      // The driver (a tick a second) rejects it at its next tick; generous, the machine is shared.
+      for (const deadline = Date.now() + 60_000; !(await runCli(['rollout', 'status', 'ip-reputation'], env)).stdout.startsWith('ip-reputation v6  CANCELLED'); ) {
+        if (Date.now() > deadline) throw new Error("timed out waiting for the driver to reject v6's rollout");
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
     // Every block, in order (the story carries from one to the next).
-    for (const b of blocks) runs.push(await bash(b.script, work, env));
+    try {
+      for (const b of blocks) {
+        if (b.section === 'A rollout was rejected' && !blocks.slice(0, runs.length).some((x) => x.section === b.section)) await rejectV6();
+        runs.push(await bash(b.script, work, env));
+      }
+    } finally {
+      client.close();
+    }
   }, 180_000);
 
   afterAll(async () => {
@@ -123,7 +147,7 @@ describe('docs/OPERATIONS.md, run against a real service', () => {
 
   it('has the sections an operator needs, each with commands', () => {
     const sections = new Set(blocks.map((b) => b.section));
-    for (const s of ['A bad version is live: pin the last good one', 'The metadata store (Cassandra) is down or unreachable', 'The whole service is down', "A region's object store (S3) is down"]) {
+    for (const s of ['A bad version is live: pin the last good one', 'The metadata store (Cassandra) is down or unreachable', 'The whole service is down', "A region's object store (S3) is down", 'Roll a version out a region at a time, and stop it', 'A rollout was rejected']) {
       expect(sections, s).toContain(s);
     }
     expect(blocks.length).toBeGreaterThanOrEqual(10);
@@ -154,9 +178,19 @@ describe('docs/OPERATIONS.md, run against a real service', () => {
     expect(outputOf('imprint unpin ip-reputation\n')).toMatch(/published ip-reputation v4[\s\S]*update: v2 \(pinned\)[\s\S]*unpinned[\s\S]*update: v4\n/);
   });
 
-  it('a version widened a region at a time, then held back in one region by a scoped pin', () => {
-    expect(outputOf('imprint add-scopes ip-reputation 5 --scope ""')).toMatch(/scopes +(?=.*region=us-east-1)(?=.*region=eu-west-1)(?=.* \*).*/);
-    expect(outputOf('--reason "v5 rejected in us-east-1"')).toMatch(/update: v4 \(pinned\)[\s\S]*unpinned/);
+  it('a version rolled out a step at a time: the canary first, us-east-1 on promote, everyone back on cancel', () => {
+    expect(outputOf('imprint publish ip-reputation model-v5.bin')).toMatch(/RUNNING at step 1 of 3[\s\S]*update: v5\n[\s\S]*update: v4\n/);
+    expect(outputOf('imprint rollout pause ip-reputation')).toMatch(/paused[\s\S]*resumed/);
+    expect(outputOf('imprint rollout promote ip-reputation\n')).toMatch(/RUNNING at step 2 of 3[\s\S]*update: v5\n/);
+    expect(outputOf('--reason "v5 rejected in us-east-1"')).toMatch(/CANCELLED at step 2 of 3[\s\S]*update: v4 \(rolled back: /);
+  });
+
+  it('a rejected rollout: why, the fix rolled out and fast-tracked, a publish past the policy, a pin over it', () => {
+    expect(outputOf('imprint history ip-reputation -n 4')).toMatch(/cancelled +by a gate: consumers gate: 1 consumer\(s\) rejected the version[\s\S]*REJECTED at step 1 by a gate[\s\S]*update: v4\n/);
+    expect(outputOf('imprint publish ip-reputation model-v7.bin')).toMatch(/v7 +RUNNING at step 1 of 3/);
+    expect(outputOf('imprint rollout promote ip-reputation --full')).toMatch(/COMPLETED[\s\S]*update: v7\n/);
+    expect(outputOf('--no-rollout --meta build=6')).toMatch(/published ip-reputation v8[\s\S]*scopes +\*/);
+    expect(outputOf('imprint pin ip-reputation 7 --scope region=us-east-1')).toMatch(/update: v7 \(pinned\)[\s\S]*unpinned/);
   });
 
   it('every alert of ops/prometheus/alerts.yml has its section (the anchor its runbook_url names)', () => {
