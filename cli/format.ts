@@ -59,7 +59,8 @@ export function recordText(r: VersionRecord): string {
     `  size     ${bytes(p.size)} (${p.size} bytes)`,
     `  sha256   ${p.sha256}`,
     `  payload  ${where}`,
-    `  scopes   ${r.scopes.map(scopeText).join('  ')}`,
+    // A rollout's version has none until its rollout completes (its rollout says whom it reached).
+    `  scopes   ${r.scopes.length ? r.scopes.map(scopeText).join('  ') : '(none until its rollout completes)'}`,
     ...(meta ? [`  metadata ${meta}`] : []),
     ...(r.signature ? [`  signed   by key ${r.signature.keyId}`] : []),
   ].join('\n');

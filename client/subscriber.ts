@@ -912,7 +912,7 @@ export class Subscriber extends EventEmitter {
         timer = setTimeout(() => reject(new ImprintError('UNAVAILABLE', `validate did not answer within ${ms} ms`)), ms);
       });
       const ok = await Promise.race([Promise.resolve().then(() => check(value, record)), late]);
-      if (ok === false) throw new ImprintError('FAILED_PRECONDITION', 'validate refused the value');
+      if (ok === false) throw new ImprintError('FAILED_PRECONDITION', 'the hook returned false');
     } catch (err) {
       throw new StepError('validate', err);
     } finally {
