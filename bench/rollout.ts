@@ -157,7 +157,9 @@ async function propagation(address: string, publisher: ImprintClient, n: number,
   const stepTwo = fleet.filter((m) => identity(m.i).region === 'us-east-1');
   const others = fleet.filter((m) => !canaries.includes(m) && !stepTwo.includes(m));
   const wait = mode === 'watch' ? 30_000 : 3 * pollIntervalMs + 30_000;
-  const result: Propagation = { step: [], plain: [], strays: 0, stepSize: stepTwo.length };
+  const step: number[] = [];
+  const plain: number[] = [];
+  let strays = 0;
   const settle = () => new Promise((res) => setTimeout(res, 200 + Math.random() * 300));
   for (let r = 0; r < rounds; r++) {
     // 2. A publish to `rolled` starts a rollout: step 1, the canaries.
@@ -169,8 +171,8 @@ async function propagation(address: string, publisher: ImprintClient, n: number,
     const stepSwapped = swapped(stepTwo, 'rolled', version);
     const t0 = performance.now();
     await publisher.promoteRollout('rolled');
-    for (const at of await Promise.all(stepSwapped)) result.step.push(at - t0);
-    (result as { strays: number }).strays += others.filter((m) => m.subs.rolled.version === version).length;
+    for (const at of await Promise.all(stepSwapped)) step.push(at - t0);
+    strays += others.filter((m) => m.subs.rolled.version === version).length;
     // 4. Everyone (unmeasured), so the next round starts from one version.
     const restSwapped = swapped(others, 'rolled', version);
     await publisher.promoteRollout('rolled', { full: true });
@@ -180,13 +182,13 @@ async function propagation(address: string, publisher: ImprintClient, n: number,
     const plainSwapped = swapped(fleet, 'plain', (await publisher.getTopic('plain')).latestVersion + 1n);
     const t1 = performance.now();
     await publisher.publishPointer('plain', payload(`plain ${r}`));
-    for (const at of await Promise.all(plainSwapped)) result.plain.push(at - t1);
+    for (const at of await Promise.all(plainSwapped)) plain.push(at - t1);
   }
   for (const m of fleet) {
     await m.subscriber.close();
     m.client.close();
   }
-  return result;
+  return { step, plain, strays, stepSize: stepTwo.length };
 }
 
 /** Polls/s of a consume-role instance on a topic with a running rollout vs one without (median of 7 x 2 s each, alternated). */
