@@ -36,6 +36,10 @@
  *                  a new client's first Poll (the handshake) per transport
  *   jwt            Polls/s of the server with a bearer JWT (verified once, then cached) vs without
  *                  authentication; the authenticator alone: a cached token vs a first verification
+ *   rollout        a rollout step applied (PromoteRollout) -> its 500 of 1000 Subscribers swapped, with Watch
+ *                  (target p99 < 1 s) and polling every 5 s (target <= one interval) vs a publish -> all 1000
+ *                  swapped on a topic without a policy; consume-role Polls/s on a topic with a running rollout
+ *                  vs one without (target within 5%)
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -174,6 +178,7 @@ const all: Record<string, () => Promise<void> | void> = {
   tls: ownProcess('tls.ts'),
   'audit-fleet': ownProcess('audit-fleet.ts', ['--expose-gc']),
   jwt: ownProcess('jwt.ts'),
+  rollout: ownProcess('rollout.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish']);
