@@ -369,3 +369,14 @@ export function webhookPassedMove(r: Rollout, nowMs: number): RolloutMove {
   if (!isActive(r.state)) throw refuse(r, 'record a webhook answer for', '');
   return { next: { ...r, webhookPassedStep: r.step, updatedAtMs: nowMs }, action: 'webhook-passed', reason: '' };
 }
+
+/** The rollout a publish of `version` starts: running, its first step applied at `nowMs`, revision 0 (the store writes it as revision 1). */
+export function startRollout(topic: string, version: Version, policy: RolloutPolicy, nowMs: number): Rollout {
+  return { topic, version, policy, state: 'running', step: 0, stepStartedAtMs: nowMs, startedAtMs: nowMs, updatedAtMs: nowMs, reason: '', rejected: false, webhookPassedStep: -1, revision: 0 };
+}
+
+/** A publish of `newer` stops the running or paused rollout: nobody new gets its version. */
+export function supersedeMove(r: Rollout, nowMs: number, newer: Version): RolloutMove {
+  const reason = `version ${newer} was published`;
+  return { next: { ...r, state: 'superseded', updatedAtMs: nowMs, endedAtMs: nowMs, reason }, action: 'supersede', reason };
+}

@@ -97,3 +97,13 @@ export function startServe(dataDir: string, args: readonly string[] = [], env: R
     proc.once('exit', fail);
   });
 }
+
+/** The rollout steps a serve or janitor's JSON log says its driver applied ("rollout step" lines, 0-based). */
+export function stepsLogged(output: string): number[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { msg?: string; step?: number })
+    .filter((l) => l.msg === 'rollout step')
+    .map((l) => l.step ?? -1);
+}

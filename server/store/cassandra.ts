@@ -243,6 +243,8 @@ import {
   type Rollout,
   isActive,
   nodeKey,
+  startRollout,
+  supersedeMove,
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import {
@@ -1160,24 +1162,12 @@ export class CassandraMetadataStore implements JanitorStore {
   private publishRollouts(v: NewVersion, version: bigint, active: Rollout | undefined, nowMs: number, by: Actor): { statements: Statement[]; started?: Rollout } {
     const statements: Statement[] = [];
     if (active) {
-      const next: Rollout = { ...active, state: 'superseded', updatedAtMs: nowMs, endedAtMs: nowMs, reason: `version ${version} was published` };
-      statements.push(...this.rolloutStatements(next, active.revision, 'supersede', next.reason, nowMs, by).statements);
+      const { next, action, reason } = supersedeMove(active, nowMs, version);
+      statements.push(...this.rolloutStatements(next, active.revision, action, reason, nowMs, by).statements);
     }
     if (!v.rollout) return { statements };
-    const started: Rollout = {
-      topic: v.topic,
-      version,
-      policy: v.rollout,
-      state: 'running',
-      step: 0,
-      stepStartedAtMs: nowMs,
-      startedAtMs: nowMs,
-      updatedAtMs: nowMs,
-      reason: '',
-      rejected: false,
-      webhookPassedStep: -1,
-      revision: 1,
-    };
+    // Inserted as its first revision.
+    const started: Rollout = { ...startRollout(v.topic, version, v.rollout, nowMs), revision: 1 };
     statements.push(
       { query: this.cql.insertRollout, params: [v.topic, version, encodeRollout(started), started.revision] },
       this.historyStatement(changeDraft('rollout', v.topic, nowMs, by, { version, reason: '', details: rolloutDetails('start', started) })),

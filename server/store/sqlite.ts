@@ -49,6 +49,8 @@ import {
   type ConsumerOutcome,
   type Rollout,
   nodeKey,
+  startRollout,
+  supersedeMove,
 } from '../../core/index.js';
 import { badCursor, checkFeedLimit, type FeedCursor, type FeedEntry, type FeedPage } from './change-feed.js';
 import { NOBODY, changeDraft, decodeChange, encodeChange, grantDetails, isChangeKind, topicDetails, type ChangeDraft } from './history.js';
@@ -406,24 +408,11 @@ export class SqliteMetadataStore implements JanitorStore {
       // 6. A running rollout is superseded; 7. the version's own begins.
       const running = this.activeRollout(v.topic);
       if (running) {
-        const next: Rollout = { ...running, state: 'superseded', updatedAtMs: nowMs, endedAtMs: nowMs, reason: `version ${version} was published` };
-        this.writeRollout(next, running.revision, 'supersede', next.reason, nowMs, by);
+        const { next, action, reason } = supersedeMove(running, nowMs, version);
+        this.writeRollout(next, running.revision, action, reason, nowMs, by);
       }
       if (!v.rollout) return { record, replayed: false };
-      const rollout: Rollout = {
-        topic: v.topic,
-        version,
-        policy: v.rollout,
-        state: 'running',
-        step: 0,
-        stepStartedAtMs: nowMs,
-        startedAtMs: nowMs,
-        updatedAtMs: nowMs,
-        reason: '',
-        rejected: false,
-        webhookPassedStep: -1,
-        revision: 0,
-      };
+      const rollout = startRollout(v.topic, version, v.rollout, nowMs);
       this.stmt('INSERT INTO rollouts (topic, version, state, revision, doc) VALUES (?, ?, ?, 0, ?)').run(v.topic, version, rollout.state, encodeRollout(rollout));
       return { record, replayed: false, rollout: this.writeRollout(rollout, 0, 'start', '', nowMs, by) };
     });

@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateRolloutPolicy, type Rollout } from '../../core/index.js';
 import { CassandraMetadataStore, cassandraWithDefaults } from '../../server/index.js';
-import { startServe, type ServeProcess } from '../cli-process.js';
+import { startServe, stepsLogged, type ServeProcess } from '../cli-process.js';
 import { directPointer, tempDir } from '../helpers.js';
 
 const endpoint = process.env.IMPRINT_CASSANDRA;
@@ -19,16 +19,6 @@ if (!endpoint) throw new Error('IMPRINT_CASSANDRA is not set: run with `npx vite
 const KEYSPACE = 'imprint_rollout_kill';
 const BAKE = 2000;
 const serveArgs = ['--role', 'publish', '--rollout-tick-ms', '50', '--store', 'cassandra', '--cassandra-contact-points', endpoint, '--cassandra-local-dc', 'datacenter1', '--cassandra-keyspace', KEYSPACE, '--cassandra-replication', '{"class":"SimpleStrategy","replication_factor":1}'];
-
-/** The steps a process's log says it applied ("rollout step" lines). */
-function stepsLogged(output: string): number[] {
-  return output
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { msg?: string; step?: number })
-    .filter((l) => l.msg === 'rollout step')
-    .map((l) => l.step ?? -1);
-}
 
 async function eventually<T>(what: string, get: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const deadline = Date.now() + ms;

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { validateRolloutPolicy, type Rollout } from '../../core/index.js';
 import { SqliteMetadataStore } from '../../server/index.js';
-import { CLI, runCli, startServe, stopProcess, type ServeProcess } from '../cli-process.js';
+import { CLI, runCli, startServe, stepsLogged, stopProcess, type ServeProcess } from '../cli-process.js';
 import { directPointer, tempDir } from '../helpers.js';
 
 const TOPIC = 'features';
@@ -32,16 +32,6 @@ function startJanitor(dataDir: string, args: readonly string[]): Promise<{ proc:
     proc.stderr.on('data', onData);
     proc.once('exit', (code) => reject(new Error(`the janitor exited with ${code}:\n${output}`)));
   });
-}
-
-/** The steps a process's log says it applied ("rollout step" lines). */
-function stepsLogged(output: string): number[] {
-  return output
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as { msg?: string; step?: number })
-    .filter((l) => l.msg === 'rollout step')
-    .map((l) => l.step ?? -1);
 }
 
 async function eventually<T>(what: string, get: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
