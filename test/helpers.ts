@@ -98,6 +98,32 @@ export async function failure(p: Promise<unknown>): Promise<ImprintError> {
   throw new Error('expected the call to fail');
 }
 
+/**
+ * Asks `get` every 10 ms until it gives a value (not undefined or false) and returns it; fails
+ * naming `what` after `ms` (generous: the machine is shared).
+ */
+export async function eventually<T>(what: string, get: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await get();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** One sample's value from Prometheus text: the series of `name` with exactly these labels. */
+export function metricSample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_:]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = (m[2] ?? '').split(',').filter(Boolean);
+    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
+  }
+  return undefined;
+}
+
 /** Waits until `ok()` holds, checking every 10 ms; fails naming `what` after `ms` (generous: the machine is shared). */
 export async function until(what: string, ok: () => boolean, ms = 20_000): Promise<void> {
   const deadline = Date.now() + ms;

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { validateRolloutPolicy, type Rollout } from '../../core/index.js';
 import { CassandraMetadataStore, cassandraWithDefaults } from '../../server/index.js';
 import { startServe, stepsLogged, type ServeProcess } from '../cli-process.js';
-import { directPointer, tempDir } from '../helpers.js';
+import { directPointer, eventually, tempDir } from '../helpers.js';
 
 const endpoint = process.env.IMPRINT_CASSANDRA;
 if (!endpoint) throw new Error('IMPRINT_CASSANDRA is not set: run with `npx vitest run --project cassandra` (its globalSetup starts Cassandra)');
@@ -19,16 +19,6 @@ if (!endpoint) throw new Error('IMPRINT_CASSANDRA is not set: run with `npx vite
 const KEYSPACE = 'imprint_rollout_kill';
 const BAKE = 2000;
 const serveArgs = ['--role', 'publish', '--rollout-tick-ms', '50', '--store', 'cassandra', '--cassandra-contact-points', endpoint, '--cassandra-local-dc', 'datacenter1', '--cassandra-keyspace', KEYSPACE, '--cassandra-replication', '{"class":"SimpleStrategy","replication_factor":1}'];
-
-async function eventually<T>(what: string, get: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('the rollout driver killed on Cassandra', () => {
   const serves: ServeProcess[] = [];

@@ -11,7 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { validateRolloutPolicy, type Rollout } from '../../core/index.js';
 import { SqliteMetadataStore } from '../../server/index.js';
 import { CLI, runCli, startServe, stepsLogged, stopProcess, type ServeProcess } from '../cli-process.js';
-import { directPointer, tempDir } from '../helpers.js';
+import { directPointer, eventually, tempDir } from '../helpers.js';
 
 const TOPIC = 'features';
 const BAKE = 1500;
@@ -32,16 +32,6 @@ function startJanitor(dataDir: string, args: readonly string[]): Promise<{ proc:
     proc.stderr.on('data', onData);
     proc.once('exit', (code) => reject(new Error(`the janitor exited with ${code}:\n${output}`)));
   });
-}
-
-async function eventually<T>(what: string, get: () => Promise<T | undefined | false>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 describe('the rollout driver in processes', () => {

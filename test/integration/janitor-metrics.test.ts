@@ -4,22 +4,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LocalBlobStore } from '../../client/index.js';
 import { Janitor, healthzAnswer, janitorMetrics } from '../../janitor/index.js';
 import { SqliteMetadataStore, startMetricsServer } from '../../server/index.js';
-import { tempDir } from '../helpers.js';
+import { metricSample, tempDir } from '../helpers.js';
 import { FlakyBlobStore } from '../flaky-blob-store.js';
 
 const MIN = 60_000;
-
-/** One sample's value from the Prometheus text. */
-function sample(text: string, name: string, labels: Record<string, string>): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_:]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = (m[2] ?? '').split(',').filter(Boolean);
-    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
-  }
-  return undefined;
-}
 
 describe('janitor metrics and health', () => {
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -42,20 +30,20 @@ describe('janitor metrics and health', () => {
     let now = 1_000 * MIN;
     const { store, blob, janitor, metrics } = setup(() => now);
     let text = await metrics.registry.metrics();
-    expect(sample(text, 'imprint_janitor_last_success_timestamp_seconds', { job: 'snapshot' })).toBe(0);
-    expect(sample(text, 'imprint_janitor_job_interval_seconds', { job: 'snapshot' })).toBe(300);
-    expect(sample(text, 'imprint_janitor_job_interval_seconds', { job: 'purge' })).toBe(3600);
-    expect(sample(text, 'imprint_janitor_job_interval_seconds', { job: 'topic-purge' })).toBe(3600);
-    expect(sample(text, 'imprint_janitor_job_runs_total', { job: 'topic-purge', outcome: 'ok' })).toBe(0);
-    expect(sample(text, 'imprint_janitor_job_runs_total', { job: 'purge', outcome: 'failed' })).toBe(0);
+    expect(metricSample(text, 'imprint_janitor_last_success_timestamp_seconds', { job: 'snapshot' })).toBe(0);
+    expect(metricSample(text, 'imprint_janitor_job_interval_seconds', { job: 'snapshot' })).toBe(300);
+    expect(metricSample(text, 'imprint_janitor_job_interval_seconds', { job: 'purge' })).toBe(3600);
+    expect(metricSample(text, 'imprint_janitor_job_interval_seconds', { job: 'topic-purge' })).toBe(3600);
+    expect(metricSample(text, 'imprint_janitor_job_runs_total', { job: 'topic-purge', outcome: 'ok' })).toBe(0);
+    expect(metricSample(text, 'imprint_janitor_job_runs_total', { job: 'purge', outcome: 'failed' })).toBe(0);
     expect(text).toContain('process_cpu_seconds_total');
 
     // 1. A success.
     expect((await janitor.runJob('snapshot')).outcome).toBe('ok');
     text = await metrics.registry.metrics();
-    expect(sample(text, 'imprint_janitor_last_success_timestamp_seconds', { job: 'snapshot' })).toBe(now / 1000);
-    expect(sample(text, 'imprint_janitor_job_runs_total', { job: 'snapshot', outcome: 'ok' })).toBe(1);
-    expect(sample(text, 'imprint_janitor_job_duration_seconds_count', { job: 'snapshot' })).toBe(1);
+    expect(metricSample(text, 'imprint_janitor_last_success_timestamp_seconds', { job: 'snapshot' })).toBe(now / 1000);
+    expect(metricSample(text, 'imprint_janitor_job_runs_total', { job: 'snapshot', outcome: 'ok' })).toBe(1);
+    expect(metricSample(text, 'imprint_janitor_job_duration_seconds_count', { job: 'snapshot' })).toBe(1);
     expect((await store.jobSuccesses()).get('snapshot')).toBe(now);
 
     // 2. The region refuses writes: the snapshot is not written there, a failure; the timestamp stays.
@@ -64,17 +52,17 @@ describe('janitor metrics and health', () => {
     blob.down = true;
     expect((await janitor.runJob('snapshot')).outcome).toBe('failed');
     text = await metrics.registry.metrics();
-    expect(sample(text, 'imprint_janitor_job_runs_total', { job: 'snapshot', outcome: 'failed' })).toBe(1);
-    expect(sample(text, 'imprint_janitor_last_success_timestamp_seconds', { job: 'snapshot' })).toBe(before / 1000);
-    expect(sample(text, 'imprint_janitor_job_duration_seconds_count', { job: 'snapshot' })).toBe(2);
+    expect(metricSample(text, 'imprint_janitor_job_runs_total', { job: 'snapshot', outcome: 'failed' })).toBe(1);
+    expect(metricSample(text, 'imprint_janitor_last_success_timestamp_seconds', { job: 'snapshot' })).toBe(before / 1000);
+    expect(metricSample(text, 'imprint_janitor_job_duration_seconds_count', { job: 'snapshot' })).toBe(2);
     expect((await store.jobSuccesses()).get('snapshot')).toBe(before);
 
     // 3. Another janitor holds the lease: skipped, not a run.
     expect(await store.acquireLease('janitor:purge', 'b', 60 * MIN, now)).toBe(true);
     expect((await janitor.runJob('purge')).outcome).toBe('skipped');
     text = await metrics.registry.metrics();
-    expect(sample(text, 'imprint_janitor_job_runs_total', { job: 'purge', outcome: 'skipped' })).toBe(1);
-    expect(sample(text, 'imprint_janitor_job_duration_seconds_count', { job: 'purge' })).toBe(0);
+    expect(metricSample(text, 'imprint_janitor_job_runs_total', { job: 'purge', outcome: 'skipped' })).toBe(1);
+    expect(metricSample(text, 'imprint_janitor_job_duration_seconds_count', { job: 'purge' })).toBe(0);
   });
 
   it('/healthz is 200 while every job is on time and 503 naming the overdue job after two intervals without a success', async () => {

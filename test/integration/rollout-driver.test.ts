@@ -13,32 +13,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pauseMove, resumeMove, validateRolloutPolicy, type ConsumerOutcome, type Rollout, type RolloutPolicy, type RolloutStep } from '../../core/index.js';
 import { ROLLOUT_LEASE, RolloutDriver, rolloutMetrics, type RolloutDriverChange, type WebhookBody } from '../../server/rollout/index.js';
 import { SqliteMetadataStore } from '../../server/index.js';
-import { directPointer, identity, startTestServer, tempDir } from '../helpers.js';
+import { directPointer, eventually, identity, metricSample, startTestServer, tempDir } from '../helpers.js';
 
 const TOPIC = 'features';
-
-/** Polls an async condition every 10 ms; fails naming `what` after `ms` (generous: the machine is shared). */
-async function eventually<T>(what: string, get: () => Promise<T | undefined | false>, ms = 20_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/** One sample's value from the Prometheus text. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split('\n')) {
-    const m = /^([a-z_:]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = (m[2] ?? '').split(',').filter(Boolean);
-    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
-  }
-  return undefined;
-}
 
 /** Resolves after `n` more ticks of `driver`. */
 function ticks(driver: RolloutDriver, n: number): Promise<void> {
@@ -162,18 +139,18 @@ describe('the rollout driver', () => {
     expect((await store.scopeHeads(TOPIC)).find((h) => Object.keys(h.scope).length === 0)?.version).toBe(r.version);
 
     const text = await metrics();
-    expect(sample(text, 'imprint_rollout_changes_total', { action: 'step' })).toBe(2);
-    expect(sample(text, 'imprint_rollout_changes_total', { action: 'complete' })).toBe(1);
-    expect(sample(text, 'imprint_rollout_changes_total', { action: 'reject' })).toBe(0);
-    await eventually('the gauge to count no running rollout', async () => sample(await metrics(), 'imprint_rollouts', { state: 'running' }) === 0);
-    expect(sample(await metrics(), 'imprint_rollout_driver_last_tick_timestamp_seconds')).toBeGreaterThan(r.startedAtMs / 1000);
+    expect(metricSample(text, 'imprint_rollout_changes_total', { action: 'step' })).toBe(2);
+    expect(metricSample(text, 'imprint_rollout_changes_total', { action: 'complete' })).toBe(1);
+    expect(metricSample(text, 'imprint_rollout_changes_total', { action: 'reject' })).toBe(0);
+    await eventually('the gauge to count no running rollout', async () => metricSample(await metrics(), 'imprint_rollouts', { state: 'running' }) === 0);
+    expect(metricSample(await metrics(), 'imprint_rollout_driver_last_tick_timestamp_seconds')).toBeGreaterThan(r.startedAtMs / 1000);
   });
 
   it('the consumers gate rejects at once when consumers reject the version, long before the bake ends', async () => {
     const store = openStore();
     const r = await publishRollout(store, { steps: [step({ scopes: [{ cluster: 'canary' }], bakeMs: 3_600_000, gates: ['consumers'] }), step({ bakeMs: 0 })], maxRejections: 1 });
     const { driver, changes, metrics } = startDriver(store);
-    await eventually('a tick', async () => sample(await metrics(), 'imprint_rollouts', { state: 'running' }) === 1);
+    await eventually('a tick', async () => metricSample(await metrics(), 'imprint_rollouts', { state: 'running' }) === 1);
     // One rejection is allowed (maxRejections 1): still running.
     const bad = (node: string) => outcome(r, node, 1n, { identity: identity({ nodeId: node, cluster: 'canary' }), rejection: { version: r.version, stage: 'validate', reason: 'too few rows' } });
     await store.recordOutcomes([bad('canary-1')]);
@@ -185,8 +162,8 @@ describe('the rollout driver', () => {
     expect(rejected.reason).toBe('consumers gate: 2 consumer(s) rejected the version (at most 1 allowed)');
     expect(await historyOf(store, r)).toEqual(['start 0', 'reject 0']);
     const text = await metrics();
-    expect(sample(text, 'imprint_rollout_rejections_total', { gate: 'consumers' })).toBe(1);
-    expect(sample(text, 'imprint_rollout_changes_total', { action: 'reject' })).toBe(1);
+    expect(metricSample(text, 'imprint_rollout_rejections_total', { gate: 'consumers' })).toBe(1);
+    expect(metricSample(text, 'imprint_rollout_changes_total', { action: 'reject' })).toBe(1);
   });
 
   it('the consumers gate rejects at the bake end when too few reached consumers hold the version, and not before', async () => {
@@ -201,7 +178,7 @@ describe('the rollout driver', () => {
     expect(rejected.rollout.updatedAtMs - r.stepStartedAtMs).toBeGreaterThanOrEqual(BAKE);
     expect(rejected.reason).toBe('consumers gate: 1 of 2 reached consumers hold the version (50.0%, at least 75% needed)');
     expect(await rolloutNow(store, r)).toMatchObject({ state: 'cancelled', rejected: true, step: 0, reason: rejected.reason });
-    expect(sample(await metrics(), 'imprint_rollout_rejections_total', { gate: 'consumers' })).toBe(1);
+    expect(metricSample(await metrics(), 'imprint_rollout_rejections_total', { gate: 'consumers' })).toBe(1);
   });
 
   it('a webhook that answers 503 and then 200 passes: called again while the step bakes, and remembered in the store', async () => {
@@ -226,9 +203,9 @@ describe('the rollout driver', () => {
     });
     expect(await historyOf(store, r)).toEqual(['start 0', 'webhook-passed 0', 'step 1', 'complete 1']);
     const text = await metrics();
-    expect(sample(text, 'imprint_rollout_webhook_calls_total', { outcome: 'refused' })).toBe(1);
-    expect(sample(text, 'imprint_rollout_webhook_calls_total', { outcome: 'passed' })).toBe(1);
-    expect(sample(text, 'imprint_rollout_changes_total', { action: 'webhook-passed' })).toBe(1);
+    expect(metricSample(text, 'imprint_rollout_webhook_calls_total', { outcome: 'refused' })).toBe(1);
+    expect(metricSample(text, 'imprint_rollout_webhook_calls_total', { outcome: 'passed' })).toBe(1);
+    expect(metricSample(text, 'imprint_rollout_changes_total', { action: 'webhook-passed' })).toBe(1);
   });
 
   it('a webhook that keeps failing rejects the rollout after the bake, naming its last status', async () => {
@@ -242,8 +219,8 @@ describe('the rollout driver', () => {
     expect(rejected.reason).toBe('webhook gate: webhook answered 500 Internal Server Error');
     expect(hook.bodies.length).toBeGreaterThanOrEqual(2);
     const text = await metrics();
-    expect(sample(text, 'imprint_rollout_rejections_total', { gate: 'webhook' })).toBe(1);
-    expect(sample(text, 'imprint_rollout_webhook_calls_total', { outcome: 'refused' })).toBeGreaterThanOrEqual(2);
+    expect(metricSample(text, 'imprint_rollout_rejections_total', { gate: 'webhook' })).toBe(1);
+    expect(metricSample(text, 'imprint_rollout_webhook_calls_total', { outcome: 'refused' })).toBeGreaterThanOrEqual(2);
     expect(await historyOf(store, r)).toEqual(['start 0', 'reject 0']);
   });
 
@@ -256,7 +233,7 @@ describe('the rollout driver', () => {
     // A bake of 0 still waits for the webhook's first answer (here: its timeout).
     expect(rejected.reason).toBe('webhook gate: webhook did not answer within 200 ms');
     expect(rejected.rollout.updatedAtMs - r.stepStartedAtMs).toBeGreaterThanOrEqual(200);
-    expect(sample(await metrics(), 'imprint_rollout_webhook_calls_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
+    expect(metricSample(await metrics(), 'imprint_rollout_webhook_calls_total', { outcome: 'failed' })).toBeGreaterThanOrEqual(1);
   });
 
   it('pause holds the rollout where it is; resume continues with the bake it had left', async () => {
@@ -271,7 +248,7 @@ describe('the rollout driver', () => {
     while (Date.now() - before <= BAKE + 100) await ticks(driver, 1);
     expect(changes).toEqual([]);
     expect(await rolloutNow(store, r)).toMatchObject({ state: 'paused', step: 0, bakeLeftMs: paused.bakeLeftMs });
-    expect(sample(await metrics(), 'imprint_rollouts', { state: 'paused' })).toBe(1);
+    expect(metricSample(await metrics(), 'imprint_rollouts', { state: 'paused' })).toBe(1);
     // Resumed: step 1 comes once the bake left at the pause has run, not before.
     const resumedAt = Date.now();
     const resumed = await store.changeRollout({ ...resumeMove(paused, resumedAt), expectedRevision: paused.revision }, resumedAt);
@@ -287,11 +264,11 @@ describe('the rollout driver', () => {
     const storeB = openStore(file);
     const r = await publishRollout(storeA, { steps: [step({ bakeMs: 300 }), step({ bakeMs: 300 }), step({ bakeMs: 300 }), step({ bakeMs: 300 })] });
     const a = startDriver(storeA, 'a');
-    await eventually('driver a to hold the lease', async () => sample(await a.metrics(), 'imprint_rollout_driver_ticks_total', { outcome: 'ok' })! > 0);
+    await eventually('driver a to hold the lease', async () => metricSample(await a.metrics(), 'imprint_rollout_driver_ticks_total', { outcome: 'ok' })! > 0);
     const b = startDriver(storeB, 'b');
     await eventually('step 1', async () => a.changes.find((c) => c.rollout.step === 1));
     // b stands by while a holds the lease.
-    expect(sample(await b.metrics(), 'imprint_rollout_driver_ticks_total', { outcome: 'standby' })).toBeGreaterThan(0);
+    expect(metricSample(await b.metrics(), 'imprint_rollout_driver_ticks_total', { outcome: 'standby' })).toBeGreaterThan(0);
     expect(b.changes).toEqual([]);
     // a stops (and gives the lease up): b takes over and finishes.
     await a.driver.stop();
