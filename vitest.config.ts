@@ -14,6 +14,9 @@ export default defineConfig({
     // The JSON report is what .ci/run counts; the default reporter is for people.
     reporters: ['default', 'json'],
     outputFile: { json: '.vitest-report.json' },
+    // A served process's HTTP port (the CLI's default is 8080) is any free port in tests, so
+    // files running at once never race for one; a test that means a port says so.
+    env: { IMPRINT_HTTP_PORT: '0' },
     projects: [
       {
         extends: true,

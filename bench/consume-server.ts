@@ -78,6 +78,7 @@ export async function emptyConsumerServer(opts: { noDelay?: boolean } = {}): Pro
     ListTopics: (_c, cb) => cb(null, {}),
     Watch: (c) => c.end(),
     Report: (_c, cb) => cb(null, {}),
+    GetDownload: (_c, cb) => cb(null, {}),
   } satisfies ConsumerServiceHandlers);
   if (opts.noDelay === false) {
     const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));

@@ -27,7 +27,7 @@ import {
 } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role, type ServerOptions } from '../server/config.js';
-import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_PORT, ROLLOUT_DRIVER_DEFAULTS, WATCH_DEFAULTS, rolloutTickFlag, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
+import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_HTTP_PORT, DEFAULT_PORT, ROLLOUT_DRIVER_DEFAULTS, WATCH_DEFAULTS, rolloutTickFlag, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
@@ -248,6 +248,7 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions, Serv
   refreshMs: string;
   tailMs: string;
   metricsPort?: string;
+  httpPort: string;
   batchPollMaxTopics: string;
   batchPollMaxResponseBytes: string;
   watchMaxStreams: string;
@@ -303,6 +304,11 @@ addAuthOptions(addServeTlsOptions(addStoreOptions(
     .addOption(new Option('--tail-ms <ms>', 'consume and all roles: how often the change feed is read (changes reach polls and watches within about this)').env('IMPRINT_TAIL_MS').default(String(DEFAULT_TAIL_MS)))
     .addOption(new Option('--metrics-port <port>', 'serve Prometheus metrics at http://HOST:PORT/metrics (https with --tls-cert) (default: none)').env('IMPRINT_METRICS_PORT'))
     .addOption(
+      new Option('--http-port <port>', 'serve HTTP/1.1 on this port (https with --tls-cert): the REST/JSON API at /v1/... and lent payload URLs; "off" for none; a second instance on one host needs its own')
+        .env('IMPRINT_HTTP_PORT')
+        .default(String(DEFAULT_HTTP_PORT)),
+    )
+    .addOption(
       new Option('--blob-check-timeout-ms <ms>', "how long a region may take to confirm a publish's blob object (HeadObject)").env('IMPRINT_BLOB_CHECK_TIMEOUT_MS').default(String(DEFAULT_BLOB_CHECK_TIMEOUT_MS)),
     )
     .addOption(new Option('--batch-poll-max-topics <n>', 'topics one BatchPoll may name (1-2000)').env('IMPRINT_BATCH_POLL_MAX_TOPICS').default(String(BATCH_POLL_DEFAULTS.maxTopics)))
@@ -357,7 +363,7 @@ A --host other than loopback needs them, or --insecure.
 Examples:
   imprint serve
   imprint --tls-cert server.pem --tls-key server-key.pem serve --host 0.0.0.0 --tls-client-ca ca.pem
-  imprint serve --role consume --port 50052 --metrics-port 9464     polls from a table; metrics on 9464
+  imprint serve --role consume --port 50052 --http-port 8081 --metrics-port 9464     polls from a table; metrics on 9464
   imprint serve --store cassandra --cassandra-contact-points 10.0.0.5:9042,10.0.0.6:9042 --cassandra-local-dc us-east-1
   imprint serve --store cassandra --cassandra-contact-points 127.0.0.1:9042 --cassandra-local-dc datacenter1 \\
     --cassandra-replication '{"class":"SimpleStrategy","replication_factor":1}'`,
@@ -367,6 +373,7 @@ Examples:
     const refreshMs = parseCount(o.refreshMs, 'refresh-ms');
     const tailMs = parseCount(o.tailMs, 'tail-ms');
     const metricsPort = parseCount(o.metricsPort, 'metrics-port');
+    const httpPort = o.httpPort === 'off' ? undefined : parseCount(o.httpPort, 'http-port');
     const blobCheckTimeoutMs = parseCount(o.blobCheckTimeoutMs, 'blob-check-timeout-ms');
     const maxTopics = parseCount(o.batchPollMaxTopics, 'batch-poll-max-topics');
     const maxResponseBytes = parseCount(o.batchPollMaxResponseBytes, 'batch-poll-max-response-bytes');
@@ -406,6 +413,7 @@ Examples:
       ...(refreshMs !== undefined && { refreshMs }),
       ...(tailMs !== undefined && { tailMs }),
       ...(metricsPort !== undefined && { metricsPort }),
+      ...(httpPort !== undefined && { httpPort }),
       blobStores: await blobStoresFrom(o, blobDir()),
       ...(blobCheckTimeoutMs !== undefined && { blobCheckTimeoutMs }),
       batchPoll: { ...(maxTopics !== undefined && { maxTopics }), ...(maxResponseBytes !== undefined && { maxResponseBytes }) },
@@ -443,6 +451,7 @@ Examples:
 Imprint is serving on ${o.host}:${server.port}
   role      ${server.options.role} (${server.grpc.services.map((n) => n.replace('imprint.v1.', '')).join(', ')})${server.table ? `; poll table of ${server.table.stats().topics} topics, change feed read every ${server.options.tailMs} ms, every topic read again every ${server.options.refreshMs} ms` : ''}
   tls       ${tlsText(server, o.principalFrom)}
+  http      ${server.http ? `${server.http.scheme}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.http.port} (REST/JSON at /v1/...)` : 'off (--http-port to serve it)'}
   metrics   ${server.metricsServer ? `${server.metricsServer.scheme}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   callers   ${auth.describe}
   rollouts  ${server.rolloutDriver ? `driven here while this instance holds the lease (a tick every ${server.rolloutDriver.settings.tickMs} ms, --rollout-tick-ms)` : `not driven here (${server.options.role === 'consume' ? 'the consume role' : '--rollout-driver off'})`}

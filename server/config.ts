@@ -92,6 +92,12 @@ export interface ServerOptions {
    * @default none (no metrics endpoint)
    */
   readonly metricsPort?: number;
+  /**
+   * Serve HTTP/1.1 on this port (0: any free port), in every role: the REST/JSON API at /v1/...
+   * and the lent payload URLs of the embedded blob store. HTTPS with `tls`. The CLI serves it
+   * on 8080 unless told otherwise. @default none (no HTTP server)
+   */
+  readonly httpPort?: number;
   /** Consume role: the per-application concurrency limiter. @default see limiterWithDefaults */
   readonly limiter?: LimiterOptions;
   /**
@@ -263,6 +269,7 @@ export interface ResolvedServerOptions {
   readonly refreshMs: number;
   readonly tailMs: number;
   readonly metricsPort?: number;
+  readonly httpPort?: number;
   readonly limiter: Readonly<Required<LimiterOptions>>;
   readonly blobStores: readonly BlobStore[];
   readonly blobCheckTimeoutMs: number;
@@ -285,6 +292,8 @@ export interface ResolvedServerOptions {
 }
 
 export const DEFAULT_PORT = 50051;
+/** The CLI's HTTP port (REST/JSON, lent payload URLs) when --http-port is not given. */
+export const DEFAULT_HTTP_PORT = 8080;
 /** Why a non-loopback host without TLS is refused (the server's and the janitor's listeners). */
 export const INSECURE_RULE =
   'is not a loopback address: serving other machines needs TLS (--tls-cert and --tls-key, IMPRINT_TLS_CERT and IMPRINT_TLS_KEY) or, to serve them plaintext, an explicit --insecure (IMPRINT_INSECURE=true)';
@@ -345,6 +354,9 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     throw new InvalidArgumentError('metrics-port', 'must be a whole number from 0 to 65535', metricsPort);
   }
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) throw new InvalidArgumentError('metrics-port', 'must differ from the gRPC port', metricsPort);
+  const httpPort = o.httpPort;
+  if (httpPort !== undefined && (!Number.isInteger(httpPort) || httpPort < 0 || httpPort > 65535)) throw new InvalidArgumentError('http-port', 'must be a whole number from 0 to 65535', httpPort);
+  if (httpPort !== undefined && httpPort !== 0 && (httpPort === port || httpPort === metricsPort)) throw new InvalidArgumentError('http-port', 'must differ from the gRPC port and the metrics port', httpPort);
   const blobCheckTimeoutMs = o.blobCheckTimeoutMs ?? DEFAULT_BLOB_CHECK_TIMEOUT_MS;
   if (!Number.isInteger(blobCheckTimeoutMs) || blobCheckTimeoutMs < 1 || blobCheckTimeoutMs > 60_000) {
     throw new InvalidArgumentError('blob-check-timeout-ms', 'must be a whole number of milliseconds from 1 to 60000', blobCheckTimeoutMs);
@@ -379,6 +391,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     refreshMs,
     tailMs,
     ...(metricsPort !== undefined && { metricsPort }),
+    ...(httpPort !== undefined && { httpPort }),
     limiter: limiterWithDefaults(o.limiter),
     blobStores: o.blobStores ?? [new LocalBlobStore({ root: blobDir })],
     blobCheckTimeoutMs,

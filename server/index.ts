@@ -40,6 +40,7 @@ import { CassandraMetadataStore } from './store/cassandra.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import { SqliteMetadataStore } from './store/sqlite.js';
 import { ServerTls } from './tls.js';
+import { startHttpServer, type HttpRoutes, type HttpServerHandle } from './http/index.js';
 
 /** What an instance of a role is made of: the one place roles are decided. */
 interface RoleParts {
@@ -105,6 +106,8 @@ export interface ImprintServer {
   readonly limiter?: ConcurrencyLimiter;
   /** Consumer request metrics (and the Poller's, the table's, the limiter's, the audit sink's); set when metricsPort is. */
   readonly metrics?: ConsumeMetrics;
+  /** The HTTP/1.1 server (REST/JSON, lent payload URLs), when httpPort was given. */
+  readonly http?: HttpServerHandle;
   /** The Prometheus endpoint (GET /metrics), when metricsPort was given. */
   readonly metricsServer?: MetricsServer;
   /** The TLS files every listener serves, kept current (`reloaded` events), when `tls` was given. */
@@ -206,6 +209,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   const guarded = role.services.includes('imprint.v1.ConsumerService') && (limiter || metrics);
   let grpcHandle: GrpcServerHandle;
   let metricsServer: MetricsServer | undefined;
+  let httpServer: HttpServerHandle | undefined;
   try {
     grpcHandle = await startGrpcServer({
       host: o.host,
@@ -225,7 +229,13 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     });
     try {
       if (metrics && o.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, o.metricsPort, o.host, undefined, serverTls);
+      if (o.httpPort !== undefined) {
+        // What HTTP serves, beside gRPC and from the same service code.
+        const routes: HttpRoutes[] = [];
+        httpServer = await startHttpServer({ host: o.host, port: o.httpPort, log, ...(serverTls && { tls: serverTls }), routes });
+      }
     } catch (err) {
+      await metricsServer?.close();
       await grpcHandle.stop(0);
       throw err;
     }
@@ -270,6 +280,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     rolloutDriver: rolloutDriver ? `every ${rolloutDriver.settings.tickMs} ms, lease ${rolloutDriver.settings.leaseTtlMs} ms, as ${rolloutDriver.holder}` : 'off',
     ...(holdings && { replica: holdings.replica, auditQuietMs: holdings.quietMs, auditSummaryMs: holdings.summaryMs }),
     ...(metricsServer && { metrics: `${metricsServer.scheme}://${o.host}:${metricsServer.port}/metrics` }),
+    ...(httpServer && { http: `${httpServer.scheme}://${o.host}:${httpServer.port}` }),
     tls: serverTls ? (serverTls.mutual ? 'mTLS' : 'TLS') : 'off',
     ...(serverTls && { tlsFingerprint256: serverTls.current.fingerprint256, tlsValidTo: serverTls.current.validTo }),
     store: ownStore ? store.name : `${store.name} (handed in)`,
@@ -295,6 +306,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
     ...(limiter && { limiter }),
     ...(metrics && { metrics }),
     ...(metricsServer && { metricsServer }),
+    ...(httpServer && { http: httpServer }),
     ...(serverTls && { tls: serverTls }),
     ...(rolloutDriver && { rolloutDriver }),
     stop(opts = {}) {
@@ -330,7 +342,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       unwatch();
       // Watch streams end first (UNAVAILABLE: their watchers resume elsewhere), or they would hold the shutdown for its grace.
       watchers?.close();
-      await grpcHandle.stop();
+      await Promise.all([grpcHandle.stop(), httpServer?.stop()]);
       // The last summary: the state this instance saw, as it stops serving.
       await holdings?.stop({ summarize: true });
       // What consumers said last, written before the store closes.
@@ -365,6 +377,7 @@ export {
   batchPollWithDefaults,
   BATCH_POLL_DEFAULTS,
   DEFAULT_PORT,
+  DEFAULT_HTTP_PORT,
   INSECURE_RULE,
   DEFAULT_REFRESH_MS,
   DEFAULT_TAIL_MS,

@@ -118,6 +118,7 @@ export async function startStubConsumer(): Promise<StubConsumer> {
     GetLatestAt: unimplemented,
     GetTopic: unimplemented,
     ListTopics: unimplemented,
+    GetDownload: unimplemented,
   };
   const server = new grpc.Server();
   server.addService(loadImprintProto().proto.imprint.v1.ConsumerService.service, handlers);

@@ -10,6 +10,9 @@ import type { Change as _imprint_v1_Change, Change__Output as _imprint_v1_Change
 import type { ConsumerIdentity as _imprint_v1_ConsumerIdentity, ConsumerIdentity__Output as _imprint_v1_ConsumerIdentity__Output } from './imprint/v1/ConsumerIdentity.js';
 import type { ConsumerServiceClient as _imprint_v1_ConsumerServiceClient, ConsumerServiceDefinition as _imprint_v1_ConsumerServiceDefinition } from './imprint/v1/ConsumerService.js';
 import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from './imprint/v1/DataPointer.js';
+import type { DownloadUrl as _imprint_v1_DownloadUrl, DownloadUrl__Output as _imprint_v1_DownloadUrl__Output } from './imprint/v1/DownloadUrl.js';
+import type { GetDownloadRequest as _imprint_v1_GetDownloadRequest, GetDownloadRequest__Output as _imprint_v1_GetDownloadRequest__Output } from './imprint/v1/GetDownloadRequest.js';
+import type { GetDownloadResponse as _imprint_v1_GetDownloadResponse, GetDownloadResponse__Output as _imprint_v1_GetDownloadResponse__Output } from './imprint/v1/GetDownloadResponse.js';
 import type { GetLatestAtRequest as _imprint_v1_GetLatestAtRequest, GetLatestAtRequest__Output as _imprint_v1_GetLatestAtRequest__Output } from './imprint/v1/GetLatestAtRequest.js';
 import type { GetLatestAtResponse as _imprint_v1_GetLatestAtResponse, GetLatestAtResponse__Output as _imprint_v1_GetLatestAtResponse__Output } from './imprint/v1/GetLatestAtResponse.js';
 import type { GetTopicRequest as _imprint_v1_GetTopicRequest, GetTopicRequest__Output as _imprint_v1_GetTopicRequest__Output } from './imprint/v1/GetTopicRequest.js';
@@ -62,6 +65,9 @@ export interface ProtoGrpcType {
       ConsumerIdentity: MessageTypeDefinition<_imprint_v1_ConsumerIdentity, _imprint_v1_ConsumerIdentity__Output>
       ConsumerService: SubtypeConstructor<typeof grpc.Client, _imprint_v1_ConsumerServiceClient> & { service: _imprint_v1_ConsumerServiceDefinition }
       DataPointer: MessageTypeDefinition<_imprint_v1_DataPointer, _imprint_v1_DataPointer__Output>
+      DownloadUrl: MessageTypeDefinition<_imprint_v1_DownloadUrl, _imprint_v1_DownloadUrl__Output>
+      GetDownloadRequest: MessageTypeDefinition<_imprint_v1_GetDownloadRequest, _imprint_v1_GetDownloadRequest__Output>
+      GetDownloadResponse: MessageTypeDefinition<_imprint_v1_GetDownloadResponse, _imprint_v1_GetDownloadResponse__Output>
       GetLatestAtRequest: MessageTypeDefinition<_imprint_v1_GetLatestAtRequest, _imprint_v1_GetLatestAtRequest__Output>
       GetLatestAtResponse: MessageTypeDefinition<_imprint_v1_GetLatestAtResponse, _imprint_v1_GetLatestAtResponse__Output>
       GetTopicRequest: MessageTypeDefinition<_imprint_v1_GetTopicRequest, _imprint_v1_GetTopicRequest__Output>

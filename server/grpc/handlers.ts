@@ -119,7 +119,15 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
     AddScopes: unary('AddScopes', log, async (req, call) => ({
       record: recordToWire(await svc.addScopes(req.topic, versionFromWire(req.version, 'version'), req.scopes.map(scopeFromWire), callerOf(call, log))),
     })),
+    // Lent payload URLs (issue 16): answered UNIMPLEMENTED until the service lends them.
+    BeginUpload: notYet('BeginUpload'),
+    CompleteUpload: notYet('CompleteUpload'),
   };
+}
+
+/** A method of the contract this server does not answer yet: UNIMPLEMENTED. */
+function notYet(method: string): grpc.handleUnaryCall<unknown, never> {
+  return (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not served by this version of the service` });
 }
 
 /**
@@ -223,6 +231,7 @@ export function consumerHandlers(svc: ImprintService, poller: Poller | undefined
   return {
     ...(poller ? { ...pollHandlers(poller, log, limits, outcomes), ...(watchers ? { Watch: watchHandler(watchers, log, limits, outcomes) } : refusedWatch) } : refusedPolls),
     ...(poller && outcomes ? { Report: reportHandler(poller, log, limits, outcomes) } : refusedReport),
+    GetDownload: notYet('GetDownload'),
     GetVersion: unary('GetVersion', log, async (req, call) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'), callerOf(call, log))) })),
     ListVersions: unary('ListVersions', log, async (req, call) => {
       const page = await svc.listVersions(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken), callerOf(call, log));

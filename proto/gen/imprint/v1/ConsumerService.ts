@@ -4,6 +4,8 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { BatchPollRequest as _imprint_v1_BatchPollRequest, BatchPollRequest__Output as _imprint_v1_BatchPollRequest__Output } from '../../imprint/v1/BatchPollRequest.js';
 import type { BatchPollResponse as _imprint_v1_BatchPollResponse, BatchPollResponse__Output as _imprint_v1_BatchPollResponse__Output } from '../../imprint/v1/BatchPollResponse.js';
+import type { GetDownloadRequest as _imprint_v1_GetDownloadRequest, GetDownloadRequest__Output as _imprint_v1_GetDownloadRequest__Output } from '../../imprint/v1/GetDownloadRequest.js';
+import type { GetDownloadResponse as _imprint_v1_GetDownloadResponse, GetDownloadResponse__Output as _imprint_v1_GetDownloadResponse__Output } from '../../imprint/v1/GetDownloadResponse.js';
 import type { GetLatestAtRequest as _imprint_v1_GetLatestAtRequest, GetLatestAtRequest__Output as _imprint_v1_GetLatestAtRequest__Output } from '../../imprint/v1/GetLatestAtRequest.js';
 import type { GetLatestAtResponse as _imprint_v1_GetLatestAtResponse, GetLatestAtResponse__Output as _imprint_v1_GetLatestAtResponse__Output } from '../../imprint/v1/GetLatestAtResponse.js';
 import type { GetTopicRequest as _imprint_v1_GetTopicRequest, GetTopicRequest__Output as _imprint_v1_GetTopicRequest__Output } from '../../imprint/v1/GetTopicRequest.js';
@@ -30,6 +32,15 @@ export interface ConsumerServiceClient extends grpc.Client {
   batchPoll(argument: _imprint_v1_BatchPollRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_BatchPollResponse__Output>): grpc.ClientUnaryCall;
   batchPoll(argument: _imprint_v1_BatchPollRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_BatchPollResponse__Output>): grpc.ClientUnaryCall;
   batchPoll(argument: _imprint_v1_BatchPollRequest, callback: grpc.requestCallback<_imprint_v1_BatchPollResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetDownload(argument: _imprint_v1_GetDownloadRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetDownloadResponse__Output>): grpc.ClientUnaryCall;
+  GetDownload(argument: _imprint_v1_GetDownloadRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetDownloadResponse__Output>): grpc.ClientUnaryCall;
+  GetDownload(argument: _imprint_v1_GetDownloadRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetDownloadResponse__Output>): grpc.ClientUnaryCall;
+  GetDownload(argument: _imprint_v1_GetDownloadRequest, callback: grpc.requestCallback<_imprint_v1_GetDownloadResponse__Output>): grpc.ClientUnaryCall;
+  getDownload(argument: _imprint_v1_GetDownloadRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetDownloadResponse__Output>): grpc.ClientUnaryCall;
+  getDownload(argument: _imprint_v1_GetDownloadRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetDownloadResponse__Output>): grpc.ClientUnaryCall;
+  getDownload(argument: _imprint_v1_GetDownloadRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetDownloadResponse__Output>): grpc.ClientUnaryCall;
+  getDownload(argument: _imprint_v1_GetDownloadRequest, callback: grpc.requestCallback<_imprint_v1_GetDownloadResponse__Output>): grpc.ClientUnaryCall;
   
   GetLatestAt(argument: _imprint_v1_GetLatestAtRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetLatestAtResponse__Output>): grpc.ClientUnaryCall;
   GetLatestAt(argument: _imprint_v1_GetLatestAtRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetLatestAtResponse__Output>): grpc.ClientUnaryCall;
@@ -104,6 +115,8 @@ export interface ConsumerServiceClient extends grpc.Client {
 export interface ConsumerServiceHandlers extends grpc.UntypedServiceImplementation {
   BatchPoll: grpc.handleUnaryCall<_imprint_v1_BatchPollRequest__Output, _imprint_v1_BatchPollResponse>;
   
+  GetDownload: grpc.handleUnaryCall<_imprint_v1_GetDownloadRequest__Output, _imprint_v1_GetDownloadResponse>;
+  
   GetLatestAt: grpc.handleUnaryCall<_imprint_v1_GetLatestAtRequest__Output, _imprint_v1_GetLatestAtResponse>;
   
   GetTopic: grpc.handleUnaryCall<_imprint_v1_GetTopicRequest__Output, _imprint_v1_GetTopicResponse>;
@@ -124,6 +137,7 @@ export interface ConsumerServiceHandlers extends grpc.UntypedServiceImplementati
 
 export interface ConsumerServiceDefinition extends grpc.ServiceDefinition {
   BatchPoll: MethodDefinition<_imprint_v1_BatchPollRequest, _imprint_v1_BatchPollResponse, _imprint_v1_BatchPollRequest__Output, _imprint_v1_BatchPollResponse__Output>
+  GetDownload: MethodDefinition<_imprint_v1_GetDownloadRequest, _imprint_v1_GetDownloadResponse, _imprint_v1_GetDownloadRequest__Output, _imprint_v1_GetDownloadResponse__Output>
   GetLatestAt: MethodDefinition<_imprint_v1_GetLatestAtRequest, _imprint_v1_GetLatestAtResponse, _imprint_v1_GetLatestAtRequest__Output, _imprint_v1_GetLatestAtResponse__Output>
   GetTopic: MethodDefinition<_imprint_v1_GetTopicRequest, _imprint_v1_GetTopicResponse, _imprint_v1_GetTopicRequest__Output, _imprint_v1_GetTopicResponse__Output>
   GetVersion: MethodDefinition<_imprint_v1_GetVersionRequest, _imprint_v1_GetVersionResponse, _imprint_v1_GetVersionRequest__Output, _imprint_v1_GetVersionResponse__Output>

@@ -4,6 +4,10 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AddScopesRequest as _imprint_v1_AddScopesRequest, AddScopesRequest__Output as _imprint_v1_AddScopesRequest__Output } from '../../imprint/v1/AddScopesRequest.js';
 import type { AddScopesResponse as _imprint_v1_AddScopesResponse, AddScopesResponse__Output as _imprint_v1_AddScopesResponse__Output } from '../../imprint/v1/AddScopesResponse.js';
+import type { BeginUploadRequest as _imprint_v1_BeginUploadRequest, BeginUploadRequest__Output as _imprint_v1_BeginUploadRequest__Output } from '../../imprint/v1/BeginUploadRequest.js';
+import type { BeginUploadResponse as _imprint_v1_BeginUploadResponse, BeginUploadResponse__Output as _imprint_v1_BeginUploadResponse__Output } from '../../imprint/v1/BeginUploadResponse.js';
+import type { CompleteUploadRequest as _imprint_v1_CompleteUploadRequest, CompleteUploadRequest__Output as _imprint_v1_CompleteUploadRequest__Output } from '../../imprint/v1/CompleteUploadRequest.js';
+import type { CompleteUploadResponse as _imprint_v1_CompleteUploadResponse, CompleteUploadResponse__Output as _imprint_v1_CompleteUploadResponse__Output } from '../../imprint/v1/CompleteUploadResponse.js';
 import type { CreateTopicRequest as _imprint_v1_CreateTopicRequest, CreateTopicRequest__Output as _imprint_v1_CreateTopicRequest__Output } from '../../imprint/v1/CreateTopicRequest.js';
 import type { CreateTopicResponse as _imprint_v1_CreateTopicResponse, CreateTopicResponse__Output as _imprint_v1_CreateTopicResponse__Output } from '../../imprint/v1/CreateTopicResponse.js';
 import type { DeleteTopicRequest as _imprint_v1_DeleteTopicRequest, DeleteTopicRequest__Output as _imprint_v1_DeleteTopicRequest__Output } from '../../imprint/v1/DeleteTopicRequest.js';
@@ -22,6 +26,24 @@ export interface PublisherServiceClient extends grpc.Client {
   addScopes(argument: _imprint_v1_AddScopesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_AddScopesResponse__Output>): grpc.ClientUnaryCall;
   addScopes(argument: _imprint_v1_AddScopesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_AddScopesResponse__Output>): grpc.ClientUnaryCall;
   addScopes(argument: _imprint_v1_AddScopesRequest, callback: grpc.requestCallback<_imprint_v1_AddScopesResponse__Output>): grpc.ClientUnaryCall;
+  
+  BeginUpload(argument: _imprint_v1_BeginUploadRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_BeginUploadResponse__Output>): grpc.ClientUnaryCall;
+  BeginUpload(argument: _imprint_v1_BeginUploadRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_BeginUploadResponse__Output>): grpc.ClientUnaryCall;
+  BeginUpload(argument: _imprint_v1_BeginUploadRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_BeginUploadResponse__Output>): grpc.ClientUnaryCall;
+  BeginUpload(argument: _imprint_v1_BeginUploadRequest, callback: grpc.requestCallback<_imprint_v1_BeginUploadResponse__Output>): grpc.ClientUnaryCall;
+  beginUpload(argument: _imprint_v1_BeginUploadRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_BeginUploadResponse__Output>): grpc.ClientUnaryCall;
+  beginUpload(argument: _imprint_v1_BeginUploadRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_BeginUploadResponse__Output>): grpc.ClientUnaryCall;
+  beginUpload(argument: _imprint_v1_BeginUploadRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_BeginUploadResponse__Output>): grpc.ClientUnaryCall;
+  beginUpload(argument: _imprint_v1_BeginUploadRequest, callback: grpc.requestCallback<_imprint_v1_BeginUploadResponse__Output>): grpc.ClientUnaryCall;
+  
+  CompleteUpload(argument: _imprint_v1_CompleteUploadRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_CompleteUploadResponse__Output>): grpc.ClientUnaryCall;
+  CompleteUpload(argument: _imprint_v1_CompleteUploadRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_CompleteUploadResponse__Output>): grpc.ClientUnaryCall;
+  CompleteUpload(argument: _imprint_v1_CompleteUploadRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_CompleteUploadResponse__Output>): grpc.ClientUnaryCall;
+  CompleteUpload(argument: _imprint_v1_CompleteUploadRequest, callback: grpc.requestCallback<_imprint_v1_CompleteUploadResponse__Output>): grpc.ClientUnaryCall;
+  completeUpload(argument: _imprint_v1_CompleteUploadRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_CompleteUploadResponse__Output>): grpc.ClientUnaryCall;
+  completeUpload(argument: _imprint_v1_CompleteUploadRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_CompleteUploadResponse__Output>): grpc.ClientUnaryCall;
+  completeUpload(argument: _imprint_v1_CompleteUploadRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_CompleteUploadResponse__Output>): grpc.ClientUnaryCall;
+  completeUpload(argument: _imprint_v1_CompleteUploadRequest, callback: grpc.requestCallback<_imprint_v1_CompleteUploadResponse__Output>): grpc.ClientUnaryCall;
   
   CreateTopic(argument: _imprint_v1_CreateTopicRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_CreateTopicResponse__Output>): grpc.ClientUnaryCall;
   CreateTopic(argument: _imprint_v1_CreateTopicRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_CreateTopicResponse__Output>): grpc.ClientUnaryCall;
@@ -64,6 +86,10 @@ export interface PublisherServiceClient extends grpc.Client {
 export interface PublisherServiceHandlers extends grpc.UntypedServiceImplementation {
   AddScopes: grpc.handleUnaryCall<_imprint_v1_AddScopesRequest__Output, _imprint_v1_AddScopesResponse>;
   
+  BeginUpload: grpc.handleUnaryCall<_imprint_v1_BeginUploadRequest__Output, _imprint_v1_BeginUploadResponse>;
+  
+  CompleteUpload: grpc.handleUnaryCall<_imprint_v1_CompleteUploadRequest__Output, _imprint_v1_CompleteUploadResponse>;
+  
   CreateTopic: grpc.handleUnaryCall<_imprint_v1_CreateTopicRequest__Output, _imprint_v1_CreateTopicResponse>;
   
   DeleteTopic: grpc.handleUnaryCall<_imprint_v1_DeleteTopicRequest__Output, _imprint_v1_DeleteTopicResponse>;
@@ -76,6 +102,8 @@ export interface PublisherServiceHandlers extends grpc.UntypedServiceImplementat
 
 export interface PublisherServiceDefinition extends grpc.ServiceDefinition {
   AddScopes: MethodDefinition<_imprint_v1_AddScopesRequest, _imprint_v1_AddScopesResponse, _imprint_v1_AddScopesRequest__Output, _imprint_v1_AddScopesResponse__Output>
+  BeginUpload: MethodDefinition<_imprint_v1_BeginUploadRequest, _imprint_v1_BeginUploadResponse, _imprint_v1_BeginUploadRequest__Output, _imprint_v1_BeginUploadResponse__Output>
+  CompleteUpload: MethodDefinition<_imprint_v1_CompleteUploadRequest, _imprint_v1_CompleteUploadResponse, _imprint_v1_CompleteUploadRequest__Output, _imprint_v1_CompleteUploadResponse__Output>
   CreateTopic: MethodDefinition<_imprint_v1_CreateTopicRequest, _imprint_v1_CreateTopicResponse, _imprint_v1_CreateTopicRequest__Output, _imprint_v1_CreateTopicResponse__Output>
   DeleteTopic: MethodDefinition<_imprint_v1_DeleteTopicRequest, _imprint_v1_DeleteTopicResponse, _imprint_v1_DeleteTopicRequest__Output, _imprint_v1_DeleteTopicResponse__Output>
   Publish: MethodDefinition<_imprint_v1_PublishRequest, _imprint_v1_PublishResponse, _imprint_v1_PublishRequest__Output, _imprint_v1_PublishResponse__Output>
