@@ -362,7 +362,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   return server;
 }
 
-export { ImprintService, type Caller, type ServiceDeps, type TopicDescription } from './service.js';
+export { ImprintService, MAX_REPLAY_ENTRIES, type Caller, type ServiceDeps, type TopicDescription } from './service.js';
 export { SqliteMetadataStore, StoreOpenError } from './store/sqlite.js';
 export { CassandraMetadataStore, CassandraSchemaError } from './store/cassandra.js';
 export type { MetadataStore } from './store/metadata-store.js';

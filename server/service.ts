@@ -185,6 +185,8 @@ export interface ServiceDeps {
    * against the topic's grants. @default the default policy (no admins)
    */
   readonly access?: AccessControl;
+  /** The most history entries GetLatestAt with apply_pins reads to replay a moment's pins (1 to MAX_REPLAY_ENTRIES). @default MAX_REPLAY_ENTRIES */
+  readonly maxReplayEntries?: number;
 }
 
 const MAX_TEXT = 1024;
@@ -201,6 +203,7 @@ export class ImprintService {
   /** Publishes refused for their signature, by reason (imprint_publish_signature_rejected_total). */
   readonly signatureRejections: Record<SignatureRejectedError['reason'], number> = { missing: 0, 'untrusted-key': 0, 'bad-signature': 0 };
   readonly access: AccessControl;
+  private readonly maxReplayEntries: number;
   /** Records that failed their consistency check when GetVersion or GetLatestAt read them (tests); polls count theirs in the Poller. */
   integrityFailures = 0;
 
@@ -214,6 +217,8 @@ export class ImprintService {
     this.changes = deps.changes;
     this.publishStatus = deps.publishStatus ?? new StorePublishStatus({ store: deps.store, clock: this.now });
     this.access = deps.access ?? new AccessControl({ log: this.log, clock: this.now });
+    this.maxReplayEntries = deps.maxReplayEntries ?? MAX_REPLAY_ENTRIES;
+    checkRange(this.maxReplayEntries, 'maxReplayEntries', 1, MAX_REPLAY_ENTRIES);
   }
 
   /**
@@ -441,18 +446,20 @@ export class ImprintService {
   private async historyUpTo(topic: string, atMs: number): Promise<Change[]> {
     const out: Change[] = [];
     let below: bigint | undefined;
-    for (let read = 0; ; read += PAGE_SIZE_MAX) {
-      if (read >= MAX_REPLAY_ENTRIES) {
-        throw new ResourceExhaustedError(`topic "${topic}" has more than ${MAX_REPLAY_ENTRIES} history entries to replay for apply_pins; ask without apply_pins, or for a later at_ms`);
-      }
-      const page = await this.store.listHistory(topic, { ...(below !== undefined && { below }), limit: PAGE_SIZE_MAX });
+    // Never more than one entry past the bound is read: enough to know it is passed.
+    for (let read = 0; ; ) {
+      const limit = Math.min(PAGE_SIZE_MAX, this.maxReplayEntries + 1 - read);
+      const page = await this.store.listHistory(topic, { ...(below !== undefined && { below }), limit });
       for (const c of page) {
+        if (++read > this.maxReplayEntries) {
+          throw new ResourceExhaustedError(`topic "${topic}" has more than ${this.maxReplayEntries} history entries to replay for apply_pins; ask without apply_pins, or for a later at_ms`);
+        }
         if (c.atMs > atMs) continue;
         out.push(c);
         if (c.kind === 'create-topic') return out;
       }
       const last = page[page.length - 1];
-      if (page.length < PAGE_SIZE_MAX || !last) return out;
+      if (page.length < limit || !last) return out;
       below = last.seq;
     }
   }
