@@ -404,4 +404,5 @@ export * from './grpc/index.js';
 export * from './auth/index.js';
 export * from './poll/index.js';
 export { ConcurrencyLimiter, limiterWithDefaults, OTHER_APPS, type AppLimitState, type Lease, type LimiterOptions, type RejectReason, type Rejection } from './limiter.js';
+export { restMethods, openApiDocument, HTTP_STATUS, type RestMethod, type RestError } from './http/index.js';
 export { consumeMetrics, startMetricsServer, OTHER_APP_LABEL, type ConsumeMetrics, type ConsumeMetricsOptions, type MetricsServer } from './metrics.js';

@@ -29,7 +29,8 @@ export function toServiceError(err: unknown, method: string, log: Logger): Parti
     metadata.set(RETRY_AFTER_METADATA_KEY, String(err.retryAfterMs));
     return { code: grpc.status.RESOURCE_EXHAUSTED, details: err.message, metadata };
   }
-  if (err instanceof InvalidArgumentError) {
+  // A field name a caller made up (a map key) may hold what metadata cannot carry: then the message alone names it.
+  if (err instanceof InvalidArgumentError && /^[ -~]{1,512}$/.test(err.field)) {
     const metadata = new grpc.Metadata();
     metadata.set(FIELD_METADATA_KEY, err.field);
     return { code: grpc.status.INVALID_ARGUMENT, details: err.message, metadata };

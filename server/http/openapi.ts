@@ -74,14 +74,16 @@ export function openApiDocument(o: OpenApiOptions = {}): Record<string, unknown>
       else s = valueSchema(f);
       props[jsonName(f.name)] = describe(f.comment, s);
     }
-    const oneofs = type.oneofsArray.map((one) => `oneof ${one.name}: at most one of ${one.fieldsArray.map((f) => jsonName(f.name)).join(', ')}`);
+    // proto3 `optional` fields are synthetic oneofs of one field (`_owner`): not a choice.
+    const choices = type.oneofsArray.filter((one) => one.fieldsArray.length > 1 || !one.name.startsWith('_'));
+    const oneofs = choices.map((one) => `oneof ${one.name}: at most one of ${one.fieldsArray.map((f) => jsonName(f.name)).join(', ')}`);
     const text = [type.comment, ...oneofs].filter(Boolean).join('\n\n');
     schemas[name] = {
       type: 'object',
       ...(text && { description: text }),
       properties: props,
       additionalProperties: false,
-      ...(oneofs.length > 0 && { 'x-oneofs': Object.fromEntries(type.oneofsArray.map((one) => [one.name, one.fieldsArray.map((f) => jsonName(f.name))])) }),
+      ...(oneofs.length > 0 && { 'x-oneofs': Object.fromEntries(choices.map((one) => [one.name, one.fieldsArray.map((f) => jsonName(f.name))])) }),
     };
     return ref(name);
   }
