@@ -81,7 +81,6 @@ export function restMethods(): readonly RestMethod[] {
       if (!grpcMethod) throw new Error(`${serviceName}/${m.name} is in the .proto but not in proto-loader's definition`);
       // The camelCase types grpc-js serializes answers with (proto-loader's, LOADER_OPTIONS).
       const answerType = wireType(responseType.fullName.replace(/^\./, ''));
-      const requestEncoder = requestType;
       const service = restServiceName(serviceName);
       out.push({
         path: `/v1/${service}/${m.name}`,
@@ -93,7 +92,7 @@ export function restMethods(): readonly RestMethod[] {
         responseType,
         streaming: Boolean(m.responseStream),
         comment: m.comment,
-        parse: (body) => grpcMethod.requestDeserialize(Buffer.from(requestEncoder.encode(requestEncoder.fromObject(checkMessage(requestType, body, ''))).finish())),
+        parse: (body) => grpcMethod.requestDeserialize(Buffer.from(requestType.encode(requestType.fromObject(checkMessage(requestType, body, ''))).finish())),
         toJson: (value) => answerType.toObject(answerType.fromObject(value as Record<string, unknown>), JSON_OPTIONS),
       });
     }

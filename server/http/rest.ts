@@ -105,8 +105,8 @@ const withoutNulls = (_key: string, v: unknown): unknown => (v === null ? undefi
 type AnyHandler = (call: RestCall, callback?: grpc.sendUnaryData<unknown>) => void;
 
 /**
- * The REST API's routes over the handler stack of `stack` (the options gRPC is started with).
- * `bearer`: document bearer authentication in /openapi.json.
+ * The REST API's routes over the handler stack of `stack` (the options gRPC is started with);
+ * /openapi.json documents bearer authentication when the stack authenticates.
  */
 export function restRoutes(stack: HandlerStackOptions): HttpRoutes {
   return async (app: FastifyInstance) => {
