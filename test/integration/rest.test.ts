@@ -291,13 +291,13 @@ describe('REST on a role that does not serve a service', () => {
 describe('REST with the limiter', () => {
   let t: TestServer;
   beforeAll(async () => {
-    t = await startTestServer({ role: 'consume', httpPort: 0, limiter: { initialLimit: 1, minLimit: 1, maxLimit: 1, minRetryAfterMs: 1500 } });
+    t = await startTestServer({ role: 'consume', httpPort: 0, metricsPort: 0, limiter: { initialLimit: 1, minLimit: 1, maxLimit: 1, minRetryAfterMs: 1500 } });
   });
   afterAll(async () => {
     await t?.stop();
   });
 
-  it('throttles REST calls as gRPC ones: 429 with Retry-After from the retry hint', async () => {
+  it('throttles REST calls as gRPC ones: 429 with Retry-After from the retry hint, counted in the same metrics', async () => {
     const limiter = t.server.limiter;
     if (!limiter) throw new Error('no limiter on the consume role');
     // The application's one slot, taken as an in-flight call would.
@@ -316,6 +316,9 @@ describe('REST with the limiter', () => {
       if (held.admitted) held.release(1, true);
     }
     expect((await restPost(baseOf(t), '/v1/consumer/ListTopics', {}, { headers: { 'x-imprint-app': 'scorer' } })).status).toBe(200);
+    const requests = await t.server.metrics?.registry.getSingleMetric('imprint_consume_requests_total')?.get();
+    const count = (outcome: string) => requests?.values.find((v) => v.labels['method'] === 'ListTopics' && v.labels['outcome'] === outcome)?.value;
+    expect({ ok: count('ok'), throttled: count('RESOURCE_EXHAUSTED') }).toEqual({ ok: 2, throttled: 1 });
   });
 });
 
