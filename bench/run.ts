@@ -40,6 +40,7 @@
  *                  (target p99 < 1 s) and polling every 5 s (target <= one interval) vs a publish -> all 1000
  *                  swapped on a topic without a policy; consume-role Polls/s on a topic with a running rollout
  *                  vs one without (target within 5%)
+ *   rest           consume-role Polls/s over the REST/JSON API vs over gRPC, same instance, topic and identity
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -179,6 +180,7 @@ const all: Record<string, () => Promise<void> | void> = {
   'audit-fleet': ownProcess('audit-fleet.ts', ['--expose-gc']),
   jwt: ownProcess('jwt.ts'),
   rollout: ownProcess('rollout.ts'),
+  rest: ownProcess('rest.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish']);

@@ -15,3 +15,10 @@ export const RETRY_AFTER_METADATA_KEY = 'x-imprint-retry-after-ms';
  * with the id it used, the caller's or one it made, in the response's initial metadata.
  */
 export const REQUEST_ID_METADATA_KEY = 'x-request-id';
+
+/**
+ * Trailing metadata of an INVALID_ARGUMENT answer whose error names a field: that field, as
+ * the message names it (proto field names, with paths: `pointer.sha256`, `cursors[2].last_seen`).
+ * The REST API answers it as the error body's `field`.
+ */
+export const FIELD_METADATA_KEY = 'x-imprint-field';

@@ -27,7 +27,7 @@ import { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 import { FileAuditSink } from './audit/file.js';
 import { Holdings } from './audit/holdings.js';
 import { withDefaults, type ResolvedServerOptions, type Role, type ServerOptions } from './config.js';
-import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type ServiceName } from './grpc/index.js';
+import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type HandlerStackOptions, type ServiceName } from './grpc/index.js';
 import { ConcurrencyLimiter } from './limiter.js';
 import { createLogger } from '../log/index.js';
 import { StorePublishStatus, tablePublishStatus } from './publish-status.js';
@@ -40,7 +40,7 @@ import { CassandraMetadataStore } from './store/cassandra.js';
 import type { MetadataStore } from './store/metadata-store.js';
 import { SqliteMetadataStore } from './store/sqlite.js';
 import { ServerTls } from './tls.js';
-import { startHttpServer, type HttpRoutes, type HttpServerHandle } from './http/index.js';
+import { restRoutes, startHttpServer, type HttpRoutes, type HttpServerHandle } from './http/index.js';
 
 /** What an instance of a role is made of: the one place roles are decided. */
 interface RoleParts {
@@ -211,9 +211,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   let metricsServer: MetricsServer | undefined;
   let httpServer: HttpServerHandle | undefined;
   try {
-    grpcHandle = await startGrpcServer({
-      host: o.host,
-      port: o.port,
+    // The services and the handler stack around them, one for every transport.
+    const stack: HandlerStackOptions = {
       log,
       service,
       ...(poller && { poller }),
@@ -223,15 +222,20 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       batchPoll: o.batchPoll,
       ...(guarded && { guard: { ...(limiter && { limiter }), ...(metrics && { metrics }) } }),
       ...(metrics && { metrics }),
-      noDelay: role.noDelay,
       ...(o.authenticate && { authenticate: o.authenticate }),
+    };
+    grpcHandle = await startGrpcServer({
+      ...stack,
+      host: o.host,
+      port: o.port,
+      noDelay: role.noDelay,
       ...(serverTls && { credentials: serverTls.grpcCredentials() }),
     });
     try {
       if (metrics && o.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, o.metricsPort, o.host, undefined, serverTls);
       if (o.httpPort !== undefined) {
         // What HTTP serves, beside gRPC and from the same service code.
-        const routes: HttpRoutes[] = [];
+        const routes: HttpRoutes[] = [restRoutes(stack)];
         httpServer = await startHttpServer({ host: o.host, port: o.httpPort, log, ...(serverTls && { tls: serverTls }), routes });
       }
     } catch (err) {
@@ -400,4 +404,5 @@ export * from './grpc/index.js';
 export * from './auth/index.js';
 export * from './poll/index.js';
 export { ConcurrencyLimiter, limiterWithDefaults, OTHER_APPS, type AppLimitState, type Lease, type LimiterOptions, type RejectReason, type Rejection } from './limiter.js';
+export { restMethods, openApiDocument, HTTP_STATUS, type RestMethod, type RestError } from './http/index.js';
 export { consumeMetrics, startMetricsServer, OTHER_APP_LABEL, type ConsumeMetrics, type ConsumeMetricsOptions, type MetricsServer } from './metrics.js';

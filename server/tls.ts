@@ -198,12 +198,18 @@ export class ServerTls extends EventEmitter {
   }
 
   /**
-   * Options for an HTTPS server (the metrics endpoint) with the current certificate, and keeps
-   * `server`'s certificate current once created. Client certificates are not asked for there.
+   * Options for an HTTPS server (the metrics endpoint, the HTTP API) with the current
+   * certificate, and keeps `server`'s certificate current once created. Client certificates
+   * are asked for only with `askClientCertificates` on a mutual-TLS server, and not required:
+   * the handshake verifies one sent against the client CA (the socket is `authorized`), and
+   * what needs one (the certificate authenticator) refuses a request without it, while what
+   * does not (a lent payload URL) still answers. @default askClientCertificates false
    */
-  serveHttps(create: (options: https.ServerOptions) => https.Server): https.Server {
-    const server = create({ cert: this.material.cert, key: this.material.key });
-    const onReload = (m: TlsMaterial) => server.setSecureContext({ cert: m.cert, key: m.key });
+  serveHttps(create: (options: https.ServerOptions) => https.Server, o: { readonly askClientCertificates?: boolean } = {}): https.Server {
+    const ask = o.askClientCertificates === true && this.mutual;
+    const options = (m: TlsMaterial): https.ServerOptions => ({ cert: m.cert, key: m.key, ...(ask && m.ca && { ca: m.ca, requestCert: true, rejectUnauthorized: false }) });
+    const server = create(options(this.material));
+    const onReload = (m: TlsMaterial) => server.setSecureContext(options(m));
     this.on('reloaded', onReload);
     server.once('close', () => this.off('reloaded', onReload));
     return server;

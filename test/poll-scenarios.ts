@@ -1,6 +1,7 @@
 /**
  * The poll scenarios every role (all, consume), every store (SQLite, Cassandra) and every
- * poll method (Poll, BatchPoll, Watch's first answers) must answer alike, over gRPC: scopes, labels, pins (most
+ * poll method (Poll, BatchPoll, Watch's first answers over gRPC; Poll and BatchPoll over REST)
+ * must answer alike: scopes, labels, pins (most
  * specific wins, ties go to the newest), records failing their consistency check, unknown
  * topics and bad input. `pollScenarioSuite` runs them against real servers started with
  * startImprintServer on one store; each store's test file calls it.
@@ -12,7 +13,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchPollResult, ImprintClient } from '../client/index.js';
 import { ImprintError, type ConsumerIdentity, type Scope, type VersionRecord } from '../core/index.js';
 import type { AuditEvent, MetadataStore, Role } from '../server/index.js';
+import { identityToWire, recordFromWire } from '../proto/convert.js';
+import type { BatchPollResponse__Output } from '../proto/gen/imprint/v1/BatchPollResponse.js';
+import type { PollResponse__Output } from '../proto/gen/imprint/v1/PollResponse.js';
+import type { Update__Output } from '../proto/gen/imprint/v1/Update.js';
 import { MemoryAuditSink, directPointer, identity, startTestServer, type TestServer } from './helpers.js';
+import { fromRestJson, restErrorOf, restPost } from './rest-calls.js';
 
 export interface Scenario {
   readonly name: string;
@@ -117,21 +123,27 @@ export function describeOutcome(o: unknown): string {
   return `v${a.record.version}${a.pinned ? ' pinned' : ''}`;
 }
 
+/** A server as the poll methods reach it: its gRPC client, and its REST API's base URL. */
+export interface PollTarget {
+  readonly client: ImprintClient;
+  readonly rest: string;
+}
+
 /** One way of asking a server a scenario's question: its outcome for the scenario's topic (named `prefix` + s.topic). */
 export interface PollMethod {
   readonly name: string;
-  ask(client: ImprintClient, s: Scenario, prefix: string): Promise<unknown>;
+  ask(target: PollTarget, s: Scenario, prefix: string): Promise<unknown>;
 }
 
 /** A BatchPoll result as a poll's outcome. */
 const batchOutcome = (r: BatchPollResult | undefined): unknown => (r?.error ? { error: r.error.code } : outcome({ ...(r?.record && { record: r.record }), pinned: r?.pinned ?? false }));
 
 export const POLL_METHODS: readonly PollMethod[] = [
-  { name: 'Poll', ask: (client, s, prefix) => outcome(client.poll(prefix + s.topic, s.identity, s.lastSeen)) },
+  { name: 'Poll', ask: ({ client }, s, prefix) => outcome(client.poll(prefix + s.topic, s.identity, s.lastSeen)) },
   {
     // The scenario's topic asked next to every other scenario topic (those holding v1).
     name: 'BatchPoll',
-    ask: async (client, s, prefix) => {
+    ask: async ({ client }, s, prefix) => {
       const topic = prefix + s.topic;
       const cursors = SCENARIO_TOPICS.filter((t) => t !== s.topic).map((t) => ({ topic: prefix + t, lastSeen: 1n }));
       cursors.push({ topic, lastSeen: s.lastSeen });
@@ -148,7 +160,7 @@ export const POLL_METHODS: readonly PollMethod[] = [
   {
     // The same request as BatchPoll's, as a Watch: the scenario topic's first answer on the stream.
     name: 'Watch',
-    ask: async (client, s, prefix) => {
+    ask: async ({ client }, s, prefix) => {
       const topic = prefix + s.topic;
       const cursors = SCENARIO_TOPICS.filter((t) => t !== s.topic).map((t) => ({ topic: prefix + t, lastSeen: 1n }));
       cursors.push({ topic, lastSeen: s.lastSeen });
@@ -169,7 +181,34 @@ export const POLL_METHODS: readonly PollMethod[] = [
       }
     },
   },
+  {
+    // Poll over the REST/JSON API: the JSON answer read back as gRPC's, then as the client reads it.
+    name: 'REST Poll',
+    ask: async ({ rest }, s, prefix) => {
+      const a = await restPost(rest, '/v1/consumer/Poll', { topic: prefix + s.topic, identity: identityToWire(s.identity), lastSeenVersion: s.lastSeen.toString() });
+      if (a.status !== 200) return { error: restErrorOf(a).code };
+      return updateOutcome(fromRestJson<PollResponse__Output>('imprint.v1.PollResponse', a.json).update);
+    },
+  },
+  {
+    // BatchPoll's request over the REST/JSON API (snake_case field names, as the proto3 JSON mapping lets a caller send).
+    name: 'REST BatchPoll',
+    ask: async ({ rest }, s, prefix) => {
+      const topic = prefix + s.topic;
+      const cursors = SCENARIO_TOPICS.filter((t) => t !== s.topic).map((t) => ({ topic: prefix + t, last_seen_version: '1' }));
+      cursors.push({ topic, last_seen_version: s.lastSeen.toString() });
+      const a = await restPost(rest, '/v1/consumer/BatchPoll', { identity: identityToWire(s.identity), topics: cursors });
+      if (a.status !== 200) return { error: restErrorOf(a).code };
+      const r = fromRestJson<BatchPollResponse__Output>('imprint.v1.BatchPollResponse', a.json).results.find((x) => x.topic === topic);
+      return r?.errorCode ? { error: r.errorCode } : updateOutcome(r?.update ?? null);
+    },
+  },
 ];
+
+/** A wire Update as a poll's outcome (what the client makes of it). */
+function updateOutcome(u: Update__Output | null): unknown {
+  return outcome(u?.record ? { record: recordFromWire(u.record), pinned: u.pinned } : { pinned: false });
+}
 
 /** The roles that answer polls. */
 export const POLLING_ROLES: readonly Role[] = ['all', 'consume'];
@@ -192,6 +231,10 @@ export function pollScenarioSuite(storeName: string, open: () => Promise<Scenari
       if (!s) throw new Error(`no ${role} server`);
       return s;
     };
+    const targetOf = (role: Role): PollTarget => {
+      const { t } = serverOf(role);
+      return { client: t.client, rest: `http://127.0.0.1:${t.server.http?.port ?? 0}` };
+    };
 
     beforeAll(async () => {
       opened = await open();
@@ -201,7 +244,7 @@ export function pollScenarioSuite(storeName: string, open: () => Promise<Scenari
       // Seeded first, so the consume role's first refresh (before it serves) has every topic.
       for (const role of POLLING_ROLES) {
         const audit = new MemoryAuditSink();
-        servers.set(role, { t: await startTestServer({ role, metadataStore: opened.store, auditSink: audit, clock: FIXED_CLOCK }), audit });
+        servers.set(role, { t: await startTestServer({ role, metadataStore: opened.store, auditSink: audit, clock: FIXED_CLOCK, httpPort: 0 }), audit });
       }
     });
     afterAll(async () => {
@@ -212,7 +255,7 @@ export function pollScenarioSuite(storeName: string, open: () => Promise<Scenari
     it.each(SCENARIOS.map((s) => [s.name, s] as const))('%s', async (_name, s) => {
       const answers: { readonly by: string; readonly outcome: unknown }[] = [];
       for (const role of POLLING_ROLES) {
-        for (const method of POLL_METHODS) answers.push({ by: `${role} ${method.name}`, outcome: await method.ask(serverOf(role).t.client, s, prefix) });
+        for (const method of POLL_METHODS) answers.push({ by: `${role} ${method.name}`, outcome: await method.ask(targetOf(role), s, prefix) });
       }
       const [reference, ...others] = answers;
       // The wire says "pinned" only with an update: a pinned "none" reads as "none".

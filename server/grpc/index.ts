@@ -7,7 +7,7 @@
  * listen.ts). Another transport sits beside this folder and calls the same service code.
  * Outside server/, reach it through server/index.ts.
  */
-export { startGrpcServer, SERVICE_NAMES, type GrpcServerHandle, type GrpcServerOptions, type ServiceName } from './server.js';
+export { startGrpcServer, serviceHandlers, SERVICE_NAMES, type ConnectionOf, type GrpcServerHandle, type GrpcServerOptions, type HandlerStackOptions, type ServiceHandlers, type ServiceName } from './server.js';
 export { consumerHandlers, operatorHandlers, pollHandlers, publisherHandlers, refusedPolls, unary } from './handlers.js';
 export { watchHandler } from './watch.js';
 export { STATUS_OF, toServiceError } from './errors.js';

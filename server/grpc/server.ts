@@ -17,7 +17,10 @@ import { consumerHandlers, operatorHandlers, publisherHandlers } from './handler
 import { listenNoDelay, type Listener } from './listen.js';
 import { rememberConnection } from '../auth/certificate.js';
 import { addReflection } from './reflection.js';
-import type { Authenticate } from '../auth/principal.js';
+import type { Authenticate, ServerCall } from '../auth/principal.js';
+import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/ConsumerService.js';
+import type { OperatorServiceHandlers } from '../../proto/gen/imprint/v1/OperatorService.js';
+import type { PublisherServiceHandlers } from '../../proto/gen/imprint/v1/PublisherService.js';
 import { authenticatedService } from './authenticate.js';
 import { countingFailures } from '../auth/failures.js';
 import { loggedService } from './request-log.js';
@@ -34,9 +37,8 @@ export interface GrpcServerHandle {
   stop(graceMs?: number): Promise<void>;
 }
 
-export interface GrpcServerOptions {
-  readonly host: string;
-  readonly port: number;
+/** What the services are made of and wrapped in, for every transport (gRPC here, REST in server/http/rest.ts). */
+export interface HandlerStackOptions {
   readonly log: Logger;
   /** Publish, operate and the Consumer's reads. */
   readonly service: ImprintService;
@@ -59,50 +61,85 @@ export interface GrpcServerOptions {
   /** What one BatchPoll may ask and answer. @default see batchPollWithDefaults */
   readonly batchPoll?: BatchPollOptions;
   /**
+   * Establishes each call's principal before its handler runs (UNAUTHENTICATED when it
+   * cannot); health and reflection stay open. @default none: calls are anonymous
+   */
+  readonly authenticate?: Authenticate;
+}
+
+export interface GrpcServerOptions extends HandlerStackOptions {
+  readonly host: string;
+  readonly port: number;
+  /**
    * Accept connections with TCP_NODELAY (listen.ts); grpc-js's own bind leaves Nagle on, which
    * shows in the tail latency of many small answers. With `credentials`, connections are
    * accepted by that listener whatever this says (it tells the authenticator each call's
    * connection). @default false
    */
   readonly noDelay?: boolean;
-  /**
-   * Establishes each call's principal before its handler runs (UNAUTHENTICATED when it
-   * cannot); health and reflection stay open. @default none: calls are anonymous
-   */
-  readonly authenticate?: Authenticate;
   /** What connections speak: TLS credentials (server/tls.ts `ServerTls.grpcCredentials()`). @default plaintext */
   readonly credentials?: grpc.ServerCredentials;
 }
 
-/** `authenticate`, told first which of the listener's connections the call came in on (when it knows). */
-function withConnection(authenticate: Authenticate, listener: () => Listener | undefined): Authenticate {
+/** `authenticate`, told first which connection the call came in on (when the transport knows). */
+function withConnection(authenticate: Authenticate, connectionOf: ConnectionOf): Authenticate {
   return (call) => {
-    const connection = listener()?.connectionOf(call.getPeer());
+    const connection = connectionOf(call);
     if (connection) rememberConnection(call, connection);
     return authenticate(call);
+  };
+}
+
+/** The connection (socket) a call came in on, when the transport knows it. */
+export type ConnectionOf = (call: ServerCall) => object | undefined;
+
+/** The handler maps a transport serves: each method as grpc-js calls it, wrapped. */
+export interface ServiceHandlers {
+  /** Absent when the role does not serve the PublisherService. */
+  readonly 'imprint.v1.PublisherService'?: PublisherServiceHandlers;
+  /** Always: its reads are answered on every role (its polls only with a poller). */
+  readonly 'imprint.v1.ConsumerService': ConsumerServiceHandlers;
+  /** Absent when the role does not serve the OperatorService. */
+  readonly 'imprint.v1.OperatorService'?: OperatorServiceHandlers;
+}
+
+/**
+ * The one handler stack of every transport: the service code's handlers (handlers.ts), each
+ * with its request log (outermost: a refused or throttled answer is logged too), then
+ * authenticated (the limiter and the handlers see the principal), then counted; the
+ * Consumer's behind its guard (per-app limiter and metrics). gRPC hands these maps to
+ * addService; REST (server/http/rest.ts) calls the same handlers with a call adapter.
+ * `connectionOf` says which connection a call came in on: the certificate authenticator keeps
+ * its principal per connection instead of reading the certificate per call. Failures are
+ * counted by reason (imprint_auth_failures_total).
+ */
+export function serviceHandlers(opts: HandlerStackOptions, connectionOf: ConnectionOf): ServiceHandlers {
+  const { service, services, metrics } = opts;
+  const counted = opts.authenticate && metrics ? countingFailures(opts.authenticate, (reason) => metrics.authFailures[reason].inc()) : opts.authenticate;
+  const authenticate = counted && withConnection(counted, connectionOf);
+  const authenticated = <H extends object>(h: H): H => (authenticate ? authenticatedService(h, authenticate, opts.log) : h);
+  const observed = <H extends object>(h: H, name: string): H => loggedService(authenticated(metrics ? observedService(h, name, metrics) : h), opts.log);
+  const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers, opts.outcomes);
+  return {
+    ...(services.includes('imprint.v1.PublisherService') && { 'imprint.v1.PublisherService': observed(publisherHandlers(service, opts.log), 'PublisherService') }),
+    'imprint.v1.ConsumerService': loggedService(authenticated(opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer), opts.log, ['Watch']),
+    ...(services.includes('imprint.v1.OperatorService') && { 'imprint.v1.OperatorService': observed(operatorHandlers(service, opts.log), 'OperatorService') }),
   };
 }
 
 /** Binds host:port (port 0: any free port) and serves the services, health and reflection. A call not served answers UNIMPLEMENTED. */
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServerHandle> {
   const { proto } = loadImprintProto();
-  const { service, services } = opts;
+  const { services } = opts;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
-  // Every call with its request log (outermost: a refused or throttled answer is logged too),
-  // then authenticated (the limiter and the handlers see the principal), then counted.
-  // Our own listener (below) says which connection a call came in on: the certificate
-  // authenticator keeps its principal per connection instead of reading the certificate per call.
-  // Failures are counted by reason (imprint_auth_failures_total).
+  // Our own listener (below) says which connection a call came in on.
   let listener: Listener | undefined;
-  const { metrics } = opts;
-  const counted = opts.authenticate && metrics ? countingFailures(opts.authenticate, (reason) => metrics.authFailures[reason].inc()) : opts.authenticate;
-  const authenticate = counted && withConnection(counted, () => listener);
-  const authenticated = <H extends object>(h: H): H => (authenticate ? authenticatedService(h, authenticate, opts.log) : h);
-  const observed = <H extends object>(h: H, name: string): H => loggedService(authenticated(opts.metrics ? observedService(h, name, opts.metrics) : h), opts.log);
-  if (services.includes('imprint.v1.PublisherService')) server.addService(proto.imprint.v1.PublisherService.service, observed(publisherHandlers(service, opts.log), 'PublisherService'));
-  const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers, opts.outcomes);
-  server.addService(proto.imprint.v1.ConsumerService.service, loggedService(authenticated(opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer), opts.log, ['Watch']));
-  if (services.includes('imprint.v1.OperatorService')) server.addService(proto.imprint.v1.OperatorService.service, observed(operatorHandlers(service, opts.log), 'OperatorService'));
+  const handlers = serviceHandlers(opts, (call) => listener?.connectionOf(call.getPeer()));
+  const publisher = handlers['imprint.v1.PublisherService'];
+  const operator = handlers['imprint.v1.OperatorService'];
+  if (publisher) server.addService(proto.imprint.v1.PublisherService.service, publisher);
+  server.addService(proto.imprint.v1.ConsumerService.service, handlers['imprint.v1.ConsumerService']);
+  if (operator) server.addService(proto.imprint.v1.OperatorService.service, operator);
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });
   health.addToServer(server);
   addReflection(server);

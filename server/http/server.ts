@@ -2,7 +2,9 @@
  * The HTTP/1.1 transport, beside grpc/: one Fastify server on its own port (`httpPort`) that
  * serves the REST/JSON API (rest.ts) and the lent payload URLs of the embedded blob store
  * (blobs.ts), from the same service code as gRPC. With TLS it is HTTPS with the server's
- * certificate, kept current as its files change (server/tls.ts), like the metrics endpoint.
+ * certificate, kept current as its files change (server/tls.ts), like the metrics endpoint; on
+ * a mutual-TLS server it asks for (does not require) a client certificate, which the REST
+ * API's certificate authenticator reads.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -43,7 +45,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
     // Requests are logged by the routes through our logger, as the gRPC ones are.
     logger: false,
     bodyLimit: o.bodyLimit ?? DEFAULT_HTTP_BODY_LIMIT,
-    serverFactory: (handler) => (tls ? tls.serveHttps((options) => https.createServer(options, handler)) : http.createServer(handler)),
+    serverFactory: (handler) => (tls ? tls.serveHttps((options) => https.createServer(options, handler), { askClientCertificates: true }) : http.createServer(handler)),
   });
   for (const routes of o.routes) await routes(app);
   await app.listen({ host: o.host, port: o.port });
