@@ -25,9 +25,14 @@ const run = promisify(execFile);
 const REPO = path.resolve('.');
 const TSC = createRequire(path.join(REPO, 'package.json')).resolve('typescript/bin/tsc');
 
-/** The environment npm runs in here: none of the npm_* variables a parent `npm test` set (they name the repository's project), Node's headers for node-gyp. */
+/**
+ * The environment npm runs in here: without the variables a parent `npm test` sets that name
+ * the repository's project (its prefix, package, script, workspaces), so an install in a
+ * scratch project stays there; the rest (registry, cache, certificates) kept; Node's headers
+ * for node-gyp.
+ */
 const NPM_ENV: NodeJS.ProcessEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_/i.test(k))),
+  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_(package_|lifecycle_|command$|config_(local_prefix|workspaces?|include_workspace_root)$)/i.test(k))),
   npm_config_nodedir: path.dirname(path.dirname(process.execPath)),
 };
 
