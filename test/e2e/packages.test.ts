@@ -13,7 +13,7 @@
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
-import { createRequire } from 'node:module';
+import { builtinModules, createRequire } from 'node:module';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,7 +110,7 @@ describe('@imprint/client installed alone', () => {
       [
         "import * as client from '@imprint/client';",
         "import { ImprintClient } from '@imprint/client';",
-        "import { createRequire } from 'node:module';",
+        "import { builtinModules, createRequire } from 'node:module';",
         'const require = createRequire(import.meta.url);',
         'const resolves = (name) => { try { require.resolve(name); return true; } catch { return false; } };',
         "const deps = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'better-sqlite3', 'cassandra-driver', '@elastic/elasticsearch'];",
@@ -149,6 +149,25 @@ describe('@imprint/server and @imprint/client installed together', () => {
     dir = await scratchProject('client-and-server', [tarballs.client, tarballs.server]);
     await supplyAddon(dir);
   }, 240_000);
+
+  it('declares every package a shipped file imports', () => {
+    for (const name of ['@imprint/client', '@imprint/server']) {
+      const root = path.join(dir, 'node_modules', name);
+      const manifest = readJson<{ dependencies?: Record<string, string>; peerDependencies?: Record<string, string> }>(path.join(root, 'package.json'));
+      const declared = new Set([...Object.keys(manifest.dependencies ?? {}), ...Object.keys(manifest.peerDependencies ?? {})]);
+      const files = (fs.readdirSync(path.join(root, 'dist'), { recursive: true }) as string[]).filter((f) => f.endsWith('.js') || f.endsWith('.d.ts'));
+      const undeclared = new Set<string>();
+      for (const f of files) {
+        const code = fs.readFileSync(path.join(root, 'dist', f), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, ''); // comments out
+        for (const m of code.matchAll(/(?:\bfrom|\bimport\(?)\s*['"](?!\.)((?:@[\w.-]+\/)?[\w.-]+(?:\/[^'"\s]*)?)['"]/g)) {
+          const spec = m[1] as string;
+          const pkg = spec.split('/').slice(0, spec.startsWith('@') ? 2 : 1).join('/');
+          if (!builtinModules.includes(pkg) && !declared.has(pkg)) undeclared.add(`${pkg} (dist/${f})`);
+        }
+      }
+      expect([...undeclared], name).toEqual([]);
+    }
+  });
 
   it('a server from the installed imprint bin serves the client README example, compiled by the project', async () => {
     // 1. Both README examples type-check (and the client's is compiled to out/).
