@@ -45,4 +45,3 @@ export { channelCredentials, type ClientTlsOptions } from './tls.js';
 export { clientMetrics, type ClientMetrics } from './metrics.js';
 export { SnapshotReader, SnapshotUnavailableError, DEFAULT_SNAPSHOT_PREFIX, type SnapshotReaderOptions } from './fallback.js';
 export type { KeyedBlobStore } from './blob-store/blob-store.js';
-export { S3BlobStore, type S3BlobStoreOptions } from './blob-store/s3.js';

@@ -53,10 +53,11 @@ export interface ServeProcess {
 /**
  * `imprint --data-dir DATA_DIR serve --port 0 ARGS`; resolves once it says where it serves,
  * rejects if it exits first or says nothing within `startMs`. It stops without draining
- * (IMPRINT_DRAIN_MS=0) unless `env` or `args` say otherwise.
+ * (IMPRINT_DRAIN_MS=0) unless `env` or `args` say otherwise. `cli`: another built command
+ * (an installed package's bin).
  */
-export function startServe(dataDir: string, args: readonly string[] = [], env: Readonly<Record<string, string>> = {}, startMs = 30_000): Promise<ServeProcess> {
-  const proc = spawn(process.execPath, [CLI, '--data-dir', dataDir, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, IMPRINT_DRAIN_MS: '0', ...env } });
+export function startServe(dataDir: string, args: readonly string[] = [], env: Readonly<Record<string, string>> = {}, startMs = 30_000, cli = CLI): Promise<ServeProcess> {
+  const proc = spawn(process.execPath, [cli, '--data-dir', dataDir, 'serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, IMPRINT_DRAIN_MS: '0', ...env } });
   let output = '';
   const exited = () => proc.exitCode !== null || proc.signalCode !== null;
   const onExit = (): Promise<void> => new Promise((resolve) => (exited() ? resolve() : proc.once('exit', () => resolve())));
