@@ -16,7 +16,10 @@ import io
 import os
 import random
 import re
+import tempfile
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -72,7 +75,8 @@ class Publisher:
     """Creates topics and publishes versions through `client`.
 
     regions: one S3Region per region of the service's blob stores; every payload over 1 MiB is
-    written to all of them. Default: none (direct payloads only).
+    written to all of them. Default: none: payloads over 1 MiB go through the upload URLs the
+    service lends (BeginUpload), with no store credentials here.
     retry_budget_s: how long a publish whose outcome is unknown keeps being sent again with its
     publish id, from the first attempt (default 60). retry_min_s / retry_max_s: the first wait,
     doubling with jitter up to the longest (defaults 0.25 and 5).
@@ -170,7 +174,7 @@ class Publisher:
         if len(head) <= MAX_DIRECT_BYTES:
             return types_pb2.DataPointer(size=len(head), sha256=h.hexdigest(), direct=bytes(head)), []
         if not self.regions:
-            raise InvalidArgumentError("data", f"is over {MAX_DIRECT_BYTES} bytes: give the Publisher its S3 regions (regions=) to publish it", f"{len(head)}+ bytes")
+            return self._upload_lent(topic, head, stream, total, on_progress), []
         key = f"{topic}/{uuid.uuid4()}"
         uploads = [(r, r.prefix + key, r.client.create_multipart_upload(Bucket=r.bucket, Key=r.prefix + key)["UploadId"]) for r in self.regions]
         etags: list[list[str]] = [[] for _ in uploads]
@@ -201,6 +205,32 @@ class Publisher:
         pointer = types_pb2.DataPointer(size=size, sha256=h.hexdigest(), blob=types_pb2.BlobLocations(locations=locations))
         return pointer, [(r, k) for r, k, _ in uploads]
 
+    def _upload_lent(self, topic: str, head: bytes, stream: IO[bytes], total: int | None, on_progress: Progress | None) -> types_pb2.DataPointer:
+        """Through the service's lent URLs, which need size and sha256 before the bytes:
+        1. the data into a temporary file, hashed as it is written (one read of the stream);
+        2. BeginUpload; 3. PUT each part of each region's target from the file;
+        4. CompleteUpload when a target is multipart. The pointer it returns is what to publish."""
+        with tempfile.TemporaryFile() as spool:
+            h = hashlib.sha256(head)
+            spool.write(head)
+            size = len(head)
+            for chunk in iter(lambda: stream.read(CHUNK_BYTES), b""):
+                h.update(chunk)
+                spool.write(chunk)
+                size += len(chunk)
+                if on_progress:
+                    on_progress(size, total)
+            begin = self.client.call(self.client.publisher.BeginUpload, publisher_pb2.BeginUploadRequest(topic=topic, size=size, sha256=h.hexdigest()))
+            completed: list[publisher_pb2.CompletedUpload] = []
+            for target in begin.targets:
+                etags = [publisher_pb2.CompletedPart(part_number=part.part_number, etag=_put_part(spool, part)) for part in target.parts]
+                if target.multipart:
+                    completed.append(publisher_pb2.CompletedUpload(region=target.region, parts=etags))
+            if not completed:
+                return begin.pointer
+            req = publisher_pb2.CompleteUploadRequest(topic=topic, upload_id=begin.upload_id, regions=completed)
+            return self.client.call(self.client.publisher.CompleteUpload, req).pointer
+
     def _record(
         self, topic: str, pointer: types_pb2.DataPointer, metadata: Mapping[str, str], scopes: Sequence[Scope], publish_id: str, no_rollout: bool, kept: list[tuple[S3Region, str]]
     ) -> Published:
@@ -229,6 +259,21 @@ class Publisher:
                     raise PublishOutcomeUnknownError(topic, publish_id, attempts, err, where) from err
                 time.sleep(min(left, wait * random.uniform(0.5, 1.0)))
                 wait = min(wait * 2, self.retry_max_s)
+
+
+def _put_part(spool: IO[bytes], part: publisher_pb2.UploadPart) -> str:
+    """PUTs bytes [offset, offset + size) of the spooled payload to the part's URL with its
+    headers; returns the ETag it answered. A refusal is an ImprintError naming the part."""
+    spool.seek(part.offset)
+    body = spool.read(part.size)
+    req = urllib.request.Request(part.url, data=body, method="PUT", headers={**dict(part.headers), "Content-Length": str(len(body))})
+    try:
+        with urllib.request.urlopen(req, timeout=300) as res:
+            return str(res.headers.get("ETag", ""))
+    except urllib.error.HTTPError as err:
+        raise ImprintError("UNAVAILABLE", f"upload of part {part.part_number} (bytes {part.offset}-{part.offset + part.size - 1}) answered HTTP {err.code}: {err.read()[:500]!r}") from err
+    except OSError as err:
+        raise ImprintError("UNAVAILABLE", f"upload of part {part.part_number}: {err}") from err
 
 
 def _publish_id(given: str | None) -> str:
