@@ -128,12 +128,12 @@ class Subscription(Generic[T]):
             return False
         self._held = Held(record.version, value, update.pinned)  # 5. swap: one reference
         self.stats.swaps += 1
-        self._loaded.set()
         for cb in list(self._callbacks):  # 6. notify
             try:
                 cb(record.version, value)
             except Exception:  # a callback's failure is its own; the swap stands
                 pass
+        self._loaded.set()
         return True
 
     @staticmethod
