@@ -23,7 +23,8 @@ from imprint_client import Client
 from imprint_client.publisher import S3Region
 
 REPO = Path(__file__).resolve().parents[2]
-CLI = REPO / "dist" / "cli" / "main.js"
+# The built CLI the tests serve with; IMPRINT_PY_CLI points at another build (another branch's dist).
+CLI = Path(os.environ.get("IMPRINT_PY_CLI", str(REPO / "dist" / "cli" / "main.js")))
 BANNER = re.compile(r"Imprint is serving on ([\d.]+):(\d+)")
 
 
