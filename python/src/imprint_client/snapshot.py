@@ -6,11 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ._proto.imprint.v1 import types_pb2
-from .errors import DataIntegrityError
+from .errors import DataIntegrityError, ImprintError, InvalidArgumentError
+from .publisher import S3Region
 from .rules import Decision, Head, PinRule, decide, identity_attributes
 
 SNAPSHOT_FORMAT = "imprint.snapshot.v1"
@@ -88,3 +90,37 @@ def decide_from_snapshot(snap: Snapshot, topic: str, identity: types_pb2.Consume
         return False, Decision(None, False)
     newest_first = sorted(t.records.values(), key=lambda r: r.version, reverse=True)
     return True, decide(t.heads, t.pins, t.records.get, lambda below: (r for r in newest_first if r.version < below), identity_attributes(identity), last_seen)
+
+
+DEFAULT_PREFIX = "imprint-snapshots"  # core/blob-keys.ts SNAPSHOT_PREFIX
+
+
+class SnapshotReader:
+    """Reads the janitor's current fallback snapshot from the first region that has it whole:
+    the pointer `PREFIX/LATEST`, then the snapshot it names, checked (decode_snapshot). The
+    decoded snapshot is kept while the pointer names the same one."""
+
+    def __init__(self, regions: Sequence[S3Region], prefix: str = DEFAULT_PREFIX) -> None:
+        if not regions:
+            raise InvalidArgumentError("regions", "must name at least one region")
+        self.regions = list(regions)
+        self.prefix = prefix
+        self._cached: tuple[str, Snapshot] | None = None
+
+    def read(self) -> Snapshot:
+        """ImprintError("UNAVAILABLE") naming each region's problem when none has a whole snapshot."""
+        problems: list[str] = []
+        for r in self.regions:
+            try:
+                pointer = json.loads(r.client.get_object(Bucket=r.bucket, Key=f"{r.prefix}{self.prefix}/LATEST")["Body"].read())
+                if not isinstance(pointer, dict) or pointer.get("format") != SNAPSHOT_FORMAT or not isinstance(pointer.get("key"), str):
+                    raise DataIntegrityError("snapshot pointer is malformed")
+                key: str = pointer["key"]
+                if self._cached is not None and self._cached[0] == key:
+                    return self._cached[1]
+                snap = decode_snapshot(r.client.get_object(Bucket=r.bucket, Key=f"{r.prefix}{key}")["Body"].read())
+                self._cached = (key, snap)
+                return snap
+            except Exception as err:  # this region cannot give it: the next may
+                problems.append(f"region {r.region}: {err}")
+        raise ImprintError("UNAVAILABLE", "no region has a readable fallback snapshot: " + "; ".join(problems))

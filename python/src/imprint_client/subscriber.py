@@ -34,6 +34,7 @@ from .errors import DataIntegrityError, ImprintError, InvalidArgumentError
 from .fetch import fetch_payload
 from .publisher import S3Region
 from .rules import is_update
+from .snapshot import SnapshotReader, decide_from_snapshot
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -157,6 +158,9 @@ class Subscriber:
     direct payloads only). interval_s: between BatchPolls (default 30), each wait
     interval_s × (1 ± jitter) (default 0.1). backoff_min_s / backoff_max_s: a failed poll is
     retried after backoff_min_s, doubling with jitter up to backoff_max_s (defaults 0.2 and 5).
+    fallback: a SnapshotReader; when a poll fails, the subscriptions are decided from the
+    janitor's fallback snapshot instead (the same scope and pin rules, the same swap cycle and
+    never-older rule), so a subscriber can start while the service is down. Default: none.
     """
 
     def __init__(
@@ -168,6 +172,7 @@ class Subscriber:
         jitter: float = 0.1,
         backoff_min_s: float = 0.2,
         backoff_max_s: float = 5.0,
+        fallback: SnapshotReader | None = None,
     ) -> None:
         if not identity.app:
             raise InvalidArgumentError("identity.app", "is required")
@@ -184,6 +189,8 @@ class Subscriber:
         self.jitter = jitter
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
+        self.fallback = fallback
+        self.fallback_error: ImprintError | None = None
         self.poll_failures = 0
         self.last_poll_error: ImprintError | None = None
         self._subs: dict[str, Subscription[object]] = {}
@@ -230,6 +237,7 @@ class Subscriber:
             except ImprintError as err:
                 self.poll_failures += 1
                 self.last_poll_error = err
+                self._from_snapshot(subs)
                 wait = min(self.backoff_max_s, self.backoff_min_s * 2**failures) * random.uniform(0.5, 1.0)
                 failures += 1
             self._wake.wait(wait)
@@ -252,6 +260,21 @@ class Subscriber:
             if r.HasField("update"):
                 sub.take(r.update, self._fetch)
         return again
+
+    def _from_snapshot(self, subs: list[Subscription[object]]) -> None:
+        """The poll that failed, answered from the fallback snapshot (when there is one)."""
+        if self.fallback is None or not subs:
+            return
+        try:
+            snap = self.fallback.read()
+            self.fallback_error = None
+        except ImprintError as err:
+            self.fallback_error = err
+            return
+        for sub in subs:
+            known, d = decide_from_snapshot(snap, sub.topic, self.identity, sub.version)
+            if known and d.record is not None:
+                sub.take(consumer_pb2.Update(record=d.record, pinned=d.pinned), self._fetch)
 
     def _fetch(self, record: types_pb2.VersionRecord, direct_omitted: bool) -> bytes:
         """Steps 1 and 2: the verified bytes of `record`; RejectedError at the stage that failed."""
