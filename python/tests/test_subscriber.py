@@ -175,3 +175,25 @@ def test_pin_back_and_unpin(client: Client, topic_name: str) -> None:
         pub.unpin(topic_name, scope={"region": "eu"})
         eventually(lambda: sub.version == 2, what="back to v2 after the unpin")
         assert not sub.held.pinned
+
+
+def test_a_latest_that_will_not_load_at_start_up_falls_back_to_an_older_version(client: Client, topic_name: str) -> None:
+    pub = Publisher(client)
+    pub.create_topic(topic_name)
+    pub.publish(topic_name, encode(1))
+    pub.publish(topic_name, encode(2), scopes=[{"region": "us"}])  # not this consumer's
+    pub.publish(topic_name, encode(3))
+    pub.publish(topic_name, b"not json")
+    with Subscriber(client, identity("older-test", region="eu"), interval_s=0.02) as s:
+        sub = s.subscribe(topic_name, decode, EMPTY, validate=lambda v: v["n"] != 3)
+        assert sub.ready(60)
+        # v4 fails decode, v3 fails validate, v2 is another scope's: v1.
+        assert sub.version == 1 and sub.current["n"] == 1
+        assert sub.stats.rejections["decode"] == 1 and sub.stats.rejections["validate"] == 1
+        pub.publish(topic_name, encode(5))
+        eventually(lambda: sub.version == 5)
+    pub.publish(topic_name, b"not json either")
+    with Subscriber(client, identity("older-test", region="eu"), interval_s=0.02, older_versions_to_try=0) as s:
+        sub = s.subscribe(topic_name, decode, EMPTY)
+        eventually(lambda: sub.stats.rejections["decode"] == 1)
+        assert sub.version == 0 and sub.current is EMPTY  # told not to try older ones

@@ -33,7 +33,7 @@ from .digest import record_problem
 from .errors import DataIntegrityError, ImprintError, InvalidArgumentError
 from .fetch import fetch_payload
 from .publisher import S3Region
-from .rules import is_update
+from .rules import identity_attributes, is_update, scope_matches
 from .snapshot import SnapshotReader, decide_from_snapshot
 
 T = TypeVar("T")
@@ -161,6 +161,8 @@ class Subscriber:
     fallback: a SnapshotReader; when a poll fails, the subscriptions are decided from the
     janitor's fallback snapshot instead (the same scope and pin rules, the same swap cycle and
     never-older rule), so a subscriber can start while the service is down. Default: none.
+    older_versions_to_try: on start-up, when the latest cannot be loaded, how many older
+    versions matching this consumer to try, newest first (default 3; 0: none).
     """
 
     def __init__(
@@ -173,6 +175,7 @@ class Subscriber:
         backoff_min_s: float = 0.2,
         backoff_max_s: float = 5.0,
         fallback: SnapshotReader | None = None,
+        older_versions_to_try: int = 3,
     ) -> None:
         if not identity.app:
             raise InvalidArgumentError("identity.app", "is required")
@@ -189,7 +192,10 @@ class Subscriber:
         self.jitter = jitter
         self.backoff_min_s = backoff_min_s
         self.backoff_max_s = backoff_max_s
+        if older_versions_to_try < 0:
+            raise InvalidArgumentError("older_versions_to_try", "must be a whole number >= 0", older_versions_to_try)
         self.fallback = fallback
+        self.older_versions_to_try = older_versions_to_try
         self.fallback_error: ImprintError | None = None
         self.poll_failures = 0
         self.last_poll_error: ImprintError | None = None
@@ -258,8 +264,25 @@ class Subscriber:
                 again = again or r.error_code == "RESOURCE_EXHAUSTED"
                 continue
             if r.HasField("update"):
-                sub.take(r.update, self._fetch)
+                rejected_before = sum(sub.stats.rejections.values())
+                if not sub.take(r.update, self._fetch) and sub.version == 0 and sum(sub.stats.rejections.values()) > rejected_before:
+                    self._start_older(sub, r.update.record.version)
         return again
+
+    def _start_older(self, sub: Subscription[object], below: int) -> None:
+        """Start-up with a latest that will not load: the newest of up to older_versions_to_try
+        older versions whose scopes match this consumer that passes the swap cycle."""
+        if self.older_versions_to_try == 0:
+            return
+        try:
+            page = self.client.call(self.client.consumer.ListVersions, consumer_pb2.ListVersionsRequest(topic=sub.topic, page_size=100, page_token=str(below)))
+        except ImprintError:
+            return  # the next tick tries the latest again
+        attrs = identity_attributes(self.identity)
+        candidates = [v for v in page.versions if any(scope_matches(s.match, attrs) for s in v.scopes)][: self.older_versions_to_try]
+        for record in candidates:
+            if sub.take(consumer_pb2.Update(record=record), self._fetch):
+                return
 
     def _from_snapshot(self, subs: list[Subscription[object]]) -> None:
         """The poll that failed, answered from the fallback snapshot (when there is one)."""
