@@ -34,6 +34,7 @@ from .errors import DataIntegrityError, ImprintError, InvalidArgumentError
 from .fetch import fetch_payload
 from .publisher import S3Region
 from .rules import identity_attributes, is_update, scope_matches
+from .signing import parse_trusted_key, signature_problem
 from .snapshot import SnapshotReader, decide_from_snapshot
 
 T = TypeVar("T")
@@ -163,6 +164,10 @@ class Subscriber:
     never-older rule), so a subscriber can start while the service is down. Default: none.
     older_versions_to_try: on start-up, when the latest cannot be loaded, how many older
     versions matching this consumer to try, newest first (default 3; 0: none).
+    trusted_keys: Ed25519 public keys (PEM, or the raw 32 bytes in base64); when any, a version
+    is swapped in only when its record is signed by one of them (checked before its payload is
+    fetched; a failure is a VERIFY rejection). The subscriber's own keys, not the topic's as the
+    service says. Default: none (needs the `signing` extra).
     """
 
     def __init__(
@@ -176,6 +181,7 @@ class Subscriber:
         backoff_max_s: float = 5.0,
         fallback: SnapshotReader | None = None,
         older_versions_to_try: int = 3,
+        trusted_keys: Sequence[str] = (),
     ) -> None:
         if not identity.app:
             raise InvalidArgumentError("identity.app", "is required")
@@ -194,6 +200,7 @@ class Subscriber:
         self.backoff_max_s = backoff_max_s
         if older_versions_to_try < 0:
             raise InvalidArgumentError("older_versions_to_try", "must be a whole number >= 0", older_versions_to_try)
+        self.trusted_keys = [parse_trusted_key(k, f"trusted_keys[{i}]") for i, k in enumerate(trusted_keys)]
         self.fallback = fallback
         self.older_versions_to_try = older_versions_to_try
         self.fallback_error: ImprintError | None = None
@@ -301,7 +308,7 @@ class Subscriber:
 
     def _fetch(self, record: types_pb2.VersionRecord, direct_omitted: bool) -> bytes:
         """Steps 1 and 2: the verified bytes of `record`; RejectedError at the stage that failed."""
-        problem = record_problem(record, direct_omitted)
+        problem = record_problem(record, direct_omitted) or signature_problem(record, self.trusted_keys)
         if problem:
             raise RejectedError("verify", problem)
         if direct_omitted:
