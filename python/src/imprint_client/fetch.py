@@ -4,7 +4,10 @@ that has it whole (boto3), checked against the record's size and sha256 (docs/CL
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Sequence
+from typing import Any
 
 from ._proto.imprint.v1 import types_pb2
 from .errors import DataIntegrityError, ImprintError
@@ -22,6 +25,40 @@ def check_payload(data: bytes, pointer: types_pb2.DataPointer, what: str) -> byt
     return data
 
 
+def _read_checked(body: Any, pointer: types_pb2.DataPointer, what: str) -> bytes:
+    """The object's bytes, read once into a buffer of the declared size while a second thread
+    hashes each chunk as it lands (hashlib releases the GIL), then checked."""
+    size = pointer.size
+    buf = bytearray(size)
+    view = memoryview(buf)
+    chunks: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+    h = hashlib.sha256()
+
+    def hash_chunks() -> None:
+        while (chunk := chunks.get()) is not None:
+            h.update(chunk)
+
+    hasher = threading.Thread(target=hash_chunks, name="imprint-sha256", daemon=True)
+    hasher.start()
+    n = 0
+    try:
+        while chunk := body.read(READ_BYTES):
+            if n + len(chunk) > size:
+                raise DataIntegrityError(f"{what} has more than {size} bytes, its record says {size}")
+            view[n : n + len(chunk)] = chunk
+            chunks.put(view[n : n + len(chunk)])
+            n += len(chunk)
+    finally:
+        chunks.put(None)
+        hasher.join()
+    if n != size:
+        raise DataIntegrityError(f"{what} has {n} bytes, its record says {size}")
+    if h.hexdigest() != pointer.sha256:
+        raise DataIntegrityError(f"{what} does not match its sha256")
+    del view
+    return bytes(buf)
+
+
 def fetch_payload(record: types_pb2.VersionRecord, regions: Sequence[S3Region] = ()) -> bytes:
     """The version's bytes, verified. A blob is read from the locations in the record's order
     whose region is in `regions`; a region that fails (unreachable, missing object, wrong bytes)
@@ -37,11 +74,7 @@ def fetch_payload(record: types_pb2.VersionRecord, regions: Sequence[S3Region] =
         if r is None:
             continue
         try:
-            body = r.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
-            buf = bytearray()
-            for chunk in iter(lambda: body.read(READ_BYTES), b""):
-                buf += chunk
-            return check_payload(bytes(buf), p, f"{what} in {loc.region}")
+            return _read_checked(r.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"], p, f"{what} in {loc.region}")
         except DataIntegrityError as err:
             problems.append(str(err))
         except Exception as err:  # a region that cannot answer: the next may
