@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from conftest import CLI, Server
 from helpers import eventually
-from imprint_client import Client, InvalidArgumentError
+from imprint_client import Client, ImprintError, InvalidArgumentError
 from imprint_client.signing import key_id_of, parse_trusted_key, signed_digest, signed_encoding
+from imprint_client.publisher import Publisher
 from imprint_client.subscriber import Subscriber, identity
 
 VECTORS: dict[str, Any] = json.loads((Path(__file__).resolve().parents[2] / "test" / "vectors" / "signing.json").read_text())
@@ -61,3 +62,19 @@ def test_only_versions_signed_by_a_trusted_key_are_swapped_in(server: Server, cl
         sub = s.subscribe(topic_name, bytes, b"")
         eventually(lambda: sub.stats.rejections["verify"] == 1, what="the signature rejection")
         assert "not a trusted one" in sub.stats.last_rejection and sub.version == 0
+
+
+def test_python_signs_what_it_publishes_and_the_topic_takes_only_that(server: Server, client: Client, topic_name: str, tmp_path: Path) -> None:
+    imprint(server, "keygen", "--out", str(tmp_path / "k"))
+    imprint(server, "topic", "create", topic_name, "--trusted-key", str(tmp_path / "k.pub"))
+    with pytest.raises(ImprintError) as e:
+        Publisher(client).publish(topic_name, b"unsigned")
+    assert e.value.code == "FAILED_PRECONDITION" and "signature" in e.value.message
+    v = Publisher(client, sign_key=tmp_path / "k.key").publish(topic_name, b"signed in python", metadata={"build": "7"})
+    assert v.record.signature.key_id == key_id_of(parse_trusted_key((tmp_path / "k.pub").read_text()))
+    with Subscriber(client, identity("sig-test"), interval_s=0.02, trusted_keys=[(tmp_path / "k.pub").read_text()]) as s:
+        sub = s.subscribe(topic_name, bytes, b"")
+        assert sub.ready(60) and sub.current == b"signed in python"
+    with pytest.raises(InvalidArgumentError) as bad:
+        Publisher(client, sign_key=b"not a key")
+    assert bad.value.field == "sign_key"

@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Union
 from ._proto.imprint.v1 import operator_pb2, publisher_pb2, types_pb2
 from .client import Client
 from .errors import ImprintError, InvalidArgumentError, PublishOutcomeUnknownError
+from .signing import sign_pointer
 
 if TYPE_CHECKING:
     from types_boto3_s3.client import S3Client
@@ -80,6 +81,9 @@ class Publisher:
     retry_budget_s: how long a publish whose outcome is unknown keeps being sent again with its
     publish id, from the first attempt (default 60). retry_min_s / retry_max_s: the first wait,
     doubling with jitter up to the longest (defaults 0.25 and 5).
+    sign_key: an Ed25519 private key in PEM (bytes, or the Path of a file `imprint keygen`
+    wrote): every version is signed with it (docs/SIGNING.md; a topic with trusted keys takes
+    only signed publishes). Default: unsigned. Needs the `signing` extra.
     """
 
     def __init__(
@@ -89,6 +93,7 @@ class Publisher:
         retry_budget_s: float = 60.0,
         retry_min_s: float = 0.25,
         retry_max_s: float = 5.0,
+        sign_key: bytes | Path | None = None,
     ) -> None:
         if retry_budget_s < 0:
             raise InvalidArgumentError("retry_budget_s", "must be at least 0", retry_budget_s)
@@ -96,6 +101,9 @@ class Publisher:
             raise InvalidArgumentError("retry_min_s", "must be more than 0", retry_min_s)
         if retry_max_s < retry_min_s:
             raise InvalidArgumentError("retry_max_s", "must be at least retry_min_s", retry_max_s)
+        self.sign_key = sign_key.read_bytes() if isinstance(sign_key, Path) else sign_key
+        if self.sign_key is not None:
+            sign_pointer(self.sign_key, "", {}, types_pb2.DataPointer(size=1, sha256="0" * 64))  # a bad key fails here, naming sign_key
         self.client = client
         self.regions = list(regions)
         self.retry_budget_s = retry_budget_s
@@ -239,7 +247,10 @@ class Publisher:
            deleting the uploaded objects);
         2. no answer (UNAVAILABLE): wait (capped, doubling, with jitter) and send it again, same id;
         3. anything else, or the budget spent after an unknown outcome: PublishOutcomeUnknownError."""
-        req = publisher_pb2.PublishRequest(topic=topic, metadata=dict(metadata), pointer=pointer, scopes=[_scope(s) for s in scopes], publish_id=publish_id, no_rollout=no_rollout)
+        signature = sign_pointer(self.sign_key, topic, metadata, pointer) if self.sign_key is not None else None
+        req = publisher_pb2.PublishRequest(
+            topic=topic, metadata=dict(metadata), pointer=pointer, scopes=[_scope(s) for s in scopes], publish_id=publish_id, no_rollout=no_rollout, signature=signature
+        )
         started = time.monotonic()
         wait = self.retry_min_s
         attempts = 0

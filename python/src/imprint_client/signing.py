@@ -72,3 +72,19 @@ def signature_problem(record: types_pb2.VersionRecord, trusted: Sequence[bytes])
     except InvalidSignature:
         return f"{record.topic} v{record.version}: the signature of key {record.signature.key_id} does not verify"
     return None
+
+
+def sign_pointer(private_key_pem: bytes, topic: str, metadata: Mapping[str, str], pointer: types_pb2.DataPointer) -> types_pb2.Signature:
+    """The publisher's signature over a publish's signed digest, by an Ed25519 private key in
+    PEM (as `imprint keygen` writes it)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    try:
+        key = serialization.load_pem_private_key(private_key_pem, None)
+    except ValueError as err:
+        raise InvalidArgumentError("sign_key", f"must be an Ed25519 private key in PEM ({err})") from err
+    if not isinstance(key, ed25519.Ed25519PrivateKey):
+        raise InvalidArgumentError("sign_key", "must be an Ed25519 key", type(key).__name__)
+    raw = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return types_pb2.Signature(key_id=key_id_of(raw), signature=key.sign(signed_digest(topic, metadata, pointer.size, pointer.sha256)))
