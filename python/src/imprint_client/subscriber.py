@@ -25,17 +25,21 @@ import random
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from ._proto.imprint.v1 import consumer_pb2, types_pb2
 from .client import Client
 from .digest import record_problem
 from .errors import DataIntegrityError, ImprintError, InvalidArgumentError
 from .fetch import fetch_payload
+from .metrics import SubscriberMetrics
 from .publisher import S3Region
 from .rules import identity_attributes, is_update, scope_matches
 from .signing import parse_trusted_key, signature_problem
 from .snapshot import SnapshotReader, decide_from_snapshot
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -74,8 +78,9 @@ class Stats:
 class Subscription(Generic[T]):
     """One followed topic. `.current` is the value held (the default until a version loads)."""
 
-    def __init__(self, topic: str, decode: Callable[[bytes], T], default: T, validate: Callable[[T], bool] | None) -> None:
+    def __init__(self, topic: str, decode: Callable[[bytes], T], default: T, validate: Callable[[T], bool] | None, metrics: SubscriberMetrics | None = None) -> None:
         self.topic = topic
+        self._metrics = metrics
         self._decode = decode
         self._validate = validate
         self._held: Held[T] = Held(0, default)
@@ -130,6 +135,8 @@ class Subscription(Generic[T]):
             return False
         self._held = Held(record.version, value, update.pinned)  # 5. swap: one reference
         self.stats.swaps += 1
+        if self._metrics:
+            self._metrics.swapped(self.topic, record.version)
         for cb in list(self._callbacks):  # 6. notify
             try:
                 cb(record.version, value)
@@ -148,6 +155,8 @@ class Subscription(Generic[T]):
     def _reject(self, version: int, stage: str, reason: str) -> None:
         self._rejected = types_pb2.Rejection(version=version, stage=_STAGE[stage], reason=reason[:MAX_REJECTION_REASON])
         self.stats.rejections[stage] += 1
+        if self._metrics:
+            self._metrics.rejected(self.topic, stage)
         self.stats.last_rejection = f"v{version} {stage}: {reason}"
 
 
@@ -168,6 +177,9 @@ class Subscriber:
     is swapped in only when its record is signed by one of them (checked before its payload is
     fetched; a failure is a VERIFY rejection). The subscriber's own keys, not the topic's as the
     service says. Default: none (needs the `signing` extra).
+    registry: a prometheus_client CollectorRegistry to put the subscriber's metrics on
+    (imprint_client_version, _rejections_total, _swaps_total, _failures_total,
+    _last_poll_success_timestamp_seconds; the `metrics` extra). Default: none.
     """
 
     def __init__(
@@ -182,6 +194,7 @@ class Subscriber:
         fallback: SnapshotReader | None = None,
         older_versions_to_try: int = 3,
         trusted_keys: Sequence[str] = (),
+        registry: CollectorRegistry | None = None,
     ) -> None:
         if not identity.app:
             raise InvalidArgumentError("identity.app", "is required")
@@ -201,6 +214,7 @@ class Subscriber:
         if older_versions_to_try < 0:
             raise InvalidArgumentError("older_versions_to_try", "must be a whole number >= 0", older_versions_to_try)
         self.trusted_keys = [parse_trusted_key(k, f"trusted_keys[{i}]") for i, k in enumerate(trusted_keys)]
+        self.metrics = SubscriberMetrics(registry) if registry is not None else None
         self.fallback = fallback
         self.older_versions_to_try = older_versions_to_try
         self.fallback_error: ImprintError | None = None
@@ -215,7 +229,7 @@ class Subscriber:
 
     def subscribe(self, topic: str, decode: Callable[[bytes], T], default: T, validate: Callable[[T], bool] | None = None) -> Subscription[T]:
         """Follows `topic`: the subscription holds `default` until a version loads. One per topic."""
-        sub: Subscription[T] = Subscription(topic, decode, default, validate)
+        sub: Subscription[T] = Subscription(topic, decode, default, validate, self.metrics)
         with self._lock:
             if topic in self._subs:
                 raise InvalidArgumentError("topic", "is subscribed already", topic)
@@ -250,6 +264,8 @@ class Subscriber:
             except ImprintError as err:
                 self.poll_failures += 1
                 self.last_poll_error = err
+                if self.metrics:
+                    self.metrics.poll_failed(err.code)
                 self._from_snapshot(subs)
                 wait = min(self.backoff_max_s, self.backoff_min_s * 2**failures) * random.uniform(0.5, 1.0)
                 failures += 1
@@ -261,6 +277,8 @@ class Subscriber:
         topic was left for another request (RESOURCE_EXHAUSTED: the response's size budget)."""
         req = consumer_pb2.BatchPollRequest(identity=self.identity, topics=[s.cursor() for s in subs])
         res = self.client.call(self.client.consumer.BatchPoll, req)
+        if self.metrics:
+            self.metrics.polled()
         by_topic = {s.topic: s for s in subs}
         again = False
         for r in res.results:
