@@ -1,0 +1,86 @@
+"""Reading a version's payload: direct bytes from the record, or a blob from the first region
+that has it whole (boto3), checked against the record's size and sha256 (docs/CLIENTS.md)."""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from ._proto.imprint.v1 import types_pb2
+from .errors import DataIntegrityError, ImprintError
+from .publisher import S3Region
+
+READ_BYTES = 8 * 1024 * 1024
+
+
+def check_payload(data: bytes, pointer: types_pb2.DataPointer, what: str) -> bytes:
+    """`data` when it has the pointer's size and sha256; DataIntegrityError naming `what` otherwise."""
+    if len(data) != pointer.size:
+        raise DataIntegrityError(f"{what} has {len(data)} bytes, its record says {pointer.size}")
+    if hashlib.sha256(data).hexdigest() != pointer.sha256:
+        raise DataIntegrityError(f"{what} does not match its sha256")
+    return data
+
+
+def _read_checked(body: Any, pointer: types_pb2.DataPointer, what: str) -> bytes:
+    """The object's bytes, read once into a buffer of the declared size while a second thread
+    hashes each chunk as it lands (hashlib releases the GIL), then checked."""
+    size = pointer.size
+    buf = bytearray(size)
+    view = memoryview(buf)
+    chunks: queue.SimpleQueue[memoryview | None] = queue.SimpleQueue()
+    h = hashlib.sha256()
+
+    def hash_chunks() -> None:
+        while (chunk := chunks.get()) is not None:
+            h.update(chunk)
+
+    hasher = threading.Thread(target=hash_chunks, name="imprint-sha256", daemon=True)
+    hasher.start()
+    n = 0
+    try:
+        while chunk := body.read(READ_BYTES):
+            if n + len(chunk) > size:
+                raise DataIntegrityError(f"{what} has more than {size} bytes, its record says {size}")
+            view[n : n + len(chunk)] = chunk
+            chunks.put(view[n : n + len(chunk)])
+            n += len(chunk)
+    finally:
+        chunks.put(None)
+        hasher.join()
+    if n != size:
+        raise DataIntegrityError(f"{what} has {n} bytes, its record says {size}")
+    if h.hexdigest() != pointer.sha256:
+        raise DataIntegrityError(f"{what} does not match its sha256")
+    del view
+    return bytes(buf)
+
+
+def fetch_payload(record: types_pb2.VersionRecord, regions: Sequence[S3Region] = ()) -> bytes:
+    """The version's bytes, verified. A blob is read from the locations in the record's order
+    whose region is in `regions`; a region that fails (unreachable, missing object, wrong bytes)
+    passes to the next. DataIntegrityError or ImprintError("UNAVAILABLE") when none gives it whole."""
+    p = record.pointer
+    what = f"payload of {record.topic} v{record.version}"
+    if p.WhichOneof("payload") == "direct":
+        return check_payload(p.direct, p, what)
+    by_region = {r.region: r for r in regions}
+    problems: list[str] = []
+    for loc in p.blob.locations:
+        r = by_region.get(loc.region)
+        if r is None:
+            continue
+        try:
+            return _read_checked(r.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"], p, f"{what} in {loc.region}")
+        except DataIntegrityError as err:
+            problems.append(str(err))
+        except Exception as err:  # a region that cannot answer: the next may
+            problems.append(f"{loc.region}: {err}")
+    if not problems:
+        raise ImprintError("FAILED_PRECONDITION", f"{what} is in regions {[loc.region for loc in p.blob.locations]}, none of them given (regions=)")
+    if all(pr.startswith(what) for pr in problems):
+        raise DataIntegrityError("; ".join(problems))
+    raise ImprintError("UNAVAILABLE", f"{what}: no region gave it: " + "; ".join(problems))
