@@ -8,7 +8,7 @@
  * A URL that is expired, tampered with, or signed for another method or object: 403.
  */
 import { createHash } from 'node:crypto';
-import { Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { BlobNotFoundError } from '../../client/blob-store/blob-store.js';
 import { ImprintError, InvalidArgumentError } from '../../core/index.js';
@@ -18,28 +18,23 @@ import type { HttpRoutes } from './server.js';
 
 type Query = Record<string, string | undefined>;
 
-/** Counts and hashes the bytes passing, and fails the stream when they are not `size` bytes with `sha256`. */
-class Verifying extends Transform {
-  private readonly hash = createHash('sha256');
-  private seen = 0;
-  constructor(
-    private readonly size: number,
-    private readonly sha256: string,
-  ) {
-    super();
+/**
+ * The bytes of `body`, counted and hashed as they pass; the stream fails when they are not
+ * `size` bytes with `sha256`. Lazy (nothing is read until the store reads it), so the failure
+ * reaches the store's pipeline, which then removes its temporary file.
+ */
+async function* verified(body: AsyncIterable<Buffer>, size: number, sha256: string): AsyncGenerator<Buffer> {
+  const hash = createHash('sha256');
+  let seen = 0;
+  for await (const chunk of body) {
+    seen += chunk.length;
+    if (seen > size) throw new InvalidArgumentError('size', `must be the signed ${size} bytes (the body is longer)`, seen);
+    hash.update(chunk);
+    yield chunk;
   }
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.seen += chunk.length;
-    if (this.seen > this.size) return done(new InvalidArgumentError('size', `must be the signed ${this.size} bytes (the body is longer)`, this.seen));
-    this.hash.update(chunk);
-    done(null, chunk);
-  }
-  override _flush(done: TransformCallback): void {
-    if (this.seen !== this.size) return done(new InvalidArgumentError('size', `must be the signed ${this.size} bytes`, this.seen));
-    const got = this.hash.digest('hex');
-    if (got !== this.sha256) return done(new InvalidArgumentError('sha256', `must be the signed sha256 ${this.sha256} (the body's is another)`, got));
-    done();
-  }
+  if (seen !== size) throw new InvalidArgumentError('size', `must be the signed ${size} bytes`, seen);
+  const got = hash.digest('hex');
+  if (got !== sha256) throw new InvalidArgumentError('sha256', `must be the signed sha256 ${sha256} (the body's is another)`, got);
 }
 
 /** One Range header against an object of `size` bytes: the bytes, 'unsatisfiable', or undefined (the whole object). */
@@ -88,10 +83,8 @@ export function lentBlobRoutes(lender: Lender, log: Logger): HttpRoutes {
           const size = grant.size ?? 0;
           const declared = req.headers['content-length'];
           if (declared !== undefined && Number(declared) !== size) throw new InvalidArgumentError('size', `must be the signed ${size} bytes (Content-Length says ${declared})`, Number(declared));
-          const verifying = new Verifying(size, grant.sha256 ?? '');
-          req.raw.on('error', (err) => verifying.destroy(err));
           // The store writes a temporary file and renames it only when the stream ends well.
-          await store.put(grant.key, req.raw.pipe(verifying));
+          await store.put(grant.key, Readable.from(verified(req.raw, size, grant.sha256 ?? '')));
           log.info('lent upload stored', { key: grant.key, size, region: store.region });
           return reply.code(200).send({ key: grant.key, size, sha256: grant.sha256 });
         } catch (err) {

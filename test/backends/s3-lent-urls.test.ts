@@ -6,11 +6,14 @@
  * no S3 credentials of its own. Every region gets the bytes.
  */
 import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3BlobStore } from '../../client/blob-store/s3.js';
 import { ImprintClient, Publisher, Subscriber } from '../../client/index.js';
 import { sha256Hex } from '../../core/index.js';
-import { eventually, failure, identity, startTestServer, type TestServer } from '../helpers.js';
+import { curlRoundTrip } from '../curl-lent.js';
+import { eventually, failure, identity, startTestServer, tempDir, type TestServer } from '../helpers.js';
 import { dropBucket, listKeys, s3Endpoints, storeOn } from './s3-util.js';
 
 const MiB = 1024 * 1024;
@@ -128,6 +131,26 @@ describe('lent payload URLs on S3 (MinIO, two regions)', () => {
     expect([await listKeys(east, key), await listKeys(west, key)]).toEqual([[], []]);
     expect((await failure(t.client.publishPointer('model', lent.pointer))).code).toBe('INVALID_ARGUMENT');
   });
+
+  it('grpcurl and curl alone publish 20 MiB to both regions and fetch it back (the "any language" proof)', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'payload.bin');
+    const payload = randomBytes(20 * MiB);
+    fs.writeFileSync(file, payload);
+    await t.client.createTopic({ name: 'curl' });
+    // Under the part size, so one PUT per region.
+    const s = await startTestServer({ blobStores: [east, west], metadataStore: t.server.store });
+    try {
+      const got = await curlRoundTrip(s.address, 'curl', file, dir);
+      expect(got.regions).toEqual(['us-east-1', 'eu-west-1']);
+      expect(fs.readFileSync(got.downloaded).equals(payload)).toBe(true);
+      expect(got.range.equals(payload.subarray(100, 116))).toBe(true);
+      const record = await t.client.getVersion('curl', BigInt(got.version));
+      expect((await copies(record.pointer.kind === 'blob' ? (record.pointer.locations[0]?.key ?? '') : '')).map((c) => c.equals(payload))).toEqual([true, true]);
+    } finally {
+      await s.stop();
+    }
+  }, 120_000);
 
   it('the TypeScript client with no S3 credentials publishes 12 MiB (multipart) and subscribes to it through the lent URLs', async () => {
     const client = new ImprintClient({ address: t.address });
