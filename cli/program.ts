@@ -28,6 +28,7 @@ import {
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role, type ServerOptions } from '../server/config.js';
 import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_HTTP_PORT, DEFAULT_PORT, ROLLOUT_DRIVER_DEFAULTS, WATCH_DEFAULTS, rolloutTickFlag, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
+import { lentStores } from '../client/lent.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
@@ -705,7 +706,7 @@ addRolloutCommands(program, { withClient, out });
 addBlobOptions(
   program
     .command('publish <topic> <file>')
-    .description('publish a file as a new version: inside the record up to 1 MiB, else to the blob store of every region')
+    .description("publish a file as a new version: inside the record up to 1 MiB, else to every region's blob store (through the service's lent URLs unless --blobs says otherwise)")
     .option('--meta <k=v>', 'metadata (repeatable)', collect, [])
     .option('--scope <k=v,...>', 'publish to this scope only (repeatable; default: every consumer)', collect, [])
     .option(
@@ -714,6 +715,7 @@ addBlobOptions(
     )
     .addOption(new Option('--sign-key <file>', 'sign the version with this Ed25519 private key (PEM, as `imprint keygen` writes); a topic with trusted keys takes only signed publishes').env('IMPRINT_SIGN_KEY'))
     .option('--no-rollout', "on a topic with a rollout policy, reach every consumer at once instead of starting a rollout (as --scope does); either way a running rollout is superseded"),
+  { lent: true },
 )
   .addHelpText(
     'after',
@@ -804,6 +806,7 @@ addBlobOptions(
   addReadOptions(program.command('download <topic> <version>'))
     .description("write a version's payload to a file, checked against its size and sha256 (closest region first; the next beside it when it is slow)")
     .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)'),
+  { lent: true },
 ).action(
     withClient(async (client, topicName: string, version: string, o: BlobCliOptions & ReadCliOptions & { output?: string }) => {
       const reads = readOptionsFrom(o);
@@ -814,6 +817,8 @@ addBlobOptions(
         ...reads,
         onProgress: (p) => progress.update(p.bytes, p.total),
         onSlowRegion: (e) => process.stderr.write(`imprint: ${slowRegionText(e)}\n`),
+        // No store of ours holds it (--blobs lent, the default): the service's lent URLs.
+        lent: (record) => lentStores(client, record),
       });
       const summary = progress.finish(r.pointer.size);
       out({ file, ...(recordJson(r) as object) }, () => `wrote ${file}: ${summary}, sha256 verified`);
