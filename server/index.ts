@@ -397,6 +397,7 @@ export {
   type Role,
 } from './config.js';
 export { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
+export { LEND_DEFAULTS, Lender, lendWithDefaults, readLendSecret, type LendOptions } from './lend.js';
 export * from './rollout/index.js';
 export { ServerTls, TLS_DEFAULTS, isLoopback, loadTlsMaterial, tlsWithDefaults, type TlsMaterial, type TlsOptions, type TlsReloadFailure } from './tls.js';
 export { describeCassandraSecurity, describeEsSecurity, type CassandraAuth, type CassandraTlsOptions, type EsAuth, type ResolvedCassandraTls, type ResolvedEsTls } from './backend-credentials.js';

@@ -72,7 +72,13 @@ export function lendWithDefaults(o: LendOptions = {}): ResolvedLendOptions {
 
 /** The secret in a --lend-secret-file: its bytes, trailing whitespace trimmed. */
 export function readLendSecret(file: string): Buffer {
-  return Buffer.from(fs.readFileSync(file, 'utf8').trimEnd(), 'utf8');
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new InvalidArgumentError('lend-secret-file', `must be a readable file (${err instanceof Error ? err.message : String(err)})`, file);
+  }
+  return Buffer.from(text.trimEnd(), 'utf8');
 }
 
 export type { CompletedRegion, LentDownload, LentPart, LentTarget, LentUpload } from '../client/lent.js';

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ImprintClient } from '../../client/index.js';
 import { runCli, startServe, type ServeProcess } from '../cli-process.js';
 import { tempDir } from '../helpers.js';
 
@@ -36,5 +37,26 @@ describe('imprint publish / download through lent URLs', () => {
     const downloaded = await cli('download', 'model', '1', '-o', out);
     expect([downloaded.code, downloaded.stdout]).toEqual([0, expect.stringMatching(/sha256 verified/)]);
     expect(fs.readFileSync(out).equals(payload)).toBe(true);
+  });
+
+  it('serve --public-url, --lend-secret-file and --lend-expiry-ms shape the URLs; a bad one is refused naming its flag', async () => {
+    const secret = path.join(dir, 'lend.secret');
+    fs.writeFileSync(secret, 'a-secret-shared-by-instances\n');
+    const other = await startServe(path.join(dir, 'other'), ['--public-url', 'https://imprint.example.com:8443/', '--lend-secret-file', secret, '--lend-expiry-ms', '60000']);
+    const client = new ImprintClient({ address: other.address });
+    try {
+      await client.createTopic({ name: 'model' });
+      const lent = await client.beginUpload('model', 5, 'a'.repeat(64));
+      expect(lent.targets[0]?.parts[0]?.url).toMatch(/^https:\/\/imprint\.example\.com:8443\/blobs\/local\/model\//);
+      expect(lent.expiresAtMs - Date.now()).toBeLessThanOrEqual(60_000);
+    } finally {
+      client.close();
+      await other.stop();
+    }
+    const bad = await runCli(['--data-dir', path.join(dir, 'bad'), 'serve', '--port', '0', '--lend-expiry-ms', '10']);
+    expect([bad.code, bad.stderr]).toEqual([expect.any(Number), expect.stringMatching(/lend-expiry-ms must be a whole number of milliseconds from 1000/)]);
+    expect(bad.code).not.toBe(0);
+    const missing = await runCli(['--data-dir', path.join(dir, 'bad'), 'serve', '--port', '0', '--lend-secret-file', path.join(dir, 'nope')]);
+    expect(missing.stderr).toMatch(/lend-secret-file must be a readable file/);
   });
 });

@@ -182,6 +182,27 @@ describe('lent payload URLs: where they cannot be lent, and who may ask', () => 
     }
   });
 
+  it('instances sharing a secret (--lend-secret-file) and a blob directory serve one another\'s URLs; another secret answers 403', async () => {
+    const blobs = tempDir();
+    const secret = Buffer.from('a-secret-shared-by-instances');
+    const { LocalBlobStore } = await import('../../client/index.js');
+    const store = (): InstanceType<typeof LocalBlobStore> => new LocalBlobStore({ root: blobs });
+    const a = await startTestServer({ httpPort: 0, blobStores: [store()], lend: { secret } });
+    const b = await startTestServer({ httpPort: 0, blobStores: [store()], lend: { secret }, metadataStore: a.server.store });
+    const c = await startTestServer({ httpPort: 0, blobStores: [store()], metadataStore: a.server.store });
+    try {
+      await a.client.createTopic({ name: 'model' });
+      const lent = await a.client.beginUpload('model', bytes.length, sha256);
+      const url = new URL(lent.targets[0]?.parts[0]?.url ?? '');
+      const at = (s: TestServer): string => Object.assign(new URL(url), { port: String(s.server.http?.port) }).toString();
+      expect((await fetch(at(c), { method: 'PUT', body: bytes })).status).toBe(403);
+      expect((await fetch(at(b), { method: 'PUT', body: bytes })).status).toBe(200);
+      expect((await b.client.publishPointer('model', lent.pointer)).version).toBe(1n);
+    } finally {
+      for (const s of [c, b, a]) await s.stop();
+    }
+  });
+
   describe('access control', () => {
     let server: ImprintServer;
     let clients: ReturnType<typeof clientsFor>;
