@@ -388,7 +388,7 @@ export class ImprintService {
     validateSha256(sha256, 'sha256');
     if (partSize !== 0) checkRange(partSize, 'part_size', MIN_PART_SIZE, MAX_PART_SIZE, ' (0: the service\'s choice)');
     await this.authorize(caller, 'publish', topic);
-    await this.liveTopic(topic, `begin an upload to topic "${topic}"`);
+    await this.publishableTopic(topic, 'begin an upload to');
     const lent = await this.lenderOf().beginUpload(topic, size, sha256, partSize);
     this.logOf(caller).info('upload URLs lent', { topic, size, regions: lent.targets.map((t) => `${t.region}${t.multipart ? `:${t.parts.length} parts` : ''}`).join(','), ...whoFields(caller) });
     return lent;
@@ -399,7 +399,7 @@ export class ImprintService {
     validateTopicName(topic);
     if (uploadId === '') throw new InvalidArgumentError('upload_id', "must be a BeginUpload answer's upload_id");
     await this.authorize(caller, 'publish', topic);
-    await this.liveTopic(topic, `complete an upload to topic "${topic}"`);
+    await this.publishableTopic(topic, 'complete an upload to');
     return this.lenderOf().completeUpload(topic, uploadId, regions);
   }
 
@@ -408,6 +408,13 @@ export class ImprintService {
     const record = await this.getVersion(topic, version, caller);
     if (record.pointer.kind === 'direct') return { record, urls: [], expiresAtMs: 0 };
     return { record, ...(await this.lenderOf().downloadUrls(record, region)) };
+  }
+
+  /** As Publish answers: FAILED_PRECONDITION for a topic that does not exist or is deleted. */
+  private async publishableTopic(topic: string, verb: string): Promise<void> {
+    const t = await this.store.getTopic(topic);
+    if (!t) throw new FailedPreconditionError(`cannot ${verb} topic "${topic}": it does not exist (create it first)`);
+    if (t.deletedAtMs !== undefined) throw new TopicDeletedError(topic, t.deletedAtMs, `${verb} topic "${topic}"`);
   }
 
   private lenderOf(): Lender {

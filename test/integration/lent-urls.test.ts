@@ -127,7 +127,7 @@ describe('lent payload URLs on the embedded local store', () => {
       [t.client.beginUpload('model', 0, sha256), 'INVALID_ARGUMENT', /^size /],
       [t.client.beginUpload('model', bytes.length, sha256, 1024), 'INVALID_ARGUMENT', /^part_size /],
       [t.client.beginUpload('Not A Topic', bytes.length, sha256), 'INVALID_ARGUMENT', /^topic /],
-      [t.client.beginUpload('nope', bytes.length, sha256), 'NOT_FOUND', /nope/],
+      [t.client.beginUpload('nope', bytes.length, sha256), 'FAILED_PRECONDITION', /cannot begin an upload to topic "nope": it does not exist/],
       [t.client.getDownload('model', 999n), 'NOT_FOUND', /version 999/],
     ];
     for (const [p, code, message] of bad) {
@@ -136,7 +136,8 @@ describe('lent payload URLs on the embedded local store', () => {
     }
     await t.client.createTopic({ name: 'gone' });
     await t.client.deleteTopic('gone', 'test');
-    expect((await failure(t.client.beginUpload('gone', bytes.length, sha256))).code).toBe('FAILED_PRECONDITION');
+    const gone = await failure(t.client.beginUpload('gone', bytes.length, sha256));
+    expect([gone.code, gone.message]).toEqual(['FAILED_PRECONDITION', expect.stringMatching(/deleted/)]);
   });
 
   it("refuses to complete another topic's upload or a forged upload_id", async () => {
