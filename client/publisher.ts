@@ -61,7 +61,7 @@ export interface PublishOptions {
 
 export interface PublisherOptions {
   readonly client: ImprintClient;
-  /** One store per region; every blob payload is written to all of them. @default [] (direct payloads only) */
+  /** One store per region; every blob payload is written to all of them. @default [] (payloads over 1 MiB go through the service's lent URLs: client/lent.ts) */
   readonly blobStores?: readonly BlobStore[];
   /**
    * How long a publish whose outcome is unknown (no answer, lost connection, UNAVAILABLE) keeps

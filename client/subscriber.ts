@@ -164,7 +164,7 @@ export interface SubscriberOptions extends ReadOptions, PartOptions {
   readonly client: ConsumerApi;
   /** Who this consumer is; matched against scopes and pins. */
   readonly identity: ConsumerIdentity;
-  /** Blob stores in order of preference: the closest region first. @default [] */
+  /** Blob stores in order of preference: the closest region first. @default [] (payloads read through the service's lent URLs: client/lent.ts) */
   readonly blobStores?: readonly BlobStore[];
   /**
    * 'watch': one Watch stream brings each change as it happens, with BatchPoll as its fallback
