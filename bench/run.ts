@@ -12,6 +12,9 @@
  *                  one core and the ceiling it sets
  *   s3-publish     MiB/s of a 256 MiB Publisher.publish to 2 regions vs raw parallel uploads of the
  *                  same bytes to both (target >= 0.9x)
+ *   lent           MiB/s of a 256 MiB download through a lent presigned URL (fetchPayload, and one plain
+ *                  fetch()) vs a raw SDK GetObject to memory (target >= 0.9x), and through the local
+ *                  store's URL on the service's HTTP server vs reading the file
  *                  (the s3 benches run by default only when IMPRINT_S3 is set; else name them: they
  *                  start MinIOs of their own)
  *   consume        Polls/s of a consume-role instance (poll table, limiter, metrics) vs an empty
@@ -169,6 +172,7 @@ const all: Record<string, () => Promise<void> | void> = {
   'swap-memory': swapMemory,
   's3-download': s3Bench('s3-download.ts'),
   's3-publish': s3Bench('s3-publish.ts'),
+  lent: s3Bench('lent.ts'),
   consume: ownProcess('consume.ts'),
   access: ownProcess('access.ts'),
   fleet: ownProcess('fleet.ts'),
@@ -183,6 +187,6 @@ const all: Record<string, () => Promise<void> | void> = {
   rest: ownProcess('rest.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
-const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish']);
+const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish', 'lent']);
 const chosen = process.argv.slice(2).filter((a) => a in all);
 for (const name of chosen.length ? chosen : Object.keys(all).filter((n) => !optIn.has(n))) await all[name]?.();

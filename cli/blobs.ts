@@ -23,9 +23,16 @@ export interface BlobCliOptions {
   s3PathStyle?: boolean;
 }
 
-export function addBlobOptions(cmd: Command): Command {
+/**
+ * `lent`: the command may move payloads through the service's lent URLs (publish, download),
+ * and does when --blobs is not given: it then needs no store of its own, no credentials.
+ */
+export function addBlobOptions(cmd: Command, opts: { lent?: boolean } = {}): Command {
+  const blobs = opts.lent
+    ? new Option('--blobs <kind>', "where payloads over 1 MiB go: lent (through the service's URLs: no credentials), or straight to local or s3").choices(['lent', 'local', 's3']).default('lent')
+    : new Option('--blobs <kind>', 'where payloads over 1 MiB live').choices(['local', 's3']).default('local');
   cmd
-    .addOption(new Option('--blobs <kind>', 'where payloads over 1 MiB live').choices(['local', 's3']).env('IMPRINT_BLOBS').default('local'))
+    .addOption(blobs.env('IMPRINT_BLOBS'))
     .addOption(new Option('--regions <list>', 's3: regions, closest first (comma-separated)').env('IMPRINT_REGIONS'))
     .addOption(new Option('--bucket <name>', 's3: bucket per region; {region} is replaced by the region').env('IMPRINT_BUCKET').default('imprint-{region}'))
     .addOption(new Option('--s3-endpoints <list>', 's3: region=url pairs for S3-compatible servers (MinIO)').env('IMPRINT_S3_ENDPOINTS'));
@@ -34,8 +41,10 @@ export function addBlobOptions(cmd: Command): Command {
 
 /** The stores, closest region first. `localRoot`: the directory of the local store. */
 export async function blobStoresFrom(o: BlobCliOptions, localRoot: string): Promise<KeyedBlobStore[]> {
+  // None of our own: the service lends URLs (client/lent.ts).
+  if (o.blobs === 'lent') return [];
   if (o.blobs === 'local') return [new LocalBlobStore({ root: path.resolve(localRoot) })];
-  if (o.blobs !== 's3') throw new InvalidArgumentError('blobs', 'must be "local" or "s3"', o.blobs);
+  if (o.blobs !== 's3') throw new InvalidArgumentError('blobs', 'must be "lent", "local" or "s3"', o.blobs);
   const regions = (o.regions ?? '')
     .split(',')
     .map((r) => r.trim())

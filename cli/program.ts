@@ -27,7 +27,8 @@ import {
 } from '../core/index.js';
 import { kibanaConsumersLink } from '../server/audit/kibana.js';
 import { AUDIT_KINDS, BATCH_POLL_DEFAULTS, DEFAULT_REFRESH_MS, DEFAULT_TAIL_MS, ROLES, type AuditKind, type Role, type ServerOptions } from '../server/config.js';
-import { type ImprintServer, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_HTTP_PORT, DEFAULT_PORT, ROLLOUT_DRIVER_DEFAULTS, WATCH_DEFAULTS, rolloutTickFlag, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
+import { type ImprintServer, LEND_DEFAULTS, readLendSecret, DEFAULT_BLOB_CHECK_TIMEOUT_MS, DEFAULT_HTTP_PORT, DEFAULT_PORT, ROLLOUT_DRIVER_DEFAULTS, WATCH_DEFAULTS, rolloutTickFlag, HOLDINGS_DEFAULTS, AUDIT_FILE_DEFAULTS, describeBlobStores, describeCassandraSecurity, describeEsSecurity, startImprintServer } from '../server/index.js';
+import { lentStores } from '../client/lent.js';
 import { addBlobOptions, addReadOptions, blobStoresFrom, readOptionsFrom, slowRegionText, type BlobCliOptions, type ReadCliOptions } from './blobs.js';
 import { addJanitorCommand, parseDuration } from './janitor.js';
 import { addTopicLifecycleCommands, historyAt, parseMoment } from './lifecycle.js';
@@ -249,6 +250,9 @@ interface ServeOpts extends StoreCliOptions, BlobCliOptions, LogCliOptions, Serv
   tailMs: string;
   metricsPort?: string;
   httpPort: string;
+  lendExpiryMs: string;
+  publicUrl?: string;
+  lendSecretFile?: string;
   batchPollMaxTopics: string;
   batchPollMaxResponseBytes: string;
   watchMaxStreams: string;
@@ -308,6 +312,10 @@ addAuthOptions(addServeTlsOptions(addStoreOptions(
         .env('IMPRINT_HTTP_PORT')
         .default(String(DEFAULT_HTTP_PORT)),
     )
+    // Lent payload URLs (BeginUpload, CompleteUpload, GetDownload; server/lend.ts).
+    .addOption(new Option('--lend-expiry-ms <ms>', 'how long lent payload URLs stay valid (1000 to 604800000, 7 days)').env('IMPRINT_LEND_EXPIRY_MS').default(String(LEND_DEFAULTS.expiryMs)))
+    .addOption(new Option('--public-url <url>', "the base of the local blob store's lent URLs, as callers reach the HTTP server (default: http(s)://HOST:HTTP_PORT, 0.0.0.0 as 127.0.0.1)").env('IMPRINT_PUBLIC_URL'))
+    .addOption(new Option('--lend-secret-file <file>', "the key that signs lent URLs and upload ids (16 bytes or more), shared by instances that serve one another's (default: random per process)").env('IMPRINT_LEND_SECRET_FILE'))
     .addOption(
       new Option('--blob-check-timeout-ms <ms>', "how long a region may take to confirm a publish's blob object (HeadObject)").env('IMPRINT_BLOB_CHECK_TIMEOUT_MS').default(String(DEFAULT_BLOB_CHECK_TIMEOUT_MS)),
     )
@@ -374,6 +382,7 @@ Examples:
     const tailMs = parseCount(o.tailMs, 'tail-ms');
     const metricsPort = parseCount(o.metricsPort, 'metrics-port');
     const httpPort = o.httpPort === 'off' ? undefined : parseCount(o.httpPort, 'http-port');
+    const lendExpiryMs = parseCount(o.lendExpiryMs, 'lend-expiry-ms');
     const blobCheckTimeoutMs = parseCount(o.blobCheckTimeoutMs, 'blob-check-timeout-ms');
     const maxTopics = parseCount(o.batchPollMaxTopics, 'batch-poll-max-topics');
     const maxResponseBytes = parseCount(o.batchPollMaxResponseBytes, 'batch-poll-max-response-bytes');
@@ -414,6 +423,11 @@ Examples:
       ...(tailMs !== undefined && { tailMs }),
       ...(metricsPort !== undefined && { metricsPort }),
       ...(httpPort !== undefined && { httpPort }),
+      lend: {
+        ...(lendExpiryMs !== undefined && { expiryMs: lendExpiryMs }),
+        ...(o.publicUrl !== undefined && { publicUrl: o.publicUrl }),
+        ...(o.lendSecretFile !== undefined && { secret: readLendSecret(o.lendSecretFile) }),
+      },
       blobStores: await blobStoresFrom(o, blobDir()),
       ...(blobCheckTimeoutMs !== undefined && { blobCheckTimeoutMs }),
       batchPoll: { ...(maxTopics !== undefined && { maxTopics }), ...(maxResponseBytes !== undefined && { maxResponseBytes }) },
@@ -705,7 +719,7 @@ addRolloutCommands(program, { withClient, out });
 addBlobOptions(
   program
     .command('publish <topic> <file>')
-    .description('publish a file as a new version: inside the record up to 1 MiB, else to the blob store of every region')
+    .description("publish a file as a new version: inside the record up to 1 MiB, else to every region's blob store (through the service's lent URLs unless --blobs says otherwise)")
     .option('--meta <k=v>', 'metadata (repeatable)', collect, [])
     .option('--scope <k=v,...>', 'publish to this scope only (repeatable; default: every consumer)', collect, [])
     .option(
@@ -714,6 +728,7 @@ addBlobOptions(
     )
     .addOption(new Option('--sign-key <file>', 'sign the version with this Ed25519 private key (PEM, as `imprint keygen` writes); a topic with trusted keys takes only signed publishes').env('IMPRINT_SIGN_KEY'))
     .option('--no-rollout', "on a topic with a rollout policy, reach every consumer at once instead of starting a rollout (as --scope does); either way a running rollout is superseded"),
+  { lent: true },
 )
   .addHelpText(
     'after',
@@ -804,6 +819,7 @@ addBlobOptions(
   addReadOptions(program.command('download <topic> <version>'))
     .description("write a version's payload to a file, checked against its size and sha256 (closest region first; the next beside it when it is slow)")
     .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)'),
+  { lent: true },
 ).action(
     withClient(async (client, topicName: string, version: string, o: BlobCliOptions & ReadCliOptions & { output?: string }) => {
       const reads = readOptionsFrom(o);
@@ -814,6 +830,8 @@ addBlobOptions(
         ...reads,
         onProgress: (p) => progress.update(p.bytes, p.total),
         onSlowRegion: (e) => process.stderr.write(`imprint: ${slowRegionText(e)}\n`),
+        // No store of ours holds it (--blobs lent, the default): the service's lent URLs.
+        lent: (record) => lentStores(client, record),
       });
       const summary = progress.finish(r.pointer.size);
       out({ file, ...(recordJson(r) as object) }, () => `wrote ${file}: ${summary}, sha256 verified`);

@@ -24,6 +24,11 @@ export interface FetchOptions extends ReadOptions, PartOptions {
   readonly onProgress?: (p: { bytes: number; total: number }) => void;
   /** Told when a region is slow to answer (the next one is started beside it) or abandoned. */
   readonly onSlowRegion?: (e: SlowRegionEvent) => void;
+  /**
+   * Stores for the record when none of `stores` holds one of its locations: the service's lent
+   * URLs (client/lent.ts lentStores), for a caller with no blob store of its own. @default none
+   */
+  readonly lent?: (record: VersionRecord) => Promise<readonly BlobStore[]>;
 }
 
 /** No region could serve the payload. */
@@ -57,7 +62,8 @@ const checked = (opts: FetchOptions): Checked => ({ ...opts, ...readOptionsWithD
 async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobStore[], opts: Checked, open: (o: Required<PartOptions>) => Promise<Sink<T>>): Promise<T> {
   const { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency } = opts;
   const parts = { partSize, partConcurrency };
-  const sources = orderedSources(record, stores);
+  let sources = orderedSources(record, stores);
+  if (sources.length === 0 && opts.lent) sources = orderedSources(record, await opts.lent(record));
   if (sources.length === 0) throw new PayloadUnavailableError(`no configured blob store holds a location of ${record.topic} v${record.version}`);
   const { size: total, sha256 } = record.pointer;
   let reported = 0;

@@ -34,6 +34,7 @@ import {
   moveFromWire,
   headFromWire,
   identityToWire,
+  pointerFromWire,
   pinFromWire,
   pointerToWire,
   recordFromWire,
@@ -58,6 +59,10 @@ import type { ConsumerServiceClient } from '../proto/gen/imprint/v1/ConsumerServ
 import type { OperatorServiceClient } from '../proto/gen/imprint/v1/OperatorService.js';
 import type { PublisherServiceClient } from '../proto/gen/imprint/v1/PublisherService.js';
 import type { BatchPollResponse__Output } from '../proto/gen/imprint/v1/BatchPollResponse.js';
+import type { BeginUploadResponse__Output } from '../proto/gen/imprint/v1/BeginUploadResponse.js';
+import type { CompleteUploadResponse__Output } from '../proto/gen/imprint/v1/CompleteUploadResponse.js';
+import type { GetDownloadResponse__Output } from '../proto/gen/imprint/v1/GetDownloadResponse.js';
+import type { CompletedRegion, LentDownload, LentUpload } from './lent.js';
 import type { DescribeTopicResponse__Output } from '../proto/gen/imprint/v1/DescribeTopicResponse.js';
 import type { GetLatestAtResponse__Output } from '../proto/gen/imprint/v1/GetLatestAtResponse.js';
 import type { ListHistoryResponse__Output } from '../proto/gen/imprint/v1/ListHistoryResponse.js';
@@ -481,6 +486,29 @@ export class ImprintClient {
   async addScopes(topic: string, version: Version, scopes: readonly Scope[]): Promise<VersionRecord> {
     const res = await this.call<AddScopesResponse__Output>('AddScopes', (stubs, o, cb) => stubs.publisher.AddScopes({ topic, version: version.toString(), scopes: scopes.map(scopeToWire) }, o, cb));
     return recordFromWire(required(res.record, 'AddScopes', 'record'));
+  }
+
+  // ---- lent payload URLs (client/lent.ts) ----
+
+  /** URLs to PUT `size` bytes with `sha256` to every region (part_size 0: the service's choice). */
+  async beginUpload(topic: string, size: number, sha256: string, partSize = 0): Promise<LentUpload> {
+    const res = await this.call<BeginUploadResponse__Output>('BeginUpload', (stubs, o, cb) => stubs.publisher.BeginUpload({ topic, size, sha256, partSize }, o, cb));
+    const pointer = pointerFromWire(required(res.pointer, 'BeginUpload', 'pointer'));
+    if (pointer.kind !== 'blob') throw new ProtocolError('BeginUpload answered a pointer that is not a blob');
+    const targets = res.targets.map((t) => ({ region: t.region, multipart: t.multipart, parts: t.parts.map((p) => ({ partNumber: p.partNumber, offset: Number(p.offset), size: Number(p.size), url: p.url, headers: p.headers })) }));
+    return { uploadId: res.uploadId, pointer, targets, expiresAtMs: Number(res.expiresAtMs) };
+  }
+
+  /** Finishes a BeginUpload's multipart uploads; the pointer to publish. */
+  async completeUpload(topic: string, uploadId: string, regions: readonly CompletedRegion[]): Promise<DataPointer> {
+    const res = await this.call<CompleteUploadResponse__Output>('CompleteUpload', (stubs, o, cb) => stubs.publisher.CompleteUpload({ topic, uploadId, regions: regions.map((r) => ({ region: r.region, parts: [...r.parts] })) }, o, cb));
+    return pointerFromWire(required(res.pointer, 'CompleteUpload', 'pointer'));
+  }
+
+  /** GET URLs for a version's payload, `region`'s first (none for a direct payload). */
+  async getDownload(topic: string, version: Version, region = ''): Promise<LentDownload & { size: number; sha256: string }> {
+    const res = await this.call<GetDownloadResponse__Output>('GetDownload', (stubs, o, cb) => stubs.consumer.GetDownload({ topic, version: version.toString(), region }, o, cb));
+    return { size: Number(res.size), sha256: res.sha256, urls: res.urls.map((u) => ({ region: u.region, url: u.url })), expiresAtMs: Number(res.expiresAtMs) };
   }
 
   // ---- consumer ----

@@ -20,7 +20,7 @@ import {
   MAX_DIRECT_BYTES,
   sha256Hex,
   signContent,
-  topicKey,
+  newTopicKey,
   validatePublishId,
   type BlobLocation,
   type DataPointer,
@@ -32,6 +32,7 @@ import {
 } from '../core/index.js';
 import { storeFor, type BlobStore } from './blob-store/blob-store.js';
 import type { ImprintClient, PublishedVersion } from './imprint-client.js';
+import { spool, uploadLent } from './lent.js';
 
 /** Bytes, a stream, or a file path. */
 export type PublishData = Uint8Array | Readable | { readonly path: string };
@@ -60,7 +61,7 @@ export interface PublishOptions {
 
 export interface PublisherOptions {
   readonly client: ImprintClient;
-  /** One store per region; every blob payload is written to all of them. @default [] (direct payloads only) */
+  /** One store per region; every blob payload is written to all of them. @default [] (payloads over 1 MiB go through the service's lent URLs: client/lent.ts) */
   readonly blobStores?: readonly BlobStore[];
   /**
    * How long a publish whose outcome is unknown (no answer, lost connection, UNAVAILABLE) keeps
@@ -215,14 +216,33 @@ export class Publisher {
       return this.record(topic, pointer, opts, publishId, []);
     }
     if (this.stores.length === 0) {
-      throw new InvalidArgumentError('data', `is larger than ${MAX_DIRECT_BYTES} bytes and no blob store is configured`);
+      // 2'. No store of our own: the service's lent URLs (client/lent.ts); they are not ours to delete.
+      const pointer = await this.uploadLent(topic, data, source, opts.onProgress);
+      return this.record(topic, pointer, opts, publishId, []);
     }
     // 2. Upload to every region in parallel, hashing the bytes beside the uploads.
-    const key = topicKey(topic, `${new Date().toISOString().replace(/[:.]/g, '')}-${randomUUID()}`);
+    const key = newTopicKey(topic, new Date(), randomUUID());
     const uploaded = await uploadEverywhere(this.stores, key, source, opts.onProgress);
     // 3. Record it under the publish id (objects removed only on a certain refusal).
     const pointer: DataPointer = { kind: 'blob', size: uploaded.size, sha256: uploaded.sha256, locations: uploaded.locations };
     return this.record(topic, pointer, opts, publishId, uploaded.locations);
+  }
+
+  /** Uploads through the service's lent URLs: a file or bytes as they are, a stream spooled to a temporary file first. */
+  private async uploadLent(topic: string, data: PublishData, source: Exclude<Source, { kind: 'direct' }>, onProgress: PublishOptions['onProgress']): Promise<DataPointer> {
+    const progress = onProgress && ((p: { bytes: number; total: number }) => onProgress(p));
+    const o = progress ? { onProgress: progress } : {};
+    if (source.kind === 'bytes') return uploadLent(this.client, topic, { bytes: source.bytes }, o);
+    if (!(data instanceof Readable) && !(data instanceof Uint8Array)) {
+      source.stream.destroy();
+      return uploadLent(this.client, topic, { path: data.path }, o);
+    }
+    const spooled = await spool(source.stream);
+    try {
+      return await uploadLent(this.client, topic, { path: spooled.path }, o);
+    } finally {
+      await spooled.remove();
+    }
   }
 
   /**

@@ -49,6 +49,7 @@ import {
 import type { BlobStore } from './blob-store/blob-store.js';
 import type { SnapshotReader } from './fallback.js';
 import { fetchPayload, type FetchOptions } from './fetch.js';
+import { lentStores } from './lent.js';
 import { readOptionsWithDefaults, type ReadOptions, type SlowRegionEvent } from './hedge.js';
 import { NotServedError } from './errors.js';
 import { partOptionsWithDefaults, type PartOptions } from './parts.js';
@@ -129,7 +130,7 @@ export interface SubscribeOptions<T> {
 export const VALIDATE_TIMEOUT_MS = 30_000;
 
 /** The calls a subscriber makes (an ImprintClient, or a fake in unit tests). Without `watch` it polls. */
-export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'> & Partial<Pick<ImprintClient, 'watch' | 'report'>>;
+export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'> & Partial<Pick<ImprintClient, 'watch' | 'report' | 'getDownload'>>;
 
 /** When a Watch stream counts as failed, and when the subscriber polls instead (see the module comment). */
 export interface WatchSettings {
@@ -163,7 +164,7 @@ export interface SubscriberOptions extends ReadOptions, PartOptions {
   readonly client: ConsumerApi;
   /** Who this consumer is; matched against scopes and pins. */
   readonly identity: ConsumerIdentity;
-  /** Blob stores in order of preference: the closest region first. @default [] */
+  /** Blob stores in order of preference: the closest region first. @default [] (payloads read through the service's lent URLs: client/lent.ts) */
   readonly blobStores?: readonly BlobStore[];
   /**
    * 'watch': one Watch stream brings each change as it happens, with BatchPoll as its fallback
@@ -862,7 +863,11 @@ export class Subscriber extends EventEmitter {
   /** Payload reads: the hedge and first-byte timeout, the parts, and slow regions reported as `slow-region` events and a metric. */
   private fetchOptions(topic: string): FetchOptions {
     const { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency } = this.o;
-    return { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency, onSlowRegion: (e) => this.slowRegion(topic, e) };
+    const { client } = this.o;
+    // No store of our own for a record's locations: the service's lent URLs (client/lent.ts).
+    const getDownload = client.getDownload?.bind(client);
+    const lent = getDownload && ((r: VersionRecord) => lentStores({ getDownload }, r));
+    return { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency, onSlowRegion: (e) => this.slowRegion(topic, e), ...(lent && { lent }) };
   }
 
   private slowRegion(topic: string, e: SlowRegionEvent): void {

@@ -24,6 +24,15 @@ export function topicKey(topic: string, name: string): string {
   return `${topicKeyPrefix(topic)}${name}`;
 }
 
+/**
+ * The key of a new payload object of `topic`: the time (ISO 8601 without ":" and ".") and a
+ * random id, so keys are unique and sort by when they were written. The Publisher and the
+ * service's lent uploads both name their objects this way.
+ */
+export function newTopicKey(topic: string, at: Date, id: string): string {
+  return topicKey(topic, `${at.toISOString().replace(/[:.]/g, '')}-${id}`);
+}
+
 /** Whether `key` names an object of `topic`: under `<topic>/`, with no empty, "." or ".." segment after it. */
 export function isTopicKey(topic: string, key: string): boolean {
   const prefix = topicKeyPrefix(topic);

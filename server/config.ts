@@ -1,4 +1,5 @@
 /** The server's options, with every default in one place. */
+import { lendWithDefaults, type LendOptions, type ResolvedLendOptions } from './lend.js';
 import path from 'node:path';
 import type { BlobStore } from '../client/blob-store/blob-store.js';
 import { LocalBlobStore } from '../client/blob-store/local.js';
@@ -98,6 +99,8 @@ export interface ServerOptions {
    * on 8080 unless told otherwise. @default none (no HTTP server)
    */
   readonly httpPort?: number;
+  /** Lent payload URLs (BeginUpload, CompleteUpload, GetDownload): expiry, secret, public URL. @default see lendWithDefaults */
+  readonly lend?: LendOptions;
   /** Consume role: the per-application concurrency limiter. @default see limiterWithDefaults */
   readonly limiter?: LimiterOptions;
   /**
@@ -270,6 +273,7 @@ export interface ResolvedServerOptions {
   readonly tailMs: number;
   readonly metricsPort?: number;
   readonly httpPort?: number;
+  readonly lend: ResolvedLendOptions;
   readonly limiter: Readonly<Required<LimiterOptions>>;
   readonly blobStores: readonly BlobStore[];
   readonly blobCheckTimeoutMs: number;
@@ -392,6 +396,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     tailMs,
     ...(metricsPort !== undefined && { metricsPort }),
     ...(httpPort !== undefined && { httpPort }),
+    lend: lendWithDefaults(o.lend),
     limiter: limiterWithDefaults(o.limiter),
     blobStores: o.blobStores ?? [new LocalBlobStore({ root: blobDir })],
     blobCheckTimeoutMs,

@@ -41,6 +41,8 @@ import type { MetadataStore } from './store/metadata-store.js';
 import { SqliteMetadataStore } from './store/sqlite.js';
 import { ServerTls } from './tls.js';
 import { restRoutes, startHttpServer, type HttpRoutes, type HttpServerHandle } from './http/index.js';
+import { lentBlobRoutes } from './http/blobs.js';
+import { Lender, defaultPublicUrl } from './lend.js';
 
 /** What an instance of a role is made of: the one place roles are decided. */
 interface RoleParts {
@@ -187,7 +189,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   // Every topic's publish status (ListTopics, imprint_topic_publish_overdue): the table's, else the store's, read at most every 30 s.
   const publishStatus = table ? tablePublishStatus(table, o.clock) : new StorePublishStatus({ store, clock: o.clock });
   // The all role's polls read the store: its own commits are word for its Watch streams at once.
-  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, blobCheckTimeoutMs: o.blobCheckTimeoutMs, publishStatus, access, ...(role.polls === 'store' && changes && { changes }) });
+  const lender = new Lender(o.blobStores, o.lend, o.clock);
+  const service = new ImprintService({ store, audit, log, clock: o.clock, blobStores: o.blobStores, lender, blobCheckTimeoutMs: o.blobCheckTimeoutMs, publishStatus, access, ...(role.polls === 'store' && changes && { changes }) });
   const metrics = registry && consumeMetrics({ registry, publishStatus, publishes: service, ...(table && { table }), ...((table?.feed ?? feed) && { feed: table?.feed ?? feed }), ...(limiter && { limiter }), ...(poller && { poller }), ...(watchers && { watchers }), ...(outcomes && { outcomes }) });
   if (table) {
     const starting = table.start();
@@ -235,8 +238,9 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       if (metrics && o.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, o.metricsPort, o.host, undefined, serverTls);
       if (o.httpPort !== undefined) {
         // What HTTP serves, beside gRPC and from the same service code.
-        const routes: HttpRoutes[] = [restRoutes(stack)];
+        const routes: HttpRoutes[] = [restRoutes(stack), lentBlobRoutes(lender, log)];
         httpServer = await startHttpServer({ host: o.host, port: o.httpPort, log, ...(serverTls && { tls: serverTls }), routes });
+        lender.servedAt(defaultPublicUrl(httpServer.scheme, o.host, httpServer.port));
       }
     } catch (err) {
       await metricsServer?.close();
@@ -397,6 +401,7 @@ export {
   type Role,
 } from './config.js';
 export { DEFAULT_BLOB_CHECK_TIMEOUT_MS } from './blob-check.js';
+export { LEND_DEFAULTS, Lender, lendWithDefaults, readLendSecret, type LendOptions } from './lend.js';
 export * from './rollout/index.js';
 export { ServerTls, TLS_DEFAULTS, isLoopback, loadTlsMaterial, tlsWithDefaults, type TlsMaterial, type TlsOptions, type TlsReloadFailure } from './tls.js';
 export { describeCassandraSecurity, describeEsSecurity, type CassandraAuth, type CassandraTlsOptions, type EsAuth, type ResolvedCassandraTls, type ResolvedEsTls } from './backend-credentials.js';

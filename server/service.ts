@@ -13,6 +13,8 @@ import {
   MAX_VERSION,
   PAGE_SIZE_MAX,
   checkRange,
+  MAX_PAYLOAD_SIZE,
+  validateSha256,
   DataIntegrityError,
   FailedPreconditionError,
   InvalidArgumentError,
@@ -75,6 +77,7 @@ import {
 import type { BlobStore } from '../client/blob-store/blob-store.js';
 import type { AuditSink, MovesPage, TopicConsumers } from './audit/audit-sink.js';
 import { DEFAULT_BLOB_CHECK_TIMEOUT_MS, checkBlobPointer } from './blob-check.js';
+import { MAX_PART_SIZE, MIN_PART_SIZE, type CompletedRegion, type Lender, type LentDownload, type LentUpload } from './lend.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import type { MetadataStore, NewTopic, Published, TopicPatch } from './store/metadata-store.js';
 import type { PollChangeHub } from './poll/changes.js';
@@ -187,6 +190,8 @@ export interface ServiceDeps {
   readonly access?: AccessControl;
   /** The most history entries GetLatestAt with apply_pins reads to replay a moment's pins (1 to MAX_REPLAY_ENTRIES). @default MAX_REPLAY_ENTRIES */
   readonly maxReplayEntries?: number;
+  /** Lends payload URLs (BeginUpload, CompleteUpload, GetDownload; lend.ts). @default none (those calls answer FAILED_PRECONDITION) */
+  readonly lender?: Lender;
 }
 
 const MAX_TEXT = 1024;
@@ -199,6 +204,7 @@ export class ImprintService {
   private readonly blobStores: readonly BlobStore[];
   private readonly blobCheckTimeoutMs: number;
   private readonly changes: PollChangeHub | undefined;
+  private readonly lender: Lender | undefined;
   readonly publishStatus: PublishStatusSource;
   /** Publishes refused for their signature, by reason (imprint_publish_signature_rejected_total). */
   readonly signatureRejections: Record<SignatureRejectedError['reason'], number> = { missing: 0, 'untrusted-key': 0, 'bad-signature': 0 };
@@ -215,6 +221,7 @@ export class ImprintService {
     this.blobStores = deps.blobStores ?? [];
     this.blobCheckTimeoutMs = deps.blobCheckTimeoutMs ?? DEFAULT_BLOB_CHECK_TIMEOUT_MS;
     this.changes = deps.changes;
+    this.lender = deps.lender;
     this.publishStatus = deps.publishStatus ?? new StorePublishStatus({ store: deps.store, clock: this.now });
     this.access = deps.access ?? new AccessControl({ log: this.log, clock: this.now });
     this.maxReplayEntries = deps.maxReplayEntries ?? MAX_REPLAY_ENTRIES;
@@ -375,6 +382,49 @@ export class ImprintService {
     this.changes?.notify(topic);
     this.logOf(caller).info('scopes added', { topic, version, scopes: valid.map(scopeKey).join(';'), ...whoFields(caller) });
     return record;
+  }
+
+  // ---- lent payload URLs (lend.ts) ----
+
+  /** URLs to upload `size` bytes with `sha256` to every region, checked and authorized as a publish is. */
+  async beginUpload(topic: string, size: number, sha256: string, partSize: number, caller: Caller = UNKNOWN_CALLER): Promise<LentUpload> {
+    validateTopicName(topic);
+    checkRange(size, 'size', 1, MAX_PAYLOAD_SIZE, ' (an empty payload is not a dataset)');
+    validateSha256(sha256, 'sha256');
+    if (partSize !== 0) checkRange(partSize, 'part_size', MIN_PART_SIZE, MAX_PART_SIZE, ' (0: the service\'s choice)');
+    await this.authorize(caller, 'publish', topic);
+    await this.publishableTopic(topic, 'begin an upload to');
+    const lent = await this.lenderOf().beginUpload(topic, size, sha256, partSize);
+    this.logOf(caller).info('upload URLs lent', { topic, size, regions: lent.targets.map((t) => `${t.region}${t.multipart ? `:${t.parts.length} parts` : ''}`).join(','), ...whoFields(caller) });
+    return lent;
+  }
+
+  /** Finishes a BeginUpload's multipart uploads; the assembled objects are checked (lend.ts). */
+  async completeUpload(topic: string, uploadId: string, regions: readonly CompletedRegion[], caller: Caller = UNKNOWN_CALLER): Promise<LentUpload['pointer']> {
+    validateTopicName(topic);
+    if (uploadId === '') throw new InvalidArgumentError('upload_id', "must be a BeginUpload answer's upload_id");
+    await this.authorize(caller, 'publish', topic);
+    await this.publishableTopic(topic, 'complete an upload to');
+    return this.lenderOf().completeUpload(topic, uploadId, regions);
+  }
+
+  /** URLs to download a version's payload, `region`'s first, for a caller who may read the version. */
+  async getDownload(topic: string, version: Version, region: string, caller: Caller = UNKNOWN_CALLER): Promise<{ record: VersionRecord } & LentDownload> {
+    const record = await this.getVersion(topic, version, caller);
+    if (record.pointer.kind === 'direct') return { record, urls: [], expiresAtMs: 0 };
+    return { record, ...(await this.lenderOf().downloadUrls(record, region)) };
+  }
+
+  /** As Publish answers: FAILED_PRECONDITION for a topic that does not exist or is deleted. */
+  private async publishableTopic(topic: string, verb: string): Promise<void> {
+    const t = await this.store.getTopic(topic);
+    if (!t) throw new FailedPreconditionError(`cannot ${verb} topic "${topic}": it does not exist (create it first)`);
+    if (t.deletedAtMs !== undefined) throw new TopicDeletedError(topic, t.deletedAtMs, `${verb} topic "${topic}"`);
+  }
+
+  private lenderOf(): Lender {
+    if (!this.lender) throw new FailedPreconditionError('this service lends no payload URLs (it has no blob store)');
+    return this.lender;
   }
 
   // ---- consumer reads (polls are the Poller's) ----

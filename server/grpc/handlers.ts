@@ -17,6 +17,8 @@ import {
   pageTokenFromWire,
   pinToWire,
   pointerFromWire,
+  pointerToWire,
+  sizeFromWire,
   recordToWire,
   retentionFromWire,
   scopeFromWire,
@@ -36,7 +38,7 @@ import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/Consume
 import type { OperatorServiceHandlers } from '../../proto/gen/imprint/v1/OperatorService.js';
 import type { PublisherServiceHandlers } from '../../proto/gen/imprint/v1/PublisherService.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
-import { contractOf } from '../../core/index.js';
+import { InvalidArgumentError, contractOf } from '../../core/index.js';
 import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
 import type { Logger } from '../../log/index.js';
 import type { Poller, Watchers } from '../poll/index.js';
@@ -119,15 +121,27 @@ export function publisherHandlers(svc: ImprintService, log: Logger): PublisherSe
     AddScopes: unary('AddScopes', log, async (req, call) => ({
       record: recordToWire(await svc.addScopes(req.topic, versionFromWire(req.version, 'version'), req.scopes.map(scopeFromWire), callerOf(call, log))),
     })),
-    // Lent payload URLs (issue 16): answered UNIMPLEMENTED until the service lends them.
-    BeginUpload: notYet('BeginUpload'),
-    CompleteUpload: notYet('CompleteUpload'),
+    // Lent payload URLs (server/lend.ts).
+    BeginUpload: unary('BeginUpload', log, async (req, call) => {
+      const lent = await svc.beginUpload(req.topic, sizeFromWire(req.size, 'size'), req.sha256, partSizeFromWire(req.partSize), callerOf(call, log));
+      return {
+        uploadId: lent.uploadId,
+        pointer: pointerToWire(lent.pointer),
+        targets: lent.targets.map((t) => ({ region: t.region, multipart: t.multipart, parts: t.parts.map((p) => ({ ...p, headers: { ...p.headers } })) })),
+        expiresAtMs: lent.expiresAtMs,
+      };
+    }),
+    CompleteUpload: unary('CompleteUpload', log, async (req, call) => ({
+      pointer: pointerToWire(await svc.completeUpload(req.topic, req.uploadId, req.regions.map((r) => ({ region: r.region, parts: r.parts.map((p) => ({ partNumber: p.partNumber, etag: p.etag })) })), callerOf(call, log))),
+    })),
   };
 }
 
-/** A method of the contract this server does not answer yet: UNIMPLEMENTED. */
-function notYet(method: string): grpc.handleUnaryCall<unknown, never> {
-  return (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: `${method} is not served by this version of the service` });
+/** part_size off the wire: 0 (the service's choice) or a whole number of bytes (the service checks the range). */
+function partSizeFromWire(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('part_size', 'must be 0 or a whole number of bytes from 5 MiB to 5 GiB', v);
+  return n;
 }
 
 /**
@@ -231,7 +245,10 @@ export function consumerHandlers(svc: ImprintService, poller: Poller | undefined
   return {
     ...(poller ? { ...pollHandlers(poller, log, limits, outcomes), ...(watchers ? { Watch: watchHandler(watchers, log, limits, outcomes) } : refusedWatch) } : refusedPolls),
     ...(poller && outcomes ? { Report: reportHandler(poller, log, limits, outcomes) } : refusedReport),
-    GetDownload: notYet('GetDownload'),
+    GetDownload: unary('GetDownload', log, async (req, call) => {
+      const { record, urls, expiresAtMs } = await svc.getDownload(req.topic, versionFromWire(req.version, 'version'), req.region, callerOf(call, log));
+      return { size: record.pointer.size, sha256: record.pointer.sha256, urls: [...urls], expiresAtMs };
+    }),
     GetVersion: unary('GetVersion', log, async (req, call) => ({ record: recordToWire(await svc.getVersion(req.topic, versionFromWire(req.version, 'version'), callerOf(call, log))) })),
     ListVersions: unary('ListVersions', log, async (req, call) => {
       const page = await svc.listVersions(req.topic, pageSizeFromWire(req.pageSize), pageTokenFromWire(req.pageToken), callerOf(call, log));

@@ -102,13 +102,15 @@ describe('imprint publish --publish-id and imprint history', () => {
     const file = path.join(tempDir(), 'model.bin');
     fs.writeFileSync(file, randomBytes(MAX_DIRECT_BYTES + 10));
     expect((await cli('topic', 'create', 'model', '--owner', 'trust-team')).code).toBe(0);
-    const first = await cli('publish', 'model', file, '--publish-id', 'build-1234');
+    // Straight to the store the server reads (--blobs local), not through lent URLs: the CLI
+    // may delete what it wrote there, so a replay's upload is removed (lent objects are not its own).
+    const first = await cli('publish', 'model', file, '--publish-id', 'build-1234', '--blobs', 'local');
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/^published model v1: /);
-    const again = await cli('publish', 'model', file, '--publish-id', 'build-1234');
+    const again = await cli('publish', 'model', file, '--publish-id', 'build-1234', '--blobs', 'local');
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/^published model v1 \(a replay: publish id "build-1234" had already made v1; nothing new was published\): /);
-    const json = JSON.parse((await cli('--json', 'publish', 'model', file, '--publish-id', 'build-1234')).stdout) as { version: string; replayed: boolean };
+    const json = JSON.parse((await cli('--json', 'publish', 'model', file, '--publish-id', 'build-1234', '--blobs', 'local')).stdout) as { version: string; replayed: boolean };
     expect(json).toMatchObject({ version: '1', replayed: true });
     // The replays' uploads were removed: one object, the version's.
     expect(fs.readdirSync(path.join(dataDir, 'blobs', 'model'))).toHaveLength(1);

@@ -330,7 +330,8 @@ describe('payloads read in ranged parts', () => {
       const bytes = randomBytes(3 * MiB + 17);
       const published = await new Publisher({ client: t.client, blobStores: [blobs] }).publish('model', bytes);
       const file = path.join(tempDir(), 'cli.bin');
-      const base = ['--address', t.address, '--blob-dir', blobs.root, 'download', 'model', String(published.version), '-o', file];
+      // Straight from the store (--blobs local), where the parts are this test's subject; lent URLs are read the same way (test/integration/lent-urls.test.ts).
+      const base = ['--address', t.address, '--blob-dir', blobs.root, 'download', 'model', String(published.version), '-o', file, '--blobs', 'local'];
       const ok = await runCli([...base, '--part-size', '65536'], { IMPRINT_PART_CONCURRENCY: '3' });
       expect(ok).toMatchObject({ code: 0, stdout: expect.stringMatching(/sha256 verified/) });
       expect(fs.readFileSync(file).equals(bytes)).toBe(true);
