@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Python client's tests (python/tests), as `npm test` runs them after vitest:
 #   1. a venv cached outside the repository, keyed by python/pyproject.toml (created and filled
-#      with `pip install -e python[dev]` only when that file changed: fast when cached);
+#      with `pip install ./python[dev]` only when that file changed: fast when cached). It holds
+#      the dependencies; the package itself is imported from THIS checkout's python/src
+#      (PYTHONPATH below), never from the checkout that happened to create the venv;
 #   2. the wire stubs regenerated from proto/ (python/build_proto.py), so they match it;
 #   3. pytest, with a JUnit XML report at python/.pytest-report.xml (what .ci/run counts).
 # The tests start their own Imprint server from dist/ (built by `npm test` before them).
@@ -14,7 +16,7 @@ cd "$(dirname "$0")/.."
 report=python/.pytest-report.xml
 rm -f "$report"
 py="${IMPRINT_PYTHON:-$(command -v python3.11 || command -v python3)}"
-key="$( (cat python/pyproject.toml; "$py" --version) | sha256sum | cut -c1-16)"
+key="$( (cat python/pyproject.toml; "$py" --version; echo deps-only) | sha256sum | cut -c1-16)"
 cache="${IMPRINT_PYTHON_CACHE:-$HOME/.cache/imprint-python}"
 venv="$cache/venv-$key"
 
@@ -23,10 +25,10 @@ if [ ! -f "$venv/.ready" ]; then
   rm -rf "$venv"
   mkdir -p "$cache"
   "$py" -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check -e 'python[dev]'
+  "$venv/bin/pip" install --quiet --disable-pip-version-check './python[dev]'
   touch "$venv/.ready"
 fi
 
 "$venv/bin/python" python/build_proto.py
 cd python
-exec "$venv/bin/python" -m pytest --junitxml=".pytest-report.xml" "$@"
+PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$venv/bin/python" -m pytest --junitxml=".pytest-report.xml" "$@"
