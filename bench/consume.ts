@@ -5,21 +5,16 @@
  * flight, no update, median of 3 x 2 s. Target: >= 0.8x the empty handler.
  */
 import { ImprintClient } from '../client/index.js';
-import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
 import { silentLogger } from '../log/index.js';
-import { SqliteMetadataStore, startImprintServer } from '../server/index.js';
+import { startImprintServer } from '../server/index.js';
 import { counterValue, emptyConsumerServer, startConsumeServer, throughput } from './consume-server.js';
+import { BENCH_ID, seedPollTopic } from './seed.js';
 import { tempDir } from './util.js';
-import path from 'node:path';
 import fs from 'node:fs';
 
-const id: ConsumerIdentity = { app: 'bench', cluster: 'c1', region: 'us-east-1', nodeId: 'n1', labels: {} };
+const id = BENCH_ID;
 const dir = tempDir();
-const seed = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
-await seed.createTopic({ name: 'bench', owner: 'bench', description: '', retention: {} }, Date.now());
-const bytes = Buffer.from('x'.repeat(1000));
-await seed.publish({ topic: 'bench', metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{}] }, Date.now());
-await seed.close();
+await seedPollTopic(dir);
 
 const consume = await startConsumeServer({ dataDir: dir });
 const all = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger });

@@ -9,19 +9,15 @@
 import http from 'node:http';
 import path from 'node:path';
 import { ImprintClient } from '../client/index.js';
-import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
 import { silentLogger } from '../log/index.js';
-import { FileAuditSink, SqliteMetadataStore, startImprintServer } from '../server/index.js';
+import { FileAuditSink, startImprintServer } from '../server/index.js';
 import { counterValue } from './consume-server.js';
+import { BENCH_ID, seedPollTopic } from './seed.js';
 import { tempDir, throughput } from './util.js';
 
-const id: ConsumerIdentity = { app: 'bench', cluster: 'c1', region: 'us-east-1', nodeId: 'n1', labels: {} };
+const id = BENCH_ID;
 const dir = tempDir();
-const seed = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
-await seed.createTopic({ name: 'bench', owner: 'bench', description: '', retention: {} }, Date.now());
-const bytes = Buffer.from('x'.repeat(1000));
-await seed.publish({ topic: 'bench', metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{}] }, Date.now());
-await seed.close();
+await seedPollTopic(dir);
 
 const audit = new FileAuditSink({ file: path.join(dir, 'consume-audit', 'events.jsonl') });
 const server = await startImprintServer({ role: 'consume', dataDir: dir, port: 0, httpPort: 0, log: silentLogger, auditSink: audit, metricsPort: 0 });

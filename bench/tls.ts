@@ -11,19 +11,15 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImprintClient, type ClientTlsOptions } from '../client/index.js';
-import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
 import { silentLogger } from '../log/index.js';
-import { SqliteMetadataStore, certificateAuthenticator, combineAuthenticators, startImprintServer, type ImprintServer } from '../server/index.js';
+import { certificateAuthenticator, combineAuthenticators, startImprintServer, type ImprintServer } from '../server/index.js';
 import { makePki } from '../test/certs.js';
+import { BENCH_ID, seedPollTopic } from './seed.js';
 import { quantile, tempDir, throughput } from './util.js';
 
-const id: ConsumerIdentity = { app: 'bench', cluster: 'c1', region: 'us-east-1', nodeId: 'n1', labels: {} };
+const id = BENCH_ID;
 const dir = tempDir();
-const seed = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
-await seed.createTopic({ name: 'bench', owner: 'bench', description: '', retention: {} }, Date.now());
-const bytes = Buffer.from('x'.repeat(1000));
-await seed.publish({ topic: 'bench', metadata: {}, pointer: { kind: 'direct', size: bytes.length, sha256: sha256Hex(bytes), bytes }, scopes: [{}] }, Date.now());
-await seed.close();
+await seedPollTopic(dir);
 
 const pki = await makePki(path.join(dir, 'pki'));
 const scorer = await pki.ca.issue('scorer', { uris: ['spiffe://bench/scorer'] });
