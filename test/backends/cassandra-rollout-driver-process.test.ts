@@ -45,7 +45,12 @@ describe('the rollout driver killed on Cassandra', () => {
     const a = await startServe(tempDir('imprint-rollout-kill-a-'), serveArgs);
     serves.push(a);
     const started = await s.publish({ topic, metadata: {}, pointer: directPointer('v2'), scopes: [], rollout: policy }, Date.now());
-    const atStep1 = await eventually('step 1', async () => ((await now()).step === 1 ? now() : undefined));
+    // Applied in the store and logged: the log line is written after the commit, and reaches
+    // us through a pipe, so the store alone can be ahead of the output we read.
+    const atStep1 = await eventually('step 1, applied and logged', async () => {
+      const r = await now();
+      return r.step === 1 && stepsLogged(a.output()).includes(1) ? r : undefined;
+    });
     await a.kill();
     expect(stepsLogged(a.output())).toEqual([1]);
     expect((await now()).revision).toBe(atStep1.revision);

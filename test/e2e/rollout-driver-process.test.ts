@@ -61,7 +61,12 @@ describe('the rollout driver in processes', () => {
     const a = await startServe(dataDir, ['--role', 'publish', '--rollout-tick-ms', '50']);
     serves.push(a);
     const started = await store.publish({ topic: TOPIC, metadata: {}, pointer: directPointer('v2'), scopes: [], rollout: policy }, Date.now());
-    const atStep1 = await eventually('step 1', async () => ((await now()).step === 1 ? now() : undefined));
+    // Applied in the store and logged: the log line is written after the commit, and reaches
+    // us through a pipe, so the store alone can be ahead of the output we read.
+    const atStep1 = await eventually('step 1, applied and logged', async () => {
+      const r = await now();
+      return r.step === 1 && stepsLogged(a.output()).includes(1) ? r : undefined;
+    });
     await a.kill();
     expect(stepsLogged(a.output())).toEqual([1]);
     // Nothing moved it since (the kill came well within the step's bake)...
