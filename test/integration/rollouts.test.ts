@@ -11,7 +11,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { advanceMove, webhookPassedMove, type Rollout, type RolloutMove } from '../../core/index.js';
 import { silentLogger } from '../../log/index.js';
-import { SqliteMetadataStore, startImprintServer, type ImprintServer } from '../../server/index.js';
+import { SqliteMetadataStore, startImprintServer, type ImprintServer, type MetadataStore } from '../../server/index.js';
 import { authenticate, caller, clientsFor, closeClients, eventually, type Answer } from '../access-calls.js';
 import { CountingStore } from '../counting-store.js';
 import { MemoryAuditSink, directPointer, tempDir, until } from '../helpers.js';
@@ -85,25 +85,31 @@ async function rolloutOf(rpc: Rpc, topic: string, who?: string): Promise<Record<
   return ok(await rpc('PublisherService', 'Publish', { topic, pointer: wire('v2') }, who), 'Publish v2');
 }
 
+/** An all-role server on a fresh SQLite store (`wrap` may wrap it, e.g. to count its calls), a gRPC caller, and what stops them. */
+async function rolloutServer<S extends MetadataStore>(wrap: (s: SqliteMetadataStore) => S) {
+  const dir = tempDir();
+  const inner = SqliteMetadataStore.open({ file: `${dir}/imprint.db` });
+  const store = wrap(inner);
+  const server = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger, metadataStore: store, auditSink: new MemoryAuditSink() });
+  const clients = clientsFor(server.port);
+  const stop = async (): Promise<void> => {
+    closeClients(clients);
+    await server.stop({ drain: false });
+    await inner.close();
+  };
+  return { inner, store, server, rpc: caller(clients), stop };
+}
+
 describe('rollouts through gRPC (all role, SQLite)', () => {
-  let dir: string;
   let store: SqliteMetadataStore;
   let server: ImprintServer;
-  let clients: ReturnType<typeof clientsFor>;
   let rpc: Rpc;
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    dir = tempDir();
-    store = SqliteMetadataStore.open({ file: `${dir}/imprint.db` });
-    server = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger, metadataStore: store, auditSink: new MemoryAuditSink() });
-    clients = clientsFor(server.port);
-    rpc = caller(clients);
+    ({ store, server, rpc, stop } = await rolloutServer((s) => s));
   });
-  afterAll(async () => {
-    if (clients) closeClients(clients);
-    await server?.stop({ drain: false });
-    await store?.close();
-  });
+  afterAll(() => stop?.());
 
   /** Applies the rollout's next step as the driver does: core's move, the store's compare-and-set. */
   async function step(topic: string): Promise<Rollout> {
@@ -417,26 +423,15 @@ describe('rollouts and access control', () => {
 });
 
 describe('a verb racing the rollout driver', () => {
-  let dir: string;
   let inner: SqliteMetadataStore;
   let store: CountingStore;
-  let server: ImprintServer;
-  let clients: ReturnType<typeof clientsFor>;
   let rpc: Rpc;
+  let stop: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    dir = tempDir();
-    inner = SqliteMetadataStore.open({ file: `${dir}/imprint.db` });
-    store = new CountingStore(inner);
-    server = await startImprintServer({ dataDir: dir, port: 0, log: silentLogger, metadataStore: store, auditSink: new MemoryAuditSink() });
-    clients = clientsFor(server.port);
-    rpc = caller(clients);
+    ({ inner, store, rpc, stop } = await rolloutServer((s) => new CountingStore(s)));
   });
-  afterAll(async () => {
-    if (clients) closeClients(clients);
-    await server?.stop({ drain: false });
-    await inner?.close();
-  });
+  afterAll(() => stop?.());
 
   /** What a driver does between the verb's read and its write: a change of its own (the revision moves on). */
   async function driverMoves(topic: string, move: (r: Rollout) => RolloutMove): Promise<void> {
