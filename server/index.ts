@@ -238,7 +238,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       if (metrics && o.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, o.metricsPort, o.host, undefined, serverTls);
       if (o.httpPort !== undefined) {
         // What HTTP serves, beside gRPC and from the same service code.
-        const routes: HttpRoutes[] = [restRoutes(stack), lentBlobRoutes(lender, log)];
+        const routes: HttpRoutes[] = [restRoutes(stack, serverTls?.mutual ?? false), lentBlobRoutes(lender, log)];
         httpServer = await startHttpServer({ host: o.host, port: o.httpPort, log, ...(serverTls && { tls: serverTls }), routes });
         lender.servedAt(defaultPublicUrl(httpServer.scheme, o.host, httpServer.port));
       }

@@ -9,6 +9,7 @@
  * the client goes away. GET /openapi.json is the contract as OpenAPI 3.1 (openapi.ts).
  */
 import type { ServerResponse } from 'node:http';
+import { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { InvalidArgumentError } from '../../core/index.js';
@@ -106,9 +107,13 @@ type AnyHandler = (call: RestCall, callback?: grpc.sendUnaryData<unknown>) => vo
 
 /**
  * The REST API's routes over the handler stack of `stack` (the options gRPC is started with);
- * /openapi.json documents bearer authentication when the stack authenticates.
+ * /openapi.json documents bearer authentication when the stack authenticates. With
+ * `mutualTls` every API request must come over a connection whose client certificate the
+ * server verified, as every gRPC connection must (the HTTPS port asks for one without requiring
+ * it at the handshake, so that lent payload URLs answer callers without one): 401 otherwise,
+ * whatever the authenticator would accept.
  */
-export function restRoutes(stack: HandlerStackOptions): HttpRoutes {
+export function restRoutes(stack: HandlerStackOptions, mutualTls = false): HttpRoutes {
   return async (app: FastifyInstance) => {
     // 1. The same handlers gRPC serves; the certificate authenticator keys on the HTTP connection.
     const handlers = serviceHandlers(stack, (call) => (call instanceof RestCall ? call.socket : undefined));
@@ -138,6 +143,11 @@ export function restRoutes(stack: HandlerStackOptions): HttpRoutes {
       const served = handlers[m.serviceName] as Record<string, AnyHandler> | undefined;
       const handler = served?.[m.method];
       if (!handler) return send(reply, errorAnswer({ code: grpc.status.UNIMPLEMENTED, details: `The server does not implement the method ${m.grpcPath}` }));
+      const socket = req.raw.socket;
+      if (mutualTls && !(socket instanceof TLSSocket && socket.authorized)) {
+        const why = socket instanceof TLSSocket ? (socket.authorizationError?.message ?? 'none presented') : 'not over TLS';
+        return send(reply, { status: 401, headers: {}, body: { code: 'UNAUTHENTICATED', message: `this server requires a client certificate its CA signed (mTLS), as on gRPC: ${why}` } });
+      }
       // 4. The body: JSON (or nothing: the empty message), checked against the request type.
       let request: unknown;
       try {

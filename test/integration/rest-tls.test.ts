@@ -62,9 +62,23 @@ describe('REST over HTTPS', () => {
   it('mTLS: a request without a certificate, or with one the client CA did not sign, is 401', async () => {
     const none = await restPost(baseOf(mtls), '/v1/consumer/ListTopics', {}, { ca: pki.ca.ca });
     expect(none.status).toBe(401);
-    expect(restErrorOf(none)).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringContaining('no verified client certificate') });
+    expect(restErrorOf(none)).toMatchObject({ code: 'UNAUTHENTICATED', message: expect.stringContaining('requires a client certificate its CA signed (mTLS)') });
     const other = await restPost(baseOf(mtls), '/v1/consumer/ListTopics', {}, { ca: pki.ca.ca, cert: stranger.cert, key: stranger.key });
     expect(other.status).toBe(401);
+  });
+
+  it('mTLS with no authenticator (the transport alone, like the gRPC handshake): REST without a verified certificate is 401, with one it answers', async () => {
+    const transportOnly = await startImprintServer({ dataDir: tempDir(), port: 0, httpPort: 0, log: silentLogger, tls: { certFile: pki.server.certFile, keyFile: pki.server.keyFile, clientCaFile: pki.ca.caFile } });
+    try {
+      const none = await restPost(baseOf(transportOnly), '/v1/consumer/ListTopics', {}, { ca: pki.ca.ca });
+      expect([none.status, restErrorOf(none).code]).toEqual([401, 'UNAUTHENTICATED']);
+      const other = await restPost(baseOf(transportOnly), '/v1/consumer/ListTopics', {}, { ca: pki.ca.ca, cert: stranger.cert, key: stranger.key });
+      expect(other.status).toBe(401);
+      const good = await restPost(baseOf(transportOnly), '/v1/consumer/ListTopics', {}, { ca: pki.ca.ca, cert: scorer.cert, key: scorer.key });
+      expect(good.status, good.text).toBe(200);
+    } finally {
+      await transportOnly.stop({ drain: false });
+    }
   });
 
   it('curl alone: publish a direct payload and poll it over mTLS', async () => {
