@@ -239,7 +239,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       if (o.httpPort !== undefined) {
         // What HTTP serves, beside gRPC and from the same service code.
         const routes: HttpRoutes[] = [restRoutes(stack, serverTls?.mutual ?? false), lentBlobRoutes(lender, log)];
-        httpServer = await startHttpServer({ host: o.host, port: o.httpPort, log, ...(serverTls && { tls: serverTls }), routes });
+        httpServer = await startHttpServer({ host: o.host, port: o.httpPort, ...(serverTls && { tls: serverTls }), routes });
         lender.servedAt(defaultPublicUrl(httpServer.scheme, o.host, httpServer.port));
       }
     } catch (err) {

@@ -9,7 +9,6 @@
 import http from 'node:http';
 import https from 'node:https';
 import Fastify, { type FastifyInstance } from 'fastify';
-import type { Logger } from '../../log/index.js';
 import type { ServerTls } from '../tls.js';
 
 /** Something the HTTP server serves: it adds its routes (and parsers) to the app. */
@@ -19,7 +18,6 @@ export interface HttpServerOptions {
   readonly host: string;
   /** 0 picks a free port. */
   readonly port: number;
-  readonly log: Logger;
   /** HTTPS with these files. @default plaintext */
   readonly tls?: ServerTls;
   /** What is served, in order. */
