@@ -14,7 +14,7 @@ import { ImprintClient, Publisher, Subscriber } from '../../client/index.js';
 import { sha256Hex } from '../../core/index.js';
 import { curlRoundTrip } from '../curl-lent.js';
 import { eventually, failure, identity, startTestServer, tempDir, type TestServer } from '../helpers.js';
-import { dropBucket, listKeys, s3Endpoints, storeOn } from './s3-util.js';
+import { dropBucket, twoRegions, listKeys, s3Endpoints, storeOn } from './s3-util.js';
 
 const MiB = 1024 * 1024;
 const small = randomBytes(3 * MiB);
@@ -26,10 +26,7 @@ describe('lent payload URLs on S3 (MinIO, two regions)', () => {
   let west: S3BlobStore;
 
   beforeAll(async () => {
-    const [first, second] = s3Endpoints();
-    east = storeOn(first, 'us-east-1');
-    west = storeOn(second, 'eu-west-1');
-    for (const s of [east, west]) await s.ensureBucket();
+    [east, west] = await twoRegions();
     t = await startTestServer({ blobStores: [east, west], lend: { partSize: 5 * MiB } });
     await t.client.createTopic({ name: 'model' });
   });

@@ -14,7 +14,7 @@ import { sha256Hex, type DataPointer } from '../../core/index.js';
 import { writeSnapshot } from '../../janitor/index.js';
 import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
 import { failure, startTestServer, type TestServer } from '../helpers.js';
-import { dropBucket, s3Endpoints, storeOn, whileHung } from './s3-util.js';
+import { dropBucket, twoRegions, s3Endpoints, storeOn, whileHung } from './s3-util.js';
 
 const bytes = randomBytes(200_000);
 const sha256 = sha256Hex(bytes);
@@ -26,11 +26,8 @@ describe('publish checks its blob pointer in S3', () => {
   const pointer = (key: string, size = bytes.length): DataPointer => ({ kind: 'blob', size, sha256, locations: [east.locationOf(key), west.locationOf(key)] });
 
   beforeAll(async () => {
-    const [first, second] = s3Endpoints();
-    east = storeOn(first, 'us-east-1');
-    west = storeOn(second, 'eu-west-1');
+    [east, west] = await twoRegions();
     for (const s of [east, west]) {
-      await s.ensureBucket();
       await s.put('model/good', Readable.from([bytes]));
       await s.put('other/theirs', Readable.from([bytes]));
     }

@@ -9,17 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3BlobStore } from '../../client/blob-store/s3.js';
 import { readmeCurl, runReadmeCurl } from '../readme-curl.js';
 import { startTestServer, type TestServer } from '../helpers.js';
-import { dropBucket, s3Endpoints, storeOn } from './s3-util.js';
+import { dropBucket, twoRegions } from './s3-util.js';
 
 describe("README's walkthrough with curl, on S3 in two regions", () => {
   let t: TestServer;
   let east: S3BlobStore;
   let west: S3BlobStore;
   beforeAll(async () => {
-    const [first, second] = s3Endpoints();
-    east = storeOn(first, 'us-east-1');
-    west = storeOn(second, 'eu-west-1');
-    for (const s of [east, west]) await s.ensureBucket();
+    [east, west] = await twoRegions();
     t = await startTestServer({ blobStores: [east, west], httpPort: 0 });
   });
   afterAll(async () => {

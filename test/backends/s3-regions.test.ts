@@ -24,7 +24,7 @@ import {
 import { DataIntegrityError, UnavailableError, type BlobLocation, type VersionRecord } from '../../core/index.js';
 import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
 import { identity, startTestServer, type TestServer } from '../helpers.js';
-import { dropBucket, listKeys, s3Endpoints, storeOn } from './s3-util.js';
+import { dropBucket, twoRegions, listKeys, s3Endpoints, storeOn } from './s3-util.js';
 
 const MiB = 1024 * 1024;
 
@@ -176,11 +176,7 @@ describe('a corrupted object', () => {
   let record: VersionRecord;
 
   beforeAll(async () => {
-    const [first, second] = s3Endpoints();
-    east = storeOn(first, 'us-east-1');
-    west = storeOn(second, 'eu-west-1');
-    await east.ensureBucket();
-    await west.ensureBucket();
+    [east, west] = await twoRegions();
     t = await startTestServer({ blobStores: [east, west] });
     await t.client.createTopic({ name: topic });
     record = await new Publisher({ client: t.client, blobStores: [east, west] }).publish(topic, bytes);

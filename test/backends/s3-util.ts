@@ -11,6 +11,14 @@ export function s3Endpoints(): [string, string] {
   return [first, second];
 }
 
+/** The two regions the s3 project's files publish to: us-east-1 on the first server, eu-west-1 on the second, each on a fresh bucket that exists. */
+export async function twoRegions(): Promise<[S3BlobStore, S3BlobStore]> {
+  const [first, second] = s3Endpoints();
+  const regions: [S3BlobStore, S3BlobStore] = [storeOn(first, 'us-east-1'), storeOn(second, 'eu-west-1')];
+  for (const s of regions) await s.ensureBucket();
+  return regions;
+}
+
 export const uniqueBucket = (): string => `imprint-${randomUUID().slice(0, 13)}`;
 
 /** A store on `endpoint` for `region`, on a fresh bucket unless one is named. */
