@@ -114,8 +114,11 @@ def test_a_cancelled_rollout_moves_the_watcher_back_and_its_reports_are_counted(
         sub = s.subscribe(topic_name, bytes, b"")
         eventually(lambda: sub.version == 2, what="the canary gets v2")
         # A watcher sends no polls: its Report is what the rollout counts as holding v2.
-        progress = lambda: client.call(client.operator.GetRollout, operator.GetRolloutRequest(topic=topic_name)).progress  # noqa: E731
-        eventually(lambda: progress().holding == 1, what="the canary's report of v2")
+
+        def holding() -> int:
+            return client.call(client.operator.GetRollout, operator.GetRolloutRequest(topic=topic_name)).progress.holding
+
+        eventually(lambda: holding() == 1, what="the canary's report of v2")
         client.call(client.operator.CancelRollout, operator.CancelRolloutRequest(topic=topic_name, reason="bad scores"))
         eventually(lambda: sub.version == 1, what="the move back to v1")
         assert sub.held.rolled_back and not sub.held.pinned and sub.current == b"1"
