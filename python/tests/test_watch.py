@@ -123,3 +123,15 @@ def test_a_cancelled_rollout_moves_the_watcher_back_and_its_reports_are_counted(
         eventually(lambda: sub.version == 1, what="the move back to v1")
         assert sub.held.rolled_back and not sub.held.pinned and sub.current == b"1"
         assert sub.stats.rolled_back == 1 and sub.stats.swaps == 2
+
+
+def test_poll_now_polls_on_the_caller_s_thread(client: Client, topic_name: str) -> None:
+    pub = Publisher(client)
+    pub.create_topic(topic_name)
+    pub.publish(topic_name, b"1")
+    with Subscriber(client, identity("poll-now"), mode="poll", interval_s=HOUR) as s:
+        sub = s.subscribe(topic_name, bytes, b"")
+        assert sub.ready(60) and s.following == "poll"
+        pub.publish(topic_name, b"2")
+        s.poll_now()
+        assert sub.version == 2 and sub.current == b"2"

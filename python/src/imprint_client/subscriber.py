@@ -278,6 +278,7 @@ class Subscriber:
         self._reporter: threading.Thread | None = None
         self._subs: dict[str, Subscription[object]] = {}
         self._lock = threading.Lock()
+        self._ticking = threading.RLock()
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="imprint-subscriber", daemon=True)
@@ -293,6 +294,15 @@ class Subscriber:
             self._end_stream("restart")  # the next stream carries the new topic too
         self._wake.set()
         return sub
+
+    def poll_now(self) -> None:
+        """One BatchPoll of every subscription now, on the caller's thread, with its swap cycles
+        (tests, benchmarks, and operators who want an immediate refresh); ImprintError when it fails."""
+        with self._lock:
+            subs = list(self._subs.values())
+        with self._ticking:
+            while subs and self._tick(subs):
+                pass  # a topic left for another request (the response's size budget): ask again
 
     @property
     def following(self) -> Literal["watch", "poll"]:
@@ -348,12 +358,17 @@ class Subscriber:
             self.last_poll_error = err
             if self.metrics:
                 self.metrics.failed("poll", err.code)
-            self._from_snapshot(subs)
+            with self._ticking:
+                self._from_snapshot(subs)
             return self._backoff(failures), failures + 1
 
     def _tick(self, subs: list[Subscription[object]]) -> bool:
         """One BatchPoll for every subscription, then each answer's swap cycle. True when a
         topic was left for another request (RESOURCE_EXHAUSTED: the response's size budget)."""
+        with self._ticking:  # one swap cycle at a time per subscription (poll_now is another thread's)
+            return self._tick_once(subs)
+
+    def _tick_once(self, subs: list[Subscription[object]]) -> bool:
         req = consumer_pb2.BatchPollRequest(identity=self.identity, topics=[s.cursor() for s in subs])
         res = self.client.call(self.client.consumer.BatchPoll, req)
         if self.metrics:
@@ -410,7 +425,8 @@ class Subscriber:
                     if unanswered > 0:
                         unanswered -= 1
                         attempt = 0 if unanswered == 0 else attempt  # each topic answered: a healthy stream
-                    self._answered(by_topic.get(msg.result.topic), msg.result)
+                    with self._ticking:
+                        self._answered(by_topic.get(msg.result.topic), msg.result)
                     if msg.result.HasField("update"):
                         self._report_soon()
         except grpc.RpcError as err:
