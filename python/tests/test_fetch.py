@@ -51,3 +51,23 @@ def test_the_blob_is_read_into_the_value_itself_with_no_second_copy() -> None:
         tracemalloc.stop()
     assert got == data
     assert peak < 1.25 * len(data), f"allocations peaked at {peak / len(data):.2f}x the payload"
+
+
+def test_an_s3_body_is_read_from_its_http_response_straight_into_the_value(s3_endpoints: list[str]) -> None:
+    """boto3's body from MinIO: the bytes come from the http.client response under it (no
+    urllib3 chunk copied), whole and checked, and a bigger object than the record says is refused."""
+    import http.client
+
+    from conftest import s3_regions
+
+    r = s3_regions(s3_endpoints)[0]
+    try:
+        r.client.create_bucket(Bucket="py-fetch", CreateBucketConfiguration={"LocationConstraint": r.region})  # type: ignore[typeddict-item]
+    except r.client.exceptions.BucketAlreadyOwnedByYou:
+        pass
+    data = os.urandom(3 * 1024 * 1024 + 5)
+    r.client.put_object(Bucket="py-fetch", Key="blob", Body=data)
+    assert isinstance(fetch._direct_reader(r.client.get_object(Bucket="py-fetch", Key="blob")["Body"]), http.client.HTTPResponse)
+    assert fetch._read_checked(r.client.get_object(Bucket="py-fetch", Key="blob")["Body"], pointer(data), "payload") == data
+    with pytest.raises(DataIntegrityError, match="has more than"):
+        fetch._read_checked(r.client.get_object(Bucket="py-fetch", Key="blob")["Body"], pointer(data[:-1]), "payload")
