@@ -5,6 +5,7 @@ stream, pins, and a cancelled rollout moving the watcher back (rolled_back)."""
 from __future__ import annotations
 
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
@@ -135,3 +136,31 @@ def test_poll_now_polls_on_the_caller_s_thread(client: Client, topic_name: str) 
         pub.publish(topic_name, b"2")
         s.poll_now()
         assert sub.version == 2 and sub.current == b"2"
+
+
+def test_a_silent_stream_counts_as_failed_and_the_subscriber_follows_once_the_server_answers() -> None:
+    """A server stopped with SIGSTOP keeps its connections open and sends nothing, heartbeats
+    included: after watch_idle_s the stream counts as failed, the value stays, and once the
+    server runs again the subscriber watches again and follows."""
+    data = Path(tempfile.mkdtemp(prefix="imprint-py-watch-idle-"))
+    server = start_server(data)
+    try:
+        with Client(server.address, timeout_s=2) as c:
+            pub = Publisher(c)
+            pub.create_topic("silent")
+            pub.publish("silent", b"v1")
+            with Subscriber(c, identity("watch-idle"), interval_s=HOUR, watch_idle_s=1, watch_poll_for_s=0.5, backoff_min_s=0.02, backoff_max_s=0.2) as s:
+                sub = s.subscribe("silent", bytes, b"")
+                assert sub.ready(60)
+                server.proc.send_signal(signal.SIGSTOP)
+                try:
+                    eventually(lambda: s.watch_failures_total >= 1, what="the silent stream counted as failed")
+                    assert s.last_watch_error is not None and "sent nothing for 1 s" in s.last_watch_error.message
+                    assert sub.version == 1 and sub.current == b"v1"
+                finally:
+                    server.proc.send_signal(signal.SIGCONT)
+                pub.publish("silent", b"v2")
+                eventually(lambda: sub.version == 2, what="v2 once the server runs again")
+    finally:
+        server.kill()
+        shutil.rmtree(data, ignore_errors=True)
