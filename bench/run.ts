@@ -44,6 +44,9 @@
  *                  swapped on a topic without a policy; consume-role Polls/s on a topic with a running rollout
  *                  vs one without (target within 5%)
  *   rest           consume-role Polls/s over the REST/JSON API vs over gRPC, same instance, topic and identity
+ *   python         the Python client (python/bench/swap.py, in the tests' venv): a 256 MiB swap from MinIO
+ *                  vs boto3's raw get_object (targets >= 0.9x; peak RSS <= 2x + 32 MiB), and the
+ *                  Subscriber's overhead per poll tick vs a bare grpcio BatchPoll (named: not in a plain run)
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -185,8 +188,13 @@ const all: Record<string, () => Promise<void> | void> = {
   jwt: ownProcess('jwt.ts'),
   rollout: ownProcess('rollout.ts'),
   rest: ownProcess('rest.ts'),
+  python: () => {
+    const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+    const r = spawnSync('bash', [path.join(repo, 'scripts/python-test.sh'), '--bench'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    process.stdout.write(r.stdout);
+  },
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
-const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish', 'lent']);
+const optIn = new Set(process.env['IMPRINT_S3'] ? ['python'] : ['s3-download', 's3-publish', 'lent', 'python']);
 const chosen = process.argv.slice(2).filter((a) => a in all);
 for (const name of chosen.length ? chosen : Object.keys(all).filter((n) => !optIn.has(n))) await all[name]?.();

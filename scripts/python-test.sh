@@ -9,7 +9,8 @@
 # The tests start their own Imprint server from dist/ (built by `npm test` before them).
 #   IMPRINT_PYTHON   the interpreter to build the venv with (default: python3.11, else python3)
 #   IMPRINT_PYTHON_CACHE  where venvs are kept (default: ~/.cache/imprint-python)
-# Extra arguments go to pytest (e.g. -k subscriber).
+# Extra arguments go to pytest (e.g. -k subscriber). `--bench` runs python/bench/swap.py instead
+# (what `npm run bench -- python` does), in the same venv and with the same stubs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,4 +32,8 @@ fi
 
 "$venv/bin/python" python/build_proto.py
 cd python
-PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" exec "$venv/bin/python" -m pytest --junitxml=".pytest-report.xml" "$@"
+export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
+if [ "${1:-}" = "--bench" ]; then
+  exec "$venv/bin/python" bench/swap.py
+fi
+exec "$venv/bin/python" -m pytest --junitxml=".pytest-report.xml" "$@"

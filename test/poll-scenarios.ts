@@ -3,105 +3,27 @@
  * poll method (Poll, BatchPoll, Watch's first answers over gRPC; Poll and BatchPoll over REST)
  * must answer alike: scopes, labels, pins (most
  * specific wins, ties go to the newest), records failing their consistency check, unknown
- * topics and bad input. `pollScenarioSuite` runs them against real servers started with
- * startImprintServer on one store; each store's test file calls it.
+ * topics and bad input. The scenarios, their seed and their answers are data,
+ * test/vectors/poll-scenarios.json, which the Python client's suite runs too
+ * (python/tests/test_poll_scenarios.py). `pollScenarioSuite` runs them against real servers
+ * started with startImprintServer on one store; each store's test file calls it.
  *
  * A new way of asking joins by adding an entry to POLL_METHODS: every scenario is then asked
  * through it too, on every role and store, and must give the same answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BatchPollResult, ImprintClient } from '../client/index.js';
-import { ImprintError, type ConsumerIdentity, type Scope, type VersionRecord } from '../core/index.js';
-import type { AuditEvent, MetadataStore, Role } from '../server/index.js';
+import { ImprintError, type VersionRecord } from '../core/index.js';
+import type { AuditEvent, Role } from '../server/index.js';
 import { identityToWire, recordFromWire } from '../proto/convert.js';
 import type { BatchPollResponse__Output } from '../proto/gen/imprint/v1/BatchPollResponse.js';
 import type { PollResponse__Output } from '../proto/gen/imprint/v1/PollResponse.js';
 import type { Update__Output } from '../proto/gen/imprint/v1/Update.js';
-import { MemoryAuditSink, directPointer, identity, startTestServer, type TestServer } from './helpers.js';
+import { MemoryAuditSink, identity, startTestServer, type TestServer } from './helpers.js';
+import { SCENARIOS, SCENARIO_TOPICS, VECTORS, seedScenarios, type Scenario, type ScenarioStore } from './poll-scenario-vectors.js';
 import { fromRestJson, restErrorOf, restPost } from './rest-calls.js';
 
-export interface Scenario {
-  readonly name: string;
-  readonly topic: string;
-  readonly identity: ConsumerIdentity;
-  readonly lastSeen: bigint;
-  /** What the answer is (a version, "none", or an error code), for a reader of the table. */
-  readonly expect: string;
-}
-
-export const SCENARIOS: readonly Scenario[] = [
-  { name: 'plain: holds nothing', topic: 'plain', identity: identity(), lastSeen: 0n, expect: 'v2' },
-  { name: 'plain: holds the latest', topic: 'plain', identity: identity(), lastSeen: 2n, expect: 'none' },
-  { name: 'plain: holds an older one', topic: 'plain', identity: identity(), lastSeen: 1n, expect: 'v2' },
-  { name: 'plain: holds one ahead of the latest', topic: 'plain', identity: identity(), lastSeen: 5n, expect: 'none' },
-  { name: 'scoped: app and region', topic: 'scoped', identity: identity({ app: 'scorer', region: 'us-east-1' }), lastSeen: 0n, expect: 'v3' },
-  { name: 'scoped: region only', topic: 'scoped', identity: identity({ region: 'eu-west-1' }), lastSeen: 0n, expect: 'v2' },
-  { name: 'scoped: matches only the empty scope', topic: 'scoped', identity: identity({ app: 'other', region: 'ap-south-1' }), lastSeen: 0n, expect: 'v1' },
-  { name: 'scoped: cluster beats region by version', topic: 'scoped', identity: identity({ cluster: 'canary', region: 'eu-west-1' }), lastSeen: 0n, expect: 'v4' },
-  { name: 'scoped: a label', topic: 'scoped', identity: identity({ labels: { tier: 'gold' } }), lastSeen: 1n, expect: 'v5' },
-  { name: 'pinned: back to the pinned version', topic: 'pinned', identity: identity(), lastSeen: 3n, expect: 'v1 pinned' },
-  { name: 'pinned: holds the pinned version', topic: 'pinned', identity: identity(), lastSeen: 1n, expect: 'none (pinned)' },
-  { name: 'pinned: a scoped pin is more specific', topic: 'pinned', identity: identity({ region: 'eu-west-1' }), lastSeen: 0n, expect: 'v2 pinned' },
-  { name: 'pinned: app pin', topic: 'pinned', identity: identity({ app: 'scorer' }), lastSeen: 0n, expect: 'v3 pinned' },
-  { name: 'pinned: tie of specificity goes to the newest pin', topic: 'pinned', identity: identity({ app: 'scorer', cluster: 'c1' }), lastSeen: 3n, expect: 'v1 pinned' },
-  { name: 'guarded: bad latest, consumer with data', topic: 'guarded', identity: identity(), lastSeen: 2n, expect: 'none' },
-  { name: 'guarded: bad latest, consumer without data', topic: 'guarded', identity: identity(), lastSeen: 0n, expect: 'v2' },
-  { name: 'guarded2: two bad, consumer without data', topic: 'guarded2', identity: identity(), lastSeen: 0n, expect: 'v1' },
-  { name: 'guarded2: two bad, consumer with data', topic: 'guarded2', identity: identity(), lastSeen: 1n, expect: 'none' },
-  { name: 'empty topic', topic: 'empty', identity: identity(), lastSeen: 0n, expect: 'none' },
-  { name: 'unknown topic', topic: 'no-such-topic', identity: identity(), lastSeen: 0n, expect: 'NOT_FOUND' },
-  { name: 'bad topic name', topic: 'Bad Name!', identity: identity(), lastSeen: 0n, expect: 'INVALID_ARGUMENT' },
-  { name: 'label reusing an identity field', topic: 'plain', identity: identity({ labels: { app: 'x' } }), lastSeen: 0n, expect: 'INVALID_ARGUMENT' },
-  { name: 'no identity.app', topic: 'plain', identity: identity({ app: '' }), lastSeen: 0n, expect: 'INVALID_ARGUMENT' },
-];
-
-/** The topics SCENARIOS name that are valid names (for BatchPoll); all but no-such-topic exist. */
-export const SCENARIO_TOPICS = ['plain', 'scoped', 'pinned', 'guarded', 'guarded2', 'empty', 'no-such-topic'] as const;
-
-/** A store the scenarios are written into, and how to alter a record behind its back (so it fails its check). */
-export interface ScenarioStore {
-  readonly store: MetadataStore;
-  damage(topic: string, version: bigint): Promise<void>;
-}
-
-/**
- * Writes the scenarios' topics (named `prefix` + the scenario's topic), versions, pins and
- * damaged records. `now` must increase between calls (pin ties).
- */
-export async function seedScenarios({ store, damage }: ScenarioStore, now: () => number, prefix = ''): Promise<void> {
-  const topic = (name: string) => store.createTopic({ name: prefix + name, owner: 'test', description: '', retention: {} }, now());
-  const publish = (t: string, text: string, scopes: Scope[] = [{}]) => store.publish({ topic: prefix + t, metadata: { text }, pointer: directPointer(text), scopes }, now());
-  const pin = (t: string, scope: Scope, version: bigint) => store.pin({ topic: prefix + t, scope, version, createdAtMs: now(), reason: 'test', createdBy: 'test' });
-
-  await topic('plain');
-  await publish('plain', 'p1');
-  await publish('plain', 'p2');
-
-  await topic('scoped');
-  await publish('scoped', 's1');
-  await publish('scoped', 's2', [{ region: 'eu-west-1' }]);
-  await publish('scoped', 's3', [{ app: 'scorer', region: 'us-east-1' }]);
-  await publish('scoped', 's4', [{ cluster: 'canary' }]);
-  await publish('scoped', 's5', [{ tier: 'gold' }]);
-
-  await topic('pinned');
-  for (const t of ['q1', 'q2', 'q3']) await publish('pinned', t);
-  await pin('pinned', {}, 1n);
-  await pin('pinned', { region: 'eu-west-1' }, 2n);
-  await pin('pinned', { app: 'scorer' }, 3n);
-  await pin('pinned', { cluster: 'c1' }, 1n);
-
-  await topic('guarded');
-  for (const t of ['g1', 'g2', 'g3']) await publish('guarded', t);
-  await damage(prefix + 'guarded', 3n);
-
-  await topic('guarded2');
-  for (const t of ['h1', 'h2', 'h3']) await publish('guarded2', t);
-  await damage(prefix + 'guarded2', 2n);
-  await damage(prefix + 'guarded2', 3n);
-
-  await topic('empty');
-}
+export { SCENARIOS, SCENARIO_TOPICS, VECTORS, damageSqlite, seedScenarios, type Scenario, type ScenarioStore, type ScenarioVectors } from './poll-scenario-vectors.js';
 
 /** What a poll came to, comparable across roles, stores and methods: the whole answer, or the error code. */
 export async function outcome(p: Promise<{ record?: VersionRecord; pinned: boolean }> | { record?: VersionRecord; pinned: boolean }): Promise<unknown> {
@@ -266,7 +188,7 @@ export function pollScenarioSuite(storeName: string, open: () => Promise<Scenari
     it('a BatchPoll of every scenario topic at once gets the same answers on every role', async () => {
       const cursors = SCENARIO_TOPICS.map((t) => ({ topic: prefix + t, lastSeen: 0n }));
       const answers = await Promise.all(POLLING_ROLES.map((role) => serverOf(role).t.client.batchPoll(identity(), cursors)));
-      expect(answers[0]?.map((r) => (r.error ? r.error.code : describeOutcome(r)))).toEqual(['v2', 'v1', 'v1 pinned', 'v2', 'v1', 'none', 'NOT_FOUND']);
+      expect(answers[0]?.map((r) => (r.error ? r.error.code : describeOutcome(r)))).toEqual(VECTORS.batchAll);
       for (const a of answers) expect(a).toEqual(answers[0]);
     });
 

@@ -6,16 +6,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { SqliteMetadataStore } from '../../server/index.js';
 import { tempDir } from '../helpers.js';
-import { pollScenarioSuite } from '../poll-scenarios.js';
+import { damageSqlite, pollScenarioSuite } from '../poll-scenarios.js';
 
 pollScenarioSuite('sqlite', async () => {
   const dir = tempDir();
   const store = SqliteMetadataStore.open({ file: path.join(dir, 'imprint.db') });
   return {
     store,
-    async damage(topic, version) {
-      store.database.prepare(`UPDATE versions SET metadata = '{"tampered":"yes"}' WHERE topic = ? AND version = ?`).run(topic, version);
-    },
+    damage: damageSqlite(store),
     async cleanup() {
       await store.close();
       fs.rmSync(dir, { recursive: true, force: true });

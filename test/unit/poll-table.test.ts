@@ -10,7 +10,7 @@ import { createLogger } from '../../log/index.js';
 import { PollTable, PollTableOptionError, Poller, SqliteMetadataStore, StorePollSource, type PollTableOptions, type RefreshResult } from '../../server/index.js';
 import { CountingStore } from '../counting-store.js';
 import { MemoryPollObserver, directPointer, identity, tempDir } from '../helpers.js';
-import { SCENARIOS, describeOutcome, outcome, seedScenarios, type Scenario } from '../poll-scenarios.js';
+import { SCENARIOS, damageSqlite, describeOutcome, outcome, seedScenarios, type Scenario } from '../poll-scenarios.js';
 
 /** The decision over the table, as a promise either way (a question the table can answer at once included). */
 const answerPoll = async (table: PollTable, topic: string, who: ConsumerIdentity, lastSeen: bigint) => decidePoll(table, topic, who, lastSeen);
@@ -298,7 +298,7 @@ describe('PollTable', () => {
 
   it('a Poller over the table answers every scenario as one over the store, with the same polls observed and failures counted', async () => {
     const { sqlite, table, tick } = setup();
-    await seedScenarios({ store: sqlite, damage: async (t, v) => void sqlite.database.prepare(`UPDATE versions SET metadata = '{"tampered":"yes"}' WHERE topic = ? AND version = ?`).run(t, v) }, tick);
+    await seedScenarios({ store: sqlite, damage: damageSqlite(sqlite) }, tick);
     await table.refresh();
     const storeSeen = new MemoryPollObserver();
     const overStore = new Poller({ source: new StorePollSource(sqlite), observer: storeSeen });

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import grpc
@@ -14,15 +16,35 @@ APP_METADATA_KEY = "x-imprint-app"  # proto/metadata-keys.ts
 
 T = TypeVar("T")
 
+# PEM: the bytes themselves, or the path of a file holding them.
+Pem = bytes | str | os.PathLike[str]
+
+
+def _pem(value: Pem | None, field: str) -> bytes | None:
+    """The PEM bytes of a TLS option given as bytes or as a path; InvalidArgumentError naming
+    `field` when the file cannot be read or holds no PEM block."""
+    if value is None or isinstance(value, bytes):
+        return value
+    try:
+        data = Path(value).read_bytes()
+    except OSError as err:
+        raise InvalidArgumentError(field, f"must be PEM bytes or the path of a readable PEM file ({err.strerror})", str(value)) from err
+    if b"-----BEGIN " not in data:
+        raise InvalidArgumentError(field, "must be PEM bytes or the path of a PEM file (the file holds no PEM block)", str(value))
+    return data
+
 
 class Client:
     """A connection to one Imprint server.
 
     address: "HOST:PORT". app: the calling application, sent with every call (audit and
     per-application limits count by it). timeout_s: each call's deadline (default 30 s).
-    tls: speak TLS (default: when tls_ca is given); tls_ca: PEM bytes of the CA(s) the
-    server's certificate must chain to (default: the system roots); tls_server_name: the name
-    its certificate must carry when the address's host is not it. token: a bearer token (JWT)
+    tls: speak TLS (default: when tls_ca or tls_cert is given); tls_ca: the CA(s) the server's
+    certificate must chain to (default: the system roots); tls_server_name: the name its
+    certificate must carry when the address's host is not it; tls_cert and tls_key: this
+    client's certificate (chain) and private key, for a server that asks for one (mTLS,
+    `serve --tls-client-ca`); both or neither (default: none). Each TLS option is PEM bytes or
+    the path of a PEM file (str or Path). token: a bearer token (JWT)
     sent on every call (default: none), or a function returning it, called per call (a token a
     job refreshes). Use as a context manager, or call close().
     """
@@ -33,8 +55,10 @@ class Client:
         app: str = "python",
         timeout_s: float = 30.0,
         tls: bool | None = None,
-        tls_ca: bytes | None = None,
+        tls_ca: Pem | None = None,
         tls_server_name: str | None = None,
+        tls_cert: Pem | None = None,
+        tls_key: Pem | None = None,
         token: str | Callable[[], str] | None = None,
     ) -> None:
         if not address:
@@ -43,9 +67,15 @@ class Client:
         self.app = app
         self.timeout_s = timeout_s
         self._token = token
-        if tls or (tls is None and tls_ca is not None):
+        if (tls_cert is None) != (tls_key is None):
+            raise InvalidArgumentError("tls_key" if tls_key is None else "tls_cert", "must be given with tls_cert and tls_key together (a client certificate needs its key)")
+        ca, cert, key = _pem(tls_ca, "tls_ca"), _pem(tls_cert, "tls_cert"), _pem(tls_key, "tls_key")
+        if tls is False and (ca is not None or cert is not None):
+            raise InvalidArgumentError("tls", "must not be False when tls_ca or tls_cert is given", tls)
+        if tls or ca is not None or cert is not None:
             options = [("grpc.ssl_target_name_override", tls_server_name)] if tls_server_name else []
-            self.channel = grpc.secure_channel(address, grpc.ssl_channel_credentials(root_certificates=tls_ca), options=options)
+            creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
+            self.channel = grpc.secure_channel(address, creds, options=options)
         else:
             self.channel = grpc.insecure_channel(address)
         self.publisher = publisher_pb2_grpc.PublisherServiceStub(self.channel)
@@ -54,13 +84,22 @@ class Client:
 
     def call(self, rpc: Callable[..., T], request: object) -> T:
         """One unary call with the client's deadline and app metadata; failures as ImprintError."""
+        try:
+            return rpc(request, timeout=self.timeout_s, metadata=self._metadata())
+        except grpc.RpcError as err:
+            raise from_rpc_error(err) from err
+
+    def stream(self, rpc: Callable[..., grpc.CallIterator[T]], request: object) -> grpc.CallIterator[T]:
+        """A server-streaming call (Watch) with the app metadata and no deadline: it lasts until
+        the server ends it or the caller cancels it (`.cancel()` on what this returns). Its
+        iteration raises grpc.RpcError on failure (from_rpc_error types it)."""
+        return rpc(request, metadata=self._metadata())
+
+    def _metadata(self) -> list[tuple[str, str]]:
         metadata = [(APP_METADATA_KEY, self.app)]
         if self._token is not None:
             metadata.append(("authorization", f"Bearer {self._token() if callable(self._token) else self._token}"))
-        try:
-            return rpc(request, timeout=self.timeout_s, metadata=metadata)
-        except grpc.RpcError as err:
-            raise from_rpc_error(err) from err
+        return metadata
 
     def close(self) -> None:
         self.channel.close()

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 class SubscriberMetrics:
     """imprint_client_version{topic}, imprint_client_rejections_total{topic,stage},
-    imprint_client_failures_total{topic,step,reason} (step "poll"), imprint_client_swaps_total{topic}
+    imprint_client_failures_total{topic,step,reason} (step "poll", "watch" or "report"), imprint_client_swaps_total{topic}
     and imprint_client_last_poll_success_timestamp_seconds, on `registry`."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
@@ -33,8 +33,9 @@ class SubscriberMetrics:
     def rejected(self, topic: str, stage: str) -> None:
         self.rejections.labels(topic, stage).inc()
 
-    def poll_failed(self, code: str) -> None:
-        self.failures.labels("", "poll", code).inc()
+    def failed(self, step: str, code: str) -> None:
+        """A failed poll, Watch stream or Report (step "poll", "watch" or "report")."""
+        self.failures.labels("", step, code).inc()
 
     def polled(self) -> None:
         self.last_poll_success.set(time.time())

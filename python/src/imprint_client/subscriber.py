@@ -1,7 +1,21 @@
 """Subscribers (sync, on threads): keep an in-memory copy of each followed topic current.
 
-All subscriptions of one Subscriber share one BatchPoll per tick, made by one thread. Each new
-version goes through the swap cycle, and any failure keeps the current value:
+All subscriptions of one Subscriber share one Watch stream (each change arrives as it happens)
+or, in poll mode and while Watch is unavailable, one BatchPoll per tick; one thread does
+either. Watch, step by step (as the TypeScript client, client/subscriber.ts):
+
+  1. open a stream with the version each subscription holds as its cursor (a subscription
+     added meanwhile cancels it, and the next one carries the new topic too);
+  2. each answer runs its swap cycle, as a polled one would, and a Report (once for all the
+     topics) tells the service what is held and rejected, since a watcher sends no polls;
+  3. when the stream fails, goes silent for watch_idle_s (the server sends a heartbeat every
+     15 s by default) or ends, open another after a capped, jittered, doubling backoff;
+  4. poll instead, every interval_s, for watch_poll_for_s, when the server does not serve
+     Watch (UNIMPLEMENTED), after watch_failures stream failures within watch_within_s, or
+     when a stream fails while a subscription holds nothing yet (polling has the older
+     versions and the fallback snapshot); then back to 1.
+
+Each new version goes through the swap cycle, and any failure keeps the current value:
 
   1. fetch: direct bytes from the answer (or GetVersion when the answer left them out), a blob
      from the first region that has it whole (boto3, `regions=`);
@@ -15,22 +29,26 @@ version goes through the swap cycle, and any failure keeps the current value:
 A version that fails a step is the topic's rejection (stage and reason) until the subscription
 holds that version or a newer one; every BatchPoll carries it with the topic's cursor, which
 is what the rollout gates count (docs/ROLLOUTS.md). A subscription never moves to an older
-version unless the answer says it is pinned or rolled back. A poll that fails is retried with
-capped, jittered, doubling backoff; the values stay as they are meanwhile.
+version unless the answer says it is pinned or rolled back (its rollout was cancelled: the
+answer names the older version to go back to). A poll that fails is retried with capped,
+jittered, doubling backoff; the values stay as they are meanwhile.
 """
 
 from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
+
+import grpc
 
 from ._proto.imprint.v1 import consumer_pb2, types_pb2
 from .client import Client
 from .digest import record_problem
-from .errors import DataIntegrityError, ImprintError, InvalidArgumentError
+from .errors import DataIntegrityError, ImprintError, InvalidArgumentError, from_rpc_error
 from .fetch import fetch_payload
 from .metrics import SubscriberMetrics
 from .publisher import S3Region
@@ -64,6 +82,7 @@ class Held(Generic[T]):
     version: int
     value: T
     pinned: bool = False
+    rolled_back: bool = False  # moved back to this older version: the rollout of the newer one was cancelled
 
 
 @dataclass
@@ -71,6 +90,7 @@ class Stats:
     """Counters of one subscription (read them from any thread; written by the poll thread)."""
 
     swaps: int = 0
+    rolled_back: int = 0  # swaps back to an older version whose newer one's rollout was cancelled
     rejections: dict[str, int] = field(default_factory=lambda: {stage: 0 for stage in _STAGE})
     last_rejection: str = ""
 
@@ -133,8 +153,9 @@ class Subscription(Generic[T]):
         except RejectedError as err:
             self._reject(record.version, err.stage, err.reason)
             return False
-        self._held = Held(record.version, value, update.pinned)  # 5. swap: one reference
+        self._held = Held(record.version, value, update.pinned, update.rolled_back)  # 5. swap: one reference
         self.stats.swaps += 1
+        self.stats.rolled_back += update.rolled_back
         if self._metrics:
             self._metrics.swapped(self.topic, record.version)
         for cb in list(self._callbacks):  # 6. notify
@@ -165,9 +186,16 @@ class Subscriber:
 
     identity: the consumer (app is required; cluster, region, node_id and labels are matched
     against scopes and pins). regions: S3Region per region for blob payloads (default: none,
-    direct payloads only). interval_s: between BatchPolls (default 30), each wait
-    interval_s × (1 ± jitter) (default 0.1). backoff_min_s / backoff_max_s: a failed poll is
-    retried after backoff_min_s, doubling with jitter up to backoff_max_s (defaults 0.2 and 5).
+    direct payloads only). mode: "watch", one Watch stream for all subscriptions with BatchPoll
+    as its fallback (the module comment), or "poll", a BatchPoll every interval_s always
+    (default "watch", as the TypeScript client). watch_failures, watch_within_s,
+    watch_poll_for_s: after watch_failures stream failures within watch_within_s, poll for
+    watch_poll_for_s before watching again (defaults 3, 60 and 300). watch_idle_s: a stream
+    with no message, heartbeats included, for this long counts as failed (default 45).
+    interval_s: between BatchPolls (poll mode, and while Watch is unavailable; default 30),
+    each wait interval_s × (1 ± jitter) (default 0.1). backoff_min_s / backoff_max_s: a failed
+    poll, or a failed stream, is tried again after backoff_min_s, doubling with jitter up to
+    backoff_max_s (defaults 0.2 and 5).
     fallback: a SnapshotReader; when a poll fails, the subscriptions are decided from the
     janitor's fallback snapshot instead (the same scope and pin rules, the same swap cycle and
     never-older rule), so a subscriber can start while the service is down. Default: none.
@@ -180,6 +208,9 @@ class Subscriber:
     registry: a prometheus_client CollectorRegistry to put the subscriber's metrics on
     (imprint_client_version, _rejections_total, _swaps_total, _failures_total,
     _last_poll_success_timestamp_seconds; the `metrics` extra). Default: none.
+
+    `following` says which keeps the subscriptions current now ("watch" or "poll");
+    poll_failures / last_poll_error and watch_failures / last_watch_error count what failed.
     """
 
     def __init__(
@@ -195,9 +226,21 @@ class Subscriber:
         older_versions_to_try: int = 3,
         trusted_keys: Sequence[str] = (),
         registry: CollectorRegistry | None = None,
+        mode: Literal["watch", "poll"] = "watch",
+        watch_failures: int = 3,
+        watch_within_s: float = 60.0,
+        watch_poll_for_s: float = 300.0,
+        watch_idle_s: float = 45.0,
     ) -> None:
         if not identity.app:
             raise InvalidArgumentError("identity.app", "is required")
+        if mode not in ("watch", "poll"):
+            raise InvalidArgumentError("mode", 'must be "watch" or "poll"', mode)
+        if watch_failures < 1:
+            raise InvalidArgumentError("watch_failures", "must be a whole number >= 1", watch_failures)
+        for name, value in (("watch_within_s", watch_within_s), ("watch_poll_for_s", watch_poll_for_s), ("watch_idle_s", watch_idle_s)):
+            if not value >= 0.01:
+                raise InvalidArgumentError(name, "must be at least 0.01", value)
         if interval_s < 0.01:
             raise InvalidArgumentError("interval_s", "must be at least 0.01", interval_s)
         if not 0 <= jitter < 1:
@@ -220,8 +263,22 @@ class Subscriber:
         self.fallback_error: ImprintError | None = None
         self.poll_failures = 0
         self.last_poll_error: ImprintError | None = None
+        self.mode = mode
+        self.watch_failures = watch_failures
+        self.watch_within_s = watch_within_s
+        self.watch_poll_for_s = watch_poll_for_s
+        self.watch_idle_s = watch_idle_s
+        self.watch_failures_total = 0
+        self.last_watch_error: ImprintError | None = None
+        self._polling_until = 0.0  # time.monotonic(): poll instead of watching until then
+        self._stream_failed_at: list[float] = []  # time.monotonic() of recent stream failures
+        self._stream: grpc.CallIterator[consumer_pb2.WatchResponse] | None = None  # the Watch stream open now
+        self._stream_ended_by = ""  # why this side cancelled it: "restart", "idle" or "close"
+        self._report_due = False
+        self._reporter: threading.Thread | None = None
         self._subs: dict[str, Subscription[object]] = {}
         self._lock = threading.Lock()
+        self._ticking = threading.RLock()
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._thread = threading.Thread(target=self._run, name="imprint-subscriber", daemon=True)
@@ -234,12 +291,29 @@ class Subscriber:
             if topic in self._subs:
                 raise InvalidArgumentError("topic", "is subscribed already", topic)
             self._subs[topic] = sub  # type: ignore[assignment]  # each kept with its own T
+            self._end_stream("restart")  # the next stream carries the new topic too
         self._wake.set()
         return sub
 
+    def poll_now(self) -> None:
+        """One BatchPoll of every subscription now, on the caller's thread, with its swap cycles
+        (tests, benchmarks, and operators who want an immediate refresh); ImprintError when it fails."""
+        with self._lock:
+            subs = list(self._subs.values())
+        with self._ticking:
+            while subs and self._tick(subs):
+                pass  # a topic left for another request (the response's size budget): ask again
+
+    @property
+    def following(self) -> Literal["watch", "poll"]:
+        """ "watch" while a Watch stream keeps the subscriptions current (or is being opened), "poll" while BatchPolls do."""
+        return "poll" if self._polls() else "watch"
+
     def close(self) -> None:
-        """Stops polling; the subscriptions keep their values."""
+        """Stops watching and polling; the subscriptions keep their values."""
         self._closed.set()
+        with self._lock:
+            self._end_stream("close")
         self._wake.set()
         self._thread.join()
 
@@ -249,32 +323,52 @@ class Subscriber:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # ---- the poll thread ----
+    # ---- the subscriber's thread ----
+
+    def _polls(self) -> bool:
+        """Whether BatchPolls keep the subscriptions current now: poll mode, or Watch failed a while ago."""
+        return self.mode == "poll" or time.monotonic() < self._polling_until
+
+    def _backoff(self, failures: int) -> float:
+        """The wait after `failures` failures in a row (0: the first): doubling, capped, jittered."""
+        return min(self.backoff_max_s, self.backoff_min_s * 2.0**failures) * random.uniform(0.5, 1.0)
 
     def _run(self) -> None:
-        failures = 0
+        poll_failures = 0
+        watch_attempt = 0
         while not self._closed.is_set():
             with self._lock:
                 subs = list(self._subs.values())
-            again = False
-            try:
-                again = self._tick(subs) if subs else False
-                failures = 0
-                wait = 0.0 if again else self.interval_s * random.uniform(1 - self.jitter, 1 + self.jitter)
-            except ImprintError as err:
-                self.poll_failures += 1
-                self.last_poll_error = err
-                if self.metrics:
-                    self.metrics.poll_failed(err.code)
-                self._from_snapshot(subs)
-                wait = min(self.backoff_max_s, self.backoff_min_s * 2**failures) * random.uniform(0.5, 1.0)
-                failures += 1
+            if subs and not self._polls():
+                wait, watch_attempt = self._watch(subs, watch_attempt)
+            else:
+                wait, poll_failures = self._poll(subs, poll_failures)
+                if self.mode == "watch":  # back to watching when the polling time is up
+                    wait = min(wait, max(0.0, self._polling_until - time.monotonic()))
             self._wake.wait(wait)
             self._wake.clear()
+
+    def _poll(self, subs: list[Subscription[object]], failures: int) -> tuple[float, int]:
+        """One tick of polling: the wait before the next, and the failures in a row since."""
+        try:
+            again = self._tick(subs) if subs else False
+            return (0.0 if again else self.interval_s * random.uniform(1 - self.jitter, 1 + self.jitter)), 0
+        except ImprintError as err:
+            self.poll_failures += 1
+            self.last_poll_error = err
+            if self.metrics:
+                self.metrics.failed("poll", err.code)
+            with self._ticking:
+                self._from_snapshot(subs)
+            return self._backoff(failures), failures + 1
 
     def _tick(self, subs: list[Subscription[object]]) -> bool:
         """One BatchPoll for every subscription, then each answer's swap cycle. True when a
         topic was left for another request (RESOURCE_EXHAUSTED: the response's size budget)."""
+        with self._ticking:  # one swap cycle at a time per subscription (poll_now is another thread's)
+            return self._tick_once(subs)
+
+    def _tick_once(self, subs: list[Subscription[object]]) -> bool:
         req = consumer_pb2.BatchPollRequest(identity=self.identity, topics=[s.cursor() for s in subs])
         res = self.client.call(self.client.consumer.BatchPoll, req)
         if self.metrics:
@@ -282,17 +376,118 @@ class Subscriber:
         by_topic = {s.topic: s for s in subs}
         again = False
         for r in res.results:
-            sub = by_topic.get(r.topic)
-            if sub is None:
-                continue
-            if r.error_code:
-                again = again or r.error_code == "RESOURCE_EXHAUSTED"
-                continue
-            if r.HasField("update"):
-                rejected_before = sum(sub.stats.rejections.values())
-                if not sub.take(r.update, self._fetch) and sub.version == 0 and sum(sub.stats.rejections.values()) > rejected_before:
-                    self._start_older(sub, r.update.record.version)
+            again = self._answered(by_topic.get(r.topic), r) or again
         return again
+
+    def _answered(self, sub: Subscription[object] | None, r: consumer_pb2.TopicPollResult) -> bool:
+        """One topic's answer (a BatchPoll's or a Watch stream's): its swap cycle, when it
+        brings a version. True when the topic was left for another request (RESOURCE_EXHAUSTED)."""
+        if sub is None:
+            return False
+        if r.error_code:
+            return r.error_code == "RESOURCE_EXHAUSTED"
+        if r.HasField("update"):
+            rejected_before = sum(sub.stats.rejections.values())
+            if not sub.take(r.update, self._fetch) and sub.version == 0 and sum(sub.stats.rejections.values()) > rejected_before:
+                self._start_older(sub, r.update.record.version)
+        return False
+
+    def _watch(self, subs: list[Subscription[object]], attempt: int) -> tuple[float, int]:
+        """Steps 1 to 4 of the Watch cycle (the module comment) for one stream: the wait before
+        the next step, and the stream failures in a row since the last healthy stream."""
+        # 1. A stream, with what each subscription holds as its cursor.
+        req = consumer_pb2.WatchRequest(identity=self.identity, topics=[s.cursor() for s in subs])
+        with self._lock:
+            if self._closed.is_set() or len(self._subs) != len(subs):
+                return 0.0, attempt  # closed, or a topic came in meanwhile: a stream with it
+            stream = self.client.stream(self.client.consumer.Watch, req)
+            self._stream, self._stream_ended_by = stream, ""
+        messages = iter(stream)
+        # 2. Each answer to its swap cycle; the idle timer runs only while the stream is awaited.
+        by_topic = {s.topic: s for s in subs}
+        unanswered = len(subs)
+        idle: threading.Timer | None = None
+        error: ImprintError | None = None
+        try:
+            while True:
+                idle = threading.Timer(self.watch_idle_s, self._stream_idle, (stream,))
+                idle.daemon = True
+                idle.start()
+                try:
+                    msg = next(messages)
+                except StopIteration:
+                    break
+                finally:
+                    idle.cancel()
+                if self.metrics:
+                    self.metrics.polled()  # any message, a heartbeat too, says the service answers
+                if msg.HasField("result"):
+                    if unanswered > 0:
+                        unanswered -= 1
+                        attempt = 0 if unanswered == 0 else attempt  # each topic answered: a healthy stream
+                    with self._ticking:
+                        self._answered(by_topic.get(msg.result.topic), msg.result)
+                    if msg.result.HasField("update"):
+                        self._report_soon()
+        except grpc.RpcError as err:
+            error = from_rpc_error(err)
+        finally:
+            with self._lock:
+                self._stream = None
+                ended_by = self._stream_ended_by
+        if self._closed.is_set() or ended_by == "restart":
+            return 0.0, attempt
+        # 3. It failed, went silent, or ended.
+        if ended_by == "idle":
+            error = ImprintError("UNAVAILABLE", f"the Watch stream sent nothing for {self.watch_idle_s} s")
+        elif error is None:
+            error = ImprintError("UNAVAILABLE", "the Watch stream ended")
+        now = time.monotonic()
+        self._stream_failed_at = [t for t in self._stream_failed_at if now - t < self.watch_within_s] + [now]
+        self.watch_failures_total += 1
+        self.last_watch_error = error
+        if self.metrics:
+            self.metrics.failed("watch", error.code)
+        # 4. Polling for a while instead.
+        if error.code == "UNIMPLEMENTED" or len(self._stream_failed_at) >= self.watch_failures or any(s.version == 0 for s in subs):
+            self._polling_until = now + self.watch_poll_for_s
+            self._stream_failed_at = []
+            return 0.0, 0
+        return self._backoff(attempt), attempt + 1
+
+    def _stream_idle(self, stream: grpc.CallIterator[consumer_pb2.WatchResponse]) -> None:  # on the idle timer's thread
+        with self._lock:
+            if self._stream is stream:
+                self._end_stream("idle")
+
+    def _end_stream(self, why: str) -> None:
+        """Cancels the open stream, if any, saying why (hold the lock)."""
+        if self._stream is not None and not self._stream_ended_by:
+            self._stream_ended_by = why
+            self._stream.cancel()  # type: ignore[no-untyped-call]  # grpc-stubs leaves RpcContext.cancel untyped
+
+    def _report_soon(self) -> None:
+        """A watching subscriber's word on what it holds and rejected (polls carry it otherwise):
+        one Report for all topics, sent off this thread; what changes meanwhile goes in the next."""
+        with self._lock:
+            self._report_due = True
+            if self._reporter is None:
+                self._reporter = threading.Thread(target=self._report_loop, name="imprint-report", daemon=True)
+                self._reporter.start()
+
+    def _report_loop(self) -> None:
+        while True:
+            with self._lock:
+                if not self._report_due or self._closed.is_set():
+                    self._reporter = None
+                    return
+                self._report_due = False
+                cursors = [s.cursor() for s in self._subs.values()]
+            try:
+                self.client.call(self.client.consumer.Report, consumer_pb2.ReportRequest(identity=self.identity, topics=cursors))
+            except ImprintError as err:  # the next swap or rejection reports again; polls carry it too
+                if self.metrics:
+                    self.metrics.failed("report", err.code)
 
     def _start_older(self, sub: Subscription[object], below: int) -> None:
         """Start-up with a latest that will not load: the newest of up to older_versions_to_try

@@ -1,0 +1,244 @@
+"""The Python client's benchmarks, each against a baseline measured in the same run (the machine
+is shared: ratios hold when its speed drifts). Not tests: nothing passes or fails.
+
+  swap   a 256 MiB payload on two MinIO regions, each measurement a fresh process, ROUNDS rounds
+         interleaved (medians): boto3's raw get_object(...)["Body"].read() (the baseline), and a
+         Subscriber's first load of it and its swap to a second version of the same size while
+         the first is still held (fetch, verify, decode=bytes, swap). Prints seconds, MiB/s, the
+         ratio to boto3 (target >= 0.9x), and peak RSS (sampled every 2 ms) above the process's
+         start: for the swap with the old value counted (target <= 2x + 32 MiB). And sha256's
+         speed on one core, which bounds a verified swap (hashed as it downloads, on a second core).
+  tick   the Subscriber's overhead per poll tick: Subscriber.poll_now() with 10 subscriptions
+         that are current (one BatchPoll, nothing to swap) vs the same BatchPoll made with the
+         bare grpcio stub.
+
+Run from the repository: `npm run bench -- python` (scripts/python-test.sh --bench: the tests'
+venv, this checkout's python/src, dist/ built). It starts an `imprint serve` of its own, and
+two MinIO servers (scripts/backends) unless IMPRINT_S3 names two running ones.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+from imprint_client import Client
+from imprint_client.pb import consumer
+from imprint_client.publisher import Publisher, S3Region
+from imprint_client.subscriber import Subscriber, identity
+
+MIB = 1024 * 1024
+SIZE = 256 * MIB
+ROUNDS = 3
+TICKS = 300
+REGIONS = ("eu-west-1", "us-east-1")
+REPO = Path(__file__).resolve().parents[2]
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def regions(endpoints: list[str]) -> list[S3Region]:
+    cfg = Config(s3={"addressing_style": "path"})
+    return [S3Region(r, boto3.client("s3", endpoint_url=e, region_name=r, aws_access_key_id="imprint", aws_secret_access_key="imprint-secret", config=cfg), f"py-{r}") for r, e in zip(REGIONS, endpoints)]
+
+
+def rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+class Peak:
+    """The highest RSS seen since `reset()`, sampled every 2 ms on a thread."""
+
+    def __init__(self) -> None:
+        self.peak = rss()
+        self._stop = threading.Event()
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.002):
+            self.peak = max(self.peak, rss())
+
+    def reset(self) -> int:
+        now = rss()
+        self.peak = now
+        return now
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+# ---- the measurements, each in a fresh process ----
+
+
+def child(what: str, address: str, endpoints: str, topic: str) -> dict[str, float]:
+    rs = regions(endpoints.split(","))
+    peak = Peak()
+    with Client(address, app="bench") as c:
+        if what == "raw":
+            rec = c.call(c.consumer.GetVersion, consumer.GetVersionRequest(topic=topic, version=1)).record
+            loc = rec.pointer.blob.locations[0]
+            base = peak.reset()
+            t = time.monotonic()
+            data = rs[0].client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"].read()
+            took = time.monotonic() - t
+            assert len(data) == SIZE
+            return {"s": took, "growth": peak.peak - base}
+        if what == "swap":
+            pub = Publisher(c)
+            pointer = c.call(c.consumer.GetVersion, consumer.GetVersionRequest(topic=topic, version=1)).record.pointer
+            with Subscriber(c, identity("bench"), regions=rs, interval_s=3600) as s:
+                base = peak.reset()
+                t = time.monotonic()
+                sub = s.subscribe(topic, bytes, b"")
+                assert sub.ready(600) and len(sub.current) == SIZE
+                first, first_growth = time.monotonic() - t, peak.peak - base
+                # Another version of the same object (v1's: each version's key is under its topic): swapped in while the first is held.
+                base = peak.reset()
+                t = time.monotonic()
+                v = pub.publish_pointer(topic, pointer).record.version
+                while sub.version != v:
+                    time.sleep(0.001)
+                second, second_growth = time.monotonic() - t, peak.peak - base
+            return {"s": first, "growth": first_growth, "swap_s": second, "swap_growth": second_growth}
+        if what == "tick":
+            topics = [f"{topic}-tick-{i}" for i in range(10)]
+            with Subscriber(c, identity("bench"), mode="poll", interval_s=3600) as s:
+                subs = [s.subscribe(t, bytes, b"") for t in topics]
+                assert all(x.ready(60) for x in subs)
+                req = consumer.BatchPollRequest(identity=identity("bench"), topics=[x.cursor() for x in subs])
+
+                def bare() -> None:
+                    c.consumer.BatchPoll(req, timeout=30, metadata=(("x-imprint-app", "bench"),))
+
+                for _ in range(50):
+                    s.poll_now()
+                    bare()
+                out: dict[str, list[float]] = {"tick": [], "bare": [], "tick_cpu": [], "bare_cpu": []}
+                for _ in range(ROUNDS):
+                    for name, fn in (("tick", s.poll_now), ("bare", bare)):
+                        t, cpu = time.monotonic(), time.process_time()
+                        for _ in range(TICKS):
+                            fn()
+                        out[name].append((time.monotonic() - t) / TICKS)
+                        out[f"{name}_cpu"].append((time.process_time() - cpu) / TICKS)
+                assert all(x.stats.swaps == 1 for x in subs)  # the ticks found nothing to swap
+            return {k: statistics.median(v) for k, v in out.items()}
+    raise SystemExit(f"unknown measurement {what}")
+
+
+# ---- the parent: MinIO, a server, the payload, the rounds ----
+
+
+def start(cmd: list[str], pattern: str, env: dict[str, str] | None = None, cwd: Path = REPO) -> tuple[subprocess.Popen[str], re.Match[str]]:
+    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **(env or {})}, start_new_session=True)
+    assert proc.stdout is not None
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if m := re.search(pattern, line):
+            threading.Thread(target=seen.extend, args=(proc.stdout,), daemon=True).start()  # keep its pipe drained
+            return proc, m
+    raise RuntimeError(f"{cmd[:3]} did not start:\n{''.join(seen)}")
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def measure(what: str, address: str, endpoints: str, topic: str) -> dict[str, float]:
+    run = subprocess.run([sys.executable, __file__, "child", what, address, endpoints, topic], capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"{what}: {run.stderr}")
+    out: dict[str, float] = json.loads(run.stdout.strip().splitlines()[-1])
+    return out
+
+
+def main() -> None:
+    procs: list[subprocess.Popen[str]] = []
+    data = Path(tempfile.mkdtemp(prefix="imprint-py-bench-"))
+    try:
+        endpoints = [e for e in os.environ.get("IMPRINT_S3", "").split(",") if e][:2]
+        if len(endpoints) < 2:
+            p, m = start([str(REPO / "node_modules" / ".bin" / "tsx"), "scripts/backends/cli.ts", "start", "s3", "s3"], r"export IMPRINT_S3=(\S+)")
+            procs.append(p)
+            endpoints = m.group(1).split(",")[:2]
+        rs = regions(endpoints)
+        for r in rs:
+            try:
+                r.client.create_bucket(Bucket=r.bucket, **({} if r.region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": r.region}}))  # type: ignore[arg-type]
+            except r.client.exceptions.BucketAlreadyOwnedByYou:
+                pass
+        s3 = ["--blobs", "s3", "--regions", ",".join(REGIONS), "--bucket", "py-{region}", "--s3-endpoints", ",".join(f"{r}={e}" for r, e in zip(REGIONS, endpoints)), "--s3-path-style"]
+        env = {"AWS_ACCESS_KEY_ID": "imprint", "AWS_SECRET_ACCESS_KEY": "imprint-secret", "AWS_REGION": "us-east-1", "IMPRINT_DRAIN_MS": "0"}
+        p, m = start(["node", "dist/cli/main.js", "--data-dir", str(data), "serve", "--port", "0", "--http-port", "0", *s3], r"Imprint is serving on ([\d.]+:\d+)", env)
+        procs.append(p)
+        address = m.group(1)
+        with Client(address, app="bench") as c:
+            pub = Publisher(c, regions=rs)
+            pub.create_topic("big")
+            payload = os.urandom(SIZE)
+            pub.publish("big", payload)
+            hashing = []
+            for _ in range(ROUNDS):
+                t = time.monotonic()
+                hashlib.sha256(payload).hexdigest()
+                hashing.append(time.monotonic() - t)
+            del payload
+            for i in range(10):
+                pub.create_topic(f"big-tick-{i}")
+                pub.publish(f"big-tick-{i}", b"x" * 1000)
+        raw, swap = [], []
+        for _ in range(ROUNDS):
+            raw.append(measure("raw", address, ",".join(endpoints), "big"))
+            swap.append(measure("swap", address, ",".join(endpoints), "big"))
+        tick = measure("tick", address, ",".join(endpoints), "big")
+    finally:
+        for p in reversed(procs):
+            stop(p)
+        shutil.rmtree(data, ignore_errors=True)
+
+    def med(xs: list[dict[str, float]], k: str) -> float:
+        return statistics.median(x[k] for x in xs)
+
+    def x(b: float) -> str:
+        return f"{b / MIB:.0f} MiB ({b / SIZE:.2f}x)"
+
+    raw_s, first_s, swap_s = med(raw, "s"), med(swap, "s"), med(swap, "swap_s")
+    print(f"python swap   boto3 get_object().read() of 256 MiB: {raw_s:.2f} s, {SIZE / MIB / raw_s:.0f} MiB/s; peak RSS growth {x(med(raw, 'growth'))}  (median of {ROUNDS}, fresh processes)")
+    print(f"python swap   Subscriber first load: {first_s:.2f} s, {SIZE / MIB / first_s:.0f} MiB/s, {raw_s / first_s:.2f}x boto3 (target >= 0.9x); peak RSS growth {x(med(swap, 'growth'))}")
+    both = med(swap, "swap_growth") + SIZE
+    bound = 2 * SIZE + 32 * MIB
+    print(f"python swap   swap to a second 256 MiB version (old one held): {swap_s:.2f} s, {raw_s / swap_s:.2f}x boto3; peak resident for both {x(both)}; bound 2x + 32 MiB = {bound / MIB:.0f} MiB: {'kept' if both <= bound else 'EXCEEDED'}")
+    sha = statistics.median(hashing)
+    print(f"python swap   sha256 of 256 MiB on one core: {sha:.2f} s, {SIZE / MIB / sha:.0f} MiB/s: a verified swap takes at least max(download, hash); its ceiling here {raw_s / max(raw_s, sha):.2f}x boto3")
+    print(
+        f"python tick   Subscriber.poll_now() of 10 current topics: {tick['tick'] * 1e3:.3f} ms, {tick['tick_cpu'] * 1e3:.3f} ms CPU | bare grpcio BatchPoll: {tick['bare'] * 1e3:.3f} ms, {tick['bare_cpu'] * 1e3:.3f} ms CPU"
+        f" | overhead {(tick['tick'] - tick['bare']) * 1e3:.3f} ms, {(tick['tick_cpu'] - tick['bare_cpu']) * 1e3:.3f} ms CPU per tick ({tick['tick'] / tick['bare']:.2f}x)  (median of {ROUNDS} x {TICKS})"
+    )
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["child"]:
+        print(json.dumps(child(*sys.argv[2:6])))
+    else:
+        main()
