@@ -60,6 +60,18 @@ export default defineConfig({
           hookTimeout: 300_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          // The web console in a real headless Chromium (scripts/chromium.ts installs it when missing).
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/browser/setup.ts'],
+          // One Chromium at a time on a shared machine.
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 120_000,
+        },
+      },
     ],
   },
 });

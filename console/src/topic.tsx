@@ -243,7 +243,7 @@ function RolloutSection({ name, rollout: r, progress, act }: { name: string; rol
   const verb = (v: 'Pause' | 'Resume' | 'Cancel' | 'Promote', method: string, change: string, opts: { reason?: boolean; full?: boolean; applies: boolean }) =>
     act(
       'operate',
-      `${v} the rollout${opts.full ? ' to everyone' : ''}`,
+      `${v}${opts.full ? ' to everyone' : ''}: the rollout of v${r.version}`,
       () => ({
         title: `${v} the rollout of v${r.version}`,
         change: () => change,
@@ -422,7 +422,7 @@ function VersionsSection({ name, tick, act, by }: { name: string; tick: number; 
                       }),
                       { testid: `pin-${v.version}` },
                     )}
-                    {act('publish', `Add a scope to v${v.version}`, () => ({
+                    {act('publish', `Add scope to v${v.version}`, () => ({
                       title: `Add a scope to v${v.version} of ${name}`,
                       change: ({ scope }) => `Version ${v.version} of topic "${name}" will also be served to consumers matching ${scopeText(scope)} (scopes only grow).`,
                       confirmLabel: 'Add scope',

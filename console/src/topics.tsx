@@ -1,12 +1,12 @@
 /**
  * The topic list: ListTopics (with each topic's publish status), searchable by name, owner and
  * description, 25 a page; the consumer count of the topics on the page from DescribeTopic,
- * where the caller may inspect them ("—" otherwise, with why in its title).
+ * where GetCallerAccess says the caller may inspect them ("—" otherwise, with why in its title).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { call, errorText } from './api.js';
 import { time } from './format.js';
-import type { DescribeTopic, PublishStatus, Topic } from './wire.js';
+import type { CallerAccess, DescribeTopic, PublishStatus, Topic } from './wire.js';
 
 const PAGE = 25;
 
@@ -44,8 +44,14 @@ export function TopicList() {
       if (name === undefined || stop) return;
       let c: Count;
       try {
-        const d = await call<DescribeTopic>('operator', 'DescribeTopic', { name, consumersNodeLimit: 0 });
-        c = d.consumers ? { n: d.consumers.nodeCount } : { why: d.consumersError || 'the audit sink cannot say' };
+        // Asked only where the caller may inspect the topic: a refused call is not an answer.
+        const a = await call<CallerAccess>('operator', 'GetCallerAccess', { topic: name });
+        if (!a.actions.includes('ACCESS_ACTION_INSPECT')) {
+          c = { why: 'consumers are shown to the operator, publisher or owner roles' };
+        } else {
+          const d = await call<DescribeTopic>('operator', 'DescribeTopic', { name, consumersNodeLimit: 0 });
+          c = d.consumers ? { n: d.consumers.nodeCount } : { why: d.consumersError || 'the audit sink cannot say' };
+        }
       } catch (err) {
         c = { why: errorText(err) };
       }
