@@ -37,8 +37,8 @@ export function builtConsoleDir(): string | undefined {
   return undefined;
 }
 
-/** The console's routes over the built assets in `dir` (every file read once, at start); without a build, /console says how to make one. */
-export function consoleRoutes(dir: string | undefined = builtConsoleDir()): HttpRoutes {
+/** The console's routes over the built assets in `dir` (builtConsoleDir(); every file read once, at start); undefined (not built): /console/ says how to build it. */
+export function consoleRoutes(dir: string | undefined): HttpRoutes {
   const files = new Map<string, { body: Buffer; type: string }>();
   if (dir) {
     for (const name of fs.readdirSync(path.join(dir, 'assets'))) {
