@@ -26,6 +26,7 @@ const result = await esbuild.build({
   jsx: 'automatic',
   jsxImportSource: 'preact',
   tsconfig: path.join(repo, 'console', 'tsconfig.json'),
+  absWorkingDir: repo,
   metafile: true,
   logLevel: 'warning',
 });
