@@ -44,6 +44,8 @@
  *                  swapped on a topic without a policy; consume-role Polls/s on a topic with a running rollout
  *                  vs one without (target within 5%)
  *   rest           consume-role Polls/s over the REST/JSON API vs over gRPC, same instance, topic and identity
+ *   console        the web console's topic page rendered in headless Chromium for a topic with 10k versions and
+ *                  100k consumer nodes (target < 1 s) vs one with 10 versions and 10 nodes
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -185,6 +187,7 @@ const all: Record<string, () => Promise<void> | void> = {
   jwt: ownProcess('jwt.ts'),
   rollout: ownProcess('rollout.ts'),
   rest: ownProcess('rest.ts'),
+  console: ownProcess('console.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? [] : ['s3-download', 's3-publish', 'lent']);

@@ -1,14 +1,15 @@
 /**
  * One topic's page. What the caller may do comes first (GetCallerAccess); then, for a caller
  * who may inspect the topic, DescribeTopic (pins, publish status, the newest rollout, the
- * consumers aggregated by app, cluster and region: never a row per node), GetRollout's gate
- * counts, and ListMoves for the chart; a caller who may only consume gets GetTopic and
+ * consumers aggregated by app, cluster and region: never a row per node) and GetRollout's gate
+ * counts, refreshed every 5 s; ListMoves for the chart once the page is drawn (and after the
+ * caller's own actions: it reads the audit data, the costliest call); a caller who may only consume gets GetTopic and
  * ListPins, and the page says what it leaves out. Versions (ListVersions) and the history
  * (ListHistory) are paged by the API. Every action opens a confirmation naming what will
  * change; an action the caller may not do is shown disabled, saying which role it needs.
  */
 import type { JSX } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { call, errorText } from './api.js';
 import { ConsumersChart, seriesOf, type Series } from './chart.js';
 import { ConfirmDialog, type ConfirmSpec } from './dialog.js';
@@ -36,8 +37,6 @@ interface Loaded {
   /** Absent for a caller who may not inspect the topic. */
   readonly describe?: DescribeTopic;
   readonly progress?: RolloutProgress;
-  readonly series?: Series;
-  readonly movesTruncated?: boolean;
 }
 
 async function load(name: string, may: ReadonlySet<AccessAction>): Promise<Loaded> {
@@ -45,19 +44,10 @@ async function load(name: string, may: ReadonlySet<AccessAction>): Promise<Loade
     const [{ topic }, { pins }] = await Promise.all([call<{ topic: Topic }>('consumer', 'GetTopic', { name }), call<{ pins: Pin[] }>('operator', 'ListPins', { topic: name })]);
     return { topic, pins };
   }
-  const [describe, moves] = await Promise.all([
-    call<DescribeTopic>('operator', 'DescribeTopic', { name, consumersNodeLimit: 0 }),
-    call<{ moves: ConsumerMove[]; truncated: boolean }>('operator', 'ListMoves', { topic: name, pageSize: 1000 }).catch(() => undefined),
-  ]);
+  const describe = await call<DescribeTopic>('operator', 'DescribeTopic', { name, consumersNodeLimit: 0 });
   const r = describe.rollout;
   const progress = r ? (await call<{ progress: RolloutProgress }>('operator', 'GetRollout', { topic: name, version: r.version })).progress : undefined;
-  return {
-    topic: describe.topic,
-    pins: describe.pins,
-    describe,
-    ...(progress && { progress }),
-    ...(moves && describe.consumers && { series: seriesOf(moves.moves, describe.consumers.versions, Date.now()), movesTruncated: moves.truncated }),
-  };
+  return { topic: describe.topic, pins: describe.pins, describe, ...(progress && { progress }) };
 }
 
 export function TopicPage({ name }: { name: string }) {
@@ -65,6 +55,8 @@ export function TopicPage({ name }: { name: string }) {
   const [data, setData] = useState<Loaded | null>(null);
   const [error, setError] = useState('');
   const [tick, setTick] = useState(0);
+  /** Bumped by the caller's own actions only (the chart is not redrawn by the timer: its moves cost a read of the audit data). */
+  const [acted, setActed] = useState(0);
   const [auto, setAuto] = useState(true);
   const [confirm, setConfirm] = useState<ConfirmSpec | null>(null);
 
@@ -154,7 +146,7 @@ export function TopicPage({ name }: { name: string }) {
 
           <PinsSection name={name} pins={data.pins} act={act} />
           {data.describe && <RolloutSection name={name} rollout={data.describe.rollout} progress={data.progress} act={act} />}
-          {data.describe && <ConsumersSection d={data.describe} series={data.series} truncated={data.movesTruncated ?? false} />}
+          {data.describe && <ConsumersSection d={data.describe} name={name} acted={acted} />}
           <VersionsSection name={name} tick={tick} act={act} by={by} />
           {data.describe && <HistorySection name={name} tick={tick} />}
         </>
@@ -164,7 +156,10 @@ export function TopicPage({ name }: { name: string }) {
           spec={confirm}
           onClose={(done) => {
             setConfirm(null);
-            if (done) setTick((n) => n + 1);
+            if (done) {
+              setTick((n) => n + 1);
+              setActed((n) => n + 1);
+            }
           }}
         />
       )}
@@ -303,9 +298,19 @@ function RolloutSection({ name, rollout: r, progress, act }: { name: string; rol
 
 const GROUP_PAGE = 25;
 
-function ConsumersSection({ d, series, truncated }: { d: DescribeTopic; series: Series | undefined; truncated: boolean }) {
+function ConsumersSection({ d, name, acted }: { d: DescribeTopic; name: string; acted: number }) {
   const [page, setPage] = useState(0);
   const c = d.consumers;
+  // The chart's moves come after the page is drawn, and again only after the caller acts; they
+  // are walked back from the counts of the moment they were read.
+  const counts = useRef(c?.versions ?? []);
+  counts.current = c?.versions ?? [];
+  const [chart, setChart] = useState<{ series: Series; truncated: boolean } | 'loading' | string>('loading');
+  useEffect(() => {
+    call<{ moves: ConsumerMove[]; truncated: boolean }>('operator', 'ListMoves', { topic: name, pageSize: 1000 })
+      .then((m) => setChart({ series: seriesOf(m.moves, counts.current, Date.now()), truncated: m.truncated }))
+      .catch((err: unknown) => setChart(errorText(err)));
+  }, [name, acted]);
   if (!c) {
     return (
       <section aria-labelledby="consumers">
@@ -351,10 +356,12 @@ function ConsumersSection({ d, series, truncated }: { d: DescribeTopic; series: 
           <Pager page={page} pages={pages} onPage={setPage} label="Consumer group pages" />
         </>
       )}
-      {series && series.versions.length > 0 && (
+      {chart === 'loading' && <p>Loading the chart of consumers per version…</p>}
+      {typeof chart === 'string' && chart !== 'loading' && <p>No chart: ListMoves answered {chart}</p>}
+      {typeof chart === 'object' && chart.series.versions.length > 0 && (
         <figure>
-          <ConsumersChart series={series} />
-          <figcaption>Nodes per version over time, from the consumers' moves (ListMoves){truncated ? ': the newest 1000 moves only' : ' of the last 24 hours'}.</figcaption>
+          <ConsumersChart series={chart.series} />
+          <figcaption>Nodes per version over time, from the consumers' moves (ListMoves){chart.truncated ? ': the newest 1000 moves only' : ' of the last 24 hours'}.</figcaption>
         </figure>
       )}
     </section>
