@@ -421,7 +421,8 @@ function VersionsSection({ name, tick, act, by }: { name: string; tick: number; 
                       `Pin v${v.version}`,
                       () => ({
                         title: `Pin topic ${name} to v${v.version}`,
-                        change: ({ scope }) => `Consumers of topic "${name}" matching ${scopeText(scope)} will be forced to version ${v.version} (even an older one), replacing any pin on that scope, until it is unpinned.`,
+                        change: ({ scope }) =>
+                          `${Object.keys(scope.match).length === 0 ? `Every consumer of topic "${name}"` : `Consumers of topic "${name}" matching ${scopeText(scope)}`} will be forced to version ${v.version} (even an older one), replacing any pin on that scope, until it is unpinned.`,
                         confirmLabel: 'Pin',
                         reason: 'required',
                         scope: 'optional',

@@ -63,7 +63,7 @@ describe('the web console in Chromium (a server without authentication)', () => 
     // 1. Pin v1: the dialog names the change and wants a reason.
     await page.getByTestId('pin-1').click();
     const dialog = page.getByRole('dialog');
-    await showsText(dialog.getByTestId('dialog-change'), 'Consumers of topic "fraud-model" matching everyone will be forced to version 1');
+    await showsText(dialog.getByTestId('dialog-change'), 'Every consumer of topic "fraud-model" will be forced to version 1');
     const confirm = dialog.getByRole('button', { name: 'Pin', exact: true });
     expect(await confirm.isDisabled()).toBe(true);
     await dialog.getByLabel('Reason (required)').fill('v2 misbehaves');
