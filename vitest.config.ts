@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two kinds of suites: the embedded ones (no outside server), and one project per real
+ * Three kinds of suites: the embedded ones (no outside server), the web console's in a real
+ * Chromium (`browser`, whose set-up installs it when missing), and one project per real
  * backend whose global set-up starts that backend (scripts/backends) before its files run
  * and stops it after. A project whose files are not selected starts nothing.
  */
