@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Two kinds of suites: the embedded ones (no outside server), and one project per real
+ * Three kinds of suites: the embedded ones (no outside server), the web console's in a real
+ * Chromium (`browser`, whose set-up installs it when missing), and one project per real
  * backend whose global set-up starts that backend (scripts/backends) before its files run
  * and stops it after. A project whose files are not selected starts nothing.
  */
@@ -58,6 +59,18 @@ export default defineConfig({
           poolOptions: { forks: { singleFork: true } },
           testTimeout: 120_000,
           hookTimeout: 300_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The web console in a real headless Chromium (scripts/chromium.ts installs it when missing).
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: ['test/browser/setup.ts'],
+          // One Chromium at a time on a shared machine.
+          poolOptions: { forks: { singleFork: true } },
+          testTimeout: 120_000,
         },
       },
     ],

@@ -47,6 +47,8 @@
  *   python         the Python client (python/bench/swap.py, in the tests' venv): a 256 MiB swap from MinIO
  *                  vs boto3's raw get_object (targets >= 0.9x; peak RSS <= 2x + 32 MiB), and the
  *                  Subscriber's overhead per poll tick vs a bare grpcio BatchPoll (named: not in a plain run)
+ *   console        the web console's topic page rendered in headless Chromium for a topic with 10k versions and
+ *                  100k consumer nodes (target < 1 s) vs one with 10 versions and 10 nodes
  *
  * `npm run bench -- poll-path latency` runs a subset.
  */
@@ -193,6 +195,7 @@ const all: Record<string, () => Promise<void> | void> = {
     const r = spawnSync('bash', [path.join(repo, 'scripts/python-test.sh'), '--bench'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     process.stdout.write(r.stdout);
   },
+  console: ownProcess('console.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? ['python'] : ['s3-download', 's3-publish', 'lent', 'python']);

@@ -465,7 +465,7 @@ Examples:
 Imprint is serving on ${o.host}:${server.port}
   role      ${server.options.role} (${server.grpc.services.map((n) => n.replace('imprint.v1.', '')).join(', ')})${server.table ? `; poll table of ${server.table.stats().topics} topics, change feed read every ${server.options.tailMs} ms, every topic read again every ${server.options.refreshMs} ms` : ''}
   tls       ${tlsText(server, o.principalFrom)}
-  http      ${server.http ? `${server.http.scheme}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.http.port} (REST/JSON at /v1/...)` : 'off (--http-port to serve it)'}
+  http      ${server.http ? `${server.http.scheme}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.http.port} (REST/JSON at /v1/..., the web console at /console/)` : 'off (--http-port to serve it)'}
   metrics   ${server.metricsServer ? `${server.metricsServer.scheme}://${o.host === '0.0.0.0' ? '127.0.0.1' : o.host}:${server.metricsServer.port}/metrics` : 'off (--metrics-port to serve them)'}
   callers   ${auth.describe}
   rollouts  ${server.rolloutDriver ? `driven here while this instance holds the lease (a tick every ${server.rolloutDriver.settings.tickMs} ms, --rollout-tick-ms)` : `not driven here (${server.options.role === 'consume' ? 'the consume role' : '--rollout-driver off'})`}

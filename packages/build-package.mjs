@@ -3,7 +3,9 @@
 // 2. compile the top-level folders its tsconfig.json names into dist/ (JavaScript + .d.ts);
 // 3. copy what the code reads at run time: proto/imprint/v1/*.proto (the contract, which
 //    proto/loader.ts finds at <package>/proto from <package>/dist/proto/loader.js) and
-//    proto/gen/descriptor-set.binpb (what server reflection serves).
+//    proto/gen/descriptor-set.binpb (what server reflection serves);
+// 4. a package that ships the server ships its web console: bundled into dist/console
+//    (scripts/build-console.mjs), where server/http/console.ts finds it.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
@@ -29,3 +31,8 @@ for (const f of fs.readdirSync(path.join(repo, contract)).filter((f) => f.endsWi
 const descriptorSet = path.join('proto', 'gen', 'descriptor-set.binpb');
 fs.mkdirSync(path.join(pkg, 'proto', 'gen'), { recursive: true });
 fs.copyFileSync(path.join(repo, descriptorSet), path.join(pkg, descriptorSet));
+
+// 4.
+if (fs.existsSync(path.join(pkg, 'dist', 'server'))) {
+  execFileSync(process.execPath, [path.join(repo, 'scripts', 'build-console.mjs'), path.join(pkg, 'dist', 'console')], { stdio: 'inherit' });
+}

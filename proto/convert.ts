@@ -20,6 +20,7 @@ import {
   PAGE_SIZE_MAX,
   checkRange,
   validateGrant,
+  type AccessAction,
   type Actor,
   type Grant,
   type Role,
@@ -68,6 +69,7 @@ import type { TopicConsumers as WireTopicConsumers, TopicConsumers__Output } fro
 import type { ConsumerMove as WireConsumerMove, ConsumerMove__Output } from './gen/imprint/v1/ConsumerMove.js';
 import type { TopicGrant as WireGrant, TopicGrant__Output } from './gen/imprint/v1/TopicGrant.js';
 import type { Role__Output } from './gen/imprint/v1/Role.js';
+import type { AccessAction__Output } from './gen/imprint/v1/AccessAction.js';
 import type { RolloutGate__Output } from './gen/imprint/v1/RolloutGate.js';
 import type { RolloutState__Output } from './gen/imprint/v1/RolloutState.js';
 import type { RejectStage__Output } from './gen/imprint/v1/RejectStage.js';
@@ -423,6 +425,19 @@ export function changeFromWire(c: Change__Output): Omit<Change, 'seq'> {
 
 const ROLE_TO_WIRE: Record<Role, Role__Output> = { owner: 'ROLE_OWNER', publisher: 'ROLE_PUBLISHER', operator: 'ROLE_OPERATOR', consumer: 'ROLE_CONSUMER' };
 const ROLE_FROM_WIRE = new Map<string, Role>(Object.entries(ROLE_TO_WIRE).map(([k, w]) => [w, k as Role]));
+
+const ACTION_TO_WIRE: Record<Exclude<AccessAction, 'create'>, AccessAction__Output> = {
+  consume: 'ACCESS_ACTION_CONSUME',
+  inspect: 'ACCESS_ACTION_INSPECT',
+  publish: 'ACCESS_ACTION_PUBLISH',
+  operate: 'ACCESS_ACTION_OPERATE',
+  own: 'ACCESS_ACTION_OWN',
+};
+
+/** An action on a topic on the wire (`create` is not a topic's: it has no wire value). */
+export function accessActionToWire(a: Exclude<AccessAction, 'create'>): AccessAction__Output {
+  return ACTION_TO_WIRE[a];
+}
 
 export function grantToWire(g: Grant): WireGrant {
   return { role: ROLE_TO_WIRE[g.role], grantee: g.grantee };

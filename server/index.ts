@@ -42,6 +42,7 @@ import { SqliteMetadataStore } from './store/sqlite.js';
 import { ServerTls } from './tls.js';
 import { restRoutes, startHttpServer, type HttpRoutes, type HttpServerHandle } from './http/index.js';
 import { lentBlobRoutes } from './http/blobs.js';
+import { builtConsoleDir, consoleRoutes } from './http/console.js';
 import { Lender, defaultPublicUrl } from './lend.js';
 
 /** What an instance of a role is made of: the one place roles are decided. */
@@ -238,7 +239,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       if (metrics && o.metricsPort !== undefined) metricsServer = await startMetricsServer(metrics.registry, o.metricsPort, o.host, undefined, serverTls);
       if (o.httpPort !== undefined) {
         // What HTTP serves, beside gRPC and from the same service code.
-        const routes: HttpRoutes[] = [restRoutes(stack, serverTls?.mutual ?? false), lentBlobRoutes(lender, log)];
+        const routes: HttpRoutes[] = [restRoutes(stack, serverTls?.mutual ?? false), lentBlobRoutes(lender, log), consoleRoutes(builtConsoleDir())];
         httpServer = await startHttpServer({ host: o.host, port: o.httpPort, ...(serverTls && { tls: serverTls }), routes });
         lender.servedAt(defaultPublicUrl(httpServer.scheme, o.host, httpServer.port));
       }

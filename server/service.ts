@@ -723,6 +723,17 @@ export class ImprintService {
   }
 
   /**
+   * What the caller itself may do on the topic (any caller may ask about itself), by the rule
+   * every call is checked by. NOT_FOUND for an unknown topic.
+   */
+  async callerAccess(topic: string, caller: Caller = UNKNOWN_CALLER): Promise<{ principal: string; admin: boolean; actions: Exclude<AccessAction, 'create'>[] }> {
+    validateTopicName(topic);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    const p = caller.principal;
+    return { principal: p?.name ?? '', admin: p !== undefined && this.access.isAdmin(p), actions: this.access.actionsOf(p, p === undefined ? [] : await this.store.listGrants(topic)) };
+  }
+
+  /**
    * Gives `grant` on the topic (an owner action), with its history entry; granting what the
    * topic has changes nothing. At most MAX_GRANTS grants per topic (RESOURCE_EXHAUSTED beyond).
    */

@@ -16,6 +16,8 @@ import type { DescribeTopicRequest as _imprint_v1_DescribeTopicRequest, Describe
 import type { DescribeTopicResponse as _imprint_v1_DescribeTopicResponse, DescribeTopicResponse__Output as _imprint_v1_DescribeTopicResponse__Output } from './imprint/v1/DescribeTopicResponse.js';
 import type { GetAccessRequest as _imprint_v1_GetAccessRequest, GetAccessRequest__Output as _imprint_v1_GetAccessRequest__Output } from './imprint/v1/GetAccessRequest.js';
 import type { GetAccessResponse as _imprint_v1_GetAccessResponse, GetAccessResponse__Output as _imprint_v1_GetAccessResponse__Output } from './imprint/v1/GetAccessResponse.js';
+import type { GetCallerAccessRequest as _imprint_v1_GetCallerAccessRequest, GetCallerAccessRequest__Output as _imprint_v1_GetCallerAccessRequest__Output } from './imprint/v1/GetCallerAccessRequest.js';
+import type { GetCallerAccessResponse as _imprint_v1_GetCallerAccessResponse, GetCallerAccessResponse__Output as _imprint_v1_GetCallerAccessResponse__Output } from './imprint/v1/GetCallerAccessResponse.js';
 import type { GetRolloutRequest as _imprint_v1_GetRolloutRequest, GetRolloutRequest__Output as _imprint_v1_GetRolloutRequest__Output } from './imprint/v1/GetRolloutRequest.js';
 import type { GetRolloutResponse as _imprint_v1_GetRolloutResponse, GetRolloutResponse__Output as _imprint_v1_GetRolloutResponse__Output } from './imprint/v1/GetRolloutResponse.js';
 import type { GrantAccessRequest as _imprint_v1_GrantAccessRequest, GrantAccessRequest__Output as _imprint_v1_GrantAccessRequest__Output } from './imprint/v1/GrantAccessRequest.js';
@@ -65,6 +67,7 @@ type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> 
 export interface ProtoGrpcType {
   imprint: {
     v1: {
+      AccessAction: EnumTypeDefinition
       Actor: MessageTypeDefinition<_imprint_v1_Actor, _imprint_v1_Actor__Output>
       BlobKind: EnumTypeDefinition
       BlobLocation: MessageTypeDefinition<_imprint_v1_BlobLocation, _imprint_v1_BlobLocation__Output>
@@ -82,6 +85,8 @@ export interface ProtoGrpcType {
       DescribeTopicResponse: MessageTypeDefinition<_imprint_v1_DescribeTopicResponse, _imprint_v1_DescribeTopicResponse__Output>
       GetAccessRequest: MessageTypeDefinition<_imprint_v1_GetAccessRequest, _imprint_v1_GetAccessRequest__Output>
       GetAccessResponse: MessageTypeDefinition<_imprint_v1_GetAccessResponse, _imprint_v1_GetAccessResponse__Output>
+      GetCallerAccessRequest: MessageTypeDefinition<_imprint_v1_GetCallerAccessRequest, _imprint_v1_GetCallerAccessRequest__Output>
+      GetCallerAccessResponse: MessageTypeDefinition<_imprint_v1_GetCallerAccessResponse, _imprint_v1_GetCallerAccessResponse__Output>
       GetRolloutRequest: MessageTypeDefinition<_imprint_v1_GetRolloutRequest, _imprint_v1_GetRolloutRequest__Output>
       GetRolloutResponse: MessageTypeDefinition<_imprint_v1_GetRolloutResponse, _imprint_v1_GetRolloutResponse__Output>
       GrantAccessRequest: MessageTypeDefinition<_imprint_v1_GrantAccessRequest, _imprint_v1_GrantAccessRequest__Output>

@@ -11,7 +11,7 @@
  * grant costs one line a minute, not one per poll.
  */
 import { Counter, type Registry } from 'prom-client';
-import { ACTIONS, PermissionDeniedError, accessPolicy, allowed, initialGrants, type AccessAction, type AccessPolicy, type Grant, type ResolvedAccessPolicy } from '../../core/index.js';
+import { ACTIONS, PermissionDeniedError, accessPolicy, allowed, initialGrants, isAdmin, type AccessAction, type AccessPolicy, type Grant, type ResolvedAccessPolicy } from '../../core/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import type { Principal } from './principal.js';
 
@@ -74,6 +74,21 @@ export class AccessControl {
   check(principal: Principal | undefined, action: AccessAction, topic: string, grants: readonly Grant[]): void {
     if (principal === undefined || !this.enforce || allowed(principal, action, grants, this.policy)) return;
     throw this.denied(principal, action, topic);
+  }
+
+  /**
+   * What `principal` may do on a topic whose grants are `grants` (every action but `create`,
+   * which is not a topic's), by the rule `check` applies. No principal, or not enforcing: all.
+   */
+  actionsOf(principal: Principal | undefined, grants: readonly Grant[]): Exclude<AccessAction, 'create'>[] {
+    const onTopic = ACTIONS.filter((a): a is Exclude<AccessAction, 'create'> => a !== 'create');
+    if (principal === undefined || !this.enforce) return onTopic;
+    return onTopic.filter((a) => allowed(principal, a, grants, this.policy));
+  }
+
+  /** Whether the policy makes `principal` an admin. */
+  isAdmin(principal: Principal): boolean {
+    return isAdmin(principal, this.policy);
   }
 
   /** The grants a topic created by `principal` starts with; none without a principal. */

@@ -29,6 +29,7 @@ import {
   versionFromWire,
   grantFromWire,
   grantToWire,
+  accessActionToWire,
   rejectionFromWire,
   rolloutPolicyFromWire,
   rolloutProgressToWire,
@@ -338,6 +339,10 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
       return { moves: page.moves.map(moveToWire), truncated: page.truncated };
     }),
     GetAccess: unary('GetAccess', log, async (req, call) => ({ grants: (await svc.getAccess(req.topic, callerOf(call, log))).map(grantToWire) })),
+    GetCallerAccess: unary('GetCallerAccess', log, async (req, call) => {
+      const a = await svc.callerAccess(req.topic, callerOf(call, log));
+      return { principal: a.principal, admin: a.admin, actions: a.actions.map(accessActionToWire) };
+    }),
     GrantAccess: unary('GrantAccess', log, async (req, call) => {
       const done = await svc.grant(req.topic, grantFromWire(req.grant), callerOf(call, log));
       return { changed: done.changed, grants: done.grants.map(grantToWire) };

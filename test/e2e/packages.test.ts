@@ -4,7 +4,7 @@
  * (1) the client alone, imported from an ESM script, without the AWS SDK or the server's
  * dependencies; (2) the packages' README examples type-checked by a strict NodeNext project of
  * the user's; (3) a server started from the installed `imprint` bin, and the client README's
- * example, compiled, publishing and receiving a version through it.
+ * example, compiled, publishing and receiving a version through it, and its web console answering.
  *
  * better-sqlite3 (the server's native addon) is installed with its install script skipped and
  * given the binary this checkout built when the versions match (what its prebuild-install would
@@ -187,6 +187,14 @@ describe('@imprint/server and @imprint/client installed together', () => {
     try {
       const r = await run(process.execPath, [path.join('out', 'client-example.js')], { cwd: dir, env: { ...process.env, IMPRINT_ADDRESS: server.address }, timeout: 60_000 });
       expect(r.stdout.trim()).toBe('v1: hello');
+      // 4. The web console ships in the package: its page and the assets it names answer.
+      const http = /http {6}(http:\/\/\S+)/.exec(server.output())?.[1];
+      expect(server.output()).toContain('the web console at /console/');
+      const page = await fetch(`${http}/console/`);
+      expect(page.status).toBe(200);
+      const assets = [...(await page.text()).matchAll(/(?:src|href)="\.\/(assets\/[^"]+)"/g)].map((m) => m[1]);
+      expect(assets).toHaveLength(2);
+      for (const a of assets) expect((await fetch(`${http}/console/${a}`)).status, a).toBe(200);
     } finally {
       await server.stop();
     }

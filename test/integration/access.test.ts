@@ -116,6 +116,15 @@ describe('access control through gRPC (all role, SQLite)', () => {
     });
   }
 
+  it('GetCallerAccess answers each caller exactly the actions the calls above allow it, and NOT_FOUND for an unknown topic', async () => {
+    for (const [who, may] of Object.entries(MAY)) {
+      const got = await rpc('OperatorService', 'GetCallerAccess', { topic }, who);
+      expect(got.code, `${who}: ${got.details}`).toBe(grpc.status.OK);
+      expect(got.res, who).toEqual({ principal: who.split('@')[0], admin: who === 'x@admins', actions: may.map((a) => `ACCESS_ACTION_${a.toUpperCase()}`) });
+    }
+    expect((await rpc('OperatorService', 'GetCallerAccess', { topic: 'acl-none' }, 'eve')).code).toBe(grpc.status.NOT_FOUND);
+  });
+
   it('creating topics: any principal by default; its creator owns it, and the default policy is granted with it', async () => {
     expect((await rpc('PublisherService', 'CreateTopic', { name: 'acl-eve', owner: 'e' }, 'eve')).code).toBe(grpc.status.OK);
     expect((await store.listGrants('acl-eve')).map((g) => `${g.role} ${g.grantee}`)).toEqual(['owner eve']);
@@ -296,6 +305,11 @@ describe('a server without an authenticator', () => {
       expect((await rpc('PublisherService', 'Publish', { topic: 'anon', pointer: wirePointer })).code).toBe(grpc.status.OK);
       expect((await rpc('ConsumerService', 'Poll', { topic: 'anon', identity })).code).toBe(grpc.status.OK);
       expect((await rpc('OperatorService', 'GetAccess', { topic: 'anon' })).res['grants']).toEqual([]);
+      expect((await rpc('OperatorService', 'GetCallerAccess', { topic: 'anon' })).res).toEqual({
+        principal: '',
+        admin: false,
+        actions: ['ACCESS_ACTION_CONSUME', 'ACCESS_ACTION_INSPECT', 'ACCESS_ACTION_PUBLISH', 'ACCESS_ACTION_OPERATE', 'ACCESS_ACTION_OWN'],
+      });
     } finally {
       closeClients(clients);
       await server.stop({ drain: false });

@@ -8,6 +8,8 @@ import type { DescribeTopicRequest as _imprint_v1_DescribeTopicRequest, Describe
 import type { DescribeTopicResponse as _imprint_v1_DescribeTopicResponse, DescribeTopicResponse__Output as _imprint_v1_DescribeTopicResponse__Output } from '../../imprint/v1/DescribeTopicResponse.js';
 import type { GetAccessRequest as _imprint_v1_GetAccessRequest, GetAccessRequest__Output as _imprint_v1_GetAccessRequest__Output } from '../../imprint/v1/GetAccessRequest.js';
 import type { GetAccessResponse as _imprint_v1_GetAccessResponse, GetAccessResponse__Output as _imprint_v1_GetAccessResponse__Output } from '../../imprint/v1/GetAccessResponse.js';
+import type { GetCallerAccessRequest as _imprint_v1_GetCallerAccessRequest, GetCallerAccessRequest__Output as _imprint_v1_GetCallerAccessRequest__Output } from '../../imprint/v1/GetCallerAccessRequest.js';
+import type { GetCallerAccessResponse as _imprint_v1_GetCallerAccessResponse, GetCallerAccessResponse__Output as _imprint_v1_GetCallerAccessResponse__Output } from '../../imprint/v1/GetCallerAccessResponse.js';
 import type { GetRolloutRequest as _imprint_v1_GetRolloutRequest, GetRolloutRequest__Output as _imprint_v1_GetRolloutRequest__Output } from '../../imprint/v1/GetRolloutRequest.js';
 import type { GetRolloutResponse as _imprint_v1_GetRolloutResponse, GetRolloutResponse__Output as _imprint_v1_GetRolloutResponse__Output } from '../../imprint/v1/GetRolloutResponse.js';
 import type { GrantAccessRequest as _imprint_v1_GrantAccessRequest, GrantAccessRequest__Output as _imprint_v1_GrantAccessRequest__Output } from '../../imprint/v1/GrantAccessRequest.js';
@@ -60,6 +62,15 @@ export interface OperatorServiceClient extends grpc.Client {
   getAccess(argument: _imprint_v1_GetAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
   getAccess(argument: _imprint_v1_GetAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
   getAccess(argument: _imprint_v1_GetAccessRequest, callback: grpc.requestCallback<_imprint_v1_GetAccessResponse__Output>): grpc.ClientUnaryCall;
+  
+  GetCallerAccess(argument: _imprint_v1_GetCallerAccessRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetCallerAccessResponse__Output>): grpc.ClientUnaryCall;
+  GetCallerAccess(argument: _imprint_v1_GetCallerAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetCallerAccessResponse__Output>): grpc.ClientUnaryCall;
+  GetCallerAccess(argument: _imprint_v1_GetCallerAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetCallerAccessResponse__Output>): grpc.ClientUnaryCall;
+  GetCallerAccess(argument: _imprint_v1_GetCallerAccessRequest, callback: grpc.requestCallback<_imprint_v1_GetCallerAccessResponse__Output>): grpc.ClientUnaryCall;
+  getCallerAccess(argument: _imprint_v1_GetCallerAccessRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetCallerAccessResponse__Output>): grpc.ClientUnaryCall;
+  getCallerAccess(argument: _imprint_v1_GetCallerAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetCallerAccessResponse__Output>): grpc.ClientUnaryCall;
+  getCallerAccess(argument: _imprint_v1_GetCallerAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetCallerAccessResponse__Output>): grpc.ClientUnaryCall;
+  getCallerAccess(argument: _imprint_v1_GetCallerAccessRequest, callback: grpc.requestCallback<_imprint_v1_GetCallerAccessResponse__Output>): grpc.ClientUnaryCall;
   
   GetRollout(argument: _imprint_v1_GetRolloutRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GetRolloutResponse__Output>): grpc.ClientUnaryCall;
   GetRollout(argument: _imprint_v1_GetRolloutRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GetRolloutResponse__Output>): grpc.ClientUnaryCall;
@@ -178,6 +189,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   GetAccess: grpc.handleUnaryCall<_imprint_v1_GetAccessRequest__Output, _imprint_v1_GetAccessResponse>;
   
+  GetCallerAccess: grpc.handleUnaryCall<_imprint_v1_GetCallerAccessRequest__Output, _imprint_v1_GetCallerAccessResponse>;
+  
   GetRollout: grpc.handleUnaryCall<_imprint_v1_GetRolloutRequest__Output, _imprint_v1_GetRolloutResponse>;
   
   GrantAccess: grpc.handleUnaryCall<_imprint_v1_GrantAccessRequest__Output, _imprint_v1_GrantAccessResponse>;
@@ -208,6 +221,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   CancelRollout: MethodDefinition<_imprint_v1_CancelRolloutRequest, _imprint_v1_CancelRolloutResponse, _imprint_v1_CancelRolloutRequest__Output, _imprint_v1_CancelRolloutResponse__Output>
   DescribeTopic: MethodDefinition<_imprint_v1_DescribeTopicRequest, _imprint_v1_DescribeTopicResponse, _imprint_v1_DescribeTopicRequest__Output, _imprint_v1_DescribeTopicResponse__Output>
   GetAccess: MethodDefinition<_imprint_v1_GetAccessRequest, _imprint_v1_GetAccessResponse, _imprint_v1_GetAccessRequest__Output, _imprint_v1_GetAccessResponse__Output>
+  GetCallerAccess: MethodDefinition<_imprint_v1_GetCallerAccessRequest, _imprint_v1_GetCallerAccessResponse, _imprint_v1_GetCallerAccessRequest__Output, _imprint_v1_GetCallerAccessResponse__Output>
   GetRollout: MethodDefinition<_imprint_v1_GetRolloutRequest, _imprint_v1_GetRolloutResponse, _imprint_v1_GetRolloutRequest__Output, _imprint_v1_GetRolloutResponse__Output>
   GrantAccess: MethodDefinition<_imprint_v1_GrantAccessRequest, _imprint_v1_GrantAccessResponse, _imprint_v1_GrantAccessRequest__Output, _imprint_v1_GrantAccessResponse__Output>
   ListHistory: MethodDefinition<_imprint_v1_ListHistoryRequest, _imprint_v1_ListHistoryResponse, _imprint_v1_ListHistoryRequest__Output, _imprint_v1_ListHistoryResponse__Output>

@@ -1,0 +1,26 @@
+// Original file: imprint/v1/operator.proto
+
+export const AccessAction = {
+  ACCESS_ACTION_UNSPECIFIED: 'ACCESS_ACTION_UNSPECIFIED',
+  ACCESS_ACTION_CONSUME: 'ACCESS_ACTION_CONSUME',
+  ACCESS_ACTION_INSPECT: 'ACCESS_ACTION_INSPECT',
+  ACCESS_ACTION_PUBLISH: 'ACCESS_ACTION_PUBLISH',
+  ACCESS_ACTION_OPERATE: 'ACCESS_ACTION_OPERATE',
+  ACCESS_ACTION_OWN: 'ACCESS_ACTION_OWN',
+} as const;
+
+export type AccessAction =
+  | 'ACCESS_ACTION_UNSPECIFIED'
+  | 0
+  | 'ACCESS_ACTION_CONSUME'
+  | 1
+  | 'ACCESS_ACTION_INSPECT'
+  | 2
+  | 'ACCESS_ACTION_PUBLISH'
+  | 3
+  | 'ACCESS_ACTION_OPERATE'
+  | 4
+  | 'ACCESS_ACTION_OWN'
+  | 5
+
+export type AccessAction__Output = typeof AccessAction[keyof typeof AccessAction]
