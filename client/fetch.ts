@@ -9,6 +9,10 @@
  * answered when the first bytes of any part arrive, and a part that fails fails the attempt
  * (the next region is then read from its start). Every byte is counted and hashed; a copy whose
  * size or sha256 does not match the pointer is rejected, whichever region served it.
+ *
+ * A payload of HASH_OFF_THREAD_FROM bytes or more goes into a buffer over a SharedArrayBuffer,
+ * and its sha256 is computed on a worker thread of its own (hash-worker.ts) as the parts land,
+ * so the thread that receives the bytes only copies them, as a raw GetObject does.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';

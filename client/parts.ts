@@ -8,7 +8,9 @@
  *  - a later part that is read first waits in place; when the frontier reaches it, what it
  *    already has is hashed at once, and the rest as it arrives.
  * So hashing runs while later parts are still downloading, and the last byte in is hashed a
- * moment after it arrives, not after a second pass over the whole.
+ * moment after it arrives, not after a second pass over the whole. A sink whose buffers are
+ * views of one SharedArrayBuffer (`shared`) has that sha256 computed on a worker thread
+ * (hash-worker.ts) instead of this one; a worker that stops fails the read at once.
  *
  * Every part must deliver exactly its bytes; the last one asks for one byte more, so an object
  * longer than its pointer is caught as surely as a shorter one. At the end the sha256 must be
