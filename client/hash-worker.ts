@@ -4,7 +4,7 @@
  * and copies it (profiled: sha256 was a fifth of the reading thread's CPU, and a raw GetObject
  * does no hashing at all). The worker also faults the buffer's pages in ahead of the reader:
  * the first write to a fresh page costs the kernel more than the copy itself (256 MiB copied in
- * 64 KiB chunks here: 160 ms into fresh memory, 40 ms into memory already mapped).
+ * 64 KiB chunks here: 148-168 ms into fresh memory, 38-45 ms into memory already mapped).
  *
  * One worker per payload read, stopped when its digest is delivered or the read is dropped: a
  * worker kept between reads would keep the last payload's buffer alive until its own heap is
