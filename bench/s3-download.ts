@@ -1,8 +1,8 @@
 /**
  * s3-download: download throughput of the client — fetchPayload with an S3BlobStore at its
  * defaults (8 MiB ranged parts, 4 at a time, written into one buffer of the payload's size and
- * sha256-hashed in order as they arrive) — against the SDK alone on the same object in the
- * same run:
+ * sha256-hashed in order as they arrive, on a worker thread for these sizes) — against the SDK
+ * alone on the same object in the same run:
  *   - raw GetObject to memory: one GetObject, its body copied into one buffer of its
  *     Content-Length (the least a program does to hold the object; the target's baseline);
  *   - raw GetObject, nothing kept: the body read to the end and dropped (no buffer to fill).
@@ -10,7 +10,8 @@
  * the ratios. Also measured in each round: sha256 over a buffer in memory on one core, and
  * from it the ceiling of any reader that receives, copies and hashes on one thread:
  * 1 / (1/raw-to-memory + 1/sha256). When the bench starts its own MinIO it also counts CPU
- * seconds per GiB of this process and of MinIO for each variant, and from them the ceiling of
+ * seconds per GiB of this process (and of its main thread, the one that receives the bytes)
+ * and of MinIO for each variant, and from them the ceiling of
  * any verifying reader however it spreads its work over this machine's cores:
  * cores / (CPU per GiB of the raw read to memory, client and server + sha256's CPU per GiB).
  *
@@ -27,7 +28,7 @@ import os from 'node:os';
 import { Readable } from 'node:stream';
 import { DeleteBucketCommand, GetObjectCommand } from '@aws-sdk/client-s3';
 import { S3BlobStore } from '../client/blob-store/s3.js';
-import { PART_DEFAULTS, fetchPayload } from '../client/index.js';
+import { HASH_OFF_THREAD_FROM, PART_DEFAULTS, fetchPayload } from '../client/index.js';
 import { recordDigest, type BlobLocation, type VersionRecord } from '../core/index.js';
 import { S3_ACCESS_KEY, S3_SECRET_KEY, backends, createContext, type RunningBackend } from '../scripts/backends/index.js';
 
@@ -58,6 +59,11 @@ const serverCpu = (): number => {
 const clientCpu = (): number => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
+};
+/** CPU seconds of this process's main thread alone (the one that receives the bytes), from /proc/self/task/PID/stat. */
+const readingThreadCpu = (): number => {
+  const fields = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 };
 const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? NaN;
 const all = (xs: number[]): string => xs.map((x) => x.toFixed(0)).join('/');
@@ -111,15 +117,20 @@ async function run(size: number, rounds: number): Promise<void> {
   };
   const names = Object.keys(variants) as (keyof typeof variants)[];
   /** CPU seconds per GiB read, of this process and of MinIO, per variant. */
-  const cpu: Record<keyof typeof variants, { client: number[]; server: number[] }> = { client: { client: [], server: [] }, toMemory: { client: [], server: [] }, dropped: { client: [], server: [] } };
+  const cpu: Record<keyof typeof variants, { client: number[]; reading: number[]; server: number[] }> = {
+    client: { client: [], reading: [], server: [] },
+    toMemory: { client: [], reading: [], server: [] },
+    dropped: { client: [], reading: [], server: [] },
+  };
   const mibPerSec = async (name: keyof typeof variants): Promise<number> => {
     gc();
-    const [c0, s0] = [clientCpu(), serverCpu()];
+    const [c0, r0, s0] = [clientCpu(), readingThreadCpu(), serverCpu()];
     const t0 = performance.now();
     await variants[name]();
     const seconds = (performance.now() - t0) / 1000;
     const gib = size / (1024 * MiB);
     cpu[name].client.push((clientCpu() - c0) / gib);
+    cpu[name].reading.push((readingThreadCpu() - r0) / gib);
     cpu[name].server.push((serverCpu() - s0) / gib);
     return size / MiB / seconds;
   };
@@ -146,7 +157,7 @@ async function run(size: number, rounds: number): Promise<void> {
   const ceiling = 1 / (1 / m + 1 / s);
   const label = size >= 1024 * MiB ? `${size / 1024 / MiB} GiB` : `${size / MiB} MiB`;
   console.log(
-    `s3-download ${label} from MinIO: client fetchPayload (${PART_DEFAULTS.partSize / MiB} MiB parts x ${PART_DEFAULTS.partConcurrency}, sha256-verified) ${c.toFixed(0)} MiB/s | raw SDK GetObject to memory ${m.toFixed(0)} MiB/s | ratio ${(c / m).toFixed(2)}x` +
+    `s3-download ${label} from MinIO: client fetchPayload (${PART_DEFAULTS.partSize / MiB} MiB parts x ${PART_DEFAULTS.partConcurrency}, sha256-verified${size >= HASH_OFF_THREAD_FROM ? ' on a worker thread' : ''}) ${c.toFixed(0)} MiB/s | raw SDK GetObject to memory ${m.toFixed(0)} MiB/s | ratio ${(c / m).toFixed(2)}x` +
       ` | raw GetObject, nothing kept ${d.toFixed(0)} MiB/s (${(c / d).toFixed(2)}x)`,
   );
   console.log(
@@ -154,7 +165,7 @@ async function run(size: number, rounds: number): Promise<void> {
       `  (median of ${rounds} alternating rounds: client ${all(got.client)}, to memory ${all(got.toMemory)}, nothing kept ${all(got.dropped)}, sha256 ${all(got.sha256)})`,
   );
   if (started) {
-    const perGiB = (n: keyof typeof variants): string => `client ${median(cpu[n].client).toFixed(2)} + MinIO ${median(cpu[n].server).toFixed(2)}`;
+    const perGiB = (n: keyof typeof variants): string => `client ${median(cpu[n].client).toFixed(2)} (its main thread ${median(cpu[n].reading).toFixed(2)}) + MinIO ${median(cpu[n].server).toFixed(2)}`;
     const rawCpu = median(cpu.toMemory.client) + median(cpu.toMemory.server);
     const sha = median(shaCpu);
     const cores = os.availableParallelism();

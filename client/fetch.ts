@@ -9,6 +9,10 @@
  * answered when the first bytes of any part arrive, and a part that fails fails the attempt
  * (the next region is then read from its start). Every byte is counted and hashed; a copy whose
  * size or sha256 does not match the pointer is rejected, whichever region served it.
+ *
+ * A payload of HASH_OFF_THREAD_FROM bytes or more goes into a buffer over a SharedArrayBuffer,
+ * and its sha256 is computed on a worker thread of its own (hash-worker.ts) as the parts land,
+ * so the thread that receives the bytes only copies them, as a raw GetObject does.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -17,6 +21,14 @@ import { DataIntegrityError, ImprintError, sha256Hex, type BlobLocation, type Ve
 import { storeFor, type BlobStore } from './blob-store/blob-store.js';
 import { firstToDeliver, readOptionsWithDefaults, type ReadOptions, type SlowRegionEvent } from './hedge.js';
 import { partOptionsWithDefaults, readInParts, type PartOptions, type PartSink } from './parts.js';
+
+const MiB = 1024 * 1024;
+/**
+ * Payloads of this size or more are read into a SharedArrayBuffer and hashed on a worker of
+ * their own (hash-worker.ts); smaller ones on the reading thread, where starting a worker
+ * (45-100 ms here) would cost more than it saves.
+ */
+export const HASH_OFF_THREAD_FROM = 64 * MiB;
 
 export interface FetchOptions extends ReadOptions, PartOptions {
   readonly signal?: AbortSignal;
@@ -113,9 +125,12 @@ export async function fetchPayload(record: VersionRecord, stores: readonly BlobS
     return bytes;
   }
   // One buffer of the pointer's size per region read: each part is read straight into its place.
+  // A large one is shared with the hash worker, which hashes it as the parts land.
   return fromFirstRegion(record, stores, o, async () => {
-    const out = Buffer.allocUnsafe(p.size);
+    const shared = p.size >= HASH_OFF_THREAD_FROM ? new SharedArrayBuffer(p.size) : undefined;
+    const out = shared ? Buffer.from(shared) : Buffer.allocUnsafe(p.size);
     return {
+      ...(shared && { shared }),
       bufferFor: (offset, length) => out.subarray(offset, offset + length),
       result: async () => out,
       discard: async () => {},

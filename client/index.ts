@@ -21,9 +21,10 @@ export { bearerTokenInterceptor, type TokenSource } from './token.js';
 export { appMetadataInterceptor, retryAfterMsOf, retryDelayFromHint, waitForRetryHint, type RetryHintOptions } from './retry-hint.js';
 export { BlobNotFoundError, checkRange, storeFor, type BlobStat, type BlobStore, type ByteRange, type GetOptions, type PutOptions } from './blob-store/blob-store.js';
 export { LocalBlobStore, type LocalBlobStoreOptions } from './blob-store/local.js';
-export { fetchPayload, downloadPayload, PayloadUnavailableError, type FetchOptions } from './fetch.js';
+export { fetchPayload, downloadPayload, HASH_OFF_THREAD_FROM, PayloadUnavailableError, type FetchOptions } from './fetch.js';
 export { READ_DEFAULTS, RegionTimeoutError, type ReadOptions, type SlowRegionEvent } from './hedge.js';
 export { PART_DEFAULTS, type PartOptions } from './parts.js';
+export { HashWorkerError } from './hash-worker.js';
 export {
   Subscriber,
   Subscription,

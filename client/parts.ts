@@ -8,7 +8,9 @@
  *  - a later part that is read first waits in place; when the frontier reaches it, what it
  *    already has is hashed at once, and the rest as it arrives.
  * So hashing runs while later parts are still downloading, and the last byte in is hashed a
- * moment after it arrives, not after a second pass over the whole.
+ * moment after it arrives, not after a second pass over the whole. A sink whose buffers are
+ * views of one SharedArrayBuffer (`shared`) has that sha256 computed on a worker thread
+ * (hash-worker.ts) instead of this one; a worker that stops fails the read at once.
  *
  * Every part must deliver exactly its bytes; the last one asks for one byte more, so an object
  * longer than its pointer is caught as surely as a shorter one. At the end the sha256 must be
@@ -18,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import { DataIntegrityError, InvalidArgumentError, type BlobLocation } from '../core/index.js';
 import type { BlobStore } from './blob-store/blob-store.js';
+import { sharedHash, type HashWorkerError, type SharedHash } from './hash-worker.js';
 
 const MiB = 1024 * 1024;
 
@@ -50,6 +53,12 @@ export interface PartSink {
   hashed?(offset: number, bytes: Buffer): Promise<void>;
   /** Parts that may be in memory at once, read or being read, not yet through `hashed` (bounds a file sink's memory). @default no bound */
   readonly maxHeld?: number;
+  /**
+   * The SharedArrayBuffer that every buffer of `bufferFor` is a view of, at the part's offset:
+   * the sha256 is then computed on the hash worker (hash-worker.ts) beside the reads, rather
+   * than on the reading thread. @default none: hashed on the reading thread
+   */
+  readonly shared?: SharedArrayBuffer;
 }
 
 /** What the copy must be, and the name errors give it ("model v42"). */
@@ -64,6 +73,21 @@ export interface PartRead extends Required<PartOptions> {
   readonly signal: AbortSignal;
   /** Bytes as they arrive, in any order of parts. */
   readonly onBytes: (n: number) => void;
+  /** Starts a shared sink's sha256 on a worker (tests wrap it to stop the worker). @default sharedHash */
+  readonly startHash?: (buffer: SharedArrayBuffer, onFail: (err: HashWorkerError) => void) => SharedHash;
+}
+
+/** One sha256 fed in order, on this thread or on the hash worker. */
+interface Hasher {
+  update(bytes: Buffer): void;
+  digest(): Promise<string>;
+  drop(): void;
+}
+
+/** A sha256 on this thread. */
+function localHash(): Hasher {
+  const hash = createHash('sha256');
+  return { update: (b) => void hash.update(b), digest: async () => hash.digest('hex'), drop: () => {} };
 }
 
 interface Part {
@@ -115,7 +139,6 @@ class Slots {
 export async function readInParts(store: BlobStore, loc: BlobLocation, want: Expected, o: PartRead, sink: PartSink): Promise<void> {
   o.signal.throwIfAborted();
   const parts = partsOf(want.size, o.partSize);
-  const hash = createHash('sha256');
   const stop = new AbortController();
   const held = new Slots(sink.maxHeld ?? parts.length);
   let frontier = 0;
@@ -124,6 +147,8 @@ export async function readInParts(store: BlobStore, loc: BlobLocation, want: Exp
     stop.abort(err);
     held.fail(err);
   };
+  // A worker that fails stops the read at once (its digest would never come).
+  const hash = sink.shared ? (o.startHash ?? sharedHash)(sink.shared, fail) : localHash();
   const onAbort = (): void => fail(o.signal.reason);
   o.signal.addEventListener('abort', onAbort, { once: true });
 
@@ -173,17 +198,19 @@ export async function readInParts(store: BlobStore, loc: BlobLocation, want: Exp
     }
   };
   const workers = Array.from({ length: Math.min(o.partConcurrency, parts.length) }, worker);
+  let got: string;
   try {
     await Promise.all(workers);
     await writes;
+    got = await hash.digest();
   } catch (err) {
     fail(err);
+    hash.drop();
     await Promise.allSettled([...workers, writes]);
     // The first cause, not the abort it set off in the other parts.
     throw stop.signal.reason;
   } finally {
     o.signal.removeEventListener('abort', onAbort);
   }
-  const got = hash.digest('hex');
   if (got !== want.sha256) throw new DataIntegrityError(`payload of ${want.what} does not match its sha256 (got ${got.slice(0, 12)}…, want ${want.sha256.slice(0, 12)}…)`);
 }

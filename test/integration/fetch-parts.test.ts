@@ -23,6 +23,9 @@ import {
   type FetchOptions,
   type GetOptions,
 } from '../../client/index.js';
+import { HASH_OFF_THREAD_FROM } from '../../client/fetch.js';
+import { HashWorkerError, sharedHash } from '../../client/hash-worker.js';
+import { readInParts } from '../../client/parts.js';
 import { DataIntegrityError, InvalidArgumentError, sha256Hex, type BlobLocation, type VersionRecord } from '../../core/index.js';
 import { runCli } from '../cli-process.js';
 import { startTestServer, tempDir } from '../helpers.js';
@@ -297,6 +300,53 @@ describe('payloads read in ranged parts', () => {
     const downloaded = downloadPayload(record, [east], path.join(dir, 'out.bin'), { signal: again.signal, onProgress: ({ bytes: got }) => got >= 8 * MiB && again.abort(new Error('caller gave up')) });
     await expect(downloaded).rejects.toThrow('caller gave up');
     expect(fs.readdirSync(dir)).toEqual([]);
+  });
+
+  it('a payload of HASH_OFF_THREAD_FROM bytes or more is hashed on a worker as it lands: exactly its bytes, and a changed byte refused', async () => {
+    const size = HASH_OFF_THREAD_FROM + 5;
+    const bytes = randomBytes(size);
+    const east = await region('us-east-1', key, bytes);
+    const west = await region('eu-west-1', key, bytes);
+    fs.writeFileSync(fileOf(east, key), Buffer.concat([bytes.subarray(0, size - 9), Buffer.from([(bytes[size - 9] ?? 0) ^ 1]), bytes.subarray(size - 8)]));
+    const record = recordFor(bytes, [east, west], key);
+    await expect(fetchPayload(record, [east])).rejects.toThrow(/no copy of model v1 matches its pointer \(us-east-1: payload of model v1 does not match its sha256/);
+    const got = await fetchPayload(record, [east, west]);
+    expect(got.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(got.equals(bytes)).toBe(true);
+  });
+
+  it('a hash worker that stops mid-read fails the read at once, with every part closed', async () => {
+    const size = 4 * MiB;
+    const bytes = randomBytes(size);
+    const east = await region('us-east-1', key, bytes);
+    // Part 1 sends its first chunk, then nothing until the read is aborted: only the worker's failure can end it.
+    east.hangAt = MiB;
+    const shared = new SharedArrayBuffer(size);
+    const out = Buffer.from(shared);
+    let stopped: Promise<number> | undefined;
+    const read = readInParts(
+      east,
+      east.inner.locationOf(key),
+      { size, sha256: sha256Hex(bytes), what: 'model v1' },
+      {
+        partSize: MiB,
+        partConcurrency: 2,
+        signal: new AbortController().signal,
+        onBytes: () => {},
+        startHash: (buffer, onFail) => {
+          const h = sharedHash(buffer, onFail);
+          // Stopped once part 1 has begun (and hangs).
+          void east.seen(`ask ${MiB}`).then(() => (stopped = h.worker.terminate()));
+          return h;
+        },
+      },
+      { shared, bufferFor: (offset, length) => out.subarray(offset, offset + length) },
+    );
+    const err = await read.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HashWorkerError);
+    expect((err as Error).message).toMatch(/^the sha256 worker thread stopped \(exit code \d+\) before its digest$/);
+    await stopped;
+    expect(east.inFlight).toBe(0);
   });
 
   it('bad part options are refused, naming the option, before anything is read', async () => {
