@@ -129,6 +129,10 @@ export interface Caller {
   readonly principal?: Principal;
   /** The request's log (its lines carry method, topic, app and request id). @default the service's log */
   readonly log?: Logger;
+  /** The RPC called (e.g. "Publish"), for a denial's audit event. @default "" */
+  readonly method?: string;
+  /** The application the call claimed (x-imprint-app), for a denial's audit event. @default none */
+  readonly app?: string;
 }
 
 const UNKNOWN_CALLER: Caller = { peer: '' };
@@ -236,7 +240,8 @@ export class ImprintService {
    */
   private async authorize(caller: Caller, action: AccessAction, topic: string): Promise<void> {
     if (caller.principal === undefined) return;
-    this.access.check(caller.principal, action, topic, action === 'create' ? [] : await this.store.listGrants(topic));
+    const call = { method: caller.method ?? '', ...(caller.app !== undefined && { app: caller.app }) };
+    this.access.check(caller.principal, action, topic, action === 'create' ? [] : await this.store.listGrants(topic), call);
   }
 
   /** The log a call's lines go to: its request's, else the service's. */

@@ -19,7 +19,7 @@ import {
   type Version,
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
-import type { AccessControl } from '../auth/access-control.js';
+import type { AccessControl, DeniedCall } from '../auth/access-control.js';
 import type { Principal } from '../auth/principal.js';
 
 /**
@@ -76,7 +76,7 @@ export class Poller<S extends PollView = PollView> {
    * topic; decided from the source's view, no store read when the source has it in memory):
    * who may not consume a topic is not one of its consumers.
    */
-  poll(topic: string, identity: ConsumerIdentity, lastSeen: Version, principal?: Principal): Awaitable<PollAnswer> {
+  poll(topic: string, identity: ConsumerIdentity, lastSeen: Version, principal?: Principal, method = 'Poll'): Awaitable<PollAnswer> {
     // 1. The question.
     validateTopicName(topic);
     if (identity !== this.validIdentity) {
@@ -87,7 +87,7 @@ export class Poller<S extends PollView = PollView> {
     let decided: Awaitable<PollDecision>;
     try {
       const { access } = this;
-      decided = decidePoll(this.source, topic, identity, lastSeen, principal && access && ((view: S) => access.check(principal, 'consume', topic, view.grants ?? [])));
+      decided = decidePoll(this.source, topic, identity, lastSeen, principal && access && ((view: S) => access.check(principal, 'consume', topic, view.grants ?? [], { method, app: identity.app })));
     } catch (err) {
       throw this.failed(topic, identity, lastSeen, err);
     }
@@ -106,14 +106,14 @@ export class Poller<S extends PollView = PollView> {
    * topic exists, decided as a poll's access is (from the source's view; a denial is recorded
    * by the access control as a poll's is). For what a consumer reports (Report).
    */
-  async mayConsume(topic: string, principal: Principal | undefined): Promise<boolean> {
+  async mayConsume(topic: string, principal: Principal | undefined, call: DeniedCall = { method: 'Report' }): Promise<boolean> {
     validateTopicName(topic);
     const got = this.source.state(topic);
     const view = got instanceof Promise ? await got : got;
     if (!view) return false;
     if (!principal || !this.access) return true;
     try {
-      this.access.check(principal, 'consume', topic, view.grants ?? []);
+      this.access.check(principal, 'consume', topic, view.grants ?? [], call);
       return true;
     } catch (err) {
       if (err instanceof PermissionDeniedError) return false;
