@@ -11,6 +11,7 @@ import { ImprintClient, type TopicChange, type WatchResult } from '../client/imp
 import { PUBLISHER_DEFAULTS, Publisher } from '../client/publisher.js';
 import {
   MAX_MOVES,
+  MAX_DENIALS,
   MAX_NODE_LIST,
   checkContractLimit,
   contractOf,
@@ -679,6 +680,29 @@ topic
           (m) => `${when(m.atMs)}  ${nodeName(m).padEnd(48)} ${m.from === '0' ? 'first' : `v${m.from}`} -> v${m.to}${m.pinned ? ' (pinned)' : ''}`,
         );
         if (page.truncated) lines.push(`(more: narrow --since or --node, or raise --limit)`);
+        return lines.join('\n');
+      });
+    }, (_name, o) => parseDuration(o.timeout, 'timeout')),
+  );
+
+topic
+  .command('denials <name>')
+  .description('calls refused on the topic by access control (from the audit data), newest first: who was refused which action, by which method, how many times')
+  .option('--since <duration>', 'denials in this window', '24h')
+  .option('--limit <n>', `at most this many entries (1-${MAX_DENIALS})`, '100')
+  .option('--timeout <duration>', 'how long to wait for the answer', '60s')
+  .action(
+    withClient(async (client, name: string, o: { since: string; limit: string; timeout: string }) => {
+      const sinceMs = Date.now() - parseDuration(o.since, 'since');
+      const limit = parseCount(o.limit, 'limit') ?? 100;
+      if (limit < 1 || limit > MAX_DENIALS) throw new InvalidArgumentError('limit', `must be a whole number from 1 to ${MAX_DENIALS}`, o.limit);
+      const page = await client.listDenials(name, { sinceMs, pageSize: limit });
+      out({ topic: name, ...page }, () => {
+        if (page.denials.length === 0) return `${name}: no call refused since ${when(sinceMs)}`;
+        const lines = page.denials.map(
+          (d) => `${when(d.atMs)}  ${d.principal.padEnd(32)} ${d.action.padEnd(8)} ${d.method.padEnd(14)} ${d.app !== undefined ? `app ${d.app} ` : ''}x${d.count}  (${d.replica})`,
+        );
+        if (page.truncated) lines.push(`(more: narrow --since, or raise --limit)`);
         return lines.join('\n');
       });
     }, (_name, o) => parseDuration(o.timeout, 'timeout')),

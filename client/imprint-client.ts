@@ -11,6 +11,7 @@ import {
   type DataPointer,
   type Pin,
   type Move,
+  type Denial,
   type Retention,
   type PublishStatus,
   type Scope,
@@ -32,6 +33,7 @@ import {
   grantToWire,
   consumersFromWire,
   moveFromWire,
+  denialFromWire,
   headFromWire,
   identityToWire,
   pointerFromWire,
@@ -67,6 +69,7 @@ import type { DescribeTopicResponse__Output } from '../proto/gen/imprint/v1/Desc
 import type { GetLatestAtResponse__Output } from '../proto/gen/imprint/v1/GetLatestAtResponse.js';
 import type { ListHistoryResponse__Output } from '../proto/gen/imprint/v1/ListHistoryResponse.js';
 import type { ListMovesResponse__Output } from '../proto/gen/imprint/v1/ListMovesResponse.js';
+import type { ListDenialsResponse__Output } from '../proto/gen/imprint/v1/ListDenialsResponse.js';
 import type { ListPinsResponse__Output } from '../proto/gen/imprint/v1/ListPinsResponse.js';
 import type { ListTopicsResponse__Output } from '../proto/gen/imprint/v1/ListTopicsResponse.js';
 import type { ListVersionsResponse__Output } from '../proto/gen/imprint/v1/ListVersionsResponse.js';
@@ -746,6 +749,18 @@ export class ImprintClient {
       stubs.operator.ListMoves({ topic, sinceMs: opts.sinceMs ?? 0, untilMs: opts.untilMs ?? 0, nodeId: opts.nodeId ?? '', pageSize: opts.pageSize ?? 0 }, o, cb),
     );
     return { moves: res.moves.map(moveFromWire), truncated: res.truncated };
+  }
+
+  /**
+   * The calls refused on a topic by access control, newest first, from the server's audit data:
+   * who was refused which action, by which method, how many times. `sinceMs` default: the last
+   * 24 hours; `untilMs` default: now; `pageSize`: 1 to 1000 (default 100). `truncated`: more matched.
+   */
+  async listDenials(topic: string, opts: { sinceMs?: number; untilMs?: number; pageSize?: number } = {}): Promise<{ denials: Denial[]; truncated: boolean }> {
+    const res = await this.call<ListDenialsResponse__Output>('ListDenials', (stubs, o, cb) =>
+      stubs.operator.ListDenials({ topic, sinceMs: opts.sinceMs ?? 0, untilMs: opts.untilMs ?? 0, pageSize: opts.pageSize ?? 0 }, o, cb),
+    );
+    return { denials: res.denials.map(denialFromWire), truncated: res.truncated };
   }
 
   close(): void {

@@ -29,6 +29,9 @@ export interface DeniedEvent {
   readonly count: number;
 }
 
+/** A denial as a reader gets it (ListDenials): the event without its kind and topic. */
+export type Denial = Omit<DeniedEvent, 'kind' | 'topic'>;
+
 export interface DenialsQuery {
   /** From this time, ms since the epoch (inclusive). */
   readonly sinceMs: number;

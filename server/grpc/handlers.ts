@@ -10,6 +10,7 @@ import {
   contractMsFromWire,
   publishStatusToWire,
   moveToWire,
+  denialToWire,
   consumersToWire,
   headToWire,
   identityFromWire,
@@ -338,6 +339,14 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
         callerOf(call, log),
       );
       return { moves: page.moves.map(moveToWire), truncated: page.truncated };
+    }),
+    ListDenials: unary('ListDenials', log, async (req, call) => {
+      const page = await svc.listDenials(
+        req.topic,
+        { sinceMs: timeMsFromWire(req.sinceMs, 'since_ms'), untilMs: timeMsFromWire(req.untilMs, 'until_ms'), limit: pageSizeFromWire(req.pageSize) },
+        callerOf(call, log),
+      );
+      return { denials: page.denials.map(denialToWire), truncated: page.truncated };
     }),
     GetAccess: unary('GetAccess', log, async (req, call) => ({ grants: (await svc.getAccess(req.topic, callerOf(call, log))).map(grantToWire) })),
     GrantAccess: unary('GrantAccess', log, async (req, call) => {
