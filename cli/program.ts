@@ -677,7 +677,7 @@ topic
       out({ topic: name, ...page }, () => {
         if (page.moves.length === 0) return `${name}: no node moved since ${when(sinceMs)}`;
         const lines = page.moves.map(
-          (m) => `${when(m.atMs)}  ${nodeName(m).padEnd(48)} ${m.from === '0' ? 'first' : `v${m.from}`} -> v${m.to}${m.pinned ? ' (pinned)' : ''}`,
+          (m) => `${when(m.atMs)}  ${nodeName(m).padEnd(48)} ${m.from === '0' ? 'first' : `v${m.from}`} -> v${m.to}${m.pinned ? ' (pinned)' : ''}${m.principal !== undefined ? `  by ${m.principal}` : ''}`,
         );
         if (page.truncated) lines.push(`(more: narrow --since or --node, or raise --limit)`);
         return lines.join('\n');

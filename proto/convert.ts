@@ -371,11 +371,11 @@ export function consumersFromWire(c: TopicConsumers__Output, nodeListAsked = fal
 }
 
 export function moveToWire(m: Move): WireConsumerMove {
-  return { atMs: m.atMs, app: m.app, cluster: m.cluster, region: m.region, nodeId: m.nodeId, fromVersion: m.from, toVersion: m.to, pinned: m.pinned, replica: m.replica };
+  return { atMs: m.atMs, app: m.app, cluster: m.cluster, region: m.region, nodeId: m.nodeId, fromVersion: m.from, toVersion: m.to, pinned: m.pinned, replica: m.replica, principal: m.principal ?? '' };
 }
 
 export function moveFromWire(m: ConsumerMove__Output): Move {
-  return { atMs: Number(m.atMs), app: m.app, cluster: m.cluster, region: m.region, nodeId: m.nodeId, from: m.fromVersion, to: m.toVersion, pinned: m.pinned, replica: m.replica };
+  return { atMs: Number(m.atMs), app: m.app, cluster: m.cluster, region: m.region, nodeId: m.nodeId, from: m.fromVersion, to: m.toVersion, pinned: m.pinned, replica: m.replica, ...(m.principal !== '' && { principal: m.principal }) };
 }
 
 export function denialToWire(d: Denial): WireDenial {

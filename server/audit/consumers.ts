@@ -39,7 +39,7 @@ export function isHoldingEvent(x: unknown): x is HoldingEvent {
   if (typeof e['topic'] !== 'string' || typeof e['atMs'] !== 'number' || typeof e['replica'] !== 'string' || typeof e['version'] !== 'string') return false;
   switch (e['kind']) {
     case 'hold':
-      return isIdentity(e['identity']) && typeof e['previous'] === 'string' && typeof e['moved'] === 'boolean' && typeof e['pinned'] === 'boolean';
+      return isIdentity(e['identity']) && typeof e['previous'] === 'string' && typeof e['moved'] === 'boolean' && typeof e['pinned'] === 'boolean' && (e['principal'] === undefined || typeof e['principal'] === 'string');
     case 'gone':
       return isIdentity(e['identity']) && typeof e['seenMs'] === 'number';
     case 'summary':

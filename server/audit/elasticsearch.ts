@@ -86,6 +86,8 @@ export interface HoldingDocument {
   readonly previous?: string;
   readonly moved?: boolean;
   readonly pinned?: boolean;
+  /** hold: the poll's authenticated principal, when it had one. */
+  readonly principal?: string;
   /** summary: the group's live nodes, of them pinned, failed polls, polls of untracked nodes, the period closed (ms). */
   readonly node_count?: number;
   readonly pinned_count?: number;
@@ -188,7 +190,7 @@ export function toAuditDocument(e: AuditEvent): AuditDocument {
     version_order: versionOrderKey(e.version),
     seen_at: iso(evidenceMs(e)),
   };
-  return e.kind === 'hold' ? { ...node, previous: e.previous, moved: e.moved, pinned: e.pinned } : node;
+  return e.kind === 'hold' ? { ...node, previous: e.previous, moved: e.moved, pinned: e.pinned, ...(e.principal !== undefined && { principal: e.principal }) } : node;
 }
 
 /**
@@ -236,9 +238,10 @@ export function fromAuditDocument(doc: unknown): AuditEvent | undefined {
   }
   if (d['kind'] === 'hold') {
     const previous = text('previous');
+    const principal = text('principal');
     const { moved, pinned } = d;
-    if (previous === undefined || typeof moved !== 'boolean' || typeof pinned !== 'boolean') return undefined;
-    return { kind: 'hold', atMs, topic, identity, replica, version, previous, moved, pinned };
+    if (previous === undefined || typeof moved !== 'boolean' || typeof pinned !== 'boolean' || (d['principal'] !== undefined && principal === undefined)) return undefined;
+    return { kind: 'hold', atMs, topic, identity, replica, version, previous, moved, pinned, ...(principal !== undefined && { principal }) };
   }
   return undefined;
 }
@@ -284,7 +287,7 @@ export function auditTemplateNames(prefix = DEFAULT_INDEX_PREFIX): { index: stri
   return { index: prefix, mappings: `${prefix}-mappings`, settings: `${prefix}-settings`, policy: prefix };
 }
 
-/** Version stamped on the templates; bump it when AUDIT_MAPPING changes (2: hold, gone and summary events; 3: denied events). */
+/** Version stamped on the templates; bump it when AUDIT_MAPPING changes (2: hold, gone and summary events; 3: denied events, and a hold's principal). */
 export const AUDIT_TEMPLATE_VERSION = 3;
 
 /**

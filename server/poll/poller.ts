@@ -28,7 +28,8 @@ import type { Principal } from '../auth/principal.js';
  * `error`: the poll failed. Called synchronously; must not throw or wait.
  */
 export interface PollObserver {
-  observe(topic: string, identity: ConsumerIdentity, lastSeen: string, holds: string, pinned: boolean, error?: boolean): void;
+  /** `principal`: the name of the poll's authenticated principal, when it had one. */
+  observe(topic: string, identity: ConsumerIdentity, lastSeen: string, holds: string, pinned: boolean, error?: boolean, principal?: string): void;
 }
 
 export interface PollerDeps<S extends PollView> {
@@ -92,9 +93,9 @@ export class Poller<S extends PollView = PollView> {
       throw this.failed(topic, identity, lastSeen, err);
     }
     // 3. Its failures counted, what the node holds now observed, its answer.
-    if (!(decided instanceof Promise)) return this.answered(topic, identity, lastSeen, decided);
+    if (!(decided instanceof Promise)) return this.answered(topic, identity, lastSeen, decided, principal);
     return decided.then(
-      (d) => this.answered(topic, identity, lastSeen, d),
+      (d) => this.answered(topic, identity, lastSeen, d, principal),
       (err: unknown) => {
         throw this.failed(topic, identity, lastSeen, err);
       },
@@ -121,7 +122,7 @@ export class Poller<S extends PollView = PollView> {
     }
   }
 
-  private answered(topic: string, identity: ConsumerIdentity, lastSeen: Version, d: PollDecision): PollAnswer {
+  private answered(topic: string, identity: ConsumerIdentity, lastSeen: Version, d: PollDecision, principal: Principal | undefined): PollAnswer {
     let answer: PollAnswer = d;
     if (d.failures) {
       this.integrityFailures += d.failures.length;
@@ -129,7 +130,7 @@ export class Poller<S extends PollView = PollView> {
       answer = { ...(d.record && { record: d.record }), pinned: d.pinned, ...(d.rolledBack && { rolledBack: d.rolledBack }), ...(d.maxStalenessMs !== undefined && { maxStalenessMs: d.maxStalenessMs }) };
     }
     const said = lastSeen.toString();
-    this.observer.observe(topic, identity, said, answer.record ? answer.record.version.toString() : said, answer.pinned);
+    this.observer.observe(topic, identity, said, answer.record ? answer.record.version.toString() : said, answer.pinned, false, principal?.name);
     return answer;
   }
 

@@ -651,8 +651,8 @@ export function auditSinkConformance(name: string, make: () => Promise<AuditSink
 
       it('are written and read back per topic, newest first, each with principal, action, method, app when claimed, count and replica', async () => {
         for (const e of events) expect(h.sink.record(e)).toBe(true);
-        // A hold among them: the consumers view keeps seeing only nodes.
-        h.sink.record({ kind: 'hold', atMs: BASE + 3_000, topic: 'guarded', identity: { app: 'scorer', cluster: 'c', region: 'r', nodeId: 'n1', labels: {} }, replica: 'r1', version: '4', previous: '0', moved: true, pinned: false });
+        // A hold among them (by an authenticated principal): the consumers view keeps seeing only nodes.
+        h.sink.record({ kind: 'hold', atMs: BASE + 3_000, topic: 'guarded', identity: { app: 'scorer', cluster: 'c', region: 'r', nodeId: 'n1', labels: {} }, replica: 'r1', version: '4', previous: '0', moved: true, pinned: false, principal: 'svc-scorer' });
         await h.sink.flush();
         await h.visible();
         const { denials } = h.sink;
@@ -671,7 +671,8 @@ export function auditSinkConformance(name: string, make: () => Promise<AuditSink
         expect((await denials.call(h.sink, 'other', { sinceMs: BASE })).denials.map(line)).toEqual(['1500 eve own UpdateTopic - x1 r1']);
         const view = await readsOf(h.sink).consumers('guarded', { sinceMs: BASE, nodeLimit: 10 });
         expect([view.nodeCount, view.nodes?.map((n) => n.nodeId)]).toEqual([1, ['n1']]);
-        expect((await readsOf(h.sink).moves('guarded', { sinceMs: BASE })).moves.map((m) => m.nodeId)).toEqual(['n1']);
+        // The hold's principal comes back with its move.
+        expect((await readsOf(h.sink).moves('guarded', { sinceMs: BASE })).moves.map((m) => [m.nodeId, m.principal])).toEqual([['n1', 'svc-scorer']]);
       });
 
       it('a window and a limit: [sinceMs, untilMs), at most limit, truncated when more matched', async () => {

@@ -4,6 +4,8 @@
  * topic, the method and the app the call claimed; a caller refused in a loop costs one event a
  * minute per (principal, action, topic), the rest counted into the next one; an owner reads
  * them with ListDenials (and `imprint topic denials`); who may not inspect the topic may not.
+ * And a consumer's hold event names its poll's principal, not only the app it claimed: ListMoves
+ * (and `imprint topic moves`) shows who moved.
  *
  * The authenticator is the access tests' (the bearer token is the principal's name); the
  * server's clock is the test's, so "a minute later" is a step, not a wait.
@@ -97,6 +99,18 @@ describe('denials in the audit (all role, SQLite, file audit sink)', () => {
     expect((await denials()).slice(0, 2)).toEqual(['61000 eve consume Poll scorer x30 test-replica', '61000 eve inspect ListDenials - x1 test-replica']);
     const bad = await rpc('OperatorService', 'ListDenials', { topic, pageSize: 1001 }, 'alice');
     expect([bad.code, bad.details]).toEqual([grpc.status.INVALID_ARGUMENT, 'page_size must be a whole number between 0 and 1000 (0: 100) (got 1001)']);
+  });
+
+  it("a poll's hold event names its principal beside the app it claimed; ListMoves and imprint topic moves show it", async () => {
+    now = T0 + 62_000;
+    expect((await rpc('OperatorService', 'GrantAccess', { topic, grant: { role: 'ROLE_CONSUMER', grantee: 'svc-scorer' } }, 'alice')).code).toBe(grpc.status.OK);
+    const polled = await rpc('ConsumerService', 'Poll', { topic, identity: { app: 'scorer', nodeId: 'n7' } }, 'svc-scorer');
+    expect(polled.code, polled.details).toBe(grpc.status.OK);
+    const moves = await rpc('OperatorService', 'ListMoves', { topic, sinceMs: T0 }, 'alice');
+    expect((moves.res['moves'] as { nodeId: string; app: string; principal: string; toVersion: string }[]).map((m) => [m.nodeId, m.app, m.principal, m.toVersion])).toEqual([['n7', 'scorer', 'svc-scorer', '1']]);
+    const r = await runCli(['--address', `127.0.0.1:${server.port}`, '--token', 'alice', 'topic', 'moves', topic, '--since', '2h']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/n7 .*first -> v1 +by svc-scorer\n/);
   });
 
   it('imprint topic denials lists them for the owner', async () => {

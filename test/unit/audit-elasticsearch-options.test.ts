@@ -147,6 +147,9 @@ describe('audit documents', () => {
     { kind: 'denied', atMs: at, topic: 'ip-reputation', replica: 'consume-1', principal: 'eve', action: 'own', method: 'UpdateTopic', count: 1 },
   ];
 
+  /** A hold made by a poll with an authenticated principal. */
+  const byPrincipal = { ...(events[0] as HoldingEvent), principal: 'spiffe://corp/scorer' } as HoldingEvent;
+
   it('a denial is a flat document: principal, action, method, app when claimed, and its count as `denied`', () => {
     expect(toAuditDocument(denials[0] as DeniedEvent)).toEqual({
       '@timestamp': new Date(at).toISOString(),
@@ -167,12 +170,12 @@ describe('audit documents', () => {
   });
 
   it('every kind comes back from its document as the same event (through JSON, as Elasticsearch keeps it)', () => {
-    for (const e of [...events, ...denials]) expect(fromAuditDocument(JSON.parse(JSON.stringify(toAuditDocument(e))))).toEqual(e);
+    for (const e of [...events, byPrincipal, ...denials]) expect(fromAuditDocument(JSON.parse(JSON.stringify(toAuditDocument(e))))).toEqual(e);
   });
 
   it('every field a document has is in the mapping', () => {
     const mapped = new Set(Object.keys(AUDIT_MAPPING.properties));
-    for (const e of [...events, ...denials]) for (const f of Object.keys(toAuditDocument(e))) expect(mapped.has(f), f).toBe(true);
+    for (const e of [...events, byPrincipal, ...denials]) for (const f of Object.keys(toAuditDocument(e))) expect(mapped.has(f), f).toBe(true);
   });
 
   it('documents of the earlier per-poll mapping and broken ones are not events', () => {
