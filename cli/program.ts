@@ -20,6 +20,8 @@ import {
   validateContract,
   validatePublishId,
   InvalidArgumentError,
+  SignatureRejectedError,
+  signatureProblem,
   type ConsumerIdentity,
   type Retention,
   type Scope,
@@ -842,12 +844,17 @@ program
 addBlobOptions(
   addReadOptions(program.command('download <topic> <version>'))
     .description("write a version's payload to a file, checked against its size and sha256 (closest region first; the next beside it when it is slow)")
-    .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)'),
+    .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)')
+    .option('--trusted-key <file>', 'refuse the version (nothing written) unless it is signed by this Ed25519 public key (PEM, as `imprint keygen` writes; repeatable: any one of them)', collect, []),
   { lent: true },
 ).action(
-    withClient(async (client, topicName: string, version: string, o: BlobCliOptions & ReadCliOptions & { output?: string }) => {
+    withClient(async (client, topicName: string, version: string, o: BlobCliOptions & ReadCliOptions & { output?: string; trustedKey: string[] }) => {
       const reads = readOptionsFrom(o);
+      const trustedKeys = trustedKeysFromFiles(o.trustedKey);
       const r = await client.getVersion(topicName, parseVersion(version));
+      // Signed by a --trusted-key, before anything is fetched or written (as a Subscriber checks).
+      const problem = signatureProblem(r, r.signature, trustedKeys, 'the keys given with --trusted-key');
+      if (problem) throw new SignatureRejectedError({ ...problem, rule: `${problem.rule} (v${r.version} of topic "${r.topic}" refused, nothing written)` });
       const file = o.output ?? `${topicName}-v${r.version}.bin`;
       const progress = startProgress(`downloading v${r.version}`, r.pointer.size, !globals().json);
       await downloadPayload(r, await blobStoresFrom(o, blobDir()), file, {
