@@ -91,7 +91,7 @@ import type { WatchResponse__Output } from '../proto/gen/imprint/v1/WatchRespons
 import { loadImprintProto } from '../proto/loader.js';
 import { ProtocolError, fromGrpcError } from './errors.js';
 import { appMetadataInterceptor } from './retry-hint.js';
-import { channelCredentials, type ClientTlsOptions } from './tls.js';
+import { channelCredentials, type ClientTlsOptions, type TlsFiles } from './tls.js';
 import { bearerTokenInterceptor, validateTokenSource, type TokenSource } from './token.js';
 import type { ConsumersView } from '../proto/convert.js';
 
@@ -317,6 +317,8 @@ export class ImprintClient {
   readonly app: string | undefined;
   private readonly deadlineMs: number;
   private readonly stubs: readonly Stubs[];
+  /** With `tls.caFile`/`certFile`/`keyFile`: the files, read again when they change (`reloaded`, `reload-failed` events). */
+  readonly tlsFiles?: TlsFiles;
   /**
    * The address calls go to (an index into `stubs`): picked at random, so a fleet of clients
    * spreads over the replicas, and kept while it answers, so one client sees one replica's
@@ -333,7 +335,8 @@ export class ImprintClient {
     this.deadlineMs = opts.deadlineMs ?? 10_000;
     const { proto } = loadImprintProto();
     const v1 = proto.imprint.v1;
-    const { credentials: creds, options: tlsChannelOptions } = channelCredentials(opts.tls);
+    const { credentials: creds, options: tlsChannelOptions, files } = channelCredentials(opts.tls);
+    if (files) this.tlsFiles = files;
     // Interceptors are per client object, not per channel: each of the three stubs gets its own
     // (grpc-js takes `interceptors` out of the options before it builds a channel).
     const token = opts.token === undefined ? undefined : validateTokenSource(opts.token);
@@ -765,5 +768,6 @@ export class ImprintClient {
 
   close(): void {
     for (const s of this.stubs) s.publisher.close();
+    this.tlsFiles?.close();
   }
 }
