@@ -42,7 +42,7 @@ type Workload = (typeof WORKLOADS)[number];
 // ---- record() per call ----
 
 /** 1000 distinct events of one kind. */
-function eventsOf(kind: AuditEvent['kind']): AuditEvent[] {
+function eventsOf(kind: Exclude<AuditEvent['kind'], 'denied'>): AuditEvent[] {
   const atMs = Date.now();
   return Array.from({ length: 1000 }, (_, i): AuditEvent => {
     const identity = { app: `app-${i % 5}`, cluster: `c${i % 20}`, region: 'eu-west-1', nodeId: `node-${i}`, labels: {} };

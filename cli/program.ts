@@ -11,6 +11,7 @@ import { ImprintClient, type TopicChange, type WatchResult } from '../client/imp
 import { PUBLISHER_DEFAULTS, Publisher } from '../client/publisher.js';
 import {
   MAX_MOVES,
+  MAX_DENIALS,
   MAX_NODE_LIST,
   checkContractLimit,
   contractOf,
@@ -19,6 +20,8 @@ import {
   validateContract,
   validatePublishId,
   InvalidArgumentError,
+  SignatureRejectedError,
+  signatureProblem,
   type ConsumerIdentity,
   type Retention,
   type Scope,
@@ -676,9 +679,32 @@ topic
       out({ topic: name, ...page }, () => {
         if (page.moves.length === 0) return `${name}: no node moved since ${when(sinceMs)}`;
         const lines = page.moves.map(
-          (m) => `${when(m.atMs)}  ${nodeName(m).padEnd(48)} ${m.from === '0' ? 'first' : `v${m.from}`} -> v${m.to}${m.pinned ? ' (pinned)' : ''}`,
+          (m) => `${when(m.atMs)}  ${nodeName(m).padEnd(48)} ${m.from === '0' ? 'first' : `v${m.from}`} -> v${m.to}${m.pinned ? ' (pinned)' : ''}${m.principal !== undefined ? `  by ${m.principal}` : ''}`,
         );
         if (page.truncated) lines.push(`(more: narrow --since or --node, or raise --limit)`);
+        return lines.join('\n');
+      });
+    }, (_name, o) => parseDuration(o.timeout, 'timeout')),
+  );
+
+topic
+  .command('denials <name>')
+  .description('calls refused on the topic by access control (from the audit data), newest first: who was refused which action, by which method, how many times')
+  .option('--since <duration>', 'denials in this window', '24h')
+  .option('--limit <n>', `at most this many entries (1-${MAX_DENIALS})`, '100')
+  .option('--timeout <duration>', 'how long to wait for the answer', '60s')
+  .action(
+    withClient(async (client, name: string, o: { since: string; limit: string; timeout: string }) => {
+      const sinceMs = Date.now() - parseDuration(o.since, 'since');
+      const limit = parseCount(o.limit, 'limit') ?? 100;
+      if (limit < 1 || limit > MAX_DENIALS) throw new InvalidArgumentError('limit', `must be a whole number from 1 to ${MAX_DENIALS}`, o.limit);
+      const page = await client.listDenials(name, { sinceMs, pageSize: limit });
+      out({ topic: name, ...page }, () => {
+        if (page.denials.length === 0) return `${name}: no call refused since ${when(sinceMs)}`;
+        const lines = page.denials.map(
+          (d) => `${when(d.atMs)}  ${d.principal.padEnd(32)} ${d.action.padEnd(8)} ${d.method.padEnd(14)} ${d.app !== undefined ? `app ${d.app} ` : ''}x${d.count}  (${d.replica})`,
+        );
+        if (page.truncated) lines.push(`(more: narrow --since, or raise --limit)`);
         return lines.join('\n');
       });
     }, (_name, o) => parseDuration(o.timeout, 'timeout')),
@@ -818,12 +844,17 @@ program
 addBlobOptions(
   addReadOptions(program.command('download <topic> <version>'))
     .description("write a version's payload to a file, checked against its size and sha256 (closest region first; the next beside it when it is slow)")
-    .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)'),
+    .option('-o, --output <file>', 'where to write (default: TOPIC-vVERSION.bin)')
+    .option('--trusted-key <file>', 'refuse the version (nothing written) unless it is signed by this Ed25519 public key (PEM, as `imprint keygen` writes; repeatable: any one of them)', collect, []),
   { lent: true },
 ).action(
-    withClient(async (client, topicName: string, version: string, o: BlobCliOptions & ReadCliOptions & { output?: string }) => {
+    withClient(async (client, topicName: string, version: string, o: BlobCliOptions & ReadCliOptions & { output?: string; trustedKey: string[] }) => {
       const reads = readOptionsFrom(o);
+      const trustedKeys = trustedKeysFromFiles(o.trustedKey);
       const r = await client.getVersion(topicName, parseVersion(version));
+      // Signed by a --trusted-key, before anything is fetched or written (as a Subscriber checks).
+      const problem = signatureProblem(r, r.signature, trustedKeys, 'the keys given with --trusted-key');
+      if (problem) throw new SignatureRejectedError({ ...problem, rule: `${problem.rule} (v${r.version} of topic "${r.topic}" refused, nothing written)` });
       const file = o.output ?? `${topicName}-v${r.version}.bin`;
       const progress = startProgress(`downloading v${r.version}`, r.pointer.size, !globals().json);
       await downloadPayload(r, await blobStoresFrom(o, blobDir()), file, {

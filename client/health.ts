@@ -27,7 +27,7 @@ const HealthClientCtor = grpc.makeGenericClientConstructor(healthService, 'Healt
  * TLS (a failed handshake is UnavailableError too, naming the cause).
  */
 export async function checkHealth(address: string, service = '', timeoutMs = 5000, tls?: ClientTlsOptions): Promise<HealthStatus> {
-  const { credentials, options } = channelCredentials(tls);
+  const { credentials, options, files } = channelCredentials(tls);
   // A generic client has its methods by name at run time; the type says which one we use.
   const client = new HealthClientCtor(address, credentials, options) as unknown as HealthClient;
   try {
@@ -45,5 +45,6 @@ export async function checkHealth(address: string, service = '', timeoutMs = 500
     });
   } finally {
     client.close();
+    files?.close();
   }
 }

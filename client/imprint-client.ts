@@ -11,6 +11,7 @@ import {
   type DataPointer,
   type Pin,
   type Move,
+  type Denial,
   type Retention,
   type PublishStatus,
   type Scope,
@@ -32,6 +33,7 @@ import {
   grantToWire,
   consumersFromWire,
   moveFromWire,
+  denialFromWire,
   headFromWire,
   identityToWire,
   pointerFromWire,
@@ -67,6 +69,7 @@ import type { DescribeTopicResponse__Output } from '../proto/gen/imprint/v1/Desc
 import type { GetLatestAtResponse__Output } from '../proto/gen/imprint/v1/GetLatestAtResponse.js';
 import type { ListHistoryResponse__Output } from '../proto/gen/imprint/v1/ListHistoryResponse.js';
 import type { ListMovesResponse__Output } from '../proto/gen/imprint/v1/ListMovesResponse.js';
+import type { ListDenialsResponse__Output } from '../proto/gen/imprint/v1/ListDenialsResponse.js';
 import type { ListPinsResponse__Output } from '../proto/gen/imprint/v1/ListPinsResponse.js';
 import type { ListTopicsResponse__Output } from '../proto/gen/imprint/v1/ListTopicsResponse.js';
 import type { ListVersionsResponse__Output } from '../proto/gen/imprint/v1/ListVersionsResponse.js';
@@ -88,7 +91,7 @@ import type { WatchResponse__Output } from '../proto/gen/imprint/v1/WatchRespons
 import { loadImprintProto } from '../proto/loader.js';
 import { ProtocolError, fromGrpcError } from './errors.js';
 import { appMetadataInterceptor } from './retry-hint.js';
-import { channelCredentials, type ClientTlsOptions } from './tls.js';
+import { channelCredentials, type ClientTlsOptions, type TlsFiles } from './tls.js';
 import { bearerTokenInterceptor, validateTokenSource, type TokenSource } from './token.js';
 import type { ConsumersView } from '../proto/convert.js';
 
@@ -314,6 +317,8 @@ export class ImprintClient {
   readonly app: string | undefined;
   private readonly deadlineMs: number;
   private readonly stubs: readonly Stubs[];
+  /** With `tls.caFile`/`certFile`/`keyFile`: the files, read again when they change (`reloaded`, `reload-failed` events). */
+  readonly tlsFiles?: TlsFiles;
   /**
    * The address calls go to (an index into `stubs`): picked at random, so a fleet of clients
    * spreads over the replicas, and kept while it answers, so one client sees one replica's
@@ -330,7 +335,8 @@ export class ImprintClient {
     this.deadlineMs = opts.deadlineMs ?? 10_000;
     const { proto } = loadImprintProto();
     const v1 = proto.imprint.v1;
-    const { credentials: creds, options: tlsChannelOptions } = channelCredentials(opts.tls);
+    const { credentials: creds, options: tlsChannelOptions, files } = channelCredentials(opts.tls);
+    if (files) this.tlsFiles = files;
     // Interceptors are per client object, not per channel: each of the three stubs gets its own
     // (grpc-js takes `interceptors` out of the options before it builds a channel).
     const token = opts.token === undefined ? undefined : validateTokenSource(opts.token);
@@ -748,7 +754,20 @@ export class ImprintClient {
     return { moves: res.moves.map(moveFromWire), truncated: res.truncated };
   }
 
+  /**
+   * The calls refused on a topic by access control, newest first, from the server's audit data:
+   * who was refused which action, by which method, how many times. `sinceMs` default: the last
+   * 24 hours; `untilMs` default: now; `pageSize`: 1 to 1000 (default 100). `truncated`: more matched.
+   */
+  async listDenials(topic: string, opts: { sinceMs?: number; untilMs?: number; pageSize?: number } = {}): Promise<{ denials: Denial[]; truncated: boolean }> {
+    const res = await this.call<ListDenialsResponse__Output>('ListDenials', (stubs, o, cb) =>
+      stubs.operator.ListDenials({ topic, sinceMs: opts.sinceMs ?? 0, untilMs: opts.untilMs ?? 0, pageSize: opts.pageSize ?? 0 }, o, cb),
+    );
+    return { denials: res.denials.map(denialFromWire), truncated: res.truncated };
+  }
+
   close(): void {
     for (const s of this.stubs) s.publisher.close();
+    this.tlsFiles?.close();
   }
 }

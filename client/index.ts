@@ -42,7 +42,7 @@ export {
   type SlowRegionSubscriberEvent,
   type Step,
 } from './subscriber.js';
-export { channelCredentials, type ClientTlsOptions } from './tls.js';
+export { TlsFiles, channelCredentials, type ClientTlsOptions } from './tls.js';
 export { clientMetrics, type ClientMetrics } from './metrics.js';
 export { SnapshotReader, SnapshotUnavailableError, DEFAULT_SNAPSHOT_PREFIX, type SnapshotReaderOptions } from './fallback.js';
 export type { KeyedBlobStore } from './blob-store/blob-store.js';

@@ -944,9 +944,18 @@ export class Subscriber extends EventEmitter {
     return record;
   }
 
-  /** A version's payload, verified, whatever this consumer holds. */
-  async downloadVersion(topic: string, version: Version): Promise<{ record: VersionRecord; bytes: Buffer }> {
+  /**
+   * A version's payload, verified, whatever this consumer holds. With trusted keys (the
+   * subscription's for a topic it follows, else the Subscriber's `trustedKeys`, or the
+   * `trustedKeys` given here: PEM or raw base64), its record must be signed by one of them,
+   * checked before anything is fetched: SignatureRejectedError (FAILED_PRECONDITION, its
+   * `reason` missing, untrusted-key or bad-signature) otherwise.
+   */
+  async downloadVersion(topic: string, version: Version, opts: { trustedKeys?: readonly string[] } = {}): Promise<{ record: VersionRecord; bytes: Buffer }> {
+    const keys = opts.trustedKeys ? trustedKeysOf(opts.trustedKeys, 'trustedKeys') : (this.subs.get(topic)?.trustedKeys ?? this.o.trustedKeys);
     const record = await this.o.client.getVersion(topic, version);
+    const problem = signatureProblem(record, record.signature, keys);
+    if (problem) throw new SignatureRejectedError(problem);
     return { record, bytes: await fetchPayload(record, this.o.blobStores, this.fetchOptions(topic)) };
   }
 

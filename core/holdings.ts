@@ -39,6 +39,12 @@ export interface HoldEvent extends NodeEventBase {
   readonly previous: string;
   readonly moved: boolean;
   readonly pinned: boolean;
+  /**
+   * The authenticated principal of the poll that made the event, when the call had one (a
+   * server with authentication): who asked, where `identity.app` is only what it claimed
+   * (checked against the principal's apps).
+   */
+  readonly principal?: string;
 }
 
 /** A node this replica tracked stopped polling the topic: not seen for the quiet window. */
@@ -519,6 +525,8 @@ export interface Move {
   readonly to: string;
   readonly pinned: boolean;
   readonly replica: string;
+  /** The authenticated principal of the poll that moved it, when it had one. */
+  readonly principal?: string;
 }
 
 export interface MovesPage {
@@ -555,7 +563,7 @@ export function movesOf(topic: string, q: MovesQuery, events: Iterable<HoldingEv
     // The same move from two replicas is one: the lower replica name's, so every sink picks the same.
     if (cur && cur.replica <= e.replica) continue;
     const { app, cluster, region, nodeId } = e.identity;
-    byKey.set(k, { atMs: e.atMs, app, cluster, region, nodeId, from: e.previous, to: e.version, pinned: e.pinned, replica: e.replica });
+    byKey.set(k, { atMs: e.atMs, app, cluster, region, nodeId, from: e.previous, to: e.version, pinned: e.pinned, replica: e.replica, ...(e.principal !== undefined && { principal: e.principal }) });
   }
   const moves = [...byKey.values()];
   moves.sort((a, b) => b.atMs - a.atMs || byText(a.app, b.app) || byText(a.cluster, b.cluster) || byText(a.region, b.region) || byText(a.nodeId, b.nodeId));

@@ -112,15 +112,19 @@ export type SignatureProblem =
 
 /**
  * THE signature check: undefined when `trustedKeys` is empty (nothing required) or when
- * `signature` is by one of them and verifies over `c`'s signed digest; else why not.
+ * `signature` is by one of them and verifies over `c`'s signed digest; else why not. `keysAre`
+ * names the key set in the rule where it is not the topic's (a CLI names its flag).
  */
-export function signatureProblem(c: SignedContent, signature: VersionSignature | undefined, trustedKeys: readonly string[]): SignatureProblem | undefined {
+export function signatureProblem(c: SignedContent, signature: VersionSignature | undefined, trustedKeys: readonly string[], keysAre?: string): SignatureProblem | undefined {
   if (trustedKeys.length === 0) return undefined;
-  if (!signature) return { reason: 'missing', field: 'signature', rule: `is required: topic "${c.topic}" requires a signature by one of its ${trustedKeys.length} trusted key(s)` };
+  if (!signature) {
+    const rule = keysAre === undefined ? `is required: topic "${c.topic}" requires a signature by one of its ${trustedKeys.length} trusted key(s)` : `is required: by one of ${keysAre} (${trustedKeys.length})`;
+    return { reason: 'missing', field: 'signature', rule };
+  }
   const key = trustedKeys.find((k) => keyIdOf(k) === signature.keyId);
   if (!key) {
     const ids = trustedKeys.map((k) => keyIdOf(k)).join(', ');
-    return { reason: 'untrusted-key', field: 'signature.key_id', rule: `must be one of the trusted keys of topic "${c.topic}" (${ids}); got "${signature.keyId}"` };
+    return { reason: 'untrusted-key', field: 'signature.key_id', rule: `must be one of ${keysAre ?? `the trusted keys of topic "${c.topic}"`} (${ids}); got "${signature.keyId}"` };
   }
   const sig = Buffer.from(signature.signature, 'base64');
   const ok = sig.length === SIGNATURE_BYTES && verify(null, signedDigest(c), publicKeyOf(key), sig);

@@ -36,6 +36,7 @@ import {
   type ScopeHead,
   type Topic,
   type Move,
+  type Denial,
   type TopicConsumers,
   type Version,
   type VersionHeld,
@@ -67,6 +68,7 @@ import type { Signature as WireSignature, Signature__Output } from './gen/imprin
 import type { VersionRecord as WireRecord, VersionRecord__Output } from './gen/imprint/v1/VersionRecord.js';
 import type { TopicConsumers as WireTopicConsumers, TopicConsumers__Output } from './gen/imprint/v1/TopicConsumers.js';
 import type { ConsumerMove as WireConsumerMove, ConsumerMove__Output } from './gen/imprint/v1/ConsumerMove.js';
+import type { Denial as WireDenial, Denial__Output } from './gen/imprint/v1/Denial.js';
 import type { TopicGrant as WireGrant, TopicGrant__Output } from './gen/imprint/v1/TopicGrant.js';
 import type { Role__Output } from './gen/imprint/v1/Role.js';
 import type { AccessAction__Output } from './gen/imprint/v1/AccessAction.js';
@@ -370,11 +372,20 @@ export function consumersFromWire(c: TopicConsumers__Output, nodeListAsked = fal
 }
 
 export function moveToWire(m: Move): WireConsumerMove {
-  return { atMs: m.atMs, app: m.app, cluster: m.cluster, region: m.region, nodeId: m.nodeId, fromVersion: m.from, toVersion: m.to, pinned: m.pinned, replica: m.replica };
+  return { atMs: m.atMs, app: m.app, cluster: m.cluster, region: m.region, nodeId: m.nodeId, fromVersion: m.from, toVersion: m.to, pinned: m.pinned, replica: m.replica, principal: m.principal ?? '' };
 }
 
 export function moveFromWire(m: ConsumerMove__Output): Move {
-  return { atMs: Number(m.atMs), app: m.app, cluster: m.cluster, region: m.region, nodeId: m.nodeId, from: m.fromVersion, to: m.toVersion, pinned: m.pinned, replica: m.replica };
+  return { atMs: Number(m.atMs), app: m.app, cluster: m.cluster, region: m.region, nodeId: m.nodeId, from: m.fromVersion, to: m.toVersion, pinned: m.pinned, replica: m.replica, ...(m.principal !== '' && { principal: m.principal }) };
+}
+
+export function denialToWire(d: Denial): WireDenial {
+  return { atMs: d.atMs, principal: d.principal, action: d.action, method: d.method, app: d.app ?? '', count: d.count, replica: d.replica };
+}
+
+export function denialFromWire(d: Denial__Output): Denial {
+  // The action as the server names it (a newer server may name one this client does not know).
+  return { atMs: Number(d.atMs), principal: d.principal, action: d.action as AccessAction, method: d.method, ...(d.app !== '' && { app: d.app }), count: Number(d.count), replica: d.replica };
 }
 
 const CHANGE_KIND_TO_WIRE: Record<ChangeKind, ChangeKind__Output> = {

@@ -25,7 +25,7 @@ import { ImprintError } from '../core/index.js';
 import type { AuditSink } from './audit/audit-sink.js';
 import { ElasticsearchAuditSink } from './audit/elasticsearch.js';
 import { FileAuditSink } from './audit/file.js';
-import { Holdings } from './audit/holdings.js';
+import { Holdings, defaultReplicaName } from './audit/holdings.js';
 import { withDefaults, type ResolvedServerOptions, type Role, type ServerOptions } from './config.js';
 import { SERVICE_NAMES, startGrpcServer, type GrpcServerHandle, type HandlerStackOptions, type ServiceName } from './grpc/index.js';
 import { ConcurrencyLimiter } from './limiter.js';
@@ -181,7 +181,8 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
   // What the audit hears of polls: each node's holding, told to the sink only when it changes.
   const holdings = role.polls === 'refused' ? undefined : new Holdings({ sink: audit, ...o.holdings, ...(o.replica !== undefined && { replica: o.replica }), clock: o.clock, log, ...(registry && { registry }) });
   // Who may do what to each topic (calls with a principal): the service's calls and the Poller's polls decide with it.
-  const access = new AccessControl({ ...(o.access === 'off' ? { enforce: false } : { policy: o.access }), log, clock: o.clock, ...(registry && { registry }) });
+  //    Its denials go to the audit as denied events, named as the holdings name this instance.
+  const access = new AccessControl({ ...(o.access === 'off' ? { enforce: false } : { policy: o.access }), log, clock: o.clock, audit, replica: holdings?.replica ?? o.replica ?? defaultReplicaName(), ...(registry && { registry }) });
   const poller = holdings && new Poller({ source: table ?? new StorePollSource(store), observer: holdings, log, access });
   const watchers = poller && changes && new Watchers({ poller, changes, options: o.watch, clock: o.clock });
   // What consumers say they hold and rejected (polls, Watch, Report), written for the rollout gates.

@@ -8,6 +8,8 @@
 import {
   AlreadyExistsError,
   MAX_MOVES,
+  MAX_DENIALS,
+  type DenialsPage,
   MAX_NODE_LIST,
   MAX_TIME_MS,
   MAX_VERSION,
@@ -129,6 +131,10 @@ export interface Caller {
   readonly principal?: Principal;
   /** The request's log (its lines carry method, topic, app and request id). @default the service's log */
   readonly log?: Logger;
+  /** The RPC called (e.g. "Publish"), for a denial's audit event. @default "" */
+  readonly method?: string;
+  /** The application the call claimed (x-imprint-app), for a denial's audit event. @default none */
+  readonly app?: string;
 }
 
 const UNKNOWN_CALLER: Caller = { peer: '' };
@@ -236,7 +242,8 @@ export class ImprintService {
    */
   private async authorize(caller: Caller, action: AccessAction, topic: string): Promise<void> {
     if (caller.principal === undefined) return;
-    this.access.check(caller.principal, action, topic, action === 'create' ? [] : await this.store.listGrants(topic));
+    const call = { method: caller.method ?? '', ...(caller.app !== undefined && { app: caller.app }) };
+    this.access.check(caller.principal, action, topic, action === 'create' ? [] : await this.store.listGrants(topic), call);
   }
 
   /** The log a call's lines go to: its request's, else the service's. */
@@ -653,6 +660,24 @@ export class ImprintService {
     if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
     if (!this.audit.moves) throw new FailedPreconditionError(`the ${this.audit.name} audit sink cannot list moves`);
     return this.audit.moves(topic, { sinceMs, ...(q.untilMs !== 0 && { untilMs: q.untilMs }), ...(q.nodeId !== '' && { nodeId: q.nodeId }), limit: q.limit });
+  }
+
+  /**
+   * The calls refused on a topic by access control in [sinceMs, untilMs), newest first (from
+   * the audit data): who was refused what. `sinceMs` 0: the last 24 hours; `untilMs` 0: now.
+   * UNAVAILABLE when the audit sink cannot be read; FAILED_PRECONDITION when it cannot answer.
+   */
+  async listDenials(topic: string, q: { sinceMs: number; untilMs: number; limit: number }, caller: Caller = UNKNOWN_CALLER): Promise<DenialsPage> {
+    validateTopicName(topic);
+    checkRange(q.sinceMs, 'since_ms', 0, MAX_TIME_MS);
+    checkRange(q.untilMs, 'until_ms', 0, MAX_TIME_MS);
+    checkRange(q.limit, 'page_size', 1, MAX_DENIALS);
+    const sinceMs = q.sinceMs || this.now() - CONSUMERS_WINDOW_MS;
+    if (q.untilMs !== 0 && q.untilMs < sinceMs) throw new InvalidArgumentError('until_ms', 'must be 0 or not before since_ms', q.untilMs);
+    await this.authorize(caller, 'inspect', topic);
+    if (!(await this.store.getTopic(topic))) throw new NotFoundError(`topic "${topic}"`);
+    if (!this.audit.denials) throw new FailedPreconditionError(`the ${this.audit.name} audit sink cannot list denials`);
+    return this.audit.denials(topic, { sinceMs, ...(q.untilMs !== 0 && { untilMs: q.untilMs }), limit: q.limit });
   }
 
   // ---- rollouts (core/rollout.ts) ----

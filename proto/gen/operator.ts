@@ -12,6 +12,7 @@ import type { ConsumerIdentity as _imprint_v1_ConsumerIdentity, ConsumerIdentity
 import type { ConsumerMove as _imprint_v1_ConsumerMove, ConsumerMove__Output as _imprint_v1_ConsumerMove__Output } from './imprint/v1/ConsumerMove.js';
 import type { ConsumerNode as _imprint_v1_ConsumerNode, ConsumerNode__Output as _imprint_v1_ConsumerNode__Output } from './imprint/v1/ConsumerNode.js';
 import type { DataPointer as _imprint_v1_DataPointer, DataPointer__Output as _imprint_v1_DataPointer__Output } from './imprint/v1/DataPointer.js';
+import type { Denial as _imprint_v1_Denial, Denial__Output as _imprint_v1_Denial__Output } from './imprint/v1/Denial.js';
 import type { DescribeTopicRequest as _imprint_v1_DescribeTopicRequest, DescribeTopicRequest__Output as _imprint_v1_DescribeTopicRequest__Output } from './imprint/v1/DescribeTopicRequest.js';
 import type { DescribeTopicResponse as _imprint_v1_DescribeTopicResponse, DescribeTopicResponse__Output as _imprint_v1_DescribeTopicResponse__Output } from './imprint/v1/DescribeTopicResponse.js';
 import type { GetAccessRequest as _imprint_v1_GetAccessRequest, GetAccessRequest__Output as _imprint_v1_GetAccessRequest__Output } from './imprint/v1/GetAccessRequest.js';
@@ -22,6 +23,8 @@ import type { GetRolloutRequest as _imprint_v1_GetRolloutRequest, GetRolloutRequ
 import type { GetRolloutResponse as _imprint_v1_GetRolloutResponse, GetRolloutResponse__Output as _imprint_v1_GetRolloutResponse__Output } from './imprint/v1/GetRolloutResponse.js';
 import type { GrantAccessRequest as _imprint_v1_GrantAccessRequest, GrantAccessRequest__Output as _imprint_v1_GrantAccessRequest__Output } from './imprint/v1/GrantAccessRequest.js';
 import type { GrantAccessResponse as _imprint_v1_GrantAccessResponse, GrantAccessResponse__Output as _imprint_v1_GrantAccessResponse__Output } from './imprint/v1/GrantAccessResponse.js';
+import type { ListDenialsRequest as _imprint_v1_ListDenialsRequest, ListDenialsRequest__Output as _imprint_v1_ListDenialsRequest__Output } from './imprint/v1/ListDenialsRequest.js';
+import type { ListDenialsResponse as _imprint_v1_ListDenialsResponse, ListDenialsResponse__Output as _imprint_v1_ListDenialsResponse__Output } from './imprint/v1/ListDenialsResponse.js';
 import type { ListHistoryRequest as _imprint_v1_ListHistoryRequest, ListHistoryRequest__Output as _imprint_v1_ListHistoryRequest__Output } from './imprint/v1/ListHistoryRequest.js';
 import type { ListHistoryResponse as _imprint_v1_ListHistoryResponse, ListHistoryResponse__Output as _imprint_v1_ListHistoryResponse__Output } from './imprint/v1/ListHistoryResponse.js';
 import type { ListMovesRequest as _imprint_v1_ListMovesRequest, ListMovesRequest__Output as _imprint_v1_ListMovesRequest__Output } from './imprint/v1/ListMovesRequest.js';
@@ -81,6 +84,7 @@ export interface ProtoGrpcType {
       ConsumerMove: MessageTypeDefinition<_imprint_v1_ConsumerMove, _imprint_v1_ConsumerMove__Output>
       ConsumerNode: MessageTypeDefinition<_imprint_v1_ConsumerNode, _imprint_v1_ConsumerNode__Output>
       DataPointer: MessageTypeDefinition<_imprint_v1_DataPointer, _imprint_v1_DataPointer__Output>
+      Denial: MessageTypeDefinition<_imprint_v1_Denial, _imprint_v1_Denial__Output>
       DescribeTopicRequest: MessageTypeDefinition<_imprint_v1_DescribeTopicRequest, _imprint_v1_DescribeTopicRequest__Output>
       DescribeTopicResponse: MessageTypeDefinition<_imprint_v1_DescribeTopicResponse, _imprint_v1_DescribeTopicResponse__Output>
       GetAccessRequest: MessageTypeDefinition<_imprint_v1_GetAccessRequest, _imprint_v1_GetAccessRequest__Output>
@@ -91,6 +95,8 @@ export interface ProtoGrpcType {
       GetRolloutResponse: MessageTypeDefinition<_imprint_v1_GetRolloutResponse, _imprint_v1_GetRolloutResponse__Output>
       GrantAccessRequest: MessageTypeDefinition<_imprint_v1_GrantAccessRequest, _imprint_v1_GrantAccessRequest__Output>
       GrantAccessResponse: MessageTypeDefinition<_imprint_v1_GrantAccessResponse, _imprint_v1_GrantAccessResponse__Output>
+      ListDenialsRequest: MessageTypeDefinition<_imprint_v1_ListDenialsRequest, _imprint_v1_ListDenialsRequest__Output>
+      ListDenialsResponse: MessageTypeDefinition<_imprint_v1_ListDenialsResponse, _imprint_v1_ListDenialsResponse__Output>
       ListHistoryRequest: MessageTypeDefinition<_imprint_v1_ListHistoryRequest, _imprint_v1_ListHistoryRequest__Output>
       ListHistoryResponse: MessageTypeDefinition<_imprint_v1_ListHistoryResponse, _imprint_v1_ListHistoryResponse__Output>
       ListMovesRequest: MessageTypeDefinition<_imprint_v1_ListMovesRequest, _imprint_v1_ListMovesRequest__Output>

@@ -7,14 +7,16 @@
  * fails a request (`record` is synchronous and cheap; a sink buffers, ships in the background,
  * and counts what it had to drop). Changes (publish, add scopes, pin, unpin, topic changes)
  * are not audit events: they are the topic's durable history, written by the store with the
- * change itself (MetadataStore.listHistory).
+ * change itself (MetadataStore.listHistory). Calls refused by access control are (denied
+ * events, at most one per principal, action and topic a minute: server/auth/access-control.ts).
  */
 import { Counter, type Registry } from 'prom-client';
-import type { ConsumersQuery, HoldingEvent, MovesPage, MovesQuery, TopicConsumers } from '../../core/index.js';
+import type { ConsumersQuery, DeniedEvent, DenialsPage, DenialsQuery, HoldingEvent, MovesPage, MovesQuery, TopicConsumers } from '../../core/index.js';
 
-export type { ConsumerGroup, ConsumerNode, ConsumersQuery, GoneEvent, HoldEvent, Move, MovesPage, MovesQuery, SummaryEvent, TopicConsumers, VersionHeld } from '../../core/index.js';
+export type { ConsumerGroup, ConsumerNode, ConsumersQuery, DeniedEvent, DenialsPage, DenialsQuery, GoneEvent, HoldEvent, HoldingEvent, Move, MovesPage, MovesQuery, SummaryEvent, TopicConsumers, VersionHeld } from '../../core/index.js';
 
-export type AuditEvent = HoldingEvent;
+/** Who holds what (hold, gone, summary: core/holdings.ts), and calls refused by access control (denied: core/denials.ts). */
+export type AuditEvent = HoldingEvent | DeniedEvent;
 
 export interface AuditStats {
   /** Events accepted by `record` (written, or waiting in the sink's buffer). */
@@ -53,6 +55,8 @@ export interface AuditSink {
   consumers?(topic: string, query: ConsumersQuery): Promise<TopicConsumers>;
   /** The moves of `topic`'s nodes from one version to another, newest first (core's movesOf). */
   moves?(topic: string, query: MovesQuery): Promise<MovesPage>;
+  /** The calls refused on `topic` by access control, newest first (core's denialsOf). */
+  denials?(topic: string, query: DenialsQuery): Promise<DenialsPage>;
 }
 
 /** A sink's event counts, one series per reason an event is lost. */

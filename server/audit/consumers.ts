@@ -39,7 +39,7 @@ export function isHoldingEvent(x: unknown): x is HoldingEvent {
   if (typeof e['topic'] !== 'string' || typeof e['atMs'] !== 'number' || typeof e['replica'] !== 'string' || typeof e['version'] !== 'string') return false;
   switch (e['kind']) {
     case 'hold':
-      return isIdentity(e['identity']) && typeof e['previous'] === 'string' && typeof e['moved'] === 'boolean' && typeof e['pinned'] === 'boolean';
+      return isIdentity(e['identity']) && typeof e['previous'] === 'string' && typeof e['moved'] === 'boolean' && typeof e['pinned'] === 'boolean' && (e['principal'] === undefined || typeof e['principal'] === 'string');
     case 'gone':
       return isIdentity(e['identity']) && typeof e['seenMs'] === 'number';
     case 'summary':
@@ -54,7 +54,12 @@ export function isHoldingEvent(x: unknown): x is HoldingEvent {
  * none; lines that are not holding events (or are cut short, e.g. the line being written)
  * are skipped.
  */
-export async function* fileEventsOf(file: string, topic: string): AsyncGenerator<HoldingEvent> {
+export function fileEventsOf(file: string, topic: string): AsyncGenerator<HoldingEvent> {
+  return fileLinesOf(file, topic, isHoldingEvent);
+}
+
+/** The events of `topic` in a JSON-lines audit file that `is` accepts, streamed (as fileEventsOf). */
+export async function* fileLinesOf<E extends { readonly topic: string }>(file: string, topic: string, is: (x: unknown) => x is E): AsyncGenerator<E> {
   // Cheap pre-filter before JSON.parse: the topic appears verbatim in its events' lines.
   const needle = JSON.stringify(topic);
   let stream: fs.ReadStream;
@@ -78,7 +83,7 @@ export async function* fileEventsOf(file: string, topic: string): AsyncGenerator
       } catch {
         continue;
       }
-      if (isHoldingEvent(parsed) && parsed.topic === topic) yield parsed;
+      if (is(parsed) && parsed.topic === topic) yield parsed;
     }
   } catch (err) {
     throw new AuditFileReadError(file, err);

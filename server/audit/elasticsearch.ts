@@ -26,13 +26,21 @@ import { installAuditLifecycle } from './elasticsearch-lifecycle.js';
 import type { estypes } from '@elastic/elasticsearch';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import {
+  ACTIONS,
   InvalidArgumentError,
   UnavailableError,
   consumersView,
+  denialsOf,
   evidenceMs,
+  isDeniedEvent,
   movesOf,
   validateConsumersQuery,
+  validateDenialsQuery,
   validateMovesQuery,
+  type DeniedEvent,
+  type DenialsPage,
+  type DenialsQuery,
+  type HoldingEvent,
   type ConsumersQuery,
   type MovesPage,
   type MovesQuery,
@@ -49,13 +57,16 @@ export const DEFAULT_INDEX_PREFIX = 'imprint-audit';
 const DAY_MS = 86_400_000;
 
 /**
- * One audit event as stored in Elasticsearch: flat, snake_case, one document per hold, gone
- * or summary event (core/holdings.ts says what each means).
+ * One audit event as stored in Elasticsearch: flat, snake_case, one document per hold, gone,
+ * summary (core/holdings.ts says what each means) or denied event (core/denials.ts).
  */
-export interface AuditDocument {
+export type AuditDocument = HoldingDocument | DeniedDocument;
+
+/** A hold, gone or summary event's document. */
+export interface HoldingDocument {
   /** The event's time (`atMs`). */
   readonly '@timestamp': string;
-  readonly kind: AuditEvent['kind'];
+  readonly kind: HoldingEvent['kind'];
   readonly topic: string;
   /** The serving instance that saw it. */
   readonly replica: string;
@@ -75,12 +86,27 @@ export interface AuditDocument {
   readonly previous?: string;
   readonly moved?: boolean;
   readonly pinned?: boolean;
+  /** hold: the poll's authenticated principal, when it had one. */
+  readonly principal?: string;
   /** summary: the group's live nodes, of them pinned, failed polls, polls of untracked nodes, the period closed (ms). */
   readonly node_count?: number;
   readonly pinned_count?: number;
   readonly error_count?: number;
   readonly folded_polls?: number;
   readonly period_ms?: number;
+}
+
+/** A denied event's document: who (`principal`, and `app` when the call claimed one) was refused which `action` by which `method`, and how many times (`denied`). */
+export interface DeniedDocument {
+  readonly '@timestamp': string;
+  readonly kind: 'denied';
+  readonly topic: string;
+  readonly replica: string;
+  readonly principal: string;
+  readonly action: string;
+  readonly method: string;
+  readonly app?: string;
+  readonly denied: number;
 }
 
 const keyword = { type: 'keyword' } as const;
@@ -113,6 +139,10 @@ export const AUDIT_MAPPING = {
     error_count: long,
     folded_polls: long,
     period_ms: long,
+    principal: keyword,
+    action: keyword,
+    method: keyword,
+    denied: long,
   },
 } as const satisfies estypes.MappingTypeMapping;
 
@@ -130,6 +160,10 @@ export function versionOrderKey(version: string): string {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export function toAuditDocument(e: AuditEvent): AuditDocument {
+  if (e.kind === 'denied') {
+    const { atMs, topic, replica, principal, action, method, app, count } = e;
+    return { '@timestamp': iso(atMs), kind: 'denied', topic, replica, principal, action, method, ...(app !== undefined && { app }), denied: count };
+  }
   const base = { '@timestamp': iso(e.atMs), kind: e.kind, topic: e.topic, replica: e.replica };
   if (e.kind === 'summary') {
     return {
@@ -156,7 +190,7 @@ export function toAuditDocument(e: AuditEvent): AuditDocument {
     version_order: versionOrderKey(e.version),
     seen_at: iso(evidenceMs(e)),
   };
-  return e.kind === 'hold' ? { ...node, previous: e.previous, moved: e.moved, pinned: e.pinned } : node;
+  return e.kind === 'hold' ? { ...node, previous: e.previous, moved: e.moved, pinned: e.pinned, ...(e.principal !== undefined && { principal: e.principal }) } : node;
 }
 
 /**
@@ -175,6 +209,11 @@ export function fromAuditDocument(doc: unknown): AuditEvent | undefined {
   const atMs = time('@timestamp');
   const topic = text('topic');
   const replica = text('replica');
+  if (d['kind'] === 'denied') {
+    const [principal, action, method, app, denied] = [text('principal'), text('action'), text('method'), text('app'), count('denied')];
+    const e = { kind: 'denied', atMs, topic, replica, principal, action, method, ...(app !== undefined && { app }), count: denied };
+    return isDeniedEvent(e) && (ACTIONS as readonly string[]).includes(e.action) ? e : undefined;
+  }
   const app = text('app');
   const cluster = text('cluster');
   const region = text('region');
@@ -199,9 +238,10 @@ export function fromAuditDocument(doc: unknown): AuditEvent | undefined {
   }
   if (d['kind'] === 'hold') {
     const previous = text('previous');
+    const principal = text('principal');
     const { moved, pinned } = d;
-    if (previous === undefined || typeof moved !== 'boolean' || typeof pinned !== 'boolean') return undefined;
-    return { kind: 'hold', atMs, topic, identity, replica, version, previous, moved, pinned };
+    if (previous === undefined || typeof moved !== 'boolean' || typeof pinned !== 'boolean' || (d['principal'] !== undefined && principal === undefined)) return undefined;
+    return { kind: 'hold', atMs, topic, identity, replica, version, previous, moved, pinned, ...(principal !== undefined && { principal }) };
   }
   return undefined;
 }
@@ -247,8 +287,8 @@ export function auditTemplateNames(prefix = DEFAULT_INDEX_PREFIX): { index: stri
   return { index: prefix, mappings: `${prefix}-mappings`, settings: `${prefix}-settings`, policy: prefix };
 }
 
-/** Version stamped on the templates; bump it when AUDIT_MAPPING changes (2: hold, gone and summary events). */
-export const AUDIT_TEMPLATE_VERSION = 2;
+/** Version stamped on the templates; bump it when AUDIT_MAPPING changes (2: hold, gone and summary events; 3: denied events, and a hold's principal). */
+export const AUDIT_TEMPLATE_VERSION = 3;
 
 /**
  * Installs (or overwrites: idempotent) the composable index template for `<prefix>-*`: a
@@ -262,7 +302,7 @@ export const AUDIT_TEMPLATE_VERSION = 2;
 export async function installAuditTemplate(client: Client, opts: AuditTemplateOptions = {}, req: { requestTimeout?: number; signal?: AbortSignal } = {}): Promise<{ ilm: boolean }> {
   const prefix = validateIndexPrefix(opts.indexPrefix ?? DEFAULT_INDEX_PREFIX);
   const names = auditTemplateNames(prefix);
-  const meta = { managed_by: 'imprint', description: 'Imprint audit events: who holds what (hold, gone, summary)' };
+  const meta = { managed_by: 'imprint', description: 'Imprint audit events: who holds what (hold, gone, summary), who was refused what (denied)' };
   const reqOpts = { maxRetries: 0, ...req };
   // The retention policy first: the settings name it where the cluster has ILM.
   const ilm = await installAuditLifecycle(client, names.policy, opts.retentionDays ?? 30, reqOpts);
@@ -432,8 +472,8 @@ async function search<A>(r: Reader, body: Omit<estypes.SearchRequest, 'index'>):
  * The latest event (by `sort`) of each group of `fields` among the documents `query`
  * matches: a composite aggregation, page by page, with a top_hits of one per bucket.
  */
-async function latestPerGroup(r: Reader, query: estypes.QueryDslQueryContainer, fields: readonly string[], sort: estypes.SortCombinations[]): Promise<AuditEvent[]> {
-  const events: AuditEvent[] = [];
+async function latestPerGroup(r: Reader, query: estypes.QueryDslQueryContainer, fields: readonly string[], sort: estypes.SortCombinations[]): Promise<HoldingEvent[]> {
+  const events: HoldingEvent[] = [];
   let after: Record<string, estypes.FieldValue> | undefined;
   for (;;) {
     const res = await search<CompositeAggs>(r, {
@@ -450,7 +490,7 @@ async function latestPerGroup(r: Reader, query: estypes.QueryDslQueryContainer, 
     if (!page) break;
     for (const b of page.buckets) {
       const e = fromAuditDocument(b.latest.hits.hits[0]?._source);
-      if (e) events.push(e);
+      if (e && e.kind !== 'denied') events.push(e);
     }
     if (page.buckets.length < r.pageSize || !page.after_key) break;
     after = page.after_key;
@@ -527,14 +567,14 @@ export async function movesFromElasticsearch(client: Client, topic: string, quer
   // Newest first; the rest makes the order total (documents equal in all of it are one move from
   // one replica, twice), so search_after loses nothing between pages.
   const sort: estypes.SortCombinations[] = [{ '@timestamp': { order: 'desc' } }, ...['app', 'cluster', 'region', 'node_id', 'replica', 'previous', 'version'].map((f) => ({ [f]: { order: 'asc' as const } }))];
-  const events: AuditEvent[] = [];
+  const events: HoldingEvent[] = [];
   let after: estypes.SortResults | undefined;
   for (;;) {
     const res = await search<never>(r, { size: r.pageSize, query: { bool: { filter } }, sort, ...(after && { search_after: after }) });
     const hits: readonly Hit[] = res.hits.hits;
     for (const h of hits) {
       const e = fromAuditDocument(h._source);
-      if (e) events.push(e);
+      if (e && e.kind !== 'denied') events.push(e);
     }
     const last = hits.at(-1);
     if (hits.length < r.pageSize || !last?.sort) break;
@@ -545,6 +585,28 @@ export async function movesFromElasticsearch(client: Client, topic: string, quer
     if (page.truncated && oldestListed !== undefined && lastRead !== undefined && lastRead < oldestListed) break;
   }
   return movesOf(topic, query, events);
+}
+
+/**
+ * The calls refused on `topic` in [sinceMs, untilMs), newest first: the denied documents in
+ * core's order (time, then principal, action, method, replica), one more than `limit` to know
+ * whether there are more, then core's denialsOf over them.
+ */
+export async function denialsFromElasticsearch(client: Client, topic: string, query: DenialsQuery, opts: ElasticsearchReadOptions = {}): Promise<DenialsPage> {
+  validateDenialsQuery(query);
+  const r = reader(client, opts, `reading the denials of topic "${topic}"`);
+  const sort: estypes.SortCombinations[] = [{ '@timestamp': { order: 'desc' } }, ...['principal', 'action', 'method', 'replica'].map((f) => ({ [f]: { order: 'asc' as const } }))];
+  const res = await search<never>(r, {
+    size: (query.limit ?? 100) + 1,
+    query: { bool: { filter: [{ term: { kind: 'denied' } }, { term: { topic } }, ...window('@timestamp', query.sinceMs, query.untilMs)] } },
+    sort,
+  });
+  const events: DeniedEvent[] = [];
+  for (const h of res.hits.hits as readonly Hit[]) {
+    const e = fromAuditDocument(h._source);
+    if (e?.kind === 'denied') events.push(e);
+  }
+  return denialsOf(topic, query, events);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -893,6 +955,11 @@ export class ElasticsearchAuditSink implements AuditSink {
   /** The moves of `topic`'s nodes, newest first, from the audit indices (movesFromElasticsearch). */
   moves(topic: string, query: MovesQuery): Promise<MovesPage> {
     return movesFromElasticsearch(this.client, topic, query, { indexPrefix: this.indexPrefix, requestTimeoutMs: this.requestTimeoutMs });
+  }
+
+  /** The calls refused on `topic`, newest first, from the audit indices (denialsFromElasticsearch). */
+  denials(topic: string, query: DenialsQuery): Promise<DenialsPage> {
+    return denialsFromElasticsearch(this.client, topic, query, { indexPrefix: this.indexPrefix, requestTimeoutMs: this.requestTimeoutMs });
   }
 
   /**

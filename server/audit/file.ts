@@ -15,9 +15,9 @@
 import fs from 'node:fs';
 import type { Registry } from 'prom-client';
 import { silentLogger, type Logger } from '../../log/index.js';
-import { ConsumersFold, consumersView, movesOf, validateConsumersQuery, validateMovesQuery, type ConsumersQuery, type HoldingEvent, type MovesPage, type MovesQuery, type TopicConsumers } from '../../core/index.js';
+import { ConsumersFold, consumersView, denialsOf, isDeniedEvent, movesOf, validateConsumersQuery, validateDenialsQuery, validateMovesQuery, type ConsumersQuery, type DeniedEvent, type DenialsPage, type DenialsQuery, type HoldingEvent, type MovesPage, type MovesQuery, type TopicConsumers } from '../../core/index.js';
 import { auditEventCounters, type AuditEvent, type AuditEventCounters, type AuditSink, type AuditStats } from './audit-sink.js';
-import { fileEventsOf } from './consumers.js';
+import { fileEventsOf, fileLinesOf } from './consumers.js';
 import { AuditFiles, auditFileWithDefaults, utcDay, type AuditFileSettings } from './file-rotation.js';
 import { AuditFileSummary, readEventsSync, type ReadCount } from './file-summary.js';
 
@@ -70,7 +70,7 @@ export class FileAuditSink implements AuditSink {
   private readonly metrics: AuditEventCounters<DropReason> | undefined;
   private failed: Error | undefined;
   /** Events recorded and not yet handed to the stream (this turn's, or waiting for a rotation). */
-  private pending: HoldingEvent[] = [];
+  private pending: AuditEvent[] = [];
   private pendingLines: string[] = [];
   private pendingBytes = 0;
   private drainScheduled = false;
@@ -180,7 +180,7 @@ export class FileAuditSink implements AuditSink {
     }
     // 2. Those lines go to the stream as one write, and into the summary.
     const lines = this.pendingLines.splice(0, take);
-    for (const e of this.pending.splice(0, take)) this.summary.add(e);
+    for (const e of this.pending.splice(0, take)) if (e.kind !== 'denied') this.summary.add(e);
     this.pendingBytes -= lines.reduce((n, l) => n + l.length, 0);
     const n = lines.length;
     this.stream.write(n === 1 ? (lines[0] as string) : lines.join(''), (err) => {
@@ -202,7 +202,7 @@ export class FileAuditSink implements AuditSink {
     if (this.pending.length > 0) this.rotation = this.rotate();
   };
 
-  private takePending(): HoldingEvent[] {
+  private takePending(): AuditEvent[] {
     const events = this.pending;
     this.pending = [];
     this.pendingLines = [];
@@ -306,6 +306,20 @@ export class FileAuditSink implements AuditSink {
     validateMovesQuery(query);
     if (!this.closed) await this.flush();
     return movesOf(topic, query, await this.eventsOf(topic, query.sinceMs, query.untilMs));
+  }
+
+  /**
+   * The calls refused on `topic`, from every kept file (what was recorded so far is written
+   * first). Denials are few (one per principal, action and topic a minute at most), but the
+   * files hold the holding events too: this reads them all, as a moves query over the whole
+   * retention would.
+   */
+  async denials(topic: string, query: DenialsQuery): Promise<DenialsPage> {
+    validateDenialsQuery(query);
+    if (!this.closed) await this.flush();
+    const events: DeniedEvent[] = [];
+    for (const file of this.auditFiles()) for await (const e of fileLinesOf(file, topic, isDeniedEvent)) events.push(e);
+    return denialsOf(topic, query, events);
   }
 
   /** The events of `topic` in the files holding events in [sinceMs, untilMs), oldest file first. */

@@ -217,9 +217,10 @@ export class Holdings {
 
   /**
    * One answered poll: the node said it held `lastSeen`, holds `holds` after the answer (with
-   * `error`: the poll failed and it kept `lastSeen`). Never throws, never waits.
+   * `error`: the poll failed and it kept `lastSeen`); `principal`: the poll's authenticated
+   * principal, named in the hold event it makes. Never throws, never waits.
    */
-  observe(topic: string, identity: ConsumerIdentity, lastSeen: string, holds: string, pinned: boolean, error = false): void {
+  observe(topic: string, identity: ConsumerIdentity, lastSeen: string, holds: string, pinned: boolean, error = false, principal?: string): void {
     this.observed++;
     const atMs = this.now();
     let t = this.topics.get(topic);
@@ -257,7 +258,7 @@ export class Holdings {
     // Said first, remembered only when the sink took it: a dropped event (a full buffer at a
     // cold start before a whole fleet, Elasticsearch down) is said again at the node's next poll.
     const previous = previousVersion(prev, sighting);
-    if (!this.sink.record({ kind: 'hold', atMs, topic, identity, replica: this.replica, version: holds, previous, moved: previous !== holds, pinned })) {
+    if (!this.sink.record({ kind: 'hold', atMs, topic, identity, replica: this.replica, version: holds, previous, moved: previous !== holds, pinned, ...(principal !== undefined && { principal }) })) {
       this.refused++;
       return;
     }

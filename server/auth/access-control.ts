@@ -5,13 +5,15 @@
  * without an authenticator has none, and everything stays allowed.
  *
  * A denial is PERMISSION_DENIED naming the principal, the action and the topic, changes
- * nothing, and is recorded: counted (imprint_permission_denied_total{action}, and `denials`)
- * and logged at warn, bounded: one line per (principal, action, topic) per `denialLogEveryMs`
- * carrying how many were denied since the last line, so a client polling in a loop with no
- * grant costs one line a minute, not one per poll.
+ * nothing, and is recorded: counted (imprint_permission_denied_total{action}, and `denials`),
+ * and logged at warn and sent to the audit sink as a `denied` event (core/denials.ts: the
+ * method, and the app the call claimed), bounded: one line and one event per (principal,
+ * action, topic) per `denialLogEveryMs` carrying how many were denied since the last one, so a
+ * client polling in a loop with no grant costs one line and one event a minute, not one per
+ * poll. (Denials after a key's last event are said with its next one; the metric has them all.)
  */
 import { Counter, type Registry } from 'prom-client';
-import { ACTIONS, PermissionDeniedError, accessPolicy, allowed, initialGrants, isAdmin, type AccessAction, type AccessPolicy, type Grant, type ResolvedAccessPolicy } from '../../core/index.js';
+import { ACTIONS, PermissionDeniedError, type DeniedEvent, accessPolicy, allowed, initialGrants, isAdmin, type AccessAction, type AccessPolicy, type Grant, type ResolvedAccessPolicy } from '../../core/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import type { Principal } from './principal.js';
 
@@ -30,6 +32,18 @@ export interface AccessControlOptions {
   readonly denialLogKeys?: number;
   /** False: nothing is checked (principals are still recorded and new topics still get their grants). @default true */
   readonly enforce?: boolean;
+  /** Where denied events go (the server's AuditSink), with the log line. @default none */
+  readonly audit?: { record(event: DeniedEvent): boolean };
+  /** This instance's name in the denied events. @default "" (give the Holdings' replica) */
+  readonly replica?: string;
+}
+
+/** What a denial says of the call besides principal, action and topic. */
+export interface DeniedCall {
+  /** The RPC (e.g. "Publish", "Poll"). */
+  readonly method: string;
+  /** The application it claimed (x-imprint-app, identity.app), when it claimed one. */
+  readonly app?: string;
 }
 
 interface DenialLine {
@@ -48,6 +62,8 @@ export class AccessControl {
   private readonly logKeys: number;
   private readonly lines = new Map<string, DenialLine>();
   private readonly enforce: boolean;
+  private readonly audit: AccessControlOptions['audit'];
+  private readonly replica: string;
 
   constructor(o: AccessControlOptions = {}) {
     this.policy = accessPolicy(o.policy);
@@ -56,6 +72,8 @@ export class AccessControl {
     this.logEveryMs = o.denialLogEveryMs ?? 60_000;
     this.logKeys = o.denialLogKeys ?? 10_000;
     this.enforce = o.enforce ?? true;
+    this.audit = o.audit;
+    this.replica = o.replica ?? '';
     if (o.registry) {
       this.counter = new Counter({
         name: 'imprint_permission_denied_total',
@@ -70,10 +88,11 @@ export class AccessControl {
   /**
    * Throws (and records) PERMISSION_DENIED unless `principal` may do `action` on `topic`,
    * whose grants are `grants`. No principal: allowed (a server without authentication).
+   * `call` says which call was refused, for the audit.
    */
-  check(principal: Principal | undefined, action: AccessAction, topic: string, grants: readonly Grant[]): void {
+  check(principal: Principal | undefined, action: AccessAction, topic: string, grants: readonly Grant[], call: DeniedCall = { method: '' }): void {
     if (principal === undefined || !this.enforce || allowed(principal, action, grants, this.policy)) return;
-    throw this.denied(principal, action, topic);
+    throw this.denied(principal, action, topic, call);
   }
 
   /**
@@ -97,7 +116,7 @@ export class AccessControl {
   }
 
   /** Records a denial and returns its error. */
-  private denied(principal: Principal, action: AccessAction, topic: string): PermissionDeniedError {
+  private denied(principal: Principal, action: AccessAction, topic: string, call: DeniedCall): PermissionDeniedError {
     this.denials[action]++;
     this.counter?.labels({ action }).inc();
     const key = `${principal.name}\u0000${action}\u0000${topic}`;
@@ -110,7 +129,10 @@ export class AccessControl {
     }
     line.since++;
     if (now - line.lastLoggedMs >= this.logEveryMs) {
-      this.log.warn('permission denied', { principal: principal.name, action, topic, denied: line.since });
+      const { method, app } = call;
+      this.log.warn('permission denied', { principal: principal.name, action, topic, method, ...(app !== undefined && { app }), denied: line.since });
+      // Best-effort as every audit event: a sink that drops it counts it.
+      this.audit?.record({ kind: 'denied', atMs: now, topic, replica: this.replica, principal: principal.name, action, method, ...(app !== undefined && { app }), count: line.since });
       line.lastLoggedMs = now;
       line.since = 0;
     }

@@ -10,6 +10,7 @@ import {
   contractMsFromWire,
   publishStatusToWire,
   moveToWire,
+  denialToWire,
   consumersToWire,
   headToWire,
   identityFromWire,
@@ -48,6 +49,7 @@ import { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate 
 import { toServiceError } from './errors.js';
 import { requestLog } from './request-log.js';
 import { principalOf } from '../auth/principal.js';
+import { UNKNOWN_APP, appFromCall } from './throttle.js';
 import { watchHandler } from './watch.js';
 import type { ConsumerOutcomes } from '../poll/outcomes.js';
 
@@ -61,10 +63,11 @@ export function unary<Req, Res>(method: string, log: Logger, fn: (req: Req, call
   };
 }
 
-/** Who calls: its address, the principal the server authenticated (server/auth), and the request's log. */
+/** Who calls: its address, the principal the server authenticated (server/auth), the request's log, the method and the app it claims. */
 function callerOf(call: grpc.ServerUnaryCall<unknown, unknown>, log: Logger): Caller {
   const principal = principalOf(call);
-  return { peer: call.getPeer(), ...(principal && { principal }), log: requestLog(call, log) };
+  const app = appFromCall(call);
+  return { peer: call.getPeer(), ...(principal && { principal }), log: requestLog(call, log), method: call.getPath().slice(call.getPath().lastIndexOf('/') + 1), ...(app !== UNKNOWN_APP && { app }) };
 }
 
 export function publisherHandlers(svc: ImprintService, log: Logger): PublisherServiceHandlers {
@@ -175,7 +178,7 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
       //    What each node said goes to the rollout gates for each topic answered.
       cursors.forEach(({ topic, lastSeen, rejected }, i) => {
         try {
-          const answer = poller.poll(topic, identity, lastSeen, principal);
+          const answer = poller.poll(topic, identity, lastSeen, principal, 'BatchPoll');
           if (!(answer instanceof Promise)) {
             outcomes?.heard(topic, identity, lastSeen, rejected);
             results[i] = answeredResult(topic, answer);
@@ -227,7 +230,7 @@ function reportHandler(poller: Poller, log: Logger, limits: BatchPollOptions, ou
     const { identity, cursors } = batchPollFromWire(req, maxTopics);
     const principal = principalOf(call);
     for (const c of cursors) {
-      if (outcomes.wants(c.topic) && (await poller.mayConsume(c.topic, principal))) outcomes.heard(c.topic, identity, c.lastSeen, c.rejected);
+      if (outcomes.wants(c.topic) && (await poller.mayConsume(c.topic, principal, { method: 'Report', app: identity.app }))) outcomes.heard(c.topic, identity, c.lastSeen, c.rejected);
     }
     return {};
   });
@@ -337,6 +340,14 @@ export function operatorHandlers(svc: ImprintService, log: Logger): OperatorServ
         callerOf(call, log),
       );
       return { moves: page.moves.map(moveToWire), truncated: page.truncated };
+    }),
+    ListDenials: unary('ListDenials', log, async (req, call) => {
+      const page = await svc.listDenials(
+        req.topic,
+        { sinceMs: timeMsFromWire(req.sinceMs, 'since_ms'), untilMs: timeMsFromWire(req.untilMs, 'until_ms'), limit: pageSizeFromWire(req.pageSize) },
+        callerOf(call, log),
+      );
+      return { denials: page.denials.map(denialToWire), truncated: page.truncated };
     }),
     GetAccess: unary('GetAccess', log, async (req, call) => ({ grants: (await svc.getAccess(req.topic, callerOf(call, log))).map(grantToWire) })),
     GetCallerAccess: unary('GetCallerAccess', log, async (req, call) => {

@@ -15,6 +15,6 @@ export { guardConsumerHandlers, observedUnary, outcomeOf, type GuardOptions } fr
 export { appFromCall, shareOf, batchPollWeight, throttledUnary, TOPICS_PER_REQUEST, UNKNOWN_APP, type AppOf, type ThrottleOptions } from './throttle.js';
 export { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate, DEFERRED_CODE, DEFERRED_MESSAGE, type BatchPollCursor } from './batch-poll.js';
 export { loggedService, loggedUnary, requestIdOf, requestLog, startRequestLog, RequestLogger } from './request-log.js';
-export { authenticatedService } from './authenticate.js';
+export { appCheckedService, authenticatedService } from './authenticate.js';
 export { listenNoDelay, type Listener } from './listen.js';
 export { addReflection, contractFileDescriptors } from './reflection.js';

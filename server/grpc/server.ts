@@ -21,7 +21,7 @@ import type { Authenticate, ServerCall } from '../auth/principal.js';
 import type { ConsumerServiceHandlers } from '../../proto/gen/imprint/v1/ConsumerService.js';
 import type { OperatorServiceHandlers } from '../../proto/gen/imprint/v1/OperatorService.js';
 import type { PublisherServiceHandlers } from '../../proto/gen/imprint/v1/PublisherService.js';
-import { authenticatedService } from './authenticate.js';
+import { appCheckedService, authenticatedService } from './authenticate.js';
 import { countingFailures } from '../auth/failures.js';
 import { loggedService } from './request-log.js';
 
@@ -118,8 +118,10 @@ export function serviceHandlers(opts: HandlerStackOptions, connectionOf: Connect
   const counted = opts.authenticate && metrics ? countingFailures(opts.authenticate, (reason) => metrics.authFailures[reason].inc()) : opts.authenticate;
   const authenticate = counted && withConnection(counted, connectionOf);
   const authenticated = <H extends object>(h: H): H => (authenticate ? authenticatedService(h, authenticate, opts.log) : h);
-  const observed = <H extends object>(h: H, name: string): H => loggedService(authenticated(metrics ? observedService(h, name, metrics) : h), opts.log);
-  const consumer = consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers, opts.outcomes);
+  // The claimed apps are checked inside the metrics: a refusal is one of the method's outcomes.
+  const appChecked = <H extends object>(h: H): H => (authenticate ? appCheckedService(h, opts.log) : h);
+  const observed = <H extends object>(h: H, name: string): H => loggedService(authenticated(metrics ? observedService(appChecked(h), name, metrics) : appChecked(h)), opts.log);
+  const consumer = appChecked(consumerHandlers(service, opts.poller, opts.log, opts.batchPoll, opts.watchers, opts.outcomes));
   return {
     ...(services.includes('imprint.v1.PublisherService') && { 'imprint.v1.PublisherService': observed(publisherHandlers(service, opts.log), 'PublisherService') }),
     'imprint.v1.ConsumerService': loggedService(authenticated(opts.guard ? guardConsumerHandlers(consumer, opts.guard) : consumer), opts.log, ['Watch']),

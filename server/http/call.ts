@@ -34,6 +34,8 @@ export class RestCall extends EventEmitter {
     headers: Readonly<Record<string, string | string[] | undefined>>,
     /** The connection the request came in on: the mTLS principal is kept per connection. */
     readonly socket: Socket,
+    /** gRPC's path of the method called (`/imprint.v1.PublisherService/Publish`), as getPath() answers. */
+    private readonly path: string,
     private readonly sink?: CallSink,
   ) {
     super();
@@ -67,7 +69,7 @@ export class RestCall extends EventEmitter {
   }
 
   getPath(): string {
-    return '';
+    return this.path;
   }
 
   /** A streaming handler's message. */

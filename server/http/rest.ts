@@ -180,7 +180,7 @@ function parseBody(req: FastifyRequest): unknown {
 }
 
 async function unary(m: RestMethod, handler: AnyHandler, request: unknown, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const call = new RestCall(request, req.headers, req.raw.socket);
+  const call = new RestCall(request, req.headers, req.raw.socket, m.grpcPath);
   reply.raw.on('close', () => {
     if (!reply.raw.writableFinished) call.cancel();
   });
@@ -197,7 +197,7 @@ function stream(m: RestMethod, handler: AnyHandler, request: unknown, req: Fasti
   reply.hijack();
   const res = reply.raw;
   let started = false;
-  const call: RestCall = new RestCall(request, req.headers, req.raw.socket, {
+  const call: RestCall = new RestCall(request, req.headers, req.raw.socket, m.grpcPath, {
     write(message) {
       if (!started) {
         started = true;

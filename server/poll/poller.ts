@@ -19,7 +19,7 @@ import {
   type Version,
 } from '../../core/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
-import type { AccessControl } from '../auth/access-control.js';
+import type { AccessControl, DeniedCall } from '../auth/access-control.js';
 import type { Principal } from '../auth/principal.js';
 
 /**
@@ -28,7 +28,8 @@ import type { Principal } from '../auth/principal.js';
  * `error`: the poll failed. Called synchronously; must not throw or wait.
  */
 export interface PollObserver {
-  observe(topic: string, identity: ConsumerIdentity, lastSeen: string, holds: string, pinned: boolean, error?: boolean): void;
+  /** `principal`: the name of the poll's authenticated principal, when it had one. */
+  observe(topic: string, identity: ConsumerIdentity, lastSeen: string, holds: string, pinned: boolean, error?: boolean, principal?: string): void;
 }
 
 export interface PollerDeps<S extends PollView> {
@@ -76,7 +77,7 @@ export class Poller<S extends PollView = PollView> {
    * topic; decided from the source's view, no store read when the source has it in memory):
    * who may not consume a topic is not one of its consumers.
    */
-  poll(topic: string, identity: ConsumerIdentity, lastSeen: Version, principal?: Principal): Awaitable<PollAnswer> {
+  poll(topic: string, identity: ConsumerIdentity, lastSeen: Version, principal?: Principal, method = 'Poll'): Awaitable<PollAnswer> {
     // 1. The question.
     validateTopicName(topic);
     if (identity !== this.validIdentity) {
@@ -87,14 +88,14 @@ export class Poller<S extends PollView = PollView> {
     let decided: Awaitable<PollDecision>;
     try {
       const { access } = this;
-      decided = decidePoll(this.source, topic, identity, lastSeen, principal && access && ((view: S) => access.check(principal, 'consume', topic, view.grants ?? [])));
+      decided = decidePoll(this.source, topic, identity, lastSeen, principal && access && ((view: S) => access.check(principal, 'consume', topic, view.grants ?? [], { method, app: identity.app })));
     } catch (err) {
       throw this.failed(topic, identity, lastSeen, err);
     }
     // 3. Its failures counted, what the node holds now observed, its answer.
-    if (!(decided instanceof Promise)) return this.answered(topic, identity, lastSeen, decided);
+    if (!(decided instanceof Promise)) return this.answered(topic, identity, lastSeen, decided, principal);
     return decided.then(
-      (d) => this.answered(topic, identity, lastSeen, d),
+      (d) => this.answered(topic, identity, lastSeen, d, principal),
       (err: unknown) => {
         throw this.failed(topic, identity, lastSeen, err);
       },
@@ -106,14 +107,14 @@ export class Poller<S extends PollView = PollView> {
    * topic exists, decided as a poll's access is (from the source's view; a denial is recorded
    * by the access control as a poll's is). For what a consumer reports (Report).
    */
-  async mayConsume(topic: string, principal: Principal | undefined): Promise<boolean> {
+  async mayConsume(topic: string, principal: Principal | undefined, call: DeniedCall = { method: 'Report' }): Promise<boolean> {
     validateTopicName(topic);
     const got = this.source.state(topic);
     const view = got instanceof Promise ? await got : got;
     if (!view) return false;
     if (!principal || !this.access) return true;
     try {
-      this.access.check(principal, 'consume', topic, view.grants ?? []);
+      this.access.check(principal, 'consume', topic, view.grants ?? [], call);
       return true;
     } catch (err) {
       if (err instanceof PermissionDeniedError) return false;
@@ -121,7 +122,7 @@ export class Poller<S extends PollView = PollView> {
     }
   }
 
-  private answered(topic: string, identity: ConsumerIdentity, lastSeen: Version, d: PollDecision): PollAnswer {
+  private answered(topic: string, identity: ConsumerIdentity, lastSeen: Version, d: PollDecision, principal: Principal | undefined): PollAnswer {
     let answer: PollAnswer = d;
     if (d.failures) {
       this.integrityFailures += d.failures.length;
@@ -129,7 +130,7 @@ export class Poller<S extends PollView = PollView> {
       answer = { ...(d.record && { record: d.record }), pinned: d.pinned, ...(d.rolledBack && { rolledBack: d.rolledBack }), ...(d.maxStalenessMs !== undefined && { maxStalenessMs: d.maxStalenessMs }) };
     }
     const said = lastSeen.toString();
-    this.observer.observe(topic, identity, said, answer.record ? answer.record.version.toString() : said, answer.pinned);
+    this.observer.observe(topic, identity, said, answer.record ? answer.record.version.toString() : said, answer.pinned, false, principal?.name);
     return answer;
   }
 

@@ -243,7 +243,7 @@ export class WatchStream {
   /** @internal Step 1 (steps 4 and 5 come from the heartbeat wheel of Watchers). */
   start(): void {
     const { poller } = this.owner.deps;
-    for (const [topic, w] of this.watched) this.pending.set(topic, settle(() => poller.poll(topic, this.identity, w.held, this.principal)));
+    for (const [topic, w] of this.watched) this.pending.set(topic, settle(() => poller.poll(topic, this.identity, w.held, this.principal, 'Watch')));
     void this.flush();
   }
 
@@ -319,7 +319,7 @@ export class WatchStream {
         this.pending.delete(topic);
         const w = this.watched.get(topic);
         if (!w) continue;
-        const asked = what === 'ask' ? settle(() => poller.poll(topic, this.identity, w.held, this.principal)) : what;
+        const asked = what === 'ask' ? settle(() => poller.poll(topic, this.identity, w.held, this.principal, 'Watch')) : what;
         const outcome = asked instanceof Promise ? await asked : asked;
         // The watcher may have gone, or the topic been marked again, while the answer was read.
         if (this.ended) break;

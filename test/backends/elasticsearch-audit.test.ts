@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, createContext, type RunningBackend } from '../../scripts/backends/index.js';
 import { freePort } from '../../scripts/backends/launcher.js';
 import { consumersView, movesOf, type ConsumersQuery, type MovesQuery } from '../../core/index.js';
-import type { AuditEvent, HoldEvent } from '../../server/audit/audit-sink.js';
+import type { AuditEvent, HoldEvent, HoldingEvent } from '../../server/audit/audit-sink.js';
 import {
   AUDIT_MAPPING,
   AUDIT_TEMPLATE_VERSION,
@@ -219,8 +219,8 @@ describe('ElasticsearchAuditSink on a real Elasticsearch', () => {
     const TOPIC = 'ip-reputation';
     const start = NOON - 3_600_000;
     const T = start + 1_800_000;
-    const events: AuditEvent[] = [];
-    const summary = (atMs: number, replica: string, app: string, cluster: string, region: string, version: string, nodeCount: number, foldedPolls = 0): AuditEvent => ({
+    const events: HoldingEvent[] = [];
+    const summary = (atMs: number, replica: string, app: string, cluster: string, region: string, version: string, nodeCount: number, foldedPolls = 0): HoldingEvent => ({
       kind: 'summary',
       atMs,
       topic: TOPIC,

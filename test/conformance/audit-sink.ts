@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConsumerIdentity } from '../../core/index.js';
-import type { AuditEvent, AuditSink, AuditStats, ConsumerNode, ConsumersQuery, Move, MovesPage, MovesQuery, TopicConsumers, VersionHeld } from '../../server/audit/audit-sink.js';
+import type { AuditEvent, AuditSink, AuditStats, DeniedEvent, ConsumerNode, ConsumersQuery, Move, MovesPage, MovesQuery, TopicConsumers, VersionHeld } from '../../server/audit/audit-sink.js';
 import { Holdings } from '../../server/audit/holdings.js';
 
 export interface AuditSinkHarness {
@@ -615,6 +615,79 @@ export function auditSinkConformance(name: string, make: () => Promise<AuditSink
         // Every node polled once per summary period; the latest summaries fold the 250 untracked ones' polls.
         expect(view).toMatchObject({ nodeCount: 150, foldedPolls: 250 });
         expect(view.nodes).toHaveLength(150);
+      });
+    });
+
+    describe('denied events: the calls access control refused, per topic', () => {
+      let h: AuditSinkHarness;
+      beforeAll(async () => {
+        h = await make();
+      });
+      afterAll(async () => {
+        await h?.cleanup();
+      });
+
+      const denied = (atMs: number, topic: string, principal: string, action: DeniedEvent['action'], method: string, count: number, replica = 'r1', app?: string): DeniedEvent => ({
+        kind: 'denied',
+        atMs,
+        topic,
+        replica,
+        principal,
+        action,
+        method,
+        ...(app !== undefined && { app }),
+        count,
+      });
+      // Two topics, two replicas, one millisecond twice (the order then: principal, action, method, replica).
+      const events: DeniedEvent[] = [
+        denied(BASE + 1_000, 'guarded', 'eve', 'consume', 'Poll', 1, 'r1', 'scorer'),
+        denied(BASE + 2_000, 'guarded', 'eve', 'publish', 'Publish', 1),
+        denied(BASE + 2_000, 'guarded', 'bob', 'operate', 'Pin', 3, 'r2'),
+        denied(BASE + 2_000, 'guarded', 'eve', 'consume', 'BatchPoll', 1, 'r2', 'scorer'),
+        denied(BASE + 61_000, 'guarded', 'eve', 'consume', 'Poll', 250, 'r1', 'scorer'),
+        denied(BASE + 1_500, 'other', 'eve', 'own', 'UpdateTopic', 1),
+      ];
+      const line = (d: DeniedEvent) => `${d.atMs - BASE} ${d.principal} ${d.action} ${d.method} ${d.app ?? '-'} x${d.count} ${d.replica}`;
+
+      it('are written and read back per topic, newest first, each with principal, action, method, app when claimed, count and replica', async () => {
+        for (const e of events) expect(h.sink.record(e)).toBe(true);
+        // A hold among them (by an authenticated principal): the consumers view keeps seeing only nodes.
+        h.sink.record({ kind: 'hold', atMs: BASE + 3_000, topic: 'guarded', identity: { app: 'scorer', cluster: 'c', region: 'r', nodeId: 'n1', labels: {} }, replica: 'r1', version: '4', previous: '0', moved: true, pinned: false, principal: 'svc-scorer' });
+        await h.sink.flush();
+        await h.visible();
+        const { denials } = h.sink;
+        if (!denials) throw new Error(`the ${h.sink.name} sink lists no denials`);
+        const page = await denials.call(h.sink, 'guarded', { sinceMs: BASE });
+        expect(page.truncated).toBe(false);
+        expect(page.denials.map(line)).toEqual([
+          '61000 eve consume Poll scorer x250 r1',
+          '2000 bob operate Pin - x3 r2',
+          '2000 eve consume BatchPoll scorer x1 r2',
+          '2000 eve publish Publish - x1 r1',
+          '1000 eve consume Poll scorer x1 r1',
+        ]);
+        expect(page.denials[0]).toEqual({ kind: 'denied', atMs: BASE + 61_000, topic: 'guarded', replica: 'r1', principal: 'eve', action: 'consume', method: 'Poll', app: 'scorer', count: 250 });
+        expect(page.denials[1]).not.toHaveProperty('app');
+        expect((await denials.call(h.sink, 'other', { sinceMs: BASE })).denials.map(line)).toEqual(['1500 eve own UpdateTopic - x1 r1']);
+        const view = await readsOf(h.sink).consumers('guarded', { sinceMs: BASE, nodeLimit: 10 });
+        expect([view.nodeCount, view.nodes?.map((n) => n.nodeId)]).toEqual([1, ['n1']]);
+        // The hold's principal comes back with its move.
+        expect((await readsOf(h.sink).moves('guarded', { sinceMs: BASE })).moves.map((m) => [m.nodeId, m.principal])).toEqual([['n1', 'svc-scorer']]);
+      });
+
+      it('a window and a limit: [sinceMs, untilMs), at most limit, truncated when more matched', async () => {
+        const denials = h.sink.denials?.bind(h.sink);
+        if (!denials) throw new Error(`the ${h.sink.name} sink lists no denials`);
+        expect((await denials('guarded', { sinceMs: BASE + 2_000, untilMs: BASE + 61_000 })).denials.map(line)).toEqual([
+          '2000 bob operate Pin - x3 r2',
+          '2000 eve consume BatchPoll scorer x1 r2',
+          '2000 eve publish Publish - x1 r1',
+        ]);
+        const two = await denials('guarded', { sinceMs: BASE, limit: 2 });
+        expect([two.denials.map(line), two.truncated]).toEqual([['61000 eve consume Poll scorer x250 r1', '2000 bob operate Pin - x3 r2'], true]);
+        expect(await denials('guarded', { sinceMs: BASE + 62_000 })).toEqual({ denials: [], truncated: false });
+        expect(await denials('nobody-was-refused', { sinceMs: BASE })).toEqual({ denials: [], truncated: false });
+        await expect(denials('guarded', { sinceMs: BASE, limit: 0 })).rejects.toMatchObject({ field: 'limit' });
       });
     });
 

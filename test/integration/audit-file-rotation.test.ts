@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, consumersView, movesOf, type GoneEvent, type HoldEvent, type HoldingEvent } from '../../core/index.js';
 import { FileAuditSink, readAuditFile } from '../../server/audit/file.js';
+import type { AuditEvent } from '../../server/audit/audit-sink.js';
 import { identity, tempDir } from '../helpers.js';
 
 const DAY = 86_400_000;
@@ -21,8 +22,8 @@ const hold = (i: number, o: { nodeId?: string; version?: string; previous?: stri
 };
 
 /** Every line of the sink's files, oldest file first. */
-const allLines = (sink: FileAuditSink): HoldingEvent[] => sink.auditFiles().flatMap((f) => readAuditFile(f));
-const nodeIds = (events: HoldingEvent[]) => events.map((e) => (e.kind === 'summary' ? '' : e.identity.nodeId));
+const allLines = (sink: FileAuditSink): AuditEvent[] => sink.auditFiles().flatMap((f) => readAuditFile(f));
+const nodeIds = (events: AuditEvent[]) => events.map((e) => (e.kind === 'summary' || e.kind === 'denied' ? '' : e.identity.nodeId));
 
 describe('file audit rotation', () => {
   it('rotates before a write would pass maxFileBytes; every line once, in order, across the files', async () => {

@@ -173,6 +173,10 @@ describe('bearer JWTs from a JWKS file', () => {
         const at = await failure(c.latestAt('model', identity({ app: 'billing' }), Date.now()));
         expect(at.code).toBe('PERMISSION_DENIED');
       });
+      // Counted in the request metrics like any other refusal (Watch is a stream: not in them).
+      const requests = await ts.server.metrics?.registry.getSingleMetric('imprint_consume_requests_total')?.get();
+      const denied = (method: string) => requests?.values.find((v) => v.labels['method'] === method && v.labels['outcome'] === 'PERMISSION_DENIED')?.value;
+      expect([denied('Poll'), denied('BatchPoll'), denied('GetLatestAt')]).toEqual([1, 1, 1]);
     });
 
     it('refuses a spoofed x-imprint-app on any call', async () => {
@@ -182,7 +186,12 @@ describe('bearer JWTs from a JWKS file', () => {
         expect(poll.code).toBe('PERMISSION_DENIED');
         expect(poll.message).toContain('"svc-scorer" may not act as app "billing" (x-imprint-app) on topic "model"');
         expect((await failure(c.getTopic('model'))).code).toBe('PERMISSION_DENIED');
+        expect((await failure(c.listMoves('model'))).code).toBe('PERMISSION_DENIED');
       }, 'billing');
+      // Counted in the request metrics like any other refusal, Consumer and Operator alike.
+      const count = async (name: string, method: string) =>
+        (await ts.server.metrics?.registry.getSingleMetric(name)?.get())?.values.find((v) => v.labels['method'] === method && v.labels['outcome'] === 'PERMISSION_DENIED')?.value;
+      expect([await count('imprint_consume_requests_total', 'GetTopic'), await count('imprint_requests_total', 'ListMoves')]).toEqual([1, 1]);
     });
 
     it('without the apps claim, a principal may act only as the app named as itself; "*" as any', async () => {

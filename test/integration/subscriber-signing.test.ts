@@ -6,11 +6,13 @@
  * rejection is an event and a metric, as for a bad sha256.
  */
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImprintClient, LocalBlobStore, Publisher, SnapshotReader, Subscriber, type RejectedEvent, type SubscriberOptions } from '../../client/index.js';
-import { keyIdOf, rawPublicKey, recordDigest, sha256Hex, signContent, type DataPointer } from '../../core/index.js';
+import { SignatureRejectedError, keyIdOf, rawPublicKey, recordDigest, sha256Hex, signContent, type DataPointer } from '../../core/index.js';
+import { runCli } from '../cli-process.js';
 import { writeSnapshot } from '../../janitor/index.js';
 import { identity, startTestServer, tempDir, until, type TestServer } from '../helpers.js';
 
@@ -183,6 +185,53 @@ describe('Subscriber with trusted keys', () => {
       expect(sub.currentRecord?.signature?.keyId).toBe(keyIdOf(rawPublicKey(trusted.publicKey)));
       expect(rejected).toEqual([]);
     }
+  }, 60_000);
+
+  it('downloadVersion and imprint download --trusted-key refuse a tampered signature, an untrusted key and none (the CLI writes nothing)', async () => {
+    const t = await startTestServer();
+    cleanups.push(() => t.stop());
+    await t.client.createTopic({ name: 'model' }); // the server requires nothing: it hands out whatever was published
+    await new Publisher({ client: t.client, signKey: trusted.privateKey }).publish('model', Buffer.from('v1 signed'));
+    // v2: a trusted key's signature over other content (the payload swapped after signing).
+    const good = signContent({ topic: 'model', metadata: {}, pointer: direct('v2 as signed') }, trusted.privateKey);
+    await t.client.publishPointer('model', direct('v2 altered'), { signature: good });
+    await new Publisher({ client: t.client, signKey: stranger.privateKey }).publish('model', Buffer.from('v3 stranger'));
+    await new Publisher({ client: t.client }).publish('model', Buffer.from('v4 unsigned'));
+
+    // The library: the Subscriber's trusted keys, or the call's.
+    const { s } = subscriberOf(t);
+    expect((await s.downloadVersion('model', 1n)).bytes.toString()).toBe('v1 signed');
+    const refused = async (v: bigint, opts?: { trustedKeys: string[] }) => {
+      const err = await s.downloadVersion('model', v, opts).then(() => undefined, (e: unknown) => e);
+      expect(err, `v${v}`).toBeInstanceOf(SignatureRejectedError);
+      return err as SignatureRejectedError;
+    };
+    expect(await refused(2n)).toMatchObject({ code: 'FAILED_PRECONDITION', reason: 'bad-signature', field: 'signature.signature' });
+    expect(await refused(3n)).toMatchObject({ reason: 'untrusted-key', field: 'signature.key_id' });
+    expect(await refused(4n)).toMatchObject({ reason: 'missing', field: 'signature' });
+    expect((await s.downloadVersion('model', 3n, { trustedKeys: [rawPublicKey(stranger.publicKey)] })).bytes.toString()).toBe('v3 stranger');
+    expect((await refused(1n, { trustedKeys: [rawPublicKey(stranger.publicKey)] })).reason).toBe('untrusted-key');
+    // Without trusted keys nothing is checked.
+    const { s: open } = subscriberOf(t, { trustedKeys: [] });
+    expect((await open.downloadVersion('model', 2n)).bytes.toString()).toBe('v2 altered');
+
+    // The CLI: refused with the reason, nothing written; a good one written.
+    const dir = tempDir();
+    const pub = path.join(dir, 'trusted.pub');
+    fs.writeFileSync(pub, pem(trusted.publicKey));
+    const download = (v: string, ...more: string[]) => runCli(['--address', t.address, 'download', 'model', v, '-o', path.join(dir, `v${v}.bin`), ...more]);
+    const tampered = await download('2', '--trusted-key', pub);
+    expect(tampered.code).toBe(1);
+    expect(tampered.stderr).toMatch(/signature\.signature must be key [0-9a-f]{16}'s Ed25519 signature over the publish's signed digest \(topic, metadata, size, sha256\); it does not verify \(v2 of topic "model" refused, nothing written\)/);
+    const untrusted = await download('3', '--trusted-key', pub);
+    expect(untrusted.stderr).toContain(`signature.key_id must be one of the keys given with --trusted-key (${keyIdOf(rawPublicKey(trusted.publicKey))}); got "${keyIdOf(rawPublicKey(stranger.publicKey))}"`);
+    const unsigned = await download('4', '--trusted-key', pub);
+    expect(unsigned.stderr).toContain('signature is required: by one of the keys given with --trusted-key (1) (v4 of topic "model" refused, nothing written)');
+    for (const v of ['2', '3', '4']) expect(fs.existsSync(path.join(dir, `v${v}.bin`)), `v${v}.bin`).toBe(false);
+    const ok = await download('1', '--trusted-key', pub);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(fs.readFileSync(path.join(dir, 'v1.bin'), 'utf8')).toBe('v1 signed');
+    expect((await download('2')).code).toBe(0); // no --trusted-key: signatures are not checked
   }, 60_000);
 
   it('refuses trusted keys that are not Ed25519 public keys, naming the option', () => {

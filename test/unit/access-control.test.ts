@@ -5,9 +5,10 @@
  * line a minute, not one per poll). No principal: allowed.
  */
 import { describe, expect, it } from 'vitest';
-import { PermissionDeniedError } from '../../core/index.js';
+import { PermissionDeniedError, type DeniedEvent } from '../../core/index.js';
 import { createLogger } from '../../log/index.js';
 import { AccessControl } from '../../server/index.js';
+import type { DeniedCall } from '../../server/auth/access-control.js';
 
 const eve = { name: 'eve', groups: [], apps: '*' as const, via: 'jwt' as const };
 
@@ -39,5 +40,25 @@ describe('AccessControl', () => {
     expect(lines.at(-1)).toMatchObject({ msg: 'permission denied', principal: 'eve', action: 'consume', topic: 't1', denied: 100 });
     // Without a principal (no authentication) nothing is checked.
     expect(() => access.check(undefined, 'own', 't1', [])).not.toThrow();
+  });
+
+  it('sends each logged denial to the audit as a denied event (method, app when claimed, the count since), bounded as the log line', () => {
+    const events: DeniedEvent[] = [];
+    let now = 5_000_000;
+    const access = new AccessControl({ clock: () => now, policy: { consume: 'owners' }, audit: { record: (e) => events.push(e) > 0 }, replica: 'r1' });
+    const deny = (action: 'consume' | 'own', call?: DeniedCall) => expect(() => access.check(eve, action, 't1', [], call)).toThrow(PermissionDeniedError);
+    deny('consume', { method: 'Poll', app: 'scorer' });
+    for (let i = 0; i < 41; i++) deny('consume', { method: 'BatchPoll', app: 'scorer' });
+    deny('own');
+    now += 59_999;
+    deny('consume', { method: 'Poll', app: 'scorer' });
+    expect(events).toEqual([
+      { kind: 'denied', atMs: 5_000_000, topic: 't1', replica: 'r1', principal: 'eve', action: 'consume', method: 'Poll', app: 'scorer', count: 1 },
+      { kind: 'denied', atMs: 5_000_000, topic: 't1', replica: 'r1', principal: 'eve', action: 'own', method: '', count: 1 },
+    ]);
+    now += 1;
+    deny('consume', { method: 'Watch', app: 'scorer' });
+    expect(events.at(-1)).toEqual({ kind: 'denied', atMs: 5_060_000, topic: 't1', replica: 'r1', principal: 'eve', action: 'consume', method: 'Watch', app: 'scorer', count: 43 });
+    expect(access.denials.consume).toBe(44);
   });
 });

@@ -1,6 +1,6 @@
 import { Client } from '@elastic/elasticsearch';
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, compareVersions, type HoldingEvent } from '../../core/index.js';
+import { InvalidArgumentError, compareVersions, type DeniedEvent, type HoldingEvent } from '../../core/index.js';
 import {
   AUDIT_MAPPING,
   ElasticsearchAuditSink,
@@ -142,13 +142,40 @@ describe('audit documents', () => {
     });
   });
 
+  const denials: DeniedEvent[] = [
+    { kind: 'denied', atMs: at, topic: 'ip-reputation', replica: 'consume-1', principal: 'spiffe://corp/eve', action: 'consume', method: 'Poll', app: 'scorer', count: 12 },
+    { kind: 'denied', atMs: at, topic: 'ip-reputation', replica: 'consume-1', principal: 'eve', action: 'own', method: 'UpdateTopic', count: 1 },
+  ];
+
+  /** A hold made by a poll with an authenticated principal. */
+  const byPrincipal = { ...(events[0] as HoldingEvent), principal: 'spiffe://corp/scorer' } as HoldingEvent;
+
+  it('a denial is a flat document: principal, action, method, app when claimed, and its count as `denied`', () => {
+    expect(toAuditDocument(denials[0] as DeniedEvent)).toEqual({
+      '@timestamp': new Date(at).toISOString(),
+      kind: 'denied',
+      topic: 'ip-reputation',
+      replica: 'consume-1',
+      principal: 'spiffe://corp/eve',
+      action: 'consume',
+      method: 'Poll',
+      app: 'scorer',
+      denied: 12,
+    });
+    expect(toAuditDocument(denials[1] as DeniedEvent)).not.toHaveProperty('app');
+    const doc = JSON.parse(JSON.stringify(toAuditDocument(denials[0] as DeniedEvent))) as Record<string, unknown>;
+    expect(fromAuditDocument({ ...doc, denied: 0 })).toBeUndefined();
+    expect(fromAuditDocument({ ...doc, action: 'fly' })).toBeUndefined();
+    expect(fromAuditDocument({ ...doc, principal: undefined })).toBeUndefined();
+  });
+
   it('every kind comes back from its document as the same event (through JSON, as Elasticsearch keeps it)', () => {
-    for (const e of events) expect(fromAuditDocument(JSON.parse(JSON.stringify(toAuditDocument(e))))).toEqual(e);
+    for (const e of [...events, byPrincipal, ...denials]) expect(fromAuditDocument(JSON.parse(JSON.stringify(toAuditDocument(e))))).toEqual(e);
   });
 
   it('every field a document has is in the mapping', () => {
     const mapped = new Set(Object.keys(AUDIT_MAPPING.properties));
-    for (const e of events) for (const f of Object.keys(toAuditDocument(e))) expect(mapped.has(f), f).toBe(true);
+    for (const e of [...events, byPrincipal, ...denials]) for (const f of Object.keys(toAuditDocument(e))) expect(mapped.has(f), f).toBe(true);
   });
 
   it('documents of the earlier per-poll mapping and broken ones are not events', () => {

@@ -12,6 +12,7 @@ export interface ConsumerMove {
   'toVersion'?: (number | string | Long);
   'pinned'?: (boolean);
   'replica'?: (string);
+  'principal'?: (string);
 }
 
 export interface ConsumerMove__Output {
@@ -24,4 +25,5 @@ export interface ConsumerMove__Output {
   'toVersion': (string);
   'pinned': (boolean);
   'replica': (string);
+  'principal': (string);
 }

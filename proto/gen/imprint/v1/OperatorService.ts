@@ -14,6 +14,8 @@ import type { GetRolloutRequest as _imprint_v1_GetRolloutRequest, GetRolloutRequ
 import type { GetRolloutResponse as _imprint_v1_GetRolloutResponse, GetRolloutResponse__Output as _imprint_v1_GetRolloutResponse__Output } from '../../imprint/v1/GetRolloutResponse.js';
 import type { GrantAccessRequest as _imprint_v1_GrantAccessRequest, GrantAccessRequest__Output as _imprint_v1_GrantAccessRequest__Output } from '../../imprint/v1/GrantAccessRequest.js';
 import type { GrantAccessResponse as _imprint_v1_GrantAccessResponse, GrantAccessResponse__Output as _imprint_v1_GrantAccessResponse__Output } from '../../imprint/v1/GrantAccessResponse.js';
+import type { ListDenialsRequest as _imprint_v1_ListDenialsRequest, ListDenialsRequest__Output as _imprint_v1_ListDenialsRequest__Output } from '../../imprint/v1/ListDenialsRequest.js';
+import type { ListDenialsResponse as _imprint_v1_ListDenialsResponse, ListDenialsResponse__Output as _imprint_v1_ListDenialsResponse__Output } from '../../imprint/v1/ListDenialsResponse.js';
 import type { ListHistoryRequest as _imprint_v1_ListHistoryRequest, ListHistoryRequest__Output as _imprint_v1_ListHistoryRequest__Output } from '../../imprint/v1/ListHistoryRequest.js';
 import type { ListHistoryResponse as _imprint_v1_ListHistoryResponse, ListHistoryResponse__Output as _imprint_v1_ListHistoryResponse__Output } from '../../imprint/v1/ListHistoryResponse.js';
 import type { ListMovesRequest as _imprint_v1_ListMovesRequest, ListMovesRequest__Output as _imprint_v1_ListMovesRequest__Output } from '../../imprint/v1/ListMovesRequest.js';
@@ -89,6 +91,15 @@ export interface OperatorServiceClient extends grpc.Client {
   grantAccess(argument: _imprint_v1_GrantAccessRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
   grantAccess(argument: _imprint_v1_GrantAccessRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
   grantAccess(argument: _imprint_v1_GrantAccessRequest, callback: grpc.requestCallback<_imprint_v1_GrantAccessResponse__Output>): grpc.ClientUnaryCall;
+  
+  ListDenials(argument: _imprint_v1_ListDenialsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListDenialsResponse__Output>): grpc.ClientUnaryCall;
+  ListDenials(argument: _imprint_v1_ListDenialsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ListDenialsResponse__Output>): grpc.ClientUnaryCall;
+  ListDenials(argument: _imprint_v1_ListDenialsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListDenialsResponse__Output>): grpc.ClientUnaryCall;
+  ListDenials(argument: _imprint_v1_ListDenialsRequest, callback: grpc.requestCallback<_imprint_v1_ListDenialsResponse__Output>): grpc.ClientUnaryCall;
+  listDenials(argument: _imprint_v1_ListDenialsRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListDenialsResponse__Output>): grpc.ClientUnaryCall;
+  listDenials(argument: _imprint_v1_ListDenialsRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ListDenialsResponse__Output>): grpc.ClientUnaryCall;
+  listDenials(argument: _imprint_v1_ListDenialsRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListDenialsResponse__Output>): grpc.ClientUnaryCall;
+  listDenials(argument: _imprint_v1_ListDenialsRequest, callback: grpc.requestCallback<_imprint_v1_ListDenialsResponse__Output>): grpc.ClientUnaryCall;
   
   ListHistory(argument: _imprint_v1_ListHistoryRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_imprint_v1_ListHistoryResponse__Output>): grpc.ClientUnaryCall;
   ListHistory(argument: _imprint_v1_ListHistoryRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_imprint_v1_ListHistoryResponse__Output>): grpc.ClientUnaryCall;
@@ -195,6 +206,8 @@ export interface OperatorServiceHandlers extends grpc.UntypedServiceImplementati
   
   GrantAccess: grpc.handleUnaryCall<_imprint_v1_GrantAccessRequest__Output, _imprint_v1_GrantAccessResponse>;
   
+  ListDenials: grpc.handleUnaryCall<_imprint_v1_ListDenialsRequest__Output, _imprint_v1_ListDenialsResponse>;
+  
   ListHistory: grpc.handleUnaryCall<_imprint_v1_ListHistoryRequest__Output, _imprint_v1_ListHistoryResponse>;
   
   ListMoves: grpc.handleUnaryCall<_imprint_v1_ListMovesRequest__Output, _imprint_v1_ListMovesResponse>;
@@ -224,6 +237,7 @@ export interface OperatorServiceDefinition extends grpc.ServiceDefinition {
   GetCallerAccess: MethodDefinition<_imprint_v1_GetCallerAccessRequest, _imprint_v1_GetCallerAccessResponse, _imprint_v1_GetCallerAccessRequest__Output, _imprint_v1_GetCallerAccessResponse__Output>
   GetRollout: MethodDefinition<_imprint_v1_GetRolloutRequest, _imprint_v1_GetRolloutResponse, _imprint_v1_GetRolloutRequest__Output, _imprint_v1_GetRolloutResponse__Output>
   GrantAccess: MethodDefinition<_imprint_v1_GrantAccessRequest, _imprint_v1_GrantAccessResponse, _imprint_v1_GrantAccessRequest__Output, _imprint_v1_GrantAccessResponse__Output>
+  ListDenials: MethodDefinition<_imprint_v1_ListDenialsRequest, _imprint_v1_ListDenialsResponse, _imprint_v1_ListDenialsRequest__Output, _imprint_v1_ListDenialsResponse__Output>
   ListHistory: MethodDefinition<_imprint_v1_ListHistoryRequest, _imprint_v1_ListHistoryResponse, _imprint_v1_ListHistoryRequest__Output, _imprint_v1_ListHistoryResponse__Output>
   ListMoves: MethodDefinition<_imprint_v1_ListMovesRequest, _imprint_v1_ListMovesResponse, _imprint_v1_ListMovesRequest__Output, _imprint_v1_ListMovesResponse__Output>
   ListPins: MethodDefinition<_imprint_v1_ListPinsRequest, _imprint_v1_ListPinsResponse, _imprint_v1_ListPinsRequest__Output, _imprint_v1_ListPinsResponse__Output>
