@@ -14,6 +14,7 @@ import { call, errorText } from './api.js';
 import { ConsumersChart, seriesOf, type Series } from './chart.js';
 import { ConfirmDialog, type ConfirmSpec } from './dialog.js';
 import { bytes, duration, scopeText, time } from './format.js';
+import { useTokenPages } from './paged.js';
 import { Pager } from './topics.js';
 import type { AccessAction, CallerAccess, Change, ConsumerMove, DescribeTopic, Pin, Rollout, RolloutProgress, Topic, VersionRecord } from './wire.js';
 
@@ -368,18 +369,15 @@ function ConsumersSection({ d, name, acted }: { d: DescribeTopic; name: string; 
   );
 }
 
-const VERSION_PAGE = 20;
+/** Rows a page of versions or history. */
+const PAGE = 20;
 
 function VersionsSection({ name, tick, act, by }: { name: string; tick: number; act: Act; by: string }) {
-  const [tokens, setTokens] = useState<string[]>(['']);
-  const [page, setPage] = useState<{ versions: VersionRecord[]; nextPageToken: string } | null>(null);
-  const [error, setError] = useState('');
-  const token = tokens[tokens.length - 1] ?? '';
-  useEffect(() => {
-    call<{ versions: VersionRecord[]; nextPageToken: string }>('consumer', 'ListVersions', { topic: name, pageSize: VERSION_PAGE, pageToken: token })
-      .then((p) => (setPage(p), setError('')))
-      .catch((err: unknown) => setError(errorText(err)));
-  }, [name, token, tick]);
+  const { page, error, pager } = useTokenPages(
+    (pageToken) => call<{ versions: VersionRecord[]; nextPageToken: string }>('consumer', 'ListVersions', { topic: name, pageSize: PAGE, pageToken }),
+    'Version pages',
+    [name, tick],
+  );
   return (
     <section aria-labelledby="versions">
       <h2 id="versions">Versions</h2>
@@ -442,14 +440,7 @@ function VersionsSection({ name, tick, act, by }: { name: string; tick: number; 
               ))}
             </tbody>
           </table>
-          <nav aria-label="Version pages" class="pager">
-            <button type="button" disabled={tokens.length <= 1} onClick={() => setTokens((t) => t.slice(0, -1))}>
-              Newer
-            </button>{' '}
-            <button type="button" disabled={!page.nextPageToken} onClick={() => setTokens((t) => [...t, page.nextPageToken])}>
-              Older
-            </button>
-          </nav>
+          {pager}
         </>
       )}
     </section>
@@ -457,15 +448,11 @@ function VersionsSection({ name, tick, act, by }: { name: string; tick: number; 
 }
 
 function HistorySection({ name, tick }: { name: string; tick: number }) {
-  const [tokens, setTokens] = useState<string[]>(['']);
-  const [page, setPage] = useState<{ changes: Change[]; nextPageToken: string } | null>(null);
-  const [error, setError] = useState('');
-  const token = tokens[tokens.length - 1] ?? '';
-  useEffect(() => {
-    call<{ changes: Change[]; nextPageToken: string }>('operator', 'ListHistory', { topic: name, pageSize: 20, pageToken: token })
-      .then((p) => (setPage(p), setError('')))
-      .catch((err: unknown) => setError(errorText(err)));
-  }, [name, token, tick]);
+  const { page, error, pager } = useTokenPages(
+    (pageToken) => call<{ changes: Change[]; nextPageToken: string }>('operator', 'ListHistory', { topic: name, pageSize: PAGE, pageToken }),
+    'History pages',
+    [name, tick],
+  );
   return (
     <section aria-labelledby="history">
       <h2 id="history">Change history</h2>
@@ -493,19 +480,12 @@ function HistorySection({ name, tick }: { name: string; tick: number }) {
                   <td>{c.kind.replace('CHANGE_KIND_', '').toLowerCase().replace('_', ' ')}</td>
                   <td>{Number(c.version) > 0 ? `v${c.version}` : ''}</td>
                   <td>{c.by?.principal || c.by?.peer || '—'}</td>
-                  <td>{[c.scopes.length ? `scopes: ${c.scopes.map(scopeText).join('; ')}` : '', c.reason && `reason: ${c.reason}`, ...Object.entries(c.details).map(([k, v]) => `${k}: ${v}`)].filter(Boolean).join('; ')}</td>
+                  <td>{[c.scopes.length ? `scopes: ${c.scopes.map(scopeText).join('; ')}` : '', c.reason && `reason: ${c.reason}`, ...Object.entries(c.details).filter(([, v]) => v !== '').map(([k, v]) => `${k}: ${v}`)].filter(Boolean).join('; ')}</td>
                 </tr>
               ))}
             </tbody>
           </table>
-          <nav aria-label="History pages" class="pager">
-            <button type="button" disabled={tokens.length <= 1} onClick={() => setTokens((t) => t.slice(0, -1))}>
-              Newer
-            </button>{' '}
-            <button type="button" disabled={!page.nextPageToken} onClick={() => setTokens((t) => [...t, page.nextPageToken])}>
-              Older
-            </button>
-          </nav>
+          {pager}
         </>
       )}
     </section>

@@ -143,4 +143,28 @@ describe('the web console in Chromium (a server without authentication)', () => 
     expect(await pin.isEnabled()).toBe(true);
     expect(errors).toEqual([]);
   });
+
+  it('versions and history page through the API 20 at a time: Older to the oldest, Newer back', async () => {
+    await f.admin.createTopic({ name: 'archive', owner: 'trust-team' });
+    for (let v = 1; v <= 25; v++) await publish(f.admin, 'archive', `archive v${v}`);
+    const { page, errors } = await openConsole(browser, `${f.consoleUrl}#/topics/archive`);
+    const versions = page.getByTestId('versions');
+    const firstCells = async () => (await versions.locator('tbody tr td:first-child').allTextContents()).join(' ');
+    const pager = page.getByRole('navigation', { name: 'Version pages' });
+    await eventually('the newest 20 versions', async () => (await firstCells()) === Array.from({ length: 20 }, (_, i) => `v${25 - i}`).join(' '));
+    expect(await pager.getByRole('button', { name: 'Newer' }).isDisabled()).toBe(true);
+    await pager.getByRole('button', { name: 'Older' }).click();
+    await eventually('the oldest 5 versions', async () => (await firstCells()) === 'v5 v4 v3 v2 v1');
+    expect(await pager.getByRole('button', { name: 'Older' }).isDisabled()).toBe(true);
+    await pager.getByRole('button', { name: 'Newer' }).click();
+    await eventually('the newest 20 again', async () => (await firstCells()).startsWith('v25 v24'));
+    // The history: 26 changes (the create and 25 publishes); its second page ends with the create.
+    const history = page.getByTestId('history');
+    await page.getByRole('navigation', { name: 'History pages' }).getByRole('button', { name: 'Older' }).click();
+    await eventually('the history second page', async () => (await history.locator('tbody tr').count()) === 6);
+    await showsText(history.locator('tbody tr').last(), 'create topic');
+    // Empty details (no retention set) are left out, not shown as "keep_versions: ".
+    expect(await history.textContent()).not.toContain('keep_versions: ;');
+    expect(errors).toEqual([]);
+  });
 });
