@@ -8,6 +8,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { errorText } from './api.js';
 import { parseScope } from './format.js';
 import type { Scope } from './wire.js';
+import { ErrorLine } from './parts.js';
 
 export interface ActionInput {
   readonly reason: string;
@@ -91,11 +92,7 @@ export function ConfirmDialog({ spec, onClose }: { spec: ConfirmSpec; onClose: (
           {spec.change(input)}
         </p>
         {problem && <p class="hint">{problem}</p>}
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorLine error={error} />
         <div class="buttons">
           <button type="button" onClick={() => onClose(false)}>
             Cancel

@@ -17,6 +17,7 @@ import { bytes, duration, scopeText, time } from './format.js';
 import { useTokenPages } from './paged.js';
 import { Pager } from './topics.js';
 import type { AccessAction, CallerAccess, Change, ConsumerMove, DescribeTopic, Pin, Rollout, RolloutProgress, Topic, VersionRecord } from './wire.js';
+import { ErrorLine, Table } from './parts.js';
 
 const REFRESH_MS = 5000;
 const NEEDS: Record<AccessAction, string> = {
@@ -99,11 +100,7 @@ export function TopicPage({ name }: { name: string }) {
         <a href="#/">All topics</a>
       </p>
       <h1>Topic {name}</h1>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       {!data && !error && <p>Loading…</p>}
       {data && access && (
         <>
@@ -178,37 +175,25 @@ function PinsSection({ name, pins, act }: { name: string; pins: Pin[]; act: Act 
       {pins.length === 0 ? (
         <p>No pins: every consumer gets the latest version its scope matches.</p>
       ) : (
-        <table data-testid="pins">
-          <thead>
-            <tr>
-              <th scope="col">Scope</th>
-              <th scope="col">Version</th>
-              <th scope="col">Reason</th>
-              <th scope="col">By</th>
-              <th scope="col">At</th>
-              <th scope="col">Action</th>
+        <Table head={['Scope', 'Version', 'Reason', 'By', 'At', 'Action']} testid="pins">
+          {pins.map((p) => (
+            <tr key={scopeText(p.scope)}>
+              <td>{scopeText(p.scope)}</td>
+              <td>v{p.version}</td>
+              <td>{p.reason}</td>
+              <td>{p.createdBy || '—'}</td>
+              <td>{time(p.createdAtMs)}</td>
+              <td>
+                {act('operate', `Unpin ${scopeText(p.scope)}`, () => ({
+                  title: `Unpin topic ${name}`,
+                  change: () => `The pin of topic "${name}" on ${scopeText(p.scope)} (version ${p.version}) will be removed: those consumers get the latest version again.`,
+                  confirmLabel: 'Unpin',
+                  run: async () => void (await call('operator', 'Unpin', { topic: name, scope: p.scope ?? { match: {} } })),
+                }))}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {pins.map((p) => (
-              <tr key={scopeText(p.scope)}>
-                <td>{scopeText(p.scope)}</td>
-                <td>v{p.version}</td>
-                <td>{p.reason}</td>
-                <td>{p.createdBy || '—'}</td>
-                <td>{time(p.createdAtMs)}</td>
-                <td>
-                  {act('operate', `Unpin ${scopeText(p.scope)}`, () => ({
-                    title: `Unpin topic ${name}`,
-                    change: () => `The pin of topic "${name}" on ${scopeText(p.scope)} (version ${p.version}) will be removed: those consumers get the latest version again.`,
-                    confirmLabel: 'Unpin',
-                    run: async () => void (await call('operator', 'Unpin', { topic: name, scope: p.scope ?? { match: {} } })),
-                  }))}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Table>
       )}
     </section>
   );
@@ -329,31 +314,18 @@ function ConsumersSection({ d, name, acted }: { d: DescribeTopic; name: string; 
       </p>
       {c.groups.length > 0 && (
         <>
-          <table data-testid="consumer-groups">
-            <caption>By app, cluster and region</caption>
-            <thead>
-              <tr>
-                <th scope="col">App</th>
-                <th scope="col">Cluster</th>
-                <th scope="col">Region</th>
-                <th scope="col">Nodes</th>
-                <th scope="col">Versions held</th>
-                <th scope="col">Last seen</th>
+          <Table head={['App', 'Cluster', 'Region', 'Nodes', 'Versions held', 'Last seen']} testid="consumer-groups" caption="By app, cluster and region">
+            {c.groups.slice(page * GROUP_PAGE, page * GROUP_PAGE + GROUP_PAGE).map((g) => (
+              <tr key={`${g.app}/${g.cluster}/${g.region}`}>
+                <td>{g.app || '—'}</td>
+                <td>{g.cluster || '—'}</td>
+                <td>{g.region || '—'}</td>
+                <td>{g.nodeCount}</td>
+                <td>{g.versions.map((v) => `v${v.version}: ${v.nodeCount}`).join(', ')}</td>
+                <td>{time(g.lastSeenMs)}</td>
               </tr>
-            </thead>
-            <tbody>
-              {c.groups.slice(page * GROUP_PAGE, page * GROUP_PAGE + GROUP_PAGE).map((g) => (
-                <tr key={`${g.app}/${g.cluster}/${g.region}`}>
-                  <td>{g.app || '—'}</td>
-                  <td>{g.cluster || '—'}</td>
-                  <td>{g.region || '—'}</td>
-                  <td>{g.nodeCount}</td>
-                  <td>{g.versions.map((v) => `v${v.version}: ${v.nodeCount}`).join(', ')}</td>
-                  <td>{time(g.lastSeenMs)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           <Pager page={page} pages={pages} onPage={setPage} label="Consumer group pages" />
         </>
       )}
@@ -381,65 +353,47 @@ function VersionsSection({ name, tick, act, by }: { name: string; tick: number; 
   return (
     <section aria-labelledby="versions">
       <h2 id="versions">Versions</h2>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       {page && (
         <>
-          <table data-testid="versions">
-            <thead>
-              <tr>
-                <th scope="col">Version</th>
-                <th scope="col">Published</th>
-                <th scope="col">Size</th>
-                <th scope="col">sha256</th>
-                <th scope="col">Metadata</th>
-                <th scope="col">Scopes</th>
-                <th scope="col">Signer</th>
-                <th scope="col">Actions</th>
+          <Table head={['Version', 'Published', 'Size', 'sha256', 'Metadata', 'Scopes', 'Signer', 'Actions']} testid="versions">
+            {page.versions.map((v) => (
+              <tr key={v.version}>
+                <td>v{v.version}</td>
+                <td>{time(v.publishedAtMs)}</td>
+                <td>{bytes(v.pointer?.size ?? 0)}</td>
+                <td>
+                  <code title={v.pointer?.sha256}>{v.pointer?.sha256.slice(0, 12)}…</code>
+                </td>
+                <td>{Object.entries(v.metadata).map(([k, x]) => `${k}=${x}`).join(', ') || '—'}</td>
+                <td>{v.scopes.length ? v.scopes.map(scopeText).join('; ') : 'everyone'}</td>
+                <td>{v.signature ? <code>{v.signature.keyId}</code> : 'unsigned'}</td>
+                <td class="buttons">
+                  {act(
+                    'operate',
+                    `Pin v${v.version}`,
+                    () => ({
+                      title: `Pin topic ${name} to v${v.version}`,
+                      change: ({ scope }) =>
+                        `${Object.keys(scope.match).length === 0 ? `Every consumer of topic "${name}"` : `Consumers of topic "${name}" matching ${scopeText(scope)}`} will be forced to version ${v.version} (even an older one), replacing any pin on that scope, until it is unpinned.`,
+                      confirmLabel: 'Pin',
+                      reason: 'required',
+                      scope: 'optional',
+                      run: async ({ scope, reason }) => void (await call('operator', 'Pin', { topic: name, version: v.version, scope, reason, createdBy: by })),
+                    }),
+                    { testid: `pin-${v.version}` },
+                  )}
+                  {act('publish', `Add scope to v${v.version}`, () => ({
+                    title: `Add a scope to v${v.version} of ${name}`,
+                    change: ({ scope }) => `Version ${v.version} of topic "${name}" will also be served to consumers matching ${scopeText(scope)} (scopes only grow).`,
+                    confirmLabel: 'Add scope',
+                    scope: 'required',
+                    run: async ({ scope }) => void (await call('publisher', 'AddScopes', { topic: name, version: v.version, scopes: [scope] })),
+                  }), { text: 'Add scope' })}
+                </td>
               </tr>
-            </thead>
-            <tbody>
-              {page.versions.map((v) => (
-                <tr key={v.version}>
-                  <td>v{v.version}</td>
-                  <td>{time(v.publishedAtMs)}</td>
-                  <td>{bytes(v.pointer?.size ?? 0)}</td>
-                  <td>
-                    <code title={v.pointer?.sha256}>{v.pointer?.sha256.slice(0, 12)}…</code>
-                  </td>
-                  <td>{Object.entries(v.metadata).map(([k, x]) => `${k}=${x}`).join(', ') || '—'}</td>
-                  <td>{v.scopes.length ? v.scopes.map(scopeText).join('; ') : 'everyone'}</td>
-                  <td>{v.signature ? <code>{v.signature.keyId}</code> : 'unsigned'}</td>
-                  <td class="buttons">
-                    {act(
-                      'operate',
-                      `Pin v${v.version}`,
-                      () => ({
-                        title: `Pin topic ${name} to v${v.version}`,
-                        change: ({ scope }) =>
-                          `${Object.keys(scope.match).length === 0 ? `Every consumer of topic "${name}"` : `Consumers of topic "${name}" matching ${scopeText(scope)}`} will be forced to version ${v.version} (even an older one), replacing any pin on that scope, until it is unpinned.`,
-                        confirmLabel: 'Pin',
-                        reason: 'required',
-                        scope: 'optional',
-                        run: async ({ scope, reason }) => void (await call('operator', 'Pin', { topic: name, version: v.version, scope, reason, createdBy: by })),
-                      }),
-                      { testid: `pin-${v.version}` },
-                    )}
-                    {act('publish', `Add scope to v${v.version}`, () => ({
-                      title: `Add a scope to v${v.version} of ${name}`,
-                      change: ({ scope }) => `Version ${v.version} of topic "${name}" will also be served to consumers matching ${scopeText(scope)} (scopes only grow).`,
-                      confirmLabel: 'Add scope',
-                      scope: 'required',
-                      run: async ({ scope }) => void (await call('publisher', 'AddScopes', { topic: name, version: v.version, scopes: [scope] })),
-                    }), { text: 'Add scope' })}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {pager}
         </>
       )}
@@ -456,35 +410,20 @@ function HistorySection({ name, tick }: { name: string; tick: number }) {
   return (
     <section aria-labelledby="history">
       <h2 id="history">Change history</h2>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       {page && (
         <>
-          <table data-testid="history">
-            <thead>
-              <tr>
-                <th scope="col">At</th>
-                <th scope="col">Change</th>
-                <th scope="col">Version</th>
-                <th scope="col">By</th>
-                <th scope="col">Details</th>
+          <Table head={['At', 'Change', 'Version', 'By', 'Details']} testid="history">
+            {page.changes.map((c, i) => (
+              <tr key={`${c.atMs}-${i}`}>
+                <td>{time(c.atMs)}</td>
+                <td>{c.kind.replace('CHANGE_KIND_', '').toLowerCase().replace('_', ' ')}</td>
+                <td>{Number(c.version) > 0 ? `v${c.version}` : ''}</td>
+                <td>{c.by?.principal || c.by?.peer || '—'}</td>
+                <td>{[c.scopes.length ? `scopes: ${c.scopes.map(scopeText).join('; ')}` : '', c.reason && `reason: ${c.reason}`, ...Object.entries(c.details).filter(([, v]) => v !== '').map(([k, v]) => `${k}: ${v}`)].filter(Boolean).join('; ')}</td>
               </tr>
-            </thead>
-            <tbody>
-              {page.changes.map((c, i) => (
-                <tr key={`${c.atMs}-${i}`}>
-                  <td>{time(c.atMs)}</td>
-                  <td>{c.kind.replace('CHANGE_KIND_', '').toLowerCase().replace('_', ' ')}</td>
-                  <td>{Number(c.version) > 0 ? `v${c.version}` : ''}</td>
-                  <td>{c.by?.principal || c.by?.peer || '—'}</td>
-                  <td>{[c.scopes.length ? `scopes: ${c.scopes.map(scopeText).join('; ')}` : '', c.reason && `reason: ${c.reason}`, ...Object.entries(c.details).filter(([, v]) => v !== '').map(([k, v]) => `${k}: ${v}`)].filter(Boolean).join('; ')}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+            ))}
+          </Table>
           {pager}
         </>
       )}

@@ -7,6 +7,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { call, errorText } from './api.js';
 import { time } from './format.js';
 import type { CallerAccess, DescribeTopic, PublishStatus, Topic } from './wire.js';
+import { ErrorLine, Table } from './parts.js';
 
 const PAGE = 25;
 
@@ -71,48 +72,29 @@ export function TopicList() {
         <label for="topic-search">Search topics</label>{' '}
         <input id="topic-search" type="search" value={query} onInput={(e) => (setQuery(e.currentTarget.value), setPage(0))} placeholder="name, owner or description" />
       </p>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       {topics === null && !error && <p>Loading…</p>}
       {topics !== null && (
         <>
-          <table>
-            <caption>
-              {matching.length} of {topics.length} topics
-            </caption>
-            <thead>
-              <tr>
-                <th scope="col">Topic</th>
-                <th scope="col">Owner</th>
-                <th scope="col">Latest version</th>
-                <th scope="col">Last publish</th>
-                <th scope="col">Overdue</th>
-                <th scope="col">Consumers (24 h)</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((t) => {
-                const s = status.get(t.name);
-                const c = counts.get(t.name);
-                return (
-                  <tr key={t.name}>
-                    <td>
-                      <a href={`#/topics/${encodeURIComponent(t.name)}`}>{t.name}</a>
-                      {Number(t.deletedAtMs) > 0 && <span class="badge">deleted</span>}
-                    </td>
-                    <td>{t.owner}</td>
-                    <td>{Number(t.latestVersion) > 0 ? `v${t.latestVersion}` : 'none'}</td>
-                    <td>{s ? time(s.lastPublishMs) : <span title="shown for topics with a publish contract (expect_every_ms)">—</span>}</td>
-                    <td>{s ? Number(s.overdueSinceMs) > 0 ? <span class="bad">since {time(s.overdueSinceMs)}</span> : 'on time' : <span title="no publish contract">—</span>}</td>
-                    <td>{c === undefined ? '…' : 'n' in c ? c.n : <span title={c.why}>—</span>}</td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <Table head={['Topic', 'Owner', 'Latest version', 'Last publish', 'Overdue', 'Consumers (24 h)']} caption={<>{matching.length} of {topics.length} topics</>}>
+            {shown.map((t) => {
+              const s = status.get(t.name);
+              const c = counts.get(t.name);
+              return (
+                <tr key={t.name}>
+                  <td>
+                    <a href={`#/topics/${encodeURIComponent(t.name)}`}>{t.name}</a>
+                    {Number(t.deletedAtMs) > 0 && <span class="badge">deleted</span>}
+                  </td>
+                  <td>{t.owner}</td>
+                  <td>{Number(t.latestVersion) > 0 ? `v${t.latestVersion}` : 'none'}</td>
+                  <td>{s ? time(s.lastPublishMs) : <span title="shown for topics with a publish contract (expect_every_ms)">—</span>}</td>
+                  <td>{s ? Number(s.overdueSinceMs) > 0 ? <span class="bad">since {time(s.overdueSinceMs)}</span> : 'on time' : <span title="no publish contract">—</span>}</td>
+                  <td>{c === undefined ? '…' : 'n' in c ? c.n : <span title={c.why}>—</span>}</td>
+                </tr>
+              );
+            })}
+          </Table>
           <Pager page={page} pages={pages} onPage={setPage} label="Topic pages" />
         </>
       )}
