@@ -6,9 +6,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { eventually } from '../test/access-calls.js';
-import { openConsole, publish, rolloutPolicy, scorer, startFleet } from '../test/browser/harness.js';
-import { launchChromium } from './chromium.js';
+import { eventually } from '../access-calls.js';
+import { openConsole, publish, rolloutPolicy, scorer, startFleet } from './harness.js';
+import { launchChromium } from '../../scripts/chromium.js';
 
 const OUT = path.resolve('docs', 'console');
 fs.mkdirSync(OUT, { recursive: true });
