@@ -6,14 +6,14 @@
  * run: 32 in flight, no update, median of 3 x 2 s, as `consume`. Target: authorization costs
  * at most 10% (mTLS + authorization >= 0.9x mTLS alone). And the handshake apart: a new
  * client's first Poll (connect, handshake, answer), median and p99 of 100, per transport.
- * Certificates from openssl (test/certs.ts).
+ * Certificates from openssl (scripts/certs.ts).
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { ImprintClient, type ClientTlsOptions } from '../client/index.js';
 import { silentLogger } from '../log/index.js';
 import { certificateAuthenticator, combineAuthenticators, startImprintServer, type ImprintServer } from '../server/index.js';
-import { makePki } from '../test/certs.js';
+import { makePki } from '../scripts/certs.js';
 import { BENCH_ID, seedPollTopic } from './seed.js';
 import { quantile, tempDir, throughput } from './util.js';
 

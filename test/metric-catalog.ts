@@ -13,7 +13,7 @@ import { Janitor, janitorMetrics } from '../janitor/index.js';
 import { ElasticsearchAuditSink } from '../server/audit/elasticsearch.js';
 import { ServerTls, SqliteMetadataStore, startImprintServer, startMetricsServer } from '../server/index.js';
 import { silentLogger } from '../log/index.js';
-import { makeCa } from './certs.js';
+import { makeCa } from '../scripts/certs.js';
 import { tempDir } from './helpers.js';
 
 export type MetricProcess = 'serve' | 'janitor' | 'client';

@@ -1,6 +1,6 @@
 """mTLS against a real server that asks for client certificates (serve --tls-client-ca) and
 takes each call's principal from the certificate (--principal-from san-uri). The CA and the
-certificates are made here with the openssl CLI, as test/certs.ts makes the TypeScript tests'."""
+certificates are made here with the openssl CLI, as scripts/certs.ts makes the TypeScript tests'."""
 
 from __future__ import annotations
 

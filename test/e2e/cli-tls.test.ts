@@ -11,7 +11,7 @@ import https from 'node:https';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureGrpcurl } from '../../scripts/tools.js';
-import { makePki, type IssuedCert, type TestPki } from '../certs.js';
+import { makePki, type IssuedCert, type TestPki } from '../../scripts/certs.js';
 import { CLI, runCli, startServe, stopProcess, type ServeProcess } from '../cli-process.js';
 import { tempDir } from '../helpers.js';
 

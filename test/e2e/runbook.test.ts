@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makePki } from '../certs.js';
+import { makePki } from '../../scripts/certs.js';
 import { CLI, runCli, startServe, type ServeProcess } from '../cli-process.js';
 import { tempDir } from '../helpers.js';
 import { ImprintClient } from '../../client/index.js';

@@ -13,7 +13,7 @@ import { ImprintClient, channelCredentials } from '../../client/index.js';
 import { silentLogger } from '../../log/index.js';
 import { startImprintServer, type ImprintServer } from '../../server/index.js';
 import { eventually } from '../access-calls.js';
-import { makeCa, type IssuedCert, type TestCa } from '../certs.js';
+import { makeCa, type IssuedCert, type TestCa } from '../../scripts/certs.js';
 import { tempDir } from '../helpers.js';
 
 /** Writes `text` to `file` as a rotation does: a new file renamed into place. */

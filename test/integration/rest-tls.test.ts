@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../core/index.js';
 import { silentLogger } from '../../log/index.js';
 import { certificateAuthenticator, combineAuthenticators, startImprintServer, type ImprintServer } from '../../server/index.js';
-import { makePki, type IssuedCert, type TestPki } from '../certs.js';
+import { makePki, type IssuedCert, type TestPki } from '../../scripts/certs.js';
 import { tempDir } from '../helpers.js';
 import { restErrorOf, restPost } from '../rest-calls.js';
 

@@ -1,5 +1,5 @@
 /**
- * TLS and mTLS with real handshakes (certificates made by openssl at test time, test/certs.ts):
+ * TLS and mTLS with real handshakes (certificates made by openssl at test time, scripts/certs.ts):
  * an mTLS server names each caller's principal from its client certificate and refuses a
  * certificate from another CA, an expired one and none; a TLS server is checked by name (and
  * the override); a TLS server's files are read again when they change, new connections get the
@@ -21,7 +21,7 @@ import { checkHealth } from '../../client/health.js';
 import { InvalidArgumentError } from '../../core/index.js';
 import { createLogger, silentLogger, type LogDestination } from '../../log/index.js';
 import { certificateAuthenticator, combineAuthenticators, startImprintServer, withDefaults, type Authenticate, type ImprintServer, type TlsMaterial } from '../../server/index.js';
-import { makePki, type IssuedCert, type TestPki } from '../certs.js';
+import { makePki, type IssuedCert, type TestPki } from '../../scripts/certs.js';
 import { directPointer, failure, tempDir } from '../helpers.js';
 
 const HealthClient = grpc.makeGenericClientConstructor(healthService, 'Health') as unknown as new (address: string, creds: grpc.ChannelCredentials) => grpc.Client & {

@@ -1,5 +1,5 @@
 /**
- * Certificates made at test time with the openssl CLI: a CA, and certificates it issues with
+ * Certificates made at test (or bench) time with the openssl CLI: a CA, and certificates it issues with
  * the names a test needs (SAN DNS, IP, URI, a CN), valid now or expired. `openssl ca` rather
  * than `x509 -req`: OpenSSL 3.0's x509 cannot date a certificate in the past.
  */
