@@ -95,6 +95,43 @@ def server() -> Iterator[Server]:
         shutil.rmtree(data, ignore_errors=True)
 
 
+class OwnServer:
+    """A server of one test's own, on a data directory of its own, that the test may kill (or
+    SIGSTOP) and start again on the same port and data: what a killed-server test needs."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self.server = start_server(data_dir)
+        self.port = int(self.server.address.rsplit(":", 1)[1])
+
+    @property
+    def address(self) -> str:
+        return self.server.address
+
+    @property
+    def proc(self) -> subprocess.Popen[str]:
+        return self.server.proc
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would end it (a SIGSTOPped server too)."""
+        self.server.kill()
+
+    def restart(self) -> None:
+        """A new process on the same port and data directory, once the old one is dead."""
+        self.server.kill()
+        self.server = start_server(self.data_dir, port=self.port)
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[OwnServer]:
+    """A server the test may kill and restart (OwnServer); killed after the test, whatever state it is in."""
+    s = OwnServer(tmp_path / "imprint-data")
+    try:
+        yield s
+    finally:
+        s.kill()
+
+
 @pytest.fixture
 def client(server: Server) -> Iterator[Client]:
     with Client(server.address, app="pytest") as c:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import tempfile
 import threading
 import time
 from pathlib import Path
 
-from conftest import CLI, S3_ENV, Server, s3_args, s3_regions, start_server
+from conftest import CLI, S3_ENV, OwnServer, Server, s3_args, s3_regions
 from helpers import eventually
 from imprint_client import Client
 from imprint_client.publisher import Publisher
@@ -137,27 +135,20 @@ def test_typescript_publishes_and_the_subscriber_holds_it_byte_for_byte(s3_serve
             assert sub.current == f.read_bytes()
 
 
-def test_a_killed_server_keeps_the_value_and_the_subscriber_recovers() -> None:
-    data = Path(tempfile.mkdtemp(prefix="imprint-py-kill-"))
-    server = start_server(data)
-    port = int(server.address.rsplit(":", 1)[1])
-    try:
-        with Client(server.address, timeout_s=2) as c:
-            pub = Publisher(c)
-            pub.create_topic("killed")
-            pub.publish("killed", encode(1))
-            with Subscriber(c, identity("kill-test"), interval_s=0.02, backoff_min_s=0.02, backoff_max_s=0.2) as s:
-                sub = s.subscribe("killed", decode, EMPTY)
-                assert sub.ready(60)
-                server.kill()
-                eventually(lambda: s.poll_failures >= 3, what="failed polls")
-                assert sub.version == 1 and sub.current["n"] == 1
-                server = start_server(data, port=port)
-                pub.publish("killed", encode(2))
-                eventually(lambda: sub.version == 2, what="v2 after the restart")
-    finally:
-        server.kill()
-        shutil.rmtree(data, ignore_errors=True)
+def test_a_killed_server_keeps_the_value_and_the_subscriber_recovers(own_server: OwnServer) -> None:
+    with Client(own_server.address, timeout_s=2) as c:
+        pub = Publisher(c)
+        pub.create_topic("killed")
+        pub.publish("killed", encode(1))
+        with Subscriber(c, identity("kill-test"), interval_s=0.02, backoff_min_s=0.02, backoff_max_s=0.2) as s:
+            sub = s.subscribe("killed", decode, EMPTY)
+            assert sub.ready(60)
+            own_server.kill()
+            eventually(lambda: s.poll_failures >= 3, what="failed polls")
+            assert sub.version == 1 and sub.current["n"] == 1
+            own_server.restart()
+            pub.publish("killed", encode(2))
+            eventually(lambda: sub.version == 2, what="v2 after the restart")
 
 
 def test_pin_back_and_unpin(client: Client, topic_name: str) -> None:

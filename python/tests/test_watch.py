@@ -4,12 +4,9 @@ stream, pins, and a cancelled rollout moving the watcher back (rolled_back)."""
 
 from __future__ import annotations
 
-import shutil
 import signal
-import tempfile
-from pathlib import Path
 
-from conftest import start_server
+from conftest import OwnServer
 from helpers import eventually
 from imprint_client import Client
 from imprint_client.pb import operator, publisher, types
@@ -50,34 +47,27 @@ def test_a_subscription_added_while_the_stream_is_open_is_followed(client: Clien
         assert s.watch_failures_total == 0  # the stream was re-opened for the new topic, not failed
 
 
-def test_a_killed_server_keeps_the_value_and_the_watch_comes_back() -> None:
-    data = Path(tempfile.mkdtemp(prefix="imprint-py-watch-kill-"))
-    server = start_server(data)
-    port = int(server.address.rsplit(":", 1)[1])
-    try:
-        with Client(server.address, timeout_s=2) as c:
-            pub = Publisher(c)
-            pub.create_topic("killed")
-            pub.publish("killed", b"v1")
-            with Subscriber(c, identity("watch-kill"), interval_s=HOUR, backoff_min_s=0.02, backoff_max_s=0.2, watch_poll_for_s=0.5) as s:
-                sub = s.subscribe("killed", bytes, b"")
-                assert sub.ready(60)
-                server.kill()
-                # The stream fails; after watch_failures of them the subscriber polls, which fails too.
-                eventually(lambda: s.watch_failures_total >= 3 and s.poll_failures >= 1, what="failed streams, then failed polls")
-                assert s.last_watch_error is not None and s.last_watch_error.code == "UNAVAILABLE"
-                assert sub.version == 1 and sub.current == b"v1"
-                server = start_server(data, port=port)
-                pub.publish("killed", b"v2")
-                eventually(lambda: sub.version == 2, what="v2 after the restart")
-                # Watching again (the polling time was half a second): v3 comes on the stream.
-                eventually(lambda: s.following == "watch", what="watching again")
-                pub.publish("killed", b"v3")
-                eventually(lambda: sub.version == 3, what="v3 on the stream")
-                assert sub.current == b"v3"
-    finally:
-        server.kill()
-        shutil.rmtree(data, ignore_errors=True)
+def test_a_killed_server_keeps_the_value_and_the_watch_comes_back(own_server: OwnServer) -> None:
+    with Client(own_server.address, timeout_s=2) as c:
+        pub = Publisher(c)
+        pub.create_topic("killed")
+        pub.publish("killed", b"v1")
+        with Subscriber(c, identity("watch-kill"), interval_s=HOUR, backoff_min_s=0.02, backoff_max_s=0.2, watch_poll_for_s=0.5) as s:
+            sub = s.subscribe("killed", bytes, b"")
+            assert sub.ready(60)
+            own_server.kill()
+            # The stream fails; after watch_failures of them the subscriber polls, which fails too.
+            eventually(lambda: s.watch_failures_total >= 3 and s.poll_failures >= 1, what="failed streams, then failed polls")
+            assert s.last_watch_error is not None and s.last_watch_error.code == "UNAVAILABLE"
+            assert sub.version == 1 and sub.current == b"v1"
+            own_server.restart()
+            pub.publish("killed", b"v2")
+            eventually(lambda: sub.version == 2, what="v2 after the restart")
+            # Watching again (the polling time was half a second): v3 comes on the stream.
+            eventually(lambda: s.following == "watch", what="watching again")
+            pub.publish("killed", b"v3")
+            eventually(lambda: sub.version == 3, what="v3 on the stream")
+            assert sub.current == b"v3"
 
 
 def test_a_pin_moves_a_watching_subscriber_back_and_an_unpin_forward(client: Client, topic_name: str) -> None:
@@ -138,29 +128,23 @@ def test_poll_now_polls_on_the_caller_s_thread(client: Client, topic_name: str) 
         assert sub.version == 2 and sub.current == b"2"
 
 
-def test_a_silent_stream_counts_as_failed_and_the_subscriber_follows_once_the_server_answers() -> None:
+def test_a_silent_stream_counts_as_failed_and_the_subscriber_follows_once_the_server_answers(own_server: OwnServer) -> None:
     """A server stopped with SIGSTOP keeps its connections open and sends nothing, heartbeats
     included: after watch_idle_s the stream counts as failed, the value stays, and once the
     server runs again the subscriber watches again and follows."""
-    data = Path(tempfile.mkdtemp(prefix="imprint-py-watch-idle-"))
-    server = start_server(data)
-    try:
-        with Client(server.address, timeout_s=2) as c:
-            pub = Publisher(c)
-            pub.create_topic("silent")
-            pub.publish("silent", b"v1")
-            with Subscriber(c, identity("watch-idle"), interval_s=HOUR, watch_idle_s=1, watch_poll_for_s=0.5, backoff_min_s=0.02, backoff_max_s=0.2) as s:
-                sub = s.subscribe("silent", bytes, b"")
-                assert sub.ready(60)
-                server.proc.send_signal(signal.SIGSTOP)
-                try:
-                    eventually(lambda: s.watch_failures_total >= 1, what="the silent stream counted as failed")
-                    assert s.last_watch_error is not None and "sent nothing for 1 s" in s.last_watch_error.message
-                    assert sub.version == 1 and sub.current == b"v1"
-                finally:
-                    server.proc.send_signal(signal.SIGCONT)
-                pub.publish("silent", b"v2")
-                eventually(lambda: sub.version == 2, what="v2 once the server runs again")
-    finally:
-        server.kill()
-        shutil.rmtree(data, ignore_errors=True)
+    with Client(own_server.address, timeout_s=2) as c:
+        pub = Publisher(c)
+        pub.create_topic("silent")
+        pub.publish("silent", b"v1")
+        with Subscriber(c, identity("watch-idle"), interval_s=HOUR, watch_idle_s=1, watch_poll_for_s=0.5, backoff_min_s=0.02, backoff_max_s=0.2) as s:
+            sub = s.subscribe("silent", bytes, b"")
+            assert sub.ready(60)
+            own_server.proc.send_signal(signal.SIGSTOP)
+            try:
+                eventually(lambda: s.watch_failures_total >= 1, what="the silent stream counted as failed")
+                assert s.last_watch_error is not None and "sent nothing for 1 s" in s.last_watch_error.message
+                assert sub.version == 1 and sub.current == b"v1"
+            finally:
+                own_server.proc.send_signal(signal.SIGCONT)
+            pub.publish("silent", b"v2")
+            eventually(lambda: sub.version == 2, what="v2 once the server runs again")
