@@ -4,7 +4,9 @@ is shared: ratios hold when its speed drifts). Not tests: nothing passes or fail
   swap   a 256 MiB payload on two MinIO regions, each measurement a fresh process, ROUNDS rounds
          interleaved (medians): boto3's raw get_object(...)["Body"].read() (the baseline),
          fetch_payload() alone (the client's read: one get_object, readinto the returned bytes,
-         sha256 on a second thread, size and sha256 checked), and a Subscriber's first load of
+         sha256 on a second thread, size and sha256 checked), that read without the sha256, the
+         URL GetDownload lends read by http.client (no boto3) into fetch's same checked reader
+         (the Subscriber does not read lent URLs: this is what such a path would cost), and a Subscriber's first load of
          it and its swap to a second version of the same size while the first is still held
          (Watch answer, fetch, verify, decode=bytes, swap). Prints seconds, MiB/s, the ratio to
          boto3 (target >= 0.9x), peak RSS (sampled every 2 ms) above the process's start (for
@@ -18,7 +20,7 @@ is shared: ratios hold when its speed drifts). Not tests: nothing passes or fail
          that are current (one BatchPoll, nothing to swap) vs the same BatchPoll made with the
          bare grpcio stub.
 
-Run from the repository: `npm run bench -- python` (scripts/python-test.sh --bench: the tests'
+Run from the repository: `npm run bench -- python` (IMPRINT_BENCH_ROUNDS=9 for more rounds) (scripts/python-test.sh --bench: the tests'
 venv, this checkout's python/src, dist/ built). It starts an `imprint serve` of its own, and
 two MinIO servers (scripts/backends) unless IMPRINT_S3 names two running ones.
 """
@@ -26,6 +28,7 @@ two MinIO servers (scripts/backends) unless IMPRINT_S3 names two running ones.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import os
 import re
@@ -37,21 +40,21 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from imprint_client import Client
-from imprint_client.fetch import fetch_payload
+from imprint_client import Client, fetch
 from imprint_client.pb import consumer
 from imprint_client.publisher import Publisher, S3Region
 from imprint_client.subscriber import Subscriber, identity
 
 MIB = 1024 * 1024
 SIZE = 256 * MIB
-ROUNDS = 3
+ROUNDS = int(os.environ.get("IMPRINT_BENCH_ROUNDS", "3"))  # more rounds steady the medians on a busy machine
 TICKS = 300
 REGIONS = ("eu-west-1", "us-east-1")
 REPO = Path(__file__).resolve().parents[2]
@@ -105,12 +108,39 @@ def child(what: str, address: str, endpoints: str, topic: str) -> dict[str, floa
             took, cpu = time.monotonic() - t, time.process_time() - cpu
             assert len(data) == SIZE
             return {"s": took, "cpu": cpu, "growth": peak.peak - base}
+        if what == "unhashed":  # fetch_payload's read alone: readinto the returned bytes, no sha256, no checks
+            loc = c.call(c.consumer.GetVersion, consumer.GetVersionRequest(topic=topic, version=1)).record.pointer.blob.locations[0]
+            base = peak.reset()
+            t, cpu = time.monotonic(), time.process_time()
+            body = rs[0].client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+            buf, view = fetch._fresh_bytes(SIZE)
+            reader, n = fetch._direct_reader(body), 0
+            while n < SIZE and (got := reader.readinto(view[n : n + fetch.READ_BYTES])):
+                n += got
+            took, cpu = time.monotonic() - t, time.process_time() - cpu
+            assert n == SIZE and len(buf) == SIZE
+            return {"s": took, "cpu": cpu, "growth": peak.peak - base}
         if what == "fetch":
             rec = c.call(c.consumer.GetVersion, consumer.GetVersionRequest(topic=topic, version=1)).record
             base = peak.reset()
             t, cpu = time.monotonic(), time.process_time()
-            data = fetch_payload(rec, rs)
+            data = fetch.fetch_payload(rec, rs)
             took, cpu = time.monotonic() - t, time.process_time() - cpu
+            assert len(data) == SIZE
+            return {"s": took, "cpu": cpu, "growth": peak.peak - base}
+        if what == "lent":  # the URL GetDownload lends, read by http.client into the same checked reader
+            d = c.call(c.consumer.GetDownload, consumer.GetDownloadRequest(topic=topic, version=1, region=REGIONS[0]))
+            pointer = c.call(c.consumer.GetVersion, consumer.GetVersionRequest(topic=topic, version=1)).record.pointer
+            url = urllib.parse.urlsplit(d.urls[0].url)
+            base = peak.reset()
+            t, cpu = time.monotonic(), time.process_time()
+            conn = http.client.HTTPConnection(url.netloc, timeout=120)
+            conn.request("GET", url.path + (f"?{url.query}" if url.query else ""))
+            res = conn.getresponse()
+            assert res.status == 200, res.status
+            data = fetch._read_checked(res, pointer, "payload")
+            took, cpu = time.monotonic() - t, time.process_time() - cpu
+            conn.close()
             assert len(data) == SIZE
             return {"s": took, "cpu": cpu, "growth": peak.peak - base}
         if what == "swap":
@@ -118,12 +148,12 @@ def child(what: str, address: str, endpoints: str, topic: str) -> dict[str, floa
             pointer = c.call(c.consumer.GetVersion, consumer.GetVersionRequest(topic=topic, version=1)).record.pointer
             with Subscriber(c, identity("bench"), regions=rs, interval_s=3600) as s:
                 fetches: list[tuple[float, float, float]] = []  # each fetch of the Subscriber's: its start, end and CPU seconds
-                fetch = s._fetch
+                inner = s._fetch
 
                 def timed_fetch(record: Any, direct_omitted: bool) -> bytes:
                     started, cpu = time.monotonic(), time.process_time()
                     try:
-                        return fetch(record, direct_omitted)
+                        return inner(record, direct_omitted)
                     finally:
                         fetches.append((started, time.monotonic(), time.process_time() - cpu))
 
@@ -264,10 +294,12 @@ def main() -> None:
                 pub.create_topic(f"big-tick-{i}")
                 pub.publish(f"big-tick-{i}", b"x" * 1000)
         minio = minio_pids(endpoints)
-        raw, fetched, swap = [], [], []
+        raw, fetched, unhashed, lent, swap = [], [], [], [], []
         for _ in range(ROUNDS):
             raw.append(measure("raw", address, ",".join(endpoints), "big", minio))
             fetched.append(measure("fetch", address, ",".join(endpoints), "big", minio))
+            unhashed.append(measure("unhashed", address, ",".join(endpoints), "big", minio))
+            lent.append(measure("lent", address, ",".join(endpoints), "big", minio))
             swap.append(measure("swap", address, ",".join(endpoints), "big", minio))
         tick = measure("tick", address, ",".join(endpoints), "big", minio)
     finally:
@@ -281,16 +313,19 @@ def main() -> None:
     def x(b: float) -> str:
         return f"{b / MIB:.0f} MiB ({b / SIZE:.2f}x)"
 
-    def cpu(xs: list[dict[str, float]]) -> str:
+    def cpu(xs: list[dict[str, float]], reads: int = 1) -> str:
         gib = SIZE / (1024 * MIB)
-        return f"CPU {med(xs, 'cpu') / gib:.2f} s/GiB, MinIO's {med(xs, 'minio_cpu') / gib:.2f} s/GiB"
+        return f"CPU {med(xs, 'cpu') / gib:.2f} s/GiB, MinIO's {med(xs, 'minio_cpu') / reads / gib:.2f} s/GiB"
 
-    loads = [r["load"] for r in raw + fetched + swap + [tick]]
+    loads = [r["load"] for r in raw + fetched + unhashed + lent + swap + [tick]]
     print(f"python swap   load average (1 min) during the runs: {min(loads):.1f} to {max(loads):.1f}")
     raw_s, fetch_s, first_s, swap_s = med(raw, "s"), med(fetched, "s"), med(swap, "s"), med(swap, "swap_s")
+    unhashed_s, lent_s = med(unhashed, "s"), med(lent, "s")
     print(f"python swap   boto3 get_object().read() of 256 MiB: {raw_s:.2f} s, {SIZE / MIB / raw_s:.0f} MiB/s; peak RSS growth {x(med(raw, 'growth'))}; {cpu(raw)}  (median of {ROUNDS}, fresh processes)")
     print(f"python swap   fetch_payload() alone (read, sha256, checks): {fetch_s:.2f} s, {SIZE / MIB / fetch_s:.0f} MiB/s, {raw_s / fetch_s:.2f}x boto3; peak RSS growth {x(med(fetched, 'growth'))}; {cpu(fetched)}")
-    print(f"python swap   Subscriber first load: {first_s:.2f} s, {SIZE / MIB / first_s:.0f} MiB/s, {raw_s / first_s:.2f}x boto3 (target >= 0.9x); peak RSS growth {x(med(swap, 'growth'))}; {cpu(swap)}")
+    print(f"python swap     its read alone (readinto the bytes, no sha256): {unhashed_s:.2f} s, {raw_s / unhashed_s:.2f}x boto3; {cpu(unhashed)}")
+    print(f"python swap     GetDownload's lent URL read by http.client into the same checked reader: {lent_s:.2f} s, {raw_s / lent_s:.2f}x boto3; {cpu(lent)}")
+    print(f"python swap   Subscriber first load: {first_s:.2f} s, {SIZE / MIB / first_s:.0f} MiB/s, {raw_s / first_s:.2f}x boto3 (target >= 0.9x); peak RSS growth {x(med(swap, 'growth'))}; {cpu(swap, 2)} (MinIO's over the first load and the swap)")
     print(
         f"python swap     of which: subscribe() to the fetch's start (Watch answer, record checks) {med(swap, 'before_fetch') * 1e3:.0f} ms, the fetch {med(swap, 'in_fetch') * 1e3:.0f} ms (CPU {med(swap, 'fetch_cpu') * 4:.2f} s/GiB),"
         f" the fetch's end to ready() (decode, swap, wake-up) {med(swap, 'after_fetch') * 1e3:.0f} ms"

@@ -53,30 +53,6 @@ def test_the_blob_is_read_into_the_value_itself_with_no_second_copy() -> None:
     assert peak < 1.25 * len(data), f"allocations peaked at {peak / len(data):.2f}x the payload"
 
 
-def test_a_big_payload_is_read_into_memory_marked_for_huge_pages() -> None:
-    """From HUGE_PAGES_FROM bytes the value's memory is madvised MADV_HUGEPAGE (its mapping's
-    VmFlags in /proc/self/smaps say "hg"), so filling it takes 2 MiB page faults, not 4 KiB ones."""
-    import ctypes
-
-    data = os.urandom(fetch.HUGE_PAGES_FROM + 12345)
-    got = fetch._read_checked(io.BytesIO(data), pointer(data), "payload")
-    assert got == data
-    at = ctypes.pythonapi.PyBytes_AsString
-    at.restype, at.argtypes = ctypes.c_void_p, (ctypes.py_object,)
-    address = at(got) + len(got) // 2
-    flags = None
-    with open("/proc/self/smaps") as f:
-        inside = False
-        for line in f:
-            head = line.split()[0]
-            if "-" in head and ":" not in head:
-                lo, hi = (int(x, 16) for x in head.split("-"))
-                inside = lo <= address < hi
-            elif inside and head == "VmFlags:":
-                flags = line.split()[1:]
-    assert flags is not None and "hg" in flags, flags
-
-
 def test_an_s3_body_is_read_from_its_http_response_straight_into_the_value(s3_endpoints: list[str]) -> None:
     """boto3's body from MinIO: the bytes come from the http.client response under it (no
     urllib3 chunk copied), whole and checked, and a bigger object than the record says is refused."""

@@ -7,7 +7,6 @@ import ctypes
 import hashlib
 import platform
 import queue
-import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -16,9 +15,7 @@ from ._proto.imprint.v1 import types_pb2
 from .errors import DataIntegrityError, ImprintError
 from .publisher import S3Region
 
-READ_BYTES = 2 * 1024 * 1024  # read, then hashed on the second thread, in chunks this big: the hash of the last one is what runs after the last byte
-HUGE_PAGES_FROM = 8 * 1024 * 1024  # payloads from this size get their buffer backed by huge pages where Linux can (_fresh_bytes)
-_MADV_HUGEPAGE = 14  # <linux/mman.h>
+READ_BYTES = 2 * 1024 * 1024  # read, then hashed by the second thread, in chunks this big: hashing the last one is what runs after the last byte
 
 
 def check_payload(data: bytes, pointer: types_pb2.DataPointer, what: str) -> bytes:
@@ -35,34 +32,16 @@ def _fresh_bytes(size: int) -> tuple[bytes | bytearray, memoryview]:
     else sees it. On CPython a `bytes` (made uninitialised by PyBytes_FromStringAndSize(NULL,
     size)), so the payload is read straight into the value handed to decode: one buffer, no
     copy (a copy of 256 MiB doubled the peak RSS and took longer than the download: bench/swap.py).
-    Elsewhere a bytearray, copied into bytes once filled.
-    From HUGE_PAGES_FROM bytes on Linux, the buffer's pages are asked to be huge ones
-    (madvise MADV_HUGEPAGE, a hint: where transparent huge pages are off it changes nothing).
-    The kernel maps fresh memory on first write, page by page: with 4 KiB pages, 65536 faults
-    per 256 MiB took 0.13-0.15 s of CPU here, more than reading the bytes from the socket, and
-    128 faults of 2 MiB about 0.05-0.07 s (bench/swap.py prints the read's CPU per GiB)."""
+    Elsewhere a bytearray, copied into bytes once filled."""
     if platform.python_implementation() == "CPython" and size > 1:  # 0 and 1 byte are shared singletons
         new = ctypes.pythonapi.PyBytes_FromStringAndSize
         new.restype, new.argtypes = ctypes.py_object, (ctypes.c_char_p, ctypes.c_ssize_t)
         data: bytes = new(None, size)
         at = ctypes.pythonapi.PyBytes_AsString
         at.restype, at.argtypes = ctypes.c_void_p, (ctypes.py_object,)
-        address: int = at(data)
-        if size >= HUGE_PAGES_FROM and sys.platform == "linux":
-            _advise_huge_pages(address, size)
-        return data, memoryview((ctypes.c_ubyte * size).from_address(address)).cast("B")
+        return data, memoryview((ctypes.c_ubyte * size).from_address(at(data))).cast("B")
     buf = bytearray(size)
     return buf, memoryview(buf)
-
-
-def _advise_huge_pages(address: int, size: int) -> None:
-    """madvise(MADV_HUGEPAGE) over the whole pages of [address, address + size); its failure
-    (an older kernel, no THP) is ignored: the pages are then ordinary ones."""
-    page = 4096
-    start = (address + page - 1) & ~(page - 1)
-    end = (address + size) & ~(page - 1)
-    if end > start:
-        ctypes.CDLL(None).madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), ctypes.c_int(_MADV_HUGEPAGE))
 
 
 def _direct_reader(body: Any) -> Any:
