@@ -173,6 +173,8 @@ def child(what: str, address: str, endpoints: str, topic: str) -> dict[str, floa
                 while sub.version != v:
                     time.sleep(0.001)
                 second, second_growth = time.monotonic() - t, peak.peak - base
+                g0, g1, _ = fetches[-1]
+                steps |= {"swap_before_fetch": g0 - t, "swap_in_fetch": g1 - g0}
             return {"s": first, "cpu": first_cpu, "growth": first_growth, "swap_s": second, "swap_growth": second_growth, **steps}
         if what == "tick":
             topics = [f"{topic}-tick-{i}" for i in range(10)]
@@ -333,8 +335,16 @@ def main() -> None:
     both = med(swap, "swap_growth") + SIZE
     bound = 2 * SIZE + 32 * MIB
     print(f"python swap   swap to a second 256 MiB version (old one held): {swap_s:.2f} s, {raw_s / swap_s:.2f}x boto3; peak resident for both {x(both)}; bound 2x + 32 MiB = {bound / MIB:.0f} MiB: {'kept' if both <= bound else 'EXCEEDED'}")
+    swap_fetch_s = med(swap, "swap_in_fetch")
+    print(f"python swap     of which: the publish until the fetch's start (Publish, Watch push) {med(swap, 'swap_before_fetch') * 1e3:.0f} ms, the fetch {swap_fetch_s:.2f} s ({raw_s / swap_fetch_s:.2f}x boto3)")
     sha = statistics.median(hashing)
-    print(f"python swap   sha256 of 256 MiB on one core: {sha:.2f} s, {SIZE / MIB / sha:.0f} MiB/s ({sha * 4:.2f} s/GiB of CPU that boto3's read does not spend): a verified swap takes at least max(download, hash); its ceiling here {raw_s / max(raw_s, sha):.2f}x boto3")
+    print(f"python swap   sha256 of 256 MiB on one core: {sha:.2f} s, {SIZE / MIB / sha:.0f} MiB/s ({sha * 4:.2f} s/GiB of CPU that boto3's read does not spend)")
+    cores = os.cpu_count() or 1
+    raw_cpu, fetch_cpu = med(raw, "cpu") + med(raw, "minio_cpu"), med(fetched, "cpu") + med(fetched, "minio_cpu")
+    print(
+        f"python swap   CPU of a read, the reader's and MinIO's: boto3's {raw_cpu:.2f} s, fetch_payload()'s {fetch_cpu:.2f} s; on {cores} cores fetch_payload() cannot take less than"
+        f" {fetch_cpu / cores:.2f} s, {raw_s / (fetch_cpu / cores):.2f}x boto3's time here at best, and with every core busy the ratio tends to {raw_cpu / fetch_cpu:.2f}x"
+    )
     print(
         f"python tick   Subscriber.poll_now() of 10 current topics: {tick['tick'] * 1e3:.3f} ms, {tick['tick_cpu'] * 1e3:.3f} ms CPU | bare grpcio BatchPoll: {tick['bare'] * 1e3:.3f} ms, {tick['bare_cpu'] * 1e3:.3f} ms CPU"
         f" | overhead {(tick['tick'] - tick['bare']) * 1e3:.3f} ms, {(tick['tick_cpu'] - tick['bare_cpu']) * 1e3:.3f} ms CPU per tick ({tick['tick'] / tick['bare']:.2f}x)  (median of {ROUNDS} x {TICKS})"
