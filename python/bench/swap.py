@@ -4,9 +4,9 @@ is shared: ratios hold when its speed drifts). Not tests: nothing passes or fail
   swap   a 256 MiB payload on two MinIO regions, each measurement a fresh process, ROUNDS rounds
          interleaved (medians): boto3's raw get_object(...)["Body"].read() (the baseline),
          fetch_payload() alone (the client's read: one get_object, readinto the returned bytes,
-         sha256 on a second thread, size and sha256 checked), that read without the sha256, the
-         URL GetDownload lends read by http.client (no boto3) into fetch's same checked reader
-         (the Subscriber does not read lent URLs: this is what such a path would cost), and a Subscriber's first load of
+         sha256 on a second thread, size and sha256 checked), that read without the sha256,
+         fetch_payload() with no boto3 region (the URL GetDownload lends, read by http.client:
+         a Subscriber without regions= reads so), and a Subscriber's first load of
          it and its swap to a second version of the same size while the first is still held
          (Watch answer, fetch, verify, decode=bytes, swap). Prints seconds, MiB/s, the ratio to
          boto3 (target >= 0.9x), peak RSS (sampled every 2 ms) above the process's start (for
@@ -28,7 +28,6 @@ two MinIO servers (scripts/backends) unless IMPRINT_S3 names two running ones.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import os
 import re
@@ -40,7 +39,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -128,19 +126,12 @@ def child(what: str, address: str, endpoints: str, topic: str) -> dict[str, floa
             took, cpu = time.monotonic() - t, time.process_time() - cpu
             assert len(data) == SIZE
             return {"s": took, "cpu": cpu, "growth": peak.peak - base}
-        if what == "lent":  # the URL GetDownload lends, read by http.client into the same checked reader
-            d = c.call(c.consumer.GetDownload, consumer.GetDownloadRequest(topic=topic, version=1, region=REGIONS[0]))
-            pointer = c.call(c.consumer.GetVersion, consumer.GetVersionRequest(topic=topic, version=1)).record.pointer
-            url = urllib.parse.urlsplit(d.urls[0].url)
+        if what == "lent":  # fetch_payload() with no boto3 region: the URL GetDownload lends, read by http.client
+            rec = c.call(c.consumer.GetVersion, consumer.GetVersionRequest(topic=topic, version=1)).record
             base = peak.reset()
             t, cpu = time.monotonic(), time.process_time()
-            conn = http.client.HTTPConnection(url.netloc, timeout=120)
-            conn.request("GET", url.path + (f"?{url.query}" if url.query else ""))
-            res = conn.getresponse()
-            assert res.status == 200, res.status
-            data = fetch._read_checked(res, pointer, "payload")
+            data = fetch.fetch_payload(rec, download=lambda: c.call(c.consumer.GetDownload, consumer.GetDownloadRequest(topic=topic, version=1, region=REGIONS[0])))
             took, cpu = time.monotonic() - t, time.process_time() - cpu
-            conn.close()
             assert len(data) == SIZE
             return {"s": took, "cpu": cpu, "growth": peak.peak - base}
         if what == "swap":
@@ -326,7 +317,7 @@ def main() -> None:
     print(f"python swap   boto3 get_object().read() of 256 MiB: {raw_s:.2f} s, {SIZE / MIB / raw_s:.0f} MiB/s; peak RSS growth {x(med(raw, 'growth'))}; {cpu(raw)}  (median of {ROUNDS}, fresh processes)")
     print(f"python swap   fetch_payload() alone (read, sha256, checks): {fetch_s:.2f} s, {SIZE / MIB / fetch_s:.0f} MiB/s, {raw_s / fetch_s:.2f}x boto3; peak RSS growth {x(med(fetched, 'growth'))}; {cpu(fetched)}")
     print(f"python swap     its read alone (readinto the bytes, no sha256): {unhashed_s:.2f} s, {raw_s / unhashed_s:.2f}x boto3; {cpu(unhashed)}")
-    print(f"python swap     GetDownload's lent URL read by http.client into the same checked reader: {lent_s:.2f} s, {raw_s / lent_s:.2f}x boto3; {cpu(lent)}")
+    print(f"python swap     fetch_payload() through GetDownload's lent URL (http.client, no boto3): {lent_s:.2f} s, {raw_s / lent_s:.2f}x boto3; {cpu(lent)}")
     print(f"python swap   Subscriber first load: {first_s:.2f} s, {SIZE / MIB / first_s:.0f} MiB/s, {raw_s / first_s:.2f}x boto3 (target >= 0.9x); peak RSS growth {x(med(swap, 'growth'))}; {cpu(swap, 2)} (MinIO's over the first load and the swap)")
     print(
         f"python swap     of which: subscribe() to the fetch's start (Watch answer, record checks) {med(swap, 'before_fetch') * 1e3:.0f} ms, the fetch {med(swap, 'in_fetch') * 1e3:.0f} ms (CPU {med(swap, 'fetch_cpu') * 4:.2f} s/GiB),"
