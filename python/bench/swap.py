@@ -333,8 +333,8 @@ def main() -> None:
     cores = os.cpu_count() or 1
     raw_cpu, fetch_cpu = med(raw, "cpu") + med(raw, "minio_cpu"), med(fetched, "cpu") + med(fetched, "minio_cpu")
     print(
-        f"python swap   CPU of a read, the reader's and MinIO's: boto3's {raw_cpu:.2f} s, fetch_payload()'s {fetch_cpu:.2f} s; on {cores} cores fetch_payload() cannot take less than"
-        f" {fetch_cpu / cores:.2f} s, {raw_s / (fetch_cpu / cores):.2f}x boto3's time here at best, and with every core busy the ratio tends to {raw_cpu / fetch_cpu:.2f}x"
+        f"python swap   CPU of a read, the reader's and MinIO's: boto3's {raw_cpu:.2f} s, fetch_payload()'s {fetch_cpu:.2f} s ({raw_cpu / fetch_cpu:.2f}x): on {cores} cores"
+        f" fetch_payload() takes at least {fetch_cpu / cores:.2f} s, and with every core busy its time's ratio to boto3's tends to the CPU ratio"
     )
     print(
         f"python tick   Subscriber.poll_now() of 10 current topics: {tick['tick'] * 1e3:.3f} ms, {tick['tick_cpu'] * 1e3:.3f} ms CPU | bare grpcio BatchPoll: {tick['bare'] * 1e3:.3f} ms, {tick['bare_cpu'] * 1e3:.3f} ms CPU"
