@@ -1,21 +1,25 @@
 """Reading a version's payload: direct bytes from the record, or a blob from the first region
-that has it whole (boto3), checked against the record's size and sha256 (docs/CLIENTS.md)."""
+that has it whole (boto3, or the URLs GetDownload lends, read with http.client), checked
+against the record's size and sha256 (docs/CLIENTS.md)."""
 
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
+import http.client
 import platform
 import queue
 import threading
-from collections.abc import Sequence
+import urllib.parse
+from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._proto.imprint.v1 import types_pb2
+from ._proto.imprint.v1 import consumer_pb2, types_pb2
 from .errors import DataIntegrityError, ImprintError
 from .publisher import S3Region
 
-READ_BYTES = 8 * 1024 * 1024
+READ_BYTES = 2 * 1024 * 1024  # read, then hashed by the second thread, in chunks this big: hashing the last one is what runs after the last byte
 
 
 def check_payload(data: bytes, pointer: types_pb2.DataPointer, what: str) -> bytes:
@@ -92,26 +96,61 @@ def _read_checked(body: Any, pointer: types_pb2.DataPointer, what: str) -> bytes
     return data if isinstance(data, bytes) else bytes(data)
 
 
-def fetch_payload(record: types_pb2.VersionRecord, regions: Sequence[S3Region] = ()) -> bytes:
+def _read_s3(region: S3Region, loc: types_pb2.BlobLocation, pointer: types_pb2.DataPointer, what: str) -> bytes:
+    """A region's object, read with boto3 into the value and checked."""
+    return _read_checked(region.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"], pointer, what)
+
+
+def _read_url(url: str, pointer: types_pb2.DataPointer, what: str, timeout_s: float) -> bytes:
+    """A lent URL's object, read by http.client straight into the value (as a boto3 body is) and checked."""
+    u = urllib.parse.urlsplit(url)
+    conn = (http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection)(u.netloc, timeout=timeout_s)
+    try:
+        conn.request("GET", u.path + (f"?{u.query}" if u.query else ""))
+        res = conn.getresponse()
+        if res.status != 200:
+            raise ImprintError("UNAVAILABLE", f"GET answered {res.status} {res.reason}")
+        return _read_checked(res, pointer, what)
+    finally:
+        conn.close()
+
+
+def fetch_payload(
+    record: types_pb2.VersionRecord,
+    regions: Sequence[S3Region] = (),
+    download: Callable[[], consumer_pb2.GetDownloadResponse] | None = None,
+    timeout_s: float = 60.0,
+) -> bytes:
     """The version's bytes, verified. A blob is read from the locations in the record's order
-    whose region is in `regions`; a region that fails (unreachable, missing object, wrong bytes)
-    passes to the next. DataIntegrityError or ImprintError("UNAVAILABLE") when none gives it whole."""
+    whose region is in `regions` (boto3); when none is, and `download` is given (a GetDownload
+    call), from the URLs it lends, in its order (the caller's region first), with http.client
+    (timeout_s: each connect and socket read, default 60). A region that fails (unreachable,
+    missing object, wrong bytes) passes to the next. DataIntegrityError or
+    ImprintError("UNAVAILABLE") when none gives it whole."""
     p = record.pointer
     what = f"payload of {record.topic} v{record.version}"
     if p.WhichOneof("payload") == "direct":
         return check_payload(p.direct, p, what)
     by_region = {r.region: r for r in regions}
-    problems: list[str] = []
+    reads: list[tuple[str, Callable[[], bytes]]] = []  # (region, read it whole and checked), in the order to try
     for loc in p.blob.locations:
         r = by_region.get(loc.region)
-        if r is None:
-            continue
+        if r is not None:
+            reads.append((loc.region, functools.partial(_read_s3, r, loc, p, f"{what} in {loc.region}")))
+    if not reads and download is not None:
         try:
-            return _read_checked(r.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"], p, f"{what} in {loc.region}")
+            urls = download().urls
+        except ImprintError as err:
+            raise ImprintError(err.code, f"{what}: GetDownload: {err.message}") from err
+        reads = [(u.region, functools.partial(_read_url, u.url, p, f"{what} in {u.region}", timeout_s)) for u in urls]
+    problems: list[str] = []
+    for region, read in reads:
+        try:
+            return read()
         except DataIntegrityError as err:
             problems.append(str(err))
         except Exception as err:  # a region that cannot answer: the next may
-            problems.append(f"{loc.region}: {err}")
+            problems.append(f"{region}: {err}")
     if not problems:
         raise ImprintError("FAILED_PRECONDITION", f"{what} is in regions {[loc.region for loc in p.blob.locations]}, none of them given (regions=)")
     if all(pr.startswith(what) for pr in problems):

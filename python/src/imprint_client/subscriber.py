@@ -18,7 +18,8 @@ either. Watch, step by step (as the TypeScript client, client/subscriber.ts):
 Each new version goes through the swap cycle, and any failure keeps the current value:
 
   1. fetch: direct bytes from the answer (or GetVersion when the answer left them out), a blob
-     from the first region that has it whole (boto3, `regions=`);
+     from the first region that has it whole (boto3, `regions=`; without a region that holds
+     it, the URLs GetDownload lends, the consumer's region first);
   2. verify: the record digest, size and sha256 (docs/CLIENTS.md);
   3. decode: the application's `decode(bytes)`;
   4. validate: the application's `validate(value)` (False or an exception refuses it);
@@ -185,8 +186,8 @@ class Subscriber:
     """Follows topics for one consumer identity through `client`.
 
     identity: the consumer (app is required; cluster, region, node_id and labels are matched
-    against scopes and pins). regions: S3Region per region for blob payloads (default: none,
-    direct payloads only). mode: "watch", one Watch stream for all subscriptions with BatchPoll
+    against scopes and pins). regions: S3Region per region for blob payloads, read with boto3
+    (default: none: blob payloads are read from the URLs the service lends, GetDownload). mode: "watch", one Watch stream for all subscriptions with BatchPoll
     as its fallback (the module comment), or "poll", a BatchPoll every interval_s always
     (default "watch", as the TypeScript client). watch_failures, watch_within_s,
     watch_poll_for_s: after watch_failures stream failures within watch_within_s, poll for
@@ -535,8 +536,12 @@ class Subscriber:
             problem = record_problem(record)
             if problem:
                 raise RejectedError("verify", problem)
+        def download() -> consumer_pb2.GetDownloadResponse:  # the lent URLs, when no region of `regions` holds the blob
+            req = consumer_pb2.GetDownloadRequest(topic=record.topic, version=record.version, region=self.identity.region)
+            return self.client.call(self.client.consumer.GetDownload, req)
+
         try:
-            return fetch_payload(record, self.regions)
+            return fetch_payload(record, self.regions, download)
         except DataIntegrityError as err:
             raise RejectedError("verify", err.message) from err
         except ImprintError as err:
