@@ -4,6 +4,7 @@ certificates are made here with the openssl CLI, as scripts/certs.ts makes the T
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -72,6 +73,21 @@ def test_a_client_certificate_is_the_caller_s_principal_for_publisher_and_subscr
             assert s.following == "watch"
 
 
+def test_a_large_payload_goes_through_the_lent_https_urls_trusted_by_tls_ca(mutual: tuple[Server, Path]) -> None:
+    """Over 1 MiB the Publisher PUTs to the URLs BeginUpload lends, and a Subscriber with no
+    boto3 region GETs from the ones GetDownload lends: on this server both are its own HTTPS
+    port, whose certificate only tls_ca (a private CA) vouches for."""
+    server, d = mutual
+    payload = os.urandom(3 * 1024 * 1024 + 7)
+    with Client(server.address, tls_ca=d / "ca.pem", tls_cert=d / "client.pem", tls_key=d / "client-key.pem") as c:
+        pub = Publisher(c)
+        pub.create_topic("mutual-large")
+        assert pub.publish("mutual-large", payload).record.pointer.WhichOneof("payload") == "blob"
+        with Subscriber(c, identity("mtls-large"), interval_s=3600) as s:
+            sub = s.subscribe("mutual-large", bytes, b"")
+            assert sub.ready(60) and sub.current == payload
+
+
 def test_without_a_client_certificate_the_call_is_refused(mutual: tuple[Server, Path]) -> None:
     server, d = mutual
     with Client(server.address, tls_ca=d / "ca.pem", timeout_s=5) as c, pytest.raises(ImprintError) as e:
@@ -96,3 +112,6 @@ def test_tls_options_are_checked(tmp_path: Path) -> None:
     with pytest.raises(InvalidArgumentError) as e4:
         Client("127.0.0.1:1", tls=False, tls_ca=b"-----BEGIN CERTIFICATE-----")
     assert e4.value.field == "tls"
+    with pytest.raises(InvalidArgumentError) as e5:
+        Client("127.0.0.1:1", tls_ca=b"-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
+    assert e5.value.field == "tls_ca" and "PEM certificates" in e5.value.rule

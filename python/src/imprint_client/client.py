@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -44,7 +46,8 @@ class Client:
     certificate must carry when the address's host is not it; tls_cert and tls_key: this
     client's certificate (chain) and private key, for a server that asks for one (mTLS,
     `serve --tls-client-ca`); both or neither (default: none). Each TLS option is PEM bytes or
-    the path of a PEM file (str or Path). token: a bearer token (JWT)
+    the path of a PEM file (str or Path). The payload URLs the service lends (HTTPS on a TLS
+    server) are trusted by the system roots and tls_ca, as the calls are. token: a bearer token (JWT)
     sent on every call (default: none), or a function returning it, called per call (a token a
     job refreshes). Use as a context manager, or call close().
     """
@@ -72,6 +75,9 @@ class Client:
         ca, cert, key = _pem(tls_ca, "tls_ca"), _pem(tls_cert, "tls_cert"), _pem(tls_key, "tls_key")
         if tls is False and (ca is not None or cert is not None):
             raise InvalidArgumentError("tls", "must not be False when tls_ca or tls_cert is given", tls)
+        self._ca = ca
+        if ca is not None:
+            self.http_ssl  # a CA that ssl cannot load is refused here, naming tls_ca, not at the first payload
         if tls or ca is not None or cert is not None:
             options = [("grpc.ssl_target_name_override", tls_server_name)] if tls_server_name else []
             creds = grpc.ssl_channel_credentials(root_certificates=ca, private_key=key, certificate_chain=cert)
@@ -81,6 +87,18 @@ class Client:
         self.publisher = publisher_pb2_grpc.PublisherServiceStub(self.channel)
         self.consumer = consumer_pb2_grpc.ConsumerServiceStub(self.channel)
         self.operator = operator_pb2_grpc.OperatorServiceStub(self.channel)
+
+    @functools.cached_property
+    def http_ssl(self) -> ssl.SSLContext:
+        """What the lent payload URLs' HTTPS trusts: the system roots (S3's certificates) and
+        tls_ca when given (the service's own URLs on a TLS server)."""
+        context = ssl.create_default_context()
+        if self._ca is not None:
+            try:
+                context.load_verify_locations(cadata=self._ca.decode("ascii", errors="replace"))
+            except (ssl.SSLError, ValueError) as err:
+                raise InvalidArgumentError("tls_ca", f"must hold PEM certificates ({err})", "(PEM)") from err
+        return context
 
     def call(self, rpc: Callable[..., T], request: object) -> T:
         """One unary call with the client's deadline and app metadata; failures as ImprintError."""

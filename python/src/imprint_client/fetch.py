@@ -10,6 +10,7 @@ import hashlib
 import http.client
 import platform
 import queue
+import ssl
 import threading
 import urllib.parse
 from collections.abc import Callable, Sequence
@@ -101,10 +102,13 @@ def _read_s3(region: S3Region, loc: types_pb2.BlobLocation, pointer: types_pb2.D
     return _read_checked(region.client.get_object(Bucket=loc.bucket, Key=loc.key)["Body"], pointer, what)
 
 
-def _read_url(url: str, pointer: types_pb2.DataPointer, what: str, timeout_s: float) -> bytes:
+def _read_url(url: str, pointer: types_pb2.DataPointer, what: str, timeout_s: float, ssl_context: ssl.SSLContext | None) -> bytes:
     """A lent URL's object, read by http.client straight into the value (as a boto3 body is) and checked."""
     u = urllib.parse.urlsplit(url)
-    conn = (http.client.HTTPSConnection if u.scheme == "https" else http.client.HTTPConnection)(u.netloc, timeout=timeout_s)
+    if u.scheme == "https":
+        conn: http.client.HTTPConnection = http.client.HTTPSConnection(u.netloc, timeout=timeout_s, context=ssl_context)
+    else:
+        conn = http.client.HTTPConnection(u.netloc, timeout=timeout_s)
     try:
         conn.request("GET", u.path + (f"?{u.query}" if u.query else ""))
         res = conn.getresponse()
@@ -120,11 +124,13 @@ def fetch_payload(
     regions: Sequence[S3Region] = (),
     download: Callable[[], consumer_pb2.GetDownloadResponse] | None = None,
     timeout_s: float = 60.0,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> bytes:
     """The version's bytes, verified. A blob is read from the locations in the record's order
     whose region is in `regions` (boto3); when none is, and `download` is given (a GetDownload
     call), from the URLs it lends, in its order (the caller's region first), with http.client
-    (timeout_s: each connect and socket read, default 60). A region that fails (unreachable,
+    (timeout_s: each connect and socket read, default 60; ssl_context: what an https URL's
+    certificate must chain to, default the system roots). A region that fails (unreachable,
     missing object, wrong bytes) passes to the next. DataIntegrityError or
     ImprintError("UNAVAILABLE") when none gives it whole."""
     p = record.pointer
@@ -142,7 +148,7 @@ def fetch_payload(
             urls = download().urls
         except ImprintError as err:
             raise ImprintError(err.code, f"{what}: GetDownload: {err.message}") from err
-        reads = [(u.region, functools.partial(_read_url, u.url, p, f"{what} in {u.region}", timeout_s)) for u in urls]
+        reads = [(u.region, functools.partial(_read_url, u.url, p, f"{what} in {u.region}", timeout_s, ssl_context)) for u in urls]
     problems: list[str] = []
     for region, read in reads:
         try:

@@ -16,6 +16,7 @@ import io
 import os
 import random
 import re
+import ssl
 import tempfile
 import time
 import urllib.error
@@ -231,7 +232,7 @@ class Publisher:
             begin = self.client.call(self.client.publisher.BeginUpload, publisher_pb2.BeginUploadRequest(topic=topic, size=size, sha256=h.hexdigest()))
             completed: list[publisher_pb2.CompletedUpload] = []
             for target in begin.targets:
-                etags = [publisher_pb2.CompletedPart(part_number=part.part_number, etag=_put_part(spool, part)) for part in target.parts]
+                etags = [publisher_pb2.CompletedPart(part_number=part.part_number, etag=_put_part(spool, part, self.client.http_ssl)) for part in target.parts]
                 if target.multipart:
                     completed.append(publisher_pb2.CompletedUpload(region=target.region, parts=etags))
             if not completed:
@@ -272,14 +273,15 @@ class Publisher:
                 wait = min(wait * 2, self.retry_max_s)
 
 
-def _put_part(spool: IO[bytes], part: publisher_pb2.UploadPart) -> str:
+def _put_part(spool: IO[bytes], part: publisher_pb2.UploadPart, context: ssl.SSLContext) -> str:
     """PUTs bytes [offset, offset + size) of the spooled payload to the part's URL with its
-    headers; returns the ETag it answered. A refusal is an ImprintError naming the part."""
+    headers (an https URL's certificate checked against `context`); returns the ETag it
+    answered. A refusal is an ImprintError naming the part."""
     spool.seek(part.offset)
     body = spool.read(part.size)
     req = urllib.request.Request(part.url, data=body, method="PUT", headers={**dict(part.headers), "Content-Length": str(len(body))})
     try:
-        with urllib.request.urlopen(req, timeout=300) as res:
+        with urllib.request.urlopen(req, timeout=300, context=context) as res:
             return str(res.headers.get("ETag", ""))
     except urllib.error.HTTPError as err:
         raise ImprintError("UNAVAILABLE", f"upload of part {part.part_number} (bytes {part.offset}-{part.offset + part.size - 1}) answered HTTP {err.code}: {err.read()[:500]!r}") from err

@@ -541,7 +541,7 @@ class Subscriber:
             return self.client.call(self.client.consumer.GetDownload, req)
 
         try:
-            return fetch_payload(record, self.regions, download)
+            return fetch_payload(record, self.regions, download, ssl_context=self.client.http_ssl)
         except DataIntegrityError as err:
             raise RejectedError("verify", err.message) from err
         except ImprintError as err:
