@@ -106,7 +106,6 @@ interface Conn {
   headLen: number;
   ex: Exchange | undefined;
   idleTimer: NodeJS.Timeout | undefined;
-  used: boolean;
 }
 
 function parseHead(text: string): { status: number; headers: Map<string, string> } | undefined {
@@ -212,7 +211,7 @@ export class RangeGetter {
     const tlsOptions: tls.ConnectionOptions & { onread: net.OnReadOpts } = { host, port, onread, ...(net.isIP(host) === 0 && { servername: host }) };
     const socket = url.protocol === 'https:' ? tls.connect(tlsOptions) : net.connect({ host, port, onread });
     this.connections++;
-    const c: Conn = { origin: url.origin, socket, scratch, headLen: 0, ex: undefined, idleTimer: undefined, used: false };
+    const c: Conn = { origin: url.origin, socket, scratch, headLen: 0, ex: undefined, idleTimer: undefined };
     conn = c;
     this.open.add(c);
     socket.setNoDelay(true);
@@ -276,7 +275,6 @@ export class RangeGetter {
       c.socket.on('timeout', onTimeout);
       c.ex = ex;
       c.headLen = 0;
-      c.used = true;
       // 1.
       c.socket.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\nRange: bytes=${range.offset}-${range.offset + range.length - 1}\r\nConnection: keep-alive\r\n\r\n`);
     });
