@@ -42,9 +42,11 @@ export interface RangeGetOptions {
   readonly idleTimeoutMs?: number;
   /** How long a socket is kept for the next request of its origin (ms; 0: not kept). @default 4000 */
   readonly keepAliveMs?: number;
+  /** PEM CA certificates that https: servers are checked against, instead of Node's. @default Node's CAs (and NODE_EXTRA_CA_CERTS) */
+  readonly ca?: string;
 }
 
-function withDefaults(o: RangeGetOptions): Required<RangeGetOptions> {
+function withDefaults(o: RangeGetOptions): Required<Omit<RangeGetOptions, 'ca'>> & Pick<RangeGetOptions, 'ca'> {
   const ms = (field: keyof RangeGetOptions, v: number, min: number): number => {
     if (!Number.isSafeInteger(v) || v < min || v > 600_000) throw new InvalidArgumentError(field, `must be a whole number of milliseconds from ${min} to 600000`, v);
     return v;
@@ -53,6 +55,7 @@ function withDefaults(o: RangeGetOptions): Required<RangeGetOptions> {
     connectTimeoutMs: ms('connectTimeoutMs', o.connectTimeoutMs ?? 5_000, 1),
     idleTimeoutMs: ms('idleTimeoutMs', o.idleTimeoutMs ?? 30_000, 1),
     keepAliveMs: ms('keepAliveMs', o.keepAliveMs ?? 4_000, 0),
+    ...(o.ca !== undefined && { ca: o.ca }),
   };
 }
 
@@ -131,7 +134,7 @@ function abortReason(signal: AbortSignal | undefined): Error {
 
 /** Ranged GETs into the caller's buffers, over a pool of keep-alive sockets per origin (see the top of this file). */
 export class RangeGetter {
-  private readonly o: Required<RangeGetOptions>;
+  private readonly o: ReturnType<typeof withDefaults>;
   private readonly idle = new Map<string, Conn[]>();
   private readonly open = new Set<Conn>();
   /** Sockets opened so far (tests count keep-alive reuse with it). */
@@ -208,7 +211,7 @@ export class RangeGetter {
     let conn: Conn | undefined;
     const onread: net.OnReadOpts = { buffer: () => (conn ? this.bufferFor(conn) : scratch), callback: (n) => (conn ? this.onRead(conn, n) : false) };
     // tls.connect takes `onread` as net.connect does (Node's docs); @types/node does not list it.
-    const tlsOptions: tls.ConnectionOptions & { onread: net.OnReadOpts } = { host, port, onread, ...(net.isIP(host) === 0 && { servername: host }) };
+    const tlsOptions: tls.ConnectionOptions & { onread: net.OnReadOpts } = { host, port, onread, ...(net.isIP(host) === 0 && { servername: host }), ...(this.o.ca !== undefined && { ca: this.o.ca }) };
     const socket = url.protocol === 'https:' ? tls.connect(tlsOptions) : net.connect({ host, port, onread });
     this.connections++;
     const c: Conn = { origin: url.origin, socket, scratch, headLen: 0, ex: undefined, idleTimer: undefined };

@@ -7,13 +7,15 @@
  * test/backends/s3-ranged-fetch.test.ts.
  */
 import { randomBytes } from 'node:crypto';
+import https from 'node:https';
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ImprintClient, Publisher, fetchPayload } from '../../client/index.js';
 import { LentBlobStore, LentUrlError, lentStores } from '../../client/lent.js';
 import { RangeGetError, RangeGetter } from '../../client/range-get.js';
 import { DataIntegrityError, UnavailableError, recordDigest, sha256Hex, type BlobLocation, type VersionRecord } from '../../core/index.js';
-import { startTestServer, until } from '../helpers.js';
+import { makePki } from '../../scripts/certs.js';
+import { startTestServer, tempDir, until } from '../helpers.js';
 
 const KiB = 1024;
 
@@ -130,6 +132,30 @@ describe('ranged GETs into the destination', () => {
     const dest = Buffer.from(new SharedArrayBuffer(bytes.length));
     expect(await getter().get({ url: server.url, range: { offset: 0, length: bytes.length }, dest })).toEqual({ kind: 'body', length: bytes.length });
     expect(dest.equals(bytes)).toBe(true);
+  });
+
+  it('over TLS: decrypted straight into the destination, the server checked against the CAs given', async () => {
+    const pki = await makePki(tempDir());
+    const bytes = randomBytes(600 * KiB);
+    const server = https.createServer({ cert: pki.server.cert, key: pki.server.key }, (req, res) => {
+      const [a, b] = rangeOf(`\r\nRange: ${req.headers.range ?? ''}`);
+      res.writeHead(206, { 'content-range': `bytes ${a}-${b}/${bytes.length}`, 'content-length': b - a + 1 });
+      res.end(bytes.subarray(a, b + 1));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = new URL(`https://127.0.0.1:${(server.address() as net.AddressInfo).port}/blob`);
+      const g = new RangeGetter({ ca: pki.ca.ca });
+      getters.push(g);
+      const dest = Buffer.from(new SharedArrayBuffer(500 * KiB));
+      expect(await g.get({ url, range: { offset: 100 * KiB, length: 500 * KiB }, dest })).toEqual({ kind: 'body', length: 500 * KiB });
+      expect(dest.equals(bytes.subarray(100 * KiB))).toBe(true);
+      // Node's CAs do not know this one.
+      await expect(getter().get({ url, range: { offset: 0, length: 10 }, dest })).rejects.toThrow(/cannot be reached: .*(self-signed|unable to verify|issuer)/i);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('a pooled socket the server closed while idle: the request is sent again, once, on a new socket', async () => {
