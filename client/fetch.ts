@@ -32,7 +32,7 @@ export const HASH_OFF_THREAD_FROM = 64 * MiB;
 
 export interface FetchOptions extends ReadOptions, PartOptions {
   readonly signal?: AbortSignal;
-  /** Bytes received so far (of the copy furthest along, when regions are read side by side). */
+  /** Bytes received so far (of the copy furthest along, when regions are read side by side); told from a microtask after they land. */
   readonly onProgress?: (p: { bytes: number; total: number }) => void;
   /** Told when a region is slow to answer (the next one is started beside it) or abandoned. */
   readonly onSlowRegion?: (e: SlowRegionEvent) => void;
