@@ -1,7 +1,8 @@
 /**
  * s3-download: download throughput of the client — fetchPayload with an S3BlobStore at its
- * defaults (8 MiB ranged parts, 4 at a time, written into one buffer of the payload's size and
- * sha256-hashed in order as they arrive, on a worker thread for these sizes) — against the SDK
+ * defaults (8 MiB ranged parts, 4 at a time, presigned GETs whose sockets read each part straight
+ * into its place in one buffer of the payload's size (client/range-get.ts), sha256-hashed in
+ * order as they arrive, on a worker thread for these sizes) — against the SDK
  * alone on the same object in the same run:
  *   - raw GetObject to memory: one GetObject, its body copied into one buffer of its
  *     Content-Length (the least a program does to hold the object; the target's baseline);
@@ -157,7 +158,7 @@ async function run(size: number, rounds: number): Promise<void> {
   const ceiling = 1 / (1 / m + 1 / s);
   const label = size >= 1024 * MiB ? `${size / 1024 / MiB} GiB` : `${size / MiB} MiB`;
   console.log(
-    `s3-download ${label} from MinIO: client fetchPayload (${PART_DEFAULTS.partSize / MiB} MiB parts x ${PART_DEFAULTS.partConcurrency}, sha256-verified${size >= HASH_OFF_THREAD_FROM ? ' on a worker thread' : ''}) ${c.toFixed(0)} MiB/s | raw SDK GetObject to memory ${m.toFixed(0)} MiB/s | ratio ${(c / m).toFixed(2)}x` +
+    `s3-download ${label} from MinIO: client fetchPayload (${PART_DEFAULTS.partSize / MiB} MiB parts x ${PART_DEFAULTS.partConcurrency} read into place, sha256-verified${size >= HASH_OFF_THREAD_FROM ? ' on a worker thread' : ''}) ${c.toFixed(0)} MiB/s | raw SDK GetObject to memory ${m.toFixed(0)} MiB/s | ratio ${(c / m).toFixed(2)}x` +
       ` | raw GetObject, nothing kept ${d.toFixed(0)} MiB/s (${(c / d).toFixed(2)}x)`,
   );
   console.log(

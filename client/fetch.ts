@@ -32,7 +32,7 @@ export const HASH_OFF_THREAD_FROM = 64 * MiB;
 
 export interface FetchOptions extends ReadOptions, PartOptions {
   readonly signal?: AbortSignal;
-  /** Bytes received so far (of the copy furthest along, when regions are read side by side). */
+  /** Bytes received so far (of the copy furthest along, when regions are read side by side); told from a microtask after they land. */
   readonly onProgress?: (p: { bytes: number; total: number }) => void;
   /** Told when a region is slow to answer (the next one is started beside it) or abandoned. */
   readonly onSlowRegion?: (e: SlowRegionEvent) => void;
@@ -82,7 +82,11 @@ async function fromFirstRegion<T>(record: VersionRecord, stores: readonly BlobSt
   const progress = (bytes: number): void => {
     if (bytes <= reported) return;
     reported = bytes;
-    opts.onProgress?.({ bytes, total });
+    // Told from a microtask, not from inside the socket's read: an error the caller makes there
+    // (its abort) holds the frames it was made in, and those of the read would keep the
+    // payload's buffer alive for as long as the error lives.
+    const tell = opts.onProgress;
+    if (tell) queueMicrotask(() => tell({ bytes, total }));
   };
   const what = `${record.topic} v${record.version}`;
   const r = await firstToDeliver(

@@ -5,7 +5,9 @@
  *    temporary file as it is hashed), then every region's parts PUT with plain fetch(), a few
  *    at a time, then CompleteUpload when a region took a multipart upload;
  *  - download: each URL is a BlobStore (`LentBlobStore`) that answers ranged GETs, so fetch.ts
- *    reads it in parallel parts, hashed in one pass, and hedges regions as it does for S3.
+ *    reads it in parallel parts, hashed in one pass, and hedges regions as it does for S3; its
+ *    readInto has the socket read each part straight into place (client/range-get.ts, one
+ *    pool of keep-alive sockets for the process).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -16,7 +18,8 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ImprintError, UnavailableError, type BlobLocation, type DataPointer, type VersionRecord } from '../core/index.js';
-import { BlobNotFoundError, checkRange, type BlobStat, type BlobStore, type GetOptions } from './blob-store/blob-store.js';
+import { BlobNotFoundError, checkRange, type BlobStat, type BlobStore, type ByteRange, type GetOptions, type ReadIntoOptions } from './blob-store/blob-store.js';
+import { RangeGetError, sharedRangeGetter } from './range-get.js';
 
 /** One PUT of an upload target: bytes [offset, offset + size) of the payload to `url`, with `headers`. */
 export interface LentPart {
@@ -116,9 +119,28 @@ export class LentBlobStore implements BlobStore {
     if (status === 200 || status === 206) return res;
     const text = await readText(res);
     if (status === 416) return Readable.from([]);
-    if (status === 404) throw new BlobNotFoundError(loc);
+    throw this.refused(loc, status, text);
+  }
+
+  /** A GET's answer other than 2xx and 416 as an error: 404 the blob is not there, 5xx and 429 unavailable, else a LentUrlError. */
+  private refused(loc: BlobLocation, status: number, text: string): Error {
+    if (status === 404) return new BlobNotFoundError(loc);
     const message = `GET of ${loc.key} in region ${this.region}: HTTP ${status}${text ? ` ${text}` : ''}`;
-    throw status >= 500 || status === 429 ? new UnavailableError(message) : new LentUrlError(status, message);
+    return status >= 500 || status === 429 ? new UnavailableError(message) : new LentUrlError(status, message);
+  }
+
+  async readInto(loc: BlobLocation, range: ByteRange, dest: Buffer, opts: ReadIntoOptions = {}): Promise<number> {
+    checkRange(range);
+    let answer;
+    try {
+      answer = await sharedRangeGetter.get({ url: new URL(this.url), range, dest, ...(opts.signal && { signal: opts.signal }), ...(opts.onBytes && { onBytes: opts.onBytes }) });
+    } catch (err) {
+      if (err instanceof RangeGetError) throw new UnavailableError(`lent URL of region ${this.region}: ${err.message}`, { cause: err });
+      throw err;
+    }
+    if (answer.kind === 'body') return answer.length;
+    if (answer.status === 416) return 0;
+    throw this.refused(loc, answer.status, answer.text);
   }
 
   async stat(loc: BlobLocation): Promise<BlobStat> {

@@ -12,8 +12,10 @@
  * views of one SharedArrayBuffer (`shared`) has that sha256 computed on a worker thread
  * (hash-worker.ts) instead of this one; a worker that stops fails the read at once.
  *
- * Every part must deliver exactly its bytes; the last one asks for one byte more, so an object
- * longer than its pointer is caught as surely as a shorter one. At the end the sha256 must be
+ * A store with `readInto` (S3, lent URLs: client/range-get.ts) has its socket read each part
+ * straight into its place and says how many bytes landed; any other is read through get(), its
+ * chunks copied into place. Every part must deliver exactly its bytes; the last one asks for
+ * one byte more, so an object longer than its pointer is caught as surely as a shorter one. At the end the sha256 must be
  * the pointer's. Any failure (a part, the sink, the caller's abort) stops every other part and
  * keeps nothing: the sink's buffers are dropped, and the caller discards what it wrote.
  */
@@ -173,13 +175,23 @@ export async function readInParts(store: BlobStore, loc: BlobLocation, want: Exp
     const buf = sink.bufferFor(p.offset, p.length);
     p.buf = buf;
     const last = p.offset + p.length === want.size;
-    const body = await store.get(loc, { signal: stop.signal, range: { offset: p.offset, length: last ? p.length + 1 : p.length } });
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      if (p.filled + chunk.length > p.length) throw new DataIntegrityError(`payload of ${want.what} is larger than its pointer's ${want.size} bytes`);
-      chunk.copy(buf, p.filled);
-      p.filled += chunk.length;
-      o.onBytes(chunk.length);
+    const range = { offset: p.offset, length: last ? p.length + 1 : p.length };
+    const larger = (): DataIntegrityError => new DataIntegrityError(`payload of ${want.what} is larger than its pointer's ${want.size} bytes`);
+    const landed = (n: number): void => {
+      p.filled += n;
+      o.onBytes(n);
       hashReady();
+    };
+    if (store.readInto) {
+      // The store's socket reads into the part's place; a body longer than it is not read.
+      if ((await store.readInto(loc, range, buf, { signal: stop.signal, onBytes: landed })) > p.length) throw larger();
+    } else {
+      const body = await store.get(loc, { signal: stop.signal, range });
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        if (p.filled + chunk.length > p.length) throw larger();
+        chunk.copy(buf, p.filled);
+        landed(chunk.length);
+      }
     }
     if (p.filled < p.length) {
       throw new DataIntegrityError(`payload of ${want.what} is shorter than its pointer's ${want.size} bytes (bytes ${p.offset}-${p.offset + p.length - 1} gave ${p.filled} of ${p.length})`);

@@ -29,6 +29,13 @@ export interface GetOptions {
   readonly range?: ByteRange;
 }
 
+export interface ReadIntoOptions {
+  /** An abort fails the read at once. */
+  readonly signal?: AbortSignal;
+  /** Told of the bytes of every read as they land in the destination, in order. */
+  readonly onBytes?: (n: number) => void;
+}
+
 /** The range, checked (every store's get calls this); the error names `range.offset` or `range.length`. */
 export function checkRange(range: ByteRange): ByteRange {
   if (!Number.isSafeInteger(range.offset) || range.offset < 0) throw new InvalidArgumentError('range.offset', 'must be a whole number >= 0', range.offset);
@@ -58,6 +65,15 @@ export interface BlobStore {
    * @throws BlobNotFoundError when there is no such object; InvalidArgumentError naming `range.offset` or `range.length` when the range is not one.
    */
   get(loc: BlobLocation, opts?: GetOptions): Promise<Readable>;
+  /**
+   * Reads the bytes of `range` into `dest` from its start, the socket writing them in place
+   * (no chunk allocated and copied), telling `opts.onBytes` as they land. Resolves with the
+   * body's length: fewer than `range.length` where the object ends first (0 when it ends before
+   * `range.offset`); a body longer than `dest` is not read, and its length says so (the caller
+   * decides what that means). Optional: a store without it is read through get().
+   * @throws as get() does.
+   */
+  readInto?(loc: BlobLocation, range: ByteRange, dest: Buffer, opts?: ReadIntoOptions): Promise<number>;
   /**
    * The object's size, without reading it (S3: HeadObject). An abort of `signal` fails it at once.
    * @throws BlobNotFoundError when there is no such object; UnavailableError when the region cannot answer.

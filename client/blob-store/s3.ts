@@ -12,6 +12,11 @@
  * PutOptions.onProgress gets the bytes S3 has acknowledged, so it moves one part at a time.
  * A get with a range is a GET with a Range header; a range that starts at or past the end of
  * the object (S3 answers 416) is an empty body, as a read past the end of a local file is.
+ * readInto (the ranged reads of fetch.ts) GETs a URL presigned with the store's own client and
+ * credentials through client/range-get.ts, whose socket reads the body straight into the
+ * destination; whatever that reader does not answer itself (a status other than 2xx, 404 and
+ * 416, a connection that fails, an answer it cannot read) is read from where it stopped by
+ * the SDK's GetObject, so the SDK's retries, clock-skew correction and errors apply as before.
  * Keys are written as given (the publisher makes them unique); there is no key prefix.
  *
  * A region that cannot be reached (connection refused or reset, DNS failure, timeouts,
@@ -30,14 +35,18 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { FailedPreconditionError, ImprintError, InvalidArgumentError, UnavailableError, type BlobLocation } from '../../core/index.js';
-import { BlobNotFoundError, checkRange, type BlobStat, type GetOptions, type KeyedBlobStore, type PutOptions } from './blob-store.js';
+import { RangeGetError, RangeGetter } from '../range-get.js';
+import { BlobNotFoundError, checkRange, type BlobStat, type ByteRange, type GetOptions, type KeyedBlobStore, type PutOptions, type ReadIntoOptions } from './blob-store.js';
 
 const MiB = 1024 * 1024;
 /** S3's limits on multipart uploads. */
 const MIN_PART_SIZE = 5 * MiB;
 const MAX_PART_SIZE = 5 * 1024 * MiB;
 const MAX_PARTS = 10_000;
+/** How long readInto's presigned GETs are valid (one is signed per part, just before it is read). */
+const PRESIGN_SECONDS = 900;
 
 export interface S3BlobStoreOptions {
   /** The AWS region the bucket is in; also the region this store serves and signs requests for. */
@@ -163,9 +172,12 @@ export class S3BlobStore implements KeyedBlobStore {
   /** The store's client: one per store (= per region). Closed by close(). */
   readonly client: S3Client;
   private readonly o: Resolved;
+  /** readInto's sockets (closed by close()). */
+  readonly getter: RangeGetter;
 
   constructor(opts: S3BlobStoreOptions) {
     this.o = withDefaults(opts);
+    this.getter = new RangeGetter({ connectTimeoutMs: this.o.connectionTimeoutMs, idleTimeoutMs: this.o.socketTimeoutMs });
     this.region = this.o.region;
     this.bucket = this.o.bucket;
     this.client = new S3Client({
@@ -269,6 +281,40 @@ export class S3BlobStore implements KeyedBlobStore {
     return body;
   }
 
+  async readInto(loc: BlobLocation, range: ByteRange, dest: Buffer, opts: ReadIntoOptions = {}): Promise<number> {
+    this.check(loc);
+    checkRange(range);
+    const { signal } = opts;
+    let landed = 0;
+    const onBytes = (n: number): void => {
+      landed += n;
+      opts.onBytes?.(n);
+    };
+    try {
+      const url = new URL(await getSignedUrl(this.client, new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }), { expiresIn: PRESIGN_SECONDS }));
+      const answer = await this.getter.get({ url, range, dest, onBytes, ...(signal && { signal }) });
+      if (answer.kind === 'body') return answer.length;
+      if (answer.status === 404) throw new BlobNotFoundError(loc);
+      if (answer.status === 416) return 0;
+    } catch (err) {
+      if (signal?.aborted) throw abortReason(signal);
+      if (!(err instanceof RangeGetError)) throw err;
+    }
+    // The SDK reads the rest (see the top of this file); a body longer than dest is counted, not kept.
+    const rest = await this.get(loc, { range: { offset: range.offset + landed, length: range.length - landed }, ...(signal && { signal }) });
+    let total = landed;
+    for await (const chunk of rest as AsyncIterable<Buffer>) {
+      if (total + chunk.length > dest.length) {
+        rest.destroy();
+        return total + chunk.length;
+      }
+      chunk.copy(dest, total);
+      total += chunk.length;
+      opts.onBytes?.(chunk.length);
+    }
+    return total;
+  }
+
   async stat(loc: BlobLocation, signal?: AbortSignal): Promise<BlobStat> {
     this.check(loc);
     try {
@@ -324,6 +370,7 @@ export class S3BlobStore implements KeyedBlobStore {
 
   /** Closes the client's connections. The store is unusable afterwards. */
   close(): void {
+    this.getter.close();
     this.client.destroy();
   }
 

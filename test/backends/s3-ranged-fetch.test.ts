@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3BlobStore } from '../../client/blob-store/s3.js';
 import { HASH_OFF_THREAD_FROM, downloadPayload, fetchPayload, type FetchOptions } from '../../client/index.js';
 import { DataIntegrityError, sha256Hex, type BlobLocation, type VersionRecord } from '../../core/index.js';
+import { S3_ACCESS_KEY } from '../../scripts/backends/index.js';
 import { tempDir } from '../helpers.js';
 import { arrayBuffersLeftAbove, expectDamagedCopyRefused, gcFunction, settledArrayBuffers } from '../payload-checks.js';
 import { dropBucket, s3Endpoints, storeOn } from './s3-util.js';
@@ -64,6 +65,35 @@ describe('payloads read in ranged parts from MinIO', () => {
         expect(fs.readFileSync(file).equals(bytes), what).toBe(true);
         expect(fs.readdirSync(path.dirname(file)), what).toEqual(['out.bin']);
       }
+    }
+  });
+
+  it('reads every part into place over kept-alive sockets (presigned GETs), an empty object too', async () => {
+    const bytes = randomBytes(12 * MiB + 3);
+    const record = await inBoth(bytes);
+    const opened = east.getter.connections;
+    for (let i = 0; i < 2; i++) expect((await fetchPayload(record, [east], { partSize: MiB, partConcurrency: 4 })).equals(bytes)).toBe(true);
+    // 26 parts, 4 at a time: at most 4 sockets, each reused.
+    expect(east.getter.connections).toBeGreaterThan(0);
+    expect(east.getter.connections - opened).toBeLessThanOrEqual(4);
+    const empty = await inBoth(Buffer.alloc(0));
+    expect((await fetchPayload(empty, [east])).length).toBe(0);
+  });
+
+  it('a presigned GET refused (wrong credentials) is read through the SDK\'s GetObject: the same error as get()', async () => {
+    const record = await inBoth(randomBytes(1000));
+    const loc = record.pointer.kind === 'blob' ? record.pointer.locations[0] : undefined;
+    if (!loc) throw new Error('expected a blob');
+    const wrong = storeOn(s3Endpoints()[0], 'us-east-1', east.bucket, { credentials: { accessKeyId: S3_ACCESS_KEY, secretAccessKey: 'not-the-secret' }, maxAttempts: 1 });
+    try {
+      const refusal = (p: Promise<unknown>): Promise<Error> => p.then(() => new Error('answered'), (e: unknown) => e as Error);
+      const viaSdk = await refusal(wrong.get(loc));
+      const viaReader = await refusal(wrong.readInto(loc, { offset: 0, length: 1000 }, Buffer.alloc(1000)));
+      expect(viaSdk.name).toBe('SignatureDoesNotMatch');
+      expect([viaReader.name, viaReader.message]).toEqual([viaSdk.name, viaSdk.message]);
+      expect(wrong.getter.connections).toBe(1);
+    } finally {
+      wrong.close();
     }
   });
 

@@ -113,7 +113,7 @@ describe('@imprint/client installed alone', () => {
         "import { builtinModules, createRequire } from 'node:module';",
         'const require = createRequire(import.meta.url);',
         'const resolves = (name) => { try { require.resolve(name); return true; } catch { return false; } };',
-        "const deps = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', 'better-sqlite3', 'cassandra-driver', '@elastic/elasticsearch'];",
+        "const deps = ['@aws-sdk/client-s3', '@aws-sdk/lib-storage', '@aws-sdk/s3-request-presigner', 'better-sqlite3', 'cassandra-driver', '@elastic/elasticsearch'];",
         'let s3;',
         "try { await import('@imprint/client/s3'); s3 = 'loaded'; } catch (err) { s3 = err.code + ' ' + err.message.split('\\n')[0]; }",
         // A client connects lazily: constructing one loads the contract from the package's proto/.
