@@ -21,7 +21,7 @@
  * core as the kernel likes, and "pinned", the server (this process, every thread) on core 0 and
  * the generator on core 1 (taskset), so neither waits behind the other.
  *
- *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 5] [--refresh-ms MS] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none]
+ *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 30] [--generator go|node|grpc-js] [--refresh-ms MS] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none]
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -48,7 +48,13 @@ const nodes = arg('nodes', 100_000);
 const topicsPerNode = arg('topics-per-node', 7);
 const topicCount = arg('topic-count', 1000);
 const intervalS = arg('interval-s', 30);
-const warmupS = arg('warmup-s', 5);
+/**
+ * Before the measured window: one poll interval by default, so every node has polled once and
+ * the window measures the steady state, not the cold fleet (each node's first sighting is a
+ * hold record for the audit: 700k of them, and the file audit's summary saved every 16 MiB of
+ * them). `--warmup-s 5` measures the cold fleet.
+ */
+const warmupS = arg('warmup-s', arg('interval-s', 30));
 const durationS = arg('duration-s', 60);
 /** The table's full re-read (the safety net); the server's default (5 min) unless given. */
 const refreshMs = process.argv.includes('--refresh-ms') ? arg('refresh-ms', 0) : undefined;
@@ -249,8 +255,10 @@ async function measure(placement: Placement) {
   const cpus = placement === 'pinned' ? { server: '0', generator: '1' } : undefined;
   if (cpus) pin(process.pid, cpus.server);
   try {
-    // 2. The consume-role instance, its audit serialised and written (to /dev/null: 23k events/s would fill the disk).
-    const server = await startConsumeServer({ dataDir: dir, ...(refreshMs !== undefined && { refreshMs }), auditFile: auditOff ? null : '/dev/null', limiter: {} });
+    // 2. The consume-role instance, its audit written to a file of its own in the run's directory
+    //    (with the summary the file sink saves beside it: never /dev/null, whose summary would
+    //    be written into /dev and read again by the next run).
+    const server = await startConsumeServer({ dataDir: dir, ...(refreshMs !== undefined && { refreshMs }), auditFile: auditOff ? null : path.join(dir, `audit-${placement}`, 'events.jsonl'), limiter: {} });
     const refreshMsSeen: number[] = [];
     server.table.on('refreshed', (r: RefreshResult) => refreshMsSeen.push(r.durationMs));
     let reads0 = server.table.stats().storeReads;
@@ -311,7 +319,7 @@ for (const placement of placements) {
     `fleet       [${placement}] consume-role latency ${lat(result)} (target p99 < 50 ms) | errors ${errs(result)} (target 0), topic errors ${result.topicErrors}, throttled ${throttled} | updates ${result.updates} (${published} publishes)`,
   );
   console.log(
-    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'audit serialised, written to /dev/null'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table: ${applied} changes applied from the feed, ${refreshMsSeen.length} full re-reads${refreshMsSeen.length ? ` (max ${Math.max(...refreshMsSeen).toFixed(0)} ms)` : ''} | store reads in the window: pollState ${reads.pollState}, getVersion ${reads.getVersion} | generator (${generator}) ${result.generatorCores.toFixed(2)} cores, ${loopText(result)}, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy`,
+    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'file audit'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table: ${applied} changes applied from the feed, ${refreshMsSeen.length} full re-reads${refreshMsSeen.length ? ` (max ${Math.max(...refreshMsSeen).toFixed(0)} ms)` : ''} | store reads in the window: pollState ${reads.pollState}, getVersion ${reads.getVersion} | generator (${generator}) ${result.generatorCores.toFixed(2)} cores, ${loopText(result)}, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy`,
   );
   if (floor) {
     const f = floor.result;
