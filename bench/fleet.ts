@@ -1,9 +1,13 @@
 /**
  * fleet: one consume-role instance (this process) under a simulated fleet: 100k nodes × 7
  * topics polling every 30 s with BatchPoll = about 3.3k BatchPolls/s, 23k topic-checks/s,
- * played by a load generator in a separate process (bench/fleet-load.ts, loopback only,
- * bounded in count and time). On a 2-core machine it runs scaled down in time, not in rate:
- * a warm-up, then `--duration-s` (default 60 s: every node polls twice) at the full rate.
+ * played by a load generator in a separate process (by default bench/fleet-load-go, grpc-go,
+ * built once into the tools' cache; `--generator node` the Node one, bench/fleet-load.ts;
+ * loopback only, bounded in count and time). It runs scaled down in time, not in rate: a
+ * warm-up of one interval (every node polls once: the cold fleet), then `--duration-s`
+ * (default 60 s: every node polls twice more) at the full rate. Each generator's own CPU and
+ * lateness (send lag; the Node one's event-loop delay) are printed beside the latency it
+ * measured, so a p99 that is the generator's own shows as such.
  * Meanwhile a version is published to a popular topic every second (as a publish-role
  * instance would, on the same database), so some answers carry updates.
  *
@@ -297,6 +301,8 @@ async function measure(placement: Placement) {
 
 // 4. Report, a block per placement.
 const ms = (x: number) => x.toFixed(x < 10 ? 2 : 1);
+/** The machine's load averages (1, 5, 15 min): how much else ran beside the bench. */
+const loadAvg = () => `load average ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`;
 const checksPerS = (r: FleetLoadResult) => r.topicChecks / r.measuredS;
 const cpuPer1k = (run: Run) => (run.serverCores * 1000) / (checksPerS(run.result) / 1000); // ms of CPU per second, per 1k topic-checks/s
 const lat = (r: FleetLoadResult) => `p50 ${ms(r.latency.p50)} ms, p90 ${ms(r.latency.p90)} ms, p99 ${ms(r.latency.p99)} ms, max ${ms(r.latency.max)} ms`;
@@ -319,12 +325,12 @@ for (const placement of placements) {
     `fleet       [${placement}] consume-role latency ${lat(result)} (target p99 < 50 ms) | errors ${errs(result)} (target 0), topic errors ${result.topicErrors}, throttled ${throttled} | updates ${result.updates} (${published} publishes)`,
   );
   console.log(
-    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'file audit'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table: ${applied} changes applied from the feed, ${refreshMsSeen.length} full re-reads${refreshMsSeen.length ? ` (max ${Math.max(...refreshMsSeen).toFixed(0)} ms)` : ''} | store reads in the window: pollState ${reads.pollState}, getVersion ${reads.getVersion} | generator (${generator}) ${result.generatorCores.toFixed(2)} cores, ${loopText(result)}, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy`,
+    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'file audit'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table: ${applied} changes applied from the feed, ${refreshMsSeen.length} full re-reads${refreshMsSeen.length ? ` (max ${Math.max(...refreshMsSeen).toFixed(0)} ms)` : ''} | store reads in the window: pollState ${reads.pollState}, getVersion ${reads.getVersion} | generator (${generator}) ${result.generatorCores.toFixed(2)} cores, ${loopText(result)}, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy, ${loadAvg()}`,
   );
   if (floor) {
     const f = floor.result;
     console.log(
-      `fleet       [${placement}] floor, empty grpc-js BatchPoll handler, same fleet, ${f.measuredS.toFixed(0)} s: latency ${lat(f)} | errors ${errs(f)} | server CPU ${floor.serverCores.toFixed(2)} cores = ${cpuPer1k(floor).toFixed(1)} ms CPU/s per 1k topic-checks/s | event-loop delay p99 ${ms(floor.loopDelayP99Ms)} ms | generator ${f.generatorCores.toFixed(2)} cores, ${loopText(f)}, send lag p99 ${ms(f.sendLag.p99)} ms | ${gcText(floor)} | machine ${ms(floor.machineCores)} cores busy || consume-role / floor: CPU per check ${(cpuPer1k(main) / cpuPer1k(floor)).toFixed(2)}x, p99 ${(result.latency.p99 / f.latency.p99).toFixed(2)}x`,
+      `fleet       [${placement}] floor, empty grpc-js BatchPoll handler, same fleet, ${f.measuredS.toFixed(0)} s: latency ${lat(f)} | errors ${errs(f)} | server CPU ${floor.serverCores.toFixed(2)} cores = ${cpuPer1k(floor).toFixed(1)} ms CPU/s per 1k topic-checks/s | event-loop delay p99 ${ms(floor.loopDelayP99Ms)} ms | generator ${f.generatorCores.toFixed(2)} cores, ${loopText(f)}, send lag p99 ${ms(f.sendLag.p99)} ms | ${gcText(floor)} | machine ${ms(floor.machineCores)} cores busy, ${loadAvg()} || consume-role / floor: CPU per check ${(cpuPer1k(main) / cpuPer1k(floor)).toFixed(2)}x, p99 ${(result.latency.p99 / f.latency.p99).toFixed(2)}x`,
     );
   }
 }
