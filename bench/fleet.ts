@@ -74,8 +74,16 @@ const auditOff = process.argv.includes('--audit') && process.argv[process.argv.i
 type Generator = 'go' | 'node' | 'grpc-js';
 const generatorArg = process.argv.includes('--generator') ? process.argv[process.argv.indexOf('--generator') + 1] : process.argv.includes('--grpc-js') ? 'grpc-js' : 'go';
 if (generatorArg !== 'go' && generatorArg !== 'node' && generatorArg !== 'grpc-js') throw new Error('--generator must be go, node or grpc-js');
-const generator: Generator = generatorArg;
-const goBinary = generator === 'go' ? await ensureFleetLoadGo() : undefined;
+/** The Go generator's binary; without a Go toolchain, the default falls back to the Node generator (saying so), `--generator go` fails. */
+const goBinary =
+  generatorArg !== 'go'
+    ? undefined
+    : await ensureFleetLoadGo().catch((err: unknown) => {
+        if (process.argv.includes('--generator')) throw err;
+        console.log(`fleet       the Go generator is not there (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); playing the fleet from the Node one`);
+        return undefined;
+      });
+const generator: Generator = generatorArg === 'go' && goBinary === undefined ? 'node' : generatorArg;
 type Placement = 'shared' | 'pinned';
 const placementArg = process.argv.includes('--placement') ? process.argv[process.argv.indexOf('--placement') + 1] : 'both';
 if (placementArg !== 'shared' && placementArg !== 'pinned' && placementArg !== 'both') throw new Error('--placement must be shared, pinned or both');

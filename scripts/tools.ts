@@ -18,6 +18,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 // Asynchronous on purpose: a build takes minutes, and a test worker (or vitest itself) whose
@@ -61,7 +62,7 @@ async function goInstall(name: string, pkg: string, version: string, envVar: str
 export async function ensureFleetLoadGo(): Promise<string> {
   const given = process.env.IMPRINT_FLEET_LOAD_GO;
   if (given) return given;
-  const src = path.join(path.dirname(new URL(import.meta.url).pathname), '..', 'bench', 'fleet-load-go');
+  const src = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'fleet-load-go');
   const hash = createHash('sha256');
   for (const f of ['go.mod', 'go.sum', 'main.go']) hash.update(fs.readFileSync(path.join(src, f)));
   const bin = path.join(cacheDir(), 'fleet-load-go', hash.digest('hex').slice(0, 16), 'fleet-load-go');
