@@ -14,6 +14,7 @@
  */
 import http2 from 'node:http2';
 import net from 'node:net';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import type { MethodDefinition } from '@grpc/proto-loader';
@@ -66,6 +67,8 @@ export interface FleetLoadResult {
   readonly sendLag: { readonly p50: number; readonly p99: number; readonly max: number };
   /** The generator's own CPU over the measured window, in cores. */
   readonly generatorCores: number;
+  /** The Node generator's own event-loop delay over the measured window, ms: how late it ran its callbacks (sends and answers alike). Absent from the Go generator (no event loop: its lateness is sendLag). */
+  readonly generatorLoopDelay?: { readonly p50: number; readonly p99: number; readonly max: number };
 }
 
 export function topicName(i: number): string {
@@ -261,6 +264,7 @@ async function run(c: FleetLoadConfig): Promise<FleetLoadResult> {
   const errorSamples: Record<string, string> = {};
   let inFlight = 0;
   let cpuStart = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let tStart = 0;
   let tEnd = 0;
   const start = performance.now() + 50;
@@ -315,6 +319,7 @@ async function run(c: FleetLoadConfig): Promise<FleetLoadResult> {
     const now = performance.now();
     while (k < total && start + k * periodMs <= now) {
       if (k === firstMeasured) {
+        loopDelay.enable();
         cpuStart = process.cpuUsage();
         tStart = performance.now();
         send({ type: 'measure-start' });
@@ -334,6 +339,7 @@ async function run(c: FleetLoadConfig): Promise<FleetLoadResult> {
   setTimeout(tickLoop, 50);
   await sending;
   const cpu = process.cpuUsage(cpuStart);
+  loopDelay.disable();
   const measuredS = (tEnd - tStart) / 1000;
   await Promise.race([drainedP, new Promise((resolve) => setTimeout(resolve, c.deadlineMs + 1000))]);
   transport.close();
@@ -354,6 +360,7 @@ async function run(c: FleetLoadConfig): Promise<FleetLoadResult> {
     latency: lat,
     sendLag: { p50: lag.p50, p99: lag.p99, max: lag.max },
     generatorCores: (cpu.user + cpu.system) / 1e6 / measuredS,
+    generatorLoopDelay: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
   };
 }
 

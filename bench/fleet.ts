@@ -1,9 +1,13 @@
 /**
  * fleet: one consume-role instance (this process) under a simulated fleet: 100k nodes × 7
  * topics polling every 30 s with BatchPoll = about 3.3k BatchPolls/s, 23k topic-checks/s,
- * played by a load generator in a separate process (bench/fleet-load.ts, loopback only,
- * bounded in count and time). On a 2-core machine it runs scaled down in time, not in rate:
- * a warm-up, then `--duration-s` (default 60 s: every node polls twice) at the full rate.
+ * played by a load generator in a separate process (by default bench/fleet-load-go, grpc-go,
+ * built once into the tools' cache; `--generator node` the Node one, bench/fleet-load.ts;
+ * loopback only, bounded in count and time). It runs scaled down in time, not in rate: a
+ * warm-up of one interval (every node polls once: the cold fleet), then `--duration-s`
+ * (default 60 s: every node polls twice more) at the full rate. Each generator's own CPU and
+ * lateness (send lag; the Node one's event-loop delay) are printed beside the latency it
+ * measured, so a p99 that is the generator's own shows as such.
  * Meanwhile a version is published to a popular topic every second (as a publish-role
  * instance would, on the same database), so some answers carry updates.
  *
@@ -21,12 +25,13 @@
  * core as the kernel likes, and "pinned", the server (this process, every thread) on core 0 and
  * the generator on core 1 (taskset), so neither waits behind the other.
  *
- *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 5] [--refresh-ms MS] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none]
+ *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 30] [--generator go|node|grpc-js] [--refresh-ms MS] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none]
  */
-import { fork, spawnSync } from 'node:child_process';
+import { fork, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { DataPointer } from '../core/index.js';
@@ -34,6 +39,7 @@ import { SqliteMetadataStore, type RefreshResult } from '../server/index.js';
 import { counterValue, emptyConsumerServer, startConsumeServer } from './consume-server.js';
 import { topicNames, type FleetLoadResult } from './fleet-load.js';
 import { tempDir } from './util.js';
+import { ensureFleetLoadGo } from '../scripts/tools.js';
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -46,16 +52,38 @@ const nodes = arg('nodes', 100_000);
 const topicsPerNode = arg('topics-per-node', 7);
 const topicCount = arg('topic-count', 1000);
 const intervalS = arg('interval-s', 30);
-const warmupS = arg('warmup-s', 5);
+/**
+ * Before the measured window: one poll interval by default, so every node has polled once and
+ * the window measures the steady state, not the cold fleet (each node's first sighting is a
+ * hold record for the audit: 700k of them, and the file audit's summary saved every 16 MiB of
+ * them). `--warmup-s 5` measures the cold fleet.
+ */
+const warmupS = arg('warmup-s', arg('interval-s', 30));
 const durationS = arg('duration-s', 60);
 /** The table's full re-read (the safety net); the server's default (5 min) unless given. */
 const refreshMs = process.argv.includes('--refresh-ms') ? arg('refresh-ms', 0) : undefined;
 const publishEveryMs = arg('publish-every-ms', 1000);
 const baselineS = arg('baseline-s', 20);
-/** The generator's client: gRPC framed by hand over node:http2 (default, cheaper), or grpc-js. */
 /** `--audit none`: no audit events at all, to see what they cost. */
 const auditOff = process.argv.includes('--audit') && process.argv[process.argv.indexOf('--audit') + 1] === 'none';
-const generatorClient = process.argv.includes('--grpc-js') ? 'grpc-js' : 'raw';
+/**
+ * The load generator: `go` (bench/fleet-load-go, grpc-go; the default: the lightest, so the
+ * latency it reports is the server's), `node` (bench/fleet-load.ts, gRPC framed by hand over
+ * node:http2) or `grpc-js` (the same with grpc-js clients; `--grpc-js` says the same).
+ */
+type Generator = 'go' | 'node' | 'grpc-js';
+const generatorArg = process.argv.includes('--generator') ? process.argv[process.argv.indexOf('--generator') + 1] : process.argv.includes('--grpc-js') ? 'grpc-js' : 'go';
+if (generatorArg !== 'go' && generatorArg !== 'node' && generatorArg !== 'grpc-js') throw new Error('--generator must be go, node or grpc-js');
+/** The Go generator's binary; without a Go toolchain, the default falls back to the Node generator (saying so), `--generator go` fails. */
+const goBinary =
+  generatorArg !== 'go'
+    ? undefined
+    : await ensureFleetLoadGo().catch((err: unknown) => {
+        if (process.argv.includes('--generator')) throw err;
+        console.log(`fleet       the Go generator is not there (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); playing the fleet from the Node one`);
+        return undefined;
+      });
+const generator: Generator = generatorArg === 'go' && goBinary === undefined ? 'node' : generatorArg;
 type Placement = 'shared' | 'pinned';
 const placementArg = process.argv.includes('--placement') ? process.argv[process.argv.indexOf('--placement') + 1] : 'both';
 if (placementArg !== 'shared' && placementArg !== 'pinned' && placementArg !== 'both') throw new Error('--placement must be shared, pinned or both');
@@ -148,23 +176,46 @@ interface Run {
   readonly gc: GcPauses;
 }
 
+type GeneratorMessage = { type: 'measure-start' | 'measure-end' } | FleetLoadResult;
+
+interface GeneratorProcess {
+  readonly pid: number | undefined;
+  kill(signal: NodeJS.Signals): void;
+  onMessage(f: (m: GeneratorMessage) => void): void;
+  onExit(f: (code: number | null) => void): void;
+}
+
+/** Starts the generator's process: the Node one speaks over IPC, the Go one in JSON lines on its stdout. */
+function startGenerator(args: string[]): GeneratorProcess {
+  if (goBinary === undefined) {
+    const child = fork(path.join(here, 'fleet-load.ts'), [...args, ...(generator === 'grpc-js' ? ['--grpc-js'] : [])], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    return { pid: child.pid, kill: (sig) => child.kill(sig), onMessage: (f) => child.on('message', f), onExit: (f) => child.on('exit', f) };
+  }
+  const child = spawn(goBinary, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = readline.createInterface({ input: child.stdout });
+  // The exit is told after the last line was read, so it never races the result.
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const closed = new Promise<void>((resolve) => lines.once('close', resolve));
+  return {
+    pid: child.pid,
+    kill: (sig) => child.kill(sig),
+    onMessage: (f) => lines.on('line', (line) => f(JSON.parse(line) as GeneratorMessage)),
+    onExit: (f) => void Promise.all([exited, closed]).then(([code]) => f(code)),
+  };
+}
+
 /** Plays the fleet against `address` from a separate process (on `generatorCpus` when given); measures this process meanwhile. */
 async function playFleet(address: string, warmup: number, duration: number, generatorCpus: string | undefined, onWindow: (phase: 'start' | 'end') => void = () => {}): Promise<Run> {
   // The load generator, in its own process.
-  const child = fork(
-    path.join(here, 'fleet-load.ts'),
-    [
-      '--address', address,
-      '--nodes', String(nodes),
-      '--topics-per-node', String(topicsPerNode),
-      '--topic-count', String(topicCount),
-      '--interval-s', String(intervalS),
-      '--warmup-s', String(warmup),
-      '--duration-s', String(duration),
-      ...(generatorClient === 'grpc-js' ? ['--grpc-js'] : []),
-    ],
-    { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-  );
+  const child = startGenerator([
+    '--address', address,
+    '--nodes', String(nodes),
+    '--topics-per-node', String(topicsPerNode),
+    '--topic-count', String(topicCount),
+    '--interval-s', String(intervalS),
+    '--warmup-s', String(warmup),
+    '--duration-s', String(duration),
+  ]);
   if (generatorCpus !== undefined && child.pid !== undefined) pin(child.pid, generatorCpus);
   const loopDelay = monitorEventLoopDelay({ resolution: 10 });
   let cpu0 = process.cpuUsage();
@@ -179,7 +230,7 @@ async function playFleet(address: string, warmup: number, duration: number, gene
       child.kill('SIGKILL');
       reject(new Error('fleet: the load generator overran its time; killed'));
     }, (warmup + duration + 60) * 1000);
-    child.on('message', (m: { type: 'measure-start' | 'measure-end' } | FleetLoadResult) => {
+    child.onMessage((m) => {
       if (m.type === 'measure-start') {
         cpu0 = process.cpuUsage();
         ticks0 = machineTicks();
@@ -202,7 +253,7 @@ async function playFleet(address: string, warmup: number, duration: number, gene
         resolve(m);
       }
     });
-    child.on('exit', (code) => {
+    child.onExit((code) => {
       clearTimeout(killer);
       reject(new Error(`fleet: the load generator exited with ${code} before reporting`));
     });
@@ -216,8 +267,10 @@ async function measure(placement: Placement) {
   const cpus = placement === 'pinned' ? { server: '0', generator: '1' } : undefined;
   if (cpus) pin(process.pid, cpus.server);
   try {
-    // 2. The consume-role instance, its audit serialised and written (to /dev/null: 23k events/s would fill the disk).
-    const server = await startConsumeServer({ dataDir: dir, ...(refreshMs !== undefined && { refreshMs }), auditFile: auditOff ? null : '/dev/null', limiter: {} });
+    // 2. The consume-role instance, its audit written to a file of its own in the run's directory
+    //    (with the summary the file sink saves beside it: never /dev/null, whose summary would
+    //    be written into /dev and read again by the next run).
+    const server = await startConsumeServer({ dataDir: dir, ...(refreshMs !== undefined && { refreshMs }), auditFile: auditOff ? null : path.join(dir, `audit-${placement}`, 'events.jsonl'), limiter: {} });
     const refreshMsSeen: number[] = [];
     server.table.on('refreshed', (r: RefreshResult) => refreshMsSeen.push(r.durationMs));
     let reads0 = server.table.stats().storeReads;
@@ -256,10 +309,13 @@ async function measure(placement: Placement) {
 
 // 4. Report, a block per placement.
 const ms = (x: number) => x.toFixed(x < 10 ? 2 : 1);
+/** The machine's load averages (1, 5, 15 min): how much else ran beside the bench. */
+const loadAvg = () => `load average ${os.loadavg().map((x) => x.toFixed(2)).join(', ')}`;
 const checksPerS = (r: FleetLoadResult) => r.topicChecks / r.measuredS;
 const cpuPer1k = (run: Run) => (run.serverCores * 1000) / (checksPerS(run.result) / 1000); // ms of CPU per second, per 1k topic-checks/s
 const lat = (r: FleetLoadResult) => `p50 ${ms(r.latency.p50)} ms, p90 ${ms(r.latency.p90)} ms, p99 ${ms(r.latency.p99)} ms, max ${ms(r.latency.max)} ms`;
 const errs = (r: FleetLoadResult) => `${r.errors}${r.errors ? ` ${JSON.stringify(r.errorCodes)} ${JSON.stringify(r.errorSamples)}` : ''}`;
+const loopText = (r: FleetLoadResult) => (r.generatorLoopDelay ? `event-loop delay p99 ${ms(r.generatorLoopDelay.p99)} ms` : 'no event loop (goroutines)');
 const gcText = (run: Run) => {
   const { scavenges: s, markCompacts: m } = run.gc;
   const perS = (s.totalMs + m.totalMs) / run.result.measuredS;
@@ -277,12 +333,12 @@ for (const placement of placements) {
     `fleet       [${placement}] consume-role latency ${lat(result)} (target p99 < 50 ms) | errors ${errs(result)} (target 0), topic errors ${result.topicErrors}, throttled ${throttled} | updates ${result.updates} (${published} publishes)`,
   );
   console.log(
-    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'audit serialised, written to /dev/null'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table: ${applied} changes applied from the feed, ${refreshMsSeen.length} full re-reads${refreshMsSeen.length ? ` (max ${Math.max(...refreshMsSeen).toFixed(0)} ms)` : ''} | store reads in the window: pollState ${reads.pollState}, getVersion ${reads.getVersion} | generator (${generatorClient} client) ${result.generatorCores.toFixed(2)} cores, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy`,
+    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'file audit'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table: ${applied} changes applied from the feed, ${refreshMsSeen.length} full re-reads${refreshMsSeen.length ? ` (max ${Math.max(...refreshMsSeen).toFixed(0)} ms)` : ''} | store reads in the window: pollState ${reads.pollState}, getVersion ${reads.getVersion} | generator (${generator}) ${result.generatorCores.toFixed(2)} cores, ${loopText(result)}, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy, ${loadAvg()}`,
   );
   if (floor) {
     const f = floor.result;
     console.log(
-      `fleet       [${placement}] floor, empty grpc-js BatchPoll handler, same fleet, ${f.measuredS.toFixed(0)} s: latency ${lat(f)} | errors ${errs(f)} | server CPU ${floor.serverCores.toFixed(2)} cores = ${cpuPer1k(floor).toFixed(1)} ms CPU/s per 1k topic-checks/s | event-loop delay p99 ${ms(floor.loopDelayP99Ms)} ms | ${gcText(floor)} | machine ${ms(floor.machineCores)} cores busy || consume-role / floor: CPU per check ${(cpuPer1k(main) / cpuPer1k(floor)).toFixed(2)}x, p99 ${(result.latency.p99 / f.latency.p99).toFixed(2)}x`,
+      `fleet       [${placement}] floor, empty grpc-js BatchPoll handler, same fleet, ${f.measuredS.toFixed(0)} s: latency ${lat(f)} | errors ${errs(f)} | server CPU ${floor.serverCores.toFixed(2)} cores = ${cpuPer1k(floor).toFixed(1)} ms CPU/s per 1k topic-checks/s | event-loop delay p99 ${ms(floor.loopDelayP99Ms)} ms | generator ${f.generatorCores.toFixed(2)} cores, ${loopText(f)}, send lag p99 ${ms(f.sendLag.p99)} ms | ${gcText(floor)} | machine ${ms(floor.machineCores)} cores busy, ${loadAvg()} || consume-role / floor: CPU per check ${(cpuPer1k(main) / cpuPer1k(floor)).toFixed(2)}x, p99 ${(result.latency.p99 / f.latency.p99).toFixed(2)}x`,
     );
   }
 }

@@ -22,7 +22,7 @@
  *   access         Polls/s of a consume-role instance with an authenticator and per-topic access control
  *                  vs the authenticator alone (access 'off') vs none (target: >= 0.9x the authenticator alone)
  *   fleet          100k simulated nodes x 7 topics every 30 s (BatchPoll, ~3.3k/s) from a load
- *                  generator process against one consume-role instance, 60 s at the full rate:
+ *                  generator process (grpc-go; `go` builds it once) against one consume-role instance, 60 s at the full rate:
  *                  p50/p99 latency, errors, server CPU per 1k topic-checks/s (targets: 0 errors, p99 < 50 ms)
  *   propagation    publish -> 50 subscribers swapped, via a consume-role instance vs the all-role server
  *   feed           staying current by tailing the stores' change feed vs re-reading every topic,

@@ -358,6 +358,47 @@ export class ConsumersFold {
     return { words: [...this.words.values()].flatMap((m) => [...m.values()]), moves, summaries: [...this.summaries.values()] };
   }
 
+  /**
+   * toJSON's text, `JSON.stringify(this.toJSON())`, in pieces of at most `perPiece` events, so a
+   * fold of many nodes can be written a piece at a time with other work between the pieces.
+   * The fold may change between two pieces: each piece reads it as it is then.
+   */
+  *jsonPieces(perPiece: number): Generator<string> {
+    let text = '{"words":[';
+    let sep = '';
+    let count = 0;
+    const take = (item: unknown): boolean => {
+      text += sep + JSON.stringify(item);
+      sep = ',';
+      return ++count % perPiece === 0;
+    };
+    for (const byReplica of this.words.values()) {
+      for (const e of byReplica.values()) {
+        if (take(e)) {
+          yield text;
+          text = '';
+        }
+      }
+    }
+    text += '],"moves":[';
+    sep = '';
+    for (const [k, m] of this.lastMove) {
+      if (take(this.words.get(k)?.get(m.replica) === m ? { wordOf: m.replica, node: k } : m)) {
+        yield text;
+        text = '';
+      }
+    }
+    text += '],"summaries":[';
+    sep = '';
+    for (const e of this.summaries.values()) {
+      if (take(e)) {
+        yield text;
+        text = '';
+      }
+    }
+    yield `${text}]}`;
+  }
+
   static fromJSON(d: ConsumersFoldData): ConsumersFold {
     const f = new ConsumersFold();
     for (const e of d.words) {

@@ -6,15 +6,19 @@
  *   buf       IMPRINT_BUF       go install github.com/bufbuild/buf/cmd/buf
  *   grpcurl   IMPRINT_GRPCURL   go install github.com/fullstorydev/grpcurl/cmd/grpcurl
  *   promtool  IMPRINT_PROMTOOL  go install -tags remove_all_sd github.com/prometheus/prometheus/cmd/promtool (Prometheus 3.16.0)
+ *   fleet-load-go  IMPRINT_FLEET_LOAD_GO  go build of bench/fleet-load-go (the fleet bench's grpc-go load generator),
+ *                  cached by a hash of its sources
  *
  * A stock protoc, buf and grpcurl are what callers outside TypeScript use, so the contract is
  * tested with them and generated with the same protoc. promtool checks and unit-tests the alert
  * rules of ops/prometheus.
  */
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 // Asynchronous on purpose: a build takes minutes, and a test worker (or vitest itself) whose
@@ -47,6 +51,29 @@ async function goInstall(name: string, pkg: string, version: string, envVar: str
     throw new Error(`cannot build ${name} with the Go toolchain (set ${envVar} to a ${name} binary instead): ${String(err)}`);
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+/**
+ * The fleet bench's grpc-go load generator (bench/fleet-load-go), built with the Go toolchain
+ * (modules from the module proxy) into the cache, once per version of its sources.
+ */
+export async function ensureFleetLoadGo(): Promise<string> {
+  const given = process.env.IMPRINT_FLEET_LOAD_GO;
+  if (given) return given;
+  const src = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bench', 'fleet-load-go');
+  const hash = createHash('sha256');
+  for (const f of ['go.mod', 'go.sum', 'main.go']) hash.update(fs.readFileSync(path.join(src, f)));
+  const bin = path.join(cacheDir(), 'fleet-load-go', hash.digest('hex').slice(0, 16), 'fleet-load-go');
+  if (fs.existsSync(bin)) return bin;
+  process.stderr.write(`[tools] building fleet-load-go with go build (once; cached in ${path.dirname(bin)})\n`);
+  fs.mkdirSync(path.dirname(bin), { recursive: true });
+  try {
+    await run('go', ['build', '-o', `${bin}.tmp`, '.'], { cwd: src, timeout: 10 * 60_000 });
+    fs.renameSync(`${bin}.tmp`, bin);
+  } catch (err) {
+    throw new Error(`cannot build fleet-load-go with the Go toolchain (set IMPRINT_FLEET_LOAD_GO to a binary, or run the fleet bench with --generator node): ${String(err)}`);
   }
   return bin;
 }

@@ -19,14 +19,21 @@ import { ConsumersFold, consumersView, denialsOf, isDeniedEvent, movesOf, valida
 import { auditEventCounters, type AuditEvent, type AuditEventCounters, type AuditSink, type AuditStats } from './audit-sink.js';
 import { fileEventsOf, fileLinesOf } from './consumers.js';
 import { AuditFiles, auditFileWithDefaults, utcDay, type AuditFileSettings } from './file-rotation.js';
-import { AuditFileSummary, readEventsSync, type ReadCount } from './file-summary.js';
+import { AuditFileSummary, readEventsSync, type ReadCount, type SnapshotAt } from './file-summary.js';
 
 export interface FileAuditSinkOptions extends AuditFileSettings {
   /** The file being written; rotated files and the summary go beside it. */
   readonly file: string;
   /** @default 16 MiB */
   readonly maxBufferedBytes?: number;
-  /** The summary is saved after this many bytes of lines (and at rotation and close): what a restart reads again at most. @default 16 MiB */
+  /**
+   * The summary is saved after this many bytes of lines, or after as many bytes of lines as the
+   * summary last saved had when that is more (and at rotation and close): what a restart reads
+   * again at most. A summary grows with the nodes it holds (about 300 bytes per node and topic:
+   * 216 MB for 100k nodes x 7 topics) and is written whole, so saving it after every few MiB of
+   * lines would cost many times what writing the lines did; this way it costs at most as much.
+   * @default 16 MiB
+   */
   readonly snapshotEveryBytes?: number;
   /** The clock that says the UTC day (rotation at midnight). @default Date.now */
   readonly clock?: () => number;
@@ -64,6 +71,11 @@ export class FileAuditSink implements AuditSink {
   private activeDay: string;
   private activeBytes: number;
   private bytesSinceSnapshot = 0;
+  /** The size of the summary last saved: the lines written before the next periodic save are at least as many bytes. */
+  private snapshotBytes = 0;
+  /** The summary being saved in pieces (saveInPieces), and whether another save was asked for meanwhile. */
+  private saving: Promise<void> | undefined;
+  private saveAgain = false;
   private recorded = 0;
   private dropped = 0;
   private written = 0;
@@ -115,7 +127,7 @@ export class FileAuditSink implements AuditSink {
       activeSize++;
     }
     this.activeBytes = activeSize;
-    this.saveSummary();
+    this.saveSummary(true);
     this.stream = this.open();
   }
 
@@ -197,7 +209,7 @@ export class FileAuditSink implements AuditSink {
     });
     this.activeBytes += bytes;
     this.bytesSinceSnapshot += bytes;
-    if (this.bytesSinceSnapshot >= this.snapshotEvery) this.saveSummary();
+    if (this.bytesSinceSnapshot >= Math.max(this.snapshotEvery, this.snapshotBytes)) this.saveSummary();
     // 3. What did not fit goes to the next file.
     if (this.pending.length > 0) this.rotation = this.rotate();
   };
@@ -244,10 +256,42 @@ export class FileAuditSink implements AuditSink {
     return deleted;
   }
 
-  private saveSummary(): void {
+  /**
+   * Saves the summary: at once (`now`: at start, before any request, and at close), else in
+   * pieces between other work, one save at a time (asked again while one runs, it runs once
+   * more after it, from the state then).
+   */
+  private saveSummary(now = false): void {
     this.bytesSinceSnapshot = 0;
+    if (now) {
+      this.trySave(() => {
+        this.snapshotBytes = this.summary.save(this.files.snapshot, this.snapshotAt());
+      });
+      return;
+    }
+    if (this.saving) {
+      this.saveAgain = true;
+      return;
+    }
+    this.saving = (async () => {
+      do {
+        this.saveAgain = false;
+        const at = this.snapshotAt();
+        await this.trySave(async () => {
+          this.snapshotBytes = await this.summary.saveInPieces(this.files.snapshot, at);
+        });
+      } while (this.saveAgain);
+      this.saving = undefined;
+    })();
+  }
+
+  private snapshotAt(): SnapshotAt {
+    return { activeDay: this.activeDay, activeOffset: this.activeBytes, newestRotated: this.files.rotated().at(-1) };
+  }
+
+  private async trySave(save: () => void | Promise<void>): Promise<void> {
     try {
-      this.summary.save(this.files.snapshot, { activeDay: this.activeDay, activeOffset: this.activeBytes, newestRotated: this.files.rotated().at(-1) });
+      await save();
     } catch (err) {
       // Only a restart's speed depends on it: it reads the kept files again.
       this.log.warn('cannot save the audit summary; a restart reads the audit files again', { file: this.files.snapshot, err });
@@ -270,7 +314,14 @@ export class FileAuditSink implements AuditSink {
     return n;
   }
 
+  /** What was recorded is written, and the summary saved if a save was running or due. */
   async flush(): Promise<void> {
+    await this.writeOut();
+    await this.saving;
+  }
+
+  /** What was recorded is written (a summary being saved may still be). */
+  private async writeOut(): Promise<void> {
     this.drain();
     while (this.rotation) {
       await this.rotation;
@@ -285,7 +336,7 @@ export class FileAuditSink implements AuditSink {
     await this.flush();
     this.closed = true;
     await new Promise<void>((resolve) => this.stream.end(() => resolve()));
-    if (!this.failed) this.saveSummary();
+    if (!this.failed) this.saveSummary(true);
   }
 
   /**
@@ -294,7 +345,7 @@ export class FileAuditSink implements AuditSink {
    */
   async consumers(topic: string, query: ConsumersQuery): Promise<TopicConsumers> {
     validateConsumersQuery(query);
-    if (!this.closed) await this.flush();
+    if (!this.closed) await this.writeOut();
     if (query.untilMs === undefined || query.untilMs > this.summary.maxAtMs) {
       return (this.summary.folds.get(topic) ?? new ConsumersFold()).view(topic, query);
     }
@@ -304,7 +355,7 @@ export class FileAuditSink implements AuditSink {
   /** Moves of `topic`'s nodes, from the kept files with events in the window (what was recorded so far is written first). */
   async moves(topic: string, query: MovesQuery): Promise<MovesPage> {
     validateMovesQuery(query);
-    if (!this.closed) await this.flush();
+    if (!this.closed) await this.writeOut();
     return movesOf(topic, query, await this.eventsOf(topic, query.sinceMs, query.untilMs));
   }
 
@@ -316,7 +367,7 @@ export class FileAuditSink implements AuditSink {
    */
   async denials(topic: string, query: DenialsQuery): Promise<DenialsPage> {
     validateDenialsQuery(query);
-    if (!this.closed) await this.flush();
+    if (!this.closed) await this.writeOut();
     const events: DeniedEvent[] = [];
     for (const file of this.auditFiles()) for await (const e of fileLinesOf(file, topic, isDeniedEvent)) events.push(e);
     return denialsOf(topic, query, events);

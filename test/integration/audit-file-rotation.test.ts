@@ -189,6 +189,56 @@ describe('file audit summary', () => {
     await sink.close();
   });
 
+  it('saves the summary after as many bytes of lines as it last had (never whole after every few lines), and a restart reads no more than that', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'events.jsonl');
+    const sink = new FileAuditSink({ file, maxFileBytes: 1 << 30, keepFiles: 100, snapshotEveryBytes: 1024 });
+    // 2000 nodes, 20 at a time, each 20 written (about 5 KiB, past snapshotEveryBytes) and any save due done before the next.
+    for (let i = 0; i < 2000; i++) {
+      sink.record(hold(i));
+      if (i % 20 === 19) await sink.flush();
+    }
+    // and then it dies: no close
+    const linesBytes = fs.statSync(file).size;
+    const summaryBytes = fs.statSync(path.join(dir, 'events.summary.json')).size;
+
+    const again = new FileAuditSink({ file, maxFileBytes: 1 << 30, keepFiles: 100, snapshotEveryBytes: 1024 });
+    expect(again.start.from).toBe('snapshot');
+    // Saved after every write (5 KiB), a restart would read one write's lines at most.
+    expect(again.start.bytesRead).toBeGreaterThan(4 * 5 * 1024);
+    expect(again.start.bytesRead).toBeLessThanOrEqual(Math.max(1024, summaryBytes) + 5 * 1024);
+    expect(again.start.bytesRead).toBeLessThan(linesBytes);
+    expect((await again.consumers('model', { sinceMs: 0 })).nodeCount).toBe(2000);
+    await again.close();
+    await sink.close();
+  });
+
+  it('saves a large summary in pieces, with other work between them, and a restart reads it whole', async () => {
+    const dir = tempDir();
+    const file = path.join(dir, 'events.jsonl');
+    const sink = new FileAuditSink({ file, maxFileBytes: 1 << 30, keepFiles: 100, snapshotEveryBytes: 1024 });
+    for (let i = 0; i < 5000; i++) sink.record(hold(i)); // one write, then one save of 5000 nodes
+    const tmp = path.join(dir, 'events.summary.json.tmp');
+    let turnsWhileSaving = 0;
+    let done = false;
+    const watch = () => {
+      if (done) return;
+      if (fs.existsSync(tmp)) turnsWhileSaving++;
+      setImmediate(watch);
+    };
+    setImmediate(watch);
+    await sink.flush();
+    done = true;
+    // Saved at once, the half-written file would never be there between two turns.
+    expect(turnsWhileSaving).toBeGreaterThan(1);
+    expect(fs.existsSync(tmp)).toBe(false);
+    const again = new FileAuditSink({ file, maxFileBytes: 1 << 30, keepFiles: 100 });
+    expect(again.start).toEqual({ from: 'snapshot', bytesRead: 0, linesParsed: 0 });
+    expect((await again.consumers('model', { sinceMs: 0, nodeLimit: 10_000 })).nodeCount).toBe(5000);
+    await again.close();
+    await sink.close();
+  });
+
   it('a restart reads only the lines after the saved summary; without it, every kept file once', async () => {
     const dir = tempDir();
     const file = path.join(dir, 'events.jsonl');

@@ -5,7 +5,7 @@
  * event; every sweep one summary per group; a full table folds new nodes into counts.
  */
 import { describe, expect, it } from 'vitest';
-import { InvalidArgumentError, consumersView, type HoldingEvent } from '../../core/index.js';
+import { ConsumersFold, InvalidArgumentError, consumersView, type HoldingEvent } from '../../core/index.js';
 import { Holdings } from '../../server/audit/holdings.js';
 import { identity } from '../helpers.js';
 
@@ -187,5 +187,27 @@ describe('Holdings', () => {
     await h.stop({ summarize: true });
     expect(h.stats().sweeps).toBe(2);
     expect(events.filter((e) => e.kind === 'summary')).toHaveLength(2);
+  });
+});
+
+describe('ConsumersFold.jsonPieces', () => {
+  it('joined, is exactly toJSON as JSON, for any piece size (moves kept as references to words where they are one)', () => {
+    const fold = new ConsumersFold();
+    const events: HoldingEvent[] = [];
+    for (let i = 0; i < 50; i++) {
+      const id = node(`n${i}`, `c${i % 3}`);
+      events.push({ kind: 'hold', atMs: 1000 + i, topic: 'model', identity: id, replica: 'r1', version: '2', previous: '1', moved: true, pinned: false });
+      if (i % 4 === 0) events.push({ kind: 'hold', atMs: 2000 + i, topic: 'model', identity: id, replica: 'r2', version: '2', previous: '2', moved: false, pinned: i % 8 === 0 });
+      if (i % 5 === 0) events.push({ kind: 'gone', atMs: 3000 + i, topic: 'model', identity: id, replica: 'r1', version: '2', seenMs: 2500 + i });
+    }
+    events.push({ kind: 'summary', atMs: 4000, topic: 'model', replica: 'r1', app: 'scorer', cluster: 'c0', region: 'eu', version: '2', nodeCount: 17, pinnedCount: 0, errorCount: 0, foldedPolls: 3, periodMs: 300_000 });
+    for (const e of events) fold.add(e);
+    const whole = JSON.stringify(fold.toJSON());
+    for (const perPiece of [1, 7, 1000]) {
+      const pieces = [...fold.jsonPieces(perPiece)];
+      expect(pieces.join('')).toBe(whole);
+      if (perPiece === 7) expect(pieces.length).toBeGreaterThan(10);
+    }
+    expect(ConsumersFold.fromJSON(JSON.parse([...fold.jsonPieces(7)].join('')) as ReturnType<ConsumersFold['toJSON']>).view('model', { sinceMs: 0 })).toEqual(fold.view('model', { sinceMs: 0 }));
   });
 });
