@@ -326,6 +326,8 @@ export class ImprintClient {
    * times). It moves on when that address is unavailable.
    */
   private current: number;
+  /** `tls.ca` as given (with `tls.caFile`, tlsFiles has it). */
+  private readonly tlsCa: string | Buffer | undefined;
 
   constructor(opts: ClientOptions = {}) {
     // Validated before any channel exists: a bad option leaves nothing to close.
@@ -337,6 +339,7 @@ export class ImprintClient {
     const v1 = proto.imprint.v1;
     const { credentials: creds, options: tlsChannelOptions, files } = channelCredentials(opts.tls);
     if (files) this.tlsFiles = files;
+    this.tlsCa = opts.tls?.ca;
     // Interceptors are per client object, not per channel: each of the three stubs gets its own
     // (grpc-js takes `interceptors` out of the options before it builds a channel).
     const token = opts.token === undefined ? undefined : validateTokenSource(opts.token);
@@ -512,6 +515,15 @@ export class ImprintClient {
   }
 
   /** GET URLs for a version's payload, `region`'s first (none for a direct payload). */
+  /**
+   * The CA(s) this client checks the service's certificate against (`tls.ca`, or `tls.caFile`
+   * as last read), which its lent payload URLs on the service's HTTPS port are checked against
+   * too (client/lent.ts); undefined: none given (the system's roots, and NODE_EXTRA_CA_CERTS).
+   */
+  httpsCa(): string | Buffer | undefined {
+    return this.tlsFiles ? (this.tlsFiles.ca ?? undefined) : this.tlsCa;
+  }
+
   async getDownload(topic: string, version: Version, region = ''): Promise<LentDownload & { size: number; sha256: string }> {
     const res = await this.call<GetDownloadResponse__Output>('GetDownload', (stubs, o, cb) => stubs.consumer.GetDownload({ topic, version: version.toString(), region }, o, cb));
     return { size: Number(res.size), sha256: res.sha256, urls: res.urls.map((u) => ({ region: u.region, url: u.url })), expiresAtMs: Number(res.expiresAtMs) };

@@ -2,12 +2,14 @@
  * Payloads through the service's lent URLs (BeginUpload, CompleteUpload, GetDownload), for a
  * caller with no blob store of its own (no S3 credentials, not on the service's machine):
  *  - upload: the size and sha256 first (a file or bytes read once; a stream spooled to a
- *    temporary file as it is hashed), then every region's parts PUT with plain fetch(), a few
+ *    temporary file as it is hashed), then every region's parts PUT with node:http(s), a few
  *    at a time, then CompleteUpload when a region took a multipart upload;
  *  - download: each URL is a BlobStore (`LentBlobStore`) that answers ranged GETs, so fetch.ts
  *    reads it in parallel parts, hashed in one pass, and hedges regions as it does for S3; its
  *    readInto has the socket read each part straight into place (client/range-get.ts, one
- *    pool of keep-alive sockets for the process).
+ *    pool of keep-alive sockets for the process, or per CA).
+ * An https URL is checked against the CA the client trusts for the service (`httpsCa`: the
+ * service's own URLs are under its certificate) as well as the system's roots.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -15,11 +17,12 @@ import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import tls from 'node:tls';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ImprintError, UnavailableError, type BlobLocation, type DataPointer, type VersionRecord } from '../core/index.js';
 import { BlobNotFoundError, checkRange, type BlobStat, type BlobStore, type ByteRange, type GetOptions, type ReadIntoOptions } from './blob-store/blob-store.js';
-import { RangeGetError, sharedRangeGetter } from './range-get.js';
+import { RangeGetError, RangeGetter, sharedRangeGetter } from './range-get.js';
 
 /** One PUT of an upload target: bytes [offset, offset + size) of the payload to `url`, with `headers`. */
 export interface LentPart {
@@ -62,6 +65,8 @@ export interface LendApi {
   beginUpload(topic: string, size: number, sha256: string, partSize?: number): Promise<LentUpload>;
   completeUpload(topic: string, uploadId: string, regions: readonly CompletedRegion[]): Promise<DataPointer>;
   getDownload(topic: string, version: bigint, region?: string): Promise<LentDownload>;
+  /** The CA(s) the client trusts for the service, which https lent URLs are checked against besides the system's roots. @default the system's roots only */
+  httpsCa?(): string | Buffer | undefined;
 }
 
 /** A lent URL answered with a refusal (400: the bytes are not the declared ones; 403: expired or not valid). */
@@ -74,10 +79,11 @@ export class LentUrlError extends ImprintError {
 }
 
 /** An answer that is not 2xx, as an error (5xx and 429: the region is unavailable). */
-async function refusal(res: Response, what: string): Promise<Error> {
-  const text = (await res.text().catch(() => '')).slice(0, 500);
-  const message = `${what}: HTTP ${res.status}${text ? ` ${text}` : ''}`;
-  return res.status >= 500 || res.status === 429 ? new UnavailableError(message) : new LentUrlError(res.status, message);
+async function refusal(res: http.IncomingMessage, what: string): Promise<Error> {
+  const status = res.statusCode ?? 0;
+  const text = await readText(res).catch(() => '');
+  const message = `${what}: HTTP ${status}${text ? ` ${text}` : ''}`;
+  return status >= 500 || status === 429 ? new UnavailableError(message) : new LentUrlError(status, message);
 }
 
 /** Up to 500 characters of a response's body (an error's explanation). */
@@ -87,18 +93,61 @@ async function readText(res: Readable): Promise<string> {
   return text.slice(0, 500);
 }
 
+/** The system's roots and `ca`: what an https lent URL's certificate must chain to. */
+function trusted(ca: string | Buffer): string[] {
+  return [...tls.rootCertificates, String(ca)];
+}
+
+/**
+ * One request with node:http(s) (a Node stream body both ways, no web-stream layer), an https
+ * URL checked against the system's roots and `ca`; resolves with the answer's head.
+ */
+function send(url: URL, o: { readonly method: string; readonly headers?: http.OutgoingHttpHeaders; readonly ca?: string | Buffer | undefined; readonly signal?: AbortSignal | undefined; readonly body?: Readable }): Promise<http.IncomingMessage> {
+  return new Promise<http.IncomingMessage>((resolve, reject) => {
+    const options: https.RequestOptions = { method: o.method, headers: o.headers ?? {}, ...(o.signal && { signal: o.signal }), ...(url.protocol === 'https:' && o.ca !== undefined && { ca: trusted(o.ca) }) };
+    const req = (url.protocol === 'https:' ? https : http).request(url, options, resolve);
+    req.on('error', reject);
+    if (o.body) {
+      o.body.on('error', (err: Error) => req.destroy(err));
+      o.body.pipe(req);
+    } else req.end();
+  });
+}
+
+/** Range getters for https lent URLs under a CA of the client's (a pool of sockets each); the last few CAs are kept. */
+const getters = new Map<string, RangeGetter>();
+function getterFor(ca: string | Buffer | undefined): RangeGetter {
+  if (ca === undefined) return sharedRangeGetter;
+  const key = String(ca);
+  let getter = getters.get(key);
+  if (!getter) {
+    getter = new RangeGetter({ ca: trusted(key).join('\n') });
+    getters.set(key, getter);
+    // More than a few: the oldest (a CA file since replaced) goes, with its sockets.
+    const [oldest, old] = getters.entries().next().value ?? [];
+    if (getters.size > 4 && oldest !== undefined && old) {
+      getters.delete(oldest);
+      old.close();
+    }
+  }
+  return getter;
+}
+
 /** One location's lent GET URL as a read-only BlobStore, so fetch.ts reads it like any store (ranges, hedging). */
 export class LentBlobStore implements BlobStore {
   readonly name: string;
   readonly region: string;
   readonly bucket: string;
   readonly url: string;
+  /** What an https URL is checked against besides the system's roots (the service's CA). */
+  private readonly ca: string | Buffer | undefined;
 
-  constructor(loc: BlobLocation, url: string) {
+  constructor(loc: BlobLocation, url: string, ca?: string | Buffer) {
     this.name = loc.kind === 'file' ? 'local' : 's3';
     this.region = loc.region;
     this.bucket = loc.bucket;
     this.url = url;
+    this.ca = ca;
   }
 
   /** A GET with node:http(s), not fetch(): its body is a Node stream, with no web-stream layer to copy through (the lent bench measured fetch() at 0.73x of the SDK). */
@@ -107,10 +156,7 @@ export class LentBlobStore implements BlobStore {
     const url = new URL(this.url);
     let res: http.IncomingMessage;
     try {
-      res = await new Promise<http.IncomingMessage>((resolve, reject) => {
-        const req = (url.protocol === 'https:' ? https : http).get(url, { ...(range && { headers: { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } }), ...(opts.signal && { signal: opts.signal }) }, resolve);
-        req.on('error', reject);
-      });
+      res = await send(url, { method: 'GET', ...(range && { headers: { range: `bytes=${range.offset}-${range.offset + range.length - 1}` } }), ca: this.ca, signal: opts.signal });
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       throw new UnavailableError(`lent URL of region ${this.region} cannot be reached: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
@@ -133,7 +179,7 @@ export class LentBlobStore implements BlobStore {
     checkRange(range);
     let answer;
     try {
-      answer = await sharedRangeGetter.get({ url: new URL(this.url), range, dest, ...(opts.signal && { signal: opts.signal }), ...(opts.onBytes && { onBytes: opts.onBytes }) });
+      answer = await getterFor(this.ca).get({ url: new URL(this.url), range, dest, ...(opts.signal && { signal: opts.signal }), ...(opts.onBytes && { onBytes: opts.onBytes }) });
     } catch (err) {
       if (err instanceof RangeGetError) throw new UnavailableError(`lent URL of region ${this.region}: ${err.message}`, { cause: err });
       throw err;
@@ -144,10 +190,12 @@ export class LentBlobStore implements BlobStore {
   }
 
   async stat(loc: BlobLocation): Promise<BlobStat> {
-    const res = await fetch(this.url, { method: 'HEAD' });
-    if (res.status === 404) throw new BlobNotFoundError(loc);
-    if (!res.ok) throw await refusal(res, `HEAD of ${loc.key} in region ${this.region}`);
-    return { size: Number(res.headers.get('content-length')) };
+    const res = await send(new URL(this.url), { method: 'HEAD', ca: this.ca });
+    res.resume();
+    const status = res.statusCode ?? 0;
+    if (status === 404) throw new BlobNotFoundError(loc);
+    if (status < 200 || status > 299) throw await refusal(res, `HEAD of ${loc.key} in region ${this.region}`);
+    return { size: Number(res.headers['content-length']) };
   }
 
   put(): Promise<BlobLocation> {
@@ -160,13 +208,13 @@ export class LentBlobStore implements BlobStore {
 }
 
 /** Stores for `record`'s locations from GetDownload (`region`'s first), for fetch.ts. */
-export async function lentStores(api: Pick<LendApi, 'getDownload'>, record: VersionRecord, region = ''): Promise<LentBlobStore[]> {
+export async function lentStores(api: Pick<LendApi, 'getDownload' | 'httpsCa'>, record: VersionRecord, region = ''): Promise<LentBlobStore[]> {
   if (record.pointer.kind !== 'blob') return [];
   const { locations } = record.pointer;
   const lent = await api.getDownload(record.topic, record.version, region);
   return lent.urls.flatMap((u) => {
     const loc = locations.find((l) => l.region === u.region);
-    return loc ? [new LentBlobStore(loc, u.url)] : [];
+    return loc ? [new LentBlobStore(loc, u.url, api.httpsCa?.())] : [];
   });
 }
 
@@ -227,7 +275,7 @@ export async function uploadLent(api: LendApi, topic: string, src: LentSource, o
   let next = 0;
   const worker = async (): Promise<void> => {
     for (let job = jobs[next++]; job; job = jobs[next++]) {
-      const etag = await putPart(src, job.part, progress, `PUT of part ${job.part.partNumber} to region ${job.target.region}`);
+      const etag = await putPart(src, job.part, api.httpsCa?.(), progress, `PUT of part ${job.part.partNumber} to region ${job.target.region}`);
       if (job.target.multipart) etags.set(job.target.region, [...(etags.get(job.target.region) ?? []), { partNumber: job.part.partNumber, etag }]);
     }
   };
@@ -239,8 +287,8 @@ export async function uploadLent(api: LendApi, topic: string, src: LentSource, o
   return lent.pointer;
 }
 
-/** One PUT of bytes [offset, offset + size) with the part's headers; the ETag it answered. */
-async function putPart(src: LentSource, part: LentPart, progress: (n: number) => void, what: string): Promise<string> {
+/** One PUT of bytes [offset, offset + size) with the part's headers (an https URL checked against `ca` too); the ETag it answered. */
+async function putPart(src: LentSource, part: LentPart, ca: string | Buffer | undefined, progress: (n: number) => void, what: string): Promise<string> {
   const counted = new Transform({
     transform(chunk: Buffer, _enc, done) {
       progress(chunk.length);
@@ -253,18 +301,15 @@ async function putPart(src: LentSource, part: LentPart, progress: (n: number) =>
       : fs.createReadStream(src.path, { start: part.offset, end: part.offset + part.size - 1, highWaterMark: 1024 * 1024 });
   body.pipe(counted);
   body.on('error', (err: Error) => counted.destroy(err));
-  let res: Response;
+  let res: http.IncomingMessage;
   try {
-    res = await fetch(part.url, {
-      method: 'PUT',
-      headers: { ...part.headers, 'content-length': String(part.size) },
-      body: Readable.toWeb(counted) as unknown as RequestInit['body'],
-      duplex: 'half',
-    } as RequestInit & { duplex: 'half' });
+    res = await send(new URL(part.url), { method: 'PUT', headers: { ...part.headers, 'content-length': String(part.size) }, ca, body: counted });
   } catch (err) {
     throw new UnavailableError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
-  if (!res.ok) throw await refusal(res, what);
-  await res.arrayBuffer();
-  return res.headers.get('etag') ?? '';
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status > 299) throw await refusal(res, what);
+  res.resume();
+  const etag = res.headers.etag;
+  return typeof etag === 'string' ? etag : '';
 }

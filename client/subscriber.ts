@@ -130,7 +130,7 @@ export interface SubscribeOptions<T> {
 export const VALIDATE_TIMEOUT_MS = 30_000;
 
 /** The calls a subscriber makes (an ImprintClient, or a fake in unit tests). Without `watch` it polls. */
-export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'> & Partial<Pick<ImprintClient, 'watch' | 'report' | 'getDownload'>>;
+export type ConsumerApi = Pick<ImprintClient, 'batchPoll' | 'listVersions' | 'getVersion' | 'latestAt'> & Partial<Pick<ImprintClient, 'watch' | 'report' | 'getDownload' | 'httpsCa'>>;
 
 /** When a Watch stream counts as failed, and when the subscriber polls instead (see the module comment). */
 export interface WatchSettings {
@@ -866,7 +866,8 @@ export class Subscriber extends EventEmitter {
     const { client } = this.o;
     // No store of our own for a record's locations: the service's lent URLs (client/lent.ts).
     const getDownload = client.getDownload?.bind(client);
-    const lent = getDownload && ((r: VersionRecord) => lentStores({ getDownload }, r));
+    const httpsCa = client.httpsCa?.bind(client);
+    const lent = getDownload && ((r: VersionRecord) => lentStores({ getDownload, ...(httpsCa && { httpsCa }) }, r));
     return { hedgeDelayMs, firstByteTimeoutMs, partSize, partConcurrency, onSlowRegion: (e) => this.slowRegion(topic, e), ...(lent && { lent }) };
   }
 

@@ -107,6 +107,11 @@ export class TlsFiles extends EventEmitter implements experimental.CertificatePr
     this.timer.unref();
   }
 
+  /** The CA certificate(s) as last read (null: none given, the system's roots). */
+  get ca(): Buffer | null {
+    return this.current.ca;
+  }
+
   /** Whether a client certificate is given (mTLS). */
   get hasIdentity(): boolean {
     return this.current.cert !== null;
