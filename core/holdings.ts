@@ -285,9 +285,16 @@ function isLaterMove(m: HoldEvent, cur: HoldEvent): boolean {
  * query without `untilMs`: consumersView is this fold. A sink may keep one per topic, persist
  * `toJSON()` and resume from `fromJSON()`.
  */
+/** One replica's latest word of a node, or several replicas' (most nodes are heard from by one: no Map per node and topic). */
+type Words = HoldEvent | GoneEvent | (HoldEvent | GoneEvent)[];
+
+function wordsOf(w: Words): readonly (HoldEvent | GoneEvent)[] {
+  return Array.isArray(w) ? w : [w];
+}
+
 export class ConsumersFold {
-  /** nodeKey -> replica -> latest word. */
-  readonly words = new Map<string, Map<string, HoldEvent | GoneEvent>>();
+  /** nodeKey -> its replicas' latest words. */
+  private readonly words = new Map<string, Words>();
   /** nodeKey -> latest move. */
   readonly lastMove = new Map<string, HoldEvent>();
   /** replica NUL summaryKey -> latest summary. */
@@ -301,16 +308,31 @@ export class ConsumersFold {
       return;
     }
     const k = nodeKey(e.identity);
-    let byReplica = this.words.get(k);
-    if (!byReplica) {
-      byReplica = new Map();
-      this.words.set(k, byReplica);
-    }
-    const cur = byReplica.get(e.replica);
-    if (!cur || isNewer(e, cur)) byReplica.set(e.replica, e);
+    const cur = this.word(k, e.replica);
+    if (!cur || isNewer(e, cur)) this.setWord(k, e);
     if (e.kind === 'hold' && e.moved) {
       const m = this.lastMove.get(k);
       if (!m || isLaterMove(e, m)) this.lastMove.set(k, e);
+    }
+  }
+
+  /** `replica`'s latest word of the node `k`. */
+  private word(k: string, replica: string): HoldEvent | GoneEvent | undefined {
+    const w = this.words.get(k);
+    if (w === undefined) return undefined;
+    if (Array.isArray(w)) return w.find((x) => x.replica === replica);
+    return w.replica === replica ? w : undefined;
+  }
+
+  /** `e` as its replica's latest word of its node (in place of that replica's last one). */
+  private setWord(k: string, e: HoldEvent | GoneEvent): void {
+    const w = this.words.get(k);
+    if (w === undefined || (!Array.isArray(w) && w.replica === e.replica)) this.words.set(k, e);
+    else if (!Array.isArray(w)) this.words.set(k, [w, e]);
+    else {
+      const at = w.findIndex((x) => x.replica === e.replica);
+      if (at >= 0) w[at] = e;
+      else w.push(e);
     }
   }
 
@@ -330,9 +352,9 @@ export class ConsumersFold {
    * brought forward since the cutoff is one its replica forgot (or the replica stopped).
    */
   prune(cutoffMs: number): void {
-    for (const [k, byReplica] of this.words) {
+    for (const [k, w] of this.words) {
       let seen = -Infinity;
-      for (const e of byReplica.values()) seen = Math.max(seen, this.sighting(e, cutoffMs));
+      for (const e of wordsOf(w)) seen = Math.max(seen, this.sighting(e, cutoffMs));
       if (seen < cutoffMs) {
         this.words.delete(k);
         this.lastMove.delete(k);
@@ -354,8 +376,8 @@ export class ConsumersFold {
   /** The kept events, as plain data (`fromJSON` restores exactly this fold); a move that is also its replica's latest word is written once. */
   toJSON(): ConsumersFoldData {
     const moves: ConsumersFoldData['moves'][number][] = [];
-    for (const [k, m] of this.lastMove) moves.push(this.words.get(k)?.get(m.replica) === m ? { wordOf: m.replica, node: k } : m);
-    return { words: [...this.words.values()].flatMap((m) => [...m.values()]), moves, summaries: [...this.summaries.values()] };
+    for (const [k, m] of this.lastMove) moves.push(this.word(k, m.replica) === m ? { wordOf: m.replica, node: k } : m);
+    return { words: [...this.words.values()].flatMap((w) => wordsOf(w)), moves, summaries: [...this.summaries.values()] };
   }
 
   /**
@@ -372,8 +394,8 @@ export class ConsumersFold {
       sep = ',';
       return ++count % perPiece === 0;
     };
-    for (const byReplica of this.words.values()) {
-      for (const e of byReplica.values()) {
+    for (const w of this.words.values()) {
+      for (const e of wordsOf(w)) {
         if (take(e)) {
           yield text;
           text = '';
@@ -383,7 +405,7 @@ export class ConsumersFold {
     text += '],"moves":[';
     sep = '';
     for (const [k, m] of this.lastMove) {
-      if (take(this.words.get(k)?.get(m.replica) === m ? { wordOf: m.replica, node: k } : m)) {
+      if (take(this.word(k, m.replica) === m ? { wordOf: m.replica, node: k } : m)) {
         yield text;
         text = '';
       }
@@ -401,18 +423,10 @@ export class ConsumersFold {
 
   static fromJSON(d: ConsumersFoldData): ConsumersFold {
     const f = new ConsumersFold();
-    for (const e of d.words) {
-      const k = nodeKey(e.identity);
-      let byReplica = f.words.get(k);
-      if (!byReplica) {
-        byReplica = new Map();
-        f.words.set(k, byReplica);
-      }
-      byReplica.set(e.replica, e);
-    }
+    for (const e of d.words) f.setWord(nodeKey(e.identity), e);
     for (const m of d.moves) {
       if ('wordOf' in m) {
-        const w = f.words.get(m.node)?.get(m.wordOf);
+        const w = f.word(m.node, m.wordOf);
         if (w?.kind === 'hold') f.lastMove.set(m.node, w);
       } else f.lastMove.set(nodeKey(m.identity), m);
     }
@@ -424,10 +438,10 @@ export class ConsumersFold {
   view(topic: string, q: ConsumersQuery): TopicConsumers {
     validateConsumersQuery(q);
     const nodes: ConsumerNode[] = [];
-    for (const [k, byReplica] of this.words) {
+    for (const [k, w] of this.words) {
       let best: HoldEvent | GoneEvent | undefined;
       let bestSeen = -Infinity;
-      for (const e of byReplica.values()) {
+      for (const e of wordsOf(w)) {
         const seen = this.sighting(e, q.sinceMs);
         const wins =
           !best ||
