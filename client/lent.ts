@@ -191,10 +191,10 @@ export class LentBlobStore implements BlobStore {
 
   async stat(loc: BlobLocation): Promise<BlobStat> {
     const res = await send(new URL(this.url), { method: 'HEAD', ca: this.ca });
-    res.resume();
     const status = res.statusCode ?? 0;
     if (status === 404) throw new BlobNotFoundError(loc);
     if (status < 200 || status > 299) throw await refusal(res, `HEAD of ${loc.key} in region ${this.region}`);
+    res.resume();
     return { size: Number(res.headers['content-length']) };
   }
 
@@ -305,6 +305,7 @@ async function putPart(src: LentSource, part: LentPart, ca: string | Buffer | un
   try {
     res = await send(new URL(part.url), { method: 'PUT', headers: { ...part.headers, 'content-length': String(part.size) }, ca, body: counted });
   } catch (err) {
+    body.destroy();
     throw new UnavailableError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const status = res.statusCode ?? 0;
