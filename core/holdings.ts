@@ -376,8 +376,13 @@ export class ConsumersFold {
   /** The kept events, as plain data (`fromJSON` restores exactly this fold); a move that is also its replica's latest word is written once. */
   toJSON(): ConsumersFoldData {
     const moves: ConsumersFoldData['moves'][number][] = [];
-    for (const [k, m] of this.lastMove) moves.push(this.word(k, m.replica) === m ? { wordOf: m.replica, node: k } : m);
+    for (const [k, m] of this.lastMove) moves.push(this.moveData(k, m));
     return { words: [...this.words.values()].flatMap((w) => wordsOf(w)), moves, summaries: [...this.summaries.values()] };
+  }
+
+  /** Node `k`'s latest move as data: where to find it when it is also its replica's latest word (written once), else the event. */
+  private moveData(k: string, m: HoldEvent): ConsumersFoldData['moves'][number] {
+    return this.word(k, m.replica) === m ? { wordOf: m.replica, node: k } : m;
   }
 
   /**
@@ -405,7 +410,7 @@ export class ConsumersFold {
     text += '],"moves":[';
     sep = '';
     for (const [k, m] of this.lastMove) {
-      if (take(this.word(k, m.replica) === m ? { wordOf: m.replica, node: k } : m)) {
+      if (take(this.moveData(k, m))) {
         yield text;
         text = '';
       }
