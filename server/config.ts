@@ -114,6 +114,12 @@ export interface ServerOptions {
   readonly blobCheckTimeoutMs?: number;
   /** What one BatchPoll may ask and answer (every role that serves polls; a Watch request too). @default see batchPollWithDefaults */
   readonly batchPoll?: BatchPollOptions;
+  /**
+   * Poll and BatchPoll answered in the gRPC transport's fast lane (server/grpc/fast-lane.ts: off
+   * Node's HTTP/2 streams, through the same handler stack). false: grpc-js answers them as it
+   * answers every other call (what benches compare against). @default true
+   */
+  readonly fastLane?: boolean;
   /** Watch streams' bounds and timings (every role that serves polls). @default see watchWithDefaults */
   readonly watch?: WatchOptions;
   /**
@@ -278,6 +284,7 @@ export interface ResolvedServerOptions {
   readonly blobStores: readonly BlobStore[];
   readonly blobCheckTimeoutMs: number;
   readonly batchPoll: Readonly<Required<BatchPollOptions>>;
+  readonly fastLane: boolean;
   readonly watch: Readonly<Required<WatchOptions>>;
   readonly holdings: Readonly<Required<HoldingsSettings>>;
   readonly replica?: string;
@@ -401,6 +408,7 @@ export function withDefaults(o: ServerOptions): ResolvedServerOptions {
     blobStores: o.blobStores ?? [new LocalBlobStore({ root: blobDir })],
     blobCheckTimeoutMs,
     batchPoll: batchPollWithDefaults(o.batchPoll),
+    fastLane: o.fastLane ?? true,
     watch,
     holdings,
     ...(o.replica !== undefined && { replica: o.replica }),

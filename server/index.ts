@@ -234,6 +234,7 @@ export async function startImprintServer(options: ServerOptions = {}): Promise<I
       host: o.host,
       port: o.port,
       noDelay: role.noDelay,
+      fastLane: o.fastLane,
       ...(serverTls && { credentials: serverTls.grpcCredentials() }),
     });
     try {

@@ -15,6 +15,7 @@ import type { ConsumeMetrics } from '../metrics.js';
 import { guardConsumerHandlers, observedService, type GuardOptions } from './guard.js';
 import { consumerHandlers, operatorHandlers, publisherHandlers } from './handlers.js';
 import { listenNoDelay, type Listener } from './listen.js';
+import { addFastLane, type FastLaneMethod } from './fast-lane.js';
 import { rememberConnection } from '../auth/certificate.js';
 import { addReflection } from './reflection.js';
 import type { Authenticate, ServerCall } from '../auth/principal.js';
@@ -24,6 +25,9 @@ import type { PublisherServiceHandlers } from '../../proto/gen/imprint/v1/Publis
 import { appCheckedService, authenticatedService } from './authenticate.js';
 import { countingFailures } from '../auth/failures.js';
 import { loggedService } from './request-log.js';
+
+/** The largest request message accepted (grpc.max_receive_message_length, and the fast lane's bound). */
+const MAX_RECEIVE_BYTES = 8 * 1024 * 1024;
 
 export const SERVICE_NAMES = ['imprint.v1.PublisherService', 'imprint.v1.ConsumerService', 'imprint.v1.OperatorService'] as const;
 export type ServiceName = (typeof SERVICE_NAMES)[number];
@@ -79,6 +83,11 @@ export interface GrpcServerOptions extends HandlerStackOptions {
   readonly noDelay?: boolean;
   /** What connections speak: TLS credentials (server/tls.ts `ServerTls.grpcCredentials()`). @default plaintext */
   readonly credentials?: grpc.ServerCredentials;
+  /**
+   * Answer Poll and BatchPoll in the fast lane (fast-lane.ts: off Node's HTTP/2 streams, through
+   * the same handler stack) rather than through grpc-js's call machinery. @default true
+   */
+  readonly fastLane?: boolean;
 }
 
 /** `authenticate`, told first which connection the call came in on (when the transport knows). */
@@ -133,7 +142,7 @@ export function serviceHandlers(opts: HandlerStackOptions, connectionOf: Connect
 export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServerHandle> {
   const { proto } = loadImprintProto();
   const { services } = opts;
-  const server = new grpc.Server({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 });
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES });
   // Our own listener (below) says which connection a call came in on.
   let listener: Listener | undefined;
   const handlers = serviceHandlers(opts, (call) => listener?.connectionOf(call.getPeer()));
@@ -142,6 +151,16 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   if (publisher) server.addService(proto.imprint.v1.PublisherService.service, publisher);
   server.addService(proto.imprint.v1.ConsumerService.service, handlers['imprint.v1.ConsumerService']);
   if (operator) server.addService(proto.imprint.v1.OperatorService.service, operator);
+  if (opts.fastLane !== false) {
+    const consumer = proto.imprint.v1.ConsumerService.service;
+    const lane = (name: 'Poll' | 'BatchPoll'): FastLaneMethod => ({
+      path: consumer[name].path,
+      handler: handlers['imprint.v1.ConsumerService'][name] as grpc.handleUnaryCall<unknown, unknown>,
+      deserialize: consumer[name].requestDeserialize,
+      serialize: consumer[name].responseSerialize as (m: unknown) => Buffer,
+    });
+    addFastLane(server, [lane('Poll'), lane('BatchPoll')], { maxReceiveBytes: MAX_RECEIVE_BYTES });
+  }
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });
   health.addToServer(server);
   addReflection(server);

@@ -1,0 +1,256 @@
+/**
+ * The fast lane: the calls a fleet makes every poll interval (Poll and BatchPoll, about 1000 for
+ * every publish) answered straight off Node's HTTP/2 streams, on the port and the HTTP/2
+ * sessions grpc-js serves everything else on.
+ *
+ * Why: a unary call through grpc-js's server costs more than the poll it carries. Under the
+ * fleet bench (3,333 BatchPolls/s), an empty grpc-js handler kept 0.68 of a core busy where the
+ * same empty answer written on the HTTP/2 stream directly took 0.40, and the handler's own work
+ * comes on top of that on a single JavaScript thread. What grpc-js adds per call (its
+ * intercepting call, a Duplex per call, channelz, a deadline timer) buys nothing these calls
+ * need: one message in, one out, answered from memory.
+ *
+ * How: every HTTP/2 server grpc-js makes (bindAsync, or the connection injector our listener
+ * uses) gets a router in front of grpc-js's own stream listener. A stream for a lane's path with
+ * a plain gRPC request (POST, application/grpc, no compression) is served here, through the very
+ * handler stack grpc-js would have called (server.ts serviceHandlers: request log, authentication,
+ * limiter, metrics, the Poller), with a call object that answers what that stack reads. Every
+ * other stream (other methods, compressed requests, anything odd) goes to grpc-js untouched, as
+ * do sessions: keepalive, idle and age limits, GOAWAY and shutdown stay grpc-js's.
+ *
+ * The one private piece of grpc-js used is `Server._setupHandlers(http2Server, ...)`, which each
+ * of its HTTP/2 servers is set up by; `addFastLane` checks it is there and fails loudly when a
+ * grpc-js upgrade takes it away (test/integration/fast-lane.test.ts would too).
+ */
+import type http2 from 'node:http2';
+import { TLSSocket } from 'node:tls';
+import * as grpc from '@grpc/grpc-js';
+import { METADATA_HEADERS } from '../http/call.js';
+
+/** A unary method served in the fast lane: its handler as grpc-js would call it, and its codec. */
+export interface FastLaneMethod {
+  /** The full path (`/imprint.v1.ConsumerService/BatchPoll`). */
+  readonly path: string;
+  readonly handler: grpc.handleUnaryCall<unknown, unknown>;
+  readonly deserialize: (bytes: Buffer) => unknown;
+  readonly serialize: (message: unknown) => Buffer;
+}
+
+export interface FastLaneOptions {
+  /** A request body larger than this is refused (RESOURCE_EXHAUSTED), as grpc-js's `grpc.max_receive_message_length`. */
+  readonly maxReceiveBytes: number;
+}
+
+/** What grpc-js exposes of a Server to set an HTTP/2 server up (private; checked at run time). */
+interface ServerInternals {
+  _setupHandlers?: (this: grpc.Server, h2: http2.Http2Server | http2.Http2SecureServer, ...rest: unknown[]) => void;
+}
+
+/** Calls whose handler answered in the fast lane since the process started (tests, benches). */
+export const fastLaneStats = { answered: 0 };
+
+/**
+ * Routes `methods` of every HTTP/2 server `server` sets up from now on (call before bindAsync or
+ * createConnectionInjector) through the fast lane.
+ */
+export function addFastLane(server: grpc.Server, methods: readonly FastLaneMethod[], opts: FastLaneOptions): void {
+  const internals = server as unknown as ServerInternals;
+  const setup = internals._setupHandlers;
+  if (typeof setup !== 'function') throw new Error('addFastLane: this grpc-js has no Server._setupHandlers (an upgrade changed its internals); the fast lane needs mending');
+  const byPath = new Map(methods.map((m) => [m.path, m]));
+  internals._setupHandlers = function (this: grpc.Server, h2, ...rest) {
+    setup.call(this, h2, ...rest);
+    // grpc-js's own listener(s), called for every stream the fast lane does not take.
+    const grpcListeners = h2.listeners('stream') as ((...args: unknown[]) => void)[];
+    h2.removeAllListeners('stream');
+    h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...more: unknown[]) => {
+      const method = byPath.get(headers[':path'] ?? '');
+      if (method && plainUnary(headers)) serveUnary(method, stream, headers, opts);
+      else for (const l of grpcListeners) l.call(h2, stream, headers, ...more);
+    });
+  };
+}
+
+/** A request the fast lane answers as grpc-js would: POST, a gRPC content type, no compression. */
+function plainUnary(headers: http2.IncomingHttpHeaders): boolean {
+  const type = headers['content-type'];
+  const encoding = headers['grpc-encoding'];
+  return headers[':method'] === 'POST' && typeof type === 'string' && type.startsWith('application/grpc') && (encoding === undefined || encoding === 'identity');
+}
+
+const RESPONSE_HEADERS = {
+  ':status': 200,
+  'content-type': 'application/grpc+proto',
+  'grpc-accept-encoding': 'identity',
+  'grpc-encoding': 'identity',
+} as const;
+
+/** grpc-timeout's value: digits and a unit (grpc-js's rule). */
+const TIMEOUT = /^(\d{1,8})\s*([HMSmun])$/;
+const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/**
+ * One unary call on its stream: the request's one message, the handler's answer, the status.
+ * Statuses for a malformed request are grpc-js's own (its codes and words).
+ */
+function serveUnary(method: FastLaneMethod, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, opts: FastLaneOptions): void {
+  stream.on('error', () => {
+    // A reset stream or a closed session: 'close' says so (the call is cancelled); nothing to answer.
+  });
+  let deadline = Infinity;
+  const timeout = headers['grpc-timeout'];
+  if (timeout !== undefined) {
+    const m = TIMEOUT.exec(String(timeout));
+    if (!m) return sendStatus(stream, { code: grpc.status.INTERNAL, details: `Invalid grpc-timeout value "${String(timeout)}"` });
+    deadline = Date.now() + Number(m[1]) * (TIMEOUT_UNIT_MS[m[2] as string] as number);
+  }
+  const chunks: Buffer[] = [];
+  let received = 0;
+  let refused = false;
+  stream.on('data', (chunk: Buffer) => {
+    if (refused) return;
+    received += chunk.length;
+    if (received > opts.maxReceiveBytes + 5) {
+      refused = true;
+      sendStatus(stream, { code: grpc.status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${received - 5} vs. ${opts.maxReceiveBytes})` });
+      return;
+    }
+    chunks.push(chunk);
+  });
+  stream.on('end', () => {
+    if (refused || stream.destroyed) return;
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
+    const request = messageOf(body, method.path);
+    if ('status' in request) return sendStatus(stream, request.status);
+    let message: unknown;
+    try {
+      message = method.deserialize(request.bytes);
+    } catch (err) {
+      return sendStatus(stream, { code: grpc.status.INTERNAL, details: `Error deserializing request: ${err instanceof Error ? err.message : String(err)}` });
+    }
+    const call = new FastLaneCall(message, headers, stream, method.path, deadline);
+    method.handler(call as unknown as grpc.ServerUnaryCall<unknown, unknown>, (err, value, trailer) => call.answer(err, value, trailer, method.serialize));
+  });
+}
+
+/** The one length-prefixed message of a unary request body, or the status grpc-js answers when there is not exactly one. */
+function messageOf(body: Buffer, path: string): { bytes: Buffer } | { status: grpc.StatusObject | Partial<grpc.StatusObject> } {
+  if (body.length < 5) return { status: { code: grpc.status.UNIMPLEMENTED, details: `Received no request message for server streaming method ${path}` } };
+  const length = body.readUInt32BE(1);
+  if (body[0] !== 0) return { status: { code: grpc.status.INTERNAL, details: body[0] === 1 ? 'Received compressed message but "grpc-encoding" header was identity' : 'Invalid message flags' } };
+  if (body.length < 5 + length) return { status: { code: grpc.status.INTERNAL, details: 'the request message was cut short' } };
+  if (body.length > 5 + length) return { status: { code: grpc.status.UNIMPLEMENTED, details: `Received a second request message for server streaming method ${path}` } };
+  return { bytes: body.subarray(5) };
+}
+
+/** A status as a trailers-only response (no message was sent). */
+function sendStatus(stream: http2.ServerHttp2Stream, status: Partial<grpc.StatusObject>): void {
+  if (stream.destroyed || stream.closed || stream.headersSent) return;
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(status.code ?? grpc.status.UNKNOWN), 'grpc-message': encodeURI(status.details ?? ''), ...status.metadata?.toHttp2Headers() }, { endStream: true });
+}
+
+/**
+ * A fast-lane call as the handler stack reads a grpc-js ServerUnaryCall: the request, the
+ * metadata it reads (authorization, the claimed app, the request id), the peer, the TLS peer's
+ * certificate, the path, the deadline, metadata sent, cancellation.
+ */
+class FastLaneCall {
+  readonly metadata = new grpc.Metadata();
+  private responseMetadata: grpc.Metadata | undefined;
+  cancelled = false;
+  private answered = false;
+  private cancelListeners: (() => void)[] | undefined;
+
+  constructor(
+    readonly request: unknown,
+    headers: http2.IncomingHttpHeaders,
+    private readonly stream: http2.ServerHttp2Stream,
+    private readonly path: string,
+    private readonly deadline: number,
+  ) {
+    for (const name of METADATA_HEADERS) {
+      const v = headers[name];
+      if (v === undefined) continue;
+      for (const one of Array.isArray(v) ? v : [v]) if (/^[ -~]*$/.test(one)) this.metadata.add(name, one);
+    }
+    stream.once('close', () => {
+      if (this.answered) return;
+      this.cancelled = true;
+      for (const f of this.cancelListeners ?? []) f();
+    });
+  }
+
+  getPeer(): string {
+    const socket = this.stream.session?.socket;
+    if (!socket?.remoteAddress) return 'unknown';
+    return socket.remotePort ? `${socket.remoteAddress}:${socket.remotePort}` : socket.remoteAddress;
+  }
+
+  getAuthContext(): { transportSecurityType?: string; sslPeerCertificate?: ReturnType<TLSSocket['getPeerCertificate']> } {
+    const socket = this.stream.session?.socket;
+    if (!(socket instanceof TLSSocket) || !socket.authorized) return {};
+    const cert = socket.getPeerCertificate();
+    return { transportSecurityType: 'ssl', ...(cert.raw && { sslPeerCertificate: cert }) };
+  }
+
+  getPath(): string {
+    return this.path;
+  }
+
+  getDeadline(): grpc.Deadline {
+    return this.deadline;
+  }
+
+  sendMetadata(md: grpc.Metadata): void {
+    // The stack sends a Metadata of its own making (the request id): kept, not copied.
+    if (this.responseMetadata) this.responseMetadata.merge(md);
+    else this.responseMetadata = md;
+  }
+
+  /** What a handler may listen for: 'cancelled' (the client went away before the answer). */
+  on(event: string, f: () => void): this {
+    if (event === 'cancelled') (this.cancelListeners ??= []).push(f);
+    return this;
+  }
+
+  /** The handler's answer: its message and OK, or its error as a status (grpc-js's serverErrorToStatus). */
+  answer(err: grpc.ServerErrorResponse | Partial<grpc.StatusObject> | null, value: unknown, trailer: grpc.Metadata | undefined, serialize: (m: unknown) => Buffer): void {
+    if (this.answered) return;
+    this.answered = true;
+    fastLaneStats.answered++;
+    const { stream } = this;
+    if (stream.destroyed || stream.closed) return;
+    if (Date.now() > this.deadline) return this.fail({ code: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+    if (err) {
+      const e = err as Partial<grpc.StatusObject> & { message?: string };
+      const metadata = e.metadata ?? trailer;
+      return this.fail({ code: e.code ?? grpc.status.UNKNOWN, details: e.details ?? e.message ?? 'Unknown Error', ...(metadata && { metadata }) });
+    }
+    let bytes: Buffer;
+    try {
+      bytes = serialize(value);
+    } catch (e) {
+      return sendStatus(stream, { code: grpc.status.INTERNAL, details: `Error serializing response: ${e instanceof Error ? e.message : String(e)}` });
+    }
+    const frame = Buffer.allocUnsafe(5 + bytes.length);
+    frame[0] = 0;
+    frame.writeUInt32BE(bytes.length, 1);
+    bytes.copy(frame, 5);
+    stream.respond(this.responseMetadata ? { ...RESPONSE_HEADERS, ...this.responseMetadata.toHttp2Headers() } : RESPONSE_HEADERS, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK', ...trailer?.toHttp2Headers() }));
+    stream.end(frame);
+  }
+
+  /**
+   * An error status. Metadata the stack sent (the request id) goes first, as headers, as
+   * grpc-js sends it when sendMetadata is called; without any, a trailers-only response.
+   */
+  private fail(status: Partial<grpc.StatusObject>): void {
+    const { stream } = this;
+    if (stream.destroyed || stream.closed) return;
+    if (!this.responseMetadata) return sendStatus(stream, status);
+    stream.respond({ ...RESPONSE_HEADERS, ...this.responseMetadata.toHttp2Headers() }, { waitForTrailers: true });
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(status.code ?? grpc.status.UNKNOWN), 'grpc-message': encodeURI(status.details ?? ''), ...status.metadata?.toHttp2Headers() }));
+    stream.end();
+  }
+}
