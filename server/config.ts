@@ -115,9 +115,9 @@ export interface ServerOptions {
   /** What one BatchPoll may ask and answer (every role that serves polls; a Watch request too). @default see batchPollWithDefaults */
   readonly batchPoll?: BatchPollOptions;
   /**
-   * Poll and BatchPoll answered in the gRPC transport's fast lane (server/grpc/fast-lane.ts: off
-   * Node's HTTP/2 streams, through the same handler stack). false: grpc-js answers them as it
-   * answers every other call (what benches compare against). @default true
+   * Poll, BatchPoll and Watch served in the gRPC transport's fast lane (server/grpc/fast-lane.ts:
+   * off Node's HTTP/2 streams, through the same handler stack). false: grpc-js serves them as it
+   * serves every other call (what benches compare against). @default true
    */
   readonly fastLane?: boolean;
   /** Watch streams' bounds and timings (every role that serves polls). @default see watchWithDefaults */

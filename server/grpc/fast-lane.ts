@@ -27,14 +27,16 @@ import { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { METADATA_HEADERS } from '../http/call.js';
 
-/** A unary method served in the fast lane: its handler as grpc-js would call it, and its codec. */
-export interface FastLaneMethod {
+/**
+ * A method served in the fast lane: its handler as grpc-js would call it (unary, or server
+ * streaming: one request, messages written until the status), and its codec.
+ */
+export type FastLaneMethod = {
   /** The full path (`/imprint.v1.ConsumerService/BatchPoll`). */
   readonly path: string;
-  readonly handler: grpc.handleUnaryCall<unknown, unknown>;
   readonly deserialize: (bytes: Buffer) => unknown;
   readonly serialize: (message: unknown) => Buffer;
-}
+} & ({ readonly kind: 'unary'; readonly handler: grpc.handleUnaryCall<unknown, unknown> } | { readonly kind: 'serverStream'; readonly handler: grpc.handleServerStreamingCall<unknown, unknown> });
 
 export interface FastLaneOptions {
   /** A request body larger than this is refused (RESOURCE_EXHAUSTED), as grpc-js's `grpc.max_receive_message_length`. */
@@ -46,8 +48,8 @@ interface ServerInternals {
   _setupHandlers?: (this: grpc.Server, h2: http2.Http2Server | http2.Http2SecureServer, ...rest: unknown[]) => void;
 }
 
-/** Calls whose handler answered in the fast lane since the process started (tests, benches). */
-export const fastLaneStats = { answered: 0 };
+/** Calls answered (unary) and streams opened in the fast lane since the process started (tests, benches). */
+export const fastLaneStats = { answered: 0, streams: 0 };
 
 /**
  * Routes `methods` of every HTTP/2 server `server` sets up from now on (call before bindAsync or
@@ -65,14 +67,14 @@ export function addFastLane(server: grpc.Server, methods: readonly FastLaneMetho
     h2.removeAllListeners('stream');
     h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, ...more: unknown[]) => {
       const method = byPath.get(headers[':path'] ?? '');
-      if (method && plainUnary(headers)) serveUnary(method, stream, headers, opts);
+      if (method && plainRequest(headers)) serve(method, stream, headers, opts);
       else for (const l of grpcListeners) l.call(h2, stream, headers, ...more);
     });
   };
 }
 
 /** A request the fast lane answers as grpc-js would: POST, a gRPC content type, no compression. */
-function plainUnary(headers: http2.IncomingHttpHeaders): boolean {
+function plainRequest(headers: http2.IncomingHttpHeaders): boolean {
   const type = headers['content-type'];
   const encoding = headers['grpc-encoding'];
   return headers[':method'] === 'POST' && typeof type === 'string' && type.startsWith('application/grpc') && (encoding === undefined || encoding === 'identity');
@@ -90,10 +92,11 @@ const TIMEOUT = /^(\d{1,8})\s*([HMSmun])$/;
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
 /**
- * One unary call on its stream: the request's one message, the handler's answer, the status.
- * Statuses for a malformed request are grpc-js's own (its codes and words).
+ * One call on its stream: the request's one message, then the handler (its answer and status,
+ * or its stream of messages). Statuses for a malformed request are grpc-js's own (its codes and
+ * words).
  */
-function serveUnary(method: FastLaneMethod, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, opts: FastLaneOptions): void {
+function serve(method: FastLaneMethod, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, opts: FastLaneOptions): void {
   stream.on('error', () => {
     // A reset stream or a closed session: 'close' says so (the call is cancelled); nothing to answer.
   });
@@ -104,7 +107,7 @@ function serveUnary(method: FastLaneMethod, stream: http2.ServerHttp2Stream, hea
     if (!m) return sendStatus(stream, { code: grpc.status.INTERNAL, details: `Invalid grpc-timeout value "${String(timeout)}"` });
     deadline = Date.now() + Number(m[1]) * (TIMEOUT_UNIT_MS[m[2] as string] as number);
   }
-  const chunks: Buffer[] = [];
+  let chunks: Buffer[] = [];
   let received = 0;
   let refused = false;
   stream.on('data', (chunk: Buffer) => {
@@ -112,14 +115,17 @@ function serveUnary(method: FastLaneMethod, stream: http2.ServerHttp2Stream, hea
     received += chunk.length;
     if (received > opts.maxReceiveBytes + 5) {
       refused = true;
+      chunks = [];
       sendStatus(stream, { code: grpc.status.RESOURCE_EXHAUSTED, details: `Received message larger than max (${received - 5} vs. ${opts.maxReceiveBytes})` });
       return;
     }
     chunks.push(chunk);
   });
-  stream.on('end', () => {
+  stream.once('end', () => {
     if (refused || stream.destroyed) return;
     const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
+    // A stream stays open long after its request: nothing of the request is kept by the stream's listeners.
+    chunks = [];
     const request = messageOf(body, method.path);
     if ('status' in request) return sendStatus(stream, request.status);
     let message: unknown;
@@ -128,8 +134,14 @@ function serveUnary(method: FastLaneMethod, stream: http2.ServerHttp2Stream, hea
     } catch (err) {
       return sendStatus(stream, { code: grpc.status.INTERNAL, details: `Error deserializing request: ${err instanceof Error ? err.message : String(err)}` });
     }
-    const call = new FastLaneCall(message, headers, stream, method.path, deadline);
-    method.handler(call as unknown as grpc.ServerUnaryCall<unknown, unknown>, (err, value, trailer) => call.answer(err, value, trailer, method.serialize));
+    if (method.kind === 'unary') {
+      const call = new FastLaneCall(message, headers, stream, method.path, deadline, false);
+      method.handler(call as unknown as grpc.ServerUnaryCall<unknown, unknown>, (err, value, trailer) => call.answer(err, value, trailer, method.serialize));
+    } else {
+      fastLaneStats.streams++;
+      const call = new FastLaneCall(message, headers, stream, method.path, deadline, true, method.serialize);
+      method.handler(call as unknown as grpc.ServerWritableStream<unknown, unknown>);
+    }
   });
 }
 
@@ -149,35 +161,67 @@ function sendStatus(stream: http2.ServerHttp2Stream, status: Partial<grpc.Status
   stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(status.code ?? grpc.status.UNKNOWN), 'grpc-message': encodeURI(status.details ?? ''), ...status.metadata?.toHttp2Headers() }, { endStream: true });
 }
 
+/** A message as a gRPC frame: flag 0, its length, its bytes. */
+function framed(bytes: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(5 + bytes.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(bytes.length, 1);
+  bytes.copy(frame, 5);
+  return frame;
+}
+
+type Listener = (...args: unknown[]) => void;
+
 /**
- * A fast-lane call as the handler stack reads a grpc-js ServerUnaryCall: the request, the
- * metadata it reads (authorization, the claimed app, the request id), the peer, the TLS peer's
- * certificate, the path, the deadline, metadata sent, cancellation.
+ * A fast-lane call as the handler stack reads a grpc-js ServerUnaryCall or ServerWritableStream:
+ * the request, the metadata it reads (authorization, the claimed app, the request id), the peer,
+ * the TLS peer's certificate, the path, the deadline, metadata sent, cancellation; a stream's
+ * `write` (false: wait for 'drain') and its end with a status (`emit('error', status)`, as
+ * grpc-js's streams are ended by the handlers here). Listeners are kept in a small object, not an
+ * EventEmitter: a Watch stream holds its call for hours, 10k of them on an instance.
  */
 class FastLaneCall {
-  readonly metadata = new grpc.Metadata();
+  /** The header values the metadata is made of, until it is made (or let go). */
+  private said: [string, string][] | undefined;
+  private md: grpc.Metadata | undefined;
   private responseMetadata: grpc.Metadata | undefined;
   cancelled = false;
-  private answered = false;
-  private cancelListeners: (() => void)[] | undefined;
+  private done = false;
+  private headersSent = false;
+  private listeners: { [event: string]: Listener[] } | undefined;
 
   constructor(
-    readonly request: unknown,
+    public request: unknown,
     headers: http2.IncomingHttpHeaders,
     private readonly stream: http2.ServerHttp2Stream,
     private readonly path: string,
     private readonly deadline: number,
+    private readonly streaming: boolean,
+    private readonly serialize?: (m: unknown) => Buffer,
   ) {
     for (const name of METADATA_HEADERS) {
       const v = headers[name];
       if (v === undefined) continue;
-      for (const one of Array.isArray(v) ? v : [v]) if (/^[ -~]*$/.test(one)) this.metadata.add(name, one);
+      for (const one of Array.isArray(v) ? v : [v]) if (/^[ -~]*$/.test(one)) (this.said ??= []).push([name, one]);
     }
     stream.once('close', () => {
-      if (this.answered) return;
+      if (this.done) return;
+      this.done = true;
       this.cancelled = true;
-      for (const f of this.cancelListeners ?? []) f();
+      this.tell('cancelled');
+      this.tell('close');
     });
+    if (streaming) stream.on('drain', () => this.tell('drain'));
+  }
+
+  /** The request's metadata: what the stack reads of the headers (authorization, the claimed app, the request id). */
+  get metadata(): grpc.Metadata {
+    if (!this.md) {
+      this.md = new grpc.Metadata();
+      for (const [name, value] of this.said ?? []) this.md.add(name, value);
+      this.said = undefined;
+    }
+    return this.md;
   }
 
   getPeer(): string {
@@ -201,55 +245,86 @@ class FastLaneCall {
     return this.deadline;
   }
 
+  /** Metadata for the response's headers; a stream sends them at once, as grpc-js does. */
   sendMetadata(md: grpc.Metadata): void {
     // The stack sends a Metadata of its own making (the request id): kept, not copied.
     if (this.responseMetadata) this.responseMetadata.merge(md);
     else this.responseMetadata = md;
+    if (this.streaming) this.sendHeaders();
   }
 
-  /** What a handler may listen for: 'cancelled' (the client went away before the answer). */
-  on(event: string, f: () => void): this {
-    if (event === 'cancelled') (this.cancelListeners ??= []).push(f);
+  /** 'cancelled' and 'close' (the client went away before the status), 'drain' (a stream may write again). */
+  on(event: string, f: Listener): this {
+    const all = (this.listeners ??= {});
+    (all[event] ??= []).push(f);
     return this;
+  }
+
+  /** Only 'error' is emitted by the handlers: a stream's end with that status. */
+  emit(event: string, status?: Partial<grpc.StatusObject>): boolean {
+    if (event !== 'error') throw new Error(`a fast-lane call emits only 'error' (got '${event}')`);
+    this.end(status ?? { code: grpc.status.UNKNOWN, details: 'Unknown Error' });
+    return true;
+  }
+
+  private tell(event: string): void {
+    for (const f of this.listeners?.[event] ?? []) f();
+  }
+
+  /** A stream's message: false when the stream's buffer is full (wait for 'drain'). */
+  write(message: unknown): boolean {
+    if (!this.serialize) throw new Error('write on a unary call');
+    if (this.done) return false;
+    this.sendHeaders();
+    // A stream lets go of its request and metadata once it writes: the handlers here read them
+    // before they answer (the request log keeps its fields, RequestLogger.keepFields), and a
+    // Watch holds its call for hours, 10k of them on an instance.
+    this.request = undefined;
+    this.md = undefined;
+    this.said = undefined;
+    return this.stream.write(framed(this.serialize(message)));
+  }
+
+  private sendHeaders(): void {
+    if (this.headersSent || this.stream.destroyed || this.stream.closed) return;
+    this.headersSent = true;
+    this.stream.respond(this.responseMetadata ? { ...RESPONSE_HEADERS, ...this.responseMetadata.toHttp2Headers() } : RESPONSE_HEADERS, { waitForTrailers: true });
+    this.responseMetadata = undefined;
   }
 
   /** The handler's answer: its message and OK, or its error as a status (grpc-js's serverErrorToStatus). */
   answer(err: grpc.ServerErrorResponse | Partial<grpc.StatusObject> | null, value: unknown, trailer: grpc.Metadata | undefined, serialize: (m: unknown) => Buffer): void {
-    if (this.answered) return;
-    this.answered = true;
+    if (this.done) return;
     fastLaneStats.answered++;
-    const { stream } = this;
-    if (stream.destroyed || stream.closed) return;
-    if (Date.now() > this.deadline) return this.fail({ code: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
+    if (Date.now() > this.deadline) return this.end({ code: grpc.status.DEADLINE_EXCEEDED, details: 'Deadline exceeded' });
     if (err) {
       const e = err as Partial<grpc.StatusObject> & { message?: string };
       const metadata = e.metadata ?? trailer;
-      return this.fail({ code: e.code ?? grpc.status.UNKNOWN, details: e.details ?? e.message ?? 'Unknown Error', ...(metadata && { metadata }) });
+      return this.end({ code: e.code ?? grpc.status.UNKNOWN, details: e.details ?? e.message ?? 'Unknown Error', ...(metadata && { metadata }) });
     }
-    let bytes: Buffer;
+    let frame: Buffer;
     try {
-      bytes = serialize(value);
+      frame = framed(serialize(value));
     } catch (e) {
-      return sendStatus(stream, { code: grpc.status.INTERNAL, details: `Error serializing response: ${e instanceof Error ? e.message : String(e)}` });
+      return this.end({ code: grpc.status.INTERNAL, details: `Error serializing response: ${e instanceof Error ? e.message : String(e)}` });
     }
-    const frame = Buffer.allocUnsafe(5 + bytes.length);
-    frame[0] = 0;
-    frame.writeUInt32BE(bytes.length, 1);
-    bytes.copy(frame, 5);
-    stream.respond(this.responseMetadata ? { ...RESPONSE_HEADERS, ...this.responseMetadata.toHttp2Headers() } : RESPONSE_HEADERS, { waitForTrailers: true });
-    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0', 'grpc-message': 'OK', ...trailer?.toHttp2Headers() }));
-    stream.end(frame);
+    this.sendHeaders();
+    this.stream.write(frame);
+    this.end({ code: grpc.status.OK, details: 'OK', ...(trailer && { metadata: trailer }) });
   }
 
   /**
-   * An error status. Metadata the stack sent (the request id) goes first, as headers, as
-   * grpc-js sends it when sendMetadata is called; without any, a trailers-only response.
+   * The call's status. Once headers went out (a message, or metadata the stack sent: the request
+   * id), as trailers; before, a trailers-only response, as grpc-js answers.
    */
-  private fail(status: Partial<grpc.StatusObject>): void {
+  private end(status: Partial<grpc.StatusObject>): void {
+    if (this.done) return;
+    this.done = true;
     const { stream } = this;
     if (stream.destroyed || stream.closed) return;
-    if (!this.responseMetadata) return sendStatus(stream, status);
-    stream.respond({ ...RESPONSE_HEADERS, ...this.responseMetadata.toHttp2Headers() }, { waitForTrailers: true });
+    if (!this.headersSent && !this.responseMetadata) return sendStatus(stream, status);
+    // Metadata the stack sent goes out first, as headers (grpc-js sends them when sendMetadata is called).
+    this.sendHeaders();
     stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(status.code ?? grpc.status.UNKNOWN), 'grpc-message': encodeURI(status.details ?? ''), ...status.metadata?.toHttp2Headers() }));
     stream.end();
   }

@@ -50,17 +50,29 @@ function topicFields(req: unknown): LogFields {
 /** A Logger whose lines carry a request's fields; the child logger is made at the first line written. */
 export class RequestLogger implements Logger {
   private scopedLog?: Logger;
+  /** The fields, once kept (keepFields); the call is let go then. */
+  private kept?: LogFields;
   constructor(
     private readonly base: Logger,
-    private readonly call: AnyCall,
+    private call: AnyCall | undefined,
     readonly method: string,
     readonly requestId: string,
   ) {}
 
   /** The request's fields (computed once, with the first line). */
   fields(): LogFields {
+    if (this.kept || !this.call) return this.kept ?? { method: this.method, requestId: this.requestId };
     const principal = principalOf(this.call)?.name;
     return { method: this.method, ...topicFields(this.call.request), app: appFromCall(this.call), ...(principal !== undefined && { principal }), requestId: this.requestId };
+  }
+
+  /**
+   * Computes the fields now and lets go of the call: a stream's log outlives its request, which
+   * the transport may let go of (server/grpc/fast-lane.ts) once the stream answers.
+   */
+  keepFields(): void {
+    this.kept = this.fields();
+    this.call = undefined;
   }
 
   private scoped(): Logger {

@@ -84,8 +84,8 @@ export interface GrpcServerOptions extends HandlerStackOptions {
   /** What connections speak: TLS credentials (server/tls.ts `ServerTls.grpcCredentials()`). @default plaintext */
   readonly credentials?: grpc.ServerCredentials;
   /**
-   * Answer Poll and BatchPoll in the fast lane (fast-lane.ts: off Node's HTTP/2 streams, through
-   * the same handler stack) rather than through grpc-js's call machinery. @default true
+   * Answer Poll, BatchPoll and Watch in the fast lane (fast-lane.ts: off Node's HTTP/2 streams,
+   * through the same handler stack) rather than through grpc-js's call machinery. @default true
    */
   readonly fastLane?: boolean;
 }
@@ -153,13 +153,14 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   if (operator) server.addService(proto.imprint.v1.OperatorService.service, operator);
   if (opts.fastLane !== false) {
     const consumer = proto.imprint.v1.ConsumerService.service;
-    const lane = (name: 'Poll' | 'BatchPoll'): FastLaneMethod => ({
-      path: consumer[name].path,
-      handler: handlers['imprint.v1.ConsumerService'][name] as grpc.handleUnaryCall<unknown, unknown>,
-      deserialize: consumer[name].requestDeserialize,
-      serialize: consumer[name].responseSerialize as (m: unknown) => Buffer,
-    });
-    addFastLane(server, [lane('Poll'), lane('BatchPoll')], { maxReceiveBytes: MAX_RECEIVE_BYTES });
+    const served = handlers['imprint.v1.ConsumerService'];
+    const codec = (name: 'Poll' | 'BatchPoll' | 'Watch') => ({ path: consumer[name].path, deserialize: consumer[name].requestDeserialize, serialize: consumer[name].responseSerialize as (m: unknown) => Buffer });
+    const lanes: FastLaneMethod[] = [
+      { ...codec('Poll'), kind: 'unary', handler: served.Poll as grpc.handleUnaryCall<unknown, unknown> },
+      { ...codec('BatchPoll'), kind: 'unary', handler: served.BatchPoll as grpc.handleUnaryCall<unknown, unknown> },
+      { ...codec('Watch'), kind: 'serverStream', handler: served.Watch as grpc.handleServerStreamingCall<unknown, unknown> },
+    ];
+    addFastLane(server, lanes, { maxReceiveBytes: MAX_RECEIVE_BYTES });
   }
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(services.map((n) => [n, 'SERVING' as const])) });
   health.addToServer(server);

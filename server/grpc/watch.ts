@@ -13,7 +13,7 @@ import type { WatchResponse } from '../../proto/gen/imprint/v1/WatchResponse.js'
 import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
 import type { Logger } from '../../log/index.js';
 import type { WatchStream, Watchers } from '../poll/index.js';
-import { answeredResult, batchPollFromWire, failedResult, fitToBudget } from './batch-poll.js';
+import { answeredResult, batchPollFromWire, failedResult, fitToBudget, type BatchPollCursor } from './batch-poll.js';
 import { toServiceError } from './errors.js';
 import { startRequestLog } from './request-log.js';
 import { shareOf } from './throttle.js';
@@ -24,6 +24,7 @@ export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollO
   const { maxTopics, maxResponseBytes } = batchPollWithDefaults(limits);
   return (call) => {
     const rlog = startRequestLog(call, 'Watch', log);
+    rlog.keepFields();
     const t0 = performance.now();
     const fail = (err: unknown) => {
       const status = toServiceError(err, 'Watch', rlog);
@@ -36,13 +37,15 @@ export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollO
       const { identity, cursors } = batchPollFromWire(call.request, maxTopics);
       // What the watcher said it holds (and rejected), for the rollout gates: told with each
       // topic's first answer (not for a topic it may not consume, or that does not exist).
-      const said = new Map(cursors.map((c) => [c.topic, c]));
+      let said: Map<string, BatchPollCursor> | undefined = new Map(cursors.map((c) => [c.topic, c]));
       // 2. The stream, within the instance's and the application's (the principal's) bounds.
       stream = watchers.open(shareOf(call), identity, cursors, {
         result(topic, outcome) {
-          const c = said.get(topic);
+          const c = said?.get(topic);
           if (c) {
-            said.delete(topic);
+            said?.delete(topic);
+            // Every topic heard: the map goes (a stream lives for hours).
+            if (said?.size === 0) said = undefined;
             if ('answer' in outcome) outcomes?.heard(topic, identity, c.lastSeen, c.rejected);
           }
           const result = 'answer' in outcome ? answeredResult(topic, outcome.answer) : failedResult(topic, outcome.error, 'Watch', rlog);

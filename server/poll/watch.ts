@@ -84,7 +84,7 @@ export interface WatchCursor {
 /** What a topic waits for: to be asked again (on a word, or for the periodic check), or an answer already asked for. */
 type Pending = 'ask' | Promise<WatchOutcome> | WatchOutcome;
 
-/** One topic of a stream: the version the watcher holds by what it was sent, and the last answer sent. */
+/** What a stream keeps of a topic: the version the watcher holds by what it was sent, and the last answer sent. */
 interface Watched {
   held: Version;
   /** "none" (nothing to do: the watcher holds its answer, or was told there is nothing newer), or "error:CODE"; undefined before the first answer. */
@@ -214,9 +214,17 @@ export class Watchers {
 
 /** One watcher's stream (see the module comment for what it sends when). */
 export class WatchStream {
-  private readonly watched = new Map<string, Watched>();
-  /** Topics to answer, in the order they are to be sent. */
-  private readonly pending = new Map<string, Pending>();
+  /**
+   * Topic -> its index in `held` and `last`. Columns rather than an object per topic: a stream
+   * lives for hours, 10k of them on an instance, each topic otherwise an object and a bigint.
+   */
+  private readonly watched = new Map<string, number>();
+  /** By topic index: the version the watcher holds by what it was sent. */
+  private readonly held: BigInt64Array;
+  /** By topic index: the last answer sent (see Watched.last). */
+  private readonly last: (string | undefined)[];
+  /** Topics to answer, in the order they are to be sent; none while there is nothing to send. */
+  private pending: Map<string, Pending> | undefined;
   private blocked = false;
   private flushing = false;
   private ended = false;
@@ -233,7 +241,26 @@ export class WatchStream {
     /** Ms until its next audit, counted down by its heartbeats. */
     private auditInMs: number,
   ) {
-    for (const c of cursors) this.watched.set(c.topic, { held: c.lastSeen, last: undefined });
+    this.held = new BigInt64Array(cursors.length);
+    this.last = new Array<string | undefined>(cursors.length).fill(undefined);
+    cursors.forEach((c, i) => {
+      this.watched.set(c.topic, i);
+      this.held[i] = c.lastSeen;
+    });
+  }
+
+  /** What the stream keeps of `topic`: a copy; `keep` writes one back. */
+  private watchedOf(i: number): Watched {
+    return { held: this.held[i] as bigint, last: this.last[i] };
+  }
+
+  private keep(i: number, w: Watched): void {
+    this.held[i] = w.held;
+    this.last[i] = w.last;
+  }
+
+  private pend(topic: string, what: Pending): void {
+    (this.pending ??= new Map()).set(topic, what);
   }
 
   topics(): IterableIterator<string> {
@@ -243,17 +270,17 @@ export class WatchStream {
   /** @internal Step 1 (steps 4 and 5 come from the heartbeat wheel of Watchers). */
   start(): void {
     const { poller } = this.owner.deps;
-    for (const [topic, w] of this.watched) this.pending.set(topic, settle(() => poller.poll(topic, this.identity, w.held, this.principal, 'Watch')));
+    for (const [topic, i] of this.watched) this.pend(topic, settle(() => poller.poll(topic, this.identity, this.held[i] as bigint, this.principal, 'Watch')));
     void this.flush();
   }
 
   /** Step 2: `topic` may have changed. */
   changed(topic: string): void {
     if (this.ended || !this.watched.has(topic)) return;
-    const waiting = this.pending.get(topic);
+    const waiting = this.pending?.get(topic);
     if (waiting === 'ask') return;
     // An answer not yet sent is superseded (its place in the order kept).
-    this.pending.set(topic, 'ask');
+    this.pend(topic, 'ask');
     if (!this.coalesce && !this.blocked) {
       this.coalesce = setTimeout(() => {
         this.coalesce = undefined;
@@ -283,7 +310,7 @@ export class WatchStream {
   private stop(): void {
     this.ended = true;
     clearTimeout(this.coalesce);
-    this.pending.clear();
+    this.pending = undefined;
     this.owner.forget(this);
   }
 
@@ -302,7 +329,7 @@ export class WatchStream {
   }
 
   private audit(): void {
-    for (const topic of this.watched.keys()) if (typeof this.pending.get(topic) !== 'object') this.pending.set(topic, 'ask');
+    for (const topic of this.watched.keys()) if (typeof this.pending?.get(topic) !== 'object') this.pend(topic, 'ask');
     void this.flush();
   }
 
@@ -313,18 +340,25 @@ export class WatchStream {
     try {
       const { poller } = this.owner.deps;
       while (!this.blocked && !this.ended) {
-        const next = this.pending.entries().next();
-        if (next.done) break;
+        const next = this.pending?.entries().next();
+        if (!next || next.done) {
+          // Nothing left to send: the map goes until there is.
+          this.pending = undefined;
+          break;
+        }
         const [topic, what] = next.value;
-        this.pending.delete(topic);
-        const w = this.watched.get(topic);
-        if (!w) continue;
-        const asked = what === 'ask' ? settle(() => poller.poll(topic, this.identity, w.held, this.principal, 'Watch')) : what;
+        this.pending?.delete(topic);
+        const i = this.watched.get(topic);
+        if (i === undefined) continue;
+        const held = this.held[i] as bigint;
+        const asked = what === 'ask' ? settle(() => poller.poll(topic, this.identity, held, this.principal, 'Watch')) : what;
         const outcome = asked instanceof Promise ? await asked : asked;
         // The watcher may have gone, or the topic been marked again, while the answer was read.
         if (this.ended) break;
-        if (this.pending.has(topic) && what !== 'ask') continue;
+        if (this.pending?.has(topic) && what !== 'ask') continue;
+        const w = this.watchedOf(i);
         this.send(topic, w, outcome);
+        this.keep(i, w);
       }
     } finally {
       this.flushing = false;

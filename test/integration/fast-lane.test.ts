@@ -12,7 +12,7 @@ import { loadImprintProto } from '../../proto/loader.js';
 import { FIELD_METADATA_KEY, REQUEST_ID_METADATA_KEY } from '../../proto/metadata-keys.js';
 import { SqliteMetadataStore } from '../../server/index.js';
 import { fastLaneStats } from '../../server/grpc/fast-lane.js';
-import { MemoryAuditSink, directPointer, startTestServer, tempDir, type TestServer } from '../helpers.js';
+import { MemoryAuditSink, directPointer, startTestServer, tempDir, until, type TestServer } from '../helpers.js';
 
 const scorer = { app: 'scorer', cluster: 'c1', region: 'eu', nodeId: 'n1', labels: {} };
 const BATCH_POLL = '/imprint.v1.ConsumerService/BatchPoll';
@@ -124,6 +124,36 @@ describe('the fast lane answers Poll and BatchPoll as grpc-js does', () => {
     expect(viaLane).toEqual(viaGrpcJs);
     // The request id comes back in the response's headers, error or not.
     expect(viaLane.requestId).toBe('req-1');
+  });
+
+  it('a Watch stream sends what grpc-js’s sends, and a watcher going away closes it on the server', async () => {
+    const request = { identity: scorer, topics: [{ topic: 'model', lastSeenVersion: '0' }, { topic: 'other', lastSeenVersion: '0' }, { topic: 'gone', lastSeenVersion: '0' }] };
+    /** The stream's first `n` messages (heartbeats left out: their times differ), then cancels it. */
+    const firstMessages = (client: grpc.Client, n: number): Promise<unknown[]> =>
+      new Promise((resolve, reject) => {
+        const got: unknown[] = [];
+        const c = (client as unknown as { Watch(r: unknown): grpc.ClientReadableStream<{ result?: unknown }> }).Watch(request);
+        c.on('data', (m) => {
+          if (!m.result) return;
+          got.push(m);
+          if (got.length === n) {
+            c.cancel();
+            resolve(got);
+          }
+        });
+        c.on('error', (err: grpc.ServiceError) => {
+          if (err.code !== grpc.status.CANCELLED) reject(err);
+        });
+      });
+    const before = fastLaneStats.streams;
+    const viaLane = await firstMessages(stubs.fast, 3);
+    expect(fastLaneStats.streams).toBe(before + 1);
+    const viaGrpcJs = await firstMessages(stubs.slow, 3);
+    expect(fastLaneStats.streams).toBe(before + 1);
+    expect(viaLane).toEqual(viaGrpcJs);
+    expect(viaLane).toHaveLength(3);
+    // The cancelled stream is gone from the server's Watch streams.
+    await until('the server to close the cancelled stream', () => fast.server.watchers?.stats().streams === 0);
   });
 
   it('every other call, and a compressed request, is grpc-js’s', async () => {
