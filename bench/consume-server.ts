@@ -36,10 +36,10 @@ class NullAuditSink implements AuditSink {
 }
 
 /** `auditFile` null: no audit at all (NullAuditSink). @default <dataDir>/consume-audit/events.jsonl */
-export async function startConsumeServer(opts: { dataDir: string; refreshMs?: number; tailMs?: number; auditFile?: string | null; limiter?: LimiterOptions }): Promise<BenchConsumeServer> {
+export async function startConsumeServer(opts: { dataDir: string; refreshMs?: number; tailMs?: number; auditFile?: string | null; limiter?: LimiterOptions; fastLane?: boolean }): Promise<BenchConsumeServer> {
   const audit: AuditSink = opts.auditFile === null ? new NullAuditSink() : new FileAuditSink({ file: opts.auditFile ?? path.join(opts.dataDir, 'consume-audit', 'events.jsonl') });
   // metricsPort 0: the metrics (counted on every request) as a production instance has them.
-  const server = await startImprintServer({ role: 'consume', dataDir: opts.dataDir, port: 0, log: silentLogger, ...(opts.refreshMs !== undefined && { refreshMs: opts.refreshMs }), ...(opts.tailMs !== undefined && { tailMs: opts.tailMs }), auditSink: audit, metricsPort: 0, ...(opts.limiter && { limiter: opts.limiter }) });
+  const server = await startImprintServer({ role: 'consume', dataDir: opts.dataDir, port: 0, log: silentLogger, ...(opts.refreshMs !== undefined && { refreshMs: opts.refreshMs }), ...(opts.tailMs !== undefined && { tailMs: opts.tailMs }), auditSink: audit, metricsPort: 0, ...(opts.limiter && { limiter: opts.limiter }), ...(opts.fastLane !== undefined && { fastLane: opts.fastLane }) });
   const { table, metrics } = server;
   if (!table || !metrics) throw new Error('a consume-role server with a metrics port has a table and metrics');
   return {

@@ -25,7 +25,7 @@
  * core as the kernel likes, and "pinned", the server (this process, every thread) on core 0 and
  * the generator on core 1 (taskset), so neither waits behind the other.
  *
- *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 30] [--generator go|node|grpc-js] [--refresh-ms MS] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none]
+ *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 30] [--generator go|node|grpc-js] [--refresh-ms MS] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none] [--fast-lane no]
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -64,6 +64,8 @@ const durationS = arg('duration-s', 60);
 const refreshMs = process.argv.includes('--refresh-ms') ? arg('refresh-ms', 0) : undefined;
 const publishEveryMs = arg('publish-every-ms', 1000);
 const baselineS = arg('baseline-s', 20);
+/** `--fast-lane no`: polls through grpc-js's call machinery, as before the fast lane (server/grpc/fast-lane.ts). */
+const fastLaneOff = process.argv.includes('--fast-lane') && process.argv[process.argv.indexOf('--fast-lane') + 1] === 'no';
 /** `--audit none`: no audit events at all, to see what they cost. */
 const auditOff = process.argv.includes('--audit') && process.argv[process.argv.indexOf('--audit') + 1] === 'none';
 /**
@@ -270,7 +272,7 @@ async function measure(placement: Placement) {
     // 2. The consume-role instance, its audit written to a file of its own in the run's directory
     //    (with the summary the file sink saves beside it: never /dev/null, whose summary would
     //    be written into /dev and read again by the next run).
-    const server = await startConsumeServer({ dataDir: dir, ...(refreshMs !== undefined && { refreshMs }), auditFile: auditOff ? null : path.join(dir, `audit-${placement}`, 'events.jsonl'), limiter: {} });
+    const server = await startConsumeServer({ dataDir: dir, ...(refreshMs !== undefined && { refreshMs }), auditFile: auditOff ? null : path.join(dir, `audit-${placement}`, 'events.jsonl'), limiter: {}, ...(fastLaneOff && { fastLane: false }) });
     const refreshMsSeen: number[] = [];
     server.table.on('refreshed', (r: RefreshResult) => refreshMsSeen.push(r.durationMs));
     let reads0 = server.table.stats().storeReads;
@@ -333,7 +335,7 @@ for (const placement of placements) {
     `fleet       [${placement}] consume-role latency ${lat(result)} (target p99 < 50 ms) | errors ${errs(result)} (target 0), topic errors ${result.topicErrors}, throttled ${throttled} | updates ${result.updates} (${published} publishes)`,
   );
   console.log(
-    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'file audit'}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table: ${applied} changes applied from the feed, ${refreshMsSeen.length} full re-reads${refreshMsSeen.length ? ` (max ${Math.max(...refreshMsSeen).toFixed(0)} ms)` : ''} | store reads in the window: pollState ${reads.pollState}, getVersion ${reads.getVersion} | generator (${generator}) ${result.generatorCores.toFixed(2)} cores, ${loopText(result)}, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy, ${loadAvg()}`,
+    `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'file audit'}${fastLaneOff ? ', no fast lane' : ''}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table: ${applied} changes applied from the feed, ${refreshMsSeen.length} full re-reads${refreshMsSeen.length ? ` (max ${Math.max(...refreshMsSeen).toFixed(0)} ms)` : ''} | store reads in the window: pollState ${reads.pollState}, getVersion ${reads.getVersion} | generator (${generator}) ${result.generatorCores.toFixed(2)} cores, ${loopText(result)}, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy, ${loadAvg()}`,
   );
   if (floor) {
     const f = floor.result;

@@ -45,8 +45,8 @@ interface Child {
   stop(): Promise<void>;
 }
 
-async function startChild(role: Role | 'floor', dataDir: string): Promise<Child> {
-  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', here, '--serve', role, dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startChild(role: Role | 'floor', dataDir: string, fastLane = true): Promise<Child> {
+  const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', here, '--serve', role, dataDir, ...(fastLane ? [] : ['--no-fast-lane'])], { stdio: ['ignore', 'pipe', 'inherit'] });
   // A bench that fails leaves no server behind.
   process.once('exit', () => proc.kill('SIGKILL'));
   const line = await new Promise<string>((resolve, reject) => {
@@ -132,12 +132,13 @@ async function propagation(address: string, publisher: ImprintClient, n: number,
 }
 
 /**
- * `count` idle Watch streams (7 topics each, 4 applications) on a server in its own process:
+ * `count` idle Watch streams (7 topics each, 4 applications) on a server in its own process (a
+ * consume instance, the same without the fast lane, or the floor):
  * its RSS before and with them open (each read after a full collection), in bytes.
  */
-async function idleStreams(kind: 'consume' | 'floor', count: number): Promise<{ before: number; after: number }> {
+async function idleStreams(kind: 'consume' | 'consume-grpc-js' | 'floor', count: number): Promise<{ before: number; after: number }> {
   const dir = tempDir();
-  const seed = kind === 'consume' ? await startImprintServer({ role: 'publish', dataDir: dir, port: 0, log: silentLogger }) : undefined;
+  const seed = kind !== 'floor' ? await startImprintServer({ role: 'publish', dataDir: dir, port: 0, log: silentLogger }) : undefined;
   const topics = Array.from({ length: 7 }, (_, i) => `idle-${i}`);
   if (seed) {
     const admin = new ImprintClient({ address: `127.0.0.1:${seed.port}` });
@@ -147,7 +148,7 @@ async function idleStreams(kind: 'consume' | 'floor', count: number): Promise<{ 
     }
     admin.close();
   }
-  const server = await startChild(kind, dir);
+  const server = await startChild(kind === 'floor' ? 'floor' : 'consume', dir, kind !== 'consume-grpc-js');
   // Connections spread over 10 channels of their own (1000 streams each).
   const clients = Array.from({ length: 10 }, () => new ImprintClient({ address: server.address, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
   const settledRss = async () => {
@@ -229,12 +230,14 @@ async function main(): Promise<void> {
 
   // 2. Idle streams, and the floor: grpc-js holding as many calls open, nothing else.
   const real = await idleStreams('consume', streams);
+  const viaGrpcJs = await idleStreams('consume-grpc-js', streams);
   const floor = await idleStreams('floor', streams);
   const mib = (b: number) => (b / 1048576).toFixed(1);
   const grew = (m: { before: number; after: number }) => m.after - m.before;
   console.log(
     `watch       ${streams} idle Watch streams (7 topics each) on one consume instance (own process, default settings): RSS ${mib(real.before)} -> ${mib(real.after)} MiB, ` +
       `${mib(grew(real))} MiB for the streams (target < 100 MiB), ${(grew(real) / streams / 1024).toFixed(1)} KiB each | ` +
+      `without the fast lane (grpc-js serving Watch): ${mib(grew(viaGrpcJs))} MiB, ${(grew(viaGrpcJs) / streams / 1024).toFixed(1)} KiB each | ` +
       `floor, grpc-js holding as many calls (one message each): ${mib(grew(floor))} MiB, ${(grew(floor) / streams / 1024).toFixed(1)} KiB each | ratio ${(grew(real) / grew(floor)).toFixed(2)}x`,
   );
 }
@@ -255,7 +258,7 @@ if (process.argv[2] === '--serve' && process.argv[3] === 'floor') {
   process.stdout.write(`${JSON.stringify({ port, metricsPort: 0 })}\n`);
   process.on('SIGTERM', () => process.exit(0));
 } else if (process.argv[2] === '--serve') {
-  const server = await startImprintServer({ role: process.argv[3] as Role, dataDir: process.argv[4] as string, port: 0, log: silentLogger, metricsPort: 0 });
+  const server = await startImprintServer({ role: process.argv[3] as Role, dataDir: process.argv[4] as string, port: 0, log: silentLogger, metricsPort: 0, fastLane: !process.argv.includes('--no-fast-lane') });
   process.stdout.write(`${JSON.stringify({ port: server.port, metricsPort: server.metricsServer?.port })}\n`);
   process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));
 } else {

@@ -97,9 +97,7 @@ const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_
  * words).
  */
 function serve(method: FastLaneMethod, stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, opts: FastLaneOptions): void {
-  stream.on('error', () => {
-    // A reset stream or a closed session: 'close' says so (the call is cancelled); nothing to answer.
-  });
+  stream.on('error', ignore);
   let deadline = Infinity;
   const timeout = headers['grpc-timeout'];
   if (timeout !== undefined) {
@@ -110,7 +108,7 @@ function serve(method: FastLaneMethod, stream: http2.ServerHttp2Stream, headers:
   let chunks: Buffer[] = [];
   let received = 0;
   let refused = false;
-  stream.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     if (refused) return;
     received += chunk.length;
     if (received > opts.maxReceiveBytes + 5) {
@@ -120,11 +118,14 @@ function serve(method: FastLaneMethod, stream: http2.ServerHttp2Stream, headers:
       return;
     }
     chunks.push(chunk);
-  });
+  };
+  stream.on('data', onData);
   stream.once('end', () => {
+    // A stream stays open long after its request: none of its listeners keeps the request or
+    // its headers (a closure of this function would keep all of them).
+    stream.off('data', onData);
     if (refused || stream.destroyed) return;
     const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received);
-    // A stream stays open long after its request: nothing of the request is kept by the stream's listeners.
     chunks = [];
     const request = messageOf(body, method.path);
     if ('status' in request) return sendStatus(stream, request.status);
@@ -144,6 +145,9 @@ function serve(method: FastLaneMethod, stream: http2.ServerHttp2Stream, headers:
     }
   });
 }
+
+/** A reset stream or a closed session: 'close' says so (the call is cancelled); nothing to answer. */
+function ignore(): void {}
 
 /** The one length-prefixed message of a unary request body, or the status grpc-js answers when there is not exactly one. */
 function messageOf(body: Buffer, path: string): { bytes: Buffer } | { status: grpc.StatusObject | Partial<grpc.StatusObject> } {
@@ -188,7 +192,8 @@ class FastLaneCall {
   cancelled = false;
   private done = false;
   private headersSent = false;
-  private listeners: { [event: string]: Listener[] } | undefined;
+  /** Listeners, as event and function one after the other (one small array: a stream has three). */
+  private listeners: (string | Listener)[] | undefined;
 
   constructor(
     public request: unknown,
@@ -255,8 +260,7 @@ class FastLaneCall {
 
   /** 'cancelled' and 'close' (the client went away before the status), 'drain' (a stream may write again). */
   on(event: string, f: Listener): this {
-    const all = (this.listeners ??= {});
-    (all[event] ??= []).push(f);
+    (this.listeners ??= []).push(event, f);
     return this;
   }
 
@@ -268,7 +272,8 @@ class FastLaneCall {
   }
 
   private tell(event: string): void {
-    for (const f of this.listeners?.[event] ?? []) f();
+    const all = this.listeners ?? [];
+    for (let i = 0; i < all.length; i += 2) if (all[i] === event) (all[i + 1] as Listener)();
   }
 
   /** A stream's message: false when the stream's buffer is full (wait for 'drain'). */
