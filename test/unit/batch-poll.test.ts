@@ -6,6 +6,7 @@ import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchP
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import { loadImprintProto } from '../../proto/loader.js';
 import { BATCH_POLL_DEFAULTS, DEFERRED_CODE, DEFERRED_MESSAGE, batchPollFromWire, batchPollWithDefaults, fitToBudget, toUpdate } from '../../server/index.js';
+import { encodeBatchPollResponse } from '../../server/grpc/batch-poll.js';
 
 /** What grpc-js sends for a BatchPollResponse of `results`. */
 function encodedBytes(results: TopicPollResult[]): number {
@@ -73,6 +74,34 @@ describe('fitToBudget', () => {
     const deferred = most.map((r) => ({ ...r, errorCode: DEFERRED_CODE, errorMessage: DEFERRED_MESSAGE }));
     expect(encodedBytes(deferred) / 2000).toBe(232);
     expect(encodedBytes(deferred)).toBeLessThan(1_048_576);
+  });
+});
+
+describe('encodeBatchPollResponse', () => {
+  const protoLoader = (res: unknown): Buffer => (loadImprintProto().def['imprint.v1.BatchPollResponse'] as unknown as { serialize(x: unknown): Buffer }).serialize(res);
+  const big = result('big', Buffer.alloc(MAX_DIRECT_BYTES, 7), { 'ключ': 'значение ✓' });
+  const shared = result('shared', Buffer.from('the same record object in two answers'));
+  const cases: [string, { results?: TopicPollResult[] }][] = [
+    ['no results', { results: [] }],
+    ['no results field', {}],
+    ['nothing new, a failure, a deferred topic', { results: [noUpdate('a'), failed('b'), fitToBudget([noUpdate('x'), big, big], 1024 * 1024)[2] as TopicPollResult] }],
+    ['records: small, pinned, rolled back, with metadata in any script', { results: [result('r', Buffer.from('weights')), { ...shared, update: { ...shared.update, pinned: true, rolledBack: true } }, shared, result('m', Buffer.from('m'), { 'ü': '日本', '': '' })] }],
+    ['a record of 1 MiB whole and one without its bytes', { results: fitToBudget([big, big, big, big, big], 3 * 1024 * 1024) }],
+    ['max staleness: 0, a number, a large one, a decimal string', { results: [{ ...noUpdate('s0'), maxStalenessMs: 0 }, { ...noUpdate('s1'), maxStalenessMs: 300_000 }, { ...noUpdate('s2'), maxStalenessMs: 2 ** 45 + 3 }, { ...noUpdate('s3'), maxStalenessMs: '86400000' }] }],
+    ['what it leaves to protobufjs: a negative, a non-canonical string, a non-string topic', { results: [{ ...noUpdate('n'), maxStalenessMs: -1 }, { ...noUpdate('z'), maxStalenessMs: '007' }, { ...noUpdate('t'), topic: 12 as unknown as string }] }],
+  ];
+  it.each(cases)('%s: the bytes proto-loader writes', (_what, res) => {
+    const ours = encodeBatchPollResponse(res);
+    expect(ours.equals(protoLoader(res))).toBe(true);
+    // Twice: the second from the records' kept encodings.
+    expect(encodeBatchPollResponse(res).equals(ours)).toBe(true);
+  });
+
+  it('fitToBudget counts each result as it is written, max staleness included', () => {
+    const results = Array.from({ length: 5 }, (_, i) => ({ ...result(`t${i}`, Buffer.from('x'.repeat(300))), maxStalenessMs: 10 ** (i * 3) }));
+    const size = encodeBatchPollResponse({ results }).length;
+    expect(fitToBudget(results, size)).toEqual(results);
+    expect(fitToBudget(results, size - 1).map(kind)).toEqual(['whole', 'whole', 'whole', 'whole', 'omitted']);
   });
 });
 
