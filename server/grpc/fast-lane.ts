@@ -80,12 +80,17 @@ function plainRequest(headers: http2.IncomingHttpHeaders): boolean {
   return headers[':method'] === 'POST' && typeof type === 'string' && type.startsWith('application/grpc') && (encoding === undefined || encoding === 'identity');
 }
 
+/**
+ * A response's headers. No grpc-encoding (none means identity) and no grpc-accept-encoding (a
+ * client that compresses anyway is served by grpc-js): each header is work for every answer.
+ */
 const RESPONSE_HEADERS = {
   ':status': 200,
   'content-type': 'application/grpc+proto',
-  'grpc-accept-encoding': 'identity',
-  'grpc-encoding': 'identity',
 } as const;
+
+/** An OK status's trailers (no grpc-message: it is optional, and OK says it all). */
+const OK_TRAILERS = { 'grpc-status': '0' } as const;
 
 /** grpc-timeout's value: digits and a unit (grpc-js's rule). */
 const TIMEOUT = /^(\d{1,8})\s*([HMSmun])$/;
@@ -330,7 +335,8 @@ class FastLaneCall {
     if (!this.headersSent && !this.responseMetadata) return sendStatus(stream, status);
     // Metadata the stack sent goes out first, as headers (grpc-js sends them when sendMetadata is called).
     this.sendHeaders();
-    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(status.code ?? grpc.status.UNKNOWN), 'grpc-message': encodeURI(status.details ?? ''), ...status.metadata?.toHttp2Headers() }));
+    const trailers = status.code === grpc.status.OK && !status.metadata ? OK_TRAILERS : { 'grpc-status': String(status.code ?? grpc.status.UNKNOWN), 'grpc-message': encodeURI(status.details ?? ''), ...status.metadata?.toHttp2Headers() };
+    stream.once('wantTrailers', () => stream.sendTrailers(trailers));
     stream.end();
   }
 }
