@@ -11,6 +11,7 @@
  * per topic rather than an event object, its identity object and their strings per node and
  * topic (about 480 B per node and topic, and a mark-compact pause several times longer).
  */
+import type { ConsumerIdentity } from './types.js';
 import {
   compareVersions,
   nodeKey,
@@ -152,6 +153,8 @@ export class NodeTable {
   private readonly free: number[] = [];
   private holds = 0;
   private readonly freedWhileHeld: number[] = [];
+  private lastIdentity: ConsumerIdentity | undefined;
+  private lastNumber = NONE;
 
   /** Node keys by number, null where a number is free: what `fromKeys` restores. */
   static fromKeys(keys: readonly (string | null)[]): NodeTable {
@@ -174,6 +177,19 @@ export class NodeTable {
   /** Numbers handed out (some may be free): every kept node's number is below it. */
   get length(): number {
     return this.keys.length;
+  }
+
+  /**
+   * The number of the node `identity` is (as `numberOf`). The last identity object asked is
+   * remembered: the events of one poll of several topics share theirs, so a node's key is made
+   * and looked up once for all of them.
+   */
+  numberOfIdentity(identity: ConsumerIdentity): number {
+    if (identity === this.lastIdentity && this.lastNumber !== NONE) return this.lastNumber;
+    const n = this.numberOf(nodeKey(identity));
+    this.lastIdentity = identity;
+    this.lastNumber = n;
+    return n;
   }
 
   /** The number of the node `key`, a new one if it has none (counted by nobody yet: `ref` it). */
@@ -231,6 +247,7 @@ export class NodeTable {
     if (key === null || key === undefined) return;
     this.numbers.delete(key);
     this.keys[n] = null;
+    if (this.lastNumber === n) this.lastNumber = NONE;
     (this.holds > 0 ? this.freedWhileHeld : this.free).push(n);
   }
 
@@ -337,7 +354,7 @@ export class ConsumersFold {
       if (!cur || e.atMs > cur.atMs) this.summaries.set(k, e);
       return;
     }
-    const n = this.table.numberOf(nodeKey(e.identity));
+    const n = this.table.numberOfIdentity(e.identity);
     const flags = e.kind === 'gone' ? GONE : e.pinned ? PINNED : 0;
     this.word(n, e.replica, flags, e.atMs, e.version, e.kind === 'gone' ? e.seenMs : 0);
     if (e.kind === 'hold' && e.moved) this.move(n, e.replica, e.atMs, e.version);

@@ -59,6 +59,20 @@ describe('ConsumersFold over a shared NodeTable', () => {
     expect(nodes.length).toBe(5);
   });
 
+  it("remembers the last identity object's number only while its node is kept (one poll's topics share one object)", () => {
+    const nodes = new NodeTable();
+    const fold = new ConsumersFold(nodes);
+    const x = hold('x', T0);
+    fold.add(x);
+    fold.add({ ...x, topic: 'other' } as HoldingEvent);
+    expect(nodes.size).toBe(1);
+    fold.prune(T0 + 1); // x goes; its number is free
+    fold.add({ ...x, atMs: T0 + 20 } as HoldingEvent); // the same identity object as before: a node anew
+    fold.add(hold('y', T0 + 10));
+    expect(nodes.size).toBe(2);
+    expect(fold.view('model', { sinceMs: 0, nodeLimit: 10 }).nodes?.map((n) => `${n.nodeId}@${n.lastSeenMs - T0}`)).toEqual(['x@20', 'y@10']);
+  });
+
   it('restores from its data the same fold: the same data again and the same views (several replicas, gone words, pins, moves, summaries, versions pruned)', () => {
     const events: HoldingEvent[] = [];
     for (let i = 0; i < 5; i++) events.push(hold(`old${i}`, T0 + i, { version: '0' })); // pruned, with their version
