@@ -60,7 +60,7 @@ function fullGcMs(): number {
  * The summary of the run's lines alone: heap, a full collection, a save in pieces (CPU, wall,
  * the longest event-loop turn seen by a 1 ms timer) and a load.
  */
-async function summaryAlone(file: string, dir: string): Promise<{ heap: number; nodeTopics: number; gcMs: number; gcEmptyMs: number; bytes: number; cpuMs: number; wallMs: number; longestTurnMs: number; loadMs: number }> {
+async function summaryAlone(file: string, dir: string): Promise<{ heap: number; nodeTopics: number; gcMs: number; gcEmptyMs: number; bytes: number; cpuMs: number; wallMs: number; longestTurnMs: number; utilization: number; loadMs: number }> {
   const gcEmptyMs = fullGcMs();
   const before = heapUsed();
   let summary: AuditFileSummary | undefined = new AuditFileSummary();
@@ -83,9 +83,11 @@ async function summaryAlone(file: string, dir: string): Promise<{ heap: number; 
   setTimeout(probe, 1);
   const c0 = cpuMs();
   const w0 = performance.now();
+  const elu = performance.eventLoopUtilization();
   await summary.saveInPieces(snapshot, { activeDay: '2026-11-30', activeOffset: 0, newestRotated: undefined });
   const wallMs = performance.now() - w0;
   const cpu = cpuMs() - c0;
+  const utilization = performance.eventLoopUtilization(elu).utilization;
   probing = false;
   summary = undefined;
   const bytes = fs.statSync(snapshot).size;
@@ -93,7 +95,7 @@ async function summaryAlone(file: string, dir: string): Promise<{ heap: number; 
   const loaded = AuditFileSummary.load(snapshot, { newestRotated: undefined, activeSize: 0 });
   const loadMs = performance.now() - l0;
   if (!loaded) throw new Error('the saved summary did not load');
-  return { heap, nodeTopics, gcMs, gcEmptyMs, bytes, cpuMs: cpu, wallMs, longestTurnMs, loadMs };
+  return { heap, nodeTopics, gcMs, gcEmptyMs, bytes, cpuMs: cpu, wallMs, longestTurnMs, utilization, loadMs };
 }
 
 function heapUsed(): number {
@@ -138,7 +140,7 @@ async function main(): Promise<void> {
   const sink = new FileAuditSink({ file, maxBufferedBytes: 1 << 30 });
   let now = 1_700_000_000_000;
   const heapBefore = heapUsed();
-  const holdings = new Holdings({ sink, replica: 'bench', quietMs: 600_000, summaryMs: SUMMARY_ROUNDS * POLL_S * 1000, clock: () => now });
+  const holdings = new Holdings({ sink, replica: 'bench', quietMs: 600_000, summaryMs: SUMMARY_ROUNDS * POLL_S * 1000, clock: () => Math.floor(now) }); // whole ms, as Date.now()
 
   let steadyCpu = 0;
   let steadyChecks = 0;
@@ -221,7 +223,7 @@ async function main(): Promise<void> {
     `  the file summary alone (folded from the run's lines)   ${f(alone.nodeTopics)} node-topics: heap +${f(alone.heap / 2 ** 20, 1)} MiB, ${f(alone.heap / alone.nodeTopics)} B each | a full collection ${f(alone.gcMs)} ms (${f(alone.gcEmptyMs)} ms without it)`,
   );
   console.log(
-    `  its save in pieces   ${f(alone.bytes / 1e6, 1)} MB: ${f(alone.cpuMs)} ms CPU (${f((alone.cpuMs * 1e3) / alone.nodeTopics, 2)} µs per node-topic), ${f(alone.wallMs)} ms wall = ${f((alone.cpuMs / alone.wallMs) * 100)}% of a core while it runs, longest event-loop turn ${f(alone.longestTurnMs, 1)} ms | loading it ${f(alone.loadMs)} ms`,
+    `  its save in pieces   ${f(alone.bytes / 1e6, 1)} MB: ${f(alone.cpuMs)} ms CPU (${f((alone.cpuMs * 1e3) / alone.nodeTopics, 2)} µs per node-topic), ${f(alone.wallMs)} ms wall = ${f((alone.cpuMs / alone.wallMs) * 100)}% of a core while it runs (the event loop busy ${f(alone.utilization * 100)}% of it), longest event-loop turn ${f(alone.longestTurnMs, 1)} ms | loading it ${f(alone.loadMs)} ms`,
   );
   fs.rmSync(dir, { recursive: true, force: true });
 }
