@@ -21,8 +21,8 @@ export interface TimeRange {
 /**
  * What the snapshot file holds. Format 2: the node keys once (`nodes`, by number), and per topic
  * the fold's columns as flat arrays of numbers and strings (ConsumersFoldData without its own
- * `nodes`): about 60 bytes per node and topic. Format 1 (every word and move as its event,
- * identity and all: about 300 bytes per node and topic, and ten times the CPU to write) is
+ * `nodes`): about 80 bytes per node and topic. Format 1 (every word and move as its event,
+ * identity and all: about 300 bytes per node and topic, and three times the CPU to write or more) is
  * still read, so an upgraded instance starts from the summary it left rather than reading
  * every kept file again.
  */

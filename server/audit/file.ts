@@ -29,8 +29,8 @@ export interface FileAuditSinkOptions extends AuditFileSettings {
   /**
    * The summary is saved after this many bytes of lines, or after as many bytes of lines as the
    * summary last saved had when that is more (and at rotation and close): what a restart reads
-   * again at most. A summary grows with the nodes it holds (about 60 bytes per node and topic:
-   * 40 MB for 100k nodes x 7 topics) and is written whole, so saving it after every few MiB of
+   * again at most. A summary grows with the nodes it holds (about 80 bytes per node and topic:
+   * 54 MB for 100k nodes x 7 topics) and is written whole, so saving it after every few MiB of
    * lines would cost many times what writing the lines did; this way it costs at most as much.
    * @default 16 MiB
    */
