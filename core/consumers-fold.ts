@@ -25,6 +25,15 @@ import {
   type VersionHeld,
 } from './holdings.js';
 
+/** A word's flags: a gone event (else a hold), pinned (a hold's). */
+const GONE = 1;
+const PINNED = 2;
+/** No slot, no node. */
+const NONE = -1;
+/** Values per word and per move in ConsumersFoldData. */
+const WORD_VALUES = 6;
+const MOVE_VALUES = 4;
+
 function byText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
@@ -196,7 +205,7 @@ export class NodeTable {
   numberOf(key: string): number {
     const n = this.numbers.get(key);
     if (n !== undefined) return n;
-    // Lowest free numbers last: pop() reuses the most recently freed, which is as good.
+    // A freed number first (the most recently freed), so numbers stay as few as the nodes.
     const free = this.free.pop();
     return this.add(key, free ?? this.keys.length);
   }
@@ -285,14 +294,6 @@ class Strings {
     return i;
   }
 }
-
-/** A word's flags: a gone event (else a hold), pinned (a hold's). */
-const GONE = 1;
-const PINNED = 2;
-const NONE = -1;
-/** Values per word and per move in ConsumersFoldData. */
-const WORD_VALUES = 6;
-const MOVE_VALUES = 4;
 
 /**
  * A ConsumersFold as plain data (what a sink persists): numbers and strings in flat arrays, no
