@@ -7,7 +7,10 @@
  * Printed: records per topic check and per second, bytes per day of the file sink, CPU per
  * check and its share of one core at the fleet's rate, the heap of 700k holdings, and the cost
  * of a publish (every node of the topic moves: one hold event each), with the publish rate at
- * which the records stay within 1% of checks. Run with --expose-gc (run.ts does).
+ * which the records stay within 1% of checks; then the file sink's summary alone, folded from the
+ * run's lines as a restart does: its heap, a full collection with it and without, and a save in
+ * pieces (its CPU, wall time, and the longest turn of the event loop while it runs, from a 1 ms
+ * timer's gaps), and loading it back. Run with --expose-gc (run.ts does).
  *
  *   npx tsx --expose-gc bench/audit-fleet.ts            # ~1 min
  *   IMPRINT_BENCH_NODES=20000 npx tsx --expose-gc bench/audit-fleet.ts
@@ -16,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { ConsumerIdentity } from '../core/index.js';
 import { FileAuditSink } from '../server/audit/file.js';
+import { AuditFileSummary, readEventsSync } from '../server/audit/file-summary.js';
 import { Holdings } from '../server/audit/holdings.js';
 import { tempDir } from './util.js';
 
@@ -42,6 +46,56 @@ function identities(): ConsumerIdentity[][] {
 function cpuMs(): number {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1000;
+}
+
+/** Wall time of one full collection (what a mark-compact of this heap costs, at least). */
+function fullGcMs(): number {
+  gc?.();
+  const t0 = performance.now();
+  gc?.();
+  return performance.now() - t0;
+}
+
+/**
+ * The summary of the run's lines alone: heap, a full collection, a save in pieces (CPU, wall,
+ * the longest event-loop turn seen by a 1 ms timer) and a load.
+ */
+async function summaryAlone(file: string, dir: string): Promise<{ heap: number; nodeTopics: number; gcMs: number; gcEmptyMs: number; bytes: number; cpuMs: number; wallMs: number; longestTurnMs: number; utilization: number; loadMs: number }> {
+  const gcEmptyMs = fullGcMs();
+  const before = heapUsed();
+  let summary: AuditFileSummary | undefined = new AuditFileSummary();
+  const into = summary;
+  readEventsSync(file, 0, (e) => into.add(e), { bytes: 0, lines: 0 });
+  const heap = heapUsed() - before;
+  let nodeTopics = 0;
+  for (const f of summary.folds.values()) nodeTopics += f.nodes;
+  const gcMs = fullGcMs();
+  const snapshot = path.join(dir, 'alone.summary.json');
+  let longestTurnMs = 0;
+  let last = performance.now();
+  let probing = true;
+  const probe = () => {
+    const t = performance.now();
+    longestTurnMs = Math.max(longestTurnMs, t - last);
+    last = t;
+    if (probing) setTimeout(probe, 1);
+  };
+  setTimeout(probe, 1);
+  const c0 = cpuMs();
+  const w0 = performance.now();
+  const elu = performance.eventLoopUtilization();
+  await summary.saveInPieces(snapshot, { activeDay: '2026-11-30', activeOffset: 0, newestRotated: undefined });
+  const wallMs = performance.now() - w0;
+  const cpu = cpuMs() - c0;
+  const utilization = performance.eventLoopUtilization(elu).utilization;
+  probing = false;
+  summary = undefined;
+  const bytes = fs.statSync(snapshot).size;
+  const l0 = performance.now();
+  const loaded = AuditFileSummary.load(snapshot, { newestRotated: undefined, activeSize: 0 });
+  const loadMs = performance.now() - l0;
+  if (!loaded) throw new Error('the saved summary did not load');
+  return { heap, nodeTopics, gcMs, gcEmptyMs, bytes, cpuMs: cpu, wallMs, longestTurnMs, utilization, loadMs };
 }
 
 function heapUsed(): number {
@@ -86,7 +140,7 @@ async function main(): Promise<void> {
   const sink = new FileAuditSink({ file, maxBufferedBytes: 1 << 30 });
   let now = 1_700_000_000_000;
   const heapBefore = heapUsed();
-  const holdings = new Holdings({ sink, replica: 'bench', quietMs: 600_000, summaryMs: SUMMARY_ROUNDS * POLL_S * 1000, clock: () => now });
+  const holdings = new Holdings({ sink, replica: 'bench', quietMs: 600_000, summaryMs: SUMMARY_ROUNDS * POLL_S * 1000, clock: () => Math.floor(now) }); // whole ms, as Date.now()
 
   let steadyCpu = 0;
   let steadyChecks = 0;
@@ -139,6 +193,7 @@ async function main(): Promise<void> {
   const bytes = fs.statSync(file).size;
   const stats = holdings.stats();
   await sink.close();
+  const alone = await summaryAlone(file, dir);
 
   const steadyRecordsPerCheck = steadyEvents / steadyChecks;
   const steadyRecordsPerS = steadyRecordsPerCheck * CHECKS_PER_S;
@@ -162,7 +217,13 @@ async function main(): Promise<void> {
   );
   // The holdings keep no request object: a node is its key string (identities are rebuilt from it), so the heap delta is all of it.
   console.log(
-    `  memory   ${f(stats.holdings)} holdings of ${f(stats.nodes)} nodes: heap +${f(heapFull / 2 ** 20, 1)} MiB, ${f(heapFull / stats.holdings)} B per holding | a sweep (gone check and summaries of all): ${f(sweepMs)} ms wall`,
+    `  memory   ${f(stats.holdings)} holdings of ${f(stats.nodes)} nodes, with the file sink's summary of them: heap +${f(heapFull / 2 ** 20, 1)} MiB, ${f(heapFull / stats.holdings)} B per holding | a sweep (gone check and summaries of all): ${f(sweepMs)} ms wall`,
+  );
+  console.log(
+    `  the file summary alone (folded from the run's lines)   ${f(alone.nodeTopics)} node-topics: heap +${f(alone.heap / 2 ** 20, 1)} MiB, ${f(alone.heap / alone.nodeTopics)} B each | a full collection ${f(alone.gcMs)} ms (${f(alone.gcEmptyMs)} ms without it)`,
+  );
+  console.log(
+    `  its save in pieces   ${f(alone.bytes / 1e6, 1)} MB: ${f(alone.cpuMs)} ms CPU (${f((alone.cpuMs * 1e3) / alone.nodeTopics, 2)} µs per node-topic), ${f(alone.wallMs)} ms wall = ${f((alone.cpuMs / alone.wallMs) * 100)}% of a core while it runs (the event loop busy ${f(alone.utilization * 100)}% of it), longest event-loop turn ${f(alone.longestTurnMs, 1)} ms | loading it ${f(alone.loadMs)} ms`,
   );
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -1,14 +1,15 @@
 /**
  * The file audit's summary: per topic the ConsumersFold (core: exactly what the consumers view
- * needs, per node and replica), and per file the range of event times it holds (so moves
- * are read only from the files of a window). Kept in memory as events are written, and saved
- * beside the files (`events.summary.json`) at each rotation, every `snapshotEveryBytes` of
- * lines and at close, with the offset it covers in the file being written: a restart reads the
- * snapshot and only the lines after that offset.
+ * needs, per node and replica; all topics' folds number their nodes in one NodeTable, so a
+ * node's key is kept once), and per file the range of event times it holds (so moves are read
+ * only from the files of a window). Kept in memory as events are written, and saved beside the
+ * files (`events.summary.json`) at each rotation, every `snapshotEveryBytes` of lines and at
+ * close, with the offset it covers in the file being written: a restart reads the snapshot and
+ * only the lines after that offset.
  */
 import fs from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
-import { ConsumersFold, type ConsumersFoldData, type HoldingEvent } from '../../core/index.js';
+import { ConsumersFold, JsonBytes, NodeTable, type ConsumersFoldData, type GoneEvent, type HoldEvent, type HoldingEvent, type SummaryEvent } from '../../core/index.js';
 import { isHoldingEvent } from './consumers.js';
 
 /** Event times in one file. */
@@ -17,9 +18,16 @@ export interface TimeRange {
   maxAtMs: number;
 }
 
-/** What the snapshot file holds. */
+/**
+ * What the snapshot file holds. Format 2: the node keys once (`nodes`, by number), and per topic
+ * the fold's columns as flat arrays of numbers and strings (ConsumersFoldData without its own
+ * `nodes`): about 80 bytes per node and topic. Format 1 (every word and move as its event,
+ * identity and all: about 300 bytes per node and topic, and three times the CPU to write or more) is
+ * still read, so an upgraded instance starts from the summary it left rather than reading
+ * every kept file again.
+ */
 interface SnapshotData {
-  readonly format: 1;
+  readonly format: 1 | 2;
   /** The UTC day the file being written was started. */
   readonly activeDay: string;
   /** Bytes of the file being written the summary covers. */
@@ -28,7 +36,16 @@ interface SnapshotData {
   readonly newestRotated: string | null;
   /** Per rotated file name, and "" for the file being written. */
   readonly ranges: Record<string, TimeRange>;
-  readonly topics: Record<string, ConsumersFoldData>;
+  /** Format 2: node keys by number (null: a free number), what the topics' words and moves number. */
+  readonly nodes?: readonly (string | null)[];
+  readonly topics: Record<string, ConsumersFoldData | FoldDataV1>;
+}
+
+/** A fold in a format 1 snapshot: its latest words and moves as events (a move that is also a word: where to find it). */
+interface FoldDataV1 {
+  readonly words: readonly (HoldEvent | GoneEvent)[];
+  readonly moves: readonly (HoldEvent | { readonly wordOf: string; readonly node: string })[];
+  readonly summaries: readonly SummaryEvent[];
 }
 
 /** Where a snapshot stops: the file being written, how much of it, and the newest rotated file. */
@@ -38,18 +55,50 @@ export interface SnapshotAt {
   readonly newestRotated: string | undefined;
 }
 
-/** Events per piece of a snapshot written in pieces (about 300 KB of JSON, a few ms). */
-const SAVE_PIECE_EVENTS = 1000;
+/** Items (node keys, words, moves) per piece of a snapshot: about 30 KB of JSON, well under a millisecond. */
+const SAVE_PIECE_ITEMS = 500;
+
+/**
+ * How a save in pieces shares the event loop: it works at most `sliceMs` in one turn, then
+ * waits `pauseMs` (a timer: requests, I/O and timers run meanwhile) before the next, so it never
+ * takes more than sliceMs / (sliceMs + pauseMs) of the thread, however large the summary: it
+ * takes longer in wall time instead.
+ */
+export interface SavePace {
+  readonly sliceMs: number;
+  readonly pauseMs: number;
+}
+
+/** At most 4 ms at a time and a fifth of the thread: the 700k node-topics of the seed's fleet in about 3 s of wall time. */
+export const SAVE_PACE: SavePace = { sliceMs: 4, pauseMs: 16 };
+
+/** What a save in pieces did. */
+export interface SaveStats {
+  readonly bytes: number;
+  /** Turns of the event loop it worked in. */
+  readonly turns: number;
+  /** Time it worked (the sum of its turns), and its longest turn, ms. */
+  readonly busyMs: number;
+  readonly longestTurnMs: number;
+  /** From start to the file renamed into place, ms. */
+  readonly wallMs: number;
+}
 
 export class AuditFileSummary {
+  /** Every topic's fold numbers its nodes here: a node's key once, not once per topic. */
+  readonly nodes: NodeTable;
   readonly folds = new Map<string, ConsumersFold>();
   /** Per rotated file name; "" is the file being written. */
   readonly ranges = new Map<string, TimeRange>();
 
+  constructor(nodes: NodeTable = new NodeTable()) {
+    this.nodes = nodes;
+  }
+
   add(e: HoldingEvent, file = ''): void {
     let fold = this.folds.get(e.topic);
     if (!fold) {
-      fold = new ConsumersFold();
+      fold = new ConsumersFold(this.nodes);
       this.folds.set(e.topic, fold);
     }
     fold.add(e);
@@ -105,38 +154,77 @@ export class AuditFileSummary {
   }
 
   /**
-   * Writes the snapshot as `save` does, a piece of at most SAVE_PIECE_EVENTS events per turn of
-   * the event loop: a summary of 700k nodes is about 216 MB of JSON, seconds of work that would
-   * otherwise stall every request. What is added meanwhile may be in it too; a restart reads
-   * the lines after `at.activeOffset` again all the same, and folding an event twice changes
-   * nothing.
+   * Writes the snapshot as `save` does, paced (`pace`, SAVE_PACE by default): pieces for at
+   * most `sliceMs` in one turn, written, then a pause of `pauseMs` before the next turn. A
+   * summary of 700k node-topics is then a fifth of the thread for a few seconds, not all of it
+   * (its write in pieces of 1000 events, one per turn, took 96% of a core while it ran). What is
+   * added meanwhile may be in it too; a restart reads the lines after `at.activeOffset` again
+   * all the same, and folding an event twice changes nothing.
    */
-  async saveInPieces(file: string, at: SnapshotAt): Promise<number> {
+  async saveInPieces(file: string, at: SnapshotAt, pace: SavePace = SAVE_PACE): Promise<SaveStats> {
+    const started = performance.now();
     const handle = await fs.promises.open(`${file}.tmp`, 'w');
+    const pieces = this.snapshotPieces(at);
     let bytes = 0;
+    let turns = 0;
+    let busyMs = 0;
+    let longestTurnMs = 0;
     try {
-      for (const piece of this.snapshotPieces(at)) {
-        bytes += (await handle.write(piece)).bytesWritten;
-        await new Promise((resolve) => setImmediate(resolve));
+      for (let done = false; !done; ) {
+        const t0 = performance.now();
+        const out: Uint8Array[] = [];
+        do {
+          const r = pieces.next();
+          if (r.done) done = true;
+          else out.push(r.value);
+        } while (!done && performance.now() - t0 < pace.sliceMs);
+        const took = performance.now() - t0;
+        turns++;
+        busyMs += took;
+        longestTurnMs = Math.max(longestTurnMs, took);
+        bytes += (await handle.writev(out)).bytesWritten;
+        if (!done) await new Promise((resolve) => setTimeout(resolve, pace.pauseMs));
       }
     } finally {
+      // A save that failed half way lets its NodeTable reuse freed numbers again.
+      pieces.return(undefined);
       await handle.close();
     }
     await fs.promises.rename(`${file}.tmp`, file);
-    return bytes;
+    return { bytes, turns, busyMs, longestTurnMs, wallMs: performance.now() - started };
   }
 
-  /** The snapshot's JSON (SnapshotData) in pieces of at most SAVE_PIECE_EVENTS events. */
-  private *snapshotPieces(at: SnapshotAt): Generator<string> {
-    const head: Omit<SnapshotData, 'topics'> = { format: 1, activeDay: at.activeDay, activeOffset: at.activeOffset, newestRotated: at.newestRotated ?? null, ranges: Object.fromEntries(this.ranges) };
-    yield `${JSON.stringify(head).slice(0, -1)},"topics":{`;
-    let sep = '';
-    for (const [topic, fold] of this.folds) {
-      yield `${sep}${JSON.stringify(topic)}:`;
-      yield* fold.jsonPieces(SAVE_PIECE_EVENTS);
-      sep = ',';
+  /**
+   * The snapshot's JSON (SnapshotData, format 2) as UTF-8, in pieces of at most
+   * SAVE_PIECE_ITEMS items: the node keys first, then each topic's fold with the nodes
+   * numbered then (a node new since is left out: its lines are after `at.activeOffset`, read
+   * again by a restart).
+   */
+  private *snapshotPieces(at: SnapshotAt): Generator<Uint8Array> {
+    const release = this.nodes.hold();
+    try {
+      const w = new JsonBytes();
+      const head: Omit<SnapshotData, 'topics' | 'nodes'> = { format: 2, activeDay: at.activeDay, activeOffset: at.activeOffset, newestRotated: at.newestRotated ?? null, ranges: Object.fromEntries(this.ranges) };
+      w.raw(`${JSON.stringify(head).slice(0, -1)},"nodes":[`);
+      const listed = this.nodes.length;
+      for (let n = 0; n < listed; n++) {
+        const key = this.nodes.key(n);
+        w.raw((n > 0 ? ',' : '') + (key === null ? 'null' : JSON.stringify(key)));
+        if ((n + 1) % SAVE_PIECE_ITEMS === 0) yield w.take();
+      }
+      w.raw('],"topics":{');
+      let sep = '';
+      for (const [topic, fold] of this.folds) {
+        w.raw(`${sep}${JSON.stringify(topic)}:`);
+        yield w.take();
+        yield* fold.jsonBytes(SAVE_PIECE_ITEMS, listed);
+        sep = ',';
+      }
+      w.raw('}}');
+      yield w.take();
+    } finally {
+      release();
     }
-    yield '}}';
   }
 
   /**
@@ -151,12 +239,28 @@ export class AuditFileSummary {
     } catch {
       return undefined;
     }
-    if (data.format !== 1 || (data.newestRotated ?? undefined) !== files.newestRotated || !(data.activeOffset <= files.activeSize)) return undefined;
-    const summary = new AuditFileSummary();
+    if ((data.format !== 1 && data.format !== 2) || (data.newestRotated ?? undefined) !== files.newestRotated || !(data.activeOffset <= files.activeSize)) return undefined;
+    const summary = new AuditFileSummary(data.format === 2 ? NodeTable.fromKeys(data.nodes ?? []) : undefined);
     for (const [name, r] of Object.entries(data.ranges)) summary.ranges.set(name, { ...r });
-    for (const [topic, d] of Object.entries(data.topics)) summary.folds.set(topic, ConsumersFold.fromJSON(d));
+    for (const [topic, d] of Object.entries(data.topics)) {
+      summary.folds.set(topic, data.format === 2 ? ConsumersFold.fromJSON(d as ConsumersFoldData, summary.nodes) : foldOfV1(d as FoldDataV1, summary.nodes));
+    }
+    // Nodes listed by a save and pruned before their words were written.
+    summary.nodes.dropUnreferenced();
     return { summary, activeDay: data.activeDay, activeOffset: data.activeOffset };
   }
+}
+
+/**
+ * A format 1 fold as a fold: its words and moves folded as the events they are (the fold keeps
+ * the latest of each, so folding them in any order gives the fold that wrote them).
+ */
+function foldOfV1(d: FoldDataV1, nodes: NodeTable): ConsumersFold {
+  const f = new ConsumersFold(nodes);
+  for (const e of d.words) f.add(e);
+  for (const m of d.moves) if (!('wordOf' in m)) f.add(m);
+  for (const s of d.summaries) f.add(s);
+  return f;
 }
 
 /** What reading lines back cost. */

@@ -29,8 +29,8 @@ export interface FileAuditSinkOptions extends AuditFileSettings {
   /**
    * The summary is saved after this many bytes of lines, or after as many bytes of lines as the
    * summary last saved had when that is more (and at rotation and close): what a restart reads
-   * again at most. A summary grows with the nodes it holds (about 300 bytes per node and topic:
-   * 216 MB for 100k nodes x 7 topics) and is written whole, so saving it after every few MiB of
+   * again at most. A summary grows with the nodes it holds (about 80 bytes per node and topic:
+   * 54 MB for 100k nodes x 7 topics) and is written whole, so saving it after every few MiB of
    * lines would cost many times what writing the lines did; this way it costs at most as much.
    * @default 16 MiB
    */
@@ -278,7 +278,9 @@ export class FileAuditSink implements AuditSink {
         this.saveAgain = false;
         const at = this.snapshotAt();
         await this.trySave(async () => {
-          this.snapshotBytes = await this.summary.saveInPieces(this.files.snapshot, at);
+          const saved = await this.summary.saveInPieces(this.files.snapshot, at);
+          this.snapshotBytes = saved.bytes;
+          this.log.debug('audit summary saved', { file: this.files.snapshot, ...saved });
         });
       } while (this.saveAgain);
       this.saving = undefined;
