@@ -4,7 +4,8 @@
  * (errors.ts), Watch streams are written to their calls (watch.ts), the Consumer service sits behind the per-application limiter and the metrics
  * (guard.ts, throttle.ts), BatchPoll is bounded on the wire (batch-poll.ts), and the server
  * adds health and reflection and may listen with TCP_NODELAY (server.ts, reflection.ts,
- * listen.ts). Another transport sits beside this folder and calls the same service code.
+ * listen.ts); Poll, BatchPoll and Watch are served in the fast lane, off the HTTP/2 streams
+ * (fast-lane.ts). Another transport sits beside this folder and calls the same service code.
  * Outside server/, reach it through server/index.ts.
  */
 export { startGrpcServer, serviceHandlers, SERVICE_NAMES, type ConnectionOf, type GrpcServerHandle, type GrpcServerOptions, type HandlerStackOptions, type ServiceHandlers, type ServiceName } from './server.js';
@@ -13,7 +14,8 @@ export { watchHandler } from './watch.js';
 export { STATUS_OF, toServiceError } from './errors.js';
 export { guardConsumerHandlers, observedUnary, outcomeOf, type GuardOptions } from './guard.js';
 export { appFromCall, shareOf, batchPollWeight, throttledUnary, TOPICS_PER_REQUEST, UNKNOWN_APP, type AppOf, type ThrottleOptions } from './throttle.js';
-export { answeredResult, batchPollFromWire, failedResult, fitToBudget, toUpdate, DEFERRED_CODE, DEFERRED_MESSAGE, type BatchPollCursor } from './batch-poll.js';
+export { answeredResult, batchPollFromWire, encodeBatchPollResponse, failedResult, fitToBudget, toUpdate, DEFERRED_CODE, DEFERRED_MESSAGE, type BatchPollCursor } from './batch-poll.js';
+export { addFastLane, fastLaneStats, type FastLaneMethod, type FastLaneOptions } from './fast-lane.js';
 export { loggedService, loggedUnary, requestIdOf, requestLog, startRequestLog, RequestLogger } from './request-log.js';
 export { appCheckedService, authenticatedService } from './authenticate.js';
 export { listenNoDelay, type Listener } from './listen.js';

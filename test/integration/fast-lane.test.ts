@@ -10,8 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImprintProto } from '../../proto/loader.js';
 import { FIELD_METADATA_KEY, REQUEST_ID_METADATA_KEY } from '../../proto/metadata-keys.js';
-import { SqliteMetadataStore } from '../../server/index.js';
-import { fastLaneStats } from '../../server/grpc/fast-lane.js';
+import { SqliteMetadataStore, fastLaneStats } from '../../server/index.js';
 import { MemoryAuditSink, directPointer, startTestServer, tempDir, until, type TestServer } from '../helpers.js';
 
 const scorer = { app: 'scorer', cluster: 'c1', region: 'eu', nodeId: 'n1', labels: {} };

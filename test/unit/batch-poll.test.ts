@@ -5,8 +5,7 @@ import { recordToWire } from '../../proto/convert.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import { loadImprintProto } from '../../proto/loader.js';
-import { BATCH_POLL_DEFAULTS, DEFERRED_CODE, DEFERRED_MESSAGE, batchPollFromWire, batchPollWithDefaults, fitToBudget, toUpdate } from '../../server/index.js';
-import { encodeBatchPollResponse } from '../../server/grpc/batch-poll.js';
+import { BATCH_POLL_DEFAULTS, DEFERRED_CODE, DEFERRED_MESSAGE, batchPollFromWire, batchPollWithDefaults, encodeBatchPollResponse, fitToBudget, toUpdate } from '../../server/index.js';
 
 /** What grpc-js sends for a BatchPollResponse of `results`. */
 function encodedBytes(results: TopicPollResult[]): number {
