@@ -52,6 +52,141 @@ export function batchPollFromWire(req: Pick<BatchPollRequest__Output, 'identity'
   return { identity: validatePollIdentity(identityFromWire(req.identity)), cursors };
 }
 
+/** The request's decoder grpc-js would use (proto-loader's: protobufjs decode, then toObject). */
+const protoLoaderRequest = wireType('imprint.v1.BatchPollRequest');
+
+/**
+ * A BatchPollRequest (or a WatchRequest: the same fields) from its bytes, exactly as
+ * proto-loader's deserializer gives it (defaults filled, uint64 as decimal strings, labels as a
+ * plain object), at a fraction of its cost: no protobufjs message objects, no Long per version.
+ * Bytes with anything else (a rejection, an unknown field, another wire type, a malformed
+ * varint) go to proto-loader's deserializer whole, so the answer is always the contract's.
+ */
+export function decodeBatchPollRequest(bytes: Buffer): BatchPollRequest__Output {
+  const plain = decodePlain(bytes);
+  if (plain) return plain;
+  return protoLoaderRequest.toObject(protoLoaderRequest.decode(bytes), PROTO_LOADER_OBJECT) as BatchPollRequest__Output;
+}
+
+/** proto-loader's toObject options (proto/loader.ts LOADER_OPTIONS). */
+const PROTO_LOADER_OBJECT = { longs: String, enums: String, bytes: Buffer, defaults: true, oneofs: true } as const;
+
+/** Thrown inside decodePlain when the bytes are not of the plain shape: the caller falls back. */
+const NOT_PLAIN = Symbol('not plain');
+
+function decodePlain(buf: Buffer): BatchPollRequest__Output | undefined {
+  const r = { buf, at: 0 };
+  let identity: BatchPollRequest__Output['identity'] = null;
+  const topics: BatchPollRequest__Output['topics'] = [];
+  try {
+    while (r.at < buf.length) {
+      const tag = readVarint32(r);
+      const end = lengthEnd(r, tag);
+      if (tag === 0x0a) identity = decodeIdentity(r, end);
+      else if (tag === 0x12) topics.push(decodeCursor(r, end));
+      else throw NOT_PLAIN;
+    }
+  } catch (err) {
+    if (err === NOT_PLAIN) return undefined;
+    throw err;
+  }
+  return { topics, identity };
+}
+
+type Reader = { buf: Buffer; at: number };
+
+function decodeIdentity(r: Reader, end: number): NonNullable<BatchPollRequest__Output['identity']> {
+  const id = { labels: {} as Record<string, string>, app: '', cluster: '', region: '', nodeId: '' };
+  while (r.at < end) {
+    const tag = readVarint32(r);
+    const stop = lengthEnd(r, tag);
+    if (tag === 0x0a) id.app = readString(r, stop);
+    else if (tag === 0x12) id.cluster = readString(r, stop);
+    else if (tag === 0x1a) id.region = readString(r, stop);
+    else if (tag === 0x22) id.nodeId = readString(r, stop);
+    else if (tag === 0x2a) {
+      // A labels map entry: key 1, value 2, either absent meaning "".
+      let key = '';
+      let value = '';
+      while (r.at < stop) {
+        const t = readVarint32(r);
+        const e = lengthEnd(r, t);
+        if (t === 0x0a) key = readString(r, e);
+        else if (t === 0x12) value = readString(r, e);
+        else throw NOT_PLAIN;
+      }
+      id.labels[key] = value;
+    } else throw NOT_PLAIN;
+  }
+  if (r.at !== end) throw NOT_PLAIN;
+  return id;
+}
+
+function decodeCursor(r: Reader, end: number): BatchPollRequest__Output['topics'][number] {
+  const c: BatchPollRequest__Output['topics'][number] = { topic: '', lastSeenVersion: '0', rejected: null };
+  while (r.at < end) {
+    const tag = readVarint32(r);
+    if (tag === 0x0a) c.topic = readString(r, lengthEnd(r, tag));
+    else if (tag === 0x10) c.lastSeenVersion = readUint64(r);
+    else throw NOT_PLAIN;
+  }
+  if (r.at !== end) throw NOT_PLAIN;
+  return c;
+}
+
+/** For a length-delimited tag (wire type 2), where its bytes end; anything else is not plain. */
+function lengthEnd(r: Reader, tag: number): number {
+  if ((tag & 7) !== 2) return -1;
+  const len = readVarint32(r);
+  const end = r.at + len;
+  if (end > r.buf.length) throw NOT_PLAIN;
+  return end;
+}
+
+function readString(r: Reader, end: number): string {
+  if (end < 0) throw NOT_PLAIN;
+  const text = r.buf.toString('utf8', r.at, end);
+  r.at = end;
+  return text;
+}
+
+/** A varint of at most 32 bits (tags, lengths), as protobufjs reads them; longer is not plain. */
+function readVarint32(r: Reader): number {
+  let n = 0;
+  for (let shift = 0; shift < 35; shift += 7) {
+    if (r.at >= r.buf.length) throw NOT_PLAIN;
+    const b = r.buf[r.at++] as number;
+    n += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) {
+      if (n > 0x7fffffff) throw NOT_PLAIN;
+      return n;
+    }
+  }
+  throw NOT_PLAIN;
+}
+
+/** A uint64 varint as its decimal string (protobufjs with longs: String). */
+function readUint64(r: Reader): string {
+  let n = 0;
+  for (let shift = 0; shift < 49; shift += 7) {
+    if (r.at >= r.buf.length) throw NOT_PLAIN;
+    const b = r.buf[r.at++] as number;
+    n += (b & 0x7f) * 2 ** shift;
+    if (b < 0x80) return String(n);
+  }
+  // Past 2^49: exact in a bigint, up to the 10 bytes a varint may have.
+  let big = BigInt(n);
+  for (let shift = 49n; shift < 70n; shift += 7n) {
+    if (r.at >= r.buf.length) throw NOT_PLAIN;
+    const b = r.buf[r.at++] as number;
+    // A tenth byte carries one bit of the 64; more is for protobufjs to judge.
+    if (shift === 63n && b > 1) throw NOT_PLAIN;
+    big += BigInt(b & 0x7f) << shift;
+    if (b < 0x80) return big.toString();
+  }
+  throw NOT_PLAIN;
+}
+
 export function toUpdate(a: PollAnswer): Update | null {
   if (!a.record) return null;
   return a.rolledBack ? { record: wireRecordOf(a.record), pinned: a.pinned, rolledBack: true } : { record: wireRecordOf(a.record), pinned: a.pinned };

@@ -14,7 +14,7 @@ export { watchHandler } from './watch.js';
 export { STATUS_OF, toServiceError } from './errors.js';
 export { guardConsumerHandlers, observedUnary, outcomeOf, type GuardOptions } from './guard.js';
 export { appFromCall, shareOf, batchPollWeight, throttledUnary, TOPICS_PER_REQUEST, UNKNOWN_APP, type AppOf, type ThrottleOptions } from './throttle.js';
-export { answeredResult, batchPollFromWire, encodeBatchPollResponse, failedResult, fitToBudget, toUpdate, DEFERRED_CODE, DEFERRED_MESSAGE, type BatchPollCursor } from './batch-poll.js';
+export { answeredResult, batchPollFromWire, decodeBatchPollRequest, encodeBatchPollResponse, failedResult, fitToBudget, toUpdate, DEFERRED_CODE, DEFERRED_MESSAGE, type BatchPollCursor } from './batch-poll.js';
 export { addFastLane, fastLaneStats, type FastLaneMethod, type FastLaneOptions } from './fast-lane.js';
 export { loggedService, loggedUnary, requestIdOf, requestLog, startRequestLog, RequestLogger } from './request-log.js';
 export { appCheckedService, authenticatedService } from './authenticate.js';

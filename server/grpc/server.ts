@@ -16,7 +16,7 @@ import { guardConsumerHandlers, observedService, type GuardOptions } from './gua
 import { consumerHandlers, operatorHandlers, publisherHandlers } from './handlers.js';
 import { listenNoDelay, type Listener } from './listen.js';
 import { addFastLane, type FastLaneMethod } from './fast-lane.js';
-import { encodeBatchPollResponse } from './batch-poll.js';
+import { decodeBatchPollRequest, encodeBatchPollResponse } from './batch-poll.js';
 import { rememberConnection } from '../auth/certificate.js';
 import { addReflection } from './reflection.js';
 import type { Authenticate, ServerCall } from '../auth/principal.js';
@@ -158,9 +158,10 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
     const codec = (name: 'Poll' | 'BatchPoll' | 'Watch') => ({ path: consumer[name].path, deserialize: consumer[name].requestDeserialize, serialize: consumer[name].responseSerialize as (m: unknown) => Buffer });
     const lanes: FastLaneMethod[] = [
       { ...codec('Poll'), kind: 'unary', handler: served.Poll as grpc.handleUnaryCall<unknown, unknown> },
-      // BatchPoll's answers by the encoder written for them (the same bytes as proto-loader's, batch-poll.ts).
-      { ...codec('BatchPoll'), serialize: encodeBatchPollResponse as (m: unknown) => Buffer, kind: 'unary', handler: served.BatchPoll as grpc.handleUnaryCall<unknown, unknown> },
-      { ...codec('Watch'), kind: 'serverStream', handler: served.Watch as grpc.handleServerStreamingCall<unknown, unknown> },
+      // BatchPoll's requests and answers by the codec written for them (what proto-loader's gives, batch-poll.ts).
+      { ...codec('BatchPoll'), deserialize: decodeBatchPollRequest, serialize: encodeBatchPollResponse as (m: unknown) => Buffer, kind: 'unary', handler: served.BatchPoll as grpc.handleUnaryCall<unknown, unknown> },
+      // A WatchRequest has a BatchPollRequest's fields.
+      { ...codec('Watch'), deserialize: decodeBatchPollRequest, kind: 'serverStream', handler: served.Watch as grpc.handleServerStreamingCall<unknown, unknown> },
     ];
     addFastLane(server, lanes, { maxReceiveBytes: MAX_RECEIVE_BYTES });
   }

@@ -5,7 +5,7 @@ import { recordToWire } from '../../proto/convert.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import { loadImprintProto } from '../../proto/loader.js';
-import { BATCH_POLL_DEFAULTS, DEFERRED_CODE, DEFERRED_MESSAGE, batchPollFromWire, batchPollWithDefaults, encodeBatchPollResponse, fitToBudget, toUpdate } from '../../server/index.js';
+import { BATCH_POLL_DEFAULTS, DEFERRED_CODE, DEFERRED_MESSAGE, batchPollFromWire, batchPollWithDefaults, decodeBatchPollRequest, encodeBatchPollResponse, fitToBudget, toUpdate } from '../../server/index.js';
 
 /** What grpc-js sends for a BatchPollResponse of `results`. */
 function encodedBytes(results: TopicPollResult[]): number {
@@ -101,6 +101,57 @@ describe('encodeBatchPollResponse', () => {
     const size = encodeBatchPollResponse({ results }).length;
     expect(fitToBudget(results, size)).toEqual(results);
     expect(fitToBudget(results, size - 1).map(kind)).toEqual(['whole', 'whole', 'whole', 'whole', 'omitted']);
+  });
+});
+
+describe('decodeBatchPollRequest', () => {
+  const service = () => loadImprintProto().def['imprint.v1.ConsumerService'] as unknown as Record<'BatchPoll' | 'Watch', { requestSerialize(x: unknown): Buffer; requestDeserialize(b: Buffer): unknown }>;
+  const wire = (req: unknown) => service().BatchPoll.requestSerialize(req);
+  const protoLoader = (bytes: Buffer): unknown => {
+    try {
+      return service().BatchPoll.requestDeserialize(bytes);
+    } catch (err) {
+      return { threw: (err as Error).message };
+    }
+  };
+  const ours = (bytes: Buffer): unknown => {
+    try {
+      return decodeBatchPollRequest(bytes);
+    } catch (err) {
+      return { threw: (err as Error).message };
+    }
+  };
+  const identity = { app: 'scorer', cluster: 'c1', region: 'eu-west-1', nodeId: 'node-0042', labels: { tier: 'gold', ключ: '日本' } };
+  const cases: [string, Buffer][] = [
+    ['empty', Buffer.alloc(0)],
+    ['an identity and 7 topics', wire({ identity, topics: Array.from({ length: 7 }, (_, i) => ({ topic: `topic-${i}`, lastSeenVersion: String(i * 1000) })) })],
+    ['defaults left out on the wire', wire({ identity: {}, topics: [{}, { topic: 't' }, { lastSeenVersion: '3' }] })],
+    ['versions at every size, up to 2^64-1', wire({ topics: ['1', '127', '128', '16384', String(2 ** 49 - 1), String(2 ** 49), String(2 ** 53 + 1), '9223372036854775807', '18446744073709551615'].map((v) => ({ topic: 'v', lastSeenVersion: v })) })],
+    ['a rejection (left to protobufjs)', wire({ identity, topics: [{ topic: 't', lastSeenVersion: '2', rejected: { version: '3', stage: 'VERIFY', reason: 'sha256 mismatch' } }] })],
+    ['an identity twice (the last one wins)', Buffer.concat([wire({ identity }), wire({ identity: { app: 'other' } })])],
+    ['an unknown field (left to protobufjs)', Buffer.concat([wire({ identity }), Buffer.from([0x18, 0x05])])],
+    ['cut short', wire({ identity, topics: [{ topic: 'topic-1', lastSeenVersion: '7' }] }).subarray(0, 20)],
+    ['a length past the end', Buffer.from([0x12, 0x7f, 0x0a, 0x01, 0x61])],
+    ['invalid UTF-8 in a topic', Buffer.from([0x12, 0x05, 0x0a, 0x03, 0xff, 0xfe, 0x61])],
+    ['an 11-byte varint', Buffer.from([0x12, 0x0c, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])],
+    ['a 10-byte varint past 64 bits', Buffer.from([0x12, 0x0b, 0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f])],
+  ];
+  it.each(cases)('%s: what proto-loader gives', (_what, bytes) => {
+    expect(ours(bytes)).toEqual(protoLoader(bytes));
+  });
+
+  it('random requests, byte strings and their cuts: what proto-loader gives, every time', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    for (let i = 0; i < 300; i++) {
+      const req = { identity: rnd() < 0.9 ? { app: `a${i}`, nodeId: rnd() < 0.5 ? '' : `n${i}`, labels: rnd() < 0.3 ? { k: String(i) } : {} } : undefined, topics: Array.from({ length: Math.floor(rnd() * 9) }, (_, k) => ({ topic: `t${k}`, lastSeenVersion: String(Math.floor(rnd() * 2 ** 40)) })) };
+      const bytes = wire(req);
+      expect(ours(bytes)).toEqual(protoLoader(bytes));
+      const cut = bytes.subarray(0, Math.floor(rnd() * bytes.length));
+      expect(ours(cut)).toEqual(protoLoader(cut));
+      const noise = Buffer.from(Array.from({ length: Math.floor(rnd() * 24) }, () => Math.floor(rnd() * 256)));
+      expect(ours(noise)).toEqual(protoLoader(noise));
+    }
   });
 });
 
