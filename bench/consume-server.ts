@@ -10,7 +10,11 @@ import * as grpc from '@grpc/grpc-js';
 import type { ConsumerServiceHandlers } from '../proto/gen/imprint/v1/ConsumerService.js';
 import { loadImprintProto } from '../proto/loader.js';
 import { silentLogger } from '../log/index.js';
-import { FileAuditSink, listenNoDelay, startImprintServer, type AuditSink, type ConsumeMetrics, type LimiterOptions, type PollTable } from '../server/index.js';
+import type { AuditSink, ConsumeMetrics, LimiterOptions, PollTable } from '../server/index.js';
+import { builtServer } from './util.js';
+
+/** The server as built (bench/util.ts builtServer: what `imprint serve` runs). */
+const { FileAuditSink, listenNoDelay, startImprintServer } = await builtServer();
 
 export interface BenchConsumeServer {
   readonly port: number;

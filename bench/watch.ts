@@ -26,7 +26,7 @@ import { sha256Hex, type DataPointer } from '../core/index.js';
 import { loadImprintProto } from '../proto/loader.js';
 import { silentLogger } from '../log/index.js';
 import { startImprintServer, type Role } from '../server/index.js';
-import { quantile, tempDir } from './util.js';
+import { builtServer, quantile, tempDir } from './util.js';
 
 const here = fileURLToPath(import.meta.url);
 
@@ -258,6 +258,8 @@ if (process.argv[2] === '--serve' && process.argv[3] === 'floor') {
   process.stdout.write(`${JSON.stringify({ port, metricsPort: 0 })}\n`);
   process.on('SIGTERM', () => process.exit(0));
 } else if (process.argv[2] === '--serve') {
+  // The server under measure as built (what `imprint serve` runs; bench/util.ts builtServer).
+  const { startImprintServer } = await builtServer();
   const server = await startImprintServer({ role: process.argv[3] as Role, dataDir: process.argv[4] as string, port: 0, log: silentLogger, metricsPort: 0, fastLane: !process.argv.includes('--no-fast-lane') });
   process.stdout.write(`${JSON.stringify({ port: server.port, metricsPort: server.metricsServer?.port })}\n`);
   process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));
