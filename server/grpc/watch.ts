@@ -3,8 +3,9 @@
  * opened in the server's Watchers (server/poll/watch.ts, where what is sent when is decided),
  * and its messages written to the call: each topic's answer as a BatchPoll result, fitted to
  * BatchPoll's size budget on its own (direct bytes left out beyond it), and heartbeats. The
- * call's buffer (grpc-js: 16 messages) is the stream's backpressure: a write that fills it
- * holds the stream's sends until the call drains.
+ * call's buffer is the stream's backpressure (in the fast lane the HTTP/2 stream's, Node's
+ * default high-water mark; through grpc-js, 16 messages): a write that fills it holds the
+ * stream's sends until the call drains.
  */
 import * as grpc from '@grpc/grpc-js';
 import type { ImprintError } from '../../core/index.js';
