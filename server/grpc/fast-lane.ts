@@ -140,13 +140,16 @@ function serve(method: FastLaneMethod, stream: http2.ServerHttp2Stream, headers:
     } catch (err) {
       return sendStatus(stream, { code: grpc.status.INTERNAL, details: `Error deserializing request: ${err instanceof Error ? err.message : String(err)}` });
     }
-    if (method.kind === 'unary') {
-      const call = new FastLaneCall(message, headers, stream, method.path, deadline, false);
-      method.handler(call as unknown as grpc.ServerUnaryCall<unknown, unknown>, (err, value, trailer) => call.answer(err, value, trailer, method.serialize));
-    } else {
-      fastLaneStats.streams++;
-      const call = new FastLaneCall(message, headers, stream, method.path, deadline, true, method.serialize);
-      method.handler(call as unknown as grpc.ServerWritableStream<unknown, unknown>);
+    const call = new FastLaneCall(message, headers, stream, method.path, deadline, method.kind === 'serverStream', method.serialize);
+    try {
+      if (method.kind === 'unary') method.handler(call as unknown as grpc.ServerUnaryCall<unknown, unknown>, (err, value, trailer) => call.answer(err, value, trailer, method.serialize));
+      else {
+        fastLaneStats.streams++;
+        method.handler(call as unknown as grpc.ServerWritableStream<unknown, unknown>);
+      }
+    } catch (err) {
+      // The handler stack answers its errors itself; one that escapes it ends the call, not the process.
+      call.emit('error', { code: grpc.status.INTERNAL, details: `the handler failed: ${err instanceof Error ? err.message : String(err)}` });
     }
   });
 }
@@ -207,7 +210,7 @@ class FastLaneCall {
     private readonly path: string,
     private readonly deadline: number,
     private readonly streaming: boolean,
-    private readonly serialize?: (m: unknown) => Buffer,
+    private readonly serialize: (m: unknown) => Buffer,
   ) {
     for (const name of METADATA_HEADERS) {
       const v = headers[name];
@@ -283,7 +286,7 @@ class FastLaneCall {
 
   /** A stream's message: false when the stream's buffer is full (wait for 'drain'). */
   write(message: unknown): boolean {
-    if (!this.serialize) throw new Error('write on a unary call');
+    if (!this.streaming) throw new Error('write on a unary call');
     if (this.done) return false;
     this.sendHeaders();
     // A stream lets go of its request and metadata once it writes: the handlers here read them

@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadImprintProto } from '../../proto/loader.js';
 import { FIELD_METADATA_KEY, REQUEST_ID_METADATA_KEY } from '../../proto/metadata-keys.js';
-import { SqliteMetadataStore, fastLaneStats } from '../../server/index.js';
+import { SqliteMetadataStore, addFastLane, fastLaneStats } from '../../server/index.js';
 import { MemoryAuditSink, directPointer, startTestServer, tempDir, until, type TestServer } from '../helpers.js';
 
 const scorer = { app: 'scorer', cluster: 'c1', region: 'eu', nodeId: 'n1', labels: {} };
@@ -184,5 +184,27 @@ describe('the fast lane answers Poll and BatchPoll as grpc-js does', () => {
     // Over the 8 MiB a request may be: refused without keeping it.
     expect(await raw(frame(Buffer.alloc(9 * 1024 * 1024)))).toMatchObject({ status: String(grpc.status.RESOURCE_EXHAUSTED), message: expect.stringContaining('larger than max') });
     expect((await call(stubs.fast, 'BatchPoll', { identity: scorer, topics: [{ topic: 'model', lastSeenVersion: '0' }] })).code).toBe(grpc.status.OK);
+  });
+});
+
+describe('a handler that throws in the fast lane', () => {
+  it('ends its call INTERNAL and leaves the process and the server serving', async () => {
+    const server = new grpc.Server();
+    const codec = { deserialize: (b: Buffer) => b, serialize: (m: unknown) => m as Buffer };
+    addFastLane(
+      server,
+      [
+        { ...codec, path: BATCH_POLL, kind: 'unary', handler: () => {
+          throw new Error('broken on purpose');
+        } },
+      ],
+      { maxReceiveBytes: 1024 },
+    );
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    try {
+      for (let i = 0; i < 2; i++) expect(await rawCall(`127.0.0.1:${port}`, frame(Buffer.from('x')))).toMatchObject({ status: String(grpc.status.INTERNAL), message: 'the handler failed: broken on purpose' });
+    } finally {
+      server.forceShutdown();
+    }
   });
 });
