@@ -92,8 +92,8 @@ const RESPONSE_HEADERS = {
 /** An OK status's trailers (no grpc-message: it is optional, and OK says it all). */
 const OK_TRAILERS = { 'grpc-status': '0' } as const;
 
-/** grpc-timeout's value: digits and a unit (grpc-js's rule). */
-const TIMEOUT = /^(\d{1,8})\s*([HMSmun])$/;
+/** grpc-timeout's value: digits and a unit, found anywhere in the header (grpc-js's rule, to the letter). */
+const TIMEOUT = /(\d{1,8})\s*([HMSmun])/;
 const TIMEOUT_UNIT_MS: Readonly<Record<string, number>> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
 
 /**
