@@ -25,7 +25,7 @@
 import type http2 from 'node:http2';
 import { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { METADATA_HEADERS } from '../http/call.js';
+import { metadataPairs } from '../http/call.js';
 
 /**
  * A method served in the fast lane: its handler as grpc-js would call it (unary, or server
@@ -189,8 +189,8 @@ type Listener = (...args: unknown[]) => void;
  * the request, the metadata it reads (authorization, the claimed app, the request id), the peer,
  * the TLS peer's certificate, the path, the deadline, metadata sent, cancellation; a stream's
  * `write` (false: wait for 'drain') and its end with a status (`emit('error', status)`, as
- * grpc-js's streams are ended by the handlers here). Listeners are kept in a small object, not an
- * EventEmitter: a Watch stream holds its call for hours, 10k of them on an instance.
+ * grpc-js's streams are ended by the handlers here). Listeners are kept in one small array, not
+ * an EventEmitter: a Watch stream holds its call for hours, 10k of them on an instance.
  */
 class FastLaneCall {
   /** The header values the metadata is made of, until it is made (or let go). */
@@ -212,11 +212,8 @@ class FastLaneCall {
     private readonly streaming: boolean,
     private readonly serialize: (m: unknown) => Buffer,
   ) {
-    for (const name of METADATA_HEADERS) {
-      const v = headers[name];
-      if (v === undefined) continue;
-      for (const one of Array.isArray(v) ? v : [v]) if (/^[ -~]*$/.test(one)) (this.said ??= []).push([name, one]);
-    }
+    const pairs = metadataPairs(headers);
+    if (pairs.length > 0) this.said = pairs;
     stream.once('close', () => {
       if (this.done) return;
       this.done = true;

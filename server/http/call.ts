@@ -17,6 +17,19 @@ import { APP_METADATA_KEY, REQUEST_ID_METADATA_KEY } from '../../proto/metadata-
 /** The request headers a call's metadata is made of: what the handler stack reads. */
 export const METADATA_HEADERS: readonly string[] = ['authorization', APP_METADATA_KEY, REQUEST_ID_METADATA_KEY];
 
+/**
+ * The request headers a call's metadata is made of (METADATA_HEADERS), as name and value pairs:
+ * each value of each, but those grpc-js would refuse (not printable ASCII; so would an HTTP/2 peer).
+ */
+export function metadataPairs(headers: Readonly<Record<string, string | string[] | undefined>>): [string, string][] {
+  const pairs: [string, string][] = [];
+  for (const name of METADATA_HEADERS) {
+    const v = headers[name];
+    for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) if (/^[ -~]*$/.test(one)) pairs.push([name, one]);
+  }
+  return pairs;
+}
+
 /** Where a streaming call's messages go: `write` answers false when the caller should wait for 'drain'. */
 export interface CallSink {
   write(message: unknown): boolean;
@@ -39,13 +52,7 @@ export class RestCall extends EventEmitter {
     private readonly sink?: CallSink,
   ) {
     super();
-    for (const name of METADATA_HEADERS) {
-      const v = headers[name];
-      for (const one of Array.isArray(v) ? v : v === undefined ? [] : [v]) {
-        // grpc-js refuses what is not printable ASCII in a metadata value; so would an HTTP/2 peer.
-        if (/^[ -~]*$/.test(one)) this.metadata.add(name, one);
-      }
-    }
+    for (const [name, value] of metadataPairs(headers)) this.metadata.add(name, value);
   }
 
   /** The caller's address as grpc-js names a call's peer ("address:port"). */
