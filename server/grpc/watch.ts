@@ -8,15 +8,15 @@
  * stream's sends until the call drains.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ImprintError } from '../../core/index.js';
+import type { ConsumerIdentity } from '../../core/index.js';
 import type { WatchRequest__Output } from '../../proto/gen/imprint/v1/WatchRequest.js';
 import type { WatchResponse } from '../../proto/gen/imprint/v1/WatchResponse.js';
 import { batchPollWithDefaults, type BatchPollOptions } from '../config.js';
 import type { Logger } from '../../log/index.js';
-import type { WatchStream, Watchers } from '../poll/index.js';
+import type { WatchOutcome, WatchSink, WatchStream, Watchers } from '../poll/index.js';
 import { answeredResult, batchPollFromWire, failedResult, fitToBudget, type BatchPollCursor } from './batch-poll.js';
 import { toServiceError } from './errors.js';
-import { startRequestLog } from './request-log.js';
+import { startRequestLog, type RequestLogger } from './request-log.js';
 import { shareOf } from './throttle.js';
 import { principalOf } from '../auth/principal.js';
 import type { ConsumerOutcomes } from '../poll/outcomes.js';
@@ -26,46 +26,71 @@ export function watchHandler(watchers: Watchers, log: Logger, limits: BatchPollO
   return (call) => {
     const rlog = startRequestLog(call, 'Watch', log);
     rlog.keepFields();
-    const t0 = performance.now();
-    const fail = (err: unknown) => {
-      const status = toServiceError(err, 'Watch', rlog);
-      rlog.answered(status, performance.now() - t0);
-      call.emit('error', status);
-    };
+    const sink = new CallSink(call, rlog, maxResponseBytes, outcomes);
     let stream: WatchStream;
     try {
       // 1. The request, checked whole before any work.
       const { identity, cursors } = batchPollFromWire(call.request, maxTopics);
-      // What the watcher said it holds (and rejected), for the rollout gates: told with each
-      // topic's first answer (not for a topic it may not consume, or that does not exist).
-      let said: Map<string, BatchPollCursor> | undefined = new Map(cursors.map((c) => [c.topic, c]));
+      sink.heard(identity, cursors);
       // 2. The stream, within the instance's and the application's (the principal's) bounds.
-      stream = watchers.open(shareOf(call), identity, cursors, {
-        result(topic, outcome) {
-          const c = said?.get(topic);
-          if (c) {
-            said?.delete(topic);
-            // Every topic heard: the map goes (a stream lives for hours).
-            if (said?.size === 0) said = undefined;
-            if ('answer' in outcome) outcomes?.heard(topic, identity, c.lastSeen, c.rejected);
-          }
-          const result = 'answer' in outcome ? answeredResult(topic, outcome.answer) : failedResult(topic, outcome.error, 'Watch', rlog);
-          return call.write({ result: fitToBudget([result], maxResponseBytes)[0] ?? result });
-        },
-        heartbeat(atMs) {
-          return call.write({ heartbeat: { sentAtMs: atMs } });
-        },
-        end(err: ImprintError) {
-          fail(err);
-        },
-      }, principalOf(call));
+      stream = watchers.open(shareOf(call), identity, cursors, sink, principalOf(call));
     } catch (err) {
-      fail(err);
+      sink.end(err);
       return;
     }
     // 3. The call's events, to the stream.
+    const stop = () => stream.cancelled();
     call.on('drain', () => stream.drained());
-    call.on('cancelled', () => stream.cancelled());
-    call.on('close', () => stream.cancelled());
+    call.on('cancelled', stop);
+    call.on('close', stop);
   };
+}
+
+/**
+ * Where a stream's messages go: its call. An object with methods, not closures: a stream holds
+ * its sink for hours, 10k of them on an instance.
+ */
+class CallSink implements WatchSink {
+  private readonly t0 = performance.now();
+  /**
+   * Who watches and what it said it holds (and rejected), for the rollout gates: told with each
+   * topic's first answer (not for a topic it may not consume, or that does not exist); let go
+   * once every topic was heard.
+   */
+  private said: { identity: ConsumerIdentity; cursors: Map<string, BatchPollCursor> } | undefined;
+
+  constructor(
+    private readonly call: grpc.ServerWritableStream<WatchRequest__Output, WatchResponse>,
+    private readonly rlog: RequestLogger,
+    private readonly maxResponseBytes: number,
+    private readonly outcomes: ConsumerOutcomes | undefined,
+  ) {}
+
+  heard(identity: ConsumerIdentity, cursors: readonly BatchPollCursor[]): void {
+    if (this.outcomes && cursors.length > 0) this.said = { identity, cursors: new Map(cursors.map((c) => [c.topic, c])) };
+  }
+
+  result(topic: string, outcome: WatchOutcome): boolean {
+    const said = this.said;
+    const c = said?.cursors.get(topic);
+    if (said && c) {
+      said.cursors.delete(topic);
+      // Every topic heard: let go (a stream lives for hours).
+      if (said.cursors.size === 0) this.said = undefined;
+      if ('answer' in outcome) this.outcomes?.heard(topic, said.identity, c.lastSeen, c.rejected);
+    }
+    const result = 'answer' in outcome ? answeredResult(topic, outcome.answer) : failedResult(topic, outcome.error, 'Watch', this.rlog);
+    return this.call.write({ result: fitToBudget([result], this.maxResponseBytes)[0] ?? result });
+  }
+
+  heartbeat(atMs: number): boolean {
+    return this.call.write({ heartbeat: { sentAtMs: atMs } });
+  }
+
+  /** Ends the call with `err` as its status (the server is stopping, or the request was refused). */
+  end(err: unknown): void {
+    const status = toServiceError(err, 'Watch', this.rlog);
+    this.rlog.answered(status, performance.now() - this.t0);
+    this.call.emit('error', status);
+  }
 }

@@ -116,14 +116,15 @@ export class Watchers {
   private readonly byTopic = new Map<string, Set<WatchStream>>();
   private readonly perApp = new Map<string, number>();
   private readonly streams = new Set<WatchStream>();
+  /** The names streams keep (topics, identity parts), one string each however many streams name it. */
+  private readonly names = new Interned();
   private readonly unsubscribe: () => void;
   private closed = false;
   /**
    * The heartbeat wheel: one timer per instance, not two per stream (10k streams). Each stream
-   * sits in one of WHEEL_SLOTS slots; the timer turns every heartbeatMs / WHEEL_SLOTS and beats
-   * the streams of one slot, so each stream beats every heartbeatMs.
+   * has one of WHEEL_SLOTS slots (`WatchStream.wheelSlot`); the timer turns every heartbeatMs /
+   * WHEEL_SLOTS and beats the streams of one slot, so each stream beats every heartbeatMs.
    */
-  private readonly wheel: Set<WatchStream>[] = Array.from({ length: WHEEL_SLOTS }, () => new Set());
   private turns = 0;
   private wheelTimer: NodeJS.Timeout | undefined;
   pushes = 0;
@@ -159,18 +160,29 @@ export class Watchers {
     }
     const random = this.deps.random ?? Math.random;
     const { heartbeatMs, auditIntervalMs } = this.options;
+    // What the stream keeps of the watcher, in strings shared with every other stream that names
+    // the same (a stream lives for hours, 10k of them on an instance, most naming the same topics).
+    const { names } = this;
+    const kept: ConsumerIdentity = {
+      app: names.take(identity.app),
+      cluster: names.take(identity.cluster),
+      region: names.take(identity.region),
+      nodeId: identity.nodeId,
+      labels: Object.keys(identity.labels).length > 0 ? identity.labels : NO_LABELS,
+    };
+    const topics = cursors.map((c) => names.take(c.topic));
     // Its first audit at 0.5 to 1.5 intervals, so streams opened together do not audit together.
-    const stream = new WatchStream(this, app, identity, cursors, principal, sink, Math.floor((0.5 + random()) * auditIntervalMs));
+    const stream = new WatchStream(this, names.take(app), kept, topics, cursors, principal, sink, Math.floor((0.5 + random()) * auditIntervalMs), Math.min(WHEEL_SLOTS - 1, Math.floor(random() * WHEEL_SLOTS)));
     this.streams.add(stream);
-    this.wheel[Math.min(WHEEL_SLOTS - 1, Math.floor(random() * WHEEL_SLOTS))]?.add(stream);
     if (!this.wheelTimer) {
       this.wheelTimer = setInterval(() => {
-        for (const s of this.wheel[this.turns++ % WHEEL_SLOTS] ?? []) s.beat(heartbeatMs);
+        const slot = this.turns++ % WHEEL_SLOTS;
+        for (const s of this.streams) if (s.wheelSlot === slot) s.beat(heartbeatMs);
       }, heartbeatMs / WHEEL_SLOTS);
       this.wheelTimer.unref();
     }
-    this.perApp.set(app, ofApp + 1);
-    for (const { topic } of cursors) {
+    this.perApp.set(stream.app, ofApp + 1);
+    for (const topic of topics) {
       let set = this.byTopic.get(topic);
       if (!set) this.byTopic.set(topic, (set = new Set()));
       set.add(stream);
@@ -182,7 +194,6 @@ export class Watchers {
   /** @internal A stream that ended (cancelled by its watcher, or closed) stops counting. */
   forget(stream: WatchStream): void {
     if (!this.streams.delete(stream)) return;
-    for (const slot of this.wheel) slot.delete(stream);
     const left = (this.perApp.get(stream.app) ?? 1) - 1;
     if (left > 0) this.perApp.set(stream.app, left);
     else this.perApp.delete(stream.app);
@@ -190,7 +201,10 @@ export class Watchers {
       const set = this.byTopic.get(topic);
       set?.delete(stream);
       if (set?.size === 0) this.byTopic.delete(topic);
+      this.names.drop(topic);
     }
+    const { app, cluster, region } = stream.identity;
+    for (const name of [stream.app, app, cluster, region]) this.names.drop(name);
   }
 
   stats(): WatchStats {
@@ -215,12 +229,18 @@ export class Watchers {
 /** One watcher's stream (see the module comment for what it sends when). */
 export class WatchStream {
   /**
-   * Topic -> its index in `held` and `last`. Columns rather than an object per topic: a stream
-   * lives for hours, 10k of them on an instance, each topic otherwise an object and a bigint.
+   * The stream's topics, in request order; a topic's index is its place in `held` and `last`.
+   * Columns rather than an object per topic, and no Map for a few topics: a stream lives for
+   * hours, 10k of them on an instance.
    */
-  private readonly watched = new Map<string, number>();
-  /** By topic index: the version the watcher holds by what it was sent. */
-  private readonly held: BigInt64Array;
+  private readonly names: readonly string[];
+  /** Topic -> index, for a stream of many topics (a few are found by a look along `names`). */
+  private readonly index: Map<string, number> | undefined;
+  /**
+   * By topic index: the version the watcher holds by what it was sent, as a number while it is
+   * one exactly (a small integer sits in the array itself; a bigint is an object of its own).
+   */
+  private readonly held: (number | bigint)[];
   /** By topic index: the last answer sent (see Watched.last). */
   private readonly last: (string | undefined)[];
   /** Topics to answer, in the order they are to be sent; none while there is nothing to send. */
@@ -234,28 +254,40 @@ export class WatchStream {
     private readonly owner: Watchers,
     readonly app: string,
     readonly identity: ConsumerIdentity,
+    /** The cursors' topics (as the stream keeps them: shared strings, Watchers.open). */
+    topics: readonly string[],
     cursors: readonly WatchCursor[],
     /** Who watches (each topic's answer is PERMISSION_DENIED while it may not consume it); undefined: anonymous. */
     readonly principal: Principal | undefined,
     private readonly sink: WatchSink,
     /** Ms until its next audit, counted down by its heartbeats. */
     private auditInMs: number,
+    /** @internal Its slot of the heartbeat wheel (Watchers). */
+    readonly wheelSlot: number,
   ) {
-    this.held = new BigInt64Array(cursors.length);
+    this.names = topics;
+    this.index = topics.length > MAX_SCANNED_TOPICS ? new Map(topics.map((t, i) => [t, i])) : undefined;
+    this.held = cursors.map((c) => compactVersion(c.lastSeen));
     this.last = new Array<string | undefined>(cursors.length).fill(undefined);
-    cursors.forEach((c, i) => {
-      this.watched.set(c.topic, i);
-      this.held[i] = c.lastSeen;
-    });
+  }
+
+  /** The index of `topic`, or -1 when the stream does not watch it. */
+  private indexOf(topic: string): number {
+    return this.index ? (this.index.get(topic) ?? -1) : this.names.indexOf(topic);
+  }
+
+  private heldAt(i: number): Version {
+    const h = this.held[i] as number | bigint;
+    return typeof h === 'bigint' ? h : BigInt(h);
   }
 
   /** What the stream keeps of `topic`: a copy; `keep` writes one back. */
   private watchedOf(i: number): Watched {
-    return { held: this.held[i] as bigint, last: this.last[i] };
+    return { held: this.heldAt(i), last: this.last[i] };
   }
 
   private keep(i: number, w: Watched): void {
-    this.held[i] = w.held;
+    this.held[i] = compactVersion(w.held);
     this.last[i] = w.last;
   }
 
@@ -263,20 +295,20 @@ export class WatchStream {
     (this.pending ??= new Map()).set(topic, what);
   }
 
-  topics(): IterableIterator<string> {
-    return this.watched.keys();
+  topics(): readonly string[] {
+    return this.names;
   }
 
   /** @internal Step 1 (steps 4 and 5 come from the heartbeat wheel of Watchers). */
   start(): void {
     const { poller } = this.owner.deps;
-    for (const [topic, i] of this.watched) this.pend(topic, settle(() => poller.poll(topic, this.identity, this.held[i] as bigint, this.principal, 'Watch')));
+    this.names.forEach((topic, i) => this.pend(topic, settle(() => poller.poll(topic, this.identity, this.heldAt(i), this.principal, 'Watch'))));
     void this.flush();
   }
 
   /** Step 2: `topic` may have changed. */
   changed(topic: string): void {
-    if (this.ended || !this.watched.has(topic)) return;
+    if (this.ended || this.indexOf(topic) < 0) return;
     const waiting = this.pending?.get(topic);
     if (waiting === 'ask') return;
     // An answer not yet sent is superseded (its place in the order kept).
@@ -329,7 +361,7 @@ export class WatchStream {
   }
 
   private audit(): void {
-    for (const topic of this.watched.keys()) if (typeof this.pending?.get(topic) !== 'object') this.pend(topic, 'ask');
+    for (const topic of this.names) if (typeof this.pending?.get(topic) !== 'object') this.pend(topic, 'ask');
     void this.flush();
   }
 
@@ -348,9 +380,9 @@ export class WatchStream {
         }
         const [topic, what] = next.value;
         this.pending?.delete(topic);
-        const i = this.watched.get(topic);
-        if (i === undefined) continue;
-        const held = this.held[i] as bigint;
+        const i = this.indexOf(topic);
+        if (i < 0) continue;
+        const held = this.heldAt(i);
         const asked = what === 'ask' ? settle(() => poller.poll(topic, this.identity, held, this.principal, 'Watch')) : what;
         const outcome = asked instanceof Promise ? await asked : asked;
         // The watcher may have gone, or the topic been marked again, while the answer was read.
@@ -380,6 +412,42 @@ export class WatchStream {
     } else w.last = key;
     if (!first) this.owner.pushes++;
     if (!this.sink.result(topic, outcome)) this.blocked = true;
+  }
+}
+
+/** A stream of more topics than this finds a topic's index by a Map, not a look along its list. */
+const MAX_SCANNED_TOPICS = 16;
+
+/** Labels of a watcher that sent none: one object for every such stream. */
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A version as a stream keeps it: a number while that is exact. */
+function compactVersion(v: Version): number | bigint {
+  return v <= MAX_EXACT ? Number(v) : v;
+}
+
+/**
+ * Strings kept by many streams, one copy each: taken by each stream that keeps one, dropped
+ * when it ends, forgotten when no stream keeps it (so names that stop being used do not pile up).
+ */
+class Interned {
+  private readonly kept = new Map<string, { readonly name: string; n: number }>();
+
+  take(name: string): string {
+    const k = this.kept.get(name);
+    if (k) {
+      k.n++;
+      return k.name;
+    }
+    this.kept.set(name, { name, n: 1 });
+    return name;
+  }
+
+  drop(name: string): void {
+    const k = this.kept.get(name);
+    if (k && --k.n === 0) this.kept.delete(name);
   }
 }
 
