@@ -184,6 +184,18 @@ function framed(bytes: Buffer): Buffer {
 
 type Listener = (...args: unknown[]) => void;
 
+/** Where a stream keeps its call (for the shared listeners below). */
+const CALL = Symbol('imprint.fastLaneCall');
+type StreamWithCall = http2.ServerHttp2Stream & { [CALL]?: FastLaneCall };
+
+function onStreamClose(this: StreamWithCall): void {
+  this[CALL]?.closed();
+}
+
+function onStreamDrain(this: StreamWithCall): void {
+  this[CALL]?.drained();
+}
+
 /**
  * A fast-lane call as the handler stack reads a grpc-js ServerUnaryCall or ServerWritableStream:
  * the request, the metadata it reads (authorization, the claimed app, the request id), the peer,
@@ -214,14 +226,25 @@ class FastLaneCall {
   ) {
     const pairs = metadataPairs(headers);
     if (pairs.length > 0) this.said = pairs;
-    stream.once('close', () => {
-      if (this.done) return;
-      this.done = true;
-      this.cancelled = true;
-      this.tell('cancelled');
-      this.tell('close');
-    });
-    if (streaming) stream.on('drain', () => this.tell('drain'));
+    // The stream's listeners are shared functions that find the call on the stream: closures
+    // (and `once`'s wrapper) would be three more objects per Watch stream.
+    (stream as StreamWithCall)[CALL] = this;
+    stream.on('close', onStreamClose);
+    if (streaming) stream.on('drain', onStreamDrain);
+  }
+
+  /** @internal The stream closed: before the status, the call is cancelled. */
+  closed(): void {
+    if (this.done) return;
+    this.done = true;
+    this.cancelled = true;
+    this.tell('cancelled');
+    this.tell('close');
+  }
+
+  /** @internal The stream's buffer drained. */
+  drained(): void {
+    this.tell('drain');
   }
 
   /** The request's metadata: what the stack reads of the headers (authorization, the claimed app, the request id). */
