@@ -139,6 +139,26 @@ describe('Watch streams', () => {
     expect(sink.sent.slice(3)).toEqual(['a v2', 'a v6', 'b v6']);
   });
 
+  it('follow a stream of many topics (found by a map beyond 16) and versions beyond 2^53 to the last digit', async () => {
+    const { topics, hub, watchers, observed } = setup();
+    const big = 2n ** 60n;
+    const names = Array.from({ length: 20 }, (_, i) => `t${i}`);
+    for (const t of names) topics.set(t, 1n);
+    topics.set('t17', big + 5n);
+    const sink = new Sink();
+    watchers.open('app', identity({ app: 'app' }), names.map((topic) => ({ topic, lastSeen: topic === 't17' ? big + 1n : 1n })), sink);
+    expect(sink.sent[17]).toBe(`t17 v${big + 5n}`);
+    expect(observed.polls[17]).toMatchObject({ topic: 't17', lastSeen: `${big + 1n}`, holds: `${big + 5n}` });
+    topics.set('t17', big + 6n);
+    hub.notify('t17');
+    topics.set('t19', 2n);
+    hub.notify('t19');
+    await until('the pushes', () => sink.sent.length > 21);
+    expect(sink.sent.slice(20)).toEqual([`t17 v${big + 6n}`, 't19 v2']);
+    // What the watcher held when asked again: the version sent, exactly (not a rounded double).
+    expect(observed.polls.slice(20).map((e) => `${e.topic} ${e.lastSeen}->${e.holds}`)).toEqual([`t17 ${big + 5n}->${big + 6n}`, 't19 1->2']);
+  });
+
   it('heartbeats every heartbeatMs, and asks every topic again every auditIntervalMs (the holdings see the node still there)', async () => {
     const { open, observed } = setup({ heartbeatMs: 100, auditIntervalMs: 1000 });
     const { sink, stream } = open();
