@@ -4,14 +4,21 @@
  *
  * The fold is long-lived and large (the seed's fleet: 100k nodes x 7 topics), so it is kept as
  * columns, not as the events: a node is a number in a `NodeTable` (its key string once, shared
- * by every topic's fold that is handed the same table), and per topic a Map from node number to
- * its first word's slot, with typed arrays for each word (replica, kind and pin flag, time,
- * version, last poll) and the node's latest move. Versions and replica names are small string
- * tables per fold. A full garbage collection then traces a Map of numbers and a few flat arrays
- * per topic rather than an event object, its identity object and their strings per node and
- * topic (about 480 B per node and topic, and a mark-compact pause several times longer).
+ * by every topic's fold that is handed the same table), and per topic an IntMap (int-map.ts: a
+ * hash table in one Int32Array) from node number to its first word's slot, with typed arrays
+ * for each word (replica, kind and pin flag, time, version, last poll) and the node's latest
+ * move. Versions and replica names are small string tables per fold. A full garbage collection
+ * then traces a few flat arrays per topic, which it does not look into, rather than an event
+ * object, its identity object and their strings per node and topic (about 480 B per node and
+ * topic, and a mark-compact pause several times longer), or a V8 Map it traces entry by entry.
+ *
+ * Every walk of the nodes (view, prune, save) goes by head slot, 0 to `top`, never through the
+ * IntMap: a prune deletes as it walks and a save in pieces lets nodes come and go between them,
+ * and an IntMap delete moves entries between buckets where a slot stays put. Saves are then in
+ * slot order, which a restore keeps (it takes slots in the order of the words it reads).
  */
 import type { ConsumerIdentity } from './types.js';
+import { IntMap } from './int-map.js';
 import {
   compareVersions,
   nodeKey,
@@ -325,9 +332,11 @@ export class ConsumersFold {
   /** replica NUL summaryKey -> latest summary. */
   readonly summaries = new Map<string, SummaryEvent>();
   private readonly table: NodeTable;
-  /** node number -> the slot of its first word, which also keeps the node's latest move. */
-  private readonly heads = new Map<number, number>();
+  /** node number -> the slot of its first word (its head), which also keeps the node's latest move. */
+  private readonly heads = new IntMap();
   // Per slot (one replica's word of one node); a node's further replicas' words are chained by `next`.
+  /** The node whose head the slot is; NONE for a chained word or a free slot. */
+  private nodeOf = new Int32Array(16).fill(NONE);
   private next = new Int32Array(16);
   private replica = new Int32Array(16);
   private flags = new Uint8Array(16);
@@ -365,9 +374,10 @@ export class ConsumersFold {
   private word(n: number, replica: string, flags: number, atMs: number, version: string, seenMs: number): void {
     const head = this.heads.get(n);
     let slot: number;
-    if (head === undefined) {
+    if (head === NONE) {
       slot = this.newSlot();
       this.heads.set(n, slot);
+      this.nodeOf[slot] = n;
       this.table.ref(n);
       this.moveAtMs[slot] = NaN;
     } else {
@@ -396,7 +406,7 @@ export class ConsumersFold {
   /** A move of node `n` (which has a word): kept when later than its last (the same ms: the lower replica name, so every sink picks the same). */
   private move(n: number, replica: string, atMs: number, version: string): void {
     const head = this.heads.get(n);
-    if (head === undefined) return;
+    if (head === NONE) return;
     const cur = this.moveAtMs[head] as number;
     if (!Number.isNaN(cur) && !(atMs > cur || (atMs === cur && replica < (this.replicas.list[this.moveReplica[head] as number] as string)))) return;
     this.moveAtMs[head] = atMs;
@@ -410,6 +420,7 @@ export class ConsumersFold {
       slot = this.top++;
       if (slot >= this.next.length) {
         const size = slot + 1;
+        this.nodeOf = atLeast(this.nodeOf, size);
         this.next = atLeast(this.next, size);
         this.replica = atLeast(this.replica, size);
         this.flags = atLeast(this.flags, size);
@@ -422,6 +433,7 @@ export class ConsumersFold {
       }
     }
     this.next[slot] = NONE;
+    this.nodeOf[slot] = NONE;
     return slot;
   }
 
@@ -444,11 +456,14 @@ export class ConsumersFold {
    * brought forward since the cutoff is one its replica forgot (or the replica stopped).
    */
   prune(cutoffMs: number): void {
-    for (const [n, head] of this.heads) {
+    for (let head = 0; head < this.top; head++) {
+      const n = this.nodeOf[head] as number;
+      if (n === NONE) continue;
       let seen = -Infinity;
       for (let s = head; s !== NONE; s = this.next[s] as number) seen = Math.max(seen, this.sighting(n, s, cutoffMs));
       if (seen >= cutoffMs) continue;
       for (let s = head; s !== NONE; s = this.next[s] as number) this.freeSlots.push(s);
+      this.nodeOf[head] = NONE;
       this.heads.delete(n);
       this.table.unref(n);
     }
@@ -460,7 +475,8 @@ export class ConsumersFold {
   private compactStrings(): void {
     const versions = new Strings();
     const replicas = new Strings();
-    for (const head of this.heads.values()) {
+    for (let head = 0; head < this.top; head++) {
+      if (this.nodeOf[head] === NONE) continue;
       for (let s = head; s !== NONE; s = this.next[s] as number) {
         this.version[s] = versions.id(this.versions.list[this.version[s] as number] as string);
         this.replica[s] = replicas.id(this.replicas.list[this.replica[s] as number] as string);
@@ -489,13 +505,16 @@ export class ConsumersFold {
     for (let n = 0; n < this.table.length; n++) nodes.push(this.table.key(n));
     const words: (number | string)[] = [];
     const moves: (number | string)[] = [];
-    for (const [n, head] of this.heads) {
+    for (let head = 0; head < this.top; head++) {
+      const n = this.nodeOf[head] as number;
+      if (n === NONE) continue;
       for (let s = head; s !== NONE; s = this.next[s] as number) {
         words.push(n, this.replicas.list[this.replica[s] as number] as string, this.flags[s] as number, this.atMs[s] as number, this.versions.list[this.version[s] as number] as string, this.seenMs[s] as number);
       }
     }
-    for (const [n, head] of this.heads) {
-      if (Number.isNaN(this.moveAtMs[head])) continue;
+    for (let head = 0; head < this.top; head++) {
+      const n = this.nodeOf[head] as number;
+      if (n === NONE || Number.isNaN(this.moveAtMs[head])) continue;
       moves.push(n, this.replicas.list[this.moveReplica[head] as number] as string, this.moveAtMs[head] as number, this.versions.list[this.moveVersion[head] as number] as string);
     }
     return { nodes, words, moves, summaries: [...this.summaries.values()] };
@@ -542,8 +561,9 @@ export class ConsumersFold {
       }
       w.raw('"words":[');
       let first = true;
-      for (const [n, head] of this.heads) {
-        if (n >= limit) continue;
+      for (let head = 0; head < this.top; head++) {
+        const n = this.nodeOf[head] as number;
+        if (n === NONE || n >= limit) continue;
         for (let s = head; s !== NONE; s = this.next[s] as number) {
           if (!first) w.char(COMMA);
           first = false;
@@ -563,8 +583,9 @@ export class ConsumersFold {
       }
       w.raw('],"moves":[');
       first = true;
-      for (const [n, head] of this.heads) {
-        if (n >= limit || Number.isNaN(this.moveAtMs[head])) continue;
+      for (let head = 0; head < this.top; head++) {
+        const n = this.nodeOf[head] as number;
+        if (n === NONE || n >= limit || Number.isNaN(this.moveAtMs[head])) continue;
         if (!first) w.char(COMMA);
         first = false;
         w.number(n);
@@ -626,7 +647,9 @@ export class ConsumersFold {
     const nodes: ConsumerNode[] = [];
     const versions = this.versions.list;
     const replicas = this.replicas.list;
-    for (const [n, head] of this.heads) {
+    for (let head = 0; head < this.top; head++) {
+      const n = this.nodeOf[head] as number;
+      if (n === NONE) continue;
       let best = NONE;
       let bestSeen = -Infinity;
       for (let s = head; s !== NONE; s = this.next[s] as number) {

@@ -12,6 +12,7 @@ export * from './retention.js';
 export * from './staleness.js';
 export * from './snapshot.js';
 export * from './holdings.js';
+export * from './int-map.js';
 export * from './consumers-fold.js';
 export * from './denials.js';
 export * from './pins-at.js';

@@ -138,6 +138,68 @@ describe('Holdings', () => {
     expect(events).toEqual([expect.objectContaining({ kind: 'hold', previous: '5', version: '6', identity: labelled(60) })]);
   });
 
+  it('a later sweep says nothing of the nodes an earlier one forgot (their slots stay free)', async () => {
+    const { h, events, advance } = setup({ quietMs: 60_000 });
+    for (let i = 0; i < 10; i++) h.observe('t', node(`n${i}`), '0', '1', false);
+    advance(60_000);
+    for (let i = 5; i < 10; i++) h.observe('t', node(`n${i}`), '1', '1', false);
+    await h.sweep();
+    expect(events.filter((e) => e.kind === 'gone')).toHaveLength(5);
+    for (const sweep of [1, 2]) {
+      advance(30_000);
+      for (let i = 5; i < 10; i++) h.observe('t', node(`n${i}`), '1', '1', false);
+      events.length = 0;
+      await h.sweep();
+      expect(events.map((e) => (e.kind === 'summary' ? `summary ${e.nodeCount}` : e.kind)), `sweep ${sweep}`).toEqual(['summary 5']);
+    }
+    expect(h.stats()).toMatchObject({ holdings: 5, nodes: 5 });
+  });
+
+  it('a sweep that yields to polls (new nodes, re-polls, a gone node back) sees each node held at its start and still held once, and says each quiet one gone once', async () => {
+    let now = 1_000_000;
+    const events: HoldingEvent[] = [];
+    let gone = 0;
+    const sink = {
+      record: (e: HoldingEvent) => {
+        // Slow now and then, so the sweep runs past its 5 ms slices and yields.
+        if (e.kind === 'gone' && ++gone % 50 === 0) for (const until = performance.now() + 1; performance.now() < until; );
+        return events.push(e) > 0;
+      },
+    };
+    const h = new Holdings({ sink, replica: 'r1', quietMs: 60_000, summaryMs: 30_000, clock: () => now });
+    const N = 6000;
+    for (let i = 0; i < N; i++) h.observe('t', node(`n${i}`), '0', '1', false);
+    now += 60_000;
+    for (let i = 1; i < N; i += 2) h.observe('t', node(`n${i}`), '1', '1', false); // odd ones live, even ones quiet
+    events.length = 0;
+    let done = false;
+    const sweeping = h.sweep().then(() => (done = true));
+    let turns = 0;
+    let added = 0;
+    const back = new Set<string>();
+    while (!done) {
+      await new Promise((r) => setImmediate(r));
+      turns++;
+      for (let k = 0; k < 300; k++) h.observe('t', node(`m${added++}`), '0', '1', false); // the table grows meanwhile
+      const evenOne = `n${(turns * 998) % N}`; // a quiet node polls again: live if not swept yet, else new
+      back.add(evenOne);
+      h.observe('t', node(evenOne), '1', '1', false);
+    }
+    await sweeping;
+    expect(turns).toBeGreaterThan(2);
+    const goneIds = events.flatMap((e) => (e.kind === 'gone' ? [e.identity.nodeId] : []));
+    expect(new Set(goneIds).size).toBe(goneIds.length); // none twice
+    const quiet = Array.from({ length: N / 2 }, (_, i) => `n${2 * i}`);
+    expect(quiet.filter((id) => !back.has(id) && !goneIds.includes(id))).toEqual([]); // none skipped
+    expect(goneIds.every((id) => quiet.includes(id))).toBe(true);
+    const counted = events.reduce((sum, e) => sum + (e.kind === 'summary' ? e.nodeCount : 0), 0);
+    expect(counted).toBeGreaterThanOrEqual(N / 2 + back.size - goneIds.filter((id) => back.has(id)).length);
+    expect(counted).toBeLessThanOrEqual(N / 2 + back.size + added);
+    for (let i = 1; i < N; i += 2) expect(h.holding('t', node(`n${i}`))).toBeDefined();
+    for (let i = 0; i < added; i++) expect(h.holding('t', node(`m${i}`))).toBeDefined();
+    expect(h.stats().holdings).toBe(N / 2 + added + back.size);
+  });
+
   it('an event the sink drops is said again: a hold at the next poll, a gone at the next sweep; nothing is remembered that the audit did not hear', async () => {
     const taken: HoldingEvent[] = [];
     let open = false;
