@@ -154,9 +154,10 @@ async function idleStreams(kind: 'consume' | 'consume-grpc-js' | 'floor', count:
   // Connections spread over 10 channels of their own (1000 streams each).
   const clients = Array.from({ length: 10 }, () => new ImprintClient({ address: server.address, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
   // The server's RSS after a full collection, and once it settled: collected again every 2 s
-  // until two readings agree within 0.5 MiB (at most 60 s). Just after a burst of opens the
-  // process still holds the room the burst took (a grown young generation, pages V8 and malloc
-  // give back over the next seconds); what idle streams cost is what stays.
+  // until three readings in a row fall no more than 0.5 MiB below the lowest before them (at
+  // most 60 s). Just after a burst of opens the process still holds the room the burst took (a
+  // grown young generation, pages V8 and malloc give back over the next seconds); what idle
+  // streams cost is what stays.
   const settledRss = async (): Promise<{ first: number; settled: number }> => {
     const read = async () => {
       server.proc.kill('SIGUSR2');
@@ -165,13 +166,16 @@ async function idleStreams(kind: 'consume' | 'consume-grpc-js' | 'floor', count:
     };
     const first = await read();
     const t0 = Date.now();
-    let prev = first;
-    for (;;) {
+    let lowest = first;
+    let now = first;
+    for (let calm = 0; calm < 3 && Date.now() - t0 < 60_000; ) {
       await new Promise((r) => setTimeout(r, 2000));
-      const now = await read();
-      if (Math.abs(now - prev) < 512 * 1024 || Date.now() - t0 > 60_000) return { first, settled: now };
-      prev = now;
+      now = await read();
+      if (now < lowest - 512 * 1024) calm = 0;
+      else calm++;
+      lowest = Math.min(lowest, now);
     }
+    return { first, settled: now };
   };
   const stop = new AbortController();
   setMaxListeners(count + 10, stop.signal);
