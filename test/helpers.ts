@@ -132,3 +132,15 @@ export async function until(what: string, ok: () => boolean, ms = 20_000): Promi
     await new Promise((r) => setTimeout(r, 10));
   }
 }
+
+/** A seeded random source (mulberry32), numbers in [0, 1): a failing run can be played again from its seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

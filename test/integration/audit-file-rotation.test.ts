@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, consumersView, movesOf, type GoneEvent, type HoldEvent, type HoldingEvent } from '../../core/index.js';
 import { FileAuditSink, readAuditFile } from '../../server/audit/file.js';
 import type { AuditEvent } from '../../server/audit/audit-sink.js';
-import { identity, tempDir } from '../helpers.js';
+import { identity, seededRandom, tempDir } from '../helpers.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2026, 10, 29, 12);
@@ -89,21 +89,9 @@ describe('file audit rotation', () => {
   });
 });
 
-/** A small deterministic random source (the failing seed is in the test's name). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Random hold, gone and summary events of 2 topics, 3 replicas, 40 nodes, with ties on the millisecond. */
 function randomEvents(seed: number, n: number): HoldingEvent[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const out: HoldingEvent[] = [];
   let t = T0;
@@ -135,7 +123,7 @@ describe('file audit summary', () => {
       const open = () => new FileAuditSink({ file, maxFileBytes: 8192, keepFiles: 10_000, snapshotEveryBytes: 4096, clock: () => now });
       const events = randomEvents(seed, 3000);
       let sink = open();
-      const r = rng(seed + 100);
+      const r = seededRandom(seed + 100);
       for (let i = 0; i < events.length; i++) {
         expect(sink.record(events[i] as HoldingEvent)).toBe(true);
         if (r() < 0.05) await new Promise((res) => setImmediate(res));

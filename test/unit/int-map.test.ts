@@ -5,18 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ImprintError, IntMap, InvalidArgumentError, intHash } from '../../core/index.js';
-
-/** A seeded generator (mulberry32): a failing run can be run again. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers.js';
 
 /** Every key of `m` and `ref` agrees, and `keys()` is the same set. */
 function expectSame(m: IntMap, ref: Map<number, number>, probe: Iterable<number>): void {
@@ -41,7 +30,7 @@ describe('IntMap', () => {
       [2, 5000], // the table grows and shrinks as the count wanders
       [3, 0x7fffffff], // anywhere in the key space
     ] as const) {
-      const next = random(seed);
+      const next = seededRandom(seed);
       const m = new IntMap();
       const ref = new Map<number, number>();
       const touched = new Set<number>();
