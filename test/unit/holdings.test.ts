@@ -138,6 +138,37 @@ describe('Holdings', () => {
     expect(events).toEqual([expect.objectContaining({ kind: 'hold', previous: '5', version: '6', identity: labelled(60) })]);
   });
 
+  it('a node holding more topics than its index line has room for finds each holding; dropped topics give their ids to new ones without crossing', async () => {
+    const { h, events, advance } = setup({ quietMs: 60_000 });
+    const held = (topics: string[], n = node('n1')) => topics.map((t) => h.holding(t, n)?.version ?? 'none');
+    const holds = () => events.filter((e) => e.kind === 'hold').map((e) => (e.kind === 'hold' ? `${e.topic} ${e.identity.nodeId} ${e.previous}->${e.version}` : ''));
+    const ts = Array.from({ length: 12 }, (_, i) => `t${i}`); // 7 in n1's line, 5 beyond it
+    ts.forEach((t, i) => h.observe(t, node('n1'), '0', String(i + 1), false));
+    h.observe('t4', node('n2'), '0', '40', false);
+    expect(holds()).toHaveLength(13);
+    events.length = 0;
+    ts.forEach((t, i) => h.observe(t, node('n1'), String(i + 1), String(i + 1), false)); // the same again: no event
+    expect(holds()).toEqual([]);
+    expect(held(ts)).toEqual(ts.map((_, i) => String(i + 1)));
+    // n1 stops polling t0..t3 (in its line): gone, and the four tables, empty, are dropped.
+    advance(60_000);
+    ts.slice(4).forEach((t, i) => h.observe(t, node('n1'), String(i + 5), String(i + 5), false));
+    h.observe('t4', node('n2'), '40', '40', false);
+    await h.sweep();
+    expect(events.filter((e) => e.kind === 'gone').map((e) => e.topic)).toEqual(['t0', 't1', 't2', 't3']);
+    expect(h.stats()).toMatchObject({ holdings: 9, topics: 8 });
+    events.length = 0;
+    // New topics take the dropped tables' ids; t0 comes back as a new table. Each is a first
+    // sight, once; the topics still held (in the line or beyond it) make no event.
+    for (const t of ['u0', 'u1', 'u2', 'u3', 't0']) h.observe(t, node('n1'), '0', `${t}-1`, false);
+    for (const t of ['u0', 'u1', 'u2', 'u3', 't0']) h.observe(t, node('n1'), `${t}-1`, `${t}-1`, false);
+    ts.slice(4).forEach((t, i) => h.observe(t, node('n1'), String(i + 5), String(i + 5), false));
+    expect(holds()).toEqual(['u0 n1 0->u0-1', 'u1 n1 0->u1-1', 'u2 n1 0->u2-1', 'u3 n1 0->u3-1', 't0 n1 0->t0-1']);
+    expect(held(['u0', 'u1', 'u2', 'u3', 't0', 't1', ...ts.slice(4)])).toEqual(['u0-1', 'u1-1', 'u2-1', 'u3-1', 't0-1', 'none', '5', '6', '7', '8', '9', '10', '11', '12']);
+    expect(held(['t4', 'u0'], node('n2'))).toEqual(['40', 'none']);
+    expect(h.stats()).toMatchObject({ holdings: 14, nodes: 2 });
+  });
+
   it('a later sweep says nothing of the nodes an earlier one forgot (their slots stay free)', async () => {
     const { h, events, advance } = setup({ quietMs: 60_000 });
     for (let i = 0; i < 10; i++) h.observe('t', node(`n${i}`), '0', '1', false);
