@@ -14,7 +14,7 @@ import type { AuditSink, ConsumeMetrics, LimiterOptions, PollTable } from '../se
 import { builtServer } from './util.js';
 
 /** The server as built (bench/util.ts builtServer: what `imprint serve` runs). */
-const { FileAuditSink, listenNoDelay, startImprintServer } = await builtServer();
+const { FileAuditSink, addFastLane, decodeBatchPollRequest, encodeBatchPollResponse, listenNoDelay, startImprintServer } = await builtServer();
 
 export interface BenchConsumeServer {
   readonly port: number;
@@ -68,8 +68,11 @@ export async function counterValue(metrics: ConsumeMetrics, name: string, labels
  * A server with the Consumer service whose handlers do nothing: the floor of a grpc-js unary
  * call. With TCP_NODELAY like startConsumeServer (the default), or bound by grpc-js like the
  * all-role server (`noDelay: false`): each comparison is of the handlers, not of TCP settings.
+ * `fastLane`: BatchPoll's empty handler served in the fast lane, its requests decoded and its
+ * answers encoded by the consume role's own codec: the floor of the transport Imprint's
+ * BatchPoll runs on, so what is left above it is the poll's own work.
  */
-export async function emptyConsumerServer(opts: { noDelay?: boolean } = {}): Promise<{ port: number; stop: () => void }> {
+export async function emptyConsumerServer(opts: { noDelay?: boolean; fastLane?: boolean } = {}): Promise<{ port: number; stop: () => void }> {
   const { proto } = loadImprintProto();
   const server = new grpc.Server();
   server.addService(proto.imprint.v1.ConsumerService.service, {
@@ -84,6 +87,10 @@ export async function emptyConsumerServer(opts: { noDelay?: boolean } = {}): Pro
     Report: (_c, cb) => cb(null, {}),
     GetDownload: (_c, cb) => cb(null, {}),
   } satisfies ConsumerServiceHandlers);
+  if (opts.fastLane) {
+    const path = proto.imprint.v1.ConsumerService.service.BatchPoll.path;
+    addFastLane(server, [{ path, kind: 'unary', deserialize: decodeBatchPollRequest, serialize: encodeBatchPollResponse as (m: unknown) => Buffer, handler: (_c, cb) => cb(null, {}) }], { maxReceiveBytes: 8 * 1024 * 1024 });
+  }
   if (opts.noDelay === false) {
     const port = await new Promise<number>((res, rej) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
     return { port, stop: () => server.forceShutdown() };

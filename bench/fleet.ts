@@ -299,11 +299,17 @@ async function measure(placement: Placement) {
     const throttled = await counterValue(server.metrics, 'imprint_consume_throttled_total');
     await server.stop();
 
-    // 3. The same fleet against an empty grpc-js BatchPoll handler: the floor of this machine, in this run.
-    const empty = await emptyConsumerServer();
-    const floor = baselineS > 0 ? await playFleet(`127.0.0.1:${empty.port}`, Math.min(warmupS, 3), baselineS, cpus?.generator) : undefined;
-    empty.stop();
-    return { placement, consume, floor, throttled, published, refreshMsSeen, applied: applied1 - applied0, reads: { pollState: reads1.pollState - reads0.pollState, getVersion: reads1.getVersion - reads0.getVersion } };
+    // 3. The same fleet against an empty BatchPoll handler: the floor of this machine, in this run.
+    //    Twice: through grpc-js (what any Node gRPC server pays), and in the fast lane with the
+    //    consume role's own codec (the transport Imprint's BatchPoll runs on: above it is the poll's own work).
+    const floors: { name: string; run: Run }[] = [];
+    for (const [name, fastLane] of [['grpc-js', false], ['fast-lane', true]] as const) {
+      if (baselineS <= 0 || (fastLane && fastLaneOff)) continue;
+      const empty = await emptyConsumerServer({ fastLane });
+      floors.push({ name, run: await playFleet(`127.0.0.1:${empty.port}`, Math.min(warmupS, 3), baselineS, cpus?.generator) });
+      empty.stop();
+    }
+    return { placement, consume, floors, throttled, published, refreshMsSeen, applied: applied1 - applied0, reads: { pollState: reads1.pollState - reads0.pollState, getVersion: reads1.getVersion - reads0.getVersion } };
   } finally {
     if (cpus) pin(process.pid, allCpus);
   }
@@ -326,7 +332,7 @@ const gcText = (run: Run) => {
 
 for (const placement of placements) {
   const where = placement === 'pinned' ? 'pinned (server on core 0, generator on core 1)' : 'shared (both on every core)';
-  const { consume: main, floor, throttled, published, refreshMsSeen, applied, reads } = await measure(placement);
+  const { consume: main, floors, throttled, published, refreshMsSeen, applied, reads } = await measure(placement);
   const { result } = main;
   console.log(
     `fleet       [${placement}] ${nodes} nodes x ${topicsPerNode} topics every ${intervalS} s (${topicCount} topics), ${where}: offered ${result.offeredPerS.toFixed(0)} BatchPolls/s, ${(result.sent / result.measuredS).toFixed(0)}/s sent for ${result.measuredS.toFixed(0)} s after ${warmupS} s warm-up (${result.sent} BatchPolls, ${result.topicChecks} topic-checks = ${checksPerS(result).toFixed(0)}/s)`,
@@ -337,10 +343,10 @@ for (const placement of placements) {
   console.log(
     `fleet       [${placement}] consume-role server CPU ${main.serverCores.toFixed(2)} cores = ${cpuPer1k(main).toFixed(1)} ms CPU/s per 1k topic-checks/s (µs per topic-check; ${auditOff ? 'no audit' : 'file audit'}${fastLaneOff ? ', no fast lane' : ''}) | event-loop delay p99 ${ms(main.loopDelayP99Ms)} ms | ${gcText(main)} | table: ${applied} changes applied from the feed, ${refreshMsSeen.length} full re-reads${refreshMsSeen.length ? ` (max ${Math.max(...refreshMsSeen).toFixed(0)} ms)` : ''} | store reads in the window: pollState ${reads.pollState}, getVersion ${reads.getVersion} | generator (${generator}) ${result.generatorCores.toFixed(2)} cores, ${loopText(result)}, send lag p99 ${ms(result.sendLag.p99)} ms | machine ${ms(main.machineCores)} of ${os.cpus().length} cores busy, ${loadAvg()}`,
   );
-  if (floor) {
+  for (const { name, run: floor } of floors) {
     const f = floor.result;
     console.log(
-      `fleet       [${placement}] floor, empty grpc-js BatchPoll handler, same fleet, ${f.measuredS.toFixed(0)} s: latency ${lat(f)} | errors ${errs(f)} | server CPU ${floor.serverCores.toFixed(2)} cores = ${cpuPer1k(floor).toFixed(1)} ms CPU/s per 1k topic-checks/s | event-loop delay p99 ${ms(floor.loopDelayP99Ms)} ms | generator ${f.generatorCores.toFixed(2)} cores, ${loopText(f)}, send lag p99 ${ms(f.sendLag.p99)} ms | ${gcText(floor)} | machine ${ms(floor.machineCores)} cores busy, ${loadAvg()} || consume-role / floor: CPU per check ${(cpuPer1k(main) / cpuPer1k(floor)).toFixed(2)}x, p99 ${(result.latency.p99 / f.latency.p99).toFixed(2)}x`,
+      `fleet       [${placement}] floor, empty ${name} BatchPoll handler, same fleet, ${f.measuredS.toFixed(0)} s: latency ${lat(f)} | errors ${errs(f)} | server CPU ${floor.serverCores.toFixed(2)} cores = ${cpuPer1k(floor).toFixed(1)} ms CPU/s per 1k topic-checks/s | event-loop delay p99 ${ms(floor.loopDelayP99Ms)} ms | generator ${f.generatorCores.toFixed(2)} cores, ${loopText(f)}, send lag p99 ${ms(f.sendLag.p99)} ms | ${gcText(floor)} | machine ${ms(floor.machineCores)} cores busy, ${loadAvg()} || consume-role / this floor: CPU per check ${(cpuPer1k(main) / cpuPer1k(floor)).toFixed(2)}x, p99 ${(result.latency.p99 / f.latency.p99).toFixed(2)}x`,
     );
   }
 }
