@@ -15,17 +15,22 @@
  * CPU per 1k topic-checks/s (process.cpuUsage of this process over the measured window).
  * Targets: zero errors, p99 < 50 ms.
  *
- * Then the same fleet plays against an empty grpc-js BatchPoll handler for `--baseline-s`
- * (default 20 s): the floor this machine and this generator reach, in the same run. Also the
- * server's garbage-collection pauses in the window (scavenges and mark-compacts: count, max,
- * total).
+ * Then the same fleet plays against an empty BatchPoll handler for `--baseline-s` (default
+ * 20 s) each, twice: through grpc-js (the floor of any Node gRPC server on this machine with
+ * this generator), and in the fast lane with the consume role's own codec (the floor of the
+ * transport Imprint's BatchPoll runs on: the rest of the consume role's cost is the poll's own
+ * work). Also the server's garbage-collection pauses in each window (scavenges and
+ * mark-compacts: count, max, total).
  *
  * Both are measured twice (`--placement both`, the default, when taskset is there and the
  * machine has 2 cores or more): "shared", the server and the load generator scheduled on every
  * core as the kernel likes, and "pinned", the server (this process, every thread) on core 0 and
  * the generator on core 1 (taskset), so neither waits behind the other.
  *
- *   tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 30] [--generator go|node|grpc-js] [--refresh-ms MS] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none] [--fast-lane no]
+ * Run with --expose-gc (`npm run bench -- fleet` does), so that each floor starts from a
+ * collected heap.
+ *
+ *   node --expose-gc --import tsx bench/fleet.ts [--nodes 100000] [--duration-s 60] [--warmup-s 30] [--generator go|node|grpc-js] [--refresh-ms MS] [--baseline-s 20] [--placement shared|pinned|both] [--grpc-js] [--audit none] [--fast-lane no]
  */
 import { fork, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -207,6 +212,9 @@ function startGenerator(args: string[]): GeneratorProcess {
 }
 
 /** Plays the fleet against `address` from a separate process (on `generatorCpus` when given); measures this process meanwhile. */
+/** With --expose-gc (`npm run bench -- fleet` gives it): a full collection. */
+const collect = (globalThis as { gc?: () => void }).gc;
+
 async function playFleet(address: string, warmup: number, duration: number, generatorCpus: string | undefined, onWindow: (phase: 'start' | 'end') => void = () => {}): Promise<Run> {
   // The load generator, in its own process.
   const child = startGenerator([
@@ -305,6 +313,10 @@ async function measure(placement: Placement) {
     const floors: { name: string; run: Run }[] = [];
     for (const [name, fastLane] of [['grpc-js', false], ['fast-lane', true]] as const) {
       if (baselineS <= 0 || (fastLane && fastLaneOff)) continue;
+      // A floor starts from a collected heap: it is not charged the mark-compact that frees what
+      // the run before it left (the consume role's tables and audit). Not the consume role's
+      // run: a forced collection sets V8's next limit low, and it would collect more often.
+      collect?.();
       const empty = await emptyConsumerServer({ fastLane });
       floors.push({ name, run: await playFleet(`127.0.0.1:${empty.port}`, Math.min(warmupS, 3), baselineS, cpus?.generator) });
       empty.stop();

@@ -180,7 +180,8 @@ const all: Record<string, () => Promise<void> | void> = {
   lent: s3Bench('lent.ts'),
   consume: ownProcess('consume.ts'),
   access: ownProcess('access.ts'),
-  fleet: ownProcess('fleet.ts'),
+  // Two placements, each the consume role and two floors: about 5 minutes.
+  fleet: ownProcess('fleet.ts', ['--expose-gc'], 480_000),
   propagation: ownProcess('propagation.ts'),
   feed: ownProcess('feed.ts'),
   scale: ownProcess('scale.ts', ['--expose-gc'], 900_000),
