@@ -211,10 +211,10 @@ function startGenerator(args: string[]): GeneratorProcess {
   };
 }
 
-/** Plays the fleet against `address` from a separate process (on `generatorCpus` when given); measures this process meanwhile. */
 /** With --expose-gc (`npm run bench -- fleet` gives it): a full collection. */
 const collect = (globalThis as { gc?: () => void }).gc;
 
+/** Plays the fleet against `address` from a separate process (on `generatorCpus` when given); measures this process meanwhile. */
 async function playFleet(address: string, warmup: number, duration: number, generatorCpus: string | undefined, onWindow: (phase: 'start' | 'end') => void = () => {}): Promise<Run> {
   // The load generator, in its own process.
   const child = startGenerator([
