@@ -516,8 +516,9 @@ export class Holdings {
         // No node's line names it any more (each removal took its pair): its id is free.
         this.topics.delete(topic);
         this.freeTopicIds.push(t.id);
+      } else {
+        t.compactVersions();
       }
-      else t.compactVersions();
       if (performance.now() - sliceStart > 5) {
         await new Promise((r) => setImmediate(r));
         sliceStart = performance.now();
