@@ -4,15 +4,15 @@
  * answers is `observe`d here; the audit sink hears only what changed (core/holdings.ts
  * decides): a hold event on first sight, a move or a flipped pin flag; a gone event when a
  * node stops polling for `quietMs`; and every `summaryMs` one summary per (topic, app,
- * cluster, region, version). A node polling the same version every 30 s costs two map lookups
- * and a write, no event.
+ * cluster, region, version). A node polling the same version every 30 s costs a map lookup
+ * (its topic), a look through its block and a write, no event.
  *
- * The table is columns, not objects: per topic an IntMap (core/int-map.ts: a hash table in one
- * Int32Array) from node number to slot and typed arrays for the version (a number into the
- * topic's few version strings), pin flag, last poll and errors; per node its key string. A
- * fleet of 100k nodes x 7 topics is then flat arrays the garbage collector does not trace,
- * rather than a million small objects each full collection marks (which made its pauses twice
- * as long), or V8 Maps of numbers it traces entry by entry (700k entries).
+ * The table is cells in typed arrays, not objects: per (topic, node) holding one 16-byte cell
+ * (last poll, topic, version and pin flag), a node's cells in a block of its own (see BLOCK),
+ * the version strings each once, per node its key string. A fleet of 100k nodes x 7 topics is
+ * then flat arrays the garbage collector does not trace, rather than a million small objects
+ * each full collection marks (which made its pauses twice as long), or V8 Maps of numbers it
+ * traces entry by entry (700k entries).
  *
  * Memory is bounded: at most `maxHoldings` (topic, node) pairs are tracked one by one. A node
  * seen when the table is full is not remembered: its polls are counted per summary group
@@ -96,146 +96,40 @@ export function defaultReplicaName(): string {
   return `${os.hostname()}:${process.pid}/${Date.now().toString(36)}`;
 }
 
-/** A free slot's node. */
+/** A free cell's topic; a free block's owner; the end of a node's chain of blocks. */
 const FREE = -1;
 
 /**
- * The node index: per node, one 64-byte line of 16 Int32s, the first PAIRS topics it holds as
- * (topic id, slot) pairs (a free pair's topic id -1), then at OVERFLOW how many more it holds
- * (found through their topics' IntMaps). A BatchPoll observes a node's topics one after the
- * other, so its line is read from memory once and then from cache, where each topic's IntMap
- * lookup was a miss of its own (measured in the server: the IntMap's bucket was the costliest
- * line of a steady-state observe).
- */
-const LINE = 16;
-const PAIRS = 7;
-const OVERFLOW = 14;
-
-/**
- * One topic's holdings: node number -> slot, and the slot's row. The slots are walked by
- * number, 0 to `top` (a free one's node is FREE), never through `slots`: a sweep removes
- * entries as it goes and polls add some while it yields, and a slot stays where it is while its
- * node is held, where an IntMap's delete moves other entries between buckets.
+ * The holdings are cells of 16 bytes, in blocks of BLOCK cells (128 bytes, two cache lines),
+ * one block per node: a cell is one (topic, node) holding, its last poll (an f64 at
+ * f64[cell * 2]), its topic's table id (i32[cell * 4 + 2], FREE when the cell is free) and what
+ * it holds (i32[cell * 4 + 3]: the version's number * 2 + the pin flag). A node's number is its
+ * block's. A BatchPoll observes one node's topics one after the other: its block is read from
+ * memory once and every topic's cell is then in cache, where a table per topic made each
+ * topic's row a miss of its own (measured in the server: a steady-state observe cost 3.2 µs,
+ * about ten times its cost alone in a loop, bench/audit-tables.ts; under a fleet the tables are
+ * out of cache between a node's polls, 30 s apart).
  *
- * What a poll reads and writes of a slot (when it was seen, the version held and whether
- * pinned, errors) is one 16-byte row of one buffer, seen through two views: a poll touches one
- * cache line for them, not one in each of four arrays. Under a fleet the tables are out of
- * cache between polls (1000 topics, nodes in any order), and each line is a miss: measured in
- * the server, a steady-state observe cost 3.7 µs with four columns, about ten times its cost
- * alone in a loop (bench/audit-tables.ts).
+ * A node holding more than BLOCK topics has more blocks, chained from its own (`blockNext`);
+ * its cells there are found through their topic's IntMap (`TopicTable.beyond`, node number ->
+ * cell), so a node of many topics costs one lookup per topic, not a walk of its chain.
  */
+const BLOCK = 8;
+const BLOCK_SHIFT = 3;
+
+/** One topic: its table id (what cells name it by), how many cells name it, and its folded polls. */
 class TopicTable {
-  readonly slots = new IntMap();
-  /** The table's number in the node index (reused once the table is dropped). */
-  constructor(readonly id: number) {}
-  /** The versions held, each once; a slot holds an index into it. Rebuilt at each sweep. */
-  versions: string[] = [];
-  versionIds = new Map<string, number>();
-  node = new Int32Array(64);
-  /** Row `slot`: seenMs at f64[slot * 2]; held = version index * 2 + pinned at i32[slot * 4 + 2]; errors at i32[slot * 4 + 3]. */
-  private f64 = new Float64Array(64 * 2);
-  private i32 = new Int32Array(this.f64.buffer);
-  /** Slots in use or freed: the next new slot when `free` is empty. */
-  top = 0;
-  readonly free: number[] = [];
+  /** Cells that name this table. */
+  size = 0;
+  /** Node number -> cell, for the nodes whose cell of this topic is beyond their own block. */
+  readonly beyond = new IntMap();
   /** Polls of untracked nodes since the last summary, per summary key. */
   folded = new Map<string, number>();
-
-  versionId(v: string): number {
-    let id = this.versionIds.get(v);
-    if (id === undefined) {
-      id = this.versions.length;
-      this.versions.push(v);
-      this.versionIds.set(v, id);
-    }
-    return id;
-  }
-
-  seenMs(slot: number): number {
-    return this.f64[slot * 2] as number;
-  }
-
-  seen(slot: number, atMs: number): void {
-    this.f64[slot * 2] = atMs;
-  }
-
-  version(slot: number): string {
-    return this.versions[(this.i32[slot * 4 + 2] as number) >>> 1] as string;
-  }
-
-  pinned(slot: number): boolean {
-    return ((this.i32[slot * 4 + 2] as number) & 1) === 1;
-  }
-
-  errors(slot: number): number {
-    return this.i32[slot * 4 + 3] as number;
-  }
-
-  /** One more failed poll (saturating: a count, not an id). */
-  failed(slot: number): void {
-    const i = slot * 4 + 3;
-    if ((this.i32[i] as number) < 0x7fffffff) (this.i32[i] as number)++;
-  }
-
-  clearErrors(slot: number): void {
-    this.i32[slot * 4 + 3] = 0;
-  }
-
-  hold(slot: number, version: string, pinned: boolean): void {
-    this.i32[slot * 4 + 2] = this.versionId(version) * 2 + (pinned ? 1 : 0);
-  }
-
-  /** Holds `node` in a slot of its own, returned. */
-  add(node: number, version: string, pinned: boolean, seenMs: number): number {
-    let slot = this.free.pop();
-    if (slot === undefined) {
-      slot = this.top++;
-      if (slot === this.node.length) this.grow();
-    }
-    this.slots.set(node, slot);
-    this.node[slot] = node;
-    this.hold(slot, version, pinned);
-    this.seen(slot, seenMs);
-    this.clearErrors(slot);
-    return slot;
-  }
-
-  remove(node: number, slot: number): void {
-    this.slots.delete(node);
-    this.node[slot] = FREE;
-    this.free.push(slot);
-  }
-
-  private grow(): void {
-    const n = this.node.length * 2;
-    const node = new Int32Array(n);
-    node.set(this.node);
-    this.node = node;
-    const f64 = new Float64Array(n * 2);
-    f64.set(this.f64);
-    this.f64 = f64;
-    this.i32 = new Int32Array(f64.buffer);
-  }
-
-  /** Keeps only the versions some slot holds (a topic published every few minutes would pile them up). */
-  compactVersions(): void {
-    const used = new Map<number, number>();
-    const versions: string[] = [];
-    for (let slot = 0; slot < this.top; slot++) {
-      if (this.node[slot] === FREE) continue;
-      const held = this.i32[slot * 4 + 2] as number;
-      const old = held >>> 1;
-      let id = used.get(old);
-      if (id === undefined) {
-        id = versions.length;
-        versions.push(this.versions[old] as string);
-        used.set(old, id);
-      }
-      this.i32[slot * 4 + 2] = id * 2 + (held & 1);
-    }
-    this.versions = versions;
-    this.versionIds = new Map(versions.map((v, i) => [v, i]));
-  }
+  /** `id`: the table's number in the cells (reused once the table is dropped). */
+  constructor(
+    readonly name: string,
+    readonly id: number,
+  ) {}
 }
 
 export class Holdings {
@@ -246,21 +140,34 @@ export class Holdings {
   private readonly sink: HoldingEventSink;
   private readonly now: () => number;
   private readonly log: Logger;
+  /** The cells (see BLOCK): one buffer, seen as f64 (last poll) and i32 (topic, held). */
+  private f64 = new Float64Array(64 * BLOCK * 2);
+  private i32 = new Int32Array(this.f64.buffer);
+  /** By cell: failed polls since the last summary (read and written only then: kept apart). */
+  private errors = new Int32Array(64 * BLOCK);
+  /** By block: the node it belongs to (FREE: a free block), and the node's next block (FREE: none). */
+  private blockOwner = new Int32Array(64).fill(FREE);
+  private blockNext = new Int32Array(64).fill(FREE);
+  /** Blocks in use or freed: the next new block when `freeBlocks` is empty. */
+  private topBlock = 0;
+  private readonly freeBlocks: number[] = [];
+  /** The versions held, each once, by number (what a cell holds), with how many cells hold each. */
+  private versions: (string | undefined)[] = [];
+  private readonly versionIds = new Map<string, number>();
+  private versionRefs: number[] = [];
+  private readonly freeVersions: number[] = [];
   /** Node key (app, cluster, region, node id) -> node number. */
   private readonly nodeIds = new Map<string, number>();
   /** By node number: its key, "app\0cluster\0region" (shared per group), topics held, labels (when any). */
   private nodeKeys: (string | undefined)[] = [];
   private nodeGroups: (string | undefined)[] = [];
   private nodeTopics = new Int32Array(64);
-  /** By node number, its line of (topic id, slot) pairs (see LINE). */
-  private nodeIndex = new Int32Array(64 * LINE);
   private readonly nodeLabels = new Map<number, Readonly<Record<string, string>>>();
-  private readonly freeNodes: number[] = [];
   private readonly groups = new Map<string, string>();
   private readonly topics = new Map<string, TopicTable>();
-  /** Topic table ids given back by dropped tables, and the next never used. */
+  /** Tables by id; ids given back by dropped tables, and the next never used. */
+  private readonly tablesById: (TopicTable | undefined)[] = [];
   private readonly freeTopicIds: number[] = [];
-  private nextTopicId = 0;
   private count = 0;
   private observed = 0;
   private folded = 0;
@@ -299,26 +206,30 @@ export class Holdings {
     // for made-up topics costs nothing here (the request metrics count the errors).
     if (!t && error) return;
     if (!t) {
-      t = new TopicTable(this.freeTopicIds.pop() ?? this.nextTopicId++);
+      const id = this.freeTopicIds.pop() ?? this.tablesById.length;
+      t = new TopicTable(topic, id);
+      this.tablesById[id] = t;
       this.topics.set(topic, t);
     }
     const node = identity === this.lastIdentity ? this.lastNode : this.findNode(identity);
-    const slot = node < 0 ? -1 : this.slotOf(t, node);
+    const cell = node < 0 ? -1 : this.cellOf(t, node);
     let prev: Holding | undefined;
-    if (slot >= 0) {
-      t.seen(slot, atMs);
+    if (cell >= 0) {
+      this.f64[cell * 2] = atMs;
       if (error) {
-        t.failed(slot);
+        // A count, not an id: it saturates.
+        if ((this.errors[cell] as number) < 0x7fffffff) (this.errors[cell] as number)++;
         return;
       }
-      const held = t.version(slot);
-      const wasPinned = t.pinned(slot);
+      const code = this.i32[cell * 4 + 3] as number;
+      const held = this.versions[code >>> 1] as string;
+      const wasPinned = (code & 1) === 1;
       if (held === holds && wasPinned === pinned) return;
-      prev = { version: held, pinned: wasPinned, seenMs: atMs, errors: t.errors(slot) };
+      prev = { version: held, pinned: wasPinned, seenMs: atMs, errors: this.errors[cell] as number };
     } else if (error) return;
     const sighting = { lastSeen, holds, pinned, atMs };
     if (holdingChange(prev, sighting) === 'none') return;
-    if (slot < 0 && this.count >= this.maxHoldings) {
+    if (cell < 0 && this.count >= this.maxHoldings) {
       // Full: counted in its summary group, not remembered (no event: it would repeat every poll).
       this.folded++;
       const k = summaryKey(identity, holds);
@@ -333,14 +244,127 @@ export class Holdings {
       return;
     }
     this.events.hold++;
-    if (slot >= 0) {
-      t.hold(slot, holds, pinned);
+    if (cell >= 0) {
+      this.hold(cell, holds, pinned);
     } else {
       const n = node < 0 ? this.addNode(identity) : node;
-      this.indexAdd(n, t.id, t.add(n, holds, pinned, atMs));
+      this.addCell(t, n, holds, pinned, atMs);
       (this.nodeTopics[n] as number)++;
       this.count++;
     }
+  }
+
+  /** The cell of `node`'s holding of `t`, or -1: in the node's own block, else (a node of more than BLOCK topics) through the topic's IntMap. */
+  private cellOf(t: TopicTable, node: number): number {
+    const i32 = this.i32;
+    const id = t.id;
+    const first = (node << BLOCK_SHIFT) * 4 + 2;
+    for (let i = first; i < first + BLOCK * 4; i += 4) if (i32[i] === id) return (i - 2) >> 2;
+    return this.blockNext[node] === FREE ? -1 : t.beyond.get(node);
+  }
+
+  /** A free cell of block `b`, or -1. */
+  private freeCellIn(b: number): number {
+    const first = b << BLOCK_SHIFT;
+    for (let cell = first; cell < first + BLOCK; cell++) if (this.i32[cell * 4 + 2] === FREE) return cell;
+    return -1;
+  }
+
+  /** `node` holds `t` in a cell of its own: in its block, else in one chained from it. */
+  private addCell(t: TopicTable, node: number, version: string, pinned: boolean, seenMs: number): void {
+    let cell = this.freeCellIn(node);
+    if (cell < 0) {
+      let last = node;
+      for (let b = this.blockNext[node] as number; b !== FREE && cell < 0; b = this.blockNext[b] as number) {
+        cell = this.freeCellIn(b);
+        last = b;
+      }
+      if (cell < 0) {
+        const b = this.allocBlock(node);
+        this.blockNext[last] = b;
+        cell = b << BLOCK_SHIFT;
+      }
+      t.beyond.set(node, cell);
+    }
+    this.i32[cell * 4 + 2] = t.id;
+    this.i32[cell * 4 + 3] = this.refVersion(version) * 2 + (pinned ? 1 : 0);
+    this.f64[cell * 2] = seenMs;
+    this.errors[cell] = 0;
+    t.size++;
+  }
+
+  private removeCell(t: TopicTable, node: number, cell: number): void {
+    if (cell >> BLOCK_SHIFT !== node) t.beyond.delete(node);
+    this.unrefVersion((this.i32[cell * 4 + 3] as number) >>> 1);
+    this.i32[cell * 4 + 2] = FREE;
+    this.errors[cell] = 0;
+    t.size--;
+  }
+
+  private hold(cell: number, version: string, pinned: boolean): void {
+    const old = (this.i32[cell * 4 + 3] as number) >>> 1;
+    this.i32[cell * 4 + 3] = this.refVersion(version) * 2 + (pinned ? 1 : 0);
+    this.unrefVersion(old);
+  }
+
+  /** The number of `version`, counted once more as held. */
+  private refVersion(version: string): number {
+    let id = this.versionIds.get(version);
+    if (id === undefined) {
+      id = this.freeVersions.pop() ?? this.versions.length;
+      this.versions[id] = version;
+      this.versionRefs[id] = 0;
+      this.versionIds.set(version, id);
+    }
+    (this.versionRefs[id] as number)++;
+    return id;
+  }
+
+  /** One cell fewer holds version `id`: the last one gives its number back (a topic published every few minutes would pile versions up). */
+  private unrefVersion(id: number): void {
+    const refs = (this.versionRefs[id] as number) - 1;
+    this.versionRefs[id] = refs;
+    if (refs > 0) return;
+    this.versionIds.delete(this.versions[id] as string);
+    this.versions[id] = undefined;
+    this.freeVersions.push(id);
+  }
+
+  /** A block of free cells for `owner` (FREE: for a new node, which takes the block's number). */
+  private allocBlock(owner: number): number {
+    let b = this.freeBlocks.pop();
+    if (b === undefined) {
+      b = this.topBlock++;
+      if (b === this.blockOwner.length) this.grow();
+      this.nodeKeys.push(undefined);
+      this.nodeGroups.push(undefined);
+    }
+    this.blockOwner[b] = owner === FREE ? b : owner;
+    this.blockNext[b] = FREE;
+    const first = b << BLOCK_SHIFT;
+    for (let cell = first; cell < first + BLOCK; cell++) this.i32[cell * 4 + 2] = FREE;
+    return b;
+  }
+
+  /** Twice the blocks. */
+  private grow(): void {
+    const blocks = this.blockOwner.length * 2;
+    const f64 = new Float64Array(blocks * BLOCK * 2);
+    f64.set(this.f64);
+    this.f64 = f64;
+    this.i32 = new Int32Array(f64.buffer);
+    const errors = new Int32Array(blocks * BLOCK);
+    errors.set(this.errors);
+    this.errors = errors;
+    const owner = new Int32Array(blocks).fill(FREE);
+    owner.set(this.blockOwner);
+    this.blockOwner = owner;
+    const next = new Int32Array(blocks).fill(FREE);
+    next.set(this.blockNext);
+    this.blockNext = next;
+    const topics = new Int32Array(blocks);
+    topics.set(this.nodeTopics);
+    this.nodeTopics = topics;
   }
 
   /**
@@ -363,23 +387,7 @@ export class Holdings {
 
   private addNode(identity: ConsumerIdentity): number {
     const key = Holdings.keyOf(identity);
-    let node = this.freeNodes.pop();
-    if (node === undefined) {
-      node = this.nodeKeys.length;
-      this.nodeKeys.push(undefined);
-      this.nodeGroups.push(undefined);
-      if (node === this.nodeTopics.length) {
-        const bigger = new Int32Array(node * 2);
-        bigger.set(this.nodeTopics);
-        this.nodeTopics = bigger;
-        const index = new Int32Array(node * 2 * LINE);
-        index.set(this.nodeIndex);
-        this.nodeIndex = index;
-      }
-    }
-    const line = node * LINE;
-    this.nodeIndex.fill(-1, line, line + 2 * PAIRS);
-    this.nodeIndex[line + OVERFLOW] = 0;
+    const node = this.allocBlock(FREE);
     const group = `${identity.app}\u0000${identity.cluster}\u0000${identity.region}`;
     let shared = this.groups.get(group);
     if (shared === undefined) {
@@ -396,46 +404,19 @@ export class Holdings {
     return node;
   }
 
-  /** The slot of `node` in `t`, or -1: from the node's line, else (when it holds more topics than the line has room for) from the topic's IntMap. */
-  private slotOf(t: TopicTable, node: number): number {
-    const index = this.nodeIndex;
-    const line = node * LINE;
-    const id = t.id;
-    for (let i = line; i < line + 2 * PAIRS; i += 2) if (index[i] === id) return index[i + 1] as number;
-    return (index[line + OVERFLOW] as number) > 0 ? t.slots.get(node) : -1;
-  }
-
-  private indexAdd(node: number, id: number, slot: number): void {
-    const index = this.nodeIndex;
-    const line = node * LINE;
-    for (let i = line; i < line + 2 * PAIRS; i += 2) {
-      if (index[i] === -1) {
-        index[i] = id;
-        index[i + 1] = slot;
-        return;
-      }
-    }
-    (index[line + OVERFLOW] as number)++;
-  }
-
-  private indexRemove(node: number, id: number): void {
-    const index = this.nodeIndex;
-    const line = node * LINE;
-    for (let i = line; i < line + 2 * PAIRS; i += 2) {
-      if (index[i] === id) {
-        index[i] = -1;
-        return;
-      }
-    }
-    (index[line + OVERFLOW] as number)--;
-  }
-
+  /** A node that holds nothing any more: its number and blocks are free. */
   private forget(node: number): void {
     this.nodeIds.delete(this.nodeKeys[node] as string);
     this.nodeKeys[node] = undefined;
     this.nodeGroups[node] = undefined;
     this.nodeLabels.delete(node);
-    this.freeNodes.push(node);
+    for (let b = node; b !== FREE; ) {
+      const next = this.blockNext[b] as number;
+      this.blockOwner[b] = FREE;
+      this.blockNext[b] = FREE;
+      this.freeBlocks.push(b);
+      b = next;
+    }
     if (this.lastNode === node) {
       this.lastNode = -1;
       this.lastIdentity = undefined;
@@ -465,63 +446,70 @@ export class Holdings {
     const atMs = this.now();
     const periodMs = Math.max(0, atMs - this.lastSweepMs);
     this.lastSweepMs = atMs;
-    let sliceStart = performance.now();
-    let n = 0;
-    for (const [topic, t] of [...this.topics]) {
-      // Taken at the start: what polls fold while this sweep yields counts in the next one.
-      const counts = new Map<string, SummaryCounts>();
-      for (const [k, polls] of t.folded) counts.set(k, { nodeCount: 0, pinnedCount: 0, errorCount: 0, foldedPolls: polls });
+    // Per table, taken at the start: what polls fold while this sweep yields counts in the next
+    // one, and a table made meanwhile is summarized by the next sweep.
+    const counts = new Map<TopicTable, Map<string, SummaryCounts>>();
+    for (const t of this.topics.values()) {
+      const c = new Map<string, SummaryCounts>();
+      for (const [k, polls] of t.folded) c.set(k, { nodeCount: 0, pinnedCount: 0, errorCount: 0, foldedPolls: polls });
       t.folded = new Map();
-      // By slot (`top` read again after each yield): a node held at the start and still held is
-      // seen once, as in a walk of a Map; one added meanwhile may be seen or not.
-      for (let slot = 0; slot < t.top; slot++) {
-        // A topic of 100k nodes takes tens of ms: polls are answered between slices.
-        if ((++n & 1023) === 0 && performance.now() - sliceStart > 5) {
-          await new Promise((r) => setImmediate(r));
-          sliceStart = performance.now();
-        }
-        const node = t.node[slot] as number;
-        if (node === FREE) continue;
-        const version = t.version(slot);
-        const seenMs = t.seenMs(slot);
+      counts.set(t, c);
+    }
+    let sliceStart = performance.now();
+    // By block (`topBlock` read again after each yield): a node held at the start and still
+    // held is seen once; one added meanwhile may be seen or not.
+    for (let b = 0; b < this.topBlock; b++) {
+      // 100k nodes take tens of ms: polls are answered between slices.
+      if ((b & 127) === 0 && performance.now() - sliceStart > 5) {
+        await new Promise((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
+      const node = this.blockOwner[b] as number;
+      if (node === FREE) continue;
+      for (let cell = b << BLOCK_SHIFT; cell < (b + 1) << BLOCK_SHIFT; cell++) {
+        const id = this.i32[cell * 4 + 2] as number;
+        if (id === FREE) continue;
+        const t = this.tablesById[id] as TopicTable;
+        const c = counts.get(t);
+        if (!c) continue;
+        const code = this.i32[cell * 4 + 3] as number;
+        const version = this.versions[code >>> 1] as string;
+        const seenMs = this.f64[cell * 2] as number;
         if (isQuiet(seenMs, atMs, this.quietMs)) {
           // Forgotten only when the sink took its gone event; else said again at the next sweep.
-          if (this.sink.record({ kind: 'gone', atMs, topic, identity: this.identityOf(node), replica: this.replica, version, seenMs })) {
-            t.remove(node, slot);
-            this.indexRemove(node, t.id);
+          if (this.sink.record({ kind: 'gone', atMs, topic: t.name, identity: this.identityOf(node), replica: this.replica, version, seenMs })) {
+            this.removeCell(t, node, cell);
             this.count--;
-            if (--(this.nodeTopics[node] as number) === 0) this.forget(node);
             this.events.gone++;
+            // Its last topic: the node's blocks are free (this one's cells all are now).
+            if (--(this.nodeTopics[node] as number) === 0) this.forget(node);
             continue;
           }
           this.refused++;
         }
         const k = `${this.nodeGroups[node] as string}\u0000${version}`;
-        let c = counts.get(k);
-        if (!c) {
-          c = { nodeCount: 0, pinnedCount: 0, errorCount: 0, foldedPolls: 0 };
-          counts.set(k, c);
+        let s = c.get(k);
+        if (!s) {
+          s = { nodeCount: 0, pinnedCount: 0, errorCount: 0, foldedPolls: 0 };
+          c.set(k, s);
         }
-        c.nodeCount++;
-        if (t.pinned(slot)) c.pinnedCount++;
-        c.errorCount += t.errors(slot);
-        t.clearErrors(slot);
+        s.nodeCount++;
+        if ((code & 1) === 1) s.pinnedCount++;
+        s.errorCount += this.errors[cell] as number;
+        this.errors[cell] = 0;
       }
+    }
+    for (const [t, c] of counts) {
       // A summary the sink drops is lost (the next period's says the same of the nodes).
-      for (const s of summarize(topic, this.replica, atMs, periodMs, counts)) {
+      for (const s of summarize(t.name, this.replica, atMs, periodMs, c)) {
         if (this.sink.record(s)) this.events.summary++;
         else this.refused++;
       }
-      if (t.slots.size === 0 && t.folded.size === 0) {
-        // No node's line names it any more (each removal took its pair): its id is free.
-        this.topics.delete(topic);
+      if (t.size === 0 && t.folded.size === 0) {
+        // No cell names it any more: its id is free.
+        this.topics.delete(t.name);
+        this.tablesById[t.id] = undefined;
         this.freeTopicIds.push(t.id);
-      } else {
-        t.compactVersions();
-      }
-      if (performance.now() - sliceStart > 5) {
-        await new Promise((r) => setImmediate(r));
-        sliceStart = performance.now();
       }
     }
     // Group names are shared by the nodes of a group; forget those no node has any more.
@@ -564,9 +552,10 @@ export class Holdings {
   holding(topic: string, identity: Pick<ConsumerIdentity, 'app' | 'cluster' | 'region' | 'nodeId'>): Holding | undefined {
     const node = this.nodeIds.get(Holdings.keyOf(identity));
     const t = this.topics.get(topic);
-    const slot = node === undefined || !t ? -1 : t.slots.get(node);
-    if (!t || slot < 0) return undefined;
-    return { version: t.version(slot), pinned: t.pinned(slot), seenMs: t.seenMs(slot), errors: t.errors(slot) };
+    const cell = node === undefined || !t ? -1 : this.cellOf(t, node);
+    if (cell < 0) return undefined;
+    const code = this.i32[cell * 4 + 3] as number;
+    return { version: this.versions[code >>> 1] as string, pinned: (code & 1) === 1, seenMs: this.f64[cell * 2] as number, errors: this.errors[cell] as number };
   }
 
   private registerMetrics(registry: Registry): void {

@@ -138,35 +138,42 @@ describe('Holdings', () => {
     expect(events).toEqual([expect.objectContaining({ kind: 'hold', previous: '5', version: '6', identity: labelled(60) })]);
   });
 
-  it('a node holding more topics than its index line has room for finds each holding; dropped topics give their ids to new ones without crossing', async () => {
+  it('a node holding more topics than its block has room for finds each holding; dropped topics give their ids and cells to new ones without crossing', async () => {
     const { h, events, advance } = setup({ quietMs: 60_000 });
     const held = (topics: string[], n = node('n1')) => topics.map((t) => h.holding(t, n)?.version ?? 'none');
     const holds = () => events.filter((e) => e.kind === 'hold').map((e) => (e.kind === 'hold' ? `${e.topic} ${e.identity.nodeId} ${e.previous}->${e.version}` : ''));
-    const ts = Array.from({ length: 12 }, (_, i) => `t${i}`); // 7 in n1's line, 5 beyond it
+    const ts = Array.from({ length: 12 }, (_, i) => `t${i}`); // 8 in n1's block, 4 beyond it
     ts.forEach((t, i) => h.observe(t, node('n1'), '0', String(i + 1), false));
     h.observe('t4', node('n2'), '0', '40', false);
-    expect(holds()).toHaveLength(13);
+    h.observe('t10', node('n2'), '0', '100', false);
+    expect(holds()).toHaveLength(14);
     events.length = 0;
     ts.forEach((t, i) => h.observe(t, node('n1'), String(i + 1), String(i + 1), false)); // the same again: no event
     expect(holds()).toEqual([]);
     expect(held(ts)).toEqual(ts.map((_, i) => String(i + 1)));
-    // n1 stops polling t0..t3 (in its line): gone, and the four tables, empty, are dropped.
+    // n1 stops polling t0..t3 (in its block) and t10 (beyond it): gone; the four tables only n1
+    // held, empty, are dropped; t10's stays (n2 holds it).
+    const still = ts.filter((t) => !['t0', 't1', 't2', 't3', 't10'].includes(t));
+    const poll = () => still.forEach((t) => h.observe(t, node('n1'), String(Number(t.slice(1)) + 1), String(Number(t.slice(1)) + 1), false));
     advance(60_000);
-    ts.slice(4).forEach((t, i) => h.observe(t, node('n1'), String(i + 5), String(i + 5), false));
+    poll();
     h.observe('t4', node('n2'), '40', '40', false);
+    h.observe('t10', node('n2'), '100', '100', false);
     await h.sweep();
-    expect(events.filter((e) => e.kind === 'gone').map((e) => e.topic)).toEqual(['t0', 't1', 't2', 't3']);
+    expect(events.filter((e) => e.kind === 'gone').map((e) => `${e.topic} ${e.kind === 'gone' ? e.identity.nodeId : ''}`)).toEqual(['t0 n1', 't1 n1', 't2 n1', 't3 n1', 't10 n1']);
     expect(h.stats()).toMatchObject({ holdings: 9, topics: 8 });
     events.length = 0;
-    // New topics take the dropped tables' ids; t0 comes back as a new table. Each is a first
-    // sight, once; the topics still held (in the line or beyond it) make no event.
+    // New topics take the dropped tables' ids and n1's freed cells (t0, back as a new table, the
+    // one t10 had beyond the block). Each is a first sight, once; the topics still held make no
+    // event; t10 polled again by n1 is a first sight too, in a cell of its own.
     for (const t of ['u0', 'u1', 'u2', 'u3', 't0']) h.observe(t, node('n1'), '0', `${t}-1`, false);
     for (const t of ['u0', 'u1', 'u2', 'u3', 't0']) h.observe(t, node('n1'), `${t}-1`, `${t}-1`, false);
-    ts.slice(4).forEach((t, i) => h.observe(t, node('n1'), String(i + 5), String(i + 5), false));
-    expect(holds()).toEqual(['u0 n1 0->u0-1', 'u1 n1 0->u1-1', 'u2 n1 0->u2-1', 'u3 n1 0->u3-1', 't0 n1 0->t0-1']);
+    poll();
+    h.observe('t10', node('n1'), '0', '11', false);
+    expect(holds()).toEqual(['u0 n1 0->u0-1', 'u1 n1 0->u1-1', 'u2 n1 0->u2-1', 'u3 n1 0->u3-1', 't0 n1 0->t0-1', 't10 n1 0->11']);
     expect(held(['u0', 'u1', 'u2', 'u3', 't0', 't1', ...ts.slice(4)])).toEqual(['u0-1', 'u1-1', 'u2-1', 'u3-1', 't0-1', 'none', '5', '6', '7', '8', '9', '10', '11', '12']);
-    expect(held(['t4', 'u0'], node('n2'))).toEqual(['40', 'none']);
-    expect(h.stats()).toMatchObject({ holdings: 14, nodes: 2 });
+    expect(held(['t4', 't10', 'u0'], node('n2'))).toEqual(['40', '100', 'none']);
+    expect(h.stats()).toMatchObject({ holdings: 15, nodes: 2 });
   });
 
   it('a later sweep says nothing of the nodes an earlier one forgot (their slots stay free)', async () => {
