@@ -10,7 +10,9 @@
  *    5000) held open on one consume-role instance; its RSS before and with them open (after full
  *    collections, once it settled: idle streams are what stays, not the room their burst of
  *    opens took; the first reading is printed too), per stream and in total (target < 100 MiB),
- *    beside the floor measured the same way: a grpc-js server that only holds as many calls open.
+ *    beside two floors measured the same way: a grpc-js server that only holds as many calls
+ *    open, and the same with the calls held in the fast lane (Node's HTTP/2 streams, the
+ *    transport the consume role serves Watch on), so what is left above it is Imprint's own.
  *
  * The propagation runs against `--role` (default consume: its poll table follows the change
  * feed and tells its Watch streams; a publish-role instance on the same data dir publishes).
@@ -46,7 +48,7 @@ interface Child {
   stop(): Promise<void>;
 }
 
-async function startChild(role: Role | 'floor', dataDir: string, fastLane = true): Promise<Child> {
+async function startChild(role: Role | 'floor' | 'floor-fast', dataDir: string, fastLane = true): Promise<Child> {
   const proc = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', here, '--serve', role, dataDir, ...(fastLane ? [] : ['--no-fast-lane'])], { stdio: ['ignore', 'pipe', 'inherit'] });
   // A bench that fails leaves no server behind.
   process.once('exit', () => proc.kill('SIGKILL'));
@@ -134,13 +136,13 @@ async function propagation(address: string, publisher: ImprintClient, n: number,
 
 /**
  * `count` idle Watch streams (7 topics each, 4 applications) on a server in its own process (a
- * consume instance, the same without the fast lane, or the floor):
+ * consume instance, the same without the fast lane, or a floor):
  * its RSS before and with them open (each once it settled, see settledRss; `afterFirst`: the
  * first reading after opening them, before it settled), in bytes.
  */
-async function idleStreams(kind: 'consume' | 'consume-grpc-js' | 'floor', count: number): Promise<{ before: number; after: number; afterFirst: number }> {
+async function idleStreams(kind: 'consume' | 'consume-grpc-js' | 'floor' | 'floor-fast', count: number): Promise<{ before: number; after: number; afterFirst: number }> {
   const dir = tempDir();
-  const seed = kind !== 'floor' ? await startImprintServer({ role: 'publish', dataDir: dir, port: 0, log: silentLogger }) : undefined;
+  const seed = kind === 'consume' || kind === 'consume-grpc-js' ? await startImprintServer({ role: 'publish', dataDir: dir, port: 0, log: silentLogger }) : undefined;
   const topics = Array.from({ length: 7 }, (_, i) => `idle-${i}`);
   if (seed) {
     const admin = new ImprintClient({ address: `127.0.0.1:${seed.port}` });
@@ -150,7 +152,7 @@ async function idleStreams(kind: 'consume' | 'consume-grpc-js' | 'floor', count:
     }
     admin.close();
   }
-  const server = await startChild(kind === 'floor' ? 'floor' : 'consume', dir, kind !== 'consume-grpc-js');
+  const server = await startChild(kind === 'floor' || kind === 'floor-fast' ? kind : 'consume', dir, kind !== 'consume-grpc-js');
   // Connections spread over 10 channels of their own (1000 streams each).
   const clients = Array.from({ length: 10 }, () => new ImprintClient({ address: server.address, channelOptions: { 'grpc.use_local_subchannel_pool': 1 } }));
   // The server's RSS after a full collection, and once it settled: collected again every 2 s
@@ -249,32 +251,41 @@ async function main(): Promise<void> {
   await served.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 
-  // 2. Idle streams, and the floor: grpc-js holding as many calls open, nothing else.
+  // 2. Idle streams, and the floors: grpc-js holding as many calls open, nothing else; the same in the fast lane.
   const real = await idleStreams('consume', streams);
   const viaGrpcJs = await idleStreams('consume-grpc-js', streams);
   const floor = await idleStreams('floor', streams);
+  const fastFloor = await idleStreams('floor-fast', streams);
   const mib = (b: number) => (b / 1048576).toFixed(1);
   const grew = (m: { before: number; after: number }) => m.after - m.before;
   console.log(
     `watch       ${streams} idle Watch streams (7 topics each) on one consume instance (own process, default settings): RSS ${mib(real.before)} -> ${mib(real.after)} MiB once settled, ` +
       `${mib(grew(real))} MiB for the streams (target < 100 MiB), ${(grew(real) / streams / 1024).toFixed(1)} KiB each (just after opening them: ${mib(real.afterFirst - real.before)} MiB) | ` +
       `without the fast lane (grpc-js serving Watch): ${mib(grew(viaGrpcJs))} MiB, ${(grew(viaGrpcJs) / streams / 1024).toFixed(1)} KiB each | ` +
-      `floor, grpc-js holding as many calls (one message each): ${mib(grew(floor))} MiB, ${(grew(floor) / streams / 1024).toFixed(1)} KiB each | ratio ${(grew(real) / grew(floor)).toFixed(2)}x`,
+      `floor, grpc-js holding as many calls (one message each): ${mib(grew(floor))} MiB, ${(grew(floor) / streams / 1024).toFixed(1)} KiB each | ratio ${(grew(real) / grew(floor)).toFixed(2)}x | ` +
+      `fast-lane floor, the calls held on Node's HTTP/2 streams: ${mib(grew(fastFloor))} MiB, ${(grew(fastFloor) / streams / 1024).toFixed(1)} KiB each | ratio ${(grew(real) / grew(fastFloor)).toFixed(2)}x`,
   );
 }
 
 // The child: one server, reporting its ports; the parent: the bench.
-if (process.argv[2] === '--serve' && process.argv[3] === 'floor') {
-  // The floor: grpc-js holding each Watch call open after one heartbeat, and nothing else.
+if (process.argv[2] === '--serve' && (process.argv[3] === 'floor' || process.argv[3] === 'floor-fast')) {
+  // The floor: grpc-js holding each Watch call open after one heartbeat, and nothing else;
+  // `floor-fast`: the same calls in the fast lane (the consume role's Watch codec, the call
+  // object the handlers see), held on Node's HTTP/2 streams.
   const server = new grpc.Server();
   const held = new Set<unknown>();
-  server.addService(loadImprintProto().proto.imprint.v1.ConsumerService.service, {
-    Watch: (call: grpc.ServerWritableStream<unknown, unknown>) => {
-      held.add(call);
-      call.on('cancelled', () => held.delete(call));
-      call.write({ heartbeat: { sentAtMs: Date.now() } });
-    },
-  } as unknown as grpc.UntypedServiceImplementation);
+  const hold = (call: grpc.ServerWritableStream<unknown, unknown>) => {
+    held.add(call);
+    call.on('cancelled', () => held.delete(call));
+    call.write({ heartbeat: { sentAtMs: Date.now() } });
+  };
+  const consumer = loadImprintProto().proto.imprint.v1.ConsumerService.service;
+  server.addService(consumer, { Watch: hold } as unknown as grpc.UntypedServiceImplementation);
+  if (process.argv[3] === 'floor-fast') {
+    const { addFastLane, decodeBatchPollRequest } = await builtServer();
+    const watch = consumer.Watch;
+    addFastLane(server, [{ path: watch.path, deserialize: decodeBatchPollRequest, serialize: watch.responseSerialize as (m: unknown) => Buffer, kind: 'serverStream', handler: hold }], { maxReceiveBytes: 4 * 1024 * 1024 });
+  }
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
   process.stdout.write(`${JSON.stringify({ port, metricsPort: 0 })}\n`);
   process.on('SIGTERM', () => process.exit(0));
