@@ -49,14 +49,27 @@ export function scopeKey(scope: Scope): string {
     .join(',');
 }
 
+/**
+ * The identity object whose attributes were built last, and them: a BatchPoll decides all its
+ * topics (7 and more), one after another, for one identity object, and builds its attributes
+ * once rather than once per topic (one entry, as the Poller's validated identity: nothing for
+ * the garbage collector to trace). Identities are treated as immutable; the attributes are
+ * frozen, since every caller of the same identity shares them.
+ */
+let lastIdentity: ConsumerIdentity | undefined;
+let lastAttributes: Readonly<Record<string, string>> = Object.freeze({});
+
 /** The attributes a scope is matched against. Empty identity fields are absent. */
 export function identityAttributes(id: ConsumerIdentity): Readonly<Record<string, string>> {
+  if (id === lastIdentity) return lastAttributes;
   const attrs: Record<string, string> = { ...id.labels };
   if (id.app) attrs.app = id.app;
   if (id.cluster) attrs.cluster = id.cluster;
   if (id.region) attrs.region = id.region;
   if (id.nodeId) attrs.node = id.nodeId;
-  return attrs;
+  lastAttributes = Object.freeze(attrs);
+  lastIdentity = id;
+  return lastAttributes;
 }
 
 /** True when every pair of the scope equals the consumer's attribute (the empty scope matches all). */

@@ -172,6 +172,16 @@ describe('identityAttributes', () => {
     expect(identityAttributes({ app: '', cluster: '', region: '', nodeId: '', labels: {} })).toEqual({});
   });
 
+  it("builds the attributes once for one identity object (a BatchPoll's topics), frozen, and anew for another", () => {
+    const one = identity({ labels: { tier: 'gold' } });
+    const first = identityAttributes(one);
+    expect(identityAttributes(one)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const other = identity({ labels: { tier: 'silver' } });
+    expect(identityAttributes(other)).toEqual({ ...first, tier: 'silver' });
+    expect(identityAttributes(one)).toEqual(first);
+  });
+
   it('a consumer matches a scope on a label and on node', () => {
     const attrs = identityAttributes(identity({ labels: { tier: 'gold' } }));
     expect(scopeMatches({ tier: 'gold', node: 'n1' }, attrs)).toBe(true);
