@@ -53,8 +53,6 @@ const PUBLISH_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Names a topic may not take: its objects' prefix would be the fallback snapshots' (see blob-keys.ts). */
 export const RESERVED_TOPIC_NAMES: readonly string[] = [SNAPSHOT_PREFIX];
 
-const RESERVED = new Set(RESERVED_TOPIC_NAMES);
-
 /**
  * Whether `name` may name a topic by its characters: 1-128 of a-z, 0-9, ".", "_" or "-",
  * starting with a letter or digit. A loop over char codes, not a regex: every topic-check of
@@ -76,7 +74,8 @@ export function validateTopicName(name: string, field = 'topic'): string {
   if (!isTopicName(name)) {
     throw new InvalidArgumentError(field, 'must be 1-128 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit', name);
   }
-  if (RESERVED.has(name)) throw new InvalidArgumentError(field, 'is reserved (the fallback snapshots live under that prefix)', name);
+  // A list scan, not a Set: a Set would hash the name (fresh off the wire) to find it is not one.
+  if (RESERVED_TOPIC_NAMES.includes(name)) throw new InvalidArgumentError(field, 'is reserved (the fallback snapshots live under that prefix)', name);
   return name;
 }
 
@@ -88,7 +87,7 @@ export function validateTopicName(name: string, field = 'topic'): string {
 export function validateSnapshotPrefix(prefix: string, field = 'prefix'): string {
   const segments = prefix.split('/');
   const first = segments[0] ?? '';
-  if (segments.some((s) => s === '' || s === '.' || s === '..') || (prefix !== SNAPSHOT_PREFIX && isTopicName(first) && !RESERVED.has(first))) {
+  if (segments.some((s) => s === '' || s === '.' || s === '..') || (prefix !== SNAPSHOT_PREFIX && isTopicName(first) && !RESERVED_TOPIC_NAMES.includes(first))) {
     throw new InvalidArgumentError(field, `must be "${SNAPSHOT_PREFIX}" or path segments whose first no topic can be named (e.g. "_snapshots"), with no empty, "." or ".." segment`, prefix);
   }
   return prefix;
