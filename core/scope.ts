@@ -134,10 +134,20 @@ function checkIdentityValue(v: string, field: string, name: string): void {
 }
 
 /**
+ * The identity object validatePollIdentity passed last. A BatchPoll's identity is checked by its
+ * transport, then by the Poller for each of its topics: the same object, checked once (one
+ * entry, nothing for the garbage collector to trace). Identities are treated as immutable.
+ */
+let lastPollIdentity: ConsumerIdentity | undefined;
+
+/**
  * The identity of a consumer that polls: valid, and naming its application, which the audit
  * and the consume role's per-application limits count by.
  */
 export function validatePollIdentity(id: ConsumerIdentity, field = 'identity'): ConsumerIdentity {
+  if (id === lastPollIdentity) return id;
   if (id.app === '') throw new InvalidArgumentError(`${field}.app`, 'is required: name the application that polls (audit and per-application limits count by it)');
-  return validateIdentity(id, field);
+  validateIdentity(id, field);
+  lastPollIdentity = id;
+  return id;
 }

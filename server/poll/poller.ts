@@ -65,12 +65,6 @@ export class Poller<S extends PollView = PollView> {
   private readonly observer: PollObserver;
   private readonly log: Logger;
   private readonly access: AccessControl | undefined;
-  /**
-   * The identity object validated last: a BatchPoll asks for all its topics, one after
-   * another, with one identity object, checked once rather than once per topic (no weak
-   * collection for the garbage collector to trace). Identities are treated as immutable.
-   */
-  private validIdentity: ConsumerIdentity | undefined;
   /** (topic, version) whose failure was logged, so a broken head is logged once, not per poll. */
   private readonly loggedFailures = new Set<string>();
   /** Records that failed their consistency check when a poll needed them (metrics, tests). */
@@ -99,10 +93,8 @@ export class Poller<S extends PollView = PollView> {
   poll(topic: string, identity: ConsumerIdentity, lastSeen: Version, principal?: Principal, method = 'Poll', lastSeenText?: string): Awaitable<PollAnswer> {
     // 1. The question.
     validateTopicName(topic);
-    if (identity !== this.validIdentity) {
-      validatePollIdentity(identity);
-      this.validIdentity = identity;
-    }
+    // Checked once per identity object (a BatchPoll's topics share one): validatePollIdentity remembers the last.
+    validatePollIdentity(identity);
     // 2. The decision, from the source.
     let decided: Awaitable<PollDecision>;
     try {
