@@ -19,6 +19,9 @@
  *                  start MinIOs of their own)
  *   consume        Polls/s of a consume-role instance (poll table, limiter, metrics) vs an empty
  *                  grpc-js unary handler (target >= 0.8x), and vs the all-role server
+ *   poll-decision  CPU per topic-check of Poller.poll over the PollTable (1000 topics, BatchPolls of 7, no
+ *                  transport): no update (plain and mixed topics), update, vs the floor (table lookup and
+ *                  observer call alone)
  *   access         Polls/s of a consume-role instance with an authenticator and per-topic access control
  *                  vs the authenticator alone (access 'off') vs none (target: >= 0.9x the authenticator alone)
  *   fleet          100k simulated nodes x 7 topics every 30 s (BatchPoll, ~3.3k/s) from a load
@@ -179,6 +182,7 @@ const all: Record<string, () => Promise<void> | void> = {
   's3-publish': s3Bench('s3-publish.ts'),
   lent: s3Bench('lent.ts'),
   consume: ownProcess('consume.ts'),
+  'poll-decision': ownProcess('poll-decision.ts'),
   access: ownProcess('access.ts'),
   // Two placements, each the consume role and two floors: about 5 minutes.
   fleet: ownProcess('fleet.ts', ['--expose-gc'], 480_000),

@@ -52,15 +52,30 @@ export function applicablePin(pins: readonly Pin[], attrs: Readonly<Record<strin
  * that target as a roll-back.
  */
 export function resolveTarget(heads: readonly ScopeHead[], pins: readonly Pin[], identity: ConsumerIdentity, rollouts: RolloutView = {}, lastSeen: Version = 0n): Target | undefined {
-  const attrs = identityAttributes(identity);
-  const pin = applicablePin(pins, attrs);
-  if (pin) return { version: pin.version, pinned: true, pin };
-  let latest = latestFor(heads, attrs);
   const r = rollouts.rollout;
-  if (r && isActive(r.state) && (latest === undefined || r.version > latest) && reaches(r, identity)) latest = r.version;
+  const running = r !== undefined && isActive(r.state);
+  const only = heads.length === 1 ? heads[0] : undefined;
+  let latest: Version | undefined;
+  if (only && pins.length === 0 && !running && isEmptyScope(only.scope)) {
+    // Most topics: no pin, one head for every consumer, no rollout running. Its version is the
+    // latest for everyone (what the lines below find), known without the consumer's attributes.
+    latest = only.version;
+  } else {
+    const attrs = identityAttributes(identity);
+    const pin = applicablePin(pins, attrs);
+    if (pin) return { version: pin.version, pinned: true, pin };
+    latest = latestFor(heads, attrs);
+    if (running && (latest === undefined || r.version > latest) && reaches(r, identity)) latest = r.version;
+  }
   if (latest === undefined) return undefined;
   if (lastSeen > latest && rollouts.withdrawn?.includes(lastSeen)) return { version: latest, pinned: false, rolledBack: true };
   return { version: latest, pinned: false };
+}
+
+/** Whether the scope is the empty one (every consumer's). */
+function isEmptyScope(scope: Readonly<Record<string, string>>): boolean {
+  for (const _ in scope) return false;
+  return true;
 }
 
 /**

@@ -45,7 +45,6 @@ export function checkSetting(value: number, field: string, flag: string, min: nu
   return value;
 }
 
-const TOPIC = /^[a-z0-9][a-z0-9._-]{0,127}$/;
 const META_KEY = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
 const SHA256 = /^[0-9a-f]{64}$/;
 const BUCKET = /^[A-Za-z0-9._/-]{1,1024}$/;
@@ -54,10 +53,28 @@ const PUBLISH_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Names a topic may not take: its objects' prefix would be the fallback snapshots' (see blob-keys.ts). */
 export const RESERVED_TOPIC_NAMES: readonly string[] = [SNAPSHOT_PREFIX];
 
+/**
+ * Whether `name` may name a topic by its characters: 1-128 of a-z, 0-9, ".", "_" or "-",
+ * starting with a letter or digit. A loop over char codes, not a regex: every topic-check of
+ * every poll runs it (23k/s on a fleet's consume instance).
+ */
+function isTopicName(name: string): boolean {
+  const n = name.length;
+  if (n === 0 || n > 128) return false;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 48 && c <= 57)) continue; // a-z, 0-9
+    if (i > 0 && (c === 46 || c === 95 || c === 45)) continue; // ".", "_", "-" after the first
+    return false;
+  }
+  return true;
+}
+
 export function validateTopicName(name: string, field = 'topic'): string {
-  if (!TOPIC.test(name)) {
+  if (!isTopicName(name)) {
     throw new InvalidArgumentError(field, 'must be 1-128 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit', name);
   }
+  // A list scan, not a Set: a Set would hash the name (fresh off the wire) to find it is not one.
   if (RESERVED_TOPIC_NAMES.includes(name)) throw new InvalidArgumentError(field, 'is reserved (the fallback snapshots live under that prefix)', name);
   return name;
 }
@@ -70,7 +87,7 @@ export function validateTopicName(name: string, field = 'topic'): string {
 export function validateSnapshotPrefix(prefix: string, field = 'prefix'): string {
   const segments = prefix.split('/');
   const first = segments[0] ?? '';
-  if (segments.some((s) => s === '' || s === '.' || s === '..') || (prefix !== SNAPSHOT_PREFIX && TOPIC.test(first) && !RESERVED_TOPIC_NAMES.includes(first))) {
+  if (segments.some((s) => s === '' || s === '.' || s === '..') || (prefix !== SNAPSHOT_PREFIX && isTopicName(first) && !RESERVED_TOPIC_NAMES.includes(first))) {
     throw new InvalidArgumentError(field, `must be "${SNAPSHOT_PREFIX}" or path segments whose first no topic can be named (e.g. "_snapshots"), with no empty, "." or ".." segment`, prefix);
   }
   return prefix;

@@ -43,6 +43,20 @@ export interface PollerDeps<S extends PollView> {
   readonly access?: AccessControl;
 }
 
+/**
+ * Whether `text` has the shape of a version's decimal text (what Version.toString() gives): 1 to
+ * 20 digits, no leading zero but "0" itself. A caller's text of another shape is not used.
+ */
+function isDecimalText(text: string): boolean {
+  const n = text.length;
+  if (n === 0 || n > 20 || (n > 1 && text.charCodeAt(0) === 48)) return false;
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
 /** Records whose failure was logged are remembered up to this many, then forgotten all at once. */
 const LOGGED_FAILURES_MAX = 10_000;
 
@@ -51,12 +65,6 @@ export class Poller<S extends PollView = PollView> {
   private readonly observer: PollObserver;
   private readonly log: Logger;
   private readonly access: AccessControl | undefined;
-  /**
-   * The identity object validated last: a BatchPoll asks for all its topics, one after
-   * another, with one identity object, checked once rather than once per topic (no weak
-   * collection for the garbage collector to trace). Identities are treated as immutable.
-   */
-  private validIdentity: ConsumerIdentity | undefined;
   /** (topic, version) whose failure was logged, so a broken head is logged once, not per poll. */
   private readonly loggedFailures = new Set<string>();
   /** Records that failed their consistency check when a poll needed them (metrics, tests). */
@@ -76,14 +84,17 @@ export class Poller<S extends PollView = PollView> {
    * told to the observer, but a denial (PERMISSION_DENIED: `principal` may not consume the
    * topic; decided from the source's view, no store read when the source has it in memory):
    * who may not consume a topic is not one of its consumers.
+   *
+   * `lastSeenText`: lastSeen in decimal as the caller already has it (the wire's uint64 text,
+   * once checked), so the observer is told it without a BigInt-to-text conversion per
+   * topic-check; it must be `lastSeen.toString()` (no sign, no leading zero). Text that cannot
+   * be (empty, over 20 characters, a leading zero) is ignored. @default lastSeen.toString()
    */
-  poll(topic: string, identity: ConsumerIdentity, lastSeen: Version, principal?: Principal, method = 'Poll'): Awaitable<PollAnswer> {
+  poll(topic: string, identity: ConsumerIdentity, lastSeen: Version, principal?: Principal, method = 'Poll', lastSeenText?: string): Awaitable<PollAnswer> {
     // 1. The question.
     validateTopicName(topic);
-    if (identity !== this.validIdentity) {
-      validatePollIdentity(identity);
-      this.validIdentity = identity;
-    }
+    // Checked once per identity object (a BatchPoll's topics share one): validatePollIdentity remembers the last.
+    validatePollIdentity(identity);
     // 2. The decision, from the source.
     let decided: Awaitable<PollDecision>;
     try {
@@ -93,9 +104,10 @@ export class Poller<S extends PollView = PollView> {
       throw this.failed(topic, identity, lastSeen, err);
     }
     // 3. Its failures counted, what the node holds now observed, its answer.
-    if (!(decided instanceof Promise)) return this.answered(topic, identity, lastSeen, decided, principal);
+    const said = lastSeenText !== undefined && isDecimalText(lastSeenText) ? lastSeenText : lastSeen.toString();
+    if (!(decided instanceof Promise)) return this.answered(topic, identity, said, decided, principal);
     return decided.then(
-      (d) => this.answered(topic, identity, lastSeen, d, principal),
+      (d) => this.answered(topic, identity, said, d, principal),
       (err: unknown) => {
         throw this.failed(topic, identity, lastSeen, err);
       },
@@ -122,14 +134,14 @@ export class Poller<S extends PollView = PollView> {
     }
   }
 
-  private answered(topic: string, identity: ConsumerIdentity, lastSeen: Version, d: PollDecision, principal: Principal | undefined): PollAnswer {
+  /** `said`: lastSeen in decimal. */
+  private answered(topic: string, identity: ConsumerIdentity, said: string, d: PollDecision, principal: Principal | undefined): PollAnswer {
     let answer: PollAnswer = d;
     if (d.failures) {
       this.integrityFailures += d.failures.length;
       for (const f of d.failures) this.logFailure(f.topic, f.version, f.problem);
       answer = { ...(d.record && { record: d.record }), pinned: d.pinned, ...(d.rolledBack && { rolledBack: d.rolledBack }), ...(d.maxStalenessMs !== undefined && { maxStalenessMs: d.maxStalenessMs }) };
     }
-    const said = lastSeen.toString();
     this.observer.observe(topic, identity, said, answer.record ? answer.record.version.toString() : said, answer.pinned, false, principal?.name);
     return answer;
   }

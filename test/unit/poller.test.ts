@@ -60,6 +60,12 @@ describe('Poller', () => {
     ]);
   });
 
+  it("tells the observer the caller's decimal text of lastSeen, and lastSeen's own for text that cannot be it", () => {
+    const { poller, observer } = setup(true);
+    for (const text of ['2', '02', '', '+2', '2.0', '1'.repeat(21)]) poller.poll('t', identity(), 2n, undefined, 'BatchPoll', text);
+    expect(observer.polls.map((e) => [e.lastSeen, e.holds])).toEqual(Array.from({ length: 6 }, () => ['2', '2']));
+  });
+
   it('bad input throws at once, before anything is observed or asked; a bad identity after a good one too', () => {
     const { poller, observer } = setup(true);
     expect(() => poller.poll('Bad Name', identity(), 0n)).toThrow(InvalidArgumentError);

@@ -8,6 +8,7 @@ import {
   specificity,
   uniqueScopes,
   validateIdentity,
+  validatePollIdentity,
   validateScope,
 } from '../../core/index.js';
 import type { ConsumerIdentity, Scope } from '../../core/index.js';
@@ -172,6 +173,16 @@ describe('identityAttributes', () => {
     expect(identityAttributes({ app: '', cluster: '', region: '', nodeId: '', labels: {} })).toEqual({});
   });
 
+  it("builds the attributes once for one identity object (a BatchPoll's topics), frozen, and anew for another", () => {
+    const one = identity({ labels: { tier: 'gold' } });
+    const first = identityAttributes(one);
+    expect(identityAttributes(one)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    const other = identity({ labels: { tier: 'silver' } });
+    expect(identityAttributes(other)).toEqual({ ...first, tier: 'silver' });
+    expect(identityAttributes(one)).toEqual(first);
+  });
+
   it('a consumer matches a scope on a label and on node', () => {
     const attrs = identityAttributes(identity({ labels: { tier: 'gold' } }));
     expect(scopeMatches({ tier: 'gold', node: 'n1' }, attrs)).toBe(true);
@@ -205,6 +216,30 @@ describe('validateIdentity', () => {
 
   it('uses the field it is given', () => {
     expect(invalid(() => validateIdentity(identity({ app: 'a b' }), 'consumer')).field).toBe('consumer.app');
+  });
+});
+
+describe('validatePollIdentity', () => {
+  it('checks one identity object once, however many check it (a BatchPoll: its transport, then the Poller per topic)', () => {
+    let reads = 0;
+    const counted: ConsumerIdentity = {
+      get app() {
+        reads++;
+        return 'scorer';
+      },
+      cluster: 'c1',
+      region: 'us-east-1',
+      nodeId: 'n1',
+      labels: {},
+    };
+    for (let i = 0; i < 8; i++) expect(validatePollIdentity(counted)).toBe(counted);
+    const once = reads;
+    expect(once).toBeGreaterThan(0);
+    // A bad one after a good one throws; after another good one, the first is checked again.
+    expect(() => validatePollIdentity(identity({ app: '' }))).toThrow(/identity\.app/);
+    validatePollIdentity(identity());
+    validatePollIdentity(counted);
+    expect(reads).toBe(once * 2);
   });
 });
 
