@@ -39,17 +39,46 @@ export interface BatchPollCursor {
  * range, a stage, a reason of at most 1024 characters), and an identity that names its app.
  */
 export function batchPollFromWire(req: Pick<BatchPollRequest__Output, 'identity' | 'topics'>, maxTopics: number): { identity: ConsumerIdentity; cursors: BatchPollCursor[] } {
-  if (req.topics.length > maxTopics) throw new InvalidArgumentError('topics', `must name at most ${maxTopics} topics`, req.topics.length);
-  const first = new Map<string, number>();
-  const cursors = req.topics.map((t, i): BatchPollCursor => {
-    validateTopicName(t.topic, `topics[${i}].topic`);
-    const earlier = first.get(t.topic);
-    if (earlier !== undefined) throw new InvalidArgumentError(`topics[${i}].topic`, `must not repeat topics[${earlier}].topic`, t.topic);
-    first.set(t.topic, i);
-    const rejected = rejectionFromWire(t.rejected, `topics[${i}].rejected`);
-    return { topic: t.topic, lastSeen: versionFromWire(t.lastSeenVersion, `topics[${i}].last_seen_version`, true), ...(rejected && { rejected }) };
-  });
+  const topics = req.topics;
+  const n = topics.length;
+  if (n > maxTopics) throw new InvalidArgumentError('topics', `must name at most ${maxTopics} topics`, n);
+  // Every poll of the fleet comes through here: the valid path builds no field names (they are
+  // made only for the error), and a small batch finds a repeat by comparing, without a Map.
+  const first = n > SMALL_BATCH ? new Map<string, number>() : undefined;
+  const cursors: BatchPollCursor[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = topics[i] as BatchPollRequest__Output['topics'][number];
+    const topic = t.topic;
+    try {
+      validateTopicName(topic);
+    } catch {
+      validateTopicName(topic, `topics[${i}].topic`);
+    }
+    const earlier = first ? first.get(topic) : earlierIndex(topics, topic, i);
+    if (earlier !== undefined) throw new InvalidArgumentError(`topics[${i}].topic`, `must not repeat topics[${earlier}].topic`, topic);
+    first?.set(topic, i);
+    const rejected = t.rejected ? rejectionFromWire(t.rejected, `topics[${i}].rejected`) : undefined;
+    const lastSeen = lastSeenFromWire(t.lastSeenVersion, i);
+    cursors[i] = rejected ? { topic, lastSeen, rejected } : { topic, lastSeen };
+  }
   return { identity: validatePollIdentity(identityFromWire(req.identity)), cursors };
+}
+
+/** Up to this many topics a repeat is found by comparing names (at most 120 comparisons), past it with a Map. */
+const SMALL_BATCH = 16;
+
+/** The index of `topic`'s first appearance before `i`, if any. */
+function earlierIndex(topics: BatchPollRequest__Output['topics'], topic: string, i: number): number | undefined {
+  for (let j = 0; j < i; j++) if ((topics[j] as BatchPollRequest__Output['topics'][number]).topic === topic) return j;
+  return undefined;
+}
+
+/** Up to 18 digits is always within 0..2^63-1: no range to check. */
+const SHORT_VERSION = /^[0-9]{1,18}$/;
+
+/** A cursor's last_seen_version (versionFromWire's rule and error; its field name made only for an error). */
+function lastSeenFromWire(v: string, i: number): Version {
+  return typeof v === 'string' && SHORT_VERSION.test(v) ? BigInt(v) : versionFromWire(v, `topics[${i}].last_seen_version`, true);
 }
 
 /** The request's decoder grpc-js would use (proto-loader's: protobufjs decode, then toObject). */
@@ -100,10 +129,11 @@ function decodeIdentity(r: Reader, end: number): NonNullable<BatchPollRequest__O
   while (r.at < end) {
     const tag = readVarint32(r);
     const stop = lengthEnd(r, tag);
-    if (tag === 0x0a) id.app = readString(r, stop);
-    else if (tag === 0x12) id.cluster = readString(r, stop);
-    else if (tag === 0x1a) id.region = readString(r, stop);
-    else if (tag === 0x22) id.nodeId = readString(r, stop);
+    if (tag === 0x0a) id.app = readString(r, stop, true);
+    else if (tag === 0x12) id.cluster = readString(r, stop, true);
+    else if (tag === 0x1a) id.region = readString(r, stop, true);
+    // A node's id is its own: kept, it would only push the names many share out of the table.
+    else if (tag === 0x22) id.nodeId = readString(r, stop, false);
     else if (tag === 0x2a) {
       // A labels map entry: key 1, value 2, either absent meaning "".
       let key = '';
@@ -111,8 +141,8 @@ function decodeIdentity(r: Reader, end: number): NonNullable<BatchPollRequest__O
       while (r.at < stop) {
         const t = readVarint32(r);
         const e = lengthEnd(r, t);
-        if (t === 0x0a) key = readString(r, e);
-        else if (t === 0x12) value = readString(r, e);
+        if (t === 0x0a) key = readString(r, e, true);
+        else if (t === 0x12) value = readString(r, e, true);
         else throw NOT_PLAIN;
       }
       id.labels[key] = value;
@@ -126,7 +156,7 @@ function decodeCursor(r: Reader, end: number): BatchPollRequest__Output['topics'
   const c: BatchPollRequest__Output['topics'][number] = { topic: '', lastSeenVersion: '0', rejected: null };
   while (r.at < end) {
     const tag = readVarint32(r);
-    if (tag === 0x0a) c.topic = readString(r, lengthEnd(r, tag));
+    if (tag === 0x0a) c.topic = readString(r, lengthEnd(r, tag), true);
     else if (tag === 0x10) c.lastSeenVersion = readUint64(r);
     else throw NOT_PLAIN;
   }
@@ -143,12 +173,44 @@ function lengthEnd(r: Reader, tag: number): number {
   return end;
 }
 
-function readString(r: Reader, end: number): string {
+/**
+ * A string field. The names a fleet repeats in every request (topics, apps, clusters, regions,
+ * labels) are mostly the same few thousand: a short ASCII one is looked up by its bytes in a
+ * small table of the strings made before (`intern`), which costs less than making it again
+ * (Buffer.toString is a call into C++ per string), and gives the poll table's lookups a string
+ * whose hash V8 has already computed. Anything else is decoded as UTF-8, as before.
+ */
+function readString(r: Reader, end: number, intern: boolean): string {
   if (end < 0) throw NOT_PLAIN;
-  const text = r.buf.toString('utf8', r.at, end);
+  const { buf, at } = r;
   r.at = end;
+  const len = end - at;
+  if (len === 0) return '';
+  if (!intern || len > MAX_INTERNED_CHARS) return buf.toString('utf8', at, end);
+  let h = len;
+  for (let k = at; k < end; k++) {
+    const c = buf[k] as number;
+    if (c >= 0x80) return buf.toString('utf8', at, end);
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const slot = (h ^ (h >>> 15)) & (INTERNED_SLOTS - 1);
+  const known = interned[slot];
+  if (known !== undefined && known.length === len) {
+    let k = 0;
+    while (k < len && known.charCodeAt(k) === buf[at + k]) k++;
+    if (k === len) return known;
+  }
+  const text = buf.toString('latin1', at, end);
+  interned[slot] = text;
   return text;
 }
+
+/** Strings longer than this are not looked up (names a fleet shares are short: topics, apps, regions). */
+const MAX_INTERNED_CHARS = 64;
+/** The table's slots (a power of two): a fleet's topics, apps, clusters and regions, with room to spare; at most 64 chars each, about 1 MiB at worst. */
+const INTERNED_SLOTS = 8192;
+/** Strings made before, by a hash of their bytes; a collision replaces (a slot holds the last one made). */
+const interned: (string | undefined)[] = new Array<string | undefined>(INTERNED_SLOTS).fill(undefined);
 
 /** A varint of at most 32 bits (tags, lengths), as protobufjs reads them; longer is not plain. */
 function readVarint32(r: Reader): number {
