@@ -291,6 +291,16 @@ export const DEFERRED_MESSAGE = 'not answered: the response reached its size bud
 
 /** `results` (in request order) within `maxBytes` on the wire, as the module comment says. */
 export function fitToBudget(results: TopicPollResult[], maxBytes: number): TopicPollResult[] {
+  // Most answers are far below the budget: when every result fits whole even with room kept for
+  // leaving each out (the larger of the two, result by result), no result is touched, and the
+  // placing below (arrays and a copy per request) is not needed to say so.
+  let worst = 0;
+  for (let i = 0; i < results.length && worst <= maxBytes; i++) {
+    const r = results[i] as TopicPollResult;
+    const topicBytes = stringBytes(r.topic);
+    worst += Math.max(framed(resultBytes(r, topicBytes)), framed((r.topic == null ? stringBytes('') : topicBytes) + DEFERRED_ERROR_BYTES));
+  }
+  if (worst <= maxBytes) return results;
   const deferredBytes = results.map((r) => framed(stringBytes(r.topic ?? '') + DEFERRED_ERROR_BYTES));
   let reserve = deferredBytes.reduce((a, b) => a + b, 0);
   let used = 0;
@@ -321,10 +331,10 @@ const VersionRecordType = wireType('imprint.v1.VersionRecord');
  * The encoded bytes of one result. The encoder grpc-js uses (protobufjs) writes every field
  * the object has, empty strings and false included, and leaves out only null and undefined.
  */
-function resultBytes(r: TopicPollResult): number {
+function resultBytes(r: TopicPollResult, topicBytes = stringBytes(r.topic)): number {
   const m = r.maxStalenessMs;
   const staleness = m == null ? 0 : 1 + varintBytes(typeof m === 'object' ? Number(m.toString()) : Number(m));
-  return stringBytes(r.topic) + (r.update == null ? 0 : framed(updateBytes(r.update))) + stringBytes(r.errorCode) + stringBytes(r.errorMessage) + staleness;
+  return topicBytes + (r.update == null ? 0 : framed(updateBytes(r.update))) + stringBytes(r.errorCode) + stringBytes(r.errorMessage) + staleness;
 }
 
 /** An Update's fields: its record (by the contract's encoder, once per wire record), and the flags (a tag and a byte each). */
@@ -427,8 +437,26 @@ function writeVarint(out: Buffer, at: number, n: number): number {
   return at;
 }
 
+/**
+ * A string field. A short ASCII one (every name and code here) is written byte by byte after a
+ * one-byte length: cheaper than asking Buffer its UTF-8 length and then writing it (two calls
+ * into C++ per string). Any other goes the general way.
+ */
 function writeString(out: Buffer, at: number, tag: number, text: string): number {
   out[at++] = tag;
+  const chars = text.length;
+  if (chars < 128) {
+    let k = 0;
+    for (; k < chars; k++) {
+      const c = text.charCodeAt(k);
+      if (c >= 0x80) break;
+      out[at + 1 + k] = c;
+    }
+    if (k === chars) {
+      out[at] = chars;
+      return at + 1 + chars;
+    }
+  }
   const len = Buffer.byteLength(text);
   at = writeVarint(out, at, len);
   return at + out.write(text, at, len, 'utf8');

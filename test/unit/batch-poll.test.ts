@@ -62,6 +62,14 @@ describe('fitToBudget', () => {
     expect(fitToBudget(results, exact - 1).map(kind)).toEqual(['whole', 'whole', 'whole', 'whole', 'omitted']);
   });
 
+  it('keeps room to leave out each later result even where the whole answer would fit: three empty answers within a budget of their own size', () => {
+    // A deferred result (its code and message) is larger than an empty answer: the room kept
+    // for it decides, not the answer's size.
+    const results = [noUpdate('a'), noUpdate('b'), noUpdate('c')];
+    expect(fitToBudget(results, encodedBytes(results)).map(kind)).toEqual(['none', 'deferred', 'deferred']);
+    expect(fitToBudget(results, 250)).toEqual(results);
+  });
+
   it('only the first result may go over: alone, without its bytes', () => {
     const metadata = Object.fromEntries(Array.from({ length: 64 }, (_, k) => [`k${k}`, 'x'.repeat(4096)]));
     const fitted = fitToBudget([result('a', Buffer.alloc(10), metadata), result('b', Buffer.alloc(10), metadata)], 65_536);
