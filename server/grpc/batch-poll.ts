@@ -76,10 +76,28 @@ function earlierIndex(topics: BatchPollRequest__Output['topics'], topic: string,
 /** Up to 18 digits is always within 0..2^63-1: no range to check. */
 const SHORT_VERSION = /^[0-9]{1,18}$/;
 
-/** A cursor's last_seen_version (versionFromWire's rule and error; its field name made only for an error). */
+/**
+ * A cursor's last_seen_version (versionFromWire's rule and error; its field name made only for
+ * an error). Up to 15 digits (exact in a number) it is read digit by digit, and a version below
+ * SMALL_VERSIONS (a topic's first versions, where most fleets are) is one bigint made once: a
+ * bigint from a string, per topic of every poll, cost more than the rest of the cursor.
+ */
 function lastSeenFromWire(v: string, i: number): Version {
+  if (typeof v === 'string' && v.length > 0 && v.length <= 15) {
+    let n = 0;
+    let k = 0;
+    for (; k < v.length; k++) {
+      const d = v.charCodeAt(k) - 48;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (k === v.length) return n < SMALL_VERSIONS ? (smallVersions[n] ??= BigInt(n)) : BigInt(n);
+  }
   return typeof v === 'string' && SHORT_VERSION.test(v) ? BigInt(v) : versionFromWire(v, `topics[${i}].last_seen_version`, true);
 }
+
+const SMALL_VERSIONS = 4096;
+const smallVersions: (bigint | undefined)[] = new Array<bigint | undefined>(SMALL_VERSIONS).fill(undefined);
 
 /** The request's decoder grpc-js would use (proto-loader's: protobufjs decode, then toObject). */
 const protoLoaderRequest = wireType('imprint.v1.BatchPollRequest');

@@ -1,7 +1,7 @@
 /** server/grpc/batch-poll.ts: the request checks and the response budget, against the contract's own encoder. */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, MAX_DIRECT_BYTES, recordDigest, sha256Hex } from '../../core/index.js';
-import { recordToWire } from '../../proto/convert.js';
+import { recordToWire, versionFromWire } from '../../proto/convert.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import { loadImprintProto } from '../../proto/loader.js';
@@ -195,6 +195,27 @@ describe('batchPollFromWire', () => {
 
   it('gives the domain request', () => {
     expect(batchPollFromWire(req([['a', '0'], ['b', '9223372036854775807']]), 2)).toEqual({ identity: app, cursors: [{ topic: 'a', lastSeen: 0n }, { topic: 'b', lastSeen: 9223372036854775807n }] });
+  });
+
+  it('reads every last_seen_version as versionFromWire does: the same version, or the same error naming the topic', () => {
+    const texts = ['0', '1', '007', '4095', '4096', '999999999999999', '1000000000000000', '123456789012345678', '9223372036854775807', '9223372036854775808', '18446744073709551615', '', '-1', '1a', 'a1', '1.5', ' 1', '1e3', '0x10', '٣'];
+    for (const text of texts) {
+      const ours = (() => {
+        try {
+          return batchPollFromWire(req([['a', '1'], ['b', text]]), 2).cursors[1]?.lastSeen;
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })();
+      const theirs = (() => {
+        try {
+          return versionFromWire(text, 'topics[1].last_seen_version', true);
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })();
+      expect([text, ours]).toEqual([text, theirs]);
+    }
   });
 
   it.each<[string, BatchPollRequest__Output, string]>([
