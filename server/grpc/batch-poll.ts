@@ -487,7 +487,8 @@ function writeFlag(out: Buffer, at: number, tag: number, on: boolean): number {
 }
 
 function stringBytes(text: string | null | undefined): number {
-  return text == null ? 0 : framed(Buffer.byteLength(text));
+  // Most results' error_code and error_message are empty: no call into Buffer for those.
+  return text == null ? 0 : text.length === 0 ? 2 : framed(Buffer.byteLength(text));
 }
 /** A deferred result's error_code and error_message. */
 const DEFERRED_ERROR_BYTES = stringBytes(DEFERRED_CODE) + stringBytes(DEFERRED_MESSAGE);
