@@ -5,6 +5,8 @@
  *
  *   poll-path      Polls/s of the real server vs an empty grpc-js unary handler
  *   batch-poll     one BatchPoll of 200 topics vs 200 single Polls
+ *   codec          a 7-topic BatchPoll's codec pieces (decode, batchPollFromWire, fitToBudget, encode) in ns
+ *                  vs proto-loader's, and the fast lane's whole call in µs of server CPU (about 12 s)
  *   latency        publish and poll latency (p50/p99) on the embedded store
  *   swap-memory    peak RSS while a subscriber swaps a 256 MiB payload, as a multiple of it
  *   s3-download    MiB/s of fetchPayload from S3 (ranged parts, sha256-verified) vs a raw SDK
@@ -176,6 +178,7 @@ function ownProcess(file: string, nodeFlags: readonly string[] = [], timeoutMs =
 const all: Record<string, () => Promise<void> | void> = {
   'poll-path': pollPath,
   'batch-poll': batchPoll,
+  codec: ownProcess('codec.ts'),
   latency,
   'swap-memory': swapMemory,
   's3-download': s3Bench('s3-download.ts'),

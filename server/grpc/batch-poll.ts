@@ -39,18 +39,65 @@ export interface BatchPollCursor {
  * range, a stage, a reason of at most 1024 characters), and an identity that names its app.
  */
 export function batchPollFromWire(req: Pick<BatchPollRequest__Output, 'identity' | 'topics'>, maxTopics: number): { identity: ConsumerIdentity; cursors: BatchPollCursor[] } {
-  if (req.topics.length > maxTopics) throw new InvalidArgumentError('topics', `must name at most ${maxTopics} topics`, req.topics.length);
-  const first = new Map<string, number>();
-  const cursors = req.topics.map((t, i): BatchPollCursor => {
-    validateTopicName(t.topic, `topics[${i}].topic`);
-    const earlier = first.get(t.topic);
-    if (earlier !== undefined) throw new InvalidArgumentError(`topics[${i}].topic`, `must not repeat topics[${earlier}].topic`, t.topic);
-    first.set(t.topic, i);
-    const rejected = rejectionFromWire(t.rejected, `topics[${i}].rejected`);
-    return { topic: t.topic, lastSeen: versionFromWire(t.lastSeenVersion, `topics[${i}].last_seen_version`, true), ...(rejected && { rejected }) };
-  });
+  const topics = req.topics;
+  const n = topics.length;
+  if (n > maxTopics) throw new InvalidArgumentError('topics', `must name at most ${maxTopics} topics`, n);
+  // Every poll of the fleet comes through here: the valid path builds no field names (they are
+  // made only for the error), and a small batch finds a repeat by comparing, without a Map.
+  const first = n > SMALL_BATCH ? new Map<string, number>() : undefined;
+  const cursors: BatchPollCursor[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const t = topics[i] as BatchPollRequest__Output['topics'][number];
+    const topic = t.topic;
+    try {
+      validateTopicName(topic);
+    } catch {
+      validateTopicName(topic, `topics[${i}].topic`);
+    }
+    const earlier = first ? first.get(topic) : earlierIndex(topics, topic, i);
+    if (earlier !== undefined) throw new InvalidArgumentError(`topics[${i}].topic`, `must not repeat topics[${earlier}].topic`, topic);
+    first?.set(topic, i);
+    const rejected = t.rejected ? rejectionFromWire(t.rejected, `topics[${i}].rejected`) : undefined;
+    const lastSeen = lastSeenFromWire(t.lastSeenVersion, i);
+    cursors[i] = rejected ? { topic, lastSeen, rejected } : { topic, lastSeen };
+  }
   return { identity: validatePollIdentity(identityFromWire(req.identity)), cursors };
 }
+
+/** Up to this many topics a repeat is found by comparing names (at most 120 comparisons), past it with a Map. */
+const SMALL_BATCH = 16;
+
+/** The index of `topic`'s first appearance before `i`, if any. */
+function earlierIndex(topics: BatchPollRequest__Output['topics'], topic: string, i: number): number | undefined {
+  for (let j = 0; j < i; j++) if ((topics[j] as BatchPollRequest__Output['topics'][number]).topic === topic) return j;
+  return undefined;
+}
+
+/** Up to 18 digits is always within 0..2^63-1: no range to check. */
+const SHORT_VERSION = /^[0-9]{1,18}$/;
+
+/**
+ * A cursor's last_seen_version (versionFromWire's rule and error; its field name made only for
+ * an error). Up to 15 digits (exact in a number) it is read digit by digit, and a version below
+ * SMALL_VERSIONS (a topic's first versions, where most fleets are) is one bigint made once: a
+ * bigint from a string, per topic of every poll, cost more than the rest of the cursor.
+ */
+function lastSeenFromWire(v: string, i: number): Version {
+  if (typeof v === 'string' && v.length > 0 && v.length <= 15) {
+    let n = 0;
+    let k = 0;
+    for (; k < v.length; k++) {
+      const d = v.charCodeAt(k) - 48;
+      if (d < 0 || d > 9) break;
+      n = n * 10 + d;
+    }
+    if (k === v.length) return n < SMALL_VERSIONS ? (smallVersions[n] ??= BigInt(n)) : BigInt(n);
+  }
+  return typeof v === 'string' && SHORT_VERSION.test(v) ? BigInt(v) : versionFromWire(v, `topics[${i}].last_seen_version`, true);
+}
+
+const SMALL_VERSIONS = 4096;
+const smallVersions: (bigint | undefined)[] = new Array<bigint | undefined>(SMALL_VERSIONS).fill(undefined);
 
 /** The request's decoder grpc-js would use (proto-loader's: protobufjs decode, then toObject). */
 const protoLoaderRequest = wireType('imprint.v1.BatchPollRequest');
@@ -100,10 +147,11 @@ function decodeIdentity(r: Reader, end: number): NonNullable<BatchPollRequest__O
   while (r.at < end) {
     const tag = readVarint32(r);
     const stop = lengthEnd(r, tag);
-    if (tag === 0x0a) id.app = readString(r, stop);
-    else if (tag === 0x12) id.cluster = readString(r, stop);
-    else if (tag === 0x1a) id.region = readString(r, stop);
-    else if (tag === 0x22) id.nodeId = readString(r, stop);
+    if (tag === 0x0a) id.app = readString(r, stop, true);
+    else if (tag === 0x12) id.cluster = readString(r, stop, true);
+    else if (tag === 0x1a) id.region = readString(r, stop, true);
+    // A node's id is its own: kept, it would only push the names many share out of the table.
+    else if (tag === 0x22) id.nodeId = readString(r, stop, false);
     else if (tag === 0x2a) {
       // A labels map entry: key 1, value 2, either absent meaning "".
       let key = '';
@@ -111,8 +159,8 @@ function decodeIdentity(r: Reader, end: number): NonNullable<BatchPollRequest__O
       while (r.at < stop) {
         const t = readVarint32(r);
         const e = lengthEnd(r, t);
-        if (t === 0x0a) key = readString(r, e);
-        else if (t === 0x12) value = readString(r, e);
+        if (t === 0x0a) key = readString(r, e, true);
+        else if (t === 0x12) value = readString(r, e, true);
         else throw NOT_PLAIN;
       }
       id.labels[key] = value;
@@ -126,7 +174,7 @@ function decodeCursor(r: Reader, end: number): BatchPollRequest__Output['topics'
   const c: BatchPollRequest__Output['topics'][number] = { topic: '', lastSeenVersion: '0', rejected: null };
   while (r.at < end) {
     const tag = readVarint32(r);
-    if (tag === 0x0a) c.topic = readString(r, lengthEnd(r, tag));
+    if (tag === 0x0a) c.topic = readString(r, lengthEnd(r, tag), true);
     else if (tag === 0x10) c.lastSeenVersion = readUint64(r);
     else throw NOT_PLAIN;
   }
@@ -143,12 +191,44 @@ function lengthEnd(r: Reader, tag: number): number {
   return end;
 }
 
-function readString(r: Reader, end: number): string {
+/**
+ * A string field. The names a fleet repeats in every request (topics, apps, clusters, regions,
+ * labels) are mostly the same few thousand: a short ASCII one is looked up by its bytes in a
+ * small table of the strings made before (`intern`), which costs less than making it again
+ * (Buffer.toString is a call into C++ per string), and gives the poll table's lookups a string
+ * whose hash V8 has already computed. Anything else is decoded as UTF-8, as before.
+ */
+function readString(r: Reader, end: number, intern: boolean): string {
   if (end < 0) throw NOT_PLAIN;
-  const text = r.buf.toString('utf8', r.at, end);
+  const { buf, at } = r;
   r.at = end;
+  const len = end - at;
+  if (len === 0) return '';
+  if (!intern || len > MAX_INTERNED_CHARS) return buf.toString('utf8', at, end);
+  let h = len;
+  for (let k = at; k < end; k++) {
+    const c = buf[k] as number;
+    if (c >= 0x80) return buf.toString('utf8', at, end);
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  const slot = (h ^ (h >>> 15)) & (INTERNED_SLOTS - 1);
+  const known = interned[slot];
+  if (known !== undefined && known.length === len) {
+    let k = 0;
+    while (k < len && known.charCodeAt(k) === buf[at + k]) k++;
+    if (k === len) return known;
+  }
+  const text = buf.toString('latin1', at, end);
+  interned[slot] = text;
   return text;
 }
+
+/** Strings longer than this are not looked up (names a fleet shares are short: topics, apps, regions). */
+const MAX_INTERNED_CHARS = 64;
+/** The table's slots (a power of two): a fleet's topics, apps, clusters and regions, with room to spare; at most 64 chars each, about 1 MiB at worst. */
+const INTERNED_SLOTS = 8192;
+/** Strings made before, by a hash of their bytes; a collision replaces (a slot holds the last one made). */
+const interned: (string | undefined)[] = new Array<string | undefined>(INTERNED_SLOTS).fill(undefined);
 
 /** A varint of at most 32 bits (tags, lengths), as protobufjs reads them; longer is not plain. */
 function readVarint32(r: Reader): number {
@@ -229,6 +309,16 @@ export const DEFERRED_MESSAGE = 'not answered: the response reached its size bud
 
 /** `results` (in request order) within `maxBytes` on the wire, as the module comment says. */
 export function fitToBudget(results: TopicPollResult[], maxBytes: number): TopicPollResult[] {
+  // Most answers are far below the budget: when every result fits whole even with room kept for
+  // leaving each out (the larger of the two, result by result), no result is touched, and the
+  // placing below (arrays and a copy per request) is not needed to say so.
+  let worst = 0;
+  for (let i = 0; i < results.length && worst <= maxBytes; i++) {
+    const r = results[i] as TopicPollResult;
+    const topicBytes = stringBytes(r.topic);
+    worst += Math.max(framed(resultBytes(r, topicBytes)), framed((r.topic == null ? stringBytes('') : topicBytes) + DEFERRED_ERROR_BYTES));
+  }
+  if (worst <= maxBytes) return results;
   const deferredBytes = results.map((r) => framed(stringBytes(r.topic ?? '') + DEFERRED_ERROR_BYTES));
   let reserve = deferredBytes.reduce((a, b) => a + b, 0);
   let used = 0;
@@ -259,10 +349,10 @@ const VersionRecordType = wireType('imprint.v1.VersionRecord');
  * The encoded bytes of one result. The encoder grpc-js uses (protobufjs) writes every field
  * the object has, empty strings and false included, and leaves out only null and undefined.
  */
-function resultBytes(r: TopicPollResult): number {
+function resultBytes(r: TopicPollResult, topicBytes = stringBytes(r.topic)): number {
   const m = r.maxStalenessMs;
   const staleness = m == null ? 0 : 1 + varintBytes(typeof m === 'object' ? Number(m.toString()) : Number(m));
-  return stringBytes(r.topic) + (r.update == null ? 0 : framed(updateBytes(r.update))) + stringBytes(r.errorCode) + stringBytes(r.errorMessage) + staleness;
+  return topicBytes + (r.update == null ? 0 : framed(updateBytes(r.update))) + stringBytes(r.errorCode) + stringBytes(r.errorMessage) + staleness;
 }
 
 /** An Update's fields: its record (by the contract's encoder, once per wire record), and the flags (a tag and a byte each). */
@@ -365,8 +455,26 @@ function writeVarint(out: Buffer, at: number, n: number): number {
   return at;
 }
 
+/**
+ * A string field. A short ASCII one (every name and code here) is written byte by byte after a
+ * one-byte length: cheaper than asking Buffer its UTF-8 length and then writing it (two calls
+ * into C++ per string). Any other goes the general way.
+ */
 function writeString(out: Buffer, at: number, tag: number, text: string): number {
   out[at++] = tag;
+  const chars = text.length;
+  if (chars < 128) {
+    let k = 0;
+    for (; k < chars; k++) {
+      const c = text.charCodeAt(k);
+      if (c >= 0x80) break;
+      out[at + 1 + k] = c;
+    }
+    if (k === chars) {
+      out[at] = chars;
+      return at + 1 + chars;
+    }
+  }
   const len = Buffer.byteLength(text);
   at = writeVarint(out, at, len);
   return at + out.write(text, at, len, 'utf8');
@@ -379,7 +487,8 @@ function writeFlag(out: Buffer, at: number, tag: number, on: boolean): number {
 }
 
 function stringBytes(text: string | null | undefined): number {
-  return text == null ? 0 : framed(Buffer.byteLength(text));
+  // Most results' error_code and error_message are empty: no call into Buffer for those.
+  return text == null ? 0 : text.length === 0 ? 2 : framed(Buffer.byteLength(text));
 }
 /** A deferred result's error_code and error_message. */
 const DEFERRED_ERROR_BYTES = stringBytes(DEFERRED_CODE) + stringBytes(DEFERRED_MESSAGE);

@@ -26,6 +26,8 @@ import type http2 from 'node:http2';
 import { TLSSocket } from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
 import { metadataPairs } from '../http/call.js';
+import { REQUEST_ID_METADATA_KEY } from '../../proto/metadata-keys.js';
+import { RequestIdMetadata } from './request-log.js';
 
 /**
  * A method served in the fast lane: its handler as grpc-js would call it (unary, or server
@@ -88,6 +90,15 @@ const RESPONSE_HEADERS = {
   ':status': 200,
   'content-type': 'application/grpc+proto',
 } as const;
+
+/**
+ * respond()'s options. No `date` header: gRPC clients do not read it (grpc-go and grpc-java
+ * servers send none), and Node makes one per response (it formats the time, and copies the
+ * header object to add it). `sendDate` is Node's own option of respond (lib/internal/http2,
+ * processHeaders), missing from its docs and types: were it dropped, the header comes back.
+ */
+const RESPOND = { waitForTrailers: true, sendDate: false } as http2.ServerStreamResponseOptions;
+const RESPOND_STATUS = { endStream: true, sendDate: false } as http2.ServerStreamResponseOptions;
 
 /** An OK status's trailers (no grpc-message: it is optional, and OK says it all). */
 const OK_TRAILERS = { 'grpc-status': '0' } as const;
@@ -170,7 +181,7 @@ function messageOf(body: Buffer, path: string): { bytes: Buffer } | { status: gr
 /** A status as a trailers-only response (no message was sent). */
 function sendStatus(stream: http2.ServerHttp2Stream, status: Partial<grpc.StatusObject>): void {
   if (stream.destroyed || stream.closed || stream.headersSent) return;
-  stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(status.code ?? grpc.status.UNKNOWN), 'grpc-message': encodeURI(status.details ?? ''), ...status.metadata?.toHttp2Headers() }, { endStream: true });
+  stream.respond({ ':status': 200, 'content-type': 'application/grpc+proto', 'grpc-status': String(status.code ?? grpc.status.UNKNOWN), 'grpc-message': encodeURI(status.details ?? ''), ...status.metadata?.toHttp2Headers() }, RESPOND_STATUS);
 }
 
 /** A message as a gRPC frame: flag 0, its length, its bytes. */
@@ -321,7 +332,12 @@ class FastLaneCall {
   private sendHeaders(): void {
     if (this.headersSent || this.stream.destroyed || this.stream.closed) return;
     this.headersSent = true;
-    this.stream.respond(this.responseMetadata ? { ...RESPONSE_HEADERS, ...this.responseMetadata.toHttp2Headers() } : RESPONSE_HEADERS, { waitForTrailers: true });
+    const md = this.responseMetadata;
+    // The usual metadata, the request id alone (startRequestLog), is written as it is, without
+    // converting the metadata and spreading it into a copy of the headers.
+    const requestId = md instanceof RequestIdMetadata ? md.onlyRequestId() : undefined;
+    const headers = md === undefined ? RESPONSE_HEADERS : requestId !== undefined ? { ':status': 200, 'content-type': 'application/grpc+proto', [REQUEST_ID_METADATA_KEY]: requestId } : { ...RESPONSE_HEADERS, ...md.toHttp2Headers() };
+    this.stream.respond(headers, RESPOND);
     this.responseMetadata = undefined;
   }
 

@@ -113,6 +113,25 @@ export class RequestLogger implements Logger {
   }
 }
 
+/**
+ * The response metadata of startRequestLog: the request id alone, put in without grpc-js's
+ * checks of Metadata.set (two regular expressions per call, about 1% of a consume instance's
+ * time at fleet load): the key is ours and the id is sane (SANE_REQUEST_ID) or made here. The
+ * fast lane writes it as its header without converting the metadata (onlyRequestId).
+ */
+export class RequestIdMetadata extends grpc.Metadata {
+  constructor(readonly requestId: string) {
+    super();
+    this.internalRepr.set(REQUEST_ID_METADATA_KEY, [requestId]);
+  }
+
+  /** The request id when it is still all this metadata holds (nothing added or changed since), else undefined. */
+  onlyRequestId(): string | undefined {
+    const values = this.internalRepr.size === 1 ? this.internalRepr.get(REQUEST_ID_METADATA_KEY) : undefined;
+    return values?.length === 1 && values[0] === this.requestId ? this.requestId : undefined;
+  }
+}
+
 /** Where a call keeps its request log. A property, not a WeakMap: measured, a WeakMap entry per call costs ~3 us (its GC), the property ~nothing. */
 const REQUEST_LOG = Symbol('imprint.requestLog');
 type WithRequestLog = { [REQUEST_LOG]?: RequestLogger };
@@ -123,9 +142,7 @@ type WithRequestLog = { [REQUEST_LOG]?: RequestLogger };
  */
 export function startRequestLog(call: AnyCall, method: string, log: Logger): RequestLogger {
   const requestId = requestIdOf(call.metadata);
-  const md = new grpc.Metadata();
-  md.set(REQUEST_ID_METADATA_KEY, requestId);
-  call.sendMetadata(md);
+  call.sendMetadata(new RequestIdMetadata(requestId));
   const rlog = new RequestLogger(log, call, method, requestId);
   (call as WithRequestLog)[REQUEST_LOG] = rlog;
   return rlog;

@@ -125,6 +125,21 @@ describe('the fast lane answers Poll and BatchPoll as grpc-js does', () => {
     expect(viaLane.requestId).toBe('req-1');
   });
 
+  it('an answer’s headers are its status, content type and request id, and no date (gRPC clients read none; Node would make one per answer)', async () => {
+    const session = http2.connect(`http://${fast.address}`);
+    try {
+      const req = session.request({ ':method': 'POST', ':path': BATCH_POLL, 'content-type': 'application/grpc', te: 'trailers', [REQUEST_ID_METADATA_KEY]: 'req-2' });
+      const headers = new Promise<http2.IncomingHttpHeaders>((resolve) => req.once('response', resolve));
+      req.resume();
+      req.end(frame(encode({ identity: scorer, topics: [{ topic: 'model', lastSeenVersion: '1' }] })));
+      // Its own names only (Node adds a symbol of sensitive headers).
+      expect(Object.fromEntries(Object.entries(await headers))).toEqual({ ':status': 200, 'content-type': 'application/grpc+proto', [REQUEST_ID_METADATA_KEY]: 'req-2' });
+      await new Promise((resolve) => req.once('close', resolve));
+    } finally {
+      session.close();
+    }
+  });
+
   it('a Watch stream sends what grpc-js’s sends, and a watcher going away closes it on the server', async () => {
     const request = { identity: scorer, topics: [{ topic: 'model', lastSeenVersion: '0' }, { topic: 'other', lastSeenVersion: '0' }, { topic: 'gone', lastSeenVersion: '0' }] };
     /** The stream's first `n` messages (heartbeats left out: their times differ), then cancels it. */

@@ -1,7 +1,7 @@
 /** server/grpc/batch-poll.ts: the request checks and the response budget, against the contract's own encoder. */
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, MAX_DIRECT_BYTES, recordDigest, sha256Hex } from '../../core/index.js';
-import { recordToWire } from '../../proto/convert.js';
+import { recordToWire, versionFromWire } from '../../proto/convert.js';
 import type { BatchPollRequest__Output } from '../../proto/gen/imprint/v1/BatchPollRequest.js';
 import type { TopicPollResult } from '../../proto/gen/imprint/v1/TopicPollResult.js';
 import { loadImprintProto } from '../../proto/loader.js';
@@ -60,6 +60,14 @@ describe('fitToBudget', () => {
     const exact = encodedBytes(results);
     expect(fitToBudget(results, exact)).toEqual(results);
     expect(fitToBudget(results, exact - 1).map(kind)).toEqual(['whole', 'whole', 'whole', 'whole', 'omitted']);
+  });
+
+  it('keeps room to leave out each later result even where the whole answer would fit: three empty answers within a budget of their own size', () => {
+    // A deferred result (its code and message) is larger than an empty answer: the room kept
+    // for it decides, not the answer's size.
+    const results = [noUpdate('a'), noUpdate('b'), noUpdate('c')];
+    expect(fitToBudget(results, encodedBytes(results)).map(kind)).toEqual(['none', 'deferred', 'deferred']);
+    expect(fitToBudget(results, 250)).toEqual(results);
   });
 
   it('only the first result may go over: alone, without its bytes', () => {
@@ -140,6 +148,17 @@ describe('decodeBatchPollRequest', () => {
     expect(ours(bytes)).toEqual(protoLoader(bytes));
   });
 
+  it('names past what its table of names holds (slots shared and replaced): what proto-loader gives, every time', () => {
+    // 12k distinct topic names of equal length, each asked twice: many share a slot, so a
+    // name found in a slot must be checked byte by byte, not by its length or hash.
+    for (let round = 0; round < 2; round++) {
+      for (let i = 0; i < 12_000; i += 500) {
+        const bytes = wire({ identity: { app: `app-${i % 7}` }, topics: Array.from({ length: 500 }, (_, k) => ({ topic: `t${String(i + k).padStart(6, '0')}`, lastSeenVersion: '1' })) });
+        expect(ours(bytes)).toEqual(protoLoader(bytes));
+      }
+    }
+  });
+
   it('random requests, byte strings and their cuts: what proto-loader gives, every time', () => {
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
@@ -178,15 +197,38 @@ describe('batchPollFromWire', () => {
     expect(batchPollFromWire(req([['a', '0'], ['b', '9223372036854775807']]), 2)).toEqual({ identity: app, cursors: [{ topic: 'a', lastSeen: 0n }, { topic: 'b', lastSeen: 9223372036854775807n }] });
   });
 
+  it('reads every last_seen_version as versionFromWire does: the same version, or the same error naming the topic', () => {
+    const texts = ['0', '1', '007', '4095', '4096', '999999999999999', '1000000000000000', '123456789012345678', '9223372036854775807', '9223372036854775808', '18446744073709551615', '', '-1', '1a', 'a1', '1.5', ' 1', '1e3', '0x10', '٣'];
+    for (const text of texts) {
+      const ours = (() => {
+        try {
+          return batchPollFromWire(req([['a', '1'], ['b', text]]), 2).cursors[1]?.lastSeen;
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })();
+      const theirs = (() => {
+        try {
+          return versionFromWire(text, 'topics[1].last_seen_version', true);
+        } catch (err) {
+          return (err as Error).message;
+        }
+      })();
+      expect([text, ours]).toEqual([text, theirs]);
+    }
+  });
+
   it.each<[string, BatchPollRequest__Output, string]>([
     ['one topic too many', req([['a', '0'], ['b', '0'], ['c', '0']]), 'topics must name at most 2 topics (got 3)'],
     ['a duplicate', req([['a', '0'], ['a', '1']]), 'topics[1].topic must not repeat topics[0].topic (got "a")'],
+    ['a duplicate in a batch of more than 16', req([...Array.from({ length: 20 }, (_, i): [string, string] => [`t${i}`, '0']), ['t3', '1']]), 'topics[20].topic must not repeat topics[3].topic (got "t3")'],
     ['a bad name', req([['a', '0'], ['', '1']]), 'topics[1].topic must be 1-128 characters of a-z, 0-9, ".", "_" or "-", starting with a letter or digit (got "")'],
     ['a version out of range', req([['a', '9223372036854775808']]), 'topics[0].last_seen_version must be a whole number between 0 and 9223372036854775807 (got 9223372036854775808)'],
     ['no app', req([['a', '0']], { ...app, app: '' }), 'identity.app is required: name the application that polls (audit and per-application limits count by it)'],
   ])('refuses %s', (_what, r, message) => {
-    expect(() => batchPollFromWire(r, 2)).toThrow(InvalidArgumentError);
-    expect(() => batchPollFromWire(r, 2)).toThrow(message);
+    const max = r.topics.length > 16 ? r.topics.length : 2;
+    expect(() => batchPollFromWire(r, max)).toThrow(InvalidArgumentError);
+    expect(() => batchPollFromWire(r, max)).toThrow(message);
   });
 });
 
