@@ -28,6 +28,8 @@ import { toServiceError } from './errors.js';
 export interface BatchPollCursor {
   readonly topic: string;
   readonly lastSeen: Version;
+  /** lastSeen as the request wrote it, for the Poller's observer (Poller.poll's `lastSeenText`: it checks the form). */
+  readonly lastSeenText: string;
   /** The last version the consumer tried and could not load (rollout gates, server/poll/outcomes.ts). */
   readonly rejected?: Rejection;
 }
@@ -59,7 +61,8 @@ export function batchPollFromWire(req: Pick<BatchPollRequest__Output, 'identity'
     first?.set(topic, i);
     const rejected = t.rejected ? rejectionFromWire(t.rejected, `topics[${i}].rejected`) : undefined;
     const lastSeen = lastSeenFromWire(t.lastSeenVersion, i);
-    cursors[i] = rejected ? { topic, lastSeen, rejected } : { topic, lastSeen };
+    const lastSeenText = t.lastSeenVersion;
+    cursors[i] = rejected ? { topic, lastSeen, lastSeenText, rejected } : { topic, lastSeen, lastSeenText };
   }
   return { identity: validatePollIdentity(identityFromWire(req.identity)), cursors };
 }

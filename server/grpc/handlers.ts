@@ -159,7 +159,7 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
       const identity = identityFromWire(req.identity);
       const lastSeen = versionFromWire(req.lastSeenVersion, 'last_seen_version', true);
       const rejected = rejectionFromWire(req.rejected, 'rejected');
-      const polled = poller.poll(req.topic, identity, lastSeen, principalOf(call));
+      const polled = poller.poll(req.topic, identity, lastSeen, principalOf(call), 'Poll', req.lastSeenVersion);
       const answer = polled instanceof Promise ? await polled : polled;
       // What the node said, for the rollout gates (once it may consume the topic).
       outcomes?.heard(req.topic, identity, lastSeen, rejected);
@@ -176,9 +176,9 @@ export function pollHandlers(poller: Poller, log: Logger, limits: BatchPollOptio
       const results: TopicPollResult[] = new Array(cursors.length);
       let later: Promise<void>[] | undefined;
       //    What each node said goes to the rollout gates for each topic answered.
-      cursors.forEach(({ topic, lastSeen, rejected }, i) => {
+      cursors.forEach(({ topic, lastSeen, lastSeenText, rejected }, i) => {
         try {
-          const answer = poller.poll(topic, identity, lastSeen, principal, 'BatchPoll');
+          const answer = poller.poll(topic, identity, lastSeen, principal, 'BatchPoll', lastSeenText);
           if (!(answer instanceof Promise)) {
             outcomes?.heard(topic, identity, lastSeen, rejected);
             results[i] = answeredResult(topic, answer);

@@ -194,7 +194,7 @@ describe('batchPollFromWire', () => {
   const req = (topics: [string, string][], identity: BatchPollRequest__Output['identity'] = app): BatchPollRequest__Output => ({ identity, topics: topics.map(([topic, lastSeenVersion]) => ({ topic, lastSeenVersion, rejected: null })) });
 
   it('gives the domain request', () => {
-    expect(batchPollFromWire(req([['a', '0'], ['b', '9223372036854775807']]), 2)).toEqual({ identity: app, cursors: [{ topic: 'a', lastSeen: 0n }, { topic: 'b', lastSeen: 9223372036854775807n }] });
+    expect(batchPollFromWire(req([['a', '0'], ['b', '9223372036854775807']]), 2)).toEqual({ identity: app, cursors: [{ topic: 'a', lastSeen: 0n, lastSeenText: '0' }, { topic: 'b', lastSeen: 9223372036854775807n, lastSeenText: '9223372036854775807' }] });
   });
 
   it('reads every last_seen_version as versionFromWire does: the same version, or the same error naming the topic', () => {
