@@ -13,6 +13,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { BoundCounter, BoundHistogram } from './bound-metrics.js';
 import type { SignatureRejectedError } from '../core/index.js';
 import type { ConcurrencyLimiter } from './limiter.js';
 import type { PublishStatusSource } from './publish-status.js';
@@ -47,11 +48,12 @@ export interface ConsumeMetricsOptions {
 
 export interface ConsumeMetrics {
   readonly registry: Registry;
-  readonly requests: Counter<'method' | 'outcome'>;
-  readonly latency: Histogram<'method'>;
+  /** Counted on every request: series bound once per method (bound-metrics.ts). */
+  readonly requests: BoundCounter<'method' | 'outcome'>;
+  readonly latency: BoundHistogram<'method'>;
   /** Publisher and Operator requests by service, method and outcome, and their latency. */
-  readonly changeRequests: Counter<'service' | 'method' | 'outcome'>;
-  readonly changeLatency: Histogram<'service' | 'method'>;
+  readonly changeRequests: BoundCounter<'service' | 'method' | 'outcome'>;
+  readonly changeLatency: BoundHistogram<'service' | 'method'>;
   readonly tableAge: Gauge;
   readonly throttled: Counter<'app'>;
   /** Calls refused UNAUTHENTICATED (or that could not be authenticated), one series per reason (server/auth AUTH_FAILURE_REASONS). */
@@ -317,21 +319,21 @@ export function consumeMetrics(opts: ConsumeMetricsOptions = {}): ConsumeMetrics
   }
   return {
     registry,
-    requests: new Counter({ name: 'imprint_consume_requests_total', help: 'Consumer requests by method and outcome (ok, or the gRPC status name)', labelNames: ['method', 'outcome'], registers }),
-    latency: new Histogram({
+    requests: new BoundCounter({ name: 'imprint_consume_requests_total', help: 'Consumer requests by method and outcome (ok, or the gRPC status name)', labelNames: ['method', 'outcome'], registers }),
+    latency: new BoundHistogram({
       name: 'imprint_consume_request_duration_seconds',
       help: 'Consumer request latency in the handler, by method',
       labelNames: ['method'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers,
     }),
-    changeRequests: new Counter({
+    changeRequests: new BoundCounter({
       name: 'imprint_requests_total',
       help: 'Publisher and Operator requests (publish, add scopes, pin, unpin, topic changes, reads) by service, method and outcome (ok, or the gRPC status name)',
       labelNames: ['service', 'method', 'outcome'],
       registers,
     }),
-    changeLatency: new Histogram({
+    changeLatency: new BoundHistogram({
       name: 'imprint_request_duration_seconds',
       help: 'Publisher and Operator request latency in the handler, by service and method',
       labelNames: ['service', 'method'],

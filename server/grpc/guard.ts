@@ -48,7 +48,7 @@ export function outcomeOf(err: Partial<grpc.StatusObject> | null): string {
   return grpc.status[err.code ?? grpc.status.UNKNOWN] ?? 'UNKNOWN';
 }
 
-/** Counts each answer of `handler` (`ok` bound once: label lookup per request would cost more than the handler; `other` for the rest) and observes its latency. */
+/** Counts each answer of `handler` (`ok` and the latency bound once, server/bound-metrics.ts: prom-client's label checks per request would cost more than the handler; `other` for the rest) and observes its latency. */
 function countedUnary<Req, Res>(
   handler: grpc.handleUnaryCall<Req, Res>,
   ok: { inc(): void },
@@ -75,7 +75,7 @@ export function observedUnary<Req, Res>(
   handler: grpc.handleUnaryCall<Req, Res>,
   clock: () => number = () => performance.now(),
 ): grpc.handleUnaryCall<Req, Res> {
-  return countedUnary(handler, metrics.requests.labels({ method, outcome: 'ok' }), (outcome) => metrics.requests.inc({ method, outcome }), metrics.latency.labels({ method }), clock);
+  return countedUnary(handler, metrics.requests.bound({ method, outcome: 'ok' }), (outcome) => metrics.requests.inc({ method, outcome }), metrics.latency.labels({ method }), clock);
 }
 
 /**
@@ -88,7 +88,7 @@ export function observedService<H extends object>(handlers: H, service: string, 
     // Each value is a grpc.handleUnaryCall of its own request and response types; wrapping keeps them.
     const h = handler as grpc.handleUnaryCall<unknown, unknown>;
     const { changeRequests: requests, changeLatency: latency } = metrics;
-    out[method] = countedUnary(h, requests.labels({ service, method, outcome: 'ok' }), (outcome) => requests.inc({ service, method, outcome }), latency.labels({ service, method }), clock);
+    out[method] = countedUnary(h, requests.bound({ service, method, outcome: 'ok' }), (outcome) => requests.inc({ service, method, outcome }), latency.labels({ service, method }), clock);
   }
   return out as H;
 }
