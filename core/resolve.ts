@@ -1,6 +1,6 @@
 /** Which version a consumer should hold: latest by scope, overridden by the best matching pin. */
 import { isActive, reaches, type Rollout } from './rollout.js';
-import { identityAttributes, scopeMatches, specificity } from './scope.js';
+import { identityAttributes, isEmptyScope, scopeMatches, specificity } from './scope.js';
 import type { ConsumerIdentity, Pin, ScopeHead, Version } from './types.js';
 
 export interface Target {
@@ -70,12 +70,6 @@ export function resolveTarget(heads: readonly ScopeHead[], pins: readonly Pin[],
   if (latest === undefined) return undefined;
   if (lastSeen > latest && rollouts.withdrawn?.includes(lastSeen)) return { version: latest, pinned: false, rolledBack: true };
   return { version: latest, pinned: false };
-}
-
-/** Whether the scope is the empty one (every consumer's). */
-function isEmptyScope(scope: Readonly<Record<string, string>>): boolean {
-  for (const _ in scope) return false;
-  return true;
 }
 
 /**

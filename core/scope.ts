@@ -99,6 +99,12 @@ export function specificity(scope: Scope): number {
   return Object.keys(scope).length;
 }
 
+/** Whether the scope is the empty one, every consumer's: `specificity(scope) === 0` with no array of its keys (a poll asks it of its topic's head). */
+export function isEmptyScope(scope: Scope): boolean {
+  for (const _ in scope) return false;
+  return true;
+}
+
 /** Removes duplicate scopes (by canonical key), keeping the first. */
 export function uniqueScopes(scopes: readonly Scope[]): Scope[] {
   const seen = new Set<string>();

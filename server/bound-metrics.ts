@@ -75,6 +75,9 @@ interface HistogramSeries {
 export class BoundHistogram<L extends string> {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly L[];
   private readonly series = new Map<string, HistogramSeries>();
   private readonly upperBounds: readonly number[];
 
@@ -87,10 +90,6 @@ export class BoundHistogram<L extends string> {
     // prom-client Histogram's other methods, which nothing here calls on a registered metric.
     for (const r of config.registers) r.registerMetric(this as unknown as Metric);
   }
-
-  readonly name: string;
-  readonly help: string;
-  readonly labelNames: readonly L[];
 
   /** The series of these labels (every label name given, none other, as prom-client requires). */
   labels(labels: Readonly<Record<L, string>>): BoundObserver {

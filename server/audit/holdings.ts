@@ -114,8 +114,8 @@ const FREE = -1;
  * its cells there are found through their topic's IntMap (`TopicTable.beyond`, node number ->
  * cell), so a node of many topics costs one lookup per topic, not a walk of its chain.
  */
-const BLOCK = 8;
 const BLOCK_SHIFT = 3;
+const BLOCK = 1 << BLOCK_SHIFT;
 
 /** One topic: its table id (what cells name it by), how many cells name it, and its folded polls. */
 class TopicTable {
