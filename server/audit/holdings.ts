@@ -297,7 +297,6 @@ export class Holdings {
     if (cell >> BLOCK_SHIFT !== node) t.beyond.delete(node);
     this.unrefVersion((this.i32[cell * 4 + 3] as number) >>> 1);
     this.i32[cell * 4 + 2] = FREE;
-    this.errors[cell] = 0;
     t.size--;
   }
 
