@@ -20,7 +20,8 @@
  * this generator), and in the fast lane with the consume role's own codec (the floor of the
  * transport Imprint's BatchPoll runs on: the rest of the consume role's cost is the poll's own
  * work). Also the server's garbage-collection pauses in each window (scavenges and
- * mark-compacts: count, max, total).
+ * mark-compacts: count, max, total) and how fast its old generation grew (what sets how often
+ * mark-compacts come).
  *
  * Both are measured twice (`--placement both`, the default, when taskset is there and the
  * machine has 2 cores or more): "shared", the server and the load generator scheduled on every
@@ -37,6 +38,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
+import v8 from 'node:v8';
 import { PerformanceObserver, constants as perfConstants, monitorEventLoopDelay, type PerformanceEntry } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import type { DataPointer } from '../core/index.js';
@@ -148,6 +150,20 @@ function machineTicks(): { busy: number; total: number } | undefined {
 interface GcPauses {
   readonly scavenges: { readonly count: number; readonly maxMs: number; readonly totalMs: number };
   readonly markCompacts: { readonly count: number; readonly maxMs: number; readonly totalMs: number };
+  /**
+   * Bytes that went into the old generation (old and large-object space) per second: what
+   * scavenges promoted and what V8 allocated there directly, all of which the next mark-compact
+   * has to trace or sweep. Its rate sets how often mark-compacts come. Sampled every 50 ms
+   * (growth between samples; a sample across a mark-compact misses the growth before it).
+   */
+  readonly oldGrowthBytesPerS: number;
+}
+
+/** The old generation's bytes in use (old space and large objects), of this process. */
+function oldGenerationUsed(): number {
+  let used = 0;
+  for (const s of v8.getHeapSpaceStatistics()) if (s.space_name === 'old_space' || s.space_name === 'large_object_space') used += s.space_used_size;
+  return used;
 }
 
 /** Watches this process's GC pauses until `stop()`. */
@@ -165,10 +181,19 @@ function watchGc(): { stop(): GcPauses } {
     }
   });
   observer.observe({ entryTypes: ['gc'] });
+  const t0 = performance.now();
+  let grew = 0;
+  let last = oldGenerationUsed();
+  const sampler = setInterval(() => {
+    const now = oldGenerationUsed();
+    if (now > last) grew += now - last;
+    last = now;
+  }, 50);
   return {
     stop: () => {
       observer.disconnect();
-      return { scavenges: minor, markCompacts: major };
+      clearInterval(sampler);
+      return { scavenges: minor, markCompacts: major, oldGrowthBytesPerS: grew / ((performance.now() - t0) / 1000) };
     },
   };
 }
@@ -269,7 +294,7 @@ async function playFleet(address: string, warmup: number, duration: number, gene
     });
   });
   const none = { count: 0, maxMs: 0, totalMs: 0 };
-  return { result, serverCores, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, machineCores, gc: gc ?? { scavenges: none, markCompacts: none } };
+  return { result, serverCores, loopDelayP99Ms: loopDelay.percentile(99) / 1e6, machineCores, gc: gc ?? { scavenges: none, markCompacts: none, oldGrowthBytesPerS: 0 } };
 }
 
 /** The consume-role run and the floor's, with the server and generator placed as `placement` says. */
@@ -339,7 +364,7 @@ const loopText = (r: FleetLoadResult) => (r.generatorLoopDelay ? `event-loop del
 const gcText = (run: Run) => {
   const { scavenges: s, markCompacts: m } = run.gc;
   const perS = (s.totalMs + m.totalMs) / run.result.measuredS;
-  return `GC: ${m.count} mark-compacts (max ${ms(m.maxMs)} ms), ${s.count} scavenges (max ${ms(s.maxMs)} ms), ${ms(perS)} ms paused per s`;
+  return `GC: ${m.count} mark-compacts (max ${ms(m.maxMs)} ms), ${s.count} scavenges (max ${ms(s.maxMs)} ms), ${ms(perS)} ms paused per s, old generation grew ${(run.gc.oldGrowthBytesPerS / 1e6).toFixed(1)} MB/s`;
 };
 
 for (const placement of placements) {
