@@ -12,6 +12,7 @@ import { loadImprintProto } from '../../proto/loader.js';
 import { FIELD_METADATA_KEY, REQUEST_ID_METADATA_KEY } from '../../proto/metadata-keys.js';
 import { SqliteMetadataStore, addFastLane, fastLaneStats } from '../../server/index.js';
 import { MemoryAuditSink, directPointer, startTestServer, tempDir, until, type TestServer } from '../helpers.js';
+import { gcFunction } from '../payload-checks.js';
 
 const scorer = { app: 'scorer', cluster: 'c1', region: 'eu', nodeId: 'n1', labels: {} };
 const BATCH_POLL = '/imprint.v1.ConsumerService/BatchPoll';
@@ -218,6 +219,41 @@ describe('a handler that throws in the fast lane', () => {
     const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
     try {
       for (let i = 0; i < 2; i++) expect(await rawCall(`127.0.0.1:${port}`, frame(Buffer.from('x')))).toMatchObject({ status: String(grpc.status.INTERNAL), message: 'the handler failed: broken on purpose' });
+    } finally {
+      server.forceShutdown();
+    }
+  });
+});
+
+describe('a call the fast lane answered', () => {
+  it('is let go by its stream: a closed stream that lives on holds neither the call nor its request', async () => {
+    const gc = gcFunction();
+    const server = new grpc.Server();
+    let stream: object | undefined;
+    let request: WeakRef<object> | undefined;
+    // The request is a megabyte of its own, so that what keeps it is plain to see.
+    const codec = { deserialize: () => ({ bytes: new Uint8Array(1 << 20) }), serialize: () => Buffer.alloc(0) };
+    addFastLane(
+      server,
+      [
+        { ...codec, path: BATCH_POLL, kind: 'unary', handler: (c, callback) => {
+          // The test keeps the server's stream alive, as a promoted stream lives on until a mark-compact.
+          stream = (c as unknown as { stream: object }).stream;
+          request = new WeakRef(c.request as object);
+          callback(null, {});
+        } },
+      ],
+      { maxReceiveBytes: 1024 },
+    );
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    try {
+      expect(await rawCall(`127.0.0.1:${port}`, frame(Buffer.from('x')))).toMatchObject({ status: String(grpc.status.OK) });
+      expect(stream).toBeDefined();
+      await until('the request collected', () => {
+        gc();
+        return request?.deref() === undefined;
+      }, 5000);
+      expect(stream).toBeDefined();
     } finally {
       server.forceShutdown();
     }
