@@ -392,7 +392,8 @@ class FastLaneCall {
     this.done = true;
     const { stream } = this;
     if (stream.destroyed || stream.closed || (!this.headersSent && !this.responseMetadata)) {
-      if (!stream.destroyed && !stream.closed) sendStatus(stream, status);
+      // sendStatus sends nothing on a closed stream.
+      sendStatus(stream, status);
       return this.letGo(true);
     }
     // Metadata the stack sent goes out first, as headers (grpc-js sends them when sendMetadata is called).

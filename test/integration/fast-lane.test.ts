@@ -253,7 +253,6 @@ describe('a call the fast lane answered', () => {
         gc();
         return request?.deref() === undefined;
       }, 5000);
-      expect(stream).toBeDefined();
     } finally {
       server.forceShutdown();
     }
