@@ -203,24 +203,26 @@ describe('the fast lane answers Poll and BatchPoll as grpc-js does', () => {
   });
 });
 
+/**
+ * A grpc.Server whose only method is BatchPoll in the fast lane, served by `handler` with
+ * `deserialize` for the request, on a port of its own; stopped by `stop`.
+ */
+async function fastLaneOnly(handler: grpc.handleUnaryCall<unknown, unknown>, deserialize: (b: Buffer) => unknown = (b) => b): Promise<{ address: string; stop: () => void }> {
+  const server = new grpc.Server();
+  addFastLane(server, [{ path: BATCH_POLL, kind: 'unary', deserialize, serialize: () => Buffer.alloc(0), handler }], { maxReceiveBytes: 1024 });
+  const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+  return { address: `127.0.0.1:${port}`, stop: () => server.forceShutdown() };
+}
+
 describe('a handler that throws in the fast lane', () => {
   it('ends its call INTERNAL and leaves the process and the server serving', async () => {
-    const server = new grpc.Server();
-    const codec = { deserialize: (b: Buffer) => b, serialize: (m: unknown) => m as Buffer };
-    addFastLane(
-      server,
-      [
-        { ...codec, path: BATCH_POLL, kind: 'unary', handler: () => {
-          throw new Error('broken on purpose');
-        } },
-      ],
-      { maxReceiveBytes: 1024 },
-    );
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    const lane = await fastLaneOnly(() => {
+      throw new Error('broken on purpose');
+    });
     try {
-      for (let i = 0; i < 2; i++) expect(await rawCall(`127.0.0.1:${port}`, frame(Buffer.from('x')))).toMatchObject({ status: String(grpc.status.INTERNAL), message: 'the handler failed: broken on purpose' });
+      for (let i = 0; i < 2; i++) expect(await rawCall(lane.address, frame(Buffer.from('x')))).toMatchObject({ status: String(grpc.status.INTERNAL), message: 'the handler failed: broken on purpose' });
     } finally {
-      server.forceShutdown();
+      lane.stop();
     }
   });
 });
@@ -228,33 +230,53 @@ describe('a handler that throws in the fast lane', () => {
 describe('a call the fast lane answered', () => {
   it('is let go by its stream: a closed stream that lives on holds neither the call nor its request', async () => {
     const gc = gcFunction();
-    const server = new grpc.Server();
     let stream: object | undefined;
     let request: WeakRef<object> | undefined;
     // The request is a megabyte of its own, so that what keeps it is plain to see.
-    const codec = { deserialize: () => ({ bytes: new Uint8Array(1 << 20) }), serialize: () => Buffer.alloc(0) };
-    addFastLane(
-      server,
-      [
-        { ...codec, path: BATCH_POLL, kind: 'unary', handler: (c, callback) => {
-          // The test keeps the server's stream alive, as a promoted stream lives on until a mark-compact.
-          stream = (c as unknown as { stream: object }).stream;
-          request = new WeakRef(c.request as object);
-          callback(null, {});
-        } },
-      ],
-      { maxReceiveBytes: 1024 },
-    );
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    const lane = await fastLaneOnly((c, callback) => {
+      // The test keeps the server's stream alive, as a promoted stream lives on until a mark-compact.
+      stream = (c as unknown as { stream: object }).stream;
+      request = new WeakRef(c.request as object);
+      callback(null, {});
+    }, () => ({ bytes: new Uint8Array(1 << 20) }));
     try {
-      expect(await rawCall(`127.0.0.1:${port}`, frame(Buffer.from('x')))).toMatchObject({ status: String(grpc.status.OK) });
+      expect(await rawCall(lane.address, frame(Buffer.from('x')))).toMatchObject({ status: String(grpc.status.OK) });
       expect(stream).toBeDefined();
       await until('the request collected', () => {
         gc();
         return request?.deref() === undefined;
       }, 5000);
     } finally {
-      server.forceShutdown();
+      lane.stop();
+    }
+  });
+});
+
+describe('a stream the fast lane served', () => {
+  it('drops its listeners once closed: its listener table, kept on by something, keeps nothing of the stream', async () => {
+    const gc = gcFunction();
+    let stream: (object & { _events?: object }) | undefined;
+    let events: object | undefined;
+    const lane = await fastLaneOnly((c, callback) => {
+      stream = (c as unknown as { stream: object & { _events?: object } }).stream;
+      events = stream._events;
+      callback(null, {});
+    });
+    try {
+      expect(await rawCall(lane.address, frame(Buffer.from('x')))).toMatchObject({ status: String(grpc.status.OK) });
+      // The test keeps the stream's listener table (Node's `_events`, as it was while the call ran),
+      // as V8 does when it has allocated the table in the old generation: a scavenge takes it as
+      // live until the next mark-compact. What the table's listeners reach must not include the stream.
+      expect(events).toBeDefined();
+      const ref = new WeakRef(stream as object);
+      stream = undefined;
+      await until('the stream collected while its old listener table is kept', () => {
+        gc();
+        return ref.deref() === undefined;
+      }, 5000);
+      expect(Object.values(events as object).filter((l) => l !== undefined)).toEqual([]);
+    } finally {
+      lane.stop();
     }
   });
 });
