@@ -15,8 +15,8 @@
  *    gives it back only when its memory reducer finds the process idle, about 40 s after the
  *    last collection (a server left alone with the 10k streams went from 224 to 192 MiB then,
  *    and held 202-209 MiB for the next 90 s: its heartbeats grow the young generation again by
- *    a few MiB). The growth with it is printed too. All of this
- *    beside two floors measured the same way: a grpc-js server that only holds as many calls
+ *    a few MiB). The growth with it is printed too. Each is read beside two floors measured the
+ *    same way: a grpc-js server that only holds as many calls
  *    open, and the same with the calls held in the fast lane (Node's HTTP/2 streams, the
  *    transport the consume role serves Watch on), so what is left above it is Imprint's own.
  *
