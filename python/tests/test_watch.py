@@ -5,10 +5,13 @@ stream, pins, and a cancelled rollout moving the watcher back (rolled_back)."""
 from __future__ import annotations
 
 import signal
+import time
 
 from conftest import OwnServer
 from helpers import eventually
-from imprint_client import Client
+import pytest
+
+from imprint_client import Client, InvalidArgumentError
 from imprint_client.pb import operator, publisher, types
 from imprint_client.publisher import Publisher
 from imprint_client.subscriber import Subscriber, identity
@@ -114,6 +117,32 @@ def test_a_cancelled_rollout_moves_the_watcher_back_and_its_reports_are_counted(
         eventually(lambda: sub.version == 1, what="the move back to v1")
         assert sub.held.rolled_back and not sub.held.pinned and sub.current == b"1"
         assert sub.stats.rolled_back == 1 and sub.stats.swaps == 2
+
+
+def test_a_watcher_s_report_is_spread_over_watch_report_spread_s(client: Client, topic_name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pub = Publisher(client)
+    pub.create_topic(topic_name)
+    pub.publish(topic_name, b"1")
+    client.call(client.publisher.UpdateTopic, publisher.UpdateTopicRequest(name=topic_name, rollout_policy=POLICY))
+    assert pub.publish(topic_name, b"2").rollout is not None
+
+    def holding() -> int:
+        return client.call(client.operator.GetRollout, operator.GetRolloutRequest(topic=topic_name)).progress.holding
+
+    # The spread's draw, fixed at its whole: the Report comes 3 s after the swap, not at once.
+    monkeypatch.setattr("imprint_client.subscriber.random.uniform", lambda low, high: high)
+    with Subscriber(client, CANARY, interval_s=HOUR, watch_report_spread_s=3) as s:
+        sub = s.subscribe(topic_name, bytes, b"")
+        eventually(lambda: sub.version == 2, what="the canary gets v2")
+        swapped = time.monotonic()
+        time.sleep(1)
+        assert holding() == 0
+        eventually(lambda: holding() == 1, what="the canary's report of v2")
+        assert time.monotonic() - swapped >= 2.9
+    for bad in (-1, 60.5, float("nan")):
+        with pytest.raises(InvalidArgumentError) as e:
+            Subscriber(client, CANARY, watch_report_spread_s=bad)
+        assert "watch_report_spread_s" in str(e.value) and "from 0 to 60" in str(e.value)
 
 
 def test_poll_now_polls_on_the_caller_s_thread(client: Client, topic_name: str) -> None:

@@ -1,7 +1,8 @@
 /**
  * The fast lane: the calls a fleet makes every poll interval (Poll and BatchPoll, about 1000 for
- * every publish) answered straight off Node's HTTP/2 streams, on the port and the HTTP/2
- * sessions grpc-js serves everything else on.
+ * every publish), and Watch with the Report each watcher sends when a publish swaps it,
+ * answered straight off Node's HTTP/2 streams, on the port and the HTTP/2 sessions grpc-js
+ * serves everything else on.
  *
  * Why: a unary call through grpc-js's server costs more than the poll it carries. Under the
  * fleet bench (3,333 BatchPolls/s), an empty grpc-js handler kept 0.68 of a core busy where the

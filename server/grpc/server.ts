@@ -155,13 +155,15 @@ export async function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServ
   if (opts.fastLane !== false) {
     const consumer = proto.imprint.v1.ConsumerService.service;
     const served = handlers['imprint.v1.ConsumerService'];
-    const codec = (name: 'Poll' | 'BatchPoll' | 'Watch') => ({ path: consumer[name].path, deserialize: consumer[name].requestDeserialize, serialize: consumer[name].responseSerialize as (m: unknown) => Buffer });
+    const codec = (name: 'Poll' | 'BatchPoll' | 'Watch' | 'Report') => ({ path: consumer[name].path, deserialize: consumer[name].requestDeserialize, serialize: consumer[name].responseSerialize as (m: unknown) => Buffer });
     const lanes: FastLaneMethod[] = [
       { ...codec('Poll'), kind: 'unary', handler: served.Poll as grpc.handleUnaryCall<unknown, unknown> },
       // BatchPoll's requests and answers by the codec written for them (what proto-loader's gives, batch-poll.ts).
       { ...codec('BatchPoll'), deserialize: decodeBatchPollRequest, serialize: encodeBatchPollResponse as (m: unknown) => Buffer, kind: 'unary', handler: served.BatchPoll as grpc.handleUnaryCall<unknown, unknown> },
       // A WatchRequest has a BatchPollRequest's fields.
       { ...codec('Watch'), deserialize: decodeBatchPollRequest, kind: 'serverStream', handler: served.Watch as grpc.handleServerStreamingCall<unknown, unknown> },
+      // So has a ReportRequest: every watcher of a topic reports after a publish swaps it.
+      { ...codec('Report'), deserialize: decodeBatchPollRequest, kind: 'unary', handler: served.Report as grpc.handleUnaryCall<unknown, unknown> },
     ];
     addFastLane(server, lanes, { maxReceiveBytes: MAX_RECEIVE_BYTES });
   }

@@ -112,6 +112,8 @@ describe('the fast lane answers Poll and BatchPoll as grpc-js does', () => {
     ['a Poll with a new version', 'Poll', { topic: 'model', identity: scorer, lastSeenVersion: '0' }],
     ['a Poll of a missing topic (NOT_FOUND)', 'Poll', { topic: 'gone', identity: scorer, lastSeenVersion: '0' }],
     ['a Poll with a version out of range', 'Poll', { topic: 'model', identity: scorer, lastSeenVersion: '-5' }],
+    ['a Report of a version held and one rejected', 'Report', { identity: scorer, topics: [{ topic: 'model', lastSeenVersion: '1' }, { topic: 'other', lastSeenVersion: '0', rejected: { version: '1', stage: 'REJECT_STAGE_DECODE', reason: 'bad bytes' } }] }],
+    ['a Report without an app', 'Report', { identity: { ...scorer, app: '' }, topics: [{ topic: 'model', lastSeenVersion: '1' }] }],
   ];
   it.each(cases)('%s', async (_what, method, request) => {
     const before = fastLaneStats.answered;

@@ -7,7 +7,7 @@
  * rejects, and a failing Report disturbs nothing; an answer marked rolled back moves it to
  * the older version (and an older one not so marked is still refused).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Registry } from 'prom-client';
 import { ImprintClient, Subscriber, type RejectionEvent, type RolledBackEvent, type SubscriberOptions, type UpdatedEvent } from '../../client/index.js';
 import { identity, until } from '../helpers.js';
@@ -134,6 +134,37 @@ describe('Subscriber: the validate hook and rejections (polling)', () => {
 });
 
 describe('Subscriber: reports while watching', () => {
+  it('spreads its Report over watch.reportSpreadMs after a swap, with what changed meanwhile in the same call', async () => {
+    // The spread's draw, fixed at half of it: the Report comes 1 s after the swap.
+    const random = vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    cleanups.push(() => random.mockRestore());
+    const { stub, subscriber } = await setUp({ watch: { reportSpreadMs: 2_000 } });
+    stub.addRecord('model', 1n, 'one');
+    stub.addRecord('model', 2n, 'two');
+    stub.answer('model', { version: 1n });
+    const sub = subscriber.subscribe('model', { decode: text });
+    await sub.ready();
+    const swappedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stub.reports).toEqual([]);
+    // A second swap inside the spread: no second call, the one Report says v2.
+    stub.answer('model', { version: 2n });
+    await until('v2 swapped in', () => sub.version === 2n);
+    await until('a report', () => stub.reports.length > 0);
+    expect(Date.now() - swappedAt).toBeGreaterThanOrEqual(950);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(stub.reports).toEqual([[{ topic: 'model', lastSeen: 2n }]]);
+  });
+
+  it('refuses a watch.reportSpreadMs that is not a whole number from 0 to 60000, naming it', async () => {
+    const { client } = await setUp();
+    const make = (reportSpreadMs: number) => () => new Subscriber({ client, identity: identity({ nodeId: 'n2' }), watch: { reportSpreadMs } });
+    expect(make(-1)).toThrow(/watch\.reportSpreadMs must be a whole number >= 0/);
+    expect(make(2.5)).toThrow(/watch\.reportSpreadMs must be a whole number >= 0/);
+    expect(make(60_001)).toThrow(/watch\.reportSpreadMs must be at most 60000/);
+    await make(0)().close();
+  });
+
   it('reports once when it swaps and once when it rejects, the Watch cursors carry the rejection, and a failing Report changes nothing', async () => {
     const { stub, subscriber } = await setUp();
     stub.addRecord('model', 1n, 'good-1');

@@ -193,6 +193,10 @@ class Subscriber:
     watch_poll_for_s: after watch_failures stream failures within watch_within_s, poll for
     watch_poll_for_s before watching again (defaults 3, 60 and 300). watch_idle_s: a stream
     with no message, heartbeats included, for this long counts as failed (default 45).
+    watch_report_spread_s: a watcher's Report waits a random 0 to this many seconds after what
+    it holds or rejected changed, with what changes meanwhile in the same Report, so a topic's
+    watchers, all swapped by one publish, do not all call the service at once (0 to 60;
+    default 1; 0: at once).
     interval_s: between BatchPolls (poll mode, and while Watch is unavailable; default 30),
     each wait interval_s × (1 ± jitter) (default 0.1). backoff_min_s / backoff_max_s: a failed
     poll, or a failed stream, is tried again after backoff_min_s, doubling with jitter up to
@@ -232,6 +236,7 @@ class Subscriber:
         watch_within_s: float = 60.0,
         watch_poll_for_s: float = 300.0,
         watch_idle_s: float = 45.0,
+        watch_report_spread_s: float = 1.0,
     ) -> None:
         if not identity.app:
             raise InvalidArgumentError("identity.app", "is required")
@@ -242,6 +247,8 @@ class Subscriber:
         for name, value in (("watch_within_s", watch_within_s), ("watch_poll_for_s", watch_poll_for_s), ("watch_idle_s", watch_idle_s)):
             if not value >= 0.01:
                 raise InvalidArgumentError(name, "must be at least 0.01", value)
+        if not 0 <= watch_report_spread_s <= 60:
+            raise InvalidArgumentError("watch_report_spread_s", "must be from 0 to 60", watch_report_spread_s)
         if interval_s < 0.01:
             raise InvalidArgumentError("interval_s", "must be at least 0.01", interval_s)
         if not 0 <= jitter < 1:
@@ -269,6 +276,7 @@ class Subscriber:
         self.watch_within_s = watch_within_s
         self.watch_poll_for_s = watch_poll_for_s
         self.watch_idle_s = watch_idle_s
+        self.watch_report_spread_s = watch_report_spread_s
         self.watch_failures_total = 0
         self.last_watch_error: ImprintError | None = None
         self._polling_until = 0.0  # time.monotonic(): poll instead of watching until then
@@ -482,6 +490,12 @@ class Subscriber:
                 if not self._report_due or self._closed.is_set():
                     self._reporter = None
                     return
+            # Spread over watch_report_spread_s; what changes meanwhile goes in this Report.
+            if self._closed.wait(random.uniform(0.0, self.watch_report_spread_s)):
+                with self._lock:
+                    self._reporter = None
+                return
+            with self._lock:
                 self._report_due = False
                 cursors = [s.cursor() for s in self._subs.values()]
             try:
