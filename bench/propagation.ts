@@ -15,7 +15,9 @@ import { sha256Hex, type DataPointer } from '../core/index.js';
 import { silentLogger } from '../log/index.js';
 import { startImprintServer } from '../server/index.js';
 import { quantile, startConsumeServer } from './consume-server.js';
-import { tempDir } from './util.js';
+import { helpIfAsked, tempDir } from './util.js';
+
+helpIfAsked(import.meta.url);
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);

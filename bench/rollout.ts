@@ -38,7 +38,9 @@ import { ROLLOUT_DEFAULTS, sha256Hex, type ConsumerIdentity, type DataPointer, t
 import { silentLogger } from '../log/index.js';
 import { startImprintServer } from '../server/index.js';
 import { counterValue, startConsumeServer } from './consume-server.js';
-import { quantile, tempDir, throughput } from './util.js';
+import { helpIfAsked, quantile, tempDir, throughput } from './util.js';
+
+helpIfAsked(import.meta.url);
 
 const here = fileURLToPath(import.meta.url);
 const HOUR = 3_600_000;

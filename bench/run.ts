@@ -29,13 +29,16 @@
  *   fleet          100k simulated nodes x 7 topics every 30 s (BatchPoll, ~3.3k/s) from a load
  *                  generator process (grpc-go; `go` builds it once) against one consume-role instance, 60 s at the full rate:
  *                  p50/p99 latency, errors, server CPU per 1k topic-checks/s (targets: 0 errors, p99 < 50 ms)
+ *                  vs empty handlers: grpc-js's for 20 s, and the fast lane's (the transport alone) played
+ *                  as long as the consume role, in its own process (about 8 minutes)
  *   propagation    publish -> 50 subscribers swapped, via a consume-role instance vs the all-role server
  *   feed           staying current by tailing the stores' change feed vs re-reading every topic,
  *                  1k and 10k topics: idle read, per change, per second (SQLite; Cassandra with IMPRINT_CASSANDRA)
  *   scale          the consume role's table following the feed vs a full re-read every 2 s, 1k/10k/30k
  *                  topics: heap per topic, CPU idle and at 10 changes/s, commit->table p50/p99
  *                  (SQLite; Cassandra at 10k with IMPRINT_CASSANDRA)
- *   watch          publish -> 1000 watching Subscribers swapped (target p99 < 1 s) vs BatchPoll every 30 s;
+ *   watch          publish -> 1000 watching Subscribers swapped (target p99 < 1 s) vs BatchPoll every 30 s and vs
+ *                  one message pushed at once to 1000 Watch streams in one process (the harness's floor);
  *                  10k idle Watch streams on one consume instance: RSS (target < 100 MiB) vs grpc-js's floor
  *   audit-fleet    100k nodes x 7 topics every 30 s through the audit's Holdings into the file sink (virtual
  *                  time) vs one record per check: records per check and per s, bytes/day, CPU per check,
@@ -55,9 +58,9 @@
  *   console        the web console's topic page rendered in headless Chromium for a topic with 10k versions and
  *                  100k consumer nodes (target < 1 s) vs one with 10 versions and 10 nodes
  *
- * `npm run bench -- poll-path latency` runs a subset.
+ * `npm run bench -- poll-path latency` runs a subset; `npm run bench -- --help` prints this.
  */
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ImprintClient } from '../client/index.js';
@@ -65,7 +68,7 @@ import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
 import { silentLogger } from '../log/index.js';
 import { startImprintServer } from '../server/index.js';
 import { emptyConsumerServer } from './consume-server.js';
-import { quantile, tempDir, throughput } from './util.js';
+import { helpText, quantile, tempDir, throughput } from './util.js';
 
 const id: ConsumerIdentity = { app: 'bench', cluster: 'c1', region: 'us-east-1', nodeId: 'n1', labels: {} };
 const direct = (text: string) => {
@@ -155,6 +158,7 @@ function swapMemory(): void {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(here, 'swap-memory.ts')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   process.stdout.write(r.stdout);
+  sayIfUnfinished('swap-memory.ts', r);
 }
 
 /** An S3 bench in its own process: it may start (and stop) MinIOs of its own, and frees its buffers of up to 1 GiB with gc(). */
@@ -163,7 +167,16 @@ function s3Bench(file: string): () => void {
     const here = path.dirname(fileURLToPath(import.meta.url));
     const r = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', path.join(here, file)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     process.stdout.write(r.stdout);
+    sayIfUnfinished(file, r);
   };
+}
+
+/** A bench cut short says so: the rows it did not print were not measured. */
+function sayIfUnfinished(file: string, r: SpawnSyncReturns<string>, timeoutMs?: number): void {
+  if (!r.error && r.status === 0) return;
+  const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+  const why = timedOut && timeoutMs ? `stopped after ${timeoutMs / 60_000} minutes` : r.error ? r.error.message : r.signal ? `killed by ${r.signal}` : `exit code ${r.status}`;
+  console.log(`bench       ${file} did not finish (${why}): the rows it did not print were not measured`);
 }
 
 /** Benches that run as their own process (the fleet one starts a second one, its load generator). */
@@ -172,6 +185,7 @@ function ownProcess(file: string, nodeFlags: readonly string[] = [], timeoutMs =
     const here = path.dirname(fileURLToPath(import.meta.url));
     const r = spawnSync(process.execPath, [...nodeFlags, '--import', 'tsx', path.join(here, file)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], timeout: timeoutMs, killSignal: 'SIGKILL' });
     process.stdout.write(r.stdout);
+    sayIfUnfinished(file, r, timeoutMs);
   };
 }
 
@@ -187,12 +201,13 @@ const all: Record<string, () => Promise<void> | void> = {
   consume: ownProcess('consume.ts'),
   'poll-decision': ownProcess('poll-decision.ts'),
   access: ownProcess('access.ts'),
-  // Two placements, each the consume role and two floors: about 5 minutes.
-  fleet: ownProcess('fleet.ts', ['--expose-gc'], 480_000),
+  // Two placements, each the consume role and two floors (the fast lane's as long as the consume role's run): about 8 minutes.
+  fleet: ownProcess('fleet.ts', ['--expose-gc'], 720_000),
   propagation: ownProcess('propagation.ts'),
   feed: ownProcess('feed.ts'),
   scale: ownProcess('scale.ts', ['--expose-gc'], 900_000),
-  watch: ownProcess('watch.ts'),
+  // Its idle streams settle over 30-90 s per reading, four readings: about 9 minutes.
+  watch: ownProcess('watch.ts', [], 900_000),
   tls: ownProcess('tls.ts'),
   'audit-fleet': ownProcess('audit-fleet.ts', ['--expose-gc']),
   jwt: ownProcess('jwt.ts'),
@@ -202,10 +217,21 @@ const all: Record<string, () => Promise<void> | void> = {
     const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
     const r = spawnSync('bash', [path.join(repo, 'scripts/python-test.sh'), '--bench'], { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
     process.stdout.write(r.stdout);
+    sayIfUnfinished('python/bench/swap.py', r);
   },
   console: ownProcess('console.ts'),
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? ['python'] : ['s3-download', 's3-publish', 'lent', 'python']);
-const chosen = process.argv.slice(2).filter((a) => a in all);
-for (const name of chosen.length ? chosen : Object.keys(all).filter((n) => !optIn.has(n))) await all[name]?.();
+const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log(helpText(import.meta.url));
+  process.exit(0);
+}
+// A misspelt name runs nothing (a plain run takes the better part of an hour).
+const unknown = args.filter((a) => !(a in all));
+if (unknown.length > 0) {
+  console.error(`bench: no benchmark named ${unknown.map((a) => `'${a}'`).join(', ')}; there are: ${Object.keys(all).join(', ')} (\`npm run bench -- --help\` says what each measures)`);
+  process.exit(2);
+}
+for (const name of args.length ? args : Object.keys(all).filter((n) => !optIn.has(n))) await all[name]?.();

@@ -22,7 +22,9 @@ import { sha256Hex, type NewVersion } from '../core/index.js';
 import { PollTable } from '../server/poll/index.js';
 import type { MetadataStore } from '../server/store/metadata-store.js';
 import { withCassandra, withSqlite } from './stores.js';
-import { quantile } from './util.js';
+import { helpIfAsked, quantile } from './util.js';
+
+helpIfAsked(import.meta.url);
 
 const WINDOW_S = 10;
 const CHANGES_PER_S = 10;

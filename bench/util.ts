@@ -2,6 +2,24 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+/** A bench's `--help`: the doc comment its file opens with (what it measures, its flags), so the two cannot drift. */
+export function helpText(moduleUrl: string): string {
+  const source = fs.readFileSync(new URL(moduleUrl), 'utf8');
+  const doc = /^\/\*\*([\s\S]*?)\*\//.exec(source)?.[1] ?? '';
+  return doc
+    .split('\n')
+    .map((line) => line.replace(/^\s*\* ?/, ''))
+    .join('\n')
+    .trim();
+}
+
+/** With `--help` or `-h`: prints the bench's help and exits, before it starts anything. */
+export function helpIfAsked(moduleUrl: string): void {
+  if (!process.argv.includes('--help') && !process.argv.includes('-h')) return;
+  console.log(helpText(moduleUrl));
+  process.exit(0);
+}
+
 export function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'imprint-bench-'));
 }

@@ -2,10 +2,11 @@
  * watch: what Watch buys, with default settings, the server in a child process of its own.
  *
  * 1. Propagation: publish → 1000 Subscribers (real Subscriber objects, one ImprintClient each,
- *    default options: Watch) all swapped, `--rounds` rounds; each subscriber's time from the
- *    publish to its swap, p50 / p99 / max over every round (target p99 < 1 s). Baseline in the
- *    same run: 1000 Subscribers in poll mode at the default 30 s interval, started at random
- *    moments over one interval (as a fleet's are), one round.
+ *    default options: Watch) all swapped, `--rounds` rounds, each once the last one's Reports
+ *    are in; each subscriber's time from the publish to its swap, p50 / p99 / max over every
+ *    round (target p99 < 1 s). Baseline in the same run: 1000 Subscribers in poll mode at the
+ *    default 30 s interval, started at random moments over one interval (as a fleet's are), one
+ *    round.
  * 2. Idle streams: 10k Watch streams (7 topics each, 4 applications: the per-app default is
  *    5000) held open on one consume-role instance; its RSS before and with them open (after full
  *    collections, once it settled: idle streams are what stays, not the room their burst of
@@ -20,6 +21,12 @@
  *    open, and the same with the calls held in the fast lane (Node's HTTP/2 streams, the
  *    transport the consume role serves Watch on), so what is left above it is Imprint's own.
  *
+ * 3. The propagation's floor, after it: the same number of Watch streams, one ImprintClient each
+ *    in this process as the Subscribers have, on a server that only holds them (the fast-lane
+ *    floor) and writes one message to every stream at once, `--rounds` rounds: each stream's
+ *    time from that moment to its message. What that many receivers sharing this one process
+ *    take, with no publish, change feed, decision or swap (the Subscribers share its CPU too).
+ *
  * The propagation runs against `--role` (default consume: its poll table follows the change
  * feed and tells its Watch streams; a publish-role instance on the same data dir publishes).
  *
@@ -30,13 +37,15 @@ import { setMaxListeners } from 'node:events';
 import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
-import { ImprintClient, Subscriber, type Subscription, type UpdatedEvent } from '../client/index.js';
+import { ImprintClient, Subscriber, WATCH_SETTINGS_DEFAULTS, type Subscription, type UpdatedEvent } from '../client/index.js';
 import * as grpc from '@grpc/grpc-js';
 import { sha256Hex, type DataPointer } from '../core/index.js';
 import { loadImprintProto } from '../proto/loader.js';
 import { silentLogger } from '../log/index.js';
 import { startImprintServer, type Role } from '../server/index.js';
-import { builtServer, quantile, tempDir } from './util.js';
+import { helpIfAsked, builtServer, quantile, tempDir } from './util.js';
+
+helpIfAsked(import.meta.url);
 
 const here = fileURLToPath(import.meta.url);
 
@@ -128,7 +137,10 @@ async function propagation(address: string, publisher: ImprintClient, n: number,
   if (mode === 'watch') await until('every subscriber watching', () => fleet.every((f) => f.subscriber.following === 'watch'), 60_000);
   const times: number[] = [];
   for (let r = 0; r < rounds; r++) {
-    await new Promise((res) => setTimeout(res, 200 + Math.random() * 300));
+    // A round starts once the last one's Reports are in (each watcher's comes a random 0 to
+    // watch.reportSpreadMs after its swap), as a publish every few minutes finds its fleet at
+    // rest: back to back, one round's Reports would land in the next one's swaps.
+    await new Promise((res) => setTimeout(res, (mode === 'watch' ? WATCH_SETTINGS_DEFAULTS.reportSpreadMs : 0) + 200 + Math.random() * 300));
     const target = (await publisher.getTopic('prop')).latestVersion + 1n;
     const swapped = fleet.map(
       (f) =>
@@ -149,6 +161,52 @@ async function propagation(address: string, publisher: ImprintClient, n: number,
     await f.subscriber.close();
     f.client.close();
   }
+  return times;
+}
+
+/**
+ * The harness's floor: `n` Watch streams, one ImprintClient each as the Subscribers have, in this
+ * process, on a server that only holds them (the fast-lane floor), which on SIGHUP writes one
+ * message to every stream at once: each stream's time from the signal to its message, `rounds`
+ * rounds. What `n` receivers sharing this one process take, with no publish, change feed,
+ * decision or swap: the propagation's p99 cannot be lower.
+ */
+async function pushFloor(n: number, rounds: number): Promise<number[]> {
+  const dir = tempDir();
+  const server = await startChild('floor-fast', dir);
+  const clients = Array.from({ length: n }, () => new ImprintClient({ address: server.address }));
+  const stop = new AbortController();
+  setMaxListeners(n + 10, stop.signal);
+  /** Per stream, what its next message resolves (the round's wait). */
+  const arrived: (((at: number) => void) | undefined)[] = new Array<undefined>(n);
+  let open = 0;
+  const streams = clients.map(async (client, i) => {
+    let first = true;
+    try {
+      for await (const e of client.watch({ app: `watch-bench-${i % 4}`, cluster: 'c1', region: 'us-east-1', nodeId: `node-${i}`, labels: {} }, [{ topic: 'prop', lastSeen: 0n }], { heartbeats: true, signal: stop.signal })) {
+        if (e.kind !== 'heartbeat') continue;
+        if (first) open++;
+        else arrived[i]?.(performance.now());
+        first = false;
+      }
+    } catch {
+      // Stopped with the server.
+    }
+  });
+  await until(`${n} floor streams open`, () => open === n, 60_000);
+  const times: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    await new Promise((res) => setTimeout(res, 200 + Math.random() * 300));
+    const all = clients.map((_, i) => new Promise<number>((resolve) => (arrived[i] = resolve)));
+    const t0 = performance.now();
+    server.proc.kill('SIGHUP');
+    for (const at of await Promise.all(all)) times.push(at - t0);
+  }
+  stop.abort();
+  await Promise.all(streams);
+  for (const c of clients) c.close();
+  await server.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
   return times;
 }
 
@@ -269,15 +327,17 @@ async function main(): Promise<void> {
   }
   const watched = await propagation(served.address, publisher, n, rounds, 'watch');
   const polled = withBaseline ? await propagation(served.address, publisher, n, 1, 'poll') : [];
-  const p99 = quantile(sorted(watched), 0.99);
-  console.log(
-    `watch       publish -> ${n} Subscribers swapped via a ${role}-role instance (own process), default settings: Watch ${fmt(watched)} over ${rounds} rounds (target p99 < 1 s)` +
-      (withBaseline ? ` | BatchPoll every 30 s (one round) ${fmt(polled)} | p99 ratio ${(p99 / quantile(sorted(polled), 0.99)).toFixed(3)}x` : ''),
-  );
   publisher.close();
   await seed?.stop();
   await served.stop();
   fs.rmSync(dir, { recursive: true, force: true });
+  const floorTimes = await pushFloor(n, rounds);
+  const p99 = quantile(sorted(watched), 0.99);
+  console.log(
+    `watch       publish -> ${n} Subscribers swapped via a ${role}-role instance (own process), default settings: Watch ${fmt(watched)} over ${rounds} rounds (target p99 < 1 s)` +
+      (withBaseline ? ` | BatchPoll every 30 s (one round) ${fmt(polled)} | p99 ratio ${(p99 / quantile(sorted(polled), 0.99)).toFixed(3)}x` : '') +
+      ` | floor, one message pushed at once to ${n} Watch streams (one ImprintClient each, in this process) by a server that only holds them: ${fmt(floorTimes)} over ${rounds} rounds | p99 ratio ${(p99 / quantile(sorted(floorTimes), 0.99)).toFixed(2)}x`,
+  );
 
   // 2. Idle streams, and the floors: grpc-js holding as many calls open, nothing else; the same in the fast lane.
   const real = await idleStreams('consume', streams);
@@ -305,7 +365,11 @@ if (process.argv[2] === '--serve' && (process.argv[3] === 'floor' || process.arg
   // `floor-fast`: the same calls in the fast lane (the consume role's Watch codec, the call
   // object the handlers see), held on Node's HTTP/2 streams.
   const server = new grpc.Server();
-  const held = new Set<unknown>();
+  const held = new Set<grpc.ServerWritableStream<unknown, unknown>>();
+  // The propagation's floor: one message to every held stream at once (SIGUSR1 is Node's inspector's).
+  process.on('SIGHUP', () => {
+    for (const call of held) call.write({ heartbeat: { sentAtMs: Date.now() } });
+  });
   const hold = (call: grpc.ServerWritableStream<unknown, unknown>) => {
     held.add(call);
     call.on('cancelled', () => held.delete(call));
