@@ -169,7 +169,7 @@ async function propagation(address: string, publisher: ImprintClient, n: number,
  * process, on a server that only holds them (the fast-lane floor), which on SIGHUP writes one
  * message to every stream at once: each stream's time from the signal to its message, `rounds`
  * rounds. What `n` receivers sharing this one process take, with no publish, change feed,
- * decision or swap: the propagation's p99 cannot be lower.
+ * decision or swap: the part of the propagation's p99 that is the harness's, not Imprint's.
  */
 async function pushFloor(n: number, rounds: number): Promise<number[]> {
   const dir = tempDir();
