@@ -1,16 +1,17 @@
 """Watch in the Subscriber against real servers: changes arrive on the stream with no poll tick
 to explain them (interval_s of an hour), a killed server, a subscription added to an open
-stream, pins, and a cancelled rollout moving the watcher back (rolled_back)."""
+stream, pins, a cancelled rollout moving the watcher back (rolled_back), and a watcher's Report
+spread after its swap (watch_report_spread_s)."""
 
 from __future__ import annotations
 
 import signal
 import time
 
-from conftest import OwnServer
-from helpers import eventually
 import pytest
 
+from conftest import OwnServer
+from helpers import eventually
 from imprint_client import Client, InvalidArgumentError
 from imprint_client.pb import operator, publisher, types
 from imprint_client.publisher import Publisher
