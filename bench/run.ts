@@ -68,7 +68,7 @@ import { sha256Hex, type ConsumerIdentity } from '../core/index.js';
 import { silentLogger } from '../log/index.js';
 import { startImprintServer } from '../server/index.js';
 import { emptyConsumerServer } from './consume-server.js';
-import { helpText, quantile, tempDir, throughput } from './util.js';
+import { helpIfAsked, quantile, tempDir, throughput } from './util.js';
 
 const id: ConsumerIdentity = { app: 'bench', cluster: 'c1', region: 'us-east-1', nodeId: 'n1', labels: {} };
 const direct = (text: string) => {
@@ -223,11 +223,8 @@ const all: Record<string, () => Promise<void> | void> = {
 };
 /** Left out of a plain `npm run bench` unless an S3 endpoint is given: named explicitly, they run anyway. */
 const optIn = new Set(process.env['IMPRINT_S3'] ? ['python'] : ['s3-download', 's3-publish', 'lent', 'python']);
+helpIfAsked(import.meta.url);
 const args = process.argv.slice(2);
-if (args.includes('--help') || args.includes('-h')) {
-  console.log(helpText(import.meta.url));
-  process.exit(0);
-}
 // A misspelt name runs nothing (a plain run takes the better part of an hour).
 const unknown = args.filter((a) => !(a in all));
 if (unknown.length > 0) {

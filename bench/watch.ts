@@ -39,7 +39,7 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { ImprintClient, Subscriber, WATCH_SETTINGS_DEFAULTS, type Subscription, type UpdatedEvent } from '../client/index.js';
 import * as grpc from '@grpc/grpc-js';
-import { sha256Hex, type DataPointer } from '../core/index.js';
+import { sha256Hex, type ConsumerIdentity, type DataPointer } from '../core/index.js';
 import { loadImprintProto } from '../proto/loader.js';
 import { silentLogger } from '../log/index.js';
 import { startImprintServer, type Role } from '../server/index.js';
@@ -122,11 +122,14 @@ const fmt = (xs: number[]) => {
   return `p50 ${ms(quantile(s, 0.5))}, p99 ${ms(quantile(s, 0.99))}, max ${ms(s[s.length - 1] ?? NaN)}`;
 };
 
+/** The propagation's `i`th watcher (and its floor's): four applications, a node each. */
+const watcher = (i: number): ConsumerIdentity => ({ app: `watch-bench-${i % 4}`, cluster: 'c1', region: 'us-east-1', nodeId: `node-${i}`, labels: {} });
+
 /** Rounds of publish → every subscriber swapped: each subscriber's time to its swap, every round. */
 async function propagation(address: string, publisher: ImprintClient, n: number, rounds: number, mode: 'watch' | 'poll'): Promise<number[]> {
   const start = (i: number) => {
     const client = new ImprintClient({ address });
-    const subscriber = new Subscriber({ client, identity: { app: `watch-bench-${i % 4}`, cluster: 'c1', region: 'us-east-1', nodeId: `node-${i}`, labels: {} }, mode });
+    const subscriber = new Subscriber({ client, identity: watcher(i), mode });
     const sub: Subscription<number> = subscriber.subscribe('prop', { decode: (b) => b.length });
     return { client, subscriber, sub };
   };
@@ -183,7 +186,7 @@ async function pushFloor(n: number, rounds: number): Promise<number[]> {
   const streams = clients.map(async (client, i) => {
     let first = true;
     try {
-      for await (const e of client.watch({ app: `watch-bench-${i % 4}`, cluster: 'c1', region: 'us-east-1', nodeId: `node-${i}`, labels: {} }, [{ topic: 'prop', lastSeen: 0n }], { heartbeats: true, signal: stop.signal })) {
+      for await (const e of client.watch(watcher(i), [{ topic: 'prop', lastSeen: 0n }], { heartbeats: true, signal: stop.signal })) {
         if (e.kind !== 'heartbeat') continue;
         if (first) open++;
         else arrived[i]?.(performance.now());

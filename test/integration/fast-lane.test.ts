@@ -72,7 +72,7 @@ function frame(bytes: Buffer, flag = 0): Buffer {
   return Buffer.concat([head, bytes]);
 }
 
-describe('the fast lane answers Poll and BatchPoll as grpc-js does', () => {
+describe('the fast lane answers Poll, BatchPoll and Report as grpc-js does', () => {
   let store: SqliteMetadataStore;
   let fast: TestServer;
   let slow: TestServer;
